@@ -1,0 +1,422 @@
+"""The domain vocabulary shared by every layer (DESIGN.md, "Domain vocabulary").
+
+Two kinds of types live here:
+
+* pydantic models for what crosses a boundary or is shown to a user: `Alert`,
+  `Change`, `Topology`, `Evidence`, `Hypothesis`, `Verdict`, `TriageReport`. They are
+  validated when built from outside data and serialise to the documented `--json`
+  schema.
+* plain dataclasses for bulk data held in memory during one investigation: `Series`,
+  `LogTable`, `Span`, `Context`. A bundle can hold a million log lines; building a
+  pydantic object per line would cost more than the whole investigation is allowed
+  to take, so the readers validate those rows by hand and store them column-wise.
+
+Nothing here imports a UI library, numpy or httpx.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+HypothesisKind = Literal[
+    "deploy",
+    "config_change",
+    "resource_saturation",
+    "dependency_failure",
+    "traffic_surge",
+    "crash_loop",
+    "certificate_expiry",
+    "network",
+    "unknown",
+]
+HYPOTHESIS_KINDS: tuple[str, ...] = (
+    "deploy",
+    "config_change",
+    "resource_saturation",
+    "dependency_failure",
+    "traffic_surge",
+    "crash_loop",
+    "certificate_expiry",
+    "network",
+    "unknown",
+)
+
+ChangeKind = Literal["deploy", "config", "flag", "infra", "scale"]
+
+EvidenceKind = Literal[
+    "change",
+    "metric_anomaly",
+    "log_template",
+    "dependency_down",
+    "topology",
+    "trace",
+    "saturation",
+    "certificate",
+    "memory",
+    "alert",
+]
+
+Classification = Literal["actionable", "likely_noise", "duplicate", "known_issue"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def from_unix(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=False)
+
+
+class Alert(_Model):
+    """One firing alert, normalised from Alertmanager, PagerDuty or a bundle."""
+
+    id: str = Field(description="Stable id: the source fingerprint.")
+    name: str = Field(description="The alertname label (or the PagerDuty summary).")
+    service: str | None = Field(default=None, description="Service, from the label mapping.")
+    severity: str = Field(default="none", description="The severity label, lower-cased.")
+    state: str = Field(default="active", description="active | suppressed | unprocessed.")
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    starts_at: datetime
+    ends_at: datetime | None = None
+    updated_at: datetime | None = None
+    generator_url: str | None = None
+    source: str = Field(default="bundle", description="Where the alert came from.")
+    silenced_by: list[str] = Field(default_factory=list)
+    inhibited_by: list[str] = Field(default_factory=list)
+    receivers: list[str] = Field(default_factory=list)
+    aliases: list[str] = Field(
+        default_factory=list,
+        description="Other keys this alert is known by (a PagerDuty alert key, a dedup key);"
+        " used to merge the same incident seen through several sources.",
+    )
+    sources: list[str] = Field(
+        default_factory=list, description="Every source this alert was seen in (after dedup)."
+    )
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:8]
+
+    @property
+    def summary(self) -> str:
+        return self.annotations.get("summary") or self.annotations.get("description") or ""
+
+
+class Change(_Model):
+    """A change event: a deploy, config change, feature flag, infra change or scaling."""
+
+    id: str
+    ts: datetime
+    service: str
+    kind: ChangeKind
+    summary: str = ""
+    version: str | None = None
+    previous_version: str | None = None
+    author: str | None = None
+    url: str | None = None
+    source: str = Field(default="bundle", description="Where the change came from.")
+    ref: str | None = Field(default=None, description="file:line or URL that reproduces it.")
+
+
+class Topology(_Model):
+    """Who calls whom. `depends_on[A]` lists the services A calls."""
+
+    depends_on: dict[str, list[str]] = Field(default_factory=dict)
+
+    def services(self) -> set[str]:
+        out = set(self.depends_on)
+        for deps in self.depends_on.values():
+            out.update(deps)
+        return out
+
+    def callees(self, service: str) -> list[str]:
+        return list(self.depends_on.get(service, []))
+
+    def callers(self, service: str) -> list[str]:
+        return [s for s, deps in self.depends_on.items() if service in deps]
+
+    def downstream(self, service: str) -> set[str]:
+        """Every service `service` calls, directly or transitively."""
+        seen: set[str] = set()
+        stack = list(self.depends_on.get(service, []))
+        while stack:
+            s = stack.pop()
+            if s in seen or s == service:
+                continue
+            seen.add(s)
+            stack.extend(self.depends_on.get(s, []))
+        return seen
+
+    def upstream(self, service: str) -> set[str]:
+        """Every service that calls `service`, directly or transitively."""
+        rev: dict[str, list[str]] = {}
+        for s, deps in self.depends_on.items():
+            for d in deps:
+                rev.setdefault(d, []).append(s)
+        seen: set[str] = set()
+        stack = list(rev.get(service, []))
+        while stack:
+            s = stack.pop()
+            if s in seen or s == service:
+                continue
+            seen.add(s)
+            stack.extend(rev.get(s, []))
+        return seen
+
+    def distance(self, src: str, dst: str) -> int | None:
+        """Hops from src to dst following calls (src calls … calls dst), or None."""
+        if src == dst:
+            return 0
+        frontier = [src]
+        seen = {src}
+        hops = 0
+        while frontier:
+            hops += 1
+            nxt: list[str] = []
+            for s in frontier:
+                for d in self.depends_on.get(s, []):
+                    if d == dst:
+                        return hops
+                    if d not in seen:
+                        seen.add(d)
+                        nxt.append(d)
+            frontier = nxt
+        return None
+
+
+@dataclass(slots=True)
+class Series:
+    """One metric time series. Timestamps are unix seconds, ascending."""
+
+    name: str
+    service: str | None
+    labels: dict[str, str]
+    timestamps: list[float]
+    values: list[float]
+    query: str = ""
+    """The PromQL (or file reference) that reproduces this series."""
+    ref: str = ""
+    """Where it came from: `metrics/foo.json` or a Prometheus URL."""
+
+
+@dataclass(slots=True)
+class LogTable:
+    """Log records stored column-wise (one list per field) for speed and memory.
+
+    `file_idx[i]`/`line[i]` locate record i in `files` so evidence can cite file:line.
+    Extra keys of a record (trace_id, pod, ...) are not kept: the citation lets an
+    engineer open the full line.
+    """
+
+    ts: array[float] = field(default_factory=lambda: array("d"))
+    service: list[str] = field(default_factory=list)
+    level: list[str] = field(default_factory=list)
+    msg: list[str] = field(default_factory=list)
+    file_idx: array[int] = field(default_factory=lambda: array("i"))
+    line: array[int] = field(default_factory=lambda: array("i"))
+    files: list[str] = field(default_factory=list)
+    query: dict[str, str] = field(default_factory=dict)
+    """Per service: the LogQL (or grep) that reproduces its records."""
+
+    def __len__(self) -> int:
+        return len(self.msg)
+
+    def ref(self, i: int) -> str:
+        return f"{self.files[self.file_idx[i]]}:{self.line[i]}"
+
+    def extend(self, other: LogTable) -> None:
+        base = len(self.files)
+        self.files.extend(other.files)
+        self.ts.extend(other.ts)
+        self.service.extend(other.service)
+        self.level.extend(other.level)
+        self.msg.extend(other.msg)
+        self.file_idx.extend(i + base for i in other.file_idx)
+        self.line.extend(other.line)
+        self.query.update(other.query)
+
+
+@dataclass(slots=True)
+class Span:
+    """One trace span (optional `traces/*.jsonl`)."""
+
+    trace_id: str
+    span_id: str
+    parent_id: str | None
+    service: str
+    name: str
+    start: float
+    duration_ms: float
+    error: bool
+    ref: str = ""
+
+
+@dataclass(slots=True)
+class SourceNote:
+    """How one source fared during gather: shown as a degradation note when not ok."""
+
+    source: str
+    status: Literal["ok", "partial", "failed", "skipped"]
+    detail: str = ""
+    seconds: float = 0.0
+
+    def render(self) -> str:
+        tail = f": {self.detail}" if self.detail else ""
+        return f"{self.source} {self.status} ({self.seconds:.1f}s){tail}"
+
+
+@dataclass(slots=True)
+class Window:
+    start: datetime
+    end: datetime
+
+
+@dataclass
+class Context:
+    """Everything gathered for one alert, from every configured source."""
+
+    alert: Alert
+    alerts: list[Alert]
+    window: Window
+    series: list[Series] = field(default_factory=list)
+    logs: LogTable = field(default_factory=LogTable)
+    changes: list[Change] = field(default_factory=list)
+    topology: Topology = field(default_factory=Topology)
+    spans: list[Span] = field(default_factory=list)
+    notes: list[SourceNote] = field(default_factory=list)
+    bundle_id: str | None = None
+
+
+class Evidence(_Model):
+    """One cited fact. `query` reproduces it; `ref` points at the file:line or URL."""
+
+    id: str = Field(description="E1, E2, ... stable within one report.")
+    kind: EvidenceKind
+    service: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    summary: str
+    strength: float = Field(ge=0.0, le=1.0)
+    query: str = Field(default="", description="PromQL, LogQL, URL or file that reproduces it.")
+    ref: str | None = Field(default=None, description="file:line or URL of the raw datum.")
+    excerpt: list[str] = Field(default_factory=list, description="A few raw lines or points.")
+    family: str | None = Field(default=None, description="Signal family (errors, latency, ...).")
+    subject: str | None = Field(default=None, description="Change id, resource or dependency.")
+    data: dict[str, Any] = Field(default_factory=dict, description="Analyzer-specific numbers.")
+
+
+class Hypothesis(_Model):
+    """A candidate root cause with its evidence and why it ranks where it does."""
+
+    rank: int = 0
+    kind: HypothesisKind
+    service: str
+    subject: str | None = None
+    statement: str
+    confidence: float = Field(ge=0.0, le=1.0)
+    evidence: list[str] = Field(default_factory=list, description="Supporting evidence ids.")
+    contradicting: list[str] = Field(default_factory=list)
+    runbooks: list[str] = Field(default_factory=list)
+    features: dict[str, float] = Field(
+        default_factory=dict, description="Feature contributions to the score (explainability)."
+    )
+    score: float = 0.0
+
+
+class Verdict(_Model):
+    """The classification of the alert, the ranked hypotheses and escalation advice."""
+
+    classification: Classification = "actionable"
+    escalate: bool = False
+    reason: str = ""
+    related_alerts: list[str] = Field(default_factory=list)
+    hypotheses: list[Hypothesis] = Field(default_factory=list)
+    next_step: str = ""
+
+
+class TriageReport(_Model):
+    """The result of `aisre triage`; `to_public()` is the documented --json schema."""
+
+    alert: Alert
+    onset: datetime | None = None
+    verdict: Verdict
+    evidence: list[Evidence] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    sources: list[dict[str, Any]] = Field(default_factory=list)
+    bundle_id: str | None = None
+    elapsed_s: float = 0.0
+
+    def evidence_by_id(self) -> dict[str, Evidence]:
+        return {e.id: e for e in self.evidence}
+
+    def to_public(self) -> dict[str, Any]:
+        """The stable JSON schema (docs/json-schema.md, schema version 1)."""
+
+        def iso(d: datetime | None) -> str | None:
+            return d.astimezone(UTC).isoformat().replace("+00:00", "Z") if d else None
+
+        return {
+            "schema": "aisre.triage/v1",
+            "alert": {
+                "id": self.alert.id,
+                "name": self.alert.name,
+                "service": self.alert.service,
+                "severity": self.alert.severity,
+                "starts_at": iso(self.alert.starts_at),
+                "labels": self.alert.labels,
+            },
+            "onset": iso(self.onset),
+            "verdict": {
+                "classification": self.verdict.classification,
+                "escalate": self.verdict.escalate,
+                "reason": self.verdict.reason,
+                "related_alerts": self.verdict.related_alerts,
+                "next_step": self.verdict.next_step,
+            },
+            "hypotheses": [
+                {
+                    "rank": h.rank,
+                    "kind": h.kind,
+                    "service": h.service,
+                    "subject": h.subject,
+                    "statement": h.statement,
+                    "confidence": round(h.confidence, 4),
+                    "evidence": h.evidence,
+                    "contradicting": h.contradicting,
+                    "runbooks": h.runbooks,
+                    "features": {k: round(v, 4) for k, v in h.features.items()},
+                }
+                for h in self.verdict.hypotheses
+            ],
+            "evidence": [
+                {
+                    "id": e.id,
+                    "kind": e.kind,
+                    "service": e.service,
+                    "start": iso(e.start),
+                    "end": iso(e.end),
+                    "summary": e.summary,
+                    "strength": round(e.strength, 4),
+                    "query": e.query,
+                    "ref": e.ref,
+                    "excerpt": e.excerpt,
+                    "family": e.family,
+                    "subject": e.subject,
+                }
+                for e in self.evidence
+            ],
+            "notes": self.notes,
+            "sources": self.sources,
+            "bundle": self.bundle_id,
+            "elapsed_s": round(self.elapsed_s, 3),
+        }

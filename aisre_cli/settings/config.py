@@ -1,0 +1,239 @@
+"""Profiles and their sources, as documented pydantic models.
+
+`$XDG_CONFIG_HOME/aisre/config.yaml` holds named profiles (for example `prod`,
+`staging`). A profile says which sources to talk to and how to map labels to
+services. Secrets never live here: a source names its credential (`token_name`) and
+`settings.secrets` looks it up in the OS keyring, then in `AISRE_<NAME>_TOKEN`.
+
+Any field can be overridden for one run with `AISRE_<FIELD>` environment variables
+for the handful of top-level knobs (`AISRE_PROFILE`), so CI needs no config file.
+With no config file at all, commands use the built-in `demo` profile, which reads the
+incident bundle shipped inside the package.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from aisre_cli.errors import ConfigError
+from aisre_cli.settings import paths
+
+DEMO_PROFILE = "demo"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HttpSettings(_Strict):
+    """Per-source HTTP behaviour."""
+
+    connect_timeout: float = 3.0
+    """Seconds to wait for a TCP/TLS connection."""
+    read_timeout: float = 10.0
+    """Seconds to wait for a response (per read)."""
+    retries: int = 2
+    """Retries for idempotent reads on 429/502/503/504 and connection errors."""
+    verify_tls: bool = True
+    """Verify TLS certificates. Turning this off is logged as a warning on every call."""
+    ca_file: str | None = None
+    """A custom CA bundle (PEM) for sources behind an internal CA."""
+    max_body_bytes: int = 20_000_000
+    """Responses larger than this are refused (protects memory during a page)."""
+
+
+class AlertmanagerSource(_Strict):
+    """An Alertmanager (API v2)."""
+
+    url: str
+    """Base URL, e.g. http://alertmanager:9093."""
+    token_name: str | None = None
+    """Name of a bearer token in the keyring (optional)."""
+    http: HttpSettings = Field(default_factory=HttpSettings)
+
+
+class PrometheusSource(_Strict):
+    """A Prometheus-compatible HTTP API."""
+
+    url: str
+    """Base URL, e.g. http://prometheus:9090."""
+    token_name: str | None = None
+    """Name of a bearer token in the keyring (optional)."""
+    max_points: int = 600
+    """The query step is chosen so no series has more points than this."""
+    max_series: int = 500
+    """Series per query above this are dropped and noted."""
+    queries: dict[str, str] = Field(default_factory=dict)
+    """Extra PromQL to gather per incident: name → query; `$service` is substituted."""
+    http: HttpSettings = Field(default_factory=HttpSettings)
+
+
+class LokiSource(_Strict):
+    """A Loki HTTP API."""
+
+    url: str
+    """Base URL, e.g. http://loki:3100."""
+    token_name: str | None = None
+    """Name of a bearer token in the keyring (optional)."""
+    selector: str = '{service="$service"}'
+    """LogQL stream selector per service; `$service` is substituted."""
+    max_lines: int = 20_000
+    """Line budget per incident."""
+    http: HttpSettings = Field(default_factory=HttpSettings)
+
+
+class PagerDutySource(_Strict):
+    """PagerDuty REST API v2."""
+
+    url: str = "https://api.pagerduty.com"
+    """API base URL."""
+    token_name: str = "pagerduty"
+    """Name of the API token in the keyring."""
+    service_ids: list[str] = Field(default_factory=list)
+    """Only incidents of these PagerDuty services (empty: all)."""
+    from_email: str | None = None
+    """The `From` header required for writes (notes, acknowledge)."""
+    http: HttpSettings = Field(default_factory=HttpSettings)
+
+
+class GitHubSource(_Strict):
+    """GitHub deployments and releases as a change source."""
+
+    url: str = "https://api.github.com"
+    """API base URL (GitHub Enterprise: https://HOST/api/v3)."""
+    token_name: str = "github"
+    """Name of the token in the keyring."""
+    repos: dict[str, str] = Field(default_factory=dict)
+    """owner/repo → service name."""
+    http: HttpSettings = Field(default_factory=HttpSettings)
+
+
+class Sources(_Strict):
+    """The sources of one profile. Each is optional."""
+
+    bundle: str | None = None
+    """An incident bundle directory used as an offline source for everything."""
+    alertmanager: AlertmanagerSource | None = None
+    prometheus: PrometheusSource | None = None
+    loki: LokiSource | None = None
+    pagerduty: PagerDutySource | None = None
+    github: GitHubSource | None = None
+    changes_file: str | None = None
+    """A JSON-lines change feed (default: the one `aisre change record` writes)."""
+    topology_file: str | None = None
+    """A topology.yaml (bundle format) describing who calls whom."""
+
+
+class Profile(_Strict):
+    """One named environment (prod, staging, ...)."""
+
+    environment: str = "prod"
+    """Environment name used by governance (autonomy, risk)."""
+    sources: Sources = Field(default_factory=Sources)
+    service_labels: list[str] = Field(default_factory=lambda: ["service", "job", "app"])
+    """Labels that name a series' or alert's service, first match wins."""
+    gather_budget_s: float = 20.0
+    """Overall time budget for gathering from all sources."""
+    lookback_minutes: float = 60.0
+    """How far before the alert's start to look for causes."""
+    lookahead_minutes: float = 15.0
+    """How far after the alert's start to look."""
+    kube_context: str | None = None
+    """kubectl context used by runbook capabilities."""
+    namespace: str | None = None
+    """Default Kubernetes namespace."""
+    runbook_dirs: list[str] = Field(default_factory=list)
+    """Extra folders of runbooks (the shipped ones are always loaded)."""
+    policy_file: str | None = None
+    """Governance policy YAML (default: built-in `approved` everywhere)."""
+    signal_families: dict[str, list[str]] = Field(default_factory=dict)
+    """Overrides of the name patterns (regex) that put a metric in a signal family."""
+
+
+class AppConfig(_Strict):
+    """The whole config file."""
+
+    version: Literal[1] = 1
+    default_profile: str | None = None
+    """Profile used when --profile and AISRE_PROFILE are not given."""
+    profiles: dict[str, Profile] = Field(default_factory=dict)
+
+
+class ResolvedProfile(BaseModel):
+    """A profile picked for this run, with where it came from."""
+
+    name: str
+    profile: Profile
+    from_file: Path | None = None
+    implicit_demo: bool = False
+    """True when no config exists and the demo profile was picked silently."""
+
+
+def demo_profile() -> Profile:
+    return Profile(
+        environment="demo",
+        sources=Sources(bundle=str(paths.demo_bundle_dir())),
+    )
+
+
+def load_config(path: Path | None = None) -> AppConfig | None:
+    """Load and validate the config file; None when it does not exist."""
+    p = path or paths.config_file()
+    if not p.exists():
+        return None
+    try:
+        raw: Any = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(
+            f"{p}{where}: not valid YAML ({getattr(exc, 'problem', exc)})",
+            hint="fix the file or recreate it with `aisre config init`",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read ({exc.strerror})") from None
+    if raw is None:
+        return AppConfig()
+    try:
+        return AppConfig.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"])
+        raise ConfigError(
+            f"{p}: {loc}: {err['msg']}",
+            hint="see `aisre config show --defaults` for the documented fields",
+        ) from None
+
+
+def resolve_profile(name: str | None = None, config_path: Path | None = None) -> ResolvedProfile:
+    """Pick the profile for this run: --profile, then AISRE_PROFILE, then the default."""
+    cfg = load_config(config_path)
+    wanted = name or os.environ.get("AISRE_PROFILE")
+    if cfg is None:
+        if wanted not in (None, DEMO_PROFILE):
+            raise ConfigError(
+                f"profile {wanted!r} not found: no config file at {paths.config_file()}",
+                hint="create one with `aisre config init`, or use --bundle DIR",
+            )
+        return ResolvedProfile(name=DEMO_PROFILE, profile=demo_profile(), implicit_demo=True)
+    wanted = wanted or cfg.default_profile
+    if wanted is None:
+        if len(cfg.profiles) == 1:
+            wanted = next(iter(cfg.profiles))
+        else:
+            wanted = DEMO_PROFILE
+    if wanted in cfg.profiles:
+        src = config_path or paths.config_file()
+        return ResolvedProfile(name=wanted, profile=cfg.profiles[wanted], from_file=src)
+    if wanted == DEMO_PROFILE:
+        return ResolvedProfile(name=DEMO_PROFILE, profile=demo_profile())
+    known = ", ".join(sorted(cfg.profiles)) or "none"
+    raise ConfigError(
+        f"profile {wanted!r} not found (known: {known})",
+        hint="list profiles with `aisre config show`",
+    )

@@ -1,0 +1,63 @@
+"""Every path aisre touches, in one place.
+
+`AISRE_HOME`, when set, replaces both XDG roots (config in `$AISRE_HOME/config`, data in
+`$AISRE_HOME/data`): tests point it at a temporary directory so they never read or
+write the user's real files.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def _home_override() -> Path | None:
+    v = os.environ.get("AISRE_HOME")
+    return Path(v).expanduser() if v else None
+
+
+def config_dir() -> Path:
+    home = _home_override()
+    if home:
+        return home / "config"
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "aisre"
+
+
+def data_dir() -> Path:
+    home = _home_override()
+    if home:
+        return home / "data"
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "aisre"
+
+
+def config_file() -> Path:
+    return config_dir() / "config.yaml"
+
+
+def audit_log_file() -> Path:
+    return data_dir() / "audit.jsonl"
+
+
+def memory_db_file() -> Path:
+    return data_dir() / "memory.sqlite3"
+
+
+def runs_dir() -> Path:
+    return data_dir() / "runs"
+
+
+def changes_file() -> Path:
+    """The file change source written by `aisre change record`."""
+    return data_dir() / "changes.jsonl"
+
+
+def demo_bundle_dir() -> Path:
+    """The demo incident shipped inside the package."""
+    return Path(__file__).resolve().parent.parent / "data" / "demo"
+
+
+def shipped_runbooks_dir() -> Path:
+    """`runbooks/` at the repository root (editable installs and source checkouts)."""
+    return Path(__file__).resolve().parent.parent.parent / "runbooks"

@@ -1,0 +1,70 @@
+"""All outside I/O. One module per system; each implements one or more protocols.
+
+The protocols are deliberately small so a new system (or a plugin) is a class with
+one or two methods. Every method raises `SourceError`/`AuthError` on failure; the
+gather stage turns those into degradation notes, so one broken source never stops a
+triage.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from aisre_cli.model import Alert, Change, LogTable, Series, SourceNote, Span, Topology
+
+
+@runtime_checkable
+class AlertSource(Protocol):
+    name: str
+
+    def list_alerts(self) -> list[Alert]:
+        """Currently firing alerts (active, silenced and inhibited)."""
+        ...
+
+
+@runtime_checkable
+class MetricSource(Protocol):
+    name: str
+
+    def fetch_series(
+        self, start: datetime, end: datetime, services: set[str] | None
+    ) -> tuple[list[Series], list[SourceNote]]:
+        """Series for the services (None: all) in [start, end], plus partial-data notes."""
+        ...
+
+
+@runtime_checkable
+class LogSource(Protocol):
+    name: str
+
+    def fetch_logs(self, start: datetime, end: datetime, services: set[str] | None) -> LogTable:
+        """Log records for the services (None: all) in [start, end]."""
+        ...
+
+
+@runtime_checkable
+class ChangeSource(Protocol):
+    name: str
+
+    def fetch_changes(self, start: datetime, end: datetime) -> list[Change]:
+        """Change events (deploys, config, flags, infra, scaling) in [start, end]."""
+        ...
+
+
+@runtime_checkable
+class TopologySource(Protocol):
+    name: str
+
+    def fetch_topology(self) -> Topology:
+        """Who calls whom."""
+        ...
+
+
+@runtime_checkable
+class TraceSource(Protocol):
+    name: str
+
+    def fetch_spans(self, start: datetime, end: datetime) -> list[Span]:
+        """Spans in [start, end]."""
+        ...

@@ -1,0 +1,645 @@
+"""Incident bundle v1 reader (DESIGN.md, "Incident bundle v1": a public contract).
+
+A bundle is a directory that freezes an incident in the formats the real systems
+speak, so this reader is an offline implementation of every source protocol. Rules:
+
+* every documented field and file is accepted; unknown fields and files are ignored;
+* malformed input raises `BundleError` with one line naming the file and the place
+  (line number for JSONL, a JSON path such as `$[2].labels` for JSON, a YAML key);
+* bulk data (log lines, metric points) is validated by hand rather than through a
+  pydantic model per row: a bundle may hold a million log lines and the whole triage
+  has a budget of 1.5x the time it takes just to parse them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from aisre_cli.errors import BundleError
+from aisre_cli.model import Alert, Change, LogTable, Series, SourceNote, Span, Topology, Window
+from aisre_cli.sources.timeparse import TimestampError, to_datetime, to_unix
+
+DEFAULT_SERVICE_LABELS: tuple[str, ...] = ("service", "job", "app")
+
+
+# ---------------------------------------------------------------- boundary models
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class _WindowIn(_Lenient):
+    start: Any
+    end: Any
+
+
+class BundleMeta(_Lenient):
+    """bundle.yaml."""
+
+    id: str
+    title: str = ""
+    window: _WindowIn
+    focus_alert: str | None = None
+
+
+class _AlertStatusIn(_Lenient):
+    state: str = "active"
+    silencedBy: list[str] = Field(default_factory=list)  # noqa: N815 (wire name)
+    inhibitedBy: list[str] = Field(default_factory=list)  # noqa: N815
+
+
+class _ReceiverIn(_Lenient):
+    name: str
+
+
+class AlertIn(_Lenient):
+    """One element of Alertmanager API v2 `GET /api/v2/alerts`."""
+
+    labels: dict[str, str]
+    annotations: dict[str, str] = Field(default_factory=dict)
+    startsAt: str  # noqa: N815
+    endsAt: str | None = None  # noqa: N815
+    updatedAt: str | None = None  # noqa: N815
+    fingerprint: str
+    status: _AlertStatusIn = Field(default_factory=_AlertStatusIn)
+    generatorURL: str | None = None  # noqa: N815
+    receivers: list[_ReceiverIn] = Field(default_factory=list)
+
+
+class ChangeIn(_Lenient):
+    id: str
+    ts: str | int | float
+    service: str
+    kind: str
+    summary: str = ""
+    version: str | None = None
+    previous_version: str | None = None
+    author: str | None = None
+    url: str | None = None
+
+
+class _ServiceIn(_Lenient):
+    depends_on: list[str] = Field(default_factory=list)
+
+
+class TopologyIn(_Lenient):
+    services: dict[str, _ServiceIn | None] = Field(default_factory=dict)
+
+
+class TruthCause(_Lenient):
+    kind: str
+    service: str
+    change_id: str | None = None
+
+
+class Truth(_Lenient):
+    """truth.yaml (evaluation only)."""
+
+    root_cause: TruthCause
+    match: str | None = None
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _json_path(loc: Sequence[int | str]) -> str:
+    out = "$"
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    return f"{_json_path(err['loc'])}: {err['msg'].lower()}"
+
+
+def _yaml_error(path: Path, exc: yaml.YAMLError) -> BundleError:
+    mark = getattr(exc, "problem_mark", None)
+    where = f":{mark.line + 1}" if mark is not None else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return BundleError(f"{path}{where}: invalid YAML: {problem}")
+
+
+def _load_json(path: Path) -> Any:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BundleError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        # orjson reports "... : line 3 column 5 (char 40)" like the stdlib.
+        raise BundleError(
+            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+            hint="check the file with `python -m json.tool`",
+        ) from None
+
+
+def _load_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise _yaml_error(path, exc) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BundleError(f"{path}: cannot read ({exc})") from None
+
+
+def _ts(path: Path, place: str, value: Any) -> datetime:
+    try:
+        return to_datetime(value)
+    except TimestampError as exc:
+        raise BundleError(f"{path}: {place}: {exc}") from None
+
+
+def service_of(labels: dict[str, str], service_labels: Sequence[str]) -> str | None:
+    for key in service_labels:
+        v = labels.get(key)
+        if v:
+            return v
+    return None
+
+
+def alert_from_wire(a: AlertIn, service_labels: Sequence[str], source: str) -> Alert:
+    """Normalise an Alertmanager v2 alert (bundle or live API) into the domain model."""
+    labels = dict(a.labels)
+    return Alert(
+        id=a.fingerprint,
+        name=labels.get("alertname", "unnamed"),
+        service=service_of(labels, service_labels),
+        severity=(labels.get("severity") or "none").lower(),
+        state=a.status.state,
+        labels=labels,
+        annotations=dict(a.annotations),
+        starts_at=to_datetime(a.startsAt),
+        ends_at=to_datetime(a.endsAt) if a.endsAt else None,
+        updated_at=to_datetime(a.updatedAt) if a.updatedAt else None,
+        generator_url=a.generatorURL,
+        source=source,
+        silenced_by=list(a.status.silencedBy),
+        inhibited_by=list(a.status.inhibitedBy),
+        receivers=[r.name for r in a.receivers],
+        sources=[source],
+    )
+
+
+def parse_alerts(data: Any, path: Path | str, service_labels: Sequence[str], source: str) -> list[Alert]:
+    if not isinstance(data, list):
+        raise BundleError(f"{path}: $: expected a list of alerts (GET /api/v2/alerts body)")
+    out: list[Alert] = []
+    for i, item in enumerate(data):
+        try:
+            a = AlertIn.model_validate(item)
+        except ValidationError as exc:
+            raise BundleError(f"{path}: $[{i}]{_first_error(exc)[1:]}") from None
+        for field_name in ("startsAt", "endsAt", "updatedAt"):
+            value = getattr(a, field_name)
+            if value:
+                try:
+                    to_unix(value)
+                except TimestampError as exc:
+                    raise BundleError(f"{path}: $[{i}].{field_name}: {exc}") from None
+        out.append(alert_from_wire(a, service_labels, source))
+    return out
+
+
+def _float(v: Any) -> float:
+    if isinstance(v, str):
+        return float(v)  # accepts "NaN", "+Inf", "-Inf" as Prometheus writes them
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        return float(v)
+    raise ValueError(f"not a number: {v!r}")
+
+
+def parse_query_range(
+    data: Any,
+    ref: str,
+    stem: str,
+    service_labels: Sequence[str],
+    query: str = "",
+) -> list[Series]:
+    """Series from a Prometheus `GET /api/v1/query_range` response body."""
+    if not isinstance(data, dict):
+        raise BundleError(f"{ref}: $: expected a query_range response object")
+    if data.get("status", "success") != "success":
+        raise BundleError(f"{ref}: $.status: {data.get('status')!r} (error: {data.get('error')})")
+    body = data.get("data")
+    if not isinstance(body, dict):
+        raise BundleError(f"{ref}: $.data: missing or not an object")
+    rtype = body.get("resultType")
+    if rtype != "matrix":
+        raise BundleError(
+            f"{ref}: $.data.resultType: expected 'matrix' (a query_range result), got {rtype!r}"
+        )
+    result = body.get("result")
+    if not isinstance(result, list):
+        raise BundleError(f"{ref}: $.data.result: expected a list")
+    out: list[Series] = []
+    for i, s in enumerate(result):
+        if not isinstance(s, dict):
+            raise BundleError(f"{ref}: $.data.result[{i}]: expected an object")
+        metric = s.get("metric", {})
+        if not isinstance(metric, dict):
+            raise BundleError(f"{ref}: $.data.result[{i}].metric: expected an object")
+        values = s.get("values")
+        if not isinstance(values, list):
+            raise BundleError(f"{ref}: $.data.result[{i}].values: expected a list of pairs")
+        ts: list[float] = []
+        vs: list[float] = []
+        for j, pair in enumerate(values):
+            try:
+                t = float(pair[0])
+                v = _float(pair[1])
+            except (TypeError, ValueError, IndexError, KeyError):
+                raise BundleError(
+                    f"{ref}: $.data.result[{i}].values[{j}]: expected [unix_ts, \"value\"],"
+                    f" got {str(pair)[:60]}"
+                ) from None
+            if math.isnan(t):
+                raise BundleError(f"{ref}: $.data.result[{i}].values[{j}]: timestamp is NaN")
+            ts.append(t)
+            vs.append(v)
+        labels = {str(k): str(v) for k, v in metric.items()}
+        name = labels.pop("__name__", None) or stem
+        if ts and any(b < a for a, b in zip(ts, ts[1:], strict=False)):
+            order = sorted(range(len(ts)), key=ts.__getitem__)
+            ts = [ts[k] for k in order]
+            vs = [vs[k] for k in order]
+        out.append(
+            Series(
+                name=name,
+                service=service_of(labels, service_labels),
+                labels=labels,
+                timestamps=ts,
+                values=vs,
+                query=query,
+                ref=ref,
+            )
+        )
+    return out
+
+
+_LEVELS = {
+    "err": "error",
+    "error": "error",
+    "fatal": "fatal",
+    "crit": "fatal",
+    "critical": "fatal",
+    "panic": "fatal",
+    "emerg": "fatal",
+    "alert": "fatal",
+    "warn": "warn",
+    "warning": "warn",
+    "info": "info",
+    "notice": "info",
+    "debug": "debug",
+    "trace": "debug",
+}
+
+
+def normalize_level(raw: Any) -> str:
+    if not isinstance(raw, str):
+        return "info" if raw is None else str(raw).lower()
+    return _LEVELS.get(raw.lower(), raw.lower())
+
+
+def read_jsonl_logs(path: Path, display: str, table: LogTable) -> None:
+    """Append the records of one logs/*.jsonl file to `table` (validated by hand)."""
+    file_idx = len(table.files)
+    table.files.append(display)
+    default_service = path.stem
+    loads = orjson.loads
+    ts_col, svc_col, lvl_col, msg_col = table.ts, table.service, table.level, table.msg
+    fi_col, ln_col = table.file_idx, table.line
+    level_cache: dict[Any, str] = {}
+    ts_cache: dict[str, float] = {}
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise BundleError(f"{display}: cannot read ({exc.strerror})") from None
+    with fh:
+        for lineno, raw in enumerate(fh, 1):
+            if not raw.strip():
+                continue
+            try:
+                obj = loads(raw)
+            except orjson.JSONDecodeError as exc:
+                raise BundleError(f"{display}:{lineno}: invalid JSON: {exc.msg}") from None
+            if type(obj) is not dict:
+                raise BundleError(
+                    f"{display}:{lineno}: expected a JSON object, got {type(obj).__name__}"
+                )
+            t = obj.get("ts")
+            if t is None:
+                t = obj.get("timestamp", obj.get("time"))
+            try:
+                if type(t) is str:
+                    tv = ts_cache.get(t)
+                    if tv is None:
+                        tv = to_unix(t)
+                        if len(ts_cache) < 4096:
+                            ts_cache[t] = tv
+                else:
+                    tv = to_unix(t)
+            except TimestampError as exc:
+                raise BundleError(f"{display}:{lineno}: ts: {exc}") from None
+            lvl_raw = obj.get("level")
+            try:
+                lvl = level_cache[lvl_raw]
+            except (KeyError, TypeError):
+                lvl = normalize_level(lvl_raw)
+                if isinstance(lvl_raw, str | None):
+                    level_cache[lvl_raw] = lvl
+            msg = obj.get("msg")
+            if msg is None:
+                msg = obj.get("message", obj.get("log", ""))
+            svc = obj.get("service") or default_service
+            ts_col.append(tv)
+            svc_col.append(svc if type(svc) is str else str(svc))
+            lvl_col.append(lvl)
+            msg_col.append(msg if type(msg) is str else str(msg))
+            fi_col.append(file_idx)
+            ln_col.append(lineno)
+
+
+def parse_changes(data: Any, path: Path | str, source: str = "bundle") -> list[Change]:
+    if not isinstance(data, list):
+        raise BundleError(f"{path}: $: expected a list of change events")
+    out: list[Change] = []
+    for i, item in enumerate(data):
+        try:
+            c = ChangeIn.model_validate(item)
+        except ValidationError as exc:
+            raise BundleError(f"{path}: $[{i}]{_first_error(exc)[1:]}") from None
+        kind = c.kind.lower()
+        if kind not in ("deploy", "config", "flag", "infra", "scale"):
+            raise BundleError(
+                f"{path}: $[{i}].kind: {c.kind!r} is not one of deploy, config, flag, infra, scale"
+            )
+        try:
+            ts = to_datetime(c.ts)
+        except TimestampError as exc:
+            raise BundleError(f"{path}: $[{i}].ts: {exc}") from None
+        out.append(
+            Change(
+                id=c.id,
+                ts=ts,
+                service=c.service,
+                kind=kind,  # type: ignore[arg-type]  # checked against the literal above
+                summary=c.summary,
+                version=c.version,
+                previous_version=c.previous_version,
+                author=c.author,
+                url=c.url,
+                source=source,
+                ref=f"{path} $[{i}]",
+            )
+        )
+    return out
+
+
+def parse_topology(data: Any, path: Path | str) -> Topology:
+    if data is None:
+        return Topology()
+    if not isinstance(data, dict) or "services" not in data:
+        raise BundleError(
+            f"{path}: expected `services: {{NAME: {{depends_on: [NAME, ...]}}}}` at the top level"
+        )
+    services = data["services"]
+    if services is None:
+        return Topology()
+    if not isinstance(services, dict):
+        raise BundleError(f"{path}: services: expected a mapping of service name to its entry")
+    deps: dict[str, list[str]] = {}
+    for name, entry in services.items():
+        if entry is None:
+            deps[str(name)] = []
+            continue
+        if not isinstance(entry, dict):
+            raise BundleError(
+                f"{path}: services.{name}: expected a mapping with depends_on, got"
+                f" {type(entry).__name__}"
+            )
+        d = entry.get("depends_on", [])
+        if d is None:
+            d = []
+        if not isinstance(d, list) or not all(isinstance(x, str) for x in d):
+            raise BundleError(f"{path}: services.{name}.depends_on: expected a list of names")
+        deps[str(name)] = list(d)
+    return Topology(depends_on=deps)
+
+
+# ---------------------------------------------------------------- the source
+
+
+@dataclass
+class _Cache:
+    alerts: list[Alert] | None = None
+    series: list[Series] | None = None
+    logs: LogTable | None = None
+    changes: list[Change] | None = None
+    topology: Topology | None = None
+    spans: list[Span] | None = None
+
+
+class BundleSource:
+    """Reads one bundle directory; implements every source protocol offline."""
+
+    def __init__(self, root: Path | str, service_labels: Sequence[str] = DEFAULT_SERVICE_LABELS):
+        self.root = Path(root)
+        self.name = f"bundle:{self.root.name}"
+        self.service_labels = tuple(service_labels)
+        self._cache = _Cache()
+        if not self.root.exists():
+            raise BundleError(f"{self.root}: no such bundle directory")
+        if not self.root.is_dir():
+            raise BundleError(f"{self.root}: not a directory (a bundle is a directory)")
+        meta_path = self.root / "bundle.yaml"
+        if not meta_path.exists():
+            raise BundleError(
+                f"{meta_path}: missing (every incident bundle has a bundle.yaml)",
+                hint="see DESIGN.md 'Incident bundle v1' or capture one with `aisre bundle capture`",
+            )
+        raw = _load_yaml(meta_path)
+        if not isinstance(raw, dict):
+            raise BundleError(f"{meta_path}: expected a mapping with id, title and window")
+        try:
+            self.meta = BundleMeta.model_validate(raw)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            loc = ".".join(str(x) for x in err["loc"])
+            raise BundleError(f"{meta_path}: {loc}: {err['msg'].lower()}") from None
+        self.window = Window(
+            start=_ts(meta_path, "window.start", self.meta.window.start),
+            end=_ts(meta_path, "window.end", self.meta.window.end),
+        )
+        if self.window.end <= self.window.start:
+            raise BundleError(f"{meta_path}: window.end is not after window.start")
+
+    def _rel(self, p: Path) -> str:
+        try:
+            return str(p.relative_to(self.root))
+        except ValueError:
+            return str(p)
+
+    # AlertSource
+    def list_alerts(self) -> list[Alert]:
+        if self._cache.alerts is None:
+            p = self.root / "alerts.json"
+            if not p.exists():
+                self._cache.alerts = []
+            else:
+                self._cache.alerts = parse_alerts(
+                    _load_json(p), p, self.service_labels, source=self.name
+                )
+        return self._cache.alerts
+
+    # MetricSource
+    def _queries(self) -> dict[str, str]:
+        p = self.root / "metrics" / "queries.yaml"
+        if not p.exists():
+            return {}
+        raw = _load_yaml(p)
+        if raw is None:
+            return {}
+        if not isinstance(raw, dict):
+            raise BundleError(f"{p}: expected a mapping of file stem to PromQL")
+        return {str(k): str(v) for k, v in raw.items()}
+
+    def all_series(self) -> list[Series]:
+        if self._cache.series is None:
+            mdir = self.root / "metrics"
+            out: list[Series] = []
+            if mdir.is_dir():
+                queries = self._queries()
+                for p in sorted(mdir.glob("*.json")):
+                    ref = self._rel(p)
+                    query = queries.get(p.stem, f"file {ref}")
+                    out.extend(
+                        parse_query_range(_load_json(p), ref, p.stem, self.service_labels, query)
+                    )
+            self._cache.series = out
+        return self._cache.series
+
+    def fetch_series(
+        self, start: datetime, end: datetime, services: set[str] | None
+    ) -> tuple[list[Series], list[SourceNote]]:
+        # A bundle is already cut to its window: return everything so baselines that
+        # start before the requested window are kept.
+        series = self.all_series()
+        if services is not None:
+            series = [s for s in series if s.service is None or s.service in services]
+        return series, []
+
+    # LogSource
+    def all_logs(self) -> LogTable:
+        if self._cache.logs is None:
+            table = LogTable()
+            ldir = self.root / "logs"
+            if ldir.is_dir():
+                for p in sorted(ldir.glob("*.jsonl")):
+                    read_jsonl_logs(p, self._rel(p), table)
+            for svc in set(table.service):
+                table.query.setdefault(svc, f'grep \'"service": *"{svc}"\' logs/*.jsonl')
+            self._cache.logs = table
+        return self._cache.logs
+
+    def fetch_logs(self, start: datetime, end: datetime, services: set[str] | None) -> LogTable:
+        return self.all_logs()
+
+    # ChangeSource
+    def fetch_changes(self, start: datetime, end: datetime) -> list[Change]:
+        if self._cache.changes is None:
+            p = self.root / "changes.json"
+            self._cache.changes = (
+                parse_changes(_load_json(p), self._rel(p), source=self.name) if p.exists() else []
+            )
+        return self._cache.changes
+
+    # TopologySource
+    def fetch_topology(self) -> Topology:
+        if self._cache.topology is None:
+            p = self.root / "topology.yaml"
+            self._cache.topology = (
+                parse_topology(_load_yaml(p), self._rel(p)) if p.exists() else Topology()
+            )
+        return self._cache.topology
+
+    # TraceSource
+    def fetch_spans(self, start: datetime, end: datetime) -> list[Span]:
+        if self._cache.spans is None:
+            spans: list[Span] = []
+            tdir = self.root / "traces"
+            if tdir.is_dir():
+                for p in sorted(tdir.glob("*.jsonl")):
+                    spans.extend(read_spans(p, self._rel(p)))
+            self._cache.spans = spans
+        return self._cache.spans
+
+    def truth(self) -> Truth | None:
+        p = self.root / "truth.yaml"
+        if not p.exists():
+            return None
+        raw = _load_yaml(p)
+        try:
+            return Truth.model_validate(raw)
+        except ValidationError as exc:
+            raise BundleError(f"{p}: {_first_error(exc)[2:]}") from None
+
+    def validate(self) -> None:
+        """Read every file once (used by `aisre bundle validate` and tests)."""
+        self.list_alerts()
+        self.all_series()
+        self.all_logs()
+        self.fetch_changes(self.window.start, self.window.end)
+        self.fetch_topology()
+        self.fetch_spans(self.window.start, self.window.end)
+        self.truth()
+
+
+def read_spans(path: Path, display: str) -> Iterable[Span]:
+    out: list[Span] = []
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            if not raw.strip():
+                continue
+            try:
+                obj = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                raise BundleError(f"{display}:{lineno}: invalid JSON: {exc.msg}") from None
+            if not isinstance(obj, dict):
+                raise BundleError(f"{display}:{lineno}: expected a JSON object")
+            try:
+                start = to_unix(obj.get("start"))
+            except TimestampError as exc:
+                raise BundleError(f"{display}:{lineno}: start: {exc}") from None
+            try:
+                dur = float(obj.get("duration_ms", 0.0))
+            except (TypeError, ValueError):
+                raise BundleError(f"{display}:{lineno}: duration_ms: not a number") from None
+            status = str(obj.get("status", "ok")).lower()
+            parent = obj.get("parent_id")
+            out.append(
+                Span(
+                    trace_id=str(obj.get("trace_id", "")),
+                    span_id=str(obj.get("span_id", "")),
+                    parent_id=str(parent) if parent not in (None, "") else None,
+                    service=str(obj.get("service", "")),
+                    name=str(obj.get("name", "")),
+                    start=start,
+                    duration_ms=dur,
+                    error=status in ("error", "err", "failed", "2"),
+                    ref=f"{display}:{lineno}",
+                )
+            )
+    return out
