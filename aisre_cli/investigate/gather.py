@@ -1,0 +1,247 @@
+"""Gather: for one alert, fetch everything in a window around its onset into a Context.
+
+Every configured source is asked concurrently (one thread each: the connectors are
+blocking httpx clients, and the work is I/O bound) inside one overall time budget.
+A source that fails, times out or answers partially becomes a `SourceNote`; the
+triage always completes with what arrived. `progress` (optional) is called with a
+note as each source finishes so the UI can show live status.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import timedelta
+from typing import Any
+
+from aisre_cli.errors import AisreError, UsageError
+from aisre_cli.model import Alert, Context, LogTable, Series, SourceNote, Window
+from aisre_cli.sources.registry import SourceSet
+
+ProgressFn = Callable[[SourceNote], None]
+
+
+# ------------------------------------------------------------------ alerts
+
+
+def dedupe_alerts(alerts: Sequence[Alert]) -> list[Alert]:
+    """Merge the same alert seen through several sources (fingerprint or alias keys)."""
+    by_key: dict[str, Alert] = {}
+    out: list[Alert] = []
+    for a in alerts:
+        keys = [a.id, *a.aliases]
+        hit = next((by_key[k] for k in keys if k in by_key), None)
+        if hit is None:
+            merged = a.model_copy(deep=True)
+            if not merged.sources:
+                merged.sources = [a.source]
+            out.append(merged)
+            for k in keys:
+                by_key[k] = merged
+            continue
+        for src in a.sources or [a.source]:
+            if src not in hit.sources:
+                hit.sources.append(src)
+        for k in keys:
+            if k not in hit.aliases and k != hit.id:
+                hit.aliases.append(k)
+            by_key[k] = hit
+        if a.starts_at < hit.starts_at:
+            hit.starts_at = a.starts_at
+        for key, value in a.labels.items():
+            hit.labels.setdefault(key, value)
+        if hit.service is None:
+            hit.service = a.service
+    return out
+
+
+def group_alerts(alerts: Sequence[Alert], window_s: float = 1800.0) -> list[list[Alert]]:
+    """Group alerts into incidents: same `group`/`incident` label or close in time and
+    sharing a service or alertname. Alerts keep their order inside a group."""
+    groups: list[list[Alert]] = []
+    for a in sorted(alerts, key=lambda x: x.starts_at):
+        placed = False
+        for g in groups:
+            head = g[0]
+            if abs((a.starts_at - head.starts_at).total_seconds()) > window_s:
+                continue
+            same_label = any(
+                a.labels.get(k) and a.labels.get(k) == head.labels.get(k)
+                for k in ("incident", "group", "system", "cluster")
+            )
+            related = any(
+                (a.service and a.service == b.service) or a.name == b.name for b in g
+            )
+            if same_label or related:
+                g.append(a)
+                placed = True
+                break
+        if not placed:
+            groups.append([a])
+    return groups
+
+
+def resolve_alert(alerts: Sequence[Alert], query: str) -> Alert:
+    """Find one alert by fingerprint, unique prefix (>= 4 chars) or unique alertname."""
+    q = query.strip()
+    if not q:
+        raise UsageError("empty alert id", hint="run `aisre alerts` to list alert ids")
+    exact = [a for a in alerts if a.id == q or q in a.aliases]
+    if exact:
+        return exact[0]
+    named = [a for a in alerts if a.name == q]
+    if len(named) == 1:
+        return named[0]
+    prefix = [a for a in alerts if len(q) >= 4 and a.id.startswith(q)] if not named else []
+    candidates = named or prefix
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        hint = "run `aisre alerts` to list alert ids"
+        if len(q) < 4 and any(a.id.startswith(q) for a in alerts):
+            hint = "an id prefix needs at least 4 characters"
+        raise UsageError(f"no alert matches {q!r}", hint=hint)
+    listing = ", ".join(f"{a.short_id} ({a.name} on {a.service or '?'})" for a in candidates[:8])
+    raise UsageError(
+        f"{q!r} is ambiguous: {len(candidates)} alerts match: {listing}",
+        hint="give a longer fingerprint prefix",
+    )
+
+
+def _run_with_budget(
+    jobs: list[tuple[str, Callable[[], Any]]],
+    budget_s: float,
+    progress: ProgressFn | None,
+) -> tuple[dict[str, Any], list[SourceNote]]:
+    results: dict[str, Any] = {}
+    notes: list[SourceNote] = []
+    if not jobs:
+        return results, notes
+    started = time.monotonic()
+    deadline = started + budget_s
+    pool = ThreadPoolExecutor(max_workers=min(8, len(jobs)), thread_name_prefix="gather")
+    futures: dict[Future[Any], str] = {pool.submit(fn): key for key, fn in jobs}
+    pending = set(futures)
+    try:
+        while pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            done, pending = wait(pending, timeout=remaining, return_when=FIRST_COMPLETED)
+            for f in done:
+                key = futures[f]
+                took = time.monotonic() - started
+                exc = f.exception()
+                if exc is None:
+                    results[key] = f.result()
+                    note = SourceNote(key, "ok", "", took)
+                elif isinstance(exc, AisreError):
+                    note = SourceNote(key, "failed", exc.message, took)
+                else:
+                    note = SourceNote(key, "failed", f"{type(exc).__name__}: {exc}", took)
+                notes.append(note)
+                if progress:
+                    progress(note)
+        for f in pending:
+            note = SourceNote(
+                futures[f], "failed", f"no answer within the {budget_s:.0f}s budget", budget_s
+            )
+            notes.append(note)
+            if progress:
+                progress(note)
+    finally:
+        # Never wait for a hung source: its thread finishes (or times out) on its own.
+        pool.shutdown(wait=False, cancel_futures=True)
+    return results, notes
+
+
+def list_alerts(
+    sources: SourceSet, budget_s: float = 20.0, progress: ProgressFn | None = None
+) -> tuple[list[Alert], list[SourceNote]]:
+    jobs = [(f"{s.name} alerts", s.list_alerts) for s in sources.alerts]
+    results, notes = _run_with_budget(jobs, budget_s, progress)
+    merged: list[Alert] = []
+    for key, _ in jobs:
+        merged.extend(results.get(key, []))
+    return dedupe_alerts(merged), notes
+
+
+def gather(
+    sources: SourceSet,
+    alert: Alert,
+    alerts: list[Alert],
+    *,
+    lookback_s: float = 3600.0,
+    lookahead_s: float = 900.0,
+    budget_s: float = 20.0,
+    progress: ProgressFn | None = None,
+) -> Context:
+    """Fetch metrics, logs, changes, topology and traces around the alert's start."""
+    if sources.bundle is not None:
+        window = sources.bundle.window
+    else:
+        window = Window(
+            start=alert.starts_at - timedelta(seconds=lookback_s),
+            end=alert.starts_at + timedelta(seconds=lookahead_s),
+        )
+    start, end = window.start, window.end
+    jobs: list[tuple[str, Callable[[], Any]]] = []
+    for ms in sources.metrics:
+        jobs.append((f"{ms.name} metrics", lambda s=ms: s.fetch_series(start, end, None)))
+    for ls in sources.logs:
+        jobs.append((f"{ls.name} logs", lambda s=ls: s.fetch_logs(start, end, None)))
+    for cs in sources.changes:
+        jobs.append((f"{cs.name} changes", lambda s=cs: s.fetch_changes(start, end)))
+    for ts in sources.topology:
+        jobs.append((f"{ts.name} topology", lambda s=ts: s.fetch_topology()))
+    for tr in sources.traces:
+        jobs.append((f"{tr.name} traces", lambda s=tr: s.fetch_spans(start, end)))
+    if sources.bundle is not None:
+        # One local directory: threads buy nothing and would only interleave errors.
+        results, notes = _run_serial(jobs)
+    else:
+        results, notes = _run_with_budget(jobs, budget_s, progress)
+
+    ctx = Context(alert=alert, alerts=alerts, window=window, notes=notes)
+    if sources.bundle is not None:
+        ctx.bundle_id = sources.bundle.meta.id
+    for key, value in results.items():
+        if key.endswith(" metrics"):
+            series, extra = value
+            ctx.series.extend(series)
+            for n in extra:
+                ctx.notes.append(n)
+        elif key.endswith(" logs"):
+            table: LogTable = value
+            if len(ctx.logs) == 0:
+                ctx.logs = table
+            else:
+                ctx.logs.extend(table)
+        elif key.endswith(" changes"):
+            ctx.changes.extend(value)
+        elif key.endswith(" topology"):
+            for svc, deps in value.depends_on.items():
+                cur = ctx.topology.depends_on.setdefault(svc, [])
+                cur.extend(d for d in deps if d not in cur)
+        elif key.endswith(" traces"):
+            ctx.spans.extend(value)
+    return ctx
+
+
+def _run_serial(
+    jobs: list[tuple[str, Callable[[], Any]]],
+) -> tuple[dict[str, Any], list[SourceNote]]:
+    results: dict[str, Any] = {}
+    notes: list[SourceNote] = []
+    seen: set[int] = set()
+    for key, fn in jobs:
+        t0 = time.monotonic()
+        results[key] = fn()  # bundle errors are the user's input errors: let them raise
+        notes.append(SourceNote(key, "ok", "", time.monotonic() - t0))
+        seen.add(id(fn))
+    return results, notes
+
+
+def series_services(series: Sequence[Series]) -> set[str]:
+    return {s.service for s in series if s.service}

@@ -1,0 +1,61 @@
+"""Build the source objects of a profile.
+
+`SourceSet` groups the configured sources by protocol. With `--bundle DIR` (or the
+demo profile) a single `BundleSource` plays every role. Live connectors are created
+here from the profile's `sources` section; their modules are imported only when
+configured, so a bundle-only run never imports httpx.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aisre_cli.settings.config import Profile
+from aisre_cli.sources import (
+    AlertSource,
+    ChangeSource,
+    LogSource,
+    MetricSource,
+    TopologySource,
+    TraceSource,
+)
+from aisre_cli.sources.bundle import BundleSource
+
+
+@dataclass
+class SourceSet:
+    alerts: list[AlertSource] = field(default_factory=list)
+    metrics: list[MetricSource] = field(default_factory=list)
+    logs: list[LogSource] = field(default_factory=list)
+    changes: list[ChangeSource] = field(default_factory=list)
+    topology: list[TopologySource] = field(default_factory=list)
+    traces: list[TraceSource] = field(default_factory=list)
+    bundle: BundleSource | None = None
+    """Set when the whole set is one offline bundle."""
+
+    def names(self) -> list[str]:
+        seen: list[str] = []
+        for group in (self.alerts, self.metrics, self.logs, self.changes, self.topology):
+            for s in group:
+                if s.name not in seen:
+                    seen.append(s.name)
+        return seen
+
+
+def bundle_set(path: Path | str, service_labels: list[str] | None = None) -> SourceSet:
+    b = BundleSource(path, service_labels or ["service", "job", "app"])
+    return SourceSet(
+        alerts=[b], metrics=[b], logs=[b], changes=[b], topology=[b], traces=[b], bundle=b
+    )
+
+
+def build_sources(profile: Profile, bundle: Path | None = None) -> SourceSet:
+    """The sources for one run. `bundle` (from --bundle) overrides the profile."""
+    if bundle is not None:
+        return bundle_set(bundle, profile.service_labels)
+    if profile.sources.bundle:
+        return bundle_set(Path(profile.sources.bundle).expanduser(), profile.service_labels)
+    from aisre_cli.sources.live import live_sources
+
+    return live_sources(profile)

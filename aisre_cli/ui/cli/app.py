@@ -1,0 +1,160 @@
+"""The `aisre` command: the root Typer app, shared options and the one error renderer.
+
+Each command group lives in its own module (`alerts.py`, `triage.py`, ...) and is
+registered below. Modules are imported eagerly but keep their own heavy imports
+(the engine, httpx, textual) inside the command functions, so `aisre --help` only
+pays for Typer and rich.
+
+Shared options (`--profile`, `--bundle`, `-v`) live on the root callback and travel
+in `State` (the Typer context object); commands read them with `state(ctx)`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+
+from aisre_cli import __version__
+from aisre_cli.errors import AisreError, ExitCode
+
+HELP = """aisre: an on-call copilot for the terminal.
+
+Pull the alert, metrics, logs, changes and topology; get ranked root-cause hypotheses
+that cite their evidence; run the matching runbook one keystroke at a time.
+
+Examples:
+
+  aisre alerts                     # what is firing (demo incident without config)
+
+  aisre triage CheckoutHighErrorRate
+
+  aisre triage --bundle ./incident-42 --json
+"""
+
+app = typer.Typer(
+    name="aisre",
+    help=HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@dataclass
+class State:
+    profile: str | None = None
+    bundle: Path | None = None
+    verbose: int = 0
+
+
+def state(ctx: typer.Context) -> State:
+    obj = ctx.find_root().obj
+    if not isinstance(obj, State):
+        obj = State()
+        ctx.find_root().obj = obj
+    return obj
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"aisre {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    profile: str | None = typer.Option(
+        None, "--profile", "-p", envvar="AISRE_PROFILE", help="Config profile to use."
+    ),
+    bundle: Path | None = typer.Option(
+        None,
+        "--bundle",
+        "-b",
+        help="Read an incident bundle directory instead of live sources.",
+        file_okay=False,
+    ),
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More detail (-vv: debug)."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    ctx.obj = State(profile=profile, bundle=bundle, verbose=verbose)
+
+
+def render_error(err: AisreError) -> None:
+    """The one place an error is shown: a red line on stderr, then the hint."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    console.print(f"[bold red]error:[/] {escape(err.message)}")
+    if err.hint:
+        console.print(f"[dim]hint: {escape(err.hint)}[/]")
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _register() -> None:
+    # Command modules register themselves on import.
+    from aisre_cli.ui.cli import alerts, triage  # noqa: F401
+
+    for optional in ("evaluate", "bundle", "config_cmd", "auth", "doctor", "change",
+                     "runbook", "audit", "escalate", "console", "incident"):
+        try:
+            __import__(f"aisre_cli.ui.cli.{optional}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"aisre_cli.ui.cli.{optional}":
+                raise
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: runs the app and maps errors to exit codes."""
+    _register()
+    raise_errors = os.environ.get("AISRE_RAISE_ERRORS") == "1"
+    try:
+        rc = app(args=argv, standalone_mode=False)
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
+    except AisreError as err:
+        if raise_errors:
+            raise
+        render_error(err)
+        sys.exit(int(err.exit_code))
+    except KeyboardInterrupt:
+        if raise_errors:
+            raise
+        sys.stderr.write("interrupted\n")
+        sys.exit(int(ExitCode.INTERRUPTED))
+    except SystemExit:
+        raise
+    except Exception as exc:  # click's own usage errors and anything unexpected
+        import click
+
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.stderr.write("aborted\n")
+            sys.exit(int(ExitCode.INTERRUPTED))
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(int(ExitCode.USAGE))
+        if raise_errors:
+            raise
+        render_error(
+            AisreError(
+                f"internal error: {type(exc).__name__}: {exc}",
+                hint="re-run with AISRE_RAISE_ERRORS=1 for the traceback and report it",
+            )
+        )
+        sys.exit(int(ExitCode.FAILURE))

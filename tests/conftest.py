@@ -1,0 +1,34 @@
+"""Shared fixtures. Every test runs with AISRE_HOME in a temp dir (no user files)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO = REPO / "aisre_cli" / "data" / "demo"
+PETSHOP = REPO.parent / "shared" / "datasets" / "petshop"
+SUITE = REPO / "scenarios" / "suite"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(autouse=True)
+def _aisre_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "aisre-home"
+    home.mkdir()
+    monkeypatch.setenv("AISRE_HOME", str(home))
+    monkeypatch.setenv("AISRE_RAISE_ERRORS", "0")
+    monkeypatch.delenv("AISRE_PROFILE", raising=False)
+    # Keyring: never touch the developer's real keyring from tests.
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    return home
+
+
+def require_binary(path: str) -> None:
+    """Skip when a server binary is missing, but fail under CI (it must be installed)."""
+    if not Path(path).exists():
+        if IN_CI:
+            pytest.fail(f"{path} is missing under CI: .ci/run must install it")
+        pytest.skip(f"{path} not installed")
