@@ -54,6 +54,10 @@ class AlertmanagerSource(_Strict):
     """Base URL, e.g. http://alertmanager:9093."""
     token_name: str | None = None
     """Name of a bearer token in the keyring (optional)."""
+    filters: list[str] = Field(default_factory=list)
+    """Alertmanager matchers applied to every alert listing, e.g. `env="prod"`."""
+    receiver: str | None = None
+    """Only alerts routed to receivers matching this regex."""
     http: HttpSettings = Field(default_factory=HttpSettings)
 
 
@@ -70,6 +74,10 @@ class PrometheusSource(_Strict):
     """Series per query above this are dropped and noted."""
     queries: dict[str, str] = Field(default_factory=dict)
     """Extra PromQL to gather per incident: name → query; `$service` is substituted."""
+    default_queries: bool = True
+    """Also gather the built-in per-service set (errors, requests, latency, up, cpu, memory)."""
+    rate_window: str | None = None
+    """Range used inside rate() (e.g. `2m`); default: 4 query steps, at least 1m."""
     http: HttpSettings = Field(default_factory=HttpSettings)
 
 
@@ -98,6 +106,8 @@ class PagerDutySource(_Strict):
     """Only incidents of these PagerDuty services (empty: all)."""
     from_email: str | None = None
     """The `From` header required for writes (notes, acknowledge)."""
+    max_incidents: int = 100
+    """Open incidents whose alerts are fetched (the most recent first)."""
     http: HttpSettings = Field(default_factory=HttpSettings)
 
 
@@ -110,6 +120,10 @@ class GitHubSource(_Strict):
     """Name of the token in the keyring."""
     repos: dict[str, str] = Field(default_factory=dict)
     """owner/repo → service name."""
+    environments: list[str] = Field(default_factory=list)
+    """Only deployments to these environments (empty: all)."""
+    releases: bool = True
+    """Also report published releases as change events."""
     http: HttpSettings = Field(default_factory=HttpSettings)
 
 

@@ -182,3 +182,45 @@ def _detect_matrix(
             )
         )
     return out
+
+
+def cert_expiry(series: list[Series], matcher: FamilyMatcher, alert_ts: float) -> list[MetricFinding]:
+    """Certificates whose expiry (a unix timestamp, as blackbox exporter's
+    `probe_ssl_earliest_cert_expiry` reports it) is passed or near at the alert.
+
+    Such a series is flat until the certificate is renewed, so change-point detection
+    cannot see it; we compare the value with the time of each point instead. Series
+    that already count down ("seconds/days left") are handled by `detect`.
+    """
+    out: list[MetricFinding] = []
+    for s in series:
+        if not s.values or matcher.classify(s.name, s.labels).family != "certificates":
+            continue
+        v = [x for x in s.values if math.isfinite(x)]
+        if not v or not (1e9 < v[-1] < 1e11):
+            continue
+        left = [val - t for t, val in zip(s.timestamps, s.values, strict=False)]
+        expired_at = next(
+            (t for t, rem in zip(s.timestamps, left, strict=False) if rem <= 0), None
+        )
+        last_left = left[-1]
+        if expired_at is None and last_left > 3 * 86400:
+            continue
+        onset = expired_at if expired_at is not None else s.timestamps[-1]
+        strength = 1.0 if expired_at is not None else max(0.3, 1.0 - last_left / (3 * 86400))
+        out.append(
+            MetricFinding(
+                series=s,
+                family="certificates",
+                direction=-1,
+                z=50.0,
+                rel=-1.0,
+                baseline=left[0],
+                level=last_left,
+                peak=min(left),
+                onset=float(onset),
+                strength=float(strength),
+                bad=True,
+            )
+        )
+    return out

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -49,6 +49,25 @@ app = typer.Typer(
 )
 
 
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option("--profile", "-p", envvar="AISRE_PROFILE", help="Config profile to use."),
+]
+BundleOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--bundle",
+        "-b",
+        help="Read an incident bundle directory instead of live sources.",
+        file_okay=False,
+    ),
+]
+VerboseOpt = Annotated[
+    int, typer.Option("--verbose", "-v", count=True, help="More detail (-vv: debug).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (stable schema).")]
+
+
 @dataclass
 class State:
     profile: str | None = None
@@ -56,11 +75,18 @@ class State:
     verbose: int = 0
 
 
-def state(ctx: typer.Context) -> State:
+def state(
+    ctx: typer.Context, profile: str | None = None, bundle: Path | None = None
+) -> State:
+    """The run's shared options; a command's own --profile/--bundle override the root's."""
     obj = ctx.find_root().obj
     if not isinstance(obj, State):
         obj = State()
         ctx.find_root().obj = obj
+    if profile is not None:
+        obj.profile = profile
+    if bundle is not None:
+        obj.bundle = bundle
     return obj
 
 
@@ -73,17 +99,9 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    profile: str | None = typer.Option(
-        None, "--profile", "-p", envvar="AISRE_PROFILE", help="Config profile to use."
-    ),
-    bundle: Path | None = typer.Option(
-        None,
-        "--bundle",
-        "-b",
-        help="Read an incident bundle directory instead of live sources.",
-        file_okay=False,
-    ),
-    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More detail (-vv: debug)."),
+    profile: ProfileOpt = None,
+    bundle: BundleOpt = None,
+    verbose: VerboseOpt = 0,
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
     ),
@@ -139,15 +157,16 @@ def main(argv: list[str] | None = None) -> None:
     except SystemExit:
         raise
     except Exception as exc:  # click's own usage errors and anything unexpected
-        import click
-
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
+        # Typer may vendor click, so match click's exception types by shape, not class.
+        kind = type(exc).__name__
+        if kind == "Exit":
+            sys.exit(int(getattr(exc, "exit_code", 0)))
+        if kind == "Abort":
             sys.stderr.write("aborted\n")
             sys.exit(int(ExitCode.INTERRUPTED))
-        if isinstance(exc, click.ClickException):
-            exc.show()
+        show = getattr(exc, "show", None)
+        if callable(show) and hasattr(exc, "exit_code"):
+            show()
             sys.exit(int(ExitCode.USAGE))
         if raise_errors:
             raise

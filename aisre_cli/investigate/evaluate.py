@@ -1,0 +1,596 @@
+"""Evaluation: run triage on every bundle with a `truth.yaml` and score the ranking.
+
+`evaluate(DIR)` finds every bundle under DIR (a directory holding `bundle.yaml`,
+searched recursively), triages its focus alert exactly as `aisre triage` does, and
+compares the ranked hypotheses with the truth (DESIGN.md, "Incident bundle v1"):
+
+- a hypothesis matches when kind and service are equal and, where the truth names a
+  `change_id`, its subject is that change;
+- with `match: service` only the service is compared, and the ranking is read as a
+  ranking of *services* (hypotheses de-duplicated by service, best first);
+- a truth of kind `unknown` (an alert with no supporting signal) is a hit at rank 1
+  if and only if the verdict escalates.
+
+Reported: top-1, top-3, MRR, a per-kind table, the escalation rate on `unknown`
+cases and the false-escalation rate on known ones, calibration (expected
+calibration error of the top-1 confidence against top-1 correctness, with a
+reliability table of 10 confidence buckets) and time per bundle.
+
+A bundle that fails (malformed file, no alert, a bug) becomes an error row and
+counts as a miss in top-1/top-3/MRR; the run always completes.
+
+`rank_case` re-ranks cached feature vectors with other weights, exactly as the
+engine scores them; `fit.py` uses it to compute held-out numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aisre_cli.errors import AisreError
+from aisre_cli.investigate.gather import gather, list_alerts, resolve_alert
+from aisre_cli.investigate.rank import FEATURES, Candidate, Weights
+from aisre_cli.investigate.triage import analyze_context, build_report
+from aisre_cli.settings.config import Profile
+from aisre_cli.sources.registry import bundle_set
+
+SCHEMA_VERSION = 1
+N_BUCKETS = 10
+
+ProgressCb = Callable[[int, int, str], None]
+"""Called as (done, total, bundle name) after each bundle."""
+
+CandKey = tuple[str, str, str | None]
+"""(service, kind, subject) of one candidate."""
+
+
+# ------------------------------------------------------------------ data
+
+
+@dataclass(frozen=True)
+class TruthSpec:
+    kind: str
+    service: str
+    change_id: str | None = None
+    match: str | None = None
+
+    @property
+    def service_only(self) -> bool:
+        return (self.match or "").strip().lower() == "service"
+
+    @property
+    def is_unknown(self) -> bool:
+        return self.kind == "unknown"
+
+    def matches(self, kind: str, service: str, subject: str | None) -> bool:
+        """Does one hypothesis (kind, service, subject) match this truth?"""
+        if self.is_unknown:
+            return False
+        if service != self.service:
+            return False
+        if self.service_only:
+            return True
+        if kind != self.kind:
+            return False
+        return self.change_id is None or subject == self.change_id
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "service": self.service,
+            "change_id": self.change_id,
+            "match": self.match,
+        }
+
+
+@dataclass
+class CaseFeatures:
+    """The scored candidates of one bundle, cached for re-ranking and fitting."""
+
+    keys: list[CandKey]
+    rows: list[list[float]]
+    """One feature vector per candidate, in `FEATURES` order."""
+
+
+@dataclass
+class CaseResult:
+    """One bundle's outcome. `error` set means the bundle could not be triaged."""
+
+    path: str
+    id: str
+    truth: TruthSpec | None
+    rank: int | None = None
+    """1-based rank of the first matching hypothesis (services for `match: service`)."""
+    escalate: bool = False
+    confidence: float = 0.0
+    """The top hypothesis' confidence (0 when there is none)."""
+    null_prob: float = 1.0
+    top: CandKey | None = None
+    n_candidates: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+    features: CaseFeatures | None = field(default=None, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.truth is not None
+
+    @property
+    def top1(self) -> bool:
+        return self.ok and self.rank == 1
+
+    @property
+    def top3(self) -> bool:
+        return self.ok and self.rank is not None and self.rank <= 3
+
+    @property
+    def rr(self) -> float:
+        return 1.0 / self.rank if self.ok and self.rank else 0.0
+
+    @property
+    def top_correct(self) -> bool:
+        """Is the top hypothesis itself right? (Never for an `unknown` truth.)"""
+        if not self.ok or self.top is None or self.truth is None:
+            return False
+        svc, kind, subject = self.top
+        return self.truth.matches(kind, svc, subject)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "id": self.id,
+            "truth": self.truth.to_dict() if self.truth else None,
+            "rank": self.rank,
+            "top1": self.top1,
+            "top3": self.top3,
+            "escalate": self.escalate,
+            "confidence": round(self.confidence, 4),
+            "null_prob": round(self.null_prob, 4),
+            "top": (
+                {"service": self.top[0], "kind": self.top[1], "subject": self.top[2]}
+                if self.top
+                else None
+            ),
+            "candidates": self.n_candidates,
+            "seconds": round(self.seconds, 4),
+            "error": self.error,
+        }
+
+
+@dataclass
+class Bucket:
+    lo: float
+    hi: float
+    n: int
+    confidence: float
+    accuracy: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lo": round(self.lo, 2),
+            "hi": round(self.hi, 2),
+            "n": self.n,
+            "confidence": round(self.confidence, 4),
+            "accuracy": round(self.accuracy, 4),
+        }
+
+
+@dataclass
+class KindRow:
+    n: int
+    top1: float
+    top3: float
+    mrr: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "top1": round(self.top1, 4),
+            "top3": round(self.top3, 4),
+            "mrr": round(self.mrr, 4),
+        }
+
+
+@dataclass
+class Summary:
+    n: int
+    """Bundles with a truth (errors included)."""
+    n_errors: int
+    top1: float
+    top3: float
+    mrr: float
+    n_unknown: int
+    unknown_escalated: float | None
+    """Share of `unknown` cases whose verdict escalates (None: no such case)."""
+    n_known: int
+    false_escalation: float | None
+    """Share of known-cause cases whose verdict escalates anyway."""
+    decision_accuracy: float
+    """(confident and right) + (escalated and the top hypothesis was not right), over n."""
+    ece: float
+    buckets: list[Bucket]
+    per_kind: dict[str, KindRow]
+    time_mean_s: float
+    time_p95_s: float
+    time_max_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        def r(x: float | None) -> float | None:
+            return None if x is None else round(x, 4)
+
+        return {
+            "n": self.n,
+            "errors": self.n_errors,
+            "top1": r(self.top1),
+            "top3": r(self.top3),
+            "mrr": r(self.mrr),
+            "unknown": {
+                "n": self.n_unknown,
+                "escalated": r(self.unknown_escalated),
+            },
+            "known": {"n": self.n_known, "false_escalation": r(self.false_escalation)},
+            "decision_accuracy": r(self.decision_accuracy),
+            "calibration": {
+                "ece": r(self.ece),
+                "buckets": [b.to_dict() for b in self.buckets],
+            },
+            "per_kind": {k: v.to_dict() for k, v in sorted(self.per_kind.items())},
+            "time_s": {
+                "mean": round(self.time_mean_s, 4),
+                "p95": round(self.time_p95_s, 4),
+                "max": round(self.time_max_s, 4),
+            },
+        }
+
+
+@dataclass
+class EvalReport:
+    root: str
+    cases: list[CaseResult]
+    summary: Summary
+    skipped: list[str]
+    """Bundles without truth.yaml (not evaluated)."""
+    weights_meta: dict[str, Any] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+    @property
+    def errors(self) -> list[CaseResult]:
+        return [c for c in self.cases if c.error is not None]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_VERSION,
+            "root": self.root,
+            "summary": self.summary.to_dict(),
+            "cases": [c.to_dict() for c in self.cases],
+            "errors": [{"path": c.path, "error": c.error} for c in self.errors],
+            "skipped": self.skipped,
+            "weights": self.weights_meta,
+            "elapsed_s": round(self.elapsed_s, 3),
+        }
+
+
+# ------------------------------------------------------------------ discovery
+
+
+def discover(root: Path) -> tuple[list[Path], list[Path]]:
+    """Bundles under `root` (recursively), split into (with truth.yaml, without).
+
+    A bundle is a directory holding `bundle.yaml`; bundles do not nest, so the
+    search does not descend into one. Sorted by path for a stable order.
+    """
+    root = Path(root)
+    with_truth: list[Path] = []
+    without: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        if "bundle.yaml" in filenames:
+            p = Path(dirpath)
+            (with_truth if "truth.yaml" in filenames else without).append(p)
+            dirnames[:] = []
+            continue
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+    return sorted(with_truth), sorted(without)
+
+
+def _rel(p: Path, root: Path) -> str:
+    try:
+        rel = p.relative_to(root).as_posix()
+    except ValueError:
+        rel = p.as_posix()
+    return rel if rel not in ("", ".") else p.name
+
+
+# ------------------------------------------------------------------ ranking
+
+
+def ranked_keys(keys: Sequence[CandKey], scores: Sequence[float]) -> list[int]:
+    """Candidate indices in the engine's order (score desc, then service, kind, subject),
+    one per (service, kind, subject), as `Ranker.to_hypotheses` lists them."""
+    order = sorted(
+        range(len(keys)),
+        key=lambda i: (-scores[i], keys[i][0], keys[i][1], keys[i][2] or ""),
+    )
+    seen: set[CandKey] = set()
+    out: list[int] = []
+    for i in order:
+        if keys[i] in seen:
+            continue
+        seen.add(keys[i])
+        out.append(i)
+    return out
+
+
+def truth_rank(truth: TruthSpec, ordered: Sequence[CandKey]) -> int | None:
+    """Rank of the truth in an ordered list of hypotheses (None: not found)."""
+    if truth.service_only:
+        services: list[str] = []
+        for svc, _, _ in ordered:
+            if svc not in services:
+                services.append(svc)
+        return services.index(truth.service) + 1 if truth.service in services else None
+    for i, (svc, kind, subject) in enumerate(ordered, 1):
+        if truth.matches(kind, svc, subject):
+            return i
+    return None
+
+
+def _softmax_with_null(scores: Sequence[float], null_score: float) -> tuple[list[float], float]:
+    m = max([*scores, null_score])
+    z = math.exp(null_score - m)
+    exps = [math.exp(s - m) for s in scores]
+    total = z + sum(exps)
+    return [e / total for e in exps], z / total
+
+
+def rank_case(base: CaseResult, weights: Weights) -> CaseResult:
+    """Re-score a case's cached candidates with `weights`, as the engine would."""
+    if base.features is None or base.truth is None or base.error is not None:
+        return base
+    feats = base.features
+    w = [weights.w.get(k, 0.0) for k in FEATURES]
+    scores = [sum(wi * xi for wi, xi in zip(w, row, strict=True)) for row in feats.rows]
+    return _result_from_scores(base, scores, weights.null_score, weights.escalate_below)
+
+
+def _result_from_scores(
+    base: CaseResult, scores: Sequence[float], null_score: float, escalate_below: float
+) -> CaseResult:
+    assert base.features is not None and base.truth is not None
+    keys = base.features.keys
+    probs, null_prob = _softmax_with_null(scores, null_score)
+    order = ranked_keys(keys, scores)
+    ordered = [keys[i] for i in order]
+    conf = probs[order[0]] if order else 0.0
+    escalate = not order or round(min(1.0, max(0.0, conf)), 4) < escalate_below
+    return _finish(
+        CaseResult(
+            path=base.path,
+            id=base.id,
+            truth=base.truth,
+            escalate=escalate,
+            confidence=conf,
+            null_prob=null_prob,
+            top=ordered[0] if ordered else None,
+            n_candidates=len(keys),
+            seconds=base.seconds,
+            features=base.features,
+        ),
+        ordered,
+    )
+
+
+def _finish(res: CaseResult, ordered: Sequence[CandKey]) -> CaseResult:
+    truth = res.truth
+    assert truth is not None
+    if truth.is_unknown:
+        res.rank = 1 if res.escalate else None
+    else:
+        res.rank = truth_rank(truth, ordered)
+    return res
+
+
+# ------------------------------------------------------------------ one bundle
+
+
+def evaluate_bundle(
+    path: Path,
+    root: Path,
+    weights: Weights,
+    profile: Profile,
+    keep_features: bool = False,
+) -> CaseResult:
+    """Triage one bundle and compare with its truth. Never raises."""
+    rel = _rel(path, root)
+    t0 = time.perf_counter()
+    res = CaseResult(path=rel, id=path.name, truth=None)
+    try:
+        sources = bundle_set(path, profile.service_labels)
+        b = sources.bundle
+        assert b is not None
+        res.id = b.meta.id
+        t = b.truth()
+        if t is None:
+            raise AisreError("no truth.yaml")
+        rc = t.root_cause
+        res.truth = TruthSpec(rc.kind, rc.service, rc.change_id, t.match)
+        alerts, _ = list_alerts(sources, profile.gather_budget_s)
+        if not alerts:
+            raise AisreError("alerts.json holds no alert")
+        if b.meta.focus_alert:
+            alert = resolve_alert(alerts, b.meta.focus_alert)
+        else:
+            alert = min(alerts, key=lambda a: (a.starts_at, a.id))
+        ctx = gather(
+            sources,
+            alert,
+            alerts,
+            lookback_s=profile.lookback_minutes * 60,
+            lookahead_s=profile.lookahead_minutes * 60,
+            budget_s=profile.gather_budget_s,
+        )
+        analysis = analyze_context(ctx, profile, weights)
+        report = build_report(analysis, weights)
+        cands: list[Candidate] = analysis.candidates
+        keys: list[CandKey] = [(c.service, c.kind, c.subject) for c in cands]
+        order = ranked_keys(keys, [c.score for c in cands])
+        ordered = [keys[i] for i in order]
+        res.escalate = report.verdict.escalate
+        res.confidence = cands[order[0]].prob if order else 0.0
+        res.null_prob = analysis.null_prob
+        res.top = ordered[0] if ordered else None
+        res.n_candidates = len(cands)
+        if keep_features:
+            res.features = CaseFeatures(
+                keys=keys,
+                rows=[[float(c.features.get(k, 0.0)) for k in FEATURES] for c in cands],
+            )
+        _finish(res, ordered)
+    except AisreError as exc:
+        res.error = exc.message
+    except Exception as exc:  # a bug in one bundle must not stop the run
+        res.error = f"{type(exc).__name__}: {exc}"
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+# ------------------------------------------------------------------ summary
+
+
+def _percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (0 for an empty list)."""
+    if not values:
+        return 0.0
+    s = sorted(values)
+    k = max(0, min(len(s) - 1, math.ceil(q / 100.0 * len(s)) - 1))
+    return s[k]
+
+
+def calibration(
+    pairs: Sequence[tuple[float, bool]], n_buckets: int = N_BUCKETS
+) -> tuple[float, list[Bucket]]:
+    """Expected calibration error and the reliability table of (confidence, correct)."""
+    buckets: list[Bucket] = []
+    ece = 0.0
+    n = len(pairs)
+    for b in range(n_buckets):
+        lo, hi = b / n_buckets, (b + 1) / n_buckets
+        inb = [
+            (c, ok)
+            for c, ok in pairs
+            if (lo <= c < hi) or (b == n_buckets - 1 and c >= hi)
+        ]
+        if not inb:
+            buckets.append(Bucket(lo, hi, 0, 0.0, 0.0))
+            continue
+        conf = sum(c for c, _ in inb) / len(inb)
+        acc = sum(1 for _, ok in inb if ok) / len(inb)
+        buckets.append(Bucket(lo, hi, len(inb), conf, acc))
+        ece += len(inb) / n * abs(acc - conf)
+    return ece, buckets
+
+
+def summarize(cases: Sequence[CaseResult]) -> Summary:
+    scored = [c for c in cases if c.truth is not None or c.error is not None]
+    n = len(scored)
+    ok = [c for c in scored if c.ok]
+    unknown = [c for c in ok if c.truth is not None and c.truth.is_unknown]
+    known = [c for c in ok if c.truth is not None and not c.truth.is_unknown]
+
+    def rate(xs: Sequence[bool], denom: int) -> float:
+        return sum(1 for x in xs if x) / denom if denom else 0.0
+
+    per_kind: dict[str, KindRow] = {}
+    kinds = sorted({c.truth.kind for c in scored if c.truth is not None})
+    for k in kinds:
+        sub = [c for c in scored if c.truth is not None and c.truth.kind == k]
+        per_kind[k] = KindRow(
+            n=len(sub),
+            top1=rate([c.top1 for c in sub], len(sub)),
+            top3=rate([c.top3 for c in sub], len(sub)),
+            mrr=sum(c.rr for c in sub) / len(sub),
+        )
+    errors_no_truth = [c for c in scored if c.truth is None]
+    if errors_no_truth:
+        per_kind["(error)"] = KindRow(len(errors_no_truth), 0.0, 0.0, 0.0)
+
+    decisions = [
+        (not c.escalate and c.top_correct) or (c.escalate and not c.top_correct) for c in ok
+    ]
+    ece, buckets = calibration([(c.confidence, c.top_correct) for c in ok])
+    times = [c.seconds for c in ok]
+    return Summary(
+        n=n,
+        n_errors=sum(1 for c in scored if c.error is not None),
+        top1=rate([c.top1 for c in scored], n),
+        top3=rate([c.top3 for c in scored], n),
+        mrr=sum(c.rr for c in scored) / n if n else 0.0,
+        n_unknown=len(unknown),
+        unknown_escalated=rate([c.escalate for c in unknown], len(unknown)) if unknown else None,
+        n_known=len(known),
+        false_escalation=rate([c.escalate for c in known], len(known)) if known else None,
+        decision_accuracy=rate(decisions, n),
+        ece=ece,
+        buckets=buckets,
+        per_kind=per_kind,
+        time_mean_s=sum(times) / len(times) if times else 0.0,
+        time_p95_s=_percentile(times, 95),
+        time_max_s=max(times, default=0.0),
+    )
+
+
+# ------------------------------------------------------------------ entry point
+
+
+def evaluate(
+    root: Path | str,
+    *,
+    weights: Weights | None = None,
+    profile: Profile | None = None,
+    progress: ProgressCb | None = None,
+    keep_features: bool = False,
+) -> EvalReport:
+    """Evaluate every bundle with a truth under `root`. Raises only if `root` is unusable."""
+    from aisre_cli.errors import UsageError
+
+    base = Path(root)
+    if not base.exists():
+        raise UsageError(f"{base}: no such directory", hint="pass a folder of bundles")
+    if not base.is_dir():
+        raise UsageError(f"{base}: not a directory", hint="pass a folder of bundles")
+    w = weights or Weights.load()
+    prof = profile or Profile()
+    todo, skipped = discover(base)
+    t0 = time.perf_counter()
+    cases: list[CaseResult] = []
+    for i, p in enumerate(todo, 1):
+        cases.append(evaluate_bundle(p, base, w, prof, keep_features))
+        if progress is not None:
+            progress(i, len(todo), cases[-1].path)
+    meta = dict(w.meta)
+    meta.update({"null_score": w.null_score, "escalate_below": w.escalate_below})
+    return EvalReport(
+        root=str(base),
+        cases=cases,
+        summary=summarize(cases),
+        skipped=[_rel(p, base) for p in skipped],
+        weights_meta=meta,
+        elapsed_s=time.perf_counter() - t0,
+    )
+
+
+def check_thresholds(
+    summary: Summary, min_top1: float | None, min_top3: float | None
+) -> list[str]:
+    """Human-readable failures of the requested thresholds (empty: all met)."""
+    fails: list[str] = []
+    if min_top1 is not None and summary.top1 < min_top1:
+        fails.append(f"top-1 {summary.top1:.3f} < {min_top1:.3f}")
+    if min_top3 is not None and summary.top3 < min_top3:
+        fails.append(f"top-3 {summary.top3:.3f} < {min_top3:.3f}")
+    return fails

@@ -1,0 +1,235 @@
+"""The triage pipeline: gather → analyzers → rank → verdict, as one call.
+
+`run_triage` is the entry point shared by the CLI, the console and `aisre eval`.
+`analyze_context` is split out so evaluation and tests can work on a Context
+directly (for example to add injected log lines and compare rankings).
+
+Optional collaborators are injected, never imported from higher layers:
+`runbook_matcher` (from remediate) names runbooks per hypothesis, and `memory`
+(from the memory store) adds priors and known-issue evidence.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from aisre_cli.investigate.analyzers import changes as change_an
+from aisre_cli.investigate.analyzers import dependency as dep_an
+from aisre_cli.investigate.analyzers import logs as log_an
+from aisre_cli.investigate.analyzers import metrics as metric_an
+from aisre_cli.investigate.analyzers import traces as trace_an
+from aisre_cli.investigate.families import FamilyMatcher
+from aisre_cli.investigate.gather import ProgressFn, gather, list_alerts, resolve_alert
+from aisre_cli.investigate.rank import Candidate, Findings, Ranker, Weights
+from aisre_cli.model import (
+    Alert,
+    Context,
+    Evidence,
+    Hypothesis,
+    SourceNote,
+    Topology,
+    TriageReport,
+    Verdict,
+)
+from aisre_cli.settings.config import Profile
+from aisre_cli.sources.registry import SourceSet
+
+RunbookMatcher = Callable[[Hypothesis, Alert], list[str]]
+
+
+class MemoryAdvisor(Protocol):
+    """What the memory store offers triage (implemented in `memory/`)."""
+
+    def priors(self, ctx: Context) -> tuple[dict[tuple[str, str], float], list[Evidence]]:
+        """(service, kind) → prior strength 0-1, plus memory evidence to cite."""
+        ...
+
+
+@dataclass
+class Analysis:
+    """Everything the engine computed for one Context (for eval and explanations)."""
+
+    ctx: Context
+    onset: float
+    topology: Topology
+    findings: Findings
+    candidates: list[Candidate]
+    null_prob: float
+
+
+def analyze_context(
+    ctx: Context,
+    profile: Profile | None = None,
+    weights: Weights | None = None,
+    memory: MemoryAdvisor | None = None,
+) -> Analysis:
+    prof = profile or Profile()
+    matcher = FamilyMatcher(prof.signal_families)
+    ranker = Ranker(weights or Weights.load())
+    alert_ts = ctx.alert.starts_at.timestamp()
+
+    topo = ctx.topology
+    if not topo.depends_on and ctx.spans:
+        topo = trace_an.derive_topology(ctx.spans)
+        ctx.notes.append(
+            SourceNote("topology", "partial", f"no topology: derived from {len(ctx.spans)} spans")
+        )
+
+    metric_findings = metric_an.detect(ctx.series, matcher, alert_ts)
+    certs = metric_an.cert_expiry(ctx.series, matcher, alert_ts)
+    a = ctx.alert.service
+    cone = ({a} | topo.downstream(a)) if a and a in topo.services() else set()
+    onset = ranker.incident_onset(ctx, metric_findings, alert_ts, cone)
+    ref = onset - 600.0  # guard: a deploy usually precedes the metric onset by minutes
+    start = ctx.window.start.timestamp()
+    end = ctx.window.end.timestamp()
+    log_stats = log_an.analyze(ctx.logs, ref, start, end)
+    change_findings = change_an.correlate(ctx.changes, onset)
+    known = topo.services() | {s.service for s in ctx.series if s.service}
+    dead = dep_an.find_dead(metric_findings, log_stats.findings, known)
+    trace_findings = trace_an.analyze(ctx.spans, ref) if ctx.spans else []
+    fnd = Findings(
+        metrics=metric_findings,
+        logs=log_stats,
+        changes=change_findings,
+        dead=dead,
+        traces=trace_findings,
+        certs=certs,
+    )
+    if memory is not None:
+        fnd.memory, fnd.memory_evidence = memory.priors(ctx)
+    cands = ranker.candidates(ctx, fnd, onset, topo)
+    null_prob = ranker.score(cands)
+    return Analysis(ctx, onset, topo, fnd, cands, null_prob)
+
+
+def build_report(
+    analysis: Analysis,
+    weights: Weights | None = None,
+    runbook_matcher: RunbookMatcher | None = None,
+    elapsed_s: float = 0.0,
+) -> TriageReport:
+    w = weights or Weights.load()
+    ranker = Ranker(w)
+    ctx = analysis.ctx
+    hyps, evidence = ranker.to_hypotheses(analysis.candidates)
+    for mev in analysis.findings.memory_evidence:
+        evidence.append(mev.model_copy(update={"id": f"E{len(evidence) + 1}"}))
+    if runbook_matcher is not None:
+        for h in hyps:
+            h.runbooks = runbook_matcher(h, ctx.alert)
+    top = hyps[0] if hyps else None
+    related = sorted(
+        {x.id for x in ctx.alerts if x.id != ctx.alert.id and _related(x, ctx, analysis)}
+    )
+    classification = "actionable"
+    if ctx.alert.inhibited_by:
+        classification = "duplicate"
+    if top is None:
+        escalate = True
+        reason = "no signal supports any cause: no anomaly, change, log or dependency evidence"
+    elif top.confidence < w.escalate_below:
+        escalate = True
+        reason = (
+            f"not enough evidence: the best hypothesis ({top.kind} on {top.service}) has "
+            f"confidence {top.confidence:.2f} < {w.escalate_below:.2f}"
+        )
+    else:
+        escalate = False
+        reason = f"{top.kind} on {top.service} explains the alert (confidence {top.confidence:.2f})"
+    if escalate:
+        next_step = f"escalate: run `aisre escalate {ctx.alert.short_id}` to hand off with this report"
+    elif top and top.runbooks:
+        next_step = f"run `aisre runbook run {top.runbooks[0]} --alert {ctx.alert.short_id}`"
+    elif top:
+        cited = ", ".join(top.evidence[:3])
+        next_step = f"check the evidence {cited} for {top.service}, then act on {top.kind}"
+    else:
+        next_step = "escalate"
+    notes = [n.render() for n in ctx.notes if n.status != "ok"]
+    verdict = Verdict(
+        classification=classification,  # type: ignore[arg-type]
+        escalate=escalate,
+        reason=reason,
+        related_alerts=related,
+        hypotheses=hyps,
+        next_step=next_step,
+    )
+    from aisre_cli.model import from_unix
+
+    return TriageReport(
+        alert=ctx.alert,
+        onset=from_unix(analysis.onset),
+        verdict=verdict,
+        evidence=evidence,
+        notes=notes,
+        sources=[
+            {"source": n.source, "status": n.status, "detail": n.detail, "seconds": round(n.seconds, 3)}
+            for n in ctx.notes
+        ],
+        bundle_id=ctx.bundle_id,
+        elapsed_s=elapsed_s,
+    )
+
+
+def _related(x: Alert, ctx: Context, analysis: Analysis) -> bool:
+    dt = abs((x.starts_at - ctx.alert.starts_at).total_seconds())
+    if dt > 1800:
+        return False
+    a = ctx.alert.service
+    if not x.service or not a:
+        return x.name == ctx.alert.name
+    topo = analysis.topology
+    return x.service == a or x.service in topo.downstream(a) or x.service in topo.upstream(a)
+
+
+def run_triage(
+    sources: SourceSet,
+    alert_query: str | None,
+    profile: Profile,
+    *,
+    runbook_matcher: RunbookMatcher | None = None,
+    memory: MemoryAdvisor | None = None,
+    weights: Weights | None = None,
+    progress: ProgressFn | None = None,
+) -> TriageReport:
+    """Triage one alert: resolve the id, gather, analyze, rank, decide."""
+    t0 = time.monotonic()
+    alerts, notes = list_alerts(sources, profile.gather_budget_s, progress)
+    if alert_query is None:
+        focus = sources.bundle.meta.focus_alert if sources.bundle is not None else None
+        if not focus:
+            from aisre_cli.errors import UsageError
+
+            raise UsageError(
+                "no ALERT_ID given and the bundle names no focus_alert",
+                hint="run `aisre alerts` and pass an id or alertname",
+            )
+        alert_query = focus
+    if not alerts:
+        from aisre_cli.errors import SourceError, UsageError
+
+        failed = [n for n in notes if n.status == "failed"]
+        if failed:
+            raise SourceError(
+                "no alert source answered: " + "; ".join(n.render() for n in failed),
+                hint="check the sources with `aisre doctor`",
+            )
+        raise UsageError("there are no alerts to triage", hint="nothing is firing")
+    alert = resolve_alert(alerts, alert_query)
+    ctx = gather(
+        sources,
+        alert,
+        alerts,
+        lookback_s=profile.lookback_minutes * 60,
+        lookahead_s=profile.lookahead_minutes * 60,
+        budget_s=profile.gather_budget_s,
+        progress=progress,
+    )
+    ctx.notes = [*notes, *ctx.notes]
+    w = weights or Weights.load()
+    analysis = analyze_context(ctx, profile, w, memory)
+    return build_report(analysis, w, runbook_matcher, time.monotonic() - t0)

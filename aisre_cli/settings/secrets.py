@@ -1,0 +1,281 @@
+"""Secrets: API tokens from the OS keyring, then the environment; and their redaction.
+
+Who reads what:
+
+* connectors ask `get_token(name)` for the token a source names in its config
+  (`token_name`); the answer is a `SecretStr` so it cannot end up in a repr, a log
+  line or a traceback by accident;
+* `aisre auth set/status/delete` write and inspect the keyring entries;
+* every error message and log line that could contain a token goes through `redact`,
+  which knows every token value this process has loaded (`register_secret`).
+
+Lookup order for a token called NAME:
+
+1. the OS keyring, service `aisre`, user NAME;
+2. the insecure file store (`$config_dir/secrets.yaml`, mode 0600), only when the user
+   created it explicitly with `aisre auth set NAME --insecure-storage` on a machine
+   without a usable keyring;
+3. the environment variable `AISRE_<NAME>_TOKEN` (NAME upper-cased, non-alphanumerics
+   as `_`), the fallback for CI.
+
+Tokens are never accepted as command-line flags: a flag leaks through shell history
+and `ps`. A keyring backend that cannot store anything (the `fail` or `null`
+backend, typical on a headless server without a Secret Service) is detected and
+`set_token` refuses with an explanation instead of pretending to succeed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import SecretStr
+
+from aisre_cli.errors import AuthError, ConfigError
+from aisre_cli.settings import paths
+
+KEYRING_SERVICE = "aisre"
+TokenOrigin = Literal["keyring", "file", "env"]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+# ------------------------------------------------------------------ redaction
+
+_SECRETS: set[str] = set()
+_LOCK = threading.Lock()
+_QUERY_SECRET = re.compile(
+    r"(?i)\b((?:access_)?token|api_?key|apikey|password|passwd|secret|signature|sig)"
+    r"=([^&\s\"']+)"
+)
+_AUTH_HEADER = re.compile(
+    r"(?i)(authorization|x-api-key|private-token)(\"?\s*[:=]\s*\"?)([^\"\s,}]+(?: [^\"\s,}]+)?)"
+)
+_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+([A-Za-z0-9._~+/=-]{8,})")
+
+
+def register_secret(value: str | SecretStr | None) -> None:
+    """Remember a secret value so `redact` removes it from any text."""
+    if value is None:
+        return
+    raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+    raw = raw.strip()
+    if len(raw) >= 4:
+        with _LOCK:
+            _SECRETS.add(raw)
+
+
+def redact(text: str) -> str:
+    """Remove known secrets, auth headers and credential query parameters from text."""
+    with _LOCK:
+        known = sorted(_SECRETS, key=len, reverse=True)
+    for s in known:
+        if s in text:
+            text = text.replace(s, "***")
+    text = _QUERY_SECRET.sub(r"\1=***", text)
+    text = _AUTH_HEADER.sub(r"\1\2***", text)
+    return _BEARER.sub(r"\1 ***", text)
+
+
+# ------------------------------------------------------------------ names
+
+
+def check_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise ConfigError(
+            f"invalid token name {name!r}",
+            hint="use letters, digits, '.', '_' or '-' (for example `pagerduty`)",
+        )
+    return name
+
+
+def env_var(name: str) -> str:
+    """`pagerduty` → `AISRE_PAGERDUTY_TOKEN`."""
+    return "AISRE_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper() + "_TOKEN"
+
+
+def insecure_file() -> Path:
+    return paths.config_dir() / "secrets.yaml"
+
+
+# ------------------------------------------------------------------ keyring
+
+
+@dataclass(frozen=True, slots=True)
+class KeyringInfo:
+    usable: bool
+    backend: str
+    reason: str = ""
+
+
+def keyring_info() -> KeyringInfo:
+    """Which keyring backend is active and whether it can store secrets."""
+    try:
+        import keyring
+        from keyring.backends import fail
+    except Exception as exc:  # keyring missing or broken install
+        return KeyringInfo(False, "none", f"the keyring module cannot load: {exc}")
+    try:
+        kr: Any = keyring.get_keyring()
+    except Exception as exc:
+        return KeyringInfo(False, "none", f"no keyring backend: {exc}")
+    name = f"{type(kr).__module__}.{type(kr).__name__}"
+    if isinstance(kr, fail.Keyring):
+        return KeyringInfo(
+            False,
+            name,
+            "no usable OS keyring backend (no Secret Service / KWallet / macOS Keychain found)",
+        )
+    if "null" in name.lower():
+        return KeyringInfo(False, name, "the keyring backend is the null backend (stores nothing)")
+    try:
+        priority = float(getattr(kr, "priority", 1))
+    except Exception:  # some backends raise when probed on an unsupported system
+        return KeyringInfo(False, name, "the keyring backend is not supported on this system")
+    if priority <= 0:
+        return KeyringInfo(False, name, "the keyring backend reports itself unusable")
+    return KeyringInfo(True, name)
+
+
+def _keyring_get(name: str) -> str | None:
+    info = keyring_info()
+    if not info.usable:
+        return None
+    import keyring
+
+    try:
+        value: str | None = keyring.get_password(KEYRING_SERVICE, name)
+    except Exception:  # a locked or broken keyring must not break a triage
+        return None
+    return value
+
+
+# ------------------------------------------------------------------ file store
+
+
+def _read_file_store() -> dict[str, str]:
+    p = insecure_file()
+    if not p.exists():
+        return {}
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        raise ConfigError(
+            f"{p}: unreadable insecure token store",
+            hint="delete it and store the tokens again with `aisre auth set`",
+        ) from None
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): str(v) for k, v in data.items() if v is not None}
+
+
+def _write_file_store(data: dict[str, str]) -> Path:
+    p = insecure_file()
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        yaml.safe_dump(data, fh, default_flow_style=False)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, p)
+    return p
+
+
+# ------------------------------------------------------------------ public API
+
+
+def lookup(name: str) -> tuple[SecretStr, TokenOrigin] | None:
+    """The token called `name` and where it came from, or None."""
+    check_name(name)
+    v = _keyring_get(name)
+    origin: TokenOrigin = "keyring"
+    if not v:
+        v = _read_file_store().get(name)
+        origin = "file"
+    if not v:
+        v = os.environ.get(env_var(name))
+        origin = "env"
+    if not v:
+        return None
+    v = v.strip()
+    register_secret(v)
+    return SecretStr(v), origin
+
+
+def get_token(name: str) -> SecretStr | None:
+    hit = lookup(name)
+    return hit[0] if hit else None
+
+
+def require_token(name: str, source: str) -> SecretStr:
+    tok = get_token(name)
+    if tok is None:
+        raise AuthError(
+            f"{source}: no token named {name!r} is stored",
+            hint=f"run `aisre auth set {name}` (or set {env_var(name)} in CI)",
+        )
+    return tok
+
+
+def set_token(name: str, value: SecretStr, *, insecure_storage: bool = False) -> TokenOrigin:
+    """Store a token. Refuses without a usable keyring unless `insecure_storage`."""
+    check_name(name)
+    raw = value.get_secret_value().strip()
+    if not raw:
+        raise ConfigError("empty token: nothing stored")
+    register_secret(raw)
+    if insecure_storage:
+        data = _read_file_store()
+        data[name] = raw
+        _write_file_store(data)
+        return "file"
+    info = keyring_info()
+    if not info.usable:
+        raise AuthError(
+            f"cannot store the token: {info.reason} (backend: {info.backend})",
+            hint=f"install/unlock a Secret Service (gnome-keyring, KWallet), or set {env_var(name)}"
+            " in the environment, or accept a plaintext 0600 file with --insecure-storage",
+        )
+    import keyring
+
+    try:
+        keyring.set_password(KEYRING_SERVICE, name, raw)
+    except Exception as exc:
+        raise AuthError(
+            f"the keyring refused to store {name!r}: {type(exc).__name__}",
+            hint="unlock the keyring, or use --insecure-storage as a last resort",
+        ) from None
+    return "keyring"
+
+
+def delete_token(name: str) -> list[TokenOrigin]:
+    """Delete a token from the keyring and the file store; returns where it was."""
+    check_name(name)
+    removed: list[TokenOrigin] = []
+    if keyring_info().usable:
+        import keyring
+        from keyring.errors import PasswordDeleteError
+
+        try:
+            if keyring.get_password(KEYRING_SERVICE, name) is not None:
+                keyring.delete_password(KEYRING_SERVICE, name)
+                removed.append("keyring")
+        except PasswordDeleteError:
+            pass
+        except Exception as exc:
+            raise AuthError(f"the keyring refused to delete {name!r}: {type(exc).__name__}") from None
+    data = _read_file_store()
+    if name in data:
+        del data[name]
+        _write_file_store(data)
+        removed.append("file")
+    return removed
+
+
+def fingerprint(value: SecretStr) -> str:
+    """What `auth status` may show about a token: its length, nothing of its value."""
+    return f"{len(value.get_secret_value())} chars"

@@ -1,0 +1,567 @@
+"""The one HTTP helper every live connector goes through.
+
+Why one helper: during a page the failure modes of the systems we read (a hung
+Prometheus, a PagerDuty rate limit, a proxy that cuts a body in half) must all end
+the same way: a one-line `SourceError`/`AuthError` within a bounded time, with the
+secrets scrubbed out. Putting timeouts, retries, size caps and redaction in each
+connector would mean five slightly different bugs, so connectors only say *what* to
+read and parse; this module decides *how*.
+
+Rules (DESIGN.md, issue 4):
+
+* every request has a connect and a read timeout, plus an overall *deadline* per
+  operation (a trickling body cannot outlive it: the deadline is checked per chunk);
+* idempotent reads are retried a bounded number of times with full-jitter
+  exponential backoff on 429/502/503/504 and on connection errors, honouring
+  `Retry-After` (seconds or an HTTP date) and `ratelimit-reset` (PagerDuty, seconds);
+  a wait that would cross the deadline is not taken: we fail now with the reason;
+* a read *timeout* is not retried (a server that hung once will hang again and a
+  retry would double the wait inside a fixed budget);
+* 400/401/403/404 are never retried; writes are never retried at all (the caller
+  re-reads the state after an ambiguous write, see `WriteOutcomeUnknown`);
+* TLS verification is on by default, with an optional custom CA bundle;
+* bodies above `max_body_bytes` are refused while streaming (a 50 MB answer costs
+  at most the cap in memory);
+* every message that leaves this module goes through `redact()`, which removes the
+  registered secret values, `Authorization` headers and credential-like query
+  parameters.
+
+The `httpx.Client` is injectable (tests pass one on a mock transport; connectors pass
+none and get one built from `HttpSettings`).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import ssl
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+import orjson
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from aisre_cli.errors import AisreError, AuthError, ConfigError, SourceError
+from aisre_cli.settings.config import HttpSettings
+from aisre_cli.settings.secrets import redact, register_secret
+
+log = logging.getLogger("aisre.http")
+
+T = TypeVar("T", bound=BaseModel)
+
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+MAX_BACKOFF_S = 8.0
+USER_AGENT = "aisre-cli (+https://github.com/aisre/aisre-cli)"
+
+# ------------------------------------------------------------------ redaction
+
+class RedactingFilter(logging.Filter):
+    """Scrubs every record of the `aisre` loggers (installed on import below)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            msg = record.getMessage()
+        except Exception:  # a broken format string: let logging report it
+            return True
+        record.msg = redact(msg)
+        record.args = None
+        return True
+
+
+log.addFilter(RedactingFilter())
+
+
+# ------------------------------------------------------------------ errors
+
+
+class WriteOutcomeUnknown(SourceError):
+    """A write timed out or the connection dropped: it may or may not have happened.
+
+    Never retried blindly; the connector re-reads the state and says what it found.
+    """
+
+
+@dataclass(slots=True)
+class Response:
+    """A fully read, size-checked response."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    url: str
+    elapsed_s: float
+
+    def json(self, source: str) -> Any:
+        try:
+            return orjson.loads(self.body)
+        except orjson.JSONDecodeError as exc:
+            raise SourceError(
+                f"{source}: answered with invalid JSON ({exc.msg} at char {exc.pos}) from"
+                f" {redact(self.url)}",
+                hint="a proxy or load balancer may be answering instead of the API",
+            ) from None
+
+
+def _parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds to wait from Retry-After / ratelimit-reset / x-ratelimit-reset, if any."""
+    ra = headers.get("retry-after")
+    if ra:
+        ra = ra.strip()
+        if ra.isdigit():
+            return float(ra)
+        try:
+            when = email.utils.parsedate_to_datetime(ra)
+        except (TypeError, ValueError):
+            when = None
+        if when is not None:
+            return max(0.0, when.timestamp() - (now if now is not None else time.time()))
+    reset = headers.get("ratelimit-reset")  # PagerDuty / IETF draft: seconds until reset
+    if reset:
+        try:
+            return max(0.0, float(reset))
+        except ValueError:
+            pass
+    gh_reset = headers.get("x-ratelimit-reset")  # GitHub: epoch seconds
+    if gh_reset and headers.get("x-ratelimit-remaining") == "0":
+        try:
+            return max(0.0, float(gh_reset) - (now if now is not None else time.time()))
+        except ValueError:
+            pass
+    return None
+
+
+def _short_body(body: bytes, limit: int = 200) -> str:
+    text = body[:limit].decode("utf-8", "replace").strip().replace("\n", " ")
+    return text + ("…" if len(body) > limit else "")
+
+
+def ssl_context(settings: HttpSettings) -> ssl.SSLContext | bool:
+    if not settings.verify_tls:
+        return False
+    if settings.ca_file:
+        try:
+            return ssl.create_default_context(cafile=settings.ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(
+                f"cannot load the CA bundle {settings.ca_file}: {exc}",
+                hint="point http.ca_file at a readable PEM file",
+            ) from None
+    return True
+
+
+@dataclass
+class Http:
+    """An HTTP client for one source: base URL, auth, timeouts, retries, redaction.
+
+    `budget_s` bounds one *operation* (a connector method, with all its pages and
+    retries): `deadline()` returns the monotonic time at which it must be over.
+    """
+
+    source: str
+    """Source name used in messages (`prometheus`, `pagerduty`, ...)."""
+    base_url: str
+    settings: HttpSettings = field(default_factory=HttpSettings)
+    token: SecretStr | None = None
+    auth_header: str = "Authorization"
+    auth_format: str = "Bearer {token}"
+    """`Bearer {token}` (Prometheus, Loki proxies, GitHub), `Token token={token}` (PagerDuty)."""
+    headers: dict[str, str] = field(default_factory=dict)
+    client: httpx.Client | None = None
+    budget_s: float = 20.0
+    sleep: Callable[[float], None] = time.sleep
+    rand: Callable[[], float] = random.random
+
+    def __post_init__(self) -> None:
+        self.base_url = self.base_url.rstrip("/")
+        register_secret(self.token)
+        if not self.settings.verify_tls:
+            log.warning("%s: TLS verification is OFF for %s", self.source, self.base_url)
+        if self.client is None:
+            s = self.settings
+            self.client = httpx.Client(
+                timeout=httpx.Timeout(
+                    connect=s.connect_timeout,
+                    read=s.read_timeout,
+                    write=s.read_timeout,
+                    pool=s.connect_timeout,
+                ),
+                verify=ssl_context(s),
+                follow_redirects=True,
+                max_redirects=3,
+                trust_env=True,
+            )
+            self._owns_client = True
+        else:
+            self._owns_client = False
+
+    # -------------------------------------------------------------- plumbing
+
+    def close(self) -> None:
+        if self._owns_client and self.client is not None:
+            self.client.close()
+
+    def deadline(self, budget_s: float | None = None) -> float:
+        return time.monotonic() + (budget_s if budget_s is not None else self.budget_s)
+
+    def _headers(self, extra: Mapping[str, str] | None) -> dict[str, str]:
+        h = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        h.update(self.headers)
+        if self.token is not None:
+            raw = self.token.get_secret_value()
+            h[self.auth_header] = self.auth_format.format(token=raw)
+        if extra:
+            h.update(extra)
+        return h
+
+    def url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def _timeout(self, deadline: float) -> httpx.Timeout:
+        remaining = max(0.05, deadline - time.monotonic())
+        s = self.settings
+        return httpx.Timeout(
+            connect=min(s.connect_timeout, remaining),
+            read=min(s.read_timeout, remaining),
+            write=min(s.read_timeout, remaining),
+            pool=min(s.connect_timeout, remaining),
+        )
+
+    def _send_once(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Any,
+        json_body: Any,
+        headers: dict[str, str],
+        deadline: float,
+    ) -> Response:
+        assert self.client is not None
+        t0 = time.monotonic()
+        content = orjson.dumps(json_body) if json_body is not None else None
+        if content is not None:
+            headers = {**headers, "Content-Type": "application/json"}
+        req = self.client.build_request(
+            method,
+            url,
+            params=params,
+            content=content,
+            headers=headers,
+            timeout=self._timeout(deadline),
+        )
+        resp = self.client.send(req, stream=True)
+        try:
+            cap = self.settings.max_body_bytes
+            declared = resp.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > cap:
+                raise SourceError(
+                    f"{self.source}: response of {int(declared) / 1e6:.1f} MB exceeds the"
+                    f" {cap / 1e6:.0f} MB cap ({method} {redact(str(req.url.copy_with(query=None)))})",
+                    hint="narrow the query or raise http.max_body_bytes for this source",
+                )
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in resp.iter_bytes():
+                size += len(chunk)
+                if size > cap:
+                    raise SourceError(
+                        f"{self.source}: response exceeds the {cap / 1e6:.0f} MB cap"
+                        f" ({method} {redact(str(req.url.copy_with(query=None)))})",
+                        hint="narrow the query or raise http.max_body_bytes for this source",
+                    )
+                if time.monotonic() > deadline:
+                    raise _DeadlineHit()
+                chunks.append(chunk)
+            body = b"".join(chunks)
+        finally:
+            resp.close()
+        elapsed = time.monotonic() - t0
+        log.debug(
+            "%s %s -> %s (%d bytes, %.3fs)",
+            method,
+            redact(str(req.url)),
+            resp.status_code,
+            len(body),
+            elapsed,
+        )
+        return Response(resp.status_code, resp.headers, body, str(req.url), elapsed)
+
+    # -------------------------------------------------------------- public
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        deadline: float | None = None,
+        ok: tuple[int, ...] = (200,),
+    ) -> Response:
+        """Send one request with the retry policy; returns a response whose status is in ok.
+
+        GET/HEAD are retried (bounded, jittered, Retry-After honoured); anything else is
+        sent exactly once.
+        """
+        idempotent = method.upper() in ("GET", "HEAD")
+        dl = deadline if deadline is not None else self.deadline()
+        url = self.url(path)
+        shown = redact(f"{method} {httpx.URL(url).copy_with(query=None)}")
+        hdrs = self._headers(headers)
+        attempts = 1 + (max(0, self.settings.retries) if idempotent else 0)
+        last_reason = ""
+        for attempt in range(attempts):
+            if time.monotonic() >= dl:
+                raise SourceError(
+                    f"{self.source}: gave up on {shown}: time budget spent"
+                    + (f" (last: {last_reason})" if last_reason else ""),
+                    hint="the source is slow; raise gather_budget_s or http.read_timeout",
+                )
+            wait_hint: float | None = None
+            try:
+                resp = self._send_once(
+                    method, url, params=params, json_body=json_body, headers=hdrs, deadline=dl
+                )
+            except _DeadlineHit:
+                if not idempotent:
+                    raise WriteOutcomeUnknown(
+                        f"{self.source}: {shown} did not finish in time: it may or may not"
+                        " have been applied",
+                        hint="check the current state before trying again",
+                    ) from None
+                raise SourceError(
+                    f"{self.source}: {shown}: response still arriving when the time budget"
+                    " ran out (slow or trickling server)",
+                    hint="the source is overloaded; raise gather_budget_s or check the server",
+                ) from None
+            except httpx.TimeoutException as exc:
+                kind = {
+                    httpx.ConnectTimeout: "connect",
+                    httpx.ReadTimeout: "read",
+                    httpx.WriteTimeout: "write",
+                    httpx.PoolTimeout: "pool",
+                }.get(type(exc), "")
+                if not idempotent:
+                    raise WriteOutcomeUnknown(
+                        f"{self.source}: {shown} timed out ({kind}): it may or may not have"
+                        " been applied",
+                        hint="check the current state before trying again",
+                    ) from None
+                if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+                    last_reason = f"{kind} timeout"
+                else:
+                    raise SourceError(
+                        f"{self.source}: {shown}: no response within"
+                        f" {self.settings.read_timeout:g}s ({kind} timeout)",
+                        hint=f"is {redact(self.base_url)} overloaded? raise http.read_timeout"
+                        " if the server is just slow",
+                    ) from None
+            except httpx.TransportError as exc:
+                reason = _transport_reason(exc)
+                if not idempotent:
+                    raise WriteOutcomeUnknown(
+                        f"{self.source}: {shown} failed ({reason}): it may or may not have"
+                        " been applied",
+                        hint="check the current state before trying again",
+                    ) from None
+                last_reason = reason
+            except AisreError:
+                raise
+            else:
+                if resp.status in ok:
+                    return resp
+                if not idempotent or resp.status not in RETRY_STATUSES:
+                    self._raise_for_status(resp, shown)
+                last_reason = f"HTTP {resp.status}"
+                wait_hint = _parse_retry_after(resp.headers)
+                if attempt == attempts - 1:
+                    self._raise_for_status(resp, shown)
+            if attempt == attempts - 1:
+                break
+            delay = self._backoff(attempt, wait_hint)
+            remaining = dl - time.monotonic()
+            if delay >= remaining:
+                if wait_hint is not None:
+                    raise SourceError(
+                        f"{self.source}: {shown}: {last_reason}, asked to retry after"
+                        f" {wait_hint:.0f}s, beyond the time budget",
+                        hint="the source is rate limiting or overloaded; try again shortly",
+                    )
+                break
+            log.debug("%s: retry %d after %.2fs (%s)", self.source, attempt + 1, delay, last_reason)
+            self.sleep(delay)
+        raise SourceError(
+            f"{self.source}: {shown} failed: {last_reason}",
+            hint=f"check that {redact(self.base_url)} is up and reachable (`aisre doctor`)",
+        )
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return retry_after + 0.1 * self.rand()
+        cap = min(MAX_BACKOFF_S, 0.25 * (2**attempt))
+        return cap * (0.5 + 0.5 * self.rand())
+
+    def _raise_for_status(self, resp: Response, shown: str) -> None:
+        code = resp.status
+        detail = redact(_short_body(resp.body))
+        if code in (401, 403):
+            if code == 403 and resp.headers.get("x-ratelimit-remaining") == "0":
+                wait = _parse_retry_after(resp.headers)
+                raise SourceError(
+                    f"{self.source}: rate limited (HTTP 403, limit exhausted)"
+                    + (f"; resets in {wait:.0f}s" if wait is not None else ""),
+                    hint="wait for the reset or use a token with a higher limit",
+                )
+            what = "rejected the credentials" if code == 401 else "refused access"
+            raise AuthError(
+                f"{self.source}: {what} (HTTP {code}) for {shown}",
+                hint=f"store a valid token with `aisre auth set {self._token_hint()}`"
+                if code == 401
+                else "the token lacks the permission for this endpoint",
+            )
+        if code == 429:
+            wait = _parse_retry_after(resp.headers)
+            raise SourceError(
+                f"{self.source}: rate limited (HTTP 429)"
+                + (f"; resets in {wait:.0f}s" if wait is not None else ""),
+                hint="wait for the reset; aisre already retried within its budget",
+            )
+        suffix = f": {detail}" if detail else ""
+        raise SourceError(
+            f"{self.source}: {shown} answered HTTP {code}{suffix}",
+            hint="the server is failing; check its health"
+            if code >= 500
+            else "this looks like a bug in the request; re-run with -vv and report it",
+        )
+
+    def _token_hint(self) -> str:
+        return self.source
+
+    # convenience
+
+    def get_json(
+        self,
+        path: str,
+        params: Any = None,
+        *,
+        deadline: float | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        return self.request("GET", path, params=params, deadline=deadline, headers=headers).json(
+            self.source
+        )
+
+    def get_model(
+        self,
+        path: str,
+        model: type[T],
+        params: Any = None,
+        *,
+        deadline: float | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> tuple[T, Response]:
+        resp = self.request("GET", path, params=params, deadline=deadline, headers=headers)
+        return parse_model(model, resp.json(self.source), self.source, path), resp
+
+
+def parse_model(model: type[T], data: Any, source: str, where: str) -> T:
+    """Validate an API answer against its pydantic model; a mismatch is a SourceError."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"]) or "$"
+        raise SourceError(
+            f"{source}: unexpected answer from {where}: {loc}: {err['msg'].lower()}",
+            hint="is the URL pointing at the right API (and version)?",
+        ) from None
+
+
+class _DeadlineHit(Exception):
+    pass
+
+
+def _transport_reason(exc: httpx.TransportError) -> str:
+    if isinstance(exc, httpx.ConnectError):
+        text = str(exc).lower()
+        if "refused" in text:
+            return "connection refused"
+        if "name or service" in text or "nodename" in text or "resolve" in text:
+            return "DNS lookup failed"
+        if "certificate" in text or "ssl" in text:
+            return f"TLS error: {redact(str(exc))[:160]}"
+        return f"cannot connect: {redact(str(exc))[:160]}"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "connection closed mid-response (truncated body)"
+    if isinstance(exc, httpx.ReadError):
+        return "connection reset while reading"
+    return f"{type(exc).__name__}: {redact(str(exc))[:160]}"
+
+
+@dataclass(slots=True)
+class Health:
+    """One row of `aisre doctor`: can we reach, authenticate and read this source?"""
+
+    source: str
+    url: str
+    reachable: bool
+    authenticated: bool | None
+    """None when the source needs no credential."""
+    version: str | None = None
+    latency_ms: float | None = None
+    detail: str = ""
+    hint: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.reachable and self.authenticated is not False and not self.detail
+
+
+def probe(
+    http: Http,
+    path: str,
+    version_of: Callable[[Any], str | None],
+    *,
+    needs_auth: bool,
+    params: Any = None,
+) -> Health:
+    """GET one cheap endpoint and turn the outcome into a Health row (never raises)."""
+    t0 = time.monotonic()
+    url = redact(http.base_url)
+    if needs_auth and http.token is None:
+        missing = True
+    else:
+        missing = False
+    try:
+        data = http.get_json(path, params, deadline=http.deadline(min(http.budget_s, 10.0)))
+    except AuthError as exc:
+        return Health(http.source, url, True, False, None, _ms(t0), exc.message, exc.hint or "")
+    except AisreError as exc:
+        return Health(http.source, url, False, None, None, None, exc.message, exc.hint or "")
+    try:
+        version = version_of(data)
+    except Exception:  # a surprising but 2xx answer: reachable, version unknown
+        version = None
+    if missing:
+        return Health(
+            http.source,
+            url,
+            True,
+            False,
+            version,
+            _ms(t0),
+            "no token stored",
+            f"run `aisre auth set {http.source}`",
+        )
+    return Health(http.source, url, True, True if http.token else None, version, _ms(t0))
+
+
+def _ms(t0: float) -> float:
+    return round((time.monotonic() - t0) * 1000.0, 1)

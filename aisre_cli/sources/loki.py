@@ -1,0 +1,289 @@
+"""Loki HTTP API: log lines for the incident window (LogSource).
+
+`GET /loki/api/v1/query_range` with the profile's stream selector
+(`{service="$service"}` by default). Loki caps every answer at `limit` lines, so the
+window is read forward in pages: the next page starts at the timestamp of the last
+line received, and the lines already seen at exactly that nanosecond are skipped
+(the approach of `logcli --batch`, which neither loses nor duplicates lines that
+share a timestamp). Reading stops at the line budget (`max_lines`) or the time
+budget; either is reported as a partial note, never silently.
+
+Lines are stored column-wise in a `LogTable` like the bundle reader does. A JSON line
+gives `level`/`msg` from its keys; any other line is kept whole as the message and its
+level comes from the stream's `level`/`detected_level` label or is guessed from the
+text. `LogTable.files` holds the LogQL selector of each stream so evidence can cite
+`{service="checkout"}:17` (the 17th line of that stream in the window).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import httpx
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from aisre_cli.errors import SourceError
+from aisre_cli.model import LogTable, SourceNote
+from aisre_cli.settings.config import LokiSource
+from aisre_cli.sources.bundle import normalize_level, service_of
+from aisre_cli.sources.http import Health, Http, parse_model, probe
+
+PAGE_LIMIT = 5000
+_LEVEL_GUESS = re.compile(r"\b(FATAL|PANIC|CRITICAL|ERROR|ERR|WARN(?:ING)?|INFO|DEBUG)\b", re.I)
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class LokiStream(_Lenient):
+    stream: dict[str, str] = Field(default_factory=dict)
+    values: list[tuple[str, str]] = Field(default_factory=list)
+
+
+class _StreamsData(_Lenient):
+    resultType: str  # noqa: N815 (wire name)
+    result: list[LokiStream] = Field(default_factory=list)
+
+
+class LokiResponse(_Lenient):
+    status: str
+    data: _StreamsData
+
+
+class Loki:
+    """A Loki HTTP API. Implements `LogSource`."""
+
+    def __init__(
+        self,
+        cfg: LokiSource,
+        *,
+        service_labels: Sequence[str] = ("service", "job", "app"),
+        token: SecretStr | None = None,
+        client: httpx.Client | None = None,
+        budget_s: float = 20.0,
+        name: str = "loki",
+        page_limit: int = PAGE_LIMIT,
+    ) -> None:
+        self.name = name
+        self.cfg = cfg
+        self.service_labels = tuple(service_labels)
+        self.page_limit = page_limit
+        self.http = Http(
+            source=name,
+            base_url=cfg.url,
+            settings=cfg.http,
+            token=token,
+            client=client,
+            budget_s=budget_s,
+        )
+        self._notes: list[SourceNote] = []
+        self.last_query = ""
+
+    def drain_notes(self) -> list[SourceNote]:
+        out, self._notes = self._notes, []
+        return out
+
+    def selector(self, services: set[str] | None) -> str:
+        """The LogQL for the wanted services (all services: a regex that matches any)."""
+        tpl = self.cfg.selector
+        if services:
+            rx = "|".join(re.escape(s) for s in sorted(services))
+            if '="$service"' in tpl:
+                return tpl.replace('="$service"', f'=~"{_q(rx)}"')
+            return tpl.replace("$service", _q(rx))
+        if '="$service"' in tpl:
+            return tpl.replace('="$service"', '=~".+"')
+        return tpl.replace("$service", ".+")
+
+    def query_range(
+        self, query: str, start_ns: int, end_ns: int, limit: int, deadline: float
+    ) -> list[LokiStream]:
+        params = {
+            "query": query,
+            "start": str(start_ns),
+            "end": str(end_ns),
+            "limit": str(limit),
+            "direction": "forward",
+        }
+        resp = self.http.request(
+            "GET", "/loki/api/v1/query_range", params=params, deadline=deadline, ok=(200,)
+        )
+        env = parse_model(LokiResponse, resp.json(self.name), self.name, "query_range")
+        if env.status != "success":
+            raise SourceError(f"{self.name}: query_range: status {env.status!r}")
+        if env.data.resultType != "streams":
+            raise SourceError(
+                f"{self.name}: expected a streams result, got {env.data.resultType!r}",
+                hint="the selector must be a log query, not a metric query",
+            )
+        return env.data.result
+
+    def fetch_logs(self, start: datetime, end: datetime, services: set[str] | None) -> LogTable:
+        deadline = self.http.deadline()
+        query = self.selector(services)
+        self.last_query = query
+        table = LogTable()
+        stream_idx: dict[str, int] = {}
+        counters: dict[str, int] = {}
+        cur = int(start.timestamp() * 1e9)
+        end_ns = int(end.timestamp() * 1e9)
+        seen_at_cur: set[tuple[str, str]] = set()
+        budget = self.cfg.max_lines
+        total = 0
+        pages = 0
+        while cur <= end_ns:
+            if time.monotonic() >= deadline:
+                self._notes.append(
+                    SourceNote(self.name, "partial", f"time budget spent after {total} lines")
+                )
+                break
+            limit = min(self.page_limit, budget - total + len(seen_at_cur))
+            try:
+                streams = self.query_range(query, cur, end_ns, max(1, limit), deadline)
+            except SourceError as exc:
+                if pages == 0:
+                    raise
+                self._notes.append(
+                    SourceNote(self.name, "partial", f"stopped after {total} lines: {exc.message}")
+                )
+                break
+            pages += 1
+            entries: list[tuple[int, str, dict[str, str]]] = []
+            for st in streams:
+                for ts, line in st.values:
+                    try:
+                        entries.append((int(ts), line, st.stream))
+                    except ValueError:
+                        raise SourceError(
+                            f"{self.name}: timestamp {ts[:30]!r} is not nanoseconds"
+                        ) from None
+            n_page = len(entries)
+            entries.sort(key=lambda x: x[0])
+            last_ts = entries[-1][0] if entries else cur
+            new_seen: set[tuple[str, str]] = set()
+            before = total
+            for ts, line, labels in entries:
+                key_stream = _labels_key(labels)
+                if ts == cur and (key_stream, line) in seen_at_cur:
+                    continue
+                if ts == last_ts:
+                    new_seen.add((key_stream, line))
+                if total >= budget:
+                    break
+                self._append(table, labels, key_stream, ts, line, stream_idx, counters)
+                total += 1
+            if total >= budget:
+                self._notes.append(
+                    SourceNote(
+                        self.name,
+                        "partial",
+                        f"line budget of {budget} reached at {_iso_ns(last_ts)}"
+                        " (raise loki.max_lines)",
+                    )
+                )
+                break
+            if n_page < limit:
+                break
+            if total == before and last_ts == cur:
+                self._notes.append(
+                    SourceNote(
+                        self.name,
+                        "partial",
+                        f"more than {limit} lines share the timestamp {_iso_ns(cur)};"
+                        " skipped the rest of that instant",
+                    )
+                )
+                cur += 1
+                seen_at_cur = set()
+                continue
+            if last_ts == cur:
+                seen_at_cur |= new_seen
+            else:
+                seen_at_cur = new_seen
+            cur = last_ts
+        for svc in set(table.service):
+            table.query.setdefault(svc, self.selector({svc}))
+        return table
+
+    def _append(
+        self,
+        table: LogTable,
+        labels: dict[str, str],
+        key_stream: str,
+        ts: int,
+        line: str,
+        stream_idx: dict[str, int],
+        counters: dict[str, int],
+    ) -> None:
+        idx = stream_idx.get(key_stream)
+        if idx is None:
+            idx = len(table.files)
+            table.files.append(key_stream)
+            stream_idx[key_stream] = idx
+        counters[key_stream] = counters.get(key_stream, 0) + 1
+        svc = service_of(labels, self.service_labels) or "unknown"
+        level_label = labels.get("level") or labels.get("detected_level")
+        msg = line
+        level: str | None = None
+        if line.startswith("{"):
+            try:
+                obj: Any = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                obj = None
+            if isinstance(obj, dict):
+                m = obj.get("msg", obj.get("message", obj.get("log")))
+                if m is not None:
+                    msg = m if isinstance(m, str) else str(m)
+                if obj.get("level") is not None:
+                    level = normalize_level(obj.get("level"))
+                s = obj.get("service")
+                if isinstance(s, str) and s and svc == "unknown":
+                    svc = s
+        if level is None:
+            if level_label:
+                level = normalize_level(level_label)
+            else:
+                g = _LEVEL_GUESS.search(line[:200])
+                level = normalize_level(g.group(1)) if g else "info"
+        table.ts.append(ts / 1e9)
+        table.service.append(svc)
+        table.level.append(level)
+        table.msg.append(msg)
+        table.file_idx.append(idx)
+        table.line.append(counters[key_stream])
+
+    def version(self) -> str:
+        data = self.http.get_json("/loki/api/v1/status/buildinfo")
+        return str(data.get("version", "")) if isinstance(data, dict) else ""
+
+    def check(self) -> Health:
+        def ver(d: Any) -> str | None:
+            return str(d.get("version") or "") or None if isinstance(d, dict) else None
+
+        return probe(
+            self.http,
+            "/loki/api/v1/status/buildinfo",
+            ver,
+            needs_auth=self.cfg.token_name is not None,
+        )
+
+
+def _q(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _labels_key(labels: dict[str, str]) -> str:
+    inner = ", ".join(f'{k}="{_q(v)}"' for k, v in sorted(labels.items()))
+    return "{" + inner + "}"
+
+
+def _iso_ns(ns: int) -> str:
+    from aisre_cli.sources.timeparse import iso
+
+    return iso(datetime.fromtimestamp(ns / 1e9).astimezone()) or str(ns)

@@ -1,0 +1,42 @@
+"""Helpers shared by command modules: profile + sources for this run, output."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from aisre_cli.ui.cli.app import state
+
+if TYPE_CHECKING:
+    from aisre_cli.settings.config import ResolvedProfile
+    from aisre_cli.sources.registry import SourceSet
+
+
+def load(
+    ctx: typer.Context, profile: str | None = None, bundle: Path | None = None
+) -> tuple[ResolvedProfile, SourceSet]:
+    """Resolve the profile and build its sources; say so when the demo is used."""
+    from aisre_cli.settings.config import resolve_profile
+    from aisre_cli.sources.registry import build_sources
+
+    st = state(ctx, profile, bundle)
+    rp = resolve_profile(st.profile)
+    if rp.implicit_demo and st.bundle is None:
+        note("no config file: using the built-in demo profile (aisre config init to set up)")
+    return rp, build_sources(rp.profile, st.bundle)
+
+
+def note(text: str) -> None:
+    """One dim line on stderr (talk, not data)."""
+    from rich.console import Console
+
+    Console(stderr=True, highlight=False).print(f"[dim]{text}[/]", markup=True)
+
+
+def print_json(data: Any) -> None:
+    import json
+
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")

@@ -1,0 +1,98 @@
+"""`aisre triage`: ranked, evidence-cited root-cause hypotheses for one alert."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+
+from aisre_cli.errors import AisreError, UsageError
+from aisre_cli.ui.cli.app import BundleOpt, JsonOpt, ProfileOpt, VerboseOpt, app, state
+from aisre_cli.ui.cli.common import load, note, print_json
+
+if TYPE_CHECKING:
+    from aisre_cli.investigate.triage import MemoryAdvisor, RunbookMatcher
+    from aisre_cli.model import Alert, Hypothesis
+    from aisre_cli.settings.config import Profile
+
+
+@app.command("triage")
+def triage_cmd(
+    ctx: typer.Context,
+    profile: ProfileOpt = None,
+    bundle: BundleOpt = None,
+    alert_id: str | None = typer.Argument(
+        None,
+        help="Fingerprint, unique prefix (>= 4 chars) or unique alertname. "
+        "With --bundle, defaults to the bundle's focus alert.",
+    ),
+    json_out: JsonOpt = False,
+    markdown: bool = typer.Option(False, "--markdown", help="A Markdown report (for tickets)."),
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Investigate one alert and rank its likely root causes, each citing evidence.
+
+    Examples:
+
+      aisre triage CheckoutHighErrorRate
+
+      aisre triage 3f2a --json
+
+      aisre triage --bundle ./incident-42
+    """
+    from aisre_cli.investigate.triage import run_triage
+    from aisre_cli.ui.render import render_report, report_markdown, source_progress
+
+    if json_out and markdown:
+        raise UsageError("--json and --markdown are exclusive", hint="pick one output format")
+    rp, sources = load(ctx, profile, bundle)
+    matcher = _runbook_matcher(rp.profile)
+    memory = _memory()
+    with source_progress(enabled=sources.bundle is None) as progress:
+        report = run_triage(
+            sources,
+            alert_id,
+            rp.profile,
+            runbook_matcher=matcher,
+            memory=memory,
+            progress=progress,
+        )
+    recorder = getattr(memory, "record", None)
+    if callable(recorder):
+        recorder(report)
+    if json_out:
+        print_json(report.to_public())
+    elif markdown:
+        typer.echo(report_markdown(report))
+    else:
+        render_report(report, verbose=max(verbose, state(ctx).verbose))
+
+
+def _runbook_matcher(profile: Profile) -> RunbookMatcher | None:
+    """The remediate layer's matcher, when available (the UI composes the layers)."""
+    try:
+        from aisre_cli.remediate.matching import load_runbooks, match_runbooks
+    except ImportError:
+        return None
+    try:
+        books = load_runbooks(profile)
+    except AisreError as err:  # a broken runbook folder must not stop a triage
+        note(f"runbooks not loaded: {err.message}")
+        return None
+
+    def match(h: Hypothesis, alert: Alert) -> list[str]:
+        return list(match_runbooks(h, alert, books))
+
+    return match
+
+
+def _memory() -> MemoryAdvisor | None:
+    try:
+        from aisre_cli.memory.store import open_advisor
+    except ImportError:
+        return None
+    try:
+        return open_advisor()  # type: ignore[no-any-return]
+    except AisreError as err:
+        note(f"incident memory unavailable: {err.message}")
+        return None

@@ -1,0 +1,220 @@
+"""Rich rendering of core results for the CLI (tables and reports go to stdout).
+
+The core hands us models (`Alert`, `TriageReport`, `SourceNote`); this module only
+decides how they look. Progress and notes go to stderr.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from aisre_cli.model import Alert, SourceNote, TriageReport
+
+SEVERITY_STYLE = {
+    "critical": "bold red",
+    "page": "bold red",
+    "error": "red",
+    "high": "red",
+    "warning": "yellow",
+    "warn": "yellow",
+    "info": "cyan",
+}
+
+
+def out() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+def err() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def age(ts: datetime, now: datetime | None = None) -> str:
+    d = ((now or datetime.now(UTC)) - ts).total_seconds()
+    if d < 0:
+        return "future"
+    if d < 120:
+        return f"{d:.0f}s"
+    if d < 7200:
+        return f"{d / 60:.0f}m"
+    if d < 172800:
+        return f"{d / 3600:.0f}h"
+    return f"{d / 86400:.0f}d"
+
+
+def hm(ts: datetime | None) -> str:
+    return ts.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ") if ts else "?"
+
+
+def source_notes(notes: Sequence[SourceNote]) -> None:
+    bad = [n for n in notes if n.status != "ok"]
+    if not bad:
+        return
+    c = err()
+    for n in bad:
+        style = "red" if n.status == "failed" else "yellow"
+        c.print(f"[{style}]source {escape(n.render())}[/]")
+
+
+@contextmanager
+def source_progress(enabled: bool = True) -> Iterator[object]:
+    """A live per-source status on stderr while gathering (silent for bundles)."""
+    if not enabled:
+        yield None
+        return
+    c = err()
+
+    def progress(note: SourceNote) -> None:
+        style = {"ok": "green", "partial": "yellow"}.get(note.status, "red")
+        c.print(f"[{style}]{note.status:>7}[/] {escape(note.render())}", highlight=False)
+
+    with c.status("gathering from sources…", spinner="dots"):
+        yield progress
+
+
+def alerts_table(groups: Sequence[Sequence[Alert]]) -> None:
+    c = out()
+    if not groups:
+        c.print("no active alerts")
+        return
+    t = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    t.add_column("#", justify="right", style="dim")
+    t.add_column("severity")
+    t.add_column("alertname", style="bold")
+    t.add_column("service")
+    t.add_column("age", justify="right")
+    t.add_column("id", style="cyan")
+    t.add_column("sources", style="dim")
+    t.add_column("summary", overflow="fold", max_width=60)
+    now = datetime.now(UTC)
+    for gi, g in enumerate(groups, 1):
+        for i, a in enumerate(g):
+            sev = Text(a.severity, style=SEVERITY_STYLE.get(a.severity, ""))
+            t.add_row(
+                str(gi) if i == 0 else "└",
+                sev,
+                a.name,
+                a.service or "-",
+                age(a.starts_at, now),
+                a.short_id,
+                ",".join(s.split(":")[0] for s in a.sources) or a.source,
+                a.summary,
+            )
+    c.print(t)
+    n = sum(len(g) for g in groups)
+    c.print(f"[dim]{n} alert(s) in {len(groups)} incident(s)[/]")
+
+
+def _bar(p: float, width: int = 10) -> str:
+    full = round(p * width)
+    return "█" * full + "░" * (width - full)
+
+
+def render_report(report: TriageReport, verbose: int = 0) -> None:
+    c = out()
+    a = report.alert
+    v = report.verdict
+    c.print(
+        f"[bold]{escape(a.name)}[/] on [bold]{escape(a.service or '?')}[/] "
+        f"[{SEVERITY_STYLE.get(a.severity, '')}]{a.severity}[/]  id [cyan]{a.short_id}[/]  "
+        f"fired {hm(a.starts_at)}  onset {hm(report.onset)}"
+    )
+    if a.summary:
+        c.print(f"[dim]{escape(a.summary)}[/]")
+    if v.escalate:
+        c.print(f"\n[bold white on red] ESCALATE [/] {escape(v.reason)}")
+    else:
+        c.print(f"\n[bold green]verdict[/] {v.classification}: {escape(v.reason)}")
+    if v.related_alerts:
+        c.print(f"[dim]related alerts: {', '.join(x[:8] for x in v.related_alerts)}[/]")
+
+    if v.hypotheses:
+        c.print("\n[bold underline]Hypotheses[/]")
+    else:
+        c.print("\n[yellow]no hypothesis has supporting evidence[/]")
+    for h in v.hypotheses:
+        dim = "dim" if v.escalate else ""
+        head = Text()
+        head.append(f"{h.rank:>2}. ", style="bold")
+        head.append(f"{h.kind:<19}", style="bold cyan")
+        head.append(f"{_bar(h.confidence)} {h.confidence:.2f}  ")
+        head.append(h.service, style="bold")
+        if h.subject and h.subject != h.service:
+            head.append(f"  ({h.subject})", style="cyan")
+        head.append("  " + " ".join(h.evidence), style="magenta")
+        if dim:
+            head.stylize(dim)
+        c.print(head)
+        c.print(Text("    " + h.statement, style=dim or ""))
+        if h.runbooks:
+            c.print(f"    [green]runbooks:[/] {escape(', '.join(h.runbooks))}")
+        if verbose:
+            why = ", ".join(f"{k} {val:+.2f}" for k, val in h.features.items())
+            c.print(f"    [dim]why (score {h.score:.2f}): {escape(why)}[/]")
+
+    if report.evidence:
+        c.print("\n[bold underline]Evidence[/]")
+    for e in report.evidence:
+        when = e.start.astimezone(UTC).strftime("%H:%M:%S") if e.start else "--:--:--"
+        line = Text()
+        line.append(f"{e.id:>4} ", style="bold magenta")
+        line.append(f"{e.kind:<15}", style="cyan")
+        line.append(f"{when}  ")
+        line.append(e.summary)
+        c.print(line)
+        where = e.query or ""
+        if e.ref and e.ref not in where:
+            where = f"{where}  ({e.ref})" if where else e.ref
+        if where:
+            c.print(Text("     ↳ " + where, style="dim"))
+        if verbose and e.excerpt:
+            for ex in e.excerpt[:3]:
+                c.print(Text("       │ " + ex, style="dim"))
+    for n in report.notes:
+        err().print(f"[yellow]note:[/] {escape(n)}")
+    c.print(f"\n[bold]next:[/] {escape(v.next_step)}")
+
+
+def report_markdown(report: TriageReport) -> str:
+    a = report.alert
+    v = report.verdict
+    lines = [
+        f"# {a.name} on {a.service or '?'} ({a.severity})",
+        "",
+        f"- alert id: `{a.id}`",
+        f"- fired: {hm(a.starts_at)}; onset: {hm(report.onset)}",
+        f"- verdict: **{'ESCALATE' if v.escalate else v.classification}**: {v.reason}",
+        "",
+        "## Hypotheses",
+        "",
+        "| # | kind | service | subject | confidence | statement | evidence |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for h in v.hypotheses:
+        cells = [
+            str(h.rank),
+            h.kind,
+            h.service,
+            h.subject or "",
+            f"{h.confidence:.2f}",
+            h.statement.replace("|", "\\|"),
+            " ".join(h.evidence),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "## Evidence", ""]
+    for e in report.evidence:
+        lines.append(f"- **{e.id}** ({e.kind}, {e.service or '-'}): {e.summary}")
+        if e.query:
+            lines.append(f"  - reproduce: `{e.query}`" + (f" ({e.ref})" if e.ref else ""))
+    if report.notes:
+        lines += ["", "## Degradation notes", ""] + [f"- {n}" for n in report.notes]
+    lines += ["", f"**Next step:** {v.next_step}", ""]
+    return "\n".join(lines)
