@@ -1,0 +1,292 @@
+"""`aisre eval`: score triage on a folder of bundles with known root causes.
+
+Progress goes to stderr, tables (or `--json`) to stdout. Below `--min-top1` /
+`--min-top3` the command exits with ExitCode.THRESHOLD (7). With `--fit` it also
+fits the ranking weights by cross-validation, prints the held-out numbers (those
+are the ones the thresholds then apply to) and writes `weights.json`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from aisre_cli.errors import ExitCode
+from aisre_cli.ui.cli.app import JsonOpt, VerboseOpt, app, state
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from aisre_cli.investigate.evaluate import CaseResult, EvalReport, Summary
+    from aisre_cli.investigate.fit import FitResult
+
+
+@app.command("eval")
+def eval_cmd(
+    ctx: typer.Context,
+    directory: Path = typer.Argument(
+        ..., help="Folder of bundles, searched recursively; bundles need a truth.yaml."
+    ),
+    json_out: JsonOpt = False,
+    min_top1: float | None = typer.Option(
+        None, "--min-top1", min=0.0, max=1.0, help="Exit 7 when top-1 is below this."
+    ),
+    min_top3: float | None = typer.Option(
+        None, "--min-top3", min=0.0, max=1.0, help="Exit 7 when top-3 is below this."
+    ),
+    fit: bool = typer.Option(
+        False, "--fit", help="Fit the weights by k-fold CV; report held-out numbers; save them."
+    ),
+    folds: int = typer.Option(5, "--folds", min=2, help="Cross-validation folds for --fit."),
+    weights: Path | None = typer.Option(
+        None, "--weights", exists=True, dir_okay=False, help="Evaluate with this weights.json."
+    ),
+    weights_out: Path | None = typer.Option(
+        None, "--weights-out", dir_okay=False, help="Where --fit writes (default: the engine's)."
+    ),
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Run triage on every bundle with a truth.yaml and report how well it ranks.
+
+    Reports top-1, top-3, MRR, a per-kind table, escalation on `unknown` cases,
+    calibration (ECE and a reliability table) and time per bundle.
+
+    Examples:
+
+      aisre eval scenarios/suite --min-top1 0.9
+
+      aisre eval ../shared/datasets/petshop --json
+
+      aisre eval scenarios/suite --fit --folds 5
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from aisre_cli.investigate.evaluate import check_thresholds, evaluate
+    from aisre_cli.investigate.rank import Weights
+    from aisre_cli.ui.cli.common import print_json
+
+    verbosity = max(verbose, state(ctx).verbose)
+    w = Weights.load(weights) if weights is not None else Weights.load()
+    err = Console(stderr=True, highlight=False)
+    with Progress(
+        TextColumn("[bold]eval[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("[dim]{task.description}[/]"),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("", total=None)
+
+        def tick(done: int, total: int, name: str) -> None:
+            bar.update(task, completed=done, total=total, description=name[-50:])
+
+        report = evaluate(directory, weights=w, progress=tick, keep_features=fit)
+
+    fit_result: FitResult | None = None
+    saved: Path | None = None
+    if fit:
+        from aisre_cli.investigate.fit import cross_validate_fit, save
+
+        with err.status(f"fitting weights ({folds}-fold cross-validation)"):
+            fit_result = cross_validate_fit(
+                report.cases, folds=folds, suite=_suite_name(directory)
+            )
+        saved = save(fit_result, weights_out)
+
+    headline = fit_result.held_out if fit_result is not None else report.summary
+    failures = check_thresholds(headline, min_top1, min_top3)
+
+    if json_out:
+        body: dict[str, Any] = report.to_dict()
+        if fit_result is not None:
+            body["fit"] = fit_result.to_dict()
+            body["fit"]["saved_to"] = str(saved)
+        body["thresholds"] = {
+            "min_top1": min_top1,
+            "min_top3": min_top3,
+            "applied_to": "held_out" if fit_result is not None else "evaluation",
+            "passed": not failures,
+            "failures": failures,
+        }
+        print_json(body)
+    else:
+        out = Console(highlight=False)
+        _render(out, report, verbosity)
+        if fit_result is not None:
+            _render_fit(out, fit_result, saved)
+    if failures:
+        from aisre_cli.errors import AisreError
+        from aisre_cli.ui.cli.app import render_error
+
+        render_error(
+            AisreError(
+                "below threshold: " + "; ".join(failures),
+                hint="see the misses above (or --json) for the bundles that failed",
+            )
+        )
+        raise typer.Exit(code=int(ExitCode.THRESHOLD))
+
+
+def _suite_name(directory: Path) -> str:
+    p = directory.resolve()
+    return f"{p.parent.name}/{p.name}" if p.parent.name else p.name
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"
+
+
+def _summary_table(title: str, s: Summary) -> Any:
+    from rich.table import Table
+
+    t = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False)
+    t.add_column(style="bold")
+    t.add_column(justify="right")
+    t.add_row("bundles", f"{s.n}" + (f" ({s.n_errors} errors)" if s.n_errors else ""))
+    t.add_row("top-1", _pct(s.top1))
+    t.add_row("top-3", _pct(s.top3))
+    t.add_row("MRR", _pct(s.mrr))
+    t.add_row(
+        "unknown escalated",
+        f"{_pct(s.unknown_escalated)} (n={s.n_unknown})" if s.n_unknown else "- (no unknown case)",
+    )
+    t.add_row("false escalation (known)", f"{_pct(s.false_escalation)} (n={s.n_known})")
+    t.add_row("decision accuracy", _pct(s.decision_accuracy))
+    t.add_row("ECE (top-1 confidence)", _pct(s.ece))
+    return t
+
+
+def _kind_table(s: Summary) -> Any:
+    from rich.table import Table
+
+    t = Table(title="per kind", title_justify="left")
+    t.add_column("kind")
+    for c in ("n", "top-1", "top-3", "MRR"):
+        t.add_column(c, justify="right")
+    for k, row in sorted(s.per_kind.items()):
+        t.add_row(k, str(row.n), _pct(row.top1), _pct(row.top3), _pct(row.mrr))
+    return t
+
+
+def _reliability_table(s: Summary) -> Any:
+    from rich.table import Table
+
+    t = Table(title=f"reliability (ECE {s.ece:.3f})", title_justify="left")
+    for c in ("confidence", "n", "mean conf", "accuracy", "gap"):
+        t.add_column(c, justify="right")
+    for b in s.buckets:
+        if b.n == 0:
+            t.add_row(f"{b.lo:.1f}-{b.hi:.1f}", "0", "", "", "")
+            continue
+        t.add_row(
+            f"{b.lo:.1f}-{b.hi:.1f}",
+            str(b.n),
+            f"{b.confidence:.3f}",
+            f"{b.accuracy:.3f}",
+            f"{b.accuracy - b.confidence:+.3f}",
+        )
+    return t
+
+
+def _case_label(c: CaseResult) -> tuple[str, str]:
+    truth = "?"
+    if c.truth is not None:
+        truth = f"{c.truth.kind} {c.truth.service}"
+        if c.truth.change_id:
+            truth += f" ({c.truth.change_id})"
+        if c.truth.service_only:
+            truth += " [service]"
+    top = "-"
+    if c.top is not None:
+        svc, kind, subject = c.top
+        top = f"{kind} {svc}" + (f" ({subject})" if subject and subject != svc else "")
+    if c.escalate:
+        top += " → escalate"
+    return truth, top
+
+
+def _render(out: Console, report: EvalReport, verbose: int) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    s = report.summary
+    out.print(_summary_table(f"aisre eval {escape(report.root)}", s))
+    out.print(
+        f"[dim]time per bundle: mean {s.time_mean_s * 1000:.0f} ms, "
+        f"p95 {s.time_p95_s * 1000:.0f} ms, max {s.time_max_s * 1000:.0f} ms; "
+        f"total {report.elapsed_s:.1f}s"
+        + (f"; {len(report.skipped)} bundles without truth.yaml skipped" if report.skipped else "")
+        + "[/]"
+    )
+    out.print(_kind_table(s))
+    out.print(_reliability_table(s))
+    misses = [c for c in report.cases if c.error is None and not c.top1]
+    if misses:
+        limit = None if verbose else 15
+        t = Table(title=f"misses ({len(misses)})", title_justify="left")
+        for col in ("bundle", "truth", "rank", "top hypothesis", "conf"):
+            t.add_column(col, justify="right" if col in ("rank", "conf") else "left")
+        for c in misses[:limit]:
+            truth, top = _case_label(c)
+            t.add_row(
+                escape(c.path),
+                escape(truth),
+                str(c.rank) if c.rank else "-",
+                escape(top),
+                f"{c.confidence:.2f}",
+            )
+        out.print(t)
+        if limit is not None and len(misses) > limit:
+            out.print(f"[dim]… {len(misses) - limit} more (-v shows all, --json has every case)[/]")
+    if report.errors:
+        t = Table(title=f"errors ({len(report.errors)})", title_justify="left")
+        t.add_column("bundle")
+        t.add_column("error")
+        for c in report.errors:
+            t.add_row(escape(c.path), escape(c.error or ""))
+        out.print(t)
+
+
+def _render_fit(out: Console, fr: FitResult, saved: Path | None) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    k = len(fr.folds)
+    out.print()
+    title = f"held-out ({k}-fold cross-validation, nested λ/threshold)"
+    out.print(_summary_table(title, fr.held_out))
+    t = Table(title="folds", title_justify="left")
+    for c in ("fold", "n", "λ", "escalate below", "top-1", "top-3"):
+        t.add_column(c, justify="right")
+    for f in fr.folds:
+        t.add_row(
+            str(f.fold),
+            str(f.n),
+            f"{f.l2:g}",
+            f"{f.escalate_below:.3f}",
+            _pct(f.top1),
+            _pct(f.top3),
+        )
+    out.print(t)
+    out.print(_kind_table(fr.held_out))
+    out.print(_reliability_table(fr.held_out))
+    w = fr.weights
+    wt = Table(title="fitted weights (all bundles)", title_justify="left")
+    wt.add_column("feature")
+    wt.add_column("weight", justify="right")
+    for name, v in sorted(w.w.items(), key=lambda kv: -abs(kv[1])):
+        wt.add_row(name, f"{v:+.3f}")
+    wt.add_row("[dim]null score[/]", f"{w.null_score:+.3f}")
+    wt.add_row("[dim]escalate below[/]", f"{w.escalate_below:.3f}")
+    out.print(wt)
+    tr = fr.training
+    out.print(
+        f"[dim]in-sample (not the claim): top-1 {tr.top1:.3f}, top-3 {tr.top3:.3f}, "
+        f"ECE {tr.ece:.3f}; λ={fr.l2:g}[/]"
+    )
+    if saved is not None:
+        out.print(f"wrote {escape(str(saved))}")
