@@ -109,6 +109,34 @@ def resolve_alert(alerts: Sequence[Alert], query: str) -> Alert:
     )
 
 
+class _Partial:
+    """A job's value plus the partial-data notes its source reported (`drain_notes`)."""
+
+    __slots__ = ("notes", "value")
+
+    def __init__(self, value: Any, notes: list[SourceNote]):
+        self.value = value
+        self.notes = notes
+
+
+def _with_notes(src: object, fn: Callable[[], Any]) -> Callable[[], Any]:
+    """Wrap a source call so notes the source collected (truncation, line budget, a
+    skipped page) travel with its result and mark the job `partial`."""
+
+    def run() -> Any:
+        drain = getattr(src, "drain_notes", None)
+        if callable(drain):
+            drain()  # forget notes of an earlier call on the same object
+        value = fn()
+        extra = list(drain()) if callable(drain) else []
+        if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], list):
+            extra.extend(n for n in value[1] if isinstance(n, SourceNote))
+            value = (value[0], [])
+        return _Partial(value, extra) if extra else value
+
+    return run
+
+
 def _run_with_budget(
     jobs: list[tuple[str, Callable[[], Any]]],
     budget_s: float,
@@ -134,8 +162,16 @@ def _run_with_budget(
                 took = time.monotonic() - started
                 exc = f.exception()
                 if exc is None:
-                    results[key] = f.result()
-                    note = SourceNote(key, "ok", "", took)
+                    value = f.result()
+                    if isinstance(value, _Partial):
+                        results[key] = value.value
+                        detail = "; ".join(n.detail for n in value.notes[:3])
+                        if len(value.notes) > 3:
+                            detail += f"; +{len(value.notes) - 3} more"
+                        note = SourceNote(key, "partial", detail, took)
+                    else:
+                        results[key] = value
+                        note = SourceNote(key, "ok", "", took)
                 elif isinstance(exc, AisreError):
                     note = SourceNote(key, "failed", exc.message, took)
                 else:
@@ -159,7 +195,7 @@ def _run_with_budget(
 def list_alerts(
     sources: SourceSet, budget_s: float = 20.0, progress: ProgressFn | None = None
 ) -> tuple[list[Alert], list[SourceNote]]:
-    jobs = [(f"{s.name} alerts", s.list_alerts) for s in sources.alerts]
+    jobs = [(f"{s.name} alerts", _with_notes(s, s.list_alerts)) for s in sources.alerts]
     results, notes = _run_with_budget(jobs, budget_s, progress)
     merged: list[Alert] = []
     for key, _ in jobs:
@@ -201,6 +237,9 @@ def gather(
         # One local directory: threads buy nothing and would only interleave errors.
         results, notes = _run_serial(jobs)
     else:
+        owners: list[object] = [*sources.metrics, *sources.logs, *sources.changes]
+        owners += [*sources.topology, *sources.traces]
+        jobs = [(key, _with_notes(src, fn)) for (key, fn), src in zip(jobs, owners, strict=True)]
         results, notes = _run_with_budget(jobs, budget_s, progress)
 
     ctx = Context(alert=alert, alerts=alerts, window=window, notes=notes)

@@ -267,7 +267,9 @@ def delete_token(name: str) -> list[TokenOrigin]:
         except PasswordDeleteError:
             pass
         except Exception as exc:
-            raise AuthError(f"the keyring refused to delete {name!r}: {type(exc).__name__}") from None
+            raise AuthError(
+                f"the keyring refused to delete {name!r}: {type(exc).__name__}"
+            ) from None
     data = _read_file_store()
     if name in data:
         del data[name]

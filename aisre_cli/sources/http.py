@@ -59,6 +59,7 @@ USER_AGENT = "aisre-cli (+https://github.com/aisre/aisre-cli)"
 
 # ------------------------------------------------------------------ redaction
 
+
 class RedactingFilter(logging.Filter):
     """Scrubs every record of the `aisre` loggers (installed on import below)."""
 
@@ -262,7 +263,7 @@ class Http:
             if declared and declared.isdigit() and int(declared) > cap:
                 raise SourceError(
                     f"{self.source}: response of {int(declared) / 1e6:.1f} MB exceeds the"
-                    f" {cap / 1e6:.0f} MB cap ({method} {redact(str(req.url.copy_with(query=None)))})",
+                    f" {cap / 1e6:.0f} MB cap ({method} {_plain(req.url)})",
                     hint="narrow the query or raise http.max_body_bytes for this source",
                 )
             chunks: list[bytes] = []
@@ -272,7 +273,7 @@ class Http:
                 if size > cap:
                     raise SourceError(
                         f"{self.source}: response exceeds the {cap / 1e6:.0f} MB cap"
-                        f" ({method} {redact(str(req.url.copy_with(query=None)))})",
+                        f" ({method} {_plain(req.url)})",
                         hint="narrow the query or raise http.max_body_bytes for this source",
                     )
                 if time.monotonic() > deadline:
@@ -404,9 +405,9 @@ class Http:
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
-            return retry_after + 0.1 * self.rand()
-        cap = min(MAX_BACKOFF_S, 0.25 * (2**attempt))
-        return cap * (0.5 + 0.5 * self.rand())
+            return retry_after + 0.1 * float(self.rand())
+        cap: float = min(MAX_BACKOFF_S, 0.25 * float(2**attempt))
+        return cap * (0.5 + 0.5 * float(self.rand()))
 
     def _raise_for_status(self, resp: Response, shown: str) -> None:
         code = resp.status
@@ -565,3 +566,8 @@ def probe(
 
 def _ms(t0: float) -> float:
     return round((time.monotonic() - t0) * 1000.0, 1)
+
+
+def _plain(url: httpx.URL) -> str:
+    """A URL fit for a message: no query string, no userinfo, secrets redacted."""
+    return redact(str(url.copy_with(query=None, userinfo=b"")))

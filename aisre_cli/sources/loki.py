@@ -156,12 +156,12 @@ class Loki:
             pages += 1
             entries: list[tuple[int, str, dict[str, str]]] = []
             for st in streams:
-                for ts, line in st.values:
+                for raw_ts, raw_line in st.values:
                     try:
-                        entries.append((int(ts), line, st.stream))
+                        entries.append((int(raw_ts), raw_line, st.stream))
                     except ValueError:
                         raise SourceError(
-                            f"{self.name}: timestamp {ts[:30]!r} is not nanoseconds"
+                            f"{self.name}: timestamp {raw_ts[:30]!r} is not nanoseconds"
                         ) from None
             n_page = len(entries)
             entries.sort(key=lambda x: x[0])

@@ -64,20 +64,24 @@ DEFAULT_QUERIES: dict[str, str] = {
         " / sum by ($by) (rate(http_requests_total[$rate]))"
     ),
     "http_latency_p99_seconds": (
-        "histogram_quantile(0.99, sum by (le, $by) (rate(http_request_duration_seconds_bucket[$rate])))"
+        "histogram_quantile(0.99,"
+        " sum by (le, $by) (rate(http_request_duration_seconds_bucket[$rate])))"
         " or histogram_quantile(0.99,"
         " sum by (le, $by) (rate(http_server_requests_seconds_bucket[$rate])))"
     ),
     "process_cpu_usage_cores": "sum by ($by, instance) (rate(process_cpu_seconds_total[$rate]))",
     "process_resident_memory_bytes": "sum by ($by, instance) (process_resident_memory_bytes)",
     "container_cpu_usage_cores": (
-        'sum by (namespace, pod, container, $by) (rate(container_cpu_usage_seconds_total{container!=""}[$rate]))'
+        "sum by (namespace, pod, container, $by)"
+        ' (rate(container_cpu_usage_seconds_total{container!=""}[$rate]))'
     ),
     "container_memory_working_set_bytes": (
-        'sum by (namespace, pod, container, $by) (container_memory_working_set_bytes{container!=""})'
+        "sum by (namespace, pod, container, $by)"
+        ' (container_memory_working_set_bytes{container!=""})'
     ),
     "container_restarts": (
-        "sum by (namespace, pod, container, $by) (increase(kube_pod_container_status_restarts_total[$rate]))"
+        "sum by (namespace, pod, container, $by)"
+        " (increase(kube_pod_container_status_restarts_total[$rate]))"
     ),
 }
 
@@ -195,9 +199,7 @@ class Prometheus:
 
     def _get(self, path: str, params: Any, deadline: float | None) -> tuple[PromResponse, Any]:
         # Prometheus answers 400/422/503 with a JSON error envelope; read it for the reason.
-        resp = self.http.request(
-            "GET", path, params=params, deadline=deadline, ok=(200, 400, 422)
-        )
+        resp = self.http.request("GET", path, params=params, deadline=deadline, ok=(200, 400, 422))
         raw = resp.json(self.name)
         env = parse_model(PromResponse, raw, self.name, path)
         if resp.status != 200 or env.status != "success":
@@ -241,8 +243,9 @@ class Prometheus:
         env, raw = self._get("/api/v1/query_range", params, deadline)
         warnings = list(env.warnings) + list(env.infos)
         try:
-            series = parse_query_range(raw, self.graph_url(promql, start, end, step), name,
-                                       self.service_labels, promql)
+            series = parse_query_range(
+                raw, self.graph_url(promql, start, end, step), name, self.service_labels, promql
+            )
         except BundleError as exc:
             raise SourceError(f"{self.name}: {exc.message}") from None
         if len(series) > self.cfg.max_series:
@@ -392,7 +395,8 @@ class Prometheus:
         if errors and len(errors) == len(results):
             first = errors[0]
             raise SourceError(
-                f"{first.message}" + (f" (and {len(errors) - 1} more queries)" if len(errors) > 1 else ""),
+                f"{first.message}"
+                + (f" (and {len(errors) - 1} more queries)" if len(errors) > 1 else ""),
                 hint=first.hint,
             )
         for name, r in results:
@@ -408,8 +412,12 @@ class Prometheus:
                     continue
                 series.append(ser)
         if failures:
-            shown = "; ".join(failures[:3]) + (f"; +{len(failures) - 3} more" if len(failures) > 3 else "")
-            notes.append(SourceNote(self.name, "partial", f"{len(failures)} queries failed: {shown}"))
+            shown = "; ".join(failures[:3]) + (
+                f"; +{len(failures) - 3} more" if len(failures) > 3 else ""
+            )
+            notes.append(
+                SourceNote(self.name, "partial", f"{len(failures)} queries failed: {shown}")
+            )
         return series, notes
 
 

@@ -1,0 +1,221 @@
+"""A file change source: JSON lines written by `aisre change record`, and topology.yaml.
+
+Deploy pipelines without a GitHub integration append one line per change:
+
+    aisre change record --service checkout --version v1.5.0 --kind deploy
+
+Each line is one change event in the bundle's `changes.json` shape (`id`, `ts`,
+`service`, `kind`, `summary`, `version`, `previous_version`, `author`, `url`).
+Appends are a single `write` on a file opened with `O_APPEND`, so concurrent
+pipelines cannot interleave half lines. A malformed line (a hand edit gone wrong) is
+skipped and reported as a partial note with its line number; it never hides the
+other changes.
+
+`TopologyFile` reads the profile's `topology_file` (the bundle's topology.yaml
+format) as a `TopologySource`.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import secrets as _random
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+from pydantic import ValidationError
+
+from aisre_cli.errors import BundleError, ConfigError, SourceError, UsageError
+from aisre_cli.model import Change, ChangeKind, SourceNote, Topology, utcnow
+from aisre_cli.sources.bundle import ChangeIn, parse_topology
+from aisre_cli.sources.timeparse import TimestampError, iso, to_datetime
+
+KINDS: tuple[str, ...] = ("deploy", "config", "flag", "infra", "scale")
+
+
+class ChangeFile:
+    """A JSON-lines change feed. Implements `ChangeSource`."""
+
+    def __init__(self, path: Path, name: str = "changes") -> None:
+        self.path = path
+        self.name = name
+        self._notes: list[SourceNote] = []
+
+    def drain_notes(self) -> list[SourceNote]:
+        out, self._notes = self._notes, []
+        return out
+
+    def read_all(self) -> list[Change]:
+        if not self.path.exists():
+            return []
+        out: list[Change] = []
+        bad: list[str] = []
+        try:
+            fh = self.path.open("rb")
+        except OSError as exc:
+            raise SourceError(f"{self.name}: cannot read {self.path} ({exc.strerror})") from None
+        with fh:
+            for lineno, raw in enumerate(fh, 1):
+                if not raw.strip():
+                    continue
+                try:
+                    out.append(self._parse(raw, lineno))
+                except ValueError as exc:
+                    bad.append(f"line {lineno}: {exc}")
+        if bad:
+            self._notes.append(
+                SourceNote(
+                    self.name,
+                    "partial",
+                    f"{self.path}: skipped {len(bad)} malformed lines ({bad[0]})",
+                )
+            )
+        return out
+
+    def _parse(self, raw: bytes, lineno: int) -> Change:
+        try:
+            obj: Any = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise ValueError(f"invalid JSON ({exc.msg})") from None
+        try:
+            c = ChangeIn.model_validate(obj)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise ValueError(f"{'.'.join(map(str, err['loc']))}: {err['msg'].lower()}") from None
+        kind = c.kind.lower()
+        if kind not in KINDS:
+            raise ValueError(f"kind {c.kind!r} is not one of {', '.join(KINDS)}")
+        try:
+            ts = to_datetime(c.ts)
+        except TimestampError as exc:
+            raise ValueError(f"ts: {exc}") from None
+        return Change(
+            id=c.id,
+            ts=ts,
+            service=c.service,
+            kind=_kind(kind),
+            summary=c.summary,
+            version=c.version,
+            previous_version=c.previous_version,
+            author=c.author,
+            url=c.url,
+            source=self.name,
+            ref=f"{self.path}:{lineno}",
+        )
+
+    def fetch_changes(self, start: datetime, end: datetime) -> list[Change]:
+        return [c for c in self.read_all() if start <= c.ts <= end]
+
+    def last_version(self, service: str) -> str | None:
+        versions = [c for c in self.read_all() if c.service == service and c.version]
+        if not versions:
+            return None
+        return max(versions, key=lambda c: c.ts).version
+
+    def record(
+        self,
+        *,
+        service: str,
+        kind: str = "deploy",
+        version: str | None = None,
+        summary: str = "",
+        previous_version: str | None = None,
+        author: str | None = None,
+        url: str | None = None,
+        ts: datetime | None = None,
+    ) -> Change:
+        """Append one change event and return it."""
+        if not service.strip():
+            raise UsageError("--service must not be empty")
+        kind = kind.lower()
+        if kind not in KINDS:
+            raise UsageError(f"--kind {kind!r} is not one of {', '.join(KINDS)}")
+        when = ts or utcnow()
+        prev = previous_version if previous_version is not None else self.last_version(service)
+        if prev is not None and prev == version:
+            prev = None
+        who: str | None
+        try:
+            who = author or os.environ.get("AISRE_AUTHOR") or getpass.getuser()
+        except (KeyError, OSError):
+            who = author
+        change = Change(
+            id=f"chg-{when.strftime('%Y%m%dT%H%M%S')}-{_random.token_hex(3)}",
+            ts=when,
+            service=service,
+            kind=_kind(kind),
+            summary=summary or _default_summary(kind, service, version, prev),
+            version=version,
+            previous_version=prev,
+            author=who,
+            url=url,
+            source=self.name,
+        )
+        row = {
+            "id": change.id,
+            "ts": iso(change.ts),
+            "service": change.service,
+            "kind": change.kind,
+            "summary": change.summary,
+            "version": change.version,
+            "previous_version": change.previous_version,
+            "author": change.author,
+            "url": change.url,
+        }
+        line = orjson.dumps({k: v for k, v in row.items() if v is not None}) + b"\n"
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, line)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise ConfigError(f"cannot append to {self.path}: {exc.strerror}") from None
+        return change
+
+
+def _kind(kind: str) -> ChangeKind:
+    if kind == "deploy":
+        return "deploy"
+    if kind == "config":
+        return "config"
+    if kind == "flag":
+        return "flag"
+    if kind == "infra":
+        return "infra"
+    return "scale"
+
+
+def _default_summary(kind: str, service: str, version: str | None, prev: str | None) -> str:
+    if version and prev:
+        return f"{kind} {service} {prev} -> {version}"
+    if version:
+        return f"{kind} {service} {version}"
+    return f"{kind} {service}"
+
+
+class TopologyFile:
+    """A topology.yaml (bundle format). Implements `TopologySource`."""
+
+    def __init__(self, path: Path, name: str = "topology") -> None:
+        self.path = path
+        self.name = name
+
+    def fetch_topology(self) -> Topology:
+        if not self.path.exists():
+            raise SourceError(
+                f"{self.name}: {self.path} does not exist",
+                hint="fix sources.topology_file in the profile",
+            )
+        try:
+            data = yaml.safe_load(self.path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise SourceError(f"{self.name}: cannot read {self.path}: {exc}") from None
+        try:
+            return parse_topology(data, self.path)
+        except BundleError as exc:
+            raise SourceError(exc.message) from None

@@ -1,0 +1,291 @@
+"""GitHub deployments (with their statuses) and releases as a change source.
+
+For each configured `owner/repo → service`:
+
+* `GET /repos/{owner}/{repo}/deployments` (newest first, `Link`-header pagination;
+  paging stops once a page is older than the window), then for every deployment in
+  the window `GET .../deployments/{id}/statuses` (newest first): the change time is
+  when the deployment first reached `in_progress`/`success` (else its creation),
+  and its final state is in the summary (a failed deploy is still a change);
+* `GET /repos/{owner}/{repo}/releases` (optional): a published release is a change
+  of kind `deploy` whose version is the tag.
+
+`previous_version` is the ref of the previous deployment to the same environment, so
+the evidence reads "checkout v1.4.2 → v1.5.0".
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from aisre_cli.errors import AuthError, SourceError
+from aisre_cli.model import Change, SourceNote
+from aisre_cli.settings.config import GitHubSource
+from aisre_cli.sources.http import Health, Http, parse_model, probe
+from aisre_cli.sources.timeparse import TimestampError, to_datetime
+
+PER_PAGE = 100
+MAX_PAGES = 10
+_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class _User(_Lenient):
+    login: str = ""
+
+
+class Deployment(_Lenient):
+    id: int
+    sha: str = ""
+    ref: str = ""
+    task: str = "deploy"
+    environment: str = ""
+    description: str | None = None
+    creator: _User | None = None
+    created_at: str
+    updated_at: str | None = None
+    statuses_url: str | None = None
+    url: str = ""
+
+
+class DeploymentStatus(_Lenient):
+    id: int
+    state: str
+    description: str | None = None
+    environment: str | None = None
+    created_at: str
+    log_url: str | None = None
+    target_url: str | None = None
+    environment_url: str | None = None
+
+
+class Release(_Lenient):
+    id: int
+    tag_name: str
+    name: str | None = None
+    draft: bool = False
+    prerelease: bool = False
+    created_at: str
+    published_at: str | None = None
+    html_url: str = ""
+    author: _User | None = None
+
+
+class _List(_Lenient):
+    items: list[Any] = Field(default_factory=list)
+
+
+def next_link(header: str | None) -> str | None:
+    """The `rel="next"` URL of a Link header, if any."""
+    if not header:
+        return None
+    for part in header.split(","):
+        m = _NEXT.search(part)
+        if m:
+            return m.group(1)
+    return None
+
+
+class GitHub:
+    """GitHub REST API. Implements `ChangeSource`."""
+
+    def __init__(
+        self,
+        cfg: GitHubSource,
+        *,
+        token: SecretStr | None = None,
+        client: httpx.Client | None = None,
+        budget_s: float = 20.0,
+        name: str = "github",
+    ) -> None:
+        self.name = name
+        self.cfg = cfg
+        self.http = Http(
+            source=name,
+            base_url=cfg.url,
+            settings=cfg.http,
+            token=token,
+            headers={
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": "2022-11-28",
+            },
+            client=client,
+            budget_s=budget_s,
+        )
+        self._notes: list[SourceNote] = []
+
+    def drain_notes(self) -> list[SourceNote]:
+        out, self._notes = self._notes, []
+        return out
+
+    def _pages(
+        self,
+        path: str,
+        params: dict[str, str],
+        deadline: float,
+        older_than: datetime | None,
+        ts_key: str,
+    ) -> list[dict[str, Any]]:
+        """Follow Link rel=next until exhausted, MAX_PAGES, or items older than `older_than`."""
+        out: list[dict[str, Any]] = []
+        url: str | None = path
+        p: dict[str, str] | None = {**params, "per_page": str(PER_PAGE)}
+        pages = 0
+        while url:
+            resp = self.http.request("GET", url, params=p, deadline=deadline)
+            data = resp.json(self.name)
+            if not isinstance(data, list):
+                raise SourceError(f"{self.name}: {path}: expected a JSON list")
+            items = [x for x in data if isinstance(x, dict)]
+            out.extend(items)
+            pages += 1
+            if older_than is not None and items:
+                last = items[-1].get(ts_key) or items[-1].get("created_at")
+                try:
+                    if last and to_datetime(last) < older_than:
+                        break
+                except TimestampError:
+                    pass
+            url = next_link(resp.headers.get("link"))
+            p = None  # the next link carries the query
+            if url and pages >= MAX_PAGES:
+                self._notes.append(
+                    SourceNote(self.name, "partial", f"{path}: stopped after {MAX_PAGES} pages")
+                )
+                break
+        return out
+
+    def deployments(self, repo: str, start: datetime, deadline: float) -> list[Deployment]:
+        params: dict[str, str] = {}
+        if len(self.cfg.environments) == 1:
+            params["environment"] = self.cfg.environments[0]
+        raw = self._pages(f"/repos/{repo}/deployments", params, deadline, start, "created_at")
+        deps = parse_model(_List, {"items": raw}, self.name, "deployments").items
+        return [parse_model(Deployment, d, self.name, f"/repos/{repo}/deployments") for d in deps]
+
+    def statuses(self, repo: str, dep_id: int, deadline: float) -> list[DeploymentStatus]:
+        path = f"/repos/{repo}/deployments/{dep_id}/statuses"
+        raw = self._pages(path, {}, deadline, None, "created_at")
+        return [parse_model(DeploymentStatus, s, self.name, path) for s in raw]
+
+    def releases(self, repo: str, start: datetime, deadline: float) -> list[Release]:
+        raw = self._pages(f"/repos/{repo}/releases", {}, deadline, start, "created_at")
+        return [parse_model(Release, r, self.name, f"/repos/{repo}/releases") for r in raw]
+
+    def fetch_changes(self, start: datetime, end: datetime) -> list[Change]:
+        deadline = self.http.deadline()
+        out: list[Change] = []
+        failures: list[str] = []
+        for repo, service in self.cfg.repos.items():
+            try:
+                out.extend(self._repo_changes(repo, service, start, end, deadline))
+            except AuthError:
+                raise
+            except SourceError as exc:
+                failures.append(exc.message)
+        if failures and len(failures) == len(self.cfg.repos):
+            raise SourceError(failures[0])
+        for f in failures:
+            self._notes.append(SourceNote(self.name, "partial", f))
+        out.sort(key=lambda c: c.ts)
+        return out
+
+    def _repo_changes(
+        self, repo: str, service: str, start: datetime, end: datetime, deadline: float
+    ) -> list[Change]:
+        out: list[Change] = []
+        deps = self.deployments(repo, start, deadline)
+        if self.cfg.environments:
+            deps = [d for d in deps if d.environment in self.cfg.environments]
+        deps.sort(key=lambda d: d.created_at)
+        prev_ref: dict[str, str] = {}
+        for d in deps:
+            created = _dt(d.created_at, self.name)
+            prev = prev_ref.get(d.environment)
+            prev_ref[d.environment] = d.ref or d.sha[:12]
+            if created > end or (
+                created < start and _dt(d.updated_at or d.created_at, self.name) < start
+            ):
+                continue
+            sts = self.statuses(repo, d.id, deadline)
+            sts.sort(key=lambda s: s.created_at)
+            began = next((s for s in sts if s.state in ("in_progress", "success")), None)
+            final = sts[-1].state if sts else "pending"
+            ts = _dt(began.created_at, self.name) if began else created
+            if ts < start or ts > end:
+                continue
+            link = next(
+                (s.log_url or s.target_url for s in reversed(sts) if s.log_url or s.target_url),
+                None,
+            )
+            version = d.ref or d.sha[:12]
+            env = f" to {d.environment}" if d.environment else ""
+            out.append(
+                Change(
+                    id=f"gh-deploy-{d.id}",
+                    ts=ts,
+                    service=service,
+                    kind="deploy",
+                    summary=f"{repo} {d.task or 'deploy'} {version}{env} ({final})"
+                    + (f": {d.description}" if d.description else ""),
+                    version=version,
+                    previous_version=prev,
+                    author=d.creator.login if d.creator else None,
+                    url=link or f"{_html_base(self.http.base_url)}/{repo}/deployments",
+                    source=self.name,
+                    ref=f"{self.http.base_url}/repos/{repo}/deployments/{d.id}",
+                )
+            )
+        if self.cfg.releases:
+            rels = [r for r in self.releases(repo, start, deadline) if not r.draft]
+            rels.sort(key=lambda r: r.published_at or r.created_at)
+            prev_tag: str | None = None
+            for r in rels:
+                ts = _dt(r.published_at or r.created_at, self.name)
+                if start <= ts <= end:
+                    out.append(
+                        Change(
+                            id=f"gh-release-{r.id}",
+                            ts=ts,
+                            service=service,
+                            kind="deploy",
+                            summary=f"{repo} release {r.tag_name} published"
+                            + (" (pre-release)" if r.prerelease else ""),
+                            version=r.tag_name,
+                            previous_version=prev_tag,
+                            author=r.author.login if r.author else None,
+                            url=r.html_url or None,
+                            source=self.name,
+                            ref=f"{self.http.base_url}/repos/{repo}/releases/{r.id}",
+                        )
+                    )
+                prev_tag = r.tag_name
+        return out
+
+    def check(self) -> Health:
+        def ver(d: Any) -> str | None:
+            core = (d.get("resources") or {}).get("core") or {}
+            return f"rate limit {core.get('remaining')}/{core.get('limit')}" if core else None
+
+        return probe(self.http, "/rate_limit", ver, needs_auth=True)
+
+
+def _dt(value: str, source: str) -> datetime:
+    try:
+        return to_datetime(value)
+    except TimestampError as exc:
+        raise SourceError(f"{source}: unreadable timestamp: {exc}") from None
+
+
+def _html_base(api: str) -> str:
+    if "api.github.com" in api:
+        return "https://github.com"
+    return api.removesuffix("/api/v3")
