@@ -122,7 +122,9 @@ class FamilyMatcher:
             # An override replaces the family's patterns; a new family is appended.
             pats[fam] = list(extra)
         order = [f for f in FAMILIES if f in pats] + [f for f in pats if f not in FAMILIES]
-        self._compiled = [(fam, re.compile("|".join(f"(?:{p})" for p in pats[fam]))) for fam in order]
+        self._compiled = [
+            (fam, re.compile("|".join(f"(?:{p})" for p in pats[fam]))) for fam in order
+        ]
         self._cache: dict[str, SignalClass] = {}
 
     def classify(self, name: str, labels: Mapping[str, str] | None = None) -> SignalClass:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from aisre_cli.errors import AisreError, UsageError
@@ -70,9 +71,7 @@ def group_alerts(alerts: Sequence[Alert], window_s: float = 1800.0) -> list[list
                 a.labels.get(k) and a.labels.get(k) == head.labels.get(k)
                 for k in ("incident", "group", "system", "cluster")
             )
-            related = any(
-                (a.service and a.service == b.service) or a.name == b.name for b in g
-            )
+            related = any((a.service and a.service == b.service) or a.name == b.name for b in g)
             if same_label or related:
                 g.append(a)
                 placed = True
@@ -224,15 +223,15 @@ def gather(
     start, end = window.start, window.end
     jobs: list[tuple[str, Callable[[], Any]]] = []
     for ms in sources.metrics:
-        jobs.append((f"{ms.name} metrics", lambda s=ms: s.fetch_series(start, end, None)))
+        jobs.append((f"{ms.name} metrics", partial(ms.fetch_series, start, end, None)))
     for ls in sources.logs:
-        jobs.append((f"{ls.name} logs", lambda s=ls: s.fetch_logs(start, end, None)))
+        jobs.append((f"{ls.name} logs", partial(ls.fetch_logs, start, end, None)))
     for cs in sources.changes:
-        jobs.append((f"{cs.name} changes", lambda s=cs: s.fetch_changes(start, end)))
+        jobs.append((f"{cs.name} changes", partial(cs.fetch_changes, start, end)))
     for ts in sources.topology:
-        jobs.append((f"{ts.name} topology", lambda s=ts: s.fetch_topology()))
+        jobs.append((f"{ts.name} topology", ts.fetch_topology))
     for tr in sources.traces:
-        jobs.append((f"{tr.name} traces", lambda s=tr: s.fetch_spans(start, end)))
+        jobs.append((f"{tr.name} traces", partial(tr.fetch_spans, start, end)))
     if sources.bundle is not None:
         # One local directory: threads buy nothing and would only interleave errors.
         results, notes = _run_serial(jobs)

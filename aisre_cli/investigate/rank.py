@@ -33,7 +33,14 @@ from aisre_cli.investigate.analyzers.dependency import DependencyFinding
 from aisre_cli.investigate.analyzers.logs import LogFinding, LogStats
 from aisre_cli.investigate.analyzers.metrics import MetricFinding
 from aisre_cli.investigate.analyzers.traces import TraceFinding
-from aisre_cli.model import Context, Evidence, Hypothesis, HypothesisKind, Topology
+from aisre_cli.model import (
+    Context,
+    Evidence,
+    EvidenceKind,
+    Hypothesis,
+    HypothesisKind,
+    Topology,
+)
 
 FEATURES: tuple[str, ...] = (
     "anomaly",  # strongest bad-direction anomaly at the service (0-1)
@@ -183,7 +190,7 @@ def _selector(labels: dict[str, str]) -> str:
     return "{" + inner + "}"
 
 
-def metric_evidence(f: MetricFinding, kind: str = "metric_anomaly") -> _Ev:
+def metric_evidence(f: MetricFinding, kind: EvidenceKind = "metric_anomaly") -> _Ev:
     s = f.series
     word = "rose" if f.direction > 0 else "fell"
     summary = (
@@ -197,7 +204,7 @@ def metric_evidence(f: MetricFinding, kind: str = "metric_anomaly") -> _Ev:
         query = f"{query}  # series {_selector(s.labels)}"
     ev = Evidence(
         id="",
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         service=s.service,
         start=_dt(f.onset),
         end=_dt(s.timestamps[-1]),
@@ -206,8 +213,7 @@ def metric_evidence(f: MetricFinding, kind: str = "metric_anomaly") -> _Ev:
         query=query,
         ref=s.ref,
         excerpt=[
-            f"{_hm(t)} {_fmt(v)}"
-            for t, v in list(zip(s.timestamps, s.values, strict=False))[-4:]
+            f"{_hm(t)} {_fmt(v)}" for t, v in list(zip(s.timestamps, s.values, strict=False))[-4:]
         ],
         family=f.family,
         data={"z": round(min(f.z, 1e6), 2), "baseline": f.baseline, "level": f.level},
@@ -220,7 +226,7 @@ def log_evidence(f: LogFinding, ctx: Context) -> _Ev:
     what = "new" if f.new else f"{f.rate_ratio:.0f}x more frequent"
     summary = (
         f"{f.level.upper()} template {what} on {f.service} after {_hm(f.first_after)}: "
-        f"\"{f.template[:90]}\" ({f.after} after, {f.before} before)"
+        f'"{f.template[:90]}" ({f.after} after, {f.before} before)'
     )
     refs = [logs.ref(i) for i in f.examples]
     excerpt = [logs.msg[i][:200] for i in f.examples]
@@ -345,8 +351,8 @@ class Ranker:
             if lf.first_after < onset - 1800 or lf.first_after > hi:
                 continue
             logs_at.setdefault(lf.service, []).append(lf)
-        for lst in logs_at.values():
-            lst.sort(key=lambda x: -x.strength)
+        for found in logs_at.values():
+            found.sort(key=lambda x: -x.strength)
 
         def svc_features(s: str) -> dict[str, float]:
             an = anom.get(s, 0.0)
@@ -433,6 +439,8 @@ class Ranker:
                 fallback: bool = False,
                 s: str = s,
                 base: dict[str, float] = base,
+                shared: list[_Ev] = common_ev + log_ev + trace_ev,
+                topo_ev: _Ev | None = topo_ev,
             ) -> None:
                 feats = dict(base)
                 feats["kind_signal"] = kind_signal
@@ -442,7 +450,7 @@ class Ranker:
                 feats["memory_prior"] = fnd.memory.get((s, kind), 0.0)
                 if extra:
                     feats.update(extra)
-                ev = specific + common_ev + log_ev + trace_ev
+                ev = specific + shared
                 if topo_ev is not None:
                     ev.append(topo_ev)
                 out.append(Candidate(s, kind, subject, statement, feats, _dedupe(ev)))
@@ -454,7 +462,9 @@ class Ranker:
                 c = cf.change
                 kind: HypothesisKind = "deploy" if c.kind == "deploy" else "config_change"
                 what = (
-                    f"deploy {c.version}" if c.kind == "deploy" and c.version else f"{c.kind} change"
+                    f"deploy {c.version}"
+                    if c.kind == "deploy" and c.version
+                    else f"{c.kind} change"
                 )
                 if cf.before_onset:
                     stmt = (
@@ -503,7 +513,8 @@ class Ranker:
                     f"{s} is crash-looping (restarts{' and crash logs' if rs_logs else ''} "
                     f"from {_hm(min([f.onset for f in rs] + [x.first_after for x in rs_logs]))}).",
                     sig,
-                    [metric_evidence(f) for f in rs[:1]] + [log_evidence(x, ctx) for x in rs_logs[:1]],
+                    [metric_evidence(f) for f in rs[:1]]
+                    + [log_evidence(x, ctx) for x in rs_logs[:1]],
                 )
             certs = [f for f in fnd.certs if f.series.service == s]
             cert_logs = [x for x in fnd.logs.findings if x.family == "certificates"]
@@ -529,7 +540,8 @@ class Ranker:
                     f"Network faults at {s} (packet drops, retransmits or timeouts from "
                     f"{_hm(min([f.onset for f in net] + [x.first_after for x in net_logs]))}).",
                     sig,
-                    [metric_evidence(f) for f in net[:1]] + [log_evidence(x, ctx) for x in net_logs[:1]],
+                    [metric_evidence(f) for f in net[:1]]
+                    + [log_evidence(x, ctx) for x in net_logs[:1]],
                 )
             if s in fnd.dead:
                 d = fnd.dead[s]
@@ -540,11 +552,20 @@ class Ranker:
                 spec += [log_evidence(x, ctx) for x in d.logs[:2]]
                 # Corroboration: its callers must degrade soon after it dies, or say so in
                 # their logs. A "down" dependency whose callers stay healthy explains nothing.
-                caller_on = [
-                    first[x] for x in topo.upstream(s) if x in first and first[x] >= d.onset - TOL_S
-                ] if has_topo else []
+                caller_on = (
+                    [
+                        first[x]
+                        for x in topo.upstream(s)
+                        if x in first and first[x] >= d.onset - TOL_S
+                    ]
+                    if has_topo
+                    else []
+                )
                 corro = max(
-                    [math.exp(-max(0.0, c - d.onset - TOL_S) / max(2 * step, 120.0)) for c in caller_on]
+                    [
+                        math.exp(-max(0.0, c - d.onset - TOL_S) / max(2 * step, 120.0))
+                        for c in caller_on
+                    ]
                     + [0.9 if d.logs else 0.0]
                 )
                 add(
@@ -589,9 +610,11 @@ class Ranker:
                     [],
                     fallback=True,
                 )
-        for c in out:
-            c.evidence = [e for e in c.evidence if e.ev.strength > 0 or e.ev.kind == "topology"]
-        return [c for c in out if c.evidence]
+        for cand in out:
+            cand.evidence = [
+                e for e in cand.evidence if e.ev.strength > 0 or e.ev.kind == "topology"
+            ]
+        return [cand for cand in out if cand.evidence]
 
     def _effect(
         self, s: str, base: dict[str, float], fams: dict[str, set[str]], skip: str | None = None
@@ -637,7 +660,9 @@ class Ranker:
         if down_bad:
             parts.append(f"its anomalous dependencies: {', '.join(sorted(down_bad)[:3])}")
         else:
-            parts.append(f"none of the {len(topo.downstream(s))} services it depends on is anomalous")
+            parts.append(
+                f"none of the {len(topo.downstream(s))} services it depends on is anomalous"
+            )
         strength = max(0.05, anom.get(s, 0.0) * (1.0 if not down_bad else 0.4))
         ev = Evidence(
             id="",

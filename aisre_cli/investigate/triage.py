@@ -26,6 +26,7 @@ from aisre_cli.investigate.gather import ProgressFn, gather, list_alerts, resolv
 from aisre_cli.investigate.rank import Candidate, Findings, Ranker, Weights
 from aisre_cli.model import (
     Alert,
+    Classification,
     Context,
     Evidence,
     Hypothesis,
@@ -125,7 +126,7 @@ def build_report(
     related = sorted(
         {x.id for x in ctx.alerts if x.id != ctx.alert.id and _related(x, ctx, analysis)}
     )
-    classification = "actionable"
+    classification: Classification = "actionable"
     if ctx.alert.inhibited_by:
         classification = "duplicate"
     if top is None:
@@ -141,7 +142,9 @@ def build_report(
         escalate = False
         reason = f"{top.kind} on {top.service} explains the alert (confidence {top.confidence:.2f})"
     if escalate:
-        next_step = f"escalate: run `aisre escalate {ctx.alert.short_id}` to hand off with this report"
+        next_step = (
+            f"escalate: run `aisre escalate {ctx.alert.short_id}` to hand off with this report"
+        )
     elif top and top.runbooks:
         next_step = f"run `aisre runbook run {top.runbooks[0]} --alert {ctx.alert.short_id}`"
     elif top:
@@ -151,7 +154,7 @@ def build_report(
         next_step = "escalate"
     notes = [n.render() for n in ctx.notes if n.status != "ok"]
     verdict = Verdict(
-        classification=classification,  # type: ignore[arg-type]
+        classification=classification,
         escalate=escalate,
         reason=reason,
         related_alerts=related,
@@ -167,7 +170,12 @@ def build_report(
         evidence=evidence,
         notes=notes,
         sources=[
-            {"source": n.source, "status": n.status, "detail": n.detail, "seconds": round(n.seconds, 3)}
+            {
+                "source": n.source,
+                "status": n.status,
+                "detail": n.detail,
+                "seconds": round(n.seconds, 3),
+            }
             for n in ctx.notes
         ],
         bundle_id=ctx.bundle_id,

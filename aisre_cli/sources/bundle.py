@@ -193,7 +193,9 @@ def alert_from_wire(a: AlertIn, service_labels: Sequence[str], source: str) -> A
     )
 
 
-def parse_alerts(data: Any, path: Path | str, service_labels: Sequence[str], source: str) -> list[Alert]:
+def parse_alerts(
+    data: Any, path: Path | str, service_labels: Sequence[str], source: str
+) -> list[Alert]:
     if not isinstance(data, list):
         raise BundleError(f"{path}: $: expected a list of alerts (GET /api/v2/alerts body)")
     out: list[Alert] = []
@@ -262,7 +264,7 @@ def parse_query_range(
                 v = _float(pair[1])
             except (TypeError, ValueError, IndexError, KeyError):
                 raise BundleError(
-                    f"{ref}: $.data.result[{i}].values[{j}]: expected [unix_ts, \"value\"],"
+                    f'{ref}: $.data.result[{i}].values[{j}]: expected [unix_ts, "value"],'
                     f" got {str(pair)[:60]}"
                 ) from None
             if math.isnan(t):
@@ -395,7 +397,7 @@ def parse_changes(data: Any, path: Path | str, source: str = "bundle") -> list[C
                 id=c.id,
                 ts=ts,
                 service=c.service,
-                kind=kind,  # type: ignore[arg-type]  # checked against the literal above
+                kind=kind,  # checked against the ChangeKind literal above
                 summary=c.summary,
                 version=c.version,
                 previous_version=c.previous_version,
@@ -468,7 +470,7 @@ class BundleSource:
         if not meta_path.exists():
             raise BundleError(
                 f"{meta_path}: missing (every incident bundle has a bundle.yaml)",
-                hint="see DESIGN.md 'Incident bundle v1' or capture one with `aisre bundle capture`",
+                hint="see DESIGN.md 'Incident bundle v1', or capture one: `aisre bundle capture`",
             )
         raw = _load_yaml(meta_path)
         if not isinstance(raw, dict):

@@ -6,7 +6,7 @@ decides how they look. Progress and notes go to stderr.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -65,7 +65,7 @@ def source_notes(notes: Sequence[SourceNote]) -> None:
 
 
 @contextmanager
-def source_progress(enabled: bool = True) -> Iterator[object]:
+def source_progress(enabled: bool = True) -> Iterator[Callable[[SourceNote], None] | None]:
     """A live per-source status on stderr while gathering (silent for bundles)."""
     if not enabled:
         yield None

@@ -68,12 +68,14 @@ def detect(
             continue
         groups[(n, s.timestamps[0], s.timestamps[-1])].append(i)
     findings: list[MetricFinding] = []
-    for (n, _t0, _t1), idxs in groups.items():
+    for idxs in groups.values():
         # Rows in one group have the same length and end points; timestamps can still
         # differ in between, which only shifts the reported onset slightly: use each
         # row's own timestamps for the onset.
         x = np.array([series[i].values for i in idxs], dtype=np.float64)
-        findings.extend(_detect_matrix(x, [series[i] for i in idxs], matcher, alert_ts, lookahead_s))
+        findings.extend(
+            _detect_matrix(x, [series[i] for i in idxs], matcher, alert_ts, lookahead_s)
+        )
     return findings
 
 
@@ -184,7 +186,9 @@ def _detect_matrix(
     return out
 
 
-def cert_expiry(series: list[Series], matcher: FamilyMatcher, alert_ts: float) -> list[MetricFinding]:
+def cert_expiry(
+    series: list[Series], matcher: FamilyMatcher, alert_ts: float
+) -> list[MetricFinding]:
     """Certificates whose expiry (a unix timestamp, as blackbox exporter's
     `probe_ssl_earliest_cert_expiry` reports it) is passed or near at the alert.
 
@@ -200,9 +204,7 @@ def cert_expiry(series: list[Series], matcher: FamilyMatcher, alert_ts: float) -
         if not v or not (1e9 < v[-1] < 1e11):
             continue
         left = [val - t for t, val in zip(s.timestamps, s.values, strict=False)]
-        expired_at = next(
-            (t for t, rem in zip(s.timestamps, left, strict=False) if rem <= 0), None
-        )
+        expired_at = next((t for t, rem in zip(s.timestamps, left, strict=False) if rem <= 0), None)
         last_left = left[-1]
         if expired_at is None and last_left > 3 * 86400:
             continue

@@ -75,9 +75,7 @@ class State:
     verbose: int = 0
 
 
-def state(
-    ctx: typer.Context, profile: str | None = None, bundle: Path | None = None
-) -> State:
+def state(ctx: typer.Context, profile: str | None = None, bundle: Path | None = None) -> State:
     """The run's shared options; a command's own --profile/--bundle override the root's."""
     obj = ctx.find_root().obj
     if not isinstance(obj, State):
@@ -127,8 +125,19 @@ def _register() -> None:
     # Command modules register themselves on import.
     from aisre_cli.ui.cli import alerts, triage  # noqa: F401
 
-    for optional in ("evaluate", "bundle", "config_cmd", "auth", "doctor", "change",
-                     "runbook", "audit", "escalate", "console", "incident"):
+    for optional in (
+        "evaluate",
+        "bundle",
+        "config_cmd",
+        "auth",
+        "doctor",
+        "change",
+        "runbook",
+        "audit",
+        "escalate",
+        "console",
+        "incident",
+    ):
         try:
             __import__(f"aisre_cli.ui.cli.{optional}")
         except ModuleNotFoundError as exc:

@@ -1,0 +1,285 @@
+"""The incident bundle v1 reader: accepts every documented field, rejects malformed
+input with one line naming the file and the place."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from aisre_cli.errors import BundleError, ExitCode
+from aisre_cli.sources.bundle import BundleSource
+from aisre_cli.sources.timeparse import to_unix
+
+T0 = 1_700_000_000
+
+
+def make_bundle(root: Path, **overrides: object) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "bundle.yaml").write_text(
+        'id: "t1"\ntitle: "test"\n'
+        'window: {start: "2023-11-14T22:00:00Z", end: "2023-11-14T23:00:00Z"}\n'
+        'focus_alert: "abcd1234abcd1234"\nextra_field: ignored\n'
+    )
+    alerts = [
+        {
+            "labels": {"alertname": "HighErrors", "job": "api", "severity": "critical"},
+            "annotations": {"summary": "errors"},
+            "startsAt": "2023-11-14T22:40:00.123456789Z",
+            "endsAt": "2023-11-14T23:40:00Z",
+            "updatedAt": "2023-11-14T22:40:00Z",
+            "fingerprint": "abcd1234abcd1234",
+            "status": {"state": "active", "silencedBy": [], "inhibitedBy": []},
+            "generatorURL": "http://prom/graph",
+            "receivers": [{"name": "pager"}],
+            "unknownKey": {"nested": True},
+        }
+    ]
+    (root / "alerts.json").write_text(json.dumps(overrides.get("alerts", alerts)))
+    (root / "metrics").mkdir(exist_ok=True)
+    series = {
+        "status": "success",
+        "data": {
+            "resultType": "matrix",
+            "result": [
+                {
+                    "metric": {"__name__": "http_errors", "app": "api"},
+                    "values": [[T0 + i * 60, str(float(i))] for i in range(10)],
+                },
+                {"metric": {"job": "db"}, "values": [[T0, "NaN"], [T0 + 60, "+Inf"]]},
+            ],
+        },
+    }
+    (root / "metrics" / "errors_rate.json").write_text(json.dumps(series))
+    (root / "metrics" / "queries.yaml").write_text('errors_rate: "sum(rate(x[5m]))"\n')
+    (root / "logs").mkdir(exist_ok=True)
+    lines = [
+        {"ts": "2023-11-14T22:30:00Z", "service": "api", "level": "ERROR", "msg": "boom 1"},
+        {"ts": "2023-11-14T22:30:01.5+00:00", "service": "api", "level": "warn", "msg": "w"},
+        {"ts": T0, "service": "api", "level": "info", "msg": "unix s", "pod": "p1"},
+        {"ts": T0 * 1000 + 250, "level": "info", "message": "unix ms, no service"},
+        {"ts": str(T0), "service": "api", "level": "debug", "msg": "string seconds"},
+    ]
+    (root / "logs" / "api.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n\n")
+    (root / "changes.json").write_text(
+        json.dumps(
+            [
+                {
+                    "id": "c1",
+                    "ts": "2023-11-14T22:35:00Z",
+                    "service": "api",
+                    "kind": "deploy",
+                    "summary": "v2",
+                    "version": "2",
+                    "previous_version": "1",
+                    "author": "me",
+                    "url": "http://ci/1",
+                    "extra": 1,
+                },
+                {"id": "c2", "ts": T0, "service": "db", "kind": "flag"},
+            ]
+        )
+    )
+    (root / "topology.yaml").write_text(
+        "services:\n  api:\n    depends_on: [db]\n  db:\n    depends_on: []\n  leaf:\n"
+    )
+    (root / "traces").mkdir(exist_ok=True)
+    (root / "traces" / "t.jsonl").write_text(
+        json.dumps(
+            {
+                "trace_id": "t",
+                "span_id": "1",
+                "parent_id": None,
+                "service": "api",
+                "name": "GET",
+                "start": "2023-11-14T22:30:00Z",
+                "duration_ms": 12.5,
+                "status": "error",
+            }
+        )
+        + "\n"
+    )
+    (root / "truth.yaml").write_text("root_cause: {kind: deploy, service: api, change_id: c1}\n")
+    (root / "README.txt").write_text("extra files are ignored")
+    return root
+
+
+def test_reads_every_documented_field(tmp_path: Path) -> None:
+    b = BundleSource(make_bundle(tmp_path / "b"))
+    b.validate()
+    (alert,) = b.list_alerts()
+    assert alert.id == "abcd1234abcd1234" and alert.name == "HighErrors"
+    assert alert.service == "api"  # via `job`, the second label in the mapping
+    assert alert.receivers == ["pager"] and alert.severity == "critical"
+    series = b.all_series()
+    assert series[0].name == "http_errors" and series[0].service == "api"  # via `app`
+    assert series[1].name == "errors_rate" and series[1].service == "db"  # file stem
+    assert series[0].query == "sum(rate(x[5m]))"
+    logs = b.all_logs()
+    assert len(logs) == 5
+    assert logs.service[3] == "api"  # defaults to the file stem
+    assert logs.ts[3] == pytest.approx(T0 + 0.25)
+    assert logs.level[0] == "error" and logs.level[1] == "warn"
+    assert logs.ref(2) == "logs/api.jsonl:3"
+    changes = b.fetch_changes(b.window.start, b.window.end)
+    assert [c.kind for c in changes] == ["deploy", "flag"]
+    topo = b.fetch_topology()
+    assert topo.depends_on == {"api": ["db"], "db": [], "leaf": []}
+    (span,) = b.fetch_spans(b.window.start, b.window.end)
+    assert span.error and span.duration_ms == 12.5
+    truth = b.truth()
+    assert truth is not None and truth.root_cause.change_id == "c1"
+
+
+def test_custom_service_label_mapping(tmp_path: Path) -> None:
+    b = BundleSource(make_bundle(tmp_path / "b"), service_labels=["app"])
+    assert b.all_series()[0].service == "api"
+    assert b.list_alerts()[0].service is None
+
+
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("2023-11-14T22:13:20Z", 1_700_000_000),
+        ("2023-11-14T22:13:20.5Z", 1_700_000_000.5),
+        ("2023-11-14T22:13:20.123456789Z", 1_700_000_000.123456),
+        ("2023-11-14T23:13:20+01:00", 1_700_000_000),
+        (1_700_000_000, 1_700_000_000),
+        (1_700_000_000_500, 1_700_000_000.5),
+        ("1700000000", 1_700_000_000),
+        (1.7e9, 1.7e9),
+    ],
+)
+def test_timestamps(value: object, expected: float) -> None:
+    assert to_unix(value) == pytest.approx(expected, abs=1e-5)
+
+
+def _err(root: Path) -> str:
+    with pytest.raises(BundleError) as exc:
+        BundleSource(root).validate()
+    msg = exc.value.message
+    assert "\n" not in msg
+    assert exc.value.exit_code == ExitCode.USAGE
+    return msg
+
+
+def test_missing_bundle_yaml(tmp_path: Path) -> None:
+    root = make_bundle(tmp_path / "b")
+    (root / "bundle.yaml").unlink()
+    assert "bundle.yaml: missing" in _err(root)
+
+
+def test_not_a_directory(tmp_path: Path) -> None:
+    f = tmp_path / "file"
+    f.write_text("x")
+    assert "not a directory" in _err(f)
+    assert "no such bundle directory" in _err(tmp_path / "nope")
+
+
+def test_invalid_json_in_alerts(tmp_path: Path) -> None:
+    root = make_bundle(tmp_path / "b")
+    (root / "alerts.json").write_text('[{"labels": {}\n,, ]')
+    msg = _err(root)
+    assert "alerts.json: invalid JSON at line 2" in msg
+
+
+def test_alert_missing_field_names_json_path(tmp_path: Path) -> None:
+    root = make_bundle(
+        tmp_path / "b",
+        alerts=[{"labels": {"alertname": "x"}, "startsAt": "2023-11-14T22:00:00Z"}, {}],
+    )
+    msg = _err(root)
+    assert "alerts.json: $[0].fingerprint: field required" in msg
+
+
+def test_alert_bad_timestamp(tmp_path: Path) -> None:
+    root = make_bundle(
+        tmp_path / "b",
+        alerts=[{"labels": {}, "startsAt": "yesterday", "fingerprint": "f"}],
+    )
+    assert "alerts.json: $[0].startsAt: not an RFC 3339 timestamp: 'yesterday'" in _err(root)
+
+
+def test_metrics_not_a_matrix(tmp_path: Path) -> None:
+    root = make_bundle(tmp_path / "b")
+    (root / "metrics" / "instant.json").write_text(
+        json.dumps({"status": "success", "data": {"resultType": "vector", "result": []}})
+    )
+    assert "metrics/instant.json: $.data.resultType: expected 'matrix'" in _err(root)
+
+
+def test_metrics_bad_point(tmp_path: Path) -> None:
+    root = make_bundle(tmp_path / "b")
+    body = {
+        "status": "success",
+        "data": {
+            "resultType": "matrix",
+            "result": [{"metric": {}, "values": [[T0, "1"], [T0 + 60, "one"]]}],
+        },
+    }
+    (root / "metrics" / "bad.json").write_text(json.dumps(body))
+    assert 'metrics/bad.json: $.data.result[0].values[1]: expected [unix_ts, "value"]' in _err(root)
+
+
+def test_jsonl_line_not_an_object(tmp_path: Path) -> None:
+    root = make_bundle(tmp_path / "b")
+    with (root / "logs" / "api.jsonl").open("a") as fh:
+        fh.write("[1, 2]\n")
+    assert "logs/api.jsonl:7: expected a JSON object, got list" in _err(root)
+
+
+def test_jsonl_invalid_json_line(tmp_path: Path) -> None:
+    root = make_bundle(tmp_path / "b")
+    (root / "logs" / "db.jsonl").write_text('{"ts": 1, "msg": "ok"}\n{"ts": \n')
+    assert "logs/db.jsonl:2: invalid JSON" in _err(root)
+
+
+def test_unparseable_log_timestamp(tmp_path: Path) -> None:
+    root = make_bundle(tmp_path / "b")
+    (root / "logs" / "db.jsonl").write_text('{"ts": "13/11/2023 10:00", "msg": "x"}\n')
+    assert "logs/db.jsonl:1: ts: not an RFC 3339 timestamp" in _err(root)
+
+
+def test_unparseable_window(tmp_path: Path) -> None:
+    root = make_bundle(tmp_path / "b")
+    (root / "bundle.yaml").write_text('id: x\nwindow: {start: "soon", end: "later"}\n')
+    assert "bundle.yaml: window.start: not an RFC 3339 timestamp" in _err(root)
+
+
+@pytest.mark.parametrize(
+    "text,needle",
+    [
+        ("- api\n- db\n", "expected `services:"),
+        ("services: [api, db]\n", "services: expected a mapping"),
+        ("services:\n  api: [db]\n", "services.api: expected a mapping with depends_on, got list"),
+        ("services:\n  api:\n    depends_on: db\n", "services.api.depends_on: expected a list"),
+        ("services:\n  api: {depends_on: [1, 2]}\n", "services.api.depends_on: expected a list"),
+        ("services: {api: [\n", "invalid YAML"),
+    ],
+)
+def test_topology_unknown_shape(tmp_path: Path, text: str, needle: str) -> None:
+    root = make_bundle(tmp_path / "b")
+    (root / "topology.yaml").write_text(text)
+    msg = _err(root)
+    assert "topology.yaml" in msg and needle in msg
+
+
+def test_change_unknown_kind(tmp_path: Path) -> None:
+    root = make_bundle(tmp_path / "b")
+    (root / "changes.json").write_text(
+        json.dumps([{"id": "c", "ts": T0, "service": "a", "kind": "yolo"}])
+    )
+    assert "changes.json: $[0].kind: 'yolo' is not one of" in _err(root)
+
+
+def test_optional_files_may_be_missing(tmp_path: Path) -> None:
+    root = make_bundle(tmp_path / "b")
+    for name in ("changes.json", "topology.yaml", "truth.yaml"):
+        (root / name).unlink()
+    for d in ("logs", "traces", "metrics"):
+        shutil.rmtree(root / d)
+    b = BundleSource(root)
+    b.validate()
+    assert b.truth() is None and len(b.all_logs()) == 0 and b.all_series() == []
