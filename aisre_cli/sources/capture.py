@@ -1,0 +1,212 @@
+"""Write an incident bundle v1 from a gathered Context (`aisre bundle capture`).
+
+The bundle is the public contract of DESIGN.md, written in the formats the real
+systems speak, so the reader (`sources/bundle.py`) reads it back without a special
+case and anyone can open the files with the tools they know:
+
+* `alerts.json`: the Alertmanager v2 `GET /api/v2/alerts` body. Alertmanager alerts
+  are written as received; alerts from other sources (PagerDuty) in the same shape,
+  with their aliases and origin kept as extra fields (readers ignore them);
+* `metrics/<name>.json`: one Prometheus `query_range` body per query, with
+  `metrics/queries.yaml` holding the PromQL (file stem → query). Every series keeps
+  its `__name__` (the query name when Prometheus dropped it) so names survive the
+  round trip; values are written with `repr` so floats read back bit-identical;
+* `logs/<service>.jsonl`: `{ts, service, level, msg}` per record, plus `ref` (the
+  original LogQL stream and line) so evidence from a replay still points at Loki;
+* `changes.json`, `topology.yaml`, `bundle.yaml` (window = the gather window, and
+  `focus_alert` = the alert's fingerprint).
+
+Round trip: triage on the captured bundle sees the same window, alerts, series,
+log records, changes and topology as the live triage, so it ranks the same
+hypotheses in the same order (tested).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+
+from aisre_cli.errors import UsageError
+from aisre_cli.model import Alert, Context, Series
+from aisre_cli.sources.timeparse import iso
+
+FORMAT_VERSION = 1
+
+
+def _stem(name: str) -> str:
+    s = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._")
+    return s[:80] or "series"
+
+
+def _num(v: float) -> str:
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    return repr(float(v))
+
+
+def alert_to_wire(a: Alert) -> dict[str, Any]:
+    """An Alert in the Alertmanager v2 shape (the bundle's alerts.json)."""
+    out: dict[str, Any] = {
+        "labels": dict(a.labels),
+        "annotations": dict(a.annotations),
+        "startsAt": iso(a.starts_at),
+        "endsAt": iso(a.ends_at) if a.ends_at else None,
+        "updatedAt": iso(a.updated_at) if a.updated_at else None,
+        "fingerprint": a.id,
+        "status": {
+            "state": a.state,
+            "silencedBy": list(a.silenced_by),
+            "inhibitedBy": list(a.inhibited_by),
+        },
+        "generatorURL": a.generator_url,
+        "receivers": [{"name": r} for r in a.receivers],
+    }
+    out["labels"].setdefault("alertname", a.name)
+    if a.aliases:
+        out["aliases"] = list(a.aliases)
+    if a.sources:
+        out["x_aisre_sources"] = list(a.sources)
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def series_bodies(series: list[Series]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """Group series by the query that produced them → (stem → query_range body, stem → PromQL)."""
+    groups: dict[str, list[Series]] = defaultdict(list)
+    for s in series:
+        groups[s.query or f"name:{s.name}"].append(s)
+    bodies: dict[str, dict[str, Any]] = {}
+    queries: dict[str, str] = {}
+    for query, members in groups.items():
+        base = _stem(members[0].name)
+        stem = base
+        n = 2
+        while stem in bodies:
+            stem = f"{base}_{n}"
+            n += 1
+        result = []
+        for s in members:
+            metric = dict(s.labels)
+            metric["__name__"] = s.name
+            result.append(
+                {
+                    "metric": metric,
+                    "values": [[t, _num(v)] for t, v in zip(s.timestamps, s.values, strict=True)],
+                }
+            )
+        bodies[stem] = {"status": "success", "data": {"resultType": "matrix", "result": result}}
+        if not query.startswith("name:"):
+            queries[stem] = query
+    return bodies, queries
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def capture_bundle(
+    ctx: Context,
+    out: Path,
+    *,
+    title: str = "",
+    raw_alerts: list[dict[str, Any]] | None = None,
+    force: bool = False,
+) -> Path:
+    """Write `ctx` as a bundle v1 directory at `out`; returns the path."""
+    if out.exists() and any(out.iterdir()) and not force:
+        raise UsageError(
+            f"{out} exists and is not empty",
+            hint="choose a new directory or pass --force to overwrite",
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    bundle_id = f"{ctx.alert.name}-{ctx.alert.starts_at.strftime('%Y%m%dT%H%M%SZ')}"
+    meta = {
+        "id": bundle_id,
+        "title": title or f"{ctx.alert.name} on {ctx.alert.service or 'unknown service'}",
+        "window": {"start": iso(ctx.window.start), "end": iso(ctx.window.end)},
+        "focus_alert": ctx.alert.id,
+        "captured_by": "aisre bundle capture",
+        "format_version": FORMAT_VERSION,
+        "notes": [n.render() for n in ctx.notes if n.status != "ok"],
+    }
+    _write(out / "bundle.yaml", yaml.safe_dump(meta, sort_keys=False).encode())
+
+    by_fp = {str(a.get("fingerprint")): a for a in (raw_alerts or []) if isinstance(a, dict)}
+    wire = []
+    for a in ctx.alerts:
+        raw = by_fp.get(a.id)
+        if raw is not None and a.source.startswith("alertmanager"):
+            w = dict(raw)
+            if a.aliases:
+                w["aliases"] = list(a.aliases)
+            if a.sources:
+                w["x_aisre_sources"] = list(a.sources)
+            wire.append(w)
+        else:
+            wire.append(alert_to_wire(a))
+    _write(out / "alerts.json", orjson.dumps(wire, option=orjson.OPT_INDENT_2))
+
+    bodies, queries = series_bodies(ctx.series)
+    mdir = out / "metrics"
+    mdir.mkdir(exist_ok=True)
+    for stem, body in bodies.items():
+        _write(mdir / f"{stem}.json", orjson.dumps(body))
+    if queries:
+        _write(
+            mdir / "queries.yaml",
+            yaml.safe_dump(queries, sort_keys=True, width=10_000, allow_unicode=True).encode(),
+        )
+
+    ldir = out / "logs"
+    ldir.mkdir(exist_ok=True)
+    lines: dict[str, list[bytes]] = defaultdict(list)
+    logs = ctx.logs
+    for i in range(len(logs)):
+        svc = logs.service[i]
+        rec = {
+            "ts": logs.ts[i],
+            "service": svc,
+            "level": logs.level[i],
+            "msg": logs.msg[i],
+            "ref": logs.ref(i),
+        }
+        lines[svc].append(orjson.dumps(rec))
+    for svc, recs in lines.items():
+        _write(ldir / f"{_stem(svc)}.jsonl", b"\n".join(recs) + b"\n")
+
+    changes = [
+        {
+            k: v
+            for k, v in {
+                "id": c.id,
+                "ts": iso(c.ts),
+                "service": c.service,
+                "kind": c.kind,
+                "summary": c.summary,
+                "version": c.version,
+                "previous_version": c.previous_version,
+                "author": c.author,
+                "url": c.url,
+                "source": c.source,
+                "ref": c.ref,
+            }.items()
+            if v is not None
+        }
+        for c in ctx.changes
+    ]
+    _write(out / "changes.json", orjson.dumps(changes, option=orjson.OPT_INDENT_2))
+
+    topo = {"services": {s: {"depends_on": d} for s, d in ctx.topology.depends_on.items()}}
+    _write(out / "topology.yaml", yaml.safe_dump(topo, sort_keys=True).encode())
+    return out

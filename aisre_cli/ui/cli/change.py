@@ -1,0 +1,118 @@
+"""`aisre change record|list`: the file change source for pipelines without GitHub.
+
+A deploy pipeline appends one event per change (`aisre change record --service
+checkout --version v1.5.0`); triage reads them back as change evidence. The feed is
+`$XDG_DATA_HOME/aisre/changes.jsonl` unless the profile names `sources.changes_file`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import typer
+
+from aisre_cli.ui.cli.app import JsonOpt, ProfileOpt, app, state
+
+change_app = typer.Typer(
+    name="change",
+    help="Record change events (deploys, config, flags) for triage to correlate.",
+    no_args_is_help=True,
+)
+app.add_typer(change_app, name="change")
+
+
+def _feed(ctx: typer.Context, profile: str | None) -> Path:
+    from aisre_cli.settings import paths
+    from aisre_cli.settings.config import resolve_profile
+
+    st = state(ctx, profile)
+    try:
+        rp = resolve_profile(st.profile)
+    except Exception:  # recording a deploy must not depend on a valid profile
+        return paths.changes_file()
+    custom = rp.profile.sources.changes_file
+    return Path(custom).expanduser() if custom else paths.changes_file()
+
+
+@change_app.command("record")
+def record_cmd(
+    ctx: typer.Context,
+    service: str = typer.Option(..., "--service", "-s", help="The service that changed."),
+    version: str | None = typer.Option(None, "--version", help="The new version."),
+    kind: str = typer.Option(
+        "deploy", "--kind", "-k", help="deploy | config | flag | infra | scale."
+    ),
+    summary: str = typer.Option("", "--summary", "-m", help="One line describing the change."),
+    previous_version: str | None = typer.Option(
+        None, "--previous-version", help="Default: the last recorded version of the service."
+    ),
+    url: str | None = typer.Option(None, "--url", help="Link to the pipeline run or PR."),
+    author: str | None = typer.Option(None, "--author", help="Default: $AISRE_AUTHOR or $USER."),
+    at: str | None = typer.Option(None, "--at", help="When (RFC 3339); default: now."),
+    profile: ProfileOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Append one change event to the change feed.
+
+    Example: aisre change record --service checkout --version v1.5.0 --summary "new cart"
+    """
+    from aisre_cli.errors import UsageError
+    from aisre_cli.sources.changefile import ChangeFile
+    from aisre_cli.sources.timeparse import TimestampError, iso, to_datetime
+
+    ts: datetime | None = None
+    if at:
+        try:
+            ts = to_datetime(at)
+        except TimestampError as exc:
+            raise UsageError(f"--at: {exc}") from None
+    feed = ChangeFile(_feed(ctx, profile))
+    c = feed.record(
+        service=service,
+        kind=kind,
+        version=version,
+        summary=summary,
+        previous_version=previous_version,
+        author=author,
+        url=url,
+        ts=ts,
+    )
+    if json_out:
+        import json
+
+        typer.echo(json.dumps({**c.model_dump(mode="json"), "ts": iso(c.ts)}, indent=2))
+    else:
+        typer.echo(c.id)
+        typer.echo(f"recorded {c.kind} of {c.service} in {feed.path}", err=True)
+
+
+@change_app.command("list")
+def list_cmd(
+    ctx: typer.Context,
+    since: float = typer.Option(24.0, "--since-hours", help="How far back to list."),
+    profile: ProfileOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """List recorded change events (newest last)."""
+    from datetime import timedelta
+
+    from aisre_cli.model import utcnow
+    from aisre_cli.sources.changefile import ChangeFile
+    from aisre_cli.sources.timeparse import iso
+
+    feed = ChangeFile(_feed(ctx, profile))
+    end = utcnow()
+    changes = sorted(feed.fetch_changes(end - timedelta(hours=since), end), key=lambda c: c.ts)
+    for n in feed.drain_notes():
+        typer.echo(f"warning: {n.detail}", err=True)
+    if json_out:
+        import json
+
+        typer.echo(
+            json.dumps([{**c.model_dump(mode="json"), "ts": iso(c.ts)} for c in changes], indent=2)
+        )
+        return
+    for c in changes:
+        ver = f"{c.previous_version or '?'} -> {c.version}" if c.version else ""
+        typer.echo(f"{iso(c.ts)}  {c.kind:<6} {c.service:<20} {ver:<24} {c.summary}")

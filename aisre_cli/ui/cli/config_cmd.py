@@ -1,0 +1,282 @@
+"""`aisre config init|show|path`: write and inspect config.yaml.
+
+`init` asks for the URLs of the systems the team runs (or takes them as flags for
+scripted setups) and writes `config.yaml` with mode 0600. It never asks for a token:
+tokens go to the keyring with `aisre auth set NAME`, so the config file can be shared
+and committed. `show` prints the resolved profile with anything secret-looking
+redacted (URL passwords, token query parameters) and says where each token would be
+found, never what it is.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from aisre_cli.errors import ConfigError, UsageError
+from aisre_cli.ui.cli.app import JsonOpt, ProfileOpt, app, state
+
+config_app = typer.Typer(
+    name="config",
+    help="Create and inspect the configuration (profiles and sources).",
+    no_args_is_help=True,
+)
+app.add_typer(config_app, name="config")
+
+
+def _prompt(text: str, default: str = "") -> str:
+    value: str = typer.prompt(text, default=default, show_default=bool(default))
+    return value.strip()
+
+
+def _parse_repos(values: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for v in values:
+        repo, sep, service = v.partition("=")
+        if not sep or repo.count("/") != 1 or not service:
+            raise UsageError(
+                f"--github-repo {v!r}: expected OWNER/REPO=SERVICE",
+                hint="for example --github-repo acme/checkout=checkout",
+            )
+        out[repo.strip()] = service.strip()
+    return out
+
+
+def _write_config(path: Path, data: dict[str, Any]) -> None:
+    import yaml
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write("# aisre configuration. Tokens are NOT stored here: see `aisre auth set`.\n")
+        yaml.safe_dump(data, fh, sort_keys=False, default_flow_style=False)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+@config_app.command("init")
+def init_cmd(
+    name: str = typer.Option("prod", "--name", help="Name of the profile to create."),
+    environment: str | None = typer.Option(None, "--environment", help="Environment name."),
+    alertmanager_url: str | None = typer.Option(None, "--alertmanager-url"),
+    prometheus_url: str | None = typer.Option(None, "--prometheus-url"),
+    loki_url: str | None = typer.Option(None, "--loki-url"),
+    pagerduty: bool = typer.Option(False, "--pagerduty", help="Read PagerDuty incidents."),
+    pagerduty_url: str | None = typer.Option(None, "--pagerduty-url", help="API base URL."),
+    pagerduty_from: str | None = typer.Option(
+        None, "--pagerduty-from", help="User email sent as From on PagerDuty writes."
+    ),
+    github_repo: list[str] = typer.Option(
+        [], "--github-repo", help="OWNER/REPO=SERVICE (repeatable): deployments as changes."
+    ),
+    github_url: str | None = typer.Option(None, "--github-url", help="API base URL (GHE)."),
+    topology_file: Path | None = typer.Option(None, "--topology-file", dir_okay=False),
+    budget: float | None = typer.Option(None, "--budget", help="Gather time budget, seconds."),
+    ca_file: Path | None = typer.Option(
+        None, "--ca-file", dir_okay=False, help="Custom CA bundle for every source."
+    ),
+    make_default: bool = typer.Option(True, "--default/--no-default"),
+    yes: bool = typer.Option(
+        False, "--yes", "-y", help="Non-interactive: use the flags, ask nothing."
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace an existing profile."),
+) -> None:
+    """Create or update a profile in config.yaml (mode 0600). Tokens: `aisre auth set`.
+
+    Examples:
+
+      aisre config init
+
+      aisre config init -y --name prod --alertmanager-url http://am:9093 --prometheus-url http://prom:9090
+    """
+    from pydantic import ValidationError
+
+    from aisre_cli.settings import paths
+    from aisre_cli.settings.config import AppConfig, load_config
+
+    interactive = not yes and sys.stdin.isatty()
+    if interactive:
+        name = _prompt("Profile name", name)
+        environment = _prompt("Environment (prod, staging, ...)", environment or name)
+        alertmanager_url = _prompt("Alertmanager URL (empty: none)", alertmanager_url or "")
+        prometheus_url = _prompt("Prometheus URL (empty: none)", prometheus_url or "")
+        loki_url = _prompt("Loki URL (empty: none)", loki_url or "")
+        pagerduty = typer.confirm("Read incidents from PagerDuty?", default=pagerduty)
+        if pagerduty:
+            pagerduty_from = _prompt(
+                "Your PagerDuty email (for notes/acknowledge; empty: read only)",
+                pagerduty_from or "",
+            )
+        if not github_repo:
+            raw = _prompt("GitHub repos as OWNER/REPO=SERVICE, comma separated (empty: none)")
+            github_repo = [x.strip() for x in raw.split(",") if x.strip()]
+        if topology_file is None:
+            raw_topo = _prompt("topology.yaml path (empty: none)")
+            topology_file = Path(raw_topo) if raw_topo else None
+    cfg_path = paths.config_file()
+    cfg = load_config(cfg_path) or AppConfig()
+    if name in cfg.profiles and not force:
+        raise ConfigError(
+            f"profile {name!r} already exists in {cfg_path}",
+            hint="pass --force to replace it, or --name to create another",
+        )
+    http: dict[str, Any] = {"ca_file": str(ca_file)} if ca_file else {}
+    sources: dict[str, Any] = {}
+    if alertmanager_url:
+        sources["alertmanager"] = {"url": alertmanager_url, **({"http": http} if http else {})}
+    if prometheus_url:
+        sources["prometheus"] = {"url": prometheus_url, **({"http": http} if http else {})}
+    if loki_url:
+        sources["loki"] = {"url": loki_url, **({"http": http} if http else {})}
+    if pagerduty or pagerduty_url:
+        pd: dict[str, Any] = {"token_name": "pagerduty"}
+        if pagerduty_url:
+            pd["url"] = pagerduty_url
+        if pagerduty_from:
+            pd["from_email"] = pagerduty_from
+        sources["pagerduty"] = pd
+    repos = _parse_repos(github_repo)
+    if repos:
+        gh: dict[str, Any] = {"token_name": "github", "repos": repos}
+        if github_url:
+            gh["url"] = github_url
+        sources["github"] = gh
+    if topology_file:
+        sources["topology_file"] = str(topology_file.expanduser())
+    if not sources:
+        raise UsageError(
+            "no source given: nothing to write",
+            hint="pass at least one of --alertmanager-url, --prometheus-url, --loki-url,"
+            " --pagerduty",
+        )
+    profile: dict[str, Any] = {"environment": environment or name, "sources": sources}
+    if budget is not None:
+        profile["gather_budget_s"] = budget
+    data = cfg.model_dump(mode="json", exclude_defaults=True)
+    data["version"] = 1
+    data.setdefault("profiles", {})[name] = profile
+    if make_default:
+        data["default_profile"] = name
+    try:
+        AppConfig.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise ConfigError(f"{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+    _write_config(cfg_path, data)
+    typer.echo(f"wrote profile {name!r} to {cfg_path} (mode 0600)", err=True)
+    needs = [t for t in ("pagerduty", "github") if t in sources]
+    for t in needs:
+        typer.echo(f"next: store the {t} token with `aisre auth set {t}`", err=True)
+    typer.echo("then check every source with `aisre doctor`", err=True)
+
+
+def _redact_urls(obj: Any) -> Any:
+    from aisre_cli.settings.secrets import redact
+
+    if isinstance(obj, dict):
+        return {k: _redact_urls(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_redact_urls(v) for v in obj]
+    if isinstance(obj, str):
+        import re
+
+        obj = re.sub(r"(://[^/:@\s]+:)[^@/\s]+@", r"\1***@", obj)
+        return redact(obj)
+    return obj
+
+
+def token_rows(profile: Any) -> list[dict[str, str]]:
+    """Where each token the profile names would be found (never the value)."""
+    from aisre_cli.settings.secrets import env_var, fingerprint, lookup
+
+    names: list[tuple[str, str]] = []
+    src = profile.sources
+    for key in ("alertmanager", "prometheus", "loki", "pagerduty", "github"):
+        cfg = getattr(src, key)
+        if cfg is not None and getattr(cfg, "token_name", None):
+            names.append((key, cfg.token_name))
+    rows = []
+    for source, token_name in names:
+        try:
+            hit = lookup(token_name)
+        except ConfigError:
+            hit = None
+        rows.append(
+            {
+                "source": source,
+                "token": token_name,
+                "stored": hit[1] if hit else "missing",
+                "detail": fingerprint(hit[0])
+                if hit
+                else f"aisre auth set {token_name} (or {env_var(token_name)})",
+            }
+        )
+    return rows
+
+
+@config_app.command("show")
+def show_cmd(
+    ctx: typer.Context,
+    profile: ProfileOpt = None,
+    json_out: JsonOpt = False,
+    defaults: bool = typer.Option(
+        False, "--defaults", help="Show every documented field with its default."
+    ),
+) -> None:
+    """Show the resolved profile (secrets redacted) and where its tokens are stored."""
+    import yaml
+
+    from aisre_cli.settings.config import Profile, resolve_profile
+
+    if defaults:
+        from aisre_cli.settings.config import AlertmanagerSource, PrometheusSource
+
+        sample = Profile().model_dump(mode="json")
+        sample["sources"] = {
+            "alertmanager": AlertmanagerSource(url="http://alertmanager:9093").model_dump(
+                mode="json"
+            ),
+            "prometheus": PrometheusSource(url="http://prometheus:9090").model_dump(mode="json"),
+        }
+        typer.echo(yaml.safe_dump({"profiles": {"example": sample}}, sort_keys=False))
+        return
+    st = state(ctx, profile)
+    rp = resolve_profile(st.profile)
+    body = _redact_urls(rp.profile.model_dump(mode="json", exclude_none=True))
+    tokens = token_rows(rp.profile)
+    if json_out:
+        import json
+
+        typer.echo(
+            json.dumps(
+                {
+                    "schema": "aisre.config/v1",
+                    "profile": rp.name,
+                    "file": str(rp.from_file) if rp.from_file else None,
+                    "config": body,
+                    "tokens": tokens,
+                },
+                indent=2,
+            )
+        )
+        return
+    where = str(rp.from_file) if rp.from_file else "built-in"
+    typer.echo(f"# profile {rp.name} ({where})")
+    typer.echo(yaml.safe_dump(body, sort_keys=False).rstrip())
+    if tokens:
+        typer.echo("# tokens (values never shown)")
+        for r in tokens:
+            typer.echo(f"#   {r['source']}: {r['token']}: {r['stored']} ({r['detail']})")
+
+
+@config_app.command("path")
+def path_cmd() -> None:
+    """Print the path of config.yaml."""
+    from aisre_cli.settings import paths
+
+    typer.echo(str(paths.config_file()))

@@ -1,0 +1,130 @@
+"""`aisre doctor`: is every configured source reachable, authenticated, and which
+version does it run? One row per source with the latency and, when something is
+wrong, the fix. Checks run concurrently inside the profile's gather budget; the
+exit code is 0 when all are fine, else the worst error class (4 auth, 3 source).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from aisre_cli.errors import ExitCode
+from aisre_cli.ui.cli.app import JsonOpt, ProfileOpt, app, state
+
+
+@app.command("doctor")
+def doctor_cmd(
+    ctx: typer.Context,
+    profile: ProfileOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Check every configured source: reachable, authenticated, version, latency, fixes.
+
+    Example: aisre doctor --profile prod
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from aisre_cli.settings.config import resolve_profile
+    from aisre_cli.settings.secrets import keyring_info, redact
+    from aisre_cli.sources.http import Health
+    from aisre_cli.sources.live import Checkable, checkables, live_sources
+
+    st = state(ctx, profile)
+    rp = resolve_profile(st.profile)
+    if rp.profile.sources.bundle:
+        typer.echo(
+            f"profile {rp.name!r} reads the bundle {rp.profile.sources.bundle}: nothing to check",
+            err=True,
+        )
+        return
+    sources = live_sources(rp.profile, budget_s=min(rp.profile.gather_budget_s, 10.0))
+    targets = checkables(sources)
+
+    def run(t: Checkable) -> Health:
+        try:
+            h: Health = t.check()
+        except Exception as exc:  # doctor must report, never crash
+            h = Health(getattr(t, "name", "?"), "", False, None, detail=redact(str(exc)))
+        return h
+
+    with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
+        rows = list(pool.map(run, targets))
+    extra: list[Health] = []
+    for ts in sources.topology:
+        try:
+            topo = ts.fetch_topology()
+            extra.append(
+                Health(
+                    ts.name,
+                    str(getattr(ts, "path", "")),
+                    True,
+                    None,
+                    version=f"{len(topo.services())} services",
+                )
+            )
+        except Exception as exc:
+            extra.append(
+                Health(ts.name, str(getattr(ts, "path", "")), False, None, detail=redact(str(exc)))
+            )
+    rows.extend(extra)
+    kr = keyring_info()
+    if json_out:
+        import json
+
+        typer.echo(
+            json.dumps(
+                {
+                    "schema": "aisre.doctor/v1",
+                    "profile": rp.name,
+                    "keyring": {"backend": kr.backend, "usable": kr.usable},
+                    "sources": [
+                        {
+                            "source": h.source,
+                            "url": redact(h.url),
+                            "ok": h.ok,
+                            "reachable": h.reachable,
+                            "authenticated": h.authenticated,
+                            "version": h.version,
+                            "latency_ms": h.latency_ms,
+                            "detail": redact(h.detail),
+                            "hint": redact(h.hint),
+                        }
+                        for h in rows
+                    ],
+                },
+                indent=2,
+            )
+        )
+    else:
+        from rich.console import Console
+        from rich.markup import escape
+        from rich.table import Table
+
+        def yn(v: bool | None) -> str:
+            return "[dim]n/a[/]" if v is None else ("[green]yes[/]" if v else "[red]no[/]")
+
+        table = Table(title=f"aisre doctor: profile {rp.name}", title_justify="left")
+        for col in ("source", "url", "reachable", "auth", "version", "latency", "fix"):
+            table.add_column(col, overflow="fold")
+        for h in rows:
+            fix = escape(redact(h.hint))
+            if h.detail:
+                fix = escape(redact(h.detail))
+                if h.hint:
+                    fix += f"\n[dim]{escape(redact(h.hint))}[/]"
+            table.add_row(
+                h.source,
+                escape(redact(h.url)),
+                yn(h.reachable),
+                yn(h.authenticated),
+                escape(h.version or ""),
+                f"{h.latency_ms:.0f} ms" if h.latency_ms is not None else "",
+                fix,
+            )
+        Console().print(table)
+        kr_text = "usable" if kr.usable else "not usable: tokens only from AISRE_<NAME>_TOKEN"
+        Console(stderr=True, highlight=False).print(f"[dim]keyring {kr.backend}: {kr_text}[/]")
+    if any(h.authenticated is False for h in rows):
+        raise typer.Exit(int(ExitCode.AUTH))
+    if any(not h.ok for h in rows):
+        raise typer.Exit(int(ExitCode.SOURCE))
