@@ -1,0 +1,435 @@
+"""The audit log: append-only, hash-chained JSON lines, fsynced before the action.
+
+File: `settings.paths.audit_log_file()` (`$XDG_DATA_HOME/aisre/audit.jsonl`). Each line
+is one record in canonical JSON (sorted keys, no spaces):
+
+    {"actor":..,"data":{..},"event":"intent","hash":H,"prev":P,"run":..,"seq":N,"ts":..,"v":1}
+
+`hash` is the sha256 of the canonical record without `hash`; `prev` is the previous
+record's hash (64 zeros for the first); `seq` counts from 1 and equals the line number.
+So a bit flip breaks a hash, an inserted, deleted, duplicated or reordered record
+breaks `seq`/`prev`, and `verify()` reports the first bad line.
+
+Deleting records *at the end* leaves a valid shorter chain, so every append also
+replaces `audit.head` (seq and hash of the newest record, written atomically); verify
+compares the log against it. The head hash is also printed at the end of every run,
+so an operator can anchor it elsewhere (a ticket, the PagerDuty note).
+
+Durability: `append()` takes an exclusive `flock`, writes the line with one `write()`
+on an `O_APPEND` descriptor and `fsync`s before returning. Callers write the intent
+record and only then run the action; if the append raises, the action does not run.
+A crash can still leave a *torn* final line (a prefix of a record, no newline);
+`verify()` reports it as such, and the next `append()` moves the torn bytes to a
+sidecar file (`audit.jsonl.torn-<offset>`) and records that it did, so the chain stays
+verifiable and nothing is silently dropped.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import getpass
+import hashlib
+import json
+import os
+import signal
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aisre_cli.errors import AisreError, ExitCode
+from aisre_cli.settings import paths
+
+GENESIS = "0" * 64
+VERSION = 1
+
+
+class AuditError(AisreError):
+    """The audit log cannot be written (or is damaged); nothing runs."""
+
+    exit_code = ExitCode.REFUSED
+
+
+def canonical(obj: Any) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def record_hash(rec: dict[str, Any]) -> str:
+    body = {k: v for k, v in rec.items() if k != "hash"}
+    return hashlib.sha256(canonical(body)).hexdigest()
+
+
+def _actor() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no passwd entry in some containers
+        return str(os.getuid())
+
+
+def crashpoint(name: str) -> None:
+    """Fault injection for the crash-safety tests: `AISRE_CRASHPOINT=name` kills -9 here.
+
+    A no-op unless that variable names this point; never set outside tests.
+    """
+    if os.environ.get("AISRE_CRASHPOINT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    seq: int
+    hash: str
+    prev: str
+    event: str
+    run: str | None
+    ts: str
+    actor: str
+    data: dict[str, Any]
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AuditRecord:
+        return cls(
+            seq=int(d["seq"]),
+            hash=str(d["hash"]),
+            prev=str(d["prev"]),
+            event=str(d["event"]),
+            run=d.get("run"),
+            ts=str(d.get("ts", "")),
+            actor=str(d.get("actor", "")),
+            data=dict(d.get("data") or {}),
+        )
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _tail(fd: int) -> tuple[bytes | None, bytes, int]:
+    """(last complete line or None, torn bytes after it, offset where the torn part starts)."""
+    size = os.fstat(fd).st_size
+    if size == 0:
+        return None, b"", 0
+    chunk = 65536
+    end = size
+    buf = b""
+    # find the final newline
+    pos = size
+    while pos > 0:
+        start = max(0, pos - chunk)
+        buf = os.pread(fd, pos - start, start) + buf
+        pos = start
+        nl = buf.rfind(b"\n")
+        if nl != -1:
+            break
+    nl_abs = buf.rfind(b"\n")
+    if nl_abs == -1:
+        return None, buf, 0
+    last_nl = pos + nl_abs
+    torn = os.pread(fd, end - last_nl - 1, last_nl + 1) if end - last_nl - 1 > 0 else b""
+    # find the newline before it
+    prev_nl = buf.rfind(b"\n", 0, nl_abs)
+    while prev_nl == -1 and pos > 0:
+        start = max(0, pos - chunk)
+        buf = os.pread(fd, pos - start, start) + buf
+        nl_abs += pos - start
+        pos = start
+        prev_nl = buf.rfind(b"\n", 0, nl_abs)
+    line = buf[prev_nl + 1 : nl_abs]
+    return line, torn, last_nl + 1
+
+
+class AuditLog:
+    """Append records; read them back."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or paths.audit_log_file()
+
+    @property
+    def head_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".head")
+
+    def append(
+        self, event: str, data: dict[str, Any], run: str | None = None, *, tag: str = ""
+    ) -> AuditRecord:
+        """Append one record and fsync it. Raises AuditError when that is not possible."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        except OSError as exc:
+            raise AuditError(
+                f"cannot open the audit log {self.path}: {exc.strerror}",
+                hint="nothing was run; fix the data directory's permissions",
+            ) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            last, torn, torn_at = _tail(fd)
+            if torn:
+                self._set_aside_torn(fd, torn, torn_at)
+                last, _, _ = _tail(fd)
+            seq, prev = 0, GENESIS
+            if last is not None:
+                try:
+                    d = json.loads(last)
+                    seq, prev = int(d["seq"]), str(d["hash"])
+                except (ValueError, KeyError, TypeError):
+                    raise AuditError(
+                        f"the last record of {self.path} is damaged",
+                        hint="nothing was run; inspect it with `aisre audit verify`",
+                    ) from None
+            if torn:
+                rec = self._write(
+                    fd,
+                    seq + 1,
+                    prev,
+                    "torn_tail_recovered",
+                    None,
+                    {
+                        "bytes": len(torn),
+                        "sha256": hashlib.sha256(torn).hexdigest(),
+                        "offset": torn_at,
+                        "sidecar": self.path.name + f".torn-{torn_at}",
+                    },
+                )
+                seq, prev = rec.seq, rec.hash
+            rec = self._write(fd, seq + 1, prev, event, run, data, tag)
+            self._write_head(rec)
+            return rec
+        except OSError as exc:
+            raise AuditError(
+                f"cannot write the audit log {self.path}: {exc.strerror}",
+                hint="nothing was run; free disk space or fix permissions",
+            ) from None
+        finally:
+            os.close(fd)
+
+    def _set_aside_torn(self, fd: int, torn: bytes, torn_at: int) -> None:
+        side = self.path.with_name(self.path.name + f".torn-{torn_at}")
+        with open(side, "ab") as fh:
+            fh.write(torn)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.ftruncate(fd, torn_at)
+        os.fsync(fd)
+
+    def _write(
+        self,
+        fd: int,
+        seq: int,
+        prev: str,
+        event: str,
+        run: str | None,
+        data: dict[str, Any],
+        tag: str = "",
+    ) -> AuditRecord:
+        rec: dict[str, Any] = {
+            "v": VERSION,
+            "seq": seq,
+            "ts": datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
+            "prev": prev,
+            "event": event,
+            "run": run,
+            "actor": _actor(),
+            "data": data,
+        }
+        rec["hash"] = record_hash(rec)
+        line = canonical(rec) + b"\n"
+        point = f"torn:{event}@{tag}" if tag else f"torn:{event}"
+        if os.environ.get("AISRE_CRASHPOINT") == point:
+            os.write(fd, line[: len(line) // 2])
+            os.fsync(fd)
+            crashpoint(point)
+        view = memoryview(line)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        os.fsync(fd)
+        return AuditRecord.from_dict(rec)
+
+    def _write_head(self, rec: AuditRecord) -> None:
+        tmp = self.head_path.with_name(self.head_path.name + f".tmp{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, canonical({"seq": rec.seq, "hash": rec.hash}) + b"\n")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, self.head_path)
+        _fsync_dir(self.path.parent)
+
+    def records(self) -> Iterator[AuditRecord]:
+        """Every complete, parseable record (use `verify()` to check the chain)."""
+        if not self.path.exists():
+            return
+        with open(self.path, "rb") as fh:
+            for raw in fh:
+                if not raw.endswith(b"\n"):
+                    return
+                try:
+                    yield AuditRecord.from_dict(json.loads(raw))
+                except (ValueError, KeyError, TypeError):
+                    continue
+
+    def head(self) -> tuple[int, str]:
+        """(seq, hash) of the newest complete record; (0, GENESIS) when empty."""
+        if not self.path.exists():
+            return 0, GENESIS
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            last, _, _ = _tail(fd)
+        finally:
+            os.close(fd)
+        if last is None:
+            return 0, GENESIS
+        d = json.loads(last)
+        return int(d["seq"]), str(d["hash"])
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int
+    """1-based line (= expected seq) of the first bad record."""
+    reason: str
+
+
+@dataclass(frozen=True)
+class TornTail:
+    line: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    path: str
+    records: int
+    head: str
+    problem: Problem | None
+    torn_tail: TornTail | None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "ok": self.ok,
+            "records": self.records,
+            "head": self.head,
+            "first_bad": None
+            if self.problem is None
+            else {"line": self.problem.line, "reason": self.problem.reason},
+            "torn_tail": None
+            if self.torn_tail is None
+            else {"line": self.torn_tail.line, "bytes": self.torn_tail.bytes},
+        }
+
+
+def verify(path: Path | None = None) -> VerifyReport:
+    """Check the whole chain; report the first bad line and any torn final record."""
+    log = AuditLog(path)
+    p = log.path
+    if not p.exists():
+        anchor = _read_anchor(log.head_path)
+        if anchor is not None and anchor[0] > 0:
+            return VerifyReport(
+                str(p),
+                0,
+                GENESIS,
+                Problem(1, f"the log is missing but its head says {anchor[0]} record(s) existed"),
+                None,
+            )
+        return VerifyReport(str(p), 0, GENESIS, None, None)
+    data = p.read_bytes()
+    parts = data.split(b"\n")
+    tail = parts.pop()  # b"" when the file ends with a newline
+    prev = GENESIS
+    n = 0
+    torn: TornTail | None = None
+    for i, raw in enumerate(parts, start=1):
+        h, why = _check_line(raw, i, prev)
+        if h is None:
+            return VerifyReport(str(p), n, prev, Problem(i, why), None)
+        prev = h
+        n = i
+    if tail:
+        line_no = len(parts) + 1
+        if _is_json_object(tail):
+            return VerifyReport(
+                str(p),
+                n,
+                prev,
+                Problem(
+                    line_no, "a complete record without its line terminator (damaged, not torn)"
+                ),
+                None,
+            )
+        torn = TornTail(line_no, len(tail))
+    anchor = _read_anchor(log.head_path)
+    if anchor is not None:
+        a_seq, a_hash = anchor
+        if a_seq > n:
+            return VerifyReport(
+                str(p),
+                n,
+                prev,
+                Problem(
+                    n + 1,
+                    f"record(s) {n + 1}..{a_seq} missing: the log ends at {n} but its head"
+                    f" says {a_seq}",
+                ),
+                torn,
+            )
+        if a_seq >= 1:
+            rec = json.loads(parts[a_seq - 1])
+            if rec.get("hash") != a_hash:
+                return VerifyReport(
+                    str(p),
+                    n,
+                    prev,
+                    Problem(a_seq, "does not match the recorded head hash (chain rewritten)"),
+                    torn,
+                )
+    return VerifyReport(str(p), n, prev, None, torn)
+
+
+def _is_json_object(raw: bytes) -> bool:
+    try:
+        return isinstance(json.loads(raw), dict)
+    except ValueError:
+        return False
+
+
+def _check_line(raw: bytes, line: int, prev: str) -> tuple[str | None, str]:
+    """(the record's hash, "") when it is good, else (None, reason)."""
+    try:
+        rec = json.loads(raw)
+    except ValueError:
+        return None, "not a JSON record (corrupted)"
+    if not isinstance(rec, dict):
+        return None, "not a JSON object (corrupted)"
+    if rec.get("seq") != line:
+        return None, (
+            f"sequence {rec.get('seq')!r}, expected {line} (inserted, deleted,"
+            " duplicated or reordered record)"
+        )
+    if rec.get("prev") != prev:
+        return None, "prev hash does not match the record before it (chain broken)"
+    h = rec.get("hash")
+    if not isinstance(h, str) or record_hash(rec) != h:
+        return None, "content does not match its hash (modified)"
+    if canonical(rec) != raw:
+        return None, "not in canonical form (modified)"
+    return h, ""
+
+
+def _read_anchor(p: Path) -> tuple[int, str] | None:
+    try:
+        d = json.loads(p.read_bytes())
+        return int(d["seq"]), str(d["hash"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

@@ -1,0 +1,217 @@
+"""The governance policy: one YAML file per profile (`profile.policy_file`).
+
+With no file the built-in policy applies: `approved` everywhere (a human says yes
+to every write step), no freeze windows, empty allowlists. Example:
+
+```yaml
+autonomy: approved                 # read_only | advised | approved | autonomous
+classes: {destructive: approved}   # per capability class (read, write, destructive)
+capabilities: {exec: read_only}    # per capability name (most specific wins)
+environments:
+  staging:
+    autonomy: autonomous
+    capabilities: {kubectl.rollout_restart: autonomous}
+thresholds: {min_trust: 0.7, max_risk: 0.5, min_successes: 3}
+freeze_windows:
+  - {name: black-friday, start: 2026-11-27T00:00:00Z, end: 2026-11-30T00:00:00Z}
+  - name: friday-evening
+    weekly: {days: [fri], start: "16:00", end: "23:59"}
+    environments: [prod]
+http_allowlist: [hooks.example.com]
+exec_allowlist: [[/usr/local/bin/flush-cache, --dry]]
+```
+
+Autonomy for one step is resolved most specific first: environment + capability,
+capability, environment + class, class, environment, global.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from aisre_cli.errors import ConfigError
+
+Autonomy = Literal["read_only", "advised", "approved", "autonomous"]
+AUTONOMY_LEVELS: tuple[Autonomy, ...] = ("read_only", "advised", "approved", "autonomous")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Thresholds(_M):
+    min_trust: float = Field(default=0.7, ge=0, le=1)
+    """Below this trust, a human confirms (autonomy does not apply)."""
+    max_risk: float = Field(default=0.5, ge=0, le=1)
+    """Above this risk, a human confirms."""
+    escalate_trust: float = Field(default=0.15, ge=0, le=1)
+    """With a triage report: below this trust a write step is escalated, not run."""
+    escalate_risk: float = Field(default=0.95, ge=0, le=1)
+    """Above this risk a write step is escalated to someone with more authority."""
+    min_successes: int = Field(default=3, ge=0)
+    """Successful past runs of the runbook needed before autonomy applies."""
+    max_failure_rate: float = Field(default=0.2, ge=0, le=1)
+    """Past failure rate above which autonomy does not apply."""
+    max_blast_radius: int = Field(default=10, ge=1)
+    """Targets touched (replicas, alerts) above which a human confirms."""
+    recent_change_minutes: float = Field(default=30.0, ge=0)
+    """A change this recent adds risk (the system is still moving)."""
+
+
+class WeeklyWindow(_M):
+    days: list[str]
+    start: str = "00:00"
+    end: str = "23:59"
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, v: list[str]) -> list[str]:
+        out = [d.lower()[:3] for d in v]
+        for d in out:
+            if d not in DAYS:
+                raise ValueError(f"unknown day {d!r} (mon..sun)")
+        return out
+
+    @field_validator("start", "end")
+    @classmethod
+    def _hhmm(cls, v: str) -> str:
+        time.fromisoformat(v)
+        return v
+
+
+class FreezeWindow(_M):
+    name: str
+    reason: str = ""
+    start: datetime | None = None
+    end: datetime | None = None
+    weekly: WeeklyWindow | None = None
+    """Recurring window (UTC)."""
+    environments: list[str] = Field(default_factory=list)
+    """Environments it applies to; empty: all."""
+
+    @model_validator(mode="after")
+    def _shape(self) -> FreezeWindow:
+        if self.weekly is None and (self.start is None or self.end is None):
+            raise ValueError("a freeze window needs start and end, or weekly")
+        for d in (self.start, self.end):
+            if d is not None and d.tzinfo is None:
+                raise ValueError("start/end need a time zone (e.g. 2026-11-27T00:00:00Z)")
+        if self.start and self.end and self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+    def active(self, now: datetime, environment: str) -> bool:
+        if self.environments and environment not in self.environments:
+            return False
+        if self.weekly is None:
+            assert self.start is not None and self.end is not None
+            return self.start <= now < self.end
+        u = now.astimezone(UTC)
+        if DAYS[u.weekday()] not in self.weekly.days:
+            return False
+        t = u.time()
+        return time.fromisoformat(self.weekly.start) <= t <= time.fromisoformat(self.weekly.end)
+
+
+class Rules(_M):
+    autonomy: Autonomy | None = None
+    classes: dict[Literal["read", "write", "destructive"], Autonomy] = Field(default_factory=dict)
+    capabilities: dict[str, Autonomy] = Field(default_factory=dict)
+
+
+class Policy(Rules):
+    """The whole policy file."""
+
+    version: Literal[1] = 1
+    autonomy: Autonomy | None = "approved"
+    environments: dict[str, Rules] = Field(default_factory=dict)
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    freeze_windows: list[FreezeWindow] = Field(default_factory=list)
+    http_allowlist: list[str] = Field(default_factory=list)
+    exec_allowlist: list[list[str]] = Field(default_factory=list)
+    source: str = Field(default="built-in default", exclude=True)
+
+    def autonomy_for(self, environment: str, capability: str, scope: str) -> tuple[Autonomy, str]:
+        """The autonomy level for one step, and which rule set it."""
+        env = self.environments.get(environment)
+        if env and capability in env.capabilities:
+            return env.capabilities[
+                capability
+            ], f"environments.{environment}.capabilities.{capability}"
+        if capability in self.capabilities:
+            return self.capabilities[capability], f"capabilities.{capability}"
+        if env and scope in env.classes:
+            return env.classes[scope], f"environments.{environment}.classes.{scope}"
+        if scope in self.classes:
+            return self.classes[scope], f"classes.{scope}"
+        if env and env.autonomy:
+            return env.autonomy, f"environments.{environment}.autonomy"
+        return self.autonomy or "approved", "autonomy"
+
+    def active_freezes(self, now: datetime, environment: str) -> list[FreezeWindow]:
+        return [w for w in self.freeze_windows if w.active(now, environment)]
+
+
+def load_policy(path: str | Path | None) -> Policy:
+    """The policy of a profile; the built-in default when `path` is None."""
+    if path is None:
+        return Policy()
+    p = Path(path).expanduser()
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"{p}: cannot read the policy file ({exc.strerror})",
+            hint="fix `policy_file` in the profile",
+        ) from None
+    loader = yaml.SafeLoader(text)
+    lines: dict[tuple[Any, ...], int] = {}
+    try:
+        node = loader.get_single_node()
+
+        def walk(n: yaml.Node, path: tuple[Any, ...]) -> None:
+            lines.setdefault(path, n.start_mark.line + 1)
+            if isinstance(n, yaml.MappingNode):
+                for k, v in n.value:
+                    lines[(*path, k.value)] = k.start_mark.line + 1
+                    walk(v, (*path, k.value))
+                    lines[(*path, k.value)] = k.start_mark.line + 1
+            elif isinstance(n, yaml.SequenceNode):
+                for i, v in enumerate(n.value):
+                    walk(v, (*path, i))
+
+        raw: Any = None
+        if node is not None:
+            walk(node, ())
+            raw = loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        raise ConfigError(f"{p}:{line}: not valid YAML") from None
+    finally:
+        loader.dispose()
+    try:
+        pol = Policy.model_validate(raw or {})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        line = 1
+        probe = loc
+        while probe:
+            if probe in lines:
+                line = lines[probe]
+                break
+            probe = probe[:-1]
+        dotted = ".".join(str(x) for x in loc)
+        raise ConfigError(
+            f"{p}:{line}: {dotted}: {str(err['msg']).removeprefix('Value error, ')}",
+            hint="see the policy format in `aisre runbook policy --help`",
+        ) from None
+    pol.source = str(p)
+    return pol

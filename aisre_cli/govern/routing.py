@@ -1,0 +1,195 @@
+"""Two-signal routing: trust and risk decide what happens to one step.
+
+* **Trust** (0..1) is how sure we are that this runbook is the right fix:
+  0.5 x the confidence of the hypothesis it fixes, 0.3 x how specifically the
+  runbook matches (`remediate.matching.specificity`), 0.2 x its track record
+  (Laplace-smoothed success rate from memory; 0.5 with no history). Without a triage
+  report (parameters given by hand) trust is unknown and counts as 0: the human who
+  chose the runbook confirms.
+* **Risk** (0..1) is how much damage a wrong action can do: the capability's scope
+  (read 0, write 0.35, destructive 0.7), the environment (prod +0.2, staging +0.05),
+  blast radius (+0.05 per extra target, up to +0.2), a recent change (+0.1), and an
+  active freeze window (+0.3, and a hard stop for writes, see below).
+
+Rules, in order (first match wins), for one step:
+
+1. read steps run (`execute`), unless the runbook says `confirm: true`;
+2. a freeze window is active and the step writes: `refuse`, unless break-glass was
+   given with a reason, then `confirm` (never autonomous during a freeze);
+3. the resolved autonomy is `read_only` or `advised` and the step writes: `refuse`;
+4. risk >= `escalate_risk`, or (with a report) trust < `escalate_trust`: `escalate`;
+5. autonomy `approved`: `confirm`;
+6. autonomy `autonomous`: `execute` when trust >= `min_trust`, risk <= `max_risk`,
+   blast radius <= `max_blast_radius`, the track record has `min_successes` and a
+   failure rate <= `max_failure_rate`, and the runbook does not force `confirm`;
+   otherwise `confirm`, with the reason for each signal that crossed.
+
+Every decision lists its reasons; they go to the prompt, the plan and the audit log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol
+
+from aisre_cli.govern.policy import Autonomy, Policy
+
+DecisionKind = Literal["execute", "confirm", "refuse", "escalate"]
+
+
+class TrackRecord(Protocol):
+    """Past outcomes of a runbook, per failure class. Memory implements this later."""
+
+    def successes(self, runbook_id: str, kind: str) -> int: ...
+
+    def failures(self, runbook_id: str, kind: str) -> int: ...
+
+
+class EmptyTrackRecord:
+    """No history: every runbook is new (so autonomy needing a track record never applies)."""
+
+    def successes(self, runbook_id: str, kind: str) -> int:
+        return 0
+
+    def failures(self, runbook_id: str, kind: str) -> int:
+        return 0
+
+
+@dataclass(frozen=True)
+class StepFacts:
+    """Everything routing needs about one step, gathered by the session."""
+
+    capability: str
+    scope: str
+    environment: str
+    runbook_id: str
+    kind: str = "unknown"
+    """The hypothesis kind (failure class) the run addresses."""
+    confirm_forced: bool = False
+    blast_radius: int = 1
+    confidence: float | None = None
+    """Confidence of the hypothesis the runbook fixes; None without a triage report."""
+    specificity: float | None = None
+    minutes_since_change: float | None = None
+    now: datetime | None = None
+    break_glass: str | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: DecisionKind
+    reasons: tuple[str, ...]
+    trust: float
+    risk: float
+    autonomy: Autonomy
+    autonomy_rule: str
+    freeze: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "reasons": list(self.reasons),
+            "trust": round(self.trust, 4),
+            "risk": round(self.risk, 4),
+            "autonomy": self.autonomy,
+            "autonomy_rule": self.autonomy_rule,
+            "freeze": list(self.freeze),
+        }
+
+
+def trust_score(f: StepFacts, record: TrackRecord) -> float:
+    if f.confidence is None:
+        return 0.0
+    s = record.successes(f.runbook_id, f.kind)
+    fl = record.failures(f.runbook_id, f.kind)
+    track = (s + 1) / (s + fl + 2)
+    return min(1.0, 0.5 * f.confidence + 0.3 * (f.specificity or 0.0) + 0.2 * track)
+
+
+def risk_score(f: StepFacts, policy: Policy, freezes: list[str]) -> float:
+    r = {"read": 0.0, "write": 0.35, "destructive": 0.7}.get(f.scope, 0.7)
+    if f.scope != "read":
+        r += {"prod": 0.2, "production": 0.2, "staging": 0.05}.get(f.environment, 0.0)
+        r += min(0.2, 0.05 * max(0, f.blast_radius - 1))
+        if (
+            f.minutes_since_change is not None
+            and f.minutes_since_change < policy.thresholds.recent_change_minutes
+        ):
+            r += 0.1
+        if freezes:
+            r += 0.3
+    return min(1.0, r)
+
+
+def decide(f: StepFacts, policy: Policy, record: TrackRecord | None = None) -> Decision:
+    rec = record or EmptyTrackRecord()
+    th = policy.thresholds
+    now = f.now or datetime.now().astimezone()
+    freezes = [w.name for w in policy.active_freezes(now, f.environment)]
+    trust = trust_score(f, rec)
+    risk = risk_score(f, policy, freezes)
+    autonomy, rule = policy.autonomy_for(f.environment, f.capability, f.scope)
+
+    def d(kind: DecisionKind, *reasons: str) -> Decision:
+        return Decision(kind, tuple(reasons), trust, risk, autonomy, rule, tuple(freezes))
+
+    if f.scope == "read":
+        if f.confirm_forced:
+            return d("confirm", "read step; the runbook asks for confirmation")
+        return d("execute", "read-only step")
+    if freezes:
+        if f.break_glass:
+            return d(
+                "confirm",
+                f"freeze window active ({', '.join(freezes)}); break-glass: {f.break_glass}",
+                "break-glass never runs unattended: a human confirms",
+            )
+        return d(
+            "refuse",
+            f"freeze window active ({', '.join(freezes)}): {f.scope} steps are blocked",
+            "to override, re-run with --break-glass REASON (audited)",
+        )
+    if autonomy == "read_only":
+        return d("refuse", f"policy is read_only for {f.capability} in {f.environment} ({rule})")
+    if autonomy == "advised":
+        return d(
+            "refuse",
+            f"policy is advised for {f.capability} in {f.environment} ({rule}):"
+            " recommend only, run it yourself",
+        )
+    if risk >= th.escalate_risk:
+        return d("escalate", f"risk {risk:.2f} >= escalate_risk {th.escalate_risk:.2f}")
+    if f.confidence is not None and trust < th.escalate_trust:
+        return d(
+            "escalate",
+            f"trust {trust:.2f} < escalate_trust {th.escalate_trust:.2f}:"
+            " the evidence does not support this fix",
+        )
+    if autonomy == "approved":
+        return d("confirm", f"policy requires approval ({rule})")
+    # autonomous
+    blockers: list[str] = []
+    if f.confirm_forced:
+        blockers.append("the runbook asks for confirmation of this step")
+    if f.confidence is None:
+        blockers.append("trust unknown (no triage report)")
+    elif trust < th.min_trust:
+        blockers.append(f"trust {trust:.2f} < min_trust {th.min_trust:.2f}")
+    if risk > th.max_risk:
+        blockers.append(f"risk {risk:.2f} > max_risk {th.max_risk:.2f}")
+    if f.blast_radius > th.max_blast_radius:
+        blockers.append(f"blast radius {f.blast_radius} > {th.max_blast_radius}")
+    s = rec.successes(f.runbook_id, f.kind)
+    fl = rec.failures(f.runbook_id, f.kind)
+    if s < th.min_successes:
+        blockers.append(f"track record {s} success(es) < min_successes {th.min_successes}")
+    elif s + fl and fl / (s + fl) > th.max_failure_rate:
+        blockers.append(f"failure rate {fl / (s + fl):.0%} > {th.max_failure_rate:.0%}")
+    if blockers:
+        return d("confirm", *blockers)
+    return d(
+        "execute",
+        f"autonomous ({rule}): trust {trust:.2f} >= {th.min_trust:.2f},"
+        f" risk {risk:.2f} <= {th.max_risk:.2f}",
+    )

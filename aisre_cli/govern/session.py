@@ -1,0 +1,703 @@
+"""RunSession: the one governed path from a runbook to actions.
+
+Both front ends (the CLI stepper in `ui/cli/runbook.py` and the Textual console)
+drive a run through this object; neither decides, confirms or executes by itself.
+
+    session = RunSession.start(runbook, profile_name, profile, params={"service": "api"},
+                               report=triage_report)          # or RunSession.resume(run_id, ...)
+    for ps in session.plan.steps:                             # show the whole plan first
+        show(ps.action.text(), ps.scope, session.decide(ps))
+    while (ps := session.current_step()) is not None:
+        d = session.decide(ps)                                # execute|confirm|refuse|escalate
+        if d.kind in ("refuse", "escalate"):
+            session.stop(ps, d); break                        # audited; exit code 5
+        if d.kind == "confirm":
+            show(ps.action.text())                            # what the human sees ...
+            key = read_one_key()                              # y n d a ?
+            if key == "d": show(session.preview(ps).text); continue   # dry run (audited)
+            if key == "n": session.skip(ps); continue
+            if key == "a": session.abort("operator"); break
+            if key != "y": continue                           # default deny
+            conf = session.confirm(ps, ps.action.digest())    # ... is what gets bound
+        else:
+            conf = None                                       # autonomy: policy said execute
+        out = session.run(ps, conf)                           # intent fsynced, then the action
+        if out.undo is not None and not out.ok:               # verification failed: offer undo
+            ...session.confirm(out.undo, ...); session.run_undo(out.undo, conf)
+    summary = session.finish()                                # run_end; summary.head = audit head
+
+Guarantees, enforced here and not in the UI:
+
+* `run()` re-renders the step's action from its validated inputs and refuses unless
+  the confirmation was issued by this session for exactly that action digest (an
+  HMAC with a per-session key over run id, step id and digest). If inputs change, the
+  action and digest change, and the step must be confirmed again.
+* A `confirm` decision needs a `Confirmation`; `refuse`/`escalate` never run;
+  `execute` (autonomy) runs without one, and the audit record says so.
+* Steps run in order; a finished step is never run again (also across `resume`).
+* Before an action the checkpoint marks the step `running`, then the intent record is
+  appended and fsynced; if that fails the action does not run. The result record
+  follows the action, then the checkpoint. `resume()` reconciles the checkpoint with
+  the audit log (the truth): an intent without a result is offered again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from aisre_cli.errors import GovernanceRefused, UsageError
+from aisre_cli.govern.audit import AuditLog, AuditRecord, crashpoint
+from aisre_cli.govern.policy import Policy, load_policy
+from aisre_cli.govern.routing import Decision, EmptyTrackRecord, StepFacts, TrackRecord, decide
+from aisre_cli.model import TriageReport
+from aisre_cli.remediate import checkpoint, executor
+from aisre_cli.remediate.capabilities import ExecContext, Preview, Registry, default_registry
+from aisre_cli.remediate.checkpoint import RunState, StepState, StepStatus
+from aisre_cli.remediate.executor import Permit, VerifyResult
+from aisre_cli.remediate.plan import Plan, PlannedStep, build_plan, plan_undo
+from aisre_cli.remediate.runbook import Runbook, load_file
+from aisre_cli.settings.config import Profile
+
+MIN_BREAK_GLASS = 8
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A human's yes to one exact action (or the policy's, for autonomy)."""
+
+    run_id: str
+    step_id: str
+    action_digest: str
+    token: str
+    via: Literal["human"] = "human"
+
+
+@dataclass
+class StepOutcome:
+    step_id: str
+    status: StepStatus
+    ok: bool
+    output: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    verify: VerifyResult | None = None
+    undo: PlannedStep | None = None
+    """Offered when the action ran but its verification failed."""
+    audit_seq: int = 0
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: str
+    status: str
+    steps: dict[str, str]
+    head: str
+    """The audit log's head hash after the run_end record."""
+    head_seq: int
+
+
+def _check_break_glass(reason: str | None) -> str | None:
+    if reason is None:
+        return None
+    r = " ".join(reason.split())
+    if len(r) < MIN_BREAK_GLASS:
+        raise UsageError(
+            f"break-glass needs a real reason (at least {MIN_BREAK_GLASS} characters)",
+            hint='e.g. --break-glass "INC-123: checkout down, CTO approved rollback"',
+        )
+    return r
+
+
+def _minutes_since_change(report: TriageReport | None, now: datetime) -> float | None:
+    if report is None:
+        return None
+    times = [e.start for e in report.evidence if e.kind == "change" and e.start is not None]
+    times = [t for t in times if t <= now]
+    if not times:
+        return None
+    return (now - max(times)).total_seconds() / 60.0
+
+
+class RunSession:
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        plan: Plan,
+        state: RunState,
+        policy: Policy,
+        ctx: ExecContext,
+        registry: Registry,
+        audit: AuditLog,
+        record: TrackRecord,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.plan = plan
+        self.state = state
+        self.policy = policy
+        self.ctx = ctx
+        self.registry = registry
+        self.audit = audit
+        self.record = record
+        self.clock = clock
+        self._key = secrets.token_bytes(32)
+        self._undo_for: dict[str, PlannedStep] = {}
+        self.finished = False
+
+    # ------------------------------------------------------------ construction
+
+    @classmethod
+    def start(
+        cls,
+        runbook: Runbook,
+        profile_name: str,
+        profile: Profile,
+        *,
+        params: Mapping[str, str] | None = None,
+        report: TriageReport | None = None,
+        policy: Policy | None = None,
+        registry: Registry | None = None,
+        audit: AuditLog | None = None,
+        record: TrackRecord | None = None,
+        ctx: ExecContext | None = None,
+        dry_run: bool = False,
+        break_glass: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> RunSession:
+        pol = policy or load_policy(profile.policy_file)
+        reg = registry or default_registry()
+        log = audit or AuditLog()
+        ctx = ctx or cls.context_for(profile, pol)
+        bg = _check_break_glass(break_glass)
+        now = (clock or (lambda: datetime.now(UTC)))()
+        run_id = checkpoint.new_run_id()
+        plan = build_plan(
+            runbook, params or {}, report=report, registry=reg, ctx=ctx, run_id=run_id
+        )
+        hyp = plan.hypothesis
+        signals: dict[str, Any] = {
+            "confidence": hyp.confidence
+            if hyp is not None and plan.specificity is not None
+            else None,
+            "specificity": plan.specificity,
+            "kind": hyp.kind if hyp is not None else (runbook.applies_to.kinds or ["unknown"])[0],
+            "minutes_since_change": _minutes_since_change(report, now),
+            "verdict_escalate": report.verdict.escalate if report else None,
+        }
+        state = RunState(
+            run_id=run_id,
+            runbook_id=runbook.id,
+            runbook_sha256=runbook.sha256 or _model_sha(runbook),
+            runbook_source=runbook.source,
+            profile=profile_name,
+            environment=profile.environment,
+            params=dict(plan.values),
+            param_sources=dict(plan.sources),
+            alert_id=report.alert.id if report else None,
+            dry_run=dry_run,
+            steps=[StepState(id=s.id) for s in plan.steps],
+            break_glass=bg,
+            signals=signals,
+            runbook_json=runbook.model_dump(mode="json", by_alias=True),
+        )
+        s = cls(
+            plan=plan,
+            state=state,
+            policy=pol,
+            ctx=ctx,
+            registry=reg,
+            audit=log,
+            record=record or EmptyTrackRecord(),
+            clock=clock or (lambda: datetime.now(UTC)),
+        )
+        rec = log.append(
+            "run_start",
+            {
+                "runbook": runbook.id,
+                "runbook_sha256": state.runbook_sha256,
+                "runbook_source": runbook.source,
+                "profile": profile_name,
+                "environment": profile.environment,
+                "params": plan.values,
+                "param_sources": plan.sources,
+                "alert": state.alert_id,
+                "dry_run": dry_run,
+                "policy": pol.source,
+                "signals": signals,
+                "plan": [
+                    {
+                        "step": ps.id,
+                        "capability": ps.capability.name,
+                        "scope": ps.scope,
+                        "action": ps.action.text(),
+                        "digest": ps.action.digest(),
+                        "decision": s.decide(ps).to_dict(),
+                    }
+                    for ps in plan.steps
+                ],
+            },
+            run_id,
+        )
+        if bg:
+            log.append("break_glass", {"reason": bg}, run_id)
+        for st in state.steps:
+            st.audit_seq = rec.seq
+        checkpoint.save(state)
+        return s
+
+    @classmethod
+    def resume(
+        cls,
+        run_id: str,
+        profile_name: str,
+        profile: Profile,
+        *,
+        policy: Policy | None = None,
+        registry: Registry | None = None,
+        audit: AuditLog | None = None,
+        record: TrackRecord | None = None,
+        ctx: ExecContext | None = None,
+        break_glass: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> RunSession:
+        state = checkpoint.load(run_id)
+        if state.status != "running" and state.status not in ("stopped", "failed"):
+            raise UsageError(f"run {run_id} is {state.status}; nothing to resume")
+        if state.dry_run:
+            raise UsageError(f"run {run_id} was a dry run; start a new run instead")
+        if state.environment != profile.environment:
+            raise UsageError(
+                f"run {run_id} started in environment {state.environment!r}, this profile is"
+                f" {profile.environment!r}",
+                hint=f"resume with --profile {state.profile}",
+            )
+        runbook = Runbook.model_validate(state.runbook_json)
+        runbook.source = state.runbook_source
+        if state.runbook_source and Path(state.runbook_source).exists():
+            loaded = load_file(Path(state.runbook_source))
+            if loaded.runbook is None or loaded.runbook.sha256 != state.runbook_sha256:
+                raise GovernanceRefused(
+                    f"runbook {state.runbook_id} changed since run {run_id} started",
+                    hint="start a new run: the plan that was approved is not the plan on disk",
+                )
+            runbook = loaded.runbook
+        runbook.sha256 = state.runbook_sha256
+        pol = policy or load_policy(profile.policy_file)
+        reg = registry or default_registry()
+        log = audit or AuditLog()
+        ctx = ctx or cls.context_for(profile, pol)
+        given = {
+            k: str(v) if not isinstance(v, bool) else str(v).lower()
+            for k, v in state.params.items()
+        }
+        plan = build_plan(runbook, given, report=None, registry=reg, ctx=ctx, run_id=run_id)
+        plan.sources = dict(state.param_sources)
+        bg = _check_break_glass(break_glass)
+        s = cls(
+            plan=plan,
+            state=state,
+            policy=pol,
+            ctx=ctx,
+            registry=reg,
+            audit=log,
+            record=record or EmptyTrackRecord(),
+            clock=clock or (lambda: datetime.now(UTC)),
+        )
+        changes = s._reconcile()
+        state.status = "running"
+        if bg:
+            state.break_glass = bg
+        log.append(
+            "resume",
+            {"reconciled": changes, "steps": {st.id: st.status for st in state.steps}},
+            run_id,
+        )
+        if bg:
+            log.append("break_glass", {"reason": bg}, run_id)
+        checkpoint.save(state)
+        return s
+
+    @staticmethod
+    def context_for(profile: Profile, policy: Policy) -> ExecContext:
+        return ExecContext(
+            profile=profile,
+            http_allowlist=tuple(policy.http_allowlist),
+            exec_allowlist=tuple(tuple(p) for p in policy.exec_allowlist),
+        )
+
+    def _reconcile(self) -> dict[str, str]:
+        """Bring step states in line with the audit log. Returns what changed."""
+        last_intent: dict[str, AuditRecord] = {}
+        results: dict[tuple[str, int], AuditRecord] = {}
+        skipped: set[str] = set()
+        for rec in self.audit.records():
+            if rec.run != self.state.run_id:
+                continue
+            step = str(rec.data.get("step", ""))
+            if rec.event == "intent" and not rec.data.get("undo_of"):
+                last_intent[step] = rec
+            elif rec.event == "result" and not rec.data.get("undo_of"):
+                results[(step, int(rec.data.get("attempt", 0)))] = rec
+            elif rec.event == "skip":
+                skipped.add(step)
+        changed: dict[str, str] = {}
+        for st in self.state.steps:
+            before = st.status
+            intent = last_intent.get(st.id)
+            if intent is not None:
+                attempt = int(intent.data.get("attempt", 0))
+                st.attempts = max(st.attempts, attempt)
+                res = results.get((st.id, attempt))
+                if res is not None:
+                    ok = bool(res.data.get("ok"))
+                    if st.status not in ("undone",):
+                        st.status = "done" if ok else "failed"
+                    st.output = dict(res.data.get("output") or {})
+                    st.error = res.data.get("error")
+                    st.audit_seq = res.seq
+                elif st.status in ("running", "done", "failed"):
+                    st.status = "pending"
+                    st.error = (
+                        "interrupted after its intent was recorded: it may or may not have run;"
+                        " check before confirming again"
+                    )
+                    st.audit_seq = intent.seq
+            elif st.id in skipped:
+                st.status = "skipped"
+            elif st.status in ("running", "refused", "failed"):
+                st.status = "pending"
+            if st.status == "refused":
+                st.status = "pending"
+            if st.status != before:
+                changed[st.id] = f"{before} -> {st.status}"
+        return changed
+
+    # ------------------------------------------------------------ queries
+
+    @property
+    def run_id(self) -> str:
+        return self.state.run_id
+
+    @property
+    def dry_run(self) -> bool:
+        return self.state.dry_run
+
+    def status_of(self, ps: PlannedStep) -> StepStatus:
+        return self.state.step(ps.id).status
+
+    def current_step(self) -> PlannedStep | None:
+        """The next step to act on, or None when every step is done or skipped."""
+        if self.state.status not in ("running",):
+            return None
+        for ps in self.plan.steps:
+            if self.state.step(ps.id).status not in ("done", "skipped", "undone"):
+                return ps
+        return None
+
+    def facts(self, ps: PlannedStep) -> StepFacts:
+        sig = self.state.signals
+        conf = sig.get("confidence")
+        spec = sig.get("specificity")
+        mins = sig.get("minutes_since_change")
+        return StepFacts(
+            capability=ps.capability.name,
+            scope=ps.scope,
+            environment=self.state.environment,
+            runbook_id=self.state.runbook_id,
+            kind=str(sig.get("kind") or "unknown"),
+            confirm_forced=ps.step.confirm,
+            blast_radius=ps.blast_radius(),
+            confidence=float(conf) if isinstance(conf, int | float) else None,
+            specificity=float(spec) if isinstance(spec, int | float) else None,
+            minutes_since_change=float(mins) if isinstance(mins, int | float) else None,
+            now=self.clock(),
+            break_glass=self.state.break_glass,
+        )
+
+    def decide(self, ps: PlannedStep) -> Decision:
+        """The routing decision for a step right now (pure; call it as often as needed)."""
+        return decide(self.facts(ps), self.policy, self.record)
+
+    def preview(self, ps: PlannedStep) -> Preview:
+        """Dry run: show exactly what the step would do. Audited; changes nothing."""
+        pv = executor.dry_run(ps, self.ctx)
+        self.audit.append(
+            "dry_run",
+            {"step": ps.id, "digest": ps.action.digest(), "ok": pv.ok, "preview": pv.text[:4000]},
+            self.run_id,
+        )
+        return pv
+
+    # ------------------------------------------------------------ actions
+
+    def _token(self, step_id: str, digest: str) -> str:
+        msg = f"{self.run_id}\0{step_id}\0{digest}".encode()
+        return hmac.new(self._key, msg, hashlib.sha256).hexdigest()
+
+    def confirm(self, ps: PlannedStep, shown_digest: str) -> Confirmation:
+        """Record a human's yes to the action whose digest was shown."""
+        current = ps.capability.render(ps.inputs, self.ctx).digest()
+        if shown_digest != current:
+            raise GovernanceRefused(
+                f"step {ps.id}: the action shown is not the action that would run",
+                hint="it changed after it was displayed; review it again",
+            )
+        self.audit.append(
+            "confirm",
+            {"step": ps.id, "digest": current, "via": "keystroke", "undo_of": ps.undo_of},
+            self.run_id,
+        )
+        return Confirmation(self.run_id, ps.id, current, self._token(ps.id, current))
+
+    def _check_allowed(
+        self, ps: PlannedStep, confirmation: Confirmation | None
+    ) -> tuple[Decision, str]:
+        if self.finished or self.state.status != "running":
+            raise GovernanceRefused(f"run {self.run_id} is {self.state.status}")
+        if self.state.dry_run:
+            raise GovernanceRefused("this is a dry run: nothing is executed")
+        d = self.decide(ps)
+        digest = ps.capability.render(ps.inputs, self.ctx).digest()
+        if d.kind in ("refuse", "escalate"):
+            raise GovernanceRefused(f"step {ps.id}: {d.kind}: {'; '.join(d.reasons)}")
+        if d.kind == "confirm" or confirmation is not None:
+            if confirmation is None:
+                raise GovernanceRefused(
+                    f"step {ps.id} needs a human confirmation", hint="press y at the prompt"
+                )
+            if (
+                confirmation.run_id != self.run_id
+                or confirmation.step_id != ps.id
+                or confirmation.action_digest != digest
+                or not hmac.compare_digest(confirmation.token, self._token(ps.id, digest))
+            ):
+                raise GovernanceRefused(
+                    f"step {ps.id}: the confirmation does not match this action",
+                    hint="the action changed after it was confirmed; confirm it again",
+                )
+            return d, "human"
+        return d, "autonomy"
+
+    def run(self, ps: PlannedStep, confirmation: Confirmation | None = None) -> StepOutcome:
+        """Run the current step under governance. See the module docstring."""
+        if ps.undo_of is not None:
+            return self.run_undo(ps, confirmation)
+        cur = self.current_step()
+        if cur is None or cur.id != ps.id:
+            raise GovernanceRefused(
+                f"step {ps.id} is not the current step"
+                + (f" ({cur.id} is)" if cur is not None else " (the run has no pending step)")
+            )
+        d, via = self._check_allowed(ps, confirmation)
+        st = self.state.step(ps.id)
+        st.status = "running"
+        st.attempts += 1
+        attempt = st.attempts
+        checkpoint.save(self.state)
+        crashpoint(f"before_intent@{ps.id}")
+        action = ps.capability.render(ps.inputs, self.ctx)
+        try:
+            intent = self.audit.append(
+                "intent",
+                {
+                    "step": ps.id,
+                    "attempt": attempt,
+                    "capability": ps.capability.name,
+                    "scope": ps.scope,
+                    "action": action.text(),
+                    "digest": action.digest(),
+                    "decision": d.to_dict(),
+                    "confirmed_via": via,
+                    "break_glass": self.state.break_glass if d.freeze else None,
+                },
+                self.run_id,
+                tag=ps.id,
+            )
+        except Exception:
+            st.status = "pending"
+            st.attempts -= 1
+            checkpoint.save(self.state)
+            raise
+        crashpoint(f"after_intent@{ps.id}")
+        res = executor.execute(
+            ps, self.ctx, Permit(self.run_id, ps.id, action.digest(), intent.seq)
+        )
+        crashpoint(f"after_action@{ps.id}")
+        result = self.audit.append(
+            "result",
+            {
+                "step": ps.id,
+                "attempt": attempt,
+                "ok": res.ok,
+                "output": res.output,
+                "error": res.error,
+                "seconds": round(res.seconds, 3),
+                "intent": intent.seq,
+            },
+            self.run_id,
+            tag=ps.id,
+        )
+        crashpoint(f"after_result@{ps.id}")
+        st.output = res.output
+        st.error = res.error
+        st.audit_seq = result.seq
+        outcome = StepOutcome(ps.id, "done", res.ok, res.output, res.error, audit_seq=result.seq)
+        if not res.ok:
+            st.status = "failed"
+            outcome.status = "failed"
+            checkpoint.save(self.state)
+            crashpoint(f"after_checkpoint@{ps.id}")
+            return outcome
+        st.status = "done"
+        checkpoint.save(self.state)
+        crashpoint(f"after_checkpoint@{ps.id}")
+        if ps.step.verify is not None:
+            vr = executor.verify(ps, self.ctx, self.registry)
+            outcome.verify = vr
+            st.verified = vr.ok
+            rec = self.audit.append(
+                "verify",
+                {
+                    "step": ps.id,
+                    "attempt": attempt,
+                    "ok": vr.ok,
+                    "detail": vr.detail,
+                    "value": vr.value,
+                    "attempts": vr.attempts,
+                },
+                self.run_id,
+            )
+            st.audit_seq = rec.seq
+            checkpoint.save(self.state)
+            if not vr.ok:
+                outcome.ok = False
+                outcome.undo = self.undo_for(ps)
+        return outcome
+
+    def undo_for(self, ps: PlannedStep) -> PlannedStep | None:
+        """The planned undo of a step that ran (None when it has none)."""
+        if ps.id in self._undo_for:
+            return self._undo_for[ps.id]
+        st = self.state.step(ps.id)
+        if st.status != "done":
+            return None
+        u = plan_undo(self.plan, ps, st.output, self.registry, self.ctx, self.run_id)
+        if u is not None:
+            self._undo_for[ps.id] = u
+        return u
+
+    def run_undo(self, undo: PlannedStep, confirmation: Confirmation | None) -> StepOutcome:
+        """Run the undo offered for a step (governed like any step)."""
+        if undo.undo_of is None or self._undo_for.get(undo.undo_of) is not undo:
+            raise GovernanceRefused("not an undo this session offered")
+        d, via = self._check_allowed(undo, confirmation)
+        action = undo.capability.render(undo.inputs, self.ctx)
+        intent = self.audit.append(
+            "intent",
+            {
+                "step": undo.id,
+                "undo_of": undo.undo_of,
+                "capability": undo.capability.name,
+                "scope": undo.scope,
+                "action": action.text(),
+                "digest": action.digest(),
+                "decision": d.to_dict(),
+                "confirmed_via": via,
+            },
+            self.run_id,
+        )
+        res = executor.execute(
+            undo, self.ctx, Permit(self.run_id, undo.id, action.digest(), intent.seq)
+        )
+        rec = self.audit.append(
+            "result",
+            {
+                "step": undo.id,
+                "undo_of": undo.undo_of,
+                "ok": res.ok,
+                "output": res.output,
+                "error": res.error,
+                "intent": intent.seq,
+            },
+            self.run_id,
+        )
+        if res.ok:
+            self.state.step(undo.undo_of).status = "undone"
+            checkpoint.save(self.state)
+        return StepOutcome(
+            undo.id,
+            "done" if res.ok else "failed",
+            res.ok,
+            res.output,
+            res.error,
+            audit_seq=rec.seq,
+        )
+
+    def skip(self, ps: PlannedStep, reason: str = "skipped by the operator") -> None:
+        cur = self.current_step()
+        if cur is None or cur.id != ps.id:
+            raise GovernanceRefused(f"step {ps.id} is not the current step")
+        self.audit.append("skip", {"step": ps.id, "reason": reason}, self.run_id)
+        self.state.step(ps.id).status = "skipped"
+        checkpoint.save(self.state)
+
+    def stop(self, ps: PlannedStep | None, reason: str, decision: Decision | None = None) -> None:
+        """Stop the run without finishing it (refused, escalated, no terminal, failure)."""
+        data: dict[str, Any] = {"step": ps.id if ps else None, "reason": reason}
+        if decision is not None:
+            data["decision"] = decision.to_dict()
+        self.audit.append("stopped", data, self.run_id)
+        if ps is not None and decision is not None and decision.kind in ("refuse", "escalate"):
+            self.state.step(ps.id).status = "refused"
+        self.state.status = "stopped"
+        checkpoint.save(self.state)
+
+    def abort(self, reason: str = "aborted by the operator") -> None:
+        self.audit.append("abort", {"reason": reason}, self.run_id)
+        self.state.status = "aborted"
+        checkpoint.save(self.state)
+
+    def finish(self) -> RunSummary:
+        """Write run_end and return the summary with the audit head hash."""
+        if self.state.status == "running":
+            if self.current_step() is None:
+                self.state.status = "completed"
+            elif any(s.status == "failed" for s in self.state.steps):
+                self.state.status = "failed"
+            else:
+                self.state.status = "stopped"
+        rec = self.audit.append(
+            "run_end",
+            {"status": self.state.status, "steps": {s.id: s.status for s in self.state.steps}},
+            self.run_id,
+        )
+        checkpoint.save(self.state)
+        self.finished = True
+        return RunSummary(
+            self.run_id,
+            self.state.status,
+            {s.id: s.status for s in self.state.steps},
+            rec.hash,
+            rec.seq,
+        )
+
+    def fail(self, ps: PlannedStep, reason: str) -> None:
+        """Stop after a failed step or failed verification; resume offers it again."""
+        self.audit.append("stopped", {"step": ps.id, "reason": reason}, self.run_id)
+        self.state.status = "failed"
+        checkpoint.save(self.state)
+
+
+def _model_sha(rb: Runbook) -> str:
+    import json
+
+    return hashlib.sha256(
+        json.dumps(rb.model_dump(mode="json", by_alias=True), sort_keys=True).encode()
+    ).hexdigest()

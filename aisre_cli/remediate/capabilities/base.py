@@ -1,0 +1,173 @@
+"""What a capability is, what it renders, and the context it runs in.
+
+A *capability* is the only way a runbook can act on the world. Each one declares:
+
+* `name`, `description`;
+* `Input` / `Output`: pydantic models; inputs are validated (narrow types from
+  `remediate.types`) after templating, so nothing unvalidated reaches an argv or a
+  request;
+* `scope`: `read`, `write` or `destructive` (governance routes on it);
+* `undo_hint`: how it is undone ("" when it cannot be), and `undo()` that returns the
+  inverse call when one exists;
+* `render()`: the exact `Action` it would perform (an argv list or an HTTP request,
+  never a shell string). The action's `digest()` is what a human confirms;
+* `dry_run()`: what would happen, without doing it (for kubectl: the same argv with
+  `--dry-run=server`);
+* `execute()`: do it.
+
+The registry (`capabilities.registry`) is a closed set. There is no "run this command"
+escape hatch except `exec`, which is `destructive` and only runs argv prefixes the
+policy allowlists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from aisre_cli.errors import AisreError, ExitCode
+from aisre_cli.settings.config import Profile
+
+Scope = Literal["read", "write", "destructive"]
+SCOPES: tuple[Scope, ...] = ("read", "write", "destructive")
+
+
+class CapabilityError(AisreError):
+    """A capability failed to run (tool missing, non-zero exit, HTTP error)."""
+
+    exit_code = ExitCode.FAILURE
+
+
+class StrictInput(BaseModel):
+    """Base for capability inputs: unknown keys are an error, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AnyOutput(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Action:
+    """The exact thing a capability will do. What a human sees is what is hashed."""
+
+    capability: str
+    kind: Literal["argv", "http", "internal"]
+    argv: tuple[str, ...] = ()
+    method: str = ""
+    url: str = ""
+    params: tuple[tuple[str, str], ...] = ()
+    body: Any = field(default=None, compare=False)
+    summary: str = ""
+
+    def text(self) -> str:
+        """The rendering shown at the prompt and written to the audit log."""
+        if self.kind == "argv":
+            return shlex.join(self.argv)
+        if self.kind == "http":
+            q = ""
+            if self.params:
+                import urllib.parse
+
+                q = "?" + urllib.parse.urlencode(list(self.params))
+            head = f"{self.method} {self.url}{q}"
+            if self.body is not None:
+                return head + "\n" + json.dumps(self.body, indent=2, sort_keys=True)
+            return head
+        return self.summary
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "capability": self.capability,
+            "kind": self.kind,
+            "argv": list(self.argv),
+            "method": self.method,
+            "url": self.url,
+            "params": [list(p) for p in self.params],
+            "body": self.body,
+            "summary": self.summary,
+        }
+
+    def digest(self) -> str:
+        """sha256 of the canonical action: a confirmation is bound to this value."""
+        return hashlib.sha256(canonical_json(self.to_dict()).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The result of a dry run: what would happen."""
+
+    action: Action
+    ok: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class UndoCall:
+    """The inverse of a capability call: another capability with its inputs."""
+
+    capability: str
+    inputs: dict[str, Any]
+
+
+@dataclass
+class ExecContext:
+    """Everything a capability may use to act. Built by governance for one run.
+
+    The allowlists come from the policy; remediate never reads the policy itself (it
+    sits below govern in the layers).
+    """
+
+    profile: Profile
+    kubectl: str = "kubectl"
+    """The kubectl executable (looked up on PATH)."""
+    env: Mapping[str, str] | None = None
+    """Environment for subprocesses (None: inherit)."""
+    http_allowlist: tuple[str, ...] = ()
+    """Hosts `http.request` may call."""
+    exec_allowlist: tuple[tuple[str, ...], ...] = ()
+    """argv prefixes `exec` may run."""
+    timeout_s: float = 60.0
+    secret: Callable[[str], str | None] | None = None
+    """Looks up a secret by name (keyring, then environment)."""
+    sleep: Callable[[float], None] | None = None
+    """Injected sleep (tests make `wait` instant)."""
+    notify: Callable[[str], None] | None = None
+    """Where `notify` messages go (the UI shows them)."""
+
+
+class Capability(Protocol):
+    """A typed operation. See the module docstring."""
+
+    name: str
+    description: str
+    scope: Scope
+    undo_hint: str
+    supports_dry_run: bool
+
+    @property
+    def input_model(self) -> type[BaseModel]: ...
+
+    @property
+    def output_model(self) -> type[BaseModel]: ...
+
+    def render(self, inputs: BaseModel, ctx: ExecContext) -> Action: ...
+
+    def dry_run(self, inputs: BaseModel, ctx: ExecContext) -> Preview: ...
+
+    def execute(self, inputs: BaseModel, ctx: ExecContext) -> BaseModel: ...
+
+    def undo(self, inputs: BaseModel, output: Mapping[str, Any]) -> UndoCall | None: ...
+
+    def blast_radius(self, inputs: BaseModel) -> int: ...

@@ -1,0 +1,467 @@
+"""kubectl capabilities: argv lists only, never a shell.
+
+The context and the default namespace come from the profile (`kube_context`,
+`namespace`); a runbook may name another namespace, validated as a Kubernetes name.
+Every resource name is a `K8sName`, so nothing from an alert or a log line can become
+a flag (`--all-namespaces`) or a second command (`x; rm -rf /`). Write capabilities
+dry-run with `--dry-run=server`, which asks the API server to validate and admit the
+change without persisting it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from aisre_cli.errors import ConfigError
+from aisre_cli.remediate.capabilities.base import (
+    Action,
+    AnyOutput,
+    CapabilityError,
+    ExecContext,
+    Preview,
+    Scope,
+    StrictInput,
+    UndoCall,
+)
+from aisre_cli.remediate.types import Duration, K8sName, Replicas, Revision
+
+Workload = Literal["deployment", "statefulset", "daemonset"]
+Gettable = Literal[
+    "deployment",
+    "statefulset",
+    "daemonset",
+    "replicaset",
+    "pod",
+    "service",
+    "node",
+    "pvc",
+    "persistentvolumeclaim",
+    "certificate",
+    "certificaterequest",
+    "event",
+    "hpa",
+]
+
+
+_SELECTOR = re.compile(
+    r"^[A-Za-z0-9]([A-Za-z0-9._/-]{0,250}[A-Za-z0-9])?=[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+    r"(,[A-Za-z0-9]([A-Za-z0-9._/-]{0,250}[A-Za-z0-9])?=[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)*$"
+)
+
+
+def _selector(v: str | None) -> str | None:
+    if v is not None and not _SELECTOR.match(v):
+        raise ValueError("selector must be key=value[,key=value] with plain names")
+    return v
+
+
+class _NsInput(StrictInput):
+    namespace: K8sName | None = None
+    """Namespace override; default: the profile's namespace."""
+
+
+def _base_argv(
+    ctx: ExecContext, namespace: str | None, *, cluster_scoped: bool = False
+) -> list[str]:
+    argv = [ctx.kubectl]
+    if ctx.profile.kube_context:
+        argv += ["--context", ctx.profile.kube_context]
+    if not cluster_scoped:
+        ns = namespace or ctx.profile.namespace
+        if not ns:
+            raise ConfigError(
+                "no Kubernetes namespace: the profile sets none and the step gives none",
+                hint="set `namespace:` in the profile or pass --param namespace=NAME",
+            )
+        argv += ["--namespace", ns]
+    return argv
+
+
+def run_argv(
+    argv: list[str] | tuple[str, ...], ctx: ExecContext, timeout: float | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run one argv (no shell). Raise CapabilityError when it cannot start or times out."""
+    try:
+        return subprocess.run(  # noqa: S603 - argv list, shell=False
+            list(argv),
+            shell=False,
+            capture_output=True,
+            text=True,
+            timeout=timeout or ctx.timeout_s,
+            env=dict(ctx.env) if ctx.env is not None else None,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise CapabilityError(
+            f"{argv[0]}: not found on PATH", hint="install it or fix PATH"
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise CapabilityError(
+            f"{argv[0]} timed out after {timeout or ctx.timeout_s:.0f}s"
+        ) from None
+
+
+def _checked(argv: list[str], ctx: ExecContext, timeout: float | None = None) -> str:
+    cp = run_argv(argv, ctx, timeout)
+    if cp.returncode != 0:
+        err = (cp.stderr or cp.stdout).strip().splitlines()
+        tail = err[-1] if err else ""
+        raise CapabilityError(f"kubectl exited {cp.returncode}: {tail}"[:500])
+    return cp.stdout
+
+
+class KubectlOutput(BaseModel):
+    stdout: str = ""
+
+
+def _server_dry_run(action: Action, ctx: ExecContext) -> Preview:
+    argv = [*action.argv, "--dry-run=server"]
+    cp = run_argv(argv, ctx)
+    out = (cp.stdout + cp.stderr).strip()
+    shown = Action(action.capability, "argv", argv=tuple(argv)).text()
+    return Preview(action=action, ok=cp.returncode == 0, text=f"$ {shown}\n{out}")
+
+
+def _show_read(action: Action) -> Preview:
+    return Preview(action=action, ok=True, text=f"$ {action.text()}\n(read only: runs as shown)")
+
+
+class _Kubectl:
+    description = ""
+    undo_hint = ""
+    supports_dry_run = True
+    Input: type[StrictInput] = StrictInput
+    Output: type[BaseModel] = KubectlOutput
+
+    @property
+    def input_model(self) -> type[BaseModel]:
+        return self.Input
+
+    @property
+    def output_model(self) -> type[BaseModel]:
+        return self.Output
+
+    def undo(self, inputs: BaseModel, output: Mapping[str, Any]) -> UndoCall | None:
+        return None
+
+    def blast_radius(self, inputs: BaseModel) -> int:
+        return 1
+
+
+# ----------------------------------------------------------------- reads
+
+
+class GetInput(_NsInput):
+    kind: Gettable
+    name: K8sName | None = None
+    selector: str | None = None
+    output: Literal["wide", "json", "yaml", "name"] = "wide"
+
+    @field_validator("selector")
+    @classmethod
+    def _sel(cls, v: str | None) -> str | None:
+        return _selector(v)
+
+
+class KubectlGet(_Kubectl):
+    name = "kubectl.get"
+    description = "Show Kubernetes objects (kubectl get)."
+    scope: Scope = "read"
+    Input = GetInput
+
+    def render(self, inputs: BaseModel, ctx: ExecContext) -> Action:
+        i = GetInput.model_validate(inputs.model_dump())
+        argv = _base_argv(ctx, i.namespace, cluster_scoped=i.kind == "node")
+        argv += ["get", i.kind]
+        if i.name:
+            argv.append(i.name)
+        if i.selector:
+            argv += ["--selector", i.selector]
+        argv += ["--output", i.output]
+        return Action(self.name, "argv", argv=tuple(argv))
+
+    def dry_run(self, inputs: BaseModel, ctx: ExecContext) -> Preview:
+        return _show_read(self.render(inputs, ctx))
+
+    def execute(self, inputs: BaseModel, ctx: ExecContext) -> BaseModel:
+        return KubectlOutput(stdout=_checked(list(self.render(inputs, ctx).argv), ctx))
+
+
+class RolloutInput(_NsInput):
+    kind: Workload = "deployment"
+    name: K8sName
+
+
+class RolloutStatusInput(RolloutInput):
+    timeout: Duration = "120s"
+
+
+class KubectlRolloutStatus(_Kubectl):
+    name = "kubectl.rollout_status"
+    description = "Wait for a rollout to finish (kubectl rollout status)."
+    scope: Scope = "read"
+    Input = RolloutStatusInput
+
+    def render(self, inputs: BaseModel, ctx: ExecContext) -> Action:
+        i = RolloutStatusInput.model_validate(inputs.model_dump())
+        argv = _base_argv(ctx, i.namespace)
+        argv += ["rollout", "status", f"{i.kind}/{i.name}", f"--timeout={i.timeout}"]
+        return Action(self.name, "argv", argv=tuple(argv))
+
+    def dry_run(self, inputs: BaseModel, ctx: ExecContext) -> Preview:
+        return _show_read(self.render(inputs, ctx))
+
+    def execute(self, inputs: BaseModel, ctx: ExecContext) -> BaseModel:
+        from aisre_cli.remediate.types import parse_duration
+
+        i = RolloutStatusInput.model_validate(inputs.model_dump())
+        out = _checked(list(self.render(inputs, ctx).argv), ctx, parse_duration(i.timeout) + 10)
+        return KubectlOutput(stdout=out)
+
+
+class WaitConditionInput(_NsInput):
+    kind: Literal["deployment", "statefulset", "pod", "certificate", "pvc", "job"]
+    name: K8sName
+    condition: Literal["Ready", "Available", "Complete", "Resized"] = "Ready"
+    timeout: Duration = "120s"
+
+
+class KubectlWaitCondition(_Kubectl):
+    name = "kubectl.wait_condition"
+    description = "Wait until an object reports a condition (kubectl wait --for=condition=...)."
+    scope: Scope = "read"
+    Input = WaitConditionInput
+
+    def render(self, inputs: BaseModel, ctx: ExecContext) -> Action:
+        i = WaitConditionInput.model_validate(inputs.model_dump())
+        argv = _base_argv(ctx, i.namespace)
+        argv += [
+            "wait",
+            f"--for=condition={i.condition}",
+            f"{i.kind}/{i.name}",
+            f"--timeout={i.timeout}",
+        ]
+        return Action(self.name, "argv", argv=tuple(argv))
+
+    def dry_run(self, inputs: BaseModel, ctx: ExecContext) -> Preview:
+        return _show_read(self.render(inputs, ctx))
+
+    def execute(self, inputs: BaseModel, ctx: ExecContext) -> BaseModel:
+        from aisre_cli.remediate.types import parse_duration
+
+        i = WaitConditionInput.model_validate(inputs.model_dump())
+        out = _checked(list(self.render(inputs, ctx).argv), ctx, parse_duration(i.timeout) + 10)
+        return KubectlOutput(stdout=out)
+
+
+# ----------------------------------------------------------------- writes
+
+
+class RolloutUndoInput(RolloutInput):
+    to_revision: Revision | None = None
+
+
+class KubectlRolloutUndo(_Kubectl):
+    name = "kubectl.rollout_undo"
+    description = "Roll a workload back to its previous (or a given) revision."
+    scope: Scope = "write"
+    undo_hint = "roll forward again: `kubectl rollout undo` returns to the revision before"
+    Input = RolloutUndoInput
+
+    def render(self, inputs: BaseModel, ctx: ExecContext) -> Action:
+        i = RolloutUndoInput.model_validate(inputs.model_dump())
+        argv = _base_argv(ctx, i.namespace)
+        argv += ["rollout", "undo", f"{i.kind}/{i.name}"]
+        if i.to_revision is not None:
+            argv.append(f"--to-revision={i.to_revision}")
+        return Action(self.name, "argv", argv=tuple(argv))
+
+    def dry_run(self, inputs: BaseModel, ctx: ExecContext) -> Preview:
+        return _server_dry_run(self.render(inputs, ctx), ctx)
+
+    def execute(self, inputs: BaseModel, ctx: ExecContext) -> BaseModel:
+        return KubectlOutput(stdout=_checked(list(self.render(inputs, ctx).argv), ctx))
+
+    def undo(self, inputs: BaseModel, output: Mapping[str, Any]) -> UndoCall | None:
+        i = RolloutUndoInput.model_validate(inputs.model_dump())
+        return UndoCall(
+            "kubectl.rollout_undo",
+            {"kind": i.kind, "name": i.name, "namespace": i.namespace},
+        )
+
+
+class KubectlRolloutRestart(_Kubectl):
+    name = "kubectl.rollout_restart"
+    description = "Restart a workload's pods with a rolling restart."
+    scope: Scope = "write"
+    undo_hint = ""
+    Input = RolloutInput
+
+    def render(self, inputs: BaseModel, ctx: ExecContext) -> Action:
+        i = RolloutInput.model_validate(inputs.model_dump())
+        argv = _base_argv(ctx, i.namespace)
+        argv += ["rollout", "restart", f"{i.kind}/{i.name}"]
+        return Action(self.name, "argv", argv=tuple(argv))
+
+    def dry_run(self, inputs: BaseModel, ctx: ExecContext) -> Preview:
+        return _server_dry_run(self.render(inputs, ctx), ctx)
+
+    def execute(self, inputs: BaseModel, ctx: ExecContext) -> BaseModel:
+        return KubectlOutput(stdout=_checked(list(self.render(inputs, ctx).argv), ctx))
+
+
+class ScaleInput(_NsInput):
+    kind: Literal["deployment", "statefulset"] = "deployment"
+    name: K8sName
+    replicas: Replicas
+
+
+class ScaleOutput(BaseModel):
+    stdout: str = ""
+    previous_replicas: int | None = None
+    replicas: int
+
+
+class KubectlScale(_Kubectl):
+    name = "kubectl.scale"
+    description = "Set a workload's replica count (records the previous count for undo)."
+    scope: Scope = "write"
+    undo_hint = "scale back to the replica count recorded before the change"
+    Input = ScaleInput
+    Output = ScaleOutput
+
+    def render(self, inputs: BaseModel, ctx: ExecContext) -> Action:
+        i = ScaleInput.model_validate(inputs.model_dump())
+        argv = _base_argv(ctx, i.namespace)
+        argv += ["scale", f"{i.kind}/{i.name}", f"--replicas={i.replicas}"]
+        return Action(self.name, "argv", argv=tuple(argv))
+
+    def dry_run(self, inputs: BaseModel, ctx: ExecContext) -> Preview:
+        return _server_dry_run(self.render(inputs, ctx), ctx)
+
+    def execute(self, inputs: BaseModel, ctx: ExecContext) -> BaseModel:
+        i = ScaleInput.model_validate(inputs.model_dump())
+        get = _base_argv(ctx, i.namespace) + [
+            "get",
+            f"{i.kind}/{i.name}",
+            "--output=jsonpath={.spec.replicas}",
+        ]
+        prev_raw = _checked(get, ctx).strip()
+        prev = int(prev_raw) if prev_raw.isdigit() else None
+        out = _checked(list(self.render(inputs, ctx).argv), ctx)
+        return ScaleOutput(stdout=out, previous_replicas=prev, replicas=i.replicas)
+
+    def undo(self, inputs: BaseModel, output: Mapping[str, Any]) -> UndoCall | None:
+        i = ScaleInput.model_validate(inputs.model_dump())
+        prev = output.get("previous_replicas")
+        if not isinstance(prev, int):
+            return None
+        return UndoCall(
+            "kubectl.scale",
+            {"kind": i.kind, "name": i.name, "namespace": i.namespace, "replicas": prev},
+        )
+
+    def blast_radius(self, inputs: BaseModel) -> int:
+        return max(1, ScaleInput.model_validate(inputs.model_dump()).replicas)
+
+
+class RenewInput(_NsInput):
+    name: K8sName
+    """The cert-manager Certificate."""
+
+
+class KubectlCertRenew(_Kubectl):
+    name = "kubectl.cert_renew"
+    description = (
+        "Ask cert-manager to re-issue a Certificate now (sets the Issuing condition,"
+        " as `cmctl renew` does)."
+    )
+    scope: Scope = "write"
+    undo_hint = ""
+    Input = RenewInput
+
+    def render(self, inputs: BaseModel, ctx: ExecContext) -> Action:
+        i = RenewInput.model_validate(inputs.model_dump())
+        patch = {
+            "status": {
+                "conditions": [
+                    {
+                        "type": "Issuing",
+                        "status": "True",
+                        "reason": "ManuallyTriggered",
+                        "message": "Certificate re-issuance manually triggered by aisre",
+                    }
+                ]
+            }
+        }
+        argv = _base_argv(ctx, i.namespace)
+        argv += [
+            "patch",
+            "certificate",
+            i.name,
+            "--subresource=status",
+            "--type=merge",
+            "--patch",
+            json.dumps(patch, sort_keys=True, separators=(",", ":")),
+        ]
+        return Action(self.name, "argv", argv=tuple(argv))
+
+    def dry_run(self, inputs: BaseModel, ctx: ExecContext) -> Preview:
+        return _server_dry_run(self.render(inputs, ctx), ctx)
+
+    def execute(self, inputs: BaseModel, ctx: ExecContext) -> BaseModel:
+        return KubectlOutput(stdout=_checked(list(self.render(inputs, ctx).argv), ctx))
+
+
+class PvcResizeInput(_NsInput):
+    name: K8sName
+    size: str = Field(pattern=r"^[1-9][0-9]{0,5}(Mi|Gi|Ti)$")
+
+
+class KubectlPvcResize(_Kubectl):
+    name = "kubectl.pvc_resize"
+    description = "Grow a PersistentVolumeClaim (the storage class must allow expansion)."
+    scope: Scope = "write"
+    undo_hint = ""
+    Input = PvcResizeInput
+
+    def render(self, inputs: BaseModel, ctx: ExecContext) -> Action:
+        i = PvcResizeInput.model_validate(inputs.model_dump())
+        patch = {"spec": {"resources": {"requests": {"storage": i.size}}}}
+        argv = _base_argv(ctx, i.namespace)
+        argv += [
+            "patch",
+            "pvc",
+            i.name,
+            "--type=merge",
+            "--patch",
+            json.dumps(patch, sort_keys=True, separators=(",", ":")),
+        ]
+        return Action(self.name, "argv", argv=tuple(argv))
+
+    def dry_run(self, inputs: BaseModel, ctx: ExecContext) -> Preview:
+        return _server_dry_run(self.render(inputs, ctx), ctx)
+
+    def execute(self, inputs: BaseModel, ctx: ExecContext) -> BaseModel:
+        return KubectlOutput(stdout=_checked(list(self.render(inputs, ctx).argv), ctx))
+
+
+__all__ = [
+    "AnyOutput",
+    "KubectlCertRenew",
+    "KubectlGet",
+    "KubectlPvcResize",
+    "KubectlRolloutRestart",
+    "KubectlRolloutStatus",
+    "KubectlRolloutUndo",
+    "KubectlScale",
+    "KubectlWaitCondition",
+    "run_argv",
+]

@@ -1,0 +1,126 @@
+"""Run checkpoints: where a run is, written atomically after every state change.
+
+`$XDG_DATA_HOME/aisre/runs/RUN_ID.json` holds the runbook id and file hash, the
+resolved parameters, and each step's status and output. It is replaced atomically
+(write a temp file, fsync, rename, fsync the directory), so a crash leaves either the
+old or the new state, never half of one.
+
+The checkpoint is a convenience; the audit log is the truth. A step is marked
+`running` before its intent is audited; if the process dies before the result is
+written, resume reconciles with the audit log: a result record means the step
+finished (done or failed), an intent without result means nobody knows whether the
+action happened, so the step is offered again (and confirmed again).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from aisre_cli.errors import UsageError
+from aisre_cli.settings import paths
+
+StepStatus = Literal["pending", "running", "done", "failed", "skipped", "refused", "undone"]
+RunStatus = Literal["running", "completed", "aborted", "stopped", "failed"]
+RUN_ID = re.compile(r"^r-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$")
+
+
+def new_run_id() -> str:
+    return f"r-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
+
+
+class StepState(BaseModel):
+    id: str
+    status: StepStatus = "pending"
+    attempts: int = 0
+    output: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    verified: bool | None = None
+    audit_seq: int | None = None
+    """Sequence number of the last audit record about this step."""
+
+
+class RunState(BaseModel):
+    run_id: str
+    runbook_id: str
+    runbook_sha256: str
+    runbook_source: str
+    profile: str
+    environment: str
+    params: dict[str, Any]
+    """The values as given (strings from --param or resolved from the verdict)."""
+    param_sources: dict[str, str] = Field(default_factory=dict)
+    alert_id: str | None = None
+    dry_run: bool = False
+    status: RunStatus = "running"
+    steps: list[StepState]
+    created: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    updated: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    break_glass: str | None = None
+    signals: dict[str, Any] = Field(default_factory=dict)
+    """Trust inputs captured at start (confidence, specificity, kind, ...) for resume."""
+    runbook_json: dict[str, Any] = Field(default_factory=dict)
+    """The runbook as it was planned (resume refuses if the file changed since)."""
+
+    def step(self, step_id: str) -> StepState:
+        for s in self.steps:
+            if s.id == step_id:
+                return s
+        raise KeyError(step_id)
+
+
+def checkpoint_path(run_id: str) -> Path:
+    if not RUN_ID.match(run_id):
+        raise UsageError(
+            f"not a run id: {run_id!r}", hint="ids look like r-20260101T120000Z-abc123"
+        )
+    return paths.runs_dir() / f"{run_id}.json"
+
+
+def save(state: RunState) -> None:
+    state.updated = datetime.now(UTC)
+    target = checkpoint_path(state.run_id)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(f".tmp{os.getpid()}")
+    data = state.model_dump_json(indent=2).encode()
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, target)
+    dfd = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def load(run_id: str) -> RunState:
+    p = checkpoint_path(run_id)
+    if not p.exists():
+        raise UsageError(f"no run {run_id!r}", hint="`aisre runbook runs` lists recent runs")
+    try:
+        return RunState.model_validate_json(p.read_bytes())
+    except ValueError as exc:
+        raise UsageError(f"{p}: unreadable checkpoint ({str(exc).splitlines()[0]})") from None
+
+
+def list_runs() -> list[RunState]:
+    d = paths.runs_dir()
+    if not d.exists():
+        return []
+    out: list[RunState] = []
+    for p in sorted(d.glob("r-*.json")):
+        try:
+            out.append(RunState.model_validate_json(p.read_bytes()))
+        except ValueError:
+            continue
+    return sorted(out, key=lambda s: s.created)

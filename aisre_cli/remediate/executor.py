@@ -1,0 +1,128 @@
+"""The executor: the one place a capability is executed.
+
+It refuses to run anything without a `Permit`, and the permit must name the digest
+of the exact action about to run (re-rendered here from the validated inputs). Only
+governance (`govern.session`) issues permits, after the routing decision and after
+the audit intent record has been written and fsynced; the permit carries that
+record's sequence number. So an action runs only if its intent is on disk, and only
+if it is byte-for-byte the action that was decided on and confirmed.
+
+Verification runs after an action: a PromQL bound (via `prometheus.query`) or a read
+capability that must succeed, retried every `interval` until `timeout`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aisre_cli.errors import AisreError
+from aisre_cli.remediate.capabilities import ExecContext, Preview, Registry
+from aisre_cli.remediate.plan import PlannedStep
+from aisre_cli.remediate.runbook import check_bound
+from aisre_cli.remediate.types import parse_duration
+
+
+class PermitError(AisreError):
+    """The executor was asked to run something without a matching permit."""
+
+
+@dataclass(frozen=True)
+class Permit:
+    """Issued by governance for one action, after its audit intent is durable."""
+
+    run_id: str
+    step_id: str
+    action_digest: str
+    audit_seq: int
+
+
+@dataclass
+class ExecResult:
+    ok: bool
+    output: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    detail: str
+    value: float | None = None
+    attempts: int = 0
+    skipped: bool = False
+
+
+def execute(ps: PlannedStep, ctx: ExecContext, permit: Permit) -> ExecResult:
+    """Run one planned step under a permit. Capability errors become a failed result."""
+    action = ps.capability.render(ps.inputs, ctx)
+    if permit.step_id != ps.id or permit.action_digest != action.digest():
+        raise PermitError(
+            f"step {ps.id}: the permit does not match the action about to run",
+            hint="the action changed after it was confirmed; confirm it again",
+        )
+    if permit.audit_seq < 1:
+        raise PermitError(f"step {ps.id}: permit without an audit record")
+    t0 = time.monotonic()
+    try:
+        out = ps.capability.execute(ps.inputs, ctx)
+    except AisreError as exc:
+        return ExecResult(False, error=exc.message, seconds=time.monotonic() - t0)
+    return ExecResult(True, output=out.model_dump(mode="json"), seconds=time.monotonic() - t0)
+
+
+def dry_run(ps: PlannedStep, ctx: ExecContext) -> Preview:
+    """What the step would do. Never needs a permit: it changes nothing."""
+    try:
+        return ps.capability.dry_run(ps.inputs, ctx)
+    except AisreError as exc:
+        return Preview(ps.action, False, f"dry run failed: {exc.message}")
+
+
+def verify(
+    ps: PlannedStep,
+    ctx: ExecContext,
+    registry: Registry,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+) -> VerifyResult:
+    """Check the step worked. No `verify:` means nothing to check (ok)."""
+    v = ps.step.verify
+    if v is None:
+        return VerifyResult(True, "no verification declared", skipped=True)
+    sleep = ctx.sleep or time.sleep
+    deadline = clock() + parse_duration(v.timeout)
+    interval = parse_duration(v.interval)
+    attempts = 0
+    last = ""
+    value: float | None = None
+    while True:
+        attempts += 1
+        try:
+            if ps.verify_query is not None:
+                cap = registry.get("prometheus.query")
+                inp = cap.input_model.model_validate({"query": ps.verify_query})
+                out = cap.execute(inp, ctx).model_dump()
+                value = out.get("value")
+                expect = v.expect or ""
+                if check_bound(value, expect):
+                    return VerifyResult(
+                        True, f"{ps.verify_query} = {value} ({expect})", value, attempts
+                    )
+                last = f"{ps.verify_query} = {value}, expected {expect}"
+            elif v.capability is not None and ps.verify_inputs is not None:
+                cap = registry.get(v.capability)
+                cap.execute(ps.verify_inputs, ctx)
+                return VerifyResult(True, f"{v.capability} succeeded", None, attempts)
+            else:
+                return VerifyResult(True, "nothing to verify", skipped=True)
+        except AisreError as exc:
+            last = exc.message
+        if clock() + interval > deadline:
+            return VerifyResult(
+                False, f"not verified after {attempts} attempt(s): {last}", value, attempts
+            )
+        sleep(interval)

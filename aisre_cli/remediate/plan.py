@@ -1,0 +1,281 @@
+"""Planning: resolve a runbook's parameters and render every step's exact action.
+
+The plan is computed up front, so the stepper can show the whole run (every step,
+its scope, the resolved values and where each came from, the exact argv or request)
+before asking anything. A parameter value that fails its type is an error here,
+whatever its source: a service name lifted from a log line such as `x; rm -rf /` never
+reaches a capability.
+
+Parameter precedence: `--param k=v` > the verdict/alert (`from:`) > `default:`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from aisre_cli.errors import UsageError
+from aisre_cli.model import Alert, Hypothesis, TriageReport
+from aisre_cli.remediate import templating
+from aisre_cli.remediate.capabilities import Action, Capability, ExecContext, Registry
+from aisre_cli.remediate.matching import specificity
+from aisre_cli.remediate.runbook import Runbook, Step, UndoInline
+from aisre_cli.remediate.types import first_error, validate_param
+
+
+@dataclass
+class PlannedStep:
+    """One step with its validated inputs and the exact action it will perform."""
+
+    index: int
+    step: Step
+    capability: Capability
+    inputs: BaseModel
+    action: Action
+    verify_query: str | None = None
+    verify_inputs: BaseModel | None = None
+    undo_of: str | None = None
+    """For an undo step: the id of the step it undoes."""
+
+    @property
+    def id(self) -> str:
+        return self.step.id
+
+    @property
+    def scope(self) -> str:
+        return self.capability.scope
+
+    @property
+    def writes(self) -> bool:
+        return self.capability.scope != "read"
+
+    def blast_radius(self) -> int:
+        return self.capability.blast_radius(self.inputs)
+
+
+@dataclass
+class Plan:
+    runbook: Runbook
+    values: dict[str, Any]
+    sources: dict[str, str]
+    """Where each parameter value came from."""
+    steps: list[PlannedStep]
+    hypothesis: Hypothesis | None = None
+    alert: Alert | None = None
+    specificity: float | None = None
+    facts: dict[str, str] = field(default_factory=dict)
+
+    def step(self, step_id: str) -> PlannedStep:
+        for s in self.steps:
+            if s.id == step_id:
+                return s
+        raise UsageError(f"no step {step_id!r} in runbook {self.runbook.id}")
+
+
+def best_hypothesis(
+    rb: Runbook, report: TriageReport | None
+) -> tuple[Hypothesis | None, float | None]:
+    """The highest-ranked hypothesis this runbook applies to (or the top one)."""
+    if report is None or not report.verdict.hypotheses:
+        return None, None
+    for h in report.verdict.hypotheses:
+        s = specificity(rb, h, report.alert)
+        if s is not None:
+            return h, s
+    return report.verdict.hypotheses[0], None
+
+
+def facts_from_report(report: TriageReport | None, hyp: Hypothesis | None) -> dict[str, str]:
+    """Values the verdict and its alert offer as parameter defaults."""
+    if report is None:
+        return {}
+    a = report.alert
+    out: dict[str, str] = {"alertname": a.name}
+    service = hyp.service if hyp is not None else a.service
+    if service:
+        out["service"] = service
+        out["deployment"] = a.labels.get("deployment", service)
+    for key, label in (
+        ("namespace", "namespace"),
+        ("certificate", "certificate"),
+        ("pvc", "persistentvolumeclaim"),
+        ("incident_id", "pagerduty_incident"),
+    ):
+        if a.labels.get(label):
+            out[key] = a.labels[label]
+    if hyp is not None and hyp.subject and hyp.kind in ("deploy", "config_change"):
+        out["change_id"] = hyp.subject
+        for ev in report.evidence:
+            if ev.kind == "change" and ev.subject == hyp.subject:
+                for k in ("version", "previous_version"):
+                    v = ev.data.get(k)
+                    if isinstance(v, str) and v:
+                        out[k] = v
+    for k, v in a.labels.items():
+        out[f"label:{k}"] = v
+    return out
+
+
+def resolve_params(
+    rb: Runbook, given: Mapping[str, str], facts: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Values and their sources. Raises UsageError naming the parameter and its source."""
+    unknown = sorted(set(given) - set(rb.params))
+    if unknown:
+        raise UsageError(
+            f"runbook {rb.id} has no parameter {unknown[0]!r}",
+            hint=f"its parameters: {', '.join(rb.params) or 'none'}",
+        )
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    missing: list[str] = []
+    for name, p in rb.params.items():
+        raw: Any = None
+        src = ""
+        if name in given:
+            raw, src = given[name], "--param"
+        elif p.from_ and p.from_ in facts:
+            raw, src = facts[p.from_], f"verdict ({p.from_})"
+        elif p.default is not None:
+            raw, src = p.default, "default"
+        if raw is None:
+            if p.required:
+                missing.append(name)
+            continue
+        try:
+            values[name] = validate_param(p.type, raw)
+        except ValueError as exc:
+            raise UsageError(
+                f"parameter {name}={raw!r} from {src} rejected: {exc}",
+                hint=f"pass a valid value with --param {name}=VALUE",
+            ) from None
+        sources[name] = src
+    if missing:
+        raise UsageError(
+            f"runbook {rb.id}: no value for parameter(s) {', '.join(missing)}",
+            hint="pass --param NAME=VALUE, or --alert ALERT_ID to take them from the verdict",
+        )
+    return values, sources
+
+
+def template_values(values: Mapping[str, Any], run_id: str, ctx: ExecContext) -> dict[str, Any]:
+    return {
+        **values,
+        "run_id": run_id,
+        "environment": ctx.profile.environment,
+        "profile_namespace": ctx.profile.namespace or "",
+    }
+
+
+def plan_call(
+    index: int,
+    step: Step,
+    capability_name: str,
+    raw_inputs: Mapping[str, Any],
+    tvalues: Mapping[str, Any],
+    registry: Registry,
+    ctx: ExecContext,
+) -> PlannedStep:
+    cap = registry.get(capability_name)
+    try:
+        rendered = templating.render(dict(raw_inputs), tvalues)
+        inputs = cap.input_model.model_validate(rendered)
+    except templating.TemplateError as exc:
+        raise UsageError(f"step {step.id}: {exc}") from None
+    except ValidationError as exc:
+        loc = ".".join(str(x) for x in exc.errors()[0]["loc"])
+        raise UsageError(
+            f"step {step.id}: input {loc} rejected by {capability_name}: {first_error(exc)}",
+            hint="check the parameter values (--param) and the runbook",
+        ) from None
+    action = cap.render(inputs, ctx)
+    ps = PlannedStep(index=index, step=step, capability=cap, inputs=inputs, action=action)
+    v = step.verify
+    if v is not None:
+        if v.query is not None:
+            ps.verify_query = str(templating.render(v.query, tvalues))
+        elif v.capability is not None:
+            vcap = registry.get(v.capability)
+            try:
+                ps.verify_inputs = vcap.input_model.model_validate(
+                    templating.render(dict(v.inputs), tvalues)
+                )
+            except ValidationError as exc:
+                raise UsageError(
+                    f"step {step.id}: verify input rejected: {first_error(exc)}"
+                ) from None
+    return ps
+
+
+def build_plan(
+    rb: Runbook,
+    given: Mapping[str, str],
+    *,
+    report: TriageReport | None,
+    registry: Registry,
+    ctx: ExecContext,
+    run_id: str,
+) -> Plan:
+    hyp, spec = best_hypothesis(rb, report)
+    facts = facts_from_report(report, hyp)
+    values, sources = resolve_params(rb, given, facts)
+    tvalues = template_values(values, run_id, ctx)
+    steps = [
+        plan_call(i, s, s.capability, s.inputs, tvalues, registry, ctx)
+        for i, s in enumerate(rb.steps)
+    ]
+    return Plan(
+        runbook=rb,
+        values=values,
+        sources=sources,
+        steps=steps,
+        hypothesis=hyp,
+        alert=report.alert if report else None,
+        specificity=spec,
+        facts=facts,
+    )
+
+
+def plan_undo(
+    plan: Plan,
+    ps: PlannedStep,
+    output: Mapping[str, Any],
+    registry: Registry,
+    ctx: ExecContext,
+    run_id: str,
+) -> PlannedStep | None:
+    """The undo of a step that ran, or None when it declares none / cannot be undone."""
+    undo = ps.step.undo
+    if undo is None:
+        return None
+    tvalues = template_values(plan.values, run_id, ctx)
+    undo_step: Step
+    if undo == "auto":
+        call = ps.capability.undo(ps.inputs, output)
+        if call is None:
+            return None
+        inputs = {k: v for k, v in call.inputs.items() if v is not None}
+        undo_step = Step(
+            id=f"{ps.id}.undo",
+            title=f"Undo: {ps.step.title}",
+            capability=call.capability,
+            inputs=inputs,
+        )
+        tv: Mapping[str, Any] = {}
+    elif isinstance(undo, UndoInline):
+        undo_step = Step(
+            id=f"{ps.id}.undo",
+            title=f"Undo: {ps.step.title}",
+            capability=undo.capability,
+            inputs=undo.inputs,
+        )
+        tv = tvalues
+    else:
+        undo_step = plan.runbook.step(undo)
+        tv = tvalues
+    out = plan_call(ps.index, undo_step, undo_step.capability, undo_step.inputs, tv, registry, ctx)
+    out.undo_of = ps.id
+    return out

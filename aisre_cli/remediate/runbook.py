@@ -1,0 +1,532 @@
+"""Runbooks: the YAML format, the loader (with file:line positions) and validation.
+
+A runbook is data, not code. It says what it applies to (`applies_to`: hypothesis
+kinds, alert label matchers), which typed parameters it takes (and where their
+defaults come from: the verdict's service, namespace, change id, versions), and its
+steps. Each step names a capability from the registry and gives its inputs, which may
+reference parameters as `{{ name }}`.
+
+`validate_runbook()` catches, before anything runs: unknown capabilities, inputs that
+fail the capability's schema (checked with stand-in values of each parameter's
+type), references to undefined names, a PromQL verification that interpolates a free
+text parameter, undo references to missing steps, undo steps nothing refers to
+(unreachable), and duplicate ids. Every problem carries `file:line`, because the
+loader keeps the line of each YAML node.
+
+Shipped runbooks live in the top-level `runbooks/`; a profile adds folders with
+`runbook_dirs`. A later folder may not silently replace an earlier id: duplicates are
+a validation error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from aisre_cli.errors import AisreError, ExitCode, UsageError
+from aisre_cli.model import HYPOTHESIS_KINDS
+from aisre_cli.remediate import templating
+from aisre_cli.remediate.capabilities import Registry, default_registry
+from aisre_cli.remediate.types import PARAM_TYPES, QUERY_SAFE_TYPES, SAMPLE_VALUES, validate_param
+from aisre_cli.settings import paths
+from aisre_cli.settings.config import Profile
+
+ID_RE = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+DEFAULT_SOURCES = (
+    "service",
+    "namespace",
+    "change_id",
+    "version",
+    "previous_version",
+    "alertname",
+    "deployment",
+    "certificate",
+    "pvc",
+    "incident_id",
+)
+"""Where a parameter default may come from (the verdict and its alert); also
+`label:NAME` for any alert label."""
+
+
+class RunbookError(AisreError):
+    exit_code = ExitCode.USAGE
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AppliesTo(_M):
+    kinds: list[str] = Field(default_factory=list)
+    """Hypothesis kinds this runbook fixes (DESIGN.md taxonomy)."""
+    labels: dict[str, str] = Field(default_factory=dict)
+    """Alert label matchers: label -> regex (full match)."""
+    services: list[str] = Field(default_factory=list)
+    """Service name regexes (full match); empty: any service."""
+
+    @field_validator("kinds")
+    @classmethod
+    def _kinds(cls, v: list[str]) -> list[str]:
+        for k in v:
+            if k not in HYPOTHESIS_KINDS:
+                raise ValueError(
+                    f"unknown hypothesis kind {k!r} (known: {', '.join(HYPOTHESIS_KINDS)})"
+                )
+        return v
+
+    @field_validator("labels")
+    @classmethod
+    def _regexes(cls, v: dict[str, str]) -> dict[str, str]:
+        for k, rx in v.items():
+            try:
+                re.compile(rx)
+            except re.error as exc:
+                raise ValueError(f"label {k}: bad regex: {exc}") from None
+        return v
+
+
+class Param(_M):
+    type: str = "name"
+    """One of remediate.types.PARAM_TYPES."""
+    description: str = ""
+    default: Any = None
+    """Literal default (validated against the type)."""
+    from_: str | None = Field(default=None, alias="from")
+    """Take the default from the verdict: service, namespace, change_id, ... or label:NAME."""
+    required: bool = True
+    """A required parameter with no value stops planning."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, v: str) -> str:
+        if v not in PARAM_TYPES:
+            raise ValueError(f"unknown parameter type {v!r} (known: {', '.join(PARAM_TYPES)})")
+        return v
+
+    @field_validator("from_")
+    @classmethod
+    def _from(cls, v: str | None) -> str | None:
+        if v is None or v in DEFAULT_SOURCES or re.fullmatch(r"label:[A-Za-z_][A-Za-z0-9_]*", v):
+            return v
+        raise ValueError(
+            f"unknown default source {v!r} (known: {', '.join(DEFAULT_SOURCES)}, label:NAME)"
+        )
+
+
+class Verify(_M):
+    """How a step's success is checked, after it ran."""
+
+    query: str | None = None
+    """PromQL evaluated by `prometheus.query`; must satisfy `expect`."""
+    expect: str | None = None
+    """A bound: `< 0.05`, `<= 2`, `> 0`, `>= 3`, `== 0`; `absent` means no series."""
+    capability: str | None = None
+    """Alternatively a read capability that must succeed (e.g. kubectl.rollout_status)."""
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    timeout: str = "2m"
+    """Keep retrying until this long has passed."""
+    interval: str = "10s"
+
+    @field_validator("expect")
+    @classmethod
+    def _expect(cls, v: str | None) -> str | None:
+        if v is None or v.strip() == "absent" or parse_bound(v) is not None:
+            return v
+        raise ValueError("expect must be like '< 0.05', '>= 3', '== 0' or 'absent'")
+
+
+def parse_bound(v: str) -> tuple[str, float] | None:
+    m = re.fullmatch(r"\s*(<=|>=|==|!=|<|>)\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*", v)
+    return (m.group(1), float(m.group(2))) if m else None
+
+
+def check_bound(value: float | None, expect: str) -> bool:
+    if expect.strip() == "absent":
+        return value is None
+    b = parse_bound(expect)
+    if b is None or value is None:
+        return False
+    op, x = b
+    return {
+        "<": value < x,
+        "<=": value <= x,
+        ">": value > x,
+        ">=": value >= x,
+        "==": value == x,
+        "!=": value != x,
+    }[op]
+
+
+class UndoInline(_M):
+    capability: str
+    inputs: dict[str, Any] = Field(default_factory=dict)
+
+
+class Step(_M):
+    id: str = Field(pattern=ID_RE)
+    title: str
+    capability: str
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    confirm: bool = False
+    """Always ask a human for this step, whatever autonomy the policy grants."""
+    verify: Verify | None = None
+    undo: Literal["auto"] | str | UndoInline | None = None
+    """`auto` (the capability's own inverse), the id of an `undo_steps` entry, or inline."""
+    description: str = ""
+
+
+class Runbook(_M):
+    id: str = Field(pattern=ID_RE)
+    title: str
+    description: str = ""
+    version: int = 1
+    applies_to: AppliesTo = Field(default_factory=AppliesTo)
+    params: dict[str, Param] = Field(default_factory=dict)
+    steps: list[Step] = Field(min_length=1)
+    undo_steps: list[Step] = Field(default_factory=list)
+
+    # set by the loader (not part of the YAML)
+    source: str = Field(default="", exclude=True)
+    sha256: str = Field(default="", exclude=True)
+
+    def step(self, step_id: str) -> Step:
+        for s in (*self.steps, *self.undo_steps):
+            if s.id == step_id:
+                return s
+        raise UsageError(f"runbook {self.id}: no step {step_id!r}")
+
+
+BUILTIN_NAMES = ("run_id", "environment", "profile_namespace")
+"""Names every template may use besides the runbook's parameters."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation finding: where and what."""
+
+    file: str
+    line: int
+    message: str
+    runbook: str = ""
+
+    def render(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+# ------------------------------------------------------------------ loading
+
+
+@dataclass
+class _Loaded:
+    data: Any
+    lines: dict[tuple[str | int, ...], int]
+
+
+def _compose(text: str, where: str) -> _Loaded:
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return _Loaded(None, {})
+        lines: dict[tuple[str | int, ...], int] = {}
+
+        def walk(n: yaml.Node, path: tuple[str | int, ...]) -> None:
+            lines.setdefault(path, n.start_mark.line + 1)
+            if isinstance(n, yaml.MappingNode):
+                for k, v in n.value:
+                    key = k.value if isinstance(k, yaml.ScalarNode) else str(k.value)
+                    lines[(*path, key)] = k.start_mark.line + 1
+                    walk(v, (*path, key))
+                    lines[(*path, key)] = k.start_mark.line + 1
+            elif isinstance(n, yaml.SequenceNode):
+                for i, v in enumerate(n.value):
+                    walk(v, (*path, i))
+
+        walk(node, ())
+        data = loader.construct_document(node)
+        return _Loaded(data, lines)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        raise RunbookError(
+            f"{where}:{line}: not valid YAML ({getattr(exc, 'problem', None) or exc})"
+        ) from None
+    finally:
+        loader.dispose()
+
+
+def _line(lines: dict[tuple[str | int, ...], int], loc: Sequence[str | int]) -> int:
+    path = tuple(loc)
+    while path:
+        if path in lines:
+            return lines[path]
+        path = path[:-1]
+    return lines.get((), 1)
+
+
+@dataclass
+class LoadedRunbook:
+    runbook: Runbook | None
+    file: str
+    lines: dict[tuple[str | int, ...], int]
+    problems: list[Problem]
+
+
+def load_file(path: Path) -> LoadedRunbook:
+    """Parse and schema-check one file; problems instead of exceptions."""
+    where = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return LoadedRunbook(None, where, {}, [Problem(where, 1, f"cannot read: {exc.strerror}")])
+    try:
+        loaded = _compose(raw.decode("utf-8"), where)
+    except UnicodeDecodeError:
+        return LoadedRunbook(None, where, {}, [Problem(where, 1, "not UTF-8 text")])
+    except RunbookError as exc:
+        file, _, rest = exc.message.rpartition(": not valid")
+        line = int(file.rsplit(":", 1)[1]) if ":" in file else 1
+        return LoadedRunbook(None, where, {}, [Problem(where, line, "not valid" + rest)])
+    if not isinstance(loaded.data, dict):
+        return LoadedRunbook(
+            None, where, loaded.lines, [Problem(where, 1, "a runbook is a YAML mapping")]
+        )
+    try:
+        rb = Runbook.model_validate(loaded.data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = [
+                x
+                for x in err["loc"]
+                if not (isinstance(x, str) and x in ("str", "UndoInline", "literal['auto']"))
+            ]
+            loc = ["from" if x == "from_" else x for x in loc]
+            dotted = ".".join(str(x) for x in loc)
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            problems.append(Problem(where, _line(loaded.lines, loc), f"{dotted}: {msg}"))
+        return LoadedRunbook(None, where, loaded.lines, problems)
+    rb.source = where
+    rb.sha256 = hashlib.sha256(raw).hexdigest()
+    return LoadedRunbook(rb, where, loaded.lines, [])
+
+
+def runbook_dirs(profile: Profile | None) -> list[Path]:
+    dirs = [paths.shipped_runbooks_dir()]
+    if profile is not None:
+        dirs += [Path(d).expanduser() for d in profile.runbook_dirs]
+    return dirs
+
+
+def runbook_files(targets: Iterable[Path]) -> list[Path]:
+    out: list[Path] = []
+    for t in targets:
+        if t.is_dir():
+            out += sorted([*t.glob("*.yaml"), *t.glob("*.yml")])
+        elif t.exists():
+            out.append(t)
+        else:
+            out.append(t)  # reported as unreadable
+    return out
+
+
+def load_runbooks(profile: Profile | None = None, *, strict: bool = True) -> list[Runbook]:
+    """Every runbook of the profile (shipped ones first). Invalid ones raise when strict.
+
+    With `strict=False` invalid files are skipped (triage must still work when a user's
+    folder holds a broken runbook; `aisre runbook validate` reports it).
+    """
+    files = runbook_files(d for d in runbook_dirs(profile) if d.exists())
+    rbs, problems = validate_files(files)
+    if problems and strict:
+        first = problems[0]
+        raise RunbookError(
+            f"invalid runbook: {first.render()}"
+            + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+            hint="run `aisre runbook validate` for every finding",
+        )
+    bad = {p.file for p in problems}
+    return [rb for rb in rbs if rb.source not in bad]
+
+
+def find_runbook(runbook_id: str, profile: Profile | None = None) -> Runbook:
+    rbs = load_runbooks(profile, strict=False)
+    for rb in rbs:
+        if rb.id == runbook_id:
+            problems = validate_files([Path(rb.source)])[1]
+            if problems:
+                raise RunbookError(
+                    f"invalid runbook: {problems[0].render()}",
+                    hint="run `aisre runbook validate` for every finding",
+                )
+            return rb
+    known = ", ".join(sorted(r.id for r in rbs)) or "none"
+    raise UsageError(f"no runbook {runbook_id!r} (known: {known})", hint="`aisre runbook list`")
+
+
+# ------------------------------------------------------------------ validation
+
+
+def validate_files(
+    files: Sequence[Path], registry: Registry | None = None
+) -> tuple[list[Runbook], list[Problem]]:
+    """Load and validate files. Returns the valid runbooks and every problem found."""
+    reg = registry or default_registry()
+    runbooks: list[Runbook] = []
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
+    for f in files:
+        loaded = load_file(f)
+        problems += loaded.problems
+        rb = loaded.runbook
+        if rb is None:
+            continue
+        found = validate_runbook(rb, loaded.lines, reg)
+        if rb.id in seen:
+            found.append(
+                Problem(
+                    loaded.file,
+                    _line(loaded.lines, ["id"]),
+                    f"duplicate runbook id {rb.id!r} (also in {seen[rb.id]})",
+                )
+            )
+        else:
+            seen[rb.id] = loaded.file
+        problems += found
+        if not found:
+            runbooks.append(rb)
+    return runbooks, problems
+
+
+def validate_runbook(
+    rb: Runbook, lines: dict[tuple[str | int, ...], int], registry: Registry
+) -> list[Problem]:
+    where = rb.source or "<runbook>"
+    out: list[Problem] = []
+
+    def add(loc: Sequence[str | int], msg: str) -> None:
+        out.append(Problem(where, _line(lines, loc), msg, rb.id))
+
+    # parameters: defaults must fit their types
+    for pname, p in rb.params.items():
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", pname):
+            add(["params", pname], f"params.{pname}: not a valid name")
+        if pname in BUILTIN_NAMES:
+            add(["params", pname], f"params.{pname}: shadows a built-in name")
+        if p.default is not None:
+            try:
+                validate_param(p.type, p.default)
+            except ValueError as exc:
+                add(["params", pname, "default"], f"params.{pname}.default: {exc}")
+
+    names = {*rb.params, *BUILTIN_NAMES}
+    samples: dict[str, Any] = {n: SAMPLE_VALUES[p.type] for n, p in rb.params.items()}
+    samples.update(run_id="run-0", environment="prod", profile_namespace="default")
+
+    ids: set[str] = set()
+    undo_ids = {s.id for s in rb.undo_steps}
+    referenced_undo: set[str] = set()
+
+    def check_call(
+        base: list[str | int], cap_name: str, inputs: dict[str, Any], *, read_only: bool = False
+    ) -> None:
+        if cap_name not in registry:
+            add([*base, "capability"], f"unknown capability {cap_name!r}")
+            return
+        cap = registry.get(cap_name)
+        if read_only and cap.scope != "read":
+            add(
+                [*base, "capability"],
+                f"verification must use a read capability, not {cap_name} ({cap.scope})",
+            )
+        bad = False
+        for key, value in inputs.items():
+            for ref in templating.references(value):
+                if ref not in names:
+                    add([*base, "inputs", key], f"inputs.{key}: undefined name {ref!r} in template")
+                    bad = True
+            if isinstance(value, str) and templating.malformed(value):
+                add([*base, "inputs", key], f"inputs.{key}: malformed template {value!r}")
+                bad = True
+        if bad:
+            return
+        try:
+            rendered = templating.render(inputs, samples)
+            cap.input_model.model_validate(rendered)
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = [str(x) for x in err["loc"] if isinstance(x, str | int)]
+                key = loc[0] if loc else ""
+                msg = str(err["msg"]).removeprefix("Value error, ")
+                path = ".".join(loc)
+                add(
+                    [*base, "inputs", key] if key in inputs else [*base, "inputs"],
+                    f"inputs.{path}: {msg} (capability {cap_name})",
+                )
+        except templating.TemplateError as exc:
+            add([*base, "inputs"], str(exc))
+
+    def check_step(section: str, idx: int, step: Step) -> None:
+        base: list[str | int] = [section, idx]
+        if step.id in ids:
+            add([*base, "id"], f"duplicate step id {step.id!r}")
+        ids.add(step.id)
+        check_call(base, step.capability, step.inputs)
+        if step.verify is not None:
+            v = step.verify
+            vb = [*base, "verify"]
+            if (v.query is None) == (v.capability is None):
+                add(vb, "verify needs exactly one of `query` or `capability`")
+            if v.query is not None:
+                if v.expect is None:
+                    add(vb, "verify.query needs `expect` (a bound such as '< 0.05')")
+                for ref in templating.references(v.query):
+                    if ref not in names:
+                        add([*vb, "query"], f"verify.query: undefined name {ref!r} in template")
+                    elif ref in rb.params and rb.params[ref].type not in QUERY_SAFE_TYPES:
+                        add(
+                            [*vb, "query"],
+                            f"verify.query: parameter {ref!r} of type"
+                            f" {rb.params[ref].type!r} may not be put in a query",
+                        )
+            if v.capability is not None:
+                check_call(vb, v.capability, v.inputs, read_only=True)
+            for fld in ("timeout", "interval"):
+                try:
+                    validate_param("duration", getattr(v, fld))
+                except ValueError as exc:
+                    add([*vb, fld], f"verify.{fld}: {exc}")
+        if step.undo is not None:
+            ub = [*base, "undo"]
+            if step.undo == "auto":
+                cap = registry.get(step.capability) if step.capability in registry else None
+                if cap is not None and not cap.undo_hint:
+                    add(ub, f"undo: auto, but {step.capability} cannot be undone")
+            elif isinstance(step.undo, str):
+                referenced_undo.add(step.undo)
+                if step.undo not in undo_ids:
+                    add(ub, f"undo: no undo step {step.undo!r} (define it under undo_steps)")
+            else:
+                check_call(ub, step.undo.capability, step.undo.inputs)
+
+    for i, s in enumerate(rb.steps):
+        check_step("steps", i, s)
+    for i, s in enumerate(rb.undo_steps):
+        check_step("undo_steps", i, s)
+        if s.id not in referenced_undo:
+            add(
+                ["undo_steps", i, "id"],
+                f"undo step {s.id!r} is unreachable: no step's `undo` names it",
+            )
+        if s.undo is not None:
+            add(["undo_steps", i, "undo"], "an undo step cannot have its own undo")
+    return out
