@@ -144,6 +144,9 @@ def resolve_params(
         if raw is None:
             if p.required:
                 missing.append(name)
+            else:
+                values[name] = None
+                sources[name] = "unset"
             continue
         try:
             values[name] = validate_param(p.type, raw)
@@ -182,7 +185,8 @@ def plan_call(
     cap = registry.get(capability_name)
     try:
         rendered = templating.render(dict(raw_inputs), tvalues)
-        inputs = cap.input_model.model_validate(rendered)
+        # an optional parameter without a value leaves the input to its default
+        inputs = cap.input_model.model_validate({k: v for k, v in rendered.items() if v is not None})
     except templating.TemplateError as exc:
         raise UsageError(f"step {step.id}: {exc}") from None
     except ValidationError as exc:

@@ -58,6 +58,8 @@ def render(value: Any, values: Mapping[str, Any]) -> Any:
             if name not in values:
                 raise TemplateError(f"undefined name {name!r}")
             v = values[name]
+            if v is None:
+                raise TemplateError(f"{name!r} has no value")
             if isinstance(v, bool):
                 return "true" if v else "false"
             return str(v)

@@ -92,6 +92,8 @@ Version = Annotated[str, BeforeValidator(_strict_str), AfterValidator(_version)]
 Text = Annotated[str, BeforeValidator(_strict_str), AfterValidator(_text), Field(max_length=8000)]
 """Free text for humans (notes, comments). Only ever sent inside a JSON body."""
 Duration = Annotated[str, BeforeValidator(_duration)]
+Quantity = Annotated[str, BeforeValidator(_strict_str), Field(pattern=r"^[1-9][0-9]{0,5}(Mi|Gi|Ti)$")]
+"""A storage size: 20Gi, 500Mi, 1Ti."""
 Replicas = Annotated[int, Field(ge=0, le=1000)]
 Revision = Annotated[int, Field(ge=1)]
 
@@ -104,6 +106,7 @@ PARAM_TYPES: dict[str, Any] = {
     "duration": Duration,
     "int": Annotated[int, Field(ge=-(2**31), le=2**31)],
     "replicas": Replicas,
+    "quantity": Quantity,
     "bool": bool,
 }
 """Runbook parameter types. Each maps to a validator above."""
@@ -119,9 +122,10 @@ SAMPLE_VALUES: dict[str, Any] = {
     "label_value": "example",
     "version": "v1",
     "text": "example",
-    "duration": "30s",
+    "duration": "5m",
     "int": 1,
     "replicas": 1,
+    "quantity": "10Gi",
     "bool": True,
 }
 """Stand-in values used by `runbook validate` to check inputs against capability schemas."""

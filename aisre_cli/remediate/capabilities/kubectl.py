@@ -29,7 +29,7 @@ from aisre_cli.remediate.capabilities.base import (
     StrictInput,
     UndoCall,
 )
-from aisre_cli.remediate.types import Duration, K8sName, Replicas, Revision
+from aisre_cli.remediate.types import Duration, K8sName, Quantity, Replicas, Revision
 
 Workload = Literal["deployment", "statefulset", "daemonset"]
 Gettable = Literal[
@@ -422,7 +422,7 @@ class KubectlCertRenew(_Kubectl):
 
 class PvcResizeInput(_NsInput):
     name: K8sName
-    size: str = Field(pattern=r"^[1-9][0-9]{0,5}(Mi|Gi|Ti)$")
+    size: Quantity
 
 
 class KubectlPvcResize(_Kubectl):
