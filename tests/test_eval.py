@@ -309,3 +309,15 @@ def test_choose_threshold_separates_right_from_wrong() -> None:
     cases = [case(c, True) for c in (0.7, 0.8, 0.9)] + [case(c, False) for c in (0.2, 0.3, 0.5)]
     t = choose_threshold(cases)
     assert 0.5 < t < 0.7
+
+
+def test_several_folders_and_symlinks(eval_dir: Path, tmp_path: Path) -> None:
+    links = tmp_path / "mixed"
+    links.mkdir()
+    (links / "one").symlink_to(eval_dir / "petshop" / PETSHOP_PICK[0], target_is_directory=True)
+    (links / "loop").symlink_to(links, target_is_directory=True)  # must not recurse forever
+    report = evaluate([eval_dir / "petshop", links])
+    assert set(report.by_dataset) == {"petshop", "mixed"}
+    assert report.by_dataset["mixed"].n == 1
+    assert "mixed/one" in {c.path for c in report.cases}
+    assert report.summary.n == report.by_dataset["petshop"].n + 1

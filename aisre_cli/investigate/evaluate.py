@@ -116,6 +116,8 @@ class CaseResult:
     seconds: float = 0.0
     error: str | None = None
     features: CaseFeatures | None = field(default=None, repr=False)
+    dataset: str = ""
+    """Which of the evaluated folders the bundle came from (its name)."""
 
     @property
     def ok(self) -> bool:
@@ -144,6 +146,7 @@ class CaseResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,
+            "dataset": self.dataset,
             "id": self.id,
             "truth": self.truth.to_dict() if self.truth else None,
             "rank": self.rank,
@@ -258,6 +261,9 @@ class EvalReport:
     """Bundles without truth.yaml (not evaluated)."""
     weights_meta: dict[str, Any] = field(default_factory=dict)
     elapsed_s: float = 0.0
+    roots: list[str] = field(default_factory=list)
+    by_dataset: dict[str, Summary] = field(default_factory=dict)
+    """Per evaluated folder, when several were given."""
 
     @property
     def errors(self) -> list[CaseResult]:
@@ -267,7 +273,9 @@ class EvalReport:
         return {
             "schema": SCHEMA_VERSION,
             "root": self.root,
+            "roots": self.roots,
             "summary": self.summary.to_dict(),
+            "by_dataset": {k: v.to_dict() for k, v in sorted(self.by_dataset.items())},
             "cases": [c.to_dict() for c in self.cases],
             "errors": [{"path": c.path, "error": c.error} for c in self.errors],
             "skipped": self.skipped,
@@ -283,12 +291,19 @@ def discover(root: Path) -> tuple[list[Path], list[Path]]:
     """Bundles under `root` (recursively), split into (with truth.yaml, without).
 
     A bundle is a directory holding `bundle.yaml`; bundles do not nest, so the
-    search does not descend into one. Sorted by path for a stable order.
+    search does not descend into one. Symlinked folders are followed (a folder of
+    links is a handy way to mix datasets). Sorted by path for a stable order.
     """
     root = Path(root)
     with_truth: list[Path] = []
     without: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    seen: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:  # a symlink loop, or the same bundle linked twice
+            dirnames[:] = []
+            continue
+        seen.add(real)
         if "bundle.yaml" in filenames:
             p = Path(dirpath)
             (with_truth if "truth.yaml" in filenames else without).append(p)
@@ -371,6 +386,7 @@ def _result_from_scores(
     return _finish(
         CaseResult(
             path=base.path,
+            dataset=base.dataset,
             id=base.id,
             truth=base.truth,
             escalate=escalate,
@@ -548,40 +564,84 @@ def summarize(cases: Sequence[CaseResult]) -> Summary:
 
 
 def evaluate(
-    root: Path | str,
+    root: Path | str | Sequence[Path | str],
     *,
     weights: Weights | None = None,
     profile: Profile | None = None,
     progress: ProgressCb | None = None,
     keep_features: bool = False,
 ) -> EvalReport:
-    """Evaluate every bundle with a truth under `root`. Raises only if `root` is unusable."""
+    """Evaluate every bundle with a truth under `root` (one folder or several).
+
+    With several folders, case paths are prefixed with the folder's name and the
+    report also holds one summary per folder. Raises only if a folder is unusable.
+    """
     from aisre_cli.errors import UsageError
 
-    base = Path(root)
-    if not base.exists():
-        raise UsageError(f"{base}: no such directory", hint="pass a folder of bundles")
-    if not base.is_dir():
-        raise UsageError(f"{base}: not a directory", hint="pass a folder of bundles")
+    roots = [Path(root)] if isinstance(root, str | Path) else [Path(r) for r in root]
+    if not roots:
+        raise UsageError("no folder to evaluate", hint="pass a folder of bundles")
+    for base in roots:
+        if not base.exists():
+            raise UsageError(f"{base}: no such directory", hint="pass a folder of bundles")
+        if not base.is_dir():
+            raise UsageError(f"{base}: not a directory", hint="pass a folder of bundles")
+    labels = _labels(roots)
     w = weights or Weights.load()
     prof = profile or Profile()
-    todo, skipped = discover(base)
+    plan: list[tuple[Path, Path, str]] = []
+    skipped: list[str] = []
+    for base, label in zip(roots, labels, strict=True):
+        todo, skip = discover(base)
+        plan.extend((p, base, label) for p in todo)
+        prefix = f"{label}/" if len(roots) > 1 else ""
+        skipped.extend(prefix + _rel(p, base) for p in skip)
     t0 = time.perf_counter()
     cases: list[CaseResult] = []
-    for i, p in enumerate(todo, 1):
-        cases.append(evaluate_bundle(p, base, w, prof, keep_features))
+    for i, (p, base, label) in enumerate(plan, 1):
+        res = evaluate_bundle(p, base, w, prof, keep_features)
+        res.dataset = label
+        if len(roots) > 1:
+            res.path = f"{label}/{res.path}"
+        cases.append(res)
         if progress is not None:
-            progress(i, len(todo), cases[-1].path)
+            progress(i, len(plan), res.path)
     meta = dict(w.meta)
     meta.update({"null_score": w.null_score, "escalate_below": w.escalate_below})
+    by_dataset: dict[str, Summary] = {}
+    if len(roots) > 1:
+        for label in labels:
+            by_dataset[label] = summarize([c for c in cases if c.dataset == label])
     return EvalReport(
-        root=str(base),
+        root=", ".join(str(r) for r in roots),
         cases=cases,
         summary=summarize(cases),
-        skipped=[_rel(p, base) for p in skipped],
+        skipped=skipped,
         weights_meta=meta,
         elapsed_s=time.perf_counter() - t0,
+        roots=[str(r) for r in roots],
+        by_dataset=by_dataset,
     )
+
+
+def _labels(roots: Sequence[Path]) -> list[str]:
+    """Short, unique names for the evaluated folders (their names, numbered if equal)."""
+    out: list[str] = []
+    for r in roots:
+        name = r.resolve().name or str(r)
+        label, k = name, 2
+        while label in out:
+            label, k = f"{name}-{k}", k + 1
+        out.append(label)
+    return out
+
+
+def by_dataset(cases: Sequence[CaseResult]) -> dict[str, Summary]:
+    """One summary per dataset label (empty when all cases share one)."""
+    names = sorted({c.dataset for c in cases})
+    if len(names) < 2:
+        return {}
+    return {n: summarize([c for c in cases if c.dataset == n]) for n in names}
 
 
 def check_thresholds(

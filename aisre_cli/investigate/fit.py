@@ -36,6 +36,7 @@ from aisre_cli.investigate.evaluate import (
     CaseResult,
     Summary,
     _result_from_scores,
+    by_dataset,
     summarize,
 )
 from aisre_cli.investigate.rank import FEATURES, Weights
@@ -374,9 +375,13 @@ class FitResult:
     l2: float
     n_items: int
     meta: dict[str, Any] = field(default_factory=dict)
+    held_out_by_dataset: dict[str, Summary] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "held_out_by_dataset": {
+                k: v.to_dict() for k, v in sorted(self.held_out_by_dataset.items())
+            },
             "weights": {
                 "w": {k: round(v, 6) for k, v in self.weights.w.items()},
                 "null_score": round(self.weights.null_score, 6),
@@ -443,6 +448,7 @@ def cross_validate_fit(
     # add error rows back so held-out top-1/top-3 count them as misses, like `aisre eval`
     errors = [c for c in cases if c.error is not None]
     held_summary = summarize([*held_cases, *errors])
+    held_by_ds = by_dataset([*held_cases, *errors])
 
     # final model: λ by CV on everything; threshold on the outer held-out predictions
     l2_all, _ = select_l2(items, k, l2_grid)
@@ -455,6 +461,7 @@ def cross_validate_fit(
         "n_bundles": len(items),
         "l2": l2_all,
         "held_out": headline(held_summary),
+        "held_out_by_dataset": {k: headline(v) for k, v in sorted(held_by_ds.items())},
         "method": "conditional logit with null option, L2, L-BFGS; nested CV for λ/threshold",
     }
     training = summarize([*predict(items, theta, thr_all), *errors])
@@ -469,6 +476,7 @@ def cross_validate_fit(
         l2=l2_all,
         n_items=len(items),
         meta=meta,
+        held_out_by_dataset=held_by_ds,
     )
 
 

@@ -26,8 +26,10 @@ if TYPE_CHECKING:
 @app.command("eval")
 def eval_cmd(
     ctx: typer.Context,
-    directory: Path = typer.Argument(
-        ..., help="Folder of bundles, searched recursively; bundles need a truth.yaml."
+    directories: list[Path] = typer.Argument(
+        ...,
+        help="Folders of bundles, searched recursively; bundles need a truth.yaml. "
+        "Several folders are evaluated (and fitted) together, with a summary per folder.",
     ),
     json_out: JsonOpt = False,
     min_top1: float | None = typer.Option(
@@ -60,6 +62,8 @@ def eval_cmd(
       aisre eval ../shared/datasets/petshop --json
 
       aisre eval scenarios/suite --fit --folds 5
+
+      aisre eval scenarios/suite ../shared/datasets/petshop --fit
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -84,7 +88,7 @@ def eval_cmd(
         def tick(done: int, total: int, name: str) -> None:
             bar.update(task, completed=done, total=total, description=name[-50:])
 
-        report = evaluate(directory, weights=w, progress=tick, keep_features=fit)
+        report = evaluate(directories, weights=w, progress=tick, keep_features=fit)
 
     fit_result: FitResult | None = None
     saved: Path | None = None
@@ -93,7 +97,7 @@ def eval_cmd(
 
         with err.status(f"fitting weights ({folds}-fold cross-validation)"):
             fit_result = cross_validate_fit(
-                report.cases, folds=folds, suite=_suite_name(directory)
+                report.cases, folds=folds, suite=" + ".join(_suite_name(d) for d in directories)
             )
         saved = save(fit_result, weights_out)
 
@@ -160,6 +164,26 @@ def _summary_table(title: str, s: Summary) -> Any:
     return t
 
 
+def _dataset_table(title: str, rows: dict[str, Summary]) -> Any:
+    from rich.table import Table
+
+    t = Table(title=title, title_justify="left")
+    t.add_column("folder")
+    for c in ("n", "top-1", "top-3", "MRR", "unknown esc.", "ECE"):
+        t.add_column(c, justify="right")
+    for name, s in sorted(rows.items()):
+        t.add_row(
+            name,
+            str(s.n),
+            _pct(s.top1),
+            _pct(s.top3),
+            _pct(s.mrr),
+            _pct(s.unknown_escalated),
+            _pct(s.ece),
+        )
+    return t
+
+
 def _kind_table(s: Summary) -> Any:
     from rich.table import Table
 
@@ -222,6 +246,8 @@ def _render(out: Console, report: EvalReport, verbose: int) -> None:
         + (f"; {len(report.skipped)} bundles without truth.yaml skipped" if report.skipped else "")
         + "[/]"
     )
+    if report.by_dataset:
+        out.print(_dataset_table("per folder", report.by_dataset))
     out.print(_kind_table(s))
     out.print(_reliability_table(s))
     misses = [c for c in report.cases if c.error is None and not c.top1]
@@ -272,6 +298,8 @@ def _render_fit(out: Console, fr: FitResult, saved: Path | None) -> None:
             _pct(f.top3),
         )
     out.print(t)
+    if fr.held_out_by_dataset:
+        out.print(_dataset_table("held-out per folder", fr.held_out_by_dataset))
     out.print(_kind_table(fr.held_out))
     out.print(_reliability_table(fr.held_out))
     w = fr.weights
