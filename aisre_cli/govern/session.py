@@ -576,7 +576,7 @@ class RunSession:
             )
             st.audit_seq = rec.seq
             checkpoint.save(self.state)
-            if not vr.ok:
+            if not vr.ok and not vr.skipped:
                 outcome.ok = False
                 outcome.undo = self.undo_for(ps)
         return outcome

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aisre_cli.errors import AisreError
+from aisre_cli.errors import AisreError, ConfigError
 from aisre_cli.remediate.capabilities import ExecContext, Preview, Registry
 from aisre_cli.remediate.plan import PlannedStep
 from aisre_cli.remediate.runbook import check_bound
@@ -119,6 +119,10 @@ def verify(
                 return VerifyResult(True, f"{v.capability} succeeded", None, attempts)
             else:
                 return VerifyResult(True, "nothing to verify", skipped=True)
+        except ConfigError as exc:
+            return VerifyResult(
+                False, f"cannot verify: {exc.message}", attempts=attempts, skipped=True
+            )
         except AisreError as exc:
             last = exc.message
         if clock() + interval > deadline:

@@ -186,7 +186,9 @@ def plan_call(
     try:
         rendered = templating.render(dict(raw_inputs), tvalues)
         # an optional parameter without a value leaves the input to its default
-        inputs = cap.input_model.model_validate({k: v for k, v in rendered.items() if v is not None})
+        inputs = cap.input_model.model_validate(
+            {k: v for k, v in rendered.items() if v is not None}
+        )
     except templating.TemplateError as exc:
         raise UsageError(f"step {step.id}: {exc}") from None
     except ValidationError as exc:

@@ -92,7 +92,9 @@ Version = Annotated[str, BeforeValidator(_strict_str), AfterValidator(_version)]
 Text = Annotated[str, BeforeValidator(_strict_str), AfterValidator(_text), Field(max_length=8000)]
 """Free text for humans (notes, comments). Only ever sent inside a JSON body."""
 Duration = Annotated[str, BeforeValidator(_duration)]
-Quantity = Annotated[str, BeforeValidator(_strict_str), Field(pattern=r"^[1-9][0-9]{0,5}(Mi|Gi|Ti)$")]
+Quantity = Annotated[
+    str, BeforeValidator(_strict_str), Field(pattern=r"^[1-9][0-9]{0,5}(Mi|Gi|Ti)$")
+]
 """A storage size: 20Gi, 500Mi, 1Ti."""
 Replicas = Annotated[int, Field(ge=0, le=1000)]
 Revision = Annotated[int, Field(ge=1)]

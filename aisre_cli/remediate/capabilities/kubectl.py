@@ -16,7 +16,7 @@ import subprocess
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, field_validator
 
 from aisre_cli.errors import ConfigError
 from aisre_cli.remediate.capabilities.base import (

@@ -1,0 +1,675 @@
+"""`aisre runbook`: list, show, validate, run and resume runbooks.
+
+The stepper here is only the terminal edge: it shows the plan, reads one keystroke
+and hands the answer to `govern.session.RunSession`, which decides, confirms, audits
+and executes (the Textual console drives the same session).
+
+The keystroke reader is deliberately unforgiving. The terminal is put in raw mode
+and every *burst* of input (the bytes that arrive together, within a few
+milliseconds) is one answer: a pasted `y;rm`, `yes`, `Y `, a Cyrillic `у`, an arrow
+key's escape sequence are all single answers that are not exactly `y`, so they do
+not run anything. Enter, EOF, Ctrl-C, Ctrl-D, SIGINT and SIGTERM never run a step.
+Without a terminal no write step runs unless the policy grants autonomy for it.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from aisre_cli.errors import ExitCode, UsageError
+from aisre_cli.ui.cli.app import BundleOpt, JsonOpt, ProfileOpt, app, state
+from aisre_cli.ui.cli.common import print_json
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from aisre_cli.govern.routing import Decision
+    from aisre_cli.govern.session import RunSession
+    from aisre_cli.model import TriageReport
+    from aisre_cli.remediate.plan import PlannedStep
+    from aisre_cli.settings.config import ResolvedProfile
+
+runbook_app = typer.Typer(
+    help="Runbooks: list, show, validate, run one step at a time, resume.",
+    no_args_is_help=True,
+)
+app.add_typer(runbook_app, name="runbook")
+
+BURST_S = 0.04
+HELP_TEXT = (
+    "y  run this step (exactly one lower-case y; nothing else runs it)\n"
+    "n  skip this step\n"
+    "d  dry run: show exactly what would happen, change nothing\n"
+    "a  abort the run (resume later with `aisre runbook resume RUN_ID`)\n"
+    "?  this help"
+)
+SCOPE_STYLE = {"read": "green", "write": "yellow", "destructive": "bold red"}
+DECISION_STYLE = {"execute": "green", "confirm": "yellow", "refuse": "red", "escalate": "magenta"}
+
+
+class Interrupted(Exception):
+    """Ctrl-C, SIGINT, SIGTERM, EOF: stop without running anything more."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+# ------------------------------------------------------------------ keystrokes
+
+
+class KeyReader:
+    """Reads one answer per burst from a terminal in raw mode."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    @staticmethod
+    def for_stdin() -> KeyReader | None:
+        try:
+            fd = sys.stdin.fileno()
+        except (ValueError, OSError):
+            return None
+        return KeyReader(fd) if os.isatty(fd) else None
+
+    def read(self, prompt: Callable[[], None] | None = None) -> bytes:
+        """The next burst of bytes (b"" on EOF). `prompt` is shown once raw mode is on,
+        so nothing typed in answer to it can reach the cooked line discipline."""
+        import termios
+        import tty
+
+        old = termios.tcgetattr(self.fd)
+        try:
+            tty.setraw(self.fd, termios.TCSANOW)
+            if prompt is not None:
+                prompt()
+            try:
+                first = os.read(self.fd, 64)
+            except OSError:  # the terminal went away
+                return b""
+            if not first:
+                return b""
+            buf = first
+            while select.select([self.fd], [], [], BURST_S)[0]:
+                more = os.read(self.fd, 64)
+                if not more:
+                    break
+                buf += more
+                if len(buf) > 4096:
+                    break
+            return buf
+        finally:
+            termios.tcsetattr(self.fd, termios.TCSADRAIN, old)
+
+
+def classify(burst: bytes) -> str:
+    """Map one burst to an answer: y n d a ? eof interrupt, or "" (not understood)."""
+    if burst == b"":
+        return "eof"
+    if burst == b"\x03":
+        return "interrupt"
+    if burst == b"\x04":
+        return "eof"
+    if burst in (b"y", b"n", b"d", b"a", b"?"):
+        return burst.decode()
+    return ""
+
+
+@contextmanager
+def _signals(guard: dict[str, Any]) -> Iterator[None]:
+    """SIGTERM/SIGINT raise Interrupted, but never in the middle of an action."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if guard.get("busy"):
+            guard["pending"] = name
+            return
+        raise Interrupted(name)
+
+    old_term = signal.signal(signal.SIGTERM, handler)
+    old_int = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old_term)
+        signal.signal(signal.SIGINT, old_int)
+
+
+# ------------------------------------------------------------------ rendering
+
+
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _esc(s: str) -> str:
+    from rich.markup import escape
+
+    return escape(s)
+
+
+def _badge(scope: str) -> str:
+    return f"[{SCOPE_STYLE.get(scope, 'white')}]{scope}[/]"
+
+
+def _decision(d: Decision) -> str:
+    return f"[{DECISION_STYLE[d.kind]}]{d.kind}[/]"
+
+
+def show_plan(session: RunSession, con: Console) -> None:
+    from rich.table import Table
+
+    plan = session.plan
+    rb = plan.runbook
+    con.print(f"[bold]{_esc(rb.title)}[/] ([cyan]{rb.id}[/])  run [bold]{session.run_id}[/]")
+    con.print(
+        f"profile environment [bold]{_esc(session.state.environment)}[/],"
+        f" policy {_esc(session.policy.source)}"
+        + ("  [bold cyan]DRY RUN[/]" if session.dry_run else "")
+    )
+    if plan.hypothesis is not None:
+        h = plan.hypothesis
+        con.print(
+            f"fixes: {h.kind} on {_esc(h.service)} (confidence {h.confidence:.0%},"
+            f" match {plan.specificity if plan.specificity is not None else 'n/a'})"
+        )
+    if plan.values:
+        con.print("parameters:")
+        for k, v in plan.values.items():
+            con.print(f"  {k} = {_esc(repr(v))}  [dim]({_esc(plan.sources.get(k, ''))})[/]")
+    t = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    for col in ("#", "step", "scope", "capability", "decision", "status"):
+        t.add_column(col)
+    for ps in plan.steps:
+        d = session.decide(ps)
+        t.add_row(
+            str(ps.index + 1),
+            _esc(ps.step.title),
+            _badge(ps.scope),
+            ps.capability.name,
+            _decision(d),
+            session.status_of(ps),
+        )
+    con.print(t)
+
+
+def show_step(session: RunSession, ps: PlannedStep, d: Decision, con: Console) -> None:
+    n = len(session.plan.steps)
+    con.print()
+    con.print(
+        f"[bold]step {ps.index + 1}/{n}[/] {_esc(ps.step.title)}  {_badge(ps.scope)}"
+        f"  {ps.capability.name}"
+    )
+    st = session.state.step(ps.id)
+    if st.error and st.status == "pending":
+        con.print(f"[yellow]note:[/] {_esc(st.error)}")
+    con.print("[dim]action:[/]")
+    for line in ps.action.text().splitlines():
+        con.print(f"  {_esc(line)}")
+    if ps.step.verify is not None:
+        target = ps.verify_query or ps.step.verify.capability or ""
+        con.print(f"[dim]verify:[/] {_esc(target)} {_esc(ps.step.verify.expect or '')}")
+    undo = ps.capability.undo_hint if ps.step.undo == "auto" else (str(ps.step.undo or ""))
+    if ps.writes:
+        con.print(f"[dim]undo:[/] {_esc(undo) if undo else 'none (cannot be undone)'}")
+    con.print(
+        f"[dim]decision:[/] {_decision(d)} (trust {d.trust:.2f}, risk {d.risk:.2f}):"
+        f" {_esc('; '.join(d.reasons))}"
+    )
+
+
+def ask(
+    session: RunSession, ps: PlannedStep, reader: KeyReader, con: Console, *, what: str = "Run"
+) -> str:
+    """Loop until y, n or a. d previews, ? helps, anything else is denied."""
+    while True:
+        burst = reader.read(
+            lambda: con.print(
+                f"{what} this step? [bold]y[/] run, n skip, d dry run, a abort, ? help: ", end=""
+            )
+        )
+        ans = classify(burst)
+        con.print(_esc(repr(burst.decode("utf-8", "replace")) if ans == "" else ans))
+        if ans in ("y", "n", "a"):
+            return ans
+        if ans == "eof":
+            raise Interrupted("EOF")
+        if ans == "interrupt":
+            raise Interrupted("Ctrl-C")
+        if ans == "d":
+            pv = session.preview(ps)
+            con.print(f"[cyan]dry run[/] ({'ok' if pv.ok else 'failed'}):")
+            for line in pv.text.splitlines():
+                con.print(f"  {_esc(line)}")
+            continue
+        if ans == "?":
+            con.print(HELP_TEXT)
+            continue
+        con.print("[yellow]not a choice: only an exact y runs the step; nothing was run[/]")
+
+
+# ------------------------------------------------------------------ the driver
+
+
+def drive(
+    session: RunSession, reader: KeyReader | None, con: Console, *, alert_hint: str | None = None
+) -> tuple[int, dict[str, Any]]:
+    """Run the session to its end. Returns the exit code and the run summary (JSON)."""
+    show_plan(session, con)
+    if session.dry_run:
+        for ps in session.plan.steps:
+            show_step(session, ps, session.decide(ps), con)
+            pv = session.preview(ps)
+            con.print(f"[cyan]dry run[/] ({'ok' if pv.ok else 'failed'}):")
+            for line in pv.text.splitlines():
+                con.print(f"  {_esc(line)}")
+        return _finish(session, con, ExitCode.OK)
+    guard: dict[str, Any] = {}
+    rc = ExitCode.OK
+    try:
+        with _signals(guard):
+            rc = _loop(session, reader, con, guard, alert_hint)
+    except Interrupted as exc:
+        con.print(f"\n[red]interrupted ({exc.why}):[/] nothing more runs")
+        session.stop(None, f"interrupted: {exc.why}")
+        rc = ExitCode.INTERRUPTED
+    return _finish(session, con, rc)
+
+
+def _loop(
+    session: RunSession,
+    reader: KeyReader | None,
+    con: Console,
+    guard: dict[str, Any],
+    alert_hint: str | None,
+) -> ExitCode:
+    while (ps := session.current_step()) is not None:
+        d = session.decide(ps)
+        show_step(session, ps, d, con)
+        if d.kind in ("refuse", "escalate"):
+            session.stop(ps, f"{d.kind}: {'; '.join(d.reasons)}", d)
+            con.print(f"[red]{d.kind}:[/] {_esc('; '.join(d.reasons))}")
+            if d.kind == "escalate":
+                con.print(f"hint: hand off with `aisre escalate {alert_hint or 'ALERT_ID'}`")
+            return ExitCode.REFUSED
+        conf = None
+        if d.kind == "confirm":
+            if reader is None:
+                reason = (
+                    "no terminal: this step needs a human yes and the policy grants no autonomy"
+                )
+                session.stop(ps, reason, d)
+                con.print(f"[red]stopped:[/] step {ps.id}: {reason}")
+                con.print(f"hint: run it in a terminal, or `aisre runbook resume {session.run_id}`")
+                return ExitCode.REFUSED
+            ans = ask(session, ps, reader, con)
+            if ans == "n":
+                session.skip(ps)
+                con.print("[dim]skipped[/]")
+                continue
+            if ans == "a":
+                session.abort("aborted by the operator at the prompt")
+                con.print(
+                    f"[yellow]aborted[/]; resume with `aisre runbook resume {session.run_id}`"
+                )
+                return ExitCode.INTERRUPTED
+            conf = session.confirm(ps, ps.action.digest())
+        else:
+            con.print(f"[dim]running ({'; '.join(d.reasons)})[/]")
+        guard["busy"] = True
+        try:
+            out = session.run(ps, conf)
+        finally:
+            guard["busy"] = False
+        if out.output.get("stdout"):
+            for line in str(out.output["stdout"]).rstrip().splitlines()[-20:]:
+                con.print(f"  [dim]{_esc(line)}[/]")
+        if out.output.get("message"):
+            con.print(f"[bold cyan]note:[/] {_esc(str(out.output['message']))}")
+        pending = guard.pop("pending", None)
+        if pending:
+            raise Interrupted(str(pending))
+        if out.status == "failed":
+            con.print(f"[red]failed:[/] {_esc(out.error or '')}")
+            session.fail(ps, f"action failed: {out.error}")
+            return ExitCode.VERIFY
+        if out.verify is not None:
+            style = "green" if out.verify.ok else ("yellow" if out.verify.skipped else "red")
+            con.print(f"[{style}]verify:[/] {_esc(out.verify.detail)}")
+        if not out.ok:
+            if out.undo is not None and reader is not None:
+                ud = session.decide(out.undo)
+                show_step(session, out.undo, ud, con)
+                if ud.kind in ("confirm", "execute"):
+                    if ask(session, out.undo, reader, con, what="Undo") == "y":
+                        uc = session.confirm(out.undo, out.undo.action.digest())
+                        res = session.run_undo(out.undo, uc)
+                        con.print(
+                            "[green]undone[/]" if res.ok else f"[red]undo failed:[/] {res.error}"
+                        )
+            session.fail(ps, "verification failed")
+            return ExitCode.VERIFY
+        con.print("[green]done[/]")
+    return ExitCode.OK
+
+
+def _finish(session: RunSession, con: Console, rc: ExitCode) -> tuple[int, dict[str, Any]]:
+    summary = session.finish()
+    con.print()
+    con.print(f"run {summary.run_id}: [bold]{summary.status}[/]")
+    for sid, st in summary.steps.items():
+        con.print(f"  {sid}: {st}")
+    con.print(f"audit head: #{summary.head_seq} {summary.head}")
+    if summary.status in ("stopped", "aborted", "failed"):
+        con.print(f"[dim]resume with: aisre runbook resume {summary.run_id}[/]")
+    return int(rc), {
+        "schema": "aisre.run/v1",
+        "run_id": summary.run_id,
+        "status": summary.status,
+        "steps": summary.steps,
+        "audit_head": summary.head,
+        "audit_seq": summary.head_seq,
+        "exit_code": int(rc),
+    }
+
+
+# ------------------------------------------------------------------ commands
+
+
+def _profile(ctx: typer.Context, profile: str | None) -> ResolvedProfile:
+    from aisre_cli.settings.config import resolve_profile
+
+    st = state(ctx, profile)
+    return resolve_profile(st.profile)
+
+
+def _parse_params(items: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for it in items:
+        k, sep, v = it.partition("=")
+        if not sep or not k:
+            raise UsageError(f"--param {it!r}: expected NAME=VALUE")
+        out[k.strip()] = v
+    return out
+
+
+def _triage(
+    ctx: typer.Context, profile: str | None, bundle: Path | None, alert: str
+) -> TriageReport:
+    from aisre_cli.investigate.triage import run_triage
+    from aisre_cli.ui.cli.common import load
+
+    rp, sources = load(ctx, profile, bundle)
+    return run_triage(sources, alert, rp.profile)
+
+
+@runbook_app.command("list")
+def list_cmd(ctx: typer.Context, profile: ProfileOpt = None, json_out: JsonOpt = False) -> None:
+    """List the available runbooks (shipped and from the profile's runbook_dirs)."""
+    from rich.table import Table
+
+    from aisre_cli.remediate.runbook import load_runbooks
+
+    rbs = load_runbooks(_profile(ctx, profile).profile, strict=False)
+    if json_out:
+        print_json(
+            {
+                "schema": "aisre.runbooks/v1",
+                "runbooks": [
+                    {
+                        "id": r.id,
+                        "title": r.title,
+                        "kinds": r.applies_to.kinds,
+                        "steps": len(r.steps),
+                        "source": r.source,
+                    }
+                    for r in rbs
+                ],
+            }
+        )
+        return
+    from rich.console import Console
+
+    t = Table(box=None, header_style="bold")
+    for c in ("id", "title", "applies to", "steps"):
+        t.add_column(c)
+    for r in rbs:
+        t.add_row(r.id, r.title, ", ".join(r.applies_to.kinds) or "any", str(len(r.steps)))
+    Console(highlight=False).print(t)
+
+
+@runbook_app.command("show")
+def show_cmd(
+    ctx: typer.Context,
+    runbook_id: str = typer.Argument(..., help="Runbook id (see `aisre runbook list`)."),
+    profile: ProfileOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show a runbook: what it applies to, its parameters and its steps."""
+    from rich.console import Console
+
+    from aisre_cli.remediate.capabilities import default_registry
+    from aisre_cli.remediate.runbook import find_runbook
+
+    rb = find_runbook(runbook_id, _profile(ctx, profile).profile)
+    reg = default_registry()
+    if json_out:
+        data = rb.model_dump(mode="json", by_alias=True)
+        data["source"] = rb.source
+        for s in data["steps"]:
+            s["scope"] = reg.get(s["capability"]).scope
+        print_json({"schema": "aisre.runbook/v1", "runbook": data})
+        return
+    con = Console(highlight=False)
+    con.print(f"[bold]{_esc(rb.title)}[/] ([cyan]{rb.id}[/])  {_esc(rb.source)}")
+    if rb.description:
+        con.print(_esc(rb.description.strip()))
+    a = rb.applies_to
+    con.print(
+        f"applies to: kinds {', '.join(a.kinds) or 'any'}"
+        + (f"; labels {a.labels}" if a.labels else "")
+        + (f"; services {a.services}" if a.services else "")
+    )
+    con.print("parameters:")
+    for k, p in rb.params.items():
+        src = f" from {p.from_}" if p.from_ else ""
+        dflt = f" default {p.default!r}" if p.default is not None else ""
+        opt = "" if p.required else " optional"
+        con.print(f"  {k}: {p.type}{src}{dflt}{opt}  [dim]{_esc(p.description)}[/]")
+    con.print("steps:")
+    for i, s in enumerate(rb.steps, 1):
+        cap = reg.get(s.capability)
+        con.print(
+            f"  {i}. {_esc(s.title)}  {_badge(cap.scope)} {s.capability}"
+            + ("  [yellow]confirm[/]" if s.confirm else "")
+        )
+        for k, v in s.inputs.items():
+            con.print(f"       {k}: {_esc(str(v))}")
+        if s.verify is not None:
+            con.print(
+                f"       verify: {_esc(s.verify.query or s.verify.capability or '')}"
+                f" {_esc(s.verify.expect or '')}"
+            )
+        if s.undo is not None:
+            con.print(f"       undo: {_esc(str(s.undo))}")
+
+
+@runbook_app.command("validate")
+def validate_cmd(
+    ctx: typer.Context,
+    paths: list[Path] = typer.Argument(None, help="Files or folders (default: every runbook)."),
+    profile: ProfileOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Check runbooks: capabilities, input schemas, template names, undo steps (file:line)."""
+    from aisre_cli.remediate.runbook import runbook_dirs, runbook_files, validate_files
+
+    targets = (
+        list(paths)
+        if paths
+        else [d for d in runbook_dirs(_profile(ctx, profile).profile) if d.exists()]
+    )
+    files = runbook_files(targets)
+    rbs, problems = validate_files(files)
+    if json_out:
+        print_json(
+            {
+                "schema": "aisre.validate/v1",
+                "ok": not problems,
+                "files": [str(f) for f in files],
+                "valid": [r.id for r in rbs],
+                "problems": [
+                    {"file": p.file, "line": p.line, "message": p.message} for p in problems
+                ],
+            }
+        )
+    else:
+        for p in problems:
+            typer.echo(p.render())
+        typer.echo(f"{len(files)} file(s), {len(rbs)} valid, {len(problems)} problem(s)", err=True)
+    if problems:
+        raise typer.Exit(int(ExitCode.USAGE))
+
+
+@runbook_app.command("capabilities")
+def capabilities_cmd(json_out: JsonOpt = False) -> None:
+    """List the capabilities runbook steps may use (nothing else can run)."""
+    from aisre_cli.remediate.capabilities import default_registry
+
+    caps = list(default_registry())
+    if json_out:
+        print_json(
+            {
+                "schema": "aisre.capabilities/v1",
+                "capabilities": [
+                    {
+                        "name": c.name,
+                        "scope": c.scope,
+                        "description": c.description,
+                        "undo": c.undo_hint or None,
+                        "inputs": c.input_model.model_json_schema(),
+                    }
+                    for c in caps
+                ],
+            }
+        )
+        return
+    from rich.console import Console
+
+    con = Console(highlight=False)
+    for c in caps:
+        con.print(f"{c.name:32} {_badge(c.scope):10}  {_esc(c.description)}")
+
+
+@runbook_app.command("runs")
+def runs_cmd(json_out: JsonOpt = False) -> None:
+    """List runs and their status (newest last)."""
+    from aisre_cli.remediate.checkpoint import list_runs
+
+    runs = list_runs()
+    if json_out:
+        print_json(
+            {
+                "schema": "aisre.runs/v1",
+                "runs": [
+                    {
+                        "run_id": r.run_id,
+                        "runbook": r.runbook_id,
+                        "status": r.status,
+                        "created": r.created.isoformat(),
+                        "steps": {s.id: s.status for s in r.steps},
+                    }
+                    for r in runs
+                ],
+            }
+        )
+        return
+    for r in runs:
+        done = sum(1 for s in r.steps if s.status in ("done", "skipped"))
+        typer.echo(f"{r.run_id}  {r.runbook_id:24} {r.status:10} {done}/{len(r.steps)} steps")
+
+
+ParamOpt = typer.Option(None, "--param", "-P", help="NAME=VALUE (repeatable).")
+BreakGlassOpt = typer.Option(
+    None,
+    "--break-glass",
+    help="Override a freeze window; give the reason (audited). A human still confirms.",
+)
+
+
+@runbook_app.command("run")
+def run_cmd(
+    ctx: typer.Context,
+    runbook_id: str = typer.Argument(..., help="Runbook id (see `aisre runbook list`)."),
+    alert: str | None = typer.Option(
+        None, "--alert", help="Take parameter defaults and trust from triage of this alert."
+    ),
+    params: list[str] = ParamOpt,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show every step's dry run only."),
+    break_glass: str | None = BreakGlassOpt,
+    profile: ProfileOpt = None,
+    bundle: BundleOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Run a runbook one keystroke at a time: y run, n skip, d dry run, a abort, ? help.
+
+    Examples:
+
+      aisre runbook run rollback-bad-deploy --alert CheckoutHighErrorRate
+
+      aisre runbook run restart-crashloop --param service=payments --dry-run
+    """
+    from aisre_cli.govern.session import RunSession
+    from aisre_cli.remediate.runbook import find_runbook
+
+    rp = _profile(ctx, profile)
+    rb = find_runbook(runbook_id, rp.profile)
+    report = _triage(ctx, profile, bundle, alert) if alert else None
+    session = RunSession.start(
+        rb,
+        rp.name,
+        rp.profile,
+        params=_parse_params(params or []),
+        report=report,
+        dry_run=dry_run,
+        break_glass=break_glass,
+    )
+    _exit(session, report.alert.short_id if report else None, json_out)
+
+
+@runbook_app.command("resume")
+def resume_cmd(
+    ctx: typer.Context,
+    run_id: str = typer.Argument(..., help="The run id printed by `runbook run`."),
+    break_glass: str | None = BreakGlassOpt,
+    profile: ProfileOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Continue an interrupted run; finished steps are not repeated."""
+    from aisre_cli.govern.session import RunSession
+    from aisre_cli.remediate.checkpoint import load
+
+    st = load(run_id)
+    rp = _profile(ctx, profile or st.profile)
+    session = RunSession.resume(run_id, rp.name, rp.profile, break_glass=break_glass)
+    _exit(session, st.alert_id[:8] if st.alert_id else None, json_out)
+
+
+def _exit(session: RunSession, alert_hint: str | None, json_out: bool) -> None:
+    rc, summary = drive(session, KeyReader.for_stdin(), _console(), alert_hint=alert_hint)
+    if json_out:
+        print_json(summary)
+    if rc:
+        raise typer.Exit(rc)

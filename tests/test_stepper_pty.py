@@ -1,0 +1,241 @@
+"""The one-keystroke stepper in a real pseudo-terminal (pexpect).
+
+Only an exact, lone `y` runs a write step. Every other answer, including things
+that *start* with y (`yes`, `y;rm`, `y\\r`), look like y (`Y`, Cyrillic `у`,
+full-width `ｙ`), or end the conversation (EOF, Ctrl-C, SIGINT, SIGTERM, no terminal),
+must leave the fake kubectl without a single real `rollout undo` call.
+
+Most bad inputs are fed, one burst each, to one long-lived stepper process (the
+prompt must come back after each, and nothing may have run); the inputs that end
+the process get a process each.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from tests.fakes.env import AISRE, kubectl_calls, make_env, write_config, writes
+
+PROMPT = r"Run this step\? y run, n skip, d dry run, a abort, \? help: "
+ARGS = ["runbook", "run", "rollback-bad-deploy", "--param", "service=checkout"]
+
+BAD_INPUTS: list[tuple[str, str]] = [
+    ("enter-cr", "\r"),
+    ("enter-lf", "\n"),
+    ("crlf", "\r\n"),
+    ("space", " "),
+    ("spaces", "   "),
+    ("upper-Y", "Y"),
+    ("upper-Y-space", "Y "),
+    ("space-y", " y"),
+    ("y-space", "y "),
+    ("yes", "yes"),
+    ("Yes", "Yes"),
+    ("YES", "YES"),
+    ("yy", "yy"),
+    ("y-enter", "y\r"),
+    ("y-newline", "y\n"),
+    ("cyrillic-u", "у"),
+    ("cyrillic-U", "У"),
+    ("fullwidth-y", "ｙ"),
+    ("fullwidth-Y", "Ｙ"),
+    ("y-acute", "ý"),
+    ("y-semicolon-rm", "y;rm -rf /"),
+    ("y-semicolon-space-rm", "y; rm"),
+    ("y-and-and", "y&&true"),
+    ("y-pipe-sh", "y|sh"),
+    ("dollar-paren", "$(y)"),
+    ("backticks", "`y`"),
+    ("arrow-up", "\x1b[A"),
+    ("escape", "\x1b"),
+    ("tab", "\t"),
+    ("zero", "0"),
+    ("one", "1"),
+    ("true", "true"),
+    ("ok", "ok"),
+    ("ja", "j"),
+    ("oui", "o"),
+    ("si", "s"),
+    ("plus", "+"),
+    ("nul", "\x00"),
+    ("backspace", "\x7f"),
+    ("ctrl-z-byte", "\x1a"),
+    ("ctrl-backslash-byte", "\x1c"),
+    ("y-nul", "y\x00"),
+    ("nul-y", "\x00y"),
+    ("yn", "yn"),
+    ("ny", "ny"),
+    ("hundred-y", "y" * 100),
+    ("zwsp-y", "\u200by"),
+    ("y-zwsp", "y\u200b"),
+    ("ye", "ye"),
+    ("bracketed-paste-y", "\x1b[200~y\x1b[201~"),
+    ("Y-enter", "Y\r"),
+    ("dry-run-key", "d"),
+    ("help-key", "?"),
+]
+
+
+def _spawn(home: Path, args: list[str] | None = None) -> pexpect.spawn:
+    env = make_env(home)
+    child = pexpect.spawn(
+        AISRE[0],
+        [*AISRE[1:], *(args or ARGS)],
+        env=env,
+        encoding="utf-8",
+        timeout=15,
+        dimensions=(50, 200),
+    )
+    return child
+
+
+@pytest.fixture(scope="module")
+def stepper(tmp_path_factory: pytest.TempPathFactory):
+    home = tmp_path_factory.mktemp("stepper-home")
+    write_config(home, {})
+    child = _spawn(home)
+    child.expect(PROMPT)
+    yield child, home
+    if child.isalive():
+        child.send("a")
+        child.expect(pexpect.EOF)
+    child.close()
+    assert writes(home) == [], "a bad answer ran the write step"
+
+
+@pytest.mark.parametrize(("name", "answer"), BAD_INPUTS, ids=[n for n, _ in BAD_INPUTS])
+def test_bad_input_runs_nothing(
+    stepper: tuple[pexpect.spawn, Path], name: str, answer: str
+) -> None:
+    child, home = stepper
+    child.send(answer)
+    if answer == "d":
+        child.expect("dry run")
+    elif answer == "?":
+        child.expect("exactly one lower-case y")
+    else:
+        child.expect("not a choice: only an exact y runs the step")
+    child.expect(PROMPT)
+    assert writes(home) == [], f"{name!r} ran the step"
+
+
+def test_bad_input_case_count() -> None:
+    ending = 9  # the process-ending cases below
+    assert len(BAD_INPUTS) + ending >= 50
+
+
+def _run_until_prompt(tmp_path: Path) -> tuple[pexpect.spawn, Path]:
+    write_config(tmp_path, {})
+    child = _spawn(tmp_path)
+    child.expect(PROMPT)
+    return child, tmp_path
+
+
+def test_exact_y_runs_the_step_and_prints_the_head(tmp_path: Path) -> None:
+    child, home = _run_until_prompt(tmp_path)
+    child.send("y")
+    child.expect("done")
+    child.expect(r"audit head: #\d+ ([0-9a-f]{64})")
+    child.expect(pexpect.EOF)
+    child.close()
+    undo = writes(home)
+    assert undo == [
+        ["--context", "ctx-test", "--namespace", "shop", "rollout", "undo", "deployment/checkout"]
+    ]
+    assert child.exitstatus == 0
+
+
+def test_n_skips(tmp_path: Path) -> None:
+    child, home = _run_until_prompt(tmp_path)
+    child.send("n")
+    child.expect("skipped")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert writes(home) == []
+    assert child.exitstatus == 0
+
+
+def test_a_aborts(tmp_path: Path) -> None:
+    child, home = _run_until_prompt(tmp_path)
+    child.send("a")
+    child.expect("aborted")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert writes(home) == []
+    assert child.exitstatus == 130
+
+
+@pytest.mark.parametrize(
+    ("name", "byte"), [("ctrl-c-byte", "\x03"), ("ctrl-d-eof", "\x04")], ids=["ctrl-c", "eof"]
+)
+def test_ctrl_keys_stop(tmp_path: Path, name: str, byte: str) -> None:
+    child, home = _run_until_prompt(tmp_path)
+    child.send(byte)
+    child.expect("interrupted")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert writes(home) == []
+    assert child.exitstatus == 130
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signals_stop(tmp_path: Path, sig: signal.Signals) -> None:
+    child, home = _run_until_prompt(tmp_path)
+    child.kill(sig)
+    child.expect("interrupted")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert writes(home) == []
+    assert child.exitstatus == 130
+    # the run is resumable: nothing finished is repeated, the write is offered again
+    child = _spawn(home, ["runbook", "runs"])
+    child.expect("stopped")
+    child.close()
+
+
+def test_pty_closed_runs_nothing(tmp_path: Path) -> None:
+    child, home = _run_until_prompt(tmp_path)
+    child.close(force=True)
+    time.sleep(0.3)
+    assert writes(home) == []
+
+
+@pytest.mark.parametrize("stdin", ["y\n", "y", ""], ids=["pipe-y-newline", "pipe-y", "devnull"])
+def test_no_terminal_refuses_write_steps(tmp_path: Path, stdin: str) -> None:
+    write_config(tmp_path, {})
+    cp = subprocess.run(
+        [*AISRE, *ARGS],
+        input=stdin.encode(),
+        env=make_env(tmp_path),
+        capture_output=True,
+        timeout=30,
+    )
+    assert cp.returncode == 5, cp.stderr.decode()
+    assert b"no terminal" in cp.stderr
+    assert writes(tmp_path) == []
+    # the read step before it did run
+    assert any("get" in a for a in kubectl_calls(tmp_path))
+
+
+def test_no_terminal_runs_write_step_when_policy_grants_autonomy(tmp_path: Path) -> None:
+    policy = {
+        "capabilities": {"kubectl.rollout_restart": "autonomous"},
+        "thresholds": {"min_successes": 0, "min_trust": 0.0, "max_risk": 1.0},
+    }
+    write_config(tmp_path, {}, policy)
+    # without a triage report trust is unknown, so autonomy still needs a human...
+    cp = subprocess.run(
+        [*AISRE, "runbook", "run", "restart-crashloop", "--param", "service=payments"],
+        stdin=subprocess.DEVNULL,
+        env=make_env(tmp_path),
+        capture_output=True,
+        timeout=30,
+    )
+    assert cp.returncode == 5
+    assert writes(tmp_path, "restart") == []
