@@ -1,0 +1,101 @@
+"""`aisre audit`: show the audit log and verify its hash chain."""
+
+from __future__ import annotations
+
+import typer
+
+from aisre_cli.errors import ExitCode
+from aisre_cli.ui.cli.app import JsonOpt, app
+from aisre_cli.ui.cli.common import print_json
+
+audit_app = typer.Typer(help="The tamper-evident audit log: show, verify.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("show")
+def show_cmd(
+    run: str | None = typer.Option(None, "--run", help="Only the records of this run."),
+    limit: int = typer.Option(0, "--limit", "-n", help="Only the last N records (0: all)."),
+    json_out: JsonOpt = False,
+) -> None:
+    """Print audit records (oldest first).
+
+    Example: aisre audit show --run r-20260101T120000Z-abc123
+    """
+    from aisre_cli.govern.audit import AuditLog
+
+    log = AuditLog()
+    recs = [r for r in log.records() if run is None or r.run == run]
+    if limit > 0:
+        recs = recs[-limit:]
+    if json_out:
+        print_json(
+            {
+                "schema": "aisre.audit/v1",
+                "path": str(log.path),
+                "records": [
+                    {
+                        "seq": r.seq,
+                        "ts": r.ts,
+                        "event": r.event,
+                        "run": r.run,
+                        "actor": r.actor,
+                        "data": r.data,
+                        "hash": r.hash,
+                        "prev": r.prev,
+                    }
+                    for r in recs
+                ],
+            }
+        )
+        return
+    from rich.console import Console
+    from rich.markup import escape
+
+    con = Console(highlight=False, soft_wrap=True)
+    for r in recs:
+        d = r.data
+        bits = []
+        for key in ("step", "attempt", "ok", "reason", "status", "runbook", "action", "error"):
+            if d.get(key) not in (None, ""):
+                v = str(d[key]).replace("\n", " ")
+                bits.append(f"{key}={v[:120]}")
+        if "decision" in d and isinstance(d["decision"], dict):
+            bits.append(f"decision={d['decision'].get('kind')}")
+        con.print(
+            f"[dim]#{r.seq:<5} {r.ts}[/] {r.event:<12} {r.run or '-':28} {escape(' '.join(bits))}"
+        )
+    if not recs:
+        typer.echo(f"no audit records in {log.path}", err=True)
+
+
+@audit_app.command("verify")
+def verify_cmd(json_out: JsonOpt = False) -> None:
+    """Check the hash chain; report the first bad record and any torn final record.
+
+    Exit 0 when the chain is intact (a torn final record from a crash is reported but
+    is not tampering), 6 when a record was modified, inserted, deleted, duplicated or
+    reordered.
+    """
+    from aisre_cli.govern.audit import verify
+
+    rep = verify()
+    if json_out:
+        print_json({"schema": "aisre.audit.verify/v1", **rep.to_dict()})
+    else:
+        if rep.ok:
+            typer.echo(f"ok: {rep.records} record(s), chain intact; head {rep.head}")
+        else:
+            assert rep.problem is not None
+            typer.echo(
+                f"TAMPERED: {rep.path}: record {rep.problem.line}: {rep.problem.reason}"
+                f" ({rep.records} good record(s) before it)"
+            )
+        if rep.torn_tail is not None:
+            typer.echo(
+                f"warning: torn final record at line {rep.torn_tail.line}"
+                f" ({rep.torn_tail.bytes} bytes, an interrupted write; set aside on next append)",
+                err=True,
+            )
+    if not rep.ok:
+        raise typer.Exit(int(ExitCode.VERIFY))

@@ -1,0 +1,108 @@
+"""`aisre escalate`: hand the incident off, with evidence and the actions taken.
+
+Prints the Markdown hand-off on stdout. When PagerDuty is configured, posts it as an
+incident note and escalates, through the same governed stepper as any runbook (the
+policy decides, a human confirms each write, everything is audited).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from aisre_cli.errors import UsageError
+from aisre_cli.ui.cli.app import BundleOpt, JsonOpt, ProfileOpt, app
+
+
+@app.command("escalate")
+def escalate_cmd(
+    ctx: typer.Context,
+    alert_id: str = typer.Argument(..., help="The alert to escalate (id, prefix or alertname)."),
+    incident: str | None = typer.Option(
+        None, "--incident", help="PagerDuty incident id (default: from the alert)."
+    ),
+    level: int = typer.Option(2, "--level", min=1, max=20, help="Escalation level to move to."),
+    note_only: bool = typer.Option(False, "--note-only", help="Post the note, do not escalate."),
+    no_post: bool = typer.Option(False, "--no-post", help="Only print the hand-off."),
+    profile: ProfileOpt = None,
+    bundle: BundleOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Build a hand-off (alert, verdict, hypotheses with evidence, actions taken) and escalate.
+
+    Examples:
+
+      aisre escalate CheckoutHighErrorRate --no-post
+
+      aisre escalate 3f2a --incident Q1ABC23 --level 2
+    """
+    from aisre_cli.govern.escalation import escalation_runbook, handoff_markdown
+    from aisre_cli.investigate.triage import run_triage
+    from aisre_cli.ui.cli.common import load, note, print_json
+
+    rp, sources = load(ctx, profile, bundle)
+    report = run_triage(sources, alert_id, rp.profile)
+    md = handoff_markdown(report)
+    post = not no_post and rp.profile.sources.pagerduty is not None
+    if json_out and not post:
+        print_json(
+            {
+                "schema": "aisre.escalation/v1",
+                "alert": report.alert.id,
+                "markdown": md,
+                "posted": False,
+            }
+        )
+        return
+    typer.echo(md)
+    if not post:
+        if not no_post:
+            note("PagerDuty is not configured: the hand-off was printed only")
+        return
+    inc = incident or _incident_of(
+        report.alert.labels, report.alert.aliases, report.alert.source, report.alert.id
+    )
+    if inc is None:
+        raise UsageError(
+            "no PagerDuty incident id for this alert",
+            hint="pass --incident ID (see the incident URL in PagerDuty)",
+        )
+    from aisre_cli.govern.session import RunSession
+    from aisre_cli.ui.cli.runbook import KeyReader, _console, drive
+
+    rb = escalation_runbook(escalate=not note_only)
+    session = RunSession.start(
+        rb,
+        rp.name,
+        rp.profile,
+        params={"incident_id": inc, "handoff": md, "level": str(level)},
+        report=report,
+    )
+    rc, summary = drive(
+        session, KeyReader.for_stdin(), _console(), alert_hint=report.alert.short_id
+    )
+    if json_out:
+        print_json(
+            {
+                "schema": "aisre.escalation/v1",
+                "alert": report.alert.id,
+                "markdown": md,
+                "posted": True,
+                "run": summary,
+            }
+        )
+    if rc:
+        raise typer.Exit(rc)
+
+
+def _incident_of(
+    labels: dict[str, str], aliases: list[str], source: str, alert_id: str
+) -> str | None:
+    for key in ("pagerduty_incident", "pd_incident", "incident_id"):
+        if labels.get(key):
+            return labels[key]
+    if source.startswith("pagerduty"):
+        return alert_id.removeprefix("pd-")
+    for a in aliases:
+        if a.startswith("pagerduty:"):
+            return a.split(":", 1)[1]
+    return None
