@@ -12,8 +12,8 @@ likelihood of a bundle is the probability of its label set. We minimise the
 negative log-likelihood plus an L2 penalty (λ/2)(|w|² + b²) with a hand-written
 L-BFGS (two-loop recursion, Armijo backtracking); numpy only.
 
-Honest numbers: k-fold cross-validation split by bundle (stratified by truth kind,
-deterministic). Inside each outer fold an inner cross-validation picks λ (lowest
+Honest numbers: k-fold cross-validation split by bundle (stratified by dataset and
+truth kind, deterministic). Inside each outer fold an inner cross-validation picks λ (lowest
 held-out log-loss) and the escalation threshold, so every reported held-out number
 (top-1, top-3, ECE, unknown escalation) comes from bundles the fold never saw. The
 final weights are fit on everything with the λ the outer CV prefers, and
@@ -285,11 +285,11 @@ def choose_threshold(cases: Sequence[CaseResult]) -> float:
 
 
 def assign_folds(items: Sequence[Item], k: int) -> list[int]:
-    """Deterministic folds by bundle, stratified by truth kind (round-robin)."""
+    """Deterministic folds by bundle, stratified by dataset and truth kind (round-robin)."""
 
-    def key(i: int) -> tuple[str, str]:
-        t = items[i].case.truth
-        return (t.kind if t is not None else "", items[i].case.path)
+    def key(i: int) -> tuple[str, str, str]:
+        c = items[i].case
+        return (c.dataset, c.truth.kind if c.truth is not None else "", c.path)
 
     order = sorted(range(len(items)), key=key)
     folds = [0] * len(items)
