@@ -244,7 +244,15 @@ def shared_stack() -> Stack:
     """One healthy Prometheus + Alertmanager for the whole test session."""
     global _SHARED
     if _SHARED is None or any(p.proc.poll() is not None for p in _SHARED.procs):
-        _SHARED = start_stack()
+        _SHARED = start_stack(
+            rules=[
+                {
+                    "alert": "AisreTestAlways",
+                    "expr": "vector(1) > 0",
+                    "labels": {"service": "rules-test", "severity": "info"},
+                }
+            ]
+        )
         atexit.register(_SHARED.stop)
     return _SHARED
 

@@ -284,12 +284,12 @@ class Prometheus:
         return [str(x) for x in data]
 
     def discover_services(self, start: float, end: float) -> list[str]:
-        """Service names seen in [start, end]: values of the first service label that has any."""
+        """Service names seen in [start, end]: the values of every service label (a
+        series' service is its first service label present, so any value can be one)."""
+        found: set[str] = set()
         for label in self.service_labels:
-            vals = self.label_values(label, start, end)
-            if vals:
-                return sorted(vals)
-        return []
+            found.update(self.label_values(label, start, end))
+        return sorted(found)
 
     def series_for_service(self, service: str, start: float, end: float) -> list[dict[str, str]]:
         """`GET /api/v1/series` for one service (any of the service labels)."""

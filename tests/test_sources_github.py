@@ -1,0 +1,92 @@
+"""GitHub deployments/releases change source against the loopback contract server."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from pydantic import SecretStr
+
+from aisre_cli.errors import AuthError
+from aisre_cli.model import utcnow
+from aisre_cli.settings.config import GitHubSource, HttpSettings
+from aisre_cli.sources.github import GitHub, next_link
+from tests.contract_servers.github import GitHubServer
+
+
+@pytest.fixture()
+def server() -> GitHubServer:
+    srv = GitHubServer()
+    yield srv  # type: ignore[misc]
+    srv.stop()
+
+
+def conn(srv: GitHubServer, token: str = "gh-test-token", **kw: object) -> GitHub:
+    cfg = GitHubSource(
+        url=srv.url,
+        repos={"acme/checkout": "checkout"},
+        http=HttpSettings(read_timeout=2, retries=1),
+        **kw,  # type: ignore[arg-type]
+    )
+    return GitHub(cfg, token=SecretStr(token), budget_s=5)
+
+
+def test_next_link() -> None:
+    h = '<https://api.github.com/x?page=2>; rel="next", <https://api.github.com/x?page=5>; rel="last"'
+    assert next_link(h) == "https://api.github.com/x?page=2"
+    assert next_link('<https://a/x?page=1>; rel="prev"') is None
+    assert next_link(None) is None
+
+
+def test_deployments_become_changes_with_previous_version(server: GitHubServer) -> None:
+    now = utcnow()
+    server.add_deployment("acme/checkout", "v1.4.0", now - timedelta(hours=5))
+    server.add_deployment(
+        "acme/checkout",
+        "v1.5.0",
+        now - timedelta(minutes=10),
+        states=[("in_progress", now - timedelta(minutes=9)), ("success", now - timedelta(minutes=7))],
+    )
+    server.add_deployment("acme/checkout", "v1.5.0-stg", now - timedelta(minutes=8),
+                          environment="staging")
+    server.add_release("acme/checkout", "v1.5.0", now - timedelta(minutes=30))
+    changes = conn(server, environments=["production"]).fetch_changes(
+        now - timedelta(hours=1), now
+    )
+    deploys = [c for c in changes if c.id.startswith("gh-deploy")]
+    assert len(deploys) == 1
+    d = deploys[0]
+    assert d.service == "checkout" and d.version == "v1.5.0" and d.previous_version == "v1.4.0"
+    assert abs((d.ts - (now - timedelta(minutes=9))).total_seconds()) < 2
+    assert "(success)" in d.summary and d.url and d.url.startswith("https://ci.example.com")
+    rel = [c for c in changes if c.id.startswith("gh-release")]
+    assert rel and rel[0].version == "v1.5.0"
+
+
+def test_link_header_pagination_follows_next(server: GitHubServer) -> None:
+    now = utcnow()
+    for i in range(250):
+        server.add_deployment("acme/checkout", f"v{i}", now - timedelta(seconds=250 - i))
+    changes = conn(server, releases=False).fetch_changes(now - timedelta(hours=1), now)
+    assert len(changes) == 250
+    pages = [r.q("page") for r in server.requests if r.path.endswith("/deployments")]
+    assert pages == [None, "2", "3"]
+
+
+def test_paging_stops_once_older_than_the_window(server: GitHubServer) -> None:
+    now = utcnow()
+    for i in range(300):
+        server.add_deployment("acme/checkout", f"v{i}", now - timedelta(days=300 - i))
+    conn(server, releases=False).fetch_changes(now - timedelta(hours=1), now)
+    pages = [r for r in server.requests if r.path.endswith("/deployments")]
+    assert len(pages) == 1
+
+
+def test_bad_credentials(server: GitHubServer) -> None:
+    with pytest.raises(AuthError, match="401"):
+        conn(server, token="nope").fetch_changes(utcnow() - timedelta(hours=1), utcnow())
+
+
+def test_check(server: GitHubServer) -> None:
+    h = conn(server).check()
+    assert h.ok and h.version and "5000" in h.version

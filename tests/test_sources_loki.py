@@ -1,0 +1,86 @@
+"""Loki connector against the loopback contract server: pagination, budget, parsing."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from aisre_cli.errors import SourceError
+from aisre_cli.model import utcnow
+from aisre_cli.settings.config import HttpSettings, LokiSource
+from aisre_cli.sources.loki import Loki
+from tests.contract_servers.loki import LokiServer, parse_selector
+
+
+@pytest.fixture()
+def server() -> LokiServer:
+    srv = LokiServer()
+    yield srv  # type: ignore[misc]
+    srv.stop()
+
+
+def conn(srv: LokiServer, page_limit: int = 5000, **kw: object) -> Loki:
+    cfg = LokiSource(url=srv.url, http=HttpSettings(read_timeout=2, retries=1), **kw)  # type: ignore[arg-type]
+    return Loki(cfg, budget_s=5, page_limit=page_limit)
+
+
+def test_selector_parser_is_strict() -> None:
+    assert parse_selector('{service=~"a|b", level!="debug"}') == [
+        ("service", "=~", "a|b"),
+        ("level", "!=", "debug"),
+    ]
+    with pytest.raises(ValueError):
+        parse_selector('{service=~".*"}')
+
+
+def test_selector_for_services() -> None:
+    lk = Loki(LokiSource(url="http://x"))
+    assert lk.selector(None) == '{service=~".+"}'
+    assert lk.selector({"checkout", "api"}) == '{service=~"api|checkout"}'
+
+
+def test_pagination_keeps_every_line_including_shared_timestamps(server: LokiServer) -> None:
+    now = utcnow()
+    base = int((now - timedelta(minutes=5)).timestamp() * 1e9)
+    entries = []
+    for i in range(120):
+        ts = base + (i // 3) * 10**9  # three lines share each timestamp
+        entries.append((ts, json.dumps({"level": "error" if i % 10 == 0 else "info",
+                                        "msg": f"line {i}"})))
+    server.push({"service": "checkout", "pod": "c-1"}, entries)
+    server.push({"service": "api"}, [(base + 5 * 10**9, "plain WARN text line")])
+    lk = conn(server, page_limit=7)
+    table = lk.fetch_logs(now - timedelta(minutes=10), now, None)
+    msgs = sorted(m for m, s in zip(table.msg, table.service, strict=True) if s == "checkout")
+    assert msgs == sorted(f"line {i}" for i in range(120))
+    assert table.level.count("error") == 12
+    api = table.service.index("api")
+    assert table.msg[api] == "plain WARN text line" and table.level[api] == "warn"
+    assert table.query["checkout"] == '{service=~"checkout"}'
+    assert table.ref(0).startswith("{") and lk.drain_notes() == []
+    calls = [r for r in server.requests if r.path.endswith("query_range")]
+    assert len(calls) > 15 and all(r.q("direction") == "forward" for r in calls)
+
+
+def test_line_budget_is_reported(server: LokiServer) -> None:
+    now = utcnow()
+    base = int((now - timedelta(minutes=5)).timestamp() * 1e9)
+    server.push({"service": "checkout"}, [(base + i * 10**6, f"l{i}") for i in range(500)])
+    lk = conn(server, page_limit=100, max_lines=250)
+    table = lk.fetch_logs(now - timedelta(minutes=10), now, None)
+    assert len(table) == 250
+    notes = lk.drain_notes()
+    assert notes and "line budget of 250" in notes[0].detail
+
+
+def test_query_error_is_a_source_error(server: LokiServer) -> None:
+    lk = conn(server, selector="not a selector $service")
+    with pytest.raises(SourceError, match="HTTP 400"):
+        lk.fetch_logs(utcnow() - timedelta(minutes=1), utcnow(), None)
+
+
+def test_check(server: LokiServer) -> None:
+    h = conn(server).check()
+    assert h.ok and h.version == "2.9.4"

@@ -1,0 +1,122 @@
+"""Alertmanager and Prometheus connectors against the real servers (Debian packages)."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+
+from aisre_cli.errors import SourceError
+from aisre_cli.model import utcnow
+from aisre_cli.settings.config import AlertmanagerSource, HttpSettings, PrometheusSource
+from aisre_cli.sources.alertmanager import Alertmanager, Matcher
+from aisre_cli.sources.prometheus import Prometheus, choose_step
+from tests.servers import Stack, shared_stack, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def stack() -> Stack:
+    return shared_stack()
+
+
+def am(stack: Stack, **kw: object) -> Alertmanager:
+    return Alertmanager(AlertmanagerSource(url=stack.am_url, **kw), budget_s=5)  # type: ignore[arg-type]
+
+
+def prom(stack: Stack, **kw: object) -> Prometheus:
+    cfg = PrometheusSource(url=stack.prom_url, rate_window="5s",
+                           http=HttpSettings(read_timeout=3), **kw)  # type: ignore[arg-type]
+    return Prometheus(cfg, budget_s=5)
+
+
+def test_choose_step_caps_points() -> None:
+    assert choose_step(0, 3600, 600) == 10
+    assert choose_step(0, 60, 600) == 1
+    assert choose_step(0, 86400 * 30, 600) == 7200
+    for span in (1, 59, 3600, 86_400, 7 * 86_400):
+        assert span / choose_step(0, span, 500) <= 500
+
+
+def test_alerts_filters_silences_and_groups(stack: Stack) -> None:
+    stack.post_alerts(
+        [
+            {"labels": {"alertname": "AmTestA", "service": "checkout", "env": "prod",
+                        "severity": "Critical"}, "annotations": {"summary": "boom"}},
+            {"labels": {"alertname": "AmTestB", "service": "api", "env": "staging"}},
+        ]
+    )
+    a = wait_until(lambda: [x for x in am(stack).list_alerts() if x.name == "AmTestA"], 5, "alert")
+    assert a[0].service == "checkout" and a[0].severity == "critical"
+    assert a[0].labels["env"] == "prod" and len(a[0].id) == 16
+    only_prod = am(stack, filters=['env="prod"']).list_alerts()
+    assert {x.name for x in only_prod} >= {"AmTestA"} and "AmTestB" not in {x.name for x in only_prod}
+    src = am(stack)
+    sid = src.create_silence(
+        [Matcher(name="alertname", value="AmTestB")],
+        duration=timedelta(minutes=5),
+        created_by="aisre-test",
+        comment="test",
+    )
+    silenced = wait_until(
+        lambda: [x for x in src.list_alerts() if x.name == "AmTestB" and x.silenced_by], 5, "silence"
+    )
+    assert silenced[0].silenced_by == [sid] and silenced[0].state == "suppressed"
+    src.expire_silence(sid)
+    assert any(s.id == sid and s.status.state == "expired" for s in src.silences())
+    assert any(g.alerts for g in src.alert_groups())
+    assert src.check().version
+
+
+def test_prometheus_series_rules_and_notes(stack: Stack) -> None:
+    p = prom(stack)
+    wait_until(lambda: stack.prom_query("up"), 10, "first scrape")
+    time.sleep(2)
+    now = utcnow()
+    series, notes = p.fetch_series(now - timedelta(seconds=60), now, None)
+    names = {s.name for s in series}
+    assert {"up", "process_resident_memory_bytes", "process_cpu_usage_cores"} <= names
+    up = next(s for s in series if s.name == "up")
+    assert up.service == "prometheus" and up.query == "up" and "/graph?" in up.ref
+    assert len(up.timestamps) <= 600 and p.last_step == 1
+    assert notes == []
+    assert p.check().version
+
+
+def test_bad_custom_query_is_a_partial_note(stack: Stack) -> None:
+    p = prom(stack, queries={"broken": "sum(rate(up[5s]) by", "ok": 'up{job="$service"}'})
+    wait_until(lambda: stack.prom_query("up"), 10, "first scrape")
+    now = utcnow()
+    series, notes = p.fetch_series(now - timedelta(seconds=30), now, None)
+    assert any(s.name == "up" for s in series), [s.name for s in series]
+    assert notes and "broken" in notes[0].detail and "bad_data" in notes[0].detail
+    assert "ok__prometheus" in p.last_queries
+
+
+def test_series_cap_is_noted(stack: Stack) -> None:
+    p = prom(stack, max_series=2, default_queries=False,
+             queries={"many": "prometheus_http_requests_total"})
+    now = utcnow()
+    series, notes = p.fetch_series(now - timedelta(seconds=30), now, None)
+    assert len(series) == 2 and any("kept the first 2" in n.detail for n in notes)
+
+
+def test_all_queries_failing_is_an_error() -> None:
+    from tests.contract_servers.base import closed_port_url
+
+    p = Prometheus(PrometheusSource(url=closed_port_url(), http=HttpSettings(retries=0)))
+    with pytest.raises(SourceError, match="connection refused"):
+        p.fetch_series(utcnow() - timedelta(minutes=1), utcnow(), None)
+
+
+def test_rule_for_alert_and_discovery(stack: Stack) -> None:
+    p = Prometheus(PrometheusSource(url=stack.prom_url), budget_s=5)
+    rule = wait_until(lambda: p.rule_for_alert("AisreTestAlways"), 10, "rule")
+    assert rule.query == "vector(1) > 0" and rule.labels["service"] == "rules-test"
+    assert p.rule_for_alert("NoSuchAlert") is None
+    wait_until(lambda: stack.prom_query("up"), 10, "scrape")
+    now = time.time()
+    # `service` is the first service label and the ALERTS series carries service="rules-test"
+    assert "rules-test" in wait_until(lambda: p.discover_services(now - 60, time.time()), 5, "svc")
