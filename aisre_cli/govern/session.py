@@ -294,8 +294,9 @@ class RunSession:
         log = audit or AuditLog()
         ctx = ctx or cls.context_for(profile, pol)
         given = {
-            k: str(v) if not isinstance(v, bool) else str(v).lower()
+            k: str(v).lower() if isinstance(v, bool) else str(v)
             for k, v in state.params.items()
+            if v is not None
         }
         plan = build_plan(runbook, given, report=None, registry=reg, ctx=ctx, run_id=run_id)
         plan.sources = dict(state.param_sources)
