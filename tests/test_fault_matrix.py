@@ -1,0 +1,173 @@
+"""Fault matrix (issue 4 acceptance): each of Prometheus, Alertmanager, Loki and
+PagerDuty × {hang, slow, 500, 503+Retry-After, 429+reset, 401, malformed JSON,
+truncated body, 50 MB body, connection refused}, plus every source down at once.
+
+Healthy sources are real (Prometheus, Alertmanager) or contract servers (Loki,
+PagerDuty); the faulty one points at the FaultServer (or a closed port). For every
+cell `aisre triage MatrixAlert --json` must: finish within its budget (the alert
+listing and the gather each have `gather_budget_s`, so the bound is 2 × budget plus
+process overhead), exit with the documented code (0: a verdict was produced; 3: no
+alert source answered), name the faulty source in a per-source note on stderr and
+in the JSON, and never show a traceback.
+
+Set AISRE_MATRIX_REPORT=path to write the results as a Markdown table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from aisre_cli.settings import paths
+from tests.contract_servers.base import FAULTS, FaultServer, closed_port_url
+from tests.contract_servers.cli import Result, run_cli
+from tests.contract_servers.loki import LokiServer
+from tests.contract_servers.pagerduty import PagerDutyServer
+from tests.servers import Stack, shared_stack, wait_until
+
+pytestmark = pytest.mark.integration
+
+BUDGET_S = 2.5
+SOURCES = ("prometheus", "alertmanager", "loki", "pagerduty")
+CELLS = [*FAULTS, "refused"]
+RESULTS: dict[tuple[str, str], dict[str, Any]] = {}
+TOKEN = "pd-matrix-token"
+
+
+class Env:
+    def __init__(self, stack: Stack, loki: LokiServer, pd: PagerDutyServer, fault: FaultServer):
+        self.stack, self.loki, self.pd, self.fault = stack, loki, pd, fault
+
+    def profile(self, broken: dict[str, str]) -> dict[str, Any]:
+        http = {"connect_timeout": 0.5, "read_timeout": 1.0, "retries": 1}
+        url = {
+            "alertmanager": self.stack.am_url,
+            "prometheus": self.stack.prom_url,
+            "loki": self.loki.url,
+            "pagerduty": self.pd.url,
+        }
+        url.update(broken)
+        return {
+            "environment": "test",
+            "gather_budget_s": BUDGET_S,
+            "lookback_minutes": 5,
+            "lookahead_minutes": 1,
+            "sources": {
+                "alertmanager": {"url": url["alertmanager"], "http": http},
+                "prometheus": {"url": url["prometheus"], "http": http, "rate_window": "5s"},
+                "loki": {"url": url["loki"], "http": http},
+                "pagerduty": {"url": url["pagerduty"], "http": http},
+                "changes_file": str(paths.data_dir() / "none.jsonl"),
+            },
+        }
+
+    def triage(self, broken: dict[str, str]) -> Result:
+        cfg = {"version": 1, "default_profile": "m", "profiles": {"m": self.profile(broken)}}
+        p = paths.config_file()
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(yaml.safe_dump(cfg))
+        return run_cli(["triage", "MatrixAlert", "--json"])
+
+
+@pytest.fixture(scope="module")
+def env() -> Env:
+    stack = shared_stack()
+    stack.post_alerts(
+        [
+            {
+                "labels": {"alertname": "MatrixAlert", "service": "checkout", "severity": "critical"},
+                "annotations": {"summary": "fault matrix"},
+            }
+        ]
+    )
+    fired = wait_until(
+        lambda: [a for a in stack.am_alerts() if a["labels"]["alertname"] == "MatrixAlert"],
+        10,
+        "MatrixAlert",
+    )
+    loki = LokiServer()
+    pd = PagerDutyServer(token=TOKEN)
+    pd.add_incident(
+        "MatrixAlert",
+        service="checkout",
+        alerts=[
+            {
+                "summary": "MatrixAlert",
+                "alert_key": fired[0]["fingerprint"],
+                "details": {"alertname": "MatrixAlert", "service": "checkout"},
+            }
+        ],
+    )
+    fault = FaultServer()
+    yield Env(stack, loki, pd, fault)  # type: ignore[misc]
+    fault.stop()
+    loki.stop()
+    pd.stop()
+    report = os.environ.get("AISRE_MATRIX_REPORT")
+    if report:
+        Path(report).write_text(_table())
+
+
+@pytest.fixture(autouse=True)
+def _token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AISRE_PAGERDUTY_TOKEN", TOKEN)
+
+
+def _check(r: Result, source: str | None, expect_code: int) -> dict[str, Any]:
+    assert "Traceback" not in r.err and "Traceback" not in r.out
+    assert r.code == expect_code, (r.code, r.err[-2000:])
+    assert r.seconds < 2 * BUDGET_S + 2.0, r.seconds
+    row: dict[str, Any] = {"code": r.code, "seconds": round(r.seconds, 2)}
+    if expect_code == 0:
+        report = json.loads(r.out)
+        notes = [n for n in report["notes"] if source and n.startswith(source)]
+        assert notes, (report["notes"], r.err)
+        assert any(line.strip().startswith(("failed", "partial")) and source in line
+                   for line in r.err.splitlines()), r.err
+        row["note"] = notes[0]
+        row["top"] = report["hypotheses"][0]["kind"] if report["hypotheses"] else "-"
+    else:
+        row["note"] = r.err.strip().splitlines()[0] if r.err.strip() else ""
+    return row
+
+
+@pytest.mark.parametrize("fault", CELLS)
+@pytest.mark.parametrize("source", SOURCES)
+def test_fault_cell(env: Env, source: str, fault: str) -> None:
+    if fault == "refused":
+        url = closed_port_url()
+        env.fault.set_fault(None)
+    else:
+        env.fault.set_fault(fault)
+        url = env.fault.url
+    r = env.triage({source: url})
+    env.fault.set_fault(None)
+    RESULTS[(source, fault)] = _check(r, source, 0)
+
+
+@pytest.mark.parametrize("mode", ["refused", "hang"])
+def test_all_sources_down(env: Env, mode: str) -> None:
+    if mode == "refused":
+        broken = {s: closed_port_url() for s in SOURCES}
+    else:
+        env.fault.set_fault("hang")
+        broken = {s: env.fault.url for s in SOURCES}
+    r = env.triage(broken)
+    env.fault.set_fault(None)
+    row = _check(r, None, 3)
+    assert "no alert source answered" in r.err
+    assert "alertmanager" in r.err and "pagerduty" in r.err
+    RESULTS[("all", mode)] = row
+
+
+def _table() -> str:
+    lines = ["| source | fault | exit | seconds | note |", "| --- | --- | --- | --- | --- |"]
+    for (src, fault), row in RESULTS.items():
+        note = str(row.get("note", "")).replace("|", "/")[:110]
+        lines.append(f"| {src} | {fault} | {row['code']} | {row['seconds']} | {note} |")
+    return "\n".join(lines) + "\n"
