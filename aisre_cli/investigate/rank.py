@@ -344,7 +344,7 @@ class Ranker:
         anomalous = {s for s, v in anom.items() if v >= 0.2}
         ref_onset = first.get(a, onset) if a else onset
         step = _step(symptom) if symptom is not None else 60.0
-        sync_scale = max(4 * step, 300.0)
+        sync_scale = max(2 * step, 300.0)
 
         logs_at: dict[str, list[LogFinding]] = {}
         for lf in fnd.logs.findings:
@@ -353,6 +353,24 @@ class Ranker:
             logs_at.setdefault(lf.service, []).append(lf)
         for found in logs_at.values():
             found.sort(key=lambda x: -x.strength)
+
+        def corroboration(s: str) -> float:
+            """A dead dependency explains an incident only if its callers degrade soon
+            after it dies, or say so in their logs."""
+            d = fnd.dead[s]
+            caller_on = (
+                [
+                    x_on
+                    for x in topo.upstream(s)
+                    if (x_on := first.get(x)) is not None and x_on >= d.onset - TOL_S
+                ]
+                if has_topo
+                else []
+            )
+            near = [
+                math.exp(-max(0.0, c - d.onset - TOL_S) / max(2 * step, 120.0)) for c in caller_on
+            ]
+            return max([*near, 0.9 if d.logs else 0.0, 0.0 if has_topo else 0.5])
 
         def svc_features(s: str) -> dict[str, float]:
             an = anom.get(s, 0.0)
@@ -386,11 +404,11 @@ class Ranker:
             else:
                 on_path = 1.0 if s in cone else 0.0
             lg = max((x.strength for x in logs_at.get(s, [])), default=0.0)
-            dd = fnd.dead[s].strength if s in fnd.dead else 0.0
+            dd = fnd.dead[s].strength * corroboration(s) if s in fnd.dead else 0.0
             tr = max((t.strength for t in fnd.traces if t.service == s), default=0.0)
             return {
                 "anomaly": an,
-                "root_local": an * (1.0 - deeper),
+                "root_local": an * (1.0 - deeper) * sync,
                 "deeper": deeper,
                 "explains": explains,
                 "earliest": earliest,
@@ -550,24 +568,7 @@ class Ranker:
                 if d.metric:
                     spec.append(metric_evidence(d.metric, "dependency_down"))
                 spec += [log_evidence(x, ctx) for x in d.logs[:2]]
-                # Corroboration: its callers must degrade soon after it dies, or say so in
-                # their logs. A "down" dependency whose callers stay healthy explains nothing.
-                caller_on = (
-                    [
-                        first[x]
-                        for x in topo.upstream(s)
-                        if x in first and first[x] >= d.onset - TOL_S
-                    ]
-                    if has_topo
-                    else []
-                )
-                corro = max(
-                    [
-                        math.exp(-max(0.0, c - d.onset - TOL_S) / max(2 * step, 120.0))
-                        for c in caller_on
-                    ]
-                    + [0.9 if d.logs else 0.0]
-                )
+                corro = corroboration(s)
                 add(
                     "dependency_failure",
                     s,

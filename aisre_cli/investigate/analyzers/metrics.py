@@ -1,15 +1,21 @@
 """Metric anomaly and onset detection against a robust baseline.
 
-For every series we find the most likely change point in its bad direction (a mean
-shift statistic computed from cumulative sums), take the points before it as the
-baseline (median and MAD, so a few outliers in the baseline do not matter), and then
-report:
+The alert tells us where to look: the *recent window* is the last
+`max(RECENT_S, 4 steps)` before the alert plus a little after it; everything earlier
+is the baseline. For every series we report:
 
-* `z`: how many robust standard deviations the post-change level sits away from the
-  baseline, in the family's bad direction;
-* `onset`: the first point from which the series stays beyond 3 sigma for most of
-  the remaining points (so a ramp reports where it starts, not where it peaks);
+* `z`: how many robust standard deviations (median/MAD of the baseline, with floors
+  so a flat baseline cannot turn float noise into a 1e9-sigma event) the level of the
+  anomalous stretch sits from the baseline, in the family's bad direction;
+* `onset`: the first recent point from which at least half of the points up to the
+  end of the recent window exceed 3 sigma, walked back while the run started earlier
+  (so a ramp reports where it starts, and a fault that began before the window is
+  still dated correctly);
 * `rel`: the relative change of the level.
+
+Looking only up to just after the alert keeps transient faults (a dip that already
+recovered) visible, and keeps baseline noise an hour earlier from being mistaken for
+the incident.
 
 Series that share a timestamp grid are processed as one numpy matrix: a bundle or a
 Prometheus answer typically has thousands of series on a handful of grids, and
@@ -30,6 +36,8 @@ from aisre_cli.model import Series
 Z_ONSET = 3.0
 Z_ANOMALY = 4.0
 MIN_BASE_POINTS = 3
+RECENT_S = 1200.0
+"""The recent window before the alert in which an onset is searched (at least 4 steps)."""
 
 
 @dataclass(slots=True)
@@ -100,11 +108,15 @@ def _detect_matrix(
         x = np.where(first_bad, med[:, None], filled)
 
     ts0 = np.array(rows[0].timestamps, dtype=np.float64)
-    kmin = max(MIN_BASE_POINTS, n // 6)
-    kmax_ts = alert_ts + lookahead_s
-    kmax = int(np.searchsorted(ts0, kmax_ts, side="right"))
-    kmax = min(max(kmax, kmin + 1), n - 1)
-    if kmax <= kmin:
+    step = float(np.median(np.diff(ts0))) if n > 1 else 60.0
+    # Baseline: everything before the recent window; recent: up to just after the alert.
+    recent_s = max(RECENT_S, 4 * step)
+    ib = int(np.searchsorted(ts0, alert_ts - recent_s, side="left"))
+    ir = int(np.searchsorted(ts0, alert_ts + max(lookahead_s, 2 * step), side="right"))
+    ir = min(max(ir, 1), n)
+    if ib < MIN_BASE_POINTS or ib >= ir:
+        ib = max(MIN_BASE_POINTS, min(n // 2, ir - 1))
+    if ib >= ir or ib < MIN_BASE_POINTS:
         return []
 
     classes = [matcher.classify(r.name, r.labels) for r in rows]
@@ -113,58 +125,44 @@ def _detect_matrix(
         [0 if c.family in ("traffic", None) else (1 if c.bad_up else -1) for c in classes],
         dtype=np.float64,
     )
-
-    csum = np.cumsum(x, axis=1)
-    total = csum[:, -1:]
-    k = np.arange(kmin, kmax + 1, dtype=np.float64)
-    pre_mean = csum[:, kmin - 1 : kmax] / k
-    post_mean = (total - csum[:, kmin - 1 : kmax]) / (n - k)
-    shift = post_mean - pre_mean
-    weight = np.sqrt(k * (n - k) / n)
-    signed = np.where(dirs[:, None] == 0, np.abs(shift), shift * dirs[:, None]) * weight
-    best = np.argmax(signed, axis=1) + kmin  # first post-change index per row
-
-    cols = np.arange(n)
-    pre_mask = cols[None, :] < best[:, None]
-    with np.errstate(all="ignore"):
-        base = np.nanmedian(np.where(pre_mask, x, np.nan), axis=1)
-        mad = np.nanmedian(np.abs(np.where(pre_mask, x, np.nan) - base[:, None]), axis=1)
-        sd = np.nanstd(np.where(pre_mask, x, np.nan), axis=1)
-        level = np.nanmedian(np.where(~pre_mask, x, np.nan), axis=1)
-    span = np.max(np.abs(x), axis=1)
+    basex = x[:, :ib]
+    base = np.median(basex, axis=1)
+    mad = np.median(np.abs(basex - base[:, None]), axis=1)
+    sd = np.std(basex, axis=1)
+    # Floors keep a perfectly flat baseline from turning float noise into a 1e9 sigma
+    # event: 0.2% of the baseline level, 1% of the largest deviation in the series.
+    span = np.max(np.abs(x - base[:, None]), axis=1)
     scale = np.maximum.reduce(
-        [
-            1.4826 * mad,
-            0.25 * sd,
-            0.02 * np.abs(base),
-            0.01 * span,
-            np.full(m, 1e-9),
-        ]
+        [1.4826 * mad, 0.25 * sd, 0.002 * np.abs(base), 0.01 * span, np.full(m, 1e-9)]
     )
-    eff_dir = np.where(dirs == 0, np.sign(level - base), dirs)
+    rec = x[:, ib:ir]
+    rmed = np.median(rec, axis=1)
+    eff_dir = np.where(dirs == 0, np.sign(rmed - base), dirs)
     eff_dir = np.where(eff_dir == 0, 1.0, eff_dir)
-    z = (level - base) / scale * eff_dir
-    cand = np.nonzero(z >= Z_ANOMALY)[0]
-    if cand.size == 0:
-        return []
-
-    zz = (x[cand] - base[cand, None]) / scale[cand, None] * eff_dir[cand, None]
-    exceed = (zz > Z_ONSET) & (cols[None, :] >= kmin)
-    remaining = n - cols
-    suffix = np.cumsum(exceed[:, ::-1], axis=1)[:, ::-1] / remaining[None, :]
-    ok = exceed & (suffix >= 0.6)
+    zz = (x - base[:, None]) / scale[:, None] * eff_dir[:, None]
+    exceed = zz > Z_ONSET
+    rex = exceed[:, ib:ir]
+    width = ir - ib
+    # fraction of exceeding points from each recent index to the end of the recent window
+    remaining = width - np.arange(width)
+    suffix = np.cumsum(rex[:, ::-1], axis=1)[:, ::-1] / remaining[None, :]
+    ok = rex & (suffix >= 0.5)
+    has = ok.any(axis=1)
+    cand = np.nonzero(has)[0]
     out: list[MetricFinding] = []
-    for j, r in enumerate(cand.tolist()):
-        hits = np.nonzero(ok[j])[0]
-        if hits.size == 0:
-            continue
-        oi = int(hits[0])
-        row = rows[r]
+    for r in cand.tolist():
+        oi = ib + int(np.argmax(ok[r]))
+        # the run may have started before the recent window: walk back while exceeding
+        while oi - 1 >= MIN_BASE_POINTS and exceed[r, oi - 1]:
+            oi -= 1
+        seg = x[r, oi:ir]
         d = int(eff_dir[r])
         b = float(base[r])
-        lv = float(level[r])
-        zr = float(min(z[r], 1e6))
-        rel = (lv - b) / max(abs(b), 1e-9) * d
+        lv = float(np.median(seg))
+        zr = float(min((lv - b) / scale[r] * d, 1e6))
+        if zr < Z_ANOMALY:
+            continue
+        row = rows[r]
         post = x[r, oi:]
         peak = float(post.max() if d > 0 else post.min())
         fam = classes[r].family
@@ -174,7 +172,7 @@ def _detect_matrix(
                 family=fam,
                 direction=d,
                 z=zr,
-                rel=float(rel),
+                rel=float((lv - b) / max(abs(b), 1e-9) * d),
                 baseline=b,
                 level=lv,
                 peak=peak,
