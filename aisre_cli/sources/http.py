@@ -571,3 +571,14 @@ def _ms(t0: float) -> float:
 def _plain(url: httpx.URL) -> str:
     """A URL fit for a message: no query string, no userinfo, secrets redacted."""
     return redact(str(url.copy_with(query=None, userinfo=b"")))
+
+
+def enable_debug_logging() -> None:
+    """`-vv`: debug lines on stderr, every handler scrubbed by `RedactingFilter` (httpx
+    and httpcore log URLs at debug level; a token must not ride along)."""
+    logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG)
+    for handler in root.handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())

@@ -18,12 +18,18 @@ class Result:
     seconds: float
 
 
-def run_cli(argv: list[str], input: str | None = None) -> Result:  # noqa: A002
+class _TtyInput(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def run_cli(argv: list[str], input: str | None = None, tty: bool = False) -> Result:  # noqa: A002
+    """Run `aisre argv`; `tty=True` makes stdin look like a terminal (interactive prompts)."""
     from aisre_cli.ui.cli.app import main
 
     out, err = io.StringIO(), io.StringIO()
     old_stdin = sys.stdin
-    sys.stdin = io.StringIO(input or "")
+    sys.stdin = (_TtyInput if tty else io.StringIO)(input or "")
     code = 0
     t0 = time.monotonic()
     try:

@@ -30,6 +30,10 @@ def doctor_cmd(
     from aisre_cli.sources.live import Checkable, checkables, live_sources
 
     st = state(ctx, profile)
+    if st.verbose >= 2:
+        from aisre_cli.sources.http import enable_debug_logging
+
+        enable_debug_logging()
     rp = resolve_profile(st.profile)
     if rp.profile.sources.bundle:
         typer.echo(

@@ -1,0 +1,185 @@
+"""`aisre config init|show`, `aisre doctor`, and the canary-token test: a token
+placed in the keyring and in the environment never appears in `config show`,
+`doctor`, `-vv` debug output, error messages or tracebacks."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import keyring
+import pytest
+import yaml
+
+from aisre_cli.settings import paths
+from tests.conftest import REPO
+from tests.contract_servers.base import ContractServer, Reply, Request
+from tests.contract_servers.cli import run_cli
+from tests.contract_servers.github import GitHubServer
+from tests.contract_servers.loki import LokiServer
+from tests.contract_servers.pagerduty import PagerDutyServer
+
+CANARY_KR = "CANARY-kr-7f3a9c51d2e8"
+CANARY_ENV = "CANARY-env-b41d0e9a77c3"
+CANARY_PROM = "CANARY-prom-5e6f7a8b9c0d"
+
+
+def test_init_non_interactive_writes_0600_and_validates() -> None:
+    r = run_cli(
+        ["config", "init", "-y", "--name", "prod", "--alertmanager-url", "http://am:9093",
+         "--prometheus-url", "http://prom:9090", "--github-repo", "acme/checkout=checkout",
+         "--pagerduty", "--pagerduty-from", "me@example.com"]
+    )
+    assert r.code == 0, r.err
+    p = paths.config_file()
+    assert stat.S_IMODE(p.stat().st_mode) == 0o600
+    data = yaml.safe_load(p.read_text())
+    assert data["default_profile"] == "prod"
+    src = data["profiles"]["prod"]["sources"]
+    assert src["github"]["repos"] == {"acme/checkout": "checkout"}
+    assert src["pagerduty"]["from_email"] == "me@example.com"
+    assert "aisre auth set pagerduty" in r.err
+    # a second init of the same profile needs --force
+    r = run_cli(["config", "init", "-y", "--name", "prod", "--prometheus-url", "http://p"])
+    assert r.code == 2 and "--force" in r.err
+    r = run_cli(["config", "init", "-y", "--name", "staging", "--prometheus-url", "http://p",
+                 "--no-default"])
+    assert r.code == 0
+    data = yaml.safe_load(p.read_text())
+    assert set(data["profiles"]) == {"prod", "staging"} and data["default_profile"] == "prod"
+
+
+def test_init_rejects_bad_repo_and_empty() -> None:
+    r = run_cli(["config", "init", "-y", "--github-repo", "nope"])
+    assert r.code == 2 and "OWNER/REPO=SERVICE" in r.err
+    r = run_cli(["config", "init", "-y"])
+    assert r.code == 2 and "no source" in r.err
+
+
+def test_init_interactive() -> None:
+    answers = "\n".join(
+        ["prod", "prod", "http://am:9093", "http://prom:9090", "", "n", "", ""]
+    ) + "\n"
+    r = run_cli(["config", "init"], input=answers, tty=True)
+    assert r.code == 0, r.out + r.err
+    data = yaml.safe_load(paths.config_file().read_text())
+    assert data["profiles"]["prod"]["sources"]["alertmanager"]["url"] == "http://am:9093"
+
+
+def test_show_redacts_and_reports_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    run_cli(["config", "init", "-y", "--prometheus-url",
+             "https://user:hunter2pass@prom.example/?api_key=abc123", "--pagerduty"])
+    monkeypatch.setenv("AISRE_PAGERDUTY_TOKEN", CANARY_ENV)
+    r = run_cli(["config", "show"])
+    assert r.code == 0, r.err
+    assert "hunter2pass" not in r.out and "abc123" not in r.out and CANARY_ENV not in r.out
+    assert "pagerduty: env" in r.out
+    r = run_cli(["config", "show", "--json"])
+    body = json.loads(r.out)
+    assert body["tokens"][0]["stored"] == "env"
+    r = run_cli(["config", "show", "--defaults"])
+    assert "max_points" in r.out
+
+
+class EchoServer(ContractServer):
+    """A hostile API: echoes the credentials it received in its error body."""
+
+    def route(self, req: Request) -> Reply:
+        echo = f"auth={req.headers.get('authorization')} query={req.query}"
+        return Reply(500, {"status": "error", "errorType": "internal", "error": echo})
+
+
+@pytest.fixture()
+def canary_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    from tests.contract_servers.fake_keyring import FileKeyring
+
+    kr = tmp_path / "kr.json"
+    monkeypatch.setenv("AISRE_TEST_KEYRING_FILE", str(kr))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.contract_servers.fake_keyring.FileKeyring")
+    previous = keyring.get_keyring()
+    keyring.set_keyring(FileKeyring())
+    keyring.set_password("aisre", "pagerduty", CANARY_KR)
+    keyring.set_password("aisre", "prom", CANARY_PROM)
+    monkeypatch.setenv("AISRE_PAGERDUTY_TOKEN", CANARY_ENV)
+    monkeypatch.setenv("AISRE_GITHUB_TOKEN", CANARY_ENV)
+    monkeypatch.setenv("AISRE_PROM_TOKEN", CANARY_ENV)
+    servers = [EchoServer(), PagerDutyServer(token="other"), GitHubServer(token="other"),
+               LokiServer(token="other")]
+    echo, pd, gh, loki = servers
+    cfg = {
+        "version": 1,
+        "default_profile": "c",
+        "profiles": {
+            "c": {
+                "gather_budget_s": 3,
+                "sources": {
+                    "prometheus": {"url": f"{echo.url}/?token={CANARY_PROM}", "token_name": "prom",
+                                   "http": {"retries": 0}},
+                    "alertmanager": {"url": echo.url, "token_name": "prom"},
+                    "pagerduty": {"url": pd.url},
+                    "github": {"url": gh.url, "repos": {"a/b": "b"}},
+                    "loki": {"url": loki.url, "token_name": "pagerduty"},
+                },
+            }
+        },
+    }
+    p = paths.config_file()
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(yaml.safe_dump(cfg))
+    yield {"AISRE_TEST_KEYRING_FILE": str(kr)}  # type: ignore[misc]
+    keyring.set_keyring(previous)
+    for s in servers:
+        s.stop()
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    root.setLevel(logging.WARNING)
+
+
+def _assert_clean(text: str, what: str) -> None:
+    for canary in (CANARY_KR, CANARY_ENV, CANARY_PROM):
+        assert canary not in text, f"{what} leaked {canary}:\n{text[-3000:]}"
+    # partial leaks: a recognisable 12-char chunk of any canary
+    for canary in (CANARY_KR, CANARY_ENV, CANARY_PROM):
+        assert canary[-12:] not in text, f"{what} leaked part of a canary"
+
+
+def test_canary_token_never_leaks(canary_env: dict[str, str]) -> None:
+    outputs: list[tuple[str, str]] = []
+    for argv in (
+        ["config", "show"],
+        ["config", "show", "--json"],
+        ["auth", "status"],
+        ["auth", "status", "--json"],
+        ["doctor"],
+        ["doctor", "--json"],
+        ["-vv", "doctor"],
+        ["alerts"],
+        ["-v", "triage", "SomeAlert"],
+        ["triage", "SomeAlert", "--json"],
+    ):
+        r = run_cli(argv)
+        outputs.append((" ".join(argv), r.out + r.err))
+    # doctor saw the failures (so the test exercised the error paths)
+    doctor = outputs[4][1]
+    assert "HTTP 500" in doctor and "HTTP 401" in doctor
+    assert "auth=Bearer ***" in outputs[5][1]  # the echoed header arrived, redacted
+    # a real traceback, in a subprocess, with AISRE_RAISE_ERRORS=1
+    env = {**os.environ, **canary_env, "AISRE_RAISE_ERRORS": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "aisre_cli", "-vv", "triage", "SomeAlert"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "Traceback" in proc.stderr
+    outputs.append(("traceback", proc.stdout + proc.stderr))
+    for what, text in outputs:
+        _assert_clean(text, what)
