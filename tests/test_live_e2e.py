@@ -168,7 +168,38 @@ def test_live_triage_ranks_the_injected_deploy_first(
         assert [h["service"] for h in replay["hypotheses"][:3]] == [
             h["service"] for h in live["hypotheses"][:3]
         ] or _ranking(replay, 1) == _ranking(live, 1)
+        # exact round trip: one live Context, analysed directly and via its bundle
+        _assert_round_trip(fp, tmp_path / "exact")
     finally:
         stack.stop()
         loki.stop()
         pd.stop()
+
+
+def _assert_round_trip(alert_id: str, out: Path) -> None:
+    from aisre_cli.investigate.gather import gather, list_alerts, resolve_alert
+    from aisre_cli.investigate.rank import Weights
+    from aisre_cli.investigate.triage import analyze_context, build_report, run_triage
+    from aisre_cli.settings.config import resolve_profile
+    from aisre_cli.sources.capture import capture_bundle
+    from aisre_cli.sources.registry import build_sources, bundle_set
+
+    prof = resolve_profile("e2e").profile
+    sources = build_sources(prof)
+    alerts, _ = list_alerts(sources, prof.gather_budget_s)
+    alert = resolve_alert(alerts, alert_id)
+    ctx = gather(sources, alert, alerts, lookback_s=prof.lookback_minutes * 60,
+                 lookahead_s=prof.lookahead_minutes * 60, budget_s=prof.gather_budget_s)
+    assert all(n.status == "ok" for n in ctx.notes), ctx.notes
+    raw = [w for s in sources.alerts for w in getattr(s, "last_wire", [])]
+    capture_bundle(ctx, out, raw_alerts=raw)
+    w = Weights.load()
+    live = build_report(analyze_context(ctx, prof, w), w, None, 0.0)
+    replay = run_triage(bundle_set(out, prof.service_labels), alert.id, prof, weights=w)
+
+    def key(r: Any) -> list[tuple[str, str, str | None, float]]:
+        return [(h.kind, h.service, h.subject, round(h.confidence, 6))
+                for h in r.verdict.hypotheses]
+
+    assert key(replay) == key(live)
+    assert replay.verdict.classification == live.verdict.classification
