@@ -10,7 +10,6 @@ when the request is sent, so the action a human confirmed hashes the same at run
 
 from __future__ import annotations
 
-import os
 import urllib.parse
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -37,17 +36,11 @@ if TYPE_CHECKING:
 
 
 def lookup_secret(name: str) -> str | None:
-    """Keyring first, then `AISRE_<NAME>_TOKEN` (settings/config.py documents this)."""
-    try:
-        import keyring
+    """Keyring, then the opt-in file store, then `AISRE_<NAME>_TOKEN` (settings.secrets)."""
+    from aisre_cli.settings.secrets import get_token
 
-        v = keyring.get_password("aisre", name)
-        if v:
-            return str(v)
-    except Exception:  # noqa: BLE001 - no keyring backend is a normal case in CI
-        pass
-    env = "AISRE_" + "".join(c if c.isalnum() else "_" for c in name).upper() + "_TOKEN"
-    return os.environ.get(env) or None
+    tok = get_token(name)
+    return tok.get_secret_value() if tok is not None else None
 
 
 def _secret(ctx: ExecContext, name: str) -> str | None:

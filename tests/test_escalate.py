@@ -1,0 +1,217 @@
+"""Escalation: the hand-off document, and posting it through the governed stepper."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pexpect
+
+from aisre_cli.govern.audit import AuditLog, verify
+from aisre_cli.govern.escalation import escalation_runbook, handoff_markdown, suggestion
+from aisre_cli.model import Alert, Evidence, Hypothesis, TriageReport, Verdict
+from tests.contract_servers.base import Reply, Request
+from tests.contract_servers.pagerduty import PagerDutyServer
+from tests.fakes.env import AISRE, make_env, write_config
+
+BUNDLE = (
+    Path(__file__).resolve().parent.parent.parent
+    / "shared"
+    / "datasets"
+    / "petshop"
+    / ("petshop-high_traffic-test-issue0")
+)
+ALERT = "fade5018"
+PROMPT = r"Run this step\? y run, n skip, d dry run, a abort, \? help: "
+
+
+class EscalatingPagerDuty(PagerDutyServer):
+    """The contract server, plus `PUT /incidents/ID` with `escalation_level`."""
+
+    def __init__(self) -> None:
+        self.escalations: list[tuple[str, int]] = []
+        super().__init__()
+
+    def route(self, req: Request) -> Reply:
+        if req.method == "PUT" and req.path.startswith("/incidents/"):
+            body = (req.json() or {}).get("incident") or {}
+            if "escalation_level" in body:
+                if not req.headers.get("from"):
+                    return Reply(400, {"error": {"message": "From required"}})
+                iid = req.path.split("/")[2]
+                self.escalations.append((iid, int(body["escalation_level"])))
+                return Reply(
+                    200, {"incident": {"id": iid, "escalation_level": body["escalation_level"]}}
+                )
+        return super().route(req)
+
+
+def _report(escalate: bool = True) -> TriageReport:
+    return TriageReport(
+        alert=Alert(
+            id="abcdef0123456789",
+            name="CheckoutErrors",
+            service="checkout",
+            annotations={"summary": "5xx above 5%"},
+            starts_at=datetime.now(UTC),
+        ),
+        verdict=Verdict(
+            escalate=escalate,
+            reason="not enough evidence",
+            hypotheses=[
+                Hypothesis(
+                    rank=1,
+                    kind="deploy",
+                    service="checkout",
+                    subject="deploy-9",
+                    statement="deploy-9 broke checkout",
+                    confidence=0.4,
+                    evidence=["E1"],
+                    runbooks=["rollback-bad-deploy"],
+                ),
+            ],
+        ),
+        evidence=[
+            Evidence(
+                id="E1",
+                kind="change",
+                service="checkout",
+                summary="deploy v9",
+                strength=0.8,
+                query="changes.json#deploy-9",
+            )
+        ],
+    )
+
+
+def test_handoff_markdown_has_everything() -> None:
+    log = AuditLog()
+    log.append(
+        "run_start",
+        {"alert": "abcdef0123456789", "runbook": "rollback-bad-deploy"},
+        "r-20260101T000000Z-aaaaaa",
+    )
+    log.append("result", {"step": "rollback", "ok": True}, "r-20260101T000000Z-aaaaaa")
+    log.append("run_end", {"status": "completed"}, "r-20260101T000000Z-aaaaaa")
+    md = handoff_markdown(_report(), log)
+    assert md.startswith("# Escalation: CheckoutErrors (checkout)")
+    assert "verdict: **escalate**: not enough evidence" in md
+    assert "**deploy** on `checkout` [deploy-9]" in md and "(confidence 40%)" in md
+    assert "E1: deploy v9 — `changes.json#deploy-9`" in md
+    assert "audit #2 run r-20260101T000000Z-aaaaaa: step `rollback` ok" in md
+    seq, head = log.head()
+    assert f"Audit head: #{seq} `{head}`" in md
+
+
+def test_suggestion_only_when_the_verdict_says_escalate() -> None:
+    assert suggestion(_report(True)) == "aisre escalate abcdef01"
+    assert suggestion(_report(False)) is None
+
+
+def test_escalation_runbook_is_an_ordinary_validated_runbook() -> None:
+    from aisre_cli.remediate.capabilities import default_registry
+    from aisre_cli.remediate.runbook import validate_runbook
+
+    rb = escalation_runbook()
+    assert [s.capability for s in rb.steps] == ["pagerduty.note", "pagerduty.escalate"]
+    assert validate_runbook(rb, {}, default_registry()) == []
+    assert [s.id for s in escalation_runbook(escalate=False).steps] == ["note"]
+
+
+def _pd_config(home: Path, url: str) -> dict[str, str]:
+    write_config(home, {"sources": {"pagerduty": {"url": url, "from_email": "oncall@example.com"}}})
+    return make_env(home, AISRE_PAGERDUTY_TOKEN="pd-test-token")
+
+
+def test_no_post_prints_the_handoff(tmp_path: Path) -> None:
+    env = make_env(tmp_path)
+    cp = subprocess.run(
+        [*AISRE, "escalate", ALERT, "--bundle", str(BUNDLE), "--no-post"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert cp.returncode == 0, cp.stderr
+    assert cp.stdout.startswith("# Escalation: PetSiteHighLatency")
+    assert "## Hypotheses" in cp.stdout and "## Actions taken" in cp.stdout
+    cp = subprocess.run(
+        [*AISRE, "escalate", ALERT, "--bundle", str(BUNDLE), "--no-post", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    data = json.loads(cp.stdout)
+    assert data["posted"] is False and data["markdown"].startswith("# Escalation")
+
+
+def test_escalate_posts_note_and_escalates_through_governance(tmp_path: Path) -> None:
+    with EscalatingPagerDuty() as pd:
+        inc = pd.add_incident("PetSite latency")
+        env = _pd_config(tmp_path, pd.url)
+        child = pexpect.spawn(
+            AISRE[0],
+            [*AISRE[1:], "escalate", ALERT, "--bundle", str(BUNDLE), "--incident", inc["id"]],
+            env=env,
+            encoding="utf-8",
+            timeout=60,
+            dimensions=(50, 200),
+        )
+        child.expect("pagerduty.note")
+        child.expect(PROMPT)
+        child.send("Y")  # not exact: nothing is posted
+        child.expect("not a choice")
+        child.expect(PROMPT)
+        assert pd.notes[inc["id"]] == []
+        child.send("y")
+        child.expect("pagerduty.escalate")
+        child.expect(PROMPT)
+        child.send("y")
+        child.expect(r"audit head: #\d+ [0-9a-f]{64}")
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 0
+        notes = pd.notes[inc["id"]]
+        assert len(notes) == 1 and notes[0]["content"].startswith(
+            "# Escalation: PetSiteHighLatency"
+        )
+        assert pd.escalations == [(inc["id"], 2)]
+    recs = list(AuditLog(tmp_path / "data" / "audit.jsonl").records())
+    intents = [r.data["capability"] for r in recs if r.event == "intent"]
+    assert intents == ["pagerduty.note", "pagerduty.escalate"]
+    assert "pd-test-token" not in (tmp_path / "data" / "audit.jsonl").read_text()
+    assert verify(tmp_path / "data" / "audit.jsonl").ok
+
+
+def test_escalate_without_terminal_is_refused(tmp_path: Path) -> None:
+    with EscalatingPagerDuty() as pd:
+        inc = pd.add_incident("PetSite latency")
+        env = _pd_config(tmp_path, pd.url)
+        cp = subprocess.run(
+            [*AISRE, "escalate", ALERT, "--bundle", str(BUNDLE), "--incident", inc["id"]],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+        assert cp.returncode == 5, cp.stderr
+        assert "no terminal" in cp.stderr
+        assert pd.notes[inc["id"]] == [] and pd.escalations == []
+
+
+def test_escalate_needs_an_incident_id(tmp_path: Path) -> None:
+    with EscalatingPagerDuty() as pd:
+        env = _pd_config(tmp_path, pd.url)
+        cp = subprocess.run(
+            [*AISRE, "escalate", ALERT, "--bundle", str(BUNDLE)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+        assert cp.returncode == 2 and "--incident" in cp.stderr
