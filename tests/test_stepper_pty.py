@@ -239,3 +239,56 @@ def test_no_terminal_runs_write_step_when_policy_grants_autonomy(tmp_path: Path)
     )
     assert cp.returncode == 5
     assert writes(tmp_path, "restart") == []
+
+
+BUNDLE = (
+    Path(__file__).resolve().parent.parent.parent
+    / "shared"
+    / "datasets"
+    / "petshop"
+    / ("petshop-high_traffic-test-issue0")
+)
+
+
+@pytest.mark.integration
+def test_alert_fills_params_from_triage_and_silences_on_a_real_alertmanager(
+    tmp_path: Path,
+) -> None:
+    from tests.servers import http_json, shared_stack
+
+    stack = shared_stack()
+    write_config(tmp_path, {"sources": {"alertmanager": {"url": stack.am_url}}})
+    child = _spawn(
+        tmp_path,
+        [
+            "runbook",
+            "run",
+            "silence-noisy-alert",
+            "--alert",
+            "fade5018",
+            "--bundle",
+            str(BUNDLE),
+            "--param",
+            "duration=20m",
+        ],
+    )
+    child.expect(r"alertname = 'PetSiteHighLatency'\s+\(verdict \(alertname\)\)")
+    child.expect(r"POST http://127\.0\.0\.1:\d+/api/v2/silences")
+    child.expect(PROMPT)
+    child.send("d")  # a dry run sends nothing
+    child.expect("nothing is sent in a dry run")
+    child.expect(PROMPT)
+    child.send("y")
+    child.expect("done")
+    child.expect(r"run (r-\S+): completed")
+    run_id = child.match.group(1)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    mine = [
+        s for s in http_json(f"{stack.am_url}/api/v2/silences") if run_id in s.get("comment", "")
+    ]
+    assert len(mine) == 1
+    matchers = {m["name"]: m["value"] for m in mine[0]["matchers"]}
+    assert matchers["alertname"] == "PetSiteHighLatency"
+    assert mine[0]["status"]["state"] == "active"
