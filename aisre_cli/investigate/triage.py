@@ -42,11 +42,39 @@ RunbookMatcher = Callable[[Hypothesis, Alert], list[str]]
 
 
 class MemoryAdvisor(Protocol):
-    """What the memory store offers triage (implemented in `memory/`)."""
+    """What the memory store offers triage (implemented in `memory/`).
+
+    Called in this order for one alert: `observe`, `priors`, `classify`.
+    """
+
+    def observe(self, ctx: Context, facets: dict[str, list[str]]) -> None:
+        """This incident's evidence signature (see `memory_facets`), for matching."""
+        ...
 
     def priors(self, ctx: Context) -> tuple[dict[tuple[str, str], float], list[Evidence]]:
         """(service, kind) → prior strength 0-1, plus memory evidence to cite."""
         ...
+
+    def classify(self, ctx: Context) -> str | None:
+        """`known_issue` (strong match with a resolved incident), `likely_noise`, or None."""
+        ...
+
+
+def memory_facets(fnd: Findings) -> dict[str, list[str]]:
+    """The evidence signature memory matches past incidents on: plain strings, so the
+    memory layer never sees the analyzers' types."""
+    return {
+        "families": sorted(
+            {
+                f"{f.series.service}|{f.family or 'other'}"
+                for f in fnd.metrics
+                if f.series.service and f.bad and f.strength >= 0.3
+            }
+        ),
+        "templates": sorted({f"{lf.service}|{lf.template}" for lf in fnd.logs.findings})[:40],
+        "changes": sorted({f"{cf.change.kind}|{cf.change.service}" for cf in fnd.changes}),
+        "dead": sorted(fnd.dead),
+    }
 
 
 @dataclass
@@ -59,6 +87,8 @@ class Analysis:
     findings: Findings
     candidates: list[Candidate]
     null_prob: float
+    memory_class: str | None = None
+    """`known_issue` / `likely_noise` from the memory advisor, if it has an opinion."""
 
 
 def analyze_context(
@@ -100,11 +130,14 @@ def analyze_context(
         traces=trace_findings,
         certs=certs,
     )
+    memory_class: str | None = None
     if memory is not None:
+        memory.observe(ctx, memory_facets(fnd))
         fnd.memory, fnd.memory_evidence = memory.priors(ctx)
+        memory_class = memory.classify(ctx)
     cands = ranker.candidates(ctx, fnd, onset, topo)
     null_prob = ranker.score(cands)
-    return Analysis(ctx, onset, topo, fnd, cands, null_prob)
+    return Analysis(ctx, onset, topo, fnd, cands, null_prob, memory_class)
 
 
 def build_report(
@@ -129,6 +162,10 @@ def build_report(
     classification: Classification = "actionable"
     if ctx.alert.inhibited_by:
         classification = "duplicate"
+    elif analysis.memory_class == "known_issue":
+        classification = "known_issue"
+    elif analysis.memory_class == "likely_noise":
+        classification = "likely_noise"
     if top is None:
         escalate = True
         reason = "no signal supports any cause: no anomaly, change, log or dependency evidence"

@@ -92,7 +92,7 @@ def _memory() -> MemoryAdvisor | None:
     except ImportError:
         return None
     try:
-        return open_advisor()  # type: ignore[no-any-return]
+        return open_advisor()
     except AisreError as err:
         note(f"incident memory unavailable: {err.message}")
         return None
