@@ -240,7 +240,11 @@ class Topology:
         return out
 
     def depth(self) -> int:
-        return max(max(self.down_hops(n).values()) for n in self.names)
+        """The longest call chain, in hops."""
+        longest: dict[str, int] = {}
+        for n in reversed(self.order()):
+            longest[n] = max((longest[d] + 1 for d in self.svcs[n].deps), default=0)
+        return max(longest.values())
 
     def yaml_dict(self) -> dict[str, Any]:
         return {
@@ -2343,7 +2347,7 @@ class Builder:
             picked.append("background_log_noise")
         if r.random() < 0.35:
             picked.append("alert_storm")
-        if r.random() < 0.1:
+        if r.random() < 0.12:
             picked.append("prompt_injection")
         self.distractors = [d for d in (*DISTRACTORS, "background_log_noise") if d in picked]
 
@@ -3647,7 +3651,18 @@ class Builder:
             root,
             severity,
             t,
-            desc.format(svc=root, v=v).split(" is ")[0] + " alert",
+            {
+                "cpu": f"{root}: CPU usage near its limit",
+                "heap": f"{root}: JVM heap almost full",
+                "pool": f"{root}: connection pool exhausted",
+                "dbconn": f"{root}: connection slots almost used up",
+                "disk": f"{root}: filesystem almost full",
+                "up": f"{root}: target down",
+                "exporter_up": f"{root} is down",
+                "probe": f"{root}: blackbox probe failed",
+                "rate": f"{root}: request rate unusually high",
+                "drops": f"{root}: packet drops on its node",
+            }[sig],
             desc.format(svc=root, v=v),
             expr,
             label_key=lk,
