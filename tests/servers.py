@@ -101,7 +101,10 @@ class Stack:
         log = self.tmp / f"{name}.log"
         fh = log.open("wb")
         p = subprocess.Popen(
-            argv, stdout=fh, stderr=subprocess.STDOUT, cwd=str(cwd or self.tmp),
+            argv,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            cwd=str(cwd or self.tmp),
             start_new_session=True,
         )
         fh.close()
@@ -138,8 +141,15 @@ class Stack:
         return result
 
     def start_demo(self, name: str, port: int, loki: str | None = None) -> Proc:
-        argv = [sys.executable, "-m", "tests.demo_service.service", "--name", name,
-                "--port", str(port)]
+        argv = [
+            sys.executable,
+            "-m",
+            "tests.demo_service.service",
+            "--name",
+            name,
+            "--port",
+            str(port),
+        ]
         if loki:
             argv += ["--loki", loki]
         p = self.start_proc(f"demo-{name}", argv, cwd=REPO)
@@ -226,9 +236,14 @@ def start_stack(
             ],
         )
         st.prom_url = f"http://127.0.0.1:{prom_port}"
-        for proc, url in ((st.procs[0], f"{st.am_url}/-/ready"), (st.procs[1], f"{st.prom_url}/-/ready")):
+        for proc, url in (
+            (st.procs[0], f"{st.am_url}/-/ready"),
+            (st.procs[1], f"{st.prom_url}/-/ready"),
+        ):
             try:
-                wait_until(lambda u=url: urllib.request.urlopen(u, timeout=1).status == 200, 20, url)
+                wait_until(
+                    lambda u=url: urllib.request.urlopen(u, timeout=1).status == 200, 20, url
+                )
             except TimeoutError:
                 raise RuntimeError(f"{proc.name} did not start:\n{proc.tail()}") from None
     except BaseException:
@@ -255,5 +270,3 @@ def shared_stack() -> Stack:
         )
         atexit.register(_SHARED.stop)
     return _SHARED
-
-

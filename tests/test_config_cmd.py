@@ -10,6 +10,7 @@ import os
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import keyring
@@ -31,9 +32,22 @@ CANARY_PROM = "CANARY-prom-5e6f7a8b9c0d"
 
 def test_init_non_interactive_writes_0600_and_validates() -> None:
     r = run_cli(
-        ["config", "init", "-y", "--name", "prod", "--alertmanager-url", "http://am:9093",
-         "--prometheus-url", "http://prom:9090", "--github-repo", "acme/checkout=checkout",
-         "--pagerduty", "--pagerduty-from", "me@example.com"]
+        [
+            "config",
+            "init",
+            "-y",
+            "--name",
+            "prod",
+            "--alertmanager-url",
+            "http://am:9093",
+            "--prometheus-url",
+            "http://prom:9090",
+            "--github-repo",
+            "acme/checkout=checkout",
+            "--pagerduty",
+            "--pagerduty-from",
+            "me@example.com",
+        ]
     )
     assert r.code == 0, r.err
     p = paths.config_file()
@@ -47,8 +61,18 @@ def test_init_non_interactive_writes_0600_and_validates() -> None:
     # a second init of the same profile needs --force
     r = run_cli(["config", "init", "-y", "--name", "prod", "--prometheus-url", "http://p"])
     assert r.code == 2 and "--force" in r.err
-    r = run_cli(["config", "init", "-y", "--name", "staging", "--prometheus-url", "http://p",
-                 "--no-default"])
+    r = run_cli(
+        [
+            "config",
+            "init",
+            "-y",
+            "--name",
+            "staging",
+            "--prometheus-url",
+            "http://p",
+            "--no-default",
+        ]
+    )
     assert r.code == 0
     data = yaml.safe_load(p.read_text())
     assert set(data["profiles"]) == {"prod", "staging"} and data["default_profile"] == "prod"
@@ -62,9 +86,9 @@ def test_init_rejects_bad_repo_and_empty() -> None:
 
 
 def test_init_interactive() -> None:
-    answers = "\n".join(
-        ["prod", "prod", "http://am:9093", "http://prom:9090", "", "n", "", ""]
-    ) + "\n"
+    answers = (
+        "\n".join(["prod", "prod", "http://am:9093", "http://prom:9090", "", "n", "", ""]) + "\n"
+    )
     r = run_cli(["config", "init"], input=answers, tty=True)
     assert r.code == 0, r.out + r.err
     data = yaml.safe_load(paths.config_file().read_text())
@@ -72,8 +96,16 @@ def test_init_interactive() -> None:
 
 
 def test_show_redacts_and_reports_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
-    run_cli(["config", "init", "-y", "--prometheus-url",
-             "https://user:hunter2pass@prom.example/?api_key=abc123", "--pagerduty"])
+    run_cli(
+        [
+            "config",
+            "init",
+            "-y",
+            "--prometheus-url",
+            "https://user:hunter2pass@prom.example/?api_key=abc123",
+            "--pagerduty",
+        ]
+    )
     monkeypatch.setenv("AISRE_PAGERDUTY_TOKEN", CANARY_ENV)
     r = run_cli(["config", "show"])
     assert r.code == 0, r.err
@@ -95,7 +127,7 @@ class EchoServer(ContractServer):
 
 
 @pytest.fixture()
-def canary_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def canary_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     from tests.contract_servers.fake_keyring import FileKeyring
 
     kr = tmp_path / "kr.json"
@@ -108,8 +140,12 @@ def canary_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str
     monkeypatch.setenv("AISRE_PAGERDUTY_TOKEN", CANARY_ENV)
     monkeypatch.setenv("AISRE_GITHUB_TOKEN", CANARY_ENV)
     monkeypatch.setenv("AISRE_PROM_TOKEN", CANARY_ENV)
-    servers = [EchoServer(), PagerDutyServer(token="other"), GitHubServer(token="other"),
-               LokiServer(token="other")]
+    servers = [
+        EchoServer(),
+        PagerDutyServer(token="other"),
+        GitHubServer(token="other"),
+        LokiServer(token="other"),
+    ]
     echo, pd, gh, loki = servers
     cfg = {
         "version": 1,
@@ -118,8 +154,11 @@ def canary_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str
             "c": {
                 "gather_budget_s": 3,
                 "sources": {
-                    "prometheus": {"url": f"{echo.url}/?token={CANARY_PROM}", "token_name": "prom",
-                                   "http": {"retries": 0}},
+                    "prometheus": {
+                        "url": f"{echo.url}/?token={CANARY_PROM}",
+                        "token_name": "prom",
+                        "http": {"retries": 0},
+                    },
                     "alertmanager": {"url": echo.url, "token_name": "prom"},
                     "pagerduty": {"url": pd.url},
                     "github": {"url": gh.url, "repos": {"a/b": "b"}},
@@ -131,7 +170,7 @@ def canary_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str
     p = paths.config_file()
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text(yaml.safe_dump(cfg))
-    yield {"AISRE_TEST_KEYRING_FILE": str(kr)}  # type: ignore[misc]
+    yield {"AISRE_TEST_KEYRING_FILE": str(kr)}
     keyring.set_keyring(previous)
     for s in servers:
         s.stop()

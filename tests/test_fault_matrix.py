@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -75,12 +76,16 @@ class Env:
 
 
 @pytest.fixture(scope="module")
-def env() -> Env:
+def env() -> Iterator[Env]:
     stack = shared_stack()
     stack.post_alerts(
         [
             {
-                "labels": {"alertname": "MatrixAlert", "service": "checkout", "severity": "critical"},
+                "labels": {
+                    "alertname": "MatrixAlert",
+                    "service": "checkout",
+                    "severity": "critical",
+                },
                 "annotations": {"summary": "fault matrix"},
             }
         ]
@@ -104,7 +109,7 @@ def env() -> Env:
         ],
     )
     fault = FaultServer()
-    yield Env(stack, loki, pd, fault)  # type: ignore[misc]
+    yield Env(stack, loki, pd, fault)
     fault.stop()
     loki.stop()
     pd.stop()
@@ -127,8 +132,10 @@ def _check(r: Result, source: str | None, expect_code: int) -> dict[str, Any]:
         report = json.loads(r.out)
         notes = [n for n in report["notes"] if source and n.startswith(source)]
         assert notes, (report["notes"], r.err)
-        assert any(line.strip().startswith(("failed", "partial")) and source in line
-                   for line in r.err.splitlines()), r.err
+        assert any(
+            line.strip().startswith(("failed", "partial")) and str(source) in line
+            for line in r.err.splitlines()
+        ), r.err
         row["note"] = notes[0]
         row["top"] = report["hypotheses"][0]["kind"] if report["hypotheses"] else "-"
     else:
@@ -156,7 +163,7 @@ def test_all_sources_down(env: Env, mode: str) -> None:
         broken = {s: closed_port_url() for s in SOURCES}
     else:
         env.fault.set_fault("hang")
-        broken = {s: env.fault.url for s in SOURCES}
+        broken = dict.fromkeys(SOURCES, env.fault.url)
     r = env.triage(broken)
     env.fault.set_fault(None)
     row = _check(r, None, 3)

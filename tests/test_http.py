@@ -8,6 +8,7 @@ against the loopback FaultServer because only a real socket shows them.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -158,8 +159,12 @@ def test_parse_retry_after_http_date() -> None:
     now = 1_700_000_000.0
     assert _parse_retry_after({"retry-after": "Tue, 14 Nov 2023 22:13:40 GMT"}, now) == 20.0
     assert _parse_retry_after({"retry-after": "5"}) == 5.0
-    assert _parse_retry_after({"x-ratelimit-reset": str(int(now) + 30),
-                               "x-ratelimit-remaining": "0"}, now) == 30.0
+    assert (
+        _parse_retry_after(
+            {"x-ratelimit-reset": str(int(now) + 30), "x-ratelimit-remaining": "0"}, now
+        )
+        == 30.0
+    )
     assert _parse_retry_after({}) is None
 
 
@@ -167,9 +172,9 @@ def test_parse_retry_after_http_date() -> None:
 
 
 @pytest.fixture()
-def fault() -> FaultServer:
+def fault() -> Iterator[FaultServer]:
     srv = FaultServer()
-    yield srv  # type: ignore[misc]
+    yield srv
     srv.stop()
 
 

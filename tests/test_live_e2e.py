@@ -73,13 +73,24 @@ def test_live_triage_ranks_the_injected_deploy_first(
         monkeypatch.setenv("AISRE_PAGERDUTY_TOKEN", "pd-e2e-token")
         r = run_cli(
             [
-                "config", "init", "-y", "--name", "e2e",
-                "--alertmanager-url", stack.am_url,
-                "--prometheus-url", stack.prom_url,
-                "--loki-url", loki.url,
-                "--pagerduty", "--pagerduty-url", pd.url,
-                "--topology-file", str(topo),
-                "--budget", "10",
+                "config",
+                "init",
+                "-y",
+                "--name",
+                "e2e",
+                "--alertmanager-url",
+                stack.am_url,
+                "--prometheus-url",
+                stack.prom_url,
+                "--loki-url",
+                loki.url,
+                "--pagerduty",
+                "--pagerduty-url",
+                pd.url,
+                "--topology-file",
+                str(topo),
+                "--budget",
+                "10",
             ]
         )
         assert r.code == 0, r.err
@@ -96,7 +107,11 @@ def test_live_triage_ranks_the_injected_deploy_first(
         doctor = json.loads(r.out)
         assert r.code == 0, r.out + r.err
         assert {s["source"] for s in doctor["sources"]} >= {
-            "alertmanager", "prometheus", "loki", "pagerduty", "topology"
+            "alertmanager",
+            "prometheus",
+            "loki",
+            "pagerduty",
+            "topology",
         }
 
         # healthy baseline
@@ -105,8 +120,16 @@ def test_live_triage_ranks_the_injected_deploy_first(
 
         # the bad deploy, then the fault it causes
         r = run_cli(
-            ["change", "record", "--service", "checkout", "--version", "v2.0.0",
-             "--summary", "cart rewrite"]
+            [
+                "change",
+                "record",
+                "--service",
+                "checkout",
+                "--version",
+                "v2.0.0",
+                "--summary",
+                "cart rewrite",
+            ]
         )
         assert r.code == 0, r.err
         change_id = r.out.strip()
@@ -116,8 +139,11 @@ def test_live_triage_ranks_the_injected_deploy_first(
         urllib.request.urlopen(req, timeout=2).read()
 
         fired = wait_until(
-            lambda: [a for a in stack.am_alerts()
-                     if a["labels"].get("alertname") == "CheckoutHighErrorRate"],
+            lambda: [
+                a
+                for a in stack.am_alerts()
+                if a["labels"].get("alertname") == "CheckoutHighErrorRate"
+            ],
             40,
             "CheckoutHighErrorRate in Alertmanager",
         )
@@ -125,8 +151,13 @@ def test_live_triage_ranks_the_injected_deploy_first(
         pd.add_incident(
             "CheckoutHighErrorRate",
             service="checkout",
-            alerts=[{"summary": "CheckoutHighErrorRate", "alert_key": fp,
-                     "details": {"alertname": "CheckoutHighErrorRate"}}],
+            alerts=[
+                {
+                    "summary": "CheckoutHighErrorRate",
+                    "alert_key": fp,
+                    "details": {"alertname": "CheckoutHighErrorRate"},
+                }
+            ],
         )
 
         r = run_cli(["alerts", "--json"])
@@ -154,8 +185,13 @@ def test_live_triage_ranks_the_injected_deploy_first(
         out = tmp_path / "bundle"
         r = run_cli(["bundle", "capture", fp, "-o", str(out)])
         assert r.code == 0, r.err
-        for name in ("bundle.yaml", "alerts.json", "changes.json", "topology.yaml",
-                     "metrics/queries.yaml"):
+        for name in (
+            "bundle.yaml",
+            "alerts.json",
+            "changes.json",
+            "topology.yaml",
+            "metrics/queries.yaml",
+        ):
             assert (out / name).exists(), name
         assert list((out / "logs").glob("*.jsonl"))
         r = run_cli(["bundle", "validate", str(out)])
@@ -188,8 +224,14 @@ def _assert_round_trip(alert_id: str, out: Path) -> None:
     sources = build_sources(prof)
     alerts, _ = list_alerts(sources, prof.gather_budget_s)
     alert = resolve_alert(alerts, alert_id)
-    ctx = gather(sources, alert, alerts, lookback_s=prof.lookback_minutes * 60,
-                 lookahead_s=prof.lookahead_minutes * 60, budget_s=prof.gather_budget_s)
+    ctx = gather(
+        sources,
+        alert,
+        alerts,
+        lookback_s=prof.lookback_minutes * 60,
+        lookahead_s=prof.lookahead_minutes * 60,
+        budget_s=prof.gather_budget_s,
+    )
     assert all(n.status == "ok" for n in ctx.notes), ctx.notes
     raw = [w for s in sources.alerts for w in getattr(s, "last_wire", [])]
     capture_bundle(ctx, out, raw_alerts=raw)
@@ -198,8 +240,9 @@ def _assert_round_trip(alert_id: str, out: Path) -> None:
     replay = run_triage(bundle_set(out, prof.service_labels), alert.id, prof, weights=w)
 
     def key(r: Any) -> list[tuple[str, str, str | None, float]]:
-        return [(h.kind, h.service, h.subject, round(h.confidence, 6))
-                for h in r.verdict.hypotheses]
+        return [
+            (h.kind, h.service, h.subject, round(h.confidence, 6)) for h in r.verdict.hypotheses
+        ]
 
     assert key(replay) == key(live)
     assert replay.verdict.classification == live.verdict.classification

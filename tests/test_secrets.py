@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import keyring
@@ -17,7 +18,7 @@ from tests.contract_servers.cli import run_cli
 
 
 @pytest.fixture()
-def file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     from tests.contract_servers.fake_keyring import FileKeyring
 
     path = tmp_path / "keyring.json"
@@ -25,7 +26,7 @@ def file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.contract_servers.fake_keyring.FileKeyring")
     previous = keyring.get_keyring()
     keyring.set_keyring(FileKeyring())
-    yield path  # type: ignore[misc]
+    yield path
     keyring.set_keyring(previous)
 
 

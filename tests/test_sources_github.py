@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -15,9 +16,9 @@ from tests.contract_servers.github import GitHubServer
 
 
 @pytest.fixture()
-def server() -> GitHubServer:
+def server() -> Iterator[GitHubServer]:
     srv = GitHubServer()
-    yield srv  # type: ignore[misc]
+    yield srv
     srv.stop()
 
 
@@ -26,13 +27,16 @@ def conn(srv: GitHubServer, token: str = "gh-test-token", **kw: object) -> GitHu
         url=srv.url,
         repos={"acme/checkout": "checkout"},
         http=HttpSettings(read_timeout=2, retries=1),
-        **kw,  # type: ignore[arg-type]
+        **kw,
     )
     return GitHub(cfg, token=SecretStr(token), budget_s=5)
 
 
 def test_next_link() -> None:
-    h = '<https://api.github.com/x?page=2>; rel="next", <https://api.github.com/x?page=5>; rel="last"'
+    h = (
+        '<https://api.github.com/x?page=2>; rel="next",'
+        ' <https://api.github.com/x?page=5>; rel="last"'
+    )
     assert next_link(h) == "https://api.github.com/x?page=2"
     assert next_link('<https://a/x?page=1>; rel="prev"') is None
     assert next_link(None) is None
@@ -45,14 +49,16 @@ def test_deployments_become_changes_with_previous_version(server: GitHubServer) 
         "acme/checkout",
         "v1.5.0",
         now - timedelta(minutes=10),
-        states=[("in_progress", now - timedelta(minutes=9)), ("success", now - timedelta(minutes=7))],
+        states=[
+            ("in_progress", now - timedelta(minutes=9)),
+            ("success", now - timedelta(minutes=7)),
+        ],
     )
-    server.add_deployment("acme/checkout", "v1.5.0-stg", now - timedelta(minutes=8),
-                          environment="staging")
+    server.add_deployment(
+        "acme/checkout", "v1.5.0-stg", now - timedelta(minutes=8), environment="staging"
+    )
     server.add_release("acme/checkout", "v1.5.0", now - timedelta(minutes=30))
-    changes = conn(server, environments=["production"]).fetch_changes(
-        now - timedelta(hours=1), now
-    )
+    changes = conn(server, environments=["production"]).fetch_changes(now - timedelta(hours=1), now)
     deploys = [c for c in changes if c.id.startswith("gh-deploy")]
     assert len(deploys) == 1
     d = deploys[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -15,14 +16,14 @@ from tests.contract_servers.loki import LokiServer, parse_selector
 
 
 @pytest.fixture()
-def server() -> LokiServer:
+def server() -> Iterator[LokiServer]:
     srv = LokiServer()
-    yield srv  # type: ignore[misc]
+    yield srv
     srv.stop()
 
 
 def conn(srv: LokiServer, page_limit: int = 5000, **kw: object) -> Loki:
-    cfg = LokiSource(url=srv.url, http=HttpSettings(read_timeout=2, retries=1), **kw)  # type: ignore[arg-type]
+    cfg = LokiSource(url=srv.url, http=HttpSettings(read_timeout=2, retries=1), **kw)
     return Loki(cfg, budget_s=5, page_limit=page_limit)
 
 
@@ -47,8 +48,9 @@ def test_pagination_keeps_every_line_including_shared_timestamps(server: LokiSer
     entries = []
     for i in range(120):
         ts = base + (i // 3) * 10**9  # three lines share each timestamp
-        entries.append((ts, json.dumps({"level": "error" if i % 10 == 0 else "info",
-                                        "msg": f"line {i}"})))
+        entries.append(
+            (ts, json.dumps({"level": "error" if i % 10 == 0 else "info", "msg": f"line {i}"}))
+        )
     server.push({"service": "checkout", "pod": "c-1"}, entries)
     server.push({"service": "api"}, [(base + 5 * 10**9, "plain WARN text line")])
     lk = conn(server, page_limit=7)

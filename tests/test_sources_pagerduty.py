@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from pydantic import SecretStr
 
@@ -15,15 +17,17 @@ from tests.contract_servers.pagerduty import PagerDutyServer
 
 
 @pytest.fixture()
-def server() -> PagerDutyServer:
+def server() -> Iterator[PagerDutyServer]:
     srv = PagerDutyServer()
-    yield srv  # type: ignore[misc]
+    yield srv
     srv.stop()
 
 
 def conn(srv: PagerDutyServer, token: str | None = "pd-test-token", **kw: object) -> PagerDuty:
     cfg = PagerDutySource(
-        url=srv.url, http=HttpSettings(read_timeout=2, retries=1), **kw  # type: ignore[arg-type]
+        url=srv.url,
+        http=HttpSettings(read_timeout=2, retries=1),
+        **kw,
     )
     return PagerDuty(cfg, token=SecretStr(token) if token else None, budget_s=5)
 
@@ -36,8 +40,11 @@ def test_incident_alerts_map_to_alerts_with_aliases(server: PagerDutyServer) -> 
             {
                 "summary": "CheckoutHighErrorRate",
                 "alert_key": "fp-abc123",
-                "details": {"alertname": "CheckoutHighErrorRate", "service": "checkout",
-                            "fingerprint": "fp-abc123"},
+                "details": {
+                    "alertname": "CheckoutHighErrorRate",
+                    "service": "checkout",
+                    "fingerprint": "fp-abc123",
+                },
             }
         ],
     )
@@ -59,8 +66,14 @@ def test_same_incident_merges_with_alertmanager_alert(server: PagerDutyServer) -
     server.add_incident(
         "x", alerts=[{"summary": "CheckoutHighErrorRate", "alert_key": "2a703a75fe49dd98"}]
     )
-    am = Alert(id="2a703a75fe49dd98", name="CheckoutHighErrorRate", service="checkout",
-               starts_at=utcnow(), source="alertmanager", sources=["alertmanager"])
+    am = Alert(
+        id="2a703a75fe49dd98",
+        name="CheckoutHighErrorRate",
+        service="checkout",
+        starts_at=utcnow(),
+        source="alertmanager",
+        sources=["alertmanager"],
+    )
     merged = dedupe_alerts([am, *conn(server).list_alerts()])
     assert len(merged) == 1
     assert merged[0].id == "2a703a75fe49dd98"

@@ -23,12 +23,13 @@ def stack() -> Stack:
 
 
 def am(stack: Stack, **kw: object) -> Alertmanager:
-    return Alertmanager(AlertmanagerSource(url=stack.am_url, **kw), budget_s=5)  # type: ignore[arg-type]
+    return Alertmanager(AlertmanagerSource(url=stack.am_url, **kw), budget_s=5)
 
 
 def prom(stack: Stack, **kw: object) -> Prometheus:
-    cfg = PrometheusSource(url=stack.prom_url, rate_window="5s",
-                           http=HttpSettings(read_timeout=3), **kw)  # type: ignore[arg-type]
+    cfg = PrometheusSource(
+        url=stack.prom_url, rate_window="5s", http=HttpSettings(read_timeout=3), **kw
+    )
     return Prometheus(cfg, budget_s=5)
 
 
@@ -43,8 +44,15 @@ def test_choose_step_caps_points() -> None:
 def test_alerts_filters_silences_and_groups(stack: Stack) -> None:
     stack.post_alerts(
         [
-            {"labels": {"alertname": "AmTestA", "service": "checkout", "env": "prod",
-                        "severity": "Critical"}, "annotations": {"summary": "boom"}},
+            {
+                "labels": {
+                    "alertname": "AmTestA",
+                    "service": "checkout",
+                    "env": "prod",
+                    "severity": "Critical",
+                },
+                "annotations": {"summary": "boom"},
+            },
             {"labels": {"alertname": "AmTestB", "service": "api", "env": "staging"}},
         ]
     )
@@ -52,7 +60,9 @@ def test_alerts_filters_silences_and_groups(stack: Stack) -> None:
     assert a[0].service == "checkout" and a[0].severity == "critical"
     assert a[0].labels["env"] == "prod" and len(a[0].id) == 16
     only_prod = am(stack, filters=['env="prod"']).list_alerts()
-    assert {x.name for x in only_prod} >= {"AmTestA"} and "AmTestB" not in {x.name for x in only_prod}
+    assert {x.name for x in only_prod} >= {"AmTestA"} and "AmTestB" not in {
+        x.name for x in only_prod
+    }
     src = am(stack)
     sid = src.create_silence(
         [Matcher(name="alertname", value="AmTestB")],
@@ -61,7 +71,9 @@ def test_alerts_filters_silences_and_groups(stack: Stack) -> None:
         comment="test",
     )
     silenced = wait_until(
-        lambda: [x for x in src.list_alerts() if x.name == "AmTestB" and x.silenced_by], 5, "silence"
+        lambda: [x for x in src.list_alerts() if x.name == "AmTestB" and x.silenced_by],
+        5,
+        "silence",
     )
     assert silenced[0].silenced_by == [sid] and silenced[0].state == "suppressed"
     src.expire_silence(sid)
@@ -96,8 +108,12 @@ def test_bad_custom_query_is_a_partial_note(stack: Stack) -> None:
 
 
 def test_series_cap_is_noted(stack: Stack) -> None:
-    p = prom(stack, max_series=2, default_queries=False,
-             queries={"many": "prometheus_http_requests_total"})
+    p = prom(
+        stack,
+        max_series=2,
+        default_queries=False,
+        queries={"many": "prometheus_http_requests_total"},
+    )
     now = utcnow()
     series, notes = p.fetch_series(now - timedelta(seconds=30), now, None)
     assert len(series) == 2 and any("kept the first 2" in n.detail for n in notes)

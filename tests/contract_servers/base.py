@@ -146,7 +146,7 @@ class ContractServer:
                     return
             reply = self.route(req)
             self._send(h, reply)
-        except (BrokenPipeError, ConnectionResetError, socket.timeout):
+        except (TimeoutError, BrokenPipeError, ConnectionResetError):
             pass
 
     def _send(self, h: BaseHTTPRequestHandler, reply: Reply) -> None:
@@ -229,7 +229,9 @@ class FaultServer(ContractServer):
 
     name = "faults"
 
-    def __init__(self, kind: str | None = None, error_body: Callable[[int, str], Any] | None = None):
+    def __init__(
+        self, kind: str | None = None, error_body: Callable[[int, str], Any] | None = None
+    ):
         super().__init__()
         self._eb = error_body
         self.set_fault(kind)
@@ -247,7 +249,9 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
-def paginate_offset(items: list[Any], req: Request, max_limit: int = 100) -> tuple[list[Any], int, int, bool]:
+def paginate_offset(
+    items: list[Any], req: Request, max_limit: int = 100
+) -> tuple[list[Any], int, int, bool]:
     limit = min(int(req.q("limit", "25") or 25), max_limit)
     offset = int(req.q("offset", "0") or 0)
     page = items[offset : offset + limit]

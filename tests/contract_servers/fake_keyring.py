@@ -15,7 +15,10 @@ from keyring.errors import PasswordDeleteError
 
 
 class FileKeyring(KeyringBackend):
-    priority = 1.0  # type: ignore[assignment]
+    priority = 1.0
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # keyring is untyped
 
     def _path(self) -> Path:
         return Path(os.environ["AISRE_TEST_KEYRING_FILE"])

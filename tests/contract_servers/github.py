@@ -99,7 +99,9 @@ class GitHubServer(ContractServer):
         if req.path == "/rate_limit":
             core = {"limit": 5000, "remaining": 4999, "reset": 1_900_000_000, "used": 1}
             return Reply(200, {"resources": {"core": core}, "rate": core})
-        m = re.fullmatch(r"/repos/([^/]+/[^/]+)/(deployments|releases)(?:/(\d+)/statuses)?", req.path)
+        m = re.fullmatch(
+            r"/repos/([^/]+/[^/]+)/(deployments|releases)(?:/(\d+)/statuses)?", req.path
+        )
         if not m:
             return Reply(404, self.error_body(404, "Not Found"))
         repo, what, dep = m.group(1), m.group(2), m.group(3)

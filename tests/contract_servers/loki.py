@@ -91,7 +91,9 @@ class LokiServer(ContractServer):
 
     def route(self, req: Request) -> Reply:
         if self.token and req.headers.get("authorization") != f"Bearer {self.token}":
-            return Reply(401, raw=b"no org id / unauthorized\n", headers={"Content-Type": "text/plain"})
+            return Reply(
+                401, raw=b"no org id / unauthorized\n", headers={"Content-Type": "text/plain"}
+            )
         if req.path == "/ready":
             return Reply(200, raw=b"ready\n", headers={"Content-Type": "text/plain"})
         if req.path == "/loki/api/v1/status/buildinfo":
@@ -99,7 +101,9 @@ class LokiServer(ContractServer):
         if req.path == "/loki/api/v1/push" and req.method == "POST":
             body = req.json() or {}
             for s in body.get("streams", []):
-                self.push(dict(s.get("stream", {})), [(int(t), line) for t, line in s.get("values", [])])
+                self.push(
+                    dict(s.get("stream", {})), [(int(t), line) for t, line in s.get("values", [])]
+                )
             return Reply(204, raw=b"")
         if req.path == "/loki/api/v1/labels":
             with self._data_lock:
@@ -120,7 +124,10 @@ class LokiServer(ContractServer):
         start = _ns(req.q("start"), end - 3600 * 10**9)
         limit = int(req.q("limit", "100") or 100)
         if limit > MAX_ENTRIES:
-            msg = f"max entries limit per query exceeded, limit > max_entries_limit ({limit} > {MAX_ENTRIES})"
+            msg = (
+                "max entries limit per query exceeded, limit > max_entries_limit"
+                f" ({limit} > {MAX_ENTRIES})"
+            )
             return Reply(400, raw=msg.encode() + b"\n", headers=text)
         direction = req.q("direction", "backward")
         picked: list[tuple[int, int, str, tuple[tuple[str, str], ...]]] = []

@@ -167,8 +167,12 @@ class PagerDutyServer(ContractServer):
             content = ((req.json() or {}).get("note") or {}).get("content")
             if not content:
                 return self._err(400, "Invalid Input Provided", ["Note content is required"])
-            note = {"id": f"N{next(_ids):06d}", "content": content, "created_at": _now(),
-                    "user": {"summary": req.headers["from"]}}
+            note = {
+                "id": f"N{next(_ids):06d}",
+                "content": content,
+                "created_at": _now(),
+                "user": {"summary": req.headers["from"]},
+            }
             self.notes[iid].append(note)
             return Reply(201, {"note": note})
         if req.method == "PUT" and sub is None:
@@ -178,9 +182,14 @@ class PagerDutyServer(ContractServer):
                 return self._err(400, "Invalid Input Provided", ["Status is invalid"])
             inc["status"] = status
             self.log_entries[iid].append(
-                {"id": f"R{next(_ids):06d}", "type": f"{status[:-1]}_log_entry"
-                 if status == "resolved" else "acknowledge_log_entry",
-                 "summary": f"{status.title()} by {req.headers['from']}", "created_at": _now()}
+                {
+                    "id": f"R{next(_ids):06d}",
+                    "type": f"{status[:-1]}_log_entry"
+                    if status == "resolved"
+                    else "acknowledge_log_entry",
+                    "summary": f"{status.title()} by {req.headers['from']}",
+                    "created_at": _now(),
+                }
             )
             return Reply(200, {"incident": inc})
         return self._err(404, "Not Found")
@@ -192,5 +201,6 @@ class PagerDutyServer(ContractServer):
             return self._err(400, "Invalid Input Provided", ["Offset must be less than 10000"])
         page, limit, offset, more = paginate_offset(items, req, 100)
         total = len(items) if req.q("total") == "true" else None
-        return Reply(200, {key: page, "limit": limit, "offset": offset, "more": more,
-                           "total": total})
+        return Reply(
+            200, {key: page, "limit": limit, "offset": offset, "more": more, "total": total}
+        )
