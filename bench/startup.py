@@ -52,15 +52,20 @@ def main(argv: list[str] | None = None) -> int:
     m_bare, _ = median_wall(bare_cmd, args.runs)
     ratio = m_cli / m_typer
     if args.json:
-        print(json.dumps({
-            "runs": args.runs,
-            "aisre_help_s": round(m_cli, 4),
-            "import_typer_s": round(m_typer, 4),
-            "python_bare_s": round(m_bare, 4),
-            "ratio": round(ratio, 2),
-            "aisre_help_p90_s": round(sorted(t_cli)[int(0.9 * len(t_cli)) - 1], 4),
-            "import_typer_p90_s": round(sorted(t_typer)[int(0.9 * len(t_typer)) - 1], 4),
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "runs": args.runs,
+                    "aisre_help_s": round(m_cli, 4),
+                    "import_typer_s": round(m_typer, 4),
+                    "python_bare_s": round(m_bare, 4),
+                    "ratio": round(ratio, 2),
+                    "aisre_help_p90_s": round(sorted(t_cli)[int(0.9 * len(t_cli)) - 1], 4),
+                    "import_typer_p90_s": round(sorted(t_typer)[int(0.9 * len(t_typer)) - 1], 4),
+                },
+                indent=2,
+            )
+        )
     else:
         print(f"{'command':<32} {'median ms':>10}")
         print(f"{' '.join(Path(c).name for c in cli):<32} {m_cli * 1000:>10.1f}")

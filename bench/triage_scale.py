@@ -100,8 +100,18 @@ METRICS: list[tuple[str, str]] = [
     ("go_goroutines", "gauge"),
     ("db_client_connections_usage", "connections"),
 ]
-ROUTES = ["/", "/api/cart", "/api/checkout", "/api/products", "/api/login", "/api/pay",
-          "/api/orders", "/api/search", "/healthz", "/api/stock"]
+ROUTES = [
+    "/",
+    "/api/cart",
+    "/api/checkout",
+    "/api/products",
+    "/api/login",
+    "/api/pay",
+    "/api/orders",
+    "/api/search",
+    "/healthz",
+    "/api/stock",
+]
 LE = ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf"]
 UAS = [
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 Safari/605.1.15",
@@ -152,13 +162,31 @@ def write_common(root: Path) -> None:
     ]
     (root / "alerts.json").write_text(json.dumps(alerts, indent=1))
     changes = [
-        {"id": "deploy-4411", "ts": _iso_ms(DEPLOY), "service": FAULTY, "kind": "deploy",
-         "summary": "payments v2.14.0: switch provider client", "version": "v2.14.0",
-         "previous_version": "v2.13.2", "author": "dev@example.com"},
-        {"id": "deploy-4409", "ts": _iso_ms(DEPLOY - 6 * 60), "service": "search",
-         "kind": "deploy", "summary": "search v1.8.3", "version": "v1.8.3"},
-        {"id": "flag-77", "ts": _iso_ms(T0 + 10 * 60), "service": "catalog", "kind": "flag",
-         "summary": "enable new ranking for 5% of users"},
+        {
+            "id": "deploy-4411",
+            "ts": _iso_ms(DEPLOY),
+            "service": FAULTY,
+            "kind": "deploy",
+            "summary": "payments v2.14.0: switch provider client",
+            "version": "v2.14.0",
+            "previous_version": "v2.13.2",
+            "author": "dev@example.com",
+        },
+        {
+            "id": "deploy-4409",
+            "ts": _iso_ms(DEPLOY - 6 * 60),
+            "service": "search",
+            "kind": "deploy",
+            "summary": "search v1.8.3",
+            "version": "v1.8.3",
+        },
+        {
+            "id": "flag-77",
+            "ts": _iso_ms(T0 + 10 * 60),
+            "service": "catalog",
+            "kind": "flag",
+            "summary": "enable new ranking for 5% of users",
+        },
     ]
     (root / "changes.json").write_text(json.dumps(changes, indent=1))
     topo = "services:\n" + "".join(
@@ -194,9 +222,20 @@ def write_metrics(root: Path, n_series: int, seed: int = 1) -> None:
             labels["device"] = "nvme0n1p1"
         if kind in ("probe", "probe_latency"):
             labels["instance"] = f"https://{svc}.shop.svc:8443/healthz"
-        base = {"counter_rps": 120.0, "latency_bucket": 0.08, "errors": 0.2, "cpu": 0.35,
-                "memory": 3.2e8, "restarts": 1.0, "disk": 4.1e10, "fds": 210.0, "probe": 1.0,
-                "probe_latency": 0.012, "gauge": 150.0, "connections": 18.0}[kind]
+        base = {
+            "counter_rps": 120.0,
+            "latency_bucket": 0.08,
+            "errors": 0.2,
+            "cpu": 0.35,
+            "memory": 3.2e8,
+            "restarts": 1.0,
+            "disk": 4.1e10,
+            "fds": 210.0,
+            "probe": 1.0,
+            "probe_latency": 0.012,
+            "gauge": 150.0,
+            "connections": 18.0,
+        }[kind]
         base *= 0.5 + rng.random()
         hit = AFFECTED.get(svc, 0.0)
         values: list[list[object]] = []
@@ -341,13 +380,17 @@ def child_triage(bundle: str, profile_out: str | None) -> None:
         prof.dump_stats(profile_out)
     top = report.verdict.hypotheses[0] if report.verdict.hypotheses else None
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({
-        "triage_s": took,
-        "import_s": import_s,
-        "peak_rss_mb": rss_kb / 1024.0,
-        "top": f"{top.kind} {top.service} {top.subject or ''}".strip() if top else None,
-        "escalate": report.verdict.escalate,
-    }))
+    print(
+        json.dumps(
+            {
+                "triage_s": took,
+                "import_s": import_s,
+                "peak_rss_mb": rss_kb / 1024.0,
+                "top": f"{top.kind} {top.service} {top.subject or ''}".strip() if top else None,
+                "escalate": report.verdict.escalate,
+            }
+        )
+    )
 
 
 def child_floor(bundle: str) -> None:
@@ -402,11 +445,14 @@ def run(sizes: list[tuple[int, int]], repeat: int, keep: Path | None) -> list[di
             best = min(tri, key=lambda r: float(r["triage_s"]))  # type: ignore[arg-type]
             floor = min(float(r["floor_s"]) for r in flo)  # type: ignore[arg-type]
             tri_s = float(best["triage_s"])  # type: ignore[arg-type]
-            size_mb = sum(
-                os.path.getsize(os.path.join(d, f))
-                for d, _, files in os.walk(b, followlinks=True)
-                for f in files
-            ) / 1e6
+            size_mb = (
+                sum(
+                    os.path.getsize(os.path.join(d, f))
+                    for d, _, files in os.walk(b, followlinks=True)
+                    for f in files
+                )
+                / 1e6
+            )
             row = {
                 "lines": n_lines,
                 "series": n_series,
@@ -440,20 +486,26 @@ def growth(rows: list[dict[str, object]]) -> list[str]:
     for (lines, series), t in sorted(by.items()):  # type: ignore[type-var]
         big = by.get((lines * 10, series))  # type: ignore[operator]
         if big:
-            out.append(f"{lines:,}→{lines * 10:,} lines at {series:,} series: "  # type: ignore[operator]
-                       f"time x{big / t:.1f} (linear: ≤ x11)")
+            out.append(
+                f"{lines:,}→{lines * 10:,} lines at {series:,} series: "  # type: ignore[operator]
+                f"time x{big / t:.1f} (linear: ≤ x11)"
+            )
     return out
 
 
 def print_table(rows: list[dict[str, object]]) -> None:
-    hdr = f"{'lines':>10} {'series':>7} {'triage s':>9} {'floor s':>8} {'ratio':>6} " \
-          f"{'peak RSS MB':>12} {'bundle MB':>10}  top hypothesis"
+    hdr = (
+        f"{'lines':>10} {'series':>7} {'triage s':>9} {'floor s':>8} {'ratio':>6} "
+        f"{'peak RSS MB':>12} {'bundle MB':>10}  top hypothesis"
+    )
     print(hdr)
     print("-" * len(hdr))
     for r in rows:
-        print(f"{r['lines']:>10,} {r['series']:>7,} {r['triage_s']:>9.3f} {r['floor_s']:>8.3f} "
-              f"{r['ratio']:>6.2f} {r['peak_rss_mb']:>12.1f} {r['bundle_mb']:>10.1f}  "
-              f"{r['top']}{' (escalate)' if r['escalate'] else ''}")
+        print(
+            f"{r['lines']:>10,} {r['series']:>7,} {r['triage_s']:>9.3f} {r['floor_s']:>8.3f} "
+            f"{r['ratio']:>6.2f} {r['peak_rss_mb']:>12.1f} {r['bundle_mb']:>10.1f}  "
+            f"{r['top']}{' (escalate)' if r['escalate'] else ''}"
+        )
     for line in growth(rows):
         print(line)
 
@@ -466,8 +518,10 @@ def profile(n_lines: int, n_series: int, top: int) -> None:
         b = make_bundle(tmp / "b", n_lines, n_series, None)
         out = tmp / "triage.prof"
         res = _child(["--child-triage", str(b), "--profile-out", str(out)])
-        print(f"profiled triage of {n_lines:,} lines x {n_series:,} series: "
-              f"{float(res['triage_s']):.2f}s under cProfile")  # type: ignore[arg-type]
+        print(
+            f"profiled triage of {n_lines:,} lines x {n_series:,} series: "
+            f"{float(res['triage_s']):.2f}s under cProfile"
+        )  # type: ignore[arg-type]
         st = pstats.Stats(str(out))
         st.sort_stats("tottime").print_stats(top)
         st.sort_stats("cumulative").print_stats(top)

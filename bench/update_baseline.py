@@ -61,8 +61,10 @@ def main(argv: list[str] | None = None) -> int:
             continue
         new = measure(path)
         old = current.get(name, {})
-        print(f"{name}: top-1 {old.get('top1', '-')} -> {new['top1']}, "
-              f"top-3 {old.get('top3', '-')} -> {new['top3']} (n={new['n']})")
+        print(
+            f"{name}: top-1 {old.get('top1', '-')} -> {new['top1']}, "
+            f"top-3 {old.get('top3', '-')} -> {new['top3']} (n={new['n']})"
+        )
         current[name] = new
     BASELINE.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
     print(f"wrote {BASELINE.relative_to(REPO)}")

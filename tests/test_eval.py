@@ -149,8 +149,17 @@ def test_cli_json_is_stable(eval_dir: Path) -> None:
     assert set(body) >= {"summary", "cases", "errors", "skipped", "weights", "thresholds"}
     s = body["summary"]
     assert set(s) >= {
-        "n", "errors", "top1", "top3", "mrr", "unknown", "known", "calibration",
-        "per_kind", "time_s", "decision_accuracy",
+        "n",
+        "errors",
+        "top1",
+        "top3",
+        "mrr",
+        "unknown",
+        "known",
+        "calibration",
+        "per_kind",
+        "time_s",
+        "decision_accuracy",
     }
     assert set(s["calibration"]) == {"ece", "buckets"} and len(s["calibration"]["buckets"]) == 10
     assert set(s["time_s"]) == {"mean", "p95", "max"}
@@ -303,8 +312,14 @@ def test_cv_fit_reports_held_out_numbers(tmp_path: Path) -> None:
 def test_choose_threshold_separates_right_from_wrong() -> None:
     def case(conf: float, right: bool) -> CaseResult:
         t = TruthSpec("deploy", "a", None)
-        return CaseResult("p", "p", t, rank=1 if right else None, confidence=conf,
-                          top=("a" if right else "b", "deploy", None))
+        return CaseResult(
+            "p",
+            "p",
+            t,
+            rank=1 if right else None,
+            confidence=conf,
+            top=("a" if right else "b", "deploy", None),
+        )
 
     cases = [case(c, True) for c in (0.7, 0.8, 0.9)] + [case(c, False) for c in (0.2, 0.3, 0.5)]
     t = choose_threshold(cases)

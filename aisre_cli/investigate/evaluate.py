@@ -496,11 +496,7 @@ def calibration(
     n = len(pairs)
     for b in range(n_buckets):
         lo, hi = b / n_buckets, (b + 1) / n_buckets
-        inb = [
-            (c, ok)
-            for c, ok in pairs
-            if (lo <= c < hi) or (b == n_buckets - 1 and c >= hi)
-        ]
+        inb = [(c, ok) for c, ok in pairs if (lo <= c < hi) or (b == n_buckets - 1 and c >= hi)]
         if not inb:
             buckets.append(Bucket(lo, hi, 0, 0.0, 0.0))
             continue
@@ -644,9 +640,7 @@ def by_dataset(cases: Sequence[CaseResult]) -> dict[str, Summary]:
     return {n: summarize([c for c in cases if c.dataset == n]) for n in names}
 
 
-def check_thresholds(
-    summary: Summary, min_top1: float | None, min_top3: float | None
-) -> list[str]:
+def check_thresholds(summary: Summary, min_top1: float | None, min_top3: float | None) -> list[str]:
     """Human-readable failures of the requested thresholds (empty: all met)."""
     fails: list[str] = []
     if min_top1 is not None and summary.top1 < min_top1:
