@@ -1,0 +1,47 @@
+"""`aisre console`: open the full-screen incident console (Textual).
+
+Textual is imported inside the command, so `aisre --help` and every other command
+never pay for it.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from aisre_cli.ui.cli.app import BundleOpt, ProfileOpt, app
+
+
+@app.command("console")
+def console_cmd(
+    ctx: typer.Context,
+    profile: ProfileOpt = None,
+    bundle: BundleOpt = None,
+    alert_id: str | None = typer.Argument(
+        None, help="Open directly on this alert (fingerprint, unique prefix or alertname)."
+    ),
+    refresh: float = typer.Option(
+        30.0, "--refresh", min=0.0, help="Seconds between inbox refreshes (0: never)."
+    ),
+    light: bool = typer.Option(False, "--light", help="Start with the light theme."),
+) -> None:
+    """The full-screen incident console: inbox, incident, runbook stepper, audit.
+
+    Keys are shown in the footer; press ? for help and ctrl+p for the command palette.
+
+    Examples:
+
+      aisre console
+
+      aisre console CheckoutHighErrorRate
+
+      aisre console --bundle ./incident-42
+    """
+    from aisre_cli.ui.cli.common import load
+    from aisre_cli.ui.tui.app import DARK, LIGHT, ConsoleApp
+    from aisre_cli.ui.tui.backend import Backend
+
+    rp, sources = load(ctx, profile, bundle)
+    backend = Backend(rp.name, rp.profile, sources)
+    ConsoleApp(
+        backend, alert_id=alert_id, refresh_s=refresh, theme=LIGHT if light else DARK
+    ).run()

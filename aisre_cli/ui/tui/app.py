@@ -1,0 +1,114 @@
+"""`aisre console`: the full-screen incident console.
+
+Screens: inbox (incidents from every alert source) → incident (verdict, hypotheses,
+evidence, series, logs, timeline) → runbook (the governed stepper); audit and help
+on top. Everything shown comes from the core through `Backend`; blocking calls run in
+thread workers and report back with messages (`messages.py`).
+
+Keys are bindings with ids (shown in the footer, listed by `?`, and in the command
+palette on ctrl+p), so a user can remap them with Textual's keymap support.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from aisre_cli.ui.tui.backend import Backend
+from aisre_cli.ui.tui.screens.audit import AuditScreen
+from aisre_cli.ui.tui.screens.help import HelpScreen
+from aisre_cli.ui.tui.screens.inbox import InboxScreen
+from aisre_cli.ui.tui.screens.runbook import RunbookScreen
+
+LIGHT = "textual-light"
+DARK = "textual-dark"
+
+
+class ConsoleApp(App[None]):
+    TITLE = "aisre console"
+    CSS_PATH = "app.tcss"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "help", id="console.help"),
+        Binding("u", "audit", "audit", id="console.audit"),
+        Binding("ctrl+t", "toggle_theme", "theme", id="console.theme", show=False),
+        Binding("ctrl+q", "quit", "quit", id="console.quit", priority=True),
+    ]
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        alert_id: str | None = None,
+        refresh_s: float = 30.0,
+        theme: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.backend = backend
+        self.alert_id = alert_id
+        self.refresh_s = refresh_s
+        if theme is not None:
+            self.theme = theme
+
+    def on_mount(self) -> None:
+        self.push_screen(InboxScreen(self.backend, self.refresh_s, open_alert=self.alert_id))
+
+    # ------------------------------------------------------------ app-wide actions
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss(None)
+            return
+        self.push_screen(HelpScreen(self.screen, list(self.BINDINGS)))
+
+    def action_audit(self) -> None:
+        if isinstance(self.screen, AuditScreen):
+            return
+        run_id = None
+        for s in reversed(self.screen_stack):
+            if isinstance(s, RunbookScreen) and s.session is not None:
+                run_id = s.session.run_id
+                break
+        self.push_screen(AuditScreen(self.backend, run_id))
+
+    def action_toggle_theme(self) -> None:
+        self.theme = LIGHT if self.theme != LIGHT else DARK
+
+    def action_inbox(self) -> None:
+        while len(self.screen_stack) > 2 and not isinstance(self.screen, InboxScreen):
+            if isinstance(self.screen, RunbookScreen) and self.screen.running():
+                self.notify("a run is open: answer or abort it first", severity="warning")
+                return
+            self.pop_screen()
+
+    def action_refresh_inbox(self) -> None:
+        for s in self.screen_stack:
+            if isinstance(s, InboxScreen):
+                s.action_refresh()
+
+    async def action_quit(self) -> None:
+        """Quit; an open run is stopped first (audited, resumable), never left running."""
+        for s in self.screen_stack:
+            if isinstance(s, RunbookScreen) and s.running() and s.session is not None:
+                if s.mode == "busy":
+                    self.notify("a step is running: wait for it to finish", severity="warning")
+                    return
+                s.session.stop(s.current, "console closed at the prompt")
+                s.session.finish()
+        self.exit()
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Inbox", "Back to the list of incidents", self.action_inbox)
+        yield SystemCommand(
+            "Refresh inbox", "Ask every alert source again", self.action_refresh_inbox
+        )
+        yield SystemCommand("Audit log", "Recent runs and their audit records", self.action_audit)
+        yield SystemCommand("Help", "Keys of this screen and of the console", self.action_help)
+        yield SystemCommand(
+            "Light/dark", "Toggle the light and dark theme", self.action_toggle_theme
+        )

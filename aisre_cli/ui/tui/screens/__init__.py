@@ -1,0 +1,1 @@
+"""Screens of the incident console: inbox → incident → runbook, plus audit and help."""

@@ -1,0 +1,133 @@
+"""Audit view: recent runs, and the hash-chained audit records of the selected run.
+
+Reads the same log `aisre audit show` reads; `v` runs the core's chain verification
+(`govern.audit.verify`) in a worker and shows its verdict.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from aisre_cli.ui.tui.backend import Backend, audit_summary
+
+if TYPE_CHECKING:
+    from aisre_cli.govern.audit import AuditRecord
+    from aisre_cli.remediate.checkpoint import RunState
+
+EVENT_STYLE = {
+    "intent": "yellow",
+    "result": "green",
+    "confirm": "cyan",
+    "abort": "red",
+    "stopped": "red",
+    "run_end": "bold",
+    "dry_run": "cyan",
+}
+
+
+class AuditScreen(Screen[None]):
+    CSS_PATH = "audit.tcss"
+    BINDINGS = [
+        Binding("escape", "back", "back", id="audit.back"),
+        Binding("v", "verify", "verify chain", id="audit.verify"),
+        Binding("r", "reload", "reload", id="audit.reload"),
+    ]
+
+    def __init__(self, backend: Backend, run_id: str | None = None) -> None:
+        super().__init__()
+        self.backend = backend
+        self.run_id = run_id
+        self.runs: list[RunState] = []
+        self.records: list[AuditRecord] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="audit-title", markup=False)
+        yield DataTable(id="audit-runs", cursor_type="row")
+        yield DataTable(id="audit-records", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        runs = self.query_one("#audit-runs", DataTable)
+        for label in ("run", "runbook", "status", "alert", "created"):
+            runs.add_column(label, key=label)
+        recs = self.query_one("#audit-records", DataTable)
+        for label in ("seq", "time", "event", "what", "hash"):
+            recs.add_column(label, key=label)
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        self.load()
+
+    @work(exclusive=True, thread=True, group="audit")
+    def load(self) -> None:
+        runs = self.backend.recent_runs(50)
+        recs = self.backend.audit_records(self.run_id, 500)
+        head = self.backend.audit_head()
+        self.app.call_from_thread(self._show, runs, recs, head)
+
+    def _show(self, runs: list[RunState], recs: list[AuditRecord], head: tuple[int, str]) -> None:
+        self.runs = list(reversed(runs))
+        self.records = recs
+        t = Text()
+        t.append(" audit ", style="bold reverse")
+        t.append(f"  run {self.run_id}" if self.run_id else "  all runs", style="bold")
+        t.append(f"  head #{head[0]} {head[1][:24]}…", style="dim")
+        self.query_one("#audit-title", Static).update(t)
+        rt = self.query_one("#audit-runs", DataTable)
+        rt.clear()
+        for r in self.runs:
+            rt.add_row(
+                r.run_id,
+                r.runbook_id,
+                r.status,
+                (r.alert_id or "-")[:8],
+                r.created.strftime("%m-%d %H:%M:%S"),
+                key=r.run_id,
+            )
+        tt = self.query_one("#audit-records", DataTable)
+        tt.clear()
+        for rec in recs:
+            tt.add_row(
+                str(rec.seq),
+                rec.ts[11:19],
+                Text(rec.event, style=EVENT_STYLE.get(rec.event, "")),
+                audit_summary(rec),
+                rec.hash[:12],
+            )
+        if recs:
+            tt.move_cursor(row=len(recs) - 1)
+
+    @on(DataTable.RowSelected, "#audit-runs")
+    def _run_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        key = event.row_key.value
+        self.run_id = None if key == self.run_id else key
+        self.load()
+
+    @work(exclusive=True, thread=True, group="audit-verify")
+    def action_verify(self) -> None:
+        from aisre_cli.govern.audit import verify
+
+        rep = verify()
+        if rep.ok:
+            self.app.call_from_thread(
+                self.notify,
+                f"audit chain verified: {rep.records} records, unbroken",
+                title="audit verify",
+            )
+        else:
+            p = rep.problem
+            first = f"line {p.line}: {p.reason}" if p else "problems found"
+            self.app.call_from_thread(
+                self.notify, f"audit chain BROKEN: {first}", title="audit verify", severity="error"
+            )
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,223 @@
+"""Inbox: every firing alert from every configured source, grouped into incidents.
+
+The refresh runs `Backend.load_inbox` in an exclusive thread worker (a new refresh
+cancels the wait for an older one), on an interval, so a slow or hanging source
+never freezes the screen: keys keep working and the status bar shows the source
+as pending, then failed when the core's gather budget runs out.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from aisre_cli.errors import AisreError
+from aisre_cli.ui.render import SEVERITY_STYLE, age
+from aisre_cli.ui.tui.backend import Backend, Inbox, Incident
+from aisre_cli.ui.tui.messages import InboxLoaded, LoadFailed, SourcesPending, SourceUpdated
+from aisre_cli.ui.tui.widgets.status import SourceStatusBar
+
+
+class InboxScreen(Screen[None]):
+    CSS_PATH = "inbox.tcss"
+    BINDINGS = [
+        Binding("enter", "open", "open", id="inbox.open", priority=True),
+        Binding("slash", "filter", "filter", id="inbox.filter"),
+        Binding("r", "refresh", "refresh", id="inbox.refresh"),
+        Binding("escape", "clear_filter", "clear filter", id="inbox.clear", show=False),
+    ]
+
+    def __init__(
+        self, backend: Backend, refresh_s: float = 30.0, *, open_alert: str | None = None
+    ) -> None:
+        super().__init__()
+        self.backend = backend
+        self.open_alert = open_alert
+        self.refresh_s = refresh_s
+        self.inbox: Inbox | None = None
+        self.shown: list[Incident] = []
+        self.filter_text = ""
+        self.refreshes = 0
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._title(), id="inbox-title", markup=False)
+        yield Input(placeholder="filter: name, service, severity, id…", id="inbox-filter")
+        table: DataTable[Text | str] = DataTable(
+            id="inbox-table", cursor_type="row", zebra_stripes=True
+        )
+        yield table
+        yield Static("", id="inbox-empty", markup=False)
+        yield SourceStatusBar(self.backend.profile_name, id="status")
+        yield Footer()
+
+    def _title(self) -> Text:
+        t = Text()
+        t.append(" aisre console ", style="bold reverse")
+        t.append("  inbox", style="bold")
+        if self.inbox is not None:
+            n = sum(len(i.alerts) for i in self.inbox.incidents)
+            t.append(
+                f"  {len(self.inbox.incidents)} incident(s), {n} alert(s)"
+                f" · updated {self.inbox.loaded_at.strftime('%H:%M:%S')}Z",
+                style="dim",
+            )
+        else:
+            t.append("  loading…", style="dim")
+        if self.filter_text:
+            t.append(f"  filter: {self.filter_text}", style="yellow")
+        return t
+
+    def on_mount(self) -> None:
+        table = self.query_one("#inbox-table", DataTable)
+        for key, label in (
+            ("sev", "severity"),
+            ("alert", "alert"),
+            ("service", "service"),
+            ("age", "age"),
+            ("state", "state"),
+            ("id", "id"),
+        ):
+            table.add_column(label, key=key)
+        table.focus()
+        self.action_refresh()
+        if self.refresh_s > 0:
+            self.set_interval(self.refresh_s, self.action_refresh)
+
+    # ------------------------------------------------------------ loading
+
+    def action_refresh(self) -> None:
+        names = self.backend.source_names()
+        self.query_one(SourceStatusBar).set_all(self.backend.begin_refresh())
+        self.post_message(SourcesPending(names))
+        self.load()
+
+    @work(exclusive=True, thread=True, group="inbox")
+    def load(self) -> None:
+        """Blocking core call in a thread; results come back as messages."""
+        try:
+            inbox = self.backend.load_inbox(progress=lambda n: self.post_message(SourceUpdated(n)))
+        except AisreError as err:
+            self.post_message(LoadFailed("inbox", err.message, err.hint))
+            return
+        self.post_message(InboxLoaded(inbox))
+
+    def on_source_updated(self, msg: SourceUpdated) -> None:
+        self.query_one(SourceStatusBar).set_note(msg.note)
+
+    def on_inbox_loaded(self, msg: InboxLoaded) -> None:
+        self.inbox = msg.inbox
+        self.refreshes += 1
+        bar = self.query_one(SourceStatusBar)
+        for note in msg.inbox.notes:
+            bar.set_note(note)
+        self._fill()
+        if self.open_alert:
+            query, self.open_alert = self.open_alert, None
+            self._open_query(query)
+
+    def _open_query(self, query: str) -> None:
+        from aisre_cli.ui.tui.screens.incident import IncidentScreen
+
+        try:
+            alert = self.backend.resolve(query)
+        except AisreError as err:
+            self.notify(
+                err.message + (f"\nhint: {err.hint}" if err.hint else ""),
+                title="no such alert",
+                severity="error",
+            )
+            return
+        self.app.push_screen(IncidentScreen(self.backend, alert))
+
+    def on_load_failed(self, msg: LoadFailed) -> None:
+        self.notify(
+            f"{msg.message}" + (f"\nhint: {msg.hint}" if msg.hint else ""),
+            title=f"{msg.what} failed",
+            severity="error",
+        )
+
+    # ------------------------------------------------------------ table
+
+    def _fill(self) -> None:
+        table = self.query_one("#inbox-table", DataTable)
+        keep = table.cursor_row
+        table.clear()
+        incidents = self.inbox.incidents if self.inbox else []
+        f = self.filter_text.lower().strip()
+        self.shown = [i for i in incidents if not f or all(w in i.text() for w in f.split())]
+        now = self.inbox.loaded_at if self.inbox else datetime.now()
+        for inc in self.shown:
+            a = inc.head
+            sev = Text(a.severity, style=SEVERITY_STYLE.get(a.severity, "dim"))
+            name = Text(a.name, style="bold")
+            if len(inc.alerts) > 1:
+                name.append(f" +{len(inc.alerts) - 1}", style="dim")
+            svcs = inc.services
+            service = (svcs[0] if svcs else "-") + (f" +{len(svcs) - 1}" if len(svcs) > 1 else "")
+            oldest = min(x.starts_at for x in inc.alerts)
+            state = Text(inc.state, style="green" if inc.state == "active" else "dim")
+            table.add_row(sev, name, service, age(oldest, now), state, a.short_id, key=a.id)
+        if self.shown:
+            table.move_cursor(row=min(keep, len(self.shown) - 1))
+        empty = self.query_one("#inbox-empty", Static)
+        if self.inbox is not None and not self.shown:
+            empty.update("no incidents match the filter" if f else "nothing is firing")
+            empty.display = True
+        else:
+            empty.display = False
+        self.query_one("#inbox-title", Static).update(self._title())
+
+    def selected(self) -> Incident | None:
+        table = self.query_one("#inbox-table", DataTable)
+        if not self.shown or table.cursor_row < 0 or table.cursor_row >= len(self.shown):
+            return None
+        return self.shown[table.cursor_row]
+
+    # ------------------------------------------------------------ actions
+
+    def action_open(self) -> None:
+        inc = self.selected()
+        if inc is None:
+            self.notify("no incident selected", severity="warning")
+            return
+        from aisre_cli.ui.tui.screens.incident import IncidentScreen
+
+        self.app.push_screen(IncidentScreen(self.backend, inc.head))
+
+    @on(DataTable.RowSelected, "#inbox-table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#inbox-filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#inbox-filter", Input)
+        box.value = ""
+        box.display = False
+        self.filter_text = ""
+        self._fill()
+        self.query_one("#inbox-table", DataTable).focus()
+
+    @on(Input.Changed, "#inbox-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value
+        self._fill()
+
+    @on(Input.Submitted, "#inbox-filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        if not event.value:
+            event.input.display = False
+        self.query_one("#inbox-table", DataTable).focus()
+
+    def on_screen_resume(self) -> None:
+        self.query_one(SourceStatusBar).set_all(self.backend.health)

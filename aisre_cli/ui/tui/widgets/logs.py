@@ -1,0 +1,36 @@
+"""Log excerpt: lines of the cited service around the onset; the lines whose template
+is the one the evidence cites (as the core templates them) are highlighted."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rich.text import Text
+from textual.widgets import RichLog
+
+from aisre_cli.ui.tui.backend import LogLine
+
+LEVEL_STYLE = {"error": "red", "fatal": "bold red", "warn": "yellow", "warning": "yellow"}
+
+
+class LogExcerpt(RichLog):
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id, wrap=False, markup=False, highlight=False, auto_scroll=False)
+        self.lines_shown: list[LogLine] = []
+
+    def show(self, title: str, lines: list[LogLine], empty: str) -> None:
+        self.clear()
+        self.lines_shown = list(lines)
+        if not lines:
+            self.write(Text(empty, style="dim"))
+            return
+        self.write(Text(title, style="bold"))
+        for ln in lines:
+            t = Text(no_wrap=True)
+            hm = datetime.fromtimestamp(ln.ts, UTC).strftime("%H:%M:%S")
+            t.append("▶ " if ln.cited else "  ", style="bold yellow")
+            t.append(f"{hm} ", style="dim")
+            t.append(f"{ln.level:<5} ", style=LEVEL_STYLE.get(ln.level, "dim"))
+            t.append(ln.msg, style="bold reverse" if ln.cited else "")
+            t.append(f"  {ln.ref}", style="dim")
+            self.write(t)

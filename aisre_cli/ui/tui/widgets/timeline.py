@@ -1,0 +1,61 @@
+"""Timeline of the incident: alerts, changes, the onset and the actions taken (audit)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from rich.text import Text
+from textual.widgets import RichLog
+
+from aisre_cli.model import Alert, Change
+
+
+@dataclass(frozen=True)
+class Event:
+    ts: datetime
+    kind: str
+    """alert | change | onset | action"""
+    text: str
+
+
+KIND_STYLE = {"alert": "red", "change": "yellow", "onset": "bold red", "action": "cyan"}
+KIND_MARK = {"alert": "●", "change": "◆", "onset": "▲", "action": "▸"}
+
+
+def events_for(
+    alerts: list[Alert],
+    changes: list[Change],
+    onset: datetime | None,
+    actions: list[tuple[datetime, str]],
+) -> list[Event]:
+    ev: list[Event] = []
+    for a in alerts:
+        ev.append(Event(a.starts_at, "alert", f"{a.name} on {a.service or '?'} ({a.severity})"))
+    for c in changes:
+        ver = f" {c.version}" if c.version else ""
+        ev.append(Event(c.ts, "change", f"{c.kind} {c.service}{ver} {c.id}: {c.summary}"))
+    if onset is not None:
+        ev.append(Event(onset, "onset", "incident onset (first anomalous point)"))
+    for ts, text in actions:
+        ev.append(Event(ts, "action", text))
+    ev.sort(key=lambda e: e.ts)
+    return ev
+
+
+class Timeline(RichLog):
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id, wrap=False, markup=False, highlight=False, auto_scroll=False)
+        self.events: list[Event] = []
+
+    def show(self, events: list[Event]) -> None:
+        self.clear()
+        self.events = events
+        if not events:
+            self.write(Text("nothing happened in the window", style="dim"))
+        for e in events:
+            t = Text(no_wrap=True)
+            t.append(e.ts.astimezone(UTC).strftime("%m-%d %H:%M:%S "), style="dim")
+            t.append(f"{KIND_MARK[e.kind]} {e.kind:<6} ", style=KIND_STYLE[e.kind])
+            t.append(e.text)
+            self.write(t)
