@@ -7,8 +7,13 @@ against the loopback FaultServer because only a real socket shows them.
 
 from __future__ import annotations
 
+import logging
+import shutil
+import ssl
+import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -19,7 +24,13 @@ from aisre_cli.errors import AuthError, SourceError
 from aisre_cli.settings.config import HttpSettings
 from aisre_cli.settings.secrets import redact, register_secret
 from aisre_cli.sources.http import Http, WriteOutcomeUnknown, _parse_retry_after
-from tests.contract_servers.base import FaultServer, closed_port_url
+from tests.contract_servers.base import (
+    ContractServer,
+    FaultServer,
+    Reply,
+    Request,
+    closed_port_url,
+)
 
 BASE = "http://api.test"
 
@@ -227,3 +238,115 @@ def test_custom_ca_file_must_exist(tmp_path: object) -> None:
 
     with pytest.raises(ConfigError, match="CA bundle"):
         Http(source="s", base_url="https://x", settings=HttpSettings(ca_file="/nonexistent.pem"))
+
+
+# ---------------------------------------------------------------- TLS
+
+
+def _make_certs(d: Path) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a server certificate for 127.0.0.1 (openssl CLI)."""
+    ca_key, ca, key, csr, crt = (d / n for n in ("ca.key", "ca.pem", "s.key", "s.csr", "s.pem"))
+    ext = d / "ext.cnf"
+    ext.write_text("subjectAltName=IP:127.0.0.1\n")
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=d)
+
+    run(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        str(ca_key),
+        "-out",
+        str(ca),
+        "-days",
+        "1",
+        "-subj",
+        "/CN=aisre-test-ca",
+    )
+    run(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        str(key),
+        "-out",
+        str(csr),
+        "-subj",
+        "/CN=127.0.0.1",
+    )
+    run(
+        "x509",
+        "-req",
+        "-in",
+        str(csr),
+        "-CA",
+        str(ca),
+        "-CAkey",
+        str(ca_key),
+        "-CAcreateserial",
+        "-out",
+        str(crt),
+        "-days",
+        "1",
+        "-extfile",
+        str(ext),
+    )
+    return ca, crt, key
+
+
+class _Json(ContractServer):
+    def route(self, req: Request) -> Reply:
+        return Reply(200, {"ok": True})
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl CLI not installed")
+def test_tls_verification_default_custom_ca_and_off(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ca, crt, key = _make_certs(tmp_path)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(str(crt), str(key))
+    srv = _Json(tls=ctx)
+    try:
+        assert srv.url.startswith("https://")
+        strict = Http(
+            source="svc", base_url=srv.url, settings=HttpSettings(retries=0, read_timeout=2)
+        )
+        with pytest.raises(SourceError, match="TLS error"):
+            strict.get_json("/x")
+        custom = Http(
+            source="svc", base_url=srv.url, settings=HttpSettings(retries=0, ca_file=str(ca))
+        )
+        assert custom.get_json("/x") == {"ok": True}
+        with caplog.at_level(logging.WARNING, logger="aisre.http"):
+            off = Http(
+                source="svc", base_url=srv.url, settings=HttpSettings(retries=0, verify_tls=False)
+            )
+            assert off.get_json("/x") == {"ok": True}
+        assert "TLS verification is OFF" in caplog.text
+    finally:
+        srv.stop()
+
+
+@respx.mock
+def test_github_403_rate_limit_is_not_an_auth_error() -> None:
+    route = respx.get(f"{BASE}/x").mock(
+        return_value=httpx.Response(
+            403,
+            json={"message": "API rate limit exceeded"},
+            headers={
+                "x-ratelimit-remaining": "0",
+                "x-ratelimit-reset": str(int(time.time()) + 600),
+            },
+        )
+    )
+    http, sleeps = make(httpx.Client())
+    with pytest.raises(SourceError, match="rate limited") as info:
+        http.get_json("/x")
+    assert not isinstance(info.value, AuthError)
+    assert route.call_count == 1 and sleeps == []

@@ -239,6 +239,8 @@ class Prometheus:
             "start": f"{start:.3f}",
             "end": f"{end:.3f}",
             "step": str(step),
+            # let Prometheus abandon the evaluation when we stop waiting for it
+            "timeout": f"{max(100, int(self.cfg.http.read_timeout * 1000))}ms",
         }
         env, raw = self._get("/api/v1/query_range", params, deadline)
         warnings = list(env.warnings) + list(env.infos)
