@@ -28,13 +28,14 @@ incident is re-read and the user is told what state it is actually in.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from aisre_cli.errors import AuthError, ConfigError, SourceError
+from aisre_cli.errors import AisreError, AuthError, ConfigError, SourceError
 from aisre_cli.model import Alert, SourceNote
 from aisre_cli.settings.config import PagerDutySource
 from aisre_cli.sources.http import Health, Http, WriteOutcomeUnknown, parse_model, probe
@@ -260,19 +261,27 @@ class PagerDuty:
                     f" {len(shown)} (pagerduty.max_incidents)",
                 )
             )
-        for inc in shown:
+
+        def fetch(inc: Incident) -> list[PdAlert] | AisreError:
             try:
-                alerts = self.incident_alerts(inc.id, dl)
-            except AuthError:
-                raise
-            except SourceError as exc:
+                return self.incident_alerts(inc.id, dl)
+            except AisreError as exc:
+                return exc
+
+        # A few incidents at a time: N+1 requests, each bounded by the same deadline.
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="pd") as pool:
+            fetched = list(pool.map(fetch, shown))
+        for inc, got in zip(shown, fetched, strict=True):
+            if isinstance(got, AuthError):
+                raise got
+            if isinstance(got, AisreError):
                 self._notes.append(
-                    SourceNote(self.name, "partial", f"incident {inc.id}: {exc.message}")
+                    SourceNote(self.name, "partial", f"incident {inc.id}: {got.message}")
                 )
-                alerts = []
-            if not alerts:
+                got = []
+            if not got:
                 out.append(self._incident_as_alert(inc))
-            for a in alerts:
+            for a in got:
                 out.append(self._alert(inc, a))
         return out
 
