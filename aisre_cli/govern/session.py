@@ -52,7 +52,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from aisre_cli.errors import GovernanceRefused, UsageError
+from aisre_cli.errors import AisreError, GovernanceRefused, UsageError
 from aisre_cli.govern.audit import AuditLog, AuditRecord, crashpoint
 from aisre_cli.govern.policy import Policy, load_policy
 from aisre_cli.govern.routing import Decision, EmptyTrackRecord, StepFacts, TrackRecord, decide
@@ -112,6 +112,31 @@ def _check_break_glass(reason: str | None) -> str | None:
             hint='e.g. --break-glass "INC-123: checkout down, CTO approved rollback"',
         )
     return r
+
+
+def default_track_record() -> TrackRecord:
+    """The incident memory's track record (and outcome sink); none if it cannot open."""
+    try:
+        from aisre_cli.memory.store import open_track_record
+
+        return open_track_record()
+    except AisreError:  # unreadable memory: no history, so no autonomy from it
+        return EmptyTrackRecord()
+
+
+def run_outcome(state: RunState) -> str:
+    """What a finished run counts as in the track record (memory.store.OUTCOMES)."""
+    steps = state.steps
+    if state.status == "aborted":
+        return "aborted"
+    if any(s.status == "undone" for s in steps):
+        return "undone"
+    if state.status == "failed" or any(s.status == "failed" for s in steps):
+        return "failed"
+    if state.status == "completed":
+        verified = [s.verified for s in steps if s.verified is not None]
+        return "verified" if verified and all(verified) else "completed"
+    return "stopped"
 
 
 def _minutes_since_change(report: TriageReport | None, now: datetime) -> float | None:
@@ -214,7 +239,7 @@ class RunSession:
             ctx=ctx,
             registry=reg,
             audit=log,
-            record=record or EmptyTrackRecord(),
+            record=record or default_track_record(),
             clock=clock or (lambda: datetime.now(UTC)),
         )
         rec = log.append(
@@ -308,7 +333,7 @@ class RunSession:
             ctx=ctx,
             registry=reg,
             audit=log,
-            record=record or EmptyTrackRecord(),
+            record=record or default_track_record(),
             clock=clock or (lambda: datetime.now(UTC)),
         )
         changes = s._reconcile()
@@ -681,6 +706,7 @@ class RunSession:
         )
         checkpoint.save(self.state)
         self.finished = True
+        self._remember(rec.hash)
         return RunSummary(
             self.run_id,
             self.state.status,
@@ -688,6 +714,28 @@ class RunSession:
             rec.hash,
             rec.seq,
         )
+
+    def _remember(self, audit_head: str) -> None:
+        """Record the run's outcome in the incident memory (the track record)."""
+        from aisre_cli.memory.store import MemoryStore, RunOutcome
+
+        if self.state.dry_run or not isinstance(self.record, MemoryStore):
+            return
+        try:
+            self.record.record_run(
+                RunOutcome(
+                    run_id=self.run_id,
+                    runbook_id=self.state.runbook_id,
+                    outcome=run_outcome(self.state),
+                    kind=str(self.state.signals.get("kind") or "unknown"),
+                    alert_id=self.state.alert_id,
+                    environment=self.state.environment,
+                    audit_head=audit_head,
+                    steps={s.id: s.status for s in self.state.steps},
+                )
+            )
+        except AisreError:
+            pass  # the audit log is the record of truth; memory is a view derived from it
 
     def fail(self, ps: PlannedStep, reason: str) -> None:
         """Stop after a failed step or failed verification; resume offers it again."""

@@ -477,16 +477,17 @@ class MemoryStore:
                 raise UsageError(
                     f"unknown kind {kind!r}", hint="one of: " + ", ".join(HYPOTHESIS_KINDS)
                 )
-            rank = next(
-                (
-                    int(h["rank"])
-                    for h in inc.hypotheses
-                    if h["kind"] == kind
-                    and h["service"] == service
-                    and (change is None or h["subject"] == change)
-                ),
-                None,
-            )
+            exact = [
+                int(h["rank"])
+                for h in inc.hypotheses
+                if h["kind"] == kind
+                and h["service"] == service
+                and (change is None or h["subject"] == change)
+            ]
+            # the culprit service ranked under another kind still counts as found
+            near = [int(h["rank"]) for h in inc.hypotheses if h["service"] == service]
+            found = exact or near
+            rank = found[0] if found else None
         with self.write() as c:
             c.execute(
                 """UPDATE incidents SET status = 'resolved', cause_kind = ?, cause_service = ?,

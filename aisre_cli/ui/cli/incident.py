@@ -1,0 +1,340 @@
+"""`aisre incident`: the incident memory (list, show, resolve, export, import, replay).
+
+Every `aisre triage` records an incident; confirming its cause here is what teaches
+the next triage ("seen 3 times; last confirmed cause: ..."). Exports are postmortem
+drafts (one incident) or a team file (`--all`) that `import` merges idempotently.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from aisre_cli.errors import UsageError
+from aisre_cli.ui.cli.app import JsonOpt, ProfileOpt, app, state
+from aisre_cli.ui.cli.common import note, print_json
+
+if TYPE_CHECKING:
+    from aisre_cli.memory.store import Incident, MemoryStore
+
+incident_app = typer.Typer(
+    help="Incident memory: past incidents, confirmed causes, postmortems, team sharing.",
+    no_args_is_help=True,
+)
+app.add_typer(incident_app, name="incident")
+
+
+class ExportFormat(StrEnum):
+    markdown = "markdown"
+    json = "json"
+
+
+def _store() -> MemoryStore:
+    from aisre_cli.memory.store import open_store
+
+    return open_store()
+
+
+def _row(i: Incident) -> dict[str, Any]:
+    return {
+        "id": i.id,
+        "uid": i.uid,
+        "created_at": i.created_at,
+        "alert": i.alert_name,
+        "alert_id": i.alert_id,
+        "service": i.service,
+        "classification": i.classification,
+        "status": i.status,
+        "cause": (
+            {"kind": i.cause_kind, "service": i.cause_service, "change_id": i.cause_change}
+            if i.resolved
+            else None
+        ),
+        "bundle": i.bundle_id,
+        "origin": i.origin,
+    }
+
+
+@incident_app.command("list")
+def list_cmd(
+    status: str | None = typer.Option(None, "--status", help="open or resolved."),
+    limit: int = typer.Option(50, "--limit", "-n", min=1, help="At most this many, newest first."),
+    json_out: JsonOpt = False,
+) -> None:
+    """List recorded incidents, newest first.
+
+    Example: aisre incident list --status open
+    """
+    if status not in (None, "open", "resolved"):
+        raise UsageError(f"--status {status!r}: expected open or resolved")
+    with _store() as st:
+        rows = st.recent(status=status, limit=limit)
+    if json_out:
+        print_json({"schema": "aisre.incidents/v1", "incidents": [_row(i) for i in rows]})
+        return
+    if not rows:
+        note("no incidents recorded yet: every `aisre triage` records one")
+        return
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    t = Table(box=None, header_style="bold")
+    for col in ("#", "uid", "recorded"):
+        t.add_column(col, no_wrap=True)
+    for col in ("alert", "service", "verdict", "status / cause"):
+        t.add_column(col, overflow="fold")
+    for i in rows:
+        t.add_row(
+            *(
+                escape(x)
+                for x in (
+                    str(i.id),
+                    i.uid,
+                    i.created_at[:16].replace("T", " "),
+                    i.alert_name,
+                    i.service or "",
+                    i.classification,
+                    i.cause_text() if i.resolved else i.status,
+                )
+            )
+        )
+    Console(highlight=False).print(t)
+
+
+@incident_app.command("show")
+def show_cmd(
+    incident: str = typer.Argument(..., help="Incident number or uid (prefix)."),
+    json_out: JsonOpt = False,
+) -> None:
+    """Show one incident: alert, verdict, hypotheses, confirmed cause, runbook runs."""
+    with _store() as st:
+        inc = st.get(incident)
+    if json_out:
+        d = inc.to_dict()
+        d.pop("report", None)
+        print_json({"schema": "aisre.incident/v1", **d})
+        return
+    out = [
+        f"incident {inc.id} ({inc.uid})  recorded {inc.created_at[:19]}  [{inc.origin}]",
+        f"alert    {inc.alert_name} on {inc.service or '?'} ({inc.alert_id[:8]}),"
+        f" fired {inc.starts_at or '?'}",
+        f"verdict  {inc.classification}{' (escalated)' if inc.escalate else ''}: {inc.reason}",
+        f"status   {inc.status}" + (f": {inc.cause_text()}" if inc.resolved else ""),
+    ]
+    if inc.note:
+        out.append(f"note     {inc.note}")
+    out.append("hypotheses:")
+    for h in inc.hypotheses:
+        out.append(
+            f"  {h['rank']}. {h['kind']} on {h['service']} ({float(h['confidence']):.2f})"
+            f"  {h['statement']}"
+        )
+    for e in inc.report.get("evidence") or []:
+        if e.get("kind") == "memory":
+            out.append(f"memory   {e['id']}: {e['summary']}")
+    if inc.runs:
+        out.append("runbook runs:")
+        out += [f"  {r['run_id']}  {r['runbook']}  {r['outcome']}" for r in inc.runs]
+    if not inc.resolved:
+        out.append(f"confirm the cause: aisre incident resolve {inc.id} --cause 1")
+    typer.echo("\n".join(out))
+
+
+@incident_app.command("resolve")
+def resolve_cmd(
+    incident: str = typer.Argument(..., help="Incident number or uid (prefix)."),
+    cause: int | None = typer.Option(
+        None, "--cause", min=1, help="The rank of the hypothesis that was the cause."
+    ),
+    kind: str | None = typer.Option(None, "--kind", help="Cause kind (when not ranked)."),
+    service: str | None = typer.Option(None, "--service", help="Cause service."),
+    change: str | None = typer.Option(None, "--change", help="The change id that caused it."),
+    note_text: str | None = typer.Option(None, "--note", help="What was learned (free text)."),
+    json_out: JsonOpt = False,
+) -> None:
+    """Confirm an incident's root cause, so the next triage can learn from it.
+
+    Examples:
+
+      aisre incident resolve 12 --cause 1 --note "rolled back v2.3.1"
+
+      aisre incident resolve 12 --kind config_change --service payments --change c-42
+    """
+    if change and cause is None and not (kind and service):
+        raise UsageError("--change needs --kind and --service")
+    with _store() as st:
+        inc = st.resolve(
+            incident, rank=cause, kind=kind, service=service, change=change, note=note_text
+        )
+    if json_out:
+        print_json({"schema": "aisre.incident/v1", **_row(inc)})
+        return
+    typer.echo(f"incident {inc.id} resolved: {inc.cause_text()}")
+
+
+@incident_app.command("export")
+def export_cmd(
+    incident: str | None = typer.Argument(None, help="Incident number or uid (prefix)."),
+    fmt: ExportFormat = typer.Option(
+        ExportFormat.markdown, "--format", "-f", help="markdown (postmortem draft) or json."
+    ),
+    all_: bool = typer.Option(False, "--all", help="Every incident, for `incident import`."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write to this file instead of stdout.", dir_okay=False
+    ),
+) -> None:
+    """Export a postmortem draft for one incident, or the whole memory for your team.
+
+    Examples:
+
+      aisre incident export 12 --format markdown > postmortem.md
+
+      aisre incident export --all --format json -o team-memory.json
+    """
+    import json
+
+    from aisre_cli.memory import postmortem
+
+    if all_ == (incident is not None):
+        raise UsageError(
+            "give one incident, or --all",
+            hint="aisre incident export 12 --format markdown | aisre incident export --all",
+        )
+    with _store() as st:
+        if all_:
+            if fmt is not ExportFormat.json:
+                raise UsageError("--all exports json only", hint="add --format json")
+            text = json.dumps(st.export_all(), indent=2, ensure_ascii=False) + "\n"
+        else:
+            assert incident is not None
+            inc = st.get(incident)
+            pm = postmortem.build(inc, _audit_records())
+            if fmt is ExportFormat.json:
+                text = json.dumps(pm, indent=2, ensure_ascii=False, default=str) + "\n"
+            else:
+                text = postmortem.markdown(pm)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        note(f"wrote {output}")
+
+
+def _audit_records() -> list[dict[str, Any]]:
+    from aisre_cli.govern.audit import AuditLog
+
+    return [
+        {"seq": r.seq, "hash": r.hash, "event": r.event, "run": r.run, "ts": r.ts, "data": r.data}
+        for r in AuditLog().records()
+    ]
+
+
+@incident_app.command("import")
+def import_cmd(
+    file: Path = typer.Argument(..., help="A file written by `incident export --all`."),
+    json_out: JsonOpt = False,
+) -> None:
+    """Merge a teammate's memory export. Importing the same file twice changes nothing."""
+    import json
+
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{file}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise UsageError(f"{file}: not JSON ({exc})") from None
+    with _store() as st:
+        counts = st.import_data(data, origin=f"import:{file.name}")
+    if json_out:
+        print_json({"schema": "aisre.import/v1", **counts})
+        return
+    typer.echo(
+        f"imported {file}: {counts['added']} new incident(s), {counts['updated']} updated,"
+        f" {counts['unchanged']} unchanged; {counts['runs_added']} runbook run(s),"
+        f" {counts['events_added']} alert episode(s)"
+    )
+
+
+@incident_app.command("track-record")
+def track_record_cmd(json_out: JsonOpt = False) -> None:
+    """Runbook outcomes per failure class (what governance's trust signal reads)."""
+    with _store() as st:
+        rows = st.track_record()
+    if json_out:
+        print_json({"schema": "aisre.track-record/v1", "runbooks": rows})
+        return
+    if not rows:
+        note("no runbook run recorded yet")
+        return
+    for r in rows:
+        rate = "n/a" if r["success_rate"] is None else f"{r['success_rate']:.0%}"
+        outs = ", ".join(f"{k} {v}" for k, v in sorted(r["outcomes"].items()))
+        typer.echo(f"{r['runbook']:28} {r['kind']:20} success {rate:>4}  ({outs})")
+
+
+@incident_app.command("replay")
+def replay_cmd(
+    ctx: typer.Context,
+    bundles: list[Path] = typer.Argument(
+        ..., help="Bundles, or folders of bundles (replayed in time order)."
+    ),
+    profile: ProfileOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Replay bundles with truth through a scratch memory: does memory help recurrences?
+
+    Each bundle is triaged without and with the memory built so far, then recorded and
+    resolved with its truth.yaml. Your own memory is not touched.
+
+    Example: aisre incident replay ../shared/datasets/petshop
+    """
+    import tempfile
+
+    from aisre_cli.investigate.triage import run_triage
+    from aisre_cli.memory.replay import discover, replay
+    from aisre_cli.memory.store import Advisor, MemoryStore
+    from aisre_cli.model import TriageReport
+    from aisre_cli.settings.config import resolve_profile
+    from aisre_cli.sources.registry import bundle_set
+
+    prof = resolve_profile(state(ctx, profile).profile).profile
+    paths = discover(bundles)
+
+    def triage(path: Path, adv: Advisor | None) -> TriageReport:
+        sources = bundle_set(path, prof.service_labels)
+        alert: str | None = None
+        if sources.bundle is not None and not sources.bundle.meta.focus_alert:
+            first = min(
+                sources.bundle.list_alerts(), key=lambda a: (a.starts_at, a.id), default=None
+            )
+            alert = first.id if first else None
+        return run_triage(sources, alert, prof, memory=adv)
+
+    with tempfile.TemporaryDirectory(prefix="aisre-replay-") as tmp:
+        with MemoryStore(Path(tmp) / "memory.sqlite3") as st:
+            rep = replay(paths, triage, st)
+    if json_out:
+        print_json(rep.to_dict())
+        return
+    s = rep.summary()
+
+    def line(name: str, part: dict[str, Any]) -> str:
+        b, a = part["before"], part["after"]
+        return (
+            f"{name:12} n={b['n']:<4} top-1 {b['top1']:.1%} -> {a['top1']:.1%}"
+            f"   MRR {b['mrr']:.3f} -> {a['mrr']:.3f}"
+        )
+
+    typer.echo(f"replayed {s['bundles']} bundles (before: no memory, after: with memory)")
+    typer.echo(line("all", s["all"]))
+    typer.echo(line("recurring", s["recurring"]))
+    typer.echo(line("first seen", s["first_seen"]))
+    r = s["recurring"]
+    typer.echo(
+        f"recurring cases citing memory evidence: {r['with_memory_evidence']}/{r['before']['n']};"
+        f" classified known_issue: {r['known_issue']}"
+    )
