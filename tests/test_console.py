@@ -1,0 +1,405 @@
+"""Shared set-up for the console tests: the demo bundle, a fixed clock, the fake kubectl."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from aisre_cli.settings.config import Profile, Sources
+from aisre_cli.sources.registry import SourceSet, build_sources
+from aisre_cli.ui.tui.app import ConsoleApp
+from aisre_cli.ui.tui.backend import Backend
+from tests.conftest import DEMO
+from tests.fakes.env import FAKES
+
+FIXED_NOW = datetime(2025, 3, 11, 13, 45, 0, tzinfo=UTC)
+"""Ten minutes after the demo alert fired: ages in the inbox never change."""
+
+
+def demo_profile() -> Profile:
+    return Profile(environment="demo", sources=Sources(bundle=str(DEMO)))
+
+
+def demo_backend(sources: SourceSet | None = None, profile: Profile | None = None) -> Backend:
+    prof = profile or demo_profile()
+    return Backend("demo", prof, sources or build_sources(prof, DEMO), clock=lambda: FIXED_NOW)
+
+
+def demo_app(
+    backend: Backend | None = None, alert_id: str | None = None, theme: str | None = None
+) -> ConsoleApp:
+    return ConsoleApp(backend or demo_backend(), alert_id=alert_id, refresh_s=0, theme=theme)
+
+
+def use_fake_kubectl(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Put tests/fakes first on PATH; returns the file the fake records its argv in."""
+    log = home / "kubectl.jsonl"
+    monkeypatch.setenv("PATH", f"{FAKES}{os.pathsep}{os.environ.get('PATH', '')}")
+    monkeypatch.setenv("FAKE_KUBECTL_LOG", str(log))
+    return log
+
+
+async def settle(pilot: Pilot[None], rounds: int = 20) -> None:
+    """Wait until no worker runs and no message is pending (a handler may start
+    another worker: a step that needs no answer runs right after the previous one)."""
+    app = pilot.app
+    for _ in range(rounds):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if not any(w.is_running for w in app.workers):
+            await pilot.pause()
+            if not any(w.is_running for w in app.workers):
+                return
+
+
+# ---------------------------------------------------------------- the main flow
+
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+from typing import Any  # noqa: E402
+
+from textual.message import Message  # noqa: E402
+
+from aisre_cli.govern.audit import AuditLog  # noqa: E402
+from aisre_cli.model import Alert  # noqa: E402
+from aisre_cli.sources.registry import bundle_set  # noqa: E402
+from aisre_cli.ui.tui.messages import (  # noqa: E402
+    InboxLoaded,
+    IncidentLoaded,
+    PreviewShown,
+    RunFinished,
+    RunStarted,
+    StepRan,
+    StepSkipped,
+)
+from aisre_cli.ui.tui.screens.audit import AuditScreen  # noqa: E402
+from aisre_cli.ui.tui.screens.help import HelpScreen  # noqa: E402
+from aisre_cli.ui.tui.screens.inbox import InboxScreen  # noqa: E402
+from aisre_cli.ui.tui.screens.incident import IncidentScreen  # noqa: E402
+from aisre_cli.ui.tui.screens.runbook import RunbookScreen  # noqa: E402
+from aisre_cli.ui.tui.widgets.evidence import EvidencePane  # noqa: E402
+from aisre_cli.ui.tui.widgets.logs import LogExcerpt  # noqa: E402
+from aisre_cli.ui.tui.widgets.plot import SeriesPlot  # noqa: E402
+from aisre_cli.ui.tui.widgets.status import SourceStatusBar  # noqa: E402
+from aisre_cli.ui.tui.widgets.timeline import Timeline  # noqa: E402
+
+
+def of(messages: list[Message], kind: type[Any]) -> list[Any]:
+    """Messages of one type, each once (a message that bubbles is seen at every hop)."""
+    seen: set[int] = set()
+    out: list[Any] = []
+    for m in messages:
+        if isinstance(m, kind) and id(m) not in seen:
+            seen.add(id(m))
+            out.append(m)
+    return out
+
+
+def kubectl_argv(log: Path) -> list[list[str]]:
+    if not log.exists():
+        return []
+    return [json.loads(x)["argv"] for x in log.read_text().splitlines() if x.strip()]
+
+
+def real_undo_calls(log: Path) -> list[list[str]]:
+    return [a for a in kubectl_argv(log) if "undo" in a and "--dry-run=server" not in a]
+
+
+async def open_incident(pilot: Pilot[None], messages: list[Message]) -> IncidentScreen:
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, InboxScreen)
+    (loaded,) = of(messages, InboxLoaded)
+    assert loaded.inbox.incidents[0].head.name == "CheckoutHighErrorRate"
+    await pilot.press("enter")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, IncidentScreen)
+    return screen
+
+
+async def start_rollback(pilot: Pilot[None], messages: list[Message]) -> RunbookScreen:
+    await pilot.press("r")
+    await pilot.pause()
+    screen = pilot.app.screen
+    assert isinstance(screen, RunbookScreen)
+    assert [rb.id for rb in screen.books][0] == "rollback-bad-deploy"
+    await pilot.press("enter")
+    await settle(pilot)
+    assert of(messages, RunStarted)
+    # step 1 (kubectl get, read-only) runs by policy; step 2 (rollout undo) waits for us
+    assert screen.mode == "ask"
+    assert screen.current is not None and screen.current.id == "rollback"
+    return screen
+
+
+def test_main_flow_inbox_incident_hypotheses_runbook_dry_run_confirm_audit(
+    _aisre_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = use_fake_kubectl(_aisre_home, monkeypatch)
+
+    async def flow() -> None:
+        messages: list[Message] = []
+        app = demo_app()
+        async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
+            incident = await open_incident(pilot, messages)
+            (inv,) = of(messages, IncidentLoaded)
+            top = inv.investigation.report.verdict.hypotheses[0]
+            assert (top.kind, top.service) == ("deploy", "payments")
+
+            # the evidence pane follows the cursor through the hypotheses
+            shown = of(messages, EvidencePane.Changed)
+            assert shown[-1].rank == 1 and shown[-1].cited == top.evidence
+            plot = incident.query_one(SeriesPlot)
+            assert plot.data is not None and plot.data.onset is not None
+            assert plot.data.changes, "change events are marked on the plot"
+            await pilot.press("down")
+            await pilot.pause()
+            second = of(messages, EvidencePane.Changed)[-1]
+            assert second.rank == 2 and second.cited != top.evidence
+            await pilot.press("down")
+            await pilot.pause()
+            assert of(messages, EvidencePane.Changed)[-1].rank == 3
+            await pilot.press("up", "up")
+            await pilot.pause()
+            assert of(messages, EvidencePane.Changed)[-1].rank == 1
+            assert incident.query_one(EvidencePane).cited == top.evidence
+            assert incident.query_one(Timeline).events, "alerts and changes on the timeline"
+
+            screen = await start_rollback(pilot, messages)
+            assert real_undo_calls(log) == []
+
+            await pilot.press("d")
+            await settle(pilot)
+            (pv,) = of(messages, PreviewShown)
+            assert pv.step_id == "rollback" and pv.preview.ok
+            assert any("--dry-run=server" in a for a in kubectl_argv(log))
+            assert real_undo_calls(log) == [], "a dry run wrote"
+
+            await pilot.press("y")
+            await settle(pilot)
+            ran = {m.step_id: m.outcome for m in of(messages, StepRan)}
+            assert ran["rollback"].ok and ran["wait-rollout"].ok
+            assert len(real_undo_calls(log)) == 1
+            (fin,) = of(messages, RunFinished)
+            assert fin.summary.status == "completed"
+            assert screen.head == fin.summary.head
+
+            # the audit log holds the confirmation bound to the action, then the result
+            run = fin.summary.run_id
+            recs = [r for r in AuditLog().records() if r.run == run]
+            events = [(r.event, r.data.get("step")) for r in recs]
+            assert ("dry_run", "rollback") in events
+            assert ("confirm", "rollback") in events
+            assert ("intent", "rollback") in events and ("result", "rollback") in events
+            assert events[-1][0] == "run_end"
+            assert AuditLog().head()[1] == fin.summary.head
+
+            # and the audit view shows it
+            await pilot.press("u")
+            await settle(pilot)
+            audit = app.screen
+            assert isinstance(audit, AuditScreen)
+            assert audit.run_id == run and [r.seq for r in audit.records] == [r.seq for r in recs]
+
+    asyncio.run(flow())
+
+
+def test_only_an_exact_y_runs_and_n_skips_a_aborts(
+    _aisre_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = use_fake_kubectl(_aisre_home, monkeypatch)
+
+    async def flow() -> None:
+        messages: list[Message] = []
+        app = demo_app()
+        async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
+            await open_incident(pilot, messages)
+            screen = await start_rollback(pilot, messages)
+            for key in ("Y", "shift+y", "enter", "space", "x", "1", "escape", "tab"):
+                await pilot.press(key)
+                await settle(pilot)
+            assert real_undo_calls(log) == [], "something other than y ran the step"
+            assert isinstance(app.screen, RunbookScreen) and screen.mode == "ask"
+            await pilot.press("n")
+            await settle(pilot)
+            assert [m.step_id for m in of(messages, StepSkipped)] == ["rollback"]
+            # wait-rollout is read-only: it ran by policy, then the run completed
+            (fin,) = of(messages, RunFinished)
+            assert fin.summary.steps["rollback"] == "skipped"
+            assert real_undo_calls(log) == []
+
+    asyncio.run(flow())
+
+
+def test_abort_stops_the_run_and_says_how_to_resume(
+    _aisre_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = use_fake_kubectl(_aisre_home, monkeypatch)
+
+    async def flow() -> None:
+        messages: list[Message] = []
+        app = demo_app()
+        async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
+            await open_incident(pilot, messages)
+            await start_rollback(pilot, messages)
+            await pilot.press("a")
+            await settle(pilot)
+            (fin,) = of(messages, RunFinished)
+            assert fin.summary.status == "aborted"
+            assert real_undo_calls(log) == []
+            events = [r.event for r in AuditLog().records() if r.run == fin.summary.run_id]
+            assert "abort" in events and events[-1] == "run_end"
+
+    asyncio.run(flow())
+
+
+def test_alert_id_opens_directly_on_the_incident_with_logs_highlighted() -> None:
+    async def flow() -> None:
+        messages: list[Message] = []
+        app = demo_app(alert_id="CheckoutHighErrorRate")
+        async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, IncidentScreen)
+            assert screen.alert.name == "CheckoutHighErrorRate"
+            await pilot.press("l")
+            await pilot.pause()
+            lines = screen.query_one(LogExcerpt).lines_shown
+            assert lines and any(ln.cited for ln in lines), "the cited template is highlighted"
+            await pilot.press("escape")
+            await pilot.pause()
+            assert isinstance(app.screen, InboxScreen)
+
+    asyncio.run(flow())
+
+
+def test_filter_and_help_and_theme() -> None:
+    async def flow() -> None:
+        app = demo_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            inbox = app.screen
+            assert isinstance(inbox, InboxScreen)
+            assert len(inbox.shown) == 2
+            await pilot.press("slash", *"payments")
+            await pilot.pause()
+            assert [i.head.name for i in inbox.shown] == ["PaymentsHighErrorRate"]
+            await pilot.press("escape")
+            await pilot.pause()
+            assert len(inbox.shown) == 2
+            await pilot.press("question_mark")
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen)
+            await pilot.press("escape")
+            await pilot.pause()
+            assert isinstance(app.screen, InboxScreen)
+            before = app.theme
+            await pilot.press("ctrl+t")
+            await pilot.pause()
+            assert app.theme != before
+
+    asyncio.run(flow())
+
+
+# ---------------------------------------------------------------- a hanging source
+
+
+class HangingAlerts:
+    """An alert source that never answers (until the test lets it go)."""
+
+    name = "hanging"
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.called = threading.Event()
+
+    def list_alerts(self) -> list[Alert]:
+        self.called.set()
+        self.release.wait(30)
+        return []
+
+
+def test_hanging_source_keeps_the_ui_responsive_and_shows_failed() -> None:
+    hang = HangingAlerts()
+    demo = bundle_set(DEMO)
+    sources = SourceSet(alerts=[hang, *demo.alerts])
+    profile = demo_profile().model_copy(update={"gather_budget_s": 3.0})
+    backend = demo_backend(sources, profile)
+
+    async def flow() -> None:
+        messages: list[Message] = []
+        app = demo_app(backend)
+        try:
+            async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
+                await pilot.pause()
+                inbox = app.screen
+                assert isinstance(inbox, InboxScreen)
+                bar = inbox.query_one(SourceStatusBar)
+                worker = next(w for w in app.workers if w.group == "inbox")
+                # keys work while the worker waits on the hanging source
+                await pilot.press("question_mark")
+                await pilot.pause()
+                assert isinstance(app.screen, HelpScreen)
+                await pilot.press("escape", "slash", *"check", "escape")
+                await pilot.pause()
+                assert isinstance(app.screen, InboxScreen)
+                assert worker.is_running, "the refresh finished before the keys were handled"
+                assert bar.status_of("hanging alerts") == "pending"
+                assert not of(messages, InboxLoaded)
+
+                await settle(pilot)
+                assert bar.status_of("hanging alerts") == "failed"
+                note = bar.notes["hanging alerts"]
+                assert note is not None and "budget" in note.detail
+                assert "failed" in str(bar.render())
+                # what the other source returned is shown anyway
+                (loaded,) = of(messages, InboxLoaded)
+                assert len(loaded.inbox.incidents) == 2
+        finally:
+            hang.release.set()
+
+    asyncio.run(flow())
+
+
+# ---------------------------------------------------------------- core look-ups, CLI
+
+
+def test_every_cited_series_is_found_in_the_context() -> None:
+    backend = demo_backend()
+    alert = backend.resolve("CheckoutHighErrorRate")
+    inv = backend.investigate(alert)
+    metric = [e for e in inv.report.evidence if e.kind == "metric_anomaly"]
+    assert metric
+    for ev in metric:
+        s = backend.series_for(inv, ev)
+        assert s is not None, ev.id
+        assert s.ref == ev.ref and s.service == ev.service
+
+
+def test_console_is_registered_and_help_does_not_import_textual() -> None:
+    code = (
+        "import sys\n"
+        "from aisre_cli.ui.cli.app import _register, app\n"
+        "import typer.main\n"
+        "_register()\n"
+        "cmd = typer.main.get_command(app)\n"
+        "assert 'console' in cmd.commands, sorted(cmd.commands)\n"
+        "bad = [m for m in sys.modules if m == 'textual' or m.startswith('textual.')]\n"
+        "assert not bad, bad[:5]\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    out = subprocess.run(
+        [sys.executable, "-m", "aisre_cli", "console", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0 and "incident console" in out.stdout
