@@ -62,6 +62,9 @@ FEATURES: tuple[str, ...] = (
     "symptom_corr",  # its anomalous series move with the paging service's symptom
     "traffic",  # traffic anomaly at the service (either direction)
     "sync",  # its onset is close in time to the paging service's onset
+    "upstream",  # it calls the paging service (directly or not): load flows down to it
+    "breadth",  # how many of its series are anomalous (scaled)
+    "upstream_surge",  # a service calling it surged first: its trouble is load from above
 )
 
 DEFAULT_WEIGHTS: dict[str, float] = {
@@ -84,6 +87,9 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "symptom_corr": 2.0,
     "traffic": 0.0,
     "sync": 1.0,
+    "upstream": 0.0,
+    "breadth": 0.5,
+    "upstream_surge": -1.0,
 }
 DEFAULT_NULL_SCORE = 3.0
 DEFAULT_ESCALATE_BELOW = 0.5
@@ -321,6 +327,7 @@ class Ranker:
         first: dict[str, float] = {}
         fams: dict[str, set[str]] = {}
         traffic: dict[str, float] = {}
+        nser: dict[str, int] = {}
         for s, lst in per_svc.items():
             core = [f for f in lst if f.family != "traffic"]
             tr = [f for f in lst if f.family == "traffic"]
@@ -333,6 +340,12 @@ class Ranker:
             strong = [f for f in core if f.strength >= 0.5 * score]
             first[s] = min(f.onset for f in strong)
             fams[s] = {f.family or "other" for f in core}
+            nser[s] = len(core)
+        surge_at: dict[str, tuple[float, float]] = {}
+        for s, lst in per_svc.items():
+            ups = [f for f in lst if f.family == "traffic" and f.direction > 0]
+            if ups:
+                surge_at[s] = (max(f.strength for f in ups), min(f.onset for f in ups))
         symptom = self._symptom(a, per_svc, ctx)
         for svc, d in fnd.dead.items():
             anom[svc] = max(anom.get(svc, 0.0), d.strength)
@@ -384,6 +397,11 @@ class Ranker:
                         # when this one did (one that began long before does not)
                         near = 1.0 if on is None else math.exp(-abs(on - od) / sync_scale)
                         deeper = max(deeper, anom[d] * near)
+            up_surge = 0.0
+            if has_topo:
+                for x in topo.upstream(s):
+                    if x in surge_at and (on is None or surge_at[x][1] <= on + TOL_S):
+                        up_surge = max(up_surge, surge_at[x][0])
             others = [x for x in anomalous if x != s and (not cone or x in cone)]
             explains = 0.0
             if others and has_topo:
@@ -413,11 +431,14 @@ class Ranker:
                 "explains": explains,
                 "earliest": earliest,
                 "on_path": on_path,
+                "upstream": 1.0 if has_topo and a and s in topo.upstream(a) else 0.0,
                 "is_alert_service": 1.0 if s == a else 0.0,
                 "logs": lg,
                 "dependency_down": dd,
                 "trace": tr,
                 "families": min(1.0, len(fams.get(s, ())) / 4.0),
+                "breadth": min(1.0, nser.get(s, 0) / 6.0),
+                "upstream_surge": up_surge,
                 "symptom_corr": corr,
                 "sync": sync,
                 "traffic": traffic.get(s, 0.0),
@@ -521,10 +542,13 @@ class Ranker:
                     sig,
                     spec,
                 )
+            crash_sig = 0.0
+            cert_sig = 0.0
             rs = [f for f in svc_metric if f.family == "restarts" and f.direction > 0]
             rs_logs = [x for x in logs_at.get(s, []) if x.family == "restarts"]
             if rs or rs_logs:
                 sig = max([f.strength for f in rs] + [0.8 * x.strength for x in rs_logs])
+                crash_sig = sig
                 add(
                     "crash_loop",
                     s,
@@ -539,6 +563,7 @@ class Ranker:
             cert_logs_here = [x for x in cert_logs if x.service == s or s in x.template.lower()]
             if certs or (cert_logs_here and s in fnd.dead):
                 sig = max([f.strength for f in certs] + [0.6 * x.strength for x in cert_logs_here])
+                cert_sig = sig
                 add(
                     "certificate_expiry",
                     s,
@@ -573,30 +598,54 @@ class Ranker:
                     "dependency_failure",
                     s,
                     f"{s} is down from {_hm(d.onset)} and {callers} cannot reach it.",
-                    d.strength * corro,
+                    # down *because* it crash-loops or its certificate expired: those
+                    # kinds are the better explanation
+                    d.strength * corro * (1.0 - max(crash_sig, cert_sig)),
                     spec,
                 )
             surge = [f for f in svc_metric if f.family == "traffic" and f.direction > 0]
-            health = [f for f in svc_metric if f.family != "traffic" and _is_bad(f)]
-            if surge and health:
-                # A surge explains an incident only when the surging service then gets
-                # slow, saturated or erroring: more requests to a healthy service do not.
+            if surge:
+                # A surge explains an incident when the surging service or the services
+                # it calls then degrade, and no caller surged first (the surge then
+                # comes from that caller: load flows downstream).
                 f0 = surge[0]
-                after = [f for f in health if f.onset >= f0.onset - TOL_S]
-                if after:
-                    follow = max(f.strength for f in after)
+                health = [
+                    f
+                    for f in svc_metric
+                    if f.family != "traffic" and _is_bad(f) and f.onset >= f0.onset - TOL_S
+                ]
+                down = [
+                    anom[d]
+                    for d in (topo.downstream(s) if has_topo else set())
+                    if d in anom and first.get(d, -math.inf) >= f0.onset - TOL_S
+                ]
+                follow = max([f.strength for f in health] + down + [0.0])
+                upstream_surge = max(
+                    [
+                        surge_at[x][0]
+                        for x in (topo.upstream(s) if has_topo else set())
+                        if x in surge_at and surge_at[x][1] <= f0.onset + TOL_S
+                    ]
+                    + [0.0]
+                )
+                if follow > 0:
                     growth = (
                         f"{f0.level / f0.baseline:.1f}x"
                         if f0.baseline > 0
                         else f"from {_fmt(f0.baseline)} to {_fmt(f0.level)}"
                     )
+                    degraded = sorted({f.family or "other" for f in health})
+                    effect = (
+                        f"{', '.join(degraded)} degraded"
+                        if degraded
+                        else "its dependencies degraded"
+                    )
                     add(
                         "traffic_surge",
                         s,
-                        f"Request rate at {s} rose {growth} from {_hm(f0.onset)}, then "
-                        f"{', '.join(sorted({f.family or 'other' for f in after}))} degraded.",
-                        f0.strength * follow,
-                        [metric_evidence(f0)] + [metric_evidence(f) for f in after[:1]],
+                        f"Request rate at {s} rose {growth} from {_hm(f0.onset)}, then {effect}.",
+                        f0.strength * follow * (1.0 - upstream_surge),
+                        [metric_evidence(f0)] + [metric_evidence(f) for f in health[:1]],
                     )
             if base["anomaly"] >= 0.2 or base["logs"] >= 0.3:
                 fam_txt = ", ".join(sorted(fams.get(s, set()) - {"other"})) or "its signals"

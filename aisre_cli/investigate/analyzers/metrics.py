@@ -7,8 +7,9 @@ is the baseline. For every series we report:
 * `z`: how many robust standard deviations (median/MAD of the baseline, with floors
   so a flat baseline cannot turn float noise into a 1e9-sigma event) the level of the
   anomalous stretch sits from the baseline, in the family's bad direction;
-* `onset`: the first recent point from which at least half of the points up to the
-  end of the recent window exceed 3 sigma, walked back while the run started earlier
+* `onset`: the first point that starts a run (3 points, or 3 minutes) beyond 3 sigma and from
+  which at least half of the points up to the end of the recent window stay beyond
+  it, walked back while the run started earlier
   (so a ramp reports where it starts, and a fault that began before the window is
   still dated correctly);
 * `rel`: the relative change of the level.
@@ -36,6 +37,10 @@ from aisre_cli.model import Series
 Z_ONSET = 3.0
 Z_ANOMALY = 4.0
 MIN_BASE_POINTS = 3
+RUN = 3
+"""Consecutive exceeding points that mark an onset (fewer where the data ends) ..."""
+RUN_S = 180.0
+"""... but a run need not last longer than this (coarse data: one 5-minute point)."""
 RECENT_S = 1200.0
 """The recent window before the alert in which an onset is searched (at least 4 steps)."""
 
@@ -125,10 +130,29 @@ def _detect_matrix(
         [0 if c.family in ("traffic", None) else (1 if c.bad_up else -1) for c in classes],
         dtype=np.float64,
     )
-    basex = x[:, :ib]
-    base = np.median(basex, axis=1)
-    mad = np.median(np.abs(basex - base[:, None]), axis=1)
-    sd = np.std(basex, axis=1)
+    # A fault that started long before the alert (a slow ramp that pages only when a
+    # threshold is crossed) would contaminate that baseline: end the baseline at the
+    # most likely change point in the bad direction when it comes earlier.
+    kmin = max(MIN_BASE_POINTS, n // 6)
+    be = np.full(m, ib, dtype=np.int64)
+    if ir - 1 > kmin:
+        seg_x = x[:, :ir]
+        csum = np.cumsum(seg_x, axis=1)
+        total = csum[:, -1:]
+        k = np.arange(kmin, ir, dtype=np.float64)
+        pre_mean = csum[:, kmin - 1 : ir - 1] / k
+        post_mean = (total - csum[:, kmin - 1 : ir - 1]) / (ir - k)
+        shift = post_mean - pre_mean
+        weight = np.sqrt(k * (ir - k) / ir)
+        signed = np.where(dirs[:, None] == 0, np.abs(shift), shift * dirs[:, None]) * weight
+        kcp = np.argmax(signed, axis=1) + kmin
+        be = np.minimum(be, kcp)
+    cols = np.arange(n)
+    in_base = cols[None, :] < be[:, None]
+    basex = np.where(in_base, x, np.nan)
+    base = np.nanmedian(basex, axis=1)
+    mad = np.nanmedian(np.abs(basex - base[:, None]), axis=1)
+    sd = np.nanstd(basex, axis=1)
     # Floors keep a perfectly flat baseline from turning float noise into a 1e9 sigma
     # event: 0.2% of the baseline level, 1% of the largest deviation in the series.
     span = np.max(np.abs(x - base[:, None]), axis=1)
@@ -137,21 +161,32 @@ def _detect_matrix(
     )
     rec = x[:, ib:ir]
     rmed = np.median(rec, axis=1)
+    lo = int(be.min())
     eff_dir = np.where(dirs == 0, np.sign(rmed - base), dirs)
     eff_dir = np.where(eff_dir == 0, 1.0, eff_dir)
     zz = (x - base[:, None]) / scale[:, None] * eff_dir[:, None]
     exceed = zz > Z_ONSET
-    rex = exceed[:, ib:ir]
-    width = ir - ib
-    # fraction of exceeding points from each recent index to the end of the recent window
+    # search from the (earliest) baseline end to the end of the recent window
+    rex = exceed[:, lo:ir] & (cols[None, lo:ir] >= be[:, None])
+    width = ir - lo
+    # fraction of exceeding points from each index to the end of the recent window
     remaining = width - np.arange(width)
     suffix = np.cumsum(rex[:, ::-1], axis=1)[:, ::-1] / remaining[None, :]
-    ok = rex & (suffix >= 0.5)
+    # a sustained start: RUN consecutive exceeding points (fewer at the window's end)
+    run = rex.copy()
+    run_len = min(RUN, max(1, math.ceil(RUN_S / step)))
+    for j in range(1, run_len):
+        shifted = np.ones_like(rex)
+        shifted[:, :-j] = rex[:, j:]
+        run &= shifted
+    ok = run & (suffix >= 0.5)
+    # the anomaly must still be there in the recent window
+    ok &= exceed[:, ib:ir].any(axis=1)[:, None]
     has = ok.any(axis=1)
     cand = np.nonzero(has)[0]
     out: list[MetricFinding] = []
     for r in cand.tolist():
-        oi = ib + int(np.argmax(ok[r]))
+        oi = lo + int(np.argmax(ok[r]))
         # the run may have started before the recent window: walk back while exceeding
         while oi - 1 >= MIN_BASE_POINTS and exceed[r, oi - 1]:
             oi -= 1
