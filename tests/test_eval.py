@@ -113,7 +113,8 @@ def test_discover_and_report_structure(eval_dir: Path) -> None:
     demo_truth = (DEMO / "truth.yaml").exists()
     demo_skipped = (DEMO / "bundle.yaml").exists() and not demo_truth
     assert sorted(p.name for p in without) == sorted(["no-truth"] + (["demo"] * demo_skipped))
-    report = evaluate(eval_dir, keep_features=True)
+    w = Weights.load()
+    report = evaluate(eval_dir, weights=w, keep_features=True)
     s = report.summary
     names = {c.path for c in report.cases}
     assert {f"petshop/{n}" for n in PETSHOP_PICK} <= names
@@ -133,7 +134,6 @@ def test_discover_and_report_structure(eval_dir: Path) -> None:
     assert sum(r.n for r in s.per_kind.values()) == s.n
     assert {"deploy", "config_change", "resource_saturation", "unknown"} <= set(s.per_kind)
     # re-ranking cached features with the same weights reproduces the engine's ranking
-    w = Weights.load()
     for c in report.cases:
         if c.error is None:
             r = rank_case(c, w)
@@ -141,8 +141,11 @@ def test_discover_and_report_structure(eval_dir: Path) -> None:
             assert r.confidence == pytest.approx(c.confidence, abs=1e-9)
 
 
-def test_cli_json_is_stable(eval_dir: Path) -> None:
-    res = _runner().invoke(_app(), ["eval", str(eval_dir), "--json"])
+def test_cli_json_is_stable(eval_dir: Path, tmp_path: Path) -> None:
+    frozen = tmp_path / "w.json"  # one weights file for both runs
+    Weights.load().save(frozen)
+    args = ["eval", str(eval_dir), "--json", "--weights", str(frozen)]
+    res = _runner().invoke(_app(), args)
     assert res.exit_code == 0, res.output
     body = json.loads(res.stdout)
     assert body["schema"] == 1
@@ -168,7 +171,7 @@ def test_cli_json_is_stable(eval_dir: Path) -> None:
     assert body["errors"] == [{"path": "broken", "error": body["errors"][0]["error"]}]
     assert "no-truth" in body["skipped"]
     # stable: the same input gives the same document (timings aside)
-    again = json.loads(_runner().invoke(_app(), ["eval", str(eval_dir), "--json"]).stdout)
+    again = json.loads(_runner().invoke(_app(), args).stdout)
     for d in (body, again):
         d.pop("elapsed_s")
         d["summary"].pop("time_s")
