@@ -1,0 +1,82 @@
+"""Snapshot tests of the console (pytest-textual-snapshot). Update with
+`pytest tests/test_console_snapshots.py --snapshot-update` and review the SVGs.
+
+Deterministic by construction: a fixed clock for ages, refresh off, a fixed run id,
+the fake kubectl on PATH, and every worker finished before the screenshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from tests.test_console import demo_app, settle, use_fake_kubectl
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
+Snap = Callable[..., bool]
+
+
+@pytest.fixture
+def fixed_run(_aisre_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    use_fake_kubectl(_aisre_home, monkeypatch)
+    monkeypatch.setattr(
+        "aisre_cli.remediate.checkpoint.new_run_id", lambda: "r-20250311T134500Z-snap01"
+    )
+
+
+def steps(*keys: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        for k in keys:
+            await pilot.press(k)
+            await settle(pilot)
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_inbox(snap_compare: Snap, size: tuple[int, int]) -> None:
+    """Inbox: two demo incidents, critical CheckoutHighErrorRate (red) above warning
+    PaymentsHighErrorRate (yellow), age 10m, state active; status bar `profile demo`
+    with the bundle alert source ok; footer lists enter/“/”/r/?/u."""
+    assert snap_compare(demo_app(), terminal_size=size, run_before=steps())
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_incident(snap_compare: Snap, size: tuple[int, int]) -> None:
+    """Incident: header with the alert and onset 13:31:30Z; verdict `actionable: deploy on
+    payments`; hypothesis 1 (99% deploy payments) highlighted with a full green bar; the
+    evidence pane starts with the cited E1 change and E2 error ratio; the series tab plots
+    E2 with ◆ change marks before the ▲ onset and red bars after it."""
+    assert snap_compare(demo_app(), terminal_size=size, run_before=steps("enter"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_runbook(snap_compare: Snap, size: tuple[int, int], fixed_run: None) -> None:
+    """Runbook: rollback-bad-deploy planned for payments; step 1 (read, execute) done,
+    step 2 marked ▶ with a yellow `write` badge and decision `confirm`; its exact action
+    `kubectl --namespace shop rollout undo deployment/payments`; prompt `Run this step? y
+    run · n skip · d dry run · a abort · ? help`; footer y/n/d/a."""
+    assert snap_compare(demo_app(), terminal_size=size, run_before=steps("enter", "r", "enter"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_help(snap_compare: Snap, size: tuple[int, int], fixed_run: None) -> None:
+    """Help over the runbook screen: the stepper answers y/n/d/a/? with the CLI's wording
+    first, then this screen's keys with their binding ids, then the app-wide keys."""
+    assert snap_compare(
+        demo_app(), terminal_size=size, run_before=steps("enter", "r", "enter", "question_mark")
+    )
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_incident_light_theme(snap_compare: Snap, size: tuple[int, int]) -> None:
+    """Incident in the light theme: same content as test_incident, dark text on a light
+    background, severity and confidence colours still readable."""
+    assert snap_compare(
+        demo_app(theme="textual-light"), terminal_size=size, run_before=steps("enter")
+    )
