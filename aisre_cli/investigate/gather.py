@@ -195,7 +195,11 @@ def list_alerts(
     sources: SourceSet, budget_s: float = 20.0, progress: ProgressFn | None = None
 ) -> tuple[list[Alert], list[SourceNote]]:
     jobs = [(f"{s.name} alerts", _with_notes(s, s.list_alerts)) for s in sources.alerts]
-    results, notes = _run_with_budget(jobs, budget_s, progress)
+    if sources.bundle is not None:
+        # A malformed bundle is the user's input error (exit 2), not a source outage.
+        results, notes = _run_serial([(f"{s.name} alerts", s.list_alerts) for s in sources.alerts])
+    else:
+        results, notes = _run_with_budget(jobs, budget_s, progress)
     merged: list[Alert] = []
     for key, _ in jobs:
         merged.extend(results.get(key, []))
