@@ -223,13 +223,13 @@ def test_no_terminal_refuses_write_steps(tmp_path: Path, stdin: str) -> None:
     assert any("get" in a for a in kubectl_calls(tmp_path))
 
 
-def test_no_terminal_runs_write_step_when_policy_grants_autonomy(tmp_path: Path) -> None:
+def test_no_terminal_autonomy_needs_trust_from_a_report(tmp_path: Path) -> None:
     policy = {
         "capabilities": {"kubectl.rollout_restart": "autonomous"},
         "thresholds": {"min_successes": 0, "min_trust": 0.0, "max_risk": 1.0},
     }
     write_config(tmp_path, {}, policy)
-    # without a triage report trust is unknown, so autonomy still needs a human...
+    # without a triage report trust is unknown, so even granted autonomy needs a human
     cp = subprocess.run(
         [*AISRE, "runbook", "run", "restart-crashloop", "--param", "service=payments"],
         stdin=subprocess.DEVNULL,
@@ -238,6 +238,7 @@ def test_no_terminal_runs_write_step_when_policy_grants_autonomy(tmp_path: Path)
         timeout=30,
     )
     assert cp.returncode == 5
+    assert b"trust unknown" in cp.stderr
     assert writes(tmp_path, "restart") == []
 
 
@@ -292,3 +293,87 @@ def test_alert_fills_params_from_triage_and_silences_on_a_real_alertmanager(
     matchers = {m["name"]: m["value"] for m in mine[0]["matchers"]}
     assert matchers["alertname"] == "PetSiteHighLatency"
     assert mine[0]["status"]["state"] == "active"
+
+
+AUTONOMOUS_SILENCE = {
+    "capabilities": {"alertmanager.silence.create": "autonomous"},
+    "thresholds": {"min_successes": 0, "min_trust": 0.3, "max_risk": 1.0},
+}
+SILENCE_ARGS = ["runbook", "run", "silence-noisy-alert", "--alert", "fade5018", "--bundle"]
+
+
+def _silences(url: str, run_id: str) -> list[dict[str, object]]:
+    from tests.servers import http_json
+
+    return [s for s in http_json(f"{url}/api/v2/silences") if run_id in s.get("comment", "")]
+
+
+@pytest.mark.integration
+def test_no_terminal_runs_a_write_step_the_policy_grants_autonomy(tmp_path: Path) -> None:
+    import json
+
+    from tests.servers import shared_stack
+
+    stack = shared_stack()
+    write_config(tmp_path, {"sources": {"alertmanager": {"url": stack.am_url}}}, AUTONOMOUS_SILENCE)
+    cp = subprocess.run(
+        [*AISRE, *SILENCE_ARGS, str(BUNDLE), "--json"],
+        stdin=subprocess.DEVNULL,
+        env=make_env(tmp_path),
+        capture_output=True,
+        timeout=60,
+    )
+    assert cp.returncode == 0, cp.stderr.decode()
+    out = json.loads(cp.stdout)
+    assert out["status"] == "completed" and len(out["audit_head"]) == 64
+    assert b"autonomous" in cp.stderr
+    assert len(_silences(stack.am_url, out["run_id"])) == 1
+
+
+@pytest.mark.integration
+def test_freeze_blocks_autonomy_and_break_glass_still_needs_a_human(tmp_path: Path) -> None:
+    import json
+
+    from aisre_cli.govern.audit import AuditLog
+    from tests.servers import shared_stack
+
+    stack = shared_stack()
+    policy = {
+        **AUTONOMOUS_SILENCE,
+        "freeze_windows": [
+            {
+                "name": "release-freeze",
+                "start": "2000-01-01T00:00:00Z",
+                "end": "2100-01-01T00:00:00Z",
+            }
+        ],
+    }
+    write_config(tmp_path, {"sources": {"alertmanager": {"url": stack.am_url}}}, policy)
+    env = make_env(tmp_path)
+    cp = subprocess.run(
+        [*AISRE, *SILENCE_ARGS, str(BUNDLE), "--json"],
+        stdin=subprocess.DEVNULL,
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
+    assert cp.returncode == 5
+    assert b"freeze window active (release-freeze)" in cp.stderr
+    assert _silences(stack.am_url, json.loads(cp.stdout)["run_id"]) == []
+    # break-glass: audited, and the step now waits for a human yes
+    child = _spawn(
+        tmp_path,
+        [*SILENCE_ARGS, str(BUNDLE), "--break-glass", "INC-42 pager storm, approved by the IC"],
+    )
+    child.expect("break-glass: INC-42 pager storm")
+    child.expect(PROMPT)
+    child.send("y")
+    child.expect(r"run (r-\S+): completed")
+    run_id = child.match.group(1)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert len(_silences(stack.am_url, run_id)) == 1
+    recs = [r for r in AuditLog(tmp_path / "data" / "audit.jsonl").records() if r.run == run_id]
+    assert [r.data["reason"] for r in recs if r.event == "break_glass"] == [
+        "INC-42 pager storm, approved by the IC"
+    ]
