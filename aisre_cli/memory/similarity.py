@@ -16,8 +16,9 @@ Similarity is a weighted mean of the per-facet Jaccard indices, over the facets 
 at least one side has (an incident without logs is not "unlike" one with logs on that
 facet; it just says nothing). The labels alone never make a strong match: in a
 system where every page is the same `HighLatency` alert, the evidence facets are what
-tells two failures apart, so `support` (the share of the score that comes from
-evidence facets) is reported separately and the known-issue rule requires it.
+tells two failures apart, so `support` (the share of the score that comes from the
+signal facets: families, templates, changes, dead dependencies) is reported
+separately and the known-issue rule requires it.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ FACET_WEIGHTS: dict[str, float] = {
     "dead": 0.1,
 }
 EVIDENCE_FACETS = ("services", "families", "templates", "changes", "dead")
+SIGNAL_FACETS = ("families", "templates", "changes", "dead")
+"""The facets that count as `support`: what the systems showed, not who was paged."""
 VOLATILE_LABELS = frozenset(
     {"instance", "pod", "pod_name", "container_id", "node", "replica", "uid", "id", "ip"}
 )
@@ -49,7 +52,7 @@ KNOWN_ISSUE_SUPPORT = 0.5
 class Match:
     score: float
     support: float
-    """Share of the score that comes from evidence facets (not labels)."""
+    """Share of the score that comes from signal facets (not labels or services)."""
     facets: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -61,7 +64,7 @@ def label_items(labels: Mapping[str, str]) -> set[str]:
     return {f"{k}={v}" for k, v in labels.items() if k not in VOLATILE_LABELS}
 
 
-_NUM = re.compile(r"\b(?:0x)?[0-9a-f]*[0-9][0-9a-f]*\b", re.IGNORECASE)
+_NUM = re.compile(r"\b(?:0x[0-9a-f]+|[0-9a-f]*[0-9][0-9a-f]*)\b", re.IGNORECASE)
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I)
 _SPACE = re.compile(r"\s+")
 
@@ -138,7 +141,7 @@ def similarity(a: Signature, b: Signature) -> Match:
         facets[facet] = round(j, 4)
         total += w * j
         weight += w
-        if facet in EVIDENCE_FACETS:
+        if facet in SIGNAL_FACETS:
             evidence_part += w * j
     if weight == 0.0 or total == 0.0:
         return Match(0.0, 0.0, facets)

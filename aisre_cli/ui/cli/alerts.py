@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from aisre_cli.ui.cli.app import BundleOpt, JsonOpt, ProfileOpt, app
-from aisre_cli.ui.cli.common import load, print_json
+from aisre_cli.ui.cli.common import load, note, print_json
+
+if TYPE_CHECKING:
+    from aisre_cli.model import Alert
 
 
 @app.command("alerts")
@@ -31,6 +36,7 @@ def alerts_cmd(
     if not show_all:
         alerts = [a for a in alerts if not a.silenced_by and not a.inhibited_by]
     groups = group_alerts(alerts)
+    noisy = _noise(alerts)
     if json_out:
         print_json(
             {
@@ -47,6 +53,8 @@ def alerts_cmd(
                             "summary": a.summary,
                             "sources": a.sources,
                             "aliases": a.aliases,
+                            "likely_noise": a.id in noisy,
+                            "noise": noisy.get(a.id),
                         }
                         for a in g
                     ]
@@ -59,3 +67,25 @@ def alerts_cmd(
         )
         return
     alerts_table(groups)
+    for a in alerts:
+        if a.id in noisy:
+            typer.echo(f"likely noise: {a.name} ({a.short_id}): {noisy[a.id]}")
+
+
+def _noise(alerts: list[Alert]) -> dict[str, str]:
+    """Record the alerts' firing episodes in memory; return the noisy ones' histories."""
+    from aisre_cli.errors import AisreError
+    from aisre_cli.memory.store import open_store
+
+    try:
+        with open_store() as st:
+            st.record_alerts(alerts)
+            out: dict[str, str] = {}
+            for a in alerts:
+                v = st.noise(a)
+                if v.noisy:
+                    out[a.id] = v.summary(a.name)
+            return out
+    except AisreError as err:  # memory is an extra: the inbox must still show
+        note(f"incident memory unavailable: {err.message}")
+        return {}

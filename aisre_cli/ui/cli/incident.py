@@ -282,6 +282,11 @@ def replay_cmd(
     bundles: list[Path] = typer.Argument(
         ..., help="Bundles, or folders of bundles (replayed in time order)."
     ),
+    memory_weight: float | None = typer.Option(
+        None,
+        "--memory-weight",
+        help="Override the ranker's memory_prior weight (default: the shipped weights).",
+    ),
     profile: ProfileOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -290,10 +295,11 @@ def replay_cmd(
     Each bundle is triaged without and with the memory built so far, then recorded and
     resolved with its truth.yaml. Your own memory is not touched.
 
-    Example: aisre incident replay ../shared/datasets/petshop
+    Example: aisre incident replay ../shared/datasets/petshop --memory-weight 1.5
     """
     import tempfile
 
+    from aisre_cli.investigate.rank import Weights
     from aisre_cli.investigate.triage import run_triage
     from aisre_cli.memory.replay import discover, replay
     from aisre_cli.memory.store import Advisor, MemoryStore
@@ -303,6 +309,12 @@ def replay_cmd(
 
     prof = resolve_profile(state(ctx, profile).profile).profile
     paths = discover(bundles)
+    weights = Weights.load()
+    if memory_weight is not None:
+        weights.w["memory_prior"] = memory_weight
+    mw = weights.w.get("memory_prior", 0.0)
+    if mw == 0.0:
+        note("the ranker's memory_prior weight is 0: memory adds evidence but cannot change ranks")
 
     def triage(path: Path, adv: Advisor | None) -> TriageReport:
         sources = bundle_set(path, prof.service_labels)
@@ -312,13 +324,13 @@ def replay_cmd(
                 sources.bundle.list_alerts(), key=lambda a: (a.starts_at, a.id), default=None
             )
             alert = first.id if first else None
-        return run_triage(sources, alert, prof, memory=adv)
+        return run_triage(sources, alert, prof, memory=adv, weights=weights)
 
     with tempfile.TemporaryDirectory(prefix="aisre-replay-") as tmp:
         with MemoryStore(Path(tmp) / "memory.sqlite3") as st:
             rep = replay(paths, triage, st)
     if json_out:
-        print_json(rep.to_dict())
+        print_json({**rep.to_dict(), "memory_prior_weight": mw})
         return
     s = rep.summary()
 
@@ -329,7 +341,10 @@ def replay_cmd(
             f"   MRR {b['mrr']:.3f} -> {a['mrr']:.3f}"
         )
 
-    typer.echo(f"replayed {s['bundles']} bundles (before: no memory, after: with memory)")
+    typer.echo(
+        f"replayed {s['bundles']} bundles (before: no memory, after: with memory;"
+        f" memory_prior weight {mw:g})"
+    )
     typer.echo(line("all", s["all"]))
     typer.echo(line("recurring", s["recurring"]))
     typer.echo(line("first seen", s["first_seen"]))
