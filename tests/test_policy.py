@@ -521,3 +521,35 @@ def test_resume_refuses_a_changed_runbook(kube: Path, tmp_path: Path) -> None:
     f.write_text(f.read_text().replace("name: api", "name: everything"))
     with pytest.raises(GovernanceRefused, match="changed since"):
         RunSession.resume(s.run_id, "t", PROFILE)
+
+
+def test_cli_policy_shows_the_effective_autonomy(tmp_path: Path) -> None:
+    import json
+    import subprocess
+
+    from tests.fakes.env import AISRE, make_env, write_config
+
+    write_config(
+        tmp_path,
+        {},
+        {
+            "environments": {"prod": {"classes": {"write": "read_only"}}},
+            "capabilities": {"exec": "advised"},
+        },
+    )
+    cp = subprocess.run(
+        [*AISRE, "runbook", "policy", "--json"],
+        env=make_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert cp.returncode == 0, cp.stderr
+    d = json.loads(cp.stdout)
+    assert d["environment"] == "prod"
+    assert d["autonomy"]["kubectl.scale"] == {
+        "level": "read_only",
+        "rule": "environments.prod.classes.write",
+    }
+    assert d["autonomy"]["exec"]["level"] == "advised"
+    assert d["autonomy"]["kubectl.get"]["level"] == "approved"

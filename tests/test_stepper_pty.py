@@ -12,6 +12,7 @@ the process get a process each.
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import time
@@ -169,6 +170,19 @@ def test_a_aborts(tmp_path: Path) -> None:
     child.close()
     assert writes(home) == []
     assert child.exitstatus == 130
+    # an aborted run resumes where it stopped: the read step is not repeated
+    run_id = re.search(r"resume (r-[0-9TZ]+-[0-9a-f]{6})", child.before or "")
+    runs = list((home / "data" / "runs").glob("r-*.json"))
+    rid = runs[0].stem if run_id is None else run_id.group(1)
+    child = _spawn(home, ["runbook", "resume", rid])
+    child.expect(PROMPT)
+    child.send("y")
+    child.expect(r"run r-\S+: completed")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert len(writes(home)) == 1
+    assert len([a for a in kubectl_calls(home) if "get" in a]) == 1
 
 
 @pytest.mark.parametrize(

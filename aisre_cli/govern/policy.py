@@ -211,7 +211,7 @@ def load_policy(path: str | Path | None) -> Policy:
         dotted = ".".join(str(x) for x in loc)
         raise ConfigError(
             f"{p}:{line}: {dotted}: {str(err['msg']).removeprefix('Value error, ')}",
-            hint="see the policy format in `aisre runbook policy --help`",
+            hint="`aisre runbook policy --help` documents the format",
         ) from None
     pol.source = str(p)
     return pol

@@ -293,8 +293,8 @@ class RunSession:
         clock: Callable[[], datetime] | None = None,
     ) -> RunSession:
         state = checkpoint.load(run_id)
-        if state.status != "running" and state.status not in ("stopped", "failed"):
-            raise UsageError(f"run {run_id} is {state.status}; nothing to resume")
+        if state.status == "completed":
+            raise UsageError(f"run {run_id} is completed; nothing to resume")
         if state.dry_run:
             raise UsageError(f"run {run_id} was a dry run; start a new run instead")
         if state.environment != profile.environment:

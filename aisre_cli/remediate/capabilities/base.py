@@ -44,6 +44,12 @@ class CapabilityError(AisreError):
     exit_code = ExitCode.FAILURE
 
 
+class NotAllowed(CapabilityError):
+    """The policy's allowlist (hosts for http.request, argv for exec) does not cover this."""
+
+    exit_code = ExitCode.REFUSED
+
+
 class StrictInput(BaseModel):
     """Base for capability inputs: unknown keys are an error, values are frozen."""
 

@@ -19,6 +19,7 @@ from aisre_cli.remediate.capabilities.base import (
     AnyOutput,
     CapabilityError,
     ExecContext,
+    NotAllowed,
     Preview,
     Scope,
     StrictInput,
@@ -84,7 +85,7 @@ class Exec(_Local):
     def render(self, inputs: BaseModel, ctx: ExecContext) -> Action:
         i = ExecInput.model_validate(inputs.model_dump())
         if not allowlisted(i.argv, ctx.exec_allowlist):
-            raise CapabilityError(
+            raise NotAllowed(
                 f"exec: {i.argv[0]!r} with these arguments is not in the policy's exec_allowlist",
                 hint="add the argv prefix to `exec_allowlist` in the policy file",
             )

@@ -23,6 +23,7 @@ from aisre_cli.remediate.capabilities.base import (
     AnyOutput,
     CapabilityError,
     ExecContext,
+    NotAllowed,
     Preview,
     Scope,
     StrictInput,
@@ -463,7 +464,7 @@ class HttpRequest(_Web):
         i = HttpRequestInput.model_validate(inputs.model_dump())
         host = urllib.parse.urlsplit(i.url).hostname or ""
         if host.lower() not in {h.lower() for h in ctx.http_allowlist}:
-            raise CapabilityError(
+            raise NotAllowed(
                 f"http.request: host {host!r} is not in the policy's http_allowlist",
                 hint="add the host to `http_allowlist` in the policy file",
             )

@@ -673,3 +673,55 @@ def _exit(session: RunSession, alert_hint: str | None, json_out: bool) -> None:
         print_json(summary)
     if rc:
         raise typer.Exit(rc)
+
+
+@runbook_app.command("policy")
+def policy_cmd(ctx: typer.Context, profile: ProfileOpt = None, json_out: JsonOpt = False) -> None:
+    """Show the governance policy in effect for the profile.
+
+    The policy is a YAML file named by the profile's `policy_file` (default: `approved`
+    everywhere). Keys: `autonomy` (read_only | advised | approved | autonomous),
+    `classes` (per scope: read, write, destructive), `capabilities` (per capability
+    name), `environments.NAME` (the same three, per environment), `thresholds`
+    (min_trust, max_risk, escalate_trust, escalate_risk, min_successes,
+    max_failure_rate, max_blast_radius, recent_change_minutes), `freeze_windows`
+    (name, start/end or weekly {days, start, end}, environments), `http_allowlist`
+    (hosts) and `exec_allowlist` (argv prefixes).
+    """
+    from datetime import UTC, datetime
+
+    from aisre_cli.govern.policy import load_policy
+    from aisre_cli.remediate.capabilities import default_registry
+
+    rp = _profile(ctx, profile)
+    pol = load_policy(rp.profile.policy_file)
+    env = rp.profile.environment
+    now = datetime.now(UTC)
+    active = [w.name for w in pol.active_freezes(now, env)]
+    per_cap = {c.name: pol.autonomy_for(env, c.name, c.scope) for c in default_registry()}
+    if json_out:
+        print_json(
+            {
+                "schema": "aisre.policy/v1",
+                "source": pol.source,
+                "environment": env,
+                "policy": pol.model_dump(mode="json"),
+                "active_freezes": active,
+                "autonomy": {k: {"level": v[0], "rule": v[1]} for k, v in per_cap.items()},
+            }
+        )
+        return
+    from rich.console import Console
+
+    con = Console(highlight=False)
+    con.print(f"policy: {_esc(pol.source)}   environment: [bold]{_esc(env)}[/]")
+    con.print("freeze: " + (f"[red]ACTIVE ({', '.join(active)})[/]" if active else "none active"))
+    th = pol.thresholds
+    con.print(
+        f"thresholds: min_trust {th.min_trust}, max_risk {th.max_risk}, escalate_trust"
+        f" {th.escalate_trust}, escalate_risk {th.escalate_risk}, min_successes"
+        f" {th.min_successes}, max_blast_radius {th.max_blast_radius}"
+    )
+    for c in default_registry():
+        level, rule = per_cap[c.name]
+        con.print(f"  {c.name:30} {_badge(c.scope):10} {level:11} [dim]({rule})[/]")
