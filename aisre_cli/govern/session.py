@@ -26,6 +26,30 @@ drive a run through this object; neither decides, confirms or executes by itself
             ...session.confirm(out.undo, ...); session.run_undo(out.undo, conf)
     summary = session.finish()                                # run_end; summary.head = audit head
 
+The API, for a front end:
+
+* `RunSession.start(runbook, profile_name, profile, params=, report=, dry_run=,
+  break_glass=)`: plan, audit `run_start`, checkpoint.
+* `RunSession.resume(run_id, profile_name, profile, break_glass=)`: reload, refuse a
+  changed runbook, reconcile the checkpoint with the audit log.
+* `session.plan.steps`, `session.status_of(ps)`: every `PlannedStep` (`.action.text()`,
+  `.scope`, `.step.verify`, ...) and its status.
+* `session.current_step()`: the next step to act on, or None.
+* `session.decide(ps)`: `Decision(kind, reasons, trust, risk, autonomy, freeze)`; pure.
+* `session.preview(ps)`: dry run (kubectl `--dry-run=server`; HTTP shown, not sent);
+  audited.
+* `session.confirm(ps, shown_digest)`: a human said yes to what was shown; returns the
+  `Confirmation` to pass to `run()`.
+* `session.run(ps, confirmation)`: governed execution, then verification; returns a
+  `StepOutcome` whose `.undo` is offered when verification failed.
+* `session.run_undo(undo_ps, confirmation)`: run the offered undo (confirm it first).
+* `session.skip(ps)`, `abort()`, `stop(ps, reason, decision)`, `fail(ps, reason)`: pause
+  or end the run (all audited; every one of them can be resumed).
+* `session.finish()`: `RunSummary` with the audit head hash, to print.
+
+`run()` blocks (subprocesses, HTTP): call it from a worker thread in the console, one
+call at a time (a session is not thread-safe).
+
 Guarantees, enforced here and not in the UI:
 
 * `run()` re-renders the step's action from its validated inputs and refuses unless
