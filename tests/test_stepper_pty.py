@@ -391,3 +391,96 @@ def test_freeze_blocks_autonomy_and_break_glass_still_needs_a_human(tmp_path: Pa
     assert [r.data["reason"] for r in recs if r.event == "break_glass"] == [
         "INC-42 pager storm, approved by the IC"
     ]
+
+
+def test_dry_run_mode_changes_nothing(tmp_path: Path) -> None:
+    write_config(tmp_path, {})
+    cp = subprocess.run(
+        [
+            *AISRE,
+            "runbook",
+            "run",
+            "restart-crashloop",
+            "--param",
+            "service=payments",
+            "--dry-run",
+            "--json",
+        ],
+        stdin=subprocess.DEVNULL,
+        env=make_env(tmp_path),
+        capture_output=True,
+        timeout=30,
+    )
+    assert cp.returncode == 0, cp.stderr.decode()
+    assert writes(tmp_path, "restart") == []
+    dry = [a for a in kubectl_calls(tmp_path) if "--dry-run=server" in a]
+    assert dry == [
+        [
+            "--context",
+            "ctx-test",
+            "--namespace",
+            "shop",
+            "rollout",
+            "restart",
+            "deployment/payments",
+            "--dry-run=server",
+        ]
+    ]
+
+
+SCALE_RUNBOOK = """\
+id: scale-and-check
+title: Scale and check
+params:
+  service: {type: name}
+steps:
+  - id: scale
+    title: Scale out
+    capability: kubectl.scale
+    inputs: {name: "{{ service }}", replicas: 7}
+    undo: auto
+    verify: {query: "vector(1)", expect: "< 0.5", timeout: 1s, interval: 1s}
+  - id: after
+    title: Never reached
+    capability: kubectl.rollout_restart
+    inputs: {name: "{{ service }}"}
+"""
+
+
+@pytest.mark.integration
+def test_failed_verification_offers_the_undo_at_the_prompt(tmp_path: Path) -> None:
+    from tests.servers import shared_stack
+
+    stack = shared_stack()
+    books = tmp_path / "books"
+    books.mkdir()
+    (books / "scale-and-check.yaml").write_text(SCALE_RUNBOOK)
+    write_config(
+        tmp_path, {"runbook_dirs": [str(books)], "sources": {"prometheus": {"url": stack.prom_url}}}
+    )
+    env = make_env(tmp_path, FAKE_KUBECTL_REPLICAS="3")
+    child = pexpect.spawn(
+        AISRE[0],
+        [*AISRE[1:], "runbook", "run", "scale-and-check", "--param", "service=api"],
+        env=env,
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(50, 200),
+    )
+    child.expect(PROMPT)
+    child.send("y")
+    child.expect("verify:.*expected < 0.5")
+    child.expect(r"--replicas=3")  # the undo, shown before it is offered
+    child.expect(r"Undo this step\? y run")
+    child.send("yes")  # not exact: the undo does not run either
+    child.expect("not a choice")
+    child.expect(r"Undo this step\? y run")
+    child.send("y")
+    child.expect("undone")
+    child.expect(r"run r-\S+: failed")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 6
+    scales = [a[-2:] for a in kubectl_calls(tmp_path) if "scale" in a]
+    assert scales == [["deployment/api", "--replicas=7"], ["deployment/api", "--replicas=3"]]
+    assert writes(tmp_path, "restart") == []

@@ -212,8 +212,8 @@ def show_step(session: RunSession, ps: PlannedStep, d: Decision, con: Console) -
         f"[bold]step {ps.index + 1}/{n}[/] {_esc(ps.step.title)}  {_badge(ps.scope)}"
         f"  {ps.capability.name}"
     )
-    st = session.state.step(ps.id)
-    if st.error and st.status == "pending":
+    st = next((x for x in session.state.steps if x.id == ps.id), None)  # undo steps: none
+    if st is not None and st.error and st.status == "pending":
         con.print(f"[yellow]note:[/] {_esc(st.error)}")
     con.print("[dim]action:[/]")
     for line in ps.action.text().splitlines():
