@@ -255,25 +255,38 @@ class Backend:
         return best
 
     @staticmethod
-    def log_lines_for(inv: Investigation, ev: Evidence, limit: int = 200) -> list[LogLine]:
-        """Log records of the evidence's service near its start; lines whose template
-        is the cited one (the core's `template_of`) are marked `cited`."""
+    def log_lines_for(
+        inv: Investigation, ev: Evidence, context: int = 2, limit: int = 200
+    ) -> list[LogLine | None]:
+        """The records of the evidence's service whose template is the cited one (the
+        core's `template_of`), marked `cited`, with `context` records either side.
+        None stands for a gap between excerpts."""
         from aisre_cli.investigate.analyzers.logs import template_of
 
         logs = inv.ctx.logs
         if ev.kind != "log_template" or len(logs) == 0:
             return []
         wanted = {template_of(x) for x in ev.excerpt}
-        start = ev.start.timestamp() - 120 if ev.start else float("-inf")
-        out: list[LogLine] = []
-        for i in range(len(logs)):
-            if logs.service[i] != ev.service or logs.ts[i] < start:
-                continue
-            cited = template_of(logs.msg[i]) in wanted
-            out.append(LogLine(logs.ts[i], logs.level[i], logs.msg[i], logs.ref(i), cited))
-            if len(out) >= limit:
+        idx = sorted(
+            (i for i in range(len(logs)) if logs.service[i] == ev.service), key=lambda i: logs.ts[i]
+        )
+        hits = [k for k, i in enumerate(idx) if template_of(logs.msg[i]) in wanted]
+        keep: list[int] = []
+        for k in hits:
+            for j in range(max(0, k - context), min(len(idx), k + context + 1)):
+                if not keep or j > keep[-1]:
+                    keep.append(j)
+            if len(keep) >= limit:
                 break
-        out.sort(key=lambda x: x.ts)
+        hit_set = set(hits)
+        out: list[LogLine | None] = []
+        prev = -1
+        for j in keep[:limit]:
+            if prev >= 0 and j != prev + 1:
+                out.append(None)
+            i = idx[j]
+            out.append(LogLine(logs.ts[i], logs.level[i], logs.msg[i], logs.ref(i), j in hit_set))
+            prev = j
         return out
 
     # ------------------------------------------------------------ runbooks

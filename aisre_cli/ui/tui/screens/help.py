@@ -3,6 +3,7 @@ remapped), the app-wide keys, and on the runbook screen the stepper's answers.""
 
 from __future__ import annotations
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -51,28 +52,41 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help-box"):
             yield Static(self._text(), id="help-text")
 
-    def _text(self) -> Table:
+    def _text(self) -> Group:
         name = type(self.under).__name__.replace("Screen", "").lower() or "console"
-        t = Table(box=None, show_header=False, pad_edge=False, expand=True)
-        t.add_column("key", style="bold", no_wrap=True, width=8)
-        t.add_column("what")
-        t.add_column("id", style="dim", no_wrap=True)
-        t.add_row(Text(f"{name} keys", style="bold underline"), "", "")
+        ids = {k: bid for k, _, bid in _rows(list(type(self.under).BINDINGS))}
+        parts: list[Table | Text] = []
+
+        def table(rows: list[tuple[str, str, str]]) -> Table:
+            t = Table(box=None, show_header=False, pad_edge=False, expand=True)
+            t.add_column("key", style="bold", no_wrap=True, width=7)
+            t.add_column("what", ratio=1)
+            t.add_column("id", style="dim", no_wrap=True)
+            for k, what, bid in rows:
+                t.add_row(_key(k), what, bid)
+            return t
+
         if name == "runbook":
-            for k, what in STEPPER_HELP:
-                t.add_row(k, what, "")
-            t.add_row("", "", "")
-        for k, what, bid in _rows(list(type(self.under).BINDINGS)):
-            if name == "runbook" and k in ("y", "n", "d", "a"):
-                continue
-            t.add_row(_key(k), what, bid)
-        t.add_row("", "", "")
-        t.add_row(Text("everywhere", style="bold underline"), "", "")
-        for k, what, bid in _rows(self.app_bindings):
-            t.add_row(_key(k), what, bid)
-        t.add_row("ctrl+p", "command palette (every action, theme, keys)", "")
-        t.add_row("tab", "move focus between panes", "")
-        return t
+            parts.append(
+                Text("at the step prompt (as in `aisre runbook run`)", style="bold underline")
+            )
+            parts.append(table([(k, what, ids.get(k, "")) for k, what in STEPPER_HELP]))
+        own = list(_rows(list(type(self.under).BINDINGS)))
+        if name == "runbook":
+            own = [r for r in own if r[0] not in ("y", "n", "d", "a")]
+        parts.append(Text(f"\n{name} screen", style="bold underline"))
+        parts.append(table(own))
+        parts.append(Text("\neverywhere", style="bold underline"))
+        parts.append(
+            table(
+                [
+                    *_rows(self.app_bindings),
+                    ("ctrl+p", "command palette: every action, theme, keys", ""),
+                    ("tab", "move focus between panes", ""),
+                ]
+            )
+        )
+        return Group(*parts)
 
     def action_close(self) -> None:
         self.dismiss(None)

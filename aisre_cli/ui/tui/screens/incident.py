@@ -38,10 +38,10 @@ class IncidentScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "back", "inbox", id="incident.back"),
         Binding("r", "runbooks", "runbooks", id="incident.runbooks"),
-        Binding("n", "next_series", "next series", id="incident.next_series"),
-        Binding("p", "tab('tab-series')", "plot", id="incident.plot"),
-        Binding("l", "tab('tab-logs')", "logs", id="incident.logs"),
-        Binding("t", "tab('tab-timeline')", "timeline", id="incident.timeline"),
+        Binding("n", "next_series", "next series", id="incident.next_series", show=False),
+        Binding("p", "tab('tab-series')", "plot", id="incident.plot", show=False),
+        Binding("l", "tab('tab-logs')", "logs", id="incident.logs", show=False),
+        Binding("t", "tab('tab-timeline')", "timeline", id="incident.timeline", show=False),
     ]
 
     def __init__(self, backend: Backend, alert: Alert) -> None:
@@ -59,11 +59,11 @@ class IncidentScreen(Screen[None]):
             yield HypothesisList(id="hypotheses")
             yield EvidencePane(id="evidence")
         with TabbedContent(id="detail", initial="tab-series"):
-            with TabPane("series", id="tab-series"):
+            with TabPane("series (p, n: next)", id="tab-series"):
                 yield SeriesPlot(id="plot")
-            with TabPane("logs", id="tab-logs"):
+            with TabPane("logs (l)", id="tab-logs"):
                 yield LogExcerpt(id="log-excerpt")
-            with TabPane("timeline", id="tab-timeline"):
+            with TabPane("timeline (t)", id="tab-timeline"):
                 yield Timeline(id="timeline")
         yield SourceStatusBar(self.backend.profile_name, id="status")
         yield Footer()

@@ -97,9 +97,10 @@ class RunbookScreen(Screen[None]):
         t.append(" runbook ", style="bold reverse")
         if self.session is not None:
             rb = self.session.plan.runbook
-            t.append(f" {rb.title}", style="bold")
-            t.append(f" ({rb.id})  run {self.session.run_id}", style="dim")
-            t.append(f"  env {self.session.state.environment}", style="")
+            t.append(f" {rb.id}", style="bold")
+            t.append(f"  run {self.session.run_id}", style="")
+            t.append(f"  env {self.session.state.environment}", style="dim")
+            t.append(f"  {rb.title}", style="dim")
         else:
             t.append(f" for #{h.rank} {h.kind} on {h.service} ({h.confidence:.0%})")
         return t
@@ -117,11 +118,11 @@ class RunbookScreen(Screen[None]):
         plan = self.query_one("#rb-plan", DataTable)
         for key, col in (
             ("n", "#"),
-            ("step", "step"),
             ("scope", "scope"),
-            ("cap", "capability"),
             ("decision", "decision"),
             ("status", "status"),
+            ("step", "step"),
+            ("cap", "capability"),
         ):
             plan.add_column(col, key=key)
         plan.display = False
@@ -221,11 +222,11 @@ class RunbookScreen(Screen[None]):
             mark = "▶" if ps.id == cur and self.mode != "done" else str(ps.index + 1)
             plan.add_row(
                 mark,
-                ps.step.title,
                 badge(ps.scope),
-                ps.capability.name,
                 decision_text(d),
                 Text(status, style={"done": "green", "failed": "red"}.get(status, "")),
+                ps.step.title,
+                ps.capability.name,
                 key=ps.id,
             )
 

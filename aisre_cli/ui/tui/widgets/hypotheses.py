@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
@@ -31,7 +32,7 @@ def confidence_bar(p: float, width: int = 10) -> Text:
 
 
 def hypothesis_label(h: Hypothesis) -> Text:
-    t = Text()
+    t = Text(no_wrap=True, overflow="ellipsis", end="")
     t.append(f"{h.rank:>2} ", style="bold")
     t.append_text(confidence_bar(h.confidence))
     t.append(f" {h.confidence:>4.0%} ", style="bold")
@@ -45,7 +46,10 @@ def hypothesis_label(h: Hypothesis) -> Text:
 class HypothesisList(OptionList):
     """Up/down (or j/k) moves; the incident screen follows with the evidence pane."""
 
-    BINDINGS = [("j", "cursor_down", "down"), ("k", "cursor_up", "up")]
+    BINDINGS = [
+        Binding("j", "cursor_down", "down", show=False),
+        Binding("k", "cursor_up", "up", show=False),
+    ]
 
     class Selected(Message):
         """The highlighted hypothesis changed (index into the verdict's list)."""

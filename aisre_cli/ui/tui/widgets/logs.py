@@ -18,14 +18,18 @@ class LogExcerpt(RichLog):
         super().__init__(id=id, wrap=False, markup=False, highlight=False, auto_scroll=False)
         self.lines_shown: list[LogLine] = []
 
-    def show(self, title: str, lines: list[LogLine], empty: str) -> None:
+    def show(self, title: str, lines: list[LogLine | None], empty: str) -> None:
+        """`None` in `lines` marks a gap between excerpts."""
         self.clear()
-        self.lines_shown = list(lines)
+        self.lines_shown = [ln for ln in lines if ln is not None]
         if not lines:
             self.write(Text(empty, style="dim"))
             return
         self.write(Text(title, style="bold"))
         for ln in lines:
+            if ln is None:
+                self.write(Text("  ⋮", style="dim"))
+                continue
             t = Text(no_wrap=True)
             hm = datetime.fromtimestamp(ln.ts, UTC).strftime("%H:%M:%S")
             t.append("▶ " if ln.cited else "  ", style="bold yellow")

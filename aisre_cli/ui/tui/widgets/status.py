@@ -30,11 +30,6 @@ class SourceStatusBar(Static):
         self.profile = profile
         self.notes: dict[str, SourceNote | None] = {}
 
-    def set_pending(self, names: list[str]) -> None:
-        for n in names:
-            self.notes[n] = None
-        self.refresh_bar()
-
     def set_note(self, note: SourceNote) -> None:
         self.notes[note.source] = note
         self.refresh_bar()
@@ -48,15 +43,33 @@ class SourceStatusBar(Static):
         return "pending" if n is None else n.status
 
     def refresh_bar(self) -> None:
-        t = Text()
+        self.refresh()
+
+    def render(self) -> Text:
+        full = self._text(compact=False)
+        width = self.content_size.width
+        if width and full.cell_len > width:
+            return self._text(compact=True)
+        return full
+
+    def _text(self, compact: bool) -> Text:
+        """Every source by name; when that does not fit, the healthy ones as a count."""
+        t = Text(no_wrap=True, overflow="ellipsis")
         t.append("profile ", style="dim")
         t.append(self.profile, style="bold")
+        ok = 0
         for name, note in self.notes.items():
-            t.append(" │ ", style="dim")
             status = "pending" if note is None else note.status
+            if compact and status == "ok":
+                ok += 1
+                continue
+            t.append(" │ ", style="dim")
             t.append(f"{STATUS_MARK.get(status, '?')} ", style=STATUS_STYLE.get(status, ""))
             t.append(short_source(name))
             t.append(f" {status}", style=STATUS_STYLE.get(status, "dim"))
             if note is not None and note.status == "failed" and note.detail:
                 t.append(f" ({note.detail[:60]})", style="dim")
-        self.update(t)
+        if ok:
+            t.append(" │ ", style="dim")
+            t.append(f"● {ok} source(s) ok", style="green")
+        return t
