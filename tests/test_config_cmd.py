@@ -130,10 +130,10 @@ class EchoServer(ContractServer):
 def canary_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     from tests.contract_servers.fake_keyring import FileKeyring
 
+    previous = keyring.get_keyring()  # before the env var names the test backend
     kr = tmp_path / "kr.json"
     monkeypatch.setenv("AISRE_TEST_KEYRING_FILE", str(kr))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.contract_servers.fake_keyring.FileKeyring")
-    previous = keyring.get_keyring()
     keyring.set_keyring(FileKeyring())
     keyring.set_password("aisre", "pagerduty", CANARY_KR)
     keyring.set_password("aisre", "prom", CANARY_PROM)

@@ -21,10 +21,10 @@ from tests.contract_servers.cli import run_cli
 def file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     from tests.contract_servers.fake_keyring import FileKeyring
 
+    previous = keyring.get_keyring()  # before the env var names the test backend
     path = tmp_path / "keyring.json"
     monkeypatch.setenv("AISRE_TEST_KEYRING_FILE", str(path))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.contract_servers.fake_keyring.FileKeyring")
-    previous = keyring.get_keyring()
     keyring.set_keyring(FileKeyring())
     yield path
     keyring.set_keyring(previous)
