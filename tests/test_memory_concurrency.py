@@ -1,0 +1,96 @@
+"""Two aisre processes writing to one memory lose no record (real subprocesses)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from aisre_cli.memory.store import MemoryStore
+from aisre_cli.settings import paths
+from tests.conftest import PETSHOP, REPO
+
+BUNDLE = PETSHOP / "petshop-high_traffic-test-issue6"
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["AISRE_HOME"] = str(home)
+    env["PYTHONPATH"] = str(REPO)
+    return env
+
+
+@pytest.mark.skipif(not BUNDLE.exists(), reason="petshop dataset not present")
+def test_concurrent_triage_processes_lose_no_record(_aisre_home: Path) -> None:
+    aisre = Path(sys.executable).with_name("aisre")
+    cmd = (
+        [str(aisre)]
+        if aisre.exists()
+        else [sys.executable, "-c", "from aisre_cli.ui.cli.app import main; main()"]
+    )
+    n = 4  # all started at once, all writing to one fresh store (migrations race too)
+    procs = [
+        subprocess.Popen(
+            [*cmd, "triage", "--bundle", str(BUNDLE), "--json"],
+            env=_env(_aisre_home),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(n)
+    ]
+    outs = [p.communicate(timeout=120) for p in procs]
+    for p, (out, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err
+        assert "memory unavailable" not in err, err
+        json.loads(out)
+    with MemoryStore(paths.memory_db_file()) as st:
+        incidents = st.all_incidents()
+        assert len(incidents) == n
+        assert len({i.uid for i in incidents}) == n
+        assert all(len(i.hypotheses) >= 1 for i in incidents)
+        assert st.migrations_applied().count("m001_incidents") == 1
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from datetime import UTC, datetime
+    from aisre_cli.memory.store import MemoryStore, RunOutcome
+    from aisre_cli.model import Alert, TriageReport, Verdict
+    tag, n = sys.argv[1], int(sys.argv[2])
+    st = MemoryStore(Path(sys.argv[3]))
+    a = Alert(id="fp-" + tag, name="A", starts_at=datetime.now(UTC))
+    for i in range(n):
+        st.record_report(TriageReport(alert=a, verdict=Verdict()))
+        st.record_run(RunOutcome(f"r-{tag}-{i}", "rb", "verified", kind="deploy"))
+    print("ok")
+    """
+)
+
+
+def test_two_writers_hammering_one_store(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    n = 150
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, tag, str(n), str(db)],
+            env=_env(tmp_path),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for tag in ("a", "b")
+    ]
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0 and out.strip() == "ok", err
+    with MemoryStore(db) as st:
+        assert st.count() == 2 * n
+        assert st.successes("rb", "deploy") == 2 * n
