@@ -263,3 +263,60 @@ def test_store_is_usable_from_a_second_connection_while_one_writes(tmp_path: Pat
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
+
+
+def test_advisor_cites_the_runbook_that_fixed_it(tmp_path: Path) -> None:
+    from aisre_cli.memory.store import Advisor
+    from aisre_cli.model import Context, Window
+
+    facets = {"families": ["checkout|errors", "checkout|latency"], "changes": ["deploy|checkout"]}
+    with MemoryStore(tmp_path / "m.db") as st:
+        a = alert()
+        ctx = Context(alert=a, alerts=[a], window=Window(T0 - timedelta(hours=1), T0))
+        adv = Advisor(st)
+        adv.observe(ctx, facets)
+        assert adv.priors(ctx) == ({}, []) and adv.classify(ctx) is None
+        inc = adv.record(report(a))
+        st.resolve(str(inc.id), rank=1)
+        st.record_run(RunOutcome("r-1", "rollback", "verified", kind="deploy", alert_id=a.id))
+        later = alert(fid="fp0002", start=T0 + timedelta(days=3))
+        ctx2 = Context(alert=later, alerts=[later], window=ctx.window)
+        adv2 = Advisor(st)
+        adv2.observe(ctx2, facets)
+        priors, (ev,) = adv2.priors(ctx2)
+        assert priors[("checkout", "deploy")] == 1.0
+        assert "fixed by runbook rollback, verified" in ev.summary
+        assert "(change c-1)" in ev.summary and ev.kind == "memory"
+        assert adv2.classify(ctx2) == "known_issue"
+        adv3 = Advisor(st)  # same alert, other evidence: not the known issue
+        adv3.observe(ctx2, {"families": ["search|cpu"], "templates": ["search|oom <*>"]})
+        priors3, _ = adv3.priors(ctx2)
+        assert adv3.classify(ctx2) is None
+
+
+def test_alerts_command_flags_likely_noise(capsys: pytest.CaptureFixture[str]) -> None:
+    from aisre_cli.ui.cli.app import main
+    from tests.conftest import PETSHOP
+
+    b = PETSHOP / "petshop-high_traffic-test-issue6"
+    if not b.exists():
+        pytest.skip("petshop dataset not present")
+    fp = json.loads((b / "alerts.json").read_text())[0]["fingerprint"]
+    start = datetime.fromisoformat(
+        json.loads((b / "alerts.json").read_text())[0]["startsAt"].replace("Z", "+00:00")
+    )
+    with MemoryStore(paths.memory_db_file()) as st:
+        for k in range(3):
+            s = start - timedelta(hours=6 * (k + 1))
+            st.record_alerts([alert(fid=fp, start=s, ends_at=s + timedelta(minutes=5))])
+    try:
+        main(["alerts", "--bundle", str(b), "--json"])
+    except SystemExit as exc:
+        assert not exc.code
+    (a,) = [x for g in json.loads(capsys.readouterr().out)["incidents"] for x in g]
+    assert a["likely_noise"] is True and "fired 3 times" in a["noise"]
+    try:
+        main(["alerts", "--bundle", str(b)])
+    except SystemExit as exc:
+        assert not exc.code
+    assert "likely noise: PetSiteHighLatency" in capsys.readouterr().out
