@@ -13,7 +13,7 @@ from aisre_cli.settings.config import Profile, Sources
 from aisre_cli.sources.registry import SourceSet, build_sources
 from aisre_cli.ui.tui.app import ConsoleApp
 from aisre_cli.ui.tui.backend import Backend
-from tests.conftest import DEMO
+from tests.conftest import DEMO, PETSHOP
 from tests.fakes.env import FAKES
 
 FIXED_NOW = datetime(2025, 3, 11, 13, 45, 0, tzinfo=UTC)
@@ -66,6 +66,7 @@ import threading  # noqa: E402
 from typing import Any  # noqa: E402
 
 from textual.message import Message  # noqa: E402
+from textual.widgets import Static  # noqa: E402
 
 from aisre_cli.govern.audit import AuditLog  # noqa: E402
 from aisre_cli.model import Alert  # noqa: E402
@@ -208,6 +209,13 @@ def test_main_flow_inbox_incident_hypotheses_runbook_dry_run_confirm_audit(
             assert isinstance(audit, AuditScreen)
             assert audit.run_id == run and [r.seq for r in audit.records] == [r.seq for r in recs]
 
+            # back on the incident, the timeline lists the actions taken
+            await pilot.press("escape", "escape")
+            await settle(pilot)
+            assert app.screen is incident
+            kinds = [e.kind for e in incident.query_one(Timeline).events]
+            assert "action" in kinds and "change" in kinds and "alert" in kinds
+
     asyncio.run(flow())
 
 
@@ -276,6 +284,49 @@ def test_alert_id_opens_directly_on_the_incident_with_logs_highlighted() -> None
             await pilot.press("escape")
             await pilot.pause()
             assert isinstance(app.screen, InboxScreen)
+
+    asyncio.run(flow())
+
+
+def test_escalation_is_shown_prominently() -> None:
+    """A bundle whose verdict is `escalate` gets the red banner, not a confident guess."""
+    if not PETSHOP.is_dir():
+        pytest.skip("petshop datasets not available")
+    for bundle in sorted(PETSHOP.glob("petshop-*"))[:12]:
+        prof = Profile(environment="test", sources=Sources(bundle=str(bundle)))
+        backend = Backend("t", prof, build_sources(prof, bundle), clock=lambda: FIXED_NOW)
+        focus = backend.focus_alert()
+        if focus is None:
+            continue
+        inv = backend.investigate(backend.resolve(focus))
+        if inv.report.verdict.escalate:
+            break
+    else:
+        pytest.skip("no escalating bundle among the first petshop incidents")
+
+    async def flow() -> None:
+        app = demo_app(backend, alert_id=focus)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, IncidentScreen)
+            verdict = screen.query_one("#verdict", Static)
+            assert verdict.has_class("escalate")
+            assert "ESCALATE" in str(verdict.render())
+
+    asyncio.run(flow())
+
+
+def test_command_palette_offers_the_console_actions() -> None:
+    async def flow() -> None:
+        app = demo_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            titles = {c.title for c in app.get_system_commands(app.screen)}
+            assert {"Inbox", "Refresh inbox", "Audit log", "Help", "Light/dark"} <= titles
+            await pilot.press("ctrl+p")
+            await pilot.pause()
+            assert type(app.screen).__name__ == "CommandPalette"
 
     asyncio.run(flow())
 
