@@ -41,20 +41,7 @@ def ensure_venv(extra: str = "") -> None:
     print(f"installing aisre {target} into {VENV} …", file=sys.stderr)
     quiet = [] if os.environ.get("CI") else ["-q"]
     subprocess.run(
-        # compat mode: a plain .pth path entry instead of an import-hook finder, which
-        # costs every `aisre` start-up a few tens of milliseconds
-        [
-            str(PY),
-            "-m",
-            "pip",
-            "install",
-            *quiet,
-            "--disable-pip-version-check",
-            "--config-settings",
-            "editable_mode=compat",
-            "-e",
-            target,
-        ],
+        [str(PY), "-m", "pip", "install", *quiet, "--disable-pip-version-check", "-e", target],
         cwd=ROOT,
         check=True,
     )
