@@ -99,10 +99,16 @@ class ReplayCase:
     memory_evidence: int
     classification: str
     incident: str
+    memory_cause: str | None = None
+    """The failure class the first memory evidence names (None without a match)."""
     error: str | None = None
 
+    @property
+    def memory_right(self) -> bool:
+        return self.memory_cause == self.failure_class
+
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "memory_right": self.memory_right}
 
 
 def _rate(xs: list[ReplayCase], after: bool) -> dict[str, float | int]:
@@ -112,6 +118,12 @@ def _rate(xs: list[ReplayCase], after: bool) -> dict[str, float | int]:
     top1 = sum(1 for r in ranks if r == 1) / len(xs)
     mrr = sum(1.0 / r for r in ranks if r) / len(xs)
     return {"n": len(xs), "top1": round(top1, 4), "mrr": round(mrr, 4)}
+
+
+def _precision(xs: list[ReplayCase]) -> dict[str, float | int]:
+    """How often the cited past cause was this incident's real failure class."""
+    right = sum(1 for c in xs if c.memory_right)
+    return {"n": len(xs), "right": right, "rate": round(right / len(xs), 4) if xs else 0.0}
 
 
 @dataclass
@@ -131,6 +143,10 @@ class ReplayReport:
                 "with_memory_evidence": sum(1 for c in rec if c.memory_evidence),
                 "known_issue": sum(1 for c in rec if c.classification == "known_issue"),
             },
+            "memory_precision": _precision([c for c in ok if c.memory_cause]),
+            "known_issue_precision": _precision(
+                [c for c in ok if c.classification == "known_issue"]
+            ),
             "first_seen": {
                 "before": _rate([c for c in ok if not c.recurring], False),
                 "after": _rate([c for c in ok if not c.recurring], True),
@@ -170,6 +186,15 @@ def replay(
             change=truth.change_id,
             note=f"replay: confirmed from {path.name}/truth.yaml",
         )
+        cited = next(
+            (e.data.get("cause") for e in after.evidence if e.kind == "memory" and e.data),
+            None,
+        )
+        memory_cause = None
+        if isinstance(cited, dict):
+            memory_cause = Truth(
+                str(cited.get("kind")), str(cited.get("service")), None, truth.service_only
+            ).failure_class
         out.cases.append(
             ReplayCase(
                 bundle=path.name,
@@ -180,6 +205,7 @@ def replay(
                 memory_evidence=sum(1 for e in after.evidence if e.kind == "memory"),
                 classification=after.verdict.classification,
                 incident=inc.uid,
+                memory_cause=memory_cause,
             )
         )
         seen.add(cls)

@@ -863,7 +863,16 @@ class Advisor:
             ordered = sorted(groups.items(), key=lambda kv: -max(m.score for m, _ in kv[1]))
             for (svc, kind, change), lst in ordered[:3]:
                 evidence.append(self._match_evidence(svc, kind, change, lst))
-            if kept[0][0].strong:
+            top_m, top_i = matches[0]
+            rival = next(
+                (
+                    m.score
+                    for m, i in matches
+                    if (i.cause_service, i.cause_kind) != (top_i.cause_service, top_i.cause_kind)
+                ),
+                0.0,
+            )
+            if top_m.strong and top_m.score - rival >= similarity.KNOWN_ISSUE_MARGIN:
                 self._class[a.id] = "known_issue"
         try:
             verdict = self.store.noise(a)

@@ -353,3 +353,8 @@ def replay_cmd(
         f"recurring cases citing memory evidence: {r['with_memory_evidence']}/{r['before']['n']};"
         f" classified known_issue: {r['known_issue']}"
     )
+    mp, kp = s["memory_precision"], s["known_issue_precision"]
+    typer.echo(
+        f"cited past cause was the right class: {mp['right']}/{mp['n']} ({mp['rate']:.0%});"
+        f" known_issue verdicts right: {kp['right']}/{kp['n']} ({kp['rate']:.0%})"
+    )
