@@ -36,12 +36,26 @@ def console_cmd(
 
       aisre console --bundle ./incident-42
     """
-    from aisre_cli.ui.cli.common import load
+    from aisre_cli.settings.config import resolve_profile
+    from aisre_cli.sources.registry import build_sources
+    from aisre_cli.ui.cli.app import state
     from aisre_cli.ui.tui.app import DARK, LIGHT, ConsoleApp
     from aisre_cli.ui.tui.backend import Backend
 
-    rp, sources = load(ctx, profile, bundle)
+    st = state(ctx, profile, bundle)
+    rp = resolve_profile(st.profile)
+    sources = build_sources(rp.profile, st.bundle)
     backend = Backend(rp.name, rp.profile, sources)
+    greeting = None
+    if rp.implicit_demo and st.bundle is None:
+        # said inside the console: a note on stderr would vanish under the full screen
+        greeting = (
+            "no config file: showing the built-in demo incident (aisre config init to set up)"
+        )
     ConsoleApp(
-        backend, alert_id=alert_id, refresh_s=refresh, theme=LIGHT if light else DARK
+        backend,
+        alert_id=alert_id,
+        refresh_s=refresh,
+        theme=LIGHT if light else DARK,
+        greeting=greeting,
     ).run()

@@ -46,8 +46,10 @@ class ConsoleApp(App[None]):
         alert_id: str | None = None,
         refresh_s: float = 30.0,
         theme: str | None = None,
+        greeting: str | None = None,
     ) -> None:
         super().__init__()
+        self.greeting = greeting
         self.backend = backend
         self.alert_id = alert_id
         self.refresh_s = refresh_s
@@ -56,6 +58,8 @@ class ConsoleApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(InboxScreen(self.backend, self.refresh_s, open_alert=self.alert_id))
+        if self.greeting:
+            self.notify(self.greeting + "\npress ? for keys", title="aisre console", timeout=8)
 
     # ------------------------------------------------------------ app-wide actions
 

@@ -103,6 +103,8 @@ class AuditScreen(Screen[None]):
             )
         if recs:
             tt.move_cursor(row=len(recs) - 1)
+        elif not self.runs:
+            self.notify("no runs yet: open an incident, press r for its runbooks", title="audit")
 
     @on(DataTable.RowSelected, "#audit-runs")
     def _run_selected(self, event: DataTable.RowSelected) -> None:

@@ -82,6 +82,7 @@ class InboxScreen(Screen[None]):
             ("age", "age"),
             ("state", "state"),
             ("id", "id"),
+            ("summary", "summary"),
         ):
             table.add_column(label, key=key)
         table.focus()
@@ -162,7 +163,11 @@ class InboxScreen(Screen[None]):
             service = (svcs[0] if svcs else "-") + (f" +{len(svcs) - 1}" if len(svcs) > 1 else "")
             oldest = min(x.starts_at for x in inc.alerts)
             state = Text(inc.state, style="green" if inc.state == "active" else "dim")
-            table.add_row(sev, name, service, age(oldest, now), state, a.short_id, key=a.id)
+            text = a.summary if len(a.summary) <= 48 else a.summary[:47] + "…"
+            summary = Text(text, style="dim")
+            table.add_row(
+                sev, name, service, age(oldest, now), state, a.short_id, summary, key=a.id
+            )
         if self.shown:
             table.move_cursor(row=min(keep, len(self.shown) - 1))
         empty = self.query_one("#inbox-empty", Static)

@@ -73,12 +73,22 @@ class RunbookScreen(Screen[None]):
         self.hypothesis = hypothesis
         self.books: list[Runbook] = backend.runbooks_for(inv, hypothesis)
         self.session: RunSession | None = None
-        self.mode = "choose"
-        """choose | starting | ask | undo | busy | done"""
+        self._mode = "choose"
         self.current: PlannedStep | None = None
         self.shown_digest: str | None = None
         self.failed_step: PlannedStep | None = None
         self.head: str | None = None
+
+    @property
+    def mode(self) -> str:
+        """choose | starting | ask | undo | busy | done (the footer follows it)."""
+        return self._mode
+
+    @mode.setter
+    def mode(self, value: str) -> None:
+        self._mode = value
+        if self.is_mounted:
+            self.refresh_bindings()
 
     # ------------------------------------------------------------ layout
 
@@ -153,7 +163,7 @@ class RunbookScreen(Screen[None]):
         if action == "answer":
             if self.mode in ("ask", "undo"):
                 return True
-            return None if self.session is not None else False
+            return None if self.session is not None and self.mode != "done" else False
         if action == "start":
             return self.mode == "choose" and bool(self.books)
         return True
