@@ -189,6 +189,14 @@ class Incident:
         }
 
 
+_LIGHT = (
+    "id, uid, created_at, alert_id, alert_name, service, severity, labels, starts_at, onset,"
+    " bundle_id, classification, escalate, reason, signature, '{}' AS report, status,"
+    " cause_kind, cause_service, cause_change, cause_rank, note, resolved_at, origin"
+)
+"""Every incident column but the stored report (the bulk of a row), for scans."""
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """Open (creating if needed) and check the database; WAL, busy timeout, autocommit."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -428,7 +436,7 @@ class MemoryStore:
         return self._row_to_incident(rows[0])
 
     def recent(self, *, status: str | None = None, limit: int = 50) -> list[Incident]:
-        sql = "SELECT * FROM incidents"
+        sql = f"SELECT {_LIGHT} FROM incidents"
         args: list[Any] = []
         if status:
             sql += " WHERE status = ?"
@@ -503,7 +511,7 @@ class MemoryStore:
         self, sig: Signature, *, exclude: str | None = None, resolved_only: bool = True
     ) -> list[tuple[Match, Incident]]:
         """Past incidents ranked by similarity (best first), above `MIN_MATCH`."""
-        sql = "SELECT * FROM incidents"
+        sql = f"SELECT {_LIGHT} FROM incidents"
         if resolved_only:
             sql += " WHERE status = 'resolved' AND cause_kind IS NOT NULL"
         out: list[tuple[Match, Incident]] = []
