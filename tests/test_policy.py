@@ -553,3 +553,34 @@ def test_cli_policy_shows_the_effective_autonomy(tmp_path: Path) -> None:
     }
     assert d["autonomy"]["exec"]["level"] == "advised"
     assert d["autonomy"]["kubectl.get"]["level"] == "approved"
+
+
+def test_a_crashing_capability_leaves_a_closed_audit_trail(kube: Path) -> None:
+    from aisre_cli.remediate.capabilities import Registry, default_registry
+    from aisre_cli.remediate.runbook import Runbook
+    from tests.fakes.crash_runner import Touch
+
+    class Broken(Touch):
+        name = "test.broken"
+
+        def execute(self, inputs: Any, ctx: Any) -> Any:
+            raise RuntimeError("bug in a capability")
+
+    reg = Registry([*default_registry(), Broken()])
+    rb = Runbook.model_validate(
+        {
+            "id": "b",
+            "title": "b",
+            "steps": [
+                {"id": "s", "title": "s", "capability": "test.broken", "inputs": {"name": "x"}}
+            ],
+        }
+    )
+    s = RunSession.start(rb, "t", PROFILE, registry=reg)
+    ps = s.plan.step("s")
+    with pytest.raises(RuntimeError):
+        s.run(ps, s.confirm(ps, ps.action.digest()))
+    recs = [r for r in AuditLog().records() if r.run == s.run_id]
+    assert [r.event for r in recs][-2:] == ["intent", "result"]
+    assert recs[-1].data["ok"] is False and "bug in a capability" in recs[-1].data["error"]
+    assert s.state.step("s").status == "failed"

@@ -576,9 +576,27 @@ class RunSession:
             checkpoint.save(self.state)
             raise
         crashpoint(f"after_intent@{ps.id}")
-        res = executor.execute(
-            ps, self.ctx, Permit(self.run_id, ps.id, action.digest(), intent.seq)
-        )
+        try:
+            res = executor.execute(
+                ps, self.ctx, Permit(self.run_id, ps.id, action.digest(), intent.seq)
+            )
+        except Exception as exc:  # a bug or a refused permit: record it, never leave it open
+            self.audit.append(
+                "result",
+                {
+                    "step": ps.id,
+                    "attempt": attempt,
+                    "ok": False,
+                    "output": {},
+                    "error": f"{type(exc).__name__}: {exc}",
+                    "intent": intent.seq,
+                },
+                self.run_id,
+            )
+            st.status = "failed"
+            st.error = str(exc)
+            checkpoint.save(self.state)
+            raise
         crashpoint(f"after_action@{ps.id}")
         result = self.audit.append(
             "result",
