@@ -625,6 +625,11 @@ def run_cmd(
 ) -> None:
     """Run a runbook one keystroke at a time: y run, n skip, d dry run, a abort, ? help.
 
+    Only an exact `y` runs a step. Without a terminal, write steps run only where the
+    policy grants autonomy. Exit codes: 0 completed (or dry run); 5 a step was
+    refused, escalated, or needs a human and there is no terminal; 6 a step failed or
+    its verification failed; 130 aborted or interrupted (resume with `runbook resume`).
+
     Examples:
 
       aisre runbook run rollback-bad-deploy --alert CheckoutHighErrorRate
