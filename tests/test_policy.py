@@ -584,3 +584,24 @@ def test_a_crashing_capability_leaves_a_closed_audit_trail(kube: Path) -> None:
     assert [r.event for r in recs][-2:] == ["intent", "result"]
     assert recs[-1].data["ok"] is False and "bug in a capability" in recs[-1].data["error"]
     assert s.state.step("s").status == "failed"
+
+
+@pytest.mark.parametrize(
+    ("days", "start", "end", "when", "active"),
+    [
+        (["thu"], "11:00", "12:00", "2026-11-26T12:00:59Z", True),
+        (["thu"], "11:00", "12:00", "2026-11-26T12:01:00Z", False),
+        (["thu"], "22:00", "06:00", "2026-11-26T23:30:00Z", True),
+        (["thu"], "22:00", "06:00", "2026-11-26T05:00:00Z", True),
+        (["thu"], "22:00", "06:00", "2026-11-26T12:00:00Z", False),
+        (["mon", "Friday"], "00:00", "23:59", "2026-11-27T10:00:00Z", True),
+    ],
+)
+def test_weekly_freeze_windows(
+    days: list[str], start: str, end: str, when: str, active: bool
+) -> None:
+    pol = Policy.model_validate(
+        {"freeze_windows": [{"name": "w", "weekly": {"days": days, "start": start, "end": end}}]}
+    )
+    now = datetime.fromisoformat(when.replace("Z", "+00:00"))
+    assert bool(pol.active_freezes(now, "prod")) is active

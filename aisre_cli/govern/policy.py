@@ -91,7 +91,7 @@ class FreezeWindow(_M):
     start: datetime | None = None
     end: datetime | None = None
     weekly: WeeklyWindow | None = None
-    """Recurring window (UTC)."""
+    """Recurring window (UTC) on the listed days; `start` after `end` wraps past midnight."""
     environments: list[str] = Field(default_factory=list)
     """Environments it applies to; empty: all."""
 
@@ -115,8 +115,12 @@ class FreezeWindow(_M):
         u = now.astimezone(UTC)
         if DAYS[u.weekday()] not in self.weekly.days:
             return False
-        t = u.time()
-        return time.fromisoformat(self.weekly.start) <= t <= time.fromisoformat(self.weekly.end)
+        t = u.time().replace(second=0, microsecond=0)  # `end` includes its whole minute
+        start = time.fromisoformat(self.weekly.start)
+        end = time.fromisoformat(self.weekly.end)
+        if start <= end:
+            return start <= t <= end
+        return t >= start or t <= end  # wraps past midnight (e.g. 22:00-06:00)
 
 
 class Rules(_M):
