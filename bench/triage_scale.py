@@ -538,6 +538,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="only the small sizes")
     ap.add_argument("--repeat", type=int, default=1, help="runs per size (best time)")
     ap.add_argument(
+        "--sizes", help="comma-separated LINESxSERIES, e.g. 1000000x1000 (default: all five)"
+    )
+    ap.add_argument(
         "--keep", type=Path, help="generate bundles here and keep them (reused when present)"
     )
     ap.add_argument("--profile", action="store_true", help="cProfile the 1M x 1,000 triage")
@@ -554,7 +557,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         profile(1_000_000, 1_000, 30)
         return 0
-    rows = run(QUICK if args.quick else SIZES, args.repeat, args.keep)
+    sizes = QUICK if args.quick else SIZES
+    if args.sizes:
+        sizes = [(int(a), int(b)) for a, b in (x.lower().split("x") for x in args.sizes.split(","))]
+    rows = run(sizes, args.repeat, args.keep)
     if args.json:
         print(json.dumps({"rows": rows, "growth": growth(rows)}, indent=2))
     else:
