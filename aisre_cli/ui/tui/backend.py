@@ -198,8 +198,12 @@ class Backend:
         for n in ctx.notes:
             self.health[n.source] = n
         w = Weights.load()
-        analysis = analyze_context(ctx, p, w, self._memory())
+        memory = self._memory()
+        analysis = analyze_context(ctx, p, w, memory)
         report = build_report(analysis, w, self._matcher(), time.monotonic() - t0)
+        recorder = getattr(memory, "record", None)
+        if callable(recorder):  # as `aisre triage` does: the memory learns this incident
+            recorder(report)
         books = {rb.id: rb for rb in self._runbooks()}
         return Investigation(report, ctx, books)
 
