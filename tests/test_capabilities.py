@@ -499,3 +499,42 @@ def test_pagerduty_without_token_is_an_auth_error() -> None:
     ctx = ExecContext(profile=prof, secret=lambda name: None)
     with pytest.raises(AuthError):
         _run("pagerduty.acknowledge", {"incident_id": "Q1"}, ctx)
+
+
+def test_http_request_sends_once_and_never_follows_redirects() -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[tuple[str, str, bytes]] = []
+
+    class H(BaseHTTPRequestHandler):
+        def log_message(self, *a: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("content-length") or 0))
+            seen.append(("POST", self.path, body))
+            if self.path == "/redirect":
+                self.send_response(307)
+                self.send_header("Location", "http://evil.invalid/steal")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(202)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{srv.server_address[1]}"
+        ctx = ExecContext(profile=PROFILE, http_allowlist=("127.0.0.1",))
+        out = _run("http.request", {"url": f"{base}/hook", "json_body": {"a": "x; rm -rf /"}}, ctx)
+        assert out["status"] == 202
+        assert seen == [("POST", "/hook", b'{"a":"x; rm -rf /"}')]
+        with pytest.raises(Exception, match="307"):
+            _run("http.request", {"url": f"{base}/redirect"}, ctx)
+        assert [p for _, p, _ in seen] == ["/hook", "/redirect"]
+    finally:
+        srv.shutdown()
+        srv.server_close()

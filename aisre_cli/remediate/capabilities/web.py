@@ -1,9 +1,12 @@
 """HTTP capabilities: Prometheus (verification reads), Alertmanager silences,
 PagerDuty notes/acknowledge/escalate and the allowlisted `http.request`.
 
-httpx is imported inside the functions that use it (startup budget). Requests carry
-the profile's timeouts; secrets are added to headers at execute time only, so they
-never appear in a rendered action, the audit log or a dry-run preview. Time-dependent
+Every request goes through the shared `sources.http.Http` helper (imported inside
+the function, so httpx stays off the startup path): the profile's timeouts, a body
+size cap, redaction, and writes sent exactly once (an ambiguous write is reported as
+"may or may not have happened", never retried). Secrets are added to headers at
+execute time only, so they never appear in a rendered action, the audit log or a
+dry-run preview. Time-dependent
 fields (a silence's `startsAt`/`endsAt`) are rendered as `now` + duration and computed
 when the request is sent, so the action a human confirmed hashes the same at run time.
 """
@@ -17,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from aisre_cli.errors import AuthError, ConfigError
+from aisre_cli.errors import AisreError, AuthError, ConfigError
 from aisre_cli.remediate.capabilities.base import (
     Action,
     AnyOutput,
@@ -33,7 +36,7 @@ from aisre_cli.remediate.types import Duration, LabelName, Text, parse_duration
 from aisre_cli.settings.config import HttpSettings
 
 if TYPE_CHECKING:
-    import httpx
+    from aisre_cli.sources.http import Response
 
 
 def lookup_secret(name: str) -> str | None:
@@ -48,56 +51,58 @@ def _secret(ctx: ExecContext, name: str) -> str | None:
     return (ctx.secret or lookup_secret)(name)
 
 
-def _client(settings: HttpSettings) -> httpx.Client:
-    import httpx
-
-    verify: bool | str = settings.ca_file or settings.verify_tls
-    return httpx.Client(
-        timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
-        verify=verify,
-        follow_redirects=False,
-    )
+OK_STATUSES = (200, 201, 202, 204)
 
 
 def _send(
     action: Action,
     settings: HttpSettings,
-    headers: Mapping[str, str],
+    *,
+    token: str | None = None,
+    auth_format: str = "Bearer {token}",
+    headers: Mapping[str, str] | None = None,
     body: Any = None,
-) -> httpx.Response:
+    ok: tuple[int, ...] = OK_STATUSES,
+) -> Response:
+    """One request through `sources.http.Http` (timeouts, size cap, redaction; writes
+    are sent exactly once and an ambiguous write is reported as such)."""
     import httpx
+    from pydantic import SecretStr
 
+    from aisre_cli.sources.http import Http, ssl_context
+
+    # Never follow redirects: a redirect could take a write to a host nobody allowlisted
+    # or confirmed. The action that runs is the action that was shown.
+    client = httpx.Client(
+        timeout=httpx.Timeout(
+            connect=settings.connect_timeout,
+            read=settings.read_timeout,
+            write=settings.read_timeout,
+            pool=settings.connect_timeout,
+        ),
+        verify=ssl_context(settings),
+        follow_redirects=False,
+    )
+    http = Http(
+        source=action.capability,
+        base_url=action.url,
+        settings=settings,
+        token=SecretStr(token) if token else None,
+        auth_format=auth_format,
+        headers=dict(headers or {}),
+        client=client,
+        budget_s=settings.connect_timeout + settings.read_timeout,
+    )
     try:
-        with _client(settings) as client:
-            resp = client.request(
-                action.method,
-                action.url,
-                params=list(action.params) or None,
-                json=body if body is not None else action.body,
-                headers=dict(headers),
-            )
-    except httpx.HTTPError as exc:
-        raise CapabilityError(
-            f"{action.method} {_redact_url(action.url)}: {type(exc).__name__}: {exc}"[:300]
-        ) from None
-    if resp.status_code in (401, 403):
-        raise AuthError(
-            f"{action.method} {_redact_url(action.url)}: HTTP {resp.status_code}",
-            hint="check the stored token (`aisre auth`)",
+        return http.request(
+            action.method,
+            action.url,
+            params=list(action.params) or None,
+            json_body=body if body is not None else action.body,
+            ok=ok,
         )
-    if resp.status_code >= 400:
-        raise CapabilityError(
-            f"{action.method} {_redact_url(action.url)}: HTTP {resp.status_code}: {resp.text[:200]}"
-        )
-    return resp
-
-
-def _redact_url(url: str) -> str:
-    p = urllib.parse.urlsplit(url)
-    netloc = p.hostname or ""
-    if p.port:
-        netloc += f":{p.port}"
-    return urllib.parse.urlunsplit((p.scheme, netloc, p.path, "", ""))
+    finally:
+        client.close()
 
 
 def _join(base: str, path: str) -> str:
@@ -178,12 +183,8 @@ class PrometheusQuery(_Web):
     def execute(self, inputs: BaseModel, ctx: ExecContext) -> BaseModel:
         action = self.render(inputs, ctx)
         _, settings, token_name = self._settings(ctx)
-        headers: dict[str, str] = {}
-        if token_name:
-            tok = _secret(ctx, token_name)
-            if tok:
-                headers["Authorization"] = f"Bearer {tok}"
-        data = _send(action, settings, headers).json()
+        tok = _secret(ctx, token_name) if token_name else None
+        data = _send(action, settings, token=tok, ok=(200,)).json(self.name)
         if data.get("status") != "success":
             raise CapabilityError(f"prometheus: {data.get('error', 'query failed')}"[:300])
         result = data.get("data", {})
@@ -227,19 +228,14 @@ class SilenceOutput(BaseModel):
     silence_id: str
 
 
-def _am(ctx: ExecContext) -> tuple[str, HttpSettings, dict[str, str]]:
+def _am(ctx: ExecContext) -> tuple[str, HttpSettings, str | None]:
     src = ctx.profile.sources.alertmanager
     if src is None:
         raise ConfigError(
             "no Alertmanager configured for this profile",
             hint="add `sources.alertmanager.url` to the profile",
         )
-    headers: dict[str, str] = {}
-    if src.token_name:
-        tok = _secret(ctx, src.token_name)
-        if tok:
-            headers["Authorization"] = f"Bearer {tok}"
-    return src.url, src.http, headers
+    return src.url, src.http, _secret(ctx, src.token_name) if src.token_name else None
 
 
 class SilenceCreate(_Web):
@@ -273,13 +269,13 @@ class SilenceCreate(_Web):
     def execute(self, inputs: BaseModel, ctx: ExecContext) -> BaseModel:
         i = SilenceCreateInput.model_validate(inputs.model_dump())
         action = self.render(inputs, ctx)
-        _, settings, headers = _am(ctx)
+        _, settings, token = _am(ctx)
         now = datetime.now(UTC)
         body = dict(action.body)
         body["startsAt"] = now.isoformat().replace("+00:00", "Z")
         end = now + timedelta(seconds=parse_duration(i.duration))
         body["endsAt"] = end.isoformat().replace("+00:00", "Z")
-        data = _send(action, settings, headers, body=body).json()
+        data = _send(action, settings, token=token, body=body).json(self.name)
         sid = data.get("silenceID")
         if not isinstance(sid, str):
             raise CapabilityError("alertmanager: no silenceID in the response")
@@ -318,8 +314,8 @@ class SilenceExpire(_Web):
         return _show(self.render(inputs, ctx), "nothing is sent in a dry run")
 
     def execute(self, inputs: BaseModel, ctx: ExecContext) -> BaseModel:
-        _, settings, headers = _am(ctx)
-        _send(self.render(inputs, ctx), settings, headers)
+        _, settings, token = _am(ctx)
+        _send(self.render(inputs, ctx), settings, token=token)
         return AnyOutput()
 
 
@@ -345,16 +341,13 @@ def _pd(ctx: ExecContext) -> tuple[str, HttpSettings, dict[str, str]]:
             "no PagerDuty configured for this profile",
             hint="add `sources.pagerduty` to the profile",
         )
-    headers = {
-        "Accept": "application/vnd.pagerduty+json;version=2",
-        "Content-Type": "application/json",
-    }
+    headers = {"Accept": "application/vnd.pagerduty+json;version=2"}
     if src.from_email:
         headers["From"] = src.from_email
     return src.url, src.http, headers
 
 
-def _pd_auth(ctx: ExecContext, headers: dict[str, str]) -> dict[str, str]:
+def _pd_token(ctx: ExecContext) -> str:
     src = ctx.profile.sources.pagerduty
     assert src is not None
     tok = _secret(ctx, src.token_name)
@@ -364,7 +357,7 @@ def _pd_auth(ctx: ExecContext, headers: dict[str, str]) -> dict[str, str]:
             hint=f"store it with `aisre auth set {src.token_name}` or set"
             f" AISRE_{src.token_name.upper()}_TOKEN",
         )
-    return {**headers, "Authorization": f"Token token={tok}"}
+    return tok
 
 
 class _PdWrite(_Web):
@@ -387,10 +380,17 @@ class _PdWrite(_Web):
 
     def execute(self, inputs: BaseModel, ctx: ExecContext) -> BaseModel:
         _, settings, headers = _pd(ctx)
-        resp = _send(self.render(inputs, ctx), settings, _pd_auth(ctx, headers))
+        token = _pd_token(ctx)
+        resp = _send(
+            self.render(inputs, ctx),
+            settings,
+            token=token,
+            auth_format="Token token={token}",
+            headers=headers,
+        )
         try:
-            data = resp.json()
-        except ValueError:
+            data = resp.json(self.name) if resp.body else {}
+        except AisreError:
             data = {}
         return AnyOutput(**({"response": data} if isinstance(data, dict) else {}))
 
@@ -475,16 +475,5 @@ class HttpRequest(_Web):
 
     def execute(self, inputs: BaseModel, ctx: ExecContext) -> BaseModel:
         i = HttpRequestInput.model_validate(inputs.model_dump())
-        action = self.render(inputs, ctx)
-        import httpx
-
-        try:
-            with _client(HttpSettings()) as client:
-                resp = client.request(action.method, action.url, json=action.body)
-        except httpx.HTTPError as exc:
-            raise CapabilityError(f"{action.method} {_redact_url(action.url)}: {exc}") from None
-        if resp.status_code not in i.expect_status:
-            raise CapabilityError(
-                f"{action.method} {_redact_url(action.url)}: HTTP {resp.status_code}"
-            )
-        return AnyOutput(status=resp.status_code)
+        resp = _send(self.render(inputs, ctx), HttpSettings(), ok=tuple(i.expect_status))
+        return AnyOutput(status=resp.status)
