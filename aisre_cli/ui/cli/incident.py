@@ -83,9 +83,9 @@ def list_cmd(
     from rich.table import Table
 
     t = Table(box=None, header_style="bold")
-    for col in ("#", "uid", "recorded"):
+    for col in ("#", "uid", "recorded", "verdict"):
         t.add_column(col, no_wrap=True)
-    for col in ("alert", "service", "verdict", "status / cause"):
+    for col in ("alert", "service", "status / cause"):
         t.add_column(col, overflow="fold")
     for i in rows:
         t.add_row(
@@ -94,10 +94,10 @@ def list_cmd(
                 for x in (
                     str(i.id),
                     i.uid,
-                    i.created_at[:16].replace("T", " "),
+                    i.created_at[5:16].replace("T", " "),
+                    i.classification,
                     i.alert_name,
                     i.service or "",
-                    i.classification,
                     i.cause_text() if i.resolved else i.status,
                 )
             )
