@@ -1,18 +1,53 @@
-"""Shared set-up for the console tests: the demo bundle, a fixed clock, the fake kubectl."""
+"""The incident console driven through Textual's Pilot on the demo bundle.
+
+Behaviour is asserted on the messages the screens and workers post (`message_hook`),
+never on sleeps: `settle()` waits for every worker and pending message. The fake
+`kubectl` (tests/fakes) records each call, so "nothing ran" is checked on its log.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+import subprocess
+import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.message import Message
 from textual.pilot import Pilot
+from textual.widgets import Static
 
+from aisre_cli.govern.audit import AuditLog
+from aisre_cli.model import Alert
 from aisre_cli.settings.config import Profile, Sources
-from aisre_cli.sources.registry import SourceSet, build_sources
+from aisre_cli.sources.registry import SourceSet, build_sources, bundle_set
 from aisre_cli.ui.tui.app import ConsoleApp
 from aisre_cli.ui.tui.backend import Backend
+from aisre_cli.ui.tui.messages import (
+    InboxLoaded,
+    IncidentLoaded,
+    LoadFailed,
+    PreviewShown,
+    RunFinished,
+    RunStarted,
+    StepRan,
+    StepSkipped,
+)
+from aisre_cli.ui.tui.screens.audit import AuditScreen
+from aisre_cli.ui.tui.screens.help import HelpScreen
+from aisre_cli.ui.tui.screens.inbox import InboxScreen
+from aisre_cli.ui.tui.screens.incident import IncidentScreen
+from aisre_cli.ui.tui.screens.runbook import RunbookScreen
+from aisre_cli.ui.tui.widgets.evidence import EvidencePane
+from aisre_cli.ui.tui.widgets.logs import LogExcerpt
+from aisre_cli.ui.tui.widgets.plot import SeriesPlot
+from aisre_cli.ui.tui.widgets.status import SourceStatusBar
+from aisre_cli.ui.tui.widgets.timeline import Timeline
 from tests.conftest import DEMO, PETSHOP
 from tests.fakes.env import FAKES
 
@@ -57,39 +92,6 @@ async def settle(pilot: Pilot[None], rounds: int = 20) -> None:
 
 
 # ---------------------------------------------------------------- the main flow
-
-import asyncio  # noqa: E402
-import json  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import threading  # noqa: E402
-from typing import Any  # noqa: E402
-
-from textual.message import Message  # noqa: E402
-from textual.widgets import Static  # noqa: E402
-
-from aisre_cli.govern.audit import AuditLog  # noqa: E402
-from aisre_cli.model import Alert  # noqa: E402
-from aisre_cli.sources.registry import bundle_set  # noqa: E402
-from aisre_cli.ui.tui.messages import (  # noqa: E402
-    InboxLoaded,
-    IncidentLoaded,
-    PreviewShown,
-    RunFinished,
-    RunStarted,
-    StepRan,
-    StepSkipped,
-)
-from aisre_cli.ui.tui.screens.audit import AuditScreen  # noqa: E402
-from aisre_cli.ui.tui.screens.help import HelpScreen  # noqa: E402
-from aisre_cli.ui.tui.screens.inbox import InboxScreen  # noqa: E402
-from aisre_cli.ui.tui.screens.incident import IncidentScreen  # noqa: E402
-from aisre_cli.ui.tui.screens.runbook import RunbookScreen  # noqa: E402
-from aisre_cli.ui.tui.widgets.evidence import EvidencePane  # noqa: E402
-from aisre_cli.ui.tui.widgets.logs import LogExcerpt  # noqa: E402
-from aisre_cli.ui.tui.widgets.plot import SeriesPlot  # noqa: E402
-from aisre_cli.ui.tui.widgets.status import SourceStatusBar  # noqa: E402
-from aisre_cli.ui.tui.widgets.timeline import Timeline  # noqa: E402
 
 
 def of(messages: list[Message], kind: type[Any]) -> list[Any]:
@@ -268,6 +270,55 @@ def test_abort_stops_the_run_and_says_how_to_resume(
     asyncio.run(flow())
 
 
+def test_y_confirms_only_the_action_that_was_shown(
+    _aisre_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The screen hands the session the digest of what it displayed; if that is not the
+    action that would run, the session refuses and nothing runs."""
+    log = use_fake_kubectl(_aisre_home, monkeypatch)
+
+    async def flow() -> None:
+        messages: list[Message] = []
+        app = demo_app()
+        async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
+            await open_incident(pilot, messages)
+            screen = await start_rollback(pilot, messages)
+            screen.shown_digest = "0" * 64  # as if the screen showed a stale action
+            await pilot.press("y")
+            await settle(pilot)
+            (refused,) = of(messages, LoadFailed)
+            assert "not the action that would run" in refused.message
+            assert real_undo_calls(log) == []
+            assert not [m for m in of(messages, StepRan) if m.step_id == "rollback"]
+            assert screen.mode == "ask", "the prompt comes back"
+
+    asyncio.run(flow())
+
+
+def test_quitting_at_the_prompt_stops_the_run_audited(
+    _aisre_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = use_fake_kubectl(_aisre_home, monkeypatch)
+
+    async def flow() -> str:
+        messages: list[Message] = []
+        app = demo_app()
+        async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
+            await open_incident(pilot, messages)
+            screen = await start_rollback(pilot, messages)
+            assert screen.session is not None
+            run_id = screen.session.run_id
+            await pilot.press("ctrl+q")
+            await pilot.pause()
+        return run_id
+
+    run_id = asyncio.run(flow())
+    assert real_undo_calls(log) == []
+    events = [(r.event, r.data.get("reason")) for r in AuditLog().records() if r.run == run_id]
+    assert ("stopped", "console closed at the prompt") in events
+    assert events[-1][0] == "run_end"
+
+
 def test_alert_id_opens_directly_on_the_incident_with_logs_highlighted() -> None:
     async def flow() -> None:
         messages: list[Message] = []
@@ -351,6 +402,9 @@ def test_filter_and_help_and_theme() -> None:
             await pilot.press("escape")
             await pilot.pause()
             assert isinstance(app.screen, InboxScreen)
+            await pilot.press("r")
+            await settle(pilot)
+            assert inbox.refreshes == 2, "r asks the sources again"
             before = app.theme
             await pilot.press("ctrl+t")
             await pilot.pause()
