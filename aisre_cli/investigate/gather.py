@@ -17,7 +17,7 @@ from functools import partial
 from typing import Any
 
 from aisre_cli.errors import AisreError, UsageError
-from aisre_cli.model import Alert, Context, LogTable, Series, SourceNote, Window
+from aisre_cli.model import Alert, Context, LogTable, Series, SourceNote, Topology, Window
 from aisre_cli.sources.registry import SourceSet
 
 ProgressFn = Callable[[SourceNote], None]
@@ -57,9 +57,20 @@ def dedupe_alerts(alerts: Sequence[Alert]) -> list[Alert]:
     return out
 
 
-def group_alerts(alerts: Sequence[Alert], window_s: float = 1800.0) -> list[list[Alert]]:
-    """Group alerts into incidents: same `group`/`incident` label or close in time and
-    sharing a service or alertname. Alerts keep their order inside a group."""
+def group_alerts(
+    alerts: Sequence[Alert], window_s: float = 1800.0, topology: Topology | None = None
+) -> list[list[Alert]]:
+    """Group alerts into incidents: close in time and sharing an `incident`/`group`/
+    `system`/`cluster` label, a service or an alertname, or (with a topology) on
+    services within two calls of each other. Alerts keep their order inside a group."""
+    near: dict[str, set[str]] = {}
+    if topology is not None and topology.depends_on:
+        for svc in topology.services():
+            one = set(topology.callees(svc)) | set(topology.callers(svc))
+            two = set(one)
+            for x in one:
+                two |= set(topology.callees(x)) | set(topology.callers(x))
+            near[svc] = two
     groups: list[list[Alert]] = []
     for a in sorted(alerts, key=lambda x: x.starts_at):
         placed = False
@@ -71,7 +82,12 @@ def group_alerts(alerts: Sequence[Alert], window_s: float = 1800.0) -> list[list
                 a.labels.get(k) and a.labels.get(k) == head.labels.get(k)
                 for k in ("incident", "group", "system", "cluster")
             )
-            related = any((a.service and a.service == b.service) or a.name == b.name for b in g)
+            related = any(
+                (a.service and a.service == b.service)
+                or a.name == b.name
+                or (a.service and b.service and b.service in near.get(a.service, ()))
+                for b in g
+            )
             if same_label or related:
                 g.append(a)
                 placed = True

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from aisre_cli.investigate.analyzers.changes import ChangeFinding
 from aisre_cli.investigate.analyzers.dependency import DependencyFinding
@@ -34,6 +34,7 @@ from aisre_cli.investigate.analyzers.logs import LogFinding, LogStats
 from aisre_cli.investigate.analyzers.metrics import MetricFinding
 from aisre_cli.investigate.analyzers.traces import TraceFinding
 from aisre_cli.model import (
+    HYPOTHESIS_KINDS,
     Context,
     Evidence,
     EvidenceKind,
@@ -660,11 +661,57 @@ class Ranker:
                     [],
                     fallback=True,
                 )
+        self._memory_candidates(out, fnd, svc_features, services)
         for cand in out:
             cand.evidence = [
                 e for e in cand.evidence if e.ev.strength > 0 or e.ev.kind == "topology"
             ]
         return [cand for cand in out if cand.evidence]
+
+    def _memory_candidates(
+        self,
+        out: list[Candidate],
+        fnd: Findings,
+        svc_features: Callable[[str], dict[str, float]],
+        services: set[str],
+    ) -> None:
+        """Past confirmed causes: cite them on matching candidates, and add a candidate
+        for a remembered (service, kind) that the live signals did not propose."""
+        for mev in fnd.memory_evidence:
+            cause = mev.data.get("cause")
+            if not isinstance(cause, dict):
+                continue
+            svc, kind = str(cause.get("service", "")), str(cause.get("kind", ""))
+            if not svc or kind not in HYPOTHESIS_KINDS:
+                continue
+            ev = _Ev(f"mem:{mev.ref or mev.summary}", mev)
+            matched = [c for c in out if c.service == svc and c.kind == kind]
+            for c in matched:
+                c.evidence.append(ev)
+            if matched:
+                continue
+            feats = svc_features(svc) if svc in services else dict.fromkeys(FEATURES, 0.0)
+            feats.update(
+                {
+                    "kind_signal": 0.0,
+                    "change_proximity": 0.0,
+                    "change_after_onset": 0.0,
+                    "fallback": 0.0,
+                    "memory_prior": fnd.memory.get((svc, kind), mev.strength),
+                }
+            )
+            change = cause.get("change_id")
+            out.append(
+                Candidate(
+                    svc,
+                    cast(HypothesisKind, kind),  # checked against HYPOTHESIS_KINDS above
+                    str(change) if change else svc,
+                    f"Seen before: {kind} on {svc} was the confirmed cause of similar "
+                    "incidents; today's live signals at it are thin, so check it first.",
+                    feats,
+                    [ev],
+                )
+            )
 
     def _effect(
         self, s: str, base: dict[str, float], fams: dict[str, set[str]], skip: str | None = None

@@ -150,8 +150,10 @@ def build_report(
     ranker = Ranker(w)
     ctx = analysis.ctx
     hyps, evidence = ranker.to_hypotheses(analysis.candidates)
+    cited_refs = {(e.kind, e.ref, e.summary) for e in evidence}
     for mev in analysis.findings.memory_evidence:
-        evidence.append(mev.model_copy(update={"id": f"E{len(evidence) + 1}"}))
+        if (mev.kind, mev.ref, mev.summary) not in cited_refs:
+            evidence.append(mev.model_copy(update={"id": f"E{len(evidence) + 1}"}))
     if runbook_matcher is not None:
         for h in hyps:
             h.runbooks = runbook_matcher(h, ctx.alert)

@@ -85,29 +85,35 @@ def alerts_table(groups: Sequence[Sequence[Alert]]) -> None:
     if not groups:
         c.print("no active alerts")
         return
-    t = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    t.add_column("#", justify="right", style="dim")
-    t.add_column("severity")
-    t.add_column("alertname", style="bold")
-    t.add_column("service")
-    t.add_column("age", justify="right")
-    t.add_column("id", style="cyan")
-    t.add_column("sources", style="dim")
-    t.add_column("summary", overflow="fold", max_width=60)
+    flat = [a for g in groups for a in g]
+    wide = c.width >= 120
+    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, expand=False)
+    t.add_column("#", justify="right", style="dim", no_wrap=True)
+    t.add_column("severity", no_wrap=True)
+    # names and ids are what people copy: never truncate them; the summary gives way
+    t.add_column("alertname", style="bold", no_wrap=True, min_width=max(len(a.name) for a in flat))
+    t.add_column("service", overflow="fold")
+    t.add_column("age", justify="right", no_wrap=True)
+    t.add_column("id", style="cyan", no_wrap=True, min_width=8)
+    if wide:
+        t.add_column("sources", style="dim")
+    t.add_column("summary", overflow="fold", ratio=1)
     now = datetime.now(UTC)
     for gi, g in enumerate(groups, 1):
         for i, a in enumerate(g):
             sev = Text(a.severity, style=SEVERITY_STYLE.get(a.severity, ""))
-            t.add_row(
+            cells: list[str | Text] = [
                 str(gi) if i == 0 else "└",
                 sev,
                 a.name,
                 a.service or "-",
                 age(a.starts_at, now),
                 a.short_id,
-                ",".join(s.split(":")[0] for s in a.sources) or a.source,
-                a.summary,
-            )
+            ]
+            if wide:
+                cells.append(",".join(s.split(":")[0] for s in a.sources) or a.source)
+            cells.append(a.summary)
+            t.add_row(*cells)
     c.print(t)
     n = sum(len(g) for g in groups)
     c.print(f"[dim]{n} alert(s) in {len(groups)} incident(s)[/]")

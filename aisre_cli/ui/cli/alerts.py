@@ -10,7 +10,8 @@ from aisre_cli.ui.cli.app import BundleOpt, JsonOpt, ProfileOpt, app
 from aisre_cli.ui.cli.common import load, note, print_json
 
 if TYPE_CHECKING:
-    from aisre_cli.model import Alert
+    from aisre_cli.model import Alert, Topology
+    from aisre_cli.sources.registry import SourceSet
 
 
 @app.command("alerts")
@@ -35,7 +36,7 @@ def alerts_cmd(
     source_notes(notes)
     if not show_all:
         alerts = [a for a in alerts if not a.silenced_by and not a.inhibited_by]
-    groups = group_alerts(alerts)
+    groups = group_alerts(alerts, topology=_topology(sources))
     noisy = _noise(alerts)
     if json_out:
         print_json(
@@ -89,3 +90,19 @@ def _noise(alerts: list[Alert]) -> dict[str, str]:
     except AisreError as err:  # memory is an extra: the inbox must still show
         note(f"incident memory unavailable: {err.message}")
         return {}
+
+
+def _topology(sources: SourceSet) -> Topology | None:
+    """The topology, when a source offers it, to group alerts of related services."""
+    from aisre_cli.errors import AisreError
+    from aisre_cli.model import Topology
+
+    merged = Topology()
+    for src in sources.topology:
+        try:
+            topo = src.fetch_topology()
+        except AisreError:
+            continue
+        for svc, deps in topo.depends_on.items():
+            merged.depends_on.setdefault(svc, []).extend(deps)
+    return merged if merged.depends_on else None
