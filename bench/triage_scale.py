@@ -443,8 +443,16 @@ def run(sizes: list[tuple[int, int]], repeat: int, keep: Path | None) -> list[di
                 make_bundle(b, n_lines, n_series, logs_cache.get(n_lines))
             logs_cache.setdefault(n_lines, b / "logs")
             gen_s = time.perf_counter() - t0
-            tri = [_child(["--child-triage", str(b)]) for _ in range(repeat)]
-            flo = [_child(["--child-floor", str(b)]) for _ in range(repeat)]
+            # interleaved, so that both see the same machine load
+            tri: list[dict[str, object]] = []
+            flo: list[dict[str, object]] = []
+            for _ in range(repeat):
+                tri.append(_child(["--child-triage", str(b)]))
+                flo.append(_child(["--child-floor", str(b)]))
+            pairs = sorted(
+                float(t["triage_s"]) / float(f["floor_s"])  # type: ignore[arg-type]
+                for t, f in zip(tri, flo, strict=True)
+            )
             best = min(tri, key=lambda r: float(r["triage_s"]))  # type: ignore[arg-type]
             floor = min(float(r["floor_s"]) for r in flo)  # type: ignore[arg-type]
             tri_s = float(best["triage_s"])  # type: ignore[arg-type]
@@ -463,6 +471,7 @@ def run(sizes: list[tuple[int, int]], repeat: int, keep: Path | None) -> list[di
                 "triage_s": round(tri_s, 3),
                 "floor_s": round(floor, 3),
                 "ratio": round(tri_s / floor, 2) if floor > 0 else math.inf,
+                "ratio_paired_median": round(pairs[len(pairs) // 2], 2),
                 "peak_rss_mb": round(max(float(r["peak_rss_mb"]) for r in tri), 1),  # type: ignore[arg-type]
                 "process_wall_s": round(float(best["wall_s"]), 3),  # type: ignore[arg-type]
                 "import_s": round(float(best["import_s"]), 3),  # type: ignore[arg-type]
