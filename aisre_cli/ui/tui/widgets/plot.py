@@ -57,6 +57,16 @@ def buckets(
         i = min(n - 1, int((t - t0) / span * n))
         cur = out[i]
         out[i] = v if cur is None else max(cur, v)
+    # a coarse series (one point per 5 min) on a wide chart: hold each value until the
+    # next point, so the chart reads as a line, not as isolated bars
+    last: float | None = None
+    seen = [i for i, v in enumerate(out) if v is not None]
+    if seen:
+        for i in range(seen[0], seen[-1] + 1):
+            if out[i] is None:
+                out[i] = last
+            else:
+                last = out[i]
     return out
 
 
