@@ -11,6 +11,7 @@ case and anyone can open the files with the tools they know:
   `metrics/queries.yaml` holding the PromQL (file stem → query). Every series keeps
   its `__name__` (the query name when Prometheus dropped it) so names survive the
   round trip; values are written with `repr` so floats read back bit-identical;
+  files are numbered (`03_up.json`) to keep the gathered order;
 * `logs/<service>.jsonl`: `{ts, service, level, msg}` per record, plus `ref` (the
   original LogQL stream and line) so evidence from a replay still points at Loki;
 * `changes.json`, `topology.yaml`, `bundle.yaml` (window = the gather window, and
@@ -85,13 +86,11 @@ def series_bodies(series: list[Series]) -> tuple[dict[str, dict[str, Any]], dict
         groups[s.query or f"name:{s.name}"].append(s)
     bodies: dict[str, dict[str, Any]] = {}
     queries: dict[str, str] = {}
-    for query, members in groups.items():
-        base = _stem(members[0].name)
-        stem = base
-        n = 2
-        while stem in bodies:
-            stem = f"{base}_{n}"
-            n += 1
+    width = len(str(len(groups)))
+    for i, (query, members) in enumerate(groups.items()):
+        # Numbered so the reader (which sorts file names) sees the series in the order
+        # they were gathered: ties in the ranking then break the same way on replay.
+        stem = f"{i:0{width}d}_{_stem(members[0].name)}"
         result = []
         for s in members:
             metric = dict(s.labels)
