@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
+from aisre_cli.errors import AisreError
 from aisre_cli.model import SourceNote
 
 if TYPE_CHECKING:
@@ -52,11 +53,21 @@ class IncidentLoaded(Message):
 class LoadFailed(Message):
     """A worker's core call raised an AisreError; shown, never a traceback."""
 
-    def __init__(self, what: str, message: str, hint: str | None = None) -> None:
+    def __init__(
+        self, what: str, message: str, hint: str | None = None, *, refused: bool = False
+    ) -> None:
         super().__init__()
         self.what = what
         self.message = message
         self.hint = hint
+        self.refused = refused
+        """True when governance refused (GovernanceRefused), not a failure."""
+
+    @classmethod
+    def of(cls, what: str, err: AisreError) -> LoadFailed:
+        from aisre_cli.errors import GovernanceRefused
+
+        return cls(what, err.message, err.hint, refused=isinstance(err, GovernanceRefused))
 
 
 class RunStarted(Message):

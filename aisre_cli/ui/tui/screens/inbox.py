@@ -31,6 +31,8 @@ class InboxScreen(Screen[None]):
         Binding("slash", "filter", "filter", id="inbox.filter"),
         Binding("r", "refresh", "refresh", id="inbox.refresh"),
         Binding("escape", "clear_filter", "clear filter", id="inbox.clear", show=False),
+        Binding("j", "cursor(1)", "down", id="inbox.down", show=False),
+        Binding("k", "cursor(-1)", "up", id="inbox.up", show=False),
     ]
 
     def __init__(
@@ -104,7 +106,7 @@ class InboxScreen(Screen[None]):
         try:
             inbox = self.backend.load_inbox(progress=lambda n: self.post_message(SourceUpdated(n)))
         except AisreError as err:
-            self.post_message(LoadFailed("inbox", err.message, err.hint))
+            self.post_message(LoadFailed.of("inbox", err))
             return
         self.post_message(InboxLoaded(inbox))
 
@@ -199,6 +201,10 @@ class InboxScreen(Screen[None]):
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         self.action_open()
+
+    def action_cursor(self, delta: int) -> None:
+        table = self.query_one("#inbox-table", DataTable)
+        table.move_cursor(row=max(0, table.cursor_row + delta))
 
     def action_filter(self) -> None:
         box = self.query_one("#inbox-filter", Input)

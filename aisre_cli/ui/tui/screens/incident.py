@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -96,7 +96,7 @@ class IncidentScreen(Screen[None]):
                 self.alert, progress=lambda n: self.post_message(SourceUpdated(n))
             )
         except AisreError as err:
-            self.post_message(LoadFailed("triage", err.message, err.hint))
+            self.post_message(LoadFailed.of("triage", err))
             return
         self.post_message(IncidentLoaded(inv))
 
@@ -158,6 +158,12 @@ class IncidentScreen(Screen[None]):
         self.query_one(EvidencePane).show(self.inv.report, msg.hypothesis)
         self._show_series()
         self._show_logs()
+
+    @on(HypothesisList.OptionSelected, "#hypotheses")
+    def _hypothesis_chosen(self, event: HypothesisList.OptionSelected) -> None:
+        """Enter on a hypothesis: its runbooks (as `r`)."""
+        event.stop()
+        self.action_runbooks()
 
     def _cited(self, kinds: tuple[str, ...]) -> list[Evidence]:
         if self.inv is None or self.hypothesis is None:

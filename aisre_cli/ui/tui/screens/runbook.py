@@ -189,7 +189,7 @@ class RunbookScreen(Screen[None]):
         try:
             session = self.backend.start_run(rb, self.inv, self.hypothesis)
         except AisreError as err:
-            self.post_message(LoadFailed("plan", err.message, err.hint))
+            self.post_message(LoadFailed.of("plan", err))
             return
         self.post_message(RunStarted(session))
 
@@ -352,7 +352,7 @@ class RunbookScreen(Screen[None]):
         try:
             pv = s.preview(ps)
         except AisreError as err:
-            self.post_message(LoadFailed("dry run", err.message, err.hint))
+            self.post_message(LoadFailed.of("dry run", err))
             return
         self.post_message(PreviewShown(ps.id, pv))
 
@@ -364,7 +364,7 @@ class RunbookScreen(Screen[None]):
             conf: Confirmation = s.confirm(ps, digest)
             out = s.run_undo(ps, conf) if undo else s.run(ps, conf)
         except AisreError as err:
-            self.post_message(LoadFailed("step", err.message, err.hint))
+            self.post_message(LoadFailed.of("step", err))
             return
         self.post_message(StepRan(ps.id, out, undo))
 
@@ -375,7 +375,7 @@ class RunbookScreen(Screen[None]):
         try:
             out = s.run(ps, conf)
         except AisreError as err:
-            self.post_message(LoadFailed("step", err.message, err.hint))
+            self.post_message(LoadFailed.of("step", err))
             return
         self.post_message(StepRan(ps.id, out, undo))
 
@@ -386,7 +386,7 @@ class RunbookScreen(Screen[None]):
         try:
             s.skip(ps)
         except AisreError as err:
-            self.post_message(LoadFailed("skip", err.message, err.hint))
+            self.post_message(LoadFailed.of("skip", err))
             return
         self.post_message(StepSkipped(ps.id))
 
@@ -408,7 +408,7 @@ class RunbookScreen(Screen[None]):
                     s.fail(ps, reason)
             summary = s.finish()
         except AisreError as err:
-            self.post_message(LoadFailed("finish", err.message, err.hint))
+            self.post_message(LoadFailed.of("finish", err))
             return
         self.post_message(RunFinished(summary))
 
@@ -482,7 +482,7 @@ class RunbookScreen(Screen[None]):
         self._prompt(f"run {sm.status} · audit head #{sm.head_seq} {sm.head[:16]}… · escape: back")
 
     def on_load_failed(self, msg: LoadFailed) -> None:
-        self._log(f"{msg.what} refused/failed: {msg.message}", "red")
+        self._log(f"{msg.what} {'refused' if msg.refused else 'failed'}: {msg.message}", "red")
         if msg.hint:
             self._log(f"hint: {msg.hint}", "dim")
         if self.session is None:
