@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
+from aisre_cli.ui.tui.screens.help import HelpScreen
+from aisre_cli.ui.tui.screens.runbook import RunbookScreen
 from tests.test_console import demo_app, settle, use_fake_kubectl
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
@@ -24,18 +26,27 @@ Snap = Callable[..., bool]
 def fixed_run(_aisre_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     use_fake_kubectl(_aisre_home, monkeypatch)
     monkeypatch.setattr(
-        "aisre_cli.remediate.checkpoint.new_run_id", lambda: "r-20250311T134500Z-snap01"
+        "aisre_cli.remediate.checkpoint.new_run_id", lambda: "r-20250311T134500Z-5aa901"
     )
 
 
-def steps(*keys: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
+def steps(
+    *keys: str, check: Callable[[Any], bool] | None = None
+) -> Callable[[Pilot[Any]], Awaitable[None]]:
     async def run_before(pilot: Pilot[Any]) -> None:
         await settle(pilot)
         for k in keys:
             await pilot.press(k)
             await settle(pilot)
+        if check is not None:
+            assert check(pilot.app), "the screen is not in the state the snapshot documents"
 
     return run_before
+
+
+def waiting_at_rollback(app: Any) -> bool:
+    screens = [s for s in app.screen_stack if isinstance(s, RunbookScreen)]
+    return bool(screens) and screens[0].mode == "ask" and screens[0].current.id == "rollback"
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -61,7 +72,11 @@ def test_runbook(snap_compare: Snap, size: tuple[int, int], fixed_run: None) -> 
     step 2 marked ▶ with a yellow `write` badge and decision `confirm`; its exact action
     `kubectl --namespace shop rollout undo deployment/payments`; prompt `Run this step? y
     run · n skip · d dry run · a abort · ? help`; footer y/n/d/a."""
-    assert snap_compare(demo_app(), terminal_size=size, run_before=steps("enter", "r", "enter"))
+    assert snap_compare(
+        demo_app(),
+        terminal_size=size,
+        run_before=steps("enter", "r", "enter", check=waiting_at_rollback),
+    )
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -69,7 +84,15 @@ def test_help(snap_compare: Snap, size: tuple[int, int], fixed_run: None) -> Non
     """Help over the runbook screen: the stepper answers y/n/d/a/? with the CLI's wording
     first, then this screen's keys with their binding ids, then the app-wide keys."""
     assert snap_compare(
-        demo_app(), terminal_size=size, run_before=steps("enter", "r", "enter", "question_mark")
+        demo_app(),
+        terminal_size=size,
+        run_before=steps(
+            "enter",
+            "r",
+            "enter",
+            "question_mark",
+            check=lambda app: isinstance(app.screen, HelpScreen) and waiting_at_rollback(app),
+        ),
     )
 
 

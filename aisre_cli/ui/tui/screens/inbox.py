@@ -155,6 +155,8 @@ class InboxScreen(Screen[None]):
         f = self.filter_text.lower().strip()
         self.shown = [i for i in incidents if not f or all(w in i.text() for w in f.split())]
         now = self.inbox.loaded_at if self.inbox else datetime.now()
+        # the summary gets what the other columns leave (no sideways scrolling at 80)
+        room = max(12, min(60, self.size.width - 68))
         for inc in self.shown:
             a = inc.head
             sev = Text(a.severity, style=SEVERITY_STYLE.get(a.severity, "dim"))
@@ -165,7 +167,7 @@ class InboxScreen(Screen[None]):
             service = (svcs[0] if svcs else "-") + (f" +{len(svcs) - 1}" if len(svcs) > 1 else "")
             oldest = min(x.starts_at for x in inc.alerts)
             state = Text(inc.state, style="green" if inc.state == "active" else "dim")
-            text = a.summary if len(a.summary) <= 48 else a.summary[:47] + "…"
+            text = a.summary if len(a.summary) <= room else a.summary[: room - 1] + "…"
             summary = Text(text, style="dim")
             table.add_row(
                 sev, name, service, age(oldest, now), state, a.short_id, summary, key=a.id
@@ -179,6 +181,10 @@ class InboxScreen(Screen[None]):
         else:
             empty.display = False
         self.query_one("#inbox-title", Static).update(self._title())
+
+    def on_resize(self) -> None:
+        if self.inbox is not None:
+            self._fill()
 
     def selected(self) -> Incident | None:
         table = self.query_one("#inbox-table", DataTable)
