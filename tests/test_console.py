@@ -508,3 +508,82 @@ def test_console_is_registered_and_help_does_not_import_textual() -> None:
         timeout=60,
     )
     assert out.returncode == 0 and "incident console" in out.stdout
+
+
+UNDO_BOOK = """\
+id: zz-rollback-verified
+title: Roll back and check the rollout (test)
+applies_to:
+  kinds: [deploy]
+params:
+  service:
+    type: name
+    from: service
+steps:
+  - id: rollback
+    title: Roll back to the previous revision
+    capability: kubectl.rollout_undo
+    confirm: true
+    inputs:
+      kind: deployment
+      name: "{{ service }}"
+    verify:
+      capability: kubectl.rollout_status
+      inputs:
+        kind: deployment
+        name: "{{ service }}"
+        timeout: 10s
+      timeout: 1s
+      interval: 1s
+    undo: auto
+"""
+
+
+def test_failed_verification_offers_the_undo_through_the_session(
+    _aisre_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Verification fails (the fake kubectl fails `rollout status`): the screen offers
+    the session's planned undo at the same one-keystroke prompt; y runs it, governed."""
+    log = use_fake_kubectl(_aisre_home, monkeypatch)
+    monkeypatch.setenv("FAKE_KUBECTL_FAIL", "rollout status")
+    books = tmp_path / "books"
+    books.mkdir()
+    (books / "zz.yaml").write_text(UNDO_BOOK, encoding="utf-8")
+    profile = demo_profile().model_copy(update={"runbook_dirs": [str(books)], "namespace": "shop"})
+
+    async def flow() -> None:
+        messages: list[Message] = []
+        app = demo_app(demo_backend(profile=profile))
+        async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
+            await open_incident(pilot, messages)
+            await pilot.press("r")
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, RunbookScreen)
+            ids = [rb.id for rb in screen.books]
+            assert "zz-rollback-verified" in ids
+            for _ in range(ids.index("zz-rollback-verified")):
+                await pilot.press("down")
+            await pilot.press("enter")
+            await settle(pilot)
+            failed = of(messages, LoadFailed)
+            assert screen.mode == "ask", [m.message for m in failed]
+            await pilot.press("y")
+            await settle(pilot)
+            (ran,) = of(messages, StepRan)
+            assert ran.outcome.verify is not None and not ran.outcome.verify.ok
+            assert ran.outcome.undo is not None
+            assert screen.mode == "undo" and screen.current is ran.outcome.undo
+            await pilot.press("y")
+            await settle(pilot)
+            undo = [m for m in of(messages, StepRan) if m.undo]
+            assert len(undo) == 1 and undo[0].outcome.ok
+            (fin,) = of(messages, RunFinished)
+            assert fin.summary.status == "failed"
+            assert fin.summary.steps["rollback"] == "undone"
+            real = real_undo_calls(log)
+            assert len(real) == 2, "the rollback, then its undo"
+            events = [r.event for r in AuditLog().records() if r.run == fin.summary.run_id]
+            assert events.count("confirm") == 2 and events.count("intent") == 2
+
+    asyncio.run(flow())

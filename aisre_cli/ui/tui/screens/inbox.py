@@ -16,6 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
+from textual.worker import get_current_worker
 
 from aisre_cli.errors import AisreError
 from aisre_cli.ui.render import SEVERITY_STYLE, age
@@ -108,7 +109,8 @@ class InboxScreen(Screen[None]):
         except AisreError as err:
             self.post_message(LoadFailed.of("inbox", err))
             return
-        self.post_message(InboxLoaded(inbox))
+        if not get_current_worker().is_cancelled:  # a newer refresh replaced this one
+            self.post_message(InboxLoaded(inbox))
 
     def on_source_updated(self, msg: SourceUpdated) -> None:
         self.query_one(SourceStatusBar).set_note(msg.note)

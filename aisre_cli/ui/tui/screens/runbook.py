@@ -314,13 +314,14 @@ class RunbookScreen(Screen[None]):
             self.mode = "busy"
             self._prompt("dry run…")
             self.preview_step(ps, undo)
+        elif undo and key in ("n", "a"):
+            # as the CLI: anything but y at the undo prompt leaves the step as it is
+            self.mode = "busy"
+            self._log("undo declined", "dim")
+            self._fail_and_finish("verification failed")
         elif key == "n":
             self.mode = "busy"
-            if undo:
-                self._log("undo declined", "dim")
-                self._fail_and_finish("verification failed")
-            else:
-                self.skip_step(ps)
+            self.skip_step(ps)
         elif key == "a":
             self.mode = "busy"
             self._log(f"aborted; resume with `aisre runbook resume {s.run_id}`", "yellow")
