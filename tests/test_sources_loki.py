@@ -86,3 +86,19 @@ def test_query_error_is_a_source_error(server: LokiServer) -> None:
 def test_check(server: LokiServer) -> None:
     h = conn(server).check()
     assert h.ok and h.version == "2.9.4"
+
+
+def test_budget_is_shared_across_the_window(server: LokiServer) -> None:
+    """A noisy start of the window must not starve the minutes around the onset."""
+    now = utcnow()
+    start = now - timedelta(minutes=30)
+    t0 = int(start.timestamp() * 1e9)
+    noisy = [(t0 + i * 10**6, f"noise {i}") for i in range(2000)]
+    late = [(t0 + (28 * 60 + i) * 10**9, f"onset {i}") for i in range(50)]
+    server.push({"service": "checkout"}, noisy + late)
+    lk = conn(server, page_limit=100, max_lines=300)
+    table = lk.fetch_logs(start, now, None)
+    assert len(table) == 300
+    assert sum(m.startswith("onset") for m in table.msg) == 50
+    notes = lk.drain_notes()
+    assert notes and "time slices sampled" in notes[0].detail

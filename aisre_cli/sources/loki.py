@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +35,8 @@ from aisre_cli.sources.bundle import normalize_level, service_of
 from aisre_cli.sources.http import Health, Http, parse_model, probe
 
 PAGE_LIMIT = 5000
+SLICES = 6
+"""The window is read in this many time slices, each with a share of the line budget."""
 _LEVEL_GUESS = re.compile(r"\b(FATAL|PANIC|CRITICAL|ERROR|ERR|WARN(?:ING)?|INFO|DEBUG)\b", re.I)
 
 
@@ -54,6 +57,15 @@ class _StreamsData(_Lenient):
 class LokiResponse(_Lenient):
     status: str
     data: _StreamsData
+
+
+@dataclass
+class _ReadState:
+    table: LogTable
+    stream_idx: dict[str, int]
+    counters: dict[str, int]
+    deadline: float
+    pages: int = 0
 
 
 class Loki:
@@ -125,40 +137,96 @@ class Loki:
         return env.data.result
 
     def fetch_logs(self, start: datetime, end: datetime, services: set[str] | None) -> LogTable:
+        """Read the window in `SLICES` time slices, each with its share of the line
+        budget (what a sparse slice leaves over goes to the next), so a noisy hour
+        before the incident cannot use up the budget before the onset is reached."""
         deadline = self.http.deadline()
         query = self.selector(services)
         self.last_query = query
-        table = LogTable()
-        stream_idx: dict[str, int] = {}
-        counters: dict[str, int] = {}
-        cur = int(start.timestamp() * 1e9)
+        st = _ReadState(LogTable(), {}, {}, deadline)
+        start_ns = int(start.timestamp() * 1e9)
         end_ns = int(end.timestamp() * 1e9)
-        seen_at_cur: set[tuple[str, str]] = set()
-        budget = self.cfg.max_lines
-        total = 0
-        pages = 0
-        while cur <= end_ns:
-            if time.monotonic() >= deadline:
-                self._notes.append(
-                    SourceNote(self.name, "partial", f"time budget spent after {total} lines")
+        n = max(1, min(SLICES, (end_ns - start_ns) // (60 * 10**9) or 1))
+        bounds = [start_ns + (end_ns - start_ns) * i // n for i in range(n + 1)]
+        # (slice index, resume cursor, lines seen at the cursor) of unfinished slices
+        todo: list[tuple[int, int, set[tuple[str, str]]]] = [
+            (i, bounds[i], set()) for i in range(n)
+        ]
+        stopped = False
+        # Round robin until the budget is spent: each round gives every unfinished
+        # slice an equal share of what is left (each capped slice read >= 1 line, so
+        # this terminates).
+        while todo and not stopped and len(st.table) < self.cfg.max_lines:
+            unfinished: list[tuple[int, int, set[tuple[str, str]]]] = []
+            for k, (i, cur, seen) in enumerate(todo):
+                left = self.cfg.max_lines - len(st.table)
+                if left <= 0:
+                    unfinished.extend(todo[k:])
+                    break
+                share = max(1, left // (len(todo) - k))
+                status, cur, seen = self._read_slice(query, cur, bounds[i + 1], share, st, seen)
+                if status == "stop":
+                    stopped = True
+                    break
+                if status == "capped":
+                    unfinished.append((i, cur, seen))
+            todo = unfinished
+        if todo and not stopped:
+            self._notes.append(
+                SourceNote(
+                    self.name,
+                    "partial",
+                    f"line budget of {self.cfg.max_lines} reached: {len(todo)} of {n} time"
+                    f" slices sampled (from {_iso_ns(bounds[todo[0][0]])}; raise loki.max_lines)",
                 )
-                break
-            limit = min(self.page_limit, budget - total + len(seen_at_cur))
+            )
+        for svc in set(st.table.service):
+            st.table.query.setdefault(svc, self.selector({svc}))
+        return st.table
+
+    def _read_slice(
+        self,
+        query: str,
+        cur: int,
+        end_ns: int,
+        budget: int,
+        st: _ReadState,
+        seen_at_cur: set[tuple[str, str]],
+    ) -> tuple[str, int, set[tuple[str, str]]]:
+        """Forward pagination over [cur, end_ns) up to `budget` lines.
+
+        Returns (status, cursor, lines already read at the cursor): "done" when the
+        slice is exhausted, "capped" when the budget ran out first (resume from the
+        cursor), "stop" when nothing more should be read (time budget, error)."""
+        got = 0
+        while cur < end_ns:
+            if time.monotonic() >= st.deadline:
+                self._notes.append(
+                    SourceNote(
+                        self.name, "partial", f"time budget spent after {len(st.table)} lines"
+                    )
+                )
+                return "stop", cur, seen_at_cur
+            limit = min(self.page_limit, budget - got + len(seen_at_cur))
             try:
-                streams = self.query_range(query, cur, end_ns, max(1, limit), deadline)
+                streams = self.query_range(query, cur, end_ns, max(1, limit), st.deadline)
             except SourceError as exc:
-                if pages == 0:
+                if st.pages == 0:
                     raise
                 self._notes.append(
-                    SourceNote(self.name, "partial", f"stopped after {total} lines: {exc.message}")
+                    SourceNote(
+                        self.name,
+                        "partial",
+                        f"stopped after {len(st.table)} lines: {exc.message}",
+                    )
                 )
-                break
-            pages += 1
+                return "stop", cur, seen_at_cur
+            st.pages += 1
             entries: list[tuple[int, str, dict[str, str]]] = []
-            for st in streams:
-                for raw_ts, raw_line in st.values:
+            for stream in streams:
+                for raw_ts, raw_line in stream.values:
                     try:
-                        entries.append((int(raw_ts), raw_line, st.stream))
+                        entries.append((int(raw_ts), raw_line, stream.stream))
                     except ValueError:
                         raise SourceError(
                             f"{self.name}: timestamp {raw_ts[:30]!r} is not nanoseconds"
@@ -166,31 +234,24 @@ class Loki:
             n_page = len(entries)
             entries.sort(key=lambda x: x[0])
             last_ts = entries[-1][0] if entries else cur
-            new_seen: set[tuple[str, str]] = set()
-            before = total
+            before = got
             for ts, line, labels in entries:
                 key_stream = _labels_key(labels)
                 if ts == cur and (key_stream, line) in seen_at_cur:
                     continue
-                if ts == last_ts:
-                    new_seen.add((key_stream, line))
-                if total >= budget:
-                    break
-                self._append(table, labels, key_stream, ts, line, stream_idx, counters)
-                total += 1
-            if total >= budget:
-                self._notes.append(
-                    SourceNote(
-                        self.name,
-                        "partial",
-                        f"line budget of {budget} reached at {_iso_ns(last_ts)}"
-                        " (raise loki.max_lines)",
-                    )
-                )
-                break
+                if got >= budget:
+                    # resume here next time: everything read at this instant is "seen"
+                    return "capped", ts, seen_at_cur if ts == cur else set()
+                if ts != cur:
+                    cur, seen_at_cur = ts, set()
+                seen_at_cur.add((key_stream, line))
+                self._append(st.table, labels, key_stream, ts, line, st.stream_idx, st.counters)
+                got += 1
             if n_page < limit:
-                break
-            if total == before and last_ts == cur:
+                return "done", cur, seen_at_cur
+            if got >= budget:
+                return "capped", cur, seen_at_cur
+            if got == before and last_ts == cur:
                 self._notes.append(
                     SourceNote(
                         self.name,
@@ -201,15 +262,7 @@ class Loki:
                 )
                 cur += 1
                 seen_at_cur = set()
-                continue
-            if last_ts == cur:
-                seen_at_cur |= new_seen
-            else:
-                seen_at_cur = new_seen
-            cur = last_ts
-        for svc in set(table.service):
-            table.query.setdefault(svc, self.selector({svc}))
-        return table
+        return "done", cur, seen_at_cur
 
     def _append(
         self,
