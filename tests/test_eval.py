@@ -339,3 +339,16 @@ def test_several_folders_and_symlinks(eval_dir: Path, tmp_path: Path) -> None:
     assert report.by_dataset["mixed"].n == 1
     assert "mixed/one" in {c.path for c in report.cases}
     assert report.summary.n == report.by_dataset["petshop"].n + 1
+
+
+def test_sign_constraints_are_respected() -> None:
+    nf = len(FEATURES)
+    true_w = np.linspace(-3.0, 4.0, nf)
+    items = make_items(_synthetic(200, 5, true_w, 2.0))
+    # demand the opposite sign of the truth on the first two features
+    signs = np.zeros(nf + 1)
+    signs[0], signs[nf - 1] = 1.0, -1.0
+    theta = fit_theta(items, l2=0.01, signs=signs)
+    assert theta[0] >= 0.0 and theta[nf - 1] <= 0.0
+    free = fit_theta(items, l2=0.01)
+    assert free[0] < 0.0 and free[nf - 1] > 0.0

@@ -23,7 +23,7 @@ final weights are fit on everything with the λ the outer CV prefers, and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -146,16 +146,19 @@ def _nll_grad(theta: FloatArr, d: _Packed, l2: float) -> tuple[float, FloatArr]:
     return nll + pen, grad + gpen
 
 
+Objective = Callable[[FloatArr], tuple[float, FloatArr]]
+
+
 def _lbfgs(
+    fg: Objective,
     theta0: FloatArr,
-    d: _Packed,
-    l2: float,
     max_iter: int = 500,
     tol: float = 1e-6,
     history: int = 10,
 ) -> FloatArr:
+    """Minimise fg (value, gradient) from theta0: L-BFGS with Armijo backtracking."""
     theta = theta0.astype(np.float64).copy()
-    f, g = _nll_grad(theta, d, l2)
+    f, g = fg(theta)
     s_hist: list[FloatArr] = []
     y_hist: list[FloatArr] = []
     for _ in range(max_iter):
@@ -186,7 +189,7 @@ def _lbfgs(
         step = 1.0
         while True:
             cand = theta + step * direction
-            f_new, g_new = _nll_grad(cand, d, l2)
+            f_new, g_new = fg(cand)
             if f_new <= f + 1e-4 * step * slope or step < 1e-12:
                 break
             step *= 0.5
@@ -204,11 +207,63 @@ def _lbfgs(
     return theta
 
 
-def fit_theta(items: Sequence[Item], l2: float, theta0: FloatArr | None = None) -> FloatArr:
-    """Maximum-likelihood (w, b) for `items` with L2 strength `l2`."""
+def _softplus(u: FloatArr) -> FloatArr:
+    out: FloatArr = np.logaddexp(0.0, u)
+    return out
+
+
+def _sigmoid(u: FloatArr) -> FloatArr:
+    out: FloatArr = 0.5 * (1.0 + np.tanh(0.5 * u))
+    return out
+
+
+def fit_theta(
+    items: Sequence[Item],
+    l2: float,
+    theta0: FloatArr | None = None,
+    signs: FloatArr | None = None,
+) -> FloatArr:
+    """Maximum-likelihood (w, b) for `items` with L2 strength `l2`.
+
+    `signs` (one entry per parameter: +1 keeps it >= 0, -1 keeps it <= 0, 0 leaves it
+    free) constrains weights through the smooth reparameterisation w = ±softplus(u),
+    so the same unconstrained L-BFGS applies.
+    """
     nf = len(FEATURES)
-    start = theta0 if theta0 is not None else np.zeros(nf + 1)
-    return _lbfgs(start, _pack(items), l2)
+    d = _pack(items)
+    if signs is None or not np.any(signs):
+        start = theta0 if theta0 is not None else np.zeros(nf + 1)
+        return _lbfgs(lambda th: _nll_grad(th, d, l2), start)
+    sg = np.asarray(signs, dtype=np.float64)
+    con = sg != 0
+
+    def to_theta(u: FloatArr) -> FloatArr:
+        th = u.copy()
+        th[con] = sg[con] * _softplus(u[con])
+        return th
+
+    def fg(u: FloatArr) -> tuple[float, FloatArr]:
+        th = to_theta(u)
+        f, g = _nll_grad(th, d, l2)
+        gu = g.copy()
+        gu[con] = g[con] * sg[con] * _sigmoid(u[con])
+        return f, gu
+
+    u0 = np.zeros(nf + 1)
+    u0[con] = -2.0  # softplus(-2) ≈ 0.13: start near zero, inside the allowed side
+    return to_theta(_lbfgs(fg, u0))
+
+
+def design_signs() -> FloatArr:
+    """Signs of the engine's hand-set default weights (0 where the default is 0);
+    the null score stays free."""
+    from aisre_cli.investigate.rank import DEFAULT_WEIGHTS
+
+    out = np.zeros(len(FEATURES) + 1)
+    for i, k in enumerate(FEATURES):
+        v = DEFAULT_WEIGHTS.get(k, 0.0)
+        out[i] = 1.0 if v > 0 else (-1.0 if v < 0 else 0.0)
+    return out
 
 
 def log_loss(items: Sequence[Item], theta: FloatArr) -> float:
@@ -299,7 +354,7 @@ def assign_folds(items: Sequence[Item], k: int) -> list[int]:
 
 
 def _cv_predictions(
-    items: Sequence[Item], k: int, l2: float
+    items: Sequence[Item], k: int, l2: float, signs: FloatArr | None = None
 ) -> tuple[list[tuple[int, FloatArr]], float]:
     """(held-out (index, theta) per fold, mean held-out log-loss) for one λ."""
     folds = assign_folds(items, k)
@@ -310,18 +365,22 @@ def _cv_predictions(
         test = [it for it, g in zip(items, folds, strict=True) if g == f]
         if not test:
             continue
-        th = fit_theta(train, l2)
+        th = fit_theta(train, l2, signs=signs)
         thetas.append((f, th))
         loss += log_loss(test, th) * len(test)
     return thetas, loss / max(1, len(items))
 
 
 def _held_out(
-    items: Sequence[Item], k: int, l2: float, escalate_below: float | None
+    items: Sequence[Item],
+    k: int,
+    l2: float,
+    escalate_below: float | None,
+    signs: FloatArr | None = None,
 ) -> tuple[list[CaseResult], float]:
     """Held-out predictions for every item with a fixed λ (threshold: given, or 0.5)."""
     folds = assign_folds(items, k)
-    thetas, loss = _cv_predictions(items, k, l2)
+    thetas, loss = _cv_predictions(items, k, l2, signs)
     by_fold = dict(thetas)
     preds: list[CaseResult | None] = [None] * len(items)
     for i, it in enumerate(items):
@@ -331,13 +390,13 @@ def _held_out(
 
 
 def select_l2(
-    items: Sequence[Item], k: int, grid: Sequence[float]
+    items: Sequence[Item], k: int, grid: Sequence[float], signs: FloatArr | None = None
 ) -> tuple[float, list[CaseResult]]:
     """λ with the lowest k-fold held-out log-loss, and its held-out predictions."""
     best: tuple[float, float, list[CaseResult]] | None = None
     kk = max(2, min(k, len(items)))
     for l2 in grid:
-        preds, loss = _held_out(items, kk, l2, None)
+        preds, loss = _held_out(items, kk, l2, None, signs)
         if best is None or loss < best[0] - 1e-9:
             best = (loss, l2, preds)
     assert best is not None
@@ -415,8 +474,12 @@ def cross_validate_fit(
     folds: int = DEFAULT_FOLDS,
     l2_grid: Sequence[float] = DEFAULT_L2_GRID,
     suite: str = "",
+    signs: FloatArr | None = None,
 ) -> FitResult:
-    """Nested k-fold CV (held-out numbers), then the final fit on every case."""
+    """Nested k-fold CV (held-out numbers), then the final fit on every case.
+
+    `signs` constrains weight signs (see `fit_theta`; `design_signs()` uses the signs
+    of the engine's hand-set defaults)."""
     items = make_items(cases)
     if len(items) < 2:
         from aisre_cli.errors import UsageError
@@ -436,9 +499,9 @@ def cross_validate_fit(
             continue
         train = [items[i] for i in tr_idx]
         # inner CV on the training part only: λ and the escalation threshold
-        l2, inner_preds = select_l2(train, k, l2_grid)
+        l2, inner_preds = select_l2(train, k, l2_grid, signs)
         thr = choose_threshold(inner_preds)
-        th = fit_theta(train, l2)
+        th = fit_theta(train, l2, signs=signs)
         preds = predict([items[i] for i in te_idx], th, thr)
         for i, p in zip(te_idx, preds, strict=True):
             held[i] = p
@@ -451,8 +514,8 @@ def cross_validate_fit(
     held_by_ds = by_dataset([*held_cases, *errors])
 
     # final model: λ by CV on everything; threshold on the outer held-out predictions
-    l2_all, _ = select_l2(items, k, l2_grid)
-    theta = fit_theta(items, l2_all)
+    l2_all, _ = select_l2(items, k, l2_grid, signs)
+    theta = fit_theta(items, l2_all, signs=signs)
     thr_all = choose_threshold(held_cases)
     meta = {
         "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -463,6 +526,11 @@ def cross_validate_fit(
         "held_out": headline(held_summary),
         "held_out_by_dataset": {k: headline(v) for k, v in sorted(held_by_ds.items())},
         "method": "conditional logit with null option, L2, L-BFGS; nested CV for λ/threshold",
+        "sign_constraints": (
+            {k: int(signs[i]) for i, k in enumerate(FEATURES) if signs[i]}
+            if signs is not None
+            else None
+        ),
     }
     training = summarize([*predict(items, theta, thr_all), *errors])
     meta["training"] = headline(training)

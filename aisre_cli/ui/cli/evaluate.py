@@ -42,6 +42,11 @@ def eval_cmd(
         False, "--fit", help="Fit the weights by k-fold CV; report held-out numbers; save them."
     ),
     folds: int = typer.Option(5, "--folds", min=2, help="Cross-validation folds for --fit."),
+    signs: bool = typer.Option(
+        False,
+        "--signs",
+        help="With --fit: keep each weight on the side of its hand-set default (>= 0 or <= 0).",
+    ),
     weights: Path | None = typer.Option(
         None, "--weights", exists=True, dir_okay=False, help="Evaluate with this weights.json."
     ),
@@ -93,11 +98,14 @@ def eval_cmd(
     fit_result: FitResult | None = None
     saved: Path | None = None
     if fit:
-        from aisre_cli.investigate.fit import cross_validate_fit, save
+        from aisre_cli.investigate.fit import cross_validate_fit, design_signs, save
 
         with err.status(f"fitting weights ({folds}-fold cross-validation)"):
             fit_result = cross_validate_fit(
-                report.cases, folds=folds, suite=" + ".join(_suite_name(d) for d in directories)
+                report.cases,
+                folds=folds,
+                suite=" + ".join(_suite_name(d) for d in directories),
+                signs=design_signs() if signs else None,
             )
         saved = save(fit_result, weights_out)
 
