@@ -400,7 +400,7 @@ class Http:
             self.sleep(delay)
         raise SourceError(
             f"{self.source}: {shown} failed: {last_reason}",
-            hint=f"check that {redact(self.base_url)} is up and reachable (`aisre doctor`)",
+            hint=f"check that {redact(self.base_url)} is up and reachable",
         )
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
@@ -536,16 +536,29 @@ def probe(
     """GET one cheap endpoint and turn the outcome into a Health row (never raises)."""
     t0 = time.monotonic()
     url = redact(http.base_url)
-    if needs_auth and http.token is None:
-        missing = True
-    else:
-        missing = False
+    missing = needs_auth and http.token is None
     try:
         data = http.get_json(path, params, deadline=http.deadline(min(http.budget_s, 10.0)))
     except AuthError as exc:
+        if missing:
+            return Health(
+                http.source,
+                url,
+                True,
+                False,
+                None,
+                _ms(t0),
+                "no token stored",
+                f"run `aisre auth set {http.source}`",
+            )
         return Health(http.source, url, True, False, None, _ms(t0), exc.message, exc.hint or "")
     except AisreError as exc:
-        return Health(http.source, url, False, None, None, None, exc.message, exc.hint or "")
+        hint = exc.hint or ""
+        if missing:
+            hint += f"; then store a token: `aisre auth set {http.source}`"
+        return Health(
+            http.source, url, False, False if missing else None, None, None, exc.message, hint
+        )
     try:
         version = version_of(data)
     except Exception:  # a surprising but 2xx answer: reachable, version unknown

@@ -413,13 +413,7 @@ class PagerDuty:
         return self.set_status(incident_id, "resolved")
 
     def check(self) -> Health:
-        if self.http.token is None:
-            return Health(
-                self.name,
-                self.http.base_url,
-                reachable=False,
-                authenticated=False,
-                detail=f"no token named {self.cfg.token_name!r} is stored",
-                hint=f"run `aisre auth set {self.cfg.token_name}`",
-            )
-        return probe(self.http, "/abilities", lambda d: "REST v2", needs_auth=True)
+        h = probe(self.http, "/abilities", lambda d: "REST v2", needs_auth=True)
+        if h.authenticated is False and self.http.token is None:
+            h.hint = f"run `aisre auth set {self.cfg.token_name}`"
+        return h

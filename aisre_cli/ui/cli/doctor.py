@@ -113,7 +113,7 @@ def doctor_cmd(
         for h in rows:
             fix = escape(redact(h.hint))
             if h.detail:
-                fix = escape(redact(h.detail))
+                fix = escape(_short(h.source, redact(h.detail)))
                 if h.hint:
                     fix += f"\n[dim]{escape(redact(h.hint))}[/]"
             table.add_row(
@@ -132,3 +132,12 @@ def doctor_cmd(
         raise typer.Exit(int(ExitCode.AUTH))
     if any(not h.ok for h in rows):
         raise typer.Exit(int(ExitCode.SOURCE))
+
+
+def _short(source: str, detail: str) -> str:
+    """`prometheus: GET http://x/api/v1/... failed: connection refused` → `failed:
+    connection refused` (the table already shows the source and its URL)."""
+    import re
+
+    text = detail.removeprefix(f"{source}: ")
+    return re.sub(r"^(GET|HEAD|POST|PUT|DELETE) \S+:? ", "", text)
