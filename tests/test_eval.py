@@ -148,7 +148,7 @@ def test_cli_json_is_stable(eval_dir: Path, tmp_path: Path) -> None:
     res = _runner().invoke(_app(), args)
     assert res.exit_code == 0, res.output
     body = json.loads(res.stdout)
-    assert body["schema"] == 1
+    assert body["schema"] == "aisre.eval/v1"
     assert set(body) >= {"summary", "cases", "errors", "skipped", "weights", "thresholds"}
     s = body["summary"]
     assert set(s) >= {

@@ -40,7 +40,7 @@ from aisre_cli.investigate.triage import analyze_context, build_report
 from aisre_cli.settings.config import Profile
 from aisre_cli.sources.registry import bundle_set
 
-SCHEMA_VERSION = 1
+SCHEMA = "aisre.eval/v1"
 N_BUCKETS = 10
 
 ProgressCb = Callable[[int, int, str], None]
@@ -271,7 +271,7 @@ class EvalReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "schema": SCHEMA_VERSION,
+            "schema": SCHEMA,
             "root": self.root,
             "roots": self.roots,
             "summary": self.summary.to_dict(),
