@@ -1,0 +1,133 @@
+"""`sources/capture.py`: a Context written as bundle v1 reads back identically."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from aisre_cli.errors import UsageError
+from aisre_cli.model import Alert, Change, Context, LogTable, Series, Topology, Window, utcnow
+from aisre_cli.sources.bundle import BundleSource
+from aisre_cli.sources.capture import capture_bundle
+
+
+def _ctx() -> Context:
+    now = utcnow().replace(microsecond=123456)
+    am = Alert(
+        id="a1b2c3d4e5f60718",
+        name="HighErrors",
+        service="checkout",
+        severity="critical",
+        labels={"alertname": "HighErrors", "service": "checkout"},
+        annotations={"summary": "boom"},
+        starts_at=now,
+        source="alertmanager",
+        receivers=["oncall"],
+        aliases=["pd-key"],
+        sources=["alertmanager", "pagerduty"],
+    )
+    pd = Alert(
+        id="pd-A000123",
+        name="Disk",
+        service="db",
+        starts_at=now - timedelta(minutes=3),
+        source="pagerduty",
+        labels={"pagerduty_incident": "7"},
+    )
+    t0 = now.timestamp() - 300
+    series = [
+        Series(
+            "http_error_ratio",
+            "checkout",
+            {"job": "checkout"},
+            [t0, t0 + 15, t0 + 30],
+            [0.1, math.nan, math.inf],
+            query="sum by (job) (x)",
+            ref="http://prom/graph",
+        ),
+        Series(
+            "http_error_ratio",
+            "frontend",
+            {"job": "frontend"},
+            [t0, t0 + 15, t0 + 30],
+            [0.1 + 0.2, 1e-300, -math.inf],
+            query="sum by (job) (x)",
+        ),
+        Series("up", "checkout", {"job": "checkout", "instance": "c:1"}, [t0], [1.0], query="up"),
+    ]
+    logs = LogTable()
+    logs.files.append('{service="checkout"}')
+    for i, (svc, lvl, msg) in enumerate(
+        [("checkout", "error", "NPE in cart"), ("frontend", "info", "ok \u2713")]
+    ):
+        logs.ts.append(t0 + i + 0.123456)
+        logs.service.append(svc)
+        logs.level.append(lvl)
+        logs.msg.append(msg)
+        logs.file_idx.append(0)
+        logs.line.append(i + 1)
+    change = Change(
+        id="chg-1",
+        ts=now - timedelta(minutes=2),
+        service="checkout",
+        kind="deploy",
+        version="v2",
+        previous_version="v1",
+        summary="cart rewrite",
+        source="changes",
+    )
+    return Context(
+        alert=am,
+        alerts=[am, pd],
+        window=Window(now - timedelta(hours=1), now),
+        series=series,
+        logs=logs,
+        changes=[change],
+        topology=Topology(depends_on={"frontend": ["checkout"], "checkout": []}),
+    )
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    ctx = _ctx()
+    capture_bundle(ctx, tmp_path / "b")
+    b = BundleSource(tmp_path / "b")
+    b.validate()
+    assert b.meta.focus_alert == ctx.alert.id
+    assert b.window.start == ctx.window.start and b.window.end == ctx.window.end
+    alerts = b.list_alerts()
+    assert [a.id for a in alerts] == ["a1b2c3d4e5f60718", "pd-A000123"]
+    assert alerts[0].starts_at == ctx.alert.starts_at and alerts[0].receivers == ["oncall"]
+    got = b.all_series()
+    assert [(s.name, s.service, s.labels) for s in got] == [
+        (s.name, s.service, s.labels) for s in ctx.series
+    ]
+    for a, e in zip(got, ctx.series, strict=True):
+        assert a.timestamps == e.timestamps and a.query == e.query
+        assert all(
+            (x == y) or (math.isnan(x) and math.isnan(y))
+            for x, y in zip(a.values, e.values, strict=True)
+        )
+    logs = b.all_logs()
+    assert sorted(zip(logs.ts, logs.msg, strict=True)) == sorted(
+        zip(ctx.logs.ts, ctx.logs.msg, strict=True)
+    )
+    ch = b.fetch_changes(ctx.window.start, ctx.window.end)[0]
+    assert (ch.id, ch.ts, ch.version, ch.previous_version) == (
+        "chg-1",
+        ctx.changes[0].ts,
+        "v2",
+        "v1",
+    )
+    assert b.fetch_topology().depends_on == ctx.topology.depends_on
+
+
+def test_refuses_a_non_empty_directory(tmp_path: Path) -> None:
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "x").write_text("keep me")
+    with pytest.raises(UsageError, match="not empty"):
+        capture_bundle(_ctx(), tmp_path / "b")
+    capture_bundle(_ctx(), tmp_path / "b", force=True)
+    assert (tmp_path / "b" / "x").read_text() == "keep me"
