@@ -508,18 +508,23 @@ def growth(rows: list[dict[str, object]]) -> list[str]:
 def print_table(rows: list[dict[str, object]]) -> None:
     hdr = (
         f"{'lines':>10} {'series':>7} {'triage s':>9} {'floor s':>8} {'ratio':>6} "
-        f"{'peak RSS MB':>12} {'bundle MB':>10}  top hypothesis"
+        f"{'paired':>6} {'peak RSS MB':>12} {'bundle MB':>10}  top hypothesis"
     )
     print(hdr)
     print("-" * len(hdr))
     for r in rows:
         print(
             f"{r['lines']:>10,} {r['series']:>7,} {r['triage_s']:>9.3f} {r['floor_s']:>8.3f} "
-            f"{r['ratio']:>6.2f} {r['peak_rss_mb']:>12.1f} {r['bundle_mb']:>10.1f}  "
+            f"{r['ratio']:>6.2f} {r['ratio_paired_median']:>6.2f} "
+            f"{r['peak_rss_mb']:>12.1f} {r['bundle_mb']:>10.1f}  "
             f"{r['top']}{' (escalate)' if r['escalate'] else ''}"
         )
     for line in growth(rows):
         print(line)
+    print(
+        "ratio = best triage / best floor; paired = median of per-run ratios "
+        "(triage and floor runs interleaved)"
+    )
 
 
 def profile(n_lines: int, n_series: int, top: int) -> None:
