@@ -136,3 +136,12 @@ def test_rule_for_alert_and_discovery(stack: Stack) -> None:
     now = time.time()
     # `service` is the first service label and the ALERTS series carries service="rules-test"
     assert "rules-test" in wait_until(lambda: p.discover_services(now - 60, time.time()), 5, "svc")
+
+
+def test_series_for_service(stack: Stack) -> None:
+    p = Prometheus(PrometheusSource(url=stack.prom_url), budget_s=5)
+    wait_until(lambda: stack.prom_query("up"), 10, "scrape")
+    now = time.time()
+    found = p.series_for_service("prometheus", now - 60, now + 1)
+    assert found and all(s.get("job") == "prometheus" for s in found)
+    assert any(s.get("__name__") == "up" for s in found)
