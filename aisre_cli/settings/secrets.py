@@ -26,6 +26,7 @@ backend, typical on a headless server without a Secret Service) is detected and
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -79,6 +80,32 @@ def redact(text: str) -> str:
     text = _QUERY_SECRET.sub(r"\1=***", text)
     text = _AUTH_HEADER.sub(r"\1\2***", text)
     return _BEARER.sub(r"\1 ***", text)
+
+
+class RedactingFilter(logging.Filter):
+    """Scrubs a log record's message with `redact` (installed on the aisre loggers, and
+    on every handler by `enable_debug_logging`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            msg = record.getMessage()
+        except Exception:  # a broken format string: let logging report it
+            return True
+        record.msg = redact(msg)
+        record.args = None
+        return True
+
+
+def enable_debug_logging() -> None:
+    """`-vv`: debug lines on stderr, every handler scrubbed by `RedactingFilter` (httpx
+    and httpcore log URLs at debug level; a token must not ride along). Cheap to call
+    from the CLI root: imports nothing heavy."""
+    logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG)
+    for handler in root.handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
 
 
 # ------------------------------------------------------------------ names

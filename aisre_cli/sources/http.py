@@ -47,7 +47,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from aisre_cli.errors import AisreError, AuthError, ConfigError, SourceError
 from aisre_cli.settings.config import HttpSettings
-from aisre_cli.settings.secrets import redact, register_secret
+from aisre_cli.settings.secrets import RedactingFilter, redact, register_secret
 
 log = logging.getLogger("aisre.http")
 
@@ -58,19 +58,6 @@ MAX_BACKOFF_S = 8.0
 USER_AGENT = "aisre-cli (+https://github.com/aisre/aisre-cli)"
 
 # ------------------------------------------------------------------ redaction
-
-
-class RedactingFilter(logging.Filter):
-    """Scrubs every record of the `aisre` loggers (installed on import below)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            msg = record.getMessage()
-        except Exception:  # a broken format string: let logging report it
-            return True
-        record.msg = redact(msg)
-        record.args = None
-        return True
 
 
 log.addFilter(RedactingFilter())
@@ -584,14 +571,3 @@ def _ms(t0: float) -> float:
 def _plain(url: httpx.URL) -> str:
     """A URL fit for a message: no query string, no userinfo, secrets redacted."""
     return redact(str(url.copy_with(query=None, userinfo=b"")))
-
-
-def enable_debug_logging() -> None:
-    """`-vv`: debug lines on stderr, every handler scrubbed by `RedactingFilter` (httpx
-    and httpcore log URLs at debug level; a token must not ride along)."""
-    logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
-    root = logging.getLogger()
-    root.setLevel(logging.DEBUG)
-    for handler in root.handlers:
-        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-            handler.addFilter(RedactingFilter())

@@ -31,7 +31,7 @@ def doctor_cmd(
 
     st = state(ctx, profile)
     if st.verbose >= 2:
-        from aisre_cli.sources.http import enable_debug_logging
+        from aisre_cli.settings.secrets import enable_debug_logging
 
         enable_debug_logging()
     rp = resolve_profile(st.profile)
