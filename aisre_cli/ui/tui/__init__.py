@@ -1,0 +1,1 @@
+"""The Textual incident console (`aisre console`). Imported only by that command."""

@@ -74,7 +74,8 @@ class HelpScreen(ModalScreen[None]):
         own = list(_rows(list(type(self.under).BINDINGS)))
         if name == "runbook":
             own = [r for r in own if r[0] not in ("y", "n", "d", "a")]
-        parts.append(Text(f"\n{name} screen", style="bold underline"))
+        gap = "\n" if parts else ""
+        parts.append(Text(f"{gap}{name} screen", style="bold underline"))
         parts.append(table(own))
         parts.append(Text("\neverywhere", style="bold underline"))
         parts.append(

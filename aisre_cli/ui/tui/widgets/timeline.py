@@ -47,15 +47,28 @@ class Timeline(RichLog):
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id, wrap=False, markup=False, highlight=False, auto_scroll=False)
         self.events: list[Event] = []
+        self.focus_line = 0
 
     def show(self, events: list[Event]) -> None:
         self.clear()
         self.events = events
         if not events:
             self.write(Text("nothing happened in the window", style="dim"))
+        years = {e.ts.astimezone(UTC).year for e in events}
+        fmt = "%m-%d %H:%M:%S " if len(years) <= 1 else "%Y-%m-%d %H:%M:%S "
         for e in events:
             t = Text(no_wrap=True)
-            t.append(e.ts.astimezone(UTC).strftime("%m-%d %H:%M:%S "), style="dim")
+            t.append(e.ts.astimezone(UTC).strftime(fmt), style="dim")
             t.append(f"{KIND_MARK[e.kind]} {e.kind:<6} ", style=KIND_STYLE[e.kind])
             t.append(e.text)
             self.write(t)
+        # open on the incident itself: a couple of events before the onset at the top
+        first = next((i for i, e in enumerate(events) if e.kind in ("onset", "alert")), 0)
+        self.focus_line = max(0, first - 2)
+        self.call_after_refresh(self._scroll_to_focus)
+
+    def on_show(self) -> None:
+        self.call_after_refresh(self._scroll_to_focus)
+
+    def _scroll_to_focus(self) -> None:
+        self.scroll_to(y=self.focus_line, animate=False)
