@@ -39,6 +39,7 @@ from aisre_cli.ui.tui.messages import (
     StepSkipped,
 )
 from aisre_cli.ui.tui.screens.audit import AuditScreen
+from aisre_cli.ui.tui.screens.handoff import HandoffScreen
 from aisre_cli.ui.tui.screens.help import HelpScreen
 from aisre_cli.ui.tui.screens.inbox import InboxScreen
 from aisre_cli.ui.tui.screens.incident import IncidentScreen
@@ -364,6 +365,13 @@ def test_escalation_is_shown_prominently() -> None:
             verdict = screen.query_one("#verdict", Static)
             assert verdict.has_class("escalate")
             assert "ESCALATE" in str(verdict.render())
+            await pilot.press("e")
+            await settle(pilot)
+            handoff = app.screen
+            assert isinstance(handoff, HandoffScreen)
+            assert handoff.markdown.startswith("# Escalation") or "Escalation" in handoff.markdown
+            title = str(handoff.query_one("#handoff-title", Static).render())
+            assert f"aisre escalate {handoff.report.alert.short_id}" in title
 
     asyncio.run(flow())
 

@@ -38,6 +38,7 @@ class IncidentScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "back", "inbox", id="incident.back"),
         Binding("r", "runbooks", "runbooks", id="incident.runbooks"),
+        Binding("e", "handoff", "escalate", id="incident.handoff"),
         Binding("n", "next_series", "next series", id="incident.next_series", show=False),
         Binding("p", "tab('tab-series')", "plot", id="incident.plot", show=False),
         Binding("l", "tab('tab-logs')", "logs", id="incident.logs", show=False),
@@ -125,7 +126,7 @@ class IncidentScreen(Screen[None]):
         if verdict.escalate:
             v.add_class("escalate")
             t.append(" ESCALATE ", style="bold reverse")
-            t.append(f" {verdict.reason}")
+            t.append(f" {verdict.reason}  (e: hand-off)")
         else:
             v.remove_class("escalate")
             t.append(f" {verdict.classification} ", style="bold reverse green")
@@ -224,6 +225,14 @@ class IncidentScreen(Screen[None]):
         self.series_index += 1
         self._show_series()
         self.query_one(TabbedContent).active = "tab-series"
+
+    def action_handoff(self) -> None:
+        if self.inv is None:
+            self.notify("still investigating", severity="warning")
+            return
+        from aisre_cli.ui.tui.screens.handoff import HandoffScreen
+
+        self.app.push_screen(HandoffScreen(self.inv.report))
 
     def action_runbooks(self) -> None:
         if self.inv is None or self.hypothesis is None:
