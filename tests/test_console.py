@@ -595,3 +595,41 @@ def test_failed_verification_offers_the_undo_through_the_session(
             assert events.count("confirm") == 2 and events.count("intent") == 2
 
     asyncio.run(flow())
+
+
+def test_unknown_alert_id_says_so_and_stays_on_the_inbox() -> None:
+    from textual.notifications import Notify
+
+    async def flow() -> None:
+        messages: list[Message] = []
+        app = demo_app(alert_id="NoSuchAlert")
+        async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
+            await settle(pilot)
+            assert isinstance(app.screen, InboxScreen)
+            notes = [m.notification.message for m in of(messages, Notify)]
+            assert any("no alert matches" in n for n in notes), notes
+
+    asyncio.run(flow())
+
+
+def test_aisre_console_runs_in_a_terminal_and_quits(_aisre_home: Path) -> None:
+    """The real command in a pseudo-terminal: it draws the inbox and ctrl+q exits 0."""
+    import pexpect
+
+    env = dict(os.environ, AISRE_HOME=str(_aisre_home), TERM="xterm-256color")
+    env.pop("NO_COLOR", None)
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "aisre_cli", "console", "--refresh", "0"],
+        env=env,
+        encoding="utf-8",
+        timeout=20,
+        dimensions=(24, 80),
+    )
+    try:
+        child.expect("CheckoutHighErrorRate")
+        child.send("\x11")  # ctrl+q
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
