@@ -382,7 +382,8 @@ def _result_from_scores(
     order = ranked_keys(keys, scores)
     ordered = [keys[i] for i in order]
     conf = probs[order[0]] if order else 0.0
-    escalate = not order or round(min(1.0, max(0.0, conf)), 4) < escalate_below
+    rule = Weights(w={}, null_score=null_score, escalate_below=escalate_below)
+    escalate = rule.escalates(conf if order else None, null_prob)
     return _finish(
         CaseResult(
             path=base.path,

@@ -39,7 +39,7 @@ from aisre_cli.investigate.evaluate import (
     by_dataset,
     summarize,
 )
-from aisre_cli.investigate.rank import FEATURES, Weights
+from aisre_cli.investigate.rank import FEATURES, MEMORY_PRIOR_WEIGHT, Weights
 
 FloatArr = npt.NDArray[np.float64]
 IntArr = npt.NDArray[np.int64]
@@ -279,8 +279,11 @@ def to_weights(
     theta: FloatArr, escalate_below: float, meta: dict[str, Any] | None = None
 ) -> Weights:
     nf = len(FEATURES)
+    w = {k: float(theta[i]) for i, k in enumerate(FEATURES)}
+    # evaluation runs without memory, so the fit cannot learn this weight: pin it
+    w["memory_prior"] = MEMORY_PRIOR_WEIGHT
     return Weights(
-        w={k: float(theta[i]) for i, k in enumerate(FEATURES)},
+        w=w,
         null_score=float(theta[nf]),
         escalate_below=escalate_below,
         meta=dict(meta or {}),

@@ -92,6 +92,9 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "breadth": 0.5,
     "upstream_surge": -1.0,
 }
+MEMORY_PRIOR_WEIGHT = 1.5
+"""`memory_prior` is not fit: evaluation runs without memory, so the data cannot tell
+its weight. 1.5 is the value the memory replay (`aisre incident replay`) supports."""
 DEFAULT_NULL_SCORE = 3.0
 DEFAULT_ESCALATE_BELOW = 0.5
 WEIGHTS_FILE = Path(__file__).with_name("weights.json")
@@ -113,6 +116,8 @@ class Weights:
         if p.exists():
             raw = json.loads(p.read_text())
             w = {k: float(raw["weights"].get(k, 0.0)) for k in FEATURES}
+            if not w.get("memory_prior"):
+                w["memory_prior"] = MEMORY_PRIOR_WEIGHT
             return cls(
                 w=w,
                 null_score=float(raw.get("null_score", DEFAULT_NULL_SCORE)),
@@ -120,6 +125,15 @@ class Weights:
                 meta=dict(raw.get("meta", {})),
             )
         return cls(dict(DEFAULT_WEIGHTS), DEFAULT_NULL_SCORE, DEFAULT_ESCALATE_BELOW)
+
+    def escalates(self, top_confidence: float | None, null_prob: float) -> bool:
+        """The one escalation rule (triage and eval share it): no hypothesis, a top
+        confidence below the calibrated threshold, or "no cause found" at least as
+        likely as the best cause."""
+        if top_confidence is None:
+            return True
+        conf = round(min(1.0, max(0.0, top_confidence)), 4)
+        return conf < self.escalate_below or null_prob >= conf
 
     def save(self, path: Path | None = None) -> None:
         p = path or WEIGHTS_FILE

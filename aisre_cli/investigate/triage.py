@@ -171,11 +171,15 @@ def build_report(
     if top is None:
         escalate = True
         reason = "no signal supports any cause: no anomaly, change, log or dependency evidence"
-    elif top.confidence < w.escalate_below:
+    elif w.escalates(top.confidence, analysis.null_prob):
         escalate = True
+        if analysis.null_prob >= top.confidence:
+            why = f"'no cause found' ({analysis.null_prob:.2f}) is at least as likely"
+        else:
+            why = f"below the calibrated threshold {w.escalate_below:.2f}"
         reason = (
             f"not enough evidence: the best hypothesis ({top.kind} on {top.service}) has "
-            f"confidence {top.confidence:.2f} < {w.escalate_below:.2f}"
+            f"confidence {top.confidence:.2f}; {why}"
         )
     else:
         escalate = False
