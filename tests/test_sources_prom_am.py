@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+import httpx
 import pytest
+import respx
 
 from aisre_cli.errors import SourceError
 from aisre_cli.model import utcnow
@@ -145,3 +147,38 @@ def test_series_for_service(stack: Stack) -> None:
     found = p.series_for_service("prometheus", now - 60, now + 1)
     assert found and all(s.get("job") == "prometheus" for s in found)
     assert any(s.get("__name__") == "up" for s in found)
+
+
+@respx.mock
+def test_silence_create_timeout_rereads_instead_of_retrying() -> None:
+    from aisre_cli.sources.http import WriteOutcomeUnknown
+
+    base = "http://am.test"
+    post = respx.post(f"{base}/api/v2/silences").mock(side_effect=httpx.ReadTimeout("slow"))
+    existing = {
+        "id": "s-1",
+        "matchers": [{"name": "alertname", "value": "X", "isRegex": False, "isEqual": True}],
+        "startsAt": "2026-01-01T00:00:00Z",
+        "endsAt": "2026-01-01T01:00:00Z",
+        "createdBy": "aisre",
+        "comment": "runbook step 2",
+        "status": {"state": "active"},
+    }
+    respx.get(f"{base}/api/v2/silences").mock(
+        side_effect=[httpx.Response(200, json=[existing]), httpx.Response(200, json=[])]
+    )
+    src = Alertmanager(AlertmanagerSource(url=base), client=httpx.Client())
+
+    def create() -> str:
+        return src.create_silence(
+            [Matcher(name="alertname", value="X")],
+            duration=timedelta(hours=1),
+            created_by="aisre",
+            comment="runbook step 2",
+        )
+
+    with pytest.raises(WriteOutcomeUnknown, match="silence s-1 exists"):
+        create()
+    with pytest.raises(WriteOutcomeUnknown, match="so it was not created"):
+        create()
+    assert post.call_count == 2  # once per call: never retried
