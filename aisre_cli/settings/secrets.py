@@ -57,6 +57,7 @@ _AUTH_HEADER = re.compile(
     r"(?i)(authorization|x-api-key|private-token)(\"?\s*[:=]\s*\"?)([^\"\s,}]+(?: [^\"\s,}]+)?)"
 )
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+([A-Za-z0-9._~+/=-]{8,})")
+_USERINFO = re.compile(r"(://[^/:@\s]+:)[^@/\s]+@")
 
 
 def register_secret(value: str | SecretStr | None) -> None:
@@ -79,6 +80,7 @@ def redact(text: str) -> str:
             text = text.replace(s, "***")
     text = _QUERY_SECRET.sub(r"\1=***", text)
     text = _AUTH_HEADER.sub(r"\1\2***", text)
+    text = _USERINFO.sub(r"\1***@", text)
     return _BEARER.sub(r"\1 ***", text)
 
 

@@ -301,7 +301,7 @@ class Http:
         idempotent = method.upper() in ("GET", "HEAD")
         dl = deadline if deadline is not None else self.deadline()
         url = self.url(path)
-        shown = redact(f"{method} {httpx.URL(url).copy_with(query=None)}")
+        shown = f"{method} {_plain(httpx.URL(url))}"
         hdrs = self._headers(headers)
         attempts = 1 + (max(0, self.settings.retries) if idempotent else 0)
         last_reason = ""
