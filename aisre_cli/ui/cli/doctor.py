@@ -26,6 +26,7 @@ def doctor_cmd(
 
     from aisre_cli.settings.config import resolve_profile
     from aisre_cli.settings.secrets import keyring_info, redact
+    from aisre_cli.sources.changefile import ChangeFile
     from aisre_cli.sources.http import Health
     from aisre_cli.sources.live import Checkable, checkables, live_sources
 
@@ -70,6 +71,25 @@ def doctor_cmd(
             extra.append(
                 Health(ts.name, str(getattr(ts, "path", "")), False, None, detail=redact(str(exc)))
             )
+    for cs in sources.changes:
+        if not isinstance(cs, ChangeFile):
+            continue
+        try:
+            n = len(cs.read_all())
+            bad = cs.drain_notes()
+            extra.append(
+                Health(
+                    cs.name,
+                    str(cs.path),
+                    True,
+                    None,
+                    version=f"{n} events" if cs.path.exists() else "empty (no file yet)",
+                    detail=bad[0].detail if bad else "",
+                    hint="fix or delete the malformed lines" if bad else "",
+                )
+            )
+        except Exception as exc:
+            extra.append(Health(cs.name, str(cs.path), False, None, detail=redact(str(exc))))
     rows.extend(extra)
     kr = keyring_info()
     if json_out:
