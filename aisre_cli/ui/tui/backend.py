@@ -195,11 +195,11 @@ class Backend:
             budget_s=p.gather_budget_s,
             progress=self._note(progress),
         )
-        for n in ctx.notes:
-            self.health[n.source] = n
         w = Weights.load()
         memory = self._memory()
         analysis = analyze_context(ctx, p, w, memory)
+        for n in ctx.notes:  # after analysis: it may add one (topology derived from spans)
+            self.health[n.source] = n
         report = build_report(analysis, w, self._matcher(), time.monotonic() - t0)
         recorder = getattr(memory, "record", None)
         if callable(recorder):  # as `aisre triage` does: the memory learns this incident

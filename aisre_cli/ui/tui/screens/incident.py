@@ -133,6 +133,8 @@ class IncidentScreen(Screen[None]):
             t.append(f" {verdict.reason}")
         if verdict.next_step:
             t.append(f"\n next: {verdict.next_step}", style="italic")
+        if verdict.related_alerts:
+            t.append(f"  related: {', '.join(r[:8] for r in verdict.related_alerts)}", style="dim")
         v.update(t)
         if not verdict.hypotheses:
             self.query_one(EvidencePane).body.update(
