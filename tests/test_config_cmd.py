@@ -205,7 +205,7 @@ def test_canary_token_never_leaks(canary_env: dict[str, str]) -> None:
         r = run_cli(argv)
         outputs.append((" ".join(argv), r.out + r.err))
     # doctor saw the failures (so the test exercised the error paths)
-    doctor = outputs[4][1]
+    doctor = outputs[5][1]  # doctor --json (the table wraps long reasons)
     assert "HTTP 500" in doctor and "HTTP 401" in doctor
     assert "auth=Bearer ***" in outputs[5][1]  # the echoed header arrived, redacted
     # a real traceback, in a subprocess, with AISRE_RAISE_ERRORS=1
