@@ -633,3 +633,28 @@ def test_aisre_console_runs_in_a_terminal_and_quits(_aisre_home: Path) -> None:
     finally:
         child.close()
     assert child.exitstatus == 0
+
+
+class BrokenAlerts:
+    name = "broken"
+
+    def list_alerts(self) -> list[Alert]:
+        from aisre_cli.errors import SourceError
+
+        raise SourceError("connection refused")
+
+
+def test_no_alerts_because_sources_failed_is_not_nothing_firing() -> None:
+    backend = demo_backend(SourceSet(alerts=[BrokenAlerts()]))
+
+    async def flow() -> None:
+        app = demo_app(backend)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            inbox = app.screen
+            assert isinstance(inbox, InboxScreen)
+            empty = str(inbox.query_one("#inbox-empty", Static).render())
+            assert "1 alert source(s) failed" in empty
+            assert inbox.query_one(SourceStatusBar).status_of("broken alerts") == "failed"
+
+    asyncio.run(flow())

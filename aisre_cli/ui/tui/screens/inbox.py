@@ -178,7 +178,16 @@ class InboxScreen(Screen[None]):
             table.move_cursor(row=min(keep, len(self.shown) - 1))
         empty = self.query_one("#inbox-empty", Static)
         if self.inbox is not None and not self.shown:
-            empty.update("no incidents match the filter" if f else "nothing is firing")
+            failed = [n for n in self.inbox.notes if n.status == "failed"]
+            if f:
+                empty.update("no incidents match the filter (esc clears it)")
+            elif failed:
+                empty.update(
+                    f"no alerts received: {len(failed)} alert source(s) failed"
+                    " (see the status bar; r retries)"
+                )
+            else:
+                empty.update("nothing is firing")
             empty.display = True
         else:
             empty.display = False
