@@ -4,11 +4,14 @@
 
 _aisre_commands() {
     case "$1" in
-        "aisre") echo "alerts auth bundle change config doctor eval triage" ;;
+        "aisre") echo "alerts audit auth bundle change config console doctor escalate eval incident runbook triage" ;;
+        "aisre audit") echo "show verify" ;;
         "aisre auth") echo "delete set status" ;;
         "aisre bundle") echo "capture validate" ;;
         "aisre change") echo "list record" ;;
         "aisre config") echo "init path show" ;;
+        "aisre incident") echo "export import list replay resolve show track-record" ;;
+        "aisre runbook") echo "capabilities list policy resume run runs show validate" ;;
     esac
 }
 
@@ -16,6 +19,9 @@ _aisre_options() {
     case "$1" in
         "aisre") echo "--bundle --help --profile --verbose --version -b -h -p -v" ;;
         "aisre alerts") echo "--all --bundle --help --json --profile -b -h -p" ;;
+        "aisre audit") echo "--help -h" ;;
+        "aisre audit show") echo "--help --json --limit --run -h -n" ;;
+        "aisre audit verify") echo "--help --json -h" ;;
         "aisre auth") echo "--help -h" ;;
         "aisre auth delete") echo "--help -h" ;;
         "aisre auth set") echo "--help --insecure-storage -h" ;;
@@ -30,8 +36,27 @@ _aisre_options() {
         "aisre config init") echo "--alertmanager-url --budget --ca-file --default --environment --force --github-repo --github-url --help --loki-url --name --no-default --pagerduty --pagerduty-from --pagerduty-url --prometheus-url --topology-file --yes -h -y" ;;
         "aisre config path") echo "--help -h" ;;
         "aisre config show") echo "--defaults --help --json --profile -h -p" ;;
+        "aisre console") echo "--bundle --help --light --profile --refresh -b -h -p" ;;
         "aisre doctor") echo "--help --json --profile -h -p" ;;
-        "aisre eval") echo "--fit --folds --help --json --min-top1 --min-top3 --verbose --weights --weights-out -h -v" ;;
+        "aisre escalate") echo "--bundle --help --incident --json --level --no-post --note-only --profile -b -h -p" ;;
+        "aisre eval") echo "--fit --folds --help --json --min-top1 --min-top3 --signs --verbose --weights --weights-out -h -v" ;;
+        "aisre incident") echo "--help -h" ;;
+        "aisre incident export") echo "--all --format --help --output -f -h -o" ;;
+        "aisre incident import") echo "--help --json -h" ;;
+        "aisre incident list") echo "--help --json --limit --status -h -n" ;;
+        "aisre incident replay") echo "--help --json --memory-weight --profile -h -p" ;;
+        "aisre incident resolve") echo "--cause --change --help --json --kind --note --service -h" ;;
+        "aisre incident show") echo "--help --json -h" ;;
+        "aisre incident track-record") echo "--help --json -h" ;;
+        "aisre runbook") echo "--help -h" ;;
+        "aisre runbook capabilities") echo "--help --json -h" ;;
+        "aisre runbook list") echo "--help --json --profile -h -p" ;;
+        "aisre runbook policy") echo "--help --json --profile -h -p" ;;
+        "aisre runbook resume") echo "--break-glass --help --json --profile -h -p" ;;
+        "aisre runbook run") echo "--alert --break-glass --bundle --dry-run --help --json --param --profile -P -b -h -p" ;;
+        "aisre runbook runs") echo "--help --json -h" ;;
+        "aisre runbook show") echo "--help --json --profile -h -p" ;;
+        "aisre runbook validate") echo "--help --json --profile -h -p" ;;
         "aisre triage") echo "--bundle --help --json --markdown --profile --verbose -b -h -p -v" ;;
     esac
 }
@@ -44,6 +69,8 @@ _aisre_value_kind() {
         "aisre --profile"|"aisre -p") echo "value" ;;
         "aisre alerts --bundle"|"aisre alerts -b") echo "dir" ;;
         "aisre alerts --profile"|"aisre alerts -p") echo "value" ;;
+        "aisre audit show --limit"|"aisre audit show -n") echo "value" ;;
+        "aisre audit show --run") echo "value" ;;
         "aisre auth status --profile"|"aisre auth status -p") echo "value" ;;
         "aisre bundle capture --out"|"aisre bundle capture -o") echo "dir" ;;
         "aisre bundle capture --profile"|"aisre bundle capture -p") echo "value" ;;
@@ -72,12 +99,41 @@ _aisre_value_kind() {
         "aisre config init --prometheus-url") echo "value" ;;
         "aisre config init --topology-file") echo "file" ;;
         "aisre config show --profile"|"aisre config show -p") echo "value" ;;
+        "aisre console --bundle"|"aisre console -b") echo "dir" ;;
+        "aisre console --profile"|"aisre console -p") echo "value" ;;
+        "aisre console --refresh") echo "value" ;;
         "aisre doctor --profile"|"aisre doctor -p") echo "value" ;;
+        "aisre escalate --bundle"|"aisre escalate -b") echo "dir" ;;
+        "aisre escalate --incident") echo "value" ;;
+        "aisre escalate --level") echo "value" ;;
+        "aisre escalate --profile"|"aisre escalate -p") echo "value" ;;
         "aisre eval --folds") echo "value" ;;
         "aisre eval --min-top1") echo "value" ;;
         "aisre eval --min-top3") echo "value" ;;
         "aisre eval --weights") echo "file" ;;
         "aisre eval --weights-out") echo "file" ;;
+        "aisre incident export --format"|"aisre incident export -f") echo "choice json markdown" ;;
+        "aisre incident export --output"|"aisre incident export -o") echo "file" ;;
+        "aisre incident list --limit"|"aisre incident list -n") echo "value" ;;
+        "aisre incident list --status") echo "value" ;;
+        "aisre incident replay --memory-weight") echo "value" ;;
+        "aisre incident replay --profile"|"aisre incident replay -p") echo "value" ;;
+        "aisre incident resolve --cause") echo "value" ;;
+        "aisre incident resolve --change") echo "value" ;;
+        "aisre incident resolve --kind") echo "value" ;;
+        "aisre incident resolve --note") echo "value" ;;
+        "aisre incident resolve --service") echo "value" ;;
+        "aisre runbook list --profile"|"aisre runbook list -p") echo "value" ;;
+        "aisre runbook policy --profile"|"aisre runbook policy -p") echo "value" ;;
+        "aisre runbook resume --break-glass") echo "value" ;;
+        "aisre runbook resume --profile"|"aisre runbook resume -p") echo "value" ;;
+        "aisre runbook run --alert") echo "value" ;;
+        "aisre runbook run --break-glass") echo "value" ;;
+        "aisre runbook run --bundle"|"aisre runbook run -b") echo "dir" ;;
+        "aisre runbook run --param"|"aisre runbook run -P") echo "value" ;;
+        "aisre runbook run --profile"|"aisre runbook run -p") echo "value" ;;
+        "aisre runbook show --profile"|"aisre runbook show -p") echo "value" ;;
+        "aisre runbook validate --profile"|"aisre runbook validate -p") echo "value" ;;
         "aisre triage --bundle"|"aisre triage -b") echo "dir" ;;
         "aisre triage --profile"|"aisre triage -p") echo "value" ;;
     esac
@@ -90,7 +146,18 @@ _aisre_arg_kind() {
         "aisre auth status") echo "value" ;;
         "aisre bundle capture") echo "value" ;;
         "aisre bundle validate") echo "dir" ;;
-        "aisre eval") echo "path" ;;
+        "aisre console") echo "value" ;;
+        "aisre escalate") echo "value" ;;
+        "aisre eval") echo "value" ;;
+        "aisre incident export") echo "value" ;;
+        "aisre incident import") echo "path" ;;
+        "aisre incident replay") echo "value" ;;
+        "aisre incident resolve") echo "value" ;;
+        "aisre incident show") echo "value" ;;
+        "aisre runbook resume") echo "value" ;;
+        "aisre runbook run") echo "value" ;;
+        "aisre runbook show") echo "value" ;;
+        "aisre runbook validate") echo "value" ;;
         "aisre triage") echo "value" ;;
     esac
 }

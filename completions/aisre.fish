@@ -5,7 +5,9 @@
 function __aisre_commands
     switch $argv[1]
         case 'aisre'
-            printf '%s\n' 'alerts' 'auth' 'bundle' 'change' 'config' 'doctor' 'eval' 'triage'
+            printf '%s\n' 'alerts' 'audit' 'auth' 'bundle' 'change' 'config' 'console' 'doctor' 'escalate' 'eval' 'incident' 'runbook' 'triage'
+        case 'aisre audit'
+            printf '%s\n' 'show' 'verify'
         case 'aisre auth'
             printf '%s\n' 'delete' 'set' 'status'
         case 'aisre bundle'
@@ -14,12 +16,16 @@ function __aisre_commands
             printf '%s\n' 'list' 'record'
         case 'aisre config'
             printf '%s\n' 'init' 'path' 'show'
+        case 'aisre incident'
+            printf '%s\n' 'export' 'import' 'list' 'replay' 'resolve' 'show' 'track-record'
+        case 'aisre runbook'
+            printf '%s\n' 'capabilities' 'list' 'policy' 'resume' 'run' 'runs' 'show' 'validate'
     end
 end
 
 function __aisre_takes_value
     switch "$argv[1] $argv[2]"
-        case 'aisre --bundle' 'aisre -b' 'aisre --profile' 'aisre -p' 'aisre alerts --bundle' 'aisre alerts -b' 'aisre alerts --profile' 'aisre alerts -p' 'aisre auth status --profile' 'aisre auth status -p' 'aisre bundle capture --out' 'aisre bundle capture -o' 'aisre bundle capture --profile' 'aisre bundle capture -p' 'aisre bundle capture --title' 'aisre change list --profile' 'aisre change list -p' 'aisre change list --since-hours' 'aisre change record --at' 'aisre change record --author' 'aisre change record --kind' 'aisre change record -k' 'aisre change record --previous-version' 'aisre change record --profile' 'aisre change record -p' 'aisre change record --service' 'aisre change record -s' 'aisre change record --summary' 'aisre change record -m' 'aisre change record --url' 'aisre change record --version' 'aisre config init --alertmanager-url' 'aisre config init --budget' 'aisre config init --ca-file' 'aisre config init --environment' 'aisre config init --github-repo' 'aisre config init --github-url' 'aisre config init --loki-url' 'aisre config init --name' 'aisre config init --pagerduty-from' 'aisre config init --pagerduty-url' 'aisre config init --prometheus-url' 'aisre config init --topology-file' 'aisre config show --profile' 'aisre config show -p' 'aisre doctor --profile' 'aisre doctor -p' 'aisre eval --folds' 'aisre eval --min-top1' 'aisre eval --min-top3' 'aisre eval --weights' 'aisre eval --weights-out' 'aisre triage --bundle' 'aisre triage -b' 'aisre triage --profile' 'aisre triage -p'
+        case 'aisre --bundle' 'aisre -b' 'aisre --profile' 'aisre -p' 'aisre alerts --bundle' 'aisre alerts -b' 'aisre alerts --profile' 'aisre alerts -p' 'aisre audit show --limit' 'aisre audit show -n' 'aisre audit show --run' 'aisre auth status --profile' 'aisre auth status -p' 'aisre bundle capture --out' 'aisre bundle capture -o' 'aisre bundle capture --profile' 'aisre bundle capture -p' 'aisre bundle capture --title' 'aisre change list --profile' 'aisre change list -p' 'aisre change list --since-hours' 'aisre change record --at' 'aisre change record --author' 'aisre change record --kind' 'aisre change record -k' 'aisre change record --previous-version' 'aisre change record --profile' 'aisre change record -p' 'aisre change record --service' 'aisre change record -s' 'aisre change record --summary' 'aisre change record -m' 'aisre change record --url' 'aisre change record --version' 'aisre config init --alertmanager-url' 'aisre config init --budget' 'aisre config init --ca-file' 'aisre config init --environment' 'aisre config init --github-repo' 'aisre config init --github-url' 'aisre config init --loki-url' 'aisre config init --name' 'aisre config init --pagerduty-from' 'aisre config init --pagerduty-url' 'aisre config init --prometheus-url' 'aisre config init --topology-file' 'aisre config show --profile' 'aisre config show -p' 'aisre console --bundle' 'aisre console -b' 'aisre console --profile' 'aisre console -p' 'aisre console --refresh' 'aisre doctor --profile' 'aisre doctor -p' 'aisre escalate --bundle' 'aisre escalate -b' 'aisre escalate --incident' 'aisre escalate --level' 'aisre escalate --profile' 'aisre escalate -p' 'aisre eval --folds' 'aisre eval --min-top1' 'aisre eval --min-top3' 'aisre eval --weights' 'aisre eval --weights-out' 'aisre incident export --format' 'aisre incident export -f' 'aisre incident export --output' 'aisre incident export -o' 'aisre incident list --limit' 'aisre incident list -n' 'aisre incident list --status' 'aisre incident replay --memory-weight' 'aisre incident replay --profile' 'aisre incident replay -p' 'aisre incident resolve --cause' 'aisre incident resolve --change' 'aisre incident resolve --kind' 'aisre incident resolve --note' 'aisre incident resolve --service' 'aisre runbook list --profile' 'aisre runbook list -p' 'aisre runbook policy --profile' 'aisre runbook policy -p' 'aisre runbook resume --break-glass' 'aisre runbook resume --profile' 'aisre runbook resume -p' 'aisre runbook run --alert' 'aisre runbook run --break-glass' 'aisre runbook run --bundle' 'aisre runbook run -b' 'aisre runbook run --param' 'aisre runbook run -P' 'aisre runbook run --profile' 'aisre runbook run -p' 'aisre runbook show --profile' 'aisre runbook show -p' 'aisre runbook validate --profile' 'aisre runbook validate -p' 'aisre triage --bundle' 'aisre triage -b' 'aisre triage --profile' 'aisre triage -p'
             return 0
     end
     return 1
@@ -59,12 +65,17 @@ complete -c aisre -f
 
 # aisre
 complete -c aisre -n "__aisre_at 'aisre'" -a 'alerts' -d 'List firing alerts, deduplicated across sources and grouped into incidents'
+complete -c aisre -n "__aisre_at 'aisre'" -a 'audit' -d 'The tamper-evident audit log: show, verify'
 complete -c aisre -n "__aisre_at 'aisre'" -a 'auth' -d 'Store, check and delete API tokens (OS keyring; AISRE_<NAME>_TOKEN in CI)'
 complete -c aisre -n "__aisre_at 'aisre'" -a 'bundle' -d 'Capture live incidents as bundles and validate bundles'
 complete -c aisre -n "__aisre_at 'aisre'" -a 'change' -d 'Record change events (deploys, config, flags) for triage to correlate'
 complete -c aisre -n "__aisre_at 'aisre'" -a 'config' -d 'Create and inspect the configuration (profiles and sources)'
+complete -c aisre -n "__aisre_at 'aisre'" -a 'console' -d 'The full-screen incident console: inbox, incident, runbook stepper, audit'
 complete -c aisre -n "__aisre_at 'aisre'" -a 'doctor' -d 'Check every configured source: reachable, authenticated, version, latency, fixes'
+complete -c aisre -n "__aisre_at 'aisre'" -a 'escalate' -d 'Build a hand-off (alert, verdict, hypotheses with evidence, actions taken) and escalate'
 complete -c aisre -n "__aisre_at 'aisre'" -a 'eval' -d 'Run triage on every bundle with a truth.yaml and report how well it ranks'
+complete -c aisre -n "__aisre_at 'aisre'" -a 'incident' -d 'Incident memory: past incidents, confirmed causes, postmortems, team sharing'
+complete -c aisre -n "__aisre_at 'aisre'" -a 'runbook' -d 'Runbooks: list, show, validate, run one step at a time, resume'
 complete -c aisre -n "__aisre_at 'aisre'" -a 'triage' -d 'Investigate one alert and rank its likely root causes, each citing evidence'
 complete -c aisre -n "__aisre_at 'aisre'" -s h -l help -d 'Show help and exit'
 complete -c aisre -n "__aisre_at 'aisre'" -l bundle -s b -x -a '(__fish_complete_directories (commandline -ct))' -d 'Read an incident bundle directory instead of live sources'
@@ -78,6 +89,21 @@ complete -c aisre -n "__aisre_at 'aisre alerts'" -l all -d 'Include silenced and
 complete -c aisre -n "__aisre_at 'aisre alerts'" -l bundle -s b -x -a '(__fish_complete_directories (commandline -ct))' -d 'Read an incident bundle directory instead of live sources'
 complete -c aisre -n "__aisre_at 'aisre alerts'" -l json -d 'Machine-readable output (stable schema)'
 complete -c aisre -n "__aisre_at 'aisre alerts'" -l profile -s p -x -d 'Config profile to use'
+
+# aisre audit
+complete -c aisre -n "__aisre_at 'aisre audit'" -a 'show' -d 'Print audit records (oldest first)'
+complete -c aisre -n "__aisre_at 'aisre audit'" -a 'verify' -d 'Check the hash chain; report the first bad record and any torn final record'
+complete -c aisre -n "__aisre_at 'aisre audit'" -s h -l help -d 'Show help and exit'
+
+# aisre audit show
+complete -c aisre -n "__aisre_at 'aisre audit show'" -s h -l help -d 'Show help and exit'
+complete -c aisre -n "__aisre_at 'aisre audit show'" -l json -d 'Machine-readable output (stable schema)'
+complete -c aisre -n "__aisre_at 'aisre audit show'" -l limit -s n -x -d 'Only the last N records (0: all)'
+complete -c aisre -n "__aisre_at 'aisre audit show'" -l run -x -d 'Only the records of this run'
+
+# aisre audit verify
+complete -c aisre -n "__aisre_at 'aisre audit verify'" -s h -l help -d 'Show help and exit'
+complete -c aisre -n "__aisre_at 'aisre audit verify'" -l json -d 'Machine-readable output (stable schema)'
 
 # aisre auth
 complete -c aisre -n "__aisre_at 'aisre auth'" -a 'delete' -d 'Delete the token NAME from the keyring (and the insecure file store)'
@@ -172,10 +198,27 @@ complete -c aisre -n "__aisre_at 'aisre config show'" -l defaults -d 'Show every
 complete -c aisre -n "__aisre_at 'aisre config show'" -l json -d 'Machine-readable output (stable schema)'
 complete -c aisre -n "__aisre_at 'aisre config show'" -l profile -s p -x -d 'Config profile to use'
 
+# aisre console
+complete -c aisre -n "__aisre_at 'aisre console'" -s h -l help -d 'Show help and exit'
+complete -c aisre -n "__aisre_at 'aisre console'" -l bundle -s b -x -a '(__fish_complete_directories (commandline -ct))' -d 'Read an incident bundle directory instead of live sources'
+complete -c aisre -n "__aisre_at 'aisre console'" -l light -d 'Start with the light theme'
+complete -c aisre -n "__aisre_at 'aisre console'" -l profile -s p -x -d 'Config profile to use'
+complete -c aisre -n "__aisre_at 'aisre console'" -l refresh -x -d 'Seconds between inbox refreshes (0: never)'
+
 # aisre doctor
 complete -c aisre -n "__aisre_at 'aisre doctor'" -s h -l help -d 'Show help and exit'
 complete -c aisre -n "__aisre_at 'aisre doctor'" -l json -d 'Machine-readable output (stable schema)'
 complete -c aisre -n "__aisre_at 'aisre doctor'" -l profile -s p -x -d 'Config profile to use'
+
+# aisre escalate
+complete -c aisre -n "__aisre_at 'aisre escalate'" -s h -l help -d 'Show help and exit'
+complete -c aisre -n "__aisre_at 'aisre escalate'" -l bundle -s b -x -a '(__fish_complete_directories (commandline -ct))' -d 'Read an incident bundle directory instead of live sources'
+complete -c aisre -n "__aisre_at 'aisre escalate'" -l incident -x -d 'PagerDuty incident id (default: from the alert)'
+complete -c aisre -n "__aisre_at 'aisre escalate'" -l json -d 'Machine-readable output (stable schema)'
+complete -c aisre -n "__aisre_at 'aisre escalate'" -l level -x -d 'Escalation level to move to'
+complete -c aisre -n "__aisre_at 'aisre escalate'" -l no-post -d 'Only print the hand-off'
+complete -c aisre -n "__aisre_at 'aisre escalate'" -l note-only -d 'Post the note, do not escalate'
+complete -c aisre -n "__aisre_at 'aisre escalate'" -l profile -s p -x -d 'Config profile to use'
 
 # aisre eval
 complete -c aisre -n "__aisre_at 'aisre eval'" -s h -l help -d 'Show help and exit'
@@ -184,10 +227,115 @@ complete -c aisre -n "__aisre_at 'aisre eval'" -l folds -x -d 'Cross-validation 
 complete -c aisre -n "__aisre_at 'aisre eval'" -l json -d 'Machine-readable output (stable schema)'
 complete -c aisre -n "__aisre_at 'aisre eval'" -l min-top1 -x -d 'Exit 7 when top-1 is below this'
 complete -c aisre -n "__aisre_at 'aisre eval'" -l min-top3 -x -d 'Exit 7 when top-3 is below this'
+complete -c aisre -n "__aisre_at 'aisre eval'" -l signs -d 'With --fit: keep each weight on the side of its hand-set default (>= 0 or <= 0)'
 complete -c aisre -n "__aisre_at 'aisre eval'" -l verbose -s v -d 'More detail (-vv: debug)'
 complete -c aisre -n "__aisre_at 'aisre eval'" -l weights -r -F -d 'Evaluate with this weights.json'
 complete -c aisre -n "__aisre_at 'aisre eval'" -l weights-out -r -F -d 'Where --fit writes (default: the engine\'s)'
-complete -c aisre -n "__aisre_at 'aisre eval'" -r -F
+
+# aisre incident
+complete -c aisre -n "__aisre_at 'aisre incident'" -a 'export' -d 'Export a postmortem draft for one incident, or the whole memory for your team'
+complete -c aisre -n "__aisre_at 'aisre incident'" -a 'import' -d 'Merge a teammate\'s memory export'
+complete -c aisre -n "__aisre_at 'aisre incident'" -a 'list' -d 'List recorded incidents, newest first'
+complete -c aisre -n "__aisre_at 'aisre incident'" -a 'replay' -d 'Replay bundles with truth through a scratch memory: does memory help recurrences?'
+complete -c aisre -n "__aisre_at 'aisre incident'" -a 'resolve' -d 'Confirm an incident\'s root cause, so the next triage can learn from it'
+complete -c aisre -n "__aisre_at 'aisre incident'" -a 'show' -d 'Show one incident: alert, verdict, hypotheses, confirmed cause, runbook runs'
+complete -c aisre -n "__aisre_at 'aisre incident'" -a 'track-record' -d 'Runbook outcomes per failure class (what governance\'s trust signal reads)'
+complete -c aisre -n "__aisre_at 'aisre incident'" -s h -l help -d 'Show help and exit'
+
+# aisre incident export
+complete -c aisre -n "__aisre_at 'aisre incident export'" -s h -l help -d 'Show help and exit'
+complete -c aisre -n "__aisre_at 'aisre incident export'" -l all -d 'Every incident, for `incident import`'
+complete -c aisre -n "__aisre_at 'aisre incident export'" -l format -s f -x -a 'json markdown' -d 'markdown (postmortem draft) or json'
+complete -c aisre -n "__aisre_at 'aisre incident export'" -l output -s o -r -F -d 'Write to this file instead of stdout'
+
+# aisre incident import
+complete -c aisre -n "__aisre_at 'aisre incident import'" -s h -l help -d 'Show help and exit'
+complete -c aisre -n "__aisre_at 'aisre incident import'" -l json -d 'Machine-readable output (stable schema)'
+complete -c aisre -n "__aisre_at 'aisre incident import'" -r -F
+
+# aisre incident list
+complete -c aisre -n "__aisre_at 'aisre incident list'" -s h -l help -d 'Show help and exit'
+complete -c aisre -n "__aisre_at 'aisre incident list'" -l json -d 'Machine-readable output (stable schema)'
+complete -c aisre -n "__aisre_at 'aisre incident list'" -l limit -s n -x -d 'At most this many, newest first'
+complete -c aisre -n "__aisre_at 'aisre incident list'" -l status -x -d 'open or resolved'
+
+# aisre incident replay
+complete -c aisre -n "__aisre_at 'aisre incident replay'" -s h -l help -d 'Show help and exit'
+complete -c aisre -n "__aisre_at 'aisre incident replay'" -l json -d 'Machine-readable output (stable schema)'
+complete -c aisre -n "__aisre_at 'aisre incident replay'" -l memory-weight -x -d 'Override the ranker\'s memory_prior weight (default: the shipped weights)'
+complete -c aisre -n "__aisre_at 'aisre incident replay'" -l profile -s p -x -d 'Config profile to use'
+
+# aisre incident resolve
+complete -c aisre -n "__aisre_at 'aisre incident resolve'" -s h -l help -d 'Show help and exit'
+complete -c aisre -n "__aisre_at 'aisre incident resolve'" -l cause -x -d 'The rank of the hypothesis that was the cause'
+complete -c aisre -n "__aisre_at 'aisre incident resolve'" -l change -x -d 'The change id that caused it'
+complete -c aisre -n "__aisre_at 'aisre incident resolve'" -l json -d 'Machine-readable output (stable schema)'
+complete -c aisre -n "__aisre_at 'aisre incident resolve'" -l kind -x -d 'Cause kind (when not ranked)'
+complete -c aisre -n "__aisre_at 'aisre incident resolve'" -l note -x -d 'What was learned (free text)'
+complete -c aisre -n "__aisre_at 'aisre incident resolve'" -l service -x -d 'Cause service'
+
+# aisre incident show
+complete -c aisre -n "__aisre_at 'aisre incident show'" -s h -l help -d 'Show help and exit'
+complete -c aisre -n "__aisre_at 'aisre incident show'" -l json -d 'Machine-readable output (stable schema)'
+
+# aisre incident track-record
+complete -c aisre -n "__aisre_at 'aisre incident track-record'" -s h -l help -d 'Show help and exit'
+complete -c aisre -n "__aisre_at 'aisre incident track-record'" -l json -d 'Machine-readable output (stable schema)'
+
+# aisre runbook
+complete -c aisre -n "__aisre_at 'aisre runbook'" -a 'capabilities' -d 'List the capabilities runbook steps may use (nothing else can run)'
+complete -c aisre -n "__aisre_at 'aisre runbook'" -a 'list' -d 'List the available runbooks (shipped and from the profile\'s runbook_dirs)'
+complete -c aisre -n "__aisre_at 'aisre runbook'" -a 'policy' -d 'Show the governance policy in effect for the profile'
+complete -c aisre -n "__aisre_at 'aisre runbook'" -a 'resume' -d 'Continue an interrupted run; finished steps are not repeated'
+complete -c aisre -n "__aisre_at 'aisre runbook'" -a 'run' -d 'Run a runbook one keystroke at a time: y run, n skip, d dry run, a abort, ?'
+complete -c aisre -n "__aisre_at 'aisre runbook'" -a 'runs' -d 'List runs and their status (newest last)'
+complete -c aisre -n "__aisre_at 'aisre runbook'" -a 'show' -d 'Show a runbook: what it applies to, its parameters and its steps'
+complete -c aisre -n "__aisre_at 'aisre runbook'" -a 'validate' -d 'Check runbooks: capabilities, input schemas, template names, undo steps (file:line)'
+complete -c aisre -n "__aisre_at 'aisre runbook'" -s h -l help -d 'Show help and exit'
+
+# aisre runbook capabilities
+complete -c aisre -n "__aisre_at 'aisre runbook capabilities'" -s h -l help -d 'Show help and exit'
+complete -c aisre -n "__aisre_at 'aisre runbook capabilities'" -l json -d 'Machine-readable output (stable schema)'
+
+# aisre runbook list
+complete -c aisre -n "__aisre_at 'aisre runbook list'" -s h -l help -d 'Show help and exit'
+complete -c aisre -n "__aisre_at 'aisre runbook list'" -l json -d 'Machine-readable output (stable schema)'
+complete -c aisre -n "__aisre_at 'aisre runbook list'" -l profile -s p -x -d 'Config profile to use'
+
+# aisre runbook policy
+complete -c aisre -n "__aisre_at 'aisre runbook policy'" -s h -l help -d 'Show help and exit'
+complete -c aisre -n "__aisre_at 'aisre runbook policy'" -l json -d 'Machine-readable output (stable schema)'
+complete -c aisre -n "__aisre_at 'aisre runbook policy'" -l profile -s p -x -d 'Config profile to use'
+
+# aisre runbook resume
+complete -c aisre -n "__aisre_at 'aisre runbook resume'" -s h -l help -d 'Show help and exit'
+complete -c aisre -n "__aisre_at 'aisre runbook resume'" -l break-glass -x -d 'Override a freeze window; give the reason (audited)'
+complete -c aisre -n "__aisre_at 'aisre runbook resume'" -l json -d 'Machine-readable output (stable schema)'
+complete -c aisre -n "__aisre_at 'aisre runbook resume'" -l profile -s p -x -d 'Config profile to use'
+
+# aisre runbook run
+complete -c aisre -n "__aisre_at 'aisre runbook run'" -s h -l help -d 'Show help and exit'
+complete -c aisre -n "__aisre_at 'aisre runbook run'" -l alert -x -d 'Take parameter defaults and trust from triage of this alert'
+complete -c aisre -n "__aisre_at 'aisre runbook run'" -l break-glass -x -d 'Override a freeze window; give the reason (audited)'
+complete -c aisre -n "__aisre_at 'aisre runbook run'" -l bundle -s b -x -a '(__fish_complete_directories (commandline -ct))' -d 'Read an incident bundle directory instead of live sources'
+complete -c aisre -n "__aisre_at 'aisre runbook run'" -l dry-run -d 'Show every step\'s dry run only'
+complete -c aisre -n "__aisre_at 'aisre runbook run'" -l json -d 'Machine-readable output (stable schema)'
+complete -c aisre -n "__aisre_at 'aisre runbook run'" -l param -s P -x -d 'NAME=VALUE (repeatable)'
+complete -c aisre -n "__aisre_at 'aisre runbook run'" -l profile -s p -x -d 'Config profile to use'
+
+# aisre runbook runs
+complete -c aisre -n "__aisre_at 'aisre runbook runs'" -s h -l help -d 'Show help and exit'
+complete -c aisre -n "__aisre_at 'aisre runbook runs'" -l json -d 'Machine-readable output (stable schema)'
+
+# aisre runbook show
+complete -c aisre -n "__aisre_at 'aisre runbook show'" -s h -l help -d 'Show help and exit'
+complete -c aisre -n "__aisre_at 'aisre runbook show'" -l json -d 'Machine-readable output (stable schema)'
+complete -c aisre -n "__aisre_at 'aisre runbook show'" -l profile -s p -x -d 'Config profile to use'
+
+# aisre runbook validate
+complete -c aisre -n "__aisre_at 'aisre runbook validate'" -s h -l help -d 'Show help and exit'
+complete -c aisre -n "__aisre_at 'aisre runbook validate'" -l json -d 'Machine-readable output (stable schema)'
+complete -c aisre -n "__aisre_at 'aisre runbook validate'" -l profile -s p -x -d 'Config profile to use'
 
 # aisre triage
 complete -c aisre -n "__aisre_at 'aisre triage'" -s h -l help -d 'Show help and exit'

@@ -19,12 +19,17 @@ _aisre() {
             curcontext="${curcontext%:*:*}:aisre-$words[1]:"
             case "$words[1]" in
                 alerts) _aisre_alerts && ret=0 ;;
+                audit) _aisre_audit && ret=0 ;;
                 auth) _aisre_auth && ret=0 ;;
                 bundle) _aisre_bundle && ret=0 ;;
                 change) _aisre_change && ret=0 ;;
                 config) _aisre_config && ret=0 ;;
+                console) _aisre_console && ret=0 ;;
                 doctor) _aisre_doctor && ret=0 ;;
+                escalate) _aisre_escalate && ret=0 ;;
                 eval) _aisre_eval && ret=0 ;;
+                incident) _aisre_incident && ret=0 ;;
+                runbook) _aisre_runbook && ret=0 ;;
                 triage) _aisre_triage && ret=0 ;;
             esac
             ;;
@@ -36,12 +41,17 @@ _aisre_commands() {
     local -a commands
     commands=(
         'alerts:List firing alerts, deduplicated across sources and grouped into incidents'
+        'audit:The tamper-evident audit log: show, verify'
         'auth:Store, check and delete API tokens (OS keyring; AISRE_<NAME>_TOKEN in CI)'
         'bundle:Capture live incidents as bundles and validate bundles'
         'change:Record change events (deploys, config, flags) for triage to correlate'
         'config:Create and inspect the configuration (profiles and sources)'
+        'console:The full-screen incident console: inbox, incident, runbook stepper, audit'
         'doctor:Check every configured source: reachable, authenticated, version, latency, fixes'
+        'escalate:Build a hand-off (alert, verdict, hypotheses with evidence, actions taken) and escalate'
         'eval:Run triage on every bundle with a truth.yaml and report how well it ranks'
+        'incident:Incident memory: past incidents, confirmed causes, postmortems, team sharing'
+        'runbook:Runbooks: list, show, validate, run one step at a time, resume'
         'triage:Investigate one alert and rank its likely root causes, each citing evidence'
     )
     _describe -t commands 'aisre command' commands
@@ -53,6 +63,48 @@ _aisre_alerts() {
         '(--bundle -b)'{--bundle,-b}'[Read an incident bundle directory instead of live sources]:bundle:_files -/' \
         '(--json)--json[Machine-readable output (stable schema)]' \
         '(--profile -p)'{--profile,-p}'[Config profile to use]:profile: ' \
+        '(- *)'{-h,--help}'[Show help and exit]'
+}
+
+_aisre_audit() {
+    local curcontext="$curcontext" state line ret=1
+    typeset -A opt_args
+    _arguments -C -s \
+        '(- *)'{-h,--help}'[Show help and exit]' \
+        ': :_aisre_audit_commands' \
+        '*:: :->args' && ret=0
+    case "$state" in
+        args)
+            curcontext="${curcontext%:*:*}:aisre-audit-$words[1]:"
+            case "$words[1]" in
+                show) _aisre_audit_show && ret=0 ;;
+                verify) _aisre_audit_verify && ret=0 ;;
+            esac
+            ;;
+    esac
+    return ret
+}
+
+_aisre_audit_commands() {
+    local -a commands
+    commands=(
+        'show:Print audit records (oldest first)'
+        'verify:Check the hash chain; report the first bad record and any torn final record'
+    )
+    _describe -t commands 'aisre audit command' commands
+}
+
+_aisre_audit_show() {
+    _arguments -s \
+        '(--json)--json[Machine-readable output (stable schema)]' \
+        '(--limit -n)'{--limit,-n}'[Only the last N records (0: all)]:limit: ' \
+        '(--run)--run[Only the records of this run]:run: ' \
+        '(- *)'{-h,--help}'[Show help and exit]'
+}
+
+_aisre_audit_verify() {
+    _arguments -s \
+        '(--json)--json[Machine-readable output (stable schema)]' \
         '(- *)'{-h,--help}'[Show help and exit]'
 }
 
@@ -267,11 +319,34 @@ _aisre_config_show() {
         '(- *)'{-h,--help}'[Show help and exit]'
 }
 
+_aisre_console() {
+    _arguments -s \
+        '(--bundle -b)'{--bundle,-b}'[Read an incident bundle directory instead of live sources]:bundle:_files -/' \
+        '(--light)--light[Start with the light theme]' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use]:profile: ' \
+        '(--refresh)--refresh[Seconds between inbox refreshes (0: never)]:refresh: ' \
+        '(- *)'{-h,--help}'[Show help and exit]' \
+        '1::alert_id: '
+}
+
 _aisre_doctor() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
         '(--profile -p)'{--profile,-p}'[Config profile to use]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]'
+}
+
+_aisre_escalate() {
+    _arguments -s \
+        '(--bundle -b)'{--bundle,-b}'[Read an incident bundle directory instead of live sources]:bundle:_files -/' \
+        '(--incident)--incident[PagerDuty incident id (default: from the alert)]:incident: ' \
+        '(--json)--json[Machine-readable output (stable schema)]' \
+        '(--level)--level[Escalation level to move to]:level: ' \
+        '(--no-post)--no-post[Only print the hand-off]' \
+        '(--note-only)--note-only[Post the note, do not escalate]' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use]:profile: ' \
+        '(- *)'{-h,--help}'[Show help and exit]' \
+        '1:alert_id: '
 }
 
 _aisre_eval() {
@@ -281,11 +356,212 @@ _aisre_eval() {
         '(--json)--json[Machine-readable output (stable schema)]' \
         '(--min-top1)--min-top1[Exit 7 when top-1 is below this]:min-top1: ' \
         '(--min-top3)--min-top3[Exit 7 when top-3 is below this]:min-top3: ' \
+        '(--signs)--signs[With --fit: keep each weight on the side of its hand-set default (>= 0 or <= 0)]' \
         '*'{--verbose,-v}'[More detail (-vv: debug)]' \
         '(--weights)--weights[Evaluate with this weights.json]:weights:_files' \
         '(--weights-out)--weights-out[Where --fit writes (default: the engine'\''s)]:weights-out:_files' \
         '(- *)'{-h,--help}'[Show help and exit]' \
-        '1:directory:_files'
+        '*:directories: '
+}
+
+_aisre_incident() {
+    local curcontext="$curcontext" state line ret=1
+    typeset -A opt_args
+    _arguments -C -s \
+        '(- *)'{-h,--help}'[Show help and exit]' \
+        ': :_aisre_incident_commands' \
+        '*:: :->args' && ret=0
+    case "$state" in
+        args)
+            curcontext="${curcontext%:*:*}:aisre-incident-$words[1]:"
+            case "$words[1]" in
+                export) _aisre_incident_export && ret=0 ;;
+                import) _aisre_incident_import && ret=0 ;;
+                list) _aisre_incident_list && ret=0 ;;
+                replay) _aisre_incident_replay && ret=0 ;;
+                resolve) _aisre_incident_resolve && ret=0 ;;
+                show) _aisre_incident_show && ret=0 ;;
+                track-record) _aisre_incident_track_record && ret=0 ;;
+            esac
+            ;;
+    esac
+    return ret
+}
+
+_aisre_incident_commands() {
+    local -a commands
+    commands=(
+        'export:Export a postmortem draft for one incident, or the whole memory for your team'
+        'import:Merge a teammate'\''s memory export'
+        'list:List recorded incidents, newest first'
+        'replay:Replay bundles with truth through a scratch memory: does memory help recurrences?'
+        'resolve:Confirm an incident'\''s root cause, so the next triage can learn from it'
+        'show:Show one incident: alert, verdict, hypotheses, confirmed cause, runbook runs'
+        'track-record:Runbook outcomes per failure class (what governance'\''s trust signal reads)'
+    )
+    _describe -t commands 'aisre incident command' commands
+}
+
+_aisre_incident_export() {
+    _arguments -s \
+        '(--all)--all[Every incident, for `incident import`]' \
+        '(--format -f)'{--format,-f}'[markdown (postmortem draft) or json]:format:(json markdown)' \
+        '(--output -o)'{--output,-o}'[Write to this file instead of stdout]:output:_files' \
+        '(- *)'{-h,--help}'[Show help and exit]' \
+        '1::incident: '
+}
+
+_aisre_incident_import() {
+    _arguments -s \
+        '(--json)--json[Machine-readable output (stable schema)]' \
+        '(- *)'{-h,--help}'[Show help and exit]' \
+        '1:file:_files'
+}
+
+_aisre_incident_list() {
+    _arguments -s \
+        '(--json)--json[Machine-readable output (stable schema)]' \
+        '(--limit -n)'{--limit,-n}'[At most this many, newest first]:limit: ' \
+        '(--status)--status[open or resolved]:status: ' \
+        '(- *)'{-h,--help}'[Show help and exit]'
+}
+
+_aisre_incident_replay() {
+    _arguments -s \
+        '(--json)--json[Machine-readable output (stable schema)]' \
+        '(--memory-weight)--memory-weight[Override the ranker'\''s memory_prior weight (default: the shipped weights)]:memory-weight: ' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use]:profile: ' \
+        '(- *)'{-h,--help}'[Show help and exit]' \
+        '*:bundles: '
+}
+
+_aisre_incident_resolve() {
+    _arguments -s \
+        '(--cause)--cause[The rank of the hypothesis that was the cause]:cause: ' \
+        '(--change)--change[The change id that caused it]:change: ' \
+        '(--json)--json[Machine-readable output (stable schema)]' \
+        '(--kind)--kind[Cause kind (when not ranked)]:kind: ' \
+        '(--note)--note[What was learned (free text)]:note: ' \
+        '(--service)--service[Cause service]:service: ' \
+        '(- *)'{-h,--help}'[Show help and exit]' \
+        '1:incident: '
+}
+
+_aisre_incident_show() {
+    _arguments -s \
+        '(--json)--json[Machine-readable output (stable schema)]' \
+        '(- *)'{-h,--help}'[Show help and exit]' \
+        '1:incident: '
+}
+
+_aisre_incident_track_record() {
+    _arguments -s \
+        '(--json)--json[Machine-readable output (stable schema)]' \
+        '(- *)'{-h,--help}'[Show help and exit]'
+}
+
+_aisre_runbook() {
+    local curcontext="$curcontext" state line ret=1
+    typeset -A opt_args
+    _arguments -C -s \
+        '(- *)'{-h,--help}'[Show help and exit]' \
+        ': :_aisre_runbook_commands' \
+        '*:: :->args' && ret=0
+    case "$state" in
+        args)
+            curcontext="${curcontext%:*:*}:aisre-runbook-$words[1]:"
+            case "$words[1]" in
+                capabilities) _aisre_runbook_capabilities && ret=0 ;;
+                list) _aisre_runbook_list && ret=0 ;;
+                policy) _aisre_runbook_policy && ret=0 ;;
+                resume) _aisre_runbook_resume && ret=0 ;;
+                run) _aisre_runbook_run && ret=0 ;;
+                runs) _aisre_runbook_runs && ret=0 ;;
+                show) _aisre_runbook_show && ret=0 ;;
+                validate) _aisre_runbook_validate && ret=0 ;;
+            esac
+            ;;
+    esac
+    return ret
+}
+
+_aisre_runbook_commands() {
+    local -a commands
+    commands=(
+        'capabilities:List the capabilities runbook steps may use (nothing else can run)'
+        'list:List the available runbooks (shipped and from the profile'\''s runbook_dirs)'
+        'policy:Show the governance policy in effect for the profile'
+        'resume:Continue an interrupted run; finished steps are not repeated'
+        'run:Run a runbook one keystroke at a time: y run, n skip, d dry run, a abort, ?'
+        'runs:List runs and their status (newest last)'
+        'show:Show a runbook: what it applies to, its parameters and its steps'
+        'validate:Check runbooks: capabilities, input schemas, template names, undo steps (file:line)'
+    )
+    _describe -t commands 'aisre runbook command' commands
+}
+
+_aisre_runbook_capabilities() {
+    _arguments -s \
+        '(--json)--json[Machine-readable output (stable schema)]' \
+        '(- *)'{-h,--help}'[Show help and exit]'
+}
+
+_aisre_runbook_list() {
+    _arguments -s \
+        '(--json)--json[Machine-readable output (stable schema)]' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use]:profile: ' \
+        '(- *)'{-h,--help}'[Show help and exit]'
+}
+
+_aisre_runbook_policy() {
+    _arguments -s \
+        '(--json)--json[Machine-readable output (stable schema)]' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use]:profile: ' \
+        '(- *)'{-h,--help}'[Show help and exit]'
+}
+
+_aisre_runbook_resume() {
+    _arguments -s \
+        '(--break-glass)--break-glass[Override a freeze window; give the reason (audited)]:break-glass: ' \
+        '(--json)--json[Machine-readable output (stable schema)]' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use]:profile: ' \
+        '(- *)'{-h,--help}'[Show help and exit]' \
+        '1:run_id: '
+}
+
+_aisre_runbook_run() {
+    _arguments -s \
+        '(--alert)--alert[Take parameter defaults and trust from triage of this alert]:alert: ' \
+        '(--break-glass)--break-glass[Override a freeze window; give the reason (audited)]:break-glass: ' \
+        '(--bundle -b)'{--bundle,-b}'[Read an incident bundle directory instead of live sources]:bundle:_files -/' \
+        '(--dry-run)--dry-run[Show every step'\''s dry run only]' \
+        '(--json)--json[Machine-readable output (stable schema)]' \
+        '*'{--param,-P}'[NAME=VALUE (repeatable)]:param: ' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use]:profile: ' \
+        '(- *)'{-h,--help}'[Show help and exit]' \
+        '1:runbook_id: '
+}
+
+_aisre_runbook_runs() {
+    _arguments -s \
+        '(--json)--json[Machine-readable output (stable schema)]' \
+        '(- *)'{-h,--help}'[Show help and exit]'
+}
+
+_aisre_runbook_show() {
+    _arguments -s \
+        '(--json)--json[Machine-readable output (stable schema)]' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use]:profile: ' \
+        '(- *)'{-h,--help}'[Show help and exit]' \
+        '1:runbook_id: '
+}
+
+_aisre_runbook_validate() {
+    _arguments -s \
+        '(--json)--json[Machine-readable output (stable schema)]' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use]:profile: ' \
+        '(- *)'{-h,--help}'[Show help and exit]' \
+        '*:paths: '
 }
 
 _aisre_triage() {
