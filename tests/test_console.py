@@ -39,6 +39,7 @@ from aisre_cli.ui.tui.messages import (
     StepSkipped,
 )
 from aisre_cli.ui.tui.screens.audit import AuditScreen
+from aisre_cli.ui.tui.screens.confirm import ConfirmScreen
 from aisre_cli.ui.tui.screens.handoff import HandoffScreen
 from aisre_cli.ui.tui.screens.help import HelpScreen
 from aisre_cli.ui.tui.screens.inbox import InboxScreen
@@ -310,6 +311,15 @@ def test_quitting_at_the_prompt_stops_the_run_audited(
             assert screen.session is not None
             run_id = screen.session.run_id
             await pilot.press("ctrl+q")
+            await pilot.pause()
+            assert isinstance(app.screen, ConfirmScreen)
+            await pilot.press("n")  # stay: nothing is stopped
+            await pilot.pause()
+            assert app.screen is screen and screen.mode == "ask"
+            assert "stopped" not in [r.event for r in AuditLog().records() if r.run == run_id]
+            await pilot.press("ctrl+q")
+            await pilot.pause()
+            await pilot.press("y")
             await pilot.pause()
         return run_id
 

@@ -20,6 +20,7 @@ from textual.screen import Screen
 
 from aisre_cli.ui.tui.backend import Backend
 from aisre_cli.ui.tui.screens.audit import AuditScreen
+from aisre_cli.ui.tui.screens.confirm import ConfirmScreen
 from aisre_cli.ui.tui.screens.help import HelpScreen
 from aisre_cli.ui.tui.screens.inbox import InboxScreen
 from aisre_cli.ui.tui.screens.runbook import RunbookScreen
@@ -95,15 +96,32 @@ class ConsoleApp(App[None]):
                 s.action_refresh()
 
     async def action_quit(self) -> None:
-        """Quit; an open run is stopped first (audited, resumable), never left running."""
-        for s in self.screen_stack:
-            if isinstance(s, RunbookScreen) and s.running() and s.session is not None:
-                if s.mode == "busy":
-                    self.notify("a step is running: wait for it to finish", severity="warning")
-                    return
-                s.session.stop(s.current, "console closed at the prompt")
-                s.session.finish()
-        self.exit()
+        """Quit; an open run is first stopped (audited, resumable), never left running."""
+        open_runs = [s for s in self.screen_stack if isinstance(s, RunbookScreen) and s.running()]
+        if not open_runs:
+            self.exit()
+            return
+        rs = open_runs[0]
+        if rs.mode in ("busy", "starting"):
+            self.notify("a step is running: wait for it to finish", severity="warning")
+            return
+        if isinstance(self.screen, ConfirmScreen):
+            return
+        run_id = rs.session.run_id if rs.session else "?"
+
+        def answered(yes: bool | None) -> None:
+            if yes and rs.session is not None:
+                rs.session.stop(rs.current, "console closed at the prompt")
+                rs.session.finish()
+                self.exit()
+
+        self.push_screen(
+            ConfirmScreen(
+                f"Run {run_id} is waiting for an answer. Stop it and quit?",
+                f"It is recorded as stopped; resume it with `aisre runbook resume {run_id}`.",
+            ),
+            answered,
+        )
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
