@@ -411,7 +411,10 @@ class Ranker:
                         # a deeper anomaly explains this one only if it started about
                         # when this one did (one that began long before does not)
                         near = 1.0 if on is None else math.exp(-abs(on - od) / sync_scale)
-                        deeper = max(deeper, anom[d] * near)
+                        # and only as far as it is as strong: a faint wobble below a
+                        # strong anomaly does not explain it away
+                        rel = min(1.0, anom[d] / an) if an > 0 else 1.0
+                        deeper = max(deeper, anom[d] * near * rel)
             up_surge = 0.0
             if has_topo:
                 for x in topo.upstream(s):
