@@ -182,3 +182,58 @@ def test_silence_create_timeout_rereads_instead_of_retrying() -> None:
     with pytest.raises(WriteOutcomeUnknown, match="so it was not created"):
         create()
     assert post.call_count == 2  # once per call: never retried
+
+
+@respx.mock
+def test_prometheus_warnings_become_partial_notes() -> None:
+    base = "http://prom.test"
+    body = {
+        "status": "success",
+        "warnings": ["store 10.0.0.3:10901 unavailable: partial response"],
+        "data": {
+            "resultType": "matrix",
+            "result": [
+                {"metric": {"__name__": "up", "job": "api"}, "values": [[1.0, "1"], [2.0, "0"]]}
+            ],
+        },
+    }
+    respx.get(f"{base}/api/v1/query_range").mock(return_value=httpx.Response(200, json=body))
+    p = Prometheus(
+        PrometheusSource(url=base, default_queries=False, queries={"up": "up"}),
+        client=httpx.Client(),
+    )
+    series, notes = p.fetch_series(utcnow() - timedelta(minutes=5), utcnow(), None)
+    assert [s.service for s in series] == ["api"] and series[0].values == [1.0, 0.0]
+    assert notes and notes[0].status == "partial" and "store 10.0.0.3" in notes[0].detail
+    sent = respx.calls[0].request.url.params
+    assert sent["step"] == "1" and sent["timeout"] == "10000ms"
+
+
+def test_live_sources_wiring(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aisre_cli.errors import ConfigError
+    from aisre_cli.settings.config import Profile
+    from aisre_cli.sources.changefile import ChangeFile
+    from aisre_cli.sources.live import checkables, live_sources
+
+    monkeypatch.setenv("AISRE_PAGERDUTY_TOKEN", "pd-token-123")
+    prof = Profile.model_validate(
+        {
+            "gather_budget_s": 7,
+            "sources": {
+                "pagerduty": {},
+                "alertmanager": {"url": "http://am"},
+                "prometheus": {"url": "http://prom"},
+                "github": {"repos": {"a/b": "b"}},
+            },
+        }
+    )
+    s = live_sources(prof)
+    assert [x.name for x in s.alerts] == ["alertmanager", "pagerduty"]
+    assert [x.name for x in s.metrics] == ["prometheus"]
+    assert any(isinstance(c, ChangeFile) for c in s.changes)
+    pd = s.alerts[1]
+    assert getattr(pd, "http").token.get_secret_value() == "pd-token-123"  # noqa: B009
+    assert getattr(pd, "http").budget_s == 7  # noqa: B009
+    assert {c.name for c in checkables(s)} == {"alertmanager", "pagerduty", "prometheus", "github"}
+    with pytest.raises(ConfigError, match="no source"):
+        live_sources(Profile())
