@@ -249,6 +249,8 @@ def run_triage(
 ) -> TriageReport:
     """Triage one alert: resolve the id, gather, analyze, rank, decide."""
     t0 = time.monotonic()
+    # One budget for the whole triage: what listing the alerts used, gathering cannot.
+    deadline = t0 + profile.gather_budget_s
     alerts, notes = list_alerts(sources, profile.gather_budget_s, progress)
     if alert_query is None:
         focus = sources.bundle.meta.focus_alert if sources.bundle is not None else None
@@ -277,7 +279,7 @@ def run_triage(
         alerts,
         lookback_s=profile.lookback_minutes * 60,
         lookahead_s=profile.lookahead_minutes * 60,
-        budget_s=profile.gather_budget_s,
+        budget_s=max(0.5, deadline - time.monotonic()),
         progress=progress,
     )
     ctx.notes = [*notes, *ctx.notes]

@@ -34,6 +34,13 @@ def alerts_cmd(
     rp, sources = load(ctx, profile, bundle)
     alerts, notes = list_alerts(sources, rp.profile.gather_budget_s)
     source_notes(notes)
+    if notes and not alerts and all(n.status == "failed" for n in notes):
+        from aisre_cli.errors import SourceError
+
+        raise SourceError(
+            "no alert source answered: " + "; ".join(n.render() for n in notes),
+            hint="check the sources with `aisre doctor`",
+        )
     if not show_all:
         alerts = [a for a in alerts if not a.silenced_by and not a.inhibited_by]
     groups = group_alerts(alerts, topology=_topology(sources))

@@ -105,6 +105,10 @@ def root(
     ),
 ) -> None:
     ctx.obj = State(profile=profile, bundle=bundle, verbose=verbose)
+    if verbose >= 2:
+        from aisre_cli.settings.secrets import enable_debug_logging
+
+        enable_debug_logging()  # redacted: tokens never reach the log
 
 
 def render_error(err: AisreError) -> None:
