@@ -55,10 +55,10 @@ class AuditScreen(Screen[None]):
 
     def on_mount(self) -> None:
         runs = self.query_one("#audit-runs", DataTable)
-        for label in ("run", "runbook", "status", "alert", "created"):
+        for label in ("run", "status", "runbook", "created", "alert"):
             runs.add_column(label, key=label)
         recs = self.query_one("#audit-records", DataTable)
-        for label in ("seq", "time", "event", "what", "hash"):
+        for label in ("seq", "time", "event", "hash", "what"):
             recs.add_column(label, key=label)
         self.action_reload()
 
@@ -85,10 +85,10 @@ class AuditScreen(Screen[None]):
         for r in self.runs:
             rt.add_row(
                 r.run_id,
-                r.runbook_id,
                 r.status,
+                r.runbook_id,
+                r.created.strftime("%m-%d %H:%M"),
                 (r.alert_id or "-")[:8],
-                r.created.strftime("%m-%d %H:%M:%S"),
                 key=r.run_id,
             )
         tt = self.query_one("#audit-records", DataTable)
@@ -98,8 +98,8 @@ class AuditScreen(Screen[None]):
                 str(rec.seq),
                 rec.ts[11:19],
                 Text(rec.event, style=EVENT_STYLE.get(rec.event, "")),
+                Text(rec.hash[:8], style="dim"),
                 audit_summary(rec),
-                rec.hash[:12],
             )
         if recs:
             tt.move_cursor(row=len(recs) - 1)
