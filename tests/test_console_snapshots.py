@@ -62,7 +62,8 @@ def test_incident(snap_compare: Snap, size: tuple[int, int]) -> None:
     """Incident: header with the alert and onset 13:31:30Z; verdict `actionable: deploy on
     payments`; hypothesis 1 (99% deploy payments) highlighted with a full green bar; the
     evidence pane starts with the cited E1 change and E2 error ratio; the series tab plots
-    E2 with ◆ change marks before the ▲ onset and red bars after it."""
+    E2 with ◆ change marks before the ▲ onset and red bars after it (at 160×48 the E3
+    latency chart is stacked below it)."""
     assert snap_compare(demo_app(), terminal_size=size, run_before=steps("enter"))
 
 

@@ -178,30 +178,25 @@ class IncidentScreen(Screen[None]):
         plot = self.query_one(SeriesPlot)
         if self.inv is None:
             return
-        cited = [e for e in self._cited(SERIES_KINDS) if self.backend.series_for(self.inv, e)]
-        if not cited:
-            plot.show(None, "no metric series cited by this hypothesis")
-            return
-        ev = cited[self.series_index % len(cited)]
-        s = self.backend.series_for(self.inv, ev)
-        assert s is not None
-        ctx = self.inv.ctx
-        onset = self.inv.report.onset
-        more = (
-            f"  ({self.series_index % len(cited) + 1}/{len(cited)}, n: next)"
-            if len(cited) > 1
-            else ""
-        )
-        plot.show(
-            PlotData(
-                title=f"{ev.id} {s.name} on {s.service or '?'}{more}",
-                series=s,
-                onset=onset.timestamp() if onset else None,
-                changes=[(c.ts.timestamp(), c.id) for c in ctx.changes],
-                start=ctx.window.start.timestamp(),
-                end=ctx.window.end.timestamp(),
+        inv = self.inv
+        ctx = inv.ctx
+        onset = inv.report.onset
+        plots: list[PlotData] = []
+        for ev in self._cited(SERIES_KINDS):
+            s = self.backend.series_for(inv, ev)
+            if s is None:
+                continue
+            plots.append(
+                PlotData(
+                    title=f"{ev.id} {s.name} on {s.service or '?'}",
+                    series=s,
+                    onset=onset.timestamp() if onset else None,
+                    changes=[(c.ts.timestamp(), c.id) for c in ctx.changes],
+                    start=ctx.window.start.timestamp(),
+                    end=ctx.window.end.timestamp(),
+                )
             )
-        )
+        plot.show(plots, self.series_index, "no metric series cited by this hypothesis")
 
     def _show_logs(self) -> None:
         view = self.query_one(LogExcerpt)

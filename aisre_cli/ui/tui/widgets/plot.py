@@ -140,22 +140,59 @@ def render_plot(data: PlotData, width: int, height: int) -> Text:
 
 
 class SeriesPlot(Static):
-    """Redraws to its own size, so it scales from 80×24 up."""
+    """Redraws to its own size: one chart at 80×24, several stacked when there is room.
+
+    `n` (on the incident screen) moves the first chart shown through the cited series.
+    """
+
+    MIN_ROWS = 7
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__("", id=id, markup=False)
-        self.data: PlotData | None = None
+        self.plots: list[PlotData] = []
+        self.first = 0
         self.empty_text = "no series cited by this hypothesis"
 
-    def show(self, data: PlotData | None, empty_text: str | None = None) -> None:
-        self.data = data
+    @property
+    def data(self) -> PlotData | None:
+        """The first chart shown (None when there is none)."""
+        return self.plots[self.first % len(self.plots)] if self.plots else None
+
+    def show(self, plots: list[PlotData], first: int = 0, empty_text: str | None = None) -> None:
+        self.plots = list(plots)
+        self.first = first
         if empty_text is not None:
             self.empty_text = empty_text
         self.refresh()
 
+    def shown(self) -> list[PlotData]:
+        """The charts that fit in the current height, first one first."""
+        if not self.plots:
+            return []
+        h = max(4, self.content_size.height)
+        fit = max(1, min(len(self.plots), h // self.MIN_ROWS))
+        return [self.plots[(self.first + k) % len(self.plots)] for k in range(fit)]
+
     def render(self) -> Text:
-        if self.data is None:
+        if not self.plots:
             return Text(self.empty_text, style="dim")
         w = max(20, self.content_size.width)
         h = max(4, self.content_size.height)
-        return render_plot(self.data, w, h)
+        charts = self.shown()
+        rows = h // len(charts)
+        n = len(self.plots)
+        out = Text(no_wrap=True, overflow="crop")
+        for k, data in enumerate(charts):
+            i = (self.first + k) % n
+            more = ""
+            if n > len(charts):
+                more = f"  ({i + 1}/{n}, n: next)"
+            elif n > 1:
+                more = f"  ({i + 1}/{n})"
+            titled = PlotData(
+                data.title + more, data.series, data.onset, data.changes, data.start, data.end
+            )
+            if k:
+                out.append("\n")
+            out.append_text(render_plot(titled, w, rows))
+        return out
