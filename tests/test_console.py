@@ -668,3 +668,20 @@ def test_no_alerts_because_sources_failed_is_not_nothing_firing() -> None:
             assert inbox.query_one(SourceStatusBar).status_of("broken alerts") == "failed"
 
     asyncio.run(flow())
+
+
+@pytest.mark.parametrize(("size", "charts"), [((80, 24), 1), ((160, 48), 2)])
+def test_series_charts_scale_with_the_terminal(size: tuple[int, int], charts: int) -> None:
+    async def flow() -> None:
+        app = demo_app(alert_id="CheckoutHighErrorRate")
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            plot = app.screen.query_one(SeriesPlot)
+            assert len(plot.plots) == 2
+            assert len(plot.shown()) == charts
+            first = plot.shown()[0].title
+            await pilot.press("n")
+            await pilot.pause()
+            assert plot.shown()[0].title != first, "n moves to the next cited series"
+
+    asyncio.run(flow())
