@@ -176,6 +176,8 @@ class Findings:
     certs: list[MetricFinding]
     memory: dict[tuple[str, str], float] = field(default_factory=dict)
     memory_evidence: list[Evidence] = field(default_factory=list)
+    known_issue: bool = False
+    """Memory matched a past incident unambiguously (it may then add a hypothesis)."""
 
 
 def _dt(ts: float) -> datetime:
@@ -692,8 +694,9 @@ class Ranker:
         svc_features: Callable[[str], dict[str, float]],
         services: set[str],
     ) -> None:
-        """Past confirmed causes: cite them on matching candidates, and add a candidate
-        for a remembered (service, kind) that the live signals did not propose."""
+        """Past confirmed causes: cite them on matching candidates and, for a known issue
+        (an unambiguous match), add a candidate for a remembered (service, kind) that
+        the live signals did not propose."""
         for mev in fnd.memory_evidence:
             cause = mev.data.get("cause")
             if not isinstance(cause, dict):
@@ -705,7 +708,8 @@ class Ranker:
             matched = [c for c in out if c.service == svc and c.kind == kind]
             for c in matched:
                 c.evidence.append(ev)
-            if matched:
+            if matched or not fnd.known_issue:
+                # without an unambiguous match, memory only adds priors and evidence
                 continue
             feats = svc_features(svc) if svc in services else dict.fromkeys(FEATURES, 0.0)
             feats.update(

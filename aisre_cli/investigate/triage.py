@@ -135,6 +135,7 @@ def analyze_context(
         memory.observe(ctx, memory_facets(fnd))
         fnd.memory, fnd.memory_evidence = memory.priors(ctx)
         memory_class = memory.classify(ctx)
+        fnd.known_issue = memory_class == "known_issue"
     cands = ranker.candidates(ctx, fnd, onset, topo)
     null_prob = ranker.score(cands)
     return Analysis(ctx, onset, topo, fnd, cands, null_prob, memory_class)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from aisre_cli import __version__
 from aisre_cli.errors import AisreError, ExitCode
@@ -37,7 +38,80 @@ Examples:
   aisre triage --bundle ./incident-42 --json
 """
 
+# Every command: its module under aisre_cli.ui.cli and its one-line help. The group
+# below imports a command's module only when that command runs (or its own --help
+# is asked for), so `aisre triage …` does not pay for the console, the runbook
+# engine or the live connectors, and `aisre --help` imports none of them.
+# tests/test_cli_lazy.py keeps this table equal to the real commands.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "alerts": (
+        "alerts",
+        "List firing alerts, deduplicated across sources and grouped into incidents.",
+    ),
+    "triage": (
+        "triage",
+        "Investigate one alert and rank its likely root causes, each citing evidence.",
+    ),
+    "console": (
+        "console",
+        "The full-screen incident console: inbox, incident, runbook stepper, audit.",
+    ),
+    "runbook": ("runbook", "Runbooks: list, show, validate, run one step at a time, resume."),
+    "audit": ("audit", "The tamper-evident audit log: show, verify."),
+    "escalate": (
+        "escalate",
+        "Build a hand-off (alert, verdict, hypotheses with evidence, actions taken) and escalate.",
+    ),
+    "incident": (
+        "incident",
+        "Incident memory: past incidents, confirmed causes, postmortems, team sharing.",
+    ),
+    "doctor": (
+        "doctor",
+        "Check every configured source: reachable, authenticated, version, latency, fixes.",
+    ),
+    "config": ("config_cmd", "Create and inspect the configuration (profiles and sources)."),
+    "auth": (
+        "auth",
+        "Store, check and delete API tokens (OS keyring; AISRE_<NAME>_TOKEN in CI).",
+    ),
+    "change": ("change", "Record change events (deploys, config, flags) for triage to correlate."),
+    "bundle": ("bundle", "Capture live incidents as bundles and validate bundles."),
+    "eval": (
+        "evaluate",
+        "Run triage on every bundle with a truth.yaml and report how well it ranks.",
+    ),
+}
+
+
+class LazyGroup(TyperGroup):
+    """A Typer group that loads command modules on first use (see COMMANDS)."""
+
+    # Typer may vendor click, so its types are not named here (Any below).
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS) + [n for n in super().list_commands(ctx) if n not in COMMANDS]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            _load(COMMANDS[cmd_name][0])
+            built = typer.main.get_command(app)
+            for name, cmd in getattr(built, "commands", {}).items():
+                self.commands.setdefault(name, cmd)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        rows = [(name, short) for name, (_, short) in COMMANDS.items()]
+        rows += [
+            (name, cmd.get_short_help_str(limit=80))
+            for name, cmd in self.commands.items()
+            if name not in COMMANDS and not cmd.hidden
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
 app = typer.Typer(
+    cls=LazyGroup,
     name="aisre",
     help=HELP,
     no_args_is_help=True,
@@ -125,33 +199,18 @@ def render_error(err: AisreError) -> None:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _register() -> None:
-    # Command modules register themselves on import.
-    from aisre_cli.ui.cli import alerts, triage  # noqa: F401
+def _load(module: str) -> None:
+    __import__(f"aisre_cli.ui.cli.{module}")
 
-    for optional in (
-        "evaluate",
-        "bundle",
-        "config_cmd",
-        "auth",
-        "doctor",
-        "change",
-        "runbook",
-        "audit",
-        "escalate",
-        "console",
-        "incident",
-    ):
-        try:
-            __import__(f"aisre_cli.ui.cli.{optional}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"aisre_cli.ui.cli.{optional}":
-                raise
+
+def _register() -> None:
+    """Import every command module (for tools that walk the whole tree: gen_docs)."""
+    for module, _ in COMMANDS.values():
+        _load(module)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: runs the app and maps errors to exit codes."""
-    _register()
     raise_errors = os.environ.get("AISRE_RAISE_ERRORS") == "1"
     try:
         rc = app(args=argv, standalone_mode=False)
