@@ -153,6 +153,33 @@ class ExecContext:
     """Where `notify` messages go (the UI shows them)."""
 
 
+class CapabilityBase:
+    """Shared defaults for the built-in capabilities: one input and one output model
+    per class, no undo, a blast radius of one target. Subclasses set the class
+    attributes and override what differs."""
+
+    name = ""
+    description = ""
+    undo_hint = ""
+    supports_dry_run = True
+    Input: type[StrictInput] = StrictInput
+    Output: type[BaseModel] = AnyOutput
+
+    @property
+    def input_model(self) -> type[BaseModel]:
+        return self.Input
+
+    @property
+    def output_model(self) -> type[BaseModel]:
+        return self.Output
+
+    def undo(self, inputs: BaseModel, output: Mapping[str, Any]) -> UndoCall | None:
+        return None
+
+    def blast_radius(self, inputs: BaseModel) -> int:
+        return 1
+
+
 class Capability(Protocol):
     """A typed operation. See the module docstring."""
 

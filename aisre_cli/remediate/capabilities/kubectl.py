@@ -22,6 +22,7 @@ from aisre_cli.errors import ConfigError
 from aisre_cli.remediate.capabilities.base import (
     Action,
     AnyOutput,
+    CapabilityBase,
     CapabilityError,
     ExecContext,
     Preview,
@@ -133,26 +134,8 @@ def _show_read(action: Action) -> Preview:
     return Preview(action=action, ok=True, text=f"$ {action.text()}\n(read only: runs as shown)")
 
 
-class _Kubectl:
-    description = ""
-    undo_hint = ""
-    supports_dry_run = True
-    Input: type[StrictInput] = StrictInput
+class _Kubectl(CapabilityBase):
     Output: type[BaseModel] = KubectlOutput
-
-    @property
-    def input_model(self) -> type[BaseModel]:
-        return self.Input
-
-    @property
-    def output_model(self) -> type[BaseModel]:
-        return self.Output
-
-    def undo(self, inputs: BaseModel, output: Mapping[str, Any]) -> UndoCall | None:
-        return None
-
-    def blast_radius(self, inputs: BaseModel) -> int:
-        return 1
 
 
 # ----------------------------------------------------------------- reads

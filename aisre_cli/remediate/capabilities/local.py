@@ -9,21 +9,20 @@ just bytes in one argument.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field
 
 from aisre_cli.remediate.capabilities.base import (
     Action,
     AnyOutput,
+    CapabilityBase,
     CapabilityError,
     ExecContext,
     NotAllowed,
     Preview,
     Scope,
     StrictInput,
-    UndoCall,
 )
 from aisre_cli.remediate.capabilities.kubectl import run_argv
 from aisre_cli.remediate.types import Duration, Text, parse_duration
@@ -38,27 +37,8 @@ def _no_nul(v: str) -> str:
 ArgvElement = Annotated[str, AfterValidator(_no_nul), Field(max_length=4096)]
 
 
-class _Local:
-    name = ""
-    description = ""
-    undo_hint = ""
-    supports_dry_run = True
-    Input: type[StrictInput] = StrictInput
-    Output: type[BaseModel] = AnyOutput
-
-    @property
-    def input_model(self) -> type[BaseModel]:
-        return self.Input
-
-    @property
-    def output_model(self) -> type[BaseModel]:
-        return self.Output
-
-    def undo(self, inputs: BaseModel, output: Mapping[str, Any]) -> UndoCall | None:
-        return None
-
-    def blast_radius(self, inputs: BaseModel) -> int:
-        return 1
+class _Local(CapabilityBase):
+    """Defaults from CapabilityBase."""
 
 
 class ExecInput(StrictInput):

@@ -24,6 +24,7 @@ from aisre_cli.errors import AisreError, AuthError, ConfigError
 from aisre_cli.remediate.capabilities.base import (
     Action,
     AnyOutput,
+    CapabilityBase,
     CapabilityError,
     ExecContext,
     NotAllowed,
@@ -114,27 +115,8 @@ def _show(action: Action, note: str = "") -> Preview:
     return Preview(action=action, ok=True, text=f"would send:\n{action.text()}{tail}")
 
 
-class _Web:
-    name = ""
-    description = ""
-    undo_hint = ""
-    supports_dry_run = True
-    Input: type[StrictInput] = StrictInput
-    Output: type[BaseModel] = AnyOutput
-
-    @property
-    def input_model(self) -> type[BaseModel]:
-        return self.Input
-
-    @property
-    def output_model(self) -> type[BaseModel]:
-        return self.Output
-
-    def undo(self, inputs: BaseModel, output: Mapping[str, Any]) -> UndoCall | None:
-        return None
-
-    def blast_radius(self, inputs: BaseModel) -> int:
-        return 1
+class _Web(CapabilityBase):
+    """Defaults from CapabilityBase."""
 
 
 # ----------------------------------------------------------------- prometheus
