@@ -4,9 +4,9 @@ truncated body, 50 MB body, connection refused}, plus every source down at once.
 
 Healthy sources are real (Prometheus, Alertmanager) or contract servers (Loki,
 PagerDuty); the faulty one points at the FaultServer (or a closed port). For every
-cell `aisre triage MatrixAlert --json` must: finish within its budget (the alert
-listing and the gather each have `gather_budget_s`, so the bound is 2 × budget plus
-process overhead), exit with the documented code (0: a verdict was produced; 3: no
+cell `aisre triage MatrixAlert --json` must: finish within its budget (one
+`gather_budget_s` for the alert listing and the gather together, plus the time to
+analyse and print), exit with the documented code (0: a verdict was produced; 3: no
 alert source answered), name the faulty source in a per-source note on stderr and
 in the JSON, and never show a traceback.
 
@@ -126,7 +126,7 @@ def _token(monkeypatch: pytest.MonkeyPatch) -> None:
 def _check(r: Result, source: str | None, expect_code: int) -> dict[str, Any]:
     assert "Traceback" not in r.err and "Traceback" not in r.out
     assert r.code == expect_code, (r.code, r.err[-2000:])
-    assert r.seconds < 2 * BUDGET_S + 2.0, r.seconds
+    assert r.seconds < BUDGET_S + 1.5, r.seconds
     row: dict[str, Any] = {"code": r.code, "seconds": round(r.seconds, 2)}
     if expect_code == 0:
         report = json.loads(r.out)

@@ -196,7 +196,7 @@ def _run_with_budget(
                     progress(note)
         for f in pending:
             note = SourceNote(
-                futures[f], "failed", f"no answer within the {budget_s:g}s budget", budget_s
+                futures[f], "failed", f"no answer within the {budget_s:.1f}s budget", budget_s
             )
             notes.append(note)
             if progress:
