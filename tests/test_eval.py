@@ -273,7 +273,7 @@ def test_fit_recovers_a_known_ranking() -> None:
     rng = np.random.default_rng(7)
     true_w = rng.normal(0.0, 3.0, size=nf)
     null = 0.5 * float(true_w.sum()) + 2.0  # some bundles have "no cause"
-    train = _synthetic(600, 1, true_w, null)
+    train = _synthetic(1500, 1, true_w, null)
     test = _synthetic(300, 2, true_w, null)
     theta = fit_theta(make_items(train), l2=0.01)
     w_hat = theta[:nf]

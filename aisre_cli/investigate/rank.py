@@ -66,6 +66,8 @@ FEATURES: tuple[str, ...] = (
     "upstream",  # it calls the paging service (directly or not): load flows down to it
     "breadth",  # how many of its series are anomalous (scaled)
     "upstream_surge",  # a service calling it surged first: its trouble is load from above
+    "corr_rel",  # symptom_corr relative to the best-correlated suspect of the incident
+    "anomaly_rel",  # anomaly relative to the most anomalous suspect of the incident
 )
 
 DEFAULT_WEIGHTS: dict[str, float] = {
@@ -91,6 +93,8 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "upstream": 0.0,
     "breadth": 0.5,
     "upstream_surge": -1.0,
+    "corr_rel": 0.5,
+    "anomaly_rel": 0.5,
 }
 MEMORY_PRIOR_WEIGHT = 1.5
 """`memory_prior` is not fit: evaluation runs without memory, so the data cannot tell
@@ -469,8 +473,17 @@ class Ranker:
         if a:
             services.add(a)
         out: list[Candidate] = []
+        bases = {s: svc_features(s) for s in sorted(services)}
+        # Relative to the other suspects of this incident: how a service compares
+        # with the best-correlated / most anomalous one carries across datasets
+        # better than the raw value does.
+        top_corr = max((b["symptom_corr"] for b in bases.values()), default=0.0)
+        top_anom = max((b["anomaly"] for b in bases.values()), default=0.0)
+        for b in bases.values():
+            b["corr_rel"] = b["symptom_corr"] / top_corr if top_corr > 0 else 0.0
+            b["anomaly_rel"] = b["anomaly"] / top_anom if top_anom > 0 else 0.0
         for s in sorted(services):
-            base = svc_features(s)
+            base = bases[s]
             svc_metric = sorted(
                 per_svc.get(s, []), key=lambda f: (-f.strength, f.onset, f.series.name)
             )
@@ -660,11 +673,14 @@ class Ranker:
                         if degraded
                         else "its dependencies degraded"
                     )
+                    # a surge that overwhelms a service is large in relative terms
+                    # (x2 and more); +20% on a steady counter is many sigmas but no surge
+                    size = min(1.0, max(f0.rel, 0.0)) if f0.baseline > 0 else 1.0
                     add(
                         "traffic_surge",
                         s,
                         f"Request rate at {s} rose {growth} from {_hm(f0.onset)}, then {effect}.",
-                        f0.strength * follow * (1.0 - upstream_surge),
+                        f0.strength * size * follow * (1.0 - upstream_surge),
                         [metric_evidence(f0)] + [metric_evidence(f) for f in health[:1]],
                     )
             if base["anomaly"] >= 0.2 or base["logs"] >= 0.3:
