@@ -685,13 +685,22 @@ class Ranker:
                     )
             if base["anomaly"] >= 0.2 or base["logs"] >= 0.3:
                 fam_txt = ", ".join(sorted(fams.get(s, set()) - {"other"})) or "its signals"
+                when = f" at {_hm(first[s])}" if s in first else ""
+                if base["deeper"] >= 0.3:
+                    stmt = (
+                        f"{fam_txt} moved at {s}{when}, but services it depends on degraded "
+                        "as early: more likely a symptom than the cause."
+                    )
+                else:
+                    stmt = (
+                        f"{s} is where the incident starts: {fam_txt} moved there{when}"
+                        f"{' before its callers' if base['explains'] > 0 else ''}; no change, "
+                        "resource or dependency signal explains why."
+                    )
                 add(
                     "unknown",
                     s,
-                    f"{s} is where the incident starts: {fam_txt} moved there"
-                    f"{' at ' + _hm(first[s]) if s in first else ''}"
-                    f"{' before its callers' if base['explains'] > 0 else ''}; no change, "
-                    "resource or dependency signal explains why.",
+                    stmt,
                     0.0,
                     [],
                     fallback=True,
@@ -805,7 +814,11 @@ class Ranker:
             start=_dt(first[s]) if s in first else None,
             summary="; ".join(parts)[:240],
             strength=round(min(1.0, strength), 4),
-            query=f"topology: {', '.join(up[:3]) or s} depends_on … {s}",
+            query=(
+                f"topology: {', '.join(up[:3])} depends_on … {s}"
+                if up
+                else f"topology: {s} depends_on {', '.join(sorted(down_bad)[:3])}"
+            ),
             ref="topology.yaml",
         )
         return _Ev(f"t:{s}", ev)
