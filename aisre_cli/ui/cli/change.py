@@ -12,7 +12,9 @@ from pathlib import Path
 
 import typer
 
+from aisre_cli.errors import AisreError
 from aisre_cli.ui.cli.app import JsonOpt, ProfileOpt, app, state
+from aisre_cli.ui.cli.common import note
 
 change_app = typer.Typer(
     name="change",
@@ -29,7 +31,8 @@ def _feed(ctx: typer.Context, profile: str | None) -> Path:
     st = state(ctx, profile)
     try:
         rp = resolve_profile(st.profile)
-    except Exception:  # recording a deploy must not depend on a valid profile
+    except AisreError as err:  # recording a deploy must not depend on a valid profile
+        note(f"config not usable ({err.message}); recording to {paths.changes_file()}")
         return paths.changes_file()
     custom = rp.profile.sources.changes_file
     return Path(custom).expanduser() if custom else paths.changes_file()
