@@ -66,6 +66,7 @@ def test_alerts_json(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "alerts", "--json")
     assert code == 0
     data = json.loads(out)
+    jsonschema.validate(data, json.loads((REPO / "docs" / "alerts.schema.json").read_text()))
     assert data["schema"] == "aisre.alerts/v1"
     names = [a["name"] for g in data["incidents"] for a in g]
     assert "CheckoutHighErrorRate" in names
