@@ -8,8 +8,10 @@ x_1..x_n (feature vectors in `rank.FEATURES` order),
 with b = `null_score`. The label of a bundle is the set of candidates matching its
 truth (DESIGN.md rules; for `match: service` every candidate of the true service),
 or the null option when the truth is `unknown` or no candidate matches. The
-likelihood of a bundle is the probability of its label set. We minimise the
-negative log-likelihood plus an L2 penalty (λ/2)(|w|² + b²) with a hand-written
+likelihood of a bundle is the probability of its label set. Bundles are weighted
+so that every dataset (top folder) counts the same in total: a large synthetic suite
+must not drown a smaller real one. We minimise the weighted negative log-likelihood
+plus an L2 penalty (λ/2)(|w|² + b²) with a hand-written
 L-BFGS (two-loop recursion, Armijo backtracking); numpy only.
 
 Honest numbers: k-fold cross-validation split by bundle (stratified by dataset and
@@ -92,6 +94,7 @@ class _Packed:
     label: BoolArr  # N
     null_label: BoolArr  # G
     n_groups: int
+    weight: FloatArr | None = None  # G: each dataset weighs the same in total
 
 
 def _pack(items: Sequence[Item]) -> _Packed:
@@ -112,7 +115,11 @@ def _pack(items: Sequence[Item]) -> _Packed:
     grp = np.repeat(np.arange(len(kept), dtype=np.int64), sizes)
     label = np.concatenate([it.label for it in kept])
     null_label = np.array([it.is_null for it in kept], dtype=np.bool_)
-    return _Packed(x, grp, starts, label, null_label, len(kept))
+    # Balance datasets: a large synthetic suite must not drown a small real one.
+    names = [it.case.dataset for it in kept]
+    counts = {n: names.count(n) for n in set(names)}
+    weight = np.array([len(kept) / (len(counts) * counts[n]) for n in names], dtype=np.float64)
+    return _Packed(x, grp, starts, label, null_label, len(kept), weight)
 
 
 # ------------------------------------------------------------------ likelihood
@@ -137,11 +144,12 @@ def _nll_grad(theta: FloatArr, d: _Packed, l2: float) -> tuple[float, FloatArr]:
     el = np.where(d.label, e, 0.0)
     num = np.where(d.null_label, en, np.add.reduceat(el, d.starts))
     num = np.maximum(num, 1e-300)
-    nll = float(-np.sum(np.log(num) - np.log(z)))
+    wt = d.weight if d.weight is not None else np.ones(d.n_groups)
+    nll = float(-np.sum(wt * (np.log(num) - np.log(z))))
     q = np.where(d.label, el / num[d.grp], 0.0)  # posterior over the label set
     qnull = d.null_label.astype(np.float64)
-    gw = d.x.T @ (p - q)
-    gb = float(np.sum(pnull - qnull))
+    gw = d.x.T @ ((p - q) * wt[d.grp])
+    gb = float(np.sum(wt * (pnull - qnull)))
     grad = np.concatenate([gw, [gb]])
     return nll + pen, grad + gpen
 
