@@ -11,7 +11,8 @@ from aisre_cli.ui.cli.app import BundleOpt, JsonOpt, ProfileOpt, VerboseOpt, app
 from aisre_cli.ui.cli.common import load, note, print_json
 
 if TYPE_CHECKING:
-    from aisre_cli.investigate.triage import MemoryAdvisor, RunbookMatcher
+    from aisre_cli.investigate.triage import RunbookMatcher
+    from aisre_cli.memory.store import Advisor
     from aisre_cli.model import Alert, Hypothesis
     from aisre_cli.settings.config import Profile
 
@@ -57,9 +58,12 @@ def triage_cmd(
             memory=memory,
             progress=progress,
         )
-    recorder = getattr(memory, "record", None)
-    if callable(recorder):
-        recorder(report)
+    if memory is not None:
+        incident = memory.record(report)
+        note(
+            f"recorded as incident {incident.id}; once you know the cause: "
+            f"aisre incident resolve {incident.id} --cause RANK"
+        )
     if json_out:
         print_json(report.to_public())
     elif markdown:
@@ -69,11 +73,9 @@ def triage_cmd(
 
 
 def _runbook_matcher(profile: Profile) -> RunbookMatcher | None:
-    """The remediate layer's matcher, when available (the UI composes the layers)."""
-    try:
-        from aisre_cli.remediate.matching import load_runbooks, match_runbooks
-    except ImportError:
-        return None
+    """The remediate layer's matcher (the UI composes the layers)."""
+    from aisre_cli.remediate.matching import load_runbooks, match_runbooks
+
     try:
         books = load_runbooks(profile)
     except AisreError as err:  # a broken runbook folder must not stop a triage
@@ -86,11 +88,10 @@ def _runbook_matcher(profile: Profile) -> RunbookMatcher | None:
     return match
 
 
-def _memory() -> MemoryAdvisor | None:
-    try:
-        from aisre_cli.memory.store import open_advisor
-    except ImportError:
-        return None
+def _memory() -> Advisor | None:
+    """Incident memory; a broken store is a note, never a failed triage."""
+    from aisre_cli.memory.store import open_advisor
+
     try:
         return open_advisor()
     except AisreError as err:
