@@ -10,10 +10,9 @@ change without persisting it.
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, field_validator
@@ -29,6 +28,7 @@ from aisre_cli.remediate.capabilities.base import (
     Scope,
     StrictInput,
     UndoCall,
+    canonical_json,
 )
 from aisre_cli.remediate.types import Duration, K8sName, Quantity, Replicas, Revision
 
@@ -135,7 +135,21 @@ def _show_read(action: Action) -> Preview:
 
 
 class _Kubectl(CapabilityBase):
+    """kubectl defaults: reads are shown as they will run, writes are previewed with
+    `--dry-run=server`; executing runs the rendered argv."""
+
     Output: type[BaseModel] = KubectlOutput
+    scope: Scope = "read"
+
+    render: Callable[[BaseModel, ExecContext], Action]
+    """Every subclass renders its own argv."""
+
+    def dry_run(self, inputs: BaseModel, ctx: ExecContext) -> Preview:
+        action = self.render(inputs, ctx)
+        return _show_read(action) if self.scope == "read" else _server_dry_run(action, ctx)
+
+    def execute(self, inputs: BaseModel, ctx: ExecContext) -> BaseModel:
+        return KubectlOutput(stdout=_checked(list(self.render(inputs, ctx).argv), ctx))
 
 
 # ----------------------------------------------------------------- reads
@@ -170,12 +184,6 @@ class KubectlGet(_Kubectl):
         argv += ["--output", i.output]
         return Action(self.name, "argv", argv=tuple(argv))
 
-    def dry_run(self, inputs: BaseModel, ctx: ExecContext) -> Preview:
-        return _show_read(self.render(inputs, ctx))
-
-    def execute(self, inputs: BaseModel, ctx: ExecContext) -> BaseModel:
-        return KubectlOutput(stdout=_checked(list(self.render(inputs, ctx).argv), ctx))
-
 
 class RolloutInput(_NsInput):
     kind: Workload = "deployment"
@@ -197,9 +205,6 @@ class KubectlRolloutStatus(_Kubectl):
         argv = _base_argv(ctx, i.namespace)
         argv += ["rollout", "status", f"{i.kind}/{i.name}", f"--timeout={i.timeout}"]
         return Action(self.name, "argv", argv=tuple(argv))
-
-    def dry_run(self, inputs: BaseModel, ctx: ExecContext) -> Preview:
-        return _show_read(self.render(inputs, ctx))
 
     def execute(self, inputs: BaseModel, ctx: ExecContext) -> BaseModel:
         from aisre_cli.remediate.types import parse_duration
@@ -233,9 +238,6 @@ class KubectlWaitCondition(_Kubectl):
         ]
         return Action(self.name, "argv", argv=tuple(argv))
 
-    def dry_run(self, inputs: BaseModel, ctx: ExecContext) -> Preview:
-        return _show_read(self.render(inputs, ctx))
-
     def execute(self, inputs: BaseModel, ctx: ExecContext) -> BaseModel:
         from aisre_cli.remediate.types import parse_duration
 
@@ -266,12 +268,6 @@ class KubectlRolloutUndo(_Kubectl):
             argv.append(f"--to-revision={i.to_revision}")
         return Action(self.name, "argv", argv=tuple(argv))
 
-    def dry_run(self, inputs: BaseModel, ctx: ExecContext) -> Preview:
-        return _server_dry_run(self.render(inputs, ctx), ctx)
-
-    def execute(self, inputs: BaseModel, ctx: ExecContext) -> BaseModel:
-        return KubectlOutput(stdout=_checked(list(self.render(inputs, ctx).argv), ctx))
-
     def undo(self, inputs: BaseModel, output: Mapping[str, Any]) -> UndoCall | None:
         i = RolloutUndoInput.model_validate(inputs.model_dump())
         return UndoCall(
@@ -292,12 +288,6 @@ class KubectlRolloutRestart(_Kubectl):
         argv = _base_argv(ctx, i.namespace)
         argv += ["rollout", "restart", f"{i.kind}/{i.name}"]
         return Action(self.name, "argv", argv=tuple(argv))
-
-    def dry_run(self, inputs: BaseModel, ctx: ExecContext) -> Preview:
-        return _server_dry_run(self.render(inputs, ctx), ctx)
-
-    def execute(self, inputs: BaseModel, ctx: ExecContext) -> BaseModel:
-        return KubectlOutput(stdout=_checked(list(self.render(inputs, ctx).argv), ctx))
 
 
 class ScaleInput(_NsInput):
@@ -325,9 +315,6 @@ class KubectlScale(_Kubectl):
         argv = _base_argv(ctx, i.namespace)
         argv += ["scale", f"{i.kind}/{i.name}", f"--replicas={i.replicas}"]
         return Action(self.name, "argv", argv=tuple(argv))
-
-    def dry_run(self, inputs: BaseModel, ctx: ExecContext) -> Preview:
-        return _server_dry_run(self.render(inputs, ctx), ctx)
 
     def execute(self, inputs: BaseModel, ctx: ExecContext) -> BaseModel:
         i = ScaleInput.model_validate(inputs.model_dump())
@@ -392,15 +379,9 @@ class KubectlCertRenew(_Kubectl):
             "--subresource=status",
             "--type=merge",
             "--patch",
-            json.dumps(patch, sort_keys=True, separators=(",", ":")),
+            canonical_json(patch),
         ]
         return Action(self.name, "argv", argv=tuple(argv))
-
-    def dry_run(self, inputs: BaseModel, ctx: ExecContext) -> Preview:
-        return _server_dry_run(self.render(inputs, ctx), ctx)
-
-    def execute(self, inputs: BaseModel, ctx: ExecContext) -> BaseModel:
-        return KubectlOutput(stdout=_checked(list(self.render(inputs, ctx).argv), ctx))
 
 
 class PvcResizeInput(_NsInput):
@@ -425,15 +406,9 @@ class KubectlPvcResize(_Kubectl):
             i.name,
             "--type=merge",
             "--patch",
-            json.dumps(patch, sort_keys=True, separators=(",", ":")),
+            canonical_json(patch),
         ]
         return Action(self.name, "argv", argv=tuple(argv))
-
-    def dry_run(self, inputs: BaseModel, ctx: ExecContext) -> Preview:
-        return _server_dry_run(self.render(inputs, ctx), ctx)
-
-    def execute(self, inputs: BaseModel, ctx: ExecContext) -> BaseModel:
-        return KubectlOutput(stdout=_checked(list(self.render(inputs, ctx).argv), ctx))
 
 
 __all__ = [
