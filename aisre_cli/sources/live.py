@@ -25,6 +25,7 @@ from aisre_cli.settings.secrets import get_token
 
 if TYPE_CHECKING:
     import httpx
+    from pydantic import SecretStr
 
     from aisre_cli.sources.http import Health
     from aisre_cli.sources.registry import SourceSet
@@ -51,6 +52,10 @@ def live_sources(
     labels = list(profile.service_labels)
     budget = budget_s if budget_s is not None else profile.gather_budget_s
     out = SourceSet()
+
+    def token(name: str | None) -> SecretStr | None:
+        return get_token(name) if name else None
+
     if src.alertmanager is not None:
         from aisre_cli.sources.alertmanager import Alertmanager
 
@@ -58,8 +63,8 @@ def live_sources(
         out.alerts.append(
             Alertmanager(
                 am,
+                token=token(am.token_name),
                 service_labels=labels,
-                token=get_token(am.token_name) if am.token_name else None,
                 client=client,
                 budget_s=budget,
             )
@@ -71,8 +76,8 @@ def live_sources(
         out.alerts.append(
             PagerDuty(
                 pd,
+                token=token(pd.token_name),
                 service_labels=labels,
-                token=get_token(pd.token_name),
                 client=client,
                 budget_s=budget,
             )
@@ -84,8 +89,8 @@ def live_sources(
         out.metrics.append(
             Prometheus(
                 pm,
+                token=token(pm.token_name),
                 service_labels=labels,
-                token=get_token(pm.token_name) if pm.token_name else None,
                 client=client,
                 budget_s=budget,
             )
@@ -97,8 +102,8 @@ def live_sources(
         out.logs.append(
             Loki(
                 lk,
+                token=token(lk.token_name),
                 service_labels=labels,
-                token=get_token(lk.token_name) if lk.token_name else None,
                 client=client,
                 budget_s=budget,
             )
@@ -107,9 +112,7 @@ def live_sources(
         from aisre_cli.sources.github import GitHub
 
         gh = src.github
-        out.changes.append(
-            GitHub(gh, token=get_token(gh.token_name), client=client, budget_s=budget)
-        )
+        out.changes.append(GitHub(gh, token=token(gh.token_name), client=client, budget_s=budget))
     from aisre_cli.sources.changefile import ChangeFile, TopologyFile
 
     if src.changes_file:
