@@ -17,7 +17,7 @@ from functools import partial
 from typing import Any
 
 from aisre_cli.errors import AisreError, UsageError
-from aisre_cli.model import Alert, Context, LogTable, Series, SourceNote, Topology, Window
+from aisre_cli.model import Alert, Context, LogTable, SourceNote, Topology, Window
 from aisre_cli.sources.registry import SourceSet
 
 ProgressFn = Callable[[SourceNote], None]
@@ -292,14 +292,8 @@ def _run_serial(
 ) -> tuple[dict[str, Any], list[SourceNote]]:
     results: dict[str, Any] = {}
     notes: list[SourceNote] = []
-    seen: set[int] = set()
     for key, fn in jobs:
         t0 = time.monotonic()
         results[key] = fn()  # bundle errors are the user's input errors: let them raise
         notes.append(SourceNote(key, "ok", "", time.monotonic() - t0))
-        seen.add(id(fn))
     return results, notes
-
-
-def series_services(series: Sequence[Series]) -> set[str]:
-    return {s.service for s in series if s.service}

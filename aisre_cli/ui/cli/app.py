@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -194,9 +193,6 @@ def render_error(err: AisreError) -> None:
     console.print(f"[bold red]error:[/] {escape(err.message)}")
     if err.hint:
         console.print(f"[dim]hint: {escape(err.hint)}[/]")
-
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _load(module: str) -> None:
