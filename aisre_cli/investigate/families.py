@@ -1,13 +1,26 @@
-"""Signal families: which kind of signal a metric is, decided by name patterns.
+"""The signal catalogue: what a metric *means*, read from the vocabularies real systems export.
 
-The engine never looks at exact metric names. A series' name (its `__name__` or the
-bundle file stem) plus a few telling label values are matched against regular
-expressions per family; the first family that matches wins, in the order below
-(more specific first). Users extend or override the patterns per profile
-(`signal_families` in config) for their own naming schemes.
+The engine never looks at exact metric names of one system. A series' name (its
+`__name__` or the bundle file stem) and a few telling label values are matched
+against a catalogue grounded in what exporters, frameworks and meshes emit:
 
-Each family also has a *bad direction*: errors going up is bad, free disk going down
-is bad. Some names flip the direction (`*_avail*`, `*_free*`, `*expiry*`).
+* exporters: cAdvisor (`container_*`), kube-state-metrics (`kube_pod_*`, `kube_deployment_*`),
+  node_exporter (`node_*`), blackbox (`probe_*`);
+* frameworks and meshes: OpenTelemetry HTTP/RPC semantic conventions
+  (`http_server_request_duration`, `rpc_server_duration`), Istio/Envoy
+  (`istio_requests_total`, `envoy_cluster_upstream_*`), Micrometer/Spring Boot
+  (`http_server_requests_seconds`, `jvm_*`, `hikaricp_*`), the Go, Java and Python client
+  libraries' defaults (`go_*`, `process_*`, `python_gc_*`).
+
+Each entry gives a *family* (what the signal speaks about), its *bad direction*, a
+*shape* (how to read the numbers: a counter to rate, a gauge, a ratio or percent, an
+expiry timestamp, a countdown, a restart counter, an up/down probe) and a *scope*
+(container, pod, node, probe or service: a node-wide CPU shift is shared by everything
+on the node and is weaker evidence against one service than the service's own CPU).
+
+A metric the catalogue does not know still counts as a generic anomaly (`family=None`,
+`known=False`) with a lower prior, never as a specific kind. Profiles extend or
+override the catalogue per family (`signal_families` in config).
 """
 
 from __future__ import annotations
@@ -15,6 +28,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
+
+Shape = Literal["gauge", "counter", "ratio", "percent", "expiry_ts", "countdown", "updown"]
+Scope = Literal["container", "pod", "node", "probe", "service"]
 
 FAMILIES: tuple[str, ...] = (
     "certificates",
@@ -31,8 +48,23 @@ FAMILIES: tuple[str, ...] = (
 )
 
 DEFAULT_PATTERNS: dict[str, list[str]] = {
-    "certificates": [r"cert", r"ssl", r"tls_.*expir", r"x509"],
-    "restarts": [r"restart", r"crashloop", r"oom_?kill", r"waiting_reason", r"terminated_reason"],
+    "certificates": [
+        r"cert",
+        r"ssl",
+        r"tls_.*expir",
+        r"x509",
+        r"not_?after",
+    ],
+    "restarts": [
+        r"restart",
+        r"crashloop",
+        r"oom_?kill",
+        r"oom_events",
+        r"waiting_reason",
+        r"terminated_reason",
+        r"last_terminat",
+        r"container_status_(waiting|terminated)",
+    ],
     "availability": [
         r"(^|_)up$",
         r"^up(_|$)",
@@ -40,7 +72,10 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"availability",
         r"uptime_ratio",
         r"health(y|check)?(_|$)",
-        r"replicas_available",
+        r"replicas_(available|ready|unavailable)",
+        r"status_ready",
+        r"endpoints?_(ready|available)",
+        r"healthy_host",
     ],
     "errors": [
         r"error",
@@ -51,6 +86,10 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"fault",
         r"reject",
         r"_panic",
+        r"success_(rate|ratio)",
+        r"(^|_)success(_|$)",
+        r"upstream_rq_5",
+        r"grpc_.*(unavailable|internal|deadline)",
     ],
     "latency": [
         r"latenc",
@@ -59,8 +98,11 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"_seconds_bucket",
         r"(^|_)p(50|90|95|99|999)($|_)",
         r"rtt",
-        r"lag",
+        r"(^|_)lag($|_)",
         r"wait_time",
+        r"_time_(ms|seconds)",
+        r"upstream_rq_time",
+        r"gc_pause",
     ],
     "connections": [
         r"conn",
@@ -71,10 +113,24 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"active_workers",
         r"queue_(depth|size|length)",
         r"backlog",
+        r"hikaricp",
+        r"goroutines",
+        r"open_fds",
+        r"file_descriptors",
     ],
     "disk": [r"disk", r"filesystem", r"(^|_)fs_", r"inode", r"volume", r"iops", r"io_time"],
-    "memory": [r"mem", r"heap", r"rss", r"working_set", r"(^|_)gc_", r"swap", r"oom"],
-    "cpu": [r"cpu", r"throttl", r"load(1|5|15)?$", r"(^|_)load_average"],
+    "memory": [
+        r"mem",
+        r"heap",
+        r"rss",
+        r"working_set",
+        r"(^|_)gc_",
+        r"swap",
+        r"oom",
+        r"resident",
+        r"mebibytes",
+    ],
+    "cpu": [r"cpu", r"throttl", r"load(1|5|15)?$", r"(^|_)load_average", r"millicores"],
     "network": [
         r"network",
         r"(^|_)net(stat|_|dev)",
@@ -85,6 +141,7 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"tcp",
         r"(^|_)rx_|(^|_)tx_",
         r"socket",
+        r"(transmit|receive)_(bytes|packets|errs)",
     ],
     "traffic": [
         r"request",
@@ -96,14 +153,30 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"messages_(in|received)",
         r"(^|_)calls($|_)",
         r"ingress",
+        r"workload_ops",
+        r"(^|_)ops($|_)",
+        r"upstream_rq(_total)?$",
     ],
 }
 
 # Names matching these are "bad when they go DOWN" (free space, remaining validity...).
 _DOWN_IS_BAD = re.compile(
-    r"avail|free|remaining|expiry|expire|not_after|(^|_)up$|^up(_|$)|probe_success|availab|"
-    r"success_ratio|healthy|uptime|replicas_available|headroom"
+    r"avail|free|remaining|expiry|expire|not_?after|(^|_)up$|^up(_|$)|probe_success|availab|"
+    r"success|healthy|uptime|replicas_(available|ready)|status_ready|headroom|(^|_)left($|_)|"
+    r"until|ttl"
 )
+# Shapes, by name (values confirm them where a name cannot: see `metrics.counter_like`).
+_COUNTER = re.compile(r"(_total|_count|_sum|_seconds_total|_bytes_total)$")
+_PERCENT = re.compile(r"percent|pct|_perc$|(^|_)percentage")
+_RATIO = re.compile(r"ratio|fraction|(^|_)rate_of|utili[sz]ation|saturation")
+_EXPIRY_TS = re.compile(r"expiry|expiration|not_?after|expire(s|_at|_time)|valid_until")
+_COUNTDOWN = re.compile(r"remaining|(^|_)left($|_)|until|ttl|time_to_expir|days_to|expires_in")
+_UPDOWN = re.compile(r"(^|_)up$|^up(_|$)|probe_success|(^|_)healthy?($|_)|status_ready")
+# Scopes, by the exporter that names them.
+_NODE = re.compile(r"^node_|(^|_)node_(cpu|memory|network|load|disk|filesystem)|^machine_")
+_PROBE = re.compile(r"^probe_")
+_CONTAINER = re.compile(r"^container_|^kube_pod_container")
+_REASON_LABELS = ("reason", "code", "response_code", "status_code", "grpc_code", "status")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,10 +184,14 @@ class SignalClass:
     family: str | None
     bad_up: bool
     """True when an increase is the bad direction."""
+    shape: Shape = "gauge"
+    scope: Scope = "service"
+    known: bool = True
+    """False: the catalogue does not know this signal (a generic anomaly, lower prior)."""
 
 
 class FamilyMatcher:
-    """Compiled patterns; caches per name because a bundle repeats names a lot."""
+    """The compiled catalogue; caches per name because a bundle repeats names a lot."""
 
     def __init__(self, overrides: Mapping[str, list[str]] | None = None):
         pats = {k: list(v) for k, v in DEFAULT_PATTERNS.items()}
@@ -128,12 +205,14 @@ class FamilyMatcher:
         self._cache: dict[str, SignalClass] = {}
 
     def classify(self, name: str, labels: Mapping[str, str] | None = None) -> SignalClass:
-        key = name
         reason = ""
         if labels:
-            # kube-state-metrics style: the interesting bit is in a label value
-            reason = labels.get("reason", "") or labels.get("code", "") or ""
-            key = f"{name}|{reason}"
+            # kube-state-metrics / mesh style: the telling bit is in a label value
+            for key in _REASON_LABELS:
+                if labels.get(key):
+                    reason = labels[key]
+                    break
+        key = f"{name}|{reason}"
         hit = self._cache.get(key)
         if hit is not None:
             return hit
@@ -145,14 +224,69 @@ class FamilyMatcher:
                 break
         r = reason.lower()
         if r:
-            if "crashloop" in r or "oomkill" in r or "error" == r:
+            if "crashloop" in r or "oomkill" in r or r in ("error", "oomkilled"):
                 fam = "restarts"
-            elif r.startswith("5") and fam in (None, "traffic"):
+            elif re.fullmatch(r"5\d\d|5xx", r) and fam in (None, "traffic", "errors"):
+                fam = "errors"
+            elif r in ("unavailable", "internal", "deadline_exceeded", "unknown") and fam in (
+                None,
+                "traffic",
+            ):
                 fam = "errors"
         bad_up = not bool(_DOWN_IS_BAD.search(text))
-        out = SignalClass(family=fam, bad_up=bad_up)
+        if fam == "errors" and re.search(r"success", text):
+            bad_up = False
+        out = SignalClass(
+            family=fam,
+            bad_up=bad_up,
+            shape=_shape(text, fam),
+            scope=_scope(text),
+            known=fam is not None,
+        )
         self._cache[key] = out
         return out
+
+
+def _shape(text: str, fam: str | None) -> Shape:
+    if fam == "certificates" and _EXPIRY_TS.search(text) and not _COUNTDOWN.search(text):
+        return "expiry_ts"
+    if _COUNTDOWN.search(text):
+        return "countdown"
+    if _UPDOWN.search(text):
+        return "updown"
+    if _COUNTER.search(text):
+        return "counter"
+    if _PERCENT.search(text):
+        return "percent"
+    if _RATIO.search(text):
+        return "ratio"
+    return "gauge"
+
+
+def _scope(text: str) -> Scope:
+    if _NODE.search(text):
+        return "node"
+    if _PROBE.search(text):
+        return "probe"
+    if _CONTAINER.search(text):
+        return "container"
+    if text.startswith("pod_") or text.startswith("kube_pod"):
+        return "pod"
+    return "service"
+
+
+def countdown_seconds(name: str) -> float:
+    """The unit of a countdown gauge, in seconds (days/hours/minutes left)."""
+    t = name.lower()
+    if "day" in t:
+        return 86400.0
+    if "hour" in t:
+        return 3600.0
+    if "minute" in t:
+        return 60.0
+    if t.endswith("_ms") or "millis" in t:
+        return 0.001
+    return 1.0
 
 
 # Log message patterns that speak about a family (used to type log evidence).

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aisre_cli.investigate.families import FamilyMatcher
+from aisre_cli.investigate.families import FamilyMatcher, SignalClass, countdown_seconds
 from aisre_cli.model import Series
 
 Z_ONSET = 3.0
@@ -61,6 +61,10 @@ class MetricFinding:
     strength: float
     bad: bool
     """True when the move is in the family's bad direction (False: a drop of traffic...)."""
+    scope: str = "service"
+    """Where the signal is measured (`families.Scope`): node-wide signals are shared."""
+    known: bool = True
+    """False for a signal the catalogue does not know (a generic anomaly)."""
 
 
 def _strength(z: float) -> float:
@@ -73,7 +77,15 @@ def detect(
     alert_ts: float,
     lookahead_s: float = 300.0,
 ) -> list[MetricFinding]:
-    """Return one finding per anomalous series (|z| >= Z_ANOMALY), unordered."""
+    """Return one finding per anomalous series (|z| >= Z_ANOMALY), unordered.
+
+    Counters (by name and by values: non-decreasing but for resets) are read as
+    rates first: a raw `_total` climbs forever and says nothing until differenced."""
+    series = [
+        as_rate(s) if counter_like(s, matcher) else s
+        for s in series
+        if not _is_expiry(matcher.classify(s.name, s.labels))
+    ]
     groups: dict[tuple[int, float, float], list[int]] = defaultdict(list)
     for i, s in enumerate(series):
         n = len(s.timestamps)
@@ -214,9 +226,59 @@ def _detect_matrix(
                 onset=float(row.timestamps[oi]),
                 strength=_strength(zr),
                 bad=bool(dirs[r] != 0 or (fam == "traffic" and d > 0) or fam is None),
+                scope=classes[r].scope,
+                known=classes[r].known,
             )
         )
     return out
+
+
+def _is_expiry(c: SignalClass) -> bool:
+    """Expiry timestamps and countdowns are read by `cert_expiry`, not as anomalies: a
+    countdown falls steadily by design."""
+    return c.family == "certificates" and c.shape in ("countdown", "expiry_ts")
+
+
+def counter_like(s: Series, matcher: FamilyMatcher) -> bool:
+    """A cumulative counter: named like one and non-decreasing except for resets."""
+    if matcher.classify(s.name, s.labels).shape != "counter" or len(s.values) < 4:
+        return False
+    v = [x for x in s.values if math.isfinite(x)]
+    if len(v) < 4 or v[-1] <= v[0] and max(v) == min(v):
+        return False
+    drops = sum(1 for a, b in zip(v, v[1:], strict=False) if b < a)
+    return drops <= max(1, len(v) // 10)
+
+
+def as_rate(s: Series) -> Series:
+    """Per-second rate of a counter, with resets handled as Prometheus' `rate()` does."""
+    ts, vs = s.timestamps, s.values
+    out_t: list[float] = []
+    out_v: list[float] = []
+    for i in range(1, len(vs)):
+        dt = ts[i] - ts[i - 1]
+        a, b = vs[i - 1], vs[i]
+        if dt <= 0 or not (math.isfinite(a) and math.isfinite(b)):
+            continue
+        inc = b - a if b >= a else b  # a reset: the counter restarted from zero
+        out_t.append(ts[i])
+        out_v.append(inc / dt)
+    q = s.query or s.name
+    step = int(round(ts[1] - ts[0])) if len(ts) > 1 else 60
+    query = (
+        f"rate({q}[{max(4 * step, 60)}s])"
+        if "(" not in q
+        else f"rate(({q})[{max(4 * step, 60)}s:])"
+    )
+    return Series(
+        name=s.name,
+        service=s.service,
+        labels=s.labels,
+        timestamps=out_t,
+        values=out_v,
+        query=query,
+        ref=s.ref,
+    )
 
 
 def cert_expiry(
@@ -231,13 +293,30 @@ def cert_expiry(
     """
     out: list[MetricFinding] = []
     for s in series:
-        if not s.values or matcher.classify(s.name, s.labels).family != "certificates":
+        if not s.values:
+            continue
+        cls = matcher.classify(s.name, s.labels)
+        if cls.family != "certificates":
             continue
         v = [x for x in s.values if math.isfinite(x)]
-        if not v or not (1e9 < v[-1] < 1e11):
+        if not v:
             continue
-        left = [val - t for t, val in zip(s.timestamps, s.values, strict=False)]
-        expired_at = next((t for t, rem in zip(s.timestamps, left, strict=False) if rem <= 0), None)
+        if cls.shape == "countdown" or not (1e9 < v[-1] < 1e11):
+            # a gauge counting down ("seconds/days remaining"), in the unit its name says
+            unit = countdown_seconds(s.name)
+            if cls.shape != "countdown" and not _counts_down(s):
+                continue
+            left = [val * unit for val in s.values]
+        else:
+            left = [val - t for t, val in zip(s.timestamps, s.values, strict=False)]
+        expired_at = next(
+            (
+                t
+                for t, rem in zip(s.timestamps, left, strict=False)
+                if math.isfinite(rem) and rem <= 0
+            ),
+            None,
+        )
         last_left = left[-1]
         if expired_at is None and last_left > 3 * 86400:
             continue
@@ -256,6 +335,19 @@ def cert_expiry(
                 onset=float(onset),
                 strength=float(strength),
                 bad=True,
+                scope=cls.scope,
             )
         )
     return out
+
+
+def _counts_down(s: Series) -> bool:
+    """Values that fall by about one per second of wall time: a seconds-left gauge."""
+    pts = [(t, v) for t, v in zip(s.timestamps, s.values, strict=False) if math.isfinite(v)]
+    if len(pts) < 3:
+        return False
+    (t0, v0), (t1, v1) = pts[0], pts[-1]
+    if t1 <= t0:
+        return False
+    slope = (v1 - v0) / (t1 - t0)
+    return -1.5 < slope < -0.5
