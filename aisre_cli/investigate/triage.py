@@ -20,6 +20,7 @@ from aisre_cli.investigate.analyzers import changes as change_an
 from aisre_cli.investigate.analyzers import dependency as dep_an
 from aisre_cli.investigate.analyzers import logs as log_an
 from aisre_cli.investigate.analyzers import metrics as metric_an
+from aisre_cli.investigate.analyzers import trace_edges as edge_an
 from aisre_cli.investigate.analyzers import traces as trace_an
 from aisre_cli.investigate.families import FamilyMatcher
 from aisre_cli.investigate.gather import ProgressFn, gather, list_alerts, resolve_alert
@@ -109,7 +110,8 @@ def analyze_context(
             SourceNote("topology", "partial", f"no topology: derived from {len(ctx.spans)} spans")
         )
 
-    metric_findings = metric_an.detect(ctx.series, matcher, alert_ts)
+    series = metric_an.prepare(ctx.series, matcher)
+    metric_findings = metric_an.detect(series, matcher, alert_ts)
     certs = metric_an.cert_expiry(ctx.series, matcher, alert_ts)
     a = ctx.alert.service
     cone = ({a} | topo.downstream(a)) if a and a in topo.services() else set()
@@ -122,6 +124,8 @@ def analyze_context(
     known = topo.services() | {s.service for s in ctx.series if s.service}
     dead = dep_an.find_dead(metric_findings, log_stats.findings, known)
     trace_findings = trace_an.analyze(ctx.spans, ref) if ctx.spans else []
+    edges = edge_an.edge_gaps(ctx.spans, onset - 60.0) if ctx.spans else []
+    harm = change_an.attribute(ctx.changes, series, matcher.classify)
     fnd = Findings(
         metrics=metric_findings,
         logs=log_stats,
@@ -129,6 +133,8 @@ def analyze_context(
         dead=dead,
         traces=trace_findings,
         certs=certs,
+        harm=harm,
+        edges=edges,
     )
     memory_class: str | None = None
     if memory is not None:

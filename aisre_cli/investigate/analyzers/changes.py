@@ -9,9 +9,11 @@ the onset (typically a hot-fix) is kept as context but cannot explain the onset.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from aisre_cli.model import Change
+from aisre_cli.investigate.families import SignalClass
+from aisre_cli.model import Change, Series
 
 LOOKBACK_S = 3600.0
 """Changes earlier than this before the onset are not candidates."""
@@ -41,3 +43,159 @@ def correlate(changes: list[Change], onset: float) -> list[ChangeFinding]:
         prox = math.exp(-max(gap, 0.0) / DECAY_S) if before else 0.0
         out.append(ChangeFinding(change=c, gap_s=gap, proximity=prox, before_onset=before))
     return out
+
+
+# ------------------------------------------------------------------ attribution
+
+VERSION_LABELS: tuple[str, ...] = (
+    "version",
+    "app_version",
+    "service_version",
+    "service.version",
+    "revision",
+    "canary",
+    "track",
+    "rollouts_pod_template_hash",
+    "pod_template_hash",
+    "image_tag",
+    "tag",
+    "destination_version",
+)
+"""Labels that tell a series' software version (Kubernetes, Argo Rollouts, Istio,
+OpenTelemetry `service.version`): with them a canary can be compared with its baseline."""
+HARM_FAMILIES = frozenset(
+    {"errors", "latency", "availability", "restarts", "memory", "cpu", "connections"}
+)
+AFTER_S = 900.0
+"""How long after a change its effect is looked for."""
+BEFORE_S = 1800.0
+
+
+@dataclass(slots=True)
+class ChangeHarm:
+    """Evidence that one change hurt: its service's signals before vs after it, and its
+    new version's series vs the old version's over the same minutes."""
+
+    change_id: str
+    harm: float
+    """0-1: how clearly the changed service's bad-direction signals moved at the change."""
+    series: Series | None = None
+    before: float = 0.0
+    after: float = 0.0
+    z: float = 0.0
+    version_harm: float = 0.0
+    """0-1: the new version is worse than the other versions over the same minutes."""
+    version_detail: str = ""
+
+
+def _robust(vals: list[float]) -> tuple[float, float]:
+    v = sorted(x for x in vals if math.isfinite(x))
+    if not v:
+        return 0.0, 0.0
+    med = v[len(v) // 2] if len(v) % 2 else 0.5 * (v[len(v) // 2 - 1] + v[len(v) // 2])
+    dev = sorted(abs(x - med) for x in v)
+    mad = dev[len(dev) // 2]
+    return med, 1.4826 * mad
+
+
+def _z_strength(z: float) -> float:
+    return float(min(1.0, math.log1p(max(z - 2.0, 0.0)) / math.log1p(30.0)))
+
+
+def _version_of(labels: dict[str, str]) -> tuple[str, str] | None:
+    for k in VERSION_LABELS:
+        v = labels.get(k)
+        if v:
+            return k, v
+    return None
+
+
+def attribute(
+    changes: list[Change],
+    series: list[Series],
+    classify: Callable[[str, dict[str, str]], SignalClass],
+) -> dict[str, ChangeHarm]:
+    """For each change, how much worse its service's signals are after it than before.
+
+    Step test per series of the changed service (bad direction only, robust scale
+    with a noise floor): the median of the `AFTER_S` after the change against the
+    `BEFORE_S` before. Where series carry a version label, the series of the change's
+    new version are compared with the other versions' over the same minutes."""
+    by_svc: dict[str, list[Series]] = {}
+    for s in series:
+        if s.service:
+            by_svc.setdefault(s.service, []).append(s)
+    out: dict[str, ChangeHarm] = {}
+    for c in changes:
+        t = c.ts.timestamp()
+        best = ChangeHarm(c.id, 0.0)
+        for s in by_svc.get(c.service, []):
+            cls = classify(s.name, s.labels)
+            if cls.family not in HARM_FAMILIES:
+                continue
+            pre = [
+                v for ts, v in zip(s.timestamps, s.values, strict=False) if t - BEFORE_S <= ts < t
+            ]
+            post = [
+                v for ts, v in zip(s.timestamps, s.values, strict=False) if t <= ts <= t + AFTER_S
+            ]
+            if len(pre) < 3 or len(post) < 2:
+                continue
+            base, sd = _robust(pre)
+            level, _ = _robust(post)
+            scale = max(sd, 0.05 * abs(base), 1e-9)
+            sign = 1.0 if cls.bad_up else -1.0
+            z = (level - base) / scale * sign
+            h = _z_strength(z)
+            if h > best.harm:
+                best = ChangeHarm(c.id, h, s, base, level, z)
+        vh, detail = _version_harm(c, by_svc.get(c.service, []), classify)
+        best.version_harm = vh
+        best.version_detail = detail
+        out[c.id] = best
+    return out
+
+
+def _version_harm(
+    c: Change, series: list[Series], classify: Callable[[str, dict[str, str]], SignalClass]
+) -> tuple[float, str]:
+    if not c.version:
+        return 0.0, ""
+    t = c.ts.timestamp()
+    groups: dict[str, dict[bool, list[Series]]] = {}
+    for s in series:
+        ver = _version_of(s.labels)
+        if ver is None:
+            continue
+        cls = classify(s.name, s.labels)
+        if cls.family not in HARM_FAMILIES:
+            continue
+        is_new = ver[1] == c.version or ver[1].endswith(c.version) or c.version.endswith(ver[1])
+        groups.setdefault(s.name, {}).setdefault(is_new, []).append(s)
+    best, detail = 0.0, ""
+    for name, g in groups.items():
+        if True not in g or False not in g:
+            continue
+        cls = classify(name, g[True][0].labels)
+        sign = 1.0 if cls.bad_up else -1.0
+
+        def after(ss: list[Series]) -> list[float]:
+            return [
+                v
+                for s in ss
+                for ts, v in zip(s.timestamps, s.values, strict=False)
+                if ts >= t and math.isfinite(v)
+            ]
+
+        new, old = after(g[True]), after(g[False])
+        if len(new) < 2 or len(old) < 3:
+            continue
+        n_med, _ = _robust(new)
+        o_med, o_sd = _robust(old)
+        scale = max(o_sd, 0.05 * abs(o_med), 1e-9)
+        z = (n_med - o_med) / scale * sign
+        h = _z_strength(z)
+        if h > best:
+            best = h
+            detail = f"{name}: new version {c.version} at {n_med:.3g} vs {o_med:.3g} on the others"
+    return best, detail

@@ -81,11 +81,7 @@ def detect(
 
     Counters (by name and by values: non-decreasing but for resets) are read as
     rates first: a raw `_total` climbs forever and says nothing until differenced."""
-    series = [
-        as_rate(s) if counter_like(s, matcher) else s
-        for s in series
-        if not _is_expiry(matcher.classify(s.name, s.labels))
-    ]
+    series = prepare(series, matcher)
     groups: dict[tuple[int, float, float], list[int]] = defaultdict(list)
     for i, s in enumerate(series):
         n = len(s.timestamps)
@@ -233,6 +229,16 @@ def _detect_matrix(
     return out
 
 
+def prepare(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
+    """Series as the anomaly detector reads them: counters as rates, expiry timestamps
+    and countdowns left out (`cert_expiry` reads those). Idempotent."""
+    return [
+        as_rate(s) if counter_like(s, matcher) else s
+        for s in series
+        if not _is_expiry(matcher.classify(s.name, s.labels))
+    ]
+
+
 def _is_expiry(c: SignalClass) -> bool:
     """Expiry timestamps and countdowns are read by `cert_expiry`, not as anomalies: a
     countdown falls steadily by design."""
@@ -243,6 +249,8 @@ def counter_like(s: Series, matcher: FamilyMatcher) -> bool:
     """A cumulative counter: named like one and non-decreasing except for resets."""
     if matcher.classify(s.name, s.labels).shape != "counter" or len(s.values) < 4:
         return False
+    if s.query.startswith("rate("):
+        return False  # already a rate (`as_rate` made it)
     v = [x for x in s.values if math.isfinite(x)]
     if len(v) < 4 or v[-1] <= v[0] and max(v) == min(v):
         return False

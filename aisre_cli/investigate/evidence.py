@@ -1,0 +1,265 @@
+"""Candidates and the evidence they cite: the vocabulary shared by the proposers.
+
+A proposer (`investigate/proposers/`) turns what the analyzers found at one service
+into `Candidate`s; each candidate cites `_Ev` evidence built here, so that the same
+finding reads the same way (and gets the same id) wherever it is cited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from aisre_cli.investigate.analyzers.changes import ChangeFinding, ChangeHarm
+from aisre_cli.investigate.analyzers.dependency import DependencyFinding
+from aisre_cli.investigate.analyzers.logs import LogFinding, LogStats
+from aisre_cli.investigate.analyzers.metrics import MetricFinding
+from aisre_cli.investigate.analyzers.trace_edges import EdgeFinding
+from aisre_cli.investigate.analyzers.traces import TraceFinding
+from aisre_cli.model import Context, Evidence, EvidenceKind, HypothesisKind
+
+
+@dataclass
+class _Ev:
+    """Evidence before ids are assigned (ids follow citation order)."""
+
+    key: str
+    ev: Evidence
+
+
+@dataclass
+class Candidate:
+    service: str
+    kind: HypothesisKind
+    subject: str | None
+    statement: str
+    features: dict[str, float]
+    evidence: list[_Ev]
+    score: float = 0.0
+    prob: float = 0.0
+
+
+@dataclass
+class Findings:
+    metrics: list[MetricFinding]
+    logs: LogStats
+    changes: list[ChangeFinding]
+    dead: dict[str, DependencyFinding]
+    traces: list[TraceFinding]
+    certs: list[MetricFinding]
+    harm: dict[str, ChangeHarm] = field(default_factory=dict)
+    """change id → evidence that the change hurt (`analyzers.changes.attribute`)."""
+    edges: list[EdgeFinding] = field(default_factory=list)
+    """call edges whose network time grew (`analyzers.trace_edges`)."""
+    memory: dict[tuple[str, str], float] = field(default_factory=dict)
+    memory_evidence: list[Evidence] = field(default_factory=list)
+    known_issue: bool = False
+    """Memory matched a past incident unambiguously (it may then add a hypothesis)."""
+
+
+def _dt(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def _hm(ts: float) -> str:
+    return _dt(ts).strftime("%H:%M:%S")
+
+
+def _gap(seconds: float) -> str:
+    s = abs(seconds)
+    if s < 90:
+        txt = f"{s:.0f}s"
+    elif s < 5400:
+        txt = f"{s / 60:.0f} min"
+    else:
+        txt = f"{s / 3600:.1f} h"
+    return txt
+
+
+def _fmt(v: float) -> str:
+    a = abs(v)
+    if a >= 1e6 or (a < 1e-3 and a > 0):
+        return f"{v:.3g}"
+    if a >= 100:
+        return f"{v:.0f}"
+    return f"{v:.3g}"
+
+
+def _selector(labels: dict[str, str]) -> str:
+    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    return "{" + inner + "}"
+
+
+def metric_evidence(f: MetricFinding, kind: EvidenceKind = "metric_anomaly") -> _Ev:
+    s = f.series
+    word = "rose" if f.direction > 0 else "fell"
+    summary = (
+        f"{s.name}{' on ' + s.service if s.service else ''} {word} from {_fmt(f.baseline)} "
+        f"to {_fmt(f.level)} (peak {_fmt(f.peak)}, {min(f.z, 999):.0f}σ) from {_hm(f.onset)}"
+    )
+    query = s.query or s.name
+    if s.labels and query and "{" not in query:
+        query = f"{query}{_selector(s.labels)}"
+    elif s.labels:
+        query = f"{query}  # series {_selector(s.labels)}"
+    ev = Evidence(
+        id="",
+        kind=kind,
+        service=s.service,
+        start=_dt(f.onset),
+        end=_dt(s.timestamps[-1]),
+        summary=summary,
+        strength=round(f.strength, 4),
+        query=query,
+        ref=s.ref,
+        excerpt=[
+            f"{_hm(t)} {_fmt(v)}" for t, v in list(zip(s.timestamps, s.values, strict=False))[-4:]
+        ],
+        family=f.family,
+        data={"z": round(min(f.z, 1e6), 2), "baseline": f.baseline, "level": f.level},
+    )
+    return _Ev(f"m:{s.ref}:{s.name}:{_selector(s.labels)}", ev)
+
+
+def log_evidence(f: LogFinding, ctx: Context) -> _Ev:
+    logs = ctx.logs
+    what = "new" if f.new else f"{f.rate_ratio:.0f}x more frequent"
+    summary = (
+        f"{f.level.upper()} template {what} on {f.service} after {_hm(f.first_after)}: "
+        f'"{f.template[:90]}" ({f.after} after, {f.before} before)'
+    )
+    refs = [logs.ref(i) for i in f.examples]
+    excerpt = [logs.msg[i][:200] for i in f.examples]
+    ev = Evidence(
+        id="",
+        kind="log_template",
+        service=f.service,
+        start=_dt(f.first_after),
+        end=ctx.window.end,
+        summary=summary,
+        strength=round(f.strength, 4),
+        query=logs.query.get(f.service, "") or (refs[0] if refs else ""),
+        ref=refs[0] if refs else None,
+        excerpt=excerpt,
+        family=f.family,
+        data={"before": f.before, "after": f.after, "new": f.new},
+    )
+    return _Ev(f"l:{f.service}:{f.template}", ev)
+
+
+def change_evidence(cf: ChangeFinding, onset: float) -> _Ev:
+    c = cf.change
+    when = "before" if cf.gap_s >= 0 else "after"
+    ver = ""
+    if c.version:
+        ver = f" {c.previous_version + ' → ' if c.previous_version else ''}{c.version}"
+    summary = (
+        f"{c.kind} of {c.service}{ver} at {_hm(c.ts.timestamp())}, {_gap(cf.gap_s)} {when} "
+        f"the onset{': ' + c.summary if c.summary else ''}"
+    )
+    ev = Evidence(
+        id="",
+        kind="change",
+        service=c.service,
+        start=c.ts,
+        end=None,
+        summary=summary[:240],
+        strength=round(cf.proximity, 4),
+        query=c.url or (c.ref or f"changes: id={c.id}"),
+        ref=c.ref or c.url,
+        excerpt=[f"{c.id} by {c.author}" if c.author else c.id],
+        subject=c.id,
+        data={"gap_s": round(cf.gap_s, 1), "kind": c.kind},
+    )
+    return _Ev(f"c:{c.id}", ev)
+
+
+def _is_bad(f: MetricFinding) -> bool:
+    return f.bad and not (f.family == "traffic" and f.direction < 0)
+
+
+def harm_evidence(h: ChangeHarm) -> _Ev | None:
+    """The changed service's signal before vs after the change (or new vs old version)."""
+    if h.version_harm >= h.harm and h.version_detail:
+        ev = Evidence(
+            id="",
+            kind="change",
+            service=None,
+            summary=f"canary comparison: {h.version_detail}"[:240],
+            strength=round(h.version_harm, 4),
+            query=h.version_detail.split(":", 1)[0],
+            subject=h.change_id,
+            data={"version_harm": round(h.version_harm, 4)},
+        )
+        return _Ev(f"vh:{h.change_id}", ev)
+    s = h.series
+    if s is None or h.harm <= 0:
+        return None
+    q = s.query or s.name
+    if s.labels and "{" not in q:
+        q = f"{q}{_selector(s.labels)}"
+    ev = Evidence(
+        id="",
+        kind="metric_anomaly",
+        service=s.service,
+        summary=(
+            f"{s.name} on {s.service} went from {_fmt(h.before)} before the change "
+            f"{h.change_id} to {_fmt(h.after)} after it ({min(h.z, 999):.0f}σ)"
+        )[:240],
+        strength=round(h.harm, 4),
+        query=q,
+        ref=s.ref,
+        subject=h.change_id,
+        data={"z": round(min(h.z, 1e6), 2), "before": h.before, "after": h.after},
+    )
+    return _Ev(f"h:{h.change_id}", ev)
+
+
+def edge_evidence(e: EdgeFinding) -> _Ev:
+    ev = Evidence(
+        id="",
+        kind="trace",
+        service=e.callee,
+        start=_dt(e.onset),
+        summary=(
+            f"network time on calls {e.caller} → {e.callee} (client span minus server span) "
+            f"grew from {e.before_ms:.1f} ms to {e.after_ms:.1f} ms (median, {e.n_after} calls)"
+        ),
+        strength=round(min(1.0, max(0.0, (e.z - 2.0) / 20.0)), 4),
+        query=f"spans where service={e.caller} and child service={e.callee}: duration - child",
+        ref=e.ref,
+    )
+    return _Ev(f"edge:{e.caller}>{e.callee}", ev)
+
+
+def trace_evidence(t: TraceFinding) -> _Ev:
+    ev = Evidence(
+        id="",
+        kind="trace",
+        service=t.service,
+        start=_dt(t.onset),
+        summary=(
+            f"spans of {t.service}: errors {t.err_before:.0%} → {t.err_after:.0%}, "
+            f"median {t.p50_before:.0f} → {t.p50_after:.0f} ms"
+        ),
+        strength=round(t.strength, 4),
+        query=f"spans where service={t.service}",
+        ref=t.ref,
+    )
+    return _Ev(f"tr:{t.service}", ev)
+
+
+def dedupe(evs: Iterable[_Ev]) -> list[_Ev]:
+    seen: set[str] = set()
+    out: list[_Ev] = []
+    for e in evs:
+        if e.key in seen:
+            continue
+        seen.add(e.key)
+        out.append(e)
+    return out
+
+
+def is_bad(f: MetricFinding) -> bool:
+    return _is_bad(f)

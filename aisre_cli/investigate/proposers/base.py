@@ -1,0 +1,41 @@
+"""What every proposer needs to make a candidate from a service view."""
+
+from __future__ import annotations
+
+from aisre_cli.investigate.evidence import Candidate, _Ev, dedupe
+from aisre_cli.investigate.scene import Scene, ServiceView
+from aisre_cli.model import HypothesisKind
+
+KIND_FEATURES: dict[str, float] = {
+    "kind_signal": 0.0,
+    "change_proximity": 0.0,
+    "change_after_onset": 0.0,
+    "change_harm": 0.0,
+    "fallback": 0.0,
+    "node_only": 0.0,
+}
+"""Features that belong to one candidate, not to its service (zero unless set)."""
+
+
+def make(
+    scene: Scene,
+    view: ServiceView,
+    kind: HypothesisKind,
+    subject: str | None,
+    statement: str,
+    kind_signal: float,
+    specific: list[_Ev],
+    extra: dict[str, float] | None = None,
+    fallback: bool = False,
+) -> Candidate:
+    feats = dict(view.features)
+    feats.update(KIND_FEATURES)
+    feats["kind_signal"] = kind_signal
+    feats["fallback"] = 1.0 if fallback else 0.0
+    feats["memory_prior"] = scene.fnd.memory.get((view.name, kind), 0.0)
+    if extra:
+        feats.update(extra)
+    ev = specific + view.shared_evidence
+    if view.topo_evidence is not None:
+        ev.append(view.topo_evidence)
+    return Candidate(view.name, kind, subject, statement, feats, dedupe(ev))

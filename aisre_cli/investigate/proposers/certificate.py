@@ -1,0 +1,53 @@
+"""`certificate_expiry`: the service's TLS certificate expired or is about to.
+
+Read from expiry timestamps (blackbox `probe_ssl_earliest_cert_expiry`) and from
+countdown gauges ("seconds/days remaining"), both by `metrics.cert_expiry`, or from
+TLS errors in logs when the service is also unreachable."""
+
+from __future__ import annotations
+
+from aisre_cli.investigate.analyzers.logs import LogFinding
+from aisre_cli.investigate.evidence import Candidate, _hm, log_evidence, metric_evidence
+from aisre_cli.investigate.proposers import register
+from aisre_cli.investigate.proposers.base import make
+from aisre_cli.investigate.scene import Scene, ServiceView
+
+
+def _cert_logs(scene: Scene, s: str) -> list[LogFinding]:
+    return [
+        x
+        for x in scene.fnd.logs.findings
+        if x.family == "certificates" and (x.service == s or s in x.template.lower())
+    ]
+
+
+def cert_signal(scene: Scene, view: ServiceView) -> float:
+    s = view.name
+    certs = [f for f in scene.fnd.certs if f.series.service == s]
+    logs = _cert_logs(scene, s)
+    if not certs and not (logs and s in scene.fnd.dead):
+        return 0.0
+    return max([f.strength for f in certs] + [0.6 * x.strength for x in logs])
+
+
+@register("certificate")
+def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
+    s = view.name
+    certs = [f for f in scene.fnd.certs if f.series.service == s]
+    logs = _cert_logs(scene, s)
+    sig = cert_signal(scene, view)
+    if sig <= 0:
+        return []
+    when = f" ({_hm(certs[0].onset)})" if certs else ""
+    return [
+        make(
+            scene,
+            view,
+            "certificate_expiry",
+            s,
+            f"The TLS certificate of {s} has expired or is about to{when}; TLS clients fail.",
+            sig,
+            [metric_evidence(f, "certificate") for f in certs[:1]]
+            + [log_evidence(x, scene.ctx) for x in logs[:1]],
+        )
+    ]

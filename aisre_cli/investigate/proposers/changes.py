@@ -1,0 +1,72 @@
+"""`deploy` and `config_change`: a change on this service before the onset that hurt it.
+
+The signal is the change's *harm* (its service's bad-direction signals before vs
+after it, or its new version's series vs the old version's; see
+`analyzers.changes.attribute`) together with how close it came before the onset.
+A change after the onset (a hot-fix) is kept as context but cannot explain it, and
+a change whose service did not get worse stays innocent even if it is the latest.
+"""
+
+from __future__ import annotations
+
+from aisre_cli.investigate.evidence import (
+    Candidate,
+    _gap,
+    _hm,
+    change_evidence,
+    harm_evidence,
+)
+from aisre_cli.investigate.proposers import register
+from aisre_cli.investigate.proposers.base import make
+from aisre_cli.investigate.scene import Scene, ServiceView
+from aisre_cli.model import HypothesisKind
+
+
+@register("changes")
+def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
+    out: list[Candidate] = []
+    s = view.name
+    for cf in scene.fnd.changes:
+        c = cf.change
+        if c.service != s:
+            continue
+        kind: HypothesisKind = "deploy" if c.kind == "deploy" else "config_change"
+        what = f"deploy {c.version}" if c.kind == "deploy" and c.version else f"{c.kind} change"
+        h = scene.fnd.harm.get(c.id)
+        harm = max(h.harm, h.version_harm) if h is not None else 0.0
+        if cf.before_onset:
+            stmt = (
+                f"The {what} of {s} at {_hm(c.ts.timestamp())}, {_gap(cf.gap_s)} before "
+                f"the onset, {scene.effect(s)}."
+            )
+            if h is not None and h.version_harm >= 0.3 and h.version_detail:
+                stmt = (
+                    stmt[:-1] + f"; its new version is worse than the others ({h.version_detail})."
+                )
+        else:
+            stmt = (
+                f"The {what} of {s} came {_gap(cf.gap_s)} after the onset, so it cannot "
+                "have started it."
+            )
+        specific = [change_evidence(cf, scene.onset)]
+        hev = harm_evidence(h) if h is not None else None
+        if hev is not None:
+            specific.append(hev)
+        signal = max(view.features["anomaly"], view.features["logs"], harm)
+        out.append(
+            make(
+                scene,
+                view,
+                kind,
+                c.id,
+                stmt,
+                cf.proximity * (0.5 + 0.5 * signal),
+                specific,
+                {
+                    "change_proximity": cf.proximity,
+                    "change_after_onset": 0.0 if cf.before_onset else 1.0,
+                    "change_harm": harm if cf.before_onset else 0.0,
+                },
+            )
+        )
+    return out

@@ -1,0 +1,63 @@
+"""`traffic_surge`: requests at the service rose sharply, then it or the services it
+calls degraded, and no caller surged first (load flows downstream: a surge that came
+from a caller is that caller's)."""
+
+from __future__ import annotations
+
+import math
+
+from aisre_cli.investigate.evidence import Candidate, _fmt, _hm, is_bad, metric_evidence
+from aisre_cli.investigate.proposers import register
+from aisre_cli.investigate.proposers.base import make
+from aisre_cli.investigate.scene import TOL_S, Scene, ServiceView
+
+
+@register("traffic")
+def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
+    s = view.name
+    surge = [f for f in view.metrics if f.family == "traffic" and f.direction > 0]
+    if not surge:
+        return []
+    f0 = surge[0]
+    health = [
+        f
+        for f in view.metrics
+        if f.family != "traffic" and is_bad(f) and f.onset >= f0.onset - TOL_S
+    ]
+    down = [
+        scene.anom[d]
+        for d in scene.downstream(s)
+        if d in scene.anom and scene.first.get(d, -math.inf) >= f0.onset - TOL_S
+    ]
+    follow = max([f.strength for f in health] + down + [0.0])
+    if follow <= 0:
+        return []
+    upstream_surge = max(
+        [
+            scene.surge_at[x][0]
+            for x in scene.upstream(s)
+            if x in scene.surge_at and scene.surge_at[x][1] <= f0.onset + TOL_S
+        ]
+        + [0.0]
+    )
+    growth = (
+        f"{f0.level / f0.baseline:.1f}x"
+        if f0.baseline > 0
+        else f"from {_fmt(f0.baseline)} to {_fmt(f0.level)}"
+    )
+    degraded = sorted({f.family or "other" for f in health})
+    effect = f"{', '.join(degraded)} degraded" if degraded else "its dependencies degraded"
+    # a surge that overwhelms a service is large in relative terms (x2 and more);
+    # +20% on a steady counter is many sigmas but no surge
+    size = min(1.0, max(f0.rel, 0.0)) if f0.baseline > 0 else 1.0
+    return [
+        make(
+            scene,
+            view,
+            "traffic_surge",
+            s,
+            f"Request rate at {s} rose {growth} from {_hm(f0.onset)}, then {effect}.",
+            f0.strength * size * follow * (1.0 - upstream_surge),
+            [metric_evidence(f0)] + [metric_evidence(f) for f in health[:1]],
+        )
+    ]

@@ -1,0 +1,406 @@
+"""The scene of an incident: one shared feature object per service, built once.
+
+Every proposer (`investigate/proposers/`) reads the same `ServiceView`: the
+service's anomalies (pods aggregated to their service), when they began, which
+signal families moved, its logs, traces and network time, and its position in the
+topology relative to the paging service. Proposers add only what is specific to
+their hypothesis kind (`kind_signal` and a few kind features), so a new kind is one
+module that reads this object, and every kind is scored on the same footing.
+
+Anomaly strength is relative to each series' own noise (the metric analyzer's robust
+baseline with a noise floor). A node-wide signal is shared by everything on the node
+and counts at half strength; a signal the catalogue does not know counts at a lower
+prior. The scene also measures how many services moved comparably with no clear
+precedence between them (`crowd`): diffuse evidence feeds the "no cause" option.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from aisre_cli.investigate.analyzers.logs import LogFinding
+from aisre_cli.investigate.analyzers.metrics import MetricFinding
+from aisre_cli.investigate.analyzers.trace_edges import network_blame
+from aisre_cli.investigate.evidence import (
+    Findings,
+    _dt,
+    _Ev,
+    _gap,
+    edge_evidence,
+    log_evidence,
+    metric_evidence,
+    trace_evidence,
+)
+from aisre_cli.model import Context, Evidence, Topology
+
+TOL_S = 90.0
+NODE_WEIGHT = 0.5
+"""A node-scoped signal (node_exporter, a node column of a pod table) counts this much."""
+GENERIC_WEIGHT = 0.6
+"""A signal the catalogue does not know counts this much (a generic anomaly)."""
+CROWD_SHARE = 0.7
+"""Services whose lead score is within this share of the best are 'comparable'."""
+
+
+@dataclass
+class ServiceView:
+    """What the engine knows about one service in this incident."""
+
+    name: str
+    features: dict[str, float]
+    """The shared features (`rank.FEATURES` minus the kind-specific ones)."""
+    metrics: list[MetricFinding] = field(default_factory=list)
+    """Findings in the incident's time range, strongest first."""
+    logs: list[LogFinding] = field(default_factory=list)
+    shared_evidence: list[_Ev] = field(default_factory=list)
+    """What every candidate at this service cites (top metrics, logs, traces, topology)."""
+    topo_evidence: _Ev | None = None
+    first: float | None = None
+    families: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Scene:
+    ctx: Context
+    fnd: Findings
+    onset: float
+    topo: Topology
+    has_topo: bool
+    cone: set[str]
+    first: dict[str, float]
+    anom: dict[str, float]
+    anomalous: set[str]
+    surge_at: dict[str, tuple[float, float]]
+    step: float
+    views: dict[str, ServiceView]
+
+    @property
+    def alert_service(self) -> str | None:
+        return self.ctx.alert.service
+
+    def downstream(self, s: str) -> set[str]:
+        return self.topo.downstream(s) if self.has_topo else set()
+
+    def upstream(self, s: str) -> set[str]:
+        return self.topo.upstream(s) if self.has_topo else set()
+
+    def effect(self, s: str, skip: str | None = None) -> str:
+        v = self.views[s]
+        f = sorted(v.families - {"other", skip or ""})
+        if not f and v.features.get("logs", 0.0) > 0:
+            return "is followed by new errors in its logs"
+        if not f:
+            return "precedes no measurable anomaly at it"
+        return f"is followed by {', '.join(f)} anomalies at {s}"
+
+
+def _weight(f: MetricFinding) -> float:
+    w = NODE_WEIGHT if f.scope == "node" else 1.0
+    return w * (1.0 if f.known else GENERIC_WEIGHT)
+
+
+def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
+    a = ctx.alert.service
+    alert_ts = ctx.alert.starts_at.timestamp()
+    known = topo.services()
+    has_topo = bool(a and a in known)
+    cone = ({a} | topo.downstream(a)) if (has_topo and a) else set()
+    lo = onset - 3600.0
+    hi = max(alert_ts, onset) + 600.0
+
+    per_svc: dict[str, list[MetricFinding]] = {}
+    for f in fnd.metrics:
+        s = f.series.service
+        if not s or f.onset < lo or f.onset > hi:
+            continue
+        per_svc.setdefault(s, []).append(f)
+
+    anom: dict[str, float] = {}
+    first: dict[str, float] = {}
+    fams: dict[str, set[str]] = {}
+    traffic: dict[str, float] = {}
+    nser: dict[str, int] = {}
+    generic_only: dict[str, float] = {}
+    for s, lst in per_svc.items():
+        core = [f for f in lst if f.family != "traffic"]
+        tr = [f for f in lst if f.family == "traffic"]
+        if tr:
+            traffic[s] = max(f.strength for f in tr)
+        score = max([f.strength * _weight(f) for f in core] + [0.0])
+        if score <= 0:
+            continue
+        anom[s] = score
+        strong = [f for f in core if f.strength * _weight(f) >= 0.5 * score]
+        first[s] = min(f.onset for f in strong)
+        fams[s] = {f.family or "other" for f in core}
+        nser[s] = len(core)
+        generic_only[s] = 1.0 if all(not f.known for f in core) else 0.0
+    surge_at: dict[str, tuple[float, float]] = {}
+    for s, lst in per_svc.items():
+        ups = [f for f in lst if f.family == "traffic" and f.direction > 0]
+        if ups:
+            surge_at[s] = (max(f.strength for f in ups), min(f.onset for f in ups))
+    symptom = _symptom(a, per_svc)
+    for svc, d in fnd.dead.items():
+        anom[svc] = max(anom.get(svc, 0.0), d.strength)
+        first[svc] = min(first.get(svc, d.onset), d.onset)
+    for tf in fnd.traces:
+        anom[tf.service] = max(anom.get(tf.service, 0.0), 0.8 * tf.strength)
+        first.setdefault(tf.service, tf.onset)
+    net = network_blame(fnd.edges)
+    for e in fnd.edges:
+        first.setdefault(e.callee, e.onset)
+
+    anomalous = {s for s, v in anom.items() if v >= 0.2}
+    ref_onset = first.get(a, onset) if a else onset
+    step = _step(symptom) if symptom is not None else 60.0
+    sync_scale = max(2 * step, 300.0)
+
+    logs_at: dict[str, list[LogFinding]] = {}
+    for lf in fnd.logs.findings:
+        if lf.first_after < onset - 1800 or lf.first_after > hi:
+            continue
+        logs_at.setdefault(lf.service, []).append(lf)
+    for found in logs_at.values():
+        found.sort(key=lambda x: -x.strength)
+
+    def corroboration(s: str) -> float:
+        """A dead dependency explains an incident only if its callers degrade soon
+        after it dies, or say so in their logs."""
+        d = fnd.dead[s]
+        caller_on = (
+            [
+                x_on
+                for x in topo.upstream(s)
+                if (x_on := first.get(x)) is not None and x_on >= d.onset - TOL_S
+            ]
+            if has_topo
+            else []
+        )
+        near = [math.exp(-max(0.0, c - d.onset - TOL_S) / max(2 * step, 120.0)) for c in caller_on]
+        return max([*near, 0.9 if d.logs else 0.0, 0.0 if has_topo else 0.5])
+
+    def svc_features(s: str) -> dict[str, float]:
+        an = anom.get(s, 0.0)
+        on = first.get(s)
+        deeper = 0.0
+        if has_topo:
+            for d in topo.downstream(s):
+                od = first.get(d, math.inf)
+                if d in anom and (on is None or od <= on + TOL_S):
+                    # a deeper anomaly explains this one only if it started about when
+                    # this one did, and only as far as it is as strong
+                    near = 1.0 if on is None else math.exp(-abs(on - od) / sync_scale)
+                    rel = min(1.0, anom[d] / an) if an > 0 else 1.0
+                    deeper = max(deeper, anom[d] * near * rel)
+        up_surge = 0.0
+        if has_topo:
+            for x in topo.upstream(s):
+                if x in surge_at and (on is None or surge_at[x][1] <= on + TOL_S):
+                    up_surge = max(up_surge, surge_at[x][0])
+        others = [x for x in anomalous if x != s and (not cone or x in cone)]
+        explains = 0.0
+        if others and has_topo:
+            up = topo.upstream(s)
+            explains = sum(1 for x in others if x in up) / len(others)
+        earliest = 0.0 if on is None else math.exp(-max(on - ref_onset - TOL_S, 0.0) / 600.0)
+        sync = math.exp(-abs(on - ref_onset) / sync_scale) if on is not None else 0.0
+        corr = 0.0
+        if symptom is not None:
+            for f in per_svc.get(s, []):
+                if f.family != "traffic":
+                    corr = max(corr, _corr(f, symptom))
+        on_path = 0.5 if not has_topo else (1.0 if s in cone else 0.0)
+        lg = max((x.strength for x in logs_at.get(s, [])), default=0.0)
+        dd = fnd.dead[s].strength * corroboration(s) if s in fnd.dead else 0.0
+        tr = max((t.strength for t in fnd.traces if t.service == s), default=0.0)
+        return {
+            "anomaly": an,
+            "root_local": an * (1.0 - deeper) * sync,
+            "deeper": deeper,
+            "explains": explains,
+            "earliest": earliest,
+            "on_path": on_path,
+            "upstream": 1.0 if has_topo and a and s in topo.upstream(a) else 0.0,
+            "is_alert_service": 1.0 if s == a else 0.0,
+            "logs": lg,
+            "dependency_down": dd,
+            "trace": tr,
+            "net_edge": net.get(s, 0.0),
+            "generic_only": generic_only.get(s, 0.0),
+            "families": min(1.0, len(fams.get(s, ())) / 4.0),
+            "breadth": min(1.0, nser.get(s, 0) / 6.0),
+            "upstream_surge": up_surge,
+            "symptom_corr": corr,
+            "sync": sync,
+            "traffic": traffic.get(s, 0.0),
+        }
+
+    services: set[str] = set(anomalous) | set(logs_at) | set(fnd.dead)
+    services |= {cf.change.service for cf in fnd.changes}
+    services |= {s for s, v in net.items() if v >= 0.15}
+    if a:
+        services.add(a)
+    bases = {s: svc_features(s) for s in sorted(services)}
+    # Relative to the other suspects of this incident: how a service compares with the
+    # best-correlated / most anomalous one carries across systems better than the raw
+    # value does.
+    top_corr = max((b["symptom_corr"] for b in bases.values()), default=0.0)
+    top_anom = max((b["anomaly"] for b in bases.values()), default=0.0)
+    top_net = max((b["net_edge"] for b in bases.values()), default=0.0)
+    for b in bases.values():
+        b["corr_rel"] = b["symptom_corr"] / top_corr if top_corr > 0 else 0.0
+        b["anomaly_rel"] = b["anomaly"] / top_anom if top_anom > 0 else 0.0
+        b["net_rel"] = b["net_edge"] / top_net if top_net > 0 else 0.0
+    crowd = _crowd(bases)
+    for b in bases.values():
+        b["crowd"] = crowd
+
+    views: dict[str, ServiceView] = {}
+    for s in sorted(services):
+        svc_metric = sorted(per_svc.get(s, []), key=lambda f: (-f.strength, f.onset, f.series.name))
+        common: list[_Ev] = []
+        seen_fam: set[str | None] = set()
+        for f in svc_metric:
+            if f.family in seen_fam:
+                continue
+            seen_fam.add(f.family)
+            common.append(metric_evidence(f))
+            if len(seen_fam) >= 2:
+                break
+        log_ev = [log_evidence(lf, ctx) for lf in logs_at.get(s, [])[:2]]
+        trace_ev = [trace_evidence(t) for t in fnd.traces if t.service == s][:1]
+        edge_ev = [
+            edge_evidence(e)
+            for e in sorted(fnd.edges, key=lambda e: -e.z)
+            if e.callee == s or e.caller == s
+        ][:1]
+        views[s] = ServiceView(
+            name=s,
+            features=bases[s],
+            metrics=svc_metric,
+            logs=logs_at.get(s, []),
+            shared_evidence=common + log_ev + trace_ev + edge_ev,
+            topo_evidence=_topology_evidence(s, topo, anomalous, first, anom, has_topo),
+            first=first.get(s),
+            families=fams.get(s, set()),
+        )
+    return Scene(
+        ctx=ctx,
+        fnd=fnd,
+        onset=onset,
+        topo=topo,
+        has_topo=has_topo,
+        cone=cone,
+        first=first,
+        anom=anom,
+        anomalous=anomalous,
+        surge_at=surge_at,
+        step=step,
+        views=views,
+    )
+
+
+def _crowd(bases: dict[str, dict[str, float]]) -> float:
+    """How many services have comparable evidence with no precedence between them,
+    scaled 0-1 (0: one clear lead; 1: four or more look alike)."""
+    lead = {
+        s: max(b["root_local"], 0.5 * b["anomaly"] * (1.0 - b["deeper"]), b["net_edge"])
+        for s, b in bases.items()
+    }
+    top = max(lead.values(), default=0.0)
+    if top <= 0.05:
+        return 0.0
+    n = sum(1 for v in lead.values() if v >= CROWD_SHARE * top)
+    return min(1.0, (n - 1) / 3.0)
+
+
+def _symptom(a: str | None, per_svc: dict[str, list[MetricFinding]]) -> MetricFinding | None:
+    """The paging service's main symptom: its strongest non-traffic anomaly."""
+    if not a:
+        return None
+    own = [f for f in per_svc.get(a, []) if f.family != "traffic"]
+    if not own:
+        return None
+    return max(own, key=lambda f: (f.strength, -f.onset))
+
+
+def _topology_evidence(
+    s: str,
+    topo: Topology,
+    anomalous: set[str],
+    first: dict[str, float],
+    anom: dict[str, float],
+    has_topo: bool,
+) -> _Ev | None:
+    if not has_topo or s not in anomalous:
+        return None
+    up = sorted(
+        (x for x in topo.upstream(s) if x in anomalous and x in first), key=lambda x: first[x]
+    )
+    down_bad = [d for d in topo.downstream(s) if d in anomalous]
+    if not up and not down_bad:
+        return None
+    parts = []
+    if up:
+        lags = [
+            f"{x} (+{_gap(first[x] - first[s])})" if first[x] >= first[s] else f"{x} (earlier)"
+            for x in up[:4]
+        ]
+        parts.append(f"callers of {s} anomalous after it: {', '.join(lags)}")
+    if down_bad:
+        parts.append(f"its anomalous dependencies: {', '.join(sorted(down_bad)[:3])}")
+    else:
+        parts.append(f"none of the {len(topo.downstream(s))} services it depends on is anomalous")
+    strength = max(0.05, anom.get(s, 0.0) * (1.0 if not down_bad else 0.4))
+    ev = Evidence(
+        id="",
+        kind="topology",
+        service=s,
+        start=_dt(first[s]) if s in first else None,
+        summary="; ".join(parts)[:240],
+        strength=round(min(1.0, strength), 4),
+        query=(
+            f"topology: {', '.join(up[:3])} depends_on … {s}"
+            if up
+            else f"topology: {s} depends_on {', '.join(sorted(down_bad)[:3])}"
+        ),
+        ref="topology.yaml",
+    )
+    return _Ev(f"t:{s}", ev)
+
+
+def _step(f: MetricFinding) -> float:
+    ts = f.series.timestamps
+    if len(ts) < 2:
+        return 60.0
+    gaps = sorted(b - a for a, b in zip(ts, ts[1:], strict=False))
+    return max(1.0, gaps[len(gaps) // 2])
+
+
+def _corr(f: MetricFinding, g: MetricFinding) -> float:
+    """Correlation of two anomalies' series on shared timestamps, sign-adjusted so that
+    both moving in their anomalous direction counts as positive."""
+    if f.series is g.series:
+        return 1.0
+    gv = dict(zip(g.series.timestamps, g.series.values, strict=False))
+    xs: list[float] = []
+    ys: list[float] = []
+    for t, v in zip(f.series.timestamps, f.series.values, strict=False):
+        w = gv.get(t)
+        if w is not None and math.isfinite(v) and math.isfinite(w):
+            xs.append(v)
+            ys.append(w)
+    n = len(xs)
+    if n < 5:
+        return 0.0
+    mx = sum(xs) / n
+    my = sum(ys) / n
+    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+    sxx = sum((x - mx) ** 2 for x in xs)
+    syy = sum((y - my) ** 2 for y in ys)
+    if sxx <= 0 or syy <= 0:
+        return 0.0
+    r = sxy / math.sqrt(sxx * syy) * f.direction * g.direction
+    return max(0.0, r)
