@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from aisre_cli.investigate.analyzers.logs import LogFinding
 from aisre_cli.investigate.analyzers.metrics import MetricFinding
-from aisre_cli.investigate.analyzers.trace_edges import network_blame
+from aisre_cli.investigate.analyzers.trace_edges import edge_strength, network_blame
 from aisre_cli.investigate.evidence import (
     Findings,
     _dt,
@@ -149,8 +149,13 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         anom[tf.service] = max(anom.get(tf.service, 0.0), 0.8 * tf.strength)
         first.setdefault(tf.service, tf.onset)
     net = network_blame(fnd.edges)
+    edge_anom: dict[str, float] = {}
     for e in fnd.edges:
-        first.setdefault(e.callee, e.onset)
+        edge_anom[e.callee] = max(edge_anom.get(e.callee, 0.0), 0.8 * edge_strength(e.z))
+        # a call edge whose network time grew is an anomaly at its callee: the callers'
+        # slowness is then explained by something deeper
+        anom[e.callee] = max(anom.get(e.callee, 0.0), 0.8 * edge_strength(e.z))
+        first[e.callee] = min(first.get(e.callee, e.onset), e.onset)
 
     anomalous = {s for s, v in anom.items() if v >= 0.2}
     ref_onset = first.get(a, onset) if a else onset
@@ -194,6 +199,9 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
                     near = 1.0 if on is None else math.exp(-abs(on - od) / sync_scale)
                     rel = min(1.0, anom[d] / an) if an > 0 else 1.0
                     deeper = max(deeper, anom[d] * near * rel)
+                # calls to a deeper service that got slow on the wire explain this
+                # service's slowness whenever they happened in the incident's minutes
+                deeper = max(deeper, edge_anom.get(d, 0.0) * (0.0 if s == d else 1.0))
         up_surge = 0.0
         if has_topo:
             for x in topo.upstream(s):
@@ -239,7 +247,8 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
 
     services: set[str] = set(anomalous) | set(logs_at) | set(fnd.dead)
     services |= {cf.change.service for cf in fnd.changes}
-    services |= {s for s, v in net.items() if v >= 0.15}
+    services |= {s for s, v in net.items() if v >= 0.1}
+    services |= {f.series.service for f in fnd.certs if f.series.service}
     if a:
         services.add(a)
     bases = {s: svc_features(s) for s in sorted(services)}

@@ -87,8 +87,10 @@ def edge_strength(z: float) -> float:
 
 
 def network_blame(edges: list[EdgeFinding]) -> dict[str, float]:
-    """Per service, its share (0-1, summing to at most 1) of the grown network time:
-    each grown edge blames its callee fully and its caller by half."""
+    """Per service, how strongly the grown network time points at it (0-1): each grown
+    edge blames its callee fully and its caller by half, in absolute strength (a
+    faint edge blames faintly however alone it is), then shared out where several
+    services are blamed."""
     raw: dict[str, float] = {}
     for e in edges:
         w = edge_strength(e.z)
@@ -97,4 +99,5 @@ def network_blame(edges: list[EdgeFinding]) -> dict[str, float]:
     total = sum(raw.values())
     if total <= 0:
         return {}
-    return {s: v / total for s, v in raw.items()}
+    top = max(raw.values())
+    return {s: min(1.0, top) * v / total for s, v in raw.items()}

@@ -8,13 +8,18 @@ minus server span; `analyzers.trace_edges`), while the service's own spans did n
 
 from __future__ import annotations
 
+from aisre_cli.investigate.analyzers.trace_edges import edge_strength
 from aisre_cli.investigate.evidence import Candidate, _hm, is_bad, log_evidence, metric_evidence
 from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
 from aisre_cli.investigate.scene import Scene, ServiceView
 
-NET_EDGE_MIN = 0.15
+NET_EDGE_MIN = 0.1
 """A service's share of the grown network time from which traces alone propose it."""
+
+
+def _callee_z(scene: Scene, s: str) -> list[float]:
+    return [e.z for e in scene.fnd.edges if e.callee == s]
 
 
 @register("network")
@@ -28,7 +33,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     sig = max(
         [f.strength for f in net]
         + [0.5 * x.strength for x in net_logs]
-        + [view.features.get("net_rel", 0.0) * min(1.0, 2.0 * edge)]
+        + [edge_strength(max(zs)) if (zs := _callee_z(scene, s)) else 0.0]
     )
     starts = [f.onset for f in net] + [x.first_after for x in net_logs]
     starts += [e.onset for e in scene.fnd.edges if e.callee == s or e.caller == s]

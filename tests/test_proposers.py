@@ -1,0 +1,391 @@
+"""Per-kind proposers and the signal catalogue, one signal shape at a time.
+
+Each test builds a small incident in memory (web → api → db, one alert on web), adds
+one signal shape, and checks which candidate the proposers make of it: a countdown
+gauge, an expiry timestamp, a restart counter, an OOMKilled log, a probe failure, a
+version-labelled canary series, network time on traced calls, node-wide CPU, a
+metric the catalogue does not know.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+import pytest
+
+from aisre_cli.investigate.analyzers import changes as change_an
+from aisre_cli.investigate.analyzers import metrics as metric_an
+from aisre_cli.investigate.analyzers import trace_edges
+from aisre_cli.investigate.evidence import Candidate
+from aisre_cli.investigate.families import FamilyMatcher
+from aisre_cli.investigate.proposers import all_proposers, register
+from aisre_cli.investigate.triage import Analysis, analyze_context
+from aisre_cli.model import (
+    Alert,
+    Change,
+    Context,
+    LogTable,
+    Series,
+    Span,
+    Topology,
+    Window,
+)
+
+T0 = 1_700_000_000.0
+STEP = 60.0
+N = 60
+FAULT = T0 + 45 * STEP
+"""The fault starts at point 45 of 60; the alert fires two minutes later."""
+ALERT = FAULT + 120.0
+
+
+def _dt(t: float) -> datetime:
+    return datetime.fromtimestamp(t, UTC)
+
+
+def series(
+    name: str,
+    service: str,
+    base: float,
+    after: float | None = None,
+    noise: float = 0.01,
+    labels: dict[str, str] | None = None,
+    seed: int = 1,
+    at: float = FAULT,
+) -> Series:
+    rnd = random.Random(f"{name}{service}{seed}")
+    ts = [T0 + i * STEP for i in range(N)]
+    vals = []
+    for t in ts:
+        v = after if (after is not None and t >= at) else base
+        vals.append(v * (1 + rnd.uniform(-noise, noise)))
+    lab = {"service": service, **(labels or {})}
+    return Series(name, service, lab, ts, vals, query=name, ref=f"metrics/{name}.json")
+
+
+def context(
+    extra: list[Series] | None = None,
+    changes: list[Change] | None = None,
+    spans: list[Span] | None = None,
+    logs: list[tuple[float, str, str, str]] | None = None,
+) -> Context:
+    alert = Alert(id="a1", name="WebErrors", service="web", starts_at=_dt(ALERT))
+    # the paging symptom: web's error ratio jumps at the fault
+    base = [series("http_errors_ratio", "web", 0.01, 0.2)]
+    table = LogTable()
+    table.files.append("logs/x.jsonl")
+    for i, (t, svc, level, msg) in enumerate(sorted(logs or [])):
+        table.ts.append(t)
+        table.service.append(svc)
+        table.level.append(level)
+        table.msg.append(msg)
+        table.file_idx.append(0)
+        table.line.append(i + 1)
+    return Context(
+        alert=alert,
+        alerts=[alert],
+        window=Window(start=_dt(T0), end=_dt(T0 + N * STEP)),
+        series=base + (extra or []),
+        logs=table,
+        changes=changes or [],
+        topology=Topology(depends_on={"web": ["api"], "api": ["db"], "db": []}),
+        spans=spans or [],
+    )
+
+
+def run(ctx: Context) -> Analysis:
+    return analyze_context(ctx)
+
+
+def cands(a: Analysis, kind: str, service: str | None = None) -> list[Candidate]:
+    return [c for c in a.candidates if c.kind == kind and (service is None or c.service == service)]
+
+
+# ------------------------------------------------------------------ catalogue
+
+
+@pytest.mark.parametrize(
+    ("name", "family", "bad_up", "shape", "scope"),
+    [
+        ("container_cpu_usage_seconds_total", "cpu", True, "counter", "container"),
+        ("node_cpu_usage_percent", "cpu", True, "percent", "node"),
+        ("pod_success_rate_percent", "errors", False, "percent", "pod"),
+        ("probe_ssl_earliest_cert_expiry", "certificates", False, "expiry_ts", "probe"),
+        ("tls_cert_days_left", "certificates", False, "countdown", "service"),
+        ("kube_pod_container_status_restarts_total", "restarts", True, "counter", "container"),
+        ("probe_success", "availability", False, "updown", "probe"),
+        ("istio_requests_total", "traffic", True, "counter", "service"),
+        ("http_server_requests_seconds_count", "traffic", True, "counter", "service"),
+        ("jvm_memory_used_bytes", "memory", True, "gauge", "service"),
+        ("hikaricp_connections_pending", "connections", True, "gauge", "service"),
+    ],
+)
+def test_catalogue_reads_exporter_vocabularies(
+    name: str, family: str, bad_up: bool, shape: str, scope: str
+) -> None:
+    c = FamilyMatcher().classify(name)
+    assert (c.family, c.bad_up, c.shape, c.scope, c.known) == (family, bad_up, shape, scope, True)
+
+
+def test_catalogue_reads_reason_labels() -> None:
+    m = FamilyMatcher()
+    waiting = m.classify("kube_pod_container_status_waiting_reason", {"reason": "CrashLoopBackOff"})
+    assert waiting.family == "restarts"
+    assert m.classify("istio_requests_total", {"response_code": "503"}).family == "errors"
+    assert m.classify("istio_requests_total", {"response_code": "200"}).family == "traffic"
+
+
+def test_unknown_metric_is_generic_never_a_kind() -> None:
+    c = FamilyMatcher().classify("widget_frobnication_level")
+    assert c.family is None and not c.known
+    a = run(context([series("widget_frobnication_level", "db", 10.0, 80.0)]))
+    db = [c for c in a.candidates if c.service == "db"]
+    assert db and {c.kind for c in db} == {"unknown"}
+    assert db[0].features["generic_only"] == 1.0
+
+
+# ------------------------------------------------------------------ shapes → kinds
+
+
+def test_counter_is_read_as_a_rate() -> None:
+    ts = [T0 + i * STEP for i in range(N)]
+    vals, total = [], 0.0
+    for t in ts:
+        total += 600.0 if t < FAULT else 6000.0  # 10/s, then 100/s
+        vals.append(total)
+    s = Series("http_requests_total", "api", {"service": "api"}, ts, vals, query="x_total")
+    m = FamilyMatcher()
+    assert metric_an.counter_like(s, m)
+    r = metric_an.as_rate(s)
+    assert r.query.startswith("rate(") and not metric_an.counter_like(r, m)
+    assert r.values[0] == pytest.approx(10.0) and r.values[-1] == pytest.approx(100.0)
+    # a reset (the process restarted) is not a negative rate
+    vals2 = vals[:30] + [v - vals[29] for v in vals[30:]]
+    r2 = metric_an.as_rate(Series("x_total", "api", {}, ts, vals2))
+    assert min(r2.values) >= 0
+
+
+def test_restart_counter_proposes_crash_loop() -> None:
+    ts = [T0 + i * STEP for i in range(N)]
+    restarts = [0.0 if t < FAULT else float(int((t - FAULT) / STEP) + 1) for t in ts]
+    s = Series(
+        "kube_pod_container_status_restarts_total",
+        "api",
+        {"service": "api", "container": "api"},
+        ts,
+        restarts,
+        query="kube_pod_container_status_restarts_total",
+    )
+    a = run(context([s]))
+    (crash,) = cands(a, "crash_loop", "api")
+    assert crash.features["kind_signal"] >= 0.5
+    assert not cands(a, "resource_saturation", "api")
+
+
+def test_oomkilled_log_proposes_crash_loop() -> None:
+    logs = [(T0 + i * 30.0, "api", "info", "GET /health 200") for i in range(N * 2)]
+    logs += [
+        (
+            FAULT + i * 20.0,
+            "api",
+            "error",
+            f"container api terminated: OOMKilled (exit code 137) #{i}",
+        )
+        for i in range(12)
+    ]
+    a = run(context([series("http_errors_ratio", "api", 0.01, 0.3)], logs=logs))
+    (crash,) = cands(a, "crash_loop", "api")
+    assert crash.features["kind_signal"] > 0
+    assert any(e.ev.kind == "log_template" for e in crash.evidence)
+
+
+def test_countdown_gauge_proposes_certificate_expiry() -> None:
+    ts = [T0 + i * STEP for i in range(N)]
+    left = [(FAULT - t) for t in ts]  # reaches zero at the fault
+    s = Series("tls_cert_seconds_remaining", "api", {"service": "api"}, ts, left)
+    a = run(context([s, series("http_errors_ratio", "api", 0.01, 0.5)]))
+    (cert,) = cands(a, "certificate_expiry", "api")
+    assert cert.features["kind_signal"] == pytest.approx(1.0)
+    # the steady countdown itself is not an anomaly
+    assert not [f for f in a.findings.metrics if f.series.name == s.name]
+
+
+def test_countdown_far_from_zero_is_quiet() -> None:
+    ts = [T0 + i * STEP for i in range(N)]
+    s = Series(
+        "tls_cert_days_left", "api", {"service": "api"}, ts, [40.0 - i / 1440 for i in range(N)]
+    )
+    assert not cands(run(context([s])), "certificate_expiry")
+
+
+def test_expiry_timestamp_proposes_certificate_expiry() -> None:
+    ts = [T0 + i * STEP for i in range(N)]
+    s = Series("probe_ssl_earliest_cert_expiry", "api", {"service": "api"}, ts, [FAULT] * N)
+    a = run(context([s]))
+    (cert,) = cands(a, "certificate_expiry", "api")
+    assert cert.features["kind_signal"] == pytest.approx(1.0)
+
+
+def test_probe_failure_proposes_dependency_failure() -> None:
+    a = run(
+        context(
+            [
+                series("probe_success", "db", 1.0, 0.0, noise=0.0),
+                series("http_errors_ratio", "api", 0.01, 0.4),
+            ]
+        )
+    )
+    (dep,) = cands(a, "dependency_failure", "db")
+    assert dep.features["kind_signal"] > 0.3
+    assert dep.features["dependency_down"] > 0
+
+
+def test_container_cpu_is_saturation_node_cpu_is_weaker() -> None:
+    own = run(context([series("container_cpu_usage_percent", "api", 20.0, 95.0)]))
+    (sat,) = cands(own, "resource_saturation", "api")
+    assert sat.features["node_only"] == 0.0 and sat.features["kind_signal"] > 0.5
+    node = run(context([series("node_cpu_usage_percent", "api", 20.0, 95.0)]))
+    (nsat,) = cands(node, "resource_saturation", "api")
+    assert nsat.features["node_only"] == 1.0
+    assert nsat.features["kind_signal"] < sat.features["kind_signal"]
+    assert node.candidates and own.candidates
+    assert nsat.features["anomaly"] < sat.features["anomaly"]
+
+
+def test_jittery_series_does_not_outweigh_a_clean_jump() -> None:
+    jitter = series("container_cpu_usage_percent", "db", 50.0, 58.0, noise=0.25)
+    clean = series("http_errors_ratio", "api", 0.01, 0.3, noise=0.01)
+    a = run(context([jitter, clean]))
+    f_api = max(c.features["anomaly"] for c in a.candidates if c.service == "api")
+    f_db = max((c.features["anomaly"] for c in a.candidates if c.service == "db"), default=0.0)
+    assert f_api > f_db
+
+
+# ------------------------------------------------------------------ changes
+
+
+def _deploy(cid: str, svc: str, at: float, version: str = "v2") -> Change:
+    return Change(id=cid, ts=_dt(at), service=svc, kind="deploy", version=version)
+
+
+def test_change_harm_before_and_after() -> None:
+    bad = _deploy("d-bad", "api", FAULT - 60)
+    innocent = _deploy("d-innocent", "db", FAULT - 30)  # the latest, but db is fine
+    a = run(
+        context(
+            [
+                series("http_errors_ratio", "api", 0.01, 0.3),
+                series("http_errors_ratio", "db", 0.01),
+            ],
+            changes=[bad, innocent],
+        )
+    )
+    assert a.findings.harm["d-bad"].harm > 0.5
+    assert a.findings.harm["d-innocent"].harm == 0.0
+    (cb,) = [c for c in a.candidates if c.subject == "d-bad"]
+    (ci,) = [c for c in a.candidates if c.subject == "d-innocent"]
+    assert cb.features["change_harm"] > 0.5 and ci.features["change_harm"] == 0.0
+    assert cb.score > ci.score
+
+
+def test_canary_version_series_blames_the_new_version() -> None:
+    canary = _deploy("d-canary", "api", FAULT - 60, version="v2")
+    other = _deploy("d-other", "api", FAULT - 50, version="v9")
+    old = series("http_errors_ratio", "api", 0.01, labels={"version": "v1"}, seed=2)
+    # the new version's pods look like the old ones until the deploy, then fail
+    new = series(
+        "http_errors_ratio", "api", 0.01, 0.3, labels={"version": "v2"}, seed=3, at=FAULT - 60
+    )
+    harm = change_an.attribute([canary, other], [old, new], FamilyMatcher().classify)
+    assert harm["d-canary"].version_harm > 0.5
+    assert "v2" in harm["d-canary"].version_detail
+    assert harm["d-other"].version_harm == 0.0
+
+
+def test_change_after_onset_is_not_harm() -> None:
+    hotfix = _deploy("d-hotfix", "api", FAULT + 600)
+    a = run(context([series("http_errors_ratio", "api", 0.01, 0.3)], changes=[hotfix]))
+    (c,) = [c for c in a.candidates if c.subject == "d-hotfix"]
+    assert c.features["change_after_onset"] == 1.0 and c.features["change_harm"] == 0.0
+
+
+# ------------------------------------------------------------------ traces
+
+
+def _calls(n: int, start: float, gap_ms: float, tid: str) -> list[Span]:
+    out = []
+    for i in range(n):
+        t = start + i * 10.0
+        trace = f"{tid}{i}"
+        out += [
+            Span(trace, "w", None, "web", "GET /", t, 30.0 + gap_ms, False),
+            Span(trace, "wc", "w", "web", "api.Get", t, 20.0 + gap_ms, False),
+            Span(trace, "a", "wc", "api", "api.Get", t, 20.0, False),
+        ]
+    return out
+
+
+def test_network_time_on_calls_proposes_network_at_the_callee() -> None:
+    spans = _calls(30, FAULT - 600, 1.0, "b") + _calls(10, FAULT + 10, 80.0, "a")
+    edges = trace_edges.edge_gaps(spans, FAULT)
+    assert [(e.caller, e.callee) for e in edges] == [("web", "api")]
+    blame = trace_edges.network_blame(edges)
+    assert blame["api"] > blame["web"]
+    a = run(context(spans=spans))
+    (net,) = cands(a, "network", "api")
+    assert net.features["kind_signal"] > 0.5
+    assert not cands(a, "network", "db")
+
+
+def test_steady_network_time_is_quiet() -> None:
+    spans = _calls(30, FAULT - 600, 1.0, "b") + _calls(10, FAULT + 10, 1.0, "a")
+    assert trace_edges.edge_gaps(spans, FAULT) == []
+
+
+def test_faint_edge_blames_faintly() -> None:
+    spans = _calls(30, FAULT - 600, 1.0, "b") + _calls(10, FAULT + 10, 1.6, "a")
+    blame = trace_edges.network_blame(trace_edges.edge_gaps(spans, FAULT))
+    assert max(blame.values(), default=0.0) < 0.3
+
+
+# ------------------------------------------------------------------ ambiguity
+
+
+def test_diffuse_evidence_raises_crowd() -> None:
+    clear = run(context([series("http_errors_ratio", "db", 0.01, 0.5)]))
+    diffuse = _diffuse()
+    assert max(c.features["crowd"] for c in clear.candidates) < max(
+        c.features["crowd"] for c in diffuse.candidates
+    )
+
+
+def _diffuse() -> Analysis:
+    ctx = context(
+        [
+            series("http_errors_ratio", "x1", 0.01, 0.3),
+            series("http_errors_ratio", "x2", 0.01, 0.3),
+            series("http_errors_ratio", "x3", 0.01, 0.3),
+        ]
+    )
+    ctx.topology = Topology(depends_on={"web": ["x1", "x2", "x3"], "x1": [], "x2": [], "x3": []})
+    return run(ctx)
+
+
+# ------------------------------------------------------------------ registry
+
+
+def test_builtin_proposers_register_like_a_third_party() -> None:
+    names = set(all_proposers())
+    assert {"changes", "saturation", "crash_loop", "certificate", "network", "dependency"} <= names
+
+    @register("test-extra")
+    def extra(scene, view):  # type: ignore[no-untyped-def]
+        return []
+
+    try:
+        assert "test-extra" in all_proposers()
+    finally:
+        from aisre_cli.investigate import proposers
+
+        proposers._REGISTRY.pop("test-extra", None)
