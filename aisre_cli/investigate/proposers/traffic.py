@@ -15,7 +15,10 @@ from aisre_cli.investigate.scene import TOL_S, Scene, ServiceView
 @register("traffic")
 def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     s = view.name
-    surge = [f for f in view.metrics if f.family == "traffic" and f.direction > 0]
+    # a node's bytes on the wire are everyone's on that node: not this service's load
+    surge = [
+        f for f in view.metrics if f.family == "traffic" and f.direction > 0 and f.scope != "node"
+    ]
     if not surge:
         return []
     f0 = surge[0]
