@@ -14,7 +14,15 @@ compares the ranked hypotheses with the truth (DESIGN.md, "Incident bundle v1"):
 Reported: top-1, top-3, MRR, a per-kind table, the escalation rate on `unknown`
 cases and the false-escalation rate on known ones, calibration (expected
 calibration error of the top-1 confidence against top-1 correctness, with a
-reliability table of 10 confidence buckets) and time per bundle.
+reliability table of 10 confidence buckets), the confident-wrong rate (top
+hypothesis wrong, not escalated, confidence >= 0.8: the answers governance would
+trust and should not) and time per bundle.
+
+The truth's `kind` is free text: under `match: service` it is never compared (a
+dataset may label causes with kinds the engine does not have, e.g. `code_defect`).
+
+Bundles are triaged in worker processes when there are enough of them (`jobs`);
+the results are identical to a serial run and come back in plan order.
 
 A bundle that fails (malformed file, no alert, a bug) becomes an error row and
 counts as a miss in top-1/top-3/MRR; the run always completes.
@@ -42,6 +50,10 @@ from aisre_cli.sources.registry import bundle_set
 
 SCHEMA = "aisre.eval/v1"
 N_BUCKETS = 10
+CONFIDENT = 0.8
+"""Top-1 confidence from which a wrong, non-escalated answer counts as confident-wrong."""
+PARALLEL_MIN = 8
+"""Fewer bundles than this are triaged in-process (a worker pool costs more than it saves)."""
 
 ProgressCb = Callable[[int, int, str], None]
 """Called as (done, total, bundle name) after each bundle."""
@@ -136,6 +148,16 @@ class CaseResult:
         return 1.0 / self.rank if self.ok and self.rank else 0.0
 
     @property
+    def confident_wrong(self) -> bool:
+        """Top hypothesis wrong, verdict not escalated, confidence >= `CONFIDENT`."""
+        return (
+            self.ok
+            and not self.escalate
+            and not self.top_correct
+            and round(self.confidence, 4) >= CONFIDENT
+        )
+
+    @property
     def top_correct(self) -> bool:
         """Is the top hypothesis itself right? (Never for an `unknown` truth.)"""
         if not self.ok or self.top is None or self.truth is None:
@@ -219,6 +241,10 @@ class Summary:
     ece: float
     buckets: list[Bucket]
     per_kind: dict[str, KindRow]
+    n_confident_wrong: int
+    """Cases whose top hypothesis is wrong, not escalated, at confidence >= `CONFIDENT`."""
+    confident_wrong: float
+    """`n_confident_wrong` over n (errors included in n: they are never confident)."""
     time_mean_s: float
     time_p95_s: float
     time_max_s: float
@@ -242,6 +268,11 @@ class Summary:
             "calibration": {
                 "ece": r(self.ece),
                 "buckets": [b.to_dict() for b in self.buckets],
+            },
+            "confident_wrong": {
+                "n": self.n_confident_wrong,
+                "rate": r(self.confident_wrong),
+                "min_confidence": CONFIDENT,
             },
             "per_kind": {k: v.to_dict() for k, v in sorted(self.per_kind.items())},
             "time_s": {
@@ -537,6 +568,7 @@ def summarize(cases: Sequence[CaseResult]) -> Summary:
     ]
     ece, buckets = calibration([(c.confidence, c.top_correct) for c in ok])
     times = [c.seconds for c in ok]
+    n_cw = sum(1 for c in ok if c.confident_wrong)
     return Summary(
         n=n,
         n_errors=sum(1 for c in scored if c.error is not None),
@@ -551,6 +583,8 @@ def summarize(cases: Sequence[CaseResult]) -> Summary:
         ece=ece,
         buckets=buckets,
         per_kind=per_kind,
+        n_confident_wrong=n_cw,
+        confident_wrong=n_cw / n if n else 0.0,
         time_mean_s=sum(times) / len(times) if times else 0.0,
         time_p95_s=_percentile(times, 95),
         time_max_s=max(times, default=0.0),
@@ -567,11 +601,13 @@ def evaluate(
     profile: Profile | None = None,
     progress: ProgressCb | None = None,
     keep_features: bool = False,
+    jobs: int | None = None,
 ) -> EvalReport:
     """Evaluate every bundle with a truth under `root` (one folder or several).
 
     With several folders, case paths are prefixed with the folder's name and the
     report also holds one summary per folder. Raises only if a folder is unusable.
+    `jobs`: worker processes (None: one per CPU; 1: in this process).
     """
     from aisre_cli.errors import UsageError
 
@@ -594,15 +630,7 @@ def evaluate(
         prefix = f"{label}/" if len(roots) > 1 else ""
         skipped.extend(prefix + _rel(p, base) for p in skip)
     t0 = time.perf_counter()
-    cases: list[CaseResult] = []
-    for i, (p, base, label) in enumerate(plan, 1):
-        res = evaluate_bundle(p, base, w, prof, keep_features)
-        res.dataset = label
-        if len(roots) > 1:
-            res.path = f"{label}/{res.path}"
-        cases.append(res)
-        if progress is not None:
-            progress(i, len(plan), res.path)
+    cases = _run_plan(plan, w, prof, keep_features, len(roots) > 1, progress, jobs)
     meta = dict(w.meta)
     meta.update({"null_score": w.null_score, "escalate_below": w.escalate_below})
     by_dataset: dict[str, Summary] = {}
@@ -619,6 +647,60 @@ def evaluate(
         roots=[str(r) for r in roots],
         by_dataset=by_dataset,
     )
+
+
+def default_jobs() -> int:
+    """Worker processes for an evaluation: one per CPU this process may use."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        n = os.cpu_count() or 1
+    return max(1, n)
+
+
+def _run_plan(
+    plan: Sequence[tuple[Path, Path, str]],
+    weights: Weights,
+    profile: Profile,
+    keep_features: bool,
+    prefix: bool,
+    progress: ProgressCb | None,
+    jobs: int | None,
+) -> list[CaseResult]:
+    """Triage every planned bundle (in worker processes when it pays), in plan order.
+
+    Each bundle is independent of the others, so a pool gives the same results as a
+    serial run. Workers are started with `forkserver` (never `fork`: the caller may
+    hold threads, and a forked lock would deadlock)."""
+    n_jobs = default_jobs() if jobs is None else max(1, jobs)
+    n_jobs = min(n_jobs, len(plan))
+    out: list[CaseResult | None] = [None] * len(plan)
+
+    def done(i: int, res: CaseResult, count: int) -> None:
+        _p, _base, label = plan[i]
+        res.dataset = label
+        if prefix:
+            res.path = f"{label}/{res.path}"
+        out[i] = res
+        if progress is not None:
+            progress(count, len(plan), res.path)
+
+    if n_jobs <= 1 or len(plan) < PARALLEL_MIN:
+        for i, (p, base, _label) in enumerate(plan):
+            done(i, evaluate_bundle(p, base, weights, profile, keep_features), i + 1)
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        ctx = mp.get_context("forkserver")
+        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
+            futs = {
+                pool.submit(evaluate_bundle, p, base, weights, profile, keep_features): i
+                for i, (p, base, _label) in enumerate(plan)
+            }
+            for count, fut in enumerate(as_completed(futs), 1):
+                done(futs[fut], fut.result(), count)
+    return [r for r in out if r is not None]
 
 
 def _labels(roots: Sequence[Path]) -> list[str]:

@@ -14,13 +14,24 @@ must not drown a smaller real one. We minimise the weighted negative log-likelih
 plus an L2 penalty (λ/2)(|w|² + b²) with a hand-written
 L-BFGS (two-loop recursion, Armijo backtracking); numpy only.
 
-Honest numbers: k-fold cross-validation split by bundle (stratified by dataset and
-truth kind, deterministic). Inside each outer fold an inner cross-validation picks λ (lowest
-held-out log-loss) and the escalation threshold, so every reported held-out number
-(top-1, top-3, ECE, unknown escalation) comes from bundles the fold never saw. The
-final weights are fit on everything with the λ the outer CV prefers, and
-`escalate_below` is chosen on the outer held-out predictions to maximise
-(confident and right) + (escalated and the top hypothesis not right).
+Honest numbers, two kinds:
+
+- **Leave-one-dataset-out** (the headline, with several datasets = top folders): for
+  each dataset, fit on all the others and predict it. λ, the temperature and the
+  escalation threshold are chosen without it, by an inner leave-one-dataset-out over
+  the remaining datasets (k-fold when only one remains). This is what an unseen
+  system gets.
+- **Within-dataset k-fold** split by bundle (stratified by dataset and truth kind,
+  deterministic), with an inner k-fold for λ/temperature/threshold: every dataset is
+  seen in training, so this is the optimistic number.
+
+The temperature T divides every score after the fit (P ∝ exp(s/T)); it is chosen with
+λ by held-out log-loss, so the confidence reflects how well scores transfer, not how
+well they fit. The shipped weights are fit on everything, with λ, T (folded into the
+weights and null score) and `escalate_below` chosen by leave-one-dataset-out over all
+datasets (k-fold with one). `escalate_below` maximises (confident and right) +
+(escalated and the top hypothesis not right) on held-out predictions, each dataset
+weighing the same.
 """
 
 from __future__ import annotations
@@ -48,6 +59,8 @@ IntArr = npt.NDArray[np.int64]
 BoolArr = npt.NDArray[np.bool_]
 
 DEFAULT_L2_GRID: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+DEFAULT_TEMPERATURES: tuple[float, ...] = (0.7, 1.0, 1.4, 2.0, 2.8, 4.0)
+"""Candidate temperatures (scores are divided by T); chosen by held-out log-loss."""
 DEFAULT_FOLDS = 5
 
 
@@ -315,18 +328,23 @@ def predict(items: Sequence[Item], theta: FloatArr, escalate_below: float) -> li
 def choose_threshold(cases: Sequence[CaseResult]) -> float:
     """The `escalate_below` maximising (not escalated and right) + (escalated and not right).
 
-    Escalation happens when the top confidence is below the threshold. Among the
-    thresholds with the best score, the middle of the best range is taken.
+    Escalation happens when the top confidence is below the threshold. Each dataset
+    weighs the same in total (as in the fit). Among the thresholds with the best
+    score, the middle of the longest best range is taken.
     """
-    pts = sorted((c.confidence, c.top_correct) for c in cases if c.ok)
-    if not pts:
+    ok = [c for c in cases if c.ok]
+    if not ok:
         return 0.5
-    confs = sorted({round(c, 6) for c, _ in pts})
+    per_ds: dict[str, int] = {}
+    for c in ok:
+        per_ds[c.dataset] = per_ds.get(c.dataset, 0) + 1
+    pts = sorted((c.confidence, c.top_correct, 1.0 / per_ds[c.dataset]) for c in ok)
+    confs = sorted({round(c, 6) for c, _, _ in pts})
     cands = [0.0] + [(a + b) / 2 for a, b in zip(confs, confs[1:], strict=False)]
     cands.append(min(1.0, confs[-1] + 1e-3))
 
-    def utility(t: float) -> int:
-        return sum(1 for c, ok in pts if (c >= t and ok) or (c < t and not ok))
+    def utility(t: float) -> float:
+        return round(sum(wt for c, ok, wt in pts if (c >= t and ok) or (c < t and not ok)), 9)
 
     scores = [utility(t) for t in cands]
     best = max(scores)
@@ -364,54 +382,100 @@ def assign_folds(items: Sequence[Item], k: int) -> list[int]:
     return folds
 
 
-def _cv_predictions(
-    items: Sequence[Item], k: int, l2: float, signs: FloatArr | None = None
-) -> tuple[list[tuple[int, FloatArr]], float]:
-    """(held-out (index, theta) per fold, mean held-out log-loss) for one λ."""
-    folds = assign_folds(items, k)
-    thetas: list[tuple[int, FloatArr]] = []
-    loss = 0.0
-    for f in range(k):
-        train = [it for it, g in zip(items, folds, strict=True) if g != f]
-        test = [it for it, g in zip(items, folds, strict=True) if g == f]
-        if not test:
-            continue
-        th = fit_theta(train, l2, signs=signs)
-        thetas.append((f, th))
-        loss += log_loss(test, th) * len(test)
-    return thetas, loss / max(1, len(items))
+def datasets_of(items: Sequence[Item]) -> list[str]:
+    return sorted({it.case.dataset for it in items})
 
 
-def _held_out(
+@dataclass
+class Split:
+    """One train/test split of a list of items (indices into it)."""
+
+    name: str
+    """The held-out dataset (leave-one-dataset-out) or `fold N` (k-fold)."""
+    train: list[int]
+    test: list[int]
+
+
+def make_splits(items: Sequence[Item], k: int, by_dataset: bool) -> tuple[str, list[Split]]:
+    """(method, splits): leave-one-dataset-out when asked and at least two datasets are
+    present, else k-fold by bundle (k capped by the number of items)."""
+    names = datasets_of(items)
+    if by_dataset and len(names) >= 2:
+        splits = [
+            Split(
+                d,
+                [i for i, it in enumerate(items) if it.case.dataset != d],
+                [i for i, it in enumerate(items) if it.case.dataset == d],
+            )
+            for d in names
+        ]
+        return "leave-one-dataset-out", splits
+    kk = max(2, min(k, len(items)))
+    fold_of = assign_folds(items, kk)
+    out = [
+        Split(
+            f"fold {f}",
+            [i for i, g in enumerate(fold_of) if g != f],
+            [i for i, g in enumerate(fold_of) if g == f],
+        )
+        for f in range(kk)
+    ]
+    return f"{kk}-fold", [sp for sp in out if sp.test and sp.train]
+
+
+@dataclass
+class Hyper:
+    """λ, temperature and threshold chosen on held-out predictions of the training items."""
+
+    l2: float
+    temperature: float
+    escalate_below: float
+    method: str
+    """How they were chosen: `leave-one-dataset-out` or `K-fold`."""
+    loss: float
+    """The held-out log-loss of the chosen (λ, temperature)."""
+    held_out: list[CaseResult]
+    """The held-out predictions at the chosen (λ, temperature) that set the threshold."""
+
+
+def select_hyper(
     items: Sequence[Item],
     k: int,
-    l2: float,
-    escalate_below: float | None,
+    l2_grid: Sequence[float],
+    temperatures: Sequence[float] = (1.0,),
     signs: FloatArr | None = None,
-) -> tuple[list[CaseResult], float]:
-    """Held-out predictions for every item with a fixed λ (threshold: given, or 0.5)."""
-    folds = assign_folds(items, k)
-    thetas, loss = _cv_predictions(items, k, l2, signs)
-    by_fold = dict(thetas)
-    preds: list[CaseResult | None] = [None] * len(items)
-    for i, it in enumerate(items):
-        th = by_fold[folds[i]]
-        preds[i] = predict([it], th, 0.5 if escalate_below is None else escalate_below)[0]
-    return [p for p in preds if p is not None], loss
+    by_dataset: bool = True,
+) -> Hyper:
+    """Choose (λ, temperature) by the lowest held-out log-loss, then the threshold on
+    those held-out predictions. Held out: each dataset in turn when `by_dataset` and
+    there are several (each held-out dataset weighs the same in the loss), else k-fold.
 
-
-def select_l2(
-    items: Sequence[Item], k: int, grid: Sequence[float], signs: FloatArr | None = None
-) -> tuple[float, list[CaseResult]]:
-    """λ with the lowest k-fold held-out log-loss, and its held-out predictions."""
-    best: tuple[float, float, list[CaseResult]] | None = None
-    kk = max(2, min(k, len(items)))
-    for l2 in grid:
-        preds, loss = _held_out(items, kk, l2, None, signs)
-        if best is None or loss < best[0] - 1e-9:
-            best = (loss, l2, preds)
+    The temperature T divides every score (candidates and the null option) after the
+    fit: under a shift of dataset the fitted scale is usually overconfident, and the
+    held-out log-loss says by how much."""
+    method, splits = make_splits(items, k, by_dataset)
+    temps = list(temperatures) or [1.0]
+    best: tuple[float, float, float, list[FloatArr]] | None = None
+    for l2 in l2_grid:
+        thetas = [fit_theta([items[i] for i in sp.train], l2, signs=signs) for sp in splits]
+        for t in temps:
+            if method == "leave-one-dataset-out":
+                per = [log_loss([items[i] for i in sp.test], th / t) for sp, th in zip(splits, thetas, strict=True)]
+                loss = sum(per) / len(per)
+            else:
+                tot = sum(
+                    log_loss([items[i] for i in sp.test], th / t) * len(sp.test)
+                    for sp, th in zip(splits, thetas, strict=True)
+                )
+                loss = tot / max(1, sum(len(sp.test) for sp in splits))
+            if best is None or loss < best[0] - 1e-9:
+                best = (loss, l2, t, thetas)
     assert best is not None
-    return best[1], best[2]
+    loss, l2, t, thetas = best
+    held: list[CaseResult] = []
+    for sp, th in zip(splits, thetas, strict=True):
+        held.extend(predict([items[i] for i in sp.test], th / t, 0.5))
+    return Hyper(l2, t, choose_threshold(held), method, loss, held)
 
 
 @dataclass
@@ -422,12 +486,14 @@ class FoldReport:
     escalate_below: float
     top1: float
     top3: float
+    temperature: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "fold": self.fold,
             "n": self.n,
             "l2": self.l2,
+            "temperature": self.temperature,
             "escalate_below": self.escalate_below,
             "top1": round(self.top1, 4),
             "top3": round(self.top3, 4),
@@ -435,9 +501,90 @@ class FoldReport:
 
 
 @dataclass
+class LodoFold:
+    """One held-out dataset: fit on the others, hyperparameters chosen without it."""
+
+    dataset: str
+    n: int
+    l2: float
+    temperature: float
+    escalate_below: float
+    inner: str
+    """How the hyperparameters were chosen on the training datasets."""
+    summary: Summary
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "n": self.n,
+            "l2": self.l2,
+            "temperature": self.temperature,
+            "escalate_below": self.escalate_below,
+            "inner": self.inner,
+        }
+
+
+@dataclass
+class LodoResult:
+    """Leave-one-dataset-out: every dataset predicted by a model that never saw it."""
+
+    folds: list[LodoFold]
+    held_out: Summary
+    """All held-out predictions pooled (errors included as misses)."""
+    by_dataset: dict[str, Summary]
+    cases: list[CaseResult]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "held_out": self.held_out.to_dict(),
+            "by_dataset": {k: v.to_dict() for k, v in sorted(self.by_dataset.items())},
+            "folds": [f.to_dict() for f in self.folds],
+        }
+
+
+def leave_one_dataset_out(
+    cases: Sequence[CaseResult],
+    folds: int = DEFAULT_FOLDS,
+    l2_grid: Sequence[float] = DEFAULT_L2_GRID,
+    temperatures: Sequence[float] = DEFAULT_TEMPERATURES,
+    signs: FloatArr | None = None,
+) -> LodoResult | None:
+    """For each dataset: choose λ, temperature and threshold by an inner
+    leave-one-dataset-out over the *other* datasets (k-fold when only one remains),
+    fit on the other datasets, predict the held-out one. None with fewer than two
+    datasets (nothing to leave out)."""
+    items = make_items(cases)
+    names = datasets_of(items)
+    if len(names) < 2:
+        return None
+    errors = [c for c in cases if c.error is not None]
+    out: list[CaseResult] = []
+    reports: list[LodoFold] = []
+    per_ds: dict[str, Summary] = {}
+    for d in names:
+        train = [it for it in items if it.case.dataset != d]
+        test = [it for it in items if it.case.dataset == d]
+        hp = select_hyper(train, folds, l2_grid, temperatures, signs, by_dataset=True)
+        theta = fit_theta(train, hp.l2, signs=signs) / hp.temperature
+        preds = predict(test, theta, hp.escalate_below)
+        out.extend(preds)
+        others = ", ".join(x for x in names if x != d)
+        summary = summarize([*preds, *(c for c in errors if c.dataset == d)])
+        per_ds[d] = summary
+        reports.append(
+            LodoFold(
+                d, len(test), hp.l2, hp.temperature, hp.escalate_below,
+                f"{hp.method} over {others}", summary,
+            )
+        )
+    return LodoResult(reports, summarize([*out, *errors]), per_ds, out)
+
+
+@dataclass
 class FitResult:
     weights: Weights
     held_out: Summary
+    """Within-dataset k-fold held-out numbers (every dataset seen in training)."""
     held_out_cases: list[CaseResult]
     folds: list[FoldReport]
     training: Summary
@@ -446,6 +593,15 @@ class FitResult:
     n_items: int
     meta: dict[str, Any] = field(default_factory=dict)
     held_out_by_dataset: dict[str, Summary] = field(default_factory=dict)
+    lodo: LodoResult | None = None
+    """Leave-one-dataset-out (None with a single dataset): the headline when present."""
+    temperature: float = 1.0
+    selection: str = ""
+    """How the shipped λ/temperature/threshold were chosen."""
+
+    @property
+    def headline(self) -> Summary:
+        return self.lodo.held_out if self.lodo is not None else self.held_out
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -459,8 +615,11 @@ class FitResult:
             },
             "held_out": self.held_out.to_dict(),
             "folds": [f.to_dict() for f in self.folds],
+            "lodo": self.lodo.to_dict() if self.lodo is not None else None,
             "training": self.training.to_dict(),
             "l2": self.l2,
+            "temperature": self.temperature,
+            "selection": self.selection,
             "n": self.n_items,
             "meta": self.meta,
         }
@@ -474,6 +633,7 @@ def headline(s: Summary) -> dict[str, Any]:
         "top3": round(s.top3, 4),
         "mrr": round(s.mrr, 4),
         "ece": round(s.ece, 4),
+        "confident_wrong": round(s.confident_wrong, 4),
         "unknown_escalated": None if s.unknown_escalated is None else round(s.unknown_escalated, 4),
         "false_escalation": None if s.false_escalation is None else round(s.false_escalation, 4),
         "decision_accuracy": round(s.decision_accuracy, 4),
@@ -486,11 +646,15 @@ def cross_validate_fit(
     l2_grid: Sequence[float] = DEFAULT_L2_GRID,
     suite: str = "",
     signs: FloatArr | None = None,
+    temperatures: Sequence[float] = DEFAULT_TEMPERATURES,
 ) -> FitResult:
-    """Nested k-fold CV (held-out numbers), then the final fit on every case.
+    """Leave-one-dataset-out (with several datasets) and nested k-fold CV (held-out
+    numbers), then the final fit on every case.
 
-    `signs` constrains weight signs (see `fit_theta`; `design_signs()` uses the signs
-    of the engine's hand-set defaults)."""
+    The shipped λ, temperature and threshold are chosen by leave-one-dataset-out over
+    every dataset (k-fold with a single one), never in-sample. `signs` constrains
+    weight signs (see `fit_theta`; `design_signs()` uses the signs of the engine's
+    hand-set defaults)."""
     items = make_items(cases)
     if len(items) < 2:
         from aisre_cli.errors import UsageError
@@ -500,62 +664,73 @@ def cross_validate_fit(
             hint="point `aisre eval --fit` at a folder of bundles with truth.yaml",
         )
     k = max(2, min(folds, len(items)))
-    fold_of = assign_folds(items, k)
+    errors = [c for c in cases if c.error is not None]
+
+    # within-dataset k-fold: every dataset is seen in training; inner k-fold too
+    _, outer = make_splits(items, k, by_dataset=False)
     held: list[CaseResult | None] = [None] * len(items)
     reports: list[FoldReport] = []
-    for f in range(k):
-        tr_idx = [i for i, g in enumerate(fold_of) if g != f]
-        te_idx = [i for i, g in enumerate(fold_of) if g == f]
-        if not te_idx:
-            continue
-        train = [items[i] for i in tr_idx]
-        # inner CV on the training part only: λ and the escalation threshold
-        l2, inner_preds = select_l2(train, k, l2_grid, signs)
-        thr = choose_threshold(inner_preds)
-        th = fit_theta(train, l2, signs=signs)
-        preds = predict([items[i] for i in te_idx], th, thr)
-        for i, p in zip(te_idx, preds, strict=True):
+    for f, sp in enumerate(outer):
+        train = [items[i] for i in sp.train]
+        hp = select_hyper(train, k, l2_grid, temperatures, signs, by_dataset=False)
+        th = fit_theta(train, hp.l2, signs=signs) / hp.temperature
+        preds = predict([items[i] for i in sp.test], th, hp.escalate_below)
+        for i, p in zip(sp.test, preds, strict=True):
             held[i] = p
         s = summarize(preds)
-        reports.append(FoldReport(f, len(te_idx), l2, thr, s.top1, s.top3))
+        reports.append(
+            FoldReport(f, len(sp.test), hp.l2, hp.escalate_below, s.top1, s.top3, hp.temperature)
+        )
     held_cases = [h for h in held if h is not None]
     # add error rows back so held-out top-1/top-3 count them as misses, like `aisre eval`
-    errors = [c for c in cases if c.error is not None]
     held_summary = summarize([*held_cases, *errors])
     held_by_ds = by_dataset([*held_cases, *errors])
 
-    # final model: λ by CV on everything; threshold on the outer held-out predictions
-    l2_all, _ = select_l2(items, k, l2_grid, signs)
-    theta = fit_theta(items, l2_all, signs=signs)
-    thr_all = choose_threshold(held_cases)
-    meta = {
+    lodo = leave_one_dataset_out(cases, folds, l2_grid, temperatures, signs)
+
+    # the shipped model: hyperparameters by leave-one-dataset-out over everything
+    final = select_hyper(items, k, l2_grid, temperatures, signs, by_dataset=True)
+    theta = fit_theta(items, final.l2, signs=signs) / final.temperature
+    names = datasets_of(items)
+    meta: dict[str, Any] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "suite": suite,
         "folds": k,
         "n_bundles": len(items),
-        "l2": l2_all,
+        "l2": final.l2,
+        "temperature": final.temperature,
+        "selection": f"{final.method} over {', '.join(names)}",
         "held_out": headline(held_summary),
         "held_out_by_dataset": {k: headline(v) for k, v in sorted(held_by_ds.items())},
-        "method": "conditional logit with null option, L2, L-BFGS; nested CV for λ/threshold",
+        "method": (
+            "conditional logit with null option, L2, L-BFGS; λ, temperature and threshold "
+            "chosen on held-out datasets"
+        ),
         "sign_constraints": (
             {k: int(signs[i]) for i, k in enumerate(FEATURES) if signs[i]}
             if signs is not None
             else None
         ),
     }
-    training = summarize([*predict(items, theta, thr_all), *errors])
+    if lodo is not None:
+        meta["lodo"] = headline(lodo.held_out)
+        meta["lodo_by_dataset"] = {k: headline(v) for k, v in sorted(lodo.by_dataset.items())}
+    training = summarize([*predict(items, theta, final.escalate_below), *errors])
     meta["training"] = headline(training)
-    weights = to_weights(theta, thr_all, meta)
+    weights = to_weights(theta, final.escalate_below, meta)
     return FitResult(
         weights=weights,
         held_out=held_summary,
         held_out_cases=held_cases,
         folds=reports,
         training=training,
-        l2=l2_all,
+        l2=final.l2,
         n_items=len(items),
         meta=meta,
         held_out_by_dataset=held_by_ds,
+        lodo=lodo,
+        temperature=final.temperature,
+        selection=meta["selection"],
     )
 
 

@@ -2,8 +2,9 @@
 
 Progress goes to stderr, tables (or `--json`) to stdout. Below `--min-top1` /
 `--min-top3` the command exits with ExitCode.THRESHOLD (7). With `--fit` it also
-fits the ranking weights by cross-validation, prints the held-out numbers (those
-are the ones the thresholds then apply to) and writes `weights.json`.
+fits the ranking weights, prints leave-one-dataset-out numbers (the headline, with
+several folders) beside the within-dataset k-fold ones (thresholds apply to the
+headline) and writes `weights.json`.
 """
 
 from __future__ import annotations
@@ -42,6 +43,14 @@ def eval_cmd(
         False, "--fit", help="Fit the weights by k-fold CV; report held-out numbers; save them."
     ),
     folds: int = typer.Option(5, "--folds", min=2, help="Cross-validation folds for --fit."),
+    temperature: bool = typer.Option(
+        True,
+        "--temperature/--no-temperature",
+        help="With --fit: choose a temperature dividing the scores by held-out log-loss.",
+    ),
+    jobs: int | None = typer.Option(
+        None, "--jobs", "-j", min=1, help="Worker processes triaging bundles (default: CPUs)."
+    ),
     signs: bool = typer.Option(
         False,
         "--signs",
@@ -69,6 +78,9 @@ def eval_cmd(
       aisre eval scenarios/suite --fit --folds 5
 
       aisre eval scenarios/suite ../shared/datasets/petshop --fit
+
+    With several folders, --fit reports leave-one-dataset-out as the headline: each
+    folder is predicted by weights (and λ, temperature, threshold) chosen without it.
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -93,23 +105,29 @@ def eval_cmd(
         def tick(done: int, total: int, name: str) -> None:
             bar.update(task, completed=done, total=total, description=name[-50:])
 
-        report = evaluate(directories, weights=w, progress=tick, keep_features=fit)
+        report = evaluate(directories, weights=w, progress=tick, keep_features=fit, jobs=jobs)
 
     fit_result: FitResult | None = None
     saved: Path | None = None
     if fit:
-        from aisre_cli.investigate.fit import cross_validate_fit, design_signs, save
+        from aisre_cli.investigate.fit import (
+            DEFAULT_TEMPERATURES,
+            cross_validate_fit,
+            design_signs,
+            save,
+        )
 
-        with err.status(f"fitting weights ({folds}-fold cross-validation)"):
+        with err.status("fitting weights (leave-one-dataset-out and k-fold)"):
             fit_result = cross_validate_fit(
                 report.cases,
                 folds=folds,
                 suite=" + ".join(_suite_name(d) for d in directories),
                 signs=design_signs() if signs else None,
+                temperatures=DEFAULT_TEMPERATURES if temperature else (1.0,),
             )
         saved = save(fit_result, weights_out)
 
-    headline = fit_result.held_out if fit_result is not None else report.summary
+    headline = fit_result.headline if fit_result is not None else report.summary
     failures = check_thresholds(headline, min_top1, min_top3)
 
     if json_out:
@@ -120,7 +138,7 @@ def eval_cmd(
         body["thresholds"] = {
             "min_top1": min_top1,
             "min_top3": min_top3,
-            "applied_to": "held_out" if fit_result is not None else "evaluation",
+            "applied_to": _applied_to(fit_result),
             "passed": not failures,
             "failures": failures,
         }
@@ -143,6 +161,12 @@ def eval_cmd(
         raise typer.Exit(code=int(ExitCode.THRESHOLD))
 
 
+def _applied_to(fr: FitResult | None) -> str:
+    if fr is None:
+        return "evaluation"
+    return "lodo" if fr.lodo is not None else "held_out"
+
+
 def _suite_name(directory: Path) -> str:
     p = directory.resolve()
     return f"{p.parent.name}/{p.name}" if p.parent.name else p.name
@@ -154,6 +178,8 @@ def _pct(x: float | None) -> str:
 
 def _summary_table(title: str, s: Summary) -> Any:
     from rich.table import Table
+
+    from aisre_cli.investigate.evaluate import CONFIDENT
 
     t = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False)
     t.add_column(style="bold")
@@ -169,6 +195,10 @@ def _summary_table(title: str, s: Summary) -> Any:
     t.add_row("false escalation (known)", f"{_pct(s.false_escalation)} (n={s.n_known})")
     t.add_row("decision accuracy", _pct(s.decision_accuracy))
     t.add_row("ECE (top-1 confidence)", _pct(s.ece))
+    t.add_row(
+        f"confident-wrong (conf >= {CONFIDENT:g}, not escalated)",
+        f"{_pct(s.confident_wrong)} ({s.n_confident_wrong})",
+    )
     return t
 
 
@@ -177,7 +207,7 @@ def _dataset_table(title: str, rows: dict[str, Summary]) -> Any:
 
     t = Table(title=title, title_justify="left")
     t.add_column("folder")
-    for c in ("n", "top-1", "top-3", "MRR", "unknown esc.", "ECE"):
+    for c in ("n", "top-1", "top-3", "MRR", "unknown esc.", "ECE", "conf-wrong"):
         t.add_column(c, justify="right")
     for name, s in sorted(rows.items()):
         t.add_row(
@@ -188,6 +218,7 @@ def _dataset_table(title: str, rows: dict[str, Summary]) -> Any:
             _pct(s.mrr),
             _pct(s.unknown_escalated),
             _pct(s.ece),
+            _pct(s.confident_wrong),
         )
     return t
 
@@ -289,25 +320,53 @@ def _render_fit(out: Console, fr: FitResult, saved: Path | None) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    if fr.lodo is not None:
+        lo = fr.lodo
+        out.print()
+        out.print(
+            _summary_table("leave-one-dataset-out (headline: each folder unseen)", lo.held_out)
+        )
+        t = Table(title="leave-one-dataset-out per folder", title_justify="left")
+        for c in ("held out", "n", "top-1", "top-3", "ECE", "conf-wrong", "unknown esc."):
+            t.add_column(c, justify="left" if c == "held out" else "right")
+        for c in ("λ", "T", "escalate below", "chosen by"):
+            t.add_column(c, justify="left" if c == "chosen by" else "right")
+        for f in lo.folds:
+            s = f.summary
+            t.add_row(
+                escape(f.dataset),
+                str(s.n),
+                _pct(s.top1),
+                _pct(s.top3),
+                _pct(s.ece),
+                f"{_pct(s.confident_wrong)} ({s.n_confident_wrong})",
+                _pct(s.unknown_escalated),
+                f"{f.l2:g}",
+                f"{f.temperature:g}",
+                f"{f.escalate_below:.3f}",
+                escape(f.inner),
+            )
+        out.print(t)
     k = len(fr.folds)
     out.print()
-    title = f"held-out ({k}-fold cross-validation, nested λ/threshold)"
+    title = f"within-dataset held-out ({k}-fold cross-validation, nested λ/T/threshold)"
     out.print(_summary_table(title, fr.held_out))
     t = Table(title="folds", title_justify="left")
-    for c in ("fold", "n", "λ", "escalate below", "top-1", "top-3"):
+    for c in ("fold", "n", "λ", "T", "escalate below", "top-1", "top-3"):
         t.add_column(c, justify="right")
     for f in fr.folds:
         t.add_row(
             str(f.fold),
             str(f.n),
             f"{f.l2:g}",
+            f"{f.temperature:g}",
             f"{f.escalate_below:.3f}",
             _pct(f.top1),
             _pct(f.top3),
         )
     out.print(t)
     if fr.held_out_by_dataset:
-        out.print(_dataset_table("held-out per folder", fr.held_out_by_dataset))
+        out.print(_dataset_table("within-dataset held-out per folder", fr.held_out_by_dataset))
     out.print(_kind_table(fr.held_out))
     out.print(_reliability_table(fr.held_out))
     w = fr.weights
@@ -321,8 +380,12 @@ def _render_fit(out: Console, fr: FitResult, saved: Path | None) -> None:
     out.print(wt)
     tr = fr.training
     out.print(
+        f"[dim]shipped λ={fr.l2:g}, temperature {fr.temperature:g} (folded into the weights), "
+        f"threshold: chosen by {escape(fr.selection)}[/]"
+    )
+    out.print(
         f"[dim]in-sample (not the claim): top-1 {tr.top1:.3f}, top-3 {tr.top3:.3f}, "
-        f"ECE {tr.ece:.3f}; λ={fr.l2:g}[/]"
+        f"ECE {tr.ece:.3f}[/]"
     )
     if saved is not None:
         out.print(f"wrote {escape(str(saved))}")
