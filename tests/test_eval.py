@@ -25,12 +25,15 @@ from aisre_cli.investigate.evaluate import (
     truth_rank,
 )
 from aisre_cli.investigate.fit import (
+    DEFAULT_TEMPERATURES,
     choose_threshold,
     cross_validate_fit,
     fit_theta,
+    leave_one_dataset_out,
     make_items,
     predict,
     save,
+    select_hyper,
 )
 from aisre_cli.investigate.rank import FEATURES, Weights
 from tests.conftest import DEMO, IN_CI, PETSHOP
@@ -163,7 +166,10 @@ def test_cli_json_is_stable(eval_dir: Path, tmp_path: Path) -> None:
         "per_kind",
         "time_s",
         "decision_accuracy",
+        "confident_wrong",
     }
+    assert set(s["confident_wrong"]) == {"n", "rate", "min_confidence"}
+    assert s["confident_wrong"]["min_confidence"] == 0.8
     assert set(s["calibration"]) == {"ece", "buckets"} and len(s["calibration"]["buckets"]) == 10
     assert set(s["time_s"]) == {"mean", "p95", "max"}
     case = body["cases"][0]
@@ -352,3 +358,212 @@ def test_sign_constraints_are_respected() -> None:
     assert theta[0] >= 0.0 and theta[nf - 1] <= 0.0
     free = fit_theta(items, l2=0.01)
     assert free[0] < 0.0 and free[nf - 1] > 0.0
+
+
+# ------------------------------------------------------------------ confident-wrong, match: service
+
+
+def _case(
+    conf: float, right: bool, escalate: bool = False, truth: TruthSpec | None = None
+) -> CaseResult:
+    t = truth or TruthSpec("deploy", "a", None)
+    return CaseResult(
+        "p",
+        "p",
+        t,
+        rank=1 if right else None,
+        escalate=escalate,
+        confidence=conf,
+        top=("a" if right else "b", "deploy", None),
+    )
+
+
+def test_confident_wrong_counts_only_trusted_wrong_answers() -> None:
+    cases = [
+        _case(0.9, False),  # confident, wrong, not escalated: counts
+        _case(0.8, False),  # the boundary is inclusive
+        _case(0.95, False, escalate=True),  # escalated: the engineer was told not to trust it
+        _case(0.79, False),  # not confident enough
+        _case(0.99, True),  # right
+        _case(0.9, False, truth=TruthSpec("unknown", "none")),  # no cause, yet a sure answer
+        CaseResult("e", "e", TruthSpec("deploy", "a"), error="boom"),  # errors: never confident
+    ]
+    assert [c.confident_wrong for c in cases] == [True, True, False, False, False, True, False]
+    s = summarize(cases)
+    assert s.n == 7 and s.n_confident_wrong == 3
+    assert s.confident_wrong == pytest.approx(3 / 7)
+    assert s.to_dict()["confident_wrong"] == {"n": 3, "rate": 0.4286, "min_confidence": 0.8}
+
+
+def test_match_service_ignores_a_kind_the_engine_does_not_have(tmp_path: Path) -> None:
+    """nezha-ob labels causes `code_defect`: under `match: service` that is only a label."""
+    t = TruthSpec("code_defect", "cart", None, "service")
+    assert t.matches("resource_saturation", "cart", None) and t.matches("deploy", "cart", "c1")
+    assert not t.matches("code_defect", "checkout", None)
+    assert truth_rank(t, [("checkout", "network", None), ("cart", "deploy", "c1")]) == 2
+    # the same bundle, its truth kind replaced by one the engine has never heard of
+    require(PETSHOP / PETSHOP_PICK[0], "PetShop dataset")
+    orig = tmp_path / "orig" / "b"
+    shutil.copytree(PETSHOP / PETSHOP_PICK[0], orig)
+    odd = tmp_path / "odd" / "b"
+    shutil.copytree(orig, odd)
+    text = (odd / "truth.yaml").read_text()
+    assert "match: service" in text
+    kind_line = next(x for x in text.splitlines() if x.strip().startswith("kind:"))
+    (odd / "truth.yaml").write_text(text.replace(kind_line, "  kind: code_defect"))
+    a = evaluate(tmp_path / "orig").cases[0]
+    b = evaluate(tmp_path / "odd").cases[0]
+    assert b.error is None and b.truth is not None and b.truth.kind == "code_defect"
+    assert (b.rank, b.top, b.top1) == (a.rank, a.top, a.top1)
+    assert "code_defect" in summarize([b]).per_kind
+
+
+# ------------------------------------------------------------------ leave-one-dataset-out
+
+
+def _shifted(seed: int) -> list[CaseResult]:
+    """Three datasets from the same logit, except that in `c` the first feature means
+    the opposite: a model fit elsewhere cannot know that, one fit on `c` can."""
+    nf = len(FEATURES)
+    true_w = np.linspace(-2.0, 3.0, nf)
+    true_w[0] = 4.0
+    out: list[CaseResult] = []
+    for j, name in enumerate(("a", "b", "c")):
+        w = true_w.copy()
+        if name == "c":
+            w[0] = -4.0
+        for c in _synthetic(60, seed + j, w, 1.0):
+            c.dataset = name
+            c.path = f"{name}/{c.path}"
+            out.append(c)
+    return out
+
+
+def test_lodo_never_uses_the_held_out_dataset() -> None:
+    cases = _shifted(11)
+    lo = leave_one_dataset_out(cases, folds=3, l2_grid=(0.03, 0.3))
+    assert lo is not None
+    assert [f.dataset for f in lo.folds] == ["a", "b", "c"]
+    assert set(lo.by_dataset) == {"a", "b", "c"} and lo.held_out.n == 180
+    assert lo.folds[2].inner == "leave-one-dataset-out over a, b"
+    # relabel every bundle of `c`: its LODO predictions (top, confidence, escalation)
+    # must not move, because neither the weights nor λ/threshold saw `c`
+    flipped = []
+    for c in cases:
+        if c.dataset == "c":
+            assert c.features is not None
+            keys = c.features.keys
+            c = CaseResult(
+                c.path,
+                c.id,
+                TruthSpec("deploy", keys[-1][0], keys[-1][2]),
+                features=c.features,
+                dataset="c",
+            )
+        flipped.append(c)
+    lo2 = leave_one_dataset_out(flipped, folds=3, l2_grid=(0.03, 0.3))
+    assert lo2 is not None
+
+    def view(r: list[CaseResult], ds: str) -> list[tuple[object, ...]]:
+        return [(c.path, c.top, round(c.confidence, 9), c.escalate) for c in r if c.dataset == ds]
+
+    assert view(lo2.cases, "c") == view(lo.cases, "c") != []
+    # ...while the folds that trained on `c` did see the change (the test can fail)
+    assert view(lo2.cases, "a") != view(lo.cases, "a")
+
+
+def test_lodo_shows_the_shift_that_kfold_hides() -> None:
+    res = cross_validate_fit(_shifted(21), folds=3, l2_grid=(0.03, 0.3), suite="shift")
+    assert res.lodo is not None and res.headline is res.lodo.held_out
+    kfold_c = res.held_out_by_dataset["c"].top1
+    lodo_c = res.lodo.by_dataset["c"].top1
+    assert lodo_c < kfold_c - 0.1, (lodo_c, kfold_c)
+    # the shipped hyperparameters were chosen by leave-one-dataset-out over all three
+    assert res.selection == "leave-one-dataset-out over a, b, c"
+    meta = res.weights.meta
+    assert set(meta["lodo_by_dataset"]) == {"a", "b", "c"}
+    assert meta["lodo_by_dataset"]["c"]["top1"] == round(lodo_c, 4)
+    assert "confident_wrong" in meta["lodo"]
+
+
+def test_two_datasets_fall_back_to_kfold_inside() -> None:
+    cases = [c for c in _shifted(31) if c.dataset != "c"]
+    lo = leave_one_dataset_out(cases, folds=3, l2_grid=(0.1,))
+    assert lo is not None
+    assert [f.inner for f in lo.folds] == ["3-fold over b", "3-fold over a"]
+    one = [c for c in cases if c.dataset == "a"]
+    assert leave_one_dataset_out(one) is None  # nothing to leave out
+
+
+def test_temperature_is_chosen_on_held_out_data_and_folded_in() -> None:
+    items = make_items(_shifted(41))
+    plain = select_hyper(items, 3, (0.1,), (1.0,))
+    assert plain.temperature == 1.0 and plain.method == "leave-one-dataset-out"
+    hot = select_hyper(items, 3, (0.1,), DEFAULT_TEMPERATURES)
+    assert hot.temperature in DEFAULT_TEMPERATURES
+    assert hot.loss <= plain.loss + 1e-12  # T = 1 is in the grid: never worse
+    # on these shifted datasets the fitted scale is overconfident elsewhere: T > 1
+    assert hot.temperature > 1.0
+    res = cross_validate_fit(
+        _shifted(41), folds=3, l2_grid=(0.1,), temperatures=DEFAULT_TEMPERATURES
+    )
+    assert res.temperature == hot.temperature
+    theta = fit_theta(items, 0.1) / res.temperature
+    got = np.array([res.weights.w[k] for k in FEATURES if k != "memory_prior"])
+    want = np.array([theta[i] for i, k in enumerate(FEATURES) if k != "memory_prior"])
+    assert np.allclose(got, want, atol=1e-6)
+    assert res.weights.null_score == pytest.approx(theta[len(FEATURES)], abs=1e-6)
+
+
+# ------------------------------------------------------------------ parallel, CLI
+
+
+def test_parallel_evaluation_equals_serial(eval_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import aisre_cli.investigate.evaluate as ev
+
+    monkeypatch.setattr(ev, "PARALLEL_MIN", 2)
+    seen: list[int] = []
+    serial = evaluate(eval_dir, jobs=1, keep_features=True)
+    par = evaluate(eval_dir, jobs=2, keep_features=True, progress=lambda d, t, n: seen.append(d))
+    assert sorted(seen) == list(range(1, len(serial.cases) + 1))
+
+    def view(r: ev.EvalReport) -> list[tuple[object, ...]]:
+        return [
+            (c.path, c.rank, c.top, c.escalate, c.confidence, c.error, c.features) for c in r.cases
+        ]
+
+    assert view(par) == view(serial)
+
+
+def test_cli_fit_with_two_folders_reports_lodo(eval_dir: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    for name in PETSHOP_PICK[:2]:
+        (other / name).symlink_to(eval_dir / "petshop" / name, target_is_directory=True)
+    out = tmp_path / "w.json"
+    args = [
+        "eval",
+        str(eval_dir / "petshop"),
+        str(other),
+        "--fit",
+        "--folds",
+        "2",
+        "--weights-out",
+        str(out),
+    ]
+    res = _runner().invoke(_app(), [*args, "--json"])
+    assert res.exit_code == 0, res.output
+    body = json.loads(res.stdout)
+    assert body["thresholds"]["applied_to"] == "lodo"
+    lodo = body["fit"]["lodo"]
+    assert set(lodo["by_dataset"]) == {"petshop", "other"}
+    assert {f["dataset"] for f in lodo["folds"]} == {"petshop", "other"}
+    for f in lodo["folds"]:
+        assert set(f) == {"dataset", "n", "l2", "temperature", "escalate_below", "inner"}
+    assert "confident_wrong" in lodo["by_dataset"]["other"]
+    assert body["fit"]["selection"] == "leave-one-dataset-out over other, petshop"
+    assert json.loads(out.read_text())["meta"]["lodo_by_dataset"].keys() == {"petshop", "other"}
+    text = _runner().invoke(_app(), args)
+    assert text.exit_code == 0, text.output
+    assert "leave-one-dataset-out per folder" in text.stdout and "within-dataset" in text.stdout
+    assert "conf-wrong" in text.stdout

@@ -685,21 +685,30 @@ def _run_plan(
         if progress is not None:
             progress(count, len(plan), res.path)
 
-    if n_jobs <= 1 or len(plan) < PARALLEL_MIN:
-        for i, (p, base, _label) in enumerate(plan):
-            done(i, evaluate_bundle(p, base, weights, profile, keep_features), i + 1)
-    else:
+    count = 0
+    if n_jobs > 1 and len(plan) >= PARALLEL_MIN:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures.process import BrokenProcessPool
 
         ctx = mp.get_context("forkserver")
-        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
-            futs = {
-                pool.submit(evaluate_bundle, p, base, weights, profile, keep_features): i
-                for i, (p, base, _label) in enumerate(plan)
-            }
-            for count, fut in enumerate(as_completed(futs), 1):
-                done(futs[fut], fut.result(), count)
+        try:
+            with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
+                futs = {
+                    pool.submit(evaluate_bundle, p, base, weights, profile, keep_features): i
+                    for i, (p, base, _label) in enumerate(plan)
+                }
+                for fut in as_completed(futs):
+                    count += 1
+                    done(futs[fut], fut.result(), count)
+        except (BrokenProcessPool, OSError):
+            # workers could not start (e.g. a caller script without a __main__ guard,
+            # or no semaphores in a sandbox): finish in this process
+            pass
+    for i, (p, base, _label) in enumerate(plan):
+        if out[i] is None:
+            count += 1
+            done(i, evaluate_bundle(p, base, weights, profile, keep_features), count)
     return [r for r in out if r is not None]
 
 

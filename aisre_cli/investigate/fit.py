@@ -460,7 +460,10 @@ def select_hyper(
         thetas = [fit_theta([items[i] for i in sp.train], l2, signs=signs) for sp in splits]
         for t in temps:
             if method == "leave-one-dataset-out":
-                per = [log_loss([items[i] for i in sp.test], th / t) for sp, th in zip(splits, thetas, strict=True)]
+                per = [
+                    log_loss([items[i] for i in sp.test], th / t)
+                    for sp, th in zip(splits, thetas, strict=True)
+                ]
                 loss = sum(per) / len(per)
             else:
                 tot = sum(
@@ -546,7 +549,7 @@ def leave_one_dataset_out(
     cases: Sequence[CaseResult],
     folds: int = DEFAULT_FOLDS,
     l2_grid: Sequence[float] = DEFAULT_L2_GRID,
-    temperatures: Sequence[float] = DEFAULT_TEMPERATURES,
+    temperatures: Sequence[float] = (1.0,),
     signs: FloatArr | None = None,
 ) -> LodoResult | None:
     """For each dataset: choose λ, temperature and threshold by an inner
@@ -573,8 +576,13 @@ def leave_one_dataset_out(
         per_ds[d] = summary
         reports.append(
             LodoFold(
-                d, len(test), hp.l2, hp.temperature, hp.escalate_below,
-                f"{hp.method} over {others}", summary,
+                d,
+                len(test),
+                hp.l2,
+                hp.temperature,
+                hp.escalate_below,
+                f"{hp.method} over {others}",
+                summary,
             )
         )
     return LodoResult(reports, summarize([*out, *errors]), per_ds, out)
@@ -646,7 +654,7 @@ def cross_validate_fit(
     l2_grid: Sequence[float] = DEFAULT_L2_GRID,
     suite: str = "",
     signs: FloatArr | None = None,
-    temperatures: Sequence[float] = DEFAULT_TEMPERATURES,
+    temperatures: Sequence[float] = (1.0,),
 ) -> FitResult:
     """Leave-one-dataset-out (with several datasets) and nested k-fold CV (held-out
     numbers), then the final fit on every case.

@@ -331,20 +331,20 @@ def _render_fit(out: Console, fr: FitResult, saved: Path | None) -> None:
             t.add_column(c, justify="left" if c == "held out" else "right")
         for c in ("λ", "T", "escalate below", "chosen by"):
             t.add_column(c, justify="left" if c == "chosen by" else "right")
-        for f in lo.folds:
-            s = f.summary
+        for lf in lo.folds:
+            s = lf.summary
             t.add_row(
-                escape(f.dataset),
+                escape(lf.dataset),
                 str(s.n),
                 _pct(s.top1),
                 _pct(s.top3),
                 _pct(s.ece),
                 f"{_pct(s.confident_wrong)} ({s.n_confident_wrong})",
                 _pct(s.unknown_escalated),
-                f"{f.l2:g}",
-                f"{f.temperature:g}",
-                f"{f.escalate_below:.3f}",
-                escape(f.inner),
+                f"{lf.l2:g}",
+                f"{lf.temperature:g}",
+                f"{lf.escalate_below:.3f}",
+                escape(lf.inner),
             )
         out.print(t)
     k = len(fr.folds)
