@@ -39,7 +39,7 @@ _aisre_options() {
         "aisre console") echo "--bundle --help --light --profile --refresh -b -h -p" ;;
         "aisre doctor") echo "--help --json --profile -h -p" ;;
         "aisre escalate") echo "--bundle --help --incident --json --level --no-post --note-only --profile -b -h -p" ;;
-        "aisre eval") echo "--fit --folds --help --json --min-top1 --min-top3 --signs --verbose --weights --weights-out -h -v" ;;
+        "aisre eval") echo "--fit --folds --help --jobs --json --min-top1 --min-top3 --signs --temperature --verbose --weights --weights-out -h -j -v" ;;
         "aisre incident") echo "--help -h" ;;
         "aisre incident export") echo "--all --format --help --output -f -h -o" ;;
         "aisre incident import") echo "--help --json -h" ;;
@@ -108,6 +108,7 @@ _aisre_value_kind() {
         "aisre escalate --level") echo "value" ;;
         "aisre escalate --profile"|"aisre escalate -p") echo "value" ;;
         "aisre eval --folds") echo "value" ;;
+        "aisre eval --jobs"|"aisre eval -j") echo "value" ;;
         "aisre eval --min-top1") echo "value" ;;
         "aisre eval --min-top3") echo "value" ;;
         "aisre eval --weights") echo "file" ;;

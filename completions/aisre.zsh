@@ -353,10 +353,12 @@ _aisre_eval() {
     _arguments -s \
         '(--fit)--fit[Fit the weights by k-fold CV; report held-out numbers; save them]' \
         '(--folds)--folds[Cross-validation folds for --fit]:folds: ' \
+        '(--jobs -j)'{--jobs,-j}'[Worker processes triaging bundles (default: CPUs)]:jobs: ' \
         '(--json)--json[Machine-readable output (stable schema)]' \
         '(--min-top1)--min-top1[Exit 7 when top-1 is below this]:min-top1: ' \
         '(--min-top3)--min-top3[Exit 7 when top-3 is below this]:min-top3: ' \
         '(--signs)--signs[With --fit: keep each weight on the side of its hand-set default (>= 0 or <= 0)]' \
+        '(--temperature)--temperature[With --fit: also choose a temperature dividing the scores, by held-out log-loss]' \
         '*'{--verbose,-v}'[More detail (-vv: debug)]' \
         '(--weights)--weights[Evaluate with this weights.json]:weights:_files' \
         '(--weights-out)--weights-out[Where --fit writes (default: the engine'\''s)]:weights-out:_files' \

@@ -44,9 +44,9 @@ def eval_cmd(
     ),
     folds: int = typer.Option(5, "--folds", min=2, help="Cross-validation folds for --fit."),
     temperature: bool = typer.Option(
-        True,
-        "--temperature/--no-temperature",
-        help="With --fit: choose a temperature dividing the scores by held-out log-loss.",
+        False,
+        "--temperature",
+        help="With --fit: also choose a temperature dividing the scores, by held-out log-loss.",
     ),
     jobs: int | None = typer.Option(
         None, "--jobs", "-j", min=1, help="Worker processes triaging bundles (default: CPUs)."
