@@ -327,26 +327,28 @@ def _render_fit(out: Console, fr: FitResult, saved: Path | None) -> None:
             _summary_table("leave-one-dataset-out (headline: each folder unseen)", lo.held_out)
         )
         t = Table(title="leave-one-dataset-out per folder", title_justify="left")
-        for c in ("held out", "n", "top-1", "top-3", "ECE", "conf-wrong", "unknown esc."):
+        show_t = any(lf.temperature != 1.0 for lf in lo.folds)
+        cols = ["held out", "n", "top-1", "top-3", "ECE", "conf-wrong", "unk. esc.", "λ"]
+        cols += ["T"] * show_t + ["esc. below"]
+        for c in cols:
             t.add_column(c, justify="left" if c == "held out" else "right")
-        for c in ("λ", "T", "escalate below", "chosen by"):
-            t.add_column(c, justify="left" if c == "chosen by" else "right")
         for lf in lo.folds:
             s = lf.summary
-            t.add_row(
+            row = [
                 escape(lf.dataset),
                 str(s.n),
                 _pct(s.top1),
                 _pct(s.top3),
                 _pct(s.ece),
-                f"{_pct(s.confident_wrong)} ({s.n_confident_wrong})",
+                _pct(s.confident_wrong),
                 _pct(s.unknown_escalated),
                 f"{lf.l2:g}",
-                f"{lf.temperature:g}",
-                f"{lf.escalate_below:.3f}",
-                escape(lf.inner),
-            )
+            ]
+            row += [f"{lf.temperature:g}"] * show_t + [f"{lf.escalate_below:.3f}"]
+            t.add_row(*row)
         out.print(t)
+        for lf in lo.folds:
+            out.print(f"[dim]{escape(lf.dataset)}: λ/threshold chosen by {escape(lf.inner)}[/]")
     k = len(fr.folds)
     out.print()
     title = f"within-dataset held-out ({k}-fold cross-validation, nested λ/T/threshold)"
