@@ -422,19 +422,24 @@ def test_match_service_ignores_a_kind_the_engine_does_not_have(tmp_path: Path) -
 
 
 def _shifted(seed: int) -> list[CaseResult]:
-    """Three datasets from the same logit, except that in `c` the first feature means
-    the opposite: a model fit elsewhere cannot know that, one fit on `c` can."""
+    """Three datasets. In `a` and `b` the labels follow the features through the same
+    logit and feature 1 is always 0; in `c` the label follows feature 1 only (a signal
+    the other systems never export). A model fit elsewhere cannot rank `c`; one that
+    has seen `c` can."""
     nf = len(FEATURES)
-    true_w = np.linspace(-2.0, 3.0, nf)
-    true_w[0] = 4.0
+    shared = np.linspace(-2.0, 3.0, nf)
+    shared[1] = 0.0
+    only_c = np.zeros(nf)
+    only_c[1] = 8.0
     out: list[CaseResult] = []
     for j, name in enumerate(("a", "b", "c")):
-        w = true_w.copy()
-        if name == "c":
-            w[0] = -4.0
-        for c in _synthetic(60, seed + j, w, 1.0):
+        for c in _synthetic(60, seed + j, only_c if name == "c" else shared, 1.0):
             c.dataset = name
             c.path = f"{name}/{c.path}"
+            if name != "c":
+                assert c.features is not None
+                for row in c.features.rows:
+                    row[1] = 0.0
             out.append(c)
     return out
 
