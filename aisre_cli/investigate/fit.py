@@ -58,10 +58,12 @@ FloatArr = npt.NDArray[np.float64]
 IntArr = npt.NDArray[np.int64]
 BoolArr = npt.NDArray[np.bool_]
 
-DEFAULT_L2_GRID: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+DEFAULT_L2_GRID: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 DEFAULT_TEMPERATURES: tuple[float, ...] = (0.7, 1.0, 1.4, 2.0, 2.8, 4.0)
 """Candidate temperatures (scores are divided by T); chosen by held-out log-loss."""
 DEFAULT_FOLDS = 5
+SHRINK_TO_DESIGN = True
+"""Penalise distance from the design weights (`design_prior`), not from zero."""
 
 
 # ------------------------------------------------------------------ data
@@ -138,12 +140,30 @@ def _pack(items: Sequence[Item]) -> _Packed:
 # ------------------------------------------------------------------ likelihood
 
 
-def _nll_grad(theta: FloatArr, d: _Packed, l2: float) -> tuple[float, FloatArr]:
-    """Penalised negative log-likelihood and its gradient; theta = (w..., b)."""
+def design_prior() -> FloatArr:
+    """The hand-set design weights and null score: what the penalty shrinks toward.
+
+    Shrinking toward the design rather than toward zero matters under shift: a
+    feature the training data never exercises (no dataset but one has changes, or
+    traces) keeps the weight its meaning gives it instead of dropping to zero, and
+    the data moves a weight only as far as it has evidence to."""
+    from aisre_cli.investigate.rank import DEFAULT_NULL_SCORE, DEFAULT_WEIGHTS
+
+    out = np.array([DEFAULT_WEIGHTS.get(k, 0.0) for k in FEATURES] + [DEFAULT_NULL_SCORE])
+    out[FEATURES.index("memory_prior")] = 0.0  # pinned after the fit (no memory in eval)
+    return out
+
+
+def _nll_grad(
+    theta: FloatArr, d: _Packed, l2: float, center: FloatArr | None = None
+) -> tuple[float, FloatArr]:
+    """Penalised negative log-likelihood and its gradient; theta = (w..., b). The
+    penalty is (l2/2)·|theta − center|² (center: zero, or the design prior)."""
     nf = d.x.shape[1]
     w, b = theta[:nf], float(theta[nf])
-    pen = 0.5 * l2 * float(theta @ theta)
-    gpen = l2 * theta
+    dev = theta - center if center is not None else theta
+    pen = 0.5 * l2 * float(dev @ dev)
+    gpen = l2 * dev
     if d.n_groups == 0:
         return pen, gpen
     s = d.x @ w
@@ -252,9 +272,12 @@ def fit_theta(
     """
     nf = len(FEATURES)
     d = _pack(items)
+    center = design_prior() if SHRINK_TO_DESIGN else None
     if signs is None or not np.any(signs):
-        start = theta0 if theta0 is not None else np.zeros(nf + 1)
-        return _lbfgs(lambda th: _nll_grad(th, d, l2), start)
+        start = (
+            theta0 if theta0 is not None else (center if center is not None else np.zeros(nf + 1))
+        )
+        return _lbfgs(lambda th: _nll_grad(th, d, l2, center), start)
     sg = np.asarray(signs, dtype=np.float64)
     con = sg != 0
 
@@ -265,7 +288,7 @@ def fit_theta(
 
     def fg(u: FloatArr) -> tuple[float, FloatArr]:
         th = to_theta(u)
-        f, g = _nll_grad(th, d, l2)
+        f, g = _nll_grad(th, d, l2, center)
         gu = g.copy()
         gu[con] = g[con] * sg[con] * _sigmoid(u[con])
         return f, gu

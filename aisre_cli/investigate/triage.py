@@ -127,7 +127,11 @@ def analyze_context(
     # traces are compared around the page itself: an onset dated long before the
     # alert (a slow ramp, an earlier wobble) would put the incident's own spans in
     # the baseline
-    edges = edge_an.edge_gaps(ctx.spans, min(max(onset, alert_ts - 300.0), alert_ts) - 60.0) if ctx.spans else []
+    edges = (
+        edge_an.edge_gaps(ctx.spans, min(max(onset, alert_ts - 300.0), alert_ts) - 60.0)
+        if ctx.spans
+        else []
+    )
     harm = change_an.attribute(ctx.changes, series, matcher.classify)
     fnd = Findings(
         metrics=metric_findings,
