@@ -15,6 +15,8 @@ KIND_FEATURES: dict[str, float] = {
     "node_only": 0.0,
 }
 """Features that belong to one candidate, not to its service (zero unless set)."""
+LOAD_EXPLAINED = frozenset({"resource_saturation", "dependency_failure", "network", "crash_loop"})
+"""Kinds whose signal an earlier surge at a caller explains away in part."""
 
 
 def make(
@@ -30,6 +32,10 @@ def make(
 ) -> Candidate:
     feats = dict(view.features)
     feats.update(KIND_FEATURES)
+    if kind in LOAD_EXPLAINED:
+        # a caller surged first: this service's trouble is (partly) load from above,
+        # which the surge at that caller explains better
+        kind_signal *= 1.0 - 0.5 * view.features.get("upstream_surge", 0.0)
     feats["kind_signal"] = kind_signal
     feats["fallback"] = 1.0 if fallback else 0.0
     feats["memory_prior"] = scene.fnd.memory.get((view.name, kind), 0.0)

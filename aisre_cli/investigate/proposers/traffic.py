@@ -62,5 +62,8 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             f"Request rate at {s} rose {growth} from {_hm(f0.onset)}, then {effect}.",
             f0.strength * size * follow * (1.0 - upstream_surge),
             [metric_evidence(f0)] + [metric_evidence(f) for f in health[:1]],
+            # the services it calls degrading as early is the surge's effect, not a
+            # deeper cause: it does not count against the surge
+            {"deeper": 0.0, "root_local": view.features["anomaly"] * view.features["sync"]},
         )
     ]
