@@ -142,7 +142,7 @@ def test_triage_json_is_exact(capsysbinary: pytest.CaptureFixture[bytes], bundle
     assert_terminal_safe(out, "triage --json")
     assert_terminal_safe(err, "triage --json (stderr)")
     data = json.loads(out)
-    assert data["alert"]["summary"].endswith(joined())
+    assert data["alert"]["labels"]["team"] == joined()  # exact, not escaped
 
 
 def test_escalate(capsysbinary: pytest.CaptureFixture[bytes], bundle: Path) -> None:
@@ -174,12 +174,16 @@ def test_runbook_list_and_show(
 
 
 def _kubectl_run(
-    cap: pytest.CaptureFixture[bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rc: int
+    cap: pytest.CaptureFixture[bytes],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    rc: int,
+    payload: str,
 ) -> str:
     home = Path(__import__("os").environ["AISRE_HOME"])
     write_config(home, {})
     bin_dir = tmp_path / "bin"
-    monkeypatch.setenv("HOSTILE_PAYLOAD_FILE", str(fake_kubectl(bin_dir, joined())))
+    monkeypatch.setenv("HOSTILE_PAYLOAD_FILE", str(fake_kubectl(bin_dir, payload)))
     monkeypatch.setenv("HOSTILE_KUBECTL_RC", str(rc))
     monkeypatch.setenv("PATH", f"{bin_dir}:{__import__('os').environ['PATH']}")
     args = ("runbook", "run", "rollback-bad-deploy", "--param", "service=checkout")
@@ -189,14 +193,14 @@ def _kubectl_run(
 def test_runbook_run_kubectl_stdout(
     capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    shown = _kubectl_run(capsysbinary, tmp_path, monkeypatch, rc=0)
+    shown = _kubectl_run(capsysbinary, tmp_path, monkeypatch, rc=0, payload=joined())
     assert "\\x1b]52;c;" in shown  # kubectl's stdout, shown escaped
 
 
 def test_runbook_run_kubectl_stderr_and_audit_show(
     capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    shown = _kubectl_run(capsysbinary, tmp_path, monkeypatch, rc=1)
+    shown = _kubectl_run(capsysbinary, tmp_path, monkeypatch, rc=1, payload=short_joined())
     assert "failed:" in shown and "\\x1b" in shown  # kubectl's stderr, shown escaped
     # the audit now holds kubectl's error text: `audit show` prints it
     shown = check(capsysbinary, "audit", "show")
