@@ -76,8 +76,7 @@ def _need_terminal() -> None:
     ]
     if missing:
         raise UsageError(
-            f"aisre console needs a terminal: {' and '.join(missing)}"
-            f" {'is not one' if len(missing) == 1 else 'are not'}",
+            f"aisre console needs a terminal (not a tty: {', '.join(missing)})",
             hint="for scripts and pipes use `aisre alerts` and `aisre triage` (with --json)",
         )
 
