@@ -133,7 +133,7 @@ def _around(raw: bytes) -> bytes:
 # ------------------------------------------------------------------ fixtures
 
 
-def hostile_bundle(dst: Path, payload: str | None = None) -> Path:
+def hostile_bundle(dst: Path, payload: str | None = None, *, logs: bool = True) -> Path:
     """The demo bundle with `payload` (default: every payload) in every outside field:
     alert summaries, descriptions and labels, an extra alert named by it, every change's
     summary/author/version/url, and error log lines of the failing service."""
@@ -158,8 +158,10 @@ def hostile_bundle(dst: Path, payload: str | None = None) -> Path:
             c["version"] = f"{c['version']}{p}"
         c["url"] = f"https://example.invalid/{p}"
     (dst / "changes.json").write_text(json.dumps(changes, indent=1))
-    logs = dst / "logs" / "payments.jsonl"
-    lines = logs.read_text().splitlines()
+    if not logs:
+        return dst
+    log_file = dst / "logs" / "payments.jsonl"
+    lines = log_file.read_text().splitlines()
     out = []
     for i, line in enumerate(lines):
         rec = json.loads(line)
@@ -167,7 +169,7 @@ def hostile_bundle(dst: Path, payload: str | None = None) -> Path:
             rec["msg"] = f"{rec['msg']} {p}"
             rec["pod"] = p
         out.append(json.dumps(rec))
-    logs.write_text("\n".join(out) + "\n")
+    log_file.write_text("\n".join(out) + "\n")
     return dst
 
 
@@ -216,3 +218,19 @@ def fake_kubectl(bin_dir: Path, payload: str) -> Path:
     pf = bin_dir / "payload.json"
     pf.write_text(json.dumps(payload), encoding="utf-8")
     return pf
+
+
+def per_alert_bundle(dst: Path) -> Path:
+    """The demo bundle plus one alert per payload (its name, service, summary and labels
+    carry that payload alone): every payload, each on its own row, in one run."""
+    shutil.copytree(DEMO, dst)
+    alerts = json.loads((dst / "alerts.json").read_text())
+    base = alerts[-1]
+    for i, p in enumerate(CORPUS):
+        a = json.loads(json.dumps(base))
+        a["fingerprint"] = f"{0xFEED0000 + i:016x}"
+        a["labels"].update(alertname=f"Hostile{i}{p}", service=f"svc{i}{p}", team=p)
+        a["annotations"].update(summary=p, description=p)
+        alerts.append(a)
+    (dst / "alerts.json").write_text(json.dumps(alerts, indent=1))
+    return dst

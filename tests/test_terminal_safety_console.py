@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 from rich.text import Text
-from textual.pilot import Pilot
+from textual.message import Message
+from textual.notifications import Notify
 from textual.widgets import Static
 
 from aisre_cli.settings.config import Profile, Sources
@@ -41,10 +42,11 @@ from tests.hostile import (
     hostile_bundle,
     hostile_runbook_dir,
     joined,
+    per_alert_bundle,
     short_joined,
 )
 from tests.conftest import DEMO
-from tests.test_console import FIXED_NOW, settle
+from tests.test_console import FIXED_NOW, of, settle
 
 CONTROL = re.compile(
     "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]"
@@ -140,22 +142,33 @@ def test_every_screen_shows_hostile_text_inert(
     asyncio.run(flow())
 
 
-@pytest.mark.parametrize("payload", CORPUS, ids=range(len(CORPUS)))
-def test_inbox_and_toast_per_payload(
-    payload: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Each payload alone: the inbox row it lands in, and a toast quoting it."""
+def test_inbox_one_payload_per_row_and_toasts(tmp_path: Path) -> None:
+    """Each payload alone in an alert of its own (one inbox row each), filtered to, and
+    each quoted by a toast: no control reaches the screen or a notification."""
 
     async def flow() -> None:
-        bundle = hostile_bundle(tmp_path / "bundle", payload)
+        bundle = per_alert_bundle(tmp_path / "bundle")
         prof = Profile(environment="demo", sources=Sources(bundle=str(bundle)))
         backend = Backend("demo", prof, build_sources(prof, bundle), clock=lambda: FIXED_NOW)
-        app = ConsoleApp(backend, alert_id=f"nosuch{payload}", refresh_s=0)
+        app = ConsoleApp(backend, alert_id=f"nosuch{short_joined()}", refresh_s=0)
         app.guard_enabled = False
-        async with app.run_test(size=(120, 30)) as pilot:
+        messages: list[Message] = []
+        async with app.run_test(size=(160, 50 + len(CORPUS)), message_hook=messages.append) as pilot:
             await settle(pilot)
-            shown = screen_bytes(app, "inbox with a toast")
-            assert "nosuch" in shown  # the toast quoting the id is on screen
+            shown = screen_bytes(app, "inbox, one payload per row")
+            assert shown.count("Hostile") >= len(CORPUS) - 1  # (one name is 5000 chars)
+            for p in CORPUS:
+                app.notify(p, title=p)
+            await pilot.press("slash", *"hostile")
+            await settle(pilot)
+            screen_bytes(app, "inbox filtered")
+            notes = [m.notification for m in of(messages, Notify)]
+            assert len(notes) == len(CORPUS) + 1  # + the unknown alert id's toast
+            for n in notes:
+                assert not n.markup
+                for text in (n.message, n.title):
+                    m = CONTROL.search(text.replace("\n", ""))
+                    assert m is None, f"toast: raw {m.group()!r} in {text[:80]!r}"
 
     asyncio.run(flow())
 
