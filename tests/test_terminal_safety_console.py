@@ -35,6 +35,7 @@ from aisre_cli.ui.tui.screens.audit import AuditScreen
 from aisre_cli.ui.tui.screens.handoff import HandoffScreen
 from aisre_cli.ui.tui.screens.incident import IncidentScreen
 from aisre_cli.ui.tui.screens.runbook import RunbookScreen
+from tests.conftest import DEMO
 from tests.hostile import (
     CORPUS,
     assert_no_raw_payload,
@@ -45,7 +46,6 @@ from tests.hostile import (
     per_alert_bundle,
     short_joined,
 )
-from tests.conftest import DEMO
 from tests.test_console import FIXED_NOW, of, settle
 
 CONTROL = re.compile(
@@ -153,7 +153,9 @@ def test_inbox_one_payload_per_row_and_toasts(tmp_path: Path) -> None:
         app = ConsoleApp(backend, alert_id=f"nosuch{short_joined()}", refresh_s=0)
         app.guard_enabled = False
         messages: list[Message] = []
-        async with app.run_test(size=(160, 50 + len(CORPUS)), message_hook=messages.append) as pilot:
+        async with app.run_test(
+            size=(160, 50 + len(CORPUS)), message_hook=messages.append
+        ) as pilot:
             await settle(pilot)
             shown = screen_bytes(app, "inbox, one payload per row")
             assert shown.count("Hostile") >= len(CORPUS) - 1  # (one name is 5000 chars)

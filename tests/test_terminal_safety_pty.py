@@ -108,7 +108,9 @@ def test_console_in_a_real_terminal(bundle: Path, tmp_path: Path) -> None:
         child.close()
     for pat in CONSOLE_RAW:
         m = pat.search(seen)
-        assert m is None, f"{pat.pattern!r} raw in the console: {seen[m.start() - 40 : m.end() + 40]!r}"
+        assert m is None, (
+            f"{pat.pattern!r} raw in the console: {seen[m.start() - 40 : m.end() + 40]!r}"
+        )
 
 
 # ------------------------------------------------------------------ pipes and no terminal

@@ -139,8 +139,8 @@ def render_report(report: TriageReport, verbose: int = 0) -> None:
     v = report.verdict
     c.print(
         f"[bold]{escape(a.name)}[/] on [bold]{escape(a.service or '?')}[/] "
-        f"[{SEVERITY_STYLE.get(a.severity, '')}]{escape(a.severity)}[/]  id [cyan]{escape(a.short_id)}[/]  "
-        f"fired {hm(a.starts_at)}  onset {hm(report.onset)}"
+        f"[{SEVERITY_STYLE.get(a.severity, '')}]{escape(a.severity)}[/]"
+        f"  id [cyan]{escape(a.short_id)}[/]  fired {hm(a.starts_at)}  onset {hm(report.onset)}"
     )
     if a.summary:
         c.print(f"[dim]{escape(a.summary)}[/]")

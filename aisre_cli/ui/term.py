@@ -63,7 +63,9 @@ _CONTROLS = (
 _UNSAFE = re.compile(f"[{_CONTROLS}]")
 _UNSAFE_ONELINE = re.compile(f"\r\n|[\t\n]|[{_CONTROLS}]")
 # what json.dumps(ensure_ascii=False) leaves raw inside strings (it escapes C0 itself)
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]")
+_JSON_UNSAFE = re.compile(
+    "[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]"
+)
 _NAMED = {"\r": "\\r", "\t": "\\t", "\n": "\\n"}
 
 

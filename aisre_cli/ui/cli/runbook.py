@@ -362,7 +362,9 @@ def _loop(
                         uc = session.confirm(out.undo, out.undo.action.digest())
                         res = session.run_undo(out.undo, uc)
                         con.print(
-                            "[green]undone[/]" if res.ok else f"[red]undo failed:[/] {_esc(res.error or '')}"
+                            "[green]undone[/]"
+                            if res.ok
+                            else f"[red]undo failed:[/] {_esc(res.error or '')}"
                         )
             session.fail(ps, "verification failed")
             return ExitCode.VERIFY
@@ -469,10 +471,9 @@ def show_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Show a runbook: what it applies to, its parameters and its steps."""
-    from aisre_cli.ui.term import console
-
     from aisre_cli.remediate.capabilities import default_registry
     from aisre_cli.remediate.runbook import find_runbook
+    from aisre_cli.ui.term import console
 
     rb = find_runbook(runbook_id, _profile(ctx, profile).profile)
     reg = default_registry()
@@ -733,7 +734,9 @@ def policy_cmd(ctx: typer.Context, profile: ProfileOpt = None, json_out: JsonOpt
 
     con = console()
     con.print(f"policy: {_esc(pol.source)}   environment: [bold]{_esc(env)}[/]")
-    con.print("freeze: " + (f"[red]ACTIVE ({_esc(', '.join(active))})[/]" if active else "none active"))
+    con.print(
+        "freeze: " + (f"[red]ACTIVE ({_esc(', '.join(active))})[/]" if active else "none active")
+    )
     th = pol.thresholds
     con.print(
         f"thresholds: min_trust {th.min_trust}, max_risk {th.max_risk}, escalate_trust"

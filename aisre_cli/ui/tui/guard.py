@@ -30,9 +30,7 @@ class ControlGuard(LineFilter):
         out: list[Segment] = []
         for seg in segments:
             text = seg.text
-            if not seg.control and (
-                _ZERO_WIDTH_CONTROLS.search(text) or _SURROGATES.search(text)
-            ):
+            if not seg.control and (_ZERO_WIDTH_CONTROLS.search(text) or _SURROGATES.search(text)):
                 text = _SURROGATES.sub("\ufffd", _ZERO_WIDTH_CONTROLS.sub("", text))
                 seg = Segment(text, seg.style, seg.control)
             out.append(seg)

@@ -15,8 +15,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from aisre_cli.ui.tui.backend import Backend, audit_summary
 from aisre_cli.ui.term import safe, visible
+from aisre_cli.ui.tui.backend import Backend, audit_summary
 
 if TYPE_CHECKING:
     from aisre_cli.govern.audit import AuditRecord

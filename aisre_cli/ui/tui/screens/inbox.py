@@ -20,10 +20,10 @@ from textual.worker import get_current_worker
 
 from aisre_cli.errors import AisreError
 from aisre_cli.ui.render import SEVERITY_STYLE, age
+from aisre_cli.ui.term import safe, visible
 from aisre_cli.ui.tui.backend import Backend, Inbox, Incident
 from aisre_cli.ui.tui.messages import InboxLoaded, LoadFailed, SourcesPending, SourceUpdated
 from aisre_cli.ui.tui.widgets.status import SourceStatusBar
-from aisre_cli.ui.term import safe, visible
 
 
 class InboxScreen(Screen[None]):

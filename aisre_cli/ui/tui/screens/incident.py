@@ -21,6 +21,7 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 from aisre_cli.errors import AisreError
 from aisre_cli.model import Alert, Evidence, Hypothesis
 from aisre_cli.ui.render import SEVERITY_STYLE, hm
+from aisre_cli.ui.term import visible
 from aisre_cli.ui.tui.backend import Backend, Investigation
 from aisre_cli.ui.tui.messages import IncidentLoaded, LoadFailed, SourceUpdated
 from aisre_cli.ui.tui.widgets.evidence import EvidencePane
@@ -29,7 +30,6 @@ from aisre_cli.ui.tui.widgets.logs import LogExcerpt
 from aisre_cli.ui.tui.widgets.plot import PlotData, SeriesPlot
 from aisre_cli.ui.tui.widgets.status import SourceStatusBar
 from aisre_cli.ui.tui.widgets.timeline import Timeline, events_for
-from aisre_cli.ui.term import visible
 
 SERIES_KINDS = ("metric_anomaly", "dependency_down", "saturation")
 

@@ -270,7 +270,9 @@ class RunbookScreen(Screen[None]):
             t.append(f"verify: {visible(verify, oneline=True)}\n", style="dim")
         undo = ps.capability.undo_hint if ps.step.undo == "auto" else str(ps.step.undo or "")
         if ps.writes:
-            t.append(f"undo: {visible(undo, oneline=True) or 'none (cannot be undone)'}\n", style="dim")
+            t.append(
+                f"undo: {visible(undo, oneline=True) or 'none (cannot be undone)'}\n", style="dim"
+            )
         t.append("decision: ", style="dim")
         t.append_text(decision_text(d))
         reasons = visible("; ".join(d.reasons), oneline=True)

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from rich.text import Text
 from textual.widgets import RichLog
 
-from aisre_cli.ui.tui.backend import LogLine
 from aisre_cli.ui.term import visible
+from aisre_cli.ui.tui.backend import LogLine
 
 LEVEL_STYLE = {"error": "red", "fatal": "bold red", "warn": "yellow", "warning": "yellow"}
 
@@ -36,7 +36,9 @@ class LogExcerpt(RichLog):
             t.append("▶ " if ln.cited else "  ", style="bold yellow")
             t.append(f"{hm} ", style="dim")
             # log lines are the most hostile text there is: controls made visible
-            t.append(f"{visible(ln.level, oneline=True):<5} ", style=LEVEL_STYLE.get(ln.level, "dim"))
+            t.append(
+                f"{visible(ln.level, oneline=True):<5} ", style=LEVEL_STYLE.get(ln.level, "dim")
+            )
             t.append(visible(ln.msg, oneline=True), style="bold reverse" if ln.cited else "")
             t.append(f"  {visible(ln.ref, oneline=True)}", style="dim")
             self.write(t)
