@@ -204,6 +204,8 @@ FAKE_KUBECTL = """#!/usr/bin/env python3
 import json, os, sys
 payload = json.loads(open(os.environ["HOSTILE_PAYLOAD_FILE"], encoding="utf-8").read())
 sys.stdout.write("NAME READY\\n" + payload + "\\n" + payload + "\\n")
+sys.stdout.flush()
+sys.stdout.buffer.write(b"raw bytes \\x9b2J \\x9d0;PWNED-RAW\\x07 \\x1b]52;c;cmF3\\x07 \\xff\\n")
 sys.stderr.write("error: " + payload + "\\n")
 sys.exit(int(os.environ.get("HOSTILE_KUBECTL_RC", "0")))
 """

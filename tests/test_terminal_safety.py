@@ -195,6 +195,7 @@ def test_runbook_run_kubectl_stdout(
 ) -> None:
     shown = _kubectl_run(capsysbinary, tmp_path, monkeypatch, rc=0, payload=joined())
     assert "\\x1b]52;c;" in shown  # kubectl's stdout, shown escaped
+    assert "raw bytes \\x9b2J \\x9d0;PWNED-RAW" in shown  # bytes that are not UTF-8 too
 
 
 def test_runbook_run_kubectl_stderr_and_audit_show(
