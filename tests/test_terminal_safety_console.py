@@ -70,7 +70,9 @@ def screen_bytes(app: ConsoleApp, where: str) -> str:
 
 
 def hostile_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, alert_id: str) -> ConsoleApp:
-    bundle = hostile_bundle(tmp_path / "bundle")
+    # every payload but the 5000-char one (that one is in the per-row inbox test): the
+    # screens' widgets are what is checked here, not the engine on huge log lines
+    bundle = hostile_bundle(tmp_path / "bundle", short_joined())
     rb = hostile_runbook_dir(tmp_path / "runbooks")
     bin_dir = tmp_path / "bin"
     monkeypatch.setenv("HOSTILE_PAYLOAD_FILE", str(fake_kubectl(bin_dir, short_joined())))
@@ -101,11 +103,11 @@ def test_every_screen_shows_hostile_text_inert(
                 await pilot.press(key)
                 await settle(pilot)
                 screen_bytes(app, f"incident {name} tab")
-            for _ in range(4):  # every hypothesis: its evidence pane and charts
+            for _ in range(2):  # the next hypotheses: their evidence panes and charts
                 await pilot.press("down")
                 await settle(pilot)
                 screen_bytes(app, "incident, next hypothesis")
-            await pilot.press("up", "up", "up", "up")
+            await pilot.press("up", "up")
             await settle(pilot)
             await pilot.press("e")
             await settle(pilot)
