@@ -33,6 +33,10 @@ class ExitCode(IntEnum):
     """An evaluation finished below the requested quality threshold (`aisre eval`)."""
     INTERRUPTED = 130
     """Interrupted by the user (Ctrl-C / SIGTERM); work done so far is checkpointed."""
+    BROKEN_PIPE = 141
+    """The reader of stdout went away (`aisre triage | head -2`). Nothing is printed, as
+    for any tool killed by SIGPIPE; 141 (128 + SIGPIPE) is what a shell reports for those,
+    so `set -o pipefail` scripts see the same status as for `grep | head`."""
 
 
 class AisreError(Exception):

@@ -12,11 +12,12 @@ from datetime import UTC, datetime
 
 from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from aisre_cli.model import Alert, SourceNote, TriageReport
+from aisre_cli.ui.term import console, safe, visible
+from aisre_cli.ui.term import markup as escape
 
 SEVERITY_STYLE = {
     "critical": "bold red",
@@ -30,11 +31,11 @@ SEVERITY_STYLE = {
 
 
 def out() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    return console(soft_wrap=False)
 
 
 def err() -> Console:
-    return Console(stderr=True, highlight=False)
+    return console(stderr=True)
 
 
 def age(ts: datetime, now: datetime | None = None) -> str:
@@ -91,8 +92,15 @@ def alerts_table(groups: Sequence[Sequence[Alert]]) -> None:
     t.add_column("#", justify="right", style="dim", no_wrap=True)
     t.add_column("severity", no_wrap=True)
     # names and ids are what people copy: never truncate them; the summary gives way
-    t.add_column("alertname", style="bold", no_wrap=True, min_width=max(len(a.name) for a in flat))
-    t.add_column("service", overflow="fold")
+    # (as shown, controls made visible). An absurd or hostile name (past a third of the
+    # width, and longer than any real alertname) is cut with an ellipsis, and a service
+    # folds within a sixth, rather than squeezing the summary to one character.
+    cap = max(32, c.width // 3)
+    longest = max(len(visible(a.name, oneline=True)) for a in flat)
+    t.add_column(
+        "alertname", style="bold", no_wrap=True, min_width=min(longest, cap), max_width=cap
+    )
+    t.add_column("service", overflow="fold", max_width=max(16, c.width // 6))
     t.add_column("age", justify="right", no_wrap=True)
     t.add_column("id", style="cyan", no_wrap=True, min_width=8)
     if wide:
@@ -101,18 +109,19 @@ def alerts_table(groups: Sequence[Sequence[Alert]]) -> None:
     now = datetime.now(UTC)
     for gi, g in enumerate(groups, 1):
         for i, a in enumerate(g):
-            sev = Text(a.severity, style=SEVERITY_STYLE.get(a.severity, ""))
+            sev = safe(a.severity, SEVERITY_STYLE.get(a.severity, ""), oneline=True)
             cells: list[str | Text] = [
                 str(gi) if i == 0 else "└",
                 sev,
-                a.name,
-                a.service or "-",
+                safe(a.name, oneline=True),
+                safe(a.service or "-", oneline=True),
                 age(a.starts_at, now),
-                a.short_id,
+                safe(a.short_id, oneline=True),
             ]
             if wide:
-                cells.append(",".join(s.split(":")[0] for s in a.sources) or a.source)
-            cells.append(a.summary)
+                srcs = ",".join(s.split(":")[0] for s in a.sources) or a.source
+                cells.append(safe(srcs, oneline=True))
+            cells.append(safe(a.summary, oneline=True))
             t.add_row(*cells)
     c.print(t)
     n = sum(len(g) for g in groups)
@@ -130,8 +139,8 @@ def render_report(report: TriageReport, verbose: int = 0) -> None:
     v = report.verdict
     c.print(
         f"[bold]{escape(a.name)}[/] on [bold]{escape(a.service or '?')}[/] "
-        f"[{SEVERITY_STYLE.get(a.severity, '')}]{a.severity}[/]  id [cyan]{a.short_id}[/]  "
-        f"fired {hm(a.starts_at)}  onset {hm(report.onset)}"
+        f"[{SEVERITY_STYLE.get(a.severity, '')}]{escape(a.severity)}[/]"
+        f"  id [cyan]{escape(a.short_id)}[/]  fired {hm(a.starts_at)}  onset {hm(report.onset)}"
     )
     if a.summary:
         c.print(f"[dim]{escape(a.summary)}[/]")
@@ -140,7 +149,7 @@ def render_report(report: TriageReport, verbose: int = 0) -> None:
     else:
         c.print(f"\n[bold green]verdict[/] {v.classification}: {escape(v.reason)}")
     if v.related_alerts:
-        c.print(f"[dim]related alerts: {', '.join(x[:8] for x in v.related_alerts)}[/]")
+        c.print(f"[dim]related alerts: {escape(', '.join(x[:8] for x in v.related_alerts))}[/]")
 
     if v.hypotheses:
         c.print("\n[bold underline]Hypotheses[/]")
@@ -152,14 +161,14 @@ def render_report(report: TriageReport, verbose: int = 0) -> None:
         head.append(f"{h.rank:>2}. ", style="bold")
         head.append(f"{h.kind:<19}", style="bold cyan")
         head.append(f"{_bar(h.confidence)} {h.confidence:.2f}  ")
-        head.append(h.service, style="bold")
+        head.append(visible(h.service), style="bold")
         if h.subject and h.subject != h.service:
-            head.append(f"  ({h.subject})", style="cyan")
+            head.append(f"  ({visible(h.subject)})", style="cyan")
         head.append("  " + " ".join(h.evidence), style="magenta")
         if dim:
             head.stylize(dim)
         c.print(head)
-        c.print(Text("    " + h.statement, style=dim or ""))
+        c.print(safe("    " + h.statement, dim or ""))
         if h.runbooks:
             c.print(f"    [green]runbooks:[/] {escape(', '.join(h.runbooks))}")
         if verbose:
@@ -174,30 +183,38 @@ def render_report(report: TriageReport, verbose: int = 0) -> None:
         line.append(f"{e.id:>4} ", style="bold magenta")
         line.append(f"{e.kind:<15}", style="cyan")
         line.append(f"{when}  ")
-        line.append(e.summary)
+        line.append(visible(e.summary))
         c.print(line)
         where = e.query or ""
         if e.ref and e.ref not in where:
             where = f"{where}  ({e.ref})" if where else e.ref
         if where:
-            c.print(Text("     ↳ " + where, style="dim"))
+            c.print(safe("     ↳ " + where, "dim"))
         if verbose and e.excerpt:
             for ex in e.excerpt[:3]:
-                c.print(Text("       │ " + ex, style="dim"))
+                c.print(safe("       │ " + ex, "dim", oneline=True))
     for n in report.notes:
         err().print(f"[yellow]note:[/] {escape(n)}")
     c.print(f"\n[bold]next:[/] {escape(v.next_step)}")
 
 
 def report_markdown(report: TriageReport) -> str:
+    """The report as Markdown; every outside field on one line, controls made visible."""
+
+    def f(text: str | None) -> str:
+        return visible(text or "", oneline=True)
+
+    def cell(text: str | None) -> str:
+        return f(text).replace("|", "\\|")
+
     a = report.alert
     v = report.verdict
     lines = [
-        f"# {a.name} on {a.service or '?'} ({a.severity})",
+        f"# {f(a.name)} on {f(a.service or '?')} ({f(a.severity)})",
         "",
-        f"- alert id: `{a.id}`",
+        f"- alert id: `{f(a.id)}`",
         f"- fired: {hm(a.starts_at)}; onset: {hm(report.onset)}",
-        f"- verdict: **{'ESCALATE' if v.escalate else v.classification}**: {v.reason}",
+        f"- verdict: **{'ESCALATE' if v.escalate else v.classification}**: {f(v.reason)}",
         "",
         "## Hypotheses",
         "",
@@ -208,19 +225,19 @@ def report_markdown(report: TriageReport) -> str:
         cells = [
             str(h.rank),
             h.kind,
-            h.service,
-            h.subject or "",
+            cell(h.service),
+            cell(h.subject),
             f"{h.confidence:.2f}",
-            h.statement.replace("|", "\\|"),
+            cell(h.statement),
             " ".join(h.evidence),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "## Evidence", ""]
     for e in report.evidence:
-        lines.append(f"- **{e.id}** ({e.kind}, {e.service or '-'}): {e.summary}")
+        lines.append(f"- **{e.id}** ({e.kind}, {f(e.service or '-')}): {f(e.summary)}")
         if e.query:
-            lines.append(f"  - reproduce: `{e.query}`" + (f" ({e.ref})" if e.ref else ""))
+            lines.append(f"  - reproduce: `{f(e.query)}`" + (f" ({f(e.ref)})" if e.ref else ""))
     if report.notes:
-        lines += ["", "## Degradation notes", ""] + [f"- {n}" for n in report.notes]
-    lines += ["", f"**Next step:** {v.next_step}", ""]
+        lines += ["", "## Degradation notes", ""] + [f"- {f(n)}" for n in report.notes]
+    lines += ["", f"**Next step:** {f(v.next_step)}", ""]
     return "\n".join(lines)

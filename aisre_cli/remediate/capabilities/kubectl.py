@@ -94,6 +94,7 @@ def run_argv(
             shell=False,
             capture_output=True,
             text=True,
+            errors="backslashreplace",  # bytes that are not UTF-8 (a raw 0x9b CSI) stay visible
             timeout=timeout or ctx.timeout_s,
             env=dict(ctx.env) if ctx.env is not None else None,
             stdin=subprocess.DEVNULL,

@@ -30,6 +30,7 @@ def alerts_cmd(
     """
     from aisre_cli.investigate.gather import group_alerts, list_alerts
     from aisre_cli.ui.render import alerts_table, source_notes
+    from aisre_cli.ui.term import echo, visible
 
     rp, sources = load(ctx, profile, bundle)
     alerts, notes = list_alerts(sources, rp.profile.gather_budget_s)
@@ -77,7 +78,7 @@ def alerts_cmd(
     alerts_table(groups)
     for a in alerts:
         if a.id in noisy:
-            typer.echo(f"likely noise: {a.name} ({a.short_id}): {noisy[a.id]}")
+            echo(f"likely noise: {visible(a.name, oneline=True)} ({a.short_id}): {noisy[a.id]}")
 
 
 def _noise(alerts: list[Alert]) -> dict[str, str]:

@@ -185,14 +185,15 @@ def root(
 
 
 def render_error(err: AisreError) -> None:
-    """The one place an error is shown: a red line on stderr, then the hint."""
-    from rich.console import Console
-    from rich.markup import escape
+    """The one place an error is shown: a red line on stderr, then the hint. Messages
+    may quote outside text (a label, a file's content, an argument): controls in them
+    are made visible, and the message stays one line."""
+    from aisre_cli.ui.term import console, markup
 
-    console = Console(stderr=True, highlight=False, soft_wrap=True)
-    console.print(f"[bold red]error:[/] {escape(err.message)}")
+    con = console(stderr=True, soft_wrap=True)
+    con.print(f"[bold red]error:[/] {markup(err.message, oneline=True)}")
     if err.hint:
-        console.print(f"[dim]hint: {escape(err.hint)}[/]")
+        con.print(f"[dim]hint: {markup(err.hint, oneline=True)}[/]")
 
 
 def _load(module: str) -> None:
@@ -203,6 +204,37 @@ def _register() -> None:
     """Import every command module (for tools that walk the whole tree: gen_docs)."""
     for module, _ in COMMANDS.values():
         _load(module)
+
+
+def _output_gone() -> bool:
+    """Whether stdout's (or stderr's) reader has closed its end of the pipe."""
+    import select
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            fd = stream.fileno()
+            poller = select.poll()
+            poller.register(fd, select.POLLOUT)
+            if any(ev & select.POLLERR for _, ev in poller.poll(0)):
+                return True
+        except (OSError, ValueError, AttributeError):  # no real fd (a test's capture)
+            continue
+    return False
+
+
+def _quiet_broken_pipe() -> None:
+    """stdout's reader is gone (`| head`): exit quietly, as `head` expects.
+
+    Python's recipe (docs: "Note on SIGPIPE"): point stdout at /dev/null so the flush
+    at interpreter exit cannot raise again, say nothing, and exit 141 like a tool that
+    SIGPIPE killed. Anything still buffered for the closed pipe is dropped.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (a test's capture)
+        pass
+    sys.exit(int(ExitCode.BROKEN_PIPE))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -217,6 +249,12 @@ def main(argv: list[str] | None = None) -> None:
             raise
         render_error(err)
         sys.exit(int(err.exit_code))
+    except BrokenPipeError as exc:
+        if _output_gone():
+            _quiet_broken_pipe()
+        if raise_errors:
+            raise
+        _internal_error(exc)  # some other pipe: a real failure, not a reader gone
     except KeyboardInterrupt:
         if raise_errors:
             raise
@@ -238,10 +276,14 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(int(ExitCode.USAGE))
         if raise_errors:
             raise
-        render_error(
-            AisreError(
-                f"internal error: {type(exc).__name__}: {exc}",
-                hint="re-run with AISRE_RAISE_ERRORS=1 for the traceback and report it",
-            )
+        _internal_error(exc)
+
+
+def _internal_error(exc: BaseException) -> None:
+    render_error(
+        AisreError(
+            f"internal error: {type(exc).__name__}: {exc}",
+            hint="re-run with AISRE_RAISE_ERRORS=1 for the traceback and report it",
         )
-        sys.exit(int(ExitCode.FAILURE))
+    )
+    sys.exit(int(ExitCode.FAILURE))

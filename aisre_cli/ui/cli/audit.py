@@ -7,6 +7,7 @@ import typer
 from aisre_cli.errors import ExitCode
 from aisre_cli.ui.cli.app import JsonOpt, app
 from aisre_cli.ui.cli.common import print_json
+from aisre_cli.ui.term import echo
 
 audit_app = typer.Typer(help="The tamper-evident audit log: show, verify.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
@@ -49,24 +50,24 @@ def show_cmd(
             }
         )
         return
-    from rich.console import Console
-    from rich.markup import escape
+    from aisre_cli.ui.term import console, markup
 
-    con = Console(highlight=False, soft_wrap=True)
+    con = console(soft_wrap=True)
     for r in recs:
         d = r.data
         bits = []
         for key in ("step", "attempt", "ok", "reason", "status", "runbook", "action", "error"):
             if d.get(key) not in (None, ""):
-                v = str(d[key]).replace("\n", " ")
+                v = str(d[key])
                 bits.append(f"{key}={v[:120]}")
         if "decision" in d and isinstance(d["decision"], dict):
             bits.append(f"decision={d['decision'].get('kind')}")
-        con.print(
-            f"[dim]#{r.seq:<5} {r.ts}[/] {r.event:<12} {r.run or '-':28} {escape(' '.join(bits))}"
-        )
+        # records are files anyone with write access can edit: every field is outside text
+        fields = [f"#{r.seq:<5} {r.ts}", f"{r.event:<12}", f"{r.run or '-':28}", " ".join(bits)]
+        m = [markup(x, oneline=True) for x in fields]
+        con.print(f"[dim]{m[0]}[/] {m[1]} {m[2]} {m[3]}")
     if not recs:
-        typer.echo(f"no audit records in {log.path}", err=True)
+        echo(f"no audit records in {log.path}", err=True)
 
 
 @audit_app.command("verify")
@@ -84,15 +85,15 @@ def verify_cmd(json_out: JsonOpt = False) -> None:
         print_json({"schema": "aisre.audit.verify/v1", **rep.to_dict()})
     else:
         if rep.ok:
-            typer.echo(f"ok: {rep.records} record(s), chain intact; head {rep.head}")
+            echo(f"ok: {rep.records} record(s), chain intact; head {rep.head}")
         else:
             assert rep.problem is not None
-            typer.echo(
+            echo(
                 f"TAMPERED: {rep.path}: record {rep.problem.line}: {rep.problem.reason}"
                 f" ({rep.records} good record(s) before it)"
             )
         if rep.torn_tail is not None:
-            typer.echo(
+            echo(
                 f"warning: torn final record at line {rep.torn_tail.line}"
                 f" ({rep.torn_tail.bytes} bytes, an interrupted write; set aside on next append)",
                 err=True,

@@ -125,13 +125,14 @@ def status_cmd(
             )
         )
         return
-    from rich.console import Console
     from rich.table import Table
 
+    from aisre_cli.ui.term import console
+
     kr = "usable" if info.usable else f"unusable: {info.reason}"
-    Console(stderr=True, highlight=False).print(f"[dim]keyring: {info.backend} ({kr})[/]")
+    console(stderr=True).print(f"[dim]keyring: {info.backend} ({kr})[/]")
     if not rows:
-        Console(stderr=True).print("[dim]no token is configured in this profile[/]")
+        console(stderr=True).print("[dim]no token is configured in this profile[/]")
         return
     table = Table("token", "stored in", "detail", "env fallback")
     for r in rows:
@@ -139,7 +140,7 @@ def status_cmd(
         table.add_row(
             r["name"], f"[{style}]{r['stored']}[/]" if style else r["stored"], r["detail"], r["env"]
         )
-    Console().print(table)
+    console().print(table)
 
 
 @auth_app.command("delete")

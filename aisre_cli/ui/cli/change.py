@@ -15,6 +15,7 @@ import typer
 from aisre_cli.errors import AisreError
 from aisre_cli.ui.cli.app import JsonOpt, ProfileOpt, app, state
 from aisre_cli.ui.cli.common import note
+from aisre_cli.ui.term import echo, visible
 
 change_app = typer.Typer(
     name="change",
@@ -86,8 +87,8 @@ def record_cmd(
 
         typer.echo(json.dumps({**c.model_dump(mode="json"), "ts": iso(c.ts)}, indent=2))
     else:
-        typer.echo(c.id)
-        typer.echo(f"recorded {c.kind} of {c.service} in {feed.path}", err=True)
+        echo(c.id)
+        echo(f"recorded {c.kind} of {c.service} in {feed.path}", err=True)
 
 
 @change_app.command("list")
@@ -108,7 +109,7 @@ def list_cmd(
     end = utcnow()
     changes = sorted(feed.fetch_changes(end - timedelta(hours=since), end), key=lambda c: c.ts)
     for n in feed.drain_notes():
-        typer.echo(f"warning: {n.detail}", err=True)
+        echo(f"warning: {n.detail}", err=True)
     if json_out:
         import json
 
@@ -118,4 +119,5 @@ def list_cmd(
         return
     for c in changes:
         ver = f"{c.previous_version or '?'} -> {c.version}" if c.version else ""
-        typer.echo(f"{iso(c.ts)}  {c.kind:<6} {c.service:<20} {ver:<24} {c.summary}")
+        line = f"{iso(c.ts)}  {c.kind:<6} {c.service:<20} {ver:<24} {c.summary}"
+        echo(visible(line, oneline=True))

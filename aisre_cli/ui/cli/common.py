@@ -30,13 +30,15 @@ def load(
 
 
 def note(text: str) -> None:
-    """One dim line on stderr (talk, not data)."""
-    from rich.console import Console
+    """One dim line on stderr (talk, not data); `text` is plain (it may quote outside
+    text: controls are made visible, markup is not interpreted)."""
+    from aisre_cli.ui.term import console, markup
 
-    Console(stderr=True, highlight=False).print(f"[dim]{text}[/]", markup=True)
+    console(stderr=True).print(f"[dim]{markup(text)}[/]")
 
 
 def print_json(data: Any) -> None:
-    import json
+    """`--json` output: the exact data, with no raw control character (see ui.term)."""
+    from aisre_cli.ui.term import json_text
 
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.write(json_text(data) + "\n")

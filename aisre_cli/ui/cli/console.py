@@ -6,8 +6,12 @@ never pay for it.
 
 from __future__ import annotations
 
+import os
+import sys
+
 import typer
 
+from aisre_cli.errors import UsageError
 from aisre_cli.ui.cli.app import BundleOpt, ProfileOpt, app
 
 
@@ -36,6 +40,7 @@ def console_cmd(
 
       aisre console --bundle ./incident-42
     """
+    _need_terminal()
     from aisre_cli.settings.config import resolve_profile
     from aisre_cli.sources.registry import build_sources
     from aisre_cli.ui.cli.app import state
@@ -59,3 +64,25 @@ def console_cmd(
         theme=LIGHT if light else DARK,
         greeting=greeting,
     ).run()
+
+
+def _need_terminal() -> None:
+    """The console draws a full screen and reads keys: without a terminal on both ends it
+    would draw escape codes into a file or pipe forever. Refuse before starting."""
+    missing = [
+        name
+        for name, stream in (("stdin", sys.stdin), ("stdout", sys.stdout))
+        if not _is_tty(stream)
+    ]
+    if missing:
+        raise UsageError(
+            f"aisre console needs a terminal (not a tty: {', '.join(missing)})",
+            hint="for scripts and pipes use `aisre alerts` and `aisre triage` (with --json)",
+        )
+
+
+def _is_tty(stream: object) -> bool:
+    try:
+        return os.isatty(getattr(stream, "fileno")())  # noqa: B009 (any stream-like)
+    except (AttributeError, OSError, ValueError):
+        return False

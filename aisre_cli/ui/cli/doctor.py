@@ -120,9 +120,10 @@ def doctor_cmd(
             )
         )
     else:
-        from rich.console import Console
         from rich.markup import escape
         from rich.table import Table
+
+        from aisre_cli.ui.term import console
 
         def yn(v: bool | None) -> str:
             return "[dim]n/a[/]" if v is None else ("[green]yes[/]" if v else "[red]no[/]")
@@ -145,9 +146,9 @@ def doctor_cmd(
                 f"{h.latency_ms:.0f} ms" if h.latency_ms is not None else "",
                 fix,
             )
-        Console().print(table)
+        console().print(table)
         kr_text = "usable" if kr.usable else "not usable: tokens only from AISRE_<NAME>_TOKEN"
-        Console(stderr=True, highlight=False).print(f"[dim]keyring {kr.backend}: {kr_text}[/]")
+        console(stderr=True).print(f"[dim]keyring {kr.backend}: {kr_text}[/]")
     if any(h.authenticated is False for h in rows):
         raise typer.Exit(int(ExitCode.AUTH))
     if any(not h.ok for h in rows):

@@ -38,6 +38,7 @@ def escalate_cmd(
     from aisre_cli.govern.escalation import escalation_runbook, handoff_markdown
     from aisre_cli.investigate.triage import run_triage
     from aisre_cli.ui.cli.common import load, note, print_json
+    from aisre_cli.ui.term import echo
 
     rp, sources = load(ctx, profile, bundle)
     report = run_triage(sources, alert_id, rp.profile)
@@ -53,7 +54,7 @@ def escalate_cmd(
             }
         )
         return
-    typer.echo(md)
+    echo(md)
     if not post:
         if not no_post:
             note("PagerDuty is not configured: the hand-off was printed only")

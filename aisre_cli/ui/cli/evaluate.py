@@ -82,16 +82,16 @@ def eval_cmd(
     With several folders, --fit reports leave-one-dataset-out as the headline: each
     folder is predicted by weights (and λ, temperature, threshold) chosen without it.
     """
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from aisre_cli.investigate.evaluate import check_thresholds, evaluate
     from aisre_cli.investigate.rank import Weights
     from aisre_cli.ui.cli.common import print_json
+    from aisre_cli.ui.term import console as term_console
 
     verbosity = max(verbose, state(ctx).verbose)
     w = Weights.load(weights) if weights is not None else Weights.load()
-    err = Console(stderr=True, highlight=False)
+    err = term_console(stderr=True)
     with Progress(
         TextColumn("[bold]eval[/]"),
         BarColumn(),
@@ -144,7 +144,7 @@ def eval_cmd(
         }
         print_json(body)
     else:
-        out = Console(highlight=False)
+        out = term_console()
         _render(out, report, verbosity)
         if fit_result is not None:
             _render_fit(out, fit_result, saved)

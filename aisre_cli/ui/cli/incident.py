@@ -7,6 +7,7 @@ drafts (one incident) or a team file (`--all`) that `import` merges idempotently
 
 from __future__ import annotations
 
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ import typer
 from aisre_cli.errors import UsageError
 from aisre_cli.ui.cli.app import JsonOpt, ProfileOpt, app, state
 from aisre_cli.ui.cli.common import note, print_json
+from aisre_cli.ui.term import console, echo, json_text, visible
 
 if TYPE_CHECKING:
     from aisre_cli.memory.store import Incident, MemoryStore
@@ -78,7 +80,6 @@ def list_cmd(
     if not rows:
         note("no incidents recorded yet: every `aisre triage` records one")
         return
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
@@ -102,7 +103,7 @@ def list_cmd(
                 )
             )
         )
-    Console(highlight=False).print(t)
+    console().print(t)
 
 
 @incident_app.command("show")
@@ -141,7 +142,7 @@ def show_cmd(
         out += [f"  {r['run_id']}  {r['runbook']}  {r['outcome']}" for r in inc.runs]
     if not inc.resolved:
         out.append(f"confirm the cause: aisre incident resolve {inc.id} --cause 1")
-    typer.echo("\n".join(out))
+    echo("\n".join(out))
 
 
 @incident_app.command("resolve")
@@ -173,7 +174,7 @@ def resolve_cmd(
     if json_out:
         print_json({"schema": "aisre.incident/v1", **_row(inc)})
         return
-    typer.echo(f"incident {inc.id} resolved: {inc.cause_text()}")
+    echo(f"incident {inc.id} resolved: {inc.cause_text()}")
 
 
 @incident_app.command("export")
@@ -195,7 +196,6 @@ def export_cmd(
 
       aisre incident export --all --format json -o team-memory.json
     """
-    import json
 
     from aisre_cli.memory import postmortem
 
@@ -208,17 +208,17 @@ def export_cmd(
         if all_:
             if fmt is not ExportFormat.json:
                 raise UsageError("--all exports json only", hint="add --format json")
-            text = json.dumps(st.export_all(), indent=2, ensure_ascii=False) + "\n"
+            text = json_text(st.export_all()) + "\n"
         else:
             assert incident is not None
             inc = st.get(incident)
             pm = postmortem.build(inc, _audit_records())
             if fmt is ExportFormat.json:
-                text = json.dumps(pm, indent=2, ensure_ascii=False, default=str) + "\n"
+                text = json_text(pm) + "\n"
             else:
                 text = postmortem.markdown(pm)
     if output is None:
-        typer.echo(text, nl=False)
+        sys.stdout.write(visible(text))  # (json_text is already free of controls)
     else:
         output.write_text(text, encoding="utf-8")
         note(f"wrote {output}")
@@ -252,7 +252,7 @@ def import_cmd(
     if json_out:
         print_json({"schema": "aisre.import/v1", **counts})
         return
-    typer.echo(
+    echo(
         f"imported {file}: {counts['added']} new incident(s), {counts['updated']} updated,"
         f" {counts['unchanged']} unchanged; {counts['runs_added']} runbook run(s),"
         f" {counts['events_added']} alert episode(s)"
@@ -273,7 +273,7 @@ def track_record_cmd(json_out: JsonOpt = False) -> None:
     for r in rows:
         rate = "n/a" if r["success_rate"] is None else f"{r['success_rate']:.0%}"
         outs = ", ".join(f"{k} {v}" for k, v in sorted(r["outcomes"].items()))
-        typer.echo(f"{r['runbook']:28} {r['kind']:20} success {rate:>4}  ({outs})")
+        echo(f"{r['runbook']:28} {r['kind']:20} success {rate:>4}  ({outs})")
 
 
 @incident_app.command("replay")
@@ -341,20 +341,20 @@ def replay_cmd(
             f"   MRR {b['mrr']:.3f} -> {a['mrr']:.3f}"
         )
 
-    typer.echo(
+    echo(
         f"replayed {s['bundles']} bundles (before: no memory, after: with memory;"
         f" memory_prior weight {mw:g})"
     )
-    typer.echo(line("all", s["all"]))
-    typer.echo(line("recurring", s["recurring"]))
-    typer.echo(line("first seen", s["first_seen"]))
+    echo(line("all", s["all"]))
+    echo(line("recurring", s["recurring"]))
+    echo(line("first seen", s["first_seen"]))
     r = s["recurring"]
-    typer.echo(
+    echo(
         f"recurring cases citing memory evidence: {r['with_memory_evidence']}/{r['before']['n']};"
         f" classified known_issue: {r['known_issue']}"
     )
     mp, kp = s["memory_precision"], s["known_issue_precision"]
-    typer.echo(
+    echo(
         f"cited past cause was the right class: {mp['right']}/{mp['n']} ({mp['rate']:.0%});"
         f" known_issue verdicts right: {kp['right']}/{kp['n']} ({kp['rate']:.0%})"
     )

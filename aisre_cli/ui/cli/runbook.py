@@ -29,6 +29,7 @@ import typer
 from aisre_cli.errors import ExitCode, UsageError
 from aisre_cli.ui.cli.app import BundleOpt, JsonOpt, ProfileOpt, app, state
 from aisre_cli.ui.cli.common import print_json
+from aisre_cli.ui.term import echo
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -149,15 +150,17 @@ def _signals(guard: dict[str, Any]) -> Iterator[None]:
 
 
 def _console() -> Console:
-    from rich.console import Console
+    from aisre_cli.ui.term import console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return console(stderr=True, soft_wrap=True)
 
 
 def _esc(s: str) -> str:
-    from rich.markup import escape
+    """Outside text (runbook texts, kubectl output, errors) for rich markup: controls
+    made visible, markup escaped (see ui.term)."""
+    from aisre_cli.ui.term import markup
 
-    return escape(s)
+    return markup(s)
 
 
 def _badge(scope: str) -> str:
@@ -171,9 +174,11 @@ def _decision(d: Decision) -> str:
 def show_plan(session: RunSession, con: Console) -> None:
     from rich.table import Table
 
+    from aisre_cli.ui.term import visible
+
     plan = session.plan
     rb = plan.runbook
-    con.print(f"[bold]{_esc(rb.title)}[/] ([cyan]{rb.id}[/])  run [bold]{session.run_id}[/]")
+    con.print(f"[bold]{_esc(rb.title)}[/] ([cyan]{_esc(rb.id)}[/])  run [bold]{session.run_id}[/]")
     con.print(
         f"profile environment [bold]{_esc(session.state.environment)}[/],"
         f" policy {_esc(session.policy.source)}"
@@ -188,7 +193,7 @@ def show_plan(session: RunSession, con: Console) -> None:
     if plan.values:
         con.print("parameters:")
         for k, v in plan.values.items():
-            con.print(f"  {k} = {_esc(repr(v))}  [dim]({_esc(plan.sources.get(k, ''))})[/]")
+            con.print(f"  {_esc(k)} = {_esc(repr(v))}  [dim]({_esc(plan.sources.get(k, ''))})[/]")
     t = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     for col in ("#", "step", "scope", "capability", "decision", "status"):
         t.add_column(col)
@@ -196,11 +201,11 @@ def show_plan(session: RunSession, con: Console) -> None:
         d = session.decide(ps)
         t.add_row(
             str(ps.index + 1),
-            _esc(ps.step.title),
+            _esc(visible(ps.step.title, oneline=True)),
             _badge(ps.scope),
-            ps.capability.name,
+            _esc(ps.capability.name),
             _decision(d),
-            session.status_of(ps),
+            _esc(session.status_of(ps)),
         )
     con.print(t)
 
@@ -302,7 +307,7 @@ def _loop(
             session.stop(ps, f"{d.kind}: {'; '.join(d.reasons)}", d)
             con.print(f"[red]{d.kind}:[/] {_esc('; '.join(d.reasons))}")
             if d.kind == "escalate":
-                con.print(f"hint: hand off with `aisre escalate {alert_hint or 'ALERT_ID'}`")
+                con.print(f"hint: hand off with `aisre escalate {_esc(alert_hint or 'ALERT_ID')}`")
             return ExitCode.REFUSED
         conf = None
         if d.kind == "confirm":
@@ -311,7 +316,7 @@ def _loop(
                     "no terminal: this step needs a human yes and the policy grants no autonomy"
                 )
                 session.stop(ps, reason, d)
-                con.print(f"[red]stopped:[/] step {ps.id}: {reason}")
+                con.print(f"[red]stopped:[/] step {_esc(ps.id)}: {reason}")
                 con.print(f"hint: run it in a terminal, or `aisre runbook resume {session.run_id}`")
                 return ExitCode.REFUSED
             ans = ask(session, ps, reader, con)
@@ -327,7 +332,7 @@ def _loop(
                 return ExitCode.INTERRUPTED
             conf = session.confirm(ps, ps.action.digest())
         else:
-            con.print(f"[dim]running ({'; '.join(d.reasons)})[/]")
+            con.print(f"[dim]running ({_esc('; '.join(d.reasons))})[/]")
         guard["busy"] = True
         try:
             out = session.run(ps, conf)
@@ -357,7 +362,9 @@ def _loop(
                         uc = session.confirm(out.undo, out.undo.action.digest())
                         res = session.run_undo(out.undo, uc)
                         con.print(
-                            "[green]undone[/]" if res.ok else f"[red]undo failed:[/] {res.error}"
+                            "[green]undone[/]"
+                            if res.ok
+                            else f"[red]undo failed:[/] {_esc(res.error or '')}"
                         )
             session.fail(ps, "verification failed")
             return ExitCode.VERIFY
@@ -370,7 +377,7 @@ def _finish(session: RunSession, con: Console, rc: ExitCode) -> tuple[int, dict[
     con.print()
     con.print(f"run {summary.run_id}: [bold]{summary.status}[/]")
     for sid, st in summary.steps.items():
-        con.print(f"  {sid}: {st}")
+        con.print(f"  {_esc(sid)}: {_esc(st)}")
     con.print(f"audit head: #{summary.head_seq} {summary.head}")
     if summary.status in ("stopped", "aborted", "failed"):
         con.print(f"[dim]resume with: aisre runbook resume {summary.run_id}[/]")
@@ -440,14 +447,20 @@ def list_cmd(ctx: typer.Context, profile: ProfileOpt = None, json_out: JsonOpt =
             }
         )
         return
-    from rich.console import Console
+    from aisre_cli.ui.term import console, safe
 
     t = Table(box=None, header_style="bold")
     for c in ("id", "title", "applies to", "steps"):
         t.add_column(c)
     for r in rbs:
-        t.add_row(r.id, r.title, ", ".join(r.applies_to.kinds) or "any", str(len(r.steps)))
-    Console(highlight=False).print(t)
+        kinds = ", ".join(r.applies_to.kinds) or "any"
+        t.add_row(
+            safe(r.id, oneline=True),
+            safe(r.title, oneline=True),
+            safe(kinds, oneline=True),
+            str(len(r.steps)),
+        )
+    console().print(t)
 
 
 @runbook_app.command("show")
@@ -458,10 +471,9 @@ def show_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Show a runbook: what it applies to, its parameters and its steps."""
-    from rich.console import Console
-
     from aisre_cli.remediate.capabilities import default_registry
     from aisre_cli.remediate.runbook import find_runbook
+    from aisre_cli.ui.term import console
 
     rb = find_runbook(runbook_id, _profile(ctx, profile).profile)
     reg = default_registry()
@@ -472,31 +484,33 @@ def show_cmd(
             s["scope"] = reg.get(s["capability"]).scope
         print_json({"schema": "aisre.runbook/v1", "runbook": data})
         return
-    con = Console(highlight=False)
-    con.print(f"[bold]{_esc(rb.title)}[/] ([cyan]{rb.id}[/])  {_esc(rb.source)}")
+    con = console()
+    con.print(f"[bold]{_esc(rb.title)}[/] ([cyan]{_esc(rb.id)}[/])  {_esc(rb.source)}")
     if rb.description:
         con.print(_esc(rb.description.strip()))
     a = rb.applies_to
     con.print(
-        f"applies to: kinds {', '.join(a.kinds) or 'any'}"
-        + (f"; labels {a.labels}" if a.labels else "")
-        + (f"; services {a.services}" if a.services else "")
+        _esc(
+            f"applies to: kinds {', '.join(a.kinds) or 'any'}"
+            + (f"; labels {a.labels}" if a.labels else "")
+            + (f"; services {a.services}" if a.services else "")
+        )
     )
     con.print("parameters:")
     for k, p in rb.params.items():
         src = f" from {p.from_}" if p.from_ else ""
         dflt = f" default {p.default!r}" if p.default is not None else ""
         opt = "" if p.required else " optional"
-        con.print(f"  {k}: {p.type}{src}{dflt}{opt}  [dim]{_esc(p.description)}[/]")
+        con.print(f"  {_esc(f'{k}: {p.type}{src}{dflt}{opt}')}  [dim]{_esc(p.description)}[/]")
     con.print("steps:")
     for i, s in enumerate(rb.steps, 1):
         cap = reg.get(s.capability)
         con.print(
-            f"  {i}. {_esc(s.title)}  {_badge(cap.scope)} {s.capability}"
+            f"  {i}. {_esc(s.title)}  {_badge(cap.scope)} {_esc(s.capability)}"
             + ("  [yellow]confirm[/]" if s.confirm else "")
         )
         for k, v in s.inputs.items():
-            con.print(f"       {k}: {_esc(str(v))}")
+            con.print(f"       {_esc(k)}: {_esc(str(v))}")
         if s.verify is not None:
             con.print(
                 f"       verify: {_esc(s.verify.query or s.verify.capability or '')}"
@@ -537,8 +551,8 @@ def validate_cmd(
         )
     else:
         for p in problems:
-            typer.echo(p.render())
-        typer.echo(f"{len(files)} file(s), {len(rbs)} valid, {len(problems)} problem(s)", err=True)
+            echo(p.render())
+        echo(f"{len(files)} file(s), {len(rbs)} valid, {len(problems)} problem(s)", err=True)
     if problems:
         raise typer.Exit(int(ExitCode.USAGE))
 
@@ -566,9 +580,9 @@ def capabilities_cmd(json_out: JsonOpt = False) -> None:
             }
         )
         return
-    from rich.console import Console
+    from aisre_cli.ui.term import console
 
-    con = Console(highlight=False)
+    con = console()
     for c in caps:
         con.print(f"{c.name:32} {_badge(c.scope):10}  {_esc(c.description)}")
 
@@ -598,7 +612,7 @@ def runs_cmd(json_out: JsonOpt = False) -> None:
         return
     for r in runs:
         done = sum(1 for s in r.steps if s.status in ("done", "skipped"))
-        typer.echo(f"{r.run_id}  {r.runbook_id:24} {r.status:10} {done}/{len(r.steps)} steps")
+        echo(f"{r.run_id}  {r.runbook_id:24} {r.status:10} {done}/{len(r.steps)} steps")
 
 
 ParamOpt = typer.Option(None, "--param", "-P", help="NAME=VALUE (repeatable).")
@@ -716,11 +730,13 @@ def policy_cmd(ctx: typer.Context, profile: ProfileOpt = None, json_out: JsonOpt
             }
         )
         return
-    from rich.console import Console
+    from aisre_cli.ui.term import console
 
-    con = Console(highlight=False)
+    con = console()
     con.print(f"policy: {_esc(pol.source)}   environment: [bold]{_esc(env)}[/]")
-    con.print("freeze: " + (f"[red]ACTIVE ({', '.join(active)})[/]" if active else "none active"))
+    con.print(
+        "freeze: " + (f"[red]ACTIVE ({_esc(', '.join(active))})[/]" if active else "none active")
+    )
     th = pol.thresholds
     con.print(
         f"thresholds: min_trust {th.min_trust}, max_risk {th.max_risk}, escalate_trust"

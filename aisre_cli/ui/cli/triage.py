@@ -43,6 +43,7 @@ def triage_cmd(
     """
     from aisre_cli.investigate.triage import run_triage
     from aisre_cli.ui.render import render_report, report_markdown, source_progress
+    from aisre_cli.ui.term import echo
 
     if json_out and markdown:
         raise UsageError("--json and --markdown are exclusive", hint="pick one output format")
@@ -67,7 +68,7 @@ def triage_cmd(
     if json_out:
         print_json(report.to_public())
     elif markdown:
-        typer.echo(report_markdown(report))
+        echo(report_markdown(report))
     else:
         render_report(report, verbose=max(verbose, state(ctx).verbose))
 

@@ -11,14 +11,18 @@ palette on ctrl+p), so a user can remap them with Textual's keymap support.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.filter import LineFilter
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
+from aisre_cli.ui.term import visible
 from aisre_cli.ui.tui.backend import Backend
+from aisre_cli.ui.tui.guard import ControlGuard
 from aisre_cli.ui.tui.screens.audit import AuditScreen
 from aisre_cli.ui.tui.screens.confirm import ConfirmScreen
 from aisre_cli.ui.tui.screens.help import HelpScreen
@@ -56,6 +60,30 @@ class ConsoleApp(App[None]):
         self.refresh_s = refresh_s
         if theme is not None:
             self.theme = theme
+
+    guard_enabled = True
+    """The `ControlGuard` backstop (tests turn it off to prove the widgets' own escaping)."""
+    _guard = ControlGuard()
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, then the backstop that drops any raw control (see guard.py)."""
+        filters = list(super().get_line_filters())
+        return [*filters, self._guard] if self.guard_enabled else filters
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every toast: messages quote errors and outside text, so they are shown as
+        plain text (no markup) with controls made visible."""
+        super().notify(
+            visible(message), title=visible(title), severity=severity, timeout=timeout, markup=False
+        )
 
     def on_mount(self) -> None:
         self.push_screen(InboxScreen(self.backend, self.refresh_s, open_alert=self.alert_id))

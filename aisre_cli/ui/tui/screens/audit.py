@@ -15,6 +15,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from aisre_cli.ui.term import safe, visible
 from aisre_cli.ui.tui.backend import Backend, audit_summary
 
 if TYPE_CHECKING:
@@ -77,18 +78,20 @@ class AuditScreen(Screen[None]):
         self.records = recs
         t = Text()
         t.append(" audit ", style="bold reverse")
-        t.append(f"  run {self.run_id}" if self.run_id else "  all runs", style="bold")
+        run = visible(self.run_id, oneline=True) if self.run_id else ""
+        t.append(f"  run {run}" if self.run_id else "  all runs", style="bold")
         t.append(f"  head #{head[0]} {head[1][:24]}…", style="dim")
         self.query_one("#audit-title", Static).update(t)
         rt = self.query_one("#audit-runs", DataTable)
         rt.clear()
         for r in self.runs:
+            # run files and audit records are files on disk: every field is outside text
             rt.add_row(
-                r.run_id,
-                r.status,
-                r.runbook_id,
+                safe(r.run_id, oneline=True),
+                safe(r.status, oneline=True),
+                safe(r.runbook_id, oneline=True),
                 r.created.strftime("%m-%d %H:%M"),
-                (r.alert_id or "-")[:8],
+                safe((r.alert_id or "-")[:8], oneline=True),
                 key=r.run_id,
             )
         tt = self.query_one("#audit-records", DataTable)
@@ -96,10 +99,10 @@ class AuditScreen(Screen[None]):
         for rec in recs:
             tt.add_row(
                 str(rec.seq),
-                rec.ts[11:19],
-                Text(rec.event, style=EVENT_STYLE.get(rec.event, "")),
-                Text(rec.hash[:8], style="dim"),
-                audit_summary(rec),
+                safe(str(rec.ts)[11:19], oneline=True),
+                safe(rec.event, EVENT_STYLE.get(rec.event, ""), oneline=True),
+                safe(rec.hash[:8], "dim", oneline=True),
+                safe(audit_summary(rec), oneline=True),
             )
         if recs:
             tt.move_cursor(row=len(recs) - 1)

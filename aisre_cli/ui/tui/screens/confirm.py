@@ -9,6 +9,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from aisre_cli.ui.term import visible
+
 
 class ConfirmScreen(ModalScreen[bool]):
     DEFAULT_CSS = """
@@ -30,9 +32,9 @@ class ConfirmScreen(ModalScreen[bool]):
         self.detail = detail
 
     def compose(self) -> ComposeResult:
-        t = Text(self.question, style="bold")
+        t = Text(visible(self.question), style="bold")
         if self.detail:
-            t.append("\n" + self.detail, style="")
+            t.append("\n" + visible(self.detail), style="")
         t.append("\n\ny yes · n no", style="dim")
         with Vertical(id="confirm-box"):
             yield Static(t, markup=False)

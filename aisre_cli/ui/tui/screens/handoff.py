@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Markdown, Static
 
 from aisre_cli.model import TriageReport
+from aisre_cli.ui.term import visible
 
 
 class HandoffScreen(Screen[None]):
@@ -31,7 +32,8 @@ class HandoffScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         t = Text()
         t.append(" hand-off ", style="bold reverse")
-        t.append(f"  post it with: aisre escalate {self.report.alert.short_id}", style="bold")
+        short = visible(self.report.alert.short_id, oneline=True)
+        t.append(f"  post it with: aisre escalate {short}", style="bold")
         yield Static(t, id="handoff-title", markup=False)
         with VerticalScroll(id="handoff-body"):
             yield Markdown("building the hand-off…", id="handoff-md")
@@ -50,7 +52,8 @@ class HandoffScreen(Screen[None]):
 
     def _show(self, md: str) -> None:
         self.markdown = md
-        self.query_one("#handoff-md", Markdown).update(md)
+        # the hand-off quotes alerts, evidence and audit records: controls made visible
+        self.query_one("#handoff-md", Markdown).update(visible(md))
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -20,6 +20,7 @@ from textual.worker import get_current_worker
 
 from aisre_cli.errors import AisreError
 from aisre_cli.ui.render import SEVERITY_STYLE, age
+from aisre_cli.ui.term import safe, visible
 from aisre_cli.ui.tui.backend import Backend, Inbox, Incident
 from aisre_cli.ui.tui.messages import InboxLoaded, LoadFailed, SourcesPending, SourceUpdated
 from aisre_cli.ui.tui.widgets.status import SourceStatusBar
@@ -73,7 +74,7 @@ class InboxScreen(Screen[None]):
         else:
             t.append("  loading…", style="dim")
         if self.filter_text:
-            t.append(f"  filter: {self.filter_text}", style="yellow")
+            t.append(f"  filter: {visible(self.filter_text, oneline=True)}", style="yellow")
         return t
 
     def on_mount(self) -> None:
@@ -161,18 +162,27 @@ class InboxScreen(Screen[None]):
         room = max(12, min(60, self.size.width - 68))
         for inc in self.shown:
             a = inc.head
-            sev = Text(a.severity, style=SEVERITY_STYLE.get(a.severity, "dim"))
-            name = Text(a.name, style="bold")
+            # every cell is outside text (labels, annotations): controls made visible
+            sev = safe(a.severity, SEVERITY_STYLE.get(a.severity, "dim"), oneline=True)
+            name = safe(a.name, "bold", oneline=True)
             if len(inc.alerts) > 1:
                 name.append(f" +{len(inc.alerts) - 1}", style="dim")
             svcs = inc.services
             service = (svcs[0] if svcs else "-") + (f" +{len(svcs) - 1}" if len(svcs) > 1 else "")
             oldest = min(x.starts_at for x in inc.alerts)
-            state = Text(inc.state, style="green" if inc.state == "active" else "dim")
-            text = a.summary if len(a.summary) <= room else a.summary[: room - 1] + "…"
+            state = safe(inc.state, "green" if inc.state == "active" else "dim", oneline=True)
+            shown = visible(a.summary, oneline=True)
+            text = shown if len(shown) <= room else shown[: room - 1] + "…"
             summary = Text(text, style="dim")
             table.add_row(
-                sev, name, service, age(oldest, now), state, a.short_id, summary, key=a.id
+                sev,
+                name,
+                safe(service, oneline=True),
+                age(oldest, now),
+                state,
+                safe(a.short_id, oneline=True),
+                summary,
+                key=a.id,
             )
         if self.shown:
             table.move_cursor(row=min(keep, len(self.shown) - 1))

@@ -21,6 +21,7 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 from aisre_cli.errors import AisreError
 from aisre_cli.model import Alert, Evidence, Hypothesis
 from aisre_cli.ui.render import SEVERITY_STYLE, hm
+from aisre_cli.ui.term import visible
 from aisre_cli.ui.tui.backend import Backend, Investigation
 from aisre_cli.ui.tui.messages import IncidentLoaded, LoadFailed, SourceUpdated
 from aisre_cli.ui.tui.widgets.evidence import EvidencePane
@@ -72,12 +73,14 @@ class IncidentScreen(Screen[None]):
     def _header(self) -> Text:
         a = self.alert
         t = Text(no_wrap=True, overflow="ellipsis")
-        t.append(f" {a.severity} ", style=f"reverse {SEVERITY_STYLE.get(a.severity, '')}")
-        t.append(f" {a.name}", style="bold")
-        t.append(f"  {a.service or '?'}", style="cyan")
+        # alert labels are outside text: controls made visible
+        sev = visible(a.severity, oneline=True)
+        t.append(f" {sev} ", style=f"reverse {SEVERITY_STYLE.get(a.severity, '')}")
+        t.append(f" {visible(a.name, oneline=True)}", style="bold")
+        t.append(f"  {visible(a.service or '?', oneline=True)}", style="cyan")
         onset = self.inv.report.onset if self.inv else None
         t.append(f"  onset {hm(onset) if onset else '…'}", style="")
-        t.append(f"  started {hm(a.starts_at)}  {a.short_id}", style="dim")
+        t.append(f"  started {hm(a.starts_at)}  {visible(a.short_id, oneline=True)}", style="dim")
         return t
 
     def on_mount(self) -> None:
@@ -111,7 +114,7 @@ class IncidentScreen(Screen[None]):
 
     def on_load_failed(self, msg: LoadFailed) -> None:
         v = self.query_one("#verdict", Static)
-        v.update(Text(f"{msg.what} failed: {msg.message}", style="bold red"))
+        v.update(Text(f"{msg.what} failed: {visible(msg.message, oneline=True)}", style="bold red"))
         self.notify(msg.message + (f"\nhint: {msg.hint}" if msg.hint else ""), severity="error")
 
     def on_incident_loaded(self, msg: IncidentLoaded) -> None:
@@ -126,15 +129,16 @@ class IncidentScreen(Screen[None]):
         if verdict.escalate:
             v.add_class("escalate")
             t.append(" ESCALATE ", style="bold reverse")
-            t.append(f" {verdict.reason}  (e: hand-off)")
+            t.append(f" {visible(verdict.reason, oneline=True)}  (e: hand-off)")
         else:
             v.remove_class("escalate")
             t.append(f" {verdict.classification} ", style="bold reverse green")
-            t.append(f" {verdict.reason}")
+            t.append(f" {visible(verdict.reason, oneline=True)}")
         if verdict.next_step:
-            t.append(f"\n next: {verdict.next_step}", style="italic")
+            t.append(f"\n next: {visible(verdict.next_step, oneline=True)}", style="italic")
         if verdict.related_alerts:
-            t.append(f"  related: {', '.join(r[:8] for r in verdict.related_alerts)}", style="dim")
+            related = visible(", ".join(r[:8] for r in verdict.related_alerts), oneline=True)
+            t.append(f"  related: {related}", style="dim")
         v.update(t)
         if not verdict.hypotheses:
             self.query_one(EvidencePane).body.update(

@@ -26,6 +26,7 @@ from textual.widgets.option_list import Option
 
 from aisre_cli.errors import AisreError
 from aisre_cli.model import Hypothesis
+from aisre_cli.ui.term import visible
 from aisre_cli.ui.tui.backend import Backend, Investigation
 from aisre_cli.ui.tui.messages import (
     LoadFailed,
@@ -107,23 +108,24 @@ class RunbookScreen(Screen[None]):
         t.append(" runbook ", style="bold reverse")
         if self.session is not None:
             rb = self.session.plan.runbook
-            t.append(f" {rb.id}", style="bold")
+            t.append(f" {visible(rb.id, oneline=True)}", style="bold")
             t.append(f"  run {self.session.run_id}", style="")
-            t.append(f"  env {self.session.state.environment}", style="dim")
-            t.append(f"  {rb.title}", style="dim")
+            t.append(f"  env {visible(self.session.state.environment, oneline=True)}", style="dim")
+            t.append(f"  {visible(rb.title, oneline=True)}", style="dim")
         else:
-            t.append(f" for #{h.rank} {h.kind} on {h.service} ({h.confidence:.0%})")
+            svc = visible(h.service, oneline=True)
+            t.append(f" for #{h.rank} {h.kind} on {svc} ({h.confidence:.0%})")
         return t
 
     def on_mount(self) -> None:
         choices = self.query_one("#rb-choices", OptionList)
         for rb in self.books:
             label = Text()
-            label.append(rb.title, style="bold")
-            label.append(f"  {rb.id}", style="cyan")
+            label.append(visible(rb.title, oneline=True), style="bold")
+            label.append(f"  {visible(rb.id, oneline=True)}", style="cyan")
             label.append(f"  {len(rb.steps)} steps", style="dim")
             kinds = ", ".join(rb.applies_to.kinds) or "any"
-            label.append(f"  applies to {kinds}", style="dim")
+            label.append(f"  applies to {visible(kinds, oneline=True)}", style="dim")
             choices.add_option(Option(label, id=rb.id))
         plan = self.query_one("#rb-plan", DataTable)
         for key, col in (
@@ -141,7 +143,8 @@ class RunbookScreen(Screen[None]):
             choices.display = False
             out.write(
                 Text(
-                    f"no runbook matches {self.hypothesis.kind} on {self.hypothesis.service}",
+                    f"no runbook matches {self.hypothesis.kind} on"
+                    f" {visible(self.hypothesis.service, oneline=True)}",
                     style="yellow",
                 )
             )
@@ -155,8 +158,10 @@ class RunbookScreen(Screen[None]):
         self.query_one("#rb-prompt", Static).update(Text(text, style=style))
 
     def _log(self, text: str | Text, style: str = "") -> None:
+        """One entry of the run's output; a `str` may quote outside text (kubectl's output,
+        errors, runbook texts): its controls are made visible."""
         out = self.query_one("#rb-output", RichLog)
-        out.write(text if isinstance(text, Text) else Text(text, style=style))
+        out.write(text if isinstance(text, Text) else Text(visible(text), style=style))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Footer shows y/n/d/a only while a step waits for an answer."""
@@ -235,8 +240,8 @@ class RunbookScreen(Screen[None]):
                 badge(ps.scope),
                 decision_text(d),
                 Text(status, style={"done": "green", "failed": "red"}.get(status, "")),
-                ps.step.title,
-                ps.capability.name,
+                visible(ps.step.title, oneline=True),
+                visible(ps.capability.name, oneline=True),
                 key=ps.id,
             )
 
@@ -249,24 +254,29 @@ class RunbookScreen(Screen[None]):
         t = Text()
         head = f"{what} {ps.index + 1}/{n} " if what == "step" else f"{what}: "
         t.append(head, style="bold")
-        t.append(ps.step.title + "  ")
+        # runbook texts, errors and rendered actions are outside text: made visible
+        t.append(visible(ps.step.title, oneline=True) + "  ")
         t.append_text(badge(ps.scope))
-        t.append(f" {ps.capability.name}\n", style="dim")
+        t.append(f" {visible(ps.capability.name, oneline=True)}\n", style="dim")
         st = s.state.step(ps.id) if what == "step" else None
         if st is not None and st.error and st.status == "pending":
-            t.append(f"note: {st.error}\n", style="yellow")
+            t.append(f"note: {visible(st.error, oneline=True)}\n", style="yellow")
         t.append("action: ", style="dim")
-        t.append(ps.action.text(), style="bold")
+        t.append(visible(ps.action.text()), style="bold")
         t.append("\n")
         if ps.step.verify is not None:
             target = ps.verify_query or ps.step.verify.capability or ""
-            t.append(f"verify: {target} {ps.step.verify.expect or ''}\n", style="dim")
+            verify = f"{target} {ps.step.verify.expect or ''}"
+            t.append(f"verify: {visible(verify, oneline=True)}\n", style="dim")
         undo = ps.capability.undo_hint if ps.step.undo == "auto" else str(ps.step.undo or "")
         if ps.writes:
-            t.append(f"undo: {undo or 'none (cannot be undone)'}\n", style="dim")
+            t.append(
+                f"undo: {visible(undo, oneline=True) or 'none (cannot be undone)'}\n", style="dim"
+            )
         t.append("decision: ", style="dim")
         t.append_text(decision_text(d))
-        t.append(f" (trust {d.trust:.2f}, risk {d.risk:.2f}): {'; '.join(d.reasons)}", style="")
+        reasons = visible("; ".join(d.reasons), oneline=True)
+        t.append(f" (trust {d.trust:.2f}, risk {d.risk:.2f}): {reasons}", style="")
         self.query_one("#rb-step", Static).update(t)
         self.shown_digest = ps.action.digest()
 

@@ -14,6 +14,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from aisre_cli.model import Evidence, Hypothesis, TriageReport
+from aisre_cli.ui.term import visible
 
 
 def _strength(p: float) -> str:
@@ -28,10 +29,10 @@ def evidence_text(ev: Evidence, role: str) -> Text:
     t.append(f"{ev.id} ", style=f"{style} underline" if role == "cites" else style)
     t.append(f"[{ev.kind}] ", style="cyan" if role != "other" else "dim")
     t.append(_strength(ev.strength) + " ", style="green" if role == "cites" else "dim")
-    t.append(ev.summary, style="" if role != "other" else "dim")
+    t.append(visible(ev.summary, oneline=True), style="" if role != "other" else "dim")
     if role != "other" and ev.query:
         t.append("\n    ")
-        t.append(ev.query, style="dim italic")
+        t.append(visible(ev.query, oneline=True), style="dim italic")
     return t
 
 
@@ -57,7 +58,7 @@ class EvidencePane(VerticalScroll, can_focus=True):
     def show(self, report: TriageReport, h: Hypothesis) -> None:
         by_id = report.evidence_by_id()
         t = Text()
-        t.append(h.statement + "\n", style="bold")
+        t.append(visible(h.statement, oneline=True) + "\n", style="bold")
         parts: list[Text] = []
         for eid in h.evidence:
             if eid in by_id:

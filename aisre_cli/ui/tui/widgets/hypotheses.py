@@ -9,6 +9,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from aisre_cli.model import Hypothesis
+from aisre_cli.ui.term import visible
 
 KIND_STYLE = {
     "deploy": "magenta",
@@ -37,9 +38,9 @@ def hypothesis_label(h: Hypothesis) -> Text:
     t.append_text(confidence_bar(h.confidence))
     t.append(f" {h.confidence:>4.0%} ", style="bold")
     t.append(h.kind, style=KIND_STYLE.get(h.kind, ""))
-    t.append(f" {h.service}")
+    t.append(f" {visible(h.service, oneline=True)}")
     if h.subject and h.subject != h.service:
-        t.append(f" ({h.subject})", style="dim")
+        t.append(f" ({visible(h.subject, oneline=True)})", style="dim")
     return t
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from rich.text import Text
 from textual.widgets import RichLog
 
+from aisre_cli.ui.term import visible
 from aisre_cli.ui.tui.backend import LogLine
 
 LEVEL_STYLE = {"error": "red", "fatal": "bold red", "warn": "yellow", "warning": "yellow"}
@@ -25,7 +26,7 @@ class LogExcerpt(RichLog):
         if not lines:
             self.write(Text(empty, style="dim"))
             return
-        self.write(Text(title, style="bold"))
+        self.write(Text(visible(title, oneline=True), style="bold"))
         for ln in lines:
             if ln is None:
                 self.write(Text("  ⋮", style="dim"))
@@ -34,7 +35,10 @@ class LogExcerpt(RichLog):
             hm = datetime.fromtimestamp(ln.ts, UTC).strftime("%H:%M:%S")
             t.append("▶ " if ln.cited else "  ", style="bold yellow")
             t.append(f"{hm} ", style="dim")
-            t.append(f"{ln.level:<5} ", style=LEVEL_STYLE.get(ln.level, "dim"))
-            t.append(ln.msg, style="bold reverse" if ln.cited else "")
-            t.append(f"  {ln.ref}", style="dim")
+            # log lines are the most hostile text there is: controls made visible
+            t.append(
+                f"{visible(ln.level, oneline=True):<5} ", style=LEVEL_STYLE.get(ln.level, "dim")
+            )
+            t.append(visible(ln.msg, oneline=True), style="bold reverse" if ln.cited else "")
+            t.append(f"  {visible(ln.ref, oneline=True)}", style="dim")
             self.write(t)

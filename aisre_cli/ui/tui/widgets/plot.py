@@ -16,6 +16,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from aisre_cli.model import Series
+from aisre_cli.ui.term import visible
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 
@@ -76,7 +77,7 @@ def render_plot(data: PlotData, width: int, height: int) -> Text:
     cols = max(8, width - label_w - 1)
     rows = max(1, height - 3)
     t = Text(no_wrap=True, overflow="crop")
-    t.append(data.title[:width], style="bold")
+    t.append(visible(data.title, oneline=True)[:width], style="bold")
     t.append("\n")
     if not s.timestamps:
         t.append("no points", style="dim")

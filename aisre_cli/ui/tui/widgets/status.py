@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from aisre_cli.model import SourceNote
+from aisre_cli.ui.term import visible
 
 STATUS_STYLE = {"ok": "green", "partial": "yellow", "failed": "bold red", "skipped": "dim"}
 STATUS_MARK = {"ok": "●", "partial": "◐", "failed": "✖", "skipped": "○", "pending": "…"}
@@ -56,7 +57,7 @@ class SourceStatusBar(Static):
         """Every source by name; when that does not fit, the healthy ones as a count."""
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append("profile ", style="dim")
-        t.append(self.profile, style="bold")
+        t.append(visible(self.profile, oneline=True), style="bold")
         ok = 0
         for name, note in self.notes.items():
             status = "pending" if note is None else note.status
@@ -65,10 +66,10 @@ class SourceStatusBar(Static):
                 continue
             t.append(" │ ", style="dim")
             t.append(f"{STATUS_MARK.get(status, '?')} ", style=STATUS_STYLE.get(status, ""))
-            t.append(short_source(name))
+            t.append(visible(short_source(name), oneline=True))
             t.append(f" {status}", style=STATUS_STYLE.get(status, "dim"))
             if note is not None and note.status == "failed" and note.detail:
-                t.append(f" ({note.detail[:60]})", style="dim")
+                t.append(f" ({visible(note.detail, oneline=True)[:60]})", style="dim")
         if ok:
             t.append(" │ ", style="dim")
             t.append(f"● {ok} source(s) ok", style="green")

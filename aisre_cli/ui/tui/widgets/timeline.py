@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.widgets import RichLog
 
 from aisre_cli.model import Alert, Change
+from aisre_cli.ui.term import visible
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class Timeline(RichLog):
             t = Text(no_wrap=True)
             t.append(e.ts.astimezone(UTC).strftime(fmt), style="dim")
             t.append(f"{KIND_MARK[e.kind]} {e.kind:<6} ", style=KIND_STYLE[e.kind])
-            t.append(e.text)
+            t.append(visible(e.text, oneline=True))
             self.write(t)
         # open on the incident itself: a couple of events before the onset at the top
         first = next((i for i, e in enumerate(events) if e.kind in ("onset", "alert")), 0)
