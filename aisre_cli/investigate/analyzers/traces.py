@@ -1,76 +1,506 @@
-"""Optional traces: call edges for a missing topology, and span errors/latency by service.
+"""Traces as evidence: call edges, and which service's OWN spans got slow or started failing.
 
-Spans whose parent belongs to another service give a call edge (parent service calls
-child service). Per service we compare the error ratio and the median span duration
-before and after the reference time.
+Who reads this: the ranker (`TraceFinding` per service, `trace_blame` as a feature) and
+triage (`derive_topology` when `topology.yaml` is missing).
+
+Why it is shaped this way:
+
+- **Self-time, not duration.** A caller's span lasts as long as its slowest child, so
+  comparing durations blames every service on the path. We compare each span's *self-time*:
+  its duration minus the union of its children's intervals, clipped to the span (clock skew
+  can make a child outlast its parent). Latency then lands on the deepest span that grew.
+- **Client spans belong to the callee.** A span whose only child is in another service is
+  the caller's client span; its self-time is the wire and the callee's queue (a callee
+  starved of CPU or behind a network delay answers late before its server span even starts),
+  so it is grouped under the callee. Server spans that do work keep their own service.
+- **Sampled traces, no clean baseline.** Retention is often only around the incident and
+  spans may carry no status. So besides before-versus-after (`ref` splits the spans) we
+  compare *within* the traces: each span's log self-time against the same operation's other
+  spans (robust z: median/MAD with a noise floor), and each service's share of end-to-end
+  (root span) latency in slow versus fast traces of the same root operation.
+- **Errors go to the deepest failing span**: an error span none of whose children failed.
+
+Everything is plain Python over dicts and sorted lists, linear in the number of spans apart
+from per-operation sorts: 100k spans take about a second.
 """
 
 from __future__ import annotations
 
-import statistics
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
+from typing import Literal
 
 from aisre_cli.model import Span, Topology
 
+EvidenceKind = Literal["self_time", "errors", "share", "outlier"]
+
+MIN_SIDE = 3  # spans per operation needed on each side of `ref` for before-versus-after
+MIN_OP = 5  # spans per operation needed for a within-operation comparison
+LOG_FLOOR_MS = 1.0  # log(self + 1 ms): sub-millisecond jitter is noise, not a fault
+MAD_FLOOR = 0.15  # noise floor on the robust spread of log self-time (about ±15 %)
+OUTLIER_Z = 3.0
+SHIFT_Z = 1.0  # a post-ref median this many robust spreads above the pre-ref one counts
+MIN_STRENGTH = 0.2
+CLEAR_Z = 3.0  # a clear change: median shift of this many spreads ...
+CLEAR_OUTLIERS = 0.3  # ... or this share of the spans after ref outlying
+CALLER_FANOUT = 3  # clearly grown calls to this many callees blame the caller
+
 
 def derive_topology(spans: list[Span]) -> Topology:
-    by_id = {(s.trace_id, s.span_id): s for s in spans}
-    deps: dict[str, list[str]] = {}
+    """Call edges from parent links: parent service calls child service.
+
+    Self edges (same service) are ignored; a span whose parent was not kept (sampling,
+    a missing file) gives no edge but its service is still listed.
+    """
+    by_id: dict[tuple[str, str], Span] = {}
     for s in spans:
-        deps.setdefault(s.service, [])
-        if not s.parent_id:
+        by_id.setdefault((s.trace_id, s.span_id), s)
+    deps: dict[str, set[str]] = {}
+    for s in spans:
+        if not s.service:
+            continue
+        deps.setdefault(s.service, set())
+        if not s.parent_id or s.parent_id == s.span_id:
             continue
         parent = by_id.get((s.trace_id, s.parent_id))
-        if parent is None or parent.service == s.service:
+        if parent is None or not parent.service or parent.service == s.service:
             continue
-        lst = deps.setdefault(parent.service, [])
-        if s.service not in lst:
-            lst.append(s.service)
-    return Topology(depends_on=deps)
+        deps.setdefault(parent.service, set()).add(s.service)
+    return Topology(depends_on={k: sorted(v) for k, v in sorted(deps.items())})
 
 
 @dataclass(slots=True)
 class TraceFinding:
+    """One service's trace evidence. Durations in ms, shares in 0..1, `onset` unix seconds."""
+
     service: str
     err_before: float
     err_after: float
-    p50_before: float
+    p50_before: float  # median self-time of the service's spans before / after `ref`
     p50_after: float
     strength: float
     onset: float
     ref: str
+    self_p50_before: float = 0.0  # median self-time of the worst operation
+    self_p50_after: float = 0.0
+    share_before: float = 0.0  # mean share of root-span latency, traces before / after ref
+    share_after: float = 0.0
+    share_slow: float = 0.0  # mean share in the slowest quarter vs fastest half of traces
+    share_fast: float = 0.0
+    within_z: float = 0.0  # median robust z of the worst operation's outlying spans
+    blame: float = 0.0  # this service's share of the latency/error increase (trace_blame)
+    ops: list[str] = field(default_factory=list)  # worst operations, worst first
+    evidence_kind: EvidenceKind = "self_time"
+    summary: str = ""
+    query: str = ""
+
+
+@dataclass(slots=True)
+class _Op:
+    """All spans of one operation, grouped under the service that owns their self-time."""
+
+    owner: str
+    name: str
+    pre: list[int] = field(default_factory=list)
+    post: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Svc:
+    lat_shift: float = 0.0  # ms of median self-time growth x post spans (before/after)
+    lat_outlier: float = 0.0  # ms above the operation median, outlying post spans
+    err_excess: float = 0.0  # deepest error spans after ref beyond the pre-ref rate
+    shift_z: float = 0.0
+    out_frac: float = 0.0
+    out_z: float = 0.0
+    worst: tuple[float, str] = (0.0, "")
+    worst_pre: float = 0.0
+    worst_post: float = 0.0
+    onset: float = math.inf
+    ref: str = ""
+    ops: dict[str, float] = field(default_factory=dict)
+
+
+def _median(xs: list[float]) -> float:
+    s = sorted(xs)
+    n = len(s)
+    if n == 0:
+        return 0.0
+    m = n // 2
+    return s[m] if n % 2 else 0.5 * (s[m - 1] + s[m])
+
+
+def _robust(xs: list[float]) -> tuple[float, float]:
+    """Median and MAD-based spread (scaled to a normal sigma), never below MAD_FLOOR."""
+    med = _median(xs)
+    mad = _median([abs(x - med) for x in xs]) * 1.4826
+    return med, max(mad, MAD_FLOOR)
+
+
+def _lg(ms: float) -> float:
+    return math.log(ms + LOG_FLOOR_MS)
+
+
+def _clip(x: float) -> float:
+    return 0.0 if x <= 0.0 else 1.0 if x >= 1.0 else x
+
+
+class _Spans:
+    """Span tree: children, self-time, owner, deepest errors, root per span."""
+
+    def __init__(self, spans: list[Span]) -> None:
+        self.spans = spans
+        idx: dict[tuple[str, str], int] = {}
+        for i, s in enumerate(spans):
+            idx.setdefault((s.trace_id, s.span_id), i)
+        n = len(spans)
+        self.parent: list[int] = [-1] * n
+        kids: dict[int, list[int]] = {}
+        for i, s in enumerate(spans):
+            if not s.parent_id or s.parent_id == s.span_id:
+                continue
+            p = idx.get((s.trace_id, s.parent_id), -1)
+            if p < 0 or p == i:
+                continue  # parent not kept: this span heads its own fragment
+            self.parent[i] = p
+            kids.setdefault(p, []).append(i)
+        self.self_ms: list[float] = [max(0.0, s.duration_ms) for s in spans]
+        self.owner: list[str] = [s.service for s in spans]
+        self.deep_err: list[bool] = [s.error for s in spans]
+        for p, ks in kids.items():
+            ps = spans[p]
+            lo = ps.start
+            hi = ps.start + max(0.0, ps.duration_ms) / 1000.0
+            ivs = sorted(
+                (max(lo, spans[k].start), min(hi, spans[k].start + spans[k].duration_ms / 1000.0))
+                for k in ks
+            )
+            covered = 0.0
+            cur_lo, cur_hi = lo, lo
+            for a, b in ivs:
+                if b <= a:
+                    continue
+                if a > cur_hi:
+                    covered += cur_hi - cur_lo
+                    cur_lo, cur_hi = a, b
+                elif b > cur_hi:
+                    cur_hi = b
+            covered += cur_hi - cur_lo
+            self.self_ms[p] = max(0.0, ps.duration_ms - covered * 1000.0)
+            if len(ks) == 1 and spans[ks[0]].service != ps.service and spans[ks[0]].service:
+                self.owner[p] = spans[ks[0]].service  # client span: wire + callee queue
+            if ps.error and any(spans[k].error for k in ks):
+                self.deep_err[p] = False  # a child failed first: the error is deeper
+        self.root: list[int] = [-1] * n
+        for i in range(n):
+            path = []
+            r = i
+            while self.root[r] < 0 and self.parent[r] >= 0 and len(path) <= n:
+                path.append(r)
+                r = self.parent[r]
+            top = self.root[r] if self.root[r] >= 0 else r
+            for j in path:
+                self.root[j] = top
+            self.root[r] = top
+
+
+@dataclass(slots=True)
+class _OpStat:
+    """What one operation showed after `ref`: median shift and within-operation outliers."""
+
+    op: _Op
+    caller: str  # the client span's service when the op is a client span, else ""
+    shift_ex: float = 0.0
+    shift_z: float = 0.0
+    pre_med: float = 0.0
+    post_med: float = 0.0
+    out_ex: float = 0.0
+    out_frac: float = 0.0
+    out_z: float = 0.0
+    first: int = -1  # earliest span that showed the change
+
+
+def _op_stat(op: _Op, caller: str, spans: list[Span], sm: list[float], lg: list[float]) -> _OpStat:
+    st = _OpStat(op, caller)
+    post_ms = [sm[i] for i in op.post]
+    st.post_med = _median(post_ms)
+    if len(op.pre) >= MIN_SIDE and len(op.post) >= MIN_SIDE:
+        med, spread = _robust([lg[i] for i in op.pre])
+        st.shift_z = (_median([lg[i] for i in op.post]) - med) / spread
+        st.pre_med = _median([sm[i] for i in op.pre])
+        grow = st.post_med - st.pre_med
+        if st.shift_z >= SHIFT_Z and grow > 0:
+            st.shift_ex = grow * len(op.post)
+            late = [i for i in op.post if sm[i] > st.pre_med]
+            st.first = min(late, key=lambda i: spans[i].start)
+    every = op.pre + op.post
+    if len(every) >= MIN_OP:
+        med, spread = _robust([lg[i] for i in every])
+        typical = math.exp(med) - LOG_FLOOR_MS
+        out = [i for i in op.post if (lg[i] - med) / spread > OUTLIER_Z]
+        if out:
+            st.out_ex = sum(sm[i] - typical for i in out)
+            st.out_frac = len(out) / len(op.post)
+            st.out_z = _median([(lg[i] - med) / spread for i in out]) if len(out) >= 2 else 0.0
+            if not st.pre_med:
+                st.pre_med = typical
+            first = min(out, key=lambda i: spans[i].start)
+            if st.first < 0 or spans[first].start < spans[st.first].start:
+                st.first = first
+    return st
+
+
+def _clear(st: _OpStat) -> bool:
+    """The operation changed beyond doubt: a large median shift or many outliers."""
+    return (st.shift_ex > 0 and st.shift_z >= CLEAR_Z) or st.out_frac >= CLEAR_OUTLIERS
+
+
+def _analyze(spans: list[Span], ref: float) -> tuple[dict[str, _Svc], dict[str, float], _Spans]:
+    tree = _Spans(spans)
+    ops: dict[tuple[str, str, str], _Op] = {}
+    for i, s in enumerate(spans):
+        if not s.service:
+            continue
+        owner = tree.owner[i]
+        key = (owner, s.service, s.name)
+        op = ops.get(key)
+        if op is None:
+            op = ops[key] = _Op(owner, s.name if owner == s.service else f"{s.service}→{s.name}")
+        (op.pre if s.start < ref else op.post).append(i)
+
+    sm = tree.self_ms
+    lg = [math.log(x + LOG_FLOOR_MS) for x in sm]
+    stats = [
+        _op_stat(op, svc if op.owner != svc else "", spans, sm, lg)
+        for (_, svc, _), op in ops.items()
+        if op.post
+    ]
+
+    # A client span's self-time is the wire plus the callee's queue: it grows when the
+    # callee is slow to answer, so it is the callee's by default. Only when one caller's
+    # calls to several callees all grew clearly is the caller the common factor (a starved
+    # caller reads every answer late); then the edges are shared by that count.
+    clear: dict[str, set[str]] = {}
+    into: dict[str, set[str]] = {}
+    for st in stats:
+        if st.caller and _clear(st):
+            clear.setdefault(st.caller, set()).add(st.op.owner)
+            into.setdefault(st.op.owner, set()).add(st.caller)
+
+    svcs: dict[str, _Svc] = {}
+    for st in stats:
+        shares = [(st.op.owner, 1.0)]
+        fan_out = len(clear.get(st.caller, ())) if st.caller else 0
+        if fan_out >= CALLER_FANOUT:
+            f = len(into.get(st.op.owner, ())) / (len(into.get(st.op.owner, ())) + fan_out)
+            shares = [(st.op.owner, f), (st.caller, 1.0 - f)]
+        for svc, f in shares:
+            sv = svcs.setdefault(svc, _Svc())
+            if f <= 0:
+                continue
+            sv.lat_shift += f * st.shift_ex
+            sv.lat_outlier += f * st.out_ex
+            if st.shift_ex + st.out_ex <= 0:
+                continue
+            sv.ops[st.op.name] = sv.ops.get(st.op.name, 0.0) + f * (st.shift_ex + st.out_ex)
+            if st.shift_ex > 0 and st.shift_z > sv.shift_z:
+                sv.shift_z = st.shift_z
+            if st.out_z > 0 and st.out_frac > sv.out_frac:
+                sv.out_frac, sv.out_z = st.out_frac, st.out_z
+            if st.shift_z > sv.worst[0] or not sv.worst[1]:
+                sv.worst = (max(st.shift_z, 0.0), st.op.name)
+                sv.worst_pre, sv.worst_post = st.pre_med, st.post_med
+            if st.first >= 0 and spans[st.first].start < sv.onset:
+                sv.onset, sv.ref = spans[st.first].start, spans[st.first].ref
+
+    # errors: deepest failing spans, by the service that emitted them
+    err_pre: dict[str, list[int]] = {}
+    err_post: dict[str, list[int]] = {}
+    for i, s in enumerate(spans):
+        if not s.service:
+            continue
+        side = err_pre if s.start < ref else err_post
+        cnt = side.setdefault(s.service, [0, 0])
+        cnt[0] += 1
+        cnt[1] += 1 if (s.error and tree.deep_err[i]) else 0
+    for svc, (n_post, e_post) in err_post.items():
+        n_pre, e_pre = err_pre.get(svc, [0, 0])
+        rate_pre = e_pre / n_pre if n_pre else 0.0
+        excess = e_post - rate_pre * n_post
+        if excess > 0 and e_post >= 2:
+            sv = svcs.setdefault(svc, _Svc())
+            sv.err_excess = excess
+            bad = [
+                i for i, s in enumerate(spans) if s.service == svc and s.error and s.start >= ref
+            ]
+            first = min(bad, key=lambda i: spans[i].start)
+            if spans[first].start < sv.onset or not sv.ref:
+                sv.onset, sv.ref = spans[first].start, spans[first].ref
+
+    blame = _blame(svcs, sum(sm[i] for i, s in enumerate(spans) if s.start >= ref))
+    return svcs, blame, tree
+
+
+def _blame(svcs: dict[str, _Svc], post_total_ms: float) -> dict[str, float]:
+    """Each service's share of the latency and error increase, summing to at most 1."""
+    parts: list[tuple[dict[str, float], float]] = []
+    for get in (lambda v: v.lat_shift, lambda v: v.lat_outlier):
+        vals = {s: get(v) for s, v in svcs.items() if get(v) > 0}
+        tot = sum(vals.values())
+        if tot > 0:
+            # a few ms above typical in a second of spans is not an incident
+            conf = _clip(tot / (0.1 * post_total_ms)) if post_total_ms > 0 else 1.0
+            parts.append(({s: x / tot for s, x in vals.items()}, conf))
+    errs = {s: v.err_excess for s, v in svcs.items() if v.err_excess > 0}
+    etot = sum(errs.values())
+    if etot > 0:
+        parts.append(({s: x / etot for s, x in errs.items()}, 1.0))
+    out: dict[str, float] = {}
+    for shares, conf in parts:
+        for s, x in shares.items():
+            out[s] = out.get(s, 0.0) + x * conf / len(parts)
+    return out
+
+
+def trace_blame(spans: list[Span], ref: float) -> dict[str, float]:
+    """Per service, the share (0..1, summing to ≤ 1) of the latency/error increase after
+    `ref` that its own spans account for: a ranking feature, 0 for services not blamed."""
+    return _analyze(spans, ref)[1] if spans else {}
+
+
+def _shares(
+    spans: list[Span], tree: _Spans, ref: float
+) -> dict[str, tuple[float, float, float, float]]:
+    """Per service: mean share of root latency before/after ref, and in slow/fast traces."""
+    per_root: dict[int, dict[str, float]] = {}
+    for i, s in enumerate(spans):
+        r = tree.root[i]
+        d = per_root.setdefault(r, {})
+        d[tree.owner[i]] = d.get(tree.owner[i], 0.0) + tree.self_ms[i]
+    by_op: dict[tuple[str, str], list[int]] = {}
+    for r in per_root:
+        if spans[r].duration_ms > 0:
+            by_op.setdefault((spans[r].service, spans[r].name), []).append(r)
+    acc: dict[str, list[float]] = {}  # summed share: before, after, slow, fast
+    n_slot = [0, 0, 0, 0]
+
+    def add(svc_share: dict[str, float], slot: int) -> None:
+        n_slot[slot] += 1
+        for svc, x in svc_share.items():
+            acc.setdefault(svc, [0.0] * 4)[slot] += x
+
+    for roots in by_op.values():
+        roots.sort(key=lambda r: spans[r].duration_ms)
+        n = len(roots)
+        for k, r in enumerate(roots):
+            tot = sum(per_root[r].values()) or 1.0
+            share = {svc: x / tot for svc, x in per_root[r].items()}
+            add(share, 0 if spans[r].start < ref else 1)
+            if n >= 4 and k >= n - max(1, n // 4):
+                add(share, 2)
+            elif n >= 4 and k < n // 2:
+                add(share, 3)
+    out: dict[str, tuple[float, float, float, float]] = {}
+    for svc, a in acc.items():
+        m = [a[j] / n_slot[j] if n_slot[j] else 0.0 for j in range(4)]
+        out[svc] = (m[0], m[1], m[2], m[3])
+    return out
 
 
 def analyze(spans: list[Span], ref: float) -> list[TraceFinding]:
-    by_svc: dict[str, list[Span]] = {}
-    for s in spans:
-        by_svc.setdefault(s.service, []).append(s)
+    """Trace findings per service, strongest first; `ref` splits before from after."""
+    if not spans:
+        return []
+    svcs, blame, tree = _analyze(spans, ref)
+    shares = _shares(spans, tree, ref)
+    pre_ms: dict[str, list[float]] = {}
+    post_ms: dict[str, list[float]] = {}
+    n_pre: dict[str, list[int]] = {}
+    for i, s in enumerate(spans):
+        (pre_ms if s.start < ref else post_ms).setdefault(tree.owner[i], []).append(tree.self_ms[i])
+        c = n_pre.setdefault(s.service, [0, 0, 0, 0])
+        j = 0 if s.start < ref else 2
+        c[j] += 1
+        c[j + 1] += 1 if s.error else 0
+    top_blame = max(blame.values(), default=0.0)
     out: list[TraceFinding] = []
-    for svc, lst in by_svc.items():
-        pre = [s for s in lst if s.start < ref]
-        post = [s for s in lst if s.start >= ref]
-        if len(pre) < 5 or len(post) < 5:
+    for svc, v in svcs.items():
+        sb, sa, slow, fast = shares.get(svc, (0.0, 0.0, 0.0, 0.0))
+        c = n_pre.get(svc, [0, 0, 0, 0])
+        eb = c[1] / c[0] if c[0] else 0.0
+        ea = c[3] / c[2] if c[2] else 0.0
+        kinds: dict[EvidenceKind, float] = {
+            "self_time": _clip((v.shift_z - 1.5) / 3.0),
+            "outlier": _clip((v.out_frac - 0.05) / 0.45) * _clip((v.out_z - 1.0) / 3.0),
+            "errors": _clip((ea - eb) * 3.0) if v.err_excess > 0 else 0.0,
+            "share": _clip(max(slow - fast, sa - sb) / 0.3 - 0.15),
+        }
+        kind = max(kinds, key=lambda k: kinds[k])
+        raw = kinds[kind]
+        b = blame.get(svc, 0.0)
+        # a service owning little of the increase is a bystander, whatever its own numbers
+        dominance = b / top_blame if top_blame > 0 else 0.0
+        strength = raw * (0.3 + 0.7 * dominance)
+        if strength < MIN_STRENGTH:
             continue
-        eb = sum(s.error for s in pre) / len(pre)
-        ea = sum(s.error for s in post) / len(post)
-        pb = statistics.median(s.duration_ms for s in pre)
-        pa = statistics.median(s.duration_ms for s in post)
-        err_jump = max(0.0, ea - eb)
-        lat_ratio = pa / pb if pb > 0 else 1.0
-        strength = max(min(1.0, err_jump * 3.0), min(1.0, max(0.0, (lat_ratio - 1.5) / 3.0)))
-        if strength < 0.2:
-            continue
-        bad = [s for s in post if s.error] or post
+        ops = [k for k, _ in sorted(v.ops.items(), key=lambda kv: -kv[1])[:3]]
+        op = v.worst[1] or (ops[0] if ops else "")
+        query = f"spans where service={svc}" + (f" and name={op}" if op else "")
+        summary = _summary(svc, kind, v, eb, ea, sb, sa, slow, fast, b, op)
         out.append(
             TraceFinding(
                 service=svc,
                 err_before=eb,
                 err_after=ea,
-                p50_before=pb,
-                p50_after=pa,
-                strength=strength,
-                onset=min(s.start for s in bad),
-                ref=bad[0].ref,
+                p50_before=_median(pre_ms.get(svc, [])),
+                p50_after=_median(post_ms.get(svc, [])),
+                strength=round(strength, 4),
+                onset=v.onset if math.isfinite(v.onset) else ref,
+                ref=v.ref,
+                self_p50_before=v.worst_pre,
+                self_p50_after=v.worst_post,
+                share_before=sb,
+                share_after=sa,
+                share_slow=slow,
+                share_fast=fast,
+                within_z=v.out_z,
+                blame=round(b, 4),
+                ops=ops,
+                evidence_kind=kind,
+                summary=summary,
+                query=query,
             )
         )
+    out.sort(key=lambda f: (-f.strength, f.service))
     return out
+
+
+def _summary(
+    svc: str,
+    kind: EvidenceKind,
+    v: _Svc,
+    eb: float,
+    ea: float,
+    sb: float,
+    sa: float,
+    slow: float,
+    fast: float,
+    blame: float,
+    op: str,
+) -> str:
+    what = f"{svc} {op}" if op else svc
+    if kind == "errors":
+        head = f"deepest error spans of {svc}: {eb:.0%} → {ea:.0%}"
+    elif kind == "self_time":
+        head = f"self-time of {what}: median {v.worst_pre:.1f} → {v.worst_post:.1f} ms"
+    elif kind == "outlier":
+        head = (
+            f"{v.out_frac:.0%} of {what} spans after onset are outliers in self-time "
+            f"(robust z {v.out_z:.1f} against the same operation)"
+        )
+    else:
+        head = (
+            f"{svc} share of end-to-end latency: {fast:.0%} in fast traces → {slow:.0%} in "
+            f"slow ones ({sb:.0%} → {sa:.0%} before/after)"
+        )
+    return f"{head}; {blame:.0%} of the trace slowdown is its own time"
