@@ -35,12 +35,13 @@ from aisre_cli.model import Span, Topology
 EvidenceKind = Literal["self_time", "errors", "share", "outlier"]
 
 MIN_SIDE = 3  # spans per operation needed on each side of `ref` for before-versus-after
-MIN_OP = 5  # spans per operation needed for a within-operation comparison
+MIN_OP = 4  # spans per operation needed for a within-operation comparison
 LOG_FLOOR_MS = 1.0  # log(self + 1 ms): sub-millisecond jitter is noise, not a fault
 MAD_FLOOR = 0.15  # noise floor on the robust spread of log self-time (about ±15 %)
 OUTLIER_Z = 3.0
 SHIFT_Z = 1.0  # a post-ref median this many robust spreads above the pre-ref one counts
 MIN_STRENGTH = 0.2
+SHARE_FLOOR = 0.02  # a service's share of root latency moving less than this is noise
 CLEAR_Z = 3.0  # a clear change: median shift of this many spreads ...
 CLEAR_OUTLIERS = 0.3  # ... or this share of the spans after ref outlying
 CALLER_FANOUT = 3  # clearly grown calls to this many callees blame the caller
@@ -193,7 +194,7 @@ class _Spans:
                 self.deep_err[p] = False  # a child failed first: the error is deeper
         self.root: list[int] = [-1] * n
         for i in range(n):
-            path = []
+            path: list[int] = []
             r = i
             while self.root[r] < 0 and self.parent[r] >= 0 and len(path) <= n:
                 path.append(r)
@@ -255,7 +256,11 @@ def _clear(st: _OpStat) -> bool:
     return (st.shift_ex > 0 and st.shift_z >= CLEAR_Z) or st.out_frac >= CLEAR_OUTLIERS
 
 
-def _analyze(spans: list[Span], ref: float) -> tuple[dict[str, _Svc], dict[str, float], _Spans]:
+_Result = tuple[dict[str, "_Svc"], dict[str, float], "_Spans", dict[str, "_Share"]]
+_Share = tuple[float, float, float, float]
+
+
+def _analyze(spans: list[Span], ref: float) -> _Result:
     tree = _Spans(spans)
     ops: dict[tuple[str, str, str], _Op] = {}
     for i, s in enumerate(spans):
@@ -289,12 +294,12 @@ def _analyze(spans: list[Span], ref: float) -> tuple[dict[str, _Svc], dict[str, 
 
     svcs: dict[str, _Svc] = {}
     for st in stats:
-        shares = [(st.op.owner, 1.0)]
+        split = [(st.op.owner, 1.0)]
         fan_out = len(clear.get(st.caller, ())) if st.caller else 0
         if fan_out >= CALLER_FANOUT:
             f = len(into.get(st.op.owner, ())) / (len(into.get(st.op.owner, ())) + fan_out)
-            shares = [(st.op.owner, f), (st.caller, 1.0 - f)]
-        for svc, f in shares:
+            split = [(st.op.owner, f), (st.caller, 1.0 - f)]
+        for svc, f in split:
             sv = svcs.setdefault(svc, _Svc())
             if f <= 0:
                 continue
@@ -316,13 +321,19 @@ def _analyze(spans: list[Span], ref: float) -> tuple[dict[str, _Svc], dict[str, 
     # errors: deepest failing spans, by the service that emitted them
     err_pre: dict[str, list[int]] = {}
     err_post: dict[str, list[int]] = {}
+    first_err: dict[str, int] = {}
     for i, s in enumerate(spans):
         if not s.service:
             continue
         side = err_pre if s.start < ref else err_post
         cnt = side.setdefault(s.service, [0, 0])
         cnt[0] += 1
-        cnt[1] += 1 if (s.error and tree.deep_err[i]) else 0
+        if s.error and tree.deep_err[i]:
+            cnt[1] += 1
+            if s.start >= ref and (
+                s.service not in first_err or s.start < spans[first_err[s.service]].start
+            ):
+                first_err[s.service] = i
     for svc, (n_post, e_post) in err_post.items():
         n_pre, e_pre = err_pre.get(svc, [0, 0])
         rate_pre = e_pre / n_pre if n_pre else 0.0
@@ -337,20 +348,37 @@ def _analyze(spans: list[Span], ref: float) -> tuple[dict[str, _Svc], dict[str, 
             if spans[first].start < sv.onset or not sv.ref:
                 sv.onset, sv.ref = spans[first].start, spans[first].ref
 
-    blame = _blame(svcs, sum(sm[i] for i, s in enumerate(spans) if s.start >= ref))
-    return svcs, blame, tree
+    shares = _shares(spans, tree, ref)
+    # share of end-to-end latency that moved to the service: after vs before (when there
+    # are traces before) plus slow vs fast traces of the same root operation
+    moved: dict[str, float] = {}
+    for svc, (sb, sa, slow, fast) in shares.items():
+        x = (max(0.0, sa - sb) if sb > 0 else 0.0) + max(0.0, slow - fast)
+        if x > SHARE_FLOOR:
+            moved[svc] = x
+    post_total = sum(sm[i] for i, s in enumerate(spans) if s.start >= ref)
+    blame = _blame(svcs, post_total, moved)
+    return svcs, blame, tree, shares
 
 
-def _blame(svcs: dict[str, _Svc], post_total_ms: float) -> dict[str, float]:
+def _blame(
+    svcs: dict[str, _Svc], post_total_ms: float, moved: dict[str, float]
+) -> dict[str, float]:
     """Each service's share of the latency and error increase, summing to at most 1."""
     parts: list[tuple[dict[str, float], float]] = []
-    for get in (lambda v: v.lat_shift, lambda v: v.lat_outlier):
-        vals = {s: get(v) for s, v in svcs.items() if get(v) > 0}
+    shift = {s: v.lat_shift for s, v in svcs.items() if v.lat_shift > 0}
+    outl = {s: v.lat_outlier for s, v in svcs.items() if v.lat_outlier > 0}
+    for vals in (shift, outl):
         tot = sum(vals.values())
         if tot > 0:
             # a few ms above typical in a second of spans is not an incident
             conf = _clip(tot / (0.1 * post_total_ms)) if post_total_ms > 0 else 1.0
             parts.append(({s: x / tot for s, x in vals.items()}, conf))
+    if moved and parts:
+        # slow traces always differ from fast ones somewhere: this only says where an
+        # increase that the self-times show went, so it is as sure as they are
+        tot = sum(moved.values())
+        parts.append(({s: x / tot for s, x in moved.items()}, max(c for _, c in parts)))
     errs = {s: v.err_excess for s, v in svcs.items() if v.err_excess > 0}
     etot = sum(errs.values())
     if etot > 0:
@@ -368,12 +396,10 @@ def trace_blame(spans: list[Span], ref: float) -> dict[str, float]:
     return _analyze(spans, ref)[1] if spans else {}
 
 
-def _shares(
-    spans: list[Span], tree: _Spans, ref: float
-) -> dict[str, tuple[float, float, float, float]]:
+def _shares(spans: list[Span], tree: _Spans, ref: float) -> dict[str, _Share]:
     """Per service: mean share of root latency before/after ref, and in slow/fast traces."""
     per_root: dict[int, dict[str, float]] = {}
-    for i, s in enumerate(spans):
+    for i in range(len(spans)):
         r = tree.root[i]
         d = per_root.setdefault(r, {})
         d[tree.owner[i]] = d.get(tree.owner[i], 0.0) + tree.self_ms[i]
@@ -400,7 +426,7 @@ def _shares(
                 add(share, 2)
             elif n >= 4 and k < n // 2:
                 add(share, 3)
-    out: dict[str, tuple[float, float, float, float]] = {}
+    out: dict[str, _Share] = {}
     for svc, a in acc.items():
         m = [a[j] / n_slot[j] if n_slot[j] else 0.0 for j in range(4)]
         out[svc] = (m[0], m[1], m[2], m[3])
@@ -411,8 +437,7 @@ def analyze(spans: list[Span], ref: float) -> list[TraceFinding]:
     """Trace findings per service, strongest first; `ref` splits before from after."""
     if not spans:
         return []
-    svcs, blame, tree = _analyze(spans, ref)
-    shares = _shares(spans, tree, ref)
+    svcs, blame, tree, shares = _analyze(spans, ref)
     pre_ms: dict[str, list[float]] = {}
     post_ms: dict[str, list[float]] = {}
     n_pre: dict[str, list[int]] = {}
@@ -433,7 +458,7 @@ def analyze(spans: list[Span], ref: float) -> list[TraceFinding]:
             "self_time": _clip((v.shift_z - 1.5) / 3.0),
             "outlier": _clip((v.out_frac - 0.05) / 0.45) * _clip((v.out_z - 1.0) / 3.0),
             "errors": _clip((ea - eb) * 3.0) if v.err_excess > 0 else 0.0,
-            "share": _clip(max(slow - fast, sa - sb) / 0.3 - 0.15),
+            "share": _clip(max(slow - fast, sa - sb if sb > 0 else 0.0) / 0.4 - 0.1),
         }
         kind = max(kinds, key=lambda k: kinds[k])
         raw = kinds[kind]
