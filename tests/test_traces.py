@@ -1,17 +1,34 @@
-"""Optional traces: call edges when topology.yaml is missing, span evidence per service."""
+"""Traces as evidence: call edges, self-time, within-trace outliers, errors, trace blame.
+
+Each test names the span shape it handles. The traces are built as trees by `_trace`:
+a call tree of (service, name, self_ms, children) laid out in time the way a tracer
+records it, children one after the other inside their parent.
+"""
 
 from __future__ import annotations
 
+import random
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from aisre_cli.investigate.analyzers.traces import analyze, derive_topology
+import pytest
+
+from aisre_cli.investigate.analyzers.traces import (
+    TraceFinding,
+    analyze,
+    derive_topology,
+    self_times,
+    trace_blame,
+)
 from aisre_cli.investigate.triage import run_triage
 from aisre_cli.model import Span
 from aisre_cli.settings.config import Profile
 from aisre_cli.sources.bundle import BundleSource
 from aisre_cli.sources.registry import bundle_set
 from tests.conftest import DEMO
+
+REF = 10_000.0  # the split between before and after in every synthetic set
 
 
 def span(
@@ -22,8 +39,63 @@ def span(
     start: float,
     err: bool = False,
     dur: float = 10.0,
+    name: str = "op",
 ) -> Span:
-    return Span(tid, sid, parent, svc, "op", start, dur, err)
+    return Span(tid, sid, parent, svc, name, start, dur, err, ref=f"t:{tid}:{sid}")
+
+
+@dataclass
+class Call:
+    service: str
+    name: str
+    self_ms: float
+    children: list[Call] = field(default_factory=list)
+    error: bool = False
+
+
+def _trace(tid: str, root: Call, start: float) -> list[Span]:
+    """Lay a call tree out in time: own work split before and after the children."""
+    out: list[Span] = []
+    counter = iter(range(10_000))
+
+    def total(c: Call) -> float:
+        return c.self_ms + sum(total(k) for k in c.children)
+
+    def emit(c: Call, parent: str | None, t0: float) -> None:
+        sid = f"{tid}-{next(counter)}"
+        out.append(span(tid, sid, parent, c.service, t0, c.error, total(c), c.name))
+        t = t0 + c.self_ms / 2 / 1000.0
+        for k in c.children:
+            emit(k, sid, t)
+            t += total(k) / 1000.0
+
+    emit(root, None, start)
+    return out
+
+
+def _chain(rnd: random.Random, db_ms: float, api_ms: float = 5.0, err: bool = False) -> Call:
+    """web -> api (server span) -> client span to db -> db (server span)."""
+    j = rnd.uniform(0.9, 1.1)
+    db = Call("db", "query", db_ms * j, error=err)
+    client = Call("api", "db.query", 0.5 * j, [db], error=err)
+    api = Call("api", "GET /items", api_ms * j, [client], error=err)
+    return Call("web", "GET /", 2.0 * j, [api], error=err)
+
+
+def _set(n: int, before: dict[str, float], after: dict[str, float], seed: int = 1) -> list[Span]:
+    rnd = random.Random(seed)
+    spans: list[Span] = []
+    for i in range(n):
+        spans += _trace(f"b{i}", _chain(rnd, **before), REF - 600 + i)  # type: ignore[arg-type]
+        spans += _trace(f"a{i}", _chain(rnd, **after), REF + i)  # type: ignore[arg-type]
+    return spans
+
+
+def _by_service(found: list[TraceFinding]) -> dict[str, TraceFinding]:
+    return {f.service: f for f in found}
+
+
+# ---------------------------------------------------------------- call edges
 
 
 def test_derive_topology_from_parent_links() -> None:
@@ -31,13 +103,181 @@ def test_derive_topology_from_parent_links() -> None:
         span("t1", "a", None, "web", 0),
         span("t1", "b", "a", "checkout", 1),
         span("t1", "c", "b", "payments", 2),
-        span("t1", "d", "b", "checkout", 3),  # same-service child: no edge
-        span("t2", "e", "missing", "orphan", 4),  # unknown parent: no edge
+        span("t1", "d", "b", "checkout", 3),  # same-service child: no self edge
+        span("t2", "e", "missing", "orphan", 4),  # parent not kept: no edge, still listed
+        span("t2", "f", "f", "loop", 5),  # a span naming itself as parent: no edge
+        span("t3", "b", "a", "elsewhere", 6),  # same span ids in another trace: no edge
     ]
     topo = derive_topology(spans)
     assert topo.depends_on["web"] == ["checkout"]
     assert topo.depends_on["checkout"] == ["payments"]
     assert topo.depends_on["orphan"] == []
+    assert topo.depends_on["loop"] == []
+    assert topo.depends_on["elsewhere"] == []
+
+
+# ---------------------------------------------------------------- self-time
+
+
+def test_self_time_subtracts_the_union_of_children() -> None:
+    spans = [
+        span("t", "p", None, "api", 0.0, dur=100),
+        span("t", "c1", "p", "db", 0.010, dur=30),  # 10..40 ms
+        span("t", "c2", "p", "db", 0.020, dur=30),  # 20..50 ms: overlaps c1, counted once
+    ]
+    assert self_times(spans) == pytest.approx([60.0, 30.0, 30.0])
+
+
+def test_clock_skew_child_longer_than_parent_is_clipped() -> None:
+    spans = [
+        span("t", "p", None, "api", 0.0, dur=50),
+        span("t", "c", "p", "db", -0.010, dur=80),  # starts before and ends after the parent
+        span("u", "q", None, "api", 0.0, dur=50),
+        span("u", "d", "q", "db", 0.030, dur=100),  # runs past the parent's end
+    ]
+    own = self_times(spans)
+    assert own[0] == 0.0 and own[1] == 80.0  # clipped, never negative
+    assert own[2] == pytest.approx(30.0)  # only 30..50 ms of the child is inside
+
+
+def test_missing_parent_spans_head_their_own_fragment() -> None:
+    rnd = random.Random(3)
+    spans = _set(30, {"db_ms": 5.0}, {"db_ms": 5.0})
+    # drop every api server span: the client spans lose their parent
+    kept = [s for s in spans if not (s.service == "api" and s.name == "GET /items")]
+    own = self_times(kept)
+    assert all(x >= 0 for x in own)
+    topo = derive_topology(kept)
+    assert "api" not in topo.depends_on["web"]  # that edge was only in the lost spans
+    assert topo.depends_on["api"] == ["db"]
+    late = [s for s in kept if s.service == "db" and s.start >= REF]
+    slow = [
+        Span(s.trace_id, s.span_id, s.parent_id, s.service, s.name, s.start, 80.0, False)
+        for s in late
+    ]
+    mixed = [s for s in kept if not (s.service == "db" and s.start >= REF)] + slow
+    assert max(trace_blame(mixed, REF), key=lambda k: trace_blame(mixed, REF)[k]) == "db"
+    del rnd
+
+
+# ---------------------------------------------------------------- latency
+
+
+def test_caller_whose_duration_grows_only_through_a_slow_child_is_not_blamed() -> None:
+    spans = _set(40, {"db_ms": 5.0}, {"db_ms": 60.0})
+    blame = trace_blame(spans, REF)
+    assert blame["db"] > 0.8
+    assert blame.get("api", 0.0) < 0.1 and blame.get("web", 0.0) < 0.1
+    found = _by_service(analyze(spans, REF))
+    assert found["db"].strength >= 0.7 and found["db"].evidence_kind == "self_time"
+    assert found["db"].self_p50_after > 5 * found["db"].self_p50_before
+    for caller in ("api", "web"):
+        assert caller not in found or found[caller].strength < 0.3
+
+
+def test_service_with_grown_self_time_is_blamed_not_its_healthy_callee() -> None:
+    spans = _set(40, {"db_ms": 5.0, "api_ms": 5.0}, {"db_ms": 5.0, "api_ms": 50.0})
+    blame = trace_blame(spans, REF)
+    assert blame["api"] > 0.8 and blame.get("db", 0.0) < 0.1
+    (top, *_) = analyze(spans, REF)
+    assert top.service == "api" and top.strength >= 0.7
+    assert "GET /items" in top.ops and "name=GET /items" in top.query
+    assert "self-time of api" in top.summary
+    assert REF <= top.onset < REF + 5 and top.ref.startswith("t:a")
+
+
+def test_client_span_gap_goes_to_the_callee() -> None:
+    # the db's server span is unchanged; the wait in api's client span grew (network
+    # delay or a queue in front of db): that is db's time, not api's
+    rnd = random.Random(5)
+    spans: list[Span] = []
+    for i in range(40):
+        for pre, tid, t0 in ((True, f"b{i}", REF - 600 + i), (False, f"a{i}", REF + i)):
+            db = Call("db", "query", 5.0 * rnd.uniform(0.9, 1.1))
+            gap = 0.5 if pre else 40.0
+            client = Call("api", "db.query", gap * rnd.uniform(0.9, 1.1), [db])
+            api = Call("api", "GET /items", 5.0 * rnd.uniform(0.9, 1.1), [client])
+            spans += _trace(tid, api, t0)
+    blame = trace_blame(spans, REF)
+    assert blame["db"] > 0.8 and blame.get("api", 0.0) < 0.1
+    assert "api→db.query" in _by_service(analyze(spans, REF))["db"].ops
+
+
+def test_caller_whose_calls_to_many_callees_all_grew_is_the_common_factor() -> None:
+    rnd = random.Random(6)
+    callees = ["cart", "ads", "catalog", "shipping"]
+    spans: list[Span] = []
+    for i in range(40):
+        for pre, tid, t0 in ((True, f"b{i}", REF - 600 + i), (False, f"a{i}", REF + i)):
+            gap = 0.5 if pre else 30.0
+            kids = [
+                Call("web", f"{c}.get", gap * rnd.uniform(0.9, 1.1), [Call(c, "get", 3.0)])
+                for c in callees
+            ]
+            spans += _trace(tid, Call("web", "GET /", 2.0, kids), t0)
+    blame = trace_blame(spans, REF)
+    assert max(blame, key=lambda k: blame[k]) == "web"
+    assert all(blame.get(c, 0.0) < blame["web"] / 2 for c in callees)
+
+
+def test_sampled_traces_without_baseline_within_trace_outlier_is_found() -> None:
+    # retention only after onset: no span before ref, so before/after has nothing; a third
+    # of db's spans are ten times slower than the same operation's others
+    rnd = random.Random(7)
+    spans: list[Span] = []
+    for i in range(60):
+        db_ms = 60.0 if i % 3 == 0 else 5.0
+        spans += _trace(f"a{i}", _chain(rnd, db_ms), REF + i)
+    assert all(s.start >= REF for s in spans)
+    blame = trace_blame(spans, REF)
+    assert max(blame, key=lambda k: blame[k]) == "db" and blame["db"] > 0.5
+    found = _by_service(analyze(spans, REF))
+    assert found["db"].evidence_kind == "outlier" and found["db"].within_z > 3
+    assert found["db"].strength >= 0.5
+    assert "api" not in found or found["api"].strength < found["db"].strength / 2
+
+
+def test_spans_without_status_still_give_latency_evidence() -> None:
+    spans = _set(40, {"db_ms": 5.0}, {"db_ms": 60.0})
+    assert not any(s.error for s in spans)
+    f = _by_service(analyze(spans, REF))["db"]
+    assert f.err_before == 0.0 and f.err_after == 0.0 and f.evidence_kind != "errors"
+
+
+def test_share_of_end_to_end_latency_moves_to_the_slow_service() -> None:
+    spans = _set(40, {"db_ms": 5.0}, {"db_ms": 60.0})
+    f = _by_service(analyze(spans, REF))["db"]
+    assert f.share_after > f.share_before + 0.3
+    assert f.share_slow > f.share_fast
+
+
+def test_healthy_traces_give_no_findings_and_no_blame() -> None:
+    spans = _set(40, {"db_ms": 5.0}, {"db_ms": 5.0})
+    assert analyze(spans, REF) == []
+    assert sum(trace_blame(spans, REF).values()) < 0.05
+
+
+def test_noise_floor_keeps_submillisecond_jitter_quiet() -> None:
+    # a 0.05 ms span that becomes 0.4 ms is 8x slower but nothing a user waits for
+    spans = _set(40, {"db_ms": 0.05}, {"db_ms": 0.4})
+    assert "db" not in _by_service(analyze(spans, REF))
+
+
+# ---------------------------------------------------------------- errors
+
+
+def test_error_spans_on_a_leaf_blame_the_leaf_not_the_callers_that_relay_them() -> None:
+    rnd = random.Random(8)
+    spans: list[Span] = []
+    for i in range(40):
+        spans += _trace(f"b{i}", _chain(rnd, 5.0), REF - 600 + i)
+        spans += _trace(f"a{i}", _chain(rnd, 5.0, err=i % 2 == 0), REF + i)
+    blame = trace_blame(spans, REF)
+    assert blame["db"] > 0.8 and blame.get("api", 0.0) < 0.1 and blame.get("web", 0.0) < 0.1
+    found = _by_service(analyze(spans, REF))
+    assert found["db"].evidence_kind == "errors" and found["db"].err_after >= 0.5
+    assert found["db"].strength > 0.8
+    assert "api" not in found and "web" not in found
 
 
 def test_span_errors_and_latency_become_findings() -> None:
@@ -49,6 +289,35 @@ def test_span_errors_and_latency_become_findings() -> None:
     (f,) = analyze(before + after + healthy, ref=100)
     assert f.service == "payments" and f.err_after > f.err_before and f.p50_after > f.p50_before
     assert f.strength > 0.5
+
+
+# ---------------------------------------------------------------- blame and scale
+
+
+def test_trace_blame_is_a_share_summing_to_at_most_one() -> None:
+    spans = _set(40, {"db_ms": 5.0, "api_ms": 5.0}, {"db_ms": 30.0, "api_ms": 30.0})
+    blame = trace_blame(spans, REF)
+    assert 0.95 <= sum(blame.values()) <= 1.0 + 1e-9
+    assert all(0.0 <= v <= 1.0 for v in blame.values())
+    assert blame["db"] > 0.3 and blame["api"] > 0.3
+    assert trace_blame([], REF) == {}
+
+
+def test_analysis_is_linear_enough_for_large_trace_sets() -> None:
+    import time
+
+    small = _set(200, {"db_ms": 5.0}, {"db_ms": 60.0})
+    big = _set(2000, {"db_ms": 5.0}, {"db_ms": 60.0})
+    t0 = time.perf_counter()
+    analyze(small, REF)
+    t1 = time.perf_counter()
+    analyze(big, REF)
+    t2 = time.perf_counter()
+    # ten times the spans; a quadratic step would take a hundred times as long
+    assert (t2 - t1) < 40 * max(t1 - t0, 0.005)
+
+
+# ---------------------------------------------------------------- triage
 
 
 def test_triage_without_topology_uses_traces(tmp_path: Path) -> None:

@@ -348,13 +348,13 @@ def _analyze(spans: list[Span], ref: float) -> _Result:
             if spans[first].start < sv.onset or not sv.ref:
                 sv.onset, sv.ref = spans[first].start, spans[first].ref
 
-    shares = _shares(spans, tree, ref)
+    shares, per_trace_ms, mean_root = _shares(spans, tree, ref)
     # share of end-to-end latency that moved to the service: after vs before (when there
     # are traces before) plus slow vs fast traces of the same root operation
     moved: dict[str, float] = {}
-    for svc, (sb, sa, slow, fast) in shares.items():
-        x = (max(0.0, sa - sb) if sb > 0 else 0.0) + max(0.0, slow - fast)
-        if x > SHARE_FLOOR:
+    for svc, (mb, ma, slow, fast) in per_trace_ms.items():
+        x = (max(0.0, ma - mb) if mb > 0 else 0.0) + max(0.0, slow - fast)
+        if x > SHARE_FLOOR * mean_root:
             moved[svc] = x
     post_total = sum(sm[i] for i, s in enumerate(spans) if s.start >= ref)
     blame = _blame(svcs, post_total, moved)
@@ -390,14 +390,24 @@ def _blame(
     return out
 
 
+def self_times(spans: list[Span]) -> list[float]:
+    """Each span's self-time in ms: its duration minus the union of its children's
+    intervals clipped to the span (so a skewed child never makes it negative)."""
+    return list(_Spans(spans).self_ms)
+
+
 def trace_blame(spans: list[Span], ref: float) -> dict[str, float]:
     """Per service, the share (0..1, summing to ≤ 1) of the latency/error increase after
     `ref` that its own spans account for: a ranking feature, 0 for services not blamed."""
     return _analyze(spans, ref)[1] if spans else {}
 
 
-def _shares(spans: list[Span], tree: _Spans, ref: float) -> dict[str, _Share]:
-    """Per service: mean share of root latency before/after ref, and in slow/fast traces."""
+def _shares(
+    spans: list[Span], tree: _Spans, ref: float
+) -> tuple[dict[str, _Share], dict[str, _Share], float]:
+    """Per service, over traces before/after ref and over slow/fast traces of the same root
+    operation: the mean share of root latency, the mean self-time per trace (ms); and the
+    mean root duration."""
     per_root: dict[int, dict[str, float]] = {}
     for i in range(len(spans)):
         r = tree.root[i]
@@ -408,12 +418,14 @@ def _shares(spans: list[Span], tree: _Spans, ref: float) -> dict[str, _Share]:
         if spans[r].duration_ms > 0:
             by_op.setdefault((spans[r].service, spans[r].name), []).append(r)
     acc: dict[str, list[float]] = {}  # summed share: before, after, slow, fast
+    acc_ms: dict[str, list[float]] = {}
     n_slot = [0, 0, 0, 0]
 
-    def add(svc_share: dict[str, float], slot: int) -> None:
+    def add(r: int, svc_share: dict[str, float], slot: int) -> None:
         n_slot[slot] += 1
         for svc, x in svc_share.items():
             acc.setdefault(svc, [0.0] * 4)[slot] += x
+            acc_ms.setdefault(svc, [0.0] * 4)[slot] += per_root[r][svc]
 
     for roots in by_op.values():
         roots.sort(key=lambda r: spans[r].duration_ms)
@@ -421,16 +433,23 @@ def _shares(spans: list[Span], tree: _Spans, ref: float) -> dict[str, _Share]:
         for k, r in enumerate(roots):
             tot = sum(per_root[r].values()) or 1.0
             share = {svc: x / tot for svc, x in per_root[r].items()}
-            add(share, 0 if spans[r].start < ref else 1)
+            add(r, share, 0 if spans[r].start < ref else 1)
             if n >= 4 and k >= n - max(1, n // 4):
-                add(share, 2)
+                add(r, share, 2)
             elif n >= 4 and k < n // 2:
-                add(share, 3)
-    out: dict[str, _Share] = {}
-    for svc, a in acc.items():
+                add(r, share, 3)
+
+    def means(a: list[float]) -> _Share:
         m = [a[j] / n_slot[j] if n_slot[j] else 0.0 for j in range(4)]
-        out[svc] = (m[0], m[1], m[2], m[3])
-    return out
+        return (m[0], m[1], m[2], m[3])
+
+    n_roots = sum(len(v) for v in by_op.values())
+    mean_root = sum(spans[r].duration_ms for v in by_op.values() for r in v) / max(1, n_roots)
+    return (
+        {svc: means(a) for svc, a in acc.items()},
+        {svc: means(a) for svc, a in acc_ms.items()},
+        mean_root,
+    )
 
 
 def analyze(spans: list[Span], ref: float) -> list[TraceFinding]:
@@ -456,10 +475,12 @@ def analyze(spans: list[Span], ref: float) -> list[TraceFinding]:
         ea = c[3] / c[2] if c[2] else 0.0
         kinds: dict[EvidenceKind, float] = {
             "self_time": _clip((v.shift_z - 1.5) / 3.0),
-            "outlier": _clip((v.out_frac - 0.05) / 0.45) * _clip((v.out_z - 1.0) / 3.0),
+            "outlier": _clip((v.out_frac - 0.02) / 0.25) * _clip((v.out_z - 1.0) / 3.0),
             "errors": _clip((ea - eb) * 3.0) if v.err_excess > 0 else 0.0,
-            "share": _clip(max(slow - fast, sa - sb if sb > 0 else 0.0) / 0.4 - 0.1),
+            "share": 0.8 * _clip(max(slow - fast, sa - sb if sb > 0 else 0.0) / 0.4 - 0.1),
         }
+        # a share that moved without any self-time increase behind it is only a hint
+        kinds["share"] *= _clip(2.0 * sum(blame.values()))
         kind = max(kinds, key=lambda k: kinds[k])
         raw = kinds[kind]
         b = blame.get(svc, 0.0)
