@@ -9,10 +9,12 @@ Why it is shaped this way:
   comparing durations blames every service on the path. We compare each span's *self-time*:
   its duration minus the union of its children's intervals, clipped to the span (clock skew
   can make a child outlast its parent). Latency then lands on the deepest span that grew.
-- **Client spans belong to the callee.** A span whose only child is in another service is
-  the caller's client span; its self-time is the wire and the callee's queue (a callee
-  starved of CPU or behind a network delay answers late before its server span even starts),
-  so it is grouped under the callee. Server spans that do work keep their own service.
+- **Client spans belong to the callee.** A span called from its own service whose only
+  child is in another service is the caller's client span; its self-time is the wire and
+  the callee's queue (a callee starved of CPU or behind a network delay answers late before
+  its server span even starts), so it is grouped under the callee, unless the caller's
+  calls to several callees all grew (then the caller is the common factor). Roots and
+  spans called from another service are server spans and keep their own service.
 - **Sampled traces, no clean baseline.** Retention is often only around the incident and
   spans may carry no status. So besides before-versus-after (`ref` splits the spans) we
   compare *within* the traces: each span's log self-time against the same operation's other
@@ -172,8 +174,10 @@ class _Spans:
             ps = spans[p]
             lo = ps.start
             hi = ps.start + max(0.0, ps.duration_ms) / 1000.0
+            # a child starting before its parent (clock skew) is clipped by the running
+            # interval, which starts at the parent's start; its end is clipped here
             ivs = sorted(
-                (max(lo, spans[k].start), min(hi, spans[k].start + spans[k].duration_ms / 1000.0))
+                (spans[k].start, min(hi, spans[k].start + spans[k].duration_ms / 1000.0))
                 for k in ks
             )
             covered = 0.0
@@ -188,8 +192,17 @@ class _Spans:
                     cur_hi = b
             covered += cur_hi - cur_lo
             self.self_ms[p] = max(0.0, ps.duration_ms - covered * 1000.0)
-            if len(ks) == 1 and spans[ks[0]].service != ps.service and spans[ks[0]].service:
-                self.owner[p] = spans[ks[0]].service  # client span: wire + callee queue
+            # a client span: called from inside its own service, its one child is the
+            # callee's server span. Its self-time is the wire plus the callee's queue.
+            # (A root or a span called from another service is a server span: its own.)
+            up = self.parent[p]
+            if (
+                len(ks) == 1
+                and up >= 0
+                and spans[up].service == ps.service
+                and spans[ks[0]].service not in ("", ps.service)
+            ):
+                self.owner[p] = spans[ks[0]].service
             if ps.error and any(spans[k].error for k in ks):
                 self.deep_err[p] = False  # a child failed first: the error is deeper
         self.root: list[int] = [-1] * n
@@ -341,10 +354,7 @@ def _analyze(spans: list[Span], ref: float) -> _Result:
         if excess > 0 and e_post >= 2:
             sv = svcs.setdefault(svc, _Svc())
             sv.err_excess = excess
-            bad = [
-                i for i, s in enumerate(spans) if s.service == svc and s.error and s.start >= ref
-            ]
-            first = min(bad, key=lambda i: spans[i].start)
+            first = first_err[svc]
             if spans[first].start < sv.onset or not sv.ref:
                 sv.onset, sv.ref = spans[first].start, spans[first].ref
 
