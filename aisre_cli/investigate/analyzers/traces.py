@@ -77,7 +77,7 @@ class TraceFinding:
     """One service's trace evidence. Durations in ms, shares in 0..1, `onset` unix seconds."""
 
     service: str
-    err_before: float
+    err_before: float  # share of its spans that are the deepest failure, before / after
     err_after: float
     p50_before: float  # median self-time of the service's spans before / after `ref`
     p50_after: float
@@ -245,7 +245,7 @@ def _op_stat(op: _Op, caller: str, spans: list[Span], sm: list[float], lg: list[
         grow = st.post_med - st.pre_med
         if st.shift_z >= SHIFT_Z and grow > 0:
             st.shift_ex = grow * len(op.post)
-            late = [i for i in op.post if sm[i] > st.pre_med]
+            late = [i for i in op.post if lg[i] >= med + SHIFT_Z * spread] or op.post
             st.first = min(late, key=lambda i: spans[i].start)
     every = op.pre + op.post
     if len(every) >= MIN_OP:
@@ -469,18 +469,18 @@ def analyze(spans: list[Span], ref: float) -> list[TraceFinding]:
     svcs, blame, tree, shares = _analyze(spans, ref)
     pre_ms: dict[str, list[float]] = {}
     post_ms: dict[str, list[float]] = {}
-    n_pre: dict[str, list[int]] = {}
+    counts: dict[str, list[int]] = {}  # spans and deepest errors, before and after
     for i, s in enumerate(spans):
         (pre_ms if s.start < ref else post_ms).setdefault(tree.owner[i], []).append(tree.self_ms[i])
-        c = n_pre.setdefault(s.service, [0, 0, 0, 0])
+        c = counts.setdefault(s.service, [0, 0, 0, 0])
         j = 0 if s.start < ref else 2
         c[j] += 1
-        c[j + 1] += 1 if s.error else 0
+        c[j + 1] += 1 if s.error and tree.deep_err[i] else 0
     top_blame = max(blame.values(), default=0.0)
     out: list[TraceFinding] = []
     for svc, v in svcs.items():
         sb, sa, slow, fast = shares.get(svc, (0.0, 0.0, 0.0, 0.0))
-        c = n_pre.get(svc, [0, 0, 0, 0])
+        c = counts.get(svc, [0, 0, 0, 0])
         eb = c[1] / c[0] if c[0] else 0.0
         ea = c[3] / c[2] if c[2] else 0.0
         kinds: dict[EvidenceKind, float] = {
@@ -559,4 +559,4 @@ def _summary(
             f"{svc} share of end-to-end latency: {fast:.0%} in fast traces → {slow:.0%} in "
             f"slow ones ({sb:.0%} → {sa:.0%} before/after)"
         )
-    return f"{head}; {blame:.0%} of the trace slowdown is its own time"
+    return f"{head}; trace blame {blame:.0%}"
