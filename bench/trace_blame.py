@@ -3,8 +3,8 @@
 For each bundle: rank services by `trace_blame(spans, ref)` and report where the truth
 service lands, whether any `TraceFinding` is produced, and AC@1/AC@3 over all bundles and
 over the bundles with spans after the alert. `ref` is the split between before and after:
-by default the engine's own choice (`analyze_context`'s metric onset, as triage passes it
-to the trace analyzer), or a fixed offset from the alert with `--ref-offset`.
+by default the engine's own choice (`page_ref` of `analyze_context`'s onset, as triage
+passes it to the trace analyzer), or a fixed offset from the alert with `--ref-offset`.
 
     python bench/trace_blame.py [DATASET_DIR] [--ref-offset SECONDS] [--json]
     python bench/trace_blame.py --scale   # analyze() time for ~5k and ~100k spans
@@ -25,7 +25,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from aisre_cli.investigate.analyzers.traces import analyze, trace_blame  # noqa: E402
+from aisre_cli.investigate.analyzers.traces import (  # noqa: E402
+    analyze,
+    page_ref,
+    trace_blame,
+)
 from aisre_cli.sources.bundle import BundleSource  # noqa: E402
 
 DEFAULT = REPO.parent / "shared" / "datasets" / "nezha-ob"
@@ -44,7 +48,7 @@ class Row:
 
 
 def engine_ref(path: Path) -> float:
-    """The split time triage hands the trace analyzer (metric onset, as analyze_context)."""
+    """The split time triage hands the trace analyzer: `page_ref` of the engine's onset."""
     from aisre_cli.investigate.gather import gather, list_alerts, resolve_alert
     from aisre_cli.investigate.triage import analyze_context
     from aisre_cli.settings.config import Profile
@@ -55,7 +59,7 @@ def engine_ref(path: Path) -> float:
     assert srcs.bundle is not None
     alert = resolve_alert(alerts, srcs.bundle.meta.focus_alert or alerts[0].id)
     ctx = gather(srcs, alert, alerts)
-    return analyze_context(ctx, Profile()).onset
+    return page_ref(analyze_context(ctx, Profile()).onset, alert.starts_at.timestamp())
 
 
 def scale(dataset: Path) -> int:

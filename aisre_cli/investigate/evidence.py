@@ -239,12 +239,13 @@ def trace_evidence(t: TraceFinding) -> _Ev:
         kind="trace",
         service=t.service,
         start=_dt(t.onset),
-        summary=(
+        summary=t.summary
+        or (
             f"spans of {t.service}: errors {t.err_before:.0%} → {t.err_after:.0%}, "
-            f"median {t.p50_before:.0f} → {t.p50_after:.0f} ms"
+            f"median self-time {t.p50_before:.0f} → {t.p50_after:.0f} ms"
         ),
         strength=round(t.strength, 4),
-        query=f"spans where service={t.service}",
+        query=t.query or f"spans where service={t.service}",
         ref=t.ref,
     )
     return _Ev(f"tr:{t.service}", ev)

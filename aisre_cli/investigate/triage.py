@@ -123,15 +123,10 @@ def analyze_context(
     change_findings = change_an.correlate(ctx.changes, onset)
     known = topo.services() | {s.service for s in ctx.series if s.service}
     dead = dep_an.find_dead(metric_findings, log_stats.findings, known)
-    trace_findings = trace_an.analyze(ctx.spans, ref) if ctx.spans else []
-    # traces are compared around the page itself: an onset dated long before the
-    # alert (a slow ramp, an earlier wobble) would put the incident's own spans in
-    # the baseline
-    edges = (
-        edge_an.edge_gaps(ctx.spans, min(max(onset, alert_ts - 300.0), alert_ts) - 60.0)
-        if ctx.spans
-        else []
-    )
+    # traces are compared around the page itself (see trace_an.page_ref)
+    t_ref = trace_an.page_ref(onset, alert_ts)
+    trace_findings = trace_an.analyze(ctx.spans, t_ref) if ctx.spans else []
+    edges = edge_an.edge_gaps(ctx.spans, t_ref) if ctx.spans else []
     harm = change_an.attribute(ctx.changes, series, matcher.classify)
     fnd = Findings(
         metrics=metric_findings,

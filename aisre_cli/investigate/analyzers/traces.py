@@ -49,6 +49,14 @@ CLEAR_OUTLIERS = 0.3  # ... or this share of the spans after ref outlying
 CALLER_FANOUT = 3  # clearly grown calls to this many callees blame the caller
 
 
+def page_ref(onset: float, alert_ts: float) -> float:
+    """Where traces split before from after: around the page itself. An onset dated long
+    before the alert (a slow ramp, an earlier wobble) would put the incident's own spans in
+    the baseline, and retention around an incident is often only minutes, so the split is
+    the onset clamped to the five minutes before the alert, less a minute."""
+    return min(max(onset, alert_ts - 300.0), alert_ts) - 60.0
+
+
 def derive_topology(spans: list[Span]) -> Topology:
     """Call edges from parent links: parent service calls child service.
 
