@@ -92,6 +92,7 @@ FEATURES: tuple[str, ...] = (
     "net_rel",  # net_edge relative to the most blamed service of the incident
     "generic_only",  # its anomalies are all signals the catalogue does not know
     "node_only",  # for saturation: resting only on node-wide signals
+    "trace_blame",  # its own spans' share of the latency/error increase in traces
 )
 
 DEFAULT_WEIGHTS: dict[str, float] = {
@@ -125,6 +126,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "net_rel": 1.0,
     "generic_only": -0.5,
     "node_only": -1.0,
+    "trace_blame": 1.5,
 }
 MEMORY_PRIOR_WEIGHT = 1.5
 """`memory_prior` is not fit: evaluation runs without memory, so the data cannot tell

@@ -223,6 +223,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         lg = max((x.strength for x in logs_at.get(s, [])), default=0.0)
         dd = fnd.dead[s].strength * corroboration(s) if s in fnd.dead else 0.0
         tr = max((t.strength for t in fnd.traces if t.service == s), default=0.0)
+        tb = max((t.blame for t in fnd.traces if t.service == s), default=0.0)
         return {
             "anomaly": an,
             "root_local": an * (1.0 - deeper) * sync,
@@ -235,6 +236,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
             "logs": lg,
             "dependency_down": dd,
             "trace": tr,
+            "trace_blame": tb,
             "net_edge": net.get(s, 0.0),
             "generic_only": generic_only.get(s, 0.0),
             "families": min(1.0, len(fams.get(s, ())) / 4.0),

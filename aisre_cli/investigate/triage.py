@@ -190,6 +190,13 @@ def build_report(
             f"not enough evidence: the best hypothesis ({top.kind} on {top.service}) has "
             f"confidence {top.confidence:.2f}; {why}"
         )
+        crowd = max((c.features.get("crowd", 0.0) for c in analysis.candidates), default=0.0)
+        if crowd > 0.3:
+            n = "4 or more" if crowd >= 1.0 else str(round(crowd * 3) + 1)
+            reason += (
+                f"; the evidence is diffuse: {n} services moved comparably with no clear "
+                "precedence between them"
+            )
     else:
         escalate = False
         reason = f"{top.kind} on {top.service} explains the alert (confidence {top.confidence:.2f})"
