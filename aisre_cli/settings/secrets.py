@@ -57,7 +57,13 @@ _AUTH_HEADER = re.compile(
     r"(?i)(authorization|x-api-key|private-token)(\"?\s*[:=]\s*\"?)([^\"\s,}]+(?: [^\"\s,}]+)?)"
 )
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+([A-Za-z0-9._~+/=-]{8,})")
-_USERINFO = re.compile(r"(://[^/:@\s]+:)[^@/\s]+@")
+_USERINFO = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s?#\"'<>]+@")
+# In captured source data (log lines, change summaries), "basic authentication" is
+# prose: a Basic credential is a base64 run with an upper-case letter in it.
+_BEARER_STRICT = re.compile(
+    r"(?i:\b(bearer))\s+([A-Za-z0-9._~+/=-]{8,})|\b(Basic)\s+(?=[A-Za-z0-9+/]*[A-Z])"
+    r"(?=[A-Za-z0-9+/]*[a-z0-9])([A-Za-z0-9+/]{8,}={0,2})"
+)
 
 
 def register_secret(value: str | SecretStr | None) -> None:
@@ -72,7 +78,8 @@ def register_secret(value: str | SecretStr | None) -> None:
 
 
 def redact(text: str) -> str:
-    """Remove known secrets, auth headers and credential query parameters from text."""
+    """Remove known secrets, auth headers, credential query parameters and URL
+    userinfo (`https://user:pass@host` -> `https://host`) from text."""
     with _LOCK:
         known = sorted(_SECRETS, key=len, reverse=True)
     for s in known:
@@ -80,8 +87,49 @@ def redact(text: str) -> str:
             text = text.replace(s, "***")
     text = _QUERY_SECRET.sub(r"\1=***", text)
     text = _AUTH_HEADER.sub(r"\1\2***", text)
-    text = _USERINFO.sub(r"\1***@", text)
+    text = _USERINFO.sub(r"\1", text)
     return _BEARER.sub(r"\1 ***", text)
+
+
+def redact_captured(text: str) -> str:
+    """`redact` for data captured from sources (bundle capture): the same rules, with a
+    stricter `Basic` credential pattern so prose about basic auth survives."""
+    with _LOCK:
+        known = sorted(_SECRETS, key=len, reverse=True)
+    for s in known:
+        if s in text:
+            text = text.replace(s, "***")
+    if "=" in text:
+        text = _QUERY_SECRET.sub(r"\1=***", text)
+    text = _AUTH_HEADER.sub(r"\1\2***", text)
+    if "://" in text:
+        text = _USERINFO.sub(r"\1", text)
+
+    def bearer(m: re.Match[str]) -> str:
+        return f"{m.group(1)} ***" if m.group(1) else f"{m.group(3)} ***"
+
+    return _BEARER_STRICT.sub(bearer, text)
+
+
+def strip_userinfo(url: str) -> str:
+    """A URL without its `user:password@` part (for anything shown, stored or captured)."""
+    return _USERINFO.sub(r"\1", url)
+
+
+def split_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:
+    """(the URL without userinfo, (user, password) percent-decoded, or None)."""
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    clean = urllib.parse.urlunsplit(parts._replace(netloc=hostport))
+    creds = (urllib.parse.unquote(user), urllib.parse.unquote(password))
+    register_secret(creds[1])
+    register_secret(userinfo)
+    return clean, creds
 
 
 class RedactingFilter(logging.Filter):
