@@ -41,7 +41,6 @@ import re
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal
-
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
