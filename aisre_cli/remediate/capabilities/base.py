@@ -153,6 +153,8 @@ class ExecContext:
     """Injected sleep (tests make `wait` instant)."""
     notify: Callable[[str], None] | None = None
     """Where `notify` messages go (the UI shows them)."""
+    progress: Callable[[str], None] | None = None
+    """Where a long wait reports how long is left (the CLI: one line on stderr)."""
 
 
 class CapabilityBase:
