@@ -48,6 +48,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 # ------------------------------------------------------------------ redaction
 
 _SECRETS: set[str] = set()
+_SECRETS_BY_LENGTH: tuple[str, ...] = ()
 _LOCK = threading.Lock()
 _QUERY_SECRET = re.compile(
     r"(?i)\b((?:access_)?token|api_?key|apikey|password|passwd|secret|signature|sig)"
@@ -73,8 +74,10 @@ def register_secret(value: str | SecretStr | None) -> None:
     raw = value.get_secret_value() if isinstance(value, SecretStr) else value
     raw = raw.strip()
     if len(raw) >= 4:
+        global _SECRETS_BY_LENGTH
         with _LOCK:
             _SECRETS.add(raw)
+            _SECRETS_BY_LENGTH = tuple(sorted(_SECRETS, key=len, reverse=True))
 
 
 def redact(text: str) -> str:
@@ -92,23 +95,39 @@ def redact(text: str) -> str:
 
 
 def redact_captured(text: str) -> str:
-    """`redact` for data captured from sources (bundle capture): the same rules, with a
-    stricter `Basic` credential pattern so prose about basic auth survives."""
-    with _LOCK:
-        known = sorted(_SECRETS, key=len, reverse=True)
-    for s in known:
+    """`redact` for data that came *from* a source (alert annotations, log lines,
+    series labels, change summaries): the same rules, with a stricter `Basic`
+    credential pattern so prose about basic auth survives. Cheap on the common case
+    (a short string with none of the trigger characters)."""
+    for s in _SECRETS_BY_LENGTH:  # one tuple, replaced whole: no lock needed to read it
         if s in text:
             text = text.replace(s, "***")
     if "=" in text:
         text = _QUERY_SECRET.sub(r"\1=***", text)
-    text = _AUTH_HEADER.sub(r"\1\2***", text)
-    if "://" in text:
+    low = text.lower()
+    if "authorization" in low or "x-api-key" in low or "private-token" in low:
+        text = _AUTH_HEADER.sub(r"\1\2***", text)
+    if "@" in text and "://" in text:
         text = _USERINFO.sub(r"\1", text)
+    if "bearer" in low or "Basic" in text:
+        text = _BEARER_STRICT.sub(_bearer_repl, text)
+    return text
 
-    def bearer(m: re.Match[str]) -> str:
-        return f"{m.group(1)} ***" if m.group(1) else f"{m.group(3)} ***"
 
-    return _BEARER_STRICT.sub(bearer, text)
+def _bearer_repl(m: re.Match[str]) -> str:
+    return f"{m.group(1)} ***" if m.group(1) else f"{m.group(3)} ***"
+
+
+def redact_data(obj: Any) -> Any:
+    """`obj` (parsed JSON/YAML) with every string, dict keys included, passed through
+    `redact_captured`. Numbers and the structure are kept."""
+    if isinstance(obj, str):
+        return redact_captured(obj) if len(obj) >= 4 else obj
+    if isinstance(obj, dict):
+        return {redact_data(k): redact_data(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [redact_data(v) for v in obj]
+    return obj
 
 
 def strip_userinfo(url: str) -> str:

@@ -43,7 +43,7 @@ import yaml
 
 from aisre_cli.errors import UsageError
 from aisre_cli.model import Alert, Context, Series
-from aisre_cli.settings.secrets import redact_captured
+from aisre_cli.settings.secrets import redact_data
 from aisre_cli.sources.timeparse import iso
 
 FORMAT_VERSION = 1
@@ -115,15 +115,7 @@ def series_bodies(series: list[Series]) -> tuple[dict[str, dict[str, Any]], dict
     return bodies, queries
 
 
-def scrub(obj: Any) -> Any:
-    """`obj` with every string (dict keys too) passed through `redact_captured`."""
-    if isinstance(obj, str):
-        return redact_captured(obj)
-    if isinstance(obj, dict):
-        return {scrub(k): scrub(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [scrub(v) for v in obj]
-    return obj
+scrub = redact_data
 
 
 def _scrub_body(body: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,10 @@ Rules (DESIGN.md, issue 4):
 * TLS verification is on by default, with an optional custom CA bundle;
 * bodies above `max_body_bytes` are refused while streaming (a 50 MB answer costs
   at most the cap in memory);
+* every JSON body is scrubbed as it is parsed (`Response.json`, `redact_data`): the
+  registered secret values and anything shaped like a credential are replaced by
+  `***` in every string, so what a server echoes back never reaches the screen, the
+  memory store or a bundle;
 * every message that leaves this module goes through `redact()`, which removes the
   registered secret values, `Authorization` headers and credential-like query
   parameters;
@@ -58,6 +62,7 @@ from aisre_cli.settings.config import HttpSettings
 from aisre_cli.settings.secrets import (
     RedactingFilter,
     redact,
+    redact_data,
     register_secret,
     split_userinfo,
 )
@@ -99,8 +104,11 @@ class Response:
     elapsed_s: float
 
     def json(self, source: str) -> Any:
+        """The parsed body, with every string scrubbed of secrets (`redact_data`): a
+        server that echoes a credential into an annotation, a label or a log line
+        must not put it on the screen, in the memory store or in a bundle."""
         try:
-            return orjson.loads(self.body)
+            return redact_data(orjson.loads(self.body))
         except orjson.JSONDecodeError as exc:
             raise SourceError(
                 f"{source}: answered with invalid JSON ({exc.msg} at char {exc.pos}) from"
