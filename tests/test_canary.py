@@ -1,9 +1,10 @@
 """Issue 11 acceptance: no canary credential in any output, file, bundle, SQLite row or
 argv.
 
-Three canary secrets are configured the ways credentials reach aisre: a Prometheus
-bearer token (environment/keyring), a password in the Alertmanager URL's userinfo,
-and a PagerDuty token. The loopback servers behave like misconfigured ones: they echo
+Canary secrets are configured the ways credentials reach aisre: a Prometheus bearer
+token (environment/keyring), a password in the Alertmanager URL's userinfo (sent as
+Basic auth), a password in the Prometheus URL's userinfo (the URL every evidence link
+and query is built from), and a PagerDuty token. The loopback servers behave like misconfigured ones: they echo
 the credentials they received (header, decoded Basic password, userinfo URLs,
 `?token=` links) back inside alert annotations, series labels, versions, error bodies
 and incident titles. Then triage (rich, --json, --markdown), alerts, doctor, bundle
@@ -31,11 +32,14 @@ from tests.fakes.env import AISRE, REPO, make_env, write_config
 CANARY_TOKEN = "cnry-tok-4f9a2b7e1d"
 CANARY_PW = "cnry-pw-8c3e5a0f6b"
 CANARY_PD = "cnry-pd-2d7f9b1c4e"
+CANARY_PROM_PW = "cnry-prompw-6a1b3c"
 USER = "opsuser"
 FORBIDDEN = [
     CANARY_TOKEN,
     CANARY_PW,
     CANARY_PD,
+    CANARY_PROM_PW,
+    "promuser:",
     base64.b64encode(f"{USER}:{CANARY_PW}".encode()).decode(),
     f"{USER}:",  # the userinfo itself, in any URL
 ]
@@ -189,7 +193,10 @@ def test_no_canary_anywhere(
             "lookback_minutes": 30,
             "sources": {
                 "alertmanager": {"url": am_url},
-                "prometheus": {"url": prom.url, "token_name": "prom"},
+                "prometheus": {
+                    "url": prom.url.replace("http://", f"http://promuser:{CANARY_PROM_PW}@"),
+                    "token_name": "prom",
+                },
                 "pagerduty": {"url": pd.url, "from_email": pd.email},
             },
         },
