@@ -4,14 +4,14 @@ argv.
 Canary secrets are configured the ways credentials reach aisre: a Prometheus bearer
 token (environment/keyring), a password in the Alertmanager URL's userinfo (sent as
 Basic auth), a password in the Prometheus URL's userinfo (the URL every evidence link
-and query is built from), and a PagerDuty token. The loopback servers behave like misconfigured ones: they echo
-the credentials they received (header, decoded Basic password, userinfo URLs,
-`?token=` links) back inside alert annotations, series labels, versions, error bodies
-and incident titles. Then triage (rich, --json, --markdown), alerts, doctor, bundle
-capture, escalate and a runbook dry run go through every surface, and we grep every
-byte they wrote: stdout, stderr, every file under AISRE_HOME (the config file, which
-the user wrote the URL into, excepted), the bundle, every SQLite row, the audit log
-and the argv the fake kubectl recorded.
+and query is built from), and a PagerDuty token. The loopback servers behave like
+misconfigured ones: they echo the credentials they received (header, decoded Basic
+password, userinfo URLs, `?token=` links) back inside alert annotations, series labels,
+versions, error bodies and incident titles. Then triage (rich, --json, --markdown),
+alerts, doctor, bundle capture, escalate and a runbook dry run go through every surface,
+and we grep every byte they wrote: stdout, stderr, every file under AISRE_HOME (the
+config file, which the user wrote the URL into, excepted), the bundle, every SQLite row,
+the audit log and the argv the fake kubectl recorded.
 """
 
 from __future__ import annotations
