@@ -168,3 +168,14 @@ def test_prometheus_evidence_links_have_no_userinfo() -> None:
 )
 def test_strip_userinfo(url: str, clean: str) -> None:
     assert strip_userinfo(url) == clean
+
+
+def test_remediation_http_never_follows_a_redirect(two: tuple[EchoServer, EchoServer]) -> None:
+    home, other = two
+    home.json("/api", {}, 302, Location=f"{other.url}/x")
+    http = Http(
+        "prometheus.query", home.url, HttpSettings(), token=SecretStr(TOKEN), follow_redirects=False
+    )
+    with pytest.raises(Exception, match="HTTP 302"):
+        http.get_json("/api")
+    assert other.seen == []

@@ -183,6 +183,9 @@ class Http:
     headers: dict[str, str] = field(default_factory=dict)
     client: httpx.Client | None = None
     budget_s: float = 20.0
+    follow_redirects: bool = True
+    """Follow GET/HEAD redirects (credentials re-scoped per hop). Remediation actions
+    turn this off: the request that runs is the one that was shown and allowlisted."""
     sleep: Callable[[float], None] = time.sleep
     rand: Callable[[], float] = random.random
 
@@ -282,7 +285,8 @@ class Http:
         resp = self.client.send(req, stream=True, follow_redirects=False)
         hops = 0
         while (
-            resp.status_code in REDIRECT_STATUSES
+            self.follow_redirects
+            and resp.status_code in REDIRECT_STATUSES
             and method.upper() in ("GET", "HEAD")
             and "location" in resp.headers
         ):

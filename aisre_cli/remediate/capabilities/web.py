@@ -93,6 +93,7 @@ def _send(
         headers=dict(headers or {}),
         client=client,
         budget_s=settings.connect_timeout + settings.read_timeout,
+        follow_redirects=False,
     )
     try:
         return http.request(
