@@ -695,6 +695,7 @@ class RunSession:
                 "output": res.output,
                 "error": res.error,
                 "intent": intent.seq,
+                **_interrupted(res.interrupted),
             },
             self.run_id,
         )
