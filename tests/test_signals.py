@@ -249,3 +249,18 @@ def test_a_long_sleep_reports_progress_and_stops_on_request() -> None:
         interrupt.sleep(300)
     assert time.monotonic() - t0 < GENEROUS_S
     interrupt.clear()
+
+
+def test_a_blocking_http_call_is_abandoned_on_request() -> None:
+    interrupt.clear()
+    assert interrupt.call(lambda: 42, "GET x") == 42
+    with pytest.raises(ZeroDivisionError):
+        interrupt.call(lambda: 1 // 0, "GET x")
+    release = threading.Event()
+    threading.Timer(0.3, interrupt.request, args=("SIGTERM",)).start()
+    t0 = time.monotonic()
+    with pytest.raises(interrupt.StepInterrupted, match="may or may not have taken effect"):
+        interrupt.call(lambda: release.wait(60), "POST https://hooks.example/x")
+    assert time.monotonic() - t0 < GENEROUS_S
+    release.set()
+    interrupt.clear()

@@ -1,7 +1,8 @@
 """Interrupting a running step: SIGINT/SIGTERM honoured within a second, in every state.
 
-A step blocks in one of three places: a child process (kubectl, an allowlisted
-`exec`), a `wait`, or the pause between verification attempts. The UI's signal
+A step blocks in one of four places: a child process (kubectl, an allowlisted
+`exec`), an HTTP request (`http.request`, PagerDuty, Alertmanager), a `wait`, or the
+pause between verification attempts. The UI's signal
 handler cannot raise inside those (an exception in the middle of an action would
 leave it unaudited), so it calls `request(name)` and returns; each blocking place
 here polls that flag every `POLL_S` and, once set:
@@ -11,6 +12,9 @@ here polls that flag every `POLL_S` and, once set:
   directly) and gets SIGTERM, then SIGKILL after `GRACE_S`, on its whole process
   group, so a `sh -c` wrapper cannot leave a grandchild running;
 * a wait or a verification pause ends at once;
+* an HTTP request is abandoned (`call`: it runs on a worker thread the step stops
+  waiting for); a write may or may not have reached the server, and the message says
+  so;
 
 and `StepInterrupted` is raised. The executor turns it into a result the session
 audits as `interrupted`; the UI then stops the run and exits 130.
@@ -24,10 +28,14 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
 
 from aisre_cli.errors import AisreError, ExitCode
+
+T = TypeVar("T")
 
 POLL_S = 0.1
 """How often a blocking step looks at the flag."""
@@ -167,3 +175,32 @@ def run_child(
             if stream is not None:
                 stream.close()
     return subprocess.CompletedProcess(list(argv), proc.returncode, out, err)
+
+
+def call(fn: Callable[[], T], what: str) -> T:
+    """Run `fn` on a worker thread and wait for it, giving up on an interrupt.
+
+    For blocking calls that cannot be cancelled from outside (a socket read): the
+    step stops waiting within POLL_S; the abandoned call ends on its own timeout.
+    """
+    check()
+    box: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # re-raised on the caller's thread
+            box["error"] = exc
+
+    t = threading.Thread(target=run, name=f"step-{what}", daemon=True)
+    t.start()
+    while t.is_alive():
+        t.join(POLL_S)
+        why = pending()
+        if why is not None and t.is_alive():
+            raise StepInterrupted(
+                why, f"stopped waiting for {what}; it may or may not have taken effect"
+            )
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["value"]  # type: ignore[return-value]
