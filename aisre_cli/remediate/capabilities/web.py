@@ -97,6 +97,7 @@ def _send(
         budget_s=settings.connect_timeout + settings.read_timeout,
         follow_redirects=False,
     )
+
     def send() -> Response:
         try:
             return http.request(
