@@ -89,3 +89,12 @@ class GovernanceRefused(AisreError):
     """Governance refused to run an action."""
 
     exit_code = ExitCode.REFUSED
+
+
+class Cancelled(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped work in progress; `detail` says, in one line, what was
+    cancelled (the CLI prints it and exits 130)."""
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.detail = detail

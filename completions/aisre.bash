@@ -21,7 +21,7 @@ _aisre_options() {
         "aisre alerts") echo "--all --bundle --help --json --profile -b -h -p" ;;
         "aisre audit") echo "--help -h" ;;
         "aisre audit show") echo "--help --json --limit --run -h -n" ;;
-        "aisre audit verify") echo "--help --json -h" ;;
+        "aisre audit verify") echo "--expect-head --help --json -h" ;;
         "aisre auth") echo "--help -h" ;;
         "aisre auth delete") echo "--help -h" ;;
         "aisre auth set") echo "--help --insecure-storage -h" ;;
@@ -71,6 +71,7 @@ _aisre_value_kind() {
         "aisre alerts --profile"|"aisre alerts -p") echo "value" ;;
         "aisre audit show --limit"|"aisre audit show -n") echo "value" ;;
         "aisre audit show --run") echo "value" ;;
+        "aisre audit verify --expect-head") echo "value" ;;
         "aisre auth status --profile"|"aisre auth status -p") echo "value" ;;
         "aisre bundle capture --out"|"aisre bundle capture -o") echo "dir" ;;
         "aisre bundle capture --profile"|"aisre bundle capture -p") echo "value" ;;

@@ -104,6 +104,7 @@ _aisre_audit_show() {
 
 _aisre_audit_verify() {
     _arguments -s \
+        '(--expect-head)--expect-head[A head hash kept elsewhere (printed at the end of a run): it must be a record of the log (full hash, or a prefix of at least 12 hex digits)]:expect-head: ' \
         '(--json)--json[Machine-readable output (stable schema)]' \
         '(- *)'{-h,--help}'[Show help and exit]'
 }

@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from aisre_cli.govern.audit import GENESIS, AuditError, AuditLog, record_hash, verify
+from aisre_cli.govern.audit import (
+    GENESIS,
+    AuditError,
+    AuditLog,
+    record_hash,
+    record_mac,
+    verify,
+)
 from tests.fakes.env import AISRE, make_env
 
 N = 50
@@ -254,3 +261,163 @@ def test_cli_verify_and_show(tmp_path: Path) -> None:
     assert cp.returncode == 6
     out = json.loads(cp.stdout)
     assert out["ok"] is False and out["first_bad"]["line"] == 3
+
+
+# ------------------------------------------------------------------ issue 11, finding 8
+
+
+def _rechain(lines: list[bytes], key: bytes | None = None) -> list[bytes]:
+    """What an attacker with write access does: recompute every hash (and mac, if they
+    had the key) so the chain is internally consistent again."""
+    out: list[bytes] = []
+    prev = GENESIS
+    for raw in lines:
+        rec = json.loads(raw)
+        rec.pop("mac", None)
+        rec["prev"] = prev
+        rec["hash"] = record_hash(rec)
+        if key is not None:
+            rec["mac"] = record_mac(key, rec["hash"])
+        prev = rec["hash"]
+        out.append(json.dumps(rec, sort_keys=True, separators=(",", ":")).encode() + b"\n")
+    return out
+
+
+def _write_head(p: Path, lines: list[bytes]) -> None:
+    last = json.loads(lines[-1])
+    p.with_name(p.name + ".head").write_text(json.dumps({"seq": last["seq"], "hash": last["hash"]}))
+
+
+def test_truncated_log_without_its_head_anchor_fails(base_log: Path, tmp_path: Path) -> None:
+    p, lines = _copy(base_log, tmp_path)
+    _write(p, lines[:-5])
+    (tmp_path / "audit.jsonl.head").unlink()
+    rep = verify(p)
+    assert not rep.ok and rep.unanchored and rep.problem is None
+    assert rep.to_dict()["anchor_missing"] is True
+
+
+def test_emptied_log_without_its_head_anchor_fails(base_log: Path, tmp_path: Path) -> None:
+    p, _ = _copy(base_log, tmp_path)
+    p.write_bytes(b"")
+    (tmp_path / "audit.jsonl.head").unlink()
+    rep = verify(p)
+    assert not rep.ok and rep.unanchored
+
+
+def test_cli_verify_warns_loudly_when_the_anchor_is_missing(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = make_env(home)
+    log = AuditLog(home / "data" / "audit.jsonl", key=None)
+    for i in range(4):
+        log.append("intent", {"step": f"s{i}"}, "r")
+    log.head_path.unlink()
+    cp = subprocess.run(
+        [*AISRE, "audit", "verify"], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert cp.returncode == 6, (cp.stdout, cp.stderr)
+    assert "UNANCHORED" in cp.stdout and "MISSING" in cp.stdout
+    assert "WARNING" in cp.stderr and "--expect-head" in cp.stderr
+    assert "chain intact" not in cp.stdout
+
+
+def test_expect_head_detects_a_truncation_with_a_rewritten_head(
+    base_log: Path, tmp_path: Path
+) -> None:
+    p, lines = _copy(base_log, tmp_path)
+    kept_elsewhere = json.loads(lines[-1])["hash"]  # printed at the end of the last run
+    older = json.loads(lines[9])["hash"]
+    rep = verify(p, expect_head=kept_elsewhere)
+    assert rep.ok and rep.expected_head_seq == N
+    rep = verify(p, expect_head=older[:12])  # a head from an earlier run: still in the log
+    assert rep.ok and rep.expected_head_seq == 10
+    # drop the last 3 records and rewrite the anchor to match: undetectable without
+    # the hash kept elsewhere
+    _write(p, lines[:-3])
+    _write_head(p, lines[:-3])
+    assert verify(p).ok
+    rep = verify(p, expect_head=kept_elsewhere)
+    assert not rep.ok and rep.problem is not None
+    assert "not a record of this log" in rep.problem.reason
+    assert not verify(p, expect_head="abc").ok  # too short to identify a record
+
+
+def test_cli_expect_head(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = make_env(home)
+    log = AuditLog(home / "data" / "audit.jsonl", key=None)
+    recs = [log.append("intent", {"step": f"s{i}"}, "r") for i in range(3)]
+    cp = subprocess.run(
+        [*AISRE, "audit", "verify", "--expect-head", recs[-1].hash],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert cp.returncode == 0, cp.stderr
+    assert "expected head is record #3" in cp.stdout
+    cp = subprocess.run(
+        [*AISRE, "audit", "verify", "--expect-head", "f" * 64, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert cp.returncode == 6
+    assert "not a record of this log" in json.loads(cp.stdout)["first_bad"]["reason"]
+
+
+KEY = b"audit-hmac-test-key-0123456789"
+
+
+def test_hmac_detects_a_tail_rewritten_together_with_the_head(tmp_path: Path) -> None:
+    p = tmp_path / "audit.jsonl"
+    log = AuditLog(p, key=KEY)
+    for i in range(10):
+        log.append("intent", {"step": f"s{i}", "ok": True}, "r")
+    rep = verify(p, key=KEY)
+    assert rep.ok and rep.mac == "checked"
+    lines = p.read_bytes().splitlines(keepends=True)
+    # rewrite the tail without the key: change record 8, re-chain 8..10, fix the head
+    forged = [lines[i].replace(b'"ok":true', b'"ok":false') for i in range(7, 10)]
+    tail = _rechain(lines[:7] + forged)[7:]
+    for i, raw in enumerate(tail):  # keep the (now wrong) macs an attacker cannot recompute
+        rec = json.loads(raw)
+        rec["mac"] = json.loads(lines[7 + i])["mac"]
+        tail[i] = json.dumps(rec, sort_keys=True, separators=(",", ":")).encode() + b"\n"
+    _write(p, lines[:7] + tail)
+    _write_head(p, lines[:7] + tail)
+    assert verify(p, key=None).ok  # without the key: indistinguishable, as documented
+    rep = verify(p, key=KEY)
+    assert not rep.ok and rep.problem is not None and rep.problem.line == 8
+    assert "MAC does not match" in rep.problem.reason
+    # stripping the macs from the rewritten tail does not help
+    stripped = _rechain(lines[:7] + forged)
+    _write(p, lines[:7] + stripped[7:])
+    _write_head(p, lines[:7] + stripped[7:])
+    rep = verify(p, key=KEY)
+    assert rep.problem is not None and rep.problem.line == 8 and "no MAC" in rep.problem.reason
+    # nor does rewriting the whole log without any macs
+    _write(p, stripped)
+    _write_head(p, stripped)
+    rep = verify(p, key=KEY)
+    assert rep.problem is not None and "carries no MAC" in rep.problem.reason
+    # whoever holds the key can (as intended) produce a valid log
+    _write(p, _rechain(lines, KEY))
+    _write_head(p, _rechain(lines, KEY))
+    assert verify(p, key=KEY).ok
+    assert not verify(p, key=b"another key entirely").ok
+
+
+def test_hmac_key_comes_from_the_keyring_layer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AISRE_AUDIT_HMAC_TOKEN", KEY.decode())
+    p = tmp_path / "audit.jsonl"
+    AuditLog(p).append("intent", {}, "r")
+    rec = json.loads(p.read_bytes())
+    assert rec["mac"] == record_mac(KEY, rec["hash"])
+    assert verify(p).mac == "checked"
+    monkeypatch.delenv("AISRE_AUDIT_HMAC_TOKEN")
+    rep = verify(p)
+    assert rep.ok and rep.mac == "unchecked"

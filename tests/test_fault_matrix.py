@@ -11,6 +11,12 @@ alert source answered), name the faulty source in a per-source note on stderr an
 in the JSON, and never show a traceback.
 
 Set AISRE_MATRIX_REPORT=path to write the results as a Markdown table.
+
+Timing: the suite runs on loaded 2-core machines, so these tests do not assert tight
+wall-clock numbers. They assert that the deadline machinery fired (a hanging or
+trickling source is cut off and its note says it ran out of time) and that the run
+ends far sooner than the fault would last on its own (the fault server hangs for 30 s).
+The tight number (budget + analysis overhead) is measured by `bench/fault_deadline.py`.
 """
 
 from __future__ import annotations
@@ -36,6 +42,11 @@ pytestmark = pytest.mark.integration
 BUDGET_S = 2.5
 SOURCES = ("prometheus", "alertmanager", "loki", "pagerduty")
 CELLS = [*FAULTS, "refused"]
+FAULT_LASTS_S = 30.0
+"""How long the fault server's `hang` and `slow` faults last on their own."""
+CEILING_S = FAULT_LASTS_S * 2 / 3
+"""Generous: a run under this was cut off by aisre's deadline, not by the fault ending."""
+TIMED_OUT = ("budget", "timeout", "no response within", "no answer within", "ran out")
 RESULTS: dict[tuple[str, str], dict[str, Any]] = {}
 TOKEN = "pd-matrix-token"
 
@@ -126,7 +137,7 @@ def _token(monkeypatch: pytest.MonkeyPatch) -> None:
 def _check(r: Result, source: str | None, expect_code: int) -> dict[str, Any]:
     assert "Traceback" not in r.err and "Traceback" not in r.out
     assert r.code == expect_code, (r.code, r.err[-2000:])
-    assert r.seconds < BUDGET_S + 1.5, r.seconds
+    assert r.seconds < CEILING_S, r.seconds
     row: dict[str, Any] = {"code": r.code, "seconds": round(r.seconds, 2)}
     if expect_code == 0:
         report = json.loads(r.out)
@@ -154,7 +165,11 @@ def test_fault_cell(env: Env, source: str, fault: str) -> None:
         url = env.fault.url
     r = env.triage({source: url})
     env.fault.set_fault(None)
-    RESULTS[(source, fault)] = _check(r, source, 0)
+    row = _check(r, source, 0)
+    if fault in ("hang", "slow"):
+        # the deadline fired: the source's note says it ran out of time
+        assert any(w in str(row["note"]) for w in TIMED_OUT), row["note"]
+    RESULTS[(source, fault)] = row
 
 
 @pytest.mark.parametrize("mode", ["refused", "hang"])
@@ -169,6 +184,8 @@ def test_all_sources_down(env: Env, mode: str) -> None:
     row = _check(r, None, 3)
     assert "no alert source answered" in r.err
     assert "alertmanager" in r.err and "pagerduty" in r.err
+    if mode == "hang":
+        assert any(w in r.err for w in TIMED_OUT), r.err
     RESULTS[("all", mode)] = row
 
 

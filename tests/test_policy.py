@@ -3,6 +3,7 @@ and the session's guarantees (confirmation bound to the action, order, refusals)
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -592,7 +593,9 @@ def test_a_crashing_capability_leaves_a_closed_audit_trail(kube: Path) -> None:
         (["thu"], "11:00", "12:00", "2026-11-26T12:00:59Z", True),
         (["thu"], "11:00", "12:00", "2026-11-26T12:01:00Z", False),
         (["thu"], "22:00", "06:00", "2026-11-26T23:30:00Z", True),
-        (["thu"], "22:00", "06:00", "2026-11-26T05:00:00Z", True),
+        # 05:00 Thursday is the morning of Wednesday's window, not Thursday's
+        (["thu"], "22:00", "06:00", "2026-11-26T05:00:00Z", False),
+        (["thu"], "22:00", "06:00", "2026-11-27T05:00:00Z", True),
         (["thu"], "22:00", "06:00", "2026-11-26T12:00:00Z", False),
         (["mon", "Friday"], "00:00", "23:59", "2026-11-27T10:00:00Z", True),
     ],
@@ -605,3 +608,83 @@ def test_weekly_freeze_windows(
     )
     now = datetime.fromisoformat(when.replace("Z", "+00:00"))
     assert bool(pol.active_freezes(now, "prod")) is active
+
+
+# ------------------------------------------------------------------ issue 11, finding 6
+
+
+def _weekly(**weekly: object) -> Policy:
+    return Policy.model_validate({"freeze_windows": [{"name": "w", "weekly": weekly}]})
+
+
+def _at(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
+
+
+def test_freeze_window_wrapping_midnight_covers_the_next_day() -> None:
+    pol = _weekly(days=["fri"], start="22:00", end="06:00")
+    assert pol.active_freezes(_at("2026-11-27T23:00:00Z"), "prod")  # Friday night
+    assert pol.active_freezes(_at("2026-11-28T02:00:00Z"), "prod")  # Saturday 02:00
+    assert pol.active_freezes(_at("2026-11-28T06:00:59Z"), "prod")  # end's whole minute
+    assert not pol.active_freezes(_at("2026-11-28T06:01:00Z"), "prod")
+    assert not pol.active_freezes(_at("2026-11-28T23:00:00Z"), "prod")  # Saturday night
+    assert not pol.active_freezes(_at("2026-11-27T02:00:00Z"), "prod")  # Friday morning
+
+
+@pytest.mark.parametrize("bad", ["00:00+02:00", "00:00Z", "24:00", "7:00", "07:00:30", "noon"])
+def test_weekly_times_with_offsets_or_junk_are_refused(tmp_path: Path, bad: str) -> None:
+    p = tmp_path / "policy.yaml"
+    p.write_text(
+        "freeze_windows:\n  - name: w\n    weekly:\n"
+        f"      days: [mon]\n      start: {json.dumps(bad)}\n"
+    )
+    with pytest.raises(ConfigError) as ei:
+        load_policy(p)
+    assert ei.value.exit_code == 2
+    assert ":5:" in ei.value.message and "HH:MM" in ei.value.message
+
+
+def test_unknown_time_zone_is_refused(tmp_path: Path) -> None:
+    p = tmp_path / "policy.yaml"
+    p.write_text("freeze_windows:\n  - {name: w, weekly: {days: [mon], timezone: Mars/Olympus}}\n")
+    with pytest.raises(ConfigError, match="unknown time zone 'Mars/Olympus'"):
+        load_policy(p)
+
+
+def test_named_zone_and_naive_now_never_crash() -> None:
+    pol = _weekly(days=["sat"], start="00:00", end="01:00", timezone="Europe/Berlin")
+    # 23:30 UTC Friday = 00:30 Saturday in Berlin (CET, +01:00)
+    assert pol.active_freezes(_at("2026-11-27T23:30:00Z"), "prod")
+    assert not pol.active_freezes(_at("2026-11-28T00:30:00Z"), "prod")  # 01:30 Berlin
+    # a naive "now" is read as UTC instead of raising a naive/aware TypeError
+    assert pol.active_freezes(datetime(2026, 11, 27, 23, 30), "prod")
+    absolute = Policy.model_validate(FREEZE)
+    absolute.active_freezes(datetime(2026, 11, 28, 12, 0), "prod")
+
+
+def test_dst_spring_forward_in_a_named_zone() -> None:
+    # Europe/Berlin springs forward on Sunday 2026-03-29 at 02:00 CET -> 03:00 CEST.
+    pol = _weekly(days=["sun"], start="01:00", end="03:59", timezone="Europe/Berlin")
+    assert not pol.active_freezes(_at("2026-03-28T23:59:00Z"), "prod")  # 00:59 CET
+    assert pol.active_freezes(_at("2026-03-29T00:00:00Z"), "prod")  # 01:00 CET
+    assert pol.active_freezes(_at("2026-03-29T00:59:00Z"), "prod")  # 01:59 CET
+    assert pol.active_freezes(_at("2026-03-29T01:00:00Z"), "prod")  # 03:00 CEST (jump)
+    assert pol.active_freezes(_at("2026-03-29T01:59:00Z"), "prod")  # 03:59 CEST
+    assert not pol.active_freezes(_at("2026-03-29T02:00:00Z"), "prod")  # 04:00 CEST
+    # the same wall-clock window in UTC would be 01:00-03:59 UTC: different instants
+    utc = _weekly(days=["sun"], start="01:00", end="03:59")
+    assert not utc.active_freezes(_at("2026-03-29T00:30:00Z"), "prod")
+
+
+def test_dst_fall_back_in_a_named_zone() -> None:
+    # Europe/Berlin falls back on Sunday 2026-10-25 at 03:00 CEST -> 02:00 CET: 02:xx
+    # happens twice, and both are inside a 02:00-02:59 window.
+    pol = _weekly(days=["sun"], start="02:00", end="02:59", timezone="Europe/Berlin")
+    assert not pol.active_freezes(_at("2026-10-24T23:59:00Z"), "prod")  # 01:59 CEST
+    assert pol.active_freezes(_at("2026-10-25T00:30:00Z"), "prod")  # 02:30 CEST
+    assert pol.active_freezes(_at("2026-10-25T01:30:00Z"), "prod")  # 02:30 CET
+    assert not pol.active_freezes(_at("2026-10-25T02:00:00Z"), "prod")  # 03:00 CET
+    # a window wrapping midnight across the change still covers the next morning
+    night = _weekly(days=["sat"], start="23:00", end="04:00", timezone="Europe/Berlin")
+    assert night.active_freezes(_at("2026-10-25T02:30:00Z"), "prod")  # 03:30 CET Sunday
+    assert not night.active_freezes(_at("2026-10-25T03:30:00Z"), "prod")  # 04:30 CET

@@ -131,3 +131,37 @@ def test_refuses_a_non_empty_directory(tmp_path: Path) -> None:
         capture_bundle(_ctx(), tmp_path / "b")
     capture_bundle(_ctx(), tmp_path / "b", force=True)
     assert (tmp_path / "b" / "x").read_text() == "keep me"
+
+
+# ------------------------------------------------------------------ issue 11, finding 12
+
+
+def test_capture_redacts_secrets_echoed_by_sources(tmp_path: Path) -> None:
+    from aisre_cli.settings.secrets import register_secret
+
+    secret = "capture-canary-9d1e4b7f"
+    register_secret(secret)  # what get_token does for every configured token
+    ctx = _ctx()
+    ctx.alert.annotations["summary"] = f"upstream said: token {secret}"
+    ctx.alert.annotations["debug"] = "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.zz9"
+    ctx.alerts[1].labels["url"] = "https://ops:hunter2-pw@status.example/x?api_key=k3y-v4lue"
+    ctx.logs.msg[0] = "sent headers {'authorization': 'Basic YWxpY2U6czNjcjN0'} ok"
+    ctx.logs.msg[1] = "basic authentication enabled for realm ops"  # prose survives
+    ctx.changes[0].summary = f"deploy by bot (PRIVATE-TOKEN: {secret})"
+    ctx.series[2].labels["instance"] = f"c:1?token={secret}"
+    out = capture_bundle(ctx, tmp_path / "b")
+    blob = b"".join(p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file())
+    for leaked in (
+        secret,
+        "eyJhbGciOiJIUzI1NiJ9",
+        "hunter2-pw",
+        "ops:",
+        "k3y-v4lue",
+        "YWxpY2U6czNjcjN0",
+    ):
+        assert leaked.encode() not in blob, leaked
+    assert b"basic authentication enabled for realm ops" in blob
+    # the bundle still reads back
+    b = BundleSource(out)
+    b.validate()
+    assert "***" in b.list_alerts()[0].annotations["summary"]

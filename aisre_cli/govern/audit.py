@@ -11,9 +11,19 @@ So a bit flip breaks a hash, an inserted, deleted, duplicated or reordered recor
 breaks `seq`/`prev`, and `verify()` reports the first bad line.
 
 Deleting records *at the end* leaves a valid shorter chain, so every append also
-replaces `audit.head` (seq and hash of the newest record, written atomically); verify
-compares the log against it. The head hash is also printed at the end of every run,
-so an operator can anchor it elsewhere (a ticket, the PagerDuty note).
+replaces `audit.jsonl.head` (seq and hash of the newest record, written atomically);
+verify compares the log against it, and a log with records but no head anchor fails
+verification (someone deleted the anchor to hide a truncation). The head hash is also
+printed at the end of every run, so an operator can anchor it elsewhere (a ticket, the
+PagerDuty note) and check it later with `aisre audit verify --expect-head HASH`.
+
+Whoever can write the log can also rewrite its tail *and* the head file. Against that,
+optional HMAC chaining: when a key named `audit-hmac` is stored (`aisre auth set
+audit-hmac`: the OS keyring; `AISRE_AUDIT_HMAC_TOKEN` in CI), every record gets a
+`mac`, HMAC-SHA256 of its hash under that key. The hash covers `prev`, so the macs
+chain too. With the key, verify requires a valid mac on every record from the first
+one that carries one, and on the newest record: a tail rewritten without the key
+fails. Without the key, macs are kept but not checked (verify says so).
 
 Durability: `append()` takes an exclusive `flock`, writes the line with one `write()`
 on an `O_APPEND` descriptor and `fsync`s before returning. Callers write the intent
@@ -29,6 +39,7 @@ from __future__ import annotations
 import fcntl
 import getpass
 import hashlib
+import hmac
 import json
 import os
 import signal
@@ -43,6 +54,9 @@ from aisre_cli.settings import paths
 
 GENESIS = "0" * 64
 VERSION = 1
+HMAC_KEY_NAME = "audit-hmac"
+"""The token name of the audit HMAC key (keyring entry, or AISRE_AUDIT_HMAC_TOKEN)."""
+_UNSET: Any = object()
 
 
 class AuditError(AisreError):
@@ -56,8 +70,21 @@ def canonical(obj: Any) -> bytes:
 
 
 def record_hash(rec: dict[str, Any]) -> str:
-    body = {k: v for k, v in rec.items() if k != "hash"}
+    body = {k: v for k, v in rec.items() if k not in ("hash", "mac")}
     return hashlib.sha256(canonical(body)).hexdigest()
+
+
+def record_mac(key: bytes, record_hash_hex: str) -> str:
+    """HMAC-SHA256 of a record's hash (which covers `prev`, so macs chain as well)."""
+    return hmac.new(key, record_hash_hex.encode(), hashlib.sha256).hexdigest()
+
+
+def hmac_key() -> bytes | None:
+    """The audit HMAC key from the keyring (or environment), or None when not set."""
+    from aisre_cli.settings.secrets import get_token
+
+    tok = get_token(HMAC_KEY_NAME)
+    return tok.get_secret_value().encode() if tok is not None else None
 
 
 def _actor() -> str:
@@ -146,8 +173,17 @@ def _tail(fd: int) -> tuple[bytes | None, bytes, int]:
 class AuditLog:
     """Append records; read them back."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, *, key: bytes | None = _UNSET) -> None:
         self.path = path or paths.audit_log_file()
+        self._key = key
+        """HMAC key; looked up (`hmac_key()`) on the first append unless given."""
+
+    @property
+    def key(self) -> bytes | None:
+        if self._key is _UNSET:
+            self._key = hmac_key()
+        k: bytes | None = self._key
+        return k
 
     @property
     def head_path(self) -> Path:
@@ -237,6 +273,8 @@ class AuditLog:
             "data": data,
         }
         rec["hash"] = record_hash(rec)
+        if self.key is not None:
+            rec["mac"] = record_mac(self.key, rec["hash"])
         line = canonical(rec) + b"\n"
         point = f"torn:{event}@{tag}" if tag else f"torn:{event}"
         if os.environ.get("AISRE_CRASHPOINT") == point:
@@ -309,10 +347,18 @@ class VerifyReport:
     head: str
     problem: Problem | None
     torn_tail: TornTail | None
+    unanchored: bool = False
+    """Records exist (or the file does) but the head anchor file is missing: a
+    truncation cannot be ruled out. Not ok."""
+    mac: str = "off"
+    """`off` (no key, no macs), `checked` (key given, macs valid), `unchecked` (macs
+    present, no key to check them)."""
+    expected_head_seq: int | None = None
+    """With `expect_head`: the seq of the record carrying that hash."""
 
     @property
     def ok(self) -> bool:
-        return self.problem is None
+        return self.problem is None and not self.unanchored
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -326,15 +372,26 @@ class VerifyReport:
             "torn_tail": None
             if self.torn_tail is None
             else {"line": self.torn_tail.line, "bytes": self.torn_tail.bytes},
+            "anchor_missing": self.unanchored,
+            "mac": self.mac,
+            "expected_head_seq": self.expected_head_seq,
         }
 
 
-def verify(path: Path | None = None) -> VerifyReport:
-    """Check the whole chain; report the first bad line and any torn final record."""
-    log = AuditLog(path)
+def verify(
+    path: Path | None = None, *, expect_head: str | None = None, key: bytes | None = _UNSET
+) -> VerifyReport:
+    """Check the whole chain; report the first bad line and any torn final record.
+
+    `expect_head`: a record hash kept elsewhere (printed at the end of a run); it must
+    be the hash of a record in the log, or records were removed or rewritten. `key`:
+    the HMAC key (default: looked up in the keyring / environment).
+    """
+    log = AuditLog(path, key=key)
     p = log.path
+    k = log.key
+    anchor = _read_anchor(log.head_path)
     if not p.exists():
-        anchor = _read_anchor(log.head_path)
         if anchor is not None and anchor[0] > 0:
             return VerifyReport(
                 str(p),
@@ -343,6 +400,10 @@ def verify(path: Path | None = None) -> VerifyReport:
                 Problem(1, f"the log is missing but its head says {anchor[0]} record(s) existed"),
                 None,
             )
+        if expect_head:
+            return VerifyReport(
+                str(p), 0, GENESIS, Problem(1, "the log is missing; expected head not found"), None
+            )
         return VerifyReport(str(p), 0, GENESIS, None, None)
     data = p.read_bytes()
     parts = data.split(b"\n")
@@ -350,12 +411,38 @@ def verify(path: Path | None = None) -> VerifyReport:
     prev = GENESIS
     n = 0
     torn: TornTail | None = None
+    mac_from: int | None = None
+    hashes: dict[str, int] = {}
     for i, raw in enumerate(parts, start=1):
         h, why = _check_line(raw, i, prev)
         if h is None:
             return VerifyReport(str(p), n, prev, Problem(i, why), None)
+        if k is not None:
+            why = _check_mac(json.loads(raw), h, k, mac_from)
+            if why:
+                return VerifyReport(str(p), n, prev, Problem(i, why), None, mac="checked")
+            if mac_from is None and b'"mac":' in raw:
+                mac_from = i
+        elif mac_from is None and b'"mac":' in raw:
+            mac_from = i
+        hashes[h] = i
         prev = h
         n = i
+    mac_state = "off" if mac_from is None and k is None else ("checked" if k else "unchecked")
+    if k is not None and n >= 1 and mac_from is None:
+        return VerifyReport(
+            str(p),
+            n,
+            prev,
+            Problem(
+                n,
+                "the newest record carries no MAC although an audit HMAC key is set (rewritten"
+                " without the key, or the key was set after the last run: the next append"
+                " anchors it)",
+            ),
+            None,
+            mac="checked",
+        )
     if tail:
         line_no = len(parts) + 1
         if _is_json_object(tail):
@@ -369,7 +456,26 @@ def verify(path: Path | None = None) -> VerifyReport:
                 None,
             )
         torn = TornTail(line_no, len(tail))
-    anchor = _read_anchor(log.head_path)
+    expected_seq: int | None = None
+    if expect_head:
+        want = expect_head.strip().lower()
+        hits = [seq for h, seq in hashes.items() if h.startswith(want)] if len(want) >= 12 else []
+        if len(hits) != 1:
+            return VerifyReport(
+                str(p),
+                n,
+                prev,
+                Problem(
+                    n + 1,
+                    f"the expected head {want[:16]}… is not a record of this log (records"
+                    " removed or the chain rewritten)"
+                    if not hits
+                    else f"the expected head {want} is ambiguous: give the full hash",
+                ),
+                torn,
+                mac=mac_state,
+            )
+        expected_seq = hits[0]
     if anchor is not None:
         a_seq, a_hash = anchor
         if a_seq > n:
@@ -383,6 +489,7 @@ def verify(path: Path | None = None) -> VerifyReport:
                     f" says {a_seq}",
                 ),
                 torn,
+                mac=mac_state,
             )
         if a_seq >= 1:
             rec = json.loads(parts[a_seq - 1])
@@ -393,8 +500,28 @@ def verify(path: Path | None = None) -> VerifyReport:
                     prev,
                     Problem(a_seq, "does not match the recorded head hash (chain rewritten)"),
                     torn,
+                    mac=mac_state,
                 )
-    return VerifyReport(str(p), n, prev, None, torn)
+    # Records (or an emptied file) without the anchor: deleting the anchor is how a
+    # truncation would be hidden. A crash can lose the anchor only of the very first
+    # record (torn), which is not a complete record.
+    unanchored = anchor is None and (n > 0 or (not data))
+    return VerifyReport(
+        str(p), n, prev, None, torn, unanchored, mac_state, expected_head_seq=expected_seq
+    )
+
+
+def _check_mac(rec: dict[str, Any], h: str, key: bytes, mac_from: int | None) -> str:
+    mac = rec.get("mac")
+    if mac is None:
+        return (
+            "record carries no MAC while the records before it do (rewritten without the key)"
+            if mac_from is not None
+            else ""
+        )
+    if not isinstance(mac, str) or not hmac.compare_digest(mac, record_mac(key, h)):
+        return "MAC does not match (rewritten without the audit HMAC key, or a different key)"
+    return ""
 
 
 def _is_json_object(raw: bytes) -> bool:

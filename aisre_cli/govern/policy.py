@@ -15,21 +15,33 @@ thresholds: {min_trust: 0.7, max_risk: 0.5, min_successes: 3}
 freeze_windows:
   - {name: black-friday, start: 2026-11-27T00:00:00Z, end: 2026-11-30T00:00:00Z}
   - name: friday-evening
-    weekly: {days: [fri], start: "16:00", end: "23:59"}
+    weekly: {days: [fri], start: "16:00", end: "23:59", timezone: Europe/Berlin}
     environments: [prod]
+  - name: weekend-nights           # wraps midnight: Fri 22:00 to Sat 06:00, and so on
+    weekly: {days: [fri, sat], start: "22:00", end: "06:00", timezone: Europe/Berlin}
 http_allowlist: [hooks.example.com]
 exec_allowlist: [[/usr/local/bin/flush-cache, --dry]]
 ```
 
 Autonomy for one step is resolved most specific first: environment + capability,
 capability, environment + class, class, environment, global.
+
+Weekly windows are wall-clock times (`HH:MM`) in a named zone (`timezone`, an IANA
+name such as `Europe/Berlin`; default UTC), so they follow daylight saving time: a
+window 01:00-04:00 on the night clocks spring forward lasts two real hours, on the
+night they fall back four. `days` are the days a window *starts* on; a window whose
+`end` is before its `start` wraps midnight and covers the next morning too. Offsets
+in the time itself (`00:00+02:00`) are refused: a fixed offset would be wrong for half
+the year; name the zone instead.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+import re
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -39,6 +51,7 @@ from aisre_cli.errors import ConfigError
 Autonomy = Literal["read_only", "advised", "approved", "autonomous"]
 AUTONOMY_LEVELS: tuple[Autonomy, ...] = ("read_only", "advised", "approved", "autonomous")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 
 
 class _M(BaseModel):
@@ -66,8 +79,13 @@ class Thresholds(_M):
 
 class WeeklyWindow(_M):
     days: list[str]
+    """Days the window starts on (mon..sun)."""
     start: str = "00:00"
+    """Wall-clock `HH:MM` in `timezone`."""
     end: str = "23:59"
+    """Wall-clock `HH:MM`, inclusive of its whole minute; before `start`: the next day."""
+    timezone: str = "UTC"
+    """IANA zone name (`Europe/Berlin`); the times follow its daylight saving changes."""
 
     @field_validator("days")
     @classmethod
@@ -81,8 +99,37 @@ class WeeklyWindow(_M):
     @field_validator("start", "end")
     @classmethod
     def _hhmm(cls, v: str) -> str:
-        time.fromisoformat(v)
+        if not isinstance(v, str) or not _HHMM.fullmatch(v):
+            raise ValueError(
+                f"{v!r} is not a wall-clock time HH:MM (00:00..23:59); no seconds or offsets:"
+                " name the zone with `timezone:` instead"
+            )
         return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {v!r} (use an IANA name such as Europe/Berlin or UTC)"
+            ) from None
+        return v
+
+    def covers(self, now: datetime) -> bool:
+        """Is the aware instant `now` inside the window (in the window's zone)?"""
+        local = now.astimezone(ZoneInfo(self.timezone))
+        t = local.time().replace(second=0, microsecond=0, tzinfo=None)  # whole minute
+        start = time.fromisoformat(self.start)
+        end = time.fromisoformat(self.end)
+        today = DAYS[local.weekday()]
+        if start <= end:
+            return today in self.days and start <= t <= end
+        # wraps midnight: the evening part belongs to today's window, the morning part
+        # to the window that started yesterday
+        yesterday = DAYS[(local.date() - timedelta(days=1)).weekday()]
+        return (today in self.days and t >= start) or (yesterday in self.days and t <= end)
 
 
 class FreezeWindow(_M):
@@ -91,7 +138,8 @@ class FreezeWindow(_M):
     start: datetime | None = None
     end: datetime | None = None
     weekly: WeeklyWindow | None = None
-    """Recurring window (UTC) on the listed days; `start` after `end` wraps past midnight."""
+    """Recurring window on the listed days in its `timezone`; `start` after `end` wraps
+    past midnight into the next day."""
     environments: list[str] = Field(default_factory=list)
     """Environments it applies to; empty: all."""
 
@@ -111,16 +159,10 @@ class FreezeWindow(_M):
             return False
         if self.weekly is None:
             assert self.start is not None and self.end is not None
+            if now.tzinfo is None:  # a naive instant is UTC (never compare naive to aware)
+                now = now.replace(tzinfo=UTC)
             return self.start <= now < self.end
-        u = now.astimezone(UTC)
-        if DAYS[u.weekday()] not in self.weekly.days:
-            return False
-        t = u.time().replace(second=0, microsecond=0)  # `end` includes its whole minute
-        start = time.fromisoformat(self.weekly.start)
-        end = time.fromisoformat(self.weekly.end)
-        if start <= end:
-            return start <= t <= end
-        return t >= start or t <= end  # wraps past midnight (e.g. 22:00-06:00)
+        return self.weekly.covers(now if now.tzinfo is not None else now.replace(tzinfo=UTC))
 
 
 class Rules(_M):

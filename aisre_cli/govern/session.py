@@ -608,6 +608,7 @@ class RunSession:
                 "error": res.error,
                 "seconds": round(res.seconds, 3),
                 "intent": intent.seq,
+                **_interrupted(res.interrupted),
             },
             self.run_id,
             tag=ps.id,
@@ -639,6 +640,7 @@ class RunSession:
                     "detail": vr.detail,
                     "value": vr.value,
                     "attempts": vr.attempts,
+                    **_interrupted(vr.interrupted),
                 },
                 self.run_id,
             )
@@ -693,6 +695,7 @@ class RunSession:
                 "output": res.output,
                 "error": res.error,
                 "intent": intent.seq,
+                **_interrupted(res.interrupted),
             },
             self.run_id,
         )
@@ -784,6 +787,11 @@ class RunSession:
         self.audit.append("stopped", {"step": ps.id, "reason": reason}, self.run_id)
         self.state.status = "failed"
         checkpoint.save(self.state)
+
+
+def _interrupted(signal_name: str | None) -> dict[str, Any]:
+    """Audit fields of a step stopped by SIGINT/SIGTERM (`remediate.interrupt`)."""
+    return {"status": "interrupted", "signal": signal_name} if signal_name else {}
 
 
 def _model_sha(rb: Runbook) -> str:

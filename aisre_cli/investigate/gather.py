@@ -16,7 +16,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from aisre_cli.errors import AisreError, UsageError
+from aisre_cli.errors import AisreError, Cancelled, UsageError
 from aisre_cli.model import Alert, Context, LogTable, SourceNote, Topology, Window
 from aisre_cli.sources.registry import SourceSet
 
@@ -167,43 +167,63 @@ def _run_with_budget(
     futures: dict[Future[Any], str] = {pool.submit(fn): key for key, fn in jobs}
     pending = set(futures)
     try:
-        while pending:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            done, pending = wait(pending, timeout=remaining, return_when=FIRST_COMPLETED)
-            for f in done:
-                key = futures[f]
-                took = time.monotonic() - started
-                exc = f.exception()
-                if exc is None:
-                    value = f.result()
-                    if isinstance(value, _Partial):
-                        results[key] = value.value
-                        detail = "; ".join(n.detail for n in value.notes[:3])
-                        if len(value.notes) > 3:
-                            detail += f"; +{len(value.notes) - 3} more"
-                        note = SourceNote(key, "partial", detail, took)
-                    else:
-                        results[key] = value
-                        note = SourceNote(key, "ok", "", took)
-                elif isinstance(exc, AisreError):
-                    note = SourceNote(key, "failed", exc.message, took)
-                else:
-                    note = SourceNote(key, "failed", f"{type(exc).__name__}: {exc}", took)
-                notes.append(note)
-                if progress:
-                    progress(note)
-        for f in pending:
-            note = SourceNote(
-                futures[f], "failed", f"no answer within the {budget_s:.1f}s budget", budget_s
-            )
-            notes.append(note)
-            if progress:
-                progress(note)
+        return _collect(futures, pending, deadline, started, budget_s, progress, results, notes)
+    except KeyboardInterrupt:
+        running = sorted(futures[f] for f in futures if not f.done())
+        still = f" ({len(running)} source(s) still running: {', '.join(running)})"
+        raise Cancelled(
+            f"cancelled the gather after {time.monotonic() - started:.1f}s"
+            + (still if running else "")
+        ) from None
     finally:
         # Never wait for a hung source: its thread finishes (or times out) on its own.
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _collect(
+    futures: dict[Future[Any], str],
+    pending: set[Future[Any]],
+    deadline: float,
+    started: float,
+    budget_s: float,
+    progress: ProgressFn | None,
+    results: dict[str, Any],
+    notes: list[SourceNote],
+) -> tuple[dict[str, Any], list[SourceNote]]:
+    while pending:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        done, pending = wait(pending, timeout=remaining, return_when=FIRST_COMPLETED)
+        for f in done:
+            key = futures[f]
+            took = time.monotonic() - started
+            exc = f.exception()
+            if exc is None:
+                value = f.result()
+                if isinstance(value, _Partial):
+                    results[key] = value.value
+                    detail = "; ".join(n.detail for n in value.notes[:3])
+                    if len(value.notes) > 3:
+                        detail += f"; +{len(value.notes) - 3} more"
+                    note = SourceNote(key, "partial", detail, took)
+                else:
+                    results[key] = value
+                    note = SourceNote(key, "ok", "", took)
+            elif isinstance(exc, AisreError):
+                note = SourceNote(key, "failed", exc.message, took)
+            else:
+                note = SourceNote(key, "failed", f"{type(exc).__name__}: {exc}", took)
+            notes.append(note)
+            if progress:
+                progress(note)
+    for f in pending:
+        note = SourceNote(
+            futures[f], "failed", f"no answer within the {budget_s:.1f}s budget", budget_s
+        )
+        notes.append(note)
+        if progress:
+            progress(note)
     return results, notes
 
 

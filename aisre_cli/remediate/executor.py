@@ -8,7 +8,12 @@ record's sequence number. So an action runs only if its intent is on disk, and o
 if it is byte-for-byte the action that was decided on and confirmed.
 
 Verification runs after an action: a PromQL bound (via `prometheus.query`) or a read
-capability that must succeed, retried every `interval` until `timeout`.
+capability that must succeed, retried every `interval` until `timeout`; a long
+verification reports how long is left through `ctx.progress`.
+
+SIGINT/SIGTERM during a step (`remediate.interrupt`): the child's process group is
+terminated, or the wait ends, and the result comes back with `interrupted` set (the
+session audits it as such); nothing more of the step runs.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aisre_cli.errors import AisreError, ConfigError
+from aisre_cli.remediate import interrupt
 from aisre_cli.remediate.capabilities import ExecContext, Preview, Registry
 from aisre_cli.remediate.plan import PlannedStep
 from aisre_cli.remediate.runbook import check_bound
@@ -45,6 +51,8 @@ class ExecResult:
     output: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     seconds: float = 0.0
+    interrupted: str | None = None
+    """The signal (SIGINT, SIGTERM) that stopped the step, if one did."""
 
 
 @dataclass
@@ -54,6 +62,7 @@ class VerifyResult:
     value: float | None = None
     attempts: int = 0
     skipped: bool = False
+    interrupted: str | None = None
 
 
 def execute(ps: PlannedStep, ctx: ExecContext, permit: Permit) -> ExecResult:
@@ -69,6 +78,10 @@ def execute(ps: PlannedStep, ctx: ExecContext, permit: Permit) -> ExecResult:
     t0 = time.monotonic()
     try:
         out = ps.capability.execute(ps.inputs, ctx)
+    except interrupt.StepInterrupted as exc:
+        return ExecResult(
+            False, error=exc.message, seconds=time.monotonic() - t0, interrupted=exc.why
+        )
     except AisreError as exc:
         return ExecResult(False, error=exc.message, seconds=time.monotonic() - t0)
     return ExecResult(True, output=out.model_dump(mode="json"), seconds=time.monotonic() - t0)
@@ -93,12 +106,24 @@ def verify(
     v = ps.step.verify
     if v is None:
         return VerifyResult(True, "no verification declared", skipped=True)
-    sleep = ctx.sleep or time.sleep
     deadline = clock() + parse_duration(v.timeout)
     interval = parse_duration(v.interval)
     attempts = 0
     last = ""
     value: float | None = None
+
+    def pause(seconds: float) -> None:
+        if ctx.sleep is not None:
+            ctx.sleep(seconds)
+            return
+        if ctx.progress is not None:
+            left = max(0.0, deadline - clock())
+            ctx.progress(
+                f"verify: attempt {attempts} not yet ({last}); next in {seconds:g}s,"
+                f" {left:.0f}s left (Ctrl-C stops)"
+            )
+        interrupt.sleep(seconds, progress=ctx.progress, what="verify")
+
     while True:
         attempts += 1
         try:
@@ -119,6 +144,8 @@ def verify(
                 return VerifyResult(True, f"{v.capability} succeeded", None, attempts)
             else:
                 return VerifyResult(True, "nothing to verify", skipped=True)
+        except interrupt.StepInterrupted as exc:
+            return _interrupted(exc, value, attempts)
         except ConfigError as exc:
             return VerifyResult(
                 False, f"cannot verify: {exc.message}", attempts=attempts, skipped=True
@@ -129,4 +156,13 @@ def verify(
             return VerifyResult(
                 False, f"not verified after {attempts} attempt(s): {last}", value, attempts
             )
-        sleep(interval)
+        try:
+            pause(interval)
+        except interrupt.StepInterrupted as exc:
+            return _interrupted(exc, value, attempts)
+
+
+def _interrupted(exc: interrupt.StepInterrupted, value: float | None, n: int) -> VerifyResult:
+    return VerifyResult(
+        False, f"verification {exc.message}", value, n, skipped=True, interrupted=exc.why
+    )

@@ -34,7 +34,13 @@ from aisre_cli.errors import AisreError, ExitCode, UsageError
 from aisre_cli.model import HYPOTHESIS_KINDS
 from aisre_cli.remediate import templating
 from aisre_cli.remediate.capabilities import Registry, default_registry
-from aisre_cli.remediate.types import PARAM_TYPES, QUERY_SAFE_TYPES, SAMPLE_VALUES, validate_param
+from aisre_cli.remediate.types import (
+    PARAM_TYPES,
+    QUERY_SAFE_TYPES,
+    SAMPLE_VALUES,
+    validate_param,
+    wait_duration,
+)
 from aisre_cli.settings import paths
 from aisre_cli.settings.config import Profile
 
@@ -502,7 +508,7 @@ def validate_runbook(
                 check_call(vb, v.capability, v.inputs, read_only=True)
             for fld in ("timeout", "interval"):
                 try:
-                    validate_param("duration", getattr(v, fld))
+                    wait_duration(getattr(v, fld))
                 except ValueError as exc:
                     add([*vb, fld], f"verify.{fld}: {exc}")
         if step.undo is not None:

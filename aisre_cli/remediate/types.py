@@ -67,13 +67,31 @@ def parse_duration(v: str) -> float:
     return int(m.group(1)) * _UNITS[m.group(2)]
 
 
-def _duration(v: Any) -> str:
+MAX_DURATION_S = 30 * 86400.0
+"""Upper bound of any duration value (a silence is further limited to 7 days)."""
+MAX_WAIT_S = 3600.0
+"""Upper bound of a duration a step *blocks* for (a wait, a verification timeout or
+interval, a kubectl --timeout): one hour. Longer belongs in a job, not in a page."""
+
+
+def _bounded(v: Any, limit: float) -> str:
     if isinstance(v, int | float) and not isinstance(v, bool):
         v = f"{int(v)}s"
     if not isinstance(v, str):
         raise ValueError("must be a duration like 30s, 5m, 2h or 1d")
-    parse_duration(v)
+    if parse_duration(v) > limit:
+        most = f"{limit / 86400:.0f}d" if limit >= 86400 else f"{limit / 60:.0f}m"
+        raise ValueError(f"must be at most {most} (got {v.strip()})")
     return v.strip()
+
+
+def _duration(v: Any) -> str:
+    return _bounded(v, MAX_DURATION_S)
+
+
+def wait_duration(v: Any) -> str:
+    """A duration a step blocks for: at most MAX_WAIT_S."""
+    return _bounded(v, MAX_WAIT_S)
 
 
 def _strict_str(v: Any) -> Any:
@@ -92,6 +110,8 @@ Version = Annotated[str, BeforeValidator(_strict_str), AfterValidator(_version)]
 Text = Annotated[str, BeforeValidator(_strict_str), AfterValidator(_text), Field(max_length=8000)]
 """Free text for humans (notes, comments). Only ever sent inside a JSON body."""
 Duration = Annotated[str, BeforeValidator(_duration)]
+WaitDuration = Annotated[str, BeforeValidator(wait_duration)]
+"""A duration a step blocks for (wait, kubectl --timeout): at most one hour."""
 Quantity = Annotated[
     str, BeforeValidator(_strict_str), Field(pattern=r"^[1-9][0-9]{0,5}(Mi|Gi|Ti)$")
 ]

@@ -48,6 +48,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 # ------------------------------------------------------------------ redaction
 
 _SECRETS: set[str] = set()
+_SECRETS_BY_LENGTH: tuple[str, ...] = ()
 _LOCK = threading.Lock()
 _QUERY_SECRET = re.compile(
     r"(?i)\b((?:access_)?token|api_?key|apikey|password|passwd|secret|signature|sig)"
@@ -57,7 +58,13 @@ _AUTH_HEADER = re.compile(
     r"(?i)(authorization|x-api-key|private-token)(\"?\s*[:=]\s*\"?)([^\"\s,}]+(?: [^\"\s,}]+)?)"
 )
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+([A-Za-z0-9._~+/=-]{8,})")
-_USERINFO = re.compile(r"(://[^/:@\s]+:)[^@/\s]+@")
+_USERINFO = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s?#\"'<>]+@")
+# In captured source data (log lines, change summaries), "basic authentication" is
+# prose: a Basic credential is a base64 run with an upper-case letter in it.
+_BEARER_STRICT = re.compile(
+    r"(?i:\b(bearer))\s+([A-Za-z0-9._~+/=-]{8,})|\b(Basic)\s+(?=[A-Za-z0-9+/]*[A-Z])"
+    r"(?=[A-Za-z0-9+/]*[a-z0-9])([A-Za-z0-9+/]{8,}={0,2})"
+)
 
 
 def register_secret(value: str | SecretStr | None) -> None:
@@ -67,12 +74,15 @@ def register_secret(value: str | SecretStr | None) -> None:
     raw = value.get_secret_value() if isinstance(value, SecretStr) else value
     raw = raw.strip()
     if len(raw) >= 4:
+        global _SECRETS_BY_LENGTH
         with _LOCK:
             _SECRETS.add(raw)
+            _SECRETS_BY_LENGTH = tuple(sorted(_SECRETS, key=len, reverse=True))
 
 
 def redact(text: str) -> str:
-    """Remove known secrets, auth headers and credential query parameters from text."""
+    """Remove known secrets, auth headers, credential query parameters and URL
+    userinfo (`https://user:pass@host` -> `https://host`) from text."""
     with _LOCK:
         known = sorted(_SECRETS, key=len, reverse=True)
     for s in known:
@@ -80,8 +90,65 @@ def redact(text: str) -> str:
             text = text.replace(s, "***")
     text = _QUERY_SECRET.sub(r"\1=***", text)
     text = _AUTH_HEADER.sub(r"\1\2***", text)
-    text = _USERINFO.sub(r"\1***@", text)
+    text = _USERINFO.sub(r"\1", text)
     return _BEARER.sub(r"\1 ***", text)
+
+
+def redact_captured(text: str) -> str:
+    """`redact` for data that came *from* a source (alert annotations, log lines,
+    series labels, change summaries): the same rules, with a stricter `Basic`
+    credential pattern so prose about basic auth survives. Cheap on the common case
+    (a short string with none of the trigger characters)."""
+    for s in _SECRETS_BY_LENGTH:  # one tuple, replaced whole: no lock needed to read it
+        if s in text:
+            text = text.replace(s, "***")
+    if "=" in text:
+        text = _QUERY_SECRET.sub(r"\1=***", text)
+    low = text.lower()
+    if "authorization" in low or "x-api-key" in low or "private-token" in low:
+        text = _AUTH_HEADER.sub(r"\1\2***", text)
+    if "@" in text and "://" in text:
+        text = _USERINFO.sub(r"\1", text)
+    if "bearer" in low or "Basic" in text:
+        text = _BEARER_STRICT.sub(_bearer_repl, text)
+    return text
+
+
+def _bearer_repl(m: re.Match[str]) -> str:
+    return f"{m.group(1)} ***" if m.group(1) else f"{m.group(3)} ***"
+
+
+def redact_data(obj: Any) -> Any:
+    """`obj` (parsed JSON/YAML) with every string, dict keys included, passed through
+    `redact_captured`. Numbers and the structure are kept."""
+    if isinstance(obj, str):
+        return redact_captured(obj) if len(obj) >= 4 else obj
+    if isinstance(obj, dict):
+        return {redact_data(k): redact_data(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [redact_data(v) for v in obj]
+    return obj
+
+
+def strip_userinfo(url: str) -> str:
+    """A URL without its `user:password@` part (for anything shown, stored or captured)."""
+    return _USERINFO.sub(r"\1", url)
+
+
+def split_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:
+    """(the URL without userinfo, (user, password) percent-decoded, or None)."""
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    clean = urllib.parse.urlunsplit(parts._replace(netloc=hostport))
+    creds = (urllib.parse.unquote(user), urllib.parse.unquote(password))
+    register_secret(creds[1])
+    register_secret(userinfo)
+    return clean, creds
 
 
 class RedactingFilter(logging.Filter):

@@ -17,6 +17,13 @@ case and anyone can open the files with the tools they know:
 * `changes.json`, `topology.yaml`, `bundle.yaml` (window = the gather window, and
   `focus_alert` = the alert's fingerprint).
 
+Secrets: a bundle is shared (attached to tickets, replayed by others), and sources
+return whatever they hold: a misconfigured server can echo a token back inside an
+alert annotation, a log line or a change summary. Every string written (keys and
+values, every file) goes through `redact_captured`: the values of the secrets this
+process loaded are replaced by `***`, and so is anything shaped like an Authorization
+header, a bearer token, a credential query parameter or URL userinfo.
+
 Round trip: triage on the captured bundle sees the same window, alerts, series,
 log records, changes and topology as the live triage, so it ranks the same
 hypotheses in the same order (tested).
@@ -36,6 +43,7 @@ import yaml
 
 from aisre_cli.errors import UsageError
 from aisre_cli.model import Alert, Context, Series
+from aisre_cli.settings.secrets import redact_data
 from aisre_cli.sources.timeparse import iso
 
 FORMAT_VERSION = 1
@@ -107,6 +115,16 @@ def series_bodies(series: list[Series]) -> tuple[dict[str, dict[str, Any]], dict
     return bodies, queries
 
 
+scrub = redact_data
+
+
+def _scrub_body(body: dict[str, Any]) -> dict[str, Any]:
+    """A query_range body with its series labels scrubbed (values are numbers)."""
+    for r in body["data"]["result"]:
+        r["metric"] = scrub(r["metric"])
+    return body
+
+
 def _write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -139,6 +157,7 @@ def capture_bundle(
         "format_version": FORMAT_VERSION,
         "notes": [n.render() for n in ctx.notes if n.status != "ok"],
     }
+    meta = scrub(meta)
     _write(out / "bundle.yaml", yaml.safe_dump(meta, sort_keys=False).encode())
 
     by_fp = {str(a.get("fingerprint")): a for a in (raw_alerts or []) if isinstance(a, dict)}
@@ -154,17 +173,19 @@ def capture_bundle(
             wire.append(w)
         else:
             wire.append(alert_to_wire(a))
-    _write(out / "alerts.json", orjson.dumps(wire, option=orjson.OPT_INDENT_2))
+    _write(out / "alerts.json", orjson.dumps(scrub(wire), option=orjson.OPT_INDENT_2))
 
     bodies, queries = series_bodies(ctx.series)
     mdir = out / "metrics"
     mdir.mkdir(exist_ok=True)
     for stem, body in bodies.items():
-        _write(mdir / f"{stem}.json", orjson.dumps(body))
+        _write(mdir / f"{stem}.json", orjson.dumps(_scrub_body(body)))
     if queries:
         _write(
             mdir / "queries.yaml",
-            yaml.safe_dump(queries, sort_keys=True, width=10_000, allow_unicode=True).encode(),
+            yaml.safe_dump(
+                scrub(queries), sort_keys=True, width=10_000, allow_unicode=True
+            ).encode(),
         )
 
     ldir = out / "logs"
@@ -180,7 +201,7 @@ def capture_bundle(
             "msg": logs.msg[i],
             "ref": logs.ref(i),
         }
-        lines[svc].append(orjson.dumps(rec))
+        lines[svc].append(orjson.dumps(scrub(rec)))
     for svc, recs in lines.items():
         _write(ldir / f"{_stem(svc)}.jsonl", b"\n".join(recs) + b"\n")
 
@@ -204,8 +225,8 @@ def capture_bundle(
         }
         for c in ctx.changes
     ]
-    _write(out / "changes.json", orjson.dumps(changes, option=orjson.OPT_INDENT_2))
+    _write(out / "changes.json", orjson.dumps(scrub(changes), option=orjson.OPT_INDENT_2))
 
     topo = {"services": {s: {"depends_on": d} for s, d in ctx.topology.depends_on.items()}}
-    _write(out / "topology.yaml", yaml.safe_dump(topo, sort_keys=True).encode())
+    _write(out / "topology.yaml", yaml.safe_dump(scrub(topo), sort_keys=True).encode())
     return out

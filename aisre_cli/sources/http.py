@@ -22,9 +22,21 @@ Rules (DESIGN.md, issue 4):
 * TLS verification is on by default, with an optional custom CA bundle;
 * bodies above `max_body_bytes` are refused while streaming (a 50 MB answer costs
   at most the cap in memory);
+* every JSON body is scrubbed as it is parsed (`Response.json`, `redact_data`): the
+  registered secret values and anything shaped like a credential are replaced by
+  `***` in every string, so what a server echoes back never reaches the screen, the
+  memory store or a bundle;
 * every message that leaves this module goes through `redact()`, which removes the
   registered secret values, `Authorization` headers and credential-like query
-  parameters.
+  parameters;
+* credentials are scoped to the *origin* they were configured for (scheme, host,
+  port of `base_url`): the token header, and Basic credentials given as URL userinfo
+  (`http://user:pass@prometheus:9090`), are sent only to that origin. A pagination
+  link or a redirect to another origin (another host, another port, https -> http) is
+  followed without them. Redirects are followed here, hop by hop (GET/HEAD only, at
+  most `MAX_REDIRECTS`), never by httpx, so this rule holds for injected clients too.
+  Userinfo is removed from `base_url` at construction: nothing built from it (links,
+  evidence queries, messages, the memory store) can show it.
 
 The `httpx.Client` is injectable (tests pass one on a mock transport; connectors pass
 none and get one built from `HttpSettings`).
@@ -47,13 +59,21 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from aisre_cli.errors import AisreError, AuthError, ConfigError, SourceError
 from aisre_cli.settings.config import HttpSettings
-from aisre_cli.settings.secrets import RedactingFilter, redact, register_secret
+from aisre_cli.settings.secrets import (
+    RedactingFilter,
+    redact,
+    redact_data,
+    register_secret,
+    split_userinfo,
+)
 
 log = logging.getLogger("aisre.http")
 
 T = TypeVar("T", bound=BaseModel)
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 3
 MAX_BACKOFF_S = 8.0
 USER_AGENT = "aisre-cli (+https://github.com/aisre/aisre-cli)"
 
@@ -84,8 +104,11 @@ class Response:
     elapsed_s: float
 
     def json(self, source: str) -> Any:
+        """The parsed body, with every string scrubbed of secrets (`redact_data`): a
+        server that echoes a credential into an annotation, a label or a log line
+        must not put it on the screen, in the memory store or in a bundle."""
         try:
-            return orjson.loads(self.body)
+            return redact_data(orjson.loads(self.body))
         except orjson.JSONDecodeError as exc:
             raise SourceError(
                 f"{source}: answered with invalid JSON ({exc.msg} at char {exc.pos}) from"
@@ -160,11 +183,15 @@ class Http:
     headers: dict[str, str] = field(default_factory=dict)
     client: httpx.Client | None = None
     budget_s: float = 20.0
+    follow_redirects: bool = True
+    """Follow GET/HEAD redirects (credentials re-scoped per hop). Remediation actions
+    turn this off: the request that runs is the one that was shown and allowlisted."""
     sleep: Callable[[float], None] = time.sleep
     rand: Callable[[], float] = random.random
 
     def __post_init__(self) -> None:
-        self.base_url = self.base_url.rstrip("/")
+        self.base_url, self._basic = split_userinfo(self.base_url.rstrip("/"))
+        self._origin = origin_of(self.base_url)
         register_secret(self.token)
         if not self.settings.verify_tls:
             log.warning("%s: TLS verification is OFF for %s", self.source, self.base_url)
@@ -178,8 +205,7 @@ class Http:
                     pool=s.connect_timeout,
                 ),
                 verify=ssl_context(s),
-                follow_redirects=True,
-                max_redirects=3,
+                follow_redirects=False,  # followed in `_send_once`, with scoped credentials
                 trust_env=True,
             )
             self._owns_client = True
@@ -195,19 +221,32 @@ class Http:
     def deadline(self, budget_s: float | None = None) -> float:
         return time.monotonic() + (budget_s if budget_s is not None else self.budget_s)
 
-    def _headers(self, extra: Mapping[str, str] | None) -> dict[str, str]:
+    def _headers(self, extra: Mapping[str, str] | None, url: str | httpx.URL) -> dict[str, str]:
+        """Request headers for `url`: credentials only when it is the configured origin."""
         h = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         h.update(self.headers)
-        if self.token is not None:
+        same = origin_of(url) == self._origin
+        if same and self._basic is not None:
+            import base64
+
+            user, password = self._basic
+            cred = base64.b64encode(f"{user}:{password}".encode()).decode()
+            h["Authorization"] = f"Basic {cred}"
+        if same and self.token is not None:
             raw = self.token.get_secret_value()
             h[self.auth_header] = self.auth_format.format(token=raw)
         if extra:
             h.update(extra)
-        return h
+        return h if same else self._without_credentials(h)
+
+    def _without_credentials(self, headers: Mapping[str, str]) -> dict[str, str]:
+        drop = {*_CREDENTIAL_HEADERS, self.auth_header.lower()}
+        return {k: v for k, v in headers.items() if k.lower() not in drop}
 
     def url(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
-            return path
+            # an absolute URL (a pagination link) never carries credentials in it
+            return split_userinfo(path)[0]
         return f"{self.base_url}/{path.lstrip('/')}"
 
     def _timeout(self, deadline: float) -> httpx.Timeout:
@@ -243,7 +282,35 @@ class Http:
             headers=headers,
             timeout=self._timeout(deadline),
         )
-        resp = self.client.send(req, stream=True)
+        resp = self.client.send(req, stream=True, follow_redirects=False)
+        hops = 0
+        while (
+            self.follow_redirects
+            and resp.status_code in REDIRECT_STATUSES
+            and method.upper() in ("GET", "HEAD")
+            and "location" in resp.headers
+        ):
+            hops += 1
+            target = req.url.join(resp.headers["location"])
+            resp.close()
+            if hops > MAX_REDIRECTS:
+                raise SourceError(
+                    f"{self.source}: more than {MAX_REDIRECTS} redirects ({method}"
+                    f" {_plain(httpx.URL(url))})",
+                    hint="point the source's url at the final address",
+                )
+            if target.scheme not in ("http", "https"):
+                raise SourceError(
+                    f"{self.source}: redirected to a {target.scheme}: URL, not followed",
+                    hint="point the source's url at the final address",
+                )
+            target = target.copy_with(userinfo=b"")
+            # the credentials are decided again for the new origin, never carried over
+            hop_headers = self._headers(self._without_credentials(headers), target)
+            req = self.client.build_request(
+                method, target, headers=hop_headers, timeout=self._timeout(deadline)
+            )
+            resp = self.client.send(req, stream=True, follow_redirects=False)
         try:
             cap = self.settings.max_body_bytes
             declared = resp.headers.get("content-length")
@@ -302,7 +369,7 @@ class Http:
         dl = deadline if deadline is not None else self.deadline()
         url = self.url(path)
         shown = f"{method} {_plain(httpx.URL(url))}"
-        hdrs = self._headers(headers)
+        hdrs = self._headers(headers, url)
         attempts = 1 + (max(0, self.settings.retries) if idempotent else 0)
         last_reason = ""
         for attempt in range(attempts):
@@ -474,6 +541,20 @@ def parse_model(model: type[T], data: Any, source: str, where: str) -> T:
 
 class _DeadlineHit(Exception):
     pass
+
+
+_CREDENTIAL_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "x-api-key", "private-token"}
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_of(url: str | httpx.URL) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the default port filled in: what a credential is
+    scoped to."""
+    u = url if isinstance(url, httpx.URL) else httpx.URL(url)
+    scheme = u.scheme.lower()
+    return scheme, u.host.lower(), u.port or _DEFAULT_PORTS.get(scheme)
 
 
 def _transport_reason(exc: httpx.TransportError) -> str:

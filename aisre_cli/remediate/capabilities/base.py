@@ -87,7 +87,9 @@ class Action:
                 import urllib.parse
 
                 q = "?" + urllib.parse.urlencode(list(self.params))
-            head = f"{self.method} {self.url}{q}"
+            from aisre_cli.settings.secrets import strip_userinfo
+
+            head = f"{self.method} {strip_userinfo(self.url)}{q}"
             if self.body is not None:
                 return head + "\n" + json.dumps(self.body, indent=2, sort_keys=True)
             return head
@@ -151,6 +153,8 @@ class ExecContext:
     """Injected sleep (tests make `wait` instant)."""
     notify: Callable[[str], None] | None = None
     """Where `notify` messages go (the UI shows them)."""
+    progress: Callable[[str], None] | None = None
+    """Where a long wait reports how long is left (the CLI: one line on stderr)."""
 
 
 class CapabilityBase:

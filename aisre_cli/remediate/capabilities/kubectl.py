@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, field_validator
 
 from aisre_cli.errors import ConfigError
+from aisre_cli.remediate import interrupt
 from aisre_cli.remediate.capabilities.base import (
     Action,
     AnyOutput,
@@ -30,7 +31,7 @@ from aisre_cli.remediate.capabilities.base import (
     UndoCall,
     canonical_json,
 )
-from aisre_cli.remediate.types import Duration, K8sName, Quantity, Replicas, Revision
+from aisre_cli.remediate.types import K8sName, Quantity, Replicas, Revision, WaitDuration
 
 Workload = Literal["deployment", "statefulset", "daemonset"]
 Gettable = Literal[
@@ -87,19 +88,11 @@ def _base_argv(
 def run_argv(
     argv: list[str] | tuple[str, ...], ctx: ExecContext, timeout: float | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run one argv (no shell). Raise CapabilityError when it cannot start or times out."""
+    """Run one argv (no shell) in its own process group. Raise CapabilityError when it
+    cannot start or times out, StepInterrupted (the group terminated) on SIGINT/SIGTERM
+    (`remediate.interrupt`)."""
     try:
-        return subprocess.run(  # noqa: S603 - argv list, shell=False
-            list(argv),
-            shell=False,
-            capture_output=True,
-            text=True,
-            errors="backslashreplace",  # bytes that are not UTF-8 (a raw 0x9b CSI) stay visible
-            timeout=timeout or ctx.timeout_s,
-            env=dict(ctx.env) if ctx.env is not None else None,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
+        return interrupt.run_child(argv, env=ctx.env, timeout=timeout or ctx.timeout_s)
     except FileNotFoundError:
         raise CapabilityError(
             f"{argv[0]}: not found on PATH", hint="install it or fix PATH"
@@ -192,7 +185,7 @@ class RolloutInput(_NsInput):
 
 
 class RolloutStatusInput(RolloutInput):
-    timeout: Duration = "120s"
+    timeout: WaitDuration = "120s"
 
 
 class KubectlRolloutStatus(_Kubectl):
@@ -219,7 +212,7 @@ class WaitConditionInput(_NsInput):
     kind: Literal["deployment", "statefulset", "pod", "certificate", "pvc", "job"]
     name: K8sName
     condition: Literal["Ready", "Available", "Complete", "Resized"] = "Ready"
-    timeout: Duration = "120s"
+    timeout: WaitDuration = "120s"
 
 
 class KubectlWaitCondition(_Kubectl):

@@ -8,11 +8,11 @@ just bytes in one argument.
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field
 
+from aisre_cli.remediate import interrupt
 from aisre_cli.remediate.capabilities.base import (
     Action,
     AnyOutput,
@@ -25,7 +25,7 @@ from aisre_cli.remediate.capabilities.base import (
     StrictInput,
 )
 from aisre_cli.remediate.capabilities.kubectl import run_argv
-from aisre_cli.remediate.types import Duration, Text, parse_duration
+from aisre_cli.remediate.types import Text, WaitDuration, parse_duration
 
 
 def _no_nul(v: str) -> str:
@@ -85,7 +85,7 @@ class Exec(_Local):
 
 
 class WaitInput(StrictInput):
-    duration: Duration
+    duration: WaitDuration
 
 
 class Wait(_Local):
@@ -103,7 +103,11 @@ class Wait(_Local):
 
     def execute(self, inputs: BaseModel, ctx: ExecContext) -> BaseModel:
         i = WaitInput.model_validate(inputs.model_dump())
-        (ctx.sleep or time.sleep)(parse_duration(i.duration))
+        seconds = parse_duration(i.duration)
+        if ctx.sleep is not None:
+            ctx.sleep(seconds)
+        else:
+            interrupt.sleep(seconds, progress=ctx.progress, what=f"wait {i.duration}")
         return AnyOutput()
 
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field, field_validator
 
 from aisre_cli.errors import AisreError, AuthError, ConfigError
+from aisre_cli.remediate import interrupt
 from aisre_cli.remediate.capabilities.base import (
     Action,
     AnyOutput,
@@ -35,6 +36,7 @@ from aisre_cli.remediate.capabilities.base import (
 )
 from aisre_cli.remediate.types import Duration, LabelName, Text, parse_duration
 from aisre_cli.settings.config import HttpSettings
+from aisre_cli.settings.secrets import strip_userinfo
 
 if TYPE_CHECKING:
     from aisre_cli.sources.http import Response
@@ -93,17 +95,23 @@ def _send(
         headers=dict(headers or {}),
         client=client,
         budget_s=settings.connect_timeout + settings.read_timeout,
+        follow_redirects=False,
     )
-    try:
-        return http.request(
-            action.method,
-            action.url,
-            params=list(action.params) or None,
-            json_body=body if body is not None else action.body,
-            ok=ok,
-        )
-    finally:
-        client.close()
+
+    def send() -> Response:
+        try:
+            return http.request(
+                action.method,
+                action.url,
+                params=list(action.params) or None,
+                json_body=body if body is not None else action.body,
+                ok=ok,
+            )
+        finally:
+            client.close()
+
+    # SIGINT/SIGTERM stop the step's wait for the answer (remediate.interrupt)
+    return interrupt.call(send, f"{action.method} {strip_userinfo(action.url)}")
 
 
 def _join(base: str, path: str) -> str:

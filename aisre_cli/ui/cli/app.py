@@ -11,11 +11,12 @@ in `State` (the Typer context object); commands read them with `state(ctx)`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
@@ -83,10 +84,26 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class Interrupt(Exception):  # noqa: N818 - it is not an error
+    """Ctrl-C or SIGTERM inside a command, on its way to `main` (exit 130)."""
+
+    def __init__(self, cause: KeyboardInterrupt) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
 class LazyGroup(TyperGroup):
     """A Typer group that loads command modules on first use (see COMMANDS)."""
 
     # Typer may vendor click, so its types are not named here (Any below).
+    def invoke(self, ctx: Any) -> Any:
+        # Typer turns a KeyboardInterrupt into a silent exit 130; carry it out to
+        # `main` instead, which says what was interrupted.
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise Interrupt(exc) from exc
+
     def list_commands(self, ctx: Any) -> list[str]:
         return list(COMMANDS) + [n for n in super().list_commands(ctx) if n not in COMMANDS]
 
@@ -237,9 +254,45 @@ def _quiet_broken_pipe() -> None:
     sys.exit(int(ExitCode.BROKEN_PIPE))
 
 
+def _sigterm(signum: int, frame: object) -> None:
+    """SIGTERM ends a command the way Ctrl-C does (one line, exit 130), not by signal."""
+    raise KeyboardInterrupt("SIGTERM")
+
+
+def _interrupted(exc: BaseException) -> NoReturn:
+    """Say in one line what was interrupted, then exit 130 without waiting for threads
+    still blocked on a source (a hung request would otherwise hold the exit for the
+    rest of its budget)."""
+    import threading
+
+    cause: BaseException | None = exc
+    detail = ""
+    while cause is not None and not detail:
+        detail = getattr(cause, "detail", "")
+        cause = cause.__cause__ or cause.__context__
+    sys.stderr.write(f"interrupted: {detail}\n" if detail else "interrupted\n")
+    busy = [
+        t
+        for t in threading.enumerate()
+        if t is not threading.main_thread() and t.is_alive() and not t.daemon
+    ]
+    if busy:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(int(ExitCode.INTERRUPTED))
+    sys.exit(int(ExitCode.INTERRUPTED))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: runs the app and maps errors to exit codes."""
     raise_errors = os.environ.get("AISRE_RAISE_ERRORS") == "1"
+    import signal
+    import threading
+
+    old_term = None
+    if threading.current_thread() is threading.main_thread():
+        old_term = signal.signal(signal.SIGTERM, _sigterm)
     try:
         rc = app(args=argv, standalone_mode=False)
         if isinstance(rc, int) and rc:
@@ -255,11 +308,10 @@ def main(argv: list[str] | None = None) -> None:
         if raise_errors:
             raise
         _internal_error(exc)  # some other pipe: a real failure, not a reader gone
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupt) as exc:
         if raise_errors:
             raise
-        sys.stderr.write("interrupted\n")
-        sys.exit(int(ExitCode.INTERRUPTED))
+        _interrupted(exc.cause if isinstance(exc, Interrupt) else exc)
     except SystemExit:
         raise
     except Exception as exc:  # click's own usage errors and anything unexpected
@@ -268,6 +320,8 @@ def main(argv: list[str] | None = None) -> None:
         if kind == "Exit":
             sys.exit(int(getattr(exc, "exit_code", 0)))
         if kind == "Abort":
+            if isinstance(exc.__cause__, KeyboardInterrupt):
+                _interrupted(exc)
             sys.stderr.write("aborted\n")
             sys.exit(int(ExitCode.INTERRUPTED))
         show = getattr(exc, "show", None)
@@ -277,6 +331,9 @@ def main(argv: list[str] | None = None) -> None:
         if raise_errors:
             raise
         _internal_error(exc)
+    finally:
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
 
 
 def _internal_error(exc: BaseException) -> None:

@@ -71,26 +71,59 @@ def show_cmd(
 
 
 @audit_app.command("verify")
-def verify_cmd(json_out: JsonOpt = False) -> None:
+def verify_cmd(
+    expect_head: str | None = typer.Option(
+        None,
+        "--expect-head",
+        metavar="HASH",
+        help="A head hash kept elsewhere (printed at the end of a run): it must be a record"
+        " of the log (full hash, or a prefix of at least 12 hex digits).",
+    ),
+    json_out: JsonOpt = False,
+) -> None:
     """Check the hash chain; report the first bad record and any torn final record.
 
     Exit 0 when the chain is intact (a torn final record from a crash is reported but
     is not tampering), 6 when a record was modified, inserted, deleted, duplicated or
-    reordered.
+    reordered, when the head anchor file is missing while records exist (a truncation
+    cannot be ruled out), when --expect-head names no record of the log, or when an
+    audit HMAC key is set (`aisre auth set audit-hmac`) and a record's MAC is wrong or
+    missing.
+
+    Example: aisre audit verify --expect-head 3f1c0a9e5b7d
     """
     from aisre_cli.govern.audit import verify
 
-    rep = verify()
+    rep = verify(expect_head=expect_head)
     if json_out:
         print_json({"schema": "aisre.audit.verify/v1", **rep.to_dict()})
     else:
         if rep.ok:
-            echo(f"ok: {rep.records} record(s), chain intact; head {rep.head}")
-        else:
-            assert rep.problem is not None
+            mac = {"checked": "; MACs valid", "unchecked": "; MACs present but no key to check"}
+            anchored = (
+                f"; expected head is record #{rep.expected_head_seq}"
+                if rep.expected_head_seq is not None
+                else ""
+            )
+            echo(
+                f"ok: {rep.records} record(s), chain intact; head {rep.head}"
+                f"{anchored}{mac.get(rep.mac, '')}"
+            )
+        elif rep.problem is not None:
             echo(
                 f"TAMPERED: {rep.path}: record {rep.problem.line}: {rep.problem.reason}"
                 f" ({rep.records} good record(s) before it)"
+            )
+        if rep.unanchored:
+            echo(
+                f"UNANCHORED: {rep.path}: {rep.records} record(s) but the head anchor"
+                f" {rep.path}.head is MISSING: records removed from the end cannot be detected",
+                err=False,
+            )
+            echo(
+                "WARNING: the audit head anchor is missing; compare with a head kept elsewhere:"
+                " `aisre audit verify --expect-head HASH`",
+                err=True,
             )
         if rep.torn_tail is not None:
             echo(

@@ -128,15 +128,20 @@ def classify(burst: bytes) -> str:
 
 @contextmanager
 def _signals(guard: dict[str, Any]) -> Iterator[None]:
-    """SIGTERM/SIGINT raise Interrupted, but never in the middle of an action."""
+    """SIGTERM/SIGINT raise Interrupted, but never in the middle of an action: during
+    one they stop the step (its process group terminated, its wait ended, see
+    `remediate.interrupt`), which is audited as interrupted, and then Interrupted."""
+    from aisre_cli.remediate import interrupt
 
     def handler(signum: int, frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
         if guard.get("busy"):
             guard["pending"] = name
+            interrupt.request(name)
             return
         raise Interrupted(name)
 
+    interrupt.clear()
     old_term = signal.signal(signal.SIGTERM, handler)
     old_int = signal.signal(signal.SIGINT, handler)
     try:
@@ -144,6 +149,7 @@ def _signals(guard: dict[str, Any]) -> Iterator[None]:
     finally:
         signal.signal(signal.SIGTERM, old_term)
         signal.signal(signal.SIGINT, old_int)
+        interrupt.clear()
 
 
 # ------------------------------------------------------------------ rendering
@@ -283,6 +289,8 @@ def drive(
         return _finish(session, con, ExitCode.OK)
     guard: dict[str, Any] = {}
     rc = ExitCode.OK
+    if session.ctx.progress is None:  # long waits and verifications say how long is left
+        session.ctx.progress = lambda msg: con.print(f"  [dim]{_esc(msg)}[/]")
     try:
         with _signals(guard):
             rc = _loop(session, reader, con, guard, alert_hint)

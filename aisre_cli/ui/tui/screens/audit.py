@@ -129,7 +129,11 @@ class AuditScreen(Screen[None]):
             )
         else:
             p = rep.problem
-            first = f"line {p.line}: {p.reason}" if p else "problems found"
+            first = (
+                f"line {p.line}: {p.reason}"
+                if p
+                else "head anchor MISSING: records removed from the end cannot be detected"
+            )
             self.app.call_from_thread(
                 self.notify, f"audit chain BROKEN: {first}", title="audit verify", severity="error"
             )
