@@ -414,7 +414,9 @@ def _result_from_scores(
     ordered = [keys[i] for i in order]
     conf = probs[order[0]] if order else 0.0
     rule = Weights(w={}, null_score=null_score, escalate_below=escalate_below)
-    escalate = rule.escalates(conf if order else None, null_prob)
+    escalate = rule.escalates(
+        conf if order else None, null_prob, ordered[0][1] if ordered else None
+    )
     return _finish(
         CaseResult(
             path=base.path,

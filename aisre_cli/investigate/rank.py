@@ -159,11 +159,14 @@ class Weights:
             )
         return cls(dict(DEFAULT_WEIGHTS), DEFAULT_NULL_SCORE, DEFAULT_ESCALATE_BELOW)
 
-    def escalates(self, top_confidence: float | None, null_prob: float) -> bool:
+    def escalates(
+        self, top_confidence: float | None, null_prob: float, top_kind: str | None = None
+    ) -> bool:
         """The one escalation rule (triage and eval share it): no hypothesis, a top
-        confidence below the calibrated threshold, or "no cause found" at least as
-        likely as the best cause."""
-        if top_confidence is None:
+        confidence below the calibrated threshold, "no cause found" at least as likely
+        as the best cause, or a best hypothesis of kind `unknown` (it says where the
+        incident starts, not why: a person has to find the cause)."""
+        if top_confidence is None or top_kind == "unknown":
             return True
         conf = round(min(1.0, max(0.0, top_confidence)), 4)
         return conf < self.escalate_below or null_prob >= conf

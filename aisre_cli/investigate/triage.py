@@ -180,9 +180,11 @@ def build_report(
     if top is None:
         escalate = True
         reason = "no signal supports any cause: no anomaly, change, log or dependency evidence"
-    elif w.escalates(top.confidence, analysis.null_prob):
+    elif w.escalates(top.confidence, analysis.null_prob, top.kind):
         escalate = True
-        if analysis.null_prob >= top.confidence:
+        if top.kind == "unknown":
+            why = "no change, resource or dependency signal says why it starts there"
+        elif analysis.null_prob >= top.confidence:
             why = f"'no cause found' ({analysis.null_prob:.2f}) is at least as likely"
         else:
             why = f"below the calibrated threshold {w.escalate_below:.2f}"
