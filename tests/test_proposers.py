@@ -389,3 +389,13 @@ def test_builtin_proposers_register_like_a_third_party() -> None:
         from aisre_cli.investigate import proposers
 
         proposers._REGISTRY.pop("test-extra", None)
+
+
+def test_edges_out_of_a_cpu_starved_caller_do_not_blame_the_callee() -> None:
+    spans = _calls(30, FAULT - 600, 1.0, "b") + _calls(10, FAULT + 10, 80.0, "a")
+    starved = run(context([series("container_cpu_usage_percent", "web", 20.0, 98.0)], spans=spans))
+    assert not cands(starved, "network", "api")
+    assert (
+        max((c.features["net_edge"] for c in starved.candidates if c.service == "api"), default=0.0)
+        == 0.0
+    )

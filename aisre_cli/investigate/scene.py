@@ -21,13 +21,14 @@ from dataclasses import dataclass, field
 
 from aisre_cli.investigate.analyzers.logs import LogFinding
 from aisre_cli.investigate.analyzers.metrics import MetricFinding
-from aisre_cli.investigate.analyzers.trace_edges import edge_strength, network_blame
+from aisre_cli.investigate.analyzers.trace_edges import EdgeFinding, edge_strength, network_blame
 from aisre_cli.investigate.evidence import (
     Findings,
     _dt,
     _Ev,
     _gap,
     edge_evidence,
+    is_bad,
     log_evidence,
     metric_evidence,
     trace_evidence,
@@ -74,6 +75,8 @@ class Scene:
     surge_at: dict[str, tuple[float, float]]
     step: float
     views: dict[str, ServiceView]
+    edges: list[EdgeFinding] = field(default_factory=list)
+    """Grown call edges that speak about the wire (not out of a starved caller)."""
 
     @property
     def alert_service(self) -> str | None:
@@ -148,9 +151,21 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
     for tf in fnd.traces:
         anom[tf.service] = max(anom.get(tf.service, 0.0), 0.8 * tf.strength)
         first.setdefault(tf.service, tf.onset)
-    net = network_blame(fnd.edges)
+    # A caller starved of CPU or memory is slow to send and to read: its client spans
+    # grow although the wire and the callee are fine. Edges out of such a caller say
+    # nothing about the callee.
+    starved = {
+        s
+        for s, lst in per_svc.items()
+        if any(
+            f.family in ("cpu", "memory") and f.scope != "node" and is_bad(f) and f.strength >= 0.5
+            for f in lst
+        )
+    }
+    edges = [e for e in fnd.edges if e.caller not in starved]
+    net = network_blame(edges)
     edge_anom: dict[str, float] = {}
-    for e in fnd.edges:
+    for e in edges:
         edge_anom[e.callee] = max(edge_anom.get(e.callee, 0.0), 0.8 * edge_strength(e.z))
         # a call edge whose network time grew is an anomaly at its callee: the callers'
         # slowness is then explained by something deeper
@@ -284,7 +299,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         trace_ev = [trace_evidence(t) for t in fnd.traces if t.service == s][:1]
         edge_ev = [
             edge_evidence(e)
-            for e in sorted(fnd.edges, key=lambda e: -e.z)
+            for e in sorted(edges, key=lambda e: -e.z)
             if e.callee == s or e.caller == s
         ][:1]
         views[s] = ServiceView(
@@ -310,6 +325,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         surge_at=surge_at,
         step=step,
         views=views,
+        edges=edges,
     )
 
 

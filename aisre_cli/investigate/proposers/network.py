@@ -19,7 +19,7 @@ NET_EDGE_MIN = 0.1
 
 
 def _callee_z(scene: Scene, s: str) -> list[float]:
-    return [e.z for e in scene.fnd.edges if e.callee == s]
+    return [e.z for e in scene.edges if e.callee == s]
 
 
 @register("network")
@@ -36,7 +36,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         + [edge_strength(max(zs)) if (zs := _callee_z(scene, s)) else 0.0]
     )
     starts = [f.onset for f in net] + [x.first_after for x in net_logs]
-    starts += [e.onset for e in scene.fnd.edges if e.callee == s or e.caller == s]
+    starts += [e.onset for e in scene.edges if e.callee == s or e.caller == s]
     what = "packet drops, retransmits or timeouts"
     if edge >= NET_EDGE_MIN and not net and not net_logs:
         what = "network time on its calls grew in traces"
