@@ -7,7 +7,8 @@ WARN/ERROR noise before the onset, JSON log lines with the extra keys real servi
 write (trace_id, span_id, pod, http fields, user agent...), RFC 3339 timestamps with
 milliseconds (epoch milliseconds on one service), and metric names from common
 exporters (HTTP server histograms, cAdvisor, kube-state-metrics, node exporter,
-blackbox exporter, process collectors).
+blackbox exporter, process collectors). A second kind of bundle, "distinct", holds
+only ERROR lines of which no two share a template (the log templater's worst case).
 
 Each triage runs in its own subprocess (`aisre_cli.investigate.triage.run_triage` on
 the bundle's focus alert), which reports its wall time (imports excluded) and its
@@ -18,6 +19,8 @@ the time Python's `json.loads` takes to parse every log line of the same bundle.
     python bench/triage_scale.py --json
     python bench/triage_scale.py --quick        # 10k and 100k lines only
     python bench/triage_scale.py --profile      # cProfile the 1M x 1000 triage
+    python bench/triage_scale.py --profile-distinct
+    python bench/triage_scale.py --sizes 300000dx1000   # one distinct-lines case
 """
 
 from __future__ import annotations
@@ -38,15 +41,28 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 
-# (log lines, series)
-SIZES: list[tuple[int, int]] = [
-    (10_000, 100),
-    (10_000, 1_000),
-    (100_000, 1_000),
-    (1_000_000, 1_000),
-    (1_000_000, 5_000),
+# (log lines, series, kind): "mixed" is a realistic service log mix (mostly info/debug,
+# a few templates repeated many times); "distinct" is every line an ERROR with a template
+# of its own (no repeats), the templater's worst case.
+Case = tuple[int, int, str]
+SIZES: list[Case] = [
+    (10_000, 100, "mixed"),
+    (10_000, 1_000, "mixed"),
+    (100_000, 1_000, "mixed"),
+    (1_000_000, 1_000, "mixed"),
+    (1_000_000, 5_000, "mixed"),
+    (100_000, 1_000, "distinct"),
+    (1_000_000, 1_000, "distinct"),
 ]
-QUICK: list[tuple[int, int]] = [(10_000, 100), (10_000, 1_000), (100_000, 1_000)]
+QUICK: list[Case] = [
+    (10_000, 100, "mixed"),
+    (10_000, 1_000, "mixed"),
+    (100_000, 1_000, "mixed"),
+    (100_000, 1_000, "distinct"),
+]
+# acceptance: triage / floor
+LIMITS = {"mixed": 1.5, "distinct": 3.0}
+RSS_LIMIT_MB = 600.0
 
 T0 = 1_764_150_000  # window start (unix s)
 WINDOW_S = 80 * 60
@@ -346,11 +362,56 @@ def write_logs(root: Path, n_lines: int, seed: int = 2) -> None:
         (ldir / f"{svc}.jsonl").write_text("\n".join(out) + "\n")
 
 
-def make_bundle(root: Path, n_lines: int, n_series: int, logs_from: Path | None) -> Path:
+_SYLLABLES = [
+    "ka", "lo", "mi", "nu", "po", "ri", "su", "tu", "vo", "zy", "gra", "ple", "stro", "qui",
+    "wen", "hol", "jun", "xor", "yel", "bri", "dro", "fli", "glo", "shu", "tha", "ulm",
+]  # fmt: skip
+_DISTINCT_FORMS = [
+    "{a} failed while {b} the {c}: {d} {e}",
+    "cannot {a} {b}.{c} for {d} ({e} rejected)",
+    "error in {a} handler: {b} {c} {d} is {e}",
+    "{a}Exception: {b} {c} not {d} in {e}",
+    "unexpected {a} from {b}: {c} {d} {e}",
+]
+
+
+def _word(rng: random.Random) -> str:
+    """A letters-only word (masking never rewrites it), so lines never share a template."""
+    return "".join(rng.choice(_SYLLABLES) for _ in range(2 + rng.randrange(3)))
+
+
+def write_distinct_logs(root: Path, n_lines: int, seed: int = 3) -> None:
+    """n_lines ERROR lines in which no two lines share a template (the templater's worst
+    case: every line creates a new template), spread over the services and the window."""
+    rng = random.Random(seed)
+    ldir = root / "logs"
+    ldir.mkdir(parents=True, exist_ok=True)
+    seen: set[str] = set()
+    per: dict[str, list[str]] = {s: [] for s in SERVICES}
+    dt = WINDOW_S / n_lines
+    for i in range(n_lines):
+        svc = SERVICES[i % len(SERVICES)]
+        while True:
+            form = _DISTINCT_FORMS[rng.randrange(len(_DISTINCT_FORMS))]
+            msg = form.format(**{k: _word(rng) for k in "abcde"})
+            if msg not in seen:
+                seen.add(msg)
+                break
+        rec = {"ts": _iso_ms(T0 + i * dt), "service": svc, "level": "error", "msg": msg}
+        per[svc].append(json.dumps(rec, separators=(",", ":")))
+    for svc, lines in per.items():
+        (ldir / f"{svc}.jsonl").write_text("\n".join(lines) + "\n")
+
+
+def make_bundle(
+    root: Path, n_lines: int, n_series: int, logs_from: Path | None, distinct: bool = False
+) -> Path:
     write_common(root)
     write_metrics(root, n_series)
     if logs_from is not None:
         (root / "logs").symlink_to(logs_from.resolve(), target_is_directory=True)
+    elif distinct:
+        write_distinct_logs(root, n_lines)
     else:
         write_logs(root, n_lines)
     return root
@@ -426,22 +487,24 @@ def _child(args: list[str]) -> dict[str, object]:
 # ------------------------------------------------------------------ driver
 
 
-def run(sizes: list[tuple[int, int]], repeat: int, keep: Path | None) -> list[dict[str, object]]:
+def run(sizes: list[Case], repeat: int, keep: Path | None) -> list[dict[str, object]]:
     tmp = Path(tempfile.mkdtemp(prefix="aisre-scale-")) if keep is None else keep
     tmp.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, object]] = []
-    logs_cache: dict[int, Path] = {}
+    logs_cache: dict[tuple[int, str], Path] = {}
     try:
-        for n_lines, n_series in sizes:
-            b = tmp / f"b{n_lines}-{n_series}"
+        for n_lines, n_series, kind in sizes:
+            b = tmp / f"b{n_lines}-{n_series}-{kind}"
             t0 = time.perf_counter()
             if keep is not None and (b / "bundle.yaml").exists() and (b / "logs").exists():
                 pass  # --keep: reuse the bundle generated by an earlier run
             else:
                 if b.exists() or b.is_symlink():
                     shutil.rmtree(b)
-                make_bundle(b, n_lines, n_series, logs_cache.get(n_lines))
-            logs_cache.setdefault(n_lines, b / "logs")
+                make_bundle(
+                    b, n_lines, n_series, logs_cache.get((n_lines, kind)), kind == "distinct"
+                )
+            logs_cache.setdefault((n_lines, kind), b / "logs")
             gen_s = time.perf_counter() - t0
             # interleaved, so that both see the same machine load
             tri: list[dict[str, object]] = []
@@ -465,6 +528,7 @@ def run(sizes: list[tuple[int, int]], repeat: int, keep: Path | None) -> list[di
                 / 1e6
             )
             row = {
+                "kind": kind,
                 "lines": n_lines,
                 "series": n_series,
                 "bundle_mb": round(size_mb, 1),
@@ -478,10 +542,12 @@ def run(sizes: list[tuple[int, int]], repeat: int, keep: Path | None) -> list[di
                 "top": best["top"],
                 "escalate": best["escalate"],
                 "gen_s": round(gen_s, 1),
+                "limit": LIMITS[kind],
+                "ok": tri_s / floor <= LIMITS[kind] and rss_ok(tri),
             }
             rows.append(row)
             print(
-                f"  {n_lines:>9,} lines {n_series:>5,} series: triage {tri_s:.2f}s, "
+                f"  {n_lines:>9,} {kind} lines {n_series:>5,} series: triage {tri_s:.2f}s, "
                 f"floor {floor:.2f}s, rss {row['peak_rss_mb']} MB",
                 file=sys.stderr,
             )
@@ -494,12 +560,12 @@ def run(sizes: list[tuple[int, int]], repeat: int, keep: Path | None) -> list[di
 def growth(rows: list[dict[str, object]]) -> list[str]:
     """Time growth between sizes that differ 10x in log lines at the same series count."""
     out = []
-    by = {(r["lines"], r["series"]): float(r["triage_s"]) for r in rows}  # type: ignore[arg-type]
-    for (lines, series), t in sorted(by.items()):  # type: ignore[type-var]
-        big = by.get((lines * 10, series))  # type: ignore[operator]
+    by = {(r["kind"], r["lines"], r["series"]): float(r["triage_s"]) for r in rows}  # type: ignore[arg-type]
+    for (kind, lines, series), t in sorted(by.items()):  # type: ignore[type-var]
+        big = by.get((kind, lines * 10, series))  # type: ignore[operator]
         if big:
             out.append(
-                f"{lines:,}→{lines * 10:,} lines at {series:,} series: "  # type: ignore[operator]
+                f"{kind} {lines:,}→{lines * 10:,} lines at {series:,} series: "  # type: ignore[operator]
                 f"time x{big / t:.1f} (linear: ≤ x11)"
             )
     return out
@@ -507,32 +573,38 @@ def growth(rows: list[dict[str, object]]) -> list[str]:
 
 def print_table(rows: list[dict[str, object]]) -> None:
     hdr = (
-        f"{'lines':>10} {'series':>7} {'triage s':>9} {'floor s':>8} {'ratio':>6} "
-        f"{'paired':>6} {'peak RSS MB':>12} {'bundle MB':>10}  top hypothesis"
+        f"{'kind':>8} {'lines':>10} {'series':>7} {'triage s':>9} {'floor s':>8} {'ratio':>6} "
+        f"{'paired':>6} {'peak RSS MB':>12} {'bundle MB':>10} {'ok':>3}  top hypothesis"
     )
     print(hdr)
     print("-" * len(hdr))
     for r in rows:
         print(
-            f"{r['lines']:>10,} {r['series']:>7,} {r['triage_s']:>9.3f} {r['floor_s']:>8.3f} "
+            f"{r['kind']:>8} {r['lines']:>10,} {r['series']:>7,} {r['triage_s']:>9.3f} {r['floor_s']:>8.3f} "
             f"{r['ratio']:>6.2f} {r['ratio_paired_median']:>6.2f} "
-            f"{r['peak_rss_mb']:>12.1f} {r['bundle_mb']:>10.1f}  "
+            f"{r['peak_rss_mb']:>12.1f} {r['bundle_mb']:>10.1f} {'yes' if r['ok'] else 'NO':>3}  "
             f"{r['top']}{' (escalate)' if r['escalate'] else ''}"
         )
     for line in growth(rows):
         print(line)
     print(
         "ratio = best triage / best floor; paired = median of per-run ratios "
-        "(triage and floor runs interleaved)"
+        "(triage and floor runs interleaved); ok = ratio within the limit "
+        f"(mixed ≤ {LIMITS['mixed']}x, distinct ≤ {LIMITS['distinct']}x) and peak RSS "
+        f"≤ {RSS_LIMIT_MB:.0f} MB"
     )
 
 
-def profile(n_lines: int, n_series: int, top: int) -> None:
+def rss_ok(tri: list[dict[str, object]]) -> bool:
+    return max(float(r["peak_rss_mb"]) for r in tri) <= RSS_LIMIT_MB  # type: ignore[arg-type]
+
+
+def profile(n_lines: int, n_series: int, top: int, distinct: bool = False) -> None:
     import pstats
 
     tmp = Path(tempfile.mkdtemp(prefix="aisre-prof-"))
     try:
-        b = make_bundle(tmp / "b", n_lines, n_series, None)
+        b = make_bundle(tmp / "b", n_lines, n_series, None, distinct)
         out = tmp / "triage.prof"
         res = _child(["--child-triage", str(b), "--profile-out", str(out)])
         print(
@@ -552,12 +624,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="only the small sizes")
     ap.add_argument("--repeat", type=int, default=1, help="runs per size (best time)")
     ap.add_argument(
-        "--sizes", help="comma-separated LINESxSERIES, e.g. 1000000x1000 (default: all five)"
+        "--sizes",
+        help="comma-separated LINESxSERIES, e.g. 1000000x1000; a d after LINES selects the"
+        " distinct-lines case, e.g. 1000000dx1000 (default: all)",
     )
     ap.add_argument(
         "--keep", type=Path, help="generate bundles here and keep them (reused when present)"
     )
     ap.add_argument("--profile", action="store_true", help="cProfile the 1M x 1,000 triage")
+    ap.add_argument(
+        "--profile-distinct", action="store_true", help="cProfile the 1M distinct-lines triage"
+    )
     ap.add_argument("--child-triage", help=argparse.SUPPRESS)
     ap.add_argument("--child-floor", help=argparse.SUPPRESS)
     ap.add_argument("--profile-out", help=argparse.SUPPRESS)
@@ -571,9 +648,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         profile(1_000_000, 1_000, 30)
         return 0
+    if args.profile_distinct:
+        profile(1_000_000, 1_000, 30, distinct=True)
+        return 0
     sizes = QUICK if args.quick else SIZES
     if args.sizes:
-        sizes = [(int(a), int(b)) for a, b in (x.lower().split("x") for x in args.sizes.split(","))]
+        sizes = [
+            (int(a.rstrip("d")), int(b), "distinct" if a.endswith("d") else "mixed")
+            for a, b in (x.lower().split("x") for x in args.sizes.split(","))
+        ]
     rows = run(sizes, args.repeat, args.keep)
     if args.json:
         print(json.dumps({"rows": rows, "growth": growth(rows)}, indent=2))
