@@ -580,7 +580,8 @@ def print_table(rows: list[dict[str, object]]) -> None:
     print("-" * len(hdr))
     for r in rows:
         print(
-            f"{r['kind']:>8} {r['lines']:>10,} {r['series']:>7,} {r['triage_s']:>9.3f} {r['floor_s']:>8.3f} "
+            f"{r['kind']:>8} {r['lines']:>10,} {r['series']:>7,} "
+            f"{r['triage_s']:>9.3f} {r['floor_s']:>8.3f} "
             f"{r['ratio']:>6.2f} {r['ratio_paired_median']:>6.2f} "
             f"{r['peak_rss_mb']:>12.1f} {r['bundle_mb']:>10.1f} {'yes' if r['ok'] else 'NO':>3}  "
             f"{r['top']}{' (escalate)' if r['escalate'] else ''}"
