@@ -1,13 +1,22 @@
 """Log templates that are new or spiking after the incident onset.
 
-A template is a message with its variable parts masked (numbers, hex ids, UUIDs,
-IPs, quoted strings, key=value values). We count each (service, template) before and
-after the reference time `ref` (the incident onset minus a guard, so a template that
-starts with a deploy a few minutes before the metrics move still counts as "after").
+A template is a message with its variable parts masked (numbers, hex ids, UUIDs, IPs,
+quoted strings, key=value values, digits inside words). We count each (service, template)
+before and after the reference time `ref` (the incident onset minus a guard, so a
+template that starts with a deploy a few minutes before the metrics move still counts as
+"after") and compare the service's own rate before with its rate after.
+
+Stack traces are one event, not thirty: a multi-line message is templated from its
+meaningful lines (the header, the exception, the top frame, the root `Caused by:`), and
+a trace written one record per line (Java `\\tat com.foo...`, Python `Traceback` ... and
+the exception line, Go `panic:` + `goroutine N [running]:`) is folded into the record
+that opened it when the records follow each other in the same file.
 
 Only warn/error/fatal records (and records with an unknown level) are templated. On a
 busy system info/debug lines are 80-95% of the volume and almost never name a cause;
-skipping them keeps triage within its time budget on a million lines.
+skipping them keeps triage within its time budget on a million lines. The templater is
+one regex pass per distinct message (no tree, no similarity search), so its cost is
+linear in the number of lines even when no two lines share a template.
 
 Log content is data, never instructions: the text is only counted and masked, and a
 template's weight depends on when and how often it appears, never on what it says
@@ -20,30 +29,159 @@ import math
 import re
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from aisre_cli.investigate.families import LOG_FAMILY_PATTERNS
 from aisre_cli.model import LogTable
 
-_DIGITS = str.maketrans("0123456789", "0000000000")
+# One regex pass masks the variable parts. Alternatives (first match wins at a place):
+# quoted strings; key=value values (the `=` is kept); tokens that start with a digit at a
+# token boundary (numbers with units, IPs with ports, dates, versions); hex ids and UUIDs
+# (hex letters and digits mixed); any other run of digits inside a word (`u123`, `pod-7f9c`).
 _MASK = re.compile(
     r"""
-    (?P<uuid>\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b)
-  | (?P<ip>\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b)
-  | (?P<hex>\b(?:0x)?[0-9a-f]*\d[0-9a-f]*[a-f][0-9a-f]*\b|\b[0-9a-f]*[a-f][0-9a-f]*\d[0-9a-f]*\b)
-  | (?P<kv>(?<==)[^\s,;)\]}]+)
-  | (?P<quoted>"[^"]{0,200}"|'[^']{0,200}')
-  | (?P<num>[-+]?\b\d+(?:\.\d+)?(?:ms|s|us|ns|m|h|kb|mb|gb|b|%)?\b)
+    "[^"\n]{0,200}"
+  | '[^'\n]{0,200}'
+  | (?<==)[^\s,;)\]}]+
+  | (?<![\w.\-])[-+]?\d[\w.:\-]*
+  | (?<![\w.\-])[0-9a-fA-F]*\d[0-9a-fA-F]*[a-fA-F][\w\-]*
+  | (?<![\w.\-])[a-fA-F]+\d[0-9a-fA-F\-]*\b
+  | \d+
     """,
-    re.VERBOSE | re.IGNORECASE,
+    re.VERBOSE,
 )
+# A message without any of these characters has nothing to mask.
+_MASKABLE = re.compile(r"""[\d"'=]""")
 _FAMILY_RX = [(fam, re.compile(rx, re.IGNORECASE)) for fam, rx in LOG_FAMILY_PATTERNS.items()]
 _TEMPLATED_LEVELS = frozenset({"warn", "error", "fatal"})
 _SKIPPED_LEVELS = frozenset({"info", "debug"})
+_MAX_TEMPLATE = 240
+_SEVERITY = {"fatal": 1.0, "error": 0.85, "warn": 0.6}
+
+# Stack-trace shapes.
+_JAVA_FRAME = re.compile(r"^\s*at\s+([\w$.<>/]+)")
+_JAVA_EXC = re.compile(
+    r"^\s*(?:Caused by:\s*)?([\w$]+(?:\.[\w$]+)*(?:Exception|Error|Throwable))\b"
+)
+_PY_FRAME = re.compile(r'^\s*File "[^"]*", line \d+, in (\S+)')
+_GO_FUNC = re.compile(r"^([\w./*()\[\]\-]+)\(")
+_JAVA_AT = re.compile(r"at [\w$.<>/]+\(")
+_GO_GOROUTINE = re.compile(r"goroutine \d+ \[")
+_CRASH_HEADS = (
+    "Traceback (most recent call last)",
+    "Exception in thread ",
+    "panic:",
+    "fatal error:",
+)
+_PY_CHAIN = ("During handling of the above exception", "The above exception", "Traceback (")
+_MAX_FOLD = 200
+"""Records folded into one trace at most (a runaway trace stays one event)."""
+
+
+def mask(line: str) -> str:
+    """The line with its variable parts replaced by `<*>`."""
+    if _MASKABLE.search(line) is None:
+        return line
+    return _MASK.sub("<*>", line)
 
 
 def template_of(msg: str) -> str:
-    return _MASK.sub("<*>", msg.translate(_DIGITS))[:240]
+    """The template of one message (a multi-line message is read as a stack trace)."""
+    if "\n" in msg:
+        return trace_template(msg.split("\n"))
+    return mask(msg)[:_MAX_TEMPLATE]
+
+
+def trace_template(lines: list[str]) -> str:
+    """One template for a stack trace: its header, exception and top frame.
+
+    Frame line numbers, addresses and the frames below the top are left out, so the
+    same failure thrown from the same place is one template however deep the stack.
+    """
+    rows = [x.rstrip() for x in lines if x.strip()]
+    if not rows:
+        return ""
+    head = rows[0].strip()
+    parts: list[str]
+    if head.startswith("Traceback (most recent call last)"):
+        # Python: the exception is the last unindented line, the failing frame the last File.
+        exc = next(
+            (x for x in reversed(rows[1:]) if not x[:1].isspace() and not x.startswith(_PY_CHAIN)),
+            "",
+        )
+        frames = [m.group(1) for x in rows if (m := _PY_FRAME.match(x))]
+        parts = ["Traceback", mask(exc.strip())]
+        if frames:
+            parts.append(f"in {frames[-1]}")
+    elif head.startswith(("panic:", "fatal error:")):
+        # Go: the panic value, then the first function of the panicking goroutine.
+        parts = [mask(head)]
+        for k, x in enumerate(rows):
+            if x.startswith("goroutine ") and k + 1 < len(rows):
+                m = _GO_FUNC.match(rows[k + 1].strip())
+                if m:
+                    parts.append(f"in {m.group(1)}")
+                break
+    else:
+        # Java and the like: the header, the thrown exception when it is on its own line,
+        # the top frame and the root cause (the last `Caused by:`).
+        parts = [mask(head)]
+        if len(rows) > 1 and not _JAVA_FRAME.match(rows[1]):
+            m = _JAVA_EXC.match(rows[1])
+            if m:
+                parts.append(m.group(1))
+        frame = next((m.group(1) for x in rows if (m := _JAVA_FRAME.match(x))), None)
+        if frame:
+            parts.append(f"at {frame}")
+        causes = [m.group(1) for x in rows if x.lstrip().startswith("Caused by:")
+                  and (m := _JAVA_EXC.match(x))]  # fmt: skip
+        if causes:
+            parts.append(f"caused by {causes[-1]}")
+    return " | ".join(parts)[:_MAX_TEMPLATE]
+
+
+def _trace_kind(head: str) -> str:
+    """Which trace shape a record can open: python, go, or java (anything else)."""
+    if head.startswith("Traceback (most recent call last)"):
+        return "python"
+    if head.startswith(("panic:", "fatal error:")):
+        return "go"
+    return "java"
+
+
+def continues(kind: str, msg: str, folded: int) -> int:
+    """Whether a record continues the trace opened by the record just before it:
+    0 no, 1 yes, 2 yes and it is the trace's last line (a Python exception line), 3 yes
+    if the record after it is a frame (a Java exception line under the logged message;
+    without frames below it is a log record of its own).
+
+    `kind` is the opener's shape, `folded` how many records it already holds.
+    """
+    if not msg or msg[0] in " \t":  # indented frames, source lines, `... 12 more`
+        return 1
+    if msg.startswith(("Caused by:", "Suppressed:")):
+        return 1
+    if kind == "java":
+        if msg.startswith("at ") and _JAVA_AT.match(msg):  # frames with the indent stripped
+            return 1
+        # The exception line right under the logged message, when frames follow it.
+        if folded == 0 and ("Exception" in msg or "Error" in msg or "Throwable" in msg):
+            return 3 if _JAVA_EXC.match(msg) else 0
+        return 0
+    if kind == "python":
+        if msg.startswith(_PY_CHAIN):
+            return 1
+        # The exception line ends a Python traceback: unindented, after indented frames.
+        if folded > 0 and (": " in msg or msg.isidentifier() or _JAVA_EXC.match(msg)):
+            return 2
+        return 0
+    # Go: the goroutine header, its function lines, `created by`, the signal line.
+    if msg.startswith(("created by ", "[signal ")) or _GO_GOROUTINE.match(msg):
+        return 1
+    return 1 if _GO_FUNC.match(msg) else 0
+
+
+def is_frame(msg: str) -> bool:
+    """A Java stack frame record (`\tat com.foo.Bar.baz(Bar.java:42)`)."""
+    return bool(_JAVA_AT.match(msg.lstrip()))
 
 
 def log_family(template: str) -> str | None:
@@ -68,6 +206,8 @@ class LogFinding:
     strength: float
     examples: list[int] = field(default_factory=list)
     """Record indices of a few examples (for file:line citations)."""
+    trace: bool = False
+    """The template is a stack trace (multi-line or folded records)."""
 
 
 @dataclass(slots=True)
@@ -78,99 +218,184 @@ class LogStats:
     templates: int
     mentions: dict[str, list[int]] = field(default_factory=dict)
     """Record indices of error lines per family (used by the dependency analyzer)."""
+    folded_records: int = 0
+    """Records folded into the stack trace of the record before them."""
+
+
+@dataclass(slots=True)
+class _Counts:
+    before: list[int] = field(default_factory=list)
+    after: list[int] = field(default_factory=list)
+    first_after: list[float] = field(default_factory=list)
+    info: list[tuple[str, str, str, bool]] = field(default_factory=list)
+    """Per template id: service, template, level, is a trace."""
 
 
 def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
     n = len(logs)
     if n == 0:
         return LogStats([], 0, 0, 0)
-    level = logs.level
-    svc = logs.service
-    msg = logs.msg
-    keys: dict[tuple[str, str], int] = {}
-    key_level: list[str] = []
+    level, svc, msg, ts, fidx = logs.level, logs.service, logs.msg, logs.ts, logs.file_idx
+    c = _Counts()
+    tmpl_ids: dict[tuple[str, str], int] = {}
+    # Exact repeats skip the regex (bounded: cleared when it grows past the cap).
+    seen: dict[tuple[str, str], int] = {}
     rec_idx: list[int] = []
-    rec_key: list[int] = []
+    rec_tid: list[int] = []
+    folded_total = 0
+
+    def add(i: int, text: str, lv: str, trace: bool) -> None:
+        s = svc[i]
+        key = (s, text)
+        tid = seen.get(key)
+        if tid is None:
+            t = trace_template(text.split("\n")) if trace else template_of(text)
+            tk = (s, t)
+            tid = tmpl_ids.get(tk)
+            if tid is None:
+                tid = len(c.info)
+                tmpl_ids[tk] = tid
+                c.info.append((s, t, lv, trace or "\n" in text))
+                c.before.append(0)
+                c.after.append(0)
+                c.first_after.append(math.inf)
+            if len(seen) >= 100_000:
+                seen.clear()
+            seen[key] = tid
+        t_i = ts[i]
+        if t_i >= ref:
+            c.after[tid] += 1
+            if t_i < c.first_after[tid]:
+                c.first_after[tid] = t_i
+        else:
+            c.before[tid] += 1
+        rec_idx.append(i)
+        rec_tid.append(tid)
+
+    # A pending record may open a trace: (index, level, shape, folded lines).
+    pend = -1
+    pend_lv = ""
+    pend_kind = ""
+    pend_open = False
+    pend_lines: list[str] = []
     for i in range(n):
+        m = msg[i]
+        if pend >= 0:
+            if (
+                pend_open
+                and fidx[i] == fidx[pend]
+                and svc[i] == svc[pend]
+                and len(pend_lines) <= _MAX_FOLD
+            ):
+                more = continues(pend_kind, m, len(pend_lines) - 1)
+                if more == 3:
+                    more = int(i + 1 < n and fidx[i + 1] == fidx[i] and is_frame(msg[i + 1]))
+                if more:
+                    pend_lines.append(m)
+                    folded_total += 1
+                    pend_open = more == 1
+                    continue
+            if len(pend_lines) > 1:
+                add(pend, "\n".join(pend_lines), pend_lv, True)
+            else:
+                add(pend, pend_lines[0], pend_lv, False)
+            pend = -1
         lv = level[i]
         if lv in _SKIPPED_LEVELS:
-            continue
-        k = (svc[i], msg[i].translate(_DIGITS))
-        kid = keys.get(k)
-        if kid is None:
-            kid = len(keys)
-            keys[k] = kid
-            key_level.append(lv if lv in _TEMPLATED_LEVELS else "error")
-        rec_idx.append(i)
-        rec_key.append(kid)
+            # A crash written without a level (stderr) still opens a trace.
+            if not m.startswith(_CRASH_HEADS):
+                continue
+            lv = "fatal" if m.startswith(("panic:", "fatal error:")) else "error"
+        pend = i
+        pend_lv = lv if lv in _TEMPLATED_LEVELS else "error"
+        pend_kind = _trace_kind(m)
+        pend_open = True
+        pend_lines = [m]
+    if pend >= 0:
+        add(pend, "\n".join(pend_lines), pend_lv, len(pend_lines) > 1)
     if not rec_idx:
-        return LogStats([], n, 0, 0)
-    # Collapse translated keys into templates (regex only once per distinct key).
-    tmpl_ids: dict[tuple[str, str], int] = {}
-    key_to_tmpl = np.empty(len(keys), dtype=np.int64)
-    tmpl_info: list[tuple[str, str, str]] = []
-    for (s, m), kid in keys.items():
-        t = template_of(m)
-        tk = (s, t)
-        tid = tmpl_ids.get(tk)
-        if tid is None:
-            tid = len(tmpl_ids)
-            tmpl_ids[tk] = tid
-            tmpl_info.append((s, t, key_level[kid]))
-        key_to_tmpl[kid] = tid
-    ridx = np.asarray(rec_idx, dtype=np.int64)
-    tids = key_to_tmpl[np.asarray(rec_key, dtype=np.int64)]
-    ts = np.frombuffer(logs.ts, dtype=np.float64)[ridx]
-    post = ts >= ref
-    nt = len(tmpl_info)
-    before = np.bincount(tids[~post], minlength=nt)
-    after = np.bincount(tids[post], minlength=nt)
-    first_after = np.full(nt, np.inf)
-    np.minimum.at(first_after, tids[post], ts[post])
+        return LogStats([], n, 0, 0, folded_records=folded_total)
 
-    pre_span = max(ref - start, 60.0)
     post_span = max(end - ref, 60.0)
+    first = _first_seen(logs, {s for s, _, _, _ in c.info})
     findings: list[LogFinding] = []
-    mentions: dict[str, list[int]] = {}
-    for tid in range(nt):
-        a = int(after[tid])
-        b = int(before[tid])
-        if a == 0:
+    hit: dict[int, LogFinding] = {}
+    for tid, (s, t, lv, trace) in enumerate(c.info):
+        a = c.after[tid]
+        if a < 3:  # neither rule below can fire
             continue
-        s, t, lv = tmpl_info[tid]
-        fam = log_family(t)
-        rate_b = b / pre_span
-        rate_a = a / post_span
-        expected = max(rate_b * post_span, 0.5)
-        ratio = rate_a / max(rate_b, 0.5 / pre_span)
-        new = b == 0 and a >= 3
-        # Poisson tail: how surprising `a` is given the baseline rate.
-        surprise = _poisson_surprise(a, expected)
-        spiking = ratio >= 3.0 and a >= 5 and surprise >= 6.0
-        if not (new or spiking):
+        b = c.before[tid]
+        # The service's own baseline: from its first record (any level) to `ref`.
+        new, ratio = is_new_or_spiking(b, a, ref - first.get(s, ref), post_span)
+        if new is None:
             continue
-        sev = {"fatal": 1.0, "error": 0.85, "warn": 0.6}.get(lv, 0.7)
         vol = min(1.0, math.log1p(a) / math.log1p(50))
-        strength = sev * (0.55 + 0.45 * vol) * (1.0 if new else min(1.0, 0.5 + ratio / 20.0))
-        sel = np.nonzero((tids == tid) & post)[0][:3]
-        findings.append(
-            LogFinding(
-                service=s,
-                template=t,
-                level=lv,
-                family=fam,
-                before=b,
-                after=a,
-                rate_ratio=float(ratio),
-                new=new,
-                first_after=float(first_after[tid]),
-                strength=float(min(1.0, strength)),
-                examples=[int(ridx[k]) for k in sel],
-            )
+        strength = (
+            _SEVERITY.get(lv, 0.7)
+            * (0.55 + 0.45 * vol)
+            * (1.0 if new else min(1.0, 0.5 + ratio / 20.0))
         )
-        if fam:
-            mentions.setdefault(fam, []).extend(int(ridx[k]) for k in sel)
-    return LogStats(findings, n, len(rec_idx), nt, mentions)
+        f = LogFinding(
+            service=s,
+            template=t,
+            level=lv,
+            family=log_family(t),
+            before=b,
+            after=a,
+            rate_ratio=float(ratio),
+            new=new,
+            first_after=float(c.first_after[tid]),
+            strength=float(min(1.0, strength)),
+            trace=trace,
+        )
+        findings.append(f)
+        hit[tid] = f
+    mentions: dict[str, list[int]] = {}
+    if hit:
+        # A few examples after `ref` per finding, in record order, for citations.
+        for i, tid in zip(rec_idx, rec_tid, strict=True):
+            f0 = hit.get(tid)
+            if f0 is not None and len(f0.examples) < 3 and ts[i] >= ref:
+                f0.examples.append(i)
+        for f in findings:
+            if f.family:
+                mentions.setdefault(f.family, []).extend(f.examples)
+    return LogStats(findings, n, len(rec_idx), len(c.info), mentions, folded_total)
+
+
+def _first_seen(logs: LogTable, services: set[str]) -> dict[str, float]:
+    """Time of each service's first record of any level (where its baseline starts)."""
+    first: dict[str, float] = {}
+    get = first.get
+    for s, t in zip(logs.service, logs.ts, strict=True):
+        if t < get(s, math.inf):
+            first[s] = t
+    return {s: t for s, t in first.items() if s in services}
+
+
+def is_new_or_spiking(
+    before: int, after: int, pre_span: float, post_span: float
+) -> tuple[bool | None, float]:
+    """(new?, rate ratio): True for a new template, False for a spiking one, None for
+    neither.
+
+    `pre_span` is how long the service's own logs cover before `ref` (zero or less when
+    its logs start after `ref`: there is no baseline, so nothing is new or spiking).
+    New: never seen before `ref`, at least 3 times after, and the baseline long enough
+    that at the after-rate it would have shown at least 3 times. Spiking: at least 5
+    times after, 3x the baseline rate, and surprising for a Poisson count at the
+    baseline rate (-log10 tail >= 6)."""
+    if pre_span <= 0:
+        return None, 0.0
+    rate_b = before / pre_span
+    rate_a = after / post_span
+    ratio = rate_a / max(rate_b, 0.5 / pre_span)
+    if before == 0 and after >= 3 and rate_a * pre_span >= 3.0:
+        return True, ratio
+    expected = max(rate_b * post_span, 0.5)
+    if ratio >= 3.0 and after >= 5 and _poisson_surprise(after, expected) >= 6.0:
+        return False, ratio
+    return None, ratio
 
 
 def _poisson_surprise(observed: int, expected: float) -> float:
