@@ -309,14 +309,54 @@ _LEVELS = {
 }
 
 
+_KNOWN_LEVELS = frozenset(_LEVELS.values())
+
+
 def normalize_level(raw: Any) -> str:
     if not isinstance(raw, str):
         return "info" if raw is None else str(raw).lower()
     return _LEVELS.get(raw.lower(), raw.lower())
 
 
+def _iso_seconds(t: str, cache: dict[str, float]) -> float | None:
+    """Fast path for `YYYY-MM-DDTHH:MM:SS.fffZ` (any fraction digits): the whole seconds
+    are parsed once per distinct second, the fraction added. None when `t` has another
+    shape (the caller parses it in full)."""
+    if len(t) < 22 or t[19] != "." or t[-1] != "Z" or t[10] != "T":
+        return None
+    frac = t[20:-1]
+    if not frac.isdigit():
+        return None
+    base = cache.get(t[:19])
+    if base is None:
+        base = to_unix(t[:19] + "Z")
+        if len(cache) >= 65536:
+            cache.clear()
+        cache[t[:19]] = base
+    return base + float("0." + frac)
+
+
+def _inner_record(msg: str) -> tuple[str, Any] | None:
+    """(message, level) of a JSON record logged as the message of an outer record (a
+    container runtime wrapping an app's structured log line), or None."""
+    try:
+        inner = orjson.loads(msg)
+    except orjson.JSONDecodeError:
+        return None
+    if type(inner) is not dict:
+        return None
+    text = inner.get("message", inner.get("msg"))
+    if not isinstance(text, str):
+        return None
+    return text, inner.get("severity", inner.get("level"))
+
+
 def read_jsonl_logs(path: Path, display: str, table: LogTable) -> None:
-    """Append the records of one logs/*.jsonl file to `table` (validated by hand)."""
+    """Append the records of one logs/*.jsonl file to `table` (validated by hand).
+
+    When a record's level is missing or not a known level and its message is itself a
+    JSON object with a message (a runtime wrapping an app's structured line), the inner
+    message and level are used."""
     file_idx = len(table.files)
     table.files.append(display)
     default_service = path.stem
@@ -325,6 +365,7 @@ def read_jsonl_logs(path: Path, display: str, table: LogTable) -> None:
     fi_col, ln_col = table.file_idx, table.line
     level_cache: dict[Any, str] = {}
     ts_cache: dict[str, float] = {}
+    sec_cache: dict[str, float] = {}
     try:
         fh = path.open("rb")
     except OSError as exc:
@@ -348,9 +389,11 @@ def read_jsonl_logs(path: Path, display: str, table: LogTable) -> None:
                 if type(t) is str:
                     tv = ts_cache.get(t)
                     if tv is None:
-                        tv = to_unix(t)
-                        if len(ts_cache) < 4096:
-                            ts_cache[t] = tv
+                        tv = _iso_seconds(t, sec_cache)
+                        if tv is None:
+                            tv = to_unix(t)
+                            if len(ts_cache) < 4096:
+                                ts_cache[t] = tv
                 else:
                     tv = to_unix(t)
             except TimestampError as exc:
@@ -365,6 +408,14 @@ def read_jsonl_logs(path: Path, display: str, table: LogTable) -> None:
             msg = obj.get("msg")
             if msg is None:
                 msg = obj.get("message", obj.get("log", ""))
+            if (
+                (lvl_raw is None or lvl not in _KNOWN_LEVELS)
+                and type(msg) is str
+                and msg[:1] == "{"
+            ):
+                inner = _inner_record(msg)
+                if inner is not None:
+                    msg, lvl = inner[0], normalize_level(inner[1]) if inner[1] else lvl
             svc = obj.get("service") or default_service
             ts_col.append(tv)
             svc_col.append(svc if type(svc) is str else str(svc))
