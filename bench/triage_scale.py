@@ -367,11 +367,11 @@ _SYLLABLES = [
     "wen", "hol", "jun", "xor", "yel", "bri", "dro", "fli", "glo", "shu", "tha", "ulm",
 ]  # fmt: skip
 _DISTINCT_FORMS = [
-    "{a} failed while {b} the {c}: {d} {e}",
-    "cannot {a} {b}.{c} for {d} ({e} rejected)",
+    "{a} failed while {b} the {c}: {d} {e} after {n}ms",
+    "cannot {a} {b}.{c} for {d} ({e} rejected) id={x}",
     "error in {a} handler: {b} {c} {d} is {e}",
-    "{a}Exception: {b} {c} not {d} in {e}",
-    "unexpected {a} from {b}: {c} {d} {e}",
+    "{a}Exception: {b} {c} not {d} in {e} at 10.0.{n}",
+    "unexpected {a} from {b}: {c} {d} {e} order {n}",
 ]
 
 
@@ -393,7 +393,10 @@ def write_distinct_logs(root: Path, n_lines: int, seed: int = 3) -> None:
         svc = SERVICES[i % len(SERVICES)]
         while True:
             form = _DISTINCT_FORMS[rng.randrange(len(_DISTINCT_FORMS))]
-            msg = form.format(**{k: _word(rng) for k in "abcde"})
+            msg = form.format(
+                n=rng.randrange(1_000_000), x=f"{rng.getrandbits(48):012x}",
+                **{k: _word(rng) for k in "abcde"},
+            )  # fmt: skip
             if msg not in seen:
                 seen.add(msg)
                 break
