@@ -27,29 +27,33 @@ from __future__ import annotations
 
 import math
 import re
+from array import array
 from dataclasses import dataclass, field
 
 from aisre_cli.investigate.families import LOG_FAMILY_PATTERNS
 from aisre_cli.model import LogTable
 
-# One regex pass masks the variable parts. Alternatives (first match wins at a place):
-# quoted strings; key=value values (the `=` is kept); tokens that start with a digit at a
-# token boundary (numbers with units, IPs with ports, dates, versions); hex ids and UUIDs
-# (hex letters and digits mixed); any other run of digits inside a word (`u123`, `pod-7f9c`).
+# Two regex passes mask the variable parts. First key=value values (the `=` is kept).
+# Then, in one pass whose every match starts with a digit, a hex letter or a quote (so
+# the regex engine skips every other character without trying the alternatives):
+# quoted strings; tokens that start with a digit (or a sign and a digit) at a token
+# boundary (numbers with units, IPs with ports, dates, versions, UUIDs); hex ids that start with a letter; and
+# any other run of digits inside a word (`u123` -> `u<*>`).
+_KV = re.compile(r"""=[^\s,;)\]}"']+""")
 _MASK = re.compile(
     r"""
-    "[^"\n]{0,200}"
-  | '[^'\n]{0,200}'
-  | (?<==)[^\s,;)\]}]+
-  | (?<![\w.])[-+]?\d[\w.:\-]*
-  | (?<![\w.])[0-9a-fA-F]*\d[0-9a-fA-F]*[a-fA-F][\w\-]*
-  | (?<![\w.])[a-fA-F]+\d[0-9a-fA-F\-]*\b
-  | \d+
+    [0-9a-fA-F"'+\-]
+    (?:
+        (?<=[+\-])(?<![\w.][+\-])\d[\w.:\-]*
+      | (?<=")[^"\n]{0,200}"
+      | (?<=')[^'\n]{0,200}'
+      | (?<=\d)(?<![\w.]\d)[\w.:\-]*
+      | (?<=\d)\d*
+      | (?<=[a-fA-F])(?<![\w.][a-fA-F])[a-fA-F]*\d[\w\-]*
+    )
     """,
     re.VERBOSE,
 )
-# A message without any of these characters has nothing to mask.
-_MASKABLE = re.compile(r"""[\d"'=]""")
 _FAMILY_RX = [(fam, re.compile(rx, re.IGNORECASE)) for fam, rx in LOG_FAMILY_PATTERNS.items()]
 _TEMPLATED_LEVELS = frozenset({"warn", "error", "fatal"})
 _SKIPPED_LEVELS = frozenset({"info", "debug"})
@@ -71,6 +75,9 @@ _CRASH_HEADS = (
     "panic:",
     "fatal error:",
 )
+_JAVA_CONT_FIRST = frozenset({"", " ", "\t", "C", "S", "a"})
+"""First characters of the records that can continue a Java trace without naming an
+exception: indented frames, `Caused by:`, `Suppressed:`, `at ...` (indent stripped)."""
 _PY_CHAIN = ("During handling of the above exception", "The above exception", "Traceback (")
 _MAX_FOLD = 200
 """Records folded into one trace at most (a runaway trace stays one event)."""
@@ -78,8 +85,8 @@ _MAX_FOLD = 200
 
 def mask(line: str) -> str:
     """The line with its variable parts replaced by `<*>`."""
-    if _MASKABLE.search(line) is None:
-        return line
+    if "=" in line:
+        line = _KV.sub("=<*>", line)
     return _MASK.sub("<*>", line)
 
 
@@ -222,109 +229,117 @@ class LogStats:
     """Records folded into the stack trace of the record before them."""
 
 
-@dataclass(slots=True)
-class _Counts:
-    before: list[int] = field(default_factory=list)
-    after: list[int] = field(default_factory=list)
-    first_after: list[float] = field(default_factory=list)
-    info: list[tuple[str, str, str, bool]] = field(default_factory=list)
-    """Per template id: service, template, level, is a trace."""
-
-
 def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
     n = len(logs)
     if n == 0:
         return LogStats([], 0, 0, 0)
     level, svc, msg, ts, fidx = logs.level, logs.service, logs.msg, logs.ts, logs.file_idx
-    c = _Counts()
-    tmpl_ids: dict[tuple[str, str], int] = {}
-    # Exact repeats skip the regex (bounded: cleared when it grows past the cap).
-    seen: dict[tuple[str, str], int] = {}
-    rec_idx: list[int] = []
-    rec_tid: list[int] = []
-    folded_total = 0
 
-    def add(i: int, text: str, lv: str, trace: bool) -> None:
+    # Pass 1: which records are events (templated), and which records fold into the
+    # stack trace of the event just before them.
+    ev_idx = array("l")
+    ev_lv: list[str] = []
+    folded: dict[int, list[str]] = {}
+    folded_total = 0
+    head = -1  # the last event, while records may still fold into it
+    head_kind = ""
+    head_file = -1
+    head_svc = ""
+    lines: list[str] | None = None
+    for i in range(n):
+        m = msg[i]
+        if head >= 0:
+            if (
+                fidx[i] == head_file
+                and svc[i] == head_svc
+                and (
+                    head_kind != "java"
+                    or m[:1] in _JAVA_CONT_FIRST
+                    or "Exception" in m
+                    or "Error" in m
+                    or "Throwable" in m
+                )
+            ):
+                more = continues(head_kind, m, 0 if lines is None else len(lines) - 1)
+                if more == 3:
+                    more = int(i + 1 < n and fidx[i + 1] == head_file and is_frame(msg[i + 1]))
+                if more:
+                    if lines is None:
+                        lines = folded[head] = [msg[head]]
+                    lines.append(m)
+                    folded_total += 1
+                    if more == 2 or len(lines) > _MAX_FOLD:
+                        head = -1
+                    continue
+            head = -1
+        lv = level[i]
+        if lv == "debug":
+            # A crash written without a level (stderr) still opens a trace.
+            if not m.startswith(_CRASH_HEADS):
+                continue
+            lv = "fatal" if m.startswith(("panic:", "fatal error:")) else "error"
+        ev_idx.append(i)
+        ev_lv.append(lv if lv in _TEMPLATED_LEVELS else "error")
+        head = i
+        head_kind = _trace_kind(m) if m[:1] in "Tpf" else "java"
+        head_file = fidx[i]
+        head_svc = svc[i]
+        lines = None
+    if not ev_idx:
+        return LogStats([], n, 0, 0, folded_records=folded_total)
+
+    # Pass 2: template each event (one regex pass per distinct message) and count it
+    # before and after `ref`.
+    info: list[tuple[str, str, str, bool]] = []  # per template: service, text, level, trace
+    before: list[int] = []
+    after: list[int] = []
+    first_after: list[float] = []
+    tmpl_ids: dict[tuple[str, str], int] = {}
+    seen: dict[tuple[str, str], int] = {}  # exact repeats skip the regex (bounded)
+    ev_tid = array("l")
+    for k, i in enumerate(ev_idx):
         s = svc[i]
+        group = folded.get(i) if folded else None
+        text = "\n".join(group) if group else msg[i]
         key = (s, text)
         tid = seen.get(key)
         if tid is None:
-            t = trace_template(text.split("\n")) if trace else template_of(text)
+            if "\n" in text:
+                t = trace_template(text.split("\n"))
+            else:
+                t = _MASK.sub("<*>", _KV.sub("=<*>", text) if "=" in text else text)
+                t = t[:_MAX_TEMPLATE]
             tk = (s, t)
             tid = tmpl_ids.get(tk)
             if tid is None:
-                tid = len(c.info)
+                tid = len(info)
                 tmpl_ids[tk] = tid
-                c.info.append((s, t, lv, trace or "\n" in text))
-                c.before.append(0)
-                c.after.append(0)
-                c.first_after.append(math.inf)
+                info.append((s, t, ev_lv[k], "\n" in text))
+                before.append(0)
+                after.append(0)
+                first_after.append(math.inf)
             if len(seen) >= 100_000:
                 seen.clear()
             seen[key] = tid
         t_i = ts[i]
         if t_i >= ref:
-            c.after[tid] += 1
-            if t_i < c.first_after[tid]:
-                c.first_after[tid] = t_i
+            after[tid] += 1
+            if t_i < first_after[tid]:
+                first_after[tid] = t_i
         else:
-            c.before[tid] += 1
-        rec_idx.append(i)
-        rec_tid.append(tid)
-
-    # A pending record may open a trace: (index, level, shape, folded lines).
-    pend = -1
-    pend_lv = ""
-    pend_kind = ""
-    pend_open = False
-    pend_lines: list[str] = []
-    for i in range(n):
-        m = msg[i]
-        if pend >= 0:
-            if (
-                pend_open
-                and fidx[i] == fidx[pend]
-                and svc[i] == svc[pend]
-                and len(pend_lines) <= _MAX_FOLD
-            ):
-                more = continues(pend_kind, m, len(pend_lines) - 1)
-                if more == 3:
-                    more = int(i + 1 < n and fidx[i + 1] == fidx[i] and is_frame(msg[i + 1]))
-                if more:
-                    pend_lines.append(m)
-                    folded_total += 1
-                    pend_open = more == 1
-                    continue
-            if len(pend_lines) > 1:
-                add(pend, "\n".join(pend_lines), pend_lv, True)
-            else:
-                add(pend, pend_lines[0], pend_lv, False)
-            pend = -1
-        lv = level[i]
-        if lv in _SKIPPED_LEVELS:
-            # A crash written without a level (stderr) still opens a trace.
-            if not m.startswith(_CRASH_HEADS):
-                continue
-            lv = "fatal" if m.startswith(("panic:", "fatal error:")) else "error"
-        pend = i
-        pend_lv = lv if lv in _TEMPLATED_LEVELS else "error"
-        pend_kind = _trace_kind(m)
-        pend_open = True
-        pend_lines = [m]
-    if pend >= 0:
-        add(pend, "\n".join(pend_lines), pend_lv, len(pend_lines) > 1)
-    if not rec_idx:
-        return LogStats([], n, 0, 0, folded_records=folded_total)
+            before[tid] += 1
+        ev_tid.append(tid)
+    del seen, tmpl_ids
 
     post_span = max(end - ref, 60.0)
-    first = _first_seen(logs, {s for s, _, _, _ in c.info})
+    first = _first_seen(logs, {x[0] for x in info})
     findings: list[LogFinding] = []
     hit: dict[int, LogFinding] = {}
-    for tid, (s, t, lv, trace) in enumerate(c.info):
-        a = c.after[tid]
+    for tid, (s, t, lv, trace) in enumerate(info):
+        a = after[tid]
         if a < 3:  # neither rule below can fire
             continue
-        b = c.before[tid]
+        b = before[tid]
         # The service's own baseline: from its first record (any level) to `ref`.
         new, ratio = is_new_or_spiking(b, a, ref - first.get(s, ref), post_span)
         if new is None:
@@ -344,7 +359,7 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
             after=a,
             rate_ratio=float(ratio),
             new=new,
-            first_after=float(c.first_after[tid]),
+            first_after=float(first_after[tid]),
             strength=float(min(1.0, strength)),
             trace=trace,
         )
@@ -353,14 +368,14 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
     mentions: dict[str, list[int]] = {}
     if hit:
         # A few examples after `ref` per finding, in record order, for citations.
-        for i, tid in zip(rec_idx, rec_tid, strict=True):
+        for i, tid in zip(ev_idx, ev_tid, strict=True):
             f0 = hit.get(tid)
             if f0 is not None and len(f0.examples) < 3 and ts[i] >= ref:
                 f0.examples.append(i)
         for f in findings:
             if f.family:
                 mentions.setdefault(f.family, []).extend(f.examples)
-    return LogStats(findings, n, len(rec_idx), len(c.info), mentions, folded_total)
+    return LogStats(findings, n, len(ev_idx), len(info), mentions, folded_total)
 
 
 def _first_seen(logs: LogTable, services: set[str]) -> dict[str, float]:
