@@ -15,16 +15,58 @@ Scoring (0..1):
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
+from aisre_cli import __version__
 from aisre_cli.model import Alert, Hypothesis
-from aisre_cli.remediate.runbook import Runbook
-from aisre_cli.remediate.runbook import load_runbooks as _load
-from aisre_cli.settings.config import Profile
+from aisre_cli.settings import paths
+
+if TYPE_CHECKING:
+    from aisre_cli.remediate.runbook import Runbook
+    from aisre_cli.settings.config import Profile
 
 
-def specificity(rb: Runbook, hypothesis: Hypothesis | None, alert: Alert | None) -> float | None:
+class _AppliesTo(Protocol):
+    @property
+    def kinds(self) -> list[str]: ...
+    @property
+    def labels(self) -> dict[str, str]: ...
+    @property
+    def services(self) -> list[str]: ...
+
+
+class Matchable(Protocol):
+    """What matching reads of a runbook: a `Runbook`, or its cached `RunbookRef`."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def applies_to(self) -> _AppliesTo: ...
+
+
+@dataclass(frozen=True)
+class AppliesToRef:
+    kinds: list[str] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+    services: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RunbookRef:
+    """A validated runbook's id and `applies_to`, as kept in the match cache."""
+
+    id: str
+    applies_to: AppliesToRef
+
+
+def specificity(rb: Matchable, hypothesis: Hypothesis | None, alert: Alert | None) -> float | None:
     """How specifically `rb` fits; None when it does not apply at all."""
     a = rb.applies_to
     score = 0.0
@@ -55,7 +97,7 @@ def specificity(rb: Runbook, hypothesis: Hypothesis | None, alert: Alert | None)
 
 
 def match_runbooks(
-    hypothesis: Hypothesis, alert: Alert | None, runbooks: Sequence[Runbook]
+    hypothesis: Hypothesis, alert: Alert | None, runbooks: Sequence[Matchable]
 ) -> list[str]:
     """Ids of the runbooks that apply to `hypothesis`, most specific first."""
     scored: list[tuple[float, str]] = []
@@ -69,4 +111,73 @@ def match_runbooks(
 
 def load_runbooks(profile: Profile | None = None) -> list[Runbook]:
     """The profile's runbooks (shipped + `runbook_dirs`), skipping invalid files."""
+    from aisre_cli.remediate.runbook import load_runbooks as _load
+
     return _load(profile, strict=False)
+
+
+def _cache_key(profile: Profile | None) -> str:
+    """Changes whenever a runbook file, the set of files, or the validating code does."""
+    from aisre_cli.remediate.files import runbook_dirs, runbook_files
+
+    h = hashlib.sha256(f"aisre {__version__}\n".encode())
+    code = Path(__file__).resolve().parent
+    for src in sorted([*code.glob("*.py"), *code.glob("capabilities/*.py")]):
+        st = src.stat()
+        h.update(f"{src.name} {st.st_mtime_ns} {st.st_size}\n".encode())
+    for f in runbook_files(d for d in runbook_dirs(profile) if d.exists()):
+        h.update(f"{f}\n".encode())
+        try:
+            h.update(f.read_bytes())
+        except OSError:
+            h.update(b"<unreadable>")
+    return h.hexdigest()
+
+
+def load_for_matching(profile: Profile | None = None) -> list[Matchable]:
+    """The runbooks matching needs (id and applies_to), from a cache of the last full
+    validation when no runbook file and no validating code changed since.
+
+    Triage calls this on every run: a cache hit reads and hashes the runbook files but
+    does not parse YAML, build models or load the capability registry. A miss (or an
+    unreadable cache) validates everything with `load_runbooks` and rewrites the cache.
+    """
+    key = _cache_key(profile)
+    cache = paths.data_dir() / "cache" / "runbooks.json"
+    try:
+        data: Any = json.loads(cache.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and data.get("key") == key:
+            return [
+                RunbookRef(
+                    str(r["id"]),
+                    AppliesToRef(
+                        [str(k) for k in r["kinds"]],
+                        {str(k): str(v) for k, v in r["labels"].items()},
+                        [str(x) for x in r["services"]],
+                    ),
+                )
+                for r in data["runbooks"]
+            ]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    books = load_runbooks(profile)
+    entry = {
+        "key": key,
+        "runbooks": [
+            {
+                "id": rb.id,
+                "kinds": list(rb.applies_to.kinds),
+                "labels": dict(rb.applies_to.labels),
+                "services": list(rb.applies_to.services),
+            }
+            for rb in books
+        ],
+    }
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(f".runbooks.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(entry), encoding="utf-8")
+        os.replace(tmp, cache)
+    except OSError:
+        pass  # a read-only data dir only costs the next run a full validation
+    return list(books)

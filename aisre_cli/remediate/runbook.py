@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -34,6 +34,8 @@ from aisre_cli.errors import AisreError, ExitCode, UsageError
 from aisre_cli.model import HYPOTHESIS_KINDS
 from aisre_cli.remediate import templating
 from aisre_cli.remediate.capabilities import Registry, default_registry
+from aisre_cli.remediate.files import runbook_dirs as runbook_dirs
+from aisre_cli.remediate.files import runbook_files as runbook_files
 from aisre_cli.remediate.types import (
     PARAM_TYPES,
     QUERY_SAFE_TYPES,
@@ -41,7 +43,6 @@ from aisre_cli.remediate.types import (
     validate_param,
     wait_duration,
 )
-from aisre_cli.settings import paths
 from aisre_cli.settings.config import Profile
 
 ID_RE = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
@@ -324,25 +325,6 @@ def load_file(path: Path) -> LoadedRunbook:
     rb.source = where
     rb.sha256 = hashlib.sha256(raw).hexdigest()
     return LoadedRunbook(rb, where, loaded.lines, [])
-
-
-def runbook_dirs(profile: Profile | None) -> list[Path]:
-    dirs = [paths.shipped_runbooks_dir()]
-    if profile is not None:
-        dirs += [Path(d).expanduser() for d in profile.runbook_dirs]
-    return dirs
-
-
-def runbook_files(targets: Iterable[Path]) -> list[Path]:
-    out: list[Path] = []
-    for t in targets:
-        if t.is_dir():
-            out += sorted([*t.glob("*.yaml"), *t.glob("*.yml")])
-        elif t.exists():
-            out.append(t)
-        else:
-            out.append(t)  # reported as unreadable
-    return out
 
 
 def load_runbooks(profile: Profile | None = None, *, strict: bool = True) -> list[Runbook]:

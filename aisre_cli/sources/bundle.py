@@ -366,6 +366,7 @@ def read_jsonl_logs(path: Path, display: str, table: LogTable) -> None:
     level_cache: dict[Any, str] = {}
     ts_cache: dict[str, float] = {}
     sec_cache: dict[str, float] = {}
+    svc_names: dict[str, str] = {}
     try:
         fh = path.open("rb")
     except OSError as exc:
@@ -417,8 +418,11 @@ def read_jsonl_logs(path: Path, display: str, table: LogTable) -> None:
                 if inner is not None:
                     msg, lvl = inner[0], normalize_level(inner[1]) if inner[1] else lvl
             svc = obj.get("service") or default_service
+            if type(svc) is not str:
+                svc = str(svc)
             ts_col.append(tv)
-            svc_col.append(svc if type(svc) is str else str(svc))
+            # one string object per service name, not one per record
+            svc_col.append(svc_names.setdefault(svc, svc))
             lvl_col.append(lvl)
             msg_col.append(msg if type(msg) is str else str(msg))
             fi_col.append(file_idx)

@@ -37,8 +37,8 @@ from aisre_cli.model import LogTable
 # Then, in one pass whose every match starts with a digit, a hex letter or a quote (so
 # the regex engine skips every other character without trying the alternatives):
 # quoted strings; tokens that start with a digit (or a sign and a digit) at a token
-# boundary (numbers with units, IPs with ports, dates, versions, UUIDs); hex ids that start with a letter; and
-# any other run of digits inside a word (`u123` -> `u<*>`).
+# boundary (numbers with units, IPs with ports, dates, versions, UUIDs); hex ids that
+# start with a letter; and any other run of digits inside a word (`u123` -> `u<*>`).
 _KV = re.compile(r"""=[^\s,;)\]}"']+""")
 _MASK = re.compile(
     r"""
@@ -88,6 +88,12 @@ def mask(line: str) -> str:
     if "=" in line:
         line = _KV.sub("=<*>", line)
     return _MASK.sub("<*>", line)
+
+
+def _template(text: str) -> str:
+    if "\n" in text:
+        return trace_template(text.split("\n"))
+    return _MASK.sub("<*>", _KV.sub("=<*>", text) if "=" in text else text)[:_MAX_TEMPLATE]
 
 
 def template_of(msg: str) -> str:
@@ -273,7 +279,7 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
                     continue
             head = -1
         lv = level[i]
-        if lv == "debug":
+        if lv in _SKIPPED_LEVELS:
             # A crash written without a level (stderr) still opens a trace.
             if not m.startswith(_CRASH_HEADS):
                 continue
@@ -289,14 +295,21 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
         return LogStats([], n, 0, 0, folded_records=folded_total)
 
     # Pass 2: template each event (one regex pass per distinct message) and count it
-    # before and after `ref`.
-    info: list[tuple[str, str, str, bool]] = []  # per template: service, text, level, trace
-    before: list[int] = []
-    after: list[int] = []
-    first_after: list[float] = []
-    tmpl_ids: dict[tuple[str, str], int] = {}
+    # before and after `ref`. Templates are keyed by the 64-bit hash of (service, text)
+    # so that a million distinct templates do not keep a million strings alive (the
+    # text is rebuilt from the first event for the few that become findings); two
+    # templates sharing a hash is a ~1e-7 event at a million templates and would only
+    # merge their counts.
+    t_svc: list[str] = []
+    t_lv: list[str] = []
+    t_first = array("l")  # position in ev_idx of the template's first event
+    before = array("l")
+    after = array("l")
+    first_after = array("d")
+    tmpl_ids: dict[int, int] = {}
     seen: dict[tuple[str, str], int] = {}  # exact repeats skip the regex (bounded)
     ev_tid = array("l")
+    inf = math.inf
     for k, i in enumerate(ev_idx):
         s = svc[i]
         group = folded.get(i) if folded else None
@@ -304,20 +317,17 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
         key = (s, text)
         tid = seen.get(key)
         if tid is None:
-            if "\n" in text:
-                t = trace_template(text.split("\n"))
-            else:
-                t = _MASK.sub("<*>", _KV.sub("=<*>", text) if "=" in text else text)
-                t = t[:_MAX_TEMPLATE]
-            tk = (s, t)
+            tk = hash((s, _template(text)))
             tid = tmpl_ids.get(tk)
             if tid is None:
-                tid = len(info)
+                tid = len(t_svc)
                 tmpl_ids[tk] = tid
-                info.append((s, t, ev_lv[k], "\n" in text))
+                t_svc.append(s)
+                t_lv.append(ev_lv[k])
+                t_first.append(k)
                 before.append(0)
                 after.append(0)
-                first_after.append(math.inf)
+                first_after.append(inf)
             if len(seen) >= 100_000:
                 seen.clear()
             seen[key] = tid
@@ -331,19 +341,28 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
         ev_tid.append(tid)
     del seen, tmpl_ids
 
+    def event_text(k: int) -> str:
+        i = ev_idx[k]
+        group = folded.get(i)
+        return "\n".join(group) if group else msg[i]
+
     post_span = max(end - ref, 60.0)
-    first = _first_seen(logs, {x[0] for x in info})
+    first = _first_seen(logs, set(t_svc))
     findings: list[LogFinding] = []
     hit: dict[int, LogFinding] = {}
-    for tid, (s, t, lv, trace) in enumerate(info):
-        a = after[tid]
+    for tid, a in enumerate(after):
         if a < 3:  # neither rule below can fire
             continue
+        s = t_svc[tid]
+        lv = t_lv[tid]
         b = before[tid]
         # The service's own baseline: from its first record (any level) to `ref`.
         new, ratio = is_new_or_spiking(b, a, ref - first.get(s, ref), post_span)
         if new is None:
             continue
+        text = event_text(t_first[tid])
+        t = _template(text)
+        trace = "\n" in text
         vol = min(1.0, math.log1p(a) / math.log1p(50))
         strength = (
             _SEVERITY.get(lv, 0.7)
@@ -375,7 +394,7 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
         for f in findings:
             if f.family:
                 mentions.setdefault(f.family, []).extend(f.examples)
-    return LogStats(findings, n, len(ev_idx), len(info), mentions, folded_total)
+    return LogStats(findings, n, len(ev_idx), len(t_svc), mentions, folded_total)
 
 
 def _first_seen(logs: LogTable, services: set[str]) -> dict[str, float]:

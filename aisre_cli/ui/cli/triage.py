@@ -75,10 +75,10 @@ def triage_cmd(
 
 def _runbook_matcher(profile: Profile) -> RunbookMatcher | None:
     """The remediate layer's matcher (the UI composes the layers)."""
-    from aisre_cli.remediate.matching import load_runbooks, match_runbooks
+    from aisre_cli.remediate.matching import load_for_matching, match_runbooks
 
     try:
-        books = load_runbooks(profile)
+        books = load_for_matching(profile)
     except AisreError as err:  # a broken runbook folder must not stop a triage
         note(f"runbooks not loaded: {err.message}")
         return None
