@@ -238,8 +238,12 @@ class _Loaded:
     lines: dict[tuple[str | int, ...], int]
 
 
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's loader when PyYAML has it (several times faster), with the same node marks."""
+
+
 def _compose(text: str, where: str) -> _Loaded:
-    loader = yaml.SafeLoader(text)
+    loader = _SafeLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:

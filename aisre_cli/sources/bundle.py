@@ -29,6 +29,7 @@ from aisre_cli.model import Alert, Change, LogTable, Series, SourceNote, Span, T
 from aisre_cli.sources.timeparse import TimestampError, to_datetime, to_unix
 
 DEFAULT_SERVICE_LABELS: tuple[str, ...] = ("service", "job", "app")
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
 
 
 # ---------------------------------------------------------------- boundary models
@@ -148,7 +149,7 @@ def _load_json(path: Path) -> Any:
 
 def _load_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_SafeLoader)
     except yaml.YAMLError as exc:
         raise _yaml_error(path, exc) from None
     except (OSError, UnicodeDecodeError) as exc:

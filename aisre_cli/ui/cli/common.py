@@ -31,7 +31,13 @@ def load(
 
 def note(text: str) -> None:
     """One dim line on stderr (talk, not data); `text` is plain (it may quote outside
-    text: controls are made visible, markup is not interpreted)."""
+    text: controls are made visible, markup is not interpreted). Plain text when stderr
+    is not a terminal (no styling to show, and no rich import on the scripted path)."""
+    from aisre_cli.ui.term import echo
+
+    if not sys.stderr.isatty():
+        echo(text, err=True)
+        return
     from aisre_cli.ui.term import console, markup
 
     console(stderr=True).print(f"[dim]{markup(text)}[/]")

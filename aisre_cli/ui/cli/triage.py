@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -41,8 +41,9 @@ def triage_cmd(
 
       aisre triage --bundle ./incident-42
     """
+    from contextlib import nullcontext
+
     from aisre_cli.investigate.triage import run_triage
-    from aisre_cli.ui.render import render_report, report_markdown, source_progress
     from aisre_cli.ui.term import echo
 
     if json_out and markdown:
@@ -50,7 +51,13 @@ def triage_cmd(
     rp, sources = load(ctx, profile, bundle)
     matcher = _runbook_matcher(rp.profile)
     memory = _memory()
-    with source_progress(enabled=sources.bundle is None) as progress:
+    if sources.bundle is None:  # live sources: a per-source status while gathering
+        from aisre_cli.ui.render import source_progress
+
+        progress_cm: Any = source_progress()
+    else:  # a bundle is read in a blink: no spinner (and no rich import)
+        progress_cm = nullcontext(None)
+    with progress_cm as progress:
         report = run_triage(
             sources,
             alert_id,
@@ -68,8 +75,12 @@ def triage_cmd(
     if json_out:
         print_json(report.to_public())
     elif markdown:
+        from aisre_cli.ui.render import report_markdown
+
         echo(report_markdown(report))
     else:
+        from aisre_cli.ui.render import render_report
+
         render_report(report, verbose=max(verbose, state(ctx).verbose))
 
 
