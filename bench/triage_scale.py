@@ -436,9 +436,12 @@ def child_triage(bundle: str, profile_out: str | None) -> None:
 
         prof = cProfile.Profile()
         prof.enable()
+    ru0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     report = run_triage(bundle_set(bundle), None, Profile())
     took = time.perf_counter() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
     if prof is not None:
         prof.disable()
         prof.dump_stats(profile_out)
@@ -448,6 +451,7 @@ def child_triage(bundle: str, profile_out: str | None) -> None:
         json.dumps(
             {
                 "triage_s": took,
+                "triage_cpu_s": cpu,
                 "import_s": import_s,
                 "peak_rss_mb": rss_kb / 1024.0,
                 "top": f"{top.kind} {top.service} {top.subject or ''}".strip() if top else None,
@@ -459,6 +463,7 @@ def child_triage(bundle: str, profile_out: str | None) -> None:
 
 def child_floor(bundle: str) -> None:
     loads = json.loads
+    ru0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     n = 0
     for p in sorted((Path(bundle) / "logs").glob("*.jsonl")):
@@ -467,7 +472,9 @@ def child_floor(bundle: str) -> None:
                 loads(raw)
                 n += 1
     took = time.perf_counter() - t0
-    print(json.dumps({"floor_s": took, "lines": n}))
+    ru1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
+    print(json.dumps({"floor_s": took, "floor_cpu_s": cpu, "lines": n}))
 
 
 def _child(args: list[str]) -> dict[str, object]:
@@ -530,6 +537,8 @@ def run(sizes: list[Case], repeat: int, keep: Path | None) -> list[dict[str, obj
                 )
                 / 1e6
             )
+            tri_cpu = min(float(r["triage_cpu_s"]) for r in tri)  # type: ignore[arg-type]
+            flo_cpu = min(float(r["floor_cpu_s"]) for r in flo)  # type: ignore[arg-type]
             row = {
                 "kind": kind,
                 "lines": n_lines,
@@ -539,6 +548,7 @@ def run(sizes: list[Case], repeat: int, keep: Path | None) -> list[dict[str, obj
                 "floor_s": round(floor, 3),
                 "ratio": round(tri_s / floor, 2) if floor > 0 else math.inf,
                 "ratio_paired_median": round(pairs[len(pairs) // 2], 2),
+                "cpu_ratio": round(tri_cpu / flo_cpu, 2) if flo_cpu > 0 else math.inf,
                 "peak_rss_mb": round(max(float(r["peak_rss_mb"]) for r in tri), 1),  # type: ignore[arg-type]
                 "process_wall_s": round(float(best["wall_s"]), 3),  # type: ignore[arg-type]
                 "import_s": round(float(best["import_s"]), 3),  # type: ignore[arg-type]
@@ -577,7 +587,7 @@ def growth(rows: list[dict[str, object]]) -> list[str]:
 def print_table(rows: list[dict[str, object]]) -> None:
     hdr = (
         f"{'kind':>8} {'lines':>10} {'series':>7} {'triage s':>9} {'floor s':>8} {'ratio':>6} "
-        f"{'paired':>6} {'peak RSS MB':>12} {'bundle MB':>10} {'ok':>3}  top hypothesis"
+        f"{'paired':>6} {'cpu':>5} {'peak RSS MB':>12} {'bundle MB':>10} {'ok':>3}  top hypothesis"
     )
     print(hdr)
     print("-" * len(hdr))
@@ -585,7 +595,7 @@ def print_table(rows: list[dict[str, object]]) -> None:
         print(
             f"{r['kind']:>8} {r['lines']:>10,} {r['series']:>7,} "
             f"{r['triage_s']:>9.3f} {r['floor_s']:>8.3f} "
-            f"{r['ratio']:>6.2f} {r['ratio_paired_median']:>6.2f} "
+            f"{r['ratio']:>6.2f} {r['ratio_paired_median']:>6.2f} {r['cpu_ratio']:>5.2f} "
             f"{r['peak_rss_mb']:>12.1f} {r['bundle_mb']:>10.1f} {'yes' if r['ok'] else 'NO':>3}  "
             f"{r['top']}{' (escalate)' if r['escalate'] else ''}"
         )
@@ -593,7 +603,8 @@ def print_table(rows: list[dict[str, object]]) -> None:
         print(line)
     print(
         "ratio = best triage / best floor; paired = median of per-run ratios "
-        "(triage and floor runs interleaved); ok = ratio within the limit "
+        "(triage and floor runs interleaved); cpu = triage CPU time / floor CPU time (user +"
+        " sys: the least sensitive to other load on the machine); ok = ratio within the limit "
         f"(mixed ≤ {LIMITS['mixed']}x, distinct ≤ {LIMITS['distinct']}x) and peak RSS "
         f"≤ {RSS_LIMIT_MB:.0f} MB"
     )
