@@ -227,8 +227,8 @@ def test_java_trace_template_keeps_header_exception_top_frame_and_root_cause() -
     t2 = template_of('Exception in thread "main" java.lang.OutOfMemoryError: Java heap space\n'
                      "\tat com.shop.Cache.put(Cache.java:9)")  # fmt: skip
     assert (
-        t2
-        == "Exception in thread <*> java.lang.OutOfMemoryError: Java heap space | at com.shop.Cache.put"
+        t2 == "Exception in thread <*> java.lang.OutOfMemoryError: Java heap space"
+        " | at com.shop.Cache.put"
     )
 
 
