@@ -667,6 +667,7 @@ class BundleSource:
 
 def read_spans(path: Path, display: str) -> Iterable[Span]:
     out: list[Span] = []
+    sec_cache: dict[str, float] = {}
     with path.open("rb") as fh:
         for lineno, raw in enumerate(fh, 1):
             if not raw.strip():
@@ -678,7 +679,9 @@ def read_spans(path: Path, display: str) -> Iterable[Span]:
             if not isinstance(obj, dict):
                 raise BundleError(f"{display}:{lineno}: expected a JSON object")
             try:
-                start = to_unix(obj.get("start"))
+                t = obj.get("start")
+                fast = _iso_seconds(t, sec_cache) if type(t) is str else None
+                start = fast if fast is not None else to_unix(t)
             except TimestampError as exc:
                 raise BundleError(f"{display}:{lineno}: start: {exc}") from None
             try:
