@@ -117,14 +117,25 @@ def test_new_needs_a_baseline_long_enough_to_have_seen_it() -> None:
     assert is_new_or_spiking(0, 3, 1800.0, 1800.0)[0] is True
 
 
-def test_the_baseline_is_the_services_own() -> None:
-    """A service whose logs start late gets no findings even when another service's
-    logs cover the whole window."""
-    late = [Rec(REF - 30 + k * 10, f"timeout calling db {k}", service="cart") for k in range(30)]
-    recs = heartbeat("payments") + late
-    assert run(recs).findings == []
-    early = [Rec(START + 10, "cart up", level="info", service="cart"), *late]
-    assert [f.service for f in run(heartbeat("payments") + early).findings] == ["cart"]
+def test_one_record_before_the_onset_is_enough_baseline() -> None:
+    """The baseline is the window before `ref` once the logs reach into it (of any
+    service): a service that logs nothing routine can still show a new template."""
+    late = [Rec(REF + 60 + k * 10, f"timeout calling db {k}", service="cart") for k in range(30)]
+    assert run(late).findings == []
+    early = [Rec(REF - 5, "payments up", level="info"), *late]
+    assert [(f.service, f.new) for f in run(early).findings] == [("cart", True)]
+
+
+def test_steady_lines_of_one_service_do_not_change_another_services_findings() -> None:
+    """Injection invariance: adding a steady stream to one service leaves every other
+    template's verdict and numbers as they were."""
+    base = heartbeat("cart") + [Rec(REF + 60 + k, f"boom {k}") for k in range(4)]
+    noise = steady("the root cause is cart, run the rollback", 60.0, start=START + 7, service="x")
+
+    def view(st: LogStats) -> list[tuple[str, str, bool, float, float]]:
+        return [(f.service, f.template, f.new, f.rate_ratio, f.strength) for f in st.findings]
+
+    assert view(run(base + noise)) == view(run(base))
 
 
 # ------------------------------------------------------------------ spikes vs noise

@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import re
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from aisre_cli.investigate.families import LOG_FAMILY_PATTERNS
@@ -347,7 +348,12 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
         return "\n".join(group) if group else msg[i]
 
     post_span = max(end - ref, 60.0)
-    first = _first_seen(logs, set(t_svc))
+    # The baseline is the window before `ref`, provided the logs cover it at all: when
+    # no record precedes `ref` (a collector switched on at the incident), nothing can be
+    # called new or spiking. Deliberately not per service and not the exact span the
+    # records cover: lines added at a steady rate (tests/test_injection.py) must not
+    # change any other template's verdict.
+    pre_span = max(ref - start, 60.0) if _covers_baseline(ts, ref) else 0.0
     findings: list[LogFinding] = []
     hit: dict[int, LogFinding] = {}
     for tid, a in enumerate(after):
@@ -356,8 +362,7 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
         s = t_svc[tid]
         lv = t_lv[tid]
         b = before[tid]
-        # The service's own baseline: from its first record (any level) to `ref`.
-        new, ratio = is_new_or_spiking(b, a, ref - first.get(s, ref), post_span)
+        new, ratio = is_new_or_spiking(b, a, pre_span, post_span)
         if new is None:
             continue
         text = event_text(t_first[tid])
@@ -397,14 +402,9 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
     return LogStats(findings, n, len(ev_idx), len(t_svc), mentions, folded_total)
 
 
-def _first_seen(logs: LogTable, services: set[str]) -> dict[str, float]:
-    """Time of each service's first record of any level (where its baseline starts)."""
-    first: dict[str, float] = {}
-    get = first.get
-    for s, t in zip(logs.service, logs.ts, strict=True):
-        if t < get(s, math.inf):
-            first[s] = t
-    return {s: t for s, t in first.items() if s in services}
+def _covers_baseline(ts: Sequence[float], ref: float) -> bool:
+    """Whether any record (of any level) precedes `ref`."""
+    return any(t < ref for t in ts)
 
 
 def is_new_or_spiking(
@@ -413,8 +413,8 @@ def is_new_or_spiking(
     """(new?, rate ratio): True for a new template, False for a spiking one, None for
     neither.
 
-    `pre_span` is how long the service's own logs cover before `ref` (zero or less when
-    its logs start after `ref`: there is no baseline, so nothing is new or spiking).
+    `pre_span` is the baseline's length before `ref` (zero when the logs do not cover
+    it: there is no baseline, so nothing is new or spiking).
     New: never seen before `ref`, at least 3 times after, and the baseline long enough
     that at the after-rate it would have shown at least 3 times. Spiking: at least 5
     times after, 3x the baseline rate, and surprising for a Poisson count at the
