@@ -311,7 +311,7 @@ def test_alert_fills_params_from_triage_and_silences_on_a_real_alertmanager(
 
 AUTONOMOUS_SILENCE = {
     "capabilities": {"alertmanager.silence.create": "autonomous"},
-    "thresholds": {"min_successes": 0, "min_trust": 0.3, "max_risk": 1.0},
+    "thresholds": {"min_successes": 0, "min_trust": 0.05, "max_risk": 1.0},
 }
 SILENCE_ARGS = ["runbook", "run", "silence-noisy-alert", "--alert", "fade5018", "--bundle"]
 
