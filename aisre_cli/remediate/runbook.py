@@ -297,14 +297,26 @@ def load_file(path: Path) -> LoadedRunbook:
     return LoadedRunbook(rb, where, loaded.lines, [])
 
 
-def load_runbooks(profile: Profile | None = None, *, strict: bool = True) -> list[Runbook]:
+def load_runbooks(
+    profile: Profile | None = None,
+    *,
+    strict: bool = True,
+    skipped: list[Problem] | None = None,
+) -> list[Runbook]:
     """Every runbook of the profile (shipped ones first). Invalid ones raise when strict.
 
     With `strict=False` invalid files are skipped (triage must still work when a user's
-    folder holds a broken runbook; `aisre runbook validate` reports it).
+    folder holds a broken runbook; `aisre runbook validate` reports it) and the first
+    problem of each skipped file is appended to `skipped`.
     """
     files = runbook_files(d for d in runbook_dirs(profile) if d.exists())
     rbs, problems = validate_files(files)
+    if skipped is not None:
+        seen_files: set[str] = set()
+        for prob in problems:
+            if prob.file not in seen_files:
+                seen_files.add(prob.file)
+                skipped.append(prob)
     if problems and strict:
         first = problems[0]
         raise RunbookError(

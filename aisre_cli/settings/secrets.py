@@ -44,7 +44,7 @@ from aisre_cli.settings.safeyaml import load_yaml
 KEYRING_SERVICE = "aisre"
 TokenOrigin = Literal["keyring", "file", "env"]
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
 
 # ------------------------------------------------------------------ redaction
 
@@ -182,7 +182,7 @@ def enable_debug_logging() -> None:
 
 
 def check_name(name: str) -> str:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise ConfigError(
             f"invalid token name {name!r}",
             hint="use letters, digits, '.', '_' or '-' (for example `pagerduty`)",
