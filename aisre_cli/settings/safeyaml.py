@@ -49,6 +49,10 @@ class YamlLimits:
     max_nodes: int = 250_000
     """Nodes after expanding every alias (a document without aliases has as many nodes
     as scalars plus collections, so this only bites on huge files or alias bombs)."""
+    max_entries: int | None = None
+    """Entries in any one mapping or sequence (None: only max_nodes bounds them)."""
+    entries_name: str = "entries"
+    """What an entry is, for the message: `services (limits.max_topology_services)`."""
 
 
 DEFAULT_LIMITS = YamlLimits()
@@ -57,8 +61,9 @@ DEFAULT_LIMITS = YamlLimits()
 class YamlProblem(Exception):
     """Why a YAML text was refused: where (a file name), the 1-based line, and what."""
 
-    def __init__(self, where: str, line: int, problem: str):
-        super().__init__(f"{where}:{line}: not valid YAML: {problem}")
+    def __init__(self, where: str, line: int, problem: str, *, invalid: bool = True):
+        prefix = "not valid YAML: " if invalid else ""
+        super().__init__(f"{where}:{line}: {prefix}{problem}")
         self.where = where
         self.line = line
         self.problem = problem
@@ -85,7 +90,7 @@ def _check_events(text: str, where: str, limits: YamlLimits) -> None:
     events, long before the exponential structure would be built.
     """
     parser = _Loader(text)
-    stack: list[list[Any]] = []  # [anchor, expanded size] per open collection
+    stack: list[list[Any]] = []  # [anchor, expanded size, children, max children]
     anchors: dict[str, int] = {}
     aliases = 0
     total = 0
@@ -108,7 +113,10 @@ def _check_events(text: str, where: str, limits: YamlLimits) -> None:
                     )
                 size = anchors.get(str(ev.anchor), 1)
             elif isinstance(ev, yaml.CollectionStartEvent):
-                stack.append([ev.anchor, 1])
+                most = limits.max_entries
+                if most is not None and isinstance(ev, yaml.MappingStartEvent):
+                    most *= 2  # a key and a value per entry
+                stack.append([ev.anchor, 1, 0, most])
                 if len(stack) > limits.max_depth:
                     raise YamlProblem(
                         where,
@@ -117,14 +125,23 @@ def _check_events(text: str, where: str, limits: YamlLimits) -> None:
                     )
                 continue
             elif isinstance(ev, yaml.CollectionEndEvent):
-                anchor, size = stack.pop()
+                anchor, size, _, _ = stack.pop()
             else:
                 continue
             if anchor is not None:
                 anchors[str(anchor)] = size
             if stack:
-                stack[-1][1] += size
-                size = stack[-1][1]
+                top = stack[-1]
+                top[1] += size
+                size = top[1]
+                top[2] += 1
+                if top[3] is not None and top[2] > top[3]:
+                    raise YamlProblem(
+                        where,
+                        line,
+                        f"more than {limits.max_entries:,} {limits.entries_name}",
+                        invalid=False,
+                    )
             else:
                 total += size
                 size = total
@@ -298,7 +315,14 @@ def read_bytes(
         path, max_bytes=max_bytes, error=error, root=root, display=where, limit_name=limit_name
     ) as fh:
         try:
-            data = fh.read(max_bytes + 1)
+            # Read what fstat promised plus one byte: never preallocate `max_bytes`.
+            size = os.fstat(fh.fileno()).st_size
+            data = fh.read(size + 1)
+            while len(data) > size and len(data) <= max_bytes:  # still growing
+                chunk = fh.read(1 << 20)
+                if not chunk:
+                    break
+                data += chunk
         except OSError as exc:
             raise error(f"{where}: cannot read ({exc.strerror})") from None
     if len(data) > max_bytes:  # grew after the size check

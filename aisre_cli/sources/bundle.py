@@ -37,7 +37,12 @@ from aisre_cli.sources.timeparse import (
 
 DEFAULT_SERVICE_LABELS: tuple[str, ...] = ("service", "job", "app")
 
-TOPOLOGY_YAML_LIMITS = YamlLimits(max_bytes=16_000_000, max_nodes=2_000_000)
+TOPOLOGY_YAML_LIMITS = YamlLimits(
+    max_bytes=16_000_000,
+    max_nodes=2_000_000,
+    max_entries=InputLimits().max_topology_services,
+    entries_name="services or dependencies (limits.max_topology_services)",
+)
 """A topology may list thousands of services; other YAML in a bundle is small."""
 
 _MB = 1_000_000
@@ -740,11 +745,13 @@ class BundleSource:
     def fetch_topology(self) -> Topology:
         if self._cache.topology is None:
             p = self.root / "topology.yaml"
+            cap = self.limits.max_topology_services
             limits = YamlLimits(
                 max_bytes=int(self.limits.max_yaml_mb * _MB),
-                max_nodes=TOPOLOGY_YAML_LIMITS.max_nodes,
+                max_nodes=max(TOPOLOGY_YAML_LIMITS.max_nodes, 20 * cap),
+                max_entries=cap,
+                entries_name=TOPOLOGY_YAML_LIMITS.entries_name,
             )
-            cap = self.limits.max_topology_services
             self._cache.topology = (
                 parse_topology(self._yaml(p, limits), self._rel(p), cap)
                 if p.exists()
