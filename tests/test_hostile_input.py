@@ -333,12 +333,14 @@ def test_param_with_newline_never_reaches_kubectl(tmp_path: Path, _aisre_home: P
         "restart-crashloop",
         "--param",
         "service=payments\n",
+        "--param",
+        "namespace=shop",
         "--dry-run",
         home=_aisre_home,
     )
     assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
     assert "Traceback" not in proc.stderr
-    assert "payments\n" not in proc.stdout
+    assert "parameter service=" in proc.stderr and "rejected" in proc.stderr
 
 
 # ------------------------------------------------------------ finding 10: numeric edges
