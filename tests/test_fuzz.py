@@ -562,12 +562,6 @@ hostile_alert_docs = st.lists(st.sampled_from(HOSTILE), min_size=4, max_size=4).
 ESCAPES = [h for h in HOSTILE if any(c in h for c in "\x1b\x9b\x9d\x00\x07")]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="terminal sanitizer and markup escaping are h-term's branch (issue 11 finding 1):"
-    " today ESC reaches the terminal and a severity label `[/]x` crashes rich markup (exit 1);"
-    " the lead flips this once it merges",
-)
 @settings(max_examples=3)
 @given(docs=hostile_alert_docs, msg=st.sampled_from(HOSTILE))
 @example(

@@ -455,3 +455,19 @@ def test_config_error_is_config_error(_aisre_home: Path) -> None:
     f.write_text(bomb())
     with pytest.raises(ConfigError, match=r"config\.yaml:\d+: not valid YAML"):
         load_config(f)
+
+
+# ------------------------------------------------------------ found by tests/test_fuzz.py
+
+
+@pytest.mark.parametrize("severity", ["major", "none", "[/]x"])
+def test_unknown_severity_renders(tmp_path: Path, _aisre_home: Path, severity: str) -> None:
+    """Any severity outside the styled set used to build `[]major[/]`: MarkupError, exit 1."""
+    b = demo_copy(tmp_path)
+    alerts = json.loads((b / "alerts.json").read_text())
+    for a in alerts:
+        a["labels"]["severity"] = severity
+    (b / "alerts.json").write_text(json.dumps(alerts))
+    for args in (("triage", "--bundle", str(b)), ("alerts", "--bundle", str(b))):
+        proc = run_cli(*args, home=_aisre_home)
+        assert proc.returncode == 0, proc.stderr[-2000:]
