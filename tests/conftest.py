@@ -14,6 +14,27 @@ SUITE = REPO / "scenarios" / "suite"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+def _hypothesis_profiles() -> None:
+    """Property tests (tests/test_fuzz.py) run a fixed, derandomized example budget so
+    CI is deterministic; `HYPOTHESIS_PROFILE=explore` searches wider with random seeds."""
+    try:
+        from hypothesis import HealthCheck, settings
+    except ImportError:  # the test extra is not installed: test_fuzz.py skips itself
+        return
+    common = {
+        "deadline": None,
+        "database": None,
+        "print_blob": True,
+        "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+    }
+    settings.register_profile("ci", max_examples=25, derandomize=True, **common)
+    settings.register_profile("explore", max_examples=500, **common)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+_hypothesis_profiles()
+
+
 @pytest.fixture(autouse=True)
 def _aisre_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "aisre-home"

@@ -256,7 +256,7 @@ def test_unparseable_window(tmp_path: Path) -> None:
         ("services:\n  api: [db]\n", "services.api: expected a mapping with depends_on, got list"),
         ("services:\n  api:\n    depends_on: db\n", "services.api.depends_on: expected a list"),
         ("services:\n  api: {depends_on: [1, 2]}\n", "services.api.depends_on: expected a list"),
-        ("services: {api: [\n", "invalid YAML"),
+        ("services: {api: [\n", "not valid YAML"),
     ],
 )
 def test_topology_unknown_shape(tmp_path: Path, text: str, needle: str) -> None:

@@ -40,13 +40,13 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from aisre_cli.errors import ConfigError
+from aisre_cli.settings.safeyaml import load_yaml_lines
 
 Autonomy = Literal["read_only", "advised", "approved", "autonomous"]
 AUTONOMY_LEVELS: tuple[Autonomy, ...] = ("read_only", "advised", "approved", "autonomous")
@@ -209,39 +209,9 @@ def load_policy(path: str | Path | None) -> Policy:
     if path is None:
         return Policy()
     p = Path(path).expanduser()
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(
-            f"{p}: cannot read the policy file ({exc.strerror})",
-            hint="fix `policy_file` in the profile",
-        ) from None
-    loader = yaml.SafeLoader(text)
-    lines: dict[tuple[Any, ...], int] = {}
-    try:
-        node = loader.get_single_node()
-
-        def walk(n: yaml.Node, path: tuple[Any, ...]) -> None:
-            lines.setdefault(path, n.start_mark.line + 1)
-            if isinstance(n, yaml.MappingNode):
-                for k, v in n.value:
-                    lines[(*path, k.value)] = k.start_mark.line + 1
-                    walk(v, (*path, k.value))
-                    lines[(*path, k.value)] = k.start_mark.line + 1
-            elif isinstance(n, yaml.SequenceNode):
-                for i, v in enumerate(n.value):
-                    walk(v, (*path, i))
-
-        raw: Any = None
-        if node is not None:
-            walk(node, ())
-            raw = loader.construct_document(node)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        raise ConfigError(f"{p}:{line}: not valid YAML") from None
-    finally:
-        loader.dispose()
+    raw, lines = load_yaml_lines(
+        p, error=ConfigError, hint="fix `policy_file` in the profile, or the file itself"
+    )
     try:
         pol = Policy.model_validate(raw or {})
     except ValidationError as exc:

@@ -460,7 +460,7 @@ def evaluate_bundle(
     t0 = time.perf_counter()
     res = CaseResult(path=rel, id=path.name, truth=None)
     try:
-        sources = bundle_set(path, profile.service_labels)
+        sources = bundle_set(path, profile.service_labels, profile.limits)
         b = sources.bundle
         assert b is not None
         res.id = b.meta.id

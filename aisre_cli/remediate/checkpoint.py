@@ -28,7 +28,7 @@ from aisre_cli.settings import paths
 
 StepStatus = Literal["pending", "running", "done", "failed", "skipped", "refused", "undone"]
 RunStatus = Literal["running", "completed", "aborted", "stopped", "failed"]
-RUN_ID = re.compile(r"^r-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$")
+RUN_ID = re.compile(r"^r-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}\Z")
 
 
 def new_run_id() -> str:
@@ -76,7 +76,7 @@ class RunState(BaseModel):
 
 
 def checkpoint_path(run_id: str) -> Path:
-    if not RUN_ID.match(run_id):
+    if not RUN_ID.fullmatch(run_id):
         raise UsageError(
             f"not a run id: {run_id!r}", hint="ids look like r-20260101T120000Z-abc123"
         )

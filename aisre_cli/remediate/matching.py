@@ -19,7 +19,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -109,11 +109,22 @@ def match_runbooks(
     return [rid for _, rid in scored]
 
 
-def load_runbooks(profile: Profile | None = None) -> list[Runbook]:
-    """The profile's runbooks (shipped + `runbook_dirs`), skipping invalid files."""
+def load_runbooks(
+    profile: Profile | None = None, on_skip: Callable[[str], None] | None = None
+) -> list[Runbook]:
+    """The profile's runbooks (shipped + `runbook_dirs`), skipping invalid files.
+
+    `on_skip` is told about each skipped file (its first problem, as FILE:LINE: WHAT).
+    """
+    from aisre_cli.remediate.runbook import Problem
     from aisre_cli.remediate.runbook import load_runbooks as _load
 
-    return _load(profile, strict=False)
+    skipped: list[Problem] = []
+    books = _load(profile, strict=False, skipped=skipped)
+    if on_skip is not None:
+        for prob in skipped:
+            on_skip(prob.render())
+    return books
 
 
 def _cache_key(profile: Profile | None) -> str:
@@ -134,7 +145,9 @@ def _cache_key(profile: Profile | None) -> str:
     return h.hexdigest()
 
 
-def load_for_matching(profile: Profile | None = None) -> list[Matchable]:
+def load_for_matching(
+    profile: Profile | None = None, on_skip: Callable[[str], None] | None = None
+) -> list[Matchable]:
     """The runbooks matching needs (id and applies_to), from a cache of the last full
     validation when no runbook file and no validating code changed since.
 
@@ -147,6 +160,9 @@ def load_for_matching(profile: Profile | None = None) -> list[Matchable]:
     try:
         data: Any = json.loads(cache.read_text(encoding="utf-8"))
         if isinstance(data, dict) and data.get("key") == key:
+            if on_skip is not None:
+                for msg in data.get("skipped", []):
+                    on_skip(str(msg))
             return [
                 RunbookRef(
                     str(r["id"]),
@@ -160,9 +176,14 @@ def load_for_matching(profile: Profile | None = None) -> list[Matchable]:
             ]
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass
-    books = load_runbooks(profile)
+    skipped: list[str] = []
+    books = load_runbooks(profile, on_skip=skipped.append)
+    if on_skip is not None:
+        for msg in skipped:
+            on_skip(msg)
     entry = {
         "key": key,
+        "skipped": skipped,
         "runbooks": [
             {
                 "id": rb.id,

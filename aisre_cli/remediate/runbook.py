@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from aisre_cli.errors import AisreError, ExitCode, UsageError
@@ -44,6 +43,7 @@ from aisre_cli.remediate.types import (
     wait_duration,
 )
 from aisre_cli.settings.config import Profile
+from aisre_cli.settings.safeyaml import DEFAULT_LIMITS, YamlProblem, parse_yaml, read_bytes
 
 ID_RE = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 DEFAULT_SOURCES = (
@@ -238,43 +238,6 @@ class _Loaded:
     lines: dict[tuple[str | int, ...], int]
 
 
-_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""libyaml's loader when PyYAML has it (several times faster), with the same node marks."""
-
-
-def _compose(text: str, where: str) -> _Loaded:
-    loader = _SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return _Loaded(None, {})
-        lines: dict[tuple[str | int, ...], int] = {}
-
-        def walk(n: yaml.Node, path: tuple[str | int, ...]) -> None:
-            lines.setdefault(path, n.start_mark.line + 1)
-            if isinstance(n, yaml.MappingNode):
-                for k, v in n.value:
-                    key = k.value if isinstance(k, yaml.ScalarNode) else str(k.value)
-                    lines[(*path, key)] = k.start_mark.line + 1
-                    walk(v, (*path, key))
-                    lines[(*path, key)] = k.start_mark.line + 1
-            elif isinstance(n, yaml.SequenceNode):
-                for i, v in enumerate(n.value):
-                    walk(v, (*path, i))
-
-        walk(node, ())
-        data = loader.construct_document(node)
-        return _Loaded(data, lines)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        raise RunbookError(
-            f"{where}:{line}: not valid YAML ({getattr(exc, 'problem', None) or exc})"
-        ) from None
-    finally:
-        loader.dispose()
-
-
 def _line(lines: dict[tuple[str | int, ...], int], loc: Sequence[str | int]) -> int:
     path = tuple(loc)
     while path:
@@ -296,17 +259,20 @@ def load_file(path: Path) -> LoadedRunbook:
     """Parse and schema-check one file; problems instead of exceptions."""
     where = str(path)
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return LoadedRunbook(None, where, {}, [Problem(where, 1, f"cannot read: {exc.strerror}")])
-    try:
-        loaded = _compose(raw.decode("utf-8"), where)
-    except UnicodeDecodeError:
-        return LoadedRunbook(None, where, {}, [Problem(where, 1, "not UTF-8 text")])
+        raw = read_bytes(path, max_bytes=DEFAULT_LIMITS.max_bytes, error=RunbookError)
     except RunbookError as exc:
-        file, _, rest = exc.message.rpartition(": not valid")
-        line = int(file.rsplit(":", 1)[1]) if ":" in file else 1
-        return LoadedRunbook(None, where, {}, [Problem(where, line, "not valid" + rest)])
+        problem = exc.message.removeprefix(f"{where}: ")
+        return LoadedRunbook(None, where, {}, [Problem(where, 1, problem)])
+    try:
+        data, lines = parse_yaml(raw.decode("utf-8"), where, with_lines=True)
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return LoadedRunbook(None, where, {}, [Problem(where, line, "not UTF-8 text")])
+    except YamlProblem as exc:
+        return LoadedRunbook(
+            None, where, {}, [Problem(where, exc.line, f"not valid YAML: {exc.problem}")]
+        )
+    loaded = _Loaded(data, lines)
     if not isinstance(loaded.data, dict):
         return LoadedRunbook(
             None, where, loaded.lines, [Problem(where, 1, "a runbook is a YAML mapping")]
@@ -331,14 +297,26 @@ def load_file(path: Path) -> LoadedRunbook:
     return LoadedRunbook(rb, where, loaded.lines, [])
 
 
-def load_runbooks(profile: Profile | None = None, *, strict: bool = True) -> list[Runbook]:
+def load_runbooks(
+    profile: Profile | None = None,
+    *,
+    strict: bool = True,
+    skipped: list[Problem] | None = None,
+) -> list[Runbook]:
     """Every runbook of the profile (shipped ones first). Invalid ones raise when strict.
 
     With `strict=False` invalid files are skipped (triage must still work when a user's
-    folder holds a broken runbook; `aisre runbook validate` reports it).
+    folder holds a broken runbook; `aisre runbook validate` reports it) and the first
+    problem of each skipped file is appended to `skipped`.
     """
     files = runbook_files(d for d in runbook_dirs(profile) if d.exists())
     rbs, problems = validate_files(files)
+    if skipped is not None:
+        seen_files: set[str] = set()
+        for prob in problems:
+            if prob.file not in seen_files:
+                seen_files.add(prob.file)
+                skipped.append(prob)
     if problems and strict:
         first = problems[0]
         raise RunbookError(

@@ -17,17 +17,17 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, TypeAdapter, ValidationError
 
-_K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
-_LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
-_LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
-_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+:@-]{0,127}$")
-_DURATION = re.compile(r"^(\d+)(ms|s|m|h|d)$")
+_K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\Z")
+_LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}\Z")
+_LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?\Z")
+_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+:@-]{0,127}\Z")
+_DURATION = re.compile(r"^(\d+)(ms|s|m|h|d)\Z")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 def _k8s_name(v: str) -> str:
-    if not _K8S_NAME.match(v):
+    if not _K8S_NAME.fullmatch(v):
         raise ValueError(
             "must be a Kubernetes name (lower-case letters, digits, '-' and '.',"
             " starting and ending with a letter or digit)"
@@ -36,19 +36,19 @@ def _k8s_name(v: str) -> str:
 
 
 def _label_name(v: str) -> str:
-    if not _LABEL_NAME.match(v):
+    if not _LABEL_NAME.fullmatch(v):
         raise ValueError("must be a label name ([A-Za-z_][A-Za-z0-9_]*)")
     return v
 
 
 def _label_value(v: str) -> str:
-    if not _LABEL_VALUE.match(v):
+    if not _LABEL_VALUE.fullmatch(v):
         raise ValueError("must be a plain label value (letters, digits, '-', '_', '.')")
     return v
 
 
 def _version(v: str) -> str:
-    if not _VERSION.match(v):
+    if not _VERSION.fullmatch(v):
         raise ValueError("must be a version or change id (letters, digits, '.', '_', '+', '-')")
     return v
 
@@ -61,7 +61,7 @@ def _text(v: str) -> str:
 
 def parse_duration(v: str) -> float:
     """`30s`, `5m`, `2h`, `1d`, `250ms` -> seconds."""
-    m = _DURATION.match(v.strip())
+    m = _DURATION.fullmatch(v.strip())
     if not m:
         raise ValueError("must be a duration like 30s, 5m, 2h or 1d")
     return int(m.group(1)) * _UNITS[m.group(2)]

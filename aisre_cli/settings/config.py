@@ -17,11 +17,11 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aisre_cli.errors import ConfigError
 from aisre_cli.settings import paths
+from aisre_cli.settings.safeyaml import load_yaml
 
 DEMO_PROFILE = "demo"
 
@@ -143,6 +143,24 @@ class Sources(_Strict):
     """A topology.yaml (bundle format) describing who calls whom."""
 
 
+class InputLimits(_Strict):
+    """Bounds on what is read from an incident bundle, so a hostile or runaway bundle
+    ends in a one-line error or a note, never in minutes of work or an out-of-memory kill."""
+
+    max_file_mb: float = Field(default=1024.0, gt=0)
+    """Largest single data file (alerts, metrics, changes JSON; logs and traces JSONL)."""
+    max_yaml_mb: float = Field(default=16.0, gt=0)
+    """Largest YAML file in a bundle (bundle.yaml, topology.yaml, metrics/queries.yaml)."""
+    max_log_lines: int = Field(default=5_000_000, gt=0)
+    """Log lines read from a bundle in total; more is refused with a one-line error."""
+    max_trace_spans: int = Field(default=2_000_000, gt=0)
+    """Trace spans read from a bundle in total; more is refused with a one-line error."""
+    max_series: int = Field(default=50_000, gt=0)
+    """Metric series kept from a bundle; the rest are dropped with a note."""
+    max_topology_services: int = Field(default=20_000, gt=0)
+    """Services in a topology; a larger one is refused with a one-line error."""
+
+
 class Profile(_Strict):
     """One named environment (prod, staging, ...)."""
 
@@ -167,6 +185,8 @@ class Profile(_Strict):
     """Governance policy YAML (default: built-in `approved` everywhere)."""
     signal_families: dict[str, list[str]] = Field(default_factory=dict)
     """Overrides of the name patterns (regex) that put a metric in a signal family."""
+    limits: InputLimits = Field(default_factory=InputLimits)
+    """Caps on bundle input (file sizes, lines, series, topology size)."""
 
 
 class AppConfig(_Strict):
@@ -200,17 +220,9 @@ def load_config(path: Path | None = None) -> AppConfig | None:
     p = path or paths.config_file()
     if not p.exists():
         return None
-    try:
-        raw: Any = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(
-            f"{p}{where}: not valid YAML ({getattr(exc, 'problem', exc)})",
-            hint="fix the file or recreate it with `aisre config init`",
-        ) from None
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read ({exc.strerror})") from None
+    raw: Any = load_yaml(
+        p, error=ConfigError, hint="fix the file or recreate it with `aisre config init`"
+    )
     if raw is None:
         return AppConfig()
     try:

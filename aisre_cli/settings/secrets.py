@@ -39,11 +39,12 @@ from pydantic import SecretStr
 
 from aisre_cli.errors import AuthError, ConfigError
 from aisre_cli.settings import paths
+from aisre_cli.settings.safeyaml import load_yaml
 
 KEYRING_SERVICE = "aisre"
 TokenOrigin = Literal["keyring", "file", "env"]
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
 
 # ------------------------------------------------------------------ redaction
 
@@ -181,7 +182,7 @@ def enable_debug_logging() -> None:
 
 
 def check_name(name: str) -> str:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise ConfigError(
             f"invalid token name {name!r}",
             hint="use letters, digits, '.', '_' or '-' (for example `pagerduty`)",
@@ -257,13 +258,11 @@ def _read_file_store() -> dict[str, str]:
     p = insecure_file()
     if not p.exists():
         return {}
+    hint = "delete it and store the tokens again with `aisre auth set`"
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
-        raise ConfigError(
-            f"{p}: unreadable insecure token store",
-            hint="delete it and store the tokens again with `aisre auth set`",
-        ) from None
+        data = load_yaml(p, error=ConfigError, hint=hint) or {}
+    except ConfigError as exc:
+        raise ConfigError(f"unreadable insecure token store: {exc.message}", hint=hint) from None
     if not isinstance(data, dict):
         return {}
     return {str(k): str(v) for k, v in data.items() if v is not None}

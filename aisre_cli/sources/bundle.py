@@ -13,23 +13,39 @@ speak, so this reader is an offline implementation of every source protocol. Rul
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aisre_cli.errors import BundleError
 from aisre_cli.model import Alert, Change, LogTable, Series, SourceNote, Span, Topology, Window
-from aisre_cli.sources.timeparse import TimestampError, to_datetime, to_unix
+from aisre_cli.settings.config import InputLimits
+from aisre_cli.settings.safeyaml import YamlLimits, load_yaml, open_regular, read_bytes
+from aisre_cli.sources.timeparse import (
+    UNIX_MAX,
+    UNIX_MIN,
+    TimestampError,
+    to_datetime,
+    to_unix,
+)
 
 DEFAULT_SERVICE_LABELS: tuple[str, ...] = ("service", "job", "app")
-_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
+
+TOPOLOGY_YAML_LIMITS = YamlLimits(
+    max_bytes=16_000_000,
+    max_nodes=2_000_000,
+    max_entries=InputLimits().max_topology_services,
+    entries_name="services or dependencies (limits.max_topology_services)",
+)
+"""A topology may list thousands of services; other YAML in a bundle is small."""
+
+_MB = 1_000_000
 
 
 # ---------------------------------------------------------------- boundary models
@@ -125,35 +141,41 @@ def _first_error(exc: ValidationError) -> str:
     return f"{_json_path(err['loc'])}: {err['msg'].lower()}"
 
 
-def _yaml_error(path: Path, exc: yaml.YAMLError) -> BundleError:
-    mark = getattr(exc, "problem_mark", None)
-    where = f":{mark.line + 1}" if mark is not None else ""
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    return BundleError(f"{path}{where}: invalid YAML: {problem}")
-
-
-def _load_json(path: Path) -> Any:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise BundleError(f"{path}: cannot read ({exc.strerror})") from None
+def _load_json(
+    path: Path,
+    *,
+    root: Path | None = None,
+    max_bytes: int = 1024 * _MB,
+    display: str | None = None,
+) -> Any:
+    data = read_bytes(
+        path,
+        max_bytes=max_bytes,
+        error=BundleError,
+        root=root,
+        display=display,
+        limit_name="limits.max_file_mb",
+    )
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         # orjson reports "... : line 3 column 5 (char 40)" like the stdlib.
         raise BundleError(
-            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+            f"{display or path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
             hint="check the file with `python -m json.tool`",
         ) from None
 
 
-def _load_yaml(path: Path) -> Any:
-    try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_SafeLoader)
-    except yaml.YAMLError as exc:
-        raise _yaml_error(path, exc) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BundleError(f"{path}: cannot read ({exc})") from None
+def _load_yaml(
+    path: Path,
+    *,
+    root: Path | None = None,
+    limits: YamlLimits | None = None,
+    display: str | None = None,
+) -> Any:
+    return load_yaml(
+        path, error=BundleError, limits=limits or YamlLimits(), root=root, display=display
+    )
 
 
 def _ts(path: Path, place: str, value: Any) -> datetime:
@@ -268,16 +290,25 @@ def parse_query_range(
                     f'{ref}: $.data.result[{i}].values[{j}]: expected [unix_ts, "value"],'
                     f" got {str(pair)[:60]}"
                 ) from None
-            if math.isnan(t):
-                raise BundleError(f"{ref}: $.data.result[{i}].values[{j}]: timestamp is NaN")
+            if not UNIX_MIN <= t <= UNIX_MAX:  # also NaN and infinities
+                raise BundleError(
+                    f"{ref}: $.data.result[{i}].values[{j}]: timestamp {pair[0]!r}"
+                    " out of range (unix seconds between 1970 and 3000)"
+                )
             ts.append(t)
             vs.append(v)
         labels = {str(k): str(v) for k, v in metric.items()}
         name = labels.pop("__name__", None) or stem
-        if ts and any(b < a for a, b in zip(ts, ts[1:], strict=False)):
+        if ts and any(b <= a for a, b in zip(ts, ts[1:], strict=False)):
             order = sorted(range(len(ts)), key=ts.__getitem__)
             ts = [ts[k] for k in order]
             vs = [vs[k] for k in order]
+            dup = next((a for a, b in zip(ts, ts[1:], strict=False) if a == b), None)
+            if dup is not None:
+                raise BundleError(
+                    f"{ref}: $.data.result[{i}].values: two points at timestamp {dup:g}"
+                    " (a range query returns one point per step)"
+                )
         out.append(
             Series(
                 name=name,
@@ -352,12 +383,24 @@ def _inner_record(msg: str) -> tuple[str, Any] | None:
     return text, inner.get("severity", inner.get("level"))
 
 
-def read_jsonl_logs(path: Path, display: str, table: LogTable) -> None:
+def read_jsonl_logs(
+    path: Path,
+    display: str,
+    table: LogTable,
+    *,
+    root: Path | None = None,
+    limits: InputLimits | None = None,
+) -> None:
     """Append the records of one logs/*.jsonl file to `table` (validated by hand).
 
     When a record's level is missing or not a known level and its message is itself a
     JSON object with a message (a runtime wrapping an app's structured line), the inner
-    message and level are used."""
+    message and level are used. The file must be a regular file (inside `root` when
+    given) within `limits.max_file_mb`, and the table may not grow past
+    `limits.max_log_lines`.
+    """
+    lim = limits or InputLimits()
+    max_lines = lim.max_log_lines - len(table)
     file_idx = len(table.files)
     table.files.append(display)
     default_service = path.stem
@@ -368,12 +411,9 @@ def read_jsonl_logs(path: Path, display: str, table: LogTable) -> None:
     ts_cache: dict[str, float] = {}
     sec_cache: dict[str, float] = {}
     svc_names: dict[str, str] = {}
-    try:
-        fh = path.open("rb")
-    except OSError as exc:
-        raise BundleError(f"{display}: cannot read ({exc.strerror})") from None
+    fh = _open_data(path, display, root, lim)
     with fh:
-        for lineno, raw in enumerate(fh, 1):
+        for lineno, raw in enumerate(islice(fh, max_lines), 1):
             if not raw.strip():
                 continue
             try:
@@ -428,6 +468,27 @@ def read_jsonl_logs(path: Path, display: str, table: LogTable) -> None:
             msg_col.append(msg if type(msg) is str else str(msg))
             fi_col.append(file_idx)
             ln_col.append(lineno)
+        _check_line_cap(fh, display, lim.max_log_lines, "log lines", "limits.max_log_lines")
+
+
+def _open_data(path: Path, display: str, root: Path | None, limits: InputLimits) -> IO[bytes]:
+    return open_regular(
+        path,
+        max_bytes=int(limits.max_file_mb * _MB),
+        error=BundleError,
+        root=root,
+        display=display,
+        limit_name="limits.max_file_mb",
+    )
+
+
+def _check_line_cap(fh: IO[bytes], display: str, cap: int, what: str, setting: str) -> None:
+    """After reading `cap` lines in total: refuse when the file still has content."""
+    if fh.read(1):
+        raise BundleError(
+            f"{display}: the bundle holds more than {cap:,} {what} ({setting})",
+            hint=f"raise {setting} in the profile, or cut the bundle to the incident window",
+        )
 
 
 def parse_changes(data: Any, path: Path | str, source: str = "bundle") -> list[Change]:
@@ -466,7 +527,7 @@ def parse_changes(data: Any, path: Path | str, source: str = "bundle") -> list[C
     return out
 
 
-def parse_topology(data: Any, path: Path | str) -> Topology:
+def parse_topology(data: Any, path: Path | str, max_services: int | None = None) -> Topology:
     if data is None:
         return Topology()
     if not isinstance(data, dict) or "services" not in data:
@@ -478,6 +539,13 @@ def parse_topology(data: Any, path: Path | str) -> Topology:
         return Topology()
     if not isinstance(services, dict):
         raise BundleError(f"{path}: services: expected a mapping of service name to its entry")
+    cap = InputLimits().max_topology_services if max_services is None else max_services
+    if len(services) > cap:
+        raise BundleError(
+            f"{path}: {len(services):,} services, above the limit of {cap:,}"
+            " (limits.max_topology_services)",
+            hint="raise limits.max_topology_services in the profile, or trim the topology",
+        )
     deps: dict[str, list[str]] = {}
     for name, entry in services.items():
         if entry is None:
@@ -513,11 +581,19 @@ class _Cache:
 class BundleSource:
     """Reads one bundle directory; implements every source protocol offline."""
 
-    def __init__(self, root: Path | str, service_labels: Sequence[str] = DEFAULT_SERVICE_LABELS):
+    def __init__(
+        self,
+        root: Path | str,
+        service_labels: Sequence[str] = DEFAULT_SERVICE_LABELS,
+        limits: InputLimits | None = None,
+    ):
         self.root = Path(root)
+        self.limits = limits or InputLimits()
+        self._yaml_limits = YamlLimits(max_bytes=int(self.limits.max_yaml_mb * _MB))
         self.name = f"bundle:{self.root.name}"
         self.service_labels = tuple(service_labels)
         self._cache = _Cache()
+        self._notes: list[SourceNote] = []
         if not self.root.exists():
             raise BundleError(f"{self.root}: no such bundle directory")
         if not self.root.is_dir():
@@ -528,7 +604,7 @@ class BundleSource:
                 f"{meta_path}: missing (every incident bundle has a bundle.yaml)",
                 hint="see DESIGN.md 'Incident bundle v1', or capture one: `aisre bundle capture`",
             )
-        raw = _load_yaml(meta_path)
+        raw = self._yaml(meta_path)
         if not isinstance(raw, dict):
             raise BundleError(f"{meta_path}: expected a mapping with id, title and window")
         try:
@@ -544,6 +620,13 @@ class BundleSource:
         if self.window.end <= self.window.start:
             raise BundleError(f"{meta_path}: window.end is not after window.start")
 
+    def _yaml(self, p: Path, limits: YamlLimits | None = None) -> Any:
+        return _load_yaml(p, root=self.root, limits=limits or self._yaml_limits)
+
+    def _json(self, p: Path, display: str | None = None) -> Any:
+        max_bytes = int(self.limits.max_file_mb * _MB)
+        return _load_json(p, root=self.root, max_bytes=max_bytes, display=display)
+
     def _rel(self, p: Path) -> str:
         try:
             return str(p.relative_to(self.root))
@@ -558,7 +641,7 @@ class BundleSource:
                 self._cache.alerts = []
             else:
                 self._cache.alerts = parse_alerts(
-                    _load_json(p), p, self.service_labels, source=self.name
+                    self._json(p), p, self.service_labels, source=self.name
                 )
         return self._cache.alerts
 
@@ -567,12 +650,17 @@ class BundleSource:
         p = self.root / "metrics" / "queries.yaml"
         if not p.exists():
             return {}
-        raw = _load_yaml(p)
+        raw = self._yaml(p)
         if raw is None:
             return {}
         if not isinstance(raw, dict):
             raise BundleError(f"{p}: expected a mapping of file stem to PromQL")
-        return {str(k): str(v) for k, v in raw.items()}
+        out: dict[str, str] = {}
+        for k, v in raw.items():
+            if not isinstance(v, str | int | float) or isinstance(v, bool):
+                raise BundleError(f"{p}: {k}: expected a PromQL string")
+            out[str(k)] = str(v)
+        return out
 
     def all_series(self) -> list[Series]:
         if self._cache.series is None:
@@ -584,10 +672,38 @@ class BundleSource:
                     ref = self._rel(p)
                     query = queries.get(p.stem, f"file {ref}")
                     out.extend(
-                        parse_query_range(_load_json(p), ref, p.stem, self.service_labels, query)
+                        parse_query_range(
+                            self._json(p, ref), ref, p.stem, self.service_labels, query
+                        )
                     )
-            self._cache.series = out
+            self._cache.series = self._screen_series(out)
         return self._cache.series
+
+    def _screen_series(self, series: list[Series]) -> list[Series]:
+        """Drop series without a single number, and any beyond limits.max_series (noted)."""
+        kept = [s for s in series if any(v == v for v in s.values)]
+        if len(kept) < len(series):
+            gone = [s for s in series if not any(v == v for v in s.values)]
+            self._notes.append(
+                SourceNote(
+                    f"{self.name} metrics",
+                    "partial",
+                    f"dropped {len(gone)} series with no numeric value (all NaN or empty),"
+                    f" first: {gone[0].ref} {gone[0].name}",
+                )
+            )
+        cap = self.limits.max_series
+        if len(kept) > cap:
+            self._notes.append(
+                SourceNote(
+                    f"{self.name} metrics",
+                    "partial",
+                    f"kept the first {cap:,} of {len(kept):,} series (limits.max_series);"
+                    f" dropped from {kept[cap].ref} on",
+                )
+            )
+            kept = kept[:cap]
+        return kept
 
     def fetch_series(
         self, start: datetime, end: datetime, services: set[str] | None
@@ -597,7 +713,8 @@ class BundleSource:
         series = self.all_series()
         if services is not None:
             series = [s for s in series if s.service is None or s.service in services]
-        return series, []
+        notes, self._notes = self._notes, []
+        return series, notes
 
     # LogSource
     def all_logs(self) -> LogTable:
@@ -606,7 +723,7 @@ class BundleSource:
             ldir = self.root / "logs"
             if ldir.is_dir():
                 for p in sorted(ldir.glob("*.jsonl")):
-                    read_jsonl_logs(p, self._rel(p), table)
+                    read_jsonl_logs(p, self._rel(p), table, root=self.root, limits=self.limits)
             for svc in set(table.service):
                 table.query.setdefault(svc, f'grep \'"service": *"{svc}"\' logs/*.jsonl')
             self._cache.logs = table
@@ -620,7 +737,7 @@ class BundleSource:
         if self._cache.changes is None:
             p = self.root / "changes.json"
             self._cache.changes = (
-                parse_changes(_load_json(p), self._rel(p), source=self.name) if p.exists() else []
+                parse_changes(self._json(p), self._rel(p), source=self.name) if p.exists() else []
             )
         return self._cache.changes
 
@@ -628,8 +745,17 @@ class BundleSource:
     def fetch_topology(self) -> Topology:
         if self._cache.topology is None:
             p = self.root / "topology.yaml"
+            cap = self.limits.max_topology_services
+            limits = YamlLimits(
+                max_bytes=int(self.limits.max_yaml_mb * _MB),
+                max_nodes=max(TOPOLOGY_YAML_LIMITS.max_nodes, 20 * cap),
+                max_entries=cap,
+                entries_name=TOPOLOGY_YAML_LIMITS.entries_name,
+            )
             self._cache.topology = (
-                parse_topology(_load_yaml(p), self._rel(p)) if p.exists() else Topology()
+                parse_topology(self._yaml(p, limits), self._rel(p), cap)
+                if p.exists()
+                else Topology()
             )
         return self._cache.topology
 
@@ -640,7 +766,11 @@ class BundleSource:
             tdir = self.root / "traces"
             if tdir.is_dir():
                 for p in sorted(tdir.glob("*.jsonl")):
-                    spans.extend(read_spans(p, self._rel(p)))
+                    spans.extend(
+                        read_spans(
+                            p, self._rel(p), root=self.root, limits=self.limits, already=len(spans)
+                        )
+                    )
             self._cache.spans = spans
         return self._cache.spans
 
@@ -648,7 +778,7 @@ class BundleSource:
         p = self.root / "truth.yaml"
         if not p.exists():
             return None
-        raw = _load_yaml(p)
+        raw = self._yaml(p)
         try:
             return Truth.model_validate(raw)
         except ValidationError as exc:
@@ -665,11 +795,20 @@ class BundleSource:
         self.truth()
 
 
-def read_spans(path: Path, display: str) -> Iterable[Span]:
+def read_spans(
+    path: Path,
+    display: str,
+    *,
+    root: Path | None = None,
+    limits: InputLimits | None = None,
+    already: int = 0,
+) -> Iterable[Span]:
+    """The spans of one traces/*.jsonl file; `already` spans were read from earlier files."""
+    lim = limits or InputLimits()
     out: list[Span] = []
     sec_cache: dict[str, float] = {}
-    with path.open("rb") as fh:
-        for lineno, raw in enumerate(fh, 1):
+    with _open_data(path, display, root, lim) as fh:
+        for lineno, raw in enumerate(islice(fh, max(0, lim.max_trace_spans - already)), 1):
             if not raw.strip():
                 continue
             try:
@@ -703,4 +842,5 @@ def read_spans(path: Path, display: str) -> Iterable[Span]:
                     ref=f"{display}:{lineno}",
                 )
             )
+        _check_line_cap(fh, display, lim.max_trace_spans, "trace spans", "limits.max_trace_spans")
     return out

@@ -25,15 +25,19 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import yaml
 from pydantic import ValidationError
 
 from aisre_cli.errors import BundleError, ConfigError, SourceError, UsageError
 from aisre_cli.model import Change, ChangeKind, SourceNote, Topology, utcnow
-from aisre_cli.sources.bundle import ChangeIn, parse_topology
+from aisre_cli.settings.safeyaml import load_yaml, open_regular
+from aisre_cli.sources.bundle import TOPOLOGY_YAML_LIMITS, ChangeIn, parse_topology
 from aisre_cli.sources.timeparse import TimestampError, iso, to_datetime
 
 KINDS: tuple[str, ...] = ("deploy", "config", "flag", "infra", "scale")
+
+
+CHANGE_FILE_MAX_BYTES = 256_000_000
+"""A change feed larger than this is refused rather than read into memory."""
 
 
 class ChangeFile:
@@ -54,9 +58,9 @@ class ChangeFile:
         out: list[Change] = []
         bad: list[str] = []
         try:
-            fh = self.path.open("rb")
-        except OSError as exc:
-            raise SourceError(f"{self.name}: cannot read {self.path} ({exc.strerror})") from None
+            fh = open_regular(self.path, max_bytes=CHANGE_FILE_MAX_BYTES, error=SourceError)
+        except SourceError as exc:
+            raise SourceError(f"{self.name}: {exc.message}", hint=exc.hint) from None
         with fh:
             for lineno, raw in enumerate(fh, 1):
                 if not raw.strip():
@@ -212,9 +216,9 @@ class TopologyFile:
                 hint="fix sources.topology_file in the profile",
             )
         try:
-            data = yaml.safe_load(self.path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise SourceError(f"{self.name}: cannot read {self.path}: {exc}") from None
+            data = load_yaml(self.path, error=SourceError, limits=TOPOLOGY_YAML_LIMITS)
+        except SourceError as exc:
+            raise SourceError(f"{self.name}: {exc.message}") from None
         try:
             return parse_topology(data, self.path)
         except BundleError as exc:

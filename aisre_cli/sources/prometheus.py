@@ -250,6 +250,12 @@ class Prometheus:
             )
         except BundleError as exc:
             raise SourceError(f"{self.name}: {exc.message}") from None
+        numeric = [s for s in series if any(v == v for v in s.values)]
+        if len(numeric) < len(series):  # all NaN (0/0): nothing to analyse
+            warnings.append(
+                f"{name}: dropped {len(series) - len(numeric)} series with no numeric value"
+            )
+            series = numeric
         if len(series) > self.cfg.max_series:
             warnings.append(
                 f"{name}: {len(series)} series, kept the first {self.cfg.max_series}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aisre_cli.settings.config import Profile
+from aisre_cli.settings.config import InputLimits, Profile
 from aisre_cli.sources import (
     AlertSource,
     ChangeSource,
@@ -43,8 +43,10 @@ class SourceSet:
         return seen
 
 
-def bundle_set(path: Path | str, service_labels: list[str] | None = None) -> SourceSet:
-    b = BundleSource(path, service_labels or ["service", "job", "app"])
+def bundle_set(
+    path: Path | str, service_labels: list[str] | None = None, limits: InputLimits | None = None
+) -> SourceSet:
+    b = BundleSource(path, service_labels or ["service", "job", "app"], limits)
     return SourceSet(
         alerts=[b], metrics=[b], logs=[b], changes=[b], topology=[b], traces=[b], bundle=b
     )
@@ -53,9 +55,11 @@ def bundle_set(path: Path | str, service_labels: list[str] | None = None) -> Sou
 def build_sources(profile: Profile, bundle: Path | None = None) -> SourceSet:
     """The sources for one run. `bundle` (from --bundle) overrides the profile."""
     if bundle is not None:
-        return bundle_set(bundle, profile.service_labels)
+        return bundle_set(bundle, profile.service_labels, profile.limits)
     if profile.sources.bundle:
-        return bundle_set(Path(profile.sources.bundle).expanduser(), profile.service_labels)
+        return bundle_set(
+            Path(profile.sources.bundle).expanduser(), profile.service_labels, profile.limits
+        )
     from aisre_cli.sources.live import live_sources
 
     return live_sources(profile)

@@ -16,6 +16,12 @@ _ZERO = timedelta(0)
 # 1e11 milliseconds is 1973.
 _MS_THRESHOLD = 1e11
 
+UNIX_MIN = 0.0
+"""1970-01-01: nothing an incident cites is older."""
+UNIX_MAX = 32_503_680_000.0
+"""3000-01-01: far enough for any real timestamp, and far from datetime's year 9999 so
+that adding a window or a baseline to it never overflows."""
+
 
 class TimestampError(ValueError):
     """A value that is not a timestamp we understand."""
@@ -26,20 +32,39 @@ def to_unix(value: object) -> float:
     if isinstance(value, bool):
         raise TimestampError(f"not a timestamp: {value!r}")
     if isinstance(value, int | float):
-        v = float(value)
+        try:
+            v = float(value)
+        except OverflowError:  # an int beyond float's range
+            raise TimestampError(f"timestamp {_short(value)} out of range (1970 to 3000)") from None
         if v != v or v in (float("inf"), float("-inf")):
-            raise TimestampError(f"not a timestamp: {value!r}")
-        return v / 1000.0 if abs(v) >= _MS_THRESHOLD else v
+            raise TimestampError(f"not a timestamp: {_short(value)}")
+        secs = v / 1000.0 if abs(v) >= _MS_THRESHOLD else v
+        return _in_range(secs, value)
     if isinstance(value, str):
         s = value.strip()
         if not s:
             raise TimestampError("empty timestamp")
         if s[0].isdigit() and s.replace(".", "", 1).isdigit():
             return to_unix(float(s))
-        return parse_rfc3339(s).timestamp()
+        return _in_range(parse_rfc3339(s).timestamp(), value)
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
-    raise TimestampError(f"not a timestamp: {value!r}")
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        try:
+            return _in_range(aware.timestamp(), value)
+        except OverflowError:
+            raise TimestampError(f"timestamp {_short(value)} out of range (1970 to 3000)") from None
+    raise TimestampError(f"not a timestamp: {_short(value)}")
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _in_range(secs: float, value: object) -> float:
+    if not UNIX_MIN <= secs <= UNIX_MAX:
+        raise TimestampError(f"timestamp {_short(value)} out of range (1970 to 3000)")
+    return secs
 
 
 def parse_rfc3339(s: str) -> datetime:
@@ -51,7 +76,12 @@ def parse_rfc3339(s: str) -> datetime:
     else:
         if dt.tzinfo is None:
             return dt.replace(tzinfo=UTC)
-        return dt if dt.utcoffset() == _ZERO else dt.astimezone(UTC)
+        if dt.utcoffset() == _ZERO:
+            return dt
+        try:
+            return dt.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00+01:00 is before datetime.min in UTC
+            raise TimestampError(f"timestamp {_short(s)} out of range (1970 to 3000)") from None
     text = s.strip()
     if text.endswith(("z", "Z")):
         text = text[:-1] + "+00:00"
@@ -65,17 +95,18 @@ def parse_rfc3339(s: str) -> datetime:
         text = f"{head}.{frac[:6].ljust(6, '0')}{zone}" if frac else head + zone
     try:
         dt = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise TimestampError(f"not an RFC 3339 timestamp: {s!r}") from exc
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=UTC)
+        return dt.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        raise TimestampError(f"not an RFC 3339 timestamp: {_short(s)}") from exc
 
 
 def to_datetime(value: object) -> datetime:
     if isinstance(value, datetime):
+        to_unix(value)  # range check
         return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.fromtimestamp(to_unix(value), UTC)
+    return datetime.fromtimestamp(to_unix(value), UTC)  # in range: cannot overflow
 
 
 def iso(dt: datetime | None) -> str | None:

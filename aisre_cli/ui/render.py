@@ -139,7 +139,7 @@ def render_report(report: TriageReport, verbose: int = 0) -> None:
     v = report.verdict
     c.print(
         f"[bold]{escape(a.name)}[/] on [bold]{escape(a.service or '?')}[/] "
-        f"[{SEVERITY_STYLE.get(a.severity, '')}]{escape(a.severity)}[/]"
+        f"[{SEVERITY_STYLE.get(a.severity, 'none')}]{escape(a.severity)}[/]"
         f"  id [cyan]{escape(a.short_id)}[/]  fired {hm(a.starts_at)}  onset {hm(report.onset)}"
     )
     if a.summary:

@@ -53,12 +53,12 @@ Gettable = Literal[
 
 _SELECTOR = re.compile(
     r"^[A-Za-z0-9]([A-Za-z0-9._/-]{0,250}[A-Za-z0-9])?=[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
-    r"(,[A-Za-z0-9]([A-Za-z0-9._/-]{0,250}[A-Za-z0-9])?=[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)*$"
+    r"(,[A-Za-z0-9]([A-Za-z0-9._/-]{0,250}[A-Za-z0-9])?=[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)*\Z"
 )
 
 
 def _selector(v: str | None) -> str | None:
-    if v is not None and not _SELECTOR.match(v):
+    if v is not None and not _SELECTOR.fullmatch(v):
         raise ValueError("selector must be key=value[,key=value] with plain names")
     return v
 

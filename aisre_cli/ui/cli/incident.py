@@ -317,7 +317,7 @@ def replay_cmd(
         note("the ranker's memory_prior weight is 0: memory adds evidence but cannot change ranks")
 
     def triage(path: Path, adv: Advisor | None) -> TriageReport:
-        sources = bundle_set(path, prof.service_labels)
+        sources = bundle_set(path, prof.service_labels, prof.limits)
         alert: str | None = None
         if sources.bundle is not None and not sources.bundle.meta.focus_alert:
             first = min(

@@ -89,7 +89,7 @@ def _runbook_matcher(profile: Profile) -> RunbookMatcher | None:
     from aisre_cli.remediate.matching import load_for_matching, match_runbooks
 
     try:
-        books = load_for_matching(profile)
+        books = load_for_matching(profile, on_skip=lambda m: note(f"runbook skipped: {m}"))
     except AisreError as err:  # a broken runbook folder must not stop a triage
         note(f"runbooks not loaded: {err.message}")
         return None
