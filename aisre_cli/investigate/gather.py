@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -230,6 +230,14 @@ def _collect(
 def list_alerts(
     sources: SourceSet, budget_s: float = 20.0, progress: ProgressFn | None = None
 ) -> tuple[list[Alert], list[SourceNote]]:
+    if not sources.alerts:
+        from aisre_cli.errors import ConfigError
+
+        raise ConfigError(
+            "this profile has no alert source (neither alertmanager nor pagerduty is configured),"
+            " so there is no alert to list",
+            hint="add one with `aisre config edit`, or read a bundle with --bundle DIR",
+        )
     jobs = [(f"{s.name} alerts", _with_notes(s, s.list_alerts)) for s in sources.alerts]
     if sources.bundle is not None:
         # A malformed bundle is the user's input error (exit 2), not a source outage.
@@ -242,6 +250,17 @@ def list_alerts(
     return dedupe_alerts(merged), notes
 
 
+def live_window(
+    alert: Alert, lookback_s: float, lookahead_s: float, now: datetime | None = None
+) -> Window:
+    """[start - lookback, start + lookahead], clamped so it ends no later than `now`."""
+    now = now or datetime.now(UTC)
+    at = alert.starts_at if alert.starts_at.tzinfo else alert.starts_at.replace(tzinfo=UTC)
+    end = min(at + timedelta(seconds=lookahead_s), now)
+    start = min(at - timedelta(seconds=lookback_s), end - timedelta(seconds=60))
+    return Window(start=start, end=end)
+
+
 def gather(
     sources: SourceSet,
     alert: Alert,
@@ -251,15 +270,16 @@ def gather(
     lookahead_s: float = 900.0,
     budget_s: float = 20.0,
     progress: ProgressFn | None = None,
+    now: datetime | None = None,
 ) -> Context:
-    """Fetch metrics, logs, changes, topology and traces around the alert's start."""
+    """Fetch metrics, logs, changes, topology and traces around the alert's start.
+
+    A live window never reaches past `now` (default: the moment of the call): a query
+    for the future would get Prometheus's last sample repeated for five minutes."""
     if sources.bundle is not None:
         window = sources.bundle.window
     else:
-        window = Window(
-            start=alert.starts_at - timedelta(seconds=lookback_s),
-            end=alert.starts_at + timedelta(seconds=lookahead_s),
-        )
+        window = live_window(alert, lookback_s, lookahead_s, now)
     start, end = window.start, window.end
     jobs: list[tuple[str, Callable[[], Any]]] = []
     for ms in sources.metrics:

@@ -139,9 +139,18 @@ app = typer.Typer(
 )
 
 
-ProfileOpt = Annotated[
+# Only the root option reads AISRE_PROFILE: a subcommand's -p must not pick the variable
+# up again and override `aisre -p NAME <command>` (precedence: the subcommand's -p, the
+# root's -p, AISRE_PROFILE, the default profile).
+RootProfileOpt = Annotated[
     str | None,
     typer.Option("--profile", "-p", envvar="AISRE_PROFILE", help="Config profile to use."),
+]
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--profile", "-p", help="Config profile to use (overrides `aisre -p` and AISRE_PROFILE)."
+    ),
 ]
 BundleOpt = Annotated[
     Path | None,
@@ -187,7 +196,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    profile: ProfileOpt = None,
+    profile: RootProfileOpt = None,
     bundle: BundleOpt = None,
     verbose: VerboseOpt = 0,
     version: bool = typer.Option(
