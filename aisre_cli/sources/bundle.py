@@ -1,4 +1,4 @@
-"""Incident bundle v1 reader (DESIGN.md, "Incident bundle v1": a public contract).
+"""Incident bundle v1 reader (docs/bundle-format.md: a public contract).
 
 A bundle is a directory that freezes an incident in the formats the real systems
 speak, so this reader is an offline implementation of every source protocol. Rules:
@@ -526,7 +526,8 @@ class BundleSource:
         if not meta_path.exists():
             raise BundleError(
                 f"{meta_path}: missing (every incident bundle has a bundle.yaml)",
-                hint="see DESIGN.md 'Incident bundle v1', or capture one: `aisre bundle capture`",
+                hint="a bundle has bundle.yaml (id, title, window) and alerts.json; the format"
+                " is docs/bundle-format.md in the aisre sources; or `aisre bundle capture` one",
             )
         raw = _load_yaml(meta_path)
         if not isinstance(raw, dict):

@@ -236,6 +236,33 @@ def token_rows(profile: Any) -> list[dict[str, str]]:
     return rows
 
 
+def _defaults_sample() -> dict[str, Any]:
+    """A profile with every source configured: each field at its default, URLs and
+    paths filled with examples (a source has no default URL where it has no vendor)."""
+    from aisre_cli.settings.config import (
+        AlertmanagerSource,
+        GitHubSource,
+        LokiSource,
+        PagerDutySource,
+        Profile,
+        PrometheusSource,
+        Sources,
+    )
+
+    sources = Sources(
+        alertmanager=AlertmanagerSource(url="http://alertmanager:9093"),
+        prometheus=PrometheusSource(url="http://prometheus:9090"),
+        loki=LokiSource(url="http://loki:3100"),
+        pagerduty=PagerDutySource(),
+        github=GitHubSource(repos={"acme/checkout": "checkout"}),
+        changes_file="~/.local/share/aisre/changes.jsonl",
+        topology_file="./topology.yaml",
+    )
+    sample: dict[str, Any] = Profile(sources=sources).model_dump(mode="json")
+    sample["sources"].pop("bundle", None)  # a bundle replaces every source: not a default
+    return sample
+
+
 @config_app.command("show")
 def show_cmd(
     ctx: typer.Context,
@@ -248,18 +275,15 @@ def show_cmd(
     """Show the resolved profile (secrets redacted) and where its tokens are stored."""
     import yaml
 
-    from aisre_cli.settings.config import Profile, resolve_profile
+    from aisre_cli.settings.config import resolve_profile
 
     if defaults:
-        from aisre_cli.settings.config import AlertmanagerSource, PrometheusSource
+        sample = _defaults_sample()
+        if json_out:
+            import json
 
-        sample = Profile().model_dump(mode="json")
-        sample["sources"] = {
-            "alertmanager": AlertmanagerSource(url="http://alertmanager:9093").model_dump(
-                mode="json"
-            ),
-            "prometheus": PrometheusSource(url="http://prometheus:9090").model_dump(mode="json"),
-        }
+            typer.echo(json.dumps({"profiles": {"example": sample}}, indent=2))
+            return
         typer.echo(yaml.safe_dump({"profiles": {"example": sample}}, sort_keys=False))
         return
     st = state(ctx, profile)
