@@ -261,7 +261,7 @@ complete -c aisre -n "__aisre_at 'aisre incident'" -s h -l help -d 'Show help an
 # aisre incident export
 complete -c aisre -n "__aisre_at 'aisre incident export'" -s h -l help -d 'Show help and exit'
 complete -c aisre -n "__aisre_at 'aisre incident export'" -l all -d 'Every incident, for `incident import`'
-complete -c aisre -n "__aisre_at 'aisre incident export'" -l format -s f -x -a 'json markdown' -d 'markdown (postmortem draft) or json'
+complete -c aisre -n "__aisre_at 'aisre incident export'" -l format -s f -x -a 'json markdown' -d 'markdown (postmortem draft; the default for one incident) or json (the only format, and the default, for --all)'
 complete -c aisre -n "__aisre_at 'aisre incident export'" -l output -s o -r -F -d 'Write to this file instead of stdout'
 
 # aisre incident import

@@ -431,7 +431,7 @@ _aisre_incident_commands() {
 _aisre_incident_export() {
     _arguments -s \
         '(--all)--all[Every incident, for `incident import`]' \
-        '(--format -f)'{--format,-f}'[markdown (postmortem draft) or json]:format:(json markdown)' \
+        '(--format -f)'{--format,-f}'[markdown (postmortem draft; the default for one incident) or json (the only format, and the default, for --all)]:format:(json markdown)' \
         '(--output -o)'{--output,-o}'[Write to this file instead of stdout]:output:_files' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         '1::incident: '

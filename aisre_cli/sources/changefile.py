@@ -109,8 +109,14 @@ class ChangeFile:
     def fetch_changes(self, start: datetime, end: datetime) -> list[Change]:
         return [c for c in self.read_all() if start <= c.ts <= end]
 
-    def last_version(self, service: str) -> str | None:
-        versions = [c for c in self.read_all() if c.service == service and c.version]
+    def last_version(self, service: str, before: datetime | None = None) -> str | None:
+        """The service's version as of `before` (default: the latest recorded): a
+        back-filled change must not take its previous version from a later one."""
+        versions = [
+            c
+            for c in self.read_all()
+            if c.service == service and c.version and (before is None or c.ts <= before)
+        ]
         if not versions:
             return None
         return max(versions, key=lambda c: c.ts).version
@@ -132,9 +138,16 @@ class ChangeFile:
             raise UsageError("--service must not be empty")
         kind = kind.lower()
         if kind not in KINDS:
-            raise UsageError(f"--kind {kind!r} is not one of {', '.join(KINDS)}")
+            raise UsageError(
+                f"--kind {kind!r} is not a change kind",
+                hint=f"use one of {', '.join(KINDS)}, e.g. --kind config",
+            )
         when = ts or utcnow()
-        prev = previous_version if previous_version is not None else self.last_version(service)
+        prev = (
+            previous_version
+            if previous_version is not None
+            else self.last_version(service, before=when)
+        )
         if prev is not None and prev == version:
             prev = None
         who: str | None

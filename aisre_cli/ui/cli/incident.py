@@ -180,8 +180,12 @@ def resolve_cmd(
 @incident_app.command("export")
 def export_cmd(
     incident: str | None = typer.Argument(None, help="Incident number or uid (prefix)."),
-    fmt: ExportFormat = typer.Option(
-        ExportFormat.markdown, "--format", "-f", help="markdown (postmortem draft) or json."
+    fmt: ExportFormat | None = typer.Option(
+        None,
+        "--format",
+        "-f",
+        help="markdown (postmortem draft; the default for one incident) or json"
+        " (the only format, and the default, for --all).",
     ),
     all_: bool = typer.Option(False, "--all", help="Every incident, for `incident import`."),
     output: Path | None = typer.Option(
@@ -206,8 +210,12 @@ def export_cmd(
         )
     with _store() as st:
         if all_:
-            if fmt is not ExportFormat.json:
-                raise UsageError("--all exports json only", hint="add --format json")
+            if fmt is ExportFormat.markdown:
+                raise UsageError(
+                    "--all exports json only (a memory export for `aisre incident import`)",
+                    hint="drop --format, or export one incident as markdown:"
+                    " aisre incident export 12",
+                )
             text = json_text(st.export_all()) + "\n"
         else:
             assert incident is not None
@@ -244,9 +252,16 @@ def import_cmd(
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise UsageError(f"{file}: {exc.strerror}") from None
+        raise UsageError(
+            f"{file}: {exc.strerror}",
+            hint="give the file written by `aisre incident export --all`",
+        ) from None
     except ValueError as exc:
-        raise UsageError(f"{file}: not JSON ({exc})") from None
+        raise UsageError(
+            f"{file}: not JSON ({exc})",
+            hint="`incident import` reads a memory export: create it with"
+            " `aisre incident export --all -o team-memory.json`",
+        ) from None
     with _store() as st:
         counts = st.import_data(data, origin=f"import:{file.name}")
     if json_out:
