@@ -14,6 +14,7 @@ speak, so this reader is an offline implementation of every source protocol. Rul
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aisre_cli.errors import BundleError
 from aisre_cli.model import Alert, Change, LogTable, Series, SourceNote, Span, Topology, Window
+from aisre_cli.sources.querylog import QueryStat, record
 from aisre_cli.sources.timeparse import TimestampError, to_datetime, to_unix
 
 DEFAULT_SERVICE_LABELS: tuple[str, ...] = ("service", "job", "app")
@@ -584,9 +586,10 @@ class BundleSource:
                 for p in sorted(mdir.glob("*.json")):
                     ref = self._rel(p)
                     query = queries.get(p.stem, f"file {ref}")
-                    out.extend(
-                        parse_query_range(_load_json(p), ref, p.stem, self.service_labels, query)
-                    )
+                    t0 = time.monotonic()
+                    got = parse_query_range(_load_json(p), ref, p.stem, self.service_labels, query)
+                    record(QueryStat("bundle", ref, query, time.monotonic() - t0, len(got)))
+                    out.extend(got)
             self._cache.series = out
         return self._cache.series
 

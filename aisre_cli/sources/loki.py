@@ -33,6 +33,7 @@ from aisre_cli.model import LogTable, SourceNote
 from aisre_cli.settings.config import LokiSource
 from aisre_cli.sources.bundle import normalize_level, service_of
 from aisre_cli.sources.http import Health, Http, parse_model, probe
+from aisre_cli.sources.querylog import QueryStat, record
 
 PAGE_LIMIT = 5000
 SLICES = 6
@@ -143,6 +144,7 @@ class Loki:
         deadline = self.http.deadline()
         query = self.selector(services)
         self.last_query = query
+        t0 = time.monotonic()
         st = _ReadState(LogTable(), {}, {}, deadline)
         start_ns = int(start.timestamp() * 1e9)
         end_ns = int(end.timestamp() * 1e9)
@@ -182,6 +184,7 @@ class Loki:
             )
         for svc in set(st.table.service):
             st.table.query.setdefault(svc, self.selector({svc}))
+        record(QueryStat(self.name, "logs", query, time.monotonic() - t0, len(st.table), "lines"))
         return st.table
 
     def _read_slice(

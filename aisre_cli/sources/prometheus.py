@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from aisre_cli.model import Series, SourceNote
 from aisre_cli.settings.config import PrometheusSource
 from aisre_cli.sources.bundle import parse_query_range
 from aisre_cli.sources.http import Health, Http, parse_model, probe
+from aisre_cli.sources.querylog import QueryStat, record
 
 NICE_STEPS: tuple[int, ...] = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600)
 PROM_MAX_POINTS = 11_000
@@ -381,10 +383,14 @@ class Prometheus:
 
         def run(item: tuple[str, str]) -> tuple[str, Any]:
             name, q = item
+            t0 = time.monotonic()
             try:
-                return name, self.query_range(q, s, e, step, name=name, deadline=deadline)
+                got = self.query_range(q, s, e, step, name=name, deadline=deadline)
             except (SourceError, AuthError) as exc:
+                record(QueryStat(self.name, name, q, time.monotonic() - t0, 0, error=exc.message))
                 return name, exc
+            record(QueryStat(self.name, name, q, time.monotonic() - t0, len(got[0])))
+            return name, got
 
         series: list[Series] = []
         failures: list[str] = []

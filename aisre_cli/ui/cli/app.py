@@ -161,8 +161,27 @@ BundleOpt = Annotated[
         file_okay=False,
     ),
 ]
+
+
+def _verbose(value: int) -> int:
+    """`-vv` anywhere (`aisre -vv triage` or `aisre triage -vv`) turns on the debug log:
+    every query with its latency and result size, every HTTP request (redacted)."""
+    if value >= 2:
+        from aisre_cli.settings.secrets import enable_debug_logging
+
+        enable_debug_logging()  # redacted: tokens never reach the log
+    return value
+
+
 VerboseOpt = Annotated[
-    int, typer.Option("--verbose", "-v", count=True, help="More detail (-vv: debug).")
+    int,
+    typer.Option(
+        "--verbose",
+        "-v",
+        count=True,
+        callback=_verbose,
+        help="More detail (-vv: debug, with every query, its latency and result size).",
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (stable schema).")]
 
@@ -204,10 +223,6 @@ def root(
     ),
 ) -> None:
     ctx.obj = State(profile=profile, bundle=bundle, verbose=verbose)
-    if verbose >= 2:
-        from aisre_cli.settings.secrets import enable_debug_logging
-
-        enable_debug_logging()  # redacted: tokens never reach the log
 
 
 def render_error(err: AisreError) -> None:
