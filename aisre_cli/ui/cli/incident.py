@@ -83,27 +83,27 @@ def list_cmd(
     from rich.markup import escape
     from rich.table import Table
 
+    con = console()
+    # names are never broken mid-word; below 120 columns the uid (in --json and
+    # `incident show`) makes room, and only the cause text wraps, at word boundaries
+    with_uid = con.width >= 120
     t = Table(box=None, header_style="bold")
-    for col in ("#", "uid", "recorded", "verdict"):
+    cols = ["#", *(["uid"] if with_uid else []), "recorded", "verdict", "alert", "service"]
+    for col in cols:
         t.add_column(col, no_wrap=True)
-    for col in ("alert", "service", "status / cause"):
-        t.add_column(col, overflow="fold")
+    t.add_column("status / cause", overflow="fold", ratio=1, min_width=12)
     for i in rows:
-        t.add_row(
-            *(
-                escape(x)
-                for x in (
-                    str(i.id),
-                    i.uid,
-                    i.created_at[5:16].replace("T", " "),
-                    i.classification,
-                    i.alert_name,
-                    i.service or "",
-                    i.cause_text() if i.resolved else i.status,
-                )
-            )
-        )
-    console().print(t)
+        cells = [
+            str(i.id),
+            *([i.uid] if with_uid else []),
+            i.created_at[5:16].replace("T", " "),
+            i.classification,
+            i.alert_name,
+            i.service or "",
+            i.cause_text() if i.resolved else i.status,
+        ]
+        t.add_row(*(escape(x) for x in cells))
+    con.print(t)
 
 
 @incident_app.command("show")
