@@ -24,6 +24,8 @@ from aisre_cli.errors import ConfigError
 from aisre_cli.settings import paths
 
 DEMO_PROFILE = "demo"
+DEFAULT_SERVICE_LABELS: tuple[str, ...] = ("service", "job", "app")
+"""Labels that name a series' or alert's service, first match wins (the one default)."""
 
 
 def _check_url(value: str) -> str:
@@ -148,8 +150,14 @@ class GitHubSource(_Strict):
     http: HttpSettings = Field(default_factory=HttpSettings)
 
 
-class Sources(_Strict):
-    """The sources of one profile. Each is optional."""
+class Sources(BaseModel):
+    """The sources of one profile. Each is optional.
+
+    The built-in types have typed fields; any other key belongs to a source type
+    registered by a plugin (sources/catalog.py validates it with that type's model and
+    refuses keys no type reads)."""
+
+    model_config = ConfigDict(extra="allow")
 
     bundle: str | None = None
     """An incident bundle directory used as an offline source for everything."""
@@ -170,7 +178,7 @@ class Profile(_Strict):
     environment: str = "prod"
     """Environment name used by governance (autonomy, risk)."""
     sources: Sources = Field(default_factory=Sources)
-    service_labels: list[str] = Field(default_factory=lambda: ["service", "job", "app"])
+    service_labels: list[str] = Field(default_factory=lambda: list(DEFAULT_SERVICE_LABELS))
     """Labels that name a series' or alert's service, first match wins."""
     gather_budget_s: float = 20.0
     """Overall time budget for gathering from all sources."""

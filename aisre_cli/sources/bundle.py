@@ -27,10 +27,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aisre_cli.errors import BundleError
 from aisre_cli.model import Alert, Change, LogTable, Series, SourceNote, Span, Topology, Window
+from aisre_cli.settings.config import DEFAULT_SERVICE_LABELS
 from aisre_cli.sources.querylog import QueryStat, record
 from aisre_cli.sources.timeparse import TimestampError, to_datetime, to_unix
 
-DEFAULT_SERVICE_LABELS: tuple[str, ...] = ("service", "job", "app")
 _SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
 
 

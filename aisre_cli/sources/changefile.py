@@ -20,6 +20,7 @@ from __future__ import annotations
 import getpass
 import os
 import secrets as _random
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from pydantic import ValidationError
 from aisre_cli.errors import BundleError, ConfigError, SourceError, UsageError
 from aisre_cli.model import Change, ChangeKind, SourceNote, Topology, utcnow
 from aisre_cli.sources.bundle import ChangeIn, parse_topology
+from aisre_cli.sources.catalog import SourceType
 from aisre_cli.sources.timeparse import TimestampError, iso, to_datetime
 
 KINDS: tuple[str, ...] = ("deploy", "config", "flag", "infra", "scale")
@@ -232,3 +234,30 @@ class TopologyFile:
             return parse_topology(data, self.path)
         except BundleError as exc:
             raise SourceError(exc.message) from None
+
+
+# ---------------------------------------------------------------- registration
+
+
+def register_sources(register: Callable[[SourceType], None]) -> None:
+    """`changes_file` (default: the feed `aisre change record` writes) and
+    `topology_file` (sources/catalog.py)."""
+    from aisre_cli.settings import paths
+
+    register(
+        SourceType(
+            "changes_file",
+            ("changes",),
+            lambda value, env: ChangeFile(Path(str(value)).expanduser()),
+            default=lambda env: ChangeFile(paths.changes_file()),
+            summary="a JSON-lines change feed",
+        )
+    )
+    register(
+        SourceType(
+            "topology_file",
+            ("topology",),
+            lambda value, env: TopologyFile(Path(str(value)).expanduser()),
+            summary="a topology.yaml: who calls whom",
+        )
+    )

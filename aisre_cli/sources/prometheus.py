@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,8 +38,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from aisre_cli.errors import AuthError, BundleError, SourceError
 from aisre_cli.model import Series, SourceNote
-from aisre_cli.settings.config import PrometheusSource
+from aisre_cli.settings.config import DEFAULT_SERVICE_LABELS, PrometheusSource
 from aisre_cli.sources.bundle import parse_query_range
+from aisre_cli.sources.catalog import SourceEnv, SourceType
 from aisre_cli.sources.http import Health, Http, parse_model, probe
 from aisre_cli.sources.querylog import QueryStat, record
 
@@ -166,7 +167,7 @@ class Prometheus:
         self,
         cfg: PrometheusSource,
         *,
-        service_labels: Sequence[str] = ("service", "job", "app"),
+        service_labels: Sequence[str] = DEFAULT_SERVICE_LABELS,
         token: SecretStr | None = None,
         client: httpx.Client | None = None,
         budget_s: float = 20.0,
@@ -435,3 +436,29 @@ def _escape(value: str) -> str:
 
 def _stem(value: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", value)[:60] or "x"
+
+
+# ---------------------------------------------------------------- registration
+
+
+def register_sources(register: Callable[[SourceType], None]) -> None:
+    """The `prometheus` source type (sources/catalog.py)."""
+
+    def build(cfg: PrometheusSource, env: SourceEnv) -> Prometheus:
+        return Prometheus(
+            cfg,
+            token=env.token(cfg.token_name),
+            service_labels=env.service_labels,
+            client=env.client,
+            budget_s=env.budget_s,
+        )
+
+    register(
+        SourceType(
+            "prometheus",
+            ("metrics",),
+            build,
+            PrometheusSource,
+            summary="Prometheus HTTP API: range queries per service",
+        )
+    )

@@ -335,7 +335,7 @@ def list_cmd(json_out: JsonOpt = False) -> None:
         active = resolve_profile(None).name
     except ConfigError:
         active = None  # AISRE_PROFILE names a missing profile: `config list` still works
-    rows = []
+    rows: list[dict[str, Any]] = []
     for n in names:
         prof = cfg.profiles[n] if cfg and n in cfg.profiles else demo_profile()
         src = prof.sources
@@ -344,6 +344,7 @@ def list_cmd(json_out: JsonOpt = False) -> None:
             for k in ("alertmanager", "pagerduty", "prometheus", "loki", "github")
             if getattr(src, k)
         ]
+        kinds += list(src.model_extra or {})  # plugin source types
         kinds += [k for k in ("bundle", "changes_file", "topology_file") if getattr(src, k)]
         rows.append(
             {
