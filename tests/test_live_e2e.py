@@ -257,7 +257,7 @@ def _assert_round_trip(alert_id: str, out: Path) -> None:
     from aisre_cli.investigate.rank import Weights
     from aisre_cli.investigate.triage import analyze_context, build_report, run_triage
     from aisre_cli.settings.config import resolve_profile
-    from aisre_cli.sources.capture import capture_bundle
+    from aisre_cli.sources.capture import capture_bundle, raw_alerts
     from aisre_cli.sources.registry import build_sources, bundle_set
 
     prof = resolve_profile("e2e").profile
@@ -273,7 +273,7 @@ def _assert_round_trip(alert_id: str, out: Path) -> None:
         budget_s=prof.gather_budget_s,
     )
     assert all(n.status == "ok" for n in ctx.notes), ctx.notes
-    raw = [w for s in sources.alerts for w in getattr(s, "last_wire", [])]
+    raw = raw_alerts(sources.alerts)
     capture_bundle(ctx, out, raw_alerts=raw)
     w = Weights.load()
     live = build_report(analyze_context(ctx, prof, w), w, None, 0.0)

@@ -17,7 +17,17 @@ from functools import partial
 from typing import Any
 
 from aisre_cli.errors import AisreError, Cancelled, UsageError
-from aisre_cli.model import Alert, Context, LogTable, SourceNote, Topology, Window
+from aisre_cli.model import (
+    Alert,
+    Change,
+    Context,
+    LogTable,
+    Series,
+    SourceNote,
+    Span,
+    Topology,
+    Window,
+)
 from aisre_cli.sources.registry import SourceSet
 
 ProgressFn = Callable[[SourceNote], None]
@@ -282,16 +292,22 @@ def gather(
         window = live_window(alert, lookback_s, lookahead_s, now)
     start, end = window.start, window.end
     jobs: list[tuple[str, Callable[[], Any]]] = []
+    merge: dict[str, Callable[[Context, Any], None]] = {}  # job → how its result joins
+
+    def job(key: str, fn: Callable[[], Any], into: Callable[[Context, Any], None]) -> None:
+        jobs.append((key, fn))
+        merge[key] = into
+
     for ms in sources.metrics:
-        jobs.append((f"{ms.name} metrics", partial(ms.fetch_series, start, end, None)))
+        job(f"{ms.name} metrics", partial(ms.fetch_series, start, end, None), _merge_metrics)
     for ls in sources.logs:
-        jobs.append((f"{ls.name} logs", partial(ls.fetch_logs, start, end, None)))
+        job(f"{ls.name} logs", partial(ls.fetch_logs, start, end, None), _merge_logs)
     for cs in sources.changes:
-        jobs.append((f"{cs.name} changes", partial(cs.fetch_changes, start, end)))
+        job(f"{cs.name} changes", partial(cs.fetch_changes, start, end), _merge_changes)
     for ts in sources.topology:
-        jobs.append((f"{ts.name} topology", ts.fetch_topology))
+        job(f"{ts.name} topology", ts.fetch_topology, _merge_topology)
     for tr in sources.traces:
-        jobs.append((f"{tr.name} traces", partial(tr.fetch_spans, start, end)))
+        job(f"{tr.name} traces", partial(tr.fetch_spans, start, end), _merge_spans)
     if sources.bundle is not None:
         # One local directory: threads buy nothing and would only interleave errors.
         results, notes = _run_serial(jobs)
@@ -305,26 +321,35 @@ def gather(
     if sources.bundle is not None:
         ctx.bundle_id = sources.bundle.meta.id
     for key, value in results.items():
-        if key.endswith(" metrics"):
-            series, extra = value
-            ctx.series.extend(series)
-            for n in extra:
-                ctx.notes.append(n)
-        elif key.endswith(" logs"):
-            table: LogTable = value
-            if len(ctx.logs) == 0:
-                ctx.logs = table
-            else:
-                ctx.logs.extend(table)
-        elif key.endswith(" changes"):
-            ctx.changes.extend(value)
-        elif key.endswith(" topology"):
-            for svc, deps in value.depends_on.items():
-                cur = ctx.topology.depends_on.setdefault(svc, [])
-                cur.extend(d for d in deps if d not in cur)
-        elif key.endswith(" traces"):
-            ctx.spans.extend(value)
+        merge[key](ctx, value)
     return ctx
+
+
+def _merge_metrics(ctx: Context, value: tuple[list[Series], list[SourceNote]]) -> None:
+    series, extra = value
+    ctx.series.extend(series)
+    ctx.notes.extend(extra)
+
+
+def _merge_logs(ctx: Context, table: LogTable) -> None:
+    if len(ctx.logs) == 0:
+        ctx.logs = table
+    else:
+        ctx.logs.extend(table)
+
+
+def _merge_changes(ctx: Context, changes: list[Change]) -> None:
+    ctx.changes.extend(changes)
+
+
+def _merge_topology(ctx: Context, topo: Topology) -> None:
+    for svc, deps in topo.depends_on.items():
+        cur = ctx.topology.depends_on.setdefault(svc, [])
+        cur.extend(d for d in deps if d not in cur)
+
+
+def _merge_spans(ctx: Context, spans: list[Span]) -> None:
+    ctx.spans.extend(spans)
 
 
 def _run_serial(

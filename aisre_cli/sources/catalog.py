@@ -102,21 +102,21 @@ def reset_catalog() -> None:
 
 def configured(sources: Any, t: SourceType) -> Any:
     """The profile's config for type `t`, validated; None when absent."""
-    value = getattr(sources, t.key, None)
-    if value is None:
-        value = (getattr(sources, "model_extra", None) or {}).get(t.key)
-        if value is not None and t.config is not None:
-            from pydantic import ValidationError
+    if t.key in type(sources).model_fields:  # a built-in with a typed field
+        return getattr(sources, t.key, None)
+    value = (getattr(sources, "model_extra", None) or {}).get(t.key)
+    if value is not None and t.config is not None:
+        from pydantic import ValidationError
 
-            from aisre_cli.settings.config import validation_message
+        from aisre_cli.settings.config import validation_message
 
-            try:
-                value = t.config.model_validate(value)
-            except ValidationError as exc:
-                raise ConfigError(
-                    f"sources.{t.key}.{validation_message(exc)}",
-                    hint="see `aisre config show --defaults` and the source's documentation",
-                ) from None
+        try:
+            value = t.config.model_validate(value)
+        except ValidationError as exc:
+            raise ConfigError(
+                f"sources.{t.key}.{validation_message(exc)}",
+                hint="see the source type's documentation for its fields",
+            ) from None
     return value
 
 
