@@ -239,7 +239,9 @@ def _assert_evidence_reproducible(prom_url: str, report: dict[str, Any], ran_unt
         for key in ("start", "end"):
             assert e[key] is None or _ts(e[key]) <= ran_until, (e["id"], key, e[key], ran_until)
     for e in promql:
-        args = {"query": e["query"], "start": _ts(e["start"]), "end": _ts(e["end"]), "step": 1}
+        end = _ts(e["end"]) if e["end"] else ran_until
+        start = _ts(e["start"]) if e["start"] else end - 300
+        args = {"query": e["query"], "start": start, "end": end, "step": 1}
         try:
             body = urllib.request.urlopen(
                 f"{prom_url}/api/v1/query_range?{urlencode(args)}", timeout=10
