@@ -80,7 +80,7 @@ complete -c aisre -n "__aisre_at 'aisre'" -a 'triage' -d 'Investigate one alert 
 complete -c aisre -n "__aisre_at 'aisre'" -s h -l help -d 'Show help and exit'
 complete -c aisre -n "__aisre_at 'aisre'" -l bundle -s b -x -a '(__fish_complete_directories (commandline -ct))' -d 'Read an incident bundle directory instead of live sources'
 complete -c aisre -n "__aisre_at 'aisre'" -l profile -s p -x -d 'Config profile to use'
-complete -c aisre -n "__aisre_at 'aisre'" -l verbose -s v -d 'More detail (-vv: debug)'
+complete -c aisre -n "__aisre_at 'aisre'" -l verbose -s v -d 'More detail (-vv: debug, with every query, its latency and result size)'
 complete -c aisre -n "__aisre_at 'aisre'" -l version -d 'Show the version and exit'
 
 # aisre alerts
@@ -244,7 +244,7 @@ complete -c aisre -n "__aisre_at 'aisre eval'" -l min-top1 -x -d 'Exit 7 when to
 complete -c aisre -n "__aisre_at 'aisre eval'" -l min-top3 -x -d 'Exit 7 when top-3 is below this'
 complete -c aisre -n "__aisre_at 'aisre eval'" -l signs -d 'With --fit: keep each weight on the side of its hand-set default (>= 0 or <= 0)'
 complete -c aisre -n "__aisre_at 'aisre eval'" -l temperature -d 'With --fit: also choose a temperature dividing the scores, by held-out log-loss'
-complete -c aisre -n "__aisre_at 'aisre eval'" -l verbose -s v -d 'More detail (-vv: debug)'
+complete -c aisre -n "__aisre_at 'aisre eval'" -l verbose -s v -d 'More detail (-vv: debug, with every query, its latency and result size)'
 complete -c aisre -n "__aisre_at 'aisre eval'" -l weights -r -F -d 'Evaluate with this weights.json'
 complete -c aisre -n "__aisre_at 'aisre eval'" -l weights-out -r -F -d 'Where --fit writes (default: the engine\'s)'
 
@@ -359,4 +359,4 @@ complete -c aisre -n "__aisre_at 'aisre triage'" -l bundle -s b -x -a '(__fish_c
 complete -c aisre -n "__aisre_at 'aisre triage'" -l json -d 'Machine-readable output (stable schema)'
 complete -c aisre -n "__aisre_at 'aisre triage'" -l markdown -d 'A Markdown report (for tickets)'
 complete -c aisre -n "__aisre_at 'aisre triage'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'
-complete -c aisre -n "__aisre_at 'aisre triage'" -l verbose -s v -d 'More detail (-vv: debug)'
+complete -c aisre -n "__aisre_at 'aisre triage'" -l verbose -s v -d 'More detail (-vv: debug, with every query, its latency and result size)'

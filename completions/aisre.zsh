@@ -9,7 +9,7 @@ _aisre() {
     _arguments -C -s \
         '(--bundle -b)'{--bundle,-b}'[Read an incident bundle directory instead of live sources]:bundle:_files -/' \
         '(--profile -p)'{--profile,-p}'[Config profile to use]:profile: ' \
-        '*'{--verbose,-v}'[More detail (-vv: debug)]' \
+        '*'{--verbose,-v}'[More detail (-vv: debug, with every query, its latency and result size)]' \
         '(--version)--version[Show the version and exit]' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         ': :_aisre_commands' \
@@ -383,7 +383,7 @@ _aisre_eval() {
         '(--min-top3)--min-top3[Exit 7 when top-3 is below this]:min-top3: ' \
         '(--signs)--signs[With --fit: keep each weight on the side of its hand-set default (>= 0 or <= 0)]' \
         '(--temperature)--temperature[With --fit: also choose a temperature dividing the scores, by held-out log-loss]' \
-        '*'{--verbose,-v}'[More detail (-vv: debug)]' \
+        '*'{--verbose,-v}'[More detail (-vv: debug, with every query, its latency and result size)]' \
         '(--weights)--weights[Evaluate with this weights.json]:weights:_files' \
         '(--weights-out)--weights-out[Where --fit writes (default: the engine'\''s)]:weights-out:_files' \
         '(- *)'{-h,--help}'[Show help and exit]' \
@@ -596,7 +596,7 @@ _aisre_triage() {
         '(--json)--json[Machine-readable output (stable schema)]' \
         '(--markdown)--markdown[A Markdown report (for tickets)]' \
         '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
-        '*'{--verbose,-v}'[More detail (-vv: debug)]' \
+        '*'{--verbose,-v}'[More detail (-vv: debug, with every query, its latency and result size)]' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         '1::alert_id: '
 }
