@@ -9,7 +9,7 @@ _aisre_commands() {
         "aisre auth") echo "delete set status" ;;
         "aisre bundle") echo "capture validate" ;;
         "aisre change") echo "list record" ;;
-        "aisre config") echo "init path show" ;;
+        "aisre config") echo "edit init list path show use" ;;
         "aisre incident") echo "export import list replay resolve show track-record" ;;
         "aisre runbook") echo "capabilities list policy resume run runs show validate" ;;
     esac
@@ -33,9 +33,12 @@ _aisre_options() {
         "aisre change list") echo "--help --json --profile --since-hours -h -p" ;;
         "aisre change record") echo "--at --author --help --json --kind --previous-version --profile --service --summary --url --version -h -k -m -p -s" ;;
         "aisre config") echo "--help -h" ;;
+        "aisre config edit") echo "--help -h" ;;
         "aisre config init") echo "--alertmanager-url --budget --ca-file --default --environment --force --github-repo --github-url --help --loki-url --name --no-default --pagerduty --pagerduty-from --pagerduty-url --prometheus-url --topology-file --yes -h -y" ;;
+        "aisre config list") echo "--help --json -h" ;;
         "aisre config path") echo "--help -h" ;;
         "aisre config show") echo "--defaults --help --json --profile -h -p" ;;
+        "aisre config use") echo "--help -h" ;;
         "aisre console") echo "--bundle --help --light --profile --refresh -b -h -p" ;;
         "aisre doctor") echo "--help --json --profile -h -p" ;;
         "aisre escalate") echo "--bundle --help --incident --json --level --no-post --note-only --profile -b -h -p" ;;
@@ -148,6 +151,7 @@ _aisre_arg_kind() {
         "aisre auth status") echo "value" ;;
         "aisre bundle capture") echo "value" ;;
         "aisre bundle validate") echo "dir" ;;
+        "aisre config use") echo "value" ;;
         "aisre console") echo "value" ;;
         "aisre escalate") echo "value" ;;
         "aisre eval") echo "value" ;;

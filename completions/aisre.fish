@@ -15,7 +15,7 @@ function __aisre_commands
         case 'aisre change'
             printf '%s\n' 'list' 'record'
         case 'aisre config'
-            printf '%s\n' 'init' 'path' 'show'
+            printf '%s\n' 'edit' 'init' 'list' 'path' 'show' 'use'
         case 'aisre incident'
             printf '%s\n' 'export' 'import' 'list' 'replay' 'resolve' 'show' 'track-record'
         case 'aisre runbook'
@@ -80,7 +80,7 @@ complete -c aisre -n "__aisre_at 'aisre'" -a 'triage' -d 'Investigate one alert 
 complete -c aisre -n "__aisre_at 'aisre'" -s h -l help -d 'Show help and exit'
 complete -c aisre -n "__aisre_at 'aisre'" -l bundle -s b -x -a '(__fish_complete_directories (commandline -ct))' -d 'Read an incident bundle directory instead of live sources'
 complete -c aisre -n "__aisre_at 'aisre'" -l profile -s p -x -d 'Config profile to use'
-complete -c aisre -n "__aisre_at 'aisre'" -l verbose -s v -d 'More detail (-vv: debug)'
+complete -c aisre -n "__aisre_at 'aisre'" -l verbose -s v -d 'More detail (-vv: debug, with every query, its latency and result size)'
 complete -c aisre -n "__aisre_at 'aisre'" -l version -d 'Show the version and exit'
 
 # aisre alerts
@@ -88,7 +88,7 @@ complete -c aisre -n "__aisre_at 'aisre alerts'" -s h -l help -d 'Show help and 
 complete -c aisre -n "__aisre_at 'aisre alerts'" -l all -d 'Include silenced and inhibited alerts (hidden by default)'
 complete -c aisre -n "__aisre_at 'aisre alerts'" -l bundle -s b -x -a '(__fish_complete_directories (commandline -ct))' -d 'Read an incident bundle directory instead of live sources'
 complete -c aisre -n "__aisre_at 'aisre alerts'" -l json -d 'Machine-readable output (stable schema)'
-complete -c aisre -n "__aisre_at 'aisre alerts'" -l profile -s p -x -d 'Config profile to use'
+complete -c aisre -n "__aisre_at 'aisre alerts'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'
 
 # aisre audit
 complete -c aisre -n "__aisre_at 'aisre audit'" -a 'show' -d 'Print audit records (oldest first)'
@@ -122,7 +122,7 @@ complete -c aisre -n "__aisre_at 'aisre auth set'" -l insecure-storage -d 'No ke
 # aisre auth status
 complete -c aisre -n "__aisre_at 'aisre auth status'" -s h -l help -d 'Show help and exit'
 complete -c aisre -n "__aisre_at 'aisre auth status'" -l json -d 'Machine-readable output (stable schema)'
-complete -c aisre -n "__aisre_at 'aisre auth status'" -l profile -s p -x
+complete -c aisre -n "__aisre_at 'aisre auth status'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'
 
 # aisre bundle
 complete -c aisre -n "__aisre_at 'aisre bundle'" -a 'capture' -d 'Write a bundle v1 of one live alert: alerts, metrics, logs, changes, topology'
@@ -134,7 +134,7 @@ complete -c aisre -n "__aisre_at 'aisre bundle capture'" -s h -l help -d 'Show h
 complete -c aisre -n "__aisre_at 'aisre bundle capture'" -l force -d 'Write into a non-empty directory'
 complete -c aisre -n "__aisre_at 'aisre bundle capture'" -l json -d 'Machine-readable output (stable schema)'
 complete -c aisre -n "__aisre_at 'aisre bundle capture'" -l out -s o -x -a '(__fish_complete_directories (commandline -ct))' -d 'Directory to write'
-complete -c aisre -n "__aisre_at 'aisre bundle capture'" -l profile -s p -x -d 'Config profile to use'
+complete -c aisre -n "__aisre_at 'aisre bundle capture'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'
 complete -c aisre -n "__aisre_at 'aisre bundle capture'" -l title -x -d 'Title for bundle.yaml'
 
 # aisre bundle validate
@@ -149,7 +149,7 @@ complete -c aisre -n "__aisre_at 'aisre change'" -s h -l help -d 'Show help and 
 # aisre change list
 complete -c aisre -n "__aisre_at 'aisre change list'" -s h -l help -d 'Show help and exit'
 complete -c aisre -n "__aisre_at 'aisre change list'" -l json -d 'Machine-readable output (stable schema)'
-complete -c aisre -n "__aisre_at 'aisre change list'" -l profile -s p -x -d 'Config profile to use'
+complete -c aisre -n "__aisre_at 'aisre change list'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'
 complete -c aisre -n "__aisre_at 'aisre change list'" -l since-hours -x -d 'How far back to list'
 
 # aisre change record
@@ -159,24 +159,30 @@ complete -c aisre -n "__aisre_at 'aisre change record'" -l author -x -d 'Default
 complete -c aisre -n "__aisre_at 'aisre change record'" -l json -d 'Machine-readable output (stable schema)'
 complete -c aisre -n "__aisre_at 'aisre change record'" -l kind -s k -x -d 'deploy | config | flag | infra | scale'
 complete -c aisre -n "__aisre_at 'aisre change record'" -l previous-version -x -d 'Default: the last recorded version of the service'
-complete -c aisre -n "__aisre_at 'aisre change record'" -l profile -s p -x -d 'Config profile to use'
+complete -c aisre -n "__aisre_at 'aisre change record'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'
 complete -c aisre -n "__aisre_at 'aisre change record'" -l service -s s -x -d 'The service that changed'
 complete -c aisre -n "__aisre_at 'aisre change record'" -l summary -s m -x -d 'One line describing the change'
 complete -c aisre -n "__aisre_at 'aisre change record'" -l url -x -d 'Link to the pipeline run or PR'
 complete -c aisre -n "__aisre_at 'aisre change record'" -l version -x -d 'The new version'
 
 # aisre config
+complete -c aisre -n "__aisre_at 'aisre config'" -a 'edit' -d 'Open config.yaml in $VISUAL/$EDITOR; the edit is saved only if it validates'
 complete -c aisre -n "__aisre_at 'aisre config'" -a 'init' -d 'Create or update a profile in config.yaml (mode 0600)'
+complete -c aisre -n "__aisre_at 'aisre config'" -a 'list' -d 'List the profiles; `*` marks the one used when no -p is given'
 complete -c aisre -n "__aisre_at 'aisre config'" -a 'path' -d 'Print the path of config.yaml'
 complete -c aisre -n "__aisre_at 'aisre config'" -a 'show' -d 'Show the resolved profile (secrets redacted) and where its tokens are stored'
+complete -c aisre -n "__aisre_at 'aisre config'" -a 'use' -d 'Make NAME the default profile (used when neither -p nor AISRE_PROFILE is given)'
 complete -c aisre -n "__aisre_at 'aisre config'" -s h -l help -d 'Show help and exit'
+
+# aisre config edit
+complete -c aisre -n "__aisre_at 'aisre config edit'" -s h -l help -d 'Show help and exit'
 
 # aisre config init
 complete -c aisre -n "__aisre_at 'aisre config init'" -s h -l help -d 'Show help and exit'
 complete -c aisre -n "__aisre_at 'aisre config init'" -l alertmanager-url -x
 complete -c aisre -n "__aisre_at 'aisre config init'" -l budget -x -d 'Gather time budget, seconds'
 complete -c aisre -n "__aisre_at 'aisre config init'" -l ca-file -r -F -d 'Custom CA bundle for every source'
-complete -c aisre -n "__aisre_at 'aisre config init'" -l default -l no-default
+complete -c aisre -n "__aisre_at 'aisre config init'" -l default -l no-default -d 'Make it the default profile (default: only when there is no default yet)'
 complete -c aisre -n "__aisre_at 'aisre config init'" -l environment -x -d 'Environment name'
 complete -c aisre -n "__aisre_at 'aisre config init'" -l force -d 'Replace an existing profile'
 complete -c aisre -n "__aisre_at 'aisre config init'" -l github-repo -x -d 'OWNER/REPO=SERVICE (repeatable): deployments as changes'
@@ -190,6 +196,10 @@ complete -c aisre -n "__aisre_at 'aisre config init'" -l prometheus-url -x
 complete -c aisre -n "__aisre_at 'aisre config init'" -l topology-file -r -F
 complete -c aisre -n "__aisre_at 'aisre config init'" -l yes -s y -d 'Non-interactive: use the flags, ask nothing'
 
+# aisre config list
+complete -c aisre -n "__aisre_at 'aisre config list'" -s h -l help -d 'Show help and exit'
+complete -c aisre -n "__aisre_at 'aisre config list'" -l json -d 'Machine-readable output (stable schema)'
+
 # aisre config path
 complete -c aisre -n "__aisre_at 'aisre config path'" -s h -l help -d 'Show help and exit'
 
@@ -197,19 +207,22 @@ complete -c aisre -n "__aisre_at 'aisre config path'" -s h -l help -d 'Show help
 complete -c aisre -n "__aisre_at 'aisre config show'" -s h -l help -d 'Show help and exit'
 complete -c aisre -n "__aisre_at 'aisre config show'" -l defaults -d 'Show every documented field with its default'
 complete -c aisre -n "__aisre_at 'aisre config show'" -l json -d 'Machine-readable output (stable schema)'
-complete -c aisre -n "__aisre_at 'aisre config show'" -l profile -s p -x -d 'Config profile to use'
+complete -c aisre -n "__aisre_at 'aisre config show'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'
+
+# aisre config use
+complete -c aisre -n "__aisre_at 'aisre config use'" -s h -l help -d 'Show help and exit'
 
 # aisre console
 complete -c aisre -n "__aisre_at 'aisre console'" -s h -l help -d 'Show help and exit'
 complete -c aisre -n "__aisre_at 'aisre console'" -l bundle -s b -x -a '(__fish_complete_directories (commandline -ct))' -d 'Read an incident bundle directory instead of live sources'
 complete -c aisre -n "__aisre_at 'aisre console'" -l light -d 'Start with the light theme'
-complete -c aisre -n "__aisre_at 'aisre console'" -l profile -s p -x -d 'Config profile to use'
+complete -c aisre -n "__aisre_at 'aisre console'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'
 complete -c aisre -n "__aisre_at 'aisre console'" -l refresh -x -d 'Seconds between inbox refreshes (0: never)'
 
 # aisre doctor
 complete -c aisre -n "__aisre_at 'aisre doctor'" -s h -l help -d 'Show help and exit'
 complete -c aisre -n "__aisre_at 'aisre doctor'" -l json -d 'Machine-readable output (stable schema)'
-complete -c aisre -n "__aisre_at 'aisre doctor'" -l profile -s p -x -d 'Config profile to use'
+complete -c aisre -n "__aisre_at 'aisre doctor'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'
 
 # aisre escalate
 complete -c aisre -n "__aisre_at 'aisre escalate'" -s h -l help -d 'Show help and exit'
@@ -219,7 +232,7 @@ complete -c aisre -n "__aisre_at 'aisre escalate'" -l json -d 'Machine-readable 
 complete -c aisre -n "__aisre_at 'aisre escalate'" -l level -x -d 'Escalation level to move to'
 complete -c aisre -n "__aisre_at 'aisre escalate'" -l no-post -d 'Only print the hand-off'
 complete -c aisre -n "__aisre_at 'aisre escalate'" -l note-only -d 'Post the note, do not escalate'
-complete -c aisre -n "__aisre_at 'aisre escalate'" -l profile -s p -x -d 'Config profile to use'
+complete -c aisre -n "__aisre_at 'aisre escalate'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'
 
 # aisre eval
 complete -c aisre -n "__aisre_at 'aisre eval'" -s h -l help -d 'Show help and exit'
@@ -231,7 +244,7 @@ complete -c aisre -n "__aisre_at 'aisre eval'" -l min-top1 -x -d 'Exit 7 when to
 complete -c aisre -n "__aisre_at 'aisre eval'" -l min-top3 -x -d 'Exit 7 when top-3 is below this'
 complete -c aisre -n "__aisre_at 'aisre eval'" -l signs -d 'With --fit: keep each weight on the side of its hand-set default (>= 0 or <= 0)'
 complete -c aisre -n "__aisre_at 'aisre eval'" -l temperature -d 'With --fit: also choose a temperature dividing the scores, by held-out log-loss'
-complete -c aisre -n "__aisre_at 'aisre eval'" -l verbose -s v -d 'More detail (-vv: debug)'
+complete -c aisre -n "__aisre_at 'aisre eval'" -l verbose -s v -d 'More detail (-vv: debug, with every query, its latency and result size)'
 complete -c aisre -n "__aisre_at 'aisre eval'" -l weights -r -F -d 'Evaluate with this weights.json'
 complete -c aisre -n "__aisre_at 'aisre eval'" -l weights-out -r -F -d 'Where --fit writes (default: the engine\'s)'
 
@@ -248,7 +261,7 @@ complete -c aisre -n "__aisre_at 'aisre incident'" -s h -l help -d 'Show help an
 # aisre incident export
 complete -c aisre -n "__aisre_at 'aisre incident export'" -s h -l help -d 'Show help and exit'
 complete -c aisre -n "__aisre_at 'aisre incident export'" -l all -d 'Every incident, for `incident import`'
-complete -c aisre -n "__aisre_at 'aisre incident export'" -l format -s f -x -a 'json markdown' -d 'markdown (postmortem draft) or json'
+complete -c aisre -n "__aisre_at 'aisre incident export'" -l format -s f -x -a 'json markdown' -d 'markdown (postmortem draft; the default for one incident) or json (the only format, and the default, for --all)'
 complete -c aisre -n "__aisre_at 'aisre incident export'" -l output -s o -r -F -d 'Write to this file instead of stdout'
 
 # aisre incident import
@@ -266,7 +279,7 @@ complete -c aisre -n "__aisre_at 'aisre incident list'" -l status -x -d 'open or
 complete -c aisre -n "__aisre_at 'aisre incident replay'" -s h -l help -d 'Show help and exit'
 complete -c aisre -n "__aisre_at 'aisre incident replay'" -l json -d 'Machine-readable output (stable schema)'
 complete -c aisre -n "__aisre_at 'aisre incident replay'" -l memory-weight -x -d 'Override the ranker\'s memory_prior weight (default: the shipped weights)'
-complete -c aisre -n "__aisre_at 'aisre incident replay'" -l profile -s p -x -d 'Config profile to use'
+complete -c aisre -n "__aisre_at 'aisre incident replay'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'
 
 # aisre incident resolve
 complete -c aisre -n "__aisre_at 'aisre incident resolve'" -s h -l help -d 'Show help and exit'
@@ -303,18 +316,18 @@ complete -c aisre -n "__aisre_at 'aisre runbook capabilities'" -l json -d 'Machi
 # aisre runbook list
 complete -c aisre -n "__aisre_at 'aisre runbook list'" -s h -l help -d 'Show help and exit'
 complete -c aisre -n "__aisre_at 'aisre runbook list'" -l json -d 'Machine-readable output (stable schema)'
-complete -c aisre -n "__aisre_at 'aisre runbook list'" -l profile -s p -x -d 'Config profile to use'
+complete -c aisre -n "__aisre_at 'aisre runbook list'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'
 
 # aisre runbook policy
 complete -c aisre -n "__aisre_at 'aisre runbook policy'" -s h -l help -d 'Show help and exit'
 complete -c aisre -n "__aisre_at 'aisre runbook policy'" -l json -d 'Machine-readable output (stable schema)'
-complete -c aisre -n "__aisre_at 'aisre runbook policy'" -l profile -s p -x -d 'Config profile to use'
+complete -c aisre -n "__aisre_at 'aisre runbook policy'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'
 
 # aisre runbook resume
 complete -c aisre -n "__aisre_at 'aisre runbook resume'" -s h -l help -d 'Show help and exit'
 complete -c aisre -n "__aisre_at 'aisre runbook resume'" -l break-glass -x -d 'Override a freeze window; give the reason (audited)'
 complete -c aisre -n "__aisre_at 'aisre runbook resume'" -l json -d 'Machine-readable output (stable schema)'
-complete -c aisre -n "__aisre_at 'aisre runbook resume'" -l profile -s p -x -d 'Config profile to use'
+complete -c aisre -n "__aisre_at 'aisre runbook resume'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'
 
 # aisre runbook run
 complete -c aisre -n "__aisre_at 'aisre runbook run'" -s h -l help -d 'Show help and exit'
@@ -324,7 +337,7 @@ complete -c aisre -n "__aisre_at 'aisre runbook run'" -l bundle -s b -x -a '(__f
 complete -c aisre -n "__aisre_at 'aisre runbook run'" -l dry-run -d 'Show every step\'s dry run only'
 complete -c aisre -n "__aisre_at 'aisre runbook run'" -l json -d 'Machine-readable output (stable schema)'
 complete -c aisre -n "__aisre_at 'aisre runbook run'" -l param -s P -x -d 'NAME=VALUE (repeatable)'
-complete -c aisre -n "__aisre_at 'aisre runbook run'" -l profile -s p -x -d 'Config profile to use'
+complete -c aisre -n "__aisre_at 'aisre runbook run'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'
 
 # aisre runbook runs
 complete -c aisre -n "__aisre_at 'aisre runbook runs'" -s h -l help -d 'Show help and exit'
@@ -333,17 +346,17 @@ complete -c aisre -n "__aisre_at 'aisre runbook runs'" -l json -d 'Machine-reada
 # aisre runbook show
 complete -c aisre -n "__aisre_at 'aisre runbook show'" -s h -l help -d 'Show help and exit'
 complete -c aisre -n "__aisre_at 'aisre runbook show'" -l json -d 'Machine-readable output (stable schema)'
-complete -c aisre -n "__aisre_at 'aisre runbook show'" -l profile -s p -x -d 'Config profile to use'
+complete -c aisre -n "__aisre_at 'aisre runbook show'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'
 
 # aisre runbook validate
 complete -c aisre -n "__aisre_at 'aisre runbook validate'" -s h -l help -d 'Show help and exit'
 complete -c aisre -n "__aisre_at 'aisre runbook validate'" -l json -d 'Machine-readable output (stable schema)'
-complete -c aisre -n "__aisre_at 'aisre runbook validate'" -l profile -s p -x -d 'Config profile to use'
+complete -c aisre -n "__aisre_at 'aisre runbook validate'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'
 
 # aisre triage
 complete -c aisre -n "__aisre_at 'aisre triage'" -s h -l help -d 'Show help and exit'
 complete -c aisre -n "__aisre_at 'aisre triage'" -l bundle -s b -x -a '(__fish_complete_directories (commandline -ct))' -d 'Read an incident bundle directory instead of live sources'
 complete -c aisre -n "__aisre_at 'aisre triage'" -l json -d 'Machine-readable output (stable schema)'
 complete -c aisre -n "__aisre_at 'aisre triage'" -l markdown -d 'A Markdown report (for tickets)'
-complete -c aisre -n "__aisre_at 'aisre triage'" -l profile -s p -x -d 'Config profile to use'
-complete -c aisre -n "__aisre_at 'aisre triage'" -l verbose -s v -d 'More detail (-vv: debug)'
+complete -c aisre -n "__aisre_at 'aisre triage'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'
+complete -c aisre -n "__aisre_at 'aisre triage'" -l verbose -s v -d 'More detail (-vv: debug, with every query, its latency and result size)'

@@ -9,7 +9,7 @@ _aisre() {
     _arguments -C -s \
         '(--bundle -b)'{--bundle,-b}'[Read an incident bundle directory instead of live sources]:bundle:_files -/' \
         '(--profile -p)'{--profile,-p}'[Config profile to use]:profile: ' \
-        '*'{--verbose,-v}'[More detail (-vv: debug)]' \
+        '*'{--verbose,-v}'[More detail (-vv: debug, with every query, its latency and result size)]' \
         '(--version)--version[Show the version and exit]' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         ': :_aisre_commands' \
@@ -62,7 +62,7 @@ _aisre_alerts() {
         '(--all)--all[Include silenced and inhibited alerts (hidden by default)]' \
         '(--bundle -b)'{--bundle,-b}'[Read an incident bundle directory instead of live sources]:bundle:_files -/' \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use]:profile: ' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]'
 }
 
@@ -155,7 +155,7 @@ _aisre_auth_set() {
 _aisre_auth_status() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--profile -p)'{--profile,-p}'[]:profile: ' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         '*:names: '
 }
@@ -193,7 +193,7 @@ _aisre_bundle_capture() {
         '(--force)--force[Write into a non-empty directory]' \
         '(--json)--json[Machine-readable output (stable schema)]' \
         '(--out -o)'{--out,-o}'[Directory to write]:out:_files -/' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use]:profile: ' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(--title)--title[Title for bundle.yaml]:title: ' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         '1:alert_id: '
@@ -236,7 +236,7 @@ _aisre_change_commands() {
 _aisre_change_list() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use]:profile: ' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(--since-hours)--since-hours[How far back to list]:since-hours: ' \
         '(- *)'{-h,--help}'[Show help and exit]'
 }
@@ -248,7 +248,7 @@ _aisre_change_record() {
         '(--json)--json[Machine-readable output (stable schema)]' \
         '(--kind -k)'{--kind,-k}'[deploy | config | flag | infra | scale]:kind: ' \
         '(--previous-version)--previous-version[Default: the last recorded version of the service]:previous-version: ' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use]:profile: ' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(--service -s)'{--service,-s}'[The service that changed]:service: ' \
         '(--summary -m)'{--summary,-m}'[One line describing the change]:summary: ' \
         '(--url)--url[Link to the pipeline run or PR]:url: ' \
@@ -267,9 +267,12 @@ _aisre_config() {
         args)
             curcontext="${curcontext%:*:*}:aisre-config-$words[1]:"
             case "$words[1]" in
+                edit) _aisre_config_edit && ret=0 ;;
                 init) _aisre_config_init && ret=0 ;;
+                list) _aisre_config_list && ret=0 ;;
                 path) _aisre_config_path && ret=0 ;;
                 show) _aisre_config_show && ret=0 ;;
+                use) _aisre_config_use && ret=0 ;;
             esac
             ;;
     esac
@@ -279,11 +282,19 @@ _aisre_config() {
 _aisre_config_commands() {
     local -a commands
     commands=(
+        'edit:Open config.yaml in $VISUAL/$EDITOR; the edit is saved only if it validates'
         'init:Create or update a profile in config.yaml (mode 0600)'
+        'list:List the profiles; `*` marks the one used when no -p is given'
         'path:Print the path of config.yaml'
         'show:Show the resolved profile (secrets redacted) and where its tokens are stored'
+        'use:Make NAME the default profile (used when neither -p nor AISRE_PROFILE is given)'
     )
     _describe -t commands 'aisre config command' commands
+}
+
+_aisre_config_edit() {
+    _arguments -s \
+        '(- *)'{-h,--help}'[Show help and exit]'
 }
 
 _aisre_config_init() {
@@ -291,7 +302,7 @@ _aisre_config_init() {
         '(--alertmanager-url)--alertmanager-url[]:alertmanager-url: ' \
         '(--budget)--budget[Gather time budget, seconds]:budget: ' \
         '(--ca-file)--ca-file[Custom CA bundle for every source]:ca-file:_files' \
-        '(--default --no-default)'{--default,--no-default}'[]' \
+        '(--default --no-default)'{--default,--no-default}'[Make it the default profile (default: only when there is no default yet)]' \
         '(--environment)--environment[Environment name]:environment: ' \
         '(--force)--force[Replace an existing profile]' \
         '*--github-repo[OWNER/REPO=SERVICE (repeatable): deployments as changes]:github-repo: ' \
@@ -307,6 +318,12 @@ _aisre_config_init() {
         '(- *)'{-h,--help}'[Show help and exit]'
 }
 
+_aisre_config_list() {
+    _arguments -s \
+        '(--json)--json[Machine-readable output (stable schema)]' \
+        '(- *)'{-h,--help}'[Show help and exit]'
+}
+
 _aisre_config_path() {
     _arguments -s \
         '(- *)'{-h,--help}'[Show help and exit]'
@@ -316,15 +333,21 @@ _aisre_config_show() {
     _arguments -s \
         '(--defaults)--defaults[Show every documented field with its default]' \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use]:profile: ' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]'
+}
+
+_aisre_config_use() {
+    _arguments -s \
+        '(- *)'{-h,--help}'[Show help and exit]' \
+        '1:name: '
 }
 
 _aisre_console() {
     _arguments -s \
         '(--bundle -b)'{--bundle,-b}'[Read an incident bundle directory instead of live sources]:bundle:_files -/' \
         '(--light)--light[Start with the light theme]' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use]:profile: ' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(--refresh)--refresh[Seconds between inbox refreshes (0: never)]:refresh: ' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         '1::alert_id: '
@@ -333,7 +356,7 @@ _aisre_console() {
 _aisre_doctor() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use]:profile: ' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]'
 }
 
@@ -345,7 +368,7 @@ _aisre_escalate() {
         '(--level)--level[Escalation level to move to]:level: ' \
         '(--no-post)--no-post[Only print the hand-off]' \
         '(--note-only)--note-only[Post the note, do not escalate]' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use]:profile: ' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         '1:alert_id: '
 }
@@ -360,7 +383,7 @@ _aisre_eval() {
         '(--min-top3)--min-top3[Exit 7 when top-3 is below this]:min-top3: ' \
         '(--signs)--signs[With --fit: keep each weight on the side of its hand-set default (>= 0 or <= 0)]' \
         '(--temperature)--temperature[With --fit: also choose a temperature dividing the scores, by held-out log-loss]' \
-        '*'{--verbose,-v}'[More detail (-vv: debug)]' \
+        '*'{--verbose,-v}'[More detail (-vv: debug, with every query, its latency and result size)]' \
         '(--weights)--weights[Evaluate with this weights.json]:weights:_files' \
         '(--weights-out)--weights-out[Where --fit writes (default: the engine'\''s)]:weights-out:_files' \
         '(- *)'{-h,--help}'[Show help and exit]' \
@@ -408,7 +431,7 @@ _aisre_incident_commands() {
 _aisre_incident_export() {
     _arguments -s \
         '(--all)--all[Every incident, for `incident import`]' \
-        '(--format -f)'{--format,-f}'[markdown (postmortem draft) or json]:format:(json markdown)' \
+        '(--format -f)'{--format,-f}'[markdown (postmortem draft; the default for one incident) or json (the only format, and the default, for --all)]:format:(json markdown)' \
         '(--output -o)'{--output,-o}'[Write to this file instead of stdout]:output:_files' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         '1::incident: '
@@ -433,7 +456,7 @@ _aisre_incident_replay() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
         '(--memory-weight)--memory-weight[Override the ranker'\''s memory_prior weight (default: the shipped weights)]:memory-weight: ' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use]:profile: ' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         '*:bundles: '
 }
@@ -512,14 +535,14 @@ _aisre_runbook_capabilities() {
 _aisre_runbook_list() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use]:profile: ' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]'
 }
 
 _aisre_runbook_policy() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use]:profile: ' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]'
 }
 
@@ -527,7 +550,7 @@ _aisre_runbook_resume() {
     _arguments -s \
         '(--break-glass)--break-glass[Override a freeze window; give the reason (audited)]:break-glass: ' \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use]:profile: ' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         '1:run_id: '
 }
@@ -540,7 +563,7 @@ _aisre_runbook_run() {
         '(--dry-run)--dry-run[Show every step'\''s dry run only]' \
         '(--json)--json[Machine-readable output (stable schema)]' \
         '*'{--param,-P}'[NAME=VALUE (repeatable)]:param: ' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use]:profile: ' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         '1:runbook_id: '
 }
@@ -554,7 +577,7 @@ _aisre_runbook_runs() {
 _aisre_runbook_show() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use]:profile: ' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         '1:runbook_id: '
 }
@@ -562,7 +585,7 @@ _aisre_runbook_show() {
 _aisre_runbook_validate() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use]:profile: ' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         '*:paths: '
 }
@@ -572,8 +595,8 @@ _aisre_triage() {
         '(--bundle -b)'{--bundle,-b}'[Read an incident bundle directory instead of live sources]:bundle:_files -/' \
         '(--json)--json[Machine-readable output (stable schema)]' \
         '(--markdown)--markdown[A Markdown report (for tickets)]' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use]:profile: ' \
-        '*'{--verbose,-v}'[More detail (-vv: debug)]' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
+        '*'{--verbose,-v}'[More detail (-vv: debug, with every query, its latency and result size)]' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         '1::alert_id: '
 }

@@ -169,6 +169,7 @@ def test_live_triage_ranks_the_injected_deploy_first(
 
         time.sleep(6)  # a few points after the onset
         r = run_cli(["triage", "CheckoutHighErrorRate", "--json"])
+        ran_until = time.time()
         assert r.code == 0, r.err
         assert "Traceback" not in r.err
         live = json.loads(r.out)
@@ -180,11 +181,20 @@ def test_live_triage_ranks_the_injected_deploy_first(
         cited = {e["id"]: e for e in live["evidence"]}
         queries = [cited[i]["query"] for i in top["evidence"] if i in cited]
         assert any("http_requests_total" in q for q in queries), queries
+        _assert_evidence_reproducible(stack.prom_url, live, ran_until)
 
         # capture, then replay offline: same ranking
         out = tmp_path / "bundle"
         r = run_cli(["bundle", "capture", fp, "-o", str(out)])
+        captured_at = time.time()
         assert r.code == 0, r.err
+        stamps = [
+            float(pair[0])
+            for f in (out / "metrics").glob("*.json")
+            for series in json.loads(f.read_text())["data"]["result"]
+            for pair in series["values"]
+        ]
+        assert stamps and max(stamps) <= captured_at, (max(stamps), captured_at)
         for name in (
             "bundle.yaml",
             "alerts.json",
@@ -212,12 +222,44 @@ def test_live_triage_ranks_the_injected_deploy_first(
         pd.stop()
 
 
+def _ts(iso: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def _assert_evidence_reproducible(prom_url: str, report: dict[str, Any], ran_until: float) -> None:
+    """Every PromQL that triage cites parses and returns the series; none is in the future."""
+    from urllib.error import HTTPError
+    from urllib.parse import urlencode
+
+    promql = [e for e in report["evidence"] if str(e.get("ref") or "").startswith(prom_url)]
+    assert promql, [(e["kind"], e["ref"]) for e in report["evidence"]]
+    for e in report["evidence"]:
+        for key in ("start", "end"):
+            assert e[key] is None or _ts(e[key]) <= ran_until, (e["id"], key, e[key], ran_until)
+    for e in promql:
+        end = _ts(e["end"]) if e["end"] else ran_until
+        start = _ts(e["start"]) if e["start"] else end - 300
+        args = {"query": e["query"], "start": start, "end": end, "step": 1}
+        try:
+            body = urllib.request.urlopen(
+                f"{prom_url}/api/v1/query_range?{urlencode(args)}", timeout=10
+            ).read()
+        except HTTPError as exc:
+            raise AssertionError(f"{e['id']} {e['query']!r}: {exc.read()[:300]!r}") from None
+        data = json.loads(body)
+        assert data["status"] == "success", (e["query"], data)
+        if e["kind"] == "metric_anomaly":
+            assert data["data"]["result"], f"{e['id']} {e['query']!r} returns no series"
+
+
 def _assert_round_trip(alert_id: str, out: Path) -> None:
     from aisre_cli.investigate.gather import gather, list_alerts, resolve_alert
     from aisre_cli.investigate.rank import Weights
     from aisre_cli.investigate.triage import analyze_context, build_report, run_triage
     from aisre_cli.settings.config import resolve_profile
-    from aisre_cli.sources.capture import capture_bundle
+    from aisre_cli.sources.capture import capture_bundle, raw_alerts
     from aisre_cli.sources.registry import build_sources, bundle_set
 
     prof = resolve_profile("e2e").profile
@@ -233,7 +275,7 @@ def _assert_round_trip(alert_id: str, out: Path) -> None:
         budget_s=prof.gather_budget_s,
     )
     assert all(n.status == "ok" for n in ctx.notes), ctx.notes
-    raw = [w for s in sources.alerts for w in getattr(s, "last_wire", [])]
+    raw = raw_alerts(sources.alerts)
     capture_bundle(ctx, out, raw_alerts=raw)
     w = Weights.load()
     live = build_report(analyze_context(ctx, prof, w), w, None, 0.0)

@@ -28,7 +28,7 @@ def test_record_then_read_back() -> None:
 
 def test_bad_kind_is_usage_error() -> None:
     r = run_cli(["change", "record", "--service", "x", "--kind", "nope"])
-    assert r.code == 2 and "not one of" in r.err
+    assert r.code == 2 and "not a change kind" in r.err
 
 
 def test_malformed_lines_are_skipped_and_noted(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from aisre_cli.investigate.analyzers.metrics import MetricFinding
 from aisre_cli.investigate.analyzers.trace_edges import EdgeFinding
 from aisre_cli.investigate.analyzers.traces import TraceFinding
 from aisre_cli.model import Context, Evidence, EvidenceKind, HypothesisKind
+from aisre_cli.sources.promql import scope_query
 
 
 @dataclass
@@ -98,11 +99,7 @@ def metric_evidence(f: MetricFinding, kind: EvidenceKind = "metric_anomaly") -> 
         f"{s.name}{' on ' + s.service if s.service else ''} {word} from {_fmt(f.baseline)} "
         f"to {_fmt(f.level)} (peak {_fmt(f.peak)}, {min(f.z, 999):.0f}σ) from {_hm(f.onset)}"
     )
-    query = s.query or s.name
-    if s.labels and query and "{" not in query:
-        query = f"{query}{_selector(s.labels)}"
-    elif s.labels:
-        query = f"{query}  # series {_selector(s.labels)}"
+    query = scope_query(s.query or s.name, s.labels)
     ev = Evidence(
         id="",
         kind=kind,
@@ -196,9 +193,7 @@ def harm_evidence(h: ChangeHarm) -> _Ev | None:
     s = h.series
     if s is None or h.harm <= 0:
         return None
-    q = s.query or s.name
-    if s.labels and "{" not in q:
-        q = f"{q}{_selector(s.labels)}"
+    q = scope_query(s.query or s.name, s.labels)
     ev = Evidence(
         id="",
         kind="metric_anomaly",

@@ -12,12 +12,22 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
 from aisre_cli.errors import AisreError, Cancelled, UsageError
-from aisre_cli.model import Alert, Context, LogTable, SourceNote, Topology, Window
+from aisre_cli.model import (
+    Alert,
+    Change,
+    Context,
+    LogTable,
+    Series,
+    SourceNote,
+    Span,
+    Topology,
+    Window,
+)
 from aisre_cli.sources.registry import SourceSet
 
 ProgressFn = Callable[[SourceNote], None]
@@ -230,6 +240,14 @@ def _collect(
 def list_alerts(
     sources: SourceSet, budget_s: float = 20.0, progress: ProgressFn | None = None
 ) -> tuple[list[Alert], list[SourceNote]]:
+    if not sources.alerts:
+        from aisre_cli.errors import ConfigError
+
+        raise ConfigError(
+            "this profile has no alert source (neither alertmanager nor pagerduty is configured),"
+            " so there is no alert to list",
+            hint="add one with `aisre config edit`, or read a bundle with --bundle DIR",
+        )
     jobs = [(f"{s.name} alerts", _with_notes(s, s.list_alerts)) for s in sources.alerts]
     if sources.bundle is not None:
         # A malformed bundle is the user's input error (exit 2), not a source outage.
@@ -242,6 +260,17 @@ def list_alerts(
     return dedupe_alerts(merged), notes
 
 
+def live_window(
+    alert: Alert, lookback_s: float, lookahead_s: float, now: datetime | None = None
+) -> Window:
+    """[start - lookback, start + lookahead], clamped so it ends no later than `now`."""
+    now = now or datetime.now(UTC)
+    at = alert.starts_at if alert.starts_at.tzinfo else alert.starts_at.replace(tzinfo=UTC)
+    end = min(at + timedelta(seconds=lookahead_s), now)
+    start = min(at - timedelta(seconds=lookback_s), end - timedelta(seconds=60))
+    return Window(start=start, end=end)
+
+
 def gather(
     sources: SourceSet,
     alert: Alert,
@@ -251,27 +280,34 @@ def gather(
     lookahead_s: float = 900.0,
     budget_s: float = 20.0,
     progress: ProgressFn | None = None,
+    now: datetime | None = None,
 ) -> Context:
-    """Fetch metrics, logs, changes, topology and traces around the alert's start."""
+    """Fetch metrics, logs, changes, topology and traces around the alert's start.
+
+    A live window never reaches past `now` (default: the moment of the call): a query
+    for the future would get Prometheus's last sample repeated for five minutes."""
     if sources.bundle is not None:
         window = sources.bundle.window
     else:
-        window = Window(
-            start=alert.starts_at - timedelta(seconds=lookback_s),
-            end=alert.starts_at + timedelta(seconds=lookahead_s),
-        )
+        window = live_window(alert, lookback_s, lookahead_s, now)
     start, end = window.start, window.end
     jobs: list[tuple[str, Callable[[], Any]]] = []
+    merge: dict[str, Callable[[Context, Any], None]] = {}  # job → how its result joins
+
+    def job(key: str, fn: Callable[[], Any], into: Callable[[Context, Any], None]) -> None:
+        jobs.append((key, fn))
+        merge[key] = into
+
     for ms in sources.metrics:
-        jobs.append((f"{ms.name} metrics", partial(ms.fetch_series, start, end, None)))
+        job(f"{ms.name} metrics", partial(ms.fetch_series, start, end, None), _merge_metrics)
     for ls in sources.logs:
-        jobs.append((f"{ls.name} logs", partial(ls.fetch_logs, start, end, None)))
+        job(f"{ls.name} logs", partial(ls.fetch_logs, start, end, None), _merge_logs)
     for cs in sources.changes:
-        jobs.append((f"{cs.name} changes", partial(cs.fetch_changes, start, end)))
+        job(f"{cs.name} changes", partial(cs.fetch_changes, start, end), _merge_changes)
     for ts in sources.topology:
-        jobs.append((f"{ts.name} topology", ts.fetch_topology))
+        job(f"{ts.name} topology", ts.fetch_topology, _merge_topology)
     for tr in sources.traces:
-        jobs.append((f"{tr.name} traces", partial(tr.fetch_spans, start, end)))
+        job(f"{tr.name} traces", partial(tr.fetch_spans, start, end), _merge_spans)
     if sources.bundle is not None:
         # One local directory: threads buy nothing and would only interleave errors.
         results, notes = _run_serial(jobs)
@@ -285,26 +321,35 @@ def gather(
     if sources.bundle is not None:
         ctx.bundle_id = sources.bundle.meta.id
     for key, value in results.items():
-        if key.endswith(" metrics"):
-            series, extra = value
-            ctx.series.extend(series)
-            for n in extra:
-                ctx.notes.append(n)
-        elif key.endswith(" logs"):
-            table: LogTable = value
-            if len(ctx.logs) == 0:
-                ctx.logs = table
-            else:
-                ctx.logs.extend(table)
-        elif key.endswith(" changes"):
-            ctx.changes.extend(value)
-        elif key.endswith(" topology"):
-            for svc, deps in value.depends_on.items():
-                cur = ctx.topology.depends_on.setdefault(svc, [])
-                cur.extend(d for d in deps if d not in cur)
-        elif key.endswith(" traces"):
-            ctx.spans.extend(value)
+        merge[key](ctx, value)
     return ctx
+
+
+def _merge_metrics(ctx: Context, value: tuple[list[Series], list[SourceNote]]) -> None:
+    series, extra = value
+    ctx.series.extend(series)
+    ctx.notes.extend(extra)
+
+
+def _merge_logs(ctx: Context, table: LogTable) -> None:
+    if len(ctx.logs) == 0:
+        ctx.logs = table
+    else:
+        ctx.logs.extend(table)
+
+
+def _merge_changes(ctx: Context, changes: list[Change]) -> None:
+    ctx.changes.extend(changes)
+
+
+def _merge_topology(ctx: Context, topo: Topology) -> None:
+    for svc, deps in topo.depends_on.items():
+        cur = ctx.topology.depends_on.setdefault(svc, [])
+        cur.extend(d for d in deps if d not in cur)
+
+
+def _merge_spans(ctx: Context, spans: list[Span]) -> None:
+    ctx.spans.extend(spans)
 
 
 def _run_serial(

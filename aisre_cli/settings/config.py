@@ -15,15 +15,38 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from aisre_cli.errors import ConfigError
 from aisre_cli.settings import paths
 from aisre_cli.settings.safeyaml import load_yaml
 
 DEMO_PROFILE = "demo"
+DEFAULT_SERVICE_LABELS: tuple[str, ...] = ("service", "job", "app")
+"""Labels that name a series' or alert's service, first match wins (the one default)."""
+
+
+def _check_url(value: str) -> str:
+    """A source URL must be absolute http(s) with a host: `localhost:9090` would be read
+    as scheme `localhost` and fail only later, at the first page."""
+    from urllib.parse import urlsplit
+
+    v = value.strip()
+    try:
+        parts = urlsplit(v)
+        parts.port  # noqa: B018 (raises ValueError on a bad port)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        guess = f" (did you mean http://{v}?)" if "://" not in v and v else ""
+        raise ValueError(f"{value!r} is not an http:// or https:// URL{guess}")
+    return value
+
+
+SourceUrl = Annotated[str, AfterValidator(_check_url)]
+"""An absolute http(s) URL with a host."""
 
 
 class _Strict(BaseModel):
@@ -50,7 +73,7 @@ class HttpSettings(_Strict):
 class AlertmanagerSource(_Strict):
     """An Alertmanager (API v2)."""
 
-    url: str
+    url: SourceUrl
     """Base URL, e.g. http://alertmanager:9093."""
     token_name: str | None = None
     """Name of a bearer token in the keyring (optional)."""
@@ -64,7 +87,7 @@ class AlertmanagerSource(_Strict):
 class PrometheusSource(_Strict):
     """A Prometheus-compatible HTTP API."""
 
-    url: str
+    url: SourceUrl
     """Base URL, e.g. http://prometheus:9090."""
     token_name: str | None = None
     """Name of a bearer token in the keyring (optional)."""
@@ -84,7 +107,7 @@ class PrometheusSource(_Strict):
 class LokiSource(_Strict):
     """A Loki HTTP API."""
 
-    url: str
+    url: SourceUrl
     """Base URL, e.g. http://loki:3100."""
     token_name: str | None = None
     """Name of a bearer token in the keyring (optional)."""
@@ -98,7 +121,7 @@ class LokiSource(_Strict):
 class PagerDutySource(_Strict):
     """PagerDuty REST API v2."""
 
-    url: str = "https://api.pagerduty.com"
+    url: SourceUrl = "https://api.pagerduty.com"
     """API base URL."""
     token_name: str = "pagerduty"
     """Name of the API token in the keyring."""
@@ -114,7 +137,7 @@ class PagerDutySource(_Strict):
 class GitHubSource(_Strict):
     """GitHub deployments and releases as a change source."""
 
-    url: str = "https://api.github.com"
+    url: SourceUrl = "https://api.github.com"
     """API base URL (GitHub Enterprise: https://HOST/api/v3)."""
     token_name: str = "github"
     """Name of the token in the keyring."""
@@ -127,8 +150,14 @@ class GitHubSource(_Strict):
     http: HttpSettings = Field(default_factory=HttpSettings)
 
 
-class Sources(_Strict):
-    """The sources of one profile. Each is optional."""
+class Sources(BaseModel):
+    """The sources of one profile. Each is optional.
+
+    The built-in types have typed fields; any other key belongs to a source type
+    registered by a plugin (sources/catalog.py validates it with that type's model and
+    refuses keys no type reads)."""
+
+    model_config = ConfigDict(extra="allow")
 
     bundle: str | None = None
     """An incident bundle directory used as an offline source for everything."""
@@ -167,7 +196,7 @@ class Profile(_Strict):
     environment: str = "prod"
     """Environment name used by governance (autonomy, risk)."""
     sources: Sources = Field(default_factory=Sources)
-    service_labels: list[str] = Field(default_factory=lambda: ["service", "job", "app"])
+    service_labels: list[str] = Field(default_factory=lambda: list(DEFAULT_SERVICE_LABELS))
     """Labels that name a series' or alert's service, first match wins."""
     gather_budget_s: float = 20.0
     """Overall time budget for gathering from all sources."""
@@ -208,6 +237,14 @@ class ResolvedProfile(BaseModel):
     """True when no config exists and the demo profile was picked silently."""
 
 
+def validation_message(exc: ValidationError) -> str:
+    """`profiles.prod.sources.prometheus.url: 'x' is not an http:// or https:// URL`."""
+    err = exc.errors()[0]
+    loc = ".".join(str(x) for x in err["loc"])
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    return f"{loc}: {msg}"
+
+
 def demo_profile() -> Profile:
     return Profile(
         environment="demo",
@@ -228,10 +265,8 @@ def load_config(path: Path | None = None) -> AppConfig | None:
     try:
         return AppConfig.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(x) for x in err["loc"])
         raise ConfigError(
-            f"{p}: {loc}: {err['msg']}",
+            f"{p}: {validation_message(exc)}",
             hint="see `aisre config show --defaults` for the documented fields",
         ) from None
 

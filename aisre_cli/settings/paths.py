@@ -59,5 +59,13 @@ def demo_bundle_dir() -> Path:
 
 
 def shipped_runbooks_dir() -> Path:
-    """`runbooks/` at the repository root (editable installs and source checkouts)."""
-    return Path(__file__).resolve().parent.parent.parent / "runbooks"
+    """The runbooks shipped with aisre.
+
+    An installed wheel carries them as package data (`aisre_cli/data/runbooks/`, copied
+    from the repository's `runbooks/` at build time: setup.py); a source checkout or an
+    editable install reads `runbooks/` at the repository root."""
+    pkg = Path(__file__).resolve().parent.parent
+    packaged = pkg / "data" / "runbooks"
+    if packaged.is_dir():
+        return packaged
+    return pkg.parent / "runbooks"

@@ -9,7 +9,7 @@ triage.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from aisre_cli.model import Alert, Change, LogTable, Series, SourceNote, Span, Topology
 
@@ -68,3 +68,11 @@ class TraceSource(Protocol):
     def fetch_spans(self, start: datetime, end: datetime) -> list[Span]:
         """Spans in [start, end]."""
         ...
+
+
+@runtime_checkable
+class WireAlerts(Protocol):
+    """An alert source that keeps its last listing in the Alertmanager v2 wire shape,
+    so `aisre bundle capture` writes it as received."""
+
+    last_wire: list[dict[str, Any]]

@@ -12,7 +12,7 @@ the last listing are kept (`last_wire`) for `aisre bundle capture`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,8 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from aisre_cli.errors import SourceError
 from aisre_cli.model import Alert, utcnow
-from aisre_cli.settings.config import AlertmanagerSource
+from aisre_cli.settings.config import DEFAULT_SERVICE_LABELS, AlertmanagerSource
 from aisre_cli.sources.bundle import AlertIn, alert_from_wire
+from aisre_cli.sources.catalog import SourceEnv, SourceType
 from aisre_cli.sources.http import Health, Http, WriteOutcomeUnknown, parse_model, probe
 from aisre_cli.sources.timeparse import iso
 
@@ -100,7 +101,7 @@ class Alertmanager:
         self,
         cfg: AlertmanagerSource,
         *,
-        service_labels: Sequence[str] = ("service", "job", "app"),
+        service_labels: Sequence[str] = DEFAULT_SERVICE_LABELS,
         token: SecretStr | None = None,
         client: httpx.Client | None = None,
         budget_s: float = 20.0,
@@ -236,3 +237,29 @@ class Alertmanager:
             lambda d: AmStatus.model_validate(d).versionInfo.version or None,
             needs_auth=self.cfg.token_name is not None,
         )
+
+
+# ---------------------------------------------------------------- registration
+
+
+def register_sources(register: Callable[[SourceType], None]) -> None:
+    """The `alertmanager` source type (sources/catalog.py)."""
+
+    def build(cfg: AlertmanagerSource, env: SourceEnv) -> Alertmanager:
+        return Alertmanager(
+            cfg,
+            token=env.token(cfg.token_name),
+            service_labels=env.service_labels,
+            client=env.client,
+            budget_s=env.budget_s,
+        )
+
+    register(
+        SourceType(
+            "alertmanager",
+            ("alerts",),
+            build,
+            AlertmanagerSource,
+            summary="Alertmanager API v2: firing alerts, silences",
+        )
+    )

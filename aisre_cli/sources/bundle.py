@@ -1,4 +1,4 @@
-"""Incident bundle v1 reader (DESIGN.md, "Incident bundle v1": a public contract).
+"""Incident bundle v1 reader (docs/bundle-format.md: a public contract).
 
 A bundle is a directory that freezes an incident in the formats the real systems
 speak, so this reader is an offline implementation of every source protocol. Rules:
@@ -13,6 +13,7 @@ speak, so this reader is an offline implementation of every source protocol. Rul
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,8 +26,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aisre_cli.errors import BundleError
 from aisre_cli.model import Alert, Change, LogTable, Series, SourceNote, Span, Topology, Window
-from aisre_cli.settings.config import InputLimits
+from aisre_cli.settings.config import DEFAULT_SERVICE_LABELS, InputLimits
 from aisre_cli.settings.safeyaml import YamlLimits, load_yaml, open_regular, read_bytes
+from aisre_cli.sources.querylog import QueryStat, record
 from aisre_cli.sources.timeparse import (
     UNIX_MAX,
     UNIX_MIN,
@@ -34,8 +36,6 @@ from aisre_cli.sources.timeparse import (
     to_datetime,
     to_unix,
 )
-
-DEFAULT_SERVICE_LABELS: tuple[str, ...] = ("service", "job", "app")
 
 TOPOLOGY_YAML_LIMITS = YamlLimits(
     max_bytes=16_000_000,
@@ -602,7 +602,8 @@ class BundleSource:
         if not meta_path.exists():
             raise BundleError(
                 f"{meta_path}: missing (every incident bundle has a bundle.yaml)",
-                hint="see DESIGN.md 'Incident bundle v1', or capture one: `aisre bundle capture`",
+                hint="a bundle has bundle.yaml (id, title, window) and alerts.json; the format"
+                " is docs/bundle-format.md in the aisre sources; or `aisre bundle capture` one",
             )
         raw = self._yaml(meta_path)
         if not isinstance(raw, dict):
@@ -671,11 +672,12 @@ class BundleSource:
                 for p in sorted(mdir.glob("*.json")):
                     ref = self._rel(p)
                     query = queries.get(p.stem, f"file {ref}")
-                    out.extend(
-                        parse_query_range(
-                            self._json(p, ref), ref, p.stem, self.service_labels, query
-                        )
+                    t0 = time.monotonic()
+                    got = parse_query_range(
+                        self._json(p, ref), ref, p.stem, self.service_labels, query
                     )
+                    record(QueryStat("bundle", ref, query, time.monotonic() - t0, len(got)))
+                    out.extend(got)
             self._cache.series = self._screen_series(out)
         return self._cache.series
 

@@ -35,6 +35,7 @@ import math
 import os
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ import yaml
 from aisre_cli.errors import UsageError
 from aisre_cli.model import Alert, Context, Series
 from aisre_cli.settings.secrets import redact_data
+from aisre_cli.sources import WireAlerts
 from aisre_cli.sources.timeparse import iso
 
 FORMAT_VERSION = 1
@@ -123,6 +125,11 @@ def _scrub_body(body: dict[str, Any]) -> dict[str, Any]:
     for r in body["data"]["result"]:
         r["metric"] = scrub(r["metric"])
     return body
+
+
+def raw_alerts(alert_sources: Iterable[object]) -> list[dict[str, Any]]:
+    """The last listing of every source that keeps one in wire shape (`WireAlerts`)."""
+    return [w for s in alert_sources if isinstance(s, WireAlerts) for w in s.last_wire]
 
 
 def _write(path: Path, data: bytes) -> None:

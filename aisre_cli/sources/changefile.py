@@ -20,6 +20,7 @@ from __future__ import annotations
 import getpass
 import os
 import secrets as _random
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from aisre_cli.errors import BundleError, ConfigError, SourceError, UsageError
 from aisre_cli.model import Change, ChangeKind, SourceNote, Topology, utcnow
 from aisre_cli.settings.safeyaml import load_yaml, open_regular
 from aisre_cli.sources.bundle import TOPOLOGY_YAML_LIMITS, ChangeIn, parse_topology
+from aisre_cli.sources.catalog import SourceType
 from aisre_cli.sources.timeparse import TimestampError, iso, to_datetime
 
 KINDS: tuple[str, ...] = ("deploy", "config", "flag", "infra", "scale")
@@ -113,8 +115,14 @@ class ChangeFile:
     def fetch_changes(self, start: datetime, end: datetime) -> list[Change]:
         return [c for c in self.read_all() if start <= c.ts <= end]
 
-    def last_version(self, service: str) -> str | None:
-        versions = [c for c in self.read_all() if c.service == service and c.version]
+    def last_version(self, service: str, before: datetime | None = None) -> str | None:
+        """The service's version as of `before` (default: the latest recorded): a
+        back-filled change must not take its previous version from a later one."""
+        versions = [
+            c
+            for c in self.read_all()
+            if c.service == service and c.version and (before is None or c.ts <= before)
+        ]
         if not versions:
             return None
         return max(versions, key=lambda c: c.ts).version
@@ -136,9 +144,16 @@ class ChangeFile:
             raise UsageError("--service must not be empty")
         kind = kind.lower()
         if kind not in KINDS:
-            raise UsageError(f"--kind {kind!r} is not one of {', '.join(KINDS)}")
+            raise UsageError(
+                f"--kind {kind!r} is not a change kind",
+                hint=f"use one of {', '.join(KINDS)}, e.g. --kind config",
+            )
         when = ts or utcnow()
-        prev = previous_version if previous_version is not None else self.last_version(service)
+        prev = (
+            previous_version
+            if previous_version is not None
+            else self.last_version(service, before=when)
+        )
         if prev is not None and prev == version:
             prev = None
         who: str | None
@@ -223,3 +238,30 @@ class TopologyFile:
             return parse_topology(data, self.path)
         except BundleError as exc:
             raise SourceError(exc.message) from None
+
+
+# ---------------------------------------------------------------- registration
+
+
+def register_sources(register: Callable[[SourceType], None]) -> None:
+    """`changes_file` (default: the feed `aisre change record` writes) and
+    `topology_file` (sources/catalog.py)."""
+    from aisre_cli.settings import paths
+
+    register(
+        SourceType(
+            "changes_file",
+            ("changes",),
+            lambda value, env: ChangeFile(Path(str(value)).expanduser()),
+            default=lambda env: ChangeFile(paths.changes_file()),
+            summary="a JSON-lines change feed",
+        )
+    )
+    register(
+        SourceType(
+            "topology_file",
+            ("topology",),
+            lambda value, env: TopologyFile(Path(str(value)).expanduser()),
+            summary="a topology.yaml: who calls whom",
+        )
+    )

@@ -17,6 +17,7 @@ the evidence reads "checkout v1.4.2 → v1.5.0".
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from aisre_cli.errors import AuthError, SourceError
 from aisre_cli.model import Change, SourceNote
 from aisre_cli.settings.config import GitHubSource
+from aisre_cli.sources.catalog import SourceEnv, SourceType
 from aisre_cli.sources.http import Health, Http, parse_model, probe
 from aisre_cli.sources.timeparse import TimestampError, to_datetime
 
@@ -289,3 +291,28 @@ def _html_base(api: str) -> str:
     if "api.github.com" in api:
         return "https://github.com"
     return api.removesuffix("/api/v3")
+
+
+# ---------------------------------------------------------------- registration
+
+
+def register_sources(register: Callable[[SourceType], None]) -> None:
+    """The `github` source type (sources/catalog.py)."""
+
+    def build(cfg: GitHubSource, env: SourceEnv) -> GitHub:
+        return GitHub(
+            cfg,
+            token=env.token(cfg.token_name),
+            client=env.client,
+            budget_s=env.budget_s,
+        )
+
+    register(
+        SourceType(
+            "github",
+            ("changes",),
+            build,
+            GitHubSource,
+            summary="GitHub deployments and releases as changes",
+        )
+    )

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,9 +30,11 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from aisre_cli.errors import SourceError
 from aisre_cli.model import LogTable, SourceNote
-from aisre_cli.settings.config import LokiSource
+from aisre_cli.settings.config import DEFAULT_SERVICE_LABELS, LokiSource
 from aisre_cli.sources.bundle import normalize_level, service_of
+from aisre_cli.sources.catalog import SourceEnv, SourceType
 from aisre_cli.sources.http import Health, Http, parse_model, probe
+from aisre_cli.sources.querylog import QueryStat, record
 
 PAGE_LIMIT = 5000
 SLICES = 6
@@ -75,7 +77,7 @@ class Loki:
         self,
         cfg: LokiSource,
         *,
-        service_labels: Sequence[str] = ("service", "job", "app"),
+        service_labels: Sequence[str] = DEFAULT_SERVICE_LABELS,
         token: SecretStr | None = None,
         client: httpx.Client | None = None,
         budget_s: float = 20.0,
@@ -143,6 +145,7 @@ class Loki:
         deadline = self.http.deadline()
         query = self.selector(services)
         self.last_query = query
+        t0 = time.monotonic()
         st = _ReadState(LogTable(), {}, {}, deadline)
         start_ns = int(start.timestamp() * 1e9)
         end_ns = int(end.timestamp() * 1e9)
@@ -182,6 +185,7 @@ class Loki:
             )
         for svc in set(st.table.service):
             st.table.query.setdefault(svc, self.selector({svc}))
+        record(QueryStat(self.name, "logs", query, time.monotonic() - t0, len(st.table), "lines"))
         return st.table
 
     def _read_slice(
@@ -340,3 +344,25 @@ def _iso_ns(ns: int) -> str:
     from aisre_cli.sources.timeparse import iso
 
     return iso(datetime.fromtimestamp(ns / 1e9).astimezone()) or str(ns)
+
+
+# ---------------------------------------------------------------- registration
+
+
+def register_sources(register: Callable[[SourceType], None]) -> None:
+    """The `loki` source type (sources/catalog.py)."""
+
+    def build(cfg: LokiSource, env: SourceEnv) -> Loki:
+        return Loki(
+            cfg,
+            token=env.token(cfg.token_name),
+            service_labels=env.service_labels,
+            client=env.client,
+            budget_s=env.budget_s,
+        )
+
+    register(
+        SourceType(
+            "loki", ("logs",), build, LokiSource, summary="Loki HTTP API: log lines per service"
+        )
+    )

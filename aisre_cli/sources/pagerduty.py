@@ -27,7 +27,7 @@ incident is re-read and the user is told what state it is actually in.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Literal
@@ -37,7 +37,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from aisre_cli.errors import AisreError, AuthError, ConfigError, SourceError
 from aisre_cli.model import Alert, SourceNote
-from aisre_cli.settings.config import PagerDutySource
+from aisre_cli.settings.config import DEFAULT_SERVICE_LABELS, PagerDutySource
+from aisre_cli.sources.catalog import SourceEnv, SourceType
 from aisre_cli.sources.http import Health, Http, WriteOutcomeUnknown, parse_model, probe
 from aisre_cli.sources.timeparse import TimestampError, to_datetime
 
@@ -153,7 +154,7 @@ class PagerDuty:
         self,
         cfg: PagerDutySource,
         *,
-        service_labels: Sequence[str] = ("service", "job", "app"),
+        service_labels: Sequence[str] = DEFAULT_SERVICE_LABELS,
         token: SecretStr | None = None,
         client: httpx.Client | None = None,
         budget_s: float = 20.0,
@@ -417,3 +418,29 @@ class PagerDuty:
         if h.authenticated is False and self.http.token is None:
             h.hint = f"run `aisre auth set {self.cfg.token_name}`"
         return h
+
+
+# ---------------------------------------------------------------- registration
+
+
+def register_sources(register: Callable[[SourceType], None]) -> None:
+    """The `pagerduty` source type (sources/catalog.py)."""
+
+    def build(cfg: PagerDutySource, env: SourceEnv) -> PagerDuty:
+        return PagerDuty(
+            cfg,
+            token=env.token(cfg.token_name),
+            service_labels=env.service_labels,
+            client=env.client,
+            budget_s=env.budget_s,
+        )
+
+    register(
+        SourceType(
+            "pagerduty",
+            ("alerts",),
+            build,
+            PagerDutySource,
+            summary="PagerDuty REST API v2: open incidents and their alerts",
+        )
+    )

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,9 +38,11 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from aisre_cli.errors import AuthError, BundleError, SourceError
 from aisre_cli.model import Series, SourceNote
-from aisre_cli.settings.config import PrometheusSource
+from aisre_cli.settings.config import DEFAULT_SERVICE_LABELS, PrometheusSource
 from aisre_cli.sources.bundle import parse_query_range
+from aisre_cli.sources.catalog import SourceEnv, SourceType
 from aisre_cli.sources.http import Health, Http, parse_model, probe
+from aisre_cli.sources.querylog import QueryStat, record
 
 NICE_STEPS: tuple[int, ...] = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600)
 PROM_MAX_POINTS = 11_000
@@ -164,7 +167,7 @@ class Prometheus:
         self,
         cfg: PrometheusSource,
         *,
-        service_labels: Sequence[str] = ("service", "job", "app"),
+        service_labels: Sequence[str] = DEFAULT_SERVICE_LABELS,
         token: SecretStr | None = None,
         client: httpx.Client | None = None,
         budget_s: float = 20.0,
@@ -387,10 +390,14 @@ class Prometheus:
 
         def run(item: tuple[str, str]) -> tuple[str, Any]:
             name, q = item
+            t0 = time.monotonic()
             try:
-                return name, self.query_range(q, s, e, step, name=name, deadline=deadline)
+                got = self.query_range(q, s, e, step, name=name, deadline=deadline)
             except (SourceError, AuthError) as exc:
+                record(QueryStat(self.name, name, q, time.monotonic() - t0, 0, error=exc.message))
                 return name, exc
+            record(QueryStat(self.name, name, q, time.monotonic() - t0, len(got[0])))
+            return name, got
 
         series: list[Series] = []
         failures: list[str] = []
@@ -435,3 +442,29 @@ def _escape(value: str) -> str:
 
 def _stem(value: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", value)[:60] or "x"
+
+
+# ---------------------------------------------------------------- registration
+
+
+def register_sources(register: Callable[[SourceType], None]) -> None:
+    """The `prometheus` source type (sources/catalog.py)."""
+
+    def build(cfg: PrometheusSource, env: SourceEnv) -> Prometheus:
+        return Prometheus(
+            cfg,
+            token=env.token(cfg.token_name),
+            service_labels=env.service_labels,
+            client=env.client,
+            budget_s=env.budget_s,
+        )
+
+    register(
+        SourceType(
+            "prometheus",
+            ("metrics",),
+            build,
+            PrometheusSource,
+            summary="Prometheus HTTP API: range queries per service",
+        )
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aisre_cli.settings.config import InputLimits, Profile
+from aisre_cli.settings.config import DEFAULT_SERVICE_LABELS, InputLimits, Profile
 from aisre_cli.sources import (
     AlertSource,
     ChangeSource,
@@ -21,6 +21,16 @@ from aisre_cli.sources import (
     TraceSource,
 )
 from aisre_cli.sources.bundle import BundleSource
+from aisre_cli.sources.catalog import Role
+
+_PROTOCOLS: dict[Role, type] = {
+    "alerts": AlertSource,
+    "metrics": MetricSource,
+    "logs": LogSource,
+    "changes": ChangeSource,
+    "topology": TopologySource,
+    "traces": TraceSource,
+}
 
 
 @dataclass
@@ -34,6 +44,14 @@ class SourceSet:
     bundle: BundleSource | None = None
     """Set when the whole set is one offline bundle."""
 
+    def add(self, role: Role, source: object) -> None:
+        """Put `source` in the list of `role`, checking it implements the protocol."""
+        proto = _PROTOCOLS[role]
+        if not isinstance(source, proto):
+            raise TypeError(f"{type(source).__name__} is registered as {role} but is no {proto}")
+        group: list[object] = getattr(self, role)
+        group.append(source)
+
     def names(self) -> list[str]:
         seen: list[str] = []
         for group in (self.alerts, self.metrics, self.logs, self.changes, self.topology):
@@ -46,7 +64,7 @@ class SourceSet:
 def bundle_set(
     path: Path | str, service_labels: list[str] | None = None, limits: InputLimits | None = None
 ) -> SourceSet:
-    b = BundleSource(path, service_labels or ["service", "job", "app"], limits)
+    b = BundleSource(path, service_labels or list(DEFAULT_SERVICE_LABELS), limits)
     return SourceSet(
         alerts=[b], metrics=[b], logs=[b], changes=[b], topology=[b], traces=[b], bundle=b
     )

@@ -88,7 +88,10 @@ def alerts_table(groups: Sequence[Sequence[Alert]]) -> None:
         return
     flat = [a for g in groups for a in g]
     wide = c.width >= 120
-    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, expand=False)
+    # Below 120 columns the summary column would be a few characters wide: it goes under
+    # the alert name instead, in a column that takes the width left over.
+    narrow = not wide
+    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, expand=narrow)
     t.add_column("#", justify="right", style="dim", no_wrap=True)
     t.add_column("severity", no_wrap=True)
     # names and ids are what people copy: never truncate them; the summary gives way
@@ -97,23 +100,32 @@ def alerts_table(groups: Sequence[Sequence[Alert]]) -> None:
     # folds within a sixth, rather than squeezing the summary to one character.
     cap = max(32, c.width // 3)
     longest = max(len(visible(a.name, oneline=True)) for a in flat)
-    t.add_column(
-        "alertname", style="bold", no_wrap=True, min_width=min(longest, cap), max_width=cap
-    )
+    if narrow:
+        t.add_column("alertname / summary", overflow="fold", min_width=min(longest, cap), ratio=1)
+    else:
+        t.add_column(
+            "alertname", style="bold", no_wrap=True, min_width=min(longest, cap), max_width=cap
+        )
     t.add_column("service", overflow="fold", max_width=max(16, c.width // 6))
     t.add_column("age", justify="right", no_wrap=True)
     t.add_column("id", style="cyan", no_wrap=True, min_width=8)
     if wide:
         t.add_column("sources", style="dim")
-    t.add_column("summary", overflow="fold", ratio=1)
+    if not narrow:
+        t.add_column("summary", overflow="fold", ratio=1)
     now = datetime.now(UTC)
     for gi, g in enumerate(groups, 1):
         for i, a in enumerate(g):
             sev = safe(a.severity, SEVERITY_STYLE.get(a.severity, ""), oneline=True)
+            name: str | Text = safe(a.name, oneline=True)
+            if narrow:
+                name = Text(visible(a.name, oneline=True), style="bold")
+                if a.summary:
+                    name.append("\n" + visible(a.summary, oneline=True), style="dim")
             cells: list[str | Text] = [
                 str(gi) if i == 0 else "└",
                 sev,
-                safe(a.name, oneline=True),
+                name,
                 safe(a.service or "-", oneline=True),
                 age(a.starts_at, now),
                 safe(a.short_id, oneline=True),
@@ -121,7 +133,8 @@ def alerts_table(groups: Sequence[Sequence[Alert]]) -> None:
             if wide:
                 srcs = ",".join(s.split(":")[0] for s in a.sources) or a.source
                 cells.append(safe(srcs, oneline=True))
-            cells.append(safe(a.summary, oneline=True))
+            if not narrow:
+                cells.append(safe(a.summary, oneline=True))
             t.add_row(*cells)
     c.print(t)
     n = sum(len(g) for g in groups)
@@ -155,11 +168,12 @@ def render_report(report: TriageReport, verbose: int = 0) -> None:
         c.print("\n[bold underline]Hypotheses[/]")
     else:
         c.print("\n[yellow]no hypothesis has supporting evidence[/]")
+    kind_w = max((len(h.kind) for h in v.hypotheses), default=0)
     for h in v.hypotheses:
         dim = "dim" if v.escalate else ""
         head = Text()
         head.append(f"{h.rank:>2}. ", style="bold")
-        head.append(f"{h.kind:<19}", style="bold cyan")
+        head.append(f"{h.kind:<{kind_w}} ", style="bold cyan")
         head.append(f"{_bar(h.confidence)} {h.confidence:.2f}  ")
         head.append(visible(h.service), style="bold")
         if h.subject and h.subject != h.service:
@@ -177,11 +191,12 @@ def render_report(report: TriageReport, verbose: int = 0) -> None:
 
     if report.evidence:
         c.print("\n[bold underline]Evidence[/]")
+    ev_w = max((len(e.kind) for e in report.evidence), default=0)
     for e in report.evidence:
         when = e.start.astimezone(UTC).strftime("%H:%M:%S") if e.start else "--:--:--"
         line = Text()
         line.append(f"{e.id:>4} ", style="bold magenta")
-        line.append(f"{e.kind:<15}", style="cyan")
+        line.append(f"{e.kind:<{ev_w}} ", style="cyan")
         line.append(f"{when}  ")
         line.append(visible(e.summary))
         c.print(line)

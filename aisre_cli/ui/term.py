@@ -124,9 +124,31 @@ def json_text(data: Any, *, indent: int | None = 2) -> str:
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", s)
 
 
+PIPE_WIDTH = 10_000
+"""Line width when stdout is a pipe or a file: lines are never hard-wrapped there."""
+
+
+def stdout_width() -> int | None:
+    """None on a terminal (Rich measures it); else `$COLUMNS` when the user exported
+    it, or no limit: output piped to grep or written to a file must not split dates,
+    PromQL or commands at column 80."""
+    import os
+
+    try:
+        if sys.stdout.isatty():
+            return None
+    except (AttributeError, ValueError):  # closed or replaced stdout
+        pass
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else PIPE_WIDTH
+
+
 def console(*, stderr: bool = False, **kw: Any) -> Console:
-    """A rich console whose every printed segment is checked (see the module doc)."""
+    """A rich console whose every printed segment is checked (see the module doc).
+    On stdout it uses the full line when stdout is not a terminal (`stdout_width`)."""
     kw.setdefault("highlight", False)
+    if not stderr:
+        kw.setdefault("width", stdout_width())
     return _console_class()(stderr=stderr, **kw)
 
 

@@ -1,8 +1,10 @@
 """The capability registry: the closed set of things a runbook step can do.
 
-`default_registry()` returns the built-ins. A `Registry` is a plain mapping from
-name to `Capability`; tests (and, later, plugins through a `register_capabilities`
-hook) can build their own. Nothing else can act: the executor only ever calls
+`default_registry()` returns the built-ins and the capabilities of installed plugins,
+both registered by a `register_capabilities(register)` hook (the built-ins' are in
+kubectl.py, web.py and local.py; a plugin's is an entry point in the
+`aisre.capabilities` group). A `Registry` is a plain mapping from name to
+`Capability`; tests can build their own. Nothing else can act: the executor only ever calls
 `registry.get(name).execute(...)`.
 """
 
@@ -21,6 +23,7 @@ from aisre_cli.remediate.capabilities.base import (
     Scope,
     UndoCall,
 )
+from aisre_cli.settings.plugins import CAPABILITIES_GROUP, PluginError, run_hooks
 
 __all__ = [
     "SCOPES",
@@ -33,6 +36,7 @@ __all__ = [
     "Scope",
     "UndoCall",
     "default_registry",
+    "plugin_errors",
 ]
 
 
@@ -67,34 +71,29 @@ class Registry:
         return sorted(self._caps)
 
 
+BUILTIN: tuple[str, ...] = (
+    "aisre_cli.remediate.capabilities.kubectl:register_capabilities",
+    "aisre_cli.remediate.capabilities.web:register_capabilities",
+    "aisre_cli.remediate.capabilities.local:register_capabilities",
+)
+"""Hooks of the built-in capabilities: loaded exactly like a plugin's entry point in
+the `aisre.capabilities` group (settings/plugins.py)."""
+
 _DEFAULT: Registry | None = None
+_ERRORS: list[PluginError] = []
 
 
 def default_registry() -> Registry:
-    global _DEFAULT
+    """The built-ins, then every installed plugin's capabilities (loaded once)."""
+    global _DEFAULT, _ERRORS
     if _DEFAULT is None:
-        from aisre_cli.remediate.capabilities import kubectl, local, web
-
-        _DEFAULT = Registry(
-            [
-                kubectl.KubectlGet(),
-                kubectl.KubectlRolloutStatus(),
-                kubectl.KubectlWaitCondition(),
-                kubectl.KubectlRolloutUndo(),
-                kubectl.KubectlRolloutRestart(),
-                kubectl.KubectlScale(),
-                kubectl.KubectlCertRenew(),
-                kubectl.KubectlPvcResize(),
-                web.PrometheusQuery(),
-                web.SilenceCreate(),
-                web.SilenceExpire(),
-                web.PdNote(),
-                web.PdAcknowledge(),
-                web.PdEscalate(),
-                web.HttpRequest(),
-                local.Exec(),
-                local.Wait(),
-                local.Notify(),
-            ]
-        )
+        reg = Registry()
+        _ERRORS = run_hooks(CAPABILITIES_GROUP, BUILTIN, reg.add)
+        _DEFAULT = reg
     return _DEFAULT
+
+
+def plugin_errors() -> list[PluginError]:
+    """Capability plugins that failed to load (their capabilities are unknown)."""
+    default_registry()
+    return list(_ERRORS)

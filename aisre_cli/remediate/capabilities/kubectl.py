@@ -22,6 +22,7 @@ from aisre_cli.remediate import interrupt
 from aisre_cli.remediate.capabilities.base import (
     Action,
     AnyOutput,
+    Capability,
     CapabilityBase,
     CapabilityError,
     ExecContext,
@@ -417,3 +418,15 @@ __all__ = [
     "KubectlWaitCondition",
     "run_argv",
 ]
+
+
+def register_capabilities(register: Callable[[Capability], None]) -> None:
+    """The built-in kubectl capabilities, registered like a plugin's."""
+    register(KubectlGet())
+    register(KubectlRolloutStatus())
+    register(KubectlWaitCondition())
+    register(KubectlRolloutUndo())
+    register(KubectlRolloutRestart())
+    register(KubectlScale())
+    register(KubectlCertRenew())
+    register(KubectlPvcResize())

@@ -8,6 +8,7 @@ just bytes in one argument.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field
@@ -16,6 +17,7 @@ from aisre_cli.remediate import interrupt
 from aisre_cli.remediate.capabilities.base import (
     Action,
     AnyOutput,
+    Capability,
     CapabilityBase,
     CapabilityError,
     ExecContext,
@@ -133,3 +135,10 @@ class Notify(_Local):
         if ctx.notify is not None:
             ctx.notify(i.message)
         return AnyOutput(message=i.message)
+
+
+def register_capabilities(register: Callable[[Capability], None]) -> None:
+    """The built-in local capabilities, registered like a plugin's."""
+    register(Exec())
+    register(Wait())
+    register(Notify())

@@ -14,7 +14,7 @@ when the request is sent, so the action a human confirmed hashes the same at run
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -25,6 +25,7 @@ from aisre_cli.remediate import interrupt
 from aisre_cli.remediate.capabilities.base import (
     Action,
     AnyOutput,
+    Capability,
     CapabilityBase,
     CapabilityError,
     ExecContext,
@@ -467,3 +468,14 @@ class HttpRequest(_Web):
         i = HttpRequestInput.model_validate(inputs.model_dump())
         resp = _send(self.render(inputs, ctx), HttpSettings(), ok=tuple(i.expect_status))
         return AnyOutput(status=resp.status)
+
+
+def register_capabilities(register: Callable[[Capability], None]) -> None:
+    """The built-in web capabilities, registered like a plugin's."""
+    register(PrometheusQuery())
+    register(SilenceCreate())
+    register(SilenceExpire())
+    register(PdNote())
+    register(PdAcknowledge())
+    register(PdEscalate())
+    register(HttpRequest())

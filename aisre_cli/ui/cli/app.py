@@ -139,9 +139,18 @@ app = typer.Typer(
 )
 
 
-ProfileOpt = Annotated[
+# Only the root option reads AISRE_PROFILE: a subcommand's -p must not pick the variable
+# up again and override `aisre -p NAME <command>` (precedence: the subcommand's -p, the
+# root's -p, AISRE_PROFILE, the default profile).
+RootProfileOpt = Annotated[
     str | None,
     typer.Option("--profile", "-p", envvar="AISRE_PROFILE", help="Config profile to use."),
+]
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--profile", "-p", help="Config profile to use (overrides `aisre -p` and AISRE_PROFILE)."
+    ),
 ]
 BundleOpt = Annotated[
     Path | None,
@@ -152,8 +161,27 @@ BundleOpt = Annotated[
         file_okay=False,
     ),
 ]
+
+
+def _verbose(value: int) -> int:
+    """`-vv` anywhere (`aisre -vv triage` or `aisre triage -vv`) turns on the debug log:
+    every query with its latency and result size, every HTTP request (redacted)."""
+    if value >= 2:
+        from aisre_cli.settings.secrets import enable_debug_logging
+
+        enable_debug_logging()  # redacted: tokens never reach the log
+    return value
+
+
 VerboseOpt = Annotated[
-    int, typer.Option("--verbose", "-v", count=True, help="More detail (-vv: debug).")
+    int,
+    typer.Option(
+        "--verbose",
+        "-v",
+        count=True,
+        callback=_verbose,
+        help="More detail (-vv: debug, with every query, its latency and result size).",
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (stable schema).")]
 
@@ -187,7 +215,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    profile: ProfileOpt = None,
+    profile: RootProfileOpt = None,
     bundle: BundleOpt = None,
     verbose: VerboseOpt = 0,
     version: bool = typer.Option(
@@ -195,10 +223,6 @@ def root(
     ),
 ) -> None:
     ctx.obj = State(profile=profile, bundle=bundle, verbose=verbose)
-    if verbose >= 2:
-        from aisre_cli.settings.secrets import enable_debug_logging
-
-        enable_debug_logging()  # redacted: tokens never reach the log
 
 
 def render_error(err: AisreError) -> None:

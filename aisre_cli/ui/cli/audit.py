@@ -26,7 +26,23 @@ def show_cmd(
     from aisre_cli.govern.audit import AuditLog
 
     log = AuditLog()
-    recs = [r for r in log.records() if run is None or r.run == run]
+    every = list(log.records())
+    recs = [r for r in every if run is None or r.run == run]
+    if run is not None and not recs:
+        runs = list(dict.fromkeys(r.run for r in every if r.run))
+        starting = [x for x in runs if x.startswith(run)]
+        if len(starting) == 1:  # a unique prefix of a run id, as `git` accepts
+            recs = [r for r in every if r.run == starting[0]]
+        else:
+            from aisre_cli.errors import UsageError
+
+            what = f"{len(starting)} runs start with it" if starting else "no run has that id"
+            latest = ", ".join(runs[-3:]) or "none"
+            raise UsageError(
+                f"no audit record of run {run!r}: {what} ({len(every)} records,"
+                f" {len(runs)} runs in {log.path})",
+                hint=f"the latest runs: {latest}; `aisre audit show` lists every record",
+            )
     if limit > 0:
         recs = recs[-limit:]
     if json_out:

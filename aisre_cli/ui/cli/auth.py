@@ -13,7 +13,7 @@ import sys
 
 import typer
 
-from aisre_cli.ui.cli.app import JsonOpt, app
+from aisre_cli.ui.cli.app import JsonOpt, ProfileOpt, app, state
 
 auth_app = typer.Typer(
     name="auth",
@@ -76,10 +76,11 @@ def set_cmd(
 
 @auth_app.command("status")
 def status_cmd(
+    ctx: typer.Context,
     names: list[str] = typer.Argument(
         None, help="Token names (default: every token the profile uses)."
     ),
-    profile: str | None = typer.Option(None, "--profile", "-p", envvar="AISRE_PROFILE"),
+    profile: ProfileOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Where each token is found (keyring, file, env) and its length; never its value."""
@@ -88,7 +89,7 @@ def status_cmd(
 
     wanted = list(names or [])
     if not wanted:
-        rp = resolve_profile(profile)
+        rp = resolve_profile(state(ctx, profile).profile)
         src = rp.profile.sources
         for key in ("alertmanager", "prometheus", "loki", "pagerduty", "github"):
             cfg = getattr(src, key)

@@ -39,7 +39,7 @@ def capture_cmd(
     from aisre_cli.errors import UsageError
     from aisre_cli.investigate.gather import gather, list_alerts, resolve_alert
     from aisre_cli.settings.config import resolve_profile
-    from aisre_cli.sources.capture import capture_bundle
+    from aisre_cli.sources.capture import capture_bundle, raw_alerts
     from aisre_cli.sources.registry import build_sources
     from aisre_cli.ui.render import source_notes
 
@@ -61,9 +61,7 @@ def capture_cmd(
     )
     gctx.notes = [*notes, *gctx.notes]
     source_notes(gctx.notes)
-    raw: list[dict[str, object]] = []
-    for s in sources.alerts:
-        raw.extend(getattr(s, "last_wire", []) or [])
+    raw = raw_alerts(sources.alerts)
     path = capture_bundle(gctx, out, title=title, raw_alerts=raw, force=force)
     summary = {
         "bundle": str(path),

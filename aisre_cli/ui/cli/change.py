@@ -70,7 +70,11 @@ def record_cmd(
         try:
             ts = to_datetime(at)
         except TimestampError as exc:
-            raise UsageError(f"--at: {exc}") from None
+            raise UsageError(
+                f"--at: {exc}",
+                hint="give an RFC 3339 time such as --at 2026-03-11T13:30:00Z"
+                " (or unix seconds); omit --at for now",
+            ) from None
     feed = ChangeFile(_feed(ctx, profile))
     c = feed.record(
         service=service,
@@ -117,7 +121,23 @@ def list_cmd(
             json.dumps([{**c.model_dump(mode="json"), "ts": iso(c.ts)} for c in changes], indent=2)
         )
         return
-    for c in changes:
-        ver = f"{c.previous_version or '?'} -> {c.version}" if c.version else ""
-        line = f"{iso(c.ts)}  {c.kind:<6} {c.service:<20} {ver:<24} {c.summary}"
-        echo(visible(line, oneline=True))
+    if not changes:
+        echo(f"no changes recorded in the last {since:g} hours ({feed.path})", err=True)
+        return
+    rows = [
+        tuple(
+            visible(x, oneline=True)
+            for x in (
+                iso(c.ts) or "",
+                c.kind,
+                c.service,
+                f"{c.previous_version or '?'} -> {c.version}" if c.version else "-",
+                c.summary,
+            )
+        )
+        for c in changes
+    ]
+    header = ("TIME", "KIND", "SERVICE", "VERSION", "SUMMARY")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+    for r in [header, *rows]:
+        echo("  ".join(f"{r[i]:<{widths[i]}}" for i in range(4)) + "  " + r[4])

@@ -1,4 +1,4 @@
-"""`aisre config init|show|path`: write and inspect config.yaml.
+"""`aisre config init|show|list|use|edit|path`: write and inspect config.yaml.
 
 `init` asks for the URLs of the systems the team runs (or takes them as flags for
 scripted setups) and writes `config.yaml` with mode 0600. It never asks for a token:
@@ -80,7 +80,11 @@ def init_cmd(
     ca_file: Path | None = typer.Option(
         None, "--ca-file", dir_okay=False, help="Custom CA bundle for every source."
     ),
-    make_default: bool = typer.Option(True, "--default/--no-default"),
+    make_default: bool | None = typer.Option(
+        None,
+        "--default/--no-default",
+        help="Make it the default profile (default: only when there is no default yet).",
+    ),
     yes: bool = typer.Option(
         False, "--yes", "-y", help="Non-interactive: use the flags, ask nothing."
     ),
@@ -97,7 +101,7 @@ def init_cmd(
     from pydantic import ValidationError
 
     from aisre_cli.settings import paths
-    from aisre_cli.settings.config import AppConfig, load_config
+    from aisre_cli.settings.config import AppConfig, load_config, validation_message
 
     interactive = not yes and sys.stdin.isatty()
     if interactive:
@@ -160,15 +164,28 @@ def init_cmd(
     data = cfg.model_dump(mode="json", exclude_defaults=True)
     data["version"] = 1
     data.setdefault("profiles", {})[name] = profile
+    current = data.get("default_profile")
+    if make_default is None:
+        make_default = current is None or current == name
     if make_default:
         data["default_profile"] = name
     try:
         AppConfig.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        raise ConfigError(f"{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+        raise ConfigError(
+            validation_message(exc),
+            hint="source URLs are absolute, e.g. --prometheus-url http://prometheus:9090",
+        ) from None
     _write_config(cfg_path, data)
     typer.echo(f"wrote profile {name!r} to {cfg_path} (mode 0600)", err=True)
+    if make_default:
+        typer.echo(f"{name!r} is the default profile", err=True)
+    else:
+        typer.echo(
+            f"the default profile is still {current!r}: use this one with `aisre -p {name}`,"
+            f" or make it the default with `aisre config use {name}`",
+            err=True,
+        )
     needs = [t for t in ("pagerduty", "github") if t in sources]
     for t in needs:
         typer.echo(f"next: store the {t} token with `aisre auth set {t}`", err=True)
@@ -219,6 +236,33 @@ def token_rows(profile: Any) -> list[dict[str, str]]:
     return rows
 
 
+def _defaults_sample() -> dict[str, Any]:
+    """A profile with every source configured: each field at its default, URLs and
+    paths filled with examples (a source has no default URL where it has no vendor)."""
+    from aisre_cli.settings.config import (
+        AlertmanagerSource,
+        GitHubSource,
+        LokiSource,
+        PagerDutySource,
+        Profile,
+        PrometheusSource,
+        Sources,
+    )
+
+    sources = Sources(
+        alertmanager=AlertmanagerSource(url="http://alertmanager:9093"),
+        prometheus=PrometheusSource(url="http://prometheus:9090"),
+        loki=LokiSource(url="http://loki:3100"),
+        pagerduty=PagerDutySource(),
+        github=GitHubSource(repos={"acme/checkout": "checkout"}),
+        changes_file="~/.local/share/aisre/changes.jsonl",
+        topology_file="./topology.yaml",
+    )
+    sample: dict[str, Any] = Profile(sources=sources).model_dump(mode="json")
+    sample["sources"].pop("bundle", None)  # a bundle replaces every source: not a default
+    return sample
+
+
 @config_app.command("show")
 def show_cmd(
     ctx: typer.Context,
@@ -231,18 +275,15 @@ def show_cmd(
     """Show the resolved profile (secrets redacted) and where its tokens are stored."""
     import yaml
 
-    from aisre_cli.settings.config import Profile, resolve_profile
+    from aisre_cli.settings.config import resolve_profile
 
     if defaults:
-        from aisre_cli.settings.config import AlertmanagerSource, PrometheusSource
+        sample = _defaults_sample()
+        if json_out:
+            import json
 
-        sample = Profile().model_dump(mode="json")
-        sample["sources"] = {
-            "alertmanager": AlertmanagerSource(url="http://alertmanager:9093").model_dump(
-                mode="json"
-            ),
-            "prometheus": PrometheusSource(url="http://prometheus:9090").model_dump(mode="json"),
-        }
+            typer.echo(json.dumps({"profiles": {"example": sample}}, indent=2))
+            return
         typer.echo(yaml.safe_dump({"profiles": {"example": sample}}, sort_keys=False))
         return
     st = state(ctx, profile)
@@ -272,6 +313,139 @@ def show_cmd(
         typer.echo("# tokens (values never shown)")
         for r in tokens:
             typer.echo(f"#   {r['source']}: {r['token']}: {r['stored']} ({r['detail']})")
+
+
+def _profile_names() -> tuple[Any, list[str]]:
+    from aisre_cli.settings.config import DEMO_PROFILE, load_config
+
+    cfg = load_config()
+    names = list(cfg.profiles) if cfg else []
+    if DEMO_PROFILE not in names:
+        names.append(DEMO_PROFILE)
+    return cfg, names
+
+
+@config_app.command("list")
+def list_cmd(json_out: JsonOpt = False) -> None:
+    """List the profiles; `*` marks the one used when no -p is given."""
+    from aisre_cli.settings.config import demo_profile, resolve_profile
+
+    cfg, names = _profile_names()
+    try:
+        active = resolve_profile(None).name
+    except ConfigError:
+        active = None  # AISRE_PROFILE names a missing profile: `config list` still works
+    rows: list[dict[str, Any]] = []
+    for n in names:
+        prof = cfg.profiles[n] if cfg and n in cfg.profiles else demo_profile()
+        src = prof.sources
+        kinds = [
+            k
+            for k in ("alertmanager", "pagerduty", "prometheus", "loki", "github")
+            if getattr(src, k)
+        ]
+        kinds += list(src.model_extra or {})  # plugin source types
+        kinds += [k for k in ("bundle", "changes_file", "topology_file") if getattr(src, k)]
+        rows.append(
+            {
+                "name": n,
+                "default": cfg is not None and cfg.default_profile == n,
+                "active": n == active,
+                "environment": prof.environment,
+                "sources": kinds,
+            }
+        )
+    if json_out:
+        import json
+
+        typer.echo(json.dumps({"schema": "aisre.profiles/v1", "profiles": rows}, indent=2))
+        return
+    width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        mark = "*" if r["active"] else " "
+        extra = " (default)" if r["default"] else ""
+        typer.echo(
+            f"{mark} {r['name']:<{width}}  {r['environment']:<8}  {', '.join(r['sources']) or '-'}"
+            f"{extra}"
+        )
+    if os.environ.get("AISRE_PROFILE"):
+        typer.echo(
+            f"AISRE_PROFILE={os.environ['AISRE_PROFILE']} picks the active profile", err=True
+        )
+
+
+@config_app.command("use")
+def use_cmd(name: str = typer.Argument(..., help="Profile to make the default.")) -> None:
+    """Make NAME the default profile (used when neither -p nor AISRE_PROFILE is given)."""
+    from aisre_cli.settings import paths
+    from aisre_cli.settings.config import AppConfig
+
+    cfg, names = _profile_names()
+    if name not in names:
+        raise ConfigError(
+            f"profile {name!r} not found (known: {', '.join(names)})",
+            hint="create it with `aisre config init --name " + name + "`",
+        )
+    data = (cfg or AppConfig()).model_dump(mode="json", exclude_defaults=True)
+    data["version"] = 1
+    data["default_profile"] = name
+    _write_config(paths.config_file(), data)
+    typer.echo(f"{name!r} is now the default profile", err=True)
+    if os.environ.get("AISRE_PROFILE") not in (None, "", name):
+        typer.echo(
+            f"note: AISRE_PROFILE={os.environ['AISRE_PROFILE']} still overrides it in this shell",
+            err=True,
+        )
+
+
+@config_app.command("edit")
+def edit_cmd() -> None:
+    """Open config.yaml in $VISUAL/$EDITOR; the edit is saved only if it validates."""
+    import shlex
+    import subprocess
+
+    from aisre_cli.settings import paths
+    from aisre_cli.settings.config import load_config
+
+    path = paths.config_file()
+    text = (
+        path.read_text(encoding="utf-8")
+        if path.exists()
+        else "# aisre configuration; `aisre config show --defaults` lists every field.\n"
+        "version: 1\nprofiles: {}\n"
+    )
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(path.name + ".edit.yaml")
+    if draft.exists():  # a previous edit that did not validate: continue from it
+        typer.echo(f"continuing the unsaved draft {draft}", err=True)
+        text = draft.read_text(encoding="utf-8")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    try:
+        rc = subprocess.call([*shlex.split(editor), str(draft)])
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot start the editor {editor!r} ({exc.strerror})",
+            hint="set $EDITOR, e.g. EDITOR=nano aisre config edit",
+        ) from None
+    if rc != 0:
+        raise ConfigError(
+            f"the editor exited with status {rc}; {path} is unchanged",
+            hint=f"your draft is in {draft}",
+        )
+    try:
+        load_config(draft)
+    except ConfigError as exc:
+        raise ConfigError(
+            f"not saved: {exc.message}",
+            hint=f"{path} is unchanged; run `aisre config edit` again to fix the draft"
+            f" ({draft}), or delete the draft to start over",
+        ) from None
+    os.chmod(draft, 0o600)
+    os.replace(draft, path)
+    typer.echo(f"saved {path}", err=True)
 
 
 @config_app.command("path")

@@ -128,25 +128,46 @@ def doctor_cmd(
         def yn(v: bool | None) -> str:
             return "[dim]n/a[/]" if v is None else ("[green]yes[/]" if v else "[red]no[/]")
 
-        table = Table(title=f"aisre doctor: profile {rp.name}", title_justify="left")
-        for col in ("source", "url", "reachable", "auth", "version", "latency", "fix"):
-            table.add_column(col, overflow="fold")
+        con = console()
+        # Below 140 columns a fix column would be a ribbon a few characters wide: the
+        # fixes are listed under the table instead, one line per source.
+        inline = con.width >= 140
+        from rich import box
+
+        table = Table(
+            title=f"aisre doctor: profile {rp.name}", title_justify="left", box=box.SIMPLE_HEAD
+        )
+        for col in ("source", "url", "reachable", "auth", "version", "latency"):
+            # short columns never wrap; the URL and the version text take what is left
+            table.add_column(
+                col,
+                overflow="fold",
+                no_wrap=col not in ("url", "version"),
+                max_width=14 if col == "version" else None,
+            )
+        if inline:
+            table.add_column("fix", overflow="fold")
+        fixes: list[tuple[str, str]] = []
         for h in rows:
             fix = escape(redact(h.hint))
             if h.detail:
                 fix = escape(_short(h.source, redact(h.detail)))
                 if h.hint:
                     fix += f"\n[dim]{escape(redact(h.hint))}[/]"
-            table.add_row(
+            cells = [
                 h.source,
                 escape(redact(h.url)),
                 yn(h.reachable),
                 yn(h.authenticated),
                 escape(h.version or ""),
                 f"{h.latency_ms:.0f} ms" if h.latency_ms is not None else "",
-                fix,
-            )
-        console().print(table)
+            ]
+            table.add_row(*cells, *([fix] if inline else []))
+            if fix and not inline:
+                fixes.append((h.source, fix.replace("\n", "\n    ")))
+        con.print(table)
+        for source, fix in fixes:
+            con.print(f"[bold]{source}[/]: {fix}")
         kr_text = "usable" if kr.usable else "not usable: tokens only from AISRE_<NAME>_TOKEN"
         console(stderr=True).print(f"[dim]keyring {kr.backend}: {kr_text}[/]")
     if any(h.authenticated is False for h in rows):

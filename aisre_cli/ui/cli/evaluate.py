@@ -292,13 +292,29 @@ def _render(out: Console, report: EvalReport, verbose: int) -> None:
     misses = [c for c in report.cases if c.error is None and not c.top1]
     if misses:
         limit = None if verbose else 15
-        t = Table(title=f"misses ({len(misses)})", title_justify="left")
+        # the bundles share a long folder prefix: show it once in the title, so the
+        # column holds what tells the cases apart (and is never cut to the prefix)
+        import os.path
+
+        try:
+            common = os.path.commonpath([c.path for c in misses]) if len(misses) > 1 else ""
+        except ValueError:  # absolute and relative paths mixed
+            common = ""
+        if common and common in (m.path for m in misses):
+            common = os.path.dirname(common)
+        title = f"misses ({len(misses)})" + (f" under {common}/" if common else "")
+        t = Table(title=escape(title), title_justify="left")
         for col in ("bundle", "truth", "rank", "top hypothesis", "conf"):
-            t.add_column(col, justify="right" if col in ("rank", "conf") else "left")
+            t.add_column(
+                col,
+                justify="right" if col in ("rank", "conf") else "left",
+                overflow="fold",
+                no_wrap=col in ("bundle", "rank", "conf"),  # a case name is never cut
+            )
         for c in misses[:limit]:
             truth, top = _case_label(c)
             t.add_row(
-                escape(c.path),
+                escape(os.path.relpath(c.path, common) if common else c.path),
                 escape(truth),
                 str(c.rank) if c.rank else "-",
                 escape(top),

@@ -83,27 +83,27 @@ def list_cmd(
     from rich.markup import escape
     from rich.table import Table
 
+    con = console()
+    # names are never broken mid-word; below 120 columns the uid (in --json and
+    # `incident show`) makes room, and only the cause text wraps, at word boundaries
+    with_uid = con.width >= 120
     t = Table(box=None, header_style="bold")
-    for col in ("#", "uid", "recorded", "verdict"):
+    cols = ["#", *(["uid"] if with_uid else []), "recorded", "verdict", "alert", "service"]
+    for col in cols:
         t.add_column(col, no_wrap=True)
-    for col in ("alert", "service", "status / cause"):
-        t.add_column(col, overflow="fold")
+    t.add_column("status / cause", overflow="fold", ratio=1, min_width=12)
     for i in rows:
-        t.add_row(
-            *(
-                escape(x)
-                for x in (
-                    str(i.id),
-                    i.uid,
-                    i.created_at[5:16].replace("T", " "),
-                    i.classification,
-                    i.alert_name,
-                    i.service or "",
-                    i.cause_text() if i.resolved else i.status,
-                )
-            )
-        )
-    console().print(t)
+        cells = [
+            str(i.id),
+            *([i.uid] if with_uid else []),
+            i.created_at[5:16].replace("T", " "),
+            i.classification,
+            i.alert_name,
+            i.service or "",
+            i.cause_text() if i.resolved else i.status,
+        ]
+        t.add_row(*(escape(x) for x in cells))
+    con.print(t)
 
 
 @incident_app.command("show")
@@ -180,8 +180,12 @@ def resolve_cmd(
 @incident_app.command("export")
 def export_cmd(
     incident: str | None = typer.Argument(None, help="Incident number or uid (prefix)."),
-    fmt: ExportFormat = typer.Option(
-        ExportFormat.markdown, "--format", "-f", help="markdown (postmortem draft) or json."
+    fmt: ExportFormat | None = typer.Option(
+        None,
+        "--format",
+        "-f",
+        help="markdown (postmortem draft; the default for one incident) or json"
+        " (the only format, and the default, for --all).",
     ),
     all_: bool = typer.Option(False, "--all", help="Every incident, for `incident import`."),
     output: Path | None = typer.Option(
@@ -206,8 +210,12 @@ def export_cmd(
         )
     with _store() as st:
         if all_:
-            if fmt is not ExportFormat.json:
-                raise UsageError("--all exports json only", hint="add --format json")
+            if fmt is ExportFormat.markdown:
+                raise UsageError(
+                    "--all exports json only (a memory export for `aisre incident import`)",
+                    hint="drop --format, or export one incident as markdown:"
+                    " aisre incident export 12",
+                )
             text = json_text(st.export_all()) + "\n"
         else:
             assert incident is not None
@@ -244,9 +252,16 @@ def import_cmd(
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise UsageError(f"{file}: {exc.strerror}") from None
+        raise UsageError(
+            f"{file}: {exc.strerror}",
+            hint="give the file written by `aisre incident export --all`",
+        ) from None
     except ValueError as exc:
-        raise UsageError(f"{file}: not JSON ({exc})") from None
+        raise UsageError(
+            f"{file}: not JSON ({exc})",
+            hint="`incident import` reads a memory export: create it with"
+            " `aisre incident export --all -o team-memory.json`",
+        ) from None
     with _store() as st:
         counts = st.import_data(data, origin=f"import:{file.name}")
     if json_out:

@@ -244,18 +244,20 @@ class Backend:
 
     @staticmethod
     def series_for(inv: Investigation, ev: Evidence) -> Series | None:
-        """The raw series an evidence item cites: same file/URL, same name and labels."""
+        """The raw series an evidence item cites: same file/URL, and the cited query is
+        the series' query scoped to its labels."""
+        from aisre_cli.sources.promql import scope_query
+
         if ev.ref is None or ev.kind not in ("metric_anomaly", "dependency_down", "saturation"):
             return None
         best: Series | None = None
         for s in inv.ctx.series:
             if s.ref != ev.ref or s.service != ev.service:
                 continue
-            if s.name not in ev.query and s.query not in ev.query:
-                continue
-            if all(f'{k}="{v}"' in ev.query for k, v in s.labels.items()):
+            if ev.query == scope_query(s.query or s.name, s.labels):  # as rank cites it
                 return s
-            best = best or s
+            if s.name in ev.query or (s.query and s.query in ev.query):
+                best = best or s
         return best
 
     @staticmethod

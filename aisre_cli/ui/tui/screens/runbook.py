@@ -133,8 +133,8 @@ class RunbookScreen(Screen[None]):
             ("scope", "scope"),
             ("decision", "decision"),
             ("status", "status"),
+            ("cap", "capability"),  # before the long step title: never cut at 80 columns
             ("step", "step"),
-            ("cap", "capability"),
         ):
             plan.add_column(col, key=key)
         plan.display = False
@@ -240,8 +240,8 @@ class RunbookScreen(Screen[None]):
                 badge(ps.scope),
                 decision_text(d),
                 Text(status, style={"done": "green", "failed": "red"}.get(status, "")),
-                visible(ps.step.title, oneline=True),
                 visible(ps.capability.name, oneline=True),
+                visible(ps.step.title, oneline=True),
                 key=ps.id,
             )
 
