@@ -124,6 +124,12 @@ class RunSummary:
     head: str
     """The audit log's head hash after the run_end record."""
     head_seq: int
+    dry_run: bool = False
+
+    @property
+    def resumable(self) -> bool:
+        """`aisre runbook resume` can continue it (never a dry run)."""
+        return not self.dry_run and self.status in ("stopped", "aborted", "failed")
 
 
 def _check_break_glass(reason: str | None) -> str | None:
@@ -157,6 +163,8 @@ def run_outcome(state: RunState) -> str:
         return "undone"
     if state.status == "failed" or any(s.status == "failed" for s in steps):
         return "failed"
+    if state.status == "unverified" or any(s.unverified for s in steps):
+        return "unverified" if state.status in ("completed", "unverified") else "stopped"
     if state.status == "completed":
         verified = [s.verified for s in steps if s.verified is not None]
         return "verified" if verified and all(verified) else "completed"
@@ -317,8 +325,8 @@ class RunSession:
         clock: Callable[[], datetime] | None = None,
     ) -> RunSession:
         state = checkpoint.load(run_id)
-        if state.status == "completed":
-            raise UsageError(f"run {run_id} is completed; nothing to resume")
+        if state.status in ("completed", "unverified"):
+            raise UsageError(f"run {run_id} is {state.status}; nothing to resume")
         if state.dry_run:
             raise UsageError(f"run {run_id} was a dry run; start a new run instead")
         if state.environment != profile.environment:
@@ -535,8 +543,13 @@ class RunSession:
             return d, "human"
         return d, "autonomy"
 
-    def run(self, ps: PlannedStep, confirmation: Confirmation | None = None) -> StepOutcome:
-        """Run the current step under governance. See the module docstring."""
+    def run(
+        self, ps: PlannedStep, confirmation: Confirmation | None = None, *, verify: bool = True
+    ) -> StepOutcome:
+        """Run the current step under governance. See the module docstring.
+
+        With `verify=False` the step's verification is left to a separate `verify()`
+        call (the stepper does that, so a front end can show the wait)."""
         if ps.undo_of is not None:
             return self.run_undo(ps, confirmation)
         cur = self.current_step()
@@ -627,29 +640,45 @@ class RunSession:
         st.status = "done"
         checkpoint.save(self.state)
         crashpoint(f"after_checkpoint@{ps.id}")
-        if ps.step.verify is not None:
-            vr = executor.verify(ps, self.ctx, self.registry)
+        if verify and ps.step.verify is not None:
+            vr = self.verify(ps)
             outcome.verify = vr
-            st.verified = vr.ok
-            rec = self.audit.append(
-                "verify",
-                {
-                    "step": ps.id,
-                    "attempt": attempt,
-                    "ok": vr.ok,
-                    "detail": vr.detail,
-                    "value": vr.value,
-                    "attempts": vr.attempts,
-                    **_interrupted(vr.interrupted),
-                },
-                self.run_id,
-            )
-            st.audit_seq = rec.seq
-            checkpoint.save(self.state)
             if not vr.ok and not vr.skipped:
                 outcome.ok = False
                 outcome.undo = self.undo_for(ps)
         return outcome
+
+    def verify(
+        self, ps: PlannedStep, progress: Callable[[str], None] | None = None
+    ) -> VerifyResult:
+        """Check that a step that ran did what it should (its `verify:`), audited.
+
+        A check that cannot be made (no Prometheus configured) leaves the step
+        *unverified*: the run then ends `unverified`, not `completed`. `progress` is
+        told about each attempt while the check waits for the system to settle."""
+        st = self.state.step(ps.id)
+        if st.status != "done":
+            raise GovernanceRefused(f"step {ps.id} has not run; nothing to verify")
+        vr = executor.verify(ps, self.ctx, self.registry, progress=progress)
+        st.verified = vr.ok if not vr.skipped or ps.step.verify is None else None
+        st.unverified = vr.detail if vr.skipped and ps.step.verify is not None else None
+        rec = self.audit.append(
+            "verify",
+            {
+                "step": ps.id,
+                "attempt": st.attempts,
+                "ok": vr.ok,
+                "skipped": vr.skipped,
+                "detail": vr.detail,
+                "value": vr.value,
+                "attempts": vr.attempts,
+                **_interrupted(vr.interrupted),
+            },
+            self.run_id,
+        )
+        st.audit_seq = rec.seq
+        checkpoint.save(self.state)
+        return vr
 
     def undo_for(self, ps: PlannedStep) -> PlannedStep | None:
         """The planned undo of a step that ran (None when it has none)."""
@@ -737,9 +766,12 @@ class RunSession:
 
     def finish(self) -> RunSummary:
         """Write run_end and return the summary with the audit head hash."""
+        if self.state.status == "running" and self.state.dry_run:
+            self.state.status = "completed"  # a dry run ends when its plan was shown
         if self.state.status == "running":
             if self.current_step() is None:
-                self.state.status = "completed"
+                unverified = any(s.unverified for s in self.state.steps if s.status == "done")
+                self.state.status = "unverified" if unverified else "completed"
             elif any(s.status == "failed" for s in self.state.steps):
                 self.state.status = "failed"
             else:
@@ -758,6 +790,7 @@ class RunSession:
             {s.id: s.status for s in self.state.steps},
             rec.hash,
             rec.seq,
+            dry_run=self.state.dry_run,
         )
 
     def _remember(self, audit_head: str) -> None:

@@ -62,7 +62,9 @@ OTHER_KIND_PRIOR = 0.5
 there: the failure class may be named differently this time, the culprit is the same."""
 SUCCESS = ("verified",)
 FAILURE = ("failed", "undone")
-OUTCOMES = ("verified", "completed", "failed", "undone", "aborted", "stopped")
+OUTCOMES = ("verified", "completed", "unverified", "failed", "undone", "aborted", "stopped")
+"""`completed`: nothing was declared to verify; `unverified`: a declared check could
+not be made. Neither counts as a success or a failure in the track record."""
 
 
 class MemoryStoreError(AisreError):
@@ -139,6 +141,8 @@ class Incident:
     origin: str
     hypotheses: list[dict[str, Any]] = field(default_factory=list)
     runs: list[dict[str, Any]] = field(default_factory=list)
+    reused: bool = False
+    """Set by `record_report`: the triage updated this open incident (not a new one)."""
 
     @property
     def resolved(self) -> bool:
@@ -298,37 +302,50 @@ class MemoryStore:
         *,
         alerts: Iterable[Alert] = (),
     ) -> Incident:
-        """Record one triage as a new open incident (and the alerts seen with it)."""
+        """Record one triage as an open incident (and the alerts seen with it).
+
+        Triaging the same alert episode again (same fingerprint, same start, same
+        bundle) while its incident is still open updates that incident with the newer
+        report instead of opening a duplicate: 17 triages of one page are one incident.
+        """
         pub = report.to_public()
         sig = signature if signature is not None else similarity.signature_from_report(pub)
         uid = "inc-" + secrets.token_hex(6)
         ev_by_id = {e["id"]: e for e in pub["evidence"]}
         a = report.alert
+        reused = False
         with self.write() as c:
-            cur = c.execute(
-                """INSERT INTO incidents (uid, created_at, alert_id, alert_name, service,
-                   severity, labels, starts_at, onset, bundle_id, classification, escalate,
-                   reason, signature, report, origin)
-                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, 'local')""",
-                (
-                    uid,
-                    _now(),
-                    a.id,
-                    a.name,
-                    a.service,
-                    a.severity,
-                    json.dumps(a.labels, sort_keys=True),
-                    _iso(a.starts_at),
-                    _iso(report.onset),
-                    report.bundle_id,
-                    report.verdict.classification,
-                    int(report.verdict.escalate),
-                    report.verdict.reason,
-                    json.dumps(similarity.to_json(sig), sort_keys=True),
-                    json.dumps(pub, default=str),
-                ),
-            )
-            iid = int(cur.lastrowid or 0)
+            prev = c.execute(
+                """SELECT id FROM incidents WHERE alert_id = ? AND status = 'open'
+                   AND starts_at IS ? AND bundle_id IS ? AND origin = 'local'
+                   ORDER BY id DESC LIMIT 1""",
+                (a.id, _iso(a.starts_at), report.bundle_id),
+            ).fetchone()
+            if prev is not None:
+                reused = True
+                iid = int(prev[0])
+                c.execute(
+                    """UPDATE incidents SET alert_name = ?, service = ?, severity = ?,
+                       labels = ?, onset = ?, classification = ?, escalate = ?, reason = ?,
+                       signature = ?, report = ? WHERE id = ?""",
+                    (
+                        a.name,
+                        a.service,
+                        a.severity,
+                        json.dumps(a.labels, sort_keys=True),
+                        _iso(report.onset),
+                        report.verdict.classification,
+                        int(report.verdict.escalate),
+                        report.verdict.reason,
+                        json.dumps(similarity.to_json(sig), sort_keys=True),
+                        json.dumps(pub, default=str),
+                        iid,
+                    ),
+                )
+                c.execute("DELETE FROM hypotheses WHERE incident_id = ?", (iid,))
+            else:
+                iid = self._insert_incident(c, uid, report, pub, sig)
+
             for h in pub["hypotheses"]:
                 hsig = similarity.signature_from_report(
                     {"alert": {}, "evidence": [ev_by_id[x] for x in h["evidence"] if x in ev_by_id]}
@@ -348,7 +365,43 @@ class MemoryStore:
                     ),
                 )
             self._add_alert_events(c, [a, *alerts])
-        return self.get(str(iid))
+        inc = self.get(str(iid))
+        inc.reused = reused
+        return inc
+
+    @staticmethod
+    def _insert_incident(
+        c: sqlite3.Connection,
+        uid: str,
+        report: TriageReport,
+        pub: dict[str, Any],
+        sig: Signature,
+    ) -> int:
+        a = report.alert
+        cur = c.execute(
+            """INSERT INTO incidents (uid, created_at, alert_id, alert_name, service,
+               severity, labels, starts_at, onset, bundle_id, classification, escalate,
+               reason, signature, report, origin)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, 'local')""",
+            (
+                uid,
+                _now(),
+                a.id,
+                a.name,
+                a.service,
+                a.severity,
+                json.dumps(a.labels, sort_keys=True),
+                _iso(a.starts_at),
+                _iso(report.onset),
+                report.bundle_id,
+                report.verdict.classification,
+                int(report.verdict.escalate),
+                report.verdict.reason,
+                json.dumps(similarity.to_json(sig), sort_keys=True),
+                json.dumps(pub, default=str),
+            ),
+        )
+        return int(cur.lastrowid or 0)
 
     def _row_to_incident(self, r: sqlite3.Row, full: bool = True) -> Incident:
         inc = Incident(

@@ -27,7 +27,7 @@ from aisre_cli.errors import UsageError
 from aisre_cli.settings import paths
 
 StepStatus = Literal["pending", "running", "done", "failed", "skipped", "refused", "undone"]
-RunStatus = Literal["running", "completed", "aborted", "stopped", "failed"]
+RunStatus = Literal["running", "completed", "unverified", "aborted", "stopped", "failed"]
 RUN_ID = re.compile(r"^r-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}\Z")
 
 
@@ -42,6 +42,8 @@ class StepState(BaseModel):
     output: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
     verified: bool | None = None
+    unverified: str | None = None
+    """Why the step's declared verification could not be made (e.g. no Prometheus)."""
     audit_seq: int | None = None
     """Sequence number of the last audit record about this step."""
 

@@ -101,8 +101,13 @@ def verify(
     registry: Registry,
     *,
     clock: Callable[[], float] = time.monotonic,
+    progress: Callable[[str], None] | None = None,
 ) -> VerifyResult:
-    """Check the step worked. No `verify:` means nothing to check (ok)."""
+    """Check the step worked. No `verify:` means nothing to check (ok).
+
+    A query that returns no series says "no data", never a bare None. `progress` hears
+    one line per attempt while the check waits (it can take minutes), so a front end
+    never sits silent."""
     v = ps.step.verify
     if v is None:
         return VerifyResult(True, "no verification declared", skipped=True)
@@ -133,11 +138,12 @@ def verify(
                 out = cap.execute(inp, ctx).model_dump()
                 value = out.get("value")
                 expect = v.expect or ""
+                shown = "no data" if value is None else f"{value:g}"
                 if check_bound(value, expect):
                     return VerifyResult(
-                        True, f"{ps.verify_query} = {value} ({expect})", value, attempts
+                        True, f"{ps.verify_query} = {shown} ({expect})", value, attempts
                     )
-                last = f"{ps.verify_query} = {value}, expected {expect}"
+                last = f"{ps.verify_query} = {shown}, expected {expect}"
             elif v.capability is not None and ps.verify_inputs is not None:
                 cap = registry.get(v.capability)
                 cap.execute(ps.verify_inputs, ctx)
@@ -155,6 +161,12 @@ def verify(
         if clock() + interval > deadline:
             return VerifyResult(
                 False, f"not verified after {attempts} attempt(s): {last}", value, attempts
+            )
+        if progress is not None and ctx.progress is None:
+            left = max(0.0, deadline - clock())
+            progress(
+                f"attempt {attempts}: {last}; next check in {interval:g}s"
+                f" ({left:.0f}s left of {v.timeout})"
             )
         try:
             pause(interval)

@@ -1,20 +1,19 @@
-"""`aisre triage`: ranked, evidence-cited root-cause hypotheses for one alert."""
+"""`aisre triage`: ranked, evidence-cited root-cause hypotheses for one alert.
+
+Only parses options and renders: the triage itself (sources, memory priors, runbook
+matching, incident recording) is `flows.triage.TriageFlow`, shared with the console,
+`runbook run --alert` and `escalate`.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 
-from aisre_cli.errors import AisreError, UsageError
+from aisre_cli.errors import UsageError
 from aisre_cli.ui.cli.app import BundleOpt, JsonOpt, ProfileOpt, VerboseOpt, app, state
 from aisre_cli.ui.cli.common import load, note, print_json
-
-if TYPE_CHECKING:
-    from aisre_cli.investigate.triage import RunbookMatcher
-    from aisre_cli.memory.store import Advisor
-    from aisre_cli.model import Alert, Hypothesis
-    from aisre_cli.settings.config import Profile
 
 
 @app.command("triage")
@@ -29,9 +28,26 @@ def triage_cmd(
     ),
     json_out: JsonOpt = False,
     markdown: bool = typer.Option(False, "--markdown", help="A Markdown report (for tickets)."),
+    at: str | None = typer.Option(
+        None,
+        "--at",
+        help="Triage as of this past moment (RFC 3339, unix seconds, or a time ago like 90m):"
+        " only alerts started by then, no data after it.",
+    ),
+    window: str | None = typer.Option(
+        None, "--window", help="History to gather before the alert (e.g. 30m, 2h)."
+    ),
+    budget: float | None = typer.Option(
+        None, "--budget", min=0.5, help="Time budget for the whole triage, in seconds."
+    ),
+    no_record: bool = typer.Option(
+        False, "--no-record", help="Do not record (or update) the incident in the memory."
+    ),
     verbose: VerboseOpt = 0,
 ) -> None:
     """Investigate one alert and rank its likely root causes, each citing evidence.
+
+    Triaging the same alert again updates its open incident instead of adding one.
 
     Examples:
 
@@ -39,18 +55,24 @@ def triage_cmd(
 
       aisre triage 3f2a --json
 
-      aisre triage --bundle ./incident-42
+      aisre triage --bundle ./incident-42 --at 2025-03-11T12:50:00Z
     """
     from contextlib import nullcontext
 
-    from aisre_cli.investigate.triage import run_triage
+    from aisre_cli.flows.triage import TriageFlow, TriageOptions, parse_at, parse_window, utc_now
     from aisre_cli.ui.term import echo
 
+    # Every flag is checked before anything is gathered or recorded.
     if json_out and markdown:
         raise UsageError("--json and --markdown are exclusive", hint="pick one output format")
+    opts = TriageOptions(
+        at=parse_at(at, utc_now()) if at is not None else None,
+        lookback_s=parse_window(window) if window is not None else None,
+        budget_s=budget,
+        record=not no_record,
+    )
     rp, sources = load(ctx, profile, bundle)
-    matcher = _runbook_matcher(rp.profile)
-    memory = _memory()
+    flow = TriageFlow(rp.profile, sources)
     if sources.bundle is None:  # live sources: a per-source status while gathering
         from aisre_cli.ui.render import source_progress
 
@@ -58,19 +80,16 @@ def triage_cmd(
     else:  # a bundle is read in a blink: no spinner (and no rich import)
         progress_cm = nullcontext(None)
     with progress_cm as progress:
-        report = run_triage(
-            sources,
-            alert_id,
-            rp.profile,
-            runbook_matcher=matcher,
-            memory=memory,
-            progress=progress,
-        )
-    if memory is not None:
-        incident = memory.record(report)
+        result = flow.triage(alert_id, opts, progress)
+    for text in result.notes:
+        note(text)
+    report = result.report
+    inc = result.incident
+    if inc is not None:
+        what = "updated open incident" if inc.reused else "recorded as incident"
         note(
-            f"recorded as incident {incident.id}; once you know the cause: "
-            f"aisre incident resolve {incident.id} --cause RANK"
+            f"{what} {inc.id}; once you know the cause: "
+            f"aisre incident resolve {inc.id} --cause RANK"
         )
     if json_out:
         print_json(report.to_public())
@@ -82,30 +101,3 @@ def triage_cmd(
         from aisre_cli.ui.render import render_report
 
         render_report(report, verbose=max(verbose, state(ctx).verbose))
-
-
-def _runbook_matcher(profile: Profile) -> RunbookMatcher | None:
-    """The remediate layer's matcher (the UI composes the layers)."""
-    from aisre_cli.remediate.matching import load_for_matching, match_runbooks
-
-    try:
-        books = load_for_matching(profile, on_skip=lambda m: note(f"runbook skipped: {m}"))
-    except AisreError as err:  # a broken runbook folder must not stop a triage
-        note(f"runbooks not loaded: {err.message}")
-        return None
-
-    def match(h: Hypothesis, alert: Alert) -> list[str]:
-        return list(match_runbooks(h, alert, books))
-
-    return match
-
-
-def _memory() -> Advisor | None:
-    """Incident memory; a broken store is a note, never a failed triage."""
-    from aisre_cli.memory.store import open_advisor
-
-    try:
-        return open_advisor()
-    except AisreError as err:
-        note(f"incident memory unavailable: {err.message}")
-        return None
