@@ -14,6 +14,9 @@
 Rules, in order (first match wins), for one step:
 
 1. read steps run (`execute`), unless the runbook says `confirm: true`;
+   hand-off steps (a PagerDuty note or escalation) are never refused for low trust,
+   risk or a freeze: `confirm` (or `execute` when autonomous), unless the policy is
+   `read_only`/`advised` for them;
 2. a freeze window is active and the step writes: `refuse`, unless break-glass was
    given with a reason, then `confirm` (never autonomous during a freeze);
 3. the resolved autonomy is `read_only` or `advised` and the step writes: `refuse`;
@@ -74,6 +77,8 @@ class StepFacts:
     minutes_since_change: float | None = None
     now: datetime | None = None
     break_glass: str | None = None
+    handoff: bool = False
+    """The step hands the incident to a human (a PagerDuty note, an escalation)."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,16 @@ def decide(f: StepFacts, policy: Policy, record: TrackRecord | None = None) -> D
         if f.confirm_forced:
             return d("confirm", "read step; the runbook asks for confirmation")
         return d("execute", "read-only step")
+    if f.handoff:
+        # Handing off to a human is never a risky action: low trust is the very reason
+        # to escalate, and a freeze window protects the systems, not the pager.
+        if autonomy in ("read_only", "advised"):
+            return d(
+                "refuse", f"policy is {autonomy} for {f.capability} in {f.environment} ({rule})"
+            )
+        if autonomy == "autonomous" and not f.confirm_forced:
+            return d("execute", f"hand-off to a human; autonomous ({rule})")
+        return d("confirm", "hand-off to a human: never refused for low trust or a freeze")
     if freezes:
         if f.break_glass:
             return d(

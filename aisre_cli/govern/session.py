@@ -471,6 +471,7 @@ class RunSession:
             runbook_id=self.state.runbook_id,
             kind=str(sig.get("kind") or "unknown"),
             confirm_forced=ps.step.confirm,
+            handoff=bool(getattr(ps.capability, "handoff", False)),
             blast_radius=ps.blast_radius(),
             confidence=float(conf) if isinstance(conf, int | float) else None,
             specificity=float(spec) if isinstance(spec, int | float) else None,

@@ -39,6 +39,9 @@ class PlannedStep:
     verify_inputs: BaseModel | None = None
     undo_of: str | None = None
     """For an undo step: the id of the step it undoes."""
+    depends_on: tuple[str, ...] = ()
+    """Earlier steps this one depends on (declared `needs` and inferred, see
+    `step_dependencies`): when one of them did not run, this one is skipped."""
 
     @property
     def id(self) -> str:
@@ -233,6 +236,8 @@ def build_plan(
         plan_call(i, s, s.capability, s.inputs, tvalues, registry, ctx)
         for i, s in enumerate(rb.steps)
     ]
+    for ps in steps:
+        ps.depends_on = step_dependencies(steps, ps)
     return Plan(
         runbook=rb,
         values=values,
@@ -243,6 +248,30 @@ def build_plan(
         specificity=spec,
         facts=facts,
     )
+
+
+TARGET_KEYS = ("kind", "name", "namespace")
+
+
+def _target(ps: PlannedStep) -> tuple[object, ...] | None:
+    """The object a step acts on (its kind/name/namespace inputs), if it names one."""
+    raw = ps.step.inputs
+    if "name" not in raw:
+        return None
+    return tuple(raw.get(k) for k in TARGET_KEYS)
+
+
+def step_dependencies(steps: list[PlannedStep], ps: PlannedStep) -> tuple[str, ...]:
+    """Declared `needs`, plus every earlier write step on the same target: a step that
+    watches or follows up a change (`rollout status` after `rollout undo`) means
+    nothing when that change was skipped or refused."""
+    deps = list(ps.step.needs)
+    tgt = _target(ps)
+    if tgt is not None:
+        for other in steps[: ps.index]:
+            if other.writes and _target(other) == tgt and other.id not in deps:
+                deps.append(other.id)
+    return tuple(deps)
 
 
 def plan_undo(

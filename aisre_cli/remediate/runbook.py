@@ -188,6 +188,10 @@ class Step(_M):
     verify: Verify | None = None
     undo: Literal["auto"] | str | UndoInline | None = None
     """`auto` (the capability's own inverse), the id of an `undo_steps` entry, or inline."""
+    needs: list[str] = Field(default_factory=list)
+    """Earlier steps this one depends on: skipped with them. Besides these, a step
+    depends on every earlier write step that targets the same object (same `kind`,
+    `name` and `namespace` inputs), e.g. "wait for the rollback" on "roll back"."""
     description: str = ""
 
 
@@ -449,6 +453,12 @@ def validate_runbook(
         base: list[str | int] = [section, idx]
         if step.id in ids:
             add([*base, "id"], f"duplicate step id {step.id!r}")
+        for j, dep in enumerate(step.needs):
+            if dep not in ids:
+                add(
+                    [*base, "needs", j],
+                    f"needs: {dep!r} is not an earlier step of this runbook",
+                )
         ids.add(step.id)
         check_call(base, step.capability, step.inputs)
         if step.verify is not None:

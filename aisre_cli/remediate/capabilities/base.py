@@ -166,6 +166,9 @@ class CapabilityBase:
     description = ""
     undo_hint = ""
     supports_dry_run = True
+    handoff = False
+    """True for steps that hand the incident to a human (post a note, escalate): they
+    change nothing in the system, so governance never refuses or escalates them."""
     Input: type[StrictInput] = StrictInput
     Output: type[BaseModel] = AnyOutput
 

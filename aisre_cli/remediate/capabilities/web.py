@@ -388,6 +388,7 @@ class _PdWrite(_Web):
 
 class PdNote(_PdWrite):
     name = "pagerduty.note"
+    handoff = True
     description = "Add a note to a PagerDuty incident (the hand-off text)."
     Input = PdNoteInput
 
@@ -400,6 +401,7 @@ class PdNote(_PdWrite):
 
 class PdAcknowledge(_PdWrite):
     name = "pagerduty.acknowledge"
+    handoff = True
     description = "Acknowledge a PagerDuty incident."
     Input = _PdIncident
 
@@ -412,6 +414,7 @@ class PdAcknowledge(_PdWrite):
 
 class PdEscalate(_PdWrite):
     name = "pagerduty.escalate"
+    handoff = True
     description = "Escalate a PagerDuty incident to an escalation-policy level."
     Input = PdEscalateInput
 

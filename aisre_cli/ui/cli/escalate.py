@@ -35,13 +35,16 @@ def escalate_cmd(
 
       aisre escalate 3f2a --incident Q1ABC23 --level 2
     """
+    from aisre_cli.flows.triage import TriageFlow
     from aisre_cli.govern.escalation import escalation_runbook, handoff_markdown
-    from aisre_cli.investigate.triage import run_triage
     from aisre_cli.ui.cli.common import load, note, print_json
     from aisre_cli.ui.term import echo
 
     rp, sources = load(ctx, profile, bundle)
-    report = run_triage(sources, alert_id, rp.profile)
+    result = TriageFlow(rp.profile, sources).triage(alert_id)
+    for text in result.notes:
+        note(text)
+    report = result.report
     md = handoff_markdown(report)
     post = not no_post and rp.profile.sources.pagerduty is not None
     if json_out and not post:
@@ -67,20 +70,21 @@ def escalate_cmd(
             "no PagerDuty incident id for this alert",
             hint="pass --incident ID (see the incident URL in PagerDuty)",
         )
-    from aisre_cli.govern.session import RunSession
+    from aisre_cli.flows.runbook import start_run
     from aisre_cli.ui.cli.runbook import KeyReader, _console, drive
 
     rb = escalation_runbook(escalate=not note_only)
-    session = RunSession.start(
+    reader = KeyReader.for_stdin()
+    flow = start_run(
         rb,
         rp.name,
         rp.profile,
         params={"incident_id": inc, "handoff": md, "level": str(level)},
         report=report,
+        interactive=reader is not None,
+        handoff=True,
     )
-    rc, summary = drive(
-        session, KeyReader.for_stdin(), _console(), alert_hint=report.alert.short_id
-    )
+    rc, summary = drive(flow, reader, _console())
     if json_out:
         print_json(
             {

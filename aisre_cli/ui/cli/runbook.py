@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from aisre_cli.errors import ExitCode, UsageError
+from aisre_cli.govern.stepper import Prompt, Run, Skip, State, Stop, Verify
 from aisre_cli.ui.cli.app import BundleOpt, JsonOpt, ProfileOpt, app, state
 from aisre_cli.ui.cli.common import print_json
 from aisre_cli.ui.term import echo
@@ -34,9 +35,11 @@ from aisre_cli.ui.term import echo
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from aisre_cli.flows.runbook import Ended, RunFlow
     from aisre_cli.govern.routing import Decision
     from aisre_cli.govern.session import RunSession
     from aisre_cli.model import TriageReport
+    from aisre_cli.remediate.capabilities import Preview as DryRun
     from aisre_cli.remediate.plan import PlannedStep
     from aisre_cli.settings.config import ResolvedProfile
 
@@ -47,13 +50,6 @@ runbook_app = typer.Typer(
 app.add_typer(runbook_app, name="runbook")
 
 BURST_S = 0.04
-HELP_TEXT = (
-    "y  run this step (exactly one lower-case y; nothing else runs it)\n"
-    "n  skip this step\n"
-    "d  dry run: show exactly what would happen, change nothing\n"
-    "a  abort the run (resume later with `aisre runbook resume RUN_ID`)\n"
-    "?  this help"
-)
 SCOPE_STYLE = {"read": "green", "write": "yellow", "destructive": "bold red"}
 DECISION_STYLE = {"execute": "green", "confirm": "yellow", "refuse": "red", "escalate": "magenta"}
 
@@ -177,6 +173,31 @@ def _decision(d: Decision) -> str:
     return f"[{DECISION_STYLE[d.kind]}]{d.kind}[/]"
 
 
+def _long_text(v: object) -> str | None:
+    """A one-line stand-in for a long or multi-line text parameter (a hand-off), so
+    it is not printed again, escaped, in the plan and in the action."""
+    if not isinstance(v, str) or (len(v) <= 160 and "\n" not in v):
+        return None
+    import hashlib
+
+    digest = hashlib.sha256(v.encode()).hexdigest()[:12]
+    return f"<text: {len(v.splitlines())} lines, {len(v)} chars, sha256 {digest}…>"
+
+
+def action_text(session: RunSession, ps: PlannedStep) -> str:
+    """The step's action as shown at the prompt: its exact text (the digest binds
+    that), with long text parameters (printed on stdout already) shown once as a
+    stand-in instead of as a wall of escaped JSON."""
+    import json
+
+    text = ps.action.text()
+    for v in session.plan.values.values():
+        short = _long_text(v)
+        if short is not None:
+            text = text.replace(json.dumps(v)[1:-1], short)
+    return text
+
+
 def show_plan(session: RunSession, con: Console) -> None:
     from rich.table import Table
 
@@ -199,7 +220,8 @@ def show_plan(session: RunSession, con: Console) -> None:
     if plan.values:
         con.print("parameters:")
         for k, v in plan.values.items():
-            con.print(f"  {_esc(k)} = {_esc(repr(v))}  [dim]({_esc(plan.sources.get(k, ''))})[/]")
+            shown = _long_text(v) or repr(v)
+            con.print(f"  {_esc(k)} = {_esc(shown)}  [dim]({_esc(plan.sources.get(k, ''))})[/]")
     t = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     for col in ("#", "step", "scope", "capability", "decision", "status"):
         t.add_column(col)
@@ -216,18 +238,18 @@ def show_plan(session: RunSession, con: Console) -> None:
     con.print(t)
 
 
-def show_step(session: RunSession, ps: PlannedStep, d: Decision, con: Console) -> None:
+def show_step(
+    session: RunSession, ps: PlannedStep, d: Decision, con: Console, *, what: str = "step"
+) -> None:
     n = len(session.plan.steps)
     con.print()
-    con.print(
-        f"[bold]step {ps.index + 1}/{n}[/] {_esc(ps.step.title)}  {_badge(ps.scope)}"
-        f"  {ps.capability.name}"
-    )
+    head = f"step {ps.index + 1}/{n}" if what == "step" else f"undo of {ps.undo_of}:"
+    con.print(f"[bold]{head}[/] {_esc(ps.step.title)}  {_badge(ps.scope)}  {ps.capability.name}")
     st = next((x for x in session.state.steps if x.id == ps.id), None)  # undo steps: none
     if st is not None and st.error and st.status == "pending":
         con.print(f"[yellow]note:[/] {_esc(st.error)}")
     con.print("[dim]action:[/]")
-    for line in ps.action.text().splitlines():
+    for line in action_text(session, ps).splitlines():
         con.print(f"  {_esc(line)}")
     if ps.step.verify is not None:
         target = ps.verify_query or ps.step.verify.capability or ""
@@ -241,162 +263,163 @@ def show_step(session: RunSession, ps: PlannedStep, d: Decision, con: Console) -
     )
 
 
-def ask(
-    session: RunSession, ps: PlannedStep, reader: KeyReader, con: Console, *, what: str = "Run"
-) -> str:
-    """Loop until y, n or a. d previews, ? helps, anything else is denied."""
-    while True:
-        burst = reader.read(
-            lambda: con.print(
-                f"{what} this step? [bold]y[/] run, n skip, d dry run, a abort, ? help: ", end=""
-            )
-        )
-        ans = classify(burst)
-        con.print(_esc(repr(burst.decode("utf-8", "replace")) if ans == "" else ans))
-        if ans in ("y", "n", "a"):
-            return ans
-        if ans == "eof":
-            raise Interrupted("EOF")
-        if ans == "interrupt":
-            raise Interrupted("Ctrl-C")
-        if ans == "d":
-            pv = session.preview(ps)
-            con.print(f"[cyan]dry run[/] ({'ok' if pv.ok else 'failed'}):")
-            for line in pv.text.splitlines():
-                con.print(f"  {_esc(line)}")
-            continue
-        if ans == "?":
-            con.print(HELP_TEXT)
-            continue
-        con.print("[yellow]not a choice: only an exact y runs the step; nothing was run[/]")
+def show_preview(pv: DryRun, con: Console) -> None:
+    con.print(f"[cyan]dry run[/] ({'ok' if pv.ok else 'failed'}):")
+    for line in pv.text.splitlines():
+        con.print(f"  {_esc(line)}")
 
 
 # ------------------------------------------------------------------ the driver
 
 
-def drive(
-    session: RunSession, reader: KeyReader | None, con: Console, *, alert_hint: str | None = None
-) -> tuple[int, dict[str, Any]]:
-    """Run the session to its end. Returns the exit code and the run summary (JSON)."""
+def drive(flow: RunFlow, reader: KeyReader | None, con: Console) -> tuple[int, dict[str, Any]]:
+    """Render the flow's states and read keys until the run ends. Returns the exit
+    code and the run summary (JSON). Nothing here decides what runs: the stepper
+    does (`govern.stepper`), and `flow.perform` does the I/O."""
+    from aisre_cli.flows.runbook import Ended
+
+    session = flow.session
     show_plan(session, con)
-    if session.dry_run:
-        for ps in session.plan.steps:
-            show_step(session, ps, session.decide(ps), con)
-            pv = session.preview(ps)
-            con.print(f"[cyan]dry run[/] ({'ok' if pv.ok else 'failed'}):")
-            for line in pv.text.splitlines():
-                con.print(f"  {_esc(line)}")
-        return _finish(session, con, ExitCode.OK)
     guard: dict[str, Any] = {}
-    rc = ExitCode.OK
     if session.ctx.progress is None:  # long waits and verifications say how long is left
         session.ctx.progress = lambda msg: con.print(f"  [dim]{_esc(msg)}[/]")
+    state = flow.begin()
+    shown: tuple[str, bool] | None = None
     try:
         with _signals(guard):
-            rc = _loop(session, reader, con, guard, alert_hint)
+            while True:
+                step = getattr(state, "step", None)
+                if (
+                    step is not None
+                    and not isinstance(state, Verify | Skip | Stop)
+                    and shown != (step.id, step.undo_of is not None)
+                ):
+                    what = "undo" if step.undo_of is not None else "step"
+                    show_step(session, step, _decision_of(state, flow), con, what=what)
+                    shown = (step.id, step.undo_of is not None)
+                if isinstance(state, Prompt):
+                    state = _ask(flow, state, reader, con)
+                    continue
+                if isinstance(state, Run) and not state.confirmed:
+                    con.print(f"[dim]running ({_esc('; '.join(state.decision.reasons))})[/]")
+                if isinstance(state, Verify):
+                    v = state.step.step.verify
+                    target = state.step.verify_query or (v.capability if v else "") or ""
+                    con.print(
+                        f"[dim]verifying {_esc(target)} {_esc(v.expect or '') if v else ''}"
+                        f" (up to {v.timeout if v else '?'})…[/]"
+                    )
+                guard["busy"] = True
+                try:
+                    event, nxt = flow.perform(
+                        state, progress=lambda m: con.print(f"  [dim]verify: {_esc(m)}[/]")
+                    )
+                finally:
+                    guard["busy"] = False
+                _render_event(state, event, nxt, con)
+                if isinstance(nxt, Ended):
+                    return _finish(nxt, con)
+                pending = guard.pop("pending", None)
+                if pending:
+                    raise Interrupted(str(pending))
+                state = nxt
     except Interrupted as exc:
         con.print(f"\n[red]interrupted ({exc.why}):[/] nothing more runs")
-        session.stop(None, f"interrupted: {exc.why}")
-        rc = ExitCode.INTERRUPTED
-    return _finish(session, con, rc)
+        return _finish(flow.abandon(exc.why), con)
 
 
-def _loop(
-    session: RunSession,
-    reader: KeyReader | None,
-    con: Console,
-    guard: dict[str, Any],
-    alert_hint: str | None,
-) -> ExitCode:
-    while (ps := session.current_step()) is not None:
-        d = session.decide(ps)
-        show_step(session, ps, d, con)
-        if d.kind in ("refuse", "escalate"):
-            session.stop(ps, f"{d.kind}: {'; '.join(d.reasons)}", d)
-            con.print(f"[red]{d.kind}:[/] {_esc('; '.join(d.reasons))}")
-            if d.kind == "escalate":
-                con.print(f"hint: hand off with `aisre escalate {_esc(alert_hint or 'ALERT_ID')}`")
-            return ExitCode.REFUSED
-        conf = None
-        if d.kind == "confirm":
-            if reader is None:
-                reason = (
-                    "no terminal: this step needs a human yes and the policy grants no autonomy"
-                )
-                session.stop(ps, reason, d)
-                con.print(f"[red]stopped:[/] step {_esc(ps.id)}: {reason}")
-                con.print(f"hint: run it in a terminal, or `aisre runbook resume {session.run_id}`")
-                return ExitCode.REFUSED
-            ans = ask(session, ps, reader, con)
-            if ans == "n":
-                session.skip(ps)
-                con.print("[dim]skipped[/]")
-                continue
-            if ans == "a":
-                session.abort("aborted by the operator at the prompt")
-                con.print(
-                    f"[yellow]aborted[/]; resume with `aisre runbook resume {session.run_id}`"
-                )
-                return ExitCode.INTERRUPTED
-            conf = session.confirm(ps, ps.action.digest())
-        else:
-            con.print(f"[dim]running ({_esc('; '.join(d.reasons))})[/]")
-        guard["busy"] = True
-        try:
-            out = session.run(ps, conf)
-        finally:
-            guard["busy"] = False
-        if out.output.get("stdout"):
-            for line in str(out.output["stdout"]).rstrip().splitlines()[-20:]:
+def _decision_of(state: State, flow: RunFlow) -> Decision:
+    d = getattr(state, "decision", None)
+    if d is not None:
+        return d  # type: ignore[no-any-return]
+    step = getattr(state, "step", None)
+    assert step is not None
+    return flow.decide(step)
+
+
+def _ask(flow: RunFlow, prompt: Prompt, reader: KeyReader | None, con: Console) -> State:
+    """One keystroke for a prompt; the stepper maps it to the next state."""
+    if prompt.message:
+        style = "yellow" if prompt.message.startswith("not a choice") else ""
+        con.print(f"[{style}]{_esc(prompt.message)}[/]" if style else _esc(prompt.message))
+    if reader is None:  # the stepper never prompts without a terminal; be safe anyway
+        return flow.interrupted("no terminal")
+    burst = reader.read(lambda: con.print(f"{prompt.question}: ", end=""))
+    ans = classify(burst)
+    con.print(_esc(repr(burst.decode("utf-8", "replace")) if ans == "" else ans))
+    return flow.answer(prompt, ans)
+
+
+def _render_event(state: State, event: object, nxt: object, con: Console) -> None:
+    from aisre_cli.govern.session import StepOutcome
+    from aisre_cli.remediate.capabilities import Preview as DryRunResult
+    from aisre_cli.remediate.executor import VerifyResult
+
+    if isinstance(event, DryRunResult):
+        show_preview(event, con)
+    elif isinstance(event, StepOutcome):
+        if event.output.get("stdout"):
+            for line in str(event.output["stdout"]).rstrip().splitlines()[-20:]:
                 con.print(f"  [dim]{_esc(line)}[/]")
-        if out.output.get("message"):
-            con.print(f"[bold cyan]note:[/] {_esc(str(out.output['message']))}")
-        pending = guard.pop("pending", None)
-        if pending:
-            raise Interrupted(str(pending))
-        if out.status == "failed":
-            con.print(f"[red]failed:[/] {_esc(out.error or '')}")
-            session.fail(ps, f"action failed: {out.error}")
-            return ExitCode.VERIFY
-        if out.verify is not None:
-            style = "green" if out.verify.ok else ("yellow" if out.verify.skipped else "red")
-            con.print(f"[{style}]verify:[/] {_esc(out.verify.detail)}")
-        if not out.ok:
-            if out.undo is not None and reader is not None:
-                ud = session.decide(out.undo)
-                show_step(session, out.undo, ud, con)
-                if ud.kind in ("confirm", "execute"):
-                    if ask(session, out.undo, reader, con, what="Undo") == "y":
-                        uc = session.confirm(out.undo, out.undo.action.digest())
-                        res = session.run_undo(out.undo, uc)
-                        con.print(
-                            "[green]undone[/]"
-                            if res.ok
-                            else f"[red]undo failed:[/] {_esc(res.error or '')}"
-                        )
-            session.fail(ps, "verification failed")
-            return ExitCode.VERIFY
-        con.print("[green]done[/]")
-    return ExitCode.OK
+        if event.output.get("message"):
+            con.print(f"[bold cyan]note:[/] {_esc(str(event.output['message']))}")
+        if isinstance(state, Run) and state.undo_of is not None:
+            con.print("[green]undone[/]" if event.ok else f"[red]undo failed:[/] {event.error}")
+        elif not event.ok:
+            con.print(f"[red]failed:[/] {_esc(event.error or '')}")
+        elif not isinstance(nxt, Verify):
+            con.print("[green]done[/]")
+    elif isinstance(event, VerifyResult):
+        if event.ok:
+            con.print(f"[green]verify:[/] {_esc(event.detail)}")
+            con.print("[green]done[/]")
+        elif event.skipped:
+            con.print(f"[yellow]unverified:[/] {_esc(event.detail)}")
+        else:
+            con.print(f"[red]verify:[/] {_esc(event.detail)}")
+    elif isinstance(event, Skip):
+        if event.by_operator:
+            con.print("[dim]skipped[/]")
+        else:
+            con.print(f"[yellow]skipped[/] step {event.step.id}: {_esc(event.reason)}")
+    elif isinstance(event, Stop):
+        d = event.decision
+        if event.how == "abort":
+            con.print("[yellow]aborted[/] by the operator")
+        elif event.how == "fail":
+            con.print(f"[red]failed:[/] {_esc(event.reason)}")
+        elif d is not None and d.kind in ("refuse", "escalate"):
+            con.print(f"[red]{d.kind}:[/] {_esc('; '.join(d.reasons))}")
+        elif event.how == "stop":
+            where = f"step {event.step.id}: " if event.step is not None else ""
+            con.print(f"[red]stopped:[/] {where}{_esc(event.reason)}")
+        if event.hint:
+            con.print(f"hint: {_esc(event.hint)}")
 
 
-def _finish(session: RunSession, con: Console, rc: ExitCode) -> tuple[int, dict[str, Any]]:
-    summary = session.finish()
+def _finish(end: Ended, con: Console) -> tuple[int, dict[str, Any]]:
+    summary = end.summary
+    rc = int(end.exit_code)
     con.print()
     con.print(f"run {summary.run_id}: [bold]{summary.status}[/]")
     for sid, st in summary.steps.items():
-        con.print(f"  {_esc(sid)}: {_esc(st)}")
+        con.print(f"  {sid}: {st}")
+    if summary.status == "unverified":
+        con.print(
+            "[yellow]the change ran but could not be verified[/]: check it yourself"
+            " (configure Prometheus for automatic verification)"
+        )
     con.print(f"audit head: #{summary.head_seq} {summary.head}")
-    if summary.status in ("stopped", "aborted", "failed"):
+    if summary.resumable:
         con.print(f"[dim]resume with: aisre runbook resume {summary.run_id}[/]")
-    return int(rc), {
+    return rc, {
         "schema": "aisre.run/v1",
         "run_id": summary.run_id,
         "status": summary.status,
         "steps": summary.steps,
         "audit_head": summary.head,
         "audit_seq": summary.head_seq,
-        "exit_code": int(rc),
+        "exit_code": rc,
     }
 
 
@@ -423,11 +446,16 @@ def _parse_params(items: list[str]) -> dict[str, str]:
 def _triage(
     ctx: typer.Context, profile: str | None, bundle: Path | None, alert: str
 ) -> TriageReport:
-    from aisre_cli.investigate.triage import run_triage
-    from aisre_cli.ui.cli.common import load
+    """The same triage as `aisre triage` (memory priors, runbook matching, the incident
+    recorded or updated), so governance sees the same confidences."""
+    from aisre_cli.flows.triage import TriageFlow
+    from aisre_cli.ui.cli.common import load, note
 
     rp, sources = load(ctx, profile, bundle)
-    return run_triage(sources, alert, rp.profile)
+    result = TriageFlow(rp.profile, sources).triage(alert)
+    for text in result.notes:
+        note(text)
+    return result.report
 
 
 @runbook_app.command("list")
@@ -618,6 +646,9 @@ def runs_cmd(json_out: JsonOpt = False) -> None:
             }
         )
         return
+    if not runs:
+        typer.echo("no runbook runs yet: start one with `aisre runbook run RUNBOOK_ID`", err=True)
+        return
     for r in runs:
         done = sum(1 for s in r.steps if s.status in ("done", "skipped"))
         echo(f"{r.run_id}  {r.runbook_id:24} {r.status:10} {done}/{len(r.steps)} steps")
@@ -648,9 +679,11 @@ def run_cmd(
     """Run a runbook one keystroke at a time: y run, n skip, d dry run, a abort, ? help.
 
     Only an exact `y` runs a step. Without a terminal, write steps run only where the
-    policy grants autonomy. Exit codes: 0 completed (or dry run); 5 a step was
-    refused, escalated, or needs a human and there is no terminal; 6 a step failed or
-    its verification failed; 130 aborted or interrupted (resume with `runbook resume`).
+    policy grants autonomy. A step that depends on one that did not run is skipped.
+    Exit codes: 0 completed (or dry run); 5 a step was refused, escalated, or needs a
+    human and there is no terminal; 6 a step failed, its verification failed, or it
+    could not be verified (the run ends `unverified`); 130 aborted or interrupted
+    (resume with `runbook resume`).
 
     Examples:
 
@@ -658,13 +691,14 @@ def run_cmd(
 
       aisre runbook run restart-crashloop --param service=payments --dry-run
     """
-    from aisre_cli.govern.session import RunSession
+    from aisre_cli.flows.runbook import start_run
     from aisre_cli.remediate.runbook import find_runbook
 
     rp = _profile(ctx, profile)
     rb = find_runbook(runbook_id, rp.profile)
     report = _triage(ctx, profile, bundle, alert) if alert else None
-    session = RunSession.start(
+    reader = KeyReader.for_stdin()
+    flow = start_run(
         rb,
         rp.name,
         rp.profile,
@@ -672,8 +706,9 @@ def run_cmd(
         report=report,
         dry_run=dry_run,
         break_glass=break_glass,
+        interactive=reader is not None,
     )
-    _exit(session, report.alert.short_id if report else None, json_out)
+    _exit(flow, reader, json_out)
 
 
 @runbook_app.command("resume")
@@ -685,17 +720,20 @@ def resume_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Continue an interrupted run; finished steps are not repeated."""
-    from aisre_cli.govern.session import RunSession
+    from aisre_cli.flows.runbook import resume_run
     from aisre_cli.remediate.checkpoint import load
 
     st = load(run_id)
     rp = _profile(ctx, profile or st.profile)
-    session = RunSession.resume(run_id, rp.name, rp.profile, break_glass=break_glass)
-    _exit(session, st.alert_id[:8] if st.alert_id else None, json_out)
+    reader = KeyReader.for_stdin()
+    flow = resume_run(
+        run_id, rp.name, rp.profile, break_glass=break_glass, interactive=reader is not None
+    )
+    _exit(flow, reader, json_out)
 
 
-def _exit(session: RunSession, alert_hint: str | None, json_out: bool) -> None:
-    rc, summary = drive(session, KeyReader.for_stdin(), _console(), alert_hint=alert_hint)
+def _exit(flow: RunFlow, reader: KeyReader | None, json_out: bool) -> None:
+    rc, summary = drive(flow, reader, _console())
     if json_out:
         print_json(summary)
     if rc:
