@@ -168,11 +168,20 @@ class RunFlow:
     def interrupted(self, why: str) -> Stop:
         return self.stepper.interrupted(why)
 
+    def abort(self) -> Stop:
+        return self.stepper.abort()
+
     def perform(
-        self, state: State, progress: Callable[[str], None] | None = None
+        self,
+        state: State,
+        progress: Callable[[str], None] | None = None,
+        *,
+        shown_digest: str | None = None,
     ) -> tuple[Event, Step]:
         """Do what `state` says (blocking) and return what happened and the next state.
-        `progress` hears about a verification that waits."""
+        `progress` hears about a verification that waits. `shown_digest`: the digest of
+        the action the human saw when they pressed y (default: the planned action's);
+        the session refuses to run anything else."""
         s = self.session
         st = self.stepper
         if isinstance(state, Prompt):
@@ -181,7 +190,8 @@ class RunFlow:
             pv = s.preview(state.step)
             return pv, st.previewed(state)
         if isinstance(state, Run):
-            conf = s.confirm(state.step, state.step.action.digest()) if state.confirmed else None
+            digest = shown_digest or state.step.action.digest()
+            conf = s.confirm(state.step, digest) if state.confirmed else None
             if state.undo_of is not None:
                 out = s.run_undo(state.step, conf)
             else:
@@ -212,12 +222,14 @@ class RunFlow:
         self.ended = Ended(summary, code)
         return self.ended
 
-    def abandon(self, why: str) -> Ended:
-        """Stop an open run from outside the loop (the console quitting, a signal)."""
+    def abandon(self, why: str, reason: str | None = None) -> Ended:
+        """Stop an open run from outside the loop (a signal: `why`; the console
+        closing: `reason`). Audited and resumable."""
         if self.ended is not None:
             return self.ended
-        if self.session.finished:
-            raise RuntimeError("run already finished")
-        _, end = self.perform(self.interrupted(why))
+        stop = self.interrupted(why)
+        if reason is not None:
+            stop = Stop(self.session.current_step(), reason, "stop", ExitCode.INTERRUPTED)
+        _, end = self.perform(stop)
         assert isinstance(end, Ended)
         return end

@@ -232,14 +232,18 @@ class Stepper:
         if key == "n":
             return Skip(prompt.step, "skipped by the operator", by_operator=True)
         if key == "a":
-            return Stop(
-                None,
-                "aborted by the operator at the prompt",
-                "abort",
-                ExitCode.INTERRUPTED,
-                hint=f"resume with `aisre runbook resume {self.session.run_id}`",
-            )
+            return self.abort()
         return replace(prompt, message=NOT_A_CHOICE)
+
+    def abort(self) -> Stop:
+        """The operator aborts the run (at a prompt, or before the first step)."""
+        return Stop(
+            None,
+            "aborted by the operator at the prompt",
+            "abort",
+            ExitCode.INTERRUPTED,
+            hint=f"resume with `aisre runbook resume {self.session.run_id}`",
+        )
 
     def interrupted(self, why: str) -> Stop:
         """Ctrl-C, SIGTERM, EOF: nothing more runs."""

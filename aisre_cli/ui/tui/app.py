@@ -41,7 +41,8 @@ class ConsoleApp(App[None]):
         Binding("question_mark", "help", "help", id="console.help"),
         Binding("u", "audit", "audit", id="console.audit"),
         Binding("ctrl+t", "toggle_theme", "theme", id="console.theme", show=False),
-        Binding("ctrl+q", "quit", "quit", id="console.quit", priority=True),
+        Binding("q", "quit", "quit", id="console.quit_q"),
+        Binding("ctrl+q", "quit", "quit", id="console.quit", priority=True, show=False),
     ]
 
     def __init__(
@@ -138,9 +139,8 @@ class ConsoleApp(App[None]):
         run_id = rs.session.run_id if rs.session else "?"
 
         def answered(yes: bool | None) -> None:
-            if yes and rs.session is not None:
-                rs.session.stop(rs.current, "console closed at the prompt")
-                rs.session.finish()
+            if yes:
+                rs.close_run("console closed at the prompt")
                 self.exit()
 
         self.push_screen(

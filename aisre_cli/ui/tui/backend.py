@@ -1,11 +1,11 @@
 """The console's door to the core: every number the console shows comes through here.
 
 Screens never call the engine directly and never compute anything themselves. This
-module composes the same core calls the CLI makes (`list_alerts` + `group_alerts`
-for `aisre alerts`, `gather` + `analyze_context` + `build_report` for `aisre triage`,
-`RunSession` for `aisre runbook run`), and keeps the gathered `Context` so the
-incident screen can *look up* the raw series and log lines an evidence item cites
-(by its `ref`, `query` and excerpt), not re-analyse them.
+module holds the console's `flows.triage.TriageFlow` (the same composition `aisre
+alerts` and `aisre triage` use: one inbox grouping, memory priors, runbook matching,
+the incident recorded), and keeps the gathered `Context` so the incident screen can
+*look up* the raw series and log lines an evidence item cites (by its `ref`, `query`
+and excerpt), not re-analyse them. Runs go through `flows.runbook.start_run`.
 
 It never imports textual: workers call these blocking methods in threads, and the
 tests call them directly.
@@ -13,26 +13,27 @@ tests call them directly.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from aisre_cli.errors import AisreError
+from aisre_cli.flows.triage import AlertGroup, TriageFlow, TriageOptions, severity_rank
 from aisre_cli.model import Alert, Context, Evidence, Hypothesis, Series, SourceNote, TriageReport
 from aisre_cli.settings.config import Profile
 from aisre_cli.sources.registry import SourceSet
 
 if TYPE_CHECKING:
+    from aisre_cli.flows.runbook import RunFlow
     from aisre_cli.govern.audit import AuditRecord
-    from aisre_cli.govern.session import RunSession
-    from aisre_cli.investigate.triage import MemoryAdvisor, RunbookMatcher
+    from aisre_cli.memory.store import Incident as MemoryIncident
     from aisre_cli.remediate.checkpoint import RunState
     from aisre_cli.remediate.runbook import Runbook
 
 Clock = Callable[[], datetime]
 Progress = Callable[[SourceNote], object]
+
+__all__ = ["Backend", "Inbox", "Incident", "Investigation", "severity_rank"]
 
 
 def utc_now() -> datetime:
@@ -42,29 +43,8 @@ def utc_now() -> datetime:
 ACTION_EVENTS = ("run_start", "result", "skip", "abort", "stopped", "run_end")
 
 
-@dataclass
-class Incident:
-    """One inbox row: alerts grouped by the core's `group_alerts`, head first."""
-
-    alerts: list[Alert]
-
-    @property
-    def head(self) -> Alert:
-        """The alert that stands for the incident: the most severe, then the oldest."""
-        return sorted(self.alerts, key=lambda a: (severity_rank(a.severity), a.starts_at))[0]
-
-    @property
-    def services(self) -> list[str]:
-        out: list[str] = []
-        for a in self.alerts:
-            if a.service and a.service not in out:
-                out.append(a.service)
-        return out
-
-    @property
-    def state(self) -> str:
-        states = {a.state for a in self.alerts}
-        return "active" if "active" in states else sorted(states)[0]
+class Incident(AlertGroup):
+    """One inbox row: an `AlertGroup` of the shared grouping, plus the filter text."""
 
     def text(self) -> str:
         """What the `/` filter matches against."""
@@ -72,13 +52,6 @@ class Incident:
         for a in self.alerts:
             parts += [a.name, a.id, a.service or "", a.severity, a.state, a.summary]
         return " ".join(parts).lower()
-
-
-SEVERITY_ORDER = ("critical", "page", "high", "error", "warning", "warn", "info", "none")
-
-
-def severity_rank(sev: str) -> int:
-    return SEVERITY_ORDER.index(sev) if sev in SEVERITY_ORDER else len(SEVERITY_ORDER)
 
 
 @dataclass
@@ -95,6 +68,7 @@ class Investigation:
     report: TriageReport
     ctx: Context
     runbooks: dict[str, Runbook] = field(default_factory=dict)
+    incident: MemoryIncident | None = None
 
 
 @dataclass(frozen=True)
@@ -107,7 +81,7 @@ class LogLine:
 
 
 class Backend:
-    """Profile + sources for one console session, and the core calls the screens need."""
+    """Profile + sources for one console session, and the flows the screens need."""
 
     def __init__(
         self,
@@ -116,16 +90,20 @@ class Backend:
         sources: SourceSet,
         *,
         clock: Clock = utc_now,
+        options: TriageOptions | None = None,
     ) -> None:
         self.profile_name = profile_name
         self.profile = profile
         self.sources = sources
         self.clock = clock
-        self._alerts: list[Alert] = []
-        self._books: list[Runbook] | None = None
-        self.runbook_error: str | None = None
+        self.options = options or TriageOptions()
+        self.flow = TriageFlow(profile, sources)
         self.health: dict[str, SourceNote | None] = {}
         """The latest note per source, as the core reported it (None: still asked)."""
+
+    @property
+    def runbook_error(self) -> str | None:
+        return self.flow.runbook_error
 
     # ------------------------------------------------------------ inbox
 
@@ -147,98 +125,27 @@ class Backend:
         return record
 
     def load_inbox(self, progress: Progress | None = None) -> Inbox:
-        """Alerts from every alert source, deduplicated and grouped into incidents."""
-        from aisre_cli.investigate.gather import group_alerts, list_alerts
-
-        budget = self.profile.gather_budget_s
-        alerts, notes = list_alerts(self.sources, budget, self._note(progress))
-        for n in notes:
+        """Alerts from every alert source, grouped into incidents as `aisre alerts` does."""
+        listed = self.flow.list_alerts(self._note(progress))
+        for n in listed.notes:
             self.health[n.source] = n
-        self._alerts = alerts
-        groups = group_alerts(alerts)
-        incidents = [Incident(list(g)) for g in groups]
-        incidents.sort(
-            key=lambda i: (
-                severity_rank(i.head.severity),
-                -max(a.starts_at for a in i.alerts).timestamp(),
-            )
-        )
-        return Inbox(incidents, notes, self.clock())
+        incidents = [Incident(g.alerts) for g in listed.groups]
+        return Inbox(incidents, listed.notes, self.clock())
 
     def focus_alert(self) -> str | None:
-        b = self.sources.bundle
-        return b.meta.focus_alert if b is not None else None
+        return self.flow.focus_alert()
 
     def resolve(self, query: str) -> Alert:
-        from aisre_cli.investigate.gather import resolve_alert
-
-        if not self._alerts:
-            self.load_inbox()
-        return resolve_alert(self._alerts, query)
+        return self.flow.resolve(query)
 
     # ------------------------------------------------------------ triage
 
     def investigate(self, alert: Alert, progress: Progress | None = None) -> Investigation:
-        """The same pipeline as `run_triage`, keeping the Context for look-ups."""
-        from aisre_cli.investigate.gather import gather
-        from aisre_cli.investigate.rank import Weights
-        from aisre_cli.investigate.triage import analyze_context, build_report
-
-        t0 = time.monotonic()
-        p = self.profile
-        ctx = gather(
-            self.sources,
-            alert,
-            self._alerts or [alert],
-            lookback_s=p.lookback_minutes * 60,
-            lookahead_s=p.lookahead_minutes * 60,
-            budget_s=p.gather_budget_s,
-            progress=self._note(progress),
-        )
-        w = Weights.load()
-        memory = self._memory()
-        analysis = analyze_context(ctx, p, w, memory)
-        for n in ctx.notes:  # after analysis: it may add one (topology derived from spans)
+        """`aisre triage` for this alert (the shared flow), keeping the Context."""
+        result = self.flow.triage(alert, self.options, self._note(progress))
+        for n in result.ctx.notes:  # after analysis: it may add one (topology from spans)
             self.health[n.source] = n
-        report = build_report(analysis, w, self._matcher(), time.monotonic() - t0)
-        recorder = getattr(memory, "record", None)
-        if callable(recorder):  # as `aisre triage` does: the memory learns this incident
-            recorder(report)
-        books = {rb.id: rb for rb in self._runbooks()}
-        return Investigation(report, ctx, books)
-
-    def _runbooks(self) -> list[Runbook]:
-        if self._books is None:
-            from aisre_cli.remediate.matching import load_runbooks
-
-            try:
-                self._books = load_runbooks(self.profile)
-            except AisreError as err:  # a broken runbook folder must not stop a triage
-                self.runbook_error = err.message
-                self._books = []
-        return self._books
-
-    def _matcher(self) -> RunbookMatcher | None:
-        from aisre_cli.remediate.matching import match_runbooks
-
-        books = self._runbooks()
-
-        def match(h: Hypothesis, alert: Alert) -> list[str]:
-            return list(match_runbooks(h, alert, books))
-
-        return match
-
-    @staticmethod
-    def _memory() -> MemoryAdvisor | None:
-        try:
-            from aisre_cli.memory.store import open_advisor
-        except ImportError:
-            return None
-        try:
-            adv: MemoryAdvisor = open_advisor()
-            return adv
-        except AisreError:
-            return None
+        return Investigation(result.report, result.ctx, result.runbooks, result.incident)
 
     # ------------------------------------------------------------ look-ups for widgets
 
@@ -307,18 +214,18 @@ class Backend:
         hypothesis: Hypothesis,
         *,
         dry_run: bool = False,
-    ) -> RunSession:
-        """A RunSession for the runbook, with the chosen hypothesis ranked first so the
-        plan takes its parameters and trust from the hypothesis the engineer picked."""
-        from aisre_cli.govern.session import RunSession
+    ) -> RunFlow:
+        """Plan a run of the runbook for the hypothesis the engineer picked (its
+        parameters and trust come from it); nothing runs until the flow is driven."""
+        from aisre_cli.flows.runbook import start_run
 
-        report = inv.report
-        hyps = [hypothesis, *[h for h in report.verdict.hypotheses if h is not hypothesis]]
-        chosen = report.model_copy(
-            update={"verdict": report.verdict.model_copy(update={"hypotheses": hyps})}
-        )
-        return RunSession.start(
-            runbook, self.profile_name, self.profile, report=chosen, dry_run=dry_run
+        return start_run(
+            runbook,
+            self.profile_name,
+            self.profile,
+            report=inv.report,
+            hypothesis=hypothesis,
+            dry_run=dry_run,
         )
 
     # ------------------------------------------------------------ audit

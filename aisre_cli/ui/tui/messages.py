@@ -17,8 +17,11 @@ from aisre_cli.errors import AisreError
 from aisre_cli.model import SourceNote
 
 if TYPE_CHECKING:
-    from aisre_cli.govern.session import RunSession, RunSummary, StepOutcome
+    from aisre_cli.flows.runbook import RunFlow
+    from aisre_cli.govern.session import RunSummary, StepOutcome
+    from aisre_cli.govern.stepper import Stop
     from aisre_cli.remediate.capabilities import Preview
+    from aisre_cli.remediate.executor import VerifyResult
     from aisre_cli.ui.tui.backend import Inbox, Investigation
 
 
@@ -71,42 +74,81 @@ class LoadFailed(Message):
 
 
 class RunStarted(Message):
-    """`RunSession.start` planned the runbook and wrote run_start to the audit log."""
+    """The runbook was planned (`run_start` audited); nothing has run yet."""
 
-    def __init__(self, session: RunSession) -> None:
+    def __init__(self, flow: RunFlow) -> None:
         super().__init__()
-        self.session = session
-        self.run_id = session.run_id
+        self.flow = flow
+        self.session = flow.session
+        self.run_id = flow.run_id
 
 
-class PreviewShown(Message):
-    """`d`: the dry run of a step came back (audited by the session)."""
+class _Advanced(Message):
+    """A stepper state was performed by a worker; `next_state` is what comes next."""
 
-    def __init__(self, step_id: str, preview: Preview) -> None:
+    def __init__(self, next_state: object) -> None:
         super().__init__()
+        self.next_state = next_state
+
+
+class PreviewShown(_Advanced):
+    """`d` (or a dry run): the dry run of a step came back (audited by the session)."""
+
+    def __init__(self, step_id: str, preview: Preview, next_state: object = None) -> None:
+        super().__init__(next_state)
         self.step_id = step_id
         self.preview = preview
 
 
-class StepRan(Message):
-    """A step (or an undo) ran through `RunSession.run`; its outcome."""
+class StepRan(_Advanced):
+    """A step (or an undo) ran through the session; its outcome (before verification)."""
 
-    def __init__(self, step_id: str, outcome: StepOutcome, undo: bool = False) -> None:
-        super().__init__()
+    def __init__(
+        self, step_id: str, outcome: StepOutcome, undo: bool = False, next_state: object = None
+    ) -> None:
+        super().__init__(next_state)
         self.step_id = step_id
         self.outcome = outcome
         self.undo = undo
 
 
-class StepSkipped(Message):
-    def __init__(self, step_id: str) -> None:
+class StepVerified(_Advanced):
+    """A step's verification came back (ok, failed, or could not be made)."""
+
+    def __init__(self, step_id: str, result: VerifyResult, next_state: object = None) -> None:
+        super().__init__(next_state)
+        self.step_id = step_id
+        self.result = result
+
+
+class VerifyProgress(Message):
+    """One attempt of a verification that is still waiting."""
+
+    def __init__(self, step_id: str, text: str) -> None:
         super().__init__()
         self.step_id = step_id
+        self.text = text
+
+
+class StepSkipped(_Advanced):
+    def __init__(self, step_id: str, reason: str = "", next_state: object = None) -> None:
+        super().__init__(next_state)
+        self.step_id = step_id
+        self.reason = reason
+
+
+class RunStopped(_Advanced):
+    """The stepper stopped the run (refused, escalated, failed, aborted)."""
+
+    def __init__(self, stop: Stop, next_state: object = None) -> None:
+        super().__init__(next_state)
+        self.stopped = stop
 
 
 class RunFinished(Message):
     """`RunSession.finish()` wrote run_end; the summary carries the audit head hash."""
 
-    def __init__(self, summary: RunSummary) -> None:
+    def __init__(self, summary: RunSummary, exit_code: int = 0) -> None:
         super().__init__()
         self.summary = summary
+        self.exit_code = exit_code

@@ -1,14 +1,14 @@
 """Runbook runner: the matched runbooks for the chosen hypothesis, then the stepper.
 
-This is the CLI stepper (`aisre runbook run`) in a screen, driving the same
-`govern.session.RunSession` in the same order: show the plan with every step's
-scope and routing decision, then for the current step its exact action, and one
-keystroke: `y` run, `n` skip, `d` dry run, `a` abort, `?` help. Only the binding for
-exactly `y` confirms, and it confirms the digest of the action that is on screen
-(`RunSession.confirm(ps, shown_digest)`), so an action that changed after it was
-shown is refused by the session, not by this screen. Every session call runs in a
-thread worker; keys are ignored while one is running. Nothing here decides whether a
-step may run: `RunSession.decide` and `RunSession.run` do.
+This screen only renders the states of `govern.stepper.Stepper` (through
+`flows.runbook.RunFlow`, the same flow `aisre runbook run` drives) and reads keys:
+choose a runbook (enter plans it; nothing runs), see the plan with every step's scope
+and routing decision, press enter to start, then for each prompt one keystroke: `y`
+run, `n` skip, `d` dry run, `a` abort, `?` help. Only the binding for exactly `y`
+confirms, and it confirms the digest of the action that is on screen, so an action
+that changed after it was shown is refused by the session, not by this screen. Every
+`RunFlow.perform` call runs in a thread worker; keys are ignored while one runs.
+Nothing here decides whether a step may run, or what comes next: the stepper does.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from textual.widgets import DataTable, Footer, OptionList, RichLog, Static
 from textual.widgets.option_list import Option
 
 from aisre_cli.errors import AisreError
+from aisre_cli.govern.stepper import Preview, Prompt, Run, Skip, Stop, Verify
 from aisre_cli.model import Hypothesis
 from aisre_cli.ui.term import visible
 from aisre_cli.ui.tui.backend import Backend, Investigation
@@ -33,13 +34,18 @@ from aisre_cli.ui.tui.messages import (
     PreviewShown,
     RunFinished,
     RunStarted,
+    RunStopped,
     StepRan,
     StepSkipped,
+    StepVerified,
+    VerifyProgress,
 )
 
 if TYPE_CHECKING:
+    from aisre_cli.flows.runbook import RunFlow
     from aisre_cli.govern.routing import Decision
-    from aisre_cli.govern.session import Confirmation, RunSession
+    from aisre_cli.govern.session import RunSession
+    from aisre_cli.govern.stepper import State
     from aisre_cli.remediate.plan import PlannedStep
     from aisre_cli.remediate.runbook import Runbook
 
@@ -73,21 +79,41 @@ class RunbookScreen(Screen[None]):
         self.inv = inv
         self.hypothesis = hypothesis
         self.books: list[Runbook] = backend.runbooks_for(inv, hypothesis)
-        self.session: RunSession | None = None
-        self._mode = "choose"
-        self.current: PlannedStep | None = None
+        self.flow: RunFlow | None = None
+        self.state: State | None = None
+        """The stepper's state on screen (None: planned, not started)."""
+        self.busy = False
+        """A worker is performing a state (or planning); keys are ignored."""
+        self.finished: RunFinished | None = None
         self.shown_digest: str | None = None
-        self.failed_step: PlannedStep | None = None
         self.head: str | None = None
 
     @property
-    def mode(self) -> str:
-        """choose | starting | ask | undo | busy | done (the footer follows it)."""
-        return self._mode
+    def session(self) -> RunSession | None:
+        return self.flow.session if self.flow is not None else None
 
-    @mode.setter
-    def mode(self, value: str) -> None:
-        self._mode = value
+    @property
+    def current(self) -> PlannedStep | None:
+        """The step the stepper's state is about (None before and after the run)."""
+        return getattr(self.state, "step", None) if self.finished is None else None
+
+    @property
+    def mode(self) -> str:
+        """choose | starting | planned | ask | undo | busy | done: derived from the
+        stepper's state (the footer follows it)."""
+        if self.finished is not None:
+            return "done"
+        if self.flow is None:
+            return "starting" if self.busy else "choose"
+        if self.busy:
+            return "busy"
+        if self.state is None:
+            return "planned"
+        if isinstance(self.state, Prompt):
+            return "undo" if self.state.undo else "ask"
+        return "busy"
+
+    def _changed(self) -> None:
         if self.is_mounted:
             self.refresh_bindings()
 
@@ -168,9 +194,11 @@ class RunbookScreen(Screen[None]):
         if action == "answer":
             if self.mode in ("ask", "undo"):
                 return True
-            return None if self.session is not None and self.mode != "done" else False
+            if self.mode == "planned" and parameters == ("a",):
+                return True
+            return None if self.flow is not None and self.mode != "done" else False
         if action == "start":
-            return self.mode == "choose" and bool(self.books)
+            return self.mode in ("choose", "planned") and bool(self.books)
         return True
 
     # ------------------------------------------------------------ start
@@ -181,26 +209,33 @@ class RunbookScreen(Screen[None]):
         self.action_start()
 
     def action_start(self) -> None:
+        """enter: plan the highlighted runbook (nothing runs), then start the run."""
+        if self.mode == "planned" and self.flow is not None:
+            self._log("started", "dim")
+            self.step_to(self.flow.begin())
+            return
         if self.mode != "choose" or not self.books:
             return
         choices = self.query_one("#rb-choices", OptionList)
         idx = choices.highlighted or 0
-        self.mode = "starting"
+        self.busy = True
+        self._changed()
         self._prompt("planning…")
         self.start_run(self.books[idx])
 
     @work(thread=True, group="step")
     def start_run(self, rb: Runbook) -> None:
         try:
-            session = self.backend.start_run(rb, self.inv, self.hypothesis)
+            flow = self.backend.start_run(rb, self.inv, self.hypothesis)
         except AisreError as err:
             self.post_message(LoadFailed.of("plan", err))
             return
-        self.post_message(RunStarted(session))
+        self.post_message(RunStarted(flow))
 
     def on_run_started(self, msg: RunStarted) -> None:
-        self.session = msg.session
-        s = msg.session
+        self.flow = msg.flow
+        self.busy = False
+        s = msg.flow.session
         self.query_one("#rb-choices", OptionList).display = False
         plan = self.query_one("#rb-plan", DataTable)
         plan.display = True
@@ -222,7 +257,8 @@ class RunbookScreen(Screen[None]):
                 "dim",
             )
         self._refresh_plan()
-        self.advance()
+        self._changed()
+        self._prompt("planned; nothing has run. enter: start the run · a: abort it")
 
     def _refresh_plan(self) -> None:
         s = self.session
@@ -247,18 +283,19 @@ class RunbookScreen(Screen[None]):
 
     # ------------------------------------------------------------ the loop
 
-    def _show_step(self, ps: PlannedStep, d: Decision, what: str = "step") -> None:
+    def _show_step(self, ps: PlannedStep, d: Decision) -> None:
         s = self.session
         assert s is not None
         n = len(s.plan.steps)
         t = Text()
-        head = f"{what} {ps.index + 1}/{n} " if what == "step" else f"{what}: "
+        undo = ps.undo_of is not None
+        head = f"undo of {ps.undo_of}: " if undo else f"step {ps.index + 1}/{n} "
         t.append(head, style="bold")
         # runbook texts, errors and rendered actions are outside text: made visible
         t.append(visible(ps.step.title, oneline=True) + "  ")
         t.append_text(badge(ps.scope))
         t.append(f" {visible(ps.capability.name, oneline=True)}\n", style="dim")
-        st = s.state.step(ps.id) if what == "step" else None
+        st = None if undo else s.state.step(ps.id)
         if st is not None and st.error and st.status == "pending":
             t.append(f"note: {visible(st.error, oneline=True)}\n", style="yellow")
         t.append("action: ", style="dim")
@@ -268,10 +305,11 @@ class RunbookScreen(Screen[None]):
             target = ps.verify_query or ps.step.verify.capability or ""
             verify = f"{target} {ps.step.verify.expect or ''}"
             t.append(f"verify: {visible(verify, oneline=True)}\n", style="dim")
-        undo = ps.capability.undo_hint if ps.step.undo == "auto" else str(ps.step.undo or "")
+        undo_hint = ps.capability.undo_hint if ps.step.undo == "auto" else str(ps.step.undo or "")
         if ps.writes:
             t.append(
-                f"undo: {visible(undo, oneline=True) or 'none (cannot be undone)'}\n", style="dim"
+                f"undo: {visible(undo_hint, oneline=True) or 'none (cannot be undone)'}\n",
+                style="dim",
             )
         t.append("decision: ", style="dim")
         t.append_text(decision_text(d))
@@ -280,151 +318,101 @@ class RunbookScreen(Screen[None]):
         self.query_one("#rb-step", Static).update(t)
         self.shown_digest = ps.action.digest()
 
-    def advance(self) -> None:
-        s = self.session
-        assert s is not None
-        ps = s.current_step()
-        self.current = ps
-        if ps is None:
-            self._refresh_plan()
-            self.mode = "busy"
-            self._prompt("finishing…")
-            self.finish_run(None)
-            return
-        d = s.decide(ps)
+    def step_to(self, state: object) -> None:
+        """Render the stepper's next state; perform it in a worker unless it asks."""
+        if not isinstance(state, Prompt | Preview | Run | Verify | Skip | Stop) and not hasattr(
+            state, "exit_code"
+        ):
+            return  # Ended arrives as RunFinished
+        self.state = state  # type: ignore[assignment]
+        self.busy = False
         self._refresh_plan()
-        self._show_step(ps, d)
-        if d.kind in ("refuse", "escalate"):
-            reason = "; ".join(d.reasons)
-            self._log(f"{d.kind}: {reason}", "red")
-            if d.kind == "escalate":
-                self._log(f"hint: hand off with `aisre escalate {self.inv.report.alert.short_id}`")
-            self.mode = "busy"
-            self.finish_run(("stop", ps, f"{d.kind}: {reason}", d))
+        if isinstance(state, Prompt | Preview | Run):
+            if not (isinstance(state, Preview) and state.back_to is not None):
+                self._show_step(state.step, state.decision)
+        if isinstance(state, Prompt):
+            if state.message:
+                style = "yellow" if state.message.startswith("not a choice") else ""
+                self._log(state.message, style)
+            self._prompt(state.question.replace(", ", " · "))
+            self._changed()
             return
-        if d.kind == "execute":
-            self._log(f"running ({'; '.join(d.reasons)})", "dim")
-            self.mode = "busy"
-            self._prompt("running…")
-            self.run_step(ps, None, False)
-            return
-        self.mode = "ask"
-        self._prompt("Run this step?  y run · n skip · d dry run · a abort · ? help")
+        if isinstance(state, Run) and not state.confirmed:
+            self._log(f"running ({'; '.join(state.decision.reasons)})", "dim")
+        if isinstance(state, Verify):
+            v = state.step.step.verify
+            target = state.step.verify_query or (v.capability if v else "") or ""
+            self._log(f"verifying {target} (up to {v.timeout if v else '?'})…", "dim")
+        self.busy = True
+        self._changed()
+        self._prompt(
+            {Run: "running…", Verify: "verifying…", Preview: "dry run…"}.get(type(state), "…")
+        )
+        self.perform(state, self.shown_digest if isinstance(state, Run) else None)
 
     def action_answer(self, key: str) -> None:
-        s = self.session
-        ps = self.current
-        if s is None or ps is None or self.mode not in ("ask", "undo"):
+        flow = self.flow
+        if flow is None:
+            return
+        if self.mode == "planned" and key == "a":
+            self.step_to(flow.abort())
+            return
+        if self.mode not in ("ask", "undo") or not isinstance(self.state, Prompt):
             if self.mode == "busy":
                 self.notify("busy: wait for the step to finish", severity="warning")
             return
-        undo = self.mode == "undo"
         self._log(Text(f"> {key}", style="bold"))
-        if key == "d":
-            self.mode = "busy"
-            self._prompt("dry run…")
-            self.preview_step(ps, undo)
-        elif undo and key in ("n", "a"):
-            # as the CLI: anything but y at the undo prompt leaves the step as it is
-            self.mode = "busy"
-            self._log("undo declined", "dim")
-            self._fail_and_finish("verification failed")
-        elif key == "n":
-            self.mode = "busy"
-            self.skip_step(ps)
-        elif key == "a":
-            self.mode = "busy"
-            self._log(f"aborted; resume with `aisre runbook resume {s.run_id}`", "yellow")
-            self.finish_run(("abort", None, "aborted by the operator at the prompt", None))
-        elif key == "y":
-            if self.shown_digest is None:
-                return
-            self.mode = "busy"
-            self._prompt("running…")
-            self.confirm_and_run(ps, self.shown_digest, undo)
+        self.step_to(flow.answer(self.state, key))
 
     def on_key(self, event: Key) -> None:
         """Any other printable key at the prompt runs nothing, and says so (as the CLI)."""
-        if self.mode not in ("ask", "undo"):
+        if self.mode not in ("ask", "undo") or not isinstance(self.state, Prompt):
             return
         ch = event.character
-        if ch and ch.isprintable() and ch not in ANSWERS and event.key not in ("u",):
+        if ch and ch.isprintable() and ch not in ANSWERS and event.key not in ("u", "q"):
             event.stop()
-            self._log(
-                f"not a choice ({ch!r}): only an exact y runs the step; nothing was run", "yellow"
+            assert self.flow is not None
+            self.step_to(self.flow.answer(self.state, ch))
+
+    # ------------------------------------------------------------ the worker
+
+    @work(thread=True, group="step")
+    def perform(self, state: State, digest: str | None) -> None:
+        """`RunFlow.perform` (blocking I/O) and one message with what happened."""
+        from aisre_cli.flows.runbook import Ended
+        from aisre_cli.govern.session import StepOutcome
+        from aisre_cli.remediate.capabilities import Preview as DryRun
+        from aisre_cli.remediate.executor import VerifyResult
+
+        flow = self.flow
+        assert flow is not None
+        step_id = getattr(getattr(state, "step", None), "id", "")
+
+        def progress(text: str) -> None:
+            self.post_message(VerifyProgress(step_id, text))
+
+        try:
+            event, nxt = flow.perform(
+                state,
+                progress=progress,
+                shown_digest=digest,
             )
-
-    # ------------------------------------------------------------ workers (session calls)
-
-    @work(thread=True, group="step")
-    def preview_step(self, ps: PlannedStep, undo: bool) -> None:
-        s = self.session
-        assert s is not None
-        try:
-            pv = s.preview(ps)
-        except AisreError as err:
-            self.post_message(LoadFailed.of("dry run", err))
-            return
-        self.post_message(PreviewShown(ps.id, pv))
-
-    @work(thread=True, group="step")
-    def confirm_and_run(self, ps: PlannedStep, digest: str, undo: bool) -> None:
-        s = self.session
-        assert s is not None
-        try:
-            conf: Confirmation = s.confirm(ps, digest)
-            out = s.run_undo(ps, conf) if undo else s.run(ps, conf)
         except AisreError as err:
             self.post_message(LoadFailed.of("step", err))
             return
-        self.post_message(StepRan(ps.id, out, undo))
-
-    @work(thread=True, group="step")
-    def run_step(self, ps: PlannedStep, conf: Confirmation | None, undo: bool) -> None:
-        s = self.session
-        assert s is not None
-        try:
-            out = s.run(ps, conf)
-        except AisreError as err:
-            self.post_message(LoadFailed.of("step", err))
-            return
-        self.post_message(StepRan(ps.id, out, undo))
-
-    @work(thread=True, group="step")
-    def skip_step(self, ps: PlannedStep) -> None:
-        s = self.session
-        assert s is not None
-        try:
-            s.skip(ps)
-        except AisreError as err:
-            self.post_message(LoadFailed.of("skip", err))
-            return
-        self.post_message(StepSkipped(ps.id))
-
-    @work(thread=True, group="step")
-    def finish_run(
-        self,
-        before: tuple[str, PlannedStep | None, str, Decision | None] | None,
-    ) -> None:
-        s = self.session
-        assert s is not None
-        try:
-            if before is not None:
-                what, ps, reason, d = before
-                if what == "stop":
-                    s.stop(ps, reason, d)
-                elif what == "abort":
-                    s.abort(reason)
-                elif what == "fail" and ps is not None:
-                    s.fail(ps, reason)
-            summary = s.finish()
-        except AisreError as err:
-            self.post_message(LoadFailed.of("finish", err))
-            return
-        self.post_message(RunFinished(summary))
-
-    def _fail_and_finish(self, reason: str) -> None:
-        self.finish_run(("fail", self.failed_step or self.current, reason, None))
+        if isinstance(event, DryRun):
+            self.post_message(PreviewShown(step_id, event, nxt))
+        elif isinstance(event, StepOutcome):
+            undo = isinstance(state, Run) and state.undo_of is not None
+            self.post_message(StepRan(step_id, event, undo, nxt))
+        elif isinstance(event, VerifyResult):
+            self.post_message(StepVerified(step_id, event, nxt))
+        elif isinstance(event, Skip):
+            self.post_message(StepSkipped(step_id, event.reason, nxt))
+        elif isinstance(event, Stop):
+            self.post_message(RunStopped(event, nxt))
+        if isinstance(nxt, Ended):
+            self.post_message(RunFinished(nxt.summary, int(nxt.exit_code)))
 
     # ------------------------------------------------------------ results
 
@@ -433,13 +421,14 @@ class RunbookScreen(Screen[None]):
         self._log(f"dry run ({'ok' if pv.ok else 'failed'}):", "cyan")
         for line in pv.text.splitlines():
             self._log(f"  {line}")
-        self.mode = "undo" if self.failed_step is not None else "ask"
-        what = "Undo" if self.mode == "undo" else "Run"
-        self._prompt(f"{what} this step?  y run · n skip · d dry run · a abort · ? help")
+        self.step_to(msg.next_state)
 
     def on_step_skipped(self, msg: StepSkipped) -> None:
-        self._log("skipped", "dim")
-        self.advance()
+        if msg.reason and msg.reason != "skipped by the operator":
+            self._log(f"skipped {msg.step_id}: {msg.reason}", "yellow")
+        else:
+            self._log("skipped", "dim")
+        self.step_to(msg.next_state)
 
     def on_step_ran(self, msg: StepRan) -> None:
         out = msg.outcome
@@ -452,43 +441,52 @@ class RunbookScreen(Screen[None]):
             self._log(
                 "undone" if out.ok else f"undo failed: {out.error}", "green" if out.ok else "red"
             )
-            self._fail_and_finish("verification failed")
-            return
-        if out.status == "failed":
+        elif not out.ok:
             self._log(f"failed: {out.error or ''}", "red")
-            self.failed_step = self.current
-            self.finish_run(("fail", self.current, f"action failed: {out.error}", None))
-            return
-        if out.verify is not None:
-            v = out.verify
-            style = "green" if v.ok else ("yellow" if v.skipped else "red")
-            self._log(f"verify: {v.detail}", style)
-        if not out.ok:
-            self.failed_step = self.current
-            s = self.session
-            if out.undo is not None and s is not None:
-                ud = s.decide(out.undo)
-                self.current = out.undo
-                self._show_step(out.undo, ud, what="undo")
-                if ud.kind in ("confirm", "execute"):
-                    self.mode = "undo"
-                    self._prompt("Undo this step?  y undo · n leave it · d dry run · ? help")
-                    return
-            self._fail_and_finish("verification failed")
-            return
-        self._log("done", "green")
-        self.advance()
+        elif not isinstance(msg.next_state, Verify):
+            self._log("done", "green")
+        self.step_to(msg.next_state)
+
+    def on_step_verified(self, msg: StepVerified) -> None:
+        v = msg.result
+        if v.ok:
+            self._log(f"verify: {v.detail}", "green")
+            self._log("done", "green")
+        elif v.skipped:
+            self._log(f"unverified: {v.detail}", "yellow")
+        else:
+            self._log(f"verify: {v.detail}", "red")
+        self.step_to(msg.next_state)
+
+    def on_verify_progress(self, msg: VerifyProgress) -> None:
+        self._log(f"  verify: {msg.text}", "dim")
+
+    def on_run_stopped(self, msg: RunStopped) -> None:
+        st = msg.stopped
+        d = st.decision
+        if st.how == "abort":
+            self._log("aborted by the operator", "yellow")
+        elif d is not None and d.kind in ("refuse", "escalate"):
+            self._log(f"{d.kind}: {'; '.join(d.reasons)}", "red")
+        else:
+            self._log(f"{'failed' if st.how == 'fail' else 'stopped'}: {st.reason}", "red")
+        if st.hint:
+            self._log(f"hint: {st.hint}")
 
     def on_run_finished(self, msg: RunFinished) -> None:
         sm = msg.summary
-        self.mode = "done"
+        self.finished = msg
+        self.busy = False
         self.head = sm.head
         self._refresh_plan()
+        self._changed()
         self._log(Text(f"run {sm.run_id}: {sm.status}", style="bold"))
         for sid, st in sm.steps.items():
             self._log(f"  {sid}: {st}")
+        if sm.status == "unverified":
+            self._log("the change ran but could not be verified: check it yourself", "yellow")
         self._log(Text(f"audit head: #{sm.head_seq} {sm.head}", style="bold cyan"))
-        if sm.status in ("stopped", "aborted", "failed"):
+        if sm.resumable:
             self._log(f"resume with: aisre runbook resume {sm.run_id}", "dim")
         self._prompt(f"run {sm.status} · audit head #{sm.head_seq} {sm.head[:16]}… · escape: back")
 
@@ -496,19 +494,31 @@ class RunbookScreen(Screen[None]):
         self._log(f"{msg.what} {'refused' if msg.refused else 'failed'}: {msg.message}", "red")
         if msg.hint:
             self._log(f"hint: {msg.hint}", "dim")
-        if self.session is None:
-            self.mode = "choose"
+        self.busy = False
+        if self.flow is None:
+            self._changed()
             self._prompt("enter: plan the highlighted runbook")
-        elif self.mode == "busy" and self.current is not None:
-            self.mode = "undo" if self.failed_step is not None else "ask"
-            self._prompt("Run this step?  y run · n skip · d dry run · a abort · ? help")
+        elif isinstance(self.state, Run | Preview) and self.flow is not None:
+            # back to the question that led here: nothing ran
+            back = self.state.back_to if isinstance(self.state, Preview) else None
+            if back is None and isinstance(self.state, Run) and self.state.confirmed:
+                back = Prompt(
+                    self.state.step,
+                    self.state.decision,
+                    undo=self.state.undo_of is not None,
+                    undo_of=self.state.undo_of,
+                )
+            if back is not None:
+                self.step_to(back)
+            else:
+                self._changed()
 
     # ------------------------------------------------------------ leaving
 
     def action_back(self) -> None:
-        if self.mode in ("ask", "undo"):
+        if self.mode in ("ask", "undo", "planned"):
             self.notify(
-                "a step is waiting: press a to abort the run (resumable), or answer it",
+                "the run is open: press a to abort it (resumable), or answer the step",
                 severity="warning",
             )
             return
@@ -519,4 +529,9 @@ class RunbookScreen(Screen[None]):
 
     def running(self) -> bool:
         """True while a run is open (the app stops it before quitting)."""
-        return self.session is not None and self.mode not in ("done",)
+        return self.flow is not None and self.mode != "done"
+
+    def close_run(self, reason: str) -> None:
+        """Stop the open run (audited, resumable): the console is quitting."""
+        if self.flow is not None and self.finished is None:
+            self.flow.abandon(reason, reason)
