@@ -46,6 +46,11 @@ if TYPE_CHECKING:
     from aisre_cli.remediate.plan import PlannedStep
 
 __all__ = [
+    "DryRun",
+    "RunSession",
+    "RunSummary",
+    "StepOutcome",
+    "VerifyResult",
     "Done",
     "Ended",
     "Preview",

@@ -304,18 +304,15 @@ class TriageFlow:
 
     # ------------------------------------------------------------ triage
 
-    def triage(
+    def collect(
         self,
         alert: Alert | str | None,
         options: TriageOptions | None = None,
         progress: Progress | None = None,
-    ) -> Triage:
-        """Triage one alert: gather, analyze with memory priors, rank, match runbooks,
-        then record the incident (unless `options.record` is off)."""
+    ) -> Context:
+        """Resolve the alert and gather its Context (the first half of a triage, and
+        all of `aisre bundle capture`): within the budget, up to "now" or `--at`."""
         from aisre_cli.investigate.gather import gather, list_alerts, resolve_alert
-        from aisre_cli.investigate.rank import Weights
-        from aisre_cli.investigate.triage import analyze_context, build_report
-        from aisre_cli.remediate.matching import match_runbooks
 
         opts = options or TriageOptions()
         p = self.profile
@@ -328,9 +325,10 @@ class TriageFlow:
             target = alert
             alerts = self._alerts or [alert]
         else:
-            alerts, notes = list_alerts(self.sources, budget, progress)
-            if opts.at is not None:
-                alerts = [a for a in alerts if a.starts_at <= opts.at]
+            every, notes = list_alerts(self.sources, budget, progress)
+            alerts = every
+            if opts.at is not None:  # what had fired by then
+                alerts = [a for a in every if a.starts_at <= opts.at]
             self._alerts = alerts
             query = alert.id if isinstance(alert, Alert) else alert
             if query is None:
@@ -347,13 +345,9 @@ class TriageFlow:
                         "no alert source answered: " + "; ".join(n.render() for n in failed),
                         hint="check the sources with `aisre doctor`",
                     )
-                if opts.at is not None:
-                    raise UsageError(
-                        f"no alert had started by {_iso(opts.at)}",
-                        hint="pick a later --at, or drop it",
-                    )
-                raise UsageError("there are no alerts to triage", hint="nothing is firing")
-            target = resolve_alert(alerts, query)
+                if opts.at is None or not every:
+                    raise UsageError("there are no alerts to triage", hint="nothing is firing")
+            target = resolve_alert(every, query)
         if opts.at is not None and target.starts_at > opts.at:
             raise UsageError(
                 f"alert {target.short_id} started at {_iso(target.starts_at)}, after --at"
@@ -374,6 +368,24 @@ class TriageFlow:
         ctx.notes = [*notes, *ctx.notes]
         if opts.at is not None:
             cut_context(ctx, opts.at)
+        return ctx
+
+    def triage(
+        self,
+        alert: Alert | str | None,
+        options: TriageOptions | None = None,
+        progress: Progress | None = None,
+    ) -> Triage:
+        """Triage one alert: gather, analyze with memory priors, rank, match runbooks,
+        then record the incident (unless `options.record` is off)."""
+        from aisre_cli.investigate.rank import Weights
+        from aisre_cli.investigate.triage import analyze_context, build_report
+        from aisre_cli.remediate.matching import match_runbooks
+
+        opts = options or TriageOptions()
+        t0 = time.monotonic()
+        ctx = self.collect(alert, opts, progress)
+        p = self.profile
         w = self.weights or Weights.load()
         memory = self.memory()
         analysis = analyze_context(ctx, p, w, memory)

@@ -10,8 +10,7 @@ from aisre_cli.ui.cli.app import BundleOpt, JsonOpt, ProfileOpt, app
 from aisre_cli.ui.cli.common import load, note, print_json
 
 if TYPE_CHECKING:
-    from aisre_cli.model import Alert, Topology
-    from aisre_cli.sources.registry import SourceSet
+    from aisre_cli.model import Alert
 
 
 @app.command("alerts")
@@ -28,23 +27,24 @@ def alerts_cmd(
 
     Example: aisre alerts --bundle ./incident-42
     """
-    from aisre_cli.investigate.gather import group_alerts, list_alerts
+    from aisre_cli.flows.triage import TriageFlow
     from aisre_cli.ui.render import alerts_table, source_notes
     from aisre_cli.ui.term import echo, visible
 
     rp, sources = load(ctx, profile, bundle)
-    alerts, notes = list_alerts(sources, rp.profile.gather_budget_s)
+    # the console's inbox uses the same listing and grouping
+    listed = TriageFlow(rp.profile, sources).inbox(show_all=show_all)
+    notes = listed.notes
     source_notes(notes)
-    if notes and not alerts and all(n.status == "failed" for n in notes):
+    if notes and not listed.alerts and all(n.status == "failed" for n in notes):
         from aisre_cli.errors import SourceError
 
         raise SourceError(
             "no alert source answered: " + "; ".join(n.render() for n in notes),
             hint="check the sources with `aisre doctor`",
         )
-    if not show_all:
-        alerts = [a for a in alerts if not a.silenced_by and not a.inhibited_by]
-    groups = group_alerts(alerts, topology=_topology(sources))
+    alerts = listed.shown
+    groups = [g.alerts for g in listed.groups]
     noisy = _noise(alerts)
     if json_out:
         print_json(
@@ -98,19 +98,3 @@ def _noise(alerts: list[Alert]) -> dict[str, str]:
     except AisreError as err:  # memory is an extra: the inbox must still show
         note(f"incident memory unavailable: {err.message}")
         return {}
-
-
-def _topology(sources: SourceSet) -> Topology | None:
-    """The topology, when a source offers it, to group alerts of related services."""
-    from aisre_cli.errors import AisreError
-    from aisre_cli.model import Topology
-
-    merged = Topology()
-    for src in sources.topology:
-        try:
-            topo = src.fetch_topology()
-        except AisreError:
-            continue
-        for svc, deps in topo.depends_on.items():
-            merged.depends_on.setdefault(svc, []).extend(deps)
-    return merged if merged.depends_on else None

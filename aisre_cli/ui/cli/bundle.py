@@ -37,7 +37,7 @@ def capture_cmd(
     Example: aisre bundle capture HighErrorRate -o ./incident-42
     """
     from aisre_cli.errors import UsageError
-    from aisre_cli.investigate.gather import gather, list_alerts, resolve_alert
+    from aisre_cli.flows.triage import TriageFlow
     from aisre_cli.settings.config import resolve_profile
     from aisre_cli.sources.capture import capture_bundle, raw_alerts
     from aisre_cli.sources.registry import build_sources
@@ -48,18 +48,9 @@ def capture_cmd(
         raise UsageError("capture reads live sources; --bundle makes no sense here")
     rp = resolve_profile(st.profile)
     sources = build_sources(rp.profile, None)
-    budget = rp.profile.gather_budget_s
-    alerts, notes = list_alerts(sources, budget)
-    alert = resolve_alert(alerts, alert_id)
-    gctx = gather(
-        sources,
-        alert,
-        alerts,
-        lookback_s=rp.profile.lookback_minutes * 60,
-        lookahead_s=rp.profile.lookahead_minutes * 60,
-        budget_s=budget,
-    )
-    gctx.notes = [*notes, *gctx.notes]
+    # the same alert resolution, window, "now" and budget as `aisre triage`
+    gctx = TriageFlow(rp.profile, sources, memory=False, runbooks=[]).collect(alert_id)
+    alert = gctx.alert
     source_notes(gctx.notes)
     raw = raw_alerts(sources.alerts)
     path = capture_bundle(gctx, out, title=title, raw_alerts=raw, force=force)

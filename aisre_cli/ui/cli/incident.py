@@ -314,8 +314,8 @@ def replay_cmd(
     """
     import tempfile
 
+    from aisre_cli.flows.triage import TriageFlow, TriageOptions
     from aisre_cli.investigate.rank import Weights
-    from aisre_cli.investigate.triage import run_triage
     from aisre_cli.memory.replay import discover, replay
     from aisre_cli.memory.store import Advisor, MemoryStore
     from aisre_cli.model import TriageReport
@@ -339,7 +339,11 @@ def replay_cmd(
                 sources.bundle.list_alerts(), key=lambda a: (a.starts_at, a.id), default=None
             )
             alert = first.id if first else None
-        return run_triage(sources, alert, prof, memory=adv, weights=weights)
+        flow = TriageFlow(
+            prof, sources, memory=adv if adv is not None else False, runbooks=[], weights=weights
+        )
+        # replay records and resolves each incident itself, in a scratch memory
+        return flow.triage(alert, TriageOptions(record=False)).report
 
     with tempfile.TemporaryDirectory(prefix="aisre-replay-") as tmp:
         with MemoryStore(Path(tmp) / "memory.sqlite3") as st:

@@ -35,9 +35,8 @@ from aisre_cli.ui.term import echo
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from aisre_cli.flows.runbook import Ended, RunFlow
+    from aisre_cli.flows.runbook import Ended, RunFlow, RunSession
     from aisre_cli.govern.routing import Decision
-    from aisre_cli.govern.session import RunSession
     from aisre_cli.model import TriageReport
     from aisre_cli.remediate.capabilities import Preview as DryRun
     from aisre_cli.remediate.plan import PlannedStep
@@ -351,9 +350,8 @@ def _ask(flow: RunFlow, prompt: Prompt, reader: KeyReader | None, con: Console) 
 
 
 def _render_event(state: State, event: object, nxt: object, con: Console) -> None:
-    from aisre_cli.govern.session import StepOutcome
-    from aisre_cli.remediate.capabilities import Preview as DryRunResult
-    from aisre_cli.remediate.executor import VerifyResult
+    from aisre_cli.flows.runbook import DryRun as DryRunResult
+    from aisre_cli.flows.runbook import StepOutcome, VerifyResult
 
     if isinstance(event, DryRunResult):
         show_preview(event, con)

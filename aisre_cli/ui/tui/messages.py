@@ -17,11 +17,9 @@ from aisre_cli.errors import AisreError
 from aisre_cli.model import SourceNote
 
 if TYPE_CHECKING:
-    from aisre_cli.flows.runbook import RunFlow
-    from aisre_cli.govern.session import RunSummary, StepOutcome
+    from aisre_cli.flows.runbook import RunFlow, RunSummary, StepOutcome, VerifyResult
     from aisre_cli.govern.stepper import Stop
     from aisre_cli.remediate.capabilities import Preview
-    from aisre_cli.remediate.executor import VerifyResult
     from aisre_cli.ui.tui.backend import Inbox, Investigation
 
 

@@ -42,9 +42,8 @@ from aisre_cli.ui.tui.messages import (
 )
 
 if TYPE_CHECKING:
-    from aisre_cli.flows.runbook import RunFlow
+    from aisre_cli.flows.runbook import RunFlow, RunSession
     from aisre_cli.govern.routing import Decision
-    from aisre_cli.govern.session import RunSession
     from aisre_cli.govern.stepper import State
     from aisre_cli.remediate.plan import PlannedStep
     from aisre_cli.remediate.runbook import Runbook
@@ -379,10 +378,7 @@ class RunbookScreen(Screen[None]):
     @work(thread=True, group="step")
     def perform(self, state: State, digest: str | None) -> None:
         """`RunFlow.perform` (blocking I/O) and one message with what happened."""
-        from aisre_cli.flows.runbook import Ended
-        from aisre_cli.govern.session import StepOutcome
-        from aisre_cli.remediate.capabilities import Preview as DryRun
-        from aisre_cli.remediate.executor import VerifyResult
+        from aisre_cli.flows.runbook import DryRun, Ended, StepOutcome, VerifyResult
 
         flow = self.flow
         assert flow is not None
