@@ -76,7 +76,7 @@ def test_runbook(snap_compare: Snap, size: tuple[int, int], fixed_run: None) -> 
     assert snap_compare(
         demo_app(),
         terminal_size=size,
-        run_before=steps("enter", "r", "enter", check=waiting_at_rollback),
+        run_before=steps("enter", "r", "enter", "enter", check=waiting_at_rollback),
     )
 
 
@@ -90,6 +90,7 @@ def test_help(snap_compare: Snap, size: tuple[int, int], fixed_run: None) -> Non
         run_before=steps(
             "enter",
             "r",
+            "enter",
             "enter",
             "question_mark",
             check=lambda app: isinstance(app.screen, HelpScreen) and waiting_at_rollback(app),

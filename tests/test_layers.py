@@ -17,4 +17,5 @@ def test_import_contracts_are_kept() -> None:
         [str(exe), "--no-cache"], cwd=REPO, capture_output=True, text=True, timeout=300
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "2 kept, 0 broken" in proc.stdout
+    assert "3 kept, 0 broken" in proc.stdout
+    assert "ui goes through flows" in proc.stdout

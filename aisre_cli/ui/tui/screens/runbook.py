@@ -64,7 +64,7 @@ def decision_text(d: Decision) -> Text:
 class RunbookScreen(Screen[None]):
     CSS_PATH = "runbook.tcss"
     BINDINGS = [
-        Binding("enter", "start", "start run", id="runbook.start"),
+        Binding("enter", "start", "plan / start", id="runbook.start", priority=True),
         Binding("y", "answer('y')", "run", id="runbook.yes"),
         Binding("n", "answer('n')", "skip", id="runbook.skip"),
         Binding("d", "answer('d')", "dry run", id="runbook.dry_run"),
@@ -207,6 +207,13 @@ class RunbookScreen(Screen[None]):
         event.stop()
         self.action_start()
 
+    @on(DataTable.RowSelected, "#rb-plan")
+    def _plan_enter(self, event: DataTable.RowSelected) -> None:
+        """enter on the plan table (it has the focus) starts a planned run."""
+        event.stop()
+        if self.mode == "planned":
+            self.action_start()
+
     def action_start(self) -> None:
         """enter: plan the highlighted runbook (nothing runs), then start the run."""
         if self.mode == "planned" and self.flow is not None:
@@ -326,9 +333,14 @@ class RunbookScreen(Screen[None]):
         self.state = state  # type: ignore[assignment]
         self.busy = False
         self._refresh_plan()
-        if isinstance(state, Prompt | Preview | Run):
-            if not (isinstance(state, Preview) and state.back_to is not None):
-                self._show_step(state.step, state.decision)
+        # a new card for a prompt, an autonomous run or a dry-run preview; a confirmed
+        # run keeps the card (and the digest) the human said y to
+        if (
+            isinstance(state, Prompt)
+            or (isinstance(state, Run) and not state.confirmed)
+            or (isinstance(state, Preview) and state.back_to is None)
+        ):
+            self._show_step(state.step, state.decision)
         if isinstance(state, Prompt):
             if state.message:
                 style = "yellow" if state.message.startswith("not a choice") else ""
