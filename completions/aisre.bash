@@ -60,7 +60,7 @@ _aisre_options() {
         "aisre runbook runs") echo "--help --json -h" ;;
         "aisre runbook show") echo "--help --json --profile -h -p" ;;
         "aisre runbook validate") echo "--help --json --profile -h -p" ;;
-        "aisre triage") echo "--bundle --help --json --markdown --profile --verbose -b -h -p -v" ;;
+        "aisre triage") echo "--at --budget --bundle --help --json --markdown --no-record --profile --verbose --window -b -h -p -v" ;;
     esac
 }
 
@@ -139,8 +139,11 @@ _aisre_value_kind() {
         "aisre runbook run --profile"|"aisre runbook run -p") echo "value" ;;
         "aisre runbook show --profile"|"aisre runbook show -p") echo "value" ;;
         "aisre runbook validate --profile"|"aisre runbook validate -p") echo "value" ;;
+        "aisre triage --at") echo "value" ;;
+        "aisre triage --budget") echo "value" ;;
         "aisre triage --bundle"|"aisre triage -b") echo "dir" ;;
         "aisre triage --profile"|"aisre triage -p") echo "value" ;;
+        "aisre triage --window") echo "value" ;;
     esac
 }
 

@@ -592,11 +592,15 @@ _aisre_runbook_validate() {
 
 _aisre_triage() {
     _arguments -s \
+        '(--at)--at[Triage as of this past moment (RFC 3339, unix seconds, or a time ago like 90m): only alerts started by then, no data after it]:at: ' \
+        '(--budget)--budget[Time budget for the whole triage, in seconds]:budget: ' \
         '(--bundle -b)'{--bundle,-b}'[Read an incident bundle directory instead of live sources]:bundle:_files -/' \
         '(--json)--json[Machine-readable output (stable schema)]' \
         '(--markdown)--markdown[A Markdown report (for tickets)]' \
+        '(--no-record)--no-record[Do not record (or update) the incident in the memory]' \
         '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '*'{--verbose,-v}'[More detail (-vv: debug, with every query, its latency and result size)]' \
+        '(--window)--window[History to gather before the alert (e.g]:window: ' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         '1::alert_id: '
 }

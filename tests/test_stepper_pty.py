@@ -141,7 +141,9 @@ def _run_until_prompt(tmp_path: Path) -> tuple[pexpect.spawn, Path]:
 def test_exact_y_runs_the_step_and_prints_the_head(tmp_path: Path) -> None:
     child, home = _run_until_prompt(tmp_path)
     child.send("y")
-    child.expect("done")
+    # no Prometheus in this profile: the rollback's check cannot be made (issue 12 §3.4)
+    child.expect("unverified: cannot verify")
+    child.expect(r"run r-\S+: unverified")
     child.expect(r"audit head: #\d+ ([0-9a-f]{64})")
     child.expect(pexpect.EOF)
     child.close()
@@ -149,16 +151,20 @@ def test_exact_y_runs_the_step_and_prints_the_head(tmp_path: Path) -> None:
     assert undo == [
         ["--context", "ctx-test", "--namespace", "shop", "rollout", "undo", "deployment/checkout"]
     ]
-    assert child.exitstatus == 0
+    assert child.exitstatus == 6
 
 
 def test_n_skips(tmp_path: Path) -> None:
     child, home = _run_until_prompt(tmp_path)
     child.send("n")
     child.expect("skipped")
+    # issue 12 §3.15: "wait for the rollback" depends on the rollback: skipped with it
+    child.expect("skipped.* step wait-rollout: depends on step rollback, which was skipped")
+    child.expect(r"run r-\S+: completed")
     child.expect(pexpect.EOF)
     child.close()
     assert writes(home) == []
+    assert not [a for a in kubectl_calls(home) if "status" in a]
     assert child.exitstatus == 0
 
 
@@ -177,10 +183,10 @@ def test_a_aborts(tmp_path: Path) -> None:
     child = _spawn(home, ["runbook", "resume", rid])
     child.expect(PROMPT)
     child.send("y")
-    child.expect(r"run r-\S+: completed")
+    child.expect(r"run r-\S+: unverified")
     child.expect(pexpect.EOF)
     child.close()
-    assert child.exitstatus == 0
+    assert child.exitstatus == 6
     assert len(writes(home)) == 1
     assert len([a for a in kubectl_calls(home) if "get" in a]) == 1
 

@@ -80,7 +80,7 @@ class Prompt:
     @property
     def question(self) -> str:
         if self.undo:
-            return "Undo this step? y undo, n leave it, d dry run, ? help"
+            return "Undo this step? y run the undo, n leave it, d dry run, ? help"
         return "Run this step? y run, n skip, d dry run, a abort, ? help"
 
 

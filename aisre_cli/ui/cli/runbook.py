@@ -288,11 +288,10 @@ def drive(flow: RunFlow, reader: KeyReader | None, con: Console) -> tuple[int, d
         with _signals(guard):
             while True:
                 step = getattr(state, "step", None)
-                if (
-                    step is not None
-                    and not isinstance(state, Verify | Skip | Stop)
-                    and shown != (step.id, step.undo_of is not None)
-                ):
+                card = not isinstance(state, Verify | Skip | Stop) or (
+                    isinstance(state, Stop) and state.decision is not None
+                )
+                if step is not None and card and shown != (step.id, step.undo_of is not None):
                     what = "undo" if step.undo_of is not None else "step"
                     show_step(session, step, _decision_of(state, flow), con, what=what)
                     shown = (step.id, step.undo_of is not None)
@@ -384,6 +383,8 @@ def _render_event(state: State, event: object, nxt: object, con: Console) -> Non
         d = event.decision
         if event.how == "abort":
             con.print("[yellow]aborted[/] by the operator")
+        elif event.how == "interrupt":
+            con.print(f"[red]{_esc(event.reason)}[/]: nothing more runs")
         elif event.how == "fail":
             con.print(f"[red]failed:[/] {_esc(event.reason)}")
         elif d is not None and d.kind in ("refuse", "escalate"):

@@ -12,12 +12,11 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-STEPPER_HELP = (
-    ("y", "run this step (exactly one lower-case y; nothing else runs it)"),
-    ("n", "skip this step"),
-    ("d", "dry run: show exactly what would happen, change nothing"),
-    ("a", "abort the run (resume later with `aisre runbook resume RUN_ID`)"),
-    ("?", "this help"),
+from aisre_cli.govern.stepper import HELP_TEXT
+
+# the stepper's own wording, the same the CLI prints for `?`
+STEPPER_HELP = tuple(
+    (line[:1], line[1:].strip()) for line in HELP_TEXT.splitlines() if line.strip()
 )
 
 
