@@ -51,9 +51,10 @@ def waiting_at_rollback(app: Any) -> bool:
 
 @pytest.mark.parametrize("size", SIZES)
 def test_inbox(snap_compare: Snap, size: tuple[int, int]) -> None:
-    """Inbox: two demo incidents, critical CheckoutHighErrorRate (red) above warning
-    PaymentsHighErrorRate (yellow), age 10m, state active; status bar `profile demo`
-    with the bundle alert source ok; footer lists enter/“/”/r/?/u."""
+    """Inbox: one demo incident, as `aisre alerts` groups it: critical
+    CheckoutHighErrorRate (red) with `+1` (PaymentsHighErrorRate on the neighbouring
+    payments service), age 13m, state active; status bar `profile demo` with the bundle
+    alert source ok; footer lists enter/“/”/r/?/u/q."""
     assert snap_compare(demo_app(), terminal_size=size, run_before=steps())
 
 
@@ -71,8 +72,9 @@ def test_incident(snap_compare: Snap, size: tuple[int, int]) -> None:
 def test_runbook(snap_compare: Snap, size: tuple[int, int], fixed_run: None) -> None:
     """Runbook: rollback-bad-deploy planned for payments; step 1 (read, execute) done,
     step 2 marked ▶ with a yellow `write` badge and decision `confirm`; its exact action
-    `kubectl --namespace shop rollout undo deployment/payments`; prompt `Run this step? y
-    run · n skip · d dry run · a abort · ? help`; footer y/n/d/a."""
+    `kubectl --namespace shop rollout undo deployment/payments`; the log says `started`
+    (enter started the planned run); prompt `Run this step? y run · n skip · d dry run ·
+    a abort · ? help`; footer y/n/d/a."""
     assert snap_compare(
         demo_app(),
         terminal_size=size,
