@@ -215,3 +215,52 @@ def test_escalate_needs_an_incident_id(tmp_path: Path) -> None:
             stdin=subprocess.DEVNULL,
         )
         assert cp.returncode == 2 and "--incident" in cp.stderr
+
+
+def test_escalate_prints_the_handoff_once_not_twice_escaped_on_stderr(tmp_path: Path) -> None:
+    """Issue 12 §3.19: the hand-off went to stdout, and then twice more to stderr as
+    escaped JSON (the plan's parameter and the note's action). Now stderr names it by
+    a stand-in (lines, size, sha256); the human read it on stdout."""
+    with EscalatingPagerDuty() as pd:
+        inc = pd.add_incident("PetSite latency")
+        env = _pd_config(tmp_path, pd.url)
+        cp = subprocess.run(
+            [*AISRE, "escalate", ALERT, "--bundle", str(BUNDLE), "--incident", inc["id"]],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+    assert cp.stdout.count("# Escalation: PetSiteHighLatency") == 1
+    assert "# Escalation" not in cp.stderr, cp.stderr
+    assert "## Hypotheses" not in cp.stderr
+    assert "<text: " in cp.stderr and "sha256" in cp.stderr
+    assert "aisre escalate" not in cp.stderr, "no hint that loops back to this command"
+
+
+def test_escalation_is_confirmed_even_when_triage_says_escalate() -> None:
+    """Issue 12 §3.1: `aisre escalate` was refused by governance exactly when triage
+    said ESCALATE (`trust 0.13 < escalate_trust 0.15`). Handing off is never risky."""
+    from aisre_cli.govern.session import RunSession
+    from aisre_cli.settings.config import PagerDutySource, Profile, Sources
+
+    a = Alert(id="f" * 16, name="X", service="api", starts_at="2025-01-01T00:00:00Z")
+    h = Hypothesis(kind="unknown", service="api", statement="no idea", confidence=0.02)
+    rep = TriageReport(
+        alert=a, verdict=Verdict(escalate=True, reason="not enough evidence", hypotheses=[h])
+    )
+    prof = Profile(
+        environment="prod",
+        sources=Sources(pagerduty=PagerDutySource(url="http://127.0.0.1:9")),
+    )
+    session = RunSession.start(
+        escalation_runbook(),
+        "t",
+        prof,
+        params={"incident_id": "Q1", "handoff": handoff_markdown(rep), "level": "2"},
+        report=rep,
+    )
+    for ps in session.plan.steps:
+        d = session.decide(ps)
+        assert d.kind == "confirm", d.reasons
