@@ -443,7 +443,9 @@ def test_verification_shows_progress_and_says_no_data() -> None:
     now = [0.0]
     ctx = ExecContext(profile=Profile(), sleep=lambda s: now.__setitem__(0, now[0] + s))
     plan = build_plan(rb, {}, report=None, registry=reg, ctx=ctx, run_id="r-1")
-    heard: list[str] = []
-    vr = verify(plan.steps[0], ctx, reg, clock=lambda: now[0], progress=heard.append)
+    vr = verify(plan.steps[0], ctx, reg, clock=lambda: now[0])
     assert not vr.ok and "None" not in vr.detail and "up = no data" in vr.detail
+    heard: list[str] = []
+    now[0] = 0.0
+    verify(plan.steps[0], ctx, reg, clock=lambda: now[0], progress=heard.append)
     assert len(heard) >= 2 and all("no data" in h and "left of 30s" in h for h in heard)

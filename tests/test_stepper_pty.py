@@ -419,6 +419,9 @@ def test_dry_run_mode_changes_nothing(tmp_path: Path) -> None:
     )
     assert cp.returncode == 0, cp.stderr.decode()
     assert writes(tmp_path, "restart") == []
+    # issue 12 §3.15: a dry run is complete when shown; it never offers a resume
+    assert b"resume" not in cp.stderr
+    assert json.loads(cp.stdout)["status"] == "completed"
     dry = [a for a in kubectl_calls(tmp_path) if "--dry-run=server" in a]
     assert dry == [
         [
