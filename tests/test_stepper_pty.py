@@ -12,6 +12,7 @@ the process get a process each.
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
