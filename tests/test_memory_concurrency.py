@@ -51,9 +51,10 @@ def test_concurrent_triage_processes_lose_no_record(_aisre_home: Path) -> None:
         json.loads(out)
     with MemoryStore(paths.memory_db_file()) as st:
         incidents = st.all_incidents()
-        assert len(incidents) == n
-        assert len({i.uid for i in incidents}) == n
-        assert all(len(i.hypotheses) >= 1 for i in incidents)
+        # concurrent triages of one alert episode: exactly one open incident, never a
+        # duplicate (the look-up and the insert are one write transaction)
+        assert len(incidents) == 1, [i.uid for i in incidents]
+        assert len(incidents[0].hypotheses) >= 1
         assert st.migrations_applied().count("m001_incidents") == 1
 
 
@@ -66,8 +67,9 @@ WRITER = textwrap.dedent(
     from aisre_cli.model import Alert, TriageReport, Verdict
     tag, n = sys.argv[1], int(sys.argv[2])
     st = MemoryStore(Path(sys.argv[3]))
-    a = Alert(id="fp-" + tag, name="A", starts_at=datetime.now(UTC))
     for i in range(n):
+        # a new alert each time: the same open alert would update one incident
+        a = Alert(id=f"fp-{tag}-{i}", name="A", starts_at=datetime.now(UTC))
         st.record_report(TriageReport(alert=a, verdict=Verdict()))
         st.record_run(RunOutcome(f"r-{tag}-{i}", "rb", "verified", kind="deploy"))
     print("ok")
