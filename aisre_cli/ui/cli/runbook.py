@@ -361,7 +361,11 @@ def _render_event(state: State, event: object, nxt: object, con: Console) -> Non
         if event.output.get("message"):
             con.print(f"[bold cyan]note:[/] {_esc(str(event.output['message']))}")
         if isinstance(state, Run) and state.undo_of is not None:
-            con.print("[green]undone[/]" if event.ok else f"[red]undo failed:[/] {event.error}")
+            con.print(
+                "[green]undone[/]"
+                if event.ok
+                else f"[red]undo failed:[/] {_esc(event.error or '')}"
+            )
         elif not event.ok:
             con.print(f"[red]failed:[/] {_esc(event.error or '')}")
         elif not isinstance(nxt, Verify):
@@ -378,7 +382,7 @@ def _render_event(state: State, event: object, nxt: object, con: Console) -> Non
         if event.by_operator:
             con.print("[dim]skipped[/]")
         else:
-            con.print(f"[yellow]skipped[/] step {event.step.id}: {_esc(event.reason)}")
+            con.print(f"[yellow]skipped[/] step {_esc(event.step.id)}: {_esc(event.reason)}")
     elif isinstance(event, Stop):
         d = event.decision
         if event.how == "abort":
@@ -390,7 +394,7 @@ def _render_event(state: State, event: object, nxt: object, con: Console) -> Non
         elif d is not None and d.kind in ("refuse", "escalate"):
             con.print(f"[red]{d.kind}:[/] {_esc('; '.join(d.reasons))}")
         elif event.how == "stop":
-            where = f"step {event.step.id}: " if event.step is not None else ""
+            where = f"step {_esc(event.step.id)}: " if event.step is not None else ""
             con.print(f"[red]stopped:[/] {where}{_esc(event.reason)}")
         if event.hint:
             con.print(f"hint: {_esc(event.hint)}")
@@ -402,7 +406,7 @@ def _finish(end: Ended, con: Console) -> tuple[int, dict[str, Any]]:
     con.print()
     con.print(f"run {summary.run_id}: [bold]{summary.status}[/]")
     for sid, st in summary.steps.items():
-        con.print(f"  {sid}: {st}")
+        con.print(f"  {_esc(sid)}: {_esc(st)}")
     if summary.status == "unverified":
         con.print(
             "[yellow]the change ran but could not be verified[/]: check it yourself"
