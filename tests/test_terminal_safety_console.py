@@ -124,7 +124,9 @@ def test_every_screen_shows_hostile_text_inert(
             if "hostile-inspect" in ids:
                 for _ in range(ids.index("hostile-inspect")):
                     await pilot.press("down")
-                await pilot.press("enter")
+                await pilot.press("enter")  # plans the run: nothing runs yet
+                await settle(pilot)
+                await pilot.press("enter")  # starts it: the read step runs
                 await settle(pilot)
                 shown = screen_bytes(app, "runbook run (kubectl output)")
                 assert "\\x1b" in shown
