@@ -276,6 +276,9 @@ class Stepper:
 
     def verified(self, state: Verify, result: VerifyResult) -> State:
         """After `Verify`: go on, offer the undo, or stop."""
+        why = getattr(result, "interrupted", None)
+        if why:  # Ctrl-C or SIGTERM while the check waited: nothing more runs
+            return self.interrupted(str(why))
         if result.ok or result.skipped:
             return self.next()  # skipped: the step is `unverified`, Done says so
         undo = self.session.undo_for(state.step)
