@@ -237,7 +237,9 @@ class TriageFlow:
             from aisre_cli.remediate.matching import load_runbooks
 
             try:
-                self._books = load_runbooks(self.profile)
+                self._books = load_runbooks(
+                    self.profile, on_skip=lambda m: self.notes.append(f"runbook skipped: {m}")
+                )
             except AisreError as err:  # a broken runbook folder must not stop a triage
                 self.runbook_error = err.message
                 self.notes.append(f"runbooks not loaded: {err.message}")
