@@ -36,6 +36,10 @@ def test_piped_triage_keeps_queries_and_dates_on_one_line(tmp_path: Path) -> Non
     for e in report["evidence"]:
         if e["query"]:
             assert any(e["query"] in line for line in lines), e["query"]
+    # prose is not wrapped either: each hypothesis statement stays on one line
+    # (the old main cut them at 80 columns, e.g. "… 5 min before the onset, is" / "followed by")
+    for h in report["hypotheses"]:
+        assert any(h["statement"] in line for line in lines), h["statement"]
     first = lines[0]
     assert "fired 2025-03-11 13:35:05Z" in first and "onset 2025-03-11" in first
     assert max(len(x) for x in lines) > 80  # nothing was cut to the 80-column default

@@ -35,8 +35,8 @@ def escalate_cmd(
 
       aisre escalate 3f2a --incident Q1ABC23 --level 2
     """
+    from aisre_cli.flows.escalate import prepare, start_escalation
     from aisre_cli.flows.triage import TriageFlow
-    from aisre_cli.govern.escalation import escalation_runbook, handoff_markdown
     from aisre_cli.ui.cli.common import load, note, print_json
     from aisre_cli.ui.term import echo
 
@@ -45,7 +45,8 @@ def escalate_cmd(
     for text in result.notes:
         note(text)
     report = result.report
-    md = handoff_markdown(report)
+    handoff = prepare(report, incident)
+    md = handoff.markdown
     post = not no_post and rp.profile.sources.pagerduty is not None
     if json_out and not post:
         print_json(
@@ -62,27 +63,23 @@ def escalate_cmd(
         if not no_post:
             note("PagerDuty is not configured: the hand-off was printed only")
         return
-    inc = incident or _incident_of(
-        report.alert.labels, report.alert.aliases, report.alert.source, report.alert.id
-    )
+    inc = handoff.incident
     if inc is None:
         raise UsageError(
             "no PagerDuty incident id for this alert",
             hint="pass --incident ID (see the incident URL in PagerDuty)",
         )
-    from aisre_cli.flows.runbook import start_run
     from aisre_cli.ui.cli.runbook import KeyReader, _console, drive
 
-    rb = escalation_runbook(escalate=not note_only)
     reader = KeyReader.for_stdin()
-    flow = start_run(
-        rb,
+    flow = start_escalation(
+        handoff,
+        inc,
         rp.name,
         rp.profile,
-        params={"incident_id": inc, "handoff": md, "level": str(level)},
-        report=report,
+        level=level,
+        note_only=note_only,
         interactive=reader is not None,
-        handoff=True,
     )
     rc, summary = drive(flow, reader, _console())
     if json_out:
@@ -97,17 +94,3 @@ def escalate_cmd(
         )
     if rc:
         raise typer.Exit(rc)
-
-
-def _incident_of(
-    labels: dict[str, str], aliases: list[str], source: str, alert_id: str
-) -> str | None:
-    for key in ("pagerduty_incident", "pd_incident", "incident_id"):
-        if labels.get(key):
-            return labels[key]
-    if source.startswith("pagerduty"):
-        return alert_id.removeprefix("pd-")
-    for a in aliases:
-        if a.startswith("pagerduty:"):
-            return a.split(":", 1)[1]
-    return None

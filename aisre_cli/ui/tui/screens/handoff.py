@@ -45,9 +45,9 @@ class HandoffScreen(Screen[None]):
 
     @work(exclusive=True, thread=True, group="handoff")
     def build(self) -> None:
-        from aisre_cli.govern.escalation import handoff_markdown
+        from aisre_cli.flows.escalate import prepare
 
-        md = handoff_markdown(self.report)  # reads the audit log: a worker, not the UI
+        md = prepare(self.report).markdown  # reads the audit log: a worker, not the UI
         self.app.call_from_thread(self._show, md)
 
     def _show(self, md: str) -> None:

@@ -1,0 +1,66 @@
+"""Escalating as one use case: the hand-off, where it goes, and the governed run.
+
+The CLI (`aisre escalate`) and the console's hand-off screen both build the hand-off
+here, from one triage report: the Markdown (alert, verdict, hypotheses with their
+evidence, actions taken from the audit log), the PagerDuty incident it belongs to, and
+the escalation runbook run through the same governed stepper as any runbook. Handing
+off to a human is never a risky action (`start_run(..., handoff=True)`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aisre_cli.flows.runbook import RunFlow, start_run
+from aisre_cli.govern.escalation import escalation_runbook, handoff_markdown
+from aisre_cli.model import Alert, TriageReport
+from aisre_cli.settings.config import Profile
+
+
+@dataclass
+class Handoff:
+    report: TriageReport
+    markdown: str
+    incident: str | None
+    """The PagerDuty incident this alert belongs to, when the alert tells."""
+
+
+def prepare(report: TriageReport, incident: str | None = None) -> Handoff:
+    """The hand-off for one triage report (reads the audit log for actions taken)."""
+    return Handoff(report, handoff_markdown(report), incident or incident_of(report.alert))
+
+
+def incident_of(alert: Alert) -> str | None:
+    """The PagerDuty incident id an alert carries: a label, its own id when it came from
+    PagerDuty, or a `pagerduty:` alias from deduplication."""
+    for key in ("pagerduty_incident", "pd_incident", "incident_id"):
+        if alert.labels.get(key):
+            return alert.labels[key]
+    if alert.source.startswith("pagerduty"):
+        return alert.id.removeprefix("pd-")
+    for a in alert.aliases:
+        if a.startswith("pagerduty:"):
+            return a.split(":", 1)[1]
+    return None
+
+
+def start_escalation(
+    handoff: Handoff,
+    incident: str,
+    profile_name: str,
+    profile: Profile,
+    *,
+    level: int = 2,
+    note_only: bool = False,
+    interactive: bool = True,
+) -> RunFlow:
+    """Plan the hand-off run (a PagerDuty note, then the escalation unless `note_only`)."""
+    return start_run(
+        escalation_runbook(escalate=not note_only),
+        profile_name,
+        profile,
+        params={"incident_id": incident, "handoff": handoff.markdown, "level": str(level)},
+        report=handoff.report,
+        interactive=interactive,
+        handoff=True,
+    )
