@@ -162,6 +162,10 @@ def _with_notes(src: object, fn: Callable[[], Any]) -> Callable[[], Any]:
     return run
 
 
+SIGNAL_SLICE_S = 0.25
+"""Longest the main thread blocks at once while sources run (signals are seen by then)."""
+
+
 def _run_with_budget(
     jobs: list[tuple[str, Callable[[], Any]]],
     budget_s: float,
@@ -204,7 +208,12 @@ def _collect(
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
-        done, pending = wait(pending, timeout=remaining, return_when=FIRST_COMPLETED)
+        # Wait in short slices: a signal the kernel hands to a worker thread (blocked in a
+        # socket read) does not wake the main thread's wait, so Python would only run
+        # the Ctrl-C handler when this wait ends, up to the whole budget later.
+        done, pending = wait(
+            pending, timeout=min(remaining, SIGNAL_SLICE_S), return_when=FIRST_COMPLETED
+        )
         for f in done:
             key = futures[f]
             took = time.monotonic() - started
