@@ -175,6 +175,10 @@ def hang() -> Iterator[_Hang]:
     h.close()
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_signal_during_a_hanging_gather_cancels_it_and_says_so(
     tmp_path: Path, hang: _Hang, sig: signal.Signals
@@ -198,6 +202,9 @@ def test_signal_during_a_hanging_gather_cancels_it_and_says_so(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # as a terminal's foreground job: a harness started in the background (no job
+        # control) passes SIGINT down as *ignored*, and Ctrl-C would then rightly do nothing
+        preexec_fn=_default_sigint,
     )
     try:
         _wait_for(lambda: len(hang.conns) >= 1)

@@ -26,7 +26,7 @@ def conn(srv: GitHubServer, token: str = "gh-test-token", **kw: object) -> GitHu
     cfg = GitHubSource(
         url=srv.url,
         repos={"acme/checkout": "checkout"},
-        http=HttpSettings(read_timeout=2, retries=1),
+        http=HttpSettings(read_timeout=10, retries=1),
         **kw,
     )
     return GitHub(cfg, token=SecretStr(token), budget_s=5)
