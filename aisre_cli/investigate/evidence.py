@@ -172,7 +172,8 @@ def change_evidence(cf: ChangeFinding, onset: float) -> _Ev:
     return _Ev(f"c:{c.id}", ev)
 
 
-def _is_bad(f: MetricFinding) -> bool:
+def is_bad(f: MetricFinding) -> bool:
+    """A move in the signal's bad direction (a traffic drop is not a fault by itself)."""
     return f.bad and not (f.family == "traffic" and f.direction < 0)
 
 
@@ -255,7 +256,3 @@ def dedupe(evs: Iterable[_Ev]) -> list[_Ev]:
         seen.add(e.key)
         out.append(e)
     return out
-
-
-def is_bad(f: MetricFinding) -> bool:
-    return _is_bad(f)
