@@ -59,6 +59,7 @@ EvidenceKind = Literal[
     "certificate",
     "memory",
     "alert",
+    "event",
 ]
 
 Classification = Literal["actionable", "likely_noise", "duplicate", "known_issue"]
@@ -262,6 +263,29 @@ class Span:
 
 
 @dataclass(slots=True)
+class Event:
+    """One cluster event or pod-state observation (Kubernetes events, `events/*.jsonl`).
+
+    `reason` is the Kubernetes reason word (`OOMKilled`, `BackOff`, `Unhealthy`,
+    `FailedScheduling`, `Evicted`, `NodeNotReady`, `CrashLoopBackOff`, ...); `type` is
+    `Normal` or `Warning`; `object` is `kind/name` of what it is about; `count` how many
+    times the cluster saw it. `attrs` keeps any other keys (exit_code, container, node).
+    `query` is the command that reproduces it (a `kubectl` line); `ref` the file:line
+    or URL of the raw record."""
+
+    ts: float
+    service: str
+    reason: str
+    type: str = "Warning"
+    message: str = ""
+    object: str = ""
+    count: int = 1
+    attrs: dict[str, Any] = field(default_factory=dict)
+    query: str = ""
+    ref: str = ""
+
+
+@dataclass(slots=True)
 class SourceNote:
     """How one source fared during gather: shown as a degradation note when not ok."""
 
@@ -293,6 +317,7 @@ class Context:
     changes: list[Change] = field(default_factory=list)
     topology: Topology = field(default_factory=Topology)
     spans: list[Span] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
     notes: list[SourceNote] = field(default_factory=list)
     bundle_id: str | None = None
 

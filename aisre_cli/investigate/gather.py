@@ -21,6 +21,7 @@ from aisre_cli.model import (
     Alert,
     Change,
     Context,
+    Event,
     LogTable,
     Series,
     SourceNote,
@@ -317,12 +318,14 @@ def gather(
         job(f"{ts.name} topology", ts.fetch_topology, _merge_topology)
     for tr in sources.traces:
         job(f"{tr.name} traces", partial(tr.fetch_spans, start, end), _merge_spans)
+    for ev in sources.events:
+        job(f"{ev.name} events", partial(ev.fetch_events, start, end, None), _merge_events)
     if sources.bundle is not None:
         # One local directory: threads buy nothing and would only interleave errors.
         results, notes = _run_serial(jobs)
     else:
         owners: list[object] = [*sources.metrics, *sources.logs, *sources.changes]
-        owners += [*sources.topology, *sources.traces]
+        owners += [*sources.topology, *sources.traces, *sources.events]
         jobs = [(key, _with_notes(src, fn)) for (key, fn), src in zip(jobs, owners, strict=True)]
         results, notes = _run_with_budget(jobs, budget_s, progress)
 
@@ -359,6 +362,10 @@ def _merge_topology(ctx: Context, topo: Topology) -> None:
 
 def _merge_spans(ctx: Context, spans: list[Span]) -> None:
     ctx.spans.extend(spans)
+
+
+def _merge_events(ctx: Context, events: list[Event]) -> None:
+    ctx.events.extend(events)
 
 
 def _run_serial(

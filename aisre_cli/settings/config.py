@@ -184,6 +184,8 @@ class InputLimits(_Strict):
     """Log lines read from a bundle in total; more is refused with a one-line error."""
     max_trace_spans: int = Field(default=2_000_000, gt=0)
     """Trace spans read from a bundle in total; more is refused with a one-line error."""
+    max_events: int = Field(default=1_000_000, gt=0)
+    """Cluster events read from a bundle in total; more is refused with a one-line error."""
     max_series: int = Field(default=50_000, gt=0)
     """Metric series kept from a bundle; the rest are dropped with a note."""
     max_topology_services: int = Field(default=20_000, gt=0)

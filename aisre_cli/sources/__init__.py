@@ -11,7 +11,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from aisre_cli.model import Alert, Change, LogTable, Series, SourceNote, Span, Topology
+from aisre_cli.model import (
+    Alert,
+    Change,
+    Event,
+    LogTable,
+    Series,
+    SourceNote,
+    Span,
+    Topology,
+)
 
 
 @runtime_checkable
@@ -67,6 +76,17 @@ class TraceSource(Protocol):
 
     def fetch_spans(self, start: datetime, end: datetime) -> list[Span]:
         """Spans in [start, end]."""
+        ...
+
+
+@runtime_checkable
+class EventSource(Protocol):
+    name: str
+
+    def fetch_events(
+        self, start: datetime, end: datetime, services: set[str] | None
+    ) -> list[Event]:
+        """Cluster events and pod-state observations for the services (None: all)."""
         ...
 
 

@@ -25,7 +25,17 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aisre_cli.errors import BundleError
-from aisre_cli.model import Alert, Change, LogTable, Series, SourceNote, Span, Topology, Window
+from aisre_cli.model import (
+    Alert,
+    Change,
+    Event,
+    LogTable,
+    Series,
+    SourceNote,
+    Span,
+    Topology,
+    Window,
+)
 from aisre_cli.settings.config import DEFAULT_SERVICE_LABELS, InputLimits
 from aisre_cli.settings.safeyaml import YamlLimits, load_yaml, open_regular, read_bytes
 from aisre_cli.sources.querylog import QueryStat, record
@@ -576,6 +586,7 @@ class _Cache:
     changes: list[Change] | None = None
     topology: Topology | None = None
     spans: list[Span] | None = None
+    events: list[Event] | None = None
 
 
 class BundleSource:
@@ -776,6 +787,26 @@ class BundleSource:
             self._cache.spans = spans
         return self._cache.spans
 
+    # EventSource
+    def fetch_events(
+        self, start: datetime, end: datetime, services: set[str] | None = None
+    ) -> list[Event]:
+        """Every event of `events/*.jsonl` (the bundle is the window, like its spans)."""
+        if self._cache.events is None:
+            events: list[Event] = []
+            edir = self.root / "events"
+            if edir.is_dir():
+                for p in sorted(edir.glob("*.jsonl")):
+                    events.extend(
+                        read_events(
+                            p, self._rel(p), root=self.root, limits=self.limits, already=len(events)
+                        )
+                    )
+            self._cache.events = events
+        if services is None:
+            return self._cache.events
+        return [e for e in self._cache.events if e.service in services]
+
     def truth(self) -> Truth | None:
         p = self.root / "truth.yaml"
         if not p.exists():
@@ -793,6 +824,7 @@ class BundleSource:
         self.all_logs()
         self.fetch_changes(self.window.start, self.window.end)
         self.fetch_topology()
+        self.fetch_events(self.window.start, self.window.end)
         self.fetch_spans(self.window.start, self.window.end)
         self.truth()
 
@@ -845,4 +877,66 @@ def read_spans(
                 )
             )
         _check_line_cap(fh, display, lim.max_trace_spans, "trace spans", "limits.max_trace_spans")
+    return out
+
+
+_EVENT_KEYS = frozenset({"ts", "service", "reason", "type", "message", "object", "count"})
+
+
+def read_events(
+    path: Path,
+    display: str,
+    *,
+    root: Path | None = None,
+    limits: InputLimits | None = None,
+    already: int = 0,
+) -> list[Event]:
+    """The events of one events/*.jsonl file (bundle v1, optional).
+
+    One JSON object a line: `ts` and `service` and `reason` are required; `type`
+    (Normal/Warning, default Warning), `message`, `object`, `count` (default 1) are
+    optional; any other key is kept in `attrs`."""
+    lim = limits or InputLimits()
+    out: list[Event] = []
+    sec_cache: dict[str, float] = {}
+    with _open_data(path, display, root, lim) as fh:
+        for lineno, raw in enumerate(islice(fh, max(0, lim.max_events - already)), 1):
+            if not raw.strip():
+                continue
+            try:
+                obj = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                raise BundleError(f"{display}:{lineno}: invalid JSON: {exc.msg}") from None
+            if not isinstance(obj, dict):
+                raise BundleError(f"{display}:{lineno}: expected a JSON object")
+            for key in ("ts", "service", "reason"):
+                if obj.get(key) in (None, ""):
+                    raise BundleError(f"{display}:{lineno}: {key}: required")
+            try:
+                t = obj["ts"]
+                fast = _iso_seconds(t, sec_cache) if type(t) is str else None
+                ts = fast if fast is not None else to_unix(t)
+            except TimestampError as exc:
+                raise BundleError(f"{display}:{lineno}: ts: {exc}") from None
+            try:
+                count = int(obj.get("count", 1))
+            except (TypeError, ValueError):
+                raise BundleError(f"{display}:{lineno}: count: not an integer") from None
+            etype = str(obj.get("type", "Warning"))
+            if etype not in ("Normal", "Warning"):
+                raise BundleError(f"{display}:{lineno}: type: expected Normal or Warning")
+            out.append(
+                Event(
+                    ts=ts,
+                    service=str(obj["service"]),
+                    reason=str(obj["reason"]),
+                    type=etype,
+                    message=str(obj.get("message", "")),
+                    object=str(obj.get("object", "")),
+                    count=max(1, count),
+                    attrs={k: v for k, v in obj.items() if k not in _EVENT_KEYS},
+                    ref=f"{display}:{lineno}",
+                )
+            )
+        _check_line_cap(fh, display, lim.max_events, "events", "limits.max_events")
     return out

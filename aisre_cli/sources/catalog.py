@@ -25,8 +25,16 @@ if TYPE_CHECKING:
     import httpx
     from pydantic import BaseModel, SecretStr
 
-Role = Literal["alerts", "metrics", "logs", "changes", "topology", "traces"]
-ROLES: tuple[Role, ...] = ("alerts", "metrics", "logs", "changes", "topology", "traces")
+Role = Literal["alerts", "metrics", "logs", "changes", "topology", "traces", "events"]
+ROLES: tuple[Role, ...] = (
+    "alerts",
+    "metrics",
+    "logs",
+    "changes",
+    "topology",
+    "traces",
+    "events",
+)
 
 BUILTIN: tuple[str, ...] = (
     # order matters: in `alerts`, Alertmanager before PagerDuty (gather.dedupe_alerts

@@ -15,6 +15,7 @@ from aisre_cli.settings.config import DEFAULT_SERVICE_LABELS, InputLimits, Profi
 from aisre_cli.sources import (
     AlertSource,
     ChangeSource,
+    EventSource,
     LogSource,
     MetricSource,
     TopologySource,
@@ -30,6 +31,7 @@ _PROTOCOLS: dict[Role, type] = {
     "changes": ChangeSource,
     "topology": TopologySource,
     "traces": TraceSource,
+    "events": EventSource,
 }
 
 
@@ -41,6 +43,7 @@ class SourceSet:
     changes: list[ChangeSource] = field(default_factory=list)
     topology: list[TopologySource] = field(default_factory=list)
     traces: list[TraceSource] = field(default_factory=list)
+    events: list[EventSource] = field(default_factory=list)
     bundle: BundleSource | None = None
     """Set when the whole set is one offline bundle."""
 
@@ -54,7 +57,8 @@ class SourceSet:
 
     def names(self) -> list[str]:
         seen: list[str] = []
-        for group in (self.alerts, self.metrics, self.logs, self.changes, self.topology):
+        groups = (self.alerts, self.metrics, self.logs, self.changes, self.topology)
+        for group in (*groups, self.traces, self.events):
             for s in group:
                 if s.name not in seen:
                     seen.append(s.name)
@@ -66,7 +70,14 @@ def bundle_set(
 ) -> SourceSet:
     b = BundleSource(path, service_labels or list(DEFAULT_SERVICE_LABELS), limits)
     return SourceSet(
-        alerts=[b], metrics=[b], logs=[b], changes=[b], topology=[b], traces=[b], bundle=b
+        alerts=[b],
+        metrics=[b],
+        logs=[b],
+        changes=[b],
+        topology=[b],
+        traces=[b],
+        events=[b],
+        bundle=b,
     )
 
 
