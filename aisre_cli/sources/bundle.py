@@ -880,7 +880,7 @@ def read_spans(
     return out
 
 
-_EVENT_KEYS = frozenset({"ts", "service", "reason", "type", "message", "object", "count"})
+_EVENT_KEYS = frozenset({"ts", "service", "reason", "type", "message", "object", "count", "query"})
 
 
 def read_events(
@@ -895,7 +895,8 @@ def read_events(
 
     One JSON object a line: `ts` and `service` and `reason` are required; `type`
     (Normal/Warning, default Warning), `message`, `object`, `count` (default 1) are
-    optional; any other key is kept in `attrs`."""
+    optional, and so is `query` (the command that reproduces it, a `kubectl` line, as
+    `bundle capture` writes it); any other key is kept in `attrs`."""
     lim = limits or InputLimits()
     out: list[Event] = []
     sec_cache: dict[str, float] = {}
@@ -935,6 +936,7 @@ def read_events(
                     object=str(obj.get("object", "")),
                     count=max(1, count),
                     attrs={k: v for k, v in obj.items() if k not in _EVENT_KEYS},
+                    query=q if isinstance(q := obj.get("query"), str) else "",
                     ref=f"{display}:{lineno}",
                 )
             )
