@@ -175,7 +175,8 @@ def classify(e: Event) -> Meaning | None:
     if r in ("backoff", "failed") and _IMAGE.search(msg):
         return Meaning("config", "image", 0.85)
     if r in ("createcontainerconfigerror", "createcontainererror") or (
-        r == "failed" and "createcontainerconfigerror" in msg.lower()
+        r == "failed"
+        and ("createcontainerconfigerror" in msg.lower() or _CONFIG_REF.search(msg) is not None)
     ):
         return Meaning("config", "config", 0.9)
     if r == "failedmount" and _CONFIG_REF.search(msg):
