@@ -133,6 +133,8 @@ def test_classification_by_meaning(event: Event, want: tuple[str, str]) -> None:
         e("FailedScheduling", "0/3 nodes are available: 3 node(s) had untolerated taint"),
         e("FailedMount", "Unable to attach or mount volumes: timed out waiting for the condition"),
         e("Unhealthy", "something is off"),
+        # the same reason word with a message of neither meaning claims nothing
+        e("BackOff", "Back-off 20s syncing pod volumes"),
         e("ProbeWarning", "Readiness probe warning: redirect"),
     ],
 )
