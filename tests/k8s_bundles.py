@@ -76,7 +76,11 @@ BASE = {"http_error_ratio": 0.01, "http_latency_p99_seconds": 0.25}
 
 
 def kubectl(kind_name: str, ns: str = "shop") -> str:
-    return f"kubectl --context prod --namespace {ns} get events --field-selector involvedObject.name={kind_name.split('/', 1)[-1]}"
+    name = kind_name.split("/", 1)[-1]
+    return (
+        f"kubectl --context prod --namespace {ns} get events"
+        f" --field-selector involvedObject.name={name}"
+    )
 
 
 def ev(

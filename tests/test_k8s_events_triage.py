@@ -211,3 +211,70 @@ def test_event_folder_only_with_an_event_source(tmp_path: Path) -> None:
     assert not (capture_bundle(ctx, tmp_path / "none") / "events").exists()
     asked = capture_bundle(ctx, tmp_path / "asked", events=True)
     assert (asked / "events" / "events.jsonl").read_bytes() == b""
+
+
+# ------------------------------------------------------------------ console
+
+
+def test_console_shows_event_evidence_and_warnings_on_the_timeline(tmp_path: Path) -> None:
+    """The incident screen of a bundle with events: the evidence pane cites the event
+    row like any other evidence, and the timeline lists Warning events (not Normal)."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from textual.message import Message
+
+    from aisre_cli.settings.config import Profile, Sources
+    from aisre_cli.sources.registry import build_sources
+    from aisre_cli.ui.tui.app import ConsoleApp
+    from aisre_cli.ui.tui.backend import Backend
+    from aisre_cli.ui.tui.screens.incident import IncidentScreen
+    from aisre_cli.ui.tui.widgets.evidence import EvidencePane
+    from aisre_cli.ui.tui.widgets.timeline import Timeline
+    from tests.test_console import of, settle
+
+    bundle = kb.write(kb.oom_after_deploy(), tmp_path)
+    prof = Profile(environment="demo", sources=Sources(bundle=str(bundle)))
+    now = datetime(2025, 6, 1, 10, 55, tzinfo=UTC)
+    backend = Backend("k8s", prof, build_sources(prof, bundle), clock=lambda: now)
+    app = ConsoleApp(backend, refresh_s=0)
+
+    async def flow() -> None:
+        messages: list[Message] = []
+        async with app.run_test(size=(160, 50), message_hook=messages.append) as pilot:
+            await settle(pilot)
+            await pilot.press("enter")
+            await settle(pilot)
+            incident = app.screen
+            assert isinstance(incident, IncidentScreen)
+            assert incident.inv is not None
+            report = incident.inv.report
+            top = report.verdict.hypotheses[0]
+            shown = of(messages, EvidencePane.Changed)[-1]
+            event_ids = [e.id for e in report.evidence if e.kind == "event"]
+            assert set(event_ids) & set(shown.cited), (event_ids, shown.cited)
+            body = str(incident.query_one(EvidencePane).body.render())
+            assert "[event]" in body and "OOMKilled" in body and "kubectl --context" in body
+            tl = incident.query_one(Timeline).events
+            texts = [e.text for e in tl if e.kind == "event"]
+            assert any(t.startswith("OOMKilled pod/payments") for t in texts), texts
+            assert any(t.startswith("BackOff pod/payments") for t in texts), texts
+            assert not any(t.startswith(("Pulled", "Started", "Scheduled")) for t in texts)
+            assert top.service == "payments"
+
+    asyncio.run(flow())
+
+
+def test_timeline_keeps_the_latest_warnings_only() -> None:
+    from aisre_cli.model import Event
+    from aisre_cli.ui.tui.widgets.timeline import MAX_CLUSTER_EVENTS, events_for
+
+    many = [
+        Event(ts=1_750_000_000.0 + i, service="api", reason="BackOff", message="m\nx" * 200)
+        for i in range(MAX_CLUSTER_EVENTS + 50)
+    ]
+    normal = Event(ts=1_750_000_000.0, service="api", reason="Pulled", type="Normal")
+    got = events_for([], [], None, [], [*many, normal])
+    assert len(got) == MAX_CLUSTER_EVENTS
+    assert got[0].ts.timestamp() == 1_750_000_050.0  # the oldest 50 dropped
+    assert all(len(e.text) <= 300 for e in got)
