@@ -175,7 +175,10 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
             continue
         events_at.setdefault(ef.service, []).append(ef)
         anom[ef.service] = max(anom.get(ef.service, 0.0), EVENT_ANOMALY * ef.strength)
-        first[ef.service] = min(first.get(ef.service, ef.first), ef.first)
+        # a chronic condition's onset is not this incident's: no earlier than the
+        # metric findings the scene considers
+        began = max(ef.first, lo)
+        first[ef.service] = min(first.get(ef.service, began), began)
     for found_ev in events_at.values():
         found_ev.sort(key=lambda x: (-x.strength, x.cls))
     # A caller starved of CPU or memory is slow to send and to read: its client spans
