@@ -64,6 +64,26 @@ def e(
         (e("Error", "Error: exit code 143"), ("crash", "exit")),
         (e("Terminated", "", exit_code="1"), ("crash", "exit")),
         (e("ContainerStatus", "last state", restart_count=4), ("crash", "restart")),
+        # pod state as the Kubernetes source reports it
+        (
+            e(
+                "Error",
+                "container app terminated: Error (exit code 139); restarted 4 time(s)",
+                exit_code=139,
+                restarts=4,
+            ),
+            ("crash", "exit"),
+        ),
+        (e("RunContainerError", "container app waiting: exec format error"), ("config", "start")),
+        (
+            e("Unschedulable", "0/3 nodes are available: 3 Insufficient memory."),
+            ("capacity", "scheduling"),
+        ),
+        (e("PodNotReady", "containers with unready status: [app]"), ("probe", "readiness")),
+        (
+            e("NodeMemoryPressure", "node n1: MemoryPressure=True", obj="node/n1"),
+            ("capacity", "node_pressure"),
+        ),
         # a broken pod spec: image or config
         (e("BackOff", 'Back-off pulling image "registry/api:v2"'), ("config", "image")),
         (e("ImagePullBackOff"), ("config", "image")),
@@ -140,6 +160,16 @@ def test_classification_by_meaning(event: Event, want: tuple[str, str]) -> None:
 )
 def test_what_is_not_a_fault(event: Event) -> None:
     assert ea.classify(event) is None
+
+
+def test_first_seen_is_read_from_the_sources_attributes() -> None:
+    iso = datetime.fromtimestamp(ONSET - 900, UTC).isoformat().replace("+00:00", "Z")
+    for key in ("first_seen", "first_timestamp", "firstTimestamp"):
+        assert ea.first_seen(e("OOMKilled", **{key: iso})) == ONSET - 900
+    assert ea.first_seen(e("OOMKilled", first_seen=(ONSET - 900) * 1000)) == ONSET - 900
+    # nonsense, or a first time after the last, falls back to the event's time
+    assert ea.first_seen(e("OOMKilled", first_seen="soon")) == ONSET - 60
+    assert ea.first_seen(e("OOMKilled", first_seen=ONSET + 900)) == ONSET - 60
 
 
 def test_normal_events_never_make_a_finding() -> None:

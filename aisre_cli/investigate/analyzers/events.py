@@ -10,18 +10,25 @@ cluster or dataset:
   `OOMKilling` (the kernel's OOM killer, from node-problem-detector), `CrashLoopBackOff`,
   `BackOff` *restarting a failed container* (the same reason word also means an image
   pull back-off, told apart by its message), `Error` with exit code 137 (SIGKILL), 143
-  (SIGTERM) or 1, and restart observations (`restart_count` attributes);
+  (SIGTERM), 1 or any other non-zero code, and restart observations (`restarts`);
 * **config**: the new pod spec cannot start: `ImagePullBackOff`, `ErrImagePull`,
-  `InvalidImageName`, a `BackOff` / `Failed` pulling an image, `CreateContainerConfigError`
-  (a missing ConfigMap / Secret key), `FailedMount` of a ConfigMap or Secret volume:
-  evidence that a deploy or a config change broke the workload;
-* **probe**: `Unhealthy` readiness, liveness or startup probe failures;
+  `InvalidImageName`, a `BackOff` / `Failed` pulling an image, `RunContainerError`,
+  `ContainerCannotRun`, `CreateContainerConfigError` (a missing ConfigMap / Secret
+  key), `FailedMount` of a ConfigMap or Secret volume: evidence that a deploy or a
+  config change broke the workload;
+* **probe**: `Unhealthy` readiness, liveness or startup probe failures, and a running
+  pod observed not ready (`PodNotReady`);
 * **capacity**: the cluster is out of room: `Evicted` (node low on a resource),
-  `FailedScheduling` with `Insufficient cpu/memory` (not a taint or affinity mismatch),
-  node pressure (`NodeMemoryPressure`/`DiskPressure`/`PIDPressure`, the kubelet's
-  `NodeHasInsufficientMemory`..., `EvictionThresholdMet`), `NodeNotReady`, an
-  autoscaler at its maximum (`HPAAtMaxReplicas`, `ScalingLimited` / `TooManyReplicas`),
-  `FailedCreate` over a resource quota.
+  `FailedScheduling` / `Unschedulable` with `Insufficient cpu/memory` (not a taint or
+  affinity mismatch), node pressure (`NodeMemoryPressure`/`DiskPressure`/`PIDPressure`,
+  the kubelet's `NodeHasInsufficientMemory`..., `EvictionThresholdMet`), `NodeNotReady`,
+  an autoscaler at its maximum (`HPAAtMaxReplicas`, `ScalingLimited` /
+  `TooManyReplicas`), `FailedCreate` over a resource quota.
+
+These are also the shapes the Kubernetes source (`sources/kubernetes.py`) reports pod
+state in: a container's last termination (`OOMKilled`, `Error` with `exit_code` and
+`restarts`), its waiting reason, a failed pod's reason (`Evicted`), an unscheduled
+pod (`Unschedulable`), node conditions per service on the node (`object: node/NAME`).
 
 A `Normal` event is never a fault (`Scheduled`, `Pulled`, `Started`, `Killing` as
 part of a rollout, `ScalingReplicaSet`): it is context only. A new ReplicaSet scaled
@@ -112,6 +119,7 @@ _IMAGE = re.compile(
 _CONFIG_REF = re.compile(r"configmap|secret|couldn't find key|couldn.t find key", re.I)
 _EXIT = re.compile(r"exit(?:ed)?(?: with)?(?: code|status)?[ :=]*(\d{1,3})", re.I)
 _FAULT_EXIT = {137, 143, 1}
+"""The exit codes that say most: SIGKILL (OOM or liveness kill), SIGTERM, an app error."""
 _INSUFFICIENT = re.compile(r"insufficient (cpu|memory|ephemeral-storage|pods|nvidia)", re.I)
 _QUOTA = re.compile(r"exceeded quota|quota exceeded", re.I)
 _PROBE = re.compile(r"(readiness|liveness|startup) probe (failed|errored)", re.I)
@@ -174,6 +182,8 @@ def classify(e: Event) -> Meaning | None:
         return Meaning("config", "image", 0.9)
     if r in ("backoff", "failed") and _IMAGE.search(msg):
         return Meaning("config", "image", 0.85)
+    if r in ("runcontainererror", "containercannotrun", "starterror"):
+        return Meaning("config", "start", 0.75)
     if r in ("createcontainerconfigerror", "createcontainererror") or (
         r == "failed"
         and ("createcontainerconfigerror" in msg.lower() or _CONFIG_REF.search(msg) is not None)
@@ -190,9 +200,13 @@ def classify(e: Event) -> Meaning | None:
         return Meaning("crash", "backoff", 0.8)
     if r in ("error", "terminated", "containerdied", "died"):
         code = _exit_code(e)
-        if code in _FAULT_EXIT:
-            return Meaning("crash", "oom" if code == 137 else "exit", 0.7 if code == 1 else 0.75)
-        return None
+        if code is None or code == 0:
+            return None
+        # 137 is SIGKILL (the OOM killer, or a liveness kill), 143 SIGTERM, 1 an
+        # application error; any other non-zero exit (139 SIGSEGV, 134 abort) is a crash too
+        return Meaning(
+            "crash", "oom" if code == 137 else "exit", 0.75 if code in _FAULT_EXIT else 0.7
+        )
     if r in ("restarted", "containerrestarted", "restarting") or (
         r in ("podstate", "containerstatus") and _restarts(e) > 0
     ):
@@ -202,12 +216,14 @@ def classify(e: Event) -> Meaning | None:
         kind = _PROBE.search(msg)
         word = kind.group(1).lower() if kind else "readiness"
         return Meaning("probe", word, 0.7 if word == "liveness" else 0.6)
+    if r == "podnotready":
+        return Meaning("probe", "readiness", 0.5)
     # --- the cluster is out of room
     if r == "evicted" or (r == "evict" and "evict" in msg.lower()):
         m = _LOW_ON.search(msg)
         res = _resource(m.group(1)) if m else _resource(msg)
         return Meaning("capacity", "evicted", 0.8, resource=res)
-    if r == "failedscheduling":
+    if r in ("failedscheduling", "unschedulable"):
         m = _INSUFFICIENT.search(msg)
         if m:
             return Meaning("capacity", "scheduling", 0.6, resource=_resource(m.group(1)))
