@@ -134,3 +134,28 @@ def test_k8s_events_keeps_its_design_prior_until_fitted(tmp_path: Path) -> None:
     fitted = Weights.load(p)
     assert fitted.w["k8s_events"] == 0.25
     assert fitted.w["trace"] == 0.0  # a fitted file's missing fitted feature stays 0
+
+
+def test_a_dependency_down_because_it_crash_loops_is_a_crash_loop() -> None:
+    down = [
+        series("probe_success", "db", 1.0, 0.0, noise=0.0),
+        series("http_errors_ratio", "api", 0.01, 0.4),
+    ]
+    bare = run(context(down))
+    (dep_bare,) = cands(bare, "dependency_failure", "db")
+    ctx = context(down)
+    ctx.events = [
+        ev(
+            "CrashLoopBackOff",
+            "back-off 40s restarting failed container",
+            service="db",
+            object="pod/db-0",
+            count=6,
+        ),
+    ]
+    a = run(ctx)
+    (dep,) = cands(a, "dependency_failure", "db")
+    (crash,) = cands(a, "crash_loop", "db")
+    # the callers still see a dependency failure, but why it is down is the better answer
+    assert dep.features["kind_signal"] < 0.5 * dep_bare.features["kind_signal"]
+    assert crash.score > dep.score
