@@ -12,6 +12,10 @@ baseline with a noise floor). A node-wide signal is shared by everything on the 
 and counts at half strength; a signal the catalogue does not know counts at a lower
 prior. The scene also measures how many services moved comparably with no clear
 precedence between them (`crowd`): diffuse evidence feeds the "no cause" option.
+
+Cluster events (`analyzers.events`) are part of the scene: a fault the cluster reported
+at a service (crash, failed start, failed probes, no capacity) is an anomaly there from
+when it began, feeds `k8s_events`, and is cited by every candidate at the service.
 """
 
 from __future__ import annotations
@@ -110,7 +114,8 @@ class Scene:
             said = sorted(
                 ((r, n) for x in v.events for r, n in x.reasons.items()), key=lambda rn: -rn[1]
             )[:2]
-            return "is followed by " + " and ".join(f"{r} x{n}" for r, n in said) + f" at {s}"
+            told = " and ".join(f"{r} x{n}" if n > 1 else r for r, n in said)
+            return f"is followed by {told} at {s}"
         if not f:
             return "precedes no measurable anomaly at it"
         return f"is followed by {', '.join(f)} anomalies at {s}"
