@@ -256,6 +256,18 @@ class RunbookScreen(Screen[None]):
                 f" policy {s.policy.source}",
                 "dim",
             )
+        kube = [ps.target for ps in p.steps if ps.target is not None]
+        if kube:
+            prof = s.ctx.profile
+            if prof.kube_context:
+                ns = f", namespace {prof.namespace}" if prof.namespace else ""
+                self._log(f"kubernetes: context {prof.kube_context}{ns}", "dim")
+            else:
+                self._log(
+                    "kubernetes: no context pinned: reads use kubectl's current context;"
+                    " write steps are refused (set kube_context in the profile)",
+                    "yellow",
+                )
         if p.values:
             self._log(
                 "parameters: "
@@ -304,6 +316,8 @@ class RunbookScreen(Screen[None]):
         st = None if undo else s.state.step(ps.id)
         if st is not None and st.error and st.status == "pending":
             t.append(f"note: {visible(st.error, oneline=True)}\n", style="yellow")
+        if ps.target is not None:
+            t.append(f"target: {visible(ps.target.text(), oneline=True)}\n", style="dim")
         t.append("action: ", style="dim")
         t.append(visible(ps.action.text()), style="bold")
         t.append("\n")
