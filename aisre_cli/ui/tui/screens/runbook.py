@@ -316,8 +316,6 @@ class RunbookScreen(Screen[None]):
         st = None if undo else s.state.step(ps.id)
         if st is not None and st.error and st.status == "pending":
             t.append(f"note: {visible(st.error, oneline=True)}\n", style="yellow")
-        if ps.target is not None:
-            t.append(f"target: {visible(ps.target.text(), oneline=True)}\n", style="dim")
         t.append("action: ", style="dim")
         t.append(visible(ps.action.text()), style="bold")
         t.append("\n")
