@@ -272,7 +272,7 @@ def _print_kube(kube: dict[str, Any]) -> None:
         answer = f"[{style.get(r['answer'], 'white')}]{escape(r['answer']):<5}[/]"
         used = ", ".join(r["steps"][:3]) + (" …" if len(r["steps"]) > 3 else "")
         line = f"  can-i {escape(_perm(r)):<{width}}  {answer} [dim]{escape(used)}[/]"
-        if r["answer"] != "yes" and r["detail"]:
+        if r["answer"] != "yes" and r["detail"] and r["detail"] != r["answer"]:
             line += f"\n      [dim]{escape(r['detail'])}[/]"
         con.print(line)
 
