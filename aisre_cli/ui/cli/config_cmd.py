@@ -298,6 +298,7 @@ def _defaults_sample() -> dict[str, Any]:
     from aisre_cli.settings.config import (
         AlertmanagerSource,
         GitHubSource,
+        GrafanaSettings,
         LokiSource,
         PagerDutySource,
         Profile,
@@ -314,7 +315,12 @@ def _defaults_sample() -> dict[str, Any]:
         changes_file="~/.local/share/aisre/changes.jsonl",
         topology_file="./topology.yaml",
     )
-    sample: dict[str, Any] = Profile(sources=sources).model_dump(mode="json")
+    sample: dict[str, Any] = Profile(
+        sources=sources,
+        kube_context="prod-eu",
+        namespace="shop",
+        grafana=GrafanaSettings(url="https://grafana.example.com"),
+    ).model_dump(mode="json")
     sample["sources"].pop("bundle", None)  # a bundle replaces every source: not a default
     return sample
 
