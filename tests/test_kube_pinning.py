@@ -222,7 +222,9 @@ def test_cli_refuses_a_write_without_a_context_with_exit_5(tmp_path: Path) -> No
     hint = [ln for ln in cp.stderr.splitlines() if ln.startswith("hint:")]
     assert hint and "aisre config init --kube-context" in hint[0]
     assert "no context pinned" in cp.stderr  # the plan says so before any step
-    assert json.loads(cp.stdout)["steps"] == {"rollback": "refused"}
+    out = json.loads(cp.stdout)
+    assert out["steps"] == {"rollback": "refused"}
+    assert out["kube"] == {"context": None, "namespace": "shop"}
     assert kubectl_calls(home) == []
     env_home = Path(env["AISRE_HOME"])
     recs = [json.loads(x) for x in (env_home / "data" / "audit.jsonl").read_text().splitlines()]

@@ -757,6 +757,8 @@ def resume_cmd(
 
 def _exit(flow: RunFlow, reader: KeyReader | None, json_out: bool) -> None:
     rc, summary = drive(flow, reader, _console())
+    prof = flow.session.ctx.profile
+    summary["kube"] = {"context": prof.kube_context, "namespace": prof.namespace}
     if json_out:
         print_json(summary)
     if rc:
