@@ -119,6 +119,7 @@ def metric_evidence(f: MetricFinding, kind: EvidenceKind = "metric_anomaly") -> 
         ],
         family=f.family,
         data={"z": round(min(f.z, 1e6), 2), "baseline": f.baseline, "level": f.level},
+        language="promql" if s.promql else None,
     )
     return _Ev(f"m:{s.ref}:{s.name}:{_selector(s.labels)}", ev)
 
@@ -132,6 +133,7 @@ def log_evidence(f: LogFinding, ctx: Context) -> _Ev:
     )
     refs = [logs.ref(i) for i in f.examples]
     excerpt = [logs.msg[i][:200] for i in f.examples]
+    query = logs.query.get(f.service, "") or (refs[0] if refs else "")
     ev = Evidence(
         id="",
         kind="log_template",
@@ -140,11 +142,13 @@ def log_evidence(f: LogFinding, ctx: Context) -> _Ev:
         end=ctx.window.end,
         summary=summary,
         strength=round(f.strength, 4),
-        query=logs.query.get(f.service, "") or (refs[0] if refs else ""),
+        query=query,
         ref=refs[0] if refs else None,
         excerpt=excerpt,
         family=f.family,
         data={"before": f.before, "after": f.after, "new": f.new},
+        # a LogQL query always starts with its stream selector; a bundle's is a grep line
+        language="logql" if query.lstrip().startswith("{") else None,
     )
     return _Ev(f"l:{f.service}:{f.template}", ev)
 
@@ -212,6 +216,7 @@ def harm_evidence(h: ChangeHarm) -> _Ev | None:
         ref=s.ref,
         subject=h.change_id,
         data={"z": round(min(h.z, 1e6), 2), "before": h.before, "after": h.after},
+        language="promql" if s.promql else None,
     )
     return _Ev(f"h:{h.change_id}", ev)
 

@@ -688,6 +688,9 @@ class BundleSource:
                         self._json(p, ref), ref, p.stem, self.service_labels, query
                     )
                     record(QueryStat("bundle", ref, query, time.monotonic() - t0, len(got)))
+                    if p.stem not in queries:  # no PromQL recorded: a file reference
+                        for sr in got:
+                            sr.promql = False
                     out.extend(got)
             self._cache.series = self._screen_series(out)
         return self._cache.series
