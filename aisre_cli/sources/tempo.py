@@ -380,7 +380,7 @@ class Tempo:
         clock = Clock(self.http.budget_s)
         search_until = clock.t0 + clock.budget_s * SEARCH_SHARE
         plan = Plan(self.cfg.max_traces)
-        wanted: list[str | None] = sorted(services) if services else [None]
+        wanted: list[str | None] = [*sorted(services)] if services else [None]
         slices = time_slices(start, end)
         durations: dict[str, list[float]] = {}
         searches = 0
