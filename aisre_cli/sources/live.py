@@ -1,5 +1,5 @@
 """Live connectors for a profile: Alertmanager, Prometheus, Loki, PagerDuty, GitHub,
-the change file and the topology file.
+Tempo, Jaeger, the change file and the topology file.
 
 `live_sources(profile)` is what `build_sources` returns when no bundle is given. It
 only builds objects (no I/O): tokens are looked up here (keyring, then environment)
