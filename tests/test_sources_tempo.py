@@ -354,3 +354,34 @@ def test_no_spans_no_traces_dir(tmp_path: Path) -> None:
     ctx = Context(alert=alert, alerts=[alert], window=Window(START, NOW))
     out = capture_bundle(ctx, tmp_path / "b")
     assert not (out / "traces").exists()
+
+
+# ---------------------------------------------------------------- profile and doctor
+
+
+def test_profile_config_builds_tempo_and_jaeger_and_doctor_checks_them(
+    server: TempoServer,
+) -> None:
+    from aisre_cli.errors import ConfigError
+    from aisre_cli.settings.config import Profile
+    from aisre_cli.sources.jaeger import Jaeger
+    from aisre_cli.sources.live import checkables, live_sources
+
+    prof = Profile.model_validate(
+        {
+            "sources": {
+                "loki": {"url": "http://127.0.0.1:9"},
+                "tempo": {"url": server.url, "tenant": "a", "max_traces": 5},
+                "jaeger": {"url": "http://127.0.0.1:9"},
+            }
+        }
+    )
+    built = live_sources(prof, include_change_file=False)
+    assert [type(t) for t in built.traces] == [Tempo, Jaeger]
+    tempo = built.traces[0]
+    assert isinstance(tempo, Tempo) and tempo.cfg.max_traces == 5
+    assert tempo.http.headers == {"X-Scope-OrgID": "a"}
+    assert any(c is tempo for c in checkables(built))
+    bad = Profile.model_validate({"sources": {"tempo": {"url": server.url, "max_trace": 5}}})
+    with pytest.raises(ConfigError, match="max_trace"):
+        live_sources(bad)
