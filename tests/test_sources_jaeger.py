@@ -256,3 +256,30 @@ def test_gather_passes_the_alert_service_and_neighbours_and_old_plugins_still_wo
     nameless = Alert(id="a2", name="Y", starts_at=NOW - timedelta(minutes=5))
     gather(src, nameless, [nameless], budget_s=10.0, now=NOW)
     assert new.asked[-1] is None
+
+
+def test_a_trace_source_fits_its_sampling_in_what_the_gather_has_left() -> None:
+    import time
+
+    from aisre_cli.sources.tracing import GATHER_DEADLINE, Clock
+
+    seen: list[float] = []
+
+    class _Probe(_NewStyle):
+        def fetch_spans(
+            self, start: datetime, end: datetime, services: set[str] | None = None
+        ) -> list[Span]:
+            seen.append(Clock.start(20.0).budget_s)
+            return []
+
+    src = SourceSet()
+    src.add("traces", _Probe())
+    alert = Alert(id="a1", name="X", service="checkout", starts_at=NOW - timedelta(minutes=5))
+    gather(src, alert, [alert], budget_s=3.0, now=NOW)
+    assert seen and 0 < seen[0] <= 3.0  # not the source's own 20 s
+    assert GATHER_DEADLINE.get() is None  # reset after the call
+    token = GATHER_DEADLINE.set(time.monotonic() + 100)
+    try:
+        assert Clock.start(20.0).budget_s == 20.0  # never more than the source's own
+    finally:
+        GATHER_DEADLINE.reset(token)

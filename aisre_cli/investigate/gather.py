@@ -321,10 +321,11 @@ def gather(
     for ts in sources.topology:
         job(f"{ts.name} topology", topo.wrap(ts.fetch_topology), _merge_topology)
     wait_topo = min(TOPOLOGY_WAIT_S, budget_s * 0.1)
+    ends = time.monotonic() + budget_s
     for tr in sources.traces:
         job(
             f"{tr.name} traces",
-            partial(_fetch_spans, tr, start, end, alert.service, topo, wait_topo),
+            partial(_fetch_spans, tr, start, end, alert.service, topo, wait_topo, ends),
             _merge_spans,
         )
     for ev in sources.events:
@@ -415,11 +416,18 @@ def _fetch_spans(
     service: str | None,
     topo: _TopologyWatch,
     wait_s: float,
+    ends: float,
 ) -> list[Span]:
+    from aisre_cli.sources.tracing import GATHER_DEADLINE
+
     services = trace_services(service, topo, wait_s)
-    if services is not None and accepts_services(tr.fetch_spans):
-        return tr.fetch_spans(start, end, services=services)
-    return tr.fetch_spans(start, end)
+    token = GATHER_DEADLINE.set(ends)  # a built-in backend fits its sampling in it
+    try:
+        if services is not None and accepts_services(tr.fetch_spans):
+            return tr.fetch_spans(start, end, services=services)
+        return tr.fetch_spans(start, end)
+    finally:
+        GATHER_DEADLINE.reset(token)
 
 
 def _merge_metrics(ctx: Context, value: tuple[list[Series], list[SourceNote]]) -> None:

@@ -316,7 +316,7 @@ class Jaeger:
         self, start: datetime, end: datetime, services: set[str] | None = None
     ) -> list[Span]:
         """Spans of sampled traces of `services` (None: every service) in [start, end]."""
-        clock = Clock(self.http.budget_s)
+        clock = Clock.start(self.http.budget_s)
         cap = self.cfg.max_traces
         searches = 0
         if services:

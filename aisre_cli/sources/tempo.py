@@ -377,7 +377,7 @@ class Tempo:
         self, start: datetime, end: datetime, services: set[str] | None = None
     ) -> list[Span]:
         """Spans of sampled traces of `services` (None: any service) in [start, end]."""
-        clock = Clock(self.http.budget_s)
+        clock = Clock.start(self.http.budget_s)
         search_until = clock.t0 + clock.budget_s * SEARCH_SHARE
         plan = Plan(self.cfg.max_traces)
         wanted: list[str | None] = [*sorted(services)] if services else [None]

@@ -28,6 +28,7 @@ import base64
 import binascii
 import math
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -96,6 +97,13 @@ def quantile(xs: list[float], q: float) -> float:
     return s[min(len(s) - 1, max(0, math.ceil(q * len(s)) - 1))]
 
 
+GATHER_DEADLINE: ContextVar[float | None] = ContextVar("aisre_gather_deadline", default=None)
+"""The monotonic time at which the gather stops waiting for sources. The gather sets it
+around a trace source's call; the source's own budget (the profile's whole gather
+budget) is cut to it, so what listing the alerts already used is not spent twice and
+the partial result arrives before the gather gives up on it."""
+
+
 @dataclass
 class Clock:
     """The source's own budget: `soft` (start nothing new after it) and `hard` (the
@@ -103,6 +111,15 @@ class Clock:
 
     budget_s: float
     t0: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def start(cls, budget_s: float) -> Clock:
+        """A clock for one call: `budget_s`, or less when the gather ends sooner."""
+        t0 = time.monotonic()
+        cap = GATHER_DEADLINE.get()
+        if cap is not None:
+            budget_s = max(0.1, min(budget_s, cap - t0))
+        return cls(budget_s, t0)
 
     @property
     def soft(self) -> float:
