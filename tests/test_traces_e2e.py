@@ -8,7 +8,9 @@ must contribute both the call graph (frontend → checkout → payments, derived
 parent links since no topology is configured) and the trace evidence, and the top
 hypothesis must be about payments, cited by a query over spans. Without the trace
 source the same profile gives no such hypothesis (checked), so the traces are what
-found it. The token of each source never appears in the output.
+found it. The token of each source never appears in the output. `bundle capture`
+writes the sampled spans to `traces/spans.jsonl`, and triage on that bundle ranks the
+same top hypothesis.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -90,7 +93,10 @@ def _triage(pd_url: str, trace: dict[str, Any] | None) -> Result:
 
 @pytest.mark.parametrize("backend", ["tempo", "jaeger"])
 def test_trace_backend_supplies_the_call_graph_and_the_evidence(
-    backend: str, pd: tuple[PagerDutyServer, datetime], monkeypatch: pytest.MonkeyPatch
+    backend: str,
+    pd: tuple[PagerDutyServer, datetime],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     server, alert_at = pd
     monkeypatch.setenv("AISRE_PAGERDUTY_TOKEN", PD_TOKEN)
@@ -121,6 +127,20 @@ def test_trace_backend_supplies_the_call_graph_and_the_evidence(
         assert spans[0]["query"].startswith("spans where service=payments"), spans[0]
         # the span evidence links to the trace in the backend
         assert traces.url in json.dumps(spans), spans
+
+        # `bundle capture` keeps the sampled spans; triage on the bundle agrees
+        out = tmp_path / "bundle"
+        r = run_cli(["bundle", "capture", "CheckoutErrors", "-o", str(out)])
+        assert r.code == 0, r.err[-2000:]
+        lines = (out / "traces" / "spans.jsonl").read_text().splitlines()
+        assert len(lines) >= 30 and TRACE_TOKEN not in "".join(lines)
+        first = json.loads(lines[0])
+        assert {"trace_id", "span_id", "parent_id", "service", "name", "start"} <= set(first)
+        assert first["status"] in ("ok", "error") and first["ref"].startswith(traces.url)
+        r = run_cli(["triage", "--bundle", str(out), "--json"])
+        assert r.code == 0, r.err[-2000:]
+        again = json.loads(r.out)["hypotheses"][0]
+        assert (again["kind"], again["service"]) == (top["kind"], top["service"])
     finally:
         traces.stop()
 
