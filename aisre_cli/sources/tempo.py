@@ -400,19 +400,16 @@ class Tempo:
                 got = 0
                 for t in found:
                     if kind == "normal":
-                        durations.setdefault(key, []).extend(t.span_durations_ms())
+                        # TraceQL: the service's own spans (the span sets); a tag search
+                        # (Tempo 1.x) has none, and its minDuration is the trace's
+                        own = t.span_durations_ms() if traceql else [t.durationMs]
+                        durations.setdefault(key, []).extend(d for d in own if d > 0)
                     if got < share and plan.add(key, kind, norm_id(t.traceID, 16)):
                         got += 1
                 room -= got
 
-        kinds: list[Kind] = (
-            ["error", "normal", "slow"]
-            if self.cfg.search == "traceql"
-            else [
-                "normal",
-                "slow",
-            ]
-        )
+        traceql = self.cfg.search == "traceql"
+        kinds: list[Kind] = ["error", "normal", "slow"] if traceql else ["normal", "slow"]
         try:
             for kind in kinds:
                 for svc in wanted:

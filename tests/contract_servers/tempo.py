@@ -10,7 +10,7 @@ Shapes follow https://grafana.com/docs/tempo/latest/api_docs/ :
   `max_limit` a 400), `spss` (spans per span set, default 3). Answers
   `{"traces": [{traceID (hex, leading zeros dropped), rootServiceName,
   rootTraceName, startTimeUnixNano, durationMs, spanSet, spanSets}], "metrics": {...}}`,
-  most recent first. A query that does not parse is a 400 with a plain-text message.
+  most recent first (no span sets for a tag search). A query that does not parse is a 400 with a plain-text message.
 * `GET /api/traces/<id>`: OTLP JSON `{"batches": [{"resource": {...}, "scopeSpans":
   [{"scope": {...}, "spans": [...]}]}]}`, ids base64 (Tempo's JSON encoding of the
   OTLP bytes fields) or hex (`hex_ids=True`), status `{"code": "STATUS_CODE_ERROR"}`;
@@ -200,17 +200,17 @@ class TempoServer(ContractServer):
                 "matched": len(hits),
             }
             root = t.root
-            found.append(
-                {
-                    "traceID": t.trace_id.lstrip("0") or "0",
-                    "rootServiceName": root.service,
-                    "rootTraceName": root.name,
-                    "startTimeUnixNano": str(t.start_ns),
-                    "durationMs": max(1, (t.end_ns - t.start_ns) // 1_000_000),
-                    "spanSet": spanset,
-                    "spanSets": [spanset],
-                }
-            )
+            hit: dict[str, Any] = {
+                "traceID": t.trace_id.lstrip("0") or "0",
+                "rootServiceName": root.service,
+                "rootTraceName": root.name,
+                "startTimeUnixNano": str(t.start_ns),
+                "durationMs": max(1, (t.end_ns - t.start_ns) // 1_000_000),
+            }
+            if req.q("q") is not None:  # span sets come with TraceQL only (Tempo 2.x)
+                hit["spanSet"] = spanset
+                hit["spanSets"] = [spanset]
+            found.append(hit)
             if len(found) >= limit:
                 break
         return Reply(
