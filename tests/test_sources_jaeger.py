@@ -283,3 +283,17 @@ def test_a_trace_source_fits_its_sampling_in_what_the_gather_has_left() -> None:
         assert Clock.start(20.0).budget_s == 20.0  # never more than the source's own
     finally:
         GATHER_DEADLINE.reset(token)
+
+
+def test_a_404_page_that_is_not_jaegers_envelope_is_still_not_found(
+    server: JaegerServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.contract_servers.base import Reply
+
+    monkeypatch.setattr(
+        server,
+        "route",
+        lambda req: Reply(404, raw=b"404 page not found\n", headers={"Content-Type": "text/plain"}),
+    )
+    with pytest.raises(TraceNotFound, match="404 page not found"):
+        _jaeger(server.url).trace("abc")

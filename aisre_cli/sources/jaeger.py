@@ -229,7 +229,13 @@ class Jaeger:
         return f"{self.http.base_url}/trace/{trace_id}" + (f"?uiFind={span_id}" if span_id else "")
 
     def _envelope(self, resp: Response, where: str) -> TracesResponse:
-        env = parse_model(TracesResponse, resp.json(self.name), self.name, where)
+        if resp.status != 200:
+            try:
+                env = parse_model(TracesResponse, resp.json(self.name), self.name, where)
+            except SourceError:  # not Jaeger's envelope (a proxy's page): use the status
+                env = TracesResponse(errors=[_Error(code=resp.status, msg=_snippet(resp))])
+        else:
+            env = parse_model(TracesResponse, resp.json(self.name), self.name, where)
         if resp.status != 200:
             msg = "; ".join(f"{e.msg}" for e in env.errors or []) or f"HTTP {resp.status}"
             if resp.status == 404:
@@ -394,6 +400,12 @@ class Jaeger:
             return None
 
         return probe(self.http, "/api/services", ver, needs_auth=self.cfg.token_name is not None)
+
+
+def _snippet(resp: Response) -> str:
+    from aisre_cli.settings.secrets import redact
+
+    return redact(resp.body[:160].decode("utf-8", "replace").strip()) or f"HTTP {resp.status}"
 
 
 def _service_of(t: JaegerTrace, s: JaegerSpan) -> str:

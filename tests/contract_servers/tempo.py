@@ -10,7 +10,8 @@ Shapes follow https://grafana.com/docs/tempo/latest/api_docs/ :
   `max_limit` a 400), `spss` (spans per span set, default 3). Answers
   `{"traces": [{traceID (hex, leading zeros dropped), rootServiceName,
   rootTraceName, startTimeUnixNano, durationMs, spanSet, spanSets}], "metrics": {...}}`,
-  most recent first (no span sets for a tag search). A query that does not parse is a 400 with a plain-text message.
+  most recent first (no span sets for a tag search). A query that does not parse is
+  a 400 with a plain-text message.
 * `GET /api/traces/<id>`: OTLP JSON `{"batches": [{"resource": {...}, "scopeSpans":
   [{"scope": {...}, "spans": [...]}]}]}`, ids base64 (Tempo's JSON encoding of the
   OTLP bytes fields) or hex (`hex_ids=True`), status `{"code": "STATUS_CODE_ERROR"}`;
