@@ -390,3 +390,35 @@ def test_profile_config_builds_tempo_and_jaeger_and_doctor_checks_them(
     bad = Profile.model_validate({"sources": {"tempo": {"url": server.url, "max_trace": 5}}})
     with pytest.raises(ConfigError, match="max_trace"):
         live_sources(bad)
+
+
+def test_config_show_lists_the_trace_sources_and_their_tokens(
+    server: TempoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    import yaml
+
+    from aisre_cli.settings import paths
+    from aisre_cli.settings.config import AppConfig
+    from tests.contract_servers.cli import run_cli
+
+    r = run_cli(["config", "show", "--defaults", "--json"])
+    assert r.code == 0, r.err
+    sample = json.loads(r.out)["profiles"]["example"]["sources"]
+    assert sample["tempo"]["max_traces"] == 200 and sample["tempo"]["search"] == "traceql"
+    assert sample["jaeger"]["url"].startswith("http://")
+    AppConfig.model_validate({"version": 1, "profiles": {"x": {"sources": sample}}})
+
+    prof = {"sources": {"tempo": {"url": server.url, "token_name": "tempo"}}}
+    p = paths.config_file()
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(yaml.safe_dump({"version": 1, "default_profile": "t", "profiles": {"t": prof}}))
+    monkeypatch.setenv("AISRE_TEMPO_TOKEN", TOKEN)
+    r = run_cli(["config", "show", "--json"])
+    assert r.code == 0, r.err
+    body = json.loads(r.out)
+    assert {"source": "tempo", "token": "tempo", "stored": "env"}.items() <= body["tokens"][
+        0
+    ].items()
+    assert TOKEN not in r.out
