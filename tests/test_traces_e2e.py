@@ -80,7 +80,7 @@ def _triage(pd_url: str, trace: dict[str, Any] | None) -> Result:
         sources.update(trace)
     prof = {
         "environment": "test",
-        "gather_budget_s": 15,
+        "gather_budget_s": 30,  # generous: the machine may be loaded; nothing waits for it
         "lookback_minutes": 40,
         "lookahead_minutes": 5,
         "sources": sources,
