@@ -776,7 +776,11 @@ class BundleSource:
         return self._cache.topology
 
     # TraceSource
-    def fetch_spans(self, start: datetime, end: datetime) -> list[Span]:
+    def fetch_spans(
+        self, start: datetime, end: datetime, services: set[str] | None = None
+    ) -> list[Span]:
+        """Every span of the bundle: a bundle is one incident, already sampled, so
+        `services` is ignored (the engine decides what matters)."""
         if self._cache.spans is None:
             spans: list[Span] = []
             tdir = self.root / "traces"

@@ -14,6 +14,10 @@ case and anyone can open the files with the tools they know:
   files are numbered (`03_up.json`) to keep the gathered order;
 * `logs/<service>.jsonl`: `{ts, service, level, msg}` per record, plus `ref` (the
   original LogQL stream and line) so evidence from a replay still points at Loki;
+* `traces/spans.jsonl`: one span per line in the bundle-v1 span shape (`trace_id`,
+  `span_id`, `parent_id`, `service`, `name`, `start` (RFC 3339, microseconds),
+  `duration_ms`, `status` `ok`/`error`), plus `ref` (the Tempo or Jaeger trace it
+  came from) as an attribute; written only when spans were gathered;
 * `changes.json`, `topology.yaml`, `bundle.yaml` (window = the gather window, and
   `focus_alert` = the alert's fingerprint);
 * `events/events.jsonl` when the profile has event sources (Kubernetes): one event a
@@ -49,7 +53,7 @@ import orjson
 import yaml
 
 from aisre_cli.errors import UsageError
-from aisre_cli.model import Alert, Context, Event, Series
+from aisre_cli.model import Alert, Context, Event, Series, Span
 from aisre_cli.settings.secrets import redact_data
 from aisre_cli.sources import WireAlerts
 from aisre_cli.sources.timeparse import iso
@@ -276,4 +280,27 @@ def capture_bundle(
             for e in sorted(ctx.events, key=lambda e: (e.ts, e.service, e.reason, e.object))
         ]
         _write(out / "events" / "events.jsonl", b"".join(r + b"\n" for r in recs))
+    if ctx.spans:
+        recs = [orjson.dumps(scrub(span_record(sp))) for sp in ctx.spans]
+        _write(out / "traces" / "spans.jsonl", b"\n".join(recs) + b"\n")
     return out
+
+
+def span_record(sp: Span) -> dict[str, Any]:
+    """One span in the bundle-v1 `traces/*.jsonl` shape that `read_spans` reads."""
+    from datetime import UTC, datetime
+
+    start = datetime.fromtimestamp(sp.start, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    rec: dict[str, Any] = {
+        "trace_id": sp.trace_id,
+        "span_id": sp.span_id,
+        "parent_id": sp.parent_id,
+        "service": sp.service,
+        "name": sp.name,
+        "start": start,
+        "duration_ms": sp.duration_ms,
+        "status": "error" if sp.error else "ok",
+    }
+    if sp.ref:
+        rec["ref"] = sp.ref
+    return rec

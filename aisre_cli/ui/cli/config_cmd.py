@@ -273,6 +273,10 @@ def token_rows(profile: Any) -> list[dict[str, str]]:
         cfg = getattr(src, key)
         if cfg is not None and getattr(cfg, "token_name", None):
             names.append((key, cfg.token_name))
+    # the types without a typed field (tempo, jaeger, plugins) keep their raw mapping
+    for key, value in (getattr(src, "model_extra", None) or {}).items():
+        if isinstance(value, dict) and isinstance(value.get("token_name"), str):
+            names.append((key, value["token_name"]))
     rows = []
     for source, token_name in names:
         try:
@@ -322,6 +326,13 @@ def _defaults_sample() -> dict[str, Any]:
         grafana=GrafanaSettings(url="https://grafana.example.com"),
     ).model_dump(mode="json")
     sample["sources"].pop("bundle", None)  # a bundle replaces every source: not a default
+    from aisre_cli.sources.jaeger import JaegerSource
+    from aisre_cli.sources.tempo import TempoSource
+
+    sample["sources"]["tempo"] = TempoSource(url="http://tempo:3200").model_dump(mode="json")
+    sample["sources"]["jaeger"] = JaegerSource(url="http://jaeger-query:16686").model_dump(
+        mode="json"
+    )
     return sample
 
 
