@@ -399,3 +399,80 @@ def test_edges_out_of_a_cpu_starved_caller_do_not_blame_the_callee() -> None:
         max((c.features["net_edge"] for c in starved.candidates if c.service == "api"), default=0.0)
         == 0.0
     )
+
+
+# ------------------------------------------------------------------ timing and load
+
+
+def test_weak_early_drift_does_not_date_the_incident() -> None:
+    """A 2% memory creep 20 minutes before the fault is a real but weak anomaly; the
+    incident (and each service's trouble) begins with the strong jump."""
+    early = FAULT - 20 * STEP
+    ctx = context(
+        [
+            series("container_memory_usage_bytes", "web", 100.0, 102.2, noise=0.0, at=early),
+            series("container_memory_usage_bytes", "api", 100.0, 102.2, noise=0.0, at=early),
+            series("http_request_duration_p99_seconds", "api", 0.1, 0.9),
+        ]
+    )
+    a = run(ctx)
+    weak = [f for f in a.findings.metrics if f.series.name == "container_memory_usage_bytes"]
+    assert weak and all(f.onset <= early + STEP for f in weak)  # the drift is seen ...
+    assert abs(a.onset - FAULT) <= 2 * STEP  # ... but does not date the incident
+    api = [c for c in a.candidates if c.service == "api"]
+    assert api and min(c.features["sync"] for c in api) > 0.8
+
+
+def _surge_ctx(caller_rate: bool, at: str = "api") -> Context:
+    extra = [
+        series("http_requests_per_second", at, 100.0, 400.0),
+        series("http_request_duration_p99_seconds", at, 0.1, 0.8),
+    ]
+    if caller_rate:
+        extra.append(series("http_requests_per_second", "web", 50.0, 50.0))
+    return context(extra)
+
+
+def test_surge_at_a_service_whose_callers_stayed_flat_came_from_inside() -> None:
+    (outside,) = cands(run(_surge_ctx(caller_rate=False)), "traffic_surge", "api")
+    (inside,) = cands(run(_surge_ctx(caller_rate=True)), "traffic_surge", "api")
+    assert outside.features["kind_signal"] > 0.3
+    assert inside.features["kind_signal"] < 0.5 * outside.features["kind_signal"]
+
+
+def test_surge_at_the_entry_point_is_demand() -> None:
+    """The paging service has no callers: its surge is outside demand, not discounted."""
+    ctx = context(
+        [
+            series("http_requests_per_second", "web", 100.0, 400.0),
+            series("http_requests_per_second", "api", 100.0, 400.0),
+        ]
+    )
+    (entry,) = cands(run(ctx), "traffic_surge", "web")
+    assert entry.features["kind_signal"] > 0.3
+
+
+def _availability(strength: float) -> metric_an.MetricFinding:
+    s = series("probe_success", "db", 1.0, 0.0, noise=0.0)
+    return metric_an.MetricFinding(
+        series=s,
+        family="availability",
+        direction=-1,
+        z=10.0,
+        rel=1.0,
+        baseline=0.9,
+        level=0.0,
+        peak=0.0,
+        onset=FAULT,
+        strength=strength,
+        bad=True,
+    )
+
+
+def test_noisy_availability_falling_to_zero_is_weakly_down() -> None:
+    from aisre_cli.investigate.analyzers.dependency import find_dead
+
+    steady = find_dead([_availability(1.0)], [], set())["db"].strength
+    noisy = find_dead([_availability(0.2)], [], set())["db"].strength
+    assert steady == pytest.approx(1.0)
+    assert noisy < 0.5 * steady

@@ -54,6 +54,10 @@ anomaly at the service this much, like a span finding: the service is in trouble
 then on, even when its own series stopped (a crashed pod exports nothing)."""
 EVENT_MIN = 0.1
 """Event groups weaker than this (old, or one Warning long after the page) are ignored."""
+ONSET_SHARE = 0.8
+"""A service's anomaly begins with its strongest findings (within this share of the
+strongest): a weak early drift (a 1% memory creep, one noisy percentile) is not when
+its trouble started, and dating it there breaks every timing comparison."""
 
 
 @dataclass
@@ -157,7 +161,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         if score <= 0:
             continue
         anom[s] = score
-        strong = [f for f in core if f.strength * _weight(f) >= 0.5 * score]
+        strong = [f for f in core if f.strength * _weight(f) >= ONSET_SHARE * score]
         first[s] = min(f.onset for f in strong)
         fams[s] = {f.family or "other" for f in core}
         nser[s] = len(core)
