@@ -476,3 +476,25 @@ def test_noisy_availability_falling_to_zero_is_weakly_down() -> None:
     noisy = find_dead([_availability(0.2)], [], set())["db"].strength
     assert steady == pytest.approx(1.0)
     assert noisy < 0.5 * steady
+
+
+def _dead_db(lead_steps: int) -> float:
+    a = run(
+        context(
+            [
+                series("probe_success", "db", 1.0, 0.0, noise=0.0, at=FAULT - lead_steps * STEP),
+                series("http_errors_ratio", "api", 0.01, 0.4),
+            ]
+        )
+    )
+    (dep,) = cands(a, "dependency_failure", "db")
+    return dep.features["dependency_down"]
+
+
+def test_dependency_down_long_before_its_callers_degrade_corroborates_little() -> None:
+    """A dependency explains its callers' trouble when they degrade about when it dies
+    (within a step or so); callers fine for three more steps barely corroborate it."""
+    prompt = _dead_db(0)
+    late = _dead_db(3)
+    assert prompt > 0.8
+    assert late < 0.35 * prompt

@@ -237,7 +237,9 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
             if has_topo
             else []
         )
-        near = [math.exp(-max(0.0, c - d.onset - TOL_S) / max(2 * step, 120.0)) for c in caller_on]
+        # the callers' trouble decays as evidence one step at a time: fine for two
+        # more steps (ten minutes at a 5-minute step) is not "they could not reach it"
+        near = [math.exp(-max(0.0, c - d.onset - TOL_S) / max(step, 60.0)) for c in caller_on]
         return max([*near, 0.9 if d.logs else 0.0, 0.0 if has_topo else 0.5])
 
     def svc_features(s: str) -> dict[str, float]:
