@@ -498,3 +498,22 @@ def test_dependency_down_long_before_its_callers_degrade_corroborates_little() -
     late = _dead_db(3)
     assert prompt > 0.8
     assert late < 0.35 * prompt
+
+
+def _api_deeper(db_after: float) -> float:
+    a = run(
+        context(
+            [
+                series("http_request_duration_p99_seconds", "api", 0.1, 0.9),
+                series("http_request_duration_p99_seconds", "db", 0.01, db_after),
+            ]
+        )
+    )
+    return max(c.features["deeper"] for c in a.candidates if c.service == "api")
+
+
+def test_a_dependency_explains_caller_latency_only_up_to_its_own_growth() -> None:
+    """Latency adds up along a call: a database 10 ms slower does not explain a caller
+    800 ms slower; a database 600 ms slower does."""
+    assert _api_deeper(0.6) > 0.6
+    assert _api_deeper(0.02) < 0.1

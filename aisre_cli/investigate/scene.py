@@ -211,6 +211,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         anom[e.callee] = max(anom.get(e.callee, 0.0), 0.8 * edge_strength(e.z))
         first[e.callee] = min(first.get(e.callee, e.onset), e.onset)
 
+    lat = _latency_growth(per_svc)
     anomalous = {s for s, v in anom.items() if v >= 0.2}
     ref_onset = first.get(a, onset) if a else onset
     step = _step(symptom) if symptom is not None else 60.0
@@ -254,7 +255,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
                     # this one did, and only as far as it is as strong
                     near = 1.0 if on is None else math.exp(-abs(on - od) / sync_scale)
                     rel = min(1.0, anom[d] / an) if an > 0 else 1.0
-                    deeper = max(deeper, anom[d] * near * rel)
+                    deeper = max(deeper, anom[d] * near * rel * _latency_share(s, d, lat))
                 # calls to a deeper service that got slow on the wire explain this
                 # service's slowness whenever they happened in the incident's minutes
                 deeper = max(deeper, edge_anom.get(d, 0.0) * (0.0 if s == d else 1.0))
@@ -372,6 +373,37 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         views=views,
         edges=edges,
     )
+
+
+LATENCY_FANOUT = 2.0
+"""A caller may wait on a dependency more than once per request: up to this many
+times its growth is still the dependency's doing."""
+
+
+def _latency_growth(per_svc: dict[str, list[MetricFinding]]) -> dict[str, dict[str, float]]:
+    """service → metric name → how much that latency grew, in the metric's own unit."""
+    out: dict[str, dict[str, float]] = {}
+    for s, lst in per_svc.items():
+        for f in lst:
+            if f.family == "latency" and f.direction > 0 and f.level > f.baseline:
+                cur = out.setdefault(s, {})
+                cur[f.series.name] = max(cur.get(f.series.name, 0.0), f.level - f.baseline)
+    return out
+
+
+def _latency_share(s: str, d: str, lat: dict[str, dict[str, float]]) -> float:
+    """How much of caller `s`'s latency growth its dependency `d` can account for.
+
+    Latency adds up along a call path: a caller waits for its dependency, so the
+    dependency's growth can explain the caller's only up to its own size (times a
+    small fan-out). A database 2 ms slower does not explain a caller 400 ms slower:
+    that caller has trouble of its own. Compared on the same metric (same name, same
+    unit) where both have one; 1.0 (no say) otherwise."""
+    mine, theirs = lat.get(s, {}), lat.get(d, {})
+    shared = [n for n in mine if n in theirs and mine[n] > 0]
+    if not shared:
+        return 1.0
+    return min(1.0, max(LATENCY_FANOUT * theirs[n] / mine[n] for n in shared))
 
 
 def _crowd(bases: dict[str, dict[str, float]]) -> float:
