@@ -517,3 +517,20 @@ def test_a_dependency_explains_caller_latency_only_up_to_its_own_growth() -> Non
     800 ms slower; a database 600 ms slower does."""
     assert _api_deeper(0.6) > 0.6
     assert _api_deeper(0.02) < 0.1
+
+
+def test_unknown_is_the_lesser_reading_only_where_a_specific_kind_reads_the_service() -> None:
+    a = run(
+        context(
+            [
+                series("container_cpu_usage_percent", "api", 20.0, 95.0),
+                series("http_request_duration_p99_seconds", "db", 0.1, 0.9),
+            ]
+        )
+    )
+    assert cands(a, "resource_saturation", "api")
+    (api_unknown,) = cands(a, "unknown", "api")
+    (db_unknown,) = cands(a, "unknown", "db")
+    assert not [c for c in a.candidates if c.service == "db" and c.kind != "unknown"]
+    assert api_unknown.features["fallback"] == 1.0
+    assert db_unknown.features["fallback"] == 0.0
