@@ -534,3 +534,13 @@ def test_unknown_is_the_lesser_reading_only_where_a_specific_kind_reads_the_serv
     assert not [c for c in a.candidates if c.service == "db" and c.kind != "unknown"]
     assert api_unknown.features["fallback"] == 1.0
     assert db_unknown.features["fallback"] == 0.0
+
+
+def test_one_early_percentile_does_not_date_the_service() -> None:
+    from aisre_cli.investigate.scene import weighted_onset
+
+    # p95 crept up at 8; mean and p99 jumped at 14: the service's trouble starts at 14
+    assert weighted_onset([(8.0, 0.81), (14.0, 1.0), (14.0, 1.0)]) == 14.0
+    # two equally strong signals: the earlier one dates it (a cause leads its effects)
+    assert weighted_onset([(40.0, 1.0), (30.0, 1.0)]) == 30.0
+    assert weighted_onset([(5.0, 0.5)]) == 5.0

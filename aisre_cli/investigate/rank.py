@@ -208,7 +208,9 @@ class Ranker:
         own = [f for f in rel if a and f.series.service == a]
         if own:
             top = max(f.strength for f in own)
-            return min(f.onset for f in own if f.strength >= scene.ONSET_SHARE * top)
+            return scene.weighted_onset(
+                [(f.onset, f.strength) for f in own if f.strength >= scene.ONSET_SHARE * top]
+            )
         inc = [f for f in rel if f.series.service in cone and f.strength >= 0.3]
         if inc:
             return min(f.onset for f in inc)

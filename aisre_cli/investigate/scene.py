@@ -57,7 +57,9 @@ EVENT_MIN = 0.1
 ONSET_SHARE = 0.8
 """A service's anomaly begins with its strongest findings (within this share of the
 strongest): a weak early drift (a 1% memory creep, one noisy percentile) is not when
-its trouble started, and dating it there breaks every timing comparison."""
+its trouble started, and dating it there breaks every timing comparison. Among those
+strongest findings the service is dated by their strength-weighted median onset
+(`weighted_onset`)."""
 
 
 @dataclass
@@ -162,7 +164,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
             continue
         anom[s] = score
         strong = [f for f in core if f.strength * _weight(f) >= ONSET_SHARE * score]
-        first[s] = min(f.onset for f in strong)
+        first[s] = weighted_onset([(f.onset, f.strength * _weight(f)) for f in strong])
         fams[s] = {f.family or "other" for f in core}
         nser[s] = len(core)
         generic_only[s] = 1.0 if all(not f.known for f in core) else 0.0
@@ -404,6 +406,20 @@ def _latency_share(s: str, d: str, lat: dict[str, dict[str, float]]) -> float:
     if not shared:
         return 1.0
     return min(1.0, max(LATENCY_FANOUT * theirs[n] / mine[n] for n in shared))
+
+
+def weighted_onset(pts: list[tuple[float, float]]) -> float:
+    """The strength-weighted (lower) median of onsets: when most of a service's strong
+    evidence had begun. One percentile that crept up a few minutes early does not
+    date the whole service; two equal signals date it at the earlier."""
+    pts = sorted(pts)
+    half = 0.5 * sum(w for _, w in pts)
+    acc = 0.0
+    for t, w in pts:
+        acc += w
+        if acc >= half - 1e-12:
+            return t
+    return pts[-1][0]
 
 
 def _crowd(bases: dict[str, dict[str, float]]) -> float:
