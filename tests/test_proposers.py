@@ -532,8 +532,19 @@ def test_unknown_is_the_lesser_reading_only_where_a_specific_kind_reads_the_serv
     (api_unknown,) = cands(a, "unknown", "api")
     (db_unknown,) = cands(a, "unknown", "db")
     assert not [c for c in a.candidates if c.service == "db" and c.kind != "unknown"]
-    assert api_unknown.features["fallback"] == 1.0
+    assert api_unknown.features["fallback"] == pytest.approx(1.0)
     assert db_unknown.features["fallback"] == 0.0
+
+
+def test_a_faint_specific_reading_makes_unknown_only_faintly_lesser() -> None:
+    """A specific kind that reads the service only faintly (node-wide CPU, shared by
+    everything on the node) leaves its "unknown" reading only partly penalised: the
+    penalty follows the specific signal."""
+    a = run(context([series("node_cpu_usage_percent", "api", 20.0, 95.0)]))
+    (sat,) = cands(a, "resource_saturation", "api")
+    (unk,) = cands(a, "unknown", "api")
+    assert 0.0 < sat.features["kind_signal"] < 0.6
+    assert unk.features["fallback"] == pytest.approx(sat.features["kind_signal"])
 
 
 def test_one_early_percentile_does_not_date_the_service() -> None:

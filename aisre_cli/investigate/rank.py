@@ -75,7 +75,7 @@ FEATURES: tuple[str, ...] = (
     "kind_signal",  # strength of the signal specific to the hypothesis kind
     "change_proximity",  # for change kinds: how close before the onset
     "change_after_onset",  # a change that came after the onset (a hot-fix)
-    "fallback",  # "unknown" at a service that a specific kind also explains (the lesser reading)
+    "fallback",  # "unknown" where a specific kind also reads the service (its kind signal)
     "families",  # number of anomalous signal families at the service (scaled)
     "memory_prior",  # past confirmed incidents of this (service, kind)
     "symptom_corr",  # its anomalous series move with the paging service's symptom
@@ -230,13 +230,17 @@ class Ranker:
             for name in sorted(proposers):
                 out.extend(proposers[name](sc, view))
         self._memory_candidates(out, fnd, sc)
-        # "unknown" is the lesser reading of a service only where a specific kind
+        # "unknown" is the lesser reading of a service only as far as a specific kind
         # reads it too; at a service nothing specific explains, it is the only
         # reading and must compete with other services on their shared features
-        specific = {c.service for c in out if c.kind != "unknown"}
+        specific: dict[str, float] = {}
         for c in out:
-            if c.kind == "unknown" and c.service not in specific:
-                c.features["fallback"] = 0.0
+            if c.kind != "unknown":
+                sig = min(1.0, max(0.0, c.features.get("kind_signal", 0.0)))
+                specific[c.service] = max(specific.get(c.service, 0.0), sig)
+        for c in out:
+            if c.kind == "unknown":
+                c.features["fallback"] = specific.get(c.service, 0.0)
         for cand in out:
             cand.evidence = [
                 e for e in cand.evidence if e.ev.strength > 0 or e.ev.kind == "topology"
