@@ -555,3 +555,19 @@ def test_one_early_percentile_does_not_date_the_service() -> None:
     # two equally strong signals: the earlier one dates it (a cause leads its effects)
     assert weighted_onset([(40.0, 1.0), (30.0, 1.0)]) == 30.0
     assert weighted_onset([(5.0, 0.5)]) == 5.0
+
+
+def _web_deeper(starved: bool) -> float:
+    extra = [series("http_errors_ratio", "api", 0.01, 0.3)]
+    if starved:
+        extra.append(series("container_cpu_usage_percent", "web", 20.0, 98.0))
+    a = run(context(extra))
+    return max(c.features["deeper"] for c in a.candidates if c.service == "web")
+
+
+def test_a_cpu_starved_service_is_not_explained_away_by_its_dependencies() -> None:
+    """Waiting on a slow dependency costs no CPU: a service pinned at 98% CPU has a
+    local explanation, so the trouble seen at the services it calls explains it less."""
+    plain = _web_deeper(starved=False)
+    assert plain > 0.5
+    assert _web_deeper(starved=True) < 0.2 * plain

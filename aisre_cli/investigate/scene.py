@@ -203,6 +203,17 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
             for f in lst
         )
     }
+    own_starve = {
+        s: max(
+            [
+                f.strength
+                for f in lst
+                if f.family in ("cpu", "memory") and f.scope != "node" and is_bad(f)
+            ]
+            + [0.0]
+        )
+        for s, lst in per_svc.items()
+    }
     edges = [e for e in fnd.edges if e.caller not in starved]
     net = network_blame(edges)
     edge_anom: dict[str, float] = {}
@@ -261,6 +272,10 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
                 # calls to a deeper service that got slow on the wire explain this
                 # service's slowness whenever they happened in the incident's minutes
                 deeper = max(deeper, edge_anom.get(d, 0.0) * (0.0 if s == d else 1.0))
+        # a service starved of its own CPU or memory has a local explanation: waiting on
+        # a slow dependency costs no CPU, and its callees' slowness seen from it is
+        # partly its own (it is slow to send and to read)
+        deeper *= 1.0 - own_starve.get(s, 0.0)
         up_surge = 0.0
         if has_topo:
             for x in topo.upstream(s):
