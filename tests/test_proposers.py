@@ -571,3 +571,29 @@ def test_a_cpu_starved_service_is_not_explained_away_by_its_dependencies() -> No
     plain = _web_deeper(starved=False)
     assert plain > 0.5
     assert _web_deeper(starved=True) < 0.2 * plain
+
+
+def _two_hops(n: int, start: float, web_api_ms: float, api_db_ms: float, tid: str) -> list[Span]:
+    out = []
+    for i in range(n):
+        t = start + i * 10.0
+        tr = f"{tid}{i}"
+        out += [
+            Span(tr, "w", None, "web", "GET /", t, 40.0 + web_api_ms + api_db_ms, False),
+            Span(tr, "wc", "w", "web", "api.Get", t, 30.0 + web_api_ms + api_db_ms, False),
+            Span(tr, "a", "wc", "api", "api.Get", t, 30.0 + api_db_ms, False),
+            Span(tr, "ac", "a", "api", "db.Query", t, 10.0 + api_db_ms, False),
+            Span(tr, "d", "ac", "db", "db.Query", t, 10.0, False),
+        ]
+    return out
+
+
+def test_network_reading_follows_where_the_grown_network_time_concentrates() -> None:
+    """Two calls grew on the wire, one by 80 ms and one by 8: the network hypothesis
+    is strong where most of the grown time is, weaker at the other."""
+    spans = _two_hops(30, FAULT - 600, 1.0, 1.0, "b") + _two_hops(10, FAULT + 10, 80.0, 8.0, "a")
+    a = run(context(spans=spans))
+    (big,) = cands(a, "network", "api")
+    (small,) = cands(a, "network", "db")
+    assert big.features["kind_signal"] > 0.5
+    assert small.features["kind_signal"] < 0.7 * big.features["kind_signal"]
