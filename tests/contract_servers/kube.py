@@ -1217,7 +1217,7 @@ class KubeServer(ContractServer):
                 status_body(
                     405,
                     "MethodNotAllowed",
-                    f"the server does not allow this method on the requested resource",
+                    "the server does not allow this method on the requested resource",
                 ),
             )
         watch = req.q("watch") in ("true", "1")
