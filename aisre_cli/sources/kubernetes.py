@@ -322,8 +322,13 @@ class Credential:
     origin: str = "kubeconfig"
     """kubeconfig | token-file | exec | keyring | none"""
 
-    def fresh(self, now: float | None = None) -> bool:
-        return self.expires is None or (now or time.time()) < self.expires - 10.0
+    def fresh(self) -> bool:
+        return self.expires is None or _now() < self.expires - 10.0
+
+
+def _now() -> float:
+    """The wall clock (a function so tests can move it)."""
+    return time.time()
 
 
 _EXEC_CACHE: dict[str, Credential] = {}
@@ -1158,6 +1163,13 @@ class Kubernetes:
         ref = self._pod_ref(name)
         out: list[Event] = []
 
+        def relevant(since: float | None) -> bool:
+            # a current state that began before the window ended; with no start time
+            # known, only a window that reaches (nearly) now can contain it
+            if since is not None:
+                return since <= hi
+            return hi >= time.time() - 600
+
         def now_ts(since: float | None) -> float:
             # a current state: seen now (or since its condition changed), inside the window
             t = min(time.time(), hi) if since is None else since
@@ -1201,8 +1213,8 @@ class Kubernetes:
                     )
             waiting = _d(cs, "state", "waiting")
             if isinstance(waiting, dict) and str(waiting.get("reason")) in WAITING_REASONS:
-                since = ready_at if ready_at is not None and ready_at <= hi else None
-                if since is None or since <= hi:
+                since = ready_at
+                if relevant(since):
                     reason = str(waiting["reason"])
                     msg = str(waiting.get("message") or reason)
                     out.append(
@@ -1223,7 +1235,7 @@ class Kubernetes:
         if phase == "Failed" and st.get("reason"):
             reason = str(st["reason"])
             since = ready_at
-            if since is None or since <= hi:
+            if relevant(since):
                 out.append(
                     Event(
                         ts=now_ts(since),
@@ -1240,7 +1252,7 @@ class Kubernetes:
         sched = conds.get("PodScheduled")
         if sched and sched.get("status") == "False":
             since = _ts(sched.get("lastTransitionTime"))
-            if since is None or since <= hi:
+            if relevant(since):
                 out.append(
                     Event(
                         ts=now_ts(since),
@@ -1580,14 +1592,22 @@ class Kubernetes:
             return int(v) if isinstance(v, str) and v.isdigit() else 0
 
         ordered = sorted((r for r in rss if rev(r) > 0), key=rev)
+        # every revision a template has had: a rolled-back-to ReplicaSet keeps its old
+        # numbers in revision-history, so the template of revision n-1 is still known
+        at_rev: dict[int, dict[str, Any]] = {}
+        for rs in ordered:
+            hist = str(_d(rs, "metadata", "annotations", REVISION_HISTORY) or "")
+            for r in [*hist.split(","), str(rev(rs))]:
+                if r.strip().isdigit():
+                    at_rev[int(r)] = rs
         name = _name(d)
         out: list[Change] = []
-        for i, rs in enumerate(ordered):
+        for rs in ordered:
             when = self._rs_time(rs)
             if when is None or not lo <= when <= hi:
                 continue
-            prev = ordered[i - 1] if i > 0 else None
             n = rev(rs)
+            prev = at_rev.get(n - 1)
             new_t, old_t = _d(rs, "spec", "template"), _d(prev, "spec", "template")
             new_img, old_img = _images(new_t), _images(old_t) if prev else []
             cause = _d(rs, "metadata", "annotations", CHANGE_CAUSE)

@@ -159,7 +159,8 @@ class SelectorError(ValueError):
 
 
 _REQ = re.compile(
-    r"\s*(!?)\s*([A-Za-z0-9._/-]+)\s*(?:(==|=|!=)\s*([A-Za-z0-9._-]*)|\s+(in|notin)\s*\(([^)]*)\))?\s*"
+    r"\s*(!?)\s*([A-Za-z0-9._/-]+)(?:\s*(==|=|!=)\s*([A-Za-z0-9._-]*)|\s+(in|notin)\s*\(([^)]*)\))?"
+    r"\s*"
 )
 
 
