@@ -1,4 +1,5 @@
-"""The Kubernetes source against the loopback API contract server (tests/contract_servers/kube.py)."""
+"""The Kubernetes source against the loopback API contract server
+(tests/contract_servers/kube.py)."""
 
 from __future__ import annotations
 
@@ -596,13 +597,13 @@ def test_exec_plugin_expired_credential_runs_again(
     def expire_at(t: datetime) -> None:
         expiry.write_text(t.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
-    script = _plugin(
-        tmp_path,
-        f"""
-echo x >> {calls}
-printf '{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{{"token":"{TOKEN}","expirationTimestamp":"%s"}}}}' "$(cat {expiry})"
-""",
-    )
+    cred = {
+        "apiVersion": "client.authentication.k8s.io/v1",
+        "kind": "ExecCredential",
+        "status": {"token": TOKEN, "expirationTimestamp": "EXPIRY"},
+    }
+    body = json.dumps(cred).replace('"EXPIRY"', '"%s"')
+    script = _plugin(tmp_path, f"echo x >> {calls}\nprintf '{body}' \"$(cat {expiry})\"\n")
     first = datetime.now(UTC) + timedelta(minutes=30)
     expire_at(first)
     k = conn(
