@@ -333,6 +333,9 @@ def _defaults_sample() -> dict[str, Any]:
     sample["sources"]["jaeger"] = JaegerSource(url="http://jaeger-query:16686").model_dump(
         mode="json"
     )
+    from aisre_cli.sources.kubernetes import KubernetesSource
+
+    sample["sources"]["kubernetes"] = KubernetesSource().model_dump(mode="json")
     return sample
 
 
