@@ -680,3 +680,42 @@ def test_registered_as_events_and_changes(server: KubeServer, pki: Pki, tmp_path
                 }
             )
         )
+
+
+def test_gather_runs_events_and_changes_in_parallel_with_their_own_notes(
+    server: KubeServer, pki: Pki, tmp_path: Path
+) -> None:
+    """One object in two roles: gather calls fetch_events and fetch_changes in two
+    threads; each job reports its own partial notes."""
+    from aisre_cli.investigate.gather import gather
+    from aisre_cli.model import Alert
+    from aisre_cli.sources.registry import SourceSet
+
+    now = datetime.now(UTC)
+    server.rollout("shop", "checkout", image="shop/checkout:1.5.0", at=now - timedelta(minutes=9))
+    server.oom_kill(
+        "shop",
+        server.pods_of("shop", "checkout")[0]["metadata"]["name"],
+        at=now - timedelta(minutes=3),
+    )
+    server.forbid("nodes")  # events: partial
+    server.forbid("secrets")  # changes: partial
+    k = conn(server, pki, tmp_path)
+    s = SourceSet()
+    s.add("events", k)
+    s.add("changes", k)
+    alert = Alert(
+        id="a1",
+        name="KubePodCrashLooping",
+        service="checkout",
+        starts_at=now - timedelta(minutes=2),
+    )
+    ctx = gather(s, alert, [alert], lookback_s=1800, lookahead_s=60, budget_s=20)
+    assert {e.reason for e in ctx.events} >= {"OOMKilled", "CrashLoopBackOff", "BackOff"}
+    assert [c.version for c in ctx.changes if c.kind == "deploy"] == ["shop/checkout:1.5.0"]
+    notes = {n.source: n for n in ctx.notes}
+    assert notes["kubernetes events"].status == "partial"
+    assert "node node-1 skipped" in notes["kubernetes events"].detail
+    assert "secrets" not in notes["kubernetes events"].detail
+    assert notes["kubernetes changes"].status == "partial"
+    assert "Secret updates skipped" in notes["kubernetes changes"].detail
