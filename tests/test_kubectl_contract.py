@@ -194,6 +194,14 @@ def test_rollout_status_finished_and_in_progress(server: KubeServer, kubectl: Ku
     assert "Waiting for deployment" in out and 'deployment "cart" successfully rolled out' in out
 
 
+def test_rollout_status_of_a_stalled_rollout_fails(server: KubeServer, kubectl: Kubectl) -> None:
+    server.rollout("shop", "cart", image="shop/cart:9.9.9", finish=False)
+    server.stall_rollout("shop", "cart")
+    p = kubectl.run(*ctx("rollout", "status", "deployment/cart", "--timeout=60s"))
+    assert p.returncode == 1
+    assert 'deployment "cart" exceeded its progress deadline' in p.stderr
+
+
 def test_auth_errors_as_the_real_server_sends_them(
     server: KubeServer, pki: Pki, kubectl: Kubectl
 ) -> None:

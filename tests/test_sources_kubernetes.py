@@ -719,3 +719,25 @@ def test_gather_runs_events_and_changes_in_parallel_with_their_own_notes(
     assert "secrets" not in notes["kubernetes events"].detail
     assert notes["kubernetes changes"].status == "partial"
     assert "Secret updates skipped" in notes["kubernetes changes"].detail
+
+
+def test_stuck_rollout_and_free_text_service_names(
+    server: KubeServer, pki: Pki, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    server.rollout(
+        "shop", "cart", image="shop/cart:2.1.0", finish=False, at=now - timedelta(minutes=15)
+    )
+    server.stall_rollout("shop", "cart", at=now - timedelta(minutes=5))
+    k = conn(server, pki, tmp_path)
+    stuck = [e for e in k.fetch_events(*window(), None) if e.reason == "ProgressDeadlineExceeded"]
+    assert len(stuck) == 1 and stuck[0].service == "cart"
+    assert stuck[0].query == "kubectl --context test -n shop rollout status deployment/cart"
+    assert stuck[0].attrs["revision"] == "2"
+    # an alert's service that cannot be a label value matches nothing instead of a 400
+    server.requests.clear()
+    assert k.fetch_events(*window(), {"cart service (eu)"}) == []
+    assert not [r for r in server.requests if r.path.endswith("/pods")]
+    assert [e.reason for e in k.fetch_events(*window(), {"cart", "x y"})] == [
+        "ProgressDeadlineExceeded"
+    ]

@@ -59,6 +59,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shlex
 import shutil
 import ssl
@@ -110,6 +111,7 @@ NODE_PRESSURE = {
 }
 SIGNALS = {137: "SIGKILL", 143: "SIGTERM", 139: "SIGSEGV", 134: "SIGABRT"}
 MAX_NODES = 20
+_LABEL_VALUE = re.compile(r"(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)")
 _OK = (200, 400, 401, 403, 404, 410, 422, 500)
 """Statuses answered to the caller (parsed as a `Status`); 429/502/503/504 are retried
 by `Http` first."""
@@ -907,8 +909,8 @@ class Kubernetes:
                     follow_redirects=False,
                     trust_env=True,
                 )
-            if self._http is not None and self._client is None:
-                self._http.close()
+            # The previous client is not closed here: the other role's thread may be
+            # mid-request on it; it is released when no longer referenced.
             self._http = Http(
                 source=self.name,
                 base_url=t.cluster.server,
@@ -1093,9 +1095,11 @@ class Kubernetes:
                 if svc:
                     found.add(svc, pod)
             return found
-        if not services:
+        # a name that cannot be a label value (an alert's free-text service) matches no pod
+        valid = sorted(x for x in services if _LABEL_VALUE.fullmatch(x))
+        if not valid:
             return found
-        wanted = ",".join(sorted(services))
+        wanted = ",".join(valid)
         for i, key in enumerate(self.labels):
             # pods carrying an earlier selector label belong to that label's value
             sel = [f"{key} in ({wanted})", *(f"!{k}" for k in self.labels[:i])]
@@ -1116,6 +1120,15 @@ class Kubernetes:
         out: list[Event] = []
         for svc, pod in found.pods:
             out.extend(self._pod_events(svc, pod, lo, hi))
+        deployments: list[dict[str, Any]] = self._soft(
+            "deployment status",
+            lambda: self._list(self._ns_path("apps/v1", "deployments"), "deployments", deadline),
+            [],
+        )
+        for d in deployments:
+            svc = self._deployment_service(d)
+            found.dep_svc.setdefault(_name(d), svc)
+            out.extend(self._deployment_events(svc, d, lo, hi))
         hpas: list[dict[str, Any]] = self._soft(
             "HPAs",
             lambda: self._list(
@@ -1291,6 +1304,37 @@ class Kubernetes:
                 )
             )
         return out
+
+    def _deployment_events(self, svc: str, d: dict[str, Any], lo: float, hi: float) -> list[Event]:
+        """A rollout the controller gave up on (Progressing=False,
+        ProgressDeadlineExceeded): a condition, not an event, so it is read here."""
+        for c in _list_of(_d(d, "status", "conditions")):
+            if not isinstance(c, dict) or c.get("type") != "Progressing":
+                continue
+            if c.get("status") != "False" or c.get("reason") != "ProgressDeadlineExceeded":
+                continue
+            since = _ts(c.get("lastTransitionTime"))
+            if since is not None and since > hi:
+                return []
+            name = _name(d)
+            ts = max(lo, min(hi, since if since is not None else time.time()))
+            return [
+                Event(
+                    ts=ts,
+                    service=svc,
+                    reason="ProgressDeadlineExceeded",
+                    type="Warning",
+                    message=str(c.get("message") or "rollout stuck")[:500],
+                    object=f"deployment/{name}",
+                    attrs={
+                        "revision": _d(d, "metadata", "annotations", REVISION),
+                        "updated_replicas": _d(d, "status", "updatedReplicas"),
+                        "unavailable_replicas": _d(d, "status", "unavailableReplicas"),
+                    },
+                    query=self.kubectl("rollout", "status", f"deployment/{name}"),
+                )
+            ]
+        return []
 
     def _hpa_service(self, h: dict[str, Any], found: _Found) -> str | None:
         ref = _d(h, "spec", "scaleTargetRef") or {}

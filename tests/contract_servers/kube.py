@@ -870,6 +870,30 @@ class KubeServer(ContractServer):
                 self._settle(ns, name, at)
             return self.get("deployments", name, ns)
 
+    def stall_rollout(self, ns: str, name: str, at: datetime | None = None) -> dict[str, Any]:
+        """The controller gave up on an unfinished rollout: Progressing=False with reason
+        ProgressDeadlineExceeded (what `kubectl rollout status` fails on)."""
+        at = at or datetime.now(UTC)
+        with self.state_lock:
+            dep = copy.deepcopy(self.get("deployments", name, ns))
+            rss = self.owned_replicasets(dep)
+            newest = max(rss, key=lambda r: int(r["metadata"]["annotations"][REVISION]))
+            st = dep["status"]
+            st["observedGeneration"] = dep["metadata"]["generation"]
+            st["updatedReplicas"] = 1
+            st["unavailableReplicas"] = 1
+            for c in st.get("conditions", []):
+                if c["type"] == "Progressing":
+                    c.update(
+                        status="False",
+                        reason="ProgressDeadlineExceeded",
+                        message=f'ReplicaSet "{newest["metadata"]["name"]}" has timed out'
+                        " progressing.",
+                        lastUpdateTime=iso(at),
+                        lastTransitionTime=iso(at),
+                    )
+            return self.put("deployments", dep)
+
     def finish_rollout(self, ns: str, name: str, at: datetime | None = None) -> None:
         self._settle(ns, name, at or datetime.now(UTC))
 
