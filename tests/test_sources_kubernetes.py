@@ -16,7 +16,7 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
-from aisre_cli.errors import AuthError, ConfigError
+from aisre_cli.errors import AuthError, ConfigError, SourceError
 from aisre_cli.settings.config import HttpSettings
 from aisre_cli.sources.kubernetes import (
     Kubernetes,
@@ -561,8 +561,9 @@ def _exec_user(script: Path, api: str = "client.authentication.k8s.io/v1") -> di
     "api", ["client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1"]
 )
 def test_exec_plugin_token_cached_until_expiry(
-    server: KubeServer, pki: Pki, tmp_path: Path, api: str
+    server: KubeServer, pki: Pki, tmp_path: Path, api: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     calls = tmp_path / "calls"
     exp = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     script = _plugin(
@@ -585,6 +586,7 @@ EOF
     assert lines[0].startswith("get-token shop ")
     info = json.loads(lines[0].split(" ", 2)[2])
     assert info["kind"] == "ExecCredential" and info["spec"]["interactive"] is False
+    assert TOKEN not in caplog.text and "aisre.query" in caplog.text  # -vv shows queries only
 
 
 def test_exec_plugin_expired_credential_runs_again(
@@ -741,3 +743,24 @@ def test_stuck_rollout_and_free_text_service_names(
     assert [e.reason for e in k.fetch_events(*window(), {"cart", "x y"})] == [
         "ProgressDeadlineExceeded"
     ]
+
+
+def test_token_file_relative_to_the_kubeconfig_and_insecure_skip_verify(
+    server: KubeServer, pki: Pki, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "sa").mkdir()
+    (tmp_path / "sa" / "token").write_text(TOKEN + "\n")
+    kc = kubeconfig(
+        server,
+        token=None,
+        user={"tokenFile": "sa/token"},
+        cluster_extra={"insecure-skip-tls-verify": True},
+    )
+    k = conn(server, pki, tmp_path, kc=kc)
+    assert k.fetch_changes(*window()) == []
+    assert server.requests[-1].headers["authorization"] == f"Bearer {TOKEN}"
+    assert "TLS verification is OFF" in caplog.text
+    # without the CA and without skipping verification: a one-line TLS failure
+    k = conn(server, pki, tmp_path, kc=kubeconfig(server, token=TOKEN))
+    with pytest.raises(SourceError, match="certificate verify failed"):
+        k.fetch_changes(*window())

@@ -829,9 +829,10 @@ class Kubernetes:
 
     def _ssl(self, t: Target, cred: Credential) -> ssl.SSLContext | bool:
         c = t.cluster
-        if c.insecure_skip_tls_verify:
+        if c.insecure_skip_tls_verify or not self.cfg.http.verify_tls:
             log.warning(
-                "%s: TLS verification is OFF for %s (insecure-skip-tls-verify)", self.name, c.server
+                "%s: TLS verification is OFF for %s (insecure-skip-tls-verify or"
+                " http.verify_tls: false)", self.name, c.server
             )
             ctx = ssl.create_default_context()
             ctx.check_hostname = False
@@ -854,8 +855,6 @@ class Kubernetes:
                 ) from None
         else:
             base = ssl_context(self.cfg.http)
-            if base is False:
-                return False
             ctx = base if isinstance(base, ssl.SSLContext) else ssl.create_default_context()
         if cred.cert_pem and cred.key_pem:
             self._load_cert(ctx, cred.cert_pem, cred.key_pem, t.context)
