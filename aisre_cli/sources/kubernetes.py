@@ -7,8 +7,9 @@ retry/timeout model), `kr8s` (httpx-based but async-first, with its own config
 loader and a thread per sync call) or `lightkube` (a second client stack). What
 this source reads is a dozen GET endpoints; going through `Http` gives it the same
 deadline, retry, size-cap, redaction and credential-scoping rules as every other
-source, and the fault matrix covers it for free. The module is imported only when a
-profile configures `sources.kubernetes` (never by `aisre --help`).
+source, and the fault matrix covers it for free. The module (stdlib plus httpx, which
+every live source already loads) is imported with the source table when live sources
+are built, never by `aisre --help` or a bundle run.
 
 **kubeconfig.** `sources.kubernetes.kubeconfig`, else `$KUBECONFIG` (a `:`-separated
 list, merged as kubectl does: the first file that names an entry wins), else
