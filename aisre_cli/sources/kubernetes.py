@@ -833,7 +833,9 @@ class Kubernetes:
         if c.insecure_skip_tls_verify or not self.cfg.http.verify_tls:
             log.warning(
                 "%s: TLS verification is OFF for %s (insecure-skip-tls-verify or"
-                " http.verify_tls: false)", self.name, c.server
+                " http.verify_tls: false)",
+                self.name,
+                c.server,
             )
             ctx = ssl.create_default_context()
             ctx.check_hostname = False
