@@ -54,6 +54,13 @@ TIMED_OUT = ("budget", "timeout", "no response within", "no answer within", "ran
 RESULTS: dict[tuple[str, str], dict[str, Any]] = {}
 TOKEN = "pd-matrix-token"
 KUBE_TOKEN = "kube-matrix-token"
+_KUBE_REASONS = {
+    401: "Unauthorized",
+    403: "Forbidden",
+    429: "TooManyRequests",
+    500: "InternalError",
+    503: "ServiceUnavailable",
+}
 
 
 class Env:
@@ -158,7 +165,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     kube = KubeServer(token=KUBE_TOKEN, pki=pki)
     shop(kube, "shop")
     kube_fault = FaultServer(
-        error_body=lambda status, msg: status_body(status, "InternalError", msg),
+        error_body=lambda status, msg: status_body(status, _KUBE_REASONS.get(status, ""), msg),
         tls=pki.server_context(),
     )
     yield Env(stack, loki, pd, fault, kube, kube_fault, pki)
@@ -213,6 +220,16 @@ def test_fault_cell(env: Env, source: str, fault: str) -> None:
         # the deadline fired: the source's note says it ran out of time
         assert any(w in str(row["note"]) for w in TIMED_OUT), row["note"]
     RESULTS[(source, fault)] = row
+
+
+def test_kubernetes_forbidden_cell(env: Env) -> None:
+    """The 403 row for Kubernetes (RBAC refused): a note naming the refusal."""
+    env.set_fault("403")
+    r = env.triage({"kubernetes": env.fault_url("kubernetes")})
+    env.set_fault(None)
+    row = _check(r, "kubernetes", 0)
+    assert "forbidden (HTTP 403)" in str(row["note"]), row["note"]
+    RESULTS[("kubernetes", "403")] = row
 
 
 @pytest.mark.parametrize("mode", ["refused", "hang"])
