@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import stat
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -640,7 +641,8 @@ def test_exec_plugin_failures_are_one_line_auth_errors(
     k = conn(server, pki, tmp_path, kc=kubeconfig(server, token=None, user=missing, ca=pki.ca))
     with pytest.raises(AuthError, match="is not installed"):
         k.fetch_changes(*window())
-    slow = _plugin(tmp_path, "sleep 20\n")
+    child = tmp_path / "child.pid"
+    slow = _plugin(tmp_path, f"sleep 30 &\necho $! > {child}\nwait\n")
     k = conn(
         server,
         pki,
@@ -650,6 +652,22 @@ def test_exec_plugin_failures_are_one_line_auth_errors(
     )
     with pytest.raises(AuthError, match=r"did not answer within 0.5s"):
         k.fetch_changes(*window())
+    # the plugin's own children are ended with it (its process group), not left behind
+    if child.exists() and child.read_text().strip():
+        pid = int(child.read_text())
+        for _ in range(50):
+            if not _alive(pid):
+                break
+            time.sleep(0.1)
+        assert not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 def test_registered_as_events_and_changes(server: KubeServer, pki: Pki, tmp_path: Path) -> None:

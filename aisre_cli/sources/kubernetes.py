@@ -63,6 +63,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import ssl
 import subprocess
 import tempfile
@@ -414,33 +415,40 @@ def _run_exec(
         {"apiVersion": cfg.api_version, "kind": "ExecCredential", "spec": spec}
     )
     try:
-        proc = subprocess.run(
+        proc = subprocess.Popen(
             [exe, *cfg.args],
             stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=timeout_s,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             env=env,
-            check=False,
+            start_new_session=True,  # its own process group: a timeout ends its children too
         )
-    except subprocess.TimeoutExpired:
-        raise AuthError(
-            f"{source}: exec credential plugin {plugin!r} did not answer within {timeout_s:g}s",
-            hint="is it waiting for a browser login? run the kubectl command once by hand",
-        ) from None
     except OSError as exc:
         raise AuthError(
             f"{source}: cannot run exec credential plugin {plugin!r}: {exc.strerror}",
             hint=hint or "check users[].user.exec.command in the kubeconfig",
         ) from None
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            proc.kill()
+        proc.communicate()
+        raise AuthError(
+            f"{source}: exec credential plugin {plugin!r} did not answer within {timeout_s:g}s",
+            hint="is it waiting for a browser login? run the kubectl command once by hand",
+        ) from None
     if proc.returncode != 0:
-        err = redact(proc.stderr.decode("utf-8", "replace").strip())
+        err = redact(stderr.decode("utf-8", "replace").strip())
         first = err.splitlines()[0][:200] if err else "no message"
         raise AuthError(
             f"{source}: exec credential plugin {plugin!r} failed (exit {proc.returncode}): {first}",
             hint=hint or "run the plugin by hand to see why (is the login expired?)",
         )
     try:
-        out = json.loads(proc.stdout)
+        out = json.loads(stdout)
     except ValueError:
         raise AuthError(
             f"{source}: exec credential plugin {plugin!r} printed no ExecCredential JSON",
