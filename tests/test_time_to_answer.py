@@ -4,6 +4,8 @@ changes nothing. (The timings themselves are in bench/time_to_answer.py.)
 - Runbook matching reads the cache of the last full validation (`load_for_matching`):
   a triage neither parses runbook YAML nor loads the capability registry when no
   runbook file changed, and gives the same runbooks as a full validation.
+- The metric detector runs without numpy on small inputs (tests/test_metric_paths.py
+  proves the two paths equal), so a bundle triage does not import it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO
+from tests.conftest import DEMO, REPO
 
 DEPLOY_RUNBOOK = """\
 id: {id}
@@ -132,10 +134,16 @@ def _loaded(mods: set[str], names: tuple[str, ...]) -> list[str]:
     return sorted(m for m in mods if any(m == n or m.startswith(n + ".") for n in names))
 
 
-def test_a_bundle_triage_skips_runbook_validation(_aisre_home: Path) -> None:
+NEZHA = REPO.parent / "shared" / "datasets" / "nezha-ob"
+BUNDLES = [DEMO, *sorted(p for p in NEZHA.glob("*") if (p / "bundle.yaml").exists())[:1]]
+
+
+@pytest.mark.parametrize("bundle", BUNDLES, ids=[p.name for p in BUNDLES])
+def test_a_bundle_triage_imports_only_what_it_needs(bundle: Path, _aisre_home: Path) -> None:
     """The second triage of the demo (the runbook cache is warm) does not import the
-    runbook parser, the capability registry, or any network or TUI library."""
-    args = ["triage", "--bundle", str(DEMO), "--json"]
+    runbook parser, the capability registry, numpy (its metrics are small enough for
+    the pure-Python detector), or any network or TUI library."""
+    args = ["triage", "--bundle", str(bundle), "--json"]
     _modules_of(args, _aisre_home)  # fills the runbook cache
     mods = _modules_of(args, _aisre_home)
     assert "aisre_cli.remediate.matching" in mods  # the probe did triage
@@ -145,6 +153,7 @@ def test_a_bundle_triage_skips_runbook_validation(_aisre_home: Path) -> None:
             (
                 "aisre_cli.remediate.runbook",
                 "aisre_cli.remediate.capabilities",
+                "numpy",
                 "httpx",
                 "textual",
             ),
