@@ -160,3 +160,42 @@ def test_a_bundle_triage_imports_only_what_it_needs(bundle: Path, _aisre_home: P
         )
         == []
     )
+
+
+def test_log_timestamp_fast_path_equals_the_full_parse() -> None:
+    """`_iso_seconds` (a cache per minute, seconds and fraction added) gives what
+    `to_unix` gives for every shape it accepts, and leaves the rest to `to_unix`."""
+    import random
+    from datetime import UTC, datetime
+
+    from aisre_cli.sources.bundle import _iso_seconds
+    from aisre_cli.sources.timeparse import TimestampError, to_unix
+
+    rng = random.Random(3)
+    cache: dict[str, float] = {}
+    for _ in range(3000):
+        secs = rng.uniform(0, 32_503_680_000.0 - 1)
+        dt = datetime.fromtimestamp(int(secs), UTC)
+        frac = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 9)))
+        t = dt.strftime("%Y-%m-%dT%H:%M:%S") + "." + frac + "Z"
+        assert repr(_iso_seconds(t, cache)) == repr(to_unix(t[:19] + "Z") + float("0." + frac))
+    odd = [
+        "2025-03-11T12:00:60.5Z",  # a leap second: datetime refuses it
+        "2025-02-30T12:00:09.5Z",
+        "2025-03-11T24:00:09.5Z",
+        "2025-03-11T12:61:09.5Z",
+        "2025-03-11T1230::09.5Z",
+        "2025-03-11T12:00:9a.5Z",
+        "3000-01-01T00:00:01.0Z",  # past the last accepted second
+        "2999-12-31T23:59:59.5Z",
+    ]
+    for t in odd:
+        try:
+            want: object = to_unix(t[:19] + "Z") + float("0." + t[20:-1])
+        except TimestampError as exc:
+            want = ("error", str(exc))
+        try:
+            got: object = _iso_seconds(t, {})
+        except TimestampError as exc:
+            got = ("error", str(exc))
+        assert got == want, t
