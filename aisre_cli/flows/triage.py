@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from aisre_cli.investigate.rank import Weights
     from aisre_cli.investigate.triage import MemoryAdvisor
     from aisre_cli.memory.store import Incident as MemoryIncident
+    from aisre_cli.remediate.matching import Matchable
     from aisre_cli.remediate.runbook import Runbook
 
 Clock = Callable[[], datetime]
@@ -187,13 +188,22 @@ class Triage:
 
     report: TriageReport
     ctx: Context
-    runbooks: dict[str, Runbook] = field(default_factory=dict)
-    """Every loaded runbook by id (the report's hypotheses name the matching ones)."""
+    load_runbooks: Callable[[], list[Runbook]] = field(default=list, repr=False)
+    """The full runbooks (validated), for front ends that run them: loaded on first
+    use of `runbooks`, because matching needs only their ids and `applies_to`."""
     incident: MemoryIncident | None = None
     """The memory's incident for this alert (None: --no-record or no memory)."""
     notes: list[str] = field(default_factory=list)
     """Talk for the UI: the memory or the runbooks could not be used."""
     at: datetime | None = None
+    _runbooks: dict[str, Runbook] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def runbooks(self) -> dict[str, Runbook]:
+        """Every loaded runbook by id (the report's hypotheses name the matching ones)."""
+        if self._runbooks is None:
+            self._runbooks = {rb.id: rb for rb in self.load_runbooks()}
+        return self._runbooks
 
 
 class _TeamChanges:
@@ -241,6 +251,7 @@ class TriageFlow:
         self._memory: MemoryAdvisor | None = None
         self._memory_opened = False
         self._books = runbooks
+        self._refs: Sequence[Matchable] | None = runbooks
         self.runbook_error: str | None = None
         self._alerts: list[Alert] = []
         self._topology: Topology | None = None
@@ -266,18 +277,43 @@ class TriageFlow:
         return self._memory
 
     def runbooks(self) -> list[Runbook]:
+        """The profile's runbooks, validated in full (parsed, models built, every step
+        checked against the capability registry)."""
         if self._books is None:
             from aisre_cli.remediate.matching import load_runbooks
 
+            told = self._refs is not None  # `runbook_refs` already gave the notes
             try:
                 self._books = load_runbooks(
-                    self.profile, on_skip=lambda m: self.notes.append(f"runbook skipped: {m}")
+                    self.profile,
+                    on_skip=None if told else (lambda m: self._skipped(m)),
                 )
+            except AisreError as err:  # a broken runbook folder must not stop a triage
+                if not told:
+                    self.runbook_error = err.message
+                    self.notes.append(f"runbooks not loaded: {err.message}")
+                self._books = []
+        return self._books
+
+    def runbook_refs(self) -> Sequence[Matchable]:
+        """What matching reads of the runbooks (id, applies_to): the full runbooks when
+        loaded, else the cache of their last full validation (`load_for_matching`),
+        which a triage reads without parsing YAML or loading the capability registry."""
+        if self._books is not None:
+            return self._books
+        if self._refs is None:
+            from aisre_cli.remediate.matching import load_for_matching
+
+            try:
+                self._refs = load_for_matching(self.profile, on_skip=self._skipped)
             except AisreError as err:  # a broken runbook folder must not stop a triage
                 self.runbook_error = err.message
                 self.notes.append(f"runbooks not loaded: {err.message}")
-                self._books = []
-        return self._books
+                self._refs = []
+        return self._refs
+
+    def _skipped(self, message: str) -> None:
+        self.notes.append(f"runbook skipped: {message}")
 
     # ------------------------------------------------------------ alerts
 
@@ -424,7 +460,7 @@ class TriageFlow:
         w = self.weights or Weights.load()
         memory = self.memory()
         analysis = analyze_context(ctx, p, w, memory)
-        books = self.runbooks()
+        books = self.runbook_refs()
 
         def matcher(h: Hypothesis, a: Alert) -> list[str]:
             return list(match_runbooks(h, a, books))
@@ -434,7 +470,7 @@ class TriageFlow:
             from aisre_cli.investigate.links import add_links
 
             add_links(report, p.grafana, (ctx.window.start, ctx.window.end))
-        out = Triage(report, ctx, {rb.id: rb for rb in books}, notes=list(self.notes), at=opts.at)
+        out = Triage(report, ctx, self.runbooks, notes=list(self.notes), at=opts.at)
         self.notes.clear()
         if opts.record and memory is not None:
             recorder = getattr(memory, "record", None)

@@ -361,14 +361,29 @@ def normalize_level(raw: Any) -> str:
 
 
 def _iso_seconds(t: str, cache: dict[str, float]) -> float | None:
-    """Fast path for `YYYY-MM-DDTHH:MM:SS.fffZ` (any fraction digits): the whole seconds
-    are parsed once per distinct second, the fraction added. None when `t` has another
-    shape (the caller parses it in full)."""
+    """Fast path for `YYYY-MM-DDTHH:MM:SS.fffZ` (any fraction digits): the minute is
+    parsed once per distinct minute, the seconds and the fraction added (a log rarely
+    repeats a second, but it repeats minutes). None when `t` has another shape (the
+    caller parses it in full)."""
     if len(t) < 22 or t[19] != "." or t[-1] != "Z" or t[10] != "T":
         return None
     frac = t[20:-1]
     if not frac.isdigit():
         return None
+    tens, ones = t[17], t[18]
+    if t[16] == ":" and tens in "012345" and ones in "0123456789":
+        minute = cache.get(t[:16])
+        if minute is None:
+            try:
+                minute = to_unix(t[:16] + ":00Z")
+            except TimestampError:
+                minute = -1.0  # not a valid minute: the full parse below says why
+            if len(cache) >= 65536:
+                cache.clear()
+            cache[t[:16]] = minute
+        secs = minute + ((ord(tens) - 48) * 10 + ord(ones) - 48)
+        if minute >= 0 and secs <= UNIX_MAX:
+            return secs + float("0." + frac)
     base = cache.get(t[:19])
     if base is None:
         base = to_unix(t[:19] + "Z")

@@ -21,18 +21,32 @@ the incident.
 Series that share a timestamp grid are processed as one numpy matrix: a bundle or a
 Prometheus answer typically has thousands of series on a handful of grids, and
 doing this row by row in Python would dominate triage time.
+
+Small inputs (up to `PURE_MAX_POINTS` points in all, e.g. a bundle with a few hundred
+short series) take a pure-Python path instead, because importing numpy costs more
+than the whole analysis: `_detect_rows` repeats `_detect_matrix` operation for
+operation, with numpy's own float semantics (pairwise summation as in `add.reduce`,
+medians as `np.median`/`np.ma.median` compute them), so the findings are identical to
+the bit. tests/test_metric_paths.py holds the two paths to that on random and
+adversarial matrices. Inputs the pure path does not replicate (values so large that
+intermediate sums could overflow, timestamps out of order) always go to numpy.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from aisre_cli.investigate.families import FamilyMatcher, SignalClass, countdown_seconds
 from aisre_cli.model import Series
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Z_ONSET = 3.0
 Z_ANOMALY = 4.0
@@ -43,6 +57,11 @@ RUN_S = 180.0
 """... but a run need not last longer than this (coarse data: one 5-minute point)."""
 RECENT_S = 1200.0
 """The recent window before the alert in which an onset is searched (at least 4 steps)."""
+PURE_MAX_POINTS = 50_000
+"""Up to this many points in all, `detect` runs without numpy (see the module doc): at
+50k points the pure path takes about 30 ms, numpy 10 ms plus about 70 ms to import."""
+_PURE_MAX_ABS = 1e100
+"""Values beyond this magnitude go to numpy (sums of squares could overflow)."""
 
 
 @dataclass(slots=True)
@@ -88,16 +107,36 @@ def detect(
         if n < MIN_BASE_POINTS + 2:
             continue
         groups[(n, s.timestamps[0], s.timestamps[-1])].append(i)
+    total = sum(len(idxs) * key[0] for key, idxs in groups.items())
+    pure = total <= PURE_MAX_POINTS and all(_pure_ok(series, idxs) for idxs in groups.values())
     findings: list[MetricFinding] = []
     for idxs in groups.values():
         # Rows in one group have the same length and end points; timestamps can still
         # differ in between, which only shifts the reported onset slightly: use each
         # row's own timestamps for the onset.
-        x = np.array([series[i].values for i in idxs], dtype=np.float64)
-        findings.extend(
-            _detect_matrix(x, [series[i] for i in idxs], matcher, alert_ts, lookahead_s)
-        )
+        rows = [series[i] for i in idxs]
+        if pure:
+            findings.extend(_detect_rows(rows, matcher, alert_ts, lookahead_s))
+        else:
+            import numpy as np
+
+            x = np.array([r.values for r in rows], dtype=np.float64)
+            findings.extend(_detect_matrix(x, rows, matcher, alert_ts, lookahead_s))
     return findings
+
+
+def _pure_ok(series: list[Series], idxs: list[int]) -> bool:
+    """Whether `_detect_rows` gives `_detect_matrix`'s exact result for this group."""
+    ts = series[idxs[0]].timestamps
+    if not all(math.isfinite(t) for t in ts):
+        return False
+    if any(b < a for a, b in zip(ts, ts[1:], strict=False)):
+        return False
+    for i in idxs:
+        for v in series[i].values:
+            if abs(v) > _PURE_MAX_ABS and math.isfinite(v):
+                return False
+    return True
 
 
 def _detect_matrix(
@@ -107,11 +146,14 @@ def _detect_matrix(
     alert_ts: float,
     lookahead_s: float,
 ) -> list[MetricFinding]:
+    import numpy as np
+
     m, n = x.shape
     # Missing points (NaN, ±Inf) are filled from the previous valid value (or the row median).
     bad = ~np.isfinite(x)
     if bad.any():
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN row: 0.0 below
             med = np.nanmedian(np.where(bad, np.nan, x), axis=1)
         med = np.where(np.isfinite(med), med, 0.0)
         idx = np.where(~bad, np.arange(n), 0)
@@ -224,6 +266,187 @@ def _detect_matrix(
                 bad=bool(dirs[r] != 0 or (fam == "traffic" and d > 0) or fam is None),
                 scope=classes[r].scope,
                 known=classes[r].known,
+            )
+        )
+    return out
+
+
+# ------------------------------------------------------------------ pure-Python path
+# `_detect_rows` is `_detect_matrix` one row at a time, with numpy's float semantics.
+
+
+def _np_sum(a: Sequence[float]) -> float:
+    """numpy's float64 `add.reduce` of one row, bit for bit: pairwise summation (8
+    partial sums over blocks of up to 128 values, halves beyond) added to 0.0."""
+    return 0.0 + _pairwise(a, 0, len(a))
+
+
+def _pairwise(a: Sequence[float], lo: int, n: int) -> float:
+    if n < 8:
+        res = 0.0
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    if n <= 128:
+        r0, r1, r2, r3, r4, r5, r6, r7 = a[lo : lo + 8]
+        end = lo + n - n % 8
+        i = lo + 8
+        while i < end:
+            r0 += a[i]
+            r1 += a[i + 1]
+            r2 += a[i + 2]
+            r3 += a[i + 3]
+            r4 += a[i + 4]
+            r5 += a[i + 5]
+            r6 += a[i + 6]
+            r7 += a[i + 7]
+            i += 8
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        for j in range(end, lo + n):
+            res += a[j]
+        return res
+    n2 = n // 2
+    n2 -= n2 % 8
+    return _pairwise(a, lo, n2) + _pairwise(a, lo + n2, n - n2)
+
+
+def _np_median(a: Sequence[float]) -> float:
+    """`np.median` of finite values (the mean of the middle one or two, from 0.0)."""
+    v = sorted(a)
+    h = len(v) // 2
+    if len(v) % 2:
+        return 0.0 + v[h]
+    return (0.0 + v[h - 1] + v[h]) / 2.0
+
+
+def _ma_median(a: Sequence[float]) -> float:
+    """`np.nanmedian` (`np.ma.median` below 600 values) of finite values: the sum of the
+    middle two (the middle one twice for an odd count) halved."""
+    v = sorted(a)
+    h = len(v) // 2
+    lo = v[h] if len(v) % 2 else v[h - 1]
+    return (0.0 + lo + v[h]) / 2.0
+
+
+def _fill(vals: Sequence[float]) -> list[float]:
+    """Missing points (NaN, ±Inf) from the previous valid value, or the row's median
+    before the first one (0.0 for a row with none)."""
+    x = [float(v) for v in vals]
+    if all(math.isfinite(v) for v in x):
+        return x
+    good = [v for v in x if math.isfinite(v)]
+    med = _ma_median(good) if good else 0.0
+    out: list[float] = []
+    last: float | None = None
+    for v in x:
+        if math.isfinite(v):
+            last = v
+        out.append(last if last is not None else med)
+    return out
+
+
+def _detect_rows(
+    rows: list[Series],
+    matcher: FamilyMatcher,
+    alert_ts: float,
+    lookahead_s: float,
+) -> list[MetricFinding]:
+    n = len(rows[0].values)
+    ts0 = [float(t) for t in rows[0].timestamps]
+    step = _np_median([b - a for a, b in zip(ts0, ts0[1:], strict=False)]) if n > 1 else 60.0
+    recent_s = max(RECENT_S, 4 * step)
+    ib = bisect_left(ts0, alert_ts - recent_s)
+    ir = bisect_right(ts0, alert_ts + max(lookahead_s, 2 * step))
+    ir = min(max(ir, 1), n)
+    if ib < MIN_BASE_POINTS or ib >= ir:
+        ib = max(MIN_BASE_POINTS, min(n // 2, ir - 1))
+    if ib >= ir or ib < MIN_BASE_POINTS:
+        return []
+    kmin = max(MIN_BASE_POINTS, n // 6)
+    run_len = min(RUN, max(1, math.ceil(RUN_S / step)))
+    # change-point weights, shared by every row
+    ks = [float(k) for k in range(kmin, ir)] if ir - 1 > kmin else []
+    weights = [math.sqrt(k * (ir - k) / ir) for k in ks]
+    out: list[MetricFinding] = []
+    for row in rows:
+        c = matcher.classify(row.name, row.labels)
+        x = _fill(row.values)
+        dirn = 0.0 if c.family in ("traffic", None) else (1.0 if c.bad_up else -1.0)
+        be = ib
+        if ks:
+            csum: list[float] = []
+            acc = x[0]
+            csum.append(acc)
+            for v in x[1:ir]:
+                acc += v
+                csum.append(acc)
+            total = csum[-1]
+            best = -math.inf
+            kcp = 0
+            for j, k in enumerate(ks):
+                cs = csum[kmin - 1 + j]
+                shift = (total - cs) / (ir - k) - cs / k
+                sig = (abs(shift) if dirn == 0 else shift * dirn) * weights[j]
+                if sig > best:
+                    best, kcp = sig, j
+            be = min(be, kcp + kmin)
+        basev = x[:be]
+        base = _ma_median(basev)
+        mad = _ma_median([abs(v - base) for v in basev])
+        padded = basev + [0.0] * (n - be)
+        avg = _np_sum(padded) / be
+        sq = [(v - avg) * (v - avg) for v in basev] + [0.0] * (n - be)
+        sd = math.sqrt(_np_sum(sq) / be)
+        span = max(abs(v - base) for v in x)
+        scale = max(1.4826 * mad, 0.25 * sd, 0.002 * abs(base), 0.01 * span, 1e-9)
+        rmed = _np_median(x[ib:ir])
+        if dirn != 0:
+            d = dirn
+        else:
+            d = 1.0 if rmed - base > 0 else (-1.0 if rmed - base < 0 else 1.0)
+        exceed = [(v - base) / scale * d > Z_ONSET for v in x]
+        if not any(exceed[ib:ir]):
+            continue
+        # the first index from the baseline end that starts a run and from which at
+        # least half of the points up to the end of the recent window exceed
+        rex = exceed[be:ir]
+        width = len(rex)
+        after = [0] * (width + 1)
+        for j in range(width - 1, -1, -1):
+            after[j] = after[j + 1] + rex[j]
+        oi = -1
+        for j in range(width):
+            if not rex[j] or after[j] / (width - j) < 0.5:
+                continue
+            if all(rex[j + t] for t in range(1, run_len) if j + t < width):
+                oi = be + j
+                break
+        if oi < 0:
+            continue
+        while oi - 1 >= MIN_BASE_POINTS and exceed[oi - 1]:
+            oi -= 1
+        di = int(d)
+        lv = _np_median(x[oi:ir])
+        zr = float(min((lv - base) / scale * di, 1e6))
+        if zr < Z_ANOMALY:
+            continue
+        post = x[oi:]
+        fam = c.family
+        out.append(
+            MetricFinding(
+                series=row,
+                family=fam,
+                direction=di,
+                z=zr,
+                rel=float((lv - base) / max(abs(base), 1e-9) * di),
+                baseline=base,
+                level=lv,
+                peak=max(post) if di > 0 else min(post),
+                onset=float(row.timestamps[oi]),
+                strength=_strength(zr),
+                bad=bool(dirn != 0 or (fam == "traffic" and di > 0) or fam is None),
+                scope=c.scope,
+                known=c.known,
             )
         )
     return out

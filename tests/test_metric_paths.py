@@ -1,0 +1,185 @@
+"""The metric detector's two paths agree to the bit: `_detect_rows` (pure Python, for
+small inputs, so a triage need not import numpy) and `_detect_matrix` (numpy).
+
+Every float of every finding is compared by `repr` (so even -0.0 against 0.0 would
+fail), on seeded random groups built to reach each branch: steps up and down, ramps,
+spikes that recover, flat and integer series, missing points, signed zeros, huge and
+tiny magnitudes, block lengths around numpy's pairwise-summation boundaries (8, 128),
+alerts before, inside and after the data.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Any
+
+import numpy as np
+import pytest
+
+from aisre_cli.investigate.analyzers import metrics
+from aisre_cli.investigate.analyzers.metrics import (
+    MetricFinding,
+    _detect_matrix,
+    _detect_rows,
+    _np_median,
+    _np_sum,
+)
+from aisre_cli.investigate.families import FamilyMatcher
+from aisre_cli.model import Series
+
+NAMES = [
+    "http_server_errors_ratio",  # errors: up is bad
+    "container_cpu_usage_percent",  # saturation
+    "http_requests_per_second",  # traffic: either way
+    "frontend_success_rate_percent",  # down is bad
+    "pod_server_latency_p99_seconds",
+    "widget_frobnication_level",  # unknown to the catalogue
+    "kube_pod_container_status_restarts",
+]
+
+
+def _key(f: MetricFinding) -> tuple[Any, ...]:
+    return (
+        id(f.series),
+        f.family,
+        f.direction,
+        repr(f.z),
+        repr(f.rel),
+        repr(f.baseline),
+        repr(f.level),
+        repr(f.peak),
+        repr(f.onset),
+        repr(f.strength),
+        f.bad,
+        f.scope,
+        f.known,
+    )
+
+
+def _row(rng: random.Random, n: int) -> list[float]:
+    kind = rng.choice(["step", "ramp", "spike", "flat", "int", "noise", "zeros", "drop"])
+    mag = 10.0 ** rng.choice([-12, -3, 0, 0, 2, 6, 50])
+    noise = rng.choice([0.0, 0.001, 0.05, 0.3, 1.0])
+    at = rng.randrange(0, n)
+    jump = rng.choice([-8.0, -2.0, 2.0, 5.0, 40.0])
+    negzero = rng.random() < 0.5
+    out: list[float] = []
+    for i in range(n):
+        v = 1.0 + noise * rng.gauss(0.0, 1.0)
+        if kind == "step" and i >= at:
+            v += jump
+        elif kind == "drop" and i >= at:
+            v = -0.0 if negzero else 0.0
+        elif kind == "ramp" and i >= at:
+            v += jump * (i - at) / max(1, n - at)
+        elif kind == "spike" and at <= i < at + 3:
+            v += jump
+        elif kind == "flat":
+            v = 3.0
+        elif kind == "zeros":
+            v = rng.choice([0.0, -0.0, 0.0, 1e-300])
+        if kind == "int":
+            v = float(round(v * 10))
+        out.append(v * mag)
+    if rng.random() < 0.2:  # missing points, NaN and ±Inf, sometimes at the start
+        for _ in range(rng.randint(1, 4)):
+            out[rng.randrange(0, n)] = rng.choice([math.nan, math.inf, -math.inf])
+        if rng.random() < 0.3:
+            out[0] = math.nan
+    if rng.random() < 0.02:
+        out = [math.nan] * n
+    return out
+
+
+def _group(rng: random.Random) -> tuple[list[Series], float]:
+    n = rng.choice([5, 6, 7, 8, 9, 15, 16, 17, 30, 60, 127, 128, 129, 200, 257, 400])
+    m = rng.randint(1, 8)
+    step = rng.choice([15.0, 60.0, 300.0])
+    t0 = 1_700_000_000.0
+    ts = [t0 + i * step for i in range(n)]
+    if rng.random() < 0.2:  # irregular scrapes
+        ts = [t + rng.uniform(-step / 4, step / 4) for t in ts]
+        ts.sort()
+    rows = [
+        Series(
+            name=rng.choice(NAMES),
+            service=f"svc{j}",
+            labels={},
+            timestamps=list(ts),
+            values=_row(rng, n),
+            query="q",
+            ref="f.json",
+        )
+        for j in range(m)
+    ]
+    where = rng.choice(["end", "inside", "inside", "before", "after"])
+    alert = {
+        "end": ts[-1] - 300.0,
+        "inside": ts[rng.randrange(0, n)],
+        "before": ts[0] - 3600.0,
+        "after": ts[-1] + 3600.0,
+    }[where]
+    return rows, alert
+
+
+def _both(rows: list[Series], alert: float, lookahead: float = 300.0) -> tuple[list[Any], ...]:
+    matcher = FamilyMatcher()
+    x = np.array([r.values for r in rows], dtype=np.float64)
+    want = [_key(f) for f in _detect_matrix(x, rows, matcher, alert, lookahead)]
+    got = [_key(f) for f in _detect_rows(rows, matcher, alert, lookahead)]
+    return want, got
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_pure_path_equals_numpy_path(seed: int) -> None:
+    rng = random.Random(seed)
+    found = 0
+    for case in range(150):
+        rows, alert = _group(rng)
+        lookahead = rng.choice([0.0, 300.0, 900.0])
+        want, got = _both(rows, alert, lookahead)
+        assert got == want, f"seed {seed} case {case}"
+        found += len(want)
+    assert found > 20, "the random groups must produce findings to compare"
+
+
+def test_sum_and_median_helpers_are_numpy_bit_for_bit() -> None:
+    rng = random.Random(7)
+    for _ in range(400):
+        n = rng.choice([1, 2, 3, 7, 8, 9, 16, 100, 128, 129, 255, 256, 300, 1000, 1031])
+        a = [rng.gauss(0, 1) * 10.0 ** rng.randint(-5, 9) for _ in range(n)]
+        assert repr(_np_sum(a)) == repr(float(np.sum(np.array([a]), axis=1)[0]))
+        assert repr(_np_median(a)) == repr(float(np.median(np.array([a]), axis=1)[0]))
+    for zeros in ([-0.0] * 2, [-0.0] * 8, [-0.0] * 200):
+        assert repr(_np_sum(zeros)) == repr(float(np.sum(np.array([zeros]), axis=1)[0]))
+
+
+def test_the_demo_and_a_real_bundle_find_the_same_with_either_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`detect` end to end on real inputs: the pure path (the default for these sizes)
+    and the numpy path (forced) give the same findings."""
+    from aisre_cli.investigate.gather import gather, list_alerts, resolve_alert
+    from aisre_cli.settings.config import Profile
+    from aisre_cli.sources.registry import bundle_set
+    from tests.conftest import DEMO, REPO
+
+    nezha = REPO.parent / "shared" / "datasets" / "nezha-ob"
+    bundles = [DEMO, *sorted(p for p in nezha.glob("*") if (p / "bundle.yaml").exists())[:3]]
+    prof = Profile()
+    for path in bundles:
+        sources = bundle_set(path, prof.service_labels, prof.limits)
+        assert sources.bundle is not None
+        alerts, _ = list_alerts(sources, prof.gather_budget_s)
+        focus = sources.bundle.meta.focus_alert
+        alert = resolve_alert(alerts, focus) if focus else alerts[0]
+        ctx = gather(sources, alert, alerts, lookback_s=3600, lookahead_s=300, budget_s=30)
+        matcher = FamilyMatcher()
+        ts = alert.starts_at.timestamp()
+        pure = [_key(f) for f in metrics.detect(ctx.series, matcher, ts)]
+        monkeypatch.setattr(metrics, "PURE_MAX_POINTS", -1)
+        forced = [_key(f) for f in metrics.detect(ctx.series, matcher, ts)]
+        monkeypatch.undo()
+        assert pure == forced, path.name
+        assert pure, f"{path.name}: expected metric findings"
