@@ -41,6 +41,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from aisre_cli.errors import ExitCode
 from aisre_cli.govern.audit import (
     GENESIS,
     VERSION,
@@ -294,9 +295,11 @@ class PgAuditLog:
     def _spool(self, base: dict[str, Any], origin: str) -> AuditRecord:
         assert self.spool is not None
         key = self.key
-        anchor = self.spool.audit_anchor()
+        spool = self.spool
 
         def build(last: SpoolRecord | None) -> dict[str, Any]:
+            # under the spool's append lock: the cursor cannot move past `last` meanwhile
+            anchor = spool.audit_anchor()
             if last is not None:
                 prev_rec = last.payload["record"]
                 seq, prev = int(prev_rec["seq"]), str(prev_rec["hash"])
@@ -342,9 +345,25 @@ class PgAuditLog:
     # ------------------------------------------------------------ reading
 
     def records(self) -> Iterator[AuditRecord]:
-        """Every team record, oldest first (spooled ones are not there until replayed)."""
-        for raw, *_ in self._rows():
-            yield AuditRecord.from_dict(json.loads(raw))
+        """Every team record, oldest first, then the spooled ones not yet replayed (their
+        `seq`/`prev` are those of the local chain). With the server down: the spooled
+        ones only."""
+        try:
+            for raw, *_ in self._rows():
+                yield AuditRecord.from_dict(json.loads(raw))
+        except Unavailable:
+            pass
+        yield from self.spooled()
+
+    def spooled(self) -> list[AuditRecord]:
+        """The audit records waiting in the spool (local chain), oldest first."""
+        if self.spool is None:
+            return []
+        return [
+            AuditRecord.from_dict(r.payload["record"])
+            for r in self.spool.pending()
+            if r.kind == "audit"
+        ]
 
     def _rows(self, batch: int = 2000) -> Iterator[tuple[str, int, str, str, str, str | None, str]]:
         last = 0
@@ -356,11 +375,22 @@ class PgAuditLog:
             last = int(rows[-1][1])
 
     def head(self) -> tuple[int, str]:
-        row = self._tx(
-            lambda c: c.execute(
-                f"SELECT seq, hash FROM {TABLE} ORDER BY seq DESC LIMIT 1"
-            ).fetchone()
-        )
+        """(seq, hash) of the newest record: a spooled one (local chain) while the spool
+        holds audit records, else the team head. `verify --expect-head` accepts both."""
+        spooled = self.spooled()
+        if spooled:
+            return spooled[-1].seq, spooled[-1].hash
+        try:
+            row = self._tx(
+                lambda c: c.execute(
+                    f"SELECT seq, hash FROM {TABLE} ORDER BY seq DESC LIMIT 1"
+                ).fetchone()
+            )
+        except Unavailable as exc:
+            raise AuditError(
+                f"{self.where}: the team audit trail is unreachable ({exc})",
+                hint="retry when the database is back",
+            ) from None
         return (int(row[0]), str(row[1])) if row else (0, GENESIS)
 
     def count(self) -> int:
@@ -382,6 +412,40 @@ class PgAuditLog:
     def verify(self, *, expect_head: str | None = None) -> VerifyReport:
         """Check the whole team chain (see `audit.verify` for the rules); a row whose
         columns disagree with its record is reported too."""
+        try:
+            return self._verify(expect_head)
+        except Unavailable as exc:
+            raise AuditError(
+                f"{self.where}: cannot verify, the team audit trail is unreachable ({exc})",
+                hint="retry when the database is back",
+                exit_code=ExitCode.SOURCE,
+            ) from None
+
+    def verify_spooled(self) -> tuple[int, Problem | None]:
+        """Check the local chain of the audit records waiting in the spool: (how many,
+        the first bad one or None). They continue the last replayed spooled record."""
+        if self.spool is None:
+            return 0, None
+        anchor = self.spool.audit_anchor()
+        seq, prev = anchor if anchor is not None else (0, GENESIS)
+        k = self.key
+        recs = [r.payload.get("record") or {} for r in self.spool.pending() if r.kind == "audit"]
+        for n, rec in enumerate(recs, start=1):
+            why = ""
+            if rec.get("seq") != seq + 1:
+                why = f"sequence {rec.get('seq')!r}, expected {seq + 1} (spooled record missing)"
+            elif rec.get("prev") != prev:
+                why = "prev hash does not match the spooled record before it"
+            elif rec.get("hash") != record_hash(rec):
+                why = "content does not match its hash (modified)"
+            elif k is not None and "mac" in rec:
+                why = _check_mac(rec, str(rec["hash"]), k, None)
+            if why:
+                return n - 1, Problem(int(rec.get("seq") or seq + 1), "spool: " + why)
+            seq, prev = int(rec["seq"]), str(rec["hash"])
+        return len(recs), None
+
+    def _verify(self, expect_head: str | None) -> VerifyReport:
         k = self.key
         prev = GENESIS
         n = 0

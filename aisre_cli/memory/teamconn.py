@@ -100,7 +100,13 @@ def classify(exc: BaseException, url: str) -> BaseException:
     )
 
 
-def connect(url: str, *, timeout: float = CONNECT_TIMEOUT_S, autocommit: bool = True) -> Any:
+def connect(
+    url: str,
+    *,
+    timeout: float = CONNECT_TIMEOUT_S,
+    autocommit: bool = True,
+    password_name: str = TOKEN_NAME,
+) -> Any:
     """A psycopg connection to the team database; raises as `classify` says."""
     import psycopg
 
@@ -117,7 +123,7 @@ def connect(url: str, *, timeout: float = CONNECT_TIMEOUT_S, autocommit: bool = 
         if password:
             kwargs["password"] = password
     if "password" not in kwargs:
-        tok = get_token(TOKEN_NAME)
+        tok = get_token(password_name)
         if tok is not None:
             kwargs["password"] = tok.get_secret_value()
     try:
