@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from aisre_cli.errors import AuthError
+from aisre_cli.errors import AisreError
 from aisre_cli.govern.audit import GENESIS, AuditError
-from aisre_cli.govern.audit_pg import TABLE, PgAuditLog, ensure_schema
+from aisre_cli.govern.audit_pg import TABLE, PgAuditLog
 
 if TYPE_CHECKING:
     from tests.pg import PgCluster
@@ -33,16 +33,16 @@ def _db(url: str) -> str:
     return url.rsplit("/", 1)[1]
 
 
-def _schema(cluster: PgCluster, url: str) -> None:
-    import psycopg
+def migrate(url: str) -> None:
+    """Create the team schema (the memory tables and the audit table) as the owner."""
+    from aisre_cli.memory.storage import open_store
 
-    with psycopg.connect(cluster.dsn(_db(url), user="aisre"), autocommit=True) as c:
-        ensure_schema(c)
+    open_store(memory_url=url).close()
 
 
 @pytest.fixture
-def team(pg_cluster: PgCluster, pg_url: str) -> str:
-    _schema(pg_cluster, pg_url)
+def team(pg_url: str) -> str:
+    migrate(pg_url)
     return pg_url
 
 
@@ -88,7 +88,7 @@ def test_bad_password_is_an_auth_error_without_the_password(
     wrong = "not-the-password-" + secrets.token_hex(4)
     monkeypatch.setenv("AISRE_MEMORY_TOKEN", wrong)
     log = PgAuditLog(team, key=None)
-    with pytest.raises(AuthError) as ei:
+    with pytest.raises(AisreError) as ei:
         log.append("intent", {})
     assert wrong not in str(ei.value) and wrong not in (ei.value.hint or "")
     assert "aisre auth set memory" in (ei.value.hint or "")
@@ -105,9 +105,7 @@ def test_concurrent_writers_make_one_chain(pg_cluster: PgCluster, team: str) -> 
     )
     env = dict(os.environ, AISRE_MEMORY_TOKEN=pg_cluster.app_password)
     procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", code, team, str(w), str(each)], cwd=REPO, env=env
-        )
+        subprocess.Popen([sys.executable, "-c", code, team, str(w), str(each)], cwd=REPO, env=env)
         for w in range(writers)
     ]
     assert [p.wait(timeout=600) for p in procs] == [0] * writers
@@ -165,8 +163,8 @@ def test_documented_roles_make_the_audit_insert_only(
     base = f"postgresql://{{}}:{{}}@127.0.0.1:{pg_cluster.port}/"
     _run(pg_cluster.dsn("postgres"), sub(steps[1]))
     _run(pg_cluster.dsn(db), sub(steps[2]))
-    with psycopg.connect(base.format(owner, pw_owner) + db, autocommit=True) as c:
-        ensure_schema(c)  # what the owner's migration does for the audit table
+    monkeypatch.setenv("AISRE_MEMORY_TOKEN", pw_owner)
+    migrate(f"postgresql://{owner}@127.0.0.1:{pg_cluster.port}/{db}")  # `memory migrate`
     _run(base.format(owner, pw_owner) + db, sub(steps[3]))
     _run(base.format(owner, pw_owner) + db, sub(steps[4]))
 

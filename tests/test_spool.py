@@ -26,44 +26,44 @@ def _kinds(sp: Spool) -> list[tuple[int, str]]:
 
 def test_append_is_fsynced_jsonl_with_seq_and_checksum(tmp_path: Path) -> None:
     sp = Spool(tmp_path / "spool")
-    a = sp.append("change", {"service": "checkout", "version": "v2"})
-    b = sp.append("incident", {"alert": "HighErrorRate"})
+    a = sp.append("memory", {"op": {"kind": "change.record", "data": {"service": "checkout"}}})
+    b = sp.append("audit", {"record": {"event": "intent"}})
     assert (a.seq, b.seq) == (1, 2)
     assert a.id != b.id and a.id.startswith("sp-")
     lines = sp.path.read_bytes().splitlines()
     assert len(lines) == 2
     d = json.loads(lines[0])
     assert set(d) == {"v", "seq", "id", "kind", "ts", "payload", "sum"}
-    assert d["payload"] == {"service": "checkout", "version": "v2"}
+    assert d["payload"]["op"]["data"] == {"service": "checkout"}
     assert oct(sp.path.stat().st_mode & 0o777) == "0o600"
     st = sp.status()
-    assert st.depth == 2 and st.by_kind == {"change": 1, "incident": 1}
+    assert st.depth == 2 and st.by_kind == {"change.record": 1, "audit": 1}
     assert st.oldest == a.ts
 
 
 def test_replay_in_order_then_truncates_and_seq_continues(tmp_path: Path) -> None:
     sp = Spool(tmp_path / "spool")
     for i in range(5):
-        sp.append("change" if i % 2 else "incident", {"i": i})
+        sp.append("memory" if i % 2 else "audit", {"i": i})
     seen: list[int] = []
 
     def h(r: SpoolRecord) -> None:
         seen.append(r.payload["i"])
 
-    res = sp.replay({"change": h, "incident": h})
+    res = sp.replay({"memory": h, "audit": h})
     assert res.replayed == 5 and res.remaining == 0 and res.stopped is None
     assert seen == [0, 1, 2, 3, 4]
     assert sp.path.read_bytes() == b""  # drained: emptied
     assert sp.status().depth == 0
     # numbering never restarts (a record replayed earlier is never confused with a new one)
-    assert sp.append("change", {"i": 5}).seq == 6
-    assert _kinds(sp) == [(6, "change")]
+    assert sp.append("memory", {"i": 5}).seq == 6
+    assert _kinds(sp) == [(6, "memory")]
 
 
 def test_replay_stops_when_the_server_goes_away_and_resumes_in_order(tmp_path: Path) -> None:
     sp = Spool(tmp_path / "spool")
     for i in range(6):
-        sp.append("change", {"i": i})
+        sp.append("memory", {"i": i})
     stored: list[int] = []
     up = {"ok": True}
 
@@ -73,47 +73,47 @@ def test_replay_stops_when_the_server_goes_away_and_resumes_in_order(tmp_path: P
             raise Unavailable("connection refused")
         stored.append(r.payload["i"])
 
-    res = sp.replay({"change": h})
+    res = sp.replay({"memory": h})
     assert res.replayed == 3 and res.remaining == 3 and res.stopped == "connection refused"
     assert [r.payload["i"] for r in sp.pending()] == [3, 4, 5]
-    sp.append("change", {"i": 6})  # a write made while still down queues behind
-    res = sp.replay({"change": h})
+    sp.append("memory", {"i": 6})  # a write made while still down queues behind
+    res = sp.replay({"memory": h})
     assert res.replayed == 4 and res.remaining == 0
     assert stored == [0, 1, 2, 3, 4, 5, 6]
 
 
 def test_a_handler_bug_is_not_skipped(tmp_path: Path) -> None:
     sp = Spool(tmp_path / "spool")
-    sp.append("change", {"i": 0})
-    sp.append("change", {"i": 1})
+    sp.append("memory", {"i": 0})
+    sp.append("memory", {"i": 1})
 
     def h(r: SpoolRecord) -> None:
         if r.payload["i"] == 1:
             raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):
-        sp.replay({"change": h})
+        sp.replay({"memory": h})
     assert [r.payload["i"] for r in sp.pending()] == [1]
 
 
 def test_missing_handler_refuses_before_replaying_anything(tmp_path: Path) -> None:
     sp = Spool(tmp_path / "spool")
-    sp.append("change", {})
+    sp.append("memory", {})
     sp.append("audit", {"record": {}})
     calls: list[int] = []
     with pytest.raises(SpoolError, match="audit"):
-        sp.replay({"change": lambda r: calls.append(r.seq)})
+        sp.replay({"memory": lambda r: calls.append(r.seq)})
     assert calls == [] and sp.status().depth == 2
 
 
 def test_torn_last_line_is_set_aside_and_never_replayed(tmp_path: Path) -> None:
     sp = Spool(tmp_path / "spool")
-    sp.append("change", {"i": 0})
+    sp.append("memory", {"i": 0})
     good = sp.path.read_bytes()
     with open(sp.path, "ab") as fh:  # a crash in the middle of the second write
-        fh.write(b'{"id":"sp-x","kind":"change","payload":{"i":1},"seq":2,"su')
+        fh.write(b'{"id":"sp-x","kind":"memory","payload":{"i":1},"seq":2,"su')
     assert [r.seq for r in sp.pending()] == [1]  # readers ignore the torn tail
-    rec = sp.append("change", {"i": 2})
+    rec = sp.append("memory", {"i": 2})
     assert rec.seq == 2  # the torn record never existed for the chain of seqs
     assert sp.path.read_bytes().startswith(good)
     side = list(sp.dir.glob("spool.jsonl.torn-*"))
@@ -126,33 +126,33 @@ def test_torn_write_crash_in_a_real_process(tmp_path: Path) -> None:
     d = tmp_path / "spool"
     code = (
         "import sys; from pathlib import Path; from aisre_cli.memory.spool import Spool;"
-        "sp = Spool(Path(sys.argv[1])); sp.append('change', {'i': 0});"
-        "sp.append('incident', {'i': 1})"
+        "sp = Spool(Path(sys.argv[1])); sp.append('audit', {'i': 0});"
+        "sp.append('memory', {'i': 1})"
     )
-    env = dict(os.environ, AISRE_CRASHPOINT="spool-torn:incident")
+    env = dict(os.environ, AISRE_CRASHPOINT="spool-torn:memory")
     proc = subprocess.run(
         [sys.executable, "-c", code, str(d)], env=env, cwd=REPO, timeout=120, check=False
     )
     assert proc.returncode == -9
     sp = Spool(d)
     assert [(r.seq, r.payload) for r in sp.pending()] == [(1, {"i": 0})]
-    assert sp.append("incident", {"i": 2}).seq == 2
+    assert sp.append("memory", {"i": 2}).seq == 2
     assert [r.payload["i"] for r in sp.pending()] == [0, 2]
 
 
 def test_a_damaged_record_in_the_middle_stops_everything(tmp_path: Path) -> None:
     sp = Spool(tmp_path / "spool")
     for i in range(3):
-        sp.append("change", {"i": i})
+        sp.append("memory", {"i": i})
     lines = sp.path.read_bytes().splitlines(keepends=True)
     lines[1] = lines[1].replace(b'"i":1', b'"i":7')  # bit flip: checksum no longer matches
     sp.path.write_bytes(b"".join(lines))
     calls: list[int] = []
     with pytest.raises(SpoolError, match="line 2 is damaged"):
-        sp.replay({"change": lambda r: calls.append(r.seq)})
+        sp.replay({"memory": lambda r: calls.append(r.seq)})
     assert calls == []
     with pytest.raises(SpoolError):
-        sp.append("change", {"i": 3})  # nor is anything appended behind it
+        sp.append("memory", {"i": 3})  # nor is anything appended behind it
 
 
 def test_cursor_makes_a_crash_after_commit_replay_once(tmp_path: Path) -> None:
@@ -161,7 +161,7 @@ def test_cursor_makes_a_crash_after_commit_replay_once(tmp_path: Path) -> None:
     d = tmp_path / "spool"
     store = tmp_path / "store.jsonl"
     sp = Spool(d)
-    ids = [sp.append("change", {"i": i}).id for i in range(4)]
+    ids = [sp.append("memory", {"i": i}).id for i in range(4)]
     code = (
         "import sys, json; from pathlib import Path; from aisre_cli.memory.spool import Spool\n"
         "store = Path(sys.argv[2])\n"
@@ -170,7 +170,7 @@ def test_cursor_makes_a_crash_after_commit_replay_once(tmp_path: Path) -> None:
         " if store.exists() else set()\n"
         "    if r.id in seen: return\n"
         "    with open(store, 'a') as fh: fh.write(json.dumps({'id': r.id}) + '\\n')\n"
-        "Spool(Path(sys.argv[1])).replay({'change': h})\n"
+        "Spool(Path(sys.argv[1])).replay({'memory': h})\n"
     )
     env = dict(os.environ, AISRE_CRASHPOINT="spool-replay:after-commit")
     proc = subprocess.run(
@@ -197,7 +197,7 @@ def test_concurrent_appenders_get_distinct_consecutive_seqs(tmp_path: Path) -> N
     code = (
         "import sys; from pathlib import Path; from aisre_cli.memory.spool import Spool;"
         "sp = Spool(Path(sys.argv[1]));"
-        "[sp.append('change', {'w': sys.argv[2], 'i': i}) for i in range(40)]"
+        "[sp.append('memory', {'w': sys.argv[2], 'i': i}) for i in range(40)]"
     )
     procs = [
         subprocess.Popen([sys.executable, "-c", code, str(d), str(w)], cwd=REPO) for w in range(4)
@@ -215,15 +215,15 @@ def test_a_second_replayer_does_not_wait_or_double_store(tmp_path: Path) -> None
     import fcntl
 
     sp = Spool(tmp_path / "spool")
-    sp.append("change", {})
+    sp.append("memory", {})
     fd = os.open(sp.lock_path, os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        res = sp.replay({"change": lambda r: None})
+        res = sp.replay({"memory": lambda r: None})
         assert res.busy and res.replayed == 0 and res.remaining == 1
     finally:
         os.close(fd)
-    assert sp.replay({"change": lambda r: None}).replayed == 1
+    assert sp.replay({"memory": lambda r: None}).replayed == 1
 
 
 def test_no_spool_no_files(tmp_path: Path) -> None:

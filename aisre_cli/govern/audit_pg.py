@@ -56,7 +56,13 @@ from aisre_cli.govern.audit import (
     record_hash,
     record_mac,
 )
-from aisre_cli.memory import teamconn
+from aisre_cli.memory.backend import (
+    MemoryStoreError,
+    MemoryUnavailable,
+    PostgresDatabase,
+    connect,
+    location_for,
+)
 from aisre_cli.memory.spool import Spool, SpoolRecord, Unavailable
 from aisre_cli.settings import paths
 
@@ -65,52 +71,6 @@ TABLE = "audit_log"
 RETRY_DOWN_S = 30.0
 """After the server failed once, appends go straight to the spool for this long."""
 _UNSET: Any = object()
-
-DDL = f"""
-CREATE TABLE IF NOT EXISTS {TABLE} (
-    seq BIGINT PRIMARY KEY CHECK (seq >= 1),
-    hash CHAR(64) NOT NULL UNIQUE,
-    prev CHAR(64) NOT NULL,
-    record TEXT NOT NULL,
-    event TEXT NOT NULL,
-    run TEXT,
-    actor TEXT NOT NULL,
-    ts TEXT NOT NULL,
-    origin_id TEXT NOT NULL UNIQUE,
-    local_seq BIGINT,
-    local_hash CHAR(64),
-    host TEXT,
-    stored_at TIMESTAMPTZ NOT NULL DEFAULT now()
-);
-CREATE INDEX IF NOT EXISTS {TABLE}_run ON {TABLE} (run);
-CREATE INDEX IF NOT EXISTS {TABLE}_local_hash ON {TABLE} (local_hash);
-CREATE OR REPLACE FUNCTION aisre_audit_append_only() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'audit_log is append-only: % refused', TG_OP
-        USING ERRCODE = 'insufficient_privilege';
-END
-$$;
-DROP TRIGGER IF EXISTS audit_log_no_update ON {TABLE};
-CREATE TRIGGER audit_log_no_update BEFORE UPDATE OR DELETE ON {TABLE}
-    FOR EACH ROW EXECUTE FUNCTION aisre_audit_append_only();
-DROP TRIGGER IF EXISTS audit_log_no_truncate ON {TABLE};
-CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON {TABLE}
-    FOR EACH STATEMENT EXECUTE FUNCTION aisre_audit_append_only();
-"""
-"""The audit table, its indexes and the append-only triggers (idempotent). Applied by
-the team store's migrations (the owner role), never by the insert-only tool role."""
-
-DROP_DDL = f"""
-DROP TABLE IF EXISTS {TABLE};
-DROP FUNCTION IF EXISTS aisre_audit_append_only();
-"""
-
-
-def ensure_schema(conn: Any) -> None:
-    """Create the audit table and its triggers (owner role; idempotent)."""
-    conn.execute(DDL)
-
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
@@ -137,14 +97,17 @@ class PgAuditLog:
         *,
         spool: Spool | None = None,
         key: bytes | None = _UNSET,
-        connect: Callable[[], Any] | None = None,
+        password_name: str | None = None,
         before_append: Callable[[], object] | None = None,
     ) -> None:
-        self.url = url
+        self.location = location_for(url, password_name)
+        if self.location.pg is None:
+            raise ValueError(f"not a PostgreSQL URL: {url!r}")
+        self.url = self.location.pg.url
+        """The URL as it may be shown (never a password)."""
         self.spool = spool
         self._key = key
-        self._connect = connect or (lambda: teamconn.connect(url))
-        self._conn: Any = None
+        self._db: PostgresDatabase | None = None
         self._down_until = 0.0
         self.before_append = before_append
         self.last_spooled = False
@@ -159,7 +122,7 @@ class PgAuditLog:
 
     @property
     def where(self) -> str:
-        return teamconn.shown(self.url) + f"#{TABLE}"
+        return f"{self.url}#{TABLE}"
 
     @property
     def key(self) -> bytes | None:
@@ -169,39 +132,43 @@ class PgAuditLog:
         return k
 
     def close(self) -> None:
-        if self._conn is not None:
+        if self._db is not None:
             try:
-                self._conn.close()
+                self._db.close()
             finally:
-                self._conn = None
+                self._db = None
 
-    def _connection(self) -> Any:
-        if self._conn is not None and not self._conn.closed:
-            return self._conn
+    def _connection(self) -> PostgresDatabase:
+        if self._db is not None and not self._db.conn.closed:
+            return self._db
         if time.monotonic() < self._down_until:
-            raise Unavailable(f"{teamconn.shown(self.url)}: unreachable a moment ago")
+            raise Unavailable(f"{self.url}: unreachable a moment ago")
         try:
-            self._conn = self._connect()
-        except Unavailable:
+            db = connect(self.location)
+        except MemoryUnavailable as exc:
             self._down_until = time.monotonic() + RETRY_DOWN_S
-            raise
-        return self._conn
+            raise Unavailable(exc.message) from None
+        assert isinstance(db, PostgresDatabase)
+        self._db = db
+        return db
 
     def _tx(self, fn: Callable[[Any], Any]) -> Any:
-        """Run `fn(conn)` in one transaction; server failures become `Unavailable`."""
+        """Run `fn(conn)` in one transaction; an unreachable server is `Unavailable`,
+        anything else the memory backend's error (a refused password: exit 4)."""
         import psycopg
 
-        conn = self._connection()
+        db = self._connection()
         try:
-            with conn.transaction():
-                return fn(conn)
+            with db.conn.transaction():
+                return fn(db.conn)
         except psycopg.Error as exc:
-            err = teamconn.classify(exc, self.url)
-            if isinstance(err, Unavailable):
+            err = db.error(exc)
+            if isinstance(err, MemoryUnavailable):
                 self.close()
                 self._down_until = time.monotonic() + RETRY_DOWN_S
-            if isinstance(err, teamconn.TeamStoreError) and "does not exist" in str(exc):
-                raise teamconn.TeamStoreError(
+                raise Unavailable(err.message) from None
+            if isinstance(exc, psycopg.errors.UndefinedTable):
+                raise MemoryStoreError(
                     f"{self.where}: the team audit table is missing",
                     hint="run `aisre memory migrate --to URL` as the owner role"
                     " (docs/team-mode.md)",
@@ -242,7 +209,9 @@ class PgAuditLog:
                     hint="nothing was run; retry when the database is back",
                 ) from None
             return self._spool(base, origin)
-        except teamconn.TeamStoreError as exc:
+        except MemoryStoreError as exc:
+            if exc.exit_code == ExitCode.AUTH:
+                raise
             raise AuditError(exc.message, hint="nothing was run; " + (exc.hint or "")) from None
 
     def _insert(

@@ -16,14 +16,15 @@ layer that sees both the memory store (incidents, changes) and the audit chain.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aisre_cli.errors import AisreError
-from aisre_cli.memory.spool import Handler, ReplayResult, Spool
+from aisre_cli.memory.backend import MemoryUnavailable
+from aisre_cli.memory.spool import Handler, ReplayResult, Spool, SpoolError, memory_handler
 
 if TYPE_CHECKING:
     from aisre_cli.govern.audit_pg import PgAuditLog
+    from aisre_cli.memory.storage import MemoryStore
     from aisre_cli.settings.config import Profile
 
 
@@ -34,6 +35,11 @@ def team_url(profile: Profile | None) -> str | None:
     return None
 
 
+def _password_name(profile: Profile | None) -> str | None:
+    name = getattr(profile, "memory_password_name", None) if profile is not None else None
+    return str(name) if name else None
+
+
 def open_team_audit(profile: Profile, *, spool: Spool | None = None) -> PgAuditLog:
     """The team audit log of a team-mode profile, spooling while the server is down."""
     from aisre_cli.govern.audit_pg import PgAuditLog
@@ -42,7 +48,7 @@ def open_team_audit(profile: Profile, *, spool: Spool | None = None) -> PgAuditL
     if url is None:
         raise ValueError("not a team-mode profile (memory_url is not postgresql://)")
     sp = spool or Spool()
-    log = PgAuditLog(url, spool=sp, connect=_connector(profile))
+    log = PgAuditLog(url, spool=sp, password_name=_password_name(profile))
 
     def drain() -> None:
         try:
@@ -54,23 +60,11 @@ def open_team_audit(profile: Profile, *, spool: Spool | None = None) -> PgAuditL
     return log
 
 
-def _connector(profile: Profile) -> Callable[[], Any]:
-    from aisre_cli.memory import teamconn
-
-    url = team_url(profile)
-    assert url is not None
-    return lambda: teamconn.connect(url, password_name=_password_name(profile))
-
-
-def _password_name(profile: Profile) -> str:
-    from aisre_cli.memory import teamconn
-
-    return str(getattr(profile, "memory_password_name", None) or teamconn.TOKEN_NAME)
-
-
-def handlers(profile: Profile, audit: PgAuditLog) -> dict[str, Handler]:
+def handlers(audit: PgAuditLog, store: MemoryStore | None) -> dict[str, Handler]:
     """The replay handler of every record kind the spool may hold."""
     out: dict[str, Handler] = {"audit": audit.replay_handler}
+    if store is not None:
+        out["memory"] = memory_handler(store)
     return out
 
 
@@ -78,18 +72,38 @@ def replay(
     profile: Profile,
     *,
     audit: PgAuditLog | None = None,
+    store: MemoryStore | None = None,
     spool: Spool | None = None,
     wait: bool = False,
 ) -> ReplayResult:
-    """Replay the spool into the team store, oldest first; stops quietly when the server
-    goes away again. Raises AisreError for a damaged spool or a refused password."""
+    """Replay the spool into the team store, oldest first; stops quietly (`stopped`)
+    when the server goes away again. Raises AisreError for a damaged spool, a refused
+    password or a schema this aisre cannot use."""
     sp = spool or Spool()
-    if not sp.path.exists():
+    if not sp.path.exists() or not sp.pending():
         return ReplayResult()
-    own = audit is None
+    url = team_url(profile)
+    if url is None:
+        raise SpoolError(
+            f"{sp.path} holds {len(sp.pending())} write(s) for a team store, but this"
+            " profile has no postgresql:// memory_url",
+            hint="run `aisre memory sync` with the team profile (--profile NAME)",
+        )
+    own_log = audit is None
     log = audit if audit is not None else open_team_audit(profile, spool=sp)
+    own_store = store is None
+    st = store
     try:
-        return sp.replay(handlers(profile, log), wait=wait)
+        if st is None:
+            from aisre_cli.memory.storage import open_store
+
+            try:
+                st = open_store(memory_url=url, password_name=_password_name(profile))
+            except MemoryUnavailable as exc:
+                return ReplayResult(remaining=len(sp.pending()), stopped=exc.message)
+        return sp.replay(handlers(log, st), wait=wait)
     finally:
-        if own:
+        if own_store and st is not None:
+            st.close()
+        if own_log:
             log.close()

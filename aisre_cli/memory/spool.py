@@ -55,15 +55,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aisre_cli.errors import AisreError, ExitCode
 from aisre_cli.settings import paths
 
+if TYPE_CHECKING:
+    from aisre_cli.memory.storage import MemoryStore, WriteOp
+
 VERSION = 1
-KINDS = ("incident", "change", "audit", "run", "resolve", "alerts")
-"""What may be spooled: an incident record, a change event, an audit record, a runbook
-run outcome, a confirmed cause, alert firing episodes."""
+KINDS = ("memory", "audit")
+"""What may be spooled: a write to the incident memory (a `storage.WriteOp`: an incident
+record, a confirmed cause, a change event, a runbook outcome, alert episodes), or an
+audit record."""
 
 
 class SpoolError(AisreError):
@@ -343,7 +347,8 @@ class Spool:
         pend = self.pending() if self.dir.exists() else []
         by_kind: dict[str, int] = {}
         for r in pend:
-            by_kind[r.kind] = by_kind.get(r.kind, 0) + 1
+            k = _label(r)
+            by_kind[k] = by_kind.get(k, 0) + 1
         torn = len(list(self.dir.glob("spool.jsonl.torn-*"))) if self.dir.exists() else 0
         return Status(
             path=str(self.path),
@@ -413,6 +418,64 @@ class Spool:
                 return  # the next append sets the torn bytes aside first
             os.ftruncate(fd, 0)
             os.fsync(fd)
+
+
+def _label(r: SpoolRecord) -> str:
+    """`audit`, or the memory write's own kind (`incident.record`, `change.record`…)."""
+    if r.kind == "memory":
+        op = r.payload.get("op")
+        if isinstance(op, dict) and isinstance(op.get("kind"), str):
+            return str(op["kind"])
+    return r.kind
+
+
+# ---------------------------------------------------------------- the memory's writes
+
+
+def spool_op(spool: Spool, op: WriteOp) -> dict[str, Any]:
+    """Keep one memory write in the spool (its `op_id` is the record's id, so a write
+    whose commit was lost with the connection and then spooled is applied once)."""
+    spool.append("memory", {"op": op.to_json()}, rid=op.op_id)
+    return {"spooled": True, "op_id": op.op_id}
+
+
+def memory_handler(store: MemoryStore) -> Handler:
+    """Replays a spooled memory write through `store.apply` (exactly once per op_id)."""
+    from aisre_cli.memory.backend import MemoryUnavailable
+    from aisre_cli.memory.storage import WriteOp
+
+    def handle(rec: SpoolRecord) -> None:
+        try:
+            store.apply(WriteOp.from_json(rec.payload["op"]))
+        except MemoryUnavailable as exc:
+            raise Unavailable(exc.message) from None
+
+    return handle
+
+
+def spooling_writer(
+    store: MemoryStore, spool: Spool, drain: Callable[[], object] | None = None
+) -> Callable[[WriteOp], dict[str, Any]]:
+    """A `MemoryStore.writer` that keeps writes in the spool while the server is down,
+    and behind older spooled writes (order is kept): `drain` (the full replay) runs
+    first when the spool holds records."""
+    from aisre_cli.memory.backend import MemoryUnavailable
+
+    def write(op: WriteOp) -> dict[str, Any]:
+        if spool.pending():
+            if drain is not None:
+                try:
+                    drain()
+                except AisreError:
+                    pass  # stays spooled; so does this write
+            if spool.pending():
+                return spool_op(spool, op)
+        try:
+            return store.apply(op)
+        except MemoryUnavailable:
+            return spool_op(spool, op)
+
+    return write
 
 
 def _scan(fd: int) -> tuple[list[SpoolRecord], bytes, int]:
