@@ -1,7 +1,8 @@
 """The team audit trail on PostgreSQL: one hash chain for the whole rotation.
 
 Used instead of the local JSONL log (`govern/audit.py`) when the profile's
-`memory_url` (or `audit_url`, which wins) is a `postgresql://` URL. Records are the
+`memory_url` is a `postgresql://` URL (the same database and password as the team
+memory; the table comes with its Alembic migrations, revision 0005). Records are the
 same canonical JSON objects as in the local log (`v, seq, ts, prev, event, run, actor,
 data`, plus `hash` and an optional `mac`), so `record_hash`, the HMAC chaining and the
 verification rules are shared; the chain lives in the table `audit_log`:
@@ -71,6 +72,7 @@ TABLE = "audit_log"
 RETRY_DOWN_S = 30.0
 """After the server failed once, appends go straight to the spool for this long."""
 _UNSET: Any = object()
+
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
