@@ -222,12 +222,17 @@ class TriageFlow:
             self._memory_opened = True
             arg = self._memory_arg
             if arg is True:
-                from aisre_cli.memory.store import open_advisor
+                from aisre_cli.govern.team import open_memory
+                from aisre_cli.memory.advisor import Advisor
 
                 try:
-                    self._memory = open_advisor()
+                    store, notes = open_memory(self.profile)
                 except AisreError as err:
                     self.notes.append(f"incident memory unavailable: {err.message}")
+                else:
+                    # team store down: an OfflineStore spools the record, reads are empty
+                    self._memory = Advisor(store)
+                    self.notes.extend(notes)
             elif arg is not False and arg is not None:
                 self._memory = arg
         return self._memory

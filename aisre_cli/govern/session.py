@@ -144,12 +144,15 @@ def _check_break_glass(reason: str | None) -> str | None:
     return r
 
 
-def default_track_record() -> TrackRecord:
-    """The incident memory's track record (and outcome sink); none if it cannot open."""
-    try:
-        from aisre_cli.memory.store import open_track_record
+def default_track_record(profile: Profile | None = None) -> TrackRecord:
+    """The incident memory's track record (and outcome sink); none if it cannot open.
 
-        return open_track_record()
+    A team store that is down gives an empty history (no autonomy from it) whose
+    outcomes are kept in the local spool (govern/team.py)."""
+    try:
+        from aisre_cli.govern.team import open_memory
+
+        return open_memory(profile)[0]
     except AisreError:  # unreadable memory: no history, so no autonomy from it
         return EmptyTrackRecord()
 
@@ -271,7 +274,7 @@ class RunSession:
             ctx=ctx,
             registry=reg,
             audit=log,
-            record=record or default_track_record(),
+            record=record or default_track_record(profile),
             clock=clock or (lambda: datetime.now(UTC)),
         )
         rec = log.append(
@@ -365,7 +368,7 @@ class RunSession:
             ctx=ctx,
             registry=reg,
             audit=log,
-            record=record or default_track_record(),
+            record=record or default_track_record(profile),
             clock=clock or (lambda: datetime.now(UTC)),
         )
         changes = s._reconcile()

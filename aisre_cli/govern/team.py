@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING
 
 from aisre_cli.errors import AisreError
 from aisre_cli.memory.backend import MemoryUnavailable
-from aisre_cli.memory.spool import Handler, ReplayResult, Spool, SpoolError, memory_handler
+from aisre_cli.memory.spool import (
+    Handler,
+    ReplayResult,
+    Spool,
+    SpoolError,
+    memory_handler,
+    spooling_writer,
+)
 
 if TYPE_CHECKING:
     from aisre_cli.govern.audit_pg import PgAuditLog
@@ -58,6 +65,57 @@ def open_team_audit(profile: Profile, *, spool: Spool | None = None) -> PgAuditL
 
     log.before_append = drain
     return log
+
+
+def open_memory(profile: Profile | None) -> tuple[MemoryStore, list[str]]:
+    """The incident memory of this profile, and what to tell the user about it.
+
+    Local profile: the SQLite memory. Team profile: the team store, whose writes go to
+    the spool while it is down (and behind older spooled writes, to keep their order),
+    after replaying the spool if it holds anything; or, when the server cannot be
+    reached, an `OfflineStore` (writes spooled, reads empty) and a note saying so.
+    Raises AisreError for a refused password or a schema this aisre cannot use."""
+    from aisre_cli.memory.storage import open_store
+
+    url = team_url(profile)
+    pw = _password_name(profile)
+    if url is None:
+        return open_store(memory_url=getattr(profile, "memory_url", None), password_name=pw), []
+    assert profile is not None
+    sp = Spool()
+    try:
+        st = open_store(memory_url=url, password_name=pw)
+    except MemoryUnavailable as exc:
+        from aisre_cli.memory.backend import location_for
+        from aisre_cli.memory.offline import OfflineStore
+
+        waiting = sp.status().depth
+        held = f"; {waiting} earlier write(s) are waiting there too" if waiting else ""
+        return OfflineStore(location_for(url, pw), sp, exc.message), [
+            f"team memory unreachable ({exc.message}): no past incidents this time; the"
+            f" record of this one is kept in the local spool and sent when the server is"
+            f" back{held}"
+        ]
+    notes: list[str] = []
+    if sp.path.exists() and sp.pending():
+        try:
+            res = replay(profile, store=st, spool=sp)
+        except AisreError as err:
+            notes.append(f"local spool not replayed: {err.message}")
+        else:
+            if res.replayed:
+                notes.append(
+                    f"sent {res.replayed} write(s) kept in the local spool while the team"
+                    " store was unreachable"
+                )
+            if res.remaining and not res.busy:
+                notes.append(f"{res.remaining} write(s) still in the local spool")
+
+    def drain() -> None:
+        replay(profile, store=st, spool=sp)
+
+    st.writer = spooling_writer(st, sp, drain)
+    return st, notes
 
 
 def handlers(audit: PgAuditLog, store: MemoryStore | None) -> dict[str, Handler]:
