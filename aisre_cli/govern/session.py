@@ -145,14 +145,11 @@ def _check_break_glass(reason: str | None) -> str | None:
 
 
 def default_track_record(profile: Profile | None = None) -> TrackRecord:
-    """The incident memory's track record (and outcome sink); none if it cannot open.
-
-    A team store that is down gives an empty history (no autonomy from it) whose
-    outcomes are kept in the local spool (govern/team.py)."""
+    """The incident memory's track record (and outcome sink); none if it cannot open."""
     try:
-        from aisre_cli.govern.team import open_memory
+        from aisre_cli.memory.store import open_track_record
 
-        return open_memory(profile)[0]
+        return open_track_record(profile=profile)
     except AisreError:  # unreadable memory: no history, so no autonomy from it
         return EmptyTrackRecord()
 

@@ -93,6 +93,21 @@ def spool_dir() -> Path:
     return paths.data_dir() / "spool"
 
 
+def memory_spool() -> Spool:
+    """The spool of the incident memory's writes (`WriteOp`s)."""
+    return Spool(spool_dir() / "memory")
+
+
+def audit_spool() -> Spool:
+    """The spool of audit records (each chained to the one before: the local chain)."""
+    return Spool(spool_dir() / "audit")
+
+
+def all_status() -> dict[str, Status]:
+    """Both spools' status, for `aisre memory status` and `aisre doctor`."""
+    return {"memory": memory_spool().status(), "audit": audit_spool().status()}
+
+
 def crashpoint(name: str) -> None:
     """`AISRE_CRASHPOINT=name` kills the process -9 here (the fault tests); else nothing."""
     if os.environ.get("AISRE_CRASHPOINT") == name:
