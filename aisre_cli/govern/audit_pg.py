@@ -313,6 +313,21 @@ class PgAuditLog:
         }
         self._insert(base, rec.id, info)
 
+    def import_local(self, rec: AuditRecord) -> AuditRecord:
+        """Chain one record of a local JSONL audit log into the team chain (`aisre memory
+        migrate`), keeping its local seq and hash; idempotent (keyed by that hash)."""
+        base = {
+            "v": VERSION,
+            "ts": rec.ts,
+            "event": rec.event,
+            "run": rec.run,
+            "actor": rec.actor,
+            "data": rec.data,
+        }
+        origin = "jsonl-" + rec.hash
+        info = {"id": origin, "seq": rec.seq, "hash": rec.hash, "host": _host()}
+        return self._insert(base, origin, info)
+
     # ------------------------------------------------------------ reading
 
     def records(self) -> Iterator[AuditRecord]:
