@@ -19,6 +19,7 @@ memory's writes replay here, in the memory layer, without the governance code.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from aisre_cli.errors import AisreError
@@ -75,7 +76,7 @@ class _NoDatabase(Database):
 
     def _fail(self) -> MemoryUnavailable:
         return MemoryUnavailable(
-            f"{self.location}: the team memory is unreachable ({self.reason})",
+            self.reason,
             hint="check that the PostgreSQL server is up and reachable from here; writes"
             " are kept in the local spool meanwhile (`aisre memory status`)",
         )
@@ -110,13 +111,15 @@ class OfflineStore(MemoryStore):
         waiting = spool.status().depth
         held = f"; {waiting} earlier write(s) are waiting there too" if waiting else ""
         self.notes = [
-            f"team memory unreachable ({reason}): no past incidents this time; what this"
-            f" command records is kept in the local spool and sent when the server is"
-            f" back{held}"
+            f"the team memory at {location.display} is unreachable: what this command"
+            f" records is kept in the local spool and sent when the server is back{held}"
         ]
 
     def _spool(self, op: WriteOp) -> dict[str, Any]:
         return spool_op(self.spool, op)
+
+    def last_version(self, service: str, before: datetime | None = None) -> str | None:
+        return None  # unknown while offline: a change is recorded without it
 
     def successes(self, runbook_id: str, kind: str) -> int:
         return 0
