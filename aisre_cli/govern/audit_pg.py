@@ -57,6 +57,7 @@ from aisre_cli.govern.audit import (
     record_hash,
     record_mac,
 )
+from aisre_cli.memory import migrations
 from aisre_cli.memory.backend import (
     MemoryStoreError,
     MemoryUnavailable,
@@ -147,6 +148,11 @@ class PgAuditLog:
             raise Unavailable(f"{self.url}: unreachable a moment ago")
         try:
             db = connect(self.location)
+            try:
+                migrations.check(db)  # a schema newer than this aisre: refused, untouched
+            except BaseException:
+                db.close()
+                raise
         except MemoryUnavailable as exc:
             self._down_until = time.monotonic() + RETRY_DOWN_S
             raise Unavailable(exc.message) from None

@@ -98,19 +98,19 @@ def sync(profile: Profile, *, wait: bool = True) -> SyncResult:
             )
         return SyncResult(ReplayResult(), ReplayResult())
     mres = ReplayResult(remaining=msp.status().depth)
-    if mres.remaining:
+    try:  # always: a sync with nothing to send still says whether the store answers
+        st = open_store(profile=profile, spool=False)
+    except MemoryUnavailable as exc:
+        mres.stopped = exc.message
+    else:
         try:
-            st = open_store(profile=profile, spool=False)
-        except MemoryUnavailable as exc:
-            mres.stopped = exc.message
-        else:
-            try:
-                from aisre_cli.memory.spool import memory_handler
+            from aisre_cli.memory.spool import memory_handler
 
-                assert isinstance(st, MemoryStore)
+            assert isinstance(st, MemoryStore)
+            if mres.remaining:
                 mres = msp.replay({"memory": memory_handler(st)}, wait=wait)
-            finally:
-                st.close()
+        finally:
+            st.close()
     log = open_team_audit(profile, spool=asp)
     try:
         ares = asp.replay({"audit": log.replay_handler}, wait=wait)

@@ -150,7 +150,7 @@ def sync_cmd(
 
     Exactly once: a sync interrupted at any point (even kill -9) and run again stores
     nothing twice. Exit 0 when the spool is empty afterwards, 3 when the team store
-    could not be reached (the rest stays spooled).
+    could not be reached (what is spooled stays spooled).
 
     Example: aisre memory sync
     """
@@ -170,7 +170,7 @@ def sync_cmd(
         for what, r in (("memory", res.memory), ("audit", res.audit)):
             if r.stopped:
                 note(f"{what}: stopped: {r.stopped}")
-    if left:
+    if left or res.memory.stopped or res.audit.stopped:
         raise typer.Exit(int(ExitCode.SOURCE))
 
 
