@@ -419,3 +419,67 @@ def test_eight_processes_times_100_mixed_writes_one_audit_chain(
     for p in range(8):  # each writer's audit records in its order, none lost
         mine = [r.data["i"] for r in recs if r.data["proc"] == p]
         assert mine == [i for i in range(100) if i % 3 == 2]
+
+
+# ------------------------------------------------------------------ a governed run while down
+
+PROMPT = r"Run this step\? y run, n skip, d dry run, a abort, \? help: "
+
+
+def test_a_runbook_run_while_down_audits_to_the_spool_then_chains_in(
+    cluster: PgCluster, url: str, _aisre_home: Path
+) -> None:
+    """The actions of a page are audited even with the team database down: intent and
+    result records go to the audit spool (fsynced, locally chained) before each action
+    runs, the run's outcome to the memory spool; `memory sync` chains them into the team
+    trail, and the head printed at the end of the run verifies there."""
+    import re
+
+    import pexpect
+
+    from aisre_cli.govern.audit_pg import PgAuditLog
+    from tests.fakes.env import AISRE, make_env, write_config, writes
+
+    home = _aisre_home
+    write_config(home, {"memory_url": url})
+    env = make_env(home, AISRE_MEMORY_TOKEN=cluster.app_password)
+    cluster.stop_server("fast")
+    child = pexpect.spawn(
+        AISRE[0],
+        [*AISRE[1:], "runbook", "run", "rollback-bad-deploy", "--param", "service=checkout"],
+        env=env,
+        encoding="utf-8",
+        timeout=120,
+    )
+    child.expect(PROMPT)
+    child.send("y")
+    child.expect(r"audit head: #(\d+) ([0-9a-f]{64})")
+    head = child.match.group(2)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 6  # no Prometheus here: the rollback's check cannot be made
+    assert len(writes(home)) == 1  # the action ran once, with the database down
+    assert not (home / "data" / "audit.jsonl").exists()  # team mode: no local log
+    spooled = [r.payload["record"] for r in audit_spool().pending()]
+    assert spooled and spooled[-1]["hash"] == head
+    assert [r["seq"] for r in spooled] == list(range(1, len(spooled) + 1))
+    events = [r["event"] for r in spooled]
+    assert "intent" in events and "result" in events
+    assert memory_spool().status().by_kind.get("run.record") == 1
+
+    cluster.start_again()
+    p = _aisre(home, "memory", "sync", env={"AISRE_MEMORY_TOKEN": cluster.app_password})
+    assert p.returncode == 0, p.stderr
+    log = PgAuditLog(url, key=None)
+    rep = log.verify(expect_head=head)
+    assert rep.ok and rep.records == len(spooled) and rep.expected_head_seq == len(spooled)
+    v = _aisre(
+        home,
+        "audit",
+        "verify",
+        "--expect-head",
+        head,
+        env={"AISRE_MEMORY_TOKEN": cluster.app_password},
+    )
+    assert v.returncode == 0 and re.search(r"ok: \d+ record\(s\), chain intact", v.stdout)
+    assert _rows(url, "SELECT count(*) FROM runbook_runs")[0][0] == 1
