@@ -231,3 +231,45 @@ def test_no_spool_no_files(tmp_path: Path) -> None:
     assert sp.status().depth == 0
     assert sp.replay({}).replayed == 0
     assert not sp.dir.exists()
+
+
+# ------------------------------------------------------------------ CLI (no server needed)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "aisre_cli", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ),
+    )
+
+
+def test_memory_status_local_and_doctor_show_the_spool() -> None:
+    from aisre_cli.memory.spool import memory_spool
+
+    p = _cli("memory", "status", "--json")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["backend"] == "sqlite" and out["reachable"] is True
+    assert out["schema_version"] == out["schema_head"]
+    assert set(out["tables"]) >= {"incidents", "changes", "runbook_runs", "audit_log"}
+    assert out["spool"]["depth"] == 0
+    memory_spool().append("memory", {"op": {"kind": "change.record", "data": {}, "op_id": "x"}})
+    p = _cli("doctor", "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["spool"]["depth"] == 1
+    p = _cli("memory", "status")
+    assert "spool: 1 write(s) waiting" in p.stdout and "change.record" in p.stdout
+
+
+def test_sync_refuses_a_spool_without_a_team_profile() -> None:
+    from aisre_cli.memory.spool import audit_spool
+
+    assert _cli("memory", "sync").returncode == 0  # nothing spooled, nothing to do
+    audit_spool().append("audit", {"record": {}})
+    p = _cli("memory", "sync")
+    assert p.returncode == 5
+    assert "no postgresql:// memory_url" in p.stderr and "Traceback" not in p.stderr
