@@ -24,7 +24,7 @@ def server() -> Iterator[LokiServer]:
 
 def conn(srv: LokiServer, page_limit: int = 5000, **kw: object) -> Loki:
     cfg = LokiSource(url=srv.url, http=HttpSettings(read_timeout=2, retries=1), **kw)
-    return Loki(cfg, budget_s=5, page_limit=page_limit)
+    return Loki(cfg, budget_s=60, page_limit=page_limit)
 
 
 def test_selector_parser_is_strict() -> None:

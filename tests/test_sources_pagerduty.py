@@ -29,7 +29,7 @@ def conn(srv: PagerDutyServer, token: str | None = "pd-test-token", **kw: object
         http=HttpSettings(read_timeout=2, retries=1),
         **kw,
     )
-    return PagerDuty(cfg, token=SecretStr(token) if token else None, budget_s=5)
+    return PagerDuty(cfg, token=SecretStr(token) if token else None, budget_s=60)
 
 
 def test_incident_alerts_map_to_alerts_with_aliases(server: PagerDutyServer) -> None:

@@ -25,14 +25,14 @@ def stack() -> Stack:
 
 
 def am(stack: Stack, **kw: object) -> Alertmanager:
-    return Alertmanager(AlertmanagerSource(url=stack.am_url, **kw), budget_s=5)
+    return Alertmanager(AlertmanagerSource(url=stack.am_url, **kw), budget_s=60)
 
 
 def prom(stack: Stack, **kw: object) -> Prometheus:
     cfg = PrometheusSource(
         url=stack.prom_url, rate_window="5s", http=HttpSettings(read_timeout=3), **kw
     )
-    return Prometheus(cfg, budget_s=5)
+    return Prometheus(cfg, budget_s=60)
 
 
 def test_choose_step_caps_points() -> None:
@@ -130,7 +130,7 @@ def test_all_queries_failing_is_an_error() -> None:
 
 
 def test_rule_for_alert_and_discovery(stack: Stack) -> None:
-    p = Prometheus(PrometheusSource(url=stack.prom_url), budget_s=5)
+    p = Prometheus(PrometheusSource(url=stack.prom_url), budget_s=60)
     rule = wait_until(lambda: p.rule_for_alert("AisreTestAlways"), 10, "rule")
     assert rule.query == "vector(1) > 0" and rule.labels["service"] == "rules-test"
     assert p.rule_for_alert("NoSuchAlert") is None
@@ -141,7 +141,7 @@ def test_rule_for_alert_and_discovery(stack: Stack) -> None:
 
 
 def test_series_for_service(stack: Stack) -> None:
-    p = Prometheus(PrometheusSource(url=stack.prom_url), budget_s=5)
+    p = Prometheus(PrometheusSource(url=stack.prom_url), budget_s=60)
     wait_until(lambda: stack.prom_query("up"), 10, "scrape")
     now = time.time()
     found = p.series_for_service("prometheus", now - 60, now + 1)
