@@ -208,6 +208,8 @@ class Series:
     """The PromQL (or file reference) that reproduces this series."""
     ref: str = ""
     """Where it came from: `metrics/foo.json` or a Prometheus URL."""
+    promql: bool = True
+    """`query` is PromQL a Prometheus datasource can run (False: a file reference)."""
 
 
 @dataclass(slots=True)
@@ -322,6 +324,16 @@ class Context:
     bundle_id: str | None = None
 
 
+class Link(_Model):
+    """A place a person can open to see the evidence (a Grafana Explore view)."""
+
+    label: str
+    url: str
+
+
+QueryLanguage = Literal["promql", "logql"]
+
+
 class Evidence(_Model):
     """One cited fact. `query` reproduces it; `ref` points at the file:line or URL."""
 
@@ -338,6 +350,12 @@ class Evidence(_Model):
     family: str | None = Field(default=None, description="Signal family (errors, latency, ...).")
     subject: str | None = Field(default=None, description="Change id, resource or dependency.")
     data: dict[str, Any] = Field(default_factory=dict, description="Analyzer-specific numbers.")
+    language: QueryLanguage | None = Field(
+        default=None, description="The language of `query` when a datasource runs it."
+    )
+    links: list[Link] = Field(
+        default_factory=list, description="Where to open it (Grafana Explore), if configured."
+    )
 
 
 class Hypothesis(_Model):
@@ -437,6 +455,8 @@ class TriageReport(_Model):
                     "excerpt": e.excerpt,
                     "family": e.family,
                     "subject": e.subject,
+                    "language": e.language,
+                    "links": [{"label": x.label, "url": x.url} for x in e.links],
                 }
                 for e in self.evidence
             ],

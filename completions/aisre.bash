@@ -35,7 +35,7 @@ _aisre_options() {
         "aisre change record") echo "--at --author --help --json --kind --previous-version --profile --service --summary --url --version -h -k -m -p -s" ;;
         "aisre config") echo "--help -h" ;;
         "aisre config edit") echo "--help -h" ;;
-        "aisre config init") echo "--alertmanager-url --budget --ca-file --default --environment --force --github-repo --github-url --help --loki-url --name --no-default --pagerduty --pagerduty-from --pagerduty-url --prometheus-url --topology-file --yes -h -y" ;;
+        "aisre config init") echo "--alertmanager-url --budget --ca-file --default --environment --force --github-repo --github-url --grafana-loki-uid --grafana-prometheus-uid --grafana-url --help --kube-context --loki-url --name --namespace --no-default --pagerduty --pagerduty-from --pagerduty-url --prometheus-url --topology-file --yes -h -n -y" ;;
         "aisre config list") echo "--help --json -h" ;;
         "aisre config path") echo "--help -h" ;;
         "aisre config show") echo "--defaults --help --json --profile -h -p" ;;
@@ -103,8 +103,13 @@ _aisre_value_kind() {
         "aisre config init --environment") echo "value" ;;
         "aisre config init --github-repo") echo "value" ;;
         "aisre config init --github-url") echo "value" ;;
+        "aisre config init --grafana-loki-uid") echo "value" ;;
+        "aisre config init --grafana-prometheus-uid") echo "value" ;;
+        "aisre config init --grafana-url") echo "value" ;;
+        "aisre config init --kube-context") echo "value" ;;
         "aisre config init --loki-url") echo "value" ;;
         "aisre config init --name") echo "value" ;;
+        "aisre config init --namespace"|"aisre config init -n") echo "value" ;;
         "aisre config init --pagerduty-from") echo "value" ;;
         "aisre config init --pagerduty-url") echo "value" ;;
         "aisre config init --prometheus-url") echo "value" ;;

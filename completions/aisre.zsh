@@ -311,8 +311,13 @@ _aisre_config_init() {
         '(--force)--force[Replace an existing profile]' \
         '*--github-repo[OWNER/REPO=SERVICE (repeatable): deployments as changes]:github-repo: ' \
         '(--github-url)--github-url[API base URL (GHE)]:github-url: ' \
+        '(--grafana-loki-uid)--grafana-loki-uid[Grafana datasource uid of Loki]:grafana-loki-uid: ' \
+        '(--grafana-prometheus-uid)--grafana-prometheus-uid[Grafana datasource uid of Prometheus]:grafana-prometheus-uid: ' \
+        '(--grafana-url)--grafana-url[Grafana base URL: evidence gets Explore links]:grafana-url: ' \
+        '(--kube-context)--kube-context[kubectl context every runbook step is pinned to (write steps need one)]:kube-context: ' \
         '(--loki-url)--loki-url[]:loki-url: ' \
         '(--name)--name[Name of the profile to create]:name: ' \
+        '(--namespace -n)'{--namespace,-n}'[Default Kubernetes namespace for runbook steps]:namespace: ' \
         '(--pagerduty)--pagerduty[Read PagerDuty incidents]' \
         '(--pagerduty-from)--pagerduty-from[User email sent as From on PagerDuty writes]:pagerduty-from: ' \
         '(--pagerduty-url)--pagerduty-url[API base URL]:pagerduty-url: ' \

@@ -52,6 +52,24 @@ def _aisre_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+@pytest.fixture(autouse=True)
+def _kubectl_pinned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every call of the fake kubectl (tests/fakes/kubectl) in a test is logged to a
+    per-test file; the test fails if one of them did not pass `--context` (issue 13:
+    no kubectl invocation in the suite may act on whatever context is current)."""
+    from tests.fakes.env import unpinned_calls
+
+    log = tmp_path / "kubectl-audit.jsonl"
+    monkeypatch.setenv("FAKE_KUBECTL_AUDIT", str(log))
+    yield
+    bad = unpinned_calls(log)
+    if bad:
+        pytest.fail(
+            f"{len(bad)} kubectl call(s) without --context, e.g. kubectl {' '.join(bad[0])}",
+            pytrace=False,
+        )
+
+
 def require_binary(path: str) -> None:
     """Skip when a server binary is missing, but fail under CI (it must be installed)."""
     if not Path(path).exists():

@@ -87,12 +87,21 @@ def test_init_rejects_bad_repo_and_empty() -> None:
 
 def test_init_interactive() -> None:
     answers = (
-        "\n".join(["prod", "prod", "http://am:9093", "http://prom:9090", "", "n", "", ""]) + "\n"
+        "\n".join(
+            [
+                *("prod", "prod", "http://am:9093", "http://prom:9090", "", "n", "", ""),
+                *("prod-eu", "shop", "https://grafana.example.com"),
+            ]
+        )
+        + "\n"
     )
     r = run_cli(["config", "init"], input=answers, tty=True)
     assert r.code == 0, r.out + r.err
     data = yaml.safe_load(paths.config_file().read_text())
-    assert data["profiles"]["prod"]["sources"]["alertmanager"]["url"] == "http://am:9093"
+    prof = data["profiles"]["prod"]
+    assert prof["sources"]["alertmanager"]["url"] == "http://am:9093"
+    assert prof["kube_context"] == "prod-eu" and prof["namespace"] == "shop"
+    assert prof["grafana"] == {"url": "https://grafana.example.com"}
 
 
 def test_show_redacts_and_reports_tokens(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -59,7 +59,7 @@ FIXED_NOW = datetime(2025, 3, 11, 13, 45, 0, tzinfo=UTC)
 
 
 def demo_profile() -> Profile:
-    return Profile(environment="demo", sources=Sources(bundle=str(DEMO)))
+    return Profile(environment="demo", kube_context="ctx-test", sources=Sources(bundle=str(DEMO)))
 
 
 def demo_backend(sources: SourceSet | None = None, profile: Profile | None = None) -> Backend:

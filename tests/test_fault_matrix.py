@@ -55,7 +55,9 @@ class Env:
     def __init__(self, stack: Stack, loki: LokiServer, pd: PagerDutyServer, fault: FaultServer):
         self.stack, self.loki, self.pd, self.fault = stack, loki, pd, fault
 
-    def profile(self, broken: dict[str, str]) -> dict[str, Any]:
+    def profile(
+        self, broken: dict[str, str], extra: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         http = {"connect_timeout": 0.5, "read_timeout": 1.0, "retries": 1}
         url = {
             "alertmanager": self.stack.am_url,
@@ -75,11 +77,13 @@ class Env:
                 "loki": {"url": url["loki"], "http": http},
                 "pagerduty": {"url": url["pagerduty"], "http": http},
                 "changes_file": str(paths.data_dir() / "none.jsonl"),
+                **(extra or {}),
             },
         }
 
-    def triage(self, broken: dict[str, str]) -> Result:
-        cfg = {"version": 1, "default_profile": "m", "profiles": {"m": self.profile(broken)}}
+    def triage(self, broken: dict[str, str], extra: dict[str, Any] | None = None) -> Result:
+        prof = self.profile(broken, extra)
+        cfg = {"version": 1, "default_profile": "m", "profiles": {"m": prof}}
         p = paths.config_file()
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(yaml.safe_dump(cfg))
@@ -195,3 +199,30 @@ def _table() -> str:
         note = str(row.get("note", "")).replace("|", "/")[:110]
         lines.append(f"| {src} | {fault} | {row['code']} | {row['seconds']} | {note} |")
     return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- trace backends
+# Tempo and Jaeger rows: the profile adds the trace source pointing at the fault (the
+# other sources are healthy); the cell passes when triage still produces a verdict
+# within its budget and names the trace source in a note. 403 is tested here too.
+
+TRACE_SOURCES = ("tempo", "jaeger")
+TRACE_CELLS = [*FAULTS, "403", "refused"]
+
+
+@pytest.mark.parametrize("fault", TRACE_CELLS)
+@pytest.mark.parametrize("source", TRACE_SOURCES)
+def test_trace_source_fault_cell(env: Env, source: str, fault: str) -> None:
+    if fault == "refused":
+        url = closed_port_url()
+        env.fault.set_fault(None)
+    else:
+        env.fault.set_fault(fault)
+        url = env.fault.url
+    http = {"connect_timeout": 0.5, "read_timeout": 1.0, "retries": 1}
+    r = env.triage({}, {source: {"url": url, "http": http, "max_traces": 50}})
+    env.fault.set_fault(None)
+    row = _check(r, source, 0)
+    if fault in ("hang", "slow"):
+        assert any(w in str(row["note"]) for w in TIMED_OUT), row["note"]
+    RESULTS[(source, fault)] = row

@@ -309,7 +309,7 @@ def _report() -> TriageReport:
     )
 
 
-PROFILE = Profile(environment="staging", namespace="shop")
+PROFILE = Profile(environment="staging", kube_context="ctx-test", namespace="shop")
 
 
 def _restarts(home: Path) -> list[list[str]]:
@@ -394,7 +394,9 @@ def test_confirmation_is_bound_to_the_exact_action(kube: Path) -> None:
     ps.action = ps.capability.render(ps.inputs, s.ctx)
     conf2 = s.confirm(ps, ps.action.digest())
     assert s.run(ps, conf2).ok
-    assert _restarts(kube) == [["--namespace", "shop", "rollout", "restart", "deployment/orders"]]
+    assert _restarts(kube) == [
+        ["--context", "ctx-test", "--namespace", "shop", "rollout", "restart", "deployment/orders"]
+    ]
 
 
 def test_forged_or_foreign_confirmations_are_refused(kube: Path) -> None:
@@ -467,6 +469,7 @@ def test_verification_failure_offers_the_undo(kube: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("FAKE_KUBECTL_REPLICAS", "2")
     prof = Profile(
         environment="staging",
+        kube_context="ctx-test",
         namespace="shop",
         sources=Sources(prometheus=PrometheusSource(url=stack.prom_url)),
     )
@@ -502,8 +505,8 @@ def test_verification_failure_offers_the_undo(kube: Path, monkeypatch: pytest.Mo
     assert res.ok and s.state.step("scale").status == "undone"
     scales = [a for a in kubectl_calls(kube) if "scale" in a]
     assert scales == [
-        ["--namespace", "shop", "scale", "deployment/api", "--replicas=9"],
-        ["--namespace", "shop", "scale", "deployment/api", "--replicas=2"],
+        ["--context", "ctx-test", "--namespace", "shop", "scale", "deployment/api", "--replicas=9"],
+        ["--context", "ctx-test", "--namespace", "shop", "scale", "deployment/api", "--replicas=2"],
     ]
 
 

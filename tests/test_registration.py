@@ -41,6 +41,8 @@ def test_builtin_source_types_in_order() -> None:
         "github",
         "changes_file",
         "topology_file",
+        "tempo",
+        "jaeger",
     ]
     assert cat.types["prometheus"].roles == ("metrics",)
     assert cat.types["changes_file"].default is not None

@@ -434,6 +434,10 @@ class TriageFlow:
             return list(match_runbooks(h, a, books))
 
         report = build_report(analysis, w, matcher, time.monotonic() - t0)
+        if p.grafana is not None:
+            from aisre_cli.investigate.links import add_links
+
+            add_links(report, p.grafana, (ctx.window.start, ctx.window.end))
         out = Triage(report, ctx, {rb.id: rb for rb in books}, notes=list(self.notes), at=opts.at)
         self.notes.clear()
         if opts.record and memory is not None:

@@ -13,6 +13,8 @@
 
 Rules, in order (first match wins), for one step:
 
+0. a step that writes to a target that is not pinned (a kubectl write when the profile
+   names no `kube_context`): `refuse`, whatever the policy, break-glass included;
 1. read steps run (`execute`), unless the runbook says `confirm: true`;
    hand-off steps (a PagerDuty note or escalation) are never refused for low trust,
    risk or a freeze: `confirm` (or `execute` when autonomous), unless the policy is
@@ -79,6 +81,9 @@ class StepFacts:
     break_glass: str | None = None
     handoff: bool = False
     """The step hands the incident to a human (a PagerDuty note, an escalation)."""
+    unpinned: str | None = None
+    """Why the step's target is not pinned (a kubectl write with no context), if so."""
+    unpinned_hint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,8 @@ class Decision:
     autonomy: Autonomy
     autonomy_rule: str
     freeze: tuple[str, ...] = field(default=())
+    hint: str | None = field(default=None, compare=False)
+    """What the human can do about a refusal (shown under it; not part of the record)."""
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -139,6 +146,17 @@ def decide(f: StepFacts, policy: Policy, record: TrackRecord | None = None) -> D
     def d(kind: DecisionKind, *reasons: str) -> Decision:
         return Decision(kind, tuple(reasons), trust, risk, autonomy, rule, tuple(freezes))
 
+    if f.scope != "read" and f.unpinned:
+        return Decision(
+            "refuse",
+            (f.unpinned,),
+            trust,
+            risk,
+            autonomy,
+            rule,
+            tuple(freezes),
+            hint=f.unpinned_hint,
+        )
     if f.scope == "read":
         if f.confirm_forced:
             return d("confirm", "read step; the runbook asks for confirmation")

@@ -82,7 +82,14 @@ from aisre_cli.govern.policy import Policy, load_policy
 from aisre_cli.govern.routing import Decision, EmptyTrackRecord, StepFacts, TrackRecord, decide
 from aisre_cli.model import TriageReport
 from aisre_cli.remediate import checkpoint, executor
-from aisre_cli.remediate.capabilities import ExecContext, Preview, Registry, default_registry
+from aisre_cli.remediate.capabilities import (
+    ExecContext,
+    Preview,
+    Registry,
+    default_registry,
+    target_of,
+    unpinned_reason,
+)
 from aisre_cli.remediate.checkpoint import RunState, StepState, StepStatus
 from aisre_cli.remediate.executor import Permit, VerifyResult
 from aisre_cli.remediate.plan import Plan, PlannedStep, build_plan, plan_undo
@@ -255,6 +262,8 @@ class RunSession:
             runbook_source=runbook.source,
             profile=profile_name,
             environment=profile.environment,
+            kube_context=profile.kube_context,
+            kube_namespace=profile.namespace,
             params=dict(plan.values),
             param_sources=dict(plan.sources),
             alert_id=report.alert.id if report else None,
@@ -282,6 +291,7 @@ class RunSession:
                 "runbook_source": runbook.source,
                 "profile": profile_name,
                 "environment": profile.environment,
+                "kube": {"context": profile.kube_context, "namespace": profile.namespace},
                 "params": plan.values,
                 "param_sources": plan.sources,
                 "alert": state.alert_id,
@@ -293,6 +303,7 @@ class RunSession:
                         "step": ps.id,
                         "capability": ps.capability.name,
                         "scope": ps.scope,
+                        "target": _target(ps),
                         "action": ps.action.text(),
                         "digest": ps.action.digest(),
                         "decision": s.decide(ps).to_dict(),
@@ -334,6 +345,13 @@ class RunSession:
                 f"run {run_id} started in environment {state.environment!r}, this profile is"
                 f" {profile.environment!r}",
                 hint=f"resume with --profile {state.profile}",
+            )
+        if state.kube_context and state.kube_context != profile.kube_context:
+            raise GovernanceRefused(
+                f"run {run_id} was planned against Kubernetes context {state.kube_context!r},"
+                f" this profile names {profile.kube_context or 'none'}",
+                hint=f"resume with the profile it started with (--profile {state.profile}),"
+                " or start a new run",
             )
         runbook = Runbook.model_validate(state.runbook_json)
         runbook.source = state.runbook_source
@@ -478,6 +496,8 @@ class RunSession:
             minutes_since_change=float(mins) if isinstance(mins, int | float) else None,
             now=self.clock(),
             break_glass=self.state.break_glass,
+            unpinned=unpinned_reason(ps.capability, self.ctx),
+            unpinned_hint=getattr(ps.capability, "pin_hint", None),
         )
 
     def decide(self, ps: PlannedStep) -> Decision:
@@ -489,7 +509,13 @@ class RunSession:
         pv = executor.dry_run(ps, self.ctx)
         self.audit.append(
             "dry_run",
-            {"step": ps.id, "digest": ps.action.digest(), "ok": pv.ok, "preview": pv.text[:4000]},
+            {
+                "step": ps.id,
+                "target": _target(ps),
+                "digest": ps.action.digest(),
+                "ok": pv.ok,
+                "preview": pv.text[:4000],
+            },
             self.run_id,
         )
         return pv
@@ -575,6 +601,7 @@ class RunSession:
                     "attempt": attempt,
                     "capability": ps.capability.name,
                     "scope": ps.scope,
+                    "target": _target(ps),
                     "action": action.text(),
                     "digest": action.digest(),
                     "decision": d.to_dict(),
@@ -617,6 +644,7 @@ class RunSession:
             {
                 "step": ps.id,
                 "attempt": attempt,
+                "target": _target(ps),
                 "ok": res.ok,
                 "output": res.output,
                 "error": res.error,
@@ -668,6 +696,7 @@ class RunSession:
             {
                 "step": ps.id,
                 "attempt": st.attempts,
+                "target": self._verify_target(ps),
                 "ok": vr.ok,
                 "skipped": vr.skipped,
                 "detail": vr.detail,
@@ -680,6 +709,14 @@ class RunSession:
         st.audit_seq = rec.seq
         checkpoint.save(self.state)
         return vr
+
+    def _verify_target(self, ps: PlannedStep) -> dict[str, str | None] | None:
+        """Where a capability verification (`kubectl rollout status`) looks."""
+        v = ps.step.verify
+        if v is None or v.capability is None or ps.verify_inputs is None:
+            return None
+        t = target_of(self.registry.get(v.capability), ps.verify_inputs, self.ctx)
+        return t.to_dict() if t is not None else None
 
     def undo_for(self, ps: PlannedStep) -> PlannedStep | None:
         """The planned undo of a step that ran (None when it has none)."""
@@ -706,6 +743,7 @@ class RunSession:
                 "undo_of": undo.undo_of,
                 "capability": undo.capability.name,
                 "scope": undo.scope,
+                "target": _target(undo),
                 "action": action.text(),
                 "digest": action.digest(),
                 "decision": d.to_dict(),
@@ -721,6 +759,7 @@ class RunSession:
             {
                 "step": undo.id,
                 "undo_of": undo.undo_of,
+                "target": _target(undo),
                 "ok": res.ok,
                 "output": res.output,
                 "error": res.error,
@@ -821,6 +860,11 @@ class RunSession:
         self.audit.append("stopped", {"step": ps.id, "reason": reason}, self.run_id)
         self.state.status = "failed"
         checkpoint.save(self.state)
+
+
+def _target(ps: PlannedStep) -> dict[str, str | None] | None:
+    """Where a step's action lands, for the audit log (None: not a targeted system)."""
+    return ps.target.to_dict() if ps.target is not None else None
 
 
 def _interrupted(signal_name: str | None) -> dict[str, Any]:

@@ -178,7 +178,7 @@ class Stepper:
             return Skip(ps, f"depends on step {dep}, which was {status}", by_operator=False)
         d = s.decide(ps)
         if d.kind in ("refuse", "escalate"):
-            hint = None
+            hint = d.hint
             if d.kind == "escalate" and not self.handoff:
                 hint = f"hand off with `aisre escalate {self.alert_hint or 'ALERT_ID'}`"
             return Stop(ps, f"{d.kind}: {'; '.join(d.reasons)}", "stop", ExitCode.REFUSED, d, hint)

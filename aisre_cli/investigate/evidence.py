@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 
 from aisre_cli.investigate.analyzers.changes import ChangeFinding, ChangeHarm
 from aisre_cli.investigate.analyzers.dependency import DependencyFinding
+from aisre_cli.investigate.analyzers.events import EventFinding
+from aisre_cli.investigate.analyzers.events import excerpt as event_excerpt
 from aisre_cli.investigate.analyzers.logs import LogFinding, LogStats
 from aisre_cli.investigate.analyzers.metrics import MetricFinding
 from aisre_cli.investigate.analyzers.trace_edges import EdgeFinding
@@ -53,6 +55,8 @@ class Findings:
     """change id → evidence that the change hurt (`analyzers.changes.attribute`)."""
     edges: list[EdgeFinding] = field(default_factory=list)
     """call edges whose network time grew (`analyzers.trace_edges`)."""
+    events: list[EventFinding] = field(default_factory=list)
+    """cluster events by service and meaning (`analyzers.events`)."""
     memory: dict[tuple[str, str], float] = field(default_factory=dict)
     memory_evidence: list[Evidence] = field(default_factory=list)
     known_issue: bool = False
@@ -115,6 +119,7 @@ def metric_evidence(f: MetricFinding, kind: EvidenceKind = "metric_anomaly") -> 
         ],
         family=f.family,
         data={"z": round(min(f.z, 1e6), 2), "baseline": f.baseline, "level": f.level},
+        language="promql" if s.promql else None,
     )
     return _Ev(f"m:{s.ref}:{s.name}:{_selector(s.labels)}", ev)
 
@@ -128,6 +133,7 @@ def log_evidence(f: LogFinding, ctx: Context) -> _Ev:
     )
     refs = [logs.ref(i) for i in f.examples]
     excerpt = [logs.msg[i][:200] for i in f.examples]
+    query = logs.query.get(f.service, "") or (refs[0] if refs else "")
     ev = Evidence(
         id="",
         kind="log_template",
@@ -136,11 +142,13 @@ def log_evidence(f: LogFinding, ctx: Context) -> _Ev:
         end=ctx.window.end,
         summary=summary,
         strength=round(f.strength, 4),
-        query=logs.query.get(f.service, "") or (refs[0] if refs else ""),
+        query=query,
         ref=refs[0] if refs else None,
         excerpt=excerpt,
         family=f.family,
         data={"before": f.before, "after": f.after, "new": f.new},
+        # a LogQL query always starts with its stream selector; a bundle's is a grep line
+        language="logql" if query.lstrip().startswith("{") else None,
     )
     return _Ev(f"l:{f.service}:{f.template}", ev)
 
@@ -208,6 +216,7 @@ def harm_evidence(h: ChangeHarm) -> _Ev | None:
         ref=s.ref,
         subject=h.change_id,
         data={"z": round(min(h.z, 1e6), 2), "before": h.before, "after": h.after},
+        language="promql" if s.promql else None,
     )
     return _Ev(f"h:{h.change_id}", ev)
 
@@ -245,6 +254,50 @@ def trace_evidence(t: TraceFinding) -> _Ev:
         ref=t.ref,
     )
     return _Ev(f"tr:{t.service}", ev)
+
+
+_EVENT_WHAT = {
+    "crash": "containers crash",
+    "config": "pods cannot start (image or config)",
+    "probe": "probes fail",
+    "capacity": "the cluster is out of capacity",
+}
+_EVENT_FAMILY = {"crash": "restarts", "probe": "availability"}
+
+
+def event_evidence(f: EventFinding, onset: float) -> _Ev:
+    """One row per service and event class: what the cluster said, how often, from when."""
+    reasons = ", ".join(
+        f"{r} x{n}" if n > 1 else r for r, n in sorted(f.reasons.items(), key=lambda x: -x[1])
+    )
+    gap = onset - f.first
+    when = f"{_gap(gap)} {'before' if gap >= 0 else 'after'} the onset"
+    where = " (node-wide)" if f.node_scope else ""
+    summary = f"Kubernetes: {_EVENT_WHAT[f.cls]} at {f.service}{where}: {reasons}, from "
+    summary += f"{_hm(f.first)}, {when}"
+    lead = f.events[0]
+    query = next((e.query for e in f.events if e.query), "") or lead.ref
+    ev = Evidence(
+        id="",
+        kind="event",
+        service=f.service,
+        start=_dt(f.first),
+        end=_dt(f.last),
+        summary=summary[:240],
+        strength=round(f.strength, 4),
+        query=query,
+        ref=lead.ref or None,
+        excerpt=event_excerpt(f.events),
+        family=f.resource if f.cls == "capacity" else _EVENT_FAMILY.get(f.cls),
+        data={
+            "class": f.cls,
+            "count": f.count,
+            "reasons": dict(f.reasons),
+            "details": sorted(f.details),
+            "node_scope": f.node_scope,
+        },
+    )
+    return _Ev(f"ev:{f.service}:{f.cls}", ev)
 
 
 def dedupe(evs: Iterable[_Ev]) -> list[_Ev]:

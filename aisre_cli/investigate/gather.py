@@ -9,6 +9,8 @@ note as each source finishes so the UI can show live status.
 
 from __future__ import annotations
 
+import inspect
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -29,6 +31,7 @@ from aisre_cli.model import (
     Topology,
     Window,
 )
+from aisre_cli.sources import TraceSource
 from aisre_cli.sources.registry import SourceSet
 
 ProgressFn = Callable[[SourceNote], None]
@@ -314,10 +317,17 @@ def gather(
         job(f"{ls.name} logs", partial(ls.fetch_logs, start, end, None), _merge_logs)
     for cs in sources.changes:
         job(f"{cs.name} changes", partial(cs.fetch_changes, start, end), _merge_changes)
+    topo = _TopologyWatch(len(sources.topology))
     for ts in sources.topology:
-        job(f"{ts.name} topology", ts.fetch_topology, _merge_topology)
+        job(f"{ts.name} topology", topo.wrap(ts.fetch_topology), _merge_topology)
+    wait_topo = min(TOPOLOGY_WAIT_S, budget_s * 0.1)
+    ends = time.monotonic() + budget_s
     for tr in sources.traces:
-        job(f"{tr.name} traces", partial(tr.fetch_spans, start, end), _merge_spans)
+        job(
+            f"{tr.name} traces",
+            partial(_fetch_spans, tr, start, end, alert.service, topo, wait_topo, ends),
+            _merge_spans,
+        )
     for ev in sources.events:
         job(f"{ev.name} events", partial(ev.fetch_events, start, end, None), _merge_events)
     if sources.bundle is not None:
@@ -335,6 +345,89 @@ def gather(
     for key, value in results.items():
         merge[key](ctx, value)
     return ctx
+
+
+TOPOLOGY_WAIT_S = 2.0
+"""Longest a trace source waits for the topology to name the alert's neighbours."""
+
+
+class _TopologyWatch:
+    """The topologies as they arrive, so a trace source can ask for the alert's
+    neighbours: it waits (briefly) until every topology source has answered."""
+
+    def __init__(self, n: int) -> None:
+        self._left = n
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self.seen: list[Topology] = []
+        if n == 0:
+            self._done.set()
+
+    def wrap(self, fn: Callable[[], Topology]) -> Callable[[], Topology]:
+        def run() -> Topology:
+            try:
+                t = fn()
+                with self._lock:
+                    self.seen.append(t)
+                return t
+            finally:
+                with self._lock:
+                    self._left -= 1
+                    if self._left <= 0:
+                        self._done.set()
+
+        return run
+
+    def neighbours(self, service: str, wait_s: float) -> set[str]:
+        """The services that call or are called by `service` in any topology seen."""
+        self._done.wait(max(0.0, wait_s))
+        with self._lock:
+            topos = list(self.seen)
+        out: set[str] = set()
+        for t in topos:
+            out.update(t.callees(service))
+            out.update(t.callers(service))
+        return out
+
+
+def trace_services(service: str | None, topo: _TopologyWatch, wait_s: float) -> set[str] | None:
+    """What a trace source is asked for: the alert's service and its topology
+    neighbours (waiting at most `wait_s` for the topology); None when the alert names
+    no service (the source samples across services)."""
+    if not service:
+        return None
+    return {service} | topo.neighbours(service, wait_s)
+
+
+def accepts_services(fn: Callable[..., Any]) -> bool:
+    """Whether a `fetch_spans` takes the `services` keyword (plugins written before it
+    was added do not)."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return "services" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def _fetch_spans(
+    tr: TraceSource,
+    start: datetime,
+    end: datetime,
+    service: str | None,
+    topo: _TopologyWatch,
+    wait_s: float,
+    ends: float,
+) -> list[Span]:
+    from aisre_cli.sources.tracing import GATHER_DEADLINE
+
+    services = trace_services(service, topo, wait_s)
+    token = GATHER_DEADLINE.set(ends)  # a built-in backend fits its sampling in it
+    try:
+        if services is not None and accepts_services(tr.fetch_spans):
+            return tr.fetch_spans(start, end, services=services)
+        return tr.fetch_spans(start, end)
+    finally:
+        GATHER_DEADLINE.reset(token)
 
 
 def _merge_metrics(ctx: Context, value: tuple[list[Series], list[SourceNote]]) -> None:

@@ -93,6 +93,7 @@ FEATURES: tuple[str, ...] = (
     "generic_only",  # its anomalies are all signals the catalogue does not know
     "node_only",  # for saturation: resting only on node-wide signals
     "trace_blame",  # its own spans' share of the latency/error increase in traces
+    "k8s_events",  # the cluster reported faults at it (crashes, failed starts, probes, capacity)
 )
 
 DEFAULT_WEIGHTS: dict[str, float] = {
@@ -127,7 +128,12 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "generic_only": -0.5,
     "node_only": -1.0,
     "trace_blame": 1.5,
+    "k8s_events": 1.0,
 }
+DESIGN_ONLY = frozenset({"k8s_events"})
+"""Features no evaluation dataset exercises (none of them carries cluster events): a
+fit cannot tell their weight, so a weights file without them keeps the design prior
+(`DEFAULT_WEIGHTS`) instead of 0. Tests on bundles with events check the prior."""
 MEMORY_PRIOR_WEIGHT = 1.5
 """`memory_prior` is not fit: evaluation runs without memory, so the data cannot tell
 its weight. 1.5 is the value the memory replay (`aisre incident replay`) supports."""
@@ -148,7 +154,13 @@ class Weights:
         p = path or WEIGHTS_FILE
         if p.exists():
             raw = json.loads(p.read_text())
-            w = {k: float(raw["weights"].get(k, 0.0)) for k in FEATURES}
+            fitted = raw["weights"]
+            w = {
+                k: float(
+                    fitted[k] if k in fitted else DEFAULT_WEIGHTS[k] if k in DESIGN_ONLY else 0.0
+                )
+                for k in FEATURES
+            }
             if not w.get("memory_prior"):
                 w["memory_prior"] = MEMORY_PRIOR_WEIGHT
             return cls(

@@ -12,6 +12,10 @@ baseline with a noise floor). A node-wide signal is shared by everything on the 
 and counts at half strength; a signal the catalogue does not know counts at a lower
 prior. The scene also measures how many services moved comparably with no clear
 precedence between them (`crowd`): diffuse evidence feeds the "no cause" option.
+
+Cluster events (`analyzers.events`) are part of the scene: a fault the cluster reported
+at a service (crash, failed start, failed probes, no capacity) is an anomaly there from
+when it began, feeds `k8s_events`, and is cited by every candidate at the service.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from aisre_cli.investigate.analyzers.events import EventFinding
 from aisre_cli.investigate.analyzers.logs import LogFinding
 from aisre_cli.investigate.analyzers.metrics import MetricFinding
 from aisre_cli.investigate.analyzers.trace_edges import EdgeFinding, edge_strength, network_blame
@@ -28,6 +33,7 @@ from aisre_cli.investigate.evidence import (
     _Ev,
     _gap,
     edge_evidence,
+    event_evidence,
     is_bad,
     log_evidence,
     metric_evidence,
@@ -42,6 +48,12 @@ GENERIC_WEIGHT = 0.6
 """A signal the catalogue does not know counts this much (a generic anomaly)."""
 CROWD_SHARE = 0.7
 """Services whose lead score is within this share of the best are 'comparable'."""
+EVENT_ANOMALY = 0.8
+"""A fault the cluster reported (crash, failed start, probe, capacity) counts as an
+anomaly at the service this much, like a span finding: the service is in trouble from
+then on, even when its own series stopped (a crashed pod exports nothing)."""
+EVENT_MIN = 0.1
+"""Event groups weaker than this (old, or one Warning long after the page) are ignored."""
 
 
 @dataclass
@@ -59,6 +71,11 @@ class ServiceView:
     topo_evidence: _Ev | None = None
     first: float | None = None
     families: set[str] = field(default_factory=set)
+    events: list[EventFinding] = field(default_factory=list)
+    """Cluster events at the service by class, strongest first (`analyzers.events`)."""
+
+    def event(self, cls: str) -> EventFinding | None:
+        return next((f for f in self.events if f.cls == cls), None)
 
 
 @dataclass
@@ -93,6 +110,12 @@ class Scene:
         f = sorted(v.families - {"other", skip or ""})
         if not f and v.features.get("logs", 0.0) > 0:
             return "is followed by new errors in its logs"
+        if not f and v.events:
+            said = sorted(
+                ((r, n) for x in v.events for r, n in x.reasons.items()), key=lambda rn: -rn[1]
+            )[:2]
+            told = " and ".join(f"{r} x{n}" if n > 1 else r for r, n in said)
+            return f"is followed by {told} at {s}"
         if not f:
             return "precedes no measurable anomaly at it"
         return f"is followed by {', '.join(f)} anomalies at {s}"
@@ -151,6 +174,18 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
     for tf in fnd.traces:
         anom[tf.service] = max(anom.get(tf.service, 0.0), 0.8 * tf.strength)
         first.setdefault(tf.service, tf.onset)
+    events_at: dict[str, list[EventFinding]] = {}
+    for ef in fnd.events:
+        if ef.strength < EVENT_MIN:
+            continue
+        events_at.setdefault(ef.service, []).append(ef)
+        anom[ef.service] = max(anom.get(ef.service, 0.0), EVENT_ANOMALY * ef.strength)
+        # a chronic condition's onset is not this incident's: no earlier than the
+        # metric findings the scene considers
+        began = max(ef.first, lo)
+        first[ef.service] = min(first.get(ef.service, began), began)
+    for found_ev in events_at.values():
+        found_ev.sort(key=lambda x: (-x.strength, x.cls))
     # A caller starved of CPU or memory is slow to send and to read: its client spans
     # grow although the wire and the callee are fine. Edges out of such a caller say
     # nothing about the callee.
@@ -260,12 +295,14 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
             "symptom_corr": corr,
             "sync": sync,
             "traffic": traffic.get(s, 0.0),
+            "k8s_events": max((x.strength for x in events_at.get(s, [])), default=0.0),
         }
 
     services: set[str] = set(anomalous) | set(logs_at) | set(fnd.dead)
     services |= {cf.change.service for cf in fnd.changes}
     services |= {s for s, v in net.items() if v >= 0.1}
     services |= {f.series.service for f in fnd.certs if f.series.service}
+    services |= set(events_at)
     if a:
         services.add(a)
     bases = {s: svc_features(s) for s in sorted(services)}
@@ -302,15 +339,17 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
             for e in sorted(edges, key=lambda e: -e.z)
             if e.callee == s or e.caller == s
         ][:1]
+        ev_rows = [event_evidence(x, onset) for x in events_at.get(s, [])[:2]]
         views[s] = ServiceView(
             name=s,
             features=bases[s],
             metrics=svc_metric,
             logs=logs_at.get(s, []),
-            shared_evidence=common + log_ev + trace_ev + edge_ev,
+            shared_evidence=common + ev_rows + log_ev + trace_ev + edge_ev,
             topo_evidence=_topology_evidence(s, topo, anomalous, first, anom, has_topo),
             first=first.get(s),
             families=fams.get(s, set()),
+            events=events_at.get(s, []),
         )
     return Scene(
         ctx=ctx,

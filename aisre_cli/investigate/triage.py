@@ -18,6 +18,7 @@ from typing import Protocol
 
 from aisre_cli.investigate.analyzers import changes as change_an
 from aisre_cli.investigate.analyzers import dependency as dep_an
+from aisre_cli.investigate.analyzers import events as event_an
 from aisre_cli.investigate.analyzers import logs as log_an
 from aisre_cli.investigate.analyzers import metrics as metric_an
 from aisre_cli.investigate.analyzers import trace_edges as edge_an
@@ -120,14 +121,17 @@ def analyze_context(
     start = ctx.window.start.timestamp()
     end = ctx.window.end.timestamp()
     log_stats = log_an.analyze(ctx.logs, ref, start, end)
-    change_findings = change_an.correlate(ctx.changes, onset)
+    # rollouts only the cluster recorded (new ReplicaSets in its events) are changes too
+    changes = [*ctx.changes, *event_an.rollouts(ctx.events, ctx.changes)]
+    change_findings = change_an.correlate(changes, onset)
     known = topo.services() | {s.service for s in ctx.series if s.service}
     dead = dep_an.find_dead(metric_findings, log_stats.findings, known)
     # traces are compared around the page itself (see trace_an.page_ref)
     t_ref = trace_an.page_ref(onset, alert_ts)
     trace_findings = trace_an.analyze(ctx.spans, t_ref) if ctx.spans else []
     edges = edge_an.edge_gaps(ctx.spans, t_ref) if ctx.spans else []
-    harm = change_an.attribute(ctx.changes, series, matcher.classify)
+    harm = change_an.attribute(changes, series, matcher.classify)
+    event_findings = event_an.analyze(ctx.events, onset, alert_ts)
     fnd = Findings(
         metrics=metric_findings,
         logs=log_stats,
@@ -137,6 +141,7 @@ def analyze_context(
         certs=certs,
         harm=harm,
         edges=edges,
+        events=event_findings,
     )
     memory_class: str | None = None
     if memory is not None:

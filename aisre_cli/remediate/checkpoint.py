@@ -55,6 +55,9 @@ class RunState(BaseModel):
     runbook_source: str
     profile: str
     environment: str
+    kube_context: str | None = None
+    """The profile's kubectl context when the run started (resume refuses another)."""
+    kube_namespace: str | None = None
     params: dict[str, Any]
     """The values as given (strings from --param or resolved from the verdict)."""
     param_sources: dict[str, str] = Field(default_factory=dict)

@@ -20,7 +20,14 @@ from pydantic import BaseModel, ValidationError
 from aisre_cli.errors import UsageError
 from aisre_cli.model import Alert, Hypothesis, TriageReport
 from aisre_cli.remediate import templating
-from aisre_cli.remediate.capabilities import Action, Capability, ExecContext, Registry
+from aisre_cli.remediate.capabilities import (
+    Action,
+    Capability,
+    ExecContext,
+    Registry,
+    Target,
+    target_of,
+)
 from aisre_cli.remediate.matching import specificity
 from aisre_cli.remediate.runbook import Runbook, Step, UndoInline
 from aisre_cli.remediate.types import first_error, validate_param
@@ -42,6 +49,8 @@ class PlannedStep:
     depends_on: tuple[str, ...] = ()
     """Earlier steps this one depends on (declared `needs` and inferred, see
     `step_dependencies`): when one of them did not run, this one is skipped."""
+    target: Target | None = None
+    """Where the action lands (kubectl: the cluster context and namespace)."""
 
     @property
     def id(self) -> str:
@@ -201,7 +210,14 @@ def plan_call(
             hint="check the parameter values (--param) and the runbook",
         ) from None
     action = cap.render(inputs, ctx)
-    ps = PlannedStep(index=index, step=step, capability=cap, inputs=inputs, action=action)
+    ps = PlannedStep(
+        index=index,
+        step=step,
+        capability=cap,
+        inputs=inputs,
+        action=action,
+        target=target_of(cap, inputs, ctx),
+    )
     v = step.verify
     if v is not None:
         if v.query is not None:

@@ -74,6 +74,35 @@ def _check_memory_url(value: str) -> str:
 MemoryUrl = Annotated[str, AfterValidator(_check_memory_url)]
 
 
+def _check_context(value: str) -> str:
+    """A kubeconfig context name: printable, no leading `-` (it follows `--context` in
+    an argv), at most 253 characters."""
+    import re
+
+    ok = re.fullmatch(r"[^\s\x00-\x1f\x7f-][^\x00-\x1f\x7f]{0,252}", value)
+    if not ok or value != value.strip():
+        raise ValueError(
+            f"{value!r} is not a kubeconfig context name (printable, no leading '-' or spaces)"
+        )
+    return value
+
+
+def _check_namespace(value: str) -> str:
+    """A Kubernetes namespace: an RFC 1123 label."""
+    import re
+
+    if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", value):
+        raise ValueError(
+            f"{value!r} is not a Kubernetes namespace (lower-case letters, digits and '-',"
+            " at most 63)"
+        )
+    return value
+
+
+KubeContext = Annotated[str, AfterValidator(_check_context)]
+Namespace = Annotated[str, AfterValidator(_check_namespace)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -175,6 +204,19 @@ class GitHubSource(_Strict):
     http: HttpSettings = Field(default_factory=HttpSettings)
 
 
+class GrafanaSettings(_Strict):
+    """Grafana, for Explore links next to metric and log evidence."""
+
+    url: SourceUrl
+    """Base URL, e.g. https://grafana.example.com (a sub-path such as /grafana is kept)."""
+    prometheus_uid: str = "prometheus"
+    """uid of the Grafana datasource that queries the profile's Prometheus."""
+    loki_uid: str = "loki"
+    """uid of the Grafana datasource that queries the profile's Loki."""
+    org_id: int | None = None
+    """Grafana organisation (`orgId`); default: the user's current one."""
+
+
 class Sources(BaseModel):
     """The sources of one profile. Each is optional.
 
@@ -231,10 +273,13 @@ class Profile(_Strict):
     """How far before the alert's start to look for causes."""
     lookahead_minutes: float = 15.0
     """How far after the alert's start to look."""
-    kube_context: str | None = None
-    """kubectl context used by runbook capabilities."""
-    namespace: str | None = None
-    """Default Kubernetes namespace."""
+    kube_context: KubeContext | None = None
+    """kubectl context every runbook kubectl call is pinned to (`--context`). Without
+    one, write steps are refused and reads use kubectl's current context."""
+    namespace: Namespace | None = None
+    """Default Kubernetes namespace (`--namespace`) of runbook kubectl calls."""
+    grafana: GrafanaSettings | None = None
+    """Grafana for Explore links on metric and log evidence (none: no links)."""
     runbook_dirs: list[str] = Field(default_factory=list)
     """Extra folders of runbooks (the shipped ones are always loaded)."""
     policy_file: str | None = None

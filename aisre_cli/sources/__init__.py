@@ -74,8 +74,16 @@ class TopologySource(Protocol):
 class TraceSource(Protocol):
     name: str
 
-    def fetch_spans(self, start: datetime, end: datetime) -> list[Span]:
-        """Spans in [start, end]."""
+    def fetch_spans(
+        self, start: datetime, end: datetime, services: set[str] | None = None
+    ) -> list[Span]:
+        """Spans in [start, end] of traces that involve `services` (None: any service).
+
+        `services` is a hint for a backend that must sample (Tempo, Jaeger): the gather
+        passes the alert's service and its topology neighbours. A source may return
+        more (whole traces, or everything it holds, like a bundle). It was added after
+        the protocol shipped: a plugin whose `fetch_spans(start, end)` takes no
+        `services` still works (the gather only passes it to methods that accept it)."""
         ...
 
 

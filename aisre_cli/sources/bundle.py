@@ -688,6 +688,9 @@ class BundleSource:
                         self._json(p, ref), ref, p.stem, self.service_labels, query
                     )
                     record(QueryStat("bundle", ref, query, time.monotonic() - t0, len(got)))
+                    if p.stem not in queries:  # no PromQL recorded: a file reference
+                        for sr in got:
+                            sr.promql = False
                     out.extend(got)
             self._cache.series = self._screen_series(out)
         return self._cache.series
@@ -773,7 +776,11 @@ class BundleSource:
         return self._cache.topology
 
     # TraceSource
-    def fetch_spans(self, start: datetime, end: datetime) -> list[Span]:
+    def fetch_spans(
+        self, start: datetime, end: datetime, services: set[str] | None = None
+    ) -> list[Span]:
+        """Every span of the bundle: a bundle is one incident, already sampled, so
+        `services` is ignored (the engine decides what matters)."""
         if self._cache.spans is None:
             spans: list[Span] = []
             tdir = self.root / "traces"
@@ -880,7 +887,7 @@ def read_spans(
     return out
 
 
-_EVENT_KEYS = frozenset({"ts", "service", "reason", "type", "message", "object", "count"})
+_EVENT_KEYS = frozenset({"ts", "service", "reason", "type", "message", "object", "count", "query"})
 
 
 def read_events(
@@ -895,7 +902,8 @@ def read_events(
 
     One JSON object a line: `ts` and `service` and `reason` are required; `type`
     (Normal/Warning, default Warning), `message`, `object`, `count` (default 1) are
-    optional; any other key is kept in `attrs`."""
+    optional, and so is `query` (the command that reproduces it, a `kubectl` line, as
+    `bundle capture` writes it); any other key is kept in `attrs`."""
     lim = limits or InputLimits()
     out: list[Event] = []
     sec_cache: dict[str, float] = {}
@@ -935,6 +943,7 @@ def read_events(
                     object=str(obj.get("object", "")),
                     count=max(1, count),
                     attrs={k: v for k, v in obj.items() if k not in _EVENT_KEYS},
+                    query=q if isinstance(q := obj.get("query"), str) else "",
                     ref=f"{display}:{lineno}",
                 )
             )

@@ -14,8 +14,17 @@ case and anyone can open the files with the tools they know:
   files are numbered (`03_up.json`) to keep the gathered order;
 * `logs/<service>.jsonl`: `{ts, service, level, msg}` per record, plus `ref` (the
   original LogQL stream and line) so evidence from a replay still points at Loki;
+* `traces/spans.jsonl`: one span per line in the bundle-v1 span shape (`trace_id`,
+  `span_id`, `parent_id`, `service`, `name`, `start` (RFC 3339, microseconds),
+  `duration_ms`, `status` `ok`/`error`), plus `ref` (the Tempo or Jaeger trace it
+  came from) as an attribute; written only when spans were gathered;
 * `changes.json`, `topology.yaml`, `bundle.yaml` (window = the gather window, and
-  `focus_alert` = the alert's fingerprint).
+  `focus_alert` = the alert's fingerprint);
+* `events/events.jsonl` when the profile has event sources (Kubernetes): one event a
+  line, `{ts, service, reason, type, message, object, count}` plus `query` (the
+  `kubectl` command that reproduces it) and its other attributes as top-level keys,
+  in time order. An empty file says "the cluster was asked and said nothing", which
+  a missing folder (no event source) does not.
 
 Secrets: a bundle is shared (attached to tickets, replayed by others), and sources
 return whatever they hold: a misconfigured server can echo a token back inside an
@@ -36,6 +45,7 @@ import os
 import re
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +53,7 @@ import orjson
 import yaml
 
 from aisre_cli.errors import UsageError
-from aisre_cli.model import Alert, Context, Series
+from aisre_cli.model import Alert, Context, Event, Series, Span
 from aisre_cli.settings.secrets import redact_data
 from aisre_cli.sources import WireAlerts
 from aisre_cli.sources.timeparse import iso
@@ -132,6 +142,29 @@ def raw_alerts(alert_sources: Iterable[object]) -> list[dict[str, Any]]:
     return [w for s in alert_sources if isinstance(s, WireAlerts) for w in s.last_wire]
 
 
+_EVENT_CORE = ("ts", "service", "reason", "type", "message", "object", "count")
+
+
+def event_record(e: Event) -> dict[str, Any]:
+    """One `events/*.jsonl` line: the core keys, `query`, then the attributes flattened
+    (an attribute never overrides a core key)."""
+    rec: dict[str, Any] = {
+        "ts": iso(datetime.fromtimestamp(e.ts, UTC)),
+        "service": e.service,
+        "reason": e.reason,
+        "type": e.type,
+        "message": e.message,
+        "object": e.object,
+        "count": e.count,
+    }
+    if e.query:
+        rec["query"] = e.query
+    for k, v in e.attrs.items():
+        if k not in rec and k != "query":
+            rec[str(k)] = v
+    return rec
+
+
 def _write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -146,8 +179,12 @@ def capture_bundle(
     title: str = "",
     raw_alerts: list[dict[str, Any]] | None = None,
     force: bool = False,
+    events: bool = False,
 ) -> Path:
-    """Write `ctx` as a bundle v1 directory at `out`; returns the path."""
+    """Write `ctx` as a bundle v1 directory at `out`; returns the path.
+
+    `events`: the profile has event sources, so `events/` is written even when they
+    reported nothing (it is written whenever `ctx.events` holds any)."""
     if out.exists() and any(out.iterdir()) and not force:
         raise UsageError(
             f"{out} exists and is not empty",
@@ -236,4 +273,34 @@ def capture_bundle(
 
     topo = {"services": {s: {"depends_on": d} for s, d in ctx.topology.depends_on.items()}}
     _write(out / "topology.yaml", yaml.safe_dump(scrub(topo), sort_keys=True).encode())
+
+    if events or ctx.events:
+        recs = [
+            orjson.dumps(scrub(event_record(e)), default=str)
+            for e in sorted(ctx.events, key=lambda e: (e.ts, e.service, e.reason, e.object))
+        ]
+        _write(out / "events" / "events.jsonl", b"".join(r + b"\n" for r in recs))
+    if ctx.spans:
+        recs = [orjson.dumps(scrub(span_record(sp))) for sp in ctx.spans]
+        _write(out / "traces" / "spans.jsonl", b"\n".join(recs) + b"\n")
     return out
+
+
+def span_record(sp: Span) -> dict[str, Any]:
+    """One span in the bundle-v1 `traces/*.jsonl` shape that `read_spans` reads."""
+    from datetime import UTC, datetime
+
+    start = datetime.fromtimestamp(sp.start, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    rec: dict[str, Any] = {
+        "trace_id": sp.trace_id,
+        "span_id": sp.span_id,
+        "parent_id": sp.parent_id,
+        "service": sp.service,
+        "name": sp.name,
+        "start": start,
+        "duration_ms": sp.duration_ms,
+        "status": "error" if sp.error else "ok",
+    }
+    if sp.ref:
+        rec["ref"] = sp.ref
+    return rec

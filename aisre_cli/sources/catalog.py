@@ -45,6 +45,8 @@ BUILTIN: tuple[str, ...] = (
     "aisre_cli.sources.loki:register_sources",
     "aisre_cli.sources.github:register_sources",
     "aisre_cli.sources.changefile:register_sources",
+    "aisre_cli.sources.tempo:register_sources",
+    "aisre_cli.sources.jaeger:register_sources",
 )
 
 

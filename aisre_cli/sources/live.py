@@ -1,5 +1,5 @@
 """Live connectors for a profile: Alertmanager, Prometheus, Loki, PagerDuty, GitHub,
-the change file and the topology file.
+Tempo, Jaeger, the change file and the topology file.
 
 `live_sources(profile)` is what `build_sources` returns when no bundle is given. It
 only builds objects (no I/O): tokens are looked up here (keyring, then environment)
@@ -80,7 +80,8 @@ def live_sources(
 def checkables(sources: SourceSet) -> list[Checkable]:
     """Every connector in the set that can be health-checked (for `aisre doctor`)."""
     seen: list[Checkable] = []
-    for group in (sources.alerts, sources.metrics, sources.logs, sources.changes):
+    groups = (sources.alerts, sources.metrics, sources.logs, sources.changes, sources.traces)
+    for group in groups:
         for s in group:
             if isinstance(s, Checkable) and all(s is not x for x in seen):
                 seen.append(s)

@@ -205,6 +205,9 @@ def render_report(report: TriageReport, verbose: int = 0) -> None:
             where = f"{where}  ({e.ref})" if where else e.ref
         if where:
             c.print(safe("     ↳ " + where, "dim"))
+        for link in e.links:
+            # never hard-wrapped: a URL cut by inserted newlines cannot be opened
+            c.print(safe(f"     ↗ {link.label}: {link.url}", "dim", oneline=True), soft_wrap=True)
         if verbose and e.excerpt:
             for ex in e.excerpt[:3]:
                 c.print(safe("       │ " + ex, "dim", oneline=True))
@@ -252,6 +255,8 @@ def report_markdown(report: TriageReport) -> str:
         lines.append(f"- **{e.id}** ({e.kind}, {f(e.service or '-')}): {f(e.summary)}")
         if e.query:
             lines.append(f"  - reproduce: `{f(e.query)}`" + (f" ({f(e.ref)})" if e.ref else ""))
+        for link in e.links:
+            lines.append(f"  - open: [{f(link.label)}](<{f(link.url)}>)")
     if report.notes:
         lines += ["", "## Degradation notes", ""] + [f"- {f(n)}" for n in report.notes]
     lines += ["", f"**Next step:** {f(v.next_step)}", ""]

@@ -12,6 +12,7 @@ the fault matrix derive from `ContractServer`. A fault applies to every request
 | 503 | HTTP 503 with `Retry-After: 1` |
 | 429 | HTTP 429 with `ratelimit-reset: 1` (PagerDuty) and `Retry-After: 1` |
 | 401 | HTTP 401 with the API's error body |
+| 403 | HTTP 403 with the API's error body (not in `FAULTS`: the rows that test it add it) |
 | malformed | HTTP 200 with a body that is not JSON |
 | truncated | HTTP 200 announcing 4096 bytes, sending 100, then closing |
 | huge | HTTP 200, chunked, 50 MB of JSON |
@@ -186,7 +187,7 @@ class ContractServer:
                 self.stopping.wait(0.2)
             h.close_connection = True
             return True
-        if k in ("500", "503", "429", "401"):
+        if k in ("500", "503", "429", "401", "403"):
             status = int(k)
             headers: dict[str, str] = {}
             if status in (503, 429):

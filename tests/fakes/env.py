@@ -59,3 +59,23 @@ def kubectl_calls(home: Path) -> list[list[str]]:
 def writes(home: Path, verb: str = "undo") -> list[list[str]]:
     """kubectl calls that performed `verb` for real (not a --dry-run=server preview)."""
     return [a for a in kubectl_calls(home) if verb in a and "--dry-run=server" not in a]
+
+
+def unpinned_calls(log: Path) -> list[list[str]]:
+    """Recorded kubectl argvs (a FAKE_KUBECTL_AUDIT or FAKE_KUBECTL_LOG file) that do
+    not name a context with `--context NAME` or `--context=NAME`."""
+    if not log.exists():
+        return []
+    out: list[list[str]] = []
+    for line in log.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        argv = json.loads(line)["argv"]
+        pinned = any(
+            (a == "--context" and i + 1 < len(argv) and argv[i + 1])
+            or (a.startswith("--context=") and len(a) > len("--context="))
+            for i, a in enumerate(argv)
+        )
+        if not pinned:
+            out.append(argv)
+    return out

@@ -286,6 +286,7 @@ def as_rate(s: Series) -> Series:
         values=out_v,
         query=query,
         ref=s.ref,
+        promql=s.promql,
     )
 
 

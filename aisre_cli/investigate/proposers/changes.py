@@ -5,21 +5,47 @@ after it, or its new version's series vs the old version's; see
 `analyzers.changes.attribute`) together with how close it came before the onset.
 A change after the onset (a hot-fix) is kept as context but cannot explain it, and
 a change whose service did not get worse stays innocent even if it is the latest.
+
+The cluster's events are harm too: containers crashing, pods that cannot start
+(image pull or missing ConfigMap/Secret) or failing their probes on the changed service,
+*first seen after the change*, speak against it. A crash loop that was already going
+before the change does not.
 """
 
 from __future__ import annotations
 
+from aisre_cli.investigate.analyzers.events import after
 from aisre_cli.investigate.evidence import (
     Candidate,
+    _Ev,
     _gap,
     _hm,
     change_evidence,
+    event_evidence,
     harm_evidence,
 )
 from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
 from aisre_cli.investigate.scene import Scene, ServiceView
 from aisre_cli.model import HypothesisKind
+
+HARM_EVENTS = ("config", "crash", "probe")
+"""Event classes a bad change causes on its own service (capacity is the cluster's)."""
+
+
+def event_harm(view: ServiceView, t: float, onset: float) -> tuple[float, list[_Ev]]:
+    """How strongly the service's cluster events that began after time `t` (a change)
+    say the change broke it, and the rows to cite."""
+    best = 0.0
+    cite: list[_Ev] = []
+    for cls in HARM_EVENTS:
+        f = view.event(cls)
+        part = after(f, t) if f is not None else None
+        if f is None or part is None:
+            continue
+        best = max(best, part.strength)
+        cite.append(event_evidence(f, onset))
+    return best, cite
 
 
 @register("changes")
@@ -34,6 +60,8 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         what = f"deploy {c.version}" if c.kind == "deploy" and c.version else f"{c.kind} change"
         h = scene.fnd.harm.get(c.id)
         harm = max(h.harm, h.version_harm) if h is not None else 0.0
+        ev_harm, ev_rows = event_harm(view, c.ts.timestamp(), scene.onset)
+        harm = max(harm, ev_harm)
         if cf.before_onset:
             stmt = (
                 f"The {what} of {s} at {_hm(c.ts.timestamp())}, {_gap(cf.gap_s)} before "
@@ -52,6 +80,8 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         hev = harm_evidence(h) if h is not None else None
         if hev is not None:
             specific.append(hev)
+        if cf.before_onset:
+            specific += ev_rows
         signal = max(view.features["anomaly"], view.features["logs"], harm)
         out.append(
             make(

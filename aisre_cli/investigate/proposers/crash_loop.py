@@ -1,9 +1,16 @@
 """`crash_loop`: the service's containers restart (restart counters, OOMKilled /
-CrashLoopBackOff reasons, crash lines in its logs)."""
+CrashLoopBackOff reasons, crash lines in its logs, and the cluster's own crash events:
+OOMKilled, BackOff restarting a failed container, exits with 137/143/1)."""
 
 from __future__ import annotations
 
-from aisre_cli.investigate.evidence import Candidate, _hm, log_evidence, metric_evidence
+from aisre_cli.investigate.evidence import (
+    Candidate,
+    _hm,
+    event_evidence,
+    log_evidence,
+    metric_evidence,
+)
 from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
 from aisre_cli.investigate.scene import Scene, ServiceView
@@ -12,7 +19,12 @@ from aisre_cli.investigate.scene import Scene, ServiceView
 def crash_signal(view: ServiceView) -> float:
     rs = [f for f in view.metrics if f.family == "restarts" and f.direction > 0]
     rs_logs = [x for x in view.logs if x.family == "restarts"]
-    return max([f.strength for f in rs] + [0.8 * x.strength for x in rs_logs] + [0.0])
+    crash = view.event("crash")
+    return max(
+        [f.strength for f in rs]
+        + [0.8 * x.strength for x in rs_logs]
+        + [crash.strength if crash is not None else 0.0]
+    )
 
 
 @register("crash_loop")
@@ -20,18 +32,31 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     s = view.name
     rs = [f for f in view.metrics if f.family == "restarts" and f.direction > 0]
     rs_logs = [x for x in view.logs if x.family == "restarts"]
-    if not rs and not rs_logs:
+    crash = view.event("crash")
+    if not rs and not rs_logs and crash is None:
         return []
-    since = _hm(min([f.onset for f in rs] + [x.first_after for x in rs_logs]))
+    since = _hm(
+        min(
+            [f.onset for f in rs]
+            + [x.first_after for x in rs_logs]
+            + ([crash.first] if crash is not None else [])
+        )
+    )
+    what = f"restarts{' and crash logs' if rs_logs else ''}"
+    if crash is not None:
+        top = sorted(crash.reasons.items(), key=lambda kv: -kv[1])[:2]
+        said = " and ".join(f"{r} x{n}" if n > 1 else r for r, n in top)
+        what = f"{said}, with {what}" if rs or rs_logs else said
     return [
         make(
             scene,
             view,
             "crash_loop",
             s,
-            f"{s} is crash-looping (restarts{' and crash logs' if rs_logs else ''} from {since}).",
+            f"{s} is crash-looping ({what} from {since}).",
             crash_signal(view),
-            [metric_evidence(f) for f in rs[:1]]
+            ([event_evidence(crash, scene.onset)] if crash is not None else [])
+            + [metric_evidence(f) for f in rs[:1]]
             + [log_evidence(x, scene.ctx) for x in rs_logs[:1]],
         )
     ]

@@ -2,6 +2,11 @@
 
 Node-wide signals (node_exporter, a node column) are shared by everything on the node:
 a candidate resting only on them is marked `node_only` and weighs less.
+
+The cluster says so too: pods evicted from a node low on a resource, pods that cannot
+be scheduled for lack of CPU or memory, node memory/disk/PID pressure, an autoscaler
+at its maximum (capacity events), and containers OOMKilled while the service's
+memory climbs (an OOM kill with no memory signal is a crash, `crash_loop`).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from aisre_cli.investigate.evidence import (
     Candidate,
     _fmt,
     _hm,
+    event_evidence,
     is_bad,
     log_evidence,
     metric_evidence,
@@ -19,6 +25,8 @@ from aisre_cli.investigate.proposers.base import make
 from aisre_cli.investigate.scene import Scene, ServiceView
 
 SATURATION_FAMILIES = ("cpu", "memory", "disk", "connections")
+OOM_SHARE = 0.9
+"""An OOM kill backed by a climbing memory signal counts this much toward saturation."""
 
 
 @register("saturation")
@@ -26,25 +34,42 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     s = view.name
     sat = [f for f in view.metrics if f.family in SATURATION_FAMILIES and is_bad(f)]
     sat_logs = [x for x in view.logs if x.family in SATURATION_FAMILIES]
-    if not sat and not sat_logs:
+    cap = view.event("capacity")
+    crash = view.event("crash")
+    memory_seen = any(f.family == "memory" for f in sat) or any(
+        x.family == "memory" for x in sat_logs
+    )
+    oom = crash if crash is not None and crash.oom and memory_seen else None
+    if not sat and not sat_logs and cap is None:
         return []
     own = [f for f in sat if f.scope != "node"]
-    node_only = 1.0 if sat and not own and not sat_logs else 0.0
-    # the service's own signal first; a node-wide one counts at half
+    own_events = cap is not None and not cap.node_scope
+    node_only = 1.0 if (sat or cap) and not own and not sat_logs and not own_events else 0.0
+    # the service's own signal first; a node-wide one counts at half (node-wide events
+    # are halved by the analyzer)
     sig = max(
         [f.strength for f in own]
         + [0.5 * f.strength for f in sat if f.scope == "node"]
         + [0.7 * x.strength for x in sat_logs]
+        + [cap.strength if cap is not None else 0.0]
+        + [OOM_SHARE * oom.strength if oom is not None else 0.0]
     )
     lead = own or sat
-    res = (lead[0].family if lead else sat_logs[0].family) or "resource"
+    res = (
+        (lead[0].family if lead else sat_logs[0].family if sat_logs else None)
+        or (cap.resource if cap is not None else None)
+        or "resource"
+    )
     detail = ""
     if lead:
         f = lead[0]
         detail = f" ({f.series.name} {_fmt(f.baseline)} → {_fmt(f.level)} from {_hm(f.onset)})"
-    spec = [metric_evidence(f, "saturation") for f in lead[:2]] + [
-        log_evidence(x, scene.ctx) for x in sat_logs[:1]
-    ]
+    elif cap is not None:
+        said = ", ".join(sorted(cap.reasons, key=lambda r: -cap.reasons[r])[:2])
+        detail = f" (the cluster reports {said} from {_hm(cap.first)})"
+    spec = [metric_evidence(f, "saturation") for f in lead[:2]]
+    spec += [event_evidence(x, scene.onset) for x in (cap, oom) if x is not None]
+    spec += [log_evidence(x, scene.ctx) for x in sat_logs[:1]]
     return [
         make(
             scene,

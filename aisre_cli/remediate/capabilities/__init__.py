@@ -19,9 +19,13 @@ from aisre_cli.remediate.capabilities.base import (
     Capability,
     CapabilityError,
     ExecContext,
+    Permission,
     Preview,
     Scope,
+    Target,
     UndoCall,
+    target_of,
+    unpinned_reason,
 )
 from aisre_cli.settings.plugins import CAPABILITIES_GROUP, PluginError, run_hooks
 
@@ -31,10 +35,14 @@ __all__ = [
     "Capability",
     "CapabilityError",
     "ExecContext",
+    "Permission",
     "Preview",
     "Registry",
     "Scope",
+    "Target",
     "UndoCall",
+    "target_of",
+    "unpinned_reason",
     "default_registry",
     "plugin_errors",
 ]

@@ -13,7 +13,12 @@ A *capability* is the only way a runbook can act on the world. Each one declares
   never a shell string). The action's `digest()` is what a human confirms;
 * `dry_run()`: what would happen, without doing it (for kubectl: the same argv with
   `--dry-run=server`);
-* `execute()`: do it.
+* `execute()`: do it;
+* optionally `target()`: where the action lands (for kubectl: the cluster context and
+  namespace), shown in the plan and written to every audit record of the step, and
+  `unpinned()`: why a step must not run because that target is not pinned (a
+  kubectl write with no `kube_context` in the profile would act on whatever context
+  is current). Governance refuses such a step.
 
 The registry (`capabilities.registry`) is a closed set. There is no "run this command"
 escape hatch except `exec`, which is `destructive` and only runs argv prefixes the
@@ -129,6 +134,39 @@ class UndoCall:
     inputs: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Target:
+    """Where an action lands, for the plan and the audit log.
+
+    `kind` names the system (`kubernetes`); `context` and `namespace` pin a kubectl
+    action to one cluster and namespace (None: not pinned / cluster-scoped)."""
+
+    kind: str
+    context: str | None = None
+    namespace: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"kind": self.kind, "context": self.context, "namespace": self.namespace}
+
+    def text(self) -> str:
+        """`context prod-eu, namespace shop` (or `current context (not pinned)`)."""
+        ctx = f"context {self.context}" if self.context else "current context (not pinned)"
+        return f"{ctx}, namespace {self.namespace}" if self.namespace else ctx
+
+
+@dataclass(frozen=True)
+class Permission:
+    """An RBAC permission a write capability needs (`kubectl auth can-i VERB RESOURCE
+    [--subresource=SUB]`), for `aisre doctor`."""
+
+    verb: str
+    resource: str
+    subresource: str | None = None
+
+    def text(self) -> str:
+        return f"{self.verb} {self.resource}" + (f"/{self.subresource}" if self.subresource else "")
+
+
 @dataclass
 class ExecContext:
     """Everything a capability may use to act. Built by governance for one run.
@@ -185,6 +223,26 @@ class CapabilityBase:
 
     def blast_radius(self, inputs: BaseModel) -> int:
         return 1
+
+    def target(self, inputs: BaseModel, ctx: ExecContext) -> Target | None:
+        """Where the action lands (None: nowhere a human needs to see pinned)."""
+        return None
+
+    def unpinned(self, ctx: ExecContext) -> str | None:
+        """Why this capability must not run with this context's target (None: it may)."""
+        return None
+
+
+def target_of(cap: object, inputs: BaseModel, ctx: ExecContext) -> Target | None:
+    """`cap.target(...)` for capabilities that have one (plugins may not)."""
+    fn = getattr(cap, "target", None)
+    return fn(inputs, ctx) if callable(fn) else None
+
+
+def unpinned_reason(cap: object, ctx: ExecContext) -> str | None:
+    """`cap.unpinned(ctx)` for capabilities that have one (plugins may not)."""
+    fn = getattr(cap, "unpinned", None)
+    return fn(ctx) if callable(fn) else None
 
 
 class Capability(Protocol):

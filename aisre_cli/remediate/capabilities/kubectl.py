@@ -2,6 +2,13 @@
 
 The context and the default namespace come from the profile (`kube_context`,
 `namespace`); a runbook may name another namespace, validated as a Kubernetes name.
+Every kubectl call a capability makes (the action, its `--dry-run=server` preview, the
+replica count read before a scale, an undo, a verification) passes `--context` when
+the profile names one, and `--namespace` for namespaced objects. A *write* refuses to
+run or preview when the profile names no context: kubectl would act on whatever
+context happens to be current, which is how a rollback hits the wrong cluster
+(governance refuses the step first; `execute` refuses again here). Reads still run,
+against the current context, and the plan says so.
 Every resource name is a `K8sName`, so nothing from an alert or a log line can become
 a flag (`--all-namespaces`) or a second command (`x; rm -rf /`). Write capabilities
 dry-run with `--dry-run=server`, which asks the API server to validate and admit the
@@ -17,7 +24,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, field_validator
 
-from aisre_cli.errors import ConfigError
+from aisre_cli.errors import ConfigError, GovernanceRefused
 from aisre_cli.remediate import interrupt
 from aisre_cli.remediate.capabilities.base import (
     Action,
@@ -26,9 +33,11 @@ from aisre_cli.remediate.capabilities.base import (
     CapabilityBase,
     CapabilityError,
     ExecContext,
+    Permission,
     Preview,
     Scope,
     StrictInput,
+    Target,
     UndoCall,
     canonical_json,
 )
@@ -62,6 +71,27 @@ def _selector(v: str | None) -> str | None:
     if v is not None and not _SELECTOR.fullmatch(v):
         raise ValueError("selector must be key=value[,key=value] with plain names")
     return v
+
+
+UNPINNED = (
+    "no Kubernetes context: the profile names no kube_context, so kubectl would act on"
+    " whatever context is current"
+)
+PIN_HINT = (
+    "pin the cluster: set `kube_context:` in the profile (`aisre config edit`), or create"
+    " the profile with `aisre config init --kube-context CONTEXT --namespace NAMESPACE`"
+)
+PLURAL = {
+    "deployment": "deployments",
+    "statefulset": "statefulsets",
+    "daemonset": "daemonsets",
+}
+
+
+def _plural(raw: Mapping[str, Any], default: str = "deployment") -> str:
+    """The resource of a runbook step's `kind` input (templated kinds: the default)."""
+    kind = raw.get("kind", default)
+    return PLURAL.get(kind if isinstance(kind, str) else default, PLURAL[default])
 
 
 class _NsInput(StrictInput):
@@ -139,12 +169,44 @@ class _Kubectl(CapabilityBase):
     render: Callable[[BaseModel, ExecContext], Action]
     """Every subclass renders its own argv."""
 
+    pin_hint: str = PIN_HINT
+    cluster_scoped_kinds: frozenset[str] = frozenset()
+    """Values of the `kind` input that name cluster-scoped objects (no namespace)."""
+
     def dry_run(self, inputs: BaseModel, ctx: ExecContext) -> Preview:
         action = self.render(inputs, ctx)
-        return _show_read(action) if self.scope == "read" else _server_dry_run(action, ctx)
+        if self.scope == "read":
+            return _show_read(action)
+        why = self.unpinned(ctx)
+        if why is not None:  # a server dry run would ask whichever cluster is current
+            return Preview(action=action, ok=False, text=f"not previewed: {why}\n{PIN_HINT}")
+        return _server_dry_run(action, ctx)
 
     def execute(self, inputs: BaseModel, ctx: ExecContext) -> BaseModel:
+        self.require_pinned(ctx)
         return KubectlOutput(stdout=_checked(list(self.render(inputs, ctx).argv), ctx))
+
+    def target(self, inputs: BaseModel, ctx: ExecContext) -> Target:
+        ns: str | None = getattr(inputs, "namespace", None) or ctx.profile.namespace
+        if getattr(inputs, "kind", None) in self.cluster_scoped_kinds:
+            ns = None
+        return Target("kubernetes", ctx.profile.kube_context, ns)
+
+    def unpinned(self, ctx: ExecContext) -> str | None:
+        if self.scope != "read" and not ctx.profile.kube_context:
+            return UNPINNED
+        return None
+
+    def require_pinned(self, ctx: ExecContext) -> None:
+        """Refuse a write whose cluster is not pinned (governance refused it already;
+        this is the last line, right before kubectl would run)."""
+        why = self.unpinned(ctx)
+        if why is not None:
+            raise GovernanceRefused(f"{self.name}: {why}", hint=PIN_HINT)
+
+    def permissions(self, raw_inputs: Mapping[str, Any]) -> list[Permission]:
+        """RBAC permissions a step with these (raw, possibly templated) inputs needs."""
+        return []
 
 
 # ----------------------------------------------------------------- reads
@@ -167,6 +229,7 @@ class KubectlGet(_Kubectl):
     description = "Show Kubernetes objects (kubectl get)."
     scope: Scope = "read"
     Input = GetInput
+    cluster_scoped_kinds = frozenset({"node"})
 
     def render(self, inputs: BaseModel, ctx: ExecContext) -> Action:
         i = GetInput.model_validate(inputs.model_dump())
@@ -255,6 +318,9 @@ class KubectlRolloutUndo(_Kubectl):
     undo_hint = "roll forward again: `kubectl rollout undo` returns to the revision before"
     Input = RolloutUndoInput
 
+    def permissions(self, raw_inputs: Mapping[str, Any]) -> list[Permission]:
+        return [Permission("patch", _plural(raw_inputs))]
+
     def render(self, inputs: BaseModel, ctx: ExecContext) -> Action:
         i = RolloutUndoInput.model_validate(inputs.model_dump())
         argv = _base_argv(ctx, i.namespace)
@@ -277,6 +343,9 @@ class KubectlRolloutRestart(_Kubectl):
     scope: Scope = "write"
     undo_hint = ""
     Input = RolloutInput
+
+    def permissions(self, raw_inputs: Mapping[str, Any]) -> list[Permission]:
+        return [Permission("patch", _plural(raw_inputs))]
 
     def render(self, inputs: BaseModel, ctx: ExecContext) -> Action:
         i = RolloutInput.model_validate(inputs.model_dump())
@@ -305,6 +374,10 @@ class KubectlScale(_Kubectl):
     Input = ScaleInput
     Output = ScaleOutput
 
+    def permissions(self, raw_inputs: Mapping[str, Any]) -> list[Permission]:
+        # kubectl scale patches the scale subresource (an update with --current-replicas)
+        return [Permission("patch", _plural(raw_inputs), "scale")]
+
     def render(self, inputs: BaseModel, ctx: ExecContext) -> Action:
         i = ScaleInput.model_validate(inputs.model_dump())
         argv = _base_argv(ctx, i.namespace)
@@ -312,6 +385,7 @@ class KubectlScale(_Kubectl):
         return Action(self.name, "argv", argv=tuple(argv))
 
     def execute(self, inputs: BaseModel, ctx: ExecContext) -> BaseModel:
+        self.require_pinned(ctx)
         i = ScaleInput.model_validate(inputs.model_dump())
         get = _base_argv(ctx, i.namespace) + [
             "get",
@@ -352,6 +426,9 @@ class KubectlCertRenew(_Kubectl):
     undo_hint = ""
     Input = RenewInput
 
+    def permissions(self, raw_inputs: Mapping[str, Any]) -> list[Permission]:
+        return [Permission("patch", "certificates.cert-manager.io", "status")]
+
     def render(self, inputs: BaseModel, ctx: ExecContext) -> Action:
         i = RenewInput.model_validate(inputs.model_dump())
         patch = {
@@ -391,6 +468,9 @@ class KubectlPvcResize(_Kubectl):
     undo_hint = ""
     Input = PvcResizeInput
 
+    def permissions(self, raw_inputs: Mapping[str, Any]) -> list[Permission]:
+        return [Permission("patch", "persistentvolumeclaims")]
+
     def render(self, inputs: BaseModel, ctx: ExecContext) -> Action:
         i = PvcResizeInput.model_validate(inputs.model_dump())
         patch = {"spec": {"resources": {"requests": {"storage": i.size}}}}
@@ -407,6 +487,8 @@ class KubectlPvcResize(_Kubectl):
 
 
 __all__ = [
+    "PIN_HINT",
+    "UNPINNED",
     "AnyOutput",
     "KubectlCertRenew",
     "KubectlGet",

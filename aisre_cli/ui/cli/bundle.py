@@ -53,7 +53,9 @@ def capture_cmd(
     alert = gctx.alert
     source_notes(gctx.notes)
     raw = raw_alerts(sources.alerts)
-    path = capture_bundle(gctx, out, title=title, raw_alerts=raw, force=force)
+    path = capture_bundle(
+        gctx, out, title=title, raw_alerts=raw, force=force, events=bool(sources.events)
+    )
     summary = {
         "bundle": str(path),
         "alert": alert.id,
@@ -61,6 +63,7 @@ def capture_cmd(
         "series": len(gctx.series),
         "log_records": len(gctx.logs),
         "changes": len(gctx.changes),
+        "events": len(gctx.events),
         "services_in_topology": len(gctx.topology.services()),
         "notes": [n.render() for n in gctx.notes if n.status != "ok"],
     }
@@ -72,7 +75,8 @@ def capture_cmd(
         typer.echo(str(path))
         typer.echo(
             f"captured {summary['alerts']} alerts, {summary['series']} series,"
-            f" {summary['log_records']} log records, {summary['changes']} changes",
+            f" {summary['log_records']} log records, {summary['changes']} changes"
+            + (f", {summary['events']} events" if sources.events else ""),
             err=True,
         )
 

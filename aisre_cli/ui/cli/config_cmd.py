@@ -76,6 +76,23 @@ def init_cmd(
     ),
     github_url: str | None = typer.Option(None, "--github-url", help="API base URL (GHE)."),
     topology_file: Path | None = typer.Option(None, "--topology-file", dir_okay=False),
+    kube_context: str | None = typer.Option(
+        None,
+        "--kube-context",
+        help="kubectl context every runbook step is pinned to (write steps need one).",
+    ),
+    namespace: str | None = typer.Option(
+        None, "--namespace", "-n", help="Default Kubernetes namespace for runbook steps."
+    ),
+    grafana_url: str | None = typer.Option(
+        None, "--grafana-url", help="Grafana base URL: evidence gets Explore links."
+    ),
+    grafana_prometheus_uid: str | None = typer.Option(
+        None, "--grafana-prometheus-uid", help="Grafana datasource uid of Prometheus."
+    ),
+    grafana_loki_uid: str | None = typer.Option(
+        None, "--grafana-loki-uid", help="Grafana datasource uid of Loki."
+    ),
     budget: float | None = typer.Option(None, "--budget", help="Gather time budget, seconds."),
     ca_file: Path | None = typer.Option(
         None, "--ca-file", dir_okay=False, help="Custom CA bundle for every source."
@@ -97,6 +114,10 @@ def init_cmd(
       aisre config init
 
       aisre config init -y --name prod --alertmanager-url http://am:9093 --prometheus-url http://prom:9090
+
+      aisre config init -y --prometheus-url http://prom:9090 --kube-context prod-eu -n shop
+
+      aisre config init -y --prometheus-url http://prom:9090 --grafana-url https://grafana.example.com
     """
     from pydantic import ValidationError
 
@@ -122,6 +143,18 @@ def init_cmd(
         if topology_file is None:
             raw_topo = _prompt("topology.yaml path (empty: none)")
             topology_file = Path(raw_topo) if raw_topo else None
+        kube_context = (
+            _prompt(
+                "kubectl context runbooks act on (empty: none; write steps are then refused)",
+                kube_context or "",
+            )
+            or None
+        )
+        if kube_context:
+            namespace = _prompt("Default namespace (empty: none)", namespace or "") or None
+        grafana_url = (
+            _prompt("Grafana URL for evidence links (empty: none)", grafana_url or "") or None
+        )
     cfg_path = paths.config_file()
     cfg = load_config(cfg_path) or AppConfig()
     if name in cfg.profiles and not force:
@@ -161,6 +194,23 @@ def init_cmd(
     profile: dict[str, Any] = {"environment": environment or name, "sources": sources}
     if budget is not None:
         profile["gather_budget_s"] = budget
+    if kube_context:
+        profile["kube_context"] = kube_context
+    if namespace:
+        profile["namespace"] = namespace
+    if grafana_prometheus_uid or grafana_loki_uid:
+        if not grafana_url:
+            raise UsageError(
+                "--grafana-prometheus-uid/--grafana-loki-uid need --grafana-url",
+                hint="for example --grafana-url https://grafana.example.com",
+            )
+    if grafana_url:
+        graf: dict[str, Any] = {"url": grafana_url}
+        if grafana_prometheus_uid:
+            graf["prometheus_uid"] = grafana_prometheus_uid
+        if grafana_loki_uid:
+            graf["loki_uid"] = grafana_loki_uid
+        profile["grafana"] = graf
     data = cfg.model_dump(mode="json", exclude_defaults=True)
     data["version"] = 1
     data.setdefault("profiles", {})[name] = profile
@@ -189,6 +239,12 @@ def init_cmd(
     needs = [t for t in ("pagerduty", "github") if t in sources]
     for t in needs:
         typer.echo(f"next: store the {t} token with `aisre auth set {t}`", err=True)
+    if not kube_context:
+        typer.echo(
+            "note: no --kube-context: runbook write steps will be refused until the profile"
+            " names one",
+            err=True,
+        )
     typer.echo("then check every source with `aisre doctor`", err=True)
 
 
@@ -217,6 +273,10 @@ def token_rows(profile: Any) -> list[dict[str, str]]:
         cfg = getattr(src, key)
         if cfg is not None and getattr(cfg, "token_name", None):
             names.append((key, cfg.token_name))
+    # the types without a typed field (tempo, jaeger, plugins) keep their raw mapping
+    for key, value in (getattr(src, "model_extra", None) or {}).items():
+        if isinstance(value, dict) and isinstance(value.get("token_name"), str):
+            names.append((key, value["token_name"]))
     rows = []
     for source, token_name in names:
         try:
@@ -242,6 +302,7 @@ def _defaults_sample() -> dict[str, Any]:
     from aisre_cli.settings.config import (
         AlertmanagerSource,
         GitHubSource,
+        GrafanaSettings,
         LokiSource,
         PagerDutySource,
         Profile,
@@ -258,8 +319,20 @@ def _defaults_sample() -> dict[str, Any]:
         changes_file="~/.local/share/aisre/changes.jsonl",
         topology_file="./topology.yaml",
     )
-    sample: dict[str, Any] = Profile(sources=sources).model_dump(mode="json")
+    sample: dict[str, Any] = Profile(
+        sources=sources,
+        kube_context="prod-eu",
+        namespace="shop",
+        grafana=GrafanaSettings(url="https://grafana.example.com"),
+    ).model_dump(mode="json")
     sample["sources"].pop("bundle", None)  # a bundle replaces every source: not a default
+    from aisre_cli.sources.jaeger import JaegerSource
+    from aisre_cli.sources.tempo import TempoSource
+
+    sample["sources"]["tempo"] = TempoSource(url="http://tempo:3200").model_dump(mode="json")
+    sample["sources"]["jaeger"] = JaegerSource(url="http://jaeger-query:16686").model_dump(
+        mode="json"
+    )
     return sample
 
 

@@ -2,6 +2,12 @@
 version does it run? One row per source with the latency and, when something is
 wrong, the fix. Checks run concurrently inside the profile's gather budget; the
 exit code is 0 when all are fine, else the worst error class (4 auth, 3 source).
+
+Then the Kubernetes pin: the profile's context and namespace, and for each RBAC
+permission a write step of a runbook needs, `kubectl auth can-i` against that context
+(yes / no / error). The answers are advice for remediation and do not change the exit
+code: a team that only triages needs no write access. Without a context nothing is
+asked: write steps are refused until the profile names one.
 """
 
 from __future__ import annotations
@@ -39,22 +45,34 @@ def doctor_cmd(
         enable_debug_logging()
     rp = resolve_profile(st.profile)
     spool = _spool()
+    kube = _kube(rp.profile)
     if rp.profile.sources.bundle:
         typer.echo(
             f"profile {rp.name!r} reads the bundle {rp.profile.sources.bundle}: nothing to check",
             err=True,
         )
+        show_kube = kube is not None and bool(rp.profile.kube_context or rp.profile.namespace)
         if json_out:
             import json
 
+            kube_part: dict[str, Any] = {"kubernetes": kube} if show_kube else {}
             typer.echo(
                 json.dumps(
-                    {"schema": "aisre.doctor/v1", "profile": rp.name, "sources": [], **spool},
+                    {
+                        "schema": "aisre.doctor/v1",
+                        "profile": rp.name,
+                        "sources": [],
+                        **kube_part,
+                        **spool,
+                    },
                     indent=2,
                 )
             )
-        elif spool["spool"]["depth"]:
-            typer.echo(spool_line(spool["spool"]))
+        else:
+            if show_kube and kube is not None:
+                _print_kube(kube)
+            if spool["spool"]["depth"]:
+                typer.echo(spool_line(spool["spool"]))
         return
     sources = live_sources(rp.profile, budget_s=min(rp.profile.gather_budget_s, 10.0))
     targets = checkables(sources)
@@ -115,6 +133,7 @@ def doctor_cmd(
                     "schema": "aisre.doctor/v1",
                     "profile": rp.name,
                     "keyring": {"backend": kr.backend, "usable": kr.usable},
+                    "kubernetes": kube,
                     "sources": [
                         {
                             "source": h.source,
@@ -183,6 +202,8 @@ def doctor_cmd(
         con.print(table)
         for source, fix in fixes:
             con.print(f"[bold]{source}[/]: {fix}")
+        if kube is not None:
+            _print_kube(kube)
         con.print(escape(spool_line(spool["spool"])))
         kr_text = "usable" if kr.usable else "not usable: tokens only from AISRE_<NAME>_TOKEN"
         console(stderr=True).print(f"[dim]keyring {kr.backend}: {kr_text}[/]")
@@ -217,3 +238,75 @@ def _short(source: str, detail: str) -> str:
 
     text = detail.removeprefix(f"{source}: ")
     return re.sub(r"^(GET|HEAD|POST|PUT|DELETE) \S+:? ", "", text)
+
+
+def _kube(profile: Any) -> dict[str, Any] | None:
+    """The Kubernetes pin and `auth can-i` for each permission a runbook write step
+    needs (JSON-ready), or None when no runbook has a kubectl write step."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from aisre_cli.remediate.capabilities import ExecContext, default_registry
+    from aisre_cli.remediate.capabilities.kubectl import PIN_HINT
+    from aisre_cli.remediate.matching import load_runbooks
+    from aisre_cli.remediate.rbac import can_i, required_permissions
+
+    needed = required_permissions(load_runbooks(profile), default_registry())
+    if not needed:
+        return None
+    out: dict[str, Any] = {
+        "context": profile.kube_context,
+        "namespace": profile.namespace,
+        "pinned": bool(profile.kube_context),
+        "hint": None if profile.kube_context else PIN_HINT,
+        "can_i": [],
+    }
+    if not profile.kube_context:
+        out["can_i"] = [
+            {
+                "verb": n.permission.verb,
+                "resource": n.permission.resource,
+                "subresource": n.permission.subresource,
+                "answer": "not checked",
+                "detail": "no kube_context: write steps are refused",
+                "command": None,
+                "steps": n.steps,
+            }
+            for n in needed
+        ]
+        return out
+    ctx = ExecContext(profile=profile, timeout_s=15.0)
+    with ThreadPoolExecutor(max_workers=min(4, len(needed))) as pool:
+        answers = list(pool.map(lambda n: can_i(ctx, n), needed))
+    out["can_i"] = [a.to_dict() for a in answers]
+    return out
+
+
+def _print_kube(kube: dict[str, Any]) -> None:
+    from rich.markup import escape
+
+    from aisre_cli.ui.term import console
+
+    con = console()
+    if kube["pinned"]:
+        ns = f", namespace [bold]{escape(kube['namespace'])}[/]" if kube["namespace"] else ""
+        con.print(f"kubernetes: context [bold]{escape(kube['context'])}[/]{ns}")
+    else:
+        con.print(
+            "[yellow]kubernetes: no context pinned[/]: runbook write steps are refused"
+            " (reads use kubectl's current context)"
+        )
+        con.print(f"  hint: {escape(kube['hint'] or '')}")
+        return
+    style = {"yes": "green", "no": "red", "error": "yellow"}
+    width = max((len(_perm(r)) for r in kube["can_i"]), default=0)
+    for r in kube["can_i"]:
+        answer = f"[{style.get(r['answer'], 'white')}]{escape(r['answer']):<5}[/]"
+        used = ", ".join(r["steps"][:3]) + (" …" if len(r["steps"]) > 3 else "")
+        line = f"  can-i {escape(_perm(r)):<{width}}  {answer} [dim]{escape(used)}[/]"
+        if r["answer"] != "yes" and r["detail"] and r["detail"] != r["answer"]:
+            line += f"\n      [dim]{escape(r['detail'])}[/]"
+        con.print(line)
+
+
+def _perm(r: dict[str, Any]) -> str:
+    return f"{r['verb']} {r['resource']}" + (f"/{r['subresource']}" if r["subresource"] else "")

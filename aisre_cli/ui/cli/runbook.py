@@ -210,6 +210,9 @@ def show_plan(session: RunSession, con: Console) -> None:
         f" policy {_esc(session.policy.source)}"
         + ("  [bold cyan]DRY RUN[/]" if session.dry_run else "")
     )
+    kube = kube_line(session)
+    if kube is not None:
+        con.print(kube)
     if plan.hypothesis is not None:
         h = plan.hypothesis
         con.print(
@@ -237,6 +240,21 @@ def show_plan(session: RunSession, con: Console) -> None:
     con.print(t)
 
 
+def kube_line(session: RunSession) -> str | None:
+    """Which cluster the plan's kubectl steps act on (markup), or None without any."""
+    targets = [ps.target for ps in session.plan.steps if ps.target is not None]
+    if not targets:
+        return None
+    prof = session.ctx.profile
+    if prof.kube_context:
+        ns = f", namespace [bold]{_esc(prof.namespace)}[/]" if prof.namespace else ""
+        return f"kubernetes: context [bold]{_esc(prof.kube_context)}[/]{ns}"
+    writes = any(ps.writes for ps in session.plan.steps if ps.target is not None)
+    return "[yellow]kubernetes: no context pinned[/]: reads use kubectl's current context" + (
+        "; write steps are refused (set kube_context in the profile)" if writes else ""
+    )
+
+
 def show_step(
     session: RunSession, ps: PlannedStep, d: Decision, con: Console, *, what: str = "step"
 ) -> None:
@@ -247,6 +265,8 @@ def show_step(
     st = next((x for x in session.state.steps if x.id == ps.id), None)  # undo steps: none
     if st is not None and st.error and st.status == "pending":
         con.print(f"[yellow]note:[/] {_esc(st.error)}")
+    if ps.target is not None:
+        con.print(f"[dim]target:[/] {_esc(ps.target.text())}")
     con.print("[dim]action:[/]")
     for line in action_text(session, ps).splitlines():
         con.print(f"  {_esc(line)}")
@@ -737,6 +757,8 @@ def resume_cmd(
 
 def _exit(flow: RunFlow, reader: KeyReader | None, json_out: bool) -> None:
     rc, summary = drive(flow, reader, _console())
+    prof = flow.session.ctx.profile
+    summary["kube"] = {"context": prof.kube_context, "namespace": prof.namespace}
     if json_out:
         print_json(summary)
     if rc:

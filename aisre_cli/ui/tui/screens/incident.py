@@ -152,7 +152,7 @@ class IncidentScreen(Screen[None]):
             return
         ctx = self.inv.ctx
         self.query_one(Timeline).show(
-            events_for(ctx.alerts, ctx.changes, self.inv.report.onset, actions)
+            events_for(ctx.alerts, ctx.changes, self.inv.report.onset, actions, ctx.events)
         )
 
     # ------------------------------------------------------------ following the cursor

@@ -256,6 +256,18 @@ class RunbookScreen(Screen[None]):
                 f" policy {s.policy.source}",
                 "dim",
             )
+        kube = [ps.target for ps in p.steps if ps.target is not None]
+        if kube:
+            prof = s.ctx.profile
+            if prof.kube_context:
+                ns = f", namespace {prof.namespace}" if prof.namespace else ""
+                self._log(f"kubernetes: context {prof.kube_context}{ns}", "dim")
+            else:
+                self._log(
+                    "kubernetes: no context pinned: reads use kubectl's current context;"
+                    " write steps are refused (set kube_context in the profile)",
+                    "yellow",
+                )
         if p.values:
             self._log(
                 "parameters: "

@@ -2,7 +2,9 @@
 
 Cited (supporting) evidence comes first and is highlighted, contradicting evidence
 is marked, and the rest of the report's evidence follows, dimmed, so the engineer
-sees what the hypothesis does *not* rest on. Every item shows its reproducing query.
+sees what the hypothesis does *not* rest on. Every item shows its reproducing query
+and, with Grafana configured, its Explore link (as text: OSC 8 hyperlinks are not
+written, the terminal-safety rules forbid OSC sequences).
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ def evidence_text(ev: Evidence, role: str) -> Text:
     if role != "other" and ev.query:
         t.append("\n    ")
         t.append(visible(ev.query, oneline=True), style="dim italic")
+    if role != "other":
+        for link in ev.links:
+            t.append("\n    ↗ ")
+            t.append(visible(f"{link.label}: {link.url}", oneline=True), style="dim")
     return t
 
 

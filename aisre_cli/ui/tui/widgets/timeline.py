@@ -1,4 +1,5 @@
-"""Timeline of the incident: alerts, changes, the onset and the actions taken (audit)."""
+"""Timeline of the incident: alerts, changes, cluster Warning events, the onset and the
+actions taken (audit)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from rich.text import Text
 from textual.widgets import RichLog
 
 from aisre_cli.model import Alert, Change
+from aisre_cli.model import Event as ClusterEvent
 from aisre_cli.ui.term import visible
 
 
@@ -16,12 +18,20 @@ from aisre_cli.ui.term import visible
 class Event:
     ts: datetime
     kind: str
-    """alert | change | onset | action"""
+    """alert | change | event | onset | action"""
     text: str
 
 
-KIND_STYLE = {"alert": "red", "change": "yellow", "onset": "bold red", "action": "cyan"}
-KIND_MARK = {"alert": "●", "change": "◆", "onset": "▲", "action": "▸"}
+KIND_STYLE = {
+    "alert": "red",
+    "change": "yellow",
+    "event": "magenta",
+    "onset": "bold red",
+    "action": "cyan",
+}
+KIND_MARK = {"alert": "●", "change": "◆", "event": "■", "onset": "▲", "action": "▸"}
+MAX_CLUSTER_EVENTS = 200
+"""Warning events shown at most (the latest); Normal events are not shown."""
 
 
 def events_for(
@@ -29,8 +39,19 @@ def events_for(
     changes: list[Change],
     onset: datetime | None,
     actions: list[tuple[datetime, str]],
+    cluster: list[ClusterEvent] | None = None,
 ) -> list[Event]:
     ev: list[Event] = []
+    warnings = sorted((x for x in cluster or [] if x.type == "Warning"), key=lambda x: x.ts)
+    for x in warnings[-MAX_CLUSTER_EVENTS:]:
+        times = f" (x{x.count})" if x.count > 1 else ""
+        ev.append(
+            Event(
+                datetime.fromtimestamp(x.ts, UTC),
+                "event",
+                f"{x.reason} {x.object or x.service}{times}: {x.message}"[:300],
+            )
+        )
     for a in alerts:
         ev.append(Event(a.starts_at, "alert", f"{a.name} on {a.service or '?'} ({a.severity})"))
     for c in changes:

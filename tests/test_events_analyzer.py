@@ -1,0 +1,318 @@
+"""`investigate/analyzers/events.py`: Kubernetes events read by meaning and weighed.
+
+Classification is by what an event says (the reason word, and for words with two
+meanings such as `BackOff` and `Failed`, the message), never by dataset names; Normal
+events are never faults; a group's strength grows with its count and fades with its
+distance from the onset; rollouts the cluster recorded become changes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from aisre_cli.investigate.analyzers import events as ea
+from aisre_cli.investigate.evidence import event_evidence
+from aisre_cli.model import Change, Event
+
+ONSET = 1_750_000_000.0
+ALERT = ONSET + 180.0
+
+
+def e(
+    reason: str,
+    message: str = "",
+    *,
+    type_: str = "Warning",
+    count: int = 1,
+    t: float = ONSET - 60,
+    service: str = "api",
+    obj: str = "pod/api-1",
+    **attrs: Any,
+) -> Event:
+    return Event(
+        ts=t,
+        service=service,
+        reason=reason,
+        type=type_,
+        message=message,
+        object=obj,
+        count=count,
+        attrs=dict(attrs),
+        ref=f"events/k8s.jsonl:{abs(hash(reason)) % 97 + 1}",
+    )
+
+
+@pytest.mark.parametrize(
+    ("event", "want"),
+    [
+        # crash
+        (e("OOMKilled", "container app"), ("crash", "oom")),
+        (
+            e("OOMKilling", "Memory cgroup out of memory: Killed process 41 (java)"),
+            ("crash", "oom"),
+        ),
+        (e("oomkilled"), ("crash", "oom")),
+        (e("CrashLoopBackOff", "back-off 5m0s restarting failed container"), ("crash", "backoff")),
+        (
+            e("BackOff", "Back-off restarting failed container app in pod api-1_shop"),
+            ("crash", "backoff"),
+        ),
+        (e("Error", "container app terminated", exit_code=137), ("crash", "oom")),
+        (e("Error", "Error: exit code 143"), ("crash", "exit")),
+        (e("Terminated", "", exit_code="1"), ("crash", "exit")),
+        (e("ContainerStatus", "last state", restart_count=4), ("crash", "restart")),
+        # pod state as the Kubernetes source reports it
+        (
+            e(
+                "Error",
+                "container app terminated: Error (exit code 139); restarted 4 time(s)",
+                exit_code=139,
+                restarts=4,
+            ),
+            ("crash", "exit"),
+        ),
+        (e("RunContainerError", "container app waiting: exec format error"), ("config", "start")),
+        (
+            e("Unschedulable", "0/3 nodes are available: 3 Insufficient memory."),
+            ("capacity", "scheduling"),
+        ),
+        (e("PodNotReady", "containers with unready status: [app]"), ("probe", "readiness")),
+        (
+            e("NodeMemoryPressure", "node n1: MemoryPressure=True", obj="node/n1"),
+            ("capacity", "node_pressure"),
+        ),
+        # a broken pod spec: image or config
+        (e("BackOff", 'Back-off pulling image "registry/api:v2"'), ("config", "image")),
+        (e("ImagePullBackOff"), ("config", "image")),
+        (e("ErrImagePull", "rpc error: manifest unknown"), ("config", "image")),
+        (
+            e("Failed", 'Failed to pull image "registry/api:v9": not found'),
+            ("config", "image"),
+        ),
+        (e("CreateContainerConfigError"), ("config", "config")),
+        (e("Failed", 'Error: configmap "api-config" not found'), ("config", "config")),
+        (
+            e("FailedMount", 'MountVolume.SetUp failed for volume "cfg" : secret "db" not found'),
+            ("config", "config"),
+        ),
+        # probes
+        (
+            e("Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 503"),
+            ("probe", "readiness"),
+        ),
+        (
+            e("Unhealthy", "Liveness probe failed: Get http://10.0.0.1/healthz: timeout"),
+            ("probe", "liveness"),
+        ),
+        # capacity
+        (
+            e("Evicted", "The node was low on resource: memory. Threshold quantity: 100Mi"),
+            ("capacity", "evicted"),
+        ),
+        (
+            e("FailedScheduling", "0/3 nodes are available: 3 Insufficient cpu."),
+            ("capacity", "scheduling"),
+        ),
+        (e("NodeHasInsufficientMemory", obj="node/n1"), ("capacity", "node_pressure")),
+        (e("NodeDiskPressure", obj="node/n1"), ("capacity", "node_pressure")),
+        (
+            e("NodeNotReady", "Node n1 status is now: NodeNotReady", obj="node/n1"),
+            ("capacity", "node_not_ready"),
+        ),
+        (e("HPAAtMaxReplicas", "desired 14, max 10", obj="hpa/api"), ("capacity", "hpa_max")),
+        (
+            e("ScalingLimited", "the desired replica count is more than the maximum replica count"),
+            ("capacity", "hpa_max"),
+        ),
+        (
+            e("FailedCreate", "exceeded quota: compute, requested: limits.memory=2Gi"),
+            ("capacity", "quota"),
+        ),
+    ],
+)
+def test_classification_by_meaning(event: Event, want: tuple[str, str]) -> None:
+    m = ea.classify(event)
+    assert m is not None, event
+    assert (m.cls, m.detail) == want
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        # Normal events are never faults, whatever their words
+        e("OOMKilled", "container app", type_="Normal"),
+        e("BackOff", "Back-off restarting failed container", type_="Normal"),
+        e("Killing", "Container app failed liveness probe, will be restarted", type_="Normal"),
+        e("NodeHasInsufficientMemory", type_="Normal", obj="node/n1"),
+        e("Scheduled", "Successfully assigned shop/api-1 to n1", type_="Normal"),
+        # Warnings that say nothing about a fault of the service
+        e("Error", "container app exited", exit_code=0),
+        e("FailedScheduling", "0/3 nodes are available: 3 node(s) had untolerated taint"),
+        e("FailedMount", "Unable to attach or mount volumes: timed out waiting for the condition"),
+        e("Unhealthy", "something is off"),
+        # the same reason word with a message of neither meaning claims nothing
+        e("BackOff", "Back-off 20s syncing pod volumes"),
+        e("ProbeWarning", "Readiness probe warning: redirect"),
+    ],
+)
+def test_what_is_not_a_fault(event: Event) -> None:
+    assert ea.classify(event) is None
+
+
+def test_first_seen_is_read_from_the_sources_attributes() -> None:
+    iso = datetime.fromtimestamp(ONSET - 900, UTC).isoformat().replace("+00:00", "Z")
+    for key in ("first_seen", "first_timestamp", "firstTimestamp"):
+        assert ea.first_seen(e("OOMKilled", **{key: iso})) == ONSET - 900
+    assert ea.first_seen(e("OOMKilled", first_seen=(ONSET - 900) * 1000)) == ONSET - 900
+    # nonsense, or a first time after the last, falls back to the event's time
+    assert ea.first_seen(e("OOMKilled", first_seen="soon")) == ONSET - 60
+    assert ea.first_seen(e("OOMKilled", first_seen=ONSET + 900)) == ONSET - 60
+
+
+def test_normal_events_never_make_a_finding() -> None:
+    evs = [
+        e("OOMKilled", type_="Normal", count=50),
+        e("Pulled", type_="Normal", count=9),
+        e("Started", type_="Normal", count=9),
+    ]
+    assert ea.analyze(evs, ONSET, ALERT) == []
+
+
+def test_node_events_are_shared_and_weigh_half() -> None:
+    own = ea.analyze([e("Evicted", "low on resource: memory")], ONSET, ALERT)[0]
+    node = ea.analyze([e("EvictionThresholdMet", "reclaim memory", obj="node/n1")], ONSET, ALERT)
+    assert node[0].node_scope and not own.node_scope
+    assert node[0].strength < own.strength
+
+
+def test_more_events_weigh_more() -> None:
+    one = ea.analyze([e("OOMKilled", count=1)], ONSET, ALERT)[0].strength
+    five = ea.analyze([e("OOMKilled", count=5)], ONSET, ALERT)[0].strength
+    many = ea.analyze([e("OOMKilled", count=30)], ONSET, ALERT)[0].strength
+    assert one < five < many <= 1.0
+    assert one == pytest.approx(0.9 * 0.5)  # one event counts half of its severity
+
+
+def test_onset_weighs_recency() -> None:
+    def strength(first: float, last: float | None = None) -> float:
+        ev = e("OOMKilled", t=last if last is not None else first, first_timestamp=first)
+        found = ea.analyze([ev], ONSET, ALERT)
+        return found[0].strength if found else 0.0
+
+    near = strength(ONSET - 120)
+    after_page = strength(ALERT + 300)
+    half_hour = strength(ONSET - 1800, ONSET - 1700)
+    hour = strength(ONSET - 3600, ONSET - 3500)
+    chronic = strength(ONSET - 6 * 3600, ONSET + 60)
+    late = strength(ALERT + 3600)
+    assert near == after_page  # back-off events follow the first crash: still in full
+    assert near > half_hour > hour > 0
+    assert chronic == pytest.approx(near * ea.CHRONIC_WEIGHT, abs=1e-3)
+    assert hour < chronic  # old and gone says less than old and still happening
+    assert late < 0.1 * near
+
+
+def test_a_group_is_one_service_and_one_class() -> None:
+    found = ea.analyze(
+        [
+            e("OOMKilled", count=3),
+            e("BackOff", "Back-off restarting failed container", count=7),
+            e("Unhealthy", "Readiness probe failed: 500"),
+            e("OOMKilled", service="db", obj="pod/db-0"),
+        ],
+        ONSET,
+        ALERT,
+    )
+    keys = [(f.service, f.cls) for f in found]
+    assert keys == [("api", "crash"), ("api", "probe"), ("db", "crash")]
+    crash = found[0]
+    assert crash.count == 10 and crash.reasons == {"OOMKilled": 3, "BackOff": 7}
+    assert crash.oom and crash.events[0].reason == "OOMKilled"  # the most severe first
+
+
+def test_only_events_after_a_change_speak_against_it() -> None:
+    change_t = ONSET - 600
+    f = ea.analyze(
+        [
+            e("BackOff", "Back-off restarting failed container", t=change_t - 1200, count=4),
+            e("OOMKilled", t=change_t + 120, count=2),
+        ],
+        ONSET,
+        ALERT,
+    )[0]
+    part = ea.after(f, change_t)
+    assert part is not None and part.reasons == {"OOMKilled": 2}
+    assert part.strength < f.strength
+    # a crash loop that was already going before a hot-fix is not the hot-fix's doing
+    assert ea.after(f, ONSET + 60) is None
+
+
+def test_evidence_row_cites_kubectl_or_the_file_line() -> None:
+    ev = e("OOMKilled", "container app", count=3)
+    f = ea.analyze([ev], ONSET, ALERT)[0]
+    row = event_evidence(f, ONSET).ev
+    assert row.kind == "event" and row.service == "api"
+    assert row.query == ev.ref and row.ref == ev.ref
+    assert "OOMKilled x3" in row.summary and row.family == "restarts"
+    ev.query = "kubectl --context prod --namespace shop describe pod api-1"
+    row = event_evidence(ea.analyze([ev], ONSET, ALERT)[0], ONSET).ev
+    assert row.query.startswith("kubectl --context prod")
+
+
+def test_excerpts_are_single_lines_and_bounded() -> None:
+    hostile = "line one\nline two\r\x1b]52;c;ZWNobyBoaQ==\x07" + "A" * 5000
+    evs = [e("OOMKilled", hostile, count=i + 1, obj=f"pod/api-{i}") for i in range(6)]
+    lines = ea.excerpt(evs)
+    assert len(lines) == ea.EXCERPT_LINES
+    for line in lines:
+        assert "\n" not in line and "\r" not in line
+        assert len(line) <= ea.EXCERPT_CHARS
+
+
+def _rs(t: float, service: str, message: str) -> Event:
+    return e(
+        "ScalingReplicaSet",
+        message,
+        type_="Normal",
+        t=t,
+        service=service,
+        obj=f"deployment/{service}",
+    )
+
+
+def test_a_rollout_only_the_cluster_recorded_becomes_a_deploy() -> None:
+    evs = [
+        _rs(ONSET - 300, "cart", "Scaled up replica set cart-6b7d8 to 1"),
+        _rs(ONSET - 280, "cart", "Scaled down replica set cart-5f4c2 to 2"),
+        _rs(ONSET - 260, "cart", "Scaled up replica set cart-6b7d8 from 1 to 2"),
+    ]
+    got = ea.rollouts(evs, [])
+    assert len(got) == 1
+    c = got[0]
+    assert (c.kind, c.service, c.version, c.previous_version) == (
+        "deploy",
+        "cart",
+        "cart-6b7d8",
+        "cart-5f4c2",
+    )
+    assert c.id == "rollout:deployment/cart:cart-6b7d8"
+    assert c.ts.timestamp() == ONSET - 300
+    # the same rollout already recorded (a pipeline, or the Kubernetes source) is not doubled
+    known = Change(
+        id="deploy-1",
+        ts=datetime.fromtimestamp(ONSET - 320, UTC),
+        service="cart",
+        kind="deploy",
+    )
+    assert ea.rollouts(evs, [known]) == []
+
+
+def test_an_autoscaler_resizing_one_replicaset_is_no_rollout() -> None:
+    evs = [
+        _rs(ONSET - 300, "web", "Scaled up replica set web-5d8f to 6"),
+        _rs(ONSET + 900, "web", "Scaled down replica set web-5d8f to 4"),
+    ]
+    assert ea.rollouts(evs, []) == []
