@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.pg import PgCluster
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "aisre_cli" / "data" / "demo"
@@ -53,3 +58,34 @@ def require_binary(path: str) -> None:
         if IN_CI:
             pytest.fail(f"{path} is missing under CI: .ci/run must install it")
         pytest.skip(f"{path} not installed")
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """One throwaway PostgreSQL cluster per test session (per xdist worker); see tests/pg.py.
+
+    Skips when the binaries are missing, but fails under CI (.ci/run installs them)."""
+    from tests.pg import PgCluster, find_bin_dir
+
+    if find_bin_dir() is None:
+        if IN_CI:
+            pytest.fail("PostgreSQL (initdb, pg_ctl) is missing under CI: .ci/run must install it")
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not installed")
+    cluster = PgCluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: PgCluster, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh database of its own for this test, as a password-less `memory_url`.
+
+    The app role's password is where the tool looks for it (`AISRE_MEMORY_TOKEN`, the
+    environment fallback of the keyring entry `memory`)."""
+    monkeypatch.setenv("AISRE_MEMORY_TOKEN", pg_cluster.app_password)
+    return pg_cluster.create_database()
