@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from aisre_cli.memory import migrations
 from aisre_cli.memory.store import MemoryStore
 from aisre_cli.settings import paths
 from tests.conftest import PETSHOP, REPO

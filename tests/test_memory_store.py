@@ -53,17 +53,17 @@ SIG = similarity.make_signature(
 
 def test_fresh_store_applies_every_migration_in_order_wal(tmp_path: Path) -> None:
     with MemoryStore(tmp_path / "m.db") as st:
-        assert st.migrations_applied() == [n for n, _ in migrations.MIGRATIONS]
+        assert st.migrations_applied() == list(migrations.REVISIONS)
         assert st.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert st.conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
     with MemoryStore(tmp_path / "m.db") as st:  # reopening applies nothing twice
-        assert len(st.migrations_applied()) == len(migrations.MIGRATIONS)
+        assert len(st.migrations_applied()) == len(migrations.REVISIONS)
 
 
-def test_database_created_by_m001_upgrades_in_place(tmp_path: Path) -> None:
+def test_database_created_by_revision_0001_upgrades_in_place(tmp_path: Path) -> None:
     db = tmp_path / "m.db"
-    with MemoryStore(db, upto="m001_incidents") as old:
-        assert old.migrations_applied() == ["m001_incidents"]
+    with MemoryStore(db, upto="0001") as old:
+        assert old.migrations_applied() == ["0001"]
         old.conn.execute(
             "INSERT INTO incidents (uid, created_at, alert_id, alert_name, status, cause_kind,"
             " cause_service) VALUES ('inc-old', '2025-01-01', 'fp', 'A', 'resolved', 'deploy',"
@@ -73,7 +73,7 @@ def test_database_created_by_m001_upgrades_in_place(tmp_path: Path) -> None:
         assert "origin" not in cols
     inode = db.stat().st_ino
     with MemoryStore(db) as st:
-        assert st.migrations_applied() == [n for n, _ in migrations.MIGRATIONS]
+        assert st.migrations_applied() == list(migrations.REVISIONS)
         inc = st.get("inc-old")
         assert inc.origin == "local" and inc.cause_text() == "deploy on api"
         st.record_run(RunOutcome("r-1", "rollback", "verified", kind="deploy"))

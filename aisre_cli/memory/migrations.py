@@ -1,154 +1,191 @@
-"""Named, ordered schema migrations for the incident memory (after simonw/llm).
+"""Schema migrations for the incident memory: Alembic on SQLAlchemy Core, both backends.
 
-Each migration is a function `mNNN_name(conn)` registered with `@migration`; they run
-in definition order, each inside the caller's `BEGIN IMMEDIATE` transaction, and each
-one's name is written to `_migrations` in the same transaction. A database created by
-an older aisre therefore upgrades in place, and two processes that open a fresh store
-at the same moment cannot both apply a migration: the second one waits for the write
-lock, re-reads `_migrations` and finds nothing left to do.
+The migration scripts live in the package (`memory/alembic/versions/`) and are the
+same for SQLite and PostgreSQL; Alembic is configured in code (no alembic.ini at run
+time). Never edit a revision that has shipped; add a new one and bump `HEAD`
+(tests/test_memory_backends.py checks `HEAD` against Alembic's own head).
 
-Never edit a migration that has shipped; add a new one.
+Start-up cost: SQLAlchemy + Alembic take ~0.25 s to import, so `check` reads the
+version with the raw driver (`SELECT version_num FROM alembic_version`) and the
+store imports Alembic only when `check` says an upgrade is due (a new memory, an older
+one, or `aisre memory migrate`). A current schema costs one query.
+
+* A memory made by the hand-written runner this replaces (its `_migrations` table
+  names `m001_incidents`..`m003_alert_events`, whose DDL revisions 0001..0003 repeat)
+  is stamped at the matching revision, in place, then upgraded; `_migrations` is left
+  as it was so an older aisre still opens the file.
+* A schema newer than this aisre (a revision it does not know, written by a newer
+  version on the same team store) is refused with one line and exit 2, and nothing
+  is written.
+* Concurrent upgraders are serialized in the migration transaction (env.py); the
+  legacy stamp runs inside one write transaction of the store's own.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable
-from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-Migration = Callable[[sqlite3.Connection], None]
-MIGRATIONS: list[tuple[str, Migration]] = []
+from aisre_cli.memory.backend import (
+    Database,
+    Location,
+    MemoryStoreError,
+    PostgresDatabase,
+    password_for,
+    scrub,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004")
+"""Every revision this aisre ships, oldest first."""
+HEAD = REVISIONS[-1]
+LEGACY: dict[str, str] = {
+    "m001_incidents": "0001",
+    "m002_runbook_runs": "0002",
+    "m003_alert_events": "0003",
+}
+"""The hand-written runner's migration names and the revision with the same schema."""
+SCRIPTS = Path(__file__).resolve().parent / "alembic"
 
 
-def migration(fn: Migration) -> Migration:
-    MIGRATIONS.append((fn.__name__, fn))
-    return fn
+class SchemaTooNew(MemoryStoreError):
+    """The memory was migrated by a newer aisre."""
 
 
-@migration
-def m001_incidents(conn: sqlite3.Connection) -> None:
-    """Incidents (one per recorded triage) and their ranked hypotheses."""
-    conn.execute(
-        """
-        CREATE TABLE incidents (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            uid TEXT NOT NULL UNIQUE,
-            created_at TEXT NOT NULL,
-            alert_id TEXT NOT NULL,
-            alert_name TEXT NOT NULL,
-            service TEXT,
-            severity TEXT,
-            labels TEXT NOT NULL DEFAULT '{}',
-            starts_at TEXT,
-            onset TEXT,
-            bundle_id TEXT,
-            classification TEXT NOT NULL DEFAULT 'actionable',
-            escalate INTEGER NOT NULL DEFAULT 0,
-            reason TEXT NOT NULL DEFAULT '',
-            signature TEXT NOT NULL DEFAULT '{}',
-            report TEXT NOT NULL DEFAULT '{}',
-            status TEXT NOT NULL DEFAULT 'open',
-            cause_kind TEXT,
-            cause_service TEXT,
-            cause_change TEXT,
-            cause_rank INTEGER,
-            note TEXT,
-            resolved_at TEXT
+def current(db: Database) -> str | None:
+    """The schema revision (raw driver): None for an empty database; `legacy:NAME` for
+    one made by the hand-written runner (its last migration)."""
+    tables = db.tables()
+    if "alembic_version" in tables:
+        rows = db.query("SELECT version_num FROM alembic_version")
+        if len(rows) > 1:
+            raise MemoryStoreError(
+                f"{db.location}: the memory's schema has {len(rows)} heads"
+                f" ({', '.join(sorted(str(r[0]) for r in rows))})",
+                hint="it was migrated by a branch of aisre this one does not know; upgrade aisre",
+            )
+        if rows:
+            return str(rows[0][0])
+    if "_migrations" in tables:
+        names = [str(r[0]) for r in db.query("SELECT name FROM _migrations")]
+        known = [n for n in LEGACY if n in names]
+        unknown = sorted(set(names) - set(LEGACY))
+        if unknown:
+            raise SchemaTooNew(
+                f"{db.location}: the memory's schema ({unknown[-1]}) is newer than this aisre",
+                hint="upgrade aisre; the memory was left untouched",
+            )
+        return f"legacy:{known[-1]}" if known else None
+    return None
+
+
+def check(db: Database) -> bool:
+    """True when the schema is current; False when an upgrade is due. Raises
+    `SchemaTooNew` for a revision this aisre does not know."""
+    rev = current(db)
+    if rev == HEAD:
+        return True
+    if rev is None or rev.startswith("legacy:") or rev in REVISIONS:
+        return False
+    raise SchemaTooNew(
+        f"{db.location}: the memory's schema (revision {rev}) is newer than this aisre"
+        f" (which knows up to {HEAD})",
+        hint="upgrade aisre on this machine; the memory was left untouched",
+    )
+
+
+def _stamp_legacy(db: Database) -> None:
+    """Convert a hand-written-runner memory: record its revision for Alembic (in place)."""
+    with db.transaction():
+        rev = current(db)  # re-read under the write lock: another process may have done it
+        if rev is None or not rev.startswith("legacy:"):
+            return
+        db.execute(
+            "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL,"
+            " CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
         )
-        """
-    )
-    conn.execute("CREATE INDEX incidents_alert ON incidents(alert_id)")
-    conn.execute(
-        """
-        CREATE TABLE hypotheses (
-            incident_id INTEGER NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
-            rank INTEGER NOT NULL,
-            kind TEXT NOT NULL,
-            service TEXT NOT NULL,
-            subject TEXT,
-            statement TEXT NOT NULL DEFAULT '',
-            confidence REAL NOT NULL DEFAULT 0,
-            signature TEXT NOT NULL DEFAULT '{}',
-            PRIMARY KEY (incident_id, rank)
+        db.execute(
+            "INSERT INTO alembic_version (version_num) VALUES (?)",
+            (LEGACY[rev.removeprefix("legacy:")],),
         )
-        """
-    )
 
 
-@migration
-def m002_runbook_runs(conn: sqlite3.Connection) -> None:
-    """Runbook run outcomes: the track record governance reads."""
-    conn.execute(
-        """
-        CREATE TABLE runbook_runs (
-            run_id TEXT PRIMARY KEY,
-            runbook_id TEXT NOT NULL,
-            kind TEXT NOT NULL DEFAULT 'unknown',
-            alert_id TEXT,
-            incident_uid TEXT,
-            outcome TEXT NOT NULL,
-            environment TEXT,
-            audit_head TEXT,
-            steps TEXT NOT NULL DEFAULT '{}',
-            finished_at TEXT NOT NULL
+def _engine(loc: Location) -> Engine:
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.engine import URL
+
+    if loc.pg is not None:
+        t = loc.pg
+        url = URL.create(
+            "postgresql+psycopg",
+            username=t.user,
+            password=password_for(loc),
+            host=t.host,
+            port=t.port,
+            database=t.dbname,
         )
-        """
-    )
-    conn.execute("CREATE INDEX runbook_runs_book ON runbook_runs(runbook_id, kind)")
-    conn.execute("CREATE INDEX runbook_runs_alert ON runbook_runs(alert_id)")
-
-
-@migration
-def m003_alert_events(conn: sqlite3.Connection) -> None:
-    """Alert firing episodes (for noise detection) and the origin of an incident row."""
-    conn.execute(
-        """
-        CREATE TABLE alert_events (
-            alert_id TEXT NOT NULL,
-            starts_at TEXT NOT NULL,
-            alert_name TEXT NOT NULL,
-            service TEXT,
-            ends_at TEXT,
-            seen_at TEXT NOT NULL,
-            PRIMARY KEY (alert_id, starts_at)
+        return create_engine(
+            url,
+            poolclass=_null_pool(),
+            connect_args={"connect_timeout": 5, "application_name": "aisre-migrate"},
         )
-        """
-    )
-    conn.execute("CREATE INDEX alert_events_name ON alert_events(alert_name, service)")
-    conn.execute("ALTER TABLE incidents ADD COLUMN origin TEXT NOT NULL DEFAULT 'local'")
+    assert loc.path is not None
+    eng = create_engine(f"sqlite:///{loc.path}", poolclass=_null_pool())
+
+    @event.listens_for(eng, "connect")
+    def _connect(dbapi_conn: Any, _rec: Any) -> None:
+        dbapi_conn.isolation_level = None  # let the begin hook issue BEGIN itself
+        dbapi_conn.execute("PRAGMA busy_timeout = 30000")
+
+    @event.listens_for(eng, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # transactional DDL, one upgrader at a time
+
+    return eng
 
 
-def applied(conn: sqlite3.Connection) -> list[str]:
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
-    )
-    return [r[0] for r in conn.execute("SELECT name FROM _migrations ORDER BY rowid")]
+def _null_pool() -> Any:
+    from sqlalchemy.pool import NullPool
+
+    return NullPool
 
 
-def migrate(conn: sqlite3.Connection, upto: str | None = None) -> list[str]:
-    """Apply every pending migration (up to and including `upto`) in one transaction.
+def upgrade(loc: Location, db: Database, upto: str | None = None) -> list[str]:
+    """Bring the schema to `upto` (default: HEAD) with Alembic; returns the revisions
+    applied. `db` is the store's own connection (for the legacy stamp and re-checks)."""
+    target = upto or HEAD
+    if target not in REVISIONS:
+        raise ValueError(f"unknown revision {target!r}")
+    check(db)  # refuses a newer schema before anything is written
+    _stamp_legacy(db)
+    before = current(db)
+    if before == target:
+        return []
+    from alembic import command
+    from alembic.config import Config
 
-    `conn` must be in autocommit mode (`isolation_level=None`). Returns the names applied.
-    """
-    names = [n for n, _ in MIGRATIONS]
-    if upto is not None and upto not in names:
-        raise ValueError(f"unknown migration {upto!r}")
-    conn.execute("BEGIN IMMEDIATE")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(SCRIPTS))
+    eng = _engine(loc)
     try:
-        done = set(applied(conn))
-        ran: list[str] = []
-        for name, fn in MIGRATIONS:
-            if name not in done:
-                fn(conn)
-                conn.execute(
-                    "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
-                    (name, datetime.now(UTC).isoformat()),
-                )
-                ran.append(name)
-            if name == upto:
-                break
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
+        with eng.connect() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, target)
+            conn.commit()
+    except MemoryStoreError:
         raise
-    return ran
+    except Exception as exc:  # a driver error: one line, password scrubbed
+        secret = password_for(loc) if isinstance(db, PostgresDatabase) else None
+        raise MemoryStoreError(
+            f"{loc.display}: migrating the incident memory failed"
+            f" ({scrub(' '.join(str(exc).split()), secret)[:300]})",
+            hint="nothing was changed past the last complete migration; see the error above",
+        ) from None
+    finally:
+        eng.dispose()
+    after = current(db)
+    start = REVISIONS.index(before) + 1 if before in REVISIONS else 0
+    end = REVISIONS.index(after) + 1 if after in REVISIONS else 0
+    return list(REVISIONS[start:end])

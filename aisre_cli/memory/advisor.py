@@ -1,0 +1,182 @@
+"""Inference over the incident memory: what triage asks it (`Advisor`).
+
+Storage (storage.py) keeps what happened; this module decides what it means for the
+alert at hand: which past incidents are similar enough to cite (similarity.py's
+signatures), the (service, kind) priors they lend to the ranking, whether the alert
+is a `known_issue` (one confirmed cause clearly ahead of any other) or `likely_noise`
+(noise.py: it fires and clears by itself and nobody acts on it).
+
+It reads through `MemoryStore`'s query methods only, so it works the same on a local
+SQLite memory and on a team's PostgreSQL store: the known issue one engineer confirmed
+is the next engineer's `known_issue`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import cast
+
+from aisre_cli.memory import similarity
+from aisre_cli.memory.backend import MemoryStoreError
+from aisre_cli.memory.similarity import Match, Signature
+from aisre_cli.memory.storage import Incident, MemoryStore, open_store
+from aisre_cli.model import HYPOTHESIS_KINDS, Alert, Context, Evidence, SourceNote, TriageReport
+
+MATCH_BAND = 0.15
+"""Only matches within this distance of the best one count (the nearest neighbours)."""
+OTHER_KIND_PRIOR = 0.5
+"""A confirmed cause at a service also lends this share of its prior to other kinds
+there: the failure class may be named differently this time, the culprit is the same."""
+
+
+class Advisor:
+    """What triage asks the memory (`investigate.triage.MemoryAdvisor`).
+
+    Call order within one triage: `observe(ctx, facets)` (triage's evidence facets),
+    `priors(ctx)`, `classify(ctx)`; then the UI calls `record(report)`. The advisor
+    remembers the signature and matches per alert id between these calls.
+    """
+
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+        self._sig: dict[str, Signature] = {}
+        self._alerts: dict[str, list[Alert]] = {}
+        self._class: dict[str, str | None] = {}
+
+    def observe(self, ctx: Context, facets: Mapping[str, Iterable[str]]) -> None:
+        a = ctx.alert
+        self._sig[a.id] = similarity.make_signature(a.labels, a.service, facets)
+
+    def _signature(self, ctx: Context) -> Signature:
+        a = ctx.alert
+        if a.id not in self._sig:
+            self._sig[a.id] = similarity.make_signature(a.labels, a.service, {})
+        return self._sig[a.id]
+
+    def priors(self, ctx: Context) -> tuple[dict[tuple[str, str], float], list[Evidence]]:
+        """(service, kind) priors from similar resolved incidents, plus the evidence."""
+        a = ctx.alert
+        self._alerts[a.id] = list(ctx.alerts)
+        self._class[a.id] = None
+        try:
+            return self._priors(ctx)
+        except MemoryStoreError as err:
+            ctx.notes.append(SourceNote("memory", "failed", err.message))
+            return {}, []
+
+    def _priors(self, ctx: Context) -> tuple[dict[tuple[str, str], float], list[Evidence]]:
+        a = ctx.alert
+        sig = self._signature(ctx)
+        matches = self.store.similar(sig)
+        priors: dict[tuple[str, str], float] = {}
+        evidence: list[Evidence] = []
+        if matches:
+            best = matches[0][0].score
+            kept = [(m, i) for m, i in matches if m.score >= best - MATCH_BAND]
+            groups: dict[tuple[str, str, str | None], list[tuple[Match, Incident]]] = {}
+            for m, inc in kept:
+                svc = cast(str, inc.cause_service)
+                kind = cast(str, inc.cause_kind)
+                groups.setdefault((svc, kind, inc.cause_change), []).append((m, inc))
+                # noisy-or: each similar confirmed incident is independent support
+                for k in HYPOTHESIS_KINDS:
+                    p = m.score if k == kind else OTHER_KIND_PRIOR * m.score
+                    old = priors.get((svc, k), 0.0)
+                    priors[(svc, k)] = round(1.0 - (1.0 - old) * (1.0 - p), 4)
+            ordered = sorted(groups.items(), key=lambda kv: -max(m.score for m, _ in kv[1]))
+            for (svc, kind, change), lst in ordered[:3]:
+                evidence.append(self._match_evidence(svc, kind, change, lst))
+            top_m, top_i = matches[0]
+            rival = next(
+                (
+                    m.score
+                    for m, i in matches
+                    if (i.cause_service, i.cause_kind) != (top_i.cause_service, top_i.cause_kind)
+                ),
+                0.0,
+            )
+            if top_m.strong and top_m.score - rival >= similarity.KNOWN_ISSUE_MARGIN:
+                self._class[a.id] = "known_issue"
+        verdict = self.store.noise(a)
+        if verdict.noisy:
+            if self._class[a.id] is None:
+                self._class[a.id] = "likely_noise"
+            evidence.append(
+                Evidence(
+                    id="",
+                    kind="memory",
+                    service=a.service,
+                    summary=verdict.summary(a.name),
+                    strength=round(min(1.0, verdict.episodes / 10.0), 4),
+                    query=f"aisre incident list  # alert {a.short_id} history",
+                    ref=f"memory:alert/{a.id}",
+                    subject="noise",
+                    data={
+                        "episodes": verdict.episodes,
+                        "self_resolved": verdict.self_resolved,
+                        "actions": verdict.actions,
+                    },
+                )
+            )
+        return priors, evidence
+
+    def _match_evidence(
+        self, svc: str, kind: str, change: str | None, lst: list[tuple[Match, Incident]]
+    ) -> Evidence:
+        best_m, last = max(lst, key=lambda x: (x[1].id, x[0].score))
+        score = max(m.score for m, _ in lst)
+        runs = self.store.runs_for(last)
+        fixed = ""
+        if runs:
+            r = runs[-1]
+            fixed = f"; fixed by runbook {r['runbook']}, {r['outcome']}"
+        nums = ", ".join(f"#{i.id}" for _, i in sorted(lst, key=lambda x: x[1].id)[-5:])
+        times = "once" if len(lst) == 1 else f"{len(lst)} times"
+        cause = f"{kind} on {svc}" + (f" (change {change})" if change else "")
+        note = f'; note: "{last.note}"' if last.note else ""
+        strongest = max(lst, key=lambda x: x[0].score)[0]
+        return Evidence(
+            id="",
+            kind="memory",
+            service=svc,
+            summary=(
+                f"seen {times} before ({nums}, similarity {score:.2f}); "
+                f"last confirmed cause: {cause}{fixed}{note}"
+            )[:300],
+            strength=round(min(1.0, score), 4),
+            query=f"aisre incident show {last.id}",
+            ref=f"memory:{last.uid}",
+            subject=change or svc,
+            data={
+                "incidents": [i.uid for _, i in lst],
+                "similarity": score,
+                "facets": strongest.facets,
+                "support": best_m.support,
+                "cause": {"kind": kind, "service": svc, "change_id": change},
+            },
+        )
+
+    def classify(self, ctx: Context) -> str | None:
+        """`known_issue`, `likely_noise` or None (no opinion); after `priors`."""
+        return self._class.get(ctx.alert.id)
+
+    def record(self, report: TriageReport) -> Incident:
+        a = report.alert
+        return self.store.record_report(
+            report, self._sig.get(a.id), alerts=self._alerts.pop(a.id, [])
+        )
+
+
+def open_advisor(
+    path: Path | None = None, *, memory_url: str | None = None, password_name: str | None = None
+) -> Advisor:
+    """The advisor `aisre triage` uses (raises MemoryStoreError when unusable)."""
+    return Advisor(open_store(path, memory_url=memory_url, password_name=password_name))
+
+
+def open_track_record(
+    path: Path | None = None, *, memory_url: str | None = None, password_name: str | None = None
+) -> MemoryStore:
+    """The store as governance's `TrackRecord` (successes/failures, record_run)."""
+    return open_store(path, memory_url=memory_url, password_name=password_name)

@@ -1,0 +1,435 @@
+"""The incident memory's two database backends behind one small DB-API shim.
+
+* **SQLite** (the default, zero set-up): one file under the data directory, WAL mode
+  so readers never block the writer, every write one short `BEGIN IMMEDIATE`
+  transaction with a busy timeout, so two aisre processes on one laptop never lose a
+  record. Used by the demo and every README command.
+* **PostgreSQL** (team mode): the profile's `memory_url: postgresql://user@host:port/db`.
+  The password is never in the URL: it comes from the keyring entry named by
+  `memory_password_name` (default `memory`, `aisre auth set memory`; CI: the
+  `AISRE_MEMORY_TOKEN` variable), else libpq's own `~/.pgpass`/`PGPASSWORD`. Every
+  write transaction first takes one transaction-level advisory lock, so writes from the
+  whole rotation are serialized exactly as SQLite's `BEGIN IMMEDIATE` serializes them
+  on one machine (a triage re-recorded twice at once still updates one incident).
+
+Why raw DB-API at run time and not SQLAlchemy Core: importing SQLAlchemy costs about
+0.15 s and Alembic another 0.1 s, against a 0.5 s budget for the demo triage (#10), and
+the store's queries are a few dozen fixed, portable statements. So the run-time path
+uses `sqlite3` / `psycopg` directly, with a two-line paramstyle shim (statements are
+written with `?`; for psycopg `?` becomes `%s` and a literal `%` is doubled). The
+schema version is checked with the same driver (`migrations.check`); SQLAlchemy and
+Alembic are imported only when the schema must be created or upgraded, or by
+`aisre memory migrate` (see migrations.py). The SQL used is the common subset of both
+(`ON CONFLICT`, `RETURNING`, `IS NOT DISTINCT FROM`, text timestamps in ISO 8601 UTC
+so ordering and comparisons are the same on both).
+
+Nothing here prints a password: every message that could carry one (a driver error,
+a URL) goes through `scrub`.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, cast
+from urllib.parse import unquote, urlsplit
+
+from aisre_cli.errors import AisreError, ExitCode
+
+BUSY_TIMEOUT_MS = 30_000
+PG_CONNECT_TIMEOUT_S = 5
+PG_WRITE_LOCK = 0x41_49_53_52_45_4D_45_4D  # "AISREMEM": one lock id for the store's writes
+DEFAULT_PASSWORD_NAME = "memory"
+
+
+class MemoryStoreError(AisreError):
+    """The incident memory database cannot be read or written."""
+
+    exit_code = ExitCode.USAGE
+
+
+class MemoryUnavailable(MemoryStoreError):
+    """The team store (PostgreSQL) cannot be reached right now: a transient condition a
+    caller may spool around (the server is down, the network is gone), as opposed to a
+    broken configuration (bad password, unknown database, a schema newer than aisre)."""
+
+    exit_code = ExitCode.SOURCE
+
+
+_URL_PW = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*):[^@\s]*@", re.IGNORECASE)
+_KV_PW = re.compile(r"(?i)\b(password\s*=\s*)('[^']*'|\S+)")
+
+
+def scrub(text: str, *secrets: str | None) -> str:
+    """`text` without the given secrets, URL passwords or `password=` pairs."""
+    for s in secrets:
+        if s:
+            text = text.replace(s, "***")
+    text = _URL_PW.sub(r"\1:***@", text)
+    return _KV_PW.sub(r"\1***", text)
+
+
+class PgRow(tuple[Any, ...]):
+    """A psycopg row that reads like `sqlite3.Row`: by position, by name, `keys()`."""
+
+    _names: tuple[str, ...] = ()
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._names.index(key))
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+
+class Cursor(Protocol):
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class Database:
+    """A connection and the few operations the store needs. Thread-safe (one lock)."""
+
+    backend: str = ""
+    location: str = ""
+    """Where the data lives, for messages (a path, or `postgresql://user@host:port/db`)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+
+    # subclasses: _exec, _begin, close, tables
+    def _exec(self, sql: str, args: Sequence[Any]) -> Cursor:
+        raise NotImplementedError
+
+    def _begin(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def tables(self) -> set[str]:
+        raise NotImplementedError
+
+    def error(self, exc: Exception) -> MemoryStoreError:
+        raise NotImplementedError
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> Cursor:
+        with self._lock:
+            try:
+                return self._exec(sql, args)
+            except MemoryStoreError:
+                raise
+            except Exception as exc:
+                if _is_driver_error(exc):
+                    raise self.error(exc) from None
+                raise
+
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+        return list(self.execute(sql, args).fetchall())
+
+    @contextmanager
+    def transaction(self) -> Iterator[Database]:
+        """One short write transaction, serialized against every other writer."""
+        with self._lock:
+            try:
+                self._begin()
+            except MemoryStoreError:
+                raise
+            except Exception as exc:
+                if _is_driver_error(exc):
+                    raise self.error(exc) from None
+                raise
+            try:
+                yield self
+                self._exec("COMMIT", ())
+            except BaseException as exc:
+                try:
+                    self._exec("ROLLBACK", ())
+                except Exception:  # the connection itself is gone: nothing to roll back
+                    pass
+                if isinstance(exc, Exception) and _is_driver_error(exc):
+                    raise self.error(exc) from None
+                raise
+
+
+def _is_driver_error(exc: Exception) -> bool:
+    if isinstance(exc, sqlite3.Error):
+        return True
+    mod = type(exc).__module__ or ""
+    return mod.startswith("psycopg")
+
+
+# ---------------------------------------------------------------- SQLite
+
+
+def _corrupt(path: Path, exc: Exception) -> MemoryStoreError:
+    return MemoryStoreError(
+        f"{path}: the incident memory database is unreadable ({exc})",
+        hint=f"it was left untouched; move it aside (mv '{path}' '{path}.bad') to start a new"
+        " memory, or restore a backup or a team export (aisre incident import FILE)",
+    )
+
+
+class SqliteDatabase(Database):
+    backend = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        self.location = str(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(
+                str(path),
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        except sqlite3.Error as exc:
+            raise MemoryStoreError(
+                f"{path}: cannot open the incident memory ({exc})",
+                hint="check the permissions of the data directory",
+            ) from None
+        conn.row_factory = sqlite3.Row
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            ok = conn.execute("PRAGMA quick_check(1)").fetchone()
+            if ok is None or ok[0] != "ok":
+                raise sqlite3.DatabaseError(f"integrity check: {ok[0] if ok else 'no answer'}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+            if mode is None or str(mode[0]).lower() != "wal":
+                raise sqlite3.DatabaseError(f"cannot switch to WAL (journal mode {mode})")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise self.error(exc) from None
+        self.conn = conn
+
+    def error(self, exc: Exception) -> MemoryStoreError:
+        if isinstance(exc, sqlite3.OperationalError) and (
+            "locked" in str(exc) or "busy" in str(exc)
+        ):
+            return MemoryStoreError(
+                f"{self.path}: the incident memory stayed locked for {BUSY_TIMEOUT_MS // 1000}s",
+                hint="another aisre process holds it; retry",
+            )
+        return _corrupt(self.path, exc)
+
+    def _exec(self, sql: str, args: Sequence[Any]) -> Cursor:
+        return self.conn.execute(sql, tuple(args))
+
+    def _begin(self) -> None:
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise MemoryStoreError(
+                f"{self.path}: cannot lock the incident memory ({exc})",
+                hint="another aisre process holds it; retry",
+            ) from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def tables(self) -> set[str]:
+        rows = self.query("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {str(r[0]) for r in rows}
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+
+@dataclass(frozen=True)
+class PgTarget:
+    """A parsed `memory_url` (never holding a password)."""
+
+    url: str
+    """`postgresql://user@host:port/db`, safe to print."""
+    user: str | None
+    host: str | None
+    port: int | None
+    dbname: str
+    query: str
+
+
+def parse_pg_url(url: str) -> PgTarget:
+    """Validate a `memory_url`; a password inside it is refused (it belongs in the keyring)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise MemoryStoreError(
+            f"memory_url {scrub(url)!r} is not a URL ({scrub(str(exc))})",
+            hint="expected postgresql://USER@HOST:PORT/DATABASE",
+        ) from None
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise MemoryStoreError(
+            f"memory_url {scrub(url)!r}: only postgresql:// URLs are supported",
+            hint="expected postgresql://USER@HOST:PORT/DATABASE, or remove memory_url to use"
+            " the local SQLite memory",
+        )
+    if parts.password is not None:
+        raise MemoryStoreError(
+            f"memory_url {scrub(url)!r} contains a password",
+            hint="remove it from the URL and store it in the keyring: aisre auth set memory",
+        )
+    db = unquote(parts.path.lstrip("/"))
+    if not db:
+        raise MemoryStoreError(
+            f"memory_url {scrub(url)!r} names no database",
+            hint="expected postgresql://USER@HOST:PORT/DATABASE",
+        )
+    user = unquote(parts.username) if parts.username else None
+    host = parts.hostname
+    shown = f"postgresql://{user + '@' if user else ''}{host or ''}"
+    shown += f":{port}" if port else ""
+    shown += f"/{db}"
+    return PgTarget(shown, user, host, port, db, parts.query)
+
+
+class PostgresDatabase(Database):
+    backend = "postgresql"
+
+    def __init__(self, target: PgTarget, password: str | None) -> None:
+        super().__init__()
+        import psycopg
+
+        self.target = target
+        self.location = target.url
+        self._password = password
+        kw: dict[str, Any] = {
+            "dbname": target.dbname,
+            "connect_timeout": PG_CONNECT_TIMEOUT_S,
+            "application_name": "aisre",
+            "autocommit": True,
+        }
+        if target.user:
+            kw["user"] = target.user
+        if target.host:
+            kw["host"] = target.host
+        if target.port:
+            kw["port"] = target.port
+        if password:
+            kw["password"] = password
+        conninfo = target.query.replace("&", " ") if target.query else ""
+        try:
+            self.conn = psycopg.connect(conninfo, **kw)
+        except psycopg.Error as exc:
+            raise self.error(exc) from None
+        self.conn.row_factory = _pg_row_factory
+
+    def error(self, exc: Exception) -> MemoryStoreError:
+        import psycopg
+
+        msg = scrub(" ".join(str(exc).split()), self._password)[:300]
+        where = self.target.url
+        low = msg.lower()
+        if "password authentication failed" in low or "no password supplied" in low:
+            return MemoryStoreError(
+                f"{where}: the team memory refused the password ({msg})",
+                hint="store the right one with `aisre auth set memory`"
+                " (or set memory_password_name in the profile)",
+            )
+        if isinstance(exc, psycopg.OperationalError) and (
+            "does not exist" in low or "permission denied" in low
+        ):
+            return MemoryStoreError(
+                f"{where}: {msg}", hint="check memory_url and the role's grants"
+            )
+        if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+            return MemoryUnavailable(
+                f"{where}: the team memory is unreachable ({msg})",
+                hint="check that the PostgreSQL server is up and reachable from here",
+            )
+        return MemoryStoreError(f"{where}: {msg}", hint="see the PostgreSQL server log")
+
+    def _exec(self, sql: str, args: Sequence[Any]) -> Cursor:
+        if args:
+            sql = sql.replace("%", "%%").replace("?", "%s")
+        return cast(Cursor, self.conn.execute(cast(Any, sql), tuple(args) if args else None))
+
+    def _begin(self) -> None:
+        self.conn.execute("BEGIN")
+        self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (PG_WRITE_LOCK,))
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def tables(self) -> set[str]:
+        rows = self.query(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        )
+        return {str(r[0]) for r in rows}
+
+
+def _pg_row_factory(cursor: Any) -> Any:
+    desc = cursor.description
+    if desc is None:
+        return tuple
+    names = tuple(d.name for d in desc)
+    cls = type("Row", (PgRow,), {"_names": names, "__slots__": ()})
+
+    def make(values: Sequence[Any]) -> PgRow:
+        return cast(PgRow, cls(values))
+
+    return make
+
+
+# ---------------------------------------------------------------- opening
+
+
+@dataclass(frozen=True)
+class Location:
+    """Which memory to open: a SQLite file, or a PostgreSQL target and its password."""
+
+    path: Path | None = None
+    pg: PgTarget | None = None
+    password_name: str = DEFAULT_PASSWORD_NAME
+
+    @property
+    def display(self) -> str:
+        return self.pg.url if self.pg is not None else str(self.path)
+
+    @property
+    def backend(self) -> str:
+        return "postgresql" if self.pg is not None else "sqlite"
+
+
+def location_for(
+    memory_url: str | None, password_name: str | None = None, path: Path | None = None
+) -> Location:
+    """The memory a profile names: `memory_url` (PostgreSQL) or the local SQLite file."""
+    if memory_url:
+        if memory_url.startswith("sqlite:///"):
+            return Location(path=Path(memory_url.removeprefix("sqlite:///")).expanduser())
+        return Location(
+            pg=parse_pg_url(memory_url), password_name=password_name or DEFAULT_PASSWORD_NAME
+        )
+    if path is None:
+        from aisre_cli.settings import paths
+
+        path = paths.memory_db_file()
+    return Location(path=path)
+
+
+def password_for(loc: Location) -> str | None:
+    """The team store's password from the keyring / file store / environment, or None
+    (then libpq's ~/.pgpass or PGPASSWORD apply)."""
+    from aisre_cli.settings import secrets
+
+    hit = secrets.lookup(loc.password_name)
+    return hit[0].get_secret_value() if hit else None
+
+
+def connect(loc: Location) -> Database:
+    if loc.pg is not None:
+        return PostgresDatabase(loc.pg, password_for(loc))
+    assert loc.path is not None
+    return SqliteDatabase(loc.path)

@@ -1,0 +1,1115 @@
+"""The incident memory's storage: incidents and confirmed causes, runbook track record,
+alert episodes (noise history), the change feed; on SQLite or PostgreSQL.
+
+Who writes: `aisre triage` records every report (through `advisor.Advisor.record`),
+`aisre alerts` records alert firing episodes, `aisre incident resolve` confirms a
+cause, the governed `RunSession` records each runbook run's outcome, `aisre change
+record` appends to the change feed of a team store, `aisre incident import` merges a
+team export. Who reads: triage (priors, known-issue evidence, noise, changes), the
+trust signal in governance (`successes`/`failures` per runbook and failure class),
+`aisre incident` (list, show, postmortem export).
+
+Why it is shaped this way:
+
+* The backend (backend.py) is a local SQLite file by default, or the team's
+  PostgreSQL (`memory_url`). Same SQL, same schema, same Alembic migrations
+  (migrations.py); the run-time path uses the raw DB-API drivers (see backend.py for
+  why), and the schema check costs one query when nothing is due.
+* **Every write is a `WriteOp`**: a kind and a JSON-ready payload, prepared first
+  (ids, timestamps, signatures are fixed then) and applied by `MemoryStore.apply` in
+  one short serialized transaction. `MemoryStore.writer` is the hook between the two:
+  by default it is `apply` itself; a durable spool wraps it to keep ops while the team
+  store is down (`MemoryUnavailable`) and replays them later through `apply`. Each
+  op's id is recorded in `applied_ops` in the same transaction, so an op replayed
+  twice (a crash between apply and the spool's bookkeeping) is applied once.
+* A file that is not a readable SQLite database is an error (exit 2) that names the
+  file and says how to move it aside. It is never deleted or replaced: it may be the
+  only copy of a team's memory.
+* Incidents have a random, global `uid` (what exports and imports use) and a small
+  number `id` for typing (`aisre incident show 12`), local to the database.
+
+Nothing here imports investigate, remediate, govern or a UI library: triage hands us a
+`TriageReport` (model.py) and plain evidence facets, governance hands us a `RunOutcome`.
+Inference over what is stored (known-issue matching, priors, noise verdicts) is
+advisor.py's.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+
+from aisre_cli.errors import UsageError
+from aisre_cli.memory import migrations, noise, similarity
+from aisre_cli.memory.backend import (
+    Database,
+    Location,
+    MemoryStoreError,
+    MemoryUnavailable,
+    connect,
+    location_for,
+)
+from aisre_cli.memory.similarity import Match, Signature
+from aisre_cli.model import HYPOTHESIS_KINDS, Alert, Change, TriageReport
+
+__all__ = [
+    "EXPORT_SCHEMA",
+    "FAILURE",
+    "MIN_MATCH",
+    "OUTCOMES",
+    "SUCCESS",
+    "Incident",
+    "MemoryStore",
+    "MemoryStoreError",
+    "MemoryUnavailable",
+    "RunOutcome",
+    "StoreChangeFeed",
+    "WriteOp",
+    "open_store",
+]
+
+EXPORT_SCHEMA = "aisre.memory/v1"
+MIN_MATCH = 0.35
+"""Past incidents less similar than this are not cited and give no prior."""
+SUCCESS = ("verified",)
+FAILURE = ("failed", "undone")
+OUTCOMES = ("verified", "completed", "unverified", "failed", "undone", "aborted", "stopped")
+"""`completed`: nothing was declared to verify; `unverified`: a declared check could
+not be made. Neither counts as a success or a failure in the track record."""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _iso(d: datetime | None) -> str | None:
+    return d.astimezone(UTC).isoformat() if d is not None else None
+
+
+def _dt(s: str | None) -> datetime | None:
+    if not s:
+        return None
+    d = datetime.fromisoformat(s)
+    return d if d.tzinfo else d.replace(tzinfo=UTC)
+
+
+@dataclass
+class RunOutcome:
+    """One runbook run's result, as governance reports it."""
+
+    run_id: str
+    runbook_id: str
+    outcome: str
+    """verified | completed | failed | undone | aborted | stopped"""
+    kind: str = "unknown"
+    alert_id: str | None = None
+    environment: str | None = None
+    audit_head: str | None = None
+    steps: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WriteOp:
+    """One write to the memory, ready to apply now or later (JSON-serializable).
+
+    kinds: `incident.record`, `incident.resolve`, `alerts.record`, `run.record`,
+    `change.record` (see `MemoryStore._APPLY`)."""
+
+    kind: str
+    data: dict[str, Any]
+    op_id: str = field(default_factory=lambda: "op-" + secrets.token_hex(10))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"op_id": self.op_id, "kind": self.kind, "data": self.data}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> WriteOp:
+        return cls(kind=str(d["kind"]), data=dict(d["data"]), op_id=str(d["op_id"]))
+
+
+Writer = Callable[[WriteOp], dict[str, Any]]
+
+
+@dataclass
+class Incident:
+    """One recorded triage and what was learned about it."""
+
+    id: int
+    uid: str
+    created_at: str
+    alert_id: str
+    alert_name: str
+    service: str | None
+    severity: str | None
+    labels: dict[str, str]
+    starts_at: str | None
+    onset: str | None
+    bundle_id: str | None
+    classification: str
+    escalate: bool
+    reason: str
+    signature: dict[str, list[str]]
+    report: dict[str, Any]
+    status: str
+    cause_kind: str | None
+    cause_service: str | None
+    cause_change: str | None
+    cause_rank: int | None
+    note: str | None
+    resolved_at: str | None
+    origin: str
+    hypotheses: list[dict[str, Any]] = field(default_factory=list)
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    reused: bool = False
+    """Set by `record_report`: the triage updated this open incident (not a new one)."""
+
+    @property
+    def resolved(self) -> bool:
+        return self.status == "resolved" and self.cause_kind is not None
+
+    def cause_text(self) -> str:
+        if not self.resolved:
+            return "unconfirmed"
+        tail = f" (change {self.cause_change})" if self.cause_change else ""
+        return f"{self.cause_kind} on {self.cause_service}{tail}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "uid": self.uid,
+            "created_at": self.created_at,
+            "alert": {
+                "id": self.alert_id,
+                "name": self.alert_name,
+                "service": self.service,
+                "severity": self.severity,
+                "labels": self.labels,
+                "starts_at": self.starts_at,
+            },
+            "onset": self.onset,
+            "bundle": self.bundle_id,
+            "classification": self.classification,
+            "escalate": self.escalate,
+            "reason": self.reason,
+            "status": self.status,
+            "cause": (
+                {
+                    "kind": self.cause_kind,
+                    "service": self.cause_service,
+                    "change_id": self.cause_change,
+                    "rank": self.cause_rank,
+                }
+                if self.resolved
+                else None
+            ),
+            "note": self.note,
+            "resolved_at": self.resolved_at,
+            "origin": self.origin,
+            "signature": self.signature,
+            "hypotheses": self.hypotheses,
+            "runs": self.runs,
+            "report": self.report,
+        }
+
+
+_LIGHT = (
+    "id, uid, created_at, alert_id, alert_name, service, severity, labels, starts_at, onset,"
+    " bundle_id, classification, escalate, reason, signature, '{}' AS report, status,"
+    " cause_kind, cause_service, cause_change, cause_rank, note, resolved_at, origin"
+)
+"""Every incident column but the stored report (the bulk of a row), for scans."""
+
+
+def _alert_json(a: Alert) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "name": a.name,
+        "service": a.service,
+        "severity": a.severity,
+        "labels": dict(a.labels),
+        "starts_at": _iso(a.starts_at),
+        "ends_at": _iso(a.ends_at),
+    }
+
+
+class MemoryStore:
+    """See the module docstring. Safe to share between threads of one process."""
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        location: Location | None = None,
+        upto: str | None = None,
+    ) -> None:
+        self.location = location if location is not None else location_for(None, path=path)
+        self.path = self.location.path
+        self.db: Database = connect(self.location)
+        self.writer: Writer = self.apply
+        """Where writes go; a spool may wrap this (see the module docstring)."""
+        try:
+            if upto is not None or not migrations.check(self.db):
+                migrations.upgrade(self.location, self.db, upto)
+        except BaseException:
+            self.db.close()
+            raise
+
+    @property
+    def backend(self) -> str:
+        return self.db.backend
+
+    @property
+    def conn(self) -> Any:
+        """The raw DB-API connection (tests and low-level tools only)."""
+        return cast(Any, self.db).conn
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> MemoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ plumbing
+
+    def _read(self, sql: str, args: Iterable[Any] = ()) -> list[Any]:
+        return self.db.query(sql, tuple(args))
+
+    def schema_version(self) -> str | None:
+        return migrations.current(self.db)
+
+    def migrations_applied(self) -> list[str]:
+        """The revisions this memory's schema includes, oldest first."""
+        rev = self.schema_version()
+        if rev not in migrations.REVISIONS:
+            return []
+        return list(migrations.REVISIONS[: migrations.REVISIONS.index(rev) + 1])
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table (for `aisre memory status`)."""
+        out: dict[str, int] = {}
+        for t in ("incidents", "hypotheses", "runbook_runs", "alert_events", "changes"):
+            out[t] = int(self._read(f"SELECT count(*) FROM {t}")[0][0])
+        return out
+
+    def submit(self, op: WriteOp) -> dict[str, Any]:
+        """Hand one write to `writer` (the database, or a spool around it)."""
+        return self.writer(op)
+
+    def apply(self, op: WriteOp) -> dict[str, Any]:
+        """Apply one write in one transaction, exactly once per `op_id`."""
+        fn = self._APPLY.get(op.kind)
+        if fn is None:
+            raise ValueError(f"unknown write kind {op.kind!r}")
+        with self.db.transaction() as db:
+            done = db.execute(
+                "INSERT INTO applied_ops (op_id, kind, applied_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (op_id) DO NOTHING RETURNING op_id",
+                (op.op_id, op.kind, _now()),
+            ).fetchone()
+            if done is None:
+                return {"duplicate": True}
+            return fn(self, db, op.data)
+
+    # ------------------------------------------------------------ incidents
+
+    @staticmethod
+    def prepare_report(
+        report: TriageReport,
+        signature: Signature | None = None,
+        *,
+        alerts: Iterable[Alert] = (),
+    ) -> WriteOp:
+        """The `incident.record` op for one triage (no database access)."""
+        pub = report.to_public()
+        sig = signature if signature is not None else similarity.signature_from_report(pub)
+        ev_by_id = {e["id"]: e for e in pub["evidence"]}
+        hyps = []
+        for h in pub["hypotheses"]:
+            hsig = similarity.signature_from_report(
+                {"alert": {}, "evidence": [ev_by_id[x] for x in h["evidence"] if x in ev_by_id]}
+            )
+            hyps.append(
+                {
+                    "rank": h["rank"],
+                    "kind": h["kind"],
+                    "service": h["service"],
+                    "subject": h["subject"],
+                    "statement": h["statement"],
+                    "confidence": h["confidence"],
+                    "signature": similarity.to_json(hsig),
+                }
+            )
+        now = _now()
+        return WriteOp(
+            "incident.record",
+            {
+                "uid": "inc-" + secrets.token_hex(6),
+                "at": now,
+                "alert": _alert_json(report.alert),
+                "onset": _iso(report.onset),
+                "bundle_id": report.bundle_id,
+                "classification": report.verdict.classification,
+                "escalate": bool(report.verdict.escalate),
+                "reason": report.verdict.reason,
+                "signature": similarity.to_json(sig),
+                "report": json.loads(json.dumps(pub, default=str)),
+                "hypotheses": hyps,
+                "alerts": [_alert_json(x) for x in [report.alert, *alerts]],
+            },
+        )
+
+    def record_report(
+        self,
+        report: TriageReport,
+        signature: Signature | None = None,
+        *,
+        alerts: Iterable[Alert] = (),
+    ) -> Incident:
+        """Record one triage as an open incident (and the alerts seen with it).
+
+        Triaging the same alert episode again (same fingerprint, same start, same
+        bundle) while its incident is still open updates that incident with the newer
+        report instead of opening a duplicate: 17 triages of one page are one incident.
+        """
+        op = self.prepare_report(report, signature, alerts=alerts)
+        res = self.submit(op)
+        if "incident_id" not in res:  # held by a spool (or a replayed duplicate)
+            return self.provisional_incident(op)
+        inc = self.get(str(res["incident_id"]))
+        inc.reused = bool(res.get("reused"))
+        return inc
+
+    @staticmethod
+    def provisional_incident(op: WriteOp) -> Incident:
+        """The incident an `incident.record` op will create, before it is applied
+        (`id` 0: it has no number until the team store has it)."""
+        d, a = op.data, op.data["alert"]
+        return Incident(
+            id=0,
+            uid=str(d["uid"]),
+            created_at=str(d["at"]),
+            alert_id=str(a["id"]),
+            alert_name=str(a["name"]),
+            service=a["service"],
+            severity=a["severity"],
+            labels=dict(a["labels"]),
+            starts_at=a["starts_at"],
+            onset=d["onset"],
+            bundle_id=d["bundle_id"],
+            classification=str(d["classification"]),
+            escalate=bool(d["escalate"]),
+            reason=str(d["reason"]),
+            signature=dict(d["signature"]),
+            report=dict(d["report"]),
+            status="open",
+            cause_kind=None,
+            cause_service=None,
+            cause_change=None,
+            cause_rank=None,
+            note=None,
+            resolved_at=None,
+            origin="local",
+            hypotheses=[dict(h) for h in d["hypotheses"]],
+        )
+
+    def _apply_record(self, c: Database, d: dict[str, Any]) -> dict[str, Any]:
+        a = d["alert"]
+        prev = c.execute(
+            """SELECT id FROM incidents WHERE alert_id = ? AND status = 'open'
+               AND starts_at IS NOT DISTINCT FROM ? AND bundle_id IS NOT DISTINCT FROM ?
+               AND origin = 'local' ORDER BY id DESC LIMIT 1""",
+            (a["id"], a["starts_at"], d["bundle_id"]),
+        ).fetchone()
+        sig = json.dumps(d["signature"], sort_keys=True)
+        report = json.dumps(d["report"])
+        labels = json.dumps(a["labels"], sort_keys=True)
+        reused = prev is not None
+        if prev is not None:
+            iid = int(prev[0])
+            c.execute(
+                """UPDATE incidents SET alert_name = ?, service = ?, severity = ?,
+                   labels = ?, onset = ?, classification = ?, escalate = ?, reason = ?,
+                   signature = ?, report = ? WHERE id = ?""",
+                (
+                    a["name"],
+                    a["service"],
+                    a["severity"],
+                    labels,
+                    d["onset"],
+                    d["classification"],
+                    int(d["escalate"]),
+                    d["reason"],
+                    sig,
+                    report,
+                    iid,
+                ),
+            )
+            c.execute("DELETE FROM hypotheses WHERE incident_id = ?", (iid,))
+        else:
+            row = c.execute(
+                """INSERT INTO incidents (uid, created_at, alert_id, alert_name, service,
+                   severity, labels, starts_at, onset, bundle_id, classification, escalate,
+                   reason, signature, report, origin)
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, 'local') RETURNING id""",
+                (
+                    d["uid"],
+                    d["at"],
+                    a["id"],
+                    a["name"],
+                    a["service"],
+                    a["severity"],
+                    labels,
+                    a["starts_at"],
+                    d["onset"],
+                    d["bundle_id"],
+                    d["classification"],
+                    int(d["escalate"]),
+                    d["reason"],
+                    sig,
+                    report,
+                ),
+            ).fetchone()
+            iid = int(row[0])
+        for h in d["hypotheses"]:
+            c.execute(
+                """INSERT INTO hypotheses (incident_id, rank, kind, service, subject,
+                   statement, confidence, signature) VALUES (?,?,?,?,?,?,?,?)""",
+                (
+                    iid,
+                    h["rank"],
+                    h["kind"],
+                    h["service"],
+                    h["subject"],
+                    h["statement"],
+                    h["confidence"],
+                    json.dumps(h["signature"], sort_keys=True),
+                ),
+            )
+        self._add_alert_events(c, d["alerts"], d["at"])
+        return {"incident_id": iid, "uid": d["uid"] if not reused else None, "reused": reused}
+
+    def _row_to_incident(self, r: Any, full: bool = True) -> Incident:
+        inc = Incident(
+            id=int(r["id"]),
+            uid=str(r["uid"]),
+            created_at=str(r["created_at"]),
+            alert_id=str(r["alert_id"]),
+            alert_name=str(r["alert_name"]),
+            service=r["service"],
+            severity=r["severity"],
+            labels=json.loads(r["labels"] or "{}"),
+            starts_at=r["starts_at"],
+            onset=r["onset"],
+            bundle_id=r["bundle_id"],
+            classification=str(r["classification"]),
+            escalate=bool(r["escalate"]),
+            reason=str(r["reason"] or ""),
+            signature=json.loads(r["signature"] or "{}"),
+            report=json.loads(r["report"] or "{}") if full else {},
+            status=str(r["status"]),
+            cause_kind=r["cause_kind"],
+            cause_service=r["cause_service"],
+            cause_change=r["cause_change"],
+            cause_rank=r["cause_rank"],
+            note=r["note"],
+            resolved_at=r["resolved_at"],
+            origin=str(r["origin"]),
+        )
+        if full:
+            inc.hypotheses = [
+                {
+                    "rank": h["rank"],
+                    "kind": h["kind"],
+                    "service": h["service"],
+                    "subject": h["subject"],
+                    "statement": h["statement"],
+                    "confidence": h["confidence"],
+                    "signature": json.loads(h["signature"] or "{}"),
+                }
+                for h in self._read(
+                    "SELECT * FROM hypotheses WHERE incident_id = ? ORDER BY rank", (inc.id,)
+                )
+            ]
+            inc.runs = [
+                self._run_dict(x)
+                for x in self._read(
+                    "SELECT * FROM runbook_runs WHERE incident_uid = ? ORDER BY finished_at",
+                    (inc.uid,),
+                )
+            ]
+        return inc
+
+    @staticmethod
+    def _run_dict(x: Any) -> dict[str, Any]:
+        return {
+            "run_id": x["run_id"],
+            "runbook": x["runbook_id"],
+            "kind": x["kind"],
+            "alert_id": x["alert_id"],
+            "incident": x["incident_uid"],
+            "outcome": x["outcome"],
+            "environment": x["environment"],
+            "audit_head": x["audit_head"],
+            "steps": json.loads(x["steps"] or "{}"),
+            "finished_at": x["finished_at"],
+        }
+
+    def get(self, ref: str) -> Incident:
+        """An incident by number, uid or unique uid prefix (>= 6 characters)."""
+        ref = ref.strip()
+        rows: list[Any] = []
+        if ref.isdigit():
+            rows = self._read("SELECT * FROM incidents WHERE id = ?", (int(ref),))
+        elif ref:
+            rows = self._read("SELECT * FROM incidents WHERE uid = ?", (ref,))
+            if not rows and len(ref) >= 6:
+                rows = self._read(
+                    "SELECT * FROM incidents WHERE uid LIKE ? ESCAPE '\\' LIMIT 2",
+                    (ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",),
+                )
+        if not rows:
+            raise UsageError(f"no incident {ref!r} in the memory", hint="run `aisre incident list`")
+        if len(rows) > 1:
+            raise UsageError(f"incident {ref!r} is ambiguous", hint="give more of the uid")
+        return self._row_to_incident(rows[0])
+
+    def recent(self, *, status: str | None = None, limit: int = 50) -> list[Incident]:
+        sql = f"SELECT {_LIGHT} FROM incidents"
+        args: list[Any] = []
+        if status:
+            sql += " WHERE status = ?"
+            args.append(status)
+        sql += " ORDER BY id DESC LIMIT ?"
+        args.append(limit)
+        return [self._row_to_incident(r, full=False) for r in self._read(sql, args)]
+
+    def all_incidents(self) -> list[Incident]:
+        return [self._row_to_incident(r) for r in self._read("SELECT * FROM incidents ORDER BY id")]
+
+    def count(self) -> int:
+        return int(self._read("SELECT count(*) FROM incidents")[0][0])
+
+    def resolve(
+        self,
+        ref: str,
+        *,
+        rank: int | None = None,
+        kind: str | None = None,
+        service: str | None = None,
+        change: str | None = None,
+        note: str | None = None,
+    ) -> Incident:
+        """Confirm an incident's root cause: a hypothesis rank, or kind + service."""
+        inc = self.get(ref)
+        if rank is not None:
+            if kind or service or change:
+                raise UsageError("--cause RANK and --kind/--service/--change are exclusive")
+            hyp = next((h for h in inc.hypotheses if h["rank"] == rank), None)
+            if hyp is None:
+                raise UsageError(
+                    f"incident {inc.id} has no hypothesis ranked {rank}",
+                    hint=f"it has {len(inc.hypotheses)}; see `aisre incident show {inc.id}`",
+                )
+            kind, service = str(hyp["kind"]), str(hyp["service"])
+            if kind in ("deploy", "config_change") and hyp["subject"]:
+                change = str(hyp["subject"])
+        else:
+            if not kind or not service:
+                raise UsageError(
+                    "say what the cause was: --cause RANK, or --kind KIND --service SERVICE",
+                    hint=f"e.g. aisre incident resolve {inc.id} --cause 1",
+                )
+            if kind not in HYPOTHESIS_KINDS:
+                raise UsageError(
+                    f"unknown kind {kind!r}", hint="one of: " + ", ".join(HYPOTHESIS_KINDS)
+                )
+            exact = [
+                int(h["rank"])
+                for h in inc.hypotheses
+                if h["kind"] == kind
+                and h["service"] == service
+                and (change is None or h["subject"] == change)
+            ]
+            # the culprit service ranked under another kind still counts as found
+            near = [int(h["rank"]) for h in inc.hypotheses if h["service"] == service]
+            found = exact or near
+            rank = found[0] if found else None
+        self.submit(
+            WriteOp(
+                "incident.resolve",
+                {
+                    "uid": inc.uid,
+                    "kind": kind,
+                    "service": service,
+                    "change": change,
+                    "rank": rank,
+                    "note": note,
+                    "at": _now(),
+                },
+            )
+        )
+        return self.get(inc.uid)
+
+    def _apply_resolve(self, c: Database, d: dict[str, Any]) -> dict[str, Any]:
+        c.execute(
+            """UPDATE incidents SET status = 'resolved', cause_kind = ?, cause_service = ?,
+               cause_change = ?, cause_rank = ?, note = COALESCE(?, note), resolved_at = ?
+               WHERE uid = ?""",
+            (d["kind"], d["service"], d["change"], d["rank"], d["note"], d["at"], d["uid"]),
+        )
+        return {"uid": d["uid"]}
+
+    # ------------------------------------------------------------ matching
+
+    def similar(
+        self, sig: Signature, *, exclude: str | None = None, resolved_only: bool = True
+    ) -> list[tuple[Match, Incident]]:
+        """Past incidents ranked by similarity (best first), above `MIN_MATCH`."""
+        sql = f"SELECT {_LIGHT} FROM incidents"
+        if resolved_only:
+            sql += " WHERE status = 'resolved' AND cause_kind IS NOT NULL"
+        out: list[tuple[Match, Incident]] = []
+        for r in self._read(sql):
+            if exclude and r["uid"] == exclude:
+                continue
+            past = similarity.from_json(json.loads(r["signature"] or "{}"))
+            m = similarity.similarity(sig, past)
+            if m.score >= MIN_MATCH:
+                out.append((m, self._row_to_incident(r, full=False)))
+        out.sort(key=lambda x: (-x[0].score, -x[1].id))
+        return out
+
+    # ------------------------------------------------------------ alert history / noise
+
+    @staticmethod
+    def _add_alert_events(c: Database, alerts: Iterable[Mapping[str, Any]], now: str) -> None:
+        for a in alerts:
+            c.execute(
+                """INSERT INTO alert_events (alert_id, starts_at, alert_name, service, ends_at,
+                   seen_at) VALUES (?,?,?,?,?,?)
+                   ON CONFLICT (alert_id, starts_at) DO UPDATE SET
+                   ends_at = excluded.ends_at, seen_at = excluded.seen_at""",
+                (a["id"], a["starts_at"], a["name"], a["service"], a["ends_at"], now),
+            )
+
+    def record_alerts(self, alerts: Iterable[Alert]) -> None:
+        """Record firing episodes (one per alert and `startsAt`; `endsAt` is updated)."""
+        lst = list(alerts)
+        if not lst:
+            return
+        self.submit(
+            WriteOp("alerts.record", {"alerts": [_alert_json(a) for a in lst], "at": _now()})
+        )
+
+    def _apply_alerts(self, c: Database, d: dict[str, Any]) -> dict[str, Any]:
+        self._add_alert_events(c, d["alerts"], d["at"])
+        return {"alerts": len(d["alerts"])}
+
+    def alert_episodes(self, alert_id: str, since: datetime) -> list[noise.Episode]:
+        rows = self._read(
+            "SELECT starts_at, ends_at FROM alert_events WHERE alert_id = ? AND starts_at >= ?",
+            (alert_id, _iso(since)),
+        )
+        return [noise.Episode(cast(datetime, _dt(r["starts_at"])), _dt(r["ends_at"])) for r in rows]
+
+    def actions_on(self, alert_id: str) -> int:
+        """Runbook runs (not aborted) and confirmed causes recorded for this alert."""
+        return int(
+            self._read(
+                "SELECT count(*) FROM runbook_runs WHERE alert_id = ? AND outcome != 'aborted'",
+                (alert_id,),
+            )[0][0]
+        ) + int(
+            self._read(
+                "SELECT count(*) FROM incidents WHERE alert_id = ? AND status = 'resolved'"
+                " AND cause_kind IS NOT NULL",
+                (alert_id,),
+            )[0][0]
+        )
+
+    def noise(self, alert: Alert) -> noise.NoiseVerdict:
+        since = alert.starts_at - timedelta(days=noise.WINDOW_DAYS)
+        return noise.assess(
+            self.alert_episodes(alert.id, since), self.actions_on(alert.id), alert.starts_at
+        )
+
+    # ------------------------------------------------------------ runbook track record
+
+    def record_run(self, run: RunOutcome) -> None:
+        """Record (or update, on resume) one runbook run's outcome."""
+        if run.outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {run.outcome!r}")
+        self.submit(
+            WriteOp(
+                "run.record",
+                {
+                    "run_id": run.run_id,
+                    "runbook_id": run.runbook_id,
+                    "kind": run.kind or "unknown",
+                    "alert_id": run.alert_id,
+                    "outcome": run.outcome,
+                    "environment": run.environment,
+                    "audit_head": run.audit_head,
+                    "steps": dict(run.steps),
+                    "at": _now(),
+                },
+            )
+        )
+
+    def _apply_run(self, c: Database, d: dict[str, Any]) -> dict[str, Any]:
+        inc_uid = None
+        if d["alert_id"]:
+            row = c.execute(
+                "SELECT uid FROM incidents WHERE alert_id = ? ORDER BY id DESC LIMIT 1",
+                (d["alert_id"],),
+            ).fetchone()
+            inc_uid = row[0] if row else None
+        c.execute(
+            """INSERT INTO runbook_runs (run_id, runbook_id, kind, alert_id, incident_uid,
+               outcome, environment, audit_head, steps, finished_at)
+               VALUES (?,?,?,?,?,?,?,?,?,?)
+               ON CONFLICT (run_id) DO UPDATE SET outcome = excluded.outcome,
+               audit_head = excluded.audit_head, steps = excluded.steps,
+               finished_at = excluded.finished_at,
+               incident_uid = COALESCE(runbook_runs.incident_uid, excluded.incident_uid)""",
+            (
+                d["run_id"],
+                d["runbook_id"],
+                d["kind"],
+                d["alert_id"],
+                inc_uid,
+                d["outcome"],
+                d["environment"],
+                d["audit_head"],
+                json.dumps(d["steps"], sort_keys=True),
+                d["at"],
+            ),
+        )
+        return {"run_id": d["run_id"]}
+
+    def _count_runs(self, runbook_id: str, kind: str, outcomes: tuple[str, ...]) -> int:
+        marks = ",".join("?" * len(outcomes))
+        return int(
+            self._read(
+                f"SELECT count(*) FROM runbook_runs WHERE runbook_id = ? AND kind = ?"
+                f" AND outcome IN ({marks})",
+                (runbook_id, kind, *outcomes),
+            )[0][0]
+        )
+
+    def successes(self, runbook_id: str, kind: str) -> int:
+        """Verified runs of this runbook for this failure class (governance's trust)."""
+        return self._count_runs(runbook_id, kind, SUCCESS)
+
+    def failures(self, runbook_id: str, kind: str) -> int:
+        """Runs whose verification failed or that were undone."""
+        return self._count_runs(runbook_id, kind, FAILURE)
+
+    def track_record(self) -> list[dict[str, Any]]:
+        rows = self._read(
+            """SELECT runbook_id, kind, outcome, count(*) AS n FROM runbook_runs
+               GROUP BY runbook_id, kind, outcome ORDER BY runbook_id, kind"""
+        )
+        out: dict[tuple[str, str], dict[str, Any]] = {}
+        for r in rows:
+            d = out.setdefault(
+                (r["runbook_id"], r["kind"]),
+                {"runbook": r["runbook_id"], "kind": r["kind"], "outcomes": {}},
+            )
+            d["outcomes"][r["outcome"]] = int(r["n"])
+        for d in out.values():
+            s = sum(v for k, v in d["outcomes"].items() if k in SUCCESS)
+            f = sum(v for k, v in d["outcomes"].items() if k in FAILURE)
+            d["successes"], d["failures"] = s, f
+            d["success_rate"] = round(s / (s + f), 4) if s + f else None
+        return list(out.values())
+
+    def runs_for(self, incident: Incident) -> list[dict[str, Any]]:
+        rows = self._read(
+            "SELECT * FROM runbook_runs WHERE incident_uid = ? ORDER BY finished_at",
+            (incident.uid,),
+        )
+        return [self._run_dict(r) for r in rows]
+
+    # ------------------------------------------------------------ change feed
+
+    def record_change(self, change: Change) -> None:
+        """Append one change event to the store's change feed (idempotent by id)."""
+        self.submit(
+            WriteOp(
+                "change.record",
+                {
+                    "id": change.id,
+                    "ts": _iso(change.ts),
+                    "service": change.service,
+                    "kind": change.kind,
+                    "summary": change.summary,
+                    "version": change.version,
+                    "previous_version": change.previous_version,
+                    "author": change.author,
+                    "url": change.url,
+                    "at": _now(),
+                },
+            )
+        )
+
+    def _apply_change(self, c: Database, d: dict[str, Any]) -> dict[str, Any]:
+        c.execute(
+            """INSERT INTO changes (id, ts, service, kind, summary, version, previous_version,
+               author, url, recorded_at) VALUES (?,?,?,?,?,?,?,?,?,?)
+               ON CONFLICT (id) DO NOTHING""",
+            (
+                d["id"],
+                d["ts"],
+                d["service"],
+                d["kind"],
+                d["summary"] or "",
+                d["version"],
+                d["previous_version"],
+                d["author"],
+                d["url"],
+                d["at"],
+            ),
+        )
+        return {"change_id": d["id"]}
+
+    def changes(
+        self, start: datetime, end: datetime, *, service: str | None = None
+    ) -> list[Change]:
+        """Change events with `start <= ts <= end` (oldest first)."""
+        sql = "SELECT * FROM changes WHERE ts >= ? AND ts <= ?"
+        args: list[Any] = [_iso(start), _iso(end)]
+        if service is not None:
+            sql += " AND service = ?"
+            args.append(service)
+        rows = self._read(sql + " ORDER BY ts, id", args)
+        where = self.location.display
+        return [
+            Change(
+                id=str(r["id"]),
+                ts=cast(datetime, _dt(r["ts"])),
+                service=str(r["service"]),
+                kind=r["kind"],
+                summary=str(r["summary"] or ""),
+                version=r["version"],
+                previous_version=r["previous_version"],
+                author=r["author"],
+                url=r["url"],
+                source="memory",
+                ref=f"{where}#change/{r['id']}",
+            )
+            for r in rows
+        ]
+
+    def last_version(self, service: str, before: datetime | None = None) -> str | None:
+        sql = "SELECT version FROM changes WHERE service = ? AND version IS NOT NULL"
+        args: list[Any] = [service]
+        if before is not None:
+            sql += " AND ts <= ?"
+            args.append(_iso(before))
+        rows = self._read(sql + " ORDER BY ts DESC, recorded_at DESC LIMIT 1", args)
+        return str(rows[0][0]) if rows else None
+
+    # ------------------------------------------------------------ team sharing
+
+    def export_all(self) -> dict[str, Any]:
+        incidents = [i.to_dict() for i in self.all_incidents()]
+        for d in incidents:
+            d.pop("id", None)
+        runs = [self._run_dict(r) for r in self._read("SELECT * FROM runbook_runs ORDER BY run_id")]
+        events = [
+            dict(r)
+            for r in self._read(
+                "SELECT alert_id, starts_at, alert_name, service, ends_at FROM alert_events"
+                " ORDER BY alert_id, starts_at"
+            )
+        ]
+        return {
+            "schema": EXPORT_SCHEMA,
+            "exported_at": _now(),
+            "incidents": incidents,
+            "runbook_runs": runs,
+            "alert_events": events,
+        }
+
+    def import_data(self, data: Mapping[str, Any], origin: str) -> dict[str, int]:
+        """Merge a team export. Idempotent: importing the same data twice changes nothing.
+
+        An incident is identified by its uid: a new one is added, a known one only
+        learns a confirmed cause it did not have. Runs and alert episodes are keyed
+        by run id and (alert, startsAt).
+        """
+        if not isinstance(data, Mapping) or data.get("schema") != EXPORT_SCHEMA:
+            raise UsageError(
+                f"not an aisre memory export (expected schema {EXPORT_SCHEMA!r})",
+                hint="create one with `aisre incident export --all --format json`",
+            )
+        counts = {"added": 0, "updated": 0, "unchanged": 0, "runs_added": 0, "events_added": 0}
+        try:
+            with self.db.transaction() as c:
+                for d in data.get("incidents") or []:
+                    self._import_incident(c, d, origin, counts)
+                for r in data.get("runbook_runs") or []:
+                    row = c.execute(
+                        """INSERT INTO runbook_runs (run_id, runbook_id, kind, alert_id,
+                           incident_uid, outcome, environment, audit_head, steps, finished_at)
+                           VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (run_id) DO NOTHING
+                           RETURNING run_id""",
+                        (
+                            str(r["run_id"]),
+                            str(r["runbook"]),
+                            str(r.get("kind") or "unknown"),
+                            r.get("alert_id"),
+                            r.get("incident"),
+                            str(r["outcome"]),
+                            r.get("environment"),
+                            r.get("audit_head"),
+                            json.dumps(r.get("steps") or {}, sort_keys=True),
+                            str(r.get("finished_at") or _now()),
+                        ),
+                    ).fetchone()
+                    counts["runs_added"] += row is not None
+                for e in data.get("alert_events") or []:
+                    row = c.execute(
+                        """INSERT INTO alert_events (alert_id, starts_at, alert_name,
+                           service, ends_at, seen_at) VALUES (?,?,?,?,?,?)
+                           ON CONFLICT (alert_id, starts_at) DO NOTHING RETURNING alert_id""",
+                        (
+                            str(e["alert_id"]),
+                            str(e["starts_at"]),
+                            str(e["alert_name"]),
+                            e.get("service"),
+                            e.get("ends_at"),
+                            _now(),
+                        ),
+                    ).fetchone()
+                    counts["events_added"] += row is not None
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise UsageError(
+                f"malformed memory export: {type(exc).__name__}: {exc}",
+                hint="nothing was imported",
+            ) from None
+        return counts
+
+    def _import_incident(
+        self, c: Database, d: Mapping[str, Any], origin: str, counts: dict[str, int]
+    ) -> None:
+        uid = str(d["uid"])
+        alert = d["alert"]
+        cause = d.get("cause")
+        row = c.execute(
+            "SELECT id, status, cause_kind FROM incidents WHERE uid = ?", (uid,)
+        ).fetchone()
+        if row is not None:
+            if cause and row["cause_kind"] is None:
+                c.execute(
+                    """UPDATE incidents SET status = 'resolved', cause_kind = ?, cause_service = ?,
+                       cause_change = ?, cause_rank = ?, note = COALESCE(note, ?),
+                       resolved_at = ? WHERE id = ?""",
+                    (
+                        cause["kind"],
+                        cause["service"],
+                        cause.get("change_id"),
+                        cause.get("rank"),
+                        d.get("note"),
+                        d.get("resolved_at") or _now(),
+                        row["id"],
+                    ),
+                )
+                counts["updated"] += 1
+            else:
+                counts["unchanged"] += 1
+            return
+        if cause and cause.get("kind") not in HYPOTHESIS_KINDS:
+            raise ValueError(f"incident {uid}: unknown cause kind {cause.get('kind')!r}")
+        new = c.execute(
+            """INSERT INTO incidents (uid, created_at, alert_id, alert_name, service, severity,
+               labels, starts_at, onset, bundle_id, classification, escalate, reason, signature,
+               report, status, cause_kind, cause_service, cause_change, cause_rank, note,
+               resolved_at, origin)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id""",
+            (
+                uid,
+                str(d.get("created_at") or _now()),
+                str(alert["id"]),
+                str(alert["name"]),
+                alert.get("service"),
+                alert.get("severity"),
+                json.dumps(alert.get("labels") or {}, sort_keys=True),
+                alert.get("starts_at"),
+                d.get("onset"),
+                d.get("bundle"),
+                str(d.get("classification") or "actionable"),
+                int(bool(d.get("escalate"))),
+                str(d.get("reason") or ""),
+                json.dumps(d.get("signature") or {}, sort_keys=True),
+                json.dumps(d.get("report") or {}, default=str),
+                "resolved" if cause else "open",
+                cause["kind"] if cause else None,
+                cause["service"] if cause else None,
+                cause.get("change_id") if cause else None,
+                cause.get("rank") if cause else None,
+                d.get("note"),
+                d.get("resolved_at"),
+                origin,
+            ),
+        ).fetchone()
+        iid = int(new[0])
+        for h in d.get("hypotheses") or []:
+            c.execute(
+                """INSERT INTO hypotheses (incident_id, rank, kind, service, subject, statement,
+                   confidence, signature) VALUES (?,?,?,?,?,?,?,?)""",
+                (
+                    iid,
+                    int(h["rank"]),
+                    str(h["kind"]),
+                    str(h["service"]),
+                    h.get("subject"),
+                    str(h.get("statement") or ""),
+                    float(h.get("confidence") or 0.0),
+                    json.dumps(h.get("signature") or {}, sort_keys=True),
+                ),
+            )
+        counts["added"] += 1
+
+    _APPLY: dict[str, Callable[[MemoryStore, Database, dict[str, Any]], dict[str, Any]]] = {
+        "incident.record": _apply_record,
+        "incident.resolve": _apply_resolve,
+        "alerts.record": _apply_alerts,
+        "run.record": _apply_run,
+        "change.record": _apply_change,
+    }
+
+
+class StoreChangeFeed:
+    """The store's change feed as a `ChangeSource` (team mode: what CI recorded with
+    `aisre change record` is seen by every engineer's triage)."""
+
+    def __init__(self, store: MemoryStore, name: str = "changes") -> None:
+        self.store = store
+        self.name = name
+        self.path = store.location.display
+
+    def fetch_changes(self, start: datetime, end: datetime) -> list[Change]:
+        return self.store.changes(start, end)
+
+    def last_version(self, service: str, before: datetime | None = None) -> str | None:
+        return self.store.last_version(service, before)
+
+    def drain_notes(self) -> list[Any]:
+        return []
+
+
+def open_store(
+    path: Path | None = None, *, memory_url: str | None = None, password_name: str | None = None
+) -> MemoryStore:
+    """The memory a profile names (`memory_url`), else the local SQLite file."""
+    return MemoryStore(location=location_for(memory_url, password_name, path=path))
