@@ -22,12 +22,21 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from aisre_cli.errors import AisreError, SourceError, UsageError
-from aisre_cli.model import Alert, Context, Hypothesis, SourceNote, Topology, TriageReport, Window
+from aisre_cli.model import (
+    Alert,
+    Change,
+    Context,
+    Hypothesis,
+    SourceNote,
+    Topology,
+    TriageReport,
+    Window,
+)
 from aisre_cli.settings.config import Profile
 from aisre_cli.sources.registry import SourceSet
 
@@ -187,6 +196,27 @@ class Triage:
     at: datetime | None = None
 
 
+class _TeamChanges:
+    """The team store's change feed as a change source, opened with the flow's memory
+    (one connection for both); unreachable, it is a failed source like any other."""
+
+    name = "team-changes"
+
+    def __init__(self, flow: TriageFlow) -> None:
+        self.flow = flow
+
+    def fetch_changes(self, start: datetime, end: datetime) -> list[Change]:
+        memory = self.flow.memory()
+        store = getattr(memory, "store", None)
+        if store is None:
+            raise SourceError("the team memory is unavailable: no change feed from it")
+        try:
+            changes: list[Change] = store.changes(start, end)
+        except AisreError as err:
+            raise SourceError(err.message, hint=err.hint) from None
+        return changes
+
+
 class TriageFlow:
     """Profile + sources for one session, and the triage use case over them."""
 
@@ -214,6 +244,9 @@ class TriageFlow:
         self.runbook_error: str | None = None
         self._alerts: list[Alert] = []
         self._topology: Topology | None = None
+        if profile.memory_url and sources.bundle is None and memory is not False:
+            # team mode: what CI recorded with `aisre change record` is in the team store
+            self.sources = replace(sources, changes=[*sources.changes, _TeamChanges(self)])
 
     # ------------------------------------------------------------ collaborators
 
@@ -225,7 +258,7 @@ class TriageFlow:
                 from aisre_cli.memory.store import open_advisor
 
                 try:
-                    self._memory = open_advisor()
+                    self._memory = open_advisor(profile=self.profile)
                 except AisreError as err:
                     self.notes.append(f"incident memory unavailable: {err.message}")
             elif arg is not False and arg is not None:

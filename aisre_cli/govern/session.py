@@ -144,12 +144,12 @@ def _check_break_glass(reason: str | None) -> str | None:
     return r
 
 
-def default_track_record() -> TrackRecord:
+def default_track_record(profile: Profile | None = None) -> TrackRecord:
     """The incident memory's track record (and outcome sink); none if it cannot open."""
     try:
         from aisre_cli.memory.store import open_track_record
 
-        return open_track_record()
+        return open_track_record(profile=profile)
     except AisreError:  # unreadable memory: no history, so no autonomy from it
         return EmptyTrackRecord()
 
@@ -271,7 +271,7 @@ class RunSession:
             ctx=ctx,
             registry=reg,
             audit=log,
-            record=record or default_track_record(),
+            record=record or default_track_record(profile),
             clock=clock or (lambda: datetime.now(UTC)),
         )
         rec = log.append(
@@ -365,7 +365,7 @@ class RunSession:
             ctx=ctx,
             registry=reg,
             audit=log,
-            record=record or default_track_record(),
+            record=record or default_track_record(profile),
             clock=clock or (lambda: datetime.now(UTC)),
         )
         changes = s._reconcile()

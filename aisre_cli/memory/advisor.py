@@ -15,13 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from aisre_cli.memory import similarity
 from aisre_cli.memory.backend import MemoryStoreError
 from aisre_cli.memory.similarity import Match, Signature
 from aisre_cli.memory.storage import Incident, MemoryStore, open_store
 from aisre_cli.model import HYPOTHESIS_KINDS, Alert, Context, Evidence, SourceNote, TriageReport
+
+if TYPE_CHECKING:
+    from aisre_cli.settings.config import Profile
 
 MATCH_BAND = 0.15
 """Only matches within this distance of the best one count (the nearest neighbours)."""
@@ -168,15 +171,11 @@ class Advisor:
         )
 
 
-def open_advisor(
-    path: Path | None = None, *, memory_url: str | None = None, password_name: str | None = None
-) -> Advisor:
+def open_advisor(path: Path | None = None, *, profile: Profile | None = None) -> Advisor:
     """The advisor `aisre triage` uses (raises MemoryStoreError when unusable)."""
-    return Advisor(open_store(path, memory_url=memory_url, password_name=password_name))
+    return Advisor(open_store(path, profile=profile))
 
 
-def open_track_record(
-    path: Path | None = None, *, memory_url: str | None = None, password_name: str | None = None
-) -> MemoryStore:
+def open_track_record(path: Path | None = None, *, profile: Profile | None = None) -> MemoryStore:
     """The store as governance's `TrackRecord` (successes/failures, record_run)."""
-    return open_store(path, memory_url=memory_url, password_name=password_name)
+    return open_store(path, profile=profile)

@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from aisre_cli.errors import UsageError
 from aisre_cli.memory import migrations, noise, similarity
@@ -56,6 +56,9 @@ from aisre_cli.memory.backend import (
 )
 from aisre_cli.memory.similarity import Match, Signature
 from aisre_cli.model import HYPOTHESIS_KINDS, Alert, Change, TriageReport
+
+if TYPE_CHECKING:
+    from aisre_cli.settings.config import Profile
 
 __all__ = [
     "EXPORT_SCHEMA",
@@ -1107,9 +1110,49 @@ class StoreChangeFeed:
     def drain_notes(self) -> list[Any]:
         return []
 
+    def record(
+        self,
+        *,
+        service: str,
+        kind: str = "deploy",
+        version: str | None = None,
+        summary: str = "",
+        previous_version: str | None = None,
+        author: str | None = None,
+        url: str | None = None,
+        ts: datetime | None = None,
+    ) -> Change:
+        """Record one change event in the store (the same rules as the file feed)."""
+        from aisre_cli.sources.changefile import make_change
+
+        change = make_change(
+            self.last_version,
+            source="memory",
+            service=service,
+            kind=kind,
+            version=version,
+            summary=summary,
+            previous_version=previous_version,
+            author=author,
+            url=url,
+            ts=ts,
+        )
+        self.store.record_change(change)
+        return change
+
+    def close(self) -> None:
+        self.store.close()
+
 
 def open_store(
-    path: Path | None = None, *, memory_url: str | None = None, password_name: str | None = None
+    path: Path | None = None,
+    *,
+    memory_url: str | None = None,
+    password_name: str | None = None,
+    profile: Profile | None = None,
 ) -> MemoryStore:
     """The memory a profile names (`memory_url`), else the local SQLite file."""
+    if profile is not None:
+        memory_url = memory_url or profile.memory_url
+        password_name = password_name or profile.memory_password_name
     return MemoryStore(location=location_for(memory_url, password_name, path=path))

@@ -49,6 +49,31 @@ SourceUrl = Annotated[str, AfterValidator(_check_url)]
 """An absolute http(s) URL with a host."""
 
 
+def _check_memory_url(value: str) -> str:
+    """`postgresql://USER@HOST:PORT/DATABASE`, never with a password in it (the password
+    belongs in the keyring: a config file is copied, pasted and committed)."""
+    from urllib.parse import urlsplit
+
+    v = value.strip()
+    try:
+        parts = urlsplit(v)
+        parts.port  # noqa: B018 (raises ValueError on a bad port)
+    except ValueError:
+        raise ValueError("memory_url is not a URL") from None
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ValueError("memory_url must be a postgresql://USER@HOST:PORT/DATABASE URL")
+    if parts.password is not None:
+        raise ValueError(
+            "memory_url must not contain a password: store it with `aisre auth set memory`"
+        )
+    if not parts.path.strip("/"):
+        raise ValueError("memory_url names no database (postgresql://USER@HOST:PORT/DATABASE)")
+    return v
+
+
+MemoryUrl = Annotated[str, AfterValidator(_check_memory_url)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -218,6 +243,13 @@ class Profile(_Strict):
     """Overrides of the name patterns (regex) that put a metric in a signal family."""
     limits: InputLimits = Field(default_factory=InputLimits)
     """Caps on bundle input (file sizes, lines, series, topology size)."""
+    memory_url: MemoryUrl | None = None
+    """The team's shared incident memory, change feed and track record on PostgreSQL:
+    postgresql://USER@HOST:PORT/DATABASE (no password in it). Unset: the local SQLite
+    memory in the data directory."""
+    memory_password_name: str = "memory"
+    """Name of the team memory's password in the keyring (`aisre auth set memory`;
+    CI: AISRE_MEMORY_TOKEN); without one, libpq's ~/.pgpass or PGPASSWORD apply."""
 
 
 class AppConfig(_Strict):

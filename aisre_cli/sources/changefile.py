@@ -140,38 +140,17 @@ class ChangeFile:
         ts: datetime | None = None,
     ) -> Change:
         """Append one change event and return it."""
-        if not service.strip():
-            raise UsageError("--service must not be empty")
-        kind = kind.lower()
-        if kind not in KINDS:
-            raise UsageError(
-                f"--kind {kind!r} is not a change kind",
-                hint=f"use one of {', '.join(KINDS)}, e.g. --kind config",
-            )
-        when = ts or utcnow()
-        prev = (
-            previous_version
-            if previous_version is not None
-            else self.last_version(service, before=when)
-        )
-        if prev is not None and prev == version:
-            prev = None
-        who: str | None
-        try:
-            who = author or os.environ.get("AISRE_AUTHOR") or getpass.getuser()
-        except (KeyError, OSError):
-            who = author
-        change = Change(
-            id=f"chg-{when.strftime('%Y%m%dT%H%M%S')}-{_random.token_hex(3)}",
-            ts=when,
-            service=service,
-            kind=_kind(kind),
-            summary=summary or _default_summary(kind, service, version, prev),
-            version=version,
-            previous_version=prev,
-            author=who,
-            url=url,
+        change = make_change(
+            self.last_version,
             source=self.name,
+            service=service,
+            kind=kind,
+            version=version,
+            summary=summary,
+            previous_version=previous_version,
+            author=author,
+            url=url,
+            ts=ts,
         )
         row = {
             "id": change.id,
@@ -195,6 +174,52 @@ class ChangeFile:
         except OSError as exc:
             raise ConfigError(f"cannot append to {self.path}: {exc.strerror}") from None
         return change
+
+
+def make_change(
+    last_version: Callable[[str, datetime | None], str | None],
+    *,
+    source: str,
+    service: str,
+    kind: str = "deploy",
+    version: str | None = None,
+    summary: str = "",
+    previous_version: str | None = None,
+    author: str | None = None,
+    url: str | None = None,
+    ts: datetime | None = None,
+) -> Change:
+    """A validated change event for a feed (`aisre change record`): its id, time,
+    author and, unless given, the previous version from the feed (`last_version`)."""
+    if not service.strip():
+        raise UsageError("--service must not be empty")
+    kind = kind.lower()
+    if kind not in KINDS:
+        raise UsageError(
+            f"--kind {kind!r} is not a change kind",
+            hint=f"use one of {', '.join(KINDS)}, e.g. --kind config",
+        )
+    when = ts or utcnow()
+    prev = previous_version if previous_version is not None else last_version(service, when)
+    if prev is not None and prev == version:
+        prev = None
+    who: str | None
+    try:
+        who = author or os.environ.get("AISRE_AUTHOR") or getpass.getuser()
+    except (KeyError, OSError):
+        who = author
+    return Change(
+        id=f"chg-{when.strftime('%Y%m%dT%H%M%S')}-{_random.token_hex(3)}",
+        ts=when,
+        service=service,
+        kind=_kind(kind),
+        summary=summary or _default_summary(kind, service, version, prev),
+        version=version,
+        previous_version=prev,
+        author=who,
+        url=url,
+        source=source,
+    )
 
 
 def _kind(kind: str) -> ChangeKind:

@@ -11,6 +11,7 @@ from aisre_cli.ui.cli.common import load, note, print_json
 
 if TYPE_CHECKING:
     from aisre_cli.model import Alert
+    from aisre_cli.settings.config import Profile
 
 
 @app.command("alerts")
@@ -45,7 +46,7 @@ def alerts_cmd(
         )
     alerts = listed.shown
     groups = [g.alerts for g in listed.groups]
-    noisy = _noise(alerts)
+    noisy = _noise(alerts, rp.profile)
     if json_out:
         print_json(
             {
@@ -81,13 +82,13 @@ def alerts_cmd(
             echo(f"likely noise: {visible(a.name, oneline=True)} ({a.short_id}): {noisy[a.id]}")
 
 
-def _noise(alerts: list[Alert]) -> dict[str, str]:
+def _noise(alerts: list[Alert], profile: Profile) -> dict[str, str]:
     """Record the alerts' firing episodes in memory; return the noisy ones' histories."""
     from aisre_cli.errors import AisreError
     from aisre_cli.memory.store import open_store
 
     try:
-        with open_store() as st:
+        with open_store(profile=profile) as st:
             st.record_alerts(alerts)
             out: dict[str, str] = {}
             for a in alerts:

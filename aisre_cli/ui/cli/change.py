@@ -2,13 +2,16 @@
 
 A deploy pipeline appends one event per change (`aisre change record --service
 checkout --version v1.5.0`); triage reads them back as change evidence. The feed is
-`$XDG_DATA_HOME/aisre/changes.jsonl` unless the profile names `sources.changes_file`.
+`$XDG_DATA_HOME/aisre/changes.jsonl` unless the profile names `sources.changes_file`;
+a profile with a team store (`memory_url`) records into the store's change feed
+instead, so a change recorded by CI is seen by every engineer's triage.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -16,6 +19,10 @@ from aisre_cli.errors import AisreError
 from aisre_cli.ui.cli.app import JsonOpt, ProfileOpt, app, state
 from aisre_cli.ui.cli.common import note
 from aisre_cli.ui.term import echo, visible
+
+if TYPE_CHECKING:
+    from aisre_cli.memory.storage import StoreChangeFeed
+    from aisre_cli.sources.changefile import ChangeFile
 
 change_app = typer.Typer(
     name="change",
@@ -25,18 +32,24 @@ change_app = typer.Typer(
 app.add_typer(change_app, name="change")
 
 
-def _feed(ctx: typer.Context, profile: str | None) -> Path:
+def _feed(ctx: typer.Context, profile: str | None) -> ChangeFile | StoreChangeFeed:
+    """The profile's change feed: its team store (`memory_url`), else the JSON-lines file."""
     from aisre_cli.settings import paths
     from aisre_cli.settings.config import resolve_profile
+    from aisre_cli.sources.changefile import ChangeFile
 
     st = state(ctx, profile)
     try:
         rp = resolve_profile(st.profile)
     except AisreError as err:  # recording a deploy must not depend on a valid profile
         note(f"config not usable ({err.message}); recording to {paths.changes_file()}")
-        return paths.changes_file()
+        return ChangeFile(paths.changes_file())
+    if rp.profile.memory_url:
+        from aisre_cli.memory.storage import StoreChangeFeed, open_store
+
+        return StoreChangeFeed(open_store(profile=rp.profile))
     custom = rp.profile.sources.changes_file
-    return Path(custom).expanduser() if custom else paths.changes_file()
+    return ChangeFile(Path(custom).expanduser() if custom else paths.changes_file())
 
 
 @change_app.command("record")
@@ -62,7 +75,7 @@ def record_cmd(
     Example: aisre change record --service checkout --version v1.5.0 --summary "new cart"
     """
     from aisre_cli.errors import UsageError
-    from aisre_cli.sources.changefile import ChangeFile
+    from aisre_cli.memory.storage import StoreChangeFeed
     from aisre_cli.sources.timeparse import TimestampError, iso, to_datetime
 
     ts: datetime | None = None
@@ -75,17 +88,21 @@ def record_cmd(
                 hint="give an RFC 3339 time such as --at 2026-03-11T13:30:00Z"
                 " (or unix seconds); omit --at for now",
             ) from None
-    feed = ChangeFile(_feed(ctx, profile))
-    c = feed.record(
-        service=service,
-        kind=kind,
-        version=version,
-        summary=summary,
-        previous_version=previous_version,
-        author=author,
-        url=url,
-        ts=ts,
-    )
+    feed = _feed(ctx, profile)
+    try:
+        c = feed.record(
+            service=service,
+            kind=kind,
+            version=version,
+            summary=summary,
+            previous_version=previous_version,
+            author=author,
+            url=url,
+            ts=ts,
+        )
+    finally:
+        if isinstance(feed, StoreChangeFeed):
+            feed.close()
     if json_out:
         import json
 
@@ -105,13 +122,17 @@ def list_cmd(
     """List recorded change events (newest last)."""
     from datetime import timedelta
 
+    from aisre_cli.memory.storage import StoreChangeFeed
     from aisre_cli.model import utcnow
-    from aisre_cli.sources.changefile import ChangeFile
     from aisre_cli.sources.timeparse import iso
 
-    feed = ChangeFile(_feed(ctx, profile))
+    feed = _feed(ctx, profile)
     end = utcnow()
-    changes = sorted(feed.fetch_changes(end - timedelta(hours=since), end), key=lambda c: c.ts)
+    try:
+        changes = sorted(feed.fetch_changes(end - timedelta(hours=since), end), key=lambda c: c.ts)
+    finally:
+        if isinstance(feed, StoreChangeFeed):
+            feed.close()
     for n in feed.drain_notes():
         echo(f"warning: {n.detail}", err=True)
     if json_out:

@@ -34,10 +34,12 @@ class ExportFormat(StrEnum):
     json = "json"
 
 
-def _store() -> MemoryStore:
+def _store(ctx: typer.Context, profile: str | None) -> MemoryStore:
+    """The profile's memory: its team store (`memory_url`), else the local one."""
     from aisre_cli.memory.store import open_store
+    from aisre_cli.settings.config import resolve_profile
 
-    return open_store()
+    return open_store(profile=resolve_profile(state(ctx, profile).profile).profile)
 
 
 def _row(i: Incident) -> dict[str, Any]:
@@ -62,8 +64,10 @@ def _row(i: Incident) -> dict[str, Any]:
 
 @incident_app.command("list")
 def list_cmd(
+    ctx: typer.Context,
     status: str | None = typer.Option(None, "--status", help="open or resolved."),
     limit: int = typer.Option(50, "--limit", "-n", min=1, help="At most this many, newest first."),
+    profile: ProfileOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """List recorded incidents, newest first.
@@ -72,7 +76,7 @@ def list_cmd(
     """
     if status not in (None, "open", "resolved"):
         raise UsageError(f"--status {status!r}: expected open or resolved")
-    with _store() as st:
+    with _store(ctx, profile) as st:
         rows = st.recent(status=status, limit=limit)
     if json_out:
         print_json({"schema": "aisre.incidents/v1", "incidents": [_row(i) for i in rows]})
@@ -108,11 +112,13 @@ def list_cmd(
 
 @incident_app.command("show")
 def show_cmd(
+    ctx: typer.Context,
     incident: str = typer.Argument(..., help="Incident number or uid (prefix)."),
+    profile: ProfileOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Show one incident: alert, verdict, hypotheses, confirmed cause, runbook runs."""
-    with _store() as st:
+    with _store(ctx, profile) as st:
         inc = st.get(incident)
     if json_out:
         d = inc.to_dict()
@@ -147,6 +153,7 @@ def show_cmd(
 
 @incident_app.command("resolve")
 def resolve_cmd(
+    ctx: typer.Context,
     incident: str = typer.Argument(..., help="Incident number or uid (prefix)."),
     cause: int | None = typer.Option(
         None, "--cause", min=1, help="The rank of the hypothesis that was the cause."
@@ -155,6 +162,7 @@ def resolve_cmd(
     service: str | None = typer.Option(None, "--service", help="Cause service."),
     change: str | None = typer.Option(None, "--change", help="The change id that caused it."),
     note_text: str | None = typer.Option(None, "--note", help="What was learned (free text)."),
+    profile: ProfileOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Confirm an incident's root cause, so the next triage can learn from it.
@@ -167,7 +175,7 @@ def resolve_cmd(
     """
     if change and cause is None and not (kind and service):
         raise UsageError("--change needs --kind and --service")
-    with _store() as st:
+    with _store(ctx, profile) as st:
         inc = st.resolve(
             incident, rank=cause, kind=kind, service=service, change=change, note=note_text
         )
@@ -179,6 +187,7 @@ def resolve_cmd(
 
 @incident_app.command("export")
 def export_cmd(
+    ctx: typer.Context,
     incident: str | None = typer.Argument(None, help="Incident number or uid (prefix)."),
     fmt: ExportFormat | None = typer.Option(
         None,
@@ -191,6 +200,7 @@ def export_cmd(
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Write to this file instead of stdout.", dir_okay=False
     ),
+    profile: ProfileOpt = None,
 ) -> None:
     """Export a postmortem draft for one incident, or the whole memory for your team.
 
@@ -208,7 +218,7 @@ def export_cmd(
             "give one incident, or --all",
             hint="aisre incident export 12 --format markdown | aisre incident export --all",
         )
-    with _store() as st:
+    with _store(ctx, profile) as st:
         if all_:
             if fmt is ExportFormat.markdown:
                 raise UsageError(
@@ -243,7 +253,9 @@ def _audit_records() -> list[dict[str, Any]]:
 
 @incident_app.command("import")
 def import_cmd(
+    ctx: typer.Context,
     file: Path = typer.Argument(..., help="A file written by `incident export --all`."),
+    profile: ProfileOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Merge a teammate's memory export. Importing the same file twice changes nothing."""
@@ -262,7 +274,7 @@ def import_cmd(
             hint="`incident import` reads a memory export: create it with"
             " `aisre incident export --all -o team-memory.json`",
         ) from None
-    with _store() as st:
+    with _store(ctx, profile) as st:
         counts = st.import_data(data, origin=f"import:{file.name}")
     if json_out:
         print_json({"schema": "aisre.import/v1", **counts})
@@ -275,9 +287,11 @@ def import_cmd(
 
 
 @incident_app.command("track-record")
-def track_record_cmd(json_out: JsonOpt = False) -> None:
+def track_record_cmd(
+    ctx: typer.Context, profile: ProfileOpt = None, json_out: JsonOpt = False
+) -> None:
     """Runbook outcomes per failure class (what governance's trust signal reads)."""
-    with _store() as st:
+    with _store(ctx, profile) as st:
         rows = st.track_record()
     if json_out:
         print_json({"schema": "aisre.track-record/v1", "runbooks": rows})
