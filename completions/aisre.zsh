@@ -433,6 +433,7 @@ _aisre_incident_export() {
         '(--all)--all[Every incident, for `incident import`]' \
         '(--format -f)'{--format,-f}'[markdown (postmortem draft; the default for one incident) or json (the only format, and the default, for --all)]:format:(json markdown)' \
         '(--output -o)'{--output,-o}'[Write to this file instead of stdout]:output:_files' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         '1::incident: '
 }
@@ -440,6 +441,7 @@ _aisre_incident_export() {
 _aisre_incident_import() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         '1:file:_files'
 }
@@ -448,6 +450,7 @@ _aisre_incident_list() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
         '(--limit -n)'{--limit,-n}'[At most this many, newest first]:limit: ' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(--status)--status[open or resolved]:status: ' \
         '(- *)'{-h,--help}'[Show help and exit]'
 }
@@ -468,6 +471,7 @@ _aisre_incident_resolve() {
         '(--json)--json[Machine-readable output (stable schema)]' \
         '(--kind)--kind[Cause kind (when not ranked)]:kind: ' \
         '(--note)--note[What was learned (free text)]:note: ' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(--service)--service[Cause service]:service: ' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         '1:incident: '
@@ -476,6 +480,7 @@ _aisre_incident_resolve() {
 _aisre_incident_show() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         '1:incident: '
 }
@@ -483,6 +488,7 @@ _aisre_incident_show() {
 _aisre_incident_track_record() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]'
 }
 
