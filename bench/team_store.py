@@ -147,7 +147,7 @@ def main() -> int:
             write_config(homes["sqlite"], None)
             write_config(homes["postgresql"], url)
             base = {
-                **os.environ,
+                **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
                 "AISRE_MEMORY_TOKEN": cluster.app_password,
                 "PYTHONPYCACHEPREFIX": str(Path(tmp) / "pycache"),
                 "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
