@@ -508,3 +508,18 @@ def test_two_engineers_share_a_confirmed_cause_through_the_team_store(
         assert not (home / "data" / "memory.sqlite3").exists()
     listed = _aisre(bob, "incident", "list", "--json")
     assert [i["status"] for i in json.loads(listed.stdout)["incidents"]] == ["open", "resolved"]
+
+
+def test_the_team_change_feed_is_a_change_source_of_live_triage(pg_url: str) -> None:
+    from aisre_cli.flows.triage import TriageFlow
+    from aisre_cli.settings.config import Profile
+    from aisre_cli.sources.registry import SourceSet
+
+    prof = Profile(memory_url=pg_url)
+    with MemoryStore(location=location_for(pg_url)) as st:
+        ci = StoreChangeFeed(st).record(service="checkout", version="v9", ts=T0)
+        flow = TriageFlow(prof, SourceSet(), memory=Advisor(st))
+        (src,) = flow.sources.changes
+        got = src.fetch_changes(T0 - timedelta(hours=1), T0 + timedelta(minutes=1))
+        assert [c.id for c in got] == [ci.id] and got[0].source == "memory"
+    assert TriageFlow(prof, SourceSet(), memory=False).sources.changes == []

@@ -120,6 +120,11 @@ class Database:
     def error(self, exc: Exception) -> MemoryStoreError:
         raise NotImplementedError
 
+    def version_rows(self) -> list[Any] | None:
+        """The rows of `alembic_version`, or None when there is no such table: one
+        round trip in the common case (the start-up path of every command)."""
+        raise NotImplementedError
+
     def execute(self, sql: str, args: Sequence[Any] = ()) -> Cursor:
         with self._lock:
             try:
@@ -241,6 +246,17 @@ class SqliteDatabase(Database):
     def tables(self) -> set[str]:
         rows = self.query("SELECT name FROM sqlite_master WHERE type = 'table'")
         return {str(r[0]) for r in rows}
+
+    def version_rows(self) -> list[Any] | None:
+        with self._lock:
+            try:
+                return list(self.conn.execute("SELECT version_num FROM alembic_version"))
+            except sqlite3.OperationalError as exc:
+                if "no such table" in str(exc):
+                    return None
+                raise self.error(exc) from None
+            except sqlite3.DatabaseError as exc:
+                raise self.error(exc) from None
 
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -368,6 +384,17 @@ class PostgresDatabase(Database):
             "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
         )
         return {str(r[0]) for r in rows}
+
+    def version_rows(self) -> list[Any] | None:
+        import psycopg
+
+        with self._lock:
+            try:
+                return list(self.conn.execute("SELECT version_num FROM alembic_version"))
+            except psycopg.errors.UndefinedTable:
+                return None
+            except psycopg.Error as exc:
+                raise self.error(exc) from None
 
 
 def _pg_row_factory(cursor: Any) -> Any:

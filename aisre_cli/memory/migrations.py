@@ -57,9 +57,8 @@ class SchemaTooNew(MemoryStoreError):
 def current(db: Database) -> str | None:
     """The schema revision (raw driver): None for an empty database; `legacy:NAME` for
     one made by the hand-written runner (its last migration)."""
-    tables = db.tables()
-    if "alembic_version" in tables:
-        rows = db.query("SELECT version_num FROM alembic_version")
+    rows = db.version_rows()
+    if rows is not None:
         if len(rows) > 1:
             raise MemoryStoreError(
                 f"{db.location}: the memory's schema has {len(rows)} heads"
@@ -68,7 +67,7 @@ def current(db: Database) -> str | None:
             )
         if rows:
             return str(rows[0][0])
-    if "_migrations" in tables:
+    if "_migrations" in db.tables():
         names = [str(r[0]) for r in db.query("SELECT name FROM _migrations")]
         known = [n for n in LEGACY if n in names]
         unknown = sorted(set(names) - set(LEGACY))
@@ -98,6 +97,8 @@ def check(db: Database) -> bool:
 
 def _stamp_legacy(db: Database) -> None:
     """Convert a hand-written-runner memory: record its revision for Alembic (in place)."""
+    if not (current(db) or "").startswith("legacy:"):
+        return
     with db.transaction():
         rev = current(db)  # re-read under the write lock: another process may have done it
         if rev is None or not rev.startswith("legacy:"):

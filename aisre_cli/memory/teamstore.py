@@ -93,6 +93,9 @@ class _NoDatabase(Database):
     def tables(self) -> set[str]:
         raise self._fail()
 
+    def version_rows(self) -> list[Any] | None:
+        raise self._fail()
+
     def error(self, exc: Exception) -> MemoryUnavailable:
         return self._fail()
 

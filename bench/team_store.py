@@ -1,0 +1,216 @@
+"""Triage time with the local SQLite memory vs a team PostgreSQL memory (#14: <= 1.2x).
+
+Both cases run `aisre triage CheckoutHighErrorRate --json` on the demo bundle as an
+engineer would (a fresh `aisre` process each time), alternating sqlite / postgresql so
+load on the machine hits both alike; medians over --runs. The PostgreSQL server is a
+throwaway cluster on loopback started by tests/pg.py (initdb + pg_ctl, as an
+unprivileged user when run as root), so the numbers include a real TCP connection,
+SCRAM authentication, the schema check and the incident write on every triage.
+
+The verdict is on CPU time (user + sys of the child), since wall time on a loaded
+machine measures the other processes as much as this one; both are reported.
+
+Also reported: the memory's share in-process (open the store + check the schema,
+`Advisor.priors`, `Advisor.record`) for each backend, which is what the ratio is made
+of once interpreter start-up is taken out.
+
+    python bench/team_store.py                 # the table
+    python bench/team_store.py --runs 21 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+DEMO = REPO / "aisre_cli" / "data" / "demo"
+TARGET_RATIO = 1.2
+
+
+def write_config(home: Path, memory_url: str | None) -> None:
+    cfg = home / "config" / "config.yaml"
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    lines = [
+        "version: 1",
+        "default_profile: bench",
+        "profiles:",
+        "  bench:",
+        "    environment: demo",
+        "    sources:",
+        f"      bundle: {json.dumps(str(DEMO))}",
+    ]
+    if memory_url:
+        lines.append(f"    memory_url: {json.dumps(memory_url)}")
+    cfg.write_text("\n".join(lines) + "\n")
+
+
+def aisre_cmd() -> list[str]:
+    exe = Path(sys.executable).parent / "aisre"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "aisre_cli"]
+
+
+def timed_triage(env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the child: user + sys)."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    p = subprocess.run(
+        [*aisre_cmd(), "triage", "CheckoutHighErrorRate", "--json"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    dt = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    if p.returncode != 0:
+        raise SystemExit(f"triage failed ({p.returncode}): {p.stderr[-1500:]}")
+    if "memory unavailable" in p.stderr:
+        raise SystemExit(f"the memory was not used: {p.stderr[-1500:]}")
+    return dt, cpu
+
+
+def in_process(memory_url: str | None, home: Path, runs: int) -> dict[str, float]:
+    """Median seconds of the memory's own work inside one triage."""
+    os.environ["AISRE_HOME"] = str(home)
+    from aisre_cli.flows.triage import TriageFlow, TriageOptions
+    from aisre_cli.memory.advisor import Advisor
+    from aisre_cli.memory.storage import open_store
+    from aisre_cli.settings.config import resolve_profile
+    from aisre_cli.sources.registry import bundle_set
+
+    prof = resolve_profile().profile
+    opened, priors, recorded, total = [], [], [], []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        st = open_store(profile=prof)
+        t1 = time.perf_counter()
+        adv = Advisor(st)
+        orig_priors, orig_record = adv.priors, adv.record
+        spent: dict[str, float] = {"priors": 0.0, "record": 0.0}
+
+        def timed(name: str, fn: Any, spent: dict[str, float] = spent) -> Any:
+            def inner(*a: Any, **k: Any) -> Any:
+                s = time.perf_counter()
+                try:
+                    return fn(*a, **k)
+                finally:
+                    spent[name] += time.perf_counter() - s
+
+            return inner
+
+        adv.priors = timed("priors", orig_priors)  # type: ignore[method-assign]
+        adv.record = timed("record", orig_record)  # type: ignore[method-assign]
+        flow = TriageFlow(prof, bundle_set(DEMO, prof.service_labels), memory=adv)
+        s = time.perf_counter()
+        flow.triage("CheckoutHighErrorRate", TriageOptions())
+        total.append(time.perf_counter() - s + (t1 - t0))
+        st.close()
+        opened.append(t1 - t0)
+        priors.append(spent["priors"])
+        recorded.append(spent["record"])
+    return {
+        "open_s": statistics.median(opened),
+        "priors_s": statistics.median(priors),
+        "record_s": statistics.median(recorded),
+        "triage_s": statistics.median(total),
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=11)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+
+    from tests.pg import PgCluster, find_bin_dir
+
+    if find_bin_dir() is None:
+        raise SystemExit("PostgreSQL binaries (initdb, pg_ctl) not found")
+    cluster = PgCluster.start()
+    try:
+        url = cluster.create_database("bench")
+        with tempfile.TemporaryDirectory(prefix="aisre-bench-") as tmp:
+            homes = {"sqlite": Path(tmp) / "sqlite", "postgresql": Path(tmp) / "pg"}
+            write_config(homes["sqlite"], None)
+            write_config(homes["postgresql"], url)
+            base = {
+                **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+                "AISRE_MEMORY_TOKEN": cluster.app_password,
+                "PYTHONPYCACHEPREFIX": str(Path(tmp) / "pycache"),
+                "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+            }
+            envs = {k: {**base, "AISRE_HOME": str(h)} for k, h in homes.items()}
+            for env in envs.values():  # warm-up: bytecode, schema creation, first incident
+                timed_triage(env)
+            wall: dict[str, list[float]] = {"sqlite": [], "postgresql": []}
+            cpu: dict[str, list[float]] = {"sqlite": [], "postgresql": []}
+            for _ in range(args.runs):
+                for k in ("sqlite", "postgresql"):
+                    w, c = timed_triage(envs[k])
+                    wall[k].append(w)
+                    cpu[k].append(c)
+            os.environ.update(
+                {k: base[k] for k in ("AISRE_MEMORY_TOKEN", "PYTHON_KEYRING_BACKEND")}
+            )
+            inproc = {
+                "sqlite": in_process(None, homes["sqlite"], args.runs),
+                "postgresql": in_process(url, homes["postgresql"], args.runs),
+            }
+    finally:
+        cluster.stop()
+
+    med = {k: statistics.median(v) for k, v in wall.items()}
+    cmed = {k: statistics.median(v) for k, v in cpu.items()}
+    wall_ratio = med["postgresql"] / med["sqlite"]
+    ratio = cmed["postgresql"] / cmed["sqlite"]
+    out = {
+        "runs": args.runs,
+        "load_average": os.getloadavg()[0],
+        "cli_wall_median_s": {k: round(v, 4) for k, v in med.items()},
+        "cli_cpu_median_s": {k: round(v, 4) for k, v in cmed.items()},
+        "cli_wall_ratio": round(wall_ratio, 3),
+        "cli_cpu_ratio": round(ratio, 3),
+        "target_ratio": TARGET_RATIO,
+        "in_process_median_s": {
+            k: {n: round(x, 4) for n, x in v.items()} for k, v in inproc.items()
+        },
+        "in_process_ratio": round(
+            inproc["postgresql"]["triage_s"] / inproc["sqlite"]["triage_s"], 3
+        ),
+    }
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        print(f"aisre triage CheckoutHighErrorRate --json, median of {args.runs} runs")
+        for k in ("sqlite", "postgresql"):
+            ip = inproc[k]
+            print(
+                f"  {k:<11} CLI wall {med[k] * 1000:7.1f} ms, CPU {cmed[k] * 1000:6.1f} ms;"
+                f"  in-process triage"
+                f" {ip['triage_s'] * 1000:6.1f} ms (open {ip['open_s'] * 1000:5.1f},"
+                f" priors {ip['priors_s'] * 1000:5.1f}, record {ip['record_s'] * 1000:5.1f})"
+            )
+        verdict = "ok" if ratio <= TARGET_RATIO else "OVER TARGET"
+        print(
+            f"  ratio postgresql/sqlite: CLI CPU {ratio:.3f}x (target <= {TARGET_RATIO}x)"
+            f" {verdict}; CLI wall {wall_ratio:.3f}x; in-process {out['in_process_ratio']:.3f}x"
+            f" (load average {out['load_average']:.1f})"
+        )
+    return 0 if ratio <= TARGET_RATIO else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
