@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import timedelta
 import secrets
 import subprocess
 import sys
@@ -176,6 +177,13 @@ def test_documented_roles_make_the_audit_insert_only(
         log.append("intent", {"i": i})
     assert log.verify().ok
     log.close()
+    # ... and uses the memory (steps 2 and 4): opens it (schema current, nothing to
+    # migrate), records, reads back
+    from aisre_cli.memory.storage import StoreChangeFeed, open_store
+
+    with open_store(memory_url=url, spool=False) as st:
+        c = StoreChangeFeed(st).record(service="checkout", version="v2")
+        assert [x.id for x in st.changes(c.ts - timedelta(minutes=1), c.ts)] == [c.id]
 
     tool_dsn = base.format(tool, pw_tool) + db
     for sql in (
