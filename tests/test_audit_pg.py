@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import timedelta
 import secrets
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 

@@ -483,3 +483,21 @@ def test_a_runbook_run_while_down_audits_to_the_spool_then_chains_in(
     )
     assert v.returncode == 0 and re.search(r"ok: \d+ record\(s\), chain intact", v.stdout)
     assert _rows(url, "SELECT count(*) FROM runbook_runs")[0][0] == 1
+
+
+def test_the_next_triage_chains_spooled_audit_records(
+    cluster: PgCluster, url: str, _aisre_home: Path
+) -> None:
+    _config(_aisre_home, url)
+    prof = _profile(url)
+    cluster.stop_server("fast")
+    log = open_team_audit(prof)
+    recs = [log.append("intent", {"i": i}, run="r-x") for i in range(2)]
+    assert log.last_spooled and audit_spool().status().depth == 2
+    cluster.start_again()
+    p = _aisre(_aisre_home, "triage", env={"AISRE_MEMORY_TOKEN": cluster.app_password})
+    assert p.returncode == 0, p.stderr
+    assert "chained 2 audit record(s)" in p.stderr
+    assert audit_spool().status().depth == 0
+    rep = PgAuditLog(url, key=None).verify(expect_head=recs[-1].hash)
+    assert rep.ok and rep.records == 2 and rep.expected_head_seq == 2

@@ -69,6 +69,30 @@ def replay_audit(log: PgAuditLog) -> ReplayResult:
     return sp.replay({"audit": log.replay_handler})
 
 
+def drain_audit(profile: Profile | None) -> str | None:
+    """Replay the audit spool, quietly, when it holds records (the next command that
+    talks to the team store after an outage); a note for the user, or None."""
+    if team_url(profile) is None:
+        return None
+    assert profile is not None
+    sp = audit_spool()
+    if not sp.path.exists() or not sp.pending():
+        return None
+    log = open_team_audit(profile, spool=sp)
+    try:
+        res = replay_audit(log)
+    except AisreError as err:
+        return f"local audit spool not replayed: {err.message}"
+    finally:
+        log.close()
+    if res.replayed:
+        return (
+            f"chained {res.replayed} audit record(s) kept in the local spool into the team"
+            " audit trail"
+        )
+    return None
+
+
 @dataclass
 class SyncResult:
     memory: ReplayResult
