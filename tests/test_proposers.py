@@ -399,3 +399,201 @@ def test_edges_out_of_a_cpu_starved_caller_do_not_blame_the_callee() -> None:
         max((c.features["net_edge"] for c in starved.candidates if c.service == "api"), default=0.0)
         == 0.0
     )
+
+
+# ------------------------------------------------------------------ timing and load
+
+
+def test_weak_early_drift_does_not_date_the_incident() -> None:
+    """A 2% memory creep 20 minutes before the fault is a real but weak anomaly; the
+    incident (and each service's trouble) begins with the strong jump."""
+    early = FAULT - 20 * STEP
+    ctx = context(
+        [
+            series("container_memory_usage_bytes", "web", 100.0, 102.2, noise=0.0, at=early),
+            series("container_memory_usage_bytes", "api", 100.0, 102.2, noise=0.0, at=early),
+            series("http_request_duration_p99_seconds", "api", 0.1, 0.9),
+        ]
+    )
+    a = run(ctx)
+    weak = [f for f in a.findings.metrics if f.series.name == "container_memory_usage_bytes"]
+    assert weak and all(f.onset <= early + STEP for f in weak)  # the drift is seen ...
+    assert abs(a.onset - FAULT) <= 2 * STEP  # ... but does not date the incident
+    api = [c for c in a.candidates if c.service == "api"]
+    assert api and min(c.features["sync"] for c in api) > 0.8
+
+
+def _surge_ctx(caller_rate: bool, at: str = "api") -> Context:
+    extra = [
+        series("http_requests_per_second", at, 100.0, 400.0),
+        series("http_request_duration_p99_seconds", at, 0.1, 0.8),
+    ]
+    if caller_rate:
+        extra.append(series("http_requests_per_second", "web", 50.0, 50.0))
+    return context(extra)
+
+
+def test_surge_at_a_service_whose_callers_stayed_flat_came_from_inside() -> None:
+    (outside,) = cands(run(_surge_ctx(caller_rate=False)), "traffic_surge", "api")
+    (inside,) = cands(run(_surge_ctx(caller_rate=True)), "traffic_surge", "api")
+    assert outside.features["kind_signal"] > 0.3
+    assert inside.features["kind_signal"] < 0.5 * outside.features["kind_signal"]
+
+
+def test_surge_at_the_entry_point_is_demand() -> None:
+    """The paging service has no callers: its surge is outside demand, not discounted."""
+    ctx = context(
+        [
+            series("http_requests_per_second", "web", 100.0, 400.0),
+            series("http_requests_per_second", "api", 100.0, 400.0),
+        ]
+    )
+    (entry,) = cands(run(ctx), "traffic_surge", "web")
+    assert entry.features["kind_signal"] > 0.3
+
+
+def _availability(strength: float) -> metric_an.MetricFinding:
+    s = series("probe_success", "db", 1.0, 0.0, noise=0.0)
+    return metric_an.MetricFinding(
+        series=s,
+        family="availability",
+        direction=-1,
+        z=10.0,
+        rel=1.0,
+        baseline=0.9,
+        level=0.0,
+        peak=0.0,
+        onset=FAULT,
+        strength=strength,
+        bad=True,
+    )
+
+
+def test_noisy_availability_falling_to_zero_is_weakly_down() -> None:
+    from aisre_cli.investigate.analyzers.dependency import find_dead
+
+    steady = find_dead([_availability(1.0)], [], set())["db"].strength
+    noisy = find_dead([_availability(0.2)], [], set())["db"].strength
+    assert steady == pytest.approx(1.0)
+    assert noisy < 0.5 * steady
+
+
+def _dead_db(lead_steps: int) -> float:
+    a = run(
+        context(
+            [
+                series("probe_success", "db", 1.0, 0.0, noise=0.0, at=FAULT - lead_steps * STEP),
+                series("http_errors_ratio", "api", 0.01, 0.4),
+            ]
+        )
+    )
+    (dep,) = cands(a, "dependency_failure", "db")
+    return dep.features["dependency_down"]
+
+
+def test_dependency_down_long_before_its_callers_degrade_corroborates_little() -> None:
+    """A dependency explains its callers' trouble when they degrade about when it dies
+    (within a step or so); callers fine for three more steps barely corroborate it."""
+    prompt = _dead_db(0)
+    late = _dead_db(3)
+    assert prompt > 0.8
+    assert late < 0.35 * prompt
+
+
+def _api_deeper(db_after: float) -> float:
+    a = run(
+        context(
+            [
+                series("http_request_duration_p99_seconds", "api", 0.1, 0.9),
+                series("http_request_duration_p99_seconds", "db", 0.01, db_after),
+            ]
+        )
+    )
+    return max(c.features["deeper"] for c in a.candidates if c.service == "api")
+
+
+def test_a_dependency_explains_caller_latency_only_up_to_its_own_growth() -> None:
+    """Latency adds up along a call: a database 10 ms slower does not explain a caller
+    800 ms slower; a database 600 ms slower does."""
+    assert _api_deeper(0.6) > 0.6
+    assert _api_deeper(0.02) < 0.1
+
+
+def test_unknown_is_the_lesser_reading_only_where_a_specific_kind_reads_the_service() -> None:
+    a = run(
+        context(
+            [
+                series("container_cpu_usage_percent", "api", 20.0, 95.0),
+                series("http_request_duration_p99_seconds", "db", 0.1, 0.9),
+            ]
+        )
+    )
+    assert cands(a, "resource_saturation", "api")
+    (api_unknown,) = cands(a, "unknown", "api")
+    (db_unknown,) = cands(a, "unknown", "db")
+    assert not [c for c in a.candidates if c.service == "db" and c.kind != "unknown"]
+    assert api_unknown.features["fallback"] == pytest.approx(1.0)
+    assert db_unknown.features["fallback"] == 0.0
+
+
+def test_a_faint_specific_reading_makes_unknown_only_faintly_lesser() -> None:
+    """A specific kind that reads the service only faintly (node-wide CPU, shared by
+    everything on the node) leaves its "unknown" reading only partly penalised: the
+    penalty follows the specific signal."""
+    a = run(context([series("node_cpu_usage_percent", "api", 20.0, 95.0)]))
+    (sat,) = cands(a, "resource_saturation", "api")
+    (unk,) = cands(a, "unknown", "api")
+    assert 0.0 < sat.features["kind_signal"] < 0.6
+    assert unk.features["fallback"] == pytest.approx(sat.features["kind_signal"])
+
+
+def test_one_early_percentile_does_not_date_the_service() -> None:
+    from aisre_cli.investigate.scene import weighted_onset
+
+    # p95 crept up at 8; mean and p99 jumped at 14: the service's trouble starts at 14
+    assert weighted_onset([(8.0, 0.81), (14.0, 1.0), (14.0, 1.0)]) == 14.0
+    # two equally strong signals: the earlier one dates it (a cause leads its effects)
+    assert weighted_onset([(40.0, 1.0), (30.0, 1.0)]) == 30.0
+    assert weighted_onset([(5.0, 0.5)]) == 5.0
+
+
+def _web_deeper(starved: bool) -> float:
+    extra = [series("http_errors_ratio", "api", 0.01, 0.3)]
+    if starved:
+        extra.append(series("container_cpu_usage_percent", "web", 20.0, 98.0))
+    a = run(context(extra))
+    return max(c.features["deeper"] for c in a.candidates if c.service == "web")
+
+
+def test_a_cpu_starved_service_is_not_explained_away_by_its_dependencies() -> None:
+    """Waiting on a slow dependency costs no CPU: a service pinned at 98% CPU has a
+    local explanation, so the trouble seen at the services it calls explains it less."""
+    plain = _web_deeper(starved=False)
+    assert plain > 0.5
+    assert _web_deeper(starved=True) < 0.2 * plain
+
+
+def _two_hops(n: int, start: float, web_api_ms: float, api_db_ms: float, tid: str) -> list[Span]:
+    out = []
+    for i in range(n):
+        t = start + i * 10.0
+        tr = f"{tid}{i}"
+        out += [
+            Span(tr, "w", None, "web", "GET /", t, 40.0 + web_api_ms + api_db_ms, False),
+            Span(tr, "wc", "w", "web", "api.Get", t, 30.0 + web_api_ms + api_db_ms, False),
+            Span(tr, "a", "wc", "api", "api.Get", t, 30.0 + api_db_ms, False),
+            Span(tr, "ac", "a", "api", "db.Query", t, 10.0 + api_db_ms, False),
+            Span(tr, "d", "ac", "db", "db.Query", t, 10.0, False),
+        ]
+    return out
+
+
+def test_network_reading_follows_where_the_grown_network_time_concentrates() -> None:
+    """Two calls grew on the wire, one by 80 ms and one by 8: the network hypothesis
+    is strong where most of the grown time is, weaker at the other."""
+    spans = _two_hops(30, FAULT - 600, 1.0, 1.0, "b") + _two_hops(10, FAULT + 10, 80.0, 8.0, "a")
+    a = run(context(spans=spans))
+    (big,) = cands(a, "network", "api")
+    (small,) = cands(a, "network", "db")
+    assert big.features["kind_signal"] > 0.5
+    assert small.features["kind_signal"] < 0.7 * big.features["kind_signal"]

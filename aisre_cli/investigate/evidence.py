@@ -61,6 +61,9 @@ class Findings:
     memory_evidence: list[Evidence] = field(default_factory=list)
     known_issue: bool = False
     """Memory matched a past incident unambiguously (it may then add a hypothesis)."""
+    observed: dict[str, set[str]] = field(default_factory=dict)
+    """service → the signal families it has series for, moved or not: what we could
+    have seen (a flat request rate at a caller is evidence, its absence is none)."""
 
 
 def _dt(ts: float) -> datetime:

@@ -75,7 +75,7 @@ FEATURES: tuple[str, ...] = (
     "kind_signal",  # strength of the signal specific to the hypothesis kind
     "change_proximity",  # for change kinds: how close before the onset
     "change_after_onset",  # a change that came after the onset (a hot-fix)
-    "fallback",  # no specific explanation, only "deepest anomalous service"
+    "fallback",  # "unknown" where a specific kind also reads the service (its kind signal)
     "families",  # number of anomalous signal families at the service (scaled)
     "memory_prior",  # past confirmed incidents of this (service, kind)
     "symptom_corr",  # its anomalous series move with the paging service's symptom
@@ -208,7 +208,9 @@ class Ranker:
         own = [f for f in rel if a and f.series.service == a]
         if own:
             top = max(f.strength for f in own)
-            return min(f.onset for f in own if f.strength >= 0.5 * top)
+            return scene.weighted_onset(
+                [(f.onset, f.strength) for f in own if f.strength >= scene.ONSET_SHARE * top]
+            )
         inc = [f for f in rel if f.series.service in cone and f.strength >= 0.3]
         if inc:
             return min(f.onset for f in inc)
@@ -228,6 +230,17 @@ class Ranker:
             for name in sorted(proposers):
                 out.extend(proposers[name](sc, view))
         self._memory_candidates(out, fnd, sc)
+        # "unknown" is the lesser reading of a service only as far as a specific kind
+        # reads it too; at a service nothing specific explains, it is the only
+        # reading and must compete with other services on their shared features
+        specific: dict[str, float] = {}
+        for c in out:
+            if c.kind != "unknown":
+                sig = min(1.0, max(0.0, c.features.get("kind_signal", 0.0)))
+                specific[c.service] = max(specific.get(c.service, 0.0), sig)
+        for c in out:
+            if c.kind == "unknown":
+                c.features["fallback"] = specific.get(c.service, 0.0)
         for cand in out:
             cand.evidence = [
                 e for e in cand.evidence if e.ev.strength > 0 or e.ev.kind == "topology"

@@ -54,6 +54,12 @@ anomaly at the service this much, like a span finding: the service is in trouble
 then on, even when its own series stopped (a crashed pod exports nothing)."""
 EVENT_MIN = 0.1
 """Event groups weaker than this (old, or one Warning long after the page) are ignored."""
+ONSET_SHARE = 0.8
+"""A service's anomaly begins with its strongest findings (within this share of the
+strongest): a weak early drift (a 1% memory creep, one noisy percentile) is not when
+its trouble started, and dating it there breaks every timing comparison. Among those
+strongest findings the service is dated by their strength-weighted median onset
+(`weighted_onset`)."""
 
 
 @dataclass
@@ -157,8 +163,8 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         if score <= 0:
             continue
         anom[s] = score
-        strong = [f for f in core if f.strength * _weight(f) >= 0.5 * score]
-        first[s] = min(f.onset for f in strong)
+        strong = [f for f in core if f.strength * _weight(f) >= ONSET_SHARE * score]
+        first[s] = weighted_onset([(f.onset, f.strength * _weight(f)) for f in strong])
         fams[s] = {f.family or "other" for f in core}
         nser[s] = len(core)
         generic_only[s] = 1.0 if all(not f.known for f in core) else 0.0
@@ -197,6 +203,17 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
             for f in lst
         )
     }
+    own_starve = {
+        s: max(
+            [
+                f.strength
+                for f in lst
+                if f.family in ("cpu", "memory") and f.scope != "node" and is_bad(f)
+            ]
+            + [0.0]
+        )
+        for s, lst in per_svc.items()
+    }
     edges = [e for e in fnd.edges if e.caller not in starved]
     net = network_blame(edges)
     edge_anom: dict[str, float] = {}
@@ -207,6 +224,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         anom[e.callee] = max(anom.get(e.callee, 0.0), 0.8 * edge_strength(e.z))
         first[e.callee] = min(first.get(e.callee, e.onset), e.onset)
 
+    lat = _latency_growth(per_svc)
     anomalous = {s for s, v in anom.items() if v >= 0.2}
     ref_onset = first.get(a, onset) if a else onset
     step = _step(symptom) if symptom is not None else 60.0
@@ -233,7 +251,9 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
             if has_topo
             else []
         )
-        near = [math.exp(-max(0.0, c - d.onset - TOL_S) / max(2 * step, 120.0)) for c in caller_on]
+        # the callers' trouble decays as evidence one step at a time: fine for two
+        # more steps (ten minutes at a 5-minute step) is not "they could not reach it"
+        near = [math.exp(-max(0.0, c - d.onset - TOL_S) / max(step, 60.0)) for c in caller_on]
         return max([*near, 0.9 if d.logs else 0.0, 0.0 if has_topo else 0.5])
 
     def svc_features(s: str) -> dict[str, float]:
@@ -248,10 +268,14 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
                     # this one did, and only as far as it is as strong
                     near = 1.0 if on is None else math.exp(-abs(on - od) / sync_scale)
                     rel = min(1.0, anom[d] / an) if an > 0 else 1.0
-                    deeper = max(deeper, anom[d] * near * rel)
+                    deeper = max(deeper, anom[d] * near * rel * _latency_share(s, d, lat))
                 # calls to a deeper service that got slow on the wire explain this
                 # service's slowness whenever they happened in the incident's minutes
                 deeper = max(deeper, edge_anom.get(d, 0.0) * (0.0 if s == d else 1.0))
+        # a service starved of its own CPU or memory has a local explanation: waiting on
+        # a slow dependency costs no CPU, and its callees' slowness seen from it is
+        # partly its own (it is slow to send and to read)
+        deeper *= 1.0 - own_starve.get(s, 0.0)
         up_surge = 0.0
         if has_topo:
             for x in topo.upstream(s):
@@ -366,6 +390,51 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         views=views,
         edges=edges,
     )
+
+
+LATENCY_FANOUT = 2.0
+"""A caller may wait on a dependency more than once per request: up to this many
+times its growth is still the dependency's doing."""
+
+
+def _latency_growth(per_svc: dict[str, list[MetricFinding]]) -> dict[str, dict[str, float]]:
+    """service → metric name → how much that latency grew, in the metric's own unit."""
+    out: dict[str, dict[str, float]] = {}
+    for s, lst in per_svc.items():
+        for f in lst:
+            if f.family == "latency" and f.direction > 0 and f.level > f.baseline:
+                cur = out.setdefault(s, {})
+                cur[f.series.name] = max(cur.get(f.series.name, 0.0), f.level - f.baseline)
+    return out
+
+
+def _latency_share(s: str, d: str, lat: dict[str, dict[str, float]]) -> float:
+    """How much of caller `s`'s latency growth its dependency `d` can account for.
+
+    Latency adds up along a call path: a caller waits for its dependency, so the
+    dependency's growth can explain the caller's only up to its own size (times a
+    small fan-out). A database 2 ms slower does not explain a caller 400 ms slower:
+    that caller has trouble of its own. Compared on the same metric (same name, same
+    unit) where both have one; 1.0 (no say) otherwise."""
+    mine, theirs = lat.get(s, {}), lat.get(d, {})
+    shared = [n for n in mine if n in theirs and mine[n] > 0]
+    if not shared:
+        return 1.0
+    return min(1.0, max(LATENCY_FANOUT * theirs[n] / mine[n] for n in shared))
+
+
+def weighted_onset(pts: list[tuple[float, float]]) -> float:
+    """The strength-weighted (lower) median of onsets: when most of a service's strong
+    evidence had begun. One percentile that crept up a few minutes early does not
+    date the whole service; two equal signals date it at the earlier."""
+    pts = sorted(pts)
+    half = 0.5 * sum(w for _, w in pts)
+    acc = 0.0
+    for t, w in pts:
+        acc += w
+        if acc >= half - 1e-12:
+            return t
+    return pts[-1][0]
 
 
 def _crowd(bases: dict[str, dict[str, float]]) -> float:

@@ -32,6 +32,7 @@ from aisre_cli.model import (
     Context,
     Evidence,
     Hypothesis,
+    Series,
     SourceNote,
     Topology,
     TriageReport,
@@ -93,6 +94,16 @@ class Analysis:
     """`known_issue` / `likely_noise` from the memory advisor, if it has an opinion."""
 
 
+def observed_families(series: list[Series], matcher: FamilyMatcher) -> dict[str, set[str]]:
+    """service → the signal families it has at least one series of."""
+    out: dict[str, set[str]] = {}
+    for s in series:
+        fam = matcher.classify(s.name, s.labels).family
+        if s.service and fam:
+            out.setdefault(s.service, set()).add(fam)
+    return out
+
+
 def analyze_context(
     ctx: Context,
     profile: Profile | None = None,
@@ -142,6 +153,7 @@ def analyze_context(
         harm=harm,
         edges=edges,
         events=event_findings,
+        observed=observed_families(series, matcher),
     )
     memory_class: str | None = None
     if memory is not None:

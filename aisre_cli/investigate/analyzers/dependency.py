@@ -28,6 +28,10 @@ class DependencyFinding:
     callers: list[str] = field(default_factory=list)
 
 
+STEADY = 0.5
+"""Anomaly strength (z about 9.5) from which a fall to zero reads as "down" in full."""
+
+
 def _name_rx(name: str) -> re.Pattern[str]:
     return re.compile(r"(?<![\w-])" + re.escape(name.lower()) + r"(?![\w-])")
 
@@ -46,7 +50,9 @@ def find_dead(
         if f.level <= 0.1 * base:
             svc = f.series.labels.get("target_service") or f.series.service
             cur = out.get(svc)
-            strength = min(1.0, 0.6 + 0.4 * f.strength)
+            # falling to nothing is telling only as far as the series is steady: a
+            # noisy ratio over a handful of requests swings to zero by chance
+            strength = min(1.0, 0.6 + 0.4 * f.strength) * min(1.0, f.strength / STEADY)
             if cur is None or strength > cur.strength:
                 out[svc] = DependencyFinding(svc, strength, f.onset, metric=f)
     if known_services:

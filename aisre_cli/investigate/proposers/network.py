@@ -33,7 +33,13 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     sig = max(
         [f.strength for f in net]
         + [0.5 * x.strength for x in net_logs]
-        + [edge_strength(max(zs)) if (zs := _callee_z(scene, s)) else 0.0]
+        # traces: as strong as its slowest grown call, as far as it is where the grown
+        # network time concentrates (relative to the most blamed service)
+        + [
+            edge_strength(max(zs)) * view.features.get("net_rel", 0.0)
+            if (zs := _callee_z(scene, s))
+            else 0.0
+        ]
     )
     starts = [f.onset for f in net] + [x.first_after for x in net_logs]
     starts += [e.onset for e in scene.edges if e.callee == s or e.caller == s]

@@ -11,6 +11,24 @@ from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
 from aisre_cli.investigate.scene import TOL_S, Scene, ServiceView
 
+INTERNAL_DISCOUNT = 0.7
+"""How much a surge loses when its callers' own request rates were seen flat."""
+
+
+def internal_load(scene: Scene, s: str) -> float:
+    """Outside demand enters a system at its entry points and flows down the call
+    graph. A surge at a service whose callers we can see (they have request-rate
+    series) and which did not surge themselves came from inside: a caller calls it
+    more (a new code path, retries), so "a surge of demand" is the wrong story.
+    0: an entry point, or callers we cannot see; `INTERNAL_DISCOUNT`: callers seen flat."""
+    if not scene.has_topo:
+        return 0.0
+    callers = scene.topo.callers(s)
+    seen = [x for x in callers if "traffic" in scene.fnd.observed.get(x, set())]
+    if not seen or any(x in scene.surge_at for x in callers):
+        return 0.0
+    return INTERNAL_DISCOUNT
+
 
 @register("traffic")
 def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
@@ -43,6 +61,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         ]
         + [0.0]
     )
+    inside = internal_load(scene, s)
     growth = (
         f"{f0.level / f0.baseline:.1f}x"
         if f0.baseline > 0
@@ -60,7 +79,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             "traffic_surge",
             s,
             f"Request rate at {s} rose {growth} from {_hm(f0.onset)}, then {effect}.",
-            f0.strength * size * follow * (1.0 - upstream_surge),
+            f0.strength * size * follow * (1.0 - upstream_surge) * (1.0 - inside),
             [metric_evidence(f0)] + [metric_evidence(f) for f in health[:1]],
             # the services it calls degrading as early is the surge's effect, not a
             # deeper cause: it does not count against the surge
