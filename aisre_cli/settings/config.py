@@ -49,31 +49,6 @@ SourceUrl = Annotated[str, AfterValidator(_check_url)]
 """An absolute http(s) URL with a host."""
 
 
-def _check_memory_url(value: str) -> str:
-    """`postgresql://USER@HOST:PORT/DATABASE`, never with a password in it (the password
-    belongs in the keyring: a config file is copied, pasted and committed)."""
-    from urllib.parse import urlsplit
-
-    v = value.strip()
-    try:
-        parts = urlsplit(v)
-        parts.port  # noqa: B018 (raises ValueError on a bad port)
-    except ValueError:
-        raise ValueError("memory_url is not a URL") from None
-    if parts.scheme not in ("postgresql", "postgres"):
-        raise ValueError("memory_url must be a postgresql://USER@HOST:PORT/DATABASE URL")
-    if parts.password is not None:
-        raise ValueError(
-            "memory_url must not contain a password: store it with `aisre auth set memory`"
-        )
-    if not parts.path.strip("/"):
-        raise ValueError("memory_url names no database (postgresql://USER@HOST:PORT/DATABASE)")
-    return v
-
-
-MemoryUrl = Annotated[str, AfterValidator(_check_memory_url)]
-
-
 def _check_context(value: str) -> str:
     """A kubeconfig context name: printable, no leading `-` (it follows `--context` in
     an argv), at most 253 characters."""
