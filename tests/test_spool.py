@@ -151,8 +151,18 @@ def test_a_damaged_record_in_the_middle_stops_everything(tmp_path: Path) -> None
     with pytest.raises(SpoolError, match="line 2 is damaged"):
         sp.replay({"memory": lambda r: calls.append(r.seq)})
     assert calls == []
-    with pytest.raises(SpoolError):
-        sp.append("memory", {"i": 3})  # nor is anything appended behind it
+    sp.append("memory", {"i": 3})  # appends read the last line only: kept behind it
+    with pytest.raises(SpoolError, match="line 2 is damaged"):
+        sp.replay({"memory": lambda r: calls.append(r.seq)})
+    assert calls == []
+
+
+def test_a_damaged_last_record_refuses_appends(tmp_path: Path) -> None:
+    sp = Spool(tmp_path / "spool")
+    sp.append("memory", {"i": 0})
+    sp.path.write_bytes(sp.path.read_bytes().replace(b'"i":0', b'"i":9'))
+    with pytest.raises(SpoolError, match="damaged"):
+        sp.append("memory", {"i": 1})
 
 
 def test_cursor_makes_a_crash_after_commit_replay_once(tmp_path: Path) -> None:

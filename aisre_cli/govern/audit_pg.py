@@ -203,10 +203,10 @@ class PgAuditLog:
             "data": data,
         }
         try:
-            if self.spool is not None and self.spool.pending():
+            if self.spool is not None and self.spool.has_pending():
                 if self.before_append is not None:
                     self.before_append()
-                if self.spool.pending():
+                if self.spool.has_pending():
                     # keep the order: nothing reaches the team chain ahead of the spool
                     raise Unavailable("the spool has not drained yet")
             return self._insert(base, origin, None)

@@ -76,7 +76,7 @@ def drain_audit(profile: Profile | None) -> str | None:
         return None
     assert profile is not None
     sp = audit_spool()
-    if not sp.path.exists() or not sp.pending():
+    if not sp.path.exists() or not sp.has_pending():
         return None
     log = open_team_audit(profile, spool=sp)
     try:

@@ -264,11 +264,14 @@ class Spool:
             raise ValueError(f"unknown spool record kind {kind!r}")
         with self._locked_file() as fd:
             try:
-                recs, torn, torn_at = _scan(fd)
+                last, torn, torn_at = _tail(fd)  # the last line only: appends stay O(1)
                 if torn:
                     self._set_aside_torn(fd, torn, torn_at)
-                last_seq = recs[-1].seq if recs else self._cursor().get("seq", 0)
-                last_of_kind = next((r for r in reversed(recs) if r.kind == kind), None)
+                last_seq = last.seq if last is not None else self._cursor().get("seq", 0)
+                last_of_kind = last
+                if last is not None and last.kind != kind:  # a spool of mixed kinds
+                    recs, _, _ = _scan(fd)
+                    last_of_kind = next((r for r in reversed(recs) if r.kind == kind), None)
                 rec: dict[str, Any] = {
                     "v": VERSION,
                     "seq": int(last_seq) + 1,
@@ -345,6 +348,17 @@ class Spool:
         finally:
             os.close(fd)
         return recs
+
+    def has_pending(self) -> bool:
+        """Records not yet stored on the server? (Reads the last line only.)"""
+        if not self.path.exists():
+            return False
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            last, _, _ = _tail(fd)
+        finally:
+            os.close(fd)
+        return last is not None and last.seq > int(self._cursor()["seq"])
 
     def pending(self) -> list[SpoolRecord]:
         """The records not yet stored on the server, oldest first."""
@@ -426,8 +440,8 @@ class Spool:
 
     def _truncate_if_drained(self, through: int) -> None:
         with self._locked_file() as fd:
-            recs, torn, _ = _scan(fd)
-            if recs and recs[-1].seq > through:
+            last, torn, _ = _tail(fd)
+            if last is not None and last.seq > through:
                 return  # appended while we replayed: the next replay takes them
             if torn:
                 return  # the next append sets the torn bytes aside first
@@ -477,13 +491,13 @@ def spooling_writer(
     from aisre_cli.memory.backend import MemoryUnavailable
 
     def write(op: WriteOp) -> dict[str, Any]:
-        if spool.pending():
+        if spool.has_pending():
             if drain is not None:
                 try:
                     drain()
                 except AisreError:
                     pass  # stays spooled; so does this write
-            if spool.pending():
+            if spool.has_pending():
                 return spool_op(spool, op)
         try:
             return store.apply(op)
@@ -491,6 +505,37 @@ def spooling_writer(
             return spool_op(spool, op)
 
     return write
+
+
+def _tail(fd: int) -> tuple[SpoolRecord | None, bytes, int]:
+    """(the last complete record, torn bytes after it, offset where those start),
+    reading backwards from the end. A last complete line that is not a valid record
+    is damage: SpoolError."""
+    size = os.fstat(fd).st_size
+    if size == 0:
+        return None, b"", 0
+    buf = b""
+    pos = size
+    while pos > 0:
+        start = max(0, pos - 65536)
+        buf = os.pread(fd, pos - start, start) + buf
+        pos = start
+        nl = buf.rfind(b"\n")
+        if nl != -1 and (buf.rfind(b"\n", 0, nl) != -1 or pos == 0):
+            break
+    nl = buf.rfind(b"\n")
+    if nl == -1:
+        return None, buf, 0  # no complete line at all
+    torn = buf[nl + 1 :]
+    line = buf[buf.rfind(b"\n", 0, nl) + 1 : nl]
+    rec = _parse(line)
+    if rec is None:
+        raise SpoolError(
+            "the last complete record of the spool is damaged (bad checksum)",
+            hint="nothing was written after it; keep the file for inspection (it may hold"
+            " writes not yet on the team server)",
+        )
+    return rec, torn, size - len(torn)
 
 
 def _scan(fd: int) -> tuple[list[SpoolRecord], bytes, int]:

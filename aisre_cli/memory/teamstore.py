@@ -50,7 +50,7 @@ class TeamStore(MemoryStore):
         super().__init__(location=location)
         self.spool = spool or memory_spool()
         self.notes: list[str] = []
-        if self.spool.path.exists() and self.spool.pending():
+        if self.spool.path.exists() and self.spool.has_pending():
             try:
                 res = replay_memory(self, self.spool)
             except AisreError as err:
