@@ -52,11 +52,15 @@ def test_config_show_defaults_lists_every_source_and_validates() -> None:
     assert r.code == 0, r.err
     data = yaml.safe_load(r.out)
     sources = data["profiles"]["example"]["sources"]
-    from aisre_cli.sources.catalog import catalog
+    from aisre_cli.sources.catalog import catalog, check_keys, configured
 
-    # every typed field, and every registered source type (tempo, jaeger have no field)
+    # every typed field, and every registered source type (tempo, jaeger, kubernetes
+    # have no field); each section validates with its type's model
     assert set(sources) == (set(Sources.model_fields) - {"bundle"}) | set(catalog().types)
-    AppConfig.model_validate({"version": 1, "profiles": data["profiles"]})
+    cfg = AppConfig.model_validate({"version": 1, "profiles": data["profiles"]})
+    check_keys(cfg.profiles["example"].sources)
+    for t in catalog().types.values():
+        configured(cfg.profiles["example"].sources, t)
 
 
 def test_missing_bundle_yaml_hint_names_the_format_page(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -1,9 +1,12 @@
-"""Fault matrix (issue 4 acceptance): each of Prometheus, Alertmanager, Loki and
-PagerDuty × {hang, slow, 500, 503+Retry-After, 429+reset, 401, malformed JSON,
-truncated body, 50 MB body, connection refused}, plus every source down at once.
+"""Fault matrix (issue 4 acceptance): each of Prometheus, Alertmanager, Loki,
+PagerDuty and Kubernetes × {hang, slow, 500, 503+Retry-After, 429+reset, 401,
+malformed JSON, truncated body, 50 MB body, connection refused}, plus every source
+down at once.
 
 Healthy sources are real (Prometheus, Alertmanager) or contract servers (Loki,
-PagerDuty); the faulty one points at the FaultServer (or a closed port). For every
+PagerDuty, Kubernetes); the faulty one points at the FaultServer (or a closed port).
+Kubernetes is reached through a kubeconfig over TLS (its credentials are sent only
+over https), so its faulty server is a TLS FaultServer answering `kind: Status` errors. For every
 cell `aisre triage MatrixAlert --json` must: finish within its budget (one
 `gather_budget_s` for the alert listing and the gather together, plus the time to
 analyse and print), exit with the documented code (0: a verdict was produced; 3: no
@@ -33,6 +36,7 @@ import yaml
 from aisre_cli.settings import paths
 from tests.contract_servers.base import FAULTS, FaultServer, closed_port_url
 from tests.contract_servers.cli import Result, run_cli
+from tests.contract_servers.kube import KubeServer, Pki, kubeconfig, make_pki, shop, status_body
 from tests.contract_servers.loki import LokiServer
 from tests.contract_servers.pagerduty import PagerDutyServer
 from tests.servers import Stack, shared_stack, wait_until
@@ -40,7 +44,7 @@ from tests.servers import Stack, shared_stack, wait_until
 pytestmark = pytest.mark.integration
 
 BUDGET_S = 2.5
-SOURCES = ("prometheus", "alertmanager", "loki", "pagerduty")
+SOURCES = ("prometheus", "alertmanager", "loki", "pagerduty", "kubernetes")
 CELLS = [*FAULTS, "refused"]
 FAULT_LASTS_S = 30.0
 """How long the fault server's `hang` and `slow` faults last on their own."""
@@ -49,11 +53,36 @@ CEILING_S = FAULT_LASTS_S * 2 / 3
 TIMED_OUT = ("budget", "timeout", "no response within", "no answer within", "ran out")
 RESULTS: dict[tuple[str, str], dict[str, Any]] = {}
 TOKEN = "pd-matrix-token"
+KUBE_TOKEN = "kube-matrix-token"
+_KUBE_REASONS = {
+    401: "Unauthorized",
+    403: "Forbidden",
+    429: "TooManyRequests",
+    500: "InternalError",
+    503: "ServiceUnavailable",
+}
 
 
 class Env:
-    def __init__(self, stack: Stack, loki: LokiServer, pd: PagerDutyServer, fault: FaultServer):
+    def __init__(
+        self,
+        stack: Stack,
+        loki: LokiServer,
+        pd: PagerDutyServer,
+        fault: FaultServer,
+        kube: KubeServer,
+        kube_fault: FaultServer,
+        pki: Pki,
+    ):
         self.stack, self.loki, self.pd, self.fault = stack, loki, pd, fault
+        self.kube, self.kube_fault, self.pki = kube, kube_fault, pki
+
+    def fault_url(self, source: str) -> str:
+        return self.kube_fault.url if source == "kubernetes" else self.fault.url
+
+    def set_fault(self, kind: str | None) -> None:
+        self.fault.set_fault(kind)
+        self.kube_fault.set_fault(kind)
 
     def profile(
         self, broken: dict[str, str], extra: dict[str, Any] | None = None
@@ -64,8 +93,15 @@ class Env:
             "prometheus": self.stack.prom_url,
             "loki": self.loki.url,
             "pagerduty": self.pd.url,
+            "kubernetes": self.kube.url,
         }
         url.update(broken)
+        kc = paths.config_file().parent / "kubeconfig"
+        kc.parent.mkdir(parents=True, exist_ok=True)
+        kube_url = url["kubernetes"].replace("http://", "https://")
+        kc.write_text(
+            yaml.safe_dump(kubeconfig(kube_url, context="matrix", token=KUBE_TOKEN, ca=self.pki.ca))
+        )
         return {
             "environment": "test",
             "gather_budget_s": BUDGET_S,
@@ -76,6 +112,7 @@ class Env:
                 "prometheus": {"url": url["prometheus"], "http": http, "rate_window": "5s"},
                 "loki": {"url": url["loki"], "http": http},
                 "pagerduty": {"url": url["pagerduty"], "http": http},
+                "kubernetes": {"kubeconfig": str(kc), "context": "matrix", "http": http},
                 "changes_file": str(paths.data_dir() / "none.jsonl"),
                 **(extra or {}),
             },
@@ -91,7 +128,7 @@ class Env:
 
 
 @pytest.fixture(scope="module")
-def env() -> Iterator[Env]:
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     stack = shared_stack()
     stack.post_alerts(
         [
@@ -124,7 +161,16 @@ def env() -> Iterator[Env]:
         ],
     )
     fault = FaultServer()
-    yield Env(stack, loki, pd, fault)
+    pki = make_pki(tmp_path_factory.mktemp("matrix-pki"))
+    kube = KubeServer(token=KUBE_TOKEN, pki=pki)
+    shop(kube, "shop")
+    kube_fault = FaultServer(
+        error_body=lambda status, msg: status_body(status, _KUBE_REASONS.get(status, ""), msg),
+        tls=pki.server_context(),
+    )
+    yield Env(stack, loki, pd, fault, kube, kube_fault, pki)
+    kube_fault.stop()
+    kube.stop()
     fault.stop()
     loki.stop()
     pd.stop()
@@ -139,7 +185,7 @@ def _token(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _check(r: Result, source: str | None, expect_code: int) -> dict[str, Any]:
-    assert "Traceback" not in r.err and "Traceback" not in r.out
+    assert "Traceback" not in r.err and "Traceback" not in r.out, r.err[-3000:]
     assert r.code == expect_code, (r.code, r.err[-2000:])
     assert r.seconds < CEILING_S, r.seconds
     row: dict[str, Any] = {"code": r.code, "seconds": round(r.seconds, 2)}
@@ -163,12 +209,12 @@ def _check(r: Result, source: str | None, expect_code: int) -> dict[str, Any]:
 def test_fault_cell(env: Env, source: str, fault: str) -> None:
     if fault == "refused":
         url = closed_port_url()
-        env.fault.set_fault(None)
+        env.set_fault(None)
     else:
-        env.fault.set_fault(fault)
-        url = env.fault.url
+        env.set_fault(fault)
+        url = env.fault_url(source)
     r = env.triage({source: url})
-    env.fault.set_fault(None)
+    env.set_fault(None)
     row = _check(r, source, 0)
     if fault in ("hang", "slow"):
         # the deadline fired: the source's note says it ran out of time
@@ -176,15 +222,25 @@ def test_fault_cell(env: Env, source: str, fault: str) -> None:
     RESULTS[(source, fault)] = row
 
 
+def test_kubernetes_forbidden_cell(env: Env) -> None:
+    """The 403 row for Kubernetes (RBAC refused): a note naming the refusal."""
+    env.set_fault("403")
+    r = env.triage({"kubernetes": env.fault_url("kubernetes")})
+    env.set_fault(None)
+    row = _check(r, "kubernetes", 0)
+    assert "forbidden (HTTP 403)" in str(row["note"]), row["note"]
+    RESULTS[("kubernetes", "403")] = row
+
+
 @pytest.mark.parametrize("mode", ["refused", "hang"])
 def test_all_sources_down(env: Env, mode: str) -> None:
     if mode == "refused":
         broken = {s: closed_port_url() for s in SOURCES}
     else:
-        env.fault.set_fault("hang")
-        broken = dict.fromkeys(SOURCES, env.fault.url)
+        env.set_fault("hang")
+        broken = {s: env.fault_url(s) for s in SOURCES}
     r = env.triage(broken)
-    env.fault.set_fault(None)
+    env.set_fault(None)
     row = _check(r, None, 3)
     assert "no alert source answered" in r.err
     assert "alertmanager" in r.err and "pagerduty" in r.err

@@ -43,8 +43,10 @@ def test_builtin_source_types_in_order() -> None:
         "topology_file",
         "tempo",
         "jaeger",
+        "kubernetes",
     ]
     assert cat.types["prometheus"].roles == ("metrics",)
+    assert cat.types["kubernetes"].roles == ("events", "changes")
     assert cat.types["changes_file"].default is not None
 
 

@@ -377,13 +377,19 @@ def test_analysis_is_linear_enough_for_large_trace_sets() -> None:
 
     small = _set(200, {"db_ms": 5.0}, {"db_ms": 60.0})
     big = _set(2000, {"db_ms": 5.0}, {"db_ms": 60.0})
-    t0 = time.perf_counter()
-    analyze(small, REF)
-    t1 = time.perf_counter()
-    analyze(big, REF)
-    t2 = time.perf_counter()
+
+    def cpu(spans: list[Span]) -> float:
+        # CPU time of this process, best of three: other processes on a loaded machine
+        # do not count, and one preempted run does not decide it.
+        best = float("inf")
+        for _ in range(3):
+            t0 = time.process_time()
+            analyze(spans, REF)
+            best = min(best, time.process_time() - t0)
+        return best
+
     # ten times the spans; a quadratic step would take a hundred times as long
-    assert (t2 - t1) < 40 * max(t1 - t0, 0.005)
+    assert cpu(big) < 40 * max(cpu(small), 0.005)
 
 
 # ---------------------------------------------------------------- triage

@@ -47,6 +47,7 @@ BUILTIN: tuple[str, ...] = (
     "aisre_cli.sources.changefile:register_sources",
     "aisre_cli.sources.tempo:register_sources",
     "aisre_cli.sources.jaeger:register_sources",
+    "aisre_cli.sources.kubernetes:register_sources",
 )
 
 
@@ -60,6 +61,10 @@ class SourceEnv:
     token: Callable[[str | None], SecretStr | None] = field(default=lambda _name: None)
     include_defaults: bool = True
     """Build the types that have a `default` when they are not configured."""
+    kube_context: str | None = None
+    """The profile's kubeconfig context (`kube_context`), for Kubernetes-aware types."""
+    namespace: str | None = None
+    """The profile's Kubernetes namespace."""
 
 
 @dataclass(frozen=True, slots=True)

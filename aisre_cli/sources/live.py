@@ -56,6 +56,8 @@ def live_sources(
         client=client,
         token=lambda name: get_token(name) if name else None,
         include_defaults=include_change_file,
+        kube_context=profile.kube_context,
+        namespace=profile.namespace,
     )
     out = SourceSet()
     for t in catalog().types.values():

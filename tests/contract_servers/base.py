@@ -150,7 +150,8 @@ class ContractServer:
                     return
             reply = self.route(req)
             self._send(h, reply)
-        except (TimeoutError, BrokenPipeError, ConnectionResetError):
+        except (TimeoutError, BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            # the client went away (over TLS the broken pipe shows as an SSL error)
             pass
 
     def _send(self, h: BaseHTTPRequestHandler, reply: Reply) -> None:
@@ -234,9 +235,12 @@ class FaultServer(ContractServer):
     name = "faults"
 
     def __init__(
-        self, kind: str | None = None, error_body: Callable[[int, str], Any] | None = None
+        self,
+        kind: str | None = None,
+        error_body: Callable[[int, str], Any] | None = None,
+        tls: ssl.SSLContext | None = None,
     ):
-        super().__init__()
+        super().__init__(tls)
         self._eb = error_body
         self.set_fault(kind)
 

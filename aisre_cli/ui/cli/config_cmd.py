@@ -327,12 +327,14 @@ def _defaults_sample() -> dict[str, Any]:
     ).model_dump(mode="json")
     sample["sources"].pop("bundle", None)  # a bundle replaces every source: not a default
     from aisre_cli.sources.jaeger import JaegerSource
+    from aisre_cli.sources.kubernetes import KubernetesSource
     from aisre_cli.sources.tempo import TempoSource
 
     sample["sources"]["tempo"] = TempoSource(url="http://tempo:3200").model_dump(mode="json")
     sample["sources"]["jaeger"] = JaegerSource(url="http://jaeger-query:16686").model_dump(
         mode="json"
     )
+    sample["sources"]["kubernetes"] = KubernetesSource().model_dump(mode="json")
     return sample
 
 
