@@ -4,13 +4,14 @@
 
 _aisre_commands() {
     case "$1" in
-        "aisre") echo "alerts audit auth bundle change config console doctor escalate eval incident runbook triage" ;;
+        "aisre") echo "alerts audit auth bundle change config console doctor escalate eval incident memory runbook triage" ;;
         "aisre audit") echo "show verify" ;;
         "aisre auth") echo "delete set status" ;;
         "aisre bundle") echo "capture validate" ;;
         "aisre change") echo "list record" ;;
         "aisre config") echo "edit init list path show use" ;;
         "aisre incident") echo "export import list replay resolve show track-record" ;;
+        "aisre memory") echo "migrate status sync" ;;
         "aisre runbook") echo "capabilities list policy resume run runs show validate" ;;
     esac
 }
@@ -20,8 +21,8 @@ _aisre_options() {
         "aisre") echo "--bundle --help --profile --verbose --version -b -h -p -v" ;;
         "aisre alerts") echo "--all --bundle --help --json --profile -b -h -p" ;;
         "aisre audit") echo "--help -h" ;;
-        "aisre audit show") echo "--help --json --limit --run -h -n" ;;
-        "aisre audit verify") echo "--expect-head --help --json -h" ;;
+        "aisre audit show") echo "--help --json --limit --profile --run -h -n -p" ;;
+        "aisre audit verify") echo "--expect-head --help --json --profile -h -p" ;;
         "aisre auth") echo "--help -h" ;;
         "aisre auth delete") echo "--help -h" ;;
         "aisre auth set") echo "--help --insecure-storage -h" ;;
@@ -51,6 +52,10 @@ _aisre_options() {
         "aisre incident resolve") echo "--cause --change --help --json --kind --note --profile --service -h -p" ;;
         "aisre incident show") echo "--help --json --profile -h -p" ;;
         "aisre incident track-record") echo "--help --json --profile -h -p" ;;
+        "aisre memory") echo "--help -h" ;;
+        "aisre memory migrate") echo "--audit --from --help --json --no-audit --password-name --to -h" ;;
+        "aisre memory status") echo "--help --json --profile -h -p" ;;
+        "aisre memory sync") echo "--help --json --profile -h -p" ;;
         "aisre runbook") echo "--help -h" ;;
         "aisre runbook capabilities") echo "--help --json -h" ;;
         "aisre runbook list") echo "--help --json --profile -h -p" ;;
@@ -73,8 +78,10 @@ _aisre_value_kind() {
         "aisre alerts --bundle"|"aisre alerts -b") echo "dir" ;;
         "aisre alerts --profile"|"aisre alerts -p") echo "value" ;;
         "aisre audit show --limit"|"aisre audit show -n") echo "value" ;;
+        "aisre audit show --profile"|"aisre audit show -p") echo "value" ;;
         "aisre audit show --run") echo "value" ;;
         "aisre audit verify --expect-head") echo "value" ;;
+        "aisre audit verify --profile"|"aisre audit verify -p") echo "value" ;;
         "aisre auth status --profile"|"aisre auth status -p") echo "value" ;;
         "aisre bundle capture --out"|"aisre bundle capture -o") echo "dir" ;;
         "aisre bundle capture --profile"|"aisre bundle capture -p") echo "value" ;;
@@ -139,6 +146,11 @@ _aisre_value_kind() {
         "aisre incident resolve --service") echo "value" ;;
         "aisre incident show --profile"|"aisre incident show -p") echo "value" ;;
         "aisre incident track-record --profile"|"aisre incident track-record -p") echo "value" ;;
+        "aisre memory migrate --from") echo "path" ;;
+        "aisre memory migrate --password-name") echo "value" ;;
+        "aisre memory migrate --to") echo "value" ;;
+        "aisre memory status --profile"|"aisre memory status -p") echo "value" ;;
+        "aisre memory sync --profile"|"aisre memory sync -p") echo "value" ;;
         "aisre runbook list --profile"|"aisre runbook list -p") echo "value" ;;
         "aisre runbook policy --profile"|"aisre runbook policy -p") echo "value" ;;
         "aisre runbook resume --break-glass") echo "value" ;;

@@ -5,7 +5,7 @@
 function __aisre_commands
     switch $argv[1]
         case 'aisre'
-            printf '%s\n' 'alerts' 'audit' 'auth' 'bundle' 'change' 'config' 'console' 'doctor' 'escalate' 'eval' 'incident' 'runbook' 'triage'
+            printf '%s\n' 'alerts' 'audit' 'auth' 'bundle' 'change' 'config' 'console' 'doctor' 'escalate' 'eval' 'incident' 'memory' 'runbook' 'triage'
         case 'aisre audit'
             printf '%s\n' 'show' 'verify'
         case 'aisre auth'
@@ -18,6 +18,8 @@ function __aisre_commands
             printf '%s\n' 'edit' 'init' 'list' 'path' 'show' 'use'
         case 'aisre incident'
             printf '%s\n' 'export' 'import' 'list' 'replay' 'resolve' 'show' 'track-record'
+        case 'aisre memory'
+            printf '%s\n' 'migrate' 'status' 'sync'
         case 'aisre runbook'
             printf '%s\n' 'capabilities' 'list' 'policy' 'resume' 'run' 'runs' 'show' 'validate'
     end
@@ -25,7 +27,7 @@ end
 
 function __aisre_takes_value
     switch "$argv[1] $argv[2]"
-        case 'aisre --bundle' 'aisre -b' 'aisre --profile' 'aisre -p' 'aisre alerts --bundle' 'aisre alerts -b' 'aisre alerts --profile' 'aisre alerts -p' 'aisre audit show --limit' 'aisre audit show -n' 'aisre audit show --run' 'aisre audit verify --expect-head' 'aisre auth status --profile' 'aisre auth status -p' 'aisre bundle capture --out' 'aisre bundle capture -o' 'aisre bundle capture --profile' 'aisre bundle capture -p' 'aisre bundle capture --title' 'aisre change list --profile' 'aisre change list -p' 'aisre change list --since-hours' 'aisre change record --at' 'aisre change record --author' 'aisre change record --kind' 'aisre change record -k' 'aisre change record --previous-version' 'aisre change record --profile' 'aisre change record -p' 'aisre change record --service' 'aisre change record -s' 'aisre change record --summary' 'aisre change record -m' 'aisre change record --url' 'aisre change record --version' 'aisre config init --alertmanager-url' 'aisre config init --budget' 'aisre config init --ca-file' 'aisre config init --environment' 'aisre config init --github-repo' 'aisre config init --github-url' 'aisre config init --grafana-loki-uid' 'aisre config init --grafana-prometheus-uid' 'aisre config init --grafana-url' 'aisre config init --kube-context' 'aisre config init --loki-url' 'aisre config init --name' 'aisre config init --namespace' 'aisre config init -n' 'aisre config init --pagerduty-from' 'aisre config init --pagerduty-url' 'aisre config init --prometheus-url' 'aisre config init --topology-file' 'aisre config show --profile' 'aisre config show -p' 'aisre console --bundle' 'aisre console -b' 'aisre console --profile' 'aisre console -p' 'aisre console --refresh' 'aisre doctor --profile' 'aisre doctor -p' 'aisre escalate --bundle' 'aisre escalate -b' 'aisre escalate --incident' 'aisre escalate --level' 'aisre escalate --profile' 'aisre escalate -p' 'aisre eval --folds' 'aisre eval --jobs' 'aisre eval -j' 'aisre eval --min-top1' 'aisre eval --min-top3' 'aisre eval --weights' 'aisre eval --weights-out' 'aisre incident export --format' 'aisre incident export -f' 'aisre incident export --output' 'aisre incident export -o' 'aisre incident export --profile' 'aisre incident export -p' 'aisre incident import --profile' 'aisre incident import -p' 'aisre incident list --limit' 'aisre incident list -n' 'aisre incident list --profile' 'aisre incident list -p' 'aisre incident list --status' 'aisre incident replay --memory-weight' 'aisre incident replay --profile' 'aisre incident replay -p' 'aisre incident resolve --cause' 'aisre incident resolve --change' 'aisre incident resolve --kind' 'aisre incident resolve --note' 'aisre incident resolve --profile' 'aisre incident resolve -p' 'aisre incident resolve --service' 'aisre incident show --profile' 'aisre incident show -p' 'aisre incident track-record --profile' 'aisre incident track-record -p' 'aisre runbook list --profile' 'aisre runbook list -p' 'aisre runbook policy --profile' 'aisre runbook policy -p' 'aisre runbook resume --break-glass' 'aisre runbook resume --profile' 'aisre runbook resume -p' 'aisre runbook run --alert' 'aisre runbook run --break-glass' 'aisre runbook run --bundle' 'aisre runbook run -b' 'aisre runbook run --param' 'aisre runbook run -P' 'aisre runbook run --profile' 'aisre runbook run -p' 'aisre runbook show --profile' 'aisre runbook show -p' 'aisre runbook validate --profile' 'aisre runbook validate -p' 'aisre triage --at' 'aisre triage --budget' 'aisre triage --bundle' 'aisre triage -b' 'aisre triage --profile' 'aisre triage -p' 'aisre triage --window'
+        case 'aisre --bundle' 'aisre -b' 'aisre --profile' 'aisre -p' 'aisre alerts --bundle' 'aisre alerts -b' 'aisre alerts --profile' 'aisre alerts -p' 'aisre audit show --limit' 'aisre audit show -n' 'aisre audit show --profile' 'aisre audit show -p' 'aisre audit show --run' 'aisre audit verify --expect-head' 'aisre audit verify --profile' 'aisre audit verify -p' 'aisre auth status --profile' 'aisre auth status -p' 'aisre bundle capture --out' 'aisre bundle capture -o' 'aisre bundle capture --profile' 'aisre bundle capture -p' 'aisre bundle capture --title' 'aisre change list --profile' 'aisre change list -p' 'aisre change list --since-hours' 'aisre change record --at' 'aisre change record --author' 'aisre change record --kind' 'aisre change record -k' 'aisre change record --previous-version' 'aisre change record --profile' 'aisre change record -p' 'aisre change record --service' 'aisre change record -s' 'aisre change record --summary' 'aisre change record -m' 'aisre change record --url' 'aisre change record --version' 'aisre config init --alertmanager-url' 'aisre config init --budget' 'aisre config init --ca-file' 'aisre config init --environment' 'aisre config init --github-repo' 'aisre config init --github-url' 'aisre config init --grafana-loki-uid' 'aisre config init --grafana-prometheus-uid' 'aisre config init --grafana-url' 'aisre config init --kube-context' 'aisre config init --loki-url' 'aisre config init --name' 'aisre config init --namespace' 'aisre config init -n' 'aisre config init --pagerduty-from' 'aisre config init --pagerduty-url' 'aisre config init --prometheus-url' 'aisre config init --topology-file' 'aisre config show --profile' 'aisre config show -p' 'aisre console --bundle' 'aisre console -b' 'aisre console --profile' 'aisre console -p' 'aisre console --refresh' 'aisre doctor --profile' 'aisre doctor -p' 'aisre escalate --bundle' 'aisre escalate -b' 'aisre escalate --incident' 'aisre escalate --level' 'aisre escalate --profile' 'aisre escalate -p' 'aisre eval --folds' 'aisre eval --jobs' 'aisre eval -j' 'aisre eval --min-top1' 'aisre eval --min-top3' 'aisre eval --weights' 'aisre eval --weights-out' 'aisre incident export --format' 'aisre incident export -f' 'aisre incident export --output' 'aisre incident export -o' 'aisre incident export --profile' 'aisre incident export -p' 'aisre incident import --profile' 'aisre incident import -p' 'aisre incident list --limit' 'aisre incident list -n' 'aisre incident list --profile' 'aisre incident list -p' 'aisre incident list --status' 'aisre incident replay --memory-weight' 'aisre incident replay --profile' 'aisre incident replay -p' 'aisre incident resolve --cause' 'aisre incident resolve --change' 'aisre incident resolve --kind' 'aisre incident resolve --note' 'aisre incident resolve --profile' 'aisre incident resolve -p' 'aisre incident resolve --service' 'aisre incident show --profile' 'aisre incident show -p' 'aisre incident track-record --profile' 'aisre incident track-record -p' 'aisre memory migrate --from' 'aisre memory migrate --password-name' 'aisre memory migrate --to' 'aisre memory status --profile' 'aisre memory status -p' 'aisre memory sync --profile' 'aisre memory sync -p' 'aisre runbook list --profile' 'aisre runbook list -p' 'aisre runbook policy --profile' 'aisre runbook policy -p' 'aisre runbook resume --break-glass' 'aisre runbook resume --profile' 'aisre runbook resume -p' 'aisre runbook run --alert' 'aisre runbook run --break-glass' 'aisre runbook run --bundle' 'aisre runbook run -b' 'aisre runbook run --param' 'aisre runbook run -P' 'aisre runbook run --profile' 'aisre runbook run -p' 'aisre runbook show --profile' 'aisre runbook show -p' 'aisre runbook validate --profile' 'aisre runbook validate -p' 'aisre triage --at' 'aisre triage --budget' 'aisre triage --bundle' 'aisre triage -b' 'aisre triage --profile' 'aisre triage -p' 'aisre triage --window'
             return 0
     end
     return 1
@@ -75,6 +77,7 @@ complete -c aisre -n "__aisre_at 'aisre'" -a 'doctor' -d 'Check every configured
 complete -c aisre -n "__aisre_at 'aisre'" -a 'escalate' -d 'Build a hand-off (alert, verdict, hypotheses with evidence, actions taken) and escalate'
 complete -c aisre -n "__aisre_at 'aisre'" -a 'eval' -d 'Run triage on every bundle with a truth.yaml and report how well it ranks'
 complete -c aisre -n "__aisre_at 'aisre'" -a 'incident' -d 'Incident memory: past incidents, confirmed causes, postmortems, team sharing'
+complete -c aisre -n "__aisre_at 'aisre'" -a 'memory' -d 'The memory\'s storage: status, sync the local spool, migrate to a team store'
 complete -c aisre -n "__aisre_at 'aisre'" -a 'runbook' -d 'Runbooks: list, show, validate, run one step at a time, resume'
 complete -c aisre -n "__aisre_at 'aisre'" -a 'triage' -d 'Investigate one alert and rank its likely root causes, each citing evidence'
 complete -c aisre -n "__aisre_at 'aisre'" -s h -l help -d 'Show help and exit'
@@ -99,12 +102,14 @@ complete -c aisre -n "__aisre_at 'aisre audit'" -s h -l help -d 'Show help and e
 complete -c aisre -n "__aisre_at 'aisre audit show'" -s h -l help -d 'Show help and exit'
 complete -c aisre -n "__aisre_at 'aisre audit show'" -l json -d 'Machine-readable output (stable schema)'
 complete -c aisre -n "__aisre_at 'aisre audit show'" -l limit -s n -x -d 'Only the last N records (0: all)'
+complete -c aisre -n "__aisre_at 'aisre audit show'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'
 complete -c aisre -n "__aisre_at 'aisre audit show'" -l run -x -d 'Only the records of this run'
 
 # aisre audit verify
 complete -c aisre -n "__aisre_at 'aisre audit verify'" -s h -l help -d 'Show help and exit'
 complete -c aisre -n "__aisre_at 'aisre audit verify'" -l expect-head -x -d 'A head hash kept elsewhere (printed at the end of a run): it must be a record of the log (full hash, or a prefix of at least 12 hex digits)'
 complete -c aisre -n "__aisre_at 'aisre audit verify'" -l json -d 'Machine-readable output (stable schema)'
+complete -c aisre -n "__aisre_at 'aisre audit verify'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'
 
 # aisre auth
 complete -c aisre -n "__aisre_at 'aisre auth'" -a 'delete' -d 'Delete the token NAME from the keyring (and the insecure file store)'
@@ -308,6 +313,30 @@ complete -c aisre -n "__aisre_at 'aisre incident show'" -l profile -s p -x -d 'C
 complete -c aisre -n "__aisre_at 'aisre incident track-record'" -s h -l help -d 'Show help and exit'
 complete -c aisre -n "__aisre_at 'aisre incident track-record'" -l json -d 'Machine-readable output (stable schema)'
 complete -c aisre -n "__aisre_at 'aisre incident track-record'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'
+
+# aisre memory
+complete -c aisre -n "__aisre_at 'aisre memory'" -a 'migrate' -d 'Create or upgrade the team schema, then copy the local memory into it'
+complete -c aisre -n "__aisre_at 'aisre memory'" -a 'status' -d 'Backend, schema version, rows per table, and the local spool'
+complete -c aisre -n "__aisre_at 'aisre memory'" -a 'sync' -d 'Send the writes kept in the local spool to the team store, oldest first'
+complete -c aisre -n "__aisre_at 'aisre memory'" -s h -l help -d 'Show help and exit'
+
+# aisre memory migrate
+complete -c aisre -n "__aisre_at 'aisre memory migrate'" -s h -l help -d 'Show help and exit'
+complete -c aisre -n "__aisre_at 'aisre memory migrate'" -l audit -l no-audit -d 'Also copy the local audit log into the team chain'
+complete -c aisre -n "__aisre_at 'aisre memory migrate'" -l from -r -F -d 'The local memory (default: the data directory\'s)'
+complete -c aisre -n "__aisre_at 'aisre memory migrate'" -l json -d 'Machine-readable output (stable schema)'
+complete -c aisre -n "__aisre_at 'aisre memory migrate'" -l password-name -x -d 'The keyring entry holding that role\'s password (CI: AISRE_<NAME>_TOKEN)'
+complete -c aisre -n "__aisre_at 'aisre memory migrate'" -l to -x -d 'The team store: postgresql://USER@HOST:PORT/DATABASE (no password in it)'
+
+# aisre memory status
+complete -c aisre -n "__aisre_at 'aisre memory status'" -s h -l help -d 'Show help and exit'
+complete -c aisre -n "__aisre_at 'aisre memory status'" -l json -d 'Machine-readable output (stable schema)'
+complete -c aisre -n "__aisre_at 'aisre memory status'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'
+
+# aisre memory sync
+complete -c aisre -n "__aisre_at 'aisre memory sync'" -s h -l help -d 'Show help and exit'
+complete -c aisre -n "__aisre_at 'aisre memory sync'" -l json -d 'Machine-readable output (stable schema)'
+complete -c aisre -n "__aisre_at 'aisre memory sync'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'
 
 # aisre runbook
 complete -c aisre -n "__aisre_at 'aisre runbook'" -a 'capabilities' -d 'List the capabilities runbook steps may use (nothing else can run)'

@@ -29,6 +29,7 @@ _aisre() {
                 escalate) _aisre_escalate && ret=0 ;;
                 eval) _aisre_eval && ret=0 ;;
                 incident) _aisre_incident && ret=0 ;;
+                memory) _aisre_memory && ret=0 ;;
                 runbook) _aisre_runbook && ret=0 ;;
                 triage) _aisre_triage && ret=0 ;;
             esac
@@ -51,6 +52,7 @@ _aisre_commands() {
         'escalate:Build a hand-off (alert, verdict, hypotheses with evidence, actions taken) and escalate'
         'eval:Run triage on every bundle with a truth.yaml and report how well it ranks'
         'incident:Incident memory: past incidents, confirmed causes, postmortems, team sharing'
+        'memory:The memory'\''s storage: status, sync the local spool, migrate to a team store'
         'runbook:Runbooks: list, show, validate, run one step at a time, resume'
         'triage:Investigate one alert and rank its likely root causes, each citing evidence'
     )
@@ -98,6 +100,7 @@ _aisre_audit_show() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
         '(--limit -n)'{--limit,-n}'[Only the last N records (0: all)]:limit: ' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(--run)--run[Only the records of this run]:run: ' \
         '(- *)'{-h,--help}'[Show help and exit]'
 }
@@ -106,6 +109,7 @@ _aisre_audit_verify() {
     _arguments -s \
         '(--expect-head)--expect-head[A head hash kept elsewhere (printed at the end of a run): it must be a record of the log (full hash, or a prefix of at least 12 hex digits)]:expect-head: ' \
         '(--json)--json[Machine-readable output (stable schema)]' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]'
 }
 
@@ -491,6 +495,60 @@ _aisre_incident_show() {
 }
 
 _aisre_incident_track_record() {
+    _arguments -s \
+        '(--json)--json[Machine-readable output (stable schema)]' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
+        '(- *)'{-h,--help}'[Show help and exit]'
+}
+
+_aisre_memory() {
+    local curcontext="$curcontext" state line ret=1
+    typeset -A opt_args
+    _arguments -C -s \
+        '(- *)'{-h,--help}'[Show help and exit]' \
+        ': :_aisre_memory_commands' \
+        '*:: :->args' && ret=0
+    case "$state" in
+        args)
+            curcontext="${curcontext%:*:*}:aisre-memory-$words[1]:"
+            case "$words[1]" in
+                migrate) _aisre_memory_migrate && ret=0 ;;
+                status) _aisre_memory_status && ret=0 ;;
+                sync) _aisre_memory_sync && ret=0 ;;
+            esac
+            ;;
+    esac
+    return ret
+}
+
+_aisre_memory_commands() {
+    local -a commands
+    commands=(
+        'migrate:Create or upgrade the team schema, then copy the local memory into it'
+        'status:Backend, schema version, rows per table, and the local spool'
+        'sync:Send the writes kept in the local spool to the team store, oldest first'
+    )
+    _describe -t commands 'aisre memory command' commands
+}
+
+_aisre_memory_migrate() {
+    _arguments -s \
+        '(--audit --no-audit)'{--audit,--no-audit}'[Also copy the local audit log into the team chain]' \
+        '(--from)--from[The local memory (default: the data directory'\''s)]:from:_files' \
+        '(--json)--json[Machine-readable output (stable schema)]' \
+        '(--password-name)--password-name[The keyring entry holding that role'\''s password (CI: AISRE_<NAME>_TOKEN)]:password-name: ' \
+        '(--to)--to[The team store: postgresql://USER@HOST:PORT/DATABASE (no password in it)]:to: ' \
+        '(- *)'{-h,--help}'[Show help and exit]'
+}
+
+_aisre_memory_status() {
+    _arguments -s \
+        '(--json)--json[Machine-readable output (stable schema)]' \
+        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
+        '(- *)'{-h,--help}'[Show help and exit]'
+}
+
+_aisre_memory_sync() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
         '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \

@@ -362,7 +362,7 @@ def test_a_bad_password_is_a_clear_error_without_the_password(
     with pytest.raises(MemoryStoreError) as exc:
         MemoryStore(location=location_for(pg_url))
     assert not isinstance(exc.value, MemoryUnavailable)  # configuration, not an outage
-    assert exc.value.exit_code == ExitCode.USAGE
+    assert exc.value.exit_code == ExitCode.AUTH  # errors.py: refused credentials exit 4
     assert "refused the password" in exc.value.message
     assert "wrong-password-xyz" not in f"{exc.value.message} {exc.value.hint}"
     assert pg_cluster.app_password not in exc.value.message

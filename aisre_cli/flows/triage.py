@@ -270,6 +270,16 @@ class TriageFlow:
 
                 try:
                     self._memory = open_advisor(profile=self.profile)
+                    from aisre_cli.memory.teamstore import TeamStore, store_notes
+
+                    # team mode: replayed spooled writes, or unreachable (writes spooled)
+                    self.notes.extend(store_notes(self._memory.store))
+                    if isinstance(self._memory.store, TeamStore):  # the server answers
+                        from aisre_cli.govern.team import drain_audit
+
+                        chained = drain_audit(self.profile)
+                        if chained:
+                            self.notes.append(chained)
                 except AisreError as err:
                     self.notes.append(f"incident memory unavailable: {err.message}")
             elif arg is not False and arg is not None:

@@ -47,10 +47,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aisre_cli.errors import AisreError, ExitCode
 from aisre_cli.settings import paths
+
+if TYPE_CHECKING:
+    from aisre_cli.settings.config import Profile
 
 GENESIS = "0" * 64
 VERSION = 1
@@ -325,6 +328,43 @@ class AuditLog:
             return 0, GENESIS
         d = json.loads(last)
         return int(d["seq"]), str(d["hash"])
+
+
+class AuditSink(Protocol):
+    """What governance writes audit records to: the local log (`AuditLog`) or the team
+    log on PostgreSQL (`audit_pg.PgAuditLog`)."""
+
+    @property
+    def path(self) -> Path: ...
+
+    def append(
+        self, event: str, data: dict[str, Any], run: str | None = None, *, tag: str = ""
+    ) -> AuditRecord: ...
+
+    def records(self) -> Iterator[AuditRecord]: ...
+
+    def head(self) -> tuple[int, str]: ...
+
+
+def open_audit_log(profile: Profile | None = None) -> AuditSink:
+    """The audit log of this profile: the team chain on PostgreSQL when the profile has a
+    `memory_url: postgresql://…` (`audit_pg`), else the local JSONL log.
+
+    `profile=None`: the profile this run resolves to (--profile, AISRE_PROFILE, the
+    default); a config that does not load means the local log (single-user)."""
+    if profile is None:
+        from aisre_cli.settings.config import resolve_profile
+
+        try:
+            profile = resolve_profile().profile
+        except AisreError:
+            return AuditLog()
+    url = getattr(profile, "memory_url", None)
+    if url and str(url).split(":", 1)[0] in ("postgresql", "postgres"):
+        from aisre_cli.govern.team import open_team_audit
+
+        return open_team_audit(profile)
+    return AuditLog()
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from aisre_cli.govern.audit import AuditLog, AuditRecord
+from aisre_cli.govern.audit import AuditRecord, AuditSink, open_audit_log
 from aisre_cli.model import TriageReport
 from aisre_cli.remediate.runbook import Param, Runbook, Step
 
@@ -38,8 +38,8 @@ def actions_for(alert_id: str, records: Iterable[AuditRecord]) -> list[AuditReco
     return out
 
 
-def handoff_markdown(report: TriageReport, audit: AuditLog | None = None) -> str:
-    log = audit or AuditLog()
+def handoff_markdown(report: TriageReport, audit: AuditSink | None = None) -> str:
+    log = audit or open_audit_log()
     a = report.alert
     v = report.verdict
     ev = report.evidence_by_id()

@@ -77,7 +77,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from aisre_cli.errors import AisreError, GovernanceRefused, UsageError
-from aisre_cli.govern.audit import AuditLog, AuditRecord, crashpoint
+from aisre_cli.govern.audit import AuditRecord, AuditSink, crashpoint, open_audit_log
 from aisre_cli.govern.policy import Policy, load_policy
 from aisre_cli.govern.routing import Decision, EmptyTrackRecord, StepFacts, TrackRecord, decide
 from aisre_cli.model import TriageReport
@@ -199,7 +199,7 @@ class RunSession:
         policy: Policy,
         ctx: ExecContext,
         registry: Registry,
-        audit: AuditLog,
+        audit: AuditSink,
         record: TrackRecord,
         clock: Callable[[], datetime],
     ) -> None:
@@ -228,7 +228,7 @@ class RunSession:
         report: TriageReport | None = None,
         policy: Policy | None = None,
         registry: Registry | None = None,
-        audit: AuditLog | None = None,
+        audit: AuditSink | None = None,
         record: TrackRecord | None = None,
         ctx: ExecContext | None = None,
         dry_run: bool = False,
@@ -237,7 +237,7 @@ class RunSession:
     ) -> RunSession:
         pol = policy or load_policy(profile.policy_file)
         reg = registry or default_registry()
-        log = audit or AuditLog()
+        log = audit or open_audit_log(profile)
         ctx = ctx or cls.context_for(profile, pol)
         bg = _check_break_glass(break_glass)
         now = (clock or (lambda: datetime.now(UTC)))()
@@ -329,7 +329,7 @@ class RunSession:
         *,
         policy: Policy | None = None,
         registry: Registry | None = None,
-        audit: AuditLog | None = None,
+        audit: AuditSink | None = None,
         record: TrackRecord | None = None,
         ctx: ExecContext | None = None,
         break_glass: str | None = None,
@@ -366,7 +366,7 @@ class RunSession:
         runbook.sha256 = state.runbook_sha256
         pol = policy or load_policy(profile.policy_file)
         reg = registry or default_registry()
-        log = audit or AuditLog()
+        log = audit or open_audit_log(profile)
         ctx = ctx or cls.context_for(profile, pol)
         given = {
             k: str(v).lower() if isinstance(v, bool) else str(v)

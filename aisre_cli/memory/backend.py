@@ -352,6 +352,7 @@ class PostgresDatabase(Database):
                 f"{where}: the team memory refused the password ({msg})",
                 hint="store the right one with `aisre auth set memory`"
                 " (or set memory_password_name in the profile)",
+                exit_code=ExitCode.AUTH,
             )
         if isinstance(exc, psycopg.OperationalError) and (
             "does not exist" in low or "permission denied" in low

@@ -38,7 +38,7 @@ from aisre_cli.memory.backend import (
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004")
+REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005")
 """Every revision this aisre ships, oldest first."""
 HEAD = REVISIONS[-1]
 LEGACY: dict[str, str] = {

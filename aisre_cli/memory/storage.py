@@ -1150,9 +1150,18 @@ def open_store(
     memory_url: str | None = None,
     password_name: str | None = None,
     profile: Profile | None = None,
+    spool: bool = True,
 ) -> MemoryStore:
-    """The memory a profile names (`memory_url`), else the local SQLite file."""
+    """The memory a profile names (`memory_url`), else the local SQLite file.
+
+    A team store comes with its local spool (memory/teamstore.py; `spool=False`: the
+    bare store, errors and all, for `aisre memory migrate/status`)."""
     if profile is not None:
         memory_url = memory_url or profile.memory_url
         password_name = password_name or profile.memory_password_name
-    return MemoryStore(location=location_for(memory_url, password_name, path=path))
+    loc = location_for(memory_url, password_name, path=path)
+    if loc.pg is not None and spool:
+        from aisre_cli.memory.teamstore import open_team_store
+
+        return open_team_store(loc)  # writes spooled while the server is down
+    return MemoryStore(location=loc)

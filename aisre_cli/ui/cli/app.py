@@ -66,6 +66,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "incident",
         "Incident memory: past incidents, confirmed causes, postmortems, team sharing.",
     ),
+    "memory": (
+        "memory",
+        "The memory's storage: status, sync the local spool, migrate to a team store.",
+    ),
     "doctor": (
         "doctor",
         "Check every configured source: reachable, authenticated, version, latency, fixes.",

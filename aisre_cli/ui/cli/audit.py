@@ -2,30 +2,44 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
 import typer
 
 from aisre_cli.errors import ExitCode
-from aisre_cli.ui.cli.app import JsonOpt, app
+from aisre_cli.ui.cli.app import JsonOpt, ProfileOpt, app, state
 from aisre_cli.ui.cli.common import print_json
 from aisre_cli.ui.term import echo
+
+if TYPE_CHECKING:
+    from aisre_cli.govern.audit import AuditSink, Problem
 
 audit_app = typer.Typer(help="The tamper-evident audit log: show, verify.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 
 
+def _log(ctx: typer.Context, profile: str | None) -> AuditSink:
+    """The profile's audit log: the team chain (memory_url: postgresql://) or the local one."""
+    from aisre_cli.govern.audit import open_audit_log
+    from aisre_cli.settings.config import resolve_profile
+
+    return open_audit_log(resolve_profile(state(ctx, profile).profile).profile)
+
+
 @audit_app.command("show")
 def show_cmd(
+    ctx: typer.Context,
     run: str | None = typer.Option(None, "--run", help="Only the records of this run."),
     limit: int = typer.Option(0, "--limit", "-n", help="Only the last N records (0: all)."),
+    profile: ProfileOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Print audit records (oldest first).
 
     Example: aisre audit show --run r-20260101T120000Z-abc123
     """
-    from aisre_cli.govern.audit import AuditLog
-
-    log = AuditLog()
+    log = _log(ctx, profile)
     every = list(log.records())
     recs = [r for r in every if run is None or r.run == run]
     if run is not None and not recs:
@@ -40,7 +54,7 @@ def show_cmd(
             latest = ", ".join(runs[-3:]) or "none"
             raise UsageError(
                 f"no audit record of run {run!r}: {what} ({len(every)} records,"
-                f" {len(runs)} runs in {log.path})",
+                f" {len(runs)} runs in {_where(log)})",
                 hint=f"the latest runs: {latest}; `aisre audit show` lists every record",
             )
     if limit > 0:
@@ -49,7 +63,7 @@ def show_cmd(
         print_json(
             {
                 "schema": "aisre.audit/v1",
-                "path": str(log.path),
+                "path": _where(log),
                 "records": [
                     {
                         "seq": r.seq,
@@ -83,11 +97,16 @@ def show_cmd(
         m = [markup(x, oneline=True) for x in fields]
         con.print(f"[dim]{m[0]}[/] {m[1]} {m[2]} {m[3]}")
     if not recs:
-        echo(f"no audit records in {log.path}", err=True)
+        echo(f"no audit records in {_where(log)}", err=True)
+
+
+def _where(log: AuditSink) -> str:
+    return str(getattr(log, "where", None) or log.path)
 
 
 @audit_app.command("verify")
 def verify_cmd(
+    ctx: typer.Context,
     expect_head: str | None = typer.Option(
         None,
         "--expect-head",
@@ -95,6 +114,7 @@ def verify_cmd(
         help="A head hash kept elsewhere (printed at the end of a run): it must be a record"
         " of the log (full hash, or a prefix of at least 12 hex digits).",
     ),
+    profile: ProfileOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Check the hash chain; report the first bad record and any torn final record.
@@ -106,13 +126,31 @@ def verify_cmd(
     audit HMAC key is set (`aisre auth set audit-hmac`) and a record's MAC is wrong or
     missing.
 
+    In team mode (the profile's memory_url is postgresql://) the team chain in the
+    database is checked, and so is the local chain of audit records still waiting in
+    the spool (written while the database was unreachable).
+
     Example: aisre audit verify --expect-head 3f1c0a9e5b7d
     """
-    from aisre_cli.govern.audit import verify
+    from aisre_cli.govern.audit import AuditLog, verify
+    from aisre_cli.govern.audit_pg import PgAuditLog
 
-    rep = verify(expect_head=expect_head)
+    log = _log(ctx, profile)
+    spooled: tuple[int, Problem | None] = (0, None)
+    if isinstance(log, PgAuditLog):
+        try:
+            rep = log.verify(expect_head=expect_head)
+            spooled = log.verify_spooled()
+        finally:
+            log.close()
+        if rep.problem is None and spooled[1] is not None:
+            rep = replace(rep, problem=spooled[1])
+    else:
+        assert isinstance(log, AuditLog)
+        rep = verify(log.path, expect_head=expect_head)
     if json_out:
-        print_json({"schema": "aisre.audit.verify/v1", **rep.to_dict()})
+        extra = {"spooled": spooled[0]} if isinstance(log, PgAuditLog) else {}
+        print_json({"schema": "aisre.audit.verify/v1", **rep.to_dict(), **extra})
     else:
         if rep.ok:
             mac = {"checked": "; MACs valid", "unchecked": "; MACs present but no key to check"}
@@ -121,9 +159,14 @@ def verify_cmd(
                 if rep.expected_head_seq is not None
                 else ""
             )
+            waiting = (
+                f"; {spooled[0]} more in the local spool (chain intact), not yet replayed"
+                if spooled[0]
+                else ""
+            )
             echo(
                 f"ok: {rep.records} record(s), chain intact; head {rep.head}"
-                f"{anchored}{mac.get(rep.mac, '')}"
+                f"{anchored}{mac.get(rep.mac, '')}{waiting}"
             )
         elif rep.problem is not None:
             echo(

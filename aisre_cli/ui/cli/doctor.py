@@ -16,7 +16,7 @@ from typing import Any
 
 import typer
 
-from aisre_cli.errors import ExitCode
+from aisre_cli.errors import AisreError, ExitCode
 from aisre_cli.ui.cli.app import JsonOpt, ProfileOpt, app, state
 
 
@@ -44,24 +44,35 @@ def doctor_cmd(
 
         enable_debug_logging()
     rp = resolve_profile(st.profile)
+    spool = _spool()
     kube = _kube(rp.profile)
     if rp.profile.sources.bundle:
         typer.echo(
             f"profile {rp.name!r} reads the bundle {rp.profile.sources.bundle}: nothing to check",
             err=True,
         )
-        if kube is not None and (rp.profile.kube_context or rp.profile.namespace):
-            if json_out:
-                import json
+        show_kube = kube is not None and bool(rp.profile.kube_context or rp.profile.namespace)
+        if json_out:
+            import json
 
-                typer.echo(
-                    json.dumps(
-                        {"schema": "aisre.doctor/v1", "profile": rp.name, "kubernetes": kube},
-                        indent=2,
-                    )
+            kube_part: dict[str, Any] = {"kubernetes": kube} if show_kube else {}
+            typer.echo(
+                json.dumps(
+                    {
+                        "schema": "aisre.doctor/v1",
+                        "profile": rp.name,
+                        "sources": [],
+                        **kube_part,
+                        **spool,
+                    },
+                    indent=2,
                 )
-            else:
+            )
+        else:
+            if show_kube and kube is not None:
                 _print_kube(kube)
+            if spool["spool"]["depth"]:
+                typer.echo(spool_line(spool["spool"]))
         return
     sources = live_sources(rp.profile, budget_s=min(rp.profile.gather_budget_s, 10.0))
     targets = checkables(sources)
@@ -137,6 +148,7 @@ def doctor_cmd(
                         }
                         for h in rows
                     ],
+                    **spool,
                 },
                 indent=2,
             )
@@ -192,12 +204,31 @@ def doctor_cmd(
             con.print(f"[bold]{source}[/]: {fix}")
         if kube is not None:
             _print_kube(kube)
+        con.print(escape(spool_line(spool["spool"])))
         kr_text = "usable" if kr.usable else "not usable: tokens only from AISRE_<NAME>_TOKEN"
         console(stderr=True).print(f"[dim]keyring {kr.backend}: {kr_text}[/]")
     if any(h.authenticated is False for h in rows):
         raise typer.Exit(int(ExitCode.AUTH))
     if any(not h.ok for h in rows):
         raise typer.Exit(int(ExitCode.SOURCE))
+
+
+def _spool() -> dict[str, Any]:
+    """The local spool's depth (writes waiting for the team store), as `--json` shows it."""
+    from aisre_cli.ui.cli.memory import _spool_dict, _spools
+
+    try:
+        return {"spool": _spool_dict(_spools())}
+    except AisreError as err:  # a damaged spool is reported, not a crash
+        return {"spool": {"depth": None, "oldest": None, "error": err.message}}
+
+
+def spool_line(sp: dict[str, Any]) -> str:
+    if sp.get("error"):
+        return f"spool: DAMAGED: {sp['error']}"
+    from aisre_cli.ui.cli.memory import spool_line as line
+
+    return line(sp)
 
 
 def _short(source: str, detail: str) -> str:

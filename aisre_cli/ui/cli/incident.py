@@ -243,11 +243,11 @@ def export_cmd(
 
 
 def _audit_records() -> list[dict[str, Any]]:
-    from aisre_cli.govern.audit import AuditLog
+    from aisre_cli.govern.audit import open_audit_log
 
     return [
         {"seq": r.seq, "hash": r.hash, "event": r.event, "run": r.run, "ts": r.ts, "data": r.data}
-        for r in AuditLog().records()
+        for r in open_audit_log().records()
     ]
 
 

@@ -85,7 +85,9 @@ def triage_cmd(
         note(text)
     report = result.report
     inc = result.incident
-    if inc is not None:
+    if inc is not None and inc.id == 0:  # team store unreachable: spooled, not numbered yet
+        note(f"incident {inc.uid} kept in the local spool until the team memory is back")
+    elif inc is not None:
         what = "updated open incident" if inc.reused else "recorded as incident"
         note(
             f"{what} {inc.id}; once you know the cause: "

@@ -232,9 +232,9 @@ class Backend:
 
     @staticmethod
     def audit_records(run_id: str | None = None, limit: int = 300) -> list[AuditRecord]:
-        from aisre_cli.govern.audit import AuditLog
+        from aisre_cli.govern.audit import open_audit_log
 
-        recs: Iterator[AuditRecord] = AuditLog().records()
+        recs: Iterator[AuditRecord] = open_audit_log().records()
         out = [r for r in recs if run_id is None or r.run == run_id]
         return out[-limit:]
 
@@ -269,9 +269,9 @@ class Backend:
 
     @staticmethod
     def audit_head() -> tuple[int, str]:
-        from aisre_cli.govern.audit import AuditLog
+        from aisre_cli.govern.audit import open_audit_log
 
-        return AuditLog().head()
+        return open_audit_log().head()
 
 
 def audit_summary(rec: AuditRecord) -> str:

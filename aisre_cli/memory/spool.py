@@ -1,0 +1,586 @@
+"""The durable local spool: team-store writes made while the team database is down.
+
+In team mode (`memory_url: postgresql://…`) the incident memory, the change feed and
+the audit trail live on a server. A page does not wait for that server: when it cannot
+be reached, each write (an incident record, a change, an audit record of an action
+taken) is appended here instead and replayed, in order, once the server answers again
+(the next command that talks to the store, or `aisre memory sync`).
+
+Files, under the data directory (`$AISRE_HOME/data/spool/`):
+
+* `spool.jsonl`: one record per line in canonical JSON:
+
+      {"id":..,"kind":"audit","payload":{..},"seq":N,"sum":S,"ts":..,"v":1}
+
+  `seq` counts up by one and never restarts (not even after the file is emptied);
+  `id` is a random, globally unique id that the replay writes with the row
+  (`INSERT … ON CONFLICT DO NOTHING` on it), so a record replayed twice is stored
+  once; `sum` is the sha256 of the canonical record without `sum`.
+* `spool.cursor`: `{"seq": N, ...}`, the last record known to be stored on the server,
+  replaced atomically (write a temporary file, fsync, rename, fsync the directory).
+* `spool.lock`: held (flock) by the one process replaying.
+
+Durability: `append()` takes an exclusive flock on the spool file, writes the line with
+one `write()` on an `O_APPEND` descriptor, fsyncs the file and (when it created the
+file) the directory, and only then returns: a write the caller was told about survives
+a power cut. A crash in the middle of a write leaves a *torn* last line; the next
+append moves it to a sidecar file (`spool.jsonl.torn-<offset>`) and the replay never
+sees it (the write it belonged to was never acknowledged).
+
+Exactly-once replay: records are handed to the handler for their `kind` one at a time
+in `seq` order; the handler stores the record in one server transaction keyed by the
+record's `id`; then the cursor moves past it. A `kill -9` between the server commit and
+the cursor write replays that record again, and the unique key makes it a no-op. When
+every record is past the cursor, the file is truncated (under the append lock, so a
+concurrent append is never lost).
+
+Audit records keep their own local hash chain inside the spool (`payload.record` is an
+audit record whose `seq`/`prev` are counted among the spooled audit records only); the
+last replayed one is kept in the cursor so the chain of what remains can still be
+checked. The replay chains each one into the team chain and stores both hashes.
+
+Nothing here knows what a record means: the caller supplies the handlers, so this
+module sits in the memory layer while the audit handler lives in governance.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import secrets
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aisre_cli.errors import AisreError, ExitCode
+from aisre_cli.settings import paths
+
+if TYPE_CHECKING:
+    from aisre_cli.memory.storage import MemoryStore, WriteOp
+
+VERSION = 1
+KINDS = ("memory", "audit")
+"""What may be spooled: a write to the incident memory (a `storage.WriteOp`: an incident
+record, a confirmed cause, a change event, a runbook outcome, alert episodes), or an
+audit record."""
+
+
+class SpoolError(AisreError):
+    """The spool cannot be written, or a spooled record is damaged."""
+
+    exit_code = ExitCode.REFUSED
+
+
+def canonical(obj: Any) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def checksum(rec: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical({k: v for k, v in rec.items() if k != "sum"})).hexdigest()
+
+
+def new_id() -> str:
+    """A random id, unique across machines (what the replay's unique key is on)."""
+    return "sp-" + secrets.token_hex(12)
+
+
+def spool_dir() -> Path:
+    return paths.data_dir() / "spool"
+
+
+def memory_spool() -> Spool:
+    """The spool of the incident memory's writes (`WriteOp`s)."""
+    return Spool(spool_dir() / "memory")
+
+
+def audit_spool() -> Spool:
+    """The spool of audit records (each chained to the one before: the local chain)."""
+    return Spool(spool_dir() / "audit")
+
+
+def all_status() -> dict[str, Status]:
+    """Both spools' status, for `aisre memory status` and `aisre doctor`."""
+    return {"memory": memory_spool().status(), "audit": audit_spool().status()}
+
+
+def crashpoint(name: str) -> None:
+    """`AISRE_CRASHPOINT=name` kills the process -9 here (the fault tests); else nothing."""
+    if os.environ.get("AISRE_CRASHPOINT") == name:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@dataclass(frozen=True)
+class SpoolRecord:
+    seq: int
+    id: str
+    kind: str
+    ts: str
+    payload: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "id": self.id,
+            "kind": self.kind,
+            "ts": self.ts,
+            "payload": self.payload,
+        }
+
+
+@dataclass(frozen=True)
+class Status:
+    """What `aisre memory status` and `aisre doctor` show about the spool."""
+
+    path: str
+    depth: int
+    """Records not yet stored on the server."""
+    oldest: str | None
+    """When the oldest of them was written (ISO 8601), or None."""
+    by_kind: dict[str, int] = field(default_factory=dict)
+    replayed_through: int = 0
+    """The cursor: the last record known to be stored on the server."""
+    torn_sidecars: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "depth": self.depth,
+            "oldest": self.oldest,
+            "by_kind": self.by_kind,
+            "replayed_through": self.replayed_through,
+            "torn_sidecars": self.torn_sidecars,
+        }
+
+
+@dataclass
+class ReplayResult:
+    replayed: int = 0
+    """Records handed to a handler and stored (or found already stored)."""
+    remaining: int = 0
+    stopped: str | None = None
+    """Why the replay stopped before the end (the server went away again), or None."""
+    busy: bool = False
+    """Another process was replaying; this one did nothing."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "replayed": self.replayed,
+            "remaining": self.remaining,
+            "stopped": self.stopped,
+            "busy": self.busy,
+        }
+
+
+Handler = Callable[[SpoolRecord], None]
+"""Stores one record on the server, idempotently (keyed by `record.id`), in one
+transaction. Raises `Unavailable` when the server cannot be reached."""
+
+
+class Unavailable(Exception):  # noqa: N818 - a condition, not a bug
+    """The team database cannot be reached; the write belongs in the spool."""
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class Spool:
+    """See the module docstring."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self.dir = directory or spool_dir()
+
+    @property
+    def path(self) -> Path:
+        return self.dir / "spool.jsonl"
+
+    @property
+    def cursor_path(self) -> Path:
+        return self.dir / "spool.cursor"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.dir / "spool.lock"
+
+    # ------------------------------------------------------------ writing
+
+    def _ensure_dir(self) -> None:
+        if not self.dir.is_dir():
+            self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            _fsync_dir(self.dir.parent)
+
+    @contextmanager
+    def _locked_file(self) -> Iterator[int]:
+        """The spool file, open for appending, under an exclusive flock."""
+        try:
+            self._ensure_dir()
+            existed = self.path.exists()
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        except OSError as exc:
+            raise SpoolError(
+                f"cannot open the spool {self.path}: {exc.strerror}",
+                hint="the team database is unreachable and nothing could be kept locally;"
+                " fix the data directory's permissions or free disk space",
+            ) from None
+        try:
+            if not existed:
+                _fsync_dir(self.dir)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield fd
+        finally:
+            os.close(fd)
+
+    def append(
+        self, kind: str, payload: Mapping[str, Any], *, rid: str | None = None
+    ) -> SpoolRecord:
+        """Append one record, fsynced before returning. Raises SpoolError if impossible."""
+        return self.append_with(kind, lambda _prev: dict(payload), rid=rid)
+
+    def append_with(
+        self,
+        kind: str,
+        build: Callable[[SpoolRecord | None], dict[str, Any]],
+        *,
+        rid: str | None = None,
+    ) -> SpoolRecord:
+        """Append a record whose payload depends on the newest spooled record of `kind`
+        (the audit chain): `build(last_of_kind)` runs under the append lock."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown spool record kind {kind!r}")
+        with self._locked_file() as fd:
+            try:
+                last, torn, torn_at = _tail(fd)  # the last line only: appends stay O(1)
+                if torn:
+                    self._set_aside_torn(fd, torn, torn_at)
+                last_seq = last.seq if last is not None else self._cursor().get("seq", 0)
+                last_of_kind = last
+                if last is not None and last.kind != kind:  # a spool of mixed kinds
+                    recs, _, _ = _scan(fd)
+                    last_of_kind = next((r for r in reversed(recs) if r.kind == kind), None)
+                rec: dict[str, Any] = {
+                    "v": VERSION,
+                    "seq": int(last_seq) + 1,
+                    "id": rid or new_id(),
+                    "kind": kind,
+                    "ts": _now(),
+                    "payload": build(last_of_kind),
+                }
+                rec["sum"] = checksum(rec)
+                line = canonical(rec) + b"\n"
+                if os.environ.get("AISRE_CRASHPOINT") == f"spool-torn:{kind}":
+                    os.write(fd, line[: len(line) // 2])
+                    os.fsync(fd)
+                    crashpoint(f"spool-torn:{kind}")
+                view = memoryview(line)
+                while view:
+                    n = os.write(fd, view)
+                    view = view[n:]
+                os.fsync(fd)
+            except OSError as exc:
+                raise SpoolError(
+                    f"cannot write the spool {self.path}: {exc.strerror}",
+                    hint="free disk space or fix the data directory's permissions",
+                ) from None
+        return SpoolRecord(rec["seq"], rec["id"], kind, rec["ts"], rec["payload"])
+
+    def _set_aside_torn(self, fd: int, torn: bytes, torn_at: int) -> None:
+        side = self.path.with_name(self.path.name + f".torn-{torn_at}")
+        with open(side, "ab") as fh:
+            fh.write(torn)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.ftruncate(fd, torn_at)
+        os.fsync(fd)
+        _fsync_dir(self.dir)
+
+    # ------------------------------------------------------------ reading
+
+    def _cursor(self) -> dict[str, Any]:
+        try:
+            d = json.loads(self.cursor_path.read_bytes())
+        except FileNotFoundError:
+            return {"seq": 0}
+        except (OSError, ValueError) as exc:
+            raise SpoolError(
+                f"the spool cursor {self.cursor_path} is unreadable ({exc})",
+                hint="nothing was replayed; inspect it (it holds the last replayed seq)",
+            ) from None
+        if not isinstance(d, dict) or not isinstance(d.get("seq"), int):
+            raise SpoolError(
+                f"the spool cursor {self.cursor_path} is damaged",
+                hint="nothing was replayed; inspect it (it holds the last replayed seq)",
+            )
+        return d
+
+    def _write_cursor(self, cur: Mapping[str, Any]) -> None:
+        tmp = self.cursor_path.with_name(self.cursor_path.name + f".tmp{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, canonical(dict(cur)) + b"\n")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, self.cursor_path)
+        _fsync_dir(self.dir)
+
+    def records(self) -> list[SpoolRecord]:
+        """Every complete record in the file (replayed or not), checked."""
+        if not self.path.exists():
+            return []
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            recs, _, _ = _scan(fd)
+        finally:
+            os.close(fd)
+        return recs
+
+    def has_pending(self) -> bool:
+        """Records not yet stored on the server? (Reads the last line only.)"""
+        if not self.path.exists():
+            return False
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            last, _, _ = _tail(fd)
+        finally:
+            os.close(fd)
+        return last is not None and last.seq > int(self._cursor()["seq"])
+
+    def pending(self) -> list[SpoolRecord]:
+        """The records not yet stored on the server, oldest first."""
+        done = int(self._cursor()["seq"])
+        return [r for r in self.records() if r.seq > done]
+
+    def audit_anchor(self) -> tuple[int, str] | None:
+        """(local seq, local hash) of the last replayed spooled audit record, if any."""
+        a = self._cursor().get("audit")
+        if isinstance(a, dict):
+            return int(a["seq"]), str(a["hash"])
+        return None
+
+    def status(self) -> Status:
+        pend = self.pending() if self.dir.exists() else []
+        by_kind: dict[str, int] = {}
+        for r in pend:
+            k = _label(r)
+            by_kind[k] = by_kind.get(k, 0) + 1
+        torn = len(list(self.dir.glob("spool.jsonl.torn-*"))) if self.dir.exists() else 0
+        return Status(
+            path=str(self.path),
+            depth=len(pend),
+            oldest=pend[0].ts if pend else None,
+            by_kind=by_kind,
+            replayed_through=int(self._cursor()["seq"]) if self.dir.exists() else 0,
+            torn_sidecars=torn,
+        )
+
+    # ------------------------------------------------------------ replay
+
+    def replay(self, handlers: Mapping[str, Handler], *, wait: bool = False) -> ReplayResult:
+        """Hand every pending record to its handler, in order; move the cursor past each.
+
+        Stops (without error) at the first record whose handler raises `Unavailable`.
+        Any other error from a handler propagates, with the cursor before that record:
+        nothing is skipped. `wait=False`: when another process is replaying, return at
+        once (`busy`) instead of waiting for it.
+        """
+        if not self.path.exists():
+            return ReplayResult()
+        self._ensure_dir()
+        lock = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                return ReplayResult(remaining=len(self.pending()), busy=True)
+            return self._replay_locked(handlers)
+        finally:
+            os.close(lock)
+
+    def _replay_locked(self, handlers: Mapping[str, Handler]) -> ReplayResult:
+        cur = self._cursor()
+        pend = [r for r in self.records() if r.seq > int(cur["seq"])]
+        missing = sorted({r.kind for r in pend} - set(handlers))
+        if missing:
+            raise SpoolError(
+                f"the spool holds {', '.join(missing)} records this command cannot replay",
+                hint="run `aisre memory sync`",
+            )
+        res = ReplayResult(remaining=len(pend))
+        for r in pend:
+            try:
+                handlers[r.kind](r)
+            except Unavailable as exc:
+                res.stopped = str(exc) or "the team database went away"
+                return res
+            crashpoint("spool-replay:after-commit")
+            cur = dict(cur, seq=r.seq)
+            if r.kind == "audit":
+                local = r.payload.get("record") or {}
+                cur["audit"] = {"seq": local.get("seq"), "hash": local.get("hash")}
+            self._write_cursor(cur)
+            res.replayed += 1
+            res.remaining -= 1
+        self._truncate_if_drained(int(cur["seq"]))
+        return res
+
+    def _truncate_if_drained(self, through: int) -> None:
+        with self._locked_file() as fd:
+            last, torn, _ = _tail(fd)
+            if last is not None and last.seq > through:
+                return  # appended while we replayed: the next replay takes them
+            if torn:
+                return  # the next append sets the torn bytes aside first
+            os.ftruncate(fd, 0)
+            os.fsync(fd)
+
+
+def _label(r: SpoolRecord) -> str:
+    """`audit`, or the memory write's own kind (`incident.record`, `change.record`…)."""
+    if r.kind == "memory":
+        op = r.payload.get("op")
+        if isinstance(op, dict) and isinstance(op.get("kind"), str):
+            return str(op["kind"])
+    return r.kind
+
+
+# ---------------------------------------------------------------- the memory's writes
+
+
+def spool_op(spool: Spool, op: WriteOp) -> dict[str, Any]:
+    """Keep one memory write in the spool (its `op_id` is the record's id, so a write
+    whose commit was lost with the connection and then spooled is applied once)."""
+    spool.append("memory", {"op": op.to_json()}, rid=op.op_id)
+    return {"spooled": True, "op_id": op.op_id}
+
+
+def memory_handler(store: MemoryStore) -> Handler:
+    """Replays a spooled memory write through `store.apply` (exactly once per op_id)."""
+    from aisre_cli.memory.backend import MemoryUnavailable
+    from aisre_cli.memory.storage import WriteOp
+
+    def handle(rec: SpoolRecord) -> None:
+        try:
+            store.apply(WriteOp.from_json(rec.payload["op"]))
+        except MemoryUnavailable as exc:
+            raise Unavailable(exc.message) from None
+
+    return handle
+
+
+def spooling_writer(
+    store: MemoryStore, spool: Spool, drain: Callable[[], object] | None = None
+) -> Callable[[WriteOp], dict[str, Any]]:
+    """A `MemoryStore.writer` that keeps writes in the spool while the server is down,
+    and behind older spooled writes (order is kept): `drain` (the full replay) runs
+    first when the spool holds records."""
+    from aisre_cli.memory.backend import MemoryUnavailable
+
+    def write(op: WriteOp) -> dict[str, Any]:
+        if spool.has_pending():
+            if drain is not None:
+                try:
+                    drain()
+                except AisreError:
+                    pass  # stays spooled; so does this write
+            if spool.has_pending():
+                return spool_op(spool, op)
+        try:
+            return store.apply(op)
+        except MemoryUnavailable:
+            return spool_op(spool, op)
+
+    return write
+
+
+def _tail(fd: int) -> tuple[SpoolRecord | None, bytes, int]:
+    """(the last complete record, torn bytes after it, offset where those start),
+    reading backwards from the end. A last complete line that is not a valid record
+    is damage: SpoolError."""
+    size = os.fstat(fd).st_size
+    if size == 0:
+        return None, b"", 0
+    buf = b""
+    pos = size
+    while pos > 0:
+        start = max(0, pos - 65536)
+        buf = os.pread(fd, pos - start, start) + buf
+        pos = start
+        nl = buf.rfind(b"\n")
+        if nl != -1 and (buf.rfind(b"\n", 0, nl) != -1 or pos == 0):
+            break
+    nl = buf.rfind(b"\n")
+    if nl == -1:
+        return None, buf, 0  # no complete line at all
+    torn = buf[nl + 1 :]
+    line = buf[buf.rfind(b"\n", 0, nl) + 1 : nl]
+    rec = _parse(line)
+    if rec is None:
+        raise SpoolError(
+            "the last complete record of the spool is damaged (bad checksum)",
+            hint="nothing was written after it; keep the file for inspection (it may hold"
+            " writes not yet on the team server)",
+        )
+    return rec, torn, size - len(torn)
+
+
+def _scan(fd: int) -> tuple[list[SpoolRecord], bytes, int]:
+    """(checked records, torn bytes at the end, offset where those start)."""
+    size = os.fstat(fd).st_size
+    data = os.pread(fd, size, 0) if size else b""
+    lines = data.split(b"\n")
+    tail = lines.pop()
+    recs: list[SpoolRecord] = []
+    prev_seq: int | None = None
+    for n, raw in enumerate(lines, start=1):
+        rec = _parse(raw)
+        if rec is None:
+            raise SpoolError(
+                f"spool line {n} is damaged (bad checksum or not a record)",
+                hint="nothing was replayed past it; keep the file for inspection"
+                " (it may hold writes not yet on the team server)",
+            )
+        if prev_seq is not None and rec.seq != prev_seq + 1:
+            raise SpoolError(
+                f"spool line {n}: sequence {rec.seq} follows {prev_seq} (records missing"
+                " or reordered)",
+                hint="nothing was replayed past it; keep the file for inspection",
+            )
+        prev_seq = rec.seq
+        recs.append(rec)
+    # A last line without its newline was never acknowledged (the write and its fsync
+    # did not finish): it is torn even when it happens to parse.
+    return recs, tail, size - len(tail)
+
+
+def _parse(raw: bytes) -> SpoolRecord | None:
+    try:
+        d = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(d, dict) or d.get("sum") != checksum(d):
+        return None
+    try:
+        return SpoolRecord(
+            seq=int(d["seq"]),
+            id=str(d["id"]),
+            kind=str(d["kind"]),
+            ts=str(d["ts"]),
+            payload=dict(d["payload"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None

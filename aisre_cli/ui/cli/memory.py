@@ -1,0 +1,312 @@
+"""`aisre memory`: the incident memory's storage: status, sync, migrate.
+
+`status` says where the memory is (the local SQLite file, or the team's PostgreSQL),
+its schema version, the rows per table and the local spool (writes kept while the team
+store was unreachable). `sync` replays the spool now (any command that talks to the
+team store also does, quietly). `migrate --to postgresql://…` creates or upgrades the
+team schema and copies the local memory (incidents, runbook outcomes, alert episodes,
+the local change feed and, unless --no-audit, the local audit log) into it; running
+it again copies nothing new. docs/team-mode.md has the roles and grants.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from aisre_cli.errors import AisreError, ExitCode, UsageError
+from aisre_cli.ui.cli.app import JsonOpt, ProfileOpt, app, state
+from aisre_cli.ui.cli.common import note, print_json
+from aisre_cli.ui.term import echo
+
+if TYPE_CHECKING:
+    from aisre_cli.memory.spool import Status
+    from aisre_cli.memory.storage import MemoryStore
+
+memory_app = typer.Typer(
+    help="The memory's storage: status, sync the local spool, migrate to a team store.",
+    no_args_is_help=True,
+)
+app.add_typer(memory_app, name="memory")
+
+
+def _spools() -> dict[str, Status]:
+    from aisre_cli.memory.spool import all_status
+
+    return all_status()
+
+
+def _spool_dict(sp: dict[str, Status]) -> dict[str, Any]:
+    oldest = sorted(s.oldest for s in sp.values() if s.oldest)
+    return {
+        "depth": sum(s.depth for s in sp.values()),
+        "oldest": oldest[0] if oldest else None,
+        **{k: s.to_dict() for k, s in sp.items()},
+    }
+
+
+def spool_line(sp: dict[str, Any]) -> str:
+    """One line about the spool (also `aisre doctor`'s)."""
+    if not sp["depth"]:
+        return "spool: empty"
+    kinds = ", ".join(f"{n} {k}" for s in ("memory", "audit") for k, n in sp[s]["by_kind"].items())
+    return (
+        f"spool: {sp['depth']} write(s) waiting for the team store ({kinds}), oldest"
+        f" {sp['oldest']}: `aisre memory sync` sends them"
+    )
+
+
+@memory_app.command("status")
+def status_cmd(
+    ctx: typer.Context,
+    profile: ProfileOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Backend, schema version, rows per table, and the local spool.
+
+    Exit 0; 3 when the team store cannot be reached (the spool is still shown).
+
+    Example: aisre memory status --json
+    """
+    from aisre_cli.govern.team import team_url
+    from aisre_cli.memory import migrations
+    from aisre_cli.memory.backend import MemoryUnavailable
+    from aisre_cli.memory.storage import open_store
+    from aisre_cli.settings.config import resolve_profile
+
+    p = resolve_profile(state(ctx, profile).profile).profile
+    team = team_url(p) is not None
+    sp = _spool_dict(_spools())
+    out: dict[str, Any] = {
+        "schema": "aisre.memory.status/v1",
+        "backend": "postgresql" if team else "sqlite",
+        "location": None,
+        "reachable": None,
+        "schema_version": None,
+        "schema_head": migrations.HEAD,
+        "tables": {},
+        "spool": sp,
+        "error": None,
+    }
+    st: MemoryStore | None = None
+    try:
+        st = open_store(profile=p, spool=False)
+        out["location"] = st.location.display
+        out["reachable"] = True
+        out["schema_version"] = st.schema_version()
+        out["tables"] = st.counts()
+        out["tables"]["audit_log"] = _audit_rows(p) if team else _local_audit_rows()
+    except MemoryUnavailable as exc:
+        from aisre_cli.memory.backend import location_for
+
+        out["location"] = location_for(p.memory_url, p.memory_password_name).display
+        out["reachable"] = False
+        out["error"] = exc.message
+    finally:
+        if st is not None:
+            st.close()
+    if json_out:
+        print_json(out)
+    else:
+        echo(f"backend:  {out['backend']} ({out['location']})")
+        if out["reachable"]:
+            ver = out["schema_version"]
+            cur = " (current)" if ver == migrations.HEAD else f" (this aisre: {migrations.HEAD})"
+            echo(f"schema:   {ver}{cur}")
+            for t, n in out["tables"].items():
+                echo(f"  {t:<14} {n:>8}")
+        else:
+            echo(f"UNREACHABLE: {out['error']}")
+        echo(spool_line(sp))
+    if out["reachable"] is False:
+        raise typer.Exit(int(ExitCode.SOURCE))
+
+
+def _audit_rows(p: Any) -> int:
+    from aisre_cli.govern.team import open_team_audit
+
+    log = open_team_audit(p)
+    try:
+        return log.count()
+    finally:
+        log.close()
+
+
+def _local_audit_rows() -> int:
+    from aisre_cli.govern.audit import AuditLog
+
+    return sum(1 for _ in AuditLog().records())
+
+
+@memory_app.command("sync")
+def sync_cmd(
+    ctx: typer.Context,
+    profile: ProfileOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Send the writes kept in the local spool to the team store, oldest first.
+
+    Exactly once: a sync interrupted at any point (even kill -9) and run again stores
+    nothing twice. Exit 0 when the spool is empty afterwards, 3 when the team store
+    could not be reached (what is spooled stays spooled).
+
+    Example: aisre memory sync
+    """
+    from aisre_cli.govern.team import sync
+    from aisre_cli.settings.config import resolve_profile
+
+    p = resolve_profile(state(ctx, profile).profile).profile
+    res = sync(p)
+    left = res.memory.remaining + res.audit.remaining
+    if json_out:
+        print_json({"schema": "aisre.memory.sync/v1", **res.to_dict(), "remaining": left})
+    else:
+        echo(
+            f"sent {res.memory.replayed} memory write(s) and {res.audit.replayed} audit"
+            f" record(s); {left} left in the spool"
+        )
+        for what, r in (("memory", res.memory), ("audit", res.audit)):
+            if r.stopped:
+                note(f"{what}: stopped: {r.stopped}")
+    if left or res.memory.stopped or res.audit.stopped:
+        raise typer.Exit(int(ExitCode.SOURCE))
+
+
+@memory_app.command("migrate")
+def migrate_cmd(
+    to: str = typer.Option(
+        ...,
+        "--to",
+        metavar="URL",
+        help="The team store: postgresql://USER@HOST:PORT/DATABASE (no password in it).",
+    ),
+    password_name: str = typer.Option(
+        "memory",
+        "--password-name",
+        metavar="NAME",
+        help="The keyring entry holding that role's password (CI: AISRE_<NAME>_TOKEN).",
+    ),
+    source: Path | None = typer.Option(
+        None, "--from", metavar="FILE", help="The local memory (default: the data directory's)."
+    ),
+    audit: bool = typer.Option(
+        True, "--audit/--no-audit", help="Also copy the local audit log into the team chain."
+    ),
+    json_out: JsonOpt = False,
+) -> None:
+    """Create or upgrade the team schema, then copy the local memory into it.
+
+    Run it as the database's owner role (docs/team-mode.md). Idempotent: incidents are
+    keyed by their global uid, runs by run id, alert episodes by (alert, start), changes
+    by id, audit records by their hash; a second run copies nothing.
+
+    Example: aisre memory migrate --to postgresql://aisre_owner@db:5432/aisre
+    """
+    from aisre_cli.memory.backend import location_for
+    from aisre_cli.memory.storage import MemoryStore, open_store
+    from aisre_cli.settings import paths
+
+    loc = location_for(to, password_name)
+    if loc.pg is None:
+        raise UsageError(
+            f"--to {to!r}: not a postgresql:// URL",
+            hint="e.g. --to postgresql://aisre_owner@db.internal:5432/aisre",
+        )
+    target = open_store(memory_url=to, password_name=password_name, spool=False)
+    copied: dict[str, Any] = {}
+    try:
+        src = source or paths.memory_db_file()
+        if src.exists():
+            with MemoryStore(src) as local:
+                data = local.export_all()
+            copied["memory"] = target.import_data(data, origin="migrated")
+        elif source is not None:
+            raise UsageError(f"--from {source}: no such file", hint="give a memory.sqlite3")
+        copied["changes"] = _copy_changes(target)
+        counts = target.counts()
+        version = target.schema_version()
+    finally:
+        target.close()
+    if audit:
+        copied["audit"], counts["audit_log"] = _copy_audit(to, password_name)
+    out = {
+        "schema": "aisre.memory.migrate/v1",
+        "target": loc.display,
+        "schema_version": version,
+        "copied": copied,
+        "tables": counts,
+    }
+    if json_out:
+        print_json(out)
+        return
+    echo(f"{loc.display}: schema {version}")
+    m = copied.get("memory")
+    if m:
+        echo(
+            f"incidents: {m['added']} added, {m['updated']} updated, {m['unchanged']} already"
+            f" there; runbook runs: {m['runs_added']} added; alert episodes:"
+            f" {m['events_added']} added"
+        )
+    echo(f"changes: {copied['changes']['added']} added of {copied['changes']['read']}")
+    if audit:
+        a = copied["audit"]
+        echo(f"audit records: {a['added']} added of {a['read']}")
+    echo("rows: " + ", ".join(f"{t} {n}" for t, n in counts.items()))
+
+
+def _copy_changes(target: MemoryStore) -> dict[str, int]:
+    """The local change feed (`aisre change record` without a team store) into the
+    team's change feed (keyed by change id)."""
+    from aisre_cli.settings import paths
+    from aisre_cli.sources.changefile import ChangeFile
+
+    feed = paths.changes_file()
+    if not feed.exists():
+        return {"read": 0, "added": 0}
+    changes = ChangeFile(feed).read_all()
+    before = target.counts()["changes"]
+    for c in changes:
+        target.record_change(c)
+    return {"read": len(changes), "added": target.counts()["changes"] - before}
+
+
+def _copy_audit(url: str, password_name: str) -> tuple[dict[str, int], int]:
+    """The local audit log into the team chain: each record chained in, keeping its local
+    seq and hash (keyed by that hash). Refused when the local chain does not verify."""
+    from aisre_cli.govern.audit import AuditLog, verify
+    from aisre_cli.govern.audit_pg import PgAuditLog
+
+    local = AuditLog()
+    if not local.path.exists():
+        return {"read": 0, "added": 0}, _team_audit_count(url, password_name)
+    rep = verify(local.path)
+    if rep.problem is not None:
+        raise AisreError(
+            f"the local audit log does not verify (record {rep.problem.line}:"
+            f" {rep.problem.reason}); not copied",
+            hint="inspect it with `aisre audit verify`, or migrate with --no-audit",
+            exit_code=ExitCode.VERIFY,
+        )
+    log = PgAuditLog(url, password_name=password_name)
+    try:
+        before = log.count()
+        n = 0
+        for r in local.records():
+            log.import_local(r)
+            n += 1
+        after = log.count()
+    finally:
+        log.close()
+    return {"read": n, "added": after - before}, after
+
+
+def _team_audit_count(url: str, password_name: str) -> int:
+    from aisre_cli.govern.audit_pg import PgAuditLog
+
+    log = PgAuditLog(url, password_name=password_name)
+    try:
+        return log.count()
+    finally:
+        log.close()

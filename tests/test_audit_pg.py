@@ -1,0 +1,260 @@
+"""The team audit trail on a real PostgreSQL (govern/audit_pg.py).
+
+Chain and HMAC, concurrent writers (one chain, no fork), the roles and grants of
+docs/team-mode.md run as written (insert-only tool role), and tampering by a superuser
+found by verify. Server faults (stopped mid-run, kill -9 during a replay) are in
+tests/test_team_faults.py.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from aisre_cli.errors import AisreError
+from aisre_cli.govern.audit import GENESIS, AuditError
+from aisre_cli.govern.audit_pg import TABLE, PgAuditLog
+
+if TYPE_CHECKING:
+    from tests.pg import PgCluster
+
+REPO = Path(__file__).resolve().parent.parent
+DOCS = REPO / "docs" / "team-mode.md"
+
+
+def _db(url: str) -> str:
+    return url.rsplit("/", 1)[1]
+
+
+def migrate(url: str) -> None:
+    """Create the team schema (the memory tables and the audit table) as the owner."""
+    from aisre_cli.memory.storage import open_store
+
+    open_store(memory_url=url).close()
+
+
+@pytest.fixture
+def team(pg_url: str) -> str:
+    migrate(pg_url)
+    return pg_url
+
+
+def test_append_chain_and_verify(team: str) -> None:
+    log = PgAuditLog(team, key=None)
+    recs = [log.append("intent", {"step": f"s{i}"}, run="r-1") for i in range(5)]
+    assert [r.seq for r in recs] == [1, 2, 3, 4, 5]
+    assert recs[0].prev == GENESIS and recs[1].prev == recs[0].hash
+    assert log.head() == (5, recs[-1].hash)
+    assert [r.data["step"] for r in log.records()] == [f"s{i}" for i in range(5)]
+    rep = log.verify()
+    assert rep.ok and rep.records == 5 and rep.head == recs[-1].hash and rep.mac == "off"
+    rep = log.verify(expect_head=recs[2].hash[:16])
+    assert rep.ok and rep.expected_head_seq == 3
+    rep = log.verify(expect_head="ab" * 10)
+    assert not rep.ok and "not a record" in (rep.problem.reason if rep.problem else "")
+    log.close()
+
+
+def test_hmac_chain(team: str) -> None:
+    key = secrets.token_bytes(32)
+    log = PgAuditLog(team, key=key)
+    for i in range(3):
+        log.append("intent", {"i": i})
+    rep = log.verify()
+    assert rep.ok and rep.mac == "checked"
+    other = PgAuditLog(team, key=b"another key")
+    rep = other.verify()
+    assert not rep.ok and rep.problem is not None and "MAC" in rep.problem.reason
+    assert PgAuditLog(team, key=None).verify().mac == "unchecked"
+
+
+def test_missing_table_is_a_clear_error(pg_url: str) -> None:
+    log = PgAuditLog(pg_url, key=None)
+    with pytest.raises(AuditError, match="audit table is missing") as ei:
+        log.append("intent", {})
+    assert "aisre memory migrate" in (ei.value.hint or "")
+
+
+def test_bad_password_is_an_auth_error_without_the_password(
+    team: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wrong = "not-the-password-" + secrets.token_hex(4)
+    monkeypatch.setenv("AISRE_MEMORY_TOKEN", wrong)
+    log = PgAuditLog(team, key=None)
+    with pytest.raises(AisreError) as ei:
+        log.append("intent", {})
+    assert wrong not in str(ei.value) and wrong not in (ei.value.hint or "")
+    assert "aisre auth set memory" in (ei.value.hint or "")
+    assert int(ei.value.exit_code) == 4
+
+
+def test_concurrent_writers_make_one_chain(pg_cluster: PgCluster, team: str) -> None:
+    writers, each = 6, 25
+    code = (
+        "import sys; from aisre_cli.govern.audit_pg import PgAuditLog\n"
+        "log = PgAuditLog(sys.argv[1], key=None)\n"
+        "for i in range(int(sys.argv[3])):\n"
+        "    log.append('intent', {'w': sys.argv[2], 'i': i}, run='r-' + sys.argv[2])\n"
+    )
+    env = dict(os.environ, AISRE_MEMORY_TOKEN=pg_cluster.app_password)
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, team, str(w), str(each)], cwd=REPO, env=env)
+        for w in range(writers)
+    ]
+    assert [p.wait(timeout=600) for p in procs] == [0] * writers
+    log = PgAuditLog(team, key=None)
+    rep = log.verify()
+    assert rep.ok, rep.to_dict()
+    assert rep.records == writers * each
+    recs = list(log.records())
+    assert [r.seq for r in recs] == list(range(1, writers * each + 1))
+    for w in range(writers):  # each writer's records in its own order, none lost
+        assert [r.data["i"] for r in recs if r.data["w"] == str(w)] == list(range(each))
+
+
+# ------------------------------------------------------------------ docs/team-mode.md
+
+
+def _doc_steps() -> dict[int, str]:
+    text = DOCS.read_text(encoding="utf-8")
+    out: dict[int, str] = {}
+    for block in re.findall(r"```sql\n(.*?)```", text, flags=re.S):
+        m = re.match(r"-- step (\d+)", block)
+        assert m, f"every sql block of {DOCS.name} starts with '-- step N': {block[:40]!r}"
+        out[int(m.group(1))] = block
+    assert sorted(out) == [1, 2, 3, 4]
+    return out
+
+
+def _run(dsn: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as c:
+        for stmt in (s.strip() for s in sql.split(";")):
+            body = "\n".join(x for x in stmt.splitlines() if not x.strip().startswith("--"))
+            if body.strip():
+                c.execute(body)  # type: ignore[arg-type]
+
+
+def test_documented_roles_make_the_audit_insert_only(
+    pg_cluster: PgCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    steps = _doc_steps()
+    sfx = secrets.token_hex(3)
+    owner, tool, db = f"aisre_owner_{sfx}", f"aisre_tool_{sfx}", f"aisre_{sfx}"
+    pw_owner, pw_tool = secrets.token_hex(8), secrets.token_hex(8)
+
+    def sub(sql: str) -> str:
+        sql = sql.replace("'change-me-owner'", f"'{pw_owner}'")
+        sql = sql.replace("'change-me-tool'", f"'{pw_tool}'")
+        sql = re.sub(r"\baisre_owner\b", owner, sql)
+        sql = re.sub(r"\baisre_tool\b", tool, sql)
+        return re.sub(r"DATABASE aisre\b", f"DATABASE {db}", sql)
+
+    base = f"postgresql://{{}}:{{}}@127.0.0.1:{pg_cluster.port}/"
+    _run(pg_cluster.dsn("postgres"), sub(steps[1]))
+    _run(pg_cluster.dsn(db), sub(steps[2]))
+    monkeypatch.setenv("AISRE_MEMORY_TOKEN", pw_owner)
+    migrate(f"postgresql://{owner}@127.0.0.1:{pg_cluster.port}/{db}")  # `memory migrate`
+    _run(base.format(owner, pw_owner) + db, sub(steps[3]))
+    _run(base.format(owner, pw_owner) + db, sub(steps[4]))
+
+    # the tool role appends and reads through the normal path
+    monkeypatch.setenv("AISRE_MEMORY_TOKEN", pw_tool)
+    url = f"postgresql://{tool}@127.0.0.1:{pg_cluster.port}/{db}"
+    log = PgAuditLog(url, key=None)
+    for i in range(3):
+        log.append("intent", {"i": i})
+    assert log.verify().ok
+    log.close()
+    # ... and uses the memory (steps 2 and 4): opens it (schema current, nothing to
+    # migrate), records, reads back
+    from aisre_cli.memory.storage import StoreChangeFeed, open_store
+
+    with open_store(memory_url=url, spool=False) as st:
+        c = StoreChangeFeed(st).record(service="checkout", version="v2")
+        assert [x.id for x in st.changes(c.ts - timedelta(minutes=1), c.ts)] == [c.id]
+
+    tool_dsn = base.format(tool, pw_tool) + db
+    for sql in (
+        f"UPDATE {TABLE} SET event = 'x' WHERE seq = 2",
+        f"DELETE FROM {TABLE} WHERE seq = 3",
+        f"TRUNCATE {TABLE}",
+    ):
+        with (
+            psycopg.connect(tool_dsn, autocommit=True) as c,
+            pytest.raises(psycopg.errors.InsufficientPrivilege),
+        ):
+            c.execute(sql)  # type: ignore[arg-type]
+    # the owner is stopped by the trigger
+    with (
+        psycopg.connect(base.format(owner, pw_owner) + db, autocommit=True) as c,
+        pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"),
+    ):
+        c.execute(f"DELETE FROM {TABLE} WHERE seq = 3")  # type: ignore[arg-type]
+    assert PgAuditLog(url, key=None).verify().records == 3
+    pg_cluster.admin(f'DROP DATABASE "{db}" WITH (FORCE)')
+
+
+@pytest.mark.parametrize(
+    "tamper, reason",
+    [
+        (
+            "UPDATE audit_log SET record = replace(record, '\"i\":1', '\"i\":7') WHERE seq = 2",
+            "does not match its hash",
+        ),
+        ("UPDATE audit_log SET event = 'result' WHERE seq = 2", "columns do not match"),
+        ("DELETE FROM audit_log WHERE seq = 2", "sequence 3, expected 2"),
+    ],
+)
+def test_superuser_tampering_is_found(
+    pg_cluster: PgCluster, team: str, tamper: str, reason: str
+) -> None:
+    log = PgAuditLog(team, key=None)
+    for i in range(4):
+        log.append("intent", {"i": i})
+    assert log.verify().ok
+    pg_cluster.admin(
+        "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update;"
+        f" {tamper}; ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update",
+        _db(team),
+    )
+    rep = log.verify()
+    assert not rep.ok and rep.problem is not None
+    assert rep.problem.line == 2 and reason in rep.problem.reason
+    assert rep.records == 1
+
+
+def test_an_append_under_a_held_lock_waits_then_chains(pg_cluster: PgCluster, team: str) -> None:
+    """Another writer inside its transaction holds the chain's lock: our append queues
+    behind it instead of forking the chain from the same head."""
+    import threading
+
+    import psycopg
+
+    from aisre_cli.govern.audit_pg import AUDIT_LOCK
+
+    log = PgAuditLog(team, key=None)
+    log.append("intent", {"i": 0})
+    holder = psycopg.connect(pg_cluster.dsn(_db(team), user="aisre"))
+    holder.execute("SELECT pg_advisory_xact_lock(%s)", (AUDIT_LOCK,))
+    out: list[Any] = []
+    t = threading.Thread(target=lambda: out.append(PgAuditLog(team, key=None).append("x", {})))
+    t.start()
+    t.join(timeout=2)
+    assert t.is_alive() and not out  # queued on the lock
+    holder.rollback()
+    holder.close()
+    t.join(timeout=120)
+    assert out and out[0].seq == 2
+    assert log.verify().ok
