@@ -164,6 +164,17 @@ def ssl_context(settings: HttpSettings) -> ssl.SSLContext | bool:
     return True
 
 
+def user_auth(username: str | None, token: SecretStr | None) -> tuple[SecretStr | None, str]:
+    """(token, auth_format) for `Http`: HTTP Basic when a username is configured (Grafana
+    Cloud, a reverse proxy), else a bearer token. The encoded pair stays a SecretStr."""
+    if username is None or token is None:
+        return token, "Bearer {token}"
+    import base64
+
+    pair = f"{username}:{token.get_secret_value()}".encode()
+    return SecretStr(base64.b64encode(pair).decode()), "Basic {token}"
+
+
 @dataclass
 class Http:
     """An HTTP client for one source: base URL, auth, timeouts, retries, redaction.

@@ -27,7 +27,6 @@ every service `/api/services` lists shares the cap.
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import time
@@ -42,7 +41,7 @@ from aisre_cli.errors import AuthError, SourceError
 from aisre_cli.model import SourceNote, Span
 from aisre_cli.settings.config import HttpSettings, SourceUrl
 from aisre_cli.sources.catalog import SourceEnv, SourceType
-from aisre_cli.sources.http import Health, Http, Response, parse_model, probe
+from aisre_cli.sources.http import Health, Http, Response, parse_model, probe, user_auth
 from aisre_cli.sources.querylog import QueryStat, record
 from aisre_cli.sources.tracing import (
     SLOW_QUANTILE,
@@ -203,11 +202,7 @@ class Jaeger:
     ) -> None:
         self.name = name
         self.cfg = cfg
-        auth_format = "Bearer {token}"
-        if cfg.username is not None and token is not None:
-            raw = f"{cfg.username}:{token.get_secret_value()}".encode()
-            token = SecretStr(base64.b64encode(raw).decode())
-            auth_format = "Basic {token}"
+        token, auth_format = user_auth(cfg.username, token)
         self.http = Http(
             source=name,
             base_url=cfg.url,

@@ -29,7 +29,6 @@ password of HTTP Basic auth (Grafana Cloud: the instance id and an API token).
 
 from __future__ import annotations
 
-import base64
 import math
 import time
 from collections.abc import Callable
@@ -44,7 +43,7 @@ from aisre_cli.errors import AuthError, SourceError
 from aisre_cli.model import SourceNote, Span
 from aisre_cli.settings.config import HttpSettings, SourceUrl
 from aisre_cli.sources.catalog import SourceEnv, SourceType
-from aisre_cli.sources.http import Health, Http, parse_model, probe
+from aisre_cli.sources.http import Health, Http, parse_model, probe, user_auth
 from aisre_cli.sources.querylog import QueryStat, record
 from aisre_cli.sources.tracing import (
     FETCH_WORKERS,
@@ -266,11 +265,7 @@ class Tempo:
         self.name = name
         self.cfg = cfg
         headers = {"X-Scope-OrgID": cfg.tenant} if cfg.tenant else {}
-        auth_format = "Bearer {token}"
-        if cfg.username is not None and token is not None:
-            raw = f"{cfg.username}:{token.get_secret_value()}".encode()
-            token = SecretStr(base64.b64encode(raw).decode())
-            auth_format = "Basic {token}"
+        token, auth_format = user_auth(cfg.username, token)
         self.http = Http(
             source=name,
             base_url=cfg.url,
