@@ -8,6 +8,7 @@ an error looks, so a user never sees a traceback unless `AISRE_RAISE_ERRORS=1`.
 
 from __future__ import annotations
 
+import os
 from enum import IntEnum
 
 
@@ -98,3 +99,14 @@ class Cancelled(KeyboardInterrupt):
     def __init__(self, detail: str):
         super().__init__(detail)
         self.detail = detail
+
+
+def crashpoint(name: str) -> None:
+    """Fault injection for the crash-safety tests: `AISRE_CRASHPOINT=name` kills -9 here.
+
+    A no-op unless that variable names this point; never set outside tests. The audit
+    log, the runbook session and the spool replay mark their crash points with it."""
+    if os.environ.get("AISRE_CRASHPOINT") == name:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -42,14 +42,13 @@ import hashlib
 import hmac
 import json
 import os
-import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from aisre_cli.errors import AisreError, ExitCode
+from aisre_cli.errors import AisreError, ExitCode, crashpoint
 from aisre_cli.settings import paths
 
 if TYPE_CHECKING:
@@ -95,15 +94,6 @@ def _actor() -> str:
         return getpass.getuser()
     except Exception:  # noqa: BLE001 - no passwd entry in some containers
         return str(os.getuid())
-
-
-def crashpoint(name: str) -> None:
-    """Fault injection for the crash-safety tests: `AISRE_CRASHPOINT=name` kills -9 here.
-
-    A no-op unless that variable names this point; never set outside tests.
-    """
-    if os.environ.get("AISRE_CRASHPOINT") == name:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass(frozen=True)

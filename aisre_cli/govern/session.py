@@ -76,8 +76,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from aisre_cli.errors import AisreError, GovernanceRefused, UsageError
-from aisre_cli.govern.audit import AuditRecord, AuditSink, crashpoint, open_audit_log
+from aisre_cli.errors import AisreError, GovernanceRefused, UsageError, crashpoint
+from aisre_cli.govern.audit import AuditRecord, AuditSink, open_audit_log
 from aisre_cli.govern.policy import Policy, load_policy
 from aisre_cli.govern.routing import Decision, EmptyTrackRecord, StepFacts, TrackRecord, decide
 from aisre_cli.model import TriageReport

@@ -57,7 +57,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aisre_cli.errors import AisreError, ExitCode
+from aisre_cli.errors import AisreError, ExitCode, crashpoint
 from aisre_cli.settings import paths
 
 if TYPE_CHECKING:
@@ -106,14 +106,6 @@ def audit_spool() -> Spool:
 def all_status() -> dict[str, Status]:
     """Both spools' status, for `aisre memory status` and `aisre doctor`."""
     return {"memory": memory_spool().status(), "audit": audit_spool().status()}
-
-
-def crashpoint(name: str) -> None:
-    """`AISRE_CRASHPOINT=name` kills the process -9 here (the fault tests); else nothing."""
-    if os.environ.get("AISRE_CRASHPOINT") == name:
-        import signal
-
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass(frozen=True)
