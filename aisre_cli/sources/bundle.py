@@ -14,7 +14,7 @@ speak, so this reader is an offline implementation of every source protocol. Rul
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
@@ -851,6 +851,27 @@ class BundleSource:
         self.truth()
 
 
+def _json_objects(fh: IO[bytes], display: str, cap: int) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for the first `cap` lines of a JSONL file; blank lines are
+    skipped, anything but a JSON object is a one-line error naming file:line."""
+    for lineno, raw in enumerate(islice(fh, cap), 1):
+        if not raw.strip():
+            continue
+        try:
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise BundleError(f"{display}:{lineno}: invalid JSON: {exc.msg}") from None
+        if not isinstance(obj, dict):
+            raise BundleError(f"{display}:{lineno}: expected a JSON object")
+        yield lineno, obj
+
+
+def _unix(t: Any, sec_cache: dict[str, float]) -> float:
+    """A timestamp as unix seconds: the cached RFC 3339 fast path, else `to_unix`."""
+    fast = _iso_seconds(t, sec_cache) if type(t) is str else None
+    return fast if fast is not None else to_unix(t)
+
+
 def read_spans(
     path: Path,
     display: str,
@@ -864,19 +885,9 @@ def read_spans(
     out: list[Span] = []
     sec_cache: dict[str, float] = {}
     with _open_data(path, display, root, lim) as fh:
-        for lineno, raw in enumerate(islice(fh, max(0, lim.max_trace_spans - already)), 1):
-            if not raw.strip():
-                continue
+        for lineno, obj in _json_objects(fh, display, max(0, lim.max_trace_spans - already)):
             try:
-                obj = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                raise BundleError(f"{display}:{lineno}: invalid JSON: {exc.msg}") from None
-            if not isinstance(obj, dict):
-                raise BundleError(f"{display}:{lineno}: expected a JSON object")
-            try:
-                t = obj.get("start")
-                fast = _iso_seconds(t, sec_cache) if type(t) is str else None
-                start = fast if fast is not None else to_unix(t)
+                start = _unix(obj.get("start"), sec_cache)
             except TimestampError as exc:
                 raise BundleError(f"{display}:{lineno}: start: {exc}") from None
             try:
@@ -923,22 +934,12 @@ def read_events(
     out: list[Event] = []
     sec_cache: dict[str, float] = {}
     with _open_data(path, display, root, lim) as fh:
-        for lineno, raw in enumerate(islice(fh, max(0, lim.max_events - already)), 1):
-            if not raw.strip():
-                continue
-            try:
-                obj = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                raise BundleError(f"{display}:{lineno}: invalid JSON: {exc.msg}") from None
-            if not isinstance(obj, dict):
-                raise BundleError(f"{display}:{lineno}: expected a JSON object")
+        for lineno, obj in _json_objects(fh, display, max(0, lim.max_events - already)):
             for key in ("ts", "service", "reason"):
                 if obj.get(key) in (None, ""):
                     raise BundleError(f"{display}:{lineno}: {key}: required")
             try:
-                t = obj["ts"]
-                fast = _iso_seconds(t, sec_cache) if type(t) is str else None
-                ts = fast if fast is not None else to_unix(t)
+                ts = _unix(obj["ts"], sec_cache)
             except TimestampError as exc:
                 raise BundleError(f"{display}:{lineno}: ts: {exc}") from None
             try:
