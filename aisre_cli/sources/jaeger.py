@@ -42,7 +42,6 @@ from aisre_cli.model import SourceNote, Span
 from aisre_cli.settings.config import HttpSettings, SourceUrl
 from aisre_cli.sources.catalog import SourceEnv, SourceType
 from aisre_cli.sources.http import Health, Http, Response, parse_model, probe, user_auth
-from aisre_cli.sources.querylog import QueryStat, record
 from aisre_cli.sources.tracing import (
     SLOW_QUANTILE,
     Clock,
@@ -52,6 +51,7 @@ from aisre_cli.sources.tracing import (
     norm_id,
     partial,
     quantile,
+    record_search,
     time_slices,
     trace_key,
 )
@@ -284,24 +284,10 @@ class Jaeger:
             )
             env = self._envelope(resp, "/api/traces")
         except SourceError as exc:
-            record(
-                QueryStat(
-                    self.name,
-                    f"search {kind}",
-                    shown,
-                    time.monotonic() - t0,
-                    0,
-                    "traces",
-                    exc.message,
-                )
-            )
+            record_search(self.name, kind, shown, t0, 0, exc.message)
             raise
         traces = env.data or []
-        record(
-            QueryStat(
-                self.name, f"search {kind}", shown, time.monotonic() - t0, len(traces), "traces"
-            )
-        )
+        record_search(self.name, kind, shown, t0, len(traces))
         return traces
 
     def trace(self, trace_id: str, deadline: float | None = None) -> list[Span]:

@@ -55,6 +55,7 @@ from aisre_cli.sources.tracing import (
     norm_id,
     partial,
     quantile,
+    record_search,
     time_slices,
 )
 
@@ -338,24 +339,10 @@ class Tempo:
                 )
             found = parse_model(SearchResponse, resp.json(self.name), self.name, "/api/search")
         except SourceError as exc:
-            record(
-                QueryStat(
-                    self.name,
-                    f"search {kind}",
-                    shown,
-                    time.monotonic() - t0,
-                    0,
-                    "traces",
-                    exc.message,
-                )
-            )
+            record_search(self.name, kind, shown, t0, 0, exc.message)
             raise
         traces = found.traces or []
-        record(
-            QueryStat(
-                self.name, f"search {kind}", shown, time.monotonic() - t0, len(traces), "traces"
-            )
-        )
+        record_search(self.name, kind, shown, t0, len(traces))
         return traces
 
     def trace(self, trace_id: str, deadline: float | None = None) -> list[Span]:

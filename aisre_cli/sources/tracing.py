@@ -35,6 +35,7 @@ from typing import Literal
 
 from aisre_cli.errors import SourceError
 from aisre_cli.model import SourceNote
+from aisre_cli.sources.querylog import QueryStat, record
 
 Kind = Literal["error", "slow", "normal"]
 KINDS: tuple[Kind, ...] = ("error", "slow", "normal")
@@ -194,3 +195,11 @@ def partial(source: str, detail: str) -> SourceNote:
 
 class TraceNotFound(SourceError):
     """The backend holds no trace with that id (404)."""
+
+
+def record_search(
+    source: str, kind: str, query: str, t0: float, found: int, error: str | None = None
+) -> None:
+    """One trace search in the query log (`-vv`): what was asked, how long, how many."""
+    seconds = time.monotonic() - t0
+    record(QueryStat(source, f"search {kind}", query, seconds, found, "traces", error))
