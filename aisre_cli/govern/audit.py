@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aisre_cli.errors import AisreError, ExitCode, crashpoint
 from aisre_cli.settings import paths
+from aisre_cli.settings.durable import fsync_dir, last_line, set_aside_torn
 
 if TYPE_CHECKING:
     from aisre_cli.settings.config import Profile
@@ -121,48 +122,6 @@ class AuditRecord:
         )
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _tail(fd: int) -> tuple[bytes | None, bytes, int]:
-    """(last complete line or None, torn bytes after it, offset where the torn part starts)."""
-    size = os.fstat(fd).st_size
-    if size == 0:
-        return None, b"", 0
-    chunk = 65536
-    end = size
-    buf = b""
-    # find the final newline
-    pos = size
-    while pos > 0:
-        start = max(0, pos - chunk)
-        buf = os.pread(fd, pos - start, start) + buf
-        pos = start
-        nl = buf.rfind(b"\n")
-        if nl != -1:
-            break
-    nl_abs = buf.rfind(b"\n")
-    if nl_abs == -1:
-        return None, buf, 0
-    last_nl = pos + nl_abs
-    torn = os.pread(fd, end - last_nl - 1, last_nl + 1) if end - last_nl - 1 > 0 else b""
-    # find the newline before it
-    prev_nl = buf.rfind(b"\n", 0, nl_abs)
-    while prev_nl == -1 and pos > 0:
-        start = max(0, pos - chunk)
-        buf = os.pread(fd, pos - start, start) + buf
-        nl_abs += pos - start
-        pos = start
-        prev_nl = buf.rfind(b"\n", 0, nl_abs)
-    line = buf[prev_nl + 1 : nl_abs]
-    return line, torn, last_nl + 1
-
-
 class AuditLog:
     """Append records; read them back."""
 
@@ -196,10 +155,10 @@ class AuditLog:
             ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            last, torn, torn_at = _tail(fd)
+            last, torn, torn_at = last_line(fd)
             if torn:
-                self._set_aside_torn(fd, torn, torn_at)
-                last, _, _ = _tail(fd)
+                set_aside_torn(self.path, fd, torn, torn_at)
+                last, _, _ = last_line(fd)
             seq, prev = 0, GENESIS
             if last is not None:
                 try:
@@ -235,15 +194,6 @@ class AuditLog:
             ) from None
         finally:
             os.close(fd)
-
-    def _set_aside_torn(self, fd: int, torn: bytes, torn_at: int) -> None:
-        side = self.path.with_name(self.path.name + f".torn-{torn_at}")
-        with open(side, "ab") as fh:
-            fh.write(torn)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.ftruncate(fd, torn_at)
-        os.fsync(fd)
 
     def _write(
         self,
@@ -290,7 +240,7 @@ class AuditLog:
         finally:
             os.close(fd)
         os.replace(tmp, self.head_path)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
 
     def records(self) -> Iterator[AuditRecord]:
         """Every complete, parseable record (use `verify()` to check the chain)."""
@@ -311,7 +261,7 @@ class AuditLog:
             return 0, GENESIS
         fd = os.open(self.path, os.O_RDONLY)
         try:
-            last, _, _ = _tail(fd)
+            last, _, _ = last_line(fd)
         finally:
             os.close(fd)
         if last is None:

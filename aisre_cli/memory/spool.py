@@ -59,6 +59,7 @@ from typing import TYPE_CHECKING, Any
 
 from aisre_cli.errors import AisreError, ExitCode, crashpoint
 from aisre_cli.settings import paths
+from aisre_cli.settings.durable import fsync_dir, last_line, set_aside_torn
 
 if TYPE_CHECKING:
     from aisre_cli.memory.storage import MemoryStore, WriteOp
@@ -179,14 +180,6 @@ class Unavailable(Exception):  # noqa: N818 - a condition, not a bug
     """The team database cannot be reached; the write belongs in the spool."""
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
@@ -214,7 +207,7 @@ class Spool:
     def _ensure_dir(self) -> None:
         if not self.dir.is_dir():
             self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            _fsync_dir(self.dir.parent)
+            fsync_dir(self.dir.parent)
 
     @contextmanager
     def _locked_file(self) -> Iterator[int]:
@@ -231,7 +224,7 @@ class Spool:
             ) from None
         try:
             if not existed:
-                _fsync_dir(self.dir)
+                fsync_dir(self.dir)
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield fd
         finally:
@@ -291,14 +284,8 @@ class Spool:
         return SpoolRecord(rec["seq"], rec["id"], kind, rec["ts"], rec["payload"])
 
     def _set_aside_torn(self, fd: int, torn: bytes, torn_at: int) -> None:
-        side = self.path.with_name(self.path.name + f".torn-{torn_at}")
-        with open(side, "ab") as fh:
-            fh.write(torn)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.ftruncate(fd, torn_at)
-        os.fsync(fd)
-        _fsync_dir(self.dir)
+        set_aside_torn(self.path, fd, torn, torn_at)
+        fsync_dir(self.dir)
 
     # ------------------------------------------------------------ reading
 
@@ -328,7 +315,7 @@ class Spool:
         finally:
             os.close(fd)
         os.replace(tmp, self.cursor_path)
-        _fsync_dir(self.dir)
+        fsync_dir(self.dir)
 
     def records(self) -> list[SpoolRecord]:
         """Every complete record in the file (replayed or not), checked."""
@@ -503,23 +490,9 @@ def _tail(fd: int) -> tuple[SpoolRecord | None, bytes, int]:
     """(the last complete record, torn bytes after it, offset where those start),
     reading backwards from the end. A last complete line that is not a valid record
     is damage: SpoolError."""
-    size = os.fstat(fd).st_size
-    if size == 0:
-        return None, b"", 0
-    buf = b""
-    pos = size
-    while pos > 0:
-        start = max(0, pos - 65536)
-        buf = os.pread(fd, pos - start, start) + buf
-        pos = start
-        nl = buf.rfind(b"\n")
-        if nl != -1 and (buf.rfind(b"\n", 0, nl) != -1 or pos == 0):
-            break
-    nl = buf.rfind(b"\n")
-    if nl == -1:
-        return None, buf, 0  # no complete line at all
-    torn = buf[nl + 1 :]
-    line = buf[buf.rfind(b"\n", 0, nl) + 1 : nl]
+    line, torn, torn_at = last_line(fd)
+    if line is None:
+        return None, torn, torn_at  # no complete line at all
     rec = _parse(line)
     if rec is None:
         raise SpoolError(
@@ -527,7 +500,7 @@ def _tail(fd: int) -> tuple[SpoolRecord | None, bytes, int]:
             hint="nothing was written after it; keep the file for inspection (it may hold"
             " writes not yet on the team server)",
         )
-    return rec, torn, size - len(torn)
+    return rec, torn, torn_at
 
 
 def _scan(fd: int) -> tuple[list[SpoolRecord], bytes, int]:

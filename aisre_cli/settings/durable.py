@@ -1,0 +1,66 @@
+"""Append-only files that survive a crash: the audit log and the team-store spool.
+
+Both append one JSON line per record, fsync the file (and the directory on create), and
+on the next append read only the last line back. A line cut short by a crash ("torn")
+is set aside to a side file, never silently dropped, and the file is cut back to its
+last complete line.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_CHUNK = 65536
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a create or rename in `path` durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def last_line(fd: int) -> tuple[bytes | None, bytes, int]:
+    """(last complete line or None, torn bytes after it, offset where the torn part
+    starts), reading backwards from the end in 64 KiB steps."""
+    size = os.fstat(fd).st_size
+    if size == 0:
+        return None, b"", 0
+    buf = b""
+    # find the final newline
+    pos = size
+    while pos > 0:
+        start = max(0, pos - _CHUNK)
+        buf = os.pread(fd, pos - start, start) + buf
+        pos = start
+        if buf.rfind(b"\n") != -1:
+            break
+    nl_abs = buf.rfind(b"\n")
+    if nl_abs == -1:
+        return None, buf, 0
+    last_nl = pos + nl_abs
+    torn = os.pread(fd, size - last_nl - 1, last_nl + 1) if size - last_nl - 1 > 0 else b""
+    # find the newline before it
+    prev_nl = buf.rfind(b"\n", 0, nl_abs)
+    while prev_nl == -1 and pos > 0:
+        start = max(0, pos - _CHUNK)
+        buf = os.pread(fd, pos - start, start) + buf
+        nl_abs += pos - start
+        pos = start
+        prev_nl = buf.rfind(b"\n", 0, nl_abs)
+    return buf[prev_nl + 1 : nl_abs], torn, last_nl + 1
+
+
+def set_aside_torn(path: Path, fd: int, torn: bytes, torn_at: int) -> Path:
+    """Keep a torn tail in `<path>.torn-<offset>` and cut `fd` back to `torn_at`."""
+    side = path.with_name(path.name + f".torn-{torn_at}")
+    with open(side, "ab") as fh:
+        fh.write(torn)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.ftruncate(fd, torn_at)
+    os.fsync(fd)
+    return side

@@ -1,0 +1,60 @@
+"""settings/durable.py: the last complete line is found from the end, whatever the line
+lengths around the 64 KiB read steps; a torn tail is kept beside the file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from aisre_cli.settings.durable import last_line, set_aside_torn
+
+
+def _naive(data: bytes) -> tuple[bytes | None, bytes, int]:
+    nl = data.rfind(b"\n")
+    if nl == -1:
+        return None, data, 0
+    prev = data.rfind(b"\n", 0, nl)
+    return data[prev + 1 : nl], data[nl + 1 :], nl + 1
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"no newline at all",
+        b"one\n",
+        b"one\ntwo\n",
+        b"one\ntwo\ntorn",
+        b"x" * 70_000 + b"\n",
+        b"a\n" + b"y" * 140_000 + b"\n" + b"z" * 5,
+        b"a\n" * 40_000 + b"b" * 65_535 + b"\n",
+        b"\n" + b"c" * 65_536 + b"\n" + b"t" * 65_537,
+    ],
+)
+def test_last_line_matches_a_whole_file_read(tmp_path: Path, data: bytes) -> None:
+    p = tmp_path / "f.jsonl"
+    p.write_bytes(data)
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        got = last_line(fd)
+    finally:
+        os.close(fd)
+    if data:
+        assert got == _naive(data)
+    else:
+        assert got == (None, b"", 0)
+
+
+def test_a_torn_tail_is_set_aside_and_cut(tmp_path: Path) -> None:
+    p = tmp_path / "log.jsonl"
+    p.write_bytes(b'{"a": 1}\n{"b": 2')
+    fd = os.open(p, os.O_RDWR)
+    try:
+        line, torn, at = last_line(fd)
+        side = set_aside_torn(p, fd, torn, at)
+    finally:
+        os.close(fd)
+    assert line == b'{"a": 1}' and p.read_bytes() == b'{"a": 1}\n'
+    assert side.name == "log.jsonl.torn-9" and side.read_bytes() == b'{"b": 2'
