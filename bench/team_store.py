@@ -14,13 +14,22 @@ Also reported: the memory's share in-process (open the store + check the schema,
 `Advisor.priors`, `Advisor.record`) for each backend, which is what the ratio is made
 of once interpreter start-up is taken out.
 
+With --live the triage runs against live sources instead of a bundle, as on a page:
+a real Prometheus and Alertmanager (the Debian binaries), two instrumented demo
+services (checkout, frontend) scraped every second and logging to the Loki contract
+server, a recorded deploy of checkout and the fault it causes, and
+`CheckoutHighErrorRate` firing. Both engineers' profiles point at the same sources;
+one keeps its memory in SQLite, the other in the team store. About 40 s of set-up.
+
     python bench/team_store.py                 # the table
     python bench/team_store.py --runs 21 --json
+    python bench/team_store.py --live          # live sources instead of the demo bundle
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -29,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,26 +48,34 @@ DEMO = REPO / "aisre_cli" / "data" / "demo"
 TARGET_RATIO = 1.2
 
 
-def write_config(home: Path, memory_url: str | None) -> None:
+def write_config(home: Path, memory_url: str | None, live: dict[str, Any] | None = None) -> None:
+    """A profile on the demo bundle, or (`live`) on the live stack's sources."""
     cfg = home / "config" / "config.yaml"
     cfg.parent.mkdir(parents=True, exist_ok=True)
-    lines = [
-        "version: 1",
-        "default_profile: bench",
-        "profiles:",
-        "  bench:",
-        "    environment: demo",
-        "    sources:",
-        f"      bundle: {json.dumps(str(DEMO))}",
-    ]
+    prof: dict[str, Any] = {"environment": "demo"}
+    if live is None:
+        prof["sources"] = {"bundle": str(DEMO)}
+    else:
+        prof.update(live)
     if memory_url:
-        lines.append(f"    memory_url: {json.dumps(memory_url)}")
-    cfg.write_text("\n".join(lines) + "\n")
+        prof["memory_url"] = memory_url
+    body = {"version": 1, "default_profile": "bench", "profiles": {"bench": prof}}
+    cfg.write_text(json.dumps(body, indent=2) + "\n")  # JSON is YAML
+    cfg.chmod(0o600)
 
 
 def aisre_cmd() -> list[str]:
     exe = Path(sys.executable).parent / "aisre"
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "aisre_cli"]
+
+
+def run_aisre(env: dict[str, str], *argv: str) -> str:
+    p = subprocess.run(
+        [*aisre_cmd(), *argv], env=env, cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    if p.returncode != 0:
+        raise SystemExit(f"aisre {' '.join(argv)} failed ({p.returncode}): {p.stderr[-1500:]}")
+    return p.stdout
 
 
 def timed_triage(env: dict[str, str]) -> tuple[float, float]:
@@ -129,10 +147,75 @@ def in_process(memory_url: str | None, home: Path, runs: int) -> dict[str, float
     }
 
 
+LIVE_RULE = {
+    "alert": "CheckoutHighErrorRate",
+    "expr": (
+        'sum by (job) (rate(http_requests_total{code="500"}[5s]))'
+        " / sum by (job) (rate(http_requests_total[5s])) > 0.2"
+    ),
+    "for": "2s",
+    "labels": {"severity": "critical"},
+    "annotations": {"summary": "checkout is failing more than 20% of requests"},
+}
+
+
+@contextlib.contextmanager
+def live_sources(tmp: Path) -> Iterator[dict[str, Any]]:
+    """Prometheus + Alertmanager + Loki (contract server) + two demo services, the
+    fault injected and the alert firing; yields the profile fields that point at them."""
+    import urllib.request
+
+    from tests.contract_servers.loki import LokiServer
+    from tests.servers import free_port, start_stack, wait_until
+
+    loki = LokiServer()
+    ports = {"checkout": free_port(), "frontend": free_port()}
+    stack = start_stack(
+        scrape_targets={k: f"127.0.0.1:{v}" for k, v in ports.items()}, rules=[LIVE_RULE]
+    )
+    try:
+        for name, port in ports.items():
+            stack.start_demo(name, port, loki=loki.url)
+        topo = tmp / "topology.yaml"
+        topo.write_text("services:\n  frontend: {depends_on: [checkout]}\n  checkout: {}\n")
+        wait_until(lambda: stack.prom_query('up{job="checkout"} == 1'), 20, "checkout scraped")
+        print("live: 15 s of healthy traffic, then the fault", file=sys.stderr)
+        time.sleep(15)
+        url = f"http://127.0.0.1:{ports['checkout']}/fault?mode=errors"
+        urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=2).read()
+        wait_until(
+            lambda: [
+                a
+                for a in stack.am_alerts()
+                if a["labels"].get("alertname") == "CheckoutHighErrorRate"
+            ],
+            60,
+            "CheckoutHighErrorRate in Alertmanager",
+        )
+        time.sleep(6)  # a few points after the onset
+        yield {
+            "sources": {
+                "alertmanager": {"url": stack.am_url},
+                "prometheus": {"url": stack.prom_url, "rate_window": "5s"},
+                "loki": {"url": loki.url},
+                "topology_file": str(topo),
+            },
+            "lookback_minutes": 0.75,
+            "lookahead_minutes": 0.5,
+            "gather_budget_s": 10,
+        }
+    finally:
+        stack.stop()
+        loki.stop()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=11)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument(
+        "--live", action="store_true", help="live Prometheus/Alertmanager/Loki, not the bundle"
+    )
     args = ap.parse_args()
 
     from tests.pg import PgCluster, find_bin_dir
@@ -142,17 +225,32 @@ def main() -> int:
     cluster = PgCluster.start()
     try:
         url = cluster.create_database("bench")
-        with tempfile.TemporaryDirectory(prefix="aisre-bench-") as tmp:
-            homes = {"sqlite": Path(tmp) / "sqlite", "postgresql": Path(tmp) / "pg"}
-            write_config(homes["sqlite"], None)
-            write_config(homes["postgresql"], url)
+        with contextlib.ExitStack() as stack:
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="aisre-bench-")))
+            live = stack.enter_context(live_sources(tmp)) if args.live else None
+            homes = {"sqlite": tmp / "sqlite", "postgresql": tmp / "pg"}
+            write_config(homes["sqlite"], None, live)
+            write_config(homes["postgresql"], url, live)
             base = {
                 **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
                 "AISRE_MEMORY_TOKEN": cluster.app_password,
-                "PYTHONPYCACHEPREFIX": str(Path(tmp) / "pycache"),
+                "PYTHONPYCACHEPREFIX": str(tmp / "pycache"),
                 "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
             }
             envs = {k: {**base, "AISRE_HOME": str(h)} for k, h in homes.items()}
+            if live is not None:  # the deploy, in each engineer's change feed
+                for env in envs.values():
+                    run_aisre(
+                        env,
+                        "change",
+                        "record",
+                        "--service",
+                        "checkout",
+                        "--version",
+                        "v2.0.0",
+                        "--summary",
+                        "cart rewrite",
+                    )
             for env in envs.values():  # warm-up: bytecode, schema creation, first incident
                 timed_triage(env)
             wall: dict[str, list[float]] = {"sqlite": [], "postgresql": []}
@@ -162,13 +260,15 @@ def main() -> int:
                     w, c = timed_triage(envs[k])
                     wall[k].append(w)
                     cpu[k].append(c)
-            os.environ.update(
-                {k: base[k] for k in ("AISRE_MEMORY_TOKEN", "PYTHON_KEYRING_BACKEND")}
-            )
-            inproc = {
-                "sqlite": in_process(None, homes["sqlite"], args.runs),
-                "postgresql": in_process(url, homes["postgresql"], args.runs),
-            }
+            inproc: dict[str, dict[str, float]] | None = None
+            if live is None:
+                os.environ.update(
+                    {k: base[k] for k in ("AISRE_MEMORY_TOKEN", "PYTHON_KEYRING_BACKEND")}
+                )
+                inproc = {
+                    "sqlite": in_process(None, homes["sqlite"], args.runs),
+                    "postgresql": in_process(url, homes["postgresql"], args.runs),
+                }
     finally:
         cluster.stop()
 
@@ -176,37 +276,43 @@ def main() -> int:
     cmed = {k: statistics.median(v) for k, v in cpu.items()}
     wall_ratio = med["postgresql"] / med["sqlite"]
     ratio = cmed["postgresql"] / cmed["sqlite"]
-    out = {
+    out: dict[str, Any] = {
         "runs": args.runs,
+        "sources": "live" if args.live else "bundle",
         "load_average": os.getloadavg()[0],
         "cli_wall_median_s": {k: round(v, 4) for k, v in med.items()},
         "cli_cpu_median_s": {k: round(v, 4) for k, v in cmed.items()},
         "cli_wall_ratio": round(wall_ratio, 3),
         "cli_cpu_ratio": round(ratio, 3),
         "target_ratio": TARGET_RATIO,
-        "in_process_median_s": {
-            k: {n: round(x, 4) for n, x in v.items()} for k, v in inproc.items()
-        },
-        "in_process_ratio": round(
-            inproc["postgresql"]["triage_s"] / inproc["sqlite"]["triage_s"], 3
-        ),
     }
+    if inproc is not None:
+        out["in_process_median_s"] = {
+            k: {n: round(x, 4) for n, x in v.items()} for k, v in inproc.items()
+        }
+        out["in_process_ratio"] = round(
+            inproc["postgresql"]["triage_s"] / inproc["sqlite"]["triage_s"], 3
+        )
     if args.json:
         print(json.dumps(out, indent=2))
     else:
-        print(f"aisre triage CheckoutHighErrorRate --json, median of {args.runs} runs")
+        where = "live Prometheus, Alertmanager and Loki" if args.live else "the demo bundle"
+        print(f"aisre triage CheckoutHighErrorRate --json on {where}, median of {args.runs} runs")
         for k in ("sqlite", "postgresql"):
-            ip = inproc[k]
-            print(
-                f"  {k:<11} CLI wall {med[k] * 1000:7.1f} ms, CPU {cmed[k] * 1000:6.1f} ms;"
-                f"  in-process triage"
-                f" {ip['triage_s'] * 1000:6.1f} ms (open {ip['open_s'] * 1000:5.1f},"
-                f" priors {ip['priors_s'] * 1000:5.1f}, record {ip['record_s'] * 1000:5.1f})"
-            )
+            line = f"  {k:<11} CLI wall {med[k] * 1000:7.1f} ms, CPU {cmed[k] * 1000:6.1f} ms"
+            if inproc is not None:
+                ip = inproc[k]
+                line += (
+                    f";  in-process triage {ip['triage_s'] * 1000:6.1f} ms"
+                    f" (open {ip['open_s'] * 1000:5.1f}, priors {ip['priors_s'] * 1000:5.1f},"
+                    f" record {ip['record_s'] * 1000:5.1f})"
+                )
+            print(line)
         verdict = "ok" if ratio <= TARGET_RATIO else "OVER TARGET"
+        tail = f"; in-process {out['in_process_ratio']:.3f}x" if inproc is not None else ""
         print(
             f"  ratio postgresql/sqlite: CLI CPU {ratio:.3f}x (target <= {TARGET_RATIO}x)"
-            f" {verdict}; CLI wall {wall_ratio:.3f}x; in-process {out['in_process_ratio']:.3f}x"
+            f" {verdict}; CLI wall {wall_ratio:.3f}x{tail}"
             f" (load average {out['load_average']:.1f})"
         )
     return 0 if ratio <= TARGET_RATIO else 1
