@@ -17,8 +17,9 @@ of once interpreter start-up is taken out.
 With --live the triage runs against live sources instead of a bundle, as on a page:
 a real Prometheus and Alertmanager (the Debian binaries), two instrumented demo
 services (checkout, frontend) scraped every second and logging to the Loki contract
-server, a recorded deploy of checkout and the fault it causes, and
-`CheckoutHighErrorRate` firing. Both engineers' profiles point at the same sources;
+server, a recorded deploy of checkout and the fault it causes,
+`CheckoutHighErrorRate` firing, and the page for it on the PagerDuty contract server
+(the profile of the live end-to-end test). Both engineers' profiles point at the same sources;
 one keeps its memory in SQLite, the other in the team store. About 40 s of set-up.
 
     python bench/team_store.py                 # the table
@@ -147,6 +148,7 @@ def in_process(memory_url: str | None, home: Path, runs: int) -> dict[str, float
     }
 
 
+PD_TOKEN = "pd-bench-token"
 LIVE_RULE = {
     "alert": "CheckoutHighErrorRate",
     "expr": (
@@ -166,9 +168,11 @@ def live_sources(tmp: Path) -> Iterator[dict[str, Any]]:
     import urllib.request
 
     from tests.contract_servers.loki import LokiServer
+    from tests.contract_servers.pagerduty import PagerDutyServer
     from tests.servers import free_port, start_stack, wait_until
 
     loki = LokiServer()
+    pd = PagerDutyServer(token=PD_TOKEN)
     ports = {"checkout": free_port(), "frontend": free_port()}
     stack = start_stack(
         scrape_targets={k: f"127.0.0.1:{v}" for k, v in ports.items()}, rules=[LIVE_RULE]
@@ -183,7 +187,7 @@ def live_sources(tmp: Path) -> Iterator[dict[str, Any]]:
         time.sleep(15)
         url = f"http://127.0.0.1:{ports['checkout']}/fault?mode=errors"
         urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=2).read()
-        wait_until(
+        fired = wait_until(
             lambda: [
                 a
                 for a in stack.am_alerts()
@@ -192,12 +196,24 @@ def live_sources(tmp: Path) -> Iterator[dict[str, Any]]:
             60,
             "CheckoutHighErrorRate in Alertmanager",
         )
+        pd.add_incident(  # the page, for the same alert (alert key = the fingerprint)
+            "CheckoutHighErrorRate",
+            service="checkout",
+            alerts=[
+                {
+                    "summary": "CheckoutHighErrorRate",
+                    "alert_key": fired[0]["fingerprint"],
+                    "details": {"alertname": "CheckoutHighErrorRate"},
+                }
+            ],
+        )
         time.sleep(6)  # a few points after the onset
         yield {
             "sources": {
                 "alertmanager": {"url": stack.am_url},
                 "prometheus": {"url": stack.prom_url, "rate_window": "5s"},
                 "loki": {"url": loki.url},
+                "pagerduty": {"url": pd.url},
                 "topology_file": str(topo),
             },
             "lookback_minutes": 0.75,
@@ -207,6 +223,7 @@ def live_sources(tmp: Path) -> Iterator[dict[str, Any]]:
     finally:
         stack.stop()
         loki.stop()
+        pd.stop()
 
 
 def main() -> int:
@@ -234,6 +251,7 @@ def main() -> int:
             base = {
                 **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
                 "AISRE_MEMORY_TOKEN": cluster.app_password,
+                "AISRE_PAGERDUTY_TOKEN": PD_TOKEN,
                 "PYTHONPYCACHEPREFIX": str(tmp / "pycache"),
                 "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
             }
@@ -296,7 +314,9 @@ def main() -> int:
     if args.json:
         print(json.dumps(out, indent=2))
     else:
-        where = "live Prometheus, Alertmanager and Loki" if args.live else "the demo bundle"
+        where = (
+            "live Prometheus, Alertmanager, Loki and PagerDuty" if args.live else "the demo bundle"
+        )
         print(f"aisre triage CheckoutHighErrorRate --json on {where}, median of {args.runs} runs")
         for k in ("sqlite", "postgresql"):
             line = f"  {k:<11} CLI wall {med[k] * 1000:7.1f} ms, CPU {cmed[k] * 1000:6.1f} ms"
