@@ -367,6 +367,13 @@ class Hypothesis(_Model):
     subject: str | None = None
     statement: str
     confidence: float = Field(ge=0.0, le=1.0)
+    service_confidence: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="Probability that the cause lies in this service, whatever its kind: the"
+        " sum over every candidate on the service (at least `confidence`).",
+    )
     evidence: list[str] = Field(default_factory=list, description="Supporting evidence ids.")
     contradicting: list[str] = Field(default_factory=list)
     runbooks: list[str] = Field(default_factory=list)
@@ -434,6 +441,7 @@ class TriageReport(_Model):
                     "subject": h.subject,
                     "statement": h.statement,
                     "confidence": round(h.confidence, 4),
+                    "service_confidence": round(max(h.service_confidence, h.confidence), 4),
                     "evidence": h.evidence,
                     "contradicting": h.contradicting,
                     "runbooks": h.runbooks,

@@ -34,6 +34,11 @@ def triage_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict:
     for h in data["hypotheses"]:
         assert h["evidence"], h
         assert set(h["evidence"]) <= ids, (h["evidence"], ids)
+    # the service's share covers every hypothesis listed on it, and is one per service
+    for svc in {h["service"] for h in data["hypotheses"]}:
+        on = [h for h in data["hypotheses"] if h["service"] == svc]
+        assert len({h["service_confidence"] for h in on}) == 1, on
+        assert on[0]["service_confidence"] >= sum(h["confidence"] for h in on) - 2e-4, on
     return data
 
 

@@ -736,3 +736,23 @@ def test_series_charts_scale_with_the_terminal(size: tuple[int, int], charts: in
             assert plot.shown()[0].title != first, "n moves to the next cited series"
 
     asyncio.run(flow())
+
+
+def test_a_service_split_between_kinds_shows_its_share() -> None:
+    """When kinds split a service's probability, its first row says how sure the
+    service itself is; later rows on the same service and unsplit rows do not."""
+    from aisre_cli.model import Hypothesis
+    from aisre_cli.ui.tui.widgets.hypotheses import hypothesis_label
+
+    split = Hypothesis(
+        rank=1,
+        kind="deploy",
+        service="checkout",
+        statement="s",
+        confidence=0.4,
+        service_confidence=0.8,
+    )
+    assert "service 80%" in hypothesis_label(split).plain
+    assert "service" not in hypothesis_label(split, first_of_service=False).plain
+    whole = split.model_copy(update={"service_confidence": 0.42})
+    assert "service 4" not in hypothesis_label(whole).plain

@@ -395,6 +395,32 @@ def test_confident_wrong_counts_only_trusted_wrong_answers() -> None:
     assert s.to_dict()["confident_wrong"] == {"n": 3, "rate": 0.4286, "min_confidence": 0.8}
 
 
+def test_a_service_truth_grades_the_service_confidence() -> None:
+    """`match: service` grades "the cause is in this service": the confidence graded (ECE,
+    confident-wrong) is that claim's, every candidate on the service together, which
+    is what the fit maximises for such a truth. An exact truth grades the hypothesis."""
+    keys = [("a", "deploy", "d1"), ("a", "resource_saturation", "cpu"), ("b", "unknown", "b")]
+    rows = [[0.0] * len(FEATURES) for _ in keys]
+    w = Weights(w={k: 0.0 for k in FEATURES}, null_score=-50.0, escalate_below=0.0)
+    for match, graded in (("service", 2 / 3), (None, 1 / 3)):
+        base = CaseResult(
+            "p",
+            "p",
+            TruthSpec("deploy", "b", None, match),
+            features=CaseFeatures(keys=keys, rows=rows),
+        )
+        r = rank_case(base, w)  # three equal scores: 1/3 each, "a" holds 2/3
+        assert r.top is not None and r.top[0] == "a" and not r.top_correct
+        assert r.confidence == pytest.approx(1 / 3, abs=1e-6)
+        assert r.service_confidence == pytest.approx(2 / 3, abs=1e-6)
+        assert r.graded_confidence == pytest.approx(graded, abs=1e-6)
+        assert r.to_dict()["service_confidence"] == pytest.approx(0.6667, abs=1e-4)
+    sure = _case(0.5, False, truth=TruthSpec("deploy", "a", None, "service"))
+    sure.service_confidence = 0.85  # the hypothesis is unsure, its service is not
+    assert sure.confident_wrong
+    assert summarize([sure]).buckets[8].confidence == pytest.approx(0.85)
+
+
 def test_match_service_ignores_a_kind_the_engine_does_not_have(tmp_path: Path) -> None:
     """nezha-ob labels causes `code_defect`: under `match: service` that is only a label."""
     t = TruthSpec("code_defect", "cart", None, "service")

@@ -43,7 +43,7 @@ from typing import Any
 
 from aisre_cli.errors import AisreError
 from aisre_cli.investigate.gather import gather, list_alerts, resolve_alert
-from aisre_cli.investigate.rank import FEATURES, Candidate, Weights
+from aisre_cli.investigate.rank import FEATURES, Candidate, Weights, service_mass
 from aisre_cli.investigate.triage import analyze_context, build_report
 from aisre_cli.settings.config import Profile
 from aisre_cli.sources.registry import bundle_set
@@ -122,6 +122,8 @@ class CaseResult:
     escalate: bool = False
     confidence: float = 0.0
     """The top hypothesis' confidence (0 when there is none)."""
+    service_confidence: float = 0.0
+    """The top hypothesis' service confidence: every candidate on its service together."""
     null_prob: float = 1.0
     top: CandKey | None = None
     n_candidates: int = 0
@@ -154,8 +156,17 @@ class CaseResult:
             self.ok
             and not self.escalate
             and not self.top_correct
-            and round(self.confidence, 4) >= CONFIDENT
+            and round(self.graded_confidence, 4) >= CONFIDENT
         )
+
+    @property
+    def graded_confidence(self) -> float:
+        """The confidence of the claim the truth grades: for a truth that names only the
+        service (`match: service`), that the cause is in the top hypothesis' service;
+        otherwise, the top hypothesis itself."""
+        if self.truth is not None and self.truth.service_only:
+            return max(self.service_confidence, self.confidence)
+        return self.confidence
 
     @property
     def top_correct(self) -> bool:
@@ -176,6 +187,7 @@ class CaseResult:
             "top3": self.top3,
             "escalate": self.escalate,
             "confidence": round(self.confidence, 4),
+            "service_confidence": round(self.service_confidence, 4),
             "null_prob": round(self.null_prob, 4),
             "top": (
                 {"service": self.top[0], "kind": self.top[1], "subject": self.top[2]}
@@ -413,6 +425,11 @@ def _result_from_scores(
     order = ranked_keys(keys, scores)
     ordered = [keys[i] for i in order]
     conf = probs[order[0]] if order else 0.0
+    svc_conf = (
+        service_mass(zip((k[0] for k in keys), probs, strict=True))[keys[order[0]][0]]
+        if order
+        else 0.0
+    )
     rule = Weights(w={}, null_score=null_score, escalate_below=escalate_below)
     escalate = rule.escalates(
         conf if order else None, null_prob, ordered[0][1] if ordered else None
@@ -425,6 +442,7 @@ def _result_from_scores(
             truth=base.truth,
             escalate=escalate,
             confidence=conf,
+            service_confidence=svc_conf,
             null_prob=null_prob,
             top=ordered[0] if ordered else None,
             n_candidates=len(keys),
@@ -492,6 +510,9 @@ def evaluate_bundle(
         ordered = [keys[i] for i in order]
         res.escalate = report.verdict.escalate
         res.confidence = cands[order[0]].prob if order else 0.0
+        if order:
+            mass = service_mass((c.service, c.prob) for c in cands)
+            res.service_confidence = mass[cands[order[0]].service]
         res.null_prob = analysis.null_prob
         res.top = ordered[0] if ordered else None
         res.n_candidates = len(cands)
@@ -568,7 +589,7 @@ def summarize(cases: Sequence[CaseResult]) -> Summary:
     decisions = [
         (not c.escalate and c.top_correct) or (c.escalate and not c.top_correct) for c in ok
     ]
-    ece, buckets = calibration([(c.confidence, c.top_correct) for c in ok])
+    ece, buckets = calibration([(c.graded_confidence, c.top_correct) for c in ok])
     times = [c.seconds for c in ok]
     n_cw = sum(1 for c in ok if c.confident_wrong)
     return Summary(

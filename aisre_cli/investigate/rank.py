@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -51,6 +52,7 @@ __all__ = [
     "change_evidence",
     "log_evidence",
     "metric_evidence",
+    "service_mass",
 ]
 from aisre_cli.model import (
     HYPOTHESIS_KINDS,
@@ -194,6 +196,18 @@ class Weights:
         p.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n")
 
 
+def service_mass(probs: Iterable[tuple[str, float]]) -> dict[str, float]:
+    """Probability per service that the cause lies in it: the sum over its candidates.
+
+    What the fit maximises for a truth that names only the service (`match: service`
+    labels every candidate of that service), so it is the confidence to report, and to
+    grade, for the claim "the trouble is in this service"."""
+    out: dict[str, float] = {}
+    for svc, p in probs:
+        out[svc] = out.get(svc, 0.0) + p
+    return out
+
+
 class Ranker:
     def __init__(self, weights: Weights):
         self.weights = weights
@@ -320,6 +334,7 @@ class Ranker:
         evidence: list[Evidence] = []
         hyps: list[Hypothesis] = []
         w = self.weights.w
+        per_service = service_mass((c.service, c.prob) for c in cands)
         for rank, c in enumerate(top, 1):
             cited: list[str] = []
             for e in c.evidence:
@@ -341,6 +356,7 @@ class Ranker:
                     subject=c.subject,
                     statement=c.statement,
                     confidence=round(min(1.0, max(0.0, c.prob)), 4),
+                    service_confidence=round(min(1.0, max(0.0, per_service[c.service])), 4),
                     evidence=cited,
                     features=dict(sorted(contrib.items(), key=lambda kv: -abs(kv[1]))),
                     score=round(c.score, 4),

@@ -169,6 +169,7 @@ def render_report(report: TriageReport, verbose: int = 0) -> None:
     else:
         c.print("\n[yellow]no hypothesis has supporting evidence[/]")
     kind_w = max((len(h.kind) for h in v.hypotheses), default=0)
+    shown_services: set[str] = set()
     for h in v.hypotheses:
         dim = "dim" if v.escalate else ""
         head = Text()
@@ -178,6 +179,10 @@ def render_report(report: TriageReport, verbose: int = 0) -> None:
         head.append(visible(h.service), style="bold")
         if h.subject and h.subject != h.service:
             head.append(f"  ({visible(h.subject)})", style="cyan")
+        if h.service not in shown_services and h.service_confidence >= h.confidence + 0.05:
+            # several kinds split the service's share: say how sure the service itself is
+            head.append(f"  service {h.service_confidence:.2f}", style="dim")
+        shown_services.add(h.service)
         head.append("  " + " ".join(h.evidence), style="magenta")
         if dim:
             head.stylize(dim)

@@ -32,7 +32,8 @@ def confidence_bar(p: float, width: int = 10) -> Text:
     return t
 
 
-def hypothesis_label(h: Hypothesis) -> Text:
+def hypothesis_label(h: Hypothesis, first_of_service: bool = True) -> Text:
+    """One row; on a service's first row, its share when several kinds split it."""
     t = Text(no_wrap=True, overflow="ellipsis", end="")
     t.append(f"{h.rank:>2} ", style="bold")
     t.append_text(confidence_bar(h.confidence))
@@ -41,6 +42,8 @@ def hypothesis_label(h: Hypothesis) -> Text:
     t.append(f" {visible(h.service, oneline=True)}")
     if h.subject and h.subject != h.service:
         t.append(f" ({visible(h.subject, oneline=True)})", style="dim")
+    if first_of_service and h.service_confidence >= h.confidence + 0.05:
+        t.append(f" service {h.service_confidence:.0%}", style="dim")
     return t
 
 
@@ -67,7 +70,12 @@ class HypothesisList(OptionList):
     def show(self, hypotheses: list[Hypothesis]) -> None:
         self.hypotheses = list(hypotheses)
         self.clear_options()
-        self.add_options([Option(hypothesis_label(h), id=f"h{h.rank}") for h in hypotheses])
+        seen: set[str] = set()
+        options: list[Option] = []
+        for h in hypotheses:
+            options.append(Option(hypothesis_label(h, h.service not in seen), id=f"h{h.rank}"))
+            seen.add(h.service)
+        self.add_options(options)
         if hypotheses:
             self.highlighted = 0
 
