@@ -149,16 +149,6 @@ def in_process(memory_url: str | None, home: Path, runs: int) -> dict[str, float
 
 
 PD_TOKEN = "pd-bench-token"
-LIVE_RULE = {
-    "alert": "CheckoutHighErrorRate",
-    "expr": (
-        'sum by (job) (rate(http_requests_total{code="500"}[5s]))'
-        " / sum by (job) (rate(http_requests_total[5s])) > 0.2"
-    ),
-    "for": "2s",
-    "labels": {"severity": "critical"},
-    "annotations": {"summary": "checkout is failing more than 20% of requests"},
-}
 
 
 @contextlib.contextmanager
@@ -169,13 +159,13 @@ def live_sources(tmp: Path) -> Iterator[dict[str, Any]]:
 
     from tests.contract_servers.loki import LokiServer
     from tests.contract_servers.pagerduty import PagerDutyServer
-    from tests.servers import free_port, start_stack, wait_until
+    from tests.servers import CHECKOUT_ERROR_RULE, free_port, start_stack, wait_until
 
     loki = LokiServer()
     pd = PagerDutyServer(token=PD_TOKEN)
     ports = {"checkout": free_port(), "frontend": free_port()}
     stack = start_stack(
-        scrape_targets={k: f"127.0.0.1:{v}" for k, v in ports.items()}, rules=[LIVE_RULE]
+        scrape_targets={k: f"127.0.0.1:{v}" for k, v in ports.items()}, rules=[CHECKOUT_ERROR_RULE]
     )
     try:
         for name, port in ports.items():

@@ -36,6 +36,19 @@ PROMETHEUS = "/usr/bin/prometheus"
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
 
 
+CHECKOUT_ERROR_RULE: dict[str, Any] = {
+    "alert": "CheckoutHighErrorRate",
+    "expr": (
+        'sum by (job) (rate(http_requests_total{code="500"}[5s]))'
+        " / sum by (job) (rate(http_requests_total[5s])) > 0.2"
+    ),
+    "for": "2s",
+    "labels": {"severity": "critical"},
+    "annotations": {"summary": "checkout is failing more than 20% of requests"},
+}
+"""The alert of the live scenarios: the demo checkout service failing (its `/fault`)."""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

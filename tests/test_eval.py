@@ -401,7 +401,7 @@ def test_a_service_truth_grades_the_service_confidence() -> None:
     is what the fit maximises for such a truth. An exact truth grades the hypothesis."""
     keys = [("a", "deploy", "d1"), ("a", "resource_saturation", "cpu"), ("b", "unknown", "b")]
     rows = [[0.0] * len(FEATURES) for _ in keys]
-    w = Weights(w={k: 0.0 for k in FEATURES}, null_score=-50.0, escalate_below=0.0)
+    w = Weights(w=dict.fromkeys(FEATURES, 0.0), null_score=-50.0, escalate_below=0.0)
     for match, graded in (("service", 2 / 3), (None, 1 / 3)):
         base = CaseResult(
             "p",

@@ -30,21 +30,11 @@ from aisre_cli.settings import paths
 from tests.contract_servers.cli import run_cli
 from tests.contract_servers.loki import LokiServer
 from tests.contract_servers.pagerduty import PagerDutyServer
-from tests.servers import free_port, start_stack, wait_until
+from tests.servers import CHECKOUT_ERROR_RULE, free_port, start_stack, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 BASELINE_S = 15.0
-RULE = {
-    "alert": "CheckoutHighErrorRate",
-    "expr": (
-        'sum by (job) (rate(http_requests_total{code="500"}[5s]))'
-        " / sum by (job) (rate(http_requests_total[5s])) > 0.2"
-    ),
-    "for": "2s",
-    "labels": {"severity": "critical"},
-    "annotations": {"summary": "checkout is failing more than 20% of requests"},
-}
 
 
 def _ranking(report: dict[str, Any], n: int = 3) -> list[tuple[str, str, str | None]]:
@@ -62,7 +52,7 @@ def test_live_triage_ranks_the_injected_deploy_first(
             "checkout": f"127.0.0.1:{checkout_port}",
             "frontend": f"127.0.0.1:{frontend_port}",
         },
-        rules=[RULE],
+        rules=[CHECKOUT_ERROR_RULE],
     )
     try:
         stack.start_demo("checkout", checkout_port, loki=loki.url)
