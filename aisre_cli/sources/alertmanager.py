@@ -24,7 +24,7 @@ from aisre_cli.model import Alert, utcnow
 from aisre_cli.settings.config import DEFAULT_SERVICE_LABELS, AlertmanagerSource
 from aisre_cli.sources.bundle import AlertIn, alert_from_wire
 from aisre_cli.sources.catalog import SourceEnv, SourceType
-from aisre_cli.sources.http import Health, Http, WriteOutcomeUnknown, parse_model, probe
+from aisre_cli.sources.http import Health, HttpSource, WriteOutcomeUnknown, parse_model, probe
 from aisre_cli.sources.timeparse import iso
 
 
@@ -94,7 +94,7 @@ class _SilenceList(_Lenient):
     items: list[Silence]
 
 
-class Alertmanager:
+class Alertmanager(HttpSource):
     """An Alertmanager v2 API. Implements `AlertSource`."""
 
     def __init__(
@@ -107,17 +107,9 @@ class Alertmanager:
         budget_s: float = 20.0,
         name: str = "alertmanager",
     ) -> None:
-        self.name = name
+        super().__init__(name, cfg, token=token, client=client, budget_s=budget_s)
         self.cfg = cfg
         self.service_labels = tuple(service_labels)
-        self.http = Http(
-            source=name,
-            base_url=cfg.url,
-            settings=cfg.http,
-            token=token,
-            client=client,
-            budget_s=budget_s,
-        )
         self.last_wire: list[dict[str, Any]] = []
 
     def _filter_params(self, **flags: bool) -> list[tuple[str, str]]:

@@ -28,7 +28,7 @@ from aisre_cli.errors import AuthError, SourceError
 from aisre_cli.model import Change, SourceNote
 from aisre_cli.settings.config import GitHubSource
 from aisre_cli.sources.catalog import SourceEnv, SourceType
-from aisre_cli.sources.http import Health, Http, parse_model, probe
+from aisre_cli.sources.http import Health, HttpSource, parse_model, probe
 from aisre_cli.sources.timeparse import TimestampError, to_datetime
 
 PER_PAGE = 100
@@ -96,7 +96,7 @@ def next_link(header: str | None) -> str | None:
     return None
 
 
-class GitHub:
+class GitHub(HttpSource):
     """GitHub REST API. Implements `ChangeSource`."""
 
     def __init__(
@@ -108,25 +108,18 @@ class GitHub:
         budget_s: float = 20.0,
         name: str = "github",
     ) -> None:
-        self.name = name
-        self.cfg = cfg
-        self.http = Http(
-            source=name,
-            base_url=cfg.url,
-            settings=cfg.http,
+        super().__init__(
+            name,
+            cfg,
             token=token,
+            client=client,
+            budget_s=budget_s,
             headers={
                 "Accept": "application/vnd.github+json",
                 "X-GitHub-Api-Version": "2022-11-28",
             },
-            client=client,
-            budget_s=budget_s,
         )
-        self._notes: list[SourceNote] = []
-
-    def drain_notes(self) -> list[SourceNote]:
-        out, self._notes = self._notes, []
-        return out
+        self.cfg = cfg
 
     def _pages(
         self,

@@ -51,13 +51,14 @@ import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
 import orjson
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from aisre_cli.errors import AisreError, AuthError, ConfigError, SourceError
+from aisre_cli.model import SourceNote
 from aisre_cli.settings.config import HttpSettings
 from aisre_cli.settings.secrets import (
     RedactingFilter,
@@ -535,6 +536,52 @@ class Http:
     ) -> tuple[T, Response]:
         resp = self.request("GET", path, params=params, deadline=deadline, headers=headers)
         return parse_model(model, resp.json(self.source), self.source, path), resp
+
+
+class HttpSourceConfig(Protocol):
+    """What `HttpSource` reads of a source's config."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def http(self) -> HttpSettings: ...
+
+
+class HttpSource:
+    """What every source over one HTTP API shares: its name, its `Http` client built from
+    the source's config (URL, timeouts, TLS, retries) and credentials, the partial-data
+    notes of the operation in progress (handed to the gather once, by `drain_notes`),
+    and the last query it sent (for `-v` and for errors)."""
+
+    def __init__(
+        self,
+        name: str,
+        cfg: HttpSourceConfig,
+        *,
+        token: SecretStr | None,
+        client: httpx.Client | None,
+        budget_s: float,
+        auth_format: str = "Bearer {token}",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.name = name
+        self.http = Http(
+            source=name,
+            base_url=cfg.url,
+            settings=cfg.http,
+            token=token,
+            auth_format=auth_format,
+            headers=dict(headers or {}),
+            client=client,
+            budget_s=budget_s,
+        )
+        self._notes: list[SourceNote] = []
+        self.last_query = ""
+
+    def drain_notes(self) -> list[SourceNote]:
+        out, self._notes = self._notes, []
+        return out
 
 
 def parse_model(model: type[T], data: Any, source: str, where: str) -> T:

@@ -38,10 +38,10 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from aisre_cli.errors import AuthError, SourceError
-from aisre_cli.model import SourceNote, Span
+from aisre_cli.model import Span
 from aisre_cli.settings.config import HttpSettings, SourceUrl
 from aisre_cli.sources.catalog import SourceEnv, SourceType
-from aisre_cli.sources.http import Health, Http, Response, parse_model, probe, user_auth
+from aisre_cli.sources.http import Health, HttpSource, Response, parse_model, probe, user_auth
 from aisre_cli.sources.tracing import (
     SLOW_QUANTILE,
     Clock,
@@ -188,7 +188,7 @@ def parse_traces(
 # ------------------------------------------------------------------ connector
 
 
-class Jaeger:
+class Jaeger(HttpSource):
     """A Jaeger query service. Implements `TraceSource`."""
 
     def __init__(
@@ -200,24 +200,11 @@ class Jaeger:
         budget_s: float = 20.0,
         name: str = "jaeger",
     ) -> None:
-        self.name = name
-        self.cfg = cfg
         token, auth_format = user_auth(cfg.username, token)
-        self.http = Http(
-            source=name,
-            base_url=cfg.url,
-            settings=cfg.http,
-            token=token,
-            auth_format=auth_format,
-            client=client,
-            budget_s=budget_s,
+        super().__init__(
+            name, cfg, token=token, client=client, budget_s=budget_s, auth_format=auth_format
         )
-        self._notes: list[SourceNote] = []
-        self.last_query = ""
-
-    def drain_notes(self) -> list[SourceNote]:
-        out, self._notes = self._notes, []
-        return out
+        self.cfg = cfg
 
     def trace_ref(self, trace_id: str, span_id: str = "") -> str:
         """The Jaeger UI page of the trace (served by jaeger-query too)."""

@@ -33,7 +33,7 @@ from aisre_cli.model import LogTable, SourceNote
 from aisre_cli.settings.config import DEFAULT_SERVICE_LABELS, LokiSource
 from aisre_cli.sources.bundle import normalize_level, service_of
 from aisre_cli.sources.catalog import SourceEnv, SourceType
-from aisre_cli.sources.http import Health, Http, parse_model, probe
+from aisre_cli.sources.http import Health, HttpSource, parse_model, probe
 from aisre_cli.sources.querylog import QueryStat, record
 
 PAGE_LIMIT = 5000
@@ -70,7 +70,7 @@ class _ReadState:
     pages: int = 0
 
 
-class Loki:
+class Loki(HttpSource):
     """A Loki HTTP API. Implements `LogSource`."""
 
     def __init__(
@@ -84,24 +84,10 @@ class Loki:
         name: str = "loki",
         page_limit: int = PAGE_LIMIT,
     ) -> None:
-        self.name = name
+        super().__init__(name, cfg, token=token, client=client, budget_s=budget_s)
         self.cfg = cfg
         self.service_labels = tuple(service_labels)
         self.page_limit = page_limit
-        self.http = Http(
-            source=name,
-            base_url=cfg.url,
-            settings=cfg.http,
-            token=token,
-            client=client,
-            budget_s=budget_s,
-        )
-        self._notes: list[SourceNote] = []
-        self.last_query = ""
-
-    def drain_notes(self) -> list[SourceNote]:
-        out, self._notes = self._notes, []
-        return out
 
     def selector(self, services: set[str] | None) -> str:
         """The LogQL for the wanted services (all services: a regex that matches any)."""

@@ -39,7 +39,7 @@ from aisre_cli.errors import AisreError, AuthError, ConfigError, SourceError
 from aisre_cli.model import Alert, SourceNote
 from aisre_cli.settings.config import DEFAULT_SERVICE_LABELS, PagerDutySource
 from aisre_cli.sources.catalog import SourceEnv, SourceType
-from aisre_cli.sources.http import Health, Http, WriteOutcomeUnknown, parse_model, probe
+from aisre_cli.sources.http import Health, HttpSource, WriteOutcomeUnknown, parse_model, probe
 from aisre_cli.sources.timeparse import TimestampError, to_datetime
 
 MAX_OFFSET_WINDOW = 10_000
@@ -147,7 +147,7 @@ def _flat_str_dict(x: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in x.items() if isinstance(v, str | int | float | bool)}
 
 
-class PagerDuty:
+class PagerDuty(HttpSource):
     """PagerDuty REST API v2. Implements `AlertSource`."""
 
     def __init__(
@@ -160,24 +160,17 @@ class PagerDuty:
         budget_s: float = 20.0,
         name: str = "pagerduty",
     ) -> None:
-        self.name = name
-        self.cfg = cfg
-        self.service_labels = tuple(service_labels)
-        self.http = Http(
-            source=name,
-            base_url=cfg.url,
-            settings=cfg.http,
+        super().__init__(
+            name,
+            cfg,
             token=token,
-            auth_format="Token token={token}",
-            headers={"Accept": ACCEPT},
             client=client,
             budget_s=budget_s,
+            auth_format="Token token={token}",
+            headers={"Accept": ACCEPT},
         )
-        self._notes: list[SourceNote] = []
-
-    def drain_notes(self) -> list[SourceNote]:
-        out, self._notes = self._notes, []
-        return out
+        self.cfg = cfg
+        self.service_labels = tuple(service_labels)
 
     def _auth(self) -> dict[str, str]:
         """No extra headers: the token is in `self.http`; refuse early when there is none."""

@@ -41,7 +41,7 @@ from aisre_cli.model import Series, SourceNote
 from aisre_cli.settings.config import DEFAULT_SERVICE_LABELS, PrometheusSource
 from aisre_cli.sources.bundle import parse_query_range
 from aisre_cli.sources.catalog import SourceEnv, SourceType
-from aisre_cli.sources.http import Health, Http, parse_model, probe
+from aisre_cli.sources.http import Health, HttpSource, parse_model, probe
 from aisre_cli.sources.querylog import QueryStat, record
 
 NICE_STEPS: tuple[int, ...] = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600)
@@ -160,7 +160,7 @@ def _duration(seconds: int) -> str:
     return f"{seconds // 60}m" if seconds % 60 == 0 else f"{seconds}s"
 
 
-class Prometheus:
+class Prometheus(HttpSource):
     """A Prometheus-compatible HTTP API. Implements `MetricSource`."""
 
     def __init__(
@@ -173,17 +173,9 @@ class Prometheus:
         budget_s: float = 20.0,
         name: str = "prometheus",
     ) -> None:
-        self.name = name
+        super().__init__(name, cfg, token=token, client=client, budget_s=budget_s)
         self.cfg = cfg
         self.service_labels = tuple(service_labels)
-        self.http = Http(
-            source=name,
-            base_url=cfg.url,
-            settings=cfg.http,
-            token=token,
-            client=client,
-            budget_s=budget_s,
-        )
         self.last_step = 0
         self.last_queries: dict[str, str] = {}
         """name → PromQL of the last fetch_series (for `bundle capture`)."""

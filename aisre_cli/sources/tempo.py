@@ -40,10 +40,10 @@ import httpx
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
 
 from aisre_cli.errors import AuthError, SourceError
-from aisre_cli.model import SourceNote, Span
+from aisre_cli.model import Span
 from aisre_cli.settings.config import HttpSettings, SourceUrl
 from aisre_cli.sources.catalog import SourceEnv, SourceType
-from aisre_cli.sources.http import Health, Http, parse_model, probe, user_auth
+from aisre_cli.sources.http import Health, HttpSource, parse_model, probe, user_auth
 from aisre_cli.sources.querylog import QueryStat, record
 from aisre_cli.sources.tracing import (
     FETCH_WORKERS,
@@ -251,7 +251,7 @@ def _q(value: str) -> str:
 # ------------------------------------------------------------------ connector
 
 
-class Tempo:
+class Tempo(HttpSource):
     """A Tempo query frontend. Implements `TraceSource`."""
 
     def __init__(
@@ -263,26 +263,17 @@ class Tempo:
         budget_s: float = 20.0,
         name: str = "tempo",
     ) -> None:
-        self.name = name
-        self.cfg = cfg
-        headers = {"X-Scope-OrgID": cfg.tenant} if cfg.tenant else {}
         token, auth_format = user_auth(cfg.username, token)
-        self.http = Http(
-            source=name,
-            base_url=cfg.url,
-            settings=cfg.http,
+        super().__init__(
+            name,
+            cfg,
             token=token,
-            auth_format=auth_format,
-            headers=headers,
             client=client,
             budget_s=budget_s,
+            auth_format=auth_format,
+            headers={"X-Scope-OrgID": cfg.tenant} if cfg.tenant else None,
         )
-        self._notes: list[SourceNote] = []
-        self.last_query = ""
-
-    def drain_notes(self) -> list[SourceNote]:
-        out, self._notes = self._notes, []
-        return out
+        self.cfg = cfg
 
     def trace_ref(self, trace_id: str, span_id: str = "") -> str:
         return f"{self.http.base_url}/api/traces/{trace_id}" + (f"#{span_id}" if span_id else "")
