@@ -189,32 +189,36 @@ class PgCluster:
     def data_dir(self) -> Path:
         return self.root / "data"
 
+    def _pg_ctl_start(self) -> None:
+        """`pg_ctl start` on `self.port`, loopback and a private socket directory only."""
+        opts = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1"
+            f" -c unix_socket_directories={self.root / 'sock'}"
+            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            " -c max_connections=200 -c shared_buffers=32MB"
+        )
+        self._run(
+            [
+                str(self.bin_dir / "pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.root / "server.log"),
+                "-o",
+                opts,
+                "-w",
+                "-t",
+                "120",
+                "start",
+            ]
+        )
+
     def _start_server(self) -> None:
         last = ""
         for _ in range(5):  # the free port may be taken between probe and bind
             self.port = _free_port()
-            opts = (
-                f"-p {self.port} -c listen_addresses=127.0.0.1"
-                f" -c unix_socket_directories={self.root / 'sock'}"
-                " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-                " -c max_connections=200 -c shared_buffers=32MB"
-            )
             try:
-                self._run(
-                    [
-                        str(self.bin_dir / "pg_ctl"),
-                        "-D",
-                        str(self.data_dir),
-                        "-l",
-                        str(self.root / "server.log"),
-                        "-o",
-                        opts,
-                        "-w",
-                        "-t",
-                        "120",
-                        "start",
-                    ]
-                )
+                self._pg_ctl_start()
                 return
             except RuntimeError as exc:
                 last = str(exc)
@@ -237,27 +241,7 @@ class PgCluster:
 
     def start_again(self) -> None:
         """Restart a stopped server on the same port (same URLs stay valid)."""
-        opts = (
-            f"-p {self.port} -c listen_addresses=127.0.0.1"
-            f" -c unix_socket_directories={self.root / 'sock'}"
-            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-            " -c max_connections=200 -c shared_buffers=32MB"
-        )
-        self._run(
-            [
-                str(self.bin_dir / "pg_ctl"),
-                "-D",
-                str(self.data_dir),
-                "-l",
-                str(self.root / "server.log"),
-                "-o",
-                opts,
-                "-w",
-                "-t",
-                "120",
-                "start",
-            ]
-        )
+        self._pg_ctl_start()
 
     def stop(self) -> None:
         """Stop the server (immediately) and delete the cluster."""
