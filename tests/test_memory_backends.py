@@ -222,6 +222,29 @@ def test_export_from_sqlite_imports_into_either(
     assert store.successes("rollback", "deploy") == 1
 
 
+def test_a_migrated_open_incident_is_updated_by_the_next_triage(
+    store: MemoryStore, tmp_path: Path
+) -> None:
+    """`memory migrate` moves the team's own incidents: re-triaging one of them updates
+    it, as on the laptop, instead of opening a second incident. An imported postmortem
+    (another team's record) is never updated by a local triage."""
+    with MemoryStore(tmp_path / "laptop.sqlite3") as laptop:
+        first = laptop.record_report(report(), SIG)
+        data = json.loads(json.dumps(laptop.export_all()))
+    store.import_data(data, "migrated")
+    again = store.record_report(report(), SIG)
+    assert again.uid == first.uid and again.origin == "migrated"
+    assert store.count() == 1
+
+    other = MemoryStore(tmp_path / "other.sqlite3")
+    try:
+        other.import_data(data, "import:postmortem.json")
+        fresh = other.record_report(report(), SIG)
+        assert fresh.uid != first.uid and fresh.origin == "local"
+    finally:
+        other.close()
+
+
 # ------------------------------------------------------------------ migrations
 
 

@@ -428,7 +428,7 @@ class MemoryStore:
         prev = c.execute(
             """SELECT id FROM incidents WHERE alert_id = ? AND status = 'open'
                AND starts_at IS NOT DISTINCT FROM ? AND bundle_id IS NOT DISTINCT FROM ?
-               AND origin = 'local' ORDER BY id DESC LIMIT 1""",
+               AND origin IN ('local', 'migrated') ORDER BY id DESC LIMIT 1""",
             (a["id"], a["starts_at"], d["bundle_id"]),
         ).fetchone()
         sig = json.dumps(d["signature"], sort_keys=True)
