@@ -177,26 +177,8 @@ def live_sources(tmp: Path) -> Iterator[dict[str, Any]]:
         time.sleep(15)
         url = f"http://127.0.0.1:{ports['checkout']}/fault?mode=errors"
         urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=2).read()
-        fired = wait_until(
-            lambda: [
-                a
-                for a in stack.am_alerts()
-                if a["labels"].get("alertname") == "CheckoutHighErrorRate"
-            ],
-            60,
-            "CheckoutHighErrorRate in Alertmanager",
-        )
-        pd.add_incident(  # the page, for the same alert (alert key = the fingerprint)
-            "CheckoutHighErrorRate",
-            service="checkout",
-            alerts=[
-                {
-                    "summary": "CheckoutHighErrorRate",
-                    "alert_key": fired[0]["fingerprint"],
-                    "details": {"alertname": "CheckoutHighErrorRate"},
-                }
-            ],
-        )
+        fired = stack.wait_alert("CheckoutHighErrorRate", 60)
+        pd.page_for(fired, service="checkout")  # the page, for the same alert
         time.sleep(6)  # a few points after the onset
         yield {
             "sources": {

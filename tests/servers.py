@@ -146,6 +146,15 @@ class Stack:
         data: list[dict[str, Any]] = http_json(f"{self.am_url}/api/v2/alerts")
         return data
 
+    def wait_alert(self, name: str, timeout: float) -> dict[str, Any]:
+        """The first alert `name` once Alertmanager has it (Prometheus fired it)."""
+        fired: list[dict[str, Any]] = wait_until(
+            lambda: [a for a in self.am_alerts() if a["labels"].get("alertname") == name],
+            timeout,
+            f"{name} in Alertmanager",
+        )
+        return fired[0]
+
     def prom_query(self, q: str) -> list[dict[str, Any]]:
         from urllib.parse import urlencode
 

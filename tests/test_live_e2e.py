@@ -128,27 +128,9 @@ def test_live_triage_ranks_the_injected_deploy_first(
         )
         urllib.request.urlopen(req, timeout=2).read()
 
-        fired = wait_until(
-            lambda: [
-                a
-                for a in stack.am_alerts()
-                if a["labels"].get("alertname") == "CheckoutHighErrorRate"
-            ],
-            40,
-            "CheckoutHighErrorRate in Alertmanager",
-        )
-        fp = fired[0]["fingerprint"]
-        pd.add_incident(
-            "CheckoutHighErrorRate",
-            service="checkout",
-            alerts=[
-                {
-                    "summary": "CheckoutHighErrorRate",
-                    "alert_key": fp,
-                    "details": {"alertname": "CheckoutHighErrorRate"},
-                }
-            ],
-        )
+        fired = stack.wait_alert("CheckoutHighErrorRate", 40)
+        fp = fired["fingerprint"]
+        pd.page_for(fired, service="checkout")
 
         r = run_cli(["alerts", "--json"])
         assert r.code == 0, r.err

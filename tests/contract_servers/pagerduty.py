@@ -81,6 +81,22 @@ class PagerDutyServer(ContractServer):
         self.notes[iid] = []
         return inc
 
+    def page_for(self, am_alert: dict[str, Any], service: str) -> dict[str, Any]:
+        """The incident Alertmanager's PagerDuty receiver opens for one of its alerts:
+        the alert key is the Alertmanager fingerprint, as with the Events API v2."""
+        name = str(am_alert["labels"]["alertname"])
+        return self.add_incident(
+            name,
+            service=service,
+            alerts=[
+                {
+                    "summary": name,
+                    "alert_key": am_alert["fingerprint"],
+                    "details": {"alertname": name},
+                }
+            ],
+        )
+
     def add_alert(
         self,
         incident_id: str,
