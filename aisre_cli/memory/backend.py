@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,8 +104,11 @@ class Database:
     def __init__(self) -> None:
         self._lock = threading.RLock()
 
-    # subclasses: _exec, _begin, close, tables
+    # subclasses: _exec, _exec_many, _begin, close, tables
     def _exec(self, sql: str, args: Sequence[Any]) -> Cursor:
+        raise NotImplementedError
+
+    def _exec_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         raise NotImplementedError
 
     def _begin(self) -> None:
@@ -129,6 +132,22 @@ class Database:
         with self._lock:
             try:
                 return self._exec(sql, args)
+            except MemoryStoreError:
+                raise
+            except Exception as exc:
+                if _is_driver_error(exc):
+                    raise self.error(exc) from None
+                raise
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """One statement for many rows; on PostgreSQL one round trip for all of them
+        (pipeline mode), which matters when the team's database is a network hop away."""
+        batch = [tuple(r) for r in rows]
+        if not batch:
+            return
+        with self._lock:
+            try:
+                self._exec_many(sql, batch)
             except MemoryStoreError:
                 raise
             except Exception as exc:
@@ -230,6 +249,9 @@ class SqliteDatabase(Database):
 
     def _exec(self, sql: str, args: Sequence[Any]) -> Cursor:
         return self.conn.execute(sql, tuple(args))
+
+    def _exec_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.conn.executemany(sql, rows)
 
     def _begin(self) -> None:
         try:
@@ -372,9 +394,14 @@ class PostgresDatabase(Database):
             sql = sql.replace("%", "%%").replace("?", "%s")
         return cast(Cursor, self.conn.execute(cast(Any, sql), tuple(args) if args else None))
 
+    def _exec_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        sql = sql.replace("%", "%%").replace("?", "%s")
+        with self.conn.cursor() as cur:
+            cur.executemany(cast(Any, sql), rows)
+
     def _begin(self) -> None:
-        self.conn.execute("BEGIN")
-        self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (PG_WRITE_LOCK,))
+        # one round trip: no parameters, so both statements go as one simple query
+        self.conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({int(PG_WRITE_LOCK)})")
 
     def close(self) -> None:
         self.conn.close()

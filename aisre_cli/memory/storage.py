@@ -481,10 +481,10 @@ class MemoryStore:
                 ),
             ).fetchone()
             iid = int(row[0])
-        for h in d["hypotheses"]:
-            c.execute(
-                """INSERT INTO hypotheses (incident_id, rank, kind, service, subject,
-                   statement, confidence, signature) VALUES (?,?,?,?,?,?,?,?)""",
+        c.executemany(
+            """INSERT INTO hypotheses (incident_id, rank, kind, service, subject,
+               statement, confidence, signature) VALUES (?,?,?,?,?,?,?,?)""",
+            [
                 (
                     iid,
                     h["rank"],
@@ -494,8 +494,10 @@ class MemoryStore:
                     h["statement"],
                     h["confidence"],
                     json.dumps(h["signature"], sort_keys=True),
-                ),
-            )
+                )
+                for h in d["hypotheses"]
+            ],
+        )
         self._add_alert_events(c, d["alerts"], d["at"])
         return {"incident_id": iid, "uid": d["uid"] if not reused else None, "reused": reused}
 
@@ -694,14 +696,13 @@ class MemoryStore:
 
     @staticmethod
     def _add_alert_events(c: Database, alerts: Iterable[Mapping[str, Any]], now: str) -> None:
-        for a in alerts:
-            c.execute(
-                """INSERT INTO alert_events (alert_id, starts_at, alert_name, service, ends_at,
-                   seen_at) VALUES (?,?,?,?,?,?)
-                   ON CONFLICT (alert_id, starts_at) DO UPDATE SET
-                   ends_at = excluded.ends_at, seen_at = excluded.seen_at""",
-                (a["id"], a["starts_at"], a["name"], a["service"], a["ends_at"], now),
-            )
+        c.executemany(
+            """INSERT INTO alert_events (alert_id, starts_at, alert_name, service, ends_at,
+               seen_at) VALUES (?,?,?,?,?,?)
+               ON CONFLICT (alert_id, starts_at) DO UPDATE SET
+               ends_at = excluded.ends_at, seen_at = excluded.seen_at""",
+            [(a["id"], a["starts_at"], a["name"], a["service"], a["ends_at"], now) for a in alerts],
+        )
 
     def record_alerts(self, alerts: Iterable[Alert]) -> None:
         """Record firing episodes (one per alert and `startsAt`; `endsAt` is updated)."""

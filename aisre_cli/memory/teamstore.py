@@ -84,6 +84,9 @@ class _NoDatabase(Database):
     def _exec(self, sql: str, args: Sequence[Any]) -> Cursor:
         raise self._fail()
 
+    def _exec_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        raise self._fail()
+
     def _begin(self) -> None:
         raise self._fail()
 
