@@ -32,11 +32,11 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 from urllib.parse import unquote, urlsplit
 
 from aisre_cli.errors import AisreError, ExitCode
@@ -45,6 +45,8 @@ BUSY_TIMEOUT_MS = 30_000
 PG_CONNECT_TIMEOUT_S = 5
 PG_WRITE_LOCK = 0x41_49_53_52_45_4D_45_4D  # "AISREMEM": one lock id for the store's writes
 DEFAULT_PASSWORD_NAME = "memory"
+
+T = TypeVar("T")
 
 
 class MemoryStoreError(AisreError):
@@ -128,10 +130,11 @@ class Database:
         round trip in the common case (the start-up path of every command)."""
         raise NotImplementedError
 
-    def execute(self, sql: str, args: Sequence[Any] = ()) -> Cursor:
+    def _mapped(self, fn: Callable[[], T]) -> T:
+        """Run one driver call under the lock; a driver error becomes the store's error."""
         with self._lock:
             try:
-                return self._exec(sql, args)
+                return fn()
             except MemoryStoreError:
                 raise
             except Exception as exc:
@@ -139,21 +142,15 @@ class Database:
                     raise self.error(exc) from None
                 raise
 
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> Cursor:
+        return self._mapped(lambda: self._exec(sql, args))
+
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """One statement for many rows; on PostgreSQL one round trip for all of them
         (pipeline mode), which matters when the team's database is a network hop away."""
         batch = [tuple(r) for r in rows]
-        if not batch:
-            return
-        with self._lock:
-            try:
-                self._exec_many(sql, batch)
-            except MemoryStoreError:
-                raise
-            except Exception as exc:
-                if _is_driver_error(exc):
-                    raise self.error(exc) from None
-                raise
+        if batch:
+            self._mapped(lambda: self._exec_many(sql, batch))
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
         return list(self.execute(sql, args).fetchall())
@@ -162,14 +159,7 @@ class Database:
     def transaction(self) -> Iterator[Database]:
         """One short write transaction, serialized against every other writer."""
         with self._lock:
-            try:
-                self._begin()
-            except MemoryStoreError:
-                raise
-            except Exception as exc:
-                if _is_driver_error(exc):
-                    raise self.error(exc) from None
-                raise
+            self._mapped(self._begin)
             try:
                 yield self
                 self._exec("COMMIT", ())
