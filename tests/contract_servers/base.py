@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import socket
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -76,8 +77,6 @@ class _QuietServer(ThreadingHTTPServer):
     output of the process under test."""
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        import sys
-
         if isinstance(sys.exc_info()[1], _CLIENT_GONE):
             return
         super().handle_error(request, client_address)
