@@ -49,6 +49,7 @@ def numbers(s: Any) -> dict[str, Any]:
         "unknown_escalated": _r(s.unknown_escalated),
         "ece": _r(s.ece),
         "confident_wrong": _r(s.confident_wrong),
+        "service_level": s.service.to_dict(),
     }
 
 

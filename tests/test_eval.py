@@ -167,6 +167,15 @@ def test_cli_json_is_stable(eval_dir: Path, tmp_path: Path) -> None:
         "time_s",
         "decision_accuracy",
         "confident_wrong",
+        "service_level",
+    }
+    assert set(s["service_level"]) == {
+        "n",
+        "top1",
+        "top3",
+        "baselines",
+        "best_baseline",
+        "margin_top1",
     }
     assert set(s["confident_wrong"]) == {"n", "rate", "min_confidence"}
     assert s["confident_wrong"]["min_confidence"] == 0.8
@@ -174,6 +183,7 @@ def test_cli_json_is_stable(eval_dir: Path, tmp_path: Path) -> None:
     assert set(s["time_s"]) == {"mean", "p95", "max"}
     case = body["cases"][0]
     assert set(case) >= {"path", "truth", "rank", "top1", "top3", "escalate", "confidence", "error"}
+    assert set(case) >= {"service_rank", "baselines"}
     assert body["errors"] == [{"path": "broken", "error": body["errors"][0]["error"]}]
     assert "no-truth" in body["skipped"]
     # stable: the same input gives the same document (timings aside)
@@ -191,6 +201,7 @@ def test_cli_tables_and_threshold_exit_code(eval_dir: Path) -> None:
     ok = runner.invoke(_app(), ["eval", str(eval_dir), "--min-top1", "0", "--min-top3", "0"])
     assert ok.exit_code == 0, ok.output
     assert "top-1" in ok.stdout and "per kind" in ok.stdout and "reliability" in ok.stdout
+    assert "against naive baselines" in ok.stdout and "topology walk" in ok.stdout
     # the broken bundle is a miss, so top-1 < 1: a threshold of 1 must fail with exit 7
     bad = runner.invoke(_app(), ["eval", str(eval_dir), "--min-top1", "1.0"])
     assert bad.exit_code == ExitCode.THRESHOLD == 7

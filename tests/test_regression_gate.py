@@ -1,7 +1,9 @@
 """Regression gate: on each evaluation dataset, top-1 with the shipped weights, and the
 leave-one-dataset-out (LODO) top-1 and top-3, may not drop more than 2 points below
-`bench/baseline.json`. The baseline moves only through `python bench/update_baseline.py`
-(a deliberate, reviewed change), never from a test.
+`bench/baseline.json`; and on each dataset left out, the engine's service-level AC@1
+must beat the best naive baseline (`investigate/baselines.py`) outright. The baseline
+moves only through `python bench/update_baseline.py` (a deliberate, reviewed change),
+never from a test.
 
 One test does it all: the datasets are triaged once (feature extraction per bundle is the
 costly part, spread over worker processes) and every LODO fit reuses the cached candidate
@@ -68,4 +70,16 @@ def test_ranking_does_not_regress() -> None:
             for key, now in (("top1", s.top1), ("top3", s.top3)):
                 if now < base[key] - TOLERANCE:
                     fails.append(f"{name}: LODO {key} {now:.3f} < baseline {base[key]:.3f}")
+            sl = s.service
+            best = sl.best_baseline
+            assert best is not None and sl.n > 0
+            notes.append(
+                f"{name} LODO service AC@1 {sl.top1:.3f}, best naive ({best}) "
+                f"{sl.baselines[best][0]:.3f}"
+            )
+            if sl.margin is None or sl.margin <= 0:
+                fails.append(
+                    f"{name}: LODO service AC@1 {sl.top1:.3f} does not beat the naive "
+                    f"{best} baseline ({sl.baselines[best][0]:.3f})"
+                )
     assert not fails, "regression: " + "; ".join(fails) + "\n" + "\n".join(notes)

@@ -42,6 +42,8 @@ from pathlib import Path
 from typing import Any
 
 from aisre_cli.errors import AisreError
+from aisre_cli.investigate.baselines import NAMES as BASELINES
+from aisre_cli.investigate.baselines import rank_of, rankings
 from aisre_cli.investigate.gather import gather, list_alerts, resolve_alert
 from aisre_cli.investigate.rank import FEATURES, Candidate, Weights, service_mass
 from aisre_cli.investigate.triage import analyze_context, build_report
@@ -132,6 +134,11 @@ class CaseResult:
     features: CaseFeatures | None = field(default=None, repr=False)
     dataset: str = ""
     """Which of the evaluated folders the bundle came from (its name)."""
+    service_rank: int | None = None
+    """1-based rank of the truth's service among the ranked services (hypotheses
+    de-duplicated by service), for a known cause: what the naive baselines compare to."""
+    baselines: dict[str, list[str]] = field(default_factory=dict)
+    """Each naive baseline's top services (`baselines.rankings`)."""
 
     @property
     def ok(self) -> bool:
@@ -195,6 +202,8 @@ class CaseResult:
                 else None
             ),
             "candidates": self.n_candidates,
+            "service_rank": self.service_rank,
+            "baselines": self.baselines,
             "seconds": round(self.seconds, 4),
             "error": self.error,
         }
@@ -235,6 +244,66 @@ class KindRow:
 
 
 @dataclass
+class ServiceLevel:
+    """Service-level AC@1/AC@3 over the bundles whose cause is known (and that triaged):
+    the engine's ranked services beside each naive baseline's (`baselines`)."""
+
+    n: int
+    top1: float
+    top3: float
+    baselines: dict[str, tuple[float, float]]
+    """baseline name → (AC@1, AC@3)."""
+
+    @property
+    def best_baseline(self) -> str | None:
+        """The baseline with the best AC@1 (then AC@3; then the order of `BASELINES`)."""
+        if not self.baselines:
+            return None
+        return max(self.baselines, key=lambda k: (*self.baselines[k], -BASELINES.index(k)))
+
+    @property
+    def margin(self) -> float | None:
+        """Engine AC@1 minus the best baseline's AC@1 (positive: the engine is better)."""
+        best = self.best_baseline
+        return None if best is None else self.top1 - self.baselines[best][0]
+
+    def to_dict(self) -> dict[str, Any]:
+        best = self.best_baseline
+        margin = self.margin
+        return {
+            "n": self.n,
+            "top1": round(self.top1, 4),
+            "top3": round(self.top3, 4),
+            "baselines": {
+                k: {"top1": round(a1, 4), "top3": round(a3, 4)}
+                for k, (a1, a3) in self.baselines.items()
+            },
+            "best_baseline": best,
+            "margin_top1": None if margin is None else round(margin, 4),
+        }
+
+
+def service_level(cases: Sequence[CaseResult]) -> ServiceLevel:
+    known = [c for c in cases if c.ok and c.truth is not None and not c.truth.is_unknown]
+    n = len(known)
+
+    def ac(ranks: Sequence[int | None], k: int) -> float:
+        return sum(1 for r in ranks if r is not None and r <= k) / n if n else 0.0
+
+    mine = [c.service_rank for c in known]
+    base: dict[str, tuple[float, float]] = {}
+    if n:
+        for name in BASELINES:
+            ranks = [
+                rank_of(c.truth.service, c.baselines.get(name, []))
+                for c in known
+                if c.truth is not None
+            ]
+            base[name] = (ac(ranks, 1), ac(ranks, 3))
+    return ServiceLevel(n, ac(mine, 1), ac(mine, 3), base)
+
+
+@dataclass
 class Summary:
     n: int
     """Bundles with a truth (errors included)."""
@@ -260,6 +329,8 @@ class Summary:
     time_mean_s: float
     time_p95_s: float
     time_max_s: float
+    service: ServiceLevel = field(default_factory=lambda: ServiceLevel(0, 0.0, 0.0, {}))
+    """Service-level AC@k, the engine beside the naive baselines."""
 
     def to_dict(self) -> dict[str, Any]:
         def r(x: float | None) -> float | None:
@@ -287,6 +358,7 @@ class Summary:
                 "min_confidence": CONFIDENT,
             },
             "per_kind": {k: v.to_dict() for k, v in sorted(self.per_kind.items())},
+            "service_level": self.service.to_dict(),
             "time_s": {
                 "mean": round(self.time_mean_s, 4),
                 "p95": round(self.time_p95_s, 4),
@@ -448,6 +520,7 @@ def _result_from_scores(
             n_candidates=len(keys),
             seconds=base.seconds,
             features=base.features,
+            baselines=base.baselines,
         ),
         ordered,
     )
@@ -458,8 +531,11 @@ def _finish(res: CaseResult, ordered: Sequence[CandKey]) -> CaseResult:
     assert truth is not None
     if truth.is_unknown:
         res.rank = 1 if res.escalate else None
+        res.service_rank = None
     else:
         res.rank = truth_rank(truth, ordered)
+        services = list(dict.fromkeys(svc for svc, _, _ in ordered))
+        res.service_rank = rank_of(truth.service, services)
     return res
 
 
@@ -516,6 +592,7 @@ def evaluate_bundle(
         res.null_prob = analysis.null_prob
         res.top = ordered[0] if ordered else None
         res.n_candidates = len(cands)
+        res.baselines = rankings(analysis)
         if keep_features:
             res.features = CaseFeatures(
                 keys=keys,
@@ -611,6 +688,7 @@ def summarize(cases: Sequence[CaseResult]) -> Summary:
         time_mean_s=sum(times) / len(times) if times else 0.0,
         time_p95_s=_percentile(times, 95),
         time_max_s=max(times, default=0.0),
+        service=service_level(ok),
     )
 
 

@@ -223,6 +223,45 @@ def _dataset_table(title: str, rows: dict[str, Summary]) -> Any:
     return t
 
 
+def _baseline_table(title: str, rows: dict[str, Summary]) -> Any:
+    """Service-level AC@1 / AC@3 of the engine beside the naive baselines, per folder."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from aisre_cli.investigate.baselines import NAMES
+
+    t = Table(title=title, title_justify="left")
+    t.add_column("folder")
+    t.add_column("n", justify="right")
+    for c in ("aisre", *NAMES, "margin"):
+        t.add_column(c, justify="right")
+    for name, s in sorted(rows.items()):
+        sl = s.service
+        if not sl.n:
+            continue
+        best = sl.best_baseline
+        cells = [
+            f"{a1:.2f} / {a3:.2f}" if k != best else f"[bold]{a1:.2f} / {a3:.2f}[/]"
+            for k, (a1, a3) in ((k, sl.baselines[k]) for k in NAMES)
+        ]
+        margin = sl.margin
+        style = "green" if margin is not None and margin > 0 else "red"
+        t.add_row(
+            escape(name),
+            str(sl.n),
+            f"{sl.top1:.2f} / {sl.top3:.2f}",
+            *cells,
+            "-" if margin is None else f"[{style}]{margin:+.2f}[/]",
+        )
+    return t
+
+
+BASELINE_CAPTION = (
+    "[dim]service-level AC@1 / AC@3 over bundles with a known cause; bold: the best naive"
+    " baseline; margin: aisre AC@1 minus it (docs/eval.md)[/]"
+)
+
+
 def _kind_table(s: Summary) -> Any:
     from rich.table import Table
 
@@ -287,6 +326,9 @@ def _render(out: Console, report: EvalReport, verbose: int) -> None:
     )
     if report.by_dataset:
         out.print(_dataset_table("per folder", report.by_dataset))
+    rows = report.by_dataset or {"all": s}
+    out.print(_baseline_table("against naive baselines", rows))
+    out.print(BASELINE_CAPTION)
     out.print(_kind_table(s))
     out.print(_reliability_table(s))
     misses = [c for c in report.cases if c.error is None and not c.top1]
@@ -365,6 +407,13 @@ def _render_fit(out: Console, fr: FitResult, saved: Path | None) -> None:
         out.print(t)
         for lf in lo.folds:
             out.print(f"[dim]{escape(lf.dataset)}: λ/threshold chosen by {escape(lf.inner)}[/]")
+        out.print(
+            _baseline_table(
+                "leave-one-dataset-out against naive baselines",
+                {lf.dataset: lf.summary for lf in lo.folds},
+            )
+        )
+        out.print(BASELINE_CAPTION)
     k = len(fr.folds)
     out.print()
     title = f"within-dataset held-out ({k}-fold cross-validation, nested λ/T/threshold)"
