@@ -296,6 +296,9 @@ def test_triage_while_down_runs_with_a_note_and_the_next_one_sends_it(
     report = json.loads(p.stdout)
     assert report["hypotheses"]  # triage ran
     assert "unreachable" in p.stderr and "local spool" in p.stderr
+    assert p.stderr.count("unreachable") == 1, p.stderr  # said once, not by every layer
+    # the report itself says its past incidents were not read
+    assert any(n.startswith("memory failed") and "unreachable" in n for n in report["notes"])
     assert "Traceback" not in p.stderr
     assert memory_spool().status().by_kind == {"incident.record": 1}
     st = _aisre(_aisre_home, "memory", "status", "--json", env=env)

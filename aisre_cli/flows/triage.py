@@ -270,10 +270,13 @@ class TriageFlow:
 
                 try:
                     self._memory = open_advisor(profile=self.profile)
-                    from aisre_cli.memory.teamstore import TeamStore, store_notes
+                    from aisre_cli.memory.teamstore import OfflineStore, TeamStore, store_notes
 
-                    # team mode: replayed spooled writes, or unreachable (writes spooled)
-                    self.notes.extend(store_notes(self._memory.store))
+                    # team mode: replayed spooled writes. An unreachable store is told once
+                    # by what it affects: the report's memory note (no past incidents read)
+                    # and the incident record (kept in the spool), not a third time here.
+                    if not isinstance(self._memory.store, OfflineStore):
+                        self.notes.extend(store_notes(self._memory.store))
                     if isinstance(self._memory.store, TeamStore):  # the server answers
                         from aisre_cli.govern.team import drain_audit
 

@@ -86,7 +86,10 @@ def triage_cmd(
     report = result.report
     inc = result.incident
     if inc is not None and inc.id == 0:  # team store unreachable: spooled, not numbered yet
-        note(f"incident {inc.uid} kept in the local spool until the team memory is back")
+        note(
+            f"team memory unreachable: incident {inc.uid} kept in the local spool and sent"
+            " when the server is back (`aisre memory status` shows the spool)"
+        )
     elif inc is not None:
         what = "updated open incident" if inc.reused else "recorded as incident"
         note(
