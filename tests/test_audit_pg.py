@@ -206,6 +206,83 @@ def test_documented_roles_make_the_audit_insert_only(
     pg_cluster.admin(f'DROP DATABASE "{db}" WITH (FORCE)')
 
 
+def test_an_older_schema_waits_for_the_owner_and_nothing_is_lost(
+    pg_cluster: PgCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new aisre on a team store still at an older revision: the tool role may not
+    run DDL (the roles above), so it says in one line who must upgrade and how; writes
+    wait in the local spool; once the owner has migrated and re-granted (steps 3 and
+    4), the tool's next open sends them, once."""
+    from aisre_cli.memory.backend import location_for
+    from aisre_cli.memory.migrations import REVISIONS, SchemaNeedsOwner
+    from aisre_cli.memory.spool import memory_spool
+    from aisre_cli.memory.storage import MemoryStore, StoreChangeFeed, open_store
+    from aisre_cli.memory.teamstore import OfflineStore
+
+    steps = _doc_steps()
+    sfx = secrets.token_hex(3)
+    owner, tool, db = f"aisre_owner_{sfx}", f"aisre_tool_{sfx}", f"aisre_{sfx}"
+    pw_owner, pw_tool = secrets.token_hex(8), secrets.token_hex(8)
+
+    def sub(sql: str) -> str:
+        sql = sql.replace("'change-me-owner'", f"'{pw_owner}'")
+        sql = sql.replace("'change-me-tool'", f"'{pw_tool}'")
+        sql = re.sub(r"\baisre_owner\b", owner, sql)
+        sql = re.sub(r"\baisre_tool\b", tool, sql)
+        return re.sub(r"DATABASE aisre\b", f"DATABASE {db}", sql)
+
+    owner_dsn = f"postgresql://{owner}:{pw_owner}@127.0.0.1:{pg_cluster.port}/{db}"
+    owner_url = f"postgresql://{owner}@127.0.0.1:{pg_cluster.port}/{db}"
+    tool_url = f"postgresql://{tool}@127.0.0.1:{pg_cluster.port}/{db}"
+    _run(pg_cluster.dsn("postgres"), sub(steps[1]))
+    _run(pg_cluster.dsn(db), sub(steps[2]))
+    older = REVISIONS[-2]  # what the previous aisre release migrated to
+    monkeypatch.setenv("AISRE_MEMORY_TOKEN", pw_owner)
+    MemoryStore(location=location_for(owner_url), upto=older).close()
+    _run(
+        owner_dsn,
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {tool};"
+        f" GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {tool}",
+    )
+
+    monkeypatch.setenv("AISRE_MEMORY_TOKEN", pw_tool)
+    with pytest.raises(SchemaNeedsOwner) as err:
+        open_store(memory_url=tool_url, spool=False)
+    assert f"revision {older}" in err.value.message and tool in err.value.message
+    assert "may not upgrade" in err.value.message
+    assert err.value.hint is not None and "aisre memory migrate" in err.value.hint
+    assert pw_tool not in err.value.message
+    assert _query(owner_dsn, "SELECT version_num FROM alembic_version") == [(older,)]
+
+    # the spooling store: writes wait, and it says why (the owner's job, not the server's)
+    st = open_store(memory_url=tool_url)
+    assert isinstance(st, OfflineStore)
+    assert any("waits for its owner" in n for n in st.notes)
+    StoreChangeFeed(st).record(service="checkout", version="v3")
+    assert memory_spool().status().depth == 1
+
+    # the owner upgrades and re-grants ...
+    monkeypatch.setenv("AISRE_MEMORY_TOKEN", pw_owner)
+    MemoryStore(location=location_for(owner_url)).close()  # `memory migrate`, elsewhere
+    _run(owner_dsn, sub(steps[3]))
+    _run(owner_dsn, sub(steps[4]))
+    # ... and the tool's next open sends what waited, once
+    monkeypatch.setenv("AISRE_MEMORY_TOKEN", pw_tool)
+    with open_store(memory_url=tool_url) as st2:
+        assert not isinstance(st2, OfflineStore)
+        assert any("sent 1 write(s)" in n for n in getattr(st2, "notes", []))
+    assert memory_spool().status().depth == 0
+    assert _query(owner_dsn, "SELECT service, version FROM changes") == [("checkout", "v3")]
+    pg_cluster.admin(f'DROP DATABASE "{db}" WITH (FORCE)')
+
+
+def _query(dsn: str, sql: str) -> list[tuple[Any, ...]]:
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as c:
+        return [tuple(r) for r in c.execute(sql).fetchall()]  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
     "tamper, reason",
     [

@@ -295,8 +295,8 @@ def test_triage_while_down_runs_with_a_note_and_the_next_one_sends_it(
     assert p.returncode == 0, p.stderr
     report = json.loads(p.stdout)
     assert report["hypotheses"]  # triage ran
-    assert "unreachable" in p.stderr and "local spool" in p.stderr
-    assert p.stderr.count("unreachable") == 1, p.stderr  # said once, not by every layer
+    assert "team memory unavailable" in p.stderr and "local spool" in p.stderr
+    assert p.stderr.count("team memory") == 1, p.stderr  # said once, not by every layer
     # the report itself says its past incidents were not read
     assert any(n.startswith("memory failed") and "unreachable" in n for n in report["notes"])
     assert "Traceback" not in p.stderr

@@ -30,6 +30,7 @@ from aisre_cli.memory.backend import (
     Database,
     Location,
     MemoryStoreError,
+    MemoryUnavailable,
     PostgresDatabase,
     password_for,
     scrub,
@@ -52,6 +53,26 @@ SCRIPTS = Path(__file__).resolve().parent / "alembic"
 
 class SchemaTooNew(MemoryStoreError):
     """The memory was migrated by a newer aisre."""
+
+
+class SchemaNeedsOwner(MemoryUnavailable):
+    """The team store's schema is older than this aisre and the tool role may not
+    upgrade it (docs/team-mode.md: only the owner runs migrations). Until the owner
+    does, this behaves like an unreachable server: triage runs without the memory and
+    writes wait in the local spool, to be sent once the schema is current."""
+
+
+INSUFFICIENT_PRIVILEGE = "42501"
+"""PostgreSQL's SQLSTATE for a statement the role may not run (`must be owner of …`)."""
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a driver error, also when SQLAlchemy wraps it (`.orig`)."""
+    for e in (exc, getattr(exc, "orig", None)):
+        code = getattr(e, "sqlstate", None)
+        if isinstance(code, str):
+            return code
+    return None
 
 
 def current(db: Database) -> str | None:
@@ -179,6 +200,16 @@ def upgrade(loc: Location, db: Database, upto: str | None = None) -> list[str]:
         raise
     except Exception as exc:  # a driver error: one line, password scrubbed
         secret = password_for(loc) if isinstance(db, PostgresDatabase) else None
+        if isinstance(db, PostgresDatabase) and _sqlstate(exc) == INSUFFICIENT_PRIVILEGE:
+            role = loc.pg.user if loc.pg is not None else None
+            raise SchemaNeedsOwner(
+                f"{loc.display}: the team memory's schema (revision {before or 'none'}) is"
+                f" older than this aisre ({target}), and the role {role or '(this one)'}"
+                " may not upgrade it",
+                hint="the database owner runs `aisre memory migrate --to"
+                " postgresql://OWNER@HOST/DB`, then re-grants steps 3 and 4 of"
+                " docs/team-mode.md; until then writes wait in the local spool",
+            ) from None
         raise MemoryStoreError(
             f"{loc.display}: migrating the incident memory failed"
             f" ({scrub(' '.join(str(exc).split()), secret)[:300]})",

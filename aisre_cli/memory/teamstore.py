@@ -4,12 +4,13 @@
   (writes kept while the server was down), oldest first; then every write goes to the
   server, or to the spool if the server goes away meanwhile (and behind older spooled
   writes while any are left, so their order holds).
-* `OfflineStore`: the server cannot be reached. Every write (`record_report`,
-  `record_alerts`, `record_run`, `record_change`, …) is a `WriteOp` appended to the
-  spool, fsynced, and replayed later. Every read raises `MemoryUnavailable`, which the
-  readers already treat as "no memory this time" (triage's advisor notes it and ranks
-  without priors); the track record reads as empty, as for a new runbook: no autonomy
-  is earned from a history that cannot be seen.
+* `OfflineStore`: the server cannot be reached, or its schema is older than this aisre
+  and only the database owner may upgrade it (`migrations.SchemaNeedsOwner`). Every
+  write (`record_report`, `record_alerts`, `record_run`, `record_change`, …) is a
+  `WriteOp` appended to the spool, fsynced, and replayed later. Every read raises
+  `MemoryUnavailable`, which the readers already treat as "no memory this time"
+  (triage's advisor notes it and ranks without priors); the track record reads as
+  empty, as for a new runbook: no autonomy is earned from a history that cannot be seen.
 
 Both carry `notes`: what to tell the user (replayed N writes; unreachable, spooling).
 The audit trail has a spool of its own (govern/audit_pg.py, `audit_spool()`), so the
@@ -24,6 +25,7 @@ from typing import Any
 
 from aisre_cli.errors import AisreError
 from aisre_cli.memory.backend import Cursor, Database, Location, MemoryUnavailable
+from aisre_cli.memory.migrations import SchemaNeedsOwner
 from aisre_cli.memory.spool import (
     ReplayResult,
     Spool,
@@ -66,20 +68,26 @@ class TeamStore(MemoryStore):
         self.writer = spooling_writer(self, self.spool, lambda: replay_memory(self, self.spool))
 
 
+UNREACHABLE_HINT = (
+    "check that the PostgreSQL server is up and reachable from here; writes"
+    " are kept in the local spool meanwhile (`aisre memory status`)"
+)
+
+
+SCHEMA_BEHIND = "waits for its owner to upgrade its schema"
+
+
 class _NoDatabase(Database):
     backend = "postgresql"
 
-    def __init__(self, location: str, reason: str) -> None:
+    def __init__(self, location: str, reason: str, hint: str | None = None) -> None:
         super().__init__()
         self.location = location
         self.reason = reason
+        self.hint = hint or UNREACHABLE_HINT
 
     def _fail(self) -> MemoryUnavailable:
-        return MemoryUnavailable(
-            self.reason,
-            hint="check that the PostgreSQL server is up and reachable from here; writes"
-            " are kept in the local spool meanwhile (`aisre memory status`)",
-        )
+        return MemoryUnavailable(self.reason, hint=self.hint)
 
     def _exec(self, sql: str, args: Sequence[Any]) -> Cursor:
         raise self._fail()
@@ -106,19 +114,26 @@ class _NoDatabase(Database):
 class OfflineStore(MemoryStore):
     """See the module docstring."""
 
-    def __init__(self, location: Location, spool: Spool, reason: str) -> None:
+    def __init__(
+        self,
+        location: Location,
+        spool: Spool,
+        reason: str,
+        hint: str | None = None,
+        state: str = "is unreachable",
+    ) -> None:
         # no super().__init__: it would connect (and fail again)
         self.location = location
         self.path = location.path
-        self.db = _NoDatabase(location.display, reason)
+        self.db = _NoDatabase(location.display, reason, hint)
         self.spool = spool
         self.reason = reason
         self.writer = self._spool
         waiting = spool.status().depth
         held = f"; {waiting} earlier write(s) are waiting there too" if waiting else ""
         self.notes = [
-            f"the team memory at {location.display} is unreachable: what this command"
-            f" records is kept in the local spool and sent when the server is back{held}"
+            f"the team memory at {location.display} {state}: what this command"
+            f" records is kept in the local spool and sent when it can be{held}"
         ]
 
     def _spool(self, op: WriteOp) -> dict[str, Any]:
@@ -139,8 +154,10 @@ def open_team_store(location: Location, spool: Spool | None = None) -> MemorySto
     sp = spool or memory_spool()
     try:
         return TeamStore(location, sp)
+    except SchemaNeedsOwner as exc:
+        return OfflineStore(location, sp, exc.message, exc.hint, SCHEMA_BEHIND)
     except MemoryUnavailable as exc:
-        return OfflineStore(location, sp, exc.message)
+        return OfflineStore(location, sp, exc.message, exc.hint)
 
 
 def store_notes(store: object) -> list[str]:

@@ -87,8 +87,8 @@ def triage_cmd(
     inc = result.incident
     if inc is not None and inc.id == 0:  # team store unreachable: spooled, not numbered yet
         note(
-            f"team memory unreachable: incident {inc.uid} kept in the local spool and sent"
-            " when the server is back (`aisre memory status` shows the spool)"
+            f"team memory unavailable: incident {inc.uid} kept in the local spool and sent"
+            " when it can be (`aisre memory status` shows why, and the spool)"
         )
     elif inc is not None:
         what = "updated open incident" if inc.reused else "recorded as incident"
