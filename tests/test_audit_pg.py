@@ -8,6 +8,7 @@ tests/test_team_faults.py.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -281,6 +282,37 @@ def _query(dsn: str, sql: str) -> list[tuple[Any, ...]]:
 
     with psycopg.connect(dsn, autocommit=True) as c:
         return [tuple(r) for r in c.execute(sql).fetchall()]  # type: ignore[arg-type]
+
+
+def test_a_cut_tail_is_found_by_the_machine_that_wrote_it(
+    pg_cluster: PgCluster, team: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deleting the newest rows leaves a chain that still links; the local anchor of
+    the machine that stored them catches it (another machine needs --expect-head)."""
+    log = PgAuditLog(team, key=None)
+    for i in range(4):
+        log.append("intent", {"i": i})
+    assert log.verify().ok
+    anchor = json.loads(log.anchor_path.read_text())
+    assert (anchor["seq"], anchor["log"]) == (4, log.where)
+    db = _db(team)
+    off, on = (
+        f"ALTER TABLE audit_log {x} TRIGGER audit_log_no_update" for x in ("DISABLE", "ENABLE")
+    )
+    pg_cluster.admin(f"{off}; DELETE FROM audit_log WHERE seq >= 3; {on}", db)
+    rep = log.verify()
+    assert not rep.ok and rep.problem is not None and rep.records == 2
+    assert "record(s) 3..4 missing" in rep.problem.reason
+    # the tail rewritten: two new records take seq 3 and 4, the chain links again
+    log.append("intent", {"i": 2})
+    log.append("intent", {"i": 3})
+    rep = log.verify()
+    assert not rep.ok and rep.problem is not None and rep.problem.line == 4
+    assert "rewritten" in rep.problem.reason
+    # a machine that never wrote here has no anchor: the chain alone looks intact
+    monkeypatch.setenv("AISRE_HOME", str(tmp_path / "other"))
+    assert PgAuditLog(team, key=None).verify().ok
+    log.close()
 
 
 @pytest.mark.parametrize(

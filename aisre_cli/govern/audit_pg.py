@@ -27,12 +27,21 @@ hashes (`local_seq`, `local_hash` columns, and a `spool` member in the team reco
 the team hash covers them). Every append carries a random `origin_id` chosen before the
 first attempt: a commit whose answer was lost with the connection, then spooled and
 replayed, is stored once (`ON CONFLICT (origin_id) DO NOTHING`).
+
+Truncation: deleting rows at the *end* of a chain leaves a shorter chain that still
+links. So every machine keeps a local anchor per team log (`team_anchor_path`): the seq
+and hash of the newest team record it stored, moved forward only, fsynced. `verify()`
+then also requires that record to be there, unchanged: a tail cut below what this
+machine wrote is found without anyone having noted a head (`--expect-head` still covers
+what other machines wrote).
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
+import os
 import secrets
 import socket
 import time
@@ -67,6 +76,7 @@ from aisre_cli.memory.backend import (
 )
 from aisre_cli.memory.spool import Spool, SpoolRecord, Unavailable
 from aisre_cli.settings import paths
+from aisre_cli.settings.durable import fsync_dir
 
 AUDIT_LOCK = 0x61697372_65617564  # "aisr" "eaud": the advisory lock key of the chain
 TABLE = "audit_log"
@@ -267,7 +277,35 @@ class PgAuditLog:
             return AuditRecord.from_dict(rec)
 
         out: AuditRecord = self._tx(tx)
+        self._anchor(out.seq, out.hash)
         return out
+
+    @property
+    def anchor_path(self) -> Path:
+        return team_anchor_path(self.where)
+
+    def _anchor(self, seq: int, h: str) -> None:
+        """Move this machine's anchor of the team chain forward to (seq, h). Best
+        effort: the record is stored already, and an anchor that lags only weakens the
+        truncation check, never makes it fail wrongly."""
+        p = self.anchor_path
+        cur = read_team_anchor(p)
+        if cur is not None and cur[0] >= seq:
+            return
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            tmp = p.with_name(f"{p.name}.tmp{os.getpid()}")
+            body = json.dumps({"log": self.where, "seq": seq, "hash": h}).encode()
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.write(fd, body)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, p)
+            fsync_dir(p.parent)
+        except OSError:
+            pass
 
     def _spool(self, base: dict[str, Any], origin: str) -> AuditRecord:
         assert self.spool is not None
@@ -444,7 +482,11 @@ class PgAuditLog:
         mac_from: int | None = None
         want = (expect_head or "").strip().lower()
         hits: list[int] = []
+        anchor = read_team_anchor(self.anchor_path)
+        at_anchor: str | None = None
         for raw, seq, h, p, event, run, actor in self._rows():
+            if anchor is not None and int(seq) == anchor[0]:
+                at_anchor = str(h)
             line = n + 1
             why = _check_row(raw, line, prev, int(seq), str(h), str(p), event, run, actor)
             rec = json.loads(raw) if not why else {}
@@ -470,6 +512,22 @@ class PgAuditLog:
                 None,
                 mac="checked",
             )
+        if anchor is not None:
+            a_seq, a_hash = anchor
+            why = ""
+            if a_seq > n:
+                why = (
+                    f"record(s) {n + 1}..{a_seq} missing: this machine stored record {a_seq}"
+                    f" ({a_hash[:12]}…) in the team log, which now ends at {n}"
+                )
+            elif at_anchor != a_hash:
+                why = (
+                    f"not the record this machine stored as {a_seq} ({a_hash[:12]}…): the"
+                    " chain was rewritten from there"
+                )
+            if why:
+                line = min(a_seq, n + 1)
+                return VerifyReport(self.where, n, prev, Problem(line, why), None, mac=mac_state)
         expected_seq: int | None = None
         if expect_head:
             if not hits and len(want) >= 12:
@@ -494,6 +552,22 @@ class PgAuditLog:
         return VerifyReport(
             self.where, n, prev, None, None, False, mac_state, expected_head_seq=expected_seq
         )
+
+
+def team_anchor_path(where: str) -> Path:
+    """This machine's anchor of one team audit log (see the module docstring)."""
+    digest = hashlib.sha256(where.encode()).hexdigest()[:16]
+    return paths.audit_log_file().parent / "team-anchors" / f"{digest}.json"
+
+
+def read_team_anchor(p: Path) -> tuple[int, str] | None:
+    """(seq, hash) of the anchor file, or None when there is none (or it is unreadable:
+    a machine that never wrote to this log has nothing to hold it to)."""
+    try:
+        d = json.loads(p.read_bytes())
+        return int(d["seq"]), str(d["hash"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _page(c: Any, *, after: int, batch: int) -> list[Any]:
