@@ -224,41 +224,38 @@ def _dataset_table(title: str, rows: dict[str, Summary]) -> Any:
 
 
 def _baseline_table(title: str, rows: dict[str, Summary]) -> Any:
-    """Service-level AC@1 / AC@3 of the engine beside the naive baselines, per folder."""
+    """Service-level AC@1/AC@3 of the engine beside the naive baselines: one row per
+    method, one column per folder (narrow enough for an 80-column terminal)."""
     from rich.markup import escape
     from rich.table import Table
 
     from aisre_cli.investigate.baselines import NAMES
 
+    cols = {name: s.service for name, s in sorted(rows.items()) if s.service.n}
     t = Table(title=title, title_justify="left")
-    t.add_column("folder")
-    t.add_column("n", justify="right")
-    for c in ("aisre", *NAMES, "margin"):
-        t.add_column(c, justify="right")
-    for name, s in sorted(rows.items()):
-        sl = s.service
-        if not sl.n:
-            continue
-        best = sl.best_baseline
-        cells = [
-            f"{a1:.2f} / {a3:.2f}" if k != best else f"[bold]{a1:.2f} / {a3:.2f}[/]"
-            for k, (a1, a3) in ((k, sl.baselines[k]) for k in NAMES)
-        ]
-        margin = sl.margin
-        style = "green" if margin is not None and margin > 0 else "red"
-        t.add_row(
-            escape(name),
-            str(sl.n),
-            f"{sl.top1:.2f} / {sl.top3:.2f}",
-            *cells,
-            "-" if margin is None else f"[{style}]{margin:+.2f}[/]",
-        )
+    t.add_column("method (AC@1/AC@3)")
+    for name, sl in cols.items():
+        t.add_column(f"{escape(name)} (n={sl.n})", justify="right", no_wrap=True)
+    t.add_row("aisre", *(f"[bold]{sl.top1:.2f}/{sl.top3:.2f}[/]" for sl in cols.values()))
+    for k in NAMES:
+        cells = []
+        for sl in cols.values():
+            a1, a3 = sl.baselines[k]
+            best = "*" if k == sl.best_baseline else " "
+            cells.append(f"{a1:.2f}/{a3:.2f}{best}")
+        t.add_row(k, *cells)
+    margins = []
+    for sl in cols.values():
+        m = sl.margin
+        style = "green" if m is not None and m > 0 else "red"
+        margins.append("-" if m is None else f"[{style}]{m:+.2f}[/] ")
+    t.add_row("[dim]margin over the best (*)[/]", *margins)
     return t
 
 
 BASELINE_CAPTION = (
-    "[dim]service-level AC@1 / AC@3 over bundles with a known cause; bold: the best naive"
-    " baseline; margin: aisre AC@1 minus it (docs/eval.md)[/]"
+    "[dim]service-level, over bundles with a known cause; *: the best naive baseline;"
+    " margin: aisre's AC@1 minus the best baseline's (docs/eval.md)[/]"
 )
 
 
