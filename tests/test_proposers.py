@@ -597,3 +597,19 @@ def test_network_reading_follows_where_the_grown_network_time_concentrates() -> 
     (small,) = cands(a, "network", "db")
     assert big.features["kind_signal"] > 0.5
     assert small.features["kind_signal"] < 0.7 * big.features["kind_signal"]
+
+
+def test_saturation_that_follows_its_own_demand_reads_as_load() -> None:
+    """CPU climbing as the service's own request rate quadruples is the surge's effect:
+    the saturation reading keeps only a part of its signal, the surge outranks it."""
+    cpu = series("container_cpu_usage_percent", "web", 20.0, 95.0)
+    busy = run(context([cpu, series("http_requests_per_second", "web", 100.0, 400.0)]))
+    (sat,) = cands(busy, "resource_saturation", "web")
+    (surge,) = cands(busy, "traffic_surge", "web")
+    assert surge.features["kind_signal"] > sat.features["kind_signal"]
+    # the same CPU with a flat request rate is a resource problem, at full strength
+    flat = run(context([cpu, series("http_requests_per_second", "web", 100.0, 100.0)]))
+    (alone,) = cands(flat, "resource_saturation", "web")
+    assert alone.features["kind_signal"] > 0.5
+    assert sat.features["kind_signal"] < 0.5 * alone.features["kind_signal"]
+    assert not cands(flat, "traffic_surge", "web")

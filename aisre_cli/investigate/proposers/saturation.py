@@ -22,11 +22,29 @@ from aisre_cli.investigate.evidence import (
 )
 from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
-from aisre_cli.investigate.scene import Scene, ServiceView
+from aisre_cli.investigate.scene import TOL_S, Scene, ServiceView
 
 SATURATION_FAMILIES = ("cpu", "memory", "disk", "connections")
 OOM_SHARE = 0.9
 """An OOM kill backed by a climbing memory signal counts this much toward saturation."""
+LOAD_EXPLAINS = 0.8
+"""How much of a saturation its own demand can explain away: a service whose request
+rate doubled when its CPU climbed is busy, not broken (the surge is the story,
+`traffic_surge`); some of it stays, since a service can be both."""
+
+
+def demand(view: ServiceView, onset: float) -> float:
+    """0-1: how far a rise of the service's own request rate, at or before `onset`,
+    explains a saturation starting then (relative size, capped at x2, times strength)."""
+    ups = [
+        f
+        for f in view.metrics
+        if f.family == "traffic"
+        and f.direction > 0
+        and f.scope != "node"
+        and f.onset <= onset + TOL_S
+    ]
+    return max((min(1.0, max(f.rel, 0.0)) * f.strength for f in ups), default=0.0)
 
 
 @register("saturation")
@@ -55,6 +73,8 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         + [OOM_SHARE * oom.strength if oom is not None else 0.0]
     )
     lead = own or sat
+    if lead:  # demand first, then the resource: load, not a leak or a noisy neighbour
+        sig *= 1.0 - LOAD_EXPLAINS * demand(view, min(f.onset for f in lead))
     res = (
         (lead[0].family if lead else sat_logs[0].family if sat_logs else None)
         or (cap.resource if cap is not None else None)
