@@ -613,3 +613,60 @@ def test_saturation_that_follows_its_own_demand_reads_as_load() -> None:
     assert alone.features["kind_signal"] > 0.5
     assert sat.features["kind_signal"] < 0.5 * alone.features["kind_signal"]
     assert not cands(flat, "traffic_surge", "web")
+
+
+def _client_to_api(labels: dict[str, str], name: str, api_after: float) -> Analysis:
+    return run(
+        context(
+            [
+                series(name, "web", 0.05, 0.9, labels=labels),
+                series("http_server_request_duration_seconds_p99", "api", 0.04, api_after),
+            ]
+        )
+    )
+
+
+def test_client_latency_to_a_peer_that_stayed_fast_proposes_network_at_the_peer() -> None:
+    """OTel client metric named by its peer (`server_address`): the caller waits, the
+    callee's own latency is flat, so the time went between them."""
+    a = _client_to_api(
+        {"server_address": "http://api.shop.svc.cluster.local:8080"},
+        "http_client_request_duration_seconds_p99",
+        0.04,
+    )
+    (edge,) = a.findings.edges
+    assert (edge.caller, edge.callee) == ("web", "api") and edge.series is not None
+    assert edge.after_ms > 10 * edge.before_ms
+    (net,) = cands(a, "network", "api")
+    assert net.features["kind_signal"] > 0.3 and net.features["net_edge"] > 0.5
+    assert any("as the caller measures it" in e.ev.summary for e in net.evidence)
+    assert any("server_address" in e.ev.query for e in net.evidence)  # pasteable
+
+
+def test_client_latency_to_a_peer_that_got_slow_itself_is_the_peer_not_the_wire() -> None:
+    a = _client_to_api({"server_address": "api"}, "http_client_request_duration_seconds_p99", 0.85)
+    assert not a.findings.edges
+    assert not cands(a, "network", "api")
+
+
+def test_mesh_metrics_read_the_calling_side_by_reporter() -> None:
+    source = _client_to_api(
+        {"reporter": "source", "destination_service_name": "api"},
+        "istio_request_duration_milliseconds_p99",
+        0.04,
+    )
+    assert [(e.caller, e.callee) for e in source.findings.edges] == [("web", "api")]
+    # the same series reported by the destination's sidecar is the callee's own view
+    dest = _client_to_api(
+        {"reporter": "destination", "destination_service_name": "api"},
+        "istio_request_duration_milliseconds_p99",
+        0.04,
+    )
+    assert not dest.findings.edges
+
+
+def test_a_peer_label_naming_no_known_service_is_ignored() -> None:
+    a = _client_to_api(
+        {"server_address": "api.stripe.com:443"}, "http_client_request_duration_seconds_p99", 0.04
+    )
+    assert not a.findings.edges  # an external host is not our `api`

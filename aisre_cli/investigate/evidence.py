@@ -225,6 +225,27 @@ def harm_evidence(h: ChangeHarm) -> _Ev | None:
 
 
 def edge_evidence(e: EdgeFinding) -> _Ev:
+    if e.series is not None:  # a client-side latency series named by its peer
+        s = e.series
+        ev = Evidence(
+            id="",
+            kind="metric_anomaly",
+            service=e.callee,
+            start=_dt(e.onset),
+            end=_dt(s.timestamps[-1]),
+            summary=(
+                f"latency of calls {e.caller} → {e.callee}, as the caller measures it"
+                f" ({s.name}), grew from {e.before_ms:.1f} ms to {e.after_ms:.1f} ms"
+                f" ({min(e.z, 999):.0f}σ) from {_hm(e.onset)}, while {e.callee}'s own"
+                " latency did not grow as much: the time went between them"
+            ),
+            strength=round(min(1.0, max(0.0, (e.z - 2.0) / 20.0)), 4),
+            query=scope_query(s.query or s.name, s.labels),
+            ref=s.ref,
+            family="latency",
+            language="promql" if s.promql else None,
+        )
+        return _Ev(f"edge:{e.caller}>{e.callee}", ev)
     ev = Evidence(
         id="",
         kind="trace",

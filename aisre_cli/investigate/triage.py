@@ -20,6 +20,7 @@ from aisre_cli.investigate.analyzers import changes as change_an
 from aisre_cli.investigate.analyzers import dependency as dep_an
 from aisre_cli.investigate.analyzers import events as event_an
 from aisre_cli.investigate.analyzers import logs as log_an
+from aisre_cli.investigate.analyzers import metric_edges as metric_edge_an
 from aisre_cli.investigate.analyzers import metrics as metric_an
 from aisre_cli.investigate.analyzers import trace_edges as edge_an
 from aisre_cli.investigate.analyzers import traces as trace_an
@@ -141,6 +142,10 @@ def analyze_context(
     t_ref = trace_an.page_ref(onset, alert_ts)
     trace_findings = trace_an.analyze(ctx.spans, t_ref) if ctx.spans else []
     edges = edge_an.edge_gaps(ctx.spans, t_ref) if ctx.spans else []
+    # the same reading from client-side latency metrics named by their peer
+    traced = {(e.caller, e.callee) for e in edges}
+    from_metrics = metric_edge_an.metric_edges(metric_findings, known)
+    edges += [e for e in from_metrics if (e.caller, e.callee) not in traced]
     harm = change_an.attribute(changes, series, matcher.classify)
     event_findings = event_an.analyze(ctx.events, onset, alert_ts)
     fnd = Findings(

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from aisre_cli.model import Span
+from aisre_cli.model import Series, Span
 
 MIN_AFTER = 2
 MIN_BEFORE = 5
@@ -40,6 +40,8 @@ class EdgeFinding:
     n_after: int
     onset: float
     ref: str
+    series: Series | None = None
+    """Read from a client-side latency series (`metric_edges`) rather than from spans."""
 
 
 def _median(v: list[float]) -> float:

@@ -1,0 +1,135 @@
+"""Network time on call edges, read from metrics: client-side latency named by its peer.
+
+Clients report how long their calls to each peer take, labelled with the peer:
+
+* OpenTelemetry HTTP/RPC client metrics (`http_client_request_duration_seconds`,
+  `rpc_client_duration_milliseconds`) with `server_address` (older `net_peer_name`,
+  `peer_service`);
+* Istio/Envoy sidecars, reported by the calling side (`reporter="source"`) with
+  `destination_service_name`, `destination_workload` or `destination_app`;
+* Linkerd's outbound metrics (`direction="outbound"`) with `dst_service` or
+  `dst_deployment`.
+
+When a caller's latency to peer B grew while B's own, server-side latency did not grow
+as much, the time was spent between them (on the wire, in proxies, in B's network
+stack): the metric form of the trace analyzer's network gap (`trace_edges`), and an
+`EdgeFinding` for the same `network` reading. When B's own latency grew as much, B is
+slow, and the existing metric findings already say so.
+
+Which end a series measures is read from its meaning, not its service's name: a client
+series names a peer and says it is the calling side (a `client` metric, a source or
+outbound reporter); a series without a peer label is the service's own.
+"""
+
+from __future__ import annotations
+
+from aisre_cli.investigate.analyzers.metrics import MetricFinding
+from aisre_cli.investigate.analyzers.trace_edges import EdgeFinding
+from aisre_cli.model import Series
+
+PEER_LABELS: tuple[str, ...] = (
+    "server_address",
+    "net_peer_name",
+    "peer_service",
+    "destination_service_name",
+    "destination_workload",
+    "destination_app",
+    "destination_service",
+    "dst_service",
+    "dst_deployment",
+)
+"""Labels that name the peer a client series measures its calls to."""
+OWN_SHARE = 0.5
+"""The peer's own latency grew at least this much (in z, relative to the edge's):
+the peer is slow, not the way to it."""
+
+
+def is_client_side(s: Series) -> bool:
+    """The series measures calls made by its service (not calls it serves)."""
+    lab = s.labels
+    if lab.get("reporter") == "source" or lab.get("direction") == "outbound":
+        return True
+    if lab.get("reporter") == "destination" or lab.get("direction") == "inbound":
+        return False
+    return "client" in s.name.lower()
+
+
+INTERNAL_SUFFIXES = ("svc", "cluster", "local", "internal")
+"""DNS labels that mark a cluster-internal name (`api.shop.svc.cluster.local`), whose
+first label is the service; any other dotted host (`api.stripe.com`) is external."""
+
+
+def _host(value: str) -> str:
+    """`http://playback-api.media.svc.cluster.local:8080/x` → the host, lower-cased."""
+    v = value.strip().lower()
+    if "://" in v:
+        v = v.split("://", 1)[1]
+    v = v.split("/", 1)[0].rsplit("@", 1)[-1]
+    if v.count(":") == 1:  # host:port (an IPv6 address has several)
+        v = v.split(":", 1)[0]
+    return v
+
+
+def peer_of(s: Series, known: set[str]) -> str | None:
+    """The known service a client series names as its peer, if any."""
+    lower = {k.lower(): k for k in known}
+    for key in PEER_LABELS:
+        raw = s.labels.get(key)
+        if not raw:
+            continue
+        if raw in known:
+            return raw
+        host = _host(raw)
+        first, _, rest = host.partition(".")
+        if host in lower:
+            return lower[host]
+        if first in lower and (not rest or any(x in INTERNAL_SUFFIXES for x in rest.split("."))):
+            return lower[first]
+    return None
+
+
+def metric_edges(findings: list[MetricFinding], known: set[str]) -> list[EdgeFinding]:
+    """Edges whose client-side latency grew more than the callee's own latency did."""
+    own: dict[str, float] = {}
+    for f in findings:
+        s = f.series
+        if f.family != "latency" or f.direction <= 0 or not s.service:
+            continue
+        if is_client_side(s) or peer_of(s, known) is not None:
+            continue
+        own[s.service] = max(own.get(s.service, 0.0), f.z)
+    best: dict[tuple[str, str], EdgeFinding] = {}
+    for f in findings:
+        s = f.series
+        if f.family != "latency" or f.direction <= 0 or not s.service or not is_client_side(s):
+            continue
+        callee = peer_of(s, known)
+        if callee is None or callee == s.service:
+            continue
+        if own.get(callee, 0.0) >= OWN_SHARE * f.z:
+            continue
+        e = EdgeFinding(
+            caller=s.service,
+            callee=callee,
+            before_ms=_ms(s, f.baseline),
+            after_ms=_ms(s, f.level),
+            z=f.z,
+            n_after=0,
+            onset=f.onset,
+            ref=s.ref,
+            series=s,
+        )
+        key = (e.caller, e.callee)
+        if key not in best or e.z > best[key].z:
+            best[key] = e
+    return [best[k] for k in sorted(best)]
+
+
+def _ms(s: Series, v: float) -> float:
+    """A latency value in milliseconds (names say their unit; seconds by default)."""
+    n = s.name.lower()
+    if "millisecond" in n or n.endswith("_ms"):
+        return v
+    if "microsecond" in n or n.endswith("_us"):
+        return v / 1000.0
+    return v * 1000.0
