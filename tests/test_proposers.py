@@ -670,3 +670,33 @@ def test_a_peer_label_naming_no_known_service_is_ignored() -> None:
         {"server_address": "api.stripe.com:443"}, "http_client_request_duration_seconds_p99", 0.04
     )
     assert not a.findings.edges  # an external host is not our `api`
+
+
+def test_restarts_spaced_by_crashloop_backoff_still_propose_crash_loop() -> None:
+    """CrashLoopBackOff spaces restarts out (10 s, 20 s, ... up to 5 minutes): per
+    step, the counter is mostly flat, yet the container is crash-looping. The counter
+    is read as its increase over the last 10 minutes, as kube-prometheus alerts do."""
+    ts = [T0 + i * STEP for i in range(N)]
+    # restarts at the fault, then +1, +1, +1 and every 4 steps (a capped back-off)
+    at = {0, 1, 2, 3, 7, 11}
+    restarts, n = [], 3.0
+    for t in ts:
+        k = int((t - FAULT) / STEP)
+        if t >= FAULT and k in at:
+            n += 1.0
+        restarts.append(n)
+    s = Series(
+        "kube_pod_container_status_restarts_total",
+        "api",
+        {"service": "api", "container": "api"},
+        ts,
+        restarts,
+        query="kube_pod_container_status_restarts_total",
+    )
+    (crash,) = cands(run(context([s])), "crash_loop", "api")
+    assert crash.features["kind_signal"] >= 0.5
+    assert any("increase(" in e.ev.query for e in crash.evidence)
+    # the same counter with one old restart long before is no crash loop
+    once = [3.0 if t < T0 + 5 * STEP else 4.0 for t in ts]
+    calm = Series("kube_pod_container_status_restarts_total", "api", {"service": "api"}, ts, once)
+    assert not cands(run(context([calm])), "crash_loop", "api")

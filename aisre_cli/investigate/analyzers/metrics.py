@@ -99,7 +99,8 @@ def detect(
     """Return one finding per anomalous series (|z| >= Z_ANOMALY), unordered.
 
     Counters (by name and by values: non-decreasing but for resets) are read as
-    rates first: a raw `_total` climbs forever and says nothing until differenced."""
+    rates first: a raw `_total` climbs forever and says nothing until differenced.
+    Restart counters are read as their increase over 10 minutes (`as_increase`)."""
     series = prepare(series, matcher)
     groups: dict[tuple[int, float, float], list[int]] = defaultdict(list)
     for i, s in enumerate(series):
@@ -455,11 +456,58 @@ def _detect_rows(
 def prepare(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
     """Series as the anomaly detector reads them: counters as rates, expiry timestamps
     and countdowns left out (`cert_expiry` reads those). Idempotent."""
-    return [
-        as_rate(s) if counter_like(s, matcher) else s
-        for s in series
-        if not _is_expiry(matcher.classify(s.name, s.labels))
-    ]
+    out: list[Series] = []
+    for s in series:
+        c = matcher.classify(s.name, s.labels)
+        if _is_expiry(c):
+            continue
+        if not counter_like(s, matcher):
+            out.append(s)
+        elif c.family == "restarts":
+            out.append(as_increase(s, RESTART_WINDOW_S))
+        else:
+            out.append(as_rate(s))
+    return out
+
+
+RESTART_WINDOW_S = 600.0
+"""Restart counters are read as their increase over the last 10 minutes, the way the
+crash-loop alerts of kube-prometheus read them: a container in CrashLoopBackOff
+restarts with a back-off of up to 5 minutes, so its per-step rate is mostly zero
+between restarts and would never look sustained."""
+
+
+def as_increase(s: Series, window_s: float) -> Series:
+    """A counter's increase over the trailing `window_s` at every point (resets count as
+    a restart from zero, as in `increase()`)."""
+    ts, vs = s.timestamps, s.values
+    steps: list[tuple[float, float]] = []
+    for i in range(1, len(vs)):
+        a, b = vs[i - 1], vs[i]
+        if ts[i] - ts[i - 1] <= 0 or not (math.isfinite(a) and math.isfinite(b)):
+            continue
+        steps.append((ts[i], b - a if b >= a else b))
+    out_t: list[float] = []
+    out_v: list[float] = []
+    lo = 0
+    for i, (t, _) in enumerate(steps):
+        while steps[lo][0] <= t - window_s:
+            lo += 1
+        out_t.append(t)
+        out_v.append(float(sum(x for _, x in steps[lo : i + 1])))  # exact: no running drift
+    q = s.query or s.name
+    w = f"{int(window_s)}s"
+    query = f"increase({q}[{w}])" if "(" not in q else f"increase(({q})[{w}:])"
+    return Series(
+        name=s.name,
+        service=s.service,
+        labels=s.labels,
+        timestamps=out_t,
+        values=out_v,
+        query=query,
+        ref=s.ref,
+        promql=s.promql,
+    )
 
 
 def _is_expiry(c: SignalClass) -> bool:
@@ -472,8 +520,8 @@ def counter_like(s: Series, matcher: FamilyMatcher) -> bool:
     """A cumulative counter: named like one and non-decreasing except for resets."""
     if matcher.classify(s.name, s.labels).shape != "counter" or len(s.values) < 4:
         return False
-    if s.query.startswith("rate("):
-        return False  # already a rate (`as_rate` made it)
+    if s.query.startswith(("rate(", "increase(")):
+        return False  # already a rate (`as_rate` made it) or an increase (`as_increase`)
     v = [x for x in s.values if math.isfinite(x)]
     if len(v) < 4 or v[-1] <= v[0] and max(v) == min(v):
         return False
