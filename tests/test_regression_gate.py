@@ -83,3 +83,24 @@ def test_ranking_does_not_regress() -> None:
                     f"{best} baseline ({sl.baselines[best][0]:.3f})"
                 )
     assert not fails, "regression: " + "; ".join(fails) + "\n" + "\n".join(notes)
+
+
+HELDOUT = REPO / "scenarios" / "heldout"
+
+
+def test_heldout_set_does_not_regress() -> None:
+    """scenarios/heldout is never fitted on: evaluated with the shipped weights, its
+    top-1/top-3 may not drop more than 2 points below the baseline, and the engine must
+    beat the best naive baseline on it."""
+    baseline = json.loads(BASELINE.read_text())
+    assert "heldout" in baseline, "run `python bench/update_baseline.py` and commit it"
+    base = baseline["heldout"]
+    s = evaluate(HELDOUT).summary
+    note = (
+        f"heldout: top-1 {s.top1:.3f} vs {base['top1']:.3f},"
+        f" top-3 {s.top3:.3f} vs {base['top3']:.3f}"
+    )
+    assert s.n == base["n"] and s.n_errors == 0, note
+    assert s.top1 >= base["top1"] - TOLERANCE, note
+    assert s.top3 >= base["top3"] - TOLERANCE, note
+    assert s.service.margin is not None and s.service.margin > 0, (note, s.service.to_dict())
