@@ -700,3 +700,38 @@ def test_restarts_spaced_by_crashloop_backoff_still_propose_crash_loop() -> None
     once = [3.0 if t < T0 + 5 * STEP else 4.0 for t in ts]
     calm = Series("kube_pod_container_status_restarts_total", "api", {"service": "api"}, ts, once)
     assert not cands(run(context([calm])), "crash_loop", "api")
+
+
+def test_callers_naming_a_dead_datastore_only_in_their_lines_corroborate_it() -> None:
+    """pgx logs `failed to connect to host=orders-db ...`: the template masks the host,
+    the lines still name it; JDBC says `Connection to orders-db:5432 refused`. Both are
+    callers who cannot reach `orders-db`."""
+    lines = [
+        (
+            FAULT + 30 + i * 20,
+            "api",
+            "error",
+            f"failed to connect to `host=orders-db user=app{i} database=orders`: dial error"
+            f" (dial tcp 10.0.3.{i}:5432: connect: connection refused)",
+        )
+        for i in range(6)
+    ]
+    lines += [
+        (FAULT + 40 + i * 25, "web", "error", f"Connection to orders-db:{5432 + i} refused.")
+        for i in range(4)
+    ]
+    lines += [
+        (T0 + i * 30.0, svc, "info", "GET /health 200")
+        for i in range(N * 2)
+        for svc in ("api", "web")
+    ]
+    ctx = context([series("probe_success", "orders-db", 1.0, 0.0, noise=0.0)], logs=lines)
+    ctx.topology = Topology(
+        depends_on={"web": ["api", "orders-db"], "api": ["orders-db"], "orders-db": []}
+    )
+    a = run(ctx)
+    assert all("<*>" in lf.template for lf in a.findings.logs.findings if lf.service == "api")
+    dead = a.findings.dead["orders-db"]
+    assert set(dead.callers) == {"api", "web"}
+    (dep,) = cands(a, "dependency_failure", "orders-db")
+    assert dep.features["dependency_down"] > 0.5

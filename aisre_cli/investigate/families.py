@@ -306,7 +306,8 @@ LOG_FAMILY_PATTERNS: dict[str, str] = {
     "memory": r"out ?of ?memory|outofmemory|gc overhead|heap space|memory limit|oom",
     "cpu": r"cpu throttl|high cpu|thread starvation",
     "dependency": r"connection refused|connect: connection refused|econnrefused|"
-    r"could not connect|unable to connect|connection to .* failed|service unavailable|"
+    r"could not connect|unable to connect|failed to connect|connection to .* failed|"
+    r"connection to \S+ refused|service unavailable|"
     r"name or service not known|no healthy upstream|upstream connect error",
     "network": r"i/o timeout|no route to host|connection reset|network is unreachable|"
     r"broken pipe|packet loss|dns|temporary failure in name resolution|econnreset|"

@@ -4,7 +4,8 @@ Two independent signals point at a dependency that is down:
 
 * an availability series (`up`, `probe_success`, ...) of that service falls to zero;
 * its callers log "connection refused" (or similar) *naming it*: we look for known
-  service names inside the error lines of the dependency log family. The service
+  service names inside the error lines of the dependency log family (their template
+  and example lines: a template masks the host). The service
   names come from the topology and the metrics, never from the log text itself, so
   a log line cannot invent a new suspect.
 """
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 
 from aisre_cli.investigate.analyzers.logs import LogFinding
 from aisre_cli.investigate.analyzers.metrics import MetricFinding
+from aisre_cli.model import LogTable
 
 
 @dataclass(slots=True)
@@ -36,10 +38,20 @@ def _name_rx(name: str) -> re.Pattern[str]:
     return re.compile(r"(?<![\w-])" + re.escape(name.lower()) + r"(?![\w-])")
 
 
+def _texts(lf: LogFinding, logs: LogTable | None) -> str:
+    """The template and its example lines: a template masks the host a line names
+    (`host=<*>`), the lines still say it."""
+    parts = [lf.template]
+    if logs is not None:
+        parts += [logs.msg[i] for i in lf.examples if 0 <= i < len(logs.msg)]
+    return "\n".join(parts).lower()
+
+
 def find_dead(
     metric_findings: list[MetricFinding],
     log_findings: list[LogFinding],
     known_services: set[str],
+    logs: LogTable | None = None,
 ) -> dict[str, DependencyFinding]:
     out: dict[str, DependencyFinding] = {}
     for f in metric_findings:
@@ -60,7 +72,7 @@ def find_dead(
         for lf in log_findings:
             if lf.family not in ("dependency", "network"):
                 continue
-            text = lf.template.lower()
+            text = _texts(lf, logs)
             for svc, rx in rxs.items():
                 if svc == lf.service or not rx.search(text):
                     continue
