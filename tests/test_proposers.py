@@ -136,6 +136,30 @@ def test_catalogue_reads_reason_labels() -> None:
     assert m.classify("istio_requests_total", {"response_code": "200"}).family == "traffic"
 
 
+@pytest.mark.parametrize(
+    ("name", "labels", "family"),
+    [
+        # OpenTelemetry HTTP semantic conventions (1.21+, and before)
+        ("http_server_requests_total", {"http_response_status_code": "503"}, "errors"),
+        ("http_server_requests_total", {"http_response_status_code": "200"}, "traffic"),
+        ("http_server_requests_total", {"http_status_code": "500"}, "errors"),
+        # go-grpc-prometheus: the call count is traffic, failed or shed codes are errors
+        ("grpc_server_handled_total", {"grpc_code": "OK"}, "traffic"),
+        ("grpc_server_handled_total", {"grpc_code": "ResourceExhausted"}, "errors"),
+        ("grpc_server_handled_total", {"grpc_code": "DeadlineExceeded"}, "errors"),
+        ("grpc_server_handled_total", {"grpc_code": "NotFound"}, "traffic"),
+        ("grpc_client_started_total", {}, "traffic"),
+        # OpenTelemetry RPC: numeric gRPC codes (14 Unavailable; 5 NotFound is the caller's)
+        ("rpc_server_calls_total", {"rpc_grpc_status_code": "14"}, "errors"),
+        ("rpc_server_calls_total", {"rpc_grpc_status_code": "5"}, "traffic"),
+    ],
+)
+def test_catalogue_reads_status_codes_by_meaning(
+    name: str, labels: dict[str, str], family: str
+) -> None:
+    assert FamilyMatcher().classify(name, labels).family == family
+
+
 def test_unknown_metric_is_generic_never_a_kind() -> None:
     c = FamilyMatcher().classify("widget_frobnication_level")
     assert c.family is None and not c.known

@@ -156,6 +156,7 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"throughput",
         r"(^|_)hits?($|_)",
         r"http_.*_total",
+        r"grpc_(server|client)_(handled|started|msg_received|msg_sent)",
         r"messages_(in|received)",
         r"(^|_)calls($|_)",
         r"ingress",
@@ -182,7 +183,34 @@ _UPDOWN = re.compile(r"(^|_)up$|^up(_|$)|probe_success|(^|_)healthy?($|_)|status
 _NODE = re.compile(r"^node_|(^|_)node_(cpu|memory|network|load|disk|filesystem)|^machine_")
 _PROBE = re.compile(r"^probe_")
 _CONTAINER = re.compile(r"^container_|^kube_pod_container")
-_REASON_LABELS = ("reason", "code", "response_code", "status_code", "grpc_code", "status")
+_REASON_LABELS = (
+    "reason",
+    "code",
+    "response_code",
+    "status_code",
+    "grpc_code",
+    "http_response_status_code",  # OpenTelemetry HTTP semantic conventions (1.21+)
+    "http_status_code",  # OpenTelemetry, before 1.21
+    "rpc_grpc_status_code",  # OpenTelemetry RPC: the numeric gRPC code
+    "status",
+)
+_GRPC_FAILURES = frozenset(
+    {
+        "unavailable",
+        "internal",
+        "deadline_exceeded",
+        "deadlineexceeded",
+        "unknown",
+        "resource_exhausted",
+        "resourceexhausted",
+        "data_loss",
+        "dataloss",
+    }
+)
+"""gRPC status names that mean the server failed or shed the call (not the caller's fault)."""
+_GRPC_FAILURE_NUMBERS = frozenset({"2", "4", "8", "13", "14", "15"})
+"""The same, as numbers (`rpc.grpc.status_code`): Unknown, DeadlineExceeded,
+ResourceExhausted, Internal, Unavailable, DataLoss."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,13 +240,15 @@ class FamilyMatcher:
 
     def classify(self, name: str, labels: Mapping[str, str] | None = None) -> SignalClass:
         reason = ""
+        numeric_rpc = False
         if labels:
             # kube-state-metrics / mesh style: the telling bit is in a label value
             for key in _REASON_LABELS:
                 if labels.get(key):
                     reason = labels[key]
+                    numeric_rpc = key == "rpc_grpc_status_code"
                     break
-        key = f"{name}|{reason}"
+        key = f"{name}|{reason}|{numeric_rpc}"
         hit = self._cache.get(key)
         if hit is not None:
             return hit
@@ -234,7 +264,7 @@ class FamilyMatcher:
                 fam = "restarts"
             elif re.fullmatch(r"5\d\d|5xx", r) and fam in (None, "traffic", "errors"):
                 fam = "errors"
-            elif r in ("unavailable", "internal", "deadline_exceeded", "unknown") and fam in (
+            elif (r in _GRPC_FAILURES or (numeric_rpc and r in _GRPC_FAILURE_NUMBERS)) and fam in (
                 None,
                 "traffic",
             ):
