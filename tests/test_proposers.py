@@ -759,3 +759,21 @@ def test_callers_naming_a_dead_datastore_only_in_their_lines_corroborate_it() ->
     assert set(dead.callers) == {"api", "web"}
     (dep,) = cands(a, "dependency_failure", "orders-db")
     assert dep.features["dependency_down"] > 0.5
+
+
+def test_a_mesh_callee_that_reports_itself_slow_is_the_callee_not_the_wire() -> None:
+    """Istio reports the same call twice: by the caller's sidecar (`reporter="source"`)
+    and by the callee's (`reporter="destination"`, naming itself as the destination).
+    When the callee's own report grew as much, the time was spent inside it."""
+    name = "istio_request_duration_milliseconds_p99"
+    mesh = {"destination_service_name": "api"}
+    a = run(
+        context(
+            [
+                series(name, "web", 50.0, 900.0, labels={**mesh, "reporter": "source"}),
+                series(name, "api", 40.0, 850.0, labels={**mesh, "reporter": "destination"}),
+            ]
+        )
+    )
+    assert not a.findings.edges
+    assert not cands(a, "network", "api")

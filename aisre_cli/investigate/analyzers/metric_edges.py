@@ -95,8 +95,8 @@ def metric_edges(findings: list[MetricFinding], known: set[str]) -> list[EdgeFin
         s = f.series
         if f.family != "latency" or f.direction <= 0 or not s.service:
             continue
-        if is_client_side(s) or peer_of(s, known) is not None:
-            continue
+        if is_client_side(s):
+            continue  # a server-side view, its own or a mesh's `reporter="destination"`
         own[s.service] = max(own.get(s.service, 0.0), f.z)
     best: dict[tuple[str, str], EdgeFinding] = {}
     for f in findings:
