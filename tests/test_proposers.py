@@ -777,3 +777,26 @@ def test_a_mesh_callee_that_reports_itself_slow_is_the_callee_not_the_wire() -> 
     )
     assert not a.findings.edges
     assert not cands(a, "network", "api")
+
+
+def test_a_surge_on_top_of_a_daily_climb_is_dated_at_the_surge() -> None:
+    """Requests climb through the morning (a crest that crosses 3 sigma of the flat
+    night), ease off, then jump x3.5 just before the page: the surge is the finding, at
+    the step, not the drift that came first."""
+    ts = [T0 + i * STEP for i in range(N)]
+    rate = []
+    for i, t in enumerate(ts):
+        if t >= FAULT - 3 * STEP:
+            v = 1000.0
+        elif 25 <= i < 36:
+            v = 306.0  # the crest of the climb: past 3 sigma, its level under 4
+        elif 36 <= i < 42:
+            v = 292.0
+        else:
+            v = 280.0 + (i % 3)
+        rate.append(v)
+    s = Series("http_requests_per_second", "web", {"service": "web"}, ts, rate)
+    a = run(context([s, series("http_request_duration_p99_seconds", "web", 0.1, 0.6)]))
+    (f,) = [x for x in a.findings.metrics if x.series.name == "http_requests_per_second"]
+    assert f.onset == FAULT - 3 * STEP and f.level > 900
+    assert cands(a, "traffic_surge", "web")

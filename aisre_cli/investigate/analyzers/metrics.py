@@ -62,6 +62,12 @@ PURE_MAX_POINTS = 50_000
 50k points the pure path takes about 30 ms, numpy 10 ms plus about 70 ms to import."""
 _PURE_MAX_ABS = 1e100
 """Values beyond this magnitude go to numpy (sums of squares could overflow)."""
+LATER_STARTS = 64
+"""A request rate's earliest start may sit on its daily climb, whose level, taken from
+there, stays under Z_ANOMALY although a step well above it follows (the surge): then
+the next starts are tried, in order, and the first whose level clears Z_ANOMALY dates
+the finding. Traffic only (demand drifts by design); a finding the earliest start
+already makes is unchanged."""
 
 
 @dataclass(slots=True)
@@ -237,16 +243,21 @@ def _detect_matrix(
     cand = np.nonzero(has)[0]
     out: list[MetricFinding] = []
     for r in cand.tolist():
-        oi = lo + int(np.argmax(ok[r]))
-        # the run may have started before the recent window: walk back while exceeding
-        while oi - 1 >= MIN_BASE_POINTS and exceed[r, oi - 1]:
-            oi -= 1
-        seg = x[r, oi:ir]
         d = int(eff_dir[r])
         b = float(base[r])
-        lv = float(np.median(seg))
-        zr = float(min((lv - b) / scale[r] * d, 1e6))
-        if zr < Z_ANOMALY:
+        # the earliest start whose level clears Z_ANOMALY (see `LATER_STARTS`)
+        oi, zr = -1, -math.inf
+        tries = LATER_STARTS if classes[r].family == "traffic" else 1
+        for k in (lo + np.nonzero(ok[r])[0][:tries]).tolist():
+            # the run may have started before the recent window: walk back while exceeding
+            while k - 1 >= MIN_BASE_POINTS and exceed[r, k - 1]:
+                k -= 1
+            lv = float(np.median(x[r, k:ir]))
+            zr = float(min((lv - b) / scale[r] * d, 1e6))
+            if zr >= Z_ANOMALY:
+                oi = k
+                break
+        if oi < 0:
             continue
         row = rows[r]
         post = x[r, oi:]
@@ -415,21 +426,26 @@ def _detect_rows(
         after = [0] * (width + 1)
         for j in range(width - 1, -1, -1):
             after[j] = after[j + 1] + rex[j]
-        oi = -1
+        di = int(d)
+        oi, tried = -1, 0
+        tries = LATER_STARTS if c.family == "traffic" else 1
         for j in range(width):
+            if tried >= tries:
+                break
             if not rex[j] or after[j] / (width - j) < 0.5:
                 continue
-            if all(rex[j + t] for t in range(1, run_len) if j + t < width):
-                oi = be + j
+            if not all(rex[j + t] for t in range(1, run_len) if j + t < width):
+                continue
+            tried += 1
+            k = be + j
+            while k - 1 >= MIN_BASE_POINTS and exceed[k - 1]:
+                k -= 1
+            lv = _np_median(x[k:ir])
+            zr = float(min((lv - base) / scale * di, 1e6))
+            if zr >= Z_ANOMALY:
+                oi = k
                 break
         if oi < 0:
-            continue
-        while oi - 1 >= MIN_BASE_POINTS and exceed[oi - 1]:
-            oi -= 1
-        di = int(d)
-        lv = _np_median(x[oi:ir])
-        zr = float(min((lv - base) / scale * di, 1e6))
-        if zr < Z_ANOMALY:
             continue
         post = x[oi:]
         fam = c.family
