@@ -14,6 +14,7 @@ import re
 import secrets
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -145,26 +146,48 @@ def _run(dsn: str, sql: str) -> None:
                 c.execute(body)  # type: ignore[arg-type]
 
 
+@dataclass
+class _Roles:
+    """Fresh names for the documented roles and database (one set per test), and the
+    docs' SQL with them put in."""
+
+    owner: str = field(default_factory=lambda: f"aisre_owner_{secrets.token_hex(3)}")
+    tool: str = field(default_factory=lambda: f"aisre_tool_{secrets.token_hex(3)}")
+    db: str = field(default_factory=lambda: f"aisre_{secrets.token_hex(3)}")
+    pw_owner: str = field(default_factory=lambda: secrets.token_hex(8))
+    pw_tool: str = field(default_factory=lambda: secrets.token_hex(8))
+
+    steps: dict[int, str] = field(default_factory=dict)
+
+    @classmethod
+    def created(cls, cluster: PgCluster) -> _Roles:
+        """New names, with the docs' steps 1 and 2 run as a superuser."""
+        r = cls(steps=_doc_steps())
+        _run(cluster.dsn("postgres"), r.sub(r.steps[1]))
+        _run(cluster.dsn(r.db), r.sub(r.steps[2]))
+        return r
+
+    @property
+    def names(self) -> tuple[str, str, str, str, str]:
+        return self.owner, self.tool, self.db, self.pw_owner, self.pw_tool
+
+    def sub(self, sql: str) -> str:
+        sql = sql.replace("'change-me-owner'", f"'{self.pw_owner}'")
+        sql = sql.replace("'change-me-tool'", f"'{self.pw_tool}'")
+        sql = re.sub(r"\baisre_owner\b", self.owner, sql)
+        sql = re.sub(r"\baisre_tool\b", self.tool, sql)
+        return re.sub(r"DATABASE aisre\b", f"DATABASE {self.db}", sql)
+
+
 def test_documented_roles_make_the_audit_insert_only(
     pg_cluster: PgCluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import psycopg
 
-    steps = _doc_steps()
-    sfx = secrets.token_hex(3)
-    owner, tool, db = f"aisre_owner_{sfx}", f"aisre_tool_{sfx}", f"aisre_{sfx}"
-    pw_owner, pw_tool = secrets.token_hex(8), secrets.token_hex(8)
-
-    def sub(sql: str) -> str:
-        sql = sql.replace("'change-me-owner'", f"'{pw_owner}'")
-        sql = sql.replace("'change-me-tool'", f"'{pw_tool}'")
-        sql = re.sub(r"\baisre_owner\b", owner, sql)
-        sql = re.sub(r"\baisre_tool\b", tool, sql)
-        return re.sub(r"DATABASE aisre\b", f"DATABASE {db}", sql)
-
+    roles = _Roles.created(pg_cluster)  # steps 1 and 2 of the docs, as a superuser
+    steps, sub = roles.steps, roles.sub
+    owner, tool, db, pw_owner, pw_tool = roles.names
     base = f"postgresql://{{}}:{{}}@127.0.0.1:{pg_cluster.port}/"
-    _run(pg_cluster.dsn("postgres"), sub(steps[1]))
-    _run(pg_cluster.dsn(db), sub(steps[2]))
     monkeypatch.setenv("AISRE_MEMORY_TOKEN", pw_owner)
     migrate(f"postgresql://{owner}@127.0.0.1:{pg_cluster.port}/{db}")  # `memory migrate`
     _run(base.format(owner, pw_owner) + db, sub(steps[3]))
@@ -220,23 +243,12 @@ def test_an_older_schema_waits_for_the_owner_and_nothing_is_lost(
     from aisre_cli.memory.storage import MemoryStore, StoreChangeFeed, open_store
     from aisre_cli.memory.teamstore import OfflineStore
 
-    steps = _doc_steps()
-    sfx = secrets.token_hex(3)
-    owner, tool, db = f"aisre_owner_{sfx}", f"aisre_tool_{sfx}", f"aisre_{sfx}"
-    pw_owner, pw_tool = secrets.token_hex(8), secrets.token_hex(8)
-
-    def sub(sql: str) -> str:
-        sql = sql.replace("'change-me-owner'", f"'{pw_owner}'")
-        sql = sql.replace("'change-me-tool'", f"'{pw_tool}'")
-        sql = re.sub(r"\baisre_owner\b", owner, sql)
-        sql = re.sub(r"\baisre_tool\b", tool, sql)
-        return re.sub(r"DATABASE aisre\b", f"DATABASE {db}", sql)
-
+    roles = _Roles.created(pg_cluster)  # steps 1 and 2 of the docs, as a superuser
+    steps, sub = roles.steps, roles.sub
+    owner, tool, db, pw_owner, pw_tool = roles.names
     owner_dsn = f"postgresql://{owner}:{pw_owner}@127.0.0.1:{pg_cluster.port}/{db}"
     owner_url = f"postgresql://{owner}@127.0.0.1:{pg_cluster.port}/{db}"
     tool_url = f"postgresql://{tool}@127.0.0.1:{pg_cluster.port}/{db}"
-    _run(pg_cluster.dsn("postgres"), sub(steps[1]))
-    _run(pg_cluster.dsn(db), sub(steps[2]))
     older = REVISIONS[-2]  # what the previous aisre release migrated to
     monkeypatch.setenv("AISRE_MEMORY_TOKEN", pw_owner)
     MemoryStore(location=location_for(owner_url), upto=older).close()

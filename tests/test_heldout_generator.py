@@ -16,20 +16,12 @@ from pathlib import Path
 
 import yaml
 
+from aisre_cli.model import HYPOTHESIS_KINDS
+
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "scripts" / "gen_heldout.py"
 HELDOUT = REPO / "scenarios" / "heldout"
-KINDS = (
-    "deploy",
-    "config_change",
-    "resource_saturation",
-    "dependency_failure",
-    "traffic_surge",
-    "crash_loop",
-    "certificate_expiry",
-    "network",
-    "unknown",
-)
+KINDS = HYPOTHESIS_KINDS  # every kind the bundle contract names, six bundles each
 CHANGE_KINDS = {"deploy": {"deploy"}, "config_change": {"config", "flag"}}
 MAX_BUNDLE_BYTES = 150 * 1024
 

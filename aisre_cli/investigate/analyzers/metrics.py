@@ -511,15 +511,20 @@ def as_increase(s: Series, window_s: float) -> Series:
             lo += 1
         out_t.append(t)
         out_v.append(float(sum(x for _, x in steps[lo : i + 1])))  # exact: no running drift
+    return _derived(s, "increase", int(window_s), out_t, out_v)
+
+
+def _derived(s: Series, fn: str, range_s: int, ts: list[float], vs: list[float]) -> Series:
+    """`s` read through a PromQL range function (`rate`, `increase`), with the query
+    that reproduces it (a subquery when the original is already an expression)."""
     q = s.query or s.name
-    w = f"{int(window_s)}s"
-    query = f"increase({q}[{w}])" if "(" not in q else f"increase(({q})[{w}:])"
+    query = f"{fn}({q}[{range_s}s])" if "(" not in q else f"{fn}(({q})[{range_s}s:])"
     return Series(
         name=s.name,
         service=s.service,
         labels=s.labels,
-        timestamps=out_t,
-        values=out_v,
+        timestamps=ts,
+        values=vs,
         query=query,
         ref=s.ref,
         promql=s.promql,
@@ -558,23 +563,8 @@ def as_rate(s: Series) -> Series:
         inc = b - a if b >= a else b  # a reset: the counter restarted from zero
         out_t.append(ts[i])
         out_v.append(inc / dt)
-    q = s.query or s.name
     step = int(round(ts[1] - ts[0])) if len(ts) > 1 else 60
-    query = (
-        f"rate({q}[{max(4 * step, 60)}s])"
-        if "(" not in q
-        else f"rate(({q})[{max(4 * step, 60)}s:])"
-    )
-    return Series(
-        name=s.name,
-        service=s.service,
-        labels=s.labels,
-        timestamps=out_t,
-        values=out_v,
-        query=query,
-        ref=s.ref,
-        promql=s.promql,
-    )
+    return _derived(s, "rate", max(4 * step, 60), out_t, out_v)
 
 
 def cert_expiry(
