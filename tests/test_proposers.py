@@ -800,3 +800,19 @@ def test_a_surge_on_top_of_a_daily_climb_is_dated_at_the_surge() -> None:
     (f,) = [x for x in a.findings.metrics if x.series.name == "http_requests_per_second"]
     assert f.onset == FAULT - 3 * STEP and f.level > 900
     assert cands(a, "traffic_surge", "web")
+
+
+def test_an_expired_certificate_is_a_local_fault_although_no_metric_of_it_moved() -> None:
+    """The certificate of `api` expires; its own latency and errors stay flat (clients
+    fail the handshake before any request reaches it), its caller `web` pages. The
+    reading is at `api`, not explained away, and outranks an innocent deploy of `web`."""
+    ts = [T0 + i * STEP for i in range(N)]
+    expiry = Series("probe_ssl_earliest_cert_expiry", "api", {"service": "api"}, ts, [FAULT] * N)
+    flat = series("http_request_duration_p99_seconds", "api", 0.1, 0.1)
+    deploy = _deploy("d-web", "web", FAULT - 15 * STEP)
+    a = run(context([expiry, flat], changes=[deploy]))
+    (cert,) = cands(a, "certificate_expiry", "api")
+    assert cert.features["root_local"] == pytest.approx(1.0)
+    assert cert.features["deeper"] == 0.0
+    best = max(a.candidates, key=lambda c: c.score)
+    assert (best.kind, best.service) == ("certificate_expiry", "api")

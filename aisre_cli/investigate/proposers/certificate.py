@@ -49,5 +49,12 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             sig,
             [metric_evidence(f, "certificate") for f in certs[:1]]
             + [log_evidence(x, scene.ctx) for x in logs[:1]],
+            # an expired certificate is a fault *at* the service that no dependency
+            # explains, although none of its own metrics moves: its clients fail
+            {
+                "anomaly": max(view.features["anomaly"], sig),
+                "root_local": max(view.features["root_local"], sig),
+                "deeper": 0.0,
+            },
         )
     ]
