@@ -67,7 +67,9 @@ def eval_cmd(
     """Run triage on every bundle with a truth.yaml and report how well it ranks.
 
     Reports top-1, top-3, MRR, a per-kind table, escalation on `unknown` cases,
-    calibration (ECE and a reliability table) and time per bundle.
+    calibration (ECE and a reliability table), time per bundle, and the service-level
+    AC@1/AC@3 of four naive baselines (z-score, topology walk, latest change, alert
+    service) beside the engine's.
 
     Examples:
 
