@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aisre_cli.errors import AisreError, ExitCode, crashpoint
 from aisre_cli.settings import paths
-from aisre_cli.settings.durable import fsync_dir, last_line, set_aside_torn
+from aisre_cli.settings.durable import last_line, set_aside_torn, write_atomic
 
 if TYPE_CHECKING:
     from aisre_cli.settings.config import Profile
@@ -232,15 +232,7 @@ class AuditLog:
         return AuditRecord.from_dict(rec)
 
     def _write_head(self, rec: AuditRecord) -> None:
-        tmp = self.head_path.with_name(self.head_path.name + f".tmp{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, canonical({"seq": rec.seq, "hash": rec.hash}) + b"\n")
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.head_path)
-        fsync_dir(self.path.parent)
+        write_atomic(self.head_path, canonical({"seq": rec.seq, "hash": rec.hash}) + b"\n")
 
     def records(self) -> Iterator[AuditRecord]:
         """Every complete, parseable record (use `verify()` to check the chain)."""

@@ -41,7 +41,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import socket
 import time
@@ -76,7 +75,7 @@ from aisre_cli.memory.backend import (
 )
 from aisre_cli.memory.spool import Spool, SpoolRecord, Unavailable
 from aisre_cli.settings import paths
-from aisre_cli.settings.durable import fsync_dir
+from aisre_cli.settings.durable import write_atomic
 
 AUDIT_LOCK = 0x61697372_65617564  # "aisr" "eaud": the advisory lock key of the chain
 TABLE = "audit_log"
@@ -294,16 +293,7 @@ class PgAuditLog:
             return
         try:
             p.parent.mkdir(parents=True, exist_ok=True)
-            tmp = p.with_name(f"{p.name}.tmp{os.getpid()}")
-            body = json.dumps({"log": self.where, "seq": seq, "hash": h}).encode()
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                os.write(fd, body)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, p)
-            fsync_dir(p.parent)
+            write_atomic(p, json.dumps({"log": self.where, "seq": seq, "hash": h}).encode())
         except OSError:
             pass
 

@@ -59,7 +59,7 @@ from typing import TYPE_CHECKING, Any
 
 from aisre_cli.errors import AisreError, ExitCode, crashpoint
 from aisre_cli.settings import paths
-from aisre_cli.settings.durable import fsync_dir, last_line, set_aside_torn
+from aisre_cli.settings.durable import fsync_dir, last_line, set_aside_torn, write_atomic
 
 if TYPE_CHECKING:
     from aisre_cli.memory.storage import MemoryStore, WriteOp
@@ -307,15 +307,7 @@ class Spool:
         return d
 
     def _write_cursor(self, cur: Mapping[str, Any]) -> None:
-        tmp = self.cursor_path.with_name(self.cursor_path.name + f".tmp{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, canonical(dict(cur)) + b"\n")
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.cursor_path)
-        fsync_dir(self.dir)
+        write_atomic(self.cursor_path, canonical(dict(cur)) + b"\n")
 
     def records(self) -> list[SpoolRecord]:
         """Every complete record in the file (replayed or not), checked."""

@@ -14,7 +14,6 @@ action happened, so the step is offered again (and confirmed again).
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ from pydantic import BaseModel, Field
 
 from aisre_cli.errors import UsageError
 from aisre_cli.settings import paths
+from aisre_cli.settings.durable import write_atomic
 
 StepStatus = Literal["pending", "running", "done", "failed", "skipped", "refused", "undone"]
 RunStatus = Literal["running", "completed", "unverified", "aborted", "stopped", "failed"]
@@ -92,20 +92,7 @@ def save(state: RunState) -> None:
     state.updated = datetime.now(UTC)
     target = checkpoint_path(state.run_id)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(f".tmp{os.getpid()}")
-    data = state.model_dump_json(indent=2).encode()
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, target)
-    dfd = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+    write_atomic(target, state.model_dump_json(indent=2).encode())
 
 
 def load(run_id: str) -> RunState:

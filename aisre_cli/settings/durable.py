@@ -23,6 +23,20 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Replace `path` with `data` so that a crash leaves the old or the new content,
+    never a mix: write a private temp file, fsync it, rename it over, fsync the folder."""
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
 def last_line(fd: int) -> tuple[bytes | None, bytes, int]:
     """(last complete line or None, torn bytes after it, offset where the torn part
     starts), reading backwards from the end in 64 KiB steps."""
