@@ -190,17 +190,16 @@ def test_counter_is_read_as_a_rate() -> None:
     assert min(r2.values) >= 0
 
 
+def _restarts(ts: list[float], values: list[float]) -> Series:
+    """kube-state-metrics' restart counter of the `api` container."""
+    name = "kube_pod_container_status_restarts_total"
+    return Series(name, "api", {"service": "api", "container": "api"}, ts, values, query=name)
+
+
 def test_restart_counter_proposes_crash_loop() -> None:
     ts = [T0 + i * STEP for i in range(N)]
     restarts = [0.0 if t < FAULT else float(int((t - FAULT) / STEP) + 1) for t in ts]
-    s = Series(
-        "kube_pod_container_status_restarts_total",
-        "api",
-        {"service": "api", "container": "api"},
-        ts,
-        restarts,
-        query="kube_pod_container_status_restarts_total",
-    )
+    s = _restarts(ts, restarts)
     a = run(context([s]))
     (crash,) = cands(a, "crash_loop", "api")
     assert crash.features["kind_signal"] >= 0.5
@@ -709,14 +708,7 @@ def test_restarts_spaced_by_crashloop_backoff_still_propose_crash_loop() -> None
         if t >= FAULT and k in at:
             n += 1.0
         restarts.append(n)
-    s = Series(
-        "kube_pod_container_status_restarts_total",
-        "api",
-        {"service": "api", "container": "api"},
-        ts,
-        restarts,
-        query="kube_pod_container_status_restarts_total",
-    )
+    s = _restarts(ts, restarts)
     (crash,) = cands(run(context([s])), "crash_loop", "api")
     assert crash.features["kind_signal"] >= 0.5
     assert any("increase(" in e.ev.query for e in crash.evidence)
