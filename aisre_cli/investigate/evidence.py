@@ -225,6 +225,7 @@ def harm_evidence(h: ChangeHarm) -> _Ev | None:
 
 
 def edge_evidence(e: EdgeFinding) -> _Ev:
+    strength = round(min(1.0, max(0.0, (e.z - 2.0) / 20.0)), 4)
     if e.series is not None:  # a client-side latency series named by its peer
         s = e.series
         ev = Evidence(
@@ -239,7 +240,7 @@ def edge_evidence(e: EdgeFinding) -> _Ev:
                 f" ({min(e.z, 999):.0f}σ) from {_hm(e.onset)}, while {e.callee}'s own"
                 " latency did not grow as much: the time went between them"
             ),
-            strength=round(min(1.0, max(0.0, (e.z - 2.0) / 20.0)), 4),
+            strength=strength,
             query=scope_query(s.query or s.name, s.labels),
             ref=s.ref,
             family="latency",
@@ -255,7 +256,7 @@ def edge_evidence(e: EdgeFinding) -> _Ev:
             f"network time on calls {e.caller} → {e.callee} (client span minus server span) "
             f"grew from {e.before_ms:.1f} ms to {e.after_ms:.1f} ms (median, {e.n_after} calls)"
         ),
-        strength=round(min(1.0, max(0.0, (e.z - 2.0) / 20.0)), 4),
+        strength=strength,
         query=f"spans where service={e.caller} and child service={e.callee}: duration - child",
         ref=e.ref,
     )

@@ -114,20 +114,14 @@ class _NoDatabase(Database):
 class OfflineStore(MemoryStore):
     """See the module docstring."""
 
-    def __init__(
-        self,
-        location: Location,
-        spool: Spool,
-        reason: str,
-        hint: str | None = None,
-        state: str = "is unreachable",
-    ) -> None:
+    def __init__(self, location: Location, spool: Spool, why: MemoryUnavailable) -> None:
         # no super().__init__: it would connect (and fail again)
         self.location = location
         self.path = location.path
-        self.db = _NoDatabase(location.display, reason, hint)
+        self.db = _NoDatabase(location.display, why.message, why.hint)
         self.spool = spool
-        self.reason = reason
+        self.reason = why.message
+        state = SCHEMA_BEHIND if isinstance(why, SchemaNeedsOwner) else "is unreachable"
         self.writer = self._spool
         waiting = spool.status().depth
         held = f"; {waiting} earlier write(s) are waiting there too" if waiting else ""
@@ -154,10 +148,8 @@ def open_team_store(location: Location, spool: Spool | None = None) -> MemorySto
     sp = spool or memory_spool()
     try:
         return TeamStore(location, sp)
-    except SchemaNeedsOwner as exc:
-        return OfflineStore(location, sp, exc.message, exc.hint, SCHEMA_BEHIND)
-    except MemoryUnavailable as exc:
-        return OfflineStore(location, sp, exc.message, exc.hint)
+    except MemoryUnavailable as exc:  # down, or a schema only its owner may upgrade
+        return OfflineStore(location, sp, exc)
 
 
 def store_notes(store: object) -> list[str]:
