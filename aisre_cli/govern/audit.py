@@ -362,7 +362,7 @@ def verify(
     log = AuditLog(path, key=key)
     p = log.path
     k = log.key
-    anchor = _read_anchor(log.head_path)
+    anchor = read_anchor(log.head_path)
     if not p.exists():
         if anchor is not None and anchor[0] > 0:
             return VerifyReport(
@@ -526,7 +526,8 @@ def _check_line(raw: bytes, line: int, prev: str) -> tuple[str | None, str]:
     return h, ""
 
 
-def _read_anchor(p: Path) -> tuple[int, str] | None:
+def read_anchor(p: Path) -> tuple[int, str] | None:
+    """(seq, hash) of a head anchor file; None when it is missing or unreadable."""
     try:
         d = json.loads(p.read_bytes())
         return int(d["seq"]), str(d["hash"])

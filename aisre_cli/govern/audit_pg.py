@@ -62,6 +62,7 @@ from aisre_cli.govern.audit import (
     _check_mac,
     canonical,
     hmac_key,
+    read_anchor,
     record_hash,
     record_mac,
 )
@@ -288,7 +289,7 @@ class PgAuditLog:
         effort: the record is stored already, and an anchor that lags only weakens the
         truncation check, never makes it fail wrongly."""
         p = self.anchor_path
-        cur = read_team_anchor(p)
+        cur = read_anchor(p)
         if cur is not None and cur[0] >= seq:
             return
         try:
@@ -472,7 +473,7 @@ class PgAuditLog:
         mac_from: int | None = None
         want = (expect_head or "").strip().lower()
         hits: list[int] = []
-        anchor = read_team_anchor(self.anchor_path)
+        anchor = read_anchor(self.anchor_path)
         at_anchor: str | None = None
         for raw, seq, h, p, event, run, actor in self._rows():
             if anchor is not None and int(seq) == anchor[0]:
@@ -548,16 +549,6 @@ def team_anchor_path(where: str) -> Path:
     """This machine's anchor of one team audit log (see the module docstring)."""
     digest = hashlib.sha256(where.encode()).hexdigest()[:16]
     return paths.audit_log_file().parent / "team-anchors" / f"{digest}.json"
-
-
-def read_team_anchor(p: Path) -> tuple[int, str] | None:
-    """(seq, hash) of the anchor file, or None when there is none (or it is unreadable:
-    a machine that never wrote to this log has nothing to hold it to)."""
-    try:
-        d = json.loads(p.read_bytes())
-        return int(d["seq"]), str(d["hash"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
 
 
 def _page(c: Any, *, after: int, batch: int) -> list[Any]:
