@@ -37,20 +37,21 @@ from aisre_cli.model import LogTable
 # Two regex passes mask the variable parts. First key=value values (the `=` is kept).
 # Then, in one pass whose every match starts with a digit, a hex letter or a quote (so
 # the regex engine skips every other character without trying the alternatives):
-# quoted strings; tokens that start with a digit (or a sign and a digit) at a token
-# boundary (numbers with units, IPs with ports, dates, versions, UUIDs); hex ids that
-# start with a letter; and any other run of digits inside a word (`u123` -> `u<*>`).
+# hex ids that start with a letter; tokens that start with a digit (or a sign and a
+# digit) at a token boundary (numbers with units, IPs with ports, dates, versions,
+# UUIDs); any other run of digits inside a word (`u123` -> `u<*>`); quoted strings.
+# The hex-letter case comes first: a letter a-f inside an ordinary word is by far the
+# most frequent start, and it leaves that branch on its first look-behind.
 _KV = re.compile(r"""=[^\s,;)\]}"']+""")
 _MASK = re.compile(
     r"""
     [0-9a-fA-F"'+\-]
     (?:
-        (?<=[+\-])(?<![\w.][+\-])\d[\w.:\-]*
+        (?<![\w.][a-fA-F])(?<=[a-fA-F])[a-fA-F]*\d[\w\-]*
+      | (?<=\d)(?:(?<![\w.]\d)[\w.:\-]*|\d*)
+      | (?<=[+\-])(?<![\w.][+\-])\d[\w.:\-]*
       | (?<=")[^"\n]{0,200}"
       | (?<=')[^'\n]{0,200}'
-      | (?<=\d)(?<![\w.]\d)[\w.:\-]*
-      | (?<=\d)\d*
-      | (?<=[a-fA-F])(?<![\w.][a-fA-F])[a-fA-F]*\d[\w\-]*
     )
     """,
     re.VERBOSE,
@@ -69,6 +70,7 @@ _JAVA_EXC = re.compile(
 _PY_FRAME = re.compile(r'^\s*File "[^"]*", line \d+, in (\S+)')
 _GO_FUNC = re.compile(r"^([\w./*()\[\]\-]+)\(")
 _JAVA_AT = re.compile(r"at [\w$.<>/]+\(")
+_JAVA_FRAME_RECORD = re.compile(r"\s*at [\w$.<>/]+\(")
 _GO_GOROUTINE = re.compile(r"goroutine \d+ \[")
 _CRASH_HEADS = (
     "Traceback (most recent call last)",
@@ -81,6 +83,8 @@ _JAVA_CONT_FIRST = frozenset({"", " ", "\t", "C", "S", "a"})
 exception: indented frames, `Caused by:`, `Suppressed:`, `at ...` (indent stripped)."""
 _PY_CHAIN = ("During handling of the above exception", "The above exception", "Traceback (")
 _MAX_FOLD = 200
+_SEEN_BATCH = 100_000
+"""Distinct messages kept to skip the regex on an exact repeat (then the cache restarts)."""
 """Records folded into one trace at most (a runaway trace stays one event)."""
 
 
@@ -195,7 +199,7 @@ def continues(kind: str, msg: str, folded: int) -> int:
 
 def is_frame(msg: str) -> bool:
     """A Java stack frame record (`\tat com.foo.Bar.baz(Bar.java:42)`)."""
-    return bool(_JAVA_AT.match(msg.lstrip()))
+    return _JAVA_FRAME_RECORD.match(msg) is not None
 
 
 def log_family(template: str) -> str | None:
@@ -245,7 +249,7 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
     # Pass 1: which records are events (templated), and which records fold into the
     # stack trace of the event just before them.
     ev_idx = array("l")
-    ev_lv: list[str] = []
+    add_event = ev_idx.append
     folded: dict[int, list[str]] = {}
     folded_total = 0
     head = -1  # the last event, while records may still fold into it
@@ -253,19 +257,19 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
     head_file = -1
     head_svc = ""
     lines: list[str] | None = None
-    for i in range(n):
-        m = msg[i]
+    for i, m, fi, s, lv in zip(range(n), msg, fidx, svc, level, strict=True):
         if head >= 0:
+            # Cheapest test first: most records cannot continue a Java trace at all.
             if (
-                fidx[i] == head_file
-                and svc[i] == head_svc
-                and (
-                    head_kind != "java"
-                    or m[:1] in _JAVA_CONT_FIRST
+                (
+                    m[:1] in _JAVA_CONT_FIRST
+                    or head_kind != "java"
                     or "Exception" in m
                     or "Error" in m
                     or "Throwable" in m
                 )
+                and fi == head_file
+                and s == head_svc
             ):
                 more = continues(head_kind, m, 0 if lines is None else len(lines) - 1)
                 if more == 3:
@@ -279,68 +283,73 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
                         head = -1
                     continue
             head = -1
-        lv = level[i]
-        if lv in _SKIPPED_LEVELS:
-            # A crash written without a level (stderr) still opens a trace.
-            if not m.startswith(_CRASH_HEADS):
-                continue
-            lv = "fatal" if m.startswith(("panic:", "fatal error:")) else "error"
-        ev_idx.append(i)
-        ev_lv.append(lv if lv in _TEMPLATED_LEVELS else "error")
+        # A crash written without a level (stderr) still opens a trace.
+        if lv in _SKIPPED_LEVELS and not m.startswith(_CRASH_HEADS):
+            continue
+        add_event(i)
         head = i
         head_kind = _trace_kind(m) if m[:1] in "Tpf" else "java"
-        head_file = fidx[i]
-        head_svc = svc[i]
+        head_file = fi
+        head_svc = s
         lines = None
     if not ev_idx:
         return LogStats([], n, 0, 0, folded_records=folded_total)
 
-    # Pass 2: template each event (one regex pass per distinct message) and count it
-    # before and after `ref`. Templates are keyed by the 64-bit hash of (service, text)
-    # so that a million distinct templates do not keep a million strings alive (the
-    # text is rebuilt from the first event for the few that become findings); two
-    # templates sharing a hash is a ~1e-7 event at a million templates and would only
-    # merge their counts.
-    t_svc: list[str] = []
-    t_lv: list[str] = []
-    t_first = array("l")  # position in ev_idx of the template's first event
-    before = array("l")
-    after = array("l")
-    first_after = array("d")
+    # Pass 2: template each event (one regex pass per distinct message) and give it
+    # the id of its (service, template). Templates are keyed by the 64-bit hash of
+    # (service, text) so that a million distinct templates do not keep a million
+    # strings alive (the text is rebuilt from the first event for the few that become
+    # findings); two templates sharing a hash is a ~1e-7 event at a million templates
+    # and would only merge their counts. Ids are handed out in order of first
+    # appearance, which pass 3 relies on.
+    #
+    # Exact repeats of a message skip the regex through `seen` (bounded). When a whole
+    # batch of messages brings almost no repeats (every line distinct), the cache only
+    # costs time and is switched off for the rest of the run.
     tmpl_ids: dict[int, int] = {}
-    seen: dict[tuple[str, str], int] = {}  # exact repeats skip the regex (bounded)
+    seen: dict[tuple[str, str], int] = {}
+    use_seen = True
+    repeats = 0
     ev_tid = array("l")
-    inf = math.inf
-    for k, i in enumerate(ev_idx):
+    add = ev_tid.append
+    template = _template
+    for i in ev_idx:
         s = svc[i]
         group = folded.get(i) if folded else None
         text = "\n".join(group) if group else msg[i]
-        key = (s, text)
-        tid = seen.get(key)
+        if use_seen:
+            key = (s, text)
+            tid = seen.get(key)
+            if tid is not None:
+                repeats += 1
+                add(tid)
+                continue
+        tk = hash((s, template(text)))
+        tid = tmpl_ids.get(tk)
         if tid is None:
-            tk = hash((s, _template(text)))
-            tid = tmpl_ids.get(tk)
-            if tid is None:
-                tid = len(t_svc)
-                tmpl_ids[tk] = tid
-                t_svc.append(s)
-                t_lv.append(ev_lv[k])
-                t_first.append(k)
-                before.append(0)
-                after.append(0)
-                first_after.append(inf)
-            if len(seen) >= 100_000:
+            tid = tmpl_ids[tk] = len(tmpl_ids)
+        if use_seen:
+            if len(seen) >= _SEEN_BATCH:
+                use_seen = repeats >= _SEEN_BATCH // 20
+                repeats = 0
                 seen.clear()
             seen[key] = tid
-        t_i = ts[i]
-        if t_i >= ref:
-            after[tid] += 1
-            if t_i < first_after[tid]:
-                first_after[tid] = t_i
-        else:
-            before[tid] += 1
-        ev_tid.append(tid)
+        add(tid)
+    n_templates = len(tmpl_ids)
     del seen, tmpl_ids
+
+    # Pass 3: counts per template before and after `ref`, in bulk.
+    import numpy as np
+
+    tids = np.asarray(ev_tid, dtype=np.int64)
+    ev_rec = np.asarray(ev_idx, dtype=np.int64)
+    ev_ts = np.asarray(ts, dtype=np.float64)[ev_rec]
+    is_after = ev_ts >= ref
+    after = np.bincount(tids[is_after], minlength=n_templates)
+    before = np.bincount(tids, minlength=n_templates) - after
+    # The position of each template's first event: where the running maximum id grows.
+    running = np.maximum.accumulate(tids)
+    t_first = np.flatnonzero(np.concatenate(([True], running[1:] > running[:-1])))
 
     def event_text(k: int) -> str:
         i = ev_idx[k]
@@ -354,52 +363,66 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
     # records cover: lines added at a steady rate (tests/test_injection.py) must not
     # change any other template's verdict.
     pre_span = max(ref - start, 60.0) if _covers_baseline(ts, ref) else 0.0
+    cand: list[tuple[int, bool, float]] = []  # (template id, new?, rate ratio)
+    for tid in np.flatnonzero(after >= 3).tolist():  # neither rule fires under 3
+        new, ratio = is_new_or_spiking(int(before[tid]), int(after[tid]), pre_span, post_span)
+        if new is not None:
+            cand.append((tid, new, ratio))
+    if not cand:
+        return LogStats([], n, len(ev_idx), n_templates, {}, folded_total)
+
+    # The first time after `ref` and a few examples (record order) of each finding, from
+    # the events after `ref` of the templates that became findings.
+    hit_ids = np.array([c[0] for c in cand], dtype=np.int64)
+    pos = np.flatnonzero(is_after & np.isin(tids, hit_ids))
+    pos = pos[np.argsort(tids[pos], kind="stable")]  # grouped by template, in order
+    pos_tid = tids[pos]
+    lo = np.searchsorted(pos_tid, hit_ids, side="left")
+    hi = np.searchsorted(pos_tid, hit_ids, side="right")
     findings: list[LogFinding] = []
-    hit: dict[int, LogFinding] = {}
-    for tid, a in enumerate(after):
-        if a < 3:  # neither rule below can fire
-            continue
-        s = t_svc[tid]
-        lv = t_lv[tid]
-        b = before[tid]
-        new, ratio = is_new_or_spiking(b, a, pre_span, post_span)
-        if new is None:
-            continue
-        text = event_text(t_first[tid])
+    for (tid, new, ratio), a0, a1 in zip(cand, lo.tolist(), hi.tolist(), strict=True):
+        k = int(t_first[tid])
+        i = ev_idx[k]
+        lv = _event_level(level[i], msg[i])
+        text = event_text(k)
         t = _template(text)
-        trace = "\n" in text
+        a = int(after[tid])
         vol = min(1.0, math.log1p(a) / math.log1p(50))
         strength = (
             _SEVERITY.get(lv, 0.7)
             * (0.55 + 0.45 * vol)
             * (1.0 if new else min(1.0, 0.5 + ratio / 20.0))
         )
-        f = LogFinding(
-            service=s,
-            template=t,
-            level=lv,
-            family=log_family(t),
-            before=b,
-            after=a,
-            rate_ratio=float(ratio),
-            new=new,
-            first_after=float(first_after[tid]),
-            strength=float(min(1.0, strength)),
-            trace=trace,
+        findings.append(
+            LogFinding(
+                service=svc[i],
+                template=t,
+                level=lv,
+                family=log_family(t),
+                before=int(before[tid]),
+                after=a,
+                rate_ratio=float(ratio),
+                new=new,
+                first_after=float(ev_ts[pos[a0:a1]].min()),
+                strength=float(min(1.0, strength)),
+                examples=ev_rec[pos[a0 : min(a1, a0 + 3)]].tolist(),
+                trace="\n" in text,
+            )
         )
-        findings.append(f)
-        hit[tid] = f
     mentions: dict[str, list[int]] = {}
-    if hit:
-        # A few examples after `ref` per finding, in record order, for citations.
-        for i, tid in zip(ev_idx, ev_tid, strict=True):
-            f0 = hit.get(tid)
-            if f0 is not None and len(f0.examples) < 3 and ts[i] >= ref:
-                f0.examples.append(i)
-        for f in findings:
-            if f.family:
-                mentions.setdefault(f.family, []).extend(f.examples)
-    return LogStats(findings, n, len(ev_idx), len(t_svc), mentions, folded_total)
+    for f in findings:
+        if f.family:
+            mentions.setdefault(f.family, []).extend(f.examples)
+    return LogStats(findings, n, len(ev_idx), n_templates, mentions, folded_total)
+
+
+def _event_level(raw: str, msg: str) -> str:
+    """The level an event is counted at: its own when templated, a crash written
+    without a level (stderr) is fatal for a Go panic and an error otherwise, and an
+    unknown level is an error."""
+    if raw in _SKIPPED_LEVELS:
+        return "fatal" if msg.startswith(("panic:", "fatal error:")) else "error"
+    return raw if raw in _TEMPLATED_LEVELS else "error"
 
 
 def _covers_baseline(ts: Sequence[float], ref: float) -> bool:
