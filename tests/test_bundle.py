@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from aisre_cli.errors import BundleError, ExitCode
+from aisre_cli.sources import bundle as bundle_mod
 from aisre_cli.sources.bundle import BundleSource
 from aisre_cli.sources.timeparse import to_unix
 
@@ -240,6 +241,48 @@ def test_unparseable_log_timestamp(tmp_path: Path) -> None:
     root = make_bundle(tmp_path / "b")
     (root / "logs" / "db.jsonl").write_text('{"ts": "13/11/2023 10:00", "msg": "x"}\n')
     assert "logs/db.jsonl:1: ts: not an RFC 3339 timestamp" in _err(root)
+
+
+def _log_times(root: Path) -> list[float]:
+    return list(BundleSource(root).all_logs().ts)
+
+
+@pytest.mark.parametrize("bulk_from", [1, 10**9], ids=["numpy", "one-by-one"])
+def test_log_times_in_bulk_equal_the_per_line_parse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bulk_from: int
+) -> None:
+    """A large file's `...Z` times are parsed by numpy in one call; they are the times
+    the per-line parse gives, also when other shapes (an offset, epoch seconds, no
+    fraction) sit between them."""
+    monkeypatch.setattr(bundle_mod, "_BULK_TIMES", bulk_from)
+    root = make_bundle(tmp_path / "b")
+    times = [
+        "2023-11-14T09:00:00.123Z",
+        "2023-11-14T10:00:00.5+01:00",
+        "2023-11-14T09:00:01.000001Z",
+        1_699_952_402.25,
+        "2023-11-14T09:00:03Z",
+        "2023-11-14T09:59:59.999Z",
+    ]
+    only_z = [t for t in times if isinstance(t, str) and t.endswith("Z") and "." in t]
+    for name, ts in (("db", times), ("zz", only_z)):  # rows apart, and rows in one run
+        (root / "logs" / f"{name}.jsonl").write_text(
+            "".join(json.dumps({"ts": t, "level": "error", "msg": "m"}) + "\n" for t in ts)
+        )
+    got = [round(x, 6) for x in _log_times(root)[-len(times) - len(only_z) :]]
+    assert got == [round(to_unix(t), 6) for t in [*times, *only_z]]
+
+
+@pytest.mark.parametrize("bulk_from", [1, 10**9], ids=["numpy", "one-by-one"])
+def test_a_bad_time_among_many_names_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bulk_from: int
+) -> None:
+    monkeypatch.setattr(bundle_mod, "_BULK_TIMES", bulk_from)
+    root = make_bundle(tmp_path / "b")
+    good = '{"ts": "2023-11-14T09:00:00.123Z", "msg": "x"}\n'
+    bad = '{"ts": "2023-11-14T09:00:61.000Z", "msg": "x"}\n'
+    (root / "logs" / "db.jsonl").write_text(good * 3 + bad + good)
+    assert "logs/db.jsonl:4: ts: not an RFC 3339 timestamp" in _err(root)
 
 
 def test_unparseable_window(tmp_path: Path) -> None:

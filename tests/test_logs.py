@@ -156,6 +156,29 @@ def test_spiking_template_is_a_finding_and_steady_noise_beside_it_is_not() -> No
     assert f.rate_ratio > 20 and f.before == 12 and f.after == 180 + 6
 
 
+def test_the_repeat_cache_switching_off_changes_no_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exact repeats skip the regex through a cache that switches itself off after a
+    batch of distinct lines. Counts, first times and examples are the same either way,
+    also for a template that starts repeating only after the switch."""
+    from aisre_cli.investigate.analyzers import logs
+
+    distinct = [Rec(START + k, f"req {k} failed: {'x' * (k % 7)}y{k}") for k in range(40)]
+    spike = steady("payment declined code={n}", 10.0, start=REF)
+    repeated = [Rec(REF + 5 + k, "upstream reset by peer") for k in range(8)]
+    recs = heartbeat() + distinct + spike + repeated
+
+    def seen(stats: LogStats) -> list[tuple[object, ...]]:
+        return [
+            (f.template, f.before, f.after, f.first_after, f.examples, f.new)
+            for f in stats.findings
+        ]
+
+    full = seen(run(recs))
+    monkeypatch.setattr(logs, "_SEEN_BATCH", 20)  # switches off within `distinct`
+    assert seen(run(recs)) == full
+    assert {t for t, *_ in full} == {"payment declined code=<*>", "upstream reset by peer"}
+
+
 @pytest.mark.parametrize(
     ("before", "after", "spike"),
     [

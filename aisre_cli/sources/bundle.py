@@ -14,6 +14,7 @@ speak, so this reader is an offline implementation of every source protocol. Rul
 from __future__ import annotations
 
 import time
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -360,6 +361,10 @@ def normalize_level(raw: Any) -> str:
     return _LEVELS.get(raw.lower(), raw.lower())
 
 
+_BULK_TIMES = 20_000
+"""Log times in one file from which numpy parses them in bulk."""
+
+
 def _iso_seconds(t: str, cache: dict[str, float]) -> float | None:
     """Fast path for `YYYY-MM-DDTHH:MM:SS.fffZ` (any fraction digits): the minute is
     parsed once per distinct minute, the seconds and the fraction added (a log rarely
@@ -434,8 +439,14 @@ def read_jsonl_logs(
     fi_col, ln_col = table.file_idx, table.line
     level_cache: dict[Any, str] = {}
     ts_cache: dict[str, float] = {}
-    sec_cache: dict[str, float] = {}
     svc_names: dict[str, str] = {}
+    # Timestamps of the common shape (`YYYY-MM-DDTHH:MM:SS.fffZ`) are parsed in bulk once
+    # the file is read: their rows, and the text without the `Z`.
+    iso_rows = array("l")
+    iso_text: list[str] = []
+    row = len(ts_col)
+    ts_append, svc_append, lvl_append = ts_col.append, svc_col.append, lvl_col.append
+    msg_append, fi_append, ln_append = msg_col.append, fi_col.append, ln_col.append
     fh = _open_data(path, display, root, lim)
     with fh:
         for lineno, raw in enumerate(islice(fh, max_lines), 1):
@@ -452,19 +463,21 @@ def read_jsonl_logs(
             t = obj.get("ts")
             if t is None:
                 t = obj.get("timestamp", obj.get("time"))
-            try:
-                if type(t) is str:
-                    tv = ts_cache.get(t)
-                    if tv is None:
-                        tv = _iso_seconds(t, sec_cache)
-                        if tv is None:
-                            tv = to_unix(t)
-                            if len(ts_cache) < 4096:
-                                ts_cache[t] = tv
-                else:
-                    tv = to_unix(t)
-            except TimestampError as exc:
-                raise BundleError(f"{display}:{lineno}: ts: {exc}") from None
+            if type(t) is str and len(t) >= 22 and t[-1] == "Z" and t[19] == "." and t[10] == "T":
+                iso_rows.append(row)
+                iso_text.append(t[:-1])
+                tv = 0.0  # filled in below
+            else:
+                try:
+                    cached = ts_cache.get(t) if type(t) is str else None
+                    if cached is not None:
+                        tv = cached
+                    else:
+                        tv = to_unix(t)
+                        if type(t) is str and len(ts_cache) < 4096:
+                            ts_cache[t] = tv
+                except TimestampError as exc:
+                    raise BundleError(f"{display}:{lineno}: ts: {exc}") from None
             lvl_raw = obj.get("level")
             try:
                 lvl = level_cache[lvl_raw]
@@ -486,14 +499,48 @@ def read_jsonl_logs(
             svc = obj.get("service") or default_service
             if type(svc) is not str:
                 svc = str(svc)
-            ts_col.append(tv)
+            ts_append(tv)
             # one string object per service name, not one per record
-            svc_col.append(svc_names.setdefault(svc, svc))
-            lvl_col.append(lvl)
-            msg_col.append(msg if type(msg) is str else str(msg))
-            fi_col.append(file_idx)
-            ln_col.append(lineno)
+            svc_append(svc_names.setdefault(svc, svc))
+            lvl_append(lvl)
+            msg_append(msg if type(msg) is str else str(msg))
+            fi_append(file_idx)
+            ln_append(lineno)
+            row += 1
         _check_line_cap(fh, display, lim.max_log_lines, "log lines", "limits.max_log_lines")
+    if iso_text:
+        _fill_iso_times(table, iso_rows, iso_text, display)
+
+
+def _fill_iso_times(table: LogTable, rows: array[int], text: list[str], display: str) -> None:
+    """Write the unix seconds of `text` (ISO 8601 UTC without the `Z`) into `table.ts` at
+    `rows`. A large file's times are parsed by numpy in one call; a small file's (numpy
+    is not worth its import), or a large one's where one time does not parse or is out
+    of range, one by one, so that the error names the first bad line."""
+    ts = table.ts
+    if len(text) >= _BULK_TIMES:
+        import numpy as np
+
+        try:
+            secs = np.array(text, dtype="datetime64[us]").astype(np.int64) / 1e6
+        except ValueError:
+            pass
+        else:
+            if secs.min() >= UNIX_MIN and secs.max() <= UNIX_MAX:
+                first = rows[0]
+                if rows[-1] - first == len(rows) - 1:  # contiguous: every record's shape
+                    ts[first : first + len(rows)] = array("d", secs.tobytes())
+                else:
+                    for r, v in zip(rows, secs.tolist(), strict=True):
+                        ts[r] = v
+                return
+    cache: dict[str, float] = {}
+    for r, t in zip(rows, text, strict=True):
+        try:
+            v = _iso_seconds(t + "Z", cache)
+            ts[r] = to_unix(t + "Z") if v is None else v
+        except TimestampError as exc:
+            raise BundleError(f"{display}:{table.line[r]}: ts: {exc}") from None
 
 
 def _open_data(path: Path, display: str, root: Path | None, limits: InputLimits) -> IO[bytes]:

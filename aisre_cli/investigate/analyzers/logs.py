@@ -300,8 +300,7 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
     # (service, text) so that a million distinct templates do not keep a million
     # strings alive (the text is rebuilt from the first event for the few that become
     # findings); two templates sharing a hash is a ~1e-7 event at a million templates
-    # and would only merge their counts. Ids are handed out in order of first
-    # appearance, which pass 3 relies on.
+    # and would only merge their counts.
     #
     # Exact repeats of a message skip the regex through `seen` (bounded). When a whole
     # batch of messages brings almost no repeats (every line distinct), the cache only
@@ -312,8 +311,9 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
     repeats = 0
     ev_tid = array("l")
     add = ev_tid.append
+    t_first = array("l")  # position in ev_idx of each template's first event
     template = _template
-    for i in ev_idx:
+    for k, i in enumerate(ev_idx):
         s = svc[i]
         group = folded.get(i) if folded else None
         text = "\n".join(group) if group else msg[i]
@@ -327,7 +327,8 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
         tk = hash((s, template(text)))
         tid = tmpl_ids.get(tk)
         if tid is None:
-            tid = tmpl_ids[tk] = len(tmpl_ids)
+            tid = tmpl_ids[tk] = len(t_first)
+            t_first.append(k)
         if use_seen:
             if len(seen) >= _SEEN_BATCH:
                 use_seen = repeats >= _SEEN_BATCH // 20
@@ -335,26 +336,17 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
                 seen.clear()
             seen[key] = tid
         add(tid)
-    n_templates = len(tmpl_ids)
     del seen, tmpl_ids
 
-    # Pass 3: counts per template before and after `ref`, in bulk.
-    import numpy as np
-
-    tids = np.asarray(ev_tid, dtype=np.int64)
-    ev_rec = np.asarray(ev_idx, dtype=np.int64)
-    ev_ts = np.asarray(ts, dtype=np.float64)[ev_rec]
-    is_after = ev_ts >= ref
-    after = np.bincount(tids[is_after], minlength=n_templates)
-    before = np.bincount(tids, minlength=n_templates) - after
-    # The position of each template's first event: where the running maximum id grows.
-    running = np.maximum.accumulate(tids)
-    t_first = np.flatnonzero(np.concatenate(([True], running[1:] > running[:-1])))
-
-    def event_text(k: int) -> str:
-        i = ev_idx[k]
-        group = folded.get(i)
-        return "\n".join(group) if group else msg[i]
+    # Pass 3: each template's count before and after `ref`.
+    n_templates = len(t_first)
+    before = [0] * n_templates
+    after = [0] * n_templates
+    for i, tid in zip(ev_idx, ev_tid, strict=True):
+        if ts[i] >= ref:
+            after[tid] += 1
+        else:
+            before[tid] += 1
 
     post_span = max(end - ref, 60.0)
     # The baseline is the window before `ref`, provided the logs cover it at all: when
@@ -363,52 +355,50 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
     # records cover: lines added at a steady rate (tests/test_injection.py) must not
     # change any other template's verdict.
     pre_span = max(ref - start, 60.0) if _covers_baseline(ts, ref) else 0.0
-    cand: list[tuple[int, bool, float]] = []  # (template id, new?, rate ratio)
-    for tid in np.flatnonzero(after >= 3).tolist():  # neither rule fires under 3
-        new, ratio = is_new_or_spiking(int(before[tid]), int(after[tid]), pre_span, post_span)
-        if new is not None:
-            cand.append((tid, new, ratio))
-    if not cand:
-        return LogStats([], n, len(ev_idx), n_templates, {}, folded_total)
-
-    # The first time after `ref` and a few examples (record order) of each finding, from
-    # the events after `ref` of the templates that became findings.
-    hit_ids = np.array([c[0] for c in cand], dtype=np.int64)
-    pos = np.flatnonzero(is_after & np.isin(tids, hit_ids))
-    pos = pos[np.argsort(tids[pos], kind="stable")]  # grouped by template, in order
-    pos_tid = tids[pos]
-    lo = np.searchsorted(pos_tid, hit_ids, side="left")
-    hi = np.searchsorted(pos_tid, hit_ids, side="right")
     findings: list[LogFinding] = []
-    for (tid, new, ratio), a0, a1 in zip(cand, lo.tolist(), hi.tolist(), strict=True):
-        k = int(t_first[tid])
-        i = ev_idx[k]
-        lv = _event_level(level[i], msg[i])
-        text = event_text(k)
+    hit: dict[int, LogFinding] = {}
+    for tid, a in enumerate(after):
+        if a < 3:  # neither rule below can fire
+            continue
+        b = before[tid]
+        new, ratio = is_new_or_spiking(b, a, pre_span, post_span)
+        if new is None:
+            continue
+        i = ev_idx[t_first[tid]]
+        group = folded.get(i)
+        text = "\n".join(group) if group else msg[i]
         t = _template(text)
-        a = int(after[tid])
+        lv = _event_level(level[i], msg[i])
         vol = min(1.0, math.log1p(a) / math.log1p(50))
         strength = (
             _SEVERITY.get(lv, 0.7)
             * (0.55 + 0.45 * vol)
             * (1.0 if new else min(1.0, 0.5 + ratio / 20.0))
         )
-        findings.append(
-            LogFinding(
-                service=svc[i],
-                template=t,
-                level=lv,
-                family=log_family(t),
-                before=int(before[tid]),
-                after=a,
-                rate_ratio=float(ratio),
-                new=new,
-                first_after=float(ev_ts[pos[a0:a1]].min()),
-                strength=float(min(1.0, strength)),
-                examples=ev_rec[pos[a0 : min(a1, a0 + 3)]].tolist(),
-                trace="\n" in text,
-            )
+        f = LogFinding(
+            service=svc[i],
+            template=t,
+            level=lv,
+            family=log_family(t),
+            before=b,
+            after=a,
+            rate_ratio=float(ratio),
+            new=new,
+            first_after=math.inf,
+            strength=float(min(1.0, strength)),
+            trace="\n" in text,
         )
+        findings.append(f)
+        hit[tid] = f
+    if hit:
+        # The first time after `ref`, and a few examples in record order for citations.
+        for i, tid in zip(ev_idx, ev_tid, strict=True):
+            f0 = hit.get(tid)
+            if f0 is not None and ts[i] >= ref:
+                if ts[i] < f0.first_after:
+                    f0.first_after = ts[i]
+                if len(f0.examples) < 3:
+                    f0.examples.append(i)
     mentions: dict[str, list[int]] = {}
     for f in findings:
         if f.family:
