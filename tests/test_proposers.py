@@ -312,6 +312,30 @@ def test_change_harm_before_and_after() -> None:
     assert cb.score > ci.score
 
 
+def test_a_deploy_at_a_watched_service_that_stayed_quiet_is_marked_quiet() -> None:
+    """A deploy at a service whose own series are there and did not move, with no log of
+    its own, is `quiet` (its own signals speak for its innocence); an unwatched service
+    is not (nothing says it stayed fine), nor one whose series moved, nor one whose logs
+    show new errors."""
+    api_bad = series("http_errors_ratio", "api", 0.01, 0.3)
+    db_flat = series("http_errors_ratio", "db", 0.01)
+    d_db = _deploy("d-db", "db", FAULT - 300)
+    d_api = _deploy("d-api", "api", FAULT - 60)
+
+    def quiet(a: Analysis, cid: str) -> float:
+        (c,) = [c for c in a.candidates if c.subject == cid]
+        return c.features["quiet"]
+
+    a = run(context([api_bad, db_flat], changes=[d_db, d_api]))
+    assert quiet(a, "d-db") == 1.0
+    assert quiet(a, "d-api") == 0.0  # its errors jumped
+    assert quiet(run(context([api_bad], changes=[d_db, d_api])), "d-db") == 0.0  # unwatched
+    errors = [(FAULT + 30 + 20 * k, "db", "error", "lock wait timeout exceeded") for k in range(6)]
+    errors.append((T0 + 10, "db", "info", "started"))  # the logs cover the baseline
+    noisy = run(context([api_bad, db_flat], changes=[d_db, d_api], logs=errors))
+    assert quiet(noisy, "d-db") == 0.0
+
+
 def test_canary_version_series_blames_the_new_version() -> None:
     canary = _deploy("d-canary", "api", FAULT - 60, version="v2")
     other = _deploy("d-other", "api", FAULT - 50, version="v9")

@@ -96,6 +96,7 @@ FEATURES: tuple[str, ...] = (
     "node_only",  # for saturation: resting only on node-wide signals
     "trace_blame",  # its own spans' share of the latency/error increase in traces
     "k8s_events",  # the cluster reported faults at it (crashes, failed starts, probes, capacity)
+    "quiet",  # its own series are there and none moved, with no log, trace or event of its own
 )
 
 DEFAULT_WEIGHTS: dict[str, float] = {
@@ -131,6 +132,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "node_only": -1.0,
     "trace_blame": 1.5,
     "k8s_events": 1.0,
+    "quiet": -1.0,
 }
 DESIGN_ONLY = frozenset({"k8s_events"})
 """Features no evaluation dataset exercises (none of them carries cluster events): a

@@ -256,6 +256,10 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         near = [math.exp(-max(0.0, c - d.onset - TOL_S) / max(step, 60.0)) for c in caller_on]
         return max([*near, 0.9 if d.logs else 0.0, 0.0 if has_topo else 0.5])
 
+    # services whose own series are there, and those with a certificate reading
+    watched = {x.service for x in ctx.series if x.service}
+    certified = {f.series.service for f in fnd.certs if f.series.service}
+
     def svc_features(s: str) -> dict[str, float]:
         an = anom.get(s, 0.0)
         on = first.get(s)
@@ -298,7 +302,11 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         dd = fnd.dead[s].strength * corroboration(s) if s in fnd.dead else 0.0
         tr = max((t.strength for t in fnd.traces if t.service == s), default=0.0)
         tb = max((t.blame for t in fnd.traces if t.service == s), default=0.0)
+        # any evidence of its own; a watched service without any stayed fine by its own view
+        own = bool(an or lg or dd or tr or tb) or net.get(s, 0.0) >= 0.1
+        own = own or s in events_at or s in certified
         return {
+            "quiet": 1.0 if s in watched and not own else 0.0,
             "anomaly": an,
             "root_local": an * (1.0 - deeper) * sync,
             "deeper": deeper,
