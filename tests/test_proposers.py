@@ -285,6 +285,28 @@ def test_jittery_series_does_not_outweigh_a_clean_jump() -> None:
     assert f_api > f_db
 
 
+def test_a_gauge_named_like_a_counter_is_read_as_a_gauge() -> None:
+    """`pg_stat_activity_count` ends in `_count` but is a gauge: it hovers (23, 24, 23)
+    and then fills up to max_connections. Read as a counter its rate would be a bump and
+    then zero; read as the gauge it is, the climb is a connections anomaly. A summed
+    counter whose pods restart (one or two large falls) stays a counter."""
+    ts = [T0 + i * STEP for i in range(N)]
+    hover = [23.0 + (i % 3 == 1) - (i % 7 == 3) for i in range(N)]
+    vals = [h if t < FAULT else 100.0 for h, t in zip(hover, ts, strict=True)]
+    g = Series("pg_stat_activity_count", "db", {"service": "db"}, ts, vals, query="x")
+    m = FamilyMatcher()
+    assert m.classify(g.name, g.labels).shape == "counter"  # by name alone
+    assert not metric_an.counter_like(g, m)
+    a = run(context([g]))
+    (f,) = [f for f in a.findings.metrics if f.series.name == "pg_stat_activity_count"]
+    assert f.family == "connections" and f.direction > 0
+    total, summed = 0.0, []
+    for i, _t in enumerate(ts):
+        total += 50.0
+        summed.append(total * (2 / 3 if i in (20, 21) else 1.0))  # a pod of three restarts
+    assert metric_an.counter_like(Series("http_requests_total", "db", {}, ts, summed), m)
+
+
 # ------------------------------------------------------------------ changes
 
 

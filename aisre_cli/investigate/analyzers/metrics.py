@@ -537,6 +537,10 @@ def _is_expiry(c: SignalClass) -> bool:
     return c.family == "certificates" and c.shape in ("countdown", "expiry_ts")
 
 
+_COUNTER_DIPS = 2
+"""Small falls (to more than half the value) a counter may show: pods of a sum restarting."""
+
+
 def counter_like(s: Series, matcher: FamilyMatcher) -> bool:
     """A cumulative counter: named like one and non-decreasing except for resets."""
     if matcher.classify(s.name, s.labels).shape != "counter" or len(s.values) < 4:
@@ -546,8 +550,13 @@ def counter_like(s: Series, matcher: FamilyMatcher) -> bool:
     v = [x for x in s.values if math.isfinite(x)]
     if len(v) < 4 or v[-1] <= v[0] and max(v) == min(v):
         return False
-    drops = sum(1 for a, b in zip(v, v[1:], strict=False) if b < a)
-    return drops <= max(1, len(v) // 10)
+    pairs = list(zip(v, v[1:], strict=False))
+    drops = sum(1 for a, b in pairs if b < a)
+    # A counter only falls when it restarts (towards zero), or, summed over pods, when
+    # one pod restarts: a few falls, each large. A gauge that hovers (`*_count` is
+    # also a gauge's name: pg_stat_activity_count) dips by a little, often.
+    dips = sum(1 for a, b in pairs if a > b > a / 2)
+    return drops <= max(1, len(v) // 10) and dips <= _COUNTER_DIPS
 
 
 def as_rate(s: Series) -> Series:
