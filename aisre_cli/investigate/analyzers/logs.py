@@ -83,9 +83,9 @@ _JAVA_CONT_FIRST = frozenset({"", " ", "\t", "C", "S", "a"})
 exception: indented frames, `Caused by:`, `Suppressed:`, `at ...` (indent stripped)."""
 _PY_CHAIN = ("During handling of the above exception", "The above exception", "Traceback (")
 _MAX_FOLD = 200
+"""Records folded into one trace at most (a runaway trace stays one event)."""
 _SEEN_BATCH = 100_000
 """Distinct messages kept to skip the regex on an exact repeat (then the cache restarts)."""
-"""Records folded into one trace at most (a runaway trace stays one event)."""
 
 
 def mask(line: str) -> str:
