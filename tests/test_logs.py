@@ -82,6 +82,14 @@ def test_new_exception_template_after_onset_is_a_finding() -> None:
     assert len(f.examples) == 3  # a few citations, not all
 
 
+def test_a_line_at_the_reference_time_counts_as_after_and_is_cited() -> None:
+    recs = heartbeat() + [Rec(REF + k * 30, f"NullPointerException order={k}") for k in range(4)]
+    (f,) = run(recs).findings
+    assert f.after == 4 and f.first_after == REF
+    tb = table(sorted(recs, key=lambda r: (r.file, r.t)))
+    assert [tb.ts[i] for i in f.examples] == [REF, REF + 30, REF + 60]
+
+
 def test_new_needs_three_occurrences() -> None:
     two = heartbeat() + [Rec(REF + 60 + k, f"boom {k}") for k in range(2)]
     three = heartbeat() + [Rec(REF + 60 + k, f"boom {k}") for k in range(3)]
