@@ -39,7 +39,7 @@ import warnings
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from aisre_cli.investigate.families import FamilyMatcher, SignalClass, countdown_seconds
@@ -519,16 +519,7 @@ def _derived(s: Series, fn: str, range_s: int, ts: list[float], vs: list[float])
     that reproduces it (a subquery when the original is already an expression)."""
     q = s.query or s.name
     query = f"{fn}({q}[{range_s}s])" if "(" not in q else f"{fn}(({q})[{range_s}s:])"
-    return Series(
-        name=s.name,
-        service=s.service,
-        labels=s.labels,
-        timestamps=ts,
-        values=vs,
-        query=query,
-        ref=s.ref,
-        promql=s.promql,
-    )
+    return replace(s, timestamps=ts, values=vs, query=query)
 
 
 def _is_expiry(c: SignalClass) -> bool:
