@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,6 +57,101 @@ def test_no_usable_keyring_refuses_clearly() -> None:
     with pytest.raises(AuthError) as exc:
         secrets.set_token("pagerduty", SecretStr("x" * 20))
     assert "--insecure-storage" in (exc.value.hint or "")
+
+
+# ------------------------------------------------- the keyring that cannot be reached
+
+_NO_BUS = ("DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "PYTHON_KEYRING_BACKEND")
+
+
+@pytest.fixture()
+def headless(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A Linux host with no session bus, no keyring config and keyring not yet loaded."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the shortcut is for Linux hosts")
+    for var in _NO_BUS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    (tmp_path / "run").mkdir()
+    for mod in [m for m in sys.modules if m == "keyring" or m.startswith("keyring.")]:
+        monkeypatch.delitem(sys.modules, mod)
+    return tmp_path
+
+
+def test_a_headless_host_is_answered_without_loading_keyring(headless: Path) -> None:
+    info = secrets.keyring_info()
+    assert (info.usable, info.backend) == (False, "keyring.backends.fail.Keyring")
+    assert "keyring" not in sys.modules
+
+
+@pytest.mark.parametrize(
+    "reach",
+    [
+        "session bus address",
+        "bus socket",
+        "x11 autolaunch",
+        "config file",
+        "named backend",
+        "third-party backend",
+        "keyring loaded",
+    ],
+)
+def test_anything_that_could_give_keyring_a_backend_lets_keyring_decide(
+    headless: Path, monkeypatch: pytest.MonkeyPatch, reach: str
+) -> None:
+    assert secrets._keyring_unreachable() is not None  # the baseline: certain
+    if reach == "session bus address":
+        monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+    elif reach == "bus socket":
+        (headless / "run" / "bus").touch()
+    elif reach == "x11 autolaunch":
+        monkeypatch.setenv("DISPLAY", ":0")
+    elif reach == "config file":
+        cfg = headless / "config" / "python_keyring" / "keyringrc.cfg"
+        cfg.parent.mkdir(parents=True)
+        cfg.write_text("[backend]\ndefault-keyring = keyrings.alt.file.PlaintextKeyring\n")
+    elif reach == "named backend":
+        monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+    elif reach == "third-party backend":
+        dist = headless / "site" / "keyrings_fake-1.0.dist-info"
+        dist.mkdir(parents=True)
+        (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: keyrings-fake\nVersion: 1.0\n")
+        (dist / "entry_points.txt").write_text("[keyring.backends]\nfake = keyrings_fake\n")
+        monkeypatch.syspath_prepend(str(headless / "site"))
+    else:
+        monkeypatch.setitem(sys.modules, "keyring", keyring)
+    assert secrets._keyring_unreachable() is None
+
+
+def test_the_shortcut_agrees_with_keyrings_own_detection(headless: Path) -> None:
+    """In a fresh interpreter on the headless environment, keyring's detection (which
+    loads every backend and probes for a bus) ends where the shortcut says it would."""
+    code = (
+        "import sys; from aisre_cli.settings import secrets\n"
+        "short = secrets._keyring_unreachable()\n"
+        "import keyring\n"
+        "kr = keyring.get_keyring()\n"
+        "print(short.backend if short else None, type(kr).__module__ + '.' + type(kr).__name__)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in _NO_BUS}
+    env["XDG_RUNTIME_DIR"] = str(headless / "run")
+    env["XDG_CONFIG_HOME"] = str(headless / "config")
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    short, detected = out.stdout.split()
+    assert short == detected == "keyring.backends.fail.Keyring"
+
+
+def test_an_env_token_on_a_headless_host_loads_no_keyring(
+    headless: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AISRE_MEMORY_TOKEN", "pw-from-env-123")
+    hit = secrets.lookup("memory")
+    assert hit is not None and hit[1] == "env"
+    assert "keyring" not in sys.modules
 
 
 def test_insecure_storage_is_0600(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -26,9 +26,11 @@ backend, typical on a headless server without a Secret Service) is detected and
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,8 +211,68 @@ class KeyringInfo:
     reason: str = ""
 
 
+_FAIL = "keyring.backends.fail.Keyring"
+_NO_BACKEND = "no usable OS keyring backend (no Secret Service / KWallet / macOS Keychain found)"
+
+
+def _keyring_unreachable() -> KeyringInfo | None:
+    """The answer `keyring_info` would give when keyring's own detection can only end
+    at its `fail` backend, decided without importing keyring; None when that is not
+    certain, and keyring decides.
+
+    Importing keyring and detecting a backend costs 100-190 ms of CPU (its backends
+    import secretstorage, jeepney and cryptography before they look for a bus), and a
+    triage on a headless host (CI, a container, a jump box) pays it for nothing each
+    time it needs a secret. keyring picks its backend in this order (keyring.core):
+    `PYTHON_KEYRING_BACKEND`, then `keyringrc.cfg` in its config root, then the best
+    viable backend among those its `keyring.backends` entry points register. On Linux
+    every backend keyring ships (Secret Service, KWallet, libsecret) needs a D-Bus
+    session bus. So the answer is certain only when the environment names the fail or
+    null backend, or when, on Linux, there is no config file, no session bus a
+    client could reach (`DBUS_SESSION_BUS_ADDRESS`, the `$XDG_RUNTIME_DIR/bus` socket,
+    X11 autolaunch through `DISPLAY`) and no third-party backend is installed. Once
+    keyring is loaded (someone may have called `keyring.set_keyring`), it decides."""
+    if "keyring" in sys.modules:
+        return None
+    named = os.environ.get("PYTHON_KEYRING_BACKEND", "").strip()
+    if named == _FAIL:
+        return KeyringInfo(False, _FAIL, _NO_BACKEND)
+    if named == "keyring.backends.null.Keyring":
+        return KeyringInfo(False, named, "the keyring backend is the null backend (stores nothing)")
+    if named or not sys.platform.startswith("linux"):
+        return None
+    home = Path.home()
+    config_root = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config", "python_keyring")
+    if (config_root / "keyringrc.cfg").exists():
+        return None
+    if os.environ.get("DBUS_SESSION_BUS_ADDRESS") or os.environ.get("DISPLAY"):
+        return None
+    runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}"
+    if os.path.exists(os.path.join(runtime, "bus")):
+        return None
+    if _third_party_backends(tuple(sys.path)):
+        return None  # keyrings.alt and the like may be viable
+    return KeyringInfo(False, _FAIL, _NO_BACKEND)
+
+
+@functools.cache
+def _third_party_backends(path: tuple[str, ...]) -> bool:
+    """Whether a distribution other than keyring registers a `keyring.backends` entry
+    point on this `sys.path` (scanned once per path: a few ms)."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="keyring.backends"):
+        dist = getattr(ep, "dist", None)
+        if dist is None or dist.name != "keyring":
+            return True
+    return False
+
+
 def keyring_info() -> KeyringInfo:
     """Which keyring backend is active and whether it can store secrets."""
+    known = _keyring_unreachable()
+    if known is not None:
+        return known
     try:
         import keyring
         from keyring.backends import fail
@@ -222,11 +284,7 @@ def keyring_info() -> KeyringInfo:
         return KeyringInfo(False, "none", f"no keyring backend: {exc}")
     name = f"{type(kr).__module__}.{type(kr).__name__}"
     if isinstance(kr, fail.Keyring):
-        return KeyringInfo(
-            False,
-            name,
-            "no usable OS keyring backend (no Secret Service / KWallet / macOS Keychain found)",
-        )
+        return KeyringInfo(False, name, _NO_BACKEND)
     if "null" in name.lower():
         return KeyringInfo(False, name, "the keyring backend is the null backend (stores nothing)")
     try:
