@@ -233,3 +233,25 @@ def test_each_payload_alerts_runbook_audit_error(
     AuditLog().append("step.failed", {"step": payload, "error": payload}, run=payload[:40])
     check(capsysbinary, "audit", "show")
     check(capsysbinary, "triage", payload, "--bundle", str(b), ok=(2,))
+
+
+def test_emoji_codes_in_outside_text_stay_text(
+    tmp_path: Path, capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """An alert annotation, a log line or a change summary can hold `:fire:`; rich's
+    markup would turn it into a glyph even in escaped text. The engineer sees what the
+    source said (and can search for it)."""
+    import shutil
+
+    from tests.conftest import DEMO
+
+    bundle = tmp_path / "b"
+    shutil.copytree(DEMO, bundle)
+    alerts = json.loads((bundle / "alerts.json").read_text())
+    for a in alerts:
+        a["labels"]["alertname"] = a["labels"]["alertname"] + ":fire:"
+        a["annotations"]["summary"] = "disk :warning: full :x:"
+    (bundle / "alerts.json").write_text(json.dumps(alerts))
+    out = check(capfdbinary, "triage", "--bundle", str(bundle), "--no-record")
+    assert ":fire:" in out
+    assert "\U0001f525" not in out and "\u26a0" not in out and "\u274c" not in out

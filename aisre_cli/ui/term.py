@@ -145,8 +145,12 @@ def stdout_width() -> int | None:
 
 def console(*, stderr: bool = False, **kw: Any) -> Console:
     """A rich console whose every printed segment is checked (see the module doc).
-    On stdout it uses the full line when stdout is not a terminal (`stdout_width`)."""
+    On stdout it uses the full line when stdout is not a terminal (`stdout_width`).
+    Emoji codes stay text: rich would turn a `:fire:` in an alert name or a log line
+    (escaped markup keeps them) into a glyph, and the engineer would see, and search
+    for, something the source never said."""
     kw.setdefault("highlight", False)
+    kw.setdefault("emoji", False)
     if not stderr:
         kw.setdefault("width", stdout_width())
     return _console_class()(stderr=stderr, **kw)
