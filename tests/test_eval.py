@@ -100,6 +100,40 @@ def test_truth_matching_rules() -> None:
     assert truth_rank(TruthSpec("deploy", "cache"), ordered) is None
 
 
+def test_a_restating_unknown_is_not_listed_and_eval_grades_the_same_list() -> None:
+    """`unknown` at a service that a specific hypothesis above it already names is
+    folded; an unknown ranked first, or alone on its service, stays. The report and
+    the evaluation list the same hypotheses in the same order."""
+    from aisre_cli.investigate.evaluate import ranked_keys
+    from aisre_cli.investigate.rank import Candidate, Ranker
+
+    rows = [
+        ("search", "dependency_failure", 9.0),
+        ("search", "network", 8.7),
+        ("search", "unknown", 6.9),  # restates search: folded
+        ("es", "resource_saturation", 5.1),
+        ("edge", "unknown", 3.9),  # nothing specific on edge above it: listed
+        ("es", "unknown", 3.8),  # es named above: folded
+    ]
+    cands = [Candidate(s, k, None, f"{s} {k}", {}, [], score=sc) for s, k, sc in rows]  # type: ignore[arg-type]
+    hyps, _ = Ranker(Weights.load()).to_hypotheses(cands, limit=10)
+    listed = [(h.service, h.kind) for h in hyps]
+    assert listed == [
+        ("search", "dependency_failure"),
+        ("search", "network"),
+        ("es", "resource_saturation"),
+        ("edge", "unknown"),
+    ]
+    keys = [(s, k, None) for s, k, _ in rows]
+    assert [keys[i][:2] for i in ranked_keys(keys, [r[2] for r in rows])] == listed
+    truth = TruthSpec("resource_saturation", "es", None)
+    assert truth_rank(truth, [keys[i] for i in ranked_keys(keys, [r[2] for r in rows])]) == 3
+    # an unknown ranked first is the verdict (it escalates): never folded
+    first = [("api", "unknown", 9.0), ("api", "deploy", 8.0)]
+    k2 = [(s, k, None) for s, k, _ in first]
+    assert [k2[i][1] for i in ranked_keys(k2, [r[2] for r in first])] == ["unknown", "deploy"]
+
+
 def test_calibration_buckets() -> None:
     ece, buckets = calibration([(0.95, True), (0.95, False), (0.15, False), (1.0, True)])
     assert len(buckets) == 10

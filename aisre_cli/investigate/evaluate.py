@@ -45,7 +45,13 @@ from aisre_cli.errors import AisreError
 from aisre_cli.investigate.baselines import NAMES as BASELINES
 from aisre_cli.investigate.baselines import rank_of, rankings
 from aisre_cli.investigate.gather import gather, list_alerts, resolve_alert
-from aisre_cli.investigate.rank import FEATURES, Candidate, Weights, service_mass
+from aisre_cli.investigate.rank import (
+    FEATURES,
+    Candidate,
+    Weights,
+    listing_order,
+    service_mass,
+)
 from aisre_cli.investigate.triage import analyze_context, build_report
 from aisre_cli.settings.config import Profile
 from aisre_cli.sources.registry import bundle_set
@@ -440,20 +446,8 @@ def _rel(p: Path, root: Path) -> str:
 
 
 def ranked_keys(keys: Sequence[CandKey], scores: Sequence[float]) -> list[int]:
-    """Candidate indices in the engine's order (score desc, then service, kind, subject),
-    one per (service, kind, subject), as `Ranker.to_hypotheses` lists them."""
-    order = sorted(
-        range(len(keys)),
-        key=lambda i: (-scores[i], keys[i][0], keys[i][1], keys[i][2] or ""),
-    )
-    seen: set[CandKey] = set()
-    out: list[int] = []
-    for i in order:
-        if keys[i] in seen:
-            continue
-        seen.add(keys[i])
-        out.append(i)
-    return out
+    """Candidate indices in the order `Ranker.to_hypotheses` lists them (`listing_order`)."""
+    return listing_order(keys, scores)
 
 
 def truth_rank(truth: TruthSpec, ordered: Sequence[CandKey]) -> int | None:

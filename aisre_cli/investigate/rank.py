@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -50,6 +50,7 @@ __all__ = [
     "Ranker",
     "Weights",
     "change_evidence",
+    "listing_order",
     "log_evidence",
     "metric_evidence",
     "service_mass",
@@ -198,6 +199,35 @@ class Weights:
         p.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n")
 
 
+def listing_order(
+    keys: Sequence[tuple[str, str, str | None]], scores: Sequence[float]
+) -> list[int]:
+    """The candidates a report lists, as indices, best first (score, then service, kind,
+    subject): one per (service, kind, subject), the best-scored.
+
+    An `unknown` ("the incident starts at this service; no specific cause") is left out
+    when a specific hypothesis on the same service ranks above it: it restates that
+    hypothesis' service without its cause, and would push the next suspect out of the
+    engineer's first screen. Ranked first, or with nothing specific above it on its
+    service, it is listed as before."""
+    order = sorted(
+        range(len(keys)),
+        key=lambda i: (-scores[i], keys[i][0], keys[i][1], keys[i][2] or ""),
+    )
+    seen: set[tuple[str, str, str | None]] = set()
+    specific: set[str] = set()
+    out: list[int] = []
+    for i in order:
+        service, kind, _ = keys[i]
+        if keys[i] in seen or (kind == "unknown" and service in specific):
+            continue
+        seen.add(keys[i])
+        if kind != "unknown":
+            specific.add(service)
+        out.append(i)
+    return out
+
+
 def service_mass(probs: Iterable[tuple[str, float]]) -> dict[str, float]:
     """Probability per service that the cause lies in it: the sum over its candidates.
 
@@ -320,18 +350,10 @@ class Ranker:
     def to_hypotheses(
         self, cands: list[Candidate], limit: int = 5
     ) -> tuple[list[Hypothesis], list[Evidence]]:
-        ranked = sorted(cands, key=lambda c: (-c.score, c.service, c.kind, c.subject or ""))
-        # One hypothesis per (service, kind, subject); keep the best.
-        seen: set[tuple[str, str, str | None]] = set()
-        top: list[Candidate] = []
-        for c in ranked:
-            key = (c.service, c.kind, c.subject)
-            if key in seen:
-                continue
-            seen.add(key)
-            top.append(c)
-            if len(top) >= limit:
-                break
+        order = listing_order(
+            [(c.service, c.kind, c.subject) for c in cands], [c.score for c in cands]
+        )
+        top = [cands[i] for i in order[:limit]]
         ids: dict[str, str] = {}
         evidence: list[Evidence] = []
         hyps: list[Hypothesis] = []
