@@ -241,8 +241,9 @@ def _keyring_unreachable() -> KeyringInfo | None:
         return KeyringInfo(False, named, "the keyring backend is the null backend (stores nothing)")
     if named or not sys.platform.startswith("linux"):
         return None
-    home = Path.home()
-    config_root = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config", "python_keyring")
+    config_root = Path(
+        os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config", "python_keyring"
+    )
     if (config_root / "keyringrc.cfg").exists():
         return None
     if os.environ.get("DBUS_SESSION_BUS_ADDRESS") or os.environ.get("DISPLAY"):
@@ -270,7 +271,10 @@ def _third_party_backends(path: tuple[str, ...]) -> bool:
 
 def keyring_info() -> KeyringInfo:
     """Which keyring backend is active and whether it can store secrets."""
-    known = _keyring_unreachable()
+    try:
+        known = _keyring_unreachable()
+    except (OSError, RuntimeError):  # no home directory to look in: let keyring decide
+        known = None
     if known is not None:
         return known
     try:
