@@ -215,15 +215,14 @@ def listing_order(
         key=lambda i: (-scores[i], keys[i][0], keys[i][1], keys[i][2] or ""),
     )
     seen: set[tuple[str, str, str | None]] = set()
-    specific: set[str] = set()
+    listed: set[str] = set()  # services already named (a service has one `unknown`)
     out: list[int] = []
     for i in order:
         service, kind, _ = keys[i]
-        if keys[i] in seen or (kind == "unknown" and service in specific):
+        if keys[i] in seen or (kind == "unknown" and service in listed):
             continue
         seen.add(keys[i])
-        if kind != "unknown":
-            specific.add(service)
+        listed.add(service)
         out.append(i)
     return out
 
