@@ -98,3 +98,50 @@ def test_two_writers_hammering_one_store(tmp_path: Path) -> None:
     with MemoryStore(db) as st:
         assert st.count() == 2 * n
         assert st.successes("rb", "deploy") == 2 * n
+
+
+def test_a_fresh_sqlite_memory_is_migrated_in_one_transaction(tmp_path: Path) -> None:
+    """Alembic's SQLite impl commits after each revision unless told that SQLite's DDL is
+    transactional. Between those commits a second process, holding the revision it had
+    read, re-created tables the first had just made (`table ... already exists`). The
+    whole upgrade is one transaction: one BEGIN IMMEDIATE, one COMMIT."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    commits: list[str] = []
+
+    def on_commit(conn: object) -> None:
+        commits.append("commit")
+
+    event.listen(Engine, "commit", on_commit)
+    try:
+        with MemoryStore(tmp_path / "m.db") as st:
+            assert st.schema_version() == migrations.HEAD
+    finally:
+        event.remove(Engine, "commit", on_commit)
+    assert len(migrations.REVISIONS) > 1 and commits == ["commit"]
+
+
+def test_opening_waits_out_another_process_holding_a_new_memory(tmp_path: Path) -> None:
+    """Switching a new memory to WAL needs it to itself, and SQLite answers "locked" at
+    once rather than waiting. Another process holding the file for a moment (its own
+    first open) must be waited out, not reported as a memory locked for 30 s."""
+    import sqlite3
+    import threading
+    import time
+
+    db = tmp_path / "m.db"
+    holder = sqlite3.connect(str(db), isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN IMMEDIATE")  # a writer: readers pass, the WAL switch cannot
+    holder.execute("INSERT INTO t VALUES (1)")
+    release = threading.Timer(0.5, lambda: holder.execute("COMMIT"))
+    release.start()
+    t0 = time.monotonic()
+    try:
+        with MemoryStore(db) as st:
+            assert st.schema_version() == migrations.HEAD
+    finally:
+        release.join()
+        holder.close()
+    assert time.monotonic() - t0 >= 0.4  # it waited for the holder

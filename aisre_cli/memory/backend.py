@@ -191,6 +191,25 @@ def _corrupt(path: Path, exc: Exception) -> MemoryStoreError:
     )
 
 
+def _switch_to_wal(conn: sqlite3.Connection) -> Any:
+    """`PRAGMA journal_mode = WAL`, waiting out another process's lock. The switch needs
+    the database to itself and SQLite answers "locked" at once instead of calling the
+    busy handler (two aisre processes opening a new memory together hit it), so retry
+    with a short backoff for the busy timeout."""
+    import time
+
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.005
+    while True:
+        try:
+            return conn.execute("PRAGMA journal_mode = WAL").fetchone()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
+
+
 class SqliteDatabase(Database):
     backend = "sqlite"
 
@@ -214,10 +233,14 @@ class SqliteDatabase(Database):
         conn.row_factory = sqlite3.Row
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            ok = conn.execute("PRAGMA quick_check(1)").fetchone()
+            # fetchall: a half-read statement keeps its SHARED lock, and switching to WAL
+            # below while another process writes would then be a deadlock that SQLite
+            # reports at once as "locked" instead of waiting out the busy timeout
+            rows = conn.execute("PRAGMA quick_check(1)").fetchall()
+            ok = rows[0] if rows else None
             if ok is None or ok[0] != "ok":
                 raise sqlite3.DatabaseError(f"integrity check: {ok[0] if ok else 'no answer'}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+            mode = _switch_to_wal(conn)
             if mode is None or str(mode[0]).lower() != "wal":
                 raise sqlite3.DatabaseError(f"cannot switch to WAL (journal mode {mode})")
             conn.execute("PRAGMA synchronous = NORMAL")

@@ -15,7 +15,11 @@ from sqlalchemy import text
 from aisre_cli.memory.backend import PG_WRITE_LOCK
 
 connection = context.config.attributes["connection"]
-context.configure(connection=connection, transaction_per_migration=False)
+# One transaction for the whole upgrade. Alembic's SQLite impl declares no transactional
+# DDL and would commit after each revision, releasing the lock between them: a second
+# process then started from a revision it had read before, and re-created a table the
+# first had just made. SQLite's DDL is transactional; say so.
+context.configure(connection=connection, transaction_per_migration=False, transactional_ddl=True)
 
 with context.begin_transaction():
     if connection.dialect.name == "postgresql":
