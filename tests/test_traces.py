@@ -404,3 +404,95 @@ def test_triage_without_topology_uses_traces(tmp_path: Path) -> None:
     assert any("derived from" in n for n in report.notes)
     top = report.verdict.hypotheses[0]
     assert (top.kind, top.service) == ("deploy", "payments")
+
+
+# ---------------------------------------------------------------- requests cut short
+
+
+def _page(rnd: random.Random, fail_at: str | None = None) -> Call:
+    """web GET / calls catalog (which reads its db), then currency, cart, recs and ads.
+    `fail_at`: that call fails (no status: the data has none) and web stops there."""
+    j = rnd.uniform(0.9, 1.1)
+    calls = []
+    for svc in ("catalog", "currency", "cart", "recs", "ads"):
+        inner = [Call("db", "query", 1.0 * j)] if svc == "catalog" else []
+        calls.append(Call("web", f"{svc}.Call", 0.3 * j, [Call(svc, "Serve", 2.0 * j, inner)]))
+        if svc == fail_at:
+            break
+    if fail_at == "web":
+        calls = []
+    return Call("web", "GET /", 1.0 * j, calls)
+
+
+def _pages(n: int, fail_after: dict[str, float], fail_before: dict[str, float] | None = None):
+    rnd = random.Random(21)
+    spans: list[Span] = []
+    for i in range(n):
+        for side, tid, t0 in (
+            (fail_before or {}, f"b{i}", REF - 600 + i),
+            (fail_after, f"a{i}", REF + i),
+        ):
+            at = next((s for s, share in side.items() if (i % 10) < share * 10), None)
+            spans += _trace(tid, _page(rnd, at), t0)
+    return spans
+
+
+def test_requests_that_end_right_after_a_call_blame_that_callee_without_any_status() -> None:
+    spans = _pages(40, {"catalog": 0.7})
+    assert not any(s.error for s in spans)
+    found = _by_service(analyze(spans, REF))
+    f = found["catalog"]
+    assert f.evidence_kind == "truncated" and f.strength > 0.8
+    assert f.ops == ["GET /"] or "GET /" in f.summary
+    assert "end early" in f.summary and REF <= f.onset < REF + 1
+    blame = trace_blame(spans, REF)
+    assert blame["catalog"] > 0.8 and max(blame.get(s, 0.0) for s in ("web", "db", "cart")) < 0.1
+    for bystander in ("db", "currency", "cart", "recs", "ads"):
+        assert bystander not in found or found[bystander].evidence_kind != "truncated"
+
+
+def test_a_request_failing_before_any_call_is_its_own_services() -> None:
+    found = _by_service(analyze(_pages(40, {"web": 0.5}), REF))
+    assert found["web"].evidence_kind == "truncated"
+    assert "catalog" not in found
+
+
+def test_short_requests_at_the_usual_rate_are_not_a_finding() -> None:
+    steady = {"cart": 0.2}  # a fifth of the pages stop at the cart, before and after
+    assert analyze(_pages(40, steady, steady), REF) == []
+    assert sum(trace_blame(_pages(40, steady, steady), REF).values()) < 0.05
+
+
+def test_a_root_operation_with_tiny_trees_says_nothing_about_cut_requests() -> None:
+    spans: list[Span] = []
+
+    def small() -> Call:  # web → api → db: three spans
+        return Call("web", "GET /", 2.0, [Call("api", "GET", 5.0, [Call("db", "q", 5.0)])])
+
+    for i in range(40):  # then, after ref, half of the requests are the root alone
+        spans += _trace(f"b{i}", small(), REF - 600 + i)
+        spans += _trace(f"a{i}", Call("web", "GET /", 2.0) if i % 2 == 0 else small(), REF + i)
+    assert all(f.evidence_kind != "truncated" for f in analyze(spans, REF))
+
+
+def test_a_failure_relayed_up_a_chain_is_followed_to_the_call_that_failed() -> None:
+    """web → checkout, which calls payment, shipping and email in turn. When payment
+    fails, checkout stops after it and web gives up: both trees are cut, and the cut is
+    followed down to the last call that completed its own tree: payment."""
+
+    def order(fail: bool) -> Call:
+        calls = []
+        for svc in ("payment", "shipping", "email"):
+            calls.append(Call("checkout", f"{svc}.Call", 0.3, [Call(svc, "Serve", 2.0)]))
+            if fail and svc == "payment":
+                break
+        checkout = Call("checkout", "PlaceOrder", 1.0, calls)
+        return Call("web", "POST /order", 1.0, [Call("web", "checkout.Call", 0.3, [checkout])])
+
+    spans: list[Span] = []
+    for i in range(40):
+        spans += _trace(f"b{i}", order(False), REF - 600 + i)
+        spans += _trace(f"a{i}", order(i % 10 < 7), REF + i)
+    found = _by_service(analyze(spans, REF))
+    assert found["payment"].evidence_kind == "truncated"
+    assert "checkout" not in found or found["checkout"].evidence_kind != "truncated"

@@ -21,6 +21,11 @@ Why it is shaped this way:
   spans (robust z: median/MAD with a noise floor), and each service's share of end-to-end
   (root span) latency in slow versus fast traces of the same root operation.
 - **Errors go to the deepest failing span**: an error span none of whose children failed.
+- **Requests cut short, for spans with no status.** An exception or an error answer makes
+  a request end early: its trace has far fewer spans than the same root operation's usual
+  tree, and its last call leads to the service that failed. Where more requests of a root
+  operation end that way after `ref` than before, the service they end at gets the excess
+  (`truncated`), the way a status would have shown it.
 
 Everything is plain Python over dicts and sorted lists, linear in the number of spans apart
 from per-operation sorts: 100k spans take about a second.
@@ -34,7 +39,7 @@ from typing import Literal
 
 from aisre_cli.model import Span, Topology
 
-EvidenceKind = Literal["self_time", "errors", "share", "outlier"]
+EvidenceKind = Literal["self_time", "errors", "share", "outlier", "truncated"]
 
 MIN_SIDE = 3  # spans per operation needed on each side of `ref` for before-versus-after
 MIN_OP = 4  # spans per operation needed for a within-operation comparison
@@ -47,6 +52,10 @@ SHARE_FLOOR = 0.02  # a service's share of root latency moving less than this is
 CLEAR_Z = 3.0  # a clear change: median shift of this many spreads ...
 CLEAR_OUTLIERS = 0.3  # ... or this share of the spans after ref outlying
 CALLER_FANOUT = 3  # clearly grown calls to this many callees blame the caller
+CUT_SHARE = 0.6  # a trace with at most this share of its root operation's usual span count
+CUT_MIN_TREE = 4  # ... when that usual count is at least this (smaller trees: no signal)
+CUT_MIN = 3  # requests cut short beyond the pre-ref rate needed to blame a service
+CUT_BASE = 10  # requests of a root operation before ref needed to know its usual tree
 
 
 def page_ref(onset: float, alert_ts: float) -> float:
@@ -121,6 +130,10 @@ class _Svc:
     lat_shift: float = 0.0  # ms of median self-time growth x post spans (before/after)
     lat_outlier: float = 0.0  # ms above the operation median, outlying post spans
     err_excess: float = 0.0  # deepest error spans after ref beyond the pre-ref rate
+    cut_excess: float = 0.0  # requests cut short at it after ref beyond the pre-ref rate
+    cut_before: float = 0.0  # share of requests cut short at it, before / after ref
+    cut_after: float = 0.0
+    cut_op: str = ""  # the root operation most of them belong to
     shift_z: float = 0.0
     out_frac: float = 0.0
     out_z: float = 0.0
@@ -366,6 +379,12 @@ def _analyze(spans: list[Span], ref: float) -> _Result:
             if spans[first].start < sv.onset or not sv.ref:
                 sv.onset, sv.ref = spans[first].start, spans[first].ref
 
+    for svc, (excess, before, after, head, root_op) in _cut_short(spans, tree, ref).items():
+        sv = svcs.setdefault(svc, _Svc())
+        sv.cut_excess, sv.cut_before, sv.cut_after, sv.cut_op = excess, before, after, root_op
+        if spans[head].start < sv.onset or not sv.ref:
+            sv.onset, sv.ref = spans[head].start, spans[head].ref
+
     shares, per_trace_ms, mean_root = _shares(spans, tree, ref)
     # share of end-to-end latency that moved to the service: after vs before (when there
     # are traces before) plus slow vs fast traces of the same root operation
@@ -397,7 +416,8 @@ def _blame(
         # increase that the self-times show went, so it is as sure as they are
         tot = sum(moved.values())
         parts.append(({s: x / tot for s, x in moved.items()}, max(c for _, c in parts)))
-    errs = {s: v.err_excess for s, v in svcs.items() if v.err_excess > 0}
+    errs = {s: v.err_excess + v.cut_excess for s, v in svcs.items()}
+    errs = {s: x for s, x in errs.items() if x > 0}
     etot = sum(errs.values())
     if etot > 0:
         parts.append(({s: x / etot for s, x in errs.items()}, 1.0))
@@ -405,6 +425,102 @@ def _blame(
     for shares, conf in parts:
         for s, x in shares.items():
             out[s] = out.get(s, 0.0) + x * conf / len(parts)
+    return out
+
+
+def _cut_short(
+    spans: list[Span], tree: _Spans, ref: float
+) -> dict[str, tuple[float, float, float, int, str]]:
+    """Requests that end early, by the service they end at: per service, (excess after
+    ref over the pre-ref rate, share before, share after, first such root after ref,
+    root operation).
+
+    A request is cut short when its trace has at most `CUT_SHARE` of its root
+    operation's median span count before ref. It ends at its last call (the
+    latest-starting child), followed down while that call's own subtree is cut short
+    too (measured the same way against its operation): the service the followed call
+    leads to raised the failure; a root that called nothing failed by itself. Only root
+    operations with `CUT_BASE` requests before ref (fewer say little about a usual tree:
+    request shapes vary) and a usual tree of `CUT_MIN_TREE` spans count."""
+    n = len(spans)
+    kids: dict[int, list[int]] = {}
+    for i, p in enumerate(tree.parent):
+        if p >= 0:
+            kids.setdefault(p, []).append(i)
+    order = [i for i in range(n) if tree.parent[i] < 0]  # breadth-first from the heads
+    for i in order:  # (the list grows as it is walked)
+        order.extend(kids.get(i, ()))
+    sub = [1] * n  # spans in each subtree, summed children first
+    for i in reversed(order):
+        if tree.parent[i] >= 0:
+            sub[tree.parent[i]] += sub[i]
+    pre_sizes: dict[tuple[str, str], list[float]] = {}
+    for i, sp in enumerate(spans):
+        if sp.start < ref:
+            pre_sizes.setdefault((sp.service, sp.name), []).append(float(sub[i]))
+    usual = {k: _median(v) for k, v in pre_sizes.items() if len(v) >= MIN_OP}
+
+    def cut(i: int) -> bool:
+        u = usual.get((spans[i].service, spans[i].name), 0.0)
+        return u >= 2 and sub[i] <= CUT_SHARE * u
+
+    def ends_at(r: int) -> str:
+        node, steps = r, 0
+        while node in kids and steps <= n:  # (a tree from a head: no cycle to follow)
+            steps += 1
+            c = max(kids[node], key=lambda k: (spans[k].start, k))
+            if cut(c):
+                node = c
+                continue
+            if spans[c].service != spans[node].service:
+                return spans[c].service
+            # a client span: the callee it leads to; an own step: the service itself
+            nxt = [k for k in kids.get(c, []) if spans[k].service != spans[c].service]
+            return spans[nxt[0]].service if nxt else spans[c].service
+        return spans[node].service
+
+    by_op: dict[tuple[str, str], list[int]] = {}
+    for r in range(n):
+        if tree.parent[r] < 0 and not spans[r].parent_id and spans[r].service:
+            by_op.setdefault((spans[r].service, spans[r].name), []).append(r)
+    acc: dict[str, list[float]] = {}  # excess, cut before, cut after, roots before, after
+    first: dict[str, int] = {}
+    ops: dict[str, dict[str, float]] = {}
+    for (_svc, name), roots in by_op.items():
+        pre = [r for r in roots if spans[r].start < ref]
+        post = [r for r in roots if spans[r].start >= ref]
+        if len(pre) < CUT_BASE or not post:
+            continue
+        u = _median([float(sub[r]) for r in pre])
+        if u < CUT_MIN_TREE:
+            continue
+        cut_pre: dict[str, int] = {}
+        cut_post: dict[str, list[int]] = {}
+        for r in pre:
+            if sub[r] <= CUT_SHARE * u:
+                w = ends_at(r)
+                cut_pre[w] = cut_pre.get(w, 0) + 1
+        for r in post:
+            if sub[r] <= CUT_SHARE * u:
+                cut_post.setdefault(ends_at(r), []).append(r)
+        for w in set(cut_pre) | set(cut_post):
+            got = cut_post.get(w, [])
+            a = acc.setdefault(w, [0.0, 0.0, 0.0, 0.0, 0.0])
+            a[0] += len(got) - cut_pre.get(w, 0) / len(pre) * len(post)
+            a[1] += cut_pre.get(w, 0)
+            a[2] += len(got)
+            a[3] += len(pre)
+            a[4] += len(post)
+            if got:
+                f = min(got, key=lambda r: spans[r].start)
+                if w not in first or spans[f].start < spans[first[w]].start:
+                    first[w] = f
+                ops.setdefault(w, {})[name] = ops.get(w, {}).get(name, 0.0) + len(got)
+    out: dict[str, tuple[float, float, float, int, str]] = {}
+    for w, (excess, cb, ca, nb, na) in acc.items():
+        if excess >= CUT_MIN and w in first:
+            op = max(ops[w].items(), key=lambda kv: (kv[1], kv[0]))[0]
+            out[w] = (excess, cb / nb, ca / na, first[w], op)
     return out
 
 
@@ -495,6 +611,7 @@ def analyze(spans: list[Span], ref: float) -> list[TraceFinding]:
             "self_time": _clip((v.shift_z - 1.5) / 3.0),
             "outlier": _clip((v.out_frac - 0.02) / 0.25) * _clip((v.out_z - 1.0) / 3.0),
             "errors": _clip((ea - eb) * 3.0) if v.err_excess > 0 else 0.0,
+            "truncated": _clip((v.cut_after - v.cut_before) * 2.5) if v.cut_excess > 0 else 0.0,
             "share": 0.8 * _clip(max(slow - fast, sa - sb if sb > 0 else 0.0) / 0.4 - 0.1),
         }
         # a share that moved without any self-time increase behind it is only a hint
@@ -508,7 +625,7 @@ def analyze(spans: list[Span], ref: float) -> list[TraceFinding]:
         if strength < MIN_STRENGTH:
             continue
         ops = [k for k, _ in sorted(v.ops.items(), key=lambda kv: -kv[1])[:3]]
-        op = v.worst[1] or (ops[0] if ops else "")
+        op = v.cut_op if kind == "truncated" else v.worst[1] or (ops[0] if ops else "")
         query = f"spans where service={svc}" + (f" and name={op}" if op else "")
         summary = _summary(svc, kind, v, eb, ea, sb, sa, slow, fast, b, op)
         out.append(
@@ -555,6 +672,11 @@ def _summary(
     what = f"{svc} {op}" if op else svc
     if kind == "errors":
         head = f"deepest error spans of {svc}: {eb:.0%} → {ea:.0%}"
+    elif kind == "truncated":
+        head = (
+            f"{v.cut_before:.0%} → {v.cut_after:.0%} of {op} requests end early, their last"
+            f" call reaching {svc} (a failure the spans carry no status for)"
+        )
     elif kind == "self_time":
         head = f"self-time of {what}: median {v.worst_pre:.1f} → {v.worst_post:.1f} ms"
     elif kind == "outlier":
