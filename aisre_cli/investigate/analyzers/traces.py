@@ -674,8 +674,8 @@ def _summary(
         head = f"deepest error spans of {svc}: {eb:.0%} → {ea:.0%}"
     elif kind == "truncated":
         head = (
-            f"{v.cut_before:.0%} → {v.cut_after:.0%} of {op} requests end early, their last"
-            f" call reaching {svc} (a failure the spans carry no status for)"
+            f"{v.cut_before:.0%} → {v.cut_after:.0%} of {op} requests end early, right after"
+            f" their call reaching {svc} (how a failure looks when spans carry no status)"
         )
     elif kind == "self_time":
         head = f"self-time of {what}: median {v.worst_pre:.1f} → {v.worst_post:.1f} ms"
