@@ -133,7 +133,7 @@ class _Svc:
     cut_excess: float = 0.0  # requests cut short at it after ref beyond the pre-ref rate
     cut_before: float = 0.0  # share of requests cut short at it, before / after ref
     cut_after: float = 0.0
-    cut_op: str = ""  # the root operation most of them belong to
+    cut_op: tuple[str, str] = ("", "")  # the root (service, operation) most belong to
     shift_z: float = 0.0
     out_frac: float = 0.0
     out_z: float = 0.0
@@ -430,7 +430,7 @@ def _blame(
 
 def _cut_short(
     spans: list[Span], tree: _Spans, ref: float
-) -> dict[str, tuple[float, float, float, int, str]]:
+) -> dict[str, tuple[float, float, float, int, tuple[str, str]]]:
     """Requests that end early, by the service they end at: per service, (excess after
     ref over the pre-ref rate, share before, share after, first such root after ref,
     root operation).
@@ -485,8 +485,8 @@ def _cut_short(
             by_op.setdefault((spans[r].service, spans[r].name), []).append(r)
     acc: dict[str, list[float]] = {}  # excess, cut before, cut after, roots before, after
     first: dict[str, int] = {}
-    ops: dict[str, dict[str, float]] = {}
-    for (_svc, name), roots in by_op.items():
+    ops: dict[str, dict[tuple[str, str], float]] = {}
+    for key, roots in by_op.items():
         pre = [r for r in roots if spans[r].start < ref]
         post = [r for r in roots if spans[r].start >= ref]
         if len(pre) < CUT_BASE or not post:
@@ -515,8 +515,8 @@ def _cut_short(
                 f = min(got, key=lambda r: spans[r].start)
                 if w not in first or spans[f].start < spans[first[w]].start:
                     first[w] = f
-                ops.setdefault(w, {})[name] = ops.get(w, {}).get(name, 0.0) + len(got)
-    out: dict[str, tuple[float, float, float, int, str]] = {}
+                ops.setdefault(w, {})[key] = ops.get(w, {}).get(key, 0.0) + len(got)
+    out: dict[str, tuple[float, float, float, int, tuple[str, str]]] = {}
     for w, (excess, cb, ca, nb, na) in acc.items():
         if excess >= CUT_MIN and w in first:
             op = max(ops[w].items(), key=lambda kv: (kv[1], kv[0]))[0]
@@ -625,8 +625,9 @@ def analyze(spans: list[Span], ref: float) -> list[TraceFinding]:
         if strength < MIN_STRENGTH:
             continue
         ops = [k for k, _ in sorted(v.ops.items(), key=lambda kv: -kv[1])[:3]]
-        op = v.cut_op if kind == "truncated" else v.worst[1] or (ops[0] if ops else "")
-        query = f"spans where service={svc}" + (f" and name={op}" if op else "")
+        op = v.cut_op[1] if kind == "truncated" else v.worst[1] or (ops[0] if ops else "")
+        where = v.cut_op[0] if kind == "truncated" else svc  # the requests that end early
+        query = f"spans where service={where}" + (f" and name={op}" if op else "")
         summary = _summary(svc, kind, v, eb, ea, sb, sa, slow, fast, b, op)
         out.append(
             TraceFinding(
