@@ -233,9 +233,8 @@ class SqliteDatabase(Database):
         conn.row_factory = sqlite3.Row
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            # fetchall: a half-read statement keeps its SHARED lock, and switching to WAL
-            # below while another process writes would then be a deadlock that SQLite
-            # reports at once as "locked" instead of waiting out the busy timeout
+            # fetchall: the statement is finished and holds no read lock while the
+            # journal mode changes below
             rows = conn.execute("PRAGMA quick_check(1)").fetchall()
             ok = rows[0] if rows else None
             if ok is None or ok[0] != "ok":
