@@ -104,8 +104,7 @@ def test_a_restating_unknown_is_not_listed_and_eval_grades_the_same_list() -> No
     """`unknown` at a service that a specific hypothesis above it already names is
     folded; an unknown ranked first, or alone on its service, stays. The report and
     the evaluation list the same hypotheses in the same order."""
-    from aisre_cli.investigate.evaluate import ranked_keys
-    from aisre_cli.investigate.rank import Candidate, Ranker
+    from aisre_cli.investigate.rank import Candidate, Ranker, listing_order
 
     rows = [
         ("search", "dependency_failure", 9.0),
@@ -125,13 +124,13 @@ def test_a_restating_unknown_is_not_listed_and_eval_grades_the_same_list() -> No
         ("edge", "unknown"),
     ]
     keys = [(s, k, None) for s, k, _ in rows]
-    assert [keys[i][:2] for i in ranked_keys(keys, [r[2] for r in rows])] == listed
+    assert [keys[i][:2] for i in listing_order(keys, [r[2] for r in rows])] == listed
     truth = TruthSpec("resource_saturation", "es", None)
-    assert truth_rank(truth, [keys[i] for i in ranked_keys(keys, [r[2] for r in rows])]) == 3
+    assert truth_rank(truth, [keys[i] for i in listing_order(keys, [r[2] for r in rows])]) == 3
     # an unknown ranked first is the verdict (it escalates): never folded
     first = [("api", "unknown", 9.0), ("api", "deploy", 8.0)]
     k2 = [(s, k, None) for s, k, _ in first]
-    assert [k2[i][1] for i in ranked_keys(k2, [r[2] for r in first])] == ["unknown", "deploy"]
+    assert [k2[i][1] for i in listing_order(k2, [r[2] for r in first])] == ["unknown", "deploy"]
 
 
 def test_calibration_buckets() -> None:

@@ -445,11 +445,6 @@ def _rel(p: Path, root: Path) -> str:
 # ------------------------------------------------------------------ ranking
 
 
-def ranked_keys(keys: Sequence[CandKey], scores: Sequence[float]) -> list[int]:
-    """Candidate indices in the order `Ranker.to_hypotheses` lists them (`listing_order`)."""
-    return listing_order(keys, scores)
-
-
 def truth_rank(truth: TruthSpec, ordered: Sequence[CandKey]) -> int | None:
     """Rank of the truth in an ordered list of hypotheses (None: not found)."""
     if truth.service_only:
@@ -488,7 +483,7 @@ def _result_from_scores(
     assert base.features is not None and base.truth is not None
     keys = base.features.keys
     probs, null_prob = _softmax_with_null(scores, null_score)
-    order = ranked_keys(keys, scores)
+    order = listing_order(keys, scores)
     ordered = [keys[i] for i in order]
     conf = probs[order[0]] if order else 0.0
     svc_conf = (
@@ -576,7 +571,7 @@ def evaluate_bundle(
         report = build_report(analysis, weights)
         cands: list[Candidate] = analysis.candidates
         keys: list[CandKey] = [(c.service, c.kind, c.subject) for c in cands]
-        order = ranked_keys(keys, [c.score for c in cands])
+        order = listing_order(keys, [c.score for c in cands])
         ordered = [keys[i] for i in order]
         res.escalate = report.verdict.escalate
         res.confidence = cands[order[0]].prob if order else 0.0

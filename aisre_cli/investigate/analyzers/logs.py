@@ -69,8 +69,7 @@ _JAVA_EXC = re.compile(
 )
 _PY_FRAME = re.compile(r'^\s*File "[^"]*", line \d+, in (\S+)')
 _GO_FUNC = re.compile(r"^([\w./*()\[\]\-]+)\(")
-_JAVA_AT = re.compile(r"at [\w$.<>/]+\(")
-_JAVA_FRAME_RECORD = re.compile(r"\s*at [\w$.<>/]+\(")
+_JAVA_CALL = re.compile(r"\s*at [\w$.<>/]+\(")
 _GO_GOROUTINE = re.compile(r"goroutine \d+ \[")
 _CRASH_HEADS = (
     "Traceback (most recent call last)",
@@ -178,7 +177,7 @@ def continues(kind: str, msg: str, folded: int) -> int:
     if msg.startswith(("Caused by:", "Suppressed:")):
         return 1
     if kind == "java":
-        if msg.startswith("at ") and _JAVA_AT.match(msg):  # frames with the indent stripped
+        if msg.startswith("at ") and _JAVA_CALL.match(msg):  # frames with the indent stripped
             return 1
         # The exception line right under the logged message, when frames follow it.
         if folded == 0 and ("Exception" in msg or "Error" in msg or "Throwable" in msg):
@@ -199,7 +198,7 @@ def continues(kind: str, msg: str, folded: int) -> int:
 
 def is_frame(msg: str) -> bool:
     """A Java stack frame record (`\tat com.foo.Bar.baz(Bar.java:42)`)."""
-    return _JAVA_FRAME_RECORD.match(msg) is not None
+    return _JAVA_CALL.match(msg) is not None
 
 
 def log_family(template: str) -> str | None:
