@@ -188,6 +188,8 @@ class _Spans:
                 continue  # parent not kept: this span heads its own fragment
             self.parent[i] = p
             kids.setdefault(p, []).append(i)
+        self.kids = kids
+        """Each span's children, for the spans that have any."""
         self.self_ms: list[float] = [max(0.0, s.duration_ms) for s in spans]
         self.owner: list[str] = [s.service for s in spans]
         self.deep_err: list[bool] = [s.error for s in spans]
@@ -443,10 +445,7 @@ def _cut_short(
     operations with `CUT_BASE` requests before ref (fewer say little about a usual tree:
     request shapes vary) and a usual tree of `CUT_MIN_TREE` spans count."""
     n = len(spans)
-    kids: dict[int, list[int]] = {}
-    for i, p in enumerate(tree.parent):
-        if p >= 0:
-            kids.setdefault(p, []).append(i)
+    kids = tree.kids
     order = [i for i in range(n) if tree.parent[i] < 0]  # breadth-first from the heads
     for i in order:  # (the list grows as it is walked)
         order.extend(kids.get(i, ()))
