@@ -54,6 +54,7 @@ def _key(f: MetricFinding) -> tuple[Any, ...]:
         f.bad,
         f.scope,
         f.known,
+        repr(f.until),
     )
 
 
@@ -183,3 +184,77 @@ def test_the_demo_and_a_real_bundle_find_the_same_with_either_path(
         monkeypatch.undo()
         assert pure == forced, path.name
         assert pure, f"{path.name}: expected metric findings"
+
+
+# ------------------------------------------------------------------ episodes that ended
+# A fault that is already over when the page fires (a burst of CPU, a latency spike that
+# recovered) has no sustained shift up to the end of the recent window; `_episode`
+# reads it, on both paths, when it is strong and still on near the alert.
+
+STEP = 60.0
+T0 = 1_700_000_000.0
+
+
+def _cpu(burst: tuple[int, int], level: float, n: int = 40) -> Series:
+    """A container CPU series: 1.2 ± 0.2 (a fixed wobble), `level` over burst [a, b)."""
+    vals = [1.2 + 0.2 * ((i * 7) % 5 - 2) / 2 for i in range(n)]
+    a, b = burst
+    for i in range(a, b):
+        vals[i] = level
+    ts = [T0 + STEP * i for i in range(n)]
+    return Series(
+        name="container_cpu_usage_millicores",
+        labels={"service": "checkout", "pod": "checkout-1"},
+        timestamps=ts,
+        values=vals,
+        service="checkout",
+        ref="metrics/cpu.json",
+    )
+
+
+def _episodes(row: Series, alert: float) -> list[list[Any]]:
+    m = FamilyMatcher()
+    x = np.array([row.values], dtype=np.float64)
+    both = [_detect_rows([row], m, alert, 300.0), _detect_matrix(x, [row], m, alert, 300.0)]
+    assert [_key(f) for f in both[0]] == [_key(f) for f in both[1]]
+    return [[f.onset, f.until, round(f.level, 3)] for f in both[0]]
+
+
+def test_a_burst_over_before_the_alert_is_a_finding_with_its_end() -> None:
+    # 5 minutes at 20 (z far above EPISODE_Z) ending 4 minutes before the page
+    row = _cpu((28, 33), 20.0)
+    alert = T0 + STEP * 36 + 55
+    assert _episodes(row, alert) == [[T0 + STEP * 28, T0 + STEP * 33, 20.0]]
+
+
+def test_a_burst_long_over_before_the_alert_is_the_tail_of_something_else() -> None:
+    # the same burst, over 8 minutes before the page (EPISODE_S is 5)
+    row = _cpu((24, 29), 20.0)
+    assert _episodes(row, T0 + STEP * 36 + 55) == []
+    # ... still a finding at 4 minutes
+    assert len(_episodes(row, T0 + STEP * 32 + 55)) == 1
+
+
+def test_a_burst_needs_a_run_and_three_times_the_sustained_bar() -> None:
+    alert = T0 + STEP * 36 + 55
+    # two points are a blip, not a run
+    assert _episodes(_cpu((31, 33), 20.0), alert) == []
+    # about 10σ (robust sd 0.148 here): a sustained finding, too weak for a burst
+    weak = _cpu((28, 33), 2.76)
+    assert metrics.Z_ANOMALY < (2.76 - 1.2) / 0.148 < metrics.EPISODE_Z
+    assert _episodes(weak, alert) == []
+    assert _episodes(_cpu((28, 40), 2.76), alert) != []
+
+
+def test_a_shift_still_on_at_the_alert_is_not_an_episode() -> None:
+    row = _cpu((28, 40), 20.0)
+    found = _episodes(row, T0 + STEP * 36 + 55)
+    assert found == [[T0 + STEP * 28, None, 20.0]]
+
+
+def test_of_two_bursts_near_the_alert_the_stronger_is_the_episode() -> None:
+    row = _cpu((30, 33), 14.0, n=50)
+    for i in range(34, 37):
+        row.values[i] = 30.0
+    found = _episodes(row, T0 + STEP * 37)
+    assert found == [[T0 + STEP * 34, T0 + STEP * 37, 30.0]]

@@ -106,20 +106,23 @@ def metric_evidence(f: MetricFinding, kind: EvidenceKind = "metric_anomaly") -> 
         f"{s.name}{' on ' + s.service if s.service else ''} {word} from {_fmt(f.baseline)} "
         f"to {_fmt(f.level)} (peak {_fmt(f.peak)}, {min(f.z, 999):.0f}σ) from {_hm(f.onset)}"
     )
+    if f.until is not None:
+        summary += f" until {_hm(f.until)}, then back to normal"
     query = scope_query(s.query or s.name, s.labels)
+    points = list(zip(s.timestamps, s.values, strict=False))
+    if f.until is not None:  # the episode's last points and the first normal one
+        points = [p for p in points if p[0] <= f.until]
     ev = Evidence(
         id="",
         kind=kind,
         service=s.service,
         start=_dt(f.onset),
-        end=_dt(s.timestamps[-1]),
+        end=_dt(f.until if f.until is not None else s.timestamps[-1]),
         summary=summary,
         strength=round(f.strength, 4),
         query=query,
         ref=s.ref,
-        excerpt=[
-            f"{_hm(t)} {_fmt(v)}" for t, v in list(zip(s.timestamps, s.values, strict=False))[-4:]
-        ],
+        excerpt=[f"{_hm(t)} {_fmt(v)}" for t, v in points[-4:]],
         family=f.family,
         data={"z": round(min(f.z, 1e6), 2), "baseline": f.baseline, "level": f.level},
         language="promql" if s.promql else None,

@@ -12,7 +12,11 @@ is the baseline. For every series we report:
   it, walked back while the run started earlier
   (so a ramp reports where it starts, and a fault that began before the window is
   still dated correctly);
-* `rel`: the relative change of the level.
+* `rel`: the relative change of the level;
+* `until`, for an *episode* that is already over when the page fires (a CPU burst, a
+  latency spike that recovered; `_episode`): a stretch of `RUN` points whose own median
+  clears EPISODE_Z (three times the sustained bar) and that ended at most EPISODE_S
+  before the alert. A stretch that ended earlier belongs to something else.
 
 Looking only up to just after the alert keeps transient faults (a dip that already
 recovered) visible, and keeps baseline noise an hour earlier from being mistaken for
@@ -62,6 +66,13 @@ PURE_MAX_POINTS = 50_000
 50k points the pure path takes about 30 ms, numpy 10 ms plus about 70 ms to import."""
 _PURE_MAX_ABS = 1e100
 """Values beyond this magnitude go to numpy (sums of squares could overflow)."""
+EPISODE_Z = 3.0 * Z_ANOMALY
+"""An episode that ended before the recent window does (a burst of errors, a latency
+spike, a pod that churned for four minutes and then recovered) is a finding only when
+its own level clears this: a sustained shift needs Z_ANOMALY, a burst three times that."""
+EPISODE_S = 300.0
+"""... and only when it was still on this close to the alert: an episode that ended
+earlier is the tail of something else (a previous incident, a deploy's warm-up)."""
 LATER_STARTS = 64
 """A request rate's earliest start may sit on its daily climb, whose level, taken from
 there, stays under Z_ANOMALY although a step well above it follows (the surge): then
@@ -90,10 +101,50 @@ class MetricFinding:
     """Where the signal is measured (`families.Scope`): node-wide signals are shared."""
     known: bool = True
     """False for a signal the catalogue does not know (a generic anomaly)."""
+    until: float | None = None
+    """For an episode that already ended (`_episode`): the first point back to normal."""
 
 
 def _strength(z: float) -> float:
     return float(min(1.0, math.log1p(max(z - Z_ONSET, 0.0)) / math.log1p(40.0)))
+
+
+def _episode(
+    x: Sequence[float],
+    exceed: Sequence[bool],
+    ie: int,
+    ir: int,
+    run_len: int,
+    base: float,
+    scale: float,
+    d: int,
+) -> tuple[int, int, float, float] | None:
+    """An episode that is over: the strongest stretch of at least `run_len` consecutive
+    exceeding points that ends in [ie, ir) (after `ie`, EPISODE_S before the alert, and
+    before the recent window ends: a stretch still on at its end is a sustained shift,
+    `detect`'s main rule). (start, end, level, z), `end` the first point back to
+    normal and `level` the stretch's median; None when no stretch clears EPISODE_Z.
+
+    The same on both detection paths: they pass the same floats."""
+    best: tuple[int, int, float, float] | None = None
+    j = ie
+    while j < ir:
+        if not exceed[j]:
+            j += 1
+            continue
+        k = j
+        while k < ir and exceed[k]:
+            k += 1
+        start = j  # it may have started earlier, even before the baseline's end
+        while start - 1 >= MIN_BASE_POINTS and exceed[start - 1]:
+            start -= 1
+        if k - start >= run_len and k < ir:
+            lv = _np_median(x[start:k])
+            z = min((lv - base) / scale * d, 1e6)
+            if z >= EPISODE_Z and (best is None or z > best[3]):
+                best = (start, k, lv, z)
+        j = k
+    return best
 
 
 def detect(
@@ -180,6 +231,8 @@ def _detect_matrix(
         ib = max(MIN_BASE_POINTS, min(n // 2, ir - 1))
     if ib >= ir or ib < MIN_BASE_POINTS:
         return []
+    # an episode that is over must have ended inside the recent window, near the alert
+    ie = max(ib, int(np.searchsorted(ts0, alert_ts - max(EPISODE_S, 2 * step), side="left")))
 
     classes = [matcher.classify(r.name, r.labels) for r in rows]
     # direction: +1 up is bad, -1 down is bad, 0 both (traffic, or unknown family)
@@ -239,14 +292,15 @@ def _detect_matrix(
     ok = run & (suffix >= 0.5)
     # the anomaly must still be there in the recent window
     ok &= exceed[:, ib:ir].any(axis=1)[:, None]
-    has = ok.any(axis=1)
+    # a sustained shift, or maybe an episode (exceeding points near the alert)
+    has = ok.any(axis=1) | exceed[:, ie:ir].any(axis=1)
     cand = np.nonzero(has)[0]
     out: list[MetricFinding] = []
     for r in cand.tolist():
         d = int(eff_dir[r])
         b = float(base[r])
         # the earliest start whose level clears Z_ANOMALY (see `LATER_STARTS`)
-        oi, zr = -1, -math.inf
+        oi, zr, until, end = -1, -math.inf, None, n
         tries = LATER_STARTS if classes[r].family == "traffic" else 1
         for k in (lo + np.nonzero(ok[r])[0][:tries]).tolist():
             # the run may have started before the recent window: walk back while exceeding
@@ -258,9 +312,22 @@ def _detect_matrix(
                 oi = k
                 break
         if oi < 0:
-            continue
+            ep = _episode(
+                x[r].tolist(),
+                exceed[r].tolist(),
+                ie,
+                ir,
+                run_len,
+                b,
+                float(scale[r]),
+                d,
+            )
+            if ep is None:
+                continue
+            oi, end, lv, zr = ep
+            until = float(rows[r].timestamps[end])
         row = rows[r]
-        post = x[r, oi:]
+        post = x[r, oi:end]
         peak = float(post.max() if d > 0 else post.min())
         fam = classes[r].family
         out.append(
@@ -278,6 +345,7 @@ def _detect_matrix(
                 bad=bool(dirs[r] != 0 or (fam == "traffic" and d > 0) or fam is None),
                 scope=classes[r].scope,
                 known=classes[r].known,
+                until=until,
             )
         )
     return out
@@ -374,6 +442,8 @@ def _detect_rows(
         ib = max(MIN_BASE_POINTS, min(n // 2, ir - 1))
     if ib >= ir or ib < MIN_BASE_POINTS:
         return []
+    # an episode that is over must have ended inside the recent window, near the alert
+    ie = max(ib, bisect_left(ts0, alert_ts - max(EPISODE_S, 2 * step)))
     kmin = max(MIN_BASE_POINTS, n // 6)
     run_len = min(RUN, max(1, math.ceil(RUN_S / step)))
     # change-point weights, shared by every row
@@ -445,9 +515,14 @@ def _detect_rows(
             if zr >= Z_ANOMALY:
                 oi = k
                 break
+        end, until = n, None
         if oi < 0:
-            continue
-        post = x[oi:]
+            ep = _episode(x, exceed, ie, ir, run_len, base, scale, di)
+            if ep is None:
+                continue
+            oi, end, lv, zr = ep
+            until = float(row.timestamps[end])
+        post = x[oi:end]
         fam = c.family
         out.append(
             MetricFinding(
@@ -464,6 +539,7 @@ def _detect_rows(
                 bad=bool(dirn != 0 or (fam == "traffic" and di > 0) or fam is None),
                 scope=c.scope,
                 known=c.known,
+                until=until,
             )
         )
     return out
