@@ -258,3 +258,14 @@ def test_of_two_bursts_near_the_alert_the_stronger_is_the_episode() -> None:
         row.values[i] = 30.0
     found = _episodes(row, T0 + STEP * 37)
     assert found == [[T0 + STEP * 34, T0 + STEP * 37, 30.0]]
+
+
+def test_on_second_resolution_an_episode_lasts_a_minute() -> None:
+    def fine(burst: tuple[int, int]) -> Series:
+        row = _cpu(burst, 20.0, n=1500)
+        row.timestamps = [T0 + i for i in range(1500)]
+        return row
+
+    alert = T0 + 1400
+    assert _episodes(fine((1300, 1303)), alert) == []  # three points, three seconds
+    assert _episodes(fine((1300, 1370)), alert) == [[T0 + 1300, T0 + 1370, 20.0]]

@@ -14,7 +14,8 @@ is the baseline. For every series we report:
   still dated correctly);
 * `rel`: the relative change of the level;
 * `until`, for an *episode* that is already over when the page fires (a CPU burst, a
-  latency spike that recovered; `_episode`): a stretch of `RUN` points whose own median
+  latency spike that recovered; `_episode`): a stretch of `RUN` points (and at least
+  EPISODE_MIN_S) whose own median
   clears EPISODE_Z (three times the sustained bar) and that ended at most EPISODE_S
   before the alert. A stretch that ended earlier belongs to something else.
 
@@ -70,6 +71,9 @@ EPISODE_Z = 3.0 * Z_ANOMALY
 """An episode that ended before the recent window does (a burst of errors, a latency
 spike, a pod that churned for four minutes and then recovered) is a finding only when
 its own level clears this: a sustained shift needs Z_ANOMALY, a burst three times that."""
+EPISODE_MIN_S = 60.0
+"""An episode lasts at least RUN points and at least this long (on 1-second data, three
+points over 12σ are a hiccup, not an incident)."""
 EPISODE_S = 300.0
 """... and only when it was still on this close to the alert: an episode that ended
 earlier is the tail of something else (a previous incident, a deploy's warm-up)."""
@@ -114,12 +118,12 @@ def _episode(
     exceed: Sequence[bool],
     ie: int,
     ir: int,
-    run_len: int,
+    min_len: int,
     base: float,
     scale: float,
     d: int,
 ) -> tuple[int, int, float, float] | None:
-    """An episode that is over: the strongest stretch of at least `run_len` consecutive
+    """An episode that is over: the strongest stretch of at least `min_len` consecutive
     exceeding points that ends in [ie, ir) (after `ie`, EPISODE_S before the alert, and
     before the recent window ends: a stretch still on at its end is a sustained shift,
     `detect`'s main rule). (start, end, level, z), `end` the first point back to
@@ -138,7 +142,7 @@ def _episode(
         start = j  # it may have started earlier, even before the baseline's end
         while start - 1 >= MIN_BASE_POINTS and exceed[start - 1]:
             start -= 1
-        if k - start >= run_len and k < ir:
+        if k - start >= min_len and k < ir:
             lv = _np_median(x[start:k])
             z = min((lv - base) / scale * d, 1e6)
             if z >= EPISODE_Z and (best is None or z > best[3]):
@@ -285,6 +289,7 @@ def _detect_matrix(
     # a sustained start: RUN consecutive exceeding points (fewer at the window's end)
     run = rex.copy()
     run_len = min(RUN, max(1, math.ceil(RUN_S / step)))
+    ep_len = max(run_len, math.ceil(EPISODE_MIN_S / step))
     for j in range(1, run_len):
         shifted = np.ones_like(rex)
         shifted[:, :-j] = rex[:, j:]
@@ -317,7 +322,7 @@ def _detect_matrix(
                 exceed[r].tolist(),
                 ie,
                 ir,
-                run_len,
+                ep_len,
                 b,
                 float(scale[r]),
                 d,
@@ -442,10 +447,11 @@ def _detect_rows(
         ib = max(MIN_BASE_POINTS, min(n // 2, ir - 1))
     if ib >= ir or ib < MIN_BASE_POINTS:
         return []
-    # an episode that is over must have ended inside the recent window, near the alert
-    ie = max(ib, bisect_left(ts0, alert_ts - max(EPISODE_S, 2 * step)))
     kmin = max(MIN_BASE_POINTS, n // 6)
     run_len = min(RUN, max(1, math.ceil(RUN_S / step)))
+    # an episode that is over must have ended inside the recent window, near the alert
+    ie = max(ib, bisect_left(ts0, alert_ts - max(EPISODE_S, 2 * step)))
+    ep_len = max(run_len, math.ceil(EPISODE_MIN_S / step))
     # change-point weights, shared by every row
     ks = [float(k) for k in range(kmin, ir)] if ir - 1 > kmin else []
     weights = [math.sqrt(k * (ir - k) / ir) for k in ks]
@@ -517,7 +523,7 @@ def _detect_rows(
                 break
         end, until = n, None
         if oi < 0:
-            ep = _episode(x, exceed, ie, ir, run_len, base, scale, di)
+            ep = _episode(x, exceed, ie, ir, ep_len, base, scale, di)
             if ep is None:
                 continue
             oi, end, lv, zr = ep
