@@ -14,10 +14,10 @@ is the baseline. For every series we report:
   still dated correctly);
 * `rel`: the relative change of the level;
 * `until`, for an *episode* that is already over when the page fires (a CPU burst, a
-  latency spike that recovered; `_episode`): a stretch of `RUN` points (and at least
-  EPISODE_MIN_S) whose own median
-  clears EPISODE_Z (three times the sustained bar) and that ended at most EPISODE_S
-  before the alert. A stretch that ended earlier belongs to something else.
+  latency spike that recovered; `_episode`): a stretch of at least `RUN` points and
+  EPISODE_MIN_S whose own median clears EPISODE_Z (three times the sustained bar) and
+  that ended at most EPISODE_S before the alert. One that ended earlier belongs to
+  something else.
 
 Looking only up to just after the alert keeps transient faults (a dip that already
 recovered) visible, and keeps baseline noise an hour earlier from being mistaken for
@@ -68,9 +68,9 @@ PURE_MAX_POINTS = 50_000
 _PURE_MAX_ABS = 1e100
 """Values beyond this magnitude go to numpy (sums of squares could overflow)."""
 EPISODE_Z = 3.0 * Z_ANOMALY
-"""An episode that ended before the recent window does (a burst of errors, a latency
-spike, a pod that churned for four minutes and then recovered) is a finding only when
-its own level clears this: a sustained shift needs Z_ANOMALY, a burst three times that."""
+"""An episode that is over before the page (a burst of errors, a latency spike, a pod
+that churned for four minutes and then recovered) is a finding only when its own level
+clears this: a sustained shift needs Z_ANOMALY, a burst three times that."""
 EPISODE_MIN_S = 60.0
 """An episode lasts at least RUN points and at least this long (on 1-second data, three
 points over 12σ are a hiccup, not an incident)."""
