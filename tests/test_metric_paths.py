@@ -269,3 +269,44 @@ def test_on_second_resolution_an_episode_lasts_a_minute() -> None:
     alert = T0 + 1400
     assert _episodes(fine((1300, 1303)), alert) == []  # three points, three seconds
     assert _episodes(fine((1300, 1370)), alert) == [[T0 + 1300, T0 + 1370, 20.0]]
+
+
+# ------------------------------------------------------------------ either way
+# Traffic and unknown metrics may move either way. Which way the recent window's median
+# sits decides nothing when a surge fills only its last minutes: both ways are read.
+
+
+def _requests(vals: list[float]) -> Series:
+    return Series(
+        name="http_requests_per_second",
+        labels={"service": "edge"},
+        timestamps=[T0 + 30.0 * i for i in range(len(vals))],
+        values=vals,
+        service="edge",
+        ref="metrics/rps.json",
+    )
+
+
+def _both_ways(row: Series, alert: float) -> list[tuple[int, float]]:
+    m = FamilyMatcher()
+    x = np.array([row.values], dtype=np.float64)
+    got = [_detect_rows([row], m, alert, 300.0), _detect_matrix(x, [row], m, alert, 300.0)]
+    assert [_key(f) for f in got[0]] == [_key(f) for f in got[1]]
+    return [(f.direction, f.onset) for f in got[0]]
+
+
+def test_a_surge_in_the_last_minutes_of_a_slightly_lower_window_is_a_surge() -> None:
+    # 230 ± 3 for an hour, 220 ± 3 in most of the recent window, then 10 points climbing
+    # to 950: the window's median (about 221) sits below the baseline
+    wob = [((i * 7) % 5 - 2) * 1.5 for i in range(122)]
+    vals = [230.0 + wob[i] for i in range(82)] + [220.0 + wob[i] for i in range(82, 112)]
+    vals += [300.0 + 70.0 * k for k in range(10)]
+    alert = T0 + 30.0 * 112
+    assert _both_ways(_requests(vals), alert) == [(1, T0 + 30.0 * 112)]
+
+
+def test_a_drop_is_still_read_as_a_drop() -> None:
+    wob = [((i * 7) % 5 - 2) * 1.5 for i in range(122)]
+    vals = [230.0 + wob[i] for i in range(100)] + [40.0 + wob[i] for i in range(100, 122)]
+    found = _both_ways(_requests(vals), T0 + 30.0 * 104)
+    assert found == [(-1, T0 + 30.0 * 100)]

@@ -285,6 +285,19 @@ def test_jittery_series_does_not_outweigh_a_clean_jump() -> None:
     assert f_api > f_db
 
 
+def test_the_traffic_feature_is_a_surge_of_the_service_own_demand() -> None:
+    """`traffic` says a service's demand rose (it is then more likely load's victim);
+    a fall is not that: callers that failed first, or the service failing the requests
+    it counts."""
+    err = series("http_errors_ratio", "api", 0.01, 0.3)
+    surge = run(context([err, series("http_requests_per_second", "api", 100.0, 400.0)]))
+    fall = run(context([err, series("http_requests_per_second", "api", 100.0, 20.0)]))
+    up = {c.features.get("traffic", 0.0) for c in surge.candidates if c.service == "api"}
+    down = {c.features.get("traffic", 0.0) for c in fall.candidates if c.service == "api"}
+    assert min(up) > 0.5
+    assert down == {0.0}
+
+
 def test_a_gauge_named_like_a_counter_is_read_as_a_gauge() -> None:
     """`pg_stat_activity_count` ends in `_count` but is a gauge: it hovers (23, 24, 23)
     and then fills up to max_connections. Read as a counter its rate would be a bump and

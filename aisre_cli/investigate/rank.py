@@ -82,7 +82,7 @@ FEATURES: tuple[str, ...] = (
     "families",  # number of anomalous signal families at the service (scaled)
     "memory_prior",  # past confirmed incidents of this (service, kind)
     "symptom_corr",  # its anomalous series move with the paging service's symptom
-    "traffic",  # traffic anomaly at the service (either direction)
+    "traffic",  # the service's own traffic rose (a surge; a fall is ambiguous)
     "sync",  # its onset is close in time to the paging service's onset
     "upstream",  # it calls the paging service (directly or not): load flows down to it
     "breadth",  # how many of its series are anomalous (scaled)

@@ -156,7 +156,9 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
     generic_only: dict[str, float] = {}
     for s, lst in per_svc.items():
         core = [f for f in lst if f.family != "traffic"]
-        tr = [f for f in lst if f.family == "traffic"]
+        # its own demand rose: a victim of load more than a cause (a fall is ambiguous:
+        # callers that fail first, or this service failing the requests it counts)
+        tr = [f for f in lst if f.family == "traffic" and f.direction > 0]
         if tr:
             traffic[s] = max(f.strength for f in tr)
         score = max([f.strength * _weight(f) for f in core] + [0.0])

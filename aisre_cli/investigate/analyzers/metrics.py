@@ -278,6 +278,62 @@ def _detect_matrix(
     lo = int(be.min())
     eff_dir = np.where(dirs == 0, np.sign(rmed - base), dirs)
     eff_dir = np.where(eff_dir == 0, 1.0, eff_dir)
+    win = _Window(lo, ib, ie, ir, n, step)
+    found = _scan_matrix(x, rows, classes, dirs, eff_dir, base, scale, be, win)
+    # a signal that may move either way (traffic, an unknown metric) is read the other
+    # way too: the recent window's median says which way most of it sits, but a surge
+    # in its last minutes leaves that median on the other side; the stronger reading wins
+    two = np.nonzero(dirs == 0)[0]
+    if len(two):
+        sub = [rows[i] for i in two.tolist()]
+        other = _scan_matrix(
+            x[two],
+            sub,
+            [classes[i] for i in two.tolist()],
+            dirs[two],
+            -eff_dir[two],
+            base[two],
+            scale[two],
+            be[two],
+            win,
+        )
+        for j, f in other.items():
+            r = int(two[j])
+            if r not in found or f.z > found[r].z:
+                found[r] = f
+    return [found[r] for r in sorted(found)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """Where `_detect_matrix` looks, in point indices: `lo` the earliest baseline end,
+    [ib, ir) the recent window, `ie` the earliest end of an episode (`_episode`), `n`
+    the points, `step` the median step in seconds."""
+
+    lo: int
+    ib: int
+    ie: int
+    ir: int
+    n: int
+    step: float
+
+
+def _scan_matrix(
+    x: np.ndarray,
+    rows: list[Series],
+    classes: list[SignalClass],
+    dirs: np.ndarray,
+    eff_dir: np.ndarray,
+    base: np.ndarray,
+    scale: np.ndarray,
+    be: np.ndarray,
+    w: _Window,
+) -> dict[int, MetricFinding]:
+    """Findings by row index, reading every row in direction `eff_dir` (+1 up, -1 down)."""
+    import numpy as np
+
+    lo, ib, ie, ir, n, step = w.lo, w.ib, w.ie, w.ir, w.n, w.step
+    cols = np.arange(n)
     zz = (x - base[:, None]) / scale[:, None] * eff_dir[:, None]
     exceed = zz > Z_ONSET
     # search from the (earliest) baseline end to the end of the recent window
@@ -300,7 +356,7 @@ def _detect_matrix(
     # a sustained shift, or maybe an episode (exceeding points near the alert)
     has = ok.any(axis=1) | exceed[:, ie:ir].any(axis=1)
     cand = np.nonzero(has)[0]
-    out: list[MetricFinding] = []
+    out: dict[int, MetricFinding] = {}
     for r in cand.tolist():
         d = int(eff_dir[r])
         b = float(base[r])
@@ -335,23 +391,21 @@ def _detect_matrix(
         post = x[r, oi:end]
         peak = float(post.max() if d > 0 else post.min())
         fam = classes[r].family
-        out.append(
-            MetricFinding(
-                series=row,
-                family=fam,
-                direction=d,
-                z=zr,
-                rel=float((lv - b) / max(abs(b), 1e-9) * d),
-                baseline=b,
-                level=lv,
-                peak=peak,
-                onset=float(row.timestamps[oi]),
-                strength=_strength(zr),
-                bad=bool(dirs[r] != 0 or (fam == "traffic" and d > 0) or fam is None),
-                scope=classes[r].scope,
-                known=classes[r].known,
-                until=until,
-            )
+        out[r] = MetricFinding(
+            series=row,
+            family=fam,
+            direction=d,
+            z=zr,
+            rel=float((lv - b) / max(abs(b), 1e-9) * d),
+            baseline=b,
+            level=lv,
+            peak=peak,
+            onset=float(row.timestamps[oi]),
+            strength=_strength(zr),
+            bad=bool(dirs[r] != 0 or (fam == "traffic" and d > 0) or fam is None),
+            scope=classes[r].scope,
+            known=classes[r].known,
+            until=until,
         )
     return out
 
@@ -448,10 +502,8 @@ def _detect_rows(
     if ib >= ir or ib < MIN_BASE_POINTS:
         return []
     kmin = max(MIN_BASE_POINTS, n // 6)
-    run_len = min(RUN, max(1, math.ceil(RUN_S / step)))
     # an episode that is over must have ended inside the recent window, near the alert
     ie = max(ib, bisect_left(ts0, alert_ts - max(EPISODE_S, 2 * step)))
-    ep_len = max(run_len, math.ceil(EPISODE_MIN_S / step))
     # change-point weights, shared by every row
     ks = [float(k) for k in range(kmin, ir)] if ir - 1 > kmin else []
     weights = [math.sqrt(k * (ir - k) / ir) for k in ks]
@@ -492,63 +544,87 @@ def _detect_rows(
             d = dirn
         else:
             d = 1.0 if rmed - base > 0 else (-1.0 if rmed - base < 0 else 1.0)
-        exceed = [(v - base) / scale * d > Z_ONSET for v in x]
-        if not any(exceed[ib:ir]):
-            continue
-        # the first index from the baseline end that starts a run and from which at
-        # least half of the points up to the end of the recent window exceed
-        rex = exceed[be:ir]
-        width = len(rex)
-        after = [0] * (width + 1)
-        for j in range(width - 1, -1, -1):
-            after[j] = after[j + 1] + rex[j]
-        di = int(d)
-        oi, tried = -1, 0
-        tries = LATER_STARTS if c.family == "traffic" else 1
-        for j in range(width):
-            if tried >= tries:
-                break
-            if not rex[j] or after[j] / (width - j) < 0.5:
-                continue
-            if not all(rex[j + t] for t in range(1, run_len) if j + t < width):
-                continue
-            tried += 1
-            k = be + j
-            while k - 1 >= MIN_BASE_POINTS and exceed[k - 1]:
-                k -= 1
-            lv = _np_median(x[k:ir])
-            zr = float(min((lv - base) / scale * di, 1e6))
-            if zr >= Z_ANOMALY:
-                oi = k
-                break
-        end, until = n, None
-        if oi < 0:
-            ep = _episode(x, exceed, ie, ir, ep_len, base, scale, di)
-            if ep is None:
-                continue
-            oi, end, lv, zr = ep
-            until = float(row.timestamps[end])
-        post = x[oi:end]
-        fam = c.family
-        out.append(
-            MetricFinding(
-                series=row,
-                family=fam,
-                direction=di,
-                z=zr,
-                rel=float((lv - base) / max(abs(base), 1e-9) * di),
-                baseline=base,
-                level=lv,
-                peak=max(post) if di > 0 else min(post),
-                onset=float(row.timestamps[oi]),
-                strength=_strength(zr),
-                bad=bool(dirn != 0 or (fam == "traffic" and di > 0) or fam is None),
-                scope=c.scope,
-                known=c.known,
-                until=until,
-            )
-        )
+        win = _Window(be, ib, ie, ir, n, step)
+        best_f: MetricFinding | None = None
+        for way in (d,) if dirn != 0 else (d, -d):  # both ways: see _detect_matrix
+            f = _scan_row(row, c, x, dirn, way, base, scale, win)
+            if f is not None and (best_f is None or f.z > best_f.z):
+                best_f = f
+        if best_f is not None:
+            out.append(best_f)
     return out
+
+
+def _scan_row(
+    row: Series,
+    c: SignalClass,
+    x: list[float],
+    dirn: float,
+    d: float,
+    base: float,
+    scale: float,
+    w: _Window,
+) -> MetricFinding | None:
+    """`_scan_matrix` for one row read in direction `d`; `w.lo` is this row's own
+    baseline end."""
+    be, ib, ie, ir, n, step = w.lo, w.ib, w.ie, w.ir, w.n, w.step
+    run_len = min(RUN, max(1, math.ceil(RUN_S / step)))
+    ep_len = max(run_len, math.ceil(EPISODE_MIN_S / step))
+    exceed = [(v - base) / scale * d > Z_ONSET for v in x]
+    if not any(exceed[ib:ir]):
+        return None
+    # the first index from the baseline end that starts a run and from which at
+    # least half of the points up to the end of the recent window exceed
+    rex = exceed[be:ir]
+    width = len(rex)
+    after = [0] * (width + 1)
+    for j in range(width - 1, -1, -1):
+        after[j] = after[j + 1] + rex[j]
+    di = int(d)
+    oi, tried = -1, 0
+    lv, zr = 0.0, -math.inf
+    tries = LATER_STARTS if c.family == "traffic" else 1
+    for j in range(width):
+        if tried >= tries:
+            break
+        if not rex[j] or after[j] / (width - j) < 0.5:
+            continue
+        if not all(rex[j + t] for t in range(1, run_len) if j + t < width):
+            continue
+        tried += 1
+        k = be + j
+        while k - 1 >= MIN_BASE_POINTS and exceed[k - 1]:
+            k -= 1
+        lv = _np_median(x[k:ir])
+        zr = float(min((lv - base) / scale * di, 1e6))
+        if zr >= Z_ANOMALY:
+            oi = k
+            break
+    end, until = n, None
+    if oi < 0:
+        ep = _episode(x, exceed, ie, ir, ep_len, base, scale, di)
+        if ep is None:
+            return None
+        oi, end, lv, zr = ep
+        until = float(row.timestamps[end])
+    post = x[oi:end]
+    fam = c.family
+    return MetricFinding(
+        series=row,
+        family=fam,
+        direction=di,
+        z=zr,
+        rel=float((lv - base) / max(abs(base), 1e-9) * di),
+        baseline=base,
+        level=lv,
+        peak=max(post) if di > 0 else min(post),
+        onset=float(row.timestamps[oi]),
+        strength=_strength(zr),
+        bad=bool(dirn != 0 or (fam == "traffic" and di > 0) or fam is None),
+        scope=c.scope,
+        known=c.known,
+        until=until,
+    )
 
 
 def prepare(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
