@@ -119,6 +119,16 @@ def cands(a: Analysis, kind: str, service: str | None = None) -> list[Candidate]
         ("http_server_requests_seconds_count", "traffic", True, "counter", "service"),
         ("jvm_memory_used_bytes", "memory", True, "gauge", "service"),
         ("hikaricp_connections_pending", "connections", True, "gauge", "service"),
+        # substrings that lie: "throttled" holds "ttl", "unavailable" holds "avail",
+        # "unsuccessful" holds "success", "unhealthy" holds "healthy"
+        ("container_cpu_cfs_throttled_periods_total", "cpu", True, "counter", "container"),
+        ("container_cpu_cfs_throttled_seconds_total", "cpu", True, "counter", "container"),
+        ("kube_deployment_status_replicas_unavailable", "availability", True, "gauge", "service"),
+        ("kube_deployment_status_replicas_available", "availability", False, "gauge", "service"),
+        ("http_client_requests_unsuccessful_total", "errors", True, "counter", "service"),
+        ("consul_unhealthy_services", "availability", True, "gauge", "service"),
+        ("envoy_cluster_membership_healthy", "availability", False, "updown", "service"),
+        ("cert_days_until_expiry", "certificates", False, "countdown", "service"),
     ],
 )
 def test_catalogue_reads_exporter_vocabularies(
@@ -870,3 +880,30 @@ def test_an_expired_certificate_is_a_local_fault_although_no_metric_of_it_moved(
     assert cert.features["deeper"] == 0.0
     best = max(a.candidates, key=lambda c: c.score)
     assert (best.kind, best.service) == ("certificate_expiry", "api")
+
+
+def test_a_pool_that_fills_behind_slow_calls_waits_on_them() -> None:
+    """web's connection pool fills after its calls to api grew on the wire: the pool
+    holds each connection for as long as its call takes, so the saturation is the slow
+    calls' doing (WAIT_EXPLAINS), and api's network reading leads."""
+    slow = _calls(30, FAULT - 600, 1.0, "b") + _calls(10, FAULT + 10, 80.0, "a")
+    pool = series("hikaricp_connections_pending", "web", 0.5, 9.0, at=FAULT + 60)
+    a = run(context([pool], spans=slow))
+    (sat,) = cands(a, "resource_saturation", "web")
+    alone = run(context([pool]))
+    (sat_alone,) = cands(alone, "resource_saturation", "web")
+    assert sat.features["kind_signal"] < 0.5 * sat_alone.features["kind_signal"]
+    (net,) = cands(a, "network", "api")
+    assert net.score > sat.score
+    # a pool that ran out before the calls slowed is not waiting on them
+    early = series("hikaricp_connections_pending", "web", 0.5, 9.0, at=FAULT - 300)
+    (sat_early,) = cands(run(context([early], spans=slow)), "resource_saturation", "web")
+    (sat_early0,) = cands(run(context([early])), "resource_saturation", "web")
+    assert sat_early.features["kind_signal"] == sat_early0.features["kind_signal"]
+    # a disk is not held by waiting: a disk filling behind the same calls keeps its signal
+    disk = series("container_fs_usage_bytes", "web", 2e9, 9e9, at=FAULT + 60)
+    busy = run(context([disk], spans=slow))
+    busy_alone = run(context([disk]))
+    (c1,) = cands(busy, "resource_saturation", "web")
+    (c0,) = cands(busy_alone, "resource_saturation", "web")
+    assert c1.features["kind_signal"] == c0.features["kind_signal"]

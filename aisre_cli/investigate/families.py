@@ -86,6 +86,7 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"fault",
         r"reject",
         r"_panic",
+        r"unsuccess",
         r"success_(rate|ratio)",
         r"(^|_)success(_|$)",
         r"upstream_rq_5",
@@ -168,16 +169,20 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
 
 # Names matching these are "bad when they go DOWN" (free space, remaining validity...).
 _DOWN_IS_BAD = re.compile(
-    r"avail|free|remaining|expiry|expire|not_?after|(^|_)up$|^up(_|$)|probe_success|availab|"
-    r"success|healthy|uptime|replicas_(available|ready)|status_ready|headroom|(^|_)left($|_)|"
-    r"until|ttl"
+    # whole words where a substring lies: "unavailable" / "unsuccessful" / "unhealthy"
+    # are bad going up, and "throttled" holds "ttl"
+    r"(?<!un)avail|free|remaining|expiry|expire|not_?after|(^|_)up$|^up(_|$)|probe_success|"
+    r"(?<!un)success|(?<!un)healthy|uptime|replicas_(available|ready)|status_ready|headroom|"
+    r"(^|_)left($|_)|(^|_)until($|_)|(^|_)ttl($|_)"
 )
 # Shapes, by name (values confirm them where a name cannot: see `metrics.counter_like`).
 _COUNTER = re.compile(r"(_total|_count|_sum|_seconds_total|_bytes_total)$")
 _PERCENT = re.compile(r"percent|pct|_perc$|(^|_)percentage")
 _RATIO = re.compile(r"ratio|fraction|(^|_)rate_of|utili[sz]ation|saturation")
 _EXPIRY_TS = re.compile(r"expiry|expiration|not_?after|expire(s|_at|_time)|valid_until")
-_COUNTDOWN = re.compile(r"remaining|(^|_)left($|_)|until|ttl|time_to_expir|days_to|expires_in")
+_COUNTDOWN = re.compile(
+    r"remaining|(^|_)left($|_)|(^|_)until($|_)|(^|_)ttl($|_)|time_to_expir|days_to|expires_in"
+)
 _UPDOWN = re.compile(r"(^|_)up$|^up(_|$)|probe_success|(^|_)healthy?($|_)|status_ready")
 # Scopes, by the exporter that names them.
 _NODE = re.compile(r"^node_|(^|_)node_(cpu|memory|network|load|disk|filesystem)|^machine_")
@@ -270,7 +275,7 @@ class FamilyMatcher:
             ):
                 fam = "errors"
         bad_up = not bool(_DOWN_IS_BAD.search(text))
-        if fam == "errors" and re.search(r"success", text):
+        if fam == "errors" and re.search(r"(?<!un)success", text):
             bad_up = False
         out = SignalClass(
             family=fam,
