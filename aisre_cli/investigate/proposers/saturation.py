@@ -11,6 +11,7 @@ memory climbs (an OOM kill with no memory signal is a crash, `crash_loop`).
 
 from __future__ import annotations
 
+from aisre_cli.investigate.analyzers.trace_edges import edge_strength
 from aisre_cli.investigate.evidence import (
     Candidate,
     _fmt,
@@ -31,6 +32,20 @@ LOAD_EXPLAINS = 0.8
 """How much of a saturation its own demand can explain away: a service whose request
 rate doubled when its CPU climbed is busy, not broken (the surge is the story,
 `traffic_surge`); some of it stays, since a service can be both."""
+
+WAIT_EXPLAINS = 0.8
+"""How much of a pool running out (connections, threads: the `connections` family) slow
+outgoing calls can explain away: a pool holds a connection for as long as the call made
+with it takes (Little's law), so a call edge out of the service that grew first fills
+it with no leak and no load behind it. The edge's callee is the story (`network`)."""
+
+
+def waiting(scene: Scene, s: str, onset: float) -> float:
+    """0-1: how strongly a call out of `s` grew at or before `onset` (`scene.edges`)."""
+    return max(
+        (edge_strength(e.z) for e in scene.edges if e.caller == s and e.onset <= onset + TOL_S),
+        default=0.0,
+    )
 
 
 def demand(view: ServiceView, onset: float) -> float:
@@ -75,6 +90,9 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     lead = own or sat
     if lead:  # demand first, then the resource: load, not a leak or a noisy neighbour
         sig *= 1.0 - LOAD_EXPLAINS * demand(view, min(f.onset for f in lead))
+    if lead and all(f.family == "connections" for f in lead):
+        # slow calls out first, then the pool: the pool waits on them
+        sig *= 1.0 - WAIT_EXPLAINS * waiting(scene, s, min(f.onset for f in lead))
     res = (
         (lead[0].family if lead else sat_logs[0].family if sat_logs else None)
         or (cap.resource if cap is not None else None)
