@@ -129,6 +129,17 @@ def cands(a: Analysis, kind: str, service: str | None = None) -> list[Candidate]
         ("consul_unhealthy_services", "availability", True, "gauge", "service"),
         ("envoy_cluster_membership_healthy", "availability", False, "updown", "service"),
         ("cert_days_until_expiry", "certificates", False, "countdown", "service"),
+        # a histogram's count is how many requests; a Micrometer timer's max how slow
+        ("http_client_request_duration_seconds_count", "traffic", True, "counter", "service"),
+        ("http_server_requests_seconds_max", "latency", True, "gauge", "service"),
+        ("mysql_slave_status_seconds_behind_master", "latency", True, "gauge", "service"),
+        (
+            "certmanager_certificate_expiration_timestamp_seconds",
+            "certificates",
+            False,
+            "expiry_ts",
+            "service",
+        ),
     ],
 )
 def test_catalogue_reads_exporter_vocabularies(
@@ -168,6 +179,16 @@ def test_catalogue_reads_status_codes_by_meaning(
     name: str, labels: dict[str, str], family: str
 ) -> None:
     assert FamilyMatcher().classify(name, labels).family == family
+
+
+def test_names_that_are_no_family() -> None:
+    """A start time is a timestamp (it jumps on a rollout as on a crash), and a pod's
+    resource requests are its spec, not traffic."""
+    m = FamilyMatcher()
+    for name in ("process_start_time_seconds", "container_start_time_seconds"):
+        assert m.classify(name).family is None
+    assert m.classify("kube_pod_container_resource_requests").family is None
+    assert m.classify("kube_deployment_status_observed_generation").shape == "gauge"
 
 
 def test_unknown_metric_is_generic_never_a_kind() -> None:
@@ -758,6 +779,13 @@ def test_mesh_metrics_read_the_calling_side_by_reporter() -> None:
         0.04,
     )
     assert not dest.findings.edges
+
+
+def test_micrometer_client_timers_name_their_peer_by_client_name() -> None:
+    """Spring Boot's `http.client.requests` timer tags the host it called `clientName`."""
+    for label in ("clientName", "client_name"):
+        a = _client_to_api({label: "api"}, "http_client_requests_seconds_max", 0.04)
+        assert [(e.caller, e.callee) for e in a.findings.edges] == [("web", "api")]
 
 
 def test_a_peer_label_naming_no_known_service_is_ignored() -> None:

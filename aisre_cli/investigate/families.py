@@ -104,6 +104,8 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"_time_(ms|seconds)",
         r"upstream_rq_time",
         r"gc_pause",
+        r"_seconds_max$",  # Micrometer timers: the slowest call of the last interval
+        r"seconds_behind",  # replication behind its primary
     ],
     "connections": [
         r"conn",
@@ -151,7 +153,7 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"(receive|transmit|rx|tx)_(bytes|packets)",
         r"bytes_(received|sent|in|out|rate|total)",
         r"network_.*(bytes|packets)",
-        r"request",
+        r"(?<!resource_)request",  # not kube-state-metrics' resource requests
         r"(^|_)rps($|_)",
         r"(^|_)qps($|_)",
         r"throughput",
@@ -171,14 +173,16 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
 _DOWN_IS_BAD = re.compile(
     # whole words where a substring lies: "unavailable" / "unsuccessful" / "unhealthy"
     # are bad going up, and "throttled" holds "ttl"
-    r"(?<!un)avail|free|remaining|expiry|expire|not_?after|(^|_)up$|^up(_|$)|probe_success|"
+    r"(?<!un)avail|free|remaining|expiry|expir(e|ation)|not_?after|(^|_)up$|^up(_|$)|probe_success|"
     r"(?<!un)success|(?<!un)healthy|uptime|replicas_(available|ready)|status_ready|headroom|"
     r"(^|_)left($|_)|(^|_)until($|_)|(^|_)ttl($|_)"
 )
+_REQUESTS = re.compile(r"request|http|rpc|grpc|handl")
+_START_TIME = re.compile(r"(^|_)start_time_seconds$")
 # Shapes, by name (values confirm them where a name cannot: see `metrics.counter_like`).
 _COUNTER = re.compile(r"(_total|_count|_sum|_seconds_total|_bytes_total)$")
 _PERCENT = re.compile(r"percent|pct|_perc$|(^|_)percentage")
-_RATIO = re.compile(r"ratio|fraction|(^|_)rate_of|utili[sz]ation|saturation")
+_RATIO = re.compile(r"(^|_)ratio|fraction|(^|_)rate_of|utili[sz]ation|saturation")
 _EXPIRY_TS = re.compile(r"expiry|expiration|not_?after|expire(s|_at|_time)|valid_until")
 _COUNTDOWN = re.compile(
     r"remaining|(^|_)left($|_)|(^|_)until($|_)|(^|_)ttl($|_)|time_to_expir|days_to|expires_in"
@@ -274,6 +278,12 @@ class FamilyMatcher:
                 "traffic",
             ):
                 fam = "errors"
+        if fam == "latency" and text.endswith("_count") and _REQUESTS.search(text):
+            fam = "traffic"  # a request-duration histogram's count: how many, not how long
+        if _START_TIME.search(text):
+            # a timestamp, not a duration: it moves when the process starts again (a
+            # rollout as much as a crash), so it says "something restarted", no kind
+            fam = None
         bad_up = not bool(_DOWN_IS_BAD.search(text))
         if fam == "errors" and re.search(r"(?<!un)success", text):
             bad_up = False
