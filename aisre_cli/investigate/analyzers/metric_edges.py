@@ -5,6 +5,8 @@ Clients report how long their calls to each peer take, labelled with the peer:
 * OpenTelemetry HTTP/RPC client metrics (`http_client_request_duration_seconds`,
   `rpc_client_duration_milliseconds`) with `server_address` (older `net_peer_name`,
   `peer_service`);
+* Micrometer/Spring Boot client timers (`http_client_requests_seconds_*`) with
+  `clientName` (the host called; `client_name` where labels are snake-cased);
 * Istio/Envoy sidecars, reported by the calling side (`reporter="source"`) with
   `destination_service_name`, `destination_workload` or `destination_app`;
 * Linkerd's outbound metrics (`direction="outbound"`) with `dst_service` or
@@ -31,6 +33,8 @@ PEER_LABELS: tuple[str, ...] = (
     "server_address",
     "net_peer_name",
     "peer_service",
+    "clientName",
+    "client_name",
     "destination_service_name",
     "destination_workload",
     "destination_app",
