@@ -935,3 +935,41 @@ def test_a_pool_that_fills_behind_slow_calls_waits_on_them() -> None:
     (c1,) = cands(busy, "resource_saturation", "web")
     (c0,) = cands(busy_alone, "resource_saturation", "web")
     assert c1.features["kind_signal"] == c0.features["kind_signal"]
+
+
+def _status_counter(code: str, start: int, per_s_before: float, per_s_after: float) -> Series:
+    """A request counter of one status code, born at point `start` (Prometheus makes
+    the series the first time it sees the label set)."""
+    ts = [T0 + i * STEP for i in range(start, N)]
+    vals, acc = [], 1000.0
+    for t in ts:
+        acc += STEP * (per_s_after if t >= FAULT else per_s_before)
+        vals.append(acc)
+    name = "http_server_requests_total"
+    labels = {"service": "web", "code": code}
+    return Series(name, "web", labels, ts, vals, query=name, ref="metrics/req.json")
+
+
+def test_a_surge_shed_as_429s_is_the_service_demand_rising() -> None:
+    """When the surge comes, web serves a little more (200s: 100/s to 120/s) and
+    rejects the rest with a 429 series that did not exist before (0 to 300/s). Neither
+    series alone says demand quadrupled; their sum does."""
+    ok = _status_counter("200", 0, 100.0, 120.0)
+    shed = _status_counter("429", 45, 0.0, 300.0)
+    m = FamilyMatcher()
+    once = metric_an.prepare([ok, shed], m)
+    (total,) = [s for s in once if s.query.startswith("sum")]
+    assert total.labels == {"service": "web"}
+    assert total.values[-1] == pytest.approx(420.0)
+    assert len(metric_an.prepare(once, m)) == len(once)  # idempotent: no total of totals
+    a = run(context([ok, shed]))
+    (surge,) = cands(a, "traffic_surge", "web")
+    assert surge.features["kind_signal"] > 0.5
+
+
+def test_no_total_over_series_on_other_grids() -> None:
+    ok = _status_counter("200", 0, 100.0, 120.0)
+    off = _status_counter("429", 45, 0.0, 300.0)
+    off.timestamps = [t + 7.0 for t in off.timestamps]  # scraped at another offset
+    out = metric_an.prepare([ok, off], FamilyMatcher())
+    assert not [s for s in out if s.query.startswith("sum")]

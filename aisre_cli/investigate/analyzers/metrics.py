@@ -40,6 +40,7 @@ intermediate sums could overflow, timestamps out of order) always go to numpy.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
@@ -641,7 +642,55 @@ def prepare(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
             out.append(as_increase(s, RESTART_WINDOW_S))
         else:
             out.append(as_rate(s))
+    return out + demand_totals(out, matcher)
+
+
+def demand_totals(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
+    """A service's whole demand per request metric: the sum of its series (status codes,
+    routes, pods) on a shared grid, where it has several.
+
+    Prometheus creates a series the first time it sees its label set: the `code="429"`
+    series of a service that starts shedding load is born with the surge, so it has no
+    baseline of its own, and the `code="200"` series grows only by what the service still
+    serves. Their sum is the demand that rose. A member that did not exist yet counts 0.
+    Members whose points do not all sit on the longest member's grid are left out (a sum
+    over interleaved scrapes would be jagged); `detect` already reads each member."""
+    groups: dict[tuple[str, str], list[Series]] = defaultdict(list)
+    done: set[tuple[str, str]] = set()  # a total made before (`prepare` is idempotent)
+    for s in series:
+        if not s.service or s.name.startswith(_NOT_SUMMED):
+            continue
+        if s.query.startswith(_TOTAL_QUERY):
+            done.add((s.name, s.service))
+        elif matcher.classify(s.name, {}).family == "traffic":
+            groups[(s.name, s.service)].append(s)
+    out: list[Series] = []
+    for key, members in groups.items():
+        if len(members) < 2 or key in done:
+            continue
+        grid = max(members, key=lambda m: len(m.timestamps)).timestamps
+        at = {t: i for i, t in enumerate(grid)}
+        used = [m for m in members if all(t in at for t in m.timestamps)]
+        if len(used) < 2:
+            continue
+        total = [0.0] * len(grid)
+        for m in used:
+            for t, v in zip(m.timestamps, m.values, strict=False):
+                if math.isfinite(v):
+                    total[at[t]] += v
+        first = used[0]
+        common = {k: v for k, v in first.labels.items() if all(m.labels.get(k) == v for m in used)}
+        keys = ", ".join(k for k in sorted(common) if k != "__name__")
+        q = first.query or first.name
+        query = f"sum by ({keys}) ({q})" if first.promql else f"sum of {q}"
+        out.append(replace(first, labels=common, timestamps=list(grid), values=total, query=query))
     return out
+
+
+_TOTAL_QUERY = ("sum by (", "sum of ")
+"""How a total's query starts (`demand_totals`)."""
+_NOT_SUMMED = ("node_",)
+"""Node-wide traffic (NIC bytes) is the node's, not a service's demand."""
 
 
 RESTART_WINDOW_S = 600.0
@@ -686,6 +735,7 @@ def _is_expiry(c: SignalClass) -> bool:
     return c.family == "certificates" and c.shape in ("countdown", "expiry_ts")
 
 
+_RATED = re.compile(r"(^|[^a-z_])(i?rate|increase)\(")
 _COUNTER_DIPS = 2
 """Small falls (to more than half the value) a counter may show: pods of a sum restarting."""
 
@@ -694,8 +744,10 @@ def counter_like(s: Series, matcher: FamilyMatcher) -> bool:
     """A cumulative counter: named like one and non-decreasing except for resets."""
     if matcher.classify(s.name, s.labels).shape != "counter" or len(s.values) < 4:
         return False
-    if s.query.startswith(("rate(", "increase(")):
-        return False  # already a rate (`as_rate` made it) or an increase (`as_increase`)
+    if _RATED.search(s.query):
+        # already a rate or an increase (`as_rate`, `as_increase`, a sum of them, or a
+        # query that asked for one)
+        return False
     v = [x for x in s.values if math.isfinite(x)]
     if len(v) < 4 or v[-1] <= v[0] and max(v) == min(v):
         return False

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+from aisre_cli.investigate.analyzers.metrics import MetricFinding
 from aisre_cli.investigate.evidence import Candidate, _fmt, _hm, is_bad, metric_evidence
 from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
@@ -30,6 +31,12 @@ def internal_load(scene: Scene, s: str) -> float:
     return INTERNAL_DISCOUNT
 
 
+def _size(f: MetricFinding) -> float:
+    """A surge that overwhelms a service is large in relative terms (x2 and more);
+    +20% on a steady counter is many sigmas but no surge."""
+    return min(1.0, max(f.rel, 0.0)) if f.baseline > 0 else 1.0
+
+
 @register("traffic")
 def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     s = view.name
@@ -39,7 +46,9 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     ]
     if not surge:
         return []
-    f0 = surge[0]
+    # the reading that says "surge" most: the service's whole demand (`demand_totals`)
+    # rather than the one status code whose series grew by what was still served
+    f0 = max(surge, key=lambda f: f.strength * _size(f))
     health = [
         f
         for f in view.metrics
@@ -69,9 +78,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     )
     degraded = sorted({f.family or "other" for f in health})
     effect = f"{', '.join(degraded)} degraded" if degraded else "its dependencies degraded"
-    # a surge that overwhelms a service is large in relative terms (x2 and more);
-    # +20% on a steady counter is many sigmas but no surge
-    size = min(1.0, max(f0.rel, 0.0)) if f0.baseline > 0 else 1.0
+    size = _size(f0)
     return [
         make(
             scene,
