@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import pytest
 
 from aisre_cli.investigate.analyzers import changes as change_an
+from aisre_cli.investigate.analyzers import dependency as dep_an
 from aisre_cli.investigate.analyzers import metrics as metric_an
 from aisre_cli.investigate.analyzers import trace_edges
 from aisre_cli.investigate.evidence import Candidate
@@ -973,3 +974,48 @@ def test_no_total_over_series_on_other_grids() -> None:
     off.timestamps = [t + 7.0 for t in off.timestamps]  # scraped at another offset
     out = metric_an.prepare([ok, off], FamilyMatcher())
     assert not [s for s in out if s.query.startswith("sum")]
+
+
+# ------------------------------------------------------------------ silence
+
+
+def _cut(s: Series, until: float) -> Series:
+    keep = [i for i, t in enumerate(s.timestamps) if t <= until]
+    s.timestamps = [s.timestamps[i] for i in keep]
+    s.values = [s.values[i] for i in keep]
+    return s
+
+
+def test_a_dependency_whose_series_all_stopped_is_down() -> None:
+    """db's exporter stopped answering at the fault (Prometheus writes staleness markers
+    when a scrape fails): both its series end there, everyone else's go on."""
+    db = [
+        _cut(series("pg_stat_database_xact_commit", "db", 50.0), FAULT),
+        _cut(series("pg_stat_activity_count", "db", 20.0), FAULT),
+    ]
+    api = series("http_errors_ratio", "api", 0.01, 0.3)
+    silent = dep_an.find_silent([*db, api, series("x_requests", "web", 5.0)], ALERT)
+    assert list(silent) == ["db"] and silent["db"].n == 2 and silent["db"].last == FAULT
+    a = run(context([*db, api]))
+    (down,) = cands(a, "dependency_failure", "db")
+    assert down.features["kind_signal"] >= dep_an.SILENT_STRENGTH - 1e-9
+    assert any("stopped reporting" in e.ev.summary for e in down.evidence)
+    assert max(a.candidates, key=lambda c: c.score).service == "db"
+
+
+def test_silence_that_says_nothing() -> None:
+    live = series("http_errors_ratio", "api", 0.01, 0.3)
+    # one pod's series ends (replaced) while the service's other series go on
+    old_pod = _cut(series("pg_stat_activity_count", "db", 20.0, labels={"pod": "a"}), FAULT)
+    new_pod = series("pg_stat_activity_count", "db", 20.0, labels={"pod": "b"})
+    assert dep_an.find_silent([old_pod, new_pod, live], ALERT) == {}
+    # a service that stops well after the page is not what paged
+    late = _cut(series("pg_stat_activity_count", "db", 20.0), ALERT + 420)
+    assert dep_an.find_silent([late, live], ALERT) == {}
+    # one scrape behind the others is a scrape, not silence
+    now = _cut(series("http_errors_ratio", "api", 0.01, 0.3), ALERT + STEP)
+    behind = _cut(series("pg_stat_activity_count", "db", 20.0), ALERT)
+    assert dep_an.find_silent([behind, now], ALERT) == {}
+    # a series of a few points (born and gone) says nothing by stopping
+    blip = _cut(series("pg_stat_activity_count", "db", 20.0), T0 + 3 * STEP)
+    assert dep_an.find_silent([blip, live], ALERT) == {}

@@ -130,6 +130,37 @@ def metric_evidence(f: MetricFinding, kind: EvidenceKind = "metric_anomaly") -> 
     return _Ev(f"m:{s.ref}:{s.name}:{_selector(s.labels)}", ev)
 
 
+def silence_evidence(d: DependencyFinding) -> _Ev | None:
+    """Every series of the service stopped (`dependency.find_silent`)."""
+    q = d.silence
+    if q is None:
+        return None
+    s = q.series
+    n = f"all {q.n} series" if q.n > 1 else "its only series"
+    summary = (
+        f"{d.service} stopped reporting at {_hm(q.last)}: {n} end there (last: {s.name}),"
+        f" while the other services' go on to {_hm(q.end)}; a target that cannot be"
+        " scraped is down, unreachable, or its exporter is"
+    )
+    ev = Evidence(
+        id="",
+        kind="dependency_down",
+        service=d.service,
+        start=_dt(q.last),
+        end=_dt(q.end),
+        summary=summary,
+        strength=round(d.strength, 4),
+        query=scope_query(s.query or s.name, s.labels),
+        ref=s.ref,
+        excerpt=[
+            f"{_hm(t)} {_fmt(v)}" for t, v in list(zip(s.timestamps, s.values, strict=False))[-3:]
+        ],
+        family="availability",
+        language="promql" if s.promql else None,
+    )
+    return _Ev(f"silent:{d.service}", ev)
+
+
 def log_evidence(f: LogFinding, ctx: Context) -> _Ev:
     logs = ctx.logs
     what = "new" if f.new else f"{f.rate_ratio:.0f}x more frequent"

@@ -137,7 +137,8 @@ def analyze_context(
     changes = [*ctx.changes, *event_an.rollouts(ctx.events, ctx.changes)]
     change_findings = change_an.correlate(changes, onset)
     known = topo.services() | {s.service for s in ctx.series if s.service}
-    dead = dep_an.find_dead(metric_findings, log_stats.findings, known, ctx.logs)
+    silent = dep_an.find_silent(ctx.series, alert_ts)
+    dead = dep_an.find_dead(metric_findings, log_stats.findings, known, ctx.logs, silent)
     # traces are compared around the page itself (see trace_an.page_ref)
     t_ref = trace_an.page_ref(onset, alert_ts)
     trace_findings = trace_an.analyze(ctx.spans, t_ref) if ctx.spans else []

@@ -1,8 +1,11 @@
-"""Dead dependencies: `up == 0` / `probe_success == 0`, and callers saying so in logs.
+"""Dead dependencies: `up == 0` / `probe_success == 0`, silence, and callers saying so.
 
-Two independent signals point at a dependency that is down:
+Three independent signals point at a dependency that is down:
 
 * an availability series (`up`, `probe_success`, ...) of that service falls to zero;
+* every series of that service stops (`find_silent`): Prometheus writes a staleness
+  marker when a scrape fails, so a target that is down has no points from then on,
+  while every other service's series go on;
 * its callers log "connection refused" (or similar) *naming it*: we look for known
   service names inside the error lines of the dependency log family (their template
   and example lines: a template masks the host). The service
@@ -12,12 +15,27 @@ Two independent signals point at a dependency that is down:
 
 from __future__ import annotations
 
+import math
 import re
+import statistics
 from dataclasses import dataclass, field
 
 from aisre_cli.investigate.analyzers.logs import LogFinding
 from aisre_cli.investigate.analyzers.metrics import MetricFinding
-from aisre_cli.model import LogTable
+from aisre_cli.model import LogTable, Series
+
+
+@dataclass(slots=True)
+class Silence:
+    """Every series of a service stopped at `last` while others went on to `end`."""
+
+    last: float
+    step: float
+    end: float
+    series: Series
+    """One of its series (the longest), to cite."""
+    n: int
+    """How many series it has."""
 
 
 @dataclass(slots=True)
@@ -28,6 +46,53 @@ class DependencyFinding:
     metric: MetricFinding | None = None
     logs: list[LogFinding] = field(default_factory=list)
     callers: list[str] = field(default_factory=list)
+    silence: Silence | None = None
+
+
+SILENT_STEPS = 3
+"""A service is silent when its last point is this many of its steps (and at least
+SILENT_MIN_S) before the end of everyone else's data ..."""
+SILENT_MIN_S = 120.0
+SILENT_POINTS = 5
+"""... and it reported at least this many points before (a series that has just been
+born, or a one-off, says nothing by stopping)."""
+SILENT_STRENGTH = 0.8
+"""A target that stopped answering is down or unreachable, or its exporter is: strong,
+not certain."""
+
+
+def find_silent(
+    series: list[Series], alert_ts: float, lookahead_s: float = 300.0
+) -> dict[str, Silence]:
+    """Services all of whose series stopped reporting before the others did, at most
+    `lookahead_s` after the alert (a service that stops later is not what paged)."""
+    last_of: dict[str, float] = {}
+    steps: dict[str, list[float]] = {}
+    longest: dict[str, Series] = {}
+    count: dict[str, int] = {}
+    end = -math.inf
+    for s in series:
+        ts = [t for t, v in zip(s.timestamps, s.values, strict=False) if math.isfinite(v)]
+        if len(ts) < SILENT_POINTS:
+            continue
+        end = max(end, ts[-1])
+        if not s.service:
+            continue
+        svc = s.service
+        last_of[svc] = max(last_of.get(svc, -math.inf), ts[-1])
+        steps.setdefault(svc, []).append(
+            statistics.median(b - a for a, b in zip(ts, ts[1:], strict=False))
+        )
+        count[svc] = count.get(svc, 0) + 1
+        if svc not in longest or len(s.timestamps) > len(longest[svc].timestamps):
+            longest[svc] = s
+    out: dict[str, Silence] = {}
+    for svc, last in last_of.items():
+        step = statistics.median(steps[svc])
+        if end - last < max(SILENT_STEPS * step, SILENT_MIN_S) or last > alert_ts + lookahead_s:
+            continue
+        out[svc] = Silence(last, step, end, longest[svc], count[svc])
+    return out
 
 
 STEADY = 0.5
@@ -52,8 +117,11 @@ def find_dead(
     log_findings: list[LogFinding],
     known_services: set[str],
     logs: LogTable | None = None,
+    silent: dict[str, Silence] | None = None,
 ) -> dict[str, DependencyFinding]:
     out: dict[str, DependencyFinding] = {}
+    for svc, quiet in (silent or {}).items():
+        out[svc] = DependencyFinding(svc, SILENT_STRENGTH, quiet.last + quiet.step, silence=quiet)
     for f in metric_findings:
         if f.family != "availability" or f.direction > 0 or not f.series.service:
             continue
@@ -65,8 +133,12 @@ def find_dead(
             # falling to nothing is telling only as far as the series is steady: a
             # noisy ratio over a handful of requests swings to zero by chance
             strength = min(1.0, 0.6 + 0.4 * f.strength) * min(1.0, f.strength / STEADY)
-            if cur is None or strength > cur.strength:
+            if cur is None:
                 out[svc] = DependencyFinding(svc, strength, f.onset, metric=f)
+            elif cur.metric is None or strength > cur.strength:
+                cur.metric = f
+                cur.strength = max(cur.strength, strength)
+                cur.onset = min(cur.onset, f.onset)
     if known_services:
         rxs = {s: _name_rx(s) for s in known_services if len(s) >= 3}
         for lf in log_findings:

@@ -4,7 +4,14 @@ are the better explanation, so their signal discounts this one."""
 
 from __future__ import annotations
 
-from aisre_cli.investigate.evidence import Candidate, _Ev, _hm, log_evidence, metric_evidence
+from aisre_cli.investigate.evidence import (
+    Candidate,
+    _Ev,
+    _hm,
+    log_evidence,
+    metric_evidence,
+    silence_evidence,
+)
 from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
 from aisre_cli.investigate.proposers.certificate import cert_signal
@@ -22,6 +29,9 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     spec: list[_Ev] = []
     if d.metric:
         spec.append(metric_evidence(d.metric, "dependency_down"))
+    quiet = silence_evidence(d)
+    if quiet is not None:
+        spec.append(quiet)
     spec += [log_evidence(x, scene.ctx) for x in d.logs[:2]]
     down = view.features.get("dependency_down", 0.0)
     other = max(crash_signal(view), cert_signal(scene, view))
