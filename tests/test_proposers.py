@@ -238,6 +238,18 @@ def test_restart_counter_proposes_crash_loop() -> None:
     assert not cands(a, "resource_saturation", "api")
 
 
+def test_one_restart_is_not_a_loop() -> None:
+    """A container that died once (a drained node, one liveness failure) restarts once:
+    its counter's 10-minute increase is 1, a third of a loop."""
+    ts = [T0 + i * STEP for i in range(N)]
+    once = run(context([_restarts(ts, [0.0 if t < FAULT else 1.0 for t in ts])]))
+    (crash,) = cands(once, "crash_loop", "api")
+    assert crash.features["kind_signal"] <= 1.0 / 3.0 + 1e-9
+    thrice = [0.0 if t < FAULT else min(3.0, (t - FAULT) / STEP + 1) for t in ts]
+    (loop,) = cands(run(context([_restarts(ts, thrice)])), "crash_loop", "api")
+    assert loop.features["kind_signal"] > 0.9
+
+
 def test_oomkilled_log_proposes_crash_loop() -> None:
     logs = [(T0 + i * 30.0, "api", "info", "GET /health 200") for i in range(N * 2)]
     logs += [

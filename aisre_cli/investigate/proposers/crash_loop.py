@@ -4,6 +4,7 @@ OOMKilled, BackOff restarting a failed container, exits with 137/143/1)."""
 
 from __future__ import annotations
 
+from aisre_cli.investigate.analyzers.metrics import MetricFinding
 from aisre_cli.investigate.evidence import (
     Candidate,
     _hm,
@@ -15,13 +16,26 @@ from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
 from aisre_cli.investigate.scene import Scene, ServiceView
 
+LOOP_RESTARTS = 3.0
+"""Restarts within the counter's 10-minute window (`metrics.as_increase`) that make a
+loop: one restart is a container that died once (a node drained, a liveness probe
+that fired once), not a crash loop; it counts a third."""
+
+
+def _loop(f: MetricFinding) -> float:
+    """How much a restart finding says "loop": a restart counter's increase counts
+    restarts; other restart signals (a CrashLoopBackOff reason) say it outright."""
+    if not f.series.query.startswith("increase("):
+        return 1.0
+    return min(1.0, max(f.peak, 0.0) / LOOP_RESTARTS)
+
 
 def crash_signal(view: ServiceView) -> float:
     rs = [f for f in view.metrics if f.family == "restarts" and f.direction > 0]
     rs_logs = [x for x in view.logs if x.family == "restarts"]
     crash = view.event("crash")
     return max(
-        [f.strength for f in rs]
+        [f.strength * _loop(f) for f in rs]
         + [0.8 * x.strength for x in rs_logs]
         + [crash.strength if crash is not None else 0.0]
     )
