@@ -308,6 +308,26 @@ def test_probe_failure_proposes_dependency_failure() -> None:
     assert dep.features["dependency_down"] > 0
 
 
+def test_a_dead_dependency_is_corroborated_by_its_callers_new_errors() -> None:
+    """api has no metric anomaly of its own, but right after db's probe fails it logs
+    a new error (naming an address, not db): its trouble, as a direct caller, is what
+    makes db's death the incident's story."""
+    # db dies four minutes after web's symptom began: web's trouble is not its doing
+    died = FAULT + 240.0
+    probe = series("probe_success", "db", 1.0, 0.0, noise=0.0, at=died)
+    quiet = run(context([probe]))
+    (alone,) = cands(quiet, "dependency_failure", "db")
+    assert alone.features["dependency_down"] == 0.0
+    refused = [
+        (died + 5.0 + i, "api", "ERROR", "dial tcp 10.0.0.7:5432: connect: connection refused")
+        for i in range(30)
+    ]
+    calm = [(T0 + 60.0 * i, "api", "INFO", "request served") for i in range(40)]
+    told = run(context([probe], logs=refused + calm))
+    (dep,) = cands(told, "dependency_failure", "db")
+    assert dep.features["dependency_down"] > 0.5
+
+
 def test_container_cpu_is_saturation_node_cpu_is_weaker() -> None:
     own = run(context([series("container_cpu_usage_percent", "api", 20.0, 95.0)]))
     (sat,) = cands(own, "resource_saturation", "api")

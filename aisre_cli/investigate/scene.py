@@ -240,15 +240,24 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
     for found in logs_at.values():
         found.sort(key=lambda x: -x.strength)
 
+    def caller_trouble(x: str, direct: bool) -> float | None:
+        """When caller `x` first showed trouble: its anomalies and, for a direct caller,
+        its new error logs (which need not name the dependency)."""
+        times = [first[x]] if x in first else []
+        if direct:
+            times += [lf.first_after for lf in logs_at.get(x, [])]
+        return min(times) if times else None
+
     def corroboration(s: str) -> float:
         """A dead dependency explains an incident only if its callers degrade soon
         after it dies, or say so in their logs."""
         d = fnd.dead[s]
+        direct = set(topo.callers(s))
         caller_on = (
             [
                 x_on
                 for x in topo.upstream(s)
-                if (x_on := first.get(x)) is not None and x_on >= d.onset - TOL_S
+                if (x_on := caller_trouble(x, x in direct)) is not None and x_on >= d.onset - TOL_S
             ]
             if has_topo
             else []
