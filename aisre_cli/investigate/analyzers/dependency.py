@@ -72,17 +72,16 @@ def find_silent(
     count: dict[str, int] = {}
     end = -math.inf
     for s in series:
-        ts = [t for t, v in zip(s.timestamps, s.values, strict=False) if math.isfinite(v)]
-        if len(ts) < SILENT_POINTS:
+        tail = _finite_tail(s)
+        if tail is None:
             continue
-        end = max(end, ts[-1])
+        last, step = tail
+        end = max(end, last)
         if not s.service:
             continue
         svc = s.service
-        last_of[svc] = max(last_of.get(svc, -math.inf), ts[-1])
-        steps.setdefault(svc, []).append(
-            statistics.median(b - a for a, b in zip(ts, ts[1:], strict=False))
-        )
+        last_of[svc] = max(last_of.get(svc, -math.inf), last)
+        steps.setdefault(svc, []).append(step)
         count[svc] = count.get(svc, 0) + 1
         if svc not in longest or len(s.timestamps) > len(longest[svc].timestamps):
             longest[svc] = s
@@ -93,6 +92,20 @@ def find_silent(
             continue
         out[svc] = Silence(last, step, end, longest[svc], count[svc])
     return out
+
+
+def _finite_tail(s: Series) -> tuple[float, float] | None:
+    """(last finite point's time, median step of the last points), or None for a series
+    of fewer than SILENT_POINTS finite points. Reads from the end: cheap on long series."""
+    ts: list[float] = []
+    for t, v in zip(reversed(s.timestamps), reversed(s.values), strict=False):
+        if math.isfinite(v):
+            ts.append(t)
+            if len(ts) > 2 * SILENT_POINTS:
+                break
+    if len(ts) < SILENT_POINTS:
+        return None
+    return ts[0], statistics.median(a - b for a, b in zip(ts, ts[1:], strict=False))
 
 
 STEADY = 0.5
