@@ -130,6 +130,16 @@ def cands(a: Analysis, kind: str, service: str | None = None) -> list[Candidate]
         ("consul_unhealthy_services", "availability", True, "gauge", "service"),
         ("envoy_cluster_membership_healthy", "availability", False, "updown", "service"),
         ("cert_days_until_expiry", "certificates", False, "countdown", "service"),
+        # RCAEval-style per-service columns; node load, not "workload"
+        ("cartservice_workload", "traffic", True, "gauge", "service"),
+        ("node_load15", "cpu", True, "gauge", "node"),
+        # memcached's metrics are not memory; an expired certificate is bad going up
+        ("memcached_current_connections", "connections", True, "gauge", "service"),
+        ("x509_cert_expired", "certificates", True, "gauge", "service"),
+        ("kube_endpoint_address_not_ready", "availability", True, "gauge", "service"),
+        ("executor_queued_tasks", "connections", True, "gauge", "service"),
+        ("nginx_upstream_responses_total", "traffic", True, "counter", "service"),
+        ("aws_elb_httpcode_backend_5_xx_sum", "errors", True, "counter", "service"),
         # a histogram's count is how many requests; a Micrometer timer's max how slow
         ("http_client_request_duration_seconds_count", "traffic", True, "counter", "service"),
         ("http_server_requests_seconds_max", "latency", True, "gauge", "service"),

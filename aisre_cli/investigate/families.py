@@ -75,12 +75,13 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"replicas_(available|ready|unavailable)",
         r"status_ready",
         r"endpoints?_(ready|available)",
+        r"endpoint_address_(available|not_ready)",
         r"healthy_host",
     ],
     "errors": [
         r"error",
         r"err(_|s?$)",
-        r"5xx",
+        r"5_?xx",
         r"fail",
         r"exception",
         r"fault",
@@ -115,6 +116,7 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"threads_(busy|active)",
         r"active_workers",
         r"queue_(depth|size|length)",
+        r"queued_tasks|current_queue|(^|_)active_threads",
         r"backlog",
         r"hikaricp",
         r"goroutines",
@@ -123,7 +125,7 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
     ],
     "disk": [r"disk", r"filesystem", r"(^|_)fs_", r"inode", r"volume", r"iops", r"io_time"],
     "memory": [
-        r"mem",
+        r"mem(?!cache)",  # not memcached's own metrics
         r"heap",
         r"rss",
         r"working_set",
@@ -133,7 +135,7 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"resident",
         r"mebibytes",
     ],
-    "cpu": [r"cpu", r"throttl", r"load(1|5|15)?$", r"(^|_)load_average", r"millicores"],
+    "cpu": [r"cpu", r"throttl", r"(^|_)load(1|5|15)?$", r"(^|_)load_average", r"millicores"],
     "network": [
         # faults on the wire, not volume: drops, loss, retransmits, resets, interface
         # errors, DNS failures, round-trip time
@@ -163,9 +165,10 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"messages_(in|received)",
         r"(^|_)calls($|_)",
         r"ingress",
-        r"workload_ops",
+        r"workload",
         r"(^|_)ops($|_)",
-        r"upstream_rq(_total)?$",
+        r"upstream_rq(_total|_xx)?$",
+        r"(^|_)responses?_total$",
     ],
 }
 
@@ -173,7 +176,7 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
 _DOWN_IS_BAD = re.compile(
     # whole words where a substring lies: "unavailable" / "unsuccessful" / "unhealthy"
     # are bad going up, and "throttled" holds "ttl"
-    r"(?<!un)avail|free|remaining|expiry|expir(e|ation)|not_?after|(^|_)up$|^up(_|$)|probe_success|"
+    r"(?<!un)avail|free|remaining|expiry|expir(e(?!d)|ation)|not_?after|(^|_)up$|^up(_|$)|probe_success|"
     r"(?<!un)success|(?<!un)healthy|uptime|replicas_(available|ready)|status_ready|headroom|"
     r"(^|_)left($|_)|(^|_)until($|_)|(^|_)ttl($|_)"
 )
