@@ -388,27 +388,43 @@ def _scan_matrix(
                 continue
             oi, end, lv, zr = ep
             until = float(rows[r].timestamps[end])
-        row = rows[r]
         post = x[r, oi:end]
         peak = float(post.max() if d > 0 else post.min())
-        fam = classes[r].family
-        out[r] = MetricFinding(
-            series=row,
-            family=fam,
-            direction=d,
-            z=zr,
-            rel=float((lv - b) / max(abs(b), 1e-9) * d),
-            baseline=b,
-            level=lv,
-            peak=peak,
-            onset=float(row.timestamps[oi]),
-            strength=_strength(zr),
-            bad=bool(dirs[r] != 0 or (fam == "traffic" and d > 0) or fam is None),
-            scope=classes[r].scope,
-            known=classes[r].known,
-            until=until,
-        )
+        out[r] = _finding(rows[r], classes[r], float(dirs[r]), d, zr, lv, b, peak, oi, until)
     return out
+
+
+def _finding(
+    row: Series,
+    c: SignalClass,
+    dirn: float,
+    d: int,
+    zr: float,
+    lv: float,
+    base: float,
+    peak: float,
+    oi: int,
+    until: float | None,
+) -> MetricFinding:
+    """One finding, the same on both paths: `dirn` the family's bad direction (0: either
+    way), `d` the direction read, `oi` the onset's index."""
+    fam = c.family
+    return MetricFinding(
+        series=row,
+        family=fam,
+        direction=d,
+        z=zr,
+        rel=float((lv - base) / max(abs(base), 1e-9) * d),
+        baseline=base,
+        level=lv,
+        peak=peak,
+        onset=float(row.timestamps[oi]),
+        strength=_strength(zr),
+        bad=bool(dirn != 0 or (fam == "traffic" and d > 0) or fam is None),
+        scope=c.scope,
+        known=c.known,
+        until=until,
+    )
 
 
 # ------------------------------------------------------------------ pure-Python path
@@ -609,23 +625,8 @@ def _scan_row(
         oi, end, lv, zr = ep
         until = float(row.timestamps[end])
     post = x[oi:end]
-    fam = c.family
-    return MetricFinding(
-        series=row,
-        family=fam,
-        direction=di,
-        z=zr,
-        rel=float((lv - base) / max(abs(base), 1e-9) * di),
-        baseline=base,
-        level=lv,
-        peak=max(post) if di > 0 else min(post),
-        onset=float(row.timestamps[oi]),
-        strength=_strength(zr),
-        bad=bool(dirn != 0 or (fam == "traffic" and di > 0) or fam is None),
-        scope=c.scope,
-        known=c.known,
-        until=until,
-    )
+    peak = max(post) if di > 0 else min(post)
+    return _finding(row, c, dirn, di, zr, lv, base, peak, oi, until)
 
 
 def prepare(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
