@@ -136,7 +136,7 @@ def silence_evidence(d: DependencyFinding) -> _Ev | None:
     if q is None:
         return None
     s = q.series
-    n = f"all {q.n} series" if q.n > 1 else "its only series"
+    n = {1: "its only series", 2: "both its series"}.get(q.n, f"all {q.n} of its series")
     summary = (
         f"{d.service} stopped reporting at {_hm(q.last)}: {n} end there (last: {s.name}),"
         f" while the other services' go on to {_hm(q.end)}; a target that cannot be"
