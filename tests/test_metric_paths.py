@@ -310,3 +310,20 @@ def test_a_drop_is_still_read_as_a_drop() -> None:
     vals = [230.0 + wob[i] for i in range(100)] + [40.0 + wob[i] for i in range(100, 122)]
     found = _both_ways(_requests(vals), T0 + 30.0 * 104)
     assert found == [(-1, T0 + 30.0 * 100)]
+
+
+# ------------------------------------------------------------------ counts are Poisson
+
+
+def test_few_requests_per_interval_falling_by_one_are_noise() -> None:
+    """Requests counted per interval, 2 each (PetShop's low-traffic nodes): one fewer
+    is within a Poisson count's sqrt(level), not a drop, however flat the baseline. The
+    same shape a hundred times larger is a drop."""
+    few = [2.0] * 100 + [1.0] * 22
+    many = [v * 100.0 for v in few]
+    alert = T0 + 30.0 * 104
+    assert _both_ways(_requests(few), alert) == []
+    assert [d for d, _ in _both_ways(_requests(many), alert)] == [-1]
+    # a rate (not whole numbers) has no such floor: its own noise decides
+    rate = [v + 0.25 for v in few]
+    assert [d for d, _ in _both_ways(_requests(rate), alert)] == [-1]

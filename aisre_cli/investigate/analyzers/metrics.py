@@ -5,7 +5,8 @@ The alert tells us where to look: the *recent window* is the last
 is the baseline. For every series we report:
 
 * `z`: how many robust standard deviations (median/MAD of the baseline, with floors
-  so a flat baseline cannot turn float noise into a 1e9-sigma event) the level of the
+  so a flat baseline cannot turn float noise into a 1e9-sigma event, and a Poisson
+  floor for whole-number counts of requests or errors) the level of the
   anomalous stretch sits from the baseline, in the family's bad direction;
 * `onset`: the first point that starts a run (3 points, or 3 minutes) beyond 3 sigma and from
   which at least half of the points up to the end of the recent window stay beyond
@@ -68,6 +69,10 @@ PURE_MAX_POINTS = 50_000
 50k points the pure path takes about 30 ms, numpy 10 ms plus about 70 ms to import."""
 _PURE_MAX_ABS = 1e100
 """Values beyond this magnitude go to numpy (sums of squares could overflow)."""
+_COUNTED = ("traffic", "errors")
+"""Families whose whole-number series are event counts per interval (requests, errors):
+Poisson at least, so their noise floor is the square root of their level. Two requests
+per interval falling to one is noise, not a drop."""
 EPISODE_Z = 3.0 * Z_ANOMALY
 """An episode that is over before the page (a burst of errors, a latency spike, a pod
 that churned for four minutes and then recovered) is a finding only when its own level
@@ -271,8 +276,12 @@ def _detect_matrix(
     # Floors keep a perfectly flat baseline from turning float noise into a 1e9 sigma
     # event: 0.2% of the baseline level, 1% of the largest deviation in the series.
     span = np.max(np.abs(x - base[:, None]), axis=1)
+    # a request count per interval (whole numbers) is Poisson at least: sqrt of its level
+    counted = np.array([c.family in _COUNTED for c in classes])
+    counts = counted & np.all(x == np.floor(x), axis=1)
+    poisson = np.where(counts, np.sqrt(np.abs(base)), 0.0)
     scale = np.maximum.reduce(
-        [1.4826 * mad, 0.25 * sd, 0.002 * np.abs(base), 0.01 * span, np.full(m, 1e-9)]
+        [1.4826 * mad, 0.25 * sd, 0.002 * np.abs(base), 0.01 * span, poisson, np.full(m, 1e-9)]
     )
     rec = x[:, ib:ir]
     rmed = np.median(rec, axis=1)
@@ -555,7 +564,9 @@ def _detect_rows(
         sq = [(v - avg) * (v - avg) for v in basev] + [0.0] * (n - be)
         sd = math.sqrt(_np_sum(sq) / be)
         span = max(abs(v - base) for v in x)
-        scale = max(1.4826 * mad, 0.25 * sd, 0.002 * abs(base), 0.01 * span, 1e-9)
+        counts = c.family in _COUNTED and all(v == math.floor(v) for v in x)
+        poisson = math.sqrt(abs(base)) if counts else 0.0
+        scale = max(1.4826 * mad, 0.25 * sd, 0.002 * abs(base), 0.01 * span, poisson, 1e-9)
         rmed = _np_median(x[ib:ir])
         if dirn != 0:
             d = dirn
