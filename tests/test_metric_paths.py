@@ -327,3 +327,26 @@ def test_few_requests_per_interval_falling_by_one_are_noise() -> None:
     # a rate (not whole numbers) has no such floor: its own noise decides
     rate = [v + 0.25 for v in few]
     assert [d for d, _ in _both_ways(_requests(rate), alert)] == [-1]
+
+
+def test_readings_over_a_few_requests_per_interval_are_thin() -> None:
+    """Availability at a node that serves about two requests per 5 minutes falls to 0
+    when both fail: that reading is weakened (LOW_VOLUME); the same fall at a service
+    with hundreds of requests, or at one with no request series, keeps its strength."""
+    m = FamilyMatcher()
+    ts = [T0 + 300.0 * i for i in range(40)]
+    avail = [100.0] * 30 + [0.0] * 10
+
+    def svc(name: str, rate: float | None) -> list[Series]:
+        out = [Series("availability_average", name, {"service": name}, ts, list(avail))]
+        if rate is not None:  # requests per second, over 5-minute steps
+            out.append(Series("requests_per_second", name, {"service": name}, ts, [rate] * 40))
+        return out
+
+    rows = svc("edge", 2 / 300) + svc("busy", 2.5) + svc("unmetered", None)
+    found = metrics.detect(rows, m, T0 + 300.0 * 31)
+    thin = {f.series.service: f.strength for f in metrics.thin_out(found, rows, m)}
+    full = {f.series.service: f.strength for f in found}
+    k = max(metrics.THIN_FLOOR, 2.0 / metrics.LOW_VOLUME)  # two requests per interval
+    assert k < 1.0 and thin["edge"] == pytest.approx(full["edge"] * k)
+    assert thin["busy"] == full["busy"] and thin["unmetered"] == full["unmetered"]

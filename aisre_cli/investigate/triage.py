@@ -124,7 +124,9 @@ def analyze_context(
         )
 
     series = metric_an.prepare(ctx.series, matcher)
-    metric_findings = metric_an.detect(series, matcher, alert_ts)
+    metric_findings = metric_an.thin_out(
+        metric_an.detect(series, matcher, alert_ts), series, matcher
+    )
     certs = metric_an.cert_expiry(ctx.series, matcher, alert_ts)
     a = ctx.alert.service
     cone = ({a} | topo.downstream(a)) if a and a in topo.services() else set()

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import math
 import re
+import statistics
 import warnings
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
@@ -638,6 +639,46 @@ def _scan_row(
     post = x[oi:end]
     peak = max(post) if di > 0 else min(post)
     return _finding(row, c, dirn, di, zr, lv, base, peak, oi, until)
+
+
+LOW_VOLUME = 5.0
+"""Requests per interval under which a service's latency, error and availability
+readings are mostly sampling noise: one slow call of five moves a p99, one failure of
+two makes availability 50%. Their strength scales with volume / LOW_VOLUME (at least
+THIN_FLOOR)."""
+THIN_FLOOR = 0.2
+_THIN_FAMILIES = ("latency", "errors", "availability")
+
+
+def thin_out(
+    findings: list[MetricFinding], series: list[Series], matcher: FamilyMatcher
+) -> list[MetricFinding]:
+    """Findings of services that serve few requests per interval, weakened (LOW_VOLUME).
+
+    A service's volume is the median of its largest request series over the window,
+    read as requests per interval: a whole-number series counts them, any other is a
+    rate per second (times the step; a rate that is a whole number at every point is
+    read as counts, which only errs toward weakening). A service without a request
+    series is left as it is."""
+    volume: dict[str, float] = {}
+    for s in series:
+        if not s.service or matcher.classify(s.name, s.labels).family != "traffic":
+            continue
+        vals = [v for v in s.values if math.isfinite(v)]
+        if len(vals) < MIN_BASE_POINTS + 2:
+            continue
+        level = statistics.median(vals)
+        if any(v != math.floor(v) for v in vals):
+            ts = s.timestamps
+            level *= statistics.median(b - a for a, b in zip(ts, ts[1:], strict=False))
+        volume[s.service] = max(volume.get(s.service, 0.0), level)
+    out: list[MetricFinding] = []
+    for f in findings:
+        v = volume.get(f.series.service or "")
+        if v is not None and v < LOW_VOLUME and f.family in _THIN_FAMILIES:
+            f = replace(f, strength=f.strength * max(THIN_FLOOR, v / LOW_VOLUME))
+        out.append(f)
+    return out
 
 
 def prepare(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
