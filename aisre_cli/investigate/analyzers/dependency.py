@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import math
 import re
-import statistics
 from dataclasses import dataclass, field
 
 from aisre_cli.investigate.analyzers.logs import LogFinding
-from aisre_cli.investigate.analyzers.metrics import MetricFinding
+from aisre_cli.investigate.analyzers.metrics import MetricFinding, median
 from aisre_cli.model import LogTable, Series
 
 
@@ -87,7 +86,7 @@ def find_silent(
             longest[svc] = s
     out: dict[str, Silence] = {}
     for svc, last in last_of.items():
-        step = statistics.median(steps[svc])
+        step = median(steps[svc])
         if end - last < max(SILENT_STEPS * step, SILENT_MIN_S) or last > alert_ts + lookahead_s:
             continue
         out[svc] = Silence(last, step, end, longest[svc], count[svc])
@@ -105,7 +104,7 @@ def _finite_tail(s: Series) -> tuple[float, float] | None:
                 break
     if len(ts) < SILENT_POINTS:
         return None
-    return ts[0], statistics.median(a - b for a, b in zip(ts, ts[1:], strict=False))
+    return ts[0], median([a - b for a, b in zip(ts, ts[1:], strict=False)])
 
 
 STEADY = 0.5

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import math
 import re
-import statistics
 import warnings
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
@@ -485,6 +484,15 @@ def _np_median(a: Sequence[float]) -> float:
     return (0.0 + v[h - 1] + v[h]) / 2.0
 
 
+median = _np_median
+"""The median of finite values as numpy defines it (for the other analyzers)."""
+
+
+def _whole(vals: Sequence[float]) -> bool:
+    """Every value a whole number: a count per interval, not a rate."""
+    return all(v == math.floor(v) for v in vals)
+
+
 def _ma_median(a: Sequence[float]) -> float:
     """`np.nanmedian` (`np.ma.median` below 600 values) of finite values: the sum of the
     middle two (the middle one twice for an odd count) halved."""
@@ -565,7 +573,7 @@ def _detect_rows(
         sq = [(v - avg) * (v - avg) for v in basev] + [0.0] * (n - be)
         sd = math.sqrt(_np_sum(sq) / be)
         span = max(abs(v - base) for v in x)
-        counts = c.family in _COUNTED and all(v == math.floor(v) for v in x)
+        counts = c.family in _COUNTED and _whole(x)
         poisson = math.sqrt(abs(base)) if counts else 0.0
         scale = max(1.4826 * mad, 0.25 * sd, 0.002 * abs(base), 0.01 * span, poisson, 1e-9)
         rmed = _np_median(x[ib:ir])
@@ -667,10 +675,10 @@ def thin_out(
         vals = [v for v in s.values if math.isfinite(v)]
         if len(vals) < MIN_BASE_POINTS + 2:
             continue
-        level = statistics.median(vals)
-        if any(v != math.floor(v) for v in vals):
+        level = _np_median(vals)
+        if not _whole(vals):
             ts = s.timestamps
-            level *= statistics.median(b - a for a, b in zip(ts, ts[1:], strict=False))
+            level *= _np_median([b - a for a, b in zip(ts, ts[1:], strict=False)])
         volume[s.service] = max(volume.get(s.service, 0.0), level)
     out: list[MetricFinding] = []
     for f in findings:
