@@ -1061,3 +1061,34 @@ def test_silence_that_says_nothing() -> None:
     # a series of a few points (born and gone) says nothing by stopping
     blip = _cut(series("pg_stat_activity_count", "db", 20.0), T0 + 3 * STEP)
     assert dep_an.find_silent([blip, live], ALERT) == {}
+
+
+def _db_errors(n: int, start: float, fail: bool, tid: str) -> list[Span]:
+    out = []
+    for i in range(n):
+        t, tr = start + i * 10.0, f"{tid}{i}"
+        out += [
+            Span(tr, "w", None, "web", "GET /", t, 50.0, fail),
+            Span(tr, "a", "w", "api", "api.Get", t, 40.0, fail),
+            Span(tr, "d", "a", "db", "db.Query", t, 10.0, fail),
+        ]
+    return out
+
+
+def _db_sync(early: Series) -> float:
+    spans = _db_errors(30, FAULT - 600, False, "b") + _db_errors(10, FAULT + 10, True, "a")
+    a = run(context([early], spans=spans))
+    assert any(t.service == "db" for t in a.findings.traces)
+    return max(c.features["sync"] for c in a.candidates if c.service == "db")
+
+
+def test_failing_spans_date_a_service_whose_only_series_are_generic() -> None:
+    """db's spans start failing at the fault; its one series the catalogue does not know
+    drifted 25 minutes earlier. The drift says nothing of when db's trouble began (the
+    spans do); a catalogued symptom of db's own, as early, does date it."""
+    early = FAULT - 25 * STEP
+    generic = series("db_widget_flux", "db", 100.0, 160.0, noise=0.0, at=early)
+    assert _db_sync(generic) > 0.8
+    # weaker than the failing spans, and still what dates db
+    latency = series("http_request_duration_p99_seconds", "db", 0.1, 0.104, at=early)
+    assert _db_sync(latency) < 0.2

@@ -179,9 +179,19 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
     for svc, d in fnd.dead.items():
         anom[svc] = max(anom.get(svc, 0.0), d.strength)
         first[svc] = min(first.get(svc, d.onset), d.onset)
+    traced: dict[str, list[tuple[float, float]]] = {}
     for tf in fnd.traces:
-        anom[tf.service] = max(anom.get(tf.service, 0.0), 0.8 * tf.strength)
-        first.setdefault(tf.service, tf.onset)
+        if tf.strength > 0:
+            traced.setdefault(tf.service, []).append((tf.onset, 0.8 * tf.strength))
+    for s, pts in traced.items():
+        # Trace evidence is split at the page reference, so its onset says "after the
+        # page", not when the trouble began: a service's own catalogued series date it.
+        # With none (nothing but generic series, whose drift half an hour earlier may be
+        # unrelated), its spans failing in the incident's minutes date it instead.
+        top = max(w for _, w in pts)
+        if s not in first or (generic_only.get(s) and top > anom.get(s, 0.0)):
+            first[s] = weighted_onset([(t, w) for t, w in pts if w >= ONSET_SHARE * top])
+        anom[s] = max(anom.get(s, 0.0), top)
     events_at: dict[str, list[EventFinding]] = {}
     for ef in fnd.events:
         if ef.strength < EVENT_MIN:
