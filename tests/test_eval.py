@@ -404,6 +404,21 @@ def test_sign_constraints_are_respected() -> None:
     assert free[0] < 0.0 and free[nf - 1] > 0.0
 
 
+@pytest.mark.parametrize("true_crowd", [2.0, -2.0])
+def test_diffuse_evidence_never_makes_a_cause_likelier(true_crowd: float) -> None:
+    """`crowd` only trades the causes against "no cause"; however the data leans, a fit
+    may make "no cause" likelier with it, never less likely (issue #10, item 7)."""
+    nf = len(FEATURES)
+    i = FEATURES.index("crowd")
+    true_w = np.linspace(-3.0, 4.0, nf)
+    true_w[i] = true_crowd
+    items = make_items(_synthetic(200, 5, true_w, 2.0))
+    theta = fit_theta(items, l2=0.01)
+    assert theta[i] <= 0.0
+    if true_crowd < 0:  # where the data agrees, the constraint does not bind
+        assert theta[i] < -0.5
+
+
 # ------------------------------------------------------------------ confident-wrong, match: service
 
 

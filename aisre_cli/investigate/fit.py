@@ -64,6 +64,12 @@ DEFAULT_TEMPERATURES: tuple[float, ...] = (0.7, 1.0, 1.4, 2.0, 2.8, 4.0)
 DEFAULT_FOLDS = 5
 SHRINK_TO_DESIGN = True
 """Penalise distance from the design weights (`design_prior`), not from zero."""
+REQUIRED_SIGNS: dict[str, float] = {"crowd": -1.0}
+"""Signs the design requires whatever the data says. `crowd` (several services moved
+comparably, none first) is the same for every candidate of a bundle, so it only trades
+the causes against "no cause": diffuse evidence may make "no cause" likelier, never
+less likely. Left free, a refit once turned it positive, so that the more services
+moved together, the surer the engine became."""
 
 
 # ------------------------------------------------------------------ data
@@ -268,12 +274,14 @@ def fit_theta(
 
     `signs` (one entry per parameter: +1 keeps it >= 0, -1 keeps it <= 0, 0 leaves it
     free) constrains weights through the smooth reparameterisation w = ±softplus(u),
-    so the same unconstrained L-BFGS applies.
+    so the same unconstrained L-BFGS applies. `REQUIRED_SIGNS` hold in every fit,
+    whatever `signs` says of the other parameters.
     """
     nf = len(FEATURES)
     d = _pack(items)
     center = design_prior() if SHRINK_TO_DESIGN else None
-    if signs is None or not np.any(signs):
+    signs = required_signs() if signs is None else np.where(signs != 0, signs, required_signs())
+    if not np.any(signs):
         start = (
             theta0 if theta0 is not None else (center if center is not None else np.zeros(nf + 1))
         )
@@ -296,6 +304,14 @@ def fit_theta(
     u0 = np.zeros(nf + 1)
     u0[con] = -2.0  # softplus(-2) ≈ 0.13: start near zero, inside the allowed side
     return to_theta(_lbfgs(fg, u0))
+
+
+def required_signs() -> FloatArr:
+    """`REQUIRED_SIGNS` as a parameter vector (0: free)."""
+    out = np.zeros(len(FEATURES) + 1)
+    for k, v in REQUIRED_SIGNS.items():
+        out[FEATURES.index(k)] = v
+    return out
 
 
 def design_signs() -> FloatArr:
