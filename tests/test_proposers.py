@@ -462,6 +462,51 @@ def test_canary_version_series_blames_the_new_version() -> None:
     assert harm["d-other"].version_harm == 0.0
 
 
+def _versioned(key: str, old_value: str, new_value: str, new_from: float) -> list[Series]:
+    """api's error ratio from old-version pods (all along) and new-version pods that
+    came up at `new_from` and fail."""
+    old = series("http_errors_ratio", "api", 0.01, labels={key: old_value}, seed=2)
+    new = series(
+        "http_errors_ratio", "api", 0.01, 0.3, labels={key: new_value}, seed=3, at=new_from
+    )
+    keep = [i for i, t in enumerate(new.timestamps) if t >= new_from]
+    new.timestamps = [new.timestamps[i] for i in keep]
+    new.values = [new.values[i] for i in keep]
+    return [old, new]
+
+
+@pytest.mark.parametrize(
+    ("key", "old_value", "new_value", "version"),
+    [
+        ("track", "stable", "canary", "v2.3.1"),  # the Kubernetes docs' canary labels
+        ("canary", "false", "true", None),
+        ("pod_template_hash", "5d8f7c9b4", "7b9c6d5f8", "v2.3.1"),  # a hash, not a version
+        ("rollouts_pod_template_hash", "6f4d", "84c2", None),  # the change did not say
+    ],
+)
+def test_canary_pods_are_read_whatever_the_label_says(
+    key: str, old_value: str, new_value: str, version: str | None
+) -> None:
+    at = FAULT - 300
+    d = Change(id="d", ts=_dt(at), service="api", kind="deploy", version=version)
+    harm = change_an.attribute(
+        [d], _versioned(key, old_value, new_value, at), FamilyMatcher().classify
+    )
+    assert harm["d"].version_harm > 0.5
+
+
+def test_version_labels_that_cannot_tell_the_new_version_blame_nothing() -> None:
+    """Both hashes ran long before the deploy, and the deploy does not name either:
+    nothing says which pods it brought."""
+    d = Change(id="d", ts=_dt(FAULT - 300), service="api", kind="deploy", version=None)
+    both = _versioned("pod_template_hash", "5d8f7c9b4", "7b9c6d5f8", T0)
+    assert change_an.attribute([d], both, FamilyMatcher().classify)["d"].version_harm == 0.0
+    # the new pods came up at the deploy, but they are healthy: no harm either
+    fine = _versioned("pod_template_hash", "5d8f7c9b4", "7b9c6d5f8", FAULT - 300)
+    fine[1].values = [0.01] * len(fine[1].values)
+    assert change_an.attribute([d], fine, FamilyMatcher().classify)["d"].version_harm == 0.0
+
+
 def test_change_after_onset_is_not_harm() -> None:
     hotfix = _deploy("d-hotfix", "api", FAULT + 600)
     a = run(context([series("http_errors_ratio", "api", 0.01, 0.3)], changes=[hotfix]))

@@ -156,21 +156,56 @@ def attribute(
     return out
 
 
+CANARY_KEYS = frozenset({"canary", "track"})
+CANARY_VALUES = frozenset({"canary", "true", "yes", "1", "preview"})
+"""Values of a `canary`/`track` label that mark the new version's pods (the Kubernetes
+docs' `track: canary` beside `track: stable`, a boolean `canary` label)."""
+APPEAR_S = 300.0
+"""A version whose first point is within this long of a change, while another version
+ran before it, is the version the change brought."""
+
+
+def _new_versions(c: Change, first_seen: dict[str, float], t: float) -> set[str] | None:
+    """The version-label values that name the change's new version: the version the
+    change records; else (the label is a pod-template hash, or the change did not say
+    its version) the one version whose pods first appeared at the change while another
+    ran before it. None: the labels cannot tell."""
+    if c.version:
+        v = c.version
+        named = {x for x in first_seen if x == v or x.endswith(v) or v.endswith(x)}
+        if named:
+            return named
+    fresh = {x for x, t0 in first_seen.items() if abs(t0 - t) <= APPEAR_S}
+    if len(fresh) == 1 and len(first_seen) >= 2:
+        return fresh
+    return None
+
+
 def _version_harm(
     c: Change, series: list[Series], classify: Callable[[str, dict[str, str]], SignalClass]
 ) -> tuple[float, str]:
-    if not c.version:
-        return 0.0, ""
     t = c.ts.timestamp()
-    groups: dict[str, dict[bool, list[Series]]] = {}
+    labelled: list[tuple[Series, str, str]] = []
+    first_seen: dict[str, float] = {}
     for s in series:
         ver = _version_of(s.labels)
-        if ver is None:
+        if ver is None or not s.timestamps:
             continue
         cls = classify(s.name, s.labels)
         if cls.family not in HARM_FAMILIES:
             continue
-        is_new = ver[1] == c.version or ver[1].endswith(c.version) or c.version.endswith(ver[1])
+        labelled.append((s, ver[0], ver[1]))
+        if ver[0] not in CANARY_KEYS:
+            first_seen[ver[1]] = min(first_seen.get(ver[1], math.inf), s.timestamps[0])
+    new_versions = _new_versions(c, first_seen, t)
+    groups: dict[str, dict[bool, list[Series]]] = {}
+    for s, key, value in labelled:
+        if key in CANARY_KEYS:
+            is_new = value.lower() in CANARY_VALUES
+        elif new_versions is None:
+            continue
+        else:
+            is_new = value in new_versions
         groups.setdefault(s.name, {}).setdefault(is_new, []).append(s)
     best, detail = 0.0, ""
     for name, g in groups.items():
@@ -197,5 +232,6 @@ def _version_harm(
         h = _z_strength(z)
         if h > best:
             best = h
-            detail = f"{name}: new version {c.version} at {n_med:.3g} vs {o_med:.3g} on the others"
+            which = f"new version {c.version}" if c.version else "the new version"
+            detail = f"{name}: {which} at {n_med:.3g} vs {o_med:.3g} on the others"
     return best, detail
