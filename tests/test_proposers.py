@@ -507,6 +507,52 @@ def test_version_labels_that_cannot_tell_the_new_version_blame_nothing() -> None
     assert change_an.attribute([d], fine, FamilyMatcher().classify)["d"].version_harm == 0.0
 
 
+def test_kubernetes_recommended_version_label_is_read() -> None:
+    at = FAULT - 300
+    d = _deploy("d", "api", at, version="v2.3.1")
+    for key in ("app_kubernetes_io_version", "label_app_kubernetes_io_version"):
+        pods = _versioned(key, "v2.3.0", "v2.3.1", at)
+        assert change_an.attribute([d], pods, FamilyMatcher().classify)["d"].version_harm > 0.5
+
+
+def test_failing_canary_pods_are_an_anomaly_that_explains_the_callers() -> None:
+    """db's canary pods fail from its deploy on; its old pods are fine, so no series of db
+    has a baseline that moved. api (its caller) errs as well. The canary's failure is db's
+    anomaly, dated at the deploy: it explains api, and the deploy is the cause."""
+    at = FAULT - 300
+    pods = _versioned("version", "v1", "v2", at)
+    for x in pods:
+        x.service = x.labels["service"] = "db"
+    d = _deploy("d-db", "db", at, version="v2")
+    api = series("http_errors_ratio", "api", 0.01, 0.1, at=at + 60)
+    a = run(context([api, *pods], changes=[d]))
+    db = [c for c in a.candidates if c.service == "db"]
+    assert db and max(c.features["anomaly"] for c in db) > 0.5
+    assert max(c.features["deeper"] for c in a.candidates if c.service == "api") > 0.5
+    assert max(a.candidates, key=lambda c: c.score).subject == "d-db"
+
+
+def test_canary_pods_no_worse_than_the_old_ones_clear_the_change() -> None:
+    """api errs from before its deploy (a dependency's trouble), so before vs after the
+    deploy it got worse; but its new pods err exactly as its old ones do over the same
+    minutes. That clears the deploy: no harm, and no reading from proximity alone."""
+    at = FAULT + 60  # just after the onset: still 'before' within the grace
+    old = series("http_errors_ratio", "api", 0.01, 0.2, labels={"version": "v1"}, seed=2)
+    new = series("http_errors_ratio", "api", 0.01, 0.2, labels={"version": "v2"}, seed=3)
+    keep = [i for i, t in enumerate(new.timestamps) if t >= at]
+    new.timestamps = [new.timestamps[i] for i in keep]
+    new.values = [new.values[i] for i in keep]
+    d = _deploy("d-api", "api", at, version="v2")
+    a = run(context([old, new], changes=[d]))
+    assert a.findings.harm["d-api"].version_compared
+    (c,) = [c for c in a.candidates if c.subject == "d-api"]
+    assert c.features["change_harm"] == 0.0 and c.features["kind_signal"] < 0.1
+    # without version labels, the same deploy reads as harmful (before vs after)
+    unlabelled = run(context([series("http_errors_ratio", "api", 0.01, 0.2)], changes=[d]))
+    (u,) = [c for c in unlabelled.candidates if c.subject == "d-api"]
+    assert u.features["kind_signal"] > 0.4
+
+
 def test_change_after_onset_is_not_harm() -> None:
     hotfix = _deploy("d-hotfix", "api", FAULT + 600)
     a = run(context([series("http_errors_ratio", "api", 0.01, 0.3)], changes=[hotfix]))

@@ -127,6 +127,11 @@ class Scene:
         return f"is followed by {', '.join(f)} anomalies at {s}"
 
 
+VERSION_WORSE = 0.3
+"""A change's new pods this much worse than its old ones (`ChangeHarm.version_harm`) are
+evidence of the service's own: it did not stay quiet."""
+
+
 def _weight(f: MetricFinding) -> float:
     w = NODE_WEIGHT if f.scope == "node" else 1.0
     return w * (1.0 if f.known else GENERIC_WEIGHT)
@@ -192,6 +197,17 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         if s not in first or (generic_only.get(s) and top > anom.get(s, 0.0)):
             first[s] = weighted_onset([(t, w) for t, w in pts if w >= ONSET_SHARE * top])
         anom[s] = max(anom.get(s, 0.0), top)
+    for cf in fnd.changes:
+        # a canary whose new pods did worse than the old ones over the same minutes: an
+        # anomaly of its service from the change on, though no single series of it has
+        # a baseline to move from (the new pods came up with the change)
+        h = fnd.harm.get(cf.change.id)
+        if h is None or h.version_harm < VERSION_WORSE or not cf.before_onset:
+            continue
+        s, at = cf.change.service, cf.change.ts.timestamp()
+        if s not in first or h.version_harm > anom.get(s, 0.0):
+            first[s] = at
+        anom[s] = max(anom.get(s, 0.0), h.version_harm)
     events_at: dict[str, list[EventFinding]] = {}
     for ef in fnd.events:
         if ef.strength < EVENT_MIN:

@@ -60,9 +60,12 @@ VERSION_LABELS: tuple[str, ...] = (
     "image_tag",
     "tag",
     "destination_version",
+    "app_kubernetes_io_version",
 )
 """Labels that tell a series' software version (Kubernetes, Argo Rollouts, Istio,
-OpenTelemetry `service.version`): with them a canary can be compared with its baseline."""
+OpenTelemetry `service.version`, the Kubernetes recommended `app.kubernetes.io/version`
+as Prometheus relabels it): with them a canary can be compared with its baseline. A
+`label_` prefix (kube-state-metrics' pod labels) is read through."""
 HARM_FAMILIES = frozenset(
     {"errors", "latency", "availability", "restarts", "memory", "cpu", "connections"}
 )
@@ -86,6 +89,10 @@ class ChangeHarm:
     version_harm: float = 0.0
     """0-1: the new version is worse than the other versions over the same minutes."""
     version_detail: str = ""
+    version_compared: bool = False
+    """The new version's pods could be compared with the old ones' (both were there after
+    the change, in a family that shows harm). With `version_harm` near 0 that clears the
+    change: whatever its service suffers, its old pods suffer alike."""
 
 
 def _robust(vals: list[float]) -> tuple[float, float]:
@@ -104,7 +111,7 @@ def _z_strength(z: float) -> float:
 
 def _version_of(labels: dict[str, str]) -> tuple[str, str] | None:
     for k in VERSION_LABELS:
-        v = labels.get(k)
+        v = labels.get(k) or labels.get(f"label_{k}")
         if v:
             return k, v
     return None
@@ -149,9 +156,10 @@ def attribute(
             h = _z_strength(z)
             if h > best.harm:
                 best = ChangeHarm(c.id, h, s, base, level, z)
-        vh, detail = _version_harm(c, by_svc.get(c.service, []), classify)
+        vh, detail, compared = _version_harm(c, by_svc.get(c.service, []), classify)
         best.version_harm = vh
         best.version_detail = detail
+        best.version_compared = compared
         out[c.id] = best
     return out
 
@@ -183,7 +191,8 @@ def _new_versions(c: Change, first_seen: dict[str, float], t: float) -> set[str]
 
 def _version_harm(
     c: Change, series: list[Series], classify: Callable[[str, dict[str, str]], SignalClass]
-) -> tuple[float, str]:
+) -> tuple[float, str, bool]:
+    """(harm 0-1, what to cite, whether the new pods could be compared at all)."""
     t = c.ts.timestamp()
     labelled: list[tuple[Series, str, str]] = []
     first_seen: dict[str, float] = {}
@@ -207,7 +216,7 @@ def _version_harm(
         else:
             is_new = value in new_versions
         groups.setdefault(s.name, {}).setdefault(is_new, []).append(s)
-    best, detail = 0.0, ""
+    best, detail, compared = 0.0, "", False
     for name, g in groups.items():
         if True not in g or False not in g:
             continue
@@ -225,6 +234,7 @@ def _version_harm(
         new, old = after(g[True]), after(g[False])
         if len(new) < 2 or len(old) < 3:
             continue
+        compared = True
         n_med, _ = _robust(new)
         o_med, o_sd = _robust(old)
         scale = max(o_sd, 0.05 * abs(o_med), 1e-9)
@@ -234,4 +244,4 @@ def _version_harm(
             best = h
             which = f"new version {c.version}" if c.version else "the new version"
             detail = f"{name}: {which} at {n_med:.3g} vs {o_med:.3g} on the others"
-    return best, detail
+    return best, detail, compared

@@ -26,7 +26,7 @@ from aisre_cli.investigate.evidence import (
 )
 from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
-from aisre_cli.investigate.scene import Scene, ServiceView
+from aisre_cli.investigate.scene import VERSION_WORSE, Scene, ServiceView
 from aisre_cli.model import HypothesisKind
 
 HARM_EVENTS = ("config", "crash", "probe")
@@ -60,6 +60,13 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         what = f"deploy {c.version}" if c.kind == "deploy" and c.version else f"{c.kind} change"
         h = scene.fnd.harm.get(c.id)
         harm = max(h.harm, h.version_harm) if h is not None else 0.0
+        # New pods no worse than the old ones over the same minutes clear the change:
+        # whatever its service suffers (before vs after it, its anomalies), the old
+        # version suffers alike. This comparison is the sharper one, since both sides
+        # share the traffic and the dependencies of those minutes.
+        cleared = h is not None and h.version_compared and h.version_harm < VERSION_WORSE
+        if cleared and h is not None:
+            harm = h.version_harm
         ev_harm, ev_rows = event_harm(view, c.ts.timestamp(), scene.onset)
         harm = max(harm, ev_harm)
         if cf.before_onset:
@@ -82,7 +89,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             specific.append(hev)
         if cf.before_onset:
             specific += ev_rows
-        signal = max(view.features["anomaly"], view.features["logs"], harm)
+        signal = harm if cleared else max(view.features["anomaly"], view.features["logs"], harm)
         out.append(
             make(
                 scene,
@@ -90,7 +97,9 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
                 kind,
                 c.id,
                 stmt,
-                cf.proximity * (0.5 + 0.5 * signal),
+                # a change just before the onset is half a reading on its own, unless its
+                # new pods were seen to do no worse than its old ones
+                cf.proximity * ((0.0 if cleared else 0.5) + 0.5 * signal),
                 specific,
                 {
                     "change_proximity": cf.proximity,
