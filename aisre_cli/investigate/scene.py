@@ -129,7 +129,8 @@ class Scene:
 
 VERSION_WORSE = 0.3
 """A change's new pods this much worse than its old ones (`ChangeHarm.version_harm`) are
-evidence of the service's own: it did not stay quiet."""
+an anomaly of its service; a comparison that could be made and found less clears the
+change (`proposers.changes`)."""
 
 
 def _weight(f: MetricFinding) -> float:

@@ -216,7 +216,7 @@ def _version_harm(
         else:
             is_new = value in new_versions
         groups.setdefault(s.name, {}).setdefault(is_new, []).append(s)
-    best, detail, compared = 0.0, "", False
+    best, best_z, detail, compared = 0.0, -math.inf, "", False
     for name, g in groups.items():
         if True not in g or False not in g:
             continue
@@ -240,8 +240,9 @@ def _version_harm(
         scale = max(o_sd, 0.05 * abs(o_med), 1e-9)
         z = (n_med - o_med) / scale * sign
         h = _z_strength(z)
-        if h > best:
-            best = h
+        # the worst comparison is cited, also when it clears the change (all harm 0)
+        if h > best or (h == best and z > best_z):
+            best, best_z = h, z
             which = f"new version {c.version}" if c.version else "the new version"
             detail = f"{name}: {which} at {n_med:.3g} vs {o_med:.3g} on the others"
     return best, detail, compared

@@ -74,9 +74,14 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
                 f"The {what} of {s} at {_hm(c.ts.timestamp())}, {_gap(cf.gap_s)} before "
                 f"the onset, {scene.effect(s)}."
             )
-            if h is not None and h.version_harm >= 0.3 and h.version_detail:
+            if h is not None and h.version_harm >= VERSION_WORSE and h.version_detail:
                 stmt = (
                     stmt[:-1] + f"; its new version is worse than the others ({h.version_detail})."
+                )
+            elif cleared and h is not None:
+                stmt = stmt[:-1] + (
+                    f"; but its new version does no worse than the old ({h.version_detail}), "
+                    "so the change did not cause it."
                 )
         else:
             stmt = (
@@ -84,7 +89,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
                 "have started it."
             )
         specific = [change_evidence(cf, scene.onset)]
-        hev = harm_evidence(h) if h is not None else None
+        hev = harm_evidence(h) if h is not None and not cleared else None
         if hev is not None:
             specific.append(hev)
         if cf.before_onset:
