@@ -232,6 +232,30 @@ def test_counter_is_read_as_a_rate() -> None:
     assert min(r2.values) >= 0
 
 
+def test_a_counter_named_without_total_is_read_by_its_shape() -> None:
+    """Envoy names counters without `_total`: a whole-number count that never falls and
+    climbs is a counter, read as a rate (its connect failures jump at the fault). A
+    count per interval that dips, and a memory gauge that climbs, stay as they are."""
+    ts = [T0 + i * STEP for i in range(N)]
+    vals, total = [], 0.0
+    for t in ts:
+        total += 3.0 if t < FAULT else 90.0
+        vals.append(total)
+    m = FamilyMatcher()
+    fails = Series("envoy_cluster_upstream_cx_connect_fail", "api", {"service": "api"}, ts, vals)
+    assert metric_an.counter_like(fails, m)
+    (r,) = [x for x in metric_an.prepare([fails], m) if x.name == fails.name]
+    assert r.values[0] == pytest.approx(3.0 / STEP) and r.values[-1] == pytest.approx(90.0 / STEP)
+    per_interval = [5.0, 6.0, 5.0, 7.0, 6.0, 8.0, 7.0, 9.0] * (N // 8)
+    dips = Series("app_errors", "api", {}, ts[: len(per_interval)], per_interval)
+    assert not metric_an.counter_like(dips, m)
+    leak = Series("process_resident_memory_bytes", "api", {}, ts, [float(v) for v in vals])
+    assert not metric_an.counter_like(leak, m)
+    # a delay that keeps growing, in fractions of a second, is a gauge getting worse
+    wait = Series("queue_wait_seconds", "api", {}, ts, [0.05 + 0.013 * i for i in range(N)])
+    assert not metric_an.counter_like(wait, m)
+
+
 def _restarts(ts: list[float], values: list[float]) -> Series:
     """kube-state-metrics' restart counter of the `api` container."""
     name = "kube_pod_container_status_restarts_total"

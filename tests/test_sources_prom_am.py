@@ -116,6 +116,9 @@ def test_series_cap_is_noted(stack: Stack) -> None:
         default_queries=False,
         queries={"many": "prometheus_http_requests_total"},
     )
+    # run alone, this test can come before Prometheus' first scrapes: wait for more
+    # series than the cap
+    wait_until(lambda: len(stack.prom_query("prometheus_http_requests_total")) > 2, 10, "scrape")
     now = utcnow()
     series, notes = p.fetch_series(now - timedelta(seconds=30), now, None)
     assert len(series) == 2 and any("kept the first 2" in n.detail for n in notes)

@@ -801,9 +801,28 @@ _COUNTER_DIPS = 2
 """Small falls (to more than half the value) a counter may show: pods of a sum restarting."""
 
 
+_UNSUFFIXED = ("errors", "traffic", "latency", None)
+"""Families (None: a name the catalogue does not know) whose counters some exporters
+name without `_total` (Envoy's `envoy_cluster_upstream_rq_timeout`,
+`..._cx_connect_fail`, `..._rq_retry`)."""
+UNSUFFIXED_MIN_POINTS = 8
+
+
+def _cumulative(s: Series, cls: SignalClass) -> bool:
+    """Could be a counter by its shape though not by its name: a count of events (whole
+    numbers) in a family counted so, long enough to tell, that rose. `counter_like` then
+    asks what it asks of every counter: it never falls but to restart."""
+    if cls.shape != "gauge" or cls.family not in _UNSUFFIXED:
+        return False
+    v = [x for x in s.values if math.isfinite(x)]
+    return len(v) >= UNSUFFIXED_MIN_POINTS and v[-1] > v[0] and _whole(v)
+
+
 def counter_like(s: Series, matcher: FamilyMatcher) -> bool:
-    """A cumulative counter: named like one and non-decreasing except for resets."""
-    if matcher.classify(s.name, s.labels).shape != "counter" or len(s.values) < 4:
+    """A cumulative counter: named like one (or shaped like one, `_cumulative`) and
+    non-decreasing except for resets."""
+    cls = matcher.classify(s.name, s.labels)
+    if len(s.values) < 4 or (cls.shape != "counter" and not _cumulative(s, cls)):
         return False
     if _RATED.search(s.query):
         # already a rate or an increase (`as_rate`, `as_increase`, a sum of them, or a
