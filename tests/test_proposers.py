@@ -256,6 +256,33 @@ def test_a_counter_named_without_total_is_read_by_its_shape() -> None:
     assert not metric_an.counter_like(wait, m)
 
 
+def test_replicas_are_averaged_into_the_service_and_other_splits_are_not() -> None:
+    """Three old pods of api err at 1%; a canary that came up at the deploy errs at 30%.
+    No pod's own series has a baseline that moved, but the service's mean over its pods
+    jumps when the canary joins. Series split by status code are different signals and
+    are not averaged. `prepare` stays idempotent."""
+    at = FAULT - 300
+    pods = [
+        series("http_errors_ratio", "api", 0.01, labels={"pod": f"api-{i}"}, seed=i)
+        for i in range(3)
+    ]
+    canary = _versioned("pod", "api-0", "api-canary", at)[1]
+    m = FamilyMatcher()
+    once = metric_an.prepare([*pods, canary], m)
+    (mean,) = [x for x in once if x.query.startswith(("avg by (", "mean of"))]
+    assert "pod" not in mean.labels and mean.service == "api"
+    before = [v for t, v in zip(mean.timestamps, mean.values, strict=True) if t < at]
+    after = [v for t, v in zip(mean.timestamps, mean.values, strict=True) if t >= at]
+    assert max(before) < 0.02 and min(after) > 0.05
+    assert len(metric_an.prepare(once, m)) == len(once)
+    codes = [
+        series("http_errors_ratio", "api", 0.01, labels={"code": c}, seed=i)
+        for i, c in enumerate(("500", "503"))
+    ]
+    means = [x for x in metric_an.prepare(codes, m) if x.query.startswith(("avg by (", "mean of"))]
+    assert not means
+
+
 def _restarts(ts: list[float], values: list[float]) -> Series:
     """kube-state-metrics' restart counter of the `api` container."""
     name = "kube_pod_container_status_restarts_total"

@@ -703,7 +703,7 @@ def prepare(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
             out.append(as_increase(s, RESTART_WINDOW_S))
         else:
             out.append(as_rate(s))
-    return out + demand_totals(out, matcher)
+    return out + demand_totals(out, matcher) + pod_means(out, matcher)
 
 
 def demand_totals(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
@@ -748,8 +748,74 @@ def demand_totals(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
     return out
 
 
-_TOTAL_QUERY = ("sum by (", "sum of ")
-"""How a total's query starts (`demand_totals`)."""
+_TOTAL_QUERY = ("sum by (", "sum of ", "avg by (", "mean of ")
+"""How a total's (`demand_totals`) or a mean's (`pod_means`) query starts."""
+POD_KEYS = frozenset(
+    {"pod", "pod_name", "kubernetes_pod_name", "instance", "container_id", "node", "host"}
+)
+"""Labels that name one replica of a service (with `changes.VERSION_LABELS`, the
+version it runs): series that differ only in these are the same signal, pod by pod."""
+_MEAN_FAMILIES = ("errors", "latency")
+
+
+def pod_means(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
+    """A service's typical replica per error or latency metric: the mean over the pods
+    reporting at each point, where its series differ only in which pod (or version)
+    they come from.
+
+    A pod that comes up with a deploy has no baseline of its own, so its trouble is
+    invisible series by series; a canary failing beside three healthy pods moves the
+    mean from the first minute. Members off the longest member's grid are left out."""
+    from aisre_cli.investigate.analyzers.changes import VERSION_LABELS
+
+    pod_keys = POD_KEYS | set(VERSION_LABELS) | {f"label_{k}" for k in VERSION_LABELS}
+    groups: dict[tuple[str, str], list[Series]] = defaultdict(list)
+    done: set[tuple[str, str]] = set()
+    for s in series:
+        if not s.service:
+            continue
+        if s.query.startswith(_TOTAL_QUERY):
+            done.add((s.name, s.service))
+        elif matcher.classify(s.name, {}).family in _MEAN_FAMILIES:
+            groups[(s.name, s.service)].append(s)
+    out: list[Series] = []
+    for key, members in groups.items():
+        if len(members) < 2 or key in done:
+            continue
+        keys = {k for m in members for k in m.labels}
+        varying = {k for k in keys if len({m.labels.get(k) for m in members}) > 1}
+        if not varying or not varying <= pod_keys:
+            continue  # routes, status codes, peers: different signals, not replicas
+        grid = max(members, key=lambda m: len(m.timestamps)).timestamps
+        at = {t: i for i, t in enumerate(grid)}
+        used = [m for m in members if all(t in at for t in m.timestamps)]
+        if len(used) < 2:
+            continue
+        total = [0.0] * len(grid)
+        count = [0] * len(grid)
+        for m in used:
+            for t, v in zip(m.timestamps, m.values, strict=False):
+                if math.isfinite(v):
+                    total[at[t]] += v
+                    count[at[t]] += 1
+        pts = [(t, total[i] / count[i]) for i, t in enumerate(grid) if count[i]]
+        first = used[0]
+        common = {k: v for k, v in first.labels.items() if k not in varying}
+        by = ", ".join(k for k in sorted(common) if k != "__name__")
+        q = first.query or first.name
+        query = f"avg by ({by}) ({q})" if first.promql else f"mean of {q}"
+        out.append(
+            replace(
+                first,
+                labels=common,
+                timestamps=[t for t, _ in pts],
+                values=[v for _, v in pts],
+                query=query,
+            )
+        )
+    return out
+
+
 _NOT_SUMMED = ("node_",)
 """Node-wide traffic (NIC bytes) is the node's, not a service's demand."""
 
