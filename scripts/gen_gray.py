@@ -26,6 +26,7 @@ This generator is ours, written for issue #10's gray-release line, so numbers on
 are a check of that path, not a claim about data we have not seen.
 
     python scripts/gen_gray.py --out /tmp/gray --seed 1 --n 30
+    python scripts/gen_gray.py --out /tmp/gray --seed 21 --n 48 --subtle
 """
 
 from __future__ import annotations
@@ -86,6 +87,10 @@ SYSTEMS: tuple[tuple[str, dict[str, list[str]]], ...] = (
 )
 LABEL_STYLES = ("version", "app_kubernetes_io_version", "pod_template_hash", "track")
 DEFECTS = ("errors", "latency", "cpu")
+FULL = ((0.08, 0.45), (2.0, 6.0), (2.0, 3.5))
+"""The bad canary's extra error ratio, latency factor and CPU factor (ranges)."""
+SUBTLE = ((0.01, 0.05), (1.2, 1.8), (1.2, 1.6))
+"""`--subtle`: a defect that barely shows beside the old pods."""
 
 
 def _iso(ts: float) -> str:
@@ -116,7 +121,7 @@ def _ancestors(graph: dict[str, list[str]], s: str) -> dict[str, int]:
     return out
 
 
-def bundle(i: int, seed: int, out: Path) -> None:
+def bundle(i: int, seed: int, out: Path, subtle: bool = False) -> None:
     rng = random.Random(f"gray-{seed}-{i}")
     system, graph = SYSTEMS[i % len(SYSTEMS)]
     entry = next(iter(graph))
@@ -151,10 +156,11 @@ def bundle(i: int, seed: int, out: Path) -> None:
         )
     bad_svc = released[bad]
     bad_at = releases[bad_svc]["at"] + rng.randint(0, 4)
-    mag = {"errors": rng.uniform(0.08, 0.45), "latency": rng.uniform(2.0, 6.0)}[
+    err_r, lat_r, cpu_r = SUBTLE if subtle else FULL
+    mag = {"errors": rng.uniform(*err_r), "latency": rng.uniform(*lat_r)}[
         defect if defect != "cpu" else "latency"
     ]
-    cpu_mult = rng.uniform(2.0, 3.5) if defect == "cpu" else 1.0
+    cpu_mult = rng.uniform(*cpu_r) if defect == "cpu" else 1.0
     up = _ancestors(graph, bad_svc)
 
     def label_for(s: str, new: bool, hashes: dict[tuple[str, bool], str]) -> dict[str, str]:
@@ -286,12 +292,13 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--n", type=int, default=30)
+    ap.add_argument("--subtle", action="store_true", help="defects that barely show")
     args = ap.parse_args()
     if args.out.exists():
         shutil.rmtree(args.out)
     args.out.mkdir(parents=True)
     for i in range(args.n):
-        bundle(i, args.seed, args.out)
+        bundle(i, args.seed, args.out, args.subtle)
     print(f"wrote {args.n} bundles to {args.out}")
 
 
