@@ -45,10 +45,11 @@ import re
 import warnings
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from aisre_cli.investigate.analyzers.changes import VERSION_LABELS
 from aisre_cli.investigate.families import FamilyMatcher, SignalClass, countdown_seconds
 from aisre_cli.model import Series
 
@@ -716,45 +717,24 @@ def demand_totals(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
     serves. Their sum is the demand that rose. A member that did not exist yet counts 0.
     Members whose points do not all sit on the longest member's grid are left out (a sum
     over interleaved scrapes would be jagged); `detect` already reads each member."""
-    groups: dict[tuple[str, str], list[Series]] = defaultdict(list)
-    done: set[tuple[str, str]] = set()  # a total made before (`prepare` is idempotent)
-    for s in series:
-        if not s.service or s.name.startswith(_NOT_SUMMED):
-            continue
-        if s.query.startswith(_TOTAL_QUERY):
-            done.add((s.name, s.service))
-        elif matcher.classify(s.name, {}).family == "traffic":
-            groups[(s.name, s.service)].append(s)
-    out: list[Series] = []
-    for key, members in groups.items():
-        if len(members) < 2 or key in done:
-            continue
-        grid = max(members, key=lambda m: len(m.timestamps)).timestamps
-        at = {t: i for i, t in enumerate(grid)}
-        used = [m for m in members if all(t in at for t in m.timestamps)]
-        if len(used) < 2:
-            continue
-        total = [0.0] * len(grid)
-        for m in used:
-            for t, v in zip(m.timestamps, m.values, strict=False):
-                if math.isfinite(v):
-                    total[at[t]] += v
-        first = used[0]
-        common = {k: v for k, v in first.labels.items() if all(m.labels.get(k) == v for m in used)}
-        keys = ", ".join(k for k in sorted(common) if k != "__name__")
-        q = first.query or first.name
-        query = f"sum by ({keys}) ({q})" if first.promql else f"sum of {q}"
-        out.append(replace(first, labels=common, timestamps=list(grid), values=total, query=query))
-    return out
+
+    def wanted(s: Series) -> bool:
+        return (
+            not s.name.startswith(_NOT_SUMMED) and matcher.classify(s.name, {}).family == "traffic"
+        )
+
+    return [t for g in _groups(series, wanted) if (t := _combine(g, mean=False)) is not None]
 
 
 _TOTAL_QUERY = ("sum by (", "sum of ", "avg by (", "mean of ")
 """How a total's (`demand_totals`) or a mean's (`pod_means`) query starts."""
 POD_KEYS = frozenset(
     {"pod", "pod_name", "kubernetes_pod_name", "instance", "container_id", "node", "host"}
+    | set(VERSION_LABELS)
+    | {f"label_{k}" for k in VERSION_LABELS}
 )
-"""Labels that name one replica of a service (with `changes.VERSION_LABELS`, the
-version it runs): series that differ only in these are the same signal, pod by pod."""
+"""Labels that name one replica of a service, or the version it runs: series that
+differ only in these are the same signal, pod by pod."""
 _MEAN_FAMILIES = ("errors", "latency")
 
 
@@ -766,9 +746,25 @@ def pod_means(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
     A pod that comes up with a deploy has no baseline of its own, so its trouble is
     invisible series by series; a canary failing beside three healthy pods moves the
     mean from the first minute. Members off the longest member's grid are left out."""
-    from aisre_cli.investigate.analyzers.changes import VERSION_LABELS
 
-    pod_keys = POD_KEYS | set(VERSION_LABELS) | {f"label_{k}" for k in VERSION_LABELS}
+    def wanted(s: Series) -> bool:
+        return matcher.classify(s.name, {}).family in _MEAN_FAMILIES
+
+    out: list[Series] = []
+    for members in _groups(series, wanted):
+        keys = {k for m in members for k in m.labels}
+        varying = {k for k in keys if len({m.labels.get(k) for m in members}) > 1}
+        if not varying or not varying <= POD_KEYS:
+            continue  # routes, status codes, peers: different signals, not replicas
+        mean = _combine(members, mean=True)
+        if mean is not None:
+            out.append(mean)
+    return out
+
+
+def _groups(series: list[Series], wanted: Callable[[Series], bool]) -> list[list[Series]]:
+    """A service's `wanted` series by metric name, where it has several and no aggregate
+    of them was made before (`prepare` is idempotent)."""
     groups: dict[tuple[str, str], list[Series]] = defaultdict(list)
     done: set[tuple[str, str]] = set()
     for s in series:
@@ -776,44 +772,43 @@ def pod_means(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
             continue
         if s.query.startswith(_TOTAL_QUERY):
             done.add((s.name, s.service))
-        elif matcher.classify(s.name, {}).family in _MEAN_FAMILIES:
+        elif wanted(s):
             groups[(s.name, s.service)].append(s)
-    out: list[Series] = []
-    for key, members in groups.items():
-        if len(members) < 2 or key in done:
-            continue
-        keys = {k for m in members for k in m.labels}
-        varying = {k for k in keys if len({m.labels.get(k) for m in members}) > 1}
-        if not varying or not varying <= pod_keys:
-            continue  # routes, status codes, peers: different signals, not replicas
-        grid = max(members, key=lambda m: len(m.timestamps)).timestamps
-        at = {t: i for i, t in enumerate(grid)}
-        used = [m for m in members if all(t in at for t in m.timestamps)]
-        if len(used) < 2:
-            continue
-        total = [0.0] * len(grid)
-        count = [0] * len(grid)
-        for m in used:
-            for t, v in zip(m.timestamps, m.values, strict=False):
-                if math.isfinite(v):
-                    total[at[t]] += v
-                    count[at[t]] += 1
+    return [g for key, g in groups.items() if len(g) >= 2 and key not in done]
+
+
+def _combine(members: list[Series], mean: bool) -> Series | None:
+    """The sum (a missing member counts 0) or the mean (over the members present) of
+    `members` on the longest member's grid, with the labels they share; None with fewer
+    than two members on that grid."""
+    grid = max(members, key=lambda m: len(m.timestamps)).timestamps
+    at = {t: i for i, t in enumerate(grid)}
+    used = [m for m in members if all(t in at for t in m.timestamps)]
+    if len(used) < 2:
+        return None
+    total = [0.0] * len(grid)
+    count = [0] * len(grid)
+    for m in used:
+        for t, v in zip(m.timestamps, m.values, strict=False):
+            if math.isfinite(v):
+                total[at[t]] += v
+                count[at[t]] += 1
+    if mean:
         pts = [(t, total[i] / count[i]) for i, t in enumerate(grid) if count[i]]
-        first = used[0]
-        common = {k: v for k, v in first.labels.items() if k not in varying}
-        by = ", ".join(k for k in sorted(common) if k != "__name__")
-        q = first.query or first.name
-        query = f"avg by ({by}) ({q})" if first.promql else f"mean of {q}"
-        out.append(
-            replace(
-                first,
-                labels=common,
-                timestamps=[t for t, _ in pts],
-                values=[v for _, v in pts],
-                query=query,
-            )
-        )
-    return out
+    else:
+        pts = list(zip(grid, total, strict=True))
+    first = used[0]
+    common = {k: v for k, v in first.labels.items() if all(m.labels.get(k) == v for m in used)}
+    by = ", ".join(k for k in sorted(common) if k != "__name__")
+    q = first.query or first.name
+    op, word = ("avg", "mean") if mean else ("sum", "sum")
+    return replace(
+        first,
+        labels=common,
+        timestamps=[t for t, _ in pts],
+        values=[v for _, v in pts],
+        query=f"{op} by ({by}) ({q})" if first.promql else f"{word} of {q}",
+    )
 
 
 _NOT_SUMMED = ("node_",)
