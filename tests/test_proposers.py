@@ -1236,3 +1236,62 @@ def test_failing_spans_date_a_service_whose_only_series_are_generic() -> None:
     # weaker than the failing spans, and still what dates db
     latency = series("http_request_duration_p99_seconds", "db", 0.1, 0.104, at=early)
     assert _db_sync(latency) < 0.2
+
+
+def _front_door(
+    lb_extra: list[Series] | None = None,
+    lb_at: float = FAULT,
+    api_calls_lb: bool = False,
+    caller: str = "web",
+    api_deps: tuple[str, ...] = ("db",),
+    lb_latency: Series | None = None,
+) -> Analysis:
+    """web calls api (which calls db) and `lb`, a leaf known only by the requests made to
+    it; api and lb get slow together."""
+    ctx = context(
+        [
+            series("http_request_duration_p99_seconds", "api", 0.1, 0.9),
+            lb_latency or series("http_request_duration_p99_seconds", "lb", 0.12, 3.0, at=lb_at),
+            series("http_requests_per_second", "lb", 50.0, noise=0.05),
+            *(lb_extra or []),
+        ]
+    )
+    deps = {"web": ["api"], "api": list(api_deps), "db": [], "lb": []}
+    deps.setdefault(caller, []).append("lb")
+    if api_calls_lb:
+        deps["api"].append("lb")
+    ctx.topology = Topology(depends_on=deps)
+    return run(ctx)
+
+
+def _feature(a: Analysis, service: str, name: str) -> float:
+    return max(c.features.get(name, 0.0) for c in a.candidates if c.service == service)
+
+
+def test_a_leaf_that_moves_with_a_sibling_service_is_the_way_in_to_it() -> None:
+    """A load balancer's hostname as its callers see it (an X-Ray remote node, a peer
+    endpoint) slows with the service behind it, and more (timeouts, queueing): the
+    trouble is the service's. Each condition of the reading holds it back alone."""
+    a = _front_door()
+    assert _feature(a, "lb", "deeper") > 0.9
+    assert _feature(a, "lb", "root_local") < 0.1
+    top = max(a.candidates, key=lambda c: c.score)
+    assert top.service == "api"
+    # a workload of its own (it reports its CPU): not a mere endpoint
+    cpu = series("container_cpu_usage_seconds_total", "lb", 0.2, noise=0.02)
+    assert _feature(_front_door(lb_extra=[cpu]), "lb", "deeper") < 0.1
+    # slow two minutes before the service: it cannot be the service's mirror
+    assert _feature(_front_door(lb_at=FAULT - 2 * STEP), "lb", "deeper") < 0.1
+    # slow at the same minute, but only for four minutes: it does not follow the service
+    blip = series("http_request_duration_p99_seconds", "lb", 0.12, 1.3)
+    blip.values = [
+        0.12 if t >= FAULT + 4 * STEP else v
+        for t, v in zip(blip.timestamps, blip.values, strict=True)
+    ]
+    assert _feature(_front_door(lb_latency=blip), "lb", "deeper") < 0.1
+    # the service calls it: then the leaf may be the cause, and the topology says so
+    assert _feature(_front_door(api_calls_lb=True), "lb", "deeper") < 0.1
+    # no caller in common: nothing says the two are the same thing
+    assert _feature(_front_door(caller="batch"), "lb", "deeper") < 0.1
+    # a service that reports no calls of its own is no better known than the leaf
+    assert _feature(_front_door(api_deps=()), "lb", "deeper") < 0.1

@@ -13,6 +13,10 @@ and counts at half strength; a signal the catalogue does not know counts at a lo
 prior. The scene also measures how many services moved comparably with no clear
 precedence between them (`crowd`): diffuse evidence feeds the "no cause" option.
 
+A leaf endpoint known only by the requests made to it (a load balancer's hostname, a
+proxy: X-Ray remote nodes, peer endpoints) that moves with a service its callers also
+reach is read as the way in to that service (`_mirrors`): its trouble is the service's.
+
 Cluster events (`analyzers.events`) are part of the scene: a fault the cluster reported
 at a service (crash, failed start, failed probes, no capacity) is an anomaly there from
 when it began, feeds `k8s_events`, and is cited by every candidate at the service.
@@ -221,6 +225,24 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         first[ef.service] = min(first.get(ef.service, began), began)
     for found_ev in events_at.values():
         found_ev.sort(key=lambda x: (-x.strength, x.cls))
+    # An endpoint seen only from its callers (a leaf: a load balancer's hostname, a
+    # proxy) that moves with a service those callers also reach is, most likely, the
+    # route to that service: its trouble is that service's, seen from the outside.
+    step = _step(symptom) if symptom is not None else 60.0
+    mirrors = _mirrors(
+        topo,
+        per_svc,
+        first,
+        {s for s, v in anom.items() if v >= 0.2},
+        max(TOL_S, step),
+        fnd.observed,
+    )
+    if mirrors:
+        deps = {k: list(v) for k, v in topo.depends_on.items()}
+        for s, m in mirrors.items():
+            deps[s] = [*deps.get(s, []), m]
+        topo = Topology(depends_on=deps)
+        cone = ({a} | topo.downstream(a)) if (has_topo and a) else set()
     # A caller starved of CPU or memory is slow to send and to read: its client spans
     # grow although the wire and the callee are fine. Edges out of such a caller say
     # nothing about the callee.
@@ -256,7 +278,6 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
     lat = _latency_growth(per_svc)
     anomalous = {s for s, v in anom.items() if v >= 0.2}
     ref_onset = first.get(a, onset) if a else onset
-    step = _step(symptom) if symptom is not None else 60.0
     sync_scale = max(2 * step, 300.0)
 
     logs_at: dict[str, list[LogFinding]] = {}
@@ -314,6 +335,11 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
                 # calls to a deeper service that got slow on the wire explain this
                 # service's slowness whenever they happened in the incident's minutes
                 deeper = max(deeper, edge_anom.get(d, 0.0) * (0.0 if s == d else 1.0))
+            if s in mirrors and on is not None:
+                # the view from outside of a service in trouble: how much worse it looks
+                # from there (timeouts, refused connections) is that service's too
+                near = math.exp(-abs(on - first[mirrors[s]]) / sync_scale)
+                deeper = max(deeper, near)
         # a service starved of its own CPU or memory has a local explanation: waiting on
         # a slow dependency costs no CPU, and its callees' slowness seen from it is
         # partly its own (it is slow to send and to read)
@@ -550,6 +576,75 @@ def _topology_evidence(
         ref="topology.yaml",
     )
     return _Ev(f"t:{s}", ev)
+
+
+REQUEST_FAMILIES = frozenset({"latency", "errors", "availability", "traffic"})
+"""What a caller sees of a request: how many, how long, how many failed."""
+MIRROR_CORR = 0.9
+"""How closely a leaf endpoint's series must follow a service's to be read as the
+caller-side view of it (`_mirrors`)."""
+
+
+def _mirrors(
+    topo: Topology,
+    per_svc: dict[str, list[MetricFinding]],
+    first: dict[str, float],
+    anomalous: set[str],
+    tol: float,
+    observed: dict[str, set[str]],
+) -> dict[str, str]:
+    """Leaf endpoints that look like the way in to another service: leaf → that service.
+
+    Service maps built from client-side spans (X-Ray "remote" nodes, Zipkin and Jaeger
+    peer endpoints, a mesh's destination hosts) show a load balancer or proxy as a leaf
+    of its callers, beside the service it fronts, which reports on its own. A leaf `s`
+    known only by the requests made to it (no CPU, memory, restart or other resource
+    series: not a workload of its own) mirrors service `m` when all of these hold:
+    - they share a caller;
+    - `m` does not call `s` (then `m`'s trouble could be `s`'s doing);
+    - `m` reports calls of its own (it is instrumented);
+    - both became anomalous at the same time (within `tol`: a sampling step);
+    - their anomalies follow each other (correlation ≥ `MIRROR_CORR`, `_follow`).
+    Nothing else links the two in the topology, so the only causal path left is through
+    the leaf to `m`."""
+    out: dict[str, str] = {}
+    for s in sorted(anomalous):
+        if topo.depends_on.get(s) or s not in first or observed.get(s, set()) - REQUEST_FAMILIES:
+            continue
+        callers = set(topo.callers(s))
+        if not callers:
+            continue
+        mine = [f for f in per_svc.get(s, []) if f.family and f.family != "traffic"]
+        best: tuple[float, str] | None = None
+        for m in sorted(anomalous):
+            if m == s or m not in first or not topo.depends_on.get(m):
+                continue
+            if abs(first[s] - first[m]) > tol or not callers & set(topo.callers(m)):
+                continue
+            if s in topo.downstream(m):
+                continue
+            c = _follow(mine, per_svc.get(m, []))
+            if c >= MIRROR_CORR and (best is None or c > best[0]):
+                best = (c, m)
+        if best is not None:
+            out[s] = best[1]
+    return out
+
+
+def _follow(mine: list[MetricFinding], theirs: list[MetricFinding]) -> float:
+    """How closely two services' anomalies follow each other: the best correlation
+    between anomalies of the same metric (the same measurement of both), or else
+    between the strongest anomalies of a shared signal family."""
+    same = [_corr(f, g) for f in mine for g in theirs if f.series.name == g.series.name]
+    if same:
+        return max(same)
+    out = 0.0
+    for f in mine:
+        fam = [g for g in theirs if g.family == f.family]
+        if fam:
+            g = max(fam, key=lambda g: (g.strength, -g.onset))
+            out = max(out, _corr(f, g))
+    return out
 
 
 def _step(f: MetricFinding) -> float:
