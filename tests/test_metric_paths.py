@@ -350,3 +350,27 @@ def test_readings_over_a_few_requests_per_interval_are_thin() -> None:
     k = max(metrics.THIN_FLOOR, 2.0 / metrics.LOW_VOLUME)  # two requests per interval
     assert k < 1.0 and thin["edge"] == pytest.approx(full["edge"] * k)
     assert thin["busy"] == full["busy"] and thin["unmetered"] == full["unmetered"]
+
+
+def test_a_five_point_window_keeps_a_two_point_baseline() -> None:
+    """A 20-minute window of 5-minute points, the page between the second and third:
+    availability falls from the second point on. With a three-point baseline the fall
+    would be half the baseline and nothing would stand out; with the first two points
+    as the baseline it is a finding from the third, on both paths alike."""
+    t0 = 1_700_000_000.0
+    ts = [t0 + i * 300.0 for i in range(5)]
+    rows = [
+        Series(
+            name="availability_percent",
+            service="svc",
+            labels={},
+            timestamps=ts,
+            values=[100.0, 99.4, 91.6, 90.6, 100.0],
+            query="q",
+            ref="f.json",
+        )
+    ]
+    want, got = _both(rows, ts[1] + 230.0)
+    assert got == want
+    assert len(got) == 1
+    assert got[0][8] == repr(ts[2])  # the onset: the third point

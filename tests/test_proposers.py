@@ -1295,3 +1295,18 @@ def test_a_leaf_that_moves_with_a_sibling_service_is_the_way_in_to_it() -> None:
     assert _feature(_front_door(caller="batch"), "lb", "deeper") < 0.1
     # a service that reports no calls of its own is no better known than the leaf
     assert _feature(_front_door(api_deps=()), "lb", "deeper") < 0.1
+
+
+def test_without_a_symptom_of_its_own_the_page_dates_from_its_dependencies_near_it() -> None:
+    """web pages but shows nothing itself; db stepped up 25 minutes earlier (stronger,
+    but old) and api began failing at the fault. The incident began with api, near the
+    page, not at the earliest drift of the hour."""
+    ctx = context(
+        [
+            series("http_request_duration_p99_seconds", "db", 0.1, 0.3, at=FAULT - 25 * STEP),
+            series("http_errors_ratio", "api", 0.01, 0.012),
+        ]
+    )
+    ctx.series = [s for s in ctx.series if s.service != "web"]
+    a = run(ctx)
+    assert abs(a.onset - FAULT) <= 2 * STEP

@@ -239,6 +239,15 @@ def service_mass(probs: Iterable[tuple[str, float]]) -> dict[str, float]:
     return out
 
 
+ONSET_DECAY_S = 1800.0
+"""How fast an anomaly's claim to be the incident's start fades with how long before the
+page it began (`Ranker.incident_onset`, when the paging service has no finding)."""
+
+
+def _recency(before_page_s: float) -> float:
+    return math.exp(-max(0.0, before_page_s) / ONSET_DECAY_S)
+
+
 class Ranker:
     def __init__(self, weights: Weights):
         self.weights = weights
@@ -258,7 +267,13 @@ class Ranker:
             )
         inc = [f for f in rel if f.series.service in cone and f.strength >= 0.3]
         if inc:
-            return min(f.onset for f in inc)
+            # the paging service shows nothing of its own: the incident began where its
+            # dependencies' strongest anomalies near the page began, not at the
+            # earliest drift of the hour before it (an alert fires minutes after its
+            # cause, so an anomaly counts less the longer before the page it began)
+            near = [(f.onset, f.strength * _recency(alert_ts - f.onset)) for f in inc]
+            top = max(w for _, w in near)
+            return scene.weighted_onset([(t, w) for t, w in near if w >= scene.ONSET_SHARE * top])
         return alert_ts - 120.0
 
     # ------------------------------------------------------------------ stages 1+2

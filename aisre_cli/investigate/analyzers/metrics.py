@@ -59,6 +59,10 @@ if TYPE_CHECKING:
 Z_ONSET = 3.0
 Z_ANOMALY = 4.0
 MIN_BASE_POINTS = 3
+SHORT_BASE_POINTS = 2
+"""A window too short for MIN_BASE_POINTS before its recent part (a 20-minute window of
+5-minute points) takes its first half as the baseline, down to this many points: three
+of five would run into a fault that began in the third."""
 RUN = 3
 """Consecutive exceeding points that mark an onset (fewer where the data ends) ..."""
 RUN_S = 180.0
@@ -239,8 +243,8 @@ def _detect_matrix(
     ir = int(np.searchsorted(ts0, alert_ts + max(lookahead_s, 2 * step), side="right"))
     ir = min(max(ir, 1), n)
     if ib < MIN_BASE_POINTS or ib >= ir:
-        ib = max(MIN_BASE_POINTS, min(n // 2, ir - 1))
-    if ib >= ir or ib < MIN_BASE_POINTS:
+        ib = max(SHORT_BASE_POINTS, min(n // 2, ir - 1))
+    if ib >= ir or ib < SHORT_BASE_POINTS:
         return []
     # an episode that is over must have ended inside the recent window, near the alert
     ie = max(ib, int(np.searchsorted(ts0, alert_ts - max(EPISODE_S, 2 * step), side="left")))
@@ -534,8 +538,8 @@ def _detect_rows(
     ir = bisect_right(ts0, alert_ts + max(lookahead_s, 2 * step))
     ir = min(max(ir, 1), n)
     if ib < MIN_BASE_POINTS or ib >= ir:
-        ib = max(MIN_BASE_POINTS, min(n // 2, ir - 1))
-    if ib >= ir or ib < MIN_BASE_POINTS:
+        ib = max(SHORT_BASE_POINTS, min(n // 2, ir - 1))
+    if ib >= ir or ib < SHORT_BASE_POINTS:
         return []
     kmin = max(MIN_BASE_POINTS, n // 6)
     # an episode that is over must have ended inside the recent window, near the alert
