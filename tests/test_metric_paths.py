@@ -374,3 +374,37 @@ def test_a_five_point_window_keeps_a_two_point_baseline() -> None:
     assert got == want
     assert len(got) == 1
     assert got[0][8] == repr(ts[2])  # the onset: the third point
+
+
+@pytest.mark.parametrize(("name", "whole"), [("percent", 100.0), ("ratio", 1.0)])
+def test_a_share_reads_the_same_as_success_or_as_errors(name: str, whole: float) -> None:
+    """99.7% success and 0.3% errors are one measurement: the same finding, or none,
+    whichever way the share is put. A flat 0% error baseline is not a zero noise floor
+    under which one failed request in a thousand would be a hundred-sigma event."""
+    t0 = 1_700_000_000.0
+    ts = [t0 + i * 60.0 for i in range(60)]
+    rnd = random.Random(3)
+    for dip in (0.003, 0.05):
+        ok = [whole * (1.0 - (dip if i >= 45 else 0.0)) for i in range(60)]
+        ok = [min(whole, v * (1 + rnd.uniform(-2e-4, 2e-4))) for v in ok]
+        rows = {
+            kind: [
+                Series(
+                    name=f"http_requests_{kind}_{name}",
+                    service="svc",
+                    labels={},
+                    timestamps=ts,
+                    values=vals,
+                    query="q",
+                    ref="f.json",
+                )
+            ]
+            for kind, vals in (("success", ok), ("error", [whole - v for v in ok]))
+        }
+        found = {}
+        for kind, rs in rows.items():
+            want, got = _both(rs, ts[47])
+            assert got == want
+            found[kind] = [round(float(k[3]), 6) for k in got]  # z
+        assert found["success"] == found["error"], (dip, found)
+        assert bool(found["error"]) == (dip > 0.01), (dip, found)

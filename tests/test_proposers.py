@@ -144,6 +144,14 @@ def cands(a: Analysis, kind: str, service: str | None = None) -> list[Candidate]
         ("http_client_request_duration_seconds_count", "traffic", True, "counter", "service"),
         ("http_server_requests_seconds_max", "latency", True, "gauge", "service"),
         ("mysql_slave_status_seconds_behind_master", "latency", True, "gauge", "service"),
+        # X-Ray's share of OK requests; OpenTelemetry hostmetrics are the host's
+        ("aws_xray_ok_percent", "errors", False, "percent", "service"),
+        ("system_cpu_utilization", "cpu", True, "ratio", "node"),
+        ("system_memory_usage_bytes", "memory", True, "gauge", "node"),
+        ("host_cpu_usage_percent", "cpu", True, "percent", "node"),
+        # Datadog's agent: usable memory is bad going down; bytes received are traffic
+        ("system_mem_pct_usable", "memory", False, "percent", "node"),
+        ("system_net_bytes_rcvd", "traffic", True, "gauge", "node"),
         (
             "certmanager_certificate_expiration_timestamp_seconds",
             "certificates",
@@ -1304,7 +1312,7 @@ def test_without_a_symptom_of_its_own_the_page_dates_from_its_dependencies_near_
     ctx = context(
         [
             series("http_request_duration_p99_seconds", "db", 0.1, 0.3, at=FAULT - 25 * STEP),
-            series("http_errors_ratio", "api", 0.01, 0.012),
+            series("http_errors_ratio", "api", 0.01, 0.034),
         ]
     )
     ctx.series = [s for s in ctx.series if s.service != "web"]

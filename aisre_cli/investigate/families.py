@@ -90,6 +90,7 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"unsuccess",
         r"success_(rate|ratio)",
         r"(^|_)success(_|$)",
+        r"(^|_)ok_(percent|pct|ratio|rate|fraction)",  # X-Ray's OK share of requests
         r"upstream_rq_5",
         r"grpc_.*(unavailable|internal|deadline)",
     ],
@@ -153,7 +154,7 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
     ],
     "traffic": [
         r"(receive|transmit|rx|tx)_(bytes|packets)",
-        r"bytes_(received|sent|in|out|rate|total)",
+        r"bytes_(received|rcvd|sent|in|out|rate|total)",
         r"network_.*(bytes|packets)",
         r"(?<!resource_)request",  # not kube-state-metrics' resource requests
         r"(^|_)rps($|_)",
@@ -177,8 +178,8 @@ _DOWN_IS_BAD = re.compile(
     # whole words where a substring lies: "unavailable" / "unsuccessful" / "unhealthy"
     # are bad going up, and "throttled" holds "ttl"
     r"(?<!un)avail|free|remaining|expiry|expir(e(?!d)|ation)|not_?after|(^|_)up$|^up(_|$)|probe_success|"
-    r"(?<!un)success|(?<!un)healthy|uptime|replicas_(available|ready)|status_ready|headroom|"
-    r"(^|_)left($|_)|(^|_)until($|_)|(^|_)ttl($|_)"
+    r"(?<!un)success|(?<!un)healthy|(?<!un)usable|uptime|replicas_(available|ready)|status_ready|headroom|"
+    r"(^|_)left($|_)|(^|_)until($|_)|(^|_)ttl($|_)|(^|_)ok_(percent|pct|ratio|rate|fraction)"
 )
 _REQUESTS = re.compile(r"request|http|rpc|grpc|handl")
 _START_TIME = re.compile(r"(^|_)start_time_seconds$")
@@ -192,7 +193,10 @@ _COUNTDOWN = re.compile(
 )
 _UPDOWN = re.compile(r"(^|_)up$|^up(_|$)|probe_success|(^|_)healthy?($|_)|status_ready")
 # Scopes, by the exporter that names them.
-_NODE = re.compile(r"^node_|(^|_)node_(cpu|memory|network|load|disk|filesystem)|^machine_")
+_NODE = re.compile(
+    r"^node_|(^|_)node_(cpu|memory|network|load|disk|filesystem)|^machine_|^host_|"
+    r"^system_(cpu|mem|net|load|disk|filesystem|paging|swap)"  # OTel hostmetrics, Datadog
+)
 _PROBE = re.compile(r"^probe_")
 _CONTAINER = re.compile(r"^container_|^kube_pod_container")
 _REASON_LABELS = (

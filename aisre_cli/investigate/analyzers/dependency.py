@@ -124,6 +124,21 @@ def _texts(lf: LogFinding, logs: LogTable | None) -> str:
     return "\n".join(parts).lower()
 
 
+def _fails_all(f: MetricFinding) -> bool:
+    """Its availability fell to (almost) nothing compared to its baseline, or, for a
+    share of requests, (almost) every request now fails: success down to a tenth of
+    what it was, or errors up to nine in ten of the whole. The same dead service in
+    whichever way its metrics put it."""
+    if f.family == "availability" and f.direction < 0:
+        return f.level <= 0.1 * (abs(f.baseline) or 1.0)
+    if f.family != "errors" or not f.bad or f.shape not in ("percent", "ratio"):
+        return False
+    if f.direction < 0:  # a success share
+        return f.level <= 0.1 * (abs(f.baseline) or 1.0)
+    whole = 100.0 if f.shape == "percent" else 1.0
+    return f.level >= 0.9 * whole
+
+
 def find_dead(
     metric_findings: list[MetricFinding],
     log_findings: list[LogFinding],
@@ -135,22 +150,19 @@ def find_dead(
     for svc, quiet in (silent or {}).items():
         out[svc] = DependencyFinding(svc, SILENT_STRENGTH, quiet.last + quiet.step, silence=quiet)
     for f in metric_findings:
-        if f.family != "availability" or f.direction > 0 or not f.series.service:
+        if not f.series.service or not _fails_all(f):
             continue
-        base = abs(f.baseline) or 1.0
-        # "dead": the level fell to (almost) nothing compared to its baseline
-        if f.level <= 0.1 * base:
-            svc = f.series.labels.get("target_service") or f.series.service
-            cur = out.get(svc)
-            # falling to nothing is telling only as far as the series is steady: a
-            # noisy ratio over a handful of requests swings to zero by chance
-            strength = min(1.0, 0.6 + 0.4 * f.strength) * min(1.0, f.strength / STEADY)
-            if cur is None:
-                out[svc] = DependencyFinding(svc, strength, f.onset, metric=f)
-            elif cur.metric is None or strength > cur.strength:
-                cur.metric = f
-                cur.strength = max(cur.strength, strength)
-                cur.onset = min(cur.onset, f.onset)
+        svc = f.series.labels.get("target_service") or f.series.service
+        cur = out.get(svc)
+        # falling to nothing is telling only as far as the series is steady: a
+        # noisy ratio over a handful of requests swings to zero by chance
+        strength = min(1.0, 0.6 + 0.4 * f.strength) * min(1.0, f.strength / STEADY)
+        if cur is None:
+            out[svc] = DependencyFinding(svc, strength, f.onset, metric=f)
+        elif cur.metric is None or strength > cur.strength:
+            cur.metric = f
+            cur.strength = max(cur.strength, strength)
+            cur.onset = min(cur.onset, f.onset)
     if known_services:
         rxs = {s: _name_rx(s) for s in known_services if len(s) >= 3}
         for lf in log_findings:

@@ -78,6 +78,29 @@ _COUNTED = ("traffic", "errors")
 """Families whose whole-number series are event counts per interval (requests, errors):
 Poisson at least, so their noise floor is the square root of their level. Two requests
 per interval falling to one is noise, not a drop."""
+SHARE_FLOOR = 0.002
+"""A share of requests (success or errors, as a percent or a ratio) has a noise floor of
+this fraction of its full scale, whichever way it is expressed: 99.6% success and 0.4%
+errors are one measurement, and the floor of the first (0.2% of its level) must not
+vanish from the second because its level is near zero (`_share_floor`)."""
+
+
+def _counted(c: SignalClass) -> bool:
+    """Could its whole-number values be event counts per interval (`_COUNTED`)? Not a
+    percent or a ratio: 100.0% success is a share, not a hundred requests."""
+    return c.family in _COUNTED and c.shape not in ("percent", "ratio")
+
+
+def _share_floor(c: SignalClass) -> float:
+    if c.family not in ("errors", "availability"):
+        return 0.0
+    if c.shape == "percent":
+        return SHARE_FLOOR * 100.0
+    if c.shape == "ratio":
+        return SHARE_FLOOR
+    return 0.0
+
+
 EPISODE_Z = 3.0 * Z_ANOMALY
 """An episode that is over before the page (a burst of errors, a latency spike, a pod
 that churned for four minutes and then recovered) is a finding only when its own level
@@ -118,6 +141,8 @@ class MetricFinding:
     """False for a signal the catalogue does not know (a generic anomaly)."""
     until: float | None = None
     """For an episode that already ended (`_episode`): the first point back to normal."""
+    shape: str = "gauge"
+    """The series' shape (`families.Shape`): a percent or ratio is a share of a whole."""
 
 
 def _strength(z: float) -> float:
@@ -282,11 +307,20 @@ def _detect_matrix(
     # event: 0.2% of the baseline level, 1% of the largest deviation in the series.
     span = np.max(np.abs(x - base[:, None]), axis=1)
     # a request count per interval (whole numbers) is Poisson at least: sqrt of its level
-    counted = np.array([c.family in _COUNTED for c in classes])
+    counted = np.array([_counted(c) for c in classes])
     counts = counted & np.all(x == np.floor(x), axis=1)
     poisson = np.where(counts, np.sqrt(np.abs(base)), 0.0)
+    shares = np.array([_share_floor(c) for c in classes])
     scale = np.maximum.reduce(
-        [1.4826 * mad, 0.25 * sd, 0.002 * np.abs(base), 0.01 * span, poisson, np.full(m, 1e-9)]
+        [
+            1.4826 * mad,
+            0.25 * sd,
+            0.002 * np.abs(base),
+            0.01 * span,
+            poisson,
+            shares,
+            np.full(m, 1e-9),
+        ]
     )
     rec = x[:, ib:ir]
     rmed = np.median(rec, axis=1)
@@ -438,6 +472,7 @@ def _finding(
         scope=c.scope,
         known=c.known,
         until=until,
+        shape=c.shape,
     )
 
 
@@ -578,9 +613,10 @@ def _detect_rows(
         sq = [(v - avg) * (v - avg) for v in basev] + [0.0] * (n - be)
         sd = math.sqrt(_np_sum(sq) / be)
         span = max(abs(v - base) for v in x)
-        counts = c.family in _COUNTED and _whole(x)
+        counts = _counted(c) and _whole(x)
         poisson = math.sqrt(abs(base)) if counts else 0.0
-        scale = max(1.4826 * mad, 0.25 * sd, 0.002 * abs(base), 0.01 * span, poisson, 1e-9)
+        share = _share_floor(c)
+        scale = max(1.4826 * mad, 0.25 * sd, 0.002 * abs(base), 0.01 * span, poisson, share, 1e-9)
         rmed = _np_median(x[ib:ir])
         if dirn != 0:
             d = dirn
