@@ -326,3 +326,26 @@ def test_optional_files_may_be_missing(tmp_path: Path) -> None:
     b = BundleSource(root)
     b.validate()
     assert b.truth() is None and len(b.all_logs()) == 0 and b.all_series() == []
+
+
+@pytest.mark.parametrize(
+    ("labels", "want"),
+    [
+        ({"service": "checkout", "job": "kubelet"}, "checkout"),
+        ({"job": "checkout"}, "checkout"),
+        ({"job": "shop/checkout", "pod": "x-1"}, "checkout"),  # Promtail's namespace/app
+        ({"job": "kubelet", "pod": "checkout-7d9f8b6c5d-x2x9q", "container": "server"}, "checkout"),
+        ({"job": "kube-state-metrics", "pod": "ledger-db-0"}, "ledger-db"),
+        ({"job": "integrations/kubernetes/cadvisor", "pod": "fluentd-7xk2p"}, "fluentd"),
+        ({"job": "node-exporter", "instance": "10.0.0.1:9100"}, None),
+        ({"app": "cart", "job": "node-exporter"}, "cart"),
+        ({}, None),
+    ],
+)
+def test_service_of_reads_what_the_scraper_put_there(
+    labels: dict[str, str], want: str | None
+) -> None:
+    from aisre_cli.settings.config import DEFAULT_SERVICE_LABELS
+    from aisre_cli.sources.bundle import service_of
+
+    assert service_of(labels, DEFAULT_SERVICE_LABELS) == want

@@ -13,6 +13,7 @@ speak, so this reader is an offline implementation of every source protocol. Rul
 
 from __future__ import annotations
 
+import re
 import time
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
@@ -196,11 +197,40 @@ def _ts(path: Path, place: str, value: Any) -> datetime:
         raise BundleError(f"{path}: {place}: {exc}") from None
 
 
+_COLLECTOR_JOB = re.compile(
+    r"(^|[/_-])(kubelet|cadvisor|kube-state-metrics|node-exporter|node_exporter|"
+    r"kubernetes-nodes|otel-collector|opentelemetry-collector|apiserver)$"
+)
+"""`job` values that name the collector that scraped a series, not the workload it
+describes (kube-prometheus' cAdvisor and kube-state-metrics jobs, node-exporter, an
+OpenTelemetry collector)."""
+_POD_SUFFIX = re.compile(r"-(?:[a-z0-9]{5,10}-[a-z0-9]{5}|[a-z0-9]{5}|[0-9]{1,4})$")
+"""What Kubernetes appends to a workload's name to name its pods: a Deployment's
+pod-template hash and random suffix, a DaemonSet's suffix, a StatefulSet's ordinal."""
+
+
+def workload_of(pod: str) -> str:
+    """The workload a pod belongs to, by its name (`checkout-7d9f8b6c5d-x2x9q` → checkout)."""
+    return _POD_SUFFIX.sub("", pod) or pod
+
+
 def service_of(labels: dict[str, str], service_labels: Sequence[str]) -> str | None:
+    """A series' or alert's service: the first of `service_labels` present, where a
+    `job` naming the collector (`_COLLECTOR_JOB`) does not count and a `namespace/name`
+    job (Promtail, Grafana Agent) is its name. With none, the workload of its pod: a
+    cAdvisor or kube-state-metrics series names its pod, not its service."""
     for key in service_labels:
         v = labels.get(key)
-        if v:
-            return v
+        if not v:
+            continue
+        if key == "job":
+            if _COLLECTOR_JOB.search(v):
+                continue
+            v = v.rsplit("/", 1)[-1] or v
+        return v
+    pod = labels.get("pod") or labels.get("pod_name")
+    if pod:
+        return workload_of(pod)
     return None
 
 
