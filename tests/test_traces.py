@@ -18,7 +18,9 @@ from aisre_cli.investigate.analyzers.traces import (
     TraceFinding,
     analyze,
     derive_topology,
+    page_ref,
     self_times,
+    split_ref,
     trace_blame,
 )
 from aisre_cli.investigate.triage import run_triage
@@ -498,3 +500,32 @@ def test_a_failure_relayed_up_a_chain_is_followed_to_the_call_that_failed() -> N
     found = _by_service(analyze(spans, REF))
     assert found["payment"].evidence_kind == "truncated"
     assert "checkout" not in found or found["checkout"].evidence_kind != "truncated"
+
+
+def _timeline(points: list[tuple[float, float]], seed: int = 2) -> list[Span]:
+    """One trace of the chain at each (start, db ms)."""
+    rnd = random.Random(seed)
+    out: list[Span] = []
+    for i, (t0, db_ms) in enumerate(points):
+        out += _trace(f"t{i}", _chain(rnd, db_ms), t0)
+    return out
+
+
+def test_the_split_moves_back_to_where_the_requests_changed() -> None:
+    """The alert fires four minutes after requests slowed (a `for:` clause): split at the
+    page, the incident's own spans would be the baseline. The requests show the change,
+    so the split is there; a gap in retention, an older incident's spans before it, and
+    a change too small to matter, each leave the split at the page."""
+    fault, alert = 10_000.0, 10_240.0
+    steady = [(fault - 300 + 5 * i, 20.0) for i in range(60)]
+    slow = [(fault + 5 * i, 200.0) for i in range(48)]
+    assert page_ref(alert, alert) == alert - 60
+    got = split_ref(_timeline(steady + slow), alert, alert)
+    assert fault - 10 <= got <= fault + 10
+    # only requests of another incident, ten minutes earlier, across a gap
+    old = [(fault - 900 + 5 * i, 20.0) for i in range(30)]
+    assert split_ref(_timeline(old + slow), alert, alert) == alert - 60
+    # requests 5 % slower, thousands of them: not a change of the incident
+    many = [(fault - 300 + 0.1 * i, 20.0) for i in range(3000)]
+    many += [(fault + 0.1 * i, 21.0) for i in range(2400)]
+    assert split_ref(_timeline(many), alert, alert) == alert - 60

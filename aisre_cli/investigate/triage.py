@@ -142,7 +142,7 @@ def analyze_context(
     silent = dep_an.find_silent(ctx.series, alert_ts)
     dead = dep_an.find_dead(metric_findings, log_stats.findings, known, ctx.logs, silent)
     # traces are compared around the page itself (see trace_an.page_ref)
-    t_ref = trace_an.page_ref(onset, alert_ts)
+    t_ref = trace_an.split_ref(ctx.spans, onset, alert_ts)
     trace_findings = trace_an.analyze(ctx.spans, t_ref) if ctx.spans else []
     edges = edge_an.edge_gaps(ctx.spans, t_ref) if ctx.spans else []
     # the same reading from client-side latency metrics named by their peer

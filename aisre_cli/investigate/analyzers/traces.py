@@ -66,6 +66,72 @@ def page_ref(onset: float, alert_ts: float) -> float:
     return min(max(onset, alert_ts - 300.0), alert_ts) - 60.0
 
 
+SPLIT_MIN = 12
+"""Requests needed on each side of a split the spans themselves show (`split_ref`)."""
+SPLIT_Z = 4.0
+"""How clear that split must be: the shift of mean log end-to-end latency, weighted by
+how evenly it splits the requests, in robust spreads of the requests before it (and the
+shift of the medians at least SHIFT_Z spreads)."""
+SPLIT_LOOKBACK_S = 300.0
+"""How far before `page_ref` a split the spans show is searched for ..."""
+SPLIT_GAP_S = 120.0
+"""... and never across a gap in the spans this long: retention often keeps only the
+minutes around incidents, and the spans before such a gap are another incident's."""
+
+
+def split_ref(spans: list[Span], onset: float, alert_ts: float) -> float:
+    """Where traces split before from after: `page_ref`, or earlier where the requests
+    themselves show the change began earlier (an alert that fires minutes after its
+    cause, with a `for:` clause or a slow evaluation, would put the incident's own spans
+    before the split, and the short retention around an incident would leave nothing
+    after it). The change is the most likely change point of end-to-end latency (root
+    spans, log scale) in the five minutes before `page_ref`, within the stretch of
+    requests without a gap (`SPLIT_GAP_S`) that reaches it; it is taken only when clear
+    (`SPLIT_Z`)."""
+    ref = page_ref(onset, alert_ts)
+    roots = sorted(
+        (s.start, _lg(s.duration_ms))
+        for s in spans
+        if not s.parent_id and s.duration_ms > 0 and s.start <= alert_ts
+    )
+    # the contiguous stretch of requests that reaches the split
+    first = 0
+    for i in range(1, len(roots)):
+        if roots[i][0] >= ref:
+            break
+        if roots[i][0] - roots[i - 1][0] > SPLIT_GAP_S:
+            first = i
+    roots = roots[first:]
+    lo = ref - SPLIT_LOOKBACK_S
+    if len(roots) < 2 * SPLIT_MIN:
+        return ref
+    ys = [y for _, y in roots]
+    n = len(ys)
+    csum = [0.0]
+    for y in ys:
+        csum.append(csum[-1] + y)
+    # the most likely change point: the largest shift of the mean, weighted by how
+    # evenly it splits the requests (the statistic the metric baseline uses)
+    best_k, best = -1, 0.0
+    for k in range(SPLIT_MIN, n - SPLIT_MIN + 1):
+        if not lo <= roots[k][0] < ref or roots[k][0] == roots[k - 1][0]:
+            continue
+        pre, post = csum[k] / k, (csum[n] - csum[k]) / (n - k)
+        stat = abs(post - pre) * math.sqrt(k * (n - k) / n)
+        if stat > best:
+            best_k, best = k, stat
+    if best_k < 0:
+        return ref
+    # clear: a shift either way (fast failures shorten requests) of at least SHIFT_Z
+    # robust spreads of the requests before it, and SPLIT_Z with the sample size
+    b_med, b_sd = _robust(ys[:best_k])
+    spread = max(b_sd, MAD_FLOOR)
+    shift = abs(_median(ys[best_k:]) - b_med) / spread
+    if shift < SHIFT_Z or best / spread < SPLIT_Z:
+        return ref
+    return roots[best_k][0]
+
+
 def derive_topology(spans: list[Span]) -> Topology:
     """Call edges from parent links: parent service calls child service.
 
