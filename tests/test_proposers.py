@@ -1285,6 +1285,10 @@ def test_a_leaf_that_moves_with_a_sibling_service_is_the_way_in_to_it() -> None:
     assert _feature(a, "lb", "root_local") < 0.1
     top = max(a.candidates, key=lambda c: c.score)
     assert top.service == "api"
+    # the inferred edge is cited as such, not as if the topology said it
+    lb = next(c for c in a.candidates if c.service == "lb")
+    cited = [e.ev for e in lb.evidence if e.ev.kind == "topology"]
+    assert cited and "way in to api" in cited[0].summary and "inferred" in cited[0].query
     # a workload of its own (it reports its CPU): not a mere endpoint
     cpu = series("container_cpu_usage_seconds_total", "lb", 0.2, noise=0.02)
     assert _feature(_front_door(lb_extra=[cpu]), "lb", "deeper") < 0.1

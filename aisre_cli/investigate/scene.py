@@ -237,9 +237,10 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         max(TOL_S, step),
         fnd.observed,
     )
+    file_topo = topo
     if mirrors:
         deps = {k: list(v) for k, v in topo.depends_on.items()}
-        for s, m in mirrors.items():
+        for s, (m, _) in mirrors.items():
             deps[s] = [*deps.get(s, []), m]
         topo = Topology(depends_on=deps)
         cone = ({a} | topo.downstream(a)) if (has_topo and a) else set()
@@ -338,7 +339,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
             if s in mirrors and on is not None:
                 # the view from outside of a service in trouble: how much worse it looks
                 # from there (timeouts, refused connections) is that service's too
-                near = math.exp(-abs(on - first[mirrors[s]]) / sync_scale)
+                near = math.exp(-abs(on - first[mirrors[s][0]]) / sync_scale)
                 deeper = max(deeper, near)
         # a service starved of its own CPU or memory has a local explanation: waiting on
         # a slow dependency costs no CPU, and its callees' slowness seen from it is
@@ -442,7 +443,11 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
             metrics=svc_metric,
             logs=logs_at.get(s, []),
             shared_evidence=common + ev_rows + log_ev + trace_ev + edge_ev,
-            topo_evidence=_topology_evidence(s, topo, anomalous, first, anom, has_topo),
+            topo_evidence=(
+                _mirror_evidence(s, *mirrors[s], file_topo, first)
+                if s in mirrors
+                else _topology_evidence(s, file_topo, anomalous, first, anom, has_topo)
+            ),
             first=first.get(s),
             families=fams.get(s, set()),
             events=events_at.get(s, []),
@@ -592,8 +597,9 @@ def _mirrors(
     anomalous: set[str],
     tol: float,
     observed: dict[str, set[str]],
-) -> dict[str, str]:
-    """Leaf endpoints that look like the way in to another service: leaf → that service.
+) -> dict[str, tuple[str, float]]:
+    """Leaf endpoints that look like the way in to another service: leaf → (that
+    service, how closely they follow each other).
 
     Service maps built from client-side spans (X-Ray "remote" nodes, Zipkin and Jaeger
     peer endpoints, a mesh's destination hosts) show a load balancer or proxy as a leaf
@@ -607,7 +613,7 @@ def _mirrors(
     - their anomalies follow each other (correlation ≥ `MIRROR_CORR`, `_follow`).
     Nothing else links the two in the topology, so the only causal path left is through
     the leaf to `m`."""
-    out: dict[str, str] = {}
+    out: dict[str, tuple[str, float]] = {}
     for s in sorted(anomalous):
         if topo.depends_on.get(s) or s not in first or observed.get(s, set()) - REQUEST_FAMILIES:
             continue
@@ -627,8 +633,30 @@ def _mirrors(
             if c >= MIRROR_CORR and (best is None or c > best[0]):
                 best = (c, m)
         if best is not None:
-            out[s] = best[1]
+            out[s] = (best[1], best[0])
     return out
+
+
+def _mirror_evidence(s: str, m: str, r: float, topo: Topology, first: dict[str, float]) -> _Ev:
+    """Why a leaf's trouble is read as another service's (`_mirrors`): cited where the
+    topology evidence would be, since the edge is inferred, not in the topology."""
+    shared = sorted(set(topo.callers(s)) & set(topo.callers(m)))
+    ev = Evidence(
+        id="",
+        kind="topology",
+        service=s,
+        start=_dt(first[s]),
+        summary=(
+            f"{s} has no resource series of its own and is called by "
+            f"{', '.join(shared[:2])}, as {m} is; both turned anomalous at "
+            f"{_dt(first[s]):%H:%M} and follow each other (r={r:.2f}): read as the way in "
+            f"to {m} (a load balancer or proxy in front of it)"
+        )[:300],
+        strength=0.05,
+        query=f"topology: {shared[0]} depends_on {s}, {m}  # {s} -> {m} inferred",
+        ref="topology.yaml",
+    )
+    return _Ev(f"t:{s}", ev)
 
 
 def _follow(mine: list[MetricFinding], theirs: list[MetricFinding]) -> float:
