@@ -50,7 +50,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from aisre_cli.investigate.analyzers.changes import VERSION_LABELS
-from aisre_cli.investigate.families import FamilyMatcher, SignalClass, countdown_seconds
+from aisre_cli.investigate.families import FamilyMatcher, Shape, SignalClass, countdown_seconds
 from aisre_cli.model import Series
 
 if TYPE_CHECKING:
@@ -61,8 +61,9 @@ Z_ANOMALY = 4.0
 MIN_BASE_POINTS = 3
 SHORT_BASE_POINTS = 2
 """A window too short for MIN_BASE_POINTS before its recent part (a 20-minute window of
-5-minute points) takes its first half as the baseline, down to this many points: three
-of five would run into a fault that began in the third."""
+5-minute points: five in all, the fewest `detect` reads) takes its first half as the
+baseline, down to this many points: three of five would run into a fault that began in
+the third."""
 RUN = 3
 """Consecutive exceeding points that mark an onset (fewer where the data ends) ..."""
 RUN_S = 180.0
@@ -141,7 +142,7 @@ class MetricFinding:
     """False for a signal the catalogue does not know (a generic anomaly)."""
     until: float | None = None
     """For an episode that already ended (`_episode`): the first point back to normal."""
-    shape: str = "gauge"
+    shape: Shape = "gauge"
     """The series' shape (`families.Shape`): a percent or ratio is a share of a whole."""
 
 
