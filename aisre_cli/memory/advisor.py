@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 MATCH_BAND = 0.15
 """Only matches within this distance of the best one count (the nearest neighbours)."""
 OTHER_KIND_PRIOR = 0.5
-"""A confirmed cause at a service also lends this share of its prior to other kinds
-there: the failure class may be named differently this time, the culprit is the same."""
+"""A confirmed cause at a service also lends this share of its prior to other specific
+kinds there: the failure class may be named differently this time, the culprit is the
+same. An `unknown` hypothesis there names only the service and gets the full prior."""
 
 
 class Advisor:
@@ -83,8 +84,10 @@ class Advisor:
                 kind = cast(str, inc.cause_kind)
                 groups.setdefault((svc, kind, inc.cause_change), []).append((m, inc))
                 # noisy-or: each similar confirmed incident is independent support
+                # "unknown" claims only the service, which the confirmed cause names:
+                # it is as well supported as the confirmed kind itself
                 for k in HYPOTHESIS_KINDS:
-                    p = m.score if k == kind else OTHER_KIND_PRIOR * m.score
+                    p = m.score if k in (kind, "unknown") else OTHER_KIND_PRIOR * m.score
                     old = priors.get((svc, k), 0.0)
                     priors[(svc, k)] = round(1.0 - (1.0 - old) * (1.0 - p), 4)
             ordered = sorted(groups.items(), key=lambda kv: -max(m.score for m, _ in kv[1]))
