@@ -17,9 +17,8 @@ from types import ModuleType
 
 import pytest
 
-from aisre_cli.investigate.evaluate import list_alerts, resolve_alert
-from aisre_cli.investigate.gather import gather
-from aisre_cli.investigate.triage import analyze_context
+from aisre_cli.investigate.evaluate import analyze_bundle
+from aisre_cli.investigate.rank import Weights
 from aisre_cli.settings.config import Profile
 from aisre_cli.sources.registry import bundle_set
 from tests.conftest import IN_CI, PETSHOP, REPO
@@ -57,22 +56,10 @@ BUNDLES = {
 
 def _tops(root: Path) -> dict[str, list[str]]:
     """bundle id → its three top-ranked services."""
-    prof = Profile()
+    prof, w = Profile(), Weights.load()
     out: dict[str, list[str]] = {}
     for b in sorted(root.iterdir()):
-        src = bundle_set(b)
-        alerts, _ = list_alerts(src, 30)
-        focus = src.bundle.meta.focus_alert
-        alert = resolve_alert(alerts, focus) if focus else alerts[0]
-        ctx = gather(
-            src,
-            alert,
-            alerts,
-            lookback_s=prof.lookback_minutes * 60,
-            lookahead_s=prof.lookahead_minutes * 60,
-            budget_s=30,
-        )
-        ranked = sorted(analyze_context(ctx, prof).candidates, key=lambda c: -c.score)
+        ranked = sorted(analyze_bundle(bundle_set(b), prof, w).candidates, key=lambda c: -c.score)
         out[b.name] = list(dict.fromkeys(c.service for c in ranked))[:3]
     return out
 

@@ -52,9 +52,9 @@ from aisre_cli.investigate.rank import (
     listing_order,
     service_mass,
 )
-from aisre_cli.investigate.triage import analyze_context, build_report
+from aisre_cli.investigate.triage import Analysis, analyze_context, build_report
 from aisre_cli.settings.config import Profile
-from aisre_cli.sources.registry import bundle_set
+from aisre_cli.sources.registry import SourceSet, bundle_set
 
 SCHEMA = "aisre.eval/v1"
 N_BUCKETS = 10
@@ -531,6 +531,28 @@ def _finish(res: CaseResult, ordered: Sequence[CandKey]) -> CaseResult:
 # ------------------------------------------------------------------ one bundle
 
 
+def analyze_bundle(sources: SourceSet, profile: Profile, weights: Weights) -> Analysis:
+    """Triage a bundle's focus alert (else its earliest) as evaluation does."""
+    b = sources.bundle
+    assert b is not None
+    alerts, _ = list_alerts(sources, profile.gather_budget_s)
+    if not alerts:
+        raise AisreError("alerts.json holds no alert")
+    if b.meta.focus_alert:
+        alert = resolve_alert(alerts, b.meta.focus_alert)
+    else:
+        alert = min(alerts, key=lambda a: (a.starts_at, a.id))
+    ctx = gather(
+        sources,
+        alert,
+        alerts,
+        lookback_s=profile.lookback_minutes * 60,
+        lookahead_s=profile.lookahead_minutes * 60,
+        budget_s=profile.gather_budget_s,
+    )
+    return analyze_context(ctx, profile, weights)
+
+
 def evaluate_bundle(
     path: Path,
     root: Path,
@@ -552,22 +574,7 @@ def evaluate_bundle(
             raise AisreError("no truth.yaml")
         rc = t.root_cause
         res.truth = TruthSpec(rc.kind, rc.service, rc.change_id, t.match)
-        alerts, _ = list_alerts(sources, profile.gather_budget_s)
-        if not alerts:
-            raise AisreError("alerts.json holds no alert")
-        if b.meta.focus_alert:
-            alert = resolve_alert(alerts, b.meta.focus_alert)
-        else:
-            alert = min(alerts, key=lambda a: (a.starts_at, a.id))
-        ctx = gather(
-            sources,
-            alert,
-            alerts,
-            lookback_s=profile.lookback_minutes * 60,
-            lookahead_s=profile.lookahead_minutes * 60,
-            budget_s=profile.gather_budget_s,
-        )
-        analysis = analyze_context(ctx, profile, weights)
+        analysis = analyze_bundle(sources, profile, weights)
         report = build_report(analysis, weights)
         cands: list[Candidate] = analysis.candidates
         keys: list[CandKey] = [(c.service, c.kind, c.subject) for c in cands]
