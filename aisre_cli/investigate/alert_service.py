@@ -1,0 +1,102 @@
+"""Which service an alert is about, when its labels do not say.
+
+Many alerts carry no service label: a rule written on a recording rule's output, an
+SLO alert whose labels were aggregated away, a page forwarded with only a title. An
+engineer reads the alert instead, and so does this: in order,
+1. the alert's own expression (Prometheus' `generatorURL` carries it as `g0.expr`): a
+   service label matcher there names the service;
+2. its summary or description naming a service the incident's data knows (whole words);
+3. its name, which often starts with or holds the service (`PetSiteHighLatency`,
+   `checkout_error_budget_burn`).
+Only services the gathered data knows (topology, series, logs) count, so a word that
+happens to look like a name does not invent a service.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable, Sequence
+from urllib.parse import parse_qs, urlsplit
+
+from aisre_cli.model import Alert
+
+MIN_NAME = 3
+"""Service names shorter than this are not looked for in free text ("db", "ui")."""
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", s.lower())
+
+
+def _exprs(url: str | None) -> list[str]:
+    if not url:
+        return []
+    try:
+        query = parse_qs(urlsplit(url).query)
+    except ValueError:
+        return []
+    return [v for k, vals in sorted(query.items()) if re.fullmatch(r"g\d+\.expr", k) for v in vals]
+
+
+def from_expression(alert: Alert, labels: Sequence[str], known: Collection[str]) -> str | None:
+    """A service label matcher in the alert's PromQL (`{service="checkout"}`)."""
+    for expr in _exprs(alert.generator_url):
+        for key in labels:
+            for m in re.finditer(rf'(?<![\w.]){re.escape(key)}\s*=\s*"([^"]+)"', expr):
+                if m.group(1) in known:
+                    return m.group(1)
+    return None
+
+
+def from_text(text: str, known: Iterable[str]) -> str | None:
+    """The known service the text names first (whole words; the longest name wins where
+    two start at the same place: `cart` inside `cart-api` is not a mention of `cart`)."""
+    best: tuple[int, int, str] | None = None
+    for s in known:
+        if len(s) < MIN_NAME:
+            continue
+        m = re.search(rf"(?<![\w.-]){re.escape(s)}(?![\w-])", text, re.IGNORECASE)
+        if m is not None:
+            key = (m.start(), -len(s), s)
+            if best is None or key < best:
+                best = key
+    return best[2] if best else None
+
+
+def _tokens(name: str) -> list[str]:
+    """Words of an alert name: CamelCase, acronyms, digits, any separator."""
+    return [t.lower() for t in re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", name)]
+
+
+def from_name(name: str, known: Iterable[str]) -> str | None:
+    """The known service whose name (letters and digits only) is a run of whole words of
+    the alert's name, the one it starts with first, else the longest
+    (`PetSiteHighLatency` → `PetSite`; `RapidErrorRise` is not about `api`)."""
+    toks = _tokens(name)
+    runs: dict[str, int] = {}
+    for i in range(len(toks)):
+        for j in range(i + 1, len(toks) + 1):
+            runs.setdefault("".join(toks[i:j]), i)
+    hits = [
+        (runs[_norm(s)] > 0, -len(_norm(s)), s)
+        for s in known
+        if len(_norm(s)) >= MIN_NAME and _norm(s) in runs
+    ]
+    return min(hits)[2] if hits else None
+
+
+def infer(alert: Alert, labels: Sequence[str], known: Collection[str]) -> tuple[str, str] | None:
+    """(service, where it was read) for an alert without a service, or None."""
+    if alert.service or not known:
+        return None
+    svc = from_expression(alert, labels, known)
+    if svc:
+        return svc, "the alert's expression"
+    text = " ".join(alert.annotations.get(k, "") for k in ("summary", "description", "message"))
+    svc = from_text(text, known)
+    if svc:
+        return svc, "the alert's summary"
+    svc = from_name(alert.name, known)
+    if svc:
+        return svc, "the alert's name"
+    return None
