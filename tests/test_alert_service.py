@@ -50,8 +50,10 @@ def _alert(
         (_alert(summary="p99 of cart-api above 2s"), ("cart-api", "the alert's summary")),
         (_alert(name="PetSiteHighLatency"), ("PetSite", "the alert's name")),
         (_alert(name="checkout_error_budget_burn"), ("checkout", "the alert's name")),
-        # a label already says: nothing to infer
+        # a label already says: nothing to infer, but spelled as the data spells it
         (_alert(name="PetSiteHighLatency", service="cart"), None),
+        (_alert(service="Cart_API"), ("cart-api", "its label, spelled as the data spells it")),
+        (_alert(name="PetSiteHighLatency", service="ghost"), None),
         (_alert(name="DiskFull", summary="the disk is full"), None),
         # "shopping-cart" is not "cart"
         (_alert(name="Slow", summary="latency of shopping-cart high"), None),

@@ -86,9 +86,13 @@ def from_name(name: str, known: Iterable[str]) -> str | None:
 
 
 def infer(alert: Alert, labels: Sequence[str], known: Collection[str]) -> tuple[str, str] | None:
-    """(service, where it was read) for an alert without a service, or None."""
-    if alert.service or not known:
+    """(service, where it was read) for an alert without a service, or whose service the
+    data spells differently (`Checkout`, `checkout_svc` for `checkout-svc`); else None."""
+    if not known or (alert.service and alert.service in known):
         return None
+    if alert.service:
+        same = sorted(s for s in known if _norm(s) == _norm(alert.service))
+        return (same[0], "its label, spelled as the data spells it") if same else None
     svc = from_expression(alert, labels, known)
     if svc:
         return svc, "the alert's expression"

@@ -123,17 +123,15 @@ def analyze_context(
         ctx.notes.append(
             SourceNote("topology", "partial", f"no topology: derived from {len(ctx.spans)} spans")
         )
-    if not ctx.alert.service:
-        known = topo.services() | {s.service for s in ctx.series if s.service}
-        hit = alert_service.infer(ctx.alert, prof.service_labels, known)
-        if hit is not None:
-            svc, where = hit
-            first = ctx.alert
-            ctx.alert = first.model_copy(update={"service": svc})
-            ctx.alerts = [ctx.alert if x.id == first.id else x for x in ctx.alerts]
-            ctx.notes.append(
-                SourceNote("alert", "partial", f"no service label: {svc}, read from {where}")
-            )
+    known = topo.services() | {s.service for s in ctx.series if s.service}
+    hit = alert_service.infer(ctx.alert, prof.service_labels, known)
+    if hit is not None:
+        svc, where = hit
+        first = ctx.alert
+        said = f"service label {first.service!r}" if first.service else "no service label"
+        ctx.alert = first.model_copy(update={"service": svc})
+        ctx.alerts = [ctx.alert if x.id == first.id else x for x in ctx.alerts]
+        ctx.notes.append(SourceNote("alert", "partial", f"{said}: {svc}, read from {where}"))
 
     series = metric_an.prepare(ctx.series, matcher)
     metric_findings = metric_an.thin_out(
