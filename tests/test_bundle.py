@@ -349,3 +349,37 @@ def test_service_of_reads_what_the_scraper_put_there(
     from aisre_cli.sources.bundle import service_of
 
     assert service_of(labels, DEFAULT_SERVICE_LABELS) == want
+
+
+def test_log_levels_and_services_under_other_loggers_names(tmp_path: Path) -> None:
+    """Structured loggers name the level and the service differently (GCP and Serilog
+    `severity`, Python `levelname`, ECS `log.level`, OpenTelemetry `severity_text` and
+    `service.name`); a line with no level at all states it in its text, or is info."""
+    root = make_bundle(tmp_path / "b")
+    recs = [
+        {"severity": "ERROR", "msg": "a"},
+        {"levelname": "WARNING", "message": "b"},
+        {"log.level": "error", "msg": "c"},
+        {"severity_text": "FATAL", "service.name": "ledger", "msg": "d"},
+        {"msg": "2024-01-01 12:00:00 ERROR [pool-1] connection refused"},
+        {"msg": "request served in 12 ms"},
+        {"level": "info", "msg": "an ERROR word in an info line stays info"},
+    ]
+    (root / "logs" / "db.jsonl").write_text(
+        "".join(json.dumps({"ts": "2023-11-14T09:00:00Z", **r}) + "\n" for r in recs)
+    )
+    table = BundleSource(root).all_logs()
+    got = [
+        (s, lv)
+        for s, lv, f in zip(table.service, table.level, table.file_idx, strict=True)
+        if table.files[f].endswith("db.jsonl")
+    ]
+    assert got == [
+        ("db", "error"),
+        ("db", "warn"),
+        ("db", "error"),
+        ("ledger", "fatal"),
+        ("db", "error"),
+        ("db", "info"),
+        ("db", "info"),
+    ]

@@ -385,6 +385,21 @@ _LEVELS = {
 _KNOWN_LEVELS = frozenset(_LEVELS.values())
 
 
+_LEVEL_KEYS = ("severity", "levelname", "log.level", "severity_text", "SeverityText", "lvl")
+"""Where structured loggers other than the `level` convention put the level: GCP and
+Serilog, Python's logging, Elastic Common Schema, OpenTelemetry."""
+_SERVICE_KEYS = ("service.name", "service_name", "app")
+"""Where a record names its service when it has no `service` key (OpenTelemetry)."""
+_LEVEL_GUESS = re.compile(r"\b(FATAL|PANIC|CRITICAL|ERROR|ERR|WARN(?:ING)?|INFO|DEBUG)\b", re.I)
+
+
+def guess_level(text: str) -> str | None:
+    """The level a line written without one states in its text (`2024-… ERROR …`,
+    `level=warn`), from its first 200 characters; None when it names none."""
+    g = _LEVEL_GUESS.search(text[:200])
+    return normalize_level(g.group(1)) if g else None
+
+
 def normalize_level(raw: Any) -> str:
     if not isinstance(raw, str):
         return "info" if raw is None else str(raw).lower()
@@ -509,6 +524,11 @@ def read_jsonl_logs(
                 except TimestampError as exc:
                     raise BundleError(f"{display}:{lineno}: ts: {exc}") from None
             lvl_raw = obj.get("level")
+            if lvl_raw is None:
+                for key in _LEVEL_KEYS:
+                    lvl_raw = obj.get(key)
+                    if lvl_raw is not None:
+                        break
             try:
                 lvl = level_cache[lvl_raw]
             except (KeyError, TypeError):
@@ -518,6 +538,9 @@ def read_jsonl_logs(
             msg = obj.get("msg")
             if msg is None:
                 msg = obj.get("message", obj.get("log", ""))
+            if lvl_raw is None and type(msg) is str and msg[:1] != "{":
+                # no level anywhere: the one its text states, else info
+                lvl = guess_level(msg) or lvl
             if (
                 (lvl_raw is None or lvl not in _KNOWN_LEVELS)
                 and type(msg) is str
@@ -526,7 +549,14 @@ def read_jsonl_logs(
                 inner = _inner_record(msg)
                 if inner is not None:
                     msg, lvl = inner[0], normalize_level(inner[1]) if inner[1] else lvl
-            svc = obj.get("service") or default_service
+            svc = obj.get("service")
+            if not svc:
+                for key in _SERVICE_KEYS:
+                    svc = obj.get(key)
+                    if svc:
+                        break
+                else:
+                    svc = default_service
             if type(svc) is not str:
                 svc = str(svc)
             ts_append(tv)

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from aisre_cli.errors import SourceError
 from aisre_cli.model import LogTable, SourceNote
 from aisre_cli.settings.config import DEFAULT_SERVICE_LABELS, LokiSource
-from aisre_cli.sources.bundle import normalize_level, service_of
+from aisre_cli.sources.bundle import guess_level, normalize_level, service_of
 from aisre_cli.sources.catalog import SourceEnv, SourceType
 from aisre_cli.sources.http import Health, HttpSource, parse_model, probe
 from aisre_cli.sources.querylog import QueryStat, record
@@ -39,7 +39,6 @@ from aisre_cli.sources.querylog import QueryStat, record
 PAGE_LIMIT = 5000
 SLICES = 6
 """The window is read in this many time slices, each with a share of the line budget."""
-_LEVEL_GUESS = re.compile(r"\b(FATAL|PANIC|CRITICAL|ERROR|ERR|WARN(?:ING)?|INFO|DEBUG)\b", re.I)
 
 
 class _Lenient(BaseModel):
@@ -292,8 +291,7 @@ class Loki(HttpSource):
             if level_label:
                 level = normalize_level(level_label)
             else:
-                g = _LEVEL_GUESS.search(line[:200])
-                level = normalize_level(g.group(1)) if g else "info"
+                level = guess_level(line) or "info"
         table.ts.append(ts / 1e9)
         table.service.append(svc)
         table.level.append(level)
