@@ -541,6 +541,13 @@ def _versioned(key: str, old_value: str, new_value: str, new_from: float) -> lis
         ("canary", "false", "true", None),
         ("pod_template_hash", "5d8f7c9b4", "7b9c6d5f8", "v2.3.1"),  # a hash, not a version
         ("rollouts_pod_template_hash", "6f4d", "84c2", None),  # the change did not say
+        # cAdvisor's image label: the tag is the version the deploy records
+        (
+            "image",
+            "registry.io:5000/shop/api:v2.3.0",
+            "registry.io:5000/shop/api:v2.3.1@sha256:ab",
+            "v2.3.1",
+        ),
     ],
 )
 def test_canary_pods_are_read_whatever_the_label_says(
@@ -564,6 +571,13 @@ def test_version_labels_that_cannot_tell_the_new_version_blame_nothing() -> None
     fine = _versioned("pod_template_hash", "5d8f7c9b4", "7b9c6d5f8", FAULT - 300)
     fine[1].values = [0.01] * len(fine[1].values)
     assert change_an.attribute([d], fine, FamilyMatcher().classify)["d"].version_harm == 0.0
+
+
+def test_an_image_is_read_as_its_tag() -> None:
+    assert change_an._image_tag("registry.io:5000/shop/api:v2.3.1@sha256:ab") == "v2.3.1"
+    assert change_an._image_tag("api:1.0") == "1.0"
+    assert change_an._image_tag("registry.io:5000/shop/api") == "registry.io:5000/shop/api"
+    assert change_an._image_tag("api@sha256:ab") == "sha256:ab"
 
 
 def test_kubernetes_recommended_version_label_is_read() -> None:

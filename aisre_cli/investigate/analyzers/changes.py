@@ -61,11 +61,19 @@ VERSION_LABELS: tuple[str, ...] = (
     "tag",
     "destination_version",
     "app_kubernetes_io_version",
+    "serving_knative_dev_revision",
+    "controller_revision_hash",
+    "container_image_tag",
+    "image",
+    "container_image",
 )
 """Labels that tell a series' software version (Kubernetes, Argo Rollouts, Istio,
 OpenTelemetry `service.version`, the Kubernetes recommended `app.kubernetes.io/version`
-as Prometheus relabels it): with them a canary can be compared with its baseline. A
-`label_` prefix (kube-state-metrics' pod labels) is read through."""
+as Prometheus relabels it, Knative revisions, StatefulSet and DaemonSet revision hashes,
+and, last, the image a container runs (cAdvisor's `image`, read as its tag)): with them a
+canary can be compared with its baseline. A `label_` prefix (kube-state-metrics' pod
+labels) is read through."""
+_IMAGE_LABELS = frozenset({"image", "container_image"})
 HARM_FAMILIES = frozenset(
     {"errors", "latency", "availability", "restarts", "memory", "cpu", "connections"}
 )
@@ -113,8 +121,18 @@ def _version_of(labels: dict[str, str]) -> tuple[str, str] | None:
     for k in VERSION_LABELS:
         v = labels.get(k) or labels.get(f"label_{k}")
         if v:
-            return k, v
+            return k, (_image_tag(v) if k in _IMAGE_LABELS else v)
     return None
+
+
+def _image_tag(image: str) -> str:
+    """`registry/app:v1.4.2@sha256:…` → `v1.4.2`; an image without a tag is its digest
+    or its name (still one value per image)."""
+    ref, _, digest = image.partition("@")
+    name, colon, tag = ref.rpartition(":")
+    if colon and "/" not in tag:
+        return tag
+    return digest or ref
 
 
 def attribute(
