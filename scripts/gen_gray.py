@@ -16,8 +16,8 @@ What makes it hard, as in real gray releases:
   or latency), and one or two nodes shift their CPU a little near the page;
 * the version label varies across bundles the ways real systems spell it: `version`
   (as the change records it), `app_kubernetes_io_version` (the Kubernetes recommended
-  label, relabelled), `pod_template_hash` (a hash, not the version) and `track`
-  (`canary` beside `stable`).
+  label, relabelled), `pod_template_hash` (a hash, not the version), `track`
+  (`canary` beside `stable`) and cAdvisor's `image` (the version is its tag).
 
 Series are per pod, with `service`, `pod`, `node` and the version label. The truth is
 the bad release (`kind: deploy`, its service and change id). Deterministic for a seed.
@@ -85,7 +85,7 @@ SYSTEMS: tuple[tuple[str, dict[str, list[str]]], ...] = (
         },
     ),
 )
-LABEL_STYLES = ("version", "app_kubernetes_io_version", "pod_template_hash", "track")
+LABEL_STYLES = ("version", "app_kubernetes_io_version", "pod_template_hash", "track", "image")
 DEFECTS = ("errors", "latency", "cpu")
 FULL = ((0.08, 0.45), (2.0, 6.0), (2.0, 3.5))
 """The bad canary's extra error ratio, latency factor and CPU factor (ranges)."""
@@ -170,6 +170,8 @@ def bundle(i: int, seed: int, out: Path, subtle: bool = False) -> None:
         if style == "pod_template_hash":
             return {"pod_template_hash": hashes.setdefault((s, new), _hash(rng))}
         v = (r["new"] if new else r["old"]) if r else "v1.0.0"
+        if style == "image":
+            return {"image": f"registry.example.com:5000/shop/{s}:{v}"}
         return {style: v}
 
     hashes: dict[tuple[str, bool], str] = {}
