@@ -1336,3 +1336,54 @@ def test_without_a_symptom_of_its_own_the_page_dates_from_its_dependencies_near_
     ctx.series = [s for s in ctx.series if s.service != "web"]
     a = run(ctx)
     assert abs(a.onset - FAULT) <= 2 * STEP
+
+
+def test_a_rollout_that_spreads_requests_over_more_pods_is_not_a_traffic_change() -> None:
+    """Three pods serve 30 req/s each; a fourth comes up with a rollout and each now
+    serves 22.5: every old pod's rate fell, the service's demand did not. Replicas'
+    request series are read through their total; series split by route are not
+    replicas and are still read one by one."""
+    at = FAULT - 10 * STEP
+    pods = [
+        series("http_requests_per_second", "api", 30.0, 22.5, labels={"pod": f"api-{i}"}, at=at)
+        for i in range(3)
+    ]
+    new = series("http_requests_per_second", "api", 22.5, labels={"pod": "api-3"}, seed=9)
+    keep = [i for i, t in enumerate(new.timestamps) if t >= at]
+    new.timestamps = [new.timestamps[i] for i in keep]
+    new.values = [new.values[i] for i in keep]
+    found = metric_an.detect([*pods, new], FamilyMatcher(), ALERT)
+    assert not [f for f in found if f.series.service == "api" and f.family == "traffic"]
+    routes = [
+        series("http_requests_per_second", "api", 30.0, 10.0, labels={"route": "/a"}, at=at),
+        series("http_requests_per_second", "api", 30.0, 50.0, labels={"route": "/b"}, at=at),
+    ]
+    found = metric_an.detect(routes, FamilyMatcher(), ALERT)
+    assert {f.series.labels.get("route") for f in found if f.family == "traffic"} >= {"/a", "/b"}
+
+
+def test_a_resource_only_the_new_pods_burn_is_the_release_not_saturation() -> None:
+    """api's CPU rises with a deploy. When its new version's pods burn more CPU than the
+    old ones over the same minutes, the release explains the saturation (its kind signal
+    falls, and the deploy ranks above it); when new and old pods burn alike, the rise is
+    the resource's own story and saturation keeps its signal."""
+
+    def sat_and_deploy(new_cpu: float) -> tuple[float, float, float]:
+        at = FAULT - 300
+        old = series("container_cpu_usage_cores", "api", 0.3, labels={"version": "v1"}, seed=2)
+        new = series("container_cpu_usage_cores", "api", new_cpu, labels={"version": "v2"}, seed=3)
+        keep = [i for i, t in enumerate(new.timestamps) if t >= at]
+        new.timestamps = [new.timestamps[i] for i in keep]
+        new.values = [new.values[i] for i in keep]
+        # the service's CPU as a whole (what a dashboard shows) rises with the deploy
+        total = series("process_cpu_usage_cores", "api", 0.9, 1.5, at=at)
+        d = Change(id="d", ts=_dt(at), service="api", kind="deploy", version="v2")
+        a = run(context([old, new, total], changes=[d]))
+        (sat,) = cands(a, "resource_saturation", "api")
+        dep = max(c.score for c in cands(a, "deploy", "api"))
+        return sat.features["kind_signal"], sat.score, dep
+
+    alike, _, _ = sat_and_deploy(0.3)
+    burning, sat_score, deploy_score = sat_and_deploy(0.9)
+    assert burning < 0.5 * alike
+    assert deploy_score > sat_score

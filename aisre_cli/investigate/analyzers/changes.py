@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aisre_cli.investigate.families import SignalClass
 from aisre_cli.model import Change, Series
@@ -97,6 +97,9 @@ class ChangeHarm:
     version_harm: float = 0.0
     """0-1: the new version is worse than the other versions over the same minutes."""
     version_detail: str = ""
+    version_by_family: dict[str, float] = field(default_factory=dict)
+    """`version_harm` per signal family (`cpu`, `errors`, ...): what the new version is
+    worse at."""
     version_compared: bool = False
     """The new version's pods could be compared with the old ones' (both were there after
     the change, in a family that shows harm). With `version_harm` near 0 that clears the
@@ -174,10 +177,11 @@ def attribute(
             h = _z_strength(z)
             if h > best.harm:
                 best = ChangeHarm(c.id, h, s, base, level, z)
-        vh, detail, compared = _version_harm(c, by_svc.get(c.service, []), classify)
+        vh, detail, compared, fams = _version_harm(c, by_svc.get(c.service, []), classify)
         best.version_harm = vh
         best.version_detail = detail
         best.version_compared = compared
+        best.version_by_family = fams
         out[c.id] = best
     return out
 
@@ -209,8 +213,9 @@ def _new_versions(c: Change, first_seen: dict[str, float], t: float) -> set[str]
 
 def _version_harm(
     c: Change, series: list[Series], classify: Callable[[str, dict[str, str]], SignalClass]
-) -> tuple[float, str, bool]:
-    """(harm 0-1, what to cite, whether the new pods could be compared at all)."""
+) -> tuple[float, str, bool, dict[str, float]]:
+    """(harm 0-1, what to cite, whether the new pods could be compared at all, harm per
+    signal family)."""
     t = c.ts.timestamp()
     labelled: list[tuple[Series, str, str]] = []
     first_seen: dict[str, float] = {}
@@ -235,6 +240,7 @@ def _version_harm(
             is_new = value in new_versions
         groups.setdefault(s.name, {}).setdefault(is_new, []).append(s)
     best, best_z, detail, compared = 0.0, -math.inf, "", False
+    fams: dict[str, float] = {}
     for name, g in groups.items():
         if True not in g or False not in g:
             continue
@@ -258,9 +264,11 @@ def _version_harm(
         scale = max(o_sd, 0.05 * abs(o_med), 1e-9)
         z = (n_med - o_med) / scale * sign
         h = _z_strength(z)
+        if cls.family:
+            fams[cls.family] = max(fams.get(cls.family, 0.0), h)
         # the worst comparison is cited, also when it clears the change (all harm 0)
         if h > best or (h == best and z > best_z):
             best, best_z = h, z
             which = f"new version {c.version}" if c.version else "the new version"
             detail = f"{name}: {which} at {n_med:.3g} vs {o_med:.3g} on the others"
-    return best, detail, compared
+    return best, detail, compared, fams

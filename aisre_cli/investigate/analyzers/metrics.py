@@ -745,7 +745,33 @@ def prepare(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
             out.append(as_increase(s, RESTART_WINDOW_S))
         else:
             out.append(as_rate(s))
-    return out + demand_totals(out, matcher) + pod_means(out, matcher)
+    totals = demand_totals(out, matcher)
+    # a service's demand is its total: how its requests spread over its pods shifts with
+    # every rollout (new pods take a share, each old pod's rate falls), so replicas'
+    # request series are read through their total, not one by one
+    spread = _replica_members(out, totals)
+    if spread:
+        out = [s for s in out if id(s) not in spread]
+    return out + totals + pod_means(out, matcher)
+
+
+def _replica_members(series: list[Series], totals: list[Series]) -> set[int]:
+    """ids of the series summed into a total (`demand_totals`) whose members differ only
+    in which pod or version they come from (`POD_KEYS`)."""
+    made = {(t.name, t.service): set(t.timestamps) for t in totals}
+    groups: dict[tuple[str, str | None], list[Series]] = defaultdict(list)
+    for s in series:
+        if (s.name, s.service) in made:
+            groups[(s.name, s.service)].append(s)
+    out: set[int] = set()
+    for key, members in groups.items():
+        keys = {k for m in members for k in m.labels}
+        varying = {k for k in keys if len({m.labels.get(k) for m in members}) > 1}
+        if not varying or not varying <= POD_KEYS:
+            continue  # routes, status codes: the spread says something
+        grid = made[key]
+        out |= {id(m) for m in members if set(m.timestamps) <= grid}
+    return out
 
 
 def demand_totals(series: list[Series], matcher: FamilyMatcher) -> list[Series]:

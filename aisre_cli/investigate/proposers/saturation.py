@@ -40,6 +40,30 @@ with it takes (Little's law), so a call edge out of the service that grew first 
 it with no leak and no load behind it. The edge's callee is the story (`network`)."""
 
 
+RELEASE_EXPLAINS = 0.8
+"""How much of a saturation a release can explain away: the new version's pods using
+more of the resource than the old ones over the same minutes (a canary that burns CPU
+or leaks memory) is the release's defect (`deploy`), which load or a noisy neighbour
+would not be: they weigh on the old pods alike."""
+
+
+def released(scene: Scene, s: str, family: str | None) -> float:
+    """0-1: how much worse than the old pods a release of `s` before the onset made
+    `family` (`ChangeHarm.version_by_family`)."""
+    if not family:
+        return 0.0
+    return max(
+        (
+            h.version_by_family.get(family, 0.0)
+            for cf in scene.fnd.changes
+            if cf.change.service == s
+            and cf.before_onset
+            and (h := scene.fnd.harm.get(cf.change.id)) is not None
+        ),
+        default=0.0,
+    )
+
+
 def waiting(scene: Scene, s: str, onset: float) -> float:
     """0-1: how strongly a call out of `s` grew at or before `onset` (`scene.edges`)."""
     return max(
@@ -90,6 +114,8 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     lead = own or sat
     if lead:  # demand first, then the resource: load, not a leak or a noisy neighbour
         sig *= 1.0 - LOAD_EXPLAINS * demand(view, min(f.onset for f in lead))
+    if lead:  # only the new pods use more: the release's doing, not the resource's
+        sig *= 1.0 - RELEASE_EXPLAINS * released(scene, s, lead[0].family)
     if lead and all(f.family == "connections" for f in lead):
         # slow calls out first, then the pool: the pool waits on them
         sig *= 1.0 - WAIT_EXPLAINS * waiting(scene, s, min(f.onset for f in lead))
