@@ -1387,3 +1387,45 @@ def test_a_resource_only_the_new_pods_burn_is_the_release_not_saturation() -> No
     burning, sat_score, deploy_score = sat_and_deploy(0.9)
     assert burning < 0.5 * alike
     assert deploy_score > sat_score
+
+
+def _scaled(summary: str, at: float) -> Analysis:
+    """web's demand quadruples at the fault; api (which web calls) fails with it, and a
+    scale change of api comes two minutes later (or earlier)."""
+    ctx = context(
+        [
+            series("http_requests_per_second", "web", 100.0, 400.0),
+            series("http_errors_ratio", "api", 0.01, 0.3),
+        ],
+        changes=[Change(id="hpa", ts=_dt(at), service="api", kind="scale", summary=summary)],
+    )
+    return run(ctx)
+
+
+def test_an_autoscaler_adding_replicas_after_the_load_rose_is_not_the_cause() -> None:
+    """An autoscaler answering the surge is a consequence. Removing replicas, or adding
+    them before any demand rose, is still a suspect."""
+    up = "HorizontalPodAutoscaler scaled api from 3 to 4 replicas"
+    (answer,) = cands(_scaled(up, FAULT + 60), "config_change", "api")
+    assert answer.features["kind_signal"] < 0.05
+    assert "answering the load" in answer.statement
+    (down,) = cands(_scaled("scaled api from 4 to 2 replicas", FAULT + 60), "config_change", "api")
+    assert down.features["kind_signal"] > 0.3
+    (early,) = cands(_scaled(up, FAULT - 300), "config_change", "api")
+    assert early.features["kind_signal"] > 0.3
+
+
+@pytest.mark.parametrize(
+    ("summary", "up"),
+    [
+        ("HorizontalPodAutoscaler scaled accounts from 3 to 4 replicas", True),
+        ("Scaled down replica set api-7d9f from 4 to 2", False),
+        ("cluster-autoscaler: scale-up of node group ng-1", True),
+        ("Scaled up replica set api-7d9f8b6c5d to 5", True),
+        ("kubectl scale --replicas=3", False),
+    ],
+)
+def test_scale_direction(summary: str, up: bool) -> None:
+    from aisre_cli.investigate.proposers.changes import scaled_up
+
+    assert scaled_up(summary) is up

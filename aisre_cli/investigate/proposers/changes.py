@@ -5,6 +5,9 @@ after it, or its new version's series vs the old version's; see
 `analyzers.changes.attribute`) together with how close it came before the onset.
 A change after the onset (a hot-fix) is kept as context but cannot explain it, and
 a change whose service did not get worse stays innocent even if it is the latest.
+An autoscaler adding replicas after the demand at the service or its callers rose is
+answering the load, not causing the trouble (`responding`): it is cleared like a
+canary that does no worse than its old pods.
 
 The cluster's events are harm too: containers crashing, pods that cannot start
 (image pull or missing ConfigMap/Secret) or failing their probes on the changed service,
@@ -13,6 +16,8 @@ before the change does not.
 """
 
 from __future__ import annotations
+
+import re
 
 from aisre_cli.investigate.analyzers.events import after
 from aisre_cli.investigate.evidence import (
@@ -26,9 +31,34 @@ from aisre_cli.investigate.evidence import (
 )
 from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
-from aisre_cli.investigate.scene import VERSION_WORSE, Scene, ServiceView
+from aisre_cli.investigate.scene import TOL_S, VERSION_WORSE, Scene, ServiceView
 from aisre_cli.model import HypothesisKind
 
+_SCALE_SIZES = re.compile(r"from (\d+) to (\d+)")
+_SCALE_UP = re.compile(r"scal(?:ed|ing|e)[ -]?up|scale-?out", re.IGNORECASE)
+
+
+def scaled_up(summary: str) -> bool:
+    """A scale change that added replicas (`from 3 to 4`, `scaled up`)."""
+    m = _SCALE_SIZES.search(summary)
+    if m is not None:
+        return int(m.group(2)) > int(m.group(1))
+    return _SCALE_UP.search(summary) is not None
+
+
+def responding(scene: Scene, s: str, t: float) -> float:
+    """0-1: how strongly demand at `s` or at a service calling it had already risen at
+    time `t`: an autoscaler adding replicas then is answering the load, not causing
+    the trouble (`scene.surge_at`)."""
+    near = {s} | scene.upstream(s)
+    return max(
+        (st for x, (st, on) in scene.surge_at.items() if x in near and on <= t + TOL_S),
+        default=0.0,
+    )
+
+
+LOAD_CLEARS = 0.3
+"""A surge at least this strong before a scale-up clears it (`responding`)."""
 HARM_EVENTS = ("config", "crash", "probe")
 """Event classes a bad change causes on its own service (capacity is the cluster's)."""
 
@@ -69,6 +99,13 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             harm = h.version_harm
         ev_harm, ev_rows = event_harm(view, c.ts.timestamp(), scene.onset)
         harm = max(harm, ev_harm)
+        # replicas added after the demand rose: the autoscaler answering the load
+        load = (
+            responding(scene, s, c.ts.timestamp())
+            if c.kind == "scale" and scaled_up(c.summary)
+            else 0.0
+        )
+        cleared = cleared or load >= LOAD_CLEARS
         if cf.before_onset:
             stmt = (
                 f"The {what} of {s} at {_hm(c.ts.timestamp())}, {_gap(cf.gap_s)} before "
@@ -77,6 +114,11 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             if h is not None and h.version_harm >= VERSION_WORSE and h.version_detail:
                 stmt = (
                     stmt[:-1] + f"; its new version is worse than the others ({h.version_detail})."
+                )
+            elif load >= LOAD_CLEARS:
+                stmt = stmt[:-1] + (
+                    "; but it added replicas after the demand had risen: the autoscaler "
+                    "answering the load, not its cause."
                 )
             elif cleared and h is not None:
                 stmt = stmt[:-1] + (
@@ -94,6 +136,8 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             specific.append(hev)
         if cf.before_onset:
             specific += ev_rows
+        if load >= LOAD_CLEARS:
+            harm = 0.0
         signal = harm if cleared else max(view.features["anomaly"], view.features["logs"], harm)
         out.append(
             make(
