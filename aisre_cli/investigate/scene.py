@@ -225,6 +225,15 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         first[ef.service] = min(first.get(ef.service, began), began)
     for found_ev in events_at.values():
         found_ev.sort(key=lambda x: (-x.strength, x.cls))
+    for cf_cert in fnd.certs:
+        # a certificate that expired in the incident's minutes is trouble at its service
+        # from that moment, though none of its series moves (the handshake fails first)
+        svc = cf_cert.series.service
+        if not svc or cf_cert.until is not None or not lo <= cf_cert.onset <= hi:
+            continue
+        if cf_cert.strength >= 1.0:
+            first[svc] = min(first.get(svc, cf_cert.onset), cf_cert.onset)
+            anom[svc] = max(anom.get(svc, 0.0), cf_cert.strength)
     # An endpoint seen only from its callers (a leaf: a load balancer's hostname, a
     # proxy) that moves with a service those callers also reach is, most likely, the
     # route to that service: its trouble is that service's, seen from the outside.

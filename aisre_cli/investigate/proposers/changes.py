@@ -5,9 +5,9 @@ after it, or its new version's series vs the old version's; see
 `analyzers.changes.attribute`) together with how close it came before the onset.
 A change after the onset (a hot-fix) is kept as context but cannot explain it, and
 a change whose service did not get worse stays innocent even if it is the latest.
-An autoscaler adding replicas after the demand at the service or its callers rose is
-answering the load, not causing the trouble (`responding`): it is cleared like a
-canary that does no worse than its old pods.
+An autoscaler adding replicas after the demand at the service or its callers rose, or
+after the service's own trouble began, is answering it, not causing it (`responding`):
+it is cleared like a canary that does no worse than its old pods.
 
 The cluster's events are harm too: containers crashing, pods that cannot start
 (image pull or missing ConfigMap/Secret) or failing their probes on the changed service,
@@ -47,14 +47,18 @@ def scaled_up(summary: str) -> bool:
 
 
 def responding(scene: Scene, s: str, t: float) -> float:
-    """0-1: how strongly demand at `s` or at a service calling it had already risen at
-    time `t`: an autoscaler adding replicas then is answering the load, not causing
-    the trouble (`scene.surge_at`)."""
+    """0-1: how strongly, at time `t`, demand at `s` or at a service calling it had
+    already risen (`scene.surge_at`), or `s` itself was already in trouble (an
+    autoscaler scales on CPU or latency too): replicas added then answer the trouble,
+    they did not start it."""
     near = {s} | scene.upstream(s)
-    return max(
+    surge = max(
         (st for x, (st, on) in scene.surge_at.items() if x in near and on <= t + TOL_S),
         default=0.0,
     )
+    began = scene.first.get(s)
+    own = scene.anom.get(s, 0.0) if began is not None and began <= t else 0.0
+    return max(surge, own)
 
 
 LOAD_CLEARS = 0.3
@@ -117,8 +121,8 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
                 )
             elif load >= LOAD_CLEARS:
                 stmt = stmt[:-1] + (
-                    "; but it added replicas after the demand had risen: the autoscaler "
-                    "answering the load, not its cause."
+                    "; but it added replicas after the demand had risen or the trouble had "
+                    "begun: the autoscaler answering it, not its cause."
                 )
             elif cleared and h is not None:
                 stmt = stmt[:-1] + (
