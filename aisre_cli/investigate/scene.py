@@ -228,12 +228,12 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
     for cf_cert in fnd.certs:
         # a certificate that expired in the incident's minutes is trouble at its service
         # from that moment, though none of its series moves (the handshake fails first)
-        svc = cf_cert.series.service
-        if not svc or cf_cert.until is not None or not lo <= cf_cert.onset <= hi:
+        cert_svc = cf_cert.series.service
+        if not cert_svc or cf_cert.until is not None or not lo <= cf_cert.onset <= hi:
             continue
-        if cf_cert.strength >= 1.0:
-            first[svc] = min(first.get(svc, cf_cert.onset), cf_cert.onset)
-            anom[svc] = max(anom.get(svc, 0.0), cf_cert.strength)
+        if cf_cert.strength >= 1.0:  # expired, not only near its end
+            first[cert_svc] = min(first.get(cert_svc, cf_cert.onset), cf_cert.onset)
+            anom[cert_svc] = max(anom.get(cert_svc, 0.0), cf_cert.strength)
     # An endpoint seen only from its callers (a leaf: a load balancer's hostname, a
     # proxy) that moves with a service those callers also reach is, most likely, the
     # route to that service: its trouble is that service's, seen from the outside.
