@@ -8,7 +8,7 @@ engineer reads the alert instead, and so does this: in order,
 2. its summary or description naming a service the incident's data knows (whole words);
 3. its name, which often starts with or holds the service (`PetSiteHighLatency`,
    `checkout_error_budget_burn`).
-Only services the gathered data knows (topology, series, logs) count, so a word that
+Only services the gathered data knows (its topology and series) count, so a word that
 happens to look like a name does not invent a service.
 """
 

@@ -62,7 +62,8 @@ def responding(scene: Scene, s: str, t: float) -> float:
 
 
 LOAD_CLEARS = 0.3
-"""A surge at least this strong before a scale-up clears it (`responding`)."""
+"""A surge, or trouble at the service, at least this strong before a scale-up clears it
+(`responding`)."""
 HARM_EVENTS = ("config", "crash", "probe")
 """Event classes a bad change causes on its own service (capacity is the cluster's)."""
 
@@ -103,7 +104,8 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             harm = h.version_harm
         ev_harm, ev_rows = event_harm(view, c.ts.timestamp(), scene.onset)
         harm = max(harm, ev_harm)
-        # replicas added after the demand rose: the autoscaler answering the load
+        # replicas added after the demand rose or the trouble began: the autoscaler
+        # answering it
         load = (
             responding(scene, s, c.ts.timestamp())
             if c.kind == "scale" and scaled_up(c.summary)
