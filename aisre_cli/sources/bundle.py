@@ -204,9 +204,14 @@ _COLLECTOR_JOB = re.compile(
 """`job` values that name the collector that scraped a series, not the workload it
 describes (kube-prometheus' cAdvisor and kube-state-metrics jobs, node-exporter, an
 OpenTelemetry collector)."""
-_POD_SUFFIX = re.compile(r"-(?:[a-z0-9]{5,10}-[a-z0-9]{5}|[a-z0-9]{5}|[0-9]{1,4})$")
+_K8S_RAND = "[bcdfghjklmnpqrstvwxz2-9]"
+_POD_SUFFIX = re.compile(
+    rf"-(?:{_K8S_RAND}{{6,10}}-{_K8S_RAND}{{5}}|{_K8S_RAND}{{5}}|[0-9]{{1,4}})$"
+)
 """What Kubernetes appends to a workload's name to name its pods: a Deployment's
-pod-template hash and random suffix, a DaemonSet's suffix, a StatefulSet's ordinal."""
+pod-template hash and random suffix, a DaemonSet's suffix (both drawn from the
+vowel-free alphabet Kubernetes uses, so `api-proxy` keeps its `proxy`), a StatefulSet's
+ordinal."""
 
 
 def workload_of(pod: str) -> str:
