@@ -148,10 +148,10 @@ def analyze_context(
     # rollouts only the cluster recorded (new ReplicaSets in its events) are changes too
     changes = [*ctx.changes, *event_an.rollouts(ctx.events, ctx.changes)]
     change_findings = change_an.correlate(changes, onset)
-    known = topo.services() | {s.service for s in ctx.series if s.service}
     silent = dep_an.find_silent(ctx.series, alert_ts)
     dead = dep_an.find_dead(metric_findings, log_stats.findings, known, ctx.logs, silent)
-    # traces are compared around the page itself (see trace_an.page_ref)
+    # traces are compared around the page, or where their requests changed before it
+    # (trace_an.split_ref)
     t_ref = trace_an.split_ref(ctx.spans, onset, alert_ts)
     trace_findings = trace_an.analyze(ctx.spans, t_ref) if ctx.spans else []
     edges = edge_an.edge_gaps(ctx.spans, t_ref) if ctx.spans else []
