@@ -1436,3 +1436,30 @@ def test_scale_direction(summary: str, up: bool) -> None:
     from aisre_cli.investigate.proposers.changes import scaled_up
 
     assert scaled_up(summary) is up
+
+
+def test_a_new_version_the_metrics_show_is_a_rollout_though_nothing_recorded_it() -> None:
+    """api's failing new pods (version v2, first seen 25 minutes into the window) and no
+    change feed: the metrics show the rollout, so it is a deploy to compare and blame.
+    A recorded change at that moment is not doubled, and versions that ran from the
+    start of the window are not a rollout."""
+    at = FAULT - 300
+    a = run(context(_versioned("version", "v1", "v2", at)))
+    top = max(a.candidates, key=lambda c: c.score)
+    assert (top.kind, top.service, top.subject) == ("deploy", "api", "seen:api:version=v2")
+    assert any("first seen in the metrics" in e.ev.summary for e in top.evidence)
+    recorded = Change(id="d", ts=_dt(at + 60), service="api", kind="deploy", version="v2")
+    both = run(context(_versioned("version", "v1", "v2", at), changes=[recorded]))
+    assert [c.subject for c in cands(both, "deploy", "api")] == ["d"]
+    steady = _versioned("version", "v1", "v2", T0)
+    assert change_an.versions_seen(steady, []) == []
+    # a version that came up in the window's first minutes ran from its start, as far as
+    # the window can tell
+    assert change_an.versions_seen(_versioned("version", "v1", "v2", T0 + 2 * STEP), []) == []
+    # one version only, first labelled mid-window (the label was added, or the series
+    # began to be scraped): nothing older to have rolled out from
+    only_new = [series("http_request_duration_p99_seconds", "api", 0.1)]
+    only_new += [s for s in _versioned("version", "v1", "v2", at) if s.labels["version"] == "v2"]
+    assert change_an.versions_seen(only_new, []) == []
+    canary = change_an.versions_seen(_versioned("track", "stable", "canary", at), [])
+    assert [(c.service, c.version) for c in canary] == [("api", None)]

@@ -147,6 +147,8 @@ def analyze_context(
     log_stats = log_an.analyze(ctx.logs, ref, start, end)
     # rollouts only the cluster recorded (new ReplicaSets in its events) are changes too
     changes = [*ctx.changes, *event_an.rollouts(ctx.events, ctx.changes)]
+    # and new versions the metrics show coming up, where nothing recorded them
+    changes += change_an.versions_seen(series, changes)
     change_findings = change_an.correlate(changes, onset)
     silent = dep_an.find_silent(ctx.series, alert_ts)
     dead = dep_an.find_dead(metric_findings, log_stats.findings, known, ctx.logs, silent)

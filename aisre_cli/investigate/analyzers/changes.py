@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from aisre_cli.investigate.families import SignalClass
 from aisre_cli.model import Change, Series
@@ -183,6 +184,61 @@ def attribute(
         best.version_compared = compared
         best.version_by_family = fams
         out[c.id] = best
+    return out
+
+
+SEEN_AFTER_S = 600.0
+"""A version first seen at least this long after its service's first sample (the
+window's start) came up inside the window (`versions_seen`)."""
+
+
+def versions_seen(
+    series: list[Series], changes: list[Change], dedupe_s: float = 300.0
+) -> list[Change]:
+    """Rollouts the metrics show and nothing recorded: a new value of a version label
+    (`VERSION_LABELS`; a canary label's `canary` value) whose first sample comes
+    `SEEN_AFTER_S` or more after its service's first one, while another value of it
+    ran before. It becomes a `deploy` change at that moment unless a change on the
+    same service within `dedupe_s` already records it. Teams without a change feed
+    still get their canaries compared with the old pods (`attribute`)."""
+    start: dict[str, float] = {}
+    seen: dict[tuple[str, str, str], float] = {}
+    for s in series:
+        if not s.service or not s.timestamps:
+            continue
+        t0 = s.timestamps[0]
+        start[s.service] = min(start.get(s.service, t0), t0)
+        ver = _version_of(s.labels)
+        if ver is None:
+            continue
+        key, value = ver
+        if key in CANARY_KEYS and value.lower() not in CANARY_VALUES:
+            value = "stable"
+        k = (s.service, key, value)
+        seen[k] = min(seen.get(k, t0), t0)
+    out: list[Change] = []
+    for (svc, key, value), t in sorted(seen.items(), key=lambda kv: (kv[1], kv[0])):
+        if t - start[svc] < SEEN_AFTER_S:
+            continue
+        if not any(s2 == svc and k2 == key and t2 < t for (s2, k2, _), t2 in seen.items()):
+            continue
+        if any(c.service == svc and abs(c.ts.timestamp() - t) <= dedupe_s for c in changes):
+            continue
+        canary = key in CANARY_KEYS
+        out.append(
+            Change(
+                id=f"seen:{svc}:{key}={value}",
+                ts=datetime.fromtimestamp(t, UTC),
+                service=svc,
+                kind="deploy",
+                version=None if canary or key.endswith("hash") else value,
+                summary=(
+                    f"{'canary' if canary else key + ' ' + value} of {svc} first seen in "
+                    "the metrics (no change recorded)"
+                ),
+                source="metrics",
+            )
+        )
     return out
 
 
