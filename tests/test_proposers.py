@@ -1463,3 +1463,17 @@ def test_a_new_version_the_metrics_show_is_a_rollout_though_nothing_recorded_it(
     assert change_an.versions_seen(only_new, []) == []
     canary = change_an.versions_seen(_versioned("track", "stable", "canary", at), [])
     assert [(c.service, c.version) for c in canary] == [("api", None)]
+
+
+def test_a_change_within_the_onset_step_says_it_came_after_as_measured() -> None:
+    """A deploy a minute after the measured onset still counts (the onset is measured
+    at the metric step), and its statement does not call it 'before'."""
+    a = run(
+        context(
+            [series("http_errors_ratio", "api", 0.01, 0.3)],
+            changes=[_deploy("d", "api", FAULT + 60)],
+        )
+    )
+    (d,) = cands(a, "deploy", "api")
+    assert d.features["change_after_onset"] == 0.0
+    assert "after the onset as measured" in d.statement and "before the onset" not in d.statement

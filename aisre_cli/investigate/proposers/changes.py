@@ -114,8 +114,14 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         cleared = cleared or load >= LOAD_CLEARS
         if cf.before_onset:
             stmt = (
-                f"The {what} of {s} at {_hm(c.ts.timestamp())}, {_gap(cf.gap_s)} before "
-                f"the onset, {scene.effect(s)}."
+                f"The {what} of {s} at {_hm(c.ts.timestamp())}, "
+                + (
+                    f"{_gap(cf.gap_s)} before the onset"
+                    if cf.gap_s >= 0
+                    # within the onset's measuring step: it may still have come first
+                    else f"{_gap(cf.gap_s)} after the onset as measured (within a step)"
+                )
+                + f", {scene.effect(s)}."
             )
             if h is not None and h.version_harm >= VERSION_WORSE and h.version_detail:
                 stmt = (
