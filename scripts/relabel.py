@@ -132,10 +132,15 @@ def main() -> int:
         if dst.exists():
             print(f"relabel: {dst} exists; remove it first", file=sys.stderr)
             return 2
-        if args.vocab == "kube-prometheus":
-            kube_prometheus(b, dst)
-        else:
-            rename(b, dst, VOCABULARIES[args.vocab])
+        try:
+            if args.vocab == "kube-prometheus":
+                kube_prometheus(b, dst)
+            else:
+                rename(b, dst, VOCABULARIES[args.vocab])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            # a metrics file that is not Prometheus query_range JSON, a read-only target
+            print(f"relabel: {b}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 1
     print(f"wrote {len(bundles)} bundle(s) under {args.dst}")
     return 0
 

@@ -227,7 +227,7 @@ def _assert_evidence_reproducible(prom_url: str, report: dict[str, Any], ran_unt
 
 
 def _assert_round_trip(alert_id: str, out: Path) -> None:
-    from aisre_cli.investigate.gather import gather, list_alerts, resolve_alert
+    from aisre_cli.investigate.gather import gather_for, list_alerts, resolve_alert
     from aisre_cli.investigate.rank import Weights
     from aisre_cli.investigate.triage import analyze_context, build_report, run_triage
     from aisre_cli.settings.config import resolve_profile
@@ -238,14 +238,7 @@ def _assert_round_trip(alert_id: str, out: Path) -> None:
     sources = build_sources(prof)
     alerts, _ = list_alerts(sources, prof.gather_budget_s)
     alert = resolve_alert(alerts, alert_id)
-    ctx = gather(
-        sources,
-        alert,
-        alerts,
-        lookback_s=prof.lookback_minutes * 60,
-        lookahead_s=prof.lookahead_minutes * 60,
-        budget_s=prof.gather_budget_s,
-    )
+    ctx = gather_for(sources, alert, alerts, prof)
     assert all(n.status == "ok" for n in ctx.notes), ctx.notes
     raw = raw_alerts(sources.alerts)
     capture_bundle(ctx, out, raw_alerts=raw)

@@ -44,7 +44,7 @@ from typing import Any
 from aisre_cli.errors import AisreError
 from aisre_cli.investigate.baselines import NAMES as BASELINES
 from aisre_cli.investigate.baselines import rank_of, rankings
-from aisre_cli.investigate.gather import gather, list_alerts, resolve_alert
+from aisre_cli.investigate.gather import gather_for, list_alerts, resolve_alert
 from aisre_cli.investigate.rank import (
     FEATURES,
     Candidate,
@@ -542,15 +542,7 @@ def analyze_bundle(sources: SourceSet, profile: Profile, weights: Weights) -> An
         alert = resolve_alert(alerts, b.meta.focus_alert)
     else:
         alert = min(alerts, key=lambda a: (a.starts_at, a.id))
-    ctx = gather(
-        sources,
-        alert,
-        alerts,
-        lookback_s=profile.lookback_minutes * 60,
-        lookahead_s=profile.lookahead_minutes * 60,
-        budget_s=profile.gather_budget_s,
-    )
-    return analyze_context(ctx, profile, weights)
+    return analyze_context(gather_for(sources, alert, alerts, profile), profile, weights)
 
 
 def evaluate_bundle(

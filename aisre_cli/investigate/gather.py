@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aisre_cli.errors import AisreError, Cancelled, UsageError
 from aisre_cli.model import (
@@ -33,6 +33,9 @@ from aisre_cli.model import (
 )
 from aisre_cli.sources import TraceSource
 from aisre_cli.sources.registry import SourceSet
+
+if TYPE_CHECKING:
+    from aisre_cli.settings.config import Profile
 
 ProgressFn = Callable[[SourceNote], None]
 
@@ -282,6 +285,28 @@ def live_window(
     end = min(at + timedelta(seconds=lookahead_s), now)
     start = min(at - timedelta(seconds=lookback_s), end - timedelta(seconds=60))
     return Window(start=start, end=end)
+
+
+def gather_for(
+    sources: SourceSet,
+    alert: Alert,
+    alerts: list[Alert],
+    profile: Profile,
+    *,
+    budget_s: float | None = None,
+    progress: ProgressFn | None = None,
+) -> Context:
+    """`gather` over the profile's window (its lookback and lookahead) within its gather
+    budget, or `budget_s` when the caller has less time left."""
+    return gather(
+        sources,
+        alert,
+        alerts,
+        lookback_s=profile.lookback_minutes * 60,
+        lookahead_s=profile.lookahead_minutes * 60,
+        budget_s=profile.gather_budget_s if budget_s is None else budget_s,
+        progress=progress,
+    )
 
 
 def gather(

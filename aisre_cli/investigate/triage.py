@@ -26,7 +26,7 @@ from aisre_cli.investigate.analyzers import metrics as metric_an
 from aisre_cli.investigate.analyzers import trace_edges as edge_an
 from aisre_cli.investigate.analyzers import traces as trace_an
 from aisre_cli.investigate.families import FamilyMatcher
-from aisre_cli.investigate.gather import ProgressFn, gather, list_alerts, resolve_alert
+from aisre_cli.investigate.gather import ProgressFn, gather_for, list_alerts, resolve_alert
 from aisre_cli.investigate.rank import Candidate, Findings, Ranker, Weights
 from aisre_cli.model import (
     Alert,
@@ -328,12 +328,11 @@ def run_triage(
             )
         raise UsageError("there are no alerts to triage", hint="nothing is firing")
     alert = resolve_alert(alerts, alert_query)
-    ctx = gather(
+    ctx = gather_for(
         sources,
         alert,
         alerts,
-        lookback_s=profile.lookback_minutes * 60,
-        lookahead_s=profile.lookahead_minutes * 60,
+        profile,
         budget_s=max(0.5, deadline - time.monotonic()),
         progress=progress,
     )
