@@ -159,6 +159,24 @@ def cands(a: Analysis, kind: str, service: str | None = None) -> list[Candidate]
             "expiry_ts",
             "service",
         ),
+        # dotted (StatsD, Datadog, OpenTelemetry), hyphenated and camelCase names are
+        # read word by word, as the snake_case ones are
+        ("system.cpu.user", "cpu", True, "gauge", "node"),
+        ("kafka.consumer.lag", "latency", True, "gauge", "service"),
+        ("Success-Rate", "errors", False, "gauge", "service"),
+        ("responseTime", "latency", True, "gauge", "service"),
+        ("http.server.requests.total", "traffic", True, "counter", "service"),
+        # AIOps-style KPI abbreviations: mean response time, success rate, transactions
+        ("mrt", "latency", True, "gauge", "service"),
+        ("avg_rt", "latency", True, "gauge", "service"),
+        ("sr", "errors", False, "gauge", "service"),
+        ("succ_rate", "errors", False, "gauge", "service"),
+        ("tps", "traffic", True, "gauge", "service"),
+        ("cartservice_net_send", "traffic", True, "gauge", "service"),
+        ("request_timeouts", "errors", True, "gauge", "service"),
+        ("jvm_threads", "connections", True, "gauge", "service"),
+        # TCP's own timeouts stay faults on the wire
+        ("node_netstat_TcpExt_TCPTimeouts", "network", True, "gauge", "node"),
     ],
 )
 def test_catalogue_reads_exporter_vocabularies(
@@ -213,6 +231,9 @@ def test_names_that_are_no_family() -> None:
 def test_unknown_metric_is_generic_never_a_kind() -> None:
     c = FamilyMatcher().classify("widget_frobnication_level")
     assert c.family is None and not c.known
+    # short tokens match whole words only: "alert", "smart", "sort" hold no "rt"
+    for name in ("alert_count", "smart_attributes", "sort_buffer"):
+        assert FamilyMatcher().classify(name).family is None, name
     a = run(context([series("widget_frobnication_level", "db", 10.0, 80.0)]))
     db = [c for c in a.candidates if c.service == "db"]
     assert db and {c.kind for c in db} == {"unknown"}

@@ -90,6 +90,9 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"unsuccess",
         r"success_(rate|ratio)",
         r"(^|_)success(_|$)",
+        r"(^|_)(succ|sr)($|_)",  # success rate, abbreviated (AIOps-style KPIs)
+        r"^(?!.*(tcp|net|socket)).*(^|_)time_?outs?($|_)",  # request timeouts, not TCP's
+        r"(^|_)retr(y|ies)($|_)",
         r"(^|_)ok_(percent|pct|ratio|rate|fraction)",  # X-Ray's OK share of requests
         r"upstream_rq_5",
         r"grpc_.*(unavailable|internal|deadline)",
@@ -108,6 +111,9 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"gc_pause",
         r"_seconds_max$",  # Micrometer timers: the slowest call of the last interval
         r"seconds_behind",  # replication behind its primary
+        r"(^|_)(m|avg_?|mean_?)?rt($|_)",  # response time, abbreviated (AIOps-style KPIs)
+        r"(^|_)resp(onse)?_?time",
+        r"(^|_)elapsed($|_)",
     ],
     "connections": [
         r"conn",
@@ -123,6 +129,8 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"goroutines",
         r"open_fds",
         r"file_descriptors",
+        r"(^|_)sockets?($|_)",
+        r"(^|_)threads?($|_)",
     ],
     "disk": [r"disk", r"filesystem", r"(^|_)fs_", r"inode", r"volume", r"iops", r"io_time"],
     "memory": [
@@ -170,6 +178,9 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"(^|_)ops($|_)",
         r"upstream_rq(_total|_xx)?$",
         r"(^|_)responses?_total$",
+        r"(^|_)tps($|_)",
+        r"invocations?",
+        r"(^|_)net_(send|sent|recv|receive|received|in|out)($|_)",
     ],
 }
 
@@ -179,8 +190,19 @@ _DOWN_IS_BAD = re.compile(
     # are bad going up, and "throttled" holds "ttl"
     r"(?<!un)avail|free|remaining|expiry|expir(e(?!d)|ation)|not_?after|(^|_)up$|^up(_|$)|probe_success|"
     r"(?<!un)success|(?<!un)healthy|(?<!un)usable|uptime|replicas_(available|ready)|status_ready|headroom|"
-    r"(^|_)left($|_)|(^|_)until($|_)|(^|_)ttl($|_)|(^|_)ok_(percent|pct|ratio|rate|fraction)"
+    r"(^|_)left($|_)|(^|_)until($|_)|(^|_)ttl($|_)|(^|_)ok_(percent|pct|ratio|rate|fraction)|"
+    r"(^|_)(succ|sr)($|_)"
 )
+# Separators other exporters use where Prometheus has "_": StatsD/Datadog/OpenTelemetry
+# dots, hyphens, slashes, spaces; and camelCase (JMX, many KPI exports). The catalogue
+# reads the name with all of them as "_", so that `(^|_)` token boundaries hold.
+_SEP = re.compile(r"[.\-\s/:]+")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def normalize_name(name: str) -> str:
+    """A metric name as the catalogue reads it: lower case, "_" between words."""
+    return _SEP.sub("_", _CAMEL.sub("_", name)).lower()
 _REQUESTS = re.compile(r"request|http|rpc|grpc|handl")
 _START_TIME = re.compile(r"(^|_)start_time_seconds$")
 # Shapes, by name (values confirm them where a name cannot: see `metrics.counter_like`).
@@ -268,10 +290,13 @@ class FamilyMatcher:
         hit = self._cache.get(key)
         if hit is not None:
             return hit
-        text = name.lower()
+        raw = name.lower()
+        text = normalize_name(name)
         fam: str | None = None
         for f, rx in self._compiled:
-            if rx.search(text):
+            # the normalized name, or the name as written (a profile's own pattern may
+            # spell its dots)
+            if rx.search(text) or rx.search(raw):
                 fam = f
                 break
         r = reason.lower()

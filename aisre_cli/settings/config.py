@@ -285,7 +285,9 @@ class Profile(_Strict):
     policy_file: str | None = None
     """Governance policy YAML (default: built-in `approved` everywhere)."""
     signal_families: dict[str, list[str]] = Field(default_factory=dict)
-    """Overrides of the name patterns (regex) that put a metric in a signal family."""
+    """Overrides of the name patterns (regex) that put a metric in a signal family. A
+    pattern is tried on the lower-cased name as written and with its separators (`.`,
+    `-`, `/`, camelCase) read as `_`."""
     limits: InputLimits = Field(default_factory=InputLimits)
     """Caps on bundle input (file sizes, lines, series, topology size)."""
     memory_url: MemoryUrl | None = None
