@@ -203,6 +203,8 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 def normalize_name(name: str) -> str:
     """A metric name as the catalogue reads it: lower case, "_" between words."""
     return _SEP.sub("_", _CAMEL.sub("_", name)).lower()
+
+
 _REQUESTS = re.compile(r"request|http|rpc|grpc|handl")
 _START_TIME = re.compile(r"(^|_)start_time_seconds$")
 # Shapes, by name (values confirm them where a name cannot: see `metrics.counter_like`).
