@@ -1,6 +1,7 @@
 """Rewrite incident bundles the way another stack would export the same measurements.
 
     python scripts/relabel.py SRC DST --as datadog        # or opentelemetry, micrometer
+    python scripts/relabel.py SRC DST --as datadog --dotted   # system.cpu.user, as StatsD names it
     python scripts/relabel.py SRC DST --as kube-prometheus
 
 SRC is a bundle or a folder of bundles; DST receives the copies. Metric names are mapped
@@ -8,8 +9,10 @@ to the chosen vocabulary (values turned over, 100 - v, where it states a share t
 way round: error percent for success percent, usable memory for used); `kube-prometheus`
 instead drops the `service` label and labels series as kube-prometheus scrapes them
 (cAdvisor's `job="kubelet"` with the pod and container, node-exporter's job, ServiceMonitor
-jobs as `namespace/service`). The engine should rank the copies as it ranks the
-originals (`tests/test_vocabulary_invariance.py`, docs/eval.md).
+jobs as `namespace/service`). `--dotted` writes the names with dots where Prometheus has
+underscores, as StatsD/DogStatsD and OpenTelemetry instruments name them before any
+Prometheus export (`system.cpu.user`, `trace.http.request.error.pct`). The engine should
+rank the copies as it ranks the originals (`tests/test_vocabulary_invariance.py`, docs/eval.md).
 """
 
 from __future__ import annotations
@@ -72,13 +75,15 @@ VOCABULARIES: dict[str, dict[str, tuple[str, bool]]] = {
 }
 
 
-def rename(src: Path, dst: Path, vocab: dict[str, tuple[str, bool]]) -> None:
+def rename(src: Path, dst: Path, vocab: dict[str, tuple[str, bool]], dotted: bool = False) -> None:
     shutil.copytree(src, dst)
     for f in sorted((dst / "metrics").glob("*.json")):
         hit = vocab.get(f.stem)
-        if hit is None:
+        if hit is None and not dotted:
             continue
-        new, turn = hit
+        new, turn = hit or (f.stem, False)
+        if dotted:
+            new = new.replace("_", ".")
         body = json.loads(f.read_text())
         for r in body["data"]["result"]:
             r["metric"]["__name__"] = new
@@ -115,6 +120,7 @@ def main() -> int:
     ap.add_argument("src", type=Path)
     ap.add_argument("dst", type=Path)
     ap.add_argument("--as", dest="vocab", required=True, choices=[*VOCABULARIES, "kube-prometheus"])
+    ap.add_argument("--dotted", action="store_true", help="names with dots, as StatsD writes them")
     args = ap.parse_args()
     if not args.src.is_dir():
         print(f"relabel: {args.src}: not a folder", file=sys.stderr)
@@ -136,7 +142,7 @@ def main() -> int:
             if args.vocab == "kube-prometheus":
                 kube_prometheus(b, dst)
             else:
-                rename(b, dst, VOCABULARIES[args.vocab])
+                rename(b, dst, VOCABULARIES[args.vocab], args.dotted)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             # a metrics file that is not Prometheus query_range JSON, a read-only target
             print(f"relabel: {b}: {type(exc).__name__}: {exc}", file=sys.stderr)

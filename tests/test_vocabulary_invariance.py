@@ -64,8 +64,14 @@ def _tops(root: Path) -> dict[str, list[str]]:
     return out
 
 
-@pytest.mark.parametrize("vocab", sorted(VOCABULARIES))
-def test_renamed_vocabularies_rank_the_same_services(vocab: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("vocab", "dotted"), [*((v, False) for v in sorted(VOCABULARIES)), ("datadog", True)]
+)
+def test_renamed_vocabularies_rank_the_same_services(
+    vocab: str, dotted: bool, tmp_path: Path
+) -> None:
+    """`dotted`: every name written with dots (`system.cpu.user`), as StatsD and
+    OpenTelemetry instruments name them before a Prometheus export."""
     if not all(d.exists() for d in BUNDLES):
         if IN_CI:
             pytest.fail(f"datasets missing under CI: {', '.join(map(str, BUNDLES))}")
@@ -74,7 +80,7 @@ def test_renamed_vocabularies_rank_the_same_services(vocab: str, tmp_path: Path)
     for src_root, ids in BUNDLES.items():
         for b in ids:
             shutil.copytree(src_root / b, orig / b)
-            relabel.rename(src_root / b, renamed / b, VOCABULARIES[vocab])
+            relabel.rename(src_root / b, renamed / b, VOCABULARIES[vocab], dotted)
     before, after = _tops(orig), _tops(renamed)
     assert set(before) == set(after) == {b for ids in BUNDLES.values() for b in ids}
     for b in sorted(before):
