@@ -343,6 +343,15 @@ def test_optional_files_may_be_missing(tmp_path: Path) -> None:
         ({"job": "kubelet", "pod": "debug-shell"}, "debug-shell"),
         ({"job": "kubelet", "pod": "node-agent-x7k2p"}, "node-agent"),
         ({"app": "cart", "job": "node-exporter"}, "cart"),
+        # other stacks' names for the service: OpenTelemetry, Kubernetes' recommended
+        # labels (directly or through kube-state-metrics), Istio's destination workload;
+        # each before the pod's workload, and none before a profile's own labels
+        ({"service_name": "cart", "job": "otel-collector"}, "cart"),
+        ({"app_kubernetes_io_name": "cart", "pod": "cart-7d9f8b6c5d-x2x9q"}, "cart"),
+        ({"label_app_kubernetes_io_name": "cart", "job": "kube-state-metrics"}, "cart"),
+        ({"k8s_deployment_name": "cart", "k8s_pod_name": "cart-1"}, "cart"),
+        ({"destination_workload": "cart", "source_workload": "web"}, "cart"),
+        ({"service": "cart-svc", "service_name": "cart"}, "cart-svc"),
         ({}, None),
     ],
 )

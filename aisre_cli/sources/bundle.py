@@ -219,12 +219,26 @@ def workload_of(pod: str) -> str:
     return _POD_SUFFIX.sub("", pod) or pod
 
 
+WELL_KNOWN_SERVICE_LABELS: tuple[str, ...] = (
+    "service_name",  # OpenTelemetry's service.name as a Prometheus label
+    "app_kubernetes_io_name",  # Kubernetes' recommended app label, as a target label
+    "label_app_kubernetes_io_name",  # the same, through kube-state-metrics' *_labels
+    "label_app",
+    "k8s_deployment_name",  # OpenTelemetry's k8sattributes
+    "destination_workload",  # Istio: requests to the workload
+    "deployment",  # kube-state-metrics' deployment series
+)
+"""Labels other stacks name a service by, tried after a profile's `service_labels` and
+before the pod's workload."""
+
+
 def service_of(labels: dict[str, str], service_labels: Sequence[str]) -> str | None:
     """A series' or alert's service: the first of `service_labels` present, where a
     `job` naming the collector (`_COLLECTOR_JOB`) does not count and a `namespace/name`
-    job (Promtail, Grafana Agent) is its name. With none, the workload of its pod: a
+    job (Promtail, Grafana Agent) is its name; then the labels other stacks name a
+    service by (`WELL_KNOWN_SERVICE_LABELS`). With none, the workload of its pod: a
     cAdvisor or kube-state-metrics series names its pod, not its service."""
-    for key in service_labels:
+    for key in (*service_labels, *WELL_KNOWN_SERVICE_LABELS):
         v = labels.get(key)
         if not v:
             continue
