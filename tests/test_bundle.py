@@ -364,6 +364,63 @@ def test_service_of_reads_what_the_scraper_put_there(
     assert service_of(labels, DEFAULT_SERVICE_LABELS) == want
 
 
+def test_log_times_under_other_loggers_names_and_units(tmp_path: Path) -> None:
+    """ECS/Logstash `@timestamp`, OpenTelemetry's `timeUnixNano` (nanoseconds), and
+    epoch microseconds all date a record at the same instant as `ts` does."""
+    root = make_bundle(tmp_path / "b")
+    at = 1699952400  # 2023-11-14T09:00:00Z
+    recs = [
+        {"ts": "2023-11-14T09:00:00Z"},
+        {"@timestamp": "2023-11-14T09:00:00.000Z"},
+        {"timeUnixNano": str(at * 10**9)},
+        {"time_unix_nano": at * 10**9},
+        {"timestamp": at * 10**6},
+        {"time": at * 1000},
+    ]
+    (root / "logs" / "db.jsonl").write_text(
+        "".join(json.dumps({**r, "level": "error", "msg": "x"}) + "\n" for r in recs)
+    )
+    table = BundleSource(root).all_logs()
+    got = [
+        t
+        for t, f in zip(table.ts, table.file_idx, strict=True)
+        if table.files[f].endswith("db.jsonl")
+    ]
+    assert got == [float(at)] * len(recs)
+
+
+def test_spans_under_opentelemetry_zipkin_and_jaeger_names(tmp_path: Path) -> None:
+    """The same failing 250 ms span written with bundle v1's keys, OpenTelemetry's
+    (camelCase ids, nanosecond start and end, a status object) and Jaeger/Zipkin's
+    (operationName, microseconds, an `error` tag)."""
+    from datetime import UTC, datetime
+
+    root = make_bundle(tmp_path / "b")
+    at = 1699952400
+    recs = [
+        {"trace_id": "t1", "span_id": "a", "parent_id": "r", "service": "db", "name": "q",
+         "start": at, "duration_ms": 250, "status": "error"},
+        {"traceId": "t1", "spanId": "a", "parentSpanId": "r", "service.name": "db", "name": "q",
+         "startTimeUnixNano": str(at * 10**9), "endTimeUnixNano": str(at * 10**9 + 250 * 10**6),
+         "status": {"code": "STATUS_CODE_ERROR"}},
+        {"traceID": "t1", "spanID": "a", "parentId": "r", "serviceName": "db",
+         "operationName": "q", "startTime": at * 10**6, "duration_us": 250000, "error": True},
+    ]  # fmt: skip
+    (root / "traces" / "t.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    w = (datetime.fromtimestamp(at - 60, UTC), datetime.fromtimestamp(at + 60, UTC))
+    spans = BundleSource(root).fetch_spans(*w)
+    got = {(x.trace_id, x.span_id, x.parent_id, x.service, x.name, x.start, x.duration_ms,
+            x.error) for x in spans}  # fmt: skip
+    assert got == {("t1", "a", "r", "db", "q", float(at), 250.0, True)}
+
+
+def test_a_record_with_no_time_is_a_clear_error(tmp_path: Path) -> None:
+    root = make_bundle(tmp_path / "b")
+    (root / "logs" / "db.jsonl").write_text(json.dumps({"level": "error", "msg": "x"}) + "\n")
+    with pytest.raises(BundleError, match=r"db\.jsonl:1: ts: not a timestamp"):
+        BundleSource(root).all_logs()
+
+
 def test_log_levels_and_services_under_other_loggers_names(tmp_path: Path) -> None:
     """Structured loggers name the level and the service differently (GCP and Serilog
     `severity`, Python `levelname`, ECS `log.level`, OpenTelemetry `severity_text` and

@@ -407,6 +407,19 @@ _KNOWN_LEVELS = frozenset(_LEVELS.values())
 _LEVEL_KEYS = ("severity", "levelname", "log.level", "severity_text", "SeverityText", "lvl")
 """Where structured loggers other than the `level` convention put the level: GCP and
 Serilog, Python's logging, Elastic Common Schema, OpenTelemetry."""
+_TIME_KEYS = (
+    "timestamp",
+    "time",
+    "@timestamp",
+    "timeUnixNano",
+    "time_unix_nano",
+    "observedTimeUnixNano",
+    "datetime",
+    "date",
+    "t",
+)
+"""Where a record keeps its time when it has no `ts`: the common names, Elastic Common
+Schema and Logstash (`@timestamp`), OpenTelemetry's log data model (`timeUnixNano`)."""
 _SERVICE_KEYS = ("service.name", "service_name", "app")
 """Where a record names its service when it has no `service` key (OpenTelemetry)."""
 _LEVEL_GUESS = re.compile(r"\b(FATAL|PANIC|CRITICAL|ERROR|ERR|WARN(?:ING)?|INFO|DEBUG)\b", re.I)
@@ -526,7 +539,10 @@ def read_jsonl_logs(
                 )
             t = obj.get("ts")
             if t is None:
-                t = obj.get("timestamp", obj.get("time"))
+                for key in _TIME_KEYS:
+                    t = obj.get(key)
+                    if t is not None:
+                        break
             if type(t) is str and len(t) >= 22 and t[-1] == "Z" and t[19] == "." and t[10] == "T":
                 iso_rows.append(row)
                 iso_text.append(t[:-1])
@@ -998,6 +1014,47 @@ def _unix(t: Any, sec_cache: dict[str, float]) -> float:
     return fast if fast is not None else to_unix(t)
 
 
+_SPAN_START_KEYS = ("start", "start_time", "startTime", "startTimeUnixNano", "start_time_unix_nano")
+_SPAN_ERROR = frozenset({"error", "err", "failed", "2", "status_code_error"})
+
+
+def _first(obj: dict[str, Any], keys: Sequence[str]) -> Any:
+    """The value of the first of `keys` that `obj` has (not None)."""
+    for k in keys:
+        v = obj.get(k)
+        if v is not None:
+            return v
+    return None
+
+
+def _span_ms(obj: dict[str, Any], start: float, sec_cache: dict[str, float]) -> float:
+    """A span's duration in milliseconds: `duration_ms`, else `duration_us` (Zipkin and
+    Jaeger count microseconds), else its end time (OpenTelemetry) minus its start."""
+    if obj.get("duration_ms") is not None:
+        return float(obj["duration_ms"])
+    if obj.get("duration_us") is not None:
+        return float(obj["duration_us"]) / 1000.0
+    end = _first(obj, ("end", "end_time", "endTime", "endTimeUnixNano", "end_time_unix_nano"))
+    if end is None:
+        return 0.0
+    a, b = _whole(_first(obj, _SPAN_START_KEYS)), _whole(end)
+    if a is not None and b is not None and a >= 10**11 and b >= 10**11:
+        # integer epochs in one unit (nanoseconds, mostly): subtract before scaling,
+        # as a float of seconds since 1970 keeps only a quarter of a microsecond
+        per_s = 10**9 if a >= 10**17 else 10**6 if a >= 10**14 else 10**3
+        return max(0.0, (b - a) * 1000.0 / per_s)
+    return max(0.0, (_unix(end, sec_cache) - start) * 1000.0)
+
+
+def _whole(v: Any) -> int | None:
+    """An integer given as a number or a string of digits, else None."""
+    if type(v) is int:
+        return v
+    if type(v) is str and v.isdigit():
+        return int(v)
+    return None
+
+
 def read_spans(
     path: Path,
     display: str,
@@ -1013,25 +1070,27 @@ def read_spans(
     with _open_data(path, display, root, lim) as fh:
         for lineno, obj in _json_objects(fh, display, max(0, lim.max_trace_spans - already)):
             try:
-                start = _unix(obj.get("start"), sec_cache)
+                start = _unix(_first(obj, _SPAN_START_KEYS), sec_cache)
             except TimestampError as exc:
                 raise BundleError(f"{display}:{lineno}: start: {exc}") from None
             try:
-                dur = float(obj.get("duration_ms", 0.0))
-            except (TypeError, ValueError):
+                dur = _span_ms(obj, start, sec_cache)
+            except (TypeError, ValueError, TimestampError):
                 raise BundleError(f"{display}:{lineno}: duration_ms: not a number") from None
-            status = str(obj.get("status", "ok")).lower()
-            parent = obj.get("parent_id")
+            status = obj.get("status", "ok")
+            if isinstance(status, dict):  # OpenTelemetry: {"code": 2 | "STATUS_CODE_ERROR"}
+                status = status.get("code", "ok")
+            parent = _first(obj, ("parent_id", "parentSpanId", "parent_span_id", "parentId"))
             out.append(
                 Span(
-                    trace_id=str(obj.get("trace_id", "")),
-                    span_id=str(obj.get("span_id", "")),
+                    trace_id=str(_first(obj, ("trace_id", "traceId", "traceID")) or ""),
+                    span_id=str(_first(obj, ("span_id", "spanId", "spanID")) or ""),
                     parent_id=str(parent) if parent not in (None, "") else None,
-                    service=str(obj.get("service", "")),
-                    name=str(obj.get("name", "")),
+                    service=str(_first(obj, ("service", "service.name", "serviceName")) or ""),
+                    name=str(_first(obj, ("name", "operationName", "operation")) or ""),
                     start=start,
                     duration_ms=dur,
-                    error=status in ("error", "err", "failed", "2"),
+                    error=str(status).lower() in _SPAN_ERROR or obj.get("error") is True,
                     ref=f"{display}:{lineno}",
                 )
             )

@@ -1,8 +1,8 @@
 """Timestamp parsing shared by every reader.
 
 Bundles and APIs hand us RFC 3339 strings (with or without fractions, `Z` or an
-offset), unix seconds, and unix milliseconds, sometimes as numbers and sometimes as
-strings. Everything becomes a float of unix seconds (for bulk data) or an aware UTC
+offset), unix seconds, milliseconds, microseconds and nanoseconds, sometimes as numbers
+and sometimes as strings. Everything becomes a float of unix seconds (for bulk data) or an aware UTC
 datetime (for models).
 """
 
@@ -13,8 +13,11 @@ from datetime import UTC, datetime, timedelta
 _ZERO = timedelta(0)
 
 # Anything above this is taken to be milliseconds: 1e11 seconds is the year 5138,
-# 1e11 milliseconds is 1973.
+# 1e11 milliseconds is 1973. Likewise microseconds above 1e14 and nanoseconds (OTLP's
+# `timeUnixNano`, Go's UnixNano) above 1e17.
 _MS_THRESHOLD = 1e11
+_US_THRESHOLD = 1e14
+_NS_THRESHOLD = 1e17
 
 UNIX_MIN = 0.0
 """1970-01-01: nothing an incident cites is older."""
@@ -38,7 +41,15 @@ def to_unix(value: object) -> float:
             raise TimestampError(f"timestamp {_short(value)} out of range (1970 to 3000)") from None
         if v != v or v in (float("inf"), float("-inf")):
             raise TimestampError(f"not a timestamp: {_short(value)}")
-        secs = v / 1000.0 if abs(v) >= _MS_THRESHOLD else v
+        a = abs(v)
+        if a >= _NS_THRESHOLD:
+            secs = v / 1e9
+        elif a >= _US_THRESHOLD:
+            secs = v / 1e6
+        elif a >= _MS_THRESHOLD:
+            secs = v / 1000.0
+        else:
+            secs = v
         return _in_range(secs, value)
     if isinstance(value, str):
         s = value.strip()
