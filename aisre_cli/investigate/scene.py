@@ -569,11 +569,19 @@ def _topology_evidence(
             f"{x} (+{_gap(first[x] - first[s])})" if first[x] >= first[s] else f"{x} (earlier)"
             for x in up[:4]
         ]
-        parts.append(f"callers of {s} anomalous after it: {', '.join(lags)}")
+        after = all(first[x] >= first[s] for x in up[:4])
+        parts.append(f"callers of {s} anomalous{' after it' if after else ''}: {', '.join(lags)}")
     if down_bad:
         parts.append(f"its anomalous dependencies: {', '.join(sorted(down_bad)[:3])}")
     else:
-        parts.append(f"none of the {len(topo.downstream(s))} services it depends on is anomalous")
+        n_deps = len(topo.downstream(s))
+        parts.append(
+            "it depends on no other service"
+            if n_deps == 0
+            else "the one service it depends on is not anomalous"
+            if n_deps == 1
+            else f"none of the {n_deps} services it depends on is anomalous"
+        )
     strength = max(0.05, anom.get(s, 0.0) * (1.0 if not down_bad else 0.4))
     ev = Evidence(
         id="",
