@@ -416,7 +416,6 @@ _TIME_KEYS = (
     "observedTimeUnixNano",
     "datetime",
     "date",
-    "t",
 )
 """Where a record keeps its time when it has no `ts`: the common names, Elastic Common
 Schema and Logstash (`@timestamp`), OpenTelemetry's log data model (`timeUnixNano`)."""
