@@ -195,6 +195,38 @@ def test_alert_missing_field_names_json_path(tmp_path: Path) -> None:
     assert "alerts.json: $[0].fingerprint: field required" in msg
 
 
+def test_alerts_saved_from_a_webhook_or_api_v1_are_read(tmp_path: Path) -> None:
+    """alerts.json saved from an Alertmanager webhook notification (status as a string,
+    no fingerprint before 0.19) or from API v1 (receivers as names) reads as the same
+    alert as the API v2 body; an invalid alert inside names its JSON path."""
+    v2 = {
+        "labels": {"alertname": "HighErrors", "service": "checkout"},
+        "annotations": {"summary": "5xx"},
+        "startsAt": "2023-11-14T22:00:00Z",
+        "fingerprint": "abc",
+        "status": {"state": "active", "silencedBy": [], "inhibitedBy": []},
+        "receivers": [{"name": "pager"}],
+    }
+    hook = {
+        "version": "4",
+        "status": "firing",
+        "receiver": "pager",
+        "alerts": [{**{k: v for k, v in v2.items() if k != "receivers"}, "status": "firing"}],
+    }
+    v1 = {"status": "success", "data": [{**v2, "receivers": ["pager"]}]}
+    got = []
+    for body in (hook, v1):
+        root = make_bundle(tmp_path / str(len(got)), alerts=body)
+        (a,) = BundleSource(root).list_alerts()
+        got.append((a.id, a.name, a.service, a.state, a.receivers))
+    assert got == [("abc", "HighErrors", "checkout", "active", ["pager"])] * 2
+    no_fp = {**hook, "alerts": [{k: v for k, v in hook["alerts"][0].items() if k != "fingerprint"}]}
+    (a,) = BundleSource(make_bundle(tmp_path / "nofp", alerts=no_fp)).list_alerts()
+    assert len(a.id) == 16 and a.name == "HighErrors"
+    bad = {**hook, "alerts": [{"labels": {}}]}
+    assert "alerts.json: $.alerts[0].startsAt" in _err(make_bundle(tmp_path / "bad", alerts=bad))
+
+
 def test_alert_bad_timestamp(tmp_path: Path) -> None:
     root = make_bundle(
         tmp_path / "b",

@@ -13,6 +13,7 @@ speak, so this reader is an offline implementation of every source protocol. Rul
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from array import array
@@ -276,9 +277,47 @@ def alert_from_wire(a: AlertIn, service_labels: Sequence[str], source: str) -> A
     )
 
 
+def _wire_alerts(data: Any) -> tuple[Any, str]:
+    """The alert list of what was saved as alerts.json, and the JSON path it sits at.
+
+    Besides the API v2 body (a list), two other shapes that engineers save from
+    Alertmanager are read: a webhook notification (`{"alerts": [...], "receiver": ...}`,
+    each alert's `status` a string, its fingerprint missing before Alertmanager 0.19)
+    and the API v1 envelope (`{"status": "success", "data": [...]}`, receivers as
+    names)."""
+    if not isinstance(data, dict):
+        return data, "$"
+    if isinstance(data.get("alerts"), list):
+        receiver = data.get("receiver")
+        out = []
+        for a in data["alerts"]:
+            if isinstance(a, dict):
+                a = dict(a)
+                st = a.get("status")
+                if isinstance(st, str):
+                    a["status"] = {"state": "active" if st == "firing" else st}
+                if not a.get("fingerprint") and isinstance(a.get("labels"), dict):
+                    canon = orjson.dumps(a["labels"], option=orjson.OPT_SORT_KEYS)
+                    a["fingerprint"] = hashlib.sha256(canon).hexdigest()[:16]
+                if isinstance(receiver, str) and "receivers" not in a:
+                    a["receivers"] = [{"name": receiver}]
+            out.append(a)
+        return out, "$.alerts"
+    if isinstance(data.get("data"), list):
+        out = []
+        for a in data["data"]:
+            if isinstance(a, dict) and isinstance(a.get("receivers"), list):
+                a = dict(a)
+                a["receivers"] = [{"name": r} if isinstance(r, str) else r for r in a["receivers"]]
+            out.append(a)
+        return out, "$.data"
+    return data, "$"
+
+
 def parse_alerts(
     data: Any, path: Path | str, service_labels: Sequence[str], source: str
 ) -> list[Alert]:
+    data, at = _wire_alerts(data)
     if not isinstance(data, list):
         raise BundleError(f"{path}: $: expected a list of alerts (GET /api/v2/alerts body)")
     out: list[Alert] = []
@@ -286,14 +325,14 @@ def parse_alerts(
         try:
             a = AlertIn.model_validate(item)
         except ValidationError as exc:
-            raise BundleError(f"{path}: $[{i}]{_first_error(exc)[1:]}") from None
+            raise BundleError(f"{path}: {at}[{i}]{_first_error(exc)[1:]}") from None
         for field_name in ("startsAt", "endsAt", "updatedAt"):
             value = getattr(a, field_name)
             if value:
                 try:
                     to_unix(value)
                 except TimestampError as exc:
-                    raise BundleError(f"{path}: $[{i}].{field_name}: {exc}") from None
+                    raise BundleError(f"{path}: {at}[{i}].{field_name}: {exc}") from None
         out.append(alert_from_wire(a, service_labels, source))
     return out
 
