@@ -1498,3 +1498,90 @@ def test_a_change_within_the_onset_step_says_it_came_after_as_measured() -> None
     (d,) = cands(a, "deploy", "api")
     assert d.features["change_after_onset"] == 0.0
     assert "after the onset as measured" in d.statement and "before the onset" not in d.statement
+
+
+# ------------------------------------------------------------------ no topology
+
+
+def test_calls_are_read_from_error_logs_naming_a_service_when_there_is_no_topology() -> None:
+    """No topology.yaml and no spans. web and api both fail from the fault on; web's new
+    errors name api (`upstream api returned 503`), api's name nothing. The call web → api
+    read from them puts api's trouble before web's: api ranks first, and the report
+    says where the calls came from."""
+    calm = [(T0 + 30.0 * i, s, "info", "request served") for i in range(N * 2) for s in ("web",)]
+    told = [
+        (FAULT + 10.0 + 20.0 * i, "web", "error", f"upstream api returned 503 for /cart/{i}")
+        for i in range(20)
+    ]
+    own = [
+        (FAULT + 5.0 + 20.0 * i, "api", "error", f"handler panicked: nil map #{i}")
+        for i in range(20)
+    ]
+    extra = [series("http_errors_ratio", "api", 0.01, 0.3)]
+
+    def top(logs: list[tuple[float, str, str, str]]) -> tuple[str, Analysis]:
+        ctx = context(extra, logs=logs)
+        ctx.topology = Topology(depends_on={})
+        a = run(ctx)
+        return max(a.candidates, key=lambda c: c.score).service, a
+
+    svc, a = top(calm + told + own)
+    assert a.topology.depends_on == {"web": ["api"], "api": []} or a.topology.depends_on == {
+        "web": ["api"]
+    }
+    assert svc == "api"
+    assert any("read from error logs" in n.detail for n in a.ctx.notes)
+    # the same lines without the name: no call is read, nothing says api is deeper
+    anon = [(t, s, lv, m.replace("upstream api", "upstream 10.0.0.7")) for t, s, lv, m in told]
+    _, b = top(calm + anon + own)
+    assert not any(b.topology.depends_on.values())
+    (web_b,) = [c for c in b.candidates if c.service == "web" and c.kind == "unknown"]
+    (web_a,) = [c for c in a.candidates if c.service == "web" and c.kind == "unknown"]
+    assert web_a.features["deeper"] > web_b.features["deeper"]
+
+
+def test_mention_topology_reads_direction_names_and_strength() -> None:
+    from aisre_cli.investigate.analyzers.logs import LogFinding
+
+    def lf(svc: str, text: str, level: str = "error", strength: float = 0.8) -> LogFinding:
+        return LogFinding(svc, text, level, None, 0, 10, 10.0, True, FAULT, strength)
+
+    known = {"web", "api", "cartdb", "ledger", "db"}
+    got = dep_an.mention_topology(
+        [
+            lf("web", "upstream api returned <*>"),
+            lf("api", "query to cartdb timed out after <*>"),
+            lf("api", "api: retrying"),  # a service naming itself says nothing
+            lf("cartdb", "ledger-archive unreachable"),  # not a known name as a whole word
+            lf("ledger", "cartdb slow", strength=0.1),  # too weak to read a call from
+            lf("web", "cartdb lookup ok", level="info"),  # not an error
+            lf("ledger", "db error"),  # names shorter than 3 letters are too ambiguous
+        ],
+        known,
+    )
+    assert got.depends_on == {"api": ["cartdb"], "web": ["api"]}
+    # two services naming each other say nothing about which calls which
+    both = dep_an.mention_topology([lf("web", "api down"), lf("api", "web hung up")], known)
+    assert not any(both.depends_on.values())
+
+
+def test_a_service_the_topology_does_not_know_is_of_unknown_position() -> None:
+    """A topology that does not list db (one read from logs covers only what was
+    named) leaves db's position unknown (on_path 0.5), not off the path (0)."""
+    extra = [series("http_errors_ratio", "db", 0.01, 0.3)]
+    ctx = context(extra)
+    ctx.topology = Topology(depends_on={"web": ["api"], "api": []})
+    a = run(ctx)
+    (db,) = [c for c in a.candidates if c.service == "db" and c.kind == "unknown"]
+    assert db.features["on_path"] == 0.5
+    ctx2 = context(extra)
+    b = run(ctx2)  # the full topology: db is on web's path
+    (db2,) = [c for c in b.candidates if c.service == "db" and c.kind == "unknown"]
+    assert db2.features["on_path"] == 1.0
+    # a dead service the topology does not know: its callers are unknown, so its death
+    # is half corroborated (as with no topology at all), not refuted
+    probe = series("probe_success", "cache", 1.0, 0.0, noise=0.0)
+    ctx3 = context([probe])
+    ctx3.topology = Topology(depends_on={"web": ["api"], "api": []})
+    (dead,) = cands(run(ctx3), "dependency_failure", "cache")
+    assert dead.features["dependency_down"] > 0.3

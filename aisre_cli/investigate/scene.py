@@ -323,7 +323,8 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         # the callers' trouble decays as evidence one step at a time: fine for two
         # more steps (ten minutes at a 5-minute step) is not "they could not reach it"
         near = [math.exp(-max(0.0, c - d.onset - TOL_S) / max(step, 60.0)) for c in caller_on]
-        return max([*near, 0.9 if d.logs else 0.0, 0.0 if has_topo else 0.5])
+        # no topology, or one that does not know the service: its callers are unknown
+        return max([*near, 0.9 if d.logs else 0.0, 0.0 if has_topo and s in known else 0.5])
 
     # services whose own series are there, and those with a certificate reading
     watched = {x.service for x in ctx.series if x.service}
@@ -371,7 +372,9 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
             for f in per_svc.get(s, []):
                 if f.family != "traffic":
                     corr = max(corr, _corr(f, symptom))
-        on_path = 0.5 if not has_topo else (1.0 if s in cone else 0.0)
+        # a service the topology does not know (one read from logs covers only what was
+        # named) is of unknown position, not off the path
+        on_path = 0.5 if not has_topo or s not in known else (1.0 if s in cone else 0.0)
         lg = max((x.strength for x in logs_at.get(s, [])), default=0.0)
         dd = fnd.dead[s].strength * corroboration(s) if s in fnd.dead else 0.0
         tr = max((t.strength for t in fnd.traces if t.service == s), default=0.0)

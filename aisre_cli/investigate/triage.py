@@ -152,6 +152,18 @@ def analyze_context(
     change_findings = change_an.correlate(changes, onset)
     silent = dep_an.find_silent(ctx.series, alert_ts)
     dead = dep_an.find_dead(metric_findings, log_stats.findings, known, ctx.logs, silent)
+    if not topo.depends_on and log_stats.findings:
+        from_logs = dep_an.mention_topology(log_stats.findings, known, ctx.logs)
+        if any(from_logs.depends_on.values()):
+            topo = from_logs
+            n_edges = sum(len(v) for v in from_logs.depends_on.values())
+            ctx.notes.append(
+                SourceNote(
+                    "topology",
+                    "partial",
+                    f"no topology: {n_edges} call(s) read from error logs naming a service",
+                )
+            )
     # traces are compared around the page, or where their requests changed before it
     # (trace_an.split_ref)
     t_ref = trace_an.split_ref(ctx.spans, onset, alert_ts)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from aisre_cli.investigate.analyzers.logs import LogFinding
 from aisre_cli.investigate.analyzers.metrics import MetricFinding, median
-from aisre_cli.model import LogTable, Series
+from aisre_cli.model import LogTable, Series, Topology
 
 
 @dataclass(slots=True)
@@ -183,3 +183,39 @@ def find_dead(
                 bonus = 0.35 if lf.family == "dependency" else 0.2
                 d.strength = min(1.0, max(d.strength, 0.3) + bonus * lf.strength)
     return out
+
+
+MENTION_MIN = 0.2
+"""Log findings weaker than this (a template barely above its baseline) infer no call."""
+
+
+def mention_topology(
+    log_findings: list[LogFinding], known_services: set[str], logs: LogTable | None = None
+) -> Topology:
+    """Calls read from what callers say when there is no topology and no spans: a
+    service whose new or spiking error lines name another known service
+    (`call to payments failed`, `upstream checkout responded 503`) calls it. The
+    names come from the metrics and alerts, never from the log text, so a log line
+    cannot invent a suspect; a service naming itself says nothing."""
+    names = sorted((s for s in known_services if len(s) >= 3), key=lambda s: (-len(s), s))
+    deps: dict[str, set[str]] = {}
+    if not names:
+        return Topology(depends_on={})
+    # one pass per finding, whatever the number of services (longest names first, so
+    # that `cart-api` is read as itself and not as `cart`)
+    by_lower = {s.lower(): s for s in reversed(names)}
+    rx = re.compile(r"(?<![\w-])(" + "|".join(re.escape(s.lower()) for s in names) + r")(?![\w-])")
+    for lf in log_findings:
+        if lf.level not in ("error", "fatal", "warn") or lf.strength < MENTION_MIN:
+            continue
+        for m in rx.finditer(_texts(lf, logs)):
+            svc = by_lower[m.group(1)]
+            if svc != lf.service:
+                deps.setdefault(lf.service, set()).add(svc)
+    # a pair naming each other says nothing about the direction of the calls
+    both = {(a, b) for a, bs in deps.items() for b in bs if a in deps.get(b, set())}
+    return Topology(
+        depends_on={
+            a: sorted(b for b in bs if (a, b) not in both) for a, bs in sorted(deps.items())
+        }
+    )
