@@ -1585,3 +1585,48 @@ def test_a_service_the_topology_does_not_know_is_of_unknown_position() -> None:
     ctx3.topology = Topology(depends_on={"web": ["api"], "api": []})
     (dead,) = cands(run(ctx3), "dependency_failure", "cache")
     assert dead.features["dependency_down"] > 0.3
+
+
+# ------------------------------------------------------------------ service in the name
+
+
+def test_series_named_by_their_service_belong_to_it() -> None:
+    """Per-service columns (`api_http_errors_ratio`) with no service label belong to the
+    known service their name begins with, read under the rest of the name; the longest
+    known name wins, a service name's `-` matches the `_` a metric name must use, and a
+    name that begins with no known service stays unowned."""
+    from aisre_cli.investigate.analyzers.metrics import attribute_by_name
+
+    def bare(name: str) -> Series:
+        return Series(name, None, {}, [T0], [1.0])
+
+    got = attribute_by_name(
+        [
+            bare("api_http_errors_ratio"),
+            bare("cart_service_cpu_seconds"),
+            bare("cart-service:latency"),
+            bare("node_load1"),
+            bare("db_up"),
+            Series("web_cpu", "web", {"service": "web"}, [T0], [1.0]),
+        ],
+        {"api", "cart", "cart-service", "web", "db"},
+    )
+    assert [(s.name, s.service) for s in got] == [
+        ("http_errors_ratio", "api"),
+        ("cpu_seconds", "cart-service"),
+        ("latency", "cart-service"),
+        ("node_load1", None),
+        ("db_up", None),  # names shorter than three letters never match
+        ("web_cpu", "web"),
+    ]
+
+
+def test_an_unlabelled_per_service_column_is_triaged_at_its_service() -> None:
+    """api's error ratio, exported as the column `api_http_errors_ratio` with no labels,
+    makes api the incident's start as the labelled series does."""
+    col = series("http_errors_ratio", "api", 0.01, 0.3)
+    col = Series("api_" + col.name, None, {}, col.timestamps, col.values, query="x")
+    a = run(context([col]))
+    top = max(a.candidates, key=lambda c: c.score)
+    assert top.service == "api"
+    assert any(m.series.service == "api" for m in a.findings.metrics)

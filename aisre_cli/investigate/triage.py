@@ -123,6 +123,16 @@ def analyze_context(
         ctx.notes.append(
             SourceNote("topology", "partial", f"no topology: derived from {len(ctx.spans)} spans")
         )
+    if any(not s.service for s in ctx.series):
+        # series named by their service (`cartservice_cpu`) where no label says it
+        named = (
+            topo.services()
+            | {s.service for s in ctx.series if s.service}
+            | set(ctx.logs.service)
+            | {sp.service for sp in ctx.spans}
+            | {x.service for x in ctx.alerts if x.service}
+        )
+        ctx.series = metric_an.attribute_by_name(ctx.series, named)
     known = topo.services() | {s.service for s in ctx.series if s.service}
     hit = alert_service.infer(ctx.alert, prof.service_labels, known)
     if hit is not None:

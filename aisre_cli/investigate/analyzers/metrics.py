@@ -731,6 +731,59 @@ def thin_out(
     return out
 
 
+_NAME_SEP = re.compile(r"[^0-9a-z]+")
+
+
+def attribute_by_name(series: list[Series], services: set[str]) -> list[Series]:
+    """Series with no service label whose metric name begins with a known service's name
+    (`cartservice_cpu`, `payments_http_latency_p99`: one column per service and signal,
+    as per-service CSV exports and some converters write them) belong to that service,
+    read under the rest of the name. The longest matching name wins; names compare with
+    any run of non-alphanumerics as one separator (Prometheus names cannot hold the `-`
+    a service name may); names shorter than three letters never match. Series with a
+    service, or with no known name in front, are left as they are."""
+    keys = sorted(
+        ((_NAME_SEP.sub("_", x.lower()).strip("_"), x) for x in services if len(x) >= 3),
+        key=lambda kv: -len(kv[0]),
+    )
+    keys = [(k, x) for k, x in keys if k]
+    if not keys:
+        return series
+    out: list[Series] = []
+    for s in series:
+        if s.service:
+            out.append(s)
+            continue
+        flat = _NAME_SEP.sub("_", s.name.lower())
+        for k, svc in keys:
+            if flat.startswith(k + "_") and len(flat) > len(k) + 1:
+                out.append(replace(s, name=s.name[_prefix_len(s.name, k) :], service=svc))
+                break
+        else:
+            out.append(s)
+    return out
+
+
+def _prefix_len(name: str, key: str) -> int:
+    """How many characters of `name` its flattened prefix `key` and the separator after
+    it take (the rest is the metric's own name)."""
+    i = j = 0
+    low = name.lower()
+    while j < len(key) and i < len(low):
+        if key[j] == "_" and not low[i].isalnum():
+            while i < len(low) and not low[i].isalnum():
+                i += 1
+            j += 1
+        elif low[i] == key[j]:
+            i += 1
+            j += 1
+        else:
+            break
+    while i < len(low) and not low[i].isalnum():
+        i += 1
+    return i
+
+
 def prepare(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
     """Series as the anomaly detector reads them: counters as rates, expiry timestamps
     and countdowns left out (`cert_expiry` reads those). Idempotent."""
