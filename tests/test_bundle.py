@@ -485,3 +485,19 @@ def test_log_levels_and_services_under_other_loggers_names(tmp_path: Path) -> No
         ("db", "info"),
         ("db", "info"),
     ]
+
+
+def test_change_kinds_under_other_feeds_names(tmp_path: Path) -> None:
+    """Other change feeds' words for the five kinds are read as them; a kind that is
+    none of them stays a one-line error naming its place."""
+    from aisre_cli.sources.bundle import parse_changes
+
+    words = ["Rollout", "feature-flag", "ConfigMap", "Terraform", "HPA", "deploy"]
+    data = [
+        {"id": f"c{i}", "ts": "2023-11-14T22:35:00Z", "service": "api", "kind": w}
+        for i, w in enumerate(words)
+    ]
+    got = [c.kind for c in parse_changes(data, "changes.json")]
+    assert got == ["deploy", "flag", "config", "infra", "scale", "deploy"]
+    with pytest.raises(BundleError, match=r"changes.json: \$\[0\].kind: 'backup' is not one of"):
+        parse_changes([{**data[0], "kind": "backup"}], "changes.json")

@@ -696,6 +696,27 @@ def _check_line_cap(fh: IO[bytes], display: str, cap: int, what: str, setting: s
         )
 
 
+_CHANGE_KIND_SYNONYMS = {
+    "deployment": "deploy",
+    "rollout": "deploy",
+    "release": "deploy",
+    "canary": "deploy",
+    "rollback": "deploy",
+    "configuration": "config",
+    "config_change": "config",
+    "configmap": "config",
+    "feature_flag": "flag",
+    "featureflag": "flag",
+    "toggle": "flag",
+    "infrastructure": "infra",
+    "terraform": "infra",
+    "scaling": "scale",
+    "autoscale": "scale",
+    "hpa": "scale",
+}
+"""What other change feeds call the five kinds."""
+
+
 def parse_changes(data: Any, path: Path | str, source: str = "bundle") -> list[Change]:
     if not isinstance(data, list):
         raise BundleError(f"{path}: $: expected a list of change events")
@@ -705,7 +726,8 @@ def parse_changes(data: Any, path: Path | str, source: str = "bundle") -> list[C
             c = ChangeIn.model_validate(item)
         except ValidationError as exc:
             raise BundleError(f"{path}: $[{i}]{_first_error(exc)[1:]}") from None
-        kind = c.kind.lower()
+        kind = c.kind.lower().strip()
+        kind = _CHANGE_KIND_SYNONYMS.get(kind.replace("-", "_").replace(" ", "_"), kind)
         if kind not in ("deploy", "config", "flag", "infra", "scale"):
             raise BundleError(
                 f"{path}: $[{i}].kind: {c.kind!r} is not one of deploy, config, flag, infra, scale"
