@@ -562,6 +562,7 @@ def _versioned(key: str, old_value: str, new_value: str, new_from: float) -> lis
         ("canary", "false", "true", None),
         ("pod_template_hash", "5d8f7c9b4", "7b9c6d5f8", "v2.3.1"),  # a hash, not a version
         ("rollouts_pod_template_hash", "6f4d", "84c2", None),  # the change did not say
+        ("destination_canonical_revision", "v1", "v2", None),  # Istio's standard metrics
         # cAdvisor's image label: the tag is the version the deploy records
         (
             "image",

@@ -61,6 +61,8 @@ VERSION_LABELS: tuple[str, ...] = (
     "image_tag",
     "tag",
     "destination_version",
+    "destination_canonical_revision",  # Istio's standard metrics
+    "service_istio_io_canonical_revision",
     "app_kubernetes_io_version",
     "serving_knative_dev_revision",
     "controller_revision_hash",
