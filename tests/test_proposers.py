@@ -1631,3 +1631,22 @@ def test_an_unlabelled_per_service_column_is_triaged_at_its_service() -> None:
     top = max(a.candidates, key=lambda c: c.score)
     assert top.service == "api"
     assert any(m.series.service == "api" for m in a.findings.metrics)
+
+
+def test_logs_and_spans_that_name_a_pod_are_read_as_its_workloads() -> None:
+    """Container log collectors name the pod (`api-7d9f8b6c5d-x2x9q`); the series and
+    topology name the workload (`api`). The pod's new errors are api's evidence; a name
+    whose workload nothing else knows (`worker-5f6d8c7b9d-q2w3e`) stays as it is."""
+    pod = "api-7d9f8b6c5d-x2x9q"
+    calm = [(T0 + 30.0 * i, pod, "info", "request served") for i in range(N * 2)]
+    errs = [(FAULT + 10.0 * i, pod, "error", f"handler panicked: nil map #{i}") for i in range(20)]
+    stray = [(FAULT + 10.0 * i, "worker-5f6d8c7b9d-q2w3e", "error", "boom") for i in range(20)]
+    ctx = context([series("http_errors_ratio", "api", 0.01, 0.3)], logs=calm + errs + stray)
+    ctx.spans = [Span("t", "s", None, pod, "GET /cart", FAULT, 12.0, False)]
+    a = run(ctx)
+    assert {f.service for f in a.findings.logs.findings} >= {"api"}
+    assert pod not in set(a.ctx.logs.service)
+    assert "worker-5f6d8c7b9d-q2w3e" in set(a.ctx.logs.service)
+    assert a.ctx.spans[0].service == "api"
+    (api,) = [c for c in a.candidates if c.service == "api" and c.kind == "unknown"]
+    assert api.features["logs"] > 0

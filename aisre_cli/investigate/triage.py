@@ -106,6 +106,40 @@ def observed_families(series: list[Series], matcher: FamilyMatcher) -> dict[str,
     return out
 
 
+def _services_as_workloads(ctx: Context, known: set[str]) -> None:
+    """Logs and spans that name a pod (`cartservice-7d9f8b6c5d-x2x9q`, as container log
+    collectors and some tracers do) where the series, topology and alerts name its
+    workload (`cartservice`) are read as the workload's, so that their evidence lands on
+    the service the rest of the data knows. Names the rest of the data knows as they
+    are, or whose workload it does not know, stay as they are."""
+    if not known:
+        return
+    from aisre_cli.sources.bundle import workload_of
+
+    def canon(names: set[str]) -> dict[str, str]:
+        out = {}
+        for n in names:
+            if n and n not in known:
+                w = workload_of(n)
+                if w != n and w in known:
+                    out[n] = w
+        return out
+
+    table = ctx.logs
+    if len(table):
+        moved = canon(set(table.service))
+        if moved:
+            table.service = [moved.get(x, x) for x in table.service]
+            for pod, w in sorted(moved.items()):
+                if pod in table.query:  # one pod's query still finds the lines cited
+                    table.query.setdefault(w, table.query[pod])
+    if ctx.spans:
+        moved = canon({sp.service for sp in ctx.spans})
+        for sp in ctx.spans:
+            if sp.service in moved:
+                sp.service = moved[sp.service]
+
+
 def analyze_context(
     ctx: Context,
     profile: Profile | None = None,
@@ -118,6 +152,12 @@ def analyze_context(
     alert_ts = ctx.alert.starts_at.timestamp()
 
     topo = ctx.topology
+    _services_as_workloads(
+        ctx,
+        topo.services()
+        | {s.service for s in ctx.series if s.service}
+        | {x.service for x in ctx.alerts if x.service},
+    )
     if not topo.depends_on and ctx.spans:
         topo = trace_an.derive_topology(ctx.spans)
         ctx.notes.append(
