@@ -1642,8 +1642,12 @@ def test_logs_and_spans_that_name_a_pod_are_read_as_its_workloads() -> None:
     errs = [(FAULT + 10.0 * i, pod, "error", f"handler panicked: nil map #{i}") for i in range(20)]
     stray = [(FAULT + 10.0 * i, "worker-5f6d8c7b9d-q2w3e", "error", "boom") for i in range(20)]
     ctx = context([series("http_errors_ratio", "api", 0.01, 0.3)], logs=calm + errs + stray)
-    ctx.spans = [Span("t", "s", None, pod, "GET /cart", FAULT, 12.0, False)]
+    ctx.spans = [
+        Span("t", "s", None, pod, "GET /cart", FAULT, 12.0, False),
+        Span("t", "s2", "s", "DB", "SELECT", FAULT, 2.0, False),  # the topology's `db`
+    ]
     a = run(ctx)
+    assert a.ctx.spans[1].service == "db"
     assert {f.service for f in a.findings.logs.findings} >= {"api"}
     assert pod not in set(a.ctx.logs.service)
     assert "worker-5f6d8c7b9d-q2w3e" in set(a.ctx.logs.service)

@@ -110,19 +110,30 @@ def _services_as_workloads(ctx: Context, known: set[str]) -> None:
     """Logs and spans that name a pod (`cartservice-7d9f8b6c5d-x2x9q`, as container log
     collectors and some tracers do) where the series, topology and alerts name its
     workload (`cartservice`) are read as the workload's, so that their evidence lands on
-    the service the rest of the data knows. Names the rest of the data knows as they
-    are, or whose workload it does not know, stay as they are."""
+    the service the rest of the data knows; so are names that differ from a known one
+    only in case and separators (`Cart-Service` for `cart_service`). Names the rest of
+    the data knows as they are, or whose workload it does not know, stay as they are."""
     if not known:
         return
     from aisre_cli.sources.bundle import workload_of
+
+    def key(name: str) -> str:
+        return "".join(ch for ch in name.lower() if ch.isalnum())
+
+    by_key: dict[str, str] = {}
+    for k in sorted(known):
+        by_key.setdefault(key(k), k)
 
     def canon(names: set[str]) -> dict[str, str]:
         out = {}
         for n in names:
             if n and n not in known:
                 w = workload_of(n)
-                if w != n and w in known:
-                    out[n] = w
+                # the workload, spelled as the rest of the data spells it (case and
+                # separators aside: `Cart-Service` is `cart_service`)
+                hit = w if w in known else by_key.get(key(w))
+                if hit is not None and hit != n:
+                    out[n] = hit
         return out
 
     table = ctx.logs
