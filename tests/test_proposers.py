@@ -1654,3 +1654,16 @@ def test_logs_and_spans_that_name_a_pod_are_read_as_its_workloads() -> None:
     assert a.ctx.spans[0].service == "api"
     (api,) = [c for c in a.candidates if c.service == "api" and c.kind == "unknown"]
     assert api.features["logs"] > 0
+
+
+def test_the_topology_is_read_in_the_series_spelling() -> None:
+    """The series and the alert say `web` and `api`; the topology, from another tool,
+    says `WEB` and `API`. One service each, on the paging service's path, named as the
+    series name them (what an engineer queries and pages by)."""
+    ctx = context([series("http_errors_ratio", "api", 0.01, 0.3)])
+    ctx.topology = Topology(depends_on={"WEB": ["API"], "API": ["db"], "db": []})
+    a = run(ctx)
+    assert a.topology.depends_on == {"web": ["api"], "api": ["db"], "db": []}
+    assert not {"WEB", "API"} & {c.service for c in a.candidates}
+    (api,) = [c for c in a.candidates if c.service == "api" and c.kind == "unknown"]
+    assert api.features["on_path"] == 1.0 and api.features["anomaly"] > 0.5

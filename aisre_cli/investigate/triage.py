@@ -106,36 +106,56 @@ def observed_families(series: list[Series], matcher: FamilyMatcher) -> dict[str,
     return out
 
 
-def _services_as_workloads(ctx: Context, known: set[str]) -> None:
-    """Logs and spans that name a pod (`cartservice-7d9f8b6c5d-x2x9q`, as container log
-    collectors and some tracers do) where the series, topology and alerts name its
-    workload (`cartservice`) are read as the workload's, so that their evidence lands on
-    the service the rest of the data knows; so are names that differ from a known one
-    only in case and separators (`Cart-Service` for `cart_service`). Names the rest of
-    the data knows as they are, or whose workload it does not know, stay as they are."""
-    if not known:
-        return
+def _align_services(ctx: Context, topo: Topology) -> Topology:
+    """One name per service across the sources; returns the topology in the series'
+    spelling.
+
+    - A topology that spells a service differently from the series and alerts only in
+      case and separators (`Cart-Service` for their `cart_service`) is read in their
+      spelling, the one an engineer queries and pages by.
+    - Logs and spans that name a pod (`cartservice-7d9f8b6c5d-x2x9q`, as container log
+      collectors and some tracers do) are read as the workload's (`cartservice`) when
+      the series, topology or alerts know it, spelled as they spell it.
+    Names the rest of the data knows as they are, or whose workload it does not know,
+    stay as they are."""
     from aisre_cli.sources.bundle import workload_of
 
     def key(name: str) -> str:
         return "".join(ch for ch in name.lower() if ch.isalnum())
 
-    by_key: dict[str, str] = {}
-    for k in sorted(known):
-        by_key.setdefault(key(k), k)
+    def resolver(known: set[str]) -> Callable[[set[str]], dict[str, str]]:
+        by_key: dict[str, str] = {}
+        for k in sorted(known):
+            by_key.setdefault(key(k), k)
 
-    def canon(names: set[str]) -> dict[str, str]:
-        out = {}
-        for n in names:
-            if n and n not in known:
-                w = workload_of(n)
-                # the workload, spelled as the rest of the data spells it (case and
-                # separators aside: `Cart-Service` is `cart_service`)
-                hit = w if w in known else by_key.get(key(w))
-                if hit is not None and hit != n:
-                    out[n] = hit
-        return out
+        def canon(names: set[str]) -> dict[str, str]:
+            out = {}
+            for n in names:
+                if n and n not in known:
+                    w = workload_of(n)
+                    hit = w if w in known else by_key.get(key(w))
+                    if hit is not None and hit != n:
+                        out[n] = hit
+            return out
 
+        return canon
+
+    observed = {s.service for s in ctx.series if s.service} | {
+        x.service for x in ctx.alerts if x.service
+    }
+    if topo.depends_on and observed:
+        moved = resolver(observed)(topo.services())
+        if moved:
+            topo = Topology(
+                depends_on={
+                    moved.get(k, k): [moved.get(d, d) for d in v]
+                    for k, v in topo.depends_on.items()
+                }
+            )
+    known = topo.services() | observed
+    if not known:
+        return topo
+    canon = resolver(known)
     table = ctx.logs
     if len(table):
         moved = canon(set(table.service))
@@ -149,6 +169,7 @@ def _services_as_workloads(ctx: Context, known: set[str]) -> None:
         for sp in ctx.spans:
             if sp.service in moved:
                 sp.service = moved[sp.service]
+    return topo
 
 
 def analyze_context(
@@ -163,12 +184,7 @@ def analyze_context(
     alert_ts = ctx.alert.starts_at.timestamp()
 
     topo = ctx.topology
-    _services_as_workloads(
-        ctx,
-        topo.services()
-        | {s.service for s in ctx.series if s.service}
-        | {x.service for x in ctx.alerts if x.service},
-    )
+    topo = _align_services(ctx, topo)
     if not topo.depends_on and ctx.spans:
         topo = trace_an.derive_topology(ctx.spans)
         ctx.notes.append(
