@@ -146,12 +146,13 @@ def _align_services(ctx: Context, topo: Topology) -> Topology:
     if topo.depends_on and observed:
         moved = resolver(observed)(topo.services())
         if moved:
-            topo = Topology(
-                depends_on={
-                    moved.get(k, k): [moved.get(d, d) for d in v]
-                    for k, v in topo.depends_on.items()
-                }
-            )
+            deps: dict[str, list[str]] = {}
+            for k, v in topo.depends_on.items():
+                cur = deps.setdefault(moved.get(k, k), [])
+                for d in v:
+                    if moved.get(d, d) not in cur:
+                        cur.append(moved.get(d, d))
+            topo = Topology(depends_on=deps)
     known = topo.services() | observed
     if not known:
         return topo
@@ -183,8 +184,7 @@ def analyze_context(
     ranker = Ranker(weights or Weights.load())
     alert_ts = ctx.alert.starts_at.timestamp()
 
-    topo = ctx.topology
-    topo = _align_services(ctx, topo)
+    topo = _align_services(ctx, ctx.topology)
     if not topo.depends_on and ctx.spans:
         topo = trace_an.derive_topology(ctx.spans)
         ctx.notes.append(
