@@ -1667,3 +1667,30 @@ def test_the_topology_is_read_in_the_series_spelling() -> None:
     assert not {"WEB", "API"} & {c.service for c in a.candidates}
     (api,) = [c for c in a.candidates if c.service == "api" and c.kind == "unknown"]
     assert api.features["on_path"] == 1.0 and api.features["anomaly"] > 0.5
+
+
+def test_series_of_a_scrape_target_belong_to_the_service_its_other_series_name() -> None:
+    """`up{job="api", instance="10.0.0.5:8080"}` says whose target 10.0.0.5:8080 is; a
+    series of that target with no service label is api's. A target two services claim,
+    or one no series names, stays unowned."""
+    from aisre_cli.investigate.analyzers.metrics import attribute_by_target
+
+    def s(name: str, svc: str | None, inst: str) -> Series:
+        return Series(name, svc, {"instance": inst}, [T0], [1.0])
+
+    got = attribute_by_target(
+        [
+            s("up", "api", "10.0.0.5:8080"),
+            s("process_cpu_seconds_total", None, "10.0.0.5:8080"),
+            s("up", "web", "10.0.0.9:80"),
+            s("up", "cache", "10.0.0.9:80"),
+            s("process_cpu_seconds_total", None, "10.0.0.9:80"),
+            s("process_cpu_seconds_total", None, "10.0.0.7:80"),
+            # cAdvisor: the kubelet's target serves every pod on the node
+            Series(
+                "container_cpu", "api", {"instance": "node1:10250", "pod": "api-0"}, [T0], [1.0]
+            ),
+            s("container_cpu", None, "node1:10250"),
+        ]
+    )
+    assert [x.service for x in got] == ["api", "api", "web", "cache", None, None, "api", None]

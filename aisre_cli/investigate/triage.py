@@ -191,6 +191,9 @@ def analyze_context(
             SourceNote("topology", "partial", f"no topology: derived from {len(ctx.spans)} spans")
         )
     if any(not s.service for s in ctx.series):
+        # series of a scrape target whose other series name its service
+        ctx.series = metric_an.attribute_by_target(ctx.series)
+    if any(not s.service for s in ctx.series):
         # series named by their service (`cartservice_cpu`) where no label says it
         named = (
             topo.services()

@@ -764,6 +764,28 @@ def attribute_by_name(series: list[Series], services: set[str]) -> list[Series]:
     return out
 
 
+def attribute_by_target(series: list[Series]) -> list[Series]:
+    """Series with no service but an `instance` (the scrape target, `10.0.0.5:8080`)
+    belong to the service other series of the same target name: the series of one
+    scrape share its target, and `up{job="checkout", instance=…}` says whose it is. A
+    target two services claim is left alone."""
+    owners: dict[str, set[str]] = {}
+    for s in series:
+        inst = s.labels.get("instance")
+        # a series that names a pod speaks for the pod, not for the target that
+        # scraped it (cAdvisor's kubelet serves every pod on its node)
+        if s.service and inst and not (s.labels.get("pod") or s.labels.get("pod_name")):
+            owners.setdefault(inst, set()).add(s.service)
+    if not owners:
+        return series
+    out: list[Series] = []
+    for s in series:
+        inst = s.labels.get("instance")
+        who = owners.get(inst, set()) if inst and not s.service else set()
+        out.append(replace(s, service=next(iter(who))) if len(who) == 1 else s)
+    return out
+
+
 def _prefix_len(name: str, key: str) -> int:
     """How many characters of `name` its flattened prefix `key` and the separator after
     it take (the rest is the metric's own name)."""
