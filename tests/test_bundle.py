@@ -446,6 +446,30 @@ def test_spans_under_opentelemetry_zipkin_and_jaeger_names(tmp_path: Path) -> No
     assert got == {("t1", "a", "r", "db", "q", float(at), 250.0, True)}
 
 
+@pytest.mark.parametrize(
+    ("raw", "level"),
+    [
+        (30, "info"),  # pino / bunyan
+        (50, "error"),
+        ("60", "fatal"),
+        (3, "error"),  # syslog severities
+        (4, "warn"),
+        ("SEVERE", "error"),  # java.util.logging
+        ("FINE", "debug"),
+        ("E", "error"),  # glog / klog
+        ("W", "warn"),
+        ("notice", "info"),
+        (None, "info"),
+        ("weird", "weird"),  # kept: the analyzer reads an unknown level as an error
+        (float("nan"), "nan"),
+    ],
+)
+def test_levels_other_loggers_write(raw: object, level: str) -> None:
+    from aisre_cli.sources.bundle import normalize_level
+
+    assert normalize_level(raw) == level
+
+
 def test_a_record_with_no_time_is_a_clear_error(tmp_path: Path) -> None:
     root = make_bundle(tmp_path / "b")
     (root / "logs" / "db.jsonl").write_text(json.dumps({"level": "error", "msg": "x"}) + "\n")

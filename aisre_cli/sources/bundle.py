@@ -437,6 +437,36 @@ _LEVELS = {
     "notice": "info",
     "debug": "debug",
     "trace": "debug",
+    # java.util.logging
+    "severe": "error",
+    "config": "info",
+    "fine": "debug",
+    "finer": "debug",
+    "finest": "debug",
+    # glog / klog line prefixes
+    "f": "fatal",
+    "e": "error",
+    "w": "warn",
+    "i": "info",
+    "d": "debug",
+}
+_NUMERIC_LEVELS = {
+    # pino and bunyan (Node.js)
+    10: "debug",
+    20: "debug",
+    30: "info",
+    40: "warn",
+    50: "error",
+    60: "fatal",
+    # syslog severities (RFC 5424)
+    0: "fatal",
+    1: "fatal",
+    2: "fatal",
+    3: "error",
+    4: "warn",
+    5: "info",
+    6: "info",
+    7: "debug",
 }
 
 
@@ -471,9 +501,22 @@ def guess_level(text: str) -> str | None:
 
 
 def normalize_level(raw: Any) -> str:
+    """A record's level as one of fatal/error/warn/info/debug where it says one: names
+    (syslog's, java.util.logging's, glog's letters), and numbers (pino and bunyan's
+    10-60, syslog's 0-7). Anything else is kept, lower-cased (the log analyzer reads an
+    unknown level as an error)."""
+    if raw is None:
+        return "info"
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return _NUMERIC_LEVELS.get(raw, str(raw))
+    if isinstance(raw, float) and raw.is_integer():
+        return _NUMERIC_LEVELS.get(int(raw), str(raw))
     if not isinstance(raw, str):
-        return "info" if raw is None else str(raw).lower()
-    return _LEVELS.get(raw.lower(), raw.lower())
+        return str(raw).lower()
+    low = raw.strip().lower()
+    if low.isdigit():
+        return _NUMERIC_LEVELS.get(int(low), low)
+    return _LEVELS.get(low, low)
 
 
 _BULK_TIMES = 20_000
