@@ -490,6 +490,8 @@ def test_log_levels_and_services_under_other_loggers_names(tmp_path: Path) -> No
         {"msg": "2024-01-01 12:00:00 ERROR [pool-1] connection refused"},
         {"msg": "request served in 12 ms"},
         {"level": "info", "msg": "an ERROR word in an info line stays info"},
+        {"level": "error", "event": "structlog keeps the text under event"},
+        {"severity_text": "ERROR", "body": "OpenTelemetry keeps it under body"},
     ]
     (root / "logs" / "db.jsonl").write_text(
         "".join(json.dumps({"ts": "2023-11-14T09:00:00Z", **r}) + "\n" for r in recs)
@@ -508,6 +510,17 @@ def test_log_levels_and_services_under_other_loggers_names(tmp_path: Path) -> No
         ("db", "error"),
         ("db", "info"),
         ("db", "info"),
+        ("db", "error"),
+        ("db", "error"),
+    ]
+    texts = [
+        m
+        for m, f in zip(table.msg, table.file_idx, strict=True)
+        if table.files[f].endswith("db.jsonl")
+    ]
+    assert texts[-2:] == [
+        "structlog keeps the text under event",
+        "OpenTelemetry keeps it under body",
     ]
 
 

@@ -488,6 +488,10 @@ _TIME_KEYS = (
 )
 """Where a record keeps its time when it has no `ts`: the common names, Elastic Common
 Schema and Logstash (`@timestamp`), OpenTelemetry's log data model (`timeUnixNano`)."""
+_MSG_KEYS = ("message", "log", "body", "event", "textPayload", "MESSAGE", "short_message")
+"""Where a record keeps its text when it has no `msg`: the common names, Docker's json
+log driver (`log`), OpenTelemetry's log data model (`body`), structlog (`event`), GCP
+(`textPayload`), journald (`MESSAGE`), GELF (`short_message`)."""
 _SERVICE_KEYS = ("service.name", "service_name", "app")
 """Where a record names its service when it has no `service` key (OpenTelemetry)."""
 _LEVEL_GUESS = re.compile(r"\b(FATAL|PANIC|CRITICAL|ERROR|ERR|WARN(?:ING)?|INFO|DEBUG)\b", re.I)
@@ -653,7 +657,12 @@ def read_jsonl_logs(
                     level_cache[lvl_raw] = lvl
             msg = obj.get("msg")
             if msg is None:
-                msg = obj.get("message", obj.get("log", ""))
+                for key in _MSG_KEYS:
+                    msg = obj.get(key)
+                    if msg is not None:
+                        break
+                else:
+                    msg = ""
             if lvl_raw is None and type(msg) is str and msg[:1] != "{":
                 # no level anywhere: the one its text states, else info
                 lvl = guess_level(msg) or lvl
