@@ -538,3 +538,24 @@ def test_change_kinds_under_other_feeds_names(tmp_path: Path) -> None:
     assert got == ["deploy", "flag", "config", "infra", "scale", "deploy"]
     with pytest.raises(BundleError, match=r"changes.json: \$\[0\].kind: 'backup' is not one of"):
         parse_changes([{**data[0], "kind": "backup"}], "changes.json")
+
+
+def test_metric_times_in_milliseconds_or_rfc3339_are_read_as_seconds() -> None:
+    """Converters write the sample times of query_range as milliseconds or RFC 3339
+    where Prometheus writes unix seconds; both are the same instants. Out of range
+    stays a one-line error naming the sample."""
+    from aisre_cli.sources.bundle import parse_query_range
+
+    def body(values: list[list[object]]) -> dict[str, object]:
+        result = [{"metric": {"service": "a"}, "values": values}]
+        return {"status": "success", "data": {"resultType": "matrix", "result": result}}
+
+    (s,) = parse_query_range(
+        body([[1700000000000, "1"], ["2023-11-14T22:14:20Z", "2"], [1700000120.0, "3"]]),
+        "metrics/m.json",
+        "m",
+        ["service"],
+    )
+    assert s.timestamps == [1700000000.0, 1700000060.0, 1700000120.0]
+    with pytest.raises(BundleError, match=r"values\[0\]: timestamp -5 out of range"):
+        parse_query_range(body([[-5, "1"]]), "metrics/m.json", "m", ["service"])

@@ -14,6 +14,7 @@ speak, so this reader is an offline implementation of every source protocol. Rul
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import time
 from array import array
@@ -382,7 +383,11 @@ def parse_query_range(
         vs: list[float] = []
         for j, pair in enumerate(values):
             try:
-                t = float(pair[0])
+                try:
+                    t = float(pair[0])
+                except ValueError:
+                    # an RFC 3339 time where Prometheus writes unix seconds
+                    t = to_unix(pair[0]) if isinstance(pair[0], str) else math.nan
                 v = _float(pair[1])
             except (TypeError, ValueError, IndexError, KeyError):
                 raise BundleError(
@@ -390,10 +395,15 @@ def parse_query_range(
                     f" got {str(pair)[:60]}"
                 ) from None
             if not UNIX_MIN <= t <= UNIX_MAX:  # also NaN and infinities
-                raise BundleError(
-                    f"{ref}: $.data.result[{i}].values[{j}]: timestamp {pair[0]!r}"
-                    " out of range (unix seconds between 1970 and 3000)"
-                )
+                try:  # milliseconds (or finer) where Prometheus writes seconds
+                    t = to_unix(t) if t >= 1e11 else math.nan
+                except TimestampError:
+                    t = math.nan
+                if not UNIX_MIN <= t <= UNIX_MAX:
+                    raise BundleError(
+                        f"{ref}: $.data.result[{i}].values[{j}]: timestamp {pair[0]!r}"
+                        " out of range (unix seconds between 1970 and 3000)"
+                    )
             ts.append(t)
             vs.append(v)
         labels = {str(k): str(v) for k, v in metric.items()}
