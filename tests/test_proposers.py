@@ -1646,8 +1646,11 @@ def test_logs_and_spans_that_name_a_pod_are_read_as_its_workloads() -> None:
         Span("t", "s", None, pod, "GET /cart", FAULT, 12.0, False),
         Span("t", "s2", "s", "DB", "SELECT", FAULT, 2.0, False),  # the topology's `db`
     ]
+    original, logs_before = list(ctx.spans), ctx.logs
     a = run(ctx)
     assert a.ctx.spans[1].service == "db"
+    # new objects, not edits: a source may hold the originals in its cache
+    assert original[0].service == pod and pod in set(logs_before.service)
     assert {f.service for f in a.findings.logs.findings} >= {"api"}
     assert pod not in set(a.ctx.logs.service)
     assert "worker-5f6d8c7b9d-q2w3e" in set(a.ctx.logs.service)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from aisre_cli.investigate import alert_service
@@ -34,6 +34,7 @@ from aisre_cli.model import (
     Context,
     Evidence,
     Hypothesis,
+    LogTable,
     Series,
     SourceNote,
     Topology,
@@ -157,19 +158,32 @@ def _align_services(ctx: Context, topo: Topology) -> Topology:
     if not known:
         return topo
     canon = resolver(known)
+    # new objects, not edits: a source may hold these in its cache
     table = ctx.logs
     if len(table):
         moved = canon(set(table.service))
         if moved:
-            table.service = [moved.get(x, x) for x in table.service]
+            query = dict(table.query)
             for pod, w in sorted(moved.items()):
-                if pod in table.query:  # one pod's query still finds the lines cited
-                    table.query.setdefault(w, table.query[pod])
+                if pod in query:  # one pod's query still finds the lines cited
+                    query.setdefault(w, query[pod])
+            ctx.logs = LogTable(
+                ts=table.ts,
+                service=[moved.get(x, x) for x in table.service],
+                level=table.level,
+                msg=table.msg,
+                file_idx=table.file_idx,
+                line=table.line,
+                files=table.files,
+                query=query,
+            )
     if ctx.spans:
         moved = canon({sp.service for sp in ctx.spans})
-        for sp in ctx.spans:
-            if sp.service in moved:
-                sp.service = moved[sp.service]
+        if moved:
+            ctx.spans = [
+                replace(sp, service=moved[sp.service]) if sp.service in moved else sp
+                for sp in ctx.spans
+            ]
     return topo
 
 
