@@ -1697,3 +1697,32 @@ def test_series_of_a_scrape_target_belong_to_the_service_its_other_series_name()
         ]
     )
     assert [x.service for x in got] == ["api", "api", "web", "cache", None, None, "api", None]
+
+
+def test_services_are_read_from_a_grid_of_per_service_columns() -> None:
+    """`adservice_cpu`, `adservice_latency-90`, `cartservice_cpu`, `cartservice_latency-90`:
+    two words each followed by the same known signals are services. Exporter namespaces
+    (`container_cpu_…`, `http_…`), a word with one signal, and a word whose signals no
+    other word shares are not."""
+    from aisre_cli.investigate.analyzers.metrics import services_in_names
+
+    names = [
+        "adservice_cpu",
+        "adservice_latency-90",
+        "cartservice_cpu",
+        "cartservice_latency-90",
+        "cartservice_mem",
+        "container_cpu_usage_seconds_total",
+        "container_memory_working_set_bytes",
+        "http_requests_total",
+        "http_request_duration_seconds",
+        "lonely_cpu",
+        "widget_frobs",
+        "widget_zorks",
+        "mystery_cpu_seconds",  # two known signals, but no other word has them
+        "mystery_disk_io",
+        "node_cpu",  # the grid's signals, but node_exporter's namespace
+        "node_latency-90",
+    ]
+    got = services_in_names([Series(n, None, {}, [T0], [1.0]) for n in names], FamilyMatcher())
+    assert got == {"adservice", "cartservice"}

@@ -216,6 +216,8 @@ def analyze_context(
             | {sp.service for sp in ctx.spans}
             | {x.service for x in ctx.alerts if x.service}
         )
+        # and, where nothing else names them, the grid the columns' names form
+        named |= metric_an.services_in_names(ctx.series, matcher)
         ctx.series = metric_an.attribute_by_name(ctx.series, named)
     known = topo.services() | {s.service for s in ctx.series if s.service}
     hit = alert_service.infer(ctx.alert, prof.service_labels, known)

@@ -764,6 +764,52 @@ def attribute_by_name(series: list[Series], services: set[str]) -> list[Series]:
     return out
 
 
+_NAMESPACES = frozenset(
+    {
+        "container", "node", "pod", "kube", "kubelet", "process", "go", "jvm", "python",
+        "http", "https", "grpc", "rpc", "istio", "envoy", "nginx", "system", "host",
+        "machine", "probe", "up", "net", "network", "disk", "fs", "cpu", "mem", "memory",
+        "hikaricp", "tomcat", "redis", "mysql", "pg", "postgres", "kafka", "rabbitmq",
+        "aws", "azure", "gcp", "otel", "otelcol", "prometheus", "alertmanager", "traefik",
+        "coredns", "etcd", "apiserver", "scheduler", "controller", "haproxy", "consul",
+    }
+)  # fmt: skip
+"""First words of metric names that name an exporter or a runtime, never a service."""
+
+
+def services_in_names(series: list[Series], matcher: FamilyMatcher) -> set[str]:
+    """Services read from the names of unlabelled series alone, for when nothing else
+    names them (no topology, logs, spans or labelled series): per-service columns look like
+    `<service>_<signal>` over a grid, several services each with several signals the
+    catalogue knows, the same signals for each (`adservice_cpu`, `adservice_latency-90`,
+    `cartservice_cpu`, `cartservice_latency-90`). A first word is a service when
+    - what follows it is a signal the catalogue knows;
+    - it has at least two such signals;
+    - at least one of its signals also follows another such word;
+    - it is not an exporter's or runtime's namespace (`container`, `http`, `jvm`, ...).
+    The first word is everything before the first separator (`-` within a service name
+    is kept: Prometheus names cannot hold it, and CSV columns keep it)."""
+    grid: dict[str, set[str]] = defaultdict(set)
+    for s in series:
+        if s.service:
+            continue
+        head, sep, rest = s.name.partition("_")
+        if not sep or not rest or len(head) < 3 or head.lower() in _NAMESPACES:
+            continue
+        if matcher.classify(rest, s.labels).known:
+            grid[head].add(_normalize_rest(rest))
+    heads = {h for h, sigs in grid.items() if len(sigs) >= 2}
+    out: set[str] = set()
+    for h in heads:
+        if any(grid[h] & grid[o] for o in heads if o != h):
+            out.add(h)
+    return out
+
+
+def _normalize_rest(rest: str) -> str:
+    return _NAME_SEP.sub("_", rest.lower()).strip("_")
+
+
 def attribute_by_target(series: list[Series]) -> list[Series]:
     """Series with no service but an `instance` (the scrape target, `10.0.0.5:8080`)
     belong to the service other series of the same target name: the series of one
