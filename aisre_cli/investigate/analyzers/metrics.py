@@ -778,8 +778,9 @@ _NAMESPACES = frozenset(
 
 
 def services_in_names(series: list[Series], matcher: FamilyMatcher) -> set[str]:
-    """Services read from the names of unlabelled series alone, for when nothing else
-    names them (no topology, logs, spans or labelled series): per-service columns look like
+    """Services read from the names of unlabelled series alone, which matters when
+    nothing else names them (no topology, logs, spans or labelled series; otherwise it
+    only adds to those names): per-service columns look like
     `<service>_<signal>` over a grid, several services each with several signals the
     catalogue knows, the same signals for each (`adservice_cpu`, `adservice_latency-90`,
     `cartservice_cpu`, `cartservice_latency-90`). A first word is a service when
@@ -812,7 +813,7 @@ def _normalize_rest(rest: str) -> str:
 
 def attribute_by_target(series: list[Series]) -> list[Series]:
     """Series with no service but an `instance` (the scrape target, `10.0.0.5:8080`)
-    belong to the service other series of the same target name: the series of one
+    belong to the service that other series of the same target name: the series of one
     scrape share its target, and `up{job="checkout", instance=…}` says whose it is. A
     target two services claim is left alone."""
     owners: dict[str, set[str]] = {}
