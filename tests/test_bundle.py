@@ -383,6 +383,11 @@ def test_optional_files_may_be_missing(tmp_path: Path) -> None:
         ({"label_app_kubernetes_io_name": "cart", "job": "kube-state-metrics"}, "cart"),
         ({"k8s_deployment_name": "cart", "k8s_pod_name": "cart-1"}, "cart"),
         ({"destination_workload": "cart", "source_workload": "web"}, "cart"),
+        # Istio names the service before the workload, which may be one version of it
+        (
+            {"destination_canonical_service": "reviews", "destination_workload": "reviews-v2"},
+            "reviews",
+        ),
         ({"service": "cart-svc", "service_name": "cart"}, "cart-svc"),
         ({}, None),
     ],

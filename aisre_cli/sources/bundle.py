@@ -227,7 +227,12 @@ WELL_KNOWN_SERVICE_LABELS: tuple[str, ...] = (
     "label_app_kubernetes_io_name",  # the same, through kube-state-metrics' *_labels
     "label_app",
     "k8s_deployment_name",  # OpenTelemetry's k8sattributes
-    "destination_workload",  # Istio: requests to the workload
+    # Istio's standard metrics: the service requests went to (its workload, last, may
+    # be one version of it: reviews-v2)
+    "destination_canonical_service",
+    "destination_app",
+    "destination_service_name",
+    "destination_workload",
     "deployment",  # kube-state-metrics' deployment series
 )
 """Labels other stacks name a service by, tried after a profile's `service_labels` and
