@@ -458,7 +458,9 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
             topo_evidence=(
                 _mirror_evidence(s, *mirrors[s], file_topo, first)
                 if s in mirrors
-                else _topology_evidence(s, file_topo, anomalous, first, anom, has_topo)
+                else _topology_evidence(
+                    s, file_topo, anomalous, first, anom, has_topo, _topology_ref(ctx)
+                )
             ),
             first=first.get(s),
             families=fams.get(s, set()),
@@ -550,6 +552,16 @@ def _symptom(a: str | None, per_svc: dict[str, list[MetricFinding]]) -> MetricFi
     return max(own, key=lambda f: (f.strength, -f.onset))
 
 
+def _topology_ref(ctx: Context) -> str:
+    """Where the calls the topology evidence cites came from (`triage.analyze_context`:
+    the topology given, else the spans, else error logs naming a service)."""
+    if ctx.topology.depends_on:
+        return "topology.yaml"
+    if ctx.spans:
+        return "calls derived from the spans"
+    return "calls read from error logs naming a service"
+
+
 def _topology_evidence(
     s: str,
     topo: Topology,
@@ -557,6 +569,7 @@ def _topology_evidence(
     first: dict[str, float],
     anom: dict[str, float],
     has_topo: bool,
+    ref: str = "topology.yaml",
 ) -> _Ev | None:
     if not has_topo or s not in anomalous:
         return None
@@ -598,7 +611,7 @@ def _topology_evidence(
             if up
             else f"topology: {s} depends_on {', '.join(sorted(down_bad)[:3])}"
         ),
-        ref="topology.yaml",
+        ref=ref,
     )
     return _Ev(f"t:{s}", ev)
 
