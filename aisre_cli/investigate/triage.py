@@ -34,7 +34,6 @@ from aisre_cli.model import (
     Context,
     Evidence,
     Hypothesis,
-    LogTable,
     Series,
     SourceNote,
     Topology,
@@ -167,16 +166,7 @@ def _align_services(ctx: Context, topo: Topology) -> Topology:
             for pod, w in sorted(moved.items()):
                 if pod in query:  # one pod's query still finds the lines cited
                     query.setdefault(w, query[pod])
-            ctx.logs = LogTable(
-                ts=table.ts,
-                service=[moved.get(x, x) for x in table.service],
-                level=table.level,
-                msg=table.msg,
-                file_idx=table.file_idx,
-                line=table.line,
-                files=table.files,
-                query=query,
-            )
+            ctx.logs = replace(table, service=[moved.get(x, x) for x in table.service], query=query)
     if ctx.spans:
         moved = canon({sp.service for sp in ctx.spans})
         if moved:
