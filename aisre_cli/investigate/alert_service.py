@@ -24,7 +24,9 @@ MIN_NAME = 3
 """Service names shorter than this are not looked for in free text ("db", "ui")."""
 
 
-def _norm(s: str) -> str:
+def squash(s: str) -> str:
+    """A name with case and separators taken out (`Cart-Service` and `cart_service` are
+    `cartservice`): how two sources' spellings of one service are compared."""
     return re.sub(r"[^a-z0-9]", "", s.lower())
 
 
@@ -78,9 +80,9 @@ def from_name(name: str, known: Iterable[str]) -> str | None:
         for j in range(i + 1, len(toks) + 1):
             runs.setdefault("".join(toks[i:j]), i)
     hits = [
-        (runs[_norm(s)] > 0, -len(_norm(s)), s)
+        (runs[squash(s)] > 0, -len(squash(s)), s)
         for s in known
-        if len(_norm(s)) >= MIN_NAME and _norm(s) in runs
+        if len(squash(s)) >= MIN_NAME and squash(s) in runs
     ]
     return min(hits)[2] if hits else None
 
@@ -91,7 +93,7 @@ def infer(alert: Alert, labels: Sequence[str], known: Collection[str]) -> tuple[
     if not known or (alert.service and alert.service in known):
         return None
     if alert.service:
-        same = sorted(s for s in known if _norm(s) == _norm(alert.service))
+        same = sorted(s for s in known if squash(s) == squash(alert.service))
         return (same[0], "its label, spelled as the data spells it") if same else None
     svc = from_expression(alert, labels, known)
     if svc:

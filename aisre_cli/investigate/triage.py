@@ -120,20 +120,17 @@ def _align_services(ctx: Context, topo: Topology) -> Topology:
     stay as they are."""
     from aisre_cli.sources.bundle import workload_of
 
-    def key(name: str) -> str:
-        return "".join(ch for ch in name.lower() if ch.isalnum())
-
     def resolver(known: set[str]) -> Callable[[set[str]], dict[str, str]]:
         by_key: dict[str, str] = {}
         for k in sorted(known):
-            by_key.setdefault(key(k), k)
+            by_key.setdefault(alert_service.squash(k), k)
 
         def canon(names: set[str]) -> dict[str, str]:
             out = {}
             for n in names:
                 if n and n not in known:
                     w = workload_of(n)
-                    hit = w if w in known else by_key.get(key(w))
+                    hit = w if w in known else by_key.get(alert_service.squash(w))
                     if hit is not None and hit != n:
                         out[n] = hit
             return out

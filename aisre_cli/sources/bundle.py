@@ -1203,7 +1203,10 @@ def read_spans(
             try:
                 dur = _span_ms(obj, start, sec_cache)
             except (TypeError, ValueError, TimestampError):
-                raise BundleError(f"{display}:{lineno}: duration_ms: not a number") from None
+                raise BundleError(
+                    f"{display}:{lineno}: duration: not a number of milliseconds or"
+                    " microseconds, nor an end time"
+                ) from None
             status = obj.get("status", "ok")
             if isinstance(status, dict):  # OpenTelemetry: {"code": 2 | "STATUS_CODE_ERROR"}
                 status = status.get("code", "ok")

@@ -189,6 +189,12 @@ def attribute(
     return out
 
 
+def recorded_near(changes: list[Change], service: str, t: float, within_s: float) -> bool:
+    """A change of `service` is already on record within `within_s` of `t` (so a change
+    read from elsewhere, the cluster's events or the metrics, would repeat it)."""
+    return any(c.service == service and abs(c.ts.timestamp() - t) <= within_s for c in changes)
+
+
 SEEN_AFTER_S = 600.0
 """A version first seen at least this long after its service's first sample (the
 window's start) came up inside the window (`versions_seen`)."""
@@ -224,7 +230,7 @@ def versions_seen(
             continue
         if not any(s2 == svc and k2 == key and t2 < t for (s2, k2, _), t2 in seen.items()):
             continue
-        if any(c.service == svc and abs(c.ts.timestamp() - t) <= dedupe_s for c in changes):
+        if recorded_near(changes, svc, t, dedupe_s):
             continue
         canary = key in CANARY_KEYS
         out.append(

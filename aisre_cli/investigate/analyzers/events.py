@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
+from aisre_cli.investigate.analyzers.changes import recorded_near
 from aisre_cli.model import Change, Event
 
 EventClass = Literal["crash", "config", "probe", "capacity"]
@@ -417,7 +418,7 @@ def rollouts(
         before = [x for x in others if x[0] <= t]
         prev = max(before)[1] if before else min(others)[1]
         ts = first_seen(e)
-        if any(c.service == svc and abs(c.ts.timestamp() - ts) <= dedupe_s for c in changes):
+        if recorded_near(changes, svc, ts, dedupe_s):
             continue
         obj = e.object or f"deployment/{svc}"
         out.append(

@@ -734,6 +734,11 @@ def thin_out(
 _NAME_SEP = re.compile(r"[^0-9a-z]+")
 
 
+def _flat(name: str) -> str:
+    """A name lower-cased with every run of non-alphanumerics as one `_`."""
+    return _NAME_SEP.sub("_", name.lower()).strip("_")
+
+
 def attribute_by_name(series: list[Series], services: set[str]) -> list[Series]:
     """Series with no service label whose metric name begins with a known service's name
     (`cartservice_cpu`, `payments_http_latency_p99`: one column per service and signal,
@@ -742,25 +747,23 @@ def attribute_by_name(series: list[Series], services: set[str]) -> list[Series]:
     any run of non-alphanumerics as one separator (Prometheus names cannot hold the `-`
     a service name may); names shorter than three letters never match. Series with a
     service, or with no known name in front, are left as they are."""
-    keys = sorted(
-        ((_NAME_SEP.sub("_", x.lower()).strip("_"), x) for x in services if len(x) >= 3),
-        key=lambda kv: -len(kv[0]),
+    heads = sorted(
+        ((k, x) for x in services if len(x) >= 3 and (k := _flat(x))), key=lambda kv: -len(kv[0])
     )
-    keys = [(k, x) for k, x in keys if k]
-    if not keys:
-        return series
+    # the service's words, any separators between them and after them, then the rest
+    rxs = [
+        (re.compile("[^0-9a-z]+".join(map(re.escape, k.split("_"))) + "[^0-9a-z]+", re.I), x)
+        for k, x in heads
+    ]
     out: list[Series] = []
     for s in series:
-        if s.service:
-            out.append(s)
-            continue
-        flat = _NAME_SEP.sub("_", s.name.lower())
-        for k, svc in keys:
-            if flat.startswith(k + "_") and len(flat) > len(k) + 1:
-                out.append(replace(s, name=s.name[_prefix_len(s.name, k) :], service=svc))
-                break
-        else:
-            out.append(s)
+        if not s.service:
+            for rx, svc in rxs:
+                m = rx.match(s.name)
+                if m is not None and m.end() < len(s.name):
+                    s = replace(s, name=s.name[m.end() :], service=svc)
+                    break
+        out.append(s)
     return out
 
 
@@ -798,17 +801,13 @@ def services_in_names(series: list[Series], matcher: FamilyMatcher) -> set[str]:
         if not sep or not rest or len(head) < 3 or head.lower() in _NAMESPACES:
             continue
         if matcher.classify(rest, s.labels).known:
-            grid[head].add(_normalize_rest(rest))
+            grid[head].add(_flat(rest))
     heads = {h for h, sigs in grid.items() if len(sigs) >= 2}
     out: set[str] = set()
     for h in heads:
         if any(grid[h] & grid[o] for o in heads if o != h):
             out.add(h)
     return out
-
-
-def _normalize_rest(rest: str) -> str:
-    return _NAME_SEP.sub("_", rest.lower()).strip("_")
 
 
 def attribute_by_target(series: list[Series]) -> list[Series]:
@@ -831,26 +830,6 @@ def attribute_by_target(series: list[Series]) -> list[Series]:
         who = owners.get(inst, set()) if inst and not s.service else set()
         out.append(replace(s, service=next(iter(who))) if len(who) == 1 else s)
     return out
-
-
-def _prefix_len(name: str, key: str) -> int:
-    """How many characters of `name` its flattened prefix `key` and the separator after
-    it take (the rest is the metric's own name)."""
-    i = j = 0
-    low = name.lower()
-    while j < len(key) and i < len(low):
-        if key[j] == "_" and not low[i].isalnum():
-            while i < len(low) and not low[i].isalnum():
-                i += 1
-            j += 1
-        elif low[i] == key[j]:
-            i += 1
-            j += 1
-        else:
-            break
-    while i < len(low) and not low[i].isalnum():
-        i += 1
-    return i
 
 
 def prepare(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
