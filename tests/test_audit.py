@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from aisre_cli.errors import UsageError
 from aisre_cli.govern.audit import (
     GENESIS,
     AuditError,
@@ -339,7 +340,8 @@ def test_expect_head_detects_a_truncation_with_a_rewritten_head(
     rep = verify(p, expect_head=kept_elsewhere)
     assert not rep.ok and rep.problem is not None
     assert "not a record of this log" in rep.problem.reason
-    assert not verify(p, expect_head="abc").ok  # too short to identify a record
+    with pytest.raises(UsageError, match="too short"):  # names no one record: not tampering
+        verify(p, expect_head="abc")
 
 
 def test_cli_expect_head(tmp_path: Path) -> None:
@@ -421,3 +423,53 @@ def test_hmac_key_comes_from_the_keyring_layer(
     monkeypatch.delenv("AISRE_AUDIT_HMAC_TOKEN")
     rep = verify(p)
     assert rep.ok and rep.mac == "unchecked"
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [("7db3a3be", "too short"), ("abc", "too short"), ("zz" + "0" * 12, "not a record hash")],
+)
+def test_cli_expect_head_that_names_no_hash_is_a_usage_error(
+    tmp_path: Path, value: str, says: str
+) -> None:
+    """A malformed or too short --expect-head is the caller's mistake (exit 2), never a
+    tamper alarm (exit 6): a false alarm sends a team chasing an intrusion."""
+    home = tmp_path / "home"
+    env = make_env(home)
+    log = AuditLog(home / "data" / "audit.jsonl", key=None)
+    log.append("intent", {"step": "s"}, "r")
+    cp = subprocess.run(
+        [*AISRE, "audit", "verify", "--expect-head", value],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert cp.returncode == 2, (cp.stdout, cp.stderr)
+    assert says in cp.stderr and "TAMPERED" not in cp.stdout
+
+
+def test_expect_head_of_an_empty_log_is_accepted_before_and_after_appends(tmp_path: Path) -> None:
+    """`verify` prints GENESIS as the head of an empty log; kept and given back later it
+    names the start of the chain, which every later log still has."""
+    path = tmp_path / "audit.jsonl"
+    assert verify(path, expect_head=GENESIS, key=None).ok
+    AuditLog(path, key=None).append("intent", {"step": "s"}, "r")
+    rep = verify(path, expect_head=GENESIS, key=None)
+    assert rep.ok and rep.expected_head_seq == 0
+
+
+def test_cli_show_warns_about_lines_that_are_not_records(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = make_env(home)
+    log = AuditLog(home / "data" / "audit.jsonl", key=None)
+    log.append("intent", {"step": "s1"}, "r")
+    with open(log.path, "ab") as fh:
+        fh.write(b"not json\n\xff\n")
+    cp = subprocess.run(
+        [*AISRE, "audit", "show", "--json"], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert cp.returncode == 0, cp.stderr
+    data = json.loads(cp.stdout)
+    assert len(data["records"]) == 1 and data["unreadable"] == 2
+    assert "2 line(s)" in cp.stderr and "aisre audit verify" in cp.stderr

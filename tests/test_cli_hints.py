@@ -94,3 +94,60 @@ def test_audit_show_unknown_run_is_not_an_empty_log() -> None:
     r = run_cli(["audit", "show", "--run", "r-20260101T000001Z", "--json"])  # unique prefix
     assert r.code == 0, r.err
     assert [x["seq"] for x in json.loads(r.out)["records"]] == [4, 5, 6]
+
+
+def test_a_config_file_with_no_profile_to_use_is_an_error_not_the_demo() -> None:
+    """An empty or truncated config.yaml must not show the demo's made-up alerts as if
+    they were firing; `-p demo` still asks for the demo."""
+    cfg = paths.config_file()
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    for text in ("", "version: 1\n"):
+        cfg.write_text(text)
+        err = _error(["alerts"])
+        assert "defines no profile" in err and "-p demo" in err
+    assert run_cli(["-p", "demo", "alerts", "--json"]).code == 0
+    two = "version: 1\nprofiles:\n  a: {environment: demo}\n  b: {environment: demo}\n"
+    cfg.write_text(two)
+    err = _error(["alerts"])
+    assert "no default_profile" in err and "config use" in err
+    err = _error(["-p", "nosuch", "alerts"])
+    assert "aisre config list" in err
+
+
+def test_triage_without_an_alert_id_on_a_live_profile_says_it_is_required() -> None:
+    cfg = paths.config_file()
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    cfg.write_text(
+        "version: 1\nprofiles:\n  live:\n    sources:\n"
+        "      alertmanager: {url: 'http://127.0.0.1:9'}\n"
+    )
+    err = _error(["triage", "--budget", "1"])
+    assert "required without --bundle" in err and "focus_alert" not in err
+
+
+def test_export_creates_its_folder_and_an_unwritable_output_is_not_a_bug(tmp_path: Path) -> None:
+    assert run_cli(["triage", "CheckoutHighErrorRate"]).code == 0
+    out = tmp_path / "new" / "dir" / "pm.md"
+    r = run_cli(["incident", "export", "1", "-o", str(out)])
+    assert r.code == 0, r.err
+    assert out.read_text().startswith("#")
+    blocked = tmp_path / "file"
+    blocked.write_text("x")
+    err = _error(["incident", "export", "1", "-o", str(blocked / "pm.md")])
+    assert "internal error" not in err and "cannot use" in err
+
+
+def test_eval_of_a_folder_without_bundles_fails(tmp_path: Path) -> None:
+    err = _error(["eval", str(tmp_path)])
+    assert "nothing to evaluate" in err
+
+
+def test_change_record_refuses_a_time_in_the_future() -> None:
+    err = _error(["change", "record", "-s", "x", "--version", "v2", "--at", "3000-01-01T00:00:00Z"])
+    assert "in the future" in err
+
+
+def test_window_on_a_bundle_says_it_has_no_effect() -> None:
+    r = run_cli(["triage", "CheckoutHighErrorRate", "--window", "5m", "--no-record"])
+    assert r.code == 0, r.err
+    assert "--window skipped" in r.err and "no effect on a bundle" in r.err

@@ -360,7 +360,7 @@ def _metric_file(b: Path, values: list[list[object]]) -> None:
 @pytest.mark.parametrize(
     "values,needle",
     [
-        ([[T0, "1"], [T0, "2"], [T0, "3"]], "two points at timestamp"),
+        ([[T0, "1"], [T0, "2"], [T0, "3"]], "are both at timestamp"),
         ([["Infinity", "1"], [T0, "2"]], "out of range"),
         ([[1e300, "1"], [T0, "2"]], "out of range"),
         ([["-1e300", "1"], [T0, "2"]], "out of range"),
@@ -471,3 +471,40 @@ def test_unknown_severity_renders(tmp_path: Path, _aisre_home: Path, severity: s
     for args in (("triage", "--bundle", str(b)), ("alerts", "--bundle", str(b))):
         proc = run_cli(*args, home=_aisre_home)
         assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_duplicate_timestamp_error_names_both_points_exactly(tmp_path: Path) -> None:
+    b = demo_copy(tmp_path)
+    _metric_file(b, [[T0, "1"], [T0 + 60, "2"], [T0, "3"]])
+    src = BundleSource(b)
+    with pytest.raises(BundleError) as exc:
+        src.fetch_series(src.window.start, src.window.end, None)
+    assert f"values[0] and [2] are both at timestamp {int(T0)} " in str(exc.value)
+
+
+# ------------------------------------------------------------ bytes that are not UTF-8
+
+
+def test_a_log_line_with_a_stray_byte_keeps_its_record(tmp_path: Path) -> None:
+    """Latin-1 text in one log line is common in real logs: the line is read, its bad
+    byte as U+FFFD, instead of failing the whole triage."""
+    b = demo_copy(tmp_path)
+    log = b / "logs" / "checkout.jsonl"
+    with open(log, "ab") as fh:
+        fh.write(b'{"ts":"2025-03-11T13:40:00Z","level":"error","msg":"caf\xe9 down"}\n')
+    src = BundleSource(b)
+    table = src.all_logs()
+    assert any(m == "caf\ufffd down" for m in table.msg)
+
+
+@pytest.mark.parametrize("name", ["alerts.json", "changes.json"])
+def test_a_json_file_that_is_not_utf8_says_where(
+    tmp_path: Path, _aisre_home: Path, name: str
+) -> None:
+    b = demo_copy(tmp_path)
+    body = (b / name).read_bytes()
+    at = body.index(b'"', 10) + 1
+    (b / name).write_bytes(body[:at] + b"\xff" + body[at:])
+    proc = run_cli("triage", "--bundle", str(b), home=_aisre_home)
+    err = assert_input_error(proc, name, f"not UTF-8 text at byte {at}")
+    assert "surrogates" not in err

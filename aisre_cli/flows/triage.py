@@ -373,17 +373,14 @@ class TriageFlow:
 
     def resolve(self, query: str | None) -> Alert:
         """The alert `query` names (the bundle's focus alert when None)."""
-        from aisre_cli.investigate.gather import resolve_alert
+        from aisre_cli.investigate.gather import no_alert_id, resolve_alert
 
         if not self._alerts:
             self.list_alerts()
         if query is None:
             query = self.focus_alert()
             if not query:
-                raise UsageError(
-                    "no ALERT_ID given and the bundle names no focus_alert",
-                    hint="run `aisre alerts` and pass an id or alertname",
-                )
+                raise no_alert_id(self.sources)
         return resolve_alert(self._alerts, query)
 
     # ------------------------------------------------------------ triage
@@ -396,7 +393,7 @@ class TriageFlow:
     ) -> Context:
         """Resolve the alert and gather its Context (the first half of a triage, and
         all of `aisre bundle capture`): within the budget, up to "now" or `--at`."""
-        from aisre_cli.investigate.gather import gather, list_alerts, resolve_alert
+        from aisre_cli.investigate.gather import gather, list_alerts, no_alert_id, resolve_alert
 
         opts = options or TriageOptions()
         p = self.profile
@@ -418,10 +415,7 @@ class TriageFlow:
             if query is None:
                 query = self.focus_alert()
                 if not query:
-                    raise UsageError(
-                        "no ALERT_ID given and the bundle names no focus_alert",
-                        hint="run `aisre alerts` and pass an id or alertname",
-                    )
+                    raise no_alert_id(self.sources)
             if not alerts:
                 failed = [n for n in notes if n.status == "failed"]
                 if failed:
@@ -450,6 +444,16 @@ class TriageFlow:
             now=now,
         )
         ctx.notes = [*notes, *ctx.notes]
+        if opts.lookback_s is not None and self.sources.bundle is not None:
+            w = self.sources.bundle.window
+            ctx.notes.append(
+                SourceNote(
+                    "--window",
+                    "skipped",
+                    f"no effect on a bundle: it holds its own window,"
+                    f" {_iso(w.start)} to {_iso(w.end)}",
+                )
+            )
         if opts.at is not None:
             cut_context(ctx, opts.at)
         return ctx

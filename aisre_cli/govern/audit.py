@@ -48,7 +48,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from aisre_cli.errors import AisreError, ExitCode, crashpoint
+from aisre_cli.errors import AisreError, ExitCode, UsageError, crashpoint
 from aisre_cli.settings import paths
 from aisre_cli.settings.durable import last_line, set_aside_torn, write_atomic
 
@@ -128,6 +128,9 @@ class AuditLog:
     def __init__(self, path: Path | None = None, *, key: bytes | None = _UNSET) -> None:
         self.path = path or paths.audit_log_file()
         self._key = key
+        self.unreadable = 0
+        """Lines the last `records()` pass skipped: not a record (damaged or edited), or
+        a torn final line."""
         """HMAC key; looked up (`hmac_key()`) on the first append unless given."""
 
     @property
@@ -235,16 +238,20 @@ class AuditLog:
         write_atomic(self.head_path, canonical({"seq": rec.seq, "hash": rec.hash}) + b"\n")
 
     def records(self) -> Iterator[AuditRecord]:
-        """Every complete, parseable record (use `verify()` to check the chain)."""
+        """Every complete, parseable record (use `verify()` to check the chain); the
+        lines skipped are counted in `unreadable`."""
+        self.unreadable = 0
         if not self.path.exists():
             return
         with open(self.path, "rb") as fh:
             for raw in fh:
                 if not raw.endswith(b"\n"):
+                    self.unreadable += 1
                     return
                 try:
                     yield AuditRecord.from_dict(json.loads(raw))
                 except (ValueError, KeyError, TypeError):
+                    self.unreadable += 1
                     continue
 
     def head(self) -> tuple[int, str]:
@@ -350,6 +357,29 @@ class VerifyReport:
         }
 
 
+MIN_HEAD_PREFIX = 12
+"""`--expect-head` takes the full hash or a prefix of at least this many hex digits."""
+
+
+def expected_head(value: str | None) -> str:
+    """`--expect-head` as given, checked: lower-case hex, at least `MIN_HEAD_PREFIX`
+    digits ("" when not given). A malformed value is a usage error, never tampering."""
+    want = (value or "").strip().lower()
+    if not want:
+        return ""
+    if len(want) > 64 or any(c not in "0123456789abcdef" for c in want):
+        raise UsageError(
+            f"--expect-head {value!r} is not a record hash (64 hex digits)",
+            hint="pass the head printed by `aisre audit verify` or at the end of a run",
+        )
+    if len(want) < MIN_HEAD_PREFIX:
+        raise UsageError(
+            f"--expect-head {value!r} is too short to name one record",
+            hint=f"give the full hash or at least its first {MIN_HEAD_PREFIX} hex digits",
+        )
+    return want
+
+
 def verify(
     path: Path | None = None, *, expect_head: str | None = None, key: bytes | None = _UNSET
 ) -> VerifyReport:
@@ -359,6 +389,7 @@ def verify(
     be the hash of a record in the log, or records were removed or rewritten. `key`:
     the HMAC key (default: looked up in the keyring / environment).
     """
+    expect_head = expected_head(expect_head)
     log = AuditLog(path, key=key)
     p = log.path
     k = log.key
@@ -372,7 +403,8 @@ def verify(
                 Problem(1, f"the log is missing but its head says {anchor[0]} record(s) existed"),
                 None,
             )
-        if expect_head:
+        if expect_head and not GENESIS.startswith(expect_head):
+            # the head of an empty log is GENESIS: `verify` printed it, so it is accepted
             return VerifyReport(
                 str(p), 0, GENESIS, Problem(1, "the log is missing; expected head not found"), None
             )
@@ -430,8 +462,10 @@ def verify(
         torn = TornTail(line_no, len(tail))
     expected_seq: int | None = None
     if expect_head:
-        want = expect_head.strip().lower()
-        hits = [seq for h, seq in hashes.items() if h.startswith(want)] if len(want) >= 12 else []
+        want = expect_head
+        hits = [seq for h, seq in hashes.items() if h.startswith(want)]
+        if GENESIS.startswith(want):
+            hits = [0]  # the head before the first record: every chain starts there
         if len(hits) != 1:
             return VerifyReport(
                 str(p),

@@ -61,6 +61,7 @@ from aisre_cli.govern.audit import (
     _actor,
     _check_mac,
     canonical,
+    expected_head,
     hmac_key,
     read_anchor,
     record_hash,
@@ -471,7 +472,7 @@ class PgAuditLog:
         prev = GENESIS
         n = 0
         mac_from: int | None = None
-        want = (expect_head or "").strip().lower()
+        want = expected_head(expect_head)
         hits: list[int] = []
         anchor = read_anchor(self.anchor_path)
         at_anchor: str | None = None
@@ -489,7 +490,7 @@ class PgAuditLog:
                 return VerifyReport(
                     self.where, n, prev, Problem(line, why), None, mac=_mac_state(k, mac_from)
                 )
-            if want and len(want) >= 12 and str(h).startswith(want):
+            if want and str(h).startswith(want):
                 hits.append(line)
             prev = str(h)
             n = line
@@ -521,7 +522,9 @@ class PgAuditLog:
                 return VerifyReport(self.where, n, prev, Problem(line, why), None, mac=mac_state)
         expected_seq: int | None = None
         if expect_head:
-            if not hits and len(want) >= 12:
+            if GENESIS.startswith(want):
+                hits = [0]  # the head before the first record
+            if not hits:
                 # the hash printed by a run whose records were spooled is the local one
                 hits = [s for s, _ in self.local_hashes(want)]
             if len(hits) != 1:

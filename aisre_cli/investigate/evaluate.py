@@ -718,6 +718,13 @@ def evaluate(
         plan.extend((p, base, label) for p in todo)
         prefix = f"{label}/" if len(roots) > 1 else ""
         skipped.extend(prefix + _rel(p, base) for p in skip)
+    if not plan:
+        where = ", ".join(str(r) for r in roots)
+        without = f" ({len(skipped)} bundle(s) without one)" if skipped else ""
+        raise UsageError(
+            f"no bundle with a truth.yaml under {where}{without}: nothing to evaluate",
+            hint="check the folder; each bundle to score needs a truth.yaml (docs/eval.md)",
+        )
     t0 = time.perf_counter()
     cases = _run_plan(plan, w, prof, keep_features, len(roots) > 1, progress, jobs)
     meta = dict(w.meta)

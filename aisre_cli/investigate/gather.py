@@ -114,6 +114,19 @@ def group_alerts(
     return groups
 
 
+def no_alert_id(sources: SourceSet) -> UsageError:
+    """The error for a triage given no alert id and nothing to fall back on."""
+    if sources.bundle is not None:
+        return UsageError(
+            "no ALERT_ID given and the bundle names no focus_alert",
+            hint="run `aisre alerts` and pass an id or alertname",
+        )
+    return UsageError(
+        "no ALERT_ID given: it is required without --bundle",
+        hint="run `aisre alerts` and pass an id or alertname",
+    )
+
+
 def resolve_alert(alerts: Sequence[Alert], query: str) -> Alert:
     """Find one alert by fingerprint, unique prefix (>= 4 chars) or unique alertname."""
     q = query.strip()

@@ -26,7 +26,13 @@ from aisre_cli.investigate.analyzers import metrics as metric_an
 from aisre_cli.investigate.analyzers import trace_edges as edge_an
 from aisre_cli.investigate.analyzers import traces as trace_an
 from aisre_cli.investigate.families import FamilyMatcher
-from aisre_cli.investigate.gather import ProgressFn, gather_for, list_alerts, resolve_alert
+from aisre_cli.investigate.gather import (
+    ProgressFn,
+    gather_for,
+    list_alerts,
+    no_alert_id,
+    resolve_alert,
+)
 from aisre_cli.investigate.rank import Candidate, Findings, Ranker, Weights
 from aisre_cli.model import (
     Alert,
@@ -405,12 +411,7 @@ def run_triage(
     if alert_query is None:
         focus = sources.bundle.meta.focus_alert if sources.bundle is not None else None
         if not focus:
-            from aisre_cli.errors import UsageError
-
-            raise UsageError(
-                "no ALERT_ID given and the bundle names no focus_alert",
-                hint="run `aisre alerts` and pass an id or alertname",
-            )
+            raise no_alert_id(sources)
         alert_query = focus
     if not alerts:
         from aisre_cli.errors import SourceError, UsageError

@@ -368,7 +368,20 @@ def resolve_profile(name: str | None = None, config_path: Path | None = None) ->
         if len(cfg.profiles) == 1:
             wanted = next(iter(cfg.profiles))
         else:
-            wanted = DEMO_PROFILE
+            # A config file that names no profile to use must not turn into the demo's
+            # made-up alerts during a page: an empty or truncated file, or several
+            # profiles and no default, is an error (`-p demo` still picks the demo).
+            src = config_path or paths.config_file()
+            if not cfg.profiles:
+                raise ConfigError(
+                    f"{src} defines no profile",
+                    hint="add one with `aisre config init`, or pass `-p demo` for the demo",
+                )
+            raise ConfigError(
+                f"{src} defines {len(cfg.profiles)} profiles "
+                f"({', '.join(sorted(cfg.profiles))}) and no default_profile",
+                hint="pick one with `-p NAME`, or set the default with `aisre config use NAME`",
+            )
     if wanted in cfg.profiles:
         src = config_path or paths.config_file()
         return ResolvedProfile(name=wanted, profile=cfg.profiles[wanted], from_file=src)
@@ -377,5 +390,5 @@ def resolve_profile(name: str | None = None, config_path: Path | None = None) ->
     known = ", ".join(sorted(cfg.profiles)) or "none"
     raise ConfigError(
         f"profile {wanted!r} not found (known: {known})",
-        hint="list profiles with `aisre config show`",
+        hint="list profiles with `aisre config list`",
     )

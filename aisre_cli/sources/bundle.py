@@ -173,6 +173,13 @@ def _load_json(
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
+        bad = _not_utf8(data, exc)
+        if bad is not None:
+            line = data.count(b"\n", 0, bad) + 1
+            raise BundleError(
+                f"{display or path}: not UTF-8 text at byte {bad} (line {line})",
+                hint="save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)",
+            ) from None
         # orjson reports "... : line 3 column 5 (char 40)" like the stdlib.
         raise BundleError(
             f"{display or path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
@@ -417,11 +424,13 @@ def parse_query_range(
             order = sorted(range(len(ts)), key=ts.__getitem__)
             ts = [ts[k] for k in order]
             vs = [vs[k] for k in order]
-            dup = next((a for a, b in zip(ts, ts[1:], strict=False) if a == b), None)
+            dup = next((k for k in range(len(ts) - 1) if ts[k] == ts[k + 1]), None)
             if dup is not None:
+                first, second = sorted((order[dup], order[dup + 1]))
+                at = f"{ts[dup]:.6f}".rstrip("0").rstrip(".")
                 raise BundleError(
-                    f"{ref}: $.data.result[{i}].values: two points at timestamp {dup:g}"
-                    " (a range query returns one point per step)"
+                    f"{ref}: $.data.result[{i}].values[{first}] and [{second}] are both at"
+                    f" timestamp {at} (a range query returns one point per step)"
                 )
         out.append(
             Series(
@@ -632,7 +641,14 @@ def read_jsonl_logs(
             try:
                 obj = loads(raw)
             except orjson.JSONDecodeError as exc:
-                raise BundleError(f"{display}:{lineno}: invalid JSON: {exc.msg}") from None
+                if _not_utf8(raw, exc) is None:
+                    raise _jsonl_error(display, lineno, raw, exc) from None
+                # a log line with a stray byte (Latin-1 text, a truncated multi-byte
+                # character) keeps its record: the bad bytes are read as U+FFFD
+                try:
+                    obj = loads(raw.decode("utf-8", "replace"))
+                except orjson.JSONDecodeError as exc2:
+                    raise _jsonl_error(display, lineno, raw, exc2) from None
             if type(obj) is not dict:
                 raise BundleError(
                     f"{display}:{lineno}: expected a JSON object, got {type(obj).__name__}"
@@ -1120,6 +1136,27 @@ class BundleSource:
         self.truth()
 
 
+def _not_utf8(raw: bytes, exc: orjson.JSONDecodeError) -> int | None:
+    """The offset of the first byte that is not UTF-8, when that is why parsing failed."""
+    if "UTF-8" not in exc.msg:
+        return None
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as u:
+        return u.start
+    return None
+
+
+def _jsonl_error(display: str, lineno: int, raw: bytes, exc: orjson.JSONDecodeError) -> BundleError:
+    bad = _not_utf8(raw, exc)
+    if bad is not None:
+        return BundleError(
+            f"{display}:{lineno}: not UTF-8 text at byte {bad} of the line",
+            hint="save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)",
+        )
+    return BundleError(f"{display}:{lineno}: invalid JSON: {exc.msg}")
+
+
 def _json_objects(fh: IO[bytes], display: str, cap: int) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for the first `cap` lines of a JSONL file; blank lines are
     skipped, anything but a JSON object is a one-line error naming file:line."""
@@ -1129,7 +1166,7 @@ def _json_objects(fh: IO[bytes], display: str, cap: int) -> Iterator[tuple[int, 
         try:
             obj = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            raise BundleError(f"{display}:{lineno}: invalid JSON: {exc.msg}") from None
+            raise _jsonl_error(display, lineno, raw, exc) from None
         if not isinstance(obj, dict):
             raise BundleError(f"{display}:{lineno}: expected a JSON object")
         yield lineno, obj

@@ -12,6 +12,7 @@ in `State` (the Typer context object); commands read them with `state(ctx)`.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 from dataclasses import dataclass
@@ -342,6 +343,12 @@ def main(argv: list[str] | None = None) -> None:
         _interrupted(exc.cause if isinstance(exc, Interrupt) else exc)
     except SystemExit:
         raise
+    except OSError as exc:
+        if raise_errors:
+            raise
+        if exc.errno in _FILE_ERRNOS:
+            _file_error(exc)
+        _internal_error(exc)
     except Exception as exc:  # click's own usage errors and anything unexpected
         # Typer may vendor click, so match click's exception types by shape, not class.
         kind = type(exc).__name__
@@ -362,6 +369,35 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         if old_term is not None:
             signal.signal(signal.SIGTERM, old_term)
+
+
+_FILE_ERRNOS = frozenset(
+    {
+        errno.ENOENT,
+        errno.ENOTDIR,
+        errno.EEXIST,
+        errno.EISDIR,
+        errno.EACCES,
+        errno.EPERM,
+        errno.EROFS,
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.EFBIG,
+    }
+)
+"""A file or the output could not be read or written: the machine's state (a missing
+folder, a full disk, no permission), not a bug in aisre."""
+
+
+def _file_error(exc: OSError) -> NoReturn:
+    what = f"cannot use {exc.filename}" if exc.filename else "cannot write the output"
+    render_error(
+        AisreError(
+            f"{what}: {exc.strerror or exc}",
+            hint="check that the folder exists, is writable and has free space",
+        )
+    )
+    sys.exit(int(ExitCode.USAGE))
 
 
 def _internal_error(exc: BaseException) -> None:

@@ -59,11 +59,19 @@ def show_cmd(
             )
     if limit > 0:
         recs = recs[-limit:]
+    skipped = int(getattr(log, "unreadable", 0))
+    if skipped:
+        echo(
+            f"warning: {skipped} line(s) of {_where(log)} are not readable audit records"
+            " (damaged or edited); check the chain with `aisre audit verify`",
+            err=True,
+        )
     if json_out:
         print_json(
             {
                 "schema": "aisre.audit/v1",
                 "path": _where(log),
+                "unreadable": skipped,
                 "records": [
                     {
                         "seq": r.seq,

@@ -9,7 +9,7 @@ instead, so a change recorded by CI is seen by every engineer's triage.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,9 @@ from aisre_cli.errors import AisreError
 from aisre_cli.ui.cli.app import JsonOpt, ProfileOpt, app, state
 from aisre_cli.ui.cli.common import note
 from aisre_cli.ui.term import echo, visible
+
+FUTURE_SLACK_S = 300.0
+"""How far ahead of this clock `--at` may be: another machine's clock may run ahead."""
 
 if TYPE_CHECKING:
     from aisre_cli.memory.storage import StoreChangeFeed
@@ -88,6 +91,14 @@ def record_cmd(
                 hint="give an RFC 3339 time such as --at 2026-03-11T13:30:00Z"
                 " (or unix seconds); omit --at for now",
             ) from None
+        ahead = (ts - datetime.now(UTC)).total_seconds()
+        if ahead > FUTURE_SLACK_S:
+            # a change that has not happened would sit "before the onset" of no incident
+            # and mislead every triage near that date
+            raise UsageError(
+                f"--at {at!r} is {ahead / 3600:.1f} h in the future",
+                hint="record a change when it happens (omit --at for now)",
+            )
     feed = _feed(ctx, profile)
     try:
         c = feed.record(

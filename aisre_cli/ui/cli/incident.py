@@ -238,6 +238,7 @@ def export_cmd(
     if output is None:
         sys.stdout.write(visible(text))  # (json_text is already free of controls)
     else:
+        output.parent.mkdir(parents=True, exist_ok=True)  # as `bundle capture -o` does
         output.write_text(text, encoding="utf-8")
         note(f"wrote {output}")
 
