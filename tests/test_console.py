@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -20,7 +21,7 @@ from typing import Any
 import pytest
 from textual.message import Message
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
 from aisre_cli.govern.audit import AuditLog
 from aisre_cli.model import Alert
@@ -47,6 +48,7 @@ from aisre_cli.ui.tui.screens.inbox import InboxScreen
 from aisre_cli.ui.tui.screens.incident import IncidentScreen
 from aisre_cli.ui.tui.screens.runbook import RunbookScreen
 from aisre_cli.ui.tui.widgets.evidence import EvidencePane
+from aisre_cli.ui.tui.widgets.hypotheses import HypothesisList
 from aisre_cli.ui.tui.widgets.logs import LogExcerpt
 from aisre_cli.ui.tui.widgets.plot import SeriesPlot
 from aisre_cli.ui.tui.widgets.status import SourceStatusBar
@@ -756,3 +758,322 @@ def test_a_service_split_between_kinds_shows_its_share() -> None:
     assert "service" not in hypothesis_label(split, first_of_service=False).plain
     whole = split.model_copy(update={"service_confidence": 0.42})
     assert "service 4" not in hypothesis_label(whole).plain
+
+
+# ---------------------------------------------------------------- interrupting a step
+
+
+async def until(pilot: Pilot[None], cond: Any, rounds: int = 1500) -> None:
+    """Let the app run until `cond()` holds: for a worker that is *meant* to block (a
+    step that hangs until it is interrupted), where `settle` would wait for it."""
+    for _ in range(rounds):
+        if cond():
+            return
+        await pilot.pause(0.01)
+    raise AssertionError("condition never held")
+
+
+def test_ctrl_c_interrupts_a_waiting_verification_audited_as_interrupted(
+    _aisre_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rollback's check asks a Prometheus that refuses connections and would retry
+    for 5 minutes: ctrl+c stops it through `remediate.interrupt` (as the CLI's Ctrl-C),
+    the verification is audited `interrupted` and the run is stopped, resumable."""
+    import socket
+
+    from aisre_cli.remediate import interrupt
+    from aisre_cli.settings.config import PrometheusSource
+    from aisre_cli.ui.tui.messages import RunStopped
+
+    use_fake_kubectl(_aisre_home, monkeypatch)
+    closed = socket.socket()  # bound, never listening: connections are refused
+    closed.bind(("127.0.0.1", 0))
+    prom = PrometheusSource(url=f"http://127.0.0.1:{closed.getsockname()[1]}")
+    profile = demo_profile().model_copy(
+        update={"sources": Sources(bundle=str(DEMO), prometheus=prom), "namespace": "shop"}
+    )
+
+    async def flow() -> None:
+        messages: list[Message] = []
+        app = demo_app(demo_backend(profile=profile))
+        async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
+            await open_incident(pilot, messages)
+            screen = await start_rollback(pilot, messages)
+            await pilot.press("y")
+            await until(pilot, lambda: type(screen.state).__name__ == "Verify")
+            assert screen.mode == "busy" and screen.check_action("interrupt", ()) is not False
+            await pilot.press("ctrl+c")
+            await until(pilot, lambda: bool(of(messages, RunFinished)))
+            await settle(pilot)
+            (ver,) = of(messages, StepVerified)
+            assert ver.result.interrupted == "Ctrl-C" and not ver.result.ok
+            (stop,) = of(messages, RunStopped)
+            assert stop.stopped.how == "interrupt"
+            (fin,) = of(messages, RunFinished)
+            assert fin.summary.status == "stopped" and fin.summary.resumable
+            assert fin.summary.steps["wait-rollout"] == "pending", "nothing more ran"
+            recs = [r for r in AuditLog().records() if r.run == fin.summary.run_id]
+            verify = [r.data for r in recs if r.event == "verify"]
+            assert verify[-1]["status"] == "interrupted" and verify[-1]["signal"] == "Ctrl-C"
+            assert ("stopped", "interrupted: Ctrl-C") in [
+                (r.event, r.data.get("reason")) for r in recs
+            ]
+            assert interrupt.pending() is None, "the process-wide flag is cleared"
+            await pilot.press("escape")  # the run is over: the screen can be left
+            await pilot.pause()
+            assert isinstance(app.screen, IncidentScreen)
+
+    try:
+        asyncio.run(flow())
+    finally:
+        closed.close()
+
+
+def test_a_interrupts_a_hanging_step_and_its_process_group(
+    _aisre_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`a` while the rollback's kubectl hangs: its whole process group is terminated,
+    the step is audited `interrupted` (it may or may not have run), the run stops."""
+    from aisre_cli.ui.tui.messages import RunStopped
+
+    use_fake_kubectl(_aisre_home, monkeypatch)
+    pids = _aisre_home / "pids.jsonl"
+    monkeypatch.setenv("FAKE_KUBECTL_HANG", "rollout undo deployment/payments")
+    monkeypatch.setenv("FAKE_KUBECTL_PIDS", str(pids))
+
+    async def flow() -> None:
+        messages: list[Message] = []
+        app = demo_app()
+        async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
+            await open_incident(pilot, messages)
+            screen = await start_rollback(pilot, messages)
+            await pilot.press("y")
+            await until(pilot, lambda: pids.exists() and pids.read_text().strip() != "")
+            await pilot.press("escape")  # leaving is refused while the step runs
+            await pilot.pause()
+            assert app.screen is screen and screen.mode == "busy"
+            await pilot.press("a")
+            await until(pilot, lambda: bool(of(messages, RunFinished)))
+            await settle(pilot)
+            (ran,) = [m for m in of(messages, StepRan) if m.step_id == "rollback"]
+            assert not ran.outcome.ok
+            assert "interrupted by the operator (a)" in str(ran.outcome.error)
+            (stop,) = of(messages, RunStopped)
+            assert stop.stopped.how == "interrupt"
+            (fin,) = of(messages, RunFinished)
+            assert fin.summary.steps["wait-rollout"] == "pending", "nothing more ran"
+            recs = [r for r in AuditLog().records() if r.run == fin.summary.run_id]
+            assert ("stopped", "interrupted: the operator (a)") in [
+                (r.event, r.data.get("reason")) for r in recs
+            ]
+            (res,) = [r.data for r in recs if r.event == "result" and r.data["step"] == "rollback"]
+            assert res["status"] == "interrupted" and res["signal"] == "the operator (a)"
+
+    asyncio.run(flow())
+    info = json.loads(pids.read_text().splitlines()[0])
+    with pytest.raises(ProcessLookupError):
+        os.killpg(info["pgid"], 0)
+
+
+def test_ctrl_c_hint_renders_its_markup_and_outside_text_stays_plain() -> None:
+    """Textual's own ctrl+c toast shows `Press ctrl+q to quit`, not its `[b]` tags; a toast
+    quoting outside text still shows brackets as they are (no markup)."""
+    from textual.widgets._toast import Toast
+
+    async def flow() -> None:
+        app = demo_app()
+        async with app.run_test(size=(100, 30), notifications=True) as pilot:
+            await settle(pilot)
+            await pilot.press("ctrl+c")
+            app.notify("[b]not bold[/b] [red]x")
+            await pilot.pause()
+            shown = [str(t.render()) for t in app.screen.query(Toast)]
+            assert any(re.search(r"Press (ctrl\+)?q to quit the app", x) for x in shown), shown
+            assert any("[b]not bold[/b] [red]x" in x for x in shown), shown
+
+    asyncio.run(flow())
+
+
+SCALE_BOOK = """\
+id: zz-scale
+title: Scale out (test)
+applies_to:
+  kinds: [deploy]
+params:
+  service:
+    type: name
+    from: service
+  replicas:
+    type: replicas
+    description: The new replica count.
+steps:
+  - id: scale
+    title: Scale out
+    capability: kubectl.scale
+    inputs:
+      kind: deployment
+      name: "{{ service }}"
+      replicas: "{{ replicas }}"
+"""
+
+
+def test_a_parameter_the_verdict_lacks_is_asked_for_and_validated(
+    _aisre_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A runbook whose `replicas` the verdict cannot give: the console asks for it
+    before planning (escape plans nothing), refuses what `--param` would refuse, and
+    plans with the value entered; no CLI `--param` hint is shown."""
+    from textual.widgets import OptionList
+
+    from aisre_cli.ui.tui.screens.params import ParamsScreen
+
+    log = use_fake_kubectl(_aisre_home, monkeypatch)
+    books = tmp_path / "books"
+    books.mkdir()
+    (books / "zz.yaml").write_text(SCALE_BOOK, encoding="utf-8")
+    profile = demo_profile().model_copy(update={"runbook_dirs": [str(books)], "namespace": "shop"})
+
+    async def choose(pilot: Pilot[None], screen: RunbookScreen) -> None:
+        ids = [rb.id for rb in screen.books]
+        screen.query_one("#rb-choices", OptionList).highlighted = ids.index("zz-scale")
+        await pilot.press("enter")
+        await pilot.pause()
+
+    async def flow() -> None:
+        messages: list[Message] = []
+        app = demo_app(demo_backend(profile=profile))
+        async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
+            await open_incident(pilot, messages)
+            await pilot.press("r")
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, RunbookScreen)
+            await choose(pilot, screen)
+            assert isinstance(app.screen, ParamsScreen)
+            await pilot.press("escape")
+            await settle(pilot)
+            assert app.screen is screen and screen.mode == "choose" and not of(messages, RunStarted)
+            assert "replicas needs a value" in str(screen.query_one("#rb-prompt", Static).render())
+
+            await choose(pilot, screen)
+            modal = app.screen
+            assert isinstance(modal, ParamsScreen)
+            await pilot.press("x", "enter")
+            await pilot.pause()
+            assert app.screen is modal, "an invalid value is not taken"
+            error = str(modal.query_one("#param-error-0", Static).render())
+            assert error == "must be an integer"  # what `--param replicas=x` is told
+            await pilot.press("backspace", "4", "enter")
+            await settle(pilot)
+            (started,) = of(messages, RunStarted)
+            plan = started.session.plan
+            assert plan.values["replicas"] == 4 and plan.values["service"] == "payments"
+            assert screen.mode == "planned" and kubectl_argv(log) == []
+            assert not of(messages, LoadFailed)
+
+    asyncio.run(flow())
+
+
+def test_hypothesis_rows_cut_names_in_the_middle_and_keep_the_service() -> None:
+    """Two services that share a long prefix stay apart when the row is cut (the
+    ellipsis goes in the middle), and the service is never cut before the kind."""
+    from aisre_cli.model import Hypothesis
+    from aisre_cli.ui.tui.widgets.hypotheses import hypothesis_label, middle
+
+    assert middle("lambdastatusupdater_AWS::Lambda::Function", 16) == "lambdast…unction"
+    assert middle("payments", 8) == "payments" and middle("payments", 1) == "…"
+    short = Hypothesis(rank=1, kind="unknown", service="x", statement="s", confidence=0.2)
+    rows = [
+        hypothesis_label(short.model_copy(update={"service": s}), width=w).plain
+        for w in (36, 50)
+        for s in ("lambdastatusupdater_AWS::Lambda", "lambdastatusupdater_AWS::Lambda::Function")
+    ]
+    assert len(set(rows)) == 4, rows
+    assert all(r.endswith(("Lambda", "nction")) and " lambdas" in r for r in rows), rows
+    assert all(len(r) <= w for r, w in zip(rows, (36, 36, 50, 50), strict=True)), rows
+
+    async def flow() -> None:
+        app = demo_app(alert_id="CheckoutHighErrorRate")
+        async with app.run_test(size=(60, 22)) as pilot:
+            await settle(pilot)
+            hyps = app.screen.query_one(HypothesisList)
+            first = str(hyps.get_option_at_index(0).prompt)
+            assert "deploy payments" in first, first  # not `100% deplo…`
+            await pilot.resize_terminal(120, 40)
+            await settle(pilot)
+            assert "██████████ 100% deploy payments" in str(hyps.get_option_at_index(0).prompt)
+
+    asyncio.run(flow())
+
+
+def shown_text(widget: Any) -> str:
+    """What a widget shows on screen, as plain text (its rendered lines)."""
+    from textual.geometry import Region
+
+    lines = widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))
+    return "\n".join(strip.text for strip in lines)
+
+
+def test_inbox_row_names_the_service_of_its_own_alert() -> None:
+    """The row shows CheckoutHighErrorRate: its service is checkout (`aisre alerts`
+    says so), and `+1` counts the incident's other service (payments)."""
+
+    async def flow() -> None:
+        app = demo_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            inbox = app.screen
+            assert isinstance(inbox, InboxScreen)
+            head = inbox.shown[0].head
+            row = inbox.query_one("#inbox-table", DataTable).get_row_at(0)
+            assert head.name == "CheckoutHighErrorRate" and head.service == "checkout"
+            assert str(row[2]) == "checkout +1", row
+
+    asyncio.run(flow())
+
+
+def test_80x24_loses_nothing_important_and_tiny_terminals_say_so(
+    _aisre_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 80x24: no sideways scrolling in the inbox (the summary moves under the table),
+    the verdict shows its `next:` line, the plan and the run output fit their width.
+    At 60x15 a notice says how big the terminal must be, until it is resized."""
+    from aisre_cli.ui.tui.screens.small import TooSmallScreen
+
+    use_fake_kubectl(_aisre_home, monkeypatch)
+
+    async def flow() -> None:
+        messages: list[Message] = []
+        app = demo_app()
+        async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
+            await settle(pilot)
+            inbox = app.screen
+            table = inbox.query_one("#inbox-table", DataTable)
+            assert table.virtual_size.width <= table.scrollable_content_region.width
+            summary = shown_text(inbox.query_one("#inbox-summary", Static))
+            assert "checkout: error rate above 10.00%" in summary
+
+            incident = await open_incident(pilot, messages)
+            verdict = shown_text(incident.query_one("#verdict", Static))
+            assert "next: run `aisre runbook run rollback-bad-deploy" in verdict, verdict
+
+            screen = await start_rollback(pilot, messages)
+            for wid in ("#rb-plan", "#rb-output"):
+                w = screen.query_one(wid)
+                assert w.virtual_size.width <= w.scrollable_content_region.width, wid
+            assert "…" in shown_text(screen.query_one("#rb-plan")), "long titles end in …"
+
+            await pilot.resize_terminal(60, 15)
+            await pilot.pause()
+            assert isinstance(app.screen, TooSmallScreen)
+            assert "terminal too small (need 60x22)" in shown_text(app.screen.query_one(Static))
+            await pilot.resize_terminal(80, 24)
+            await pilot.pause()
+            assert app.screen is screen
+
+            await pilot.press("y")
+            await settle(pilot)
+            assert of(messages, RunFinished)
+            assert not screen.query_one("#rb-step", Static).display, "no prompt after the end"
+
+    asyncio.run(flow())

@@ -131,6 +131,19 @@ def facts_from_report(report: TriageReport | None, hyp: Hypothesis | None) -> di
     return out
 
 
+def unfilled_params(rb: Runbook, given: Mapping[str, str], facts: Mapping[str, str]) -> list[str]:
+    """The required parameters that neither `given`, the verdict's `facts` nor a default
+    fills: `resolve_params` stops on them (the console asks for them first)."""
+    return [
+        name
+        for name, p in rb.params.items()
+        if p.required
+        and name not in given
+        and not (p.from_ and p.from_ in facts)
+        and p.default is None
+    ]
+
+
 def resolve_params(
     rb: Runbook, given: Mapping[str, str], facts: Mapping[str, str]
 ) -> tuple[dict[str, Any], dict[str, str]]:
@@ -143,7 +156,7 @@ def resolve_params(
         )
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
-    missing: list[str] = []
+    missing = unfilled_params(rb, given, facts)
     for name, p in rb.params.items():
         raw: Any = None
         src = ""
@@ -154,9 +167,7 @@ def resolve_params(
         elif p.default is not None:
             raw, src = p.default, "default"
         if raw is None:
-            if p.required:
-                missing.append(name)
-            else:
+            if not p.required:
                 values[name] = None
                 sources[name] = "unset"
             continue

@@ -16,7 +16,9 @@ from typing import ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.events import Resize
 from textual.filter import LineFilter
+from textual.markup import escape
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
@@ -28,6 +30,7 @@ from aisre_cli.ui.tui.screens.confirm import ConfirmScreen
 from aisre_cli.ui.tui.screens.help import HelpScreen
 from aisre_cli.ui.tui.screens.inbox import InboxScreen
 from aisre_cli.ui.tui.screens.runbook import RunbookScreen
+from aisre_cli.ui.tui.screens.small import TooSmallScreen, too_small
 
 LIGHT = "textual-light"
 DARK = "textual-dark"
@@ -86,10 +89,34 @@ class ConsoleApp(App[None]):
             visible(message), title=visible(title), severity=severity, timeout=timeout, markup=False
         )
 
+    def action_help_quit(self) -> None:
+        """ctrl+c where it stops nothing (the runbook screen binds it to interrupt a
+        step): Textual's hint how to quit. Its text is ours, not outside text, so it
+        keeps its markup; `notify` above would show the tags raw."""
+        for key, active in self.active_bindings.items():
+            if active.binding.action in ("quit", "app.quit"):
+                super().notify(
+                    f"Press [b]{escape(key)}[/b] to quit the app", title="Do you want to quit?"
+                )
+                return
+
     def on_mount(self) -> None:
         self.push_screen(InboxScreen(self.backend, self.refresh_s, open_alert=self.alert_id))
         if self.greeting:
             self.notify(self.greeting + "\npress ? for keys", title="aisre console", timeout=8)
+        self._check_size()
+
+    def on_resize(self, event: Resize) -> None:
+        self._check_size(event.size.width, event.size.height)
+
+    def _check_size(self, width: int | None = None, height: int | None = None) -> None:
+        """Too small to lay out: say so (`TooSmallScreen`) instead of empty panes."""
+        small = too_small(width or self.size.width, height or self.size.height)
+        shown = isinstance(self.screen, TooSmallScreen)
+        if small and not shown:
+            self.push_screen(TooSmallScreen())
+        elif shown and not small:
+            self.pop_screen()
 
     # ------------------------------------------------------------ app-wide actions
 
@@ -131,8 +158,14 @@ class ConsoleApp(App[None]):
             self.exit()
             return
         rs = open_runs[0]
-        if rs.mode in ("busy", "starting"):
-            self.notify("a step is running: wait for it to finish", severity="warning")
+        if rs.mode == "busy":
+            self.notify(
+                "a step is running: ctrl+c or a interrupts it (audited, resumable), then quit",
+                severity="warning",
+            )
+            return
+        if rs.mode == "starting":
+            self.notify("planning a run: wait a moment", severity="warning")
             return
         if isinstance(self.screen, ConfirmScreen):
             return

@@ -13,7 +13,7 @@ tests call them directly.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -207,16 +207,42 @@ class Backend:
     def runbooks_for(self, inv: Investigation, h: Hypothesis) -> list[Runbook]:
         return [inv.runbooks[r] for r in h.runbooks if r in inv.runbooks]
 
+    @staticmethod
+    def missing_params(runbook: Runbook, inv: Investigation, hypothesis: Hypothesis) -> list[str]:
+        """The required parameters that neither the verdict (for this hypothesis) nor a
+        default fills: planning would stop on them (`remediate.plan.resolve_params`),
+        so the console asks for them first."""
+        from aisre_cli.flows.runbook import report_for
+        from aisre_cli.remediate.plan import best_hypothesis, facts_from_report, unfilled_params
+
+        report = report_for(inv.report, hypothesis)  # as `start_run` plans it
+        facts = facts_from_report(report, best_hypothesis(runbook, report)[0])
+        return unfilled_params(runbook, {}, facts)
+
+    @staticmethod
+    def check_param(runbook: Runbook, name: str, raw: str) -> str | None:
+        """Why `raw` is not a valid value of the parameter (the validation `--param`
+        values get), or None."""
+        from aisre_cli.remediate.types import validate_param
+
+        try:
+            validate_param(runbook.params[name].type, raw)
+        except ValueError as exc:
+            return str(exc)
+        return None
+
     def start_run(
         self,
         runbook: Runbook,
         inv: Investigation,
         hypothesis: Hypothesis,
         *,
+        params: Mapping[str, str] | None = None,
         dry_run: bool = False,
     ) -> RunFlow:
         """Plan a run of the runbook for the hypothesis the engineer picked (its
-        parameters and trust come from it); nothing runs until the flow is driven."""
+        parameters and trust come from it; `params`: values the engineer entered, as
+        `--param` gives them); nothing runs until the flow is driven."""
         from aisre_cli.flows.runbook import start_run
 
         return start_run(
@@ -225,6 +251,7 @@ class Backend:
             self.profile,
             report=inv.report,
             hypothesis=hypothesis,
+            params=params,
             dry_run=dry_run,
         )
 

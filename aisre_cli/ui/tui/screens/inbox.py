@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -24,6 +25,18 @@ from aisre_cli.ui.term import safe, visible
 from aisre_cli.ui.tui.backend import Backend, Inbox, Incident
 from aisre_cli.ui.tui.messages import InboxLoaded, LoadFailed, SourcesPending, SourceUpdated
 from aisre_cli.ui.tui.widgets.status import SourceStatusBar
+
+COLUMNS = (
+    ("sev", "severity"),
+    ("alert", "alert"),
+    ("service", "service"),
+    ("age", "age"),
+    ("state", "state"),
+    ("id", "id"),
+    ("summary", "summary"),
+)
+MIN_SUMMARY = 24
+"""Narrower than this, the summary moves from its column to the line under the table."""
 
 
 class InboxScreen(Screen[None]):
@@ -48,6 +61,8 @@ class InboxScreen(Screen[None]):
         self.shown: list[Incident] = []
         self.filter_text = ""
         self.refreshes = 0
+        self.summary_column = True
+        """False when the table is too narrow for the summary (it is shown below)."""
 
     def compose(self) -> ComposeResult:
         yield Static(self._title(), id="inbox-title", markup=False)
@@ -56,6 +71,7 @@ class InboxScreen(Screen[None]):
             id="inbox-table", cursor_type="row", zebra_stripes=True
         )
         yield table
+        yield Static("", id="inbox-summary", markup=False)
         yield Static("", id="inbox-empty", markup=False)
         yield SourceStatusBar(self.backend.profile_name, id="status")
         yield Footer()
@@ -79,15 +95,7 @@ class InboxScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#inbox-table", DataTable)
-        for key, label in (
-            ("sev", "severity"),
-            ("alert", "alert"),
-            ("service", "service"),
-            ("age", "age"),
-            ("state", "state"),
-            ("id", "id"),
-            ("summary", "summary"),
-        ):
+        for key, label in COLUMNS:
             table.add_column(label, key=key)
         table.focus()
         self.action_refresh()
@@ -158,8 +166,7 @@ class InboxScreen(Screen[None]):
         f = self.filter_text.lower().strip()
         self.shown = [i for i in incidents if not f or all(w in i.text() for w in f.split())]
         now = self.inbox.loaded_at if self.inbox else datetime.now()
-        # the summary gets what the other columns leave (no sideways scrolling at 80)
-        room = max(12, min(60, self.size.width - 68))
+        rows: list[tuple[list[Text | str], str, str]] = []
         for inc in self.shown:
             a = inc.head
             # every cell is outside text (labels, annotations): controls made visible
@@ -167,25 +174,44 @@ class InboxScreen(Screen[None]):
             name = safe(a.name, "bold", oneline=True)
             if len(inc.alerts) > 1:
                 name.append(f" +{len(inc.alerts) - 1}", style="dim")
-            svcs = inc.services
-            service = (svcs[0] if svcs else "-") + (f" +{len(svcs) - 1}" if len(svcs) > 1 else "")
+            # the service of the alert the row names; `+N`: the group's other services
+            others = [s for s in inc.services if s != a.service]
+            service = (a.service or "-") + (f" +{len(others)}" if others else "")
             oldest = min(x.starts_at for x in inc.alerts)
             state = safe(inc.state, "green" if inc.state == "active" else "dim", oneline=True)
-            shown = visible(a.summary, oneline=True)
-            text = shown if len(shown) <= room else shown[: room - 1] + "…"
-            summary = Text(text, style="dim")
-            table.add_row(
+            cells: list[Text | str] = [
                 sev,
                 name,
                 safe(service, oneline=True),
                 age(oldest, now),
                 state,
                 safe(a.short_id, oneline=True),
-                summary,
-                key=a.id,
-            )
+            ]
+            rows.append((cells, visible(a.summary, oneline=True), a.id))
+        # the summary gets what the other columns leave (no sideways scrolling): each
+        # column is as wide as its widest cell or label, plus one cell of padding a side;
+        # when that is too little (80 columns), the line under the table shows the
+        # highlighted incident's summary instead
+        used = sum(
+            max([cell_len(label)] + [cell_len(str(r[0][i])) for r in rows]) + 2
+            for i, (_, label) in enumerate(COLUMNS[:-1])
+        )
+        room = min(60, table.scrollable_content_region.width - used - 2)
+        self.summary_column = room >= MIN_SUMMARY or not rows
+        has = "summary" in table.columns
+        if has and not self.summary_column:
+            table.remove_column("summary")
+        elif not has and self.summary_column:
+            table.add_column("summary", key="summary")
+        for cells, shown, key in rows:
+            if self.summary_column:
+                summary = Text(shown, style="dim")
+                summary.truncate(room, overflow="ellipsis")
+                cells = [*cells, summary]
+            table.add_row(*cells, key=key)
         if self.shown:
             table.move_cursor(row=min(keep, len(self.shown) - 1))
+        self._show_summary()
         empty = self.query_one("#inbox-empty", Static)
         if self.inbox is not None and not self.shown:
             failed = [n for n in self.inbox.notes if n.status == "failed"]
@@ -202,6 +228,18 @@ class InboxScreen(Screen[None]):
         else:
             empty.display = False
         self.query_one("#inbox-title", Static).update(self._title())
+
+    def _show_summary(self) -> None:
+        """The highlighted incident's summary under the table, when it has no column."""
+        box = self.query_one("#inbox-summary", Static)
+        inc = self.selected()
+        box.display = not self.summary_column and inc is not None
+        if inc is not None and not self.summary_column:
+            box.update(safe(inc.head.summary, "dim", oneline=True))
+
+    @on(DataTable.RowHighlighted, "#inbox-table")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_summary()
 
     def on_resize(self) -> None:
         if self.inbox is not None:

@@ -123,29 +123,51 @@ class IncidentScreen(Screen[None]):
         rep = inv.report
         self.query_one("#incident-header", Static).update(self._header())
         self.query_one(SourceStatusBar).set_all(self.backend.health)
-        v = self.query_one("#verdict", Static)
         verdict = rep.verdict
-        t = Text()
-        if verdict.escalate:
-            v.add_class("escalate")
-            t.append(" ESCALATE ", style="bold reverse")
-            t.append(f" {visible(verdict.reason, oneline=True)}  (e: hand-off)")
-        else:
-            v.remove_class("escalate")
-            t.append(f" {verdict.classification} ", style="bold reverse green")
-            t.append(f" {visible(verdict.reason, oneline=True)}")
-        if verdict.next_step:
-            t.append(f"\n next: {visible(verdict.next_step, oneline=True)}", style="italic")
-        if verdict.related_alerts:
-            related = visible(", ".join(r[:8] for r in verdict.related_alerts), oneline=True)
-            t.append(f"  related: {related}", style="dim")
-        v.update(t)
+        self.query_one("#verdict", Static).set_class(verdict.escalate, "escalate")
+        self._show_verdict()
         if not verdict.hypotheses:
             self.query_one(EvidencePane).body.update(
                 Text("no hypothesis has cited evidence: escalate", style="bold red")
             )
         self.query_one(HypothesisList).show(verdict.hypotheses)
         self.load_actions()
+
+    def _show_verdict(self) -> None:
+        """The verdict in at most 4 rows of the screen's width: the reason in up to 3
+        (cut with an ellipsis), then `next:` and the related alerts on their own row,
+        so the next step is always on screen."""
+        if self.inv is None:
+            return
+        verdict = self.inv.report.verdict
+        width = max(20, self.size.width)
+        t = Text()
+        if verdict.escalate:
+            t.append(" ESCALATE ", style="bold reverse")
+            tail = "  (e: hand-off)"
+        else:
+            t.append(f" {verdict.classification} ", style="bold reverse green")
+            tail = ""
+        lines = 3 if verdict.next_step or verdict.related_alerts else 4
+        reason = visible(verdict.reason, oneline=True)
+        budget = lines * width - t.cell_len - len(tail) - lines * 8  # words wrap early
+        if len(reason) > budget:
+            reason = reason[: max(0, budget - 1)] + "…"
+        t.append(f" {reason}{tail}")
+        nxt = Text()
+        if verdict.next_step:
+            nxt.append(f" next: {visible(verdict.next_step, oneline=True)}", style="italic")
+        if verdict.related_alerts:
+            related = visible(", ".join(r[:8] for r in verdict.related_alerts), oneline=True)
+            nxt.append(f"  related: {related}", style="dim")
+        if nxt.plain:
+            nxt.truncate(width, overflow="ellipsis")  # one row: it never wraps away
+            t.append("\n")
+            t.append_text(nxt)
+        self.query_one("#verdict", Static).update(t)
+
+    def on_resize(self) -> None:
+        self._show_verdict()
 
     def _show_timeline(self, actions: list[tuple[datetime, str]]) -> None:
         if self.inv is None:

@@ -7,8 +7,12 @@ and routing decision, press enter to start, then for each prompt one keystroke: 
 run, `n` skip, `d` dry run, `a` abort, `?` help. Only the binding for exactly `y`
 confirms, and it confirms the digest of the action that is on screen, so an action
 that changed after it was shown is refused by the session, not by this screen. Every
-`RunFlow.perform` call runs in a thread worker; keys are ignored while one runs.
-Nothing here decides whether a step may run, or what comes next: the stepper does.
+`RunFlow.perform` call runs in a thread worker; while one runs, only ctrl+c (or `a`)
+is heard: it stops the step the way the CLI's Ctrl-C does, through
+`remediate.interrupt` (the step's child process group is terminated, its wait or
+verification pause ends; the session audits it `interrupted`), and then the run is
+stopped as interrupted, resumable. Nothing here decides whether a step may run, or what
+comes next: the stepper does.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.events import Key
@@ -25,8 +30,9 @@ from textual.widgets import DataTable, Footer, OptionList, RichLog, Static
 from textual.widgets.option_list import Option
 
 from aisre_cli.errors import AisreError
-from aisre_cli.govern.stepper import Preview, Prompt, Run, Skip, Stop, Verify
+from aisre_cli.govern.stepper import Done, Preview, Prompt, Run, Skip, Stop, Verify
 from aisre_cli.model import Hypothesis
+from aisre_cli.remediate import interrupt
 from aisre_cli.ui.term import visible
 from aisre_cli.ui.tui.backend import Backend, Investigation
 from aisre_cli.ui.tui.messages import (
@@ -40,6 +46,7 @@ from aisre_cli.ui.tui.messages import (
     StepVerified,
     VerifyProgress,
 )
+from aisre_cli.ui.tui.screens.params import ParamsScreen
 
 if TYPE_CHECKING:
     from aisre_cli.flows.runbook import RunFlow, RunSession
@@ -51,6 +58,14 @@ if TYPE_CHECKING:
 SCOPE_STYLE = {"read": "green", "write": "yellow", "destructive": "bold red"}
 DECISION_STYLE = {"execute": "green", "confirm": "yellow", "refuse": "red", "escalate": "magenta"}
 ANSWERS = ("y", "n", "d", "a", "?")
+PLAN_COLUMNS = (
+    ("n", "#"),
+    ("scope", "scope"),
+    ("decision", "decision"),
+    ("status", "status"),
+    ("cap", "capability"),  # before the long step title, which gets what is left
+    ("step", "step"),
+)
 
 
 def badge(scope: str) -> Text:
@@ -69,6 +84,9 @@ class RunbookScreen(Screen[None]):
         Binding("n", "answer('n')", "skip", id="runbook.skip"),
         Binding("d", "answer('d')", "dry run", id="runbook.dry_run"),
         Binding("a", "answer('a')", "abort", id="runbook.abort"),
+        Binding(
+            "ctrl+c", "interrupt", "interrupt a running step", id="runbook.interrupt", show=False
+        ),
         Binding("escape", "back", "back", id="runbook.back"),
     ]
 
@@ -86,6 +104,8 @@ class RunbookScreen(Screen[None]):
         self.finished: RunFinished | None = None
         self.shown_digest: str | None = None
         self.head: str | None = None
+        self.interrupting: str | None = None
+        """Why the running step is being stopped (ctrl+c or `a` while busy)."""
 
     @property
     def session(self) -> RunSession | None:
@@ -123,7 +143,7 @@ class RunbookScreen(Screen[None]):
         yield OptionList(id="rb-choices")
         yield DataTable(id="rb-plan", cursor_type="row", show_cursor=False)
         yield Static("", id="rb-step", markup=False)
-        yield RichLog(id="rb-output", wrap=True, markup=False, highlight=False)
+        yield RichLog(id="rb-output", wrap=True, markup=False, highlight=False, min_width=20)
         yield Static("", id="rb-prompt", markup=False)
         yield Footer()
 
@@ -153,15 +173,6 @@ class RunbookScreen(Screen[None]):
             label.append(f"  applies to {visible(kinds, oneline=True)}", style="dim")
             choices.add_option(Option(label, id=rb.id))
         plan = self.query_one("#rb-plan", DataTable)
-        for key, col in (
-            ("n", "#"),
-            ("scope", "scope"),
-            ("decision", "decision"),
-            ("status", "status"),
-            ("cap", "capability"),  # before the long step title: never cut at 80 columns
-            ("step", "step"),
-        ):
-            plan.add_column(col, key=key)
         plan.display = False
         out = self.query_one("#rb-output", RichLog)
         if not self.books:
@@ -193,8 +204,8 @@ class RunbookScreen(Screen[None]):
         if action == "answer":
             if self.mode in ("ask", "undo"):
                 return True
-            if self.mode == "planned" and parameters == ("a",):
-                return True
+            if self.mode in ("planned", "busy") and parameters == ("a",):
+                return True  # abort before the first step; interrupt a running one
             return None if self.flow is not None and self.mode != "done" else False
         if action == "start":
             return self.mode in ("choose", "planned") and bool(self.books)
@@ -218,21 +229,40 @@ class RunbookScreen(Screen[None]):
         """enter: plan the highlighted runbook (nothing runs), then start the run."""
         if self.mode == "planned" and self.flow is not None:
             self._log("started", "dim")
+            interrupt.clear()  # process-wide, as in the CLI: cleared when a run starts
             self.step_to(self.flow.begin())
             return
         if self.mode != "choose" or not self.books:
             return
         choices = self.query_one("#rb-choices", OptionList)
-        idx = choices.highlighted or 0
+        rb = self.books[choices.highlighted or 0]
+        missing = self.backend.missing_params(rb, self.inv, self.hypothesis)
+        if not missing:
+            self._plan(rb, None)
+            return
+
+        def entered(values: dict[str, str] | None) -> None:
+            if values is None:
+                self._prompt(f"not planned: {', '.join(missing)} needs a value · enter: plan")
+                return
+            self._plan(rb, values)
+
+        asked = [(n, rb.params[n].type, rb.params[n].description) for n in missing]
+        self.app.push_screen(
+            ParamsScreen(rb.id, asked, lambda n, v: self.backend.check_param(rb, n, v)),
+            entered,
+        )
+
+    def _plan(self, rb: Runbook, params: dict[str, str] | None) -> None:
         self.busy = True
         self._changed()
         self._prompt("planning…")
-        self.start_run(self.books[idx])
+        self.start_run(rb, params)
 
     @work(thread=True, group="step")
-    def start_run(self, rb: Runbook) -> None:
+    def start_run(self, rb: Runbook, params: dict[str, str] | None = None) -> None:
         try:
-            flow = self.backend.start_run(rb, self.inv, self.hypothesis)
+            flow = self.backend.start_run(rb, self.inv, self.hypothesis, params=params)
         except AisreError as err:
             self.post_message(LoadFailed.of("plan", err))
             return
@@ -269,9 +299,10 @@ class RunbookScreen(Screen[None]):
                     "yellow",
                 )
         if p.values:
+            src = {k: "entered" if v == "--param" else v for k, v in p.sources.items()}
             self._log(
                 "parameters: "
-                + ", ".join(f"{k}={v!r} ({p.sources.get(k, '')})" for k, v in p.values.items()),
+                + ", ".join(f"{k}={v!r} ({src.get(k, '')})" for k, v in p.values.items()),
                 "dim",
             )
         self._refresh_plan()
@@ -283,21 +314,36 @@ class RunbookScreen(Screen[None]):
         if s is None:
             return
         plan = self.query_one("#rb-plan", DataTable)
-        plan.clear()
+        plan.clear(columns=True)  # column widths follow this content, not older rows
+        for key, col in PLAN_COLUMNS:
+            plan.add_column(col, key=key)
         cur = self.current.id if self.current is not None else None
+        rows: list[tuple[list[Text | str], str, str]] = []
         for ps in s.plan.steps:
             d = s.decide(ps)
             status = s.status_of(ps)
             mark = "▶" if ps.id == cur and self.mode != "done" else str(ps.index + 1)
-            plan.add_row(
+            cells: list[Text | str] = [
                 mark,
                 badge(ps.scope),
                 decision_text(d),
                 Text(status, style={"done": "green", "failed": "red"}.get(status, "")),
                 visible(ps.capability.name, oneline=True),
-                visible(ps.step.title, oneline=True),
-                key=ps.id,
-            )
+            ]
+            rows.append((cells, visible(ps.step.title, oneline=True), ps.id))
+        # the title gets what the other columns leave: no sideways scrolling
+        used = sum(
+            max([len(label)] + [Text(str(r[0][i])).cell_len for r in rows]) + 2
+            for i, (_, label) in enumerate(PLAN_COLUMNS[:-1])
+        )
+        room = max(12, self.size.width - used - 2)
+        for cells, title, key in rows:
+            t = Text(title)
+            t.truncate(room, overflow="ellipsis")
+            plan.add_row(*cells, t, key=key)
+
+    def on_resize(self) -> None:
+        self._refresh_plan()
 
     # ------------------------------------------------------------ the loop
 
@@ -333,7 +379,9 @@ class RunbookScreen(Screen[None]):
         t.append_text(decision_text(d))
         reasons = visible("; ".join(d.reasons), oneline=True)
         t.append(f" (trust {d.trust:.2f}, risk {d.risk:.2f}): {reasons}", style="")
-        self.query_one("#rb-step", Static).update(t)
+        card = self.query_one("#rb-step", Static)
+        card.update(t)
+        card.display = True
         self.shown_digest = ps.action.digest()
 
     def step_to(self, state: object) -> None:
@@ -342,6 +390,10 @@ class RunbookScreen(Screen[None]):
             state, "exit_code"
         ):
             return  # Ended arrives as RunFinished
+        if self.interrupting is not None and self.flow is not None:
+            if not isinstance(state, Done) and getattr(state, "how", None) != "interrupt":
+                # as the CLI after an interrupted step (`abandon`): nothing more runs
+                state = self.flow.interrupted(self.interrupting)
         self.state = state  # type: ignore[assignment]
         self.busy = False
         self._refresh_plan()
@@ -368,9 +420,12 @@ class RunbookScreen(Screen[None]):
             self._log(f"verifying {target} (up to {v.timeout if v else '?'})…", "dim")
         self.busy = True
         self._changed()
-        self._prompt(
-            {Run: "running…", Verify: "verifying…", Preview: "dry run…"}.get(type(state), "…")
-        )
+        if self.interrupting is not None:
+            self._prompt("interrupting…", "bold yellow")
+        else:
+            self._prompt(
+                {Run: "running…", Verify: "verifying…", Preview: "dry run…"}.get(type(state), "…")
+            )
         self.perform(state, self.shown_digest if isinstance(state, Run) else None)
 
     def action_answer(self, key: str) -> None:
@@ -380,12 +435,39 @@ class RunbookScreen(Screen[None]):
         if self.mode == "planned" and key == "a":
             self.step_to(flow.abort())
             return
+        if self.mode == "busy" and key == "a":
+            self._interrupt("the operator (a)")
+            return
         if self.mode not in ("ask", "undo") or not isinstance(self.state, Prompt):
-            if self.mode == "busy":
-                self.notify("busy: wait for the step to finish", severity="warning")
             return
         self._log(Text(f"> {key}", style="bold"))
         self.step_to(flow.answer(self.state, key))
+
+    def action_interrupt(self) -> None:
+        """ctrl+c: stop the running step (as the CLI's Ctrl-C: audited `interrupted`,
+        the run stopped, resumable); at a prompt or before the first step, stop the run.
+        With no run open, Textual's own ctrl+c (how to quit) applies."""
+        flow = self.flow
+        if flow is None or self.mode == "done":
+            raise SkipAction()
+        if self.mode == "busy":
+            self._interrupt("Ctrl-C")
+        elif isinstance(self.state, Prompt):
+            self._log(Text("> ctrl+c", style="bold"))
+            self.step_to(flow.answer(self.state, "interrupt"))
+        elif self.mode == "planned":
+            self.step_to(flow.interrupted("Ctrl-C"))
+
+    def _interrupt(self, why: str) -> None:
+        """Ask the step the worker is performing to stop (`remediate.interrupt`, the
+        flag the CLI's signal handler sets): it stops within `interrupt.POLL_S`, and
+        the worker then hands the stepper's interrupted stop back instead of going on."""
+        if self.interrupting is not None or isinstance(self.state, Stop):
+            return  # already stopping
+        self.interrupting = why
+        interrupt.request(why)
+        self._log(f"interrupting ({why}): stopping the step…", "yellow")
+        self._prompt("interrupting…", "bold yellow")
 
     def on_key(self, event: Key) -> None:
         """Any other printable key at the prompt runs nothing, and says so (as the CLI)."""
@@ -486,6 +568,8 @@ class RunbookScreen(Screen[None]):
         d = st.decision
         if st.how == "abort":
             self._log("aborted by the operator", "yellow")
+        elif st.how == "interrupt":
+            self._log(f"{st.reason}: nothing more runs", "red")
         elif d is not None and d.kind in ("refuse", "escalate"):
             self._log(f"{d.kind}: {'; '.join(d.reasons)}", "red")
         else:
@@ -497,6 +581,11 @@ class RunbookScreen(Screen[None]):
         sm = msg.summary
         self.finished = msg
         self.busy = False
+        self.interrupting = None
+        interrupt.clear()
+        card = self.query_one("#rb-step", Static)
+        card.update("")  # no step is waiting any more
+        card.display = False
         self.head = sm.head
         self._refresh_plan()
         self._changed()
@@ -512,10 +601,15 @@ class RunbookScreen(Screen[None]):
 
     def on_load_failed(self, msg: LoadFailed) -> None:
         self._log(f"{msg.what} {'refused' if msg.refused else 'failed'}: {msg.message}", "red")
-        if msg.hint:
-            self._log(f"hint: {msg.hint}", "dim")
+        hint = msg.hint
+        if hint and "--param" in hint:  # the CLI's way to give values; here they are asked
+            hint = "enter: plan again; the console asks for the values it needs"
+        if hint:
+            self._log(f"hint: {hint}", "dim")
         self.busy = False
-        if self.flow is None:
+        if self.interrupting is not None and self.flow is not None:
+            self.step_to(self.flow.interrupted(self.interrupting))
+        elif self.flow is None:
             self._changed()
             self._prompt("enter: plan the highlighted runbook")
         elif isinstance(self.state, Run | Preview) and self.flow is not None:
@@ -542,8 +636,14 @@ class RunbookScreen(Screen[None]):
                 severity="warning",
             )
             return
-        if self.mode in ("busy", "starting"):
-            self.notify("busy: wait for the step to finish", severity="warning")
+        if self.mode == "busy":
+            self.notify(
+                "a step is running: ctrl+c or a interrupts it (audited, resumable)",
+                severity="warning",
+            )
+            return
+        if self.mode == "starting":
+            self.notify("planning: wait a moment", severity="warning")
             return
         self.app.pop_screen()
 
