@@ -158,14 +158,9 @@ class ConsoleApp(App[None]):
             self.exit()
             return
         rs = open_runs[0]
-        if rs.mode == "busy":
-            self.notify(
-                "a step is running: ctrl+c or a interrupts it (audited, resumable), then quit",
-                severity="warning",
-            )
-            return
-        if rs.mode == "starting":
-            self.notify("planning a run: wait a moment", severity="warning")
+        why = rs.busy_notice()
+        if why is not None:
+            self.notify(why, severity="warning")
             return
         if isinstance(self.screen, ConfirmScreen):
             return

@@ -629,6 +629,14 @@ class RunbookScreen(Screen[None]):
 
     # ------------------------------------------------------------ leaving
 
+    def busy_notice(self) -> str | None:
+        """Why the screen cannot be left now (a step running, a run being planned)."""
+        if self.mode == "busy":
+            return "a step is running: ctrl+c or a interrupts it (audited, resumable)"
+        if self.mode == "starting":
+            return "planning a run: wait a moment"
+        return None
+
     def action_back(self) -> None:
         if self.mode in ("ask", "undo", "planned"):
             self.notify(
@@ -636,14 +644,9 @@ class RunbookScreen(Screen[None]):
                 severity="warning",
             )
             return
-        if self.mode == "busy":
-            self.notify(
-                "a step is running: ctrl+c or a interrupts it (audited, resumable)",
-                severity="warning",
-            )
-            return
-        if self.mode == "starting":
-            self.notify("planning: wait a moment", severity="warning")
+        why = self.busy_notice()
+        if why is not None:
+            self.notify(why, severity="warning")
             return
         self.app.pop_screen()
 
