@@ -937,7 +937,7 @@ class BundleSource:
 
     def _json(self, p: Path, display: str | None = None) -> Any:
         max_bytes = int(self.limits.max_file_mb * _MB)
-        return _load_json(p, root=self.root, max_bytes=max_bytes, display=display)
+        return _load_json(p, root=self.root, max_bytes=max_bytes, display=display or self._rel(p))
 
     def _rel(self, p: Path) -> str:
         try:
