@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from textual.message import Message
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, RichLog, Static
 
 from aisre_cli.govern.audit import AuditLog
 from aisre_cli.model import Alert
@@ -132,11 +132,25 @@ async def open_incident(pilot: Pilot[None], messages: list[Message]) -> Incident
     return screen
 
 
-async def start_rollback(pilot: Pilot[None], messages: list[Message]) -> RunbookScreen:
+async def open_runbooks(pilot: Pilot[None]) -> RunbookScreen:
+    """`r` on the incident screen: the runbooks that fit the highlighted hypothesis."""
     await pilot.press("r")
     await pilot.pause()
     screen = pilot.app.screen
     assert isinstance(screen, RunbookScreen)
+    return screen
+
+
+def profile_with_book(tmp_path: Path, book: str) -> Profile:
+    """The demo profile with one more runbook folder holding `book`."""
+    books = tmp_path / "books"
+    books.mkdir()
+    (books / "zz.yaml").write_text(book, encoding="utf-8")
+    return demo_profile().model_copy(update={"runbook_dirs": [str(books)], "namespace": "shop"})
+
+
+async def start_rollback(pilot: Pilot[None], messages: list[Message]) -> RunbookScreen:
+    screen = await open_runbooks(pilot)
     assert [rb.id for rb in screen.books][0] == "rollback-bad-deploy"
     calls_before = len(kubectl_argv(Path(os.environ["FAKE_KUBECTL_LOG"])))
     await pilot.press("enter")
@@ -587,20 +601,14 @@ def test_failed_verification_offers_the_undo_through_the_session(
     the session's planned undo at the same one-keystroke prompt; y runs it, governed."""
     log = use_fake_kubectl(_aisre_home, monkeypatch)
     monkeypatch.setenv("FAKE_KUBECTL_FAIL", "rollout status")
-    books = tmp_path / "books"
-    books.mkdir()
-    (books / "zz.yaml").write_text(UNDO_BOOK, encoding="utf-8")
-    profile = demo_profile().model_copy(update={"runbook_dirs": [str(books)], "namespace": "shop"})
+    profile = profile_with_book(tmp_path, UNDO_BOOK)
 
     async def flow() -> None:
         messages: list[Message] = []
         app = demo_app(demo_backend(profile=profile))
         async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
             await open_incident(pilot, messages)
-            await pilot.press("r")
-            await pilot.pause()
-            screen = app.screen
-            assert isinstance(screen, RunbookScreen)
+            screen = await open_runbooks(pilot)
             ids = [rb.id for rb in screen.books]
             assert "zz-rollback-verified" in ids
             for _ in range(ids.index("zz-rollback-verified")):
@@ -917,6 +925,38 @@ steps:
 """
 
 
+def test_a_verdict_value_the_runbook_rejects_points_to_the_cli(
+    _aisre_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`replicas` taken from the verdict's service ("payments") is not a count: nothing is
+    asked (the verdict gave a value), the plan fails, and the hint says the override
+    is the CLI's `--param`, not a console key that would not help."""
+    from textual.widgets import OptionList
+
+    use_fake_kubectl(_aisre_home, monkeypatch)
+    book = SCALE_BOOK.replace("    description: The new replica count.", "    from: service")
+    profile = profile_with_book(tmp_path, book)
+
+    async def flow() -> None:
+        messages: list[Message] = []
+        app = demo_app(demo_backend(profile=profile))
+        async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
+            await open_incident(pilot, messages)
+            screen = await open_runbooks(pilot)
+            ids = [rb.id for rb in screen.books]
+            screen.query_one("#rb-choices", OptionList).highlighted = ids.index("zz-scale")
+            await pilot.press("enter")
+            await settle(pilot)
+            assert app.screen is screen, "the verdict gave a value: nothing to ask"
+            (failed,) = of(messages, LoadFailed)
+            assert "replicas" in failed.message and "rejected" in failed.message
+            log = screen.query_one("#rb-output", RichLog)
+            shown = "\n".join(strip.text for strip in log.lines)
+            assert "hint: in the CLI: pass a valid value with --param replicas=VALUE" in shown
+
+    asyncio.run(flow())
+
+
 def test_a_parameter_the_verdict_lacks_is_asked_for_and_validated(
     _aisre_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -928,10 +968,7 @@ def test_a_parameter_the_verdict_lacks_is_asked_for_and_validated(
     from aisre_cli.ui.tui.screens.params import ParamsScreen
 
     log = use_fake_kubectl(_aisre_home, monkeypatch)
-    books = tmp_path / "books"
-    books.mkdir()
-    (books / "zz.yaml").write_text(SCALE_BOOK, encoding="utf-8")
-    profile = demo_profile().model_copy(update={"runbook_dirs": [str(books)], "namespace": "shop"})
+    profile = profile_with_book(tmp_path, SCALE_BOOK)
 
     async def choose(pilot: Pilot[None], screen: RunbookScreen) -> None:
         ids = [rb.id for rb in screen.books]
@@ -944,10 +981,7 @@ def test_a_parameter_the_verdict_lacks_is_asked_for_and_validated(
         app = demo_app(demo_backend(profile=profile))
         async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
             await open_incident(pilot, messages)
-            await pilot.press("r")
-            await pilot.pause()
-            screen = app.screen
-            assert isinstance(screen, RunbookScreen)
+            screen = await open_runbooks(pilot)
             await choose(pilot, screen)
             assert isinstance(app.screen, ParamsScreen)
             await pilot.press("escape")

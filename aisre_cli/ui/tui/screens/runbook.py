@@ -602,8 +602,10 @@ class RunbookScreen(Screen[None]):
     def on_load_failed(self, msg: LoadFailed) -> None:
         self._log(f"{msg.what} {'refused' if msg.refused else 'failed'}: {msg.message}", "red")
         hint = msg.hint
-        if hint and "--param" in hint:  # the CLI's way to give values; here they are asked
-            hint = "enter: plan again; the console asks for the values it needs"
+        if hint and "--param" in hint:
+            # the console asks only for values the verdict does not give; one it gives
+            # that the runbook rejects can be overridden from the CLI alone
+            hint = f"in the CLI: {hint}"
         if hint:
             self._log(f"hint: {hint}", "dim")
         self.busy = False
