@@ -277,6 +277,7 @@ def test_resume_refuses_a_profile_pinned_to_another_cluster(kube: Path) -> None:
     rb = find_runbook("restart-crashloop")
     s = RunSession.start(rb, "t", PINNED, params={"service": "payments"})
     s.abort("test")
+    s.finish()
     other = PINNED.model_copy(update={"kube_context": "prod-us"})
     with pytest.raises(GovernanceRefused, match="planned against Kubernetes context 'prod-eu'"):
         RunSession.resume(s.run_id, "t", other)

@@ -29,10 +29,10 @@ class Record:
     def __init__(self, s: int, f: int) -> None:
         self.s, self.f = s, f
 
-    def successes(self, runbook_id: str, kind: str) -> int:
+    def successes(self, runbook_id: str, kind: str, environment: str | None = None) -> int:
         return self.s
 
-    def failures(self, runbook_id: str, kind: str) -> int:
+    def failures(self, runbook_id: str, kind: str, environment: str | None = None) -> int:
         return self.f
 
 
@@ -274,6 +274,15 @@ def test_policy_file_errors_have_lines(tmp_path: Path) -> None:
         load_policy(p)
     p.write_text("autonomy: [\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
+        load_policy(p)
+    # two `environments:` keys: the reviewer reads the first, YAML keeps the second
+    p.write_text(
+        "environments:\n  prod: {autonomy: approved}\nautonomy: approved\n"
+        "environments:\n  prod: {autonomy: auto}\n"
+    )
+    with pytest.raises(
+        ConfigError, match=r"policy.yaml:4: not valid YAML: duplicate key 'environments'"
+    ):
         load_policy(p)
     with pytest.raises(ConfigError, match="cannot read"):
         load_policy(tmp_path / "missing.yaml")
@@ -522,6 +531,7 @@ def test_resume_refuses_a_changed_runbook(kube: Path, tmp_path: Path) -> None:
     assert rb is not None
     s = RunSession.start(rb, "t", PROFILE)
     s.stop(None, "test")
+    s.finish()  # as the CLI does after a stop: the run is closed and resumable
     f.write_text(f.read_text().replace("name: api", "name: everything"))
     with pytest.raises(GovernanceRefused, match="changed since"):
         RunSession.resume(s.run_id, "t", PROFILE)

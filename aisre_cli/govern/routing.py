@@ -44,20 +44,22 @@ DecisionKind = Literal["execute", "confirm", "refuse", "escalate"]
 
 
 class TrackRecord(Protocol):
-    """Past outcomes of a runbook, per failure class. Memory implements this later."""
+    """Past outcomes of a runbook, per failure class and environment (memory implements
+    it). `environment` None counts every environment; routing always names one, so
+    runs in dev never earn autonomy in prod."""
 
-    def successes(self, runbook_id: str, kind: str) -> int: ...
+    def successes(self, runbook_id: str, kind: str, environment: str | None = None) -> int: ...
 
-    def failures(self, runbook_id: str, kind: str) -> int: ...
+    def failures(self, runbook_id: str, kind: str, environment: str | None = None) -> int: ...
 
 
 class EmptyTrackRecord:
     """No history: every runbook is new (so autonomy needing a track record never applies)."""
 
-    def successes(self, runbook_id: str, kind: str) -> int:
+    def successes(self, runbook_id: str, kind: str, environment: str | None = None) -> int:
         return 0
 
-    def failures(self, runbook_id: str, kind: str) -> int:
+    def failures(self, runbook_id: str, kind: str, environment: str | None = None) -> int:
         return 0
 
 
@@ -113,8 +115,8 @@ class Decision:
 def trust_score(f: StepFacts, record: TrackRecord) -> float:
     if f.confidence is None:
         return 0.0
-    s = record.successes(f.runbook_id, f.kind)
-    fl = record.failures(f.runbook_id, f.kind)
+    s = record.successes(f.runbook_id, f.kind, f.environment)
+    fl = record.failures(f.runbook_id, f.kind, f.environment)
     track = (s + 1) / (s + fl + 2)
     return min(1.0, 0.5 * f.confidence + 0.3 * (f.specificity or 0.0) + 0.2 * track)
 
@@ -213,8 +215,8 @@ def decide(f: StepFacts, policy: Policy, record: TrackRecord | None = None) -> D
         blockers.append(f"risk {risk:.2f} > max_risk {th.max_risk:.2f}")
     if f.blast_radius > th.max_blast_radius:
         blockers.append(f"blast radius {f.blast_radius} > {th.max_blast_radius}")
-    s = rec.successes(f.runbook_id, f.kind)
-    fl = rec.failures(f.runbook_id, f.kind)
+    s = rec.successes(f.runbook_id, f.kind, f.environment)
+    fl = rec.failures(f.runbook_id, f.kind, f.environment)
     if s < th.min_successes:
         blockers.append(f"track record {s} success(es) < min_successes {th.min_successes}")
     elif s + fl and fl / (s + fl) > th.max_failure_rate:

@@ -90,6 +90,7 @@ from aisre_cli.remediate.capabilities import (
     target_of,
     unpinned_reason,
 )
+from aisre_cli.remediate.capabilities.base import NotAllowed
 from aisre_cli.remediate.checkpoint import RunState, StepState, StepStatus
 from aisre_cli.remediate.executor import Permit, VerifyResult
 from aisre_cli.remediate.plan import Plan, PlannedStep, build_plan, plan_undo
@@ -132,11 +133,23 @@ class RunSummary:
     """The audit log's head hash after the run_end record."""
     head_seq: int
     dry_run: bool = False
+    unverified: dict[str, str] = field(default_factory=dict)
+    """Step id -> why its declared verification could not be made."""
 
     @property
     def resumable(self) -> bool:
         """`aisre runbook resume` can continue it (never a dry run)."""
         return not self.dry_run and self.status in ("stopped", "aborted", "failed")
+
+
+MAYBE_RAN = "it may or may not have run; check before confirming again"
+
+
+def _maybe_ran(error: str | None) -> str:
+    """An interrupted step's error, saying that its action may have taken effect."""
+    if error and "may or may not" in error:
+        return error
+    return f"{error or 'interrupted'}: {MAYBE_RAN}"
 
 
 def _check_break_glass(reason: str | None) -> str | None:
@@ -149,6 +162,27 @@ def _check_break_glass(reason: str | None) -> str | None:
             hint='e.g. --break-glass "INC-123: checkout down, CTO approved rollback"',
         )
     return r
+
+
+class _Readable:
+    """A track record that cannot be read now (the team store went away between steps, a
+    failover) counts as no history: no autonomy from it, the human confirms; the run goes
+    on instead of dying between two steps of a remediation."""
+
+    def __init__(self, inner: TrackRecord) -> None:
+        self.inner = inner
+
+    def successes(self, runbook_id: str, kind: str, environment: str | None = None) -> int:
+        try:
+            return self.inner.successes(runbook_id, kind, environment)
+        except AisreError:
+            return 0
+
+    def failures(self, runbook_id: str, kind: str, environment: str | None = None) -> int:
+        try:
+            return self.inner.failures(runbook_id, kind, environment)
+        except AisreError:
+            return 0
 
 
 def default_track_record(profile: Profile | None = None) -> TrackRecord:
@@ -211,6 +245,8 @@ class RunSession:
         self.audit = audit
         self.record = record
         self.clock = clock
+        self.lock: checkpoint.RunLock | None = None
+        """Held while this process drives the run (`checkpoint.RunLock`)."""
         self._key = secrets.token_bytes(32)
         self._undo_for: dict[str, PlannedStep] = {}
         self.finished = False
@@ -242,9 +278,22 @@ class RunSession:
         bg = _check_break_glass(break_glass)
         now = (clock or (lambda: datetime.now(UTC)))()
         run_id = checkpoint.new_run_id()
-        plan = build_plan(
-            runbook, params or {}, report=report, registry=reg, ctx=ctx, run_id=run_id
-        )
+        try:
+            plan = build_plan(
+                runbook, params or {}, report=report, registry=reg, ctx=ctx, run_id=run_id
+            )
+        except (GovernanceRefused, NotAllowed) as exc:  # the policy refused an action
+            log.append(
+                "refused",
+                {
+                    "runbook": runbook.id,
+                    "profile": profile_name,
+                    "environment": profile.environment,
+                    "reason": exc.message,
+                },
+                run_id,
+            )
+            raise
         hyp = plan.hypothesis
         signals: dict[str, Any] = {
             "confidence": hyp.confidence
@@ -273,6 +322,7 @@ class RunSession:
             signals=signals,
             runbook_json=runbook.model_dump(mode="json", by_alias=True),
         )
+        lock = checkpoint.RunLock(run_id)  # before the run can be seen
         s = cls(
             plan=plan,
             state=state,
@@ -283,6 +333,7 @@ class RunSession:
             record=record or default_track_record(profile),
             clock=clock or (lambda: datetime.now(UTC)),
         )
+        s.lock = lock
         rec = log.append(
             "run_start",
             {
@@ -335,6 +386,41 @@ class RunSession:
         break_glass: str | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> RunSession:
+        lock = checkpoint.RunLock(run_id)  # before reading: the holder may be writing
+        try:
+            return cls._resume(
+                run_id,
+                profile_name,
+                profile,
+                lock,
+                policy=policy,
+                registry=registry,
+                audit=audit,
+                record=record,
+                ctx=ctx,
+                break_glass=break_glass,
+                clock=clock,
+            )
+        except BaseException:
+            lock.release()
+            raise
+
+    @classmethod
+    def _resume(
+        cls,
+        run_id: str,
+        profile_name: str,
+        profile: Profile,
+        lock: checkpoint.RunLock,
+        *,
+        policy: Policy | None,
+        registry: Registry | None,
+        audit: AuditSink | None,
+        record: TrackRecord | None,
+        ctx: ExecContext | None,
+        break_glass: str | None,
+        clock: Callable[[], datetime] | None,
+    ) -> RunSession:
         state = checkpoint.load(run_id)
         if state.status in ("completed", "unverified"):
             raise UsageError(f"run {run_id} is {state.status}; nothing to resume")
@@ -386,6 +472,7 @@ class RunSession:
             record=record or default_track_record(profile),
             clock=clock or (lambda: datetime.now(UTC)),
         )
+        s.lock = lock
         changes = s._reconcile()
         state.status = "running"
         if bg:
@@ -412,6 +499,7 @@ class RunSession:
         """Bring step states in line with the audit log. Returns what changed."""
         last_intent: dict[str, AuditRecord] = {}
         results: dict[tuple[str, int], AuditRecord] = {}
+        checks: dict[tuple[str, int], AuditRecord] = {}
         skipped: set[str] = set()
         for rec in self.audit.records():
             if rec.run != self.state.run_id:
@@ -421,8 +509,11 @@ class RunSession:
                 last_intent[step] = rec
             elif rec.event == "result" and not rec.data.get("undo_of"):
                 results[(step, int(rec.data.get("attempt", 0)))] = rec
+            elif rec.event == "verify":
+                checks[(step, int(rec.data.get("attempt", 0)))] = rec  # the last one counts
             elif rec.event == "skip":
                 skipped.add(step)
+        by_id = {ps.id: ps for ps in self.plan.steps}
         changed: dict[str, str] = {}
         for st in self.state.steps:
             before = st.status
@@ -433,21 +524,34 @@ class RunSession:
                 res = results.get((st.id, attempt))
                 if res is not None:
                     ok = bool(res.data.get("ok"))
+                    stopped = res.data.get("status") == "interrupted"
                     if st.status not in ("undone",):
-                        st.status = "done" if ok else "failed"
+                        st.status = "done" if ok else "interrupted" if stopped else "failed"
                     st.output = dict(res.data.get("output") or {})
                     st.error = res.data.get("error")
+                    if stopped and not ok:
+                        st.error = _maybe_ran(st.error)
                     st.audit_seq = res.seq
-                elif st.status in ("running", "done", "failed"):
+                    chk = checks.get((st.id, attempt))
+                    if ok and st.id in by_id:
+                        if chk is None:  # died before its check was recorded
+                            st.verified, st.unverified = None, None
+                        else:
+                            _mark_verified(
+                                st,
+                                bool(chk.data.get("ok")),
+                                bool(chk.data.get("skipped")),
+                                str(chk.data.get("detail") or ""),
+                                chk.data.get("status") == "interrupted",
+                                by_id[st.id],
+                            )
+                elif st.status in ("running", "done", "failed", "interrupted"):
                     st.status = "pending"
-                    st.error = (
-                        "interrupted after its intent was recorded: it may or may not have run;"
-                        " check before confirming again"
-                    )
+                    st.error = f"interrupted after its intent was recorded: {MAYBE_RAN}"
                     st.audit_seq = intent.seq
             elif st.id in skipped:
                 st.status = "skipped"
-            elif st.status in ("running", "refused", "failed"):
+            elif st.status in ("running", "refused", "failed", "interrupted"):
                 st.status = "pending"
             if st.status == "refused":
                 st.status = "pending"
@@ -502,7 +606,7 @@ class RunSession:
 
     def decide(self, ps: PlannedStep) -> Decision:
         """The routing decision for a step right now (pure; call it as often as needed)."""
-        return decide(self.facts(ps), self.policy, self.record)
+        return decide(self.facts(ps), self.policy, _Readable(self.record))
 
     def preview(self, ps: PlannedStep) -> Preview:
         """Dry run: show exactly what the step would do. Audited; changes nothing."""
@@ -661,8 +765,10 @@ class RunSession:
         st.audit_seq = result.seq
         outcome = StepOutcome(ps.id, "done", res.ok, res.output, res.error, audit_seq=result.seq)
         if not res.ok:
-            st.status = "failed"
-            outcome.status = "failed"
+            st.status = "interrupted" if res.interrupted else "failed"
+            if res.interrupted:
+                st.error = _maybe_ran(res.error)
+            outcome.status = st.status
             checkpoint.save(self.state)
             crashpoint(f"after_checkpoint@{ps.id}")
             return outcome
@@ -689,8 +795,7 @@ class RunSession:
         if st.status != "done":
             raise GovernanceRefused(f"step {ps.id} has not run; nothing to verify")
         vr = executor.verify(ps, self.ctx, self.registry, progress=progress)
-        st.verified = vr.ok if not vr.skipped or ps.step.verify is None else None
-        st.unverified = vr.detail if vr.skipped and ps.step.verify is not None else None
+        _mark_verified(st, vr.ok, vr.skipped, vr.detail, bool(vr.interrupted), ps)
         rec = self.audit.append(
             "verify",
             {
@@ -824,6 +929,8 @@ class RunSession:
         checkpoint.save(self.state)
         self.finished = True
         self._remember(rec.hash)
+        if self.lock is not None:
+            self.lock.release()
         return RunSummary(
             self.run_id,
             self.state.status,
@@ -831,6 +938,9 @@ class RunSession:
             rec.hash,
             rec.seq,
             dry_run=self.state.dry_run,
+            unverified={
+                s.id: s.unverified for s in self.state.steps if s.status == "done" and s.unverified
+            },
         )
 
     def _remember(self, audit_head: str) -> None:
@@ -860,6 +970,20 @@ class RunSession:
         self.audit.append("stopped", {"step": ps.id, "reason": reason}, self.run_id)
         self.state.status = "failed"
         checkpoint.save(self.state)
+
+
+def _mark_verified(
+    st: StepState, ok: bool, skipped: bool, detail: str, interrupted: bool, ps: PlannedStep
+) -> None:
+    """A step's verification state from one check. An interrupted check settles
+    nothing: the step stays unchecked, so a resumed run checks it again (the stepper's
+    `_unchecked`) instead of ending `unverified` or going past a failure."""
+    if interrupted:
+        st.verified, st.unverified = None, None
+    elif skipped and ps.step.verify is not None:
+        st.verified, st.unverified = None, detail  # the check could not be made
+    else:
+        st.verified, st.unverified = ok, None
 
 
 def _target(ps: PlannedStep) -> dict[str, str | None] | None:

@@ -104,6 +104,9 @@ class Run:
 @dataclass(frozen=True)
 class Verify:
     step: PlannedStep
+    again: str | None = None
+    """Why a step that ran earlier is checked again (resume): its verification failed,
+    was interrupted, or never ran. None: the check right after the action."""
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,9 @@ class Stepper:
                 if planned.id not in self._previewed:
                     return Preview(planned, s.decide(planned))
             return Done(ExitCode.OK)
+        recheck = self._unchecked()
+        if recheck is not None:
+            return recheck
         ps = s.current_step()
         if ps is None:
             return self._done()
@@ -194,6 +200,28 @@ class Stepper:
                 )
             return Prompt(ps, d)
         return Run(ps, d, confirmed=False)
+
+    def _unchecked(self) -> Verify | None:
+        """A step that ran but whose declared verification has not passed (it failed,
+        was interrupted, or the process died before it finished): nothing after it
+        runs, and the run does not end, until it is checked again. Only a resumed run
+        gets here: in one process a failed check stops the run (`verified`)."""
+        s = self.session
+        if s.state.status != "running":
+            return None
+        for ps in s.plan.steps:
+            st = s.state.step(ps.id)
+            if st.status != "done" or ps.step.verify is None:
+                continue
+            if st.verified is True or st.unverified is not None:
+                continue
+            why = (
+                "its verification failed when the run stopped"
+                if st.verified is False
+                else "its verification did not finish when the run stopped"
+            )
+            return Verify(ps, again=why)
+        return None
 
     def _blocked_by(self, ps: PlannedStep) -> tuple[str, str] | None:
         by_id = {x.id: x for x in self.session.plan.steps}

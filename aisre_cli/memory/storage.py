@@ -799,23 +799,30 @@ class MemoryStore:
         )
         return {"run_id": d["run_id"]}
 
-    def _count_runs(self, runbook_id: str, kind: str, outcomes: tuple[str, ...]) -> int:
+    def _count_runs(
+        self, runbook_id: str, kind: str, outcomes: tuple[str, ...], environment: str | None
+    ) -> int:
         marks = ",".join("?" * len(outcomes))
+        where: str = ""
+        args: tuple[str, ...] = ()
+        if environment is not None:
+            where, args = " AND environment = ?", (environment,)
         return int(
             self._read(
                 f"SELECT count(*) FROM runbook_runs WHERE runbook_id = ? AND kind = ?"
-                f" AND outcome IN ({marks})",
-                (runbook_id, kind, *outcomes),
+                f" AND outcome IN ({marks}){where}",
+                (runbook_id, kind, *outcomes, *args),
             )[0][0]
         )
 
-    def successes(self, runbook_id: str, kind: str) -> int:
-        """Verified runs of this runbook for this failure class (governance's trust)."""
-        return self._count_runs(runbook_id, kind, SUCCESS)
+    def successes(self, runbook_id: str, kind: str, environment: str | None = None) -> int:
+        """Verified runs of this runbook for this failure class (governance's trust), in
+        `environment` (None: in any)."""
+        return self._count_runs(runbook_id, kind, SUCCESS, environment)
 
-    def failures(self, runbook_id: str, kind: str) -> int:
-        """Runs whose verification failed or that were undone."""
-        return self._count_runs(runbook_id, kind, FAILURE)
+    def failures(self, runbook_id: str, kind: str, environment: str | None = None) -> int:
+        """Runs whose verification failed or that were undone, in `environment`."""
+        return self._count_runs(runbook_id, kind, FAILURE, environment)
 
     def track_record(self) -> list[dict[str, Any]]:
         rows = self._read(

@@ -136,10 +136,10 @@ class OfflineStore(MemoryStore):
     def last_version(self, service: str, before: datetime | None = None) -> str | None:
         return None  # unknown while offline: a change is recorded without it
 
-    def successes(self, runbook_id: str, kind: str) -> int:
+    def successes(self, runbook_id: str, kind: str, environment: str | None = None) -> int:
         return 0
 
-    def failures(self, runbook_id: str, kind: str) -> int:
+    def failures(self, runbook_id: str, kind: str, environment: str | None = None) -> int:
         return 0
 
 

@@ -14,6 +14,9 @@ action happened, so the step is offered again (and confirmed again).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import re
 import secrets
 from datetime import UTC, datetime
@@ -22,11 +25,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from aisre_cli.errors import UsageError
+from aisre_cli.errors import GovernanceRefused, UsageError
 from aisre_cli.settings import paths
 from aisre_cli.settings.durable import write_atomic
 
-StepStatus = Literal["pending", "running", "done", "failed", "skipped", "refused", "undone"]
+StepStatus = Literal[
+    "pending", "running", "done", "failed", "interrupted", "skipped", "refused", "undone"
+]
+"""`interrupted`: Ctrl-C or SIGTERM stopped the action; it may or may not have taken
+effect, so it is offered again (not a failure of the runbook: the track record does not
+count it)."""
 RunStatus = Literal["running", "completed", "unverified", "aborted", "stopped", "failed"]
 RUN_ID = re.compile(r"^r-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}\Z")
 
@@ -86,6 +94,38 @@ def checkpoint_path(run_id: str) -> Path:
             f"not a run id: {run_id!r}", hint="ids look like r-20260101T120000Z-abc123"
         )
     return paths.runs_dir() / f"{run_id}.json"
+
+
+class RunLock:
+    """One process drives a run at a time: an exclusive `flock` on `RUN_ID.lock`, held
+    from the start (or resume) until the run ends, and released by the kernel if the
+    process dies. Two `runbook resume` of one run would otherwise both perform its
+    write step (a second `rollout undo` puts the bad revision back)."""
+
+    def __init__(self, run_id: str) -> None:
+        p = checkpoint_path(run_id).with_suffix(".lock")
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(p, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            os.close(fd)
+            raise GovernanceRefused(
+                f"run {run_id} is open in another process"
+                + (f" (pid {holder})" if holder.isdigit() else ""),
+                hint="let it finish, or stop it there (Ctrl-C; it stays resumable);"
+                " `aisre runbook runs` shows its status",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd: int | None = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)  # closing drops the flock
+            self._fd = None
 
 
 def save(state: RunState) -> None:

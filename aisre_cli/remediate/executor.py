@@ -129,6 +129,8 @@ def verify(
             )
         interrupt.sleep(seconds, progress=ctx.progress, what="verify")
 
+    answered = False
+    """Prometheus answered at least once: only then can the check be said to fail."""
     while True:
         attempts += 1
         try:
@@ -136,6 +138,7 @@ def verify(
                 cap = registry.get("prometheus.query")
                 inp = cap.input_model.model_validate({"query": ps.verify_query})
                 out = cap.execute(inp, ctx).model_dump()
+                answered = True
                 value = out.get("value")
                 expect = v.expect or ""
                 shown = "no data" if value is None else f"{value:g}"
@@ -159,6 +162,17 @@ def verify(
         except AisreError as exc:
             last = exc.message
         if clock() + interval > deadline:
+            if ps.verify_query is not None and not answered:
+                # Prometheus never answered (down, unreachable, refused our token): the
+                # check could not be made, which is `unverified`, not a failed fix that
+                # would count against the runbook or offer an undo.
+                return VerifyResult(
+                    False,
+                    f"cannot verify: Prometheus did not answer in {attempts} attempt(s): {last}",
+                    None,
+                    attempts,
+                    skipped=True,
+                )
             return VerifyResult(
                 False, f"not verified after {attempts} attempt(s): {last}", value, attempts
             )

@@ -415,6 +415,8 @@ class RunbookScreen(Screen[None]):
         if isinstance(state, Run) and not state.confirmed:
             self._log(f"running ({'; '.join(state.decision.reasons)})", "dim")
         if isinstance(state, Verify):
+            if state.again:
+                self._log(f"checking step {state.step.id} again: {state.again}", "yellow")
             v = state.step.step.verify
             target = state.step.verify_query or (v.capability if v else "") or ""
             self._log(f"verifying {target} (up to {v.timeout if v else '?'})…", "dim")
