@@ -504,3 +504,67 @@ def test_the_next_triage_chains_spooled_audit_records(
     assert audit_spool().status().depth == 0
     rep = PgAuditLog(url, key=None).verify(expect_head=recs[-1].hash)
     assert rep.ok and rep.records == 2 and rep.expected_head_seq == 2
+
+
+# ------------------------------------------------------------------ a stalled teammate
+
+
+def test_a_teammate_holding_the_write_lock_costs_seconds_not_the_page(
+    cluster: PgCluster, url: str, _aisre_home: Path
+) -> None:
+    """QA 2026-12-03: a client that stalls holding the team store's write lock (a laptop
+    suspended mid-transaction) made every triage and `change record` wait forever, with
+    no output. Lock waits are bounded: the write goes to the spool, triage answers."""
+    import psycopg
+
+    from aisre_cli.memory.backend import PG_WRITE_LOCK
+
+    _config(_aisre_home, url)
+    env = {"AISRE_MEMORY_TOKEN": cluster.app_password}
+    dbname = url.rsplit("/", 1)[1]
+    with psycopg.connect(cluster.dsn(dbname)) as holder:
+        holder.execute(f"SELECT pg_advisory_lock({int(PG_WRITE_LOCK)})")
+        t0 = time.monotonic()
+        p = _aisre(_aisre_home, "triage", "--json", env=env)
+        took = time.monotonic() - t0
+        assert p.returncode == 0, p.stderr
+        assert json.loads(p.stdout)["hypotheses"]
+        assert "kept in the local spool" in p.stderr, p.stderr
+        assert took < 120  # bounded (5 s lock timeout); it used to hang until killed
+        c = _aisre(_aisre_home, "change", "record", "--service", "checkout", env=env)
+        assert c.returncode == 0, c.stderr
+        assert memory_spool().status().depth == 2
+    p = _aisre(_aisre_home, "memory", "sync", env=env)  # the lock is gone: it drains
+    assert p.returncode == 0, p.stderr
+    assert memory_spool().status().depth == 0
+    assert _rows(url, "SELECT count(*) FROM changes")[0][0] == 1
+
+
+@pytest.mark.parametrize(
+    ("query", "said"),
+    [
+        ("password=hunter2hunter2", "auth set memory"),
+        ("passfile=/tmp/x", "auth set memory"),
+        ("host=evil.example", "allowed options"),
+        ("options=-c%20search_path%3Dx", "allowed options"),
+    ],
+)
+def test_a_memory_url_may_not_smuggle_libpq_options(query: str, said: str) -> None:
+    """QA 2026-12-03: `?password=…` was passed to libpq and used, although a password in
+    the URL is refused; any libpq option could be injected through the query string."""
+    from aisre_cli.memory.backend import MemoryStoreError, parse_pg_url
+
+    with pytest.raises(MemoryStoreError) as err:
+        parse_pg_url(f"postgresql://aisre@127.0.0.1:5432/team?{query}")
+    assert "not allowed in the URL" in err.value.message
+    assert said in (err.value.hint or "")
+    assert "hunter2" not in err.value.message
+
+
+def test_a_memory_url_keeps_its_tls_options(cluster: PgCluster, url: str) -> None:
+    """The allowed options reach libpq decoded (sslmode=disable works on loopback)."""
+    st = MemoryStore(location=location_for(url + "?sslmode=disable&keepalives=1"))
+    try:
+        assert st.db.query("SHOW lock_timeout")[0][0] == "5s"
+    finally:
+        st.close()

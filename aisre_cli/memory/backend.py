@@ -33,16 +33,46 @@ import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from aisre_cli.errors import AisreError, ExitCode
 
 BUSY_TIMEOUT_MS = 30_000
 PG_CONNECT_TIMEOUT_S = 5
+PG_SESSION_LIMITS = (
+    "-c lock_timeout=5s -c statement_timeout=30s -c idle_in_transaction_session_timeout=60s"
+)
+"""No wait on the team store is open-ended: a teammate's stalled client holding the
+write lock (a laptop suspended mid-transaction keeps it until TCP gives up, hours later)
+must cost a triage seconds, not the page. A lock or statement timeout is
+`MemoryUnavailable`, so the write goes to the local spool like any outage; the server
+drops a transaction left idle by a dead client after a minute."""
+PG_URL_OPTIONS = frozenset(
+    {
+        "sslmode",
+        "sslrootcert",
+        "sslcert",
+        "sslkey",
+        "sslcrl",
+        "sslnegotiation",
+        "channel_binding",
+        "gssencmode",
+        "target_session_attrs",
+        "load_balance_hosts",
+        "keepalives",
+        "keepalives_idle",
+        "keepalives_interval",
+        "keepalives_count",
+        "tcp_user_timeout",
+    }
+)
+"""libpq options a memory_url may carry (`?sslmode=verify-full`). Anything else is
+refused: a password or passfile belongs in the keyring, and host/user/dbname/options
+in the URL itself or not at all."""
 PG_WRITE_LOCK = 0x41_49_53_52_45_4D_45_4D  # "AISREMEM": one lock id for the store's writes
 DEFAULT_PASSWORD_NAME = "memory"
 
@@ -159,7 +189,14 @@ class Database:
     def transaction(self) -> Iterator[Database]:
         """One short write transaction, serialized against every other writer."""
         with self._lock:
-            self._mapped(self._begin)
+            try:
+                self._mapped(self._begin)
+            except BaseException:
+                # BEGIN went through and the lock wait timed out: the transaction is
+                # open and aborted; close it so the connection stays usable
+                with suppress(Exception):
+                    self._exec("ROLLBACK", ())
+                raise
             try:
                 yield self
                 self._exec("COMMIT", ())
@@ -336,6 +373,16 @@ def parse_pg_url(url: str) -> PgTarget:
             f"memory_url {scrub(url)!r} names no database",
             hint="expected postgresql://USER@HOST:PORT/DATABASE",
         )
+    opts = parse_qsl(parts.query, keep_blank_values=True)
+    bad = sorted({k for k, _ in opts if k not in PG_URL_OPTIONS})
+    if bad:
+        secretish = any(k in ("password", "passfile", "sslpassword") for k in bad)
+        raise MemoryStoreError(
+            f"memory_url {scrub(url)!r}: option {', '.join(bad)} is not allowed in the URL",
+            hint="store the password with `aisre auth set memory`"
+            if secretish
+            else f"allowed options: {', '.join(sorted(PG_URL_OPTIONS))}",
+        )
     user = unquote(parts.username) if parts.username else None
     host = parts.hostname
     shown = f"postgresql://{user + '@' if user else ''}{host or ''}"
@@ -368,9 +415,10 @@ class PostgresDatabase(Database):
             kw["port"] = target.port
         if password:
             kw["password"] = password
-        conninfo = target.query.replace("&", " ") if target.query else ""
+        kw.update(parse_qsl(target.query))  # only PG_URL_OPTIONS (parse_pg_url), decoded
+        kw["options"] = PG_SESSION_LIMITS
         try:
-            self.conn = psycopg.connect(conninfo, **kw)
+            self.conn = psycopg.connect("", **kw)
         except psycopg.Error as exc:
             raise self.error(exc) from None
         self.conn.row_factory = _pg_row_factory
@@ -393,6 +441,12 @@ class PostgresDatabase(Database):
         ):
             return MemoryStoreError(
                 f"{where}: {msg}", hint="check memory_url and the role's grants"
+            )
+        if isinstance(exc, psycopg.errors.LockNotAvailable | psycopg.errors.QueryCanceled):
+            return MemoryUnavailable(
+                f"{where}: the team memory is busy ({msg})",
+                hint="another client holds a lock on it; what this command writes is kept"
+                " in the local spool and sent later (`aisre memory sync`)",
             )
         if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
             return MemoryUnavailable(
