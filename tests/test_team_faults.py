@@ -568,3 +568,20 @@ def test_a_memory_url_keeps_its_tls_options(cluster: PgCluster, url: str) -> Non
         assert st.db.query("SHOW lock_timeout")[0][0] == "5s"
     finally:
         st.close()
+
+
+def test_offline_and_refused_writes_say_where_they_went(
+    cluster: PgCluster, url: str, _aisre_home: Path
+) -> None:
+    """QA 2026-12-03: offline, `change record` said it wrote to the database; with a
+    wrong password, triage's note did not say the incident went unrecorded, nor how to
+    fix it."""
+    _config(_aisre_home, url)
+    p = _aisre(_aisre_home, "triage", env={"AISRE_MEMORY_TOKEN": "wrong-" + secrets.token_hex(4)})
+    assert p.returncode == 0, p.stderr
+    assert "this triage is not recorded" in p.stderr and "aisre auth set memory" in p.stderr
+    cluster.stop_server("fast")
+    env = {"AISRE_MEMORY_TOKEN": cluster.app_password}
+    c = _aisre(_aisre_home, "change", "record", "--service", "checkout", env=env)
+    assert c.returncode == 0, c.stderr
+    assert "in the local spool (sent to postgresql://" in c.stderr

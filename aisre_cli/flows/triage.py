@@ -283,8 +283,12 @@ class TriageFlow:
                         chained = drain_audit(self.profile)
                         if chained:
                             self.notes.append(chained)
-                except AisreError as err:
-                    self.notes.append(f"incident memory unavailable: {err.message}")
+                except AisreError as err:  # bad password, schema newer than this aisre
+                    hint = f" ({err.hint})" if err.hint else ""
+                    self.notes.append(
+                        f"incident memory unavailable: {err.message}{hint};"
+                        " this triage is not recorded"
+                    )
             elif arg is not False and arg is not None:
                 self._memory = arg
         return self._memory

@@ -100,6 +100,12 @@ def record_cmd(
                 hint="record a change when it happens (omit --at for now)",
             )
     feed = _feed(ctx, profile)
+    where = feed.path
+    if isinstance(feed, StoreChangeFeed):
+        from aisre_cli.memory.teamstore import OfflineStore
+
+        if isinstance(feed.store, OfflineStore):  # said where it went, not where it will
+            where = f"the local spool (sent to {feed.path} when it answers)"
     try:
         c = feed.record(
             service=service,
@@ -120,7 +126,7 @@ def record_cmd(
         typer.echo(json.dumps({**c.model_dump(mode="json"), "ts": iso(c.ts)}, indent=2))
     else:
         echo(c.id)
-        echo(f"recorded {c.kind} of {c.service} in {feed.path}", err=True)
+        echo(f"recorded {c.kind} of {c.service} in {where}", err=True)
 
 
 @change_app.command("list")
