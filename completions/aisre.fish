@@ -101,7 +101,7 @@ complete -c aisre -n "__aisre_at 'aisre audit'" -s h -l help -d 'Show help and e
 # aisre audit show
 complete -c aisre -n "__aisre_at 'aisre audit show'" -s h -l help -d 'Show help and exit'
 complete -c aisre -n "__aisre_at 'aisre audit show'" -l json -d 'Machine-readable output (stable schema)'
-complete -c aisre -n "__aisre_at 'aisre audit show'" -l limit -s n -x -d 'Only the last N records (0: all)'
+complete -c aisre -n "__aisre_at 'aisre audit show'" -l limit -s n -x -d 'Only the last N records (default: all)'
 complete -c aisre -n "__aisre_at 'aisre audit show'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'
 complete -c aisre -n "__aisre_at 'aisre audit show'" -l run -x -d 'Only the records of this run'
 

@@ -99,7 +99,7 @@ _aisre_audit_commands() {
 _aisre_audit_show() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--limit -n)'{--limit,-n}'[Only the last N records (0: all)]:limit: ' \
+        '(--limit -n)'{--limit,-n}'[Only the last N records (default: all)]:limit: ' \
         '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(--run)--run[Only the records of this run]:run: ' \
         '(- *)'{-h,--help}'[Show help and exit]'

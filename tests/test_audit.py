@@ -449,6 +449,28 @@ def test_cli_expect_head_that_names_no_hash_is_a_usage_error(
     assert says in cp.stderr and "TAMPERED" not in cp.stdout
 
 
+@pytest.mark.parametrize("value", ["", "   "], ids=["empty", "blank"])
+def test_cli_expect_head_given_empty_is_a_usage_error(tmp_path: Path, value: str) -> None:
+    """`--expect-head "$HEAD"` with HEAD unset in CI compared nothing: exit 2 with the
+    hint of a too short value, never "ok" (and never a tamper alarm)."""
+    home = tmp_path / "home"
+    env = make_env(home)
+    AuditLog(home / "data" / "audit.jsonl", key=None).append("intent", {"step": "s"}, "r")
+    cp = subprocess.run(
+        [*AISRE, "audit", "verify", "--expect-head", value],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert cp.returncode == 2, (cp.stdout, cp.stderr)
+    assert "is empty" in cp.stderr and "first 12 hex digits" in cp.stderr
+    assert "ok:" not in cp.stdout and "TAMPERED" not in cp.stdout
+    with pytest.raises(UsageError, match="is empty"):
+        verify(home / "data" / "audit.jsonl", expect_head=value, key=None)
+    assert verify(home / "data" / "audit.jsonl", expect_head=None, key=None).ok
+
+
 def test_expect_head_of_an_empty_log_is_accepted_before_and_after_appends(tmp_path: Path) -> None:
     """`verify` prints GENESIS as the head of an empty log; kept and given back later it
     names the start of the chain, which every later log still has."""
@@ -473,3 +495,31 @@ def test_cli_show_warns_about_lines_that_are_not_records(tmp_path: Path) -> None
     data = json.loads(cp.stdout)
     assert len(data["records"]) == 1 and data["unreadable"] == 2
     assert "2 line(s)" in cp.stderr and "aisre audit verify" in cp.stderr
+
+
+def test_cli_show_limit_must_be_positive(tmp_path: Path) -> None:
+    """`-n -1` (or 0) used to show every record; it is a usage error, and `-n 2` the last 2."""
+    home = tmp_path / "home"
+    env = make_env(home)
+    log = AuditLog(home / "data" / "audit.jsonl", key=None)
+    for i in range(3):
+        log.append("intent", {"step": f"s{i}"}, "r")
+
+    def show(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*AISRE, "audit", "show", "--json", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+
+    for bad in ("-1", "0"):
+        cp = show("-n", bad)
+        assert cp.returncode == 2, (bad, cp.stdout, cp.stderr)
+        assert "--limit" in cp.stderr and cp.stdout == ""
+    cp = show("-n", "2")
+    assert cp.returncode == 0, cp.stderr
+    assert [r["seq"] for r in json.loads(cp.stdout)["records"]] == [2, 3]
+    cp = show()
+    assert len(json.loads(cp.stdout)["records"]) == 3

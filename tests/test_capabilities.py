@@ -373,6 +373,8 @@ def test_silence_create_and_expire_on_a_real_alertmanager(stack: Any) -> None:
     assert action.body["endsAt"] == "now+30m"  # time is fixed at send, so the digest is stable
     out = _run("alertmanager.silence.create", inputs, ctx)
     sid = out["silence_id"]
+    assert f"silence {sid} created" in out["message"]
+    assert f"amtool silence expire {sid}" in out["message"]
     sil = http_json(f"{stack.am_url}/api/v2/silence/{sid}")
     assert sil["status"]["state"] == "active"
     assert {m["name"]: m["value"] for m in sil["matchers"]} == {
@@ -384,6 +386,52 @@ def test_silence_create_and_expire_on_a_real_alertmanager(stack: Any) -> None:
     assert undo is not None
     _run(undo.capability, undo.inputs, ctx)
     assert http_json(f"{stack.am_url}/api/v2/silence/{sid}")["status"]["state"] == "expired"
+
+
+def test_silence_create_says_the_id_and_how_to_expire_it() -> None:
+    """The operator needs the id to expire the silence: the step's note (output.message,
+    printed by `runbook run`) names it, not only the audit record's output.silence_id."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    sid = "4b1d0c2e-8f3a-4e5b-9c6d-7a8b9c0d1e2f"
+
+    class H(BaseHTTPRequestHandler):
+        def log_message(self, *a: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            body = json.dumps({"silenceID": sid}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{srv.server_address[1]}"
+        ctx = ExecContext(
+            profile=Profile(sources=Sources(alertmanager=AlertmanagerSource(url=url)))
+        )
+        inputs = {
+            "matchers": [{"name": "alertname", "value": "x"}],
+            "duration": "2h",
+            "comment": "c",
+        }
+        out = _run("alertmanager.silence.create", inputs, ctx)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert out["silence_id"] == sid  # the undo still finds it
+    msg = out["message"]
+    assert msg.startswith(f"silence {sid} created (ends 20")
+    assert f"expire it with: amtool silence expire {sid} (or in the Alertmanager UI)" in msg
+    c = REG.get("alertmanager.silence.create")
+    undo = c.undo(c.input_model.model_validate(inputs), out)
+    assert undo is not None and undo.inputs == {"silence_id": sid}
 
 
 def test_silence_duration_is_bounded() -> None:

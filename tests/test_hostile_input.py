@@ -181,6 +181,29 @@ def test_yaml_errors_keep_the_line() -> None:
     assert exc.value.line >= 3 and "x.yaml:" in str(exc.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "line", "key"),
+    [
+        ("a: 1\nb: 2\na: 3\n", 3, "'a'"),
+        ("x: {a: 1, a: 2}\n", 1, "'a'"),
+        ("l:\n  - k: 1\n    k: 2\n", 3, "'k'"),
+        ("1: one\n0x1: also one\n", 2, "1"),  # the same key once constructed
+    ],
+    ids=["block", "flow", "nested", "same-value"],
+)
+def test_yaml_duplicate_keys_are_refused_with_the_line(text: str, line: int, key: str) -> None:
+    with pytest.raises(YamlProblem) as exc:
+        parse_yaml(text, "d.yaml")
+    assert exc.value.line == line
+    assert str(exc.value).startswith(f"d.yaml:{line}: not valid YAML: duplicate key {key}")
+
+
+def test_yaml_merge_keys_may_be_overridden() -> None:
+    text = "base: &b {a: 1, b: 2}\nx:\n  <<: *b\n  a: 3\ny: *b\n"
+    data, _ = parse_yaml(text, "m.yaml")
+    assert data["x"] == {"a": 3, "b": 2} and data["y"] == {"a": 1, "b": 2}
+
+
 def test_yaml_size_cap() -> None:
     with pytest.raises(YamlProblem, match="larger than"):
         parse_yaml("a: " + "x" * 200 + "\n", "s.yaml", YamlLimits(max_bytes=100))

@@ -201,6 +201,22 @@ def test_good_runbook_is_valid(tmp_path: Path) -> None:
     assert validate_files([f])[1] == []
 
 
+def test_cli_validate_an_empty_folder_is_a_usage_error(tmp_path: Path) -> None:
+    """QA 2026-12-03: `runbook validate EMPTYDIR` said `0 file(s)` and passed."""
+    empty = tmp_path / "books"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not a runbook")
+    cp = subprocess.run(
+        [*AISRE, "runbook", "validate", str(empty)],
+        env=make_env(tmp_path / "home"),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert cp.returncode == 2, (cp.stdout, cp.stderr)
+    assert f"no runbook files (*.yaml, *.yml) in {empty}" in cp.stderr
+
+
 def test_cli_validate(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(BAD[0][1])
@@ -225,6 +241,23 @@ def test_cli_validate(tmp_path: Path) -> None:
     )
     assert cp.returncode == 0, cp.stdout
     assert REQUIRED <= set(json.loads(cp.stdout)["valid"])
+
+
+def test_cli_validate_refuses_a_duplicate_key_with_its_line(tmp_path: Path) -> None:
+    """A step naming `capability:` twice: a reviewer reads the first, YAML would run the
+    second. Refused with the line of the second, never resolved silently."""
+    f = tmp_path / "dup.yaml"
+    f.write_text(GOOD + "    capability: kubectl.rollout_undo\n")
+    cp = subprocess.run(
+        [*AISRE, "runbook", "validate", str(f)],
+        env=make_env(tmp_path / "home"),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert cp.returncode == 2, (cp.stdout, cp.stderr)
+    assert f"{f}:10: not valid YAML: duplicate key 'capability' (first on line 8)" in cp.stdout
+    assert "0 valid, 1 problem(s)" in cp.stderr
 
 
 def test_cli_list_show_capabilities(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Issue 11, finding 7: SIGINT and SIGTERM are honoured promptly in every state.
+"""Issue 11, finding 7: SIGINT and SIGTERM (and SIGHUP, a terminal closed, during a run)
+are honoured promptly in every state.
 
 Real subprocesses, real signals. The assertions are about the mechanism (exit code
 130, the step audited as `interrupted`, the child's process group gone, one line
@@ -8,6 +9,7 @@ otherwise last 300 s, so "well under a minute" proves the interrupt did it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -79,7 +81,7 @@ def _books(tmp_path: Path, text: str, name: str) -> Path:
     return books
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_signal_during_a_hanging_child_kills_its_group_and_audits_interrupted(
     tmp_path: Path, sig: signal.Signals
 ) -> None:
@@ -118,7 +120,7 @@ def test_signal_during_a_hanging_child_kills_its_group_and_audits_interrupted(
     assert data["ok"] is False and "process group terminated" in str(data["error"])
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_signal_during_a_wait_step_ends_it(tmp_path: Path, sig: signal.Signals) -> None:
     write_config(tmp_path, {"runbook_dirs": [str(_books(tmp_path, WAIT_RUNBOOK, "long-wait"))]})
     env = make_env(tmp_path)
@@ -141,6 +143,64 @@ def test_signal_during_a_wait_step_ends_it(tmp_path: Path, sig: signal.Signals) 
     assert proc.returncode == 130, err[-2000:]
     data = [r for r in _audit(tmp_path) if r["event"] == "result"][-1]["data"]
     assert isinstance(data, dict) and data["status"] == "interrupted"
+
+
+def test_terminal_closed_during_a_hanging_child_ends_the_run_audited(tmp_path: Path) -> None:
+    """The terminal closes (ssh dropped) during a step: the kernel hangs up the tty and
+    sends SIGHUP. The step's process group is terminated, the step audited as
+    interrupted, the run ended (run_end, status `stopped`, resumable) and exit 130,
+    although nothing can be printed to the terminal any more (writes to it fail)."""
+    import pty
+    import select
+
+    write_config(tmp_path, {"runbook_dirs": [str(_books(tmp_path, HANG_RUNBOOK, "hang-check"))]})
+    pids = tmp_path / "pids.jsonl"
+    env = make_env(tmp_path, FAKE_KUBECTL_HANG="rollout status", FAKE_KUBECTL_PIDS=str(pids))
+    argv = [*AISRE, "runbook", "run", "hang-check", "--param", "service=api"]
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: aisre on its own terminal, as its session leader
+        try:
+            os.chdir(REPO)
+            os.execvpe(argv[0], argv, env)
+        finally:
+            os._exit(127)
+    status: int | None = None
+    try:
+
+        def started() -> bool:
+            with contextlib.suppress(OSError):  # drain the terminal so aisre never blocks
+                while select.select([fd], [], [], 0)[0] and os.read(fd, 65536):
+                    pass
+            return pids.exists() and bool(pids.read_text().strip())
+
+        _wait_for(started)
+        child = json.loads(pids.read_text().splitlines()[0])
+        os.close(fd)  # the terminal goes away
+        fd = -1
+        end = time.monotonic() + GENEROUS_S
+        while status is None and time.monotonic() < end:
+            done, st = os.waitpid(pid, os.WNOHANG)
+            status = st if done else None
+            time.sleep(0.05)
+    finally:
+        if fd >= 0:
+            os.close(fd)
+        if status is None:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    assert status is not None and os.waitstatus_to_exitcode(status) == 130, status
+    _wait_for(lambda: not _group_alive(child["pgid"]), 10)
+    audit = _audit(tmp_path)
+    data = [r for r in audit if r["event"] == "result"][-1]["data"]
+    assert isinstance(data, dict)
+    assert data["status"] == "interrupted" and data["signal"] == "SIGHUP"
+    assert "process group terminated" in str(data["error"])
+    ends = [r["data"] for r in audit if r["event"] == "run_end"]
+    assert ends and isinstance(ends[-1], dict) and ends[-1]["status"] == "stopped", audit
+    cp = subprocess.run(
+        [*AISRE, "runbook", "runs", "--json"], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert [r["status"] for r in json.loads(cp.stdout)["runs"]] == ["stopped"]
 
 
 class _Hang:

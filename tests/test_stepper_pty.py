@@ -301,6 +301,10 @@ def test_alert_fills_params_from_triage_and_silences_on_a_real_alertmanager(
     child.expect("nothing is sent in a dry run")
     child.expect(PROMPT)
     child.send("y")
+    # the operator sees the id, to expire the silence by hand
+    child.expect(r"note: silence ([0-9a-f-]{36}) created \(ends [^)]+\); expire it with:")
+    sid = child.match.group(1)
+    child.expect(f"amtool silence expire {sid}")
     child.expect("done")
     child.expect(r"run (r-\S+): completed")
     run_id = child.match.group(1)
@@ -313,7 +317,7 @@ def test_alert_fills_params_from_triage_and_silences_on_a_real_alertmanager(
     assert len(mine) == 1
     matchers = {m["name"]: m["value"] for m in mine[0]["matchers"]}
     assert matchers["alertname"] == "PetSiteHighLatency"
-    assert mine[0]["status"]["state"] == "active"
+    assert mine[0]["status"]["state"] == "active" and mine[0]["id"] == sid
 
 
 AUTONOMOUS_SILENCE = {

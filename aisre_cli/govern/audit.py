@@ -363,18 +363,22 @@ MIN_HEAD_PREFIX = 12
 
 def expected_head(value: str | None) -> str:
     """`--expect-head` as given, checked: lower-case hex, at least `MIN_HEAD_PREFIX`
-    digits ("" when not given). A malformed value is a usage error, never tampering."""
-    want = (value or "").strip().lower()
-    if not want:
+    digits ("" when not given). A malformed value is a usage error, never tampering.
+
+    An empty value given explicitly is malformed too: `--expect-head "$HEAD"` with HEAD
+    unset must not pass a CI check that compared nothing."""
+    if value is None:
         return ""
+    want = value.strip().lower()
     if len(want) > 64 or any(c not in "0123456789abcdef" for c in want):
         raise UsageError(
             f"--expect-head {value!r} is not a record hash (64 hex digits)",
             hint="pass the head printed by `aisre audit verify` or at the end of a run",
         )
     if len(want) < MIN_HEAD_PREFIX:
+        what = "is empty (an unset variable?)" if not want else "is too short to name one record"
         raise UsageError(
-            f"--expect-head {value!r} is too short to name one record",
+            f"--expect-head {value!r} {what}",
             hint=f"give the full hash or at least its first {MIN_HEAD_PREFIX} hex digits",
         )
     return want

@@ -8,13 +8,15 @@ is not safe against them:
 * an alias bomb (a 1 KB file whose anchors refer to anchors nine levels deep) expands
   to billions of nodes when constructed, costing minutes and gigabytes;
 * deep nesting (`[[[[...` 50,000 levels) overflows the recursive composer;
-* a file may be any size, or not a file at all (a FIFO hangs, /dev/zero never ends).
+* a file may be any size, or not a file at all (a FIFO hangs, /dev/zero never ends);
+* a key given twice in one mapping is kept with its last value, silently: a reviewer
+  reads the first, the second takes effect.
 
 `load_yaml` therefore checks the event stream before anything is built: nesting depth,
 the number of aliases, and the number of nodes the document expands to (an alias
-counts as the whole subtree it names), each against `YamlLimits`. Errors keep the line
-number: `FILE:LINE: not valid YAML: PROBLEM`, raised as the caller's `AisreError`
-subclass so the exit code stays 2.
+counts as the whole subtree it names), each against `YamlLimits`; and, once composed,
+that no mapping repeats a key. Errors keep the line number: `FILE:LINE: not valid
+YAML: PROBLEM`, raised as the caller's `AisreError` subclass so the exit code stays 2.
 
 `open_regular` opens a path for reading only if it is a regular file (never a FIFO,
 device or directory), optionally only if it resolves inside a given root (so a bundle
@@ -158,6 +160,45 @@ def _check_events(text: str, where: str, limits: YamlLimits) -> None:
         parser.dispose()
 
 
+def _check_duplicates(node: yaml.Node, where: str, loader: Any) -> None:
+    """Refuse a mapping that names one key twice (the YAML spec requires unique keys).
+
+    A plain loader keeps the last value silently: a reviewer reads the first, the
+    second takes effect. Keys are compared as constructed (`1`, `0x1` and `true` are
+    the same key in the resulting dict), except merge keys (`<<: *base`), whose merged
+    entries may be overridden. Runs on the composed node graph, before construction.
+    """
+    seen_nodes: set[int] = set()
+    todo: list[yaml.Node] = [node]
+    while todo:
+        n = todo.pop()
+        if id(n) in seen_nodes:  # an alias shares its node: check it once
+            continue
+        seen_nodes.add(id(n))
+        if isinstance(n, yaml.MappingNode):
+            keys: dict[Any, int] = {}
+            for k, v in n.value:
+                todo.append(v)
+                if not isinstance(k, yaml.ScalarNode):
+                    todo.append(k)
+                    continue
+                if k.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = loader.construct_object(k)
+                line = k.start_mark.line + 1
+                try:
+                    first = keys.get(key)
+                except TypeError:  # unhashable: refused by the constructor itself
+                    continue
+                if first is not None:
+                    shown = repr(key)
+                    shown = shown if len(shown) <= 80 else shown[:77] + "..."
+                    raise YamlProblem(where, line, f"duplicate key {shown} (first on line {first})")
+                keys[key] = line
+        elif isinstance(n, yaml.SequenceNode):
+            todo.extend(n.value)
+
+
 LineMap = dict[tuple[Any, ...], int]
 
 
@@ -195,6 +236,7 @@ def parse_yaml(
         node = loader.get_single_node()
         if node is None:
             return None, {}
+        _check_duplicates(node, where, loader)
         lines = _lines(node) if with_lines else {}
         return loader.construct_document(node), lines
     except yaml.YAMLError as exc:

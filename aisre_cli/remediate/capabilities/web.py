@@ -217,6 +217,10 @@ class SilenceCreateInput(StrictInput):
 
 class SilenceOutput(BaseModel):
     silence_id: str
+    """What `alertmanager.silence.expire` (the undo) takes."""
+    message: str = ""
+    """For the operator (printed as the step's note): the id and how to expire the
+    silence by hand, which the audit record alone would keep out of sight."""
 
 
 def _am(ctx: ExecContext) -> tuple[str, HttpSettings, str | None]:
@@ -270,7 +274,11 @@ class SilenceCreate(_Web):
         sid = data.get("silenceID")
         if not isinstance(sid, str):
             raise CapabilityError("alertmanager: no silenceID in the response")
-        return SilenceOutput(silence_id=sid)
+        return SilenceOutput(
+            silence_id=sid,
+            message=f"silence {sid} created (ends {end:%Y-%m-%dT%H:%M:%SZ}); expire it with:"
+            f" amtool silence expire {sid} (or in the Alertmanager UI)",
+        )
 
     def undo(self, inputs: BaseModel, output: Mapping[str, Any]) -> UndoCall | None:
         sid = output.get("silence_id")

@@ -31,7 +31,9 @@ def _log(ctx: typer.Context, profile: str | None) -> AuditSink:
 def show_cmd(
     ctx: typer.Context,
     run: str | None = typer.Option(None, "--run", help="Only the records of this run."),
-    limit: int = typer.Option(0, "--limit", "-n", help="Only the last N records (0: all)."),
+    limit: int | None = typer.Option(
+        None, "--limit", "-n", min=1, help="Only the last N records (default: all)."
+    ),
     profile: ProfileOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -57,7 +59,7 @@ def show_cmd(
                 f" {len(runs)} runs in {_where(log)})",
                 hint=f"the latest runs: {latest}; `aisre audit show` lists every record",
             )
-    if limit > 0:
+    if limit is not None:
         recs = recs[-limit:]
     skipped = int(getattr(log, "unreadable", 0))
     if skipped:

@@ -123,13 +123,23 @@ def classify(burst: bytes) -> str:
 
 @contextmanager
 def _signals(guard: dict[str, Any]) -> Iterator[None]:
-    """SIGTERM/SIGINT raise Interrupted, but never in the middle of an action: during
-    one they stop the step (its process group terminated, its wait ended, see
-    `remediate.interrupt`), which is audited as interrupted, and then Interrupted."""
+    """SIGTERM/SIGINT/SIGHUP raise Interrupted, but never in the middle of an action:
+    during one they stop the step (its process group terminated, its wait ended, see
+    `remediate.interrupt`), which is audited as interrupted, and then Interrupted.
+
+    SIGHUP (the terminal closed, an ssh session dropped) would otherwise kill the
+    process outright: no audited result, no run_end, the run left `running` and the
+    step's process group left behind. Under `nohup` (SIGHUP ignored) it stays ignored.
+    Once the terminal is gone, writing to it fails (EIO) and would stop the run before
+    it is audited as ended, so stdout/stderr that were that terminal go to /dev/null."""
     from aisre_cli.remediate import interrupt
+
+    ttys = [fd for fd in (1, 2) if _isatty(fd)]
 
     def handler(signum: int, frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
+        if signum == getattr(signal, "SIGHUP", None):
+            _drop_hung_up(ttys)
         if guard.get("busy"):
             guard["pending"] = name
             interrupt.request(name)
@@ -137,14 +147,41 @@ def _signals(guard: dict[str, Any]) -> Iterator[None]:
         raise Interrupted(name)
 
     interrupt.clear()
-    old_term = signal.signal(signal.SIGTERM, handler)
-    old_int = signal.signal(signal.SIGINT, handler)
+    sigs = [signal.SIGTERM, signal.SIGINT]
+    hup = getattr(signal, "SIGHUP", None)  # not on Windows
+    if hup is not None and signal.getsignal(hup) is not signal.SIG_IGN:
+        sigs.append(hup)
+    old = {s: signal.signal(s, handler) for s in sigs}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, old_term)
-        signal.signal(signal.SIGINT, old_int)
+        for s, h in old.items():
+            signal.signal(s, h)
         interrupt.clear()
+
+
+def _isatty(fd: int) -> bool:
+    try:
+        return os.isatty(fd)
+    except OSError:
+        return False
+
+
+def _drop_hung_up(fds: list[int]) -> None:
+    """Point each of `fds` that was a terminal and is no longer one (hung up) at
+    /dev/null, so the rest of the run can still print, to no one."""
+    gone = [fd for fd in fds if not _isatty(fd)]
+    if not gone:
+        return
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    try:
+        for fd in gone:
+            os.dup2(null, fd)
+    finally:
+        os.close(null)
 
 
 # ------------------------------------------------------------------ rendering
@@ -263,7 +300,7 @@ def show_step(
     head = f"step {ps.index + 1}/{n}" if what == "step" else f"undo of {ps.undo_of}:"
     con.print(f"[bold]{head}[/] {_esc(ps.step.title)}  {_badge(ps.scope)}  {ps.capability.name}")
     st = next((x for x in session.state.steps if x.id == ps.id), None)  # undo steps: none
-    if st is not None and st.error and st.status == "pending":
+    if st is not None and st.error and st.status in ("pending", "interrupted"):
         con.print(f"[yellow]note:[/] {_esc(st.error)}")
     if ps.target is not None:
         con.print(f"[dim]target:[/] {_esc(ps.target.text())}")
@@ -321,6 +358,11 @@ def drive(flow: RunFlow, reader: KeyReader | None, con: Console) -> tuple[int, d
                 if isinstance(state, Run) and not state.confirmed:
                     con.print(f"[dim]running ({_esc('; '.join(state.decision.reasons))})[/]")
                 if isinstance(state, Verify):
+                    if state.again:
+                        con.print(
+                            f"[yellow]checking step {_esc(state.step.id)} again:[/]"
+                            f" {_esc(state.again)}"
+                        )
                     v = state.step.step.verify
                     target = state.step.verify_query or (v.capability if v else "") or ""
                     con.print(
@@ -428,10 +470,9 @@ def _finish(end: Ended, con: Console) -> tuple[int, dict[str, Any]]:
     for sid, st in summary.steps.items():
         con.print(f"  {_esc(sid)}: {_esc(st)}")
     if summary.status == "unverified":
-        con.print(
-            "[yellow]the change ran but could not be verified[/]: check it yourself"
-            " (configure Prometheus for automatic verification)"
-        )
+        con.print("[yellow]the change ran but could not be verified[/]: check it yourself")
+        for sid, why in summary.unverified.items():
+            con.print(f"  [dim]{_esc(sid)}: {_esc(why)}[/]")
     con.print(f"audit head: #{summary.head_seq} {summary.head}")
     if summary.resumable:
         con.print(f"[dim]resume with: aisre runbook resume {summary.run_id}[/]")
@@ -442,6 +483,7 @@ def _finish(end: Ended, con: Console) -> tuple[int, dict[str, Any]]:
         "steps": summary.steps,
         "audit_head": summary.head,
         "audit_seq": summary.head_seq,
+        "unverified": summary.unverified,
         "exit_code": rc,
     }
 
@@ -594,6 +636,12 @@ def validate_cmd(
         if paths
         else [d for d in runbook_dirs(_profile(ctx, profile).profile) if d.exists()]
     )
+    for d in paths or []:  # a folder named on purpose must hold something to check
+        if d.is_dir() and not runbook_files([d]):
+            raise UsageError(
+                f"no runbook files (*.yaml, *.yml) in {d}",
+                hint="give a folder of runbooks, or the runbook files themselves",
+            )
     files = runbook_files(targets)
     rbs, problems = validate_files(files)
     if json_out:
@@ -661,6 +709,7 @@ def runs_cmd(json_out: JsonOpt = False) -> None:
                         "run_id": r.run_id,
                         "runbook": r.runbook_id,
                         "status": r.status,
+                        "dry_run": r.dry_run,
                         "created": r.created.isoformat(),
                         "steps": {s.id: s.status for s in r.steps},
                     }
@@ -673,8 +722,11 @@ def runs_cmd(json_out: JsonOpt = False) -> None:
         typer.echo("no runbook runs yet: start one with `aisre runbook run RUNBOOK_ID`", err=True)
         return
     for r in runs:
-        done = sum(1 for s in r.steps if s.status in ("done", "skipped"))
-        echo(f"{r.run_id}  {r.runbook_id:24} {r.status:10} {done}/{len(r.steps)} steps")
+        done = sum(1 for s in r.steps if s.status == "done")
+        skipped = sum(1 for s in r.steps if s.status == "skipped")
+        more = f", {skipped} skipped" if skipped else ""
+        label = f"{r.status} (dry run)" if r.dry_run else r.status
+        echo(f"{r.run_id}  {r.runbook_id:24} {label:10} {done}/{len(r.steps)} steps done{more}")
 
 
 ParamOpt = typer.Option(None, "--param", "-P", help="NAME=VALUE (repeatable).")
