@@ -105,6 +105,33 @@ def test_handoff_markdown_has_everything() -> None:
     assert f"Audit head: #{seq} `{head}`" in md
 
 
+def test_handoff_shows_an_action_that_may_have_run(tmp_path: Path) -> None:
+    """QA 2026-12-03: killed during `rollout undo`, the intent had no result and the
+    hand-off left it out, so the next engineer could not tell the undo may have run."""
+    run = "r-20260101T000000Z-bbbbbb"
+    log = AuditLog(tmp_path / "audit.jsonl")
+    log.append("run_start", {"alert": "abcdef0123456789", "runbook": "rollback"}, run)
+    intent = {"step": "rollback", "attempt": 1, "action": "kubectl rollout undo deploy/x"}
+    log.append("intent", intent, run)  # killed here: no result
+    log.append("resume", {"reconciled": {"rollback": "running -> pending"}}, run)
+    log.append("intent", {**intent, "attempt": 2}, run)
+    log.append(
+        "result",
+        {"step": "rollback", "attempt": 2, "ok": False, "error": "stopped"}
+        | {"status": "interrupted"},
+        run,
+    )
+    log.append("intent", {"step": "check", "attempt": 1, "action": "kubectl get"}, run)
+    log.append("result", {"step": "check", "attempt": 1, "ok": True}, run)
+    md = handoff_markdown(_report(), log)
+    assert "audit #2 run " + run + ": step `rollback` STARTED, NO RESULT" in md
+    assert "`kubectl rollout undo deploy/x` may or may not have taken effect" in md
+    assert f"audit #3 run {run}: resumed" in md
+    assert "#4" not in md  # attempt 2 has its result: shown once, by the result
+    assert "step `rollback` INTERRUPTED (stopped; may or may not have taken effect)" in md
+    assert "step `check` ok" in md and "`kubectl get`" not in md
+
+
 def test_suggestion_only_when_the_verdict_says_escalate() -> None:
     assert suggestion(_report(True)) == "aisre escalate abcdef01"
     assert suggestion(_report(False)) is None

@@ -295,3 +295,41 @@ def test_a_plan_the_policy_refuses_is_audited(world: dict[str, Any], tmp_path: P
     recs = [r for r in open_audit_log(PROFILE).records() if r.event == "refused"]
     assert len(recs) == 1 and recs[0].data["runbook"] == "x"
     assert "allowlist" in recs[0].data["reason"]
+
+
+def test_a_runbook_the_verdict_does_not_support_warns_and_asks_a_human() -> None:
+    """M3: `restart-crashloop` on a deploy verdict said `fixes: deploy on payments
+    (confidence 100%, match n/a)`, took `service=payments` from the unrelated deploy
+    hypothesis, and gave the reason "trust unknown (no triage report)"."""
+    from aisre_cli.flows.triage import TriageFlow, TriageOptions
+    from aisre_cli.remediate.runbook import load_runbooks
+    from aisre_cli.settings.config import demo_profile
+    from aisre_cli.sources.registry import build_sources
+    from tests.conftest import DEMO
+
+    prof = demo_profile()
+    rep = (
+        TriageFlow(prof, build_sources(prof, DEMO), memory=False)
+        .triage("CheckoutHighErrorRate", TriageOptions(record=False))
+        .report
+    )
+    assert rep.verdict.hypotheses[0].kind == "deploy"
+    books = {b.id: b for b in load_runbooks(None)}
+    restart = RunSession.start(books["restart-crashloop"], "t", PROFILE, report=rep)
+    try:
+        assert restart.plan.hypothesis is None
+        assert restart.plan.values.get("service") != "payments"  # not the deploy's service
+        why = restart.state.signals["unsupported"]
+        assert "does not point to this runbook" in why and "deploy on payments" in why
+        d = restart.decide(restart.plan.steps[-1])
+        assert d.kind in ("confirm", "refuse") and "no triage report" not in " ".join(d.reasons)
+        if d.kind == "confirm":
+            assert why in d.reasons
+    finally:
+        restart.finish()
+    rollback = RunSession.start(books["rollback-bad-deploy"], "t", PROFILE, report=rep)
+    try:
+        assert rollback.state.signals["unsupported"] is None
+        assert rollback.plan.hypothesis is not None
+    finally:
+        rollback.finish()

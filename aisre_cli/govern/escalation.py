@@ -26,16 +26,31 @@ def suggestion(report: TriageReport) -> str | None:
     return f"aisre escalate {report.alert.short_id}"
 
 
+ACTION_EVENTS = ("intent", "result", "skip", "stopped", "abort", "verify", "resume", "run_end")
+
+
 def actions_for(alert_id: str, records: Iterable[AuditRecord]) -> list[AuditRecord]:
-    """Intent/result/skip/stop records of runs started for this alert."""
+    """What runs started for this alert did: each action's result, and an intent whose
+    result was never recorded (the process died during the action, so it may or may not
+    have taken effect: the next engineer must know before running it again)."""
     runs: set[str] = set()
     out: list[AuditRecord] = []
     for r in records:
         if r.event == "run_start" and r.data.get("alert") == alert_id and r.run:
             runs.add(r.run)
-        if r.run in runs and r.event in ("result", "skip", "stopped", "abort", "verify", "run_end"):
+        if r.run in runs and r.event in ACTION_EVENTS:
             out.append(r)
-    return out
+    answered = {
+        (r.run, r.data.get("step"), r.data.get("attempt"), r.data.get("undo_of"))
+        for r in out
+        if r.event == "result"
+    }
+    return [
+        r
+        for r in out
+        if r.event != "intent"
+        or (r.run, r.data.get("step"), r.data.get("attempt"), r.data.get("undo_of")) not in answered
+    ]
 
 
 def handoff_markdown(report: TriageReport, audit: AuditSink | None = None) -> str:
@@ -82,8 +97,19 @@ def handoff_markdown(report: TriageReport, audit: AuditSink | None = None) -> st
         lines.append("_None recorded by aisre._")
     for r in taken:
         d = r.data
-        if r.event == "result":
-            state = "ok" if d.get("ok") else f"FAILED ({d.get('error')})"
+        if r.event == "intent":
+            lines.append(
+                f"- audit #{r.seq} run {r.run}: step `{d.get('step')}` STARTED, NO RESULT"
+                f" (the run died during it: `{d.get('action')}` may or may not have taken"
+                " effect; check before running it again)"
+            )
+        elif r.event == "resume":
+            lines.append(f"- audit #{r.seq} run {r.run}: resumed")
+        elif r.event == "result":
+            if d.get("status") == "interrupted":
+                state = f"INTERRUPTED ({d.get('error')}; may or may not have taken effect)"
+            else:
+                state = "ok" if d.get("ok") else f"FAILED ({d.get('error')})"
             lines.append(f"- audit #{r.seq} run {r.run}: step `{d.get('step')}` {state}")
         elif r.event == "verify":
             lines.append(

@@ -86,6 +86,9 @@ class StepFacts:
     unpinned: str | None = None
     """Why the step's target is not pinned (a kubectl write with no context), if so."""
     unpinned_hint: str | None = None
+    unsupported: str | None = None
+    """Why the triage verdict does not support this runbook (run against the verdict:
+    a human decides; never autonomous, never refused for it)."""
 
 
 @dataclass(frozen=True)
@@ -207,7 +210,9 @@ def decide(f: StepFacts, policy: Policy, record: TrackRecord | None = None) -> D
     blockers: list[str] = []
     if f.confirm_forced:
         blockers.append("the runbook asks for confirmation of this step")
-    if f.confidence is None:
+    if f.unsupported:
+        blockers.append(f.unsupported)
+    elif f.confidence is None:
         blockers.append("trust unknown (no triage report)")
     elif trust < th.min_trust:
         blockers.append(f"trust {trust:.2f} < min_trust {th.min_trust:.2f}")

@@ -93,7 +93,7 @@ from aisre_cli.remediate.capabilities import (
 from aisre_cli.remediate.capabilities.base import NotAllowed
 from aisre_cli.remediate.checkpoint import RunState, StepState, StepStatus
 from aisre_cli.remediate.executor import Permit, VerifyResult
-from aisre_cli.remediate.plan import Plan, PlannedStep, build_plan, plan_undo
+from aisre_cli.remediate.plan import Plan, PlannedStep, build_plan, plan_undo, unsupported_by
 from aisre_cli.remediate.runbook import Runbook, load_file
 from aisre_cli.settings.config import Profile
 
@@ -303,6 +303,7 @@ class RunSession:
             "kind": hyp.kind if hyp is not None else (runbook.applies_to.kinds or ["unknown"])[0],
             "minutes_since_change": _minutes_since_change(report, now),
             "verdict_escalate": report.verdict.escalate if report else None,
+            "unsupported": unsupported_by(runbook, report),
         }
         state = RunState(
             run_id=run_id,
@@ -602,6 +603,7 @@ class RunSession:
             break_glass=self.state.break_glass,
             unpinned=unpinned_reason(ps.capability, self.ctx),
             unpinned_hint=getattr(ps.capability, "pin_hint", None),
+            unsupported=sig.get("unsupported") or None,
         )
 
     def decide(self, ps: PlannedStep) -> Decision:

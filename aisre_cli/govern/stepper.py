@@ -192,7 +192,7 @@ class Stepper:
             if not self.interactive:
                 return Stop(
                     ps,
-                    "no terminal: this step needs a human yes and the policy grants no autonomy",
+                    f"no terminal: this step needs a human yes ({'; '.join(d.reasons)})",
                     "stop",
                     ExitCode.REFUSED,
                     d,

@@ -90,14 +90,33 @@ class Plan:
 def best_hypothesis(
     rb: Runbook, report: TriageReport | None
 ) -> tuple[Hypothesis | None, float | None]:
-    """The highest-ranked hypothesis this runbook applies to (or the top one)."""
+    """The highest-ranked hypothesis this runbook applies to; None when it applies to
+    none (its parameters then come from the alert, never from an unrelated hypothesis:
+    a restart runbook must not aim at the service a deploy hypothesis named)."""
     if report is None or not report.verdict.hypotheses:
         return None, None
     for h in report.verdict.hypotheses:
         s = specificity(rb, h, report.alert)
         if s is not None:
             return h, s
-    return report.verdict.hypotheses[0], None
+    return None, None
+
+
+def unsupported_by(rb: Runbook, report: TriageReport | None) -> str | None:
+    """Why the triage verdict does not support running this runbook (None: it does, or
+    there is no triage to ask)."""
+    if report is None:
+        return None
+    if best_hypothesis(rb, report)[0] is not None:
+        return None
+    hs = report.verdict.hypotheses
+    if not hs:
+        return "the triage verdict has no hypothesis this runbook fixes"
+    top = hs[0]
+    return (
+        f"the triage verdict does not point to this runbook (its top hypothesis is"
+        f" {top.kind} on {top.service})"
+    )
 
 
 def facts_from_report(report: TriageReport | None, hyp: Hypothesis | None) -> dict[str, str]:

@@ -256,6 +256,9 @@ def show_plan(session: RunSession, con: Console) -> None:
             f"fixes: {h.kind} on {_esc(h.service)} (confidence {h.confidence:.0%},"
             f" match {plan.specificity if plan.specificity is not None else 'n/a'})"
         )
+    unsupported = session.state.signals.get("unsupported")
+    if unsupported:
+        con.print(f"[yellow]warning:[/] {_esc(str(unsupported))}: a human confirms each step")
     if plan.values:
         con.print("parameters:")
         for k, v in plan.values.items():

@@ -286,6 +286,9 @@ class RunbookScreen(Screen[None]):
                 f" policy {s.policy.source}",
                 "dim",
             )
+        unsupported = s.state.signals.get("unsupported")
+        if unsupported:
+            self._log(f"warning: {unsupported}: a human confirms each step", "yellow")
         kube = [ps.target for ps in p.steps if ps.target is not None]
         if kube:
             prof = s.ctx.profile
