@@ -58,3 +58,4 @@ def test_a_torn_tail_is_set_aside_and_cut(tmp_path: Path) -> None:
         os.close(fd)
     assert line == b'{"a": 1}' and p.read_bytes() == b'{"a": 1}\n'
     assert side.name == "log.jsonl.torn-9" and side.read_bytes() == b'{"b": 2'
+    assert side.stat().st_mode & 0o777 == 0o600  # private like the log (it was 0644)

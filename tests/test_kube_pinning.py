@@ -224,7 +224,11 @@ def test_cli_refuses_a_write_without_a_context_with_exit_5(tmp_path: Path) -> No
     assert "no context pinned" in cp.stderr  # the plan says so before any step
     out = json.loads(cp.stdout)
     assert out["steps"] == {"rollback": "refused"}
-    assert out["kube"] == {"context": None, "namespace": "shop"}
+    assert out["kube"] == {"context": None, "namespace": "shop", "namespaces": ["shop"]}
+    # why it stopped is in the JSON too (QA 2026-12-03: only the exit code said so)
+    assert out["stopped"]["step"] == "rollback" and out["stopped"]["how"] == "stop"
+    assert out["stopped"]["decision"]["kind"] == "refuse"
+    assert "aisre config init --kube-context" in out["stopped"]["hint"]
     assert kubectl_calls(home) == []
     env_home = Path(env["AISRE_HOME"])
     recs = [json.loads(x) for x in (env_home / "data" / "audit.jsonl").read_text().splitlines()]

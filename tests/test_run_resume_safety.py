@@ -333,3 +333,34 @@ def test_a_runbook_the_verdict_does_not_support_warns_and_asks_a_human() -> None
         assert rollback.plan.hypothesis is not None
     finally:
         rollback.finish()
+
+
+def test_a_param_given_twice_or_too_long_is_a_clear_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """QA 2026-12-03: `--param service=a --param service=b` kept the last silently, and
+    a 100 KB malformed value was echoed in full."""
+    from aisre_cli.ui.cli.app import main
+
+    def run(*args: str) -> tuple[int, str]:
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        return code, capsys.readouterr().err
+
+    code, err = run("runbook", "run", "restart-crashloop", "-P", "service=a", "-P", "service=b")
+    assert code == 2 and "--param service is given twice ('a' and 'b')" in err
+    code, err = run("runbook", "run", "restart-crashloop", "-P", "x" * 100_000)
+    assert code == 2 and "(100000 characters)" in err and len(err) < 1000
+
+
+def test_resume_in_another_environment_is_refused_by_governance(world: dict[str, Any]) -> None:
+    """QA 2026-12-03: said 'this profile is dev' (naming the environment), exit 2."""
+    s = _start(world)
+    s.stop(None, "operator")
+    s.finish()
+    other = PROFILE.model_copy(update={"environment": "prod"})
+    with pytest.raises(GovernanceRefused, match="this profile's environment is 'prod'"):
+        RunSession.resume(s.run_id, "t", other, registry=world["reg"], ctx=world["ctx"])

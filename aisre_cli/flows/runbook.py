@@ -71,6 +71,8 @@ class Ended:
 
     summary: RunSummary
     exit_code: ExitCode
+    stop: Stop | None = None
+    """Why the run stopped early (refused, escalated, needs a human, failed, aborted)."""
 
 
 Event = StepOutcome | VerifyResult | DryRun | Skip | Stop | RunSummary | None
@@ -215,16 +217,16 @@ class RunFlow:
                 s.fail(state.step, state.reason)
             else:
                 s.stop(state.step, state.reason, state.decision)
-            return state, self._end(state.exit_code)
+            return state, self._end(state.exit_code, state)
         if isinstance(state, Done):
             return None, self._end(state.exit_code)
         raise TypeError(f"unknown stepper state {state!r}")
 
-    def _end(self, code: ExitCode) -> Ended:
+    def _end(self, code: ExitCode, stop: Stop | None = None) -> Ended:
         summary = self.session.finish()
         if summary.status == "unverified" and code == ExitCode.OK:
             code = ExitCode.VERIFY
-        self.ended = Ended(summary, code)
+        self.ended = Ended(summary, code, stop)
         return self.ended
 
     def abandon(self, why: str, reason: str | None = None) -> Ended:

@@ -428,9 +428,9 @@ class RunSession:
         if state.dry_run:
             raise UsageError(f"run {run_id} was a dry run; start a new run instead")
         if state.environment != profile.environment:
-            raise UsageError(
-                f"run {run_id} started in environment {state.environment!r}, this profile is"
-                f" {profile.environment!r}",
+            raise GovernanceRefused(  # what was approved for one environment stays there
+                f"run {run_id} started in environment {state.environment!r}; this profile's"
+                f" environment is {profile.environment!r}",
                 hint=f"resume with --profile {state.profile}",
             )
         if state.kube_context and state.kube_context != profile.kube_context:

@@ -71,7 +71,9 @@ def last_line(fd: int) -> tuple[bytes | None, bytes, int]:
 def set_aside_torn(path: Path, fd: int, torn: bytes, torn_at: int) -> Path:
     """Keep a torn tail in `<path>.torn-<offset>` and cut `fd` back to `torn_at`."""
     side = path.with_name(path.name + f".torn-{torn_at}")
-    with open(side, "ab") as fh:
+    # private like the log it came from (an audit or spool record may name hosts, runs)
+    sfd = os.open(side, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with open(sfd, "ab") as fh:
         fh.write(torn)
         fh.flush()
         os.fsync(fh.fileno())

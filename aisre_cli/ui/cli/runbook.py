@@ -287,7 +287,9 @@ def kube_line(session: RunSession) -> str | None:
         return None
     prof = session.ctx.profile
     if prof.kube_context:
-        ns = f", namespace [bold]{_esc(prof.namespace)}[/]" if prof.namespace else ""
+        # the namespaces the steps act in (a --param namespace=… overrides the profile's)
+        spaces = sorted({t.namespace for t in targets if t.namespace})
+        ns = f", namespace [bold]{_esc(', '.join(spaces))}[/]" if spaces else ""
         return f"kubernetes: context [bold]{_esc(prof.kube_context)}[/]{ns}"
     writes = any(ps.writes for ps in session.plan.steps if ps.target is not None)
     return "[yellow]kubernetes: no context pinned[/]: reads use kubectl's current context" + (
@@ -487,6 +489,15 @@ def _finish(end: Ended, con: Console) -> tuple[int, dict[str, Any]]:
         "audit_head": summary.head,
         "audit_seq": summary.head_seq,
         "unverified": summary.unverified,
+        "stopped": None
+        if end.stop is None
+        else {
+            "step": end.stop.step.id if end.stop.step is not None else None,
+            "how": end.stop.how,
+            "reason": end.stop.reason,
+            "hint": end.stop.hint,
+            "decision": end.stop.decision.to_dict() if end.stop.decision is not None else None,
+        },
         "exit_code": rc,
     }
 
@@ -505,9 +516,16 @@ def _parse_params(items: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for it in items:
         k, sep, v = it.partition("=")
+        shown = it if len(it) <= 80 else f"{it[:60]}… ({len(it)} characters)"
         if not sep or not k:
-            raise UsageError(f"--param {it!r}: expected NAME=VALUE")
-        out[k.strip()] = v
+            raise UsageError(f"--param {shown!r}: expected NAME=VALUE")
+        name = k.strip()
+        if name in out and out[name] != v:  # which one did the engineer mean?
+            raise UsageError(
+                f"--param {name} is given twice ({out[name][:40]!r} and {v[:40]!r})",
+                hint="give each parameter once",
+            )
+        out[name] = v
     return out
 
 
@@ -813,7 +831,14 @@ def resume_cmd(
 def _exit(flow: RunFlow, reader: KeyReader | None, json_out: bool) -> None:
     rc, summary = drive(flow, reader, _console())
     prof = flow.session.ctx.profile
-    summary["kube"] = {"context": prof.kube_context, "namespace": prof.namespace}
+    spaces = sorted(
+        {ps.target.namespace for ps in flow.session.plan.steps if ps.target and ps.target.namespace}
+    )
+    summary["kube"] = {
+        "context": prof.kube_context,
+        "namespace": spaces[0] if len(spaces) == 1 else prof.namespace,
+        "namespaces": spaces,
+    }
     if json_out:
         print_json(summary)
     if rc:
