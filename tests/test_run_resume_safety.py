@@ -364,3 +364,27 @@ def test_resume_in_another_environment_is_refused_by_governance(world: dict[str,
     other = PROFILE.model_copy(update={"environment": "prod"})
     with pytest.raises(GovernanceRefused, match="this profile's environment is 'prod'"):
         RunSession.resume(s.run_id, "t", other, registry=world["reg"], ctx=world["ctx"])
+
+
+def test_a_failed_action_is_reported_once(world: dict[str, Any]) -> None:
+    """QA 2026-12-03: `failed: exec: exit 3…` then `failed: action failed: exec: exit 3…`."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from aisre_cli.errors import ExitCode
+    from aisre_cli.govern.stepper import Stop as StopState
+    from aisre_cli.ui.cli.runbook import _render_event
+
+    s = _start(world)
+    try:
+        ps = s.plan.steps[0]
+        out = StringIO()
+        con = Console(file=out, width=120, color_system=None)
+        stop = StopState(ps, "action failed: exec: exit 3", "fail", ExitCode.VERIFY)
+        _render_event(stop, stop, None, con)
+        text = out.getvalue()
+        assert "stopped: step touch failed; nothing more runs" in text
+        assert "exit 3" not in text  # the error itself was printed with the step's result
+    finally:
+        s.finish()

@@ -456,6 +456,10 @@ def _render_event(state: State, event: object, nxt: object, con: Console) -> Non
             con.print("[yellow]aborted[/] by the operator")
         elif event.how == "interrupt":
             con.print(f"[red]{_esc(event.reason)}[/]: nothing more runs")
+        elif event.how == "fail" and event.reason.startswith("action failed:"):
+            # the action's error was just printed with its output: say what it means
+            where = f"step {_esc(event.step.id)} failed" if event.step else "a step failed"
+            con.print(f"[red]stopped:[/] {where}; nothing more runs")
         elif event.how == "fail":
             con.print(f"[red]failed:[/] {_esc(event.reason)}")
         elif d is not None and d.kind in ("refuse", "escalate"):
