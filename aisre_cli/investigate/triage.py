@@ -100,6 +100,35 @@ class Analysis:
     null_prob: float
     memory_class: str | None = None
     """`known_issue` / `likely_noise` from the memory advisor, if it has an opinion."""
+    unlinked: str | None = None
+    """The alert's service when nothing gathered knows it (no series, logs, spans or
+    events of it, not in the topology): then no evidence links this alert to the
+    hypotheses, which are about the services the data does know."""
+
+
+UNLINKED_PRIOR = 0.3
+"""How likely an alert on a service the data does not know belongs to the incident the
+data shows (they overlap in time, nothing more). Every hypothesis' confidence is scaled
+by it, so such a verdict escalates instead of naming another service's cause at 0.99;
+a judgement, not fitted: no dataset we hold has such alerts."""
+
+
+def unlinked_service(ctx: Context, topo: Topology) -> str | None:
+    """The alert's service if no gathered data knows it (see `Analysis.unlinked`)."""
+    svc = ctx.alert.service
+    if not svc:
+        return None  # which service it is about is unknown: the whole incident is fair game
+    seen = (
+        topo.services()
+        | {s.service for s in ctx.series if s.service}
+        | set(ctx.logs.service)
+        | {sp.service for sp in ctx.spans}
+        | {ev.service for ev in ctx.events if ev.service}
+    )
+    key = alert_service.squash(svc)
+    if not seen or any(alert_service.squash(x) == key for x in seen):
+        return None
+    return svc
 
 
 def observed_families(series: list[Series], matcher: FamilyMatcher) -> dict[str, set[str]]:
@@ -284,7 +313,9 @@ def analyze_context(
         fnd.known_issue = memory_class == "known_issue"
     cands = ranker.candidates(ctx, fnd, onset, topo)
     null_prob = ranker.score(cands)
-    return Analysis(ctx, onset, topo, fnd, cands, null_prob, memory_class)
+    return Analysis(
+        ctx, onset, topo, fnd, cands, null_prob, memory_class, unlinked_service(ctx, topo)
+    )
 
 
 def build_report(
@@ -297,6 +328,10 @@ def build_report(
     ranker = Ranker(w)
     ctx = analysis.ctx
     hyps, evidence = ranker.to_hypotheses(analysis.candidates)
+    if analysis.unlinked is not None:
+        for h in hyps:
+            h.confidence = round(h.confidence * UNLINKED_PRIOR, 4)
+            h.service_confidence = round(h.service_confidence * UNLINKED_PRIOR, 4)
     cited_refs = {(e.kind, e.ref, e.summary) for e in evidence}
     for mev in analysis.findings.memory_evidence:
         if (mev.kind, mev.ref, mev.summary) not in cited_refs:
@@ -318,6 +353,14 @@ def build_report(
     if top is None:
         escalate = True
         reason = "no signal supports any cause: no anomaly, change, log or dependency evidence"
+    elif analysis.unlinked is not None:
+        escalate = True
+        reason = (
+            f"nothing links the alert to the evidence: no metrics, logs, traces or events of"
+            f" {analysis.unlinked} were gathered and the topology does not name it; the"
+            f" hypotheses are about the incident in the services that have data (best:"
+            f" {top.kind} on {top.service}, confidence {top.confidence:.2f} after that doubt)"
+        )
     elif w.escalates(top.confidence, analysis.null_prob, top.kind):
         escalate = True
         if top.kind == "unknown":
