@@ -58,6 +58,12 @@ def test_demo_triage_ranks_the_bad_deploy_first(capsys: pytest.CaptureFixture[st
     assert kinds & {"metric_anomaly", "saturation"}
     for e in cited:
         assert e["query"], e
+    # the incident it was recorded as, for a bot to resolve (QA 2026-12-03)
+    inc = data["incident"]
+    assert inc["id"] >= 1 and inc["uid"] and not inc["spooled"]
+    again = triage_json(capsys, "CheckoutHighErrorRate")["incident"]
+    assert again["id"] == inc["id"] and again["reused"]
+    assert "incident" not in triage_json(capsys, "CheckoutHighErrorRate", "--no-record")
 
 
 def test_demo_without_config_says_so(capsys: pytest.CaptureFixture[str]) -> None:

@@ -97,7 +97,15 @@ def triage_cmd(
             f"aisre incident resolve {inc.id} --cause RANK"
         )
     if json_out:
-        print_json(report.to_public())
+        out = report.to_public()
+        if inc is not None:  # what `aisre incident resolve` takes (a bot closes the loop)
+            out["incident"] = {
+                "id": inc.id or None,
+                "uid": inc.uid,
+                "reused": inc.reused,
+                "spooled": inc.id == 0,
+            }
+        print_json(out)
     elif markdown:
         from aisre_cli.ui.render import report_markdown
 
