@@ -208,3 +208,24 @@ def test_auth_cli_insecure_storage_warns() -> None:
 def test_no_token_flag_exists() -> None:
     r = run_cli(["auth", "set", "pagerduty", "--token", "x"])
     assert r.code == 2
+
+
+def test_auth_status_lists_the_team_store_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    """QA 2026-12-03: in a team profile `auth status` said no token was configured."""
+    from aisre_cli.settings import paths
+
+    cfg = paths.config_dir() / "config.yaml"
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    cfg.write_text(
+        "version: 1\ndefault_profile: team\nprofiles:\n  team:\n"
+        "    memory_url: postgresql://aisre@127.0.0.1:5432/team\n"
+        "    sources:\n      tempo: {url: 'http://127.0.0.1:3200', token_name: tempo}\n"
+    )
+    monkeypatch.setenv("AISRE_MEMORY_TOKEN", "pw-from-env-123")
+    r = run_cli(["auth", "status", "--json"])
+    assert r.code == 0, r.err
+    import json
+
+    rows = {t["name"]: t for t in json.loads(r.out)["tokens"]}
+    assert rows["memory"]["stored"] == "env" and rows["tempo"]["stored"] == "missing"
+    assert "pw-from-env-123" not in r.out + r.err

@@ -91,11 +91,16 @@ def status_cmd(
     if not wanted:
         rp = resolve_profile(state(ctx, profile).profile)
         src = rp.profile.sources
-        for key in ("alertmanager", "prometheus", "loki", "pagerduty", "github"):
-            cfg = getattr(src, key)
-            token_name = getattr(cfg, "token_name", None) if cfg is not None else None
-            if token_name and token_name not in wanted:
+        cfgs: list[object] = [getattr(src, key) for key in type(src).model_fields]
+        cfgs += list((src.model_extra or {}).values())  # plugin sources (tempo, jaeger…)
+        for cfg in cfgs:  # every source that names a credential
+            token_name = (
+                cfg.get("token_name") if isinstance(cfg, dict) else getattr(cfg, "token_name", None)
+            )
+            if isinstance(token_name, str) and token_name and token_name not in wanted:
                 wanted.append(token_name)
+        if rp.profile.memory_url and rp.profile.memory_password_name not in wanted:
+            wanted.append(rp.profile.memory_password_name)  # the team store's password
     info = keyring_info()
     rows = []
     for n in wanted:
@@ -133,7 +138,10 @@ def status_cmd(
     kr = "usable" if info.usable else f"unusable: {info.reason}"
     console(stderr=True).print(f"[dim]keyring: {info.backend} ({kr})[/]")
     if not rows:
-        console(stderr=True).print("[dim]no token is configured in this profile[/]")
+        console(stderr=True).print(
+            "[dim]no token is configured in this profile"
+            " (`aisre auth status NAME` checks a stored one by name)[/]"
+        )
         return
     table = Table("token", "stored in", "detail", "env fallback")
     for r in rows:
