@@ -88,6 +88,36 @@ def test_record_reuse_get_resolve(store: MemoryStore) -> None:
     assert [i.id for i in store.recent(status="open")] == [other.id]
 
 
+def test_resolve_keeps_a_different_confirmed_cause_unless_forced(store: MemoryStore) -> None:
+    """QA 2026-12: `incident resolve N` silently overwrote a teammate's confirmed cause
+    and note. A different cause is refused (exit 2, naming the one kept and when); the
+    same cause again is fine; --force replaces it, and the old note with it."""
+    from aisre_cli.errors import UsageError
+
+    inc = store.record_report(report(), SIG)
+    first = store.resolve(str(inc.id), rank=1, note="alice: bad deploy c-1")
+    assert first.cause_text() == "deploy on checkout (change c-1)"
+    with pytest.raises(UsageError) as err:
+        store.resolve(str(inc.id), kind="resource_saturation", service="db", note="bob: db")
+    assert err.value.exit_code == ExitCode.USAGE
+    msg = err.value.message
+    assert (
+        f"incident {inc.id} already has a confirmed cause: deploy on checkout (change c-1)" in msg
+    )
+    assert f"confirmed {first.resolved_at[:19]}" in msg and '"alice: bad deploy c-1"' in msg
+    assert "resource_saturation on db" in msg and "--force" in (err.value.hint or "")
+    kept = store.get(str(inc.id))
+    assert kept.cause_text() == first.cause_text() and kept.note == "alice: bad deploy c-1"
+    # the same cause, less precise (no change id): not a conflict, and nothing is lost
+    same = store.resolve(str(inc.id), kind="deploy", service="checkout")
+    assert same.cause_text() == "deploy on checkout (change c-1)"
+    assert same.note == "alice: bad deploy c-1"
+    forced = store.resolve(str(inc.id), rank=2, note="bob: db", force=True)
+    assert forced.cause_text() == "resource_saturation on db" and forced.note == "bob: db"
+    again = store.resolve(str(inc.id), rank=1, force=True)  # the old note went with its cause
+    assert again.cause_text() == "deploy on checkout (change c-1)" and again.note is None
+
+
 @needs_petshop
 def test_known_issue_matching(store: MemoryStore) -> None:
     adv0 = Advisor(store)

@@ -148,11 +148,13 @@ def test_a_damaged_record_in_the_middle_stops_everything(tmp_path: Path) -> None
     lines[1] = lines[1].replace(b'"i":1', b'"i":7')  # bit flip: checksum no longer matches
     sp.path.write_bytes(b"".join(lines))
     calls: list[int] = []
-    with pytest.raises(SpoolError, match="line 2 is damaged"):
+    with pytest.raises(SpoolError, match="damaged \\(line 2: bad checksum") as err:
         sp.replay({"memory": lambda r: calls.append(r.seq)})
+    assert err.value.exit_code == 6  # integrity damage, as a tampered audit log: not 5
+    assert "--set-aside-damaged" in (err.value.hint or "")
     assert calls == []
     sp.append("memory", {"i": 3})  # appends read the last line only: kept behind it
-    with pytest.raises(SpoolError, match="line 2 is damaged"):
+    with pytest.raises(SpoolError, match="damaged \\(line 2: bad checksum"):
         sp.replay({"memory": lambda r: calls.append(r.seq)})
     assert calls == []
 
@@ -163,6 +165,98 @@ def test_a_damaged_last_record_refuses_appends(tmp_path: Path) -> None:
     sp.path.write_bytes(sp.path.read_bytes().replace(b'"i":0', b'"i":9'))
     with pytest.raises(SpoolError, match="damaged"):
         sp.append("memory", {"i": 1})
+
+
+def test_a_damaged_spool_reports_its_status_instead_of_failing(tmp_path: Path) -> None:
+    sp = Spool(tmp_path / "spool")
+    for i in range(3):
+        sp.append("memory", {"i": i})
+    lines = sp.path.read_bytes().splitlines(keepends=True)
+    sp.path.write_bytes(lines[0] + b"not a record\n" + b"".join(lines[1:]))
+    st = sp.status()  # no exception: `memory status` and `doctor` show it
+    assert st.damaged and "line 2" in st.damaged
+    assert st.damaged_lines == 1 and st.depth == 3 and st.oldest is not None
+
+
+def test_set_aside_moves_damaged_lines_to_a_private_sidecar_and_renumbers(
+    tmp_path: Path,
+) -> None:
+    sp = Spool(tmp_path / "spool")
+    recs = [sp.append("memory", {"i": i}) for i in range(5)]
+    assert sp.replay({"memory": lambda r: None if r.seq < 2 else _stop()}).replayed == 1
+    lines = sp.path.read_bytes().splitlines(keepends=True)
+    lines[2] = lines[2].replace(b'"i":2', b'"i":7')  # seq 3: damaged
+    sp.path.write_bytes(b"".join(lines))
+    with pytest.raises(SpoolError, match="line 3"):
+        sp.pending()
+    res = sp.set_aside_damaged()
+    assert res.moved == 1 and res.lines == (3,) and res.renumbered == 2 and not res.gap
+    assert res.sidecar is not None
+    side = Path(res.sidecar)
+    assert side.parent == sp.dir and side.name.startswith("spool.jsonl.damaged-")
+    assert side.read_bytes() == lines[2] and oct(side.stat().st_mode & 0o777) == "0o600"
+    pend = sp.pending()  # the replayed record is gone, the rest renumbered after the cursor
+    assert [(r.seq, r.payload["i"]) for r in pend] == [(2, 1), (3, 3), (4, 4)]
+    assert [r.id for r in pend] == [recs[1].id, recs[3].id, recs[4].id]  # exactly-once keys
+    assert sp.append("memory", {"i": 5}).seq == 5
+    assert sp.status().damaged is None and sp.status().damaged_sidecars == 1
+    assert sp.set_aside_damaged().moved == 0  # nothing left to do
+
+
+def _stop() -> None:
+    raise Unavailable("down")
+
+
+def test_set_aside_closes_a_sequence_gap_and_says_so(tmp_path: Path) -> None:
+    sp = Spool(tmp_path / "spool")
+    for i in range(3):
+        sp.append("memory", {"i": i})
+    lines = sp.path.read_bytes().splitlines(keepends=True)
+    sp.path.write_bytes(lines[0] + lines[2])  # a record missing: no damaged line
+    with pytest.raises(SpoolError, match="sequence 3 follows 1") as err:
+        sp.pending()
+    assert err.value.exit_code == 6
+    res = sp.set_aside_damaged()
+    assert res.moved == 0 and res.sidecar is None and res.gap and res.renumbered == 1
+    assert [r.payload["i"] for r in sp.pending()] == [0, 2]
+
+
+def test_an_append_waiting_for_the_lock_writes_to_the_set_aside_result(tmp_path: Path) -> None:
+    """The set-aside replaces the file with a rename while holding the append lock: an
+    appender that waited on the old file must not write into it (it would be lost)."""
+    import fcntl
+    import time
+
+    sp = Spool(tmp_path / "spool")
+    sp.append("memory", {"i": 0})
+    fd = os.open(sp.path, os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    code = (
+        "import sys; from pathlib import Path; from aisre_cli.memory.spool import Spool;"
+        "Spool(Path(sys.argv[1])).append('memory', {'i': 1})"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code, str(sp.dir)], cwd=REPO)
+    try:
+        deadline = time.monotonic() + 60  # until it holds the old file, waiting for the lock
+        fds = Path(f"/proc/{proc.pid}/fd")
+        while time.monotonic() < deadline and not any(
+            _points_to(f, sp.path) for f in (fds.iterdir() if fds.exists() else [])
+        ):
+            time.sleep(0.02)
+        new = sp.path.with_name("new")
+        new.write_bytes(sp.path.read_bytes())
+        os.replace(new, sp.path)
+    finally:
+        os.close(fd)  # releases the lock
+    assert proc.wait(timeout=120) == 0
+    assert [(r.seq, r.payload["i"]) for r in sp.pending()] == [(1, 0), (2, 1)]
+
+
+def _points_to(fd_link: Path, target: Path) -> bool:
+    try:
+        return os.readlink(fd_link) == str(target)
+    except OSError:
+        return False
 
 
 def test_cursor_makes_a_crash_after_commit_replay_once(tmp_path: Path) -> None:

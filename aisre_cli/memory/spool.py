@@ -34,6 +34,15 @@ the cursor write replays that record again, and the unique key makes it a no-op.
 every record is past the cursor, the file is truncated (under the append lock, so a
 concurrent append is never lost).
 
+Damage: a complete line whose checksum does not match, or a gap in `seq`, is
+`SpoolDamaged` (exit 6, integrity, as for a tampered audit log). Nothing past it is
+replayed, and `status()` reports it instead of raising. `set_aside_damaged()` (`aisre
+memory sync --set-aside-damaged`) is the way out: under both locks it copies the
+damaged lines to `spool.jsonl.damaged-<time>` (0600, fsynced), drops records already
+replayed, renumbers the pending ones from the cursor on (ids unchanged, so the replay
+stays exactly-once) and renames the result over the spool. An appender that waited
+for the lock on the old file sees the rename and reopens (`_locked_file`).
+
 Audit records keep their own local hash chain inside the spool (`payload.record` is an
 audit record whose `seq`/`prev` are counted among the spooled audit records only); the
 last replayed one is kept in the cursor so the chain of what remains can still be
@@ -72,9 +81,25 @@ audit record."""
 
 
 class SpoolError(AisreError):
-    """The spool cannot be written, or a spooled record is damaged."""
+    """The spool cannot be written, or cannot be used as asked."""
 
     exit_code = ExitCode.REFUSED
+
+
+class SpoolDamaged(SpoolError):
+    """A complete spool line (or the cursor) is not what was written: integrity damage,
+    exit 6 like a tampered audit log. Nothing past it is replayed until
+    `aisre memory sync --set-aside-damaged` moves the damaged line(s) to a private
+    sidecar file (`Spool.set_aside_damaged`)."""
+
+    exit_code = ExitCode.VERIFY
+
+
+SET_ASIDE = "aisre memory sync --set-aside-damaged"
+SET_ASIDE_HINT = (
+    f"run `{SET_ASIDE}`: it moves the damaged line(s) to a private file next to the spool,"
+    " for inspection (a write they held is not sent), and sends the rest"
+)
 
 
 def canonical(obj: Any) -> bytes:
@@ -140,6 +165,15 @@ class Status:
     replayed_through: int = 0
     """The cursor: the last record known to be stored on the server."""
     torn_sidecars: int = 0
+    damaged: str | None = None
+    """Why the spool cannot be replayed (a damaged line or cursor), or None. `depth`
+    then counts the readable records only."""
+    damaged_hint: str | None = None
+    """What to do about it (for a damaged line: `aisre memory sync --set-aside-damaged`)."""
+    damaged_lines: int = 0
+    """Complete lines that are not valid records."""
+    damaged_sidecars: int = 0
+    """Files of damaged lines set aside by `aisre memory sync --set-aside-damaged`."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -149,6 +183,39 @@ class Status:
             "by_kind": self.by_kind,
             "replayed_through": self.replayed_through,
             "torn_sidecars": self.torn_sidecars,
+            "damaged": self.damaged,
+            "damaged_hint": self.damaged_hint,
+            "damaged_lines": self.damaged_lines,
+            "damaged_sidecars": self.damaged_sidecars,
+        }
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """What `Spool.set_aside_damaged` did."""
+
+    path: str
+    moved: int = 0
+    """Damaged lines moved out of the spool."""
+    sidecar: str | None = None
+    """Where they are now (mode 0600, next to the spool), or None."""
+    lines: tuple[int, ...] = ()
+    """Their line numbers in the spool as it was."""
+    renumbered: int = 0
+    """Pending records given new sequence numbers to close the gap (their ids, which
+    the replay is keyed on, are unchanged)."""
+    gap: bool = False
+    """The readable records themselves skipped or repeated a sequence number (records
+    missing or reordered, not only damaged)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "moved": self.moved,
+            "sidecar": self.sidecar,
+            "lines": list(self.lines),
+            "renumbered": self.renumbered,
+            "gap": self.gap,
         }
 
 
@@ -161,6 +228,9 @@ class ReplayResult:
     """Why the replay stopped before the end (the server went away again), or None."""
     busy: bool = False
     """Another process was replaying; this one did nothing."""
+    notes: list[str] = field(default_factory=list)
+    """What the handlers had to say about records they stored differently than asked
+    (a spooled confirmed cause that met a teammate's), one line each."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -168,12 +238,14 @@ class ReplayResult:
             "remaining": self.remaining,
             "stopped": self.stopped,
             "busy": self.busy,
+            "notes": list(self.notes),
         }
 
 
-Handler = Callable[[SpoolRecord], None]
+Handler = Callable[[SpoolRecord], str | None]
 """Stores one record on the server, idempotently (keyed by `record.id`), in one
-transaction. Raises `Unavailable` when the server cannot be reached."""
+transaction; returns a note for the user, or None. Raises `Unavailable` when the
+server cannot be reached."""
 
 
 class Unavailable(Exception):  # noqa: N818 - a condition, not a bug
@@ -211,21 +283,33 @@ class Spool:
 
     @contextmanager
     def _locked_file(self) -> Iterator[int]:
-        """The spool file, open for appending, under an exclusive flock."""
+        """The spool file, open for appending, under an exclusive flock. The file is
+        the one at `path` once the lock is held: `set_aside_damaged` replaces it with a
+        rename while holding the lock, so a process that waited on the old file opens
+        the new one (a write to the old one would be lost)."""
+        while True:
+            try:
+                self._ensure_dir()
+                existed = self.path.exists()
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+            except OSError as exc:
+                raise SpoolError(
+                    f"cannot open the spool {self.path}: {exc.strerror}",
+                    hint="the team database is unreachable and nothing could be kept locally;"
+                    " fix the data directory's permissions or free disk space",
+                ) from None
+            try:
+                if not existed:
+                    fsync_dir(self.dir)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                held, now = os.fstat(fd), os.stat(self.path)
+            except BaseException:
+                os.close(fd)
+                raise
+            if (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino):
+                break
+            os.close(fd)  # replaced while we waited: take the lock on the new file
         try:
-            self._ensure_dir()
-            existed = self.path.exists()
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
-        except OSError as exc:
-            raise SpoolError(
-                f"cannot open the spool {self.path}: {exc.strerror}",
-                hint="the team database is unreachable and nothing could be kept locally;"
-                " fix the data directory's permissions or free disk space",
-            ) from None
-        try:
-            if not existed:
-                fsync_dir(self.dir)
-            fcntl.flock(fd, fcntl.LOCK_EX)
             yield fd
         finally:
             os.close(fd)
@@ -249,13 +333,13 @@ class Spool:
             raise ValueError(f"unknown spool record kind {kind!r}")
         with self._locked_file() as fd:
             try:
-                last, torn, torn_at = _tail(fd)  # the last line only: appends stay O(1)
+                last, torn, torn_at = _tail(fd, self.path)  # the last line only: O(1)
                 if torn:
                     self._set_aside_torn(fd, torn, torn_at)
                 last_seq = last.seq if last is not None else self._cursor().get("seq", 0)
                 last_of_kind = last
                 if last is not None and last.kind != kind:  # a spool of mixed kinds
-                    recs, _, _ = _scan(fd)
+                    recs, _, _ = _scan(fd, self.path)
                     last_of_kind = next((r for r in reversed(recs) if r.kind == kind), None)
                 rec: dict[str, Any] = {
                     "v": VERSION,
@@ -295,12 +379,12 @@ class Spool:
         except FileNotFoundError:
             return {"seq": 0}
         except (OSError, ValueError) as exc:
-            raise SpoolError(
+            raise SpoolDamaged(
                 f"the spool cursor {self.cursor_path} is unreadable ({exc})",
                 hint="nothing was replayed; inspect it (it holds the last replayed seq)",
             ) from None
         if not isinstance(d, dict) or not isinstance(d.get("seq"), int):
-            raise SpoolError(
+            raise SpoolDamaged(
                 f"the spool cursor {self.cursor_path} is damaged",
                 hint="nothing was replayed; inspect it (it holds the last replayed seq)",
             )
@@ -315,7 +399,7 @@ class Spool:
             return []
         fd = os.open(self.path, os.O_RDONLY)
         try:
-            recs, _, _ = _scan(fd)
+            recs, _, _ = _scan(fd, self.path)
         finally:
             os.close(fd)
         return recs
@@ -326,7 +410,7 @@ class Spool:
             return False
         fd = os.open(self.path, os.O_RDONLY)
         try:
-            last, _, _ = _tail(fd)
+            last, _, _ = _tail(fd, self.path)
         finally:
             os.close(fd)
         return last is not None and last.seq > int(self._cursor()["seq"])
@@ -344,19 +428,130 @@ class Spool:
         return None
 
     def status(self) -> Status:
-        pend = self.pending() if self.dir.exists() else []
+        """Depth, oldest record, kinds. Never raises for damage: a damaged spool is
+        reported in `damaged` (with what can still be read counted), so `aisre memory
+        status` and `aisre doctor` can show it."""
+        if not self.dir.exists():
+            return Status(path=str(self.path), depth=0, oldest=None)
+        damaged: SpoolDamaged | None = None
+        bad = 0
+        try:
+            done = int(self._cursor()["seq"])
+            pend = self.pending()
+        except SpoolDamaged as err:
+            damaged = err
+            pend, bad, done = self._readable_pending()
         by_kind: dict[str, int] = {}
         for r in pend:
             k = _label(r)
             by_kind[k] = by_kind.get(k, 0) + 1
-        torn = len(list(self.dir.glob("spool.jsonl.torn-*"))) if self.dir.exists() else 0
         return Status(
             path=str(self.path),
             depth=len(pend),
             oldest=pend[0].ts if pend else None,
             by_kind=by_kind,
-            replayed_through=int(self._cursor()["seq"]) if self.dir.exists() else 0,
-            torn_sidecars=torn,
+            replayed_through=done,
+            torn_sidecars=len(list(self.dir.glob("spool.jsonl.torn-*"))),
+            damaged=damaged.message if damaged else None,
+            damaged_hint=damaged.hint if damaged else None,
+            damaged_lines=bad,
+            damaged_sidecars=len(list(self.dir.glob("spool.jsonl.damaged-*"))),
+        )
+
+    def _readable_pending(self) -> tuple[list[SpoolRecord], int, int]:
+        """(the readable records past the cursor, damaged complete lines, the cursor's
+        seq or 0 when the cursor itself is damaged), for the status of a damaged spool."""
+        try:
+            done = int(self._cursor()["seq"])
+        except SpoolDamaged:
+            done = 0
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return [], 0, done
+        lines = data.split(b"\n")[:-1]  # the last part is empty or torn
+        recs = [_parse(raw) for raw in lines]
+        good = [r for r in recs if r is not None and r.seq > done]
+        return good, sum(r is None for r in recs), done
+
+    def set_aside_damaged(self) -> SetAside:
+        """Move the damaged lines out of the spool, into a sidecar file next to it
+        (`spool.jsonl.damaged-<time>`, mode 0600, fsynced), so that the rest can be
+        replayed; renumber the pending records after them so their sequence has no
+        gap (ids, and so exactly-once, unchanged). Records already replayed are
+        dropped. A torn tail is set aside as an append would set it aside.
+
+        Takes the replay lock (waiting for a replay in progress) and the append lock,
+        and replaces the file with an atomic rename: a crash leaves the old spool (and
+        perhaps a sidecar holding the same lines), never a mix. Raises `SpoolDamaged`
+        for a damaged cursor (which lines are pending cannot be told)."""
+        if not self.path.exists():
+            return SetAside(str(self.path))
+        self._ensure_dir()
+        lock = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            with self._locked_file() as fd:
+                return self._set_aside_locked(fd)
+        finally:
+            os.close(lock)
+
+    def _set_aside_locked(self, fd: int) -> SetAside:
+        done = int(self._cursor()["seq"])
+        size = os.fstat(fd).st_size
+        data = os.pread(fd, size, 0) if size else b""
+        lines = data.split(b"\n")
+        tail = lines.pop()
+        if tail:  # never acknowledged: kept aside the usual way
+            self._set_aside_torn(fd, tail, size - len(tail))
+        bad: list[tuple[int, bytes]] = []
+        keep: list[tuple[SpoolRecord, bytes]] = []
+        gap = False  # a jump in seq that no damaged line explains
+        prev: int | None = None
+        for n, raw in enumerate(lines, start=1):
+            rec = _parse(raw)
+            if rec is None:
+                bad.append((n, raw))
+                prev = None
+                continue
+            gap = gap or (prev is not None and rec.seq != prev + 1)
+            prev = rec.seq
+            if rec.seq > done:
+                keep.append((rec, raw))
+        if not bad and not gap:
+            return SetAside(str(self.path))  # nothing damaged
+        sidecar: Path | None = None
+        if bad:
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+            sidecar = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+            sfd = os.open(sidecar, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                body = b"".join(raw + b"\n" for _, raw in bad)
+                view = memoryview(body)
+                while view:
+                    view = view[os.write(sfd, view) :]
+                os.fsync(sfd)
+            finally:
+                os.close(sfd)
+        out: list[bytes] = []
+        renumbered = 0
+        for i, (rec, raw) in enumerate(keep, start=done + 1):
+            if rec.seq == i:
+                out.append(raw + b"\n")
+                continue
+            d = json.loads(raw)
+            d["seq"] = i
+            d["sum"] = checksum(d)
+            out.append(canonical(d) + b"\n")
+            renumbered += 1
+        write_atomic(self.path, b"".join(out))  # fsyncs the directory (and the sidecar's)
+        return SetAside(
+            str(self.path),
+            moved=len(bad),
+            sidecar=str(sidecar) if sidecar else None,
+            lines=tuple(n for n, _ in bad),
+            renumbered=renumbered,
+            gap=gap,
         )
 
     # ------------------------------------------------------------ replay
@@ -394,7 +589,7 @@ class Spool:
         res = ReplayResult(remaining=len(pend))
         for r in pend:
             try:
-                handlers[r.kind](r)
+                said = handlers[r.kind](r)
             except Unavailable as exc:
                 res.stopped = str(exc) or "the team database went away"
                 return res
@@ -406,12 +601,14 @@ class Spool:
             self._write_cursor(cur)
             res.replayed += 1
             res.remaining -= 1
+            if said:
+                res.notes.append(said)
         self._truncate_if_drained(int(cur["seq"]))
         return res
 
     def _truncate_if_drained(self, through: int) -> None:
         with self._locked_file() as fd:
-            last, torn, _ = _tail(fd)
+            last, torn, _ = _tail(fd, self.path)
             if last is not None and last.seq > through:
                 return  # appended while we replayed: the next replay takes them
             if torn:
@@ -444,11 +641,13 @@ def memory_handler(store: MemoryStore) -> Handler:
     from aisre_cli.memory.backend import MemoryUnavailable
     from aisre_cli.memory.storage import WriteOp
 
-    def handle(rec: SpoolRecord) -> None:
+    def handle(rec: SpoolRecord) -> str | None:
         try:
-            store.apply(WriteOp.from_json(rec.payload["op"]))
+            res = store.apply(WriteOp.from_json(rec.payload["op"]))
         except MemoryUnavailable as exc:
             raise Unavailable(exc.message) from None
+        note = res.get("note")
+        return str(note) if note else None
 
     return handle
 
@@ -462,10 +661,15 @@ def spooling_writer(
     from aisre_cli.memory.backend import MemoryUnavailable
 
     def write(op: WriteOp) -> dict[str, Any]:
+        # A damaged spool raises SpoolDamaged (exit 6, the set-aside in its hint): the
+        # server answers, so the write is refused rather than queued behind a line
+        # that cannot be replayed, where the user would be told it waits for the server.
         if spool.has_pending():
             if drain is not None:
                 try:
                     drain()
+                except SpoolDamaged:
+                    raise
                 except AisreError:
                     pass  # stays spooled; so does this write
             if spool.has_pending():
@@ -478,24 +682,24 @@ def spooling_writer(
     return write
 
 
-def _tail(fd: int) -> tuple[SpoolRecord | None, bytes, int]:
+def _tail(fd: int, where: Path) -> tuple[SpoolRecord | None, bytes, int]:
     """(the last complete record, torn bytes after it, offset where those start),
     reading backwards from the end. A last complete line that is not a valid record
-    is damage: SpoolError."""
+    is damage: SpoolDamaged."""
     line, torn, torn_at = last_line(fd)
     if line is None:
         return None, torn, torn_at  # no complete line at all
     rec = _parse(line)
     if rec is None:
-        raise SpoolError(
-            "the last complete record of the spool is damaged (bad checksum)",
-            hint="nothing was written after it; keep the file for inspection (it may hold"
-            " writes not yet on the team server)",
+        raise SpoolDamaged(
+            f"the local spool {where} is damaged (its last record: bad checksum); nothing"
+            " can be added after it",
+            hint=SET_ASIDE_HINT,
         )
     return rec, torn, torn_at
 
 
-def _scan(fd: int) -> tuple[list[SpoolRecord], bytes, int]:
+def _scan(fd: int, where: Path) -> tuple[list[SpoolRecord], bytes, int]:
     """(checked records, torn bytes at the end, offset where those start)."""
     size = os.fstat(fd).st_size
     data = os.pread(fd, size, 0) if size else b""
@@ -506,16 +710,16 @@ def _scan(fd: int) -> tuple[list[SpoolRecord], bytes, int]:
     for n, raw in enumerate(lines, start=1):
         rec = _parse(raw)
         if rec is None:
-            raise SpoolError(
-                f"spool line {n} is damaged (bad checksum or not a record)",
-                hint="nothing was replayed past it; keep the file for inspection"
-                " (it may hold writes not yet on the team server)",
+            raise SpoolDamaged(
+                f"the local spool {where} is damaged (line {n}: bad checksum or not a"
+                " record); nothing past it is sent",
+                hint=SET_ASIDE_HINT,
             )
         if prev_seq is not None and rec.seq != prev_seq + 1:
-            raise SpoolError(
-                f"spool line {n}: sequence {rec.seq} follows {prev_seq} (records missing"
-                " or reordered)",
-                hint="nothing was replayed past it; keep the file for inspection",
+            raise SpoolDamaged(
+                f"the local spool {where} is damaged (line {n}: sequence {rec.seq} follows"
+                f" {prev_seq}: records missing or reordered); nothing past it is sent",
+                hint=f"run `{SET_ASIDE}`: it renumbers the records after the gap and sends them",
             )
         prev_seq = rec.seq
         recs.append(rec)

@@ -70,6 +70,7 @@ __all__ = [
     "MemoryStore",
     "MemoryStoreError",
     "MemoryUnavailable",
+    "Resolution",
     "RunOutcome",
     "StoreChangeFeed",
     "WriteOp",
@@ -569,22 +570,7 @@ class MemoryStore:
 
     def get(self, ref: str) -> Incident:
         """An incident by number, uid or unique uid prefix (>= 6 characters)."""
-        ref = ref.strip()
-        rows: list[Any] = []
-        if ref.isdigit():
-            rows = self._read("SELECT * FROM incidents WHERE id = ?", (int(ref),))
-        elif ref:
-            rows = self._read("SELECT * FROM incidents WHERE uid = ?", (ref,))
-            if not rows and len(ref) >= 6:
-                rows = self._read(
-                    "SELECT * FROM incidents WHERE uid LIKE ? ESCAPE '\\' LIMIT 2",
-                    (ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",),
-                )
-        if not rows:
-            raise UsageError(f"no incident {ref!r} in the memory", hint="run `aisre incident list`")
-        if len(rows) > 1:
-            raise UsageError(f"incident {ref!r} is ambiguous", hint="give more of the uid")
-        return self._row_to_incident(rows[0])
+        return self._row_to_incident(_find_incident(self.db, ref))
 
     def recent(self, *, status: str | None = None, limit: int = 50) -> list[Incident]:
         sql = f"SELECT {_LIGHT} FROM incidents"
@@ -611,43 +597,35 @@ class MemoryStore:
         service: str | None = None,
         change: str | None = None,
         note: str | None = None,
+        force: bool = False,
     ) -> Incident:
-        """Confirm an incident's root cause: a hypothesis rank, or kind + service."""
+        """Confirm an incident's root cause: a hypothesis rank, or kind + service.
+        A different cause confirmed before is kept (UsageError) unless `force`."""
+        res = self.confirm_cause(
+            ref, rank=rank, kind=kind, service=service, change=change, note=note, force=force
+        )
+        return res.incident if res.incident is not None else self.get(ref)
+
+    def confirm_cause(
+        self,
+        ref: str,
+        *,
+        rank: int | None = None,
+        kind: str | None = None,
+        service: str | None = None,
+        change: str | None = None,
+        note: str | None = None,
+        force: bool = False,
+    ) -> Resolution:
+        """`resolve`, saying whether the write was applied or waits in a spool.
+
+        The check against a cause already confirmed (by a teammate, on a team store)
+        runs in the write's own transaction, so two engineers resolving at once cannot
+        both win: the second is refused (exit 2) unless `force`."""
+        check_cause_args(ref, rank, kind, service, change)
         inc = self.get(ref)
-        if rank is not None:
-            if kind or service or change:
-                raise UsageError("--cause RANK and --kind/--service/--change are exclusive")
-            hyp = next((h for h in inc.hypotheses if h["rank"] == rank), None)
-            if hyp is None:
-                raise UsageError(
-                    f"incident {inc.id} has no hypothesis ranked {rank}",
-                    hint=f"it has {len(inc.hypotheses)}; see `aisre incident show {inc.id}`",
-                )
-            kind, service = str(hyp["kind"]), str(hyp["service"])
-            if kind in ("deploy", "config_change") and hyp["subject"]:
-                change = str(hyp["subject"])
-        else:
-            if not kind or not service:
-                raise UsageError(
-                    "say what the cause was: --cause RANK, or --kind KIND --service SERVICE",
-                    hint=f"e.g. aisre incident resolve {inc.id} --cause 1",
-                )
-            if kind not in HYPOTHESIS_KINDS:
-                raise UsageError(
-                    f"unknown kind {kind!r}", hint="one of: " + ", ".join(HYPOTHESIS_KINDS)
-                )
-            exact = [
-                int(h["rank"])
-                for h in inc.hypotheses
-                if h["kind"] == kind
-                and h["service"] == service
-                and (change is None or h["subject"] == change)
-            ]
-            # the culprit service ranked under another kind still counts as found
-            near = [int(h["rank"]) for h in inc.hypotheses if h["service"] == service]
-            found = exact or near
-            rank = found[0] if found else None
-        self.submit(
+        kind, service, change, rank = _cause_of(inc.id, inc.hypotheses, rank, kind, service, change)
+        res = self.submit(
             WriteOp(
                 "incident.resolve",
                 {
@@ -658,19 +636,79 @@ class MemoryStore:
                     "rank": rank,
                     "note": note,
                     "at": _now(),
+                    "force": force,
                 },
             )
         )
-        return self.get(inc.uid)
+        cause = {"kind": kind, "service": service, "change_id": change, "rank": rank}
+        if "conflict" in res:
+            raise UsageError(str(res["conflict"]), hint=str(res["hint"]))
+        if "skipped" in res:
+            raise UsageError(str(res["skipped"]), hint="run `aisre incident list`")
+        if res.get("spooled"):
+            return Resolution(ref, cause)
+        return Resolution(ref, cause, self.get(inc.uid))
 
     def _apply_resolve(self, c: Database, d: dict[str, Any]) -> dict[str, Any]:
+        """Confirm a cause, in the write transaction. An op made with the team store
+        down names the incident as typed (`ref`) and may give only a rank: both are
+        looked up here, at replay. A cause already confirmed that differs is kept
+        unless the op says `force`; the result then says why (`conflict`, and a `note`
+        for a replay, which must not stop on it)."""
+        try:
+            if "ref" in d:
+                row = _find_incident(c, str(d["ref"]))
+                hyps = [
+                    dict(zip(("rank", "kind", "service", "subject"), h, strict=True))
+                    for h in c.query(
+                        "SELECT rank, kind, service, subject FROM hypotheses"
+                        " WHERE incident_id = ? ORDER BY rank",
+                        (row["id"],),
+                    )
+                ]
+                kind, service, change, rank = _cause_of(
+                    int(row["id"]), hyps, d["rank"], d["kind"], d["service"], d["change"]
+                )
+            else:
+                row = _find_incident(c, str(d["uid"]))
+                kind, service, change, rank = d["kind"], d["service"], d["change"], d["rank"]
+        except UsageError as err:  # offline, nothing could be checked: said, not fatal
+            why = f"the confirmed cause kept in the local spool was not applied: {err.message}"
+            return {"skipped": err.message, "note": why}
+        iid, uid = int(row["id"]), str(row["uid"])
+        note = d["note"]
+        had = row["status"] == "resolved" and row["cause_kind"] is not None
+        same = had and _same_cause(
+            (row["cause_kind"], row["cause_service"], row["cause_change"]), (kind, service, change)
+        )
+        if had and not same and not d.get("force"):
+            old = _cause_words(row["cause_kind"], row["cause_service"], row["cause_change"])
+            new = _cause_words(kind, service, change)
+            when = f", confirmed {str(row['resolved_at'])[:19]}" if row["resolved_at"] else ""
+            said = f' (note: "{row["note"]}")' if row["note"] else ""
+            again = f"aisre incident resolve {iid} --kind {kind} --service {service}"
+            again += f" --change {change}" if change else ""
+            return {
+                "uid": uid,
+                "conflict": f"incident {iid} already has a confirmed cause: {old}{when}{said};"
+                f" not replaced by {new}",
+                "hint": "if it is wrong, run the same command with --force to replace it"
+                " (and its note)",
+                "note": f"incident {iid}: the confirmed cause kept in the local spool ({new})"
+                f" was not applied: it already has {old}{when}; to replace it: {again} --force",
+            }
+        if same:  # the same cause again: the more precise change and the old note stay
+            change = change or row["cause_change"]
+            note = note if note is not None else row["note"]
+        elif not had:
+            note = note if note is not None else row["note"]
+        # else: a different cause, forced: the old note described the old cause
         c.execute(
             """UPDATE incidents SET status = 'resolved', cause_kind = ?, cause_service = ?,
-               cause_change = ?, cause_rank = ?, note = COALESCE(?, note), resolved_at = ?
-               WHERE uid = ?""",
-            (d["kind"], d["service"], d["change"], d["rank"], d["note"], d["at"], d["uid"]),
+               cause_change = ?, cause_rank = ?, note = ?, resolved_at = ? WHERE id = ?""",
+            (kind, service, change, rank, note, d["at"], iid),
         )
-        return {"uid": d["uid"]}
+        return {"uid": uid, "incident_id": iid}
 
     # ------------------------------------------------------------ matching
 
@@ -1098,6 +1136,105 @@ class MemoryStore:
         "run.record": _apply_run,
         "change.record": _apply_change,
     }
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What `MemoryStore.confirm_cause` did."""
+
+    ref: str
+    """The incident as the user named it (number, uid or uid prefix)."""
+    cause: dict[str, Any]
+    """kind, service, change_id, rank as far as known (offline, `--cause RANK` is a rank
+    only: the hypothesis is looked up when the spool is replayed)."""
+    incident: Incident | None = None
+    """The incident as stored now; None when the write waits in the local spool."""
+
+    @property
+    def spooled(self) -> bool:
+        return self.incident is None
+
+
+def check_cause_args(
+    ref: str, rank: int | None, kind: str | None, service: str | None, change: str | None
+) -> None:
+    """The checks of `incident resolve`'s flags that need no database."""
+    if rank is not None:
+        if kind or service or change:
+            raise UsageError("--cause RANK and --kind/--service/--change are exclusive")
+        return
+    if not kind or not service:
+        raise UsageError(
+            "say what the cause was: --cause RANK, or --kind KIND --service SERVICE",
+            hint=f"e.g. aisre incident resolve {ref} --cause 1",
+        )
+    if kind not in HYPOTHESIS_KINDS:
+        raise UsageError(f"unknown kind {kind!r}", hint="one of: " + ", ".join(HYPOTHESIS_KINDS))
+
+
+def _cause_of(
+    iid: int,
+    hypotheses: list[dict[str, Any]],
+    rank: int | None,
+    kind: str | None,
+    service: str | None,
+    change: str | None,
+) -> tuple[str, str, str | None, int | None]:
+    """(kind, service, change, rank) of a confirmed cause: the hypothesis ranked `rank`,
+    or `kind` on `service` and the rank it had among the hypotheses (None: not found)."""
+    if rank is not None:
+        hyp = next((h for h in hypotheses if h["rank"] == rank), None)
+        if hyp is None:
+            raise UsageError(
+                f"incident {iid} has no hypothesis ranked {rank}",
+                hint=f"it has {len(hypotheses)}; see `aisre incident show {iid}`",
+            )
+        kind, service = str(hyp["kind"]), str(hyp["service"])
+        if kind in ("deploy", "config_change") and hyp["subject"]:
+            change = str(hyp["subject"])
+        return kind, service, change, rank
+    assert kind is not None and service is not None  # check_cause_args
+    exact = [
+        int(h["rank"])
+        for h in hypotheses
+        if h["kind"] == kind
+        and h["service"] == service
+        and (change is None or h["subject"] == change)
+    ]
+    # the culprit service ranked under another kind still counts as found
+    near = [int(h["rank"]) for h in hypotheses if h["service"] == service]
+    found = exact or near
+    return kind, service, change, found[0] if found else None
+
+
+def _same_cause(old: tuple[Any, Any, Any], new: tuple[Any, Any, Any]) -> bool:
+    """The same kind on the same service; a change id named on one side only does not
+    make it another cause (it makes it a more precise one)."""
+    return old[0] == new[0] and old[1] == new[1] and (not old[2] or not new[2] or old[2] == new[2])
+
+
+def _cause_words(kind: Any, service: Any, change: Any) -> str:
+    return f"{kind} on {service}" + (f" (change {change})" if change else "")
+
+
+def _find_incident(db: Database, ref: str) -> Any:
+    """The row of an incident by number, uid or unique uid prefix (>= 6 characters)."""
+    ref = ref.strip()
+    rows: list[Any] = []
+    if ref.isdigit():
+        rows = db.query("SELECT * FROM incidents WHERE id = ?", (int(ref),))
+    elif ref:
+        rows = db.query("SELECT * FROM incidents WHERE uid = ?", (ref,))
+        if not rows and len(ref) >= 6:
+            rows = db.query(
+                "SELECT * FROM incidents WHERE uid LIKE ? ESCAPE '\\' LIMIT 2",
+                (ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",),
+            )
+    if not rows:
+        raise UsageError(f"no incident {ref!r} in the memory", hint="run `aisre incident list`")
+    if len(rows) > 1:
+        raise UsageError(f"incident {ref!r} is ambiguous", hint="give more of the uid")
+    return rows[0]
 
 
 class StoreChangeFeed:

@@ -5,36 +5,57 @@
   server, or to the spool if the server goes away meanwhile (and behind older spooled
   writes while any are left, so their order holds).
 * `OfflineStore`: the server cannot be reached, or its schema is older than this aisre
-  and only the database owner may upgrade it (`migrations.SchemaNeedsOwner`). Every
+  and only the database owner may upgrade it (`migrations.SchemaNeedsOwner`), or newer
+  than this aisre (`migrations.SchemaTooNew`: upgrade aisre; the spool is sent by the
+  upgraded one, and reads are refused with exit 2 as for a local memory). Every
   write (`record_report`, `record_alerts`, `record_run`, `record_change`, …) is a
   `WriteOp` appended to the spool, fsynced, and replayed later. Every read raises
   `MemoryUnavailable`, which the readers already treat as "no memory this time"
   (triage's advisor notes it and ranks without priors); the track record reads as
   empty, as for a new runbook: no autonomy is earned from a history that cannot be seen.
 
-Both carry `notes`: what to tell the user (replayed N writes; unreachable, spooling).
+Both carry `notes`: what to tell the user (replayed N writes; unreachable, spooling;
+a spooled confirmed cause not applied because a teammate confirmed another one first).
+
+A damaged spool (`spool.SpoolDamaged`) does not stop a `TeamStore` from reading: triage
+still gets its priors. Its writes are refused with that error (exit 6, whose hint is
+`aisre memory sync --set-aside-damaged`) rather than queued behind a line that cannot
+be replayed. `health` is `aisre doctor`'s row for the team store.
 The audit trail has a spool of its own (govern/audit_pg.py, `audit_spool()`), so the
 memory's writes replay here, in the memory layer, without the governance code.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
-from aisre_cli.errors import AisreError
-from aisre_cli.memory.backend import Cursor, Database, Location, MemoryUnavailable
-from aisre_cli.memory.migrations import SchemaNeedsOwner
+from aisre_cli.errors import AisreError, ExitCode
+from aisre_cli.memory import migrations
+from aisre_cli.memory.backend import (
+    Cursor,
+    Database,
+    Location,
+    MemoryStoreError,
+    MemoryUnavailable,
+    PostgresDatabase,
+    connect,
+    password_for,
+)
+from aisre_cli.memory.migrations import SchemaNeedsOwner, SchemaTooNew
 from aisre_cli.memory.spool import (
     ReplayResult,
     Spool,
+    SpoolDamaged,
     memory_handler,
     memory_spool,
     spool_op,
     spooling_writer,
 )
-from aisre_cli.memory.storage import MemoryStore, WriteOp
+from aisre_cli.memory.storage import MemoryStore, Resolution, WriteOp, check_cause_args
 
 
 def replay_memory(store: MemoryStore, spool: Spool | None = None) -> ReplayResult:
@@ -52,12 +73,12 @@ class TeamStore(MemoryStore):
         super().__init__(location=location)
         self.spool = spool or memory_spool()
         self.notes: list[str] = []
-        if self.spool.path.exists() and self.spool.has_pending():
-            try:
+        self.damaged: SpoolDamaged | None = None
+        """The local spool is damaged: reads work, writes raise this."""
+        try:
+            if self.spool.path.exists() and self.spool.has_pending():
                 res = replay_memory(self, self.spool)
-            except AisreError as err:
-                self.notes.append(f"local spool not replayed: {err.message}")
-            else:
+                self.notes.extend(res.notes)
                 if res.replayed:
                     self.notes.append(
                         f"sent {res.replayed} write(s) kept in the local spool while the team"
@@ -65,7 +86,19 @@ class TeamStore(MemoryStore):
                     )
                 if res.remaining and not res.busy:
                     self.notes.append(f"{res.remaining} write(s) still in the local spool")
-        self.writer = spooling_writer(self, self.spool, lambda: replay_memory(self, self.spool))
+        except SpoolDamaged as err:
+            self.damaged = err
+            fix = f": {err.hint}" if err.hint else ""
+            self.notes.append(
+                f"{err.message}; this machine's team writes are refused until it is repaired{fix}"
+            )
+        except AisreError as err:
+            self.notes.append(f"local spool not replayed: {err.message}")
+        self.writer = spooling_writer(self, self.spool, self._drain)
+
+    def _drain(self) -> None:
+        """Replay the spool before a write (order holds); notes go with the store's."""
+        self.notes.extend(replay_memory(self, self.spool).notes)
 
 
 UNREACHABLE_HINT = (
@@ -80,14 +113,18 @@ SCHEMA_BEHIND = "waits for its owner to upgrade its schema"
 class _NoDatabase(Database):
     backend = "postgresql"
 
-    def __init__(self, location: str, reason: str, hint: str | None = None) -> None:
+    def __init__(self, location: str, why: MemoryStoreError) -> None:
         super().__init__()
         self.location = location
-        self.reason = reason
-        self.hint = hint or UNREACHABLE_HINT
+        self.why = why
+        self.reason = why.message
+        self.hint = why.hint or UNREACHABLE_HINT
 
-    def _fail(self) -> MemoryUnavailable:
-        return MemoryUnavailable(self.reason, hint=self.hint)
+    def _fail(self) -> MemoryStoreError:
+        """A read: what kept the store offline, again (a schema newer than aisre: exit
+        2 as for a local memory; unreachable or waiting for its owner: exit 3)."""
+        cls = SchemaTooNew if isinstance(self.why, SchemaTooNew) else MemoryUnavailable
+        return cls(self.reason, hint=self.hint)
 
     def _exec(self, sql: str, args: Sequence[Any]) -> Cursor:
         raise self._fail()
@@ -107,24 +144,27 @@ class _NoDatabase(Database):
     def version_rows(self) -> list[Any] | None:
         raise self._fail()
 
-    def error(self, exc: Exception) -> MemoryUnavailable:
+    def error(self, exc: Exception) -> MemoryStoreError:
         return self._fail()
 
 
 class OfflineStore(MemoryStore):
     """See the module docstring."""
 
-    def __init__(self, location: Location, spool: Spool, why: MemoryUnavailable) -> None:
+    def __init__(self, location: Location, spool: Spool, why: MemoryStoreError) -> None:
         # no super().__init__: it would connect (and fail again)
         self.location = location
         self.path = location.path
-        self.db = _NoDatabase(location.display, why.message, why.hint)
+        self.db = _NoDatabase(location.display, why)
         self.spool = spool
         self.reason = why.message
-        state = SCHEMA_BEHIND if isinstance(why, SchemaNeedsOwner) else "is unreachable"
         self.writer = self._spool
         waiting = spool.status().depth
         held = f"; {waiting} earlier write(s) are waiting there too" if waiting else ""
+        if isinstance(why, SchemaTooNew):  # see _newer
+            self.notes = [f"{why.message}{held}"]
+            return
+        state = SCHEMA_BEHIND if isinstance(why, SchemaNeedsOwner) else "is unreachable"
         self.notes = [
             f"the team memory at {location.display} {state}: what this command"
             f" records is kept in the local spool and sent when it can be{held}"
@@ -132,6 +172,40 @@ class OfflineStore(MemoryStore):
 
     def _spool(self, op: WriteOp) -> dict[str, Any]:
         return spool_op(self.spool, op)
+
+    def confirm_cause(
+        self,
+        ref: str,
+        *,
+        rank: int | None = None,
+        kind: str | None = None,
+        service: str | None = None,
+        change: str | None = None,
+        note: str | None = None,
+        force: bool = False,
+    ) -> Resolution:
+        """Spooled as typed: the incident (`ref`), the rank's hypothesis and the check
+        against a cause a teammate confirmed meanwhile are looked up at replay
+        (`MemoryStore._apply_resolve`)."""
+        check_cause_args(ref, rank, kind, service, change)
+        self.submit(
+            WriteOp(
+                "incident.resolve",
+                {
+                    "ref": ref.strip(),
+                    "rank": rank,
+                    "kind": kind,
+                    "service": service,
+                    "change": change,
+                    "note": note,
+                    "at": datetime.now(UTC).isoformat(),
+                    "force": force,
+                },
+            )
+        )
+        return Resolution(
+            ref, {"kind": kind, "service": service, "change_id": change, "rank": rank}
+        )
 
     def last_version(self, service: str, before: datetime | None = None) -> str | None:
         return None  # unknown while offline: a change is recorded without it
@@ -144,12 +218,111 @@ class OfflineStore(MemoryStore):
 
 
 def open_team_store(location: Location, spool: Spool | None = None) -> MemoryStore:
-    """A `TeamStore`, or an `OfflineStore` when the server cannot be reached."""
+    """A `TeamStore`, or an `OfflineStore` when the server cannot be reached or its
+    schema is one this aisre may not write (older: the owner upgrades it; newer:
+    upgrade aisre)."""
     sp = spool or memory_spool()
     try:
         return TeamStore(location, sp)
     except MemoryUnavailable as exc:  # down, or a schema only its owner may upgrade
         return OfflineStore(location, sp, exc)
+    except SchemaTooNew as exc:
+        return OfflineStore(location, sp, _newer(exc))
+
+
+def _newer(exc: SchemaTooNew) -> SchemaTooNew:
+    """The refusal as team mode says it: the writes are not lost, they wait."""
+    return SchemaTooNew(
+        f"{exc.message}: upgrade aisre; until then what this machine records waits in the"
+        " local spool",
+        hint="the upgraded aisre sends what waits there (`aisre memory status` shows it)",
+    )
+
+
+@dataclass(frozen=True)
+class StoreHealth:
+    """`aisre doctor`'s row for the team store."""
+
+    url: str
+    reachable: bool
+    authenticated: bool | None
+    """None: not known (the server refused before or without asking)."""
+    schema_version: str | None = None
+    schema_head: str = migrations.HEAD
+    """The revision this aisre writes."""
+    latency_ms: float | None = None
+    """Connecting (with authentication) plus reading the schema revision."""
+    detail: str = ""
+    hint: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.reachable and self.authenticated is not False and not self.detail
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "ok": self.ok,
+            "reachable": self.reachable,
+            "authenticated": self.authenticated,
+            "schema_version": self.schema_version,
+            "schema_head": self.schema_head,
+            "latency_ms": self.latency_ms,
+            "detail": self.detail,
+            "hint": self.hint,
+        }
+
+
+def health(location: Location) -> StoreHealth:
+    """Connect to the team store and read its schema revision; never writes, never
+    migrates, never raises for what it finds. The latency is the server's: connecting
+    (with authentication) and one query, not the keyring or the driver's import."""
+    url = location.display
+    if location.pg is not None:
+        import psycopg  # noqa: F401 - loaded before the clock starts
+
+        password = password_for(location)
+    t0 = time.monotonic()
+
+    def ms() -> float:
+        return round((time.monotonic() - t0) * 1000, 1)
+
+    try:
+        db = PostgresDatabase(location.pg, password) if location.pg else connect(location)
+    except MemoryUnavailable as exc:
+        return StoreHealth(url, False, None, detail=exc.message, hint=exc.hint or "")
+    except MemoryStoreError as exc:  # the server answered: a refused password, no database
+        auth = False if exc.exit_code == ExitCode.AUTH else None
+        return StoreHealth(
+            url, True, auth, None, latency_ms=ms(), detail=exc.message, hint=exc.hint or ""
+        )
+    try:
+        rev = migrations.current(db)
+    except MemoryUnavailable as exc:
+        return StoreHealth(url, False, True, detail=exc.message, hint=exc.hint or "")
+    except MemoryStoreError as exc:  # an unknown legacy schema, several heads
+        return StoreHealth(url, True, True, detail=exc.message, hint=exc.hint or "")
+    finally:
+        db.close()
+    ok = StoreHealth(url, True, True, rev, latency_ms=ms())
+    head = migrations.HEAD
+    if rev == head:
+        return ok
+    owner = (
+        "the database owner runs `aisre memory migrate --to postgresql://OWNER@HOST/DB`"
+        " (docs/team-mode.md); writes wait in the local spool until then"
+    )
+    if rev is None:
+        return replace(
+            ok, detail=f"no aisre schema in this database (this aisre: {head})", hint=owner
+        )
+    if rev.startswith("legacy:") or rev in migrations.REVISIONS:
+        return replace(ok, detail=f"schema {rev} is older than this aisre ({head})", hint=owner)
+    return replace(
+        ok,
+        detail=f"schema {rev} is newer than this aisre ({head})",
+        hint="upgrade aisre on this machine; writes wait in the local spool until then",
+    )
 
 
 def store_notes(store: object) -> list[str]:

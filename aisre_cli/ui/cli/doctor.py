@@ -1,7 +1,13 @@
 """`aisre doctor`: is every configured source reachable, authenticated, and which
 version does it run? One row per source with the latency and, when something is
 wrong, the fix. Checks run concurrently inside the profile's gather budget; the
-exit code is 0 when all are fine, else the worst error class (4 auth, 3 source).
+exit code is 0 when all are fine, else the worst error class (6 a damaged local
+spool, 4 auth, 3 source).
+
+In team mode (`memory_url: postgresql://…`) the team store is one more row, bundle
+profiles included: reachable, authenticated, its schema revision against this aisre's,
+latency (`teamstore.health`; read-only). The local spool's line says its depth, or
+DAMAGED and how to set the damaged lines aside.
 
 Then the Kubernetes pin: the profile's context and namespace, and for each RBAC
 permission a write step of a runbook needs, `kubectl auth can-i` against that context
@@ -12,12 +18,17 @@ asked: write steps are refused until the profile names one.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from aisre_cli.errors import AisreError, ExitCode
 from aisre_cli.ui.cli.app import JsonOpt, ProfileOpt, app, state
+
+if TYPE_CHECKING:
+    from aisre_cli.memory.teamstore import StoreHealth
+    from aisre_cli.settings.config import Profile
+    from aisre_cli.sources.http import Health
 
 
 @app.command("doctor")
@@ -47,8 +58,11 @@ def doctor_cmd(
     spool = _spool()
     kube = _kube(rp.profile)
     if rp.profile.sources.bundle:
+        team = _team(rp.profile)
+        rows = [_team_row(team)] if team is not None else []
+        what = "only the team store to check" if rows else "nothing to check"
         typer.echo(
-            f"profile {rp.name!r} reads the bundle {rp.profile.sources.bundle}: nothing to check",
+            f"profile {rp.name!r} reads the bundle {rp.profile.sources.bundle}: {what}",
             err=True,
         )
         show_kube = kube is not None and bool(rp.profile.kube_context or rp.profile.namespace)
@@ -56,12 +70,14 @@ def doctor_cmd(
             import json
 
             kube_part: dict[str, Any] = {"kubernetes": kube} if show_kube else {}
+            team_part = {"team_store": team.to_dict()} if team is not None else {}
             typer.echo(
                 json.dumps(
                     {
                         "schema": "aisre.doctor/v1",
                         "profile": rp.name,
-                        "sources": [],
+                        "sources": [_row_json(h) for h in rows],
+                        **team_part,
                         **kube_part,
                         **spool,
                     },
@@ -69,10 +85,13 @@ def doctor_cmd(
                 )
             )
         else:
+            if rows:
+                _print_table(rp.name, rows)
             if show_kube and kube is not None:
                 _print_kube(kube)
-            if spool["spool"]["depth"]:
+            if spool["spool"]["depth"] or spool["spool"].get("error"):
                 typer.echo(spool_line(spool["spool"]))
+        _exit(rows, spool["spool"])
         return
     sources = live_sources(rp.profile, budget_s=min(rp.profile.gather_budget_s, 10.0))
     targets = checkables(sources)
@@ -84,8 +103,10 @@ def doctor_cmd(
             h = Health(getattr(t, "name", "?"), "", False, None, detail=redact(str(exc)))
         return h
 
-    with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, len(targets) + 1)) as pool:
+        team_job = pool.submit(_team, rp.profile)  # concurrently with the sources
         rows = list(pool.map(run, targets))
+        team = team_job.result()
     extra: list[Health] = []
     for ts in sources.topology:
         try:
@@ -123,6 +144,8 @@ def doctor_cmd(
         except Exception as exc:
             extra.append(Health(cs.name, str(cs.path), False, None, detail=redact(str(exc))))
     rows.extend(extra)
+    if team is not None:
+        rows.append(_team_row(team))
     kr = keyring_info()
     if json_out:
         import json
@@ -134,20 +157,8 @@ def doctor_cmd(
                     "profile": rp.name,
                     "keyring": {"backend": kr.backend, "usable": kr.usable},
                     "kubernetes": kube,
-                    "sources": [
-                        {
-                            "source": h.source,
-                            "url": redact(h.url),
-                            "ok": h.ok,
-                            "reachable": h.reachable,
-                            "authenticated": h.authenticated,
-                            "version": h.version,
-                            "latency_ms": h.latency_ms,
-                            "detail": redact(h.detail),
-                            "hint": redact(h.hint),
-                        }
-                        for h in rows
-                    ],
+                    "sources": [_row_json(h) for h in rows],
+                    **({"team_store": team.to_dict()} if team is not None else {}),
                     **spool,
                 },
                 indent=2,
@@ -155,77 +166,144 @@ def doctor_cmd(
         )
     else:
         from rich.markup import escape
-        from rich.table import Table
 
         from aisre_cli.ui.term import console
 
-        def yn(v: bool | None) -> str:
-            return "[dim]n/a[/]" if v is None else ("[green]yes[/]" if v else "[red]no[/]")
-
-        con = console()
-        # Below 140 columns a fix column would be a ribbon a few characters wide: the
-        # fixes are listed under the table instead, one line per source.
-        inline = con.width >= 140
-        from rich import box
-
-        table = Table(
-            title=f"aisre doctor: profile {rp.name}", title_justify="left", box=box.SIMPLE_HEAD
-        )
-        for col in ("source", "url", "reachable", "auth", "version", "latency"):
-            # short columns never wrap; the URL and the version text take what is left
-            table.add_column(
-                col,
-                overflow="fold",
-                no_wrap=col not in ("url", "version"),
-                max_width=14 if col == "version" else None,
-            )
-        if inline:
-            table.add_column("fix", overflow="fold")
-        fixes: list[tuple[str, str]] = []
-        for h in rows:
-            fix = escape(redact(h.hint))
-            if h.detail:
-                fix = escape(_short(h.source, redact(h.detail)))
-                if h.hint:
-                    fix += f"\n[dim]{escape(redact(h.hint))}[/]"
-            cells = [
-                h.source,
-                escape(redact(h.url)),
-                yn(h.reachable),
-                yn(h.authenticated),
-                escape(h.version or ""),
-                f"{h.latency_ms:.0f} ms" if h.latency_ms is not None else "",
-            ]
-            table.add_row(*cells, *([fix] if inline else []))
-            if fix and not inline:
-                fixes.append((h.source, fix.replace("\n", "\n    ")))
-        con.print(table)
-        for source, fix in fixes:
-            con.print(f"[bold]{source}[/]: {fix}")
+        _print_table(rp.name, rows)
         if kube is not None:
             _print_kube(kube)
-        con.print(escape(spool_line(spool["spool"])))
+        console().print(escape(spool_line(spool["spool"])))
         kr_text = "usable" if kr.usable else "not usable: tokens only from AISRE_<NAME>_TOKEN"
         console(stderr=True).print(f"[dim]keyring {kr.backend}: {kr_text}[/]")
+    _exit(rows, spool["spool"])
+
+
+def _exit(rows: list[Health], spool: dict[str, Any]) -> None:
+    """The worst error class: a damaged spool (6, integrity), auth (4), source (3)."""
+    if spool.get("error"):
+        raise typer.Exit(int(ExitCode.VERIFY))
     if any(h.authenticated is False for h in rows):
         raise typer.Exit(int(ExitCode.AUTH))
     if any(not h.ok for h in rows):
         raise typer.Exit(int(ExitCode.SOURCE))
 
 
+def _team(profile: Profile) -> StoreHealth | None:
+    """The team store's `StoreHealth`, or None when the profile has no team store."""
+    from aisre_cli.govern.team import team_url
+
+    url = team_url(profile)
+    if url is None:
+        return None
+    from aisre_cli.memory.backend import location_for
+    from aisre_cli.memory.teamstore import StoreHealth, health
+
+    try:
+        loc = location_for(url, profile.memory_password_name)
+    except AisreError as err:  # a malformed memory_url is a failed row, not a crash
+        return StoreHealth(url, False, None, detail=err.message, hint=err.hint or "")
+    return health(loc)
+
+
+def _team_row(team: StoreHealth) -> Health:
+    from aisre_cli.sources.http import Health
+
+    version = None
+    if team.reachable and team.authenticated:
+        rev = team.schema_version or "none"
+        same = team.schema_version == team.schema_head
+        version = rev + (" (current)" if same else f" (aisre {team.schema_head})")
+    return Health(
+        "team-memory",
+        team.url,
+        team.reachable,
+        team.authenticated,
+        version,
+        team.latency_ms,
+        detail=team.detail.removeprefix(f"{team.url}: "),  # the row shows the URL
+        hint=team.hint,
+    )
+
+
+def _row_json(h: Health) -> dict[str, Any]:
+    from aisre_cli.settings.secrets import redact
+
+    return {
+        "source": h.source,
+        "url": redact(h.url),
+        "ok": h.ok,
+        "reachable": h.reachable,
+        "authenticated": h.authenticated,
+        "version": h.version,
+        "latency_ms": h.latency_ms,
+        "detail": redact(h.detail),
+        "hint": redact(h.hint),
+    }
+
+
+def _print_table(profile_name: str, rows: list[Health]) -> None:
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
+    from aisre_cli.settings.secrets import redact
+    from aisre_cli.ui.term import console
+
+    def yn(v: bool | None) -> str:
+        return "[dim]n/a[/]" if v is None else ("[green]yes[/]" if v else "[red]no[/]")
+
+    con = console()
+    # Below 140 columns a fix column would be a ribbon a few characters wide: the
+    # fixes are listed under the table instead, one line per source.
+    inline = con.width >= 140
+    table = Table(
+        title=f"aisre doctor: profile {profile_name}", title_justify="left", box=box.SIMPLE_HEAD
+    )
+    for col in ("source", "url", "reachable", "auth", "version", "latency"):
+        # short columns never wrap; the URL and the version text take what is left
+        table.add_column(
+            col,
+            overflow="fold",
+            no_wrap=col not in ("url", "version"),
+            max_width=14 if col == "version" else None,
+        )
+    if inline:
+        table.add_column("fix", overflow="fold")
+    fixes: list[tuple[str, str]] = []
+    for h in rows:
+        fix = escape(redact(h.hint))
+        if h.detail:
+            fix = escape(_short(h.source, redact(h.detail)))
+            if h.hint:
+                fix += f"\n[dim]{escape(redact(h.hint))}[/]"
+        cells = [
+            h.source,
+            escape(redact(h.url)),
+            yn(h.reachable),
+            yn(h.authenticated),
+            escape(h.version or ""),
+            f"{h.latency_ms:.0f} ms" if h.latency_ms is not None else "",
+        ]
+        table.add_row(*cells, *([fix] if inline else []))
+        if fix and not inline:
+            fixes.append((h.source, fix.replace("\n", "\n    ")))
+    con.print(table)
+    for source, fix in fixes:
+        con.print(f"[bold]{source}[/]: {fix}")
+
+
 def _spool() -> dict[str, Any]:
-    """The local spool's depth (writes waiting for the team store), as `--json` shows it."""
+    """The local spool's depth (writes waiting for the team store), as `--json` shows it;
+    `error` (and `hint`) when it is damaged."""
     from aisre_cli.ui.cli.memory import _spool_dict, _spools
 
     try:
         return {"spool": _spool_dict(_spools())}
-    except AisreError as err:  # a damaged spool is reported, not a crash
-        return {"spool": {"depth": None, "oldest": None, "error": err.message}}
+    except AisreError as err:  # unreadable beyond what status() reports: still a row
+        return {"spool": {"depth": None, "oldest": None, "error": err.message, "hint": err.hint}}
 
 
 def spool_line(sp: dict[str, Any]) -> str:
-    if sp.get("error"):
-        return f"spool: DAMAGED: {sp['error']}"
     from aisre_cli.ui.cli.memory import spool_line as line
 
     return line(sp)

@@ -162,10 +162,19 @@ def resolve_cmd(
     service: str | None = typer.Option(None, "--service", help="Cause service."),
     change: str | None = typer.Option(None, "--change", help="The change id that caused it."),
     note_text: str | None = typer.Option(None, "--note", help="What was learned (free text)."),
+    force: bool = typer.Option(
+        False, "--force", help="Replace a different cause confirmed before (and its note)."
+    ),
     profile: ProfileOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Confirm an incident's root cause, so the next triage can learn from it.
+
+    A different cause already confirmed (by a teammate, on a team store) is kept and
+    the command exits 2 naming it, unless --force. With the team store down, the
+    confirmation waits in the local spool; the incident, the rank's hypothesis and that
+    check are looked up when it is sent (a conflicting one is then not applied, and
+    the command that sends it says so).
 
     Examples:
 
@@ -173,12 +182,46 @@ def resolve_cmd(
 
       aisre incident resolve 12 --kind config_change --service payments --change c-42
     """
+    from aisre_cli.memory.teamstore import store_notes
+
     if change and cause is None and not (kind and service):
         raise UsageError("--change needs --kind and --service")
     with _store(ctx, profile) as st:
-        inc = st.resolve(
-            incident, rank=cause, kind=kind, service=service, change=change, note=note_text
-        )
+        try:
+            res = st.confirm_cause(
+                incident,
+                rank=cause,
+                kind=kind,
+                service=service,
+                change=change,
+                note=note_text,
+                force=force,
+            )
+        finally:
+            for text in store_notes(st):
+                note(text)
+    inc = res.incident
+    if inc is None:  # the team store is down: kept in the local spool
+        c = res.cause
+        if c["kind"] is None:  # --cause RANK: the hypothesis is looked up when sent
+            what = f"hypothesis {c['rank']}"
+        else:
+            what = f"{c['kind']} on {c['service']}"
+            what += f" (change {c['change_id']})" if c["change_id"] else ""
+        if json_out:
+            print_json(
+                {
+                    "schema": "aisre.incident/v1",
+                    "ref": res.ref,
+                    "status": "spooled",
+                    "spooled": True,
+                    "cause": c,
+                    "note": note_text,
+                }
+            )
+            return
+        echo(f"incident {res.ref}: cause {what} kept in the local spool, confirmed when sent")
+        return
     if json_out:
         print_json({"schema": "aisre.incident/v1", **_row(inc)})
         return

@@ -2,11 +2,15 @@
 
 `status` says where the memory is (the local SQLite file, or the team's PostgreSQL),
 its schema version, the rows per table and the local spool (writes kept while the team
-store was unreachable). `sync` replays the spool now (any command that talks to the
-team store also does, quietly). `migrate --to postgresql://…` creates or upgrades the
-team schema and copies the local memory (incidents, runbook outcomes, alert episodes,
-the local change feed and, unless --no-audit, the local audit log) into it; running
-it again copies nothing new. docs/team-mode.md has the roles and grants.
+store was unreachable). It says all it can also when something is wrong (the store
+unreachable, a refused password, a schema newer than aisre, a damaged spool), then
+exits with that error's code. `sync` replays the spool now (any command that talks to
+the team store also does, quietly); `sync --set-aside-damaged` first moves damaged
+spool lines to a private sidecar file, so the rest can be sent. `migrate --to
+postgresql://…` creates or upgrades the team schema and copies the local memory
+(incidents, runbook outcomes, alert episodes, the local change feed and, unless
+--no-audit, the local audit log) into it; running it again copies nothing new.
+docs/team-mode.md has the roles and grants.
 """
 
 from __future__ import annotations
@@ -39,16 +43,32 @@ def _spools() -> dict[str, Status]:
 
 
 def _spool_dict(sp: dict[str, Status]) -> dict[str, Any]:
+    """Both spools, as `--json` shows them; `error` and `hint` when one is damaged."""
     oldest = sorted(s.oldest for s in sp.values() if s.oldest)
+    damaged = [s for s in sp.values() if s.damaged]
     return {
         "depth": sum(s.depth for s in sp.values()),
         "oldest": oldest[0] if oldest else None,
+        "error": damaged[0].damaged if damaged else None,
+        "hint": damaged[0].damaged_hint if damaged else None,
         **{k: s.to_dict() for k, s in sp.items()},
     }
 
 
+def _damage(sp: dict[str, Any]) -> AisreError | None:
+    """The damaged spool as the error to exit with (6), or None."""
+    if not sp.get("error"):
+        return None
+    from aisre_cli.memory.spool import SpoolDamaged
+
+    return SpoolDamaged(str(sp["error"]), hint=sp.get("hint"))
+
+
 def spool_line(sp: dict[str, Any]) -> str:
     """One line about the spool (also `aisre doctor`'s)."""
+    if sp.get("error"):
+        hint = f"; {sp['hint']}" if sp.get("hint") else ""
+        return f"spool: DAMAGED: {sp['error']}{hint}"
     if not sp["depth"]:
         return "spool: empty"
     kinds = ", ".join(f"{n} {k}" for s in ("memory", "audit") for k, n in sp[s]["by_kind"].items())
@@ -66,13 +86,16 @@ def status_cmd(
 ) -> None:
     """Backend, schema version, rows per table, and the local spool.
 
-    Exit 0; 3 when the team store cannot be reached (the spool is still shown).
+    Exit 0; 3 when the team store cannot be reached, 4 when it refuses the password, 2
+    when its schema is newer than this aisre, 6 when the local spool is damaged (all
+    that can be read is still shown).
 
     Example: aisre memory status --json
     """
     from aisre_cli.govern.team import team_url
     from aisre_cli.memory import migrations
-    from aisre_cli.memory.backend import MemoryUnavailable
+    from aisre_cli.memory.backend import MemoryStoreError, MemoryUnavailable
+    from aisre_cli.memory.migrations import SchemaTooNew
     from aisre_cli.memory.storage import open_store
     from aisre_cli.settings.config import resolve_profile
 
@@ -91,6 +114,7 @@ def status_cmd(
         "error": None,
     }
     st: MemoryStore | None = None
+    failed: MemoryStoreError | None = None
     try:
         st = open_store(profile=p, spool=False)
         out["location"] = st.location.display
@@ -98,30 +122,81 @@ def status_cmd(
         out["schema_version"] = st.schema_version()
         out["tables"] = st.counts()
         out["tables"]["audit_log"] = _audit_rows(p) if team else _local_audit_rows()
-    except MemoryUnavailable as exc:
+    except MemoryStoreError as exc:  # said after what can still be shown (the spool)
         from aisre_cli.memory.backend import location_for
 
+        failed = exc
         out["location"] = location_for(p.memory_url, p.memory_password_name).display
-        out["reachable"] = False
+        out["reachable"] = not isinstance(exc, MemoryUnavailable)
         out["error"] = exc.message
+        if isinstance(exc, SchemaTooNew):
+            out["schema_version"] = _revision(p)
+            if team:
+                failed = SchemaTooNew(
+                    exc.message,
+                    hint="upgrade aisre on this machine; the upgraded aisre sends what waits"
+                    " in the local spool",
+                )
     finally:
         if st is not None:
             st.close()
+    damage = _damage(sp)
     if json_out:
         print_json(out)
     else:
         echo(f"backend:  {out['backend']} ({out['location']})")
-        if out["reachable"]:
+        if failed is None:
             ver = out["schema_version"]
             cur = " (current)" if ver == migrations.HEAD else f" (this aisre: {migrations.HEAD})"
             echo(f"schema:   {ver}{cur}")
             for t, n in out["tables"].items():
                 echo(f"  {t:<14} {n:>8}")
-        else:
+        elif isinstance(failed, MemoryUnavailable):
             echo(f"UNREACHABLE: {out['error']}")
+        else:
+            ver = out["schema_version"]
+            if ver is not None:
+                echo(f"schema:   {ver} (this aisre: {migrations.HEAD})")
+            echo(f"FAILED: {out['error']}")
         echo(spool_line(sp))
-    if out["reachable"] is False:
+    if damage is not None:  # integrity first: the spool holds writes not yet sent
+        if failed is not None:
+            note(f"team store: {failed.message}")
+        raise damage
+    if isinstance(failed, MemoryUnavailable):
         raise typer.Exit(int(ExitCode.SOURCE))
+    if failed is not None:
+        raise failed
+
+
+def _revision(p: Any) -> str | None:
+    """The schema revision of a store this aisre refuses to open (a newer one)."""
+    from aisre_cli.memory import migrations
+    from aisre_cli.memory.backend import connect, location_for
+
+    try:
+        db = connect(location_for(p.memory_url, p.memory_password_name))
+    except AisreError:
+        return None
+    try:
+        rows = db.version_rows()
+        return str(rows[0][0]) if rows else migrations.current(db)
+    except AisreError:
+        return None
+    finally:
+        db.close()
+
+
+def _say_set_aside(what: str, a: Any) -> None:
+    if a.moved:
+        lines = ", ".join(str(n) for n in a.lines)
+        note(
+            f"{what} spool: moved {a.moved} damaged line(s) (line {lines}) to {a.sidecar}"
+            " (private; a write it held was not sent: inspect it)"
+        )
+    if a.renumbered or a.gap:
+        gap = "; records were missing or reordered" if a.gap else ""
+        note(f"{what} spool: renumbered {a.renumbered} record(s) after the damage{gap}")
 
 
 def _audit_rows(p: Any) -> int:
@@ -144,30 +219,61 @@ def _local_audit_rows() -> int:
 def sync_cmd(
     ctx: typer.Context,
     profile: ProfileOpt = None,
+    set_aside: bool = typer.Option(
+        False,
+        "--set-aside-damaged",
+        help="First move damaged spool lines to a private file next to the spool"
+        " (spool.jsonl.damaged-TIME, for inspection), then send the rest.",
+    ),
     json_out: JsonOpt = False,
 ) -> None:
     """Send the writes kept in the local spool to the team store, oldest first.
 
     Exactly once: a sync interrupted at any point (even kill -9) and run again stores
     nothing twice. Exit 0 when the spool is empty afterwards, 3 when the team store
-    could not be reached (what is spooled stays spooled).
+    could not be reached (what is spooled stays spooled), 6 when a spool line is
+    damaged: then `--set-aside-damaged` moves the damaged line(s) aside (a write they
+    held is not sent: inspect the sidecar file) and sends the rest.
 
-    Example: aisre memory sync
+    Examples:
+
+      aisre memory sync
+
+      aisre memory sync --set-aside-damaged
     """
     from aisre_cli.govern.team import sync
+    from aisre_cli.memory.migrations import SchemaTooNew
+    from aisre_cli.memory.spool import SetAside, audit_spool, memory_spool
     from aisre_cli.settings.config import resolve_profile
 
     p = resolve_profile(state(ctx, profile).profile).profile
-    res = sync(p)
+    aside: dict[str, SetAside] = {}
+    if set_aside:
+        aside = {"memory": memory_spool().set_aside_damaged()}
+        aside["audit"] = audit_spool().set_aside_damaged()
+        if not json_out:
+            for what, a in aside.items():
+                _say_set_aside(what, a)
+    try:
+        res = sync(p)
+    except SchemaTooNew as err:
+        raise SchemaTooNew(
+            err.message,
+            hint="upgrade aisre on this machine: the upgraded aisre sends what waits in the"
+            " local spool (nothing was sent or changed)",
+        ) from None
     left = res.memory.remaining + res.audit.remaining
     if json_out:
-        print_json({"schema": "aisre.memory.sync/v1", **res.to_dict(), "remaining": left})
+        extra = {"set_aside": {k: a.to_dict() for k, a in aside.items()}} if set_aside else {}
+        print_json({"schema": "aisre.memory.sync/v1", **res.to_dict(), "remaining": left, **extra})
     else:
         echo(
             f"sent {res.memory.replayed} memory write(s) and {res.audit.replayed} audit"
             f" record(s); {left} left in the spool"
         )
         for what, r in (("memory", res.memory), ("audit", res.audit)):
+            for text in r.notes:
+                note(text)
             if r.stopped:
                 note(f"{what}: stopped: {r.stopped}")
     if left or res.memory.stopped or res.audit.stopped:
