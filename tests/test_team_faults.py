@@ -584,4 +584,5 @@ def test_offline_and_refused_writes_say_where_they_went(
     env = {"AISRE_MEMORY_TOKEN": cluster.app_password}
     c = _aisre(_aisre_home, "change", "record", "--service", "checkout", env=env)
     assert c.returncode == 0, c.stderr
-    assert "in the local spool (sent to postgresql://" in c.stderr
+    assert "in the local spool, for postgresql://" in c.stderr
+    assert "is unreachable" in c.stderr  # and why it went there

@@ -101,11 +101,13 @@ def record_cmd(
             )
     feed = _feed(ctx, profile)
     where = feed.path
+    said: list[str] = []
     if isinstance(feed, StoreChangeFeed):
-        from aisre_cli.memory.teamstore import OfflineStore
+        from aisre_cli.memory.teamstore import OfflineStore, store_notes
 
+        said = store_notes(feed.store)  # offline and why; what a replay had to say
         if isinstance(feed.store, OfflineStore):  # said where it went, not where it will
-            where = f"the local spool (sent to {feed.path} when it answers)"
+            where = f"the local spool, for {feed.path}"
     try:
         c = feed.record(
             service=service,
@@ -120,6 +122,8 @@ def record_cmd(
     finally:
         if isinstance(feed, StoreChangeFeed):
             feed.close()
+    for text in said:
+        note(text)
     if json_out:
         import json
 
