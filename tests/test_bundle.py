@@ -564,3 +564,156 @@ def test_metric_times_in_milliseconds_or_rfc3339_are_read_as_seconds() -> None:
     assert s.timestamps == [1700000000.0, 1700000060.0, 1700000120.0]
     with pytest.raises(BundleError, match=r"values\[0\]: timestamp -5 out of range"):
         parse_query_range(body([[-5, "1"]]), "metrics/m.json", "m", ["service"])
+
+
+# ------------------------------------------------------------------ bundle-level checks
+
+
+def _set_meta(root: Path, key: str, value: str | None) -> None:
+    """Replace (or, with None, drop) one top-level key of bundle.yaml; add it if absent."""
+    meta = root / "bundle.yaml"
+    lines = [x for x in meta.read_text().splitlines() if not x.startswith(f"{key}:")]
+    if value is not None:
+        lines.append(f"{key}: {value}")
+    meta.write_text("\n".join(lines) + "\n")
+
+
+def test_a_missing_alerts_json_is_reported(tmp_path: Path) -> None:
+    """docs/bundle-format.md marks alerts.json required: validate says it is missing."""
+    root = make_bundle(tmp_path / "b")
+    (root / "alerts.json").unlink()
+    msg = _err(root)
+    assert msg.endswith("alerts.json: missing (required: the alerts of the incident)")
+
+
+@pytest.mark.parametrize("value", ["2", '"banana"', "0", '"2.0"', "true", "[1]", "-1"])
+def test_an_unknown_format_version_is_refused_by_the_reader(tmp_path: Path, value: str) -> None:
+    root = make_bundle(tmp_path / "b")
+    _set_meta(root, "format_version", value)
+    with pytest.raises(BundleError) as exc:
+        BundleSource(root)  # the reader itself refuses, not only `bundle validate`
+    assert "bundle.yaml: format_version: " in exc.value.message
+    assert "not supported" in exc.value.message or "expected a version number" in exc.value.message
+    assert exc.value.hint and exc.value.exit_code == ExitCode.USAGE
+
+
+@pytest.mark.parametrize("value", [None, "1", '"1"', "1.2", '"1.0"', "null"])
+def test_format_version_1_or_none_is_read(tmp_path: Path, value: str | None) -> None:
+    root = make_bundle(tmp_path / "b")
+    _set_meta(root, "format_version", value)
+    BundleSource(root).validate()
+
+
+@pytest.mark.parametrize(
+    ("focus", "ok"),
+    [
+        ("abcd1234abcd1234", True),  # fingerprint
+        ("abcd", True),  # unique prefix of four characters
+        ("HighErrors", True),  # unique alertname
+        ("abc", False),  # too short a prefix
+        ("NoSuchAlert", False),
+    ],
+)
+def test_a_focus_alert_that_names_no_alert_is_reported(
+    tmp_path: Path, focus: str, ok: bool
+) -> None:
+    root = make_bundle(tmp_path / "b")
+    _set_meta(root, "focus_alert", f'"{focus}"')
+    if ok:
+        BundleSource(root).validate()
+        return
+    (p,) = BundleSource(root).problems()
+    assert (p.file, p.line) == ("bundle.yaml", 5)
+    assert p.message == f"focus_alert {focus!r} matches no alert in alerts.json"
+    assert p.hint and "bundle.yaml" in p.hint and f"aisre alerts --bundle {root}" in p.hint
+
+
+def test_a_focus_alert_naming_two_alerts_is_ambiguous(tmp_path: Path) -> None:
+    one = {
+        "labels": {"alertname": "Same", "job": "api"},
+        "startsAt": "2023-11-14T22:40:00Z",
+        "fingerprint": "aaaa000000000001",
+    }
+    two = {**one, "fingerprint": "aaaa000000000002"}
+    root = make_bundle(tmp_path / "b", alerts=[one, two])
+    _set_meta(root, "focus_alert", "Same")
+    assert "is ambiguous: 2 alerts match" in _err(root)
+
+
+@pytest.mark.parametrize(
+    ("truth", "needle"),
+    [
+        ("root_cause: {kind: bogus, service: api}\n", "root_cause.kind: unknown kind 'bogus'"),
+        (
+            "root_cause: {kind: deploy, service: api}\nmatch: banana\n",
+            "match: expected 'service' or no match, got 'banana'",
+        ),
+        ("", "truth.yaml: the file is empty"),
+        ("# nothing yet\n", "truth.yaml: the file is empty"),
+        ("[1]\n", "truth.yaml: expected a mapping"),
+    ],
+)
+def test_an_invalid_truth_is_reported(tmp_path: Path, truth: str, needle: str) -> None:
+    root = make_bundle(tmp_path / "b")
+    (root / "truth.yaml").write_text(truth)
+    assert needle in _err(root)
+
+
+def test_a_service_truth_may_carry_any_kind_label(tmp_path: Path) -> None:
+    """nezha-ob labels causes `code_defect` under `match: service`: still valid."""
+    root = make_bundle(tmp_path / "b")
+    (root / "truth.yaml").write_text(
+        "root_cause: {kind: code_defect, service: api}\nmatch: service\n"
+    )
+    truth = BundleSource(root).truth()
+    assert truth is not None and truth.root_cause.kind == "code_defect" and truth.service_only
+
+
+def test_problems_lists_each_file_with_its_place(tmp_path: Path) -> None:
+    root = make_bundle(tmp_path / "b")
+    (root / "logs" / "api.jsonl").write_text('{"ts": 1, "msg": "a"}\n[1]\n')
+    (root / "changes.json").write_text("{not json")
+    (root / "truth.yaml").write_text("root_cause: {kind: bogus, service: api}\n")
+    got = [(p.file, p.line) for p in BundleSource(root).problems()]
+    assert got == [("logs/api.jsonl", 2), ("changes.json", None), ("truth.yaml", None)]
+
+
+def test_validate_cli_json(tmp_path: Path) -> None:
+    """`bundle validate --json`: schema, ok, and every problem with file/line/message."""
+    from tests.contract_servers.cli import run_cli
+
+    root = make_bundle(tmp_path / "b")
+    r = run_cli(["bundle", "validate", str(root), "--json"])
+    assert r.code == 0, r.err
+    body = json.loads(r.out)
+    assert body == {
+        "schema": "aisre.bundle.validate/v1",
+        "bundle": str(root),
+        "id": "t1",
+        "ok": True,
+        "problems": [],
+    }
+    (root / "alerts.json").unlink()
+    (root / "logs" / "api.jsonl").write_text("[1]\n")
+    r = run_cli(["bundle", "validate", str(root), "--json"])
+    assert r.code == 2
+    body = json.loads(r.out)
+    assert body["ok"] is False
+    assert body["problems"] == [
+        {
+            "file": "alerts.json",
+            "line": None,
+            "message": "missing (required: the alerts of the incident)",
+        },
+        {"file": "logs/api.jsonl", "line": 1, "message": "expected a JSON object, got list"},
+    ]
+    # without --json: each problem is an error line on stderr (the first one first)
+    r = run_cli(["bundle", "validate", str(root)])
+    assert r.code == 2 and r.out == ""
+    errors = [x for x in r.err.splitlines() if x.startswith("error: ")]
+    assert len(errors) == 2 and "alerts.json: missing" in errors[0]
+    # an unreadable bundle.yaml is one problem, still as JSON
+    _set_meta(root, "format_version", "2")
+    body = json.loads(run_cli(["bundle", "validate", str(root), "--json"]).out)
+    assert body["id"] is None and [p["file"] for p in body["problems"]] == ["bundle.yaml"]
+    assert body["problems"][0]["message"].startswith("format_version: 2 is not supported")

@@ -180,7 +180,7 @@ def test_discover_and_report_structure(eval_dir: Path) -> None:
 def test_cli_json_is_stable(eval_dir: Path, tmp_path: Path) -> None:
     frozen = tmp_path / "w.json"  # one weights file for both runs
     Weights.load().save(frozen)
-    args = ["eval", str(eval_dir), "--json", "--weights", str(frozen)]
+    args = ["eval", str(eval_dir), "--json", "--weights", str(frozen), "--allow-errors"]
     res = _runner().invoke(_app(), args)
     assert res.exit_code == 0, res.output
     body = json.loads(res.stdout)
@@ -231,15 +231,16 @@ def test_cli_json_is_stable(eval_dir: Path, tmp_path: Path) -> None:
 
 def test_cli_tables_and_threshold_exit_code(eval_dir: Path) -> None:
     runner = _runner()
-    ok = runner.invoke(_app(), ["eval", str(eval_dir), "--min-top1", "0", "--min-top3", "0"])
+    lax = "--allow-errors"  # the broken bundle is scored as a miss
+    ok = runner.invoke(_app(), ["eval", str(eval_dir), "--min-top1", "0", "--min-top3", "0", lax])
     assert ok.exit_code == 0, ok.output
     assert "top-1" in ok.stdout and "per kind" in ok.stdout and "reliability" in ok.stdout
     assert "against naive baselines" in ok.stdout and "topology walk" in ok.stdout
     # the broken bundle is a miss, so top-1 < 1: a threshold of 1 must fail with exit 7
-    bad = runner.invoke(_app(), ["eval", str(eval_dir), "--min-top1", "1.0"])
+    bad = runner.invoke(_app(), ["eval", str(eval_dir), "--min-top1", "1.0", lax])
     assert bad.exit_code == ExitCode.THRESHOLD == 7
     assert "below threshold" in bad.stderr and "below threshold" not in bad.stdout
-    js = runner.invoke(_app(), ["eval", str(eval_dir), "--json", "--min-top3", "1.0"])
+    js = runner.invoke(_app(), ["eval", str(eval_dir), "--json", "--min-top3", "1.0", lax])
     assert js.exit_code == 7
     assert json.loads(js.stdout)["thresholds"]["passed"] is False
 
@@ -254,6 +255,7 @@ def test_cli_bad_dir_is_a_usage_error(tmp_path: Path) -> None:
 def test_cli_fit_writes_weights(eval_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "weights.json"
     args = ["eval", str(eval_dir), "--fit", "--folds", "2", "--json", "--weights-out", str(out)]
+    args.append("--allow-errors")
     res = _runner().invoke(_app(), args)
     assert res.exit_code == 0, res.output
     body = json.loads(res.stdout)
@@ -657,3 +659,127 @@ def test_cli_fit_with_two_folders_reports_lodo(eval_dir: Path, tmp_path: Path) -
     assert text.exit_code == 0, text.output
     assert "leave-one-dataset-out per folder" in text.stdout and "within-dataset" in text.stdout
     assert "conf-wrong" in text.stdout
+
+
+# ------------------------------------------------------------------ invalid input (QA pass)
+
+
+def _demo_cases(root: Path, truths: dict[str, str | None]) -> Path:
+    """Copies of the demo bundle under `root`, one per name, with the given truth.yaml
+    text (None: keep the demo's own truth)."""
+    require(DEMO / "truth.yaml", "demo bundle with a truth")
+    for name, text in truths.items():
+        shutil.copytree(DEMO, root / name)
+        if text is not None:
+            (root / name / "truth.yaml").write_text(text)
+    return root
+
+
+def test_invalid_truth_is_an_error_row_not_a_miss(tmp_path: Path) -> None:
+    """A truth kind no hypothesis has (without `match: service`) and a `match` other than
+    `service` are refused as `incident replay` refuses them: error rows naming the file,
+    and no per-kind row for the bogus kind."""
+    root = _demo_cases(
+        tmp_path / "cases",
+        {
+            "ok": None,
+            "bogus": "root_cause: {kind: bogus, service: payments}\n",
+            "banana": "root_cause: {kind: deploy, service: payments}\nmatch: banana\n",
+            "empty": "",
+            "labelled": "root_cause: {kind: code_defect, service: payments}\nmatch: service\n",
+            "upper": "root_cause: {kind: deploy, service: payments}\nmatch: Service\n",
+        },
+    )
+    report = evaluate(root, jobs=1)
+    by = {c.path: c for c in report.cases}
+    assert by["ok"].error is None and by["labelled"].error is None and by["upper"].error is None
+    assert by["labelled"].top1 and by["upper"].top1
+    assert "truth.yaml: root_cause.kind: unknown kind 'bogus'" in (by["bogus"].error or "")
+    assert "truth.yaml: match: expected 'service'" in (by["banana"].error or "")
+    assert (by["empty"].error or "").endswith("truth.yaml: the file is empty")
+    assert "bogus" not in report.summary.per_kind
+    assert report.summary.n_errors == 3
+
+
+def test_missing_alerts_and_unmatched_focus_say_so(tmp_path: Path) -> None:
+    root = _demo_cases(tmp_path / "cases", {"noalerts": None, "focus": None, "none": None})
+    (root / "noalerts" / "alerts.json").unlink()
+    meta = root / "focus" / "bundle.yaml"
+    meta.write_text(
+        "\n".join(
+            "focus_alert: NoSuchAlert" if x.startswith("focus_alert:") else x
+            for x in meta.read_text().splitlines()
+        )
+    )
+    (root / "none" / "alerts.json").write_text("[]")
+    by = {c.path: c.error or "" for c in evaluate(root, jobs=1).cases}
+    assert by["noalerts"].endswith("alerts.json: missing (required: the alerts of the incident)")
+    assert "holds no alert" not in by["noalerts"]
+    assert by["focus"].endswith(
+        "bundle.yaml: focus_alert 'NoSuchAlert' matches no alert in alerts.json"
+    )
+    assert by["none"].endswith("alerts.json: holds no alert")
+
+
+def test_cli_exits_2_listing_the_bundles_that_failed(tmp_path: Path) -> None:
+    """Errors are not silent: a warning on stderr lists each failed bundle (path: reason)
+    and the exit is 2 unless --allow-errors, which keeps exit 0 (they count as misses)."""
+    root = _demo_cases(
+        tmp_path / "cases", {"ok": None, "bogus": "root_cause: {kind: bogus, service: x}\n"}
+    )
+    res = _runner().invoke(_app(), ["eval", str(root), "--json", "-j", "1"])
+    assert res.exit_code == ExitCode.USAGE == 2
+    assert json.loads(res.stdout)["summary"]["errors"] == 1  # the report is still printed
+    assert "1 of 2 bundle(s) could not be evaluated" in res.stderr
+    assert "bogus: " in res.stderr and "unknown kind 'bogus'" in res.stderr
+    assert "--allow-errors" in res.stderr
+    lax = _runner().invoke(_app(), ["eval", str(root), "-j", "1", "--allow-errors"])
+    assert lax.exit_code == 0, lax.output
+    assert "could not be evaluated" in lax.stderr and "bogus: " in lax.stderr
+    clean = _runner().invoke(_app(), ["eval", str(root / "ok"), "-j", "1"])
+    assert clean.exit_code == 0 and "could not be evaluated" not in clean.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        ("{bad", "invalid JSON at line 1 column 2"),
+        ("{}", "weights: field required"),
+        ("[1]", "expected a JSON object, got list"),
+        ('{"weights": {"bogus": 1.0}}', "weights: unknown feature 'bogus'"),
+        ('{"weights": {"anomaly": "x"}}', "weights.anomaly: input should be a valid number"),
+        ('{"weights": {"anomaly": "1.5"}}', "weights.anomaly: input should be a valid number"),
+        ('{"weights": {"anomaly": NaN}}', "weights.anomaly: input should be a finite number"),
+        ('{"weights": {}, "escalate_below": 3}', "escalate_below: input should be less than"),
+        ('{"weights": {}, "null_score": true}', "null_score: input should be a valid number"),
+    ],
+)
+def test_a_malformed_weights_file_is_a_one_line_usage_error(
+    tmp_path: Path, content: str, needle: str
+) -> None:
+    from tests.contract_servers.cli import run_cli
+
+    w = tmp_path / "w.json"
+    w.write_text(content)
+    r = run_cli(["eval", str(DEMO), "--weights", str(w), "--json"])
+    assert r.code == ExitCode.USAGE == 2, (r.code, r.err)
+    assert "internal error" not in r.err and "Traceback" not in r.err
+    lines = [x for x in r.err.splitlines() if x.strip()]
+    assert lines[0].startswith("error: ") and str(w) in lines[0] and needle in lines[0], lines
+    assert lines[1].startswith("hint: ") and len(lines) == 2
+
+
+def test_a_weights_file_as_fit_writes_it_still_loads(tmp_path: Path) -> None:
+    """Every file `Weights.save` writes (the shipped one included) passes the boundary
+    model, and a partial one keeps the documented defaults."""
+    from aisre_cli.investigate.rank import WEIGHTS_FILE
+
+    shipped = Weights.load(WEIGHTS_FILE)
+    p = tmp_path / "w.json"
+    shipped.save(p)
+    again = Weights.load(p)
+    assert again.w == shipped.w and again.escalate_below == shipped.escalate_below
+    p.write_text('{"weights": {"anomaly": 2}, "meta": {"note": "hand-made"}}')
+    partial = Weights.load(p)
+    assert partial.w["anomaly"] == 2.0 and partial.w["logs"] == 0.0
+    assert partial.meta == {"note": "hand-made"}

@@ -129,8 +129,100 @@ def test_refuses_a_non_empty_directory(tmp_path: Path) -> None:
     (tmp_path / "b" / "x").write_text("keep me")
     with pytest.raises(UsageError, match="not empty"):
         capture_bundle(_ctx(), tmp_path / "b")
+    assert (tmp_path / "b" / "x").read_text() == "keep me"  # refused: nothing touched
     capture_bundle(_ctx(), tmp_path / "b", force=True)
-    assert (tmp_path / "b" / "x").read_text() == "keep me"
+    assert not (tmp_path / "b" / "x").exists()  # --force replaces, never mixes
+
+
+def _files(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+
+
+def test_force_over_an_earlier_bundle_leaves_only_the_new_capture(tmp_path: Path) -> None:
+    """`--force` over an earlier capture: no stale logs, metrics or truth.yaml remain
+    (triage would read two incidents), and nothing is left beside the directory."""
+    out = tmp_path / "work" / "b"
+    capture_bundle(_ctx(), out)
+    fresh = _files(out)
+    (out / "logs" / "old-service.jsonl").write_text('{"ts": 1, "msg": "old incident"}\n')
+    (out / "metrics" / "99_old.json").write_text("{}")
+    (out / "truth.yaml").write_text("root_cause: {kind: deploy, service: old}\n")
+    (out / "events").mkdir()
+    (out / "events" / "old.jsonl").write_text("")
+    out.chmod(0o750)
+    capture_bundle(_ctx(), out, force=True)
+    assert _files(out) == fresh
+    assert (out.stat().st_mode & 0o777) == 0o750  # the directory keeps its mode
+    assert sorted(p.name for p in out.parent.iterdir()) == ["b"]
+    BundleSource(out).validate()
+
+
+def test_an_interrupted_capture_leaves_the_earlier_bundle_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aisre_cli.sources import capture as capture_mod
+
+    out = tmp_path / "work" / "b"
+    capture_bundle(_ctx(), out)
+    before = {p: (out / p).read_bytes() for p in _files(out)}
+    real_write = capture_mod._write
+    calls = {"n": 0}
+
+    def dies_midway(path: Path, data: bytes) -> None:
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt
+        real_write(path, data)
+
+    monkeypatch.setattr(capture_mod, "_write", dies_midway)
+    with pytest.raises(KeyboardInterrupt):  # after bundle.yaml, alerts.json, a metric
+        capture_bundle(_ctx(), out, force=True, title="a second incident")
+    assert {p: (out / p).read_bytes() for p in _files(out)} == before
+    assert sorted(p.name for p in out.parent.iterdir()) == ["b"]  # the staging dir is gone
+
+
+def test_force_through_a_symlink_replaces_its_target(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    capture_bundle(_ctx(), real)
+    (real / "stale.txt").write_text("x")
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    capture_bundle(_ctx(), link, force=True)
+    assert link.is_symlink() and not (real / "stale.txt").exists()
+    assert (real / "bundle.yaml").exists()
+
+
+def test_capture_refuses_a_file_and_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(UsageError, match="not a directory"):
+        capture_bundle(_ctx(), tmp_path / "f", force=True)
+    here = tmp_path / "here"
+    capture_bundle(_ctx(), here)
+    monkeypatch.chdir(here)
+    with pytest.raises(UsageError, match="current directory"):
+        capture_bundle(_ctx(), Path("."), force=True)
+    assert (here / "bundle.yaml").exists()
+
+
+def test_capture_json_has_a_schema_and_force_replaces(tmp_path: Path) -> None:
+    """`bundle capture --json` (from the demo profile's bundle source) names its schema."""
+    import json
+
+    from tests.contract_servers.cli import run_cli
+
+    out = tmp_path / "cap"
+    r = run_cli(["bundle", "capture", "179e723e8f1abc96", "-o", str(out), "--json"])
+    assert r.code == 0, r.err
+    body = json.loads(r.out)
+    assert body["schema"] == "aisre.bundle.capture/v1" and body["bundle"] == str(out)
+    (out / "logs" / "stale.jsonl").write_text("{}\n")
+    r = run_cli(["bundle", "capture", "179e723e8f1abc96", "-o", str(out)])
+    assert r.code == 2 and "--force" in r.err
+    r = run_cli(["bundle", "capture", "179e723e8f1abc96", "-o", str(out), "--force"])
+    assert r.code == 0, r.err
+    assert not (out / "logs" / "stale.jsonl").exists()
 
 
 # ------------------------------------------------------------------ issue 11, finding 12

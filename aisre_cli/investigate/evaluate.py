@@ -18,14 +18,17 @@ reliability table of 10 confidence buckets), the confident-wrong rate (top
 hypothesis wrong, not escalated, confidence >= 0.8: the answers governance would
 trust and should not) and time per bundle.
 
-The truth's `kind` is free text: under `match: service` it is never compared (a
-dataset may label causes with kinds the engine does not have, e.g. `code_defect`).
+truth.yaml is validated when read (`sources.bundle.check_truth`): `match` is `service`
+or absent, and without `match: service` the kind is one of the hypothesis kinds. Under
+`match: service` the kind is never compared and may be any label (a dataset may label
+causes with kinds the engine does not have, e.g. `code_defect`).
 
 Bundles are triaged in worker processes when there are enough of them (`jobs`);
 the results are identical to a serial run and come back in plan order.
 
-A bundle that fails (malformed file, no alert, a bug) becomes an error row and
-counts as a miss in top-1/top-3/MRR; the run always completes.
+A bundle that fails (malformed file or truth.yaml, no alert, a bug) becomes an error
+row and counts as a miss in top-1/top-3/MRR; the run always completes (`aisre eval`
+then warns and exits 2 unless `--allow-errors`).
 
 `rank_case` re-ranks cached feature vectors with other weights, exactly as the
 engine scores them; `fit.py` uses it to compute held-out numbers.
@@ -41,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aisre_cli.errors import AisreError
+from aisre_cli.errors import AisreError, BundleError
 from aisre_cli.investigate.baselines import NAMES as BASELINES
 from aisre_cli.investigate.baselines import rank_of, rankings
 from aisre_cli.investigate.gather import gather_for, list_alerts, resolve_alert
@@ -54,6 +57,7 @@ from aisre_cli.investigate.rank import (
 )
 from aisre_cli.investigate.triage import Analysis, analyze_context, build_report
 from aisre_cli.settings.config import Profile
+from aisre_cli.sources.bundle import focus_hint, focus_problem
 from aisre_cli.sources.registry import SourceSet, bundle_set
 
 SCHEMA = "aisre.eval/v1"
@@ -537,8 +541,17 @@ def analyze_bundle(sources: SourceSet, profile: Profile, weights: Weights) -> An
     assert b is not None
     alerts, _ = list_alerts(sources, profile.gather_budget_s)
     if not alerts:
-        raise AisreError("alerts.json holds no alert")
+        p = b.root / "alerts.json"
+        if not p.exists() and not p.is_symlink():
+            raise BundleError(
+                f"{p}: missing (required: the alerts of the incident)",
+                hint="see docs/bundle-format.md; `aisre bundle validate DIR` checks a bundle",
+            )
+        raise BundleError(f"{p}: holds no alert", hint="a bundle freezes at least one alert")
     if b.meta.focus_alert:
+        why = focus_problem(alerts, b.meta.focus_alert)
+        if why is not None:
+            raise BundleError(f"{b.root / 'bundle.yaml'}: {why}", hint=focus_hint(b.root))
         alert = resolve_alert(alerts, b.meta.focus_alert)
     else:
         alert = min(alerts, key=lambda a: (a.starts_at, a.id))

@@ -25,7 +25,9 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Annotated, Any, cast
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from aisre_cli.investigate import scene
 from aisre_cli.investigate.analyzers.metrics import MetricFinding
@@ -147,6 +149,69 @@ DEFAULT_ESCALATE_BELOW = 0.5
 WEIGHTS_FILE = Path(__file__).with_name("weights.json")
 
 
+_Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+"""A finite JSON number (`"1.5"`, `true`, NaN and infinities are refused)."""
+
+
+class WeightsFile(BaseModel):
+    """weights.json, as `Weights.save` (and `aisre eval --fit`) writes it: the boundary
+    model of `Weights.load`, so a hand-edited or foreign file fails with one line naming
+    the place instead of scoring with garbage. Unknown top-level keys are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    weights: dict[str, _Number]
+    """Feature name (one of `FEATURES`) → weight. A feature left out weighs 0 (its
+    design prior for `DESIGN_ONLY` features)."""
+    null_score: _Number = DEFAULT_NULL_SCORE
+    """The score of the "no cause found" option of the softmax."""
+    escalate_below: Annotated[_Number, Field(ge=0.0, le=1.0)] = DEFAULT_ESCALATE_BELOW
+    """Escalate when the top confidence is below this."""
+    meta: dict[str, Any] = Field(default_factory=dict)
+    """Provenance of a fit (date, folders, held-out numbers): reported, never used."""
+
+    @field_validator("weights", mode="before")
+    @classmethod
+    def _known_features(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            unknown = [k for k in v if k not in FEATURES]
+            if unknown:
+                raise ValueError(f"unknown feature {str(unknown[0])[:60]!r}")
+        return v
+
+
+def _read_weights_file(p: Path) -> WeightsFile:
+    """Parse and validate a weights file; any problem is a one-line `ConfigError`."""
+    from aisre_cli.errors import ConfigError
+
+    shape = (
+        'a weights file is what `aisre eval --fit` writes: {"weights": {FEATURE: number, ...},'
+        ' "null_score": number, "escalate_below": number in [0, 1]}'
+    )
+    try:
+        raw = json.loads(p.read_bytes())
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read ({exc.strerror})", hint=shape) from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{p}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", hint=shape
+        ) from None
+    except ValueError:  # not UTF-8 (UnicodeDecodeError)
+        raise ConfigError(f"{p}: not UTF-8 JSON text", hint=shape) from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{p}: expected a JSON object, got {type(raw).__name__}", hint=shape)
+    try:
+        return WeightsFile.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(x) for x in err["loc"]) or "$"
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        hint = shape
+        if msg.startswith("unknown feature"):
+            hint = "features: " + ", ".join(FEATURES)
+        raise ConfigError(f"{p}: {where}: {msg[:1].lower()}{msg[1:]}", hint=hint) from None
+
+
 @dataclass
 class Weights:
     w: dict[str, float]
@@ -158,8 +223,8 @@ class Weights:
     def load(cls, path: Path | None = None) -> Weights:
         p = path or WEIGHTS_FILE
         if p.exists():
-            raw = json.loads(p.read_text())
-            fitted = raw["weights"]
+            raw = _read_weights_file(p)
+            fitted = raw.weights
             w = {
                 k: float(
                     fitted[k] if k in fitted else DEFAULT_WEIGHTS[k] if k in DESIGN_ONLY else 0.0
@@ -170,9 +235,9 @@ class Weights:
                 w["memory_prior"] = MEMORY_PRIOR_WEIGHT
             return cls(
                 w=w,
-                null_score=float(raw.get("null_score", DEFAULT_NULL_SCORE)),
-                escalate_below=float(raw.get("escalate_below", DEFAULT_ESCALATE_BELOW)),
-                meta=dict(raw.get("meta", {})),
+                null_score=float(raw.null_score),
+                escalate_below=float(raw.escalate_below),
+                meta=dict(raw.meta),
             )
         return cls(dict(DEFAULT_WEIGHTS), DEFAULT_NULL_SCORE, DEFAULT_ESCALATE_BELOW)
 

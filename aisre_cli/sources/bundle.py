@@ -18,7 +18,7 @@ import math
 import re
 import time
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aisre_cli.errors import BundleError
 from aisre_cli.model import (
+    HYPOTHESIS_KINDS,
     Alert,
     Change,
     Event,
@@ -81,6 +82,8 @@ class BundleMeta(_Lenient):
     title: str = ""
     window: _WindowIn
     focus_alert: str | None = None
+    format_version: Any = None
+    """Absent in most bundles (read as 1); checked by `_check_format_version`."""
 
 
 class _AlertStatusIn(_Lenient):
@@ -139,6 +142,10 @@ class Truth(_Lenient):
     root_cause: TruthCause
     match: str | None = None
 
+    @property
+    def service_only(self) -> bool:
+        return (self.match or "").strip().lower() == "service"
+
 
 # ---------------------------------------------------------------- helpers
 
@@ -153,6 +160,142 @@ def _json_path(loc: Sequence[int | str]) -> str:
 def _first_error(exc: ValidationError) -> str:
     err = exc.errors()[0]
     return f"{_json_path(err['loc'])}: {err['msg'].lower()}"
+
+
+FORMAT_MAJOR = 1
+"""The bundle format major version this reader reads (`format_version` in bundle.yaml)."""
+_VERSION_TEXT = re.compile(r"v?(\d+)(?:\.\d+){0,2}")
+
+
+def _check_format_version(meta_path: Path, value: Any) -> None:
+    """Refuse a bundle.yaml whose `format_version` is not a v1 version.
+
+    Absent (or null) reads as 1: most bundles, and every bundle written before the
+    field existed, have none. Minor versions of 1 (`1.2`, "1.2") are read: they may
+    only add fields. Anything else is refused rather than misread."""
+    if value is None:
+        return
+    major: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        major = value
+    elif isinstance(value, float) and math.isfinite(value) and value >= 0:
+        major = int(value)
+    elif isinstance(value, str) and (m := _VERSION_TEXT.fullmatch(value.strip())):
+        major = int(m.group(1))
+    if major is None:
+        raise BundleError(
+            f"{meta_path}: format_version: expected a version number such as 1,"
+            f" got {str(value)[:40]!r}",
+            hint=f"write `format_version: {FORMAT_MAJOR}`, or leave the field out",
+        )
+    if major != FORMAT_MAJOR:
+        raise BundleError(
+            f"{meta_path}: format_version: {str(value)[:40]} is not supported"
+            f" (this aisre reads bundle format v{FORMAT_MAJOR})",
+            hint="docs/bundle-format.md describes v1; read a bundle of another version"
+            " with an aisre that supports it",
+        )
+
+
+TRUTH_MATCH = ("service",)
+"""The values `match` may take in truth.yaml (absent: kind, service and change)."""
+
+
+def check_truth(truth: Truth, path: Path | str) -> None:
+    """The checks of truth.yaml a schema cannot say: `match` is `service` or absent, and
+    without `match: service` the kind is a hypothesis kind (with it, the kind is never
+    compared and may be any label, such as nezha-ob's `code_defect`)."""
+    if truth.match is not None and truth.match.strip().lower() not in TRUTH_MATCH:
+        raise BundleError(
+            f"{path}: match: expected 'service' or no match, got {truth.match[:40]!r}",
+            hint="`match: service` compares only the service; leave it out to compare kind"
+            " and service too (docs/eval.md)",
+        )
+    kind = truth.root_cause.kind
+    if not kind.strip():
+        raise BundleError(f"{path}: root_cause.kind: empty", hint="name the cause's kind")
+    if not truth.service_only and kind not in HYPOTHESIS_KINDS:
+        raise BundleError(
+            f"{path}: root_cause.kind: unknown kind {kind[:40]!r}",
+            hint="one of: " + ", ".join(HYPOTHESIS_KINDS) + "; or add `match: service` to"
+            " compare only the service (docs/eval.md)",
+        )
+
+
+def focus_matches(alerts: Sequence[Alert], query: str) -> list[Alert]:
+    """The alerts `focus_alert` names, as `aisre triage` resolves an alert id: an exact
+    fingerprint or alias, else a unique alertname, else a unique fingerprint prefix of
+    four characters or more. One alert: it resolves; none or several: it does not."""
+    q = query.strip()
+    if not q:
+        return []
+    exact = [a for a in alerts if a.id == q or q in a.aliases]
+    if exact:
+        return exact[:1]
+    named = [a for a in alerts if a.name == q]
+    if named:
+        return named
+    return [a for a in alerts if len(q) >= 4 and a.id.startswith(q)]
+
+
+def focus_problem(alerts: Sequence[Alert], focus: str) -> str | None:
+    """Why bundle.yaml's `focus_alert` does not resolve to one alert (None: it does)."""
+    hits = focus_matches(alerts, focus)
+    if len(hits) == 1:
+        return None
+    what = "matches no alert" if not hits else f"is ambiguous: {len(hits)} alerts match"
+    return f"focus_alert {focus[:80]!r} {what} in alerts.json"
+
+
+def focus_hint(root: Path | str) -> str:
+    """Where to look when a bundle's `focus_alert` names no alert."""
+    return f"fix focus_alert in bundle.yaml; `aisre alerts --bundle {root}` lists the alerts"
+
+
+def _key_line(path: Path, key: str) -> int | None:
+    """The line of a top-level `key:` in a small YAML file (None: not found)."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    pat = re.compile(rf"{re.escape(key)}\s*:")
+    return next((i for i, text in enumerate(lines, 1) if pat.match(text)), None)
+
+
+@dataclass(frozen=True)
+class BundleProblem:
+    """One finding of `aisre bundle validate`: the file (relative to the bundle), the
+    line when the reader knows it, and what is wrong."""
+
+    file: str
+    line: int | None
+    message: str
+    text: str
+    """The whole one-line message, as the reader raised it."""
+    hint: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "message": self.message}
+
+
+_PROBLEM_AT = re.compile(r"(?P<file>.+?)(?::(?P<line>\d+))?: (?P<rest>.+)", re.DOTALL)
+
+
+def _problem(root: Path, exc: BundleError, default_file: str) -> BundleProblem:
+    """A reader's error as a problem: the `FILE[:LINE]: ` the message starts with (every
+    reader names the file first), relative to the bundle; else `default_file`."""
+    text = exc.message
+    m = _PROBLEM_AT.fullmatch(text)
+    if m is not None:
+        where = Path(m.group("file"))
+        try:
+            rel = where.relative_to(root)
+        except ValueError:
+            rel = where
+        if rel.as_posix() == default_file or (root / rel).exists() or (root / rel).is_symlink():
+            line = int(m.group("line")) if m.group("line") else None
+            return BundleProblem(rel.as_posix(), line, m.group("rest"), text, exc.hint)
+    return BundleProblem(default_file, None, text, text, exc.hint)
 
 
 def _load_json(
@@ -925,6 +1068,7 @@ class BundleSource:
             err = exc.errors()[0]
             loc = ".".join(str(x) for x in err["loc"])
             raise BundleError(f"{meta_path}: {loc}: {err['msg'].lower()}") from None
+        _check_format_version(meta_path, self.meta.format_version)
         self.window = Window(
             start=_ts(meta_path, "window.start", self.meta.window.start),
             end=_ts(meta_path, "window.end", self.meta.window.end),
@@ -1119,21 +1263,81 @@ class BundleSource:
         if not p.exists():
             return None
         raw = self._yaml(p)
+        shape = "root_cause: {kind: KIND, service: SERVICE}, optional change_id and match"
+        if raw is None:
+            raise BundleError(f"{p}: the file is empty", hint=f"a truth.yaml holds {shape}")
+        if not isinstance(raw, dict):
+            raise BundleError(f"{p}: expected a mapping", hint=f"a truth.yaml holds {shape}")
         try:
-            return Truth.model_validate(raw)
+            truth = Truth.model_validate(raw)
         except ValidationError as exc:
             raise BundleError(f"{p}: {_first_error(exc)[2:]}") from None
+        check_truth(truth, p)
+        return truth
+
+    def problems(self) -> list[BundleProblem]:
+        """Read every file once and return what is wrong, in file order: the first
+        problem of each file (a reader stops at it), then those of the bundle as a
+        whole (a missing alerts.json, a focus_alert that names no alert)."""
+        found: list[BundleProblem] = []
+        w = self.window
+
+        def check(default_file: str, read: Callable[[], object]) -> bool:
+            try:
+                read()
+            except BundleError as exc:
+                found.append(_problem(self.root, exc, default_file))
+                return False
+            return True
+
+        alerts_file = self.root / "alerts.json"
+        if not alerts_file.exists() and not alerts_file.is_symlink():
+            found.append(
+                BundleProblem(
+                    "alerts.json",
+                    None,
+                    "missing (required: the alerts of the incident)",
+                    f"{alerts_file}: missing (required: the alerts of the incident)",
+                    "write the Alertmanager `GET /api/v2/alerts` body there"
+                    " (docs/bundle-format.md), or `aisre bundle capture` the incident",
+                )
+            )
+        elif check("alerts.json", self.list_alerts) and self.meta.focus_alert:
+            msg = focus_problem(self.list_alerts(), self.meta.focus_alert)
+            if msg is not None:
+                meta = self.root / "bundle.yaml"
+                line = _key_line(meta, "focus_alert")
+                text = f"{meta}:{line}: {msg}" if line else f"{meta}: {msg}"
+                found.append(BundleProblem("bundle.yaml", line, msg, text, focus_hint(self.root)))
+        check("metrics", self.all_series)
+        check("logs", self.all_logs)
+        check("changes.json", lambda: self.fetch_changes(w.start, w.end))
+        check("topology.yaml", self.fetch_topology)
+        check("events", lambda: self.fetch_events(w.start, w.end))
+        check("traces", lambda: self.fetch_spans(w.start, w.end))
+        check("truth.yaml", self.truth)
+        return found
 
     def validate(self) -> None:
-        """Read every file once (used by `aisre bundle validate` and tests)."""
-        self.list_alerts()
-        self.all_series()
-        self.all_logs()
-        self.fetch_changes(self.window.start, self.window.end)
-        self.fetch_topology()
-        self.fetch_events(self.window.start, self.window.end)
-        self.fetch_spans(self.window.start, self.window.end)
-        self.truth()
+        """Read every file once; raise the first of `problems()` (used by tests)."""
+        found = self.problems()
+        if found:
+            raise BundleError(found[0].text, hint=found[0].hint)
+
+
+def validate_bundle(
+    root: Path | str, limits: InputLimits | None = None
+) -> tuple[BundleSource | None, list[BundleProblem]]:
+    """`aisre bundle validate`: the bundle (None when bundle.yaml is unusable) and every
+    problem found. A path that is not a directory raises: there is no bundle to check."""
+    root = Path(root)
+    try:
+        b = BundleSource(root, limits=limits)
+    except BundleError as exc:
+        if not root.is_dir():
+            raise
+        return None, [_problem(root, exc, "bundle.yaml")]
+    return b, b.problems()
 
 
 def _not_utf8(raw: bytes, exc: orjson.JSONDecodeError) -> int | None:

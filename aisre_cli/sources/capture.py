@@ -40,9 +40,13 @@ hypotheses in the same order (tested).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
+import secrets
+import shutil
+import stat
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -183,14 +187,92 @@ def capture_bundle(
 ) -> Path:
     """Write `ctx` as a bundle v1 directory at `out`; returns the path.
 
+    The bundle is written into a fresh directory beside `out` and renamed into place
+    (`_swap_in`), so `out` holds exactly the new capture: `--force` over an earlier
+    bundle leaves none of its files behind (two incidents in one bundle would mislead
+    triage), and an interrupted capture leaves `out` as it was.
+
     `events`: the profile has event sources, so `events/` is written even when they
     reported nothing (it is written whenever `ctx.events` holds any)."""
-    if out.exists() and any(out.iterdir()) and not force:
-        raise UsageError(
-            f"{out} exists and is not empty",
-            hint="choose a new directory or pass --force to overwrite",
-        )
-    out.mkdir(parents=True, exist_ok=True)
+    target = Path(os.path.realpath(out))  # through a symlink: the link keeps working
+    if target.exists():
+        if not target.is_dir():
+            raise UsageError(
+                f"{out} exists and is not a directory", hint="choose a directory to write"
+            )
+        if any(target.iterdir()) and not force:
+            raise UsageError(
+                f"{out} exists and is not empty",
+                hint="choose a new directory or pass --force to replace its contents",
+            )
+        if Path.cwd() == target or target in Path.cwd().parents:
+            raise UsageError(
+                f"{out} is the current directory (or holds it): it cannot be replaced",
+                hint="run the capture from another directory, or choose a new one",
+            )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = _fresh_dir(target, "capture")
+    try:
+        _write_bundle(ctx, staging, title=title, raw_alerts=raw_alerts, events=events)
+        try:
+            _swap_in(staging, target)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot put the capture in place at {out}: {exc.strerror or exc}",
+                hint="choose a directory whose parent you can write (not a mount point)",
+            ) from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out
+
+
+def _fresh_dir(target: Path, what: str) -> Path:
+    """A new, empty, hidden directory beside `target` (same file system: renames are
+    atomic), created with the default mode like any directory the user makes."""
+    for _ in range(100):
+        p = target.with_name(f".{target.name}.{what}-{os.getpid()}-{secrets.token_hex(4)}")
+        try:
+            p.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise UsageError(
+                f"cannot create a directory beside {target}: {exc.strerror or exc}",
+                hint="the capture is written beside the output directory, then renamed:"
+                " choose an output directory whose parent you can write",
+            ) from None
+        return p
+    raise UsageError(f"cannot create a directory beside {target}")
+
+
+def _swap_in(staging: Path, target: Path) -> None:
+    """Put `staging` at `target`: the earlier directory, if any, is renamed aside first,
+    then removed once the new one is in place (restored if that rename fails)."""
+    if not target.exists():
+        os.rename(staging, target)
+        return
+    with contextlib.suppress(OSError):  # keep the mode the user gave the directory
+        os.chmod(staging, stat.S_IMODE(target.stat().st_mode))
+    old = _fresh_dir(target, "old")
+    os.rename(target, old)  # onto the empty `old`: POSIX renames a directory over one
+    try:
+        os.rename(staging, target)
+    except BaseException:
+        os.rename(old, target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_bundle(
+    ctx: Context,
+    out: Path,
+    *,
+    title: str,
+    raw_alerts: list[dict[str, Any]] | None,
+    events: bool,
+) -> None:
+    """Write the files of the bundle into the (empty) directory `out`."""
     bundle_id = f"{ctx.alert.name}-{ctx.alert.starts_at.strftime('%Y%m%dT%H%M%SZ')}"
     meta = {
         "id": bundle_id,
@@ -283,7 +365,6 @@ def capture_bundle(
     if ctx.spans:
         recs = [orjson.dumps(scrub(span_record(sp))) for sp in ctx.spans]
         _write(out / "traces" / "spans.jsonl", b"\n".join(recs) + b"\n")
-    return out
 
 
 def span_record(sp: Span) -> dict[str, Any]:

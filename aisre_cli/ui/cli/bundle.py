@@ -14,6 +14,9 @@ import typer
 
 from aisre_cli.ui.cli.app import JsonOpt, ProfileOpt, app, state
 
+CAPTURE_SCHEMA = "aisre.bundle.capture/v1"
+VALIDATE_SCHEMA = "aisre.bundle.validate/v1"
+
 bundle_app = typer.Typer(
     name="bundle",
     help="Capture live incidents as bundles and validate bundles.",
@@ -57,6 +60,7 @@ def capture_cmd(
         gctx, out, title=title, raw_alerts=raw, force=force, events=bool(sources.events)
     )
     summary = {
+        "schema": CAPTURE_SCHEMA,
         "bundle": str(path),
         "alert": alert.id,
         "alerts": len(gctx.alerts),
@@ -82,10 +86,38 @@ def capture_cmd(
 
 
 @bundle_app.command("validate")
-def validate_cmd(path: Path = typer.Argument(..., file_okay=False)) -> None:
-    """Read every file of a bundle; exit 2 with the file and place of the first problem."""
-    from aisre_cli.sources.bundle import BundleSource
+def validate_cmd(
+    path: Path = typer.Argument(..., file_okay=False),
+    json_out: JsonOpt = False,
+) -> None:
+    """Read every file of a bundle; exit 2 listing each problem with its file and place.
 
-    b = BundleSource(path)
-    b.validate()
-    typer.echo(f"{path}: valid bundle {b.meta.id!r}", err=True)
+    Checks every file against docs/bundle-format.md, and the bundle as a whole:
+    alerts.json is there, `format_version` is 1 (or absent), `focus_alert` names an alert.
+
+    Example: aisre bundle validate ./incident-42 --json
+    """
+    from aisre_cli.errors import BundleError, ExitCode
+    from aisre_cli.sources.bundle import validate_bundle
+    from aisre_cli.ui.cli.app import render_error
+
+    b, problems = validate_bundle(path)
+    if json_out:
+        from aisre_cli.ui.cli.common import print_json
+
+        print_json(
+            {
+                "schema": VALIDATE_SCHEMA,
+                "bundle": str(path),
+                "id": b.meta.id if b is not None else None,
+                "ok": not problems,
+                "problems": [p.to_dict() for p in problems],
+            }
+        )
+    else:
+        for p in problems:
+            render_error(BundleError(p.text, p.hint))
+        if not problems and b is not None:
+            typer.echo(f"{path}: valid bundle {b.meta.id!r}", err=True)
+    if problems:
+        raise typer.Exit(int(ExitCode.USAGE))

@@ -1,7 +1,9 @@
 """`aisre eval`: score triage on a folder of bundles with known root causes.
 
 Progress goes to stderr, tables (or `--json`) to stdout. Below `--min-top1` /
-`--min-top3` the command exits with ExitCode.THRESHOLD (7). With `--fit` it also
+`--min-top3` the command exits with ExitCode.THRESHOLD (7). When bundles could not be
+evaluated it lists them on stderr and exits with ExitCode.USAGE (2), unless
+`--allow-errors` (they still count as misses). With `--fit` it also
 fits the ranking weights, prints leave-one-dataset-out numbers (the headline, with
 several folders) beside the within-dataset k-fold ones (thresholds apply to the
 headline) and writes `weights.json`.
@@ -61,6 +63,11 @@ def eval_cmd(
     ),
     weights_out: Path | None = typer.Option(
         None, "--weights-out", dir_okay=False, help="Where --fit writes (default: the engine's)."
+    ),
+    allow_errors: bool = typer.Option(
+        False,
+        "--allow-errors",
+        help="Exit 0 even when bundles could not be evaluated (they count as misses).",
     ),
     verbose: VerboseOpt = 0,
 ) -> None:
@@ -160,7 +167,38 @@ def eval_cmd(
                 hint="see the misses above (or --json) for the bundles that failed",
             )
         )
+    if report.errors:
+        _warn_errors(err, report, allow_errors)
+        if not allow_errors:
+            raise typer.Exit(code=int(ExitCode.USAGE))
+    if failures:
         raise typer.Exit(code=int(ExitCode.THRESHOLD))
+
+
+def _warn_errors(err: Console, report: EvalReport, allowed: bool) -> None:
+    """On stderr: which bundles could not be evaluated and why (one line each)."""
+    from aisre_cli.errors import BundleError
+    from aisre_cli.ui.cli.app import render_error
+    from aisre_cli.ui.term import markup
+
+    bad = report.errors
+    n = len(report.cases)
+    err.print(
+        f"[yellow]warning:[/] {len(bad)} of {n} bundle(s) could not be evaluated"
+        " (each counts as a miss):",
+        soft_wrap=True,
+    )
+    for c in bad:
+        line = f"  {markup(c.path, oneline=True)}: {markup(c.error or '', oneline=True)}"
+        err.print(line, soft_wrap=True)
+    if not allowed:
+        render_error(
+            BundleError(
+                f"{len(bad)} bundle(s) could not be evaluated",
+                hint="fix them (`aisre bundle validate DIR` lists a bundle's problems),"
+                " or pass --allow-errors to score them as misses",
+            )
+        )
 
 
 def _applied_to(fr: FitResult | None) -> str:
