@@ -16,12 +16,14 @@ Nothing here imports a UI library, numpy or httpx.
 
 from __future__ import annotations
 
+import re
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 HypothesisKind = Literal[
     "deploy",
@@ -104,13 +106,68 @@ class Alert(_Model):
         default_factory=list, description="Every source this alert was seen in (after dedup)."
     )
 
+    _short: str | None = PrivateAttr(default=None)
+
     @property
     def short_id(self) -> str:
-        return self.id[:8]
+        """The id to show and to suggest in commands (`aisre triage <short_id>`):
+        `short_alert_id(id)`, or the longer one that `short_ids` found unique in the
+        listing this alert was resolved from (`gather.resolve_alert` records it)."""
+        return self._short or short_alert_id(self.id)
+
+    def remember_short_id(self, short: str) -> None:
+        """Record the id that names this alert alone in its listing (see `short_ids`)."""
+        self._short = short if short != short_alert_id(self.id) else None
 
     @property
     def summary(self) -> str:
         return self.annotations.get("summary") or self.annotations.get("description") or ""
+
+
+SHORT_ID_LEN = 8
+"""Characters of a hex fingerprint shown as its short id (Alertmanager's have 16)."""
+
+_HEX_ID = re.compile(r"[0-9a-fA-F]+")
+
+
+def short_alert_id(alert_id: str) -> str:
+    """The id shown for an alert on its own: a hex fingerprint (Alertmanager, a bundle)
+    cut to its first 8 characters, which tell fingerprints apart; any other id whole,
+    because its prefix is shared by every alert of its source (`pd-A0000…`)."""
+    if len(alert_id) > SHORT_ID_LEN and _HEX_ID.fullmatch(alert_id):
+        return alert_id[:SHORT_ID_LEN]
+    return alert_id
+
+
+def short_ids(alerts: Sequence[Alert]) -> dict[str, str]:
+    """Alert id → the id to show for it in this listing, one that `aisre triage`
+    (`gather.resolve_alert`) resolves to that alert and no other: `short_alert_id`,
+    lengthened while it is also a prefix of another alert's id or alias, or another
+    alert's name. The keys are sorted once, so a 5,000-alert inbox costs O(n log n)."""
+    from bisect import bisect_left
+
+    keys = sorted((k, i) for i, a in enumerate(alerts) for k in (a.id, *a.aliases))
+    names: dict[str, set[int]] = {}
+    for i, a in enumerate(alerts):
+        names.setdefault(a.name, set()).add(i)
+
+    def clash(q: str, me: int) -> bool:
+        if names.get(q, {me}) - {me}:
+            return True
+        j = bisect_left(keys, (q, -1))
+        while j < len(keys) and keys[j][0].startswith(q):
+            if keys[j][1] != me:
+                return True
+            j += 1
+        return False
+
+    out: dict[str, str] = {}
+    for i, a in enumerate(alerts):
+        n = len(short_alert_id(a.id))
+        while n < len(a.id) and clash(a.id[:n], i):
+            n += 1
+        out[a.id] = a.id[:n]
+    return out
 
 
 class Change(_Model):

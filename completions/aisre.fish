@@ -131,7 +131,7 @@ complete -c aisre -n "__aisre_at 'aisre auth status'" -l profile -s p -x -d 'Con
 
 # aisre bundle
 complete -c aisre -n "__aisre_at 'aisre bundle'" -a 'capture' -d 'Write a bundle v1 of one live alert: alerts, metrics, logs, changes, topology'
-complete -c aisre -n "__aisre_at 'aisre bundle'" -a 'validate' -d 'Read every file of a bundle; exit 2 with the file and place of the first problem'
+complete -c aisre -n "__aisre_at 'aisre bundle'" -a 'validate' -d 'Read every file of a bundle; exit 2 listing each problem with its file and place'
 complete -c aisre -n "__aisre_at 'aisre bundle'" -s h -l help -d 'Show help and exit'
 
 # aisre bundle capture
@@ -144,6 +144,7 @@ complete -c aisre -n "__aisre_at 'aisre bundle capture'" -l title -x -d 'Title f
 
 # aisre bundle validate
 complete -c aisre -n "__aisre_at 'aisre bundle validate'" -s h -l help -d 'Show help and exit'
+complete -c aisre -n "__aisre_at 'aisre bundle validate'" -l json -d 'Machine-readable output (stable schema)'
 complete -c aisre -n "__aisre_at 'aisre bundle validate'" -x -a '(__fish_complete_directories (commandline -ct))'
 
 # aisre change
@@ -246,6 +247,7 @@ complete -c aisre -n "__aisre_at 'aisre escalate'" -l profile -s p -x -d 'Config
 
 # aisre eval
 complete -c aisre -n "__aisre_at 'aisre eval'" -s h -l help -d 'Show help and exit'
+complete -c aisre -n "__aisre_at 'aisre eval'" -l allow-errors -d 'Exit 0 even when bundles could not be evaluated (they count as misses)'
 complete -c aisre -n "__aisre_at 'aisre eval'" -l fit -d 'Fit the weights by k-fold CV; report held-out numbers; save them'
 complete -c aisre -n "__aisre_at 'aisre eval'" -l folds -x -d 'Cross-validation folds for --fit'
 complete -c aisre -n "__aisre_at 'aisre eval'" -l jobs -s j -x -d 'Worker processes triaging bundles (default: CPUs)'
@@ -298,6 +300,7 @@ complete -c aisre -n "__aisre_at 'aisre incident replay'" -l profile -s p -x -d 
 complete -c aisre -n "__aisre_at 'aisre incident resolve'" -s h -l help -d 'Show help and exit'
 complete -c aisre -n "__aisre_at 'aisre incident resolve'" -l cause -x -d 'The rank of the hypothesis that was the cause'
 complete -c aisre -n "__aisre_at 'aisre incident resolve'" -l change -x -d 'The change id that caused it'
+complete -c aisre -n "__aisre_at 'aisre incident resolve'" -l force -d 'Replace a different cause confirmed before (and its note)'
 complete -c aisre -n "__aisre_at 'aisre incident resolve'" -l json -d 'Machine-readable output (stable schema)'
 complete -c aisre -n "__aisre_at 'aisre incident resolve'" -l kind -x -d 'Cause kind (when not ranked)'
 complete -c aisre -n "__aisre_at 'aisre incident resolve'" -l note -x -d 'What was learned (free text)'
@@ -337,6 +340,7 @@ complete -c aisre -n "__aisre_at 'aisre memory status'" -l profile -s p -x -d 'C
 complete -c aisre -n "__aisre_at 'aisre memory sync'" -s h -l help -d 'Show help and exit'
 complete -c aisre -n "__aisre_at 'aisre memory sync'" -l json -d 'Machine-readable output (stable schema)'
 complete -c aisre -n "__aisre_at 'aisre memory sync'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'
+complete -c aisre -n "__aisre_at 'aisre memory sync'" -l set-aside-damaged -d 'First move damaged spool lines to a private file next to the spool (spool.jsonl.damaged-TIME, for inspection), then send the rest'
 
 # aisre runbook
 complete -c aisre -n "__aisre_at 'aisre runbook'" -a 'capabilities' -d 'List the capabilities runbook steps may use (nothing else can run)'

@@ -187,7 +187,7 @@ _aisre_bundle_commands() {
     local -a commands
     commands=(
         'capture:Write a bundle v1 of one live alert: alerts, metrics, logs, changes, topology'
-        'validate:Read every file of a bundle; exit 2 with the file and place of the first problem'
+        'validate:Read every file of a bundle; exit 2 listing each problem with its file and place'
     )
     _describe -t commands 'aisre bundle command' commands
 }
@@ -205,6 +205,7 @@ _aisre_bundle_capture() {
 
 _aisre_bundle_validate() {
     _arguments -s \
+        '(--json)--json[Machine-readable output (stable schema)]' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         '1:path:_files -/'
 }
@@ -384,6 +385,7 @@ _aisre_escalate() {
 
 _aisre_eval() {
     _arguments -s \
+        '(--allow-errors)--allow-errors[Exit 0 even when bundles could not be evaluated (they count as misses)]' \
         '(--fit)--fit[Fit the weights by k-fold CV; report held-out numbers; save them]' \
         '(--folds)--folds[Cross-validation folds for --fit]:folds: ' \
         '(--jobs -j)'{--jobs,-j}'[Worker processes triaging bundles (default: CPUs)]:jobs: ' \
@@ -477,6 +479,7 @@ _aisre_incident_resolve() {
     _arguments -s \
         '(--cause)--cause[The rank of the hypothesis that was the cause]:cause: ' \
         '(--change)--change[The change id that caused it]:change: ' \
+        '(--force)--force[Replace a different cause confirmed before (and its note)]' \
         '(--json)--json[Machine-readable output (stable schema)]' \
         '(--kind)--kind[Cause kind (when not ranked)]:kind: ' \
         '(--note)--note[What was learned (free text)]:note: ' \
@@ -552,6 +555,7 @@ _aisre_memory_sync() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
         '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
+        '(--set-aside-damaged)--set-aside-damaged[First move damaged spool lines to a private file next to the spool (spool.jsonl.damaged-TIME, for inspection), then send the rest]' \
         '(- *)'{-h,--help}'[Show help and exit]'
 }
 

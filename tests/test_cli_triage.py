@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 import shutil
 from pathlib import Path
 
 import jsonschema
 import pytest
 
+from aisre_cli.errors import UsageError
+from aisre_cli.investigate.gather import resolve_alert
+from aisre_cli.model import Alert, short_alert_id, short_ids
 from aisre_cli.ui.cli.app import main
 from tests.conftest import DEMO, PETSHOP, REPO
 
@@ -153,3 +158,110 @@ def test_every_petshop_bundle_triages(capsys: pytest.CaptureFixture[str]) -> Non
     for b in bundles:
         data = triage_json(capsys, "--bundle", str(b))
         assert data["alert"]["name"].startswith("PetSite")
+
+
+# ------------------------------------------------------------ short ids and the inbox
+
+
+def _alert(id_: str, name: str = "A", **kw: object) -> Alert:
+    return Alert(id=id_, name=name, starts_at=dt.datetime(2025, 3, 11, tzinfo=dt.UTC), **kw)
+
+
+def test_short_ids_are_unique_in_the_listing_and_resolve_to_their_alert() -> None:
+    """Every PagerDuty alert showed `pd-A0000` (id[:8]): ambiguous, and recommended."""
+    alerts = [
+        _alert("pd-A000002", aliases=["046fa0851234abcd"]),
+        _alert("pd-A000005", aliases=["9a8b7c6d5e4f3a2b"]),
+        _alert("179e723e8f1abc96", "B"),
+        _alert("179e723e00000000", "C"),
+        _alert("35a012796cc0460f", "D"),
+        _alert("046fa085ffff0000", "E"),  # its prefix is another alert's alias's too
+    ]
+    shown = short_ids(alerts)
+    assert shown == {
+        "pd-A000002": "pd-A000002",
+        "pd-A000005": "pd-A000005",
+        "179e723e8f1abc96": "179e723e8",
+        "179e723e00000000": "179e723e0",
+        "35a012796cc0460f": "35a01279",
+        "046fa085ffff0000": "046fa085f",
+    }
+    for a in alerts:
+        assert resolve_alert(alerts, shown[a.id]) is a
+        assert a.short_id == shown[a.id]  # what hints built from the alert show
+    assert short_alert_id("pd-A000002") == "pd-A000002"
+    assert short_alert_id("35a012796cc0460f") == "35a01279"
+
+
+def test_a_fingerprint_prefix_finds_the_alert_that_has_it_as_an_alias() -> None:
+    """Alertmanager down: the PagerDuty alert knows the fingerprint only as an alias."""
+    paged = _alert("pd-A000002", aliases=["046fa0851234abcd"])
+    other = _alert("pd-A000005", "B", aliases=["9a8b7c6d5e4f3a2b"])
+    assert resolve_alert([paged, other], "046fa085") is paged
+    assert resolve_alert([paged, other], "046fa0851234abcd") is paged
+    with pytest.raises(UsageError, match="no alert matches") as err:
+        resolve_alert([paged, other], "046")
+    assert err.value.hint == "an id prefix needs at least 4 characters"
+
+
+def _twin_bundle(tmp_path: Path) -> tuple[Path, list[dict]]:
+    """The demo with the payments alert's fingerprint sharing checkout's first 8 chars."""
+    b = tmp_path / "b"
+    shutil.copytree(DEMO, b)
+    alerts = json.loads((b / "alerts.json").read_text())
+    pay = next(a for a in alerts if a["labels"]["alertname"] == "PaymentsHighErrorRate")
+    pay["fingerprint"] = "179e723e00000000"
+    (b / "alerts.json").write_text(json.dumps(alerts))
+    return b, alerts
+
+
+def test_alerts_table_ids_are_unique_and_the_next_step_resolves(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    b, _ = _twin_bundle(tmp_path)
+    code, out, _ = run(capsys, "alerts", "--bundle", str(b))
+    assert code == 0
+    assert "179e723e8 " in out and "179e723e0 " in out
+    data = triage_json(capsys, "CheckoutHighErrorRate", "--bundle", str(b), "--no-record")
+    m = re.search(
+        r"aisre (?:escalate|runbook run \S+ --alert) (\S+?)`", data["verdict"]["next_step"]
+    )
+    assert m, data["verdict"]["next_step"]
+    assert m.group(1) == "179e723e8"
+    again = triage_json(capsys, m.group(1), "--bundle", str(b), "--no-record")
+    assert again["alert"]["id"] == data["alert"]["id"]
+
+
+def test_incident_row_shows_its_most_severe_alert(capsys: pytest.CaptureFixture[str]) -> None:
+    """The demo's incident: a warning (older) and a critical; the critical is the head."""
+    code, out, _ = run(capsys, "alerts")
+    assert code == 0
+    first = next(ln for ln in out.splitlines() if ln.strip().startswith("1 "))
+    assert "critical" in first and "CheckoutHighErrorRate" in first, out
+    below = next(ln for ln in out.splitlines() if ln.strip().startswith("└"))
+    assert "PaymentsHighErrorRate" in below
+    code, out, _ = run(capsys, "alerts", "--json")  # documented: oldest first
+    assert [a["name"] for a in json.loads(out)["incidents"][0]] == [
+        "PaymentsHighErrorRate",
+        "CheckoutHighErrorRate",
+    ]
+
+
+def test_alerts_all_marks_silenced_alerts(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    b = tmp_path / "b"
+    shutil.copytree(DEMO, b)
+    alerts = json.loads((b / "alerts.json").read_text())
+    pay = next(a for a in alerts if a["labels"]["alertname"] == "PaymentsHighErrorRate")
+    pay["status"] = {"state": "suppressed", "silencedBy": ["s-1"], "inhibitedBy": []}
+    (b / "alerts.json").write_text(json.dumps(alerts))
+    code, out, _ = run(capsys, "alerts", "--bundle", str(b))
+    assert code == 0 and "PaymentsHighErrorRate" not in out and "silenced" not in out
+    code, out, _ = run(capsys, "alerts", "--bundle", str(b), "--all")
+    assert code == 0
+    lines = out.splitlines()
+    pay_row = next(ln for ln in lines if "PaymentsHighErrorRate" in ln)
+    chk_row = next(ln for ln in lines if "CheckoutHighErrorRate" in ln)
+    assert "silenced" in pay_row and "silenced" not in chk_row
+    assert "state" in next(ln for ln in lines if "alertname" in ln)

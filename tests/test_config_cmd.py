@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import keyring
 import pytest
@@ -85,6 +86,88 @@ def test_init_rejects_bad_repo_and_empty() -> None:
     assert r.code == 2 and "no source" in r.err
 
 
+@pytest.mark.parametrize(
+    "flag",
+    ["--prometheus-url", "--alertmanager-url", "--loki-url", "--pagerduty-url", "--grafana-url"],
+)
+def test_init_refuses_a_url_with_a_password(flag: str) -> None:
+    """config.yaml says it holds no secrets; init wrote the password in, `show` hid it."""
+    extra = [] if flag == "--prometheus-url" else ["--prometheus-url", "http://p:9090"]
+    r = run_cli(["config", "init", "-y", *extra, flag, "https://ops:hunter2@h.example:9090/"])
+    assert r.code == 2, r.err
+    assert f"{flag} 'https://ops:***@h.example:9090/' contains a password" in r.err
+    assert "hint:" in r.err and "hunter2" not in r.err + r.out
+    if flag != "--grafana-url":
+        assert "aisre auth set " in r.err
+    assert not paths.config_file().exists()
+    r = run_cli(["config", "init", "-y", flag, "https://ops@h.example:9090/", *extra])
+    assert r.code == 0, r.err  # a user name alone is no secret
+
+
+def test_init_stores_file_paths_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Relative paths were stored as typed: `aisre doctor` elsewhere could not find them."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    r = run_cli(
+        [
+            "config",
+            "init",
+            "-y",
+            "--prometheus-url",
+            "http://p:9090",
+            "--loki-url",
+            "http://l:3100",
+            "--topology-file",
+            "topo/../topology.yaml",
+            "--ca-file",
+            "certs/ca.pem",
+        ]
+    )
+    assert r.code == 0, r.err
+    src = yaml.safe_load(paths.config_file().read_text())["profiles"]["prod"]["sources"]
+    assert src["topology_file"] == str(work / "topology.yaml")
+    assert src["prometheus"]["http"]["ca_file"] == str(work / "certs" / "ca.pem")
+    assert src["loki"]["http"]["ca_file"] == str(work / "certs" / "ca.pem")
+
+
+@pytest.mark.parametrize("budget", ["-5", "nan", "inf", "0"])
+def test_init_refuses_a_budget_that_is_not_positive(budget: str) -> None:
+    r = run_cli(["config", "init", "-y", "--prometheus-url", "http://p:9090", "--budget", budget])
+    assert r.code == 2, r.err
+    assert f"--budget {budget}: the gather budget must be" in r.err and "hint:" in r.err
+    assert not paths.config_file().exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("gather_budget_s", -5),
+        ("gather_budget_s", ".nan"),
+        ("gather_budget_s", ".inf"),
+        ("lookback_minutes", -1),
+        ("lookahead_minutes", ".nan"),
+        ("sources.prometheus.http.read_timeout", -1),
+        ("sources.prometheus.http.connect_timeout", ".nan"),
+        ("limits.max_file_mb", ".inf"),
+    ],
+)
+def test_a_negative_or_nan_number_in_the_file_is_a_config_error(field: str, value: object) -> None:
+    prof: dict[str, Any] = {"sources": {"prometheus": {"url": "http://p:9090", "http": {}}}}
+    *path, last = field.split(".")
+    node = prof
+    for k in path:
+        node = node.setdefault(k, {})
+    node[last] = "@@"  # replaced by the YAML spelling of the value, `.nan` included
+    text = yaml.safe_dump({"version": 1, "profiles": {"p": prof}}).replace("'@@'", str(value))
+    p = paths.config_file()
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(text)
+    r = run_cli(["config", "show"])
+    assert r.code == 2, (r.out, r.err)
+    assert f"profiles.p.{field}:" in r.err and "Traceback" not in r.err
+
+
 def test_init_interactive() -> None:
     answers = (
         "\n".join(
@@ -105,15 +188,17 @@ def test_init_interactive() -> None:
 
 
 def test_show_redacts_and_reports_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
-    run_cli(
-        [
-            "config",
-            "init",
-            "-y",
-            "--prometheus-url",
-            "https://user:hunter2pass@prom.example/?api_key=abc123",
-            "--pagerduty",
-        ]
+    # `config init` refuses a URL with a password; a hand-edited file may still hold one
+    url = "https://user:hunter2pass@prom.example/?api_key=abc123"
+    p = paths.config_file()
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(
+        yaml.safe_dump(
+            {
+                "version": 1,
+                "profiles": {"prod": {"sources": {"prometheus": {"url": url}, "pagerduty": {}}}},
+            }
+        )
     )
     monkeypatch.setenv("AISRE_PAGERDUTY_TOKEN", CANARY_ENV)
     r = run_cli(["config", "show"])

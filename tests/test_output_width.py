@@ -94,6 +94,24 @@ def test_alerts_at_80_columns_keep_the_summary_readable(tmp_path: Path) -> None:
     assert "PaymentsHighErrorRate" in text
 
 
+def test_piped_alerts_are_not_padded_to_the_longest_summary(tmp_path: Path) -> None:
+    """A 10 KB summary padded every row of `aisre alerts > file` to 10,000 columns."""
+    import shutil
+
+    b = tmp_path / "b"
+    shutil.copytree(DEMO, b)
+    alerts = json.loads((b / "alerts.json").read_text())
+    alerts[0]["annotations"]["summary"] = "disk full " + "x" * 10_000
+    alerts[1]["labels"]["alertname"] = "Huge" + "N" * 10_000  # a hostile name too
+    (b / "alerts.json").write_text(json.dumps(alerts))
+    text = _aisre(["alerts", "--bundle", str(b)], tmp_path / "h", None)
+    lines = text.splitlines()
+    assert max(len(x) for x in lines) <= 600, max(len(x) for x in lines)
+    row = next(x for x in lines if "disk full" in x)
+    assert "x…" in row  # cut, on the alert's own row
+    assert "35a01279" in row and "payments" in row  # the rest of the row is whole
+
+
 def test_incident_list_never_breaks_an_alert_name(tmp_path: Path) -> None:
     home = tmp_path / "h"
     _aisre(["triage", "--bundle", str(DEMO)], home, 80)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -13,7 +15,10 @@ from aisre_cli.model import Alert, utcnow
 from aisre_cli.settings.config import HttpSettings, PagerDutySource
 from aisre_cli.sources import pagerduty as pdmod
 from aisre_cli.sources.pagerduty import PagerDuty
+from tests.contract_servers.base import closed_port_url
+from tests.contract_servers.cli import run_cli
 from tests.contract_servers.pagerduty import PagerDutyServer
+from tests.fakes.env import write_config
 
 
 @pytest.fixture()
@@ -146,3 +151,37 @@ def test_check(server: PagerDutyServer) -> None:
     assert conn(server).check().ok
     h = conn(server, token="bad").check()
     assert h.authenticated is False and not h.ok
+
+
+def test_pagerduty_only_alerts_have_distinct_usable_ids(
+    server: PagerDutyServer, _aisre_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Alertmanager down: every PagerDuty alert was `pd-A0000` in `aisre alerts`, and the
+    fingerprint Alertmanager's receiver sent (an alias) was not found by its prefix."""
+    for name, fp in (("CheckoutDown", "046fa0851234abcd"), ("PaymentsDown", "9a8b7c6d5e4f3a2b")):
+        server.page_for({"labels": {"alertname": name}, "fingerprint": fp}, "checkout")
+    write_config(
+        _aisre_home,
+        {
+            "gather_budget_s": 5,
+            "sources": {
+                "alertmanager": {"url": closed_port_url(), "http": {"retries": 0}},
+                "pagerduty": {"url": server.url, "http": {"retries": 0}},
+                "changes_file": str(_aisre_home / "none.jsonl"),
+            },
+        },
+    )
+    monkeypatch.setenv("AISRE_PAGERDUTY_TOKEN", "pd-test-token")
+    monkeypatch.setenv("COLUMNS", "200")
+    listed = json.loads(run_cli(["alerts", "--json"]).out)
+    ids = {a["name"]: a["id"] for g in listed["incidents"] for a in g}
+    r = run_cli(["alerts"])
+    assert r.code == 0, r.err
+    for name, pd_id in ids.items():
+        row = next(ln for ln in r.out.splitlines() if name in ln)
+        assert f" {pd_id} " in row, row  # whole: `pd-A0000` is every PagerDuty alert's prefix
+    r = run_cli(["triage", "046fa085", "--json", "--no-record"])
+    assert r.code == 0, r.err
+    report = json.loads(r.out)
+    assert report["alert"]["id"] == ids["CheckoutDown"]
+    assert f"aisre escalate {ids['CheckoutDown']}`" in report["verdict"]["next_step"]

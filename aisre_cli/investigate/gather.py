@@ -128,29 +128,43 @@ def no_alert_id(sources: SourceSet) -> UsageError:
 
 
 def resolve_alert(alerts: Sequence[Alert], query: str) -> Alert:
-    """Find one alert by fingerprint, unique prefix (>= 4 chars) or unique alertname."""
+    """Find one alert by fingerprint or alias, unique alertname, or unique prefix (>= 4
+    chars) of its id or of one of its aliases: with Alertmanager down, the PagerDuty
+    alert it paged is known by the fingerprint only as an alias. The alert found
+    remembers the id that names it alone among `alerts` (its `short_id`), so the hints
+    built from it (`next: aisre escalate …`) resolve back to it."""
+    from aisre_cli.model import short_ids
+
+    def starts(a: Alert, prefix: str) -> bool:
+        return any(k.startswith(prefix) for k in (a.id, *a.aliases))
+
+    def found(a: Alert) -> Alert:
+        a.remember_short_id(short_ids(alerts)[a.id])
+        return a
+
     q = query.strip()
     if not q:
         raise UsageError("empty alert id", hint="run `aisre alerts` to list alert ids")
     exact = [a for a in alerts if a.id == q or q in a.aliases]
     if exact:
-        return exact[0]
+        return found(exact[0])
     named = [a for a in alerts if a.name == q]
     if len(named) == 1:
-        return named[0]
-    prefix = [a for a in alerts if len(q) >= 4 and a.id.startswith(q)] if not named else []
+        return found(named[0])
+    prefix = [a for a in alerts if len(q) >= 4 and starts(a, q)] if not named else []
     candidates = named or prefix
     if len(candidates) == 1:
-        return candidates[0]
+        return found(candidates[0])
     if not candidates:
         hint = "run `aisre alerts` to list alert ids"
-        if len(q) < 4 and any(a.id.startswith(q) for a in alerts):
+        if len(q) < 4 and any(starts(a, q) for a in alerts):
             hint = "an id prefix needs at least 4 characters"
         raise UsageError(f"no alert matches {q!r}", hint=hint)
-    listing = ", ".join(f"{a.short_id} ({a.name} on {a.service or '?'})" for a in candidates[:8])
+    shown = short_ids(alerts)
+    listing = ", ".join(f"{shown[a.id]} ({a.name} on {a.service or '?'})" for a in candidates[:8])
     raise UsageError(
         f"{q!r} is ambiguous: {len(candidates)} alerts match: {listing}",
-        hint="give a longer fingerprint prefix",
+        hint="give a longer prefix, or one of the ids listed",
     )
 
 

@@ -77,6 +77,13 @@ def _check_namespace(value: str) -> str:
 KubeContext = Annotated[str, AfterValidator(_check_context)]
 Namespace = Annotated[str, AfterValidator(_check_namespace)]
 
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+"""A duration or size that must be a finite number above 0: a negative or NaN budget or
+timeout would end every gather at once (or never), and `inf` overflows where it is
+turned into bytes or a deadline."""
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+"""A finite number, 0 or more."""
+
 
 def _check_memory_url(value: str) -> str:
     """`postgresql://USER@HOST:PORT/DATABASE`, never with a password in it (the password
@@ -110,9 +117,9 @@ class _Strict(BaseModel):
 class HttpSettings(_Strict):
     """Per-source HTTP behaviour."""
 
-    connect_timeout: float = 3.0
+    connect_timeout: Positive = 3.0
     """Seconds to wait for a TCP/TLS connection."""
-    read_timeout: float = 10.0
+    read_timeout: Positive = 10.0
     """Seconds to wait for a response (per read)."""
     retries: int = 2
     """Retries for idempotent reads on 429/502/503/504 and connection errors."""
@@ -243,9 +250,9 @@ class InputLimits(_Strict):
     """Bounds on what is read from an incident bundle, so a hostile or runaway bundle
     ends in a one-line error or a note, never in minutes of work or an out-of-memory kill."""
 
-    max_file_mb: float = Field(default=1024.0, gt=0)
+    max_file_mb: Positive = 1024.0
     """Largest single data file (alerts, metrics, changes JSON; logs and traces JSONL)."""
-    max_yaml_mb: float = Field(default=16.0, gt=0)
+    max_yaml_mb: Positive = 16.0
     """Largest YAML file in a bundle (bundle.yaml, topology.yaml, metrics/queries.yaml)."""
     max_log_lines: int = Field(default=5_000_000, gt=0)
     """Log lines read from a bundle in total; more is refused with a one-line error."""
@@ -267,11 +274,11 @@ class Profile(_Strict):
     sources: Sources = Field(default_factory=Sources)
     service_labels: list[str] = Field(default_factory=lambda: list(DEFAULT_SERVICE_LABELS))
     """Labels that name a series' or alert's service, first match wins."""
-    gather_budget_s: float = 20.0
-    """Overall time budget for gathering from all sources."""
-    lookback_minutes: float = 60.0
+    gather_budget_s: Positive = 20.0
+    """Overall time budget for gathering from all sources, seconds (finite, above 0)."""
+    lookback_minutes: Positive = 60.0
     """How far before the alert's start to look for causes."""
-    lookahead_minutes: float = 15.0
+    lookahead_minutes: NonNegative = 15.0
     """How far after the alert's start to look."""
     kube_context: KubeContext | None = None
     """kubectl context every runbook kubectl call is pinned to (`--context`). Without

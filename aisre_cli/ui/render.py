@@ -6,7 +6,7 @@ decides how they look. Progress and notes go to stderr.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from aisre_cli.model import Alert, SourceNote, TriageReport
+from aisre_cli.model import Alert, SourceNote, TriageReport, short_alert_id, short_ids
 from aisre_cli.ui.term import console, safe, visible
 from aisre_cli.ui.term import markup as escape
 
@@ -81,12 +81,33 @@ def source_progress(enabled: bool = True) -> Iterator[Callable[[SourceNote], Non
         yield progress
 
 
-def alerts_table(groups: Sequence[Sequence[Alert]]) -> None:
+SUMMARY_MAX = 200
+"""Columns of summary the alerts table shows (the rest is cut with an ellipsis): a pipe
+has no width (`term.PIPE_WIDTH`), so one 10 KB summary padded every row of a file to
+10,000 columns. `aisre alerts --json` and the triage report have the whole text."""
+
+
+def alert_state(a: Alert) -> str:
+    """Why an alert listed by `aisre alerts --all` is not paging: `silenced`,
+    `inhibited`, or Alertmanager's state when it is not `active`; empty when it pages."""
+    if a.silenced_by:
+        return "silenced"
+    if a.inhibited_by:
+        return "inhibited"
+    return "" if a.state == "active" else a.state
+
+
+def alerts_table(groups: Sequence[Sequence[Alert]], ids: Mapping[str, str] | None = None) -> None:
+    """The inbox: one row per alert, an incident's head first (the caller's order);
+    `ids` maps each alert to the id shown (default: `short_ids` of the listing)."""
     c = out()
     if not groups:
         c.print("no active alerts")
         return
     flat = [a for g in groups for a in g]
+    shown = ids if ids is not None else short_ids(flat)
+    states = {a.id: alert_state(a) for a in flat}
+    marked = any(states.values())  # `--all`: a column says what is silenced or inhibited
     wide = c.width >= 120
     # Below 120 columns the summary column would be a few characters wide: it goes under
     # the alert name instead, in a column that takes the width left over.
@@ -94,11 +115,15 @@ def alerts_table(groups: Sequence[Sequence[Alert]]) -> None:
     t = Table(box=box.SIMPLE_HEAD, pad_edge=False, expand=narrow)
     t.add_column("#", justify="right", style="dim", no_wrap=True)
     t.add_column("severity", no_wrap=True)
+    if marked:
+        t.add_column("state", style="yellow", no_wrap=True)
     # names and ids are what people copy: never truncate them; the summary gives way
     # (as shown, controls made visible). An absurd or hostile name (past a third of the
     # width, and longer than any real alertname) is cut with an ellipsis, and a service
-    # folds within a sixth, rather than squeezing the summary to one character.
-    cap = max(32, c.width // 3)
+    # folds within a sixth, rather than squeezing the summary to one character. Into a
+    # pipe (no width) the thirds are of 600 columns, as for the summary (SUMMARY_MAX).
+    span = min(c.width, 3 * SUMMARY_MAX)
+    cap = max(32, span // 3)
     longest = max(len(visible(a.name, oneline=True)) for a in flat)
     if narrow:
         t.add_column("alertname / summary", overflow="fold", min_width=min(longest, cap), ratio=1)
@@ -106,7 +131,7 @@ def alerts_table(groups: Sequence[Sequence[Alert]]) -> None:
         t.add_column(
             "alertname", style="bold", no_wrap=True, min_width=min(longest, cap), max_width=cap
         )
-    t.add_column("service", overflow="fold", max_width=max(16, c.width // 6))
+    t.add_column("service", overflow="fold", max_width=max(16, span // 6))
     t.add_column("age", justify="right", no_wrap=True)
     t.add_column("id", style="cyan", no_wrap=True, min_width=8)
     if wide:
@@ -117,24 +142,27 @@ def alerts_table(groups: Sequence[Sequence[Alert]]) -> None:
     for gi, g in enumerate(groups, 1):
         for i, a in enumerate(g):
             sev = safe(a.severity, SEVERITY_STYLE.get(a.severity, ""), oneline=True)
+            summary = safe(a.summary, oneline=True)
+            summary.truncate(SUMMARY_MAX, overflow="ellipsis")
             name: str | Text = safe(a.name, oneline=True)
             if narrow:
                 name = Text(visible(a.name, oneline=True), style="bold")
                 if a.summary:
-                    name.append("\n" + visible(a.summary, oneline=True), style="dim")
-            cells: list[str | Text] = [
-                str(gi) if i == 0 else "└",
-                sev,
+                    name.append("\n" + summary.plain, style="dim")
+            cells: list[str | Text] = [str(gi) if i == 0 else "└", sev]
+            if marked:
+                cells.append(safe(states[a.id], oneline=True))
+            cells += [
                 name,
                 safe(a.service or "-", oneline=True),
                 age(a.starts_at, now),
-                safe(a.short_id, oneline=True),
+                safe(shown.get(a.id, a.short_id), oneline=True),
             ]
             if wide:
                 srcs = ",".join(s.split(":")[0] for s in a.sources) or a.source
                 cells.append(safe(srcs, oneline=True))
             if not narrow:
-                cells.append(safe(a.summary, oneline=True))
+                cells.append(summary)
             t.add_row(*cells)
     c.print(t)
     n = sum(len(g) for g in groups)
@@ -162,7 +190,8 @@ def render_report(report: TriageReport, verbose: int = 0) -> None:
     else:
         c.print(f"\n[bold green]verdict[/] {v.classification}: {escape(v.reason)}")
     if v.related_alerts:
-        c.print(f"[dim]related alerts: {escape(', '.join(x[:8] for x in v.related_alerts))}[/]")
+        related = ", ".join(short_alert_id(x) for x in v.related_alerts)
+        c.print(f"[dim]related alerts: {escape(related)}[/]")
 
     if v.hypotheses:
         c.print("\n[bold underline]Hypotheses[/]")

@@ -29,6 +29,7 @@ def alerts_cmd(
     Example: aisre alerts --bundle ./incident-42
     """
     from aisre_cli.flows.triage import TriageFlow
+    from aisre_cli.model import short_ids
     from aisre_cli.ui.render import alerts_table, source_notes
     from aisre_cli.ui.term import echo, visible
 
@@ -45,7 +46,7 @@ def alerts_cmd(
             hint="check the sources with `aisre doctor`",
         )
     alerts = listed.shown
-    groups = [g.alerts for g in listed.groups]
+    groups = [g.alerts for g in listed.groups]  # oldest first, as documented for --json
     noisy = _noise(alerts, rp.profile)
     if json_out:
         print_json(
@@ -76,10 +77,15 @@ def alerts_cmd(
             }
         )
         return
-    alerts_table(groups)
+    # ids unique among every alert `aisre triage` resolves against (silenced ones too)
+    ids = short_ids(listed.alerts)
+    # an incident's row is its head (most severe, then oldest: what the incidents are
+    # sorted by), the others beneath it
+    heads = [[g.head, *(a for a in g.alerts if a is not g.head)] for g in listed.groups]
+    alerts_table(heads, ids)
     for a in alerts:
         if a.id in noisy:
-            echo(f"likely noise: {visible(a.name, oneline=True)} ({a.short_id}): {noisy[a.id]}")
+            echo(f"likely noise: {visible(a.name, oneline=True)} ({ids[a.id]}): {noisy[a.id]}")
 
 
 def _noise(alerts: list[Alert], profile: Profile) -> dict[str, str]:

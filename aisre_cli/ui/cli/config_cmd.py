@@ -3,13 +3,15 @@
 `init` asks for the URLs of the systems the team runs (or takes them as flags for
 scripted setups) and writes `config.yaml` with mode 0600. It never asks for a token:
 tokens go to the keyring with `aisre auth set NAME`, so the config file can be shared
-and committed. `show` prints the resolved profile with anything secret-looking
-redacted (URL passwords, token query parameters) and says where each token would be
-found, never what it is.
+and committed (a URL with a password in it is refused). File paths are stored
+absolute, so the profile works from any directory. `show` prints the resolved profile
+with anything secret-looking redacted (URL passwords, token query parameters) and says
+where each token would be found, never what it is.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from pathlib import Path
@@ -44,6 +46,39 @@ def _parse_repos(values: list[str]) -> dict[str, str]:
             )
         out[repo.strip()] = service.strip()
     return out
+
+
+def _absolute(path: Path) -> str:
+    """A file path option as stored: absolute, against the directory `config init` ran
+    in, so `aisre doctor` or a triage run from anywhere else reads the same file."""
+    return os.path.abspath(path.expanduser())
+
+
+def _refuse_password(flag: str, name: str, url: str | None) -> None:
+    """config.yaml holds no secrets (its header says so; it is shared and committed):
+    a URL with a password in it is refused, as `memory_url` is, and never echoed."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    if not url:
+        return
+    try:
+        parts = urlsplit(url.strip())
+        password = parts.password
+    except ValueError:
+        return  # not a URL: the profile's own check says what is wrong with it
+    if password is None:
+        return
+    host = parts.netloc.rpartition("@")[2]
+    shown = urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+    hint = f"remove it from the URL and store the token in the keyring: aisre auth set {name}"
+    if name in ("alertmanager", "prometheus", "loki"):
+        hint += (
+            f" (and name it in sources.{name}.token_name); a server that takes only Basic"
+            " auth reads user:password@ from the URL: write it into config.yaml yourself"
+        )
+    elif name == "grafana":
+        hint = "remove it from the URL: Explore links open in your browser, which signs in"
+    raise UsageError(f"{flag} {shown!r} contains a password", hint=hint)
 
 
 def _write_config(path: Path, data: dict[str, Any]) -> None:
@@ -155,6 +190,20 @@ def init_cmd(
         grafana_url = (
             _prompt("Grafana URL for evidence links (empty: none)", grafana_url or "") or None
         )
+    for flag, key, url in (
+        ("--alertmanager-url", "alertmanager", alertmanager_url),
+        ("--prometheus-url", "prometheus", prometheus_url),
+        ("--loki-url", "loki", loki_url),
+        ("--pagerduty-url", "pagerduty", pagerduty_url),
+        ("--github-url", "github", github_url),
+        ("--grafana-url", "grafana", grafana_url),
+    ):
+        _refuse_password(flag, key, url)
+    if budget is not None and not (math.isfinite(budget) and budget > 0):
+        raise UsageError(
+            f"--budget {budget:g}: the gather budget must be a number of seconds above 0",
+            hint="for example --budget 20",
+        )
     cfg_path = paths.config_file()
     cfg = load_config(cfg_path) or AppConfig()
     if name in cfg.profiles and not force:
@@ -162,7 +211,7 @@ def init_cmd(
             f"profile {name!r} already exists in {cfg_path}",
             hint="pass --force to replace it, or --name to create another",
         )
-    http: dict[str, Any] = {"ca_file": str(ca_file)} if ca_file else {}
+    http: dict[str, Any] = {"ca_file": _absolute(ca_file)} if ca_file else {}
     sources: dict[str, Any] = {}
     if alertmanager_url:
         sources["alertmanager"] = {"url": alertmanager_url, **({"http": http} if http else {})}
@@ -184,7 +233,7 @@ def init_cmd(
             gh["url"] = github_url
         sources["github"] = gh
     if topology_file:
-        sources["topology_file"] = str(topology_file.expanduser())
+        sources["topology_file"] = _absolute(topology_file)
     if not sources:
         raise UsageError(
             "no source given: nothing to write",
