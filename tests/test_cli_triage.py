@@ -265,3 +265,23 @@ def test_alerts_all_marks_silenced_alerts(
     chk_row = next(ln for ln in lines if "CheckoutHighErrorRate" in ln)
     assert "silenced" in pay_row and "silenced" not in chk_row
     assert "state" in next(ln for ln in lines if "alertname" in ln)
+
+
+def test_a_focus_alert_that_names_no_alert_blames_the_bundle(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """QA 2026-12-03: it said `no alert matches … / hint: run aisre alerts`."""
+    import shutil
+
+    b = tmp_path / "b"
+    shutil.copytree(DEMO, b)
+    meta = b / "bundle.yaml"
+    lines = [
+        'focus_alert: "doesnotexist"' if ln.startswith("focus_alert:") else ln
+        for ln in meta.read_text().splitlines()
+    ]
+    meta.write_text("\n".join(lines) + "\n")
+    code, _, err = run(capsys, "triage", "--bundle", str(b))
+    assert code == 2
+    assert f"{b}/bundle.yaml: focus_alert 'doesnotexist' matches no alert" in err
+    assert f"aisre alerts --bundle {b}" in err

@@ -375,6 +375,23 @@ class TriageFlow:
         b = self.sources.bundle
         return b.meta.focus_alert if b is not None else None
 
+    def _resolve_focus(self, alerts: list[Alert], query: str) -> Alert:
+        """The bundle's focus alert: when it names no alert (or several), the error is
+        the bundle's, and so is the hint (not "run aisre alerts")."""
+        from aisre_cli.investigate.gather import resolve_alert
+        from aisre_cli.sources.bundle import focus_hint, focus_problem
+
+        try:
+            return resolve_alert(alerts, query)
+        except UsageError as exc:
+            b = self.sources.bundle
+            if b is None:
+                raise
+            raise UsageError(
+                f"{b.root}/bundle.yaml: {focus_problem(alerts, query) or exc.message}",
+                hint=focus_hint(b.root),
+            ) from None
+
     def resolve(self, query: str | None) -> Alert:
         """The alert `query` names (the bundle's focus alert when None)."""
         from aisre_cli.investigate.gather import no_alert_id, resolve_alert
@@ -385,6 +402,7 @@ class TriageFlow:
             query = self.focus_alert()
             if not query:
                 raise no_alert_id(self.sources)
+            return self._resolve_focus(self._alerts, query)
         return resolve_alert(self._alerts, query)
 
     # ------------------------------------------------------------ triage
@@ -416,6 +434,7 @@ class TriageFlow:
                 alerts = [a for a in every if a.starts_at <= opts.at]
             self._alerts = alerts
             query = alert.id if isinstance(alert, Alert) else alert
+            focused = query is None
             if query is None:
                 query = self.focus_alert()
                 if not query:
@@ -429,7 +448,7 @@ class TriageFlow:
                     )
                 if opts.at is None or not every:
                     raise UsageError("there are no alerts to triage", hint="nothing is firing")
-            target = resolve_alert(every, query)
+            target = self._resolve_focus(every, query) if focused else resolve_alert(every, query)
         if opts.at is not None and target.starts_at > opts.at:
             raise UsageError(
                 f"alert {target.short_id} started at {_iso(target.starts_at)}, after --at"
