@@ -10,9 +10,6 @@ These tests own their cluster (module scope), as tests/test_team_faults.py does.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -24,6 +21,7 @@ from aisre_cli.memory.backend import location_for
 from aisre_cli.memory.spool import Spool, memory_spool
 from aisre_cli.memory.storage import MemoryStore
 from tests.conftest import DEMO, IN_CI
+from tests.test_team_faults import _aisre, _rows  # the CLI in a subprocess; SQL as the tool
 
 if TYPE_CHECKING:
     from tests.pg import PgCluster
@@ -71,22 +69,6 @@ def _config(home: Path, url: str, *, bundle: bool = True) -> None:
         "version: 1\ndefault_profile: team\nprofiles:\n  team:\n    environment: demo\n"
         f"{sources}    memory_url: {json.dumps(url)}\n"
     )
-
-
-def _aisre(home: Path, *args: str, env: dict[str, str] | None = None) -> Any:
-    return subprocess.run(
-        [sys.executable, "-m", "aisre_cli", *args],
-        cwd=REPO,
-        env={**os.environ, "AISRE_HOME": str(home), **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-
-def _rows(url: str, sql: str) -> list[Any]:
-    with MemoryStore(location=location_for(url)) as st:
-        return list(st.db.query(sql))
 
 
 def _raw(cluster: PgCluster, url: str, sql: str) -> list[Any]:
