@@ -130,8 +130,13 @@ def test_refuses_a_non_empty_directory(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="not empty"):
         capture_bundle(_ctx(), tmp_path / "b")
     assert (tmp_path / "b" / "x").read_text() == "keep me"  # refused: nothing touched
+    # not a bundle: --force must not empty a folder that happens to be named
+    with pytest.raises(UsageError, match="not an incident bundle"):
+        capture_bundle(_ctx(), tmp_path / "b", force=True)
+    assert (tmp_path / "b" / "x").read_text() == "keep me"
+    (tmp_path / "b" / "bundle.yaml").write_text("id: earlier\n")
     capture_bundle(_ctx(), tmp_path / "b", force=True)
-    assert not (tmp_path / "b" / "x").exists()  # --force replaces, never mixes
+    assert not (tmp_path / "b" / "x").exists()  # --force replaces a bundle, never mixes
 
 
 def _files(root: Path) -> set[str]:

@@ -205,6 +205,13 @@ def capture_bundle(
                 f"{out} exists and is not empty",
                 hint="choose a new directory or pass --force to replace its contents",
             )
+        if any(target.iterdir()) and not (target / "bundle.yaml").is_file():
+            # --force deletes what is there: only ever an earlier bundle, never a folder
+            # that happens to be named (`-o ~/notes --force` must not empty ~/notes)
+            raise UsageError(
+                f"{out} is not an incident bundle (no bundle.yaml): --force replaces only a bundle",
+                hint="choose a new or empty directory",
+            )
         if Path.cwd() == target or target in Path.cwd().parents:
             raise UsageError(
                 f"{out} is the current directory (or holds it): it cannot be replaced",
