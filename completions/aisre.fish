@@ -136,7 +136,7 @@ complete -c aisre -n "__aisre_at 'aisre bundle'" -s h -l help -d 'Show help and 
 
 # aisre bundle capture
 complete -c aisre -n "__aisre_at 'aisre bundle capture'" -s h -l help -d 'Show help and exit'
-complete -c aisre -n "__aisre_at 'aisre bundle capture'" -l force -d 'Replace an earlier bundle in that directory'
+complete -c aisre -n "__aisre_at 'aisre bundle capture'" -l force -d 'Replace an earlier bundle there'
 complete -c aisre -n "__aisre_at 'aisre bundle capture'" -l json -d 'Machine-readable output (stable schema)'
 complete -c aisre -n "__aisre_at 'aisre bundle capture'" -l out -s o -x -a '(__fish_complete_directories (commandline -ct))' -d 'Directory to write'
 complete -c aisre -n "__aisre_at 'aisre bundle capture'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'

@@ -194,7 +194,7 @@ _aisre_bundle_commands() {
 
 _aisre_bundle_capture() {
     _arguments -s \
-        '(--force)--force[Replace an earlier bundle in that directory]' \
+        '(--force)--force[Replace an earlier bundle there]' \
         '(--json)--json[Machine-readable output (stable schema)]' \
         '(--out -o)'{--out,-o}'[Directory to write]:out:_files -/' \
         '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \

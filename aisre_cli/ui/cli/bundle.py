@@ -31,7 +31,7 @@ def capture_cmd(
     alert_id: str = typer.Argument(..., help="Fingerprint, unique prefix or alertname."),
     out: Path = typer.Option(..., "--out", "-o", help="Directory to write.", file_okay=False),
     title: str = typer.Option("", "--title", help="Title for bundle.yaml."),
-    force: bool = typer.Option(False, "--force", help="Replace an earlier bundle in that directory."),
+    force: bool = typer.Option(False, "--force", help="Replace an earlier bundle there."),
     profile: ProfileOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
