@@ -106,6 +106,8 @@ class RunbookScreen(Screen[None]):
         self.head: str | None = None
         self.interrupting: str | None = None
         """Why the running step is being stopped (ctrl+c or `a` while busy)."""
+        self._plan_shown: tuple[int, list[tuple[str, str, str]]] | None = None
+        """What the plan table shows now (title room, rows): unchanged, it is kept."""
 
     @property
     def session(self) -> RunSession | None:
@@ -317,9 +319,6 @@ class RunbookScreen(Screen[None]):
         if s is None:
             return
         plan = self.query_one("#rb-plan", DataTable)
-        plan.clear(columns=True)  # column widths follow this content, not older rows
-        for key, col in PLAN_COLUMNS:
-            plan.add_column(col, key=key)
         cur = self.current.id if self.current is not None else None
         rows: list[tuple[list[Text | str], str, str]] = []
         for ps in s.plan.steps:
@@ -334,15 +333,29 @@ class RunbookScreen(Screen[None]):
                 visible(ps.capability.name, oneline=True),
             ]
             rows.append((cells, visible(ps.step.title, oneline=True), ps.id))
-        # the title gets what the other columns leave: no sideways scrolling
-        used = sum(
-            max([len(label)] + [Text(str(r[0][i])).cell_len for r in rows]) + 2
+        # every column as wide as its content, the title gets what the others leave (no
+        # sideways scrolling). The widths are given, not measured by the table: it
+        # measures when idle, and a frame drawn before that squeezed every column to
+        # its label ("kubectl.ge") on a loaded machine.
+        widths = [
+            max([len(label)] + [Text(str(r[0][i])).cell_len for r in rows])
             for i, (_, label) in enumerate(PLAN_COLUMNS[:-1])
-        )
-        room = max(12, self.size.width - used - 2)
-        for cells, title, key in rows:
+        ]
+        room = max(12, self.size.width - sum(w + 2 for w in widths) - 2)
+        titles = []
+        for _, title, _ in rows:
             t = Text(title)
             t.truncate(room, overflow="ellipsis")
+            titles.append(t)
+        widths.append(max([len(PLAN_COLUMNS[-1][1])] + [t.cell_len for t in titles]))
+        shown = (room, [(str([str(c) for c in cells]), title, key) for cells, title, key in rows])
+        if shown == self._plan_shown:
+            return  # a resize to the same width, a redraw with nothing new: keep the table
+        self._plan_shown = shown
+        plan.clear(columns=True)  # column widths follow this content, not older rows
+        for (key, col), w in zip(PLAN_COLUMNS, widths, strict=True):
+            plan.add_column(col, key=key, width=w)
+        for (cells, _, key), t in zip(rows, titles, strict=True):
             plan.add_row(*cells, t, key=key)
 
     def on_resize(self) -> None:
