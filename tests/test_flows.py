@@ -449,3 +449,84 @@ def test_verification_shows_progress_and_says_no_data() -> None:
     now[0] = 0.0
     verify(plan.steps[0], ctx, reg, clock=lambda: now[0], progress=heard.append)
     assert len(heard) >= 2 and all("no data" in h and "left of 30s" in h for h in heard)
+
+
+def test_verification_checks_up_to_its_timeout_although_queries_take_time() -> None:
+    """Attempts are due every interval from the start and the last at the timeout: a
+    query that takes a second must not end the check an interval early (it used to stop
+    at 49s of a 60s timeout, when the next attempt would have been due at 64s)."""
+    from pydantic import BaseModel
+
+    from aisre_cli.remediate.capabilities import ExecContext, Registry, default_registry
+    from aisre_cli.remediate.executor import verify
+    from aisre_cli.remediate.plan import build_plan
+    from aisre_cli.remediate.runbook import Runbook
+    from aisre_cli.settings.config import Profile
+
+    class Out(BaseModel):
+        value: float | None = None
+
+    base = default_registry().get("prometheus.query")
+    now = [0.0]
+    seen: list[float] = []
+    recovers = True
+
+    class SlowRecovery:
+        name = "prometheus.query"
+        description = "test: the error ratio falls at t=58s; each query takes 1s"
+        scope = "read"
+        undo_hint = ""
+        supports_dry_run = True
+        input_model = base.input_model
+        output_model = Out
+
+        def render(self, inputs: Any, ctx: Any) -> Any:
+            return base.render(inputs, ctx)
+
+        def dry_run(self, inputs: Any, ctx: Any) -> Any:
+            return base.dry_run(inputs, ctx)
+
+        def execute(self, inputs: Any, ctx: Any) -> Out:
+            seen.append(now[0])
+            now[0] += 1.0
+            return Out(value=0.01 if recovers and now[0] > 58 else 0.5)
+
+        def undo(self, inputs: Any, output: Any) -> None:
+            return None
+
+        def blast_radius(self, inputs: Any) -> int:
+            return 1
+
+    reg = Registry(
+        [c for c in default_registry() if c.name != "prometheus.query"] + [SlowRecovery()]
+    )
+    rb = Runbook.model_validate(
+        {
+            "id": "v",
+            "title": "v",
+            "steps": [
+                {
+                    "id": "s",
+                    "title": "s",
+                    "capability": "notify",
+                    "inputs": {"message": "hi"},
+                    "verify": {
+                        "query": "err_ratio",
+                        "expect": "< 0.05",
+                        "timeout": "60s",
+                        "interval": "15s",
+                    },
+                }
+            ],
+        }
+    )
+    ctx = ExecContext(profile=Profile(), sleep=lambda s: now.__setitem__(0, now[0] + s))
+    plan = build_plan(rb, {}, report=None, registry=reg, ctx=ctx, run_id="r-1")
+    vr = verify(plan.steps[0], ctx, reg, clock=lambda: now[0])
+    assert seen == [0.0, 15.0, 30.0, 45.0, 60.0]
+    assert vr.ok and vr.attempts == 5
+    # still failing at the timeout: five attempts, then a failed check, and no more
+    now[0], seen[:], recovers = 0.0, [], False
+    vr = verify(plan.steps[0], ctx, reg, clock=lambda: now[0])
+    assert not vr.ok and not vr.skipped and vr.attempts == 5
+    assert seen == [0.0, 15.0, 30.0, 45.0, 60.0]

@@ -111,8 +111,13 @@ def verify(
     v = ps.step.verify
     if v is None:
         return VerifyResult(True, "no verification declared", skipped=True)
-    deadline = clock() + parse_duration(v.timeout)
-    interval = parse_duration(v.interval)
+    start = clock()
+    deadline = start + parse_duration(v.timeout)
+    interval = max(1.0, parse_duration(v.interval))  # never more than once a second
+    due = start
+    """When the attempt being made was due: attempts are due every `interval` from the
+    start, and the last one at the deadline itself, so time spent in the queries does
+    not end the check an interval early."""
     attempts = 0
     last = ""
     value: float | None = None
@@ -124,7 +129,7 @@ def verify(
         if ctx.progress is not None:
             left = max(0.0, deadline - clock())
             ctx.progress(
-                f"verify: attempt {attempts} not yet ({last}); next in {seconds:g}s,"
+                f"verify: attempt {attempts} not yet ({last}); next in {seconds:.0f}s,"
                 f" {left:.0f}s left (Ctrl-C stops)"
             )
         interrupt.sleep(seconds, progress=ctx.progress, what="verify")
@@ -161,7 +166,7 @@ def verify(
             )
         except AisreError as exc:
             last = exc.message
-        if clock() + interval > deadline:
+        if due >= deadline or clock() >= deadline:
             if ps.verify_query is not None and not answered:
                 # Prometheus never answered (down, unreachable, refused our token): the
                 # check could not be made, which is `unverified`, not a failed fix that
@@ -176,14 +181,16 @@ def verify(
             return VerifyResult(
                 False, f"not verified after {attempts} attempt(s): {last}", value, attempts
             )
+        due = min(start + attempts * interval, deadline)
+        wait = max(0.0, due - clock())
         if progress is not None and ctx.progress is None:
             left = max(0.0, deadline - clock())
             progress(
-                f"attempt {attempts}: {last}; next check in {interval:g}s"
+                f"attempt {attempts}: {last}; next check in {wait:.0f}s"
                 f" ({left:.0f}s left of {v.timeout})"
             )
         try:
-            pause(interval)
+            pause(wait)
         except interrupt.StepInterrupted as exc:
             return _interrupted(exc, value, attempts)
 

@@ -142,6 +142,7 @@ class Verify(_M):
     timeout: str = "2m"
     """Keep retrying until this long has passed."""
     interval: str = "10s"
+    """Time between attempts (at least 1s); the last attempt is made at the timeout."""
 
     @field_validator("expect")
     @classmethod
