@@ -352,6 +352,65 @@ def test_a_spooled_cause_for_an_unknown_incident_does_not_block_the_spool(
     assert len(_rows(url, "SELECT id FROM changes")) == 1
 
 
+def test_an_incident_recorded_offline_and_merged_keeps_its_uid_and_its_spooled_cause(
+    cluster: PgCluster, url: str, tmp_path: Path
+) -> None:
+    """QA 2026-12-03: triaged offline, I was given incident uid X; a teammate had
+    recorded the same page meanwhile, so X was added to their incident when my spool
+    was sent. `incident show X` then found nothing, and my spooled `incident resolve X`
+    was dropped with a note: the confirmed cause was lost."""
+    me, mate = tmp_path / "me", tmp_path / "mate"
+    for h in (me, mate):
+        _config(h, url)
+    assert _aisre(mate, "triage").returncode == 0
+    cluster.stop_server("fast")
+    t = _aisre(me, "triage", "--json")
+    assert t.returncode == 0, t.stderr
+    inc = json.loads(t.stdout)["incident"]
+    assert inc["spooled"] is True and inc["id"] is None
+    uid = inc["uid"]
+    p = _aisre(me, "incident", "resolve", uid[:8], "--cause", "1", "--note", "mine")
+    assert p.returncode == 0 and "kept in the local spool" in p.stdout, p.stderr
+    cluster.start_again()
+    s = _aisre(me, "memory", "sync", "--json")
+    assert s.returncode == 0, s.stderr
+    notes = json.loads(s.stdout)["memory"]["notes"]
+    assert len(notes) == 1, notes
+    assert f"incident {uid}, recorded while the team memory was unreachable" in notes[0]
+    assert "was added to incident 1 (" in notes[0]
+    rows = _rows(url, "SELECT id, status, cause_kind, cause_service, note FROM incidents")
+    assert [tuple(r) for r in rows] == [(1, "resolved", "deploy", "payments", "mine")]
+    for ref in (uid, uid[:8]):
+        shown = _aisre(me, "incident", "show", ref, "--json")
+        assert shown.returncode == 0, shown.stderr
+        assert json.loads(shown.stdout)["id"] == 1
+    # a teammate never had that uid: it finds nothing (it is this machine's receipt)
+    assert _aisre(mate, "incident", "show", uid).returncode == 2
+
+
+def test_merge_receipts_and_spooled_incidents_are_found_by_uid_or_prefix(
+    tmp_path: Path,
+) -> None:
+    sp = Spool(tmp_path / "memory")
+    assert sp.merged_into("inc-0123456789ab") is None  # no file yet
+    sp.remember_merge("inc-0123456789ab", "inc-ffffffffffff", 7)
+    sp.remember_merge("inc-0123999999ab", "inc-eeeeeeeeeeee", 8)
+    with sp.merged_path.open("ab") as f:
+        f.write(b'{"uid": "inc-torn')  # a torn last line is ignored
+    assert sp.merged_into("inc-0123456789ab") == "inc-ffffffffffff"
+    assert sp.merged_into("inc-01234567") == "inc-ffffffffffff"
+    assert sp.merged_into("inc-0123") is None  # ambiguous
+    assert sp.merged_into("inc-01") is None  # too short to be a prefix
+    assert sp.merged_path.stat().st_mode & 0o777 == 0o600
+    assert not sp.holds_incident("inc-abcdefabcdef")
+    sp.append(
+        "memory",
+        {"op": {"op_id": "op-1", "kind": "incident.record", "data": {"uid": "inc-abcdefabcdef"}}},
+    )
+    assert sp.holds_incident("inc-abcdefabcdef") and sp.holds_incident("inc-abcdef")
+    assert not sp.holds_incident("inc-abcdee")
+
+
 # ------------------------------------------------------------------ E: a newer schema
 
 

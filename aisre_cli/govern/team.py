@@ -132,7 +132,7 @@ def sync(profile: Profile, *, wait: bool = True) -> SyncResult:
 
             assert isinstance(st, MemoryStore)
             if mres.remaining:
-                mres = msp.replay({"memory": memory_handler(st)}, wait=wait)
+                mres = msp.replay({"memory": memory_handler(st, msp)}, wait=wait)
         finally:
             st.close()
     log = open_team_audit(profile, spool=asp)

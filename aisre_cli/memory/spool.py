@@ -66,7 +66,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aisre_cli.errors import AisreError, ExitCode, crashpoint
+from aisre_cli.errors import AisreError, ExitCode, UsageError, crashpoint
 from aisre_cli.settings import paths
 from aisre_cli.settings.durable import fsync_dir, last_line, set_aside_torn, write_atomic
 
@@ -420,6 +420,67 @@ class Spool:
         done = int(self._cursor()["seq"])
         return [r for r in self.records() if r.seq > done]
 
+    # ------------------------------------------------------------ merged incidents
+
+    @property
+    def merged_path(self) -> Path:
+        return self.dir / "merged.jsonl"
+
+    def remember_merge(self, uid: str, into_uid: str, into_id: int) -> None:
+        """An incident recorded here while the server was down (`uid`: what this
+        engineer was told) was added, when sent, to the open incident of the same alert
+        episode (`into_uid`), which a teammate's triage had recorded meanwhile. Kept
+        (fsynced, never truncated) so `incident show/resolve UID` and a spooled resolve
+        naming `uid` still find that incident."""
+        self._ensure_dir()
+        line = canonical({"uid": uid, "into": into_uid, "id": into_id, "at": _now()}) + b"\n"
+        fd = os.open(self.merged_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def merged_into(self, ref: str) -> str | None:
+        """The uid of the incident that `ref` (a uid recorded here offline, or a unique
+        prefix of one, >= 6 characters) was merged into when sent; None if none was."""
+        ref = ref.strip()
+        try:
+            raw = self.merged_path.read_bytes()
+        except OSError:
+            return None
+        hits: dict[str, str] = {}
+        for line in raw.splitlines():
+            try:
+                d = json.loads(line)
+            except ValueError:
+                continue  # a torn last line: what it held was never relied on
+            if not isinstance(d, dict):
+                continue
+            uid, into = d.get("uid"), d.get("into")
+            if not isinstance(uid, str) or not isinstance(into, str):
+                continue
+            if uid == ref:
+                return into
+            if len(ref) >= 6 and uid.startswith(ref):
+                hits[uid] = into
+        return next(iter(hits.values())) if len(hits) == 1 else None
+
+    def holds_incident(self, ref: str) -> bool:
+        """Does a write not yet sent record the incident `ref` (its uid or a prefix of
+        >= 6 characters)?"""
+        ref = ref.strip()
+        if not ref or not self.has_pending():
+            return False
+        for r in self.pending():
+            op = r.payload.get("op")
+            if not isinstance(op, dict) or op.get("kind") != "incident.record":
+                continue
+            uid = op.get("data", {}).get("uid") if isinstance(op.get("data"), dict) else None
+            if isinstance(uid, str) and (uid == ref or (len(ref) >= 6 and uid.startswith(ref))):
+                return True
+        return False
+
     def audit_anchor(self) -> tuple[int, str] | None:
         """(local seq, local hash) of the last replayed spooled audit record, if any."""
         a = self._cursor().get("audit")
@@ -636,20 +697,51 @@ def spool_op(spool: Spool, op: WriteOp) -> dict[str, Any]:
     return {"spooled": True, "op_id": op.op_id}
 
 
-def memory_handler(store: MemoryStore) -> Handler:
-    """Replays a spooled memory write through `store.apply` (exactly once per op_id)."""
+def memory_handler(store: MemoryStore, spool: Spool | None = None) -> Handler:
+    """Replays a spooled memory write through `store.apply` (exactly once per op_id).
+
+    An incident recorded offline that is added to the open incident of the same alert
+    episode (a teammate triaged the same page meanwhile) is remembered in `spool`
+    (`Spool.remember_merge`), so the uid this engineer was given still finds it."""
     from aisre_cli.memory.backend import MemoryUnavailable
     from aisre_cli.memory.storage import WriteOp
 
     def handle(rec: SpoolRecord) -> str | None:
+        op = WriteOp.from_json(rec.payload["op"])
         try:
-            res = store.apply(WriteOp.from_json(rec.payload["op"]))
+            if op.kind == "incident.resolve" and spool is not None:
+                _follow_merge(op, store, spool)
+            res = store.apply(op)
+            merged = None
+            if op.kind == "incident.record" and res.get("reused") and spool is not None:
+                merged = store.get(str(res["incident_id"]))
         except MemoryUnavailable as exc:
             raise Unavailable(exc.message) from None
+        if merged is not None and spool is not None and merged.uid != op.data.get("uid"):
+            spool.remember_merge(str(op.data["uid"]), merged.uid, merged.id)
+            return (
+                f"incident {op.data['uid']}, recorded while the team memory was unreachable,"
+                f" was added to incident {merged.id} ({merged.uid}): the same alert episode,"
+                " recorded by another triage meanwhile; either name finds it"
+            )
         note = res.get("note")
         return str(note) if note else None
 
     return handle
+
+
+def _follow_merge(op: WriteOp, store: MemoryStore, spool: Spool) -> None:
+    """A spooled resolve naming an incident recorded offline and then merged names the
+    incident it was merged into (the op's id, which makes it exactly-once, is kept)."""
+    key = "ref" if "ref" in op.data else "uid"
+    ref = str(op.data.get(key) or "")
+    into = spool.merged_into(ref)
+    if into is None:
+        return
+    try:
+        store.get(ref)  # an incident of the team store answers to it as typed: keep it
+    except UsageError:
+        op.data[key] = into
 
 
 def spooling_writer(

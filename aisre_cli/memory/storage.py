@@ -570,7 +570,22 @@ class MemoryStore:
 
     def get(self, ref: str) -> Incident:
         """An incident by number, uid or unique uid prefix (>= 6 characters)."""
-        return self._row_to_incident(_find_incident(self.db, ref))
+        return self._row_to_incident(self._find(self.db, ref))
+
+    def merged_into(self, ref: str) -> str | None:
+        """The incident an incident recorded offline as `ref` was merged into when it
+        was sent (team mode: `TeamStore`); a local memory never merges one."""
+        return None
+
+    def _find(self, db: Database, ref: str) -> Any:
+        """`_find_incident`, and failing that the incident `ref` was merged into."""
+        try:
+            return _find_incident(db, ref)
+        except UsageError:
+            into = self.merged_into(ref)
+            if into is None:
+                raise
+            return _find_incident(db, into)
 
     def recent(self, *, status: str | None = None, limit: int = 50) -> list[Incident]:
         sql = f"SELECT {_LIGHT} FROM incidents"
@@ -657,7 +672,7 @@ class MemoryStore:
         for a replay, which must not stop on it)."""
         try:
             if "ref" in d:
-                row = _find_incident(c, str(d["ref"]))
+                row = self._find(c, str(d["ref"]))
                 hyps = [
                     dict(zip(("rank", "kind", "service", "subject"), h, strict=True))
                     for h in c.query(
@@ -670,7 +685,7 @@ class MemoryStore:
                     int(row["id"]), hyps, d["rank"], d["kind"], d["service"], d["change"]
                 )
             else:
-                row = _find_incident(c, str(d["uid"]))
+                row = self._find(c, str(d["uid"]))
                 kind, service, change, rank = d["kind"], d["service"], d["change"], d["rank"]
         except UsageError as err:  # offline, nothing could be checked: said, not fatal
             why = f"the confirmed cause kept in the local spool was not applied: {err.message}"

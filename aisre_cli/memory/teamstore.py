@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from aisre_cli.errors import AisreError, ExitCode
+from aisre_cli.errors import AisreError, ExitCode, UsageError
 from aisre_cli.memory import migrations
 from aisre_cli.memory.backend import (
     Cursor,
@@ -55,7 +55,13 @@ from aisre_cli.memory.spool import (
     spool_op,
     spooling_writer,
 )
-from aisre_cli.memory.storage import MemoryStore, Resolution, WriteOp, check_cause_args
+from aisre_cli.memory.storage import (
+    Incident,
+    MemoryStore,
+    Resolution,
+    WriteOp,
+    check_cause_args,
+)
 
 
 def replay_memory(store: MemoryStore, spool: Spool | None = None) -> ReplayResult:
@@ -63,7 +69,7 @@ def replay_memory(store: MemoryStore, spool: Spool | None = None) -> ReplayResul
     sp = spool or memory_spool()
     if not sp.path.exists():
         return ReplayResult()
-    return sp.replay({"memory": memory_handler(store)})
+    return sp.replay({"memory": memory_handler(store, sp)})
 
 
 class TeamStore(MemoryStore):
@@ -95,6 +101,22 @@ class TeamStore(MemoryStore):
         except AisreError as err:
             self.notes.append(f"local spool not replayed: {err.message}")
         self.writer = spooling_writer(self, self.spool, self._drain)
+
+    def merged_into(self, ref: str) -> str | None:
+        return self.spool.merged_into(ref)
+
+    def get(self, ref: str) -> Incident:
+        """`MemoryStore.get`; an incident still in the local spool is said to be there."""
+        try:
+            return super().get(ref)
+        except UsageError:
+            if self.spool.holds_incident(ref):
+                raise UsageError(
+                    f"incident {ref.strip()!r} was recorded while the team memory was"
+                    " unreachable and is still in the local spool",
+                    hint="run `aisre memory sync` (`aisre memory status` shows what waits)",
+                ) from None
+            raise
 
     def _drain(self) -> None:
         """Replay the spool before a write (order holds); notes go with the store's."""
