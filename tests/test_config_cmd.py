@@ -212,6 +212,24 @@ def test_show_redacts_and_reports_tokens(monkeypatch: pytest.MonkeyPatch) -> Non
     assert "max_points" in r.out
 
 
+def test_show_names_the_user_a_url_connects_as_but_never_its_password() -> None:
+    """QA: `config show` dropped the role of `memory_url` (`postgresql://aisre_tool@db/…`
+    was shown as `postgresql://db/…`), the first thing to check when the team store
+    refuses a login."""
+    p = paths.config_file()
+    p.parent.mkdir(parents=True, exist_ok=True)
+    prof = {
+        "sources": {"prometheus": {"url": "https://grafana_user:s3cretpass@prom.example"}},
+        "memory_url": "postgresql://aisre_tool@db.example:5432/aisre?sslmode=require",
+    }
+    p.write_text(yaml.safe_dump({"version": 1, "profiles": {"prod": prof}}))
+    r = run_cli(["config", "show"])
+    assert r.code == 0, r.err
+    assert "memory_url: postgresql://aisre_tool@db.example:5432/aisre?sslmode=require" in r.out
+    assert "url: https://grafana_user:***@prom.example" in r.out
+    assert "s3cretpass" not in r.out
+
+
 class EchoServer(ContractServer):
     """A hostile API: echoes the credentials it received in its error body."""
 

@@ -307,8 +307,13 @@ def _redact_urls(obj: Any) -> Any:
     if isinstance(obj, str):
         import re
 
-        obj = re.sub(r"(://[^/:@\s]+:)[^@/\s]+@", r"\1***@", obj)
-        return redact(obj)
+        # the user a URL connects as (memory_url's role) is shown; a password never is
+        m = re.fullmatch(r"([A-Za-z][A-Za-z0-9+.-]*://)([^/@\s]+)@(.*)", obj, re.S)
+        if m is None:
+            return redact(obj)
+        user, colon, _password = m.group(2).partition(":")
+        rest = redact(m.group(1) + m.group(3))
+        return f"{m.group(1)}{redact(user)}{':***' if colon else ''}@{rest[len(m.group(1)) :]}"
     return obj
 
 
