@@ -327,6 +327,26 @@ def test_bearer_token_and_check() -> None:
         assert not h.ok and h.authenticated is False
 
 
+def test_401_hint_names_the_token_the_profile_reads() -> None:
+    """QA: a 401 said `aisre auth set tempo` whatever the profile named: with no
+    `token_name` that token is never read, and with `token_name: traces` it is the
+    wrong name."""
+    with TempoServer(token=TOKEN) as s:
+        _fill(s, 10)
+        with pytest.raises(AuthError) as exc:
+            _tempo(s.url).fetch_spans(START, NOW, {"checkout"})
+        assert exc.value.hint == (
+            "no credential was sent: store one with `aisre auth set tempo` and set"
+            " `token_name: tempo` under sources.tempo in the profile"
+        )
+        with pytest.raises(AuthError) as exc:
+            _tempo(s.url, token="stale", token_name="traces").fetch_spans(START, NOW, {"checkout"})
+        assert exc.value.hint == "store a valid token with `aisre auth set traces`"
+        with pytest.raises(AuthError) as exc:
+            _tempo(s.url, token_name="traces").fetch_spans(START, NOW, {"checkout"})
+        assert exc.value.hint == "no token is stored as 'traces': run `aisre auth set traces`"
+
+
 # ---------------------------------------------------------------- bundle capture
 
 

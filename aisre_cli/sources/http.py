@@ -200,6 +200,12 @@ class Http:
     turn this off: the request that runs is the one that was shown and allowlisted."""
     sleep: Callable[[float], None] = time.sleep
     rand: Callable[[], float] = random.random
+    token_name: str | None = None
+    """The keyring name the source's config reads its credential from (`token_name`),
+    for the hint of a 401."""
+    config_key: str | None = None
+    """Where that `token_name` is set (`sources.tempo`), when a profile's source config
+    built this client: a 401 without any credential then says to name one there."""
 
     def __post_init__(self) -> None:
         self.base_url, self._basic = split_userinfo(self.base_url.rstrip("/"))
@@ -489,7 +495,7 @@ class Http:
             what = "rejected the credentials" if code == 401 else "refused access"
             raise AuthError(
                 f"{self.source}: {what} (HTTP {code}) for {shown}",
-                hint=f"store a valid token with `aisre auth set {self._token_hint()}`"
+                hint=self._auth_hint()
                 if code == 401
                 else "the token lacks the permission for this endpoint",
             )
@@ -509,7 +515,20 @@ class Http:
         )
 
     def _token_hint(self) -> str:
-        return self.source
+        return self.token_name or self.source
+
+    def _auth_hint(self) -> str:
+        """What to do about a 401: a source that sent no credential needs one named in
+        its config first (`aisre auth set` alone is never read without `token_name`)."""
+        if self.token is None and self._basic is None and self.config_key:
+            if self.token_name:
+                name = self.token_name
+                return f"no token is stored as {name!r}: run `aisre auth set {name}`"
+            return (
+                f"no credential was sent: store one with `aisre auth set {self.source}` and set"
+                f" `token_name: {self.source}` under {self.config_key} in the profile"
+            )
+        return f"store a valid token with `aisre auth set {self._token_hint()}`"
 
     # convenience
 
@@ -575,6 +594,8 @@ class HttpSource:
             headers=dict(headers or {}),
             client=client,
             budget_s=budget_s,
+            token_name=getattr(cfg, "token_name", None),
+            config_key=f"sources.{name}",
         )
         self._notes: list[SourceNote] = []
         self.last_query = ""

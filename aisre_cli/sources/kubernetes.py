@@ -69,11 +69,12 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
@@ -549,6 +550,30 @@ def _obj(x: Any) -> dict[str, Any]:
     return x if isinstance(x, dict) else {}
 
 
+def _int(x: Any) -> int:
+    """A count from an object (`restartCount`): an int, a numeric string, else 0."""
+    if isinstance(x, bool):
+        return 0
+    if isinstance(x, int):
+        return x
+    if isinstance(x, str) and x.strip().lstrip("-").isdigit():
+        return int(x.strip())
+    return 0
+
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+def _kind_name(kind: str) -> Callable[[dict[str, Any]], str]:
+    return lambda obj: f"{kind}/{_name(obj)}"
+
+
+_MALFORMED = (TypeError, ValueError, KeyError, AttributeError, OverflowError, IndexError)
+"""What reading one object of an unexpected shape (a proxy, a CRD-mangled field) can
+raise: that object is skipped with a note, never the whole source."""
+
+
 def _list_of(x: Any) -> list[Any]:
     return x if isinstance(x, list) else []
 
@@ -742,6 +767,7 @@ class Kubernetes:
         self._http: Http | None = None
         self._cred: Credential | None = None
         self._local = threading.local()
+        self._ns_exists: bool | None = None
 
     # ------------------------------------------------------------ notes
 
@@ -1075,9 +1101,63 @@ class Kubernetes:
         return list(items.values())
 
     def _ns_path(self, group: str, resource: str) -> str:
-        ns = self.target.namespace
+        ns = quote(self.target.namespace, safe="")
         base = "/api/v1" if not group else f"/apis/{group}"
         return f"{base}/namespaces/{ns}/{resource}"
+
+    def _each(
+        self,
+        what: str,
+        items: Iterable[_T],
+        fn: Callable[[_T], Iterable[_R]],
+        name_of: Callable[[_T], str],
+    ) -> list[_R]:
+        """`fn` over every item; an item of an unexpected shape is skipped with one
+        partial note (how many, and the first one's name and error)."""
+        out: list[_R] = []
+        bad: list[str] = []
+        for it in items:
+            try:
+                out.extend(fn(it))
+            except _MALFORMED as exc:
+                try:
+                    name = name_of(it)
+                except _MALFORMED:
+                    name = "?"
+                bad.append(f"{name} ({type(exc).__name__}: {str(exc)[:120]})")
+        if bad:
+            self._note(
+                f"{what}: skipped {len(bad)} object(s) of an unexpected shape, e.g. {bad[0]}"
+            )
+        return out
+
+    def _missing_namespace(self, deadline: float) -> SourceError | None:
+        """An error to raise when the pinned namespace does not exist. A list in a
+        namespace that does not exist is an empty 200 (as for `kubectl get pods -n
+        typo`), so an empty primary list asks once; a refusal (RBAC need not grant
+        `get namespaces`) or any other answer is not a verdict."""
+        with self._lock:
+            known = self._ns_exists
+        if known is None:
+            t = self.target
+            path = f"/api/v1/namespaces/{quote(t.namespace, safe='')}"
+            try:
+                resp = self._conn().request("GET", path, deadline=deadline, ok=_OK)
+            except AisreError:
+                return None
+            known = resp.status != 404
+            with self._lock:
+                self._ns_exists = known
+        if known:
+            return None
+        t = self.target
+        ctx = shlex.quote(t.context)
+        return SourceError(
+            f"{self.name}: namespace {t.namespace!r} does not exist in context {t.context!r}"
+            " (every list in it is empty)",
+            hint="fix the profile's namespace (or sources.kubernetes.namespace); list them with"
+            f" `kubectl --context {ctx} get namespaces`",
+        )
 
     def _soft(self, what: str, fn: Callable[[], Any], default: Any) -> Any:
         """A secondary read: a refusal or failure becomes a partial note, not an error."""
@@ -1127,18 +1207,26 @@ class Kubernetes:
         deadline = time.monotonic() + self.budget_s
         lo, hi = start.timestamp(), end.timestamp()
         found = self._pods(services, deadline)
-        out: list[Event] = []
-        for svc, pod in found.pods:
-            out.extend(self._pod_events(svc, pod, lo, hi))
+        if not found.pods and (missing := self._missing_namespace(deadline)) is not None:
+            raise missing
+        out: list[Event] = self._each(
+            "pods",
+            found.pods,
+            lambda sp: self._pod_events(sp[0], sp[1], lo, hi),
+            lambda sp: f"pod/{_name(sp[1])}",
+        )
         deployments: list[dict[str, Any]] = self._soft(
             "deployment status",
             lambda: self._list(self._ns_path("apps/v1", "deployments"), "deployments", deadline),
             [],
         )
-        for d in deployments:
+
+        def dep_events(d: dict[str, Any]) -> list[Event]:
             svc = self._deployment_service(d)
             found.dep_svc.setdefault(_name(d), svc)
-            out.extend(self._deployment_events(svc, d, lo, hi))
+            return self._deployment_events(svc, d, lo, hi)
+
+        out.extend(self._each("deployments", deployments, dep_events, _kind_name("deployment")))
         hpas: list[dict[str, Any]] = self._soft(
             "HPAs",
             lambda: self._list(
@@ -1149,11 +1237,15 @@ class Kubernetes:
             [],
         )
         hpa_svc: dict[str, str] = {}
-        for h in hpas:
+
+        def hpa_events(h: dict[str, Any]) -> list[Event]:
             owner = self._hpa_service(h, found)
-            if owner:
-                hpa_svc[_name(h)] = owner
-                out.extend(self._hpa_events(owner, h, lo, hi))
+            if not owner:
+                return []
+            hpa_svc[_name(h)] = owner
+            return self._hpa_events(owner, h, lo, hi)
+
+        out.extend(self._each("HPAs", hpas, hpa_events, _kind_name("horizontalpodautoscaler")))
         warnings: list[dict[str, Any]] = self._soft(
             "events",
             lambda: self._list(
@@ -1161,8 +1253,14 @@ class Kubernetes:
             ),
             [],
         )
-        for e in warnings:
-            out.extend(self._k8s_event(e, found, hpa_svc, lo, hi))
+        out.extend(
+            self._each(
+                "events",
+                warnings,
+                lambda e: self._k8s_event(e, found, hpa_svc, lo, hi),
+                _kind_name("event"),
+            )
+        )
         out.extend(self._node_events(found, lo, hi, deadline))
         if services is not None:
             out = [e for e in out if e.service in services]
@@ -1207,7 +1305,7 @@ class Kubernetes:
             if not isinstance(cs, dict):
                 continue
             cname = str(cs.get("name") or "")
-            restarts = int(cs.get("restartCount") or 0)
+            restarts = _int(cs.get("restartCount"))
             total_restarts += restarts
             base = {"container": cname, "restarts": restarts, "node": node, "pod": name}
             term = _d(cs, "lastState", "terminated")
@@ -1491,7 +1589,10 @@ class Kubernetes:
             nodes = nodes[:MAX_NODES]
 
         def read(n: str) -> Callable[[], dict[str, Any]]:
-            return lambda: self._json(self._get(f"/api/v1/nodes/{n}", None, "nodes", deadline))
+            # the name comes from a pod's spec: quoted, so an odd one is a 404 note for
+            # that node, never an invalid URL that sinks every event already read
+            path = f"/api/v1/nodes/{quote(n, safe='')}"
+            return lambda: self._json(self._get(path, None, "nodes", deadline))
 
         for node in nodes:
             obj = self._soft(f"node {node}", read(node), None)
@@ -1502,44 +1603,50 @@ class Kubernetes:
                 ):
                     break  # no permission on nodes: do not ask for every one
                 continue
-            for c in _list_of(_d(obj, "status", "conditions")):
-                if not isinstance(c, dict):
-                    continue
-                ctype, status = str(c.get("type")), str(c.get("status"))
-                if ctype in NODE_PRESSURE and status == "True":
-                    reason = NODE_PRESSURE[ctype]
-                elif ctype == "Ready" and status != "True":
-                    reason = "NodeNotReady"
-                else:
-                    continue
-                since = _ts(c.get("lastTransitionTime"))
-                if since is not None and since > hi:
-                    continue
-                ts = max(lo, min(hi, since if since is not None else time.time()))
-                for svc in sorted(found.node_svcs[node]):
-                    out.append(
-                        Event(
-                            ts=ts,
-                            service=svc,
-                            reason=reason,
-                            type="Warning",
-                            message=f"node {node}: {ctype}={status}"
-                            + (
-                                f" ({c.get('reason')}: {c.get('message')})"
-                                if c.get("reason")
-                                else ""
-                            ),
-                            object=f"node/{node}",
-                            attrs={
-                                "node": node,
-                                "condition": ctype,
-                                "status": status,
-                                "since": _fmt_time(since) if since else None,
-                            },
-                            query=self.kubectl("describe", "node", node),
-                            ref=f"{self.target.cluster.server}/api/v1/nodes/{node}",
-                        )
+            try:
+                out.extend(self._node_conditions(node, obj, found, lo, hi))
+            except _MALFORMED as exc:
+                self._note(f"node {node} skipped: unexpected shape ({type(exc).__name__}: {exc})")
+        return out
+
+    def _node_conditions(
+        self, node: str, obj: dict[str, Any], found: _Found, lo: float, hi: float
+    ) -> list[Event]:
+        out: list[Event] = []
+        for c in _list_of(_d(obj, "status", "conditions")):
+            if not isinstance(c, dict):
+                continue
+            ctype, status = str(c.get("type")), str(c.get("status"))
+            if ctype in NODE_PRESSURE and status == "True":
+                reason = NODE_PRESSURE[ctype]
+            elif ctype == "Ready" and status != "True":
+                reason = "NodeNotReady"
+            else:
+                continue
+            since = _ts(c.get("lastTransitionTime"))
+            if since is not None and since > hi:
+                continue
+            ts = max(lo, min(hi, since if since is not None else time.time()))
+            for svc in sorted(found.node_svcs[node]):
+                out.append(
+                    Event(
+                        ts=ts,
+                        service=svc,
+                        reason=reason,
+                        type="Warning",
+                        message=f"node {node}: {ctype}={status}"
+                        + (f" ({c.get('reason')}: {c.get('message')})" if c.get("reason") else ""),
+                        object=f"node/{node}",
+                        attrs={
+                            "node": node,
+                            "condition": ctype,
+                            "status": status,
+                            "since": _fmt_time(since) if since else None,
+                        },
+                        query=self.kubectl("describe", "node", node),
+                        ref=f"{self.target.cluster.server}/api/v1/nodes/{node}",
                     )
+                )
         return out
 
     # ------------------------------------------------------------ ChangeSource
@@ -1548,6 +1655,8 @@ class Kubernetes:
         deadline = time.monotonic() + self.budget_s
         lo, hi = start.timestamp(), end.timestamp()
         deps = self._list(self._ns_path("apps/v1", "deployments"), "deployments", deadline)
+        if not deps and (missing := self._missing_namespace(deadline)) is not None:
+            raise missing
         rss = self._list(self._ns_path("apps/v1", "replicasets"), "replicasets", deadline)
         by_owner: dict[str, list[dict[str, Any]]] = {}
         for rs in rss:
@@ -1557,17 +1666,20 @@ class Kubernetes:
         out: list[Change] = []
         cm_users: dict[str, list[tuple[str, str]]] = {}
         secret_users: dict[str, list[tuple[str, str]]] = {}
-        for d in deps:
-            tmpl = _d(d, "spec", "template")
+
+        def rollouts(d: dict[str, Any]) -> list[Change]:
             svc = self._deployment_service(d)
-            out.extend(
-                self._rollouts(svc, d, by_owner.get(str(_d(d, "metadata", "uid")), []), lo, hi)
+            changes = self._rollouts(
+                svc, d, by_owner.get(str(_d(d, "metadata", "uid")), []), lo, hi
             )
-            cms, secrets = _refs(tmpl)
+            cms, secrets = _refs(_d(d, "spec", "template"))
             for n in cms:
                 cm_users.setdefault(n, []).append((_name(d), svc))
             for n in secrets:
                 secret_users.setdefault(n, []).append((_name(d), svc))
+            return changes
+
+        out.extend(self._each("deployments", deps, rollouts, _kind_name("deployment")))
         if cm_users:
             cms_l: list[dict[str, Any]] = self._soft(
                 "ConfigMap updates",
@@ -1576,7 +1688,14 @@ class Kubernetes:
                 ),
                 [],
             )
-            out.extend(self._config_changes("ConfigMap", cms_l, cm_users, lo, hi))
+            out.extend(
+                self._each(
+                    "ConfigMaps",
+                    cms_l,
+                    lambda it: self._config_changes("ConfigMap", [it], cm_users, lo, hi),
+                    _kind_name("configmap"),
+                )
+            )
         if secret_users and self.cfg.secrets:
             sec_l: list[dict[str, Any]] = self._soft(
                 "Secret updates",
@@ -1585,7 +1704,14 @@ class Kubernetes:
                 ),
                 [],
             )
-            out.extend(self._config_changes("Secret", sec_l, secret_users, lo, hi))
+            out.extend(
+                self._each(
+                    "Secrets",
+                    sec_l,
+                    lambda it: self._config_changes("Secret", [it], secret_users, lo, hi),
+                    _kind_name("secret"),
+                )
+            )
         hpas: list[dict[str, Any]] = self._soft(
             "HPA scaling",
             lambda: self._list(
@@ -1595,9 +1721,20 @@ class Kubernetes:
             ),
             [],
         )
-        dep_svc = {_name(d): self._deployment_service(d) for d in deps}
-        for h in hpas:
-            out.extend(self._scale_changes(h, dep_svc, lo, hi))
+        dep_svc: dict[str, str] = {}
+        for d in deps:
+            try:
+                dep_svc[_name(d)] = self._deployment_service(d)
+            except _MALFORMED:
+                continue  # already noted by the rollouts pass
+        out.extend(
+            self._each(
+                "HPAs",
+                hpas,
+                lambda h: self._scale_changes(h, dep_svc, lo, hi),
+                _kind_name("horizontalpodautoscaler"),
+            )
+        )
         out.sort(key=lambda c: c.ts)
         return out
 
@@ -1791,13 +1928,29 @@ class Kubernetes:
             resp = self._get("/version", None, "the server version", deadline)
             v = self._json(resp).get("gitVersion")
             version = str(v) if v else None
-            self._get(self._ns_path("", "pods"), {"limit": "1"}, "pods", deadline)
+            pods = self._get(self._ns_path("", "pods"), {"limit": "1"}, "pods", deadline)
+            missing = (
+                None
+                if _list_of(self._json(pods).get("items"))
+                else self._missing_namespace(deadline)
+            )
         except AuthError as exc:
             return Health(self.name, where, True, False, version, None, exc.message, exc.hint or "")
         except AisreError as exc:
             return Health(self.name, where, False, None, version, None, exc.message, exc.hint or "")
         ms = round((time.monotonic() - t0) * 1000.0, 1)
         authed = self._cred is not None and self._cred.origin != "none"
+        if missing is not None:
+            return Health(
+                self.name,
+                where,
+                True,
+                True if authed else None,
+                version,
+                ms,
+                missing.message,
+                missing.hint or "",
+            )
         return Health(self.name, where, True, True if authed else None, version, ms)
 
 
