@@ -179,3 +179,33 @@ def test_remediation_http_never_follows_a_redirect(two: tuple[EchoServer, EchoSe
     with pytest.raises(Exception, match="HTTP 302"):
         http.get_json("/api")
     assert other.seen == []
+
+
+@pytest.mark.parametrize("kind", ["prometheus", "alertmanager", "loki"])
+def test_a_username_sends_the_keyring_secret_as_basic_auth(
+    kind: str, two: tuple[EchoServer, EchoServer]
+) -> None:
+    """QA: a Basic-auth-only Prometheus, Alertmanager or Loki (Grafana Cloud: instance id
+    + API token) needed `user:password@` written into config.yaml, which `config init`
+    refuses; `username` + the keyring's `token_name` now does it, as for Tempo/Jaeger."""
+    from aisre_cli.settings.config import AlertmanagerSource, LokiSource, PrometheusSource
+    from aisre_cli.sources.alertmanager import Alertmanager
+    from aisre_cli.sources.loki import Loki
+    from aisre_cli.sources.prometheus import Prometheus
+
+    home, _ = two
+    home.json("/api", {})
+    builders = {
+        "prometheus": lambda c: Prometheus(PrometheusSource(**c), token=SecretStr("gc-t0ken")),
+        "alertmanager": lambda c: Alertmanager(
+            AlertmanagerSource(**c), token=SecretStr("gc-t0ken")
+        ),
+        "loki": lambda c: Loki(LokiSource(**c), token=SecretStr("gc-t0ken")),
+    }
+    src = builders[kind]({"url": home.url, "token_name": "grafana", "username": "123456"})
+    src.http.get_json("/api")
+    assert _auth(home) == ["Basic " + base64.b64encode(b"123456:gc-t0ken").decode()]
+    # without a username the same secret is a bearer token, as before
+    src = builders[kind]({"url": home.url, "token_name": "grafana"})
+    src.http.get_json("/api")
+    assert _auth(home)[-1] == "Bearer gc-t0ken"

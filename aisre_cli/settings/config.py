@@ -137,7 +137,9 @@ class AlertmanagerSource(_Strict):
     url: SourceUrl
     """Base URL, e.g. http://alertmanager:9093."""
     token_name: str | None = None
-    """Name of a bearer token in the keyring (optional)."""
+    """Keyring name of the bearer token (or, with `username`, the Basic-auth password)."""
+    username: str | None = None
+    """HTTP Basic user (Grafana Cloud: the stack's instance id; a proxy with htpasswd)."""
     filters: list[str] = Field(default_factory=list)
     """Alertmanager matchers applied to every alert listing, e.g. `env="prod"`."""
     receiver: str | None = None
@@ -151,7 +153,9 @@ class PrometheusSource(_Strict):
     url: SourceUrl
     """Base URL, e.g. http://prometheus:9090."""
     token_name: str | None = None
-    """Name of a bearer token in the keyring (optional)."""
+    """Keyring name of the bearer token (or, with `username`, the Basic-auth password)."""
+    username: str | None = None
+    """HTTP Basic user (Grafana Cloud: the stack's instance id; a proxy with htpasswd)."""
     max_points: int = 600
     """The query step is chosen so no series has more points than this."""
     max_series: int = 500
@@ -171,7 +175,9 @@ class LokiSource(_Strict):
     url: SourceUrl
     """Base URL, e.g. http://loki:3100."""
     token_name: str | None = None
-    """Name of a bearer token in the keyring (optional)."""
+    """Keyring name of the bearer token (or, with `username`, the Basic-auth password)."""
+    username: str | None = None
+    """HTTP Basic user (Grafana Cloud: the stack's instance id; a proxy with htpasswd)."""
     selector: str = '{service="$service"}'
     """LogQL stream selector per service; `$service` is substituted."""
     max_lines: int = 20_000

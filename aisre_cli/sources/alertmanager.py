@@ -24,7 +24,14 @@ from aisre_cli.model import Alert, utcnow
 from aisre_cli.settings.config import DEFAULT_SERVICE_LABELS, AlertmanagerSource
 from aisre_cli.sources.bundle import AlertIn, alert_from_wire
 from aisre_cli.sources.catalog import SourceEnv, SourceType
-from aisre_cli.sources.http import Health, HttpSource, WriteOutcomeUnknown, parse_model, probe
+from aisre_cli.sources.http import (
+    Health,
+    HttpSource,
+    WriteOutcomeUnknown,
+    parse_model,
+    probe,
+    user_auth,
+)
 from aisre_cli.sources.timeparse import iso
 
 
@@ -107,7 +114,10 @@ class Alertmanager(HttpSource):
         budget_s: float = 20.0,
         name: str = "alertmanager",
     ) -> None:
-        super().__init__(name, cfg, token=token, client=client, budget_s=budget_s)
+        token, auth_format = user_auth(cfg.username, token)
+        super().__init__(
+            name, cfg, token=token, client=client, budget_s=budget_s, auth_format=auth_format
+        )
         self.cfg = cfg
         self.service_labels = tuple(service_labels)
         self.last_wire: list[dict[str, Any]] = []

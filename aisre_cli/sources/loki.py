@@ -33,7 +33,7 @@ from aisre_cli.model import LogTable, SourceNote
 from aisre_cli.settings.config import DEFAULT_SERVICE_LABELS, LokiSource
 from aisre_cli.sources.bundle import guess_level, normalize_level, service_of
 from aisre_cli.sources.catalog import SourceEnv, SourceType
-from aisre_cli.sources.http import Health, HttpSource, parse_model, probe
+from aisre_cli.sources.http import Health, HttpSource, parse_model, probe, user_auth
 from aisre_cli.sources.querylog import QueryStat, record
 
 PAGE_LIMIT = 5000
@@ -83,7 +83,10 @@ class Loki(HttpSource):
         name: str = "loki",
         page_limit: int = PAGE_LIMIT,
     ) -> None:
-        super().__init__(name, cfg, token=token, client=client, budget_s=budget_s)
+        token, auth_format = user_auth(cfg.username, token)
+        super().__init__(
+            name, cfg, token=token, client=client, budget_s=budget_s, auth_format=auth_format
+        )
         self.cfg = cfg
         self.service_labels = tuple(service_labels)
         self.page_limit = page_limit

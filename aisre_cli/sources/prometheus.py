@@ -41,7 +41,7 @@ from aisre_cli.model import Series, SourceNote
 from aisre_cli.settings.config import DEFAULT_SERVICE_LABELS, PrometheusSource
 from aisre_cli.sources.bundle import parse_query_range
 from aisre_cli.sources.catalog import SourceEnv, SourceType
-from aisre_cli.sources.http import Health, HttpSource, parse_model, probe
+from aisre_cli.sources.http import Health, HttpSource, parse_model, probe, user_auth
 from aisre_cli.sources.querylog import QueryStat, record
 
 NICE_STEPS: tuple[int, ...] = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600)
@@ -173,7 +173,10 @@ class Prometheus(HttpSource):
         budget_s: float = 20.0,
         name: str = "prometheus",
     ) -> None:
-        super().__init__(name, cfg, token=token, client=client, budget_s=budget_s)
+        token, auth_format = user_auth(cfg.username, token)
+        super().__init__(
+            name, cfg, token=token, client=client, budget_s=budget_s, auth_format=auth_format
+        )
         self.cfg = cfg
         self.service_labels = tuple(service_labels)
         self.last_step = 0

@@ -73,8 +73,8 @@ def _refuse_password(flag: str, name: str, url: str | None) -> None:
     hint = f"remove it from the URL and store the token in the keyring: aisre auth set {name}"
     if name in ("alertmanager", "prometheus", "loki"):
         hint += (
-            f" (and name it in sources.{name}.token_name); a server that takes only Basic"
-            " auth reads user:password@ from the URL: write it into config.yaml yourself"
+            f" (and name it in sources.{name}.token_name; for a server that takes only Basic"
+            f" auth, also set sources.{name}.username)"
         )
     elif name == "grafana":
         hint = "remove it from the URL: Explore links open in your browser, which signs in"
