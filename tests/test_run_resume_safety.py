@@ -335,6 +335,41 @@ def test_a_runbook_the_verdict_does_not_support_warns_and_asks_a_human() -> None
         rollback.finish()
 
 
+def test_a_runbook_for_any_cause_takes_its_service_from_the_alert() -> None:
+    """QA 2026-12-03: silence-noisy-alert (it lists no kinds) took the top hypothesis'
+    service, so on the demo it would silence `alertname=CheckoutHighErrorRate,
+    service=payments` while the page fires on checkout: a silence that silences nothing
+    (the page's `service` label is checkout)."""
+    from aisre_cli.flows.triage import TriageFlow, TriageOptions
+    from aisre_cli.remediate.runbook import load_runbooks
+    from aisre_cli.settings.config import demo_profile
+    from aisre_cli.sources.registry import build_sources
+    from tests.conftest import DEMO
+
+    prof = demo_profile()
+    rep = (
+        TriageFlow(prof, build_sources(prof, DEMO), memory=False)
+        .triage("CheckoutHighErrorRate", TriageOptions(record=False))
+        .report
+    )
+    assert rep.verdict.hypotheses[0].service == "payments" and rep.alert.service == "checkout"
+    from aisre_cli.settings.config import AlertmanagerSource, Sources
+
+    books = {b.id: b for b in load_runbooks(None)}
+    am = PROFILE.model_copy(
+        update={"sources": Sources(alertmanager=AlertmanagerSource(url="http://127.0.0.1:9"))}
+    )
+    s = RunSession.start(books["silence-noisy-alert"], "t", am, report=rep)
+    try:
+        assert s.plan.specificity == pytest.approx(0.1)  # generic: the lowest
+        assert s.plan.values["service"] == "checkout"
+        assert s.plan.values["alertname"] == "CheckoutHighErrorRate"
+        assert s.plan.sources["service"].startswith("verdict")
+        assert s.state.signals["unsupported"] is None  # it applies to this alert
+    finally:
+        s.finish()
+
+
 def test_a_param_given_twice_or_too_long_is_a_clear_usage_error(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

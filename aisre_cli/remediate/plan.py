@@ -102,6 +102,16 @@ def best_hypothesis(
     return None, None
 
 
+def plan_facts(rb: Runbook, report: TriageReport | None) -> dict[str, str]:
+    """The parameter defaults the verdict offers `rb`: from the hypothesis it fixes, or,
+    for a runbook that lists no kinds (silence-noisy-alert: about the alert, whatever
+    its cause), from the alert alone. Taking the top hypothesis' service made the demo's
+    silence match `service="payments"` while the page fires on checkout: a silence
+    that silences nothing."""
+    hyp = best_hypothesis(rb, report)[0] if rb.applies_to.kinds else None
+    return facts_from_report(report, hyp)
+
+
 def unsupported_by(rb: Runbook, report: TriageReport | None) -> str | None:
     """Why the triage verdict does not support running this runbook (None: it does, or
     there is no triage to ask)."""
@@ -275,7 +285,7 @@ def build_plan(
     run_id: str,
 ) -> Plan:
     hyp, spec = best_hypothesis(rb, report)
-    facts = facts_from_report(report, hyp)
+    facts = plan_facts(rb, report)
     values, sources = resolve_params(rb, given, facts)
     tvalues = template_values(values, run_id, ctx)
     steps = [

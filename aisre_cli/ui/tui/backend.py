@@ -213,10 +213,10 @@ class Backend:
         default fills: planning would stop on them (`remediate.plan.resolve_params`),
         so the console asks for them first."""
         from aisre_cli.flows.runbook import report_for
-        from aisre_cli.remediate.plan import best_hypothesis, facts_from_report, unfilled_params
+        from aisre_cli.remediate.plan import plan_facts, unfilled_params
 
         report = report_for(inv.report, hypothesis)  # as `start_run` plans it
-        facts = facts_from_report(report, best_hypothesis(runbook, report)[0])
+        facts = plan_facts(runbook, report)
         return unfilled_params(runbook, {}, facts)
 
     @staticmethod
