@@ -478,3 +478,33 @@ def test_shipped_runbooks_plan_with_sample_params() -> None:
             run_id="r-1",
         )
         assert plan.steps and all(ps.action.text() for ps in plan.steps)
+
+
+@pytest.mark.parametrize(
+    ("labels", "name"),
+    [({"service": "checkout"}, "service"), ({"job": "checkout"}, "job"), ({}, "service")],
+)
+def test_a_silence_matches_the_label_that_names_the_alerts_service(
+    labels: dict[str, str], name: str
+) -> None:
+    """QA 2026-12-03: the silence's matcher was always `service=…`; an alert whose service
+    comes from `job` (kube-prometheus rules) carries no `service` label, so the silence
+    matched nothing. It now uses the label the alert has (`service` when none says)."""
+    from aisre_cli.settings.config import AlertmanagerSource, Sources
+
+    rep = _report(kind="deploy", service="payments")
+    rep = rep.model_copy(update={"alert": _alert("Noisy", **labels)})
+    ctx = ExecContext(
+        profile=Profile(sources=Sources(alertmanager=AlertmanagerSource(url="http://am:9093")))
+    )
+    plan = build_plan(
+        find_runbook("silence-noisy-alert"),
+        {},
+        report=rep,
+        registry=default_registry(),
+        ctx=ctx,
+        run_id="r-1",
+    )
+    matchers = plan.steps[0].inputs.model_dump()["matchers"]
+    pairs = [(m["name"], m["value"]) for m in matchers]
+    assert pairs == [("alertname", "Noisy"), (name, "checkout")]  # the alert's, not payments'

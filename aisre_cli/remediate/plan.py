@@ -139,6 +139,13 @@ def facts_from_report(report: TriageReport | None, hyp: Hypothesis | None) -> di
     if service:
         out["service"] = service
         out["deployment"] = a.labels.get("deployment", service)
+    if a.service:
+        # the alert label that names its service (`service`, `job`, `app`…): a silence
+        # must match the alert's own labels, or it silences nothing
+        named = sorted(k for k, v in a.labels.items() if v == a.service and k != "alertname")
+        pref: list[str] = [k for k in ("service", "job", "app") if k in named]
+        if pref or named:
+            out["service_label"] = (pref or named)[0]
     for key, label in (
         ("namespace", "namespace"),
         ("certificate", "certificate"),

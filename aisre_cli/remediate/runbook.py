@@ -48,6 +48,7 @@ from aisre_cli.settings.safeyaml import DEFAULT_LIMITS, YamlProblem, parse_yaml,
 ID_RE = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 DEFAULT_SOURCES = (
     "service",
+    "service_label",
     "namespace",
     "change_id",
     "version",
