@@ -71,10 +71,11 @@ def test_incident(snap_compare: Snap, size: tuple[int, int]) -> None:
 @pytest.mark.parametrize("size", SIZES)
 def test_runbook(snap_compare: Snap, size: tuple[int, int], fixed_run: None) -> None:
     """Runbook: rollback-bad-deploy planned for payments; step 1 (read, execute) done,
-    step 2 marked ▶ with a yellow `write` badge and decision `confirm`; its exact action
-    `kubectl --namespace shop rollout undo deployment/payments`; the log says `started`
-    (enter started the planned run); prompt `Run this step? y run · n skip · d dry run ·
-    a abort · ? help`; footer y/n/d/a."""
+    step 2 marked ▶ with a yellow `write` badge and decision `confirm`; its target
+    (`context ctx-test`) and exact action `kubectl --context ctx-test rollout undo
+    deployment/payments`; the log says `started` (enter started the planned run) and the
+    action step 1 ran (`step 1/3 inspect: kubectl … get deployment payments`); prompt
+    `Run this step? y run · n skip · d dry run · a abort · ? help`; footer y/n/d/a."""
     assert snap_compare(
         demo_app(),
         terminal_size=size,

@@ -44,6 +44,7 @@ def console_cmd(
     from aisre_cli.settings.config import resolve_profile
     from aisre_cli.sources.registry import build_sources
     from aisre_cli.ui.cli.app import state
+    from aisre_cli.ui.term import echo
     from aisre_cli.ui.tui.app import DARK, LIGHT, ConsoleApp
     from aisre_cli.ui.tui.backend import Backend
 
@@ -57,13 +58,17 @@ def console_cmd(
         greeting = (
             "no config file: showing the built-in demo incident (aisre config init to set up)"
         )
-    ConsoleApp(
+    console = ConsoleApp(
         backend,
         alert_id=alert_id,
         refresh_s=refresh,
         theme=LIGHT if light else DARK,
         greeting=greeting,
-    ).run()
+    )
+    console.run()
+    # the full screen is gone: what it said last (a stopped run's resume command) stays
+    for note in console.exit_notes:
+        echo(note, err=True)
 
 
 def _need_terminal() -> None:

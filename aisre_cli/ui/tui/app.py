@@ -64,6 +64,9 @@ class ConsoleApp(App[None]):
         self.refresh_s = refresh_s
         if theme is not None:
             self.theme = theme
+        self.exit_notes: list[str] = []
+        """Printed on stderr once the full screen is gone (`aisre console` does): what
+        the engineer must know after quitting, such as how to resume a stopped run."""
 
     guard_enabled = True
     """The `ControlGuard` backstop (tests turn it off to prove the widgets' own escaping)."""
@@ -168,7 +171,14 @@ class ConsoleApp(App[None]):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                rs.close_run("console closed at the prompt")
+                sm = rs.close_run("console closed at the prompt")
+                if sm is not None:
+                    self.exit_notes += [
+                        f"run {sm.run_id}: {sm.status}",
+                        f"audit head: #{sm.head_seq} {sm.head}",
+                    ]
+                    if sm.resumable:
+                        self.exit_notes.append(f"resume with: aisre runbook resume {sm.run_id}")
                 self.exit()
 
         self.push_screen(

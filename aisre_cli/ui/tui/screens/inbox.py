@@ -20,10 +20,12 @@ from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
 from aisre_cli.errors import AisreError
+from aisre_cli.model import SourceNote
 from aisre_cli.ui.render import SEVERITY_STYLE, age
 from aisre_cli.ui.term import safe, visible
 from aisre_cli.ui.tui.backend import Backend, Inbox, Incident
 from aisre_cli.ui.tui.messages import InboxLoaded, LoadFailed, SourcesPending, SourceUpdated
+from aisre_cli.ui.tui.widgets.hypotheses import middle
 from aisre_cli.ui.tui.widgets.status import SourceStatusBar
 
 COLUMNS = (
@@ -37,6 +39,9 @@ COLUMNS = (
 )
 MIN_SUMMARY = 24
 """Narrower than this, the summary moves from its column to the line under the table."""
+MIN_ALERT = 16
+MIN_SERVICE = 10
+"""An alert name and a service are cut (in the middle) to no less than this."""
 
 
 class InboxScreen(Screen[None]):
@@ -63,6 +68,9 @@ class InboxScreen(Screen[None]):
         self.refreshes = 0
         self.summary_column = True
         """False when the table is too narrow for the summary (it is shown below)."""
+        self.error: LoadFailed | None = None
+        """The last refresh failed (a malformed bundle, a broken config): shown until
+        a refresh succeeds, not only in a toast that fades."""
 
     def compose(self) -> ComposeResult:
         yield Static(self._title(), id="inbox-title", markup=False)
@@ -87,8 +95,11 @@ class InboxScreen(Screen[None]):
                 f" · updated {self.inbox.loaded_at.strftime('%H:%M:%S')}Z",
                 style="dim",
             )
-        else:
+        elif self.error is None:
             t.append("  loading…", style="dim")
+        if self.error is not None:
+            what = "refresh failed" if self.inbox is not None else "could not load alerts"
+            t.append(f"  ✖ {what} (r retries)", style="bold red")
         if self.filter_text:
             t.append(f"  filter: {visible(self.filter_text, oneline=True)}", style="yellow")
         return t
@@ -126,6 +137,7 @@ class InboxScreen(Screen[None]):
 
     def on_inbox_loaded(self, msg: InboxLoaded) -> None:
         self.inbox = msg.inbox
+        self.error = None
         self.refreshes += 1
         bar = self.query_one(SourceStatusBar)
         for note in msg.inbox.notes:
@@ -150,11 +162,18 @@ class InboxScreen(Screen[None]):
         self.app.push_screen(IncidentScreen(self.backend, alert))
 
     def on_load_failed(self, msg: LoadFailed) -> None:
+        self.error = msg
+        # the sources asked for this refresh never answered: not "pending" for ever
+        for name, note in list(self.backend.health.items()):
+            if note is None:
+                self.backend.health[name] = SourceNote(name, "failed", msg.message)
+        self.query_one(SourceStatusBar).set_all(self.backend.health)
         self.notify(
             f"{msg.message}" + (f"\nhint: {msg.hint}" if msg.hint else ""),
             title=f"{msg.what} failed",
             severity="error",
         )
+        self._fill()
 
     # ------------------------------------------------------------ table
 
@@ -167,27 +186,35 @@ class InboxScreen(Screen[None]):
         self.shown = [i for i in incidents if not f or all(w in i.text() for w in f.split())]
         now = self.inbox.loaded_at if self.inbox else datetime.now()
         rows: list[tuple[list[Text | str], str, str]] = []
+        names: list[tuple[str, str, str]] = []  # (alert name, its +N, service): cut below
         for inc in self.shown:
             a = inc.head
             # every cell is outside text (labels, annotations): controls made visible
             sev = safe(a.severity, SEVERITY_STYLE.get(a.severity, "dim"), oneline=True)
-            name = safe(a.name, "bold", oneline=True)
-            if len(inc.alerts) > 1:
-                name.append(f" +{len(inc.alerts) - 1}", style="dim")
+            more = f" +{len(inc.alerts) - 1}" if len(inc.alerts) > 1 else ""
             # the service of the alert the row names; `+N`: the group's other services
             others = [s for s in inc.services if s != a.service]
-            service = (a.service or "-") + (f" +{len(others)}" if others else "")
+            service = visible(a.service or "-", oneline=True)
+            service += f" +{len(others)}" if others else ""
+            names.append((visible(a.name, oneline=True), more, service))
             oldest = min(x.starts_at for x in inc.alerts)
             state = safe(inc.state, "green" if inc.state == "active" else "dim", oneline=True)
             cells: list[Text | str] = [
                 sev,
-                name,
-                safe(service, oneline=True),
+                "",  # the alert's name and its service: filled in once their width is known
+                "",
                 age(oldest, now),
                 state,
                 safe(a.short_id, oneline=True),
             ]
             rows.append((cells, visible(a.summary, oneline=True), a.id))
+        name_w, svc_w = self._name_widths(rows, names, table.scrollable_content_region.width)
+        for (cells, _, _), (name, more, service) in zip(rows, names, strict=True):
+            cut = Text(middle(name, max(1, name_w - cell_len(more))), style="bold")
+            if more:
+                cut.append(more, style="dim")
+            cells[1] = cut
+            cells[2] = Text(middle(service, svc_w))
         # the summary gets what the other columns leave (no sideways scrolling): each
         # column is as wide as its widest cell or label, plus one cell of padding a side;
         # when that is too little (80 columns), the line under the table shows the
@@ -213,21 +240,55 @@ class InboxScreen(Screen[None]):
             table.move_cursor(row=min(keep, len(self.shown) - 1))
         self._show_summary()
         empty = self.query_one("#inbox-empty", Static)
-        if self.inbox is not None and not self.shown:
+        if self.error is not None and self.inbox is None:
+            err = self.error
+            msg = Text(f"{err.what} failed: {visible(err.message, oneline=True)}", "bold red")
+            if err.hint:
+                msg.append(f"\nhint: {visible(err.hint, oneline=True)}", style="")
+            msg.append("\nr retries", style="dim")
+            empty.update(msg)
+            empty.display = True
+        elif self.inbox is not None and not self.shown:
             failed = [n for n in self.inbox.notes if n.status == "failed"]
             if f:
                 empty.update("no incidents match the filter (esc clears it)")
             elif failed:
-                empty.update(
-                    f"no alerts received: {len(failed)} alert source(s) failed"
-                    " (see the status bar; r retries)"
-                )
+                # the reason in full (the status bar has room for only a part of it)
+                msg = Text(f"no alerts received: {len(failed)} alert source(s) failed; r retries")
+                for n in failed:
+                    msg.append(f"\n✖ {visible(n.source, oneline=True)}: ", style="bold red")
+                    msg.append(visible(n.detail or n.status, oneline=True))
+                msg.append("\nhint: check the sources with `aisre doctor`", style="dim")
+                empty.update(msg)
             else:
                 empty.update("nothing is firing")
             empty.display = True
         else:
             empty.display = False
         self.query_one("#inbox-title", Static).update(self._title())
+
+    @staticmethod
+    def _name_widths(
+        rows: list[tuple[list[Text | str], str, str]],
+        names: list[tuple[str, str, str]],
+        width: int,
+    ) -> tuple[int, int]:
+        """How wide the alert and service columns may be: as wide as their longest
+        cell, unless that pushes the age, state and id off the screen (one alert
+        named with 70 characters would, for every row); then both are cut in the
+        middle (`KubernetesPodCr…EuWest1`), the service to at most a third."""
+        name_w = max([cell_len(n) + cell_len(m) for n, m, _ in names], default=0)
+        svc_w = max([cell_len(s) for _, _, s in names], default=0)
+        fixed = sum(
+            max([cell_len(label)] + [cell_len(str(r[0][i])) for r in rows]) + 2
+            for i, (key, label) in enumerate(COLUMNS[:-1])
+            if key not in ("alert", "service")
+        )
+        room = width - fixed - 4 - 2  # the two columns' padding, the scrollbar gutter
+        if width <= 0 or name_w + svc_w <= room:
+            return name_w, svc_w
+        svc = min(svc_w, max(MIN_SERVICE, room // 3))
+        return max(MIN_ALERT, room - svc), svc
 
     def _show_summary(self) -> None:
         """The highlighted incident's summary under the table, when it has no column."""

@@ -53,6 +53,8 @@ class IncidentScreen(Screen[None]):
         self.inv: Investigation | None = None
         self.hypothesis: Hypothesis | None = None
         self.series_index = 0
+        self.failed: str | None = None
+        """Why triage failed (then there is nothing to act on, and keys say so)."""
 
     def compose(self) -> ComposeResult:
         yield Static(self._header(), id="incident-header", markup=False)
@@ -113,6 +115,9 @@ class IncidentScreen(Screen[None]):
         self.query_one(SourceStatusBar).set_note(msg.note)
 
     def on_load_failed(self, msg: LoadFailed) -> None:
+        self.failed = msg.message
+        self.query_one(SeriesPlot).show([], 0, "triage failed: nothing to plot")
+        self.query_one(LogExcerpt).show("", [], "triage failed: no log lines")
         v = self.query_one("#verdict", Static)
         v.update(Text(f"{msg.what} failed: {visible(msg.message, oneline=True)}", style="bold red"))
         self.notify(msg.message + (f"\nhint: {msg.hint}" if msg.hint else ""), severity="error")
@@ -249,9 +254,16 @@ class IncidentScreen(Screen[None]):
         self._show_series()
         self.query_one(TabbedContent).active = "tab-series"
 
+    def _not_ready(self) -> str:
+        if self.failed is not None:
+            return (
+                "triage failed: there is nothing to act on (the reason is at the top; esc: inbox)"
+            )
+        return "still investigating"
+
     def action_handoff(self) -> None:
         if self.inv is None:
-            self.notify("still investigating", severity="warning")
+            self.notify(self._not_ready(), severity="warning")
             return
         from aisre_cli.ui.tui.screens.handoff import HandoffScreen
 
@@ -259,7 +271,11 @@ class IncidentScreen(Screen[None]):
 
     def action_runbooks(self) -> None:
         if self.inv is None or self.hypothesis is None:
-            self.notify("still investigating", severity="warning")
+            if self.inv is not None:
+                msg = "no hypothesis to act on: e hands the incident off"
+            else:
+                msg = self._not_ready()
+            self.notify(msg, severity="warning")
             return
         from aisre_cli.ui.tui.screens.runbook import RunbookScreen
 

@@ -49,7 +49,7 @@ from aisre_cli.ui.tui.messages import (
 from aisre_cli.ui.tui.screens.params import ParamsScreen
 
 if TYPE_CHECKING:
-    from aisre_cli.flows.runbook import RunFlow, RunSession
+    from aisre_cli.flows.runbook import RunFlow, RunSession, RunSummary
     from aisre_cli.govern.routing import Decision
     from aisre_cli.govern.stepper import State
     from aisre_cli.remediate.plan import PlannedStep
@@ -378,6 +378,8 @@ class RunbookScreen(Screen[None]):
         st = None if undo else s.state.step(ps.id)
         if st is not None and st.error and st.status == "pending":
             t.append(f"note: {visible(st.error, oneline=True)}\n", style="yellow")
+        if ps.target is not None:
+            t.append(f"target: {visible(ps.target.text(), oneline=True)}\n", style="dim")
         t.append("action: ", style="dim")
         t.append(visible(ps.action.text()), style="bold")
         t.append("\n")
@@ -428,14 +430,18 @@ class RunbookScreen(Screen[None]):
             self._prompt(state.question.replace(", ", " · "))
             self._changed()
             return
-        if isinstance(state, Run) and not state.confirmed:
-            self._log(f"running ({'; '.join(state.decision.reasons)})", "dim")
+        if isinstance(state, Run):
+            # the card is replaced by the next step's: the output keeps what ran
+            self._log(self._what_runs(state.step), "dim")
+            if not state.confirmed:
+                self._log(f"running ({'; '.join(state.decision.reasons)})", "dim")
         if isinstance(state, Verify):
             if state.again:
                 self._log(f"checking step {state.step.id} again: {state.again}", "yellow")
             v = state.step.step.verify
             target = state.step.verify_query or (v.capability if v else "") or ""
-            self._log(f"verifying {target} (up to {v.timeout if v else '?'})…", "dim")
+            expect = f" {v.expect}" if v and v.expect else ""
+            self._log(f"verifying {target}{expect} (up to {v.timeout if v else '?'})…", "dim")
         self.busy = True
         self._changed()
         if self.interrupting is not None:
@@ -445,6 +451,12 @@ class RunbookScreen(Screen[None]):
                 {Run: "running…", Verify: "verifying…", Preview: "dry run…"}.get(type(state), "…")
             )
         self.perform(state, self.shown_digest if isinstance(state, Run) else None)
+
+    def _what_runs(self, ps: PlannedStep) -> str:
+        s = self.session
+        n = len(s.plan.steps) if s is not None else 0
+        head = f"undo of {ps.undo_of}" if ps.undo_of is not None else f"step {ps.index + 1}/{n}"
+        return f"{head} {ps.id}: {ps.action.text()}"
 
     def action_answer(self, key: str) -> None:
         flow = self.flow
@@ -582,16 +594,24 @@ class RunbookScreen(Screen[None]):
         self._log(f"  verify: {msg.text}", "dim")
 
     def on_run_stopped(self, msg: RunStopped) -> None:
+        """What stopped the run, worded as `aisre runbook run` words it."""
         st = msg.stopped
         d = st.decision
         if st.how == "abort":
             self._log("aborted by the operator", "yellow")
         elif st.how == "interrupt":
             self._log(f"{st.reason}: nothing more runs", "red")
+        elif st.how == "fail" and st.reason.startswith("action failed:"):
+            # the action's error was just shown with its output: say what it means
+            where = f"step {st.step.id} failed" if st.step is not None else "a step failed"
+            self._log(f"stopped: {where}; nothing more runs", "red")
+        elif st.how == "fail":
+            self._log(f"failed: {st.reason}", "red")
         elif d is not None and d.kind in ("refuse", "escalate"):
             self._log(f"{d.kind}: {'; '.join(d.reasons)}", "red")
         else:
-            self._log(f"{'failed' if st.how == 'fail' else 'stopped'}: {st.reason}", "red")
+            where = f"step {st.step.id}: " if st.step is not None else ""
+            self._log(f"stopped: {where}{st.reason}", "red")
         if st.hint:
             self._log(f"hint: {st.hint}")
 
@@ -612,6 +632,8 @@ class RunbookScreen(Screen[None]):
             self._log(f"  {sid}: {st}")
         if sm.status == "unverified":
             self._log("the change ran but could not be verified: check it yourself", "yellow")
+            for sid, why in sm.unverified.items():
+                self._log(f"  {sid}: {why}", "dim")
         self._log(Text(f"audit head: #{sm.head_seq} {sm.head}", style="bold cyan"))
         if sm.resumable:
             self._log(f"resume with: aisre runbook resume {sm.run_id}", "dim")
@@ -674,7 +696,8 @@ class RunbookScreen(Screen[None]):
         """True while a run is open (the app stops it before quitting)."""
         return self.flow is not None and self.mode != "done"
 
-    def close_run(self, reason: str) -> None:
+    def close_run(self, reason: str) -> RunSummary | None:
         """Stop the open run (audited, resumable): the console is quitting."""
         if self.flow is not None and self.finished is None:
-            self.flow.abandon(reason, reason)
+            return self.flow.abandon(reason, reason).summary
+        return None

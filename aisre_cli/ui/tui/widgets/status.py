@@ -6,6 +6,7 @@ asked but has not answered yet is `…`, and turns `failed` when gather's budget
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import Static
 
@@ -14,6 +15,29 @@ from aisre_cli.ui.term import visible
 
 STATUS_STYLE = {"ok": "green", "partial": "yellow", "failed": "bold red", "skipped": "dim"}
 STATUS_MARK = {"ok": "●", "partial": "◐", "failed": "✖", "skipped": "○", "pending": "…"}
+DETAIL_MAX = 120
+"""A failed source's reason is shown in at most this many cells."""
+DETAIL_MIN = 12
+"""Less room than this for the reason: the bar shows none (the inbox says it in full)."""
+
+
+def keep_tail(text: str, width: int) -> str:
+    """`text` in at most `width` cells, cut near its start (`alertmana…: connection
+    refused`): a source error names the source first and says why at its end."""
+    if cell_len(text) <= width:
+        return text
+    head_w = min(12, (width - 1) // 3)
+    head = ""
+    for ch in text:
+        if cell_len(head + ch) > head_w:
+            break
+        head += ch
+    tail = ""
+    for ch in reversed(text):
+        if cell_len(ch + tail) > width - 1 - cell_len(head):
+            break
+        tail = ch + tail
+    return f"{head}…{tail}"
 
 
 def short_source(name: str) -> str:
@@ -47,14 +71,31 @@ class SourceStatusBar(Static):
         self.refresh()
 
     def render(self) -> Text:
-        full = self._text(compact=False)
         width = self.content_size.width
+        full = self._text(compact=False, width=width)
         if width and full.cell_len > width:
-            return self._text(compact=True)
+            return self._text(compact=True, width=width)
         return full
 
-    def _text(self, compact: bool) -> Text:
-        """Every source by name; when that does not fit, the healthy ones as a count."""
+    def _text(self, compact: bool, width: int = 0) -> Text:
+        """Every source by name; when that does not fit, the healthy ones as a count.
+
+        A failed source's reason gets the room the bar has left, cut near its start
+        (`keep_tail`): the end of a source error says why, so it is what stays."""
+        failed = [
+            n for n in self.notes.values() if n is not None and n.status == "failed" and n.detail
+        ]
+        room = DETAIL_MAX
+        if width and failed:
+            bare = self._line(compact, {}).cell_len
+            room = min(DETAIL_MAX, (width - bare) // len(failed) - 3)
+        details = {
+            n.source: keep_tail(visible(n.detail, oneline=True), room) if room >= DETAIL_MIN else ""
+            for n in failed
+        }
+        return self._line(compact, details)
+
+    def _line(self, compact: bool, details: dict[str, str]) -> Text:
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append("profile ", style="dim")
         t.append(visible(self.profile, oneline=True), style="bold")
@@ -68,8 +109,8 @@ class SourceStatusBar(Static):
             t.append(f"{STATUS_MARK.get(status, '?')} ", style=STATUS_STYLE.get(status, ""))
             t.append(visible(short_source(name), oneline=True))
             t.append(f" {status}", style=STATUS_STYLE.get(status, "dim"))
-            if note is not None and note.status == "failed" and note.detail:
-                t.append(f" ({visible(note.detail, oneline=True)[:60]})", style="dim")
+            if details.get(name):
+                t.append(f" ({details[name]})", style="dim")
         if ok:
             t.append(" │ ", style="dim")
             t.append(f"● {ok} source(s) ok", style="green")
