@@ -403,3 +403,70 @@ def test_the_suite_guard_detects_an_unpinned_call(tmp_path: Path) -> None:
         [str(FAKES / "kubectl"), "--context=c", "get", "pods"], env=env, check=True, timeout=60
     )
     assert unpinned_calls(log) == [["get", "pods"]]
+
+
+def _with_kubeconfig(profile: Profile, kubeconfig: str) -> Profile:
+    return Profile.model_validate(
+        {**profile.model_dump(), "sources": {"kubernetes": {"kubeconfig": kubeconfig}}}
+    )
+
+
+def test_runbook_kubectl_calls_use_the_profiles_kubeconfig(
+    kube: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The context `prod-eu` exists only in the profile's `sources.kubernetes.kubeconfig`
+    (the fake kubectl fails any call that does not pass it): reads, previews, the
+    replica read, the write and its undo all name it with `--kubeconfig`."""
+    kc = kube / "prod.kubeconfig"
+    monkeypatch.setenv("FAKE_KUBECTL_KUBECONFIG", str(kc))
+    monkeypatch.setenv("FAKE_KUBECTL_REPLICAS", "2")
+    monkeypatch.setenv("HOME", str(kube))
+    prof = _with_kubeconfig(PINNED, "~/prod.kubeconfig")  # `~` is expanded
+    rb = Runbook.model_validate(SCALE_RB)
+    s = RunSession.start(rb, "t", prof, params={"service": "api", "ns": "payments"})
+    assert s.run(s.plan.step("look")).ok
+    assert s.run(s.plan.step("nodes")).ok
+    ps = s.plan.step("scale")
+    assert f"--kubeconfig={kc}" in ps.action.text()  # the plan shows what runs
+    pv = s.preview(ps)
+    assert pv.ok, pv.text
+    out = s.run(ps, s.confirm(ps, ps.action.digest()))
+    assert out.ok, out
+    calls = kubectl_calls(kube)
+    assert len(calls) >= 4
+    for c in calls:
+        assert c[:3] == [f"--kubeconfig={kc}", "--context", "prod-eu"], c
+
+
+def test_doctor_can_i_uses_the_profiles_kubeconfig(tmp_path: Path) -> None:
+    """QA: with `sources.kubernetes.kubeconfig` set, doctor's can-i ran kubectl with its
+    default kubeconfig and every row said `error: context "prod" does not exist`."""
+    home = tmp_path / "h"
+    kc = tmp_path / "prod.kubeconfig"
+    write_config(
+        home,
+        {
+            "kube_context": "prod",
+            "namespace": "shop",
+            "sources": {"bundle": str(DEMO), "kubernetes": {"kubeconfig": str(kc)}},
+        },
+    )
+    env = make_env(
+        home, FAKE_KUBECTL_KUBECONFIG=str(kc), FAKE_KUBECTL_CANI="patch persistentvolumeclaims=no"
+    )
+    cp = subprocess.run(
+        [*AISRE, "doctor", "--json"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert cp.returncode == 0, cp.stderr
+    rows = json.loads(cp.stdout)["kubernetes"]["can_i"]
+    answers = {
+        r["resource"] + (f"/{r['subresource']}" if r["subresource"] else ""): r for r in rows
+    }
+    assert answers["persistentvolumeclaims"]["answer"] == "no"
+    assert {r["answer"] for k, r in answers.items() if k != "persistentvolumeclaims"} == {"yes"}, (
+        rows
+    )
+    assert all(f"--kubeconfig={kc} --context prod" in r["command"] for r in rows), rows
+    calls = [c for c in kubectl_calls(home) if "can-i" in c]
+    assert len(calls) == len(rows) == 4
+    assert all(c[:3] == [f"--kubeconfig={kc}", "--context", "prod"] for c in calls), calls

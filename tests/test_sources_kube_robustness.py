@@ -7,6 +7,7 @@ like a healthy, quiet cluster."""
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,9 +16,9 @@ from typing import Any
 import pytest
 import yaml
 
-from aisre_cli.errors import SourceError
+from aisre_cli.errors import AuthError, SourceError
 from aisre_cli.settings.config import HttpSettings
-from aisre_cli.sources.kubernetes import Kubernetes, KubernetesSource
+from aisre_cli.sources.kubernetes import Kubernetes, KubernetesSource, forget_exec_credentials
 from tests.conftest import require_binary
 from tests.contract_servers.kube import KubeServer, Pki, kubeconfig, make_pki, shop
 
@@ -145,3 +146,100 @@ def test_a_namespace_that_does_not_exist_is_named_not_silently_empty(
     assert k.fetch_events(*window(), None) == []
     assert k.fetch_changes(*window()) == []
     assert k.check().ok
+
+
+def test_event_count_from_a_numeric_string_a_float_or_a_huge_number(
+    server: KubeServer, pki: Pki, tmp_path: Path
+) -> None:
+    """QA: an event `count` that was a numeric string, a float, or a number beyond 64
+    bits (which JSON parsing turns into a float) silently became 1."""
+    now = datetime.now(UTC)
+    pod = server.pods_of("shop", "checkout")[0]["metadata"]["name"]
+    counts: dict[str, Any] = {
+        "AsString": "7",
+        "AsFloat": 3.0,
+        "Huge": 10**30,  # serialized as a JSON integer beyond 64 bits
+        "Garbage": "lots",
+        "Negative": -4,
+        "Plain": 12,
+    }
+    for i, (reason, count) in enumerate(counts.items()):
+        server.add_event(
+            "shop", "Pod", pod, reason, f"event {reason}", at=now - timedelta(minutes=5 + i)
+        )["count"] = count
+    series = server.add_event("shop", "Pod", pod, "Series", "s", at=now - timedelta(minutes=20))
+    series.update(count=None, series={"count": "5"})
+    k = conn(server, pki, tmp_path)
+    got = {e.reason: e.count for e in k.fetch_events(*window(), {"checkout"})}
+    assert {r: got.get(r) for r in [*counts, "Series"]} == {
+        "AsString": 7,
+        "AsFloat": 3,
+        "Huge": 2**31 - 1,  # clamped: the API's count is an int32
+        "Garbage": 1,
+        "Negative": 1,
+        "Plain": 12,
+        "Series": 5,
+    }, got
+
+
+def _exec_kubeconfig(srv: KubeServer, pki: Pki, tmp_path: Path, token_json: str) -> Path:
+    """A kubeconfig whose user runs a plugin printing `token_json` as status.token."""
+    script = tmp_path / "kube-login"
+    script.write_text(
+        "#!/bin/sh\ncat <<'EOF'\n"
+        '{"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",'
+        f' "status": {{"token": {token_json}}}}}\nEOF\n'
+    )
+    script.chmod(0o755)
+    user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": str(script)}}
+    path = tmp_path / "kubeconfig-exec"
+    path.write_text(yaml.safe_dump(kubeconfig(srv, token=None, user=user, ca=pki.ca)))
+    return path
+
+
+def _conn_at(path: Path) -> Kubernetes:
+    cfg = KubernetesSource(
+        kubeconfig=str(path), context="test", http=HttpSettings(read_timeout=10, retries=2)
+    )
+    return Kubernetes(cfg, budget_s=15)
+
+
+def test_token_with_surrounding_whitespace_is_stripped(
+    server: KubeServer, pki: Pki, tmp_path: Path
+) -> None:
+    """QA: a kubeconfig or exec-plugin token with a trailing newline gave
+    "LocalProtocolError: Illegal header value", was retried, and was blamed on the server
+    ("check that … is up"). kubectl effectively ignores the whitespace; so does aisre."""
+    forget_exec_credentials()
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(kubeconfig(server, token=f" {TOKEN}\r\n", ca=pki.ca)))
+    assert _conn_at(path).fetch_changes(*window()) == []
+    exec_path = _exec_kubeconfig(server, pki, tmp_path, json.dumps(f"{TOKEN}\n"))
+    try:
+        assert _conn_at(exec_path).fetch_changes(*window()) == []
+    finally:
+        forget_exec_credentials()
+
+
+@pytest.mark.parametrize("where", ["kubeconfig", "exec"])
+def test_token_with_an_invalid_header_character_fails_at_once(
+    server: KubeServer, pki: Pki, tmp_path: Path, where: str
+) -> None:
+    bad = "kube-\x07bell-tök"
+    forget_exec_credentials()
+    if where == "exec":
+        path = _exec_kubeconfig(server, pki, tmp_path, json.dumps(bad))
+    else:
+        path = tmp_path / "kubeconfig"
+        path.write_text(yaml.safe_dump(kubeconfig(server, token=bad, ca=pki.ca)))
+    try:
+        with pytest.raises(AuthError) as exc:
+            _conn_at(path).fetch_events(*window(), None)
+    finally:
+        forget_exec_credentials()
+    msg = exc.value.message
+    assert "\n" not in msg and "contains a character that is not allowed in an HTTP header" in msg
+    assert ("exec credential plugin 'kube-login'" if where == "exec" else str(path)) in msg, msg
+    shown = f"{msg} {exc.value.hint}"
+    assert bad not in shown and "bell" not in shown
+    assert not [r for r in server.requests if r.path.startswith("/api")], "nothing is sent"

@@ -12,6 +12,7 @@ from aisre_cli.errors import SourceError
 from aisre_cli.model import utcnow
 from aisre_cli.settings.config import HttpSettings, LokiSource
 from aisre_cli.sources.loki import Loki
+from tests.contract_servers.base import Reply, Request
 from tests.contract_servers.loki import LokiServer, parse_selector
 
 
@@ -102,3 +103,57 @@ def test_budget_is_shared_across_the_window(server: LokiServer) -> None:
     assert sum(m.startswith("onset") for m in table.msg) == 50
     notes = lk.drain_notes()
     assert notes and "time slices sampled" in notes[0].detail
+
+
+class _BadTimestampLoki(LokiServer):
+    """Answers lines whose text starts with `bad:` with the timestamp after the colon
+    (a float, seconds, garbage) instead of their nanoseconds."""
+
+    def _query_range(self, req: Request) -> Reply:
+        rep = super()._query_range(req)
+        if rep.status == 200:
+            for s in rep.body["data"]["result"]:
+                s["values"] = [
+                    [line.split(":")[1] if line.startswith("bad:") else ts, line]
+                    for ts, line in s["values"]
+                ]
+        return rep
+
+
+def test_bad_line_timestamp_on_a_later_page_skips_only_that_line() -> None:
+    """QA: a timestamp that is not nanoseconds on page 2 raised and threw away every
+    line already read. Now the line is skipped and counted in a partial note."""
+    srv = _BadTimestampLoki()
+    try:
+        now = utcnow()
+        base = int((now - timedelta(minutes=5)).timestamp() * 1e9)
+        lines = [f"l{i}" for i in range(40)]
+        lines[15] = "bad:1.7e18:x"
+        lines[22] = f"bad:{int(now.timestamp())}:y"  # seconds, not nanoseconds
+        lines[31] = "bad:yesterday:z"
+        srv.push({"service": "checkout"}, [(base + i * 10**6, m) for i, m in enumerate(lines)])
+        lk = conn(srv, page_limit=10)
+        table = lk.fetch_logs(now - timedelta(minutes=10), now, None)
+        assert sorted(table.msg) == sorted(m for m in lines if not m.startswith("bad:"))
+        notes = lk.drain_notes()
+        assert [n.status for n in notes] == ["partial"]
+        assert "skipped 3 lines" in notes[0].detail and "1.7e18" in notes[0].detail
+    finally:
+        srv.stop()
+
+
+def test_full_page_without_a_usable_timestamp_stops_and_keeps_what_was_read() -> None:
+    srv = _BadTimestampLoki()
+    try:
+        now = utcnow()
+        base = int((now - timedelta(minutes=5)).timestamp() * 1e9)
+        good = [(base + i * 10**6, f"l{i}") for i in range(12)]
+        bad = [(base + (100 + i) * 10**6, f"bad:nan:{i}") for i in range(30)]
+        srv.push({"service": "checkout"}, good + bad)
+        lk = conn(srv, page_limit=10)
+        table = lk.fetch_logs(now - timedelta(minutes=10), now, None)
+        assert sorted(table.msg) == sorted(m for _, m in good)
+        details = " | ".join(n.detail for n in lk.drain_notes())
+        assert "stopped after 12 lines" in details and "no usable timestamp" in details
+    finally:
+        srv.stop()

@@ -19,6 +19,7 @@ from aisre_cli.sources.bundle import BundleSource
 from aisre_cli.sources.capture import capture_bundle
 from aisre_cli.sources.tempo import Tempo, TempoSource, parse_trace
 from aisre_cli.sources.tracing import TraceNotFound, norm_id, time_slices
+from tests.contract_servers.base import Reply
 from tests.contract_servers.spans import chain_trace
 from tests.contract_servers.tempo import TempoServer, parse_traceql
 
@@ -442,3 +443,40 @@ def test_config_show_lists_the_trace_sources_and_their_tokens(
         0
     ].items()
     assert TOKEN not in r.out
+
+
+def test_one_unparseable_trace_is_skipped_and_the_rest_read(
+    server: TempoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA: one trace whose answer did not parse stopped reading every remaining trace,
+    with a "stopped by …" note that looked like a budget stop."""
+    monkeypatch.setattr("aisre_cli.sources.tempo.FETCH_WORKERS", 1)
+    ids = sorted(server.traces["single-tenant"])
+    shape = set(ids[::10])  # valid JSON, not a trace
+    garbage = set(ids[5::10])  # not JSON at all
+    orig = server._trace
+
+    def route(raw: str, tenant: str) -> Reply:
+        tid = raw.zfill(32)
+        if tid in shape:
+            return Reply(200, {"batches": [{"resource": {"attributes": "nope"}}]})
+        if tid in garbage:
+            return Reply(200, raw=b"<html>upstream hiccup</html>", headers={})
+        return orig(raw, tenant)
+
+    server._trace = route  # type: ignore[method-assign]
+    t = _tempo(server.url, max_traces=200)
+    spans = t.fetch_spans(START, NOW, {"frontend"})
+    got = set(_traces(spans))
+    assert got == set(ids) - shape - garbage
+    notes = [n.detail for n in t.drain_notes()]
+    assert len(notes) == 1 and "stopped by" not in notes[0], notes
+    bad = len(shape | garbage)
+    assert notes[0].startswith(f"skipped {bad} of {len(ids)} sampled traces"), notes
+
+
+def test_no_trace_parses_is_a_source_error(server: TempoServer) -> None:
+    server._trace = lambda raw, tenant: Reply(200, {"batches": "x"})  # type: ignore[method-assign]
+    t = _tempo(server.url, max_traces=20)
+    with pytest.raises(SourceError, match="no sampled trace could be parsed"):
+        t.fetch_spans(START, NOW, {"frontend"})

@@ -80,10 +80,14 @@ def required_permissions(books: Iterable[Runbook], registry: Registry) -> list[N
 
 
 def can_i_argv(ctx: ExecContext, p: Permission) -> list[str]:
+    """`kubectl auth can-i` with the global flags every runbook kubectl call gets: the
+    profile's kubeconfig (`sources.kubernetes.kubeconfig`) and context; without the
+    kubeconfig, kubectl looked the context up in its default file and every answer was
+    `context "…" does not exist`."""
+    from aisre_cli.remediate.capabilities.kubectl import kube_flags
+
     prof = ctx.profile
-    argv = [ctx.kubectl]
-    if prof.kube_context:
-        argv += ["--context", prof.kube_context]
+    argv = [ctx.kubectl, *kube_flags(ctx)]
     if prof.namespace:
         argv += ["--namespace", prof.namespace]
     argv += ["auth", "can-i", p.verb, p.resource]

@@ -24,7 +24,10 @@ never interactively; the credential is cached, per plugin command, until its
 `expirationTimestamp`, and re-run once after a 401). `token_name` takes the bearer
 token from the keyring instead (`aisre auth set NAME`). Like kubectl, credentials
 are sent only over https. A token is registered with the redactor as soon as it is
-read: no message, log line or query shows it.
+read: no message, log line or query shows it. Whitespace around a token (kubeconfig,
+`tokenFile`, exec plugin) is dropped, as kubectl does; a token that still holds a
+character no HTTP header may carry is a one-line `AuthError` naming where it came
+from, before any request (not a retried transport error).
 
 **Reads, per service** (a pod's service is the value of the first of
 `selector_labels` it carries: `app.kubernetes.io/name`, then `app`):
@@ -59,6 +62,7 @@ import base64
 import hashlib
 import json
 import logging
+import math
 import os
 import re
 import shlex
@@ -114,7 +118,12 @@ NODE_PRESSURE = {
 }
 SIGNALS = {137: "SIGKILL", 143: "SIGTERM", 139: "SIGSEGV", 134: "SIGABRT"}
 MAX_NODES = 20
+MAX_EVENT_COUNT = 2**31 - 1
+"""An event's `count` is an int32 in the API; anything larger is clamped to this."""
 _LABEL_VALUE = re.compile(r"(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)")
+_HEADER_VALUE = re.compile(r"[\x21-\x7e]+(?:[ \t]+[\x21-\x7e]+)*")
+"""A bearer token that can be sent: printable ASCII, inner blanks at most (RFC 9110
+field-value without obs-text; httpx encodes header values as ASCII)."""
 _OK = (200, 400, 401, 403, 404, 410, 422, 500)
 """Statuses answered to the caller (parsed as a `Status`); 429/502/503/504 are retried
 by `Http` first."""
@@ -465,6 +474,8 @@ def _run_exec(
         )
     st = out.get("status") or {}
     token = st.get("token") if isinstance(st, dict) else None
+    if isinstance(token, str):
+        token = token.strip()  # a trailing newline is not part of the token
     cert = st.get("clientCertificateData") if isinstance(st, dict) else None
     key = st.get("clientKeyData") if isinstance(st, dict) else None
     if not token and not (cert and key):
@@ -559,6 +570,33 @@ def _int(x: Any) -> int:
     if isinstance(x, str) and x.strip().lstrip("-").isdigit():
         return int(x.strip())
     return 0
+
+
+def _count(x: Any) -> int | None:
+    """An event's `count` (or `series.count`): an int, a float (a JSON number beyond 64
+    bits arrives as one) or a numeric string, clamped to MAX_EVENT_COUNT; None for a
+    missing, zero, negative, non-finite or non-numeric value."""
+    v: int | float
+    if isinstance(x, bool) or not isinstance(x, int | float | str):
+        return None
+    if isinstance(x, str):
+        t = x.strip()
+        if not t.isascii():
+            return None
+        if t.isdigit():
+            v = int(t) if len(t) <= 18 else MAX_EVENT_COUNT
+        else:
+            try:
+                v = float(t)
+            except ValueError:
+                return None
+    else:
+        v = x
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if v < 1:
+        return None
+    return MAX_EVENT_COUNT if v >= MAX_EVENT_COUNT else int(v)
 
 
 _T = TypeVar("_T")
@@ -830,8 +868,9 @@ class Kubernetes:
                 source=self.name,
                 refresh=refresh,
             )
-        elif u.token:
-            cred = Credential(token=SecretStr(u.token), origin="kubeconfig")
+        elif u.token and u.token.strip():
+            # surrounding whitespace (a pasted token's newline) is not part of the token
+            cred = Credential(token=SecretStr(u.token.strip()), origin="kubeconfig")
         elif u.token_file:
             raw = _read(u.token_file, t.user_dir, "tokenFile", self.name).decode().strip()
             cred = Credential(token=SecretStr(raw), origin="token-file")
@@ -860,7 +899,38 @@ class Kubernetes:
                     cred.origin = "client-certificate"
         if cred.token is not None:
             register_secret(cred.token)
+            if not _HEADER_VALUE.fullmatch(cred.token.get_secret_value()):
+                # httpx/h11 would refuse the header on every attempt (and Http would retry
+                # it as a transport error): say what is wrong, once, without the token
+                raise AuthError(
+                    f"{self.name}: the bearer token from {self._token_origin(t, cred)} contains"
+                    " a character that is not allowed in an HTTP header (a control character,"
+                    " a line break inside it, or non-ASCII)",
+                    hint=self._token_fix(cred),
+                )
         return cred
+
+    def _token_origin(self, t: Target, cred: Credential) -> str:
+        """Where the token of `cred` was read (for a message; never the token)."""
+        u = t.user
+        if cred.origin == "keyring":
+            return f"the keyring entry {self.cfg.token_name!r}"
+        if cred.origin == "exec" and u.exec_ is not None:
+            return f"exec credential plugin {Path(u.exec_.command).name!r} (context {t.context!r})"
+        if cred.origin == "token-file" and u.token_file:
+            f = Path(u.token_file).expanduser()
+            return f"tokenFile {f if f.is_absolute() else t.user_dir / f} (context {t.context!r})"
+        files = ", ".join(str(f) for f in t.files)
+        return f"the kubeconfig user of context {t.context!r} ({files})"
+
+    def _token_fix(self, cred: Credential) -> str:
+        if cred.origin == "keyring":
+            return f"store the token again with `aisre auth set {self.cfg.token_name}`"
+        if cred.origin == "exec":
+            return "check what the plugin prints (status.token of its ExecCredential)"
+        if cred.origin == "token-file":
+            return "rewrite the token file with only the token"
+        return "re-paste users[].user.token in the kubeconfig (`kubectl config view --raw`)"
 
     def _ssl(self, t: Target, cred: Credential) -> ssl.SSLContext | bool:
         c = t.cluster
@@ -1542,7 +1612,7 @@ class Kubernetes:
         if not svcs:
             return []
         reason = str(e.get("reason") or "")
-        count = e.get("count") or _d(e, "series", "count") or 1
+        count = _count(e.get("count")) or _count(_d(e, "series", "count")) or 1
         component = _d(e, "source", "component") or e.get("reportingComponent") or ""
         sel = (
             f"involvedObject.name={oname},reason={reason}"
@@ -1557,7 +1627,7 @@ class Kubernetes:
                 type=str(e.get("type") or "Warning"),
                 message=str(e.get("message") or e.get("note") or "")[:1000],
                 object=f"{kind.lower()}/{oname}",
-                count=int(count) if isinstance(count, int) and count > 0 else 1,
+                count=count,
                 attrs={
                     "first_seen": _fmt_time(first),
                     "component": str(component),

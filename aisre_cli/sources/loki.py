@@ -6,7 +6,9 @@ window is read forward in pages: the next page starts at the timestamp of the la
 line received, and the lines already seen at exactly that nanosecond are skipped
 (the approach of `logcli --batch`, which neither loses nor duplicates lines that
 share a timestamp). Reading stops at the line budget (`max_lines`) or the time
-budget; either is reported as a partial note, never silently.
+budget; either is reported as a partial note, never silently. A line whose timestamp
+is not unix nanoseconds inside the range asked for is skipped and counted in a partial
+note; a failed later page stops reading with a partial note, keeping what was read.
 
 Lines are stored column-wise in a `LogTable` like the bundle reader does. A JSON line
 gives `level`/`msg` from its keys; any other line is kept whole as the message and its
@@ -67,6 +69,9 @@ class _ReadState:
     counters: dict[str, int]
     deadline: float
     pages: int = 0
+    bad_ts: int = 0
+    """Lines skipped because their timestamp is not nanoseconds in the page's range."""
+    bad_ts_example: str = ""
 
 
 class Loki(HttpSource):
@@ -162,6 +167,16 @@ class Loki(HttpSource):
                 if status == "capped":
                     unfinished.append((i, cur, seen))
             todo = unfinished
+        if st.bad_ts:
+            self._notes.append(
+                SourceNote(
+                    self.name,
+                    "partial",
+                    f"skipped {st.bad_ts} line{'s' if st.bad_ts != 1 else ''} whose timestamp"
+                    " is not unix nanoseconds inside the queried range"
+                    f" (first: {st.bad_ts_example!r})",
+                )
+            )
         if todo and not stopped:
             self._notes.append(
                 SourceNote(
@@ -215,15 +230,29 @@ class Loki(HttpSource):
                 return "stop", cur, seen_at_cur
             st.pages += 1
             entries: list[tuple[int, str, dict[str, str]]] = []
+            n_page = 0
             for stream in streams:
                 for raw_ts, raw_line in stream.values:
-                    try:
-                        entries.append((int(raw_ts), raw_line, stream.stream))
-                    except ValueError:
-                        raise SourceError(
-                            f"{self.name}: timestamp {raw_ts[:30]!r} is not nanoseconds"
-                        ) from None
-            n_page = len(entries)
+                    n_page += 1
+                    ts = _ns(raw_ts)
+                    # Loki answers [start, end): anything else (seconds, milliseconds, a
+                    # float, garbage) would move the cursor backwards or past the slice.
+                    if ts is None or not cur <= ts < end_ns:
+                        st.bad_ts += 1
+                        st.bad_ts_example = st.bad_ts_example or raw_ts[:30]
+                        continue
+                    entries.append((ts, raw_line, stream.stream))
+            if not entries and n_page >= limit:
+                # a full page and not one usable timestamp: the cursor cannot advance
+                self._notes.append(
+                    SourceNote(
+                        self.name,
+                        "partial",
+                        f"stopped after {len(st.table)} lines: a page of {n_page} lines"
+                        " had no usable timestamp",
+                    )
+                )
+                return "stop", cur, seen_at_cur
             entries.sort(key=lambda x: x[0])
             last_ts = entries[-1][0] if entries else cur
             before = got
@@ -316,6 +345,13 @@ class Loki(HttpSource):
             ver,
             needs_auth=self.cfg.token_name is not None,
         )
+
+
+def _ns(raw: str) -> int | None:
+    """A line timestamp (unix nanoseconds as a decimal string), or None."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 20:
+        return None
+    return int(raw)
 
 
 def _q(value: str) -> str:

@@ -52,6 +52,7 @@ from aisre_cli.sources.tracing import (
     Kind,
     Plan,
     TraceNotFound,
+    TraceUnreadable,
     norm_id,
     partial,
     quantile,
@@ -337,12 +338,20 @@ class Tempo(HttpSource):
         return traces
 
     def trace(self, trace_id: str, deadline: float | None = None) -> list[Span]:
-        """One whole trace by id; `TraceNotFound` on 404."""
+        """One whole trace by id; `TraceNotFound` on 404, `TraceUnreadable` when the
+        answer is not a trace (bad JSON, an unexpected shape)."""
         tid = norm_id(trace_id, 16)
         resp = self.http.request("GET", f"/api/traces/{tid}", deadline=deadline, ok=(200, 404))
         if resp.status == 404:
             raise TraceNotFound(f"{self.name}: trace {tid} not found")
-        return parse_trace(resp.json(self.name), ref=self.trace_ref)
+        try:
+            return parse_trace(resp.json(self.name), ref=self.trace_ref)
+        except SourceError as exc:
+            why = exc.message.removeprefix(f"{self.name}: ").removeprefix("tempo: ")
+            raise TraceUnreadable(f"{self.name}: trace {tid}: {why}", hint=exc.hint) from None
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            why = f"{type(exc).__name__}: {exc}"[:200]
+            raise TraceUnreadable(f"{self.name}: trace {tid}: {why}") from None
 
     # -------------------------------------------------------------- TraceSource
 
@@ -403,12 +412,16 @@ class Tempo(HttpSource):
                 raise
             stopped = f"a search failed: {exc.message}"
 
-        spans, read, missing, failure = self._read(plan, clock)
-        if not read and failure is not None and not spans:
-            raise failure
+        spans, read, missing, unreadable, failure = self._read(plan, clock)
+        if not read and not spans and (failure or unreadable):
+            raise failure or SourceError(
+                f"{self.name}: no sampled trace could be parsed ({len(unreadable)} tried;"
+                f" first: {unreadable[0].message.removeprefix(f'{self.name}: ')})",
+                hint=unreadable[0].hint,
+            )
         if stopped:
             self._notes.append(partial(self.name, f"{stopped} after {searches} searches"))
-        unread = len(plan.picks) - read - missing
+        unread = len(plan.picks) - read - missing - len(unreadable)
         if unread > 0:
             why = f"stopped by {failure.message}" if failure else "time budget nearly spent"
             self._notes.append(
@@ -422,17 +435,31 @@ class Tempo(HttpSource):
             self._notes.append(
                 partial(self.name, f"{missing} sampled traces were no longer stored (404)")
             )
+        if unreadable:
+            first = unreadable[0].message.removeprefix(f"{self.name}: ")
+            self._notes.append(
+                partial(
+                    self.name,
+                    f"skipped {len(unreadable)} of {len(plan.picks)} sampled traces that could"
+                    f" not be parsed (first: {first})",
+                )
+            )
         return spans
 
-    def _read(self, plan: Plan, clock: Clock) -> tuple[list[Span], int, int, SourceError | None]:
+    def _read(
+        self, plan: Plan, clock: Clock
+    ) -> tuple[list[Span], int, int, list[TraceUnreadable], SourceError | None]:
         """Read the chosen traces by id, errors first, a few at a time, until the soft
-        deadline. Returns (spans, traces read, traces not found, first failure)."""
+        deadline. Returns (spans, traces read, traces not found, traces skipped because
+        their answer did not parse, first failure). A failure (transport, auth) stops
+        the reading; one unparseable trace only skips that trace."""
         picks = plan.ordered()
         spans: list[Span] = []
         read = missing = 0
+        unreadable: list[TraceUnreadable] = []
         failure: SourceError | None = None
         if not picks:
-            return spans, 0, 0, None
+            return spans, 0, 0, unreadable, None
         t0 = time.monotonic()
         pool = ThreadPoolExecutor(
             max_workers=min(FETCH_WORKERS, len(picks)), thread_name_prefix="tempo"
@@ -456,6 +483,8 @@ class Tempo(HttpSource):
                         read += 1
                     elif isinstance(exc, TraceNotFound):
                         missing += 1
+                    elif isinstance(exc, TraceUnreadable):
+                        unreadable.append(exc)
                     elif isinstance(exc, SourceError):
                         failure = failure or exc
                     else:
@@ -472,7 +501,7 @@ class Tempo(HttpSource):
                 "spans",
             )
         )
-        return spans, read, missing, failure
+        return spans, read, missing, unreadable, failure
 
     # -------------------------------------------------------------- doctor
 

@@ -197,6 +197,11 @@ class TraceNotFound(SourceError):
     """The backend holds no trace with that id (404)."""
 
 
+class TraceUnreadable(SourceError):
+    """The backend answered for one trace, but the answer is not a trace this reader
+    understands: that trace is skipped, the others are still read."""
+
+
 def record_search(
     source: str, kind: str, query: str, t0: float, found: int, error: str | None = None
 ) -> None:

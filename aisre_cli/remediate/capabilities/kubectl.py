@@ -3,7 +3,9 @@
 The context and the default namespace come from the profile (`kube_context`,
 `namespace`); a runbook may name another namespace, validated as a Kubernetes name.
 Every kubectl call a capability makes (the action, its `--dry-run=server` preview, the
-replica count read before a scale, an undo, a verification) passes `--context` when
+replica count read before a scale, an undo, a verification) passes `--kubeconfig` when
+the profile names one (`sources.kubernetes.kubeconfig`, the file the Kubernetes source
+reads, so the context is looked up where the profile says it is), `--context` when
 the profile names one, and `--namespace` for namespaced objects. A *write* refuses to
 run or preview when the profile names no context: kubectl would act on whatever
 context happens to be current, which is how a rollback hits the wrong cluster
@@ -17,6 +19,7 @@ change without persisting it.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from collections.abc import Callable, Mapping
@@ -99,12 +102,39 @@ class _NsInput(StrictInput):
     """Namespace override; default: the profile's namespace."""
 
 
+def profile_kubeconfig(profile: Any) -> str | None:
+    """The profile's `sources.kubernetes.kubeconfig` (`~` expanded), or None: kubectl
+    then uses its own default ($KUBECONFIG, then ~/.kube/config), as the Kubernetes
+    source does."""
+    sources = getattr(profile, "sources", None)
+    raw = getattr(sources, "kubernetes", None) or (getattr(sources, "model_extra", None) or {}).get(
+        "kubernetes"
+    )
+    value = raw.get("kubeconfig") if isinstance(raw, Mapping) else getattr(raw, "kubeconfig", None)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return os.path.expanduser(value.strip())
+
+
+def kubeconfig_flags(profile: Any) -> list[str]:
+    """`--kubeconfig=FILE` when the profile names a kubeconfig, else nothing."""
+    kubeconfig = profile_kubeconfig(profile)
+    return [f"--kubeconfig={kubeconfig}"] if kubeconfig else []
+
+
+def kube_flags(ctx: ExecContext) -> list[str]:
+    """`--kubeconfig=FILE` (when the profile names one) and `--context NAME` (when the
+    profile pins one): the global flags of every kubectl call a capability makes."""
+    argv = kubeconfig_flags(ctx.profile)
+    if ctx.profile.kube_context:
+        argv += ["--context", ctx.profile.kube_context]
+    return argv
+
+
 def _base_argv(
     ctx: ExecContext, namespace: str | None, *, cluster_scoped: bool = False
 ) -> list[str]:
-    argv = [ctx.kubectl]
-    if ctx.profile.kube_context:
-        argv += ["--context", ctx.profile.kube_context]
+    argv = [ctx.kubectl, *kube_flags(ctx)]
     if not cluster_scoped:
         ns = namespace or ctx.profile.namespace
         if not ns:
@@ -498,6 +528,9 @@ __all__ = [
     "KubectlRolloutUndo",
     "KubectlScale",
     "KubectlWaitCondition",
+    "kube_flags",
+    "kubeconfig_flags",
+    "profile_kubeconfig",
     "run_argv",
 ]
 

@@ -11,9 +11,10 @@ DAMAGED and how to set the damaged lines aside.
 
 Then the Kubernetes pin: the profile's context and namespace, and for each RBAC
 permission a write step of a runbook needs, `kubectl auth can-i` against that context
-(yes / no / error). The answers are advice for remediation and do not change the exit
-code: a team that only triages needs no write access. Without a context nothing is
-asked: write steps are refused until the profile names one.
+(yes / no / error), through the profile's kubeconfig (`sources.kubernetes.kubeconfig`,
+`--kubeconfig`) when it names one. The answers are advice for remediation and do not
+change the exit code: a team that only triages needs no write access. Without a
+context nothing is asked: write steps are refused until the profile names one.
 """
 
 from __future__ import annotations
