@@ -297,3 +297,30 @@ def test_a_404_page_that_is_not_jaegers_envelope_is_still_not_found(
     )
     with pytest.raises(TraceNotFound, match="404 page not found"):
         _jaeger(server.url).trace("abc")
+
+
+def test_one_trace_of_an_unexpected_shape_costs_only_that_trace() -> None:
+    """QA 2026-12-03: one malformed trace in a search answer failed the whole answer
+    (pydantic validated the list at once), so every other trace of it was lost."""
+
+    class OneBad(JaegerServer):
+        bad: set[str] = set()
+
+        def _wire(self, t: Any) -> dict[str, Any]:
+            out = super()._wire(t)
+            if t.trace_id in self.bad:
+                out["spans"] = "not a list"
+            return out
+
+    s = OneBad()
+    try:
+        _fill(s)
+        OneBad.bad = {sorted(s.traces)[-1]}
+        j = _jaeger(s.url, max_traces=200)
+        spans = j.fetch_spans(START, NOW, {"checkout"})
+        traces = _by_trace(spans)
+        assert len(traces) >= 100 and all(t not in OneBad.bad for t in traces)
+        notes = [n.detail for n in j.drain_notes()]
+        assert any("skipped 1 of" in n and "unexpected shape" in n for n in notes), notes
+    finally:
+        s.stop()

@@ -35,7 +35,7 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from aisre_cli.errors import AuthError, SourceError
 from aisre_cli.model import Span
@@ -127,6 +127,14 @@ class TracesResponse(_Lenient):
     errors: list[_Error] | None = None
 
 
+class _RawTraces(_Lenient):
+    """The envelope with its traces unread: each is validated on its own, so one trace
+    of an unexpected shape costs that trace, not the whole search."""
+
+    data: list[Any] | None = None
+    errors: list[_Error] | None = None
+
+
 class ServicesResponse(_Lenient):
     data: list[str] | None = None
     errors: list[_Error] | None = None
@@ -213,11 +221,30 @@ class Jaeger(HttpSource):
     def _envelope(self, resp: Response, where: str) -> TracesResponse:
         if resp.status != 200:
             try:
-                env = parse_model(TracesResponse, resp.json(self.name), self.name, where)
+                raw = parse_model(_RawTraces, resp.json(self.name), self.name, where)
             except SourceError:  # not Jaeger's envelope (a proxy's page): use the status
-                env = TracesResponse(errors=[_Error(code=resp.status, msg=_snippet(resp))])
+                raw = _RawTraces(errors=[_Error(code=resp.status, msg=_snippet(resp))])
         else:
-            env = parse_model(TracesResponse, resp.json(self.name), self.name, where)
+            raw = parse_model(_RawTraces, resp.json(self.name), self.name, where)
+        env = TracesResponse(errors=raw.errors)
+        if raw.data is not None:
+            env.data = []
+            bad: list[str] = []
+            for item in raw.data:
+                try:
+                    env.data.append(JaegerTrace.model_validate(item))
+                except ValidationError as exc:
+                    errs = exc.errors()
+                    loc = ".".join(str(x) for x in errs[0]["loc"]) if errs else ""
+                    bad.append(f"{loc}: {errs[0]['msg'] if errs else 'invalid'}"[:160])
+            if bad:
+                self._notes.append(
+                    partial(
+                        self.name,
+                        f"{where}: skipped {len(bad)} of {len(raw.data)} traces of an"
+                        f" unexpected shape (first: {bad[0]})",
+                    )
+                )
         if resp.status != 200:
             msg = "; ".join(f"{e.msg}" for e in env.errors or []) or f"HTTP {resp.status}"
             if resp.status == 404:
