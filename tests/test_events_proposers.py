@@ -14,6 +14,8 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from aisre_cli.investigate.rank import DEFAULT_WEIGHTS, Weights
 from aisre_cli.model import Change, Event
 from tests.test_proposers import FAULT, cands, context, run, series
@@ -128,7 +130,11 @@ def test_normal_events_change_nothing() -> None:
 
 def test_k8s_events_keeps_its_design_prior_until_fitted(tmp_path: Path) -> None:
     w = Weights.load()
-    assert w.w["k8s_events"] == DEFAULT_WEIGHTS["k8s_events"] > 0
+    # no dataset has events: the shipped weight is the design prior, scaled like every
+    # other weight by the fitted temperature (its weight relative to the others holds)
+    t = float(w.meta.get("temperature", 1.0))
+    assert w.w["k8s_events"] == pytest.approx(DEFAULT_WEIGHTS["k8s_events"] / t, abs=1e-5)
+    assert DEFAULT_WEIGHTS["k8s_events"] > 0
     p = tmp_path / "w.json"
     p.write_text(json.dumps({"weights": {"k8s_events": 0.25, "logs": 0.5}, "null_score": 3.0}))
     fitted = Weights.load(p)

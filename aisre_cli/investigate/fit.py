@@ -59,9 +59,11 @@ IntArr = npt.NDArray[np.int64]
 BoolArr = npt.NDArray[np.bool_]
 
 DEFAULT_L2_GRID: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
-DEFAULT_TEMPERATURES: tuple[float, ...] = (0.7, 1.0, 1.4, 2.0, 2.8, 4.0)
+DEFAULT_TEMPERATURES: tuple[float, ...] = (0.6, 0.7, 0.85, 1.0, 1.2, 1.4, 2.0, 2.8, 4.0)
 """Candidate temperatures (scores are divided by T); chosen by held-out log-loss."""
 DEFAULT_FOLDS = 5
+LOSS_TIE = 0.005
+"""Held-out log-loss differences below this (nats per bundle) do not choose a weaker λ."""
 SHRINK_TO_DESIGN = True
 """Penalise distance from the design weights (`design_prior`), not from zero."""
 REQUIRED_SIGNS: dict[str, float] = {"crowd": -1.0}
@@ -494,7 +496,7 @@ def select_hyper(
     held-out log-loss says by how much."""
     method, splits = make_splits(items, k, by_dataset)
     temps = list(temperatures) or [1.0]
-    best: tuple[float, float, float, list[FloatArr]] | None = None
+    scored: list[tuple[float, float, float, list[FloatArr]]] = []
     for l2 in l2_grid:
         thetas = [fit_theta([items[i] for i in sp.train], l2, signs=signs) for sp in splits]
         for t in temps:
@@ -510,10 +512,14 @@ def select_hyper(
                     for sp, th in zip(splits, thetas, strict=True)
                 )
                 loss = tot / max(1, sum(len(sp.test) for sp in splits))
-            if best is None or loss < best[0] - 1e-9:
-                best = (loss, l2, t, thetas)
-    assert best is not None
-    loss, l2, t, thetas = best
+            scored.append((loss, l2, t, thetas))
+    assert scored
+    # Within LOSS_TIE of the best held-out loss, the most regularized λ (closest to the
+    # design weights), then its best temperature: a difference that small is noise of
+    # the splits, and a weaker λ bought with it once flipped the sign of `earliest`.
+    floor = min(x[0] for x in scored)
+    l2 = max(x[1] for x in scored if x[0] <= floor + LOSS_TIE)
+    loss, l2, t, thetas = min((x for x in scored if x[1] == l2), key=lambda x: x[0])
     held: list[CaseResult] = []
     for sp, th in zip(splits, thetas, strict=True):
         held.extend(predict([items[i] for i in sp.test], th / t, 0.5))
