@@ -31,6 +31,7 @@ from aisre_cli.remediate.capabilities import (
 from aisre_cli.remediate.matching import specificity
 from aisre_cli.remediate.runbook import Runbook, Step, UndoInline
 from aisre_cli.remediate.types import first_error, validate_param
+from aisre_cli.settings.config import DEFAULT_SERVICE_LABELS
 
 
 @dataclass
@@ -143,7 +144,7 @@ def facts_from_report(report: TriageReport | None, hyp: Hypothesis | None) -> di
         # the alert label that names its service (`service`, `job`, `app`…): a silence
         # must match the alert's own labels, or it silences nothing
         named = sorted(k for k, v in a.labels.items() if v == a.service and k != "alertname")
-        pref: list[str] = [k for k in ("service", "job", "app") if k in named]
+        pref = [k for k in DEFAULT_SERVICE_LABELS if k in named]
         if pref or named:
             out["service_label"] = (pref or named)[0]
     for key, label in (
