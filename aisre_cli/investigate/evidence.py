@@ -7,6 +7,8 @@ finding reads the same way (and gets the same id) wherever it is cited.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,7 +21,7 @@ from aisre_cli.investigate.analyzers.logs import LogFinding, LogStats
 from aisre_cli.investigate.analyzers.metrics import MetricFinding
 from aisre_cli.investigate.analyzers.trace_edges import EdgeFinding
 from aisre_cli.investigate.analyzers.traces import TraceFinding
-from aisre_cli.model import Context, Evidence, EvidenceKind, HypothesisKind
+from aisre_cli.model import Context, Evidence, EvidenceKind, HypothesisKind, Series
 from aisre_cli.sources.promql import scope_query
 
 
@@ -85,13 +87,46 @@ def _gap(seconds: float) -> str:
     return txt
 
 
-def _fmt(v: float) -> str:
-    a = abs(v)
-    if a >= 1e6 or (a < 1e-3 and a > 0):
-        return f"{v:.3g}"
+_SI = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+
+
+def _fmt(v: float, name: str = "") -> str:
+    """A value as a summary quotes it: three significant digits, large values with an SI
+    suffix (`364M`, never `3.64e+08` beside `716575`), small ones in positional notation
+    (`0.0000523`, never `5.23e-05`), and a `B` for a series whose name says bytes."""
+    unit = "B" if "bytes" in name.lower() else ""
+    if not math.isfinite(v):
+        return str(v)
+    r = float(f"{v:.3g}")  # rounded first: 999,600 is 1.00M, not 1000k
+    a = abs(r)
+    if a >= 1e4 or (unit and a >= 1e3):
+        div, suffix = next((d, x) for d, x in _SI if a >= d)
+        return f"{r / div:.3g}{suffix}{unit}"
+    if 0 < a < 1e-3:
+        return f"{r:.{2 - math.floor(math.log10(a))}f}".rstrip("0") + unit
     if a >= 100:
-        return f"{v:.0f}"
-    return f"{v:.3g}"
+        return f"{v:.0f}{unit}"
+    return f"{r:.3g}{unit}"
+
+
+_READ_AS = re.compile(r"(rate|increase)\(\(?(.*?)\)?\[(\d+)s:?\]\)")
+"""A range function `analyzers.metrics` wrapped around a series' query (`_derived`)."""
+
+
+def cite_query(s: Series) -> str:
+    """What reproduces one series: its PromQL narrowed to the series, or, for a bundle
+    file that records no PromQL, the file and the series' labels, with the range
+    function the analyzers read it through in words (`rate(file x.json[240s])` is
+    neither PromQL nor a file name)."""
+    q = s.query or s.name
+    if s.promql:
+        return scope_query(q, s.labels)
+    reads: list[str] = []
+    while (m := _READ_AS.fullmatch(q)) is not None and "file " in m.group(2):
+        reads.append(f"{m.group(1)} over {m.group(3)}s")
+        q = m.group(2)
+    cited = scope_query(q, s.labels)
+    return f"{cited}, read as its {' of its '.join(reads)}" if reads else cited
 
 
 def _selector(labels: dict[str, str]) -> str:
@@ -99,16 +134,71 @@ def _selector(labels: dict[str, str]) -> str:
     return "{" + inner + "}"
 
 
+def cert_left(seconds: float) -> str:
+    """Time left on a certificate, in the unit a reader thinks in (days past two)."""
+    s = abs(seconds)
+    if s >= 2 * 86400:
+        return f"{s / 86400:.0f} days" if s >= 10 * 86400 else f"{s / 86400:.1f} days"
+    return _gap(s)
+
+
+def _is_epoch(v: float) -> bool:
+    """A unix timestamp in seconds (an expiry time as blackbox and cert-manager give it)."""
+    return 1e9 < v < 1e11
+
+
+def cert_expired_at(f: MetricFinding) -> float | None:
+    """When a certificate finding's certificate expired (unix seconds), None while it
+    is still valid: the expiry time itself for a series of expiry timestamps, else the
+    first point whose countdown reached zero (`cert_expiry` sets the onset there)."""
+    if f.level > 0:
+        return None
+    last = next((v for v in reversed(f.series.values) if math.isfinite(v)), None)
+    if last is not None and _is_epoch(last) and last <= f.series.timestamps[-1]:
+        return last
+    return f.onset
+
+
+def _cert_summary(f: MetricFinding) -> str:
+    """A certificate finding in words: `cert_expiry` measures seconds left on the
+    certificate (whatever unit the series is in: days, seconds, an expiry timestamp),
+    so its baseline and level are durations, never the series' own values, and the
+    change-point σ it carries is nominal."""
+    s = f.series
+    where = f"{s.name}{' on ' + s.service if s.service else ''}"
+    t0, t1 = s.timestamps[0], s.timestamps[-1]
+    gone = cert_expired_at(f)
+    if gone is None:
+        return f"{where}: the TLS certificate expires in {cert_left(f.level)} (as of {_hm(t1)})"
+    return (
+        f"{where}: the TLS certificate expired at {_hm(gone)}"
+        f" ({cert_left(f.baseline)} left at {_hm(t0)})"
+    )
+
+
+def _point(v: float, cert: bool) -> str:
+    """One sample as the excerpt shows it: an expiry timestamp whole and as a time."""
+    if cert and _is_epoch(v):
+        return f"{v:.0f} ({_dt(v).strftime('%Y-%m-%d %H:%M:%SZ')})"
+    return _fmt(v)
+
+
 def metric_evidence(f: MetricFinding, kind: EvidenceKind = "metric_anomaly") -> _Ev:
     s = f.series
-    word = "rose" if f.direction > 0 else "fell"
-    summary = (
-        f"{s.name}{' on ' + s.service if s.service else ''} {word} from {_fmt(f.baseline)} "
-        f"to {_fmt(f.level)} (peak {_fmt(f.peak)}, {min(f.z, 999):.0f}σ) from {_hm(f.onset)}"
-    )
+    cert = kind == "certificate"
+    if cert:
+        summary = _cert_summary(f)
+    else:
+        word = "rose" if f.direction > 0 else "fell"
+        summary = (
+            f"{s.name}{' on ' + s.service if s.service else ''} {word} from"
+            f" {_fmt(f.baseline, s.name)} to {_fmt(f.level, s.name)}"
+            f" (peak {_fmt(f.peak, s.name)}, {min(f.z, 999):.0f}σ) from"
+            f" {_hm(f.onset)}"
+        )
     if f.until is not None:
         summary += f" until {_hm(f.until)}, then back to normal"
-    query = scope_query(s.query or s.name, s.labels)
+    query = cite_query(s)
     points = list(zip(s.timestamps, s.values, strict=False))
     if f.until is not None:  # the episode's last points and the first normal one
         points = [p for p in points if p[0] <= f.until]
@@ -122,7 +212,7 @@ def metric_evidence(f: MetricFinding, kind: EvidenceKind = "metric_anomaly") -> 
         strength=round(f.strength, 4),
         query=query,
         ref=s.ref,
-        excerpt=[f"{_hm(t)} {_fmt(v)}" for t, v in points[-4:]],
+        excerpt=[f"{_hm(t)} {_point(v, cert)}" for t, v in points[-4:]],
         family=f.family,
         data={"z": round(min(f.z, 1e6), 2), "baseline": f.baseline, "level": f.level},
         language="promql" if s.promql else None,
@@ -150,7 +240,7 @@ def silence_evidence(d: DependencyFinding) -> _Ev | None:
         end=_dt(q.end),
         summary=summary,
         strength=round(d.strength, 4),
-        query=scope_query(s.query or s.name, s.labels),
+        query=cite_query(s),
         ref=s.ref,
         excerpt=[
             f"{_hm(t)} {_fmt(v)}" for t, v in list(zip(s.timestamps, s.values, strict=False))[-3:]
@@ -161,12 +251,28 @@ def silence_evidence(d: DependencyFinding) -> _Ev | None:
     return _Ev(f"silent:{d.service}", ev)
 
 
+TEMPLATE_SHOWN = 90
+"""Characters of a log template a summary quotes (the excerpt has whole lines)."""
+
+
+def _clip(text: str, n: int) -> str:
+    """`text` cut to `n` characters with an ellipsis that says so, never inside a `<*>`
+    wildcard (a quote that ends `request_id=<` reads as the line's own text)."""
+    if len(text) <= n:
+        return text
+    cut = text[: n - 1]
+    tail = cut[-2:]
+    if tail.endswith("<") or tail == "<*":
+        cut = cut[: cut.rfind("<")]
+    return cut.rstrip() + "…"
+
+
 def log_evidence(f: LogFinding, ctx: Context) -> _Ev:
     logs = ctx.logs
     what = "new" if f.new else f"{f.rate_ratio:.0f}x more frequent"
     summary = (
         f"{f.level.upper()} template {what} on {f.service} after {_hm(f.first_after)}: "
-        f'"{f.template[:90]}" ({f.after} after, {f.before} before)'
+        f'"{_clip(f.template, TEMPLATE_SHOWN)}" ({f.after} after, {f.before} before)'
     )
     refs = [logs.ref(i) for i in f.examples]
     excerpt = [logs.msg[i][:200] for i in f.examples]
@@ -239,14 +345,14 @@ def harm_evidence(h: ChangeHarm) -> _Ev | None:
     s = h.series
     if s is None or h.harm <= 0:
         return None
-    q = scope_query(s.query or s.name, s.labels)
+    q = cite_query(s)
     ev = Evidence(
         id="",
         kind="metric_anomaly",
         service=s.service,
         summary=(
-            f"{s.name} on {s.service} went from {_fmt(h.before)} before the change "
-            f"{h.change_id} to {_fmt(h.after)} after it ({min(h.z, 999):.0f}σ)"
+            f"{s.name} on {s.service} went from {_fmt(h.before, s.name)} before the change "
+            f"{h.change_id} to {_fmt(h.after, s.name)} after it ({min(h.z, 999):.0f}σ)"
         )[:240],
         strength=round(h.harm, 4),
         query=q,
@@ -275,7 +381,7 @@ def edge_evidence(e: EdgeFinding) -> _Ev:
                 " latency did not grow as much: the time went between them"
             ),
             strength=strength,
-            query=scope_query(s.query or s.name, s.labels),
+            query=cite_query(s),
             ref=s.ref,
             family="latency",
             language="promql" if s.promql else None,

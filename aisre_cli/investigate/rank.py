@@ -367,8 +367,15 @@ class Ranker:
             if c.kind == "unknown":
                 c.features["fallback"] = specific.get(c.service, 0.0)
         for cand in out:
+            kept = [e for e in cand.evidence if e.ev.strength > 0 or e.ev.kind == "topology"]
+            # The change a change hypothesis names stays cited though it came too late
+            # to count (a change after the onset has strength 0): its statement quotes
+            # the change's time, which only that evidence lets the reader check. Only
+            # next to other evidence, so which candidates are listed does not change.
             cand.evidence = [
-                e for e in cand.evidence if e.ev.strength > 0 or e.ev.kind == "topology"
+                e
+                for e in cand.evidence
+                if e in kept or (kept and e.ev.kind == "change" and e.ev.subject == cand.subject)
             ]
         return [cand for cand in out if cand.evidence]
 

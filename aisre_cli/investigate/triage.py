@@ -364,15 +364,22 @@ def build_report(
     elif w.escalates(top.confidence, analysis.null_prob, top.kind):
         escalate = True
         if top.kind == "unknown":
-            why = "no change, resource or dependency signal says why it starts there"
-        elif analysis.null_prob >= top.confidence:
-            why = f"'no cause found' ({analysis.null_prob:.2f}) is at least as likely"
+            # however sure it is of the service, an `unknown` names no cause: "not
+            # enough evidence ... has confidence 0.95" read as a contradiction
+            reason = (
+                f"no cause found: the trouble most likely starts at {top.service}"
+                f" (confidence {top.confidence:.2f}), but no change, resource or dependency"
+                " signal says why it starts there"
+            )
         else:
-            why = f"below the calibrated threshold {w.escalate_below:.2f}"
-        reason = (
-            f"not enough evidence: the best hypothesis ({top.kind} on {top.service}) has "
-            f"confidence {top.confidence:.2f}; {why}"
-        )
+            if analysis.null_prob >= top.confidence:
+                why = f"'no cause found' ({analysis.null_prob:.2f}) is at least as likely"
+            else:
+                why = f"below the calibrated threshold {w.escalate_below:.2f}"
+            reason = (
+                f"not enough evidence: the best hypothesis ({top.kind} on {top.service}) has "
+                f"confidence {top.confidence:.2f}; {why}"
+            )
         crowd = max((c.features.get("crowd", 0.0) for c in analysis.candidates), default=0.0)
         if crowd > 0.3:
             n = "4 or more" if crowd >= 1.0 else str(round(crowd * 3) + 1)

@@ -7,7 +7,14 @@ TLS errors in logs when the service is also unreachable."""
 from __future__ import annotations
 
 from aisre_cli.investigate.analyzers.logs import LogFinding
-from aisre_cli.investigate.evidence import Candidate, _hm, log_evidence, metric_evidence
+from aisre_cli.investigate.evidence import (
+    Candidate,
+    _hm,
+    cert_expired_at,
+    cert_left,
+    log_evidence,
+    metric_evidence,
+)
 from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
 from aisre_cli.investigate.scene import Scene, ServiceView
@@ -38,14 +45,19 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     sig = cert_signal(scene, view)
     if sig <= 0:
         return []
-    when = f" ({_hm(certs[0].onset)})" if certs else ""
+    if not certs:  # only TLS errors in logs, while the service is unreachable
+        what = "has expired or is not yet valid (its clients' TLS errors say so)"
+    elif (gone := cert_expired_at(certs[0])) is not None:
+        what = f"expired at {_hm(gone)}"
+    else:
+        what = f"expires in {cert_left(certs[0].level)}"
     return [
         make(
             scene,
             view,
             "certificate_expiry",
             s,
-            f"The TLS certificate of {s} has expired or is about to{when}; TLS clients fail.",
+            f"The TLS certificate of {s} {what}; TLS clients fail.",
             sig,
             [metric_evidence(f, "certificate") for f in certs[:1]]
             + [log_evidence(x, scene.ctx) for x in logs[:1]],

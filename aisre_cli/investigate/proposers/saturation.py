@@ -127,7 +127,8 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     detail = ""
     if lead:
         f = lead[0]
-        detail = f" ({f.series.name} {_fmt(f.baseline)} → {_fmt(f.level)} from {_hm(f.onset)})"
+        n = f.series.name
+        detail = f" ({n} {_fmt(f.baseline, n)} → {_fmt(f.level, n)} from {_hm(f.onset)})"
     elif cap is not None:
         said = ", ".join(sorted(cap.reasons, key=lambda r: -cap.reasons[r])[:2])
         detail = f" (the cluster reports {said} from {_hm(cap.first)})"
