@@ -110,6 +110,31 @@ def test_unknown_alert_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> N
     assert "no alert matches 'NoSuchAlert'" in err and "Traceback" not in err
 
 
+def test_unknown_alert_in_a_bundle_hints_at_the_bundles_listing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """QA 2026-12-03: with --bundle the hint said `aisre alerts`, which lists the
+    profile's alerts, not the bundle's."""
+    code, _, err = run(capsys, "triage", "--bundle", str(DEMO), "NoSuchAlert")
+    assert code == 2
+    assert f"hint: run `aisre alerts --bundle {DEMO}` to list alert ids" in err
+
+
+@pytest.mark.parametrize("what", ["missing", "file"])
+def test_a_bundle_path_that_is_not_a_directory_is_one_line_with_a_hint(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, what: str
+) -> None:
+    """QA 2026-12-03: a missing path had no hint; a file got click's 'Usage: … Error:'."""
+    path = tmp_path / "nope"
+    if what == "file":
+        path.write_text("not a bundle")
+    code, out, err = run(capsys, "triage", "x", "--bundle", str(path))
+    lines = [x for x in err.splitlines() if x.strip()]
+    assert code == 2 and out == "" and len(lines) == 2, err
+    assert lines[0].startswith(f"error: {path}") and lines[1].startswith("hint: ")
+    assert "bundle.yaml" in lines[1]
+
+
 def test_ambiguous_alert_lists_candidates(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -394,7 +394,7 @@ class TriageFlow:
 
     def resolve(self, query: str | None) -> Alert:
         """The alert `query` names (the bundle's focus alert when None)."""
-        from aisre_cli.investigate.gather import no_alert_id, resolve_alert
+        from aisre_cli.investigate.gather import alerts_command, no_alert_id, resolve_alert
 
         if not self._alerts:
             self.list_alerts()
@@ -403,7 +403,7 @@ class TriageFlow:
             if not query:
                 raise no_alert_id(self.sources)
             return self._resolve_focus(self._alerts, query)
-        return resolve_alert(self._alerts, query)
+        return resolve_alert(self._alerts, query, alerts_command(self.sources))
 
     # ------------------------------------------------------------ triage
 
@@ -415,7 +415,13 @@ class TriageFlow:
     ) -> Context:
         """Resolve the alert and gather its Context (the first half of a triage, and
         all of `aisre bundle capture`): within the budget, up to "now" or `--at`."""
-        from aisre_cli.investigate.gather import gather, list_alerts, no_alert_id, resolve_alert
+        from aisre_cli.investigate.gather import (
+            alerts_command,
+            gather,
+            list_alerts,
+            no_alert_id,
+            resolve_alert,
+        )
 
         opts = options or TriageOptions()
         p = self.profile
@@ -448,7 +454,11 @@ class TriageFlow:
                     )
                 if opts.at is None or not every:
                     raise UsageError("there are no alerts to triage", hint="nothing is firing")
-            target = self._resolve_focus(every, query) if focused else resolve_alert(every, query)
+            target = (
+                self._resolve_focus(every, query)
+                if focused
+                else resolve_alert(every, query, alerts_command(self.sources))
+            )
         if opts.at is not None and target.starts_at > opts.at:
             raise UsageError(
                 f"alert {target.short_id} started at {_iso(target.starts_at)}, after --at"

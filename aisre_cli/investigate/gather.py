@@ -114,20 +114,24 @@ def group_alerts(
     return groups
 
 
+def alerts_command(sources: SourceSet | None) -> str:
+    """The command that lists the alerts these sources see (a bundle's own, with
+    `--bundle`: a bare `aisre alerts` would list the profile's)."""
+    import shlex
+
+    b = sources.bundle if sources is not None else None
+    return f"aisre alerts --bundle {shlex.quote(str(b.root))}" if b is not None else "aisre alerts"
+
+
 def no_alert_id(sources: SourceSet) -> UsageError:
     """The error for a triage given no alert id and nothing to fall back on."""
+    hint = f"run `{alerts_command(sources)}` and pass an id or alertname"
     if sources.bundle is not None:
-        return UsageError(
-            "no ALERT_ID given and the bundle names no focus_alert",
-            hint="run `aisre alerts` and pass an id or alertname",
-        )
-    return UsageError(
-        "no ALERT_ID given: it is required without --bundle",
-        hint="run `aisre alerts` and pass an id or alertname",
-    )
+        return UsageError("no ALERT_ID given and the bundle names no focus_alert", hint=hint)
+    return UsageError("no ALERT_ID given: it is required without --bundle", hint=hint)
 
 
-def resolve_alert(alerts: Sequence[Alert], query: str) -> Alert:
+def resolve_alert(alerts: Sequence[Alert], query: str, listing: str = "aisre alerts") -> Alert:
     """Find one alert by fingerprint or alias, unique alertname, or unique prefix (>= 4
     chars) of its id or of one of its aliases: with Alertmanager down, the PagerDuty
     alert it paged is known by the fingerprint only as an alias. The alert found
@@ -144,7 +148,7 @@ def resolve_alert(alerts: Sequence[Alert], query: str) -> Alert:
 
     q = query.strip()
     if not q:
-        raise UsageError("empty alert id", hint="run `aisre alerts` to list alert ids")
+        raise UsageError("empty alert id", hint=f"run `{listing}` to list alert ids")
     exact = [a for a in alerts if a.id == q or q in a.aliases]
     if exact:
         return found(exact[0])
@@ -156,7 +160,7 @@ def resolve_alert(alerts: Sequence[Alert], query: str) -> Alert:
     if len(candidates) == 1:
         return found(candidates[0])
     if not candidates:
-        hint = "run `aisre alerts` to list alert ids"
+        hint = f"run `{listing}` to list alert ids"
         if len(q) < 4 and any(starts(a, q) for a in alerts):
             hint = "an id prefix needs at least 4 characters"
         raise UsageError(f"no alert matches {q!r}", hint=hint)

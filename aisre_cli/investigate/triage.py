@@ -28,6 +28,7 @@ from aisre_cli.investigate.analyzers import traces as trace_an
 from aisre_cli.investigate.families import FamilyMatcher
 from aisre_cli.investigate.gather import (
     ProgressFn,
+    alerts_command,
     gather_for,
     list_alerts,
     no_alert_id,
@@ -473,7 +474,7 @@ def run_triage(
                 hint="check the sources with `aisre doctor`",
             )
         raise UsageError("there are no alerts to triage", hint="nothing is firing")
-    alert = resolve_alert(alerts, alert_query)
+    alert = resolve_alert(alerts, alert_query, alerts_command(sources))
     ctx = gather_for(
         sources,
         alert,

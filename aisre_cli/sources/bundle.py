@@ -1048,10 +1048,14 @@ class BundleSource:
         self.service_labels = tuple(service_labels)
         self._cache = _Cache()
         self._notes: list[SourceNote] = []
+        where = "a bundle is a directory holding bundle.yaml and alerts.json"
         if not self.root.exists():
-            raise BundleError(f"{self.root}: no such bundle directory")
+            raise BundleError(
+                f"{self.root}: no such bundle directory",
+                hint=f"check the path; {where} (`aisre bundle capture` writes one)",
+            )
         if not self.root.is_dir():
-            raise BundleError(f"{self.root}: not a directory (a bundle is a directory)")
+            raise BundleError(f"{self.root}: not a directory", hint=f"{where}: pass the directory")
         meta_path = self.root / "bundle.yaml"
         if not meta_path.exists():
             raise BundleError(

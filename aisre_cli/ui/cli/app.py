@@ -163,7 +163,6 @@ BundleOpt = Annotated[
         "--bundle",
         "-b",
         help="Read an incident bundle directory instead of live sources.",
-        file_okay=False,
     ),
 ]
 

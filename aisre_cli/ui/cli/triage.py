@@ -49,6 +49,11 @@ def triage_cmd(
 
     Triaging the same alert again updates its open incident instead of adding one.
 
+    Exit codes: 0 a verdict was produced (also when it says escalate: read `escalate`
+    in --json); 2 bad usage or input (unknown or ambiguous alert, malformed bundle or
+    config); 3 no alert source answered; 130 interrupted. A source that fails
+    while gathering is a note, not an exit code.
+
     Examples:
 
       aisre triage CheckoutHighErrorRate
