@@ -135,3 +135,22 @@ def test_an_unknown_that_escalates_does_not_say_not_enough_evidence_at_0_95(
     assert v["escalate"] and top["kind"] == "unknown" and top["confidence"] >= 0.9
     # was "not enough evidence: the best hypothesis (unknown on transfers) has confidence 0.95"
     assert v["reason"].startswith("no cause found: the trouble most likely starts at transfers")
+
+
+def test_the_before_after_evidence_of_a_change_is_dated_at_the_change() -> None:
+    """QA 2026-12-03: the demo's E2 ("http_error_ratio on payments went from 0.00523
+    before the change deploy-48213 to 0.355 after it") had no time (`--:--:--`)."""
+    from aisre_cli.flows.triage import TriageFlow, TriageOptions
+    from aisre_cli.settings.config import demo_profile
+    from aisre_cli.sources.registry import build_sources
+    from tests.conftest import DEMO
+
+    prof = demo_profile()
+    rep = (
+        TriageFlow(prof, build_sources(prof, DEMO), memory=False)
+        .triage("CheckoutHighErrorRate", TriageOptions(record=False))
+        .report
+    )
+    change = next(e for e in rep.evidence if e.kind == "change" and e.subject == "deploy-48213")
+    harm = [e for e in rep.evidence if "before the change deploy-48213" in e.summary]
+    assert harm and all(e.start == change.start for e in harm), [e.start for e in harm]

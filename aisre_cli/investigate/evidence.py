@@ -350,6 +350,7 @@ def harm_evidence(h: ChangeHarm) -> _Ev | None:
         id="",
         kind="metric_anomaly",
         service=s.service,
+        start=_dt(h.at) if h.at else None,  # the split: before vs after the change
         summary=(
             f"{s.name} on {s.service} went from {_fmt(h.before, s.name)} before the change "
             f"{h.change_id} to {_fmt(h.after, s.name)} after it ({min(h.z, 999):.0f}σ)"

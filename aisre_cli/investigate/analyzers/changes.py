@@ -103,6 +103,8 @@ class ChangeHarm:
     version_by_family: dict[str, float] = field(default_factory=dict)
     """`version_harm` per signal family (`cpu`, `errors`, ...): what the new version is
     worse at."""
+    at: float = 0.0
+    """When the change happened (unix seconds): where the before/after split is."""
     version_compared: bool = False
     """The new version's pods could be compared with the old ones' (both were there after
     the change, in a family that shows harm). With `version_harm` near 0 that clears the
@@ -181,6 +183,7 @@ def attribute(
             if h > best.harm:
                 best = ChangeHarm(c.id, h, s, base, level, z)
         vh, detail, compared, fams = _version_harm(c, by_svc.get(c.service, []), classify)
+        best.at = t
         best.version_harm = vh
         best.version_detail = detail
         best.version_compared = compared
