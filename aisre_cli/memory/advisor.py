@@ -140,7 +140,9 @@ class Advisor:
         nums = ", ".join(f"#{i.id}" for _, i in sorted(lst, key=lambda x: x[1].id)[-5:])
         times = "once" if len(lst) == 1 else f"{len(lst)} times"
         cause = f"{kind} on {svc}" + (f" (change {change})" if change else "")
-        note = f'; note: "{last.note}"' if last.note else ""
+        # the note is free text (typed, or from a teammate's import): one line here, as
+        # every evidence summary is, so it cannot forge lines of the report around it
+        note = f'; note: "{" ".join(last.note.split())}"' if last.note else ""
         strongest = max(lst, key=lambda x: x[0].score)[0]
         return Evidence(
             id="",

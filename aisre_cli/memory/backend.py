@@ -173,12 +173,13 @@ class Database:
                 raise
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> Cursor:
+        args = tuple(encodable(a) for a in args)
         return self._mapped(lambda: self._exec(sql, args))
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """One statement for many rows; on PostgreSQL one round trip for all of them
         (pipeline mode), which matters when the team's database is a network hop away."""
-        batch = [tuple(r) for r in rows]
+        batch = [tuple(encodable(a) for a in r) for r in rows]
         if batch:
             self._mapped(lambda: self._exec_many(sql, batch))
 
@@ -210,6 +211,26 @@ class Database:
                 raise
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _surrogate_escape(m: re.Match[str]) -> str:
+    cp = ord(m.group())
+    return f"\\x{cp - 0xDC00:02x}" if 0xDC80 <= cp <= 0xDCFF else f"\\u{cp:04x}"
+
+
+def encodable(value: Any) -> Any:
+    """`value`, with each lone surrogate in a string written as its escape (`\\x9b`).
+
+    Python reads an undecodable byte of argv or of a file as a lone surrogate
+    (surrogateescape): `aisre incident resolve 3 --note $'\\x9b…'` from a terminal not
+    set to UTF-8. Neither driver can encode one (a UnicodeEncodeError, an internal
+    error, and the note lost); its escape is what `visible()` would show anyway."""
+    if isinstance(value, str) and not value.isascii() and _SURROGATE.search(value):
+        return _SURROGATE.sub(_surrogate_escape, value)
+    return value
+
+
 def _is_driver_error(exc: Exception) -> bool:
     if isinstance(exc, sqlite3.Error):
         return True
@@ -222,10 +243,38 @@ def _is_driver_error(exc: Exception) -> bool:
 
 def _corrupt(path: Path, exc: Exception) -> MemoryStoreError:
     return MemoryStoreError(
-        f"{path}: the incident memory database is unreadable ({exc})",
+        f"{path}: the incident memory database is unreadable ({_one_line(exc)})",
         hint=f"it was left untouched; move it aside (mv '{path}' '{path}.bad') to start a new"
         " memory, or restore a backup or a team export (aisre incident import FILE)",
     )
+
+
+def _one_line(exc: Exception) -> str:
+    """A driver message on one line (an integrity check lists one problem per line)."""
+    return " ".join(str(exc).split())[:300]
+
+
+def _unwritable(path: Path, exc: Exception) -> MemoryStoreError:
+    return MemoryStoreError(
+        f"{path}: the incident memory cannot be written here ({_one_line(exc)})",
+        hint=f"aisre must be able to write {path} and its directory {path.parent} (the"
+        " database and its -wal/-shm files): check their owner and permissions, or point"
+        " AISRE_HOME (or XDG_DATA_HOME) at a writable directory; the file was left untouched",
+    )
+
+
+def _disk_error(path: Path, exc: Exception, full: bool) -> MemoryStoreError:
+    what = "the disk is full" if full else "the disk answered with an I/O error"
+    return MemoryStoreError(
+        f"{path}: {what} ({_one_line(exc)}); nothing was written",
+        hint=f"free space on the file system holding {path.parent} and retry"
+        if full
+        else f"check the disk and the file system holding {path.parent}, then retry",
+    )
+
+
+_SQLITE_LOCKED = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+_SQLITE_UNWRITABLE = (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_CANTOPEN)
 
 
 def _switch_to_wal(conn: sqlite3.Connection) -> Any:
@@ -287,13 +336,24 @@ class SqliteDatabase(Database):
         self.conn = conn
 
     def error(self, exc: Exception) -> MemoryStoreError:
-        if isinstance(exc, sqlite3.OperationalError) and (
-            "locked" in str(exc) or "busy" in str(exc)
+        """The store's error for a driver error, by SQLite's primary result code: only
+        damage (and what cannot be told apart from it) says to move the file aside; a
+        read-only file or directory, a full disk or an I/O error say what to fix."""
+        code = getattr(exc, "sqlite_errorcode", None)
+        primary = code & 0xFF if isinstance(code, int) else None
+        if primary in _SQLITE_LOCKED or (
+            primary is None
+            and isinstance(exc, sqlite3.OperationalError)
+            and ("locked" in str(exc) or "busy" in str(exc))
         ):
             return MemoryStoreError(
                 f"{self.path}: the incident memory stayed locked for {BUSY_TIMEOUT_MS // 1000}s",
                 hint="another aisre process holds it; retry",
             )
+        if primary in _SQLITE_UNWRITABLE:
+            return _unwritable(self.path, exc)
+        if primary in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR):
+            return _disk_error(self.path, exc, full=primary == sqlite3.SQLITE_FULL)
         return _corrupt(self.path, exc)
 
     def _exec(self, sql: str, args: Sequence[Any]) -> Cursor:
@@ -306,6 +366,9 @@ class SqliteDatabase(Database):
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
+            code = getattr(exc, "sqlite_errorcode", None)
+            if isinstance(code, int) and code & 0xFF not in _SQLITE_LOCKED:
+                raise self.error(exc) from None  # read-only, disk, damage: say which
             raise MemoryStoreError(
                 f"{self.path}: cannot lock the incident memory ({exc})",
                 hint="another aisre process holds it; retry",

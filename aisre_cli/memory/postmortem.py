@@ -29,6 +29,12 @@ def _cell(text: Any) -> str:
     return s.replace("\\", "\\\\").replace("|", "\\|").replace("`", "'")
 
 
+def _code(text: Any) -> str:
+    """An identifier from outside (a fingerprint, change or run id) as a code span: on
+    one line, with no backtick that could close the span early."""
+    return "`" + " ".join(str(text if text is not None else "").split()).replace("`", "'") + "`"
+
+
 def _audit_line(r: Mapping[str, Any]) -> str:
     d = r.get("data") or {}
     ev = r.get("event")
@@ -157,20 +163,25 @@ def markdown(pm: Mapping[str, Any]) -> str:
     alert = inc["alert"]
     cause = inc.get("cause")
     out: list[str] = [
-        f"# Postmortem draft: {_cell(alert['name'])} ({inc['uid']})",
+        f"# Postmortem draft: {_cell(alert['name'])} ({_cell(inc['uid'])})",
         "",
         f"- **Alert:** {_cell(alert['name'])} on {_cell(alert['service'] or '?')}"
-        f" (severity {_cell(alert['severity'])}, fingerprint `{alert['id']}`)",
-        f"- **Fired:** {alert['starts_at'] or '?'}; **onset:** {inc['onset'] or '?'}",
-        f"- **Triage verdict:** {inc['classification']}"
+        f" (severity {_cell(alert['severity'])}, fingerprint {_code(alert['id'])})",
+        f"- **Fired:** {_cell(alert['starts_at'] or '?')}; **onset:** {_cell(inc['onset'] or '?')}",
+        f"- **Triage verdict:** {_cell(inc['classification'])}"
         f"{' (escalated)' if inc['escalate'] else ''}: {_cell(inc['reason'])}",
-        f"- **Status:** {inc['status']}",
+        f"- **Status:** {_cell(inc['status'])}",
     ]
     if cause:
-        tail = f", change `{cause['change_id']}`" if cause.get("change_id") else ""
-        rank = f" (triage rank {cause['rank']})" if cause.get("rank") else " (not ranked by triage)"
+        tail = f", change {_code(cause['change_id'])}" if cause.get("change_id") else ""
+        rank = (
+            f" (triage rank {_cell(cause['rank'])})"
+            if cause.get("rank")
+            else " (not ranked by triage)"
+        )
         out.append(
-            f"- **Confirmed cause:** {cause['kind']} on {_cell(cause['service'])}{tail}{rank}"
+            f"- **Confirmed cause:** {_cell(cause['kind'])} on {_cell(cause['service'])}"
+            f"{tail}{rank}"
         )
     if inc.get("note"):
         out.append(f"- **Note:** {_cell(inc['note'])}")
@@ -189,7 +200,7 @@ def markdown(pm: Mapping[str, Any]) -> str:
         if cause and h["kind"] == cause["kind"] and h["service"] == cause["service"]:
             mark = " ✔"
         out.append(
-            f"| {h['rank']}{mark} | {h['kind']} | {_cell(h['service'])} | "
+            f"| {_cell(h['rank'])}{mark} | {_cell(h['kind'])} | {_cell(h['service'])} | "
             f"{float(h['confidence']):.2f} | {_cell(h['statement'])} |"
         )
     if pm["evidence"]:
@@ -202,19 +213,22 @@ def markdown(pm: Mapping[str, Any]) -> str:
         ]
         for e in pm["evidence"]:
             out.append(
-                f"| {e['id']} | {e['kind']} | {_cell(e['summary'])} | {_cell(e.get('query'))} |"
+                f"| {_cell(e.get('id'))} | {_cell(e.get('kind'))} | {_cell(e.get('summary'))}"
+                f" | {_cell(e.get('query'))} |"
             )
     out += ["", "## Actions and verification", ""]
     if not pm["actions"]:
         out.append("No runbook run is recorded for this incident.")
     for a in pm["actions"]:
         out.append(
-            f"- runbook **{_cell(a['runbook'])}** run `{a['run_id']}`: {a['outcome']}"
-            f" (audit head `{str(a.get('audit_head') or '')[:16]}`)"
+            f"- runbook **{_cell(a['runbook'])}** run {_code(a['run_id'])}:"
+            f" {_cell(a['outcome'])} (audit head {_code(str(a.get('audit_head') or '')[:16])})"
         )
         for v in a["verification"]:
             ok = "verified" if v["ok"] else "verification failed"
-            out.append(f"  - step {_cell(v['step'])}: {ok}: {_cell(v['detail'])} ({v['audit']})")
+            out.append(
+                f"  - step {_cell(v['step'])}: {ok}: {_cell(v['detail'])} ({_cell(v['audit'])})"
+            )
     out += ["", "## Open questions", ""]
     out += [f"- {_cell(q)}" for q in pm["open_questions"]] or ["- none"]
     return "\n".join(out) + "\n"

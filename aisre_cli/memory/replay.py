@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aisre_cli.errors import UsageError
-from aisre_cli.memory.store import Advisor, MemoryStore
-from aisre_cli.model import TriageReport
+from aisre_cli.errors import AisreError, UsageError
+from aisre_cli.memory.store import Advisor, MemoryStore, MemoryStoreError
+from aisre_cli.model import HYPOTHESIS_KINDS, TriageReport
 from aisre_cli.sources.bundle import BundleSource
 
 TriageFn = Callable[[Path, Advisor | None], TriageReport]
@@ -38,6 +38,13 @@ class Truth:
     @property
     def failure_class(self) -> str:
         return self.service if self.service_only else f"{self.kind}|{self.service}"
+
+    @property
+    def cause_kind(self) -> str:
+        """The kind to confirm in the memory: the truth's, or `unknown` for a
+        `match: service` label that is no hypothesis kind (nezha-ob's `code_defect`):
+        such a truth says only which service it was, as `unknown` does."""
+        return self.kind if self.kind in HYPOTHESIS_KINDS else "unknown"
 
 
 def read_truth(path: Path) -> Truth | None:
@@ -167,48 +174,61 @@ def replay(
     store: MemoryStore,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> ReplayReport:
-    """See the module docstring. `store` should be a scratch store (it is written)."""
+    """See the module docstring. `store` should be a scratch store (it is written).
+
+    A bundle that cannot be replayed (no or a malformed truth.yaml, a bundle triage
+    refuses) is a case with `error` set, and the replay goes on with the next one."""
     out = ReplayReport()
     seen: set[str] = set()
     for n, path in enumerate(bundles, 1):
-        truth = read_truth(path)
-        if truth is None:
-            raise UsageError(f"{path}: no truth.yaml", hint="replay needs the confirmed cause")
-        cls = truth.failure_class
-        before = triage(path, None)
-        adv = Advisor(store)
-        after = triage(path, adv)
-        inc = adv.record(after)
-        store.resolve(
-            inc.uid,
-            kind=truth.kind if truth.kind != "unknown" else "unknown",
-            service=truth.service,
-            change=truth.change_id,
-            note=f"replay: confirmed from {path.name}/truth.yaml",
-        )
-        cited = next(
-            (e.data.get("cause") for e in after.evidence if e.kind == "memory" and e.data),
-            None,
-        )
-        memory_cause = None
-        if isinstance(cited, dict):
-            memory_cause = Truth(
-                str(cited.get("kind")), str(cited.get("service")), None, truth.service_only
-            ).failure_class
-        out.cases.append(
-            ReplayCase(
-                bundle=path.name,
-                failure_class=cls,
-                recurring=cls in seen,
-                rank_before=truth_rank(truth, before),
-                rank_after=truth_rank(truth, after),
-                memory_evidence=sum(1 for e in after.evidence if e.kind == "memory"),
-                classification=after.verdict.classification,
-                incident=inc.uid,
-                memory_cause=memory_cause,
-            )
-        )
-        seen.add(cls)
+        try:
+            case = _replay_one(path, triage, store, seen)
+        except MemoryStoreError:
+            raise  # the scratch memory itself failed: every later bundle would too
+        except AisreError as err:
+            msg = " ".join(err.message.split())
+            case = ReplayCase(path.name, "", False, None, None, 0, "", "", error=msg)
+        out.cases.append(case)
+        if case.error is None:
+            seen.add(case.failure_class)
         if progress is not None:
             progress(n, len(bundles), path.name)
     return out
+
+
+def _replay_one(path: Path, triage: TriageFn, store: MemoryStore, seen: set[str]) -> ReplayCase:
+    truth = read_truth(path)
+    if truth is None:
+        raise UsageError(f"{path}: no truth.yaml", hint="replay needs the confirmed cause")
+    cls = truth.failure_class
+    before = triage(path, None)
+    adv = Advisor(store)
+    after = triage(path, adv)
+    inc = adv.record(after)
+    store.resolve(
+        inc.uid,
+        kind=truth.cause_kind,
+        service=truth.service,
+        change=truth.change_id,
+        note=f"replay: confirmed from {path.name}/truth.yaml",
+    )
+    cited = next(
+        (e.data.get("cause") for e in after.evidence if e.kind == "memory" and e.data),
+        None,
+    )
+    memory_cause = None
+    if isinstance(cited, dict):
+        memory_cause = Truth(
+            str(cited.get("kind")), str(cited.get("service")), None, truth.service_only
+        ).failure_class
+    return ReplayCase(
+        bundle=path.name,
+        failure_class=cls,
+        recurring=cls in seen,
+        rank_before=truth_rank(truth, before),
+        rank_after=truth_rank(truth, after),
+        memory_evidence=sum(1 for e in after.evidence if e.kind == "memory"),
+        classification=after.verdict.classification,
+        incident=inc.uid,
+        memory_cause=memory_cause,
+    )

@@ -52,6 +52,7 @@ from aisre_cli.memory.backend import (
     MemoryStoreError,
     MemoryUnavailable,
     connect,
+    encodable,
     location_for,
 )
 from aisre_cli.memory.similarity import Match, Signature
@@ -85,6 +86,17 @@ FAILURE = ("failed", "undone")
 OUTCOMES = ("verified", "completed", "unverified", "failed", "undone", "aborted", "stopped")
 """`completed`: nothing was declared to verify; `unverified`: a declared check could
 not be made. Neither counts as a success or a failure in the track record."""
+
+
+def _encodable_data(obj: Any) -> Any:
+    """`obj` (JSON-ready data) with every string passed through `backend.encodable`."""
+    if isinstance(obj, str):
+        return encodable(obj)
+    if isinstance(obj, dict):
+        return {encodable(k): _encodable_data(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_encodable_data(v) for v in obj]
+    return obj
 
 
 def _now() -> str:
@@ -304,8 +316,12 @@ class MemoryStore:
         return out
 
     def submit(self, op: WriteOp) -> dict[str, Any]:
-        """Hand one write to `writer` (the database, or a spool around it)."""
-        return self.writer(op)
+        """Hand one write to `writer` (the database, or a spool around it).
+
+        Its text is made encodable first: an undecodable byte (argv, a source's JSON
+        with a lone surrogate escape) is kept as its escape, so neither the database
+        nor the spool's UTF-8 lines fail on it (a crash, and the write lost)."""
+        return self.writer(WriteOp(op.kind, _encodable_data(op.data), op.op_id))
 
     def apply(self, op: WriteOp) -> dict[str, Any]:
         """Apply one write in one transaction, exactly once per `op_id`."""
@@ -700,7 +716,7 @@ class MemoryStore:
             old = _cause_words(row["cause_kind"], row["cause_service"], row["cause_change"])
             new = _cause_words(kind, service, change)
             when = f", confirmed {str(row['resolved_at'])[:19]}" if row["resolved_at"] else ""
-            said = f' (note: "{row["note"]}")' if row["note"] else ""
+            said = f' (note: "{" ".join(str(row["note"]).split())}")' if row["note"] else ""
             again = f"aisre incident resolve {iid} --kind {kind} --service {service}"
             again += f" --change {change}" if change else ""
             return {

@@ -106,7 +106,7 @@ def list_cmd(
             i.service or "",
             i.cause_text() if i.resolved else i.status,
         ]
-        t.add_row(*(escape(x) for x in cells))
+        t.add_row(*(escape(_one(x)) for x in cells))
     con.print(t)
 
 
@@ -125,30 +125,43 @@ def show_cmd(
         d.pop("report", None)
         print_json({"schema": "aisre.incident/v1", **d})
         return
+    # every line is built from stored text (alert labels, triage's statements, notes,
+    # an imported teammate's file): each field is shown on one line, so a newline in
+    # it cannot forge a line of its own ("status   resolved: ...")
     out = [
-        f"incident {inc.id} ({inc.uid})  recorded {inc.created_at[:19]}  [{inc.origin}]",
-        f"alert    {inc.alert_name} on {inc.service or '?'} ({inc.alert_id[:8]}),"
-        f" fired {inc.starts_at or '?'}",
-        f"verdict  {inc.classification}{' (escalated)' if inc.escalate else ''}: {inc.reason}",
-        f"status   {inc.status}" + (f": {inc.cause_text()}" if inc.resolved else ""),
+        f"incident {inc.id} ({_one(inc.uid)})  recorded {_one(inc.created_at[:19])}"
+        f"  [{_one(inc.origin)}]",
+        f"alert    {_one(inc.alert_name)} on {_one(inc.service or '?')}"
+        f" ({_one(inc.alert_id[:8])}), fired {_one(inc.starts_at or '?')}",
+        f"verdict  {_one(inc.classification)}{' (escalated)' if inc.escalate else ''}:"
+        f" {_one(inc.reason)}",
+        f"status   {_one(inc.status)}" + (f": {_one(inc.cause_text())}" if inc.resolved else ""),
     ]
     if inc.note:
-        out.append(f"note     {inc.note}")
+        out.append(f"note     {_one(inc.note)}")
     out.append("hypotheses:")
     for h in inc.hypotheses:
         out.append(
-            f"  {h['rank']}. {h['kind']} on {h['service']} ({float(h['confidence']):.2f})"
-            f"  {h['statement']}"
+            f"  {h['rank']}. {_one(h['kind'])} on {_one(h['service'])}"
+            f" ({float(h['confidence']):.2f})  {_one(h['statement'])}"
         )
     for e in inc.report.get("evidence") or []:
         if e.get("kind") == "memory":
-            out.append(f"memory   {e['id']}: {e['summary']}")
+            out.append(f"memory   {_one(e.get('id'))}: {_one(e.get('summary'))}")
     if inc.runs:
         out.append("runbook runs:")
-        out += [f"  {r['run_id']}  {r['runbook']}  {r['outcome']}" for r in inc.runs]
+        out += [
+            f"  {_one(r['run_id'])}  {_one(r['runbook'])}  {_one(r['outcome'])}" for r in inc.runs
+        ]
     if not inc.resolved:
         out.append(f"confirm the cause: aisre incident resolve {inc.id} --cause 1")
     echo("\n".join(out))
+
+
+def _one(text: object) -> str:
+    """Stored text for one line of `incident show`/`list`: controls made visible, and
+    newlines, tabs and runs of spaces folded to one space."""
+    return " ".join(visible(str(text if text is not None else ""), oneline=True).split())
 
 
 @incident_app.command("resolve")
@@ -406,8 +419,10 @@ def replay_cmd(
     with tempfile.TemporaryDirectory(prefix="aisre-replay-") as tmp:
         with MemoryStore(Path(tmp) / "memory.sqlite3") as st:
             rep = replay(paths, triage, st)
+    failed = [c for c in rep.cases if c.error is not None]
     if json_out:
         print_json({**rep.to_dict(), "memory_prior_weight": mw})
+        _replay_errors(failed)
         return
     s = rep.summary()
 
@@ -434,4 +449,18 @@ def replay_cmd(
     echo(
         f"cited past cause was the right class: {mp['right']}/{mp['n']} ({mp['rate']:.0%});"
         f" known_issue verdicts right: {kp['right']}/{kp['n']} ({kp['rate']:.0%})"
+    )
+    _replay_errors(failed)
+
+
+def _replay_errors(failed: list[Any]) -> None:
+    """Bundles the replay could not use: each named on stderr, then exit 2 (the other
+    bundles' results are above; before, the first such bundle stopped the replay)."""
+    if not failed:
+        return
+    for c in failed:
+        note(f"{c.bundle}: not replayed: {c.error}")
+    raise UsageError(
+        f"{len(failed)} bundle(s) could not be replayed; the figures above leave them out",
+        hint="fix or remove them (aisre bundle validate DIR says what is wrong)",
     )
