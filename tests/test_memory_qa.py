@@ -259,3 +259,108 @@ def test_replay_cli_shows_the_figures_then_names_the_bundles_it_skipped(
     assert [c["recurring"] for c in data["cases"] if c["error"] is None] == [False, True]
     assert "zz-bad: not replayed:" in err and "unknown kind 'gremlins'" in err
     assert "1 bundle(s) could not be replayed" in err and "Traceback" not in err
+
+
+def test_weak_matches_lend_half_their_similarity_as_a_prior() -> None:
+    """QA 2026-12-03 (nezha-ob T1447): two incidents alike only in labels and services
+    (similarity 0.53-0.62, no signal support) added up by noisy-or to a prior of about
+    0.8 that lifted `unknown` on frontend over the live evidence's cause. A match too
+    weak to name a known issue now lends half its similarity; a strong one all of it."""
+    from types import SimpleNamespace
+
+    from aisre_cli.memory.advisor import Advisor
+    from aisre_cli.memory.noise import NoiseVerdict
+    from aisre_cli.memory.similarity import Match
+    from aisre_cli.model import Alert, Context, Window
+
+    def inc(n: int, svc: str) -> SimpleNamespace:
+        return SimpleNamespace(
+            id=n, uid=f"inc-{n:012d}", cause_service=svc, cause_kind="network",
+            cause_change=None, note=None,
+        )  # fmt: skip
+
+    weak = [(Match(0.62, 0.2), inc(1, "frontend")), (Match(0.55, 0.1), inc(2, "frontend"))]
+    strong = [(Match(0.9, 0.8), inc(3, "cart"))]
+
+    class Store:
+        def __init__(self, matches: list[tuple[Match, SimpleNamespace]]) -> None:
+            self.matches = matches
+
+        def similar(self, sig: object) -> list[tuple[Match, SimpleNamespace]]:
+            return self.matches
+
+        def noise(self, alert: Alert) -> NoiseVerdict:
+            return NoiseVerdict(False, 0, 0, 0, None)
+
+        def runs_for(self, inc: object) -> list[object]:
+            return []
+
+    from datetime import UTC, datetime
+
+    alert = Alert(
+        id="a1", name="HighLatency", service="frontend", labels={}, starts_at=datetime.now(UTC)
+    )
+    for matches, want in ((weak, 1 - (1 - 0.31) * (1 - 0.275)), (strong, 0.9)):
+        adv = Advisor(Store(matches))  # type: ignore[arg-type]
+        ctx = Context(alert=alert, alerts=[alert], window=Window(alert.starts_at, alert.starts_at))
+        priors, _ = adv.priors(ctx)
+        svc = matches[0][1].cause_service
+        assert priors[(svc, "unknown")] == pytest.approx(want, abs=1e-3)
+
+
+def _demo_triage(st: object) -> object:
+    from aisre_cli.flows.triage import TriageFlow, TriageOptions
+    from aisre_cli.memory.advisor import Advisor
+    from aisre_cli.settings.config import demo_profile
+    from aisre_cli.sources.registry import build_sources
+    from tests.conftest import DEMO
+
+    prof = demo_profile()
+    adv = Advisor(st)  # type: ignore[arg-type]
+    flow = TriageFlow(prof, build_sources(prof, DEMO), memory=adv)
+    out = flow.triage("CheckoutHighErrorRate", TriageOptions(record=False))
+    return out, adv
+
+
+def test_a_known_issue_the_evidence_does_not_point_to_is_not_called_one(tmp_path: Path) -> None:
+    """QA 2026-12-03: the demo resolved as network on checkout (hypothesis 2), then
+    triaged again, was classified `known_issue` while its reason named the deploy on
+    payments at 1.00 and the remembered cause sat at 0.00."""
+    from aisre_cli.memory.storage import MemoryStore
+
+    with MemoryStore(tmp_path / "m.db") as st:
+        first, adv = _demo_triage(st)  # type: ignore[misc]
+        inc = adv.record(first.report)
+        st.resolve(str(inc.id), kind="network", service="checkout")
+        again, _ = _demo_triage(st)  # type: ignore[misc]
+        v = again.report.verdict
+        assert v.hypotheses[0].service == "payments" and v.hypotheses[0].kind == "deploy"
+        assert v.classification == "actionable"
+        assert "resembles a known issue (network on checkout" in v.reason
+        # the remembered cause confirmed as it is: a known issue again
+        st.resolve(str(inc.id), kind="deploy", service="payments", force=True)
+        third, _ = _demo_triage(st)  # type: ignore[misc]
+        assert third.report.verdict.classification == "known_issue"
+
+
+def test_a_noisy_alert_with_a_clear_cause_this_time_is_actionable(tmp_path: Path) -> None:
+    """QA 2026-12-03: a flapping alert that now comes with a 185σ error jump after a
+    deploy was `likely_noise: deploy on payments explains the alert (confidence 1.00)`,
+    and the reason never said why it was called noise."""
+    from datetime import timedelta
+
+    from aisre_cli.memory.storage import MemoryStore
+
+    with MemoryStore(tmp_path / "m.db") as st:
+        first, _ = _demo_triage(st)  # type: ignore[misc]
+        a = first.report.alert
+        for k in range(4):
+            start = a.starts_at - timedelta(days=k + 1)
+            st.record_alerts(
+                [a.model_copy(update={"starts_at": start, "ends_at": start + timedelta(minutes=7)})]
+            )
+        again, adv = _demo_triage(st)  # type: ignore[misc]
+        v = again.report.verdict
+        assert adv.classify(again.ctx) == "likely_noise"  # memory's opinion stands
+        assert not v.escalate and v.classification == "actionable"
+        assert "the alert is usually noise (" in v.reason and "fired 4 times" in v.reason

@@ -319,6 +319,42 @@ def analyze_context(
     )
 
 
+def _classify(
+    alert: Alert, analysis: Analysis, top: Hypothesis | None, escalate: bool
+) -> tuple[Classification, str]:
+    """The alert's classification, and what to add to the verdict's reason.
+
+    Memory's opinion must agree with today's evidence: `known_issue` only when the top
+    hypothesis is the remembered cause (the demo resolved as network on checkout, then
+    triaged again, was a "known issue" whose reason named the deploy on payments), and
+    `likely_noise` only when no cause clearly explains the alert (a flapping alert that
+    now comes with a 185σ error jump after a deploy is not noise this time)."""
+    if alert.inhibited_by:
+        return "duplicate", ""
+    mem = analysis.findings.memory_evidence
+    if analysis.memory_class == "known_issue" and top is not None:
+        cause = next((e.data["cause"] for e in mem if isinstance(e.data.get("cause"), dict)), None)
+        if cause is None:
+            return "known_issue", ""
+        svc, kind = str(cause.get("service")), str(cause.get("kind"))
+        if top.service == svc and (top.kind == kind or "unknown" in (top.kind, kind)):
+            return "known_issue", ""
+        return "actionable", (
+            f"; it resembles a known issue ({kind} on {svc}, confirmed before), but"
+            " today's evidence points elsewhere"
+        )
+    if analysis.memory_class == "likely_noise":
+        noise = next((e.summary for e in mem if e.subject == "noise"), "")
+        if escalate:
+            return "likely_noise", (f"; likely noise: {noise}" if noise else "")
+        return "actionable", (
+            f"; the alert is usually noise ({noise}), but this time the evidence names a cause"
+            if noise
+            else ""
+        )
+    return "actionable", ""
+
+
 def build_report(
     analysis: Analysis,
     weights: Weights | None = None,
@@ -344,13 +380,6 @@ def build_report(
     related = sorted(
         {x.id for x in ctx.alerts if x.id != ctx.alert.id and _related(x, ctx, analysis)}
     )
-    classification: Classification = "actionable"
-    if ctx.alert.inhibited_by:
-        classification = "duplicate"
-    elif analysis.memory_class == "known_issue":
-        classification = "known_issue"
-    elif analysis.memory_class == "likely_noise":
-        classification = "likely_noise"
     if top is None:
         escalate = True
         reason = "no signal supports any cause: no anomaly, change, log or dependency evidence"
@@ -391,6 +420,8 @@ def build_report(
     else:
         escalate = False
         reason = f"{top.kind} on {top.service} explains the alert (confidence {top.confidence:.2f})"
+    classification, said = _classify(ctx.alert, analysis, top, escalate)
+    reason += said
     if escalate:
         next_step = (
             f"escalate: run `aisre escalate {ctx.alert.short_id}` to hand off with this report"

@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 
 MATCH_BAND = 0.15
 """Only matches within this distance of the best one count (the nearest neighbours)."""
+WEAK_MATCH_SHARE = 0.5
+"""A match that is not strong (`Match.strong`: below the known-issue similarity or
+support) lends this share of its similarity as a prior. Replays (`aisre incident
+replay`, memory built as they go): nezha-ob top-1 with memory .857 -> .875, PetShop
+.721 and the suite .930 unchanged."""
 OTHER_KIND_PRIOR = 0.5
 """A confirmed cause at a service also lends this share of its prior to other specific
 kinds there: the failure class may be named differently this time, the culprit is the
@@ -86,8 +91,12 @@ class Advisor:
                 # noisy-or: each similar confirmed incident is independent support
                 # "unknown" claims only the service, which the confirmed cause names:
                 # it is as well supported as the confirmed kind itself
+                # a match too weak to name a known issue lends half its similarity: two
+                # label-alike incidents at 0.55-0.6 added up (noisy-or) to a prior that
+                # lifted a wrong service over the live evidence (nezha-ob T1447)
+                ms = m.score if m.strong else WEAK_MATCH_SHARE * m.score
                 for k in HYPOTHESIS_KINDS:
-                    p = m.score if k in (kind, "unknown") else OTHER_KIND_PRIOR * m.score
+                    p = ms if k in (kind, "unknown") else OTHER_KIND_PRIOR * ms
                     old = priors.get((svc, k), 0.0)
                     priors[(svc, k)] = round(1.0 - (1.0 - old) * (1.0 - p), 4)
             ordered = sorted(groups.items(), key=lambda kv: -max(m.score for m, _ in kv[1]))
