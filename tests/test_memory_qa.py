@@ -364,3 +364,18 @@ def test_a_noisy_alert_with_a_clear_cause_this_time_is_actionable(tmp_path: Path
         assert adv.classify(again.ctx) == "likely_noise"  # memory's opinion stands
         assert not v.escalate and v.classification == "actionable"
         assert "the alert is usually noise (" in v.reason and "fired 4 times" in v.reason
+
+
+def test_resolve_by_kind_and_service_takes_the_change_its_hypothesis_names(
+    tmp_path: Path,
+) -> None:
+    """QA 2026-12-03: `--kind deploy --service payments` confirmed the deploy without its
+    change id (`--cause 1` took it), so the next known_issue could not name the change."""
+    from aisre_cli.memory.storage import MemoryStore
+
+    with MemoryStore(tmp_path / "m.db") as st:
+        first, adv = _demo_triage(st)  # type: ignore[misc]
+        inc = adv.record(first.report)
+        done = st.resolve(str(inc.id), kind="deploy", service="payments")
+        assert (done.cause_kind, done.cause_service) == ("deploy", "payments")
+        assert done.cause_change == "deploy-48213" and done.cause_rank == 1

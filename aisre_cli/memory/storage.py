@@ -1235,6 +1235,11 @@ def _cause_of(
     # the culprit service ranked under another kind still counts as found
     near = [int(h["rank"]) for h in hypotheses if h["service"] == service]
     found = exact or near
+    if change is None and exact and kind in ("deploy", "config_change"):
+        # `--kind deploy --service payments` names the change its hypothesis names, as
+        # `--cause RANK` does (the change id is what the next known_issue cites)
+        hyp = next(h for h in hypotheses if int(h["rank"]) == exact[0])
+        change = str(hyp["subject"]) if hyp["subject"] else None
     return kind, service, change, found[0] if found else None
 
 
