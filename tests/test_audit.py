@@ -523,3 +523,33 @@ def test_cli_show_limit_must_be_positive(tmp_path: Path) -> None:
     assert [r["seq"] for r in json.loads(cp.stdout)["records"]] == [2, 3]
     cp = show()
     assert len(json.loads(cp.stdout)["records"]) == 3
+
+
+def test_cli_show_reports_a_torn_tail_as_a_crash_not_tampering(tmp_path: Path) -> None:
+    """QA 2026-12-03: `audit show` called the torn final line a crash leaves "not
+    readable audit records (damaged or edited)", while `verify` (rightly) says it is
+    an interrupted write. Both now say crash artefact; it is still reported."""
+    home = tmp_path / "home"
+    env = make_env(home)
+    log = AuditLog(home / "data" / "audit.jsonl", key=None)
+    for i in range(2):
+        log.append("intent", {"step": f"s{i}"}, "r")
+    with open(log.path, "ab") as fh:
+        fh.write(b'{"actor":"x","data":{"st')
+    recs = list(log.records())
+    assert len(recs) == 2 and log.unreadable == 0 and log.torn == 24
+    cp = subprocess.run(
+        [*AISRE, "audit", "show"], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert cp.returncode == 0, cp.stderr
+    assert "damaged or edited" not in cp.stderr
+    assert "torn record (24 bytes)" in cp.stderr and "not tampering" in cp.stderr
+    cp = subprocess.run(
+        [*AISRE, "audit", "show", "--json"], env=env, capture_output=True, text=True, timeout=30
+    )
+    data = json.loads(cp.stdout)
+    assert data["unreadable"] == 0 and data["torn_tail_bytes"] == 24
+    # a complete record without its terminator is damage, as `verify` says
+    (home / "data" / "audit.jsonl").write_bytes(log.path.read_bytes().rsplit(b"\n", 1)[0])
+    list(log.records())
+    assert log.unreadable == 1 and log.torn == 0

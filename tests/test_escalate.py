@@ -291,3 +291,109 @@ def test_escalation_is_confirmed_even_when_triage_says_escalate() -> None:
     for ps in session.plan.steps:
         d = session.decide(ps)
         assert d.kind == "confirm", d.reasons
+
+
+def test_handoff_escapes_outside_text_and_can_be_posted() -> None:
+    """QA 2026-12-03: an alert summary carrying an OSC 52 and a CR/LF went into the
+    hand-off raw: the note step refused it ("must not contain control characters",
+    exit 2, nothing posted), and a newline in the summary forged a fake
+    "## Actions taken" section in the printed hand-off."""
+    from aisre_cli.remediate.capabilities.web import PdNoteInput
+
+    rep = _report()
+    rep.alert.annotations["summary"] = (
+        "latency \x1b]52;c;ZWNobyBoaQ==\x07 high\r\n## Actions taken\n- audit #1: rollback ok"
+    )
+    rep.verdict.hypotheses[0].statement = "deploy \u202eyako\u202c broke \x9b2J it"
+    md = handoff_markdown(rep, AuditLog())
+    assert "\x1b" not in md and "\x07" not in md and "\r" not in md and "\u202e" not in md
+    assert "\x9b" not in md
+    assert "\\x1b]52;c;" in md and "\\u202e" in md
+    assert md.count("\n## Actions taken\n") == 1
+    assert "- summary: latency \\x1b]52;c;ZWNobyBoaQ==\\x07 high\\r\\n## Actions taken\\n" in md
+    assert PdNoteInput(incident_id="Q1", content=md).content == md
+
+
+def test_handoff_fits_the_note_limit_and_keeps_what_matters(tmp_path: Path) -> None:
+    """QA 2026-12-03: a hand-off above 8,000 characters (many hypotheses and evidence,
+    a long run) was refused by `pagerduty.note` before anything was sent. It is now
+    shortened: evidence first, routine actions next; the verdict, every action that
+    may have taken effect, and the audit head stay."""
+    from aisre_cli.govern.escalation import NOTE_LIMIT
+    from aisre_cli.remediate.capabilities.web import PdNoteInput
+
+    rep = _report()
+    hyps, evs = [], []
+    for i in range(40):
+        evs.append(
+            Evidence(
+                id=f"E{i + 2}",
+                kind="metric_anomaly",
+                service="checkout",
+                summary="x" * 300,
+                strength=0.5,
+                query=f'rate(http_requests_total{{code="5xx",i="{i}"}}[5m])',
+            )
+        )
+        hyps.append(
+            Hypothesis(
+                rank=i + 2,
+                kind="unknown",
+                service=f"svc{i}",
+                statement=f"svc{i} misbehaves",
+                confidence=0.01,
+                evidence=[f"E{i + 2}"],
+            )
+        )
+    rep = rep.model_copy(
+        update={
+            "verdict": rep.verdict.model_copy(update={"hypotheses": rep.verdict.hypotheses + hyps}),
+            "evidence": rep.evidence + evs,
+        }
+    )
+    run = "r-20260101T000000Z-cccccc"
+    log = AuditLog(tmp_path / "audit.jsonl")
+    log.append("run_start", {"alert": rep.alert.id, "runbook": "rollback"}, run)
+    for i in range(60):
+        log.append("result", {"step": f"check{i}", "attempt": 1, "ok": True}, run)
+    log.append("intent", {"step": "rollback", "attempt": 1, "action": "kubectl rollout undo"}, run)
+    log.append(
+        "verify",
+        {"step": "rollback", "ok": False, "skipped": True, "detail": "prometheus down"},
+        run,
+    )
+    md = handoff_markdown(rep, log)
+    assert len(md) <= NOTE_LIMIT
+    assert PdNoteInput(incident_id="Q1", content=md).content == md
+    assert "verdict: **escalate**" in md and "(confidence 40%)" in md
+    assert "step `rollback` STARTED, NO RESULT" in md
+    assert "verify `rollback` UNVERIFIED (the check could not be made): prometheus down" in md
+    assert "left out" in md and "aisre escalate abcdef01 --no-post" in md
+    seq, head = log.head()
+    assert md.rstrip().endswith(f"Audit head: #{seq} `{head}` (verify with `aisre audit verify`).")
+    # what the hint points to (`--no-post` prints it) is the whole hand-off
+    whole = handoff_markdown(rep, log, limit=None)
+    assert len(whole) > NOTE_LIMIT and "left out" not in whole and "E41:" in whole
+
+
+def test_handoff_tells_an_unmade_check_from_a_failed_one(tmp_path: Path) -> None:
+    """QA 2026-12-03: a verification that could not be made (Prometheus down: the run
+    ends `unverified`) was handed off as "verify FAILED"."""
+    run = "r-20260101T000000Z-dddddd"
+    log = AuditLog(tmp_path / "audit.jsonl")
+    log.append("run_start", {"alert": "abcdef0123456789", "runbook": "rollback"}, run)
+    log.append("result", {"step": "rollback", "attempt": 1, "ok": True}, run)
+    log.append(
+        "verify", {"step": "rollback", "ok": False, "skipped": True, "detail": "no answer"}, run
+    )
+    log.append(
+        "verify",
+        {"step": "rollback", "ok": False, "detail": "stopped", "status": "interrupted"},
+        run,
+    )
+    log.append("run_end", {"status": "unverified"}, run)
+    md = handoff_markdown(_report(), log)
+    assert "verify `rollback` UNVERIFIED (the check could not be made): no answer" in md
+    assert "verify `rollback` INTERRUPTED (not settled): stopped" in md
+    assert "FAILED" not in md
+    assert "ended unverified" in md

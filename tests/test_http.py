@@ -23,7 +23,7 @@ from pydantic import SecretStr
 from aisre_cli.errors import AuthError, SourceError
 from aisre_cli.settings.config import HttpSettings
 from aisre_cli.settings.secrets import redact, register_secret
-from aisre_cli.sources.http import Http, WriteOutcomeUnknown, _parse_retry_after
+from aisre_cli.sources.http import Http, WriteOutcomeUnknown, parse_retry_after
 from tests.contract_servers.base import (
     ContractServer,
     FaultServer,
@@ -168,15 +168,15 @@ def test_redact_patterns() -> None:
 
 def test_parse_retry_after_http_date() -> None:
     now = 1_700_000_000.0
-    assert _parse_retry_after({"retry-after": "Tue, 14 Nov 2023 22:13:40 GMT"}, now) == 20.0
-    assert _parse_retry_after({"retry-after": "5"}) == 5.0
+    assert parse_retry_after({"retry-after": "Tue, 14 Nov 2023 22:13:40 GMT"}, now) == 20.0
+    assert parse_retry_after({"retry-after": "5"}) == 5.0
     assert (
-        _parse_retry_after(
+        parse_retry_after(
             {"x-ratelimit-reset": str(int(now) + 30), "x-ratelimit-remaining": "0"}, now
         )
         == 30.0
     )
-    assert _parse_retry_after({}) is None
+    assert parse_retry_after({}) is None
 
 
 # ---------------------------------------------------------------- real sockets

@@ -8,10 +8,11 @@ from datetime import timedelta
 import pytest
 from pydantic import SecretStr
 
-from aisre_cli.errors import AuthError
+from aisre_cli.errors import AuthError, SourceError
 from aisre_cli.model import utcnow
 from aisre_cli.settings.config import GitHubSource, HttpSettings
 from aisre_cli.sources.github import GitHub, next_link
+from tests.contract_servers.base import Reply, Request
 from tests.contract_servers.github import GitHubServer
 
 
@@ -98,3 +99,50 @@ def test_bad_credentials(server: GitHubServer) -> None:
 def test_check(server: GitHubServer) -> None:
     h = conn(server).check()
     assert h.ok and h.version and "5000" in h.version
+
+
+@pytest.mark.parametrize("kind", ["primary", "secondary"])
+def test_rate_limit_is_a_source_error_not_a_credential_problem(
+    server: GitHubServer, kind: str
+) -> None:
+    """QA 2026-12-03: a secondary rate limit (403 with `retry-after`, remaining > 0)
+    was "refused access: the token lacks the permission" (an AuthError, exit 4)."""
+    server.add_deployment("acme/checkout", "v1", utcnow() - timedelta(minutes=5))
+    server.rate_limited = kind
+    with pytest.raises(SourceError) as ei:
+        conn(server).fetch_changes(utcnow() - timedelta(hours=1), utcnow())
+    assert not isinstance(ei.value, AuthError)
+    assert "rate limit exceeded (HTTP 403)" in ei.value.message
+    assert ("secondary" in ei.value.message) == (kind == "secondary")
+    assert "retry in" in ei.value.message
+
+
+def test_forbidden_without_a_rate_limit_is_still_access_refused(server: GitHubServer) -> None:
+    class Forbidden(GitHubServer):
+        def route(self, req: Request) -> Reply:
+            body = {"message": "Resource not accessible by personal access token"}
+            return Reply(403, body, {"x-ratelimit-remaining": "4999"})
+
+    with Forbidden() as srv, pytest.raises(AuthError, match="not accessible"):
+        conn(srv).fetch_changes(utcnow() - timedelta(hours=1), utcnow())
+
+
+def test_unknown_repository_says_so(server: GitHubServer) -> None:
+    """A 404 for the repository read "this looks like a bug in the request"."""
+    with pytest.raises(SourceError, match="repository acme/checkout not found"):
+        conn(server).fetch_changes(utcnow() - timedelta(hours=1), utcnow())
+
+
+def test_one_odd_release_does_not_lose_the_repository(server: GitHubServer) -> None:
+    """QA 2026-12-03: one release without a tag (`tag_name: null`) failed the whole
+    repository: its deployments were lost too."""
+    now = utcnow()
+    server.add_deployment("acme/checkout", "v2", now - timedelta(minutes=20))
+    server.add_release("acme/checkout", "v2", now - timedelta(minutes=15))
+    odd = server.add_release("acme/checkout", "v3", now - timedelta(minutes=10))
+    odd["tag_name"], odd["name"] = None, "Spring release"
+    server.add_release("acme/checkout", "v4", now - timedelta(minutes=5))["id"] = "x"
+    gh = conn(server)
+    changes = gh.fetch_changes(now - timedelta(hours=1), now)
+    assert [c.version for c in changes] == ["v2", "v2", "Spring release"]
+    assert any("1 item(s) skipped" in n.detail for n in gh._notes)

@@ -185,3 +185,27 @@ def test_pagerduty_only_alerts_have_distinct_usable_ids(
     report = json.loads(r.out)
     assert report["alert"]["id"] == ids["CheckoutDown"]
     assert f"aisre escalate {ids['CheckoutDown']}`" in report["verdict"]["next_step"]
+
+
+def test_contract_server_takes_an_escalation_level_as_pagerduty_does() -> None:
+    """`pagerduty.escalate` sends `{"incident": {"type": "incident_reference",
+    "escalation_level": N}}`, which the API accepts; the contract server answered 400
+    "Status is invalid", so only a test subclass could exercise the escalation."""
+    import httpx
+
+    from tests.contract_servers.pagerduty import PagerDutyServer
+
+    with PagerDutyServer() as pd:
+        inc = pd.add_incident("x")
+        hdrs = {"Authorization": "Token token=pd-test-token", "From": "oncall@example.com"}
+        body = {"incident": {"type": "incident_reference", "escalation_level": 2}}
+        r = httpx.put(f"{pd.url}/incidents/{inc['id']}", json=body, headers=hdrs)
+        assert r.status_code == 200 and r.json()["incident"]["escalation_level"] == 2
+        bad = {"incident": {"type": "incident_reference", "escalation_level": 0}}
+        assert (
+            httpx.put(f"{pd.url}/incidents/{inc['id']}", json=bad, headers=hdrs).status_code == 400
+        )
+        del hdrs["From"]
+        assert (
+            httpx.put(f"{pd.url}/incidents/{inc['id']}", json=body, headers=hdrs).status_code == 400
+        )

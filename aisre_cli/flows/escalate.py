@@ -25,9 +25,11 @@ class Handoff:
     """The PagerDuty incident this alert belongs to, when the alert tells."""
 
 
-def prepare(report: TriageReport, incident: str | None = None) -> Handoff:
-    """The hand-off for one triage report (reads the audit log for actions taken)."""
-    return Handoff(report, handoff_markdown(report), incident or incident_of(report.alert))
+def prepare(report: TriageReport, incident: str | None = None, *, whole: bool = False) -> Handoff:
+    """The hand-off for one triage report (reads the audit log for actions taken): cut
+    to what a PagerDuty note takes, unless `whole` (only printed, never posted)."""
+    md = handoff_markdown(report, limit=None) if whole else handoff_markdown(report)
+    return Handoff(report, md, incident or incident_of(report.alert))
 
 
 def incident_of(alert: Alert) -> str | None:

@@ -128,10 +128,13 @@ class AuditLog:
     def __init__(self, path: Path | None = None, *, key: bytes | None = _UNSET) -> None:
         self.path = path or paths.audit_log_file()
         self._key = key
-        self.unreadable = 0
-        """Lines the last `records()` pass skipped: not a record (damaged or edited), or
-        a torn final line."""
         """HMAC key; looked up (`hmac_key()`) on the first append unless given."""
+        self.unreadable = 0
+        """Lines the last `records()` pass skipped as not a record (damaged or edited)."""
+        self.torn = 0
+        """Bytes of a torn final line (an interrupted write, e.g. a crash) the last
+        `records()` pass did not return: a crash artefact, not tampering; `append()`
+        sets it aside in a sidecar file."""
 
     @property
     def key(self) -> bytes | None:
@@ -241,12 +244,18 @@ class AuditLog:
         """Every complete, parseable record (use `verify()` to check the chain); the
         lines skipped are counted in `unreadable`."""
         self.unreadable = 0
+        self.torn = 0
         if not self.path.exists():
             return
         with open(self.path, "rb") as fh:
             for raw in fh:
                 if not raw.endswith(b"\n"):
-                    self.unreadable += 1
+                    # a complete record without its terminator is damage (as `verify`
+                    # says), a prefix of one is what a crash mid-write leaves
+                    if _is_json_object(raw):
+                        self.unreadable += 1
+                    else:
+                        self.torn = len(raw)
                     return
                 try:
                     yield AuditRecord.from_dict(json.loads(raw))

@@ -12,6 +12,7 @@ like any other, so the policy, the confirm prompt and the audit log apply.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from aisre_cli.govern.audit import AuditRecord, AuditSink, open_audit_log
@@ -53,79 +54,171 @@ def actions_for(alert_id: str, records: Iterable[AuditRecord]) -> list[AuditReco
     ]
 
 
-def handoff_markdown(report: TriageReport, audit: AuditSink | None = None) -> str:
+NOTE_LIMIT = 8000
+"""The longest hand-off that can be posted: `pagerduty.note` takes free text
+(`remediate.types.Text`) of at most 8,000 characters. A longer hand-off was refused
+before anything was sent, so the next responder got nothing; it is shortened instead,
+keeping the verdict, every action taken and the audit head."""
+LINE_LIMIT = 600
+"""One line of outside text (a summary, a statement, a log excerpt) at most."""
+
+# What can drive a terminal, reorder what a reader sees, or forge a line of the
+# hand-off: C0 (a raw newline in a summary could start a fake "## Actions taken"),
+# DEL, C1, bidi marks/overrides/isolates, line and paragraph separators, lone
+# surrogates. The same set `ui.term.visible` escapes, written the same way (`\x1b`).
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]"
+)
+_NAMED = {"\r": "\\r", "\t": "\\t", "\n": "\\n"}
+
+
+def _escape(m: re.Match[str]) -> str:
+    ch = m.group()
+    if ch in _NAMED:
+        return _NAMED[ch]
+    cp = ord(ch)
+    return f"\\x{cp:02x}" if cp < 0x100 else f"\\u{cp:04x}"
+
+
+def _t(value: object) -> str:
+    """Outside text as one safe line: controls and bidi shown as their escapes, bounded."""
+    s = _UNSAFE.sub(_escape, str(value))
+    return s if len(s) <= LINE_LIMIT else s[: LINE_LIMIT - 1] + "…"
+
+
+def _action_line(r: AuditRecord) -> tuple[str, bool]:
+    """One action of the hand-off, and whether it must never be left out (a step that
+    may or may not have taken effect, a failure, a check that could not be made)."""
+    d = r.data
+    at = f"- audit #{r.seq} run {_t(r.run)}:"
+    step = _t(d.get("step"))
+    if r.event == "intent":
+        return (
+            f"{at} step `{step}` STARTED, NO RESULT (the run died during it:"
+            f" `{_t(d.get('action'))}` may or may not have taken effect; check before"
+            " running it again)",
+            True,
+        )
+    if r.event == "resume":
+        return f"{at} resumed", False
+    if r.event == "result":
+        if d.get("status") == "interrupted":
+            err = _t(d.get("error"))
+            return f"{at} step `{step}` INTERRUPTED ({err}; may or may not have taken effect)", True
+        if d.get("ok"):
+            return f"{at} step `{step}` ok", False
+        return f"{at} step `{step}` FAILED ({_t(d.get('error'))})", True
+    if r.event == "verify":
+        detail = _t(d.get("detail"))
+        if d.get("status") == "interrupted":
+            return f"{at} verify `{step}` INTERRUPTED (not settled): {detail}", True
+        if d.get("ok"):
+            return f"{at} verify `{step}` ok: {detail}", False
+        if d.get("skipped"):
+            return f"{at} verify `{step}` UNVERIFIED (the check could not be made): {detail}", True
+        return f"{at} verify `{step}` FAILED: {detail}", True
+    if r.event == "run_end":
+        status = _t(d.get("status"))
+        return f"{at} ended {status}", status not in ("completed", "done")
+    tail = f"{r.event} {_t(d.get('step') or '')} {_t(d.get('reason') or '')}".rstrip()
+    return f"{at} {tail}", r.event in ("stopped", "abort")
+
+
+def handoff_markdown(
+    report: TriageReport, audit: AuditSink | None = None, *, limit: int | None = NOTE_LIMIT
+) -> str:
+    """The hand-off, at most `limit` characters: every piece of outside text is one
+    line with its controls escaped; when it does not fit, the lowest-ranked evidence
+    and then the oldest routine actions are left out (and the hand-off says so).
+    `limit=None`: the whole hand-off (`aisre escalate --no-post` prints it)."""
     log = audit or open_audit_log()
     a = report.alert
     v = report.verdict
     ev = report.evidence_by_id()
-    lines = [
-        f"# Escalation: {a.name}" + (f" ({a.service})" if a.service else ""),
+    head = [
+        f"# Escalation: {_t(a.name)}" + (f" ({_t(a.service)})" if a.service else ""),
         "",
-        f"- alert: `{a.id}` severity {a.severity}, started"
+        f"- alert: `{_t(a.id)}` severity {_t(a.severity)}, started"
         f" {a.starts_at.isoformat().replace('+00:00', 'Z')}",
     ]
     if a.summary:
-        lines.append(f"- summary: {a.summary}")
-    lines.append(
-        f"- verdict: **{'escalate' if v.escalate else v.classification}**"
-        + (f": {v.reason}" if v.reason else "")
+        head.append(f"- summary: {_t(a.summary)}")
+    head.append(
+        f"- verdict: **{'escalate' if v.escalate else _t(v.classification)}**"
+        + (f": {_t(v.reason)}" if v.reason else "")
     )
     if v.related_alerts:
-        lines.append(f"- related alerts: {', '.join(v.related_alerts)}")
+        head.append(f"- related alerts: {_t(', '.join(v.related_alerts))}")
     if report.notes:
-        lines.append(f"- degraded sources: {'; '.join(report.notes)}")
-    lines += ["", "## Hypotheses", ""]
+        head.append(f"- degraded sources: {_t('; '.join(report.notes))}")
+    head += ["", "## Hypotheses", ""]
+
+    # (line, keep): a hypothesis' own line is kept, its evidence lines may be dropped
+    hyp: list[tuple[str, bool]] = []
     if not v.hypotheses:
-        lines.append("_No hypothesis reached the evidence bar._")
+        hyp.append(("_No hypothesis reached the evidence bar._", True))
     for h in v.hypotheses:
-        subj = f" [{h.subject}]" if h.subject else ""
-        lines.append(
-            f"{h.rank or '-'}. **{h.kind}** on `{h.service}`{subj}: {h.statement}"
-            f" (confidence {h.confidence:.0%})"
+        subj = f" [{_t(h.subject)}]" if h.subject else ""
+        hyp.append(
+            (
+                f"{h.rank or '-'}. **{_t(h.kind)}** on `{_t(h.service)}`{subj}:"
+                f" {_t(h.statement)} (confidence {h.confidence:.0%})",
+                True,
+            )
         )
         for eid in h.evidence:
             e = ev.get(eid)
             if e is None:
                 continue
-            q = f" — `{e.query}`" if e.query else ""
-            lines.append(f"   - {e.id}: {e.summary}{q}")
+            q = f" — `{_t(e.query)}`" if e.query else ""
+            hyp.append((f"   - {_t(e.id)}: {_t(e.summary)}{q}", False))
         if h.runbooks:
-            lines.append(f"   - runbooks: {', '.join(h.runbooks)}")
-    lines += ["", "## Actions taken", ""]
-    taken = actions_for(a.id, log.records())
-    if not taken:
-        lines.append("_None recorded by aisre._")
-    for r in taken:
-        d = r.data
-        if r.event == "intent":
-            lines.append(
-                f"- audit #{r.seq} run {r.run}: step `{d.get('step')}` STARTED, NO RESULT"
-                f" (the run died during it: `{d.get('action')}` may or may not have taken"
-                " effect; check before running it again)"
+            hyp.append((f"   - runbooks: {_t(', '.join(h.runbooks))}", False))
+
+    taken = [_action_line(r) for r in actions_for(a.id, log.records())]
+    seq, head_hash = log.head()
+    foot = ["", f"Audit head: #{seq} `{head_hash}` (verify with `aisre audit verify`)."]
+
+    def render(hl: list[str], al: list[str]) -> str:
+        acts = al or ["_None recorded by aisre._"]
+        return "\n".join([*head, *hl, "", "## Actions taken", "", *acts, *foot]) + "\n"
+
+    hyp_lines = [x for x, _ in hyp]
+    act_lines = [x for x, _ in taken]
+    md = render(hyp_lines, act_lines)
+    if limit is None or len(md) <= limit:
+        return md
+    # Too long to post: drop evidence from the last hypothesis up, then routine actions
+    # from the oldest, each time saying what was left out and where to see it all.
+    full = f"`aisre escalate {_t(a.short_id)} --no-post`"
+    hyp_keep = list(hyp)
+    act_keep = list(taken)
+    dropped_ev = dropped_act = 0
+    while True:
+        hl = [x for x, _ in hyp_keep]
+        if dropped_ev:
+            hl.append(f"_{dropped_ev} evidence line(s) left out to fit; all of them: {full}._")
+        al = [x for x, _ in act_keep]
+        if dropped_act:
+            al.insert(
+                0, f"_{dropped_act} earlier routine action(s) left out; all: `aisre audit show`._"
             )
-        elif r.event == "resume":
-            lines.append(f"- audit #{r.seq} run {r.run}: resumed")
-        elif r.event == "result":
-            if d.get("status") == "interrupted":
-                state = f"INTERRUPTED ({d.get('error')}; may or may not have taken effect)"
-            else:
-                state = "ok" if d.get("ok") else f"FAILED ({d.get('error')})"
-            lines.append(f"- audit #{r.seq} run {r.run}: step `{d.get('step')}` {state}")
-        elif r.event == "verify":
-            lines.append(
-                f"- audit #{r.seq} run {r.run}: verify `{d.get('step')}`"
-                f" {'ok' if d.get('ok') else 'FAILED'}: {d.get('detail')}"
-            )
-        elif r.event == "run_end":
-            lines.append(f"- audit #{r.seq} run {r.run}: ended {d.get('status')}")
-        else:
-            lines.append(
-                f"- audit #{r.seq} run {r.run}: {r.event} {d.get('step') or ''}"
-                f" {d.get('reason') or ''}".rstrip()
-            )
-    seq, head = log.head()
-    lines += ["", f"Audit head: #{seq} `{head}` (verify with `aisre audit verify`)."]
-    return "\n".join(lines) + "\n"
+        md = render(hl, al)
+        if len(md) <= limit:
+            return md
+        i = next((j for j in range(len(hyp_keep) - 1, -1, -1) if not hyp_keep[j][1]), None)
+        if i is not None:
+            del hyp_keep[i]
+            dropped_ev += 1
+            continue
+        i = next((j for j, (_, must) in enumerate(act_keep) if not must), None)
+        if i is not None:
+            del act_keep[i]
+            dropped_act += 1
+            continue
+        # Still too long (hundreds of hypotheses or failures): cut, keeping the head.
+        cut = "\n\n_(cut to fit; the full hand-off: " + full + ")_\n"
+        return md[: limit - len(cut) - len("".join(foot)) - 2] + cut + "\n".join(foot) + "\n"
 
 
 def escalation_runbook(*, escalate: bool = True) -> Runbook:

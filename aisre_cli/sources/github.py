@@ -19,16 +19,25 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 
 import httpx
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from aisre_cli.errors import AuthError, SourceError
 from aisre_cli.model import Change, SourceNote
 from aisre_cli.settings.config import GitHubSource
+from aisre_cli.settings.secrets import redact
 from aisre_cli.sources.catalog import SourceEnv, SourceType
-from aisre_cli.sources.http import Health, HttpSource, parse_model, probe
+from aisre_cli.sources.http import (
+    Health,
+    HttpSource,
+    Response,
+    parse_model,
+    parse_retry_after,
+    probe,
+)
 from aisre_cli.sources.timeparse import TimestampError, to_datetime
 
 PER_PAGE = 100
@@ -71,7 +80,8 @@ class DeploymentStatus(_Lenient):
 
 class Release(_Lenient):
     id: int
-    tag_name: str
+    tag_name: str | None = None
+    """Empty or missing on a draft whose tag does not exist yet."""
     name: str | None = None
     draft: bool = False
     prerelease: bool = False
@@ -79,6 +89,9 @@ class Release(_Lenient):
     published_at: str | None = None
     html_url: str = ""
     author: _User | None = None
+
+
+_M = TypeVar("_M", bound=BaseModel)
 
 
 class _List(_Lenient):
@@ -135,7 +148,9 @@ class GitHub(HttpSource):
         p: dict[str, str] | None = {**params, "per_page": str(PER_PAGE)}
         pages = 0
         while url:
-            resp = self.http.request("GET", url, params=p, deadline=deadline)
+            resp = self.http.request("GET", url, params=p, deadline=deadline, ok=(200, 403))
+            if resp.status == 403:
+                self._forbidden(resp, path)
             data = resp.json(self.name)
             if not isinstance(data, list):
                 raise SourceError(f"{self.name}: {path}: expected a JSON list")
@@ -158,36 +173,95 @@ class GitHub(HttpSource):
                 break
         return out
 
+    def _forbidden(self, resp: Response, path: str) -> NoReturn:
+        """A 403: a rate limit (primary: `x-ratelimit-remaining: 0`; secondary: a
+        `retry-after` header or a message that says so) is a source error to wait out,
+        not a credential problem; anything else is access refused.
+
+        https://docs.github.com/en/rest/using-the-rest-api/troubleshooting-the-rest-api
+        ("If you exceed a secondary rate limit, you will receive a 403 Forbidden or 429
+        Too Many Requests response and an error message that indicates that you
+        exceeded a secondary rate limit")."""
+        try:
+            body = orjson.loads(resp.body)
+        except orjson.JSONDecodeError:
+            body = None
+        message = str(body.get("message") or "") if isinstance(body, dict) else ""
+        h = resp.headers
+        secondary = "secondary rate limit" in message.lower() or "abuse" in message.lower()
+        if h.get("x-ratelimit-remaining") == "0" or h.get("retry-after") or secondary:
+            wait = parse_retry_after(h)
+            kind = "secondary rate limit" if secondary or h.get("retry-after") else "rate limit"
+            raise SourceError(
+                f"{self.name}: {kind} exceeded (HTTP 403) on {path}"
+                + (f"; retry in {wait:.0f}s" if wait is not None else ""),
+                hint="wait and try again; a token with a higher limit (a GitHub App) helps",
+            )
+        raise AuthError(
+            f"{self.name}: refused access (HTTP 403) to {path}"
+            + (f": {redact(message[:200])}" if message else ""),
+            hint="the token lacks read access to deployments/releases of this repository"
+            " (classic: `repo` or `repo_deployment`; fine-grained: Deployments and Contents:"
+            " read)",
+        )
+
     def deployments(self, repo: str, start: datetime, deadline: float) -> list[Deployment]:
         params: dict[str, str] = {}
         if len(self.cfg.environments) == 1:
             params["environment"] = self.cfg.environments[0]
         raw = self._pages(f"/repos/{repo}/deployments", params, deadline, start, "created_at")
         deps = parse_model(_List, {"items": raw}, self.name, "deployments").items
-        return [parse_model(Deployment, d, self.name, f"/repos/{repo}/deployments") for d in deps]
+        return self._each(Deployment, deps, f"/repos/{repo}/deployments")
 
     def statuses(self, repo: str, dep_id: int, deadline: float) -> list[DeploymentStatus]:
         path = f"/repos/{repo}/deployments/{dep_id}/statuses"
         raw = self._pages(path, {}, deadline, None, "created_at")
-        return [parse_model(DeploymentStatus, s, self.name, path) for s in raw]
+        return self._each(DeploymentStatus, raw, path)
 
     def releases(self, repo: str, start: datetime, deadline: float) -> list[Release]:
-        raw = self._pages(f"/repos/{repo}/releases", {}, deadline, start, "created_at")
-        return [parse_model(Release, r, self.name, f"/repos/{repo}/releases") for r in raw]
+        path = f"/repos/{repo}/releases"
+        return self._each(Release, self._pages(path, {}, deadline, start, "created_at"), path)
+
+    def _each(self, model: type[_M], raw: list[dict[str, Any]], path: str) -> list[_M]:
+        """Every item that parses; one odd item (a release without a tag, a status
+        without a state) is a partial note, not the loss of the repository's changes."""
+        out: list[_M] = []
+        bad: list[str] = []
+        for item in raw:
+            try:
+                out.append(parse_model(model, item, self.name, path))
+            except SourceError as exc:
+                bad.append(exc.message)
+        if bad:
+            self._notes.append(
+                SourceNote(self.name, "partial", f"{len(bad)} item(s) skipped: {bad[0]}")
+            )
+        return out
 
     def fetch_changes(self, start: datetime, end: datetime) -> list[Change]:
         deadline = self.http.deadline()
         out: list[Change] = []
         failures: list[str] = []
+        last: SourceError | None = None
         for repo, service in self.cfg.repos.items():
             try:
                 out.extend(self._repo_changes(repo, service, start, end, deadline))
             except AuthError:
                 raise
             except SourceError as exc:
+                if "answered HTTP 404" in exc.message and f"/repos/{repo}/" in exc.message:
+                    # GitHub answers 404, not 403, for a private repository the token
+                    # cannot see: name both causes, not "a bug in the request"
+                    exc = SourceError(
+                        f"{self.name}: repository {repo} not found, or the token cannot see"
+                        " it (GitHub answers 404 for private repositories it hides)",
+                        hint="check `sources.github.repos` in the profile and the token's"
+                        " access to that repository",
+                    )
                 failures.append(exc.message)
-        if failures and len(failures) == len(self.cfg.repos):
-            raise SourceError(failures[0])
+                last = exc
+        if last is not None and len(failures) == len(self.cfg.repos):
+            raise last
         for f in failures:
             self._notes.append(SourceNote(self.name, "partial", f))
         out.sort(key=lambda c: c.ts)
@@ -244,6 +318,7 @@ class GitHub(HttpSource):
             rels.sort(key=lambda r: r.published_at or r.created_at)
             prev_tag: str | None = None
             for r in rels:
+                tag = r.tag_name or r.name or f"release-{r.id}"
                 ts = _dt(r.published_at or r.created_at, self.name)
                 if start <= ts <= end:
                     out.append(
@@ -252,9 +327,9 @@ class GitHub(HttpSource):
                             ts=ts,
                             service=service,
                             kind="deploy",
-                            summary=f"{repo} release {r.tag_name} published"
+                            summary=f"{repo} release {tag} published"
                             + (" (pre-release)" if r.prerelease else ""),
-                            version=r.tag_name,
+                            version=tag,
                             previous_version=prev_tag,
                             author=r.author.login if r.author else None,
                             url=r.html_url or None,
@@ -262,7 +337,7 @@ class GitHub(HttpSource):
                             ref=f"{self.http.base_url}/repos/{repo}/releases/{r.id}",
                         )
                     )
-                prev_tag = r.tag_name
+                prev_tag = tag
         return out
 
     def check(self) -> Health:

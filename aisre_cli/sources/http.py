@@ -118,7 +118,7 @@ class Response:
             ) from None
 
 
-def _parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
+def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
     """Seconds to wait from Retry-After / ratelimit-reset / x-ratelimit-reset, if any."""
     ra = headers.get("retry-after")
     if ra:
@@ -453,7 +453,7 @@ class Http:
                 if not idempotent or resp.status not in RETRY_STATUSES:
                     self._raise_for_status(resp, shown)
                 last_reason = f"HTTP {resp.status}"
-                wait_hint = _parse_retry_after(resp.headers)
+                wait_hint = parse_retry_after(resp.headers)
                 if attempt == attempts - 1:
                     self._raise_for_status(resp, shown)
             if attempt == attempts - 1:
@@ -486,7 +486,7 @@ class Http:
         detail = redact(_short_body(resp.body))
         if code in (401, 403):
             if code == 403 and resp.headers.get("x-ratelimit-remaining") == "0":
-                wait = _parse_retry_after(resp.headers)
+                wait = parse_retry_after(resp.headers)
                 raise SourceError(
                     f"{self.source}: rate limited (HTTP 403, limit exhausted)"
                     + (f"; resets in {wait:.0f}s" if wait is not None else ""),
@@ -500,7 +500,7 @@ class Http:
                 else "the token lacks the permission for this endpoint",
             )
         if code == 429:
-            wait = _parse_retry_after(resp.headers)
+            wait = parse_retry_after(resp.headers)
             raise SourceError(
                 f"{self.source}: rate limited (HTTP 429)"
                 + (f"; resets in {wait:.0f}s" if wait is not None else ""),

@@ -31,6 +31,11 @@ class GitHubServer(ContractServer):
         self.deployments: dict[str, list[dict[str, Any]]] = {}
         self.statuses: dict[int, list[dict[str, Any]]] = {}
         self.releases: dict[str, list[dict[str, Any]]] = {}
+        self.rate_limited: str | None = None
+        """`primary` or `secondary`: every API call is refused as GitHub does it
+        (docs.github.com/en/rest/using-the-rest-api/troubleshooting-the-rest-api): 403
+        with `x-ratelimit-remaining: 0` and `x-ratelimit-reset` (epoch seconds), or 403
+        with `retry-after` and a message naming the secondary rate limit."""
         super().__init__()
 
     def add_deployment(
@@ -96,6 +101,24 @@ class GitHubServer(ContractServer):
         auth = req.headers.get("authorization", "")
         if auth not in (f"Bearer {self.token}", f"token {self.token}"):
             return Reply(401, self.error_body(401, "Bad credentials"))
+        if self.rate_limited == "primary":
+            reset = str(int(datetime.now(UTC).timestamp()) + 1800)
+            return Reply(
+                403,
+                self.error_body(403, "API rate limit exceeded for user ID 1."),
+                {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "0"}
+                | {"x-ratelimit-reset": reset, "x-ratelimit-resource": "core"},
+            )
+        if self.rate_limited == "secondary":
+            return Reply(
+                403,
+                self.error_body(
+                    403,
+                    "You have exceeded a secondary rate limit. Please wait a few minutes"
+                    " before you try again.",
+                ),
+                {"retry-after": "60", "x-ratelimit-remaining": "4321"},
+            )
         if req.path == "/rate_limit":
             core = {"limit": 5000, "remaining": 4999, "reset": 1_900_000_000, "used": 1}
             return Reply(200, {"resources": {"core": core}, "rate": core})

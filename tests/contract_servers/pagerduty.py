@@ -193,6 +193,24 @@ class PagerDutyServer(ContractServer):
             return Reply(201, {"note": note})
         if req.method == "PUT" and sub is None:
             body = (req.json() or {}).get("incident") or {}
+            if body.get("type") not in ("incident", "incident_reference"):
+                return self._err(400, "Invalid Input Provided", ["Type is invalid"])
+            level = body.get("escalation_level")
+            if level is not None and "status" not in body:
+                # PUT /incidents/{id} {"incident": {"escalation_level": N}} re-assigns the
+                # incident to level N of its escalation policy
+                if not isinstance(level, int) or isinstance(level, bool) or level < 1:
+                    return self._err(400, "Invalid Input Provided", ["Escalation Level is invalid"])
+                inc["escalation_level"] = level
+                self.log_entries[iid].append(
+                    {
+                        "id": f"R{next(_ids):06d}",
+                        "type": "escalate_log_entry",
+                        "summary": f"Escalated to level {level} by {req.headers['from']}",
+                        "created_at": _now(),
+                    }
+                )
+                return Reply(200, {"incident": inc})
             status = body.get("status")
             if status not in ("acknowledged", "resolved"):
                 return self._err(400, "Invalid Input Provided", ["Status is invalid"])

@@ -62,6 +62,14 @@ def show_cmd(
     if limit is not None:
         recs = recs[-limit:]
     skipped = int(getattr(log, "unreadable", 0))
+    torn = int(getattr(log, "torn", 0))
+    if torn:
+        echo(
+            f"note: the final line of {_where(log)} is a torn record ({torn} bytes): a write"
+            " interrupted by a crash, not tampering; not shown, and set aside to a sidecar"
+            " file by the next append (`aisre audit verify` reports it)",
+            err=True,
+        )
     if skipped:
         echo(
             f"warning: {skipped} line(s) of {_where(log)} are not readable audit records"
@@ -74,6 +82,7 @@ def show_cmd(
                 "schema": "aisre.audit/v1",
                 "path": _where(log),
                 "unreadable": skipped,
+                "torn_tail_bytes": torn,
                 "records": [
                     {
                         "seq": r.seq,

@@ -45,9 +45,9 @@ def escalate_cmd(
     for text in result.notes:
         note(text)
     report = result.report
-    handoff = prepare(report, incident)
-    md = handoff.markdown
     post = not no_post and rp.profile.sources.pagerduty is not None
+    handoff = prepare(report, incident, whole=not post)
+    md = handoff.markdown
     if json_out and not post:
         print_json(
             {
