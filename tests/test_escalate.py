@@ -6,8 +6,10 @@ import json
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pexpect
+import pytest
 
 from aisre_cli.govern.audit import AuditLog, verify
 from aisre_cli.govern.escalation import escalation_runbook, handoff_markdown, suggestion
@@ -397,3 +399,46 @@ def test_handoff_tells_an_unmade_check_from_a_failed_one(tmp_path: Path) -> None
     assert "verify `rollback` INTERRUPTED (not settled): stopped" in md
     assert "FAILED" not in md
     assert "ended unverified" in md
+
+
+class DropsAfterRecordingNote(PagerDutyServer):
+    """Records a posted note, then closes the connection without answering."""
+
+    def route(self, req: Request) -> Reply:
+        reply = super().route(req)
+        if req.method == "POST" and req.path.endswith("/notes"):
+            raise ConnectionResetError("dropped after recording the note")
+        return reply
+
+    def _dispatch(self, h: Any) -> None:
+        super()._dispatch(h)
+        if h.command == "POST" and h.path.split("?")[0].endswith("/notes"):
+            h.close_connection = True  # no answer, and the connection goes
+
+
+def test_a_note_is_posted_once_across_a_lost_answer_and_a_second_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """QA 2026-12-03: the server recorded the note and dropped the connection; the run
+    ended failed (outcome unknown), and `runbook resume` posted the note again, as did
+    running `aisre escalate` twice with nothing new. The note capability now looks for
+    its own content on the incident first, and after a lost answer."""
+    from aisre_cli.remediate.capabilities import ExecContext, default_registry
+    from aisre_cli.settings.config import PagerDutySource, Profile, Sources
+
+    monkeypatch.setenv("AISRE_PAGERDUTY_TOKEN", "pd-test-token")
+    cap = default_registry().get("pagerduty.note")
+    with DropsAfterRecordingNote() as pd:
+        inc = pd.add_incident("PetSite latency")
+        src = PagerDutySource(url=pd.url, from_email="oncall@example.com")
+        src.http.retries = 0
+        ctx = ExecContext(profile=Profile(sources=Sources(pagerduty=src)))
+        note = cap.input_model.model_validate({"incident_id": inc["id"], "content": "# hand-off"})
+        out = cap.execute(note, ctx).model_dump()
+        assert out.get("already_posted") is True  # the lost answer: found on the incident
+        out = cap.execute(note, ctx).model_dump()  # a second run: not posted again
+        assert out.get("already_posted") is True
+        assert [n["content"] for n in pd.notes[inc["id"]]] == ["# hand-off"]
+        other = cap.input_model.model_validate({"incident_id": inc["id"], "content": "# new"})
+        cap.execute(other, ctx)  # new content is posted (its answer is lost: found again)
+        assert [n["content"] for n in pd.notes[inc["id"]]] == ["# hand-off", "# new"]

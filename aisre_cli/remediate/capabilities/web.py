@@ -326,7 +326,8 @@ class _PdIncident(StrictInput):
 
 
 class PdNoteInput(_PdIncident):
-    content: Text = Field(min_length=1, max_length=25000)
+    content: Text = Field(min_length=1)
+    """At most 8,000 characters (`Text`); the hand-off is cut to fit (`NOTE_LIMIT`)."""
 
 
 class PdEscalateInput(_PdIncident):
@@ -405,6 +406,49 @@ class PdNote(_PdWrite):
 
     def _body(self, i: BaseModel) -> dict[str, Any]:
         return {"note": {"content": PdNoteInput.model_validate(i.model_dump()).content}}
+
+    def execute(self, inputs: BaseModel, ctx: ExecContext) -> BaseModel:
+        """Post the note once: a note with the same content already on the incident
+        (the hand-off posted before a dropped connection, then resumed; `aisre escalate`
+        run twice with nothing new) is not posted again, and a post whose answer was
+        lost counts as done when the note is found on the incident."""
+        from aisre_cli.sources.http import WriteOutcomeUnknown
+
+        i = PdNoteInput.model_validate(inputs.model_dump())
+        there = self._existing(i, ctx)
+        if there is not None:
+            return AnyOutput(response={"note": there}, already_posted=True)
+        try:
+            return super().execute(inputs, ctx)
+        except WriteOutcomeUnknown:
+            there = self._existing(i, ctx)
+            if there is None:
+                raise
+            return AnyOutput(response={"note": there}, already_posted=True)
+
+    def _existing(self, i: PdNoteInput, ctx: ExecContext) -> dict[str, Any] | None:
+        """The incident's note with exactly this content, if any (read errors: None)."""
+        url, settings, headers = _pd(ctx)
+        notes_url = _join(url, f"/incidents/{i.incident_id}/notes")
+        get = Action(self.name, "http", method="GET", url=notes_url)
+        try:
+            resp = _send(
+                get,
+                settings,
+                token=_pd_token(ctx),
+                auth_format="Token token={token}",
+                headers=headers,
+            )
+            data = resp.json(self.name)
+        except interrupt.StepInterrupted:
+            raise  # Ctrl-C while looking: nothing is posted
+        except AisreError:
+            return None  # cannot tell: post (PagerDuty keeps both; a lost one is worse)
+        notes = data.get("notes") if isinstance(data, dict) else None
+        for n in notes if isinstance(notes, list) else []:
+            if isinstance(n, dict) and n.get("content") == i.content:
+                return n
+        return None
 
 
 class PdAcknowledge(_PdWrite):
