@@ -16,18 +16,9 @@ from aisre_cli.investigate.gather import resolve_alert
 from aisre_cli.model import Alert, short_alert_id, short_ids
 from aisre_cli.ui.cli.app import main
 from tests.conftest import DEMO, PETSHOP, REPO
+from tests.fakes.cli import run
 
 SCHEMA = json.loads((REPO / "docs" / "triage.schema.json").read_text())
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def triage_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict:

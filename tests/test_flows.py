@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from aisre_cli.ui.cli.app import main
+from tests.fakes.cli import run
 
 RB_FILE_TEXT = """\
 id: touch-and-check
@@ -30,16 +30,6 @@ steps:
     capability: test.touch
     inputs: {name: two}
 """
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err
 
 
 def _hyps_from_markdown(md: str) -> list[tuple[str, str, list[str]]]:

@@ -15,20 +15,10 @@ from aisre_cli.memory import backend, postmortem
 from aisre_cli.memory.store import Advisor, MemoryStore, MemoryStoreError
 from aisre_cli.model import Context, TriageReport, Window
 from aisre_cli.settings import paths
-from aisre_cli.ui.cli.app import main
+from tests.fakes.cli import run
 from tests.test_memory_store import SIG, alert, report
 
 FORGED = "status   resolved: FORGED"
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err
 
 
 # ------------------------------------------------------------------ undecodable input

@@ -16,8 +16,8 @@ from aisre_cli.memory.store import Advisor, MemoryStore, open_store
 from aisre_cli.model import TriageReport
 from aisre_cli.settings.config import Profile
 from aisre_cli.sources.registry import bundle_set
-from aisre_cli.ui.cli.app import main
 from tests.conftest import PETSHOP
+from tests.fakes.cli import run
 
 pytestmark = pytest.mark.skipif(not PETSHOP.exists(), reason="petshop dataset not present")
 
@@ -41,16 +41,6 @@ def triage(path: Path, adv: Advisor | None, w: Weights | None = None) -> TriageR
     return run_triage(
         bundle_set(path, PROFILE.service_labels), None, PROFILE, memory=adv, weights=w
     )
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err
 
 
 def test_resolved_incident_becomes_known_issue_with_memory_evidence(tmp_path: Path) -> None:

@@ -33,15 +33,16 @@ def confidence_bar(p: float, width: int = 10) -> Text:
     return t
 
 
-def middle(text: str, width: int) -> str:
+def middle(text: str, width: int, head_w: int | None = None) -> str:
     """`text` in at most `width` cells, cut in the middle (`lambdast…::Function`): the
-    head and the tail both stay, so names that share a long prefix stay apart."""
+    head and the tail both stay, so names that share a long prefix stay apart. With
+    `head_w`, the head keeps at most that many cells and the tail the rest."""
     if cell_len(text) <= width:
         return text
     if width <= 1:
         return "…" if width == 1 else ""
     keep = width - 1
-    head_w = (keep + 1) // 2
+    head_w = (keep + 1) // 2 if head_w is None else min(head_w, keep)
     head = ""
     for ch in text:
         if cell_len(head + ch) > head_w:

@@ -6,12 +6,12 @@ asked but has not answered yet is `…`, and turns `failed` when gather's budget
 
 from __future__ import annotations
 
-from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import Static
 
 from aisre_cli.model import SourceNote
 from aisre_cli.ui.term import visible
+from aisre_cli.ui.tui.widgets.hypotheses import middle
 
 STATUS_STYLE = {"ok": "green", "partial": "yellow", "failed": "bold red", "skipped": "dim"}
 STATUS_MARK = {"ok": "●", "partial": "◐", "failed": "✖", "skipped": "○", "pending": "…"}
@@ -24,20 +24,7 @@ DETAIL_MIN = 12
 def keep_tail(text: str, width: int) -> str:
     """`text` in at most `width` cells, cut near its start (`alertmana…: connection
     refused`): a source error names the source first and says why at its end."""
-    if cell_len(text) <= width:
-        return text
-    head_w = min(12, (width - 1) // 3)
-    head = ""
-    for ch in text:
-        if cell_len(head + ch) > head_w:
-            break
-        head += ch
-    tail = ""
-    for ch in reversed(text):
-        if cell_len(ch + tail) > width - 1 - cell_len(head):
-            break
-        tail = ch + tail
-    return f"{head}…{tail}"
+    return middle(text, width, head_w=min(12, max(0, (width - 1) // 3)))
 
 
 def short_source(name: str) -> str:
