@@ -47,3 +47,20 @@ def test_help_does_not_import_heavy_modules(args: list[str]) -> None:
     assert proc.returncode == 0, proc.stderr
     loaded = json.loads(proc.stderr.strip().splitlines()[-1])
     assert loaded == [], f"`aisre {' '.join(args)}` imported {loaded}"
+
+
+def test_the_cli_does_not_scan_for_pydantic_plugins() -> None:
+    """Finding third-party pydantic plugins reads every installed package's metadata
+    (~25 ms of each command), and a plugin would see the validation of untrusted input
+    and secrets: the CLI turns them off before pydantic is first used."""
+    probe = (
+        "import os; os.environ.pop('PYDANTIC_DISABLE_PLUGINS', None)\n"
+        "import aisre_cli.ui.cli.app\n"
+        "from aisre_cli.model import Alert\n"
+        "import pydantic.plugin._loader as loader\n"
+        "print(os.environ.get('PYDANTIC_DISABLE_PLUGINS'), loader._plugins)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["__all__", "None"]  # set, and the entry points were never read
