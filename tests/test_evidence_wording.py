@@ -154,3 +154,26 @@ def test_the_before_after_evidence_of_a_change_is_dated_at_the_change() -> None:
     change = next(e for e in rep.evidence if e.kind == "change" and e.subject == "deploy-48213")
     harm = [e for e in rep.evidence if "before the change deploy-48213" in e.summary]
     assert harm and all(e.start == change.start for e in harm), [e.start for e in harm]
+
+
+def test_every_trace_finding_cites_a_span_the_reader_can_open() -> None:
+    """QA 2026-12-03: a service whose share of end-to-end latency moved, with no
+    self-time shift or error of its own (nezha-ob T0717's recommendationservice), was
+    cited by a query alone: no `spans.jsonl:LINE` to open. It now cites its span with
+    the most self-time after the onset."""
+    from aisre_cli.investigate.triage import run_triage
+    from aisre_cli.settings.config import Profile
+    from aisre_cli.sources.registry import bundle_set
+
+    path = REPO.parent / "shared" / "datasets" / "nezha-ob" / "nezha-ob-2022-08-22T0717"
+    if not path.exists():
+        pytest.skip("nezha-ob is not next to the repository")
+    prof = Profile()
+    rep = run_triage(bundle_set(path, prof.service_labels), None, prof)
+    traces = [e for e in rep.evidence if e.kind == "trace"]
+    assert any("share of end-to-end latency" in e.summary for e in traces)
+    lines = (path / "traces" / "spans.jsonl").read_text().splitlines()
+    for e in traces:
+        assert e.ref and e.ref.startswith("traces/spans.jsonl:"), (e.summary, e.ref)
+        n = int(e.ref.rsplit(":", 1)[1])
+        assert 1 <= n <= len(lines)

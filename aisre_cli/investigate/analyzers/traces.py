@@ -659,8 +659,15 @@ def analyze(spans: list[Span], ref: float) -> list[TraceFinding]:
     pre_ms: dict[str, list[float]] = {}
     post_ms: dict[str, list[float]] = {}
     counts: dict[str, list[int]] = {}  # spans and deepest errors, before and after
+    heaviest: dict[str, int] = {}
+    """Per service, its span with the most self-time after `ref`: what a finding with no
+    span of its own to point at (a share of latency that moved) cites."""
     for i, s in enumerate(spans):
         (pre_ms if s.start < ref else post_ms).setdefault(tree.owner[i], []).append(tree.self_ms[i])
+        if s.start >= ref and s.ref:
+            h = heaviest.get(tree.owner[i])
+            if h is None or tree.self_ms[i] > tree.self_ms[h]:
+                heaviest[tree.owner[i]] = i
         c = counts.setdefault(s.service, [0, 0, 0, 0])
         j = 0 if s.start < ref else 2
         c[j] += 1
@@ -703,7 +710,7 @@ def analyze(spans: list[Span], ref: float) -> list[TraceFinding]:
                 p50_after=_median(post_ms.get(svc, [])),
                 strength=round(strength, 4),
                 onset=v.onset if math.isfinite(v.onset) else ref,
-                ref=v.ref,
+                ref=v.ref or (spans[heaviest[svc]].ref if svc in heaviest else ""),
                 self_p50_before=v.worst_pre,
                 self_p50_after=v.worst_post,
                 share_before=sb,
