@@ -280,3 +280,25 @@ def test_quitting_at_a_prompt_leaves_the_resume_command_on_the_terminal(
         assert any(n.startswith("audit head: #") for n in app.exit_notes), app.exit_notes
 
     asyncio.run(flow())
+
+
+def test_the_runbook_list_counts_steps_in_words(_aisre_home: Path) -> None:
+    """Seen in tmux: the silence runbook was listed with "1 steps"."""
+    from textual.widgets import OptionList
+
+    from tests.test_console import open_runbooks
+
+    async def flow() -> None:
+        messages: list[Message] = []
+        app = demo_app()
+        async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
+            await open_incident(pilot, messages)
+            screen = await open_runbooks(pilot)
+            choices = screen.query_one("#rb-choices", OptionList)
+            labels = [
+                str(choices.get_option_at_index(i).prompt) for i in range(choices.option_count)
+            ]
+            assert any("silence-noisy-alert  1 step  applies to any" in x for x in labels), labels
+            assert any("rollback-bad-deploy  3 steps" in x for x in labels), labels
+
+    asyncio.run(flow())

@@ -170,7 +170,8 @@ class RunbookScreen(Screen[None]):
             label = Text()
             label.append(visible(rb.title, oneline=True), style="bold")
             label.append(f"  {visible(rb.id, oneline=True)}", style="cyan")
-            label.append(f"  {len(rb.steps)} steps", style="dim")
+            n = len(rb.steps)
+            label.append(f"  {n} step{'' if n == 1 else 's'}", style="dim")
             kinds = ", ".join(rb.applies_to.kinds) or "any"
             label.append(f"  applies to {visible(kinds, oneline=True)}", style="dim")
             choices.add_option(Option(label, id=rb.id))
