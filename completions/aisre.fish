@@ -185,9 +185,9 @@ complete -c aisre -n "__aisre_at 'aisre config edit'" -s h -l help -d 'Show help
 
 # aisre config init
 complete -c aisre -n "__aisre_at 'aisre config init'" -s h -l help -d 'Show help and exit'
-complete -c aisre -n "__aisre_at 'aisre config init'" -l alertmanager-url -x
+complete -c aisre -n "__aisre_at 'aisre config init'" -l alertmanager-url -x -d 'Alertmanager base URL: firing alerts'
 complete -c aisre -n "__aisre_at 'aisre config init'" -l budget -x -d 'Gather time budget, seconds'
-complete -c aisre -n "__aisre_at 'aisre config init'" -l ca-file -r -F -d 'Custom CA bundle for every source'
+complete -c aisre -n "__aisre_at 'aisre config init'" -l ca-file -r -F -d 'Custom CA bundle (PEM) for every source'
 complete -c aisre -n "__aisre_at 'aisre config init'" -l default -l no-default -d 'Make it the default profile (default: only when there is no default yet)'
 complete -c aisre -n "__aisre_at 'aisre config init'" -l environment -x -d 'Environment name'
 complete -c aisre -n "__aisre_at 'aisre config init'" -l force -d 'Replace an existing profile'
@@ -197,14 +197,14 @@ complete -c aisre -n "__aisre_at 'aisre config init'" -l grafana-loki-uid -x -d 
 complete -c aisre -n "__aisre_at 'aisre config init'" -l grafana-prometheus-uid -x -d 'Grafana datasource uid of Prometheus'
 complete -c aisre -n "__aisre_at 'aisre config init'" -l grafana-url -x -d 'Grafana base URL: evidence gets Explore links'
 complete -c aisre -n "__aisre_at 'aisre config init'" -l kube-context -x -d 'kubectl context every runbook step is pinned to (write steps need one)'
-complete -c aisre -n "__aisre_at 'aisre config init'" -l loki-url -x
+complete -c aisre -n "__aisre_at 'aisre config init'" -l loki-url -x -d 'Loki base URL: logs'
 complete -c aisre -n "__aisre_at 'aisre config init'" -l name -x -d 'Name of the profile to create'
 complete -c aisre -n "__aisre_at 'aisre config init'" -l namespace -s n -x -d 'Default Kubernetes namespace for runbook steps'
 complete -c aisre -n "__aisre_at 'aisre config init'" -l pagerduty -d 'Read PagerDuty incidents'
 complete -c aisre -n "__aisre_at 'aisre config init'" -l pagerduty-from -x -d 'User email sent as From on PagerDuty writes'
 complete -c aisre -n "__aisre_at 'aisre config init'" -l pagerduty-url -x -d 'API base URL'
-complete -c aisre -n "__aisre_at 'aisre config init'" -l prometheus-url -x
-complete -c aisre -n "__aisre_at 'aisre config init'" -l topology-file -r -F
+complete -c aisre -n "__aisre_at 'aisre config init'" -l prometheus-url -x -d 'Prometheus base URL: metrics'
+complete -c aisre -n "__aisre_at 'aisre config init'" -l topology-file -r -F -d 'Service topology YAML (must exist)'
 complete -c aisre -n "__aisre_at 'aisre config init'" -l yes -s y -d 'Non-interactive: use the flags, ask nothing'
 
 # aisre config list

@@ -304,9 +304,9 @@ _aisre_config_edit() {
 
 _aisre_config_init() {
     _arguments -s \
-        '(--alertmanager-url)--alertmanager-url[]:alertmanager-url: ' \
+        '(--alertmanager-url)--alertmanager-url[Alertmanager base URL: firing alerts]:alertmanager-url: ' \
         '(--budget)--budget[Gather time budget, seconds]:budget: ' \
-        '(--ca-file)--ca-file[Custom CA bundle for every source]:ca-file:_files' \
+        '(--ca-file)--ca-file[Custom CA bundle (PEM) for every source]:ca-file:_files' \
         '(--default --no-default)'{--default,--no-default}'[Make it the default profile (default: only when there is no default yet)]' \
         '(--environment)--environment[Environment name]:environment: ' \
         '(--force)--force[Replace an existing profile]' \
@@ -316,14 +316,14 @@ _aisre_config_init() {
         '(--grafana-prometheus-uid)--grafana-prometheus-uid[Grafana datasource uid of Prometheus]:grafana-prometheus-uid: ' \
         '(--grafana-url)--grafana-url[Grafana base URL: evidence gets Explore links]:grafana-url: ' \
         '(--kube-context)--kube-context[kubectl context every runbook step is pinned to (write steps need one)]:kube-context: ' \
-        '(--loki-url)--loki-url[]:loki-url: ' \
+        '(--loki-url)--loki-url[Loki base URL: logs]:loki-url: ' \
         '(--name)--name[Name of the profile to create]:name: ' \
         '(--namespace -n)'{--namespace,-n}'[Default Kubernetes namespace for runbook steps]:namespace: ' \
         '(--pagerduty)--pagerduty[Read PagerDuty incidents]' \
         '(--pagerduty-from)--pagerduty-from[User email sent as From on PagerDuty writes]:pagerduty-from: ' \
         '(--pagerduty-url)--pagerduty-url[API base URL]:pagerduty-url: ' \
-        '(--prometheus-url)--prometheus-url[]:prometheus-url: ' \
-        '(--topology-file)--topology-file[]:topology-file:_files' \
+        '(--prometheus-url)--prometheus-url[Prometheus base URL: metrics]:prometheus-url: ' \
+        '(--topology-file)--topology-file[Service topology YAML (must exist)]:topology-file:_files' \
         '(--yes -y)'{--yes,-y}'[Non-interactive: use the flags, ask nothing]' \
         '(- *)'{-h,--help}'[Show help and exit]'
 }

@@ -106,8 +106,12 @@ def test_init_refuses_a_url_with_a_password(flag: str) -> None:
 
 def test_init_stores_file_paths_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Relative paths were stored as typed: `aisre doctor` elsewhere could not find them."""
+    import certifi
+
     work = tmp_path / "work"
-    work.mkdir()
+    (work / "certs").mkdir(parents=True)
+    (work / "topology.yaml").write_text("services: {}\n")
+    (work / "certs" / "ca.pem").write_text(Path(certifi.where()).read_text())
     monkeypatch.chdir(work)
     r = run_cli(
         [
@@ -129,6 +133,75 @@ def test_init_stores_file_paths_absolute(tmp_path: Path, monkeypatch: pytest.Mon
     assert src["topology_file"] == str(work / "topology.yaml")
     assert src["prometheus"]["http"]["ca_file"] == str(work / "certs" / "ca.pem")
     assert src["loki"]["http"]["ca_file"] == str(work / "certs" / "ca.pem")
+
+
+@pytest.mark.parametrize(
+    ("flag", "content", "expect"),
+    [
+        ("--topology-file", None, "does not exist"),
+        ("--ca-file", None, "does not exist"),
+        ("--ca-file", "not a certificate\n", "not a readable PEM CA bundle"),
+    ],
+)
+def test_init_refuses_a_file_doctor_would_reject(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flag: str, content: str | None, expect: str
+) -> None:
+    """init wrote a missing or unloadable file into the profile; `aisre doctor` (and, for
+    a CA bundle, every command reading a source) then failed on the config just made."""
+    monkeypatch.chdir(tmp_path)
+    if content is not None:
+        (tmp_path / "given.pem").write_text(content)
+    r = run_cli(["config", "init", "-y", "--prometheus-url", "http://p:9090", flag, "given.pem"])
+    assert r.code == 2, r.err
+    assert f"{flag} 'given.pem': {expect}" in r.err and "hint:" in r.err
+    assert "Traceback" not in r.err
+    assert not paths.config_file().exists()
+
+
+def test_init_interactive_asks_again_for_a_bad_answer(tmp_path: Path) -> None:
+    """A bad URL, repo or path was found only after the last question: every answer was
+    lost and the error named a flag the user never typed."""
+    topo = tmp_path / "topology.yaml"
+    topo.write_text("services: {}\n")
+    answers = [
+        *("prod", "prod"),
+        *("http://u:hunter2@am:9093", "http://am:9093"),  # alertmanager: password, then ok
+        *("prom:9090", "http://prom:9090"),  # prometheus: no scheme, then ok
+        "",  # loki
+        "n",  # pagerduty
+        *("acme/checkout", "acme/checkout=checkout"),  # github
+        *(str(tmp_path / "missing.yaml"), str(tmp_path), str(topo)),  # topology
+        "",  # kube context
+        *("grafana", ""),  # grafana: no scheme, then none
+    ]
+    r = run_cli(["config", "init"], input="\n".join(answers) + "\n", tty=True)
+    assert r.code == 0, r.out + r.err
+    assert "hunter2" not in r.out + r.err
+    assert "did you mean http://prom:9090?" in r.err
+    assert "expected OWNER/REPO=SERVICE" in r.err
+    assert "does not exist" in r.err and "is a directory" in r.err
+    prof = yaml.safe_load(paths.config_file().read_text())["profiles"]["prod"]
+    assert prof["sources"]["alertmanager"]["url"] == "http://am:9093"
+    assert prof["sources"]["prometheus"]["url"] == "http://prom:9090"
+    assert prof["sources"]["github"]["repos"] == {"acme/checkout": "checkout"}
+    assert prof["sources"]["topology_file"] == str(topo)
+    assert "grafana" not in prof
+
+
+def test_init_interactive_says_at_once_that_the_profile_exists() -> None:
+    r = run_cli(["config", "init", "-y", "--prometheus-url", "http://p:9090"])
+    assert r.code == 0, r.err
+    before = paths.config_file().read_text()
+    r = run_cli(["config", "init"], input="prod\nn\n", tty=True)
+    assert r.code == 2
+    assert "replace it?" in r.out + r.err and "left unchanged" in r.err
+    assert "Environment" not in r.out + r.err  # nothing else was asked
+    assert paths.config_file().read_text() == before
+    answers = ["prod", "y", "prod", "", "http://prom2:9090", "", "n", "", "", "", ""]
+    r = run_cli(["config", "init"], input="\n".join(answers) + "\n", tty=True)
+    assert r.code == 0, r.out + r.err
+    prof = yaml.safe_load(paths.config_file().read_text())["profiles"]["prod"]
+    assert prof["sources"] == {"prometheus": {"url": "http://prom2:9090"}}
 
 
 @pytest.mark.parametrize("budget", ["-5", "nan", "inf", "0"])

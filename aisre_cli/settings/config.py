@@ -45,6 +45,9 @@ def _check_url(value: str) -> str:
     return value
 
 
+check_url = _check_url
+"""Public name of the source URL check (`aisre config init` asks again on a bad answer)."""
+
 SourceUrl = Annotated[str, AfterValidator(_check_url)]
 """An absolute http(s) URL with a host."""
 

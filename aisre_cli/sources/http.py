@@ -165,6 +165,43 @@ def ssl_context(settings: HttpSettings) -> ssl.SSLContext | bool:
     return True
 
 
+def transport_hint(source: str, url: str, reason: str) -> str | None:
+    """The fix for a connection that failed below HTTP, where "check that URL is up and
+    reachable" misleads: the server is up, but its certificate is not trusted or does
+    not name the host, or the port speaks another protocol (TLS where the URL says
+    http://, or plain HTTP behind https://). None for any other failure."""
+    text = reason.lower()
+    where = f"sources.{source}.http"
+    if "certificate verify failed" in text or "certificate_verify_failed" in text:
+        if "mismatch" in text or "not valid for" in text:
+            return (
+                "the server's certificate does not name this host: put a host name the"
+                " certificate was issued for in the URL (`openssl s_client -connect HOST:PORT`"
+                " shows them)"
+            )
+        return (
+            "the server's certificate is not trusted here (self-signed or a private CA):"
+            f" set {where}.ca_file to its CA certificate in PEM (`aisre config edit`;"
+            " `aisre config init --ca-file CA.pem` for a new profile)"
+        )
+    if "wrong version number" in text or "record layer failure" in text:
+        return (
+            f"the port does not speak TLS: if {url} serves plain HTTP, use an http:// URL"
+            " (`aisre config edit`)"
+        )
+    if "connection closed mid-response" in text or "connection reset" in text:
+        # httpx words an answer that is not HTTP (the wrong port) and one cut short the
+        # same way: say both
+        hint = (
+            f"something listens at {url} but its answer broke off or does not answer HTTP"
+            " there: check the port is the API's, or a proxy in between"
+        )
+        if url.startswith("http://"):
+            hint += " (a TLS port needs an https:// URL)"
+        return hint
+    return None
+
+
 def user_auth(username: str | None, token: SecretStr | None) -> tuple[SecretStr | None, str]:
     """(token, auth_format) for `Http`: HTTP Basic when a username is configured (Grafana
     Cloud, a reverse proxy), else a bearer token. The encoded pair stays a SecretStr."""
@@ -470,9 +507,11 @@ class Http:
                 break
             log.debug("%s: retry %d after %.2fs (%s)", self.source, attempt + 1, delay, last_reason)
             self.sleep(delay)
+        url = redact(self.base_url)
         raise SourceError(
             f"{self.source}: {shown} failed: {last_reason}",
-            hint=f"check that {redact(self.base_url)} is up and reachable",
+            hint=transport_hint(self.source, url, last_reason)
+            or f"check that {url} is up and reachable",
         )
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:

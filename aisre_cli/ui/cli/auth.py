@@ -83,7 +83,14 @@ def status_cmd(
     profile: ProfileOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Where each token is found (keyring, file, env) and its length; never its value."""
+    """Where each token is found (keyring, file, env) and its length; never its value.
+
+    Examples:
+
+      aisre auth status
+
+      aisre auth status pagerduty github --json
+    """
     from aisre_cli.settings.config import resolve_profile
     from aisre_cli.settings.secrets import env_var, fingerprint, keyring_info, lookup
 
@@ -154,7 +161,12 @@ def status_cmd(
 
 @auth_app.command("delete")
 def delete_cmd(name: str = typer.Argument(..., help="Token name.")) -> None:
-    """Delete the token NAME from the keyring (and the insecure file store)."""
+    """Delete the token NAME from the keyring (and the insecure file store).
+
+    Exit 2 when no token of that name is stored.
+
+    Example: aisre auth delete pagerduty
+    """
     from aisre_cli.errors import UsageError
     from aisre_cli.settings.secrets import delete_token, env_var
 

@@ -81,6 +81,81 @@ def _refuse_password(flag: str, name: str, url: str | None) -> None:
     raise UsageError(f"{flag} {shown!r} contains a password", hint=hint)
 
 
+def _url_problem(flag: str, name: str, url: str) -> str | None:
+    """What is wrong with a source URL typed at a prompt (None: nothing)."""
+    from aisre_cli.errors import AisreError
+    from aisre_cli.settings.config import check_url
+
+    try:
+        _refuse_password(flag, name, url)
+        check_url(url)
+    except AisreError as err:
+        return f"{err.message} ({err.hint})" if err.hint else err.message
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _prompt_url(text: str, default: str, flag: str, name: str) -> str:
+    """Ask for a source URL until it is empty or one the profile accepts: an answer
+    found wrong only after the last question would lose every answer."""
+    while True:
+        value = _prompt(text, default)
+        problem = _url_problem(flag, name, value) if value else None
+        if problem is None:
+            return value
+        typer.echo(f"  {problem}", err=True)
+        default = ""
+
+
+def _prompt_repos() -> list[str]:
+    while True:
+        raw = _prompt("GitHub repos as OWNER/REPO=SERVICE, comma separated (empty: none)")
+        repos = [x.strip() for x in raw.split(",") if x.strip()]
+        try:
+            _parse_repos(repos)
+        except UsageError as err:
+            typer.echo(f"  {err.message.removeprefix('--github-repo ')}", err=True)
+            continue
+        return repos
+
+
+def _prompt_file() -> Path | None:
+    while True:
+        raw = _prompt("topology.yaml path (empty: none)")
+        if not raw:
+            return None
+        try:
+            _check_file("--topology-file", Path(raw))
+        except UsageError as err:
+            typer.echo(f"  {err.message.removeprefix('--topology-file ')}", err=True)
+            continue
+        return Path(raw)
+
+
+def _check_file(flag: str, path: Path, *, ca: bool = False) -> None:
+    """A file the profile names must be there now: a typo would otherwise be written
+    and found only by `aisre doctor` (a CA bundle that cannot be loaded stops every
+    command that reads a source)."""
+    p = Path(_absolute(path))  # the file the profile will name, `..` resolved as stored
+    if not p.is_file():
+        what = "is a directory" if p.is_dir() else "does not exist"
+        raise UsageError(
+            f"{flag} {str(path)!r}: {what}",
+            hint="give the path of an existing file (relative paths are stored absolute)",
+        )
+    if ca:
+        import ssl
+
+        try:
+            ssl.create_default_context(cafile=str(p))
+        except (OSError, ssl.SSLError) as exc:
+            raise UsageError(
+                f"{flag} {str(path)!r}: not a readable PEM CA bundle ({exc})",
+                hint="give the CA certificate(s) in PEM format (-----BEGIN CERTIFICATE-----)",
+            ) from None
+
+
 def _write_config(path: Path, data: dict[str, Any]) -> None:
     import yaml
 
@@ -98,9 +173,13 @@ def _write_config(path: Path, data: dict[str, Any]) -> None:
 def init_cmd(
     name: str = typer.Option("prod", "--name", help="Name of the profile to create."),
     environment: str | None = typer.Option(None, "--environment", help="Environment name."),
-    alertmanager_url: str | None = typer.Option(None, "--alertmanager-url"),
-    prometheus_url: str | None = typer.Option(None, "--prometheus-url"),
-    loki_url: str | None = typer.Option(None, "--loki-url"),
+    alertmanager_url: str | None = typer.Option(
+        None, "--alertmanager-url", help="Alertmanager base URL: firing alerts."
+    ),
+    prometheus_url: str | None = typer.Option(
+        None, "--prometheus-url", help="Prometheus base URL: metrics."
+    ),
+    loki_url: str | None = typer.Option(None, "--loki-url", help="Loki base URL: logs."),
     pagerduty: bool = typer.Option(False, "--pagerduty", help="Read PagerDuty incidents."),
     pagerduty_url: str | None = typer.Option(None, "--pagerduty-url", help="API base URL."),
     pagerduty_from: str | None = typer.Option(
@@ -110,7 +189,9 @@ def init_cmd(
         [], "--github-repo", help="OWNER/REPO=SERVICE (repeatable): deployments as changes."
     ),
     github_url: str | None = typer.Option(None, "--github-url", help="API base URL (GHE)."),
-    topology_file: Path | None = typer.Option(None, "--topology-file", dir_okay=False),
+    topology_file: Path | None = typer.Option(
+        None, "--topology-file", dir_okay=False, help="Service topology YAML (must exist)."
+    ),
     kube_context: str | None = typer.Option(
         None,
         "--kube-context",
@@ -130,7 +211,7 @@ def init_cmd(
     ),
     budget: float | None = typer.Option(None, "--budget", help="Gather time budget, seconds."),
     ca_file: Path | None = typer.Option(
-        None, "--ca-file", dir_okay=False, help="Custom CA bundle for every source."
+        None, "--ca-file", dir_okay=False, help="Custom CA bundle (PEM) for every source."
     ),
     make_default: bool | None = typer.Option(
         None,
@@ -162,10 +243,28 @@ def init_cmd(
     interactive = not yes and sys.stdin.isatty()
     if interactive:
         name = _prompt("Profile name", name)
+        existing = load_config(paths.config_file())
+        if existing is not None and name in existing.profiles and not force:
+            # say so now, not after every other question has been answered
+            force = typer.confirm(
+                f"Profile {name!r} exists in {paths.config_file()}: replace it?", default=False
+            )
+            if not force:
+                raise ConfigError(
+                    f"profile {name!r} already exists in {paths.config_file()}: left unchanged",
+                    hint="answer y to replace it, or give another profile name",
+                )
         environment = _prompt("Environment (prod, staging, ...)", environment or name)
-        alertmanager_url = _prompt("Alertmanager URL (empty: none)", alertmanager_url or "")
-        prometheus_url = _prompt("Prometheus URL (empty: none)", prometheus_url or "")
-        loki_url = _prompt("Loki URL (empty: none)", loki_url or "")
+        alertmanager_url = _prompt_url(
+            "Alertmanager URL (empty: none)",
+            alertmanager_url or "",
+            "--alertmanager-url",
+            "alertmanager",
+        )
+        prometheus_url = _prompt_url(
+            "Prometheus URL (empty: none)", prometheus_url or "", "--prometheus-url", "prometheus"
+        )
+        loki_url = _prompt_url("Loki URL (empty: none)", loki_url or "", "--loki-url", "loki")
         pagerduty = typer.confirm("Read incidents from PagerDuty?", default=pagerduty)
         if pagerduty:
             pagerduty_from = _prompt(
@@ -173,11 +272,9 @@ def init_cmd(
                 pagerduty_from or "",
             )
         if not github_repo:
-            raw = _prompt("GitHub repos as OWNER/REPO=SERVICE, comma separated (empty: none)")
-            github_repo = [x.strip() for x in raw.split(",") if x.strip()]
+            github_repo = _prompt_repos()
         if topology_file is None:
-            raw_topo = _prompt("topology.yaml path (empty: none)")
-            topology_file = Path(raw_topo) if raw_topo else None
+            topology_file = _prompt_file()
         kube_context = (
             _prompt(
                 "kubectl context runbooks act on (empty: none; write steps are then refused)",
@@ -188,7 +285,13 @@ def init_cmd(
         if kube_context:
             namespace = _prompt("Default namespace (empty: none)", namespace or "") or None
         grafana_url = (
-            _prompt("Grafana URL for evidence links (empty: none)", grafana_url or "") or None
+            _prompt_url(
+                "Grafana URL for evidence links (empty: none)",
+                grafana_url or "",
+                "--grafana-url",
+                "grafana",
+            )
+            or None
         )
     for flag, key, url in (
         ("--alertmanager-url", "alertmanager", alertmanager_url),
@@ -199,6 +302,10 @@ def init_cmd(
         ("--grafana-url", "grafana", grafana_url),
     ):
         _refuse_password(flag, key, url)
+    if topology_file is not None:
+        _check_file("--topology-file", topology_file)
+    if ca_file is not None:
+        _check_file("--ca-file", ca_file, ca=True)
     if budget is not None and not (math.isfinite(budget) and budget > 0):
         raise UsageError(
             f"--budget {budget:g}: the gather budget must be a number of seconds above 0",
@@ -401,7 +508,14 @@ def show_cmd(
         False, "--defaults", help="Show every documented field with its default."
     ),
 ) -> None:
-    """Show the resolved profile (secrets redacted) and where its tokens are stored."""
+    """Show the resolved profile (secrets redacted) and where its tokens are stored.
+
+    Examples:
+
+      aisre config show -p staging
+
+      aisre config show --defaults
+    """
     import yaml
 
     from aisre_cli.settings.config import resolve_profile
@@ -456,7 +570,10 @@ def _profile_names() -> tuple[Any, list[str]]:
 
 @config_app.command("list")
 def list_cmd(json_out: JsonOpt = False) -> None:
-    """List the profiles; `*` marks the one used when no -p is given."""
+    """List the profiles; `*` marks the one used when no -p is given.
+
+    Example: aisre config list --json
+    """
     from aisre_cli.settings.config import demo_profile, resolve_profile
 
     cfg, names = _profile_names()
@@ -505,7 +622,10 @@ def list_cmd(json_out: JsonOpt = False) -> None:
 
 @config_app.command("use")
 def use_cmd(name: str = typer.Argument(..., help="Profile to make the default.")) -> None:
-    """Make NAME the default profile (used when neither -p nor AISRE_PROFILE is given)."""
+    """Make NAME the default profile (used when neither -p nor AISRE_PROFILE is given).
+
+    Example: aisre config use staging
+    """
     from aisre_cli.settings import paths
     from aisre_cli.settings.config import AppConfig
 
@@ -529,7 +649,12 @@ def use_cmd(name: str = typer.Argument(..., help="Profile to make the default.")
 
 @config_app.command("edit")
 def edit_cmd() -> None:
-    """Open config.yaml in $VISUAL/$EDITOR; the edit is saved only if it validates."""
+    """Open config.yaml in $VISUAL/$EDITOR; the edit is saved only if it validates.
+
+    The editor is $VISUAL, else $EDITOR, else vi.
+
+    Example: aisre config edit
+    """
     import shlex
     import subprocess
 
@@ -579,7 +704,10 @@ def edit_cmd() -> None:
 
 @config_app.command("path")
 def path_cmd() -> None:
-    """Print the path of config.yaml."""
+    """Print the path of config.yaml.
+
+    Example: aisre config path
+    """
     from aisre_cli.settings import paths
 
     typer.echo(str(paths.config_file()))
