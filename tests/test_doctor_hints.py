@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from aisre_cli.sources.http import Health
 from tests.contract_servers.cli import run_cli
 
 
@@ -166,9 +165,9 @@ def test_a_profile_made_with_the_ca_file_passes_doctor(servers: dict[str, str]) 
     ],
 )
 def test_connection_hint_leaves_other_failures_alone(detail: str, expect: str | None) -> None:
-    from aisre_cli.ui.cli.doctor import connection_hint
+    from aisre_cli.sources.http import transport_hint
 
-    hint = connection_hint(Health("prometheus", "https://127.0.0.1:9", False, None, detail=detail))
+    hint = transport_hint("prometheus", "https://127.0.0.1:9", detail)
     if expect is None:
         assert hint is None
     else:

@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from tests.fakes.cli import run
 
@@ -375,29 +377,25 @@ def test_runbook_runs_with_none_says_so(capsys: pytest.CaptureFixture[str]) -> N
     assert "no runbook runs yet" in err
 
 
-def test_verification_shows_progress_and_says_no_data() -> None:
-    """§3.9: verification waited silently, then said `= None` for "no data"."""
-    from pydantic import BaseModel
+class _QueryValue(BaseModel):
+    value: float | None = None
 
-    from aisre_cli.remediate.capabilities import ExecContext, Registry, default_registry
-    from aisre_cli.remediate.executor import verify
-    from aisre_cli.remediate.plan import build_plan
-    from aisre_cli.remediate.runbook import Runbook
-    from aisre_cli.settings.config import Profile
 
-    class Empty(BaseModel):
-        value: float | None = None
+def _registry_with_query(answer: Callable[[], float | None]) -> Any:
+    """The default capabilities, with `prometheus.query` answering `answer()` (its
+    plan and dry run are the real capability's)."""
+    from aisre_cli.remediate.capabilities import Registry, default_registry
 
     base = default_registry().get("prometheus.query")
 
-    class NoData:
+    class FakeQuery:
         name = "prometheus.query"
         description = base.description
         scope = "read"
         undo_hint = ""
         supports_dry_run = True
         input_model = base.input_model
-        output_model = Empty
+        output_model = _QueryValue
 
         def render(self, inputs: Any, ctx: Any) -> Any:
             return base.render(inputs, ctx)
@@ -405,8 +403,8 @@ def test_verification_shows_progress_and_says_no_data() -> None:
         def dry_run(self, inputs: Any, ctx: Any) -> Any:
             return base.dry_run(inputs, ctx)
 
-        def execute(self, inputs: Any, ctx: Any) -> Empty:
-            return Empty()
+        def execute(self, inputs: Any, ctx: Any) -> _QueryValue:
+            return _QueryValue(value=answer())
 
         def undo(self, inputs: Any, output: Any) -> None:
             return None
@@ -414,7 +412,18 @@ def test_verification_shows_progress_and_says_no_data() -> None:
         def blast_radius(self, inputs: Any) -> int:
             return 1
 
-    reg = Registry([c for c in default_registry() if c.name != "prometheus.query"] + [NoData()])
+    return Registry([c for c in default_registry() if c.name != "prometheus.query"] + [FakeQuery()])
+
+
+def test_verification_shows_progress_and_says_no_data() -> None:
+    """§3.9: verification waited silently, then said `= None` for "no data"."""
+    from aisre_cli.remediate.capabilities import ExecContext
+    from aisre_cli.remediate.executor import verify
+    from aisre_cli.remediate.plan import build_plan
+    from aisre_cli.remediate.runbook import Runbook
+    from aisre_cli.settings.config import Profile
+
+    reg = _registry_with_query(lambda: None)
     rb = Runbook.model_validate(
         {
             "id": "v",
@@ -445,51 +454,23 @@ def test_verification_checks_up_to_its_timeout_although_queries_take_time() -> N
     """Attempts are due every interval from the start and the last at the timeout: a
     query that takes a second must not end the check an interval early (it used to stop
     at 49s of a 60s timeout, when the next attempt would have been due at 64s)."""
-    from pydantic import BaseModel
-
-    from aisre_cli.remediate.capabilities import ExecContext, Registry, default_registry
+    from aisre_cli.remediate.capabilities import ExecContext
     from aisre_cli.remediate.executor import verify
     from aisre_cli.remediate.plan import build_plan
     from aisre_cli.remediate.runbook import Runbook
     from aisre_cli.settings.config import Profile
 
-    class Out(BaseModel):
-        value: float | None = None
-
-    base = default_registry().get("prometheus.query")
     now = [0.0]
     seen: list[float] = []
     recovers = True
 
-    class SlowRecovery:
-        name = "prometheus.query"
-        description = "test: the error ratio falls at t=58s; each query takes 1s"
-        scope = "read"
-        undo_hint = ""
-        supports_dry_run = True
-        input_model = base.input_model
-        output_model = Out
+    def slow_recovery() -> float:
+        """The error ratio falls at t=58s; each query takes 1s."""
+        seen.append(now[0])
+        now[0] += 1.0
+        return 0.01 if recovers and now[0] > 58 else 0.5
 
-        def render(self, inputs: Any, ctx: Any) -> Any:
-            return base.render(inputs, ctx)
-
-        def dry_run(self, inputs: Any, ctx: Any) -> Any:
-            return base.dry_run(inputs, ctx)
-
-        def execute(self, inputs: Any, ctx: Any) -> Out:
-            seen.append(now[0])
-            now[0] += 1.0
-            return Out(value=0.01 if recovers and now[0] > 58 else 0.5)
-
-        def undo(self, inputs: Any, output: Any) -> None:
-            return None
-
-        def blast_radius(self, inputs: Any) -> int:
-            return 1
-
-    reg = Registry(
-        [c for c in default_registry() if c.name != "prometheus.query"] + [SlowRecovery()]
-    )
+    reg = _registry_with_query(slow_recovery)
     rb = Runbook.model_validate(
         {
             "id": "v",

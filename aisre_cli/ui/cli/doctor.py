@@ -45,7 +45,6 @@ def doctor_cmd(
 
     Example: aisre doctor --profile prod
     """
-    import re
     from concurrent.futures import ThreadPoolExecutor
 
     from aisre_cli.settings.config import resolve_profile
@@ -106,10 +105,6 @@ def doctor_cmd(
             h: Health = t.check()
         except Exception as exc:  # doctor must report, never crash
             h = Health(getattr(t, "name", "?"), "", False, None, detail=redact(str(exc)))
-        better = connection_hint(h)
-        if better:
-            token = re.search(r"`aisre auth set [^`]+`", h.hint)
-            h.hint = better + (f"; then store a token: {token.group(0)}" if token else "")
         return h
 
     with ThreadPoolExecutor(max_workers=max(1, len(targets) + 1)) as pool:
@@ -195,16 +190,6 @@ def _exit(rows: list[Health], spool: dict[str, Any]) -> None:
         raise typer.Exit(int(ExitCode.AUTH))
     if any(not h.ok for h in rows):
         raise typer.Exit(int(ExitCode.SOURCE))
-
-
-def connection_hint(h: Health) -> str | None:
-    """The fix for a connection that failed below HTTP (`sources.http.transport_hint`),
-    where "check that URL is up and reachable" misleads: the server is up."""
-    from aisre_cli.sources.http import transport_hint
-
-    if h.reachable or not h.detail:
-        return None
-    return transport_hint(h.source, h.url, h.detail)
 
 
 def _team(profile: Profile) -> StoreHealth | None:
