@@ -331,3 +331,40 @@ def test_a_blocking_http_call_is_abandoned_on_request() -> None:
     assert time.monotonic() - t0 < GENEROUS_S
     release.set()
     interrupt.clear()
+
+
+_IMPORT_INTERRUPTED = """\
+import sys
+
+class CtrlCDuringImport:  # Ctrl-C landing while typer is being imported
+    def find_spec(self, name, path=None, target=None):
+        if name == "typer":
+            raise KeyboardInterrupt
+        return None
+
+sys.meta_path.insert(0, CtrlCDuringImport())
+from aisre_cli.__main__ import run
+run()
+"""
+
+
+def test_ctrl_c_while_the_cli_is_still_importing_is_one_line_and_130(tmp_path: Path) -> None:
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", _IMPORT_INTERRUPTED, "triage", "--help"],
+        env=make_env(tmp_path),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=GENEROUS_S,
+    )
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr == "interrupted\n"
+
+
+def test_the_console_script_is_the_entry_that_catches_it() -> None:
+    import tomllib
+
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["aisre"] == "aisre_cli.__main__:run"
