@@ -38,7 +38,7 @@ that cite their evidence; run the matching runbook one keystroke at a time.
 
 Examples:
 
-  aisre alerts                     # what is firing (demo incident without config)
+  aisre alerts     # what is firing (with no config yet: the demo incident)
 
   aisre triage CheckoutHighErrorRate
 
