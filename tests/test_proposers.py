@@ -787,6 +787,28 @@ def test_surge_at_a_service_whose_callers_stayed_flat_came_from_inside() -> None
     assert inside.features["kind_signal"] < 0.5 * outside.features["kind_signal"]
 
 
+def test_a_surge_one_caller_passed_on_is_demand_though_another_caller_stayed_flat() -> None:
+    """`internal_load`: api has two callers with request-rate series. web stayed flat,
+    batch surged: the load came through a caller (outside demand, which the
+    upstream-surge feature attributes), so api's surge is not discounted as internal.
+    Only when every caller seen stayed flat did it come from inside."""
+    from types import SimpleNamespace
+
+    from aisre_cli.investigate.proposers.traffic import INTERNAL_DISCOUNT, internal_load
+
+    topo = Topology(depends_on={"web": ["api"], "batch": ["api"], "api": ["db"], "db": []})
+    observed = {"web": {"traffic"}, "batch": {"traffic"}}
+
+    def load(surged: dict[str, tuple[float, float]]) -> float:
+        sc = SimpleNamespace(
+            has_topo=True, topo=topo, fnd=SimpleNamespace(observed=observed), surge_at=surged
+        )
+        return internal_load(sc, "api")  # type: ignore[arg-type]
+
+    assert load({"batch": (0.9, FAULT)}) == 0.0
+    assert load({}) == INTERNAL_DISCOUNT
+
+
 def test_surge_at_the_entry_point_is_demand() -> None:
     """The paging service has no callers: its surge is outside demand, not discounted."""
     ctx = context(
