@@ -1746,3 +1746,34 @@ def test_services_are_read_from_a_grid_of_per_service_columns() -> None:
     ]
     got = services_in_names([Series(n, None, {}, [T0], [1.0]) for n in names], FamilyMatcher())
     assert got == {"adservice", "cartservice"}
+
+
+def test_log_families_feed_only_their_own_kind() -> None:
+    """api is unreachable (its probe fails) and logs, after the fault, either TLS
+    certificate errors or connection resets. Certificate errors read as an expired
+    certificate and not as network faults; connection resets read as network faults
+    and not as a certificate (the families each proposer takes its log lines from)."""
+
+    calm = [(T0 + 30.0 * i, "api", "info", "request served") for i in range(N * 2)]
+
+    def logs(msg: str) -> list[tuple[float, str, str, str]]:
+        return calm + [(FAULT + 5.0 + 20.0 * i, "api", "error", f"{msg} #{i}") for i in range(20)]
+
+    probe = series("probe_success", "api", 1.0, 0.0, noise=0.0)
+    tls = run(context([probe], logs=logs("x509: certificate has expired or is not yet valid")))
+    assert cands(tls, "certificate_expiry", "api")
+    assert not cands(tls, "network", "api")
+    reset = run(context([probe], logs=logs("read tcp 10.0.0.7:443: connection reset by peer")))
+    assert cands(reset, "network", "api")
+    assert not cands(reset, "certificate_expiry", "api")
+
+
+def test_a_certificate_expiring_at_one_service_is_read_at_that_service_only() -> None:
+    ts = [T0 + i * STEP for i in range(N)]
+    expiry = Series("probe_ssl_earliest_cert_expiry", "db", {"service": "db"}, ts, [FAULT] * N)
+    a = run(context([expiry, series("http_errors_ratio", "api", 0.01, 0.4)]))
+    (cert,) = cands(a, "certificate_expiry", "db")
+    assert "expired at" in cert.statement
+    assert any(e.ev.kind == "certificate" and e.ev.service == "db" for e in cert.evidence)
+    assert not cands(a, "certificate_expiry", "api")
+    assert not cands(a, "certificate_expiry", "web")
