@@ -44,13 +44,23 @@ ProgressFn = Callable[[SourceNote], None]
 
 
 def dedupe_alerts(alerts: Sequence[Alert]) -> list[Alert]:
-    """Merge the same alert seen through several sources (fingerprint or alias keys)."""
+    """Merge the same alert seen through several sources (fingerprint or alias keys).
+
+    An alert whose keys name several alerts already listed (a PagerDuty alert for an
+    Alertmanager group, whose `fingerprints` detail lists each member) merges into the
+    first and marks the others as seen through its sources too; no key that already
+    names one alert becomes an alias of another (the alias would make `aisre triage
+    FINGERPRINT` resolve to the wrong alert)."""
     by_key: dict[str, Alert] = {}
     out: list[Alert] = []
     for a in alerts:
         keys = [a.id, *a.aliases]
-        hit = next((by_key[k] for k in keys if k in by_key), None)
-        if hit is None:
+        hits: list[Alert] = []
+        for k in keys:
+            h = by_key.get(k)
+            if h is not None and not any(h is x for x in hits):
+                hits.append(h)
+        if not hits:
             merged = a.model_copy(deep=True)
             if not merged.sources:
                 merged.sources = [a.source]
@@ -58,19 +68,23 @@ def dedupe_alerts(alerts: Sequence[Alert]) -> list[Alert]:
             for k in keys:
                 by_key[k] = merged
             continue
-        for src in a.sources or [a.source]:
-            if src not in hit.sources:
-                hit.sources.append(src)
+        hit = hits[0]
         for k in keys:
+            if by_key.get(k, hit) is not hit:
+                continue  # another alert's id or alias
             if k not in hit.aliases and k != hit.id:
                 hit.aliases.append(k)
             by_key[k] = hit
         if a.starts_at < hit.starts_at:
             hit.starts_at = a.starts_at
-        for key, value in a.labels.items():
-            hit.labels.setdefault(key, value)
-        if hit.service is None:
-            hit.service = a.service
+        for h in hits:
+            for src in a.sources or [a.source]:
+                if src not in h.sources:
+                    h.sources.append(src)
+            for key, value in a.labels.items():
+                h.labels.setdefault(key, value)
+            if h.service is None:
+                h.service = a.service
     return out
 
 

@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from aisre_cli.errors import SourceError
-from aisre_cli.model import Alert, utcnow
+from aisre_cli.model import Alert, SourceNote, utcnow
 from aisre_cli.settings.config import DEFAULT_SERVICE_LABELS, AlertmanagerSource
 from aisre_cli.sources.bundle import AlertIn, alert_from_wire
 from aisre_cli.sources.catalog import SourceEnv, SourceType
@@ -137,16 +137,42 @@ class Alertmanager(HttpSource):
             active=active, silenced=silenced, inhibited=inhibited, unprocessed=True
         )
         data = self.http.get_json("/api/v2/alerts", params)
-        items = parse_model(_AlertList, {"items": data}, self.name, "/api/v2/alerts").items
-        self.last_wire = [x for x in data if isinstance(x, dict)]
+        if not isinstance(data, list):
+            parse_model(_AlertList, {"items": data}, self.name, "/api/v2/alerts")
+        # One alert that cannot be read (a timestamp, a missing field) is skipped with a
+        # partial note: it must not take every other firing alert down with it.
         out: list[Alert] = []
-        for a in items:
+        wire: list[dict[str, Any]] = []
+        skipped: list[str] = []
+        for i, x in enumerate(data):
+            try:
+                a = AlertIn.model_validate(x)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                loc = ".".join(str(p) for p in err["loc"]) or "$"
+                skipped.append(f"alert #{i}: {loc}: {err['msg'].lower()}")
+                continue
             try:
                 out.append(alert_from_wire(a, self.service_labels, self.name))
             except ValueError as exc:
-                raise SourceError(
-                    f"{self.name}: alert {a.fingerprint}: unreadable timestamp ({exc})"
-                ) from None
+                skipped.append(f"alert {a.fingerprint}: unreadable timestamp ({exc})")
+                continue
+            wire.append(x)
+        if skipped and not out:
+            raise SourceError(
+                f"{self.name}: no alert of /api/v2/alerts could be read ({skipped[0]})",
+                hint="is the URL pointing at the right API (and version)?",
+            )
+        if skipped:
+            more = f"; +{len(skipped) - 1} more" if len(skipped) > 1 else ""
+            self._notes.append(
+                SourceNote(
+                    self.name,
+                    "partial",
+                    f"skipped {len(skipped)} unreadable alert(s): {skipped[0]}{more}",
+                )
+            )
+        self.last_wire = wire
         return out
 
     def alert_groups(self) -> list[AlertGroup]:

@@ -246,13 +246,15 @@ class PagerDuty(HttpSource):
             )
         out: list[Alert] = []
         shown = incidents[: self.cfg.max_incidents]
-        if len(incidents) > len(shown):
+        rest = incidents[len(shown) :]
+        if rest:
             self._notes.append(
                 SourceNote(
                     self.name,
                     "partial",
                     f"{len(incidents)} open incidents: read the alerts of the newest"
-                    f" {len(shown)} (pagerduty.max_incidents)",
+                    f" {len(shown)} (pagerduty.max_incidents); the other {len(rest)} are"
+                    " listed as incidents",
                 )
             )
 
@@ -276,7 +278,10 @@ class PagerDuty(HttpSource):
             if not got:
                 out.append(self._incident_as_alert(inc))
             for a in got:
-                out.append(self._alert(inc, a))
+                out.append(self._alert(inc, a, sole=len(got) == 1))
+        # an open incident is never dropped from the inbox: past max_incidents it is
+        # listed by itself, without the requests for its alerts
+        out.extend(self._incident_as_alert(inc) for inc in rest)
         return out
 
     def _details(self, a: PdAlert) -> dict[str, Any]:
@@ -288,7 +293,10 @@ class PagerDuty(HttpSource):
             return a.body.cef_details.details
         return {}
 
-    def _alert(self, inc: Incident, a: PdAlert) -> Alert:
+    def _alert(self, inc: Incident, a: PdAlert, *, sole: bool = True) -> Alert:
+        """`sole`: the incident has no other alert. Its `incident_key` (the key of the
+        alert that opened it) is an alias of its sole alert only: given to every alert
+        of a merged incident, it made them one alert in `dedupe_alerts`."""
         details = self._details(a)
         labels = _flat_str_dict(details.get("labels")) or _flat_str_dict(details)
         labels.setdefault("alertname", str(details.get("alertname") or a.summary or inc.title))
@@ -297,7 +305,8 @@ class PagerDuty(HttpSource):
         if a.severity:
             labels.setdefault("severity", a.severity)
         aliases: list[str] = []
-        for key in (a.alert_key, inc.incident_key):
+        keys = [a.alert_key, inc.incident_key] if sole else [a.alert_key]
+        for key in keys:
             if key and key not in aliases:
                 aliases.append(key)
         fps = details.get("fingerprints") or details.get("fingerprint")

@@ -36,7 +36,10 @@ def alerts_cmd(
     rp, sources = load(ctx, profile, bundle)
     # the console's inbox uses the same listing and grouping
     listed = TriageFlow(rp.profile, sources).inbox(show_all=show_all)
-    notes = listed.notes
+    # in the sources' configured order, not the order they answered in: `--json` is
+    # stable from one run to the next
+    order = {f"{s.name} alerts": i for i, s in enumerate(sources.alerts)}
+    notes = sorted(listed.notes, key=lambda n: order.get(n.source, len(order)))
     source_notes(notes)
     if notes and not listed.alerts and all(n.status == "failed" for n in notes):
         from aisre_cli.errors import SourceError
@@ -82,6 +85,11 @@ def alerts_cmd(
     # an incident's row is its head (most severe, then oldest: what the incidents are
     # sorted by), the others beneath it
     heads = [[g.head, *(a for a in g.alerts if a is not g.head)] for g in listed.groups]
+    failed = [n.source for n in notes if n.status == "failed"]
+    if not heads and failed:
+        # "no active alerts" would be a false all-clear while a source is down
+        echo(f"no active alerts from the sources that answered; failed: {', '.join(failed)}")
+        return
     alerts_table(heads, ids)
     for a in alerts:
         if a.id in noisy:
