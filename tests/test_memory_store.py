@@ -313,8 +313,13 @@ def test_alerts_command_flags_likely_noise(capsys: pytest.CaptureFixture[str]) -
         main(["alerts", "--bundle", str(b), "--json"])
     except SystemExit as exc:
         assert not exc.code
-    (a,) = [x for g in json.loads(capsys.readouterr().out)["incidents"] for x in g]
+    doc = json.loads(capsys.readouterr().out)
+    (a,) = [x for g in doc["incidents"] for x in g]
     assert a["likely_noise"] is True and "fired 3 times" in a["noise"]
+    import jsonschema  # the published contract describes what a noisy alert looks like
+
+    schema = Path(__file__).resolve().parent.parent / "docs" / "alerts.schema.json"
+    jsonschema.validate(doc, json.loads(schema.read_text()))
     try:
         main(["alerts", "--bundle", str(b)])
     except SystemExit as exc:

@@ -31,6 +31,7 @@ from tests.hostile import (
     hostile_bundle,
     hostile_runbook_dir,
     joined,
+    per_alert_bundle,
     short_joined,
 )
 
@@ -99,7 +100,17 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_alerts_table(capsysbinary: pytest.CaptureFixture[bytes], bundle: Path) -> None:
-    shown = check(capsysbinary, "alerts", "--bundle", str(bundle))
+    check(capsysbinary, "alerts", "--bundle", str(bundle))  # every payload in every field
+
+
+def test_alerts_table_shows_each_payload_visibly(
+    capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path
+) -> None:
+    """One alert per payload (in its name, service and summary): each row shows its
+    payload with the controls made visible. (With every payload joined in one field the
+    long cells are cut with an ellipsis, so what they show depends on the width.)"""
+    b = per_alert_bundle(tmp_path / "b")
+    shown = check(capsysbinary, "alerts", "--bundle", str(b))
     assert "\\x1b]52;c;" in shown and "\\x9b2J" in shown and "\\u202e" in shown
 
 
@@ -255,3 +266,19 @@ def test_emoji_codes_in_outside_text_stay_text(
     out = check(capfdbinary, "triage", "--bundle", str(bundle), "--no-record")
     assert ":fire:" in out
     assert "\U0001f525" not in out and "\u26a0" not in out and "\u274c" not in out
+
+
+def test_a_huge_service_name_is_cut_not_folded_over_screens(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime
+
+    from aisre_cli.model import Alert
+    from aisre_cli.ui.render import alerts_table
+
+    monkeypatch.setenv("COLUMNS", "100")
+    a = Alert(id="fp1", name="X", service="s" * 50_000, starts_at=datetime.now(UTC))
+    alerts_table([[a]])
+    shown = capsys.readouterr().out
+    assert len(shown.splitlines()) < 12, len(shown.splitlines())
+    assert "…" in shown

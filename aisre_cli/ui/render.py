@@ -131,7 +131,8 @@ def alerts_table(groups: Sequence[Sequence[Alert]], ids: Mapping[str, str] | Non
         t.add_column(
             "alertname", style="bold", no_wrap=True, min_width=min(longest, cap), max_width=cap
         )
-    t.add_column("service", overflow="fold", max_width=max(16, span // 6))
+    svc_w = max(16, span // 6)
+    t.add_column("service", overflow="fold", max_width=svc_w)
     t.add_column("age", justify="right", no_wrap=True)
     t.add_column("id", style="cyan", no_wrap=True, min_width=8)
     if wide:
@@ -149,12 +150,16 @@ def alerts_table(groups: Sequence[Sequence[Alert]], ids: Mapping[str, str] | Non
                 name = Text(visible(a.name, oneline=True), style="bold")
                 if a.summary:
                     name.append("\n" + summary.plain, style="dim")
+            # a service folds over at most four lines; a hostile or absurd one is cut
+            # with an ellipsis there rather than filling screens of the table
+            service = safe(a.service or "-", oneline=True)
+            service.truncate(4 * svc_w, overflow="ellipsis")
             cells: list[str | Text] = [str(gi) if i == 0 else "└", sev]
             if marked:
                 cells.append(safe(states[a.id], oneline=True))
             cells += [
                 name,
-                safe(a.service or "-", oneline=True),
+                service,
                 age(a.starts_at, now),
                 safe(shown.get(a.id, a.short_id), oneline=True),
             ]
