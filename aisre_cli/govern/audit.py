@@ -110,15 +110,22 @@ class AuditRecord:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> AuditRecord:
+        """A record from its JSON; TypeError when a field has the wrong type (an edited
+        line: `"seq": 1e400`, `"run": {...}`, `"data": "..."`)."""
+        seq, run, data = d["seq"], d.get("run"), d.get("data") or {}
+        if not isinstance(seq, int) or isinstance(seq, bool):
+            raise TypeError(f"seq {seq!r} is not an integer")
+        if not isinstance(data, dict):
+            raise TypeError("data is not an object")
         return cls(
-            seq=int(d["seq"]),
+            seq=seq,
             hash=str(d["hash"]),
             prev=str(d["prev"]),
             event=str(d["event"]),
-            run=d.get("run"),
+            run=None if run is None else str(run),
             ts=str(d.get("ts", "")),
             actor=str(d.get("actor", "")),
-            data=dict(d.get("data") or {}),
+            data=data,
         )
 
 
@@ -168,9 +175,9 @@ class AuditLog:
             seq, prev = 0, GENESIS
             if last is not None:
                 try:
-                    d = json.loads(last)
+                    d = _load(last)
                     seq, prev = int(d["seq"]), str(d["hash"])
-                except (ValueError, KeyError, TypeError):
+                except (ValueError, KeyError, TypeError, OverflowError):
                     raise AuditError(
                         f"the last record of {self.path} is damaged",
                         hint="nothing was run; inspect it with `aisre audit verify`",
@@ -258,7 +265,7 @@ class AuditLog:
                         self.torn = len(raw)
                     return
                 try:
-                    yield AuditRecord.from_dict(json.loads(raw))
+                    yield AuditRecord.from_dict(_load(raw))
                 except (ValueError, KeyError, TypeError):
                     self.unreadable += 1
                     continue
@@ -435,7 +442,7 @@ def verify(
         if h is None:
             return VerifyReport(str(p), n, prev, Problem(i, why), None)
         if k is not None:
-            why = _check_mac(json.loads(raw), h, k, mac_from)
+            why = _check_mac(_load(raw), h, k, mac_from)
             if why:
                 return VerifyReport(str(p), n, prev, Problem(i, why), None, mac="checked")
             if mac_from is None and b'"mac":' in raw:
@@ -545,7 +552,7 @@ def _check_mac(rec: dict[str, Any], h: str, key: bytes, mac_from: int | None) ->
 
 def _is_json_object(raw: bytes) -> bool:
     try:
-        return isinstance(json.loads(raw), dict)
+        return isinstance(_load(raw), dict)
     except ValueError:
         return False
 
@@ -553,7 +560,7 @@ def _is_json_object(raw: bytes) -> bool:
 def _check_line(raw: bytes, line: int, prev: str) -> tuple[str | None, str]:
     """(the record's hash, "") when it is good, else (None, reason)."""
     try:
-        rec = json.loads(raw)
+        rec = _load(raw)
     except ValueError:
         return None, "not a JSON record (corrupted)"
     if not isinstance(rec, dict):
@@ -576,7 +583,16 @@ def _check_line(raw: bytes, line: int, prev: str) -> tuple[str | None, str]:
 def read_anchor(p: Path) -> tuple[int, str] | None:
     """(seq, hash) of a head anchor file; None when it is missing or unreadable."""
     try:
-        d = json.loads(p.read_bytes())
+        d = _load(p.read_bytes())
         return int(d["seq"]), str(d["hash"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, OverflowError):
         return None
+
+
+def _load(raw: bytes) -> Any:
+    """`json.loads` of one line of a file anyone with write access can edit: nesting too
+    deep for the parser is damage like any other (ValueError), not a crash."""
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None

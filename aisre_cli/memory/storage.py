@@ -1032,6 +1032,9 @@ class MemoryStore:
                 f"not an aisre memory export (expected schema {EXPORT_SCHEMA!r})",
                 hint="create one with `aisre incident export --all --format json`",
             )
+        from aisre_cli.memory.exportfile import load_export
+
+        data = load_export(data)  # every field checked before anything is written
         counts = {"added": 0, "updated": 0, "unchanged": 0, "runs_added": 0, "events_added": 0}
         try:
             with self.db.transaction() as c:

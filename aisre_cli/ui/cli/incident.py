@@ -291,8 +291,11 @@ def export_cmd(
                 text = json_text(pm) + "\n"
             else:
                 text = postmortem.markdown(pm)
+    # stored text may come from an imported file: its controls are made visible in
+    # the file too, where `cat postmortem.md` would otherwise run them
+    text = visible(text)  # (json_text is already free of controls)
     if output is None:
-        sys.stdout.write(visible(text))  # (json_text is already free of controls)
+        sys.stdout.write(text)
     else:
         output.parent.mkdir(parents=True, exist_ok=True)  # as `bundle capture -o` does
         output.write_text(text, encoding="utf-8")
@@ -324,6 +327,12 @@ def import_cmd(
         raise UsageError(
             f"{file}: {exc.strerror}",
             hint="give the file written by `aisre incident export --all`",
+        ) from None
+    except RecursionError:  # nested deeper than any export: hand-made or hostile
+        raise UsageError(
+            f"{file}: not a memory export (JSON nested too deeply)",
+            hint="`incident import` reads a memory export: create it with"
+            " `aisre incident export --all -o team-memory.json`",
         ) from None
     except ValueError as exc:
         raise UsageError(
