@@ -553,3 +553,18 @@ def test_cli_show_reports_a_torn_tail_as_a_crash_not_tampering(tmp_path: Path) -
     (home / "data" / "audit.jsonl").write_bytes(log.path.read_bytes().rsplit(b"\n", 1)[0])
     list(log.records())
     assert log.unreadable == 1 and log.torn == 0
+
+
+def test_cli_verify_says_an_anchor_that_exists_is_unreadable_not_missing(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = make_env(home)
+    log = AuditLog(home / "data" / "audit.jsonl", key=None)
+    for i in range(3):
+        log.append("intent", {"step": f"s{i}"}, "r")
+    log.head_path.write_text("not an anchor\n")
+    cp = subprocess.run(
+        [*AISRE, "audit", "verify"], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert cp.returncode == 6, (cp.stdout, cp.stderr)
+    assert "UNANCHORED" in cp.stdout and "is UNREADABLE" in cp.stdout
+    assert "MISSING" not in cp.stdout

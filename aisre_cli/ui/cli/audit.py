@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -193,14 +194,17 @@ def verify_cmd(
                 f" ({rep.records} good record(s) before it)"
             )
         if rep.unanchored:
+            # an anchor file that is there but cannot be read is no anchor either; say
+            # which, so nobody goes looking for a file that exists
+            state = "UNREADABLE" if Path(f"{rep.path}.head").exists() else "MISSING"
             echo(
                 f"UNANCHORED: {rep.path}: {rep.records} record(s) but the head anchor"
-                f" {rep.path}.head is MISSING: records removed from the end cannot be detected",
+                f" {rep.path}.head is {state}: records removed from the end cannot be detected",
                 err=False,
             )
             echo(
-                "WARNING: the audit head anchor is missing; compare with a head kept elsewhere:"
-                " `aisre audit verify --expect-head HASH`",
+                f"WARNING: the audit head anchor is {state.lower()}; compare with a head kept"
+                " elsewhere: `aisre audit verify --expect-head HASH`",
                 err=True,
             )
         if rep.torn_tail is not None:
