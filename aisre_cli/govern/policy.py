@@ -38,6 +38,7 @@ the year; name the zone instead.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Literal
@@ -95,6 +96,17 @@ class WeeklyWindow(_M):
             if d not in DAYS:
                 raise ValueError(f"unknown day {d!r} (mon..sun)")
         return out
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _sexagesimal(cls, v: object) -> object:
+        # YAML 1.1 reads an unquoted 16:00 as the base-60 number 960
+        if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 24 * 60:
+            raise ValueError(
+                f'write the time in quotes ("{v // 60:02d}:{v % 60:02d}"): unquoted,'
+                f" YAML reads {v // 60}:{v % 60:02d} as the number {v}"
+            )
+        return v
 
     @field_validator("start", "end")
     @classmethod
@@ -212,22 +224,59 @@ def load_policy(path: str | Path | None) -> Policy:
     raw, lines = load_yaml_lines(
         p, error=ConfigError, hint="fix `policy_file` in the profile, or the file itself"
     )
+    hint = "`aisre runbook policy --help` documents the format"
+    if raw is not None and not isinstance(raw, dict):
+        raise ConfigError(
+            f"{p}:1: a policy is a YAML mapping (keys such as autonomy, environments)", hint=hint
+        )
     try:
         pol = Policy.model_validate(raw or {})
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
-        line = 1
-        probe = loc
-        while probe:
-            if probe in lines:
-                line = lines[probe]
-                break
-            probe = probe[:-1]
         dotted = ".".join(str(x) for x in loc)
         raise ConfigError(
-            f"{p}:{line}: {dotted}: {str(err['msg']).removeprefix('Value error, ')}",
-            hint="`aisre runbook policy --help` documents the format",
+            f"{p}:{_line(lines, loc)}: {dotted}: {str(err['msg']).removeprefix('Value error, ')}",
+            hint=hint,
         ) from None
+    _known_capabilities(pol, lines, p)
     pol.source = str(p)
     return pol
+
+
+def _line(lines: Mapping[tuple[str | int, ...], int], loc: tuple[str | int, ...]) -> int:
+    while loc:
+        if loc in lines:
+            return lines[loc]
+        loc = loc[:-1]
+    return 1
+
+
+def _known_capabilities(pol: Policy, lines: Mapping[tuple[str | int, ...], int], p: Path) -> None:
+    """A rule for a capability name that does not exist (a typo such as
+    `kubectl.rollout-restart: read_only`) would never apply: the step it was meant to
+    restrict keeps its class's autonomy. Refused, like an unknown autonomy level."""
+    from difflib import get_close_matches
+
+    from aisre_cli.remediate.capabilities import default_registry, plugin_errors
+
+    reg = default_registry()
+    ruled: list[tuple[tuple[str, ...], Rules]] = [((), pol)]
+    ruled += [(("environments", env), rules) for env, rules in pol.environments.items()]
+    for base, rules in ruled:
+        for name in rules.capabilities:
+            if name in reg:
+                continue
+            loc = (*base, "capabilities", name)
+            close = get_close_matches(name, reg.names(), n=1)
+            failed = len(plugin_errors())
+            raise ConfigError(
+                f"{p}:{_line(lines, loc)}: {'.'.join(loc)}: unknown capability {name!r}"
+                + (f" (did you mean {close[0]}?)" if close else ""),
+                hint="`aisre runbook capabilities` lists them"
+                + (
+                    f"; {failed} capability plugin(s) failed to load (`aisre doctor`)"
+                    if failed
+                    else ""
+                ),
+            )

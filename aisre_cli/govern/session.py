@@ -76,6 +76,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import ValidationError
+
 from aisre_cli.errors import AisreError, GovernanceRefused, UsageError, crashpoint
 from aisre_cli.govern.audit import AuditRecord, AuditSink, open_audit_log
 from aisre_cli.govern.policy import Policy, load_policy
@@ -440,7 +442,16 @@ class RunSession:
                 hint=f"resume with the profile it started with (--profile {state.profile}),"
                 " or start a new run",
             )
-        runbook = Runbook.model_validate(state.runbook_json)
+        fresh = f"start a new run: `aisre runbook run {state.runbook_id}`"
+        try:
+            runbook = Runbook.model_validate(state.runbook_json)
+        except ValidationError as exc:  # an old, damaged or edited checkpoint
+            err = exc.errors()[0]
+            where = ".".join(str(x) for x in err["loc"]) or "runbook"
+            raise UsageError(
+                f"run {run_id}: its checkpoint holds no usable runbook ({where}: {err['msg']})",
+                hint=fresh,
+            ) from None
         runbook.source = state.runbook_source
         if state.runbook_source and Path(state.runbook_source).exists():
             loaded = load_file(Path(state.runbook_source))
@@ -451,6 +462,13 @@ class RunSession:
                 )
             runbook = loaded.runbook
         runbook.sha256 = state.runbook_sha256
+        planned = [st.id for st in state.steps]
+        if [st.id for st in runbook.steps] != planned:  # never half-apply another plan
+            raise UsageError(
+                f"run {run_id}: its checkpoint's steps ({', '.join(planned) or 'none'}) are not"
+                f" those of runbook {state.runbook_id}",
+                hint=fresh,
+            )
         pol = policy or load_policy(profile.policy_file)
         reg = registry or default_registry()
         log = audit or open_audit_log(profile)

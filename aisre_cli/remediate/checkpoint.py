@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from aisre_cli.errors import GovernanceRefused, UsageError
 from aisre_cli.settings import paths
@@ -139,10 +139,24 @@ def load(run_id: str) -> RunState:
     p = checkpoint_path(run_id)
     if not p.exists():
         raise UsageError(f"no run {run_id!r}", hint="`aisre runbook runs` lists recent runs")
+    hint = (
+        "start a new run with `aisre runbook run`; what this one did is in"
+        f" `aisre audit show --run {run_id}`"
+    )
     try:
-        return RunState.model_validate_json(p.read_bytes())
-    except ValueError as exc:
-        raise UsageError(f"{p}: unreadable checkpoint ({str(exc).splitlines()[0]})") from None
+        state = RunState.model_validate_json(p.read_bytes())
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(x) for x in err["loc"])
+        why = f"{where}: {err['msg']}" if where else str(err["msg"])
+        raise UsageError(f"{p}: unreadable checkpoint ({why})", hint=hint) from None
+    except OSError as exc:
+        raise UsageError(f"{p}: unreadable checkpoint ({exc.strerror or exc})", hint=hint) from None
+    if state.run_id != run_id:  # a copied or renamed file: it would save as the other run
+        raise UsageError(
+            f"{p}: the checkpoint is of run {state.run_id!r}, not {run_id!r}", hint=hint
+        )
+    return state
 
 
 def list_runs() -> list[RunState]:

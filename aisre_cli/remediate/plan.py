@@ -250,7 +250,7 @@ def plan_call(
             {k: v for k, v in rendered.items() if v is not None}
         )
     except templating.TemplateError as exc:
-        raise UsageError(f"step {step.id}: {exc}") from None
+        raise _template_error(step, exc) from None
     except ValidationError as exc:
         loc = ".".join(str(x) for x in exc.errors()[0]["loc"])
         raise UsageError(
@@ -268,19 +268,28 @@ def plan_call(
     )
     v = step.verify
     if v is not None:
-        if v.query is not None:
-            ps.verify_query = str(templating.render(v.query, tvalues))
-        elif v.capability is not None:
-            vcap = registry.get(v.capability)
-            try:
+        try:
+            if v.query is not None:
+                ps.verify_query = str(templating.render(v.query, tvalues))
+            elif v.capability is not None:
+                vcap = registry.get(v.capability)
                 ps.verify_inputs = vcap.input_model.model_validate(
                     templating.render(dict(v.inputs), tvalues)
                 )
-            except ValidationError as exc:
-                raise UsageError(
-                    f"step {step.id}: verify input rejected: {first_error(exc)}"
-                ) from None
+        except templating.TemplateError as exc:
+            raise _template_error(step, exc, "verify: ") from None
+        except ValidationError as exc:
+            raise UsageError(f"step {step.id}: verify input rejected: {first_error(exc)}") from None
     return ps
+
+
+def _template_error(step: Step, exc: templating.TemplateError, what: str = "") -> UsageError:
+    """A template that cannot be filled at plan time (typically an optional parameter
+    without a value used inside a longer text), as a usage error naming the step."""
+    return UsageError(
+        f"step {step.id}: {what}{exc}",
+        hint="pass the parameter with --param NAME=VALUE, or fix the runbook's template",
+    )
 
 
 def build_plan(

@@ -286,6 +286,9 @@ def load_file(path: Path) -> LoadedRunbook:
     try:
         rb = Runbook.model_validate(loaded.data)
     except ValidationError as exc:
+        # the id it claims, so `runbook run ID` can say the file is invalid
+        claimed = loaded.data.get("id")
+        rid = claimed if isinstance(claimed, str) else ""
         problems = []
         for err in exc.errors():
             loc = [
@@ -296,7 +299,7 @@ def load_file(path: Path) -> LoadedRunbook:
             loc = ["from" if x == "from_" else x for x in loc]
             dotted = ".".join(str(x) for x in loc)
             msg = str(err["msg"]).removeprefix("Value error, ")
-            problems.append(Problem(where, _line(loaded.lines, loc), f"{dotted}: {msg}"))
+            problems.append(Problem(where, _line(loaded.lines, loc), f"{dotted}: {msg}", rid))
         return LoadedRunbook(None, where, loaded.lines, problems)
     rb.source = where
     rb.sha256 = hashlib.sha256(raw).hexdigest()
@@ -335,7 +338,18 @@ def load_runbooks(
 
 
 def find_runbook(runbook_id: str, profile: Profile | None = None) -> Runbook:
-    rbs = load_runbooks(profile, strict=False)
+    skipped: list[Problem] = []
+    rbs = load_runbooks(profile, strict=False, skipped=skipped)
+    for prob in skipped:  # a file that claims this id is broken, or a second one claims it
+        if prob.runbook == runbook_id:
+            twice = prob.message.startswith("duplicate runbook id")
+            raise RunbookError(
+                f"runbook {runbook_id!r} cannot be used: {prob.render()}",
+                hint="ids must be unique across the shipped runbooks and runbook_dirs:"
+                " give one of them another id"
+                if twice
+                else f"`aisre runbook validate {prob.file}` lists every finding",
+            )
     for rb in rbs:
         if rb.id == runbook_id:
             problems = validate_files([Path(rb.source)])[1]
@@ -346,10 +360,30 @@ def find_runbook(runbook_id: str, profile: Profile | None = None) -> Runbook:
                 )
             return rb
     known = ", ".join(sorted(r.id for r in rbs)) or "none"
-    raise UsageError(f"no runbook {runbook_id!r} (known: {known})", hint="`aisre runbook list`")
+    gone = missing_dirs(profile)
+    raise UsageError(
+        f"no runbook {runbook_id!r} (known: {known})",
+        hint=f"the profile's runbook_dirs folder {gone[0]} does not exist"
+        if gone
+        else "`aisre runbook list`",
+    )
+
+
+def missing_dirs(profile: Profile | None) -> list[Path]:
+    """The profile's `runbook_dirs` that do not exist (a typo hides every runbook in
+    them: `runbook validate` and `runbook list` say so)."""
+    return [d for d in runbook_dirs(profile)[1:] if not d.exists()]
 
 
 # ------------------------------------------------------------------ validation
+
+
+def _short(value: str, keep: int = 60) -> str:
+    """`value` quoted for a one-line finding: a megabyte of `{{` from a hostile file is
+    cut (the file and line say where the rest is)."""
+    if len(value) <= keep:
+        return repr(value)
+    return f"{value[:keep]!r}… ({len(value):,} characters)"
 
 
 def validate_files(
@@ -373,6 +407,7 @@ def validate_files(
                     loaded.file,
                     _line(loaded.lines, ["id"]),
                     f"duplicate runbook id {rb.id!r} (also in {seen[rb.id]})",
+                    rb.id,
                 )
             )
         else:
@@ -406,7 +441,11 @@ def validate_runbook(
 
     names = {*rb.params, *BUILTIN_NAMES}
     samples: dict[str, Any] = {n: SAMPLE_VALUES[p.type] for n, p in rb.params.items()}
-    samples.update(run_id="run-0", environment="prod", profile_namespace="default")
+    # a real run id (upper-case T and Z): it is no Kubernetes name, so a runbook
+    # putting it in one is refused here, not when the run starts
+    samples.update(
+        run_id="r-20260101T120000Z-abc123", environment="prod", profile_namespace="default"
+    )
 
     ids: set[str] = set()
     undo_ids = {s.id for s in rb.undo_steps}
@@ -416,7 +455,7 @@ def validate_runbook(
         base: list[str | int], cap_name: str, inputs: dict[str, Any], *, read_only: bool = False
     ) -> None:
         if cap_name not in registry:
-            add([*base, "capability"], f"unknown capability {cap_name!r}")
+            add([*base, "capability"], f"unknown capability {_short(cap_name)}")
             return
         cap = registry.get(cap_name)
         if read_only and cap.scope != "read":
@@ -431,7 +470,7 @@ def validate_runbook(
                     add([*base, "inputs", key], f"inputs.{key}: undefined name {ref!r} in template")
                     bad = True
             if isinstance(value, str) and templating.malformed(value):
-                add([*base, "inputs", key], f"inputs.{key}: malformed template {value!r}")
+                add([*base, "inputs", key], f"inputs.{key}: malformed template {_short(value)}")
                 bad = True
         if bad:
             return

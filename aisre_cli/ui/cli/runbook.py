@@ -522,7 +522,10 @@ def _parse_params(items: list[str]) -> dict[str, str]:
         k, sep, v = it.partition("=")
         shown = it if len(it) <= 80 else f"{it[:60]}… ({len(it)} characters)"
         if not sep or not k:
-            raise UsageError(f"--param {shown!r}: expected NAME=VALUE")
+            raise UsageError(
+                f"--param {shown!r}: expected NAME=VALUE",
+                hint="e.g. --param service=checkout; `aisre runbook show ID` lists the names",
+            )
         name = k.strip()
         if name in out and out[name] != v:  # which one did the engineer mean?
             raise UsageError(
@@ -553,9 +556,19 @@ def list_cmd(ctx: typer.Context, profile: ProfileOpt = None, json_out: JsonOpt =
     """List the available runbooks (shipped and from the profile's runbook_dirs)."""
     from rich.table import Table
 
-    from aisre_cli.remediate.runbook import load_runbooks
+    from aisre_cli.remediate.runbook import Problem, load_runbooks, missing_dirs
 
-    rbs = load_runbooks(_profile(ctx, profile).profile, strict=False)
+    skipped: list[Problem] = []
+    prof = _profile(ctx, profile).profile
+    rbs = load_runbooks(prof, strict=False, skipped=skipped)
+    for d in missing_dirs(prof):
+        echo(f"note: runbook_dirs folder {d} does not exist (named in the profile)", err=True)
+    if skipped:  # a runbook that is not listed must not vanish without a word
+        echo(
+            f"note: {len(skipped)} invalid runbook file(s) not listed, first"
+            f" {skipped[0].render()}; `aisre runbook validate` lists every finding",
+            err=True,
+        )
     if json_out:
         print_json(
             {
@@ -654,13 +667,21 @@ def validate_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Check runbooks: capabilities, input schemas, template names, undo steps (file:line)."""
-    from aisre_cli.remediate.runbook import runbook_dirs, runbook_files, validate_files
-
-    targets = (
-        list(paths)
-        if paths
-        else [d for d in runbook_dirs(_profile(ctx, profile).profile) if d.exists()]
+    from aisre_cli.remediate.runbook import (
+        Problem,
+        missing_dirs,
+        runbook_dirs,
+        runbook_files,
+        validate_files,
     )
+
+    prof = None if paths else _profile(ctx, profile).profile
+    targets = list(paths) if paths else [d for d in runbook_dirs(prof) if d.exists()]
+    # a configured folder that is not there hides its runbooks: a problem, not a pass
+    gone = [
+        Problem(str(d), 1, "runbook_dirs: no such folder (named in the profile)")
+        for d in (missing_dirs(prof) if not paths else [])
+    ]
     for d in paths or []:  # a folder named on purpose must hold something to check
         if d.is_dir() and not runbook_files([d]):
             raise UsageError(
@@ -669,6 +690,7 @@ def validate_cmd(
             )
     files = runbook_files(targets)
     rbs, problems = validate_files(files)
+    problems = gone + problems
     if json_out:
         print_json(
             {
