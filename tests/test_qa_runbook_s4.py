@@ -60,6 +60,32 @@ def test_optional_parameter_in_a_verify_query_is_a_usage_error(
     assert "hint: pass the parameter with --param" in err
 
 
+def test_a_verify_query_that_is_only_an_unset_optional_parameter_is_refused(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`query: "{{ check }}"` with `check` optional and not given rendered as the
+    PromQL text `None`, which fails only at the end of the step, after the write."""
+    book = OPTIONAL_IN_VERIFY.replace("id: optq", "id: optwhole").replace(
+        """query: 'up{container="{{ container }}"}'""", 'query: "{{ container }}"'
+    )
+    _books(home, {"optwhole.yaml": book})
+    code, _, err = run(capsys, "runbook", "run", "optwhole", "--param", "service=a", "--dry-run")
+    assert code == 2, err
+    assert "step scale: verify: the query '{{ container }}' is empty without its parameter" in err
+    code, out, err = run(
+        capsys,
+        "runbook",
+        "run",
+        "optwhole",
+        "--param",
+        "service=a",
+        "--param",
+        "container=up",
+        "--dry-run",
+    )
+    assert code == 0, err
+
+
 RESTART = (
     Path(__file__).resolve().parent.parent / "runbooks" / "restart-crashloop.yaml"
 ).read_text()

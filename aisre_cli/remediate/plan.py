@@ -270,7 +270,17 @@ def plan_call(
     if v is not None:
         try:
             if v.query is not None:
-                ps.verify_query = str(templating.render(v.query, tvalues))
+                query = templating.render(v.query, tvalues)
+                if query is None or not str(query).strip():
+                    # the whole query was an optional parameter left unset: querying
+                    # Prometheus for the text "None" would fail the check at the end
+                    raise UsageError(
+                        f"step {step.id}: verify: the query {v.query!r} is empty without"
+                        " its parameter",
+                        hint="pass the parameter with --param NAME=VALUE, or give the"
+                        " runbook a query that does not rest on an optional one",
+                    )
+                ps.verify_query = str(query)
             elif v.capability is not None:
                 vcap = registry.get(v.capability)
                 ps.verify_inputs = vcap.input_model.model_validate(
