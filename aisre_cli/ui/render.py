@@ -120,8 +120,9 @@ def alerts_table(groups: Sequence[Sequence[Alert]], ids: Mapping[str, str] | Non
     # names and ids are what people copy: never truncate them; the summary gives way
     # (as shown, controls made visible). An absurd or hostile name (past a third of the
     # width, and longer than any real alertname) is cut with an ellipsis, and a service
-    # folds within a sixth, rather than squeezing the summary to one character. Into a
-    # pipe (no width) the thirds are of 600 columns, as for the summary (SUMMARY_MAX).
+    # folds within a sixth (cut after four lines), rather than squeezing the summary to
+    # one character. Into a pipe (no width) the thirds are of 600 columns, as for the
+    # summary (SUMMARY_MAX).
     span = min(c.width, 3 * SUMMARY_MAX)
     cap = max(32, span // 3)
     longest = max(len(visible(a.name, oneline=True)) for a in flat)
