@@ -415,9 +415,10 @@ class EvalReport:
 def discover(root: Path) -> tuple[list[Path], list[Path]]:
     """Bundles under `root` (recursively), split into (with truth.yaml, without).
 
-    A bundle is a directory holding `bundle.yaml`; bundles do not nest, so the
-    search does not descend into one. Symlinked folders are followed (a folder of
-    links is a handy way to mix datasets). Sorted by path for a stable order.
+    A bundle is a directory holding `bundle.yaml` (or a `truth.yaml`: a bundle whose
+    bundle.yaml is missing is still one to score, and fails as an error); bundles do
+    not nest, so the search does not descend into one. Symlinked folders are followed
+    (a folder of links is a handy way to mix datasets). Sorted by path for a stable order.
     """
     root = Path(root)
     with_truth: list[Path] = []
@@ -429,7 +430,9 @@ def discover(root: Path) -> tuple[list[Path], list[Path]]:
             dirnames[:] = []
             continue
         seen.add(real)
-        if "bundle.yaml" in filenames:
+        if "bundle.yaml" in filenames or "truth.yaml" in filenames:
+            # a truth.yaml without a bundle.yaml (missing, misnamed `bundle.yml`) is a
+            # broken bundle to score: reported as an error, never silently left out
             p = Path(dirpath)
             (with_truth if "truth.yaml" in filenames else without).append(p)
             dirnames[:] = []
@@ -713,14 +716,7 @@ def evaluate(
     """
     from aisre_cli.errors import UsageError
 
-    roots = [Path(root)] if isinstance(root, str | Path) else [Path(r) for r in root]
-    if not roots:
-        raise UsageError("no folder to evaluate", hint="pass a folder of bundles")
-    for base in roots:
-        if not base.exists():
-            raise UsageError(f"{base}: no such directory", hint="pass a folder of bundles")
-        if not base.is_dir():
-            raise UsageError(f"{base}: not a directory", hint="pass a folder of bundles")
+    roots = check_roots(root)
     labels = _labels(roots)
     w = weights or Weights.load()
     prof = profile or Profile()
@@ -756,6 +752,22 @@ def evaluate(
         roots=[str(r) for r in roots],
         by_dataset=by_dataset,
     )
+
+
+def check_roots(root: Path | str | Sequence[Path | str]) -> list[Path]:
+    """The folders to evaluate; raises UsageError when there is none or one is not a
+    directory (the CLI calls it before it starts its progress display)."""
+    from aisre_cli.errors import UsageError
+
+    roots = [Path(root)] if isinstance(root, str | Path) else [Path(r) for r in root]
+    if not roots:
+        raise UsageError("no folder to evaluate", hint="pass a folder of bundles")
+    for base in roots:
+        if not base.exists():
+            raise UsageError(f"{base}: no such directory", hint="pass a folder of bundles")
+        if not base.is_dir():
+            raise UsageError(f"{base}: not a directory", hint="pass a folder of bundles")
+    return roots
 
 
 def default_jobs() -> int:

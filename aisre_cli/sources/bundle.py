@@ -26,7 +26,14 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from aisre_cli.errors import BundleError
 from aisre_cli.model import (
@@ -70,12 +77,29 @@ class _Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+class _Coercing(_Lenient):
+    """A model whose text fields also take a number: hand-written YAML reads `id: 42` as
+    an integer, and change feeds give ids and versions as numbers (GitHub deployments)."""
+
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+
+_GO_ZERO_TIME = "0001-01-01T00:00:00"
+"""Go's zero time: what Alertmanager writes for an unset `endsAt` (every firing alert of
+a webhook notification) or `updatedAt`."""
+
+
+def _unset_time(v: Any) -> Any:
+    """An optional alert time that is Go's zero time reads as absent."""
+    return None if isinstance(v, str) and v.startswith(_GO_ZERO_TIME) else v
+
+
 class _WindowIn(_Lenient):
     start: Any
     end: Any
 
 
-class BundleMeta(_Lenient):
+class BundleMeta(_Coercing):
     """bundle.yaml."""
 
     id: str
@@ -90,6 +114,11 @@ class _AlertStatusIn(_Lenient):
     state: str = "active"
     silencedBy: list[str] = Field(default_factory=list)  # noqa: N815 (wire name)
     inhibitedBy: list[str] = Field(default_factory=list)  # noqa: N815
+
+    @field_validator("silencedBy", "inhibitedBy", mode="before")
+    @classmethod
+    def _nil_list(cls, v: Any) -> Any:
+        return [] if v is None else v  # Go encodes an empty (nil) slice as null
 
 
 class _ReceiverIn(_Lenient):
@@ -109,8 +138,21 @@ class AlertIn(_Lenient):
     generatorURL: str | None = None  # noqa: N815
     receivers: list[_ReceiverIn] = Field(default_factory=list)
 
+    @field_validator("endsAt", "updatedAt", mode="before")
+    @classmethod
+    def _go_zero(cls, v: Any) -> Any:
+        return _unset_time(v)
 
-class ChangeIn(_Lenient):
+    @field_validator("annotations", "receivers", "status", mode="before")
+    @classmethod
+    def _nil(cls, v: Any, info: ValidationInfo) -> Any:
+        # Go encodes an empty (nil) map or slice as null
+        if v is not None:
+            return v
+        return {} if info.field_name != "receivers" else []
+
+
+class ChangeIn(_Coercing):
     id: str
     ts: str | int | float
     service: str
@@ -130,7 +172,7 @@ class TopologyIn(_Lenient):
     services: dict[str, _ServiceIn | None] = Field(default_factory=dict)
 
 
-class TruthCause(_Lenient):
+class TruthCause(_Coercing):
     kind: str
     service: str
     change_id: str | None = None
@@ -340,6 +382,12 @@ def _load_yaml(
     return load_yaml(
         path, error=BundleError, limits=limits or YamlLimits(), root=root, display=display
     )
+
+
+def _present(p: Path) -> bool:
+    """Is there a file (or a symlink, even a dangling one) at `p`? A documented file that
+    is a broken link is read (and refused as unreadable), never taken for absent."""
+    return p.exists() or p.is_symlink()
 
 
 def _ts(path: Path, place: str, value: Any) -> datetime:
@@ -1021,6 +1069,20 @@ def parse_topology(data: Any, path: Path | str, max_services: int | None = None)
 # ---------------------------------------------------------------- the source
 
 
+_META_HINT = (
+    "bundle.yaml holds id: TEXT, title: TEXT, window: {start: RFC3339, end: RFC3339} and"
+    " optional focus_alert: FINGERPRINT-OR-ALERTNAME (docs/bundle-format.md)"
+)
+
+_FOLDERS = {
+    "metrics": "query_range bodies (*.json)",
+    "logs": "log records (*.jsonl)",
+    "events": "events (*.jsonl)",
+    "traces": "spans (*.jsonl)",
+}
+"""The bundle's documented folders, with what goes in them."""
+
+
 @dataclass
 class _Cache:
     alerts: list[Alert] | None = None
@@ -1057,7 +1119,7 @@ class BundleSource:
         if not self.root.is_dir():
             raise BundleError(f"{self.root}: not a directory", hint=f"{where}: pass the directory")
         meta_path = self.root / "bundle.yaml"
-        if not meta_path.exists():
+        if not _present(meta_path):
             raise BundleError(
                 f"{meta_path}: missing (every incident bundle has a bundle.yaml)",
                 hint="a bundle has bundle.yaml (id, title, window) and alerts.json; the format"
@@ -1065,13 +1127,17 @@ class BundleSource:
             )
         raw = self._yaml(meta_path)
         if not isinstance(raw, dict):
-            raise BundleError(f"{meta_path}: expected a mapping with id, title and window")
+            raise BundleError(
+                f"{meta_path}: expected a mapping with id, title and window", hint=_META_HINT
+            )
         try:
             self.meta = BundleMeta.model_validate(raw)
         except ValidationError as exc:
             err = exc.errors()[0]
             loc = ".".join(str(x) for x in err["loc"])
-            raise BundleError(f"{meta_path}: {loc}: {err['msg'].lower()}") from None
+            raise BundleError(
+                f"{meta_path}: {loc}: {err['msg'].lower()}", hint=_META_HINT
+            ) from None
         _check_format_version(meta_path, self.meta.format_version)
         self.window = Window(
             start=_ts(meta_path, "window.start", self.meta.window.start),
@@ -1097,7 +1163,7 @@ class BundleSource:
     def list_alerts(self) -> list[Alert]:
         if self._cache.alerts is None:
             p = self.root / "alerts.json"
-            if not p.exists():
+            if not _present(p):
                 self._cache.alerts = []
             else:
                 self._cache.alerts = parse_alerts(
@@ -1108,7 +1174,7 @@ class BundleSource:
     # MetricSource
     def _queries(self) -> dict[str, str]:
         p = self.root / "metrics" / "queries.yaml"
-        if not p.exists():
+        if not _present(p):
             return {}
         raw = self._yaml(p)
         if raw is None:
@@ -1201,7 +1267,7 @@ class BundleSource:
         if self._cache.changes is None:
             p = self.root / "changes.json"
             self._cache.changes = (
-                parse_changes(self._json(p), self._rel(p), source=self.name) if p.exists() else []
+                parse_changes(self._json(p), self._rel(p), source=self.name) if _present(p) else []
             )
         return self._cache.changes
 
@@ -1218,7 +1284,7 @@ class BundleSource:
             )
             self._cache.topology = (
                 parse_topology(self._yaml(p, limits), self._rel(p), cap)
-                if p.exists()
+                if _present(p)
                 else Topology()
             )
         return self._cache.topology
@@ -1264,7 +1330,7 @@ class BundleSource:
 
     def truth(self) -> Truth | None:
         p = self.root / "truth.yaml"
-        if not p.exists():
+        if not _present(p):
             return None
         raw = self._yaml(p)
         shape = "root_cause: {kind: KIND, service: SERVICE}, optional change_id and match"
@@ -1275,7 +1341,9 @@ class BundleSource:
         try:
             truth = Truth.model_validate(raw)
         except ValidationError as exc:
-            raise BundleError(f"{p}: {_first_error(exc)[2:]}") from None
+            raise BundleError(
+                f"{p}: {_first_error(exc)[2:]}", hint=f"a truth.yaml holds {shape}"
+            ) from None
         check_truth(truth, p)
         return truth
 
@@ -1313,6 +1381,20 @@ class BundleSource:
                 line = _key_line(meta, "focus_alert")
                 text = f"{meta}:{line}: {msg}" if line else f"{meta}: {msg}"
                 found.append(BundleProblem("bundle.yaml", line, msg, text, focus_hint(self.root)))
+        for folder, files in _FOLDERS.items():
+            p = self.root / folder
+            if _present(p) and not p.is_dir():
+                # the reader only looks inside a folder: its data would be dropped unseen
+                msg = f"not a directory (the bundle's {files} go in a {folder}/ folder)"
+                found.append(
+                    BundleProblem(
+                        folder,
+                        None,
+                        msg,
+                        f"{p}: {msg}",
+                        f"put the file into a {folder}/ folder (docs/bundle-format.md)",
+                    )
+                )
         check("metrics", self.all_series)
         check("logs", self.all_logs)
         check("changes.json", lambda: self.fetch_changes(w.start, w.end))

@@ -262,7 +262,13 @@ def _swap_in(staging: Path, target: Path) -> None:
     with contextlib.suppress(OSError):  # keep the mode the user gave the directory
         os.chmod(staging, stat.S_IMODE(target.stat().st_mode))
     old = _fresh_dir(target, "old")
-    os.rename(target, old)  # onto the empty `old`: POSIX renames a directory over one
+    try:
+        os.rename(target, old)  # onto the empty `old`: POSIX renames a directory over one
+    except BaseException:
+        # `target` cannot move (a mount point, a busy directory): nothing to leave beside it
+        with contextlib.suppress(OSError):
+            old.rmdir()
+        raise
     try:
         os.rename(staging, target)
     except BaseException:

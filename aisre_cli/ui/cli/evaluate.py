@@ -93,12 +93,14 @@ def eval_cmd(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from aisre_cli.investigate.evaluate import check_thresholds, evaluate
-    from aisre_cli.investigate.rank import Weights
+    from aisre_cli.investigate.evaluate import check_roots, check_thresholds, evaluate
+    from aisre_cli.investigate.rank import WEIGHTS_FILE, Weights
     from aisre_cli.ui.cli.common import print_json
     from aisre_cli.ui.term import console as term_console
 
     verbosity = max(verbose, state(ctx).verbose)
+    _check_fit_flags(fit, weights_out, WEIGHTS_FILE, temperature=temperature, signs=signs)
+    check_roots(directories)
     w = Weights.load(weights) if weights is not None else Weights.load()
     err = term_console(stderr=True)
     with Progress(
@@ -173,6 +175,41 @@ def eval_cmd(
             raise typer.Exit(code=int(ExitCode.USAGE))
     if failures:
         raise typer.Exit(code=int(ExitCode.THRESHOLD))
+
+
+def _check_fit_flags(
+    fit: bool, weights_out: Path | None, default_out: Path, *, temperature: bool, signs: bool
+) -> None:
+    """Before any bundle is triaged: flags that only mean something with --fit (silently
+    ignored, they would promise a file or a constraint that never comes), and the folder
+    --fit writes to (found unwritable only after the fit, the fit would be lost)."""
+    import os
+
+    from aisre_cli.errors import UsageError
+
+    if not fit:
+        given = [
+            f
+            for f, on in (
+                ("--weights-out", weights_out is not None),
+                ("--temperature", temperature),
+                ("--signs", signs),
+            )
+            if on
+        ]
+        if given:
+            raise UsageError(
+                f"{', '.join(given)}: only used with --fit, which was not given",
+                hint="add --fit to fit the weights, or leave these options out",
+            )
+        return
+    out = weights_out or default_out
+    folder = out.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"--fit cannot write {out}: {folder} is not a writable directory",
+            hint="pass --weights-out FILE in a folder you can write",
+        )
 
 
 def _warn_errors(err: Console, report: EvalReport, allowed: bool) -> None:
