@@ -783,3 +783,28 @@ def test_a_weights_file_as_fit_writes_it_still_loads(tmp_path: Path) -> None:
     partial = Weights.load(p)
     assert partial.w["anomaly"] == 2.0 and partial.w["logs"] == 0.0
     assert partial.meta == {"note": "hand-made"}
+
+
+def test_saving_weights_that_fails_midway_leaves_the_old_file_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`eval --fit` overwrites the weights every triage reads: a write stopped midway
+    (Ctrl-C after a long fit, a full disk) must leave the old file, not half of one."""
+    import os
+
+    from aisre_cli.investigate.rank import WEIGHTS_FILE
+
+    shipped = Weights.load(WEIGHTS_FILE)
+    p = tmp_path / "w.json"
+    shipped.save(p)
+    before = p.read_bytes()
+    changed = Weights.load(p)
+    changed.w["anomaly"] = 9.0
+
+    def full_disk(*_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    with pytest.raises(OSError):
+        changed.save(p)
+    assert p.read_bytes() == before

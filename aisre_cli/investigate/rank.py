@@ -261,7 +261,11 @@ class Weights:
             "escalate_below": round(self.escalate_below, 4),
             "meta": self.meta,
         }
-        p.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n")
+        # the old weights or the new ones, never a half-written file, whatever stops the
+        # write (Ctrl-C after a long fit, a full disk): triage reads this on every run
+        from aisre_cli.settings.durable import write_atomic
+
+        write_atomic(p, (json.dumps(body, indent=2, sort_keys=True) + "\n").encode(), 0o644)
 
 
 def listing_order(
