@@ -218,3 +218,22 @@ def test_a_malformed_truth_or_meta_comes_with_a_hint(
     lines = r.err.splitlines()
     assert len(lines) == 2 and needle in lines[0], lines
     assert lines[1].startswith("hint: ") and name in lines[1]
+
+
+def test_a_window_that_is_not_a_mapping_names_no_private_class(tmp_path: Path) -> None:
+    import shutil
+
+    from aisre_cli.errors import BundleError
+    from aisre_cli.sources.bundle import BundleSource
+
+    b = tmp_path / "b"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "aisre_cli" / "data" / "demo", b)
+    meta = (b / "bundle.yaml").read_text()
+    (b / "bundle.yaml").write_text(
+        "\n".join(ln for ln in meta.splitlines() if not ln.startswith(("window", "  ")))
+        + "\nwindow: yesterday\n"
+    )
+    with pytest.raises(BundleError) as exc:
+        BundleSource(b)
+    assert "window: input should be a valid dictionary" in exc.value.message
+    assert "instance of" not in exc.value.message

@@ -1135,9 +1135,10 @@ class BundleSource:
         except ValidationError as exc:
             err = exc.errors()[0]
             loc = ".".join(str(x) for x in err["loc"])
-            raise BundleError(
-                f"{meta_path}: {loc}: {err['msg'].lower()}", hint=_META_HINT
-            ) from None
+            # pydantic names the model a mapping would have been ("or instance of
+            # _WindowIn"): a private class name is no help to whoever wrote the file
+            msg = re.sub(r" or instance of \w+", "", str(err["msg"])).lower()
+            raise BundleError(f"{meta_path}: {loc}: {msg}", hint=_META_HINT) from None
         _check_format_version(meta_path, self.meta.format_version)
         self.window = Window(
             start=_ts(meta_path, "window.start", self.meta.window.start),
