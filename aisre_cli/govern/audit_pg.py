@@ -75,7 +75,7 @@ from aisre_cli.memory.backend import (
     connect,
     location_for,
 )
-from aisre_cli.memory.spool import Spool, SpoolRecord, Unavailable
+from aisre_cli.memory.spool import Spool, SpoolRecord, Unavailable, other_store, store_key
 from aisre_cli.settings import paths
 from aisre_cli.settings.durable import write_atomic
 
@@ -303,6 +303,7 @@ class PgAuditLog:
         assert self.spool is not None
         key = self.key
         spool = self.spool
+        store = store_key(self.location)
 
         def build(last: SpoolRecord | None) -> dict[str, Any]:
             # under the spool's append lock: the cursor cannot move past `last` meanwhile
@@ -318,7 +319,10 @@ class PgAuditLog:
             rec["hash"] = record_hash(rec)
             if key is not None:
                 rec["mac"] = record_mac(key, rec["hash"])
-            return {"record": rec, "host": _host()}
+            out: dict[str, Any] = {"record": rec, "host": _host()}
+            if store is not None:
+                out["store"] = store  # replayed into this team store only
+            return out
 
         try:
             sr = self.spool.append_with("audit", build, rid=origin)
@@ -333,7 +337,11 @@ class PgAuditLog:
     # ------------------------------------------------------------ replay
 
     def replay_handler(self, rec: SpoolRecord) -> None:
-        """Chain one spooled audit record into the team chain (idempotent on its id)."""
+        """Chain one spooled audit record into the team chain (idempotent on its id);
+        one spooled for another team store stops the replay (`spool.other_store`)."""
+        elsewhere = other_store(rec, store_key(self.location))
+        if elsewhere is not None:
+            raise elsewhere
         local = rec.payload["record"]
         if local.get("hash") != record_hash(local):
             raise AuditError(
@@ -362,7 +370,10 @@ class PgAuditLog:
         }
         origin = "jsonl-" + rec.hash
         info = {"id": origin, "seq": rec.seq, "hash": rec.hash, "host": _host()}
-        return self._insert(base, origin, info)
+        try:
+            return self._insert(base, origin, info)
+        except Unavailable as exc:  # no spool here: the command stops, exit 3
+            raise self._unreachable(exc) from None
 
     # ------------------------------------------------------------ reading
 
@@ -416,8 +427,19 @@ class PgAuditLog:
         return (int(row[0]), str(row[1])) if row else (0, GENESIS)
 
     def count(self) -> int:
-        row = self._tx(lambda c: c.execute(f"SELECT count(*) FROM {TABLE}").fetchone())
+        """The team records; an unreachable server is `MemoryUnavailable` (exit 3)."""
+        try:
+            row = self._tx(lambda c: c.execute(f"SELECT count(*) FROM {TABLE}").fetchone())
+        except Unavailable as exc:
+            raise self._unreachable(exc) from None
         return int(row[0])
+
+    def _unreachable(self, exc: Unavailable) -> MemoryUnavailable:
+        """`Unavailable` (the spool's signal) as the error a command exits with."""
+        return MemoryUnavailable(
+            f"{self.where}: the team audit trail is unreachable ({exc})",
+            hint="check that the PostgreSQL server is up and reachable from here, then retry",
+        )
 
     def local_hashes(self, prefix: str) -> list[tuple[int, str]]:
         want = prefix.strip().lower()

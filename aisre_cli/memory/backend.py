@@ -73,6 +73,27 @@ PG_URL_OPTIONS = frozenset(
 """libpq options a memory_url may carry (`?sslmode=verify-full`). Anything else is
 refused: a password or passfile belongs in the keyring, and host/user/dbname/options
 in the URL itself or not at all."""
+PG_URL_CHOICES: dict[str, tuple[str, ...]] = {
+    "sslmode": ("disable", "allow", "prefer", "require", "verify-ca", "verify-full"),
+    "sslnegotiation": ("postgres", "direct"),
+    "channel_binding": ("disable", "prefer", "require"),
+    "gssencmode": ("disable", "prefer", "require"),
+    "target_session_attrs": (
+        "any",
+        "read-write",
+        "read-only",
+        "primary",
+        "standby",
+        "prefer-standby",
+    ),
+    "load_balance_hosts": ("disable", "random"),
+}
+PG_URL_INTEGERS = frozenset(
+    {"keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout"}
+)
+"""Option values libpq checks before it connects: a typo there (`sslmode=requier`) is a
+broken configuration, never an outage, so it is refused here (exit 2) instead of every
+write waiting in the local spool for a connection that can never be made."""
 PG_WRITE_LOCK = 0x41_49_53_52_45_4D_45_4D  # "AISREMEM": one lock id for the store's writes
 DEFAULT_PASSWORD_NAME = "memory"
 
@@ -212,6 +233,8 @@ class Database:
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_PG_BAD_OPTION = re.compile(r"invalid (\w+ )?value|invalid connection option|may not be used with")
+"""libpq's messages for connection options it refuses before connecting."""
 
 
 def _surrogate_escape(m: re.Match[str]) -> str:
@@ -220,13 +243,21 @@ def _surrogate_escape(m: re.Match[str]) -> str:
 
 
 def encodable(value: Any) -> Any:
-    """`value`, with each lone surrogate in a string written as its escape (`\\x9b`).
+    """`value`, with each lone surrogate in a string written as its escape (`\\x9b`),
+    and each NUL character as `\\x00`.
 
     Python reads an undecodable byte of argv or of a file as a lone surrogate
     (surrogateescape): `aisre incident resolve 3 --note $'\\x9b…'` from a terminal not
     set to UTF-8. Neither driver can encode one (a UnicodeEncodeError, an internal
-    error, and the note lost); its escape is what `visible()` would show anyway."""
-    if isinstance(value, str) and not value.isascii() and _SURROGATE.search(value):
+    error, and the note lost); its escape is what `visible()` would show anyway.
+    PostgreSQL text cannot hold a NUL (`\\u0000` in a change feed line or an alert's
+    JSON): the team store would refuse the write, and a spooled one would block the
+    spool for good."""
+    if not isinstance(value, str):
+        return value
+    if "\x00" in value:
+        value = value.replace("\x00", "\\x00")
+    if not value.isascii() and _SURROGATE.search(value):
         return _SURROGATE.sub(_surrogate_escape, value)
     return value
 
@@ -446,6 +477,16 @@ def parse_pg_url(url: str) -> PgTarget:
             if secretish
             else f"allowed options: {', '.join(sorted(PG_URL_OPTIONS))}",
         )
+    for k, v in opts:
+        choices = PG_URL_CHOICES.get(k)
+        if (choices is not None and v not in choices) or (
+            k in PG_URL_INTEGERS and not v.strip().lstrip("-").isdigit()
+        ):
+            want = ", ".join(choices) if choices is not None else "an integer"
+            raise MemoryStoreError(
+                f"memory_url {scrub(url)!r}: {k}={v!r} is not a valid value",
+                hint=f"{k} takes {want}",
+            )
     user = unquote(parts.username) if parts.username else None
     host = parts.hostname
     shown = f"postgresql://{user + '@' if user else ''}{host or ''}"
@@ -504,6 +545,19 @@ class PostgresDatabase(Database):
         ):
             return MemoryStoreError(
                 f"{where}: {msg}", hint="check memory_url and the role's grants"
+            )
+        if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+            role = self.target.user or "this role"
+            return MemoryStoreError(
+                f"{where}: the role {role} may not do this ({msg})",
+                hint="the database owner grants it what docs/team-mode.md steps 3 and 4 say"
+                " (or memory_url names the wrong role)",
+            )
+        if isinstance(exc, psycopg.OperationalError) and _PG_BAD_OPTION.search(low):
+            # libpq refused the connection options before connecting: never transient
+            return MemoryStoreError(
+                f"{where}: the connection options are invalid ({msg})",
+                hint="fix the options of memory_url (`aisre config edit`)",
             )
         if isinstance(exc, psycopg.errors.LockNotAvailable | psycopg.errors.QueryCanceled):
             return MemoryUnavailable(

@@ -71,6 +71,7 @@ from aisre_cli.settings import paths
 from aisre_cli.settings.durable import fsync_dir, last_line, set_aside_torn, write_atomic
 
 if TYPE_CHECKING:
+    from aisre_cli.memory.backend import Location
     from aisre_cli.memory.storage import MemoryStore, WriteOp
 
 VERSION = 1
@@ -690,10 +691,39 @@ def _label(r: SpoolRecord) -> str:
 # ---------------------------------------------------------------- the memory's writes
 
 
-def spool_op(spool: Spool, op: WriteOp) -> dict[str, Any]:
+def store_key(location: Location) -> str | None:
+    """Which team store a spooled record is for: `postgresql://HOST:PORT/DB` (the role
+    and the options left out: the owner's and the tool's URL name the same store), or
+    None for a local memory."""
+    pg = location.pg
+    if pg is None:
+        return None
+    return f"postgresql://{pg.host or ''}:{pg.port or 5432}/{pg.dbname}"
+
+
+def other_store(rec: SpoolRecord, key: str | None) -> Unavailable | None:
+    """The replay's stop when `rec` was spooled for another team store than `key` (a
+    second team profile on this machine): it is never sent to this one; it waits, and
+    so does what is behind it (the order holds), for a command of that store's profile.
+    Records spooled before stores were named go to whichever store replays them."""
+    want = rec.payload.get("store")
+    if not isinstance(want, str) or key is None or want == key:
+        return None
+    return Unavailable(
+        f"the next spooled write was recorded for the team store {want}, not {key}: it is"
+        f" sent by a command of the profile whose memory_url names {want} (`aisre memory"
+        " sync --profile NAME`)"
+    )
+
+
+def spool_op(spool: Spool, op: WriteOp, store: str | None = None) -> dict[str, Any]:
     """Keep one memory write in the spool (its `op_id` is the record's id, so a write
-    whose commit was lost with the connection and then spooled is applied once)."""
-    spool.append("memory", {"op": op.to_json()}, rid=op.op_id)
+    whose commit was lost with the connection and then spooled is applied once);
+    `store` (`store_key`) names the team store it is for."""
+    payload: dict[str, Any] = {"op": op.to_json()}
+    if store is not None:
+        payload["store"] = store
+    spool.append("memory", payload, rid=op.op_id)
     return {"spooled": True, "op_id": op.op_id}
 
 
@@ -706,7 +736,12 @@ def memory_handler(store: MemoryStore, spool: Spool | None = None) -> Handler:
     from aisre_cli.memory.backend import MemoryUnavailable
     from aisre_cli.memory.storage import WriteOp
 
+    key = store_key(store.location)
+
     def handle(rec: SpoolRecord) -> str | None:
+        elsewhere = other_store(rec, key)
+        if elsewhere is not None:
+            raise elsewhere
         op = WriteOp.from_json(rec.payload["op"])
         try:
             if op.kind == "incident.resolve" and spool is not None:
@@ -752,6 +787,8 @@ def spooling_writer(
     first when the spool holds records."""
     from aisre_cli.memory.backend import MemoryUnavailable
 
+    key = store_key(store.location)
+
     def write(op: WriteOp) -> dict[str, Any]:
         # A damaged spool raises SpoolDamaged (exit 6, the set-aside in its hint): the
         # server answers, so the write is refused rather than queued behind a line
@@ -765,11 +802,11 @@ def spooling_writer(
                 except AisreError:
                     pass  # stays spooled; so does this write
             if spool.has_pending():
-                return spool_op(spool, op)
+                return spool_op(spool, op, key)
         try:
             return store.apply(op)
         except MemoryUnavailable:
-            return spool_op(spool, op)
+            return spool_op(spool, op, key)
 
     return write
 

@@ -54,6 +54,7 @@ from aisre_cli.memory.spool import (
     memory_spool,
     spool_op,
     spooling_writer,
+    store_key,
 )
 from aisre_cli.memory.storage import (
     Incident,
@@ -91,7 +92,8 @@ class TeamStore(MemoryStore):
                         " memory was unreachable"
                     )
                 if res.remaining and not res.busy:
-                    self.notes.append(f"{res.remaining} write(s) still in the local spool")
+                    why = f" ({res.stopped})" if res.stopped else ""
+                    self.notes.append(f"{res.remaining} write(s) still in the local spool{why}")
         except SpoolDamaged as err:
             self.damaged = err
             fix = f": {err.hint}" if err.hint else ""
@@ -193,7 +195,7 @@ class OfflineStore(MemoryStore):
         ]
 
     def _spool(self, op: WriteOp) -> dict[str, Any]:
-        return spool_op(self.spool, op)
+        return spool_op(self.spool, op, store_key(self.location))
 
     def confirm_cause(
         self,

@@ -103,11 +103,9 @@ def record_cmd(
     where = feed.path
     said: list[str] = []
     if isinstance(feed, StoreChangeFeed):
-        from aisre_cli.memory.teamstore import OfflineStore, store_notes
+        from aisre_cli.memory.teamstore import store_notes
 
         said = store_notes(feed.store)  # offline and why; what a replay had to say
-        if isinstance(feed.store, OfflineStore):  # said where it went, not where it will
-            where = f"the local spool, for {feed.path}"
     try:
         c = feed.record(
             service=service,
@@ -119,18 +117,46 @@ def record_cmd(
             url=url,
             ts=ts,
         )
+        spooled = isinstance(feed, StoreChangeFeed) and _spooled(feed.store, c.id)
     finally:
         if isinstance(feed, StoreChangeFeed):
             feed.close()
+    if spooled:  # said where it went, not where it will
+        where = f"the local spool, for {feed.path}"
     for text in said:
         note(text)
     if json_out:
         import json
 
-        typer.echo(json.dumps({**c.model_dump(mode="json"), "ts": iso(c.ts)}, indent=2))
+        out = {**c.model_dump(mode="json"), "ts": iso(c.ts), "spooled": spooled}
+        typer.echo(json.dumps(out, indent=2))
     else:
         echo(c.id)
         echo(f"recorded {c.kind} of {c.service} in {where}", err=True)
+
+
+def _spooled(store: object, change_id: str) -> bool:
+    """Did the change go to the local spool? Always when the team store is offline;
+    also when it answered but older spooled writes could not be sent first (the order
+    holds, so this one waits behind them)."""
+    from aisre_cli.memory.teamstore import OfflineStore, TeamStore
+
+    if isinstance(store, OfflineStore):
+        return True
+    if not isinstance(store, TeamStore):
+        return False
+    try:
+        pending = store.spool.pending()
+    except AisreError:
+        return False
+    for r in pending:
+        op = r.payload.get("op")
+        if not isinstance(op, dict) or op.get("kind") != "change.record":
+            continue
+        data = op.get("data")
+        if isinstance(data, dict) and data.get("id") == change_id:
+            return True
+    return False
 
 
 @change_app.command("list")

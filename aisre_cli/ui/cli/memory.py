@@ -310,7 +310,8 @@ def migrate_cmd(
 
     Example: aisre memory migrate --to postgresql://aisre_owner@db:5432/aisre
     """
-    from aisre_cli.memory.backend import location_for
+    from aisre_cli.memory.backend import MemoryStoreError, location_for
+    from aisre_cli.memory.migrations import SchemaNeedsOwner
     from aisre_cli.memory.storage import MemoryStore, open_store
     from aisre_cli.settings import paths
 
@@ -320,16 +321,40 @@ def migrate_cmd(
             f"--to {to!r}: not a postgresql:// URL",
             hint="e.g. --to postgresql://aisre_owner@db.internal:5432/aisre",
         )
-    target = open_store(memory_url=to, password_name=password_name, spool=False)
+    src = source or paths.memory_db_file()
+    if source is not None and not source.is_file():  # before the target is touched
+        raise UsageError(f"--from {source}: no such file", hint="give a memory.sqlite3")
+    try:
+        target = open_store(memory_url=to, password_name=password_name, spool=False)
+    except SchemaNeedsOwner as exc:  # a tool role: not an outage, nothing waits
+        raise MemoryStoreError(
+            exc.message,
+            hint="run `aisre memory migrate` as the database owner role, with its password in"
+            f" the keyring entry {password_name!r} (docs/team-mode.md)",
+        ) from None
+    except MemoryStoreError as exc:
+        if exc.exit_code != ExitCode.AUTH:
+            raise
+        raise MemoryStoreError(
+            exc.message,
+            hint=f"put that role's password in the keyring entry {password_name!r}"
+            f" (`aisre auth set {password_name}`; CI: AISRE_{password_name.upper()}_TOKEN)"
+            " or name another entry with --password-name",
+            exit_code=ExitCode.AUTH,
+        ) from None
     copied: dict[str, Any] = {}
     try:
-        src = source or paths.memory_db_file()
+        copied["memory"] = {
+            "added": 0,
+            "updated": 0,
+            "unchanged": 0,
+            "runs_added": 0,
+            "events_added": 0,
+        }
         if src.exists():
             with MemoryStore(src) as local:
                 data = local.export_all()
             copied["memory"] = target.import_data(data, origin="migrated")
-        elif source is not None:
-            raise UsageError(f"--from {source}: no such file", hint="give a memory.sqlite3")
         copied["changes"] = _copy_changes(target)
         counts = target.counts()
         version = target.schema_version()
@@ -348,8 +373,8 @@ def migrate_cmd(
         print_json(out)
         return
     echo(f"{loc.display}: schema {version}")
-    m = copied.get("memory")
-    if m:
+    m = copied["memory"]
+    if src.exists():
         echo(
             f"incidents: {m['added']} added, {m['updated']} updated, {m['unchanged']} already"
             f" there; runbook runs: {m['runs_added']} added; alert episodes:"
