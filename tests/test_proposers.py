@@ -1777,3 +1777,64 @@ def test_a_certificate_expiring_at_one_service_is_read_at_that_service_only() ->
     assert any(e.ev.kind == "certificate" and e.ev.service == "db" for e in cert.evidence)
     assert not cands(a, "certificate_expiry", "api")
     assert not cands(a, "certificate_expiry", "web")
+
+
+# ------------------------------------------------------------------ fan-out
+
+
+def _fan(
+    leaves: tuple[str, ...] = ("ddb", "ssm"),
+    leaf_family: str = "http_request_duration_p99_seconds",
+    caller_slow: bool = True,
+    other_caller_of: str | None = None,
+    leaf_cpu: str | None = None,
+) -> Analysis:
+    """`api` (called by web) calls leaves known only by the requests made to them (a
+    managed table, a parameter store: measured by api's client). api gets slow and so,
+    at the same moment, do its calls to each leaf."""
+    extra = [series(leaf_family, leaf, 0.05, 0.6) for leaf in leaves]
+    if caller_slow:
+        extra.append(series("http_request_duration_p99_seconds", "api", 0.1, 0.9))
+    else:
+        extra.append(series("http_errors_ratio", "api", 0.01, 0.3))
+    deps: dict[str, list[str]] = {"web": ["api"], "api": list(leaves)}
+    deps.update({leaf: [] for leaf in leaves})
+    if other_caller_of is not None:  # a second caller, slow in its own way
+        deps["batch"] = [other_caller_of]
+        extra.append(series("http_request_duration_p99_seconds", "batch", 0.1, 0.9))
+    if leaf_cpu is not None:  # a workload of its own, with its own resource series
+        extra.append(series("container_cpu_usage_seconds_total", leaf_cpu, 0.2, 0.9))
+    ctx = context(extra)
+    ctx.topology = Topology(depends_on=deps)
+    return run(ctx)
+
+
+def test_leaves_that_get_slow_together_with_their_only_caller_are_its_own_view() -> None:
+    """Client-side measurement (X-Ray remote nodes, OpenTelemetry peer.service): a slow
+    caller makes every call look slow. api's two leaves slowed with it and nobody else
+    calls them, so they do not explain api (no `deeper`), and api explains them."""
+    a = _fan()
+    assert _feature(a, "api", "deeper") < 0.1
+    for leaf in ("ddb", "ssm"):
+        assert _feature(a, leaf, "deeper") > 0.8
+        assert _feature(a, leaf, "root_local") < 0.2
+    best = max(a.candidates, key=lambda c: c.score)
+    assert best.service == "api"
+
+
+def test_fan_out_needs_what_a_slow_client_would_show() -> None:
+    """Not read as api's own slowness: one leaf only (it may be the slow one); a leaf
+    another caller also finds slow; leaves that fail rather than slow; a caller whose
+    own latency did not grow; a leaf with resource series of its own (a workload that
+    reports on itself)."""
+    one = _fan(leaves=("ddb",))
+    assert _feature(one, "api", "deeper") > 0.5
+    shared = _fan(other_caller_of="ddb")
+    assert _feature(shared, "ddb", "root_local") > 0.5
+    failing = _fan(leaf_family="http_errors_ratio")
+    assert _feature(failing, "ddb", "root_local") > 0.5
+    fine_caller = _fan(caller_slow=False)
+    assert _feature(fine_caller, "ddb", "root_local") > 0.5
+    worker = _fan(leaf_cpu="ddb")
+    assert _feature(worker, "ddb", "root_local") > 0.5
+    assert _feature(worker, "ssm", "root_local") > 0.5  # one leaf left: no fan-out

@@ -16,6 +16,8 @@ precedence between them (`crowd`): diffuse evidence feeds the "no cause" option.
 A leaf endpoint known only by the requests made to it (a load balancer's hostname, a
 proxy: X-Ray remote nodes, peer endpoints) that moves with a service its callers also
 reach is read as the way in to that service (`_mirrors`): its trouble is the service's.
+Several such dependencies of one caller that degrade together with it, seen slow by no
+other caller, are that caller's own slowness measured from its side (`_fan_out`).
 
 Cluster events (`analyzers.events`) are part of the scene: a fault the cluster reported
 at a service (crash, failed start, failed probes, no capacity) is an anomaly there from
@@ -287,6 +289,8 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
 
     lat = _latency_growth(per_svc)
     anomalous = {s for s, v in anom.items() if v >= 0.2}
+    fan = _fan_out(topo, anomalous, first, max(TOL_S, step), fnd.observed, fams)
+    seen_by = {d: s for s, lone in fan.items() for d in lone}
     ref_onset = first.get(a, onset) if a else onset
     sync_scale = max(2 * step, 300.0)
 
@@ -337,6 +341,8 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         if has_topo:
             for d in topo.downstream(s):
                 od = first.get(d, math.inf)
+                if d in fan.get(s, ()):
+                    continue  # its own calls, seen slow from its side (`_fan_out`)
                 if d in anom and (on is None or od <= on + TOL_S):
                     # a deeper anomaly explains this one only if it started about when
                     # this one did, and only as far as it is as strong
@@ -351,6 +357,13 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
                 # from there (timeouts, refused connections) is that service's too
                 near = math.exp(-abs(on - first[mirrors[s][0]]) / sync_scale)
                 deeper = max(deeper, near)
+        caller = seen_by.get(s)
+        if caller is not None and on is not None and an > 0:
+            # known only by the calls of one caller whose other calls degraded with it:
+            # the slowness measured is that caller's (`_fan_out`), as far as it is as
+            # strong and began as this one did
+            near = math.exp(-abs(on - first[caller]) / sync_scale)
+            deeper = max(deeper, near * min(1.0, anom[caller] / an))
         # a service starved of its own CPU or memory has a local explanation: waiting on
         # a slow dependency costs no CPU, and its callees' slowness seen from it is
         # partly its own (it is slow to send and to read)
@@ -618,6 +631,53 @@ def _topology_evidence(
 
 REQUEST_FAMILIES = frozenset({"latency", "errors", "availability", "traffic"})
 """What a caller sees of a request: how many, how long, how many failed."""
+FAN_OUT_MIN = 2
+"""How many of a caller's dependencies must degrade together (`_fan_out`)."""
+
+
+def _fan_out(
+    topo: Topology,
+    anomalous: set[str],
+    first: dict[str, float],
+    tol: float,
+    observed: dict[str, set[str]],
+    fams: dict[str, set[str]],
+) -> dict[str, set[str]]:
+    """Callers whose calls to several dependencies got slow at once: caller → those
+    dependencies.
+
+    A leaf dependency known only by the requests made to it (a managed database, a queue,
+    an external API: X-Ray remote and AWS nodes, OpenTelemetry `peer.service`, a
+    mesh's destination seen from the source proxy) is measured by its callers' clients.
+    A caller that is slow to send and to read (CPU-starved, paused, its own thread
+    pool full) is slow itself and makes every one of its calls look slow. So when
+    `FAN_OUT_MIN` or more such dependencies of one caller whose own latency grew get
+    slow together with it (within `tol`), and no other caller of theirs degrades, their
+    slowness is the caller's view of its own: it does not explain the caller (it is no
+    `deeper` cause of it), and the caller explains them. A dependency that is really
+    down is seen by each of its callers; one that another caller also finds slow, or
+    that fails rather than slows, is not counted here."""
+    out: dict[str, set[str]] = {}
+    for s in sorted(anomalous):
+        if s not in first or "latency" not in fams.get(s, ()):
+            continue
+        lone = {
+            d
+            for d in topo.depends_on.get(s, []) or []
+            if d != s
+            and d in anomalous
+            and d in first
+            and abs(first[d] - first[s]) <= tol
+            and not topo.depends_on.get(d)
+            and "latency" in fams.get(d, ())
+            and not observed.get(d, set()) - REQUEST_FAMILIES
+            and not any(c != s and c in anomalous for c in topo.callers(d))
+        }
+        if len(lone) >= FAN_OUT_MIN:
+            out[s] = lone
+    return out
+
+
 MIRROR_CORR = 0.9
 """How closely a leaf endpoint's series must follow a service's to be read as the
 caller-side view of it (`_mirrors`)."""
