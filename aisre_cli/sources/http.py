@@ -111,11 +111,27 @@ class Response:
         try:
             return redact_data(orjson.loads(self.body))
         except orjson.JSONDecodeError as exc:
-            raise SourceError(
-                f"{source}: answered with invalid JSON ({exc.msg} at char {exc.pos}) from"
-                f" {redact(self.url)}",
-                hint="a proxy or load balancer may be answering instead of the API",
-            ) from None
+            err = exc
+        if not _is_utf8(self.body):
+            # a log line or label with bytes that are not UTF-8 (Loki passes them
+            # through): keep the answer, each bad byte read as U+FFFD
+            try:
+                return redact_data(orjson.loads(self.body.decode("utf-8", "replace")))
+            except orjson.JSONDecodeError as exc:
+                err = exc
+        raise SourceError(
+            f"{source}: answered with invalid JSON ({err.msg} at char {err.pos}) from"
+            f" {redact(self.url)}",
+            hint="a proxy or load balancer may be answering instead of the API",
+        )
+
+
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
@@ -414,11 +430,14 @@ class Http:
         headers: Mapping[str, str] | None = None,
         deadline: float | None = None,
         ok: tuple[int, ...] = (200,),
+        final: Callable[[Response], bool] | None = None,
     ) -> Response:
         """Send one request with the retry policy; returns a response whose status is in ok.
 
         GET/HEAD are retried (bounded, jittered, Retry-After honoured); anything else is
-        sent exactly once.
+        sent exactly once. `final` marks a retryable answer that retrying cannot change
+        (Prometheus's 503 for a query that timed out): it is returned as is, for the
+        caller to read its error body.
         """
         idempotent = method.upper() in ("GET", "HEAD")
         dl = deadline if deadline is not None else self.deadline()
@@ -485,7 +504,7 @@ class Http:
             except AisreError:
                 raise
             else:
-                if resp.status in ok:
+                if resp.status in ok or (final is not None and final(resp)):
                     return resp
                 if not idempotent or resp.status not in RETRY_STATUSES:
                     self._raise_for_status(resp, shown)

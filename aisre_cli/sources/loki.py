@@ -6,9 +6,12 @@ window is read forward in pages: the next page starts at the timestamp of the la
 line received, and the lines already seen at exactly that nanosecond are skipped
 (the approach of `logcli --batch`, which neither loses nor duplicates lines that
 share a timestamp). Reading stops at the line budget (`max_lines`) or the time
-budget; either is reported as a partial note, never silently. A line whose timestamp
-is not unix nanoseconds inside the range asked for is skipped and counted in a partial
-note; a failed later page stops reading with a partial note, keeping what was read.
+budget; either is reported as a partial note, never silently. Like the trace sources
+(sources/tracing.py, `Clock`), no new page starts once `SOFT` of the time budget is
+spent and every request ends by `HARD`, so the lines read reach the gather before it
+gives up on the source. A line whose timestamp is not unix nanoseconds inside the
+range asked for is skipped and counted in a partial note; a failed later page stops
+reading with a partial note, keeping what was read.
 
 Lines are stored column-wise in a `LogTable` like the bundle reader does. A JSON line
 gives `level`/`msg` from its keys; any other line is kept whole as the message and its
@@ -37,6 +40,7 @@ from aisre_cli.sources.bundle import guess_level, normalize_level, service_of
 from aisre_cli.sources.catalog import SourceEnv, SourceType
 from aisre_cli.sources.http import Health, HttpSource, parse_model, probe, user_auth
 from aisre_cli.sources.querylog import QueryStat, record
+from aisre_cli.sources.tracing import Clock
 
 PAGE_LIMIT = 5000
 SLICES = 6
@@ -68,6 +72,9 @@ class _ReadState:
     stream_idx: dict[str, int]
     counters: dict[str, int]
     deadline: float
+    """Every request ends by then (the clock's `hard`)."""
+    soft: float
+    """No new page starts after this."""
     pages: int = 0
     bad_ts: int = 0
     """Lines skipped because their timestamp is not nanoseconds in the page's range."""
@@ -135,11 +142,11 @@ class Loki(HttpSource):
         """Read the window in `SLICES` time slices, each with its share of the line
         budget (what a sparse slice leaves over goes to the next), so a noisy hour
         before the incident cannot use up the budget before the onset is reached."""
-        deadline = self.http.deadline()
+        clock = Clock.start(self.http.budget_s)
         query = self.selector(services)
         self.last_query = query
         t0 = time.monotonic()
-        st = _ReadState(LogTable(), {}, {}, deadline)
+        st = _ReadState(LogTable(), {}, {}, clock.hard, clock.soft)
         start_ns = int(start.timestamp() * 1e9)
         end_ns = int(end.timestamp() * 1e9)
         n = max(1, min(SLICES, (end_ns - start_ns) // (60 * 10**9) or 1))
@@ -207,7 +214,7 @@ class Loki(HttpSource):
         cursor), "stop" when nothing more should be read (time budget, error)."""
         got = 0
         while cur < end_ns:
-            if time.monotonic() >= st.deadline:
+            if time.monotonic() >= st.soft:
                 self._notes.append(
                     SourceNote(
                         self.name, "partial", f"time budget spent after {len(st.table)} lines"

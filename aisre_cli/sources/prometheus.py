@@ -19,6 +19,11 @@ triage says which signal it could not see instead of silently using less.
 
 Each series carries the exact PromQL that produced it (`Series.query`) and a link to
 the Prometheus graph for it (`Series.ref`): evidence must be reproducible.
+
+Time: the source gets the gather budget. Like the trace sources (sources/tracing.py,
+`Clock`) it starts no new query once `SOFT` of it is spent and gives every request the
+`HARD` deadline, so what arrived reaches the gather, with a partial note naming the
+queries that were cut, before the gather gives up on the whole source.
 """
 
 from __future__ import annotations
@@ -29,11 +34,12 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import urlencode
 
 import httpx
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from aisre_cli.errors import AuthError, BundleError, SourceError
@@ -41,8 +47,9 @@ from aisre_cli.model import Series, SourceNote
 from aisre_cli.settings.config import DEFAULT_SERVICE_LABELS, PrometheusSource
 from aisre_cli.sources.bundle import parse_query_range
 from aisre_cli.sources.catalog import SourceEnv, SourceType
-from aisre_cli.sources.http import Health, HttpSource, parse_model, probe, user_auth
+from aisre_cli.sources.http import Health, HttpSource, Response, parse_model, probe, user_auth
 from aisre_cli.sources.querylog import QueryStat, record
+from aisre_cli.sources.tracing import Clock
 
 NICE_STEPS: tuple[int, ...] = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600)
 PROM_MAX_POINTS = 11_000
@@ -197,9 +204,20 @@ class Prometheus(HttpSource):
 
     def _get(self, path: str, params: Any, deadline: float | None) -> tuple[PromResponse, Any]:
         # Prometheus answers 400/422/503 with a JSON error envelope; read it for the reason.
-        resp = self.http.request("GET", path, params=params, deadline=deadline, ok=(200, 400, 422))
+        # Its 503 for a query that timed out is final (retrying re-runs the same slow
+        # evaluation inside the same budget); any other 503 (a proxy, TSDB not ready) is
+        # retried by the HTTP helper.
+        resp = self.http.request(
+            "GET", path, params=params, deadline=deadline, ok=(200, 400, 422), final=_timed_out
+        )
         raw = resp.json(self.name)
         env = parse_model(PromResponse, raw, self.name, path)
+        if env.errorType == "timeout":
+            raise SourceError(
+                f"{self.name}: timeout: {env.error or 'the query timed out'}",
+                hint="narrow the query (fewer series, a shorter --window) or raise"
+                " http.read_timeout (sent as the query timeout)",
+            )
         if resp.status != 200 or env.status != "success":
             raise SourceError(
                 f"{self.name}: {env.errorType or 'HTTP ' + str(resp.status)}:"
@@ -250,13 +268,17 @@ class Prometheus(HttpSource):
             raise SourceError(f"{self.name}: {exc.message}") from None
         numeric = [s for s in series if any(v == v for v in s.values)]
         if len(numeric) < len(series):  # all NaN (0/0): nothing to analyse
-            warnings.append(
-                f"{name}: dropped {len(series) - len(numeric)} series with no numeric value"
-            )
+            warnings.append(f"dropped {len(series) - len(numeric)} series with no numeric value")
             series = numeric
+        infinite = sum(1 for s in series for v in s.values if math.isinf(v))
+        if infinite:  # the analysis reads them as gaps: say so, a p99 at +Inf is a signal
+            warnings.append(
+                f"{infinite} point{'s' if infinite != 1 else ''} at ±Inf, read as gaps"
+                " (a histogram_quantile above the highest bucket, or a division by zero)"
+            )
         if len(series) > self.cfg.max_series:
             warnings.append(
-                f"{name}: {len(series)} series, kept the first {self.cfg.max_series}"
+                f"{len(series)} series, kept the first {self.cfg.max_series}"
                 " (raise prometheus.max_series)"
             )
             series = series[: self.cfg.max_series]
@@ -272,29 +294,34 @@ class Prometheus(HttpSource):
                 "g0.expr": promql,
                 "g0.tab": "0",
                 "g0.range_input": f"{max(1, int(end - start))}s",
-                "g0.end_input": datetime.fromtimestamp(end).strftime("%Y-%m-%d %H:%M:%S"),
+                # the Prometheus UI reads end_input as UTC
+                "g0.end_input": datetime.fromtimestamp(end, UTC).strftime("%Y-%m-%d %H:%M:%S"),
                 "g0.step_input": str(step),
             }
         )
         return f"{self.http.base_url}/graph?{q}"
 
-    def label_values(self, label: str, start: float, end: float) -> list[str]:
+    def label_values(
+        self, label: str, start: float, end: float, deadline: float | None = None
+    ) -> list[str]:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", label):
             raise SourceError(f"{self.name}: invalid label name {label!r}")
         env, _ = self._get(
             f"/api/v1/label/{label}/values",
             {"start": f"{start:.3f}", "end": f"{end:.3f}"},
-            None,
+            deadline,
         )
         data = env.data if isinstance(env.data, list) else []
         return [str(x) for x in data]
 
-    def discover_services(self, start: float, end: float) -> list[str]:
+    def discover_services(
+        self, start: float, end: float, deadline: float | None = None
+    ) -> list[str]:
         """Service names seen in [start, end]: the values of every service label (a
         series' service is its first service label present, so any value can be one)."""
         found: set[str] = set()
         for label in self.service_labels:
-            found.update(self.label_values(label, start, end))
+            found.update(self.label_values(label, start, end, deadline))
         return sorted(found)
 
     def series_for_service(self, service: str, start: float, end: float) -> list[dict[str, str]]:
@@ -352,7 +379,8 @@ class Prometheus(HttpSource):
     def fetch_series(
         self, start: datetime, end: datetime, services: set[str] | None
     ) -> tuple[list[Series], list[SourceNote]]:
-        deadline = self.http.deadline()
+        clock = Clock.start(self.http.budget_s)
+        deadline = clock.hard
         s, e = start.timestamp(), end.timestamp()
         step = choose_step(s, e, self.cfg.max_points)
         self.last_step = step
@@ -364,7 +392,7 @@ class Prometheus(HttpSource):
                 svc_list = sorted(services)
             else:
                 try:
-                    svc_list = self.discover_services(s, e)
+                    svc_list = self.discover_services(s, e, deadline)
                 except AuthError:
                     raise
                 except SourceError as exc:
@@ -385,6 +413,8 @@ class Prometheus(HttpSource):
 
         def run(item: tuple[str, str]) -> tuple[str, Any]:
             name, q = item
+            if clock.spent():  # no new query: what is in flight must end before the gather
+                return name, None
             t0 = time.monotonic()
             try:
                 got = self.query_range(q, s, e, step, name=name, deadline=deadline)
@@ -402,25 +432,46 @@ class Prometheus(HttpSource):
         if auth_errors:
             raise auth_errors[0]
         errors = [r for _, r in results if isinstance(r, SourceError)]
-        if errors and len(errors) == len(results):
+        skipped = [name for name, r in results if r is None]
+        if errors and len(errors) + len(skipped) == len(results):
             first = errors[0]
             raise SourceError(
                 f"{first.message}"
-                + (f" (and {len(errors) - 1} more queries)" if len(errors) > 1 else ""),
+                + (f" (and {len(errors) - 1} more queries)" if len(errors) > 1 else "")
+                + (f"; {len(skipped)} not run: time budget spent" if skipped else ""),
                 hint=first.hint,
             )
+        if skipped and len(skipped) == len(results):
+            raise SourceError(
+                f"{self.name}: time budget spent before any query ran",
+                hint="the source is slow; raise gather_budget_s or http.read_timeout",
+            )
+        warned: dict[str, list[str]] = {}  # one note per text: a store down warns every query
         for name, r in results:
+            if r is None:
+                continue
             if isinstance(r, SourceError):
                 failures.append(f"{name}: {r.message}")
                 continue
             got, warns, body = r
             self.last_bodies[name] = body
             for w in warns:
-                notes.append(SourceNote(self.name, "partial", f"{name}: {w}"))
+                warned.setdefault(w, []).append(name)
             for ser in got:
                 if services is not None and ser.service is not None and ser.service not in services:
                     continue
                 series.append(ser)
+        for w, names in warned.items():
+            notes.append(SourceNote(self.name, "partial", f"{_names(names)}: {w}"))
+        if skipped:
+            notes.append(
+                SourceNote(
+                    self.name,
+                    "partial",
+                    f"time budget: {len(skipped)} of {len(results)} queries not run:"
+                    f" {_names(skipped)} (raise gather_budget_s)",
+                )
+            )
         if failures:
             shown = "; ".join(failures[:3]) + (
                 f"; +{len(failures) - 3} more" if len(failures) > 3 else ""
@@ -433,6 +484,24 @@ class Prometheus(HttpSource):
 
 def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _names(names: Sequence[str], limit: int = 3) -> str:
+    """`a, b, c` or `a, b, c +4 more`: the queries a note is about."""
+    more = f" +{len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def _timed_out(resp: Response) -> bool:
+    """Prometheus's own 503 for a query that hit its timeout (a JSON error envelope with
+    errorType "timeout"): final, unlike a proxy's 503."""
+    if resp.status != 503:
+        return False
+    try:
+        data = orjson.loads(resp.body)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(data, dict) and data.get("errorType") == "timeout"
 
 
 def _stem(value: str) -> str:
