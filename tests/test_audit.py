@@ -559,3 +559,25 @@ def test_cli_show_reports_a_torn_tail_as_a_crash_not_tampering(tmp_path: Path) -
     (home / "data" / "audit.jsonl").write_bytes(log.path.read_bytes().rsplit(b"\n", 1)[0])
     list(log.records())
     assert log.unreadable == 1 and log.torn == 0
+
+
+def test_audit_show_and_the_console_summarize_a_record_alike(tmp_path: Path) -> None:
+    """One summary of a record for both front ends: a failed step's error and a
+    verification's detail are in `aisre audit show` as in the console's audit view."""
+    from aisre_cli.ui.tui.backend import audit_summary
+
+    home = tmp_path / "home"
+    env = make_env(home)
+    log = AuditLog(home / "data" / "audit.jsonl", key=None)
+    log.append("result", {"step": "rollback", "ok": False, "error": "kubectl exited 1"}, "r-1")
+    log.append(
+        "verify", {"step": "rollback", "ok": True, "detail": "error ratio 0.01 < 0.05"}, "r-1"
+    )
+    cp = subprocess.run(
+        [*AISRE, "audit", "show"], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert cp.returncode == 0, cp.stderr
+    for rec in log.records():
+        line = audit_summary(rec)
+        assert line and line in cp.stdout, (line, cp.stdout)
+    assert "error=kubectl exited 1" in cp.stdout and "detail=error ratio 0.01" in cp.stdout

@@ -108,6 +108,24 @@ class AuditRecord:
     actor: str
     data: dict[str, Any]
 
+    SUMMARY_KEYS = ("step", "attempt", "ok", "reason", "status", "runbook", "action", "error")
+    """What a record's one-line summary shows, in this order (then a verification's
+    `detail` and the decision's kind)."""
+
+    def summary(self, limit: int | None = None) -> str:
+        """The record's data as one line (`aisre audit show` and the console's audit
+        view print the same): plain text, still outside text to whoever displays it."""
+        d = self.data
+        bits = [
+            f"{key}={str(d[key])[:120]}"
+            for key in (*self.SUMMARY_KEYS, "detail")
+            if d.get(key) not in (None, "")
+        ]
+        if isinstance(d.get("decision"), dict):
+            bits.append(f"decision={d['decision'].get('kind')}")
+        line = " ".join(bits)
+        return line if limit is None else line[:limit]
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> AuditRecord:
         """A record from its JSON; TypeError when a field has the wrong type (an edited

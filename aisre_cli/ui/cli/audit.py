@@ -104,16 +104,8 @@ def show_cmd(
 
     con = console(soft_wrap=True)
     for r in recs:
-        d = r.data
-        bits = []
-        for key in ("step", "attempt", "ok", "reason", "status", "runbook", "action", "error"):
-            if d.get(key) not in (None, ""):
-                v = str(d[key])
-                bits.append(f"{key}={v[:120]}")
-        if "decision" in d and isinstance(d["decision"], dict):
-            bits.append(f"decision={d['decision'].get('kind')}")
         # records are files anyone with write access can edit: every field is outside text
-        fields = [f"#{r.seq:<5} {r.ts}", f"{r.event:<12}", f"{r.run or '-':28}", " ".join(bits)]
+        fields = [f"#{r.seq:<5} {r.ts}", f"{r.event:<12}", f"{r.run or '-':28}", r.summary()]
         m = [markup(x, oneline=True) for x in fields]
         con.print(f"[dim]{m[0]}[/] {m[1]} {m[2]} {m[3]}")
     if not recs:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aisre_cli.flows.triage import AlertGroup, TriageFlow, TriageOptions, severity_rank
 from aisre_cli.model import Alert, Context, Evidence, Hypothesis, Series, SourceNote, TriageReport
@@ -301,12 +301,7 @@ class Backend:
         return open_audit_log().head()
 
 
-def audit_summary(rec: AuditRecord) -> str:
-    """One line for an audit record (what the audit view lists)."""
-    d: dict[str, Any] = rec.data
-    bits: list[str] = []
-    for key in ("runbook", "step", "status", "reason", "action", "ok", "detail"):
-        if key in d and d[key] not in (None, ""):
-            val = d[key]
-            bits.append(f"{key}={val}" if key not in ("action",) else str(val))
-    return " ".join(bits)[:200]
+def audit_summary(rec: AuditRecord, limit: int = 200) -> str:
+    """One line for an audit record (what the audit view lists): what `aisre audit
+    show` prints (`AuditRecord.summary`), so a failed step's error is there too."""
+    return rec.summary(limit)

@@ -52,6 +52,7 @@ class AuditScreen(Screen[None]):
         yield Static("", id="audit-title", markup=False)
         yield DataTable(id="audit-runs", cursor_type="row")
         yield DataTable(id="audit-records", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="audit-detail", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -106,8 +107,29 @@ class AuditScreen(Screen[None]):
             )
         if recs:
             tt.move_cursor(row=len(recs) - 1)
-        elif not self.runs:
+        self._show_detail()
+        if not recs and not self.runs:
             self.notify("no runs yet: open an incident, press r for its runbooks", title="audit")
+
+    def _show_detail(self) -> None:
+        """The highlighted record in full under the table: at 80 columns its `what`
+        column is cut (`aisre audit show` prints the same fields)."""
+        box = self.query_one("#audit-detail", Static)
+        row = self.query_one("#audit-records", DataTable).cursor_row
+        box.display = 0 <= row < len(self.records)
+        if not box.display:
+            return
+        rec = self.records[row]
+        t = Text(f"#{rec.seq} ", style="bold")
+        t.append(visible(rec.event, oneline=True), style=EVENT_STYLE.get(rec.event, "bold"))
+        where = f"  {rec.run or '-'}  {rec.hash[:16]}"
+        t.append(visible(where, oneline=True) + "\n", style="dim")
+        t.append(visible(audit_summary(rec, 600), oneline=True))
+        box.update(t)
+
+    @on(DataTable.RowHighlighted, "#audit-records")
+    def _record_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail()
 
     @on(DataTable.RowSelected, "#audit-runs")
     def _run_selected(self, event: DataTable.RowSelected) -> None:

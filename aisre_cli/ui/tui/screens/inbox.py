@@ -180,6 +180,9 @@ class InboxScreen(Screen[None]):
     def _fill(self) -> None:
         table = self.query_one("#inbox-table", DataTable)
         keep = table.cursor_row
+        # the cursor stays on the incident it was on, not on its row: a refresh that
+        # adds or resolves an incident above it must not move enter to another one
+        was = self.selected()
         table.clear()
         incidents = self.inbox.incidents if self.inbox else []
         f = self.filter_text.lower().strip()
@@ -237,6 +240,10 @@ class InboxScreen(Screen[None]):
                 cells = [*cells, summary]
             table.add_row(*cells, key=key)
         if self.shown:
+            if was is not None:
+                head = was.head.id
+                at = [i for i, inc in enumerate(self.shown) if head in (a.id for a in inc.alerts)]
+                keep = at[0] if at else keep
             table.move_cursor(row=min(keep, len(self.shown) - 1))
         self._show_summary()
         empty = self.query_one("#inbox-empty", Static)

@@ -66,6 +66,10 @@ PLAN_COLUMNS = (
     ("cap", "capability"),  # before the long step title, which gets what is left
     ("step", "step"),
 )
+PLAN_MAX = 9
+"""Rows of the plan table at most (its header included)."""
+OUTPUT_MIN = 3
+"""Rows the run output keeps at least (its border and one line), as in runbook.tcss."""
 
 
 def badge(scope: str) -> Text:
@@ -108,6 +112,8 @@ class RunbookScreen(Screen[None]):
         """Why the running step is being stopped (ctrl+c or `a` while busy)."""
         self._plan_shown: tuple[int, list[tuple[str, str, str]]] | None = None
         """What the plan table shows now (title room, rows): unchanged, it is kept."""
+        self._plan_width = 0
+        """The plan table's width (its columns and their padding)."""
 
     @property
     def session(self) -> RunSession | None:
@@ -349,8 +355,10 @@ class RunbookScreen(Screen[None]):
             t.truncate(room, overflow="ellipsis")
             titles.append(t)
         widths.append(max([len(PLAN_COLUMNS[-1][1])] + [t.cell_len for t in titles]))
+        self._plan_width = sum(w + 2 for w in widths)
         shown = (room, [(str([str(c) for c in cells]), title, key) for cells, title, key in rows])
         if shown == self._plan_shown:
+            self._fit()
             return  # a resize to the same width, a redraw with nothing new: keep the table
         self._plan_shown = shown
         plan.clear(columns=True)  # column widths follow this content, not older rows
@@ -358,6 +366,34 @@ class RunbookScreen(Screen[None]):
             plan.add_column(col, key=key, width=w)
         for (cells, _, key), t in zip(rows, titles, strict=True):
             plan.add_row(*cells, t, key=key)
+        self._fit()
+
+    def _fit(self) -> None:
+        """Keep the prompt line on the screen and the step card whole (what y confirms
+        is on it): when the plan, the card and the run output do not all fit the
+        terminal's height, the plan gives up rows first (it scrolls to the step on the
+        card), then the output down to `OUTPUT_MIN`; only then is the card cut."""
+        plan = self.query_one("#rb-plan", DataTable)
+        card = self.query_one("#rb-step", Static)
+        height, width = self.size.height, self.size.width
+        if not height or not plan.display:
+            return
+        room = height - 3 - OUTPUT_MIN  # the title, the prompt and the footer
+        need = 0
+        if card.display:
+            inner = max(1, width - 2)  # the card's padding
+            need = card.get_content_height(self.size, self.size, inner)
+        sideways = 1 if self._plan_width > width else 0  # a horizontal scrollbar
+        rows = plan.row_count + 1 + sideways  # and its header
+        least = min(rows, 2 + sideways)  # the header and the step on the card
+        card_h = max(1, min(need, room - least))
+        card.styles.max_height = card_h
+        plan.styles.max_height = max(least, min(PLAN_MAX, rows, room - (need and card_h)))
+        cur = self.current
+        if cur is not None:
+            key = cur.undo_of or cur.id
+            if key in plan.rows:
+                plan.move_cursor(row=plan.get_row_index(key))
 
     def on_resize(self) -> None:
         self._refresh_plan()
@@ -402,6 +438,7 @@ class RunbookScreen(Screen[None]):
         card.update(t)
         card.display = True
         self.shown_digest = ps.action.digest()
+        self._fit()
 
     def step_to(self, state: object) -> None:
         """Render the stepper's next state; perform it in a worker unless it asks."""
