@@ -58,3 +58,17 @@ def test_a_naive_start_is_read_as_utc() -> None:
     now = datetime(2026, 1, 1, 12, tzinfo=UTC)
     w = live_window(_alert(datetime(2026, 1, 1, 11, 59)), 60, 900, now)
     assert w.end == now
+
+
+def test_every_source_call_is_bounded_by_the_gather_budget() -> None:
+    """`triage --budget 2` with sources built for a 10 s profile budget: each source's
+    own clock (`tracing.Clock`, which Prometheus, Loki and the trace sources keep) is cut
+    to the gather's deadline, so a slow source cannot outlast the triage's budget."""
+    from aisre_cli.investigate.gather import _run_with_budget
+    from aisre_cli.sources.tracing import Clock
+
+    results, notes = _run_with_budget(
+        [("metrics", lambda: Clock.start(10.0).budget_s)], budget_s=2.0, progress=None
+    )
+    assert [n.status for n in notes] == ["ok"]
+    assert results["metrics"] <= 2.0

@@ -227,10 +227,25 @@ def _run_with_budget(
     notes: list[SourceNote] = []
     if not jobs:
         return results, notes
+    from aisre_cli.sources.tracing import GATHER_DEADLINE
+
     started = time.monotonic()
     deadline = started + budget_s
+
+    def bounded(fn: Callable[[], Any]) -> Callable[[], Any]:
+        # every source's own clock (`tracing.Clock`) ends with the gather: a source
+        # built with the profile's budget must not outlast `triage --budget`
+        def run() -> Any:
+            token = GATHER_DEADLINE.set(deadline)
+            try:
+                return fn()
+            finally:
+                GATHER_DEADLINE.reset(token)
+
+        return run
+
     pool = ThreadPoolExecutor(max_workers=min(8, len(jobs)), thread_name_prefix="gather")
-    futures: dict[Future[Any], str] = {pool.submit(fn): key for key, fn in jobs}
+    futures: dict[Future[Any], str] = {pool.submit(bounded(fn)): key for key, fn in jobs}
     pending = set(futures)
     try:
         return _collect(futures, pending, deadline, started, budget_s, progress, results, notes)

@@ -100,9 +100,10 @@ def quantile(xs: list[float], q: float) -> float:
 
 GATHER_DEADLINE: ContextVar[float | None] = ContextVar("aisre_gather_deadline", default=None)
 """The monotonic time at which the gather stops waiting for sources. The gather sets it
-around a trace source's call; the source's own budget (the profile's whole gather
-budget) is cut to it, so what listing the alerts already used is not spent twice and
-the partial result arrives before the gather gives up on it."""
+around every source's call (a trace source's tighter still); the source's own budget
+(the profile's whole gather budget) is cut to it, so what listing the alerts already
+used is not spent twice, `triage --budget` bounds a source built with the profile's
+budget, and the partial result arrives before the gather gives up on it."""
 
 
 @dataclass
