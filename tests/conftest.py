@@ -18,6 +18,9 @@ PETSHOP = REPO.parent / "shared" / "datasets" / "petshop"
 SUITE = REPO / "scenarios" / "suite"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+# the team store's PostgreSQL fixtures (`cluster`, `url`), for the modules that ask
+pytest_plugins = ["tests.pg_fixtures"]
+
 
 def _hypothesis_profiles() -> None:
     """Property tests (tests/test_fuzz.py) run a fixed, derandomized example budget so

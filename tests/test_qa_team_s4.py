@@ -21,7 +21,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,39 +43,11 @@ from aisre_cli.memory.storage import MemoryStore, open_store
 from aisre_cli.memory.teamstore import OfflineStore, TeamStore
 from aisre_cli.model import Change
 from aisre_cli.settings.config import Profile
-from tests.conftest import IN_CI
 
 if TYPE_CHECKING:
     from tests.pg import PgCluster
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[PgCluster]:
-    from tests.pg import PgCluster, find_bin_dir
-
-    if find_bin_dir() is None:
-        if IN_CI:
-            pytest.fail("PostgreSQL (initdb, pg_ctl) is missing under CI: .ci/run must install it")
-        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not installed")
-    c = PgCluster.start()
-    try:
-        yield c
-    finally:
-        c.stop()
-
-
-@pytest.fixture
-def url(cluster: PgCluster, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    if not cluster.is_running():
-        cluster.start_again()
-    monkeypatch.setenv("AISRE_MEMORY_TOKEN", cluster.app_password)
-    u = cluster.create_database()
-    MemoryStore(location=location_for(u)).close()  # the owner's `memory migrate`
-    yield u
-    if not cluster.is_running():
-        cluster.start_again()
 
 
 def _profile(url: str) -> Profile:

@@ -10,50 +10,18 @@ These tests own their cluster (module scope), as tests/test_team_faults.py does.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-import pytest
-
 from aisre_cli.memory import migrations
-from aisre_cli.memory.backend import location_for
 from aisre_cli.memory.spool import Spool, memory_spool
-from aisre_cli.memory.storage import MemoryStore
-from tests.conftest import DEMO, IN_CI
+from tests.conftest import DEMO
 from tests.test_team_faults import _aisre, _rows  # the CLI in a subprocess; SQL as the tool
 
 if TYPE_CHECKING:
     from tests.pg import PgCluster
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[PgCluster]:
-    from tests.pg import PgCluster, find_bin_dir
-
-    if find_bin_dir() is None:
-        if IN_CI:
-            pytest.fail("PostgreSQL (initdb, pg_ctl) is missing under CI: .ci/run must install it")
-        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not installed")
-    c = PgCluster.start()
-    try:
-        yield c
-    finally:
-        c.stop()
-
-
-@pytest.fixture
-def url(cluster: PgCluster, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    if not cluster.is_running():  # a test that failed half-way left it stopped
-        cluster.start_again()
-    monkeypatch.setenv("AISRE_MEMORY_TOKEN", cluster.app_password)
-    u = cluster.create_database()
-    MemoryStore(location=location_for(u)).close()  # the owner's `memory migrate`
-    yield u
-    if not cluster.is_running():
-        cluster.start_again()
 
 
 def _config(home: Path, url: str, *, bundle: bool = True) -> None:
