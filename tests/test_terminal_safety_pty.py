@@ -12,6 +12,7 @@ The console refuses to start without a terminal: exit 2 and one line.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import subprocess
@@ -120,7 +121,19 @@ def test_console_in_a_real_terminal(bundle: Path, tmp_path: Path) -> None:
 def big_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Output well past a pipe's buffer, so `head` closes it while aisre still writes."""
     payload = joined() + " " + "B" * 250_000  # more than a pipe plus head's 128 KiB read
-    return hostile_bundle(tmp_path_factory.mktemp("pipe") / "bundle", payload, logs=False)
+    b = hostile_bundle(tmp_path_factory.mktemp("pipe") / "bundle", payload, logs=False)
+    # the alerts table cuts long cells (name, service, summary), so its size comes from
+    # rows: 3,000 more alerts, each its own row
+    alerts = json.loads((b / "alerts.json").read_text())
+    base = alerts[-1]
+    for i in range(3000):
+        a = {k: v for k, v in base.items() if k not in ("labels", "annotations")}
+        a["fingerprint"] = f"{0xB16B00B5_0000 + i:016x}"
+        a["labels"] = {"alertname": f"PipeFiller{i}", "service": f"svc{i % 40}"}
+        a["annotations"] = {"summary": f"row {i} of an inbox longer than a pipe holds"}
+        alerts.append(a)
+    (b / "alerts.json").write_text(json.dumps(alerts))
+    return b
 
 
 @pytest.mark.parametrize(
