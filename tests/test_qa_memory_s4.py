@@ -235,3 +235,23 @@ def test_a_head_anchor_with_an_overflowing_seq_fails_verification(
     assert not verify(log.path, key=None).ok
     code, out, err = run(capsys, "audit", "verify")
     assert code == 6 and "internal error" not in err, (out, err)
+
+
+def test_resolve_json_is_the_incident_as_show_json_prints_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`aisre.incident/v1` had two shapes: `incident show --json` printed the incident
+    (alert an object, the cause with its rank), `incident resolve --json` a list row
+    (alert a name, no rank). One schema id now means one shape."""
+    with MemoryStore(paths.memory_db_file()) as st:
+        inc = st.record_report(report(), SIG)
+    code, out, err = run(capsys, "incident", "resolve", str(inc.id), "--cause", "1", "--json")
+    assert code == 0, err
+    resolved = json.loads(out)
+    code, out, err = run(capsys, "incident", "show", str(inc.id), "--json")
+    assert code == 0, err
+    shown = json.loads(out)
+    assert resolved["schema"] == shown["schema"] == "aisre.incident/v1"
+    assert resolved.pop("spooled") is False
+    assert resolved == shown
+    assert isinstance(shown["alert"], dict) and shown["cause"]["rank"] == 1

@@ -62,6 +62,14 @@ def _row(i: Incident) -> dict[str, Any]:
     }
 
 
+def _incident_json(inc: Incident, **extra: Any) -> dict[str, Any]:
+    """`aisre.incident/v1`: one incident as `incident show --json` prints it (and
+    `incident resolve --json` once the cause is confirmed), without the stored report."""
+    d = inc.to_dict()
+    d.pop("report", None)
+    return {"schema": "aisre.incident/v1", **d, **extra}
+
+
 @incident_app.command("list")
 def list_cmd(
     ctx: typer.Context,
@@ -121,9 +129,7 @@ def show_cmd(
     with _store(ctx, profile) as st:
         inc = st.get(incident)
     if json_out:
-        d = inc.to_dict()
-        d.pop("report", None)
-        print_json({"schema": "aisre.incident/v1", **d})
+        print_json(_incident_json(inc))
         return
     # every line is built from stored text (alert labels, triage's statements, notes,
     # an imported teammate's file): each field is shown on one line, so a newline in
@@ -224,7 +230,8 @@ def resolve_cmd(
         if json_out:
             print_json(
                 {
-                    "schema": "aisre.incident/v1",
+                    # not an incident yet: what waits in the spool (its own shape)
+                    "schema": "aisre.spooled-resolve/v1",
                     "ref": res.ref,
                     "status": "spooled",
                     "spooled": True,
@@ -235,8 +242,8 @@ def resolve_cmd(
             return
         echo(f"incident {res.ref}: cause {what} kept in the local spool, confirmed when sent")
         return
-    if json_out:
-        print_json({"schema": "aisre.incident/v1", **_row(inc)})
+    if json_out:  # the same shape as `incident show --json`: one schema, one shape
+        print_json(_incident_json(inc, spooled=False))
         return
     echo(f"incident {inc.id} resolved: {inc.cause_text()}")
 
