@@ -84,17 +84,25 @@ def require_binary(path: str) -> None:
 # ---------------------------------------------------------------- PostgreSQL
 
 
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[PgCluster]:
-    """One throwaway PostgreSQL cluster per test session (per xdist worker); see tests/pg.py.
-
-    Skips when the binaries are missing, but fails under CI (.ci/run installs them)."""
-    from tests.pg import PgCluster, find_bin_dir
+def require_postgres() -> None:
+    """Skip without the PostgreSQL binaries (initdb, pg_ctl); fail under CI, where
+    .ci/run installs them."""
+    from tests.pg import find_bin_dir
 
     if find_bin_dir() is None:
         if IN_CI:
             pytest.fail("PostgreSQL (initdb, pg_ctl) is missing under CI: .ci/run must install it")
         pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not installed")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """One throwaway PostgreSQL cluster per test session (per xdist worker); see tests/pg.py.
+
+    Skips when the binaries are missing, but fails under CI (.ci/run installs them)."""
+    from tests.pg import PgCluster
+
+    require_postgres()
     cluster = PgCluster.start()
     try:
         yield cluster

@@ -13,7 +13,7 @@ import pytest
 
 from aisre_cli.memory.backend import location_for
 from aisre_cli.memory.storage import MemoryStore
-from tests.conftest import IN_CI
+from tests.conftest import require_postgres
 
 if TYPE_CHECKING:
     from tests.pg import PgCluster
@@ -21,12 +21,9 @@ if TYPE_CHECKING:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[PgCluster]:
-    from tests.pg import PgCluster, find_bin_dir
+    from tests.pg import PgCluster
 
-    if find_bin_dir() is None:
-        if IN_CI:
-            pytest.fail("PostgreSQL (initdb, pg_ctl) is missing under CI: .ci/run must install it")
-        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not installed")
+    require_postgres()
     c = PgCluster.start()
     try:
         yield c
