@@ -7,7 +7,8 @@ Run this only deliberately (after a reviewed change to the engine or the weights
 
 Per dataset it records the evaluation with the shipped weights (top-1, top-3, MRR,
 ECE, confident-wrong, ...) and the leave-one-dataset-out numbers (`lodo`: fit on
-the other datasets, λ/temperature/threshold chosen without this one). LODO needs
+the other datasets, λ/temperature/threshold chosen without this one, as
+`aisre eval --fit --temperature` does). LODO needs
 every dataset; when one is missing the stored `lodo` entries are kept as they are.
 
 `tests/test_regression_gate.py` fails when top-1, or LODO top-1/top-3, on a dataset
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         ap.error(f"unknown dataset {', '.join(unknown)}; choose from {', '.join(DATASETS)}")
     from aisre_cli.investigate.evaluate import evaluate
-    from aisre_cli.investigate.fit import leave_one_dataset_out
+    from aisre_cli.investigate.fit import DEFAULT_TEMPERATURES, leave_one_dataset_out
 
     current = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}
     present = {n: p for n, p in DATASETS.items() if p.exists()}
@@ -78,7 +79,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     # one triage pass over every dataset: the plain numbers and every LODO fit share it
     report = evaluate(list(present.values()), keep_features=True)
-    lodo = leave_one_dataset_out(report.cases) if len(present) == len(DATASETS) else None
+    # λ and the temperature chosen as `aisre eval --fit --temperature` (the headline) does
+    lodo = (
+        leave_one_dataset_out(report.cases, temperatures=DEFAULT_TEMPERATURES)
+        if len(present) == len(DATASETS)
+        else None
+    )
     if lodo is None:
         print("not every dataset is present: LODO numbers kept as they are", file=sys.stderr)
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -93,7 +93,13 @@ def test_truth_matching_rules() -> None:
     assert TruthSpec("deploy", "api").matches("deploy", "api", "anything")
     svc = TruthSpec("deploy", "api", None, "service")
     assert svc.matches("unknown", "api", None)  # service only
-    assert not TruthSpec("unknown", "api").matches("unknown", "api", None)
+    # an `unknown` truth names the alerting service: only "it starts there, cause
+    # unknown" says that; a specific kind, or another service, does not
+    unk = TruthSpec("unknown", "api")
+    assert unk.matches("unknown", "api", "api")
+    assert not unk.matches("deploy", "api", "chg-2")
+    assert not unk.matches("unknown", "db", None)
+    assert not TruthSpec("unknown", "").matches("unknown", "", None)
     ordered = [("db", "deploy", "c1"), ("db", "unknown", None), ("api", "network", "api")]
     assert truth_rank(svc, ordered) == 2  # services de-duplicated: db, api
     assert truth_rank(TruthSpec("network", "api"), ordered) == 3
@@ -404,6 +410,39 @@ def test_sign_constraints_are_respected() -> None:
     assert theta[0] >= 0.0 and theta[nf - 1] <= 0.0
     free = fit_theta(items, l2=0.01)
     assert free[0] < 0.0 and free[nf - 1] > 0.0
+
+
+def test_an_unknown_truth_accepts_no_cause_or_unknown_at_the_alerting_service() -> None:
+    """For an `unknown` truth both honest answers are in the label set: "no cause found"
+    and "it starts at the alerting service, cause unknown" (both escalate); the
+    likelihood is their summed probability, and the gradient is that of the loss."""
+    from aisre_cli.investigate.fit import _nll_grad, _pack, log_loss
+
+    nf = len(FEATURES)
+    rng = np.random.default_rng(3)
+    keys = [("api", "unknown", "api"), ("api", "deploy", "c1"), ("db", "unknown", "db")]
+    x = rng.uniform(0.0, 1.0, size=(3, nf))
+    case = CaseResult(
+        "u", "u", TruthSpec("unknown", "api"), features=CaseFeatures(keys, x.tolist())
+    )
+    (it,) = make_items([case])
+    assert it.label.tolist() == [True, False, False] and it.is_null
+    theta = rng.normal(0.0, 0.5, nf + 1)
+    s = np.append(x @ theta[:nf], theta[nf])
+    p = np.exp(s - s.max())
+    p /= p.sum()
+    assert log_loss([it], theta) == pytest.approx(-np.log(p[0] + p[3]))
+    known = CaseResult(
+        "k", "k", TruthSpec("deploy", "api", "c1"), features=CaseFeatures(keys, x.tolist())
+    )
+    d = _pack(make_items([case, known]))
+    _, g = _nll_grad(theta, d, 0.0)
+    eps = 1e-6
+    for j in range(nf + 1):
+        e = np.zeros(nf + 1)
+        e[j] = eps
+        num = (_nll_grad(theta + e, d, 0.0)[0] - _nll_grad(theta - e, d, 0.0)[0]) / (2 * eps)
+        assert g[j] == pytest.approx(num, abs=1e-5)
 
 
 @pytest.mark.parametrize("true_crowd", [2.0, -2.0])

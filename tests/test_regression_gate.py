@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from aisre_cli.investigate.evaluate import evaluate
-from aisre_cli.investigate.fit import leave_one_dataset_out
+from aisre_cli.investigate.fit import DEFAULT_TEMPERATURES, leave_one_dataset_out
 from tests.conftest import IN_CI, PETSHOP, REPO, SUITE
 
 BASELINE = REPO / "bench" / "baseline.json"
@@ -58,7 +58,8 @@ def test_ranking_does_not_regress() -> None:
         if s.n < base["n"]:
             fails.append(f"{name}: {s.n} bundles evaluated, baseline has {base['n']}")
     if len(present) == len(DATASETS):
-        lodo = leave_one_dataset_out(report.cases)
+        # as `aisre eval --fit --temperature` (the headline) chooses λ and T
+        lodo = leave_one_dataset_out(report.cases, temperatures=DEFAULT_TEMPERATURES)
         assert lodo is not None
         assert set(lodo.by_dataset) == set(DATASETS)
         for name, s in sorted(lodo.by_dataset.items()):

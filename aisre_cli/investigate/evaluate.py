@@ -93,9 +93,14 @@ class TruthSpec:
         return self.kind == "unknown"
 
     def matches(self, kind: str, service: str, subject: str | None) -> bool:
-        """Does one hypothesis (kind, service, subject) match this truth?"""
+        """Does one hypothesis (kind, service, subject) match this truth?
+
+        An `unknown` truth (an alert fires and nothing explains it; it names the
+        alerting service) is matched only by the hypothesis that says exactly that:
+        kind `unknown` on that service ("it starts here, a person has to find why"),
+        which always escalates. Any specific kind is wrong for it."""
         if self.is_unknown:
-            return False
+            return kind == "unknown" and bool(self.service) and service == self.service
         if service != self.service:
             return False
         if self.service_only:
@@ -187,7 +192,8 @@ class CaseResult:
 
     @property
     def top_correct(self) -> bool:
-        """Is the top hypothesis itself right? (Never for an `unknown` truth.)"""
+        """Is the top hypothesis itself right? (For an `unknown` truth: only kind `unknown`
+        on the alerting service, see `TruthSpec.matches`.)"""
         if not self.ok or self.top is None or self.truth is None:
             return False
         svc, kind, subject = self.top

@@ -7,11 +7,12 @@ x_1..x_n (feature vectors in `rank.FEATURES` order),
 
 with b = `null_score`. The label of a bundle is the set of candidates matching its
 truth (DESIGN.md rules; for `match: service` every candidate of the true service),
-or the null option when the truth is `unknown` or no candidate matches. The
-likelihood of a bundle is the probability of its label set. Bundles are weighted
-so that every dataset (top folder) counts the same in total: a large synthetic suite
-must not drown a smaller real one. We minimise the weighted negative log-likelihood
-plus an L2 penalty (λ/2)(|w|² + b²) with a hand-written
+or the null option when no candidate matches. An `unknown` truth (nothing explains
+the alert) accepts both answers that escalate: the null option and kind `unknown` on
+the alerting service. The likelihood of a bundle is the probability of its label set.
+Bundles are weighted so that every dataset (top folder) counts the same in total: a
+large synthetic suite must not drown a smaller real one. We minimise the weighted
+negative log-likelihood plus an L2 penalty (λ/2)(|w|² + b²) with a hand-written
 L-BFGS (two-loop recursion, Armijo backtracking); numpy only.
 
 Honest numbers, two kinds:
@@ -85,11 +86,15 @@ class Item:
     x: FloatArr
     """n × F feature matrix."""
     label: BoolArr
-    """n booleans: candidates in the label set (all False: the label is "no cause")."""
+    """n booleans: candidates in the label set."""
+    null_ok: bool = False
+    """Is "no cause" in the label set? Always when no candidate matches; also for an
+    `unknown` truth, where "no cause found" and "it starts in the alerting service,
+    cause unknown" are both the honest answer (both escalate)."""
 
     @property
     def is_null(self) -> bool:
-        return not bool(self.label.any())
+        return self.null_ok or not bool(self.label.any())
 
 
 def make_items(cases: Sequence[CaseResult]) -> list[Item]:
@@ -103,7 +108,7 @@ def make_items(cases: Sequence[CaseResult]) -> list[Item]:
         x = np.asarray(f.rows, dtype=np.float64).reshape(len(f.rows), nf)
         t = c.truth
         lab = np.array([t.matches(k, s, sub) for s, k, sub in f.keys], dtype=np.bool_)
-        items.append(Item(c, x, lab))
+        items.append(Item(c, x, lab, null_ok=t.is_unknown))
     return items
 
 
@@ -183,12 +188,12 @@ def _nll_grad(
     pnull = en / z
     # numerator: probability mass of the label set
     el = np.where(d.label, e, 0.0)
-    num = np.where(d.null_label, en, np.add.reduceat(el, d.starts))
+    num = np.where(d.null_label, en, 0.0) + np.add.reduceat(el, d.starts)
     num = np.maximum(num, 1e-300)
     wt = d.weight if d.weight is not None else np.ones(d.n_groups)
     nll = float(-np.sum(wt * (np.log(num) - np.log(z))))
     q = np.where(d.label, el / num[d.grp], 0.0)  # posterior over the label set
-    qnull = d.null_label.astype(np.float64)
+    qnull = np.where(d.null_label, en / num, 0.0)
     gw = d.x.T @ ((p - q) * wt[d.grp])
     gb = float(np.sum(wt * (pnull - qnull)))
     grad = np.concatenate([gw, [gb]])
