@@ -35,7 +35,7 @@ from aisre_cli.investigate.fit import (
     save,
     select_hyper,
 )
-from aisre_cli.investigate.rank import FEATURES, Weights
+from aisre_cli.investigate.rank import FEATURES, MEMORY_PRIOR_WEIGHT, Weights
 from tests.conftest import DEMO, IN_CI, PETSHOP
 
 # one bundle of each cause kind in the PetShop dataset (service match)
@@ -644,6 +644,8 @@ def test_temperature_is_chosen_on_held_out_data_and_folded_in() -> None:
     want = np.array([theta[i] for i, k in enumerate(FEATURES) if k != "memory_prior"])
     assert np.allclose(got, want, atol=1e-6)
     assert res.weights.null_score == pytest.approx(theta[len(FEATURES)], abs=1e-6)
+    # the pinned memory prior is on the same scale: divided by T like every weight
+    assert res.weights.w["memory_prior"] == pytest.approx(MEMORY_PRIOR_WEIGHT / res.temperature)
 
 
 # ------------------------------------------------------------------ parallel, CLI

@@ -343,12 +343,17 @@ def log_loss(items: Sequence[Item], theta: FloatArr) -> float:
 
 
 def to_weights(
-    theta: FloatArr, escalate_below: float, meta: dict[str, Any] | None = None
+    theta: FloatArr,
+    escalate_below: float,
+    meta: dict[str, Any] | None = None,
+    temperature: float = 1.0,
 ) -> Weights:
+    """Weights from a fitted theta (already divided by `temperature`)."""
     nf = len(FEATURES)
     w = {k: float(theta[i]) for i, k in enumerate(FEATURES)}
-    # evaluation runs without memory, so the fit cannot learn this weight: pin it
-    w["memory_prior"] = MEMORY_PRIOR_WEIGHT
+    # evaluation runs without memory, so the fit cannot learn this weight: pin it, on
+    # the same scale as the rest (T divides every score, the memory prior's too)
+    w["memory_prior"] = MEMORY_PRIOR_WEIGHT / temperature
     return Weights(
         w=w,
         null_score=float(theta[nf]),
@@ -775,7 +780,7 @@ def cross_validate_fit(
         meta["lodo_by_dataset"] = {k: headline(v) for k, v in sorted(lodo.by_dataset.items())}
     training = summarize([*predict(items, theta, final.escalate_below), *errors])
     meta["training"] = headline(training)
-    weights = to_weights(theta, final.escalate_below, meta)
+    weights = to_weights(theta, final.escalate_below, meta, final.temperature)
     return FitResult(
         weights=weights,
         held_out=held_summary,

@@ -143,7 +143,8 @@ fit cannot tell their weight, so a weights file without them keeps the design pr
 (`DEFAULT_WEIGHTS`) instead of 0. Tests on bundles with events check the prior."""
 MEMORY_PRIOR_WEIGHT = 1.5
 """`memory_prior` is not fit: evaluation runs without memory, so the data cannot tell
-its weight. 1.5 is the value the memory replay (`aisre incident replay`) supports."""
+its weight. 1.5 is the value the memory replay (`aisre incident replay`) supports, at
+temperature 1; a fit divides it by its temperature, as it does every other weight."""
 DEFAULT_NULL_SCORE = 3.0
 DEFAULT_ESCALATE_BELOW = 0.5
 WEIGHTS_FILE = Path(__file__).with_name("weights.json")
