@@ -87,6 +87,11 @@ log.addFilter(RedactingFilter())
 # ------------------------------------------------------------------ errors
 
 
+class ResponseTooLarge(SourceError):
+    """The answer is larger than `max_body_bytes`: refused while streaming. A caller
+    that reads many objects one by one (a trace by id) skips that one object."""
+
+
 class WriteOutcomeUnknown(SourceError):
     """A write timed out or the connection dropped: it may or may not have happened.
 
@@ -386,7 +391,7 @@ class Http:
             cap = self.settings.max_body_bytes
             declared = resp.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > cap:
-                raise SourceError(
+                raise ResponseTooLarge(
                     f"{self.source}: response of {int(declared) / 1e6:.1f} MB exceeds the"
                     f" {cap / 1e6:.0f} MB cap ({method} {_plain(req.url)})",
                     hint="narrow the query or raise http.max_body_bytes for this source",
@@ -396,7 +401,7 @@ class Http:
             for chunk in resp.iter_bytes():
                 size += len(chunk)
                 if size > cap:
-                    raise SourceError(
+                    raise ResponseTooLarge(
                         f"{self.source}: response exceeds the {cap / 1e6:.0f} MB cap"
                         f" ({method} {_plain(req.url)})",
                         hint="narrow the query or raise http.max_body_bytes for this source",

@@ -41,7 +41,15 @@ from aisre_cli.errors import AuthError, SourceError
 from aisre_cli.model import Span
 from aisre_cli.settings.config import HttpSettings, SourceUrl
 from aisre_cli.sources.catalog import SourceEnv, SourceType
-from aisre_cli.sources.http import Health, HttpSource, Response, parse_model, probe, user_auth
+from aisre_cli.sources.http import (
+    Health,
+    HttpSource,
+    Response,
+    ResponseTooLarge,
+    parse_model,
+    probe,
+    user_auth,
+)
 from aisre_cli.sources.tracing import (
     SLOW_QUANTILE,
     Clock,
@@ -337,16 +345,38 @@ class Jaeger(HttpSource):
         durations: dict[str, list[float]] = {}
         stopped: str | None = None
 
-        def run(svc: str, kind: Kind, room: int, slow_ms: float | None = None) -> None:
+        too_large: list[str] = []
+        skipped: list[str] = []
+
+        def search(
+            svc: str, kind: Kind, a: float, b: float, limit: int, slow_ms: float | None
+        ) -> list[JaegerTrace]:
+            """One slice's search; an answer above the body cap (a search answers with
+            whole traces, and one big trace is enough) is asked again for fewer traces,
+            down to one; a single trace above the cap skips the slice."""
             nonlocal searches
+            while True:
+                try:
+                    found = self.find(svc, kind, a, b, limit, clock.hard, slow_ms)
+                except ResponseTooLarge:
+                    searches += 1
+                    too_large.append(f"{svc} {kind}")
+                    if limit <= 1 or clock.spent():
+                        skipped.append(f"{svc} {kind}")
+                        return []
+                    limit = max(1, limit // 4)
+                    continue
+                searches += 1
+                return found
+
+        def run(svc: str, kind: Kind, room: int, slow_ms: float | None = None) -> None:
             for i, (a, b) in enumerate(slices):
                 share = math.ceil(room / (len(slices) - i)) if room > 0 else 0
                 if share <= 0:
                     return
                 if clock.spent():
                     raise _Stop("time budget nearly spent")
-                found = self.find(svc, kind, a, b, share + 2, clock.hard, slow_ms)
-                searches += 1
+                found = search(svc, kind, a, b, share + 2, slow_ms)
                 got = 0
                 for t in found:
                     if kind == "normal":
@@ -375,6 +405,21 @@ class Jaeger(HttpSource):
             if searches == 0 or isinstance(exc, AuthError) or not kept:
                 raise
             stopped = f"a search failed ({exc.message})"
+        if too_large:
+            cap = self.cfg.http.max_body_bytes
+            lost = (
+                f"; skipped {len(skipped)} time slice(s) whose latest trace alone is above"
+                f" it (first: {skipped[0]})"
+                if skipped
+                else ""
+            )
+            self._notes.append(
+                partial(
+                    self.name,
+                    f"{len(too_large)} search answer(s) above http.max_body_bytes ({cap} bytes,"
+                    f" first: {too_large[0]}) were asked again for fewer traces{lost}",
+                )
+            )
         if stopped:
             self._notes.append(
                 partial(

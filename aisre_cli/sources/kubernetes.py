@@ -50,7 +50,10 @@ from, before any request (not a retried transport error).
   the spot if a proxy sends it anyway).
 
 Every list is paginated (`limit`/`continue`); an expired continue token (410 Gone)
-restarts that list once from the beginning, and says so in a note. Each event and
+restarts that list once from the beginning, and says so in a note; a later page
+that fails (an etcd timeout, the time budget) keeps what the earlier pages answered,
+with a note. Inside a gather, a fetch ends before the gather's own deadline
+(`tracing.GATHER_DEADLINE`), so a hung list costs only that list. Each event and
 change carries the `kubectl --context C -n NS ...` line that shows it. A 403 on a
 secondary read (nodes, HPAs, Secrets) is a partial note; on the primary one it is an
 `AuthError` naming the missing permission.
@@ -91,6 +94,7 @@ from aisre_cli.settings.secrets import redact, register_secret
 from aisre_cli.sources.catalog import SourceEnv, SourceType
 from aisre_cli.sources.http import Health, Http, Response, ssl_context
 from aisre_cli.sources.querylog import QueryStat, record
+from aisre_cli.sources.tracing import GATHER_DEADLINE, HARD
 
 log = logging.getLogger("aisre.kubernetes")
 
@@ -722,6 +726,19 @@ def _updated(obj: dict[str, Any]) -> tuple[float | None, str | None]:
     return _ts(_d(obj, "metadata", "creationTimestamp")), None
 
 
+def _deadline(budget_s: float) -> float:
+    """The monotonic time by which one fetch must be over: the source's budget, cut to
+    a share (`HARD`) of what the gather has left when a gather runs it, so the partial
+    answer (pods read, a hung list noted) arrives before the gather stops waiting and
+    drops everything (`tracing.GATHER_DEADLINE`)."""
+    now = time.monotonic()
+    deadline = now + budget_s
+    cap = GATHER_DEADLINE.get()
+    if cap is not None:
+        deadline = min(deadline, now + max(0.1, cap - now) * HARD)
+    return deadline
+
+
 def _fmt_time(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -1131,10 +1148,23 @@ class Kubernetes:
             q["limit"] = str(self.cfg.page_size)
             if cont:
                 q["continue"] = cont
-            resp = self._get(path, q, what, deadline, headers)
-            if resp.status == 410:
-                if not cont:
+            try:
+                resp = self._get(path, q, what, deadline, headers)
+                if resp.status == 410 and not cont:
                     raise self._error(resp, what)
+                body = self._json(resp) if resp.status != 410 else {}
+            except AisreError as exc:
+                if not pages:
+                    raise
+                # a later page failed (an etcd timeout, the budget): what the earlier
+                # pages answered is kept, and the note says the list is incomplete
+                why = exc.message.removeprefix(f"{self.name}: ")
+                self._note(
+                    f"{what}: stopped after {pages} page(s), kept {len(items)} item(s);"
+                    f" the next page failed: {why}"
+                )
+                break
+            if resp.status == 410:
                 if restarted:
                     self._note(
                         f"{what}: the list changed faster than it could be paged"
@@ -1148,7 +1178,6 @@ class Kubernetes:
                     " listed again from the start"
                 )
                 continue
-            body = self._json(resp)
             for it in _list_of(body.get("items")):
                 if not isinstance(it, dict):
                     continue
@@ -1274,7 +1303,7 @@ class Kubernetes:
     def fetch_events(
         self, start: datetime, end: datetime, services: set[str] | None
     ) -> list[Event]:
-        deadline = time.monotonic() + self.budget_s
+        deadline = _deadline(self.budget_s)
         lo, hi = start.timestamp(), end.timestamp()
         found = self._pods(services, deadline)
         if not found.pods and (missing := self._missing_namespace(deadline)) is not None:
@@ -1664,7 +1693,13 @@ class Kubernetes:
             path = f"/api/v1/nodes/{quote(n, safe='')}"
             return lambda: self._json(self._get(path, None, "nodes", deadline))
 
-        for node in nodes:
+        for i, node in enumerate(nodes):
+            if time.monotonic() >= deadline:
+                self._note(
+                    f"node conditions: time budget spent; {len(nodes) - i} of {len(nodes)}"
+                    " nodes not read"
+                )
+                break
             obj = self._soft(f"node {node}", read(node), None)
             if obj is None:
                 if any(
@@ -1722,7 +1757,7 @@ class Kubernetes:
     # ------------------------------------------------------------ ChangeSource
 
     def fetch_changes(self, start: datetime, end: datetime) -> list[Change]:
-        deadline = time.monotonic() + self.budget_s
+        deadline = _deadline(self.budget_s)
         lo, hi = start.timestamp(), end.timestamp()
         deps = self._list(self._ns_path("apps/v1", "deployments"), "deployments", deadline)
         if not deps and (missing := self._missing_namespace(deadline)) is not None:

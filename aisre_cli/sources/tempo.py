@@ -43,7 +43,14 @@ from aisre_cli.errors import AuthError, SourceError
 from aisre_cli.model import Span
 from aisre_cli.settings.config import HttpSettings, SourceUrl
 from aisre_cli.sources.catalog import SourceEnv, SourceType
-from aisre_cli.sources.http import Health, HttpSource, parse_model, probe, user_auth
+from aisre_cli.sources.http import (
+    Health,
+    HttpSource,
+    ResponseTooLarge,
+    parse_model,
+    probe,
+    user_auth,
+)
 from aisre_cli.sources.querylog import QueryStat, record
 from aisre_cli.sources.tracing import (
     FETCH_WORKERS,
@@ -339,9 +346,14 @@ class Tempo(HttpSource):
 
     def trace(self, trace_id: str, deadline: float | None = None) -> list[Span]:
         """One whole trace by id; `TraceNotFound` on 404, `TraceUnreadable` when the
-        answer is not a trace (bad JSON, an unexpected shape)."""
+        answer is not a trace (bad JSON, an unexpected shape) or above the body cap."""
         tid = norm_id(trace_id, 16)
-        resp = self.http.request("GET", f"/api/traces/{tid}", deadline=deadline, ok=(200, 404))
+        try:
+            resp = self.http.request("GET", f"/api/traces/{tid}", deadline=deadline, ok=(200, 404))
+        except ResponseTooLarge as exc:
+            # one huge trace (a fan-out of thousands of spans) costs that trace only
+            why = exc.message.removeprefix(f"{self.name}: ")
+            raise TraceUnreadable(f"{self.name}: trace {tid}: {why}", hint=exc.hint) from None
         if resp.status == 404:
             raise TraceNotFound(f"{self.name}: trace {tid} not found")
         try:
@@ -441,7 +453,7 @@ class Tempo(HttpSource):
                 partial(
                     self.name,
                     f"skipped {len(unreadable)} of {len(plan.picks)} sampled traces that could"
-                    f" not be parsed (first: {first})",
+                    f" not be read (first: {first})",
                 )
             )
         return spans
