@@ -595,6 +595,51 @@ def test_version_labels_that_cannot_tell_the_new_version_blame_nothing() -> None
     assert change_an.attribute([d], fine, FamilyMatcher().classify)["d"].version_harm == 0.0
 
 
+def _pods(name: str, level: float, noise: float, seed: int, track: str) -> Series:
+    return series(
+        "container_cpu_usage_seconds_total",
+        "api",
+        level,
+        noise=noise,
+        labels={"track": track, "pod": name},
+        seed=seed,
+    )
+
+
+def test_a_canary_that_is_always_the_worst_pod_is_harm_though_pods_jitter() -> None:
+    """Old pods jitter ±15% around 0.13 cores; the canary runs at 0.17 (+30%) from the
+    deploy on. The medians' z against the pods' jitter is small (about 3.5), but the
+    canary is the busiest pod at nearly every moment: the release's harm, not load (which
+    would weigh on the old pods alike)."""
+    at = FAULT - 600
+    d = Change(id="d", ts=_dt(at), service="api", kind="deploy", version=None)
+    old = [_pods(f"old-{i}", 0.13, 0.15, i, "stable") for i in range(3)]
+    canary = _pods("new", 0.17, 0.04, 9, "canary")
+    keep = [i for i, t in enumerate(canary.timestamps) if t >= at]
+    canary.timestamps = [canary.timestamps[i] for i in keep]
+    canary.values = [canary.values[i] for i in keep]
+    h = change_an.attribute([d], [*old, canary], FamilyMatcher().classify)["d"]
+    assert h.version_harm > 0.8 and h.version_by_family["cpu"] > 0.8
+    # the same canary running like its old pods: the busiest pod by chance only
+    canary.values = [0.13 * (1 + 0.1 * ((i * 7919) % 13 - 6) / 6) for i in range(len(keep))]
+    h = change_an.attribute([d], [*old, canary], FamilyMatcher().classify)["d"]
+    assert h.version_harm < 0.3
+    # steadily the busiest pod, by 7%: a difference, not harm
+    quiet = [_pods(f"old-{i}", 0.13, 0.002, i, "stable") for i in range(3)]
+    canary.values = [0.139] * len(keep)
+    h = change_an.attribute([d], [*quiet, canary], FamilyMatcher().classify)["d"]
+    assert h.version_harm < 0.3
+    # the busiest pod half the time (an old pod spikes above it the rest): no better than
+    # chance makes some pod; the busiest nine moments in ten is harm
+    steady = _pods("old-0", 0.13, 0.0, 0, "stable")
+    spiky = _pods("old-1", 0.13, 0.0, 1, "stable")
+    spiky.values = [0.30 if i % 2 else 0.13 for i in range(len(spiky.values))]
+    canary.values = [0.17] * len(keep)
+    assert change_an._worst_pod([canary], [steady, spiky], at, 1.0, 0.13, 0.0065) == 0.0
+    spiky.values = [0.30 if i % 10 == 0 else 0.13 for i in range(len(spiky.values))]
+    assert change_an._worst_pod([canary], [steady, spiky], at, 1.0, 0.13, 0.0065) > 0.5
+
+
 def test_an_image_is_read_as_its_tag() -> None:
     assert change_an._image_tag("registry.io:5000/shop/api:v2.3.1@sha256:ab") == "v2.3.1"
     assert change_an._image_tag("api:1.0") == "1.0"

@@ -9,6 +9,7 @@ the onset (typically a hot-fix) is kept as context but cannot explain the onset.
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -278,6 +279,46 @@ def _new_versions(c: Change, first_seen: dict[str, float], t: float) -> set[str]
     return None
 
 
+WORST_MIN_POINTS = 10
+"""Timestamps after the change where new and old pods both answered, at the least, before
+`_worst_pod` judges who is worst."""
+WORST_MIN_REL = 0.1
+"""The new pods' level must be at least this much (relative) and one noise scale worse
+than the old pods' before being worst counts: a steady 2% difference is not harm."""
+
+
+def _worst_pod(
+    new: list[Series], old: list[Series], t: float, sign: float, o_med: float, scale: float
+) -> float:
+    """0-1: the new version's pods are the worst pods at nearly every moment after the
+    change (each moment: the new pods' median against the worst old pod, in the bad
+    direction). A canary that burns a third more CPU than its old pods all the time is
+    harm beyond doubt even when the pods' own jitter keeps the z of the medians small;
+    by chance the new pods are the worst 1 in (old pods + 1) moments at best, so
+    strength starts above max(chance, half) and is full at 95%."""
+
+    def at(ss: list[Series]) -> dict[float, list[float]]:
+        m: dict[float, list[float]] = {}
+        for s in ss:
+            for ts, v in zip(s.timestamps, s.values, strict=False):
+                if ts >= t and math.isfinite(v):
+                    m.setdefault(ts, []).append(v * sign)
+        return m
+
+    n_at, o_at = at(new), at(old)
+    moments = [ts for ts in n_at if ts in o_at]
+    if len(moments) < WORST_MIN_POINTS:
+        return 0.0
+    n_level = statistics.median(v for ts in moments for v in n_at[ts])
+    if n_level - o_med * sign < max(scale, WORST_MIN_REL * abs(o_med)):
+        return 0.0
+    worst = sum(1 for ts in moments if statistics.median(n_at[ts]) > max(o_at[ts]))
+    frac = worst / len(moments)
+    pods_old = len(old)
+    floor = max(0.5, 1.0 / (pods_old + 1))
+    return float(min(1.0, max(0.0, (frac - floor) / (0.95 - floor))))
+
+
 def _version_harm(
     c: Change, series: list[Series], classify: Callable[[str, dict[str, str]], SignalClass]
 ) -> tuple[float, str, bool, dict[str, float]]:
@@ -330,7 +371,7 @@ def _version_harm(
         o_med, o_sd = _robust(old)
         scale = max(o_sd, 0.05 * abs(o_med), 1e-9)
         z = (n_med - o_med) / scale * sign
-        h = _z_strength(z)
+        h = max(_z_strength(z), _worst_pod(g[True], g[False], t, sign, o_med, scale))
         if cls.family:
             fams[cls.family] = max(fams.get(cls.family, 0.0), h)
         # the worst comparison is cited, also when it clears the change (all harm 0)
