@@ -77,6 +77,22 @@ def _check_namespace(value: str) -> str:
     return value
 
 
+def _check_token_name(value: str) -> str:
+    """A keyring entry name (`aisre auth set NAME`): checked when the file is read, so
+    the error names the file and the field, not only the name."""
+    from aisre_cli.settings.secrets import is_valid_name
+
+    if not is_valid_name(value):
+        raise ValueError(
+            f"{value!r} is not a token name (letters, digits, '.', '_' or '-', at most 64,"
+            " for example `pagerduty`)"
+        )
+    return value
+
+
+TokenName = Annotated[str, AfterValidator(_check_token_name)]
+"""The name of a token in the keyring (and of its AISRE_<NAME>_TOKEN fallback)."""
+
 KubeContext = Annotated[str, AfterValidator(_check_context)]
 Namespace = Annotated[str, AfterValidator(_check_namespace)]
 
@@ -139,7 +155,7 @@ class AlertmanagerSource(_Strict):
 
     url: SourceUrl
     """Base URL, e.g. http://alertmanager:9093."""
-    token_name: str | None = None
+    token_name: TokenName | None = None
     """Keyring name of the bearer token (or, with `username`, the Basic-auth password)."""
     username: str | None = None
     """HTTP Basic user (Grafana Cloud: the stack's instance id; a proxy with htpasswd)."""
@@ -155,7 +171,7 @@ class PrometheusSource(_Strict):
 
     url: SourceUrl
     """Base URL, e.g. http://prometheus:9090."""
-    token_name: str | None = None
+    token_name: TokenName | None = None
     """Keyring name of the bearer token (or, with `username`, the Basic-auth password)."""
     username: str | None = None
     """HTTP Basic user (Grafana Cloud: the stack's instance id; a proxy with htpasswd)."""
@@ -177,7 +193,7 @@ class LokiSource(_Strict):
 
     url: SourceUrl
     """Base URL, e.g. http://loki:3100."""
-    token_name: str | None = None
+    token_name: TokenName | None = None
     """Keyring name of the bearer token (or, with `username`, the Basic-auth password)."""
     username: str | None = None
     """HTTP Basic user (Grafana Cloud: the stack's instance id; a proxy with htpasswd)."""
@@ -193,7 +209,7 @@ class PagerDutySource(_Strict):
 
     url: SourceUrl = "https://api.pagerduty.com"
     """API base URL."""
-    token_name: str = "pagerduty"
+    token_name: TokenName = "pagerduty"
     """Name of the API token in the keyring."""
     service_ids: list[str] = Field(default_factory=list)
     """Only incidents of these PagerDuty services (empty: all)."""
@@ -209,7 +225,7 @@ class GitHubSource(_Strict):
 
     url: SourceUrl = "https://api.github.com"
     """API base URL (GitHub Enterprise: https://HOST/api/v3)."""
-    token_name: str = "github"
+    token_name: TokenName = "github"
     """Name of the token in the keyring."""
     repos: dict[str, str] = Field(default_factory=dict)
     """owner/repo → service name."""
@@ -310,7 +326,7 @@ class Profile(_Strict):
     """The team's shared incident memory, change feed and track record on PostgreSQL:
     postgresql://USER@HOST:PORT/DATABASE (no password in it). Unset: the local SQLite
     memory in the data directory."""
-    memory_password_name: str = "memory"
+    memory_password_name: TokenName = "memory"
     """Name of the team memory's password in the keyring (`aisre auth set memory`;
     CI: AISRE_MEMORY_TOKEN); without one, libpq's ~/.pgpass or PGPASSWORD apply."""
 
@@ -335,11 +351,16 @@ class ResolvedProfile(BaseModel):
 
 
 def validation_message(exc: ValidationError) -> str:
-    """`profiles.prod.sources.prometheus.url: 'x' is not an http:// or https:// URL`."""
+    """`profiles.prod.sources.prometheus.url: 'x' is not an http:// or https:// URL`.
+
+    pydantic names the model a mapping would have been (`a valid dictionary or instance
+    of Profile`): a class name of the code is no help to whoever wrote the file."""
+    import re
+
     err = exc.errors()[0]
     loc = ".".join(str(x) for x in err["loc"])
-    msg = str(err["msg"]).removeprefix("Value error, ")
-    return f"{loc}: {msg}"
+    msg = re.sub(r" or instance of \w+", "", str(err["msg"]).removeprefix("Value error, "))
+    return f"{loc}: {msg}" if loc else msg
 
 
 def demo_profile() -> Profile:
@@ -353,12 +374,27 @@ def load_config(path: Path | None = None) -> AppConfig | None:
     """Load and validate the config file; None when it does not exist."""
     p = path or paths.config_file()
     if not p.exists():
+        if p.is_symlink():
+            # A config.yaml linked into a dotfiles checkout that moved is not "no config":
+            # falling back to the demo would show made-up alerts during a page.
+            raise ConfigError(
+                f"{p}: a symlink to {os.readlink(p)}, which does not exist",
+                hint="restore the file it points to, or remove the link and run"
+                " `aisre config init`",
+            )
         return None
     raw: Any = load_yaml(
         p, error=ConfigError, hint="fix the file or recreate it with `aisre config init`"
     )
     if raw is None:
         return AppConfig()
+    if not isinstance(raw, dict):
+        kind = "a list" if isinstance(raw, list) else f"a single value ({type(raw).__name__})"
+        raise ConfigError(
+            f"{p}: expected a mapping (version, default_profile, profiles) at the top,"
+            f" found {kind}",
+            hint="see `aisre config show --defaults` for the documented fields",
+        )
     try:
         return AppConfig.model_validate(raw)
     except ValidationError as exc:
@@ -371,15 +407,26 @@ def load_config(path: Path | None = None) -> AppConfig | None:
 def resolve_profile(name: str | None = None, config_path: Path | None = None) -> ResolvedProfile:
     """Pick the profile for this run: --profile, then AISRE_PROFILE, then the default."""
     cfg = load_config(config_path)
-    wanted = name or os.environ.get("AISRE_PROFILE")
+    env = os.environ.get("AISRE_PROFILE") or None
+    wanted = name or env
+    # where the name came from, for the error: the engineer may not have typed it
+    origin = " (from AISRE_PROFILE)" if wanted is not None and wanted == env else ""
     if cfg is None:
         if wanted not in (None, DEMO_PROFILE):
             raise ConfigError(
-                f"profile {wanted!r} not found: no config file at {paths.config_file()}",
+                f"profile {wanted!r}{origin} not found: no config file at {paths.config_file()}",
                 hint="create one with `aisre config init`, or use --bundle DIR",
             )
         return ResolvedProfile(name=DEMO_PROFILE, profile=demo_profile(), implicit_demo=True)
-    wanted = wanted or cfg.default_profile
+    if wanted is None and cfg.default_profile is not None:
+        wanted = cfg.default_profile
+        if wanted not in cfg.profiles and wanted != DEMO_PROFILE:
+            src = config_path or paths.config_file()
+            known = ", ".join(sorted(cfg.profiles)) or "none"
+            raise ConfigError(
+                f"{src}: default_profile {wanted!r} names no profile (known: {known})",
+                hint="set the default with `aisre config use NAME`, or pick one with -p NAME",
+            )
     if wanted is None:
         if len(cfg.profiles) == 1:
             wanted = next(iter(cfg.profiles))
@@ -405,6 +452,8 @@ def resolve_profile(name: str | None = None, config_path: Path | None = None) ->
         return ResolvedProfile(name=DEMO_PROFILE, profile=demo_profile())
     known = ", ".join(sorted(cfg.profiles)) or "none"
     raise ConfigError(
-        f"profile {wanted!r} not found (known: {known})",
-        hint="list profiles with `aisre config list`",
+        f"profile {wanted!r}{origin} not found (known: {known})",
+        hint="unset AISRE_PROFILE or set it to a known profile"
+        if origin
+        else "list profiles with `aisre config list`",
     )

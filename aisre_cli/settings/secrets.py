@@ -183,6 +183,11 @@ def enable_debug_logging() -> None:
 # ------------------------------------------------------------------ names
 
 
+def is_valid_name(name: str) -> bool:
+    """Whether `name` can name a token (keyring user, file key, env var part)."""
+    return _NAME.fullmatch(name) is not None
+
+
 def check_name(name: str) -> str:
     if not _NAME.fullmatch(name):
         raise ConfigError(
@@ -348,17 +353,18 @@ def _write_file_store(data: dict[str, str]) -> Path:
 def lookup(name: str) -> tuple[SecretStr, TokenOrigin] | None:
     """The token called `name` and where it came from, or None."""
     check_name(name)
-    v = _keyring_get(name)
+    # A blank value (a newline pasted alone, an unset CI secret echoed into the variable)
+    # is no token: it must not hide the next place, nor be sent as an empty credential.
+    v = (_keyring_get(name) or "").strip()
     origin: TokenOrigin = "keyring"
     if not v:
-        v = _read_file_store().get(name)
+        v = (_read_file_store().get(name) or "").strip()
         origin = "file"
     if not v:
-        v = os.environ.get(env_var(name))
+        v = os.environ.get(env_var(name), "").strip()
         origin = "env"
     if not v:
         return None
-    v = v.strip()
     register_secret(v)
     return SecretStr(v), origin
 

@@ -21,6 +21,7 @@ import typer
 
 from aisre_cli.errors import ConfigError, UsageError
 from aisre_cli.ui.cli.app import JsonOpt, ProfileOpt, app, state
+from aisre_cli.ui.term import visible
 
 config_app = typer.Typer(
     name="config",
@@ -156,9 +157,16 @@ def _check_file(flag: str, path: Path, *, ca: bool = False) -> None:
             ) from None
 
 
+def _target(path: Path) -> Path:
+    """The file to write for `path`: a config.yaml that is a symlink (into a dotfiles
+    checkout) is written through, so the link and the file it names stay as they are."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
 def _write_config(path: Path, data: dict[str, Any]) -> None:
     import yaml
 
+    path = _target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -549,13 +557,16 @@ def show_cmd(
             )
         )
         return
+    from aisre_cli.ui.term import echo
+
     where = str(rp.from_file) if rp.from_file else "built-in"
-    typer.echo(f"# profile {rp.name} ({where})")
-    typer.echo(yaml.safe_dump(body, sort_keys=False).rstrip())
+    echo(f"# profile {visible(rp.name, oneline=True)} ({where})")
+    echo(yaml.safe_dump(body, sort_keys=False).rstrip())
     if tokens:
-        typer.echo("# tokens (values never shown)")
+        echo("# tokens (values never shown)")
         for r in tokens:
-            typer.echo(f"#   {r['source']}: {r['token']}: {r['stored']} ({r['detail']})")
+            line = f"{r['source']}: {r['token']}: {r['stored']} ({r['detail']})"
+            echo(f"#   {visible(line, oneline=True)}")
 
 
 def _profile_names() -> tuple[Any, list[str]]:
@@ -606,18 +617,22 @@ def list_cmd(json_out: JsonOpt = False) -> None:
 
         typer.echo(json.dumps({"schema": "aisre.profiles/v1", "profiles": rows}, indent=2))
         return
-    width = max(len(r["name"]) for r in rows)
-    for r in rows:
+    from aisre_cli.ui.term import echo
+
+    # names and environments come from the file: controls in them are shown escaped
+    shown = [
+        (visible(r["name"], oneline=True), visible(r["environment"], oneline=True), r) for r in rows
+    ]
+    width = max(len(name) for name, _, _ in shown)
+    for name, env, r in shown:
         mark = "*" if r["active"] else " "
         extra = " (default)" if r["default"] else ""
-        typer.echo(
-            f"{mark} {r['name']:<{width}}  {r['environment']:<8}  {', '.join(r['sources']) or '-'}"
-            f"{extra}"
-        )
-    if os.environ.get("AISRE_PROFILE"):
-        typer.echo(
-            f"AISRE_PROFILE={os.environ['AISRE_PROFILE']} picks the active profile", err=True
-        )
+        sources = visible(", ".join(r["sources"]) or "-", oneline=True)
+        echo(f"{mark} {name:<{width}}  {env:<8}  {sources}{extra}")
+    env_profile = os.environ.get("AISRE_PROFILE")
+    if env_profile:
+        what = "picks the active profile" if active is not None else "names no profile"
+        echo(f"AISRE_PROFILE={visible(env_profile, oneline=True)} {what}", err=True)
 
 
 @config_app.command("use")
@@ -640,10 +655,10 @@ def use_cmd(name: str = typer.Argument(..., help="Profile to make the default.")
     data["default_profile"] = name
     _write_config(paths.config_file(), data)
     typer.echo(f"{name!r} is now the default profile", err=True)
-    if os.environ.get("AISRE_PROFILE") not in (None, "", name):
+    env_profile = os.environ.get("AISRE_PROFILE")
+    if env_profile not in (None, "", name):
         typer.echo(
-            f"note: AISRE_PROFILE={os.environ['AISRE_PROFILE']} still overrides it in this shell",
-            err=True,
+            f"note: AISRE_PROFILE={env_profile!r} still overrides it in this shell", err=True
         )
 
 
@@ -698,7 +713,17 @@ def edit_cmd() -> None:
             f" ({draft}), or delete the draft to start over",
         ) from None
     os.chmod(draft, 0o600)
-    os.replace(draft, path)
+    target = _target(path)
+    if target != path:  # keep the link: the draft becomes the file it points to
+        import shutil
+
+        tmp = target.with_name(target.name + ".tmp")  # same folder: an atomic replace
+        shutil.copyfile(draft, tmp)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, target)
+        draft.unlink()
+    else:
+        os.replace(draft, path)
     typer.echo(f"saved {path}", err=True)
 
 

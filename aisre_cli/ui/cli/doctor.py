@@ -1,8 +1,13 @@
 """`aisre doctor`: is every configured source reachable, authenticated, and which
 version does it run? One row per source with the latency and, when something is
-wrong, the fix. Checks run concurrently inside the profile's gather budget; the
-exit code is 0 when all are fine, else the worst error class (6 a damaged local
-spool, 4 auth, 3 source).
+wrong, the fix. Checks run concurrently inside the profile's gather budget (at most
+10 s; the kubectl checks too); the exit code is 0 when all are fine, else the worst
+error class (6 a damaged local spool, 4 auth, 3 source). A bundle profile's one row
+is its bundle: can it be opened and its alerts read?
+
+Secrets other users of the machine can read (a config.yaml holding a URL password,
+or the `--insecure-storage` token file, with group or other read access) are listed
+as warnings (`--json`: `warnings`); they do not change the exit code.
 
 In team mode (`memory_url: postgresql://…`) the team store is one more row, bundle
 profiles included: reachable, authenticated, its schema revision against this aisre's,
@@ -27,6 +32,8 @@ from aisre_cli.errors import AisreError, ExitCode
 from aisre_cli.ui.cli.app import JsonOpt, ProfileOpt, app, state
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from aisre_cli.memory.teamstore import StoreHealth
     from aisre_cli.settings.config import Profile
     from aisre_cli.sources.http import Health
@@ -42,6 +49,7 @@ def doctor_cmd(
 
     Exit 0 when every source is fine; else 3 (a source is down or answers garbage), 4 (a
     credential is missing or refused) or 6 (the local spool is damaged), the worst.
+    Warnings (a secret file other users can read) do not change it.
 
     Example: aisre doctor --profile prod
     """
@@ -59,45 +67,52 @@ def doctor_cmd(
 
         enable_debug_logging()
     rp = resolve_profile(st.profile)
+    # every check (sources, team store, kubectl can-i) runs at once within this budget
+    budget = min(rp.profile.gather_budget_s, 10.0)
     spool = _spool()
-    kube = _kube(rp.profile)
+    kr = keyring_info()
+    warnings = _warnings(rp.from_file)
     if rp.profile.sources.bundle:
+        from aisre_cli.ui.term import visible
+
+        kube = _kube(rp.profile, budget)
         team = _team(rp.profile)
-        rows = [_team_row(team)] if team is not None else []
-        what = "only the team store to check" if rows else "nothing to check"
-        typer.echo(
-            f"profile {rp.name!r} reads the bundle {rp.profile.sources.bundle}: {what}",
-            err=True,
-        )
+        rows = [_bundle_row(rp.profile)]
+        if team is not None:
+            rows.append(_team_row(team))
+        shown = visible(rp.profile.sources.bundle, oneline=True)
+        typer.echo(f"profile {rp.name!r} reads the bundle {shown}", err=True)
         show_kube = kube is not None and bool(rp.profile.kube_context or rp.profile.namespace)
         if json_out:
             import json
 
-            kube_part: dict[str, Any] = {"kubernetes": kube} if show_kube else {}
             team_part = {"team_store": team.to_dict()} if team is not None else {}
             typer.echo(
                 json.dumps(
                     {
                         "schema": "aisre.doctor/v1",
                         "profile": rp.name,
+                        "keyring": {"backend": kr.backend, "usable": kr.usable},
+                        # the same keys as for live sources: null when nothing to say
+                        "kubernetes": kube if show_kube else None,
                         "sources": [_row_json(h) for h in rows],
                         **team_part,
-                        **kube_part,
                         **spool,
+                        "warnings": warnings,
                     },
                     indent=2,
                 )
             )
         else:
-            if rows:
-                _print_table(rp.name, rows)
+            _print_table(rp.name, rows)
             if show_kube and kube is not None:
                 _print_kube(kube)
             if spool["spool"]["depth"] or spool["spool"].get("error"):
                 typer.echo(spool_line(spool["spool"]))
+            _print_warnings(warnings)
         _exit(rows, spool["spool"])
         return
-    sources = live_sources(rp.profile, budget_s=min(rp.profile.gather_budget_s, 10.0))
+    sources = live_sources(rp.profile, budget_s=budget)
     targets = checkables(sources)
 
     def run(t: Checkable) -> Health:
@@ -107,10 +122,12 @@ def doctor_cmd(
             h = Health(getattr(t, "name", "?"), "", False, None, detail=redact(str(exc)))
         return h
 
-    with ThreadPoolExecutor(max_workers=max(1, len(targets) + 1)) as pool:
+    with ThreadPoolExecutor(max_workers=len(targets) + 2) as pool:
         team_job = pool.submit(_team, rp.profile)  # concurrently with the sources
+        kube_job = pool.submit(_kube, rp.profile, budget)
         rows = list(pool.map(run, targets))
         team = team_job.result()
+        kube = kube_job.result()
     extra: list[Health] = []
     for ts in sources.topology:
         try:
@@ -150,7 +167,6 @@ def doctor_cmd(
     rows.extend(extra)
     if team is not None:
         rows.append(_team_row(team))
-    kr = keyring_info()
     if json_out:
         import json
 
@@ -164,6 +180,7 @@ def doctor_cmd(
                     "sources": [_row_json(h) for h in rows],
                     **({"team_store": team.to_dict()} if team is not None else {}),
                     **spool,
+                    "warnings": warnings,
                 },
                 indent=2,
             )
@@ -177,9 +194,107 @@ def doctor_cmd(
         if kube is not None:
             _print_kube(kube)
         console().print(escape(spool_line(spool["spool"])))
-        kr_text = "usable" if kr.usable else "not usable: tokens only from AISRE_<NAME>_TOKEN"
-        console(stderr=True).print(f"[dim]keyring {kr.backend}: {kr_text}[/]")
+        _print_warnings(warnings)
+        kr_text = (
+            "usable"
+            if kr.usable
+            else "not usable: tokens only from AISRE_<NAME>_TOKEN or the --insecure-storage file"
+        )
+        console(stderr=True).print(f"[dim]keyring {escape(kr.backend)}: {escape(kr_text)}[/]")
     _exit(rows, spool["spool"])
+
+
+def _bundle_row(profile: Profile) -> Health:
+    """A bundle profile's one source: can triage open the bundle and read its alerts?"""
+    import time
+
+    from aisre_cli.sources.http import Health
+    from aisre_cli.sources.registry import build_sources
+
+    path = str(profile.sources.bundle)
+    t0 = time.monotonic()
+    try:
+        bundle = build_sources(profile).bundle
+        assert bundle is not None  # a bundle profile builds a bundle set
+        n = len(bundle.list_alerts())
+    except AisreError as err:
+        return Health("bundle", path, False, None, detail=err.message, hint=err.hint or "")
+    ms = (time.monotonic() - t0) * 1000
+    return Health("bundle", path, True, None, f"{n} alerts", ms)
+
+
+def _warnings(config_file: Path | None) -> list[str]:
+    """Secrets other users of the machine can read: a config.yaml holding a password in
+    a URL, or the --insecure-storage token file, with group or other read access. Advice:
+    the exit code is not changed (the check is about the files, not the sources)."""
+    import os
+    import stat
+
+    from aisre_cli.settings.secrets import insecure_file
+
+    out: list[str] = []
+
+    def loose(p: Path) -> int | None:
+        try:
+            mode = stat.S_IMODE(os.stat(p).st_mode)
+        except OSError:
+            return None
+        return mode if mode & 0o077 else None
+
+    if config_file is not None:
+        mode = loose(config_file)
+        where = _password_field(config_file) if mode is not None else None
+        if mode is not None and where is not None:
+            out.append(
+                f"{config_file} (mode {mode:04o}) holds a password in {where} and is readable"
+                f" by other users: chmod 600 {config_file}, and better, move the password to"
+                " the keyring (`aisre auth set NAME`, then token_name and username)"
+            )
+    store = insecure_file()
+    mode = loose(store)
+    if mode is not None:
+        out.append(
+            f"{store} (mode {mode:04o}) holds tokens in plaintext and is readable by other"
+            f" users: chmod 600 {store}"
+        )
+    return out
+
+
+def _password_field(config_file: Path) -> str | None:
+    """The first `profiles.NAME.…` field of the file whose URL carries a password."""
+    from urllib.parse import urlsplit
+
+    from aisre_cli.settings.config import load_config
+
+    try:
+        cfg = load_config(config_file)
+    except AisreError:
+        return None
+    if cfg is None:
+        return None
+    todo: list[tuple[str, Any]] = [
+        (f"profiles.{name}", prof.model_dump(mode="json")) for name, prof in cfg.profiles.items()
+    ]
+    while todo:
+        where, value = todo.pop(0)
+        if isinstance(value, dict):
+            todo.extend((f"{where}.{k}", v) for k, v in value.items())
+        elif isinstance(value, list):
+            todo.extend((f"{where}[{i}]", v) for i, v in enumerate(value))
+        elif isinstance(value, str) and "@" in value and "://" in value:
+            try:
+                if urlsplit(value.strip()).password:
+                    return where
+            except ValueError:
+                continue
+    return None
+
+
+def _print_warnings(warnings: list[str]) -> None:
+    from aisre_cli.ui.term import console, markup
+
+    for w in warnings:
+        console(stderr=True).print(f"[yellow]warning:[/] {markup(w, oneline=True)}")
 
 
 def _exit(rows: list[Health], spool: dict[str, Any]) -> None:
@@ -261,7 +376,9 @@ def _print_table(profile_name: str, rows: list[Health]) -> None:
     # fixes are listed under the table instead, one line per source.
     inline = con.width >= 140
     table = Table(
-        title=f"aisre doctor: profile {profile_name}", title_justify="left", box=box.SIMPLE_HEAD
+        title=f"aisre doctor: profile {escape(profile_name)}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
     )
     for col in ("source", "url", "reachable", "auth", "version", "latency"):
         # short columns never wrap; the URL and the version text take what is left
@@ -281,7 +398,7 @@ def _print_table(profile_name: str, rows: list[Health]) -> None:
             if h.hint:
                 fix += f"\n[dim]{escape(redact(h.hint))}[/]"
         cells = [
-            h.source,
+            escape(h.source),
             escape(redact(h.url)),
             yn(h.reachable),
             yn(h.authenticated),
@@ -293,7 +410,7 @@ def _print_table(profile_name: str, rows: list[Health]) -> None:
             fixes.append((h.source, fix.replace("\n", "\n    ")))
     con.print(table)
     for source, fix in fixes:
-        con.print(f"[bold]{source}[/]: {fix}")
+        con.print(f"[bold]{escape(source)}[/]: {fix}")
 
 
 def _spool() -> dict[str, Any]:
@@ -322,9 +439,10 @@ def _short(source: str, detail: str) -> str:
     return re.sub(r"^(GET|HEAD|POST|PUT|DELETE) \S+:? ", "", text)
 
 
-def _kube(profile: Any) -> dict[str, Any] | None:
+def _kube(profile: Any, timeout_s: float = 15.0) -> dict[str, Any] | None:
     """The Kubernetes pin and `auth can-i` for each permission a runbook write step
-    needs (JSON-ready), or None when no runbook has a kubectl write step."""
+    needs (JSON-ready), or None when no runbook has a kubectl write step. Each kubectl
+    call gets at most `timeout_s` (doctor's budget), and they run concurrently."""
     from concurrent.futures import ThreadPoolExecutor
 
     from aisre_cli.remediate.capabilities import ExecContext, default_registry
@@ -356,8 +474,8 @@ def _kube(profile: Any) -> dict[str, Any] | None:
             for n in needed
         ]
         return out
-    ctx = ExecContext(profile=profile, timeout_s=15.0)
-    with ThreadPoolExecutor(max_workers=min(4, len(needed))) as pool:
+    ctx = ExecContext(profile=profile, timeout_s=timeout_s)
+    with ThreadPoolExecutor(max_workers=min(8, len(needed))) as pool:
         answers = list(pool.map(lambda n: can_i(ctx, n), needed))
     out["can_i"] = [a.to_dict() for a in answers]
     return out
