@@ -687,12 +687,14 @@ def test_canary_pods_no_worse_than_the_old_ones_clear_the_change() -> None:
     assert a.findings.harm["d-api"].version_compared
     (c,) = [c for c in a.candidates if c.subject == "d-api"]
     assert c.features["change_harm"] == 0.0 and c.features["kind_signal"] < 0.1
+    # nor from its timing: "it came just before" is the prior the comparison replaces
+    assert c.features["change_proximity"] == 0.0
     assert "does no worse than the old" in c.statement
     assert not any(e.key.startswith("h:") for e in c.evidence)  # no before/after harm cited
     # without version labels, the same deploy reads as harmful (before vs after)
     unlabelled = run(context([series("http_errors_ratio", "api", 0.01, 0.2)], changes=[d]))
     (u,) = [c for c in unlabelled.candidates if c.subject == "d-api"]
-    assert u.features["kind_signal"] > 0.4
+    assert u.features["kind_signal"] > 0.4 and u.features["change_proximity"] > 0.5
 
 
 def test_change_after_onset_is_not_harm() -> None:

@@ -163,7 +163,9 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
                 cf.proximity * ((0.0 if cleared else 0.5) + 0.5 * signal),
                 specific,
                 {
-                    "change_proximity": cf.proximity,
+                    # "it came just before" is the prior a comparison of its new pods
+                    # with its old ones replaces: cleared, the timing says nothing
+                    "change_proximity": 0.0 if cleared else cf.proximity,
                     "change_after_onset": 0.0 if cf.before_onset else 1.0,
                     "change_harm": harm if cf.before_onset else 0.0,
                 },
