@@ -9,7 +9,9 @@ Each line is one change event in the bundle's `changes.json` shape (`id`, `ts`,
 Appends are a single `write` on a file opened with `O_APPEND`, so concurrent
 pipelines cannot interleave half lines. A malformed line (a hand edit gone wrong) is
 skipped and reported as a partial note with its line number; it never hides the
-other changes.
+other changes. A UTF-8 byte order mark before the first line and bytes that are not
+UTF-8 (read as U+FFFD) cost nothing; a change id written twice (a retried pipeline
+step) is one change, the later line's, with a note.
 
 `TopologyFile` reads the profile's `topology_file` (the bundle's topology.yaml
 format) as a `TopologySource`.
@@ -57,35 +59,58 @@ class ChangeFile:
     def read_all(self) -> list[Change]:
         if not self.path.exists():
             return []
-        out: list[Change] = []
+        out: dict[str, Change] = {}
         bad: list[str] = []
+        repeated: list[str] = []
         try:
             fh = open_regular(self.path, max_bytes=CHANGE_FILE_MAX_BYTES, error=SourceError)
         except SourceError as exc:
             raise SourceError(f"{self.name}: {exc.message}", hint=exc.hint) from None
         with fh:
             for lineno, raw in enumerate(fh, 1):
+                if lineno == 1:
+                    raw = raw.removeprefix(b"\xef\xbb\xbf")
                 if not raw.strip():
                     continue
                 try:
-                    out.append(self._parse(raw, lineno))
+                    c = self._parse(raw, lineno)
                 except ValueError as exc:
                     bad.append(f"line {lineno}: {exc}")
+                    continue
+                if c.id in out:
+                    repeated.append(f"{c.id} again on line {lineno}")
+                out[c.id] = c
         if bad:
             self._notes.append(
                 SourceNote(
                     self.name,
                     "partial",
-                    f"{self.path}: skipped {len(bad)} malformed lines ({bad[0]})",
+                    f"{self.path}: skipped {len(bad)} malformed line{'s' if len(bad) > 1 else ''}"
+                    f" ({bad[0]})",
                 )
             )
-        return out
+        if repeated:
+            self._notes.append(
+                SourceNote(
+                    self.name,
+                    "partial",
+                    f"{self.path}: {len(repeated)} change id(s) recorded more than once, the"
+                    f" later line kept ({repeated[0]})",
+                )
+            )
+        return list(out.values())
 
     def _parse(self, raw: bytes, lineno: int) -> Change:
         try:
             obj: Any = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            raise ValueError(f"invalid JSON ({exc.msg})") from None
+            try:
+                # bytes that are not UTF-8 (a pipeline in a Latin-1 locale): read as U+FFFD
+                obj = orjson.loads(raw.decode("utf-8", "replace"))
+            except orjson.JSONDecodeError:
+                raise ValueError(f"invalid JSON ({exc.msg})") from None
+        if not isinstance(obj, dict):
+            raise ValueError("not a JSON object")
         try:
             c = ChangeIn.model_validate(obj)
         except ValidationError as exc:

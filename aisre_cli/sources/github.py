@@ -12,11 +12,19 @@ For each configured `owner/repo → service`:
 
 `previous_version` is the ref of the previous deployment to the same environment, so
 the evidence reads "checkout v1.4.2 → v1.5.0".
+
+What answered is kept: a later page that fails ends paging with a partial note,
+statuses that cannot be read (a rate limit, a failing endpoint) leave the deployment
+timed at its creation, and a repository that fails (404, a 403 for it alone) is a note
+while another answered. Like the other live sources (sources/tracing.py, `Clock`), no
+new request starts once `SOFT` of the budget (the gather's, when shorter) is spent and
+every request ends by `HARD`.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, NoReturn, TypeVar
@@ -39,10 +47,13 @@ from aisre_cli.sources.http import (
     probe,
 )
 from aisre_cli.sources.timeparse import TimestampError, to_datetime
+from aisre_cli.sources.tracing import Clock
 
 PER_PAGE = 100
 MAX_PAGES = 10
-_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
+_LINK = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,<]*)*)")
+"""One `<url>; param; param` of a Link header (RFC 8288): the URL may hold commas."""
+_REL = re.compile(r'(?:^|;)\s*rel\s*=\s*(?:"([^"]*)"|([^\s;,"]+))', re.IGNORECASE)
 
 
 class _Lenient(BaseModel):
@@ -94,18 +105,25 @@ class Release(_Lenient):
 _M = TypeVar("_M", bound=BaseModel)
 
 
+class RepoForbidden(AuthError):
+    """A 403 that is not a rate limit: this repository refused the token (an
+    organisation's SAML SSO, a fine-grained token without it). The token may still read
+    the other repositories, unlike a 401."""
+
+
 class _List(_Lenient):
     items: list[Any] = Field(default_factory=list)
 
 
 def next_link(header: str | None) -> str | None:
-    """The `rel="next"` URL of a Link header, if any."""
+    """The `rel="next"` URL of a Link header, if any (other parameters may come before
+    `rel`, `rel` may name several relation types, the URL may hold a comma)."""
     if not header:
         return None
-    for part in header.split(","):
-        m = _NEXT.search(part)
-        if m:
-            return m.group(1)
+    for m in _LINK.finditer(header):
+        rel = _REL.search(m.group(2))
+        if rel and "next" in (rel.group(1) or rel.group(2) or "").lower().split():
+            return m.group(1).strip() or None
     return None
 
 
@@ -141,19 +159,41 @@ class GitHub(HttpSource):
         deadline: float,
         older_than: datetime | None,
         ts_key: str,
+        soft: float | None = None,
     ) -> list[dict[str, Any]]:
-        """Follow Link rel=next until exhausted, MAX_PAGES, or items older than `older_than`."""
+        """Follow Link rel=next until exhausted, MAX_PAGES, or items older than `older_than`.
+
+        A later page that fails, or the time budget spent (`soft`: no new page after
+        it), ends paging with a partial note: the pages read are kept."""
         out: list[dict[str, Any]] = []
         url: str | None = path
         p: dict[str, str] | None = {**params, "per_page": str(PER_PAGE)}
         pages = 0
         while url:
-            resp = self.http.request("GET", url, params=p, deadline=deadline, ok=(200, 403))
-            if resp.status == 403:
-                self._forbidden(resp, path)
-            data = resp.json(self.name)
-            if not isinstance(data, list):
-                raise SourceError(f"{self.name}: {path}: expected a JSON list")
+            if pages and soft is not None and time.monotonic() >= soft:
+                self._notes.append(
+                    SourceNote(
+                        self.name,
+                        "partial",
+                        f"{path}: time budget spent after {pages} page(s); later pages not read",
+                    )
+                )
+                break
+            try:
+                nxt, data = self._page(url, p, path, deadline)
+            except SourceError as exc:
+                if not pages:
+                    raise
+                self._notes.append(
+                    SourceNote(
+                        self.name,
+                        "partial",
+                        f"{path}: page {pages + 1} failed, kept the {pages} page(s) read:"
+                        f" {exc.message}",
+                    )
+                )
+                break
+            url = nxt
             items = [x for x in data if isinstance(x, dict)]
             out.extend(items)
             pages += 1
@@ -164,7 +204,6 @@ class GitHub(HttpSource):
                         break
                 except TimestampError:
                     pass
-            url = next_link(resp.headers.get("link"))
             p = None  # the next link carries the query
             if url and pages >= MAX_PAGES:
                 self._notes.append(
@@ -172,6 +211,18 @@ class GitHub(HttpSource):
                 )
                 break
         return out
+
+    def _page(
+        self, url: str, params: dict[str, str] | None, path: str, deadline: float
+    ) -> tuple[str | None, list[Any]]:
+        """One page of a list: (the next page's URL, its items)."""
+        resp = self.http.request("GET", url, params=params, deadline=deadline, ok=(200, 403))
+        if resp.status == 403:
+            self._forbidden(resp, path)
+        data = resp.json(self.name)
+        if not isinstance(data, list):
+            raise SourceError(f"{self.name}: {path}: expected a JSON list")
+        return next_link(resp.headers.get("link")), data
 
     def _forbidden(self, resp: Response, path: str) -> NoReturn:
         """A 403: a rate limit (primary: `x-ratelimit-remaining: 0`; secondary: a
@@ -197,7 +248,7 @@ class GitHub(HttpSource):
                 + (f"; retry in {wait:.0f}s" if wait is not None else ""),
                 hint="wait and try again; a token with a higher limit (a GitHub App) helps",
             )
-        raise AuthError(
+        raise RepoForbidden(
             f"{self.name}: refused access (HTTP 403) to {path}"
             + (f": {redact(message[:200])}" if message else ""),
             hint="the token lacks read access to deployments/releases of this repository"
@@ -205,11 +256,14 @@ class GitHub(HttpSource):
             " read)",
         )
 
-    def deployments(self, repo: str, start: datetime, deadline: float) -> list[Deployment]:
+    def deployments(
+        self, repo: str, start: datetime, deadline: float, soft: float | None = None
+    ) -> list[Deployment]:
         params: dict[str, str] = {}
         if len(self.cfg.environments) == 1:
             params["environment"] = self.cfg.environments[0]
-        raw = self._pages(f"/repos/{repo}/deployments", params, deadline, start, "created_at")
+        path = f"/repos/{repo}/deployments"
+        raw = self._pages(path, params, deadline, start, "created_at", soft)
         deps = parse_model(_List, {"items": raw}, self.name, "deployments").items
         return self._each(Deployment, deps, f"/repos/{repo}/deployments")
 
@@ -218,9 +272,12 @@ class GitHub(HttpSource):
         raw = self._pages(path, {}, deadline, None, "created_at")
         return self._each(DeploymentStatus, raw, path)
 
-    def releases(self, repo: str, start: datetime, deadline: float) -> list[Release]:
+    def releases(
+        self, repo: str, start: datetime, deadline: float, soft: float | None = None
+    ) -> list[Release]:
         path = f"/repos/{repo}/releases"
-        return self._each(Release, self._pages(path, {}, deadline, start, "created_at"), path)
+        raw = self._pages(path, {}, deadline, start, "created_at", soft)
+        return self._each(Release, raw, path)
 
     def _each(self, model: type[_M], raw: list[dict[str, Any]], path: str) -> list[_M]:
         """Every item that parses; one odd item (a release without a tag, a status
@@ -239,13 +296,25 @@ class GitHub(HttpSource):
         return out
 
     def fetch_changes(self, start: datetime, end: datetime) -> list[Change]:
-        deadline = self.http.deadline()
+        """Every repository's changes. The time budget is the gather's when it is shorter
+        (`tracing.Clock`): no new request starts once `SOFT` of it is spent and every
+        request ends by `HARD`, so what was read reaches the gather, with a partial note.
+        A repository that fails (a 404, a 403 for it alone, a 5xx) is a partial note
+        while another answered; a 401 (the token itself) fails the source at once."""
+        clock = Clock.start(self.http.budget_s)
         out: list[Change] = []
         failures: list[str] = []
-        last: SourceError | None = None
+        unread: list[str] = []
+        last: SourceError | AuthError | None = None
         for repo, service in self.cfg.repos.items():
+            if clock.spent():
+                unread.append(repo)
+                continue
             try:
-                out.extend(self._repo_changes(repo, service, start, end, deadline))
+                out.extend(self._repo_changes(repo, service, start, end, clock))
+            except RepoForbidden as exc:
+                failures.append(exc.message)
+                last = exc
             except AuthError:
                 raise
             except SourceError as exc:
@@ -264,18 +333,30 @@ class GitHub(HttpSource):
             raise last
         for f in failures:
             self._notes.append(SourceNote(self.name, "partial", f))
+        if unread:
+            self._notes.append(
+                SourceNote(
+                    self.name,
+                    "partial",
+                    f"time budget spent: {len(unread)} repositor"
+                    f"{'y' if len(unread) == 1 else 'ies'} not read ({', '.join(unread)})",
+                )
+            )
         out.sort(key=lambda c: c.ts)
         return out
 
     def _repo_changes(
-        self, repo: str, service: str, start: datetime, end: datetime, deadline: float
+        self, repo: str, service: str, start: datetime, end: datetime, clock: Clock
     ) -> list[Change]:
         out: list[Change] = []
-        deps = self.deployments(repo, start, deadline)
+        deadline = clock.hard
+        deps = self.deployments(repo, start, deadline, clock.soft)
         if self.cfg.environments:
             deps = [d for d in deps if d.environment in self.cfg.environments]
-        deps.sort(key=lambda d: d.created_at)
+        deps.sort(key=lambda d: _sort_key(d.created_at))
         prev_ref: dict[str, str] = {}
+        unread = 0
+        why = ""
         for d in deps:
             created = _dt(d.created_at, self.name)
             prev = prev_ref.get(d.environment)
@@ -284,10 +365,24 @@ class GitHub(HttpSource):
                 created < start and _dt(d.updated_at or d.created_at, self.name) < start
             ):
                 continue
-            sts = self.statuses(repo, d.id, deadline)
-            sts.sort(key=lambda s: s.created_at)
+            sts: list[DeploymentStatus] | None = None
+            if not why and clock.spent():
+                why = "time budget spent"
+            if not why:
+                try:
+                    sts = self.statuses(repo, d.id, deadline)
+                except SourceError as exc:
+                    # one failure (a rate limit, a hung or failing endpoint) would
+                    # repeat for every deployment: stop asking, keep the deployments
+                    why = exc.message
+            if sts is None:
+                unread += 1
+                final = "status unknown"
+                sts = []
+            else:
+                sts.sort(key=lambda s: _sort_key(s.created_at))
+                final = sts[-1].state if sts else "pending"
             began = next((s for s in sts if s.state in ("in_progress", "success")), None)
-            final = sts[-1].state if sts else "pending"
             ts = _dt(began.created_at, self.name) if began else created
             if ts < start or ts > end:
                 continue
@@ -313,9 +408,20 @@ class GitHub(HttpSource):
                     ref=f"{self.http.base_url}/repos/{repo}/deployments/{d.id}",
                 )
             )
+        if unread:
+            self._notes.append(
+                SourceNote(
+                    self.name,
+                    "partial",
+                    f"{repo}: statuses of {unread} deployment(s) not read, so each is timed"
+                    f" at its creation: {why}",
+                )
+            )
         if self.cfg.releases:
-            rels = [r for r in self.releases(repo, start, deadline) if not r.draft]
-            rels.sort(key=lambda r: r.published_at or r.created_at)
+            rels = [
+                r for r in self._releases_or_note(repo, start, clock, bool(deps)) if not r.draft
+            ]
+            rels.sort(key=lambda r: _sort_key(r.published_at or r.created_at))
             prev_tag: str | None = None
             for r in rels:
                 tag = r.tag_name or r.name or f"release-{r.id}"
@@ -340,6 +446,26 @@ class GitHub(HttpSource):
                 prev_tag = tag
         return out
 
+    def _releases_or_note(
+        self, repo: str, start: datetime, clock: Clock, answered: bool
+    ) -> list[Release]:
+        """The repository's releases; when its deployments answered, a release list
+        that fails (or no time left to ask) is a partial note, not the loss of them."""
+        if answered and clock.spent():
+            self._notes.append(
+                SourceNote(self.name, "partial", f"{repo}: time budget spent: releases not read")
+            )
+            return []
+        try:
+            return self.releases(repo, start, clock.hard, clock.soft)
+        except SourceError as exc:
+            if not answered:
+                raise
+            self._notes.append(
+                SourceNote(self.name, "partial", f"{repo}: releases not read: {exc.message}")
+            )
+            return []
+
     def check(self) -> Health:
         def ver(d: Any) -> str | None:
             core = (d.get("resources") or {}).get("core") or {}
@@ -353,6 +479,15 @@ def _dt(value: str, source: str) -> datetime:
         return to_datetime(value)
     except TimestampError as exc:
         raise SourceError(f"{source}: unreadable timestamp: {exc}") from None
+
+
+def _sort_key(value: str) -> float:
+    """A timestamp as unix seconds for ordering: GitHub's strings sort as text only
+    while every one has the same shape (`...:05Z` sorts before `...:05.250Z`)."""
+    try:
+        return to_datetime(value).timestamp()
+    except TimestampError:
+        return 0.0
 
 
 def _html_base(api: str) -> str:

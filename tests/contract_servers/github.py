@@ -2,7 +2,10 @@
 
 Shapes follow https://docs.github.com/en/rest : `Authorization: Bearer` (or
 `token`), `per_page` ≤ 100 and `page`, `Link` header with rel="next"/"last",
-errors `{"message": ..., "documentation_url": ...}`, lists newest first.
+errors `{"message": ..., "documentation_url": ...}`, lists newest first. A renamed
+repository (`renamed`) answers its old path with `301 Moved Permanently` to
+`/repositories/{id}/...` (the query kept), which serves the repository by its id
+("HTTP redirects" in docs.github.com/en/rest/using-the-rest-api/best-practices-...).
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ class GitHubServer(ContractServer):
         self.deployments: dict[str, list[dict[str, Any]]] = {}
         self.statuses: dict[int, list[dict[str, Any]]] = {}
         self.releases: dict[str, list[dict[str, Any]]] = {}
+        self.renamed: dict[str, str] = {}
+        """old `owner/repo` → its current name: the old path answers 301."""
         self.rate_limited: str | None = None
         """`primary` or `secondary`: every API call is refused as GitHub does it
         (docs.github.com/en/rest/using-the-rest-api/troubleshooting-the-rest-api): 403
@@ -122,9 +127,22 @@ class GitHubServer(ContractServer):
         if req.path == "/rate_limit":
             core = {"limit": 5000, "remaining": 4999, "reset": 1_900_000_000, "used": 1}
             return Reply(200, {"resources": {"core": core}, "rate": core})
-        m = re.fullmatch(
-            r"/repos/([^/]+/[^/]+)/(deployments|releases)(?:/(\d+)/statuses)?", req.path
-        )
+        moved = re.fullmatch(r"/repos/([^/]+/[^/]+)(/.*)?", req.path)
+        if moved and moved.group(1) in self.renamed:
+            new = self.renamed[moved.group(1)]
+            q = urlencode({k: v[0] for k, v in req.query.items()})
+            to = f"{self.url}/repositories/{self.repo_id(new)}{moved.group(2) or ''}"
+            to += f"?{q}" if q else ""
+            body = {"message": "Moved Permanently", "url": to, "documentation_url": DOCS}
+            return Reply(301, body, {"Location": to})
+        by_id = re.fullmatch(r"/repositories/(\d+)(/.*)", req.path)
+        path = req.path
+        if by_id:
+            names = [r for r in self._repos() if self.repo_id(r) == int(by_id.group(1))]
+            if not names:
+                return Reply(404, self.error_body(404, "Not Found"))
+            path = f"/repos/{names[0]}{by_id.group(2)}"
+        m = re.fullmatch(r"/repos/([^/]+/[^/]+)/(deployments|releases)(?:/(\d+)/statuses)?", path)
         if not m:
             return Reply(404, self.error_body(404, "Not Found"))
         repo, what, dep = m.group(1), m.group(2), m.group(3)
@@ -144,6 +162,14 @@ class GitHubServer(ContractServer):
                 return Reply(404, self.error_body(404, "Not Found"))
             items = self.releases.get(repo, [])
         return self._page(req, items)
+
+    def _repos(self) -> set[str]:
+        return {*self.deployments, *self.releases}
+
+    @staticmethod
+    def repo_id(repo: str) -> int:
+        """A stable numeric id per repository name (GitHub's never changes on rename)."""
+        return 1 + sum(ord(c) * 31**i for i, c in enumerate(repo)) % 1_000_000
 
     def _page(self, req: Request, items: list[Any]) -> Reply:
         per_page = min(int(req.q("per_page", "30") or 30), 100)
