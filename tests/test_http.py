@@ -207,6 +207,20 @@ def test_hang_ends_at_the_read_timeout(fault: FaultServer) -> None:
     assert time.monotonic() - t0 < 15.0
 
 
+def test_a_hang_cut_by_the_budget_says_so(fault: FaultServer) -> None:
+    """A 30 s read timeout and a 1 s budget: the message names the second wait it had,
+    not a "no response within 30s" it never waited."""
+    fault.set_fault("hang")
+    http = Http(
+        source="svc",
+        base_url=fault.url,
+        settings=HttpSettings(connect_timeout=0.5, read_timeout=30, retries=1),
+        budget_s=1.0,
+    )
+    with pytest.raises(SourceError, match=r"within \d+\.\ds, when the time budget ran out"):
+        http.get_json("/x")
+
+
 def test_trickling_body_ends_at_the_deadline(fault: FaultServer) -> None:
     fault.set_fault("slow")
     t0 = time.monotonic()

@@ -459,6 +459,10 @@ class Http:
                     hint="the source is slow; raise gather_budget_s or http.read_timeout",
                 )
             wait_hint: float | None = None
+            sent = time.monotonic()
+            # the budget's end comes before the read timeout would: that is what a hang
+            # runs into, and what the message must name
+            cut = dl - sent < self.settings.read_timeout
             try:
                 resp = self._send_once(
                     method, url, params=params, json_body=json_body, headers=hdrs, deadline=dl
@@ -490,6 +494,13 @@ class Http:
                     ) from None
                 if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
                     last_reason = f"{kind} timeout"
+                elif cut:
+                    raise SourceError(
+                        f"{self.source}: {shown}: no response within"
+                        f" {time.monotonic() - sent:.1f}s, when the time budget ran out",
+                        hint=f"is {redact(self.base_url)} overloaded? raise gather_budget_s"
+                        " if the server is just slow",
+                    ) from None
                 else:
                     raise SourceError(
                         f"{self.source}: {shown}: no response within"
