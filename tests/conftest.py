@@ -118,3 +118,19 @@ def pg_url(pg_cluster: PgCluster, monkeypatch: pytest.MonkeyPatch) -> str:
     environment fallback of the keyring entry `memory`)."""
     monkeypatch.setenv("AISRE_MEMORY_TOKEN", pg_cluster.app_password)
     return pg_cluster.create_database()
+
+
+@pytest.fixture()
+def file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A file-backed test keyring (tests.contract_servers.fake_keyring) as the backend."""
+    import keyring
+
+    from tests.contract_servers.fake_keyring import FileKeyring
+
+    previous = keyring.get_keyring()  # before the env var names the test backend
+    path = tmp_path / "keyring.json"
+    monkeypatch.setenv("AISRE_TEST_KEYRING_FILE", str(path))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.contract_servers.fake_keyring.FileKeyring")
+    keyring.set_keyring(FileKeyring())
+    yield path
+    keyring.set_keyring(previous)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import keyring
@@ -19,19 +18,6 @@ from tests.contract_servers.cli import run_cli
 # An OSC (window title) and a BEL: click strips only CSI sequences on a pipe, so these
 # reach a terminal (and the captured output) unless aisre escapes them.
 HOSTILE = "e\x1b]0;pwned\x07Z"
-
-
-@pytest.fixture()
-def file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    from tests.contract_servers.fake_keyring import FileKeyring
-
-    previous = keyring.get_keyring()
-    path = tmp_path / "keyring.json"
-    monkeypatch.setenv("AISRE_TEST_KEYRING_FILE", str(path))
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.contract_servers.fake_keyring.FileKeyring")
-    keyring.set_keyring(FileKeyring())
-    yield path
-    keyring.set_keyring(previous)
 
 
 def _write(text: str) -> Path:

@@ -7,7 +7,6 @@ import os
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import keyring
@@ -17,19 +16,6 @@ from pydantic import SecretStr
 from aisre_cli.errors import AuthError, ConfigError
 from aisre_cli.settings import secrets
 from tests.contract_servers.cli import run_cli
-
-
-@pytest.fixture()
-def file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    from tests.contract_servers.fake_keyring import FileKeyring
-
-    previous = keyring.get_keyring()  # before the env var names the test backend
-    path = tmp_path / "keyring.json"
-    monkeypatch.setenv("AISRE_TEST_KEYRING_FILE", str(path))
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.contract_servers.fake_keyring.FileKeyring")
-    keyring.set_keyring(FileKeyring())
-    yield path
-    keyring.set_keyring(previous)
 
 
 def test_env_var_name() -> None:
