@@ -68,6 +68,9 @@ TOPOLOGY_YAML_LIMITS = YamlLimits(
 """A topology may list thousands of services; other YAML in a bundle is small."""
 
 _MB = 1_000_000
+_BOM = b"\xef\xbb\xbf"
+"""UTF-8's byte order mark: Windows tools (PowerShell 5's `-Encoding utf8`) start a file
+with it. It is skipped, never read as data."""
 
 
 # ---------------------------------------------------------------- boundary models
@@ -355,6 +358,8 @@ def _load_json(
         display=display,
         limit_name="limits.max_file_mb",
     )
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -481,14 +486,70 @@ def alert_from_wire(a: AlertIn, service_labels: Sequence[str], source: str) -> A
     )
 
 
-def _wire_alerts(data: Any) -> tuple[Any, str]:
-    """The alert list of what was saved as alerts.json, and the JSON path it sits at.
+def _is_groups(data: Any) -> bool:
+    """Is `data` the body of Alertmanager API v2 `GET /api/v2/alerts/groups`: a list of
+    `{labels, receiver, alerts}` (an alert has `startsAt`, a group does not)?"""
+    return (
+        isinstance(data, list)
+        and bool(data)
+        and all(
+            isinstance(g, dict) and "alerts" in g and "receiver" in g and "startsAt" not in g
+            for g in data
+        )
+    )
 
-    Besides the API v2 body (a list), two other shapes that engineers save from
-    Alertmanager are read: a webhook notification (`{"alerts": [...], "receiver": ...}`,
-    each alert's `status` a string, its fingerprint missing before Alertmanager 0.19)
-    and the API v1 envelope (`{"status": "success", "data": [...]}`, receivers as
-    names)."""
+
+def _group_alerts(groups: list[dict[str, Any]]) -> tuple[list[Any], list[str]]:
+    """The alerts of an `/api/v2/alerts/groups` body and their JSON paths: each alert
+    once (an alert routed to several receivers is in a group per receiver), with the
+    receivers of its groups when it names none itself."""
+    out: list[Any] = []
+    paths: list[str] = []
+    seen: dict[str, dict[str, Any]] = {}
+    named_by_group: set[str] = set()  # fingerprints whose receivers are their groups'
+    for i, group in enumerate(groups):
+        alerts = group.get("alerts")
+        if alerts is None:  # Go writes an empty slice as null
+            continue
+        if not isinstance(alerts, list):
+            out.append(alerts)  # refused below, at its path
+            paths.append(f"$[{i}].alerts")
+            continue
+        rcv = group.get("receiver")
+        name = rcv.get("name") if isinstance(rcv, dict) else rcv
+        for j, a in enumerate(alerts):
+            fp = a.get("fingerprint") if isinstance(a, dict) else None
+            if isinstance(fp, str) and fp in seen:
+                if isinstance(name, str) and fp in named_by_group:
+                    receivers = seen[fp]["receivers"]
+                    if {"name": name} not in receivers:
+                        receivers.append({"name": name})
+                continue
+            if isinstance(a, dict):
+                a = dict(a)
+                if not a.get("receivers") and isinstance(name, str):
+                    a["receivers"] = [{"name": name}]
+                    if isinstance(fp, str):
+                        named_by_group.add(fp)
+                if isinstance(fp, str):
+                    seen[fp] = a
+            out.append(a)
+            paths.append(f"$[{i}].alerts[{j}]")
+    return out, paths
+
+
+def _wire_alerts(data: Any) -> tuple[Any, str | list[str]]:
+    """The alert list of what was saved as alerts.json, and the JSON path it sits at
+    (or the path of each alert).
+
+    Besides the API v2 body (a list), three other shapes that engineers save from
+    Alertmanager are read: the API v2 groups body (`GET /api/v2/alerts/groups`, a list
+    of `{labels, receiver, alerts}`), a webhook notification (`{"alerts": [...],
+    "receiver": ...}`, each alert's `status` a string, its fingerprint missing before
+    Alertmanager 0.19) and the API v1 envelope (`{"status": "success", "data": [...]}`,
+    receivers as names)."""
+    if _is_groups(data):
+        return _group_alerts(data)
     if not isinstance(data, dict):
         return data, "$"
     if isinstance(data.get("alerts"), list):
@@ -524,19 +585,20 @@ def parse_alerts(
     data, at = _wire_alerts(data)
     if not isinstance(data, list):
         raise BundleError(f"{path}: $: expected a list of alerts (GET /api/v2/alerts body)")
+    places = at if isinstance(at, list) else [f"{at}[{i}]" for i in range(len(data))]
     out: list[Alert] = []
-    for i, item in enumerate(data):
+    for place, item in zip(places, data, strict=True):
         try:
             a = AlertIn.model_validate(item)
         except ValidationError as exc:
-            raise BundleError(f"{path}: {at}[{i}]{_first_error(exc)[1:]}") from None
+            raise BundleError(f"{path}: {place}{_first_error(exc)[1:]}") from None
         for field_name in ("startsAt", "endsAt", "updatedAt"):
             value = getattr(a, field_name)
             if value:
                 try:
                     to_unix(value)
                 except TimestampError as exc:
-                    raise BundleError(f"{path}: {at}[{i}].{field_name}: {exc}") from None
+                    raise BundleError(f"{path}: {place}.{field_name}: {exc}") from None
         out.append(alert_from_wire(a, service_labels, source))
     return out
 
@@ -547,6 +609,28 @@ def _float(v: Any) -> float:
     if isinstance(v, int | float) and not isinstance(v, bool):
         return float(v)
     raise ValueError(f"not a number: {v!r}")
+
+
+def _same(a: float, b: float) -> bool:
+    return a == b or (a != a and b != b)  # NaN repeats NaN
+
+
+def _conflict(ts: list[float], vs: list[float]) -> int | None:
+    """In points sorted by time: the index of the first of two at one time with
+    different values (None: every repeated point repeats its value)."""
+    for k in range(len(ts) - 1):
+        if ts[k] == ts[k + 1] and not _same(vs[k], vs[k + 1]):
+            return k
+    return None
+
+
+def _dedup(ts: list[float], vs: list[float]) -> tuple[list[float], list[float]]:
+    """Sorted points without the repeats of a point (same time, same value): two range
+    answers concatenated repeat their boundary step."""
+    keep = [k for k in range(len(ts)) if k == 0 or ts[k] != ts[k - 1]]
+    if len(keep) == len(ts):
+        return ts, vs
+    return [ts[k] for k in keep], [vs[k] for k in keep]
 
 
 def parse_query_range(
@@ -567,7 +651,9 @@ def parse_query_range(
     rtype = body.get("resultType")
     if rtype != "matrix":
         raise BundleError(
-            f"{ref}: $.data.resultType: expected 'matrix' (a query_range result), got {rtype!r}"
+            f"{ref}: $.data.resultType: expected 'matrix' (a query_range result), got {rtype!r}",
+            hint="save the body of GET /api/v1/query_range (start, end, step) for this query;"
+            " an instant query (/api/v1/query) has one point and cannot show a change",
         )
     result = body.get("result")
     if not isinstance(result, list):
@@ -580,6 +666,8 @@ def parse_query_range(
         if not isinstance(metric, dict):
             raise BundleError(f"{ref}: $.data.result[{i}].metric: expected an object")
         values = s.get("values")
+        if values is None and isinstance(s.get("histograms"), list):
+            values = []  # native histograms only: no float sample (dropped with a note)
         if not isinstance(values, list):
             raise BundleError(f"{ref}: $.data.result[{i}].values: expected a list of pairs")
         ts: list[float] = []
@@ -615,7 +703,7 @@ def parse_query_range(
             order = sorted(range(len(ts)), key=ts.__getitem__)
             ts = [ts[k] for k in order]
             vs = [vs[k] for k in order]
-            dup = next((k for k in range(len(ts) - 1) if ts[k] == ts[k + 1]), None)
+            dup = _conflict(ts, vs)
             if dup is not None:
                 first, second = sorted((order[dup], order[dup + 1]))
                 at = f"{ts[dup]:.6f}".rstrip("0").rstrip(".")
@@ -623,6 +711,7 @@ def parse_query_range(
                     f"{ref}: $.data.result[{i}].values[{first}] and [{second}] are both at"
                     f" timestamp {at} (a range query returns one point per step)"
                 )
+            ts, vs = _dedup(ts, vs)
         out.append(
             Series(
                 name=name,
@@ -652,6 +741,20 @@ _LEVELS = {
     "notice": "info",
     "debug": "debug",
     "trace": "debug",
+    # long names (syslog's), .NET's and Serilog's, winston's, zap's
+    "emergency": "fatal",
+    "information": "info",
+    "informational": "info",
+    "verbose": "debug",
+    "silly": "debug",
+    "dpanic": "error",
+    # Serilog's three-letter levels (`{Level:u3}`)
+    "ftl": "fatal",
+    "wrn": "warn",
+    "inf": "info",
+    "dbg": "debug",
+    "vrb": "debug",
+    "trc": "debug",
     # java.util.logging
     "severe": "error",
     "config": "info",
@@ -703,10 +806,20 @@ _TIME_KEYS = (
 )
 """Where a record keeps its time when it has no `ts`: the common names, Elastic Common
 Schema and Logstash (`@timestamp`), OpenTelemetry's log data model (`timeUnixNano`)."""
-_MSG_KEYS = ("message", "log", "body", "event", "textPayload", "MESSAGE", "short_message")
+_MSG_KEYS = (
+    "message",
+    "log",
+    "body",
+    "event",
+    "textPayload",
+    "MESSAGE",
+    "short_message",
+    "line",
+)
 """Where a record keeps its text when it has no `msg`: the common names, Docker's json
 log driver (`log`), OpenTelemetry's log data model (`body`), structlog (`event`), GCP
-(`textPayload`), journald (`MESSAGE`), GELF (`short_message`)."""
+(`textPayload`), journald (`MESSAGE`), GELF (`short_message`), Loki's `logcli -o jsonl`
+(`line`)."""
 _SERVICE_KEYS = ("service.name", "service_name", "app")
 """Where a record names its service when it has no `service` key (OpenTelemetry)."""
 _LEVEL_GUESS = re.compile(r"\b(FATAL|PANIC|CRITICAL|ERROR|ERR|WARN(?:ING)?|INFO|DEBUG)\b", re.I)
@@ -827,11 +940,15 @@ def read_jsonl_logs(
     fh = _open_data(path, display, root, lim)
     with fh:
         for lineno, raw in enumerate(islice(fh, max_lines), 1):
+            if lineno == 1 and raw.startswith(_BOM):
+                raw = raw[len(_BOM) :]
             if not raw.strip():
                 continue
             try:
                 obj = loads(raw)
             except orjson.JSONDecodeError as exc:
+                if _cut_short(raw, lineno, exc):
+                    break
                 if _not_utf8(raw, exc) is None:
                     raise _jsonl_error(display, lineno, raw, exc) from None
                 # a log line with a stray byte (Latin-1 text, a truncated multi-byte
@@ -1069,6 +1186,42 @@ def parse_topology(data: Any, path: Path | str, max_services: int | None = None)
 # ---------------------------------------------------------------- the source
 
 
+def _failed_query_note(source: str, ref: str, body: dict[str, Any]) -> SourceNote:
+    """The note for a metrics file holding Prometheus' answer to a query that failed
+    (`status: error`): it has no series, and the report says why."""
+    kind, why = body.get("errorType"), body.get("error")
+    reason = ": ".join(str(x)[:200] for x in (kind, why) if x not in (None, "")) or "no reason"
+    return SourceNote(f"{source} metrics", "partial", f"skipped {ref}: the query failed ({reason})")
+
+
+def _join_split(series: list[Series]) -> list[Series]:
+    """One series per name and labels across files: a long range is saved in pieces
+    (Prometheus answers at most 11,000 points a series), each piece a file. The pieces'
+    points are merged into the first file's series (a boundary point both repeat, once).
+    Series of two different queries (queries.yaml), or that disagree where they overlap,
+    are not pieces of one answer: they stay apart, as they were read before."""
+    first: dict[tuple[str, frozenset[tuple[str, str]]], Series] = {}
+    out: list[Series] = []
+    for s in series:
+        key = (s.name, frozenset(s.labels.items()))
+        head = first.get(key)
+        if head is None:
+            first[key] = s
+            out.append(s)
+            continue
+        if head.ref == s.ref or (head.promql and s.promql and head.query != s.query):
+            out.append(s)  # twice in one file, or another query's answer
+            continue
+        all_ts, all_vs = head.timestamps + s.timestamps, head.values + s.values
+        order = sorted(range(len(all_ts)), key=all_ts.__getitem__)
+        ts, vs = [all_ts[k] for k in order], [all_vs[k] for k in order]
+        if _conflict(ts, vs) is not None:
+            out.append(s)
+            continue
+        head.timestamps, head.values = _dedup(ts, vs)
+    return out
+
+
 _META_HINT = (
     "bundle.yaml holds id: TEXT, title: TEXT, window: {start: RFC3339, end: RFC3339} and"
     " optional focus_alert: FINGERPRINT-OR-ALERTNAME (docs/bundle-format.md)"
@@ -1199,15 +1352,17 @@ class BundleSource:
                     ref = self._rel(p)
                     query = queries.get(p.stem, f"file {ref}")
                     t0 = time.monotonic()
-                    got = parse_query_range(
-                        self._json(p, ref), ref, p.stem, self.service_labels, query
-                    )
+                    body = self._json(p, ref)
+                    if isinstance(body, dict) and body.get("status") == "error":
+                        self._notes.append(_failed_query_note(self.name, ref, body))
+                        continue
+                    got = parse_query_range(body, ref, p.stem, self.service_labels, query)
                     record(QueryStat("bundle", ref, query, time.monotonic() - t0, len(got)))
                     if p.stem not in queries:  # no PromQL recorded: a file reference
                         for sr in got:
                             sr.promql = False
                     out.extend(got)
-            self._cache.series = self._screen_series(out)
+            self._cache.series = self._screen_series(_join_split(out))
         return self._cache.series
 
     def _screen_series(self, series: list[Series]) -> list[Series]:
@@ -1219,7 +1374,8 @@ class BundleSource:
                 SourceNote(
                     f"{self.name} metrics",
                     "partial",
-                    f"dropped {len(gone)} series with no numeric value (all NaN or empty),"
+                    f"dropped {len(gone)} series with no numeric value (all NaN, empty, or"
+                    " native histograms only),"
                     f" first: {gone[0].ref} {gone[0].name}",
                 )
             )
@@ -1438,6 +1594,18 @@ def _not_utf8(raw: bytes, exc: orjson.JSONDecodeError) -> int | None:
     return None
 
 
+def _cut_short(raw: bytes, lineno: int, exc: orjson.JSONDecodeError) -> bool:
+    """Is `raw` the last line of a JSONL file cut off mid-record (a file copied while it
+    was being written)? Only the last line of a file lacks its newline; a file whose
+    only line is cut is not read as empty but refused."""
+    return (
+        lineno > 1
+        and not raw.endswith(b"\n")
+        and exc.msg == "unexpected end of data"
+        and exc.pos >= len(raw.rstrip())
+    )
+
+
 def _jsonl_error(display: str, lineno: int, raw: bytes, exc: orjson.JSONDecodeError) -> BundleError:
     bad = _not_utf8(raw, exc)
     if bad is not None:
@@ -1452,11 +1620,15 @@ def _json_objects(fh: IO[bytes], display: str, cap: int) -> Iterator[tuple[int, 
     """(line number, object) for the first `cap` lines of a JSONL file; blank lines are
     skipped, anything but a JSON object is a one-line error naming file:line."""
     for lineno, raw in enumerate(islice(fh, cap), 1):
+        if lineno == 1 and raw.startswith(_BOM):
+            raw = raw[len(_BOM) :]
         if not raw.strip():
             continue
         try:
             obj = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
+            if _cut_short(raw, lineno, exc):
+                return
             raise _jsonl_error(display, lineno, raw, exc) from None
         if not isinstance(obj, dict):
             raise BundleError(f"{display}:{lineno}: expected a JSON object")
