@@ -85,6 +85,8 @@ def test_a_byte_order_mark_is_not_an_invalid_json_error(tmp_path: Path) -> None:
         ("TRC", "debug"),
         ("emergency", "fatal"),  # syslog's long name
         ("dpanic", "error"),  # zap (production: logs at error)
+        ("LOG", "info"),  # PostgreSQL's routine messages (checkpoints, connections)
+        ("Note", "info"),  # MySQL's [Note]
     ],
 )
 def test_other_loggers_level_words_are_not_read_as_errors(

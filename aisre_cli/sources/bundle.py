@@ -739,6 +739,8 @@ _LEVELS = {
     "warning": "warn",
     "info": "info",
     "notice": "info",
+    "log": "info",  # PostgreSQL: routine messages (checkpoints, connections)
+    "note": "info",  # MySQL: [Note]
     "debug": "debug",
     "trace": "debug",
     # long names (syslog's), .NET's and Serilog's, winston's, zap's
