@@ -1885,3 +1885,36 @@ def test_fan_out_needs_what_a_slow_client_would_show() -> None:
     worker = _fan(leaf_cpu="ddb")
     assert _feature(worker, "ddb", "root_local") > 0.5
     assert _feature(worker, "ssm", "root_local") > 0.5  # one leaf left: no fan-out
+
+
+_TIED_CALLERS = """
+from aisre_cli.investigate.scene import _topology_evidence
+from aisre_cli.model import Topology
+callers = [f"svc-{c}" for c in "qwertyuiopasdfgh"]
+topo = Topology(depends_on={c: ["db"] for c in callers})
+first = {c: 100.0 for c in callers} | {"db": 50.0}
+ev = _topology_evidence("db", topo, {"db", *callers}, first, {"db": 1.0}, True)
+print(ev.ev.summary, ev.ev.query)
+"""
+
+
+def test_topology_evidence_is_the_same_in_every_process() -> None:
+    """Callers that became anomalous at the same moment are listed by name: listed in
+    set order, the text (and so a hand-off posted twice) changed with the process's
+    string hashing."""
+    import os
+    import subprocess
+    import sys
+
+    outs = {
+        subprocess.run(
+            [sys.executable, "-c", _TIED_CALLERS],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in (1, 2, 3)
+    }
+    assert len(outs) == 1, outs
+    assert "svc-a (+" in outs.pop()  # the first by name

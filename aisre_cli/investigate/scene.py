@@ -587,7 +587,7 @@ def _topology_evidence(
     if not has_topo or s not in anomalous:
         return None
     up = sorted(
-        (x for x in topo.upstream(s) if x in anomalous and x in first), key=lambda x: first[x]
+        (x for x in topo.upstream(s) if x in anomalous and x in first), key=lambda x: (first[x], x)
     )
     down_bad = [d for d in topo.downstream(s) if d in anomalous]
     if not up and not down_bad:
