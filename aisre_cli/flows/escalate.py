@@ -9,12 +9,16 @@ off to a human is never a risky action (`start_run(..., handoff=True)`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from aisre_cli.errors import ConfigError
 from aisre_cli.flows.runbook import RunFlow, start_run
 from aisre_cli.govern.escalation import escalation_runbook, handoff_markdown
 from aisre_cli.model import Alert, TriageReport
 from aisre_cli.settings.config import Profile
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 @dataclass
@@ -56,7 +60,19 @@ def start_escalation(
     note_only: bool = False,
     interactive: bool = True,
 ) -> RunFlow:
-    """Plan the hand-off run (a PagerDuty note, then the escalation unless `note_only`)."""
+    """Plan the hand-off run (a PagerDuty note, then the escalation unless `note_only`).
+
+    PagerDuty refuses a write without a `From` user ("Requester User Not Found"): a
+    profile without a usable `from_email` is refused here, before a run is started and
+    before anyone confirms a note that cannot be posted."""
+    pd = profile.sources.pagerduty
+    email = (pd.from_email or "").strip() if pd is not None else ""
+    if pd is not None and not _EMAIL.fullmatch(email):
+        shown = f" ({email[:60]!r} is not an email address)" if email else ""
+        raise ConfigError(
+            f"pagerduty: writes need the From header (a PagerDuty user's email){shown}",
+            hint="set pagerduty.from_email in the profile (`aisre config init`)",
+        )
     return start_run(
         escalation_runbook(escalate=not note_only),
         profile_name,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from aisre_cli.govern.audit import AuditRecord, AuditSink, open_audit_log
+from aisre_cli.govern.audit import GENESIS, AuditRecord, AuditSink, open_audit_log
 from aisre_cli.model import TriageReport
 from aisre_cli.remediate.runbook import Param, Runbook, Step
 
@@ -86,16 +86,37 @@ def _t(value: object) -> str:
     return s if len(s) <= LINE_LIMIT else s[: LINE_LIMIT - 1] + "…"
 
 
+# Markdown that outside text could start in prose (PagerDuty renders the note): a code
+# span, emphasis, a link or image (`[`, and `](` after our own `[subject]`), raw HTML or
+# an autolink. A backslash before punctuation is doubled so it cannot undo an escape.
+_MD = re.compile(r"\\(?=[!-/:-@\[-`{-~])|[`*\[<]|\](?=[(\[])")
+
+
+def _md(value: object) -> str:
+    """Outside text for Markdown prose: one safe line (`_t`) that renders as written."""
+    return _MD.sub(lambda m: "\\" + m.group(), _t(value))
+
+
+def _code(value: object) -> str:
+    """Outside text as a code span (a query, an id): one safe line, verbatim. The fence
+    is longer than any run of backticks inside (LogQL quotes a regex in backticks), as
+    CommonMark requires, so the span cannot close early."""
+    s = _t(value)
+    fence = "`" * (max((len(r) for r in re.findall("`+", s)), default=0) + 1)
+    pad = " " if s.startswith("`") or s.endswith("`") else ""
+    return f"{fence}{pad}{s}{pad}{fence}"
+
+
 def _action_line(r: AuditRecord) -> tuple[str, bool]:
     """One action of the hand-off, and whether it must never be left out (a step that
     may or may not have taken effect, a failure, a check that could not be made)."""
     d = r.data
-    at = f"- audit #{r.seq} run {_t(r.run)}:"
-    step = _t(d.get("step"))
+    at = f"- audit #{r.seq} run {_md(r.run)}:"
+    step = _code(d.get("step"))
     if r.event == "intent":
         return (
-            f"{at} step `{step}` STARTED, NO RESULT (the run died during it:"
-            f" `{_t(d.get('action'))}` may or may not have taken effect; check before"
+            f"{at} step {step} STARTED, NO RESULT (the run died during it:"
+            f" {_code(d.get('action'))} may or may not have taken effect; check before"
             " running it again)",
             True,
         )
@@ -103,24 +124,24 @@ def _action_line(r: AuditRecord) -> tuple[str, bool]:
         return f"{at} resumed", False
     if r.event == "result":
         if d.get("status") == "interrupted":
-            err = _t(d.get("error"))
-            return f"{at} step `{step}` INTERRUPTED ({err}; may or may not have taken effect)", True
+            err = _md(d.get("error"))
+            return f"{at} step {step} INTERRUPTED ({err}; may or may not have taken effect)", True
         if d.get("ok"):
-            return f"{at} step `{step}` ok", False
-        return f"{at} step `{step}` FAILED ({_t(d.get('error'))})", True
+            return f"{at} step {step} ok", False
+        return f"{at} step {step} FAILED ({_md(d.get('error'))})", True
     if r.event == "verify":
-        detail = _t(d.get("detail"))
+        detail = _md(d.get("detail"))
         if d.get("status") == "interrupted":
-            return f"{at} verify `{step}` INTERRUPTED (not settled): {detail}", True
+            return f"{at} verify {step} INTERRUPTED (not settled): {detail}", True
         if d.get("ok"):
-            return f"{at} verify `{step}` ok: {detail}", False
+            return f"{at} verify {step} ok: {detail}", False
         if d.get("skipped"):
-            return f"{at} verify `{step}` UNVERIFIED (the check could not be made): {detail}", True
-        return f"{at} verify `{step}` FAILED: {detail}", True
+            return f"{at} verify {step} UNVERIFIED (the check could not be made): {detail}", True
+        return f"{at} verify {step} FAILED: {detail}", True
     if r.event == "run_end":
-        status = _t(d.get("status"))
-        return f"{at} ended {status}", status not in ("completed", "done")
-    tail = f"{r.event} {_t(d.get('step') or '')} {_t(d.get('reason') or '')}".rstrip()
+        status = d.get("status")
+        return f"{at} ended {_md(status)}", status not in ("completed", "done")
+    tail = f"{r.event} {_md(d.get('step') or '')} {_md(d.get('reason') or '')}".rstrip()
     return f"{at} {tail}", r.event in ("stopped", "abort")
 
 
@@ -136,21 +157,21 @@ def handoff_markdown(
     v = report.verdict
     ev = report.evidence_by_id()
     head = [
-        f"# Escalation: {_t(a.name)}" + (f" ({_t(a.service)})" if a.service else ""),
+        f"# Escalation: {_md(a.name)}" + (f" ({_md(a.service)})" if a.service else ""),
         "",
-        f"- alert: `{_t(a.id)}` severity {_t(a.severity)}, started"
+        f"- alert: {_code(a.id)} severity {_md(a.severity)}, started"
         f" {a.starts_at.isoformat().replace('+00:00', 'Z')}",
     ]
     if a.summary:
-        head.append(f"- summary: {_t(a.summary)}")
+        head.append(f"- summary: {_md(a.summary)}")
     head.append(
-        f"- verdict: **{'escalate' if v.escalate else _t(v.classification)}**"
-        + (f": {_t(v.reason)}" if v.reason else "")
+        f"- verdict: **{'escalate' if v.escalate else _md(v.classification)}**"
+        + (f": {_md(v.reason)}" if v.reason else "")
     )
     if v.related_alerts:
-        head.append(f"- related alerts: {_t(', '.join(v.related_alerts))}")
+        head.append(f"- related alerts: {_md(', '.join(v.related_alerts))}")
     if report.notes:
-        head.append(f"- degraded sources: {_t('; '.join(report.notes))}")
+        head.append(f"- degraded sources: {_md('; '.join(report.notes))}")
     head += ["", "## Hypotheses", ""]
 
     # (line, keep): a hypothesis' own line is kept, its evidence lines may be dropped
@@ -158,11 +179,11 @@ def handoff_markdown(
     if not v.hypotheses:
         hyp.append(("_No hypothesis reached the evidence bar._", True))
     for h in v.hypotheses:
-        subj = f" [{_t(h.subject)}]" if h.subject else ""
+        subj = f" [{_md(h.subject)}]" if h.subject else ""
         hyp.append(
             (
-                f"{h.rank or '-'}. **{_t(h.kind)}** on `{_t(h.service)}`{subj}:"
-                f" {_t(h.statement)} (confidence {h.confidence:.0%})",
+                f"{h.rank or '-'}. **{_md(h.kind)}** on {_code(h.service)}{subj}:"
+                f" {_md(h.statement)} (confidence {h.confidence:.0%})",
                 True,
             )
         )
@@ -170,13 +191,26 @@ def handoff_markdown(
             e = ev.get(eid)
             if e is None:
                 continue
-            q = f" — `{_t(e.query)}`" if e.query else ""
-            hyp.append((f"   - {_t(e.id)}: {_t(e.summary)}{q}", False))
+            q = f" — {_code(e.query)}" if e.query else ""
+            hyp.append((f"   - {_md(e.id)}: {_md(e.summary)}{q}", False))
         if h.runbooks:
-            hyp.append((f"   - runbooks: {_t(', '.join(h.runbooks))}", False))
+            hyp.append((f"   - runbooks: {_md(', '.join(h.runbooks))}", False))
 
-    taken = [_action_line(r) for r in actions_for(a.id, log.records())]
+    # The hand-off leaves out the hand-off runs themselves (posting it, escalating):
+    # with them, a second `aisre escalate` (after a Ctrl-C or a lost answer) built a
+    # different text, and the note step's "already on the incident" check posted it
+    # again. The audit head it cites is then the newest record that is not theirs.
+    records = list(log.records())
+    own = {
+        r.run
+        for r in records
+        if r.event == "run_start" and r.run and r.data.get("runbook_source") == SOURCE
+    }
+    taken = [_action_line(r) for r in actions_for(a.id, (r for r in records if r.run not in own))]
     seq, head_hash = log.head()
+    if records and records[-1].run in own and records[-1].seq == seq:
+        last = next((r for r in reversed(records) if r.run not in own), None)
+        seq, head_hash = (last.seq, last.hash) if last is not None else (0, GENESIS)
     foot = ["", f"Audit head: #{seq} `{head_hash}` (verify with `aisre audit verify`)."]
 
     def render(hl: list[str], al: list[str]) -> str:
@@ -190,7 +224,7 @@ def handoff_markdown(
         return md
     # Too long to post: drop evidence from the last hypothesis up, then routine actions
     # from the oldest, each time saying what was left out and where to see it all.
-    full = f"`aisre escalate {_t(a.short_id)} --no-post`"
+    full = _code(f"aisre escalate {a.short_id} --no-post")
     hyp_keep = list(hyp)
     act_keep = list(taken)
     dropped_ev = dropped_act = 0
@@ -219,6 +253,10 @@ def handoff_markdown(
         # Still too long (hundreds of hypotheses or failures): cut, keeping the head.
         cut = "\n\n_(cut to fit; the full hand-off: " + full + ")_\n"
         return md[: limit - len(cut) - len("".join(foot)) - 2] + cut + "\n".join(foot) + "\n"
+
+
+SOURCE = "builtin:escalate"
+"""The escalation runbook's `source`, as its runs' `run_start` records it."""
 
 
 def escalation_runbook(*, escalate: bool = True) -> Runbook:
@@ -251,5 +289,5 @@ def escalation_runbook(*, escalate: bool = True) -> Runbook:
         },
         steps=steps,
     )
-    rb.source = "builtin:escalate"
+    rb.source = SOURCE
     return rb

@@ -16,6 +16,7 @@ Markdown table it lands in and never interpreted.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from aisre_cli.memory.store import Incident
@@ -35,11 +36,52 @@ def _code(text: Any) -> str:
     return "`" + " ".join(str(text if text is not None else "").split()).replace("`", "'") + "`"
 
 
+PARAM_LIMIT = 60
+"""One run parameter in the timeline at most (an escalation's `handoff` is the whole
+hand-off: thousands of characters and many lines, in one table cell)."""
+
+
+def _params(params: Any) -> str:
+    if not isinstance(params, Mapping):
+        return str(params)
+    out = []
+    for k, v in params.items():
+        s = " ".join(str(v).split())
+        out.append(f"{k}={s if len(s) <= PARAM_LIMIT else s[: PARAM_LIMIT - 1] + '…'}")
+    return ", ".join(out)
+
+
+def _utc(ts: Any) -> Any:
+    """A timestamp as RFC 3339 UTC (`…Z`), as the timeline's "time (UTC)" column says:
+    an imported memory may carry local offsets (`+02:00`). Left as is when unreadable
+    or without a zone (nothing says which zone it is in)."""
+    if not isinstance(ts, str):
+        return ts
+    try:
+        t = datetime.fromisoformat(ts.strip().replace("z", "Z"))
+    except ValueError:
+        return ts
+    if t.tzinfo is None:
+        return ts
+    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _when(ts: Any) -> tuple[int, Any]:
+    """Sort key: readable zoned timestamps in time order, then the rest as text."""
+    try:
+        t = datetime.fromisoformat(str(ts).strip().replace("z", "Z"))
+    except ValueError:
+        return 1, str(ts or "")
+    if t.tzinfo is None:
+        return 1, str(ts)
+    return 0, t.astimezone(UTC)
+
+
 def _audit_line(r: Mapping[str, Any]) -> str:
     d = r.get("data") or {}
     ev = r.get("event")
     if ev == "run_start":
-        return f"runbook {d.get('runbook')} started (params {d.get('params')})"
+        return f"runbook {d.get('runbook')} started (params {_params(d.get('params'))})"
     if ev == "intent":
         return f"step {d.get('step')}: {d.get('action')} (confirmed via {d.get('confirmed_via')})"
     if ev == "result":
@@ -102,7 +144,9 @@ def build(incident: Incident, audit: Iterable[Mapping[str, Any]] = ()) -> dict[s
                 "ref": None,
             }
         )
-    timeline.sort(key=lambda x: str(x["ts"] or ""))
+    for t in timeline:
+        t["ts"] = _utc(t["ts"])
+    timeline.sort(key=lambda x: _when(x["ts"]))
     actions = []
     for run in incident.runs:
         verifies = [
@@ -167,7 +211,8 @@ def markdown(pm: Mapping[str, Any]) -> str:
         "",
         f"- **Alert:** {_cell(alert['name'])} on {_cell(alert['service'] or '?')}"
         f" (severity {_cell(alert['severity'])}, fingerprint {_code(alert['id'])})",
-        f"- **Fired:** {_cell(alert['starts_at'] or '?')}; **onset:** {_cell(inc['onset'] or '?')}",
+        f"- **Fired:** {_cell(_utc(alert['starts_at']) or '?')};"
+        f" **onset:** {_cell(_utc(inc['onset']) or '?')}",
         f"- **Triage verdict:** {_cell(inc['classification'])}"
         f"{' (escalated)' if inc['escalate'] else ''}: {_cell(inc['reason'])}",
         f"- **Status:** {_cell(inc['status'])}",

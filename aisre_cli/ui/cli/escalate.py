@@ -58,7 +58,8 @@ def escalate_cmd(
             }
         )
         return
-    echo(md)
+    if not json_out:  # with --json, stdout is one JSON document: the hand-off is in it
+        echo(md)
     if not post:
         if not no_post:
             note("PagerDuty is not configured: the hand-off was printed only")
