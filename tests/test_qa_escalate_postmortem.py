@@ -105,9 +105,7 @@ def test_escalate_again_after_ctrl_c_does_not_post_the_handoff_twice(tmp_path: P
     pd = PagerDutyServer()
     with pd:
         inc = pd.add_incident("PetSite latency")
-        # triage lists callers with equal lags in hash order (investigate/scene.py, not
-        # this pass): one seed for both runs, so only the escalation's own records differ
-        env = _pd_env(tmp_path, pd.url) | {"PYTHONHASHSEED": "0"}
+        env = _pd_env(tmp_path, pd.url)
         child = _spawn(env, inc["id"])
         child.expect("pagerduty.note")
         child.expect(PROMPT)
@@ -133,6 +131,25 @@ def test_escalate_again_after_ctrl_c_does_not_post_the_handoff_twice(tmp_path: P
     recs = list(AuditLog(tmp_path / "data" / "audit.jsonl").records())
     notes = [r for r in recs if r.event == "result" and r.data.get("step") == "note"]
     assert [bool(r.data["output"].get("already_posted")) for r in notes] == [False, True]
+
+
+def test_a_refused_token_ends_the_escalation_as_an_auth_failure(tmp_path: Path) -> None:
+    """PagerDuty answers the note with 401: the run stops on an auth failure (exit 4, as
+    the README says of a refused credential), not as a remediation that did not verify
+    (6)."""
+    pd = PagerDutyServer()
+    with pd:
+        inc = pd.add_incident("PetSite latency")
+        env = _pd_env(tmp_path, pd.url) | {"AISRE_PAGERDUTY_TOKEN": "revoked"}
+        child = _spawn(env, inc["id"])
+        child.expect("pagerduty.note")
+        child.expect(PROMPT)
+        child.send("y")
+        child.expect(pexpect.EOF)
+        out = child.before
+        child.close()
+        assert child.exitstatus == 4, out[-800:]
+        assert pd.notes[inc["id"]] == []
 
 
 def test_handoff_leaves_out_its_own_escalation_runs(tmp_path: Path) -> None:

@@ -203,7 +203,7 @@ class RunFlow:
                 out = s.run_undo(state.step, conf)
             else:
                 out = s.run(state.step, conf, verify=False)
-            return out, st.ran(state, out.ok, out.error)
+            return out, st.ran(state, out.ok, out.error, out.exit_code)
         if isinstance(state, Verify):
             vr = s.verify(state.step, progress)
             return vr, st.verified(state, vr)

@@ -78,7 +78,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from aisre_cli.errors import AisreError, GovernanceRefused, UsageError, crashpoint
+from aisre_cli.errors import AisreError, ExitCode, GovernanceRefused, UsageError, crashpoint
 from aisre_cli.govern.audit import AuditRecord, AuditSink, open_audit_log
 from aisre_cli.govern.policy import Policy, load_policy
 from aisre_cli.govern.routing import Decision, EmptyTrackRecord, StepFacts, TrackRecord, decide
@@ -124,6 +124,8 @@ class StepOutcome:
     undo: PlannedStep | None = None
     """Offered when the action ran but its verification failed."""
     audit_seq: int = 0
+    exit_code: ExitCode | None = None
+    """Why the action failed, as an exit class (`ExecResult.exit_code`)."""
 
 
 @dataclass(frozen=True)
@@ -783,7 +785,15 @@ class RunSession:
         st.output = res.output
         st.error = res.error
         st.audit_seq = result.seq
-        outcome = StepOutcome(ps.id, "done", res.ok, res.output, res.error, audit_seq=result.seq)
+        outcome = StepOutcome(
+            ps.id,
+            "done",
+            res.ok,
+            res.output,
+            res.error,
+            audit_seq=result.seq,
+            exit_code=res.exit_code,
+        )
         if not res.ok:
             st.status = "interrupted" if res.interrupted else "failed"
             if res.interrupted:

@@ -291,13 +291,17 @@ class Stepper:
         self._previewed.add(state.step.id)
         return self.next()
 
-    def ran(self, state: Run, ok: bool, error: str | None) -> State:
-        """After `Run`: `ok`/`error` are the action's result (before verification)."""
+    def ran(self, state: Run, ok: bool, error: str | None, code: ExitCode | None = None) -> State:
+        """After `Run`: `ok`/`error` are the action's result (before verification);
+        `code` its failure's class. A credential the target refused ends the run as an
+        auth failure (exit 4, as anywhere else); any other failed action as a
+        remediation that did not take (6)."""
         if state.undo_of is not None:
             detail = "undone" if ok else f"undo failed: {error}"
             return Stop(state.undo_of, f"verification failed ({detail})", "fail", ExitCode.VERIFY)
         if not ok:
-            return Stop(state.step, f"action failed: {error}", "fail", ExitCode.VERIFY)
+            why = ExitCode.AUTH if code == ExitCode.AUTH else ExitCode.VERIFY
+            return Stop(state.step, f"action failed: {error}", "fail", why)
         if state.step.step.verify is not None:
             return Verify(state.step)
         return self.next()

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aisre_cli.errors import AisreError, ConfigError
+from aisre_cli.errors import AisreError, ConfigError, ExitCode
 from aisre_cli.remediate import interrupt
 from aisre_cli.remediate.capabilities import ExecContext, Preview, Registry
 from aisre_cli.remediate.plan import PlannedStep
@@ -53,6 +53,8 @@ class ExecResult:
     seconds: float = 0.0
     interrupted: str | None = None
     """The signal (SIGINT, SIGTERM) that stopped the step, if one did."""
+    exit_code: ExitCode | None = None
+    """The failure's class (`AisreError.exit_code`): a credential refused is AUTH."""
 
 
 @dataclass
@@ -83,7 +85,9 @@ def execute(ps: PlannedStep, ctx: ExecContext, permit: Permit) -> ExecResult:
             False, error=exc.message, seconds=time.monotonic() - t0, interrupted=exc.why
         )
     except AisreError as exc:
-        return ExecResult(False, error=exc.message, seconds=time.monotonic() - t0)
+        return ExecResult(
+            False, error=exc.message, seconds=time.monotonic() - t0, exit_code=exc.exit_code
+        )
     return ExecResult(True, output=out.model_dump(mode="json"), seconds=time.monotonic() - t0)
 
 
