@@ -802,10 +802,10 @@ def run_cmd(
 
     Only an exact `y` runs a step. Without a terminal, write steps run only where the
     policy grants autonomy. A step that depends on one that did not run is skipped.
-    Exit codes: 0 completed (or dry run); 5 a step was refused, escalated, or needs a
-    human and there is no terminal; 6 a step failed, its verification failed, or it
-    could not be verified (the run ends `unverified`); 130 aborted or interrupted
-    (resume with `runbook resume`).
+    Exit codes: 0 completed (or dry run); 4 a step's target refused the credential; 5 a
+    step was refused, escalated, or needs a human and there is no terminal; 6 a step
+    failed, its verification failed, or it could not be verified (the run ends
+    `unverified`); 130 aborted or interrupted (resume with `runbook resume`).
 
     Examples:
 
