@@ -320,6 +320,14 @@ class Span:
     error: bool
     ref: str = ""
 
+    def __post_init__(self) -> None:
+        # An all-zero id is W3C trace context's "invalid": what Zipkin-style converters
+        # and some exporters write for a root's parent (`0`, `0000000000000000`, base64
+        # `AAAAAAAAAAA=` once read as hex). It names no span: the span is a root.
+        p = self.parent_id
+        if p is not None and not p.strip().strip("0"):
+            self.parent_id = None
+
 
 @dataclass(slots=True)
 class Event:

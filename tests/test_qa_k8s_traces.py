@@ -252,3 +252,15 @@ def test_a_jaeger_search_above_the_body_cap_asks_for_fewer_traces() -> None:
         assert "1" in limits, limits  # asked again for fewer traces
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("parent", ["0", "0000000000000000", " 00000000 ", ""])
+def test_an_all_zero_parent_id_is_a_root(parent: str) -> None:
+    """W3C trace context: an all-zero span id is invalid, and Zipkin-style converters
+    write it (or `0`) for a root's parent. Kept as a parent id, the root was not counted
+    as one: no end-to-end latency for its trace."""
+    from aisre_cli.model import Span
+
+    s = Span("t1", "s1", parent, "api", "GET /", 0.0, 12.0, False)
+    assert s.parent_id is None
+    assert Span("t1", "s2", "00000000000000a1", "api", "GET /", 0.0, 1.0, False).parent_id
