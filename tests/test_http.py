@@ -207,6 +207,18 @@ def test_hang_ends_at_the_read_timeout(fault: FaultServer) -> None:
     assert time.monotonic() - t0 < 15.0
 
 
+def test_the_body_cap_is_named_in_readable_units() -> None:
+    from aisre_cli.sources.http import _size
+
+    assert [_size(n) for n in (20_000_000, 5_000_000, 2_500_000, 300_000, 500)] == [
+        "20 MB",
+        "5 MB",
+        "2.5 MB",
+        "300 kB",  # was "0 MB"
+        "500 bytes",
+    ]
+
+
 def test_a_hang_cut_by_the_budget_says_so(fault: FaultServer) -> None:
     """A 30 s read timeout and a 1 s budget: the message names the second wait it had,
     not a "no response within 30s" it never waited."""

@@ -87,6 +87,15 @@ log.addFilter(RedactingFilter())
 # ------------------------------------------------------------------ errors
 
 
+def _size(n: int) -> str:
+    """A byte count for a message: `20 MB`, `2.5 MB`, `300 kB` (never `0 MB`)."""
+    if n >= 10_000_000:
+        return f"{n / 1e6:.0f} MB"
+    if n >= 1_000_000:
+        return f"{n / 1e6:.1f} MB".replace(".0 MB", " MB")
+    return f"{max(n, 1) / 1e3:.0f} kB" if n >= 1000 else f"{n} bytes"
+
+
 class ResponseTooLarge(SourceError):
     """The answer is larger than `max_body_bytes`: refused while streaming. A caller
     that reads many objects one by one (a trace by id) skips that one object."""
@@ -393,7 +402,7 @@ class Http:
             if declared and declared.isdigit() and int(declared) > cap:
                 raise ResponseTooLarge(
                     f"{self.source}: response of {int(declared) / 1e6:.1f} MB exceeds the"
-                    f" {cap / 1e6:.0f} MB cap ({method} {_plain(req.url)})",
+                    f" {_size(cap)} cap ({method} {_plain(req.url)})",
                     hint="narrow the query or raise http.max_body_bytes for this source",
                 )
             chunks: list[bytes] = []
@@ -402,7 +411,7 @@ class Http:
                 size += len(chunk)
                 if size > cap:
                     raise ResponseTooLarge(
-                        f"{self.source}: response exceeds the {cap / 1e6:.0f} MB cap"
+                        f"{self.source}: response exceeds the {_size(cap)} cap"
                         f" ({method} {_plain(req.url)})",
                         hint="narrow the query or raise http.max_body_bytes for this source",
                     )
