@@ -235,6 +235,19 @@ def test_doctor_passes_a_good_bundle_profile_with_a_bundle_row() -> None:
     assert row["ok"] is True and row["reachable"] is True
 
 
+def test_doctor_checks_the_bundle_given_with_the_global_option(tmp_path: Path) -> None:
+    """`aisre --bundle DIR doctor` checked the profile's sources and ignored DIR, which
+    triage with the same option reads."""
+    r = run_cli(["--bundle", str(tmp_path / "gone"), "doctor", "--json"])
+    assert r.code == 3, r.out + r.err
+    row = next(s for s in json.loads(r.out)["sources"] if s["source"] == "bundle")
+    assert "no such bundle directory" in row["detail"]
+    r = run_cli(["--bundle", str(DEMO), "doctor", "--json"])
+    assert r.code == 0, r.out + r.err
+    row = next(s for s in json.loads(r.out)["sources"] if s["source"] == "bundle")
+    assert row["ok"] is True and row["url"] == str(DEMO)
+
+
 def test_doctor_json_has_the_same_top_level_keys_for_bundle_and_live_profiles() -> None:
     _write(
         "version: 1\nprofiles:\n"

@@ -67,6 +67,9 @@ def doctor_cmd(
 
         enable_debug_logging()
     rp = resolve_profile(st.profile)
+    if st.bundle is not None:  # `aisre --bundle DIR doctor`: check that bundle, as triage reads it
+        src = rp.profile.sources.model_copy(update={"bundle": str(st.bundle)})
+        rp = rp.model_copy(update={"profile": rp.profile.model_copy(update={"sources": src})})
     # every check (sources, team store, kubectl can-i) runs at once within this budget
     budget = min(rp.profile.gather_budget_s, 10.0)
     spool = _spool()
