@@ -379,3 +379,37 @@ def test_github_403_rate_limit_is_not_an_auth_error() -> None:
         http.get_json("/x")
     assert not isinstance(info.value, AuthError)
     assert route.call_count == 1 and sleeps == []
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (  # Kubernetes Status (etcd timing out, after the retries)
+            b'{"kind":"Status","apiVersion":"v1","status":"Failure",'
+            b'"message":"etcdserver: request timed out","reason":"InternalError","code":503}',
+            "etcdserver: request timed out",
+        ),
+        (  # Prometheus
+            b'{"status":"error","errorType":"timeout","error":"query timed out"}',
+            "timeout: query timed out",
+        ),
+        (  # PagerDuty
+            b'{"error":{"message":"Invalid Input Provided","code":2001,'
+            b'"errors":["Escalation level must be between 1 and 2"]}}',
+            "Invalid Input Provided Escalation level must be between 1 and 2",
+        ),
+        (  # Jaeger
+            b'{"data":null,"total":0,"errors":[{"code":500,"msg":"cassandra:\\ntimeout"}]}',
+            "cassandra: timeout",
+        ),
+        (b'{"message":"Not Found","documentation_url":"https://docs.github.com"}', "Not Found"),
+        (b"upstream connect error", "upstream connect error"),
+        (b'{"foo": 1}', '{"foo": 1}'),
+    ],
+)
+def test_an_error_body_is_shown_by_its_message(body: bytes, said: str) -> None:
+    """A failing API's JSON error body was shown raw (`answered HTTP 503: {"kind":
+    "Status", ...`); its message is what the engineer needs."""
+    from aisre_cli.sources.http import _short_body
+
+    assert _short_body(body) == said

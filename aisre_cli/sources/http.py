@@ -177,8 +177,42 @@ def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> f
 
 
 def _short_body(body: bytes, limit: int = 200) -> str:
+    said = " ".join((_api_message(body) or "").split())
+    if said:
+        return said[:limit] + ("…" if len(said) > limit else "")
     text = body[:limit].decode("utf-8", "replace").strip().replace("\n", " ")
     return text + ("…" if len(body) > limit else "")
+
+
+def _api_message(body: bytes) -> str | None:
+    """The human message of a JSON error body in the shapes the sources answer with:
+    Kubernetes' Status and GitHub (`message`), Prometheus (`errorType`, `error`),
+    PagerDuty (`error.message` and `error.errors`), Jaeger (`errors[].msg`). None when
+    the body is not one of them (it is then shown as it came)."""
+    head = body.lstrip()[:1]
+    if head != b"{" or len(body) > 65536:
+        return None
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(doc, dict):
+        return None
+    err = doc.get("error")
+    if isinstance(err, dict) and isinstance(err.get("message"), str):
+        more = [x for x in err.get("errors") or [] if isinstance(x, str)]
+        return " ".join([err["message"], *more[:2]]).strip() or None
+    if isinstance(err, str) and err:
+        kind = doc.get("errorType")
+        return f"{kind}: {err}" if isinstance(kind, str) and kind else err
+    if isinstance(doc.get("message"), str) and doc["message"]:
+        return str(doc["message"])
+    errs = doc.get("errors")
+    if isinstance(errs, list) and errs and isinstance(errs[0], dict):
+        msg = errs[0].get("msg") or errs[0].get("message")
+        if isinstance(msg, str) and msg:
+            return msg
+    return None
 
 
 def ssl_context(settings: HttpSettings) -> ssl.SSLContext | bool:
