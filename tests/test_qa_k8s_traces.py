@@ -46,16 +46,15 @@ def conn(
     *,
     budget_s: float = 15,
     read_timeout: float = 10,
+    max_body_bytes: int | None = None,
     **kw: Any,
 ) -> Kubernetes:
     path = tmp_path / "kubeconfig"
     path.write_text(yaml.safe_dump(kubeconfig(srv, token=TOKEN, ca=pki.ca)))
-    cfg = KubernetesSource(
-        kubeconfig=str(path),
-        context="test",
-        http=HttpSettings(read_timeout=read_timeout, retries=1),
-        **kw,
-    )
+    http = HttpSettings(read_timeout=read_timeout, retries=1)
+    if max_body_bytes is not None:
+        http = http.model_copy(update={"max_body_bytes": max_body_bytes})
+    cfg = KubernetesSource(kubeconfig=str(path), context="test", http=http, **kw)
     return Kubernetes(cfg, budget_s=budget_s)
 
 
@@ -264,3 +263,34 @@ def test_an_all_zero_parent_id_is_a_root(parent: str) -> None:
     s = Span("t1", "s1", parent, "api", "GET /", 0.0, 12.0, False)
     assert s.parent_id is None
     assert Span("t1", "s2", "00000000000000a1", "api", "GET /", 0.0, 1.0, False).parent_id
+
+
+def test_a_pods_page_above_the_body_cap_is_read_in_smaller_pages(pki: Pki, tmp_path: Path) -> None:
+    """Defect: a page of pods above `http.max_body_bytes` (hundreds of pods with long
+    `managedFields`) failed the primary read, so the source gave nothing. The same page
+    is asked again for fewer pods at a time (a continue token allows any limit)."""
+    import json
+
+    srv = KubeServer(token=TOKEN, pki=pki)
+    try:
+        shop(srv)
+        for i in range(6):
+            srv.add_deployment("shop", f"svc{i}", f"shop/svc{i}:1.0", replicas=5)
+        pods = list(srv.store["pods"].values())
+        assert len(pods) >= 30
+        one = max(len(json.dumps(p)) for p in pods)
+        k = conn(
+            srv,
+            pki,
+            tmp_path,
+            page_size=40,
+            max_body_bytes=15 * one,
+        )
+        k.fetch_events(*window(), None)
+        notes = [n.detail for n in k.drain_notes()]
+        limits = [r.q("limit") for r in srv.requests if r.path.endswith("/pods")]
+        assert limits[0] == "40" and "10" in limits, limits
+        assert any("above http.max_body_bytes" in n and "10 at a time" in n for n in notes)
+        assert not any("pods:" in n and "failed" in n for n in notes), notes
+    finally:
+        srv.stop()

@@ -92,7 +92,7 @@ from aisre_cli.settings.config import HttpSettings, validation_message
 from aisre_cli.settings.safeyaml import load_yaml
 from aisre_cli.settings.secrets import redact, register_secret
 from aisre_cli.sources.catalog import SourceEnv, SourceType
-from aisre_cli.sources.http import Health, Http, Response, ssl_context
+from aisre_cli.sources.http import Health, Http, Response, ResponseTooLarge, ssl_context
 from aisre_cli.sources.querylog import QueryStat, record
 from aisre_cli.sources.tracing import GATHER_DEADLINE, HARD
 
@@ -726,6 +726,10 @@ def _updated(obj: dict[str, Any]) -> tuple[float | None, str | None]:
     return _ts(_d(obj, "metadata", "creationTimestamp")), None
 
 
+MIN_PAGE_SIZE = 10
+"""The smallest page a list falls back to when pages are above the body cap."""
+
+
 def _deadline(budget_s: float) -> float:
     """The monotonic time by which one fetch must be over: the source's budget, cut to
     a share (`HARD`) of what the gather has left when a gather runs it, so the partial
@@ -1143,9 +1147,10 @@ class Kubernetes:
         pages = 0
         headers = {"Accept": META_LIST} if metadata_only else None
         shown = path + (f"?{'&'.join(f'{k}={v}' for k, v in params.items())}" if params else "")
+        limit = self.cfg.page_size
         while True:
             q = dict(params or {})
-            q["limit"] = str(self.cfg.page_size)
+            q["limit"] = str(limit)
             if cont:
                 q["continue"] = cont
             try:
@@ -1153,6 +1158,17 @@ class Kubernetes:
                 if resp.status == 410 and not cont:
                     raise self._error(resp, what)
                 body = self._json(resp) if resp.status != 410 else {}
+            except ResponseTooLarge:
+                if limit <= MIN_PAGE_SIZE:
+                    raise
+                # a page of big objects (pods with long managedFields) above the body cap:
+                # the same page again, fewer at a time (a continue token allows it)
+                limit = max(MIN_PAGE_SIZE, limit // 4)
+                self._note(
+                    f"{what}: a page of {self.cfg.page_size} was above http.max_body_bytes;"
+                    f" read {limit} at a time"
+                )
+                continue
             except AisreError as exc:
                 if not pages:
                     raise
@@ -1191,10 +1207,11 @@ class Kubernetes:
             cont = _d(body, "metadata", "continue") or None
             if not cont:
                 break
-            if pages >= self.cfg.max_pages:
+            # as many objects as max_pages full pages hold, whatever the page size became
+            if pages * limit >= self.cfg.max_pages * self.cfg.page_size:
                 left = _d(body, "metadata", "remainingItemCount")
                 more = f" ({left} more)" if isinstance(left, int) else ""
-                self._note(f"{what}: stopped after {pages} pages of {self.cfg.page_size}{more}")
+                self._note(f"{what}: stopped after {pages} pages of {limit}{more}")
                 break
         record(QueryStat(self.name, what, shown, time.monotonic() - t0, len(items), "objects"))
         return list(items.values())
