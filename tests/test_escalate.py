@@ -154,25 +154,25 @@ def _pd_config(home: Path, url: str) -> dict[str, str]:
     return make_env(home, AISRE_PAGERDUTY_TOKEN="pd-test-token")
 
 
-def test_no_post_prints_the_handoff(tmp_path: Path) -> None:
-    env = make_env(tmp_path)
-    cp = subprocess.run(
-        [*AISRE, "escalate", ALERT, "--bundle", str(BUNDLE), "--no-post"],
+def escalate(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`aisre escalate ALERT --bundle BUNDLE ARGS…` with no terminal (stdin closed)."""
+    return subprocess.run(
+        [*AISRE, "escalate", ALERT, "--bundle", str(BUNDLE), *args],
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
+        stdin=subprocess.DEVNULL,
     )
+
+
+def test_no_post_prints_the_handoff(tmp_path: Path) -> None:
+    env = make_env(tmp_path)
+    cp = escalate(env, "--no-post")
     assert cp.returncode == 0, cp.stderr
     assert cp.stdout.startswith("# Escalation: PetSiteHighLatency")
     assert "## Hypotheses" in cp.stdout and "## Actions taken" in cp.stdout
-    cp = subprocess.run(
-        [*AISRE, "escalate", ALERT, "--bundle", str(BUNDLE), "--no-post", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    cp = escalate(env, "--no-post", "--json")
     data = json.loads(cp.stdout)
     assert data["posted"] is False and data["markdown"].startswith("# Escalation")
 
@@ -219,14 +219,7 @@ def test_escalate_without_terminal_is_refused(tmp_path: Path) -> None:
     with EscalatingPagerDuty() as pd:
         inc = pd.add_incident("PetSite latency")
         env = _pd_config(tmp_path, pd.url)
-        cp = subprocess.run(
-            [*AISRE, "escalate", ALERT, "--bundle", str(BUNDLE), "--incident", inc["id"]],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-        )
+        cp = escalate(env, "--incident", inc["id"])
         assert cp.returncode == 5, cp.stderr
         assert "no terminal" in cp.stderr
         assert pd.notes[inc["id"]] == [] and pd.escalations == []
@@ -235,14 +228,7 @@ def test_escalate_without_terminal_is_refused(tmp_path: Path) -> None:
 def test_escalate_needs_an_incident_id(tmp_path: Path) -> None:
     with EscalatingPagerDuty() as pd:
         env = _pd_config(tmp_path, pd.url)
-        cp = subprocess.run(
-            [*AISRE, "escalate", ALERT, "--bundle", str(BUNDLE)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-        )
+        cp = escalate(env)
         assert cp.returncode == 2 and "--incident" in cp.stderr
 
 
@@ -253,14 +239,7 @@ def test_escalate_prints_the_handoff_once_not_twice_escaped_on_stderr(tmp_path: 
     with EscalatingPagerDuty() as pd:
         inc = pd.add_incident("PetSite latency")
         env = _pd_config(tmp_path, pd.url)
-        cp = subprocess.run(
-            [*AISRE, "escalate", ALERT, "--bundle", str(BUNDLE), "--incident", inc["id"]],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-        )
+        cp = escalate(env, "--incident", inc["id"])
     assert cp.stdout.count("# Escalation: PetSiteHighLatency") == 1
     assert "# Escalation" not in cp.stderr, cp.stderr
     assert "## Hypotheses" not in cp.stderr

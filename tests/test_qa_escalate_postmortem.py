@@ -9,7 +9,6 @@ whose timeline carried the whole hand-off in one cell and mixed time zones.
 from __future__ import annotations
 
 import json
-import subprocess
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from aisre_cli.settings import paths
 from tests.contract_servers.pagerduty import PagerDutyServer
 from tests.fakes.cli import run
 from tests.fakes.env import AISRE, make_env, write_config
-from tests.test_escalate import ALERT, BUNDLE, PROMPT, _report
+from tests.test_escalate import ALERT, BUNDLE, PROMPT, _report, escalate
 from tests.test_memory_store import SIG, report
 
 
@@ -56,29 +55,14 @@ def test_escalate_json_prints_only_json_on_stdout(tmp_path: Path) -> None:
     with pd:
         inc = pd.add_incident("PetSite latency")
         env = _pd_env(tmp_path, pd.url)
-        cp = subprocess.run(
-            [*AISRE, "escalate", ALERT, "--bundle", str(BUNDLE), "--incident", inc["id"]]
-            + ["--json"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-        )
+        cp = escalate(env, "--incident", inc["id"], "--json")
         assert cp.returncode == 5, cp.stderr  # no terminal: nothing is posted
         data = json.loads(cp.stdout)
         assert data["schema"] == "aisre.escalation/v1" and data["posted"] is True
         assert data["markdown"].startswith("# Escalation: PetSiteHighLatency")
         assert data["run"]["status"] == "stopped"
         assert pd.notes[inc["id"]] == []
-        cp = subprocess.run(
-            [*AISRE, "escalate", ALERT, "--bundle", str(BUNDLE), "--json"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-        )
+        cp = escalate(env, "--json")
         assert cp.returncode == 2 and "--incident" in cp.stderr
         assert cp.stdout == "", cp.stdout[:200]
 
@@ -327,14 +311,7 @@ def test_escalate_without_a_from_email_says_so_before_anything_runs(
             cfg["from_email"] = email
         write_config(tmp_path, {"sources": {"pagerduty": cfg}})
         env = make_env(tmp_path, AISRE_PAGERDUTY_TOKEN="pd-test-token")
-        cp = subprocess.run(
-            [*AISRE, "escalate", ALERT, "--bundle", str(BUNDLE), "--incident", inc["id"]],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-        )
+        cp = escalate(env, "--incident", inc["id"])
         assert cp.returncode == 2, cp.stderr
         assert "from_email" in cp.stderr and "Traceback" not in cp.stderr
         assert cp.stdout.startswith("# Escalation: ")  # the hand-off is still printed
