@@ -8,6 +8,7 @@ Pilot tests on the demo bundle; they wait on app state (`settle`), never on slee
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from aisre_cli.model import Alert
-from aisre_cli.sources.registry import SourceSet, build_sources
+from aisre_cli.sources.registry import build_sources
 from aisre_cli.ui.tui.messages import RunFinished
 from aisre_cli.ui.tui.screens.audit import AuditScreen
 from aisre_cli.ui.tui.screens.inbox import InboxScreen
@@ -67,15 +68,7 @@ def test_a_refresh_keeps_the_cursor_on_the_incident_not_on_its_row() -> None:
     batch = other_alert(alerts[1], "aaaa000011112222", "BatchJobFailed", "batch", "warning")
     billing = other_alert(alerts[1], "bbbb000011112222", "BillingDown", "billing", "critical")
     source = ChangingAlerts([*alerts, batch])
-    sources = SourceSet(
-        alerts=[source],
-        metrics=demo.metrics,
-        logs=demo.logs,
-        changes=demo.changes,
-        topology=demo.topology,
-        traces=demo.traces,
-        events=demo.events,
-    )
+    sources = dataclasses.replace(demo, alerts=[source], bundle=None)
 
     async def flow() -> None:
         messages: list[Message] = []

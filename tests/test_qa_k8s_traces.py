@@ -22,6 +22,7 @@ from aisre_cli.sources.kubernetes import Kubernetes, KubernetesSource, forget_ex
 from tests.conftest import require_binary
 from tests.contract_servers.base import Reply, Request
 from tests.contract_servers.kube import KubeServer, Pki, kubeconfig, make_pki, shop, status_body
+from tests.test_sources_kubernetes import unhealthy_shop
 
 TOKEN = "kube-qa-token-7c1e"
 
@@ -90,13 +91,7 @@ def test_a_later_events_page_failing_keeps_the_events_already_read(
     srv = _FailingPage(token=TOKEN, pki=pki)
     srv.fail = ("events",)
     try:
-        shop(srv)
-        pod = srv.pods_of("shop", "checkout")[0]["metadata"]["name"]
-        now = datetime.now(UTC)
-        for i in range(5):
-            srv.add_event(
-                "shop", "Pod", pod, "Unhealthy", f"probe {i}", at=now - timedelta(minutes=i + 1)
-            )
+        unhealthy_shop(srv)
         k = conn(srv, pki, tmp_path, page_size=2)
         events = k.fetch_events(*window(), None)
         notes = [n.detail for n in k.drain_notes()]
@@ -166,6 +161,14 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 START = NOW - timedelta(minutes=40)
 
 
+def _bloat_first_error(traces: dict[str, Any]) -> str:
+    """Make the first failing trace huge (a 300 kB attribute on each span); its id."""
+    huge = sorted(t for t, tr in traces.items() if any(s.error for s in tr.spans))[0]
+    for s in traces[huge].spans:
+        s.attrs["db.statement"] = "x" * 300_000
+    return str(huge)
+
+
 def _fill_traces(server: Any, n: int = 60, seed: int = 11) -> None:
     """frontend → checkout → payments over the window; late traces fail in payments."""
     from tests.contract_servers.spans import chain_trace
@@ -195,10 +198,7 @@ def test_one_oversized_tempo_trace_costs_only_that_trace(monkeypatch: pytest.Mon
     try:
         _fill_traces(server)
         every = server.traces["single-tenant"]
-        errors = sorted(t for t, tr in every.items() if any(s.error for s in tr.spans))
-        huge = errors[0]
-        for s in every[huge].spans:
-            s.attrs["db.statement"] = "x" * 300_000
+        huge = _bloat_first_error(every)
         t = Tempo(
             TempoSource.model_validate(
                 {"url": server.url, "max_traces": 200, "http": {"max_body_bytes": 200_000}}
@@ -229,9 +229,7 @@ def test_a_jaeger_search_above_the_body_cap_asks_for_fewer_traces() -> None:
     try:
         _fill_traces(server)
         errors = sorted(t for t, tr in server.traces.items() if any(s.error for s in tr.spans))
-        huge = errors[0]
-        for s in server.traces[huge].spans:
-            s.attrs["db.statement"] = "x" * 300_000
+        huge = _bloat_first_error(server.traces)
         j = Jaeger(
             JaegerSource.model_validate(
                 {"url": server.url, "max_traces": 200, "http": {"max_body_bytes": 200_000}}

@@ -279,6 +279,18 @@ class _Compacting(KubeServer):
         return reply
 
 
+def unhealthy_shop(srv: KubeServer, n: int = 5) -> None:
+    """`shop`, with `n` Unhealthy events of a checkout pod over the last minutes (more
+    than one page at page_size 2)."""
+    shop(srv)
+    pod = srv.pods_of("shop", "checkout")[0]["metadata"]["name"]
+    now = datetime.now(UTC)
+    for i in range(n):
+        srv.add_event(
+            "shop", "Pod", pod, "Unhealthy", f"probe {i}", at=now - timedelta(minutes=i + 1)
+        )
+
+
 @pytest.mark.parametrize("compactions", [1, 5])
 def test_expired_continue_token_restarts_the_list_once(
     pki: Pki, tmp_path: Path, compactions: int
@@ -286,13 +298,7 @@ def test_expired_continue_token_restarts_the_list_once(
     srv = _Compacting(token=TOKEN, pki=pki)
     srv.compactions = compactions
     try:
-        shop(srv)
-        pod = srv.pods_of("shop", "checkout")[0]["metadata"]["name"]
-        now = datetime.now(UTC)
-        for i in range(5):
-            srv.add_event(
-                "shop", "Pod", pod, "Unhealthy", f"probe {i}", at=now - timedelta(minutes=i + 1)
-            )
+        unhealthy_shop(srv)
         k = conn(srv, pki, tmp_path, page_size=2)
         events = k.fetch_events(*window(), None)
         notes = [n.detail for n in k.drain_notes()]

@@ -94,7 +94,7 @@ from aisre_cli.settings.secrets import redact, register_secret
 from aisre_cli.sources.catalog import SourceEnv, SourceType
 from aisre_cli.sources.http import Health, Http, Response, ResponseTooLarge, ssl_context
 from aisre_cli.sources.querylog import QueryStat, record
-from aisre_cli.sources.tracing import GATHER_DEADLINE, HARD
+from aisre_cli.sources.tracing import GATHER_DEADLINE, Clock
 
 log = logging.getLogger("aisre.kubernetes")
 
@@ -731,16 +731,13 @@ MIN_PAGE_SIZE = 10
 
 
 def _deadline(budget_s: float) -> float:
-    """The monotonic time by which one fetch must be over: the source's budget, cut to
-    a share (`HARD`) of what the gather has left when a gather runs it, so the partial
-    answer (pods read, a hung list noted) arrives before the gather stops waiting and
-    drops everything (`tracing.GATHER_DEADLINE`)."""
-    now = time.monotonic()
-    deadline = now + budget_s
-    cap = GATHER_DEADLINE.get()
-    if cap is not None:
-        deadline = min(deadline, now + max(0.1, cap - now) * HARD)
-    return deadline
+    """The monotonic time by which one fetch must be over: the source's budget, or
+    inside a gather the trace sources' `Clock` (a share of what the gather has left),
+    so the partial answer (pods read, a hung list noted) arrives before the gather stops
+    waiting and drops everything (`tracing.GATHER_DEADLINE`)."""
+    if GATHER_DEADLINE.get() is None:
+        return time.monotonic() + budget_s
+    return Clock.start(budget_s).hard
 
 
 def _fmt_time(ts: float) -> str:
