@@ -436,11 +436,15 @@ def discover(root: Path) -> tuple[list[Path], list[Path]]:
             dirnames[:] = []
             continue
         seen.add(real)
-        if "bundle.yaml" in filenames or "truth.yaml" in filenames:
+        # a truth.yaml that is a directory (or a link to one) is listed among the
+        # folders: it is still a truth to score, refused when read (an error row),
+        # never a bundle silently counted as "without truth.yaml"
+        has_truth = "truth.yaml" in filenames or "truth.yaml" in dirnames
+        if "bundle.yaml" in filenames or has_truth:
             # a truth.yaml without a bundle.yaml (missing, misnamed `bundle.yml`) is a
             # broken bundle to score: reported as an error, never silently left out
             p = Path(dirpath)
-            (with_truth if "truth.yaml" in filenames else without).append(p)
+            (with_truth if has_truth else without).append(p)
             dirnames[:] = []
             continue
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
@@ -587,6 +591,13 @@ def evaluate_bundle(
         if t is None:
             raise AisreError("no truth.yaml")
         rc = t.root_cause
+        if not rc.service.strip():
+            # no service: no hypothesis can ever match, the case would be a silent miss
+            raise BundleError(
+                f"{path / 'truth.yaml'}: root_cause.service: empty",
+                hint="name the service where the cause is (for kind `unknown`: the"
+                " alerting service)",
+            )
         res.truth = TruthSpec(rc.kind, rc.service, rc.change_id, t.match)
         analysis = analyze_bundle(sources, profile, weights)
         report = build_report(analysis, weights)
@@ -773,6 +784,23 @@ def check_roots(root: Path | str | Sequence[Path | str]) -> list[Path]:
             raise UsageError(f"{base}: no such directory", hint="pass a folder of bundles")
         if not base.is_dir():
             raise UsageError(f"{base}: not a directory", hint="pass a folder of bundles")
+    # a folder given twice, or one inside another: its bundles would count twice (and
+    # under --fit, a "held-out" folder would also be in the training data)
+    real = [Path(os.path.realpath(r)) for r in roots]
+    for i, a in enumerate(real):
+        for j, b in enumerate(real):
+            if i == j:
+                continue
+            if a == b and i < j:
+                raise UsageError(
+                    f"{roots[j]}: given twice (the same folder as {roots[i]})",
+                    hint="pass each folder once",
+                )
+            if a != b and a.is_relative_to(b):
+                raise UsageError(
+                    f"{roots[i]}: inside {roots[j]}, also given: its bundles would count twice",
+                    hint="pass either the folder or the one around it",
+                )
     return roots
 
 

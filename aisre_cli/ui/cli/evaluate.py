@@ -93,50 +93,72 @@ def eval_cmd(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    from aisre_cli.errors import AisreError, Cancelled
     from aisre_cli.investigate.evaluate import check_roots, check_thresholds, evaluate
     from aisre_cli.investigate.rank import WEIGHTS_FILE, Weights
     from aisre_cli.ui.cli.common import print_json
     from aisre_cli.ui.term import console as term_console
+    from aisre_cli.ui.term import markup
 
     verbosity = max(verbose, state(ctx).verbose)
     _check_fit_flags(fit, weights_out, WEIGHTS_FILE, temperature=temperature, signs=signs)
     check_roots(directories)
+    if weights is not None:
+        _check_weights_in(weights)
     w = Weights.load(weights) if weights is not None else Weights.load()
     err = term_console(stderr=True)
-    with Progress(
-        TextColumn("[bold]eval[/]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("[dim]{task.description}[/]"),
-        console=err,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("", total=None)
+    # where a Ctrl-C lands, for the one line that says what was stopped
+    stage = {"what": "triaging bundles", "done": 0, "total": 0}
+    try:
+        with Progress(
+            TextColumn("[bold]eval[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("[dim]{task.description}[/]"),
+            console=err,
+            transient=True,
+            # not a terminal (a log, a pipe): no bar, and no blank line left behind
+            disable=not err.is_terminal,
+        ) as bar:
+            task = bar.add_task("", total=None)
 
-        def tick(done: int, total: int, name: str) -> None:
-            bar.update(task, completed=done, total=total, description=name[-50:])
+            def tick(done: int, total: int, name: str) -> None:
+                stage.update(done=done, total=total)
+                # the description is rich markup: a bundle path is outside text
+                desc = markup(name[-50:], oneline=True)
+                bar.update(task, completed=done, total=total, description=desc)
 
-        report = evaluate(directories, weights=w, progress=tick, keep_features=fit, jobs=jobs)
+            report = evaluate(directories, weights=w, progress=tick, keep_features=fit, jobs=jobs)
 
-    fit_result: FitResult | None = None
-    saved: Path | None = None
-    if fit:
-        from aisre_cli.investigate.fit import (
-            DEFAULT_TEMPERATURES,
-            cross_validate_fit,
-            design_signs,
-            save,
-        )
-
-        with err.status("fitting weights (leave-one-dataset-out and k-fold)"):
-            fit_result = cross_validate_fit(
-                report.cases,
-                folds=folds,
-                suite=" + ".join(_suite_name(d) for d in directories),
-                signs=design_signs() if signs else None,
-                temperatures=DEFAULT_TEMPERATURES if temperature else (1.0,),
+        fit_result: FitResult | None = None
+        saved: Path | None = None
+        if fit:
+            from aisre_cli.investigate.fit import (
+                DEFAULT_TEMPERATURES,
+                cross_validate_fit,
+                design_signs,
+                save,
             )
-        saved = save(fit_result, weights_out)
+
+            stage["what"] = "fitting the weights"
+            try:
+                with err.status("fitting weights (leave-one-dataset-out and k-fold)"):
+                    fit_result = cross_validate_fit(
+                        report.cases,
+                        folds=folds,
+                        suite=" + ".join(_suite_name(d) for d in directories),
+                        signs=design_signs() if signs else None,
+                        temperatures=DEFAULT_TEMPERATURES if temperature else (1.0,),
+                    )
+            except AisreError:
+                # too few bundles to fit: say which ones failed, or "got 0" is a riddle
+                if report.errors:
+                    _warn_errors(err, report, allowed=True)
+                raise
+            stage["what"] = "writing the weights"
+            saved = save(fit_result, weights_out)
+    except KeyboardInterrupt as exc:  # Ctrl-C (or a `Cancelled` from a gather inside)
+        raise Cancelled(_stopped(stage, fit, weights_out or WEIGHTS_FILE)) from exc
 
     headline = fit_result.headline if fit_result is not None else report.summary
     failures = check_thresholds(headline, min_top1, min_top3)
@@ -177,6 +199,32 @@ def eval_cmd(
         raise typer.Exit(code=int(ExitCode.THRESHOLD))
 
 
+def _stopped(stage: dict[str, Any], fit: bool, out: Path) -> str:
+    """One line for a Ctrl-C: what was stopped, and what became of the weights file."""
+    what = str(stage["what"])
+    if what == "triaging bundles" and stage["total"]:
+        what += f" ({stage['done']} of {stage['total']} done)"
+    if not fit:
+        tail = "nothing written"
+    elif what == "writing the weights":
+        tail = f"{out} holds the old weights or the new ones, never a mix"
+    else:
+        tail = f"{out} not written"
+    return f"eval stopped while {what}; {tail}"
+
+
+def _check_weights_in(path: Path) -> None:
+    """--weights must be a regular file: a FIFO would block the run forever, a device
+    such as /dev/zero would be read until memory runs out."""
+    from aisre_cli.errors import ConfigError
+
+    if not path.is_file():
+        raise ConfigError(
+            f"--weights {path}: not a regular file",
+            hint="pass a weights.json written by `aisre eval --fit`",
+        )
+
+
 def _check_fit_flags(
     fit: bool, weights_out: Path | None, default_out: Path, *, temperature: bool, signs: bool
 ) -> None:
@@ -205,11 +253,28 @@ def _check_fit_flags(
         return
     out = weights_out or default_out
     folder = out.parent
+    hint = "pass --weights-out FILE in a folder you can write"
     if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
         raise UsageError(
-            f"--fit cannot write {out}: {folder} is not a writable directory",
-            hint="pass --weights-out FILE in a folder you can write",
+            f"--fit cannot write {out}: {folder} is not a writable directory", hint=hint
         )
+    if (out.exists() or out.is_symlink()) and not out.is_file():
+        # the weights are renamed into place: a FIFO or a device (/dev/null, as root)
+        # would be replaced by a regular file
+        raise UsageError(f"--fit cannot write {out}: not a regular file", hint=hint)
+    # os.access answers yes to root even where nothing can be created (/proc, /sys, a
+    # read-only mount): try, so the fit is not lost at the very end
+    import tempfile
+
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".probe", dir=folder)
+    except OSError as exc:
+        raise UsageError(
+            f"--fit cannot write {out}: cannot create a file in {folder} ({exc.strerror or exc})",
+            hint=hint,
+        ) from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def _warn_errors(err: Console, report: EvalReport, allowed: bool) -> None:
@@ -247,6 +312,15 @@ def _applied_to(fr: FitResult | None) -> str:
 def _suite_name(directory: Path) -> str:
     p = directory.resolve()
     return f"{p.parent.name}/{p.name}" if p.parent.name else p.name
+
+
+def _cell(text: str) -> str:
+    """Outside text (a path, a service, a truth kind) for a rich cell or title: controls
+    shown as escapes, markup escaped (`[/]` in a folder name must not end a style or
+    stop the report), on one line."""
+    from aisre_cli.ui.term import markup
+
+    return markup(text, oneline=True)
 
 
 def _pct(x: float | None) -> str:
@@ -288,7 +362,7 @@ def _dataset_table(title: str, rows: dict[str, Summary]) -> Any:
         t.add_column(c, justify="right")
     for name, s in sorted(rows.items()):
         t.add_row(
-            name,
+            _cell(name),
             str(s.n),
             _pct(s.top1),
             _pct(s.top3),
@@ -303,7 +377,6 @@ def _dataset_table(title: str, rows: dict[str, Summary]) -> Any:
 def _baseline_table(title: str, rows: dict[str, Summary]) -> Any:
     """Service-level AC@1/AC@3 of the engine beside the naive baselines: one row per
     method, one column per folder (narrow enough for an 80-column terminal)."""
-    from rich.markup import escape
     from rich.table import Table
 
     from aisre_cli.investigate.baselines import NAMES
@@ -312,7 +385,7 @@ def _baseline_table(title: str, rows: dict[str, Summary]) -> Any:
     t = Table(title=title, title_justify="left")
     t.add_column("method (AC@1/AC@3)")
     for name, sl in cols.items():
-        t.add_column(f"{escape(name)} (n={sl.n})", justify="right", no_wrap=True)
+        t.add_column(f"{_cell(name)} (n={sl.n})", justify="right", no_wrap=True)
     t.add_row("aisre", *(f"[bold]{sl.top1:.2f}/{sl.top3:.2f}[/]" for sl in cols.values()))
     for k in NAMES:
         cells = []
@@ -344,7 +417,7 @@ def _kind_table(s: Summary) -> Any:
     for c in ("n", "top-1", "top-3", "MRR"):
         t.add_column(c, justify="right")
     for k, row in sorted(s.per_kind.items()):
-        t.add_row(k, str(row.n), _pct(row.top1), _pct(row.top3), _pct(row.mrr))
+        t.add_row(_cell(k), str(row.n), _pct(row.top1), _pct(row.top3), _pct(row.mrr))
     return t
 
 
@@ -386,11 +459,10 @@ def _case_label(c: CaseResult) -> tuple[str, str]:
 
 
 def _render(out: Console, report: EvalReport, verbose: int) -> None:
-    from rich.markup import escape
     from rich.table import Table
 
     s = report.summary
-    out.print(_summary_table(f"aisre eval {escape(report.root)}", s))
+    out.print(_summary_table(f"aisre eval {_cell(report.root)}", s))
     out.print(
         f"[dim]time per bundle: mean {s.time_mean_s * 1000:.0f} ms, "
         f"p95 {s.time_p95_s * 1000:.0f} ms, max {s.time_max_s * 1000:.0f} ms; "
@@ -419,7 +491,7 @@ def _render(out: Console, report: EvalReport, verbose: int) -> None:
         if common and common in (m.path for m in misses):
             common = os.path.dirname(common)
         title = f"misses ({len(misses)})" + (f" under {common}/" if common else "")
-        t = Table(title=escape(title), title_justify="left")
+        t = Table(title=_cell(title), title_justify="left")
         for col in ("bundle", "truth", "rank", "top hypothesis", "conf"):
             t.add_column(
                 col,
@@ -430,10 +502,10 @@ def _render(out: Console, report: EvalReport, verbose: int) -> None:
         for c in misses[:limit]:
             truth, top = _case_label(c)
             t.add_row(
-                escape(os.path.relpath(c.path, common) if common else c.path),
-                escape(truth),
+                _cell(os.path.relpath(c.path, common) if common else c.path),
+                _cell(truth),
                 str(c.rank) if c.rank else "-",
-                escape(top),
+                _cell(top),
                 f"{c.confidence:.2f}",
             )
         out.print(t)
@@ -444,12 +516,11 @@ def _render(out: Console, report: EvalReport, verbose: int) -> None:
         t.add_column("bundle")
         t.add_column("error")
         for c in report.errors:
-            t.add_row(escape(c.path), escape(c.error or ""))
+            t.add_row(_cell(c.path), _cell(c.error or ""))
         out.print(t)
 
 
 def _render_fit(out: Console, fr: FitResult, saved: Path | None) -> None:
-    from rich.markup import escape
     from rich.table import Table
 
     if fr.lodo is not None:
@@ -467,7 +538,7 @@ def _render_fit(out: Console, fr: FitResult, saved: Path | None) -> None:
         for lf in lo.folds:
             s = lf.summary
             row = [
-                escape(lf.dataset),
+                _cell(lf.dataset),
                 str(s.n),
                 _pct(s.top1),
                 _pct(s.top3),
@@ -480,7 +551,7 @@ def _render_fit(out: Console, fr: FitResult, saved: Path | None) -> None:
             t.add_row(*row)
         out.print(t)
         for lf in lo.folds:
-            out.print(f"[dim]{escape(lf.dataset)}: λ/threshold chosen by {escape(lf.inner)}[/]")
+            out.print(f"[dim]{_cell(lf.dataset)}: λ/threshold chosen by {_cell(lf.inner)}[/]")
         out.print(
             _baseline_table(
                 "leave-one-dataset-out against naive baselines",
@@ -522,11 +593,11 @@ def _render_fit(out: Console, fr: FitResult, saved: Path | None) -> None:
     tr = fr.training
     out.print(
         f"[dim]shipped λ={fr.l2:g}, temperature {fr.temperature:g} (folded into the weights), "
-        f"threshold: chosen by {escape(fr.selection)}[/]"
+        f"threshold: chosen by {_cell(fr.selection)}[/]"
     )
     out.print(
         f"[dim]in-sample (not the claim): top-1 {tr.top1:.3f}, top-3 {tr.top3:.3f}, "
         f"ECE {tr.ece:.3f}[/]"
     )
     if saved is not None:
-        out.print(f"wrote {escape(str(saved))}")
+        out.print(f"wrote {_cell(str(saved))}")
