@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from aisre_cli.settings.durable import last_line, set_aside_torn
+from aisre_cli.settings import durable
+from aisre_cli.settings.durable import last_line, set_aside_torn, write_atomic
 
 
 def _naive(data: bytes) -> tuple[bytes | None, bytes, int]:
@@ -59,3 +60,31 @@ def test_a_torn_tail_is_set_aside_and_cut(tmp_path: Path) -> None:
     assert line == b'{"a": 1}' and p.read_bytes() == b'{"a": 1}\n'
     assert side.name == "log.jsonl.torn-9" and side.read_bytes() == b'{"b": 2'
     assert side.stat().st_mode & 0o777 == 0o600  # private like the log (it was 0644)
+
+
+@pytest.mark.parametrize("failure", [OSError(28, "No space left on device"), KeyboardInterrupt()])
+def test_a_failed_atomic_write_keeps_the_old_file_and_leaves_no_temp_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: BaseException
+) -> None:
+    (tmp_path / "d").mkdir()
+    target = tmp_path / "d" / "weights.json"
+    write_atomic(target, b"old")
+
+    def fail(fd: int) -> None:
+        raise failure
+
+    monkeypatch.setattr(durable.os, "fsync", fail)
+    with pytest.raises(type(failure)):
+        write_atomic(target, b"new" * 1000)
+    assert target.read_bytes() == b"old"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["weights.json"]
+
+
+def test_an_atomic_write_finishes_a_short_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_write = os.write
+    monkeypatch.setattr(durable.os, "write", lambda fd, b: real_write(fd, bytes(b)[:7]))
+    data = bytes(range(256)) * 40
+    write_atomic(tmp_path / "f", data)
+    assert (tmp_path / "f").read_bytes() == data
