@@ -296,3 +296,30 @@ def test_an_instant_query_file_is_refused_with_a_hint(tmp_path: Path, rtype: str
         BundleSource(root).all_series()
     assert "metrics/inst.json: $.data.resultType: expected 'matrix'" in exc.value.message
     assert exc.value.hint is not None and "query_range" in exc.value.hint
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        (
+            "truth.yaml",
+            "root_cause: 5\n",
+            "truth.yaml: root_cause: input should be a valid dictionary",
+        ),
+        (
+            "bundle.yaml",
+            "id: x\ntitle: y\nwindow: 5\n",
+            "bundle.yaml: window: input should be a valid dictionary",
+        ),
+    ],
+)
+def test_a_wrong_shape_is_named_without_the_readers_class_names(
+    tmp_path: Path, name: str, text: str, expected: str
+) -> None:
+    root = make_bundle(tmp_path / "b")
+    (root / name).write_text(text)
+    with pytest.raises(BundleError) as ei:
+        src = BundleSource(root)
+        src.truth()
+    assert ei.value.message.endswith(expected), ei.value.message
+    assert "instance of" not in ei.value.message

@@ -203,8 +203,12 @@ def _json_path(loc: Sequence[int | str]) -> str:
 
 
 def _first_error(exc: ValidationError) -> str:
+    """`$.loc: message` of the first error. pydantic names the model a mapping would
+    have been ("or instance of TruthCause"): a class name is no help to whoever wrote
+    the file, so that clause goes."""
     err = exc.errors()[0]
-    return f"{_json_path(err['loc'])}: {err['msg'].lower()}"
+    msg = re.sub(r" or instance of \w+", "", str(err["msg"])).lower()
+    return f"{_json_path(err['loc'])}: {msg}"
 
 
 FORMAT_MAJOR = 1
@@ -1288,12 +1292,7 @@ class BundleSource:
         try:
             self.meta = BundleMeta.model_validate(raw)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            loc = ".".join(str(x) for x in err["loc"])
-            # pydantic names the model a mapping would have been ("or instance of
-            # _WindowIn"): a private class name is no help to whoever wrote the file
-            msg = re.sub(r" or instance of \w+", "", str(err["msg"])).lower()
-            raise BundleError(f"{meta_path}: {loc}: {msg}", hint=_META_HINT) from None
+            raise BundleError(f"{meta_path}: {_first_error(exc)[2:]}", hint=_META_HINT) from None
         _check_format_version(meta_path, self.meta.format_version)
         self.window = Window(
             start=_ts(meta_path, "window.start", self.meta.window.start),
