@@ -306,3 +306,16 @@ def test_json_stdout_is_only_json_and_stderr_has_no_blank_line(tmp_path: Path) -
     )
     assert empty.returncode == ExitCode.USAGE
     assert empty.stderr.startswith("error: no bundle with a truth.yaml"), repr(empty.stderr)
+
+
+def test_weights_saved_through_a_symlink_update_its_target(tmp_path: Path) -> None:
+    from aisre_cli.investigate.rank import Weights
+
+    target = tmp_path / "real" / "weights.json"
+    target.parent.mkdir()
+    target.write_text("{}")
+    link = tmp_path / "weights.json"
+    link.symlink_to(target)
+    Weights.load().save(link)
+    assert link.is_symlink()
+    assert Weights.load(target).w == Weights.load().w

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -264,8 +265,10 @@ class Weights:
         }
         # the old weights or the new ones, never a half-written file, whatever stops the
         # write (Ctrl-C after a long fit, a full disk): triage reads this on every run
+        # (through a symlink, as `cp` or `>` would: the link is not replaced by a file)
         from aisre_cli.settings.durable import write_atomic
 
+        p = Path(os.path.realpath(p))
         write_atomic(p, (json.dumps(body, indent=2, sort_keys=True) + "\n").encode(), 0o644)
 
 
