@@ -29,9 +29,15 @@ case and anyone can open the files with the tools they know:
 Secrets: a bundle is shared (attached to tickets, replayed by others), and sources
 return whatever they hold: a misconfigured server can echo a token back inside an
 alert annotation, a log line or a change summary. Every string written (keys and
-values, every file) goes through `redact_captured`: the values of the secrets this
-process loaded are replaced by `***`, and so is anything shaped like an Authorization
-header, a bearer token, a credential query parameter or URL userinfo.
+values, every file) goes through `scrub`: the values of the secrets this process
+loaded are replaced by `***`, and so is anything shaped like an Authorization or
+token header, a bearer token, a credential parameter (`client_secret=`), a quoted
+`"password": …` pair, URL userinfo or a well-known token (GitHub, GitLab, Slack, AWS,
+JWT, PEM key); so is the value of a field named after a credential (`db_password`).
+
+Atomic: the files go into a hidden directory beside the output, renamed into place
+when complete, with `bundle.yaml` written last, so whatever a killed capture leaves
+behind is not a bundle to any reader.
 
 Round trip: triage on the captured bundle sees the same window, alerts, series,
 log records, changes and topology as the live triage, so it ranks the same
@@ -41,6 +47,7 @@ hypotheses in the same order (tested).
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import re
@@ -58,7 +65,7 @@ import yaml
 
 from aisre_cli.errors import UsageError
 from aisre_cli.model import Alert, Context, Event, Series, Span
-from aisre_cli.settings.secrets import redact_data
+from aisre_cli.settings.secrets import redact_captured
 from aisre_cli.sources import WireAlerts
 from aisre_cli.sources.timeparse import iso
 
@@ -131,7 +138,85 @@ def series_bodies(series: list[Series]) -> tuple[dict[str, dict[str, Any]], dict
     return bodies, queries
 
 
-scrub = redact_data
+_SECRET_NAME = (
+    r"[A-Za-z0-9_.-]*?(?:secret|token|passw(?:or)?d|api[_-]?key|apikey|credential|signature)"
+)
+"""A parameter name for a credential: `client_secret`, `private_token`, `db_password`."""
+_SECRET_FIELD = (
+    r"[A-Za-z0-9_.-]*?(?:passw(?:or)?d|api[_-]?key|apikey|(?:client|app|api|shared|webhook)[_-]?"
+    r"secret|secret[_-]?(?:key|value)|access[_-]?key|private[_-]?key|token|authorization|cookie)"
+)
+"""A field name whose value is a credential. Narrower than `_SECRET_NAME`: a field
+`secret` or `credential` names one (`secret="ingress-tls"` on a certificate alert) and
+is kept."""
+_SECRET_KEY = re.compile(rf"(?i){_SECRET_FIELD}")
+_NAMED_PARAM = re.compile(rf"(?i)(?<![A-Za-z0-9_.-])({_SECRET_NAME})=([^&\s\"'<>]+)")
+_QUOTED_PAIR = re.compile(
+    rf"""(?i)(["'])({_SECRET_FIELD})\1(\s*:\s*)(["'])(?:\\.|(?!\4)[^\\])+\4"""
+)
+_SECRET_HEADER = re.compile(
+    r"(?i)\b(x-[a-z0-9-]*(?:token|key|secret)|set-cookie|cookie)(\s*:\s*)([^\r\n\"'}]+)"
+)
+_TOKEN_SHAPES = re.compile(
+    r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,}"
+    r"|xox[abposr]-[A-Za-z0-9-]{10,}|(?:AKIA|ASIA)[0-9A-Z]{16}"
+    r"|eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,})\b"
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)",
+    re.DOTALL,
+)
+_TOKEN_HINT = re.compile(r"gh[pousr]_|github_pat_|glpat-|xox[abposr]-|AKIA|ASIA|eyJ|PRIVATE KEY")
+
+
+def _redact_more(text: str) -> str:
+    """What `redact_captured` does not catch yet, for a file that leaves the machine:
+    credential parameters with a prefix (`client_secret=`, `private_token=`), quoted
+    `"password": "…"` pairs (JSON or a dict printed in a log line), token headers
+    (`X-Auth-Token:`, `Cookie:`), and tokens by their well-known shape (GitHub,
+    GitLab, Slack, AWS access key ids, JWTs, PEM private keys). The name stays, so the
+    record still says a credential was there."""
+    if "=" in text:
+        text = _NAMED_PARAM.sub(r"\1=***", text)
+    if ":" in text:
+        if '"' in text or "'" in text:
+            text = _QUOTED_PAIR.sub(lambda m: f"{m[1]}{m[2]}{m[1]}{m[3]}{m[4]}***{m[4]}", text)
+        low = text.lower()
+        if "x-" in low or "cookie" in low:
+            text = _SECRET_HEADER.sub(r"\1\2***", text)
+    if _TOKEN_HINT.search(text):
+        text = _TOKEN_SHAPES.sub("***", text)
+    return text
+
+
+def _text(s: str) -> str:
+    return _redact_more(redact_captured(s)) if len(s) >= 4 else s
+
+
+@functools.lru_cache(maxsize=4096)
+def _names_secret(key: str) -> bool:
+    return _SECRET_KEY.fullmatch(key) is not None
+
+
+def scrub(obj: Any, *, fields: bool = True) -> Any:
+    """`obj` (JSON-shaped) as it may be written into a bundle: every string, dict keys
+    included, through `redact_captured` and `_redact_more`; with `fields`, the text
+    value of a key that names a credential (`password`, `auth_token`, …) is replaced
+    whole (not for a mapping whose keys are names of ours, like file stems)."""
+    if isinstance(obj, str):
+        return _text(obj)
+    if isinstance(obj, dict):
+        out: dict[Any, Any] = {}
+        for k, v in obj.items():
+            if not isinstance(k, str):
+                out[k] = scrub(v, fields=fields)
+            elif isinstance(v, str):
+                secret = fields and v != "" and _names_secret(k)
+                out[_text(k)] = "***" if secret else _text(v)
+            else:
+                out[_text(k)] = scrub(v, fields=fields)
+        return out
+    if isinstance(obj, list | tuple):
+        return [scrub(v, fields=fields) for v in obj]
+    return obj
 
 
 def _scrub_body(body: dict[str, Any]) -> dict[str, Any]:
@@ -176,24 +261,15 @@ def _write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def capture_bundle(
-    ctx: Context,
-    out: Path,
-    *,
-    title: str = "",
-    raw_alerts: list[dict[str, Any]] | None = None,
-    force: bool = False,
-    events: bool = False,
-) -> Path:
-    """Write `ctx` as a bundle v1 directory at `out`; returns the path.
+def check_output(out: Path, *, force: bool = False) -> Path:
+    """Refuse an output directory the capture could not, or must not, write; returns
+    its real path. `aisre bundle capture` calls this before it gathers anything, so a
+    wrong `-o` fails at once instead of after the whole gather budget.
 
-    The bundle is written into a fresh directory beside `out` and renamed into place
-    (`_swap_in`), so `out` holds exactly the new capture: `--force` over an earlier
-    bundle leaves none of its files behind (two incidents in one bundle would mislead
-    triage), and an interrupted capture leaves `out` as it was.
-
-    `events`: the profile has event sources, so `events/` is written even when they
-    reported nothing (it is written whenever `ctx.events` holds any)."""
+    Refused: a file; a directory that is not empty (without `--force`), or with
+    `--force` one that is not an earlier bundle; the current directory (or one that
+    holds it); a path through a file; a parent that cannot be written (the capture is
+    written beside the output directory, then renamed into place)."""
     target = Path(os.path.realpath(out))  # through a symlink: the link keeps working
     if target.exists():
         if not target.is_dir():
@@ -217,6 +293,43 @@ def capture_bundle(
                 f"{out} is the current directory (or holds it): it cannot be replaced",
                 hint="run the capture from another directory, or choose a new one",
             )
+    # the nearest folder that exists: the capture creates the missing ones below it
+    parent = target.parent
+    while not parent.exists() and not parent.is_symlink() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(
+            f"cannot write {out}: {parent} is not a directory",
+            hint="choose an output path whose folders are directories",
+        )
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"cannot write {out}: no permission to write in {parent}",
+            hint="the capture is written beside the output directory, then renamed:"
+            " choose an output directory whose parent you can write",
+        )
+    return target
+
+
+def capture_bundle(
+    ctx: Context,
+    out: Path,
+    *,
+    title: str = "",
+    raw_alerts: list[dict[str, Any]] | None = None,
+    force: bool = False,
+    events: bool = False,
+) -> Path:
+    """Write `ctx` as a bundle v1 directory at `out`; returns the path.
+
+    The bundle is written into a fresh directory beside `out` and renamed into place
+    (`_swap_in`), so `out` holds exactly the new capture: `--force` over an earlier
+    bundle leaves none of its files behind (two incidents in one bundle would mislead
+    triage), and an interrupted capture leaves `out` as it was.
+
+    `events`: the profile has event sources, so `events/` is written even when they
+    reported nothing (it is written whenever `ctx.events` holds any)."""
+    target = check_output(out, force=force)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = _fresh_dir(target, "capture")
     try:
@@ -238,7 +351,10 @@ def _fresh_dir(target: Path, what: str) -> Path:
     """A new, empty, hidden directory beside `target` (same file system: renames are
     atomic), created with the default mode like any directory the user makes."""
     for _ in range(100):
-        p = target.with_name(f".{target.name}.{what}-{os.getpid()}-{secrets.token_hex(4)}")
+        # a short prefix of the name: a 255-byte directory name is valid, the same
+        # name with a suffix is not (ENAMETOOLONG)
+        short = target.name.encode()[:100].decode(errors="ignore")
+        p = target.with_name(f".{short}.{what}-{os.getpid()}-{secrets.token_hex(4)}")
         try:
             p.mkdir()
         except FileExistsError:
@@ -285,20 +401,11 @@ def _write_bundle(
     raw_alerts: list[dict[str, Any]] | None,
     events: bool,
 ) -> None:
-    """Write the files of the bundle into the (empty) directory `out`."""
-    bundle_id = f"{ctx.alert.name}-{ctx.alert.starts_at.strftime('%Y%m%dT%H%M%SZ')}"
-    meta = {
-        "id": bundle_id,
-        "title": title or f"{ctx.alert.name} on {ctx.alert.service or 'unknown service'}",
-        "window": {"start": iso(ctx.window.start), "end": iso(ctx.window.end)},
-        "focus_alert": ctx.alert.id,
-        "captured_by": "aisre bundle capture",
-        "format_version": FORMAT_VERSION,
-        "notes": [n.render() for n in ctx.notes if n.status != "ok"],
-    }
-    meta = scrub(meta)
-    _write(out / "bundle.yaml", yaml.safe_dump(meta, sort_keys=False).encode())
+    """Write the files of the bundle into the (empty) directory `out`.
 
+    `bundle.yaml` is written last: a directory without it is not a bundle to any
+    reader, so a capture cut short where its cleanup could not run (a second Ctrl-C,
+    a kill -9, a full disk) never leaves a partial bundle that reads as valid."""
     by_fp = {str(a.get("fingerprint")): a for a in (raw_alerts or []) if isinstance(a, dict)}
     wire = []
     for a in ctx.alerts:
@@ -323,16 +430,22 @@ def _write_bundle(
         _write(
             mdir / "queries.yaml",
             yaml.safe_dump(
-                scrub(queries), sort_keys=True, width=10_000, allow_unicode=True
+                scrub(queries, fields=False), sort_keys=True, width=10_000, allow_unicode=True
             ).encode(),
         )
 
     ldir = out / "logs"
     ldir.mkdir(exist_ok=True)
+    # One file per service, named after it: services whose names make the same file
+    # name ("ns/app" and "ns_app", or "App" and "app" on a case-insensitive disk) share
+    # the file (the reader takes the service from each record), never overwrite it.
     lines: dict[str, list[bytes]] = defaultdict(list)
+    names: dict[str, str] = {}
     logs = ctx.logs
     for i in range(len(logs)):
         svc = logs.service[i]
+        key = _stem(svc).casefold()
+        names.setdefault(key, _stem(svc))
         rec = {
             "ts": logs.ts[i],
             "service": svc,
@@ -340,9 +453,9 @@ def _write_bundle(
             "msg": logs.msg[i],
             "ref": logs.ref(i),
         }
-        lines[svc].append(orjson.dumps(scrub(rec)))
-    for svc, recs in lines.items():
-        _write(ldir / f"{_stem(svc)}.jsonl", b"\n".join(recs) + b"\n")
+        lines[key].append(orjson.dumps(scrub(rec)))
+    for key, recs in lines.items():
+        _write(ldir / f"{names[key]}.jsonl", b"\n".join(recs) + b"\n")
 
     changes = [
         {
@@ -378,6 +491,18 @@ def _write_bundle(
     if ctx.spans:
         recs = [orjson.dumps(scrub(span_record(sp))) for sp in ctx.spans]
         _write(out / "traces" / "spans.jsonl", b"\n".join(recs) + b"\n")
+
+    bundle_id = f"{ctx.alert.name}-{ctx.alert.starts_at.strftime('%Y%m%dT%H%M%SZ')}"
+    meta = {
+        "id": bundle_id,
+        "title": title or f"{ctx.alert.name} on {ctx.alert.service or 'unknown service'}",
+        "window": {"start": iso(ctx.window.start), "end": iso(ctx.window.end)},
+        "focus_alert": ctx.alert.id,
+        "captured_by": "aisre bundle capture",
+        "format_version": FORMAT_VERSION,
+        "notes": [n.render() for n in ctx.notes if n.status != "ok"],
+    }
+    _write(out / "bundle.yaml", yaml.safe_dump(scrub(meta), sort_keys=False).encode())
 
 
 def span_record(sp: Span) -> dict[str, Any]:

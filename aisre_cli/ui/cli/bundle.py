@@ -42,13 +42,15 @@ def capture_cmd(
     from aisre_cli.errors import UsageError
     from aisre_cli.flows.triage import TriageFlow
     from aisre_cli.settings.config import resolve_profile
-    from aisre_cli.sources.capture import capture_bundle, raw_alerts
+    from aisre_cli.sources.capture import capture_bundle, check_output, raw_alerts
     from aisre_cli.sources.registry import build_sources
     from aisre_cli.ui.render import source_notes
 
     st = state(ctx, profile)
     if st.bundle is not None:
         raise UsageError("capture reads live sources; --bundle makes no sense here")
+    # a wrong -o fails now, not after the gather budget was spent on the sources
+    check_output(out, force=force)
     rp = resolve_profile(st.profile)
     sources = build_sources(rp.profile, None)
     # the same alert resolution, window, "now" and budget as `aisre triage`
@@ -118,6 +120,9 @@ def validate_cmd(
         for p in problems:
             render_error(BundleError(p.text, p.hint))
         if not problems and b is not None:
-            typer.echo(f"{path}: valid bundle {b.meta.id!r}", err=True)
+            from aisre_cli.ui.term import echo
+
+            # the path and the id are outside text (a directory name, bundle.yaml)
+            echo(f"{path}: valid bundle {b.meta.id!r}", err=True)
     if problems:
         raise typer.Exit(int(ExitCode.USAGE))
