@@ -215,3 +215,22 @@ def test_auth_status_lists_the_team_store_password(monkeypatch: pytest.MonkeyPat
     rows = {t["name"]: t for t in json.loads(r.out)["tokens"]}
     assert rows["memory"]["stored"] == "env" and rows["tempo"]["stored"] == "missing"
     assert "pw-from-env-123" not in r.out + r.err
+
+
+def test_source_data_loses_credentials_by_name_and_shape_wherever_it_is_read() -> None:
+    """Not only a capture: every JSON body a source answers goes through redact_data."""
+    from aisre_cli.settings.secrets import redact_data
+
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9P"
+    body = {
+        "line": f'login client_secret=s3cr3tv4lue {{"password": "hunter22"}} jwt={jwt}'
+        " X-Auth-Token: abc123def",
+        "ghp_" + "a" * 36: "ok",
+        "kept": 'secret="ingress-tls" max_tokens=512 cache key miss',
+    }
+    out = redact_data(body)
+    text = str(out)
+    for leaked in ("s3cr3tv4lue", "hunter22", "abc123def", jwt, "ghp_" + "a" * 36):
+        assert leaked not in text
+    assert "client_secret=***" in out["line"] and '"password": "***"' in out["line"]
+    assert out["kept"] == body["kept"]

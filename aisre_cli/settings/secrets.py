@@ -70,6 +70,54 @@ _BEARER_STRICT = re.compile(
 )
 
 
+# Credentials by name or shape in captured data (log lines, annotations, change
+# summaries): a credential parameter with a prefix (`client_secret=`, `private_token=`),
+# a quoted `"password": "…"` pair (JSON, or a dict printed in a log line), a token
+# header (`X-Auth-Token:`, `Cookie:`), and tokens of a well-known shape (GitHub, GitLab,
+# Slack, AWS access key ids, JWTs, PEM private keys). The name stays, so the record still
+# says a credential was there.
+_SECRET_NAME = (
+    r"[A-Za-z0-9_.-]*?(?:secret|token|passw(?:or)?d|api[_-]?key|apikey|credential|signature)"
+)
+"""A parameter name for a credential: `client_secret`, `private_token`, `db_password`."""
+_SECRET_FIELD = (
+    r"[A-Za-z0-9_.-]*?(?:passw(?:or)?d|api[_-]?key|apikey|(?:client|app|api|shared|webhook)[_-]?"
+    r"secret|secret[_-]?(?:key|value)|access[_-]?key|private[_-]?key|token|authorization|cookie)"
+)
+"""A field name whose value is a credential. Narrower than `_SECRET_NAME`: a field
+`secret` or `credential` names one (`secret="ingress-tls"` on a certificate alert) and
+is kept."""
+_SECRET_KEY = re.compile(rf"(?i){_SECRET_FIELD}")
+_NAMED_PARAM = re.compile(rf"(?i)(?<![A-Za-z0-9_.-])({_SECRET_NAME})=([^&\s\"'<>]+)")
+_QUOTED_PAIR = re.compile(
+    rf"""(?i)(["'])({_SECRET_FIELD})\1(\s*:\s*)(["'])(?:\\.|(?!\4)[^\\])+\4"""
+)
+_SECRET_HEADER = re.compile(
+    r"(?i)\b(x-[a-z0-9-]*(?:token|key|secret)|set-cookie|cookie)(\s*:\s*)([^\r\n\"'}]+)"
+)
+_CREDENTIAL_WORDS = (
+    "secret",
+    "token",
+    "passw",
+    "key",
+    "credential",
+    "signature",
+    "authoriz",
+    "cookie",
+)
+"""Every name the three patterns above look for holds one of these (lower case): without
+one (most lines) they are not run. Substring tests, not a regex: a case-insensitive
+alternation costs more than the rest of this function on a long line."""
+_TOKEN_SHAPES = re.compile(
+    r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,}"
+    r"|xox[abposr]-[A-Za-z0-9-]{10,}|(?:AKIA|ASIA)[0-9A-Z]{16}"
+    r"|eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,})\b"
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)",
+    re.DOTALL,
+)
+_TOKEN_HINT = re.compile(r"gh[pousr]_|github_pat_|glpat-|xox[abposr]-|AKIA|ASIA|eyJ|PRIVATE KEY")
+
+
 def register_secret(value: str | SecretStr | None) -> None:
     """Remember a secret value so `redact` removes it from any text."""
     if value is None:
@@ -100,7 +148,8 @@ def redact(text: str) -> str:
 def redact_captured(text: str) -> str:
     """`redact` for data that came *from* a source (alert annotations, log lines,
     series labels, change summaries): the same rules, with a stricter `Basic`
-    credential pattern so prose about basic auth survives. Cheap on the common case
+    credential pattern so prose about basic auth survives, and credentials by name or
+    shape (above). Cheap on the common case
     (a short string with none of the trigger characters)."""
     for s in _SECRETS_BY_LENGTH:  # one tuple, replaced whole: no lock needed to read it
         if s in text:
@@ -114,7 +163,25 @@ def redact_captured(text: str) -> str:
         text = _USERINFO.sub(r"\1", text)
     if "bearer" in low or "Basic" in text:
         text = _BEARER_STRICT.sub(_bearer_repl, text)
+    if any(w in low for w in _CREDENTIAL_WORDS):
+        if "=" in text:
+            text = _NAMED_PARAM.sub(r"\1=***", text)
+        if ":" in text:
+            if '"' in text or "'" in text:
+                text = _QUOTED_PAIR.sub(_quoted_repl, text)
+            text = _SECRET_HEADER.sub(r"\1\2***", text)
+    if _TOKEN_HINT.search(text):
+        text = _TOKEN_SHAPES.sub("***", text)
     return text
+
+
+def _quoted_repl(m: re.Match[str]) -> str:
+    return f"{m[1]}{m[2]}{m[1]}{m[3]}{m[4]}***{m[4]}"
+
+
+def names_credential(key: str) -> bool:
+    """Does a field name say its value is a credential (`db_password`, `auth_token`)?"""
+    return _SECRET_KEY.fullmatch(key) is not None
 
 
 def _bearer_repl(m: re.Match[str]) -> str:

@@ -65,7 +65,7 @@ import yaml
 
 from aisre_cli.errors import UsageError
 from aisre_cli.model import Alert, Context, Event, Series, Span
-from aisre_cli.settings.secrets import redact_captured
+from aisre_cli.settings.secrets import names_credential, redact_captured
 from aisre_cli.sources import WireAlerts
 from aisre_cli.sources.timeparse import iso
 
@@ -138,67 +138,18 @@ def series_bodies(series: list[Series]) -> tuple[dict[str, dict[str, Any]], dict
     return bodies, queries
 
 
-_SECRET_NAME = (
-    r"[A-Za-z0-9_.-]*?(?:secret|token|passw(?:or)?d|api[_-]?key|apikey|credential|signature)"
-)
-"""A parameter name for a credential: `client_secret`, `private_token`, `db_password`."""
-_SECRET_FIELD = (
-    r"[A-Za-z0-9_.-]*?(?:passw(?:or)?d|api[_-]?key|apikey|(?:client|app|api|shared|webhook)[_-]?"
-    r"secret|secret[_-]?(?:key|value)|access[_-]?key|private[_-]?key|token|authorization|cookie)"
-)
-"""A field name whose value is a credential. Narrower than `_SECRET_NAME`: a field
-`secret` or `credential` names one (`secret="ingress-tls"` on a certificate alert) and
-is kept."""
-_SECRET_KEY = re.compile(rf"(?i){_SECRET_FIELD}")
-_NAMED_PARAM = re.compile(rf"(?i)(?<![A-Za-z0-9_.-])({_SECRET_NAME})=([^&\s\"'<>]+)")
-_QUOTED_PAIR = re.compile(
-    rf"""(?i)(["'])({_SECRET_FIELD})\1(\s*:\s*)(["'])(?:\\.|(?!\4)[^\\])+\4"""
-)
-_SECRET_HEADER = re.compile(
-    r"(?i)\b(x-[a-z0-9-]*(?:token|key|secret)|set-cookie|cookie)(\s*:\s*)([^\r\n\"'}]+)"
-)
-_TOKEN_SHAPES = re.compile(
-    r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,}"
-    r"|xox[abposr]-[A-Za-z0-9-]{10,}|(?:AKIA|ASIA)[0-9A-Z]{16}"
-    r"|eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,})\b"
-    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)",
-    re.DOTALL,
-)
-_TOKEN_HINT = re.compile(r"gh[pousr]_|github_pat_|glpat-|xox[abposr]-|AKIA|ASIA|eyJ|PRIVATE KEY")
-
-
-def _redact_more(text: str) -> str:
-    """What `redact_captured` does not catch yet, for a file that leaves the machine:
-    credential parameters with a prefix (`client_secret=`, `private_token=`), quoted
-    `"password": "…"` pairs (JSON or a dict printed in a log line), token headers
-    (`X-Auth-Token:`, `Cookie:`), and tokens by their well-known shape (GitHub,
-    GitLab, Slack, AWS access key ids, JWTs, PEM private keys). The name stays, so the
-    record still says a credential was there."""
-    if "=" in text:
-        text = _NAMED_PARAM.sub(r"\1=***", text)
-    if ":" in text:
-        if '"' in text or "'" in text:
-            text = _QUOTED_PAIR.sub(lambda m: f"{m[1]}{m[2]}{m[1]}{m[3]}{m[4]}***{m[4]}", text)
-        low = text.lower()
-        if "x-" in low or "cookie" in low:
-            text = _SECRET_HEADER.sub(r"\1\2***", text)
-    if _TOKEN_HINT.search(text):
-        text = _TOKEN_SHAPES.sub("***", text)
-    return text
-
-
 def _text(s: str) -> str:
-    return _redact_more(redact_captured(s)) if len(s) >= 4 else s
+    return redact_captured(s) if len(s) >= 4 else s
 
 
 @functools.lru_cache(maxsize=4096)
 def _names_secret(key: str) -> bool:
-    return _SECRET_KEY.fullmatch(key) is not None
+    return names_credential(key)
 
 
 def scrub(obj: Any, *, fields: bool = True) -> Any:
     """`obj` (JSON-shaped) as it may be written into a bundle: every string, dict keys
-    included, through `redact_captured` and `_redact_more`; with `fields`, the text
+    included, through `redact_captured`; with `fields`, the text
     value of a key that names a credential (`password`, `auth_token`, …) is replaced
     whole (not for a mapping whose keys are names of ours, like file stems)."""
     if isinstance(obj, str):
