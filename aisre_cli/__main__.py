@@ -13,9 +13,11 @@ def run() -> None:
     whichever import it happened to land in."""
     try:
         from aisre_cli.ui.cli.app import main
+        from aisre_cli.ui.cli.common import one_shot_process
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)  # ExitCode.INTERRUPTED, without importing anything more
+    one_shot_process()
     main()
 
 

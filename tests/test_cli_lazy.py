@@ -37,3 +37,30 @@ def test_a_command_imports_only_its_own_module() -> None:
         "aisre_cli.ui.cli.common",
         "aisre_cli.ui.cli.triage",
     ]
+
+
+_FREEZE_PROBE = """
+import atexit, gc, sys
+atexit.register(lambda: sys.stderr.write(f"\\nfrozen={gc.get_freeze_count() > 0}\\n"))
+sys.argv = ["aisre", "--bundle", DEMO, "triage", "--json", "--no-record"]
+{entry}
+"""
+
+
+def test_only_a_one_shot_aisre_process_freezes_its_start_up_heap() -> None:
+    """The console script freezes what start-up loaded out of the cycle collector
+    (common.settle_heap); the same command run inside another process (tests, an
+    embedding host) leaves that process's collector alone."""
+    from aisre_cli.settings.paths import demo_bundle_dir
+
+    demo = demo_bundle_dir()
+
+    for entry, frozen in (
+        ("from aisre_cli.__main__ import run; run()", True),
+        ("from aisre_cli.ui.cli.app import main; main(sys.argv[1:])", False),
+    ):
+        code = _FREEZE_PROBE.replace("DEMO", repr(str(demo))).replace("{entry}", entry)
+        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr[-500:]
+        assert json.loads(p.stdout)["hypotheses"], "the triage ran"
+        assert f"frozen={frozen}" in p.stderr, (entry, p.stderr[-300:])

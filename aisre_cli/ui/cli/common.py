@@ -31,12 +31,25 @@ def load(
     return rp, sources
 
 
+_ONE_SHOT = False
+"""Set by the `aisre` console script (`__main__.run`): this process runs one command
+and exits. Not when the app runs inside another process (tests, an embedding host)."""
+
+
+def one_shot_process() -> None:
+    global _ONE_SHOT
+    _ONE_SHOT = True
+
+
 def settle_heap() -> None:
     """Take what is loaded so far (modules, classes, the profile) out of the cycle
     collector's sight. They live as long as this command, yet every full collection
     while the analysis allocates walks them all: 12-20 ms of CPU of the demo triage's
-    half second (bench/time_to_answer.py). Once per one-shot command (what it allocates
-    afterwards is collected as usual); not for the console, which lives for hours."""
+    half second (bench/time_to_answer.py). Only in a one-shot `aisre` process: frozen
+    objects are never collected, which a host process running many commands (or the
+    console, which lives for hours) must not pay for."""
+    if not _ONE_SHOT:
+        return
     import gc
 
     gc.freeze()
