@@ -134,6 +134,21 @@ def test_malformed_json_is_a_source_error() -> None:
 
 
 @respx.mock
+def test_a_lone_surrogate_escape_loses_one_character_not_the_answer() -> None:
+    """A log line cut inside an emoji by an encoder that escapes UTF-16 units: orjson
+    refuses the whole body; every other line, a real pair and an escaped backslash
+    before `u` stay as they were."""
+    body = (
+        rb'{"values": [["1", "cut \ud83d"], ["2", "ok \ud83d\ude00"],'
+        rb' ["3", "path C:\\ud800"], ["4", "low \udc00 end"]]}'
+    )
+    respx.get(f"{BASE}/x").mock(return_value=httpx.Response(200, content=body))
+    http, _ = make(httpx.Client())
+    got = [v for _, v in http.get_json("/x")["values"]]
+    assert got == ["cut \ufffd", "ok \U0001f600", "path C:\\ud800", "low \ufffd end"]
+
+
+@respx.mock
 def test_declared_oversized_body_is_refused() -> None:
     big = HttpSettings(max_body_bytes=1000)
     respx.get(f"{BASE}/x").mock(return_value=httpx.Response(200, content=b"x" * 5000))

@@ -47,6 +47,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import re
 import ssl
 import time
 from collections.abc import Callable, Mapping
@@ -133,11 +134,30 @@ class Response:
                 return redact_data(orjson.loads(self.body.decode("utf-8", "replace")))
             except orjson.JSONDecodeError as exc:
                 err = exc
+        elif b"\\u" in self.body:
+            # a lone surrogate escape (`\ud800`: a log line cut inside an emoji, written
+            # by a JSON encoder that escapes UTF-16 units) is JSON that orjson refuses:
+            # one such line must not lose every other line of the answer
+            text = _LONE_SURROGATE.sub(_surrogate_repl, self.body.decode("utf-8"))
+            try:
+                return redact_data(orjson.loads(text))
+            except orjson.JSONDecodeError as exc:
+                err = exc
         raise SourceError(
             f"{source}: answered with invalid JSON ({err.msg} at char {err.pos}) from"
             f" {redact(self.url)}",
             hint="a proxy or load balancer may be answering instead of the API",
         )
+
+
+_LONE_SURROGATE = re.compile(
+    r"(\\\\)|\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})|\\ud[89a-f][0-9a-f]{2}", re.I
+)
+"""An escaped backslash (kept), a surrogate pair (kept), or a lone surrogate escape."""
+
+
+def _surrogate_repl(m: re.Match[str]) -> str:
+    return m[0] if m[1] or m[2] else "\\ufffd"
 
 
 def _is_utf8(body: bytes) -> bool:
