@@ -4,12 +4,14 @@ refused or misread. One test per defect fixed."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from aisre_cli.errors import BundleError
+from aisre_cli.settings.paths import demo_bundle_dir
 from aisre_cli.sources.bundle import BundleSource, validate_bundle
 from tests.test_bundle import T0, make_bundle
 
@@ -323,3 +325,29 @@ def test_a_wrong_shape_is_named_without_the_readers_class_names(
         src.truth()
     assert ei.value.message.endswith(expected), ei.value.message
     assert "instance of" not in ei.value.message
+
+
+@pytest.mark.parametrize(
+    ("notes", "expected"),
+    [
+        ('["loki failed (2.0s): HTTP 500", "github partial (1.0s): page 2"]', 2),
+        ('"hand-written: logs lost when the disk filled"', 1),
+        ("{a: 1}", 0),  # another shape: ignored, never a refused bundle
+        ("null", 0),
+    ],
+)
+def test_what_the_capture_missed_is_said_again_on_replay(
+    tmp_path: Path, notes: str, expected: int
+) -> None:
+    from aisre_cli.investigate.triage import run_triage
+    from aisre_cli.settings.config import demo_profile
+    from aisre_cli.sources.registry import bundle_set
+
+    root = tmp_path / "b"
+    shutil.copytree(demo_bundle_dir(), root)
+    with (root / "bundle.yaml").open("a") as f:
+        f.write(f"notes: {notes}\n")
+    rep = run_triage(bundle_set(root), None, demo_profile())
+    said = [n for n in rep.notes if n.startswith("bundle partial") and "when captured" in n]
+    assert len(said) == expected, rep.notes
+    assert rep.verdict.hypotheses[0].service == "payments"  # the ranking does not change

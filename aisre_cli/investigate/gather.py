@@ -427,6 +427,9 @@ def gather(
     ctx = Context(alert=alert, alerts=alerts, window=window, notes=notes)
     if sources.bundle is not None:
         ctx.bundle_id = sources.bundle.meta.id
+        for text in sources.bundle.meta.capture_notes():
+            # a replay is as partial as the capture was: say what it missed
+            ctx.notes.append(SourceNote("bundle", "partial", f"when captured: {text}"))
     for key, value in results.items():
         merge[key](ctx, value)
     return ctx

@@ -111,6 +111,18 @@ class BundleMeta(_Coercing):
     focus_alert: str | None = None
     format_version: Any = None
     """Absent in most bundles (read as 1); checked by `_check_format_version`."""
+    notes: Any = None
+    """What went wrong when the bundle was captured (`aisre bundle capture` writes a
+    list: "loki failed (2.0s): …"); see `capture_notes`. Any shape is accepted: a
+    hand-written bundle may hold a free-text note here."""
+
+    def capture_notes(self) -> list[str]:
+        """`notes` as at most 20 lines of text (a string is one; other values are
+        ignored): a replay says which sources were missing when it was captured."""
+        raw = self.notes
+        items = [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else []
+        out = [" ".join(str(x).split())[:300] for x in items if isinstance(x, str | int | float)]
+        return [x for x in out if x][:20]
 
 
 class _AlertStatusIn(_Lenient):
