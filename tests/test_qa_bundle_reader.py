@@ -351,3 +351,20 @@ def test_what_the_capture_missed_is_said_again_on_replay(
     said = [n for n in rep.notes if n.startswith("bundle partial") and "when captured" in n]
     assert len(said) == expected, rep.notes
     assert rep.verdict.hypotheses[0].service == "payments"  # the ranking does not change
+
+
+def test_validate_names_every_broken_file_of_metrics_and_logs(tmp_path: Path) -> None:
+    root = tmp_path / "b"
+    shutil.copytree(demo_bundle_dir(), root)
+    (root / "metrics" / "cpu_usage_ratio.json").write_text("{broken")
+    (root / "metrics" / "up.json").write_text("[1, 2]")
+    (root / "logs" / "payments.jsonl").write_text('{"ts": 1, "msg": "ok"}\n[1]\n')
+    (root / "logs" / "search.jsonl").write_text('{"ts": 1, "msg": "ok"}\n"text"\n')
+    _, problems = validate_bundle(root)
+    files = [p.file for p in problems]
+    assert files == [
+        "metrics/cpu_usage_ratio.json",
+        "metrics/up.json",
+        "logs/payments.jsonl",
+        "logs/search.jsonl",
+    ], [p.text for p in problems]

@@ -13,6 +13,7 @@ speak, so this reader is an offline implementation of every source protocol. Rul
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import re
@@ -1362,21 +1363,25 @@ class BundleSource:
             if mdir.is_dir():
                 queries = self._queries()
                 for p in sorted(mdir.glob("*.json")):
-                    ref = self._rel(p)
-                    query = queries.get(p.stem, f"file {ref}")
-                    t0 = time.monotonic()
-                    body = self._json(p, ref)
-                    if isinstance(body, dict) and body.get("status") == "error":
-                        self._notes.append(_failed_query_note(self.name, ref, body))
-                        continue
-                    got = parse_query_range(body, ref, p.stem, self.service_labels, query)
-                    record(QueryStat("bundle", ref, query, time.monotonic() - t0, len(got)))
-                    if p.stem not in queries:  # no PromQL recorded: a file reference
-                        for sr in got:
-                            sr.promql = False
-                    out.extend(got)
+                    out.extend(self._metric_file(p, queries))
             self._cache.series = self._screen_series(_join_split(out))
         return self._cache.series
+
+    def _metric_file(self, p: Path, queries: dict[str, str]) -> list[Series]:
+        """The series of one metrics/*.json (none for a failed query, noted)."""
+        ref = self._rel(p)
+        query = queries.get(p.stem, f"file {ref}")
+        t0 = time.monotonic()
+        body = self._json(p, ref)
+        if isinstance(body, dict) and body.get("status") == "error":
+            self._notes.append(_failed_query_note(self.name, ref, body))
+            return []
+        got = parse_query_range(body, ref, p.stem, self.service_labels, query)
+        record(QueryStat("bundle", ref, query, time.monotonic() - t0, len(got)))
+        if p.stem not in queries:  # no PromQL recorded: a file reference
+            for sr in got:
+                sr.promql = False
+        return got
 
     def _screen_series(self, series: list[Series]) -> list[Series]:
         """Drop series without a single number, and any beyond limits.max_series (noted)."""
@@ -1519,8 +1524,9 @@ class BundleSource:
 
     def problems(self) -> list[BundleProblem]:
         """Read every file once and return what is wrong, in file order: the first
-        problem of each file (a reader stops at it), then those of the bundle as a
-        whole (a missing alerts.json, a focus_alert that names no alert)."""
+        problem of each file (a reader stops at it; every broken file of metrics/ and
+        logs/), then those of the bundle as a whole (a missing alerts.json, a
+        focus_alert that names no alert)."""
         found: list[BundleProblem] = []
         w = self.window
 
@@ -1565,14 +1571,47 @@ class BundleSource:
                         f"put the file into a {folder}/ folder (docs/bundle-format.md)",
                     )
                 )
-        check("metrics", self.all_series)
-        check("logs", self.all_logs)
+        if not check("metrics", self.all_series):
+            # the reader stops at the first broken file: name every broken one
+            queries: dict[str, str] = {}
+            with contextlib.suppress(BundleError):  # a broken queries.yaml: found above
+                queries = self._queries()
+            kept = len(self._notes)
+            self._each_file(found, "metrics", "*.json", lambda p: self._metric_file(p, queries))
+            del self._notes[kept:]  # notes of failed queries: said once, by the first read
+        if not check("logs", self.all_logs):
+            self._each_file(
+                found,
+                "logs",
+                "*.jsonl",
+                lambda p: read_jsonl_logs(
+                    p, self._rel(p), LogTable(), root=self.root, limits=self.limits
+                ),
+            )
         check("changes.json", lambda: self.fetch_changes(w.start, w.end))
         check("topology.yaml", self.fetch_topology)
         check("events", lambda: self.fetch_events(w.start, w.end))
         check("traces", lambda: self.fetch_spans(w.start, w.end))
         check("truth.yaml", self.truth)
         return found
+
+    def _each_file(
+        self,
+        found: list[BundleProblem],
+        folder: str,
+        pattern: str,
+        read: Callable[[Path], object],
+    ) -> None:
+        """After a folder's first broken file: the problems of the others, each once."""
+        seen = {(x.file, x.message) for x in found}
+        for p in sorted((self.root / folder).glob(pattern)):
+            try:
+                read(p)
+            except BundleError as exc:
+                prob = _problem(self.root, exc, f"{folder}/{p.name}")
+                if (prob.file, prob.message) not in seen:
+                    seen.add((prob.file, prob.message))
+                    found.append(prob)
 
     def validate(self) -> None:
         """Read every file once; raise the first of `problems()` (used by tests)."""
