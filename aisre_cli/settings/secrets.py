@@ -179,6 +179,7 @@ def _quoted_repl(m: re.Match[str]) -> str:
     return f"{m[1]}{m[2]}{m[1]}{m[3]}{m[4]}***{m[4]}"
 
 
+@functools.lru_cache(maxsize=4096)
 def names_credential(key: str) -> bool:
     """Does a field name say its value is a credential (`db_password`, `auth_token`)?"""
     return _SECRET_KEY.fullmatch(key) is not None
@@ -188,15 +189,24 @@ def _bearer_repl(m: re.Match[str]) -> str:
     return f"{m.group(1)} ***" if m.group(1) else f"{m.group(3)} ***"
 
 
-def redact_data(obj: Any) -> Any:
+def redact_data(obj: Any, *, fields: bool = False) -> Any:
     """`obj` (parsed JSON/YAML) with every string, dict keys included, passed through
-    `redact_captured`. Numbers and the structure are kept."""
+    `redact_captured`. Numbers and the structure are kept. With `fields` (what goes
+    into a bundle), the text value of a key that names a credential (`password`,
+    `auth_token`: `names_credential`) is replaced whole."""
     if isinstance(obj, str):
         return redact_captured(obj) if len(obj) >= 4 else obj
     if isinstance(obj, dict):
-        return {redact_data(k): redact_data(v) for k, v in obj.items()}
+        out: dict[Any, Any] = {}
+        for k, v in obj.items():
+            key = redact_data(k)
+            if fields and isinstance(k, str) and isinstance(v, str) and v and names_credential(k):
+                out[key] = "***"
+            else:
+                out[key] = redact_data(v, fields=fields)
+        return out
     if isinstance(obj, list | tuple):
-        return [redact_data(v) for v in obj]
+        return [redact_data(v, fields=fields) for v in obj]
     return obj
 
 

@@ -47,7 +47,6 @@ hypotheses in the same order (tested).
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 import os
 import re
@@ -65,7 +64,7 @@ import yaml
 
 from aisre_cli.errors import UsageError
 from aisre_cli.model import Alert, Context, Event, Series, Span
-from aisre_cli.settings.secrets import names_credential, redact_captured
+from aisre_cli.settings.secrets import redact_data
 from aisre_cli.sources import WireAlerts
 from aisre_cli.sources.timeparse import iso
 
@@ -138,36 +137,11 @@ def series_bodies(series: list[Series]) -> tuple[dict[str, dict[str, Any]], dict
     return bodies, queries
 
 
-def _text(s: str) -> str:
-    return redact_captured(s) if len(s) >= 4 else s
-
-
-@functools.lru_cache(maxsize=4096)
-def _names_secret(key: str) -> bool:
-    return names_credential(key)
-
-
 def scrub(obj: Any, *, fields: bool = True) -> Any:
-    """`obj` (JSON-shaped) as it may be written into a bundle: every string, dict keys
-    included, through `redact_captured`; with `fields`, the text
-    value of a key that names a credential (`password`, `auth_token`, …) is replaced
-    whole (not for a mapping whose keys are names of ours, like file stems)."""
-    if isinstance(obj, str):
-        return _text(obj)
-    if isinstance(obj, dict):
-        out: dict[Any, Any] = {}
-        for k, v in obj.items():
-            if not isinstance(k, str):
-                out[k] = scrub(v, fields=fields)
-            elif isinstance(v, str):
-                secret = fields and v != "" and _names_secret(k)
-                out[_text(k)] = "***" if secret else _text(v)
-            else:
-                out[_text(k)] = scrub(v, fields=fields)
-        return out
-    if isinstance(obj, list | tuple):
-        return [scrub(v, fields=fields) for v in obj]
-    return obj
+    """`obj` (JSON-shaped) as it may be written into a bundle: `redact_data`, and with
+    `fields` the value of a key that names a credential replaced whole (not for a
+    mapping whose keys are names of ours, like file stems)."""
+    return redact_data(obj, fields=fields)
 
 
 def _scrub_body(body: dict[str, Any]) -> dict[str, Any]:
