@@ -180,16 +180,16 @@ _aisre_arg_kind() {
         "aisre config use") echo "value" ;;
         "aisre console") echo "value" ;;
         "aisre escalate") echo "value" ;;
-        "aisre eval") echo "value" ;;
+        "aisre eval") echo "path" ;;
         "aisre incident export") echo "value" ;;
         "aisre incident import") echo "path" ;;
-        "aisre incident replay") echo "value" ;;
+        "aisre incident replay") echo "path" ;;
         "aisre incident resolve") echo "value" ;;
         "aisre incident show") echo "value" ;;
         "aisre runbook resume") echo "value" ;;
         "aisre runbook run") echo "value" ;;
         "aisre runbook show") echo "value" ;;
-        "aisre runbook validate") echo "value" ;;
+        "aisre runbook validate") echo "path" ;;
         "aisre triage") echo "value" ;;
     esac
 }

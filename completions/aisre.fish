@@ -81,7 +81,7 @@ complete -c aisre -n "__aisre_at 'aisre'" -a 'memory' -d 'The memory\'s storage:
 complete -c aisre -n "__aisre_at 'aisre'" -a 'runbook' -d 'Runbooks: list, show, validate, run one step at a time, resume'
 complete -c aisre -n "__aisre_at 'aisre'" -a 'triage' -d 'Investigate one alert and rank its likely root causes, each citing evidence'
 complete -c aisre -n "__aisre_at 'aisre'" -s h -l help -d 'Show help and exit'
-complete -c aisre -n "__aisre_at 'aisre'" -l bundle -s b -x -a '(__fish_complete_directories (commandline -ct))' -d 'Read an incident bundle directory instead of live sources'
+complete -c aisre -n "__aisre_at 'aisre'" -l bundle -s b -x -a '(__fish_complete_directories (commandline -ct | string replace -r -- "^-[^=]*=" ""))' -d 'Read an incident bundle directory instead of live sources'
 complete -c aisre -n "__aisre_at 'aisre'" -l profile -s p -x -d 'Config profile to use'
 complete -c aisre -n "__aisre_at 'aisre'" -l verbose -s v -d 'More detail (-vv: debug, with every query, its latency and result size)'
 complete -c aisre -n "__aisre_at 'aisre'" -l version -d 'Show the version and exit'
@@ -89,7 +89,7 @@ complete -c aisre -n "__aisre_at 'aisre'" -l version -d 'Show the version and ex
 # aisre alerts
 complete -c aisre -n "__aisre_at 'aisre alerts'" -s h -l help -d 'Show help and exit'
 complete -c aisre -n "__aisre_at 'aisre alerts'" -l all -d 'Include silenced and inhibited alerts (hidden by default)'
-complete -c aisre -n "__aisre_at 'aisre alerts'" -l bundle -s b -x -a '(__fish_complete_directories (commandline -ct))' -d 'Read an incident bundle directory instead of live sources'
+complete -c aisre -n "__aisre_at 'aisre alerts'" -l bundle -s b -x -a '(__fish_complete_directories (commandline -ct | string replace -r -- "^-[^=]*=" ""))' -d 'Read an incident bundle directory instead of live sources'
 complete -c aisre -n "__aisre_at 'aisre alerts'" -l json -d 'Machine-readable output (stable schema)'
 complete -c aisre -n "__aisre_at 'aisre alerts'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'
 
@@ -138,14 +138,14 @@ complete -c aisre -n "__aisre_at 'aisre bundle'" -s h -l help -d 'Show help and 
 complete -c aisre -n "__aisre_at 'aisre bundle capture'" -s h -l help -d 'Show help and exit'
 complete -c aisre -n "__aisre_at 'aisre bundle capture'" -l force -d 'Replace an earlier bundle there'
 complete -c aisre -n "__aisre_at 'aisre bundle capture'" -l json -d 'Machine-readable output (stable schema)'
-complete -c aisre -n "__aisre_at 'aisre bundle capture'" -l out -s o -x -a '(__fish_complete_directories (commandline -ct))' -d 'Directory to write'
+complete -c aisre -n "__aisre_at 'aisre bundle capture'" -l out -s o -x -a '(__fish_complete_directories (commandline -ct | string replace -r -- "^-[^=]*=" ""))' -d 'Directory to write'
 complete -c aisre -n "__aisre_at 'aisre bundle capture'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'
 complete -c aisre -n "__aisre_at 'aisre bundle capture'" -l title -x -d 'Title for bundle.yaml'
 
 # aisre bundle validate
 complete -c aisre -n "__aisre_at 'aisre bundle validate'" -s h -l help -d 'Show help and exit'
 complete -c aisre -n "__aisre_at 'aisre bundle validate'" -l json -d 'Machine-readable output (stable schema)'
-complete -c aisre -n "__aisre_at 'aisre bundle validate'" -x -a '(__fish_complete_directories (commandline -ct))'
+complete -c aisre -n "__aisre_at 'aisre bundle validate'" -x -a '(__fish_complete_directories (commandline -ct | string replace -r -- "^-[^=]*=" ""))'
 
 # aisre change
 complete -c aisre -n "__aisre_at 'aisre change'" -a 'list' -d 'List recorded change events (newest last)'
@@ -225,7 +225,7 @@ complete -c aisre -n "__aisre_at 'aisre config use'" -s h -l help -d 'Show help 
 
 # aisre console
 complete -c aisre -n "__aisre_at 'aisre console'" -s h -l help -d 'Show help and exit'
-complete -c aisre -n "__aisre_at 'aisre console'" -l bundle -s b -x -a '(__fish_complete_directories (commandline -ct))' -d 'Read an incident bundle directory instead of live sources'
+complete -c aisre -n "__aisre_at 'aisre console'" -l bundle -s b -x -a '(__fish_complete_directories (commandline -ct | string replace -r -- "^-[^=]*=" ""))' -d 'Read an incident bundle directory instead of live sources'
 complete -c aisre -n "__aisre_at 'aisre console'" -l light -d 'Start with the light theme'
 complete -c aisre -n "__aisre_at 'aisre console'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'
 complete -c aisre -n "__aisre_at 'aisre console'" -l refresh -x -d 'Seconds between inbox refreshes (0: never)'
@@ -237,7 +237,7 @@ complete -c aisre -n "__aisre_at 'aisre doctor'" -l profile -s p -x -d 'Config p
 
 # aisre escalate
 complete -c aisre -n "__aisre_at 'aisre escalate'" -s h -l help -d 'Show help and exit'
-complete -c aisre -n "__aisre_at 'aisre escalate'" -l bundle -s b -x -a '(__fish_complete_directories (commandline -ct))' -d 'Read an incident bundle directory instead of live sources'
+complete -c aisre -n "__aisre_at 'aisre escalate'" -l bundle -s b -x -a '(__fish_complete_directories (commandline -ct | string replace -r -- "^-[^=]*=" ""))' -d 'Read an incident bundle directory instead of live sources'
 complete -c aisre -n "__aisre_at 'aisre escalate'" -l incident -x -d 'PagerDuty incident id (default: from the alert)'
 complete -c aisre -n "__aisre_at 'aisre escalate'" -l json -d 'Machine-readable output (stable schema)'
 complete -c aisre -n "__aisre_at 'aisre escalate'" -l level -x -d 'Escalation level to move to'
@@ -259,6 +259,7 @@ complete -c aisre -n "__aisre_at 'aisre eval'" -l temperature -d 'With --fit: al
 complete -c aisre -n "__aisre_at 'aisre eval'" -l verbose -s v -d 'More detail (-vv: debug, with every query, its latency and result size)'
 complete -c aisre -n "__aisre_at 'aisre eval'" -l weights -r -F -d 'Evaluate with this weights.json'
 complete -c aisre -n "__aisre_at 'aisre eval'" -l weights-out -r -F -d 'Where --fit writes (default: the engine\'s)'
+complete -c aisre -n "__aisre_at 'aisre eval'" -r -F
 
 # aisre incident
 complete -c aisre -n "__aisre_at 'aisre incident'" -a 'export' -d 'Export a postmortem draft for one incident, or the whole memory for your team'
@@ -295,6 +296,7 @@ complete -c aisre -n "__aisre_at 'aisre incident replay'" -s h -l help -d 'Show 
 complete -c aisre -n "__aisre_at 'aisre incident replay'" -l json -d 'Machine-readable output (stable schema)'
 complete -c aisre -n "__aisre_at 'aisre incident replay'" -l memory-weight -x -d 'Override the ranker\'s memory_prior weight (default: the shipped weights)'
 complete -c aisre -n "__aisre_at 'aisre incident replay'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'
+complete -c aisre -n "__aisre_at 'aisre incident replay'" -r -F
 
 # aisre incident resolve
 complete -c aisre -n "__aisre_at 'aisre incident resolve'" -s h -l help -d 'Show help and exit'
@@ -347,7 +349,7 @@ complete -c aisre -n "__aisre_at 'aisre runbook'" -a 'capabilities' -d 'List the
 complete -c aisre -n "__aisre_at 'aisre runbook'" -a 'list' -d 'List the available runbooks (shipped and from the profile\'s runbook_dirs)'
 complete -c aisre -n "__aisre_at 'aisre runbook'" -a 'policy' -d 'Show the governance policy in effect for the profile'
 complete -c aisre -n "__aisre_at 'aisre runbook'" -a 'resume' -d 'Continue an interrupted run; finished steps are not repeated'
-complete -c aisre -n "__aisre_at 'aisre runbook'" -a 'run' -d 'Run a runbook one keystroke at a time: y run, n skip, d dry run, a abort, ?'
+complete -c aisre -n "__aisre_at 'aisre runbook'" -a 'run' -d 'Run a runbook one keystroke at a time: y run, n skip, d dry run, a abort, ? help'
 complete -c aisre -n "__aisre_at 'aisre runbook'" -a 'runs' -d 'List runs and their status (newest last)'
 complete -c aisre -n "__aisre_at 'aisre runbook'" -a 'show' -d 'Show a runbook: what it applies to, its parameters and its steps'
 complete -c aisre -n "__aisre_at 'aisre runbook'" -a 'validate' -d 'Check runbooks: capabilities, input schemas, template names, undo steps (file:line)'
@@ -377,7 +379,7 @@ complete -c aisre -n "__aisre_at 'aisre runbook resume'" -l profile -s p -x -d '
 complete -c aisre -n "__aisre_at 'aisre runbook run'" -s h -l help -d 'Show help and exit'
 complete -c aisre -n "__aisre_at 'aisre runbook run'" -l alert -x -d 'Take parameter defaults and trust from triage of this alert'
 complete -c aisre -n "__aisre_at 'aisre runbook run'" -l break-glass -x -d 'Override a freeze window; give the reason (audited)'
-complete -c aisre -n "__aisre_at 'aisre runbook run'" -l bundle -s b -x -a '(__fish_complete_directories (commandline -ct))' -d 'Read an incident bundle directory instead of live sources'
+complete -c aisre -n "__aisre_at 'aisre runbook run'" -l bundle -s b -x -a '(__fish_complete_directories (commandline -ct | string replace -r -- "^-[^=]*=" ""))' -d 'Read an incident bundle directory instead of live sources'
 complete -c aisre -n "__aisre_at 'aisre runbook run'" -l dry-run -d 'Show every step\'s dry run only'
 complete -c aisre -n "__aisre_at 'aisre runbook run'" -l json -d 'Machine-readable output (stable schema)'
 complete -c aisre -n "__aisre_at 'aisre runbook run'" -l param -s P -x -d 'NAME=VALUE (repeatable)'
@@ -396,15 +398,16 @@ complete -c aisre -n "__aisre_at 'aisre runbook show'" -l profile -s p -x -d 'Co
 complete -c aisre -n "__aisre_at 'aisre runbook validate'" -s h -l help -d 'Show help and exit'
 complete -c aisre -n "__aisre_at 'aisre runbook validate'" -l json -d 'Machine-readable output (stable schema)'
 complete -c aisre -n "__aisre_at 'aisre runbook validate'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'
+complete -c aisre -n "__aisre_at 'aisre runbook validate'" -r -F
 
 # aisre triage
 complete -c aisre -n "__aisre_at 'aisre triage'" -s h -l help -d 'Show help and exit'
 complete -c aisre -n "__aisre_at 'aisre triage'" -l at -x -d 'Triage as of this past moment (RFC 3339, unix seconds, or a time ago like 90m): only alerts started by then, no data after it'
 complete -c aisre -n "__aisre_at 'aisre triage'" -l budget -x -d 'Time budget for the whole triage, in seconds'
-complete -c aisre -n "__aisre_at 'aisre triage'" -l bundle -s b -x -a '(__fish_complete_directories (commandline -ct))' -d 'Read an incident bundle directory instead of live sources'
+complete -c aisre -n "__aisre_at 'aisre triage'" -l bundle -s b -x -a '(__fish_complete_directories (commandline -ct | string replace -r -- "^-[^=]*=" ""))' -d 'Read an incident bundle directory instead of live sources'
 complete -c aisre -n "__aisre_at 'aisre triage'" -l json -d 'Machine-readable output (stable schema)'
 complete -c aisre -n "__aisre_at 'aisre triage'" -l markdown -d 'A Markdown report (for tickets)'
 complete -c aisre -n "__aisre_at 'aisre triage'" -l no-record -d 'Do not record (or update) the incident in the memory'
 complete -c aisre -n "__aisre_at 'aisre triage'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'
 complete -c aisre -n "__aisre_at 'aisre triage'" -l verbose -s v -d 'More detail (-vv: debug, with every query, its latency and result size)'
-complete -c aisre -n "__aisre_at 'aisre triage'" -l window -x -d 'History to gather before the alert (e.g'
+complete -c aisre -n "__aisre_at 'aisre triage'" -l window -x -d 'History to gather before the alert (e.g. 30m, 2h)'

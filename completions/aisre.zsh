@@ -6,9 +6,9 @@
 _aisre() {
     local curcontext="$curcontext" state line ret=1
     typeset -A opt_args
-    _arguments -C -s \
-        '(--bundle -b)'{--bundle,-b}'[Read an incident bundle directory instead of live sources]:bundle:_files -/' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use]:profile: ' \
+    _arguments -C -s -A '-*' \
+        '(--bundle -b)'{--bundle=,-b+}'[Read an incident bundle directory instead of live sources]:bundle:_files -/' \
+        '(--profile -p)'{--profile=,-p+}'[Config profile to use]:profile: ' \
         '*'{--verbose,-v}'[More detail (-vv: debug, with every query, its latency and result size)]' \
         '(--version)--version[Show the version and exit]' \
         '(- *)'{-h,--help}'[Show help and exit]' \
@@ -62,16 +62,16 @@ _aisre_commands() {
 _aisre_alerts() {
     _arguments -s \
         '(--all)--all[Include silenced and inhibited alerts (hidden by default)]' \
-        '(--bundle -b)'{--bundle,-b}'[Read an incident bundle directory instead of live sources]:bundle:_files -/' \
+        '(--bundle -b)'{--bundle=,-b+}'[Read an incident bundle directory instead of live sources]:bundle:_files -/' \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
+        '(--profile -p)'{--profile=,-p+}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]'
 }
 
 _aisre_audit() {
     local curcontext="$curcontext" state line ret=1
     typeset -A opt_args
-    _arguments -C -s \
+    _arguments -C -s -A '-*' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         ': :_aisre_audit_commands' \
         '*:: :->args' && ret=0
@@ -99,24 +99,24 @@ _aisre_audit_commands() {
 _aisre_audit_show() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--limit -n)'{--limit,-n}'[Only the last N records (default: all)]:limit: ' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
-        '(--run)--run[Only the records of this run]:run: ' \
+        '(--limit -n)'{--limit=,-n+}'[Only the last N records (default: all)]:limit: ' \
+        '(--profile -p)'{--profile=,-p+}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
+        '(--run)--run=[Only the records of this run]:run: ' \
         '(- *)'{-h,--help}'[Show help and exit]'
 }
 
 _aisre_audit_verify() {
     _arguments -s \
-        '(--expect-head)--expect-head[A head hash kept elsewhere (printed at the end of a run): it must be a record of the log (full hash, or a prefix of at least 12 hex digits)]:expect-head: ' \
+        '(--expect-head)--expect-head=[A head hash kept elsewhere (printed at the end of a run): it must be a record of the log (full hash, or a prefix of at least 12 hex digits)]:expect-head: ' \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
+        '(--profile -p)'{--profile=,-p+}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]'
 }
 
 _aisre_auth() {
     local curcontext="$curcontext" state line ret=1
     typeset -A opt_args
-    _arguments -C -s \
+    _arguments -C -s -A '-*' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         ': :_aisre_auth_commands' \
         '*:: :->args' && ret=0
@@ -159,7 +159,7 @@ _aisre_auth_set() {
 _aisre_auth_status() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
+        '(--profile -p)'{--profile=,-p+}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         '*:names: '
 }
@@ -167,7 +167,7 @@ _aisre_auth_status() {
 _aisre_bundle() {
     local curcontext="$curcontext" state line ret=1
     typeset -A opt_args
-    _arguments -C -s \
+    _arguments -C -s -A '-*' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         ': :_aisre_bundle_commands' \
         '*:: :->args' && ret=0
@@ -196,9 +196,9 @@ _aisre_bundle_capture() {
     _arguments -s \
         '(--force)--force[Replace an earlier bundle there]' \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--out -o)'{--out,-o}'[Directory to write]:out:_files -/' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
-        '(--title)--title[Title for bundle.yaml]:title: ' \
+        '(--out -o)'{--out=,-o+}'[Directory to write]:out:_files -/' \
+        '(--profile -p)'{--profile=,-p+}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
+        '(--title)--title=[Title for bundle.yaml]:title: ' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         '1:alert_id: '
 }
@@ -213,7 +213,7 @@ _aisre_bundle_validate() {
 _aisre_change() {
     local curcontext="$curcontext" state line ret=1
     typeset -A opt_args
-    _arguments -C -s \
+    _arguments -C -s -A '-*' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         ': :_aisre_change_commands' \
         '*:: :->args' && ret=0
@@ -241,30 +241,30 @@ _aisre_change_commands() {
 _aisre_change_list() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
-        '(--since-hours)--since-hours[How far back to list]:since-hours: ' \
+        '(--profile -p)'{--profile=,-p+}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
+        '(--since-hours)--since-hours=[How far back to list]:since-hours: ' \
         '(- *)'{-h,--help}'[Show help and exit]'
 }
 
 _aisre_change_record() {
     _arguments -s \
-        '(--at)--at[When (RFC 3339); default: now]:at: ' \
-        '(--author)--author[Default: $AISRE_AUTHOR or $USER]:author: ' \
+        '(--at)--at=[When (RFC 3339); default: now]:at: ' \
+        '(--author)--author=[Default: $AISRE_AUTHOR or $USER]:author: ' \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--kind -k)'{--kind,-k}'[deploy | config | flag | infra | scale]:kind: ' \
-        '(--previous-version)--previous-version[Default: the last recorded version of the service]:previous-version: ' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
-        '(--service -s)'{--service,-s}'[The service that changed]:service: ' \
-        '(--summary -m)'{--summary,-m}'[One line describing the change]:summary: ' \
-        '(--url)--url[Link to the pipeline run or PR]:url: ' \
-        '(--version)--version[The new version]:version: ' \
+        '(--kind -k)'{--kind=,-k+}'[deploy | config | flag | infra | scale]:kind: ' \
+        '(--previous-version)--previous-version=[Default: the last recorded version of the service]:previous-version: ' \
+        '(--profile -p)'{--profile=,-p+}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
+        '(--service -s)'{--service=,-s+}'[The service that changed]:service: ' \
+        '(--summary -m)'{--summary=,-m+}'[One line describing the change]:summary: ' \
+        '(--url)--url=[Link to the pipeline run or PR]:url: ' \
+        '(--version)--version=[The new version]:version: ' \
         '(- *)'{-h,--help}'[Show help and exit]'
 }
 
 _aisre_config() {
     local curcontext="$curcontext" state line ret=1
     typeset -A opt_args
-    _arguments -C -s \
+    _arguments -C -s -A '-*' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         ': :_aisre_config_commands' \
         '*:: :->args' && ret=0
@@ -304,26 +304,26 @@ _aisre_config_edit() {
 
 _aisre_config_init() {
     _arguments -s \
-        '(--alertmanager-url)--alertmanager-url[Alertmanager base URL: firing alerts]:alertmanager-url: ' \
-        '(--budget)--budget[Gather time budget, seconds]:budget: ' \
-        '(--ca-file)--ca-file[Custom CA bundle (PEM) for every source]:ca-file:_files' \
+        '(--alertmanager-url)--alertmanager-url=[Alertmanager base URL: firing alerts]:alertmanager-url: ' \
+        '(--budget)--budget=[Gather time budget, seconds]:budget: ' \
+        '(--ca-file)--ca-file=[Custom CA bundle (PEM) for every source]:ca-file:_files' \
         '(--default --no-default)'{--default,--no-default}'[Make it the default profile (default: only when there is no default yet)]' \
-        '(--environment)--environment[Environment name]:environment: ' \
+        '(--environment)--environment=[Environment name]:environment: ' \
         '(--force)--force[Replace an existing profile]' \
-        '*--github-repo[OWNER/REPO=SERVICE (repeatable): deployments as changes]:github-repo: ' \
-        '(--github-url)--github-url[API base URL (GHE)]:github-url: ' \
-        '(--grafana-loki-uid)--grafana-loki-uid[Grafana datasource uid of Loki]:grafana-loki-uid: ' \
-        '(--grafana-prometheus-uid)--grafana-prometheus-uid[Grafana datasource uid of Prometheus]:grafana-prometheus-uid: ' \
-        '(--grafana-url)--grafana-url[Grafana base URL: evidence gets Explore links]:grafana-url: ' \
-        '(--kube-context)--kube-context[kubectl context every runbook step is pinned to (write steps need one)]:kube-context: ' \
-        '(--loki-url)--loki-url[Loki base URL: logs]:loki-url: ' \
-        '(--name)--name[Name of the profile to create]:name: ' \
-        '(--namespace -n)'{--namespace,-n}'[Default Kubernetes namespace for runbook steps]:namespace: ' \
+        '*--github-repo=[OWNER/REPO=SERVICE (repeatable): deployments as changes]:github-repo: ' \
+        '(--github-url)--github-url=[API base URL (GHE)]:github-url: ' \
+        '(--grafana-loki-uid)--grafana-loki-uid=[Grafana datasource uid of Loki]:grafana-loki-uid: ' \
+        '(--grafana-prometheus-uid)--grafana-prometheus-uid=[Grafana datasource uid of Prometheus]:grafana-prometheus-uid: ' \
+        '(--grafana-url)--grafana-url=[Grafana base URL: evidence gets Explore links]:grafana-url: ' \
+        '(--kube-context)--kube-context=[kubectl context every runbook step is pinned to (write steps need one)]:kube-context: ' \
+        '(--loki-url)--loki-url=[Loki base URL: logs]:loki-url: ' \
+        '(--name)--name=[Name of the profile to create]:name: ' \
+        '(--namespace -n)'{--namespace=,-n+}'[Default Kubernetes namespace for runbook steps]:namespace: ' \
         '(--pagerduty)--pagerduty[Read PagerDuty incidents]' \
-        '(--pagerduty-from)--pagerduty-from[User email sent as From on PagerDuty writes]:pagerduty-from: ' \
-        '(--pagerduty-url)--pagerduty-url[API base URL]:pagerduty-url: ' \
-        '(--prometheus-url)--prometheus-url[Prometheus base URL: metrics]:prometheus-url: ' \
-        '(--topology-file)--topology-file[Service topology YAML (must exist)]:topology-file:_files' \
+        '(--pagerduty-from)--pagerduty-from=[User email sent as From on PagerDuty writes]:pagerduty-from: ' \
+        '(--pagerduty-url)--pagerduty-url=[API base URL]:pagerduty-url: ' \
+        '(--prometheus-url)--prometheus-url=[Prometheus base URL: metrics]:prometheus-url: ' \
+        '(--topology-file)--topology-file=[Service topology YAML (must exist)]:topology-file:_files' \
         '(--yes -y)'{--yes,-y}'[Non-interactive: use the flags, ask nothing]' \
         '(- *)'{-h,--help}'[Show help and exit]'
 }
@@ -343,7 +343,7 @@ _aisre_config_show() {
     _arguments -s \
         '(--defaults)--defaults[Show every documented field with its default]' \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
+        '(--profile -p)'{--profile=,-p+}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]'
 }
 
@@ -355,10 +355,10 @@ _aisre_config_use() {
 
 _aisre_console() {
     _arguments -s \
-        '(--bundle -b)'{--bundle,-b}'[Read an incident bundle directory instead of live sources]:bundle:_files -/' \
+        '(--bundle -b)'{--bundle=,-b+}'[Read an incident bundle directory instead of live sources]:bundle:_files -/' \
         '(--light)--light[Start with the light theme]' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
-        '(--refresh)--refresh[Seconds between inbox refreshes (0: never)]:refresh: ' \
+        '(--profile -p)'{--profile=,-p+}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
+        '(--refresh)--refresh=[Seconds between inbox refreshes (0: never)]:refresh: ' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         '1::alert_id: '
 }
@@ -366,19 +366,19 @@ _aisre_console() {
 _aisre_doctor() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
+        '(--profile -p)'{--profile=,-p+}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]'
 }
 
 _aisre_escalate() {
     _arguments -s \
-        '(--bundle -b)'{--bundle,-b}'[Read an incident bundle directory instead of live sources]:bundle:_files -/' \
-        '(--incident)--incident[PagerDuty incident id (default: from the alert)]:incident: ' \
+        '(--bundle -b)'{--bundle=,-b+}'[Read an incident bundle directory instead of live sources]:bundle:_files -/' \
+        '(--incident)--incident=[PagerDuty incident id (default: from the alert)]:incident: ' \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--level)--level[Escalation level to move to]:level: ' \
+        '(--level)--level=[Escalation level to move to]:level: ' \
         '(--no-post)--no-post[Only print the hand-off]' \
         '(--note-only)--note-only[Post the note, do not escalate]' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
+        '(--profile -p)'{--profile=,-p+}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         '1:alert_id: '
 }
@@ -387,24 +387,24 @@ _aisre_eval() {
     _arguments -s \
         '(--allow-errors)--allow-errors[Exit 0 even when bundles could not be evaluated (they count as misses)]' \
         '(--fit)--fit[Fit the weights by k-fold CV; report held-out numbers; save them]' \
-        '(--folds)--folds[Cross-validation folds for --fit]:folds: ' \
-        '(--jobs -j)'{--jobs,-j}'[Worker processes triaging bundles (default: CPUs)]:jobs: ' \
+        '(--folds)--folds=[Cross-validation folds for --fit]:folds: ' \
+        '(--jobs -j)'{--jobs=,-j+}'[Worker processes triaging bundles (default: CPUs)]:jobs: ' \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--min-top1)--min-top1[Exit 7 when top-1 is below this]:min-top1: ' \
-        '(--min-top3)--min-top3[Exit 7 when top-3 is below this]:min-top3: ' \
+        '(--min-top1)--min-top1=[Exit 7 when top-1 is below this]:min-top1: ' \
+        '(--min-top3)--min-top3=[Exit 7 when top-3 is below this]:min-top3: ' \
         '(--signs)--signs[With --fit: keep each weight on the side of its hand-set default (>= 0 or <= 0)]' \
         '(--temperature)--temperature[With --fit: also choose a temperature dividing the scores, by held-out log-loss]' \
         '*'{--verbose,-v}'[More detail (-vv: debug, with every query, its latency and result size)]' \
-        '(--weights)--weights[Evaluate with this weights.json]:weights:_files' \
-        '(--weights-out)--weights-out[Where --fit writes (default: the engine'\''s)]:weights-out:_files' \
+        '(--weights)--weights=[Evaluate with this weights.json]:weights:_files' \
+        '(--weights-out)--weights-out=[Where --fit writes (default: the engine'\''s)]:weights-out:_files' \
         '(- *)'{-h,--help}'[Show help and exit]' \
-        '*:directories: '
+        '*:directories:_files'
 }
 
 _aisre_incident() {
     local curcontext="$curcontext" state line ret=1
     typeset -A opt_args
-    _arguments -C -s \
+    _arguments -C -s -A '-*' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         ': :_aisre_incident_commands' \
         '*:: :->args' && ret=0
@@ -442,9 +442,9 @@ _aisre_incident_commands() {
 _aisre_incident_export() {
     _arguments -s \
         '(--all)--all[Every incident, for `incident import`]' \
-        '(--format -f)'{--format,-f}'[markdown (postmortem draft; the default for one incident) or json (the only format, and the default, for --all)]:format:(json markdown)' \
-        '(--output -o)'{--output,-o}'[Write to this file instead of stdout]:output:_files' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
+        '(--format -f)'{--format=,-f+}'[markdown (postmortem draft; the default for one incident) or json (the only format, and the default, for --all)]:format:(json markdown)' \
+        '(--output -o)'{--output=,-o+}'[Write to this file instead of stdout]:output:_files' \
+        '(--profile -p)'{--profile=,-p+}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         '1::incident: '
 }
@@ -452,7 +452,7 @@ _aisre_incident_export() {
 _aisre_incident_import() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
+        '(--profile -p)'{--profile=,-p+}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         '1:file:_files'
 }
@@ -460,31 +460,31 @@ _aisre_incident_import() {
 _aisre_incident_list() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--limit -n)'{--limit,-n}'[At most this many, newest first]:limit: ' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
-        '(--status)--status[open or resolved]:status: ' \
+        '(--limit -n)'{--limit=,-n+}'[At most this many, newest first]:limit: ' \
+        '(--profile -p)'{--profile=,-p+}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
+        '(--status)--status=[open or resolved]:status: ' \
         '(- *)'{-h,--help}'[Show help and exit]'
 }
 
 _aisre_incident_replay() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--memory-weight)--memory-weight[Override the ranker'\''s memory_prior weight (default: the shipped weights)]:memory-weight: ' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
+        '(--memory-weight)--memory-weight=[Override the ranker'\''s memory_prior weight (default: the shipped weights)]:memory-weight: ' \
+        '(--profile -p)'{--profile=,-p+}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]' \
-        '*:bundles: '
+        '*:bundles:_files'
 }
 
 _aisre_incident_resolve() {
     _arguments -s \
-        '(--cause)--cause[The rank of the hypothesis that was the cause]:cause: ' \
-        '(--change)--change[The change id that caused it]:change: ' \
+        '(--cause)--cause=[The rank of the hypothesis that was the cause]:cause: ' \
+        '(--change)--change=[The change id that caused it]:change: ' \
         '(--force)--force[Replace a different cause confirmed before (and its note)]' \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--kind)--kind[Cause kind (when not ranked)]:kind: ' \
-        '(--note)--note[What was learned (free text)]:note: ' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
-        '(--service)--service[Cause service]:service: ' \
+        '(--kind)--kind=[Cause kind (when not ranked)]:kind: ' \
+        '(--note)--note=[What was learned (free text)]:note: ' \
+        '(--profile -p)'{--profile=,-p+}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
+        '(--service)--service=[Cause service]:service: ' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         '1:incident: '
 }
@@ -492,7 +492,7 @@ _aisre_incident_resolve() {
 _aisre_incident_show() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
+        '(--profile -p)'{--profile=,-p+}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         '1:incident: '
 }
@@ -500,14 +500,14 @@ _aisre_incident_show() {
 _aisre_incident_track_record() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
+        '(--profile -p)'{--profile=,-p+}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]'
 }
 
 _aisre_memory() {
     local curcontext="$curcontext" state line ret=1
     typeset -A opt_args
-    _arguments -C -s \
+    _arguments -C -s -A '-*' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         ': :_aisre_memory_commands' \
         '*:: :->args' && ret=0
@@ -537,24 +537,24 @@ _aisre_memory_commands() {
 _aisre_memory_migrate() {
     _arguments -s \
         '(--audit --no-audit)'{--audit,--no-audit}'[Also copy the local audit log into the team chain]' \
-        '(--from)--from[The local memory (default: the data directory'\''s)]:from:_files' \
+        '(--from)--from=[The local memory (default: the data directory'\''s)]:from:_files' \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--password-name)--password-name[The keyring entry holding that role'\''s password (CI: AISRE_<NAME>_TOKEN)]:password-name: ' \
-        '(--to)--to[The team store: postgresql://USER@HOST:PORT/DATABASE (no password in it)]:to: ' \
+        '(--password-name)--password-name=[The keyring entry holding that role'\''s password (CI: AISRE_<NAME>_TOKEN)]:password-name: ' \
+        '(--to)--to=[The team store: postgresql://USER@HOST:PORT/DATABASE (no password in it)]:to: ' \
         '(- *)'{-h,--help}'[Show help and exit]'
 }
 
 _aisre_memory_status() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
+        '(--profile -p)'{--profile=,-p+}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]'
 }
 
 _aisre_memory_sync() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
+        '(--profile -p)'{--profile=,-p+}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(--set-aside-damaged)--set-aside-damaged[First move damaged spool lines to a private file next to the spool (spool.jsonl.damaged-TIME, for inspection), then send the rest]' \
         '(- *)'{-h,--help}'[Show help and exit]'
 }
@@ -562,7 +562,7 @@ _aisre_memory_sync() {
 _aisre_runbook() {
     local curcontext="$curcontext" state line ret=1
     typeset -A opt_args
-    _arguments -C -s \
+    _arguments -C -s -A '-*' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         ': :_aisre_runbook_commands' \
         '*:: :->args' && ret=0
@@ -591,7 +591,7 @@ _aisre_runbook_commands() {
         'list:List the available runbooks (shipped and from the profile'\''s runbook_dirs)'
         'policy:Show the governance policy in effect for the profile'
         'resume:Continue an interrupted run; finished steps are not repeated'
-        'run:Run a runbook one keystroke at a time: y run, n skip, d dry run, a abort, ?'
+        'run:Run a runbook one keystroke at a time: y run, n skip, d dry run, a abort, ? help'
         'runs:List runs and their status (newest last)'
         'show:Show a runbook: what it applies to, its parameters and its steps'
         'validate:Check runbooks: capabilities, input schemas, template names, undo steps (file:line)'
@@ -608,35 +608,35 @@ _aisre_runbook_capabilities() {
 _aisre_runbook_list() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
+        '(--profile -p)'{--profile=,-p+}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]'
 }
 
 _aisre_runbook_policy() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
+        '(--profile -p)'{--profile=,-p+}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]'
 }
 
 _aisre_runbook_resume() {
     _arguments -s \
-        '(--break-glass)--break-glass[Override a freeze window; give the reason (audited)]:break-glass: ' \
+        '(--break-glass)--break-glass=[Override a freeze window; give the reason (audited)]:break-glass: ' \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
+        '(--profile -p)'{--profile=,-p+}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         '1:run_id: '
 }
 
 _aisre_runbook_run() {
     _arguments -s \
-        '(--alert)--alert[Take parameter defaults and trust from triage of this alert]:alert: ' \
-        '(--break-glass)--break-glass[Override a freeze window; give the reason (audited)]:break-glass: ' \
-        '(--bundle -b)'{--bundle,-b}'[Read an incident bundle directory instead of live sources]:bundle:_files -/' \
+        '(--alert)--alert=[Take parameter defaults and trust from triage of this alert]:alert: ' \
+        '(--break-glass)--break-glass=[Override a freeze window; give the reason (audited)]:break-glass: ' \
+        '(--bundle -b)'{--bundle=,-b+}'[Read an incident bundle directory instead of live sources]:bundle:_files -/' \
         '(--dry-run)--dry-run[Show every step'\''s dry run only]' \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '*'{--param,-P}'[NAME=VALUE (repeatable)]:param: ' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
+        '*'{--param=,-P+}'[NAME=VALUE (repeatable)]:param: ' \
+        '(--profile -p)'{--profile=,-p+}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         '1:runbook_id: '
 }
@@ -650,7 +650,7 @@ _aisre_runbook_runs() {
 _aisre_runbook_show() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
+        '(--profile -p)'{--profile=,-p+}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         '1:runbook_id: '
 }
@@ -658,22 +658,22 @@ _aisre_runbook_show() {
 _aisre_runbook_validate() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
+        '(--profile -p)'{--profile=,-p+}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]' \
-        '*:paths: '
+        '*:paths:_files'
 }
 
 _aisre_triage() {
     _arguments -s \
-        '(--at)--at[Triage as of this past moment (RFC 3339, unix seconds, or a time ago like 90m): only alerts started by then, no data after it]:at: ' \
-        '(--budget)--budget[Time budget for the whole triage, in seconds]:budget: ' \
-        '(--bundle -b)'{--bundle,-b}'[Read an incident bundle directory instead of live sources]:bundle:_files -/' \
+        '(--at)--at=[Triage as of this past moment (RFC 3339, unix seconds, or a time ago like 90m): only alerts started by then, no data after it]:at: ' \
+        '(--budget)--budget=[Time budget for the whole triage, in seconds]:budget: ' \
+        '(--bundle -b)'{--bundle=,-b+}'[Read an incident bundle directory instead of live sources]:bundle:_files -/' \
         '(--json)--json[Machine-readable output (stable schema)]' \
         '(--markdown)--markdown[A Markdown report (for tickets)]' \
         '(--no-record)--no-record[Do not record (or update) the incident in the memory]' \
-        '(--profile -p)'{--profile,-p}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
+        '(--profile -p)'{--profile=,-p+}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '*'{--verbose,-v}'[More detail (-vv: debug, with every query, its latency and result size)]' \
-        '(--window)--window[History to gather before the alert (e.g]:window: ' \
+        '(--window)--window=[History to gather before the alert (e.g. 30m, 2h)]:window: ' \
         '(- *)'{-h,--help}'[Show help and exit]' \
         '1::alert_id: '
 }

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
 import re
 import sys
+import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
@@ -50,8 +52,22 @@ ENVIRONMENT: list[tuple[str, str]] = [
         "API token for the credential NAME (upper-cased, non-alphanumerics replaced by _), "
         "used when the OS keyring has none, e.g. AISRE_PAGERDUTY_TOKEN.",
     ),
+    (
+        "AISRE_AUTHOR",
+        "Author recorded by aisre change record when --author is not given (default: $USER).",
+    ),
+    (
+        "AISRE_NO_PLUGINS",
+        "Set to 1 to load only the built-in sources and capabilities, no plugin packages.",
+    ),
     ("XDG_CONFIG_HOME", "Base of the configuration directory (default ~/.config)."),
     ("XDG_DATA_HOME", "Base of the data directory (default ~/.local/share)."),
+    ("VISUAL, EDITOR", "Editor for aisre config edit ($VISUAL, else $EDITOR, else vi)."),
+    (
+        "KUBECONFIG",
+        "kubectl configuration files for the Kubernetes source and runbook steps when the "
+        "profile names none (default ~/.kube/config).",
+    ),
 ]
 
 FILES: list[tuple[str, str]] = [
@@ -62,9 +78,20 @@ FILES: list[tuple[str, str]] = [
         "insecure storage was accepted.",
     ),
     ("$XDG_DATA_HOME/aisre/audit.jsonl", "Tamper-evident audit log."),
+    (
+        "$XDG_DATA_HOME/aisre/audit.jsonl.head",
+        "The audit log's head anchor (last sequence number and hash), checked by "
+        "aisre audit verify.",
+    ),
     ("$XDG_DATA_HOME/aisre/memory.sqlite3", "Incident memory."),
     ("$XDG_DATA_HOME/aisre/runs/", "Runbook run checkpoints (RUN_ID.json)."),
     ("$XDG_DATA_HOME/aisre/changes.jsonl", "Changes recorded with aisre change record."),
+    (
+        "$XDG_DATA_HOME/aisre/spool/",
+        "Team mode: memory and audit writes kept locally while the team store is "
+        "unreachable (aisre memory sync sends them).",
+    ),
+    ("$XDG_DATA_HOME/aisre/cache/", "Caches (the runbook index); safe to delete."),
 ]
 
 
@@ -81,6 +108,7 @@ class Opt:
     metavar: str
     multiple: bool
     envvar: str | None
+    deprecated: bool = False
 
     @property
     def longs(self) -> list[str]:
@@ -129,14 +157,27 @@ class Cmd:
         for sub in self.subcommands:
             yield from sub.walk()
 
+    def offered(self) -> Cmd:
+        """The tree completions offer: the man page documents deprecated commands and
+        options (marked), completing never suggests them."""
+        return dataclasses.replace(
+            self,
+            options=[o for o in self.options if not o.deprecated],
+            subcommands=[s.offered() for s in self.subcommands if not s.deprecated],
+        )
 
-def _plain(text: str | None) -> str:
-    """Help text as the user sees it: before click's \\f, no \\b markers, no rich markup."""
+
+def _plain(text: str | None, markup: str | None = None) -> str:
+    """Help text as the user sees it: before click's \\f, no \\b markers, and rich markup
+    stripped only when the command renders it (`rich_markup_mode="rich"`): with
+    `rich_markup_mode=None` `--help` shows "[default: 5]" literally, and so must we."""
     if not text:
         return ""
     text = text.split("\f", 1)[0]
     lines = [ln for ln in text.splitlines() if ln.strip() != "\b"]
     text = "\n".join(lines).strip()
+    if markup != "rich":
+        return text
     try:
         from rich.text import Text
 
@@ -145,9 +186,15 @@ def _plain(text: str | None) -> str:
         return text
 
 
-def _first_sentence(text: str) -> str:
-    para = " ".join(_plain(text).split("\n\n", 1)[0].split())
-    m = re.match(r"(.+?[.!?])(\s|$)", para)
+# A sentence ends at . ! or ? followed by the end of the paragraph or by a space and a
+# capital (or an opening quote/bracket), and not inside "e.g." / "i.e.": "(e.g. 30m)" and
+# "a abort, ? help." are not sentence ends.
+_SENTENCE_END = re.compile(r"(.+?[.!?])(?<!\be\.g\.)(?<!\bi\.e\.)(?=\s+[A-Z`'\"(\[]|\s*$)")
+
+
+def _first_sentence(text: str, markup: str | None = None) -> str:
+    para = " ".join(_plain(text, markup).split("\n\n", 1)[0].split())
+    m = _SENTENCE_END.match(para)
     out = m.group(1) if m else para
     return out[:-1] if out.endswith(".") else out
 
@@ -166,6 +213,10 @@ def _classify(param: Any) -> tuple[str, list[str], bool]:
             return "choice", sorted(_choice_str(c) for c in desc.choices or ()), multiple
         if desc.is_file:
             return "file", [], multiple
+        elem = typing.get_args(desc.annotation) if desc.is_list else ()
+        if len(elem) == 1 and dataclasses.is_dataclass(desc):
+            # list[Path] (`eval DIRECTORIES...`): complete like one Path
+            desc = dataclasses.replace(desc, annotation=elem[0])
         if desc.is_path:
             info = desc.parameter_info
             file_ok = getattr(info, "file_okay", True)
@@ -201,9 +252,9 @@ def _metavar(param: Any, kind: str, choices: list[str]) -> str:
     return {int: "INTEGER", float: "FLOAT"}.get(ann, "TEXT")  # type: ignore[call-overload]
 
 
-def _option(param: Any) -> Opt:
+def _option(param: Any, markup: str | None = None) -> Opt:
     names = list(param.opts) + list(getattr(param, "secondary_opts", []) or [])
-    help_text = " ".join(_plain(getattr(param, "help", "")).split())
+    help_text = " ".join(_plain(getattr(param, "help", ""), markup).split())
     if getattr(param, "count", False):
         kind, choices, multiple, takes = "count", [], True, False
     elif getattr(param, "is_flag", False):
@@ -215,16 +266,17 @@ def _option(param: Any) -> Opt:
         kind = "dir"
     envvar = param.envvar if isinstance(getattr(param, "envvar", None), str) else None
     metavar = _metavar(param, kind, choices) if takes else ""
-    return Opt(names, help_text, takes, kind, choices, metavar, multiple, envvar)
+    deprecated = bool(getattr(param, "deprecated", False))
+    return Opt(names, help_text, takes, kind, choices, metavar, multiple, envvar, deprecated)
 
 
-def _argument(param: Any) -> Arg:
+def _argument(param: Any, markup: str | None = None) -> Arg:
     kind, choices, _ = _classify(param)
     name = str(param.metavar or param.name).upper()
     return Arg(
         name=param.name,
         metavar=name,
-        help=" ".join(_plain(getattr(param, "help", "")).split()),
+        help=" ".join(_plain(getattr(param, "help", ""), markup).split()),
         required=bool(param.required),
         variadic=param.nargs == -1,
         kind=kind,
@@ -232,21 +284,23 @@ def _argument(param: Any) -> Arg:
     )
 
 
-def build(command: Any, path: list[str]) -> Cmd:
+def build(command: Any, path: list[str], markup: str | None = None) -> Cmd:
+    # Typer commands say how their help is rendered; plain click ones have no markup.
+    markup = getattr(command, "rich_markup_mode", markup)
     options, args = [], []
     for p in command.params:
         if getattr(p, "hidden", False):
             continue
         if p.param_type_name == "argument":
-            args.append(_argument(p))
+            args.append(_argument(p, markup))
         else:
-            options.append(_option(p))
+            options.append(_option(p, markup))
     options.sort(key=lambda o: o.sort_key)
-    help_text = _plain(command.help)
+    help_text = _plain(command.help, markup)
     cmd = Cmd(
         path=path,
         help=help_text,
-        short=_first_sentence(command.short_help or help_text),
+        short=_first_sentence(_plain(command.short_help, markup) or help_text),
         deprecated=bool(getattr(command, "deprecated", False)),
         options=options,
         args=args,
@@ -256,7 +310,7 @@ def build(command: Any, path: list[str]) -> Cmd:
         sub = subs[name]
         if getattr(sub, "hidden", False):
             continue
-        cmd.subcommands.append(build(sub, [*path, name]))
+        cmd.subcommands.append(build(sub, [*path, name], markup))
     return cmd
 
 
@@ -361,6 +415,8 @@ def _man_options(lines: list[str], opts: list[Opt]) -> None:
         lines.append(".TP")
         lines.append(_man_opt(o))
         extra = []
+        if o.deprecated:
+            extra.append("(Deprecated.)")
         if o.multiple and o.kind != "count":
             extra.append("May be repeated.")
         if o.envvar:
@@ -452,8 +508,11 @@ def man_page(tree: Cmd, version: str) -> str:
     for ex in examples:
         if ex in seen:
             continue
+        # no .PP before the first: a paragraph break right after .SH is skipped (mandoc)
+        if seen:
+            lines.append(".PP")
         seen.add(ex)
-        lines += [".PP", ".RS 4", ".nf", roff(ex), ".fi", ".RE"]
+        lines += [".RS 4", ".nf", roff(ex), ".fi", ".RE"]
     lines += [".SH SEE ALSO", "Run \\fBaisre\\fR \\fICOMMAND\\fR \\fB\\-\\-help\\fR for details."]
     return "\n".join(lines) + "\n"
 
@@ -466,7 +525,7 @@ def _sh_words(words: list[str]) -> str:
 
 
 def bash_completion(tree: Cmd, version: str) -> str:
-    cmds = list(tree.walk())
+    cmds = list(tree.offered().walk())
     out = [
         "# bash completion for aisre",
         f"# Generated by scripts/gen_docs.py from aisre {version}. Do not edit.",
@@ -627,9 +686,12 @@ def _zspec(o: Opt) -> list[str]:
     repeat = o.multiple or o.kind == "count"
     excl = "" if repeat else "(" + " ".join(o.names) + ")"
     star = "*" if repeat else ""
-    if len(o.names) == 1:
-        return [f"'{excl}{star}{o.names[0]}[{desc}]{action}'"]
-    brace = "{" + ",".join(o.names) + "}"
+    # Like click: a value may follow as the next word, or in the same word after "="
+    # (--format=json) or, for a short option, right after it (-fjson).
+    names = [n + ("" if not o.takes_value else "=" if n.startswith("--") else "+") for n in o.names]
+    if len(names) == 1:
+        return [f"'{excl}{star}{names[0]}[{desc}]{action}'"]
+    brace = "{" + ",".join(names) + "}"
     return [f"'{excl}{star}'{brace}'[{desc}]{action}'"]
 
 
@@ -641,7 +703,7 @@ def zsh_completion(tree: Cmd, version: str) -> str:
         "# Fully static: completing never runs Python.",
         "",
     ]
-    for c in tree.walk():
+    for c in tree.offered().walk():
         fn = f"_{c.ident}"
         specs: list[str] = []
         for o in c.options:
@@ -652,7 +714,8 @@ def zsh_completion(tree: Cmd, version: str) -> str:
             out += [
                 '    local curcontext="$curcontext" state line ret=1',
                 "    typeset -A opt_args",
-                "    _arguments -C -s \\",
+                # -A: options after the subcommand are the subcommand's, not ours
+                "    _arguments -C -s -A '-*' \\",
             ]
             out += [f"        {s} \\" for s in specs]
             out += [
@@ -703,7 +766,7 @@ def _fq(text: str) -> str:
 
 
 def fish_completion(tree: Cmd, version: str) -> str:
-    cmds = list(tree.walk())
+    cmds = list(tree.offered().walk())
     out = [
         "# fish completion for aisre",
         f"# Generated by scripts/gen_docs.py from aisre {version}. Do not edit.",
@@ -789,7 +852,12 @@ def fish_completion(tree: Cmd, version: str) -> str:
 
 def _fish_value(kind: str, choices: list[str]) -> str:
     if kind == "dir":
-        return "-x -a '(__fish_complete_directories (commandline -ct))'"
+        # Without the "--opt=" of "--opt=DIR": fish puts it back in front of each
+        # candidate itself (else --bundle=<TAB> offers --bundle=--bundle=dir/).
+        return (
+            "-x -a '(__fish_complete_directories "
+            '(commandline -ct | string replace -r -- "^-[^=]*=" ""))\''
+        )
     if kind in ("file", "path"):
         return "-r -F"
     if kind == "choice":
