@@ -29,7 +29,9 @@ class ExitCode(IntEnum):
     REFUSED = 5
     """Governance refused the action (policy, freeze window, no terminal for a write step)."""
     VERIFY = 6
-    """A remediation ran but its verification failed, or `audit verify` found tampering."""
+    """Something ran or was kept, and checking it failed: a runbook step failed or its
+    verification did, `audit verify` found tampering, or the team-store spool is
+    damaged (`doctor`, `memory status`, `memory sync`)."""
     THRESHOLD = 7
     """An evaluation finished below the requested quality threshold (`aisre eval`)."""
     INTERRUPTED = 130
