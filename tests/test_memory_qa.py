@@ -136,10 +136,11 @@ def _hostile_incident(db: Path, note: str) -> None:
 
 
 def test_incident_show_and_list_keep_each_stored_field_on_its_line(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Alert labels, triage's statements and notes are stored text: a newline in one
     printed a line of its own (`status   resolved: FORGED` under the real status)."""
+    monkeypatch.setenv("COLUMNS", "200")  # wide enough that nothing wraps: one row
     _hostile_incident(paths.memory_db_file(), f"rolled back\n{FORGED}\r\nmore")
     code, out, err = run(capsys, "incident", "show", "1")
     assert code == 0, err

@@ -7,6 +7,7 @@ drafts (one incident) or a team file (`--all`) that `import` merges idempotently
 
 from __future__ import annotations
 
+import math
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -83,38 +84,81 @@ def list_cmd(
     Example: aisre incident list --status open
     """
     if status not in (None, "open", "resolved"):
-        raise UsageError(f"--status {status!r}: expected open or resolved")
+        raise UsageError(
+            f"--status {_clip(_one(status), 40)!r}: expected open or resolved",
+            hint="--status open, --status resolved, or leave it out for every incident",
+        )
+    # more than any memory can hold means all of them (SQLite's LIMIT is 64-bit: a
+    # bigger number was an internal error, exit 1)
+    limit = min(limit, _SQL_INT_MAX)
     with _store(ctx, profile) as st:
         rows = st.recent(status=status, limit=limit)
+        total = st.count() if not rows and status else 0
     if json_out:
         print_json({"schema": "aisre.incidents/v1", "incidents": [_row(i) for i in rows]})
         return
     if not rows:
-        note("no incidents recorded yet: every `aisre triage` records one")
+        if total:  # the filter left nothing out of a memory that is not empty
+            note(f"no {status} incident among the {total} recorded: aisre incident list")
+        else:
+            note("no incidents recorded yet: every `aisre triage` records one")
         return
-    from rich.markup import escape
+    _incident_table(rows)
+
+
+_SQL_INT_MAX = 2**63 - 1
+"""The largest integer SQLite (and PostgreSQL's bigint) can take as a parameter."""
+_REF_MAX = 128
+"""The longest incident uid there can be (`memory.exportfile`: 128 characters)."""
+_NAME_MAX = 120
+"""Characters of an alert or service cell at most (a pipe has no width to cut to)."""
+_CAUSE_MAX = 200
+"""Characters of a status / cause cell: a cause service from an imported file can be
+10 KB, which folded into a column was screens of one row."""
+
+
+def _clip(text: str, width: int) -> str:
+    """`text` cut to `width` terminal cells, with an ellipsis when it was longer."""
+    from rich.cells import cell_len, set_cell_size
+
+    if cell_len(text) <= width:
+        return text
+    return set_cell_size(text, max(width - 1, 0)) + "…" if width > 0 else ""
+
+
+def _incident_table(rows: list[Incident]) -> None:
+    """The table of `incident list`, fitted to the terminal. Names are never broken
+    mid-word: an alert or service name longer than its share (a third, a sixth of the
+    width) ends in an ellipsis (the whole of it is in `--json` and `incident show`), so
+    one stored name longer than the terminal (an imported teammate's file, a hostile
+    alert label) cannot squeeze the numbers, verdicts and causes of every row away.
+    Below 120 columns the uid makes room, below 72 the date; only the cause wraps, at
+    word boundaries."""
     from rich.table import Table
+    from rich.text import Text
 
     con = console()
-    # names are never broken mid-word; below 120 columns the uid (in --json and
-    # `incident show`) makes room, and only the cause text wraps, at word boundaries
-    with_uid = con.width >= 120
+    width = con.width
     t = Table(box=None, header_style="bold")
-    cols = ["#", *(["uid"] if with_uid else []), "recorded", "verdict", "alert", "service"]
+    uid, recorded = width >= 120, width >= 72  # narrow terminals give up these first
+    cols = ["#", *(["uid"] if uid else []), *(["recorded"] if recorded else []), "verdict"]
     for col in cols:
         t.add_column(col, no_wrap=True)
+    for col, share in (("alert", 3), ("service", 6)):
+        t.add_column(col, no_wrap=True, overflow="ellipsis", max_width=max(10, width // share))
     t.add_column("status / cause", overflow="fold", ratio=1, min_width=12)
     for i in rows:
         cells = [
             str(i.id),
-            *([i.uid] if with_uid else []),
-            i.created_at[5:16].replace("T", " "),
-            i.classification,
-            i.alert_name,
-            i.service or "",
-            i.cause_text() if i.resolved else i.status,
+            *([_clip(_one(i.uid), 24)] if uid else []),
+            *([_one(i.created_at[5:16].replace("T", " "))] if recorded else []),
+            _clip(_one(i.classification), 12),
+            _clip(_one(i.alert_name), _NAME_MAX),
+            _clip(_one(i.service or ""), _NAME_MAX),
+            _clip(_one(i.cause_text() if i.resolved else i.status), _CAUSE_MAX),
         ]
-        t.add_row(*(escape(_one(x)) for x in cells))
+        # plain Text: stored text is never read as markup (`[/]` in a name)
+        t.add_row(*(Text(c) for c in cells))
     con.print(t)
 
 
@@ -126,8 +170,9 @@ def show_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Show one incident: alert, verdict, hypotheses, confirmed cause, runbook runs."""
+    ref = _ref(incident)
     with _store(ctx, profile) as st:
-        inc = st.get(incident)
+        inc = _get(st, ref)
     if json_out:
         print_json(_incident_json(inc))
         return
@@ -151,8 +196,11 @@ def show_cmd(
             f"  {h['rank']}. {_one(h['kind'])} on {_one(h['service'])}"
             f" ({float(h['confidence']):.2f})  {_one(h['statement'])}"
         )
-    for e in inc.report.get("evidence") or []:
-        if e.get("kind") == "memory":
+    # the stored report of an imported incident is the teammate's file, checked only
+    # to be an object: evidence that is not a list of objects crashed `show` (exit 1)
+    evidence = inc.report.get("evidence") if isinstance(inc.report, dict) else None
+    for e in evidence if isinstance(evidence, list) else []:
+        if isinstance(e, dict) and e.get("kind") == "memory":
             out.append(f"memory   {_one(e.get('id'))}: {_one(e.get('summary'))}")
     if inc.runs:
         out.append("runbook runs:")
@@ -160,8 +208,40 @@ def show_cmd(
             f"  {_one(r['run_id'])}  {_one(r['runbook'])}  {_one(r['outcome'])}" for r in inc.runs
         ]
     if not inc.resolved:
-        out.append(f"confirm the cause: aisre incident resolve {inc.id} --cause 1")
+        how = "--cause 1" if inc.hypotheses else "--kind KIND --service SERVICE"
+        out.append(f"confirm the cause: aisre incident resolve {inc.id} {how}")
     echo("\n".join(out))
+
+
+def _ref(text: str) -> str:
+    """An incident reference as typed (a number, a uid, a uid prefix), checked for
+    what the store cannot look up: a number past SQLite's 64-bit integers (an internal
+    error, exit 1), digits that are not 0-9 (`²` crashed, `١` silently meant 1), and a
+    reference longer than any uid (from 50,000 characters SQLite refuses the LIKE
+    pattern, and that was reported as a damaged memory to move aside)."""
+    ref = text.strip()
+    shown = _clip(_one(ref), 40)
+    hint = "give an incident number or uid (or 6+ characters of one): aisre incident list"
+    if not ref:
+        raise UsageError("no incident given", hint=hint)
+    if ref.isdigit() and not ref.isascii():
+        raise UsageError(f"incident {shown!r}: not a number or a uid", hint=hint)
+    if len(ref) > _REF_MAX or (ref.isdigit() and int(ref) > _SQL_INT_MAX):
+        raise UsageError(f"no incident {shown!r} in the memory", hint=hint)
+    return ref
+
+
+def _get(st: MemoryStore, ref: str) -> Incident:
+    """`st.get(ref)`; a short uid prefix that matched nothing says how long one must be."""
+    try:
+        return st.get(ref)
+    except UsageError as err:
+        if ref.isdigit() or len(ref) >= 6:  # (only those can be ambiguous)
+            raise
+        hint = "a uid prefix needs at least 6 characters (inc-4f…): aisre incident list"
+        if ref.lstrip("+-").isdigit():
+            hint = "incident numbers are 1, 2, 3…: aisre incident list"
+        raise UsageError(err.message, hint=hint) from None
 
 
 def _one(text: object) -> str:
@@ -208,7 +288,7 @@ def resolve_cmd(
     with _store(ctx, profile) as st:
         try:
             res = st.confirm_cause(
-                incident,
+                _ref(incident),
                 rank=cause,
                 kind=kind,
                 service=service,
@@ -292,7 +372,7 @@ def export_cmd(
             text = json_text(st.export_all()) + "\n"
         else:
             assert incident is not None
-            inc = st.get(incident)
+            inc = _get(st, _ref(incident))
             pm = postmortem.build(inc, _audit_records())
             if fmt is ExportFormat.json:
                 text = json_text(pm) + "\n"
@@ -373,9 +453,12 @@ def track_record_cmd(
         note("no runbook run recorded yet")
         return
     for r in rows:
+        # runbook ids, kinds and outcomes come from imported files too: a newline in
+        # one printed a forged row ("FORGED  deploy  success 100%  (verified 99)")
         rate = "n/a" if r["success_rate"] is None else f"{r['success_rate']:.0%}"
-        outs = ", ".join(f"{k} {v}" for k, v in sorted(r["outcomes"].items()))
-        echo(f"{r['runbook']:28} {r['kind']:20} success {rate:>4}  ({outs})")
+        outs = ", ".join(f"{_clip(_one(k), 24)} {v}" for k, v in sorted(r["outcomes"].items()))
+        runbook, kind = _clip(_one(r["runbook"]), 64), _clip(_one(r["kind"]), 24)
+        echo(f"{runbook:28} {kind:20} success {rate:>4}  ({outs})")
 
 
 @incident_app.command("replay")
@@ -409,6 +492,13 @@ def replay_cmd(
     from aisre_cli.settings.config import resolve_profile
     from aisre_cli.sources.registry import bundle_set
 
+    if memory_weight is not None and not math.isfinite(memory_weight):
+        # NaN scored every hypothesis alike (top-1 100% -> 0%, even without memory)
+        # and `--json` printed `NaN`, which is not JSON
+        raise UsageError(
+            f"--memory-weight {memory_weight}: not a finite number",
+            hint="e.g. --memory-weight 1.5 (leave it out for the shipped weights)",
+        )
     prof = resolve_profile(state(ctx, profile).profile).profile
     paths = discover(bundles)
     weights = Weights.load()

@@ -26,6 +26,7 @@ from aisre_cli.ui.cli.common import note, print_json
 from aisre_cli.ui.term import echo
 
 if TYPE_CHECKING:
+    from aisre_cli.memory.backend import MemoryStoreError
     from aisre_cli.memory.spool import Status
     from aisre_cli.memory.storage import MemoryStore
 
@@ -116,7 +117,10 @@ def status_cmd(
     st: MemoryStore | None = None
     failed: MemoryStoreError | None = None
     try:
-        st = open_store(profile=p, spool=False)
+        try:
+            st = open_store(profile=p, spool=False)
+        except OSError as exc:  # the data directory is a file, or cannot be made
+            raise _data_dir_error(exc) from None
         out["location"] = st.location.display
         out["reachable"] = True
         out["schema_version"] = st.schema_version()
@@ -167,6 +171,20 @@ def status_cmd(
         raise typer.Exit(int(ExitCode.SOURCE))
     if failed is not None:
         raise failed
+
+
+def _data_dir_error(exc: OSError) -> MemoryStoreError:
+    """The store's error for a data directory that cannot be used (`data` is a file,
+    or cannot be created): `status --json` printed nothing at all for it."""
+    from aisre_cli.memory.backend import MemoryStoreError as Error
+
+    where = exc.filename or "the data directory"
+    why = "not a directory" if isinstance(exc, FileExistsError) else exc.strerror or str(exc)
+    return Error(
+        f"{where}: cannot use it for the incident memory ({why})",
+        hint="it must be a writable directory: check it, or point AISRE_HOME (or"
+        " XDG_DATA_HOME) elsewhere; nothing was changed",
+    )
 
 
 def _revision(p: Any) -> str | None:
