@@ -393,6 +393,22 @@ def test_replay_counts_bundles_it_cannot_use_and_reports_valid_json(
     assert (code, out) == (2, "") and "error:" in err
 
 
+def test_replay_counts_a_bundle_with_a_broken_bundle_yaml_and_replays_the_others(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A malformed bundle.yaml has no window to order the folder by: it used to end the
+    whole replay (exit 2, nothing replayed)."""
+    folder = tmp_path / "bundles"
+    for name in ("fleet-001", "fleet-002", "fleet-003"):
+        shutil.copytree(SUITE / name, folder / name)
+    (folder / "fleet-001" / "bundle.yaml").write_text("id: [\n")
+    code, out, err = run(capsys, "incident", "replay", str(folder), "--json")
+    rep = json.loads(out)
+    assert rep["summary"]["bundles"] == 3 and rep["summary"]["errors"] == 1, err
+    assert rep["summary"]["all"]["before"]["n"] == 2
+    assert [c["bundle"].rsplit("/", 1)[-1] for c in rep["cases"]][-1] == "fleet-001"
+
+
 _INTERRUPTING_REPLAY = """
 import os, signal, sys
 import aisre_cli.memory.replay as replay_mod

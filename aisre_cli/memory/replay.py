@@ -83,14 +83,21 @@ def discover(paths: Sequence[Path]) -> list[Path]:
             out.append(p)
             continue
         found: list[tuple[str, str, Path]] = []
+        broken: list[Path] = []
         for dirpath, dirnames, filenames in os.walk(p, followlinks=True):
             if "bundle.yaml" in filenames:
                 d = Path(dirpath)
-                found.append((BundleSource(d).window.start.isoformat(), str(d), d))
+                try:
+                    found.append((BundleSource(d).window.start.isoformat(), str(d), d))
+                except AisreError:
+                    # no time to order it by (a malformed bundle.yaml): replayed last,
+                    # where reading it again makes it an error case, not the end of the run
+                    broken.append(d)
                 dirnames[:] = []
                 continue
             dirnames[:] = sorted(x for x in dirnames if not x.startswith("."))
         out.extend(d for _, _, d in sorted(found))
+        out.extend(sorted(broken))
     if not out:
         raise UsageError("no bundle to replay", hint="pass bundle directories or folders of them")
     return out
