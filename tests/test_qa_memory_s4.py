@@ -47,6 +47,10 @@ HOSTILE: dict[str, tuple[Edit, str]] = {
     "signature-not-an-object": (lambda d: _inc(d).update(signature="x"), "signature"),
     # `incident show` / `incident export N` crashed on it (exit 1)
     "report-not-an-object": (lambda d: _inc(d).update(report="x"), "report"),
+    # `incident export N` (the postmortem) and `incident show` crashed on these
+    "report-evidence-not-objects": (lambda d: _inc(d)["report"].update(evidence=[1]), "evidence"),
+    "report-evidence-text": (lambda d: _inc(d)["report"].update(evidence="xyz"), "evidence"),
+    "report-alert-a-list": (lambda d: _inc(d)["report"].update(alert=[1]), "report.alert"),
     # these two were reported as "the incident memory database is unreadable ... move
     # it aside": advice to throw away a healthy memory
     "confidence-nan": (lambda d: _inc(d)["hypotheses"][0].update(confidence="NaN"), "confidence"),

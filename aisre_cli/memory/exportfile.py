@@ -87,6 +87,17 @@ class ExportIncident(_M):
     report: dict[str, Any] = Field(default_factory=dict)
     hypotheses: list[ExportHypothesis] = Field(default_factory=list)
 
+    @field_validator("report")
+    @classmethod
+    def _report(cls, v: dict[str, Any]) -> dict[str, Any]:
+        # what `incident show`, postmortems and the memory's signatures read of it
+        ev = v.get("evidence")
+        if ev is not None and not (isinstance(ev, list) and all(isinstance(e, dict) for e in ev)):
+            raise ValueError("report.evidence must be a list of objects")
+        if v.get("alert") is not None and not isinstance(v["alert"], dict):
+            raise ValueError("report.alert must be an object")
+        return v
+
     @field_validator("uid")
     @classmethod
     def _uid(cls, v: str) -> str:
