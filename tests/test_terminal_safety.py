@@ -82,6 +82,10 @@ def test_visible_shows_what_it_replaced() -> None:
     assert visible("x\r\ny\tz", oneline=True) == "x y z"
     assert visible("plain ünïcödé ✓ █░") == "plain ünïcödé ✓ █░"
     assert visible("\udc9b") == "\\udc9b"  # an undecodable byte: shown, not a crash
+    # invisible characters that make two names look alike
+    assert visible("pay\u200bments\u2060\ufeff") == "pay\\u200bments\\u2060\\ufeff"
+    assert json_text("pay\u200bments") == '"pay\\u200bments"'
+    assert visible("👨\u200d👩") == "👨\u200d👩"  # a joiner inside an emoji sequence stays
 
 
 @pytest.mark.parametrize("payload", CORPUS, ids=range(len(CORPUS)))

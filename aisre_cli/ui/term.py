@@ -12,7 +12,8 @@ only BEL, BS, VT, FF and CR; everything else reaches the terminal as is.
 So every string from outside is passed through `visible()` before it is shown:
 each C0 control (except newline and tab where the layout keeps them), DEL, each C1
 control, the Unicode bidi overrides/isolates/marks (which reorder what is shown:
-"Trojan Source"), the line/paragraph separators and lone surrogates are written as
+"Trojan Source"), the line/paragraph separators, the invisible zero-width space, word
+joiner and BOM (`pay\\u200bments` is not `payments`) and lone surrogates are written as
 their Python escape (`\\x1b`, `\\x9b`, `\\u202e`). The escape is visible and
 unambiguous, and it is what an engineer would type to grep for it. Because a
 sequence cannot start without its introducer (ESC or a C1 byte), neutralising the
@@ -30,7 +31,8 @@ The chokepoints, used by every renderer in `aisre_cli.ui`:
   `BrokenPipeError` for `main()` to end quietly (rich's default exits 1);
 - `echo(text)` for plain lines (Markdown, `change list`, `runbook runs`);
 - `json_text(data)` for `--json`: the exact data, with C0 escaped by `json` and
-  DEL, C1, bidi controls, separators and lone surrogates written as `\\uXXXX` too,
+  DEL, C1, bidi controls, separators, invisibles and lone surrogates written as
+  `\\uXXXX` too,
   so no raw control byte is written even with `ensure_ascii=False`.
 
 This module imports only the standard library at import time (rich comes in when a
@@ -58,13 +60,15 @@ _CONTROLS = (
     "\u202a-\u202e"  # bidi embeddings and overrides (LRE RLE PDF LRO RLO)
     "\u2066-\u2069"  # bidi isolates (LRI RLI FSI PDI)
     "\u2028\u2029"  # line and paragraph separators
+    "\u200b\u2060\ufeff"  # invisible: zero-width space, word joiner, BOM ("pay\u200bments")
     "\ud800-\udfff"  # lone surrogates (undecodable bytes): unencodable, crash a write
 )
 _UNSAFE = re.compile(f"[{_CONTROLS}]")
 _UNSAFE_ONELINE = re.compile(f"\r\n|[\t\n]|[{_CONTROLS}]")
 # what json.dumps(ensure_ascii=False) leaves raw inside strings (it escapes C0 itself)
 _JSON_UNSAFE = re.compile(
-    "[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]"
+    "[\x7f-\x9f\u061c\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\u2028\u2029\ufeff"
+    "\ud800-\udfff]"
 )
 _NAMED = {"\r": "\\r", "\t": "\\t", "\n": "\\n"}
 
