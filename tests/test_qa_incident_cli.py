@@ -125,12 +125,22 @@ def test_show_an_ambiguous_uid_prefix(tmp_path: Path, capsys: pytest.CaptureFixt
 
 
 @pytest.mark.parametrize("evidence", ["xyz", [1, 2], {"a": 1}, [None], 5])
-def test_show_an_imported_report_whose_evidence_is_not_a_list_of_objects(
+def test_show_a_stored_report_whose_evidence_is_not_a_list_of_objects(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], evidence: Any
 ) -> None:
-    """The export checks only that `report` is an object: `show` crashed (exit 1)."""
+    """`show` crashed (exit 1) on such a report. An import now refuses it (naming the
+    field); one already in a memory (written before that check) is still shown."""
+    import sqlite3
+
     inc = {"uid": "inc-ev0000000001", "alert": {"id": "fp", "name": "A"}}
-    _import(tmp_path, capsys, {"incidents": [{**inc, "report": {"evidence": evidence}}]})
+    bad = {"schema": "aisre.memory/v1", "incidents": [{**inc, "report": {"evidence": evidence}}]}
+    f = tmp_path / "bad.json"
+    f.write_text(json.dumps(bad))
+    code, _, err = run(capsys, "incident", "import", str(f))
+    assert code == 2 and "report.evidence" in err, err
+    _import(tmp_path, capsys, {"incidents": [inc]})
+    with sqlite3.connect(paths.memory_db_file()) as db:
+        db.execute("UPDATE incidents SET report = ?", (json.dumps({"evidence": evidence}),))
     code, out, err = run(capsys, "incident", "show", "inc-ev0000000001")
     assert code == 0, err
     assert out.startswith("incident 1 (inc-ev0000000001)")
