@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aisre_cli.errors import ConfigError
 from aisre_cli.settings.config import DEFAULT_SERVICE_LABELS, InputLimits, Profile
 from aisre_cli.sources import (
     AlertSource,
@@ -51,7 +52,19 @@ class SourceSet:
         """Put `source` in the list of `role`, checking it implements the protocol."""
         proto = _PROTOCOLS[role]
         if not isinstance(source, proto):
-            raise TypeError(f"{type(source).__name__} is registered as {role} but is no {proto}")
+            # only a plugin's factory can get here: say which one, in one line
+            cls = type(source)
+            name = getattr(source, "name", None)
+            what = f"source {name!r}" if isinstance(name, str) else "a source"
+            wanted = [*getattr(proto, "__annotations__", {}), *vars(proto)]
+            missing = [m for m in wanted if not m.startswith("_") and not hasattr(source, m)]
+            lacks = f" (no {', '.join(dict.fromkeys(missing))})" if missing else ""
+            raise ConfigError(
+                f"{what} built by {cls.__module__}.{cls.__qualname__} serves {role}"
+                f" but is no {proto.__name__}{lacks}",
+                hint="remove its key from the profile's sources (`aisre config edit`)"
+                " until the plugin that provides it is fixed (docs/adding-a-source.md)",
+            )
         group: list[object] = getattr(self, role)
         group.append(source)
 
