@@ -7,11 +7,17 @@ Deploy pipelines without a GitHub integration append one line per change:
 Each line is one change event in the bundle's `changes.json` shape (`id`, `ts`,
 `service`, `kind`, `summary`, `version`, `previous_version`, `author`, `url`).
 Appends are a single `write` on a file opened with `O_APPEND`, so concurrent
-pipelines cannot interleave half lines. A malformed line (a hand edit gone wrong) is
-skipped and reported as a partial note with its line number; it never hides the
-other changes. A UTF-8 byte order mark before the first line and bytes that are not
-UTF-8 (read as U+FFFD) cost nothing; a change id written twice (a retried pipeline
-step) is one change, the later line's, with a note.
+pipelines cannot interleave half lines. An append after a torn last line (the disk
+filled up, a writer was killed) starts a line of its own, so the torn line costs only
+itself; a short write is an error, never "recorded". A malformed line (a hand edit
+gone wrong) is skipped and reported as a partial note with its line number; it never
+hides the other changes (a change that an older aisre glued to a torn line is read
+back). A UTF-8 byte order mark before the first line and bytes that are not UTF-8
+(read as U+FFFD) cost nothing; a change id written twice (a retried pipeline step) is
+one change, the later line's, with a note. What `record` writes is checked first:
+bytes that are not UTF-8, control characters (a summary may hold them: every reader
+shows them escaped), white space in a service name and oversized values are usage
+errors, and an empty optional value is an option not given.
 
 `TopologyFile` reads the profile's `topology_file` (the bundle's topology.yaml
 format) as a `TopologySource`.
@@ -22,10 +28,13 @@ from __future__ import annotations
 import getpass
 import os
 import secrets as _random
+import stat
+import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 from pydantic import ValidationError
@@ -42,6 +51,18 @@ KINDS: tuple[str, ...] = ("deploy", "config", "flag", "infra", "scale")
 
 CHANGE_FILE_MAX_BYTES = 256_000_000
 """A change feed larger than this is refused rather than read into memory."""
+
+SERVICE_MAX = 253
+"""Characters of a service name at most (a DNS name, the longest Kubernetes name)."""
+VERSION_MAX = 200
+"""Characters of a version, previous version or author at most."""
+SUMMARY_MAX = 1000
+"""Characters of a summary at most: one line, not a commit message body or a log."""
+URL_MAX = 2048
+"""Characters of a URL at most."""
+
+_LINE_START = b'{"id":'
+"""How every line `record` writes begins (the id is its first key)."""
 
 
 class ChangeFile:
@@ -65,7 +86,13 @@ class ChangeFile:
         try:
             fh = open_regular(self.path, max_bytes=CHANGE_FILE_MAX_BYTES, error=SourceError)
         except SourceError as exc:
-            raise SourceError(f"{self.name}: {exc.message}", hint=exc.hint) from None
+            hint = exc.hint
+            if "above the limit" in exc.message:  # no setting raises it: rotate the feed
+                hint = (
+                    f"move it aside (mv {self.path} {self.path}.1): aisre reads and records"
+                    " into the current file only"
+                )
+            raise SourceError(f"{self.name}: {exc.message}", hint=hint) from None
         with fh:
             for lineno, raw in enumerate(fh, 1):
                 if lineno == 1:
@@ -76,7 +103,10 @@ class ChangeFile:
                     c = self._parse(raw, lineno)
                 except ValueError as exc:
                     bad.append(f"line {lineno}: {exc}")
-                    continue
+                    glued = self._glued(raw, lineno)
+                    if glued is None:
+                        continue
+                    c = glued
                 if c.id in out:
                     repeated.append(f"{c.id} again on line {lineno}")
                 out[c.id] = c
@@ -99,6 +129,17 @@ class ChangeFile:
                 )
             )
         return list(out.values())
+
+    def _glued(self, raw: bytes, lineno: int) -> Change | None:
+        """The whole change at the end of a malformed line: an older `record` appended
+        to a torn last line without starting a new one, which lost both."""
+        at = raw.find(_LINE_START, 1)
+        while at > 0:
+            try:
+                return self._parse(raw[at:], lineno)
+            except ValueError:
+                at = raw.find(_LINE_START, at + 1)
+        return None
 
     def _parse(self, raw: bytes, lineno: int) -> Change:
         try:
@@ -165,8 +206,24 @@ class ChangeFile:
         ts: datetime | None = None,
     ) -> Change:
         """Append one change event and return it."""
+
+        def last_version(svc: str, before: datetime | None) -> str | None:
+            # the previous version is a courtesy: a feed that cannot be read (too big,
+            # damaged) must not stop a pipeline from recording its deploy
+            try:
+                return self.last_version(svc, before)
+            except SourceError as exc:
+                self._notes.append(
+                    SourceNote(
+                        self.name,
+                        "partial",
+                        f"previous version unknown, the feed was not read: {exc.message}",
+                    )
+                )
+                return None
+
         change = make_change(
-            self.last_version,
+            last_version,
             source=self.name,
             service=service,
             kind=kind,
@@ -189,16 +246,52 @@ class ChangeFile:
             "url": change.url,
         }
         line = orjson.dumps({k: v for k, v in row.items() if v is not None}) + b"\n"
+        self._append(line)
+        return change
+
+    def _append(self, line: bytes) -> None:
+        """Append `line` with one `write`, starting a new line when the file ends in a
+        torn one (else the two would be one malformed line and both changes lost)."""
+        folder = self.path.parent
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            why = "a file is in the way" if isinstance(exc, FileExistsError) else exc.strerror
+            raise ConfigError(
+                f"cannot append to {self.path}: cannot create {exc.filename or folder}: {why}"
+            ) from None
+        # O_NONBLOCK: a FIFO in the file's place is refused (ENXIO), not waited on forever
+        flags = os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+        try:
             try:
-                os.write(fd, line)
-            finally:
-                os.close(fd)
+                fd = os.open(self.path, os.O_RDWR | flags, 0o644)
+                readable = True
+            except PermissionError:  # may be written, not read: no torn-line check
+                fd = os.open(self.path, os.O_WRONLY | flags, 0o644)
+                readable = False
         except OSError as exc:
             raise ConfigError(f"cannot append to {self.path}: {exc.strerror}") from None
-        return change
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise ConfigError(
+                    f"cannot append to {self.path}: not a regular file",
+                    hint="move it aside: the change feed is a JSON-lines file",
+                )
+            os.set_blocking(fd, True)
+            if readable and st.st_size and os.pread(fd, 1, st.st_size - 1) != b"\n":
+                line = b"\n" + line  # at worst a blank line, when another writer raced
+            written = os.write(fd, line)
+        except OSError as exc:
+            raise ConfigError(f"cannot append to {self.path}: {exc.strerror}") from None
+        finally:
+            os.close(fd)
+        if written != len(line):  # the disk filled up, or a file size limit (ulimit -f)
+            raise ConfigError(
+                f"cannot append to {self.path}: only {written} of {len(line)} bytes written;"
+                " the change is not recorded",
+                hint="free space and record it again (the torn line is skipped when read)",
+            )
 
 
 def make_change(
@@ -218,6 +311,19 @@ def make_change(
     author and, unless given, the previous version from the feed (`last_version`)."""
     if not service.strip():
         raise UsageError("--service must not be empty")
+    _check("--service", service, SERVICE_MAX, spaces=False)
+    version = _check("--version", version, VERSION_MAX)
+    previous_version = _check("--previous-version", previous_version, VERSION_MAX)
+    author = _check("--author", author, VERSION_MAX)
+    url = _check("--url", url, URL_MAX, spaces=False)
+    if url is not None:
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+            raise UsageError(
+                f"--url {_quote(url)} is not an http(s) URL",
+                hint="link the pipeline run or PR, e.g. --url https://ci.example.com/run/42",
+            )
+    summary = _check("--summary", summary, SUMMARY_MAX, controls=True) or ""
     kind = kind.lower()
     if kind not in KINDS:
         raise UsageError(
@@ -233,6 +339,11 @@ def make_change(
         who = author or os.environ.get("AISRE_AUTHOR") or getpass.getuser()
     except (KeyError, OSError):
         who = author
+    if who is not author:  # from the environment: a user name it cannot store is none
+        try:
+            who = _check("--author", who, VERSION_MAX)
+        except UsageError:
+            who = None
     return Change(
         id=f"chg-{when.strftime('%Y%m%dT%H%M%S')}-{_random.token_hex(3)}",
         ts=when,
@@ -245,6 +356,52 @@ def make_change(
         url=url,
         source=source,
     )
+
+
+def _check(
+    option: str, value: str | None, limit: int, *, spaces: bool = True, controls: bool = False
+) -> str | None:
+    """`value` of `option` if a feed can keep it, None when empty (a pipeline variable
+    that was not set is an option not given). Bytes that are not UTF-8, more than
+    `limit` characters, a control character (allowed with `controls`: a summary is
+    shown with them made visible) or white space other than a plain space (none
+    without `spaces`) are a UsageError."""
+    if value is None or value == "":
+        return None
+    for ch in value:
+        if "\udc80" <= ch <= "\udcff":  # how Python reads an argument byte that is not UTF-8
+            raise UsageError(
+                f"{option} is not valid UTF-8 (byte 0x{ord(ch) - 0xDC00:02x})",
+                hint="pass UTF-8 text, e.g. through iconv -f latin1 -t utf-8",
+            )
+    if len(value) > limit:
+        raise UsageError(
+            f"{option} is {len(value):,} characters long, above the limit of {limit:,}",
+            hint="shorten it, and link the details with --url"
+            if option == "--summary"
+            else f"give the {option.removeprefix('--')} itself",
+        )
+    for ch in value:
+        cat = unicodedata.category(ch)
+        if cat == "Cs" or (not controls and (cat[0] == "C" or cat in ("Zl", "Zp"))):
+            what = "a control character"
+        elif not controls and ch.isspace() and not (spaces and ch == " "):
+            what = "white space"
+        else:
+            continue
+        raise UsageError(
+            f"{option} {_quote(value)} contains {what} ({ascii(ch)})",
+            hint="give one line of printable text"
+            if spaces
+            else f"a {option.removeprefix('--')} is one word: no spaces or control characters",
+        )
+    return value
+
+
+def _quote(value: str) -> str:
+    """`value` for an error line: quoted, controls escaped, cut to 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _kind(kind: str) -> ChangeKind:

@@ -9,6 +9,8 @@ instead, so a change recorded by CI is seen by every engineer's triage.
 
 from __future__ import annotations
 
+import math
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +24,11 @@ from aisre_cli.ui.term import echo, visible
 
 FUTURE_SLACK_S = 300.0
 """How far ahead of this clock `--at` may be: another machine's clock may run ahead."""
+PAST_LIMIT_DAYS = 3653
+"""How far back `--at` may be (ten years): older is a mistake (`--at 0`, an unset
+variable's epoch, seconds read as milliseconds), not a change triage could cite."""
+_TIME_PART = re.compile(r"\d{4}-?\d\d-?\d\d[Tt ](.+)\Z")
+"""The time of day after an RFC 3339 date; its zone is `Z` or a `+`/`-` offset."""
 
 if TYPE_CHECKING:
     from aisre_cli.memory.storage import StoreChangeFeed
@@ -35,7 +42,9 @@ change_app = typer.Typer(
 app.add_typer(change_app, name="change")
 
 
-def _feed(ctx: typer.Context, profile: str | None) -> ChangeFile | StoreChangeFeed:
+def _feed(
+    ctx: typer.Context, profile: str | None, verb: str = "recording to"
+) -> ChangeFile | StoreChangeFeed:
     """The profile's change feed: its team store (`memory_url`), else the JSON-lines file."""
     from aisre_cli.settings import paths
     from aisre_cli.settings.config import resolve_profile
@@ -45,7 +54,7 @@ def _feed(ctx: typer.Context, profile: str | None) -> ChangeFile | StoreChangeFe
     try:
         rp = resolve_profile(st.profile)
     except AisreError as err:  # recording a deploy must not depend on a valid profile
-        note(f"config not usable ({err.message}); recording to {paths.changes_file()}")
+        note(f"config not usable ({err.message}); {verb} {paths.changes_file()}")
         return ChangeFile(paths.changes_file())
     if rp.profile.memory_url:
         from aisre_cli.memory.storage import StoreChangeFeed, open_store
@@ -77,28 +86,12 @@ def record_cmd(
 
     Example: aisre change record --service checkout --version v1.5.0 --summary "new cart"
     """
-    from aisre_cli.errors import UsageError
     from aisre_cli.memory.storage import StoreChangeFeed
-    from aisre_cli.sources.timeparse import TimestampError, iso, to_datetime
+    from aisre_cli.sources.timeparse import iso
 
     ts: datetime | None = None
     if at:
-        try:
-            ts = to_datetime(at)
-        except TimestampError as exc:
-            raise UsageError(
-                f"--at: {exc}",
-                hint="give an RFC 3339 time such as --at 2026-03-11T13:30:00Z"
-                " (or unix seconds); omit --at for now",
-            ) from None
-        ahead = (ts - datetime.now(UTC)).total_seconds()
-        if ahead > FUTURE_SLACK_S:
-            # a change that has not happened would sit "before the onset" of no incident
-            # and mislead every triage near that date
-            raise UsageError(
-                f"--at {at!r} is {ahead / 3600:.1f} h in the future",
-                hint="record a change when it happens (omit --at for now)",
-            )
+        ts = _at(at)
     feed = _feed(ctx, profile)
     where = feed.path
     said: list[str] = []
@@ -125,6 +118,8 @@ def record_cmd(
         where = f"the local spool, for {feed.path}"
     for text in said:
         note(text)
+    for n in feed.drain_notes():  # a damaged feed: say so to the pipeline's log
+        echo(f"warning: {n.detail}", err=True)
     if json_out:
         import json
 
@@ -133,6 +128,46 @@ def record_cmd(
     else:
         echo(c.id)
         echo(f"recorded {c.kind} of {c.service} in {where}", err=True)
+
+
+def _at(at: str) -> datetime:
+    """`--at` as an aware UTC time: RFC 3339 with its zone (or unix seconds), neither
+    in the future (beyond a clock skew) nor years back."""
+    from aisre_cli.errors import UsageError
+    from aisre_cli.sources.timeparse import TimestampError, to_datetime
+
+    example = "--at 2026-03-11T13:30:00Z"
+    try:
+        ts = to_datetime(at)
+    except TimestampError as exc:
+        raise UsageError(
+            f"--at: {exc}",
+            hint=f"give an RFC 3339 time such as {example} (or unix seconds); omit --at for now",
+        ) from None
+    text = at.strip()
+    unix = text[:1].isdigit() and text.replace(".", "", 1).isdigit()
+    time_part = _TIME_PART.match(text)
+    zoned = time_part is not None and any(c in time_part[1] for c in "Zz+-")
+    if not unix and not zoned:
+        # read as UTC, a pipeline's local time would put the change hours off its place
+        raise UsageError(
+            f"--at {at!r} has no time zone",
+            hint=f"add Z for UTC or the offset, as in {example} or 2026-03-11T14:30:00+01:00",
+        )
+    ahead = (ts - datetime.now(UTC)).total_seconds()
+    if ahead > FUTURE_SLACK_S:
+        # a change that has not happened would sit "before the onset" of no incident
+        # and mislead every triage near that date
+        raise UsageError(
+            f"--at {at!r} is {ahead / 3600:.1f} h in the future",
+            hint="record a change when it happens (omit --at for now)",
+        )
+    if -ahead > PAST_LIMIT_DAYS * 86400:
+        raise UsageError(
+            f"--at {at!r} is {-ahead / 86400:,.0f} days in the past",
+            hint="check the value (unix seconds, not milliseconds?); omit --at for now",
+        )
+    return ts
 
 
 def _spooled(store: object, change_id: str) -> bool:
@@ -169,14 +204,23 @@ def list_cmd(
     """List recorded change events (newest last)."""
     from datetime import timedelta
 
+    from aisre_cli.errors import UsageError
     from aisre_cli.memory.storage import StoreChangeFeed
     from aisre_cli.model import utcnow
     from aisre_cli.sources.timeparse import iso
 
-    feed = _feed(ctx, profile)
+    if not math.isfinite(since) or since <= 0:
+        raise UsageError(
+            f"--since-hours {since:g}: give a positive number of hours",
+            hint="e.g. --since-hours 72 for the last three days",
+        )
     end = utcnow()
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    # more hours than since 1970 (`--since-hours 1e9`) is everything, not an overflow
+    start = max(epoch, end - timedelta(hours=min(since, (end - epoch).total_seconds() / 3600)))
+    feed = _feed(ctx, profile, "reading")
     try:
-        changes = sorted(feed.fetch_changes(end - timedelta(hours=since), end), key=lambda c: c.ts)
+        changes = sorted(feed.fetch_changes(start, end), key=lambda c: c.ts)
     finally:
         if isinstance(feed, StoreChangeFeed):
             feed.close()
@@ -192,20 +236,52 @@ def list_cmd(
     if not changes:
         echo(f"no changes recorded in the last {since:g} hours ({feed.path})", err=True)
         return
-    rows = [
-        tuple(
-            visible(x, oneline=True)
-            for x in (
-                iso(c.ts) or "",
-                c.kind,
-                c.service,
-                f"{c.previous_version or '?'} -> {c.version}" if c.version else "-",
-                c.summary,
-            )
+    rows: list[tuple[str, ...]] = [
+        (
+            iso(c.ts) or "",
+            c.kind,
+            c.service,
+            f"{c.previous_version or '?'} -> {c.version}" if c.version else "-",
+            c.summary,
         )
         for c in changes
     ]
-    header = ("TIME", "KIND", "SERVICE", "VERSION", "SUMMARY")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
-    for r in [header, *rows]:
-        echo("  ".join(f"{r[i]:<{widths[i]}}" for i in range(4)) + "  " + r[4])
+    for line in _table(("TIME", "KIND", "SERVICE", "VERSION", "SUMMARY"), rows):
+        echo(line)
+
+
+_CELL_MAX = 120
+"""Characters of a service or version cell at most (the whole is in `--json`)."""
+_SUMMARY_MAX = 1000
+"""Characters of a summary cell at most when the output is not a terminal."""
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    """The lines of `change list`: cells on one line with their controls made visible,
+    aligned by terminal cells (a CJK character takes two). A service or version longer
+    than its share of the terminal, or a summary longer than the rest of the line, ends
+    in an ellipsis, so one stored value (a hand-edited feed, an older record) cannot
+    push every row's summary off the screen or wrap it across the next rows."""
+    import shutil
+    import sys
+
+    from rich.cells import cell_len, set_cell_size
+
+    def clip(text: str, width: int) -> str:
+        text = visible(text[: 2 * _SUMMARY_MAX], oneline=True)  # escapes take 4-6 each
+        if cell_len(text) <= width:
+            return text
+        return set_cell_size(text, max(width - 1, 0)) + "…"
+
+    tty = sys.stdout.isatty()
+    width = shutil.get_terminal_size().columns if tty else 0
+    # on a terminal: service a sixth of the line, version a fifth
+    caps = (40, 8, max(10, width // 6), max(12, width // 5)) if tty else (40, 8, *[_CELL_MAX] * 2)
+    cells = [[clip(r[i], caps[i]) for i in range(4)] for r in [header, *rows]]
+    widths = [max(cell_len(r[i]) for r in cells) for i in range(4)]
+    rest = max(20, width - sum(widths) - 2 * 4) if tty else _SUMMARY_MAX
+    out = []
+    for r, full in zip(cells, [header, *rows], strict=True):
+        head = "  ".join(r[i] + " " * (widths[i] - cell_len(r[i])) for i in range(4))
+        out.append(f"{head}  {clip(full[4], rest)}")
+    return out
