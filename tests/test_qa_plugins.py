@@ -418,3 +418,17 @@ def test_the_cli_keeps_working_with_broken_plugins_installed(install: Install, s
         assert run.returncode == 0, run.stderr
         assert "Traceback" not in run.stderr and "internal error" not in run.stderr
     assert "kubectl.scale" in run.stdout and "x.y" not in run.stdout
+
+
+def test_doctor_names_the_plugins_that_failed_to_load(install: Install, site: Path) -> None:
+    install("broken-src", "raise ImportError('no module named acme_sdk')\n", {SRCS: {"s": "h"}})
+    install(
+        "evil", NOTIFY.replace("acme.good", "kubectl.scale"), {CAPS: {"e": "register_capabilities"}}
+    )
+    doc = _aisre(site, "--bundle", str(DEMO), "doctor", "--json")
+    assert doc.returncode == 0, doc.stderr
+    warned = " ".join(json.loads(doc.stdout)["warnings"])
+    assert "package broken-src" in warned and "acme_sdk" in warned
+    assert "package evil" in warned and "kubectl.scale" in warned
+    text = _aisre(site, "--bundle", str(DEMO), "doctor")
+    assert "warning: plugin" in text.stderr and "pip uninstall evil" in text.stderr

@@ -74,7 +74,7 @@ def doctor_cmd(
     budget = min(rp.profile.gather_budget_s, 10.0)
     spool = _spool()
     kr = keyring_info()
-    warnings = _warnings(rp.from_file)
+    warnings = _warnings(rp.from_file) + _plugin_warnings()
     if rp.profile.sources.bundle:
         from aisre_cli.ui.term import visible
 
@@ -291,6 +291,15 @@ def _password_field(config_file: Path) -> str | None:
             except ValueError:
                 continue
     return None
+
+
+def _plugin_warnings() -> list[str]:
+    """Installed plugins that failed to load (sources and capabilities): each skipped,
+    so a triage runs without it. Advice: the exit code is not changed."""
+    from aisre_cli.remediate.capabilities import plugin_errors
+    from aisre_cli.sources.catalog import catalog
+
+    return [e.render() for e in [*catalog().errors, *plugin_errors()]]
 
 
 def _print_warnings(warnings: list[str]) -> None:
