@@ -115,6 +115,16 @@ def safe(text: str, style: str = "", *, oneline: bool = False, **kw: Any) -> Tex
     return Text(visible(text, oneline=oneline), style=style, **kw)
 
 
+def clip(text: str, width: int) -> str:
+    """`text` cut to `width` terminal cells (a CJK character takes two), ending in an
+    ellipsis when it was longer: one stored name cannot push a table's columns away."""
+    from rich.cells import cell_len, set_cell_size
+
+    if cell_len(text) <= width:
+        return text
+    return set_cell_size(text, max(width - 1, 0)) + "…" if width > 0 else ""
+
+
 def echo(text: str, *, err: bool = False) -> None:
     """One plain line of output (no markup, no colour), controls made visible."""
     stream = sys.stderr if err else sys.stdout

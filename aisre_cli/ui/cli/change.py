@@ -20,7 +20,7 @@ import typer
 from aisre_cli.errors import AisreError
 from aisre_cli.ui.cli.app import JsonOpt, ProfileOpt, app, state
 from aisre_cli.ui.cli.common import note
-from aisre_cli.ui.term import echo, visible
+from aisre_cli.ui.term import clip, echo, visible
 
 FUTURE_SLACK_S = 300.0
 """How far ahead of this clock `--at` may be: another machine's clock may run ahead."""
@@ -265,23 +265,20 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
     import shutil
     import sys
 
-    from rich.cells import cell_len, set_cell_size
+    from rich.cells import cell_len
 
-    def clip(text: str, width: int) -> str:
-        text = visible(text[: 2 * _SUMMARY_MAX], oneline=True)  # escapes take 4-6 each
-        if cell_len(text) <= width:
-            return text
-        return set_cell_size(text, max(width - 1, 0)) + "…"
+    def cut(text: str, width: int) -> str:
+        return clip(visible(text[: 2 * _SUMMARY_MAX], oneline=True), width)  # escapes: 4-6 each
 
     tty = sys.stdout.isatty()
     width = shutil.get_terminal_size().columns if tty else 0
     # on a terminal: service a sixth of the line, version a fifth
     caps = (40, 8, max(10, width // 6), max(12, width // 5)) if tty else (40, 8, *[_CELL_MAX] * 2)
-    cells = [[clip(r[i], caps[i]) for i in range(4)] for r in [header, *rows]]
+    cells = [[cut(r[i], caps[i]) for i in range(4)] for r in [header, *rows]]
     widths = [max(cell_len(r[i]) for r in cells) for i in range(4)]
     rest = max(20, width - sum(widths) - 2 * 4) if tty else _SUMMARY_MAX
     out = []
     for r, full in zip(cells, [header, *rows], strict=True):
         head = "  ".join(r[i] + " " * (widths[i] - cell_len(r[i])) for i in range(4))
-        out.append(f"{head}  {clip(full[4], rest)}")
+        out.append(f"{head}  {cut(full[4], rest)}")
     return out

@@ -18,7 +18,7 @@ import typer
 from aisre_cli.errors import UsageError
 from aisre_cli.ui.cli.app import JsonOpt, ProfileOpt, app, state
 from aisre_cli.ui.cli.common import note, print_json
-from aisre_cli.ui.term import console, echo, json_text, visible
+from aisre_cli.ui.term import clip, console, echo, json_text, visible
 
 if TYPE_CHECKING:
     from aisre_cli.memory.store import Incident, MemoryStore
@@ -85,7 +85,7 @@ def list_cmd(
     """
     if status not in (None, "open", "resolved"):
         raise UsageError(
-            f"--status {_clip(_one(status), 40)!r}: expected open or resolved",
+            f"--status {clip(_one(status), 40)!r}: expected open or resolved",
             hint="--status open, --status resolved, or leave it out for every incident",
         )
     # more than any memory can hold means all of them (SQLite's LIMIT is 64-bit: a
@@ -117,15 +117,6 @@ _CAUSE_MAX = 200
 10 KB, which folded into a column was screens of one row."""
 
 
-def _clip(text: str, width: int) -> str:
-    """`text` cut to `width` terminal cells, with an ellipsis when it was longer."""
-    from rich.cells import cell_len, set_cell_size
-
-    if cell_len(text) <= width:
-        return text
-    return set_cell_size(text, max(width - 1, 0)) + "…" if width > 0 else ""
-
-
 def _incident_table(rows: list[Incident]) -> None:
     """The table of `incident list`, fitted to the terminal. Names are never broken
     mid-word: an alert or service name longer than its share (a third, a sixth of the
@@ -150,12 +141,12 @@ def _incident_table(rows: list[Incident]) -> None:
     for i in rows:
         cells = [
             str(i.id),
-            *([_clip(_one(i.uid), 24)] if uid else []),
+            *([clip(_one(i.uid), 24)] if uid else []),
             *([_one(i.created_at[5:16].replace("T", " "))] if recorded else []),
-            _clip(_one(i.classification), 12),
-            _clip(_one(i.alert_name), _NAME_MAX),
-            _clip(_one(i.service or ""), _NAME_MAX),
-            _clip(_one(i.cause_text() if i.resolved else i.status), _CAUSE_MAX),
+            clip(_one(i.classification), 12),
+            clip(_one(i.alert_name), _NAME_MAX),
+            clip(_one(i.service or ""), _NAME_MAX),
+            clip(_one(i.cause_text() if i.resolved else i.status), _CAUSE_MAX),
         ]
         # plain Text: stored text is never read as markup (`[/]` in a name)
         t.add_row(*(Text(c) for c in cells))
@@ -220,7 +211,7 @@ def _ref(text: str) -> str:
     reference longer than any uid (from 50,000 characters SQLite refuses the LIKE
     pattern, and that was reported as a damaged memory to move aside)."""
     ref = text.strip()
-    shown = _clip(_one(ref), 40)
+    shown = clip(_one(ref), 40)
     hint = "give an incident number or uid (or 6+ characters of one): aisre incident list"
     if not ref:
         raise UsageError("no incident given", hint=hint)
@@ -456,8 +447,8 @@ def track_record_cmd(
         # runbook ids, kinds and outcomes come from imported files too: a newline in
         # one printed a forged row ("FORGED  deploy  success 100%  (verified 99)")
         rate = "n/a" if r["success_rate"] is None else f"{r['success_rate']:.0%}"
-        outs = ", ".join(f"{_clip(_one(k), 24)} {v}" for k, v in sorted(r["outcomes"].items()))
-        runbook, kind = _clip(_one(r["runbook"]), 64), _clip(_one(r["kind"]), 24)
+        outs = ", ".join(f"{clip(_one(k), 24)} {v}" for k, v in sorted(r["outcomes"].items()))
+        runbook, kind = clip(_one(r["runbook"]), 64), clip(_one(r["kind"]), 24)
         echo(f"{runbook:28} {kind:20} success {rate:>4}  ({outs})")
 
 
