@@ -12,8 +12,8 @@ def run() -> None:
     the run as Ctrl-C does anywhere later: one line and exit 130, not a traceback from
     whichever import it happened to land in."""
     try:
+        from aisre_cli.runtime import one_shot_process
         from aisre_cli.ui.cli.app import main
-        from aisre_cli.ui.cli.common import one_shot_process
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)  # ExitCode.INTERRUPTED, without importing anything more

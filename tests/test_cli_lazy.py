@@ -49,7 +49,7 @@ sys.argv = ["aisre", "--bundle", DEMO, "triage", "--json", "--no-record"]
 
 def test_only_a_one_shot_aisre_process_freezes_its_start_up_heap() -> None:
     """The console script freezes what start-up loaded out of the cycle collector
-    (common.settle_heap); the same command run inside another process (tests, an
+    (runtime.settle_heap); the same command run inside another process (tests, an
     embedding host) leaves that process's collector alone."""
     from aisre_cli.settings.paths import demo_bundle_dir
 
@@ -64,3 +64,41 @@ def test_only_a_one_shot_aisre_process_freezes_its_start_up_heap() -> None:
         assert p.returncode == 0, p.stderr[-500:]
         assert json.loads(p.stdout)["hypotheses"], "the triage ran"
         assert f"frozen={frozen}" in p.stderr, (entry, p.stderr[-300:])
+
+
+_HEAVY_PROBE = """
+import gc, sys
+from aisre_cli import runtime
+if ONE_SHOT:
+    runtime.one_shot_process()
+assert "colorsys" not in sys.modules
+gc.enable()
+mod = runtime.heavy_import("colorsys")
+assert mod is sys.modules["colorsys"] and mod.rgb_to_hsv
+assert gc.isenabled(), "the collector is on again after the import"
+print(gc.get_freeze_count() > 0)
+gc.disable()
+runtime.heavy_import("colorsys")
+assert not gc.isenabled(), "a collector the caller turned off stays off"
+try:
+    runtime.heavy_import("aisre_no_such_module")
+except ImportError:
+    pass
+assert not gc.isenabled()
+gc.enable()
+try:
+    runtime.heavy_import("aisre_no_such_module")
+except ImportError:
+    assert gc.isenabled(), "a failed import turns the collector back on"
+"""
+
+
+def test_heavy_import_pauses_the_collector_and_freezes_only_in_a_one_shot_process() -> None:
+    """psycopg is imported mid-command (a team store): with the collector paused, then
+    frozen out of its sight in the `aisre` console script only; the collector is on
+    again afterwards, also when the import fails."""
+    for one_shot, frozen in ((True, "True"), (False, "False")):
+        code = _HEAVY_PROBE.replace("ONE_SHOT", repr(one_shot))
+        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr[-800:]
+        assert p.stdout.strip() == frozen

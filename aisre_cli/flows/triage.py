@@ -278,11 +278,16 @@ class TriageFlow:
                     if not isinstance(self._memory.store, OfflineStore):
                         self.notes.extend(store_notes(self._memory.store))
                     if isinstance(self._memory.store, TeamStore):  # the server answers
-                        from aisre_cli.govern.team import drain_audit
+                        from aisre_cli.memory.spool import audit_spool
 
-                        chained = drain_audit(self.profile)
-                        if chained:
-                            self.notes.append(chained)
+                        # audit records kept while it was down are chained now; the
+                        # common case (none) imports no governance code
+                        if audit_spool().has_pending():
+                            from aisre_cli.govern.team import drain_audit
+
+                            chained = drain_audit(self.profile)
+                            if chained:
+                                self.notes.append(chained)
                 except AisreError as err:  # bad password, schema newer than this aisre
                     hint = f" ({err.hint})" if err.hint else ""
                     self.notes.append(

@@ -76,6 +76,7 @@ from aisre_cli.memory.backend import (
     location_for,
 )
 from aisre_cli.memory.spool import Spool, SpoolRecord, Unavailable, other_store, store_key
+from aisre_cli.runtime import heavy_import
 from aisre_cli.settings import paths
 from aisre_cli.settings.durable import write_atomic
 
@@ -174,8 +175,7 @@ class PgAuditLog:
     def _tx(self, fn: Callable[[Any], Any]) -> Any:
         """Run `fn(conn)` in one transaction; an unreachable server is `Unavailable`,
         anything else the memory backend's error (a refused password: exit 4)."""
-        import psycopg
-
+        psycopg = heavy_import("psycopg")
         db = self._connection()
         try:
             with db.conn.transaction():

@@ -40,6 +40,7 @@ from typing import Any, Protocol, TypeVar, cast
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from aisre_cli.errors import AisreError, ExitCode
+from aisre_cli.runtime import heavy_import
 
 BUSY_TIMEOUT_MS = 30_000
 PG_CONNECT_TIMEOUT_S = 5
@@ -500,7 +501,7 @@ class PostgresDatabase(Database):
 
     def __init__(self, target: PgTarget, password: str | None) -> None:
         super().__init__()
-        import psycopg
+        psycopg = heavy_import("psycopg")
 
         self.target = target
         self.location = target.url

@@ -63,6 +63,7 @@ from aisre_cli.memory.storage import (
     WriteOp,
     check_cause_args,
 )
+from aisre_cli.runtime import heavy_import
 
 
 def replay_memory(store: MemoryStore, spool: Spool | None = None) -> ReplayResult:
@@ -303,7 +304,7 @@ def health(location: Location) -> StoreHealth:
     (with authentication) and one query, not the keyring or the driver's import."""
     url = location.display
     if location.pg is not None:
-        import psycopg  # noqa: F401 - loaded before the clock starts
+        heavy_import("psycopg")  # loaded before the clock starts
 
         password = password_for(location)
     t0 = time.monotonic()

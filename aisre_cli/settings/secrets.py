@@ -50,21 +50,48 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
 
 # ------------------------------------------------------------------ redaction
 
+
+class _LazyRe:
+    """A pattern compiled on first use: importing this module (for a token lookup on
+    the triage path) must not pay for a dozen case-insensitive patterns it may never
+    run (about 5 ms)."""
+
+    __slots__ = ("_args", "_re")
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self._args = (pattern, flags)
+        self._re: re.Pattern[str] | None = None
+
+    def _get(self) -> re.Pattern[str]:
+        if self._re is None:
+            self._re = re.compile(*self._args)
+        return self._re
+
+    def sub(self, repl: Any, text: str) -> str:
+        return self._get().sub(repl, text)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self._get().search(text)
+
+    def fullmatch(self, text: str) -> re.Match[str] | None:
+        return self._get().fullmatch(text)
+
+
 _SECRETS: set[str] = set()
 _SECRETS_BY_LENGTH: tuple[str, ...] = ()
 _LOCK = threading.Lock()
-_QUERY_SECRET = re.compile(
+_QUERY_SECRET = _LazyRe(
     r"(?i)\b((?:access_)?token|api_?key|apikey|password|passwd|secret|signature|sig)"
     r"=([^&\s\"']+)"
 )
-_AUTH_HEADER = re.compile(
+_AUTH_HEADER = _LazyRe(
     r"(?i)(authorization|x-api-key|private-token)(\"?\s*[:=]\s*\"?)([^\"\s,}]+(?: [^\"\s,}]+)?)"
 )
-_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+([A-Za-z0-9._~+/=-]{8,})")
-_USERINFO = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s?#\"'<>]+@")
+_BEARER = _LazyRe(r"(?i)\b(bearer|basic)\s+([A-Za-z0-9._~+/=-]{8,})")
+_USERINFO = _LazyRe(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s?#\"'<>]+@")
 # In captured source data (log lines, change summaries), "basic authentication" is
 # prose: a Basic credential is a base64 run with an upper-case letter in it.
-_BEARER_STRICT = re.compile(
+_BEARER_STRICT = _LazyRe(
     r"(?i:\b(bearer))\s+([A-Za-z0-9._~+/=-]{8,})|\b(Basic)\s+(?=[A-Za-z0-9+/]*[A-Z])"
     r"(?=[A-Za-z0-9+/]*[a-z0-9])([A-Za-z0-9+/]{8,}={0,2})"
 )
@@ -87,12 +114,10 @@ _SECRET_FIELD = (
 """A field name whose value is a credential. Narrower than `_SECRET_NAME`: a field
 `secret` or `credential` names one (`secret="ingress-tls"` on a certificate alert) and
 is kept."""
-_SECRET_KEY = re.compile(rf"(?i){_SECRET_FIELD}")
-_NAMED_PARAM = re.compile(rf"(?i)(?<![A-Za-z0-9_.-])({_SECRET_NAME})=([^&\s\"'<>]+)")
-_QUOTED_PAIR = re.compile(
-    rf"""(?i)(["'])({_SECRET_FIELD})\1(\s*:\s*)(["'])(?:\\.|(?!\4)[^\\])+\4"""
-)
-_SECRET_HEADER = re.compile(
+_SECRET_KEY = _LazyRe(rf"(?i){_SECRET_FIELD}")
+_NAMED_PARAM = _LazyRe(rf"(?i)(?<![A-Za-z0-9_.-])({_SECRET_NAME})=([^&\s\"'<>]+)")
+_QUOTED_PAIR = _LazyRe(rf"""(?i)(["'])({_SECRET_FIELD})\1(\s*:\s*)(["'])(?:\\.|(?!\4)[^\\])+\4""")
+_SECRET_HEADER = _LazyRe(
     r"(?i)\b(x-[a-z0-9-]*(?:token|key|secret)|set-cookie|cookie)(\s*:\s*)([^\r\n\"'}]+)"
 )
 _CREDENTIAL_WORDS = (
@@ -108,14 +133,14 @@ _CREDENTIAL_WORDS = (
 """Every name the three patterns above look for holds one of these (lower case): without
 one (most lines) they are not run. Substring tests, not a regex: a case-insensitive
 alternation costs more than the rest of this function on a long line."""
-_TOKEN_SHAPES = re.compile(
+_TOKEN_SHAPES = _LazyRe(
     r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,}"
     r"|xox[abposr]-[A-Za-z0-9-]{10,}|(?:AKIA|ASIA)[0-9A-Z]{16}"
     r"|eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,})\b"
     r"|-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)",
     re.DOTALL,
 )
-_TOKEN_HINT = re.compile(r"gh[pousr]_|github_pat_|glpat-|xox[abposr]-|AKIA|ASIA|eyJ|PRIVATE KEY")
+_TOKEN_HINT = _LazyRe(r"gh[pousr]_|github_pat_|glpat-|xox[abposr]-|AKIA|ASIA|eyJ|PRIVATE KEY")
 
 
 def register_secret(value: str | SecretStr | None) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from aisre_cli.runtime import settle_heap
 from aisre_cli.ui.cli.app import state
 
 if TYPE_CHECKING:
@@ -29,30 +30,6 @@ def load(
     sources = build_sources(rp.profile, st.bundle)
     settle_heap()
     return rp, sources
-
-
-_ONE_SHOT = False
-"""Set by the `aisre` console script (`__main__.run`): this process runs one command
-and exits. Not when the app runs inside another process (tests, an embedding host)."""
-
-
-def one_shot_process() -> None:
-    global _ONE_SHOT
-    _ONE_SHOT = True
-
-
-def settle_heap() -> None:
-    """Take what is loaded so far (modules, classes, the profile) out of the cycle
-    collector's sight. They live as long as this command, yet every full collection
-    while the analysis allocates walks them all: 12-20 ms of CPU of the demo triage's
-    half second (bench/time_to_answer.py). Only in a one-shot `aisre` process: frozen
-    objects are never collected, which a host process running many commands (or the
-    console, which lives for hours) must not pay for."""
-    if not _ONE_SHOT:
-        return
-    import gc
-
-    gc.freeze()
 
 
 def note(text: str) -> None:
