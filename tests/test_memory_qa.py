@@ -370,3 +370,24 @@ def test_resolve_by_kind_and_service_takes_the_change_its_hypothesis_names(
         done = st.resolve(str(inc.id), kind="deploy", service="payments")
         assert (done.cause_kind, done.cause_service) == ("deploy", "payments")
         assert done.cause_change == "deploy-48213" and done.cause_rank == 1
+
+
+def test_the_sqlite_result_codes_the_backend_reads_are_sqlite3s() -> None:
+    """backend.py names SQLite's primary result codes without importing sqlite3 (a
+    team-store process never loads it): they must be the module's."""
+    import sqlite3
+
+    from aisre_cli.memory import backend
+
+    assert backend._SQLITE_LOCKED == (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    assert backend._SQLITE_UNWRITABLE == (
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_PERM,
+        sqlite3.SQLITE_CANTOPEN,
+    )
+    assert (backend._SQLITE_FULL, backend._SQLITE_IOERR) == (
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_IOERR,
+    )
+    assert backend._is_driver_error(sqlite3.OperationalError("x"))
+    assert not backend._is_driver_error(ValueError("x"))

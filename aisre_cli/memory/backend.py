@@ -30,17 +30,19 @@ a URL) goes through `scrub`.
 from __future__ import annotations
 
 import re
-import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from aisre_cli.errors import AisreError, ExitCode
 from aisre_cli.runtime import heavy_import
+
+if TYPE_CHECKING:  # imported where used: a team-store process never loads SQLite
+    import sqlite3
 
 BUSY_TIMEOUT_MS = 30_000
 PG_CONNECT_TIMEOUT_S = 5
@@ -264,10 +266,8 @@ def encodable(value: Any) -> Any:
 
 
 def _is_driver_error(exc: Exception) -> bool:
-    if isinstance(exc, sqlite3.Error):
-        return True
     mod = type(exc).__module__ or ""
-    return mod.startswith("psycopg")
+    return mod == "sqlite3" or mod.startswith("psycopg")
 
 
 # ---------------------------------------------------------------- SQLite
@@ -305,8 +305,11 @@ def _disk_error(path: Path, exc: Exception, full: bool) -> MemoryStoreError:
     )
 
 
-_SQLITE_LOCKED = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-_SQLITE_UNWRITABLE = (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_CANTOPEN)
+# SQLite's primary result codes (sqlite3.SQLITE_*, fixed by its C API), here so that a
+# team-store process need not import sqlite3 for them
+_SQLITE_LOCKED = (5, 6)  # BUSY, LOCKED
+_SQLITE_UNWRITABLE = (8, 3, 14)  # READONLY, PERM, CANTOPEN
+_SQLITE_FULL, _SQLITE_IOERR = 13, 10
 
 
 def _switch_to_wal(conn: sqlite3.Connection) -> Any:
@@ -332,6 +335,8 @@ class SqliteDatabase(Database):
     backend = "sqlite"
 
     def __init__(self, path: Path) -> None:
+        import sqlite3
+
         super().__init__()
         self.path = path
         self.location = str(path)
@@ -371,6 +376,8 @@ class SqliteDatabase(Database):
         """The store's error for a driver error, by SQLite's primary result code: only
         damage (and what cannot be told apart from it) says to move the file aside; a
         read-only file or directory, a full disk or an I/O error say what to fix."""
+        import sqlite3
+
         code = getattr(exc, "sqlite_errorcode", None)
         primary = code & 0xFF if isinstance(code, int) else None
         if primary in _SQLITE_LOCKED or (
@@ -384,8 +391,8 @@ class SqliteDatabase(Database):
             )
         if primary in _SQLITE_UNWRITABLE:
             return _unwritable(self.path, exc)
-        if primary in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR):
-            return _disk_error(self.path, exc, full=primary == sqlite3.SQLITE_FULL)
+        if primary in (_SQLITE_FULL, _SQLITE_IOERR):
+            return _disk_error(self.path, exc, full=primary == _SQLITE_FULL)
         return _corrupt(self.path, exc)
 
     def _exec(self, sql: str, args: Sequence[Any]) -> Cursor:
@@ -395,6 +402,8 @@ class SqliteDatabase(Database):
         self.conn.executemany(sql, rows)
 
     def _begin(self) -> None:
+        import sqlite3
+
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -414,6 +423,8 @@ class SqliteDatabase(Database):
         return {str(r[0]) for r in rows}
 
     def version_rows(self) -> list[Any] | None:
+        import sqlite3
+
         with self._lock:
             try:
                 return list(self.conn.execute("SELECT version_num FROM alembic_version"))
