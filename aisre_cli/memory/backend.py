@@ -317,6 +317,7 @@ def _switch_to_wal(conn: sqlite3.Connection) -> Any:
     the database to itself and SQLite answers "locked" at once instead of calling the
     busy handler (two aisre processes opening a new memory together hit it), so retry
     with a short backoff for the busy timeout."""
+    import sqlite3
     import time
 
     deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
