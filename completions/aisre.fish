@@ -255,7 +255,7 @@ complete -c aisre -n "__aisre_at 'aisre eval'" -l json -d 'Machine-readable outp
 complete -c aisre -n "__aisre_at 'aisre eval'" -l min-top1 -x -d 'Exit 7 when top-1 is below this'
 complete -c aisre -n "__aisre_at 'aisre eval'" -l min-top3 -x -d 'Exit 7 when top-3 is below this'
 complete -c aisre -n "__aisre_at 'aisre eval'" -l signs -d 'With --fit: keep each weight on the side of its hand-set default (>= 0 or <= 0)'
-complete -c aisre -n "__aisre_at 'aisre eval'" -l temperature -d 'With --fit: also choose a temperature dividing the scores, by held-out log-loss'
+complete -c aisre -n "__aisre_at 'aisre eval'" -l temperature -d 'With --fit: also choose a temperature dividing the scores, by the held-out Brier score of the top hypothesis\' confidence'
 complete -c aisre -n "__aisre_at 'aisre eval'" -l verbose -s v -d 'More detail (-vv: debug, with every query, its latency and result size)'
 complete -c aisre -n "__aisre_at 'aisre eval'" -l weights -r -F -d 'Evaluate with this weights.json'
 complete -c aisre -n "__aisre_at 'aisre eval'" -l weights-out -r -F -d 'Where --fit writes (default: the engine\'s)'

@@ -393,7 +393,7 @@ _aisre_eval() {
         '(--min-top1)--min-top1=[Exit 7 when top-1 is below this]:min-top1: ' \
         '(--min-top3)--min-top3=[Exit 7 when top-3 is below this]:min-top3: ' \
         '(--signs)--signs[With --fit: keep each weight on the side of its hand-set default (>= 0 or <= 0)]' \
-        '(--temperature)--temperature[With --fit: also choose a temperature dividing the scores, by held-out log-loss]' \
+        '(--temperature)--temperature[With --fit: also choose a temperature dividing the scores, by the held-out Brier score of the top hypothesis'\'' confidence]' \
         '*'{--verbose,-v}'[More detail (-vv: debug, with every query, its latency and result size)]' \
         '(--weights)--weights=[Evaluate with this weights.json]:weights:_files' \
         '(--weights-out)--weights-out=[Where --fit writes (default: the engine'\''s)]:weights-out:_files' \

@@ -26,6 +26,7 @@ from aisre_cli.investigate.evaluate import (
 )
 from aisre_cli.investigate.fit import (
     DEFAULT_TEMPERATURES,
+    Item,
     choose_threshold,
     cross_validate_fit,
     fit_theta,
@@ -34,6 +35,7 @@ from aisre_cli.investigate.fit import (
     predict,
     save,
     select_hyper,
+    top_brier,
 )
 from aisre_cli.investigate.rank import FEATURES, MEMORY_PRIOR_WEIGHT, Weights
 from tests.conftest import DEMO, IN_CI, PETSHOP
@@ -626,13 +628,41 @@ def test_two_datasets_fall_back_to_kfold_inside() -> None:
     assert leave_one_dataset_out(one) is None  # nothing to leave out
 
 
+def _held_at(items: list[Item], t: float) -> list[CaseResult]:
+    """Leave-one-dataset-out predictions of `items` at λ 0.1 and temperature `t`."""
+    out: list[CaseResult] = []
+    for d in sorted({it.case.dataset for it in items}):
+        train = [it for it in items if it.case.dataset != d]
+        test = [it for it in items if it.case.dataset == d]
+        out.extend(predict(test, fit_theta(train, 0.1) / t, 0.5))
+    return out
+
+
+def test_top_brier_weighs_each_dataset_the_same() -> None:
+    def case(ds: str, conf: float, right: bool) -> CaseResult:
+        c = _case(conf, right)
+        c.dataset = ds
+        return c
+
+    # a: 3 right at .9 (each .01); b: 1 wrong at .5 (.25)
+    cases = [case("a", 0.9, True)] * 3 + [case("b", 0.5, False)]
+    assert top_brier(cases) == pytest.approx((0.01 + 0.25) / 2)
+    assert top_brier(cases, by_dataset=False) == pytest.approx((3 * 0.01 + 0.25) / 4)
+    assert top_brier([]) == 0.0
+
+
 def test_temperature_is_chosen_on_held_out_data_and_folded_in() -> None:
     items = make_items(_shifted(41))
     plain = select_hyper(items, 3, (0.1,), (1.0,))
     assert plain.temperature == 1.0 and plain.method == "leave-one-dataset-out"
     hot = select_hyper(items, 3, (0.1,), DEFAULT_TEMPERATURES)
     assert hot.temperature in DEFAULT_TEMPERATURES
-    assert hot.loss <= plain.loss + 1e-12  # T = 1 is in the grid: never worse
+    # T is the one whose held-out top-hypothesis confidence scores best (Brier), and
+    # the predictions it returns are those (the threshold is set on them)
+    assert top_brier(hot.held_out) == pytest.approx(
+        min(top_brier(_held_at(items, t)) for t in DEFAULT_TEMPERATURES), abs=1e-6
+    )
+    assert top_brier(hot.held_out) < top_brier(plain.held_out)  # T = 1 is in the grid
     # on these shifted datasets the fitted scale is overconfident elsewhere: T > 1
     assert hot.temperature > 1.0
     res = cross_validate_fit(

@@ -48,7 +48,8 @@ def eval_cmd(
     temperature: bool = typer.Option(
         False,
         "--temperature",
-        help="With --fit: also choose a temperature dividing the scores, by held-out log-loss.",
+        help="With --fit: also choose a temperature dividing the scores, by the held-out"
+        " Brier score of the top hypothesis' confidence.",
     ),
     jobs: int | None = typer.Option(
         None, "--jobs", "-j", min=1, help="Worker processes triaging bundles (default: CPUs)."
