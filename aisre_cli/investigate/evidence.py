@@ -183,6 +183,17 @@ def _point(v: float, cert: bool) -> str:
     return _fmt(v)
 
 
+def _over_scale(f: MetricFinding) -> bool:
+    """Did the series answer +Inf during the finding (a histogram_quantile above the
+    highest bucket)? The analysis scores such a point as `INF_CEILING` times the
+    largest finite value; the summary must not quote that number as if measured."""
+    s = f.series
+    end = f.until if f.until is not None else math.inf
+    return any(
+        v == math.inf and f.onset <= t <= end for t, v in zip(s.timestamps, s.values, strict=False)
+    )
+
+
 def metric_evidence(f: MetricFinding, kind: EvidenceKind = "metric_anomaly") -> _Ev:
     s = f.series
     cert = kind == "certificate"
@@ -190,11 +201,15 @@ def metric_evidence(f: MetricFinding, kind: EvidenceKind = "metric_anomaly") -> 
         summary = _cert_summary(f)
     else:
         word = "rose" if f.direction > 0 else "fell"
+        to = f"{_fmt(f.level, s.name)} (peak {_fmt(f.peak, s.name)}, {min(f.z, 999):.0f}σ)"
+        if f.direction > 0 and _over_scale(f):  # INF_CEILING: say what the data said
+            to = (
+                f"+Inf (past the top of its scale, scored as {_fmt(f.peak, s.name)}:"
+                f" twice its largest finite value; {min(f.z, 999):.0f}σ)"
+            )
         summary = (
             f"{s.name}{' on ' + s.service if s.service else ''} {word} from"
-            f" {_fmt(f.baseline, s.name)} to {_fmt(f.level, s.name)}"
-            f" (peak {_fmt(f.peak, s.name)}, {min(f.z, 999):.0f}σ) from"
-            f" {_hm(f.onset)}"
+            f" {_fmt(f.baseline, s.name)} to {to} from {_hm(f.onset)}"
         )
     if f.until is not None:
         summary += f" until {_hm(f.until)}, then back to normal"

@@ -270,12 +270,16 @@ class Prometheus(HttpSource):
         if len(numeric) < len(series):  # all NaN (0/0): nothing to analyse
             warnings.append(f"dropped {len(series) - len(numeric)} series with no numeric value")
             series = numeric
-        infinite = sum(1 for s in series for v in s.values if math.isinf(v))
-        if infinite:  # the analysis reads them as gaps: say so, a p99 at +Inf is a signal
+        up = sum(1 for s in series for v in s.values if v == math.inf)
+        down = sum(1 for s in series for v in s.values if v == -math.inf)
+        if up:  # say how the analysis reads them (analyzers.metrics.INF_CEILING)
             warnings.append(
-                f"{infinite} point{'s' if infinite != 1 else ''} at ±Inf, read as gaps"
-                " (a histogram_quantile above the highest bucket, or a division by zero)"
+                f"{up} point{'s' if up != 1 else ''} at +Inf (a histogram_quantile above"
+                " the highest bucket, or a division by zero), read as twice the series'"
+                " largest finite value"
             )
+        if down:
+            warnings.append(f"{down} point{'s' if down != 1 else ''} at -Inf, read as gaps")
         if len(series) > self.cfg.max_series:
             warnings.append(
                 f"{len(series)} series, kept the first {self.cfg.max_series}"

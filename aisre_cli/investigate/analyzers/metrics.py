@@ -85,6 +85,14 @@ this fraction of its full scale, whichever way it is expressed: 99.6% success an
 errors are one measurement, and the floor of the first (0.2% of its level) must not
 vanish from the second because its level is near zero (`_share_floor`)."""
 
+INF_CEILING = 2.0
+"""An +Inf point reads as this many times the row's largest finite value. Prometheus
+answers +Inf for a `histogram_quantile` whose quantile is above the highest finite
+bucket (a p99 past the largest latency the histogram measures: requests timing out),
+and for a positive number divided by zero. Read as a gap, the strongest latency signal
+of an incident vanished; the bucket bound is not in the series, so "above everything
+seen, by a clear margin" is what can be said."""
+
 
 def _counted(c: SignalClass) -> bool:
     """Could its whole-number values be event counts per interval (`_COUNTED`)? Not a
@@ -248,7 +256,13 @@ def _detect_matrix(
     import numpy as np
 
     m, n = x.shape
-    # Missing points (NaN, ±Inf) are filled from the previous valid value (or the row median).
+    # +Inf as INF_CEILING times the row's largest finite value (when positive), as `_fill`
+    posinf = np.isposinf(x)
+    if posinf.any():
+        top = np.where(np.isfinite(x), x, -np.inf).max(axis=1)
+        ceiling = np.where(top > 0, INF_CEILING * top, np.nan)
+        x = np.where(posinf, ceiling[:, None], x)
+    # Missing points (NaN, -Inf) are filled from the previous valid value (or the row median).
     bad = ~np.isfinite(x)
     if bad.any():
         with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -544,12 +558,19 @@ def _ma_median(a: Sequence[float]) -> float:
 
 
 def _fill(vals: Sequence[float]) -> list[float]:
-    """Missing points (NaN, ±Inf) from the previous valid value, or the row's median
-    before the first one (0.0 for a row with none)."""
+    """+Inf points as `INF_CEILING` times the row's largest finite value (when it is
+    positive); missing points (NaN, -Inf, an +Inf with nothing to scale) from the
+    previous valid value, or the row's median before the first one (0.0 for a row with
+    none)."""
     x = [float(v) for v in vals]
     if all(math.isfinite(v) for v in x):
         return x
     good = [v for v in x if math.isfinite(v)]
+    top = max(good) if good else 0.0
+    if top > 0 and math.inf in x:
+        ceiling = INF_CEILING * top
+        x = [ceiling if v == math.inf else v for v in x]
+        good = [v for v in x if math.isfinite(v)]
     med = _ma_median(good) if good else 0.0
     out: list[float] = []
     last: float | None = None
