@@ -5,20 +5,31 @@ blocking httpx clients, and the work is I/O bound) inside one overall time budge
 A source that fails, times out or answers partially becomes a `SourceNote`; the
 triage always completes with what arrived. `progress` (optional) is called with a
 note as each source finishes so the UI can show live status.
+
+The threads are daemon threads: a source still running at the budget's end (a plugin
+that never returns, a read that never ends) is left behind and never holds the
+process's exit. What a plugin's source answers is checked against the domain models
+before it is used (`_guarded`): garbage fails that source alone, in one line.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
+import math
+import queue
+import re
 import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from array import array
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from functools import partial
-from typing import TYPE_CHECKING, Any
+from functools import cache, partial
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-from aisre_cli.errors import AisreError, Cancelled, UsageError
+from pydantic import BaseModel, ValidationError
+
+from aisre_cli.errors import AisreError, Cancelled, SourceError, UsageError
 from aisre_cli.model import (
     Alert,
     Change,
@@ -31,13 +42,17 @@ from aisre_cli.model import (
     Topology,
     Window,
 )
+from aisre_cli.settings.plugins import describe, one_line, plugin_of
 from aisre_cli.sources import TraceSource
 from aisre_cli.sources.registry import SourceSet
 
 if TYPE_CHECKING:
+    from pydantic import TypeAdapter
+
     from aisre_cli.settings.config import Profile
 
 ProgressFn = Callable[[SourceNote], None]
+M = TypeVar("M", bound=BaseModel)
 
 
 # ------------------------------------------------------------------ alerts
@@ -199,23 +214,313 @@ class _Partial:
 def _with_notes(src: object, fn: Callable[[], Any]) -> Callable[[], Any]:
     """Wrap a source call so notes the source collected (truncation, line budget, a
     skipped page) travel with its result and mark the job `partial`."""
+    plugin = plugin_of(src) is not None
+
+    def drained() -> list[Any]:
+        drain = getattr(src, "drain_notes", None)
+        if not callable(drain):
+            return []
+        if not plugin:
+            return list(drain())
+        try:
+            return list(drain())
+        except Exception:  # noqa: BLE001 - a plugin's broken notes: its answer still counts
+            return []
 
     def run() -> Any:
-        drain = getattr(src, "drain_notes", None)
-        if callable(drain):
-            drain()  # forget notes of an earlier call on the same object
+        drained()  # forget notes of an earlier call on the same object
         value = fn()
-        extra = list(drain()) if callable(drain) else []
+        extra = drained()
         if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], list):
             extra.extend(n for n in value[1] if isinstance(n, SourceNote))
             value = (value[0], [])
+        if plugin:  # only a note's detail is shown: one printable line, or no note
+            extra = [
+                SourceNote(n.source, "partial", one_line(n.detail, 200))
+                for n in extra
+                if isinstance(n, SourceNote) and isinstance(n.detail, str)
+            ]
         return _Partial(value, extra) if extra else value
 
     return run
 
 
+# ------------------------------------------------------------------ plugin answers
+#
+# A plugin's source is third-party code: what it answers is checked against the domain
+# models (aisre_cli/model.py) in its gather thread, before it reaches the merge and the
+# analyzers. Garbage fails that source alone, with one line naming the plugin and what
+# was wrong, in words of ours (never the plugin's text, which could hold escapes). The
+# built-in sources build these models from validated wire data and are not re-checked.
+
+_ANSWERS: dict[str, tuple[str, str]] = {
+    # role: (the method that answers, what it must answer)
+    "alerts": ("list_alerts", "a list of Alert"),
+    "metrics": ("fetch_series", "a (list of Series, list of SourceNote) pair"),
+    "logs": ("fetch_logs", "a LogTable"),
+    "changes": ("fetch_changes", "a list of Change"),
+    "topology": ("fetch_topology", "a Topology"),
+    "traces": ("fetch_spans", "a list of Span"),
+    "events": ("fetch_events", "a list of Event"),
+}
+
+
+class _Garbage(Exception):
+    """Why an answer cannot be used, in words of ours."""
+
+
+def _guarded(src: object, role: str, fn: Callable[[], Any]) -> Callable[[], Any]:
+    """`fn` (a call of `src` answering for `role`), its answer checked when a plugin
+    built `src`; whatever the plugin's code raises becomes one `SourceError` line."""
+    label = plugin_of(src)
+    if label is None:
+        return fn
+    method, wanted = _ANSWERS[role]
+
+    def run() -> Any:
+        try:
+            value = fn()
+        except AisreError as exc:
+            text = exc.message if isinstance(exc.message, str) else describe(exc)
+            raise SourceError(one_line(f"{label}: {text}")) from None
+        except BaseException as exc:  # noqa: BLE001 - SystemExit too: one failed source
+            raise SourceError(f"{label}: {describe(exc)}") from None
+        try:
+            return _admit(role, value, wanted)
+        except _Garbage as exc:
+            why = str(exc)
+        except Exception as exc:  # noqa: BLE001 - a hostile attribute, __len__, __iter__
+            why = f"unreadable ({_what(exc)} raised while reading it)"
+        raise SourceError(one_line(f"{label}: {method} answered garbage: {why}", 500))
+
+    return run
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
+
+
+def _what(obj: object) -> str:
+    """`a dict`, `an int`, `a Change`: the kind of `obj`. A plugin names its own
+    classes: a name that is not a plain identifier is shown as `an object`."""
+    if obj is None:
+        return "None"
+    name = type(obj).__name__
+    if not (isinstance(name, str) and name.isascii() and _NAME.fullmatch(name)):
+        name = "object"
+    return ("an " if name[0] in "aeiouAEIOU" else "a ") + name
+
+
+def _invalid(exc: ValidationError, where: str) -> _Garbage:
+    """The first problem pydantic found, at its place (`item [2].labels.team`); a key
+    that is not a plain name (the plugin's text) shows as `[…]`."""
+    errors = exc.errors(include_url=False, include_input=False)
+    first = errors[0]
+    path = where
+    for part in first["loc"]:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif isinstance(part, str) and _NAME.fullmatch(part):
+            path += f".{part}" if path else part
+        else:
+            path += "[…]"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return _Garbage(f"{path or 'it'}: {first['msg']}{more}")
+
+
+def _items(value: Any, cls: type, wanted: str) -> list[Any]:
+    """`value` as a list of `cls` instances, or why not."""
+    if not isinstance(value, list | tuple):
+        raise _Garbage(f"{_what(value)}, not {wanted}")
+    for i, item in enumerate(value):
+        if not isinstance(item, cls):
+            raise _Garbage(f"item [{i}] is {_what(item)}, not a {cls.__name__}")
+    return list(value)
+
+
+def _fields(obj: object, names: Iterable[str]) -> dict[str, Any]:
+    """The attributes of `obj` named `names` (one it lacks is left out: the model says
+    whether it was required)."""
+    out: dict[str, Any] = {}
+    for name in names:
+        try:
+            out[name] = getattr(obj, name)
+        except AttributeError:
+            continue
+    return out
+
+
+def _utc(model: M) -> M:
+    """Naive datetimes read as UTC (as `live_window` reads an alert's start): a naive
+    and an aware one cannot be compared, and the engine compares them."""
+    for name, value in list(model.__dict__.items()):
+        if isinstance(value, datetime) and value.tzinfo is None:
+            setattr(model, name, value.replace(tzinfo=UTC))
+    return model
+
+
+def _models(cls: type[M], value: Any, wanted: str) -> list[M]:
+    """A list of `cls` (a pydantic model), each validated again from its fields: an
+    instance made with `model_construct`, or changed after it was built, is unchecked."""
+    out: list[M] = []
+    for i, item in enumerate(_items(value, cls, wanted)):
+        try:
+            out.append(_utc(cls.model_validate(_fields(item, cls.model_fields))))
+        except ValidationError as exc:
+            raise _invalid(exc, f"item [{i}]") from None
+    return out
+
+
+@cache
+def _adapter(kind: str) -> TypeAdapter[Any]:
+    """Validators of model.py's dataclasses and of a LogTable's columns, built on first
+    use (only a plugin's answers need them)."""
+    from pydantic import ConfigDict, Field, TypeAdapter
+
+    finite = ConfigDict(allow_inf_nan=False)
+    types: dict[str, Any] = {
+        # a sample may be NaN or ±Inf (Prometheus answers them; the analysis reads gaps)
+        "series": (list[Series], None),
+        "spans": (list[Span], finite),
+        "events": (list[Event], finite),
+        "floats": (list[Annotated[float, Field(allow_inf_nan=False)]], None),
+        "ints": (list[Annotated[int, Field(ge=0, lt=2**31)]], None),
+        "strs": (list[str], None),
+        "query": (dict[str, str], None),
+    }
+    tp, config = types[kind]
+    return TypeAdapter(tp, config=config)
+
+
+def _dataclasses(kind: str, cls: type, value: Any, wanted: str) -> list[Any]:
+    """A list of `cls` (a dataclass of model.py) validated from its fields."""
+    items = _items(value, cls, wanted)
+    raw = [_fields(x, (f.name for f in dataclasses.fields(cls))) for x in items]
+    try:
+        out: list[Any] = _adapter(kind).validate_python(raw)
+    except ValidationError as exc:
+        raise _invalid(exc, "item ") from None
+    return out
+
+
+def _series(value: Any, wanted: str) -> tuple[list[Series], list[SourceNote]]:
+    if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], list)):
+        raise _Garbage(f"{_what(value)}, not {wanted}")
+    series: list[Series] = _dataclasses("series", Series, value[0], "a list of Series")
+    for i, s in enumerate(series):
+        if len(s.timestamps) != len(s.values):
+            raise _Garbage(f"item [{i}]: {len(s.timestamps)} timestamps for {len(s.values)} values")
+        if not all(map(math.isfinite, s.timestamps)):
+            raise _Garbage(f"item [{i}].timestamps: Input should be a finite number")
+    return series, value[1]
+
+
+def _logs(value: Any, wanted: str) -> LogTable:
+    if not isinstance(value, LogTable):
+        raise _Garbage(f"{_what(value)}, not {wanted}")
+
+    def column(name: str, kind: str) -> Any:
+        raw = getattr(value, name)
+        try:
+            return _adapter(kind).validate_python(raw)
+        except ValidationError as exc:
+            raise _invalid(exc, name) from None
+
+    ts, file_idx, line = column("ts", "floats"), column("file_idx", "ints"), column("line", "ints")
+    service, level, msg = column("service", "strs"), column("level", "strs"), column("msg", "strs")
+    files, query = column("files", "strs"), column("query", "query")
+    n = len(msg)
+    for name, col in (
+        ("ts", ts),
+        ("service", service),
+        ("level", level),
+        ("file_idx", file_idx),
+        ("line", line),
+    ):
+        if len(col) != n:
+            raise _Garbage(f"{len(col)} {name} for {n} messages (columns of unequal length)")
+    if any(i >= len(files) for i in file_idx):
+        raise _Garbage(f"a file_idx beyond its {len(files)} files")
+    return LogTable(
+        ts=array("d", ts),
+        service=service,
+        level=level,
+        msg=msg,
+        file_idx=array("i", file_idx),
+        line=array("i", line),
+        files=files,
+        query=query,
+    )
+
+
+def _topology(value: Any, wanted: str) -> Topology:
+    if not isinstance(value, Topology):
+        raise _Garbage(f"{_what(value)}, not {wanted}")
+    try:
+        return Topology.model_validate(_fields(value, Topology.model_fields))
+    except ValidationError as exc:
+        raise _invalid(exc, "") from None
+
+
+def _admit(role: str, value: Any, wanted: str) -> Any:
+    """`value`, a plugin's answer for `role`, checked (and rebuilt from what was
+    checked), or `_Garbage` saying why it cannot be used."""
+    if role == "alerts":
+        return _models(Alert, value, wanted)
+    if role == "changes":
+        return _models(Change, value, wanted)
+    if role == "metrics":
+        return _series(value, wanted)
+    if role == "logs":
+        return _logs(value, wanted)
+    if role == "topology":
+        return _topology(value, wanted)
+    if role == "traces":
+        return _dataclasses("spans", Span, value, wanted)
+    return _dataclasses("events", Event, value, wanted)
+
+
+# ------------------------------------------------------------------ running the jobs
+
+
 SIGNAL_SLICE_S = 0.25
 """Longest the main thread blocks at once while sources run (signals are seen by then)."""
+
+GATHER_WORKERS = 8
+"""Sources asked at once; the others start as these finish."""
+
+
+class _Workers:
+    """Daemon threads that run the gather's jobs and put each outcome on `done`.
+
+    Not a `ThreadPoolExecutor`: the interpreter joins its workers when it exits, so a
+    source that never answers (a plugin's endless wait, a read that never ends) would
+    keep the process alive after the triage had printed its answer. A daemon thread
+    is left behind at exit instead, with the job it is stuck in."""
+
+    def __init__(self, jobs: Sequence[Callable[[], Any]], workers: int) -> None:
+        self.done: queue.SimpleQueue[tuple[int, Any, BaseException | None]] = queue.SimpleQueue()
+        self._todo: queue.SimpleQueue[tuple[int, Callable[[], Any]]] = queue.SimpleQueue()
+        self._stopped = threading.Event()
+        for item in enumerate(jobs):
+            self._todo.put(item)
+        for n in range(min(workers, len(jobs))):
+            threading.Thread(target=self._work, name=f"gather-{n}", daemon=True).start()
+
+    def _work(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                i, fn = self._todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                outcome: tuple[int, Any, BaseException | None] = (i, fn(), None)
+            except BaseException as exc:  # noqa: BLE001 - a SystemExit too: a failed job
+                outcome = (i, None, exc)
+            self.done.put(outcome)
+
+    def stop(self) -> None:
+        """Start no further job (one already running is left to end on its own)."""
+        self._stopped.set()
 
 
 def _run_with_budget(
@@ -244,33 +549,44 @@ def _run_with_budget(
 
         return run
 
-    pool = ThreadPoolExecutor(max_workers=min(8, len(jobs)), thread_name_prefix="gather")
-    futures: dict[Future[Any], str] = {pool.submit(bounded(fn)): key for key, fn in jobs}
-    pending = set(futures)
+    keys = [key for key, _ in jobs]
+    pending = set(range(len(jobs)))
+    workers = _Workers([bounded(fn) for _, fn in jobs], GATHER_WORKERS)
     try:
-        return _collect(futures, pending, deadline, started, budget_s, progress, results, notes)
+        _collect(keys, pending, workers, deadline, started, progress, results, notes)
     except KeyboardInterrupt:
-        running = sorted(futures[f] for f in futures if not f.done())
+        running = sorted(keys[i] for i in pending)
         still = f" ({len(running)} source(s) still running: {', '.join(running)})"
         raise Cancelled(
             f"cancelled the gather after {time.monotonic() - started:.1f}s"
             + (still if running else "")
         ) from None
     finally:
-        # Never wait for a hung source: its thread finishes (or times out) on its own.
-        pool.shutdown(wait=False, cancel_futures=True)
+        # Never wait for a hung source: its daemon thread ends (or times out) on its own,
+        # or is abandoned when the process exits.
+        workers.stop()
+    for i in sorted(pending):
+        note = SourceNote(
+            keys[i], "failed", f"no answer within the {budget_s:.1f}s budget", budget_s
+        )
+        notes.append(note)
+        if progress:
+            progress(note)
+    return results, notes
 
 
 def _collect(
-    futures: dict[Future[Any], str],
-    pending: set[Future[Any]],
+    keys: list[str],
+    pending: set[int],
+    workers: _Workers,
     deadline: float,
     started: float,
-    budget_s: float,
     progress: ProgressFn | None,
     results: dict[str, Any],
     notes: list[SourceNote],
-) -> tuple[dict[str, Any], list[SourceNote]]:
+) -> None:
+    """Take the jobs' outcomes as they arrive, until all did or the deadline passed
+    (`pending` keeps the jobs that gave no answer)."""
     while pending:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -278,39 +594,30 @@ def _collect(
         # Wait in short slices: a signal the kernel hands to a worker thread (blocked in a
         # socket read) does not wake the main thread's wait, so Python would only run
         # the Ctrl-C handler when this wait ends, up to the whole budget later.
-        done, pending = wait(
-            pending, timeout=min(remaining, SIGNAL_SLICE_S), return_when=FIRST_COMPLETED
-        )
-        for f in done:
-            key = futures[f]
-            took = time.monotonic() - started
-            exc = f.exception()
-            if exc is None:
-                value = f.result()
-                if isinstance(value, _Partial):
-                    results[key] = value.value
-                    detail = "; ".join(n.detail for n in value.notes[:3])
-                    if len(value.notes) > 3:
-                        detail += f"; +{len(value.notes) - 3} more"
-                    note = SourceNote(key, "partial", detail, took)
-                else:
-                    results[key] = value
-                    note = SourceNote(key, "ok", "", took)
-            elif isinstance(exc, AisreError):
-                note = SourceNote(key, "failed", exc.message, took)
+        try:
+            i, value, exc = workers.done.get(timeout=min(remaining, SIGNAL_SLICE_S))
+        except queue.Empty:
+            continue
+        pending.discard(i)
+        key = keys[i]
+        took = time.monotonic() - started
+        if exc is None:
+            if isinstance(value, _Partial):
+                results[key] = value.value
+                detail = "; ".join(n.detail for n in value.notes[:3])
+                if len(value.notes) > 3:
+                    detail += f"; +{len(value.notes) - 3} more"
+                note = SourceNote(key, "partial", detail, took)
             else:
-                note = SourceNote(key, "failed", f"{type(exc).__name__}: {exc}", took)
-            notes.append(note)
-            if progress:
-                progress(note)
-    for f in pending:
-        note = SourceNote(
-            futures[f], "failed", f"no answer within the {budget_s:.1f}s budget", budget_s
-        )
+                results[key] = value
+                note = SourceNote(key, "ok", "", took)
+        elif isinstance(exc, AisreError):
+            note = SourceNote(key, "failed", exc.message, took)
+        else:
+            note = SourceNote(key, "failed", describe(exc), took)
         notes.append(note)
         if progress:
             progress(note)
-    return results, notes
 
 
 def list_alerts(
@@ -324,7 +631,10 @@ def list_alerts(
             " so there is no alert to list",
             hint="add one with `aisre config edit`, or read a bundle with --bundle DIR",
         )
-    jobs = [(f"{s.name} alerts", _with_notes(s, s.list_alerts)) for s in sources.alerts]
+    jobs = [
+        (f"{s.name} alerts", _with_notes(s, _guarded(s, "alerts", s.list_alerts)))
+        for s in sources.alerts
+    ]
     if sources.bundle is not None:
         # A malformed bundle is the user's input error (exit 2), not a source outage.
         results, notes = _run_serial([(f"{s.name} alerts", s.list_alerts) for s in sources.alerts])
@@ -396,25 +706,29 @@ def gather(
         jobs.append((key, fn))
         merge[key] = into
 
+    # `_guarded`: a plugin's answer is checked before the merge (and, for a topology,
+    # before a trace source reads it); a built-in's call is left as it is
     for ms in sources.metrics:
-        job(f"{ms.name} metrics", partial(ms.fetch_series, start, end, None), _merge_metrics)
+        fetch = _guarded(ms, "metrics", partial(ms.fetch_series, start, end, None))
+        job(f"{ms.name} metrics", fetch, _merge_metrics)
     for ls in sources.logs:
-        job(f"{ls.name} logs", partial(ls.fetch_logs, start, end, None), _merge_logs)
+        fetch = _guarded(ls, "logs", partial(ls.fetch_logs, start, end, None))
+        job(f"{ls.name} logs", fetch, _merge_logs)
     for cs in sources.changes:
-        job(f"{cs.name} changes", partial(cs.fetch_changes, start, end), _merge_changes)
+        fetch = _guarded(cs, "changes", partial(cs.fetch_changes, start, end))
+        job(f"{cs.name} changes", fetch, _merge_changes)
     topo = _TopologyWatch(len(sources.topology))
     for ts in sources.topology:
-        job(f"{ts.name} topology", topo.wrap(ts.fetch_topology), _merge_topology)
+        fetch = topo.wrap(_guarded(ts, "topology", ts.fetch_topology))
+        job(f"{ts.name} topology", fetch, _merge_topology)
     wait_topo = min(TOPOLOGY_WAIT_S, budget_s * 0.1)
     ends = time.monotonic() + budget_s
     for tr in sources.traces:
-        job(
-            f"{tr.name} traces",
-            partial(_fetch_spans, tr, start, end, alert.service, topo, wait_topo, ends),
-            _merge_spans,
-        )
+        spans = partial(_fetch_spans, tr, start, end, alert.service, topo, wait_topo, ends)
+        job(f"{tr.name} traces", _guarded(tr, "traces", spans), _merge_spans)
     for ev in sources.events:
-        job(f"{ev.name} events", partial(ev.fetch_events, start, end, None), _merge_events)
+        fetch = _guarded(ev, "events", partial(ev.fetch_events, start, end, None))
+        job(f"{ev.name} events", fetch, _merge_events)
     if sources.bundle is not None:
         # One local directory: threads buy nothing and would only interleave errors.
         results, notes = _run_serial(jobs)

@@ -32,7 +32,12 @@ A plugin is third-party code on an on-call laptop, so its hook is held at arm's 
   a name two plugins claim is loaded from neither. A plugin is loaded whole or not at
   all;
 - a plugin source type's `build`/`default` that raises becomes a one-line
-  `ConfigError` naming the plugin (or, for `default`, a recorded `PluginError`).
+  `ConfigError` naming the plugin (or, for `default`, a recorded `PluginError`);
+- what such a factory builds is remembered (`plugin_of`): the gather checks every
+  answer of a plugin's source against the domain models before it enters the engine
+  (investigate/gather.py), and gathers in daemon threads, so a source that answers
+  garbage fails alone, in one line, and one that never answers is left behind at the
+  budget without holding the process's exit; `aisre doctor` bounds each check.
 """
 
 from __future__ import annotations
@@ -114,14 +119,16 @@ def _entry_points(group: str) -> list[tuple[str, ...]]:
     return out
 
 
-def _one_line(text: str, keep: int = 300) -> str:
+def one_line(text: str, keep: int = 300) -> str:
     """Plugin-supplied text made safe for one terminal line (no escapes, bounded)."""
     flat = " ".join(text.split())
     flat = "".join(ch if ch.isprintable() else "?" for ch in flat)
     return flat if len(flat) <= keep else flat[:keep] + "…"
 
 
-def _describe(exc: BaseException) -> str:
+def describe(exc: BaseException) -> str:
+    """`Kind: message` of an exception raised by plugin code, as one safe line (a
+    hostile `__str__` cannot raise through it)."""
     try:
         detail = str(exc)
     except Exception:  # noqa: BLE001 - a hostile __str__
@@ -129,7 +136,7 @@ def _describe(exc: BaseException) -> str:
     kind = type(exc).__name__
     if isinstance(exc, SystemExit):
         detail = f"it called sys.exit({exc.code!r})"
-    return _one_line(f"{kind}: {detail}" if detail else kind)
+    return one_line(f"{kind}: {detail}" if detail else kind)
 
 
 def _capability_problem(obj: Any) -> str | None:
@@ -218,7 +225,7 @@ class _Load:
                 )
             hook(self.items.append)
         except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt too
-            self.error = _describe(exc)
+            self.error = describe(exc)
 
 
 def _load(ref: str, timeout_s: float) -> tuple[list[Any], str | None]:
@@ -235,6 +242,24 @@ def _load(ref: str, timeout_s: float) -> tuple[list[Any], str | None]:
     return list(job.items), None
 
 
+_BUILT: dict[int, tuple[object, str]] = {}
+"""id → (object, label) of every object a plugin's source factory built (the object is
+kept, so its id is not reused while it is listed)."""
+
+
+def _remember(obj: object, label: str) -> object:
+    if obj is not None:
+        _BUILT[id(obj)] = (obj, label)
+    return obj
+
+
+def plugin_of(obj: object) -> str | None:
+    """`plugin NAME = module:hook (package DIST)` when a plugin's factory built `obj`
+    (its answers are then checked before they are used), else None (a built-in's)."""
+    hit = _BUILT.get(id(obj))
+    return hit[1] if hit is not None and hit[0] is obj else None
+
+
 def _guarded(group: str, obj: Any, err: PluginError, errors: list[PluginError]) -> Any:
     """A plugin's source type whose factories fail with one line naming the plugin."""
     if group != SOURCES_GROUP:
@@ -246,12 +271,12 @@ def _guarded(group: str, obj: Any, err: PluginError, errors: list[PluginError]) 
 
     def safe_build(cfg: Any, env: Any) -> Any:
         try:
-            return build(cfg, env)
+            return _remember(build(cfg, env), label)
         except AisreError:
             raise
         except (Exception, SystemExit) as exc:
             raise ConfigError(
-                f"sources.{key}: {label} could not build it: {_describe(exc)}",
+                f"sources.{key}: {label} could not build it: {describe(exc)}",
                 hint=f"remove sources.{key} from the profile (`aisre config edit`) until the"
                 f" plugin is fixed"
                 + (f" (it comes from the package {err.dist})" if err.dist else ""),
@@ -259,10 +284,10 @@ def _guarded(group: str, obj: Any, err: PluginError, errors: list[PluginError]) 
 
     def safe_default(env: Any) -> Any:
         try:
-            return default(env)
+            return _remember(default(env), label)
         except (Exception, SystemExit) as exc:
             # not configured by the user: skip it, and say so where plugin errors go
-            errors.append(dataclasses.replace(err, error=f"its default {key}: {_describe(exc)}"))
+            errors.append(dataclasses.replace(err, error=f"its default {key}: {describe(exc)}"))
             return None
 
     return dataclasses.replace(
@@ -314,16 +339,16 @@ def run_hooks(
     # a plugin that prints while loading must not corrupt `--json` on stdout
     with contextlib.redirect_stdout(sys.stderr):
         for name, ref, *rest in installed:
-            dist = _one_line(rest[0]) if rest and rest[0] else None
-            who = PluginError(group, _one_line(f"{name} = {ref}"), "", dist)
+            dist = one_line(rest[0]) if rest and rest[0] else None
+            who = PluginError(group, one_line(f"{name} = {ref}"), "", dist)
             items, error = _load(ref, PLUGIN_LOAD_TIMEOUT_S)
             if error is None and contract is not None:
                 try:
                     error = next(filter(None, map(contract, items)), None)
                 except Exception as exc:  # noqa: BLE001 - a hostile attribute
-                    error = _describe(exc)
+                    error = describe(exc)
             if error is not None:
-                errors.append(dataclasses.replace(who, error=_one_line(error)))
+                errors.append(dataclasses.replace(who, error=one_line(error)))
             else:
                 loaded.append((who, items))
 
@@ -342,5 +367,5 @@ def run_hooks(
             try:
                 register(_guarded(group, item, who, errors))
             except Exception as exc:  # noqa: BLE001 - the registry refused it after all
-                errors.append(dataclasses.replace(who, error=_describe(exc)))
+                errors.append(dataclasses.replace(who, error=describe(exc)))
     return errors

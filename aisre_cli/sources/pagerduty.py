@@ -234,7 +234,15 @@ class PagerDuty(HttpSource):
     # ---------------------------------------------------------------- AlertSource
 
     def list_alerts(self) -> list[Alert]:
+        from aisre_cli.sources.tracing import GATHER_DEADLINE
+
+        # the incident list and every incident's alerts share one deadline: the source's
+        # budget, or the gather's end when that comes first (`triage --budget`), so no
+        # request outlives the gather that asked for it
         dl = self.http.deadline()
+        cap = GATHER_DEADLINE.get()
+        if cap is not None:
+            dl = min(dl, cap)
         incidents, truncated = self.incidents(dl)
         if truncated:
             self._notes.append(

@@ -305,10 +305,14 @@ def _interrupted(exc: BaseException) -> NoReturn:
         detail = getattr(cause, "detail", "")
         cause = cause.__cause__ or cause.__context__
     sys.stderr.write(f"interrupted: {detail}\n" if detail else "interrupted\n")
+    # a thread the exit would wait for, or a gather worker (daemon, but a source's own
+    # pool inside it is joined at exit) still inside a source
     busy = [
         t
         for t in threading.enumerate()
-        if t is not threading.main_thread() and t.is_alive() and not t.daemon
+        if t is not threading.main_thread()
+        and t.is_alive()
+        and (not t.daemon or t.name.startswith("gather-"))
     ]
     if busy:
         for stream in (sys.stdout, sys.stderr):

@@ -20,11 +20,19 @@ permission a write step of a runbook needs, `kubectl auth can-i` against that co
 `--kubeconfig`) when it names one. The answers are advice for remediation and do not
 change the exit code: a team that only triages needs no write access. Without a
 context nothing is asked: write steps are refused until the profile names one.
+
+Every check runs in a daemon thread under a time limit (`_check_limit`: the source's
+own timeout, or `CHECK_TIMEOUT_S`): a check that hangs (a plugin's, a read that never
+ends) is a failed row, "no answer within Ns", the other checks still report, and the
+thread left behind does not hold the process's exit.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import typer
 
@@ -36,6 +44,7 @@ if TYPE_CHECKING:
 
     from aisre_cli.memory.teamstore import StoreHealth
     from aisre_cli.settings.config import Profile
+    from aisre_cli.sources.changefile import ChangeFile
     from aisre_cli.sources.http import Health
 
 
@@ -53,7 +62,7 @@ def doctor_cmd(
 
     Example: aisre doctor --profile prod
     """
-    from concurrent.futures import ThreadPoolExecutor
+    from functools import partial
 
     from aisre_cli.settings.config import resolve_profile
     from aisre_cli.settings.secrets import keyring_info, redact
@@ -121,53 +130,27 @@ def doctor_cmd(
     def run(t: Checkable) -> Health:
         try:
             h: Health = t.check()
-        except Exception as exc:  # doctor must report, never crash
-            h = Health(getattr(t, "name", "?"), "", False, None, detail=redact(str(exc)))
+        except (Exception, SystemExit) as exc:  # doctor must report, never crash
+            h = Health(_name(t), "", False, None, detail=redact(_exc_text(exc)))
+        if not isinstance(h, Health):  # a plugin's check answering garbage
+            h = Health(_name(t), "", False, None, detail=f"its check answered {_kind(h)}")
         return h
 
-    with ThreadPoolExecutor(max_workers=len(targets) + 2) as pool:
-        team_job = pool.submit(_team, rp.profile)  # concurrently with the sources
-        kube_job = pool.submit(_kube, rp.profile, budget)
-        rows = list(pool.map(run, targets))
-        team = team_job.result()
-        kube = kube_job.result()
-    extra: list[Health] = []
-    for ts in sources.topology:
-        try:
-            topo = ts.fetch_topology()
-            extra.append(
-                Health(
-                    ts.name,
-                    str(getattr(ts, "path", "")),
-                    True,
-                    None,
-                    version=f"{len(topo.services())} services",
-                )
-            )
-        except Exception as exc:
-            extra.append(
-                Health(ts.name, str(getattr(ts, "path", "")), False, None, detail=redact(str(exc)))
-            )
-    for cs in sources.changes:
-        if not isinstance(cs, ChangeFile):
-            continue
-        try:
-            n = len(cs.read_all())
-            bad = cs.drain_notes()
-            extra.append(
-                Health(
-                    cs.name,
-                    str(cs.path),
-                    True,
-                    None,
-                    version=f"{n} events" if cs.path.exists() else "empty (no file yet)",
-                    detail=bad[0].detail if bad else "",
-                    hint="fix or delete the malformed lines" if bad else "",
-                )
-            )
-        except Exception as exc:
-            extra.append(Health(cs.name, str(cs.path), False, None, detail=redact(str(exc))))
-    rows.extend(extra)
+    # Every check at once, each in a daemon thread with a time limit of its own; the
+    # team store and kubectl are bounded by their own timeouts (connect, --timeout).
+    team_job = _Job(partial(_team, rp.profile))
+    kube_job = _Job(partial(_kube, rp.profile, budget))
+    checks: list[tuple[object, _Job[Health]]] = [(t, _Job(partial(run, t))) for t in targets]
+    checks += [(ts, _Job(partial(_topology_row, ts))) for ts in sources.topology]
+    files = [cs for cs in sources.changes if isinstance(cs, ChangeFile)]
+    checks += [(cs, _Job(partial(_change_file_row, cs))) for cs in files]
+    rows = []
+    for source, job in checks:
+        limit = _check_limit(source)
+        h = job.answer(limit)
+        rows.append(h if h is not None else _no_answer(source, limit))
+    team = team_job.answer(None)
+    kube = kube_job.answer(None)
     if team is not None:
         rows.append(_team_row(team))
     if json_out:
@@ -205,6 +188,152 @@ def doctor_cmd(
         )
         console(stderr=True).print(f"[dim]keyring {escape(kr.backend)}: {escape(kr_text)}[/]")
     _exit(rows, spool["spool"])
+
+
+CHECK_TIMEOUT_S = 10.0
+"""Longest one check may take: a source's own timeout, when it has a shorter one, is
+used instead (`_check_limit`)."""
+
+CHECK_GRACE_S = 1.0
+"""Waited beyond a source's own timeout, so that its own message (which says more than
+"no answer") arrives first."""
+
+T = TypeVar("T")
+
+
+class _Job(Generic[T]):
+    """`fn()` in a daemon thread, started at once. Not a ThreadPoolExecutor: its
+    workers are joined when the interpreter exits, so a check that hangs would hold
+    doctor's exit after it had printed its table."""
+
+    def __init__(self, fn: Callable[[], T]) -> None:
+        self._fn = fn
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        self._t0 = time.monotonic()
+        self._thread = threading.Thread(target=self._run, name="doctor-check", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._fn()
+        except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
+            self._error = exc
+
+    def answer(self, limit_s: float | None) -> T | None:
+        """What `fn` returned, or None when it gave no answer within `limit_s` of its
+        start (None: no limit); what it raised is raised here."""
+        self._thread.join(
+            None if limit_s is None else max(0.0, self._t0 + limit_s - time.monotonic())
+        )
+        if self._thread.is_alive():
+            return None
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def _own_timeout(src: object) -> float | None:
+    """A source's own timeout: its `timeout_s` (a plugin may set one), or the budget of
+    its HTTP client (a built-in's check ends by then on its own)."""
+    try:
+        values = (
+            getattr(src, "timeout_s", None),
+            getattr(getattr(src, "http", None), "budget_s", None),
+        )
+    except Exception:  # noqa: BLE001 - a hostile property: no timeout of its own
+        return None
+    for value in values:
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+            return min(float(value), CHECK_TIMEOUT_S)  # never longer than the default
+    return None
+
+
+def _check_limit(src: object) -> float:
+    """How long doctor waits for one source's check (a built-in gets the same limit
+    its own deadline has, plus a grace, so its own message wins the race)."""
+    own = _own_timeout(src)
+    return CHECK_TIMEOUT_S if own is None else own + CHECK_GRACE_S
+
+
+def _name(src: object) -> str:
+    name = getattr(src, "name", None)
+    return name if isinstance(name, str) else "?"
+
+
+def _exc_text(exc: BaseException) -> str:
+    """What a check raised, as one line (a plugin's text can hold anything)."""
+    from aisre_cli.settings.plugins import describe, one_line
+
+    try:
+        text = "" if isinstance(exc, SystemExit) else str(exc)
+    except Exception:  # noqa: BLE001 - a hostile __str__
+        text = ""
+    return one_line(text, 500) if text.strip() else describe(exc)
+
+
+def _kind(obj: object) -> str:
+    name = type(obj).__name__
+    return f"a {name}" if name.isidentifier() and name.isascii() else "an object"
+
+
+def _no_answer(src: object, limit_s: float) -> Health:
+    """The row of a check that gave no answer within `limit_s`."""
+    from aisre_cli.settings.plugins import plugin_of
+    from aisre_cli.settings.secrets import redact
+    from aisre_cli.sources.http import Health
+
+    http = getattr(src, "http", None)
+    url = getattr(http, "base_url", None) or getattr(src, "path", None) or ""
+    plugin = plugin_of(src)
+    hint = (
+        f"its check comes from {plugin}: fix it, or remove the source from the profile"
+        " (`aisre config edit`)"
+        if plugin
+        else "is the source up and reachable from here?"
+    )
+    return Health(
+        _name(src),
+        redact(str(url)),
+        False,
+        None,
+        detail=f"no answer within {limit_s:g}s",
+        hint=hint,
+    )
+
+
+def _topology_row(ts: Any) -> Health:
+    """A topology source's row: can it be read, and how many services does it name?"""
+    from aisre_cli.settings.secrets import redact
+    from aisre_cli.sources.http import Health
+
+    where = str(getattr(ts, "path", ""))
+    try:
+        topo = ts.fetch_topology()
+        return Health(_name(ts), where, True, None, version=f"{len(topo.services())} services")
+    except (Exception, SystemExit) as exc:  # a plugin's topology too: a row, never a crash
+        return Health(_name(ts), where, False, None, detail=redact(_exc_text(exc)))
+
+
+def _change_file_row(cs: ChangeFile) -> Health:
+    """The change file's row: how many events, and the first malformed line."""
+    from aisre_cli.settings.secrets import redact
+    from aisre_cli.sources.http import Health
+
+    try:
+        n = len(cs.read_all())
+        bad = cs.drain_notes()
+        return Health(
+            cs.name,
+            str(cs.path),
+            True,
+            None,
+            version=f"{n} events" if cs.path.exists() else "empty (no file yet)",
+            detail=bad[0].detail if bad else "",
+            hint="fix or delete the malformed lines" if bad else "",
+        )
+    except Exception as exc:
+        return Health(cs.name, str(cs.path), False, None, detail=redact(str(exc)))
 
 
 def _bundle_row(profile: Profile) -> Health:
