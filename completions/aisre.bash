@@ -32,7 +32,7 @@ _aisre_options() {
         "aisre bundle validate") echo "--help --json -h" ;;
         "aisre change") echo "--help -h" ;;
         "aisre change list") echo "--help --json --profile --since-hours -h -p" ;;
-        "aisre change record") echo "--at --author --help --json --kind --previous-version --profile --service --summary --url --version -h -k -m -p -s" ;;
+        "aisre change record") echo "--at --author --help --id --json --kind --no-spool --previous-version --profile --service --spool --summary --url --version -h -k -m -p -s" ;;
         "aisre config") echo "--help -h" ;;
         "aisre config edit") echo "--help -h" ;;
         "aisre config init") echo "--alertmanager-url --budget --ca-file --default --environment --force --github-repo --github-url --grafana-loki-uid --grafana-prometheus-uid --grafana-url --help --kube-context --loki-url --name --namespace --no-default --pagerduty --pagerduty-from --pagerduty-url --prometheus-url --topology-file --yes -h -n -y" ;;
@@ -90,6 +90,7 @@ _aisre_value_kind() {
         "aisre change list --since-hours") echo "value" ;;
         "aisre change record --at") echo "value" ;;
         "aisre change record --author") echo "value" ;;
+        "aisre change record --id") echo "value" ;;
         "aisre change record --kind"|"aisre change record -k") echo "value" ;;
         "aisre change record --previous-version") echo "value" ;;
         "aisre change record --profile"|"aisre change record -p") echo "value" ;;

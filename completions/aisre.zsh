@@ -250,11 +250,13 @@ _aisre_change_record() {
     _arguments -s \
         '(--at)--at=[When (RFC 3339); default: now]:at: ' \
         '(--author)--author=[Default: $AISRE_AUTHOR or $USER]:author: ' \
+        '(--id)--id=[The pipeline'\''s own id for the change (a deploy or run id): recording it again records nothing; the same id with another service, version or --at is refused]:id: ' \
         '(--json)--json[Machine-readable output (stable schema)]' \
         '(--kind -k)'{--kind=,-k+}'[deploy | config | flag | infra | scale]:kind: ' \
         '(--previous-version)--previous-version=[Default: the last recorded version of the service]:previous-version: ' \
         '(--profile -p)'{--profile=,-p+}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(--service -s)'{--service=,-s+}'[The service that changed]:service: ' \
+        '(--spool --no-spool)'{--spool,--no-spool}'[Team store unreachable: keep the change in this machine'\''s local spool until `aisre memory sync` (--spool), or fail and record nothing (--no-spool)]' \
         '(--summary -m)'{--summary=,-m+}'[One line describing the change]:summary: ' \
         '(--url)--url=[Link to the pipeline run or PR]:url: ' \
         '(--version)--version=[The new version]:version: ' \

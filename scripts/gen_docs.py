@@ -68,6 +68,11 @@ ENVIRONMENT: list[tuple[str, str]] = [
         "kubectl configuration files for the Kubernetes source and runbook steps when the "
         "profile names none (default ~/.kube/config).",
     ),
+    (
+        "CI",
+        "When true (true, 1 or yes), aisre change record defaults to --no-spool: a change "
+        "the team store cannot take is an error, not kept on a throwaway runner.",
+    ),
 ]
 
 FILES: list[tuple[str, str]] = [

@@ -50,6 +50,9 @@ def _aisre_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("AISRE_HOME", str(home))
     monkeypatch.setenv("AISRE_RAISE_ERRORS", "0")
     monkeypatch.delenv("AISRE_PROFILE", raising=False)
+    # A workstation unless a test says otherwise: `CI` changes defaults (`aisre change
+    # record` does not spool under CI); `IN_CI` above was read before this runs.
+    monkeypatch.delenv("CI", raising=False)
     # Keyring: never touch the developer's real keyring from tests.
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     return home

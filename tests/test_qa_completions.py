@@ -175,7 +175,7 @@ def test_bash_completes_option_values(bash_completion: bool, workdir: Path) -> N
         ["markdown"],
         ["--json"],
         ["--no-record"],
-        ["--service", "--summary"],
+        ["--service", "--spool", "--summary"],
     ]
 
 

@@ -266,10 +266,22 @@ class TriageFlow:
             self._memory_opened = True
             arg = self._memory_arg
             if arg is True:
-                from aisre_cli.memory.store import open_advisor
+                from aisre_cli.memory.store import TRIAGE_LOCK_WAIT_MS, open_advisor
 
                 try:
-                    self._memory = open_advisor(profile=self.profile)
+                    # a memory another aisre process holds costs a few seconds and a
+                    # note (MemoryLocked, below), never the answer: opening, the priors
+                    # and the incident write all wait this long at most
+                    self._memory = open_advisor(
+                        profile=self.profile, busy_timeout_ms=TRIAGE_LOCK_WAIT_MS
+                    )
+                    if self._memory.store.found_empty:
+                        self.notes.append(
+                            f"incident memory: {self._memory.store.location.display} was an"
+                            " empty file (0 bytes), so a new memory was started in it: past"
+                            " incidents are not there (restore a backup, or a team export"
+                            " with `aisre incident import FILE`)"
+                        )
                     from aisre_cli.memory.teamstore import OfflineStore, TeamStore, store_notes
 
                     # team mode: replayed spooled writes. An unreachable store is told once
@@ -288,8 +300,12 @@ class TriageFlow:
                             chained = drain_audit(self.profile)
                             if chained:
                                 self.notes.append(chained)
-                except AisreError as err:  # bad password, schema newer than this aisre
-                    hint = f" ({err.hint})" if err.hint else ""
+                except AisreError as err:  # locked, bad password, schema newer than aisre
+                    from aisre_cli.memory.store import MemoryLocked
+
+                    # locked: the page goes on; how to free the memory can wait
+                    told = err.hint and not isinstance(err, MemoryLocked)
+                    hint = f" ({err.hint})" if told else ""
                     self.notes.append(
                         f"incident memory unavailable: {err.message}{hint};"
                         " this triage is not recorded"

@@ -185,9 +185,16 @@ class Advisor:
         )
 
 
-def open_advisor(path: Path | None = None, *, profile: Profile | None = None) -> Advisor:
-    """The advisor `aisre triage` uses (raises MemoryStoreError when unusable)."""
-    return Advisor(open_store(path, profile=profile))
+def open_advisor(
+    path: Path | None = None,
+    *,
+    profile: Profile | None = None,
+    busy_timeout_ms: int | None = None,
+) -> Advisor:
+    """The advisor `aisre triage` uses (raises MemoryStoreError when unusable;
+    `MemoryLocked` once another process held the local memory for `busy_timeout_ms`,
+    which triage sets to `backend.TRIAGE_LOCK_WAIT_MS`)."""
+    return Advisor(open_store(path, profile=profile, busy_timeout_ms=busy_timeout_ms))
 
 
 def open_track_record(path: Path | None = None, *, profile: Profile | None = None) -> MemoryStore:

@@ -45,6 +45,14 @@ if TYPE_CHECKING:  # imported where used: a team-store process never loads SQLit
     import sqlite3
 
 BUSY_TIMEOUT_MS = 30_000
+"""How long a command whose whole purpose is the memory (`incident resolve`, `incident
+import`, `memory status`, a runbook run's track record) waits for another process's
+lock on the local memory before it says so."""
+TRIAGE_LOCK_WAIT_MS = 3_000
+"""How long a triage waits for that lock (at open, for the priors, for the incident
+write): on a page the ranked answer matters more than the memory, so a memory held by
+another aisre process (a long `aisre incident import`, a stuck process inside a write)
+costs a few seconds and a note, never the busy timeout."""
 PG_CONNECT_TIMEOUT_S = 5
 PG_SESSION_LIMITS = (
     "-c lock_timeout=5s -c statement_timeout=30s -c idle_in_transaction_session_timeout=60s"
@@ -109,6 +117,11 @@ class MemoryStoreError(AisreError):
     exit_code = ExitCode.USAGE
 
 
+class MemoryLocked(MemoryStoreError):
+    """The local memory stayed locked by another process for the whole wait (SQLite's
+    busy timeout): the caller may go on without it (triage) or say so (the rest)."""
+
+
 class MemoryUnavailable(MemoryStoreError):
     """The team store (PostgreSQL) cannot be reached right now: a transient condition a
     caller may spool around (the server is down, the network is gone), as opposed to a
@@ -156,6 +169,9 @@ class Database:
     backend: str = ""
     location: str = ""
     """Where the data lives, for messages (a path, or `postgresql://user@host:port/db`)."""
+    found_empty: bool = False
+    """The memory's file was there but empty (0 bytes, no WAL beside it): it was opened as
+    a new memory, and the incidents it held are gone (see `SqliteDatabase`)."""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -295,6 +311,15 @@ def _unwritable(path: Path, exc: Exception) -> MemoryStoreError:
     )
 
 
+def _locked(path: Path, waited_ms: int) -> MemoryLocked:
+    return MemoryLocked(
+        f"{path}: the incident memory is locked by another aisre process"
+        f" (waited {waited_ms / 1000:g}s)",
+        hint="another process is writing to it: a long `aisre incident import`, or a stuck"
+        " one; retry once it is done, or stop it",
+    )
+
+
 def _disk_error(path: Path, exc: Exception, full: bool) -> MemoryStoreError:
     what = "the disk is full" if full else "the disk answered with an I/O error"
     return MemoryStoreError(
@@ -312,15 +337,15 @@ _SQLITE_UNWRITABLE = (8, 3, 14)  # READONLY, PERM, CANTOPEN
 _SQLITE_FULL, _SQLITE_IOERR = 13, 10
 
 
-def _switch_to_wal(conn: sqlite3.Connection) -> Any:
+def _switch_to_wal(conn: sqlite3.Connection, wait_ms: int) -> Any:
     """`PRAGMA journal_mode = WAL`, waiting out another process's lock. The switch needs
     the database to itself and SQLite answers "locked" at once instead of calling the
     busy handler (two aisre processes opening a new memory together hit it), so retry
-    with a short backoff for the busy timeout."""
+    with a short backoff for the busy timeout (`wait_ms`)."""
     import sqlite3
     import time
 
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    deadline = time.monotonic() + wait_ms / 1000
     pause = 0.005
     while True:
         try:
@@ -332,20 +357,66 @@ def _switch_to_wal(conn: sqlite3.Connection) -> Any:
         pause = min(pause * 2, 0.2)
 
 
+def _is_emptied(path: Path) -> bool:
+    """The file is there and empty, with no WAL beside it (which may hold the data):
+    a memory truncated by a disk-full write, a bad copy or a sync tool. Never a new
+    memory another aisre process is making: that appears whole (`_create`)."""
+    try:
+        return path.stat().st_size == 0 and not Path(f"{path}-wal").exists()
+    except OSError:
+        return False
+
+
+def _create(path: Path) -> None:
+    """Make the new memory `path` appear whole: a SQLite database already in WAL mode,
+    made aside and hard-linked into place (which fails if the path exists meanwhile).
+    A plain connect shows an empty file for a moment, and another aisre process opening
+    it right then would take it for an emptied memory (`found_empty`). Where this cannot
+    be done (no hard links on this file system, an unwritable directory), SQLite
+    creates the file in place as before, and says itself what is wrong."""
+    import os
+    import secrets
+    import sqlite3
+
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.new")
+    try:
+        conn = sqlite3.connect(str(tmp), isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL").fetchone()  # writes the header
+        finally:
+            conn.close()
+        os.link(tmp, path)
+    except (OSError, sqlite3.Error):  # made by another process meanwhile, or see above
+        pass
+    finally:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with suppress(OSError):
+                os.unlink(f"{tmp}{suffix}")
+
+
 class SqliteDatabase(Database):
+    """The local memory. `busy_timeout_ms`: how long every statement waits for another
+    process's lock (default `BUSY_TIMEOUT_MS`; a triage passes `TRIAGE_LOCK_WAIT_MS`)
+    before `MemoryLocked`."""
+
     backend = "sqlite"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy_timeout_ms: int | None = None) -> None:
         import sqlite3
 
         super().__init__()
         self.path = path
         self.location = str(path)
+        wait = BUSY_TIMEOUT_MS if busy_timeout_ms is None else int(busy_timeout_ms)
+        self.busy_timeout_ms = wait
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.found_empty = _is_emptied(path)
+        if not path.exists():
+            _create(path)
         try:
             conn = sqlite3.connect(
                 str(path),
-                timeout=BUSY_TIMEOUT_MS / 1000,
+                timeout=wait / 1000,
                 isolation_level=None,
                 check_same_thread=False,
             )
@@ -356,14 +427,14 @@ class SqliteDatabase(Database):
             ) from None
         conn.row_factory = sqlite3.Row
         try:
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute(f"PRAGMA busy_timeout = {wait}")
             # fetchall: the statement is finished and holds no read lock while the
             # journal mode changes below
             rows = conn.execute("PRAGMA quick_check(1)").fetchall()
             ok = rows[0] if rows else None
             if ok is None or ok[0] != "ok":
                 raise sqlite3.DatabaseError(f"integrity check: {ok[0] if ok else 'no answer'}")
-            mode = _switch_to_wal(conn)
+            mode = _switch_to_wal(conn, wait)
             if mode is None or str(mode[0]).lower() != "wal":
                 raise sqlite3.DatabaseError(f"cannot switch to WAL (journal mode {mode})")
             conn.execute("PRAGMA synchronous = NORMAL")
@@ -386,10 +457,7 @@ class SqliteDatabase(Database):
             and isinstance(exc, sqlite3.OperationalError)
             and ("locked" in str(exc) or "busy" in str(exc))
         ):
-            return MemoryStoreError(
-                f"{self.path}: the incident memory stayed locked for {BUSY_TIMEOUT_MS // 1000}s",
-                hint="another aisre process holds it; retry",
-            )
+            return _locked(self.path, self.busy_timeout_ms)
         if primary in _SQLITE_UNWRITABLE:
             return _unwritable(self.path, exc)
         if primary in (_SQLITE_FULL, _SQLITE_IOERR):
@@ -411,10 +479,7 @@ class SqliteDatabase(Database):
             code = getattr(exc, "sqlite_errorcode", None)
             if isinstance(code, int) and code & 0xFF not in _SQLITE_LOCKED:
                 raise self.error(exc) from None  # read-only, disk, damage: say which
-            raise MemoryStoreError(
-                f"{self.path}: cannot lock the incident memory ({exc})",
-                hint="another aisre process holds it; retry",
-            ) from None
+            raise _locked(self.path, self.busy_timeout_ms) from None
 
     def close(self) -> None:
         self.conn.close()
@@ -679,8 +744,11 @@ def password_for(loc: Location) -> str | None:
     return hit[0].get_secret_value() if hit else None
 
 
-def connect(loc: Location) -> Database:
+def connect(loc: Location, *, busy_timeout_ms: int | None = None) -> Database:
+    """Open the memory `loc` names. `busy_timeout_ms`: how long the local memory waits
+    for another process's lock (default `BUSY_TIMEOUT_MS`); the team store has its own
+    limits (`PG_SESSION_LIMITS`)."""
     if loc.pg is not None:
         return PostgresDatabase(loc.pg, password_for(loc))
     assert loc.path is not None
-    return SqliteDatabase(loc.path)
+    return SqliteDatabase(loc.path, busy_timeout_ms=busy_timeout_ms)

@@ -59,7 +59,9 @@ from aisre_cli.memory.similarity import Match, Signature
 from aisre_cli.model import HYPOTHESIS_KINDS, Alert, Change, TriageReport
 
 if TYPE_CHECKING:
+    from aisre_cli.memory.spool import Spool
     from aisre_cli.settings.config import Profile
+    from aisre_cli.sources.changefile import Recorded
 
 __all__ = [
     "EXPORT_SCHEMA",
@@ -262,18 +264,34 @@ class MemoryStore:
         *,
         location: Location | None = None,
         upto: str | None = None,
+        busy_timeout_ms: int | None = None,
     ) -> None:
+        """`busy_timeout_ms`: how long the local memory waits for another process's
+        lock (default `backend.BUSY_TIMEOUT_MS`), then raises `MemoryLocked`."""
         self.location = location if location is not None else location_for(None, path=path)
         self.path = self.location.path
-        self.db: Database = connect(self.location)
+        self.db: Database = connect(self.location, busy_timeout_ms=busy_timeout_ms)
         self.writer: Writer = self.apply
         """Where writes go; a spool may wrap this (see the module docstring)."""
         try:
             if upto is not None or not migrations.check(self.db):
+                if self.db.backend == "sqlite":
+                    # the schema is made on Alembic's own connection, which waits the
+                    # long busy timeout for another process's lock: take (and let go
+                    # of) the write lock here first, so a memory held by another
+                    # process is said after this store's own wait
+                    with self.db.transaction():
+                        pass
                 migrations.upgrade(self.location, self.db, upto)
         except BaseException:
             self.db.close()
             raise
+
+    @property
+    def found_empty(self) -> bool:
+        """The memory's file was found empty (0 bytes) and a new memory was started in
+        it: the incidents it held are gone (`backend.Database.found_empty`)."""
+        return self.db.found_empty
 
     @property
     def backend(self) -> str:
@@ -921,31 +939,49 @@ class MemoryStore:
 
     # ------------------------------------------------------------ change feed
 
-    def record_change(self, change: Change) -> None:
-        """Append one change event to the store's change feed (idempotent by id)."""
-        self.submit(
-            WriteOp(
-                "change.record",
-                {
-                    "id": change.id,
-                    "ts": _iso(change.ts),
-                    "service": change.service,
-                    "kind": change.kind,
-                    "summary": change.summary,
-                    "version": change.version,
-                    "previous_version": change.previous_version,
-                    "author": change.author,
-                    "url": change.url,
-                    "at": _now(),
-                },
-            )
-        )
+    def record_change(
+        self,
+        change: Change,
+        *,
+        direct: bool = False,
+        id_given: bool = False,
+        at_given: bool = False,
+    ) -> dict[str, Any]:
+        """Append one change event to the store's change feed (idempotent by id) and
+        say what happened: `spooled` (kept in the local spool, `submit`), `already`
+        (the id was recorded with the same service, version and time), or `conflict`
+        (recorded as another change: nothing written, `note` says so).
+
+        `direct`: straight to the database, never to a spool (`change record
+        --no-spool`): an unreachable store raises `MemoryUnavailable`. `id_given`: the
+        id is the pipeline's own (`--id`), so the same id again is checked against the
+        recorded change rather than dropped; `at_given`: its time was given too, and
+        is part of that check."""
+        data: dict[str, Any] = {
+            "id": change.id,
+            "ts": _iso(change.ts),
+            "service": change.service,
+            "kind": change.kind,
+            "summary": change.summary,
+            "version": change.version,
+            "previous_version": change.previous_version,
+            "author": change.author,
+            "url": change.url,
+            "at": _now(),
+        }
+        if id_given:  # older spooled ops lack both: a repeated id is dropped, as before
+            data["id_given"] = True
+            data["at_given"] = at_given
+        op = WriteOp("change.record", data)
+        if direct:
+            return self.apply(WriteOp(op.kind, _encodable_data(op.data), op.op_id))
+        return self.submit(op)
 
     def _apply_change(self, c: Database, d: dict[str, Any]) -> dict[str, Any]:
-        c.execute(
+        new = c.execute(
             """INSERT INTO changes (id, ts, service, kind, summary, version, previous_version,
                author, url, recorded_at) VALUES (?,?,?,?,?,?,?,?,?,?)
-               ON CONFLICT (id) DO NOTHING""",
+               ON CONFLICT (id) DO NOTHING RETURNING id""",
             (
                 d["id"],
                 d["ts"],
@@ -958,8 +994,49 @@ class MemoryStore:
                 d["url"],
                 d["at"],
             ),
+        ).fetchone()
+        if new is not None or not d.get("id_given"):
+            return {"change_id": d["id"]}
+        # the pipeline's own id again: the same change (a re-run step, a replay of a
+        # spooled record) is no news; another change under that id is not applied
+        from aisre_cli.sources.changefile import differences
+
+        row = c.execute("SELECT * FROM changes WHERE id = ?", (d["id"],)).fetchone()
+        if row is None:  # deleted meanwhile (cannot happen within the transaction)
+            return {"change_id": d["id"]}
+        old = self._change_row(row)
+        asked = old.model_copy(
+            update={"service": d["service"], "version": d["version"], "ts": _dt(d["ts"])}
         )
-        return {"change_id": d["id"]}
+        diff = differences(old, asked, at_given=bool(d.get("at_given")))
+        if not diff:
+            return {"change_id": d["id"], "already": True}
+        return {
+            "change_id": d["id"],
+            "conflict": diff,
+            "note": f"change {d['id']} of {d['service']} was not recorded: that id is already"
+            f" recorded with {', '.join(diff)} (another change under the same id)",
+        }
+
+    def _change_row(self, r: Any) -> Change:
+        return Change(
+            id=str(r["id"]),
+            ts=cast(datetime, _dt(r["ts"])),
+            service=str(r["service"]),
+            kind=r["kind"],
+            summary=str(r["summary"] or ""),
+            version=r["version"],
+            previous_version=r["previous_version"],
+            author=r["author"],
+            url=r["url"],
+            source="memory",
+            ref=f"{self.location.display}#change/{r['id']}",
+        )
+
+    def change(self, change_id: str) -> Change | None:
+        """The change event recorded under `change_id`, if any."""
+        rows = self._read("SELECT * FROM changes WHERE id = ?", (change_id,))
+        return self._change_row(rows[0]) if rows else None
 
     def changes(
         self, start: datetime, end: datetime, *, service: str | None = None
@@ -971,23 +1048,7 @@ class MemoryStore:
             sql += " AND service = ?"
             args.append(service)
         rows = self._read(sql + " ORDER BY ts, id", args)
-        where = self.location.display
-        return [
-            Change(
-                id=str(r["id"]),
-                ts=cast(datetime, _dt(r["ts"])),
-                service=str(r["service"]),
-                kind=r["kind"],
-                summary=str(r["summary"] or ""),
-                version=r["version"],
-                previous_version=r["previous_version"],
-                author=r["author"],
-                url=r["url"],
-                source="memory",
-                ref=f"{where}#change/{r['id']}",
-            )
-            for r in rows
-        ]
+        return [self._change_row(r) for r in rows]
 
     def last_version(self, service: str, before: datetime | None = None) -> str | None:
         sql = "SELECT version FROM changes WHERE service = ? AND version IS NOT NULL"
@@ -1305,9 +1366,44 @@ class StoreChangeFeed:
         author: str | None = None,
         url: str | None = None,
         ts: datetime | None = None,
+        change_id: str | None = None,
     ) -> Change:
         """Record one change event in the store (the same rules as the file feed)."""
-        from aisre_cli.sources.changefile import make_change
+        return self.record_once(
+            service=service,
+            kind=kind,
+            version=version,
+            summary=summary,
+            previous_version=previous_version,
+            author=author,
+            url=url,
+            ts=ts,
+            change_id=change_id,
+        ).change
+
+    def record_once(
+        self,
+        *,
+        service: str,
+        kind: str = "deploy",
+        version: str | None = None,
+        summary: str = "",
+        previous_version: str | None = None,
+        author: str | None = None,
+        url: str | None = None,
+        ts: datetime | None = None,
+        change_id: str | None = None,
+        spool: bool = True,
+    ) -> Recorded:
+        """Record one change event, unless `change_id` (the pipeline's own id) is
+        recorded already: in the store, or (with `spool`) waiting in this machine's
+        local spool. The same id with another service, version or time (`ts`, when
+        given) is a `ChangeConflict`; a replayed spool record meets the same check.
+
+        `spool=False` (`change record --no-spool`, the default under CI): the change
+        goes to the team store or nowhere; an unreachable store is an error (exit 3)
+        and nothing is kept on this machine."""
+        from aisre_cli.sources.changefile import Recorded, check_same, conflict_error, make_change
 
         change = make_change(
             self.last_version,
@@ -1320,9 +1416,95 @@ class StoreChangeFeed:
             author=author,
             url=url,
             ts=ts,
+            change_id=change_id,
         )
-        self.store.record_change(change)
-        return change
+        at_given = ts is not None
+        if change_id is not None:
+            old, waiting = self._recorded(change.id, spool)
+            if old is not None:
+                check_same(old, change, at_given=at_given)
+                return Recorded(old, new=False, spooled=waiting)
+        try:
+            res = self.store.record_change(
+                change, direct=not spool, id_given=change_id is not None, at_given=at_given
+            )
+        except (MemoryUnavailable, migrations.SchemaTooNew) as exc:
+            if spool:  # what the spool would have kept (a refused password is not)
+                raise
+            raise self._not_recorded(exc) from None
+        if res.get("conflict"):  # recorded meanwhile by another run, as another change
+            raise conflict_error(change.id, list(res["conflict"]))
+        if res.get("already"):
+            return Recorded(self._readable(change.id) or change, new=False)
+        return Recorded(change, spooled=bool(res.get("spooled")))
+
+    def _readable(self, change_id: str) -> Change | None:
+        try:
+            return self.store.change(change_id)
+        except MemoryStoreError:  # offline, or a schema this aisre may not read
+            return None
+
+    def _recorded(self, change_id: str, spool: bool) -> tuple[Change | None, bool]:
+        """(the change recorded under `change_id`, or None; whether it is the one
+        waiting in the local spool). The spool counts only when `spool`: with
+        `--no-spool` the change must reach the team store itself."""
+        found = self._readable(change_id)
+        if found is not None or not spool:
+            return found, False
+        sp: Spool | None = getattr(self.store, "spool", None)
+        if sp is None:
+            return None, False
+        from aisre_cli.errors import AisreError
+        from aisre_cli.memory.spool import store_key
+
+        key = store_key(self.store.location)
+        try:
+            pending = sp.pending()
+        except AisreError:  # a damaged spool: the write says so (exit 6)
+            return None, False
+        for r in reversed(pending):
+            op = r.payload.get("op")
+            if not isinstance(op, dict) or op.get("kind") != "change.record":
+                continue
+            d = op.get("data")
+            if not isinstance(d, dict) or d.get("id") != change_id:
+                continue
+            if r.payload.get("store", key) != key:
+                continue  # waiting for another team store
+            try:
+                return Change(
+                    id=change_id,
+                    ts=cast(datetime, _dt(d.get("ts"))),
+                    service=d.get("service"),
+                    kind=d.get("kind"),
+                    summary=d.get("summary") or "",
+                    version=d.get("version"),
+                    previous_version=d.get("previous_version"),
+                    author=d.get("author"),
+                    url=d.get("url"),
+                    source="memory",
+                    ref=f"{sp.path}#seq/{r.seq}",
+                ), True
+            except (TypeError, ValueError):  # not a change this aisre wrote: not ours
+                continue
+        return None, False
+
+    def _not_recorded(self, exc: MemoryStoreError) -> MemoryStoreError:
+        """`--no-spool` and the team store did not take the change: one line saying it
+        is NOT recorded, and how to retry or keep it."""
+        if isinstance(exc, migrations.SchemaNeedsOwner | migrations.SchemaTooNew):
+            what = "cannot take writes now"  # a schema this aisre may not write
+        elif "the team memory is busy" in exc.message:  # a lock another client holds
+            what = "is busy"
+        else:
+            what = "is unreachable"
+        keep = "; with --spool it waits in this machine's local spool until `aisre memory sync`"
+        return MemoryStoreError(
+            f"the team store {what}; the change was NOT recorded; retry, or pass --spool"
+            " to keep it on this machine",
+            hint=f"{exc.message}{keep} sends it",
+            exit_code=exc.exit_code,
+        )
 
     def close(self) -> None:
         self.store.close()
@@ -1335,11 +1517,15 @@ def open_store(
     password_name: str | None = None,
     profile: Profile | None = None,
     spool: bool = True,
+    busy_timeout_ms: int | None = None,
 ) -> MemoryStore:
     """The memory a profile names (`memory_url`), else the local SQLite file.
 
     A team store comes with its local spool (memory/teamstore.py; `spool=False`: the
-    bare store, errors and all, for `aisre memory migrate/status`)."""
+    bare store, errors and all, for `aisre memory migrate/status`). `busy_timeout_ms`:
+    how long the local memory waits for another process's lock (default
+    `backend.BUSY_TIMEOUT_MS`; triage: `backend.TRIAGE_LOCK_WAIT_MS`); the team store
+    has its own limits."""
     if profile is not None:
         memory_url = memory_url or profile.memory_url
         password_name = password_name or profile.memory_password_name
@@ -1348,4 +1534,4 @@ def open_store(
         from aisre_cli.memory.teamstore import open_team_store
 
         return open_team_store(loc)  # writes spooled while the server is down
-    return MemoryStore(location=loc)
+    return MemoryStore(location=loc, busy_timeout_ms=busy_timeout_ms)

@@ -15,7 +15,13 @@ from aisre_cli.memory.advisor import (
     open_advisor,
     open_track_record,
 )
-from aisre_cli.memory.backend import BUSY_TIMEOUT_MS, MemoryStoreError, MemoryUnavailable
+from aisre_cli.memory.backend import (
+    BUSY_TIMEOUT_MS,
+    TRIAGE_LOCK_WAIT_MS,
+    MemoryLocked,
+    MemoryStoreError,
+    MemoryUnavailable,
+)
 from aisre_cli.memory.storage import (
     EXPORT_SCHEMA,
     FAILURE,
@@ -39,8 +45,10 @@ __all__ = [
     "OTHER_KIND_PRIOR",
     "OUTCOMES",
     "SUCCESS",
+    "TRIAGE_LOCK_WAIT_MS",
     "Advisor",
     "Incident",
+    "MemoryLocked",
     "MemoryStore",
     "MemoryStoreError",
     "MemoryUnavailable",

@@ -19,6 +19,13 @@ bytes that are not UTF-8, control characters (a summary may hold them: every rea
 shows them escaped), white space in a service name and oversized values are usage
 errors, and an empty optional value is an option not given.
 
+A change id given by the pipeline (`record --id DEPLOY_ID`, `make_change(change_id=…)`)
+makes a re-run step idempotent: `record_once` checks the feed for the id under an
+exclusive lock on the file (`flock`, held by every `--id` writer while it reads and
+appends) and appends nothing when it is there with the same service, version and time
+(`Recorded.new` is False); the same id with other values is a `ChangeConflict` (exit
+2). Appends without an id take no lock: their random ids cannot meet.
+
 `TopologyFile` reads the profile's `topology_file` (the bundle's topology.yaml
 format) as a `TopologySource`.
 """
@@ -31,6 +38,7 @@ import secrets as _random
 import stat
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -49,6 +57,24 @@ from aisre_cli.sources.timeparse import TimestampError, iso, to_datetime
 KINDS: tuple[str, ...] = ("deploy", "config", "flag", "infra", "scale")
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """What `record_once` did (the file feed, or a team store's `StoreChangeFeed`)."""
+
+    change: Change
+    """The change as recorded: the new one, or the one already recorded under its id."""
+    new: bool = True
+    """False: the id was recorded before (a re-run pipeline step); nothing was written."""
+    spooled: bool = False
+    """The change is in this machine's local spool, not yet in the team store."""
+
+
+class ChangeConflict(UsageError):
+    """`--id` names a change already recorded with another service, version or time:
+    a different change under the same id (exit 2, like a confirmed cause that meets a
+    teammate's). Nothing is recorded."""
+
+
 CHANGE_FILE_MAX_BYTES = 256_000_000
 """A change feed larger than this is refused rather than read into memory."""
 
@@ -60,6 +86,9 @@ SUMMARY_MAX = 1000
 """Characters of a summary at most: one line, not a commit message body or a log."""
 URL_MAX = 2048
 """Characters of a URL at most."""
+CHANGE_ID_MAX = 128
+"""Characters of a change id given with `--id` at most (a deploy id, a pipeline run id,
+a UUID with a prefix: never a sentence)."""
 
 _LINE_START = b'{"id":'
 """How every line `record` writes begins (the id is its first key)."""
@@ -141,6 +170,29 @@ class ChangeFile:
                 at = raw.find(_LINE_START, at + 1)
         return None
 
+    def _recorded(self, change_id: str) -> Change | None:
+        """The change recorded under `change_id`, if any. A feed that cannot be read
+        (too big, not readable) does not stop the record: it is appended unchecked, with
+        a note (a second line with the id is read back as one change)."""
+        before = len(self._notes)
+        said = {n.detail for n in self._notes}
+        try:
+            changes = self.read_all()
+        except SourceError as exc:
+            self._notes.append(
+                SourceNote(
+                    self.name,
+                    "partial",
+                    f"change {change_id} recorded without checking the feed for that id"
+                    f" (not read: {exc.message})",
+                )
+            )
+            return None
+        # a damaged line is said once, though the feed was read twice
+        fresh = [n for n in self._notes[before:] if n.detail not in said]
+        self._notes = self._notes[:before] + fresh
+        return next((c for c in changes if c.id == change_id), None)
+
     def _parse(self, raw: bytes, lineno: int) -> Change:
         try:
             obj: Any = orjson.loads(raw)
@@ -204,8 +256,38 @@ class ChangeFile:
         author: str | None = None,
         url: str | None = None,
         ts: datetime | None = None,
+        change_id: str | None = None,
     ) -> Change:
-        """Append one change event and return it."""
+        """Append one change event and return it (see `record_once`)."""
+        return self.record_once(
+            service=service,
+            kind=kind,
+            version=version,
+            summary=summary,
+            previous_version=previous_version,
+            author=author,
+            url=url,
+            ts=ts,
+            change_id=change_id,
+        ).change
+
+    def record_once(
+        self,
+        *,
+        service: str,
+        kind: str = "deploy",
+        version: str | None = None,
+        summary: str = "",
+        previous_version: str | None = None,
+        author: str | None = None,
+        url: str | None = None,
+        ts: datetime | None = None,
+        change_id: str | None = None,
+    ) -> Recorded:
+        """Append one change event, unless `change_id` (the pipeline's own id) is in the
+        feed already: then nothing is written and the recorded change is returned
+        (`new` False), or `ChangeConflict` is raised when its service, version or time
+        (`ts`, when given) differ."""
 
         def last_version(svc: str, before: datetime | None) -> str | None:
             # the previous version is a courtesy: a feed that cannot be read (too big,
@@ -233,6 +315,7 @@ class ChangeFile:
             author=author,
             url=url,
             ts=ts,
+            change_id=change_id,
         )
         row = {
             "id": change.id,
@@ -246,12 +329,28 @@ class ChangeFile:
             "url": change.url,
         }
         line = orjson.dumps({k: v for k, v in row.items() if v is not None}) + b"\n"
-        self._append(line)
-        return change
+        if change_id is None:
+            self._append(line)
+            return Recorded(change)
+        found: list[Change] = []
 
-    def _append(self, line: bytes) -> None:
+        def absent() -> bool:  # under the file's lock: no other `--id` writer between
+            old = self._recorded(change.id)
+            if old is not None:
+                found.append(old)
+            return old is None
+
+        if self._append(line, absent):
+            return Recorded(change)
+        check_same(found[0], change, at_given=ts is not None)
+        return Recorded(found[0], new=False)
+
+    def _append(self, line: bytes, absent: Callable[[], bool] | None = None) -> bool:
         """Append `line` with one `write`, starting a new line when the file ends in a
-        torn one (else the two would be one malformed line and both changes lost)."""
+        torn one (else the two would be one malformed line and both changes lost).
+
+        With `absent`: take an exclusive `flock` on the file first and append only if
+        `absent()` (run under the lock) is true; False when nothing was appended."""
         folder = self.path.parent
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -279,6 +378,13 @@ class ChangeFile:
                     hint="move it aside: the change feed is a JSON-lines file",
                 )
             os.set_blocking(fd, True)
+            if absent is not None:
+                import fcntl
+
+                fcntl.flock(fd, fcntl.LOCK_EX)  # released when the file is closed
+                if not absent():
+                    return False
+                st = os.fstat(fd)  # another writer may have appended while we waited
             if readable and st.st_size and os.pread(fd, 1, st.st_size - 1) != b"\n":
                 line = b"\n" + line  # at worst a blank line, when another writer raced
             written = os.write(fd, line)
@@ -292,6 +398,7 @@ class ChangeFile:
                 " the change is not recorded",
                 hint="free space and record it again (the torn line is skipped when read)",
             )
+        return True
 
 
 def make_change(
@@ -306,9 +413,13 @@ def make_change(
     author: str | None = None,
     url: str | None = None,
     ts: datetime | None = None,
+    change_id: str | None = None,
 ) -> Change:
-    """A validated change event for a feed (`aisre change record`): its id, time,
-    author and, unless given, the previous version from the feed (`last_version`)."""
+    """A validated change event for a feed (`aisre change record`): its id (`change_id`,
+    the pipeline's own, else a generated one), time, author and, unless given, the
+    previous version from the feed (`last_version`)."""
+    if change_id is not None:
+        check_change_id(change_id)
     if not service.strip():
         raise UsageError("--service must not be empty")
     _check("--service", service, SERVICE_MAX, spaces=False)
@@ -345,7 +456,7 @@ def make_change(
         except UsageError:
             who = None
     return Change(
-        id=f"chg-{when.strftime('%Y%m%dT%H%M%S')}-{_random.token_hex(3)}",
+        id=change_id or f"chg-{when.strftime('%Y%m%dT%H%M%S')}-{_random.token_hex(3)}",
         ts=when,
         service=service,
         kind=_kind(kind),
@@ -356,6 +467,59 @@ def make_change(
         url=url,
         source=source,
     )
+
+
+def check_change_id(value: str) -> str:
+    """`--id`: one word of printable characters, at most `CHANGE_ID_MAX` of them; a
+    UsageError otherwise. Empty is an error, not an option left out: `--id "$DEPLOY_ID"`
+    with the variable unset would lose the idempotence the pipeline asked for."""
+    example = 'e.g. --id "deploy-$CI_PIPELINE_ID"'
+    if value == "":
+        raise UsageError(
+            "--id must not be empty",
+            hint=f"pass the pipeline's own id ({example}), or leave --id out for a generated one",
+        )
+    try:
+        _check("--id", value, CHANGE_ID_MAX, spaces=False)
+    except UsageError as exc:
+        raise UsageError(
+            exc.message,
+            hint=f"an id is one word of printable characters, {CHANGE_ID_MAX} at most: {example}",
+        ) from None
+    return value
+
+
+def differences(old: Change, new: Change, *, at_given: bool) -> list[str]:
+    """What makes `new` another change than `old`, recorded under the same id: its
+    service, its version, or its time when it was given (`--at`; without it a re-run
+    step is "now", later than the first run). Empty: the same change. Each item names
+    the recorded value, as the option that would repeat it."""
+    out: list[str] = []
+    if new.service != old.service:
+        out.append(f"--service {_quote(old.service)}")
+    if (new.version or None) != (old.version or None):
+        out.append(f"--version {_quote(old.version)}" if old.version else "no --version")
+    if at_given and new.ts != old.ts:
+        out.append(f"--at {iso(old.ts)}")
+    return out
+
+
+def conflict_error(change_id: str, diff: list[str]) -> ChangeConflict:
+    """The one-line refusal of a change id recorded as another change (`differences`)."""
+    return ChangeConflict(
+        f"change {_quote(change_id)} is already recorded with {', '.join(diff)}:"
+        " another change under the same id; nothing recorded",
+        hint="give this change an id of its own, or repeat the recorded values to re-run"
+        " the step that recorded it",
+    )
+
+
+def check_same(old: Change, new: Change, *, at_given: bool) -> None:
+    """Raise `ChangeConflict` when `new`, recorded again under `old`'s id, is another
+    change (`differences`)."""
+    diff = differences(old, new, at_given=at_given)
+    if diff:
+        raise conflict_error(old.id, diff)
 
 
 def _check(

@@ -5,6 +5,12 @@ checkout --version v1.5.0`); triage reads them back as change evidence. The feed
 `$XDG_DATA_HOME/aisre/changes.jsonl` unless the profile names `sources.changes_file`;
 a profile with a team store (`memory_url`) records into the store's change feed
 instead, so a change recorded by CI is seen by every engineer's triage.
+
+`--id` is the pipeline's own change id: a re-run step records nothing new (the same id
+with another service, version or time is refused, exit 2). With the team store down
+the change waits in this machine's local spool (`--spool`) or, by default under CI
+(`$CI` true: a runner is often deleted after the job, its spool with it), is an error
+that records nothing (`--no-spool`, exit 3).
 """
 
 from __future__ import annotations
@@ -79,55 +85,122 @@ def record_cmd(
     url: str | None = typer.Option(None, "--url", help="Link to the pipeline run or PR."),
     author: str | None = typer.Option(None, "--author", help="Default: $AISRE_AUTHOR or $USER."),
     at: str | None = typer.Option(None, "--at", help="When (RFC 3339); default: now."),
+    change_id: str | None = typer.Option(
+        None,
+        "--id",
+        help="The pipeline's own id for the change (a deploy or run id): recording it again"
+        " records nothing; the same id with another service, version or --at is refused."
+        " Default: a generated id.",
+    ),
+    spool: bool | None = typer.Option(
+        None,
+        "--spool/--no-spool",
+        help="Team store unreachable: keep the change in this machine's local spool until"
+        " `aisre memory sync` (--spool), or fail and record nothing (--no-spool). Default: --spool,"
+        " and --no-spool when $CI is true (an ephemeral runner's spool is lost with it).",
+        show_default=False,
+    ),
     profile: ProfileOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Append one change event to the change feed.
 
-    Example: aisre change record --service checkout --version v1.5.0 --summary "new cart"
+    With a team store (memory_url) that cannot be reached, the change waits in this
+    machine's local spool until `aisre memory sync` sends it; under CI ($CI true) it
+    fails instead (exit 3) unless --spool is given.
+
+    Examples:
+
+      aisre change record --service checkout --version v1.5.0 -m "new cart"
+
+      aisre change record -s checkout --version v1.5.0 --id "$CI_PIPELINE_ID"
+
+      aisre change record -s checkout --id "$CI_PIPELINE_ID" --no-spool
     """
     from aisre_cli.memory.storage import StoreChangeFeed
+    from aisre_cli.sources.changefile import check_change_id
     from aisre_cli.sources.timeparse import iso
 
+    if change_id is not None:
+        check_change_id(change_id)  # before the team store is opened
     ts: datetime | None = None
     if at:
         ts = _at(at)
+    keep = spool if spool is not None else not in_ci()
     feed = _feed(ctx, profile)
-    where = feed.path
     said: list[str] = []
     if isinstance(feed, StoreChangeFeed):
         from aisre_cli.memory.teamstore import store_notes
 
         said = store_notes(feed.store)  # offline and why; what a replay had to say
     try:
-        c = feed.record(
-            service=service,
-            kind=kind,
-            version=version,
-            summary=summary,
-            previous_version=previous_version,
-            author=author,
-            url=url,
-            ts=ts,
-        )
-        spooled = isinstance(feed, StoreChangeFeed) and _spooled(feed.store, c.id)
+        if isinstance(feed, StoreChangeFeed):
+            done = feed.record_once(
+                service=service,
+                kind=kind,
+                version=version,
+                summary=summary,
+                previous_version=previous_version,
+                author=author,
+                url=url,
+                ts=ts,
+                change_id=change_id,
+                spool=keep,
+            )
+        else:  # the local file: no team store, no spool
+            done = feed.record_once(
+                service=service,
+                kind=kind,
+                version=version,
+                summary=summary,
+                previous_version=previous_version,
+                author=author,
+                url=url,
+                ts=ts,
+                change_id=change_id,
+            )
     finally:
         if isinstance(feed, StoreChangeFeed):
             feed.close()
-    if spooled:  # said where it went, not where it will
+    c = done.change
+    where = feed.path
+    if done.spooled:  # said where it went, not where it will
         where = f"the local spool, for {feed.path}"
     for text in said:
         note(text)
     for n in feed.drain_notes():  # a damaged feed: say so to the pipeline's log
         echo(f"warning: {n.detail}", err=True)
+    # spooled: on this machine only; CI runners are often deleted after the job
+    tail = (
+        ": it is on this machine only until `aisre memory sync` sends it to the team store"
+        if done.spooled
+        else ""
+    )
     if json_out:
         import json
 
-        out = {**c.model_dump(mode="json"), "ts": iso(c.ts), "spooled": spooled}
+        out = {
+            **c.model_dump(mode="json"),
+            "ts": iso(c.ts),
+            "spooled": done.spooled,
+            "already_recorded": not done.new,
+        }
         typer.echo(json.dumps(out, indent=2))
     else:
         echo(c.id)
-        echo(f"recorded {c.kind} of {c.service} in {where}", err=True)
+    if not done.new:
+        echo(f"change {c.id} already recorded in {where}; nothing new recorded{tail}", err=True)
+    elif done.spooled or not json_out:
+        echo(f"recorded {c.kind} of {c.service} in {where}{tail}", err=True)
+
+
+def in_ci() -> bool:
+    """Is this a CI job? `$CI` set to true, 1 or yes (any case): what GitHub Actions,
+    GitLab CI and most runners set. Their machines are often thrown away after the job,
+    and a local spool with them."""
+    import os
+
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
 
 
 def _at(at: str) -> datetime:
@@ -168,30 +241,6 @@ def _at(at: str) -> datetime:
             hint="check the value (unix seconds, not milliseconds?); omit --at for now",
         )
     return ts
-
-
-def _spooled(store: object, change_id: str) -> bool:
-    """Did the change go to the local spool? Always when the team store is offline;
-    also when it answered but older spooled writes could not be sent first (the order
-    holds, so this one waits behind them)."""
-    from aisre_cli.memory.teamstore import OfflineStore, TeamStore
-
-    if isinstance(store, OfflineStore):
-        return True
-    if not isinstance(store, TeamStore):
-        return False
-    try:
-        pending = store.spool.pending()
-    except AisreError:
-        return False
-    for r in pending:
-        op = r.payload.get("op")
-        if not isinstance(op, dict) or op.get("kind") != "change.record":
-            continue
-        data = op.get("data")
-        if isinstance(data, dict) and data.get("id") == change_id:
-            return True
-    return False
 
 
 @change_app.command("list")
