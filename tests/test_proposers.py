@@ -856,6 +856,28 @@ def test_a_surge_one_caller_passed_on_is_demand_though_another_caller_stayed_fla
     assert load({}) == INTERNAL_DISCOUNT
 
 
+def test_a_surge_nothing_degraded_after_is_no_traffic_surge() -> None:
+    """More requests that the service and everything it calls took in their stride are
+    not a cause: no `traffic_surge` without a degradation that follows it. (Here db was
+    slow well before its requests rose: the surge is not what degraded it.)"""
+    ctx = context(
+        [
+            series("http_request_duration_p99_seconds", "db", 0.1, 0.8, at=FAULT - 10 * STEP),
+            series("http_requests_per_second", "db", 100.0, 400.0),
+        ]
+    )
+    a = run(ctx)
+    assert cands(a, "unknown", "db"), "db is a suspect"
+    assert not cands(a, "traffic_surge", "db")
+    slow = context(
+        [
+            series("http_requests_per_second", "db", 100.0, 400.0),
+            series("http_request_duration_p99_seconds", "db", 0.1, 0.8),
+        ]
+    )
+    assert cands(run(slow), "traffic_surge", "db"), "the same surge, then slower: a surge"
+
+
 def test_surge_at_the_entry_point_is_demand() -> None:
     """The paging service has no callers: its surge is outside demand, not discounted."""
     ctx = context(
