@@ -57,7 +57,7 @@ _aisre_options() {
         "aisre memory status") echo "--help --json --profile -h -p" ;;
         "aisre memory sync") echo "--help --json --profile --set-aside-damaged -h -p" ;;
         "aisre runbook") echo "--help -h" ;;
-        "aisre runbook capabilities") echo "--help --json -h" ;;
+        "aisre runbook capabilities") echo "--help --json --profile -h -p" ;;
         "aisre runbook list") echo "--help --json --profile -h -p" ;;
         "aisre runbook policy") echo "--help --json --profile -h -p" ;;
         "aisre runbook resume") echo "--break-glass --help --json --profile -h -p" ;;
@@ -152,6 +152,7 @@ _aisre_value_kind() {
         "aisre memory migrate --to") echo "value" ;;
         "aisre memory status --profile"|"aisre memory status -p") echo "value" ;;
         "aisre memory sync --profile"|"aisre memory sync -p") echo "value" ;;
+        "aisre runbook capabilities --profile"|"aisre runbook capabilities -p") echo "value" ;;
         "aisre runbook list --profile"|"aisre runbook list -p") echo "value" ;;
         "aisre runbook policy --profile"|"aisre runbook policy -p") echo "value" ;;
         "aisre runbook resume --break-glass") echo "value" ;;

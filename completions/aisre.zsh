@@ -604,6 +604,7 @@ _aisre_runbook_commands() {
 _aisre_runbook_capabilities() {
     _arguments -s \
         '(--json)--json[Machine-readable output (stable schema)]' \
+        '(--profile -p)'{--profile=,-p+}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \
         '(- *)'{-h,--help}'[Show help and exit]'
 }
 

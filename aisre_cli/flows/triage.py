@@ -325,6 +325,7 @@ class TriageFlow:
                 self._books = load_runbooks(
                     self.profile,
                     on_skip=None if told else (lambda m: self._skipped(m)),
+                    trusted=self._trusted(),
                 )
             except AisreError as err:  # a broken runbook folder must not stop a triage
                 if not told:
@@ -332,6 +333,17 @@ class TriageFlow:
                     self.notes.append(f"runbooks not loaded: {err.message}")
                 self._books = []
         return self._books
+
+    def _trusted(self) -> tuple[str, ...]:
+        """The plugin capabilities the profile's policy trusts (a runbook verifying with
+        an untrusted one is invalid). A policy that cannot be read trusts none here:
+        the triage goes on, and `aisre runbook run` reports the policy."""
+        from aisre_cli.govern.policy import load_policy
+
+        try:
+            return tuple(load_policy(self.profile.policy_file).trusted_plugin_capabilities)
+        except AisreError:
+            return ()
 
     def runbook_refs(self) -> Sequence[Matchable]:
         """What matching reads of the runbooks (id, applies_to): the full runbooks when
@@ -343,7 +355,9 @@ class TriageFlow:
             from aisre_cli.remediate.matching import load_for_matching
 
             try:
-                self._refs = load_for_matching(self.profile, on_skip=self._skipped)
+                self._refs = load_for_matching(
+                    self.profile, on_skip=self._skipped, trusted=self._trusted
+                )
             except AisreError as err:  # a broken runbook folder must not stop a triage
                 self.runbook_error = err.message
                 self.notes.append(f"runbooks not loaded: {err.message}")

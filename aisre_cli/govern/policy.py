@@ -21,7 +21,16 @@ freeze_windows:
     weekly: {days: [fri, sat], start: "22:00", end: "06:00", timezone: Europe/Berlin}
 http_allowlist: [hooks.example.com]
 exec_allowlist: [[/usr/local/bin/flush-cache, --dry]]
+trusted_plugin_capabilities: [acme.read-thing]   # plugin capabilities taken at their word
 ```
+
+A capability from an installed plugin (an `aisre.capabilities` entry point) declares
+its own `scope` and `handoff`; governance does not take third-party code at its word.
+A plugin capability that declares `read` is governed as a `write` (confirmation,
+autonomy rules, refused in a freeze) and one that declares `handoff` as an ordinary
+step, unless it is listed in `trusted_plugin_capabilities`. A declared `write` or
+`destructive` is never lowered. Only a trusted plugin capability may verify a step
+(a verification runs without confirmation).
 
 Autonomy for one step is resolved most specific first: environment + capability,
 capability, environment + class, class, environment, global.
@@ -193,7 +202,13 @@ class Policy(Rules):
     freeze_windows: list[FreezeWindow] = Field(default_factory=list)
     http_allowlist: list[str] = Field(default_factory=list)
     exec_allowlist: list[list[str]] = Field(default_factory=list)
+    trusted_plugin_capabilities: list[str] = Field(default_factory=list)
+    """Plugin capabilities whose declared `read` scope and `handoff` are honoured."""
     source: str = Field(default="built-in default", exclude=True)
+
+    def trusts(self, capability: str) -> bool:
+        """Does the operator take this plugin capability at its word?"""
+        return capability in self.trusted_plugin_capabilities
 
     def autonomy_for(self, environment: str, capability: str, scope: str) -> tuple[Autonomy, str]:
         """The autonomy level for one step, and which rule set it."""
@@ -259,19 +274,27 @@ def _known_capabilities(pol: Policy, lines: Mapping[tuple[str | int, ...], int],
     from difflib import get_close_matches
 
     from aisre_cli.remediate.capabilities import default_registry, plugin_errors
+    from aisre_cli.settings.plugins import plugins_disabled
 
     reg = default_registry()
     ruled: list[tuple[tuple[str, ...], Rules]] = [((), pol)]
     ruled += [(("environments", env), rules) for env, rules in pol.environments.items()]
-    for base, rules in ruled:
-        for name in rules.capabilities:
-            if name in reg:
-                continue
-            loc = (*base, "capabilities", name)
+    named: list[tuple[tuple[str | int, ...], str]] = [
+        ((*base, "capabilities", name), name)
+        for base, rules in ruled
+        for name in rules.capabilities
+    ]
+    if not plugins_disabled():  # AISRE_NO_PLUGINS=1: nothing to trust, and no error for it
+        named += [
+            (("trusted_plugin_capabilities", i), name)
+            for i, name in enumerate(pol.trusted_plugin_capabilities)
+        ]
+    for loc, name in named:
+        if name not in reg:
             close = get_close_matches(name, reg.names(), n=1)
             failed = len(plugin_errors())
             raise ConfigError(
-                f"{p}:{_line(lines, loc)}: {'.'.join(loc)}: unknown capability {name!r}"
+                f"{p}:{_line(lines, loc)}: {'.'.join(map(str, loc))}: unknown capability {name!r}"
                 + (f" (did you mean {close[0]}?)" if close else ""),
                 hint="`aisre runbook capabilities` lists them"
                 + (

@@ -11,7 +11,15 @@
   blast radius (+0.05 per extra target, up to +0.2), a recent change (+0.1), and an
   active freeze window (+0.3, and a hard stop for writes, see below).
 
-Rules, in order (first match wins), for one step:
+A capability's `scope` and `handoff` are what it declares about itself. For a built-in
+that is the truth; a capability from a plugin (marked by the loader when it registered
+it, `Registry.plugin`, never by anything the plugin sets) is governed on an *effective*
+scope (`governed`): a declared `read` counts as `write`, and a declared hand-off as an
+ordinary step, unless the policy lists it in `trusted_plugin_capabilities`. A declared
+`write` or `destructive` is never lowered. The decision's first reason then says so,
+and `Decision.governed_as` holds the scope it was routed on.
+
+Rules, in order (first match wins), for one step (on its effective scope):
 
 0. a step that writes to a target that is not pinned (a kubectl write when the profile
    names no `kube_context`): `refuse`, whatever the policy, break-glass included;
@@ -34,13 +42,15 @@ Every decision lists its reasons; they go to the prompt, the plan and the audit 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal, Protocol
 
 from aisre_cli.govern.policy import Autonomy, Policy
 
 DecisionKind = Literal["execute", "confirm", "refuse", "escalate"]
+TRUST_SETTING = "trusted_plugin_capabilities"
+"""The policy key that lists the plugin capabilities taken at their word."""
 
 
 class TrackRecord(Protocol):
@@ -89,6 +99,42 @@ class StepFacts:
     unsupported: str | None = None
     """Why the triage verdict does not support this runbook (run against the verdict:
     a human decides; never autonomous, never refused for it)."""
+    plugin: bool = False
+    """The capability comes from a plugin (as the registry recorded when the plugin
+    loader registered it): its declared `scope: read` and `handoff` are claims."""
+
+
+@dataclass(frozen=True)
+class Governed:
+    """How governance treats a capability: the scope it routes on, whether it is a
+    hand-off, and (when that differs from what the capability declares) why."""
+
+    scope: str
+    handoff: bool
+    note: str | None = None
+    """One line: `plugin capability X declares read; governed as write (...)`."""
+
+
+def governed(
+    capability: str, scope: str, *, handoff: bool, plugin: bool, policy: Policy
+) -> Governed:
+    """The effective scope and hand-off of a capability under `policy`.
+
+    A built-in, or a plugin capability the policy trusts, is taken as declared. An
+    untrusted plugin's `read` is governed as `write` and its `handoff` is not honoured;
+    its `write`/`destructive` stays as declared (never lowered)."""
+    if not plugin or policy.trusts(capability):
+        return Governed(scope, handoff)
+    claims = [c for c, made in (("read", scope == "read"), ("a hand-off", handoff)) if made]
+    effective = "write" if scope == "read" else scope
+    if not claims:
+        return Governed(effective, False)
+    return Governed(
+        effective,
+        False,
+        f"plugin capability {capability} declares {' and '.join(claims)}; governed as"
+        f" {effective} (trust it with policy {TRUST_SETTING})",
+    )
 
 
 @dataclass(frozen=True)
@@ -102,9 +148,12 @@ class Decision:
     freeze: tuple[str, ...] = field(default=())
     hint: str | None = field(default=None, compare=False)
     """What the human can do about a refusal (shown under it; not part of the record)."""
+    governed_as: str | None = None
+    """The scope the step was routed on when it is not the one its capability declares
+    (an untrusted plugin's `read`, routed as `write`); None otherwise."""
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "kind": self.kind,
             "reasons": list(self.reasons),
             "trust": round(self.trust, 4),
@@ -113,6 +162,9 @@ class Decision:
             "autonomy_rule": self.autonomy_rule,
             "freeze": list(self.freeze),
         }
+        if self.governed_as is not None:
+            out["governed_as"] = self.governed_as
+        return out
 
 
 def trust_score(f: StepFacts, record: TrackRecord) -> float:
@@ -140,6 +192,19 @@ def risk_score(f: StepFacts, policy: Policy, freezes: list[str]) -> float:
 
 
 def decide(f: StepFacts, policy: Policy, record: TrackRecord | None = None) -> Decision:
+    g = governed(f.capability, f.scope, handoff=f.handoff, plugin=f.plugin, policy=policy)
+    if g.scope != f.scope or g.handoff != f.handoff:
+        # a plugin's claim not taken at its word: route it as what it may really be
+        d = _decide(replace(f, scope=g.scope, handoff=g.handoff), policy, record)
+        return replace(
+            d,
+            reasons=(g.note, *d.reasons) if g.note else d.reasons,
+            governed_as=g.scope if g.scope != f.scope else None,
+        )
+    return _decide(f, policy, record)
+
+
+def _decide(f: StepFacts, policy: Policy, record: TrackRecord | None) -> Decision:
     rec = record or EmptyTrackRecord()
     th = policy.thresholds
     now = f.now or datetime.now().astimezone()

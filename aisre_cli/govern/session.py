@@ -59,6 +59,11 @@ Guarantees, enforced here and not in the UI:
 * A `confirm` decision needs a `Confirmation`; `refuse`/`escalate` never run;
   `execute` (autonomy) runs without one, and the audit record says so.
 * Steps run in order; a finished step is never run again (also across `resume`).
+* A capability from a plugin is routed on its effective scope (`routing.governed`:
+  an untrusted plugin's `read` as `write`, its hand-off as an ordinary step); the
+  audit records of a step carry the declared `scope` and, when it differs,
+  `governed_as`. A run whose verification uses a plugin capability the policy does not
+  trust is refused at `start`/`resume` (a verification runs without confirmation).
 * Before an action the checkpoint marks the step `running`, then the intent record is
   appended and fsynced; if that fails the action does not run. The result record
   follows the action, then the checkpoint. `resume()` reconciles the checkpoint with
@@ -81,7 +86,14 @@ from pydantic import ValidationError
 from aisre_cli.errors import AisreError, ExitCode, GovernanceRefused, UsageError, crashpoint
 from aisre_cli.govern.audit import AuditRecord, AuditSink, open_audit_log
 from aisre_cli.govern.policy import Policy, load_policy
-from aisre_cli.govern.routing import Decision, EmptyTrackRecord, StepFacts, TrackRecord, decide
+from aisre_cli.govern.routing import (
+    TRUST_SETTING,
+    Decision,
+    EmptyTrackRecord,
+    StepFacts,
+    TrackRecord,
+    decide,
+)
 from aisre_cli.model import TriageReport
 from aisre_cli.remediate import checkpoint, executor
 from aisre_cli.remediate.capabilities import (
@@ -216,6 +228,21 @@ def run_outcome(state: RunState) -> str:
     return "stopped"
 
 
+def untrusted_verification(plan: Plan, registry: Registry, policy: Policy) -> str | None:
+    """Why the plan may not run: a step verifies with a plugin capability the policy
+    does not trust (a verification runs without confirmation, so a plugin's word that
+    it only reads is not enough). None: every verification may run."""
+    for ps in plan.steps:
+        v = ps.step.verify
+        name = v.capability if v is not None else None
+        if name and registry.plugin(name) is not None and not policy.trusts(name):
+            return (
+                f"step {ps.id}: verify uses plugin capability {name}, which the policy does"
+                f" not trust (a verification runs unconfirmed; list it in {TRUST_SETTING})"
+            )
+    return None
+
+
 def _minutes_since_change(report: TriageReport | None, now: datetime) -> float | None:
     if report is None:
         return None
@@ -286,6 +313,13 @@ class RunSession:
             plan = build_plan(
                 runbook, params or {}, report=report, registry=reg, ctx=ctx, run_id=run_id
             )
+            untrusted = untrusted_verification(plan, reg, pol)
+            if untrusted is not None:
+                raise GovernanceRefused(
+                    untrusted,
+                    hint=f"add it to {TRUST_SETTING} in the policy file ({pol.source}) if you"
+                    " trust the plugin",
+                )
         except (GovernanceRefused, NotAllowed) as exc:  # the policy refused an action
             log.append(
                 "refused",
@@ -354,18 +388,7 @@ class RunSession:
                 "dry_run": dry_run,
                 "policy": pol.source,
                 "signals": signals,
-                "plan": [
-                    {
-                        "step": ps.id,
-                        "capability": ps.capability.name,
-                        "scope": ps.scope,
-                        "target": _target(ps),
-                        "action": ps.action.text(),
-                        "digest": ps.action.digest(),
-                        "decision": s.decide(ps).to_dict(),
-                    }
-                    for ps in plan.steps
-                ],
+                "plan": [s._planned(ps) for ps in plan.steps],
             },
             run_id,
         )
@@ -482,6 +505,13 @@ class RunSession:
         }
         plan = build_plan(runbook, given, report=None, registry=reg, ctx=ctx, run_id=run_id)
         plan.sources = dict(state.param_sources)
+        untrusted = untrusted_verification(plan, reg, pol)
+        if untrusted is not None:  # the policy may have changed since the run started
+            raise GovernanceRefused(
+                untrusted,
+                hint=f"add it to {TRUST_SETTING} in the policy file ({pol.source}) if you"
+                " trust the plugin",
+            )
         bg = _check_break_glass(break_glass)
         s = cls(
             plan=plan,
@@ -624,11 +654,26 @@ class RunSession:
             unpinned=unpinned_reason(ps.capability, self.ctx),
             unpinned_hint=getattr(ps.capability, "pin_hint", None),
             unsupported=sig.get("unsupported") or None,
+            plugin=self.registry.plugin(ps.capability.name) is not None,
         )
 
     def decide(self, ps: PlannedStep) -> Decision:
         """The routing decision for a step right now (pure; call it as often as needed)."""
         return decide(self.facts(ps), self.policy, _Readable(self.record))
+
+    def _planned(self, ps: PlannedStep) -> dict[str, Any]:
+        """One step of the plan, for the run_start record."""
+        d = self.decide(ps)
+        return {
+            "step": ps.id,
+            "capability": ps.capability.name,
+            "scope": ps.scope,
+            **_governed_as(d),
+            "target": _target(ps),
+            "action": ps.action.text(),
+            "digest": ps.action.digest(),
+            "decision": d.to_dict(),
+        }
 
     def preview(self, ps: PlannedStep) -> Preview:
         """Dry run: show exactly what the step would do. Audited; changes nothing."""
@@ -727,6 +772,7 @@ class RunSession:
                     "attempt": attempt,
                     "capability": ps.capability.name,
                     "scope": ps.scope,
+                    **_governed_as(d),
                     "target": _target(ps),
                     "action": action.text(),
                     "digest": action.digest(),
@@ -878,6 +924,7 @@ class RunSession:
                 "undo_of": undo.undo_of,
                 "capability": undo.capability.name,
                 "scope": undo.scope,
+                **_governed_as(d),
                 "target": _target(undo),
                 "action": action.text(),
                 "digest": action.digest(),
@@ -1014,6 +1061,12 @@ def _mark_verified(
         st.verified, st.unverified = None, detail  # the check could not be made
     else:
         st.verified, st.unverified = ok, None
+
+
+def _governed_as(d: Decision) -> dict[str, str]:
+    """`governed_as` for a step's audit record, when it was routed on another scope
+    than the one its capability declares (an untrusted plugin's `read`)."""
+    return {"governed_as": d.governed_as} if d.governed_as is not None else {}
 
 
 def _target(ps: PlannedStep) -> dict[str, str | None] | None:

@@ -19,7 +19,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -110,17 +110,21 @@ def match_runbooks(
 
 
 def load_runbooks(
-    profile: Profile | None = None, on_skip: Callable[[str], None] | None = None
+    profile: Profile | None = None,
+    on_skip: Callable[[str], None] | None = None,
+    trusted: Collection[str] = (),
 ) -> list[Runbook]:
     """The profile's runbooks (shipped + `runbook_dirs`), skipping invalid files.
 
     `on_skip` is told about each skipped file (its first problem, as FILE:LINE: WHAT).
+    `trusted`: the policy's `trusted_plugin_capabilities` (a runbook that verifies with
+    a plugin capability the policy does not trust is invalid).
     """
     from aisre_cli.remediate.runbook import Problem
     from aisre_cli.remediate.runbook import load_runbooks as _load
 
     skipped: list[Problem] = []
-    books = _load(profile, strict=False, skipped=skipped)
+    books = _load(profile, strict=False, skipped=skipped, trusted=trusted)
     if on_skip is not None:
         for prob in skipped:
             on_skip(prob.render())
@@ -128,10 +132,18 @@ def load_runbooks(
 
 
 def _cache_key(profile: Profile | None) -> str:
-    """Changes whenever a runbook file, the set of files, or the validating code does."""
+    """Changes whenever a runbook file, the set of files, the validating code or the
+    profile's policy file (which plugin capabilities it trusts) does."""
     from aisre_cli.remediate.files import runbook_dirs, runbook_files
 
     h = hashlib.sha256(f"aisre {__version__}\n".encode())
+    policy = profile.policy_file if profile is not None else None
+    if policy:
+        h.update(f"policy {policy}\n".encode())
+        try:
+            h.update(Path(policy).expanduser().read_bytes())
+        except OSError:
+            h.update(b"<unreadable>")
     code = Path(__file__).resolve().parent
     for src in sorted([*code.glob("*.py"), *code.glob("capabilities/*.py")]):
         st = src.stat()
@@ -146,7 +158,9 @@ def _cache_key(profile: Profile | None) -> str:
 
 
 def load_for_matching(
-    profile: Profile | None = None, on_skip: Callable[[str], None] | None = None
+    profile: Profile | None = None,
+    on_skip: Callable[[str], None] | None = None,
+    trusted: Callable[[], Collection[str]] | None = None,
 ) -> list[Matchable]:
     """The runbooks matching needs (id and applies_to), from a cache of the last full
     validation when no runbook file and no validating code changed since.
@@ -154,6 +168,8 @@ def load_for_matching(
     Triage calls this on every run: a cache hit reads and hashes the runbook files but
     does not parse YAML, build models or load the capability registry. A miss (or an
     unreadable cache) validates everything with `load_runbooks` and rewrites the cache.
+    `trusted` gives the policy's trusted plugin capabilities, asked only on a miss (the
+    key covers the policy file).
     """
     key = _cache_key(profile)
     cache = paths.data_dir() / "cache" / "runbooks.json"
@@ -177,7 +193,9 @@ def load_for_matching(
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass
     skipped: list[str] = []
-    books = load_runbooks(profile, on_skip=skipped.append)
+    books = load_runbooks(
+        profile, on_skip=skipped.append, trusted=trusted() if trusted is not None else ()
+    )
     if on_skip is not None:
         for msg in skipped:
             on_skip(msg)

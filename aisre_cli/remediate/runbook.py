@@ -10,8 +10,12 @@ reference parameters as `{{ name }}`.
 fail the capability's schema (checked with stand-in values of each parameter's
 type), references to undefined names, a PromQL verification that interpolates a free
 text parameter, undo references to missing steps, undo steps nothing refers to
-(unreachable), and duplicate ids. Every problem carries `file:line`, because the
-loader keeps the line of each YAML node.
+(unreachable), duplicate ids, and a verification that uses a plugin capability the
+policy does not trust (`trusted`: the policy's `trusted_plugin_capabilities`, passed
+in by the caller, since remediate never reads the policy; none given: none trusted). A
+verification runs without confirmation, so it must be a `read` capability, and a
+plugin's word that it only reads is not enough. Every problem carries `file:line`,
+because the loader keeps the line of each YAML node.
 
 Shipped runbooks live in the top-level `runbooks/`; a profile adds folders with
 `runbook_dirs`. A later folder may not silently replace an earlier id: duplicates are
@@ -22,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -311,15 +315,17 @@ def load_runbooks(
     *,
     strict: bool = True,
     skipped: list[Problem] | None = None,
+    trusted: Collection[str] = (),
 ) -> list[Runbook]:
     """Every runbook of the profile (shipped ones first). Invalid ones raise when strict.
 
     With `strict=False` invalid files are skipped (triage must still work when a user's
     folder holds a broken runbook; `aisre runbook validate` reports it) and the first
-    problem of each skipped file is appended to `skipped`.
+    problem of each skipped file is appended to `skipped`. `trusted`: the plugin
+    capabilities the policy trusts (`validate_runbook`).
     """
     files = runbook_files(d for d in runbook_dirs(profile) if d.exists())
-    rbs, problems = validate_files(files)
+    rbs, problems = validate_files(files, trusted=trusted)
     if skipped is not None:
         seen_files: set[str] = set()
         for prob in problems:
@@ -337,9 +343,11 @@ def load_runbooks(
     return [rb for rb in rbs if rb.source not in bad]
 
 
-def find_runbook(runbook_id: str, profile: Profile | None = None) -> Runbook:
+def find_runbook(
+    runbook_id: str, profile: Profile | None = None, *, trusted: Collection[str] = ()
+) -> Runbook:
     skipped: list[Problem] = []
-    rbs = load_runbooks(profile, strict=False, skipped=skipped)
+    rbs = load_runbooks(profile, strict=False, skipped=skipped, trusted=trusted)
     for prob in skipped:  # a file that claims this id is broken, or a second one claims it
         if prob.runbook == runbook_id:
             twice = prob.message.startswith("duplicate runbook id")
@@ -352,7 +360,7 @@ def find_runbook(runbook_id: str, profile: Profile | None = None) -> Runbook:
             )
     for rb in rbs:
         if rb.id == runbook_id:
-            problems = validate_files([Path(rb.source)])[1]
+            problems = validate_files([Path(rb.source)], trusted=trusted)[1]
             if problems:
                 raise RunbookError(
                     f"invalid runbook: {problems[0].render()}",
@@ -387,7 +395,7 @@ def _short(value: str, keep: int = 60) -> str:
 
 
 def validate_files(
-    files: Sequence[Path], registry: Registry | None = None
+    files: Sequence[Path], registry: Registry | None = None, *, trusted: Collection[str] = ()
 ) -> tuple[list[Runbook], list[Problem]]:
     """Load and validate files. Returns the valid runbooks and every problem found."""
     reg = registry or default_registry()
@@ -400,7 +408,7 @@ def validate_files(
         rb = loaded.runbook
         if rb is None:
             continue
-        found = validate_runbook(rb, loaded.lines, reg)
+        found = validate_runbook(rb, loaded.lines, reg, trusted=trusted)
         if rb.id in seen:
             found.append(
                 Problem(
@@ -419,7 +427,11 @@ def validate_files(
 
 
 def validate_runbook(
-    rb: Runbook, lines: dict[tuple[str | int, ...], int], registry: Registry
+    rb: Runbook,
+    lines: dict[tuple[str | int, ...], int],
+    registry: Registry,
+    *,
+    trusted: Collection[str] = (),
 ) -> list[Problem]:
     where = rb.source or "<runbook>"
     out: list[Problem] = []
@@ -462,6 +474,12 @@ def validate_runbook(
             add(
                 [*base, "capability"],
                 f"verification must use a read capability, not {cap_name} ({cap.scope})",
+            )
+        elif read_only and registry.plugin(cap_name) is not None and cap_name not in trusted:
+            add(
+                [*base, "capability"],
+                f"verification runs unconfirmed, so plugin capability {cap_name} must be"
+                " trusted: list it in the policy's trusted_plugin_capabilities",
             )
         bad = False
         for key, value in inputs.items():

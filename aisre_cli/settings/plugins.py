@@ -37,7 +37,11 @@ A plugin is third-party code on an on-call laptop, so its hook is held at arm's 
   answer of a plugin's source against the domain models before it enters the engine
   (investigate/gather.py), and gathers in daemon threads, so a source that answers
   garbage fails alone, in one line, and one that never answers is left behind at the
-  budget without holding the process's exit; `aisre doctor` bounds each check.
+  budget without holding the process's exit; `aisre doctor` bounds each check;
+- so is every capability a plugin's hook registers (`plugin_of` names its plugin): the
+  mark is made here, by the loader, never taken from the capability, so governance can
+  tell third-party code from a built-in (govern/routing.py: a plugin's `scope: read`
+  or `handoff` is not taken at its word unless the policy trusts it).
 """
 
 from __future__ import annotations
@@ -255,19 +259,23 @@ def _remember(obj: object, label: str) -> object:
 
 def plugin_of(obj: object) -> str | None:
     """`plugin NAME = module:hook (package DIST)` when a plugin's factory built `obj`
-    (its answers are then checked before they are used), else None (a built-in's)."""
+    (its answers are then checked before they are used) or a plugin's hook registered
+    it (a capability), else None (a built-in's)."""
     hit = _BUILT.get(id(obj))
     return hit[1] if hit is not None and hit[0] is obj else None
 
 
 def _guarded(group: str, obj: Any, err: PluginError, errors: list[PluginError]) -> Any:
-    """A plugin's source type whose factories fail with one line naming the plugin."""
+    """A plugin's source type whose factories fail with one line naming the plugin;
+    a plugin's capability, remembered as the plugin's (`plugin_of`)."""
+    label = f"plugin {err.name}" + (f" (package {err.dist})" if err.dist else "")
+    if group == CAPABILITIES_GROUP:
+        return _remember(obj, label)
     if group != SOURCES_GROUP:
         return obj
     from aisre_cli.errors import AisreError, ConfigError
 
     key, build, default = obj.key, obj.build, obj.default
-    label = f"plugin {err.name}" + (f" (package {err.dist})" if err.dist else "")
 
     def safe_build(cfg: Any, env: Any) -> Any:
         try:

@@ -6,6 +6,11 @@ kubectl.py, web.py and local.py; a plugin's is an entry point in the
 `aisre.capabilities` group). A `Registry` is a plain mapping from name to
 `Capability`; tests can build their own. Nothing else can act: the executor only ever calls
 `registry.get(name).execute(...)`.
+
+The registry also knows which capabilities a plugin provides (`Registry.plugin`): the
+loader marks them when it registers them (`settings.plugins.plugin_of`), so nothing a
+plugin declares about itself can make it pass for a built-in. Governance uses the mark
+(a plugin's declared `read` or `handoff` counts only when the policy trusts it).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from aisre_cli.remediate.capabilities.base import (
     target_of,
     unpinned_reason,
 )
-from aisre_cli.settings.plugins import CAPABILITIES_GROUP, PluginError, run_hooks
+from aisre_cli.settings.plugins import CAPABILITIES_GROUP, PluginError, plugin_of, run_hooks
 
 __all__ = [
     "SCOPES",
@@ -49,17 +54,28 @@ __all__ = [
 
 
 class Registry:
-    """Capabilities by name."""
+    """Capabilities by name, and which of them come from a plugin."""
 
     def __init__(self, caps: Iterable[Capability] = ()) -> None:
         self._caps: dict[str, Capability] = {}
+        self._plugins: dict[str, str] = {}
         for c in caps:
             self.add(c)
 
-    def add(self, cap: Capability) -> None:
+    def add(self, cap: Capability, *, plugin: str | None = None) -> None:
+        """Register `cap`. It is a plugin's when `plugin` names the plugin, or when the
+        plugin loader registered it (`plugin_of`); never because of anything it sets."""
         if cap.name in self._caps:
             raise ValueError(f"capability {cap.name!r} registered twice")
         self._caps[cap.name] = cap
+        origin = plugin or plugin_of(cap)
+        if origin:
+            self._plugins[cap.name] = origin
+
+    def plugin(self, name: str) -> str | None:
+        """`plugin NAME = module:hook (package DIST)` for a capability a plugin
+        provides, None for a built-in (or a name not registered)."""
+        return self._plugins.get(name)
 
     def get(self, name: str) -> Capability:
         try:

@@ -6,7 +6,10 @@ A *capability* is the only way a runbook can act on the world. Each one declares
 * `Input` / `Output`: pydantic models; inputs are validated (narrow types from
   `remediate.types`) after templating, so nothing unvalidated reaches an argv or a
   request;
-* `scope`: `read`, `write` or `destructive` (governance routes on it);
+* `scope`: `read`, `write` or `destructive` (governance routes on it). A built-in's
+  scope is taken as declared; a plugin's is a claim: governance routes a plugin's `read`
+  as a `write` unless the policy trusts it (`trusted_plugin_capabilities`), and never
+  lowers a declared `write`/`destructive`. The same holds for `handoff`;
 * `undo_hint`: how it is undone ("" when it cannot be), and `undo()` that returns the
   inverse call when one exists;
 * `render()`: the exact `Action` it would perform (an argv list or an HTTP request,
@@ -206,7 +209,8 @@ class CapabilityBase:
     supports_dry_run = True
     handoff = False
     """True for steps that hand the incident to a human (post a note, escalate): they
-    change nothing in the system, so governance never refuses or escalates them."""
+    change nothing in the system, so governance never refuses or escalates them. Only
+    honoured for a built-in, or a plugin capability the policy trusts."""
     Input: type[StrictInput] = StrictInput
     Output: type[BaseModel] = AnyOutput
 

@@ -36,8 +36,10 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from aisre_cli.flows.runbook import Ended, RunFlow, RunSession
-    from aisre_cli.govern.routing import Decision
+    from aisre_cli.govern.policy import Policy
+    from aisre_cli.govern.routing import Decision, Governed
     from aisre_cli.model import TriageReport
+    from aisre_cli.remediate.capabilities import Capability, Registry
     from aisre_cli.remediate.capabilities import Preview as DryRun
     from aisre_cli.remediate.plan import PlannedStep
     from aisre_cli.settings.config import ResolvedProfile
@@ -205,6 +207,27 @@ def _badge(scope: str) -> str:
     return f"[{SCOPE_STYLE.get(scope, 'white')}]{scope}[/]"
 
 
+def _scope(declared: str, governed_as: str | None) -> str:
+    """The declared scope and, when governance routes the step on another one (an
+    untrusted plugin's `read`), that one: `read→write`."""
+    if governed_as is None or governed_as == declared:
+        return _badge(declared)
+    return f"{_badge(declared)}→{_badge(governed_as)}"
+
+
+def _governed(c: Capability, reg: Registry, pol: Policy) -> Governed:
+    """How the policy governs capability `c` (a plugin's claims are not its word)."""
+    from aisre_cli.govern.routing import governed
+
+    return governed(
+        c.name,
+        c.scope,
+        handoff=bool(getattr(c, "handoff", False)),
+        plugin=reg.plugin(c.name) is not None,
+        policy=pol,
+    )
+
+
 def _decision(d: Decision) -> str:
     return f"[{DECISION_STYLE[d.kind]}]{d.kind}[/]"
 
@@ -272,7 +295,7 @@ def show_plan(session: RunSession, con: Console) -> None:
         t.add_row(
             str(ps.index + 1),
             _esc(visible(ps.step.title, oneline=True)),
-            _badge(ps.scope),
+            _scope(ps.scope, d.governed_as),
             _esc(ps.capability.name),
             _decision(d),
             _esc(session.status_of(ps)),
@@ -303,7 +326,10 @@ def show_step(
     n = len(session.plan.steps)
     con.print()
     head = f"step {ps.index + 1}/{n}" if what == "step" else f"undo of {ps.undo_of}:"
-    con.print(f"[bold]{head}[/] {_esc(ps.step.title)}  {_badge(ps.scope)}  {ps.capability.name}")
+    con.print(
+        f"[bold]{head}[/] {_esc(ps.step.title)}  {_scope(ps.scope, d.governed_as)}"
+        f"  {ps.capability.name}"
+    )
     st = next((x for x in session.state.steps if x.id == ps.id), None)  # undo steps: none
     if st is not None and st.error and st.status in ("pending", "interrupted"):
         con.print(f"[yellow]note:[/] {_esc(st.error)}")
@@ -316,7 +342,7 @@ def show_step(
         target = ps.verify_query or ps.step.verify.capability or ""
         con.print(f"[dim]verify:[/] {_esc(target)} {_esc(ps.step.verify.expect or '')}")
     undo = ps.capability.undo_hint if ps.step.undo == "auto" else (str(ps.step.undo or ""))
-    if ps.writes:
+    if ps.writes or d.governed_as is not None:  # an untrusted plugin's read: a write
         con.print(f"[dim]undo:[/] {_esc(undo) if undo else 'none (cannot be undone)'}")
     con.print(
         f"[dim]decision:[/] {_decision(d)} (trust {d.trust:.2f}, risk {d.risk:.2f}):"
@@ -516,6 +542,20 @@ def _profile(ctx: typer.Context, profile: str | None) -> ResolvedProfile:
     return resolve_profile(st.profile)
 
 
+def _policy(ctx: typer.Context, profile: str | None, *, lenient: bool = False) -> Policy:
+    """The profile's governance policy. `lenient`: a config or policy that cannot be read
+    gives the built-in policy (which trusts no plugin capability) instead of an error."""
+    from aisre_cli.errors import ConfigError
+    from aisre_cli.govern.policy import Policy, load_policy
+
+    try:
+        return load_policy(_profile(ctx, profile).profile.policy_file)
+    except ConfigError:
+        if not lenient:
+            raise
+        return Policy()
+
+
 def _parse_params(items: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for it in items:
@@ -560,7 +600,8 @@ def list_cmd(ctx: typer.Context, profile: ProfileOpt = None, json_out: JsonOpt =
 
     skipped: list[Problem] = []
     prof = _profile(ctx, profile).profile
-    rbs = load_runbooks(prof, strict=False, skipped=skipped)
+    trusted = _policy(ctx, profile).trusted_plugin_capabilities
+    rbs = load_runbooks(prof, strict=False, skipped=skipped, trusted=trusted)
     for d in missing_dirs(prof):
         echo(f"note: runbook_dirs folder {d} does not exist (named in the profile)", err=True)
     if skipped:  # a runbook that is not listed must not vanish without a word
@@ -614,13 +655,20 @@ def show_cmd(
     from aisre_cli.remediate.runbook import find_runbook
     from aisre_cli.ui.term import console
 
-    rb = find_runbook(runbook_id, _profile(ctx, profile).profile)
+    pol = _policy(ctx, profile)
+    rb = find_runbook(
+        runbook_id, _profile(ctx, profile).profile, trusted=pol.trusted_plugin_capabilities
+    )
     reg = default_registry()
     if json_out:
         data = rb.model_dump(mode="json", by_alias=True)
         data["source"] = rb.source
         for s in data["steps"]:
-            s["scope"] = reg.get(s["capability"]).scope
+            cap = reg.get(s["capability"])
+            s["scope"] = cap.scope
+            g = _governed(cap, reg, pol)
+            if g.scope != cap.scope:
+                s["governed_as"] = g.scope
         print_json({"schema": "aisre.runbook/v1", "runbook": data})
         return
     con = console()
@@ -644,10 +692,13 @@ def show_cmd(
     con.print("steps:")
     for i, s in enumerate(rb.steps, 1):
         cap = reg.get(s.capability)
+        g = _governed(cap, reg, pol)
         con.print(
-            f"  {i}. {_esc(s.title)}  {_badge(cap.scope)} {_esc(s.capability)}"
+            f"  {i}. {_esc(s.title)}  {_scope(cap.scope, g.scope)} {_esc(s.capability)}"
             + ("  [yellow]confirm[/]" if s.confirm else "")
         )
+        if g.note:
+            con.print(f"       [dim]{_esc(g.note)}[/]")
         for k, v in s.inputs.items():
             con.print(f"       {_esc(k)}: {_esc(str(v))}")
         if s.verify is not None:
@@ -676,6 +727,10 @@ def validate_cmd(
     )
 
     prof = None if paths else _profile(ctx, profile).profile
+    # files named without a profile: the default profile's policy if it can be read,
+    # else none (no plugin capability trusted to verify)
+    chosen = profile is not None or state(ctx).profile is not None
+    trusted = _policy(ctx, profile, lenient=bool(paths) and not chosen).trusted_plugin_capabilities
     targets = list(paths) if paths else [d for d in runbook_dirs(prof) if d.exists()]
     # a configured folder that is not there hides its runbooks: a problem, not a pass
     gone = [
@@ -689,7 +744,7 @@ def validate_cmd(
                 hint="give a folder of runbooks, or the runbook files themselves",
             )
     files = runbook_files(targets)
-    rbs, problems = validate_files(files)
+    rbs, problems = validate_files(files, trusted=trusted)
     problems = gone + problems
     if json_out:
         print_json(
@@ -712,11 +767,20 @@ def validate_cmd(
 
 
 @runbook_app.command("capabilities")
-def capabilities_cmd(json_out: JsonOpt = False) -> None:
-    """List the capabilities runbook steps may use (nothing else can run)."""
+def capabilities_cmd(
+    ctx: typer.Context, profile: ProfileOpt = None, json_out: JsonOpt = False
+) -> None:
+    """List the capabilities runbook steps may use (nothing else can run).
+
+    A capability from a plugin is marked, with the scope governance routes it on: a
+    plugin's `read` counts as `write` unless the policy lists it in
+    `trusted_plugin_capabilities`.
+    """
     from aisre_cli.remediate.capabilities import default_registry
 
-    caps = list(default_registry())
+    reg = default_registry()
+    pol = _policy(ctx, profile)
+    caps = list(reg)
     if json_out:
         print_json(
             {
@@ -725,6 +789,9 @@ def capabilities_cmd(json_out: JsonOpt = False) -> None:
                     {
                         "name": c.name,
                         "scope": c.scope,
+                        "effective_scope": _governed(c, reg, pol).scope,
+                        "plugin": reg.plugin(c.name),
+                        "trusted": pol.trusts(c.name) if reg.plugin(c.name) else None,
                         "description": c.description,
                         "undo": c.undo_hint or None,
                         "inputs": c.input_model.model_json_schema(),
@@ -738,7 +805,17 @@ def capabilities_cmd(json_out: JsonOpt = False) -> None:
 
     con = console()
     for c in caps:
-        con.print(f"{c.name:32} {_badge(c.scope):10}  {_esc(c.description)}")
+        g = _governed(c, reg, pol)
+        origin = reg.plugin(c.name)
+        mark = "  [magenta](plugin)[/]" if origin is not None else ""
+        con.print(f"{c.name:32} {_scope(c.scope, g.scope):10}  {_esc(c.description)}{mark}")
+        if origin is not None:
+            how = (
+                "trusted by the policy"
+                if pol.trusts(c.name)
+                else (g.note or "not trusted; its scope is governed as declared")
+            )
+            con.print(f"{'':32} [dim]{_esc(origin)}: {_esc(how)}[/]")
 
 
 @runbook_app.command("runs")
@@ -817,7 +894,9 @@ def run_cmd(
     from aisre_cli.remediate.runbook import find_runbook
 
     rp = _profile(ctx, profile)
-    rb = find_runbook(runbook_id, rp.profile)
+    rb = find_runbook(
+        runbook_id, rp.profile, trusted=_policy(ctx, profile).trusted_plugin_capabilities
+    )
     report = _triage(ctx, profile, bundle, alert) if alert else None
     reader = KeyReader.for_stdin()
     flow = start_run(
@@ -882,7 +961,9 @@ def policy_cmd(ctx: typer.Context, profile: ProfileOpt = None, json_out: JsonOpt
     (min_trust, max_risk, escalate_trust, escalate_risk, min_successes,
     max_failure_rate, max_blast_radius, recent_change_minutes), `freeze_windows`
     (name, start/end or weekly {days, start, end}, environments), `http_allowlist`
-    (hosts) and `exec_allowlist` (argv prefixes).
+    (hosts), `exec_allowlist` (argv prefixes) and `trusted_plugin_capabilities`
+    (plugin capabilities whose declared `read` scope and hand-off are honoured; any
+    other plugin `read` is governed as `write`).
     """
     from datetime import UTC, datetime
 
@@ -894,7 +975,9 @@ def policy_cmd(ctx: typer.Context, profile: ProfileOpt = None, json_out: JsonOpt
     env = rp.profile.environment
     now = datetime.now(UTC)
     active = [w.name for w in pol.active_freezes(now, env)]
-    per_cap = {c.name: pol.autonomy_for(env, c.name, c.scope) for c in default_registry()}
+    reg = default_registry()
+    scopes = {c.name: _governed(c, reg, pol).scope for c in reg}
+    per_cap = {c.name: pol.autonomy_for(env, c.name, scopes[c.name]) for c in reg}
     if json_out:
         print_json(
             {
@@ -920,6 +1003,15 @@ def policy_cmd(ctx: typer.Context, profile: ProfileOpt = None, json_out: JsonOpt
         f" {th.escalate_trust}, escalate_risk {th.escalate_risk}, min_successes"
         f" {th.min_successes}, max_blast_radius {th.max_blast_radius}"
     )
-    for c in default_registry():
+    trusted = pol.trusted_plugin_capabilities
+    con.print(
+        "trusted plugin capabilities: "
+        + (_esc(", ".join(trusted)) if trusted else "none (a plugin's read is governed as write)")
+    )
+    for c in reg:
         level, rule = per_cap[c.name]
-        con.print(f"  {c.name:30} {_badge(c.scope):10} {level:11} [dim]({rule})[/]")
+        plugin = "  [magenta]plugin[/]" if reg.plugin(c.name) else ""
+        con.print(
+            f"  {c.name:30} {_scope(c.scope, scopes[c.name]):10} {level:11} [dim]({rule})[/]"
+            + plugin
+        )
