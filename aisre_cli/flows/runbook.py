@@ -43,6 +43,7 @@ from aisre_cli.settings.config import Profile
 
 if TYPE_CHECKING:
     from aisre_cli.govern.routing import Decision
+    from aisre_cli.remediate.checkpoint import RunState
     from aisre_cli.remediate.plan import PlannedStep
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
     "Verify",
     "start_run",
     "resume_run",
+    "stopped_runs",
 ]
 
 
@@ -126,12 +128,29 @@ def resume_run(
     break_glass: str | None = None,
     interactive: bool = True,
 ) -> RunFlow:
-    from aisre_cli.remediate.checkpoint import load
-
+    """Take a stopped run up again (`aisre runbook resume` and the console's stopped
+    runs both come here): `RunSession.resume` takes the run's lock (refused while
+    another process has the run open), refuses a finished run, a dry run, a run of
+    another environment or Kubernetes context and a runbook that changed since the run
+    started, reconciles the checkpoint with the audit log and audits `resume`. The
+    stepper then skips the finished steps; governance decides each remaining one again."""
     session = RunSession.resume(run_id, profile_name, profile, break_glass=break_glass)
-    st = load(run_id)
-    hint = st.alert_id[:8] if st.alert_id else None
-    return RunFlow(session, interactive=interactive, alert_hint=hint)
+    alert = session.state.alert_id
+    return RunFlow(session, interactive=interactive, alert_hint=alert[:8] if alert else None)
+
+
+FINISHED: tuple[str, ...] = ("completed", "unverified")
+"""Run statuses `RunSession.resume` refuses: there is nothing left to resume."""
+
+
+def stopped_runs() -> list[RunState]:
+    """The runs `resume_run` may take up again, newest first: not finished and not a dry
+    run (interrupted, stopped, aborted, failed, or `running` in a process that died or
+    still has it open). The list only offers them; `resume_run` decides."""
+    from aisre_cli.remediate.checkpoint import list_runs
+
+    runs = [r for r in list_runs() if r.status not in FINISHED and not r.dry_run]
+    return sorted(runs, key=lambda r: r.updated, reverse=True)
 
 
 class RunFlow:

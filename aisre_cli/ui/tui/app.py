@@ -1,9 +1,11 @@
 """`aisre console`: the full-screen incident console.
 
 Screens: inbox (incidents from every alert source) → incident (verdict, hypotheses,
-evidence, series, logs, timeline) → runbook (the governed stepper); audit and help
-on top. Everything shown comes from the core through `Backend`; blocking calls run in
-thread workers and report back with messages (`messages.py`).
+evidence, series, logs, timeline) → runbook (the governed stepper); stopped runs (`s`
+on the inbox: this profile's runs that can be resumed, each taken up in the runbook
+stepper as `aisre runbook resume` does); audit and help on top. Everything shown comes
+from the core through `Backend`; blocking calls run in thread workers and report back
+with messages (`messages.py`).
 
 Keys are bindings with ids (shown in the footer, listed by `?`, and in the command
 palette on ctrl+p), so a user can remap them with Textual's keymap support.
@@ -30,6 +32,7 @@ from aisre_cli.ui.tui.screens.confirm import ConfirmScreen
 from aisre_cli.ui.tui.screens.help import HelpScreen
 from aisre_cli.ui.tui.screens.inbox import InboxScreen
 from aisre_cli.ui.tui.screens.runbook import RunbookScreen
+from aisre_cli.ui.tui.screens.runs import RunsScreen
 from aisre_cli.ui.tui.screens.small import TooSmallScreen, too_small
 
 LIGHT = "textual-light"
@@ -137,7 +140,20 @@ class ConsoleApp(App[None]):
             if isinstance(s, RunbookScreen) and s.session is not None:
                 run_id = s.session.run_id
                 break
+            if isinstance(s, RunsScreen):  # what the highlighted stopped run did
+                sel = s.selected()
+                run_id = sel.run_id if sel is not None else None
+                break
         self.push_screen(AuditScreen(self.backend, run_id))
+
+    def action_stopped_runs(self) -> None:
+        """This profile's runs that can be resumed (`s` on the inbox, the palette)."""
+        if isinstance(self.screen, RunsScreen):
+            return
+        if any(isinstance(s, RunbookScreen) and s.running() for s in self.screen_stack):
+            self.notify("a run is open: answer or abort it first", severity="warning")
+            return
+        self.push_screen(RunsScreen(self.backend))
 
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT if self.theme != LIGHT else DARK
@@ -157,6 +173,11 @@ class ConsoleApp(App[None]):
     async def action_quit(self) -> None:
         """Quit; an open run is first stopped (audited, resumable), never left running."""
         open_runs = [s for s in self.screen_stack if isinstance(s, RunbookScreen) and s.running()]
+        for s in self.screen_stack:
+            busy = s.busy_notice() if isinstance(s, RunsScreen) else None
+            if busy is not None:  # a run being taken up: it is open once that returns
+                self.notify(busy, severity="warning")
+                return
         if not open_runs:
             self.exit()
             return
@@ -178,13 +199,18 @@ class ConsoleApp(App[None]):
                         f"audit head: #{sm.head_seq} {sm.head}",
                     ]
                     if sm.resumable:
-                        self.exit_notes.append(f"resume with: aisre runbook resume {sm.run_id}")
+                        self.exit_notes += [
+                            f"resume with: aisre runbook resume {sm.run_id}",
+                            f"or in the console: aisre console --profile"
+                            f" {self.backend.profile_name}, then s (stopped runs)",
+                        ]
                 self.exit()
 
         self.push_screen(
             ConfirmScreen(
                 f"Run {run_id} is waiting for an answer. Stop it and quit?",
-                f"It is recorded as stopped; resume it with `aisre runbook resume {run_id}`.",
+                f"It is recorded as stopped; resume it with `aisre runbook resume {run_id}`,"
+                " or in the console from the stopped runs (s on the inbox).",
             ),
             answered,
         )
@@ -196,6 +222,9 @@ class ConsoleApp(App[None]):
             "Refresh inbox", "Ask every alert source again", self.action_refresh_inbox
         )
         yield SystemCommand("Audit log", "Recent runs and their audit records", self.action_audit)
+        yield SystemCommand(
+            "Stopped runs", "This profile's runs that can be resumed", self.action_stopped_runs
+        )
         yield SystemCommand("Help", "Keys of this screen and of the console", self.action_help)
         yield SystemCommand(
             "Light/dark", "Toggle the light and dark theme", self.action_toggle_theme

@@ -5,7 +5,9 @@ module holds the console's `flows.triage.TriageFlow` (the same composition `aisr
 alerts` and `aisre triage` use: one inbox grouping, memory priors, runbook matching,
 the incident recorded), and keeps the gathered `Context` so the incident screen can
 *look up* the raw series and log lines an evidence item cites (by its `ref`, `query`
-and excerpt), not re-analyse them. Runs go through `flows.runbook.start_run`.
+and excerpt), not re-analyse them. Runs go through `flows.runbook.start_run`, and
+stopped runs are listed and taken up again through `flows.runbook.stopped_runs` and
+`resume_run`, the composition `aisre runbook resume` uses.
 
 It never imports textual: workers call these blocking methods in threads, and the
 tests call them directly.
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
 Clock = Callable[[], datetime]
 Progress = Callable[[SourceNote], object]
 
-__all__ = ["Backend", "Inbox", "Incident", "Investigation", "severity_rank"]
+__all__ = ["Backend", "Inbox", "Incident", "Investigation", "StoppedRuns", "severity_rank"]
 
 
 def utc_now() -> datetime:
@@ -69,6 +71,17 @@ class Investigation:
     ctx: Context
     runbooks: dict[str, Runbook] = field(default_factory=dict)
     incident: MemoryIncident | None = None
+
+
+@dataclass(frozen=True)
+class StoppedRuns:
+    """The runs the console can resume: this profile's (newest first), and how many
+    other profiles have (those are resumed with their own profile)."""
+
+    profile: str
+    runs: list[RunState]
+    others: dict[str, int] = field(default_factory=dict)
+    """Profile name -> how many of its runs are stopped."""
 
 
 @dataclass(frozen=True)
@@ -254,6 +267,27 @@ class Backend:
             params=params,
             dry_run=dry_run,
         )
+
+    def stopped_runs(self) -> StoppedRuns:
+        """The runs that can be resumed (`flows.runbook.stopped_runs`), this profile's
+        apart: a run is resumed with the profile it started with."""
+        from aisre_cli.flows.runbook import stopped_runs
+
+        mine: list[RunState] = []
+        others: dict[str, int] = {}
+        for r in stopped_runs():
+            if r.profile == self.profile_name:
+                mine.append(r)
+            else:
+                others[r.profile] = others.get(r.profile, 0) + 1
+        return StoppedRuns(self.profile_name, mine, others)
+
+    def resume_run(self, run_id: str) -> RunFlow:
+        """`aisre runbook resume RUN_ID` in this profile (the shared flow): the session
+        checks and audits the resume; nothing runs until the flow is driven."""
+        from aisre_cli.flows.runbook import resume_run
+
+        return resume_run(run_id, self.profile_name, self.profile)
 
     # ------------------------------------------------------------ audit
 

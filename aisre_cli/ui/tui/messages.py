@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from aisre_cli.flows.runbook import RunFlow, RunSummary, StepOutcome, VerifyResult
     from aisre_cli.govern.stepper import Stop
     from aisre_cli.remediate.capabilities import Preview
-    from aisre_cli.ui.tui.backend import Inbox, Investigation
+    from aisre_cli.ui.tui.backend import Inbox, Investigation, StoppedRuns
 
 
 class SourceUpdated(Message):
@@ -78,6 +78,25 @@ class RunStarted(Message):
         super().__init__()
         self.flow = flow
         self.session = flow.session
+        self.run_id = flow.run_id
+
+
+class RunsListed(Message):
+    """The runs that can be resumed were listed (the inbox counts them, the stopped
+    runs screen shows them)."""
+
+    def __init__(self, stopped: StoppedRuns) -> None:
+        super().__init__()
+        self.stopped = stopped
+
+
+class RunResumed(Message):
+    """A stopped run was taken up again (`resume` audited, its lock held); nothing has
+    run yet."""
+
+    def __init__(self, flow: RunFlow) -> None:
+        super().__init__()
+        self.flow = flow
         self.run_id = flow.run_id
 
 

@@ -4,17 +4,22 @@ The refresh runs `Backend.load_inbox` in an exclusive thread worker (a new refre
 cancels the wait for an older one), on an interval, so a slow or hanging source
 never freezes the screen: keys keep working and the status bar shows the source
 as pending, then failed when the core's gather budget runs out.
+
+`s` opens this profile's stopped runs (`RunsScreen`), to resume one. The footer names
+the key, with how many there are, only while there is a run to resume; `?` always
+lists it.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
@@ -24,7 +29,14 @@ from aisre_cli.model import SourceNote
 from aisre_cli.ui.render import SEVERITY_STYLE, age
 from aisre_cli.ui.term import safe, visible
 from aisre_cli.ui.tui.backend import Backend, Inbox, Incident
-from aisre_cli.ui.tui.messages import InboxLoaded, LoadFailed, SourcesPending, SourceUpdated
+from aisre_cli.ui.tui.messages import (
+    InboxLoaded,
+    LoadFailed,
+    RunsListed,
+    SourcesPending,
+    SourceUpdated,
+)
+from aisre_cli.ui.tui.screens.runs import read_stopped
 from aisre_cli.ui.tui.widgets.hypotheses import middle
 from aisre_cli.ui.tui.widgets.status import SourceStatusBar
 
@@ -50,6 +62,7 @@ class InboxScreen(Screen[None]):
         Binding("enter", "open", "open", id="inbox.open", priority=True),
         Binding("slash", "filter", "filter", id="inbox.filter"),
         Binding("r", "refresh", "refresh", id="inbox.refresh"),
+        Binding("s", "app.stopped_runs", "stopped runs", id="inbox.runs"),
         Binding("escape", "clear_filter", "clear filter", id="inbox.clear", show=False),
         Binding("j", "cursor(1)", "down", id="inbox.down", show=False),
         Binding("k", "cursor(-1)", "up", id="inbox.up", show=False),
@@ -71,6 +84,8 @@ class InboxScreen(Screen[None]):
         self.error: LoadFailed | None = None
         """The last refresh failed (a malformed bundle, a broken config): shown until
         a refresh succeeds, not only in a toast that fades."""
+        self.stopped_runs = 0
+        """How many of this profile's runs can be resumed (the footer says so)."""
 
     def compose(self) -> ComposeResult:
         yield Static(self._title(), id="inbox-title", markup=False)
@@ -120,6 +135,36 @@ class InboxScreen(Screen[None]):
         self.query_one(SourceStatusBar).set_all(self.backend.begin_refresh())
         self.post_message(SourcesPending(names))
         self.load()
+        self.count_runs()
+
+    @work(exclusive=True, thread=True, group="inbox-runs")
+    def count_runs(self) -> None:
+        """How many runs can be resumed: a local read, in a thread all the same."""
+        got = read_stopped(self.backend)
+        if not isinstance(got, LoadFailed):  # the stopped runs screen says why
+            self.post_message(RunsListed(got))
+
+    def on_runs_listed(self, msg: RunsListed) -> None:
+        msg.stop()
+        if len(msg.stopped.runs) != self.stopped_runs:
+            self.stopped_runs = len(msg.stopped.runs)
+            self.refresh_bindings()
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """The footer's keys: `s` only while a run can be resumed (`resume (2)`: how
+        many; it is heard, and listed by `?`, always: an empty list says so)."""
+        active = super().active_bindings
+        for key, ab in list(active.items()):
+            if ab.binding.id != "inbox.runs":
+                continue
+            n = self.stopped_runs
+            if n:
+                label = f"resume ({n})"
+                active[key] = ab._replace(binding=replace(ab.binding, description=label))
+            else:
+                active[key] = ab._replace(binding=replace(ab.binding, show=False))
+        return active
 
     @work(exclusive=True, thread=True, group="inbox")
     def load(self) -> None:
@@ -365,3 +410,4 @@ class InboxScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         self.query_one(SourceStatusBar).set_all(self.backend.health)
+        self.count_runs()  # a run may have been resumed, or stopped, meanwhile

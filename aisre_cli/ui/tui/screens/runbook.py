@@ -13,6 +13,11 @@ is heard: it stops the step the way the CLI's Ctrl-C does, through
 verification pause ends; the session audits it `interrupted`), and then the run is
 stopped as interrupted, resumable. Nothing here decides whether a step may run, or what
 comes next: the stepper does.
+
+A stopped run taken up again from the stopped runs screen (`RunbookScreen.resuming`,
+through `flows.runbook.resume_run`, as `aisre runbook resume`) opens here planned, with
+its finished steps marked: enter continues it, and the stepper never offers a finished
+step again.
 """
 
 from __future__ import annotations
@@ -94,13 +99,24 @@ class RunbookScreen(Screen[None]):
         Binding("escape", "back", "back", id="runbook.back"),
     ]
 
-    def __init__(self, backend: Backend, inv: Investigation, hypothesis: Hypothesis) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        inv: Investigation | None,
+        hypothesis: Hypothesis | None,
+        *,
+        resumed: RunFlow | None = None,
+    ) -> None:
         super().__init__()
         self.backend = backend
         self.inv = inv
         self.hypothesis = hypothesis
-        self.books: list[Runbook] = backend.runbooks_for(inv, hypothesis)
-        self.flow: RunFlow | None = None
+        self.books: list[Runbook] = (
+            backend.runbooks_for(inv, hypothesis) if inv is not None and hypothesis else []
+        )
+        self.flow: RunFlow | None = resumed
+        self.resumed = resumed is not None
+        """A stopped run taken up again (`resuming`), not one planned here."""
         self.state: State | None = None
         """The stepper's state on screen (None: planned, not started)."""
         self.busy = False
@@ -114,6 +130,12 @@ class RunbookScreen(Screen[None]):
         """What the plan table shows now (title room, rows): unchanged, it is kept."""
         self._plan_width = 0
         """The plan table's width (its columns and their padding)."""
+
+    @classmethod
+    def resuming(cls, backend: Backend, flow: RunFlow) -> RunbookScreen:
+        """The screen for a run `flows.runbook.resume_run` took up again (audited
+        `resume`): planned, its finished steps marked; enter continues it."""
+        return cls(backend, None, None, resumed=flow)
 
     @property
     def session(self) -> RunSession | None:
@@ -163,9 +185,11 @@ class RunbookScreen(Screen[None]):
             rb = self.session.plan.runbook
             t.append(f" {visible(rb.id, oneline=True)}", style="bold")
             t.append(f"  run {self.session.run_id}", style="")
+            if self.resumed:
+                t.append("  resumed", style="bold yellow")
             t.append(f"  env {visible(self.session.state.environment, oneline=True)}", style="dim")
             t.append(f"  {visible(rb.title, oneline=True)}", style="dim")
-        else:
+        elif h is not None:
             svc = visible(h.service, oneline=True)
             t.append(f" for #{h.rank} {h.kind} on {svc} ({h.confidence:.0%})")
         return t
@@ -184,15 +208,14 @@ class RunbookScreen(Screen[None]):
         plan = self.query_one("#rb-plan", DataTable)
         plan.display = False
         out = self.query_one("#rb-output", RichLog)
-        if not self.books:
+        if self.flow is not None:  # resumed: planned already
             choices.display = False
-            out.write(
-                Text(
-                    f"no runbook matches {self.hypothesis.kind} on"
-                    f" {visible(self.hypothesis.service, oneline=True)}",
-                    style="yellow",
-                )
-            )
+            self._show_planned()
+        elif not self.books:
+            choices.display = False
+            h = self.hypothesis
+            what = f"{h.kind} on {visible(h.service, oneline=True)}" if h else "this hypothesis"
+            out.write(Text(f"no runbook matches {what}", style="yellow"))
             self._prompt("escape: back to the incident")
         else:
             choices.highlighted = 0
@@ -217,7 +240,7 @@ class RunbookScreen(Screen[None]):
                 return True  # abort before the first step; interrupt a running one
             return None if self.flow is not None and self.mode != "done" else False
         if action == "start":
-            return self.mode in ("choose", "planned") and bool(self.books)
+            return self.mode == "planned" or (self.mode == "choose" and bool(self.books))
         return True
 
     # ------------------------------------------------------------ start
@@ -237,15 +260,16 @@ class RunbookScreen(Screen[None]):
     def action_start(self) -> None:
         """enter: plan the highlighted runbook (nothing runs), then start the run."""
         if self.mode == "planned" and self.flow is not None:
-            self._log("started", "dim")
+            self._log("continued" if self.resumed else "started", "dim")
             interrupt.clear()  # process-wide, as in the CLI: cleared when a run starts
             self.step_to(self.flow.begin())
             return
-        if self.mode != "choose" or not self.books:
+        inv, hypothesis = self.inv, self.hypothesis
+        if self.mode != "choose" or not self.books or inv is None or hypothesis is None:
             return
         choices = self.query_one("#rb-choices", OptionList)
         rb = self.books[choices.highlighted or 0]
-        missing = self.backend.missing_params(rb, self.inv, self.hypothesis)
+        missing = self.backend.missing_params(rb, inv, hypothesis)
         if not missing:
             self._plan(rb, None)
             return
@@ -270,6 +294,7 @@ class RunbookScreen(Screen[None]):
 
     @work(thread=True, group="step")
     def start_run(self, rb: Runbook, params: dict[str, str] | None = None) -> None:
+        assert self.inv is not None and self.hypothesis is not None  # (chosen from books)
         try:
             flow = self.backend.start_run(rb, self.inv, self.hypothesis, params=params)
         except AisreError as err:
@@ -280,13 +305,26 @@ class RunbookScreen(Screen[None]):
     def on_run_started(self, msg: RunStarted) -> None:
         self.flow = msg.flow
         self.busy = False
-        s = msg.flow.session
+        self._show_planned()
+
+    def _show_planned(self) -> None:
+        """The planned (or resumed) run: its plan, what it acts on; nothing has run."""
+        assert self.flow is not None
+        s = self.flow.session
         self.query_one("#rb-choices", OptionList).display = False
         plan = self.query_one("#rb-plan", DataTable)
         plan.display = True
         plan.focus()
         self.query_one("#rb-title", Static).update(self._title())
         p = s.plan
+        if self.resumed:
+            steps = " · ".join(f"{st.id} {st.status}" for st in s.state.steps)
+            self._log(
+                f"resumed run {s.run_id} (audited): {steps}; finished steps are not run"
+                f" again, governance decides each remaining step again; policy"
+                f" {s.policy.source}",
+                "dim",
+            )
         if p.hypothesis is not None:
             spec = p.specificity if p.specificity is not None else "n/a"
             self._log(
@@ -319,7 +357,10 @@ class RunbookScreen(Screen[None]):
             )
         self._refresh_plan()
         self._changed()
-        self._prompt("planned; nothing has run. enter: start the run · a: abort it")
+        if self.resumed:
+            self._prompt("resumed; nothing has run yet. enter: continue the run · a: abort it")
+        else:
+            self._prompt("planned; nothing has run. enter: start the run · a: abort it")
 
     def _refresh_plan(self) -> None:
         s = self.session
@@ -413,7 +454,7 @@ class RunbookScreen(Screen[None]):
         t.append_text(badge(ps.scope))
         t.append(f" {visible(ps.capability.name, oneline=True)}\n", style="dim")
         st = None if undo else s.state.step(ps.id)
-        if st is not None and st.error and st.status == "pending":
+        if st is not None and st.error and st.status in ("pending", "interrupted"):
             t.append(f"note: {visible(st.error, oneline=True)}\n", style="yellow")
         if ps.target is not None:
             t.append(f"target: {visible(ps.target.text(), oneline=True)}\n", style="dim")
@@ -674,7 +715,11 @@ class RunbookScreen(Screen[None]):
                 self._log(f"  {sid}: {why}", "dim")
         self._log(Text(f"audit head: #{sm.head_seq} {sm.head}", style="bold cyan"))
         if sm.resumable:
-            self._log(f"resume with: aisre runbook resume {sm.run_id}", "dim")
+            self._log(
+                f"resume with: aisre runbook resume {sm.run_id}, or here: s on the inbox"
+                " (stopped runs)",
+                "dim",
+            )
         self._prompt(f"run {sm.status} · audit head #{sm.head_seq} {sm.head[:16]}… · escape: back")
 
     def on_load_failed(self, msg: LoadFailed) -> None:
