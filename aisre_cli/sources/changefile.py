@@ -283,11 +283,13 @@ class ChangeFile:
         url: str | None = None,
         ts: datetime | None = None,
         change_id: str | None = None,
+        spool: bool = True,
     ) -> Recorded:
         """Append one change event, unless `change_id` (the pipeline's own id) is in the
         feed already: then nothing is written and the recorded change is returned
         (`new` False), or `ChangeConflict` is raised when its service, version or time
-        (`ts`, when given) differ."""
+        (`ts`, when given) differ. `spool` is the team feed's (`StoreChangeFeed`): a
+        local file has none, and is written or the call fails."""
 
         def last_version(svc: str, before: datetime | None) -> str | None:
             # the previous version is a courtesy: a feed that cannot be read (too big,

@@ -134,31 +134,18 @@ def record_cmd(
 
         said = store_notes(feed.store)  # offline and why; what a replay had to say
     try:
-        if isinstance(feed, StoreChangeFeed):
-            done = feed.record_once(
-                service=service,
-                kind=kind,
-                version=version,
-                summary=summary,
-                previous_version=previous_version,
-                author=author,
-                url=url,
-                ts=ts,
-                change_id=change_id,
-                spool=keep,
-            )
-        else:  # the local file: no team store, no spool
-            done = feed.record_once(
-                service=service,
-                kind=kind,
-                version=version,
-                summary=summary,
-                previous_version=previous_version,
-                author=author,
-                url=url,
-                ts=ts,
-                change_id=change_id,
-            )
+        done = feed.record_once(  # `spool`: the team store's; a local file has none
+            service=service,
+            kind=kind,
+            version=version,
+            summary=summary,
+            previous_version=previous_version,
+            author=author,
+            url=url,
+            ts=ts,
+            change_id=change_id,
+            spool=keep,
+        )
     finally:
         if isinstance(feed, StoreChangeFeed):
             feed.close()
