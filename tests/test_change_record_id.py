@@ -95,7 +95,12 @@ def configure(home: Path, memory_url: str) -> None:
 
 
 def spool_of(home: Path) -> Spool:
-    return Spool(home / "data" / "spool" / "memory")
+    """The memory spool of the one team store these tests use (a spool per store: its
+    directory is `spool/<hash>-<slug>/`), or the machine-wide one when none was made."""
+    root = home / "data" / "spool"
+    stores = sorted(root.glob("*-*/memory"))
+    assert len(stores) <= 1, stores
+    return Spool(stores[0] if stores else root / "memory")
 
 
 def rows(url: str, sql: str) -> list[Any]:

@@ -38,7 +38,7 @@ from aisre_cli.memory.backend import (
     location_for,
     parse_pg_url,
 )
-from aisre_cli.memory.spool import audit_spool, memory_spool
+from aisre_cli.memory.spool import audit_spool, memory_spool, store_key
 from aisre_cli.memory.storage import MemoryStore, open_store
 from aisre_cli.memory.teamstore import OfflineStore, TeamStore
 from aisre_cli.model import Change
@@ -179,6 +179,9 @@ def test_a_nul_character_neither_fails_a_write_nor_blocks_the_spool(
 def test_a_write_spooled_for_one_team_store_is_never_sent_to_another(
     cluster: PgCluster, url: str, _aisre_home: Path
 ) -> None:
+    """Each team store has its own spool: prod's spooled writes wait in prod's spool
+    and go to prod only; staging's never wait behind them (they used to: one spool
+    for the machine, its head for another store held the rest)."""
     prod, staging = url, cluster.create_database()
     MemoryStore(location=location_for(staging)).close()
     cluster.stop_server("fast")
@@ -191,29 +194,29 @@ def test_a_write_spooled_for_one_team_store_is_never_sent_to_another(
     log.close()
     cluster.start_again()
 
-    st = open_store(profile=_profile(staging))  # replays on open: must stop
+    st = open_store(profile=_profile(staging))
     assert isinstance(st, TeamStore)
-    assert any("recorded for the team store" in n for n in st.notes), st.notes
-    st.record_change(_change("chg-staging"))  # waits behind prod's (the order holds)
+    assert not any("recorded for the team store" in n for n in st.notes), st.notes
+    st.record_change(_change("chg-staging"))  # straight to staging: nothing ahead of it
     st.close()
+    assert [r[0] for r in _rows(staging, "SELECT id FROM changes")] == ["chg-staging"]
     res = sync(_profile(staging))
     assert res.memory.replayed == 0 and res.audit.replayed == 0
-    assert res.memory.stopped and res.audit.stopped
-    assert _rows(staging, "SELECT id FROM changes") == []
+    assert not res.memory.stopped and not res.audit.stopped
     assert _rows(staging, "SELECT count(*) FROM audit_log")[0][0] == 0
 
-    res = sync(_profile(prod))  # prod's profile sends prod's, stops at staging's
-    assert (res.memory.replayed, res.memory.remaining) == (1, 1)
-    assert res.audit.replayed == 1
-    res = sync(_profile(staging))
+    res = sync(_profile(prod))  # prod's profile sends prod's spool
     assert (res.memory.replayed, res.memory.remaining) == (1, 0)
+    assert res.audit.replayed == 1
     assert [r[0] for r in _rows(prod, "SELECT id FROM changes")] == ["chg-prod"]
     assert [r[0] for r in _rows(staging, "SELECT id FROM changes")] == ["chg-staging"]
     assert PgAuditLog(prod, key=None).verify().records == 1
-    assert memory_spool().status().depth == 0 and audit_spool().status().depth == 0
+    for u in (prod, staging):
+        key = store_key(location_for(u))
+        assert memory_spool(key).status().depth == 0 and audit_spool(key).status().depth == 0
 
 
-def test_change_record_says_when_it_waits_in_the_spool_behind_older_writes(
+def test_a_change_does_not_wait_behind_another_team_store_spooled_write(
     cluster: PgCluster, url: str, _aisre_home: Path
 ) -> None:
     other = cluster.create_database()
@@ -226,12 +229,16 @@ def test_change_record_says_when_it_waits_in_the_spool_behind_older_writes(
     p = _aisre(_aisre_home, "change", "record", "-p", "other", "-s", "checkout", "--json")
     assert p.returncode == 0 and json.loads(p.stdout)["spooled"] is True, p.stderr
     cluster.start_again()
-    # the team store answers, but the spool holds another store's write: this one waits
+    # the team store answers; the other store's spooled write is in that store's spool
     p = _aisre(_aisre_home, "change", "record", "-s", "checkout", "--version", "v2")
     assert p.returncode == 0, p.stderr
-    assert "in the local spool" in p.stderr, p.stderr
+    assert "in the local spool" not in p.stderr, p.stderr
     p = _aisre(_aisre_home, "change", "record", "-s", "checkout", "--version", "v3", "--json")
-    assert json.loads(p.stdout)["spooled"] is True
+    assert json.loads(p.stdout)["spooled"] is False
+    assert [r[0] for r in _rows(other, "SELECT count(*) FROM changes")] == [0]
+    p = _aisre(_aisre_home, "memory", "sync", "-p", "other")
+    assert p.returncode == 0, p.stderr
+    assert [r[0] for r in _rows(other, "SELECT count(*) FROM changes")] == [1]
 
 
 # ------------------------------------------------------------------ server stopped mid-command

@@ -290,11 +290,12 @@ class TriageFlow:
                     if not isinstance(self._memory.store, OfflineStore):
                         self.notes.extend(store_notes(self._memory.store))
                     if isinstance(self._memory.store, TeamStore):  # the server answers
-                        from aisre_cli.memory.spool import audit_spool
+                        from aisre_cli.memory.spool import audit_spool, store_key
 
-                        # audit records kept while it was down are chained now; the
-                        # common case (none) imports no governance code
-                        if audit_spool().has_pending():
+                        # audit records kept (for this store) while it was down are
+                        # chained now; the common case (none) imports no governance code
+                        key = store_key(self._memory.store.location)
+                        if audit_spool(key).has_pending():
                             from aisre_cli.govern.team import drain_audit
 
                             chained = drain_audit(self.profile)

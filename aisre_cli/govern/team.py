@@ -14,6 +14,11 @@ Two spools, not one, because their records are independent (no audit record refe
 to a memory row, or the other way round) and each is replayed by its own layer; the
 order that matters (the audit chain; a confirmed cause after its incident) is the order
 within one spool, which the replay keeps.
+
+Each team store has its own pair of spools (`spool.store_spool_dir`): a profile's
+commands write to and replay only its store's, so a store that is down delays no other.
+The legacy machine-wide spools of older releases are replayed first, for the records
+they hold for the store being replayed (`spool.StoreSpool`).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aisre_cli.errors import AisreError
-from aisre_cli.memory.spool import ReplayResult, Spool, audit_spool, memory_spool
+from aisre_cli.memory.spool import ReplayResult, Spool, audit_spool, memory_spool, store_key
 
 if TYPE_CHECKING:
     from aisre_cli.govern.audit_pg import PgAuditLog
@@ -34,6 +39,16 @@ def team_url(profile: Profile | None) -> str | None:
     if url and str(url).split(":", 1)[0] in ("postgresql", "postgres"):
         return str(url)
     return None
+
+
+def profile_store(profile: Profile | None) -> str | None:
+    """The `store_key` of a team-mode profile's store (which spools are its), or None."""
+    url = team_url(profile)
+    if url is None:
+        return None
+    from aisre_cli.memory.backend import location_for
+
+    return store_key(location_for(url))
 
 
 def _password_name(profile: Profile | None) -> str | None:
@@ -48,7 +63,7 @@ def open_team_audit(profile: Profile, *, spool: Spool | None = None) -> PgAuditL
     url = team_url(profile)
     if url is None:
         raise ValueError("not a team-mode profile (memory_url is not postgresql://)")
-    sp = spool or audit_spool()
+    sp = spool or audit_spool(profile_store(profile))
     log = PgAuditLog(url, spool=sp, password_name=_password_name(profile))
 
     def drain() -> None:
@@ -64,7 +79,7 @@ def open_team_audit(profile: Profile, *, spool: Spool | None = None) -> PgAuditL
 def replay_audit(log: PgAuditLog) -> ReplayResult:
     """Chain the spooled audit records into the team chain, oldest first."""
     sp = log.spool
-    if sp is None or not sp.path.exists():
+    if sp is None or not sp.has_pending():
         return ReplayResult()
     return sp.replay({"audit": log.replay_handler})
 
@@ -75,8 +90,8 @@ def drain_audit(profile: Profile | None) -> str | None:
     if team_url(profile) is None:
         return None
     assert profile is not None
-    sp = audit_spool()
-    if not sp.path.exists() or not sp.has_pending():
+    sp = audit_spool(profile_store(profile))
+    if not sp.has_pending():
         return None
     log = open_team_audit(profile, spool=sp)
     try:
@@ -103,15 +118,17 @@ class SyncResult:
 
 
 def sync(profile: Profile, *, wait: bool = True) -> SyncResult:
-    """Replay both spools into the team store (`aisre memory sync`). Raises AisreError
-    for a damaged spool, a refused password or a schema this aisre cannot use."""
+    """Replay the profile's store's spools into it (`aisre memory sync`), the legacy
+    machine-wide spools' records for it first. Raises AisreError for a damaged spool, a
+    refused password or a schema this aisre cannot use."""
     from aisre_cli.memory.backend import MemoryUnavailable
     from aisre_cli.memory.storage import MemoryStore, open_store
 
     url = team_url(profile)
-    msp, asp = memory_spool(), audit_spool()
     if url is None:
-        depth = msp.status().depth + asp.status().depth
+        from aisre_cli.memory.spool import all_status
+
+        depth = sum(s.depth for kinds in all_status().values() for s in kinds.values())
         if depth:
             from aisre_cli.memory.spool import SpoolError
 
@@ -121,7 +138,9 @@ def sync(profile: Profile, *, wait: bool = True) -> SyncResult:
                 hint="run `aisre memory sync --profile NAME` with the team profile",
             )
         return SyncResult(ReplayResult(), ReplayResult())
-    mres = ReplayResult(remaining=msp.status().depth)
+    key = profile_store(profile)
+    msp, asp = memory_spool(key), audit_spool(key)
+    mres = ReplayResult(remaining=_waiting(msp))
     try:  # always: a sync with nothing to send still says whether the store answers
         st = open_store(profile=profile, spool=False)
     except MemoryUnavailable as exc:
@@ -141,3 +160,13 @@ def sync(profile: Profile, *, wait: bool = True) -> SyncResult:
     finally:
         log.close()
     return SyncResult(mres, ares)
+
+
+def _waiting(sp: Spool) -> int:
+    """The records `sp` will send (with a `StoreSpool`, the legacy spool's for it too)."""
+    from aisre_cli.memory.spool import StoreSpool, other_store
+
+    n = sp.status().depth
+    if isinstance(sp, StoreSpool) and sp.legacy.has_pending():
+        n += sum(other_store(r, sp.key) is None for r in sp.legacy.pending())
+    return n

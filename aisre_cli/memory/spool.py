@@ -6,7 +6,14 @@ be reached, each write (an incident record, a change, an audit record of an acti
 taken) is appended here instead and replayed, in order, once the server answers again
 (the next command that talks to the store, or `aisre memory sync`).
 
-Files, under the data directory (`$AISRE_HOME/data/spool/`):
+Layout: one directory per team store (`store_spool_dir`: `spool/<hash>-<slug>/`, with a
+marker file `store` naming its `store_key`), holding that store's `memory/` and `audit/`
+spools (`memory_spool(key)`, `audit_spool(key)`), so a store that is down holds no
+other store's writes. The machine-wide `spool/memory/` and `spool/audit/` of older
+releases are no longer written; a `StoreSpool` replays the records they hold for its
+store first (in place, not migrated: see docs/team-mode.md).
+
+Files, in each spool's directory:
 
 * `spool.jsonl`: one record per line in canonical JSON:
 
@@ -58,6 +65,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import secrets
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -120,19 +128,82 @@ def spool_dir() -> Path:
     return paths.data_dir() / "spool"
 
 
-def memory_spool() -> Spool:
-    """The spool of the incident memory's writes (`WriteOp`s)."""
+STORE_MARKER = "store"
+"""The file, in a team store's spool directory, that names its `store_key`."""
+
+
+def store_spool_dir(key: str) -> Path:
+    """The spool directory of one team store: `spool/<hash>-<slug>/`, the hash (12 hex
+    digits of the sha256 of `key`) making it unique and stable, the slug (host, port
+    and database, filesystem-safe) making it readable. It holds `memory/`, `audit/` and
+    the marker file `store` naming `key`."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+    bare = key.split("://", 1)[-1]
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", bare).strip("._-")[:48] or "store"
+    return spool_dir() / f"{digest}-{slug}"
+
+
+def legacy_memory_spool() -> Spool:
+    """The machine-wide memory spool of the releases before one spool per team store
+    (`spool/memory/`): replayed first, never written any more."""
     return Spool(spool_dir() / "memory")
 
 
-def audit_spool() -> Spool:
-    """The spool of audit records (each chained to the one before: the local chain)."""
+def legacy_audit_spool() -> Spool:
+    """The machine-wide audit spool of the releases before one spool per team store."""
     return Spool(spool_dir() / "audit")
 
 
-def all_status() -> dict[str, Status]:
-    """Both spools' status, for `aisre memory status` and `aisre doctor`."""
-    return {"memory": memory_spool().status(), "audit": audit_spool().status()}
+def known_stores() -> dict[str, Path]:
+    """The team stores this machine has a spool directory for: key -> directory."""
+    out: dict[str, Path] = {}
+    try:
+        dirs = sorted(spool_dir().iterdir())
+    except OSError:
+        return out
+    for d in dirs:
+        try:
+            key = (d / STORE_MARKER).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            continue  # not a store's directory (the legacy spools), or no marker yet
+        if key and store_spool_dir(key) == d:
+            out[key] = d
+    return out
+
+
+def _default_store() -> str | None:
+    stores = list(known_stores())
+    return stores[0] if len(stores) == 1 else None
+
+
+def memory_spool(store: str | None = None) -> Spool:
+    """The spool of the incident memory's writes (`WriteOp`s) for the team store
+    `store` (a `store_key`). Without one: the spool of the only team store this machine
+    has spooled for, else (none, or several) the legacy machine-wide spool."""
+    key = store if store is not None else _default_store()
+    if key is None:
+        return legacy_memory_spool()
+    return StoreSpool(store_spool_dir(key) / "memory", key, legacy_memory_spool())
+
+
+def audit_spool(store: str | None = None) -> Spool:
+    """The spool of audit records (each chained to the one before: the local chain) for
+    the team store `store`; without one, as `memory_spool`."""
+    key = store if store is not None else _default_store()
+    if key is None:
+        return legacy_audit_spool()
+    return StoreSpool(store_spool_dir(key) / "audit", key, legacy_audit_spool())
+
+
+def all_status() -> dict[str, dict[str, Status]]:
+    """Every spool's status, for `aisre memory status` and `aisre doctor`: per team
+    store (its key), and the legacy machine-wide spools under the key `legacy`."""
+    out: dict[str, dict[str, Status]] = {
+        "legacy": {"memory": legacy_memory_spool().status(), "audit": legacy_audit_spool().status()}
+    }
+    for key in known_stores():
+        out[key] = {"memory": memory_spool(key).status(), "audit": audit_spool(key).status()}
+    return out
 
 
 @dataclass(frozen=True)
@@ -677,6 +748,59 @@ class Spool:
                 return  # the next append sets the torn bytes aside first
             os.ftruncate(fd, 0)
             os.fsync(fd)
+
+
+class StoreSpool(Spool):
+    """The spool of one team store (`store_spool_dir`), in front of which the legacy
+    machine-wide spool still counts: the records it holds for this store (named for it,
+    or spooled before records were named) go first, so that order holds across the
+    upgrade. Records it holds for another store are not waited for."""
+
+    def __init__(self, directory: Path, key: str, legacy: Spool) -> None:
+        super().__init__(directory)
+        self.key = key
+        self.legacy = legacy
+
+    def _ensure_dir(self) -> None:
+        if not self.dir.is_dir():
+            top = self.dir.parent
+            marker = top / STORE_MARKER
+            if not marker.exists():
+                top.mkdir(parents=True, exist_ok=True, mode=0o700)
+                fsync_dir(top.parent)
+                write_atomic(marker, self.key.encode() + b"\n")
+        super()._ensure_dir()
+
+    def _legacy_waits(self) -> bool:
+        """Does the legacy spool hold a record this store must send before its own?"""
+        if not self.legacy.has_pending():
+            return False
+        return any(other_store(r, self.key) is None for r in self.legacy.pending())
+
+    def has_pending(self) -> bool:
+        return super().has_pending() or self._legacy_waits()
+
+    def replay(self, handlers: Mapping[str, Handler], *, wait: bool = False) -> ReplayResult:
+        """The legacy spool's records for this store first (as it always replayed them),
+        then this store's own, unless some of the former still wait."""
+        done = ReplayResult()
+        if self._legacy_waits():
+            done = self.legacy.replay(handlers, wait=wait)
+            if self._legacy_waits():  # unreachable, busy, or behind another store's record
+                own = len(super().pending()) if super().has_pending() else 0
+                mine = [r for r in self.legacy.pending() if other_store(r, self.key) is None]
+                done.remaining = len(mine) + own
+                return done
+        res = super().replay(handlers, wait=wait)
+        res.replayed += done.replayed
+        res.notes = done.notes + res.notes
+        return res
+
+    def merged_into(self, ref: str) -> str | None:
+        return super().merged_into(ref) or self.legacy.merged_into(ref)
+
+    def holds_incident(self, ref: str) -> bool:
+        return super().holds_incident(ref) or self.legacy.holds_incident(ref)
 
 
 def _label(r: SpoolRecord) -> str:

@@ -67,9 +67,10 @@ from aisre_cli.runtime import heavy_import
 
 
 def replay_memory(store: MemoryStore, spool: Spool | None = None) -> ReplayResult:
-    """Replay the memory spool into `store` (oldest first, exactly once per write)."""
-    sp = spool or memory_spool()
-    if not sp.path.exists():
+    """Replay the memory spool of `store`'s team store into it (the legacy machine-wide
+    spool's records for it first; oldest first, exactly once per write)."""
+    sp = spool or memory_spool(store_key(store.location))
+    if not sp.has_pending():
         return ReplayResult()
     return sp.replay({"memory": memory_handler(store, sp)})
 
@@ -79,12 +80,12 @@ class TeamStore(MemoryStore):
 
     def __init__(self, location: Location, spool: Spool | None = None) -> None:
         super().__init__(location=location)
-        self.spool = spool or memory_spool()
+        self.spool = spool or memory_spool(store_key(location))
         self.notes: list[str] = []
         self.damaged: SpoolDamaged | None = None
         """The local spool is damaged: reads work, writes raise this."""
         try:
-            if self.spool.path.exists() and self.spool.has_pending():
+            if self.spool.has_pending():
                 res = replay_memory(self, self.spool)
                 self.notes.extend(res.notes)
                 if res.replayed:
@@ -246,7 +247,7 @@ def open_team_store(location: Location, spool: Spool | None = None) -> MemorySto
     """A `TeamStore`, or an `OfflineStore` when the server cannot be reached or its
     schema is one this aisre may not write (older: the owner upgrades it; newer:
     upgrade aisre)."""
-    sp = spool or memory_spool()
+    sp = spool or memory_spool(store_key(location))
     try:
         return TeamStore(location, sp)
     except MemoryUnavailable as exc:  # down, or a schema only its owner may upgrade

@@ -37,22 +37,66 @@ memory_app = typer.Typer(
 app.add_typer(memory_app, name="memory")
 
 
-def _spools() -> dict[str, Status]:
+def _spools() -> dict[str, dict[str, Status]]:
     from aisre_cli.memory.spool import all_status
 
     return all_status()
 
 
-def _spool_dict(sp: dict[str, Status]) -> dict[str, Any]:
-    """Both spools, as `--json` shows them; `error` and `hint` when one is damaged."""
-    oldest = sorted(s.oldest for s in sp.values() if s.oldest)
-    damaged = [s for s in sp.values() if s.damaged]
+def _merged(kinds: list[Status]) -> dict[str, Any]:
+    """Several spools of one kind as one (`--json`'s `memory` and `audit`)."""
+    by_kind: dict[str, int] = {}
+    for s in kinds:
+        for k, n in s.by_kind.items():
+            by_kind[k] = by_kind.get(k, 0) + n
+    oldest = sorted(s.oldest for s in kinds if s.oldest)
+    damaged = [s for s in kinds if s.damaged]
+    out = kinds[0].to_dict() if len(kinds) == 1 else {"path": None, "replayed_through": None}
     return {
-        "depth": sum(s.depth for s in sp.values()),
+        **out,
+        "depth": sum(s.depth for s in kinds),
+        "oldest": oldest[0] if oldest else None,
+        "by_kind": by_kind,
+        "torn_sidecars": sum(s.torn_sidecars for s in kinds),
+        "damaged": damaged[0].damaged if damaged else None,
+        "damaged_hint": damaged[0].damaged_hint if damaged else None,
+        "damaged_lines": sum(s.damaged_lines for s in kinds),
+        "damaged_sidecars": sum(s.damaged_sidecars for s in kinds),
+    }
+
+
+def _spool_dict(sp: dict[str, dict[str, Status]]) -> dict[str, Any]:
+    """Every spool, as `--json` shows them: the totals (`depth`, `oldest`; `error` and
+    `hint` when one is damaged; `memory` and `audit` summed over the stores), then
+    `stores`, one entry per team store with its own depth, and `legacy`, the
+    machine-wide spools of older releases while they hold records (else null)."""
+    every = [s for kinds in sp.values() for s in kinds.values()]
+    oldest = sorted(s.oldest for s in every if s.oldest)
+    damaged = [s for s in every if s.damaged]
+
+    def one(kinds: dict[str, Status]) -> dict[str, Any]:
+        old = sorted(s.oldest for s in kinds.values() if s.oldest)
+        bad = [s for s in kinds.values() if s.damaged]
+        return {
+            "depth": sum(s.depth for s in kinds.values()),
+            "oldest": old[0] if old else None,
+            "error": bad[0].damaged if bad else None,
+            **{k: s.to_dict() for k, s in kinds.items()},
+        }
+
+    legacy = sp.get("legacy", {})
+    legacy_shown = any(s.depth or s.damaged for s in legacy.values())
+    return {
+        "depth": sum(s.depth for s in every),
         "oldest": oldest[0] if oldest else None,
         "error": damaged[0].damaged if damaged else None,
         "hint": damaged[0].damaged_hint if damaged else None,
-        **{k: s.to_dict() for k, s in sp.items()},
+        **{
+            kind: _merged([k[kind] for k in sp.values() if kind in k])
+            for kind in ("memory", "audit")
+        },
+        "stores": [{"store": key, **one(kinds)} for key, kinds in sp.items() if key != "legacy"],
+        "legacy": one(legacy) if legacy_shown else None,
     }
 
 
@@ -66,17 +110,28 @@ def _damage(sp: dict[str, Any]) -> AisreError | None:
 
 
 def spool_line(sp: dict[str, Any]) -> str:
-    """One line about the spool (also `aisre doctor`'s)."""
+    """The lines about the spools (also `aisre doctor`'s): the total, then one per
+    team store and one for the legacy spool while they hold records."""
     if sp.get("error"):
         hint = f"; {sp['hint']}" if sp.get("hint") else ""
         return f"spool: DAMAGED: {sp['error']}{hint}"
     if not sp["depth"]:
         return "spool: empty"
     kinds = ", ".join(f"{n} {k}" for s in ("memory", "audit") for k, n in sp[s]["by_kind"].items())
-    return (
+    lines = [
         f"spool: {sp['depth']} write(s) waiting for the team store ({kinds}), oldest"
         f" {sp['oldest']}: `aisre memory sync` sends them"
-    )
+    ]
+    parts = [(f"store {e['store']}", e) for e in sp.get("stores") or []]
+    if sp.get("legacy"):
+        parts.append(("legacy spool (before one per store)", sp["legacy"]))
+    if len(parts) > 1 or sp.get("legacy"):
+        for name, e in parts:
+            lines.append(
+                f"  {name}: {e['depth']} waiting"
+                + (f", oldest {e['oldest']}" if e["oldest"] else "")
+            )
+    return "\n".join(lines)
 
 
 @memory_app.command("status")
@@ -259,16 +314,31 @@ def sync_cmd(
 
       aisre memory sync --set-aside-damaged
     """
-    from aisre_cli.govern.team import sync
+    from aisre_cli.govern.team import profile_store, sync
     from aisre_cli.memory.migrations import SchemaTooNew
-    from aisre_cli.memory.spool import SetAside, audit_spool, memory_spool
+    from aisre_cli.memory.spool import (
+        SetAside,
+        audit_spool,
+        legacy_audit_spool,
+        legacy_memory_spool,
+        memory_spool,
+    )
     from aisre_cli.settings.config import resolve_profile
 
     p = resolve_profile(state(ctx, profile).profile).profile
     aside: dict[str, SetAside] = {}
-    if set_aside:
-        aside = {"memory": memory_spool().set_aside_damaged()}
-        aside["audit"] = audit_spool().set_aside_damaged()
+    if set_aside:  # this profile's store's spools, and the legacy ones (before per store)
+        key = profile_store(p)
+        legacy = {"memory": legacy_memory_spool(), "audit": legacy_audit_spool()}
+        if key is None:
+            aside = {what: sp.set_aside_damaged() for what, sp in legacy.items()}
+        else:
+            for what, sp in legacy.items():
+                a = sp.set_aside_damaged()
+                if a.moved or a.renumbered or a.gap:
+                    aside[f"legacy {what}"] = a
+            aside["memory"] = memory_spool(key).set_aside_damaged()
+            aside["audit"] = audit_spool(key).set_aside_damaged()
         if not json_out:
             for what, a in aside.items():
                 _say_set_aside(what, a)
