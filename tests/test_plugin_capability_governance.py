@@ -514,3 +514,28 @@ def test_triage_matches_a_runbook_verifying_with_a_plugin_the_policy_trusts(
     assert "plugin-verify" in got and not skipped
     # the same answer from the cache of that validation
     assert "plugin-verify" in {r.id for r in load_for_matching(prof)}
+
+
+def test_a_step_after_an_untrusted_plugin_read_on_its_target_depends_on_it(
+    installed: Registry,
+) -> None:
+    """Which steps write decides the dependencies between steps (a step on a target
+    an earlier write step acts on is skipped when that one did not run): an untrusted
+    plugin's `read` counts as the write it is governed as; trusted, as declared."""
+    target = {"kind": "deployment", "name": "payments", "namespace": "shop"}
+    rb = Runbook.model_validate(
+        {
+            "id": "look",
+            "title": "look",
+            "steps": [
+                {"id": "first", "title": "first", "capability": "acme.look-at", "inputs": target},
+                {"id": "again", "title": "again", "capability": "acme.look-at", "inputs": target},
+            ],
+        }
+    )
+    untrusted = _start(rb, Policy())
+    assert untrusted.plan.step("first").writes
+    assert untrusted.plan.step("again").depends_on == ("first",)
+    trusted = _start(rb, Policy.model_validate({"trusted_plugin_capabilities": ["acme.look-at"]}))
+    assert not trusted.plan.step("first").writes
+    assert trusted.plan.step("again").depends_on == ()

@@ -93,10 +93,12 @@ from aisre_cli.govern.routing import (
     StepFacts,
     TrackRecord,
     decide,
+    governed,
 )
 from aisre_cli.model import TriageReport
 from aisre_cli.remediate import checkpoint, executor
 from aisre_cli.remediate.capabilities import (
+    Capability,
     ExecContext,
     Preview,
     Registry,
@@ -311,7 +313,13 @@ class RunSession:
         run_id = checkpoint.new_run_id()
         try:
             plan = build_plan(
-                runbook, params or {}, report=report, registry=reg, ctx=ctx, run_id=run_id
+                runbook,
+                params or {},
+                report=report,
+                registry=reg,
+                ctx=ctx,
+                run_id=run_id,
+                governed=governed_scope(reg, pol),
             )
             untrusted = untrusted_verification(plan, reg, pol)
             if untrusted is not None:
@@ -503,7 +511,15 @@ class RunSession:
             for k, v in state.params.items()
             if v is not None
         }
-        plan = build_plan(runbook, given, report=None, registry=reg, ctx=ctx, run_id=run_id)
+        plan = build_plan(
+            runbook,
+            given,
+            report=None,
+            registry=reg,
+            ctx=ctx,
+            run_id=run_id,
+            governed=governed_scope(reg, pol),
+        )
         plan.sources = dict(state.param_sources)
         untrusted = untrusted_verification(plan, reg, pol)
         if untrusted is not None:  # the policy may have changed since the run started
@@ -1061,6 +1077,24 @@ def _mark_verified(
         st.verified, st.unverified = None, detail  # the check could not be made
     else:
         st.verified, st.unverified = ok, None
+
+
+def governed_scope(registry: Registry, policy: Policy) -> Callable[[Capability], str | None]:
+    """For `build_plan`: the scope governance routes a capability on when it is not the
+    declared one (`routing.governed`: an untrusted plugin's `read` is a `write`), else
+    None. Which steps write decides the dependencies between them."""
+
+    def scope(cap: Capability) -> str | None:
+        g = governed(
+            cap.name,
+            cap.scope,
+            handoff=bool(getattr(cap, "handoff", False)),
+            plugin=registry.plugin(cap.name) is not None,
+            policy=policy,
+        )
+        return g.scope if g.scope != cap.scope else None
+
+    return scope
 
 
 def _governed_as(d: Decision) -> dict[str, str]:

@@ -11,7 +11,7 @@ Parameter precedence: `--param k=v` > the verdict/alert (`from:`) > `default:`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +52,10 @@ class PlannedStep:
     `step_dependencies`): when one of them did not run, this one is skipped."""
     target: Target | None = None
     """Where the action lands (kubectl: the cluster context and namespace)."""
+    governed_scope: str | None = None
+    """The scope governance routes on when it is not the declared one (an untrusted
+    plugin capability's `read` is governed as `write`): set by `build_plan`'s caller,
+    which knows the policy."""
 
     @property
     def id(self) -> str:
@@ -63,7 +67,9 @@ class PlannedStep:
 
     @property
     def writes(self) -> bool:
-        return self.capability.scope != "read"
+        """Does the step change something, as governance reads it? (An untrusted plugin's
+        `read` is taken as a write here too: a later step on its target depends on it.)"""
+        return (self.governed_scope or self.capability.scope) != "read"
 
     def blast_radius(self) -> int:
         return self.capability.blast_radius(self.inputs)
@@ -310,7 +316,11 @@ def build_plan(
     registry: Registry,
     ctx: ExecContext,
     run_id: str,
+    governed: Callable[[Capability], str | None] | None = None,
 ) -> Plan:
+    """`governed`: the scope governance routes a capability on when it is not the
+    declared one (None: as declared); it decides which steps write, and so the
+    dependencies between steps."""
     hyp, spec = best_hypothesis(rb, report)
     facts = plan_facts(rb, report)
     values, sources = resolve_params(rb, given, facts)
@@ -319,6 +329,9 @@ def build_plan(
         plan_call(i, s, s.capability, s.inputs, tvalues, registry, ctx)
         for i, s in enumerate(rb.steps)
     ]
+    if governed is not None:
+        for ps in steps:
+            ps.governed_scope = governed(ps.capability)
     for ps in steps:
         ps.depends_on = step_dependencies(steps, ps)
     return Plan(
