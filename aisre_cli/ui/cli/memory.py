@@ -118,11 +118,16 @@ def spool_line(sp: dict[str, Any]) -> str:
     if not sp["depth"]:
         return "spool: empty"
     kinds = ", ".join(f"{n} {k}" for s in ("memory", "audit") for k, n in sp[s]["by_kind"].items())
-    lines = [
-        f"spool: {sp['depth']} write(s) waiting for the team store ({kinds}), oldest"
-        f" {sp['oldest']}: `aisre memory sync` sends them"
-    ]
     parts = [(f"store {e['store']}", e) for e in sp.get("stores") or []]
+    n = len(parts) + bool(sp.get("legacy"))
+    several = n > 1
+    if several:
+        head = f"({kinds}) in {n} spools, one per team store"
+        sync = "`aisre memory sync --profile NAME` sends a store's"
+    else:
+        head = f"for the team store ({kinds})"
+        sync = "`aisre memory sync` sends them"
+    lines = [f"spool: {sp['depth']} write(s) waiting {head}, oldest {sp['oldest']}: {sync}"]
     if sp.get("legacy"):
         parts.append(("legacy spool (before one per store)", sp["legacy"]))
     if len(parts) > 1 or sp.get("legacy"):
