@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Unpack, cast
 
 from aisre_cli.errors import UsageError
 from aisre_cli.memory import migrations, noise, similarity
@@ -59,9 +59,11 @@ from aisre_cli.memory.similarity import Match, Signature
 from aisre_cli.model import HYPOTHESIS_KINDS, Alert, Change, TriageReport
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from aisre_cli.memory.spool import Spool
     from aisre_cli.settings.config import Profile
-    from aisre_cli.sources.changefile import Recorded
+    from aisre_cli.sources.changefile import ChangeFields, Recorded
 
 __all__ = [
     "EXPORT_SCHEMA",
@@ -1355,31 +1357,9 @@ class StoreChangeFeed:
     def drain_notes(self) -> list[Any]:
         return []
 
-    def record(
-        self,
-        *,
-        service: str,
-        kind: str = "deploy",
-        version: str | None = None,
-        summary: str = "",
-        previous_version: str | None = None,
-        author: str | None = None,
-        url: str | None = None,
-        ts: datetime | None = None,
-        change_id: str | None = None,
-    ) -> Change:
+    def record(self, *, service: str, **fields: Unpack[ChangeFields]) -> Change:
         """Record one change event in the store (the same rules as the file feed)."""
-        return self.record_once(
-            service=service,
-            kind=kind,
-            version=version,
-            summary=summary,
-            previous_version=previous_version,
-            author=author,
-            url=url,
-            ts=ts,
-            change_id=change_id,
-        ).change
+        return self.record_once(service=service, **fields).change
 
     def record_once(
         self,

@@ -41,11 +41,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
 import orjson
 from pydantic import ValidationError
+from typing_extensions import Unpack
 
 from aisre_cli.errors import BundleError, ConfigError, SourceError, UsageError
 from aisre_cli.model import Change, ChangeKind, SourceNote, Topology, utcnow
@@ -92,6 +93,20 @@ a UUID with a prefix: never a sentence)."""
 
 _LINE_START = b'{"id":'
 """How every line `record` writes begins (the id is its first key)."""
+
+
+class ChangeFields(TypedDict, total=False):
+    """The optional fields of a change to record (`record`'s keywords besides
+    `service`), shared by the file feed and the team store's feed."""
+
+    kind: str
+    version: str | None
+    summary: str
+    previous_version: str | None
+    author: str | None
+    url: str | None
+    ts: datetime | None
+    change_id: str | None
 
 
 class ChangeFile:
@@ -245,31 +260,9 @@ class ChangeFile:
             return None
         return max(versions, key=lambda c: c.ts).version
 
-    def record(
-        self,
-        *,
-        service: str,
-        kind: str = "deploy",
-        version: str | None = None,
-        summary: str = "",
-        previous_version: str | None = None,
-        author: str | None = None,
-        url: str | None = None,
-        ts: datetime | None = None,
-        change_id: str | None = None,
-    ) -> Change:
+    def record(self, *, service: str, **fields: Unpack[ChangeFields]) -> Change:
         """Append one change event and return it (see `record_once`)."""
-        return self.record_once(
-            service=service,
-            kind=kind,
-            version=version,
-            summary=summary,
-            previous_version=previous_version,
-            author=author,
-            url=url,
-            ts=ts,
-            change_id=change_id,
-        ).change
+        return self.record_once(service=service, **fields).change
 
     def record_once(
         self,
