@@ -59,8 +59,6 @@ from aisre_cli.memory.similarity import Match, Signature
 from aisre_cli.model import HYPOTHESIS_KINDS, Alert, Change, TriageReport
 
 if TYPE_CHECKING:
-    from typing_extensions import Unpack
-
     from aisre_cli.memory.spool import Spool
     from aisre_cli.settings.config import Profile
     from aisre_cli.sources.changefile import ChangeFields, Recorded
