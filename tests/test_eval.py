@@ -17,7 +17,9 @@ from aisre_cli.investigate.evaluate import (
     CaseFeatures,
     CaseResult,
     TruthSpec,
+    bucket_ece,
     calibration,
+    calibration_noise,
     discover,
     evaluate,
     rank_case,
@@ -149,6 +151,51 @@ def test_calibration_buckets() -> None:
     assert ece == pytest.approx(3 / 4 * (0.9667 - 0.6667) + 1 / 4 * 0.15, abs=1e-3)
 
 
+def test_bucket_ece_is_the_ece_of_calibration() -> None:
+    """The vectorised ECE behind the noise reference buckets exactly as `calibration`
+    does, bucket edges included (0.3, 0.7 and 1.0 are float-awkward)."""
+    rng = np.random.default_rng(3)
+    conf = [0.0, 0.1, 0.3, 0.7, 0.9, 1.0, 0.29999999, 0.7000001, *rng.random(40).tolist()]
+    for _ in range(5):
+        right = (rng.random(len(conf)) < 0.6).tolist()
+        ece, _ = calibration(list(zip(conf, right, strict=True)))
+        got = bucket_ece(np.array(conf), np.array([right], dtype=np.float64))
+        assert got.shape == (1,) and got[0] == pytest.approx(ece, abs=1e-12)
+
+
+def test_calibration_noise_separates_noise_from_miscalibration() -> None:
+    rng = np.random.default_rng(7)
+    # 68 mid-range confidences, outcomes drawn from them: calibrated by construction,
+    # and yet an ECE near .1 is ordinary on so few cases
+    conf = rng.uniform(0.2, 0.9, 68)
+    pairs = list(zip(conf.tolist(), (rng.random(68) < conf).tolist(), strict=True))
+    ece, _ = calibration(pairs)
+    nz = calibration_noise(pairs, ece)
+    assert nz is not None
+    assert 0.07 < nz.median < 0.15 and nz.p90 > nz.median
+    assert nz.p_value > 0.05
+    assert abs(nz.gap) < 3 * nz.gap_se
+    # the same confidences (.55 on average), right only 40% of the time: overconfident,
+    # and the ECE is far past what sampling gives
+    wrong = list(
+        zip(conf.tolist(), (rng.random(68) < 0.4 * conf / conf.mean()).tolist(), strict=True)
+    )
+    ece_w, _ = calibration(wrong)
+    nz_w = calibration_noise(wrong, ece_w)
+    assert nz_w is not None and ece_w > nz_w.p90 and nz_w.p_value < 0.05
+    assert nz_w.gap > 2 * nz_w.gap_se  # overconfident: mean confidence above accuracy
+    # underconfident: right every time at these confidences
+    under = [(c, True) for c in conf.tolist()]
+    nz_u = calibration_noise(under, calibration(under)[0])
+    assert nz_u is not None and nz_u.gap < 0 and nz_u.p_value < 0.01
+    # seeded: the report is reproducible; certain and right has no noise at all
+    assert calibration_noise(pairs, ece) == nz
+    sure = calibration_noise([(1.0, True)] * 20, 0.0)
+    assert sure is not None and (sure.median, sure.p90, sure.gap, sure.gap_se) == (0, 0, 0, 0)
+    assert sure.p_value == 1.0
+    assert calibration_noise([], 0.0) is None
+
+
 # ------------------------------------------------------------------ the evaluation
 
 
@@ -220,7 +267,9 @@ def test_cli_json_is_stable(eval_dir: Path, tmp_path: Path) -> None:
     }
     assert set(s["confident_wrong"]) == {"n", "rate", "min_confidence"}
     assert s["confident_wrong"]["min_confidence"] == 0.8
-    assert set(s["calibration"]) == {"ece", "buckets"} and len(s["calibration"]["buckets"]) == 10
+    assert set(s["calibration"]) == {"ece", "buckets", "gap", "gap_se", "if_calibrated"}
+    assert len(s["calibration"]["buckets"]) == 10
+    assert set(s["calibration"]["if_calibrated"]) == {"median", "p90", "p_value"}
     assert set(s["time_s"]) == {"mean", "p95", "max"}
     case = body["cases"][0]
     assert set(case) >= {"path", "truth", "rank", "top1", "top3", "escalate", "confidence", "error"}
@@ -730,6 +779,9 @@ def test_cli_fit_with_two_folders_reports_lodo(eval_dir: Path, tmp_path: Path) -
     assert text.exit_code == 0, text.output
     assert "leave-one-dataset-out per folder" in text.stdout and "within-dataset" in text.stdout
     assert "conf-wrong" in text.stdout
+    # the ECE beside what sampling alone gives, in the summary and per held-out folder
+    assert "ECE from sampling alone" in text.stdout and "noise" in text.stdout
+    assert "if_calibrated" in lodo["by_dataset"]["petshop"]["calibration"]
 
 
 # ------------------------------------------------------------------ invalid input (QA pass)

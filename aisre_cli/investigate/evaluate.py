@@ -14,7 +14,9 @@ compares the ranked hypotheses with the truth (DESIGN.md, "Incident bundle v1"):
 Reported: top-1, top-3, MRR, a per-kind table, the escalation rate on `unknown`
 cases and the false-escalation rate on known ones, calibration (expected
 calibration error of the top-1 confidence against top-1 correctness, with a
-reliability table of 10 confidence buckets), the confident-wrong rate (top
+reliability table of 10 confidence buckets, and the ECE's sampling noise: what a
+perfectly calibrated engine with the same confidences would show, `CalibrationNoise`),
+the confident-wrong rate (top
 hypothesis wrong, not escalated, confidence >= 0.8: the answers governance would
 trust and should not) and time per bundle.
 
@@ -42,7 +44,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aisre_cli.errors import AisreError, BundleError
 from aisre_cli.investigate.baselines import NAMES as BASELINES
@@ -60,9 +62,15 @@ from aisre_cli.settings.config import Profile
 from aisre_cli.sources.bundle import focus_hint, focus_problem
 from aisre_cli.sources.registry import SourceSet, bundle_set
 
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
 SCHEMA = "aisre.eval/v1"
 N_BUCKETS = 10
 CONFIDENT = 0.8
+NOISE_DRAWS = 2000
+"""Simulated outcome sets behind `CalibrationNoise` (seeded: the report is reproducible)."""
 """Top-1 confidence from which a wrong, non-escalated answer counts as confident-wrong."""
 PARALLEL_MIN = 8
 """Fewer bundles than this are triaged in-process (a worker pool costs more than it saves)."""
@@ -347,6 +355,8 @@ class Summary:
     time_max_s: float
     service: ServiceLevel = field(default_factory=lambda: ServiceLevel(0, 0.0, 0.0, {}))
     """Service-level AC@k, the engine beside the naive baselines."""
+    noise: CalibrationNoise | None = None
+    """How much of the ECE sampling alone would give (None: no scored case)."""
 
     def to_dict(self) -> dict[str, Any]:
         def r(x: float | None) -> float | None:
@@ -367,6 +377,7 @@ class Summary:
             "calibration": {
                 "ece": r(self.ece),
                 "buckets": [b.to_dict() for b in self.buckets],
+                **(self.noise.to_dict() if self.noise is not None else {}),
             },
             "confident_wrong": {
                 "n": self.n_confident_wrong,
@@ -660,6 +671,84 @@ def calibration(
     return ece, buckets
 
 
+@dataclass(frozen=True)
+class CalibrationNoise:
+    """The ECE beside what sampling alone gives.
+
+    On a few dozen bundles whose confidences sit mid-range, even a perfectly calibrated
+    engine shows a sizeable ECE: each bucket's accuracy is a small sample. So each
+    outcome is drawn as "right with probability = its confidence" `NOISE_DRAWS` times,
+    on the same confidences and buckets, and the ECE of each draw kept: `median` and
+    `p90` of those, and `p_value`, the share of draws at least as large as the ECE
+    observed (small: miscalibration the sample shows; large: indistinguishable from
+    noise). `gap` is mean confidence minus accuracy (negative: underconfident), with
+    `gap_se`, its standard error were the engine calibrated. The draws are seeded, so
+    the same cases always give the same numbers."""
+
+    gap: float
+    gap_se: float
+    median: float
+    p90: float
+    p_value: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "gap": round(self.gap, 4),
+            "gap_se": round(self.gap_se, 4),
+            "if_calibrated": {
+                "median": round(self.median, 4),
+                "p90": round(self.p90, 4),
+                "p_value": round(self.p_value, 4),
+            },
+        }
+
+
+def bucket_ece(
+    conf: npt.NDArray[np.float64], outcomes: npt.NDArray[np.float64], n_buckets: int = N_BUCKETS
+) -> npt.NDArray[np.float64]:
+    """The ECE of `calibration`, vectorised: `conf` (n,) against each row of
+    `outcomes` (draws, n) of 0/1; an array of `draws` ECEs."""
+    import numpy as np
+
+    n = len(conf)
+    # the buckets of `calibration`: [b/n, (b+1)/n), the last one closed
+    edges = np.array([b / n_buckets for b in range(1, n_buckets)])
+    bucket = np.searchsorted(edges, conf, side="right")
+    ece = np.zeros(outcomes.shape[0])
+    for b in np.unique(bucket):
+        inb = bucket == b
+        acc = outcomes[:, inb].mean(axis=1)
+        ece += inb.sum() / n * np.abs(acc - conf[inb].mean())
+    return ece
+
+
+def calibration_noise(
+    pairs: Sequence[tuple[float, bool]],
+    observed: float,
+    n_buckets: int = N_BUCKETS,
+    draws: int = NOISE_DRAWS,
+    seed: int = 0,
+) -> CalibrationNoise | None:
+    """`CalibrationNoise` of (confidence, correct) pairs whose ECE is `observed`."""
+    if not pairs:
+        return None
+    import numpy as np
+
+    conf = np.clip(np.array([c for c, _ in pairs], dtype=np.float64), 0.0, 1.0)
+    right = np.array([1.0 if ok else 0.0 for _, ok in pairs])
+    n = len(conf)
+    outcomes = (np.random.default_rng(seed).random((draws, n)) < conf).astype(np.float64)
+    ece = bucket_ece(conf, outcomes, n_buckets)
+    return CalibrationNoise(
+        gap=float(conf.mean() - right.mean()),
+        gap_se=float(np.sqrt((conf * (1.0 - conf)).sum()) / n),
+        median=float(np.median(ece)),
+        p90=float(np.quantile(ece, 0.9)),
+        # a draw equal to the observed ECE (up to float error) counts as "as large"
+        p_value=float((ece >= observed - 1e-12).mean()),
+    )
+
+
 def summarize(cases: Sequence[CaseResult]) -> Summary:
     scored = [c for c in cases if c.truth is not None or c.error is not None]
     n = len(scored)
@@ -687,7 +776,8 @@ def summarize(cases: Sequence[CaseResult]) -> Summary:
     decisions = [
         (not c.escalate and c.top_correct) or (c.escalate and not c.top_correct) for c in ok
     ]
-    ece, buckets = calibration([(c.graded_confidence, c.top_correct) for c in ok])
+    pairs = [(c.graded_confidence, c.top_correct) for c in ok]
+    ece, buckets = calibration(pairs)
     times = [c.seconds for c in ok]
     n_cw = sum(1 for c in ok if c.confident_wrong)
     return Summary(
@@ -710,6 +800,7 @@ def summarize(cases: Sequence[CaseResult]) -> Summary:
         time_p95_s=_percentile(times, 95),
         time_max_s=max(times, default=0.0),
         service=service_level(ok),
+        noise=calibration_noise(pairs, ece),
     )
 
 
