@@ -931,3 +931,27 @@ def test_saving_weights_that_fails_midway_leaves_the_old_file_whole(
     with pytest.raises(OSError):
         changed.save(p)
     assert p.read_bytes() == before
+
+
+def test_misses_table_fits_a_narrow_terminal(tmp_path: Path) -> None:
+    """On an 80-column terminal a long case name folds rather than squeezing the truth
+    and the top hypothesis to a few letters each; nothing is cut."""
+    name = "incident-2022-08-22T0410-frontend-cpu-contention-long-name"
+    root = _demo_cases(
+        tmp_path / "cases", {name: "root_cause:\n  kind: resource_saturation\n  service: frontend-web\n"}
+    )
+    res = CliRunner().invoke(_app(), ["eval", str(root)], env={"COLUMNS": "80"})
+    assert res.exit_code in (0, 1), res.output
+    lines = res.stdout.splitlines()
+    assert max(len(x) for x in lines) <= 80
+    table = lines[next(i for i, x in enumerate(lines) if x.startswith("misses")) :]
+    assert any("resource_saturation" in x for x in table)  # the truth's kind, whole
+    cells = "".join(x.split("│")[1].strip() for x in table if x.count("│") > 2)
+    assert name in cells  # folded over lines, never cut
+    # a bundle that cannot be evaluated: its name and error fold too
+    (root / name / "truth.yaml").write_text("root_cause: {}\n")
+    res = CliRunner().invoke(_app(), ["eval", str(root)], env={"COLUMNS": "80"})
+    assert res.exit_code == 2
+    lines = res.stdout.splitlines()
+    table = lines[next(i for i, x in enumerate(lines) if x.startswith("errors")) :]
+    assert max(len(x) for x in table) <= 80 and "…" not in "".join(table)

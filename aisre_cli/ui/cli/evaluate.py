@@ -501,11 +501,16 @@ def _render(out: Console, report: EvalReport, verbose: int) -> None:
         title = f"misses ({len(misses)})" + (f" under {common}/" if common else "")
         t = Table(title=_cell(title), title_justify="left")
         for col in ("bundle", "truth", "rank", "top hypothesis", "conf"):
+            # every cell folds, none is cut; on a narrow terminal a long case name
+            # folds too rather than squeezing truth and hypothesis to a few letters
             t.add_column(
                 col,
                 justify="right" if col in ("rank", "conf") else "left",
                 overflow="fold",
-                no_wrap=col in ("bundle", "rank", "conf"),  # a case name is never cut
+                no_wrap=col in ("rank", "conf"),
+                min_width=19 if col in ("truth", "top hypothesis") else None,
+                # borders and padding 16, rank and conf 4 each, truth and top 19 each
+                max_width=max(10, out.width - 62) if col == "bundle" else None,
             )
         for c in misses[:limit]:
             truth, top = _case_label(c)
@@ -521,8 +526,8 @@ def _render(out: Console, report: EvalReport, verbose: int) -> None:
             out.print(f"[dim]… {len(misses) - limit} more (-v shows all, --json has every case)[/]")
     if report.errors:
         t = Table(title=f"errors ({len(report.errors)})", title_justify="left")
-        t.add_column("bundle")
-        t.add_column("error")
+        t.add_column("bundle", overflow="fold")
+        t.add_column("error", overflow="fold")
         for c in report.errors:
             t.add_row(_cell(c.path), _cell(c.error or ""))
         out.print(t)
