@@ -937,9 +937,8 @@ def test_misses_table_fits_a_narrow_terminal(tmp_path: Path) -> None:
     """On an 80-column terminal a long case name folds rather than squeezing the truth
     and the top hypothesis to a few letters each; nothing is cut."""
     name = "incident-2022-08-22T0410-frontend-cpu-contention-long-name"
-    root = _demo_cases(
-        tmp_path / "cases", {name: "root_cause:\n  kind: resource_saturation\n  service: frontend-web\n"}
-    )
+    truth = "root_cause:\n  kind: resource_saturation\n  service: frontend-web\n"
+    root = _demo_cases(tmp_path / "cases", {name: truth})
     res = CliRunner().invoke(_app(), ["eval", str(root)], env={"COLUMNS": "80"})
     assert res.exit_code in (0, 1), res.output
     lines = res.stdout.splitlines()
