@@ -499,34 +499,43 @@ def _render(out: Console, report: EvalReport, verbose: int) -> None:
         if common and common in (m.path for m in misses):
             common = os.path.dirname(common)
         title = f"misses ({len(misses)})" + (f" under {common}/" if common else "")
-        t = Table(title=_cell(title), title_justify="left")
-        for col in ("bundle", "truth", "rank", "top hypothesis", "conf"):
-            # every cell folds, none is cut; on a narrow terminal a long case name
-            # folds too rather than squeezing truth and hypothesis to a few letters
-            t.add_column(
-                col,
-                justify="right" if col in ("rank", "conf") else "left",
-                overflow="fold",
-                no_wrap=col in ("rank", "conf"),
-                min_width=19 if col in ("truth", "top hypothesis") else None,
-                # borders and padding 16, rank and conf 4 each, truth and top 19 each
-                max_width=max(10, out.width - 62) if col == "bundle" else None,
-            )
+        from rich.cells import cell_len
+
+        from aisre_cli.ui.term import visible
+
+        rows = []
         for c in misses[:limit]:
             truth, top = _case_label(c)
-            t.add_row(
-                _cell(os.path.relpath(c.path, common) if common else c.path),
-                _cell(truth),
-                str(c.rank) if c.rank else "-",
-                _cell(top),
-                f"{c.confidence:.2f}",
-            )
-        out.print(t)
+            name = os.path.relpath(c.path, common) if common else c.path
+            rows.append((name, truth, str(c.rank) if c.rank else "-", top, c))
+        # borders and padding 16, rank and conf 4 each, truth and hypothesis 19 each
+        if max(cell_len(visible(r[0], oneline=True)) for r in rows) + 62 <= out.width:
+            t = Table(title=_cell(title), title_justify="left")
+            for col in ("bundle", "truth", "rank", "top hypothesis", "conf"):
+                t.add_column(
+                    col,
+                    justify="right" if col in ("rank", "conf") else "left",
+                    overflow="fold",
+                    no_wrap=col in ("bundle", "rank", "conf"),  # a case name is never cut
+                    min_width=19 if col in ("truth", "top hypothesis") else None,
+                )
+            for name, truth, rank, top, c in rows:
+                t.add_row(_cell(name), _cell(truth), rank, _cell(top), f"{c.confidence:.2f}")
+            out.print(t)
+        else:
+            # too narrow for a table that keeps each case name whole on one line (to be
+            # copied) and the truth and hypothesis readable: a block per case instead
+            out.print(f"[bold]{_cell(title)}[/]")
+            for name, truth, rank, top, c in rows:
+                out.print(f"[bold]{_cell(name)}[/]", soft_wrap=True)
+                ranked = "not ranked" if rank == "-" else f"ranked {rank}"
+                out.print(f"    truth: {_cell(truth)} ({ranked})")
+                out.print(f"    top:   {_cell(top)} (confidence {c.confidence:.2f})")
         if limit is not None and len(misses) > limit:
             out.print(f"[dim]… {len(misses) - limit} more (-v shows all, --json has every case)[/]")
     if report.errors:
         t = Table(title=f"errors ({len(report.errors)})", title_justify="left")
-        t.add_column("bundle", overflow="fold")
+        t.add_column("bundle", no_wrap=True)  # whole, to be copied
         t.add_column("error", overflow="fold")
         for c in report.errors:
             t.add_row(_cell(c.path), _cell(c.error or ""))
