@@ -499,17 +499,18 @@ def _render(out: Console, report: EvalReport, verbose: int) -> None:
         if common and common in (m.path for m in misses):
             common = os.path.dirname(common)
         title = f"misses ({len(misses)})" + (f" under {common}/" if common else "")
+
         from rich.cells import cell_len
 
         from aisre_cli.ui.term import visible
 
-        rows = []
+        shown: list[tuple[str, str, str, str, float]] = []
         for c in misses[:limit]:
             truth, top = _case_label(c)
             name = os.path.relpath(c.path, common) if common else c.path
-            rows.append((name, truth, str(c.rank) if c.rank else "-", top, c))
+            shown.append((name, truth, str(c.rank) if c.rank else "-", top, c.confidence))
         # borders and padding 16, rank and conf 4 each, truth and hypothesis 19 each
-        if max(cell_len(visible(r[0], oneline=True)) for r in rows) + 62 <= out.width:
+        if max(cell_len(visible(r[0], oneline=True)) for r in shown) + 62 <= out.width:
             t = Table(title=_cell(title), title_justify="left")
             for col in ("bundle", "truth", "rank", "top hypothesis", "conf"):
                 t.add_column(
@@ -519,18 +520,18 @@ def _render(out: Console, report: EvalReport, verbose: int) -> None:
                     no_wrap=col in ("bundle", "rank", "conf"),  # a case name is never cut
                     min_width=19 if col in ("truth", "top hypothesis") else None,
                 )
-            for name, truth, rank, top, c in rows:
-                t.add_row(_cell(name), _cell(truth), rank, _cell(top), f"{c.confidence:.2f}")
+            for name, truth, rank, top, conf in shown:
+                t.add_row(_cell(name), _cell(truth), rank, _cell(top), f"{conf:.2f}")
             out.print(t)
         else:
             # too narrow for a table that keeps each case name whole on one line (to be
             # copied) and the truth and hypothesis readable: a block per case instead
             out.print(f"[bold]{_cell(title)}[/]")
-            for name, truth, rank, top, c in rows:
+            for name, truth, rank, top, conf in shown:
                 out.print(f"[bold]{_cell(name)}[/]", soft_wrap=True)
                 ranked = "not ranked" if rank == "-" else f"ranked {rank}"
                 out.print(f"    truth: {_cell(truth)} ({ranked})")
-                out.print(f"    top:   {_cell(top)} (confidence {c.confidence:.2f})")
+                out.print(f"    top:   {_cell(top)} (confidence {conf:.2f})")
         if limit is not None and len(misses) > limit:
             out.print(f"[dim]… {len(misses) - limit} more (-v shows all, --json has every case)[/]")
     if report.errors:
