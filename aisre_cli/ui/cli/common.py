@@ -51,3 +51,32 @@ def print_json(data: Any) -> None:
     from aisre_cli.ui.term import json_text
 
     sys.stdout.write(json_text(data) + "\n")
+
+
+FOLLOW_UPS = ("escalate", "runbook run", "triage")
+"""Commands a hint may name that read the same sources as the command that gave it."""
+
+
+def follow_up(text: str, ctx: typer.Context) -> str:
+    """`text` with every `aisre escalate|runbook run|triage …` command it quotes in
+    backticks pointed at the sources this command read: `--bundle DIR` after
+    `triage --bundle DIR`, `-p NAME` after `-p NAME`. Without them a pasted hint would
+    look the alert up in the default profile instead ("no alert matches")."""
+    import re
+    import shlex
+
+    st = state(ctx)
+    extra: list[str] = []
+    if st.profile:
+        extra += ["-p", st.profile]
+    if st.bundle is not None:
+        extra += ["--bundle", str(st.bundle)]
+    if not extra:
+        return text
+    tail = " ".join(shlex.quote(a) for a in extra)
+    subs = "|".join(re.escape(s) for s in FOLLOW_UPS)
+
+    def add(m: re.Match[str]) -> str:
+        return f"`{m.group(1)} {tail}`"
+
+    return re.sub(rf"`(aisre (?:{subs})\b[^`]*)`", add, text)

@@ -13,7 +13,7 @@ import typer
 
 from aisre_cli.errors import UsageError
 from aisre_cli.ui.cli.app import BundleOpt, JsonOpt, ProfileOpt, VerboseOpt, app, state
-from aisre_cli.ui.cli.common import load, note, print_json
+from aisre_cli.ui.cli.common import follow_up, load, note, print_json
 
 
 @app.command("triage")
@@ -89,6 +89,10 @@ def triage_cmd(
     for text in result.notes:
         note(text)
     report = result.report
+    nxt = follow_up(report.verdict.next_step, ctx)
+    if nxt != report.verdict.next_step:  # a pasted hint reads the same sources
+        verdict = report.verdict.model_copy(update={"next_step": nxt})
+        report = report.model_copy(update={"verdict": verdict})
     inc = result.incident
     if inc is not None and inc.id == 0:  # team store unreachable: spooled, not numbered yet
         note(

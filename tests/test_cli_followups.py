@@ -1,0 +1,76 @@
+"""A hint's command, pasted, reads the same sources as the command that printed it.
+
+`aisre triage --bundle DIR` once suggested `aisre escalate ID`, which then looked the
+alert up in the default profile: "no alert matches". The suggested command now carries
+`--bundle DIR` (and `-p NAME` when a profile was named), quoted for the shell."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+from pathlib import Path
+
+from tests.conftest import DEMO, PETSHOP
+from tests.contract_servers.cli import run_cli
+from tests.test_eval import require
+
+
+def _suggested(text: str) -> list[str]:
+    """The argv of the one `aisre …` command quoted in backticks in `text`."""
+    cmds = re.findall(r"`(aisre [^`]*)`", text)
+    assert len(cmds) == 1, text
+    argv = shlex.split(cmds[0])
+    assert argv[0] == "aisre"
+    return argv[1:]
+
+
+def test_hint_after_triage_of_a_bundle_names_the_bundle(tmp_path: Path) -> None:
+    bundle = tmp_path / "incident 42"  # a space: the hint must quote it
+    shutil.copytree(DEMO, bundle)
+    r = run_cli(["triage", "--no-record", "--bundle", str(bundle)])
+    assert r.code == 0, r.err
+    nxt = next(x for x in r.out.splitlines() if x.startswith("next:"))
+    argv = _suggested(nxt)
+    assert argv[:2] == ["runbook", "run"] and argv[-2:] == ["--bundle", str(bundle)]
+    # the pasted command finds the alert (a dry run, nothing is executed)
+    pasted = run_cli([*argv, "--dry-run"])
+    assert pasted.code != 2 and "no alert matches" not in pasted.err, pasted.err
+    assert "Roll back a bad deploy (rollback-bad-deploy)" in pasted.out + pasted.err
+    # --json carries the same command (a bot may show it)
+    j = run_cli(["triage", "--no-record", "--bundle", str(bundle), "--json"])
+    assert _suggested(json.loads(j.out)["verdict"]["next_step"]) == argv
+
+
+def test_escalation_hint_after_a_bundle_hands_off_that_incident() -> None:
+    bundle = PETSHOP / "petshop-high_traffic-test-issue3"
+    require(bundle, "the PetShop dataset")
+    r = run_cli(["triage", "--no-record", "--bundle", str(bundle), "--json"])
+    assert r.code == 0, r.err
+    v = json.loads(r.out)["verdict"]
+    assert v["escalate"], v
+    argv = _suggested(v["next_step"])
+    assert argv[0] == "escalate" and argv[-2:] == ["--bundle", str(bundle)]
+    pasted = run_cli([*argv, "--no-post"])
+    assert pasted.code == 0, pasted.err
+    assert pasted.out.startswith("# Escalation: PetSiteHighLatency")
+
+
+def test_hint_names_the_profile_and_is_unchanged_without_flags(tmp_path: Path) -> None:
+    from aisre_cli.settings import paths
+
+    cfg = paths.config_file()
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    cfg.write_text(
+        "version: 1\ndefault_profile: other\nprofiles:\n"
+        f"  other: {{environment: demo, sources: {{bundle: {DEMO}}}}}\n"
+        f"  on-call: {{environment: demo, sources: {{bundle: {DEMO}}}}}\n"
+    )
+    r = run_cli(["-p", "on-call", "triage", "--no-record", "--json"])
+    assert r.code == 0, r.err
+    argv = _suggested(json.loads(r.out)["verdict"]["next_step"])
+    assert argv[-2:] == ["-p", "on-call"] and "--bundle" not in argv
+    r = run_cli(["triage", "--no-record", "--json"])  # the default profile: nothing added
+    nxt = json.loads(r.out)["verdict"]["next_step"]
+    assert _suggested(nxt) == ["runbook", "run", "rollback-bad-deploy", "--alert", "179e723e"]
