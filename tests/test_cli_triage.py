@@ -240,7 +240,7 @@ def test_alerts_table_ids_are_unique_and_the_next_step_resolves(
     assert "179e723e8 " in out and "179e723e0 " in out
     data = triage_json(capsys, "CheckoutHighErrorRate", "--bundle", str(b), "--no-record")
     m = re.search(
-        r"aisre (?:escalate|runbook run \S+ --alert) (\S+?)`", data["verdict"]["next_step"]
+        r"aisre (?:escalate|runbook run \S+ --alert) (\S+?)[ `]", data["verdict"]["next_step"]
     )
     assert m, data["verdict"]["next_step"]
     assert m.group(1) == "179e723e8"
