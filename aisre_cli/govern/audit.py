@@ -177,7 +177,7 @@ class AuditLog:
     ) -> AuditRecord:
         """Append one record and fsync it. Raises AuditError when that is not possible."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            paths.private_parent(self.path)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
         except OSError as exc:
             raise AuditError(

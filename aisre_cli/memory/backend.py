@@ -378,8 +378,14 @@ def _create(path: Path) -> None:
     import secrets
     import sqlite3
 
+    from aisre_cli.settings import paths
+
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.new")
     try:
+        # made empty first with the mode the memory keeps (SQLite gives its -wal and -shm
+        # files the database file's mode): 0600 in the data folder, the reports it holds
+        # quote logs
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, paths.private_file_mode(path)))
         conn = sqlite3.connect(str(tmp), isolation_level=None)
         try:
             conn.execute("PRAGMA journal_mode = WAL").fetchone()  # writes the header
@@ -409,7 +415,9 @@ class SqliteDatabase(Database):
         self.location = str(path)
         wait = BUSY_TIMEOUT_MS if busy_timeout_ms is None else int(busy_timeout_ms)
         self.busy_timeout_ms = wait
-        path.parent.mkdir(parents=True, exist_ok=True)
+        from aisre_cli.settings import paths
+
+        paths.private_parent(path)
         self.found_empty = _is_emptied(path)
         if not path.exists():
             _create(path)

@@ -104,7 +104,7 @@ class RunLock:
 
     def __init__(self, run_id: str) -> None:
         p = checkpoint_path(run_id).with_suffix(".lock")
-        p.parent.mkdir(parents=True, exist_ok=True)
+        paths.private_parent(p)
         fd = os.open(p, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -131,7 +131,7 @@ class RunLock:
 def save(state: RunState) -> None:
     state.updated = datetime.now(UTC)
     target = checkpoint_path(state.run_id)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    paths.private_parent(target)
     write_atomic(target, state.model_dump_json(indent=2).encode())
 
 

@@ -69,3 +69,24 @@ def shipped_runbooks_dir() -> Path:
     if packaged.is_dir():
         return packaged
     return pkg.parent / "runbooks"
+
+
+def private_parent(path: Path) -> None:
+    """Create the folder of `path`, mode 0700 when it is inside the data folder (which
+    is then made 0700 too if aisre creates it): incident reports with their log
+    excerpts, the change feed, run checkpoints and the audit trail are nobody else's
+    business on a shared bastion. A folder that already exists keeps its mode; a path
+    outside the data folder (a shared change file, a bundle) gets the usual umask."""
+    folder = path.parent
+    data = data_dir()
+    inside = folder == data or data in folder.parents
+    if inside:
+        data.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700 if inside else 0o777)
+
+
+def private_file_mode(path: Path) -> int:
+    """The mode a new file at `path` is created with: 0600 inside the data folder (see
+    `private_parent`), else 0644 (less the umask) as before."""
+    data = data_dir()
+    return 0o600 if data in path.parents else 0o644

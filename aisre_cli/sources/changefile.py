@@ -49,6 +49,7 @@ from pydantic import ValidationError
 
 from aisre_cli.errors import BundleError, ConfigError, SourceError, UsageError
 from aisre_cli.model import Change, ChangeKind, SourceNote, Topology, utcnow
+from aisre_cli.settings import paths
 from aisre_cli.settings.safeyaml import load_yaml, open_regular
 from aisre_cli.sources.bundle import TOPOLOGY_YAML_LIMITS, ChangeIn, parse_topology
 from aisre_cli.sources.catalog import SourceType
@@ -347,7 +348,7 @@ class ChangeFile:
         `absent()` (run under the lock) is true; False when nothing was appended."""
         folder = self.path.parent
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            paths.private_parent(self.path)
         except OSError as exc:
             why = "a file is in the way" if isinstance(exc, FileExistsError) else exc.strerror
             raise ConfigError(
@@ -355,12 +356,13 @@ class ChangeFile:
             ) from None
         # O_NONBLOCK: a FIFO in the file's place is refused (ENXIO), not waited on forever
         flags = os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+        mode = paths.private_file_mode(self.path)  # 0600 in the data folder
         try:
             try:
-                fd = os.open(self.path, os.O_RDWR | flags, 0o644)
+                fd = os.open(self.path, os.O_RDWR | flags, mode)
                 readable = True
             except PermissionError:  # may be written, not read: no torn-line check
-                fd = os.open(self.path, os.O_WRONLY | flags, 0o644)
+                fd = os.open(self.path, os.O_WRONLY | flags, mode)
                 readable = False
         except OSError as exc:
             raise ConfigError(f"cannot append to {self.path}: {exc.strerror}") from None
