@@ -680,6 +680,7 @@ def test_problems_lists_each_file_with_its_place(tmp_path: Path) -> None:
 
 def test_validate_cli_json(tmp_path: Path) -> None:
     """`bundle validate --json`: schema, ok, and every problem with file/line/message."""
+    from tests.conftest import DEMO
     from tests.contract_servers.cli import run_cli
 
     root = make_bundle(tmp_path / "b")
@@ -717,3 +718,21 @@ def test_validate_cli_json(tmp_path: Path) -> None:
     body = json.loads(run_cli(["bundle", "validate", str(root), "--json"]).out)
     assert body["id"] is None and [p["file"] for p in body["problems"]] == ["bundle.yaml"]
     assert body["problems"][0]["message"].startswith("format_version: 2 is not supported")
+
+
+def test_a_bundle_without_alerts_json_is_an_error_not_an_empty_inbox(tmp_path: Path) -> None:
+    """alerts.json is required; reading its absence as "no alerts" told a user with a
+    half-copied bundle that nothing was firing."""
+    import shutil
+
+    from tests.conftest import DEMO
+    from tests.contract_servers.cli import run_cli
+
+    b = tmp_path / "b"
+    shutil.copytree(DEMO, b)
+    (b / "alerts.json").unlink()
+    for argv in (["triage", "--bundle", str(b)], ["alerts", "--bundle", str(b)]):
+        r = run_cli(argv)
+        assert r.code == 2, (argv, r.out, r.err)
+        assert "alerts.json: missing (required" in r.err and "hint:" in r.err
+        assert "nothing is firing" not in r.err and "no active alerts" not in r.out

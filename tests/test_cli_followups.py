@@ -12,6 +12,8 @@ import shlex
 import shutil
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import DEMO, PETSHOP
 from tests.contract_servers.cli import run_cli
 from tests.test_eval import require
@@ -74,3 +76,15 @@ def test_hint_names_the_profile_and_is_unchanged_without_flags(tmp_path: Path) -
     r = run_cli(["triage", "--no-record", "--json"])  # the default profile: nothing added
     nxt = json.loads(r.out)["verdict"]["next_step"]
     assert _suggested(nxt) == ["runbook", "run", "rollback-bad-deploy", "--alert", "179e723e"]
+
+
+def test_next_step_is_one_line_on_a_narrow_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hint is never hard-wrapped: a command cut by a newline cannot be pasted."""
+    bundle = tmp_path / "a-bundle-folder-with-a-long-name-as-captured-bundles-have"
+    shutil.copytree(DEMO, bundle)
+    monkeypatch.setenv("COLUMNS", "60")
+    r = run_cli(["triage", "--no-record", "--bundle", str(bundle)])
+    nxt = next(x for x in r.out.splitlines() if x.startswith("next:"))
+    assert _suggested(nxt)[-2:] == ["--bundle", str(bundle)]

@@ -1332,7 +1332,13 @@ class BundleSource:
         if self._cache.alerts is None:
             p = self.root / "alerts.json"
             if not _present(p):
-                self._cache.alerts = []
+                # required (`bundle validate` says so): reading "no alerts" here told a
+                # user with a half-copied bundle that nothing was firing
+                raise BundleError(
+                    f"{p}: missing (required: the alerts of the incident)",
+                    hint="write the Alertmanager `GET /api/v2/alerts` body there"
+                    " (docs/bundle-format.md), or `aisre bundle capture` the incident",
+                )
             else:
                 self._cache.alerts = parse_alerts(
                     self._json(p), p, self.service_labels, source=self.name

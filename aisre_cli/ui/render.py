@@ -253,7 +253,8 @@ def render_report(report: TriageReport, verbose: int = 0) -> None:
                 c.print(safe("       │ " + ex, "dim", oneline=True))
     for n in report.notes:
         err().print(f"[yellow]note:[/] {escape(n)}")
-    c.print(f"\n[bold]next:[/] {escape(v.next_step)}")
+    # never hard-wrapped: the command it quotes is meant to be copied whole
+    c.print(f"\n[bold]next:[/] {escape(v.next_step)}", soft_wrap=True)
 
 
 def report_markdown(report: TriageReport) -> str:
