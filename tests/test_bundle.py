@@ -680,7 +680,6 @@ def test_problems_lists_each_file_with_its_place(tmp_path: Path) -> None:
 
 def test_validate_cli_json(tmp_path: Path) -> None:
     """`bundle validate --json`: schema, ok, and every problem with file/line/message."""
-    from tests.conftest import DEMO
     from tests.contract_servers.cli import run_cli
 
     root = make_bundle(tmp_path / "b")
