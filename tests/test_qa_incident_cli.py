@@ -458,3 +458,22 @@ def test_replay_interrupted_exits_130_and_leaves_the_real_memory_untouched(
     assert cp.stdout == "" and cp.stderr.strip() == "interrupted", cp.stderr
     assert (_digest(db), sorted(os.listdir(db.parent))) == before
     assert os.listdir(scratch) == []  # the scratch memory went with it
+
+
+def test_list_shows_which_verdicts_said_escalate(capsys: pytest.CaptureFixture[str]) -> None:
+    """`incident show` says "actionable (escalated)"; the list said only "actionable",
+    so the incidents the engine could not explain did not stand out."""
+    with MemoryStore(paths.memory_db_file()) as st:
+        plain = report(alert(1, fid="fp-plain"))
+        esc = report(alert(2, fid="fp-esc"))
+        esc.verdict.escalate = True
+        st.record_report(plain, SIG)
+        st.record_report(esc, SIG)
+    code, out, _ = run(capsys, "incident", "list")
+    assert code == 0
+    rows = _rows(out)
+    assert len(rows) == 2
+    assert "escalated" in rows[0] and "actionable" not in rows[0]  # newest first
+    assert "actionable" in rows[1] and "escalated" not in rows[1]
+    code, out, _ = run(capsys, "incident", "list", "--json")
+    assert [i["escalate"] for i in json.loads(out)["incidents"]] == [True, False]

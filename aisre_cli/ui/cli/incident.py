@@ -52,6 +52,7 @@ def _row(i: Incident) -> dict[str, Any]:
         "alert_id": i.alert_id,
         "service": i.service,
         "classification": i.classification,
+        "escalate": i.escalate,
         "status": i.status,
         "cause": (
             {"kind": i.cause_kind, "service": i.cause_service, "change_id": i.cause_change}
@@ -117,6 +118,15 @@ _CAUSE_MAX = 200
 10 KB, which folded into a column was screens of one row."""
 
 
+def _verdict_cell(classification: str, escalate: bool) -> str:
+    """`actionable`, `escalated` (an actionable verdict that said escalate), or another
+    classification with " (escalated)" when it said so too."""
+    cls = clip(_one(classification), 12)
+    if not escalate:
+        return cls
+    return "escalated" if classification == "actionable" else f"{cls} (escalated)"
+
+
 def _incident_table(rows: list[Incident]) -> None:
     """The table of `incident list`, fitted to the terminal. Names are never broken
     mid-word: an alert or service name longer than its share (a third, a sixth of the
@@ -143,7 +153,8 @@ def _incident_table(rows: list[Incident]) -> None:
             str(i.id),
             *([clip(_one(i.uid), 24)] if uid else []),
             *([_one(i.created_at[5:16].replace("T", " "))] if recorded else []),
-            clip(_one(i.classification), 12),
+            # what the verdict told the on-call to do, as `incident show` says it
+            _verdict_cell(i.classification, i.escalate),
             clip(_one(i.alert_name), _NAME_MAX),
             clip(_one(i.service or ""), _NAME_MAX),
             clip(_one(i.cause_text() if i.resolved else i.status), _CAUSE_MAX),
