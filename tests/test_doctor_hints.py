@@ -185,3 +185,25 @@ def test_every_command_gets_the_same_fix_not_only_doctor(servers: dict[str, str]
     with pytest.raises(SourceError) as err:
         http.get_json("/api/v1/status/buildinfo")
     assert err.value.hint is not None and "does not speak TLS" in err.value.hint
+
+
+def test_doctor_json_on_a_profile_without_sources_is_a_json_document() -> None:
+    """`doctor --json` printed nothing on stdout for a profile with no source (the
+    error went to stderr only), so `aisre doctor --json | jq` failed to parse. The
+    document now carries the error; the exit code (2, a configuration problem) and the
+    one-line error on stderr stay."""
+    from aisre_cli.settings import paths
+
+    cfg = paths.config_file()
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    cfg.write_text("version: 1\ndefault_profile: p\nprofiles:\n  p: {environment: prod}\n")
+    r = run_cli(["doctor", "--json"])
+    assert r.code == 2
+    body = json.loads(r.out)
+    assert body["schema"] == "aisre.doctor/v1" and body["profile"] == "p"
+    assert body["sources"] == [] and "spool" in body
+    assert body["error"]["message"].startswith("this profile configures no source")
+    assert "config init" in body["error"]["hint"]
+    assert "error: this profile configures no source" in r.err
+    r = run_cli(["doctor"])  # the text form: the error and its hint only
+    assert r.code == 2 and r.out == "" and "hint:" in r.err
