@@ -287,6 +287,9 @@ class LogTable:
     files: list[str] = field(default_factory=list)
     query: dict[str, str] = field(default_factory=dict)
     """Per service: the LogQL (or grep) that reproduces its records."""
+    notes: list[str] = field(default_factory=list)
+    """What reading lost, one line each (a file's cut-off last record): said in triage
+    rather than dropped without a word."""
 
     def __len__(self) -> int:
         return len(self.msg)
@@ -304,6 +307,7 @@ class LogTable:
         self.file_idx.extend(i + base for i in other.file_idx)
         self.line.extend(other.line)
         self.query.update(other.query)
+        self.notes.extend(other.notes)
 
 
 @dataclass(slots=True)

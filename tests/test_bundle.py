@@ -692,6 +692,7 @@ def test_validate_cli_json(tmp_path: Path) -> None:
         "id": "t1",
         "ok": True,
         "problems": [],
+        "notes": [],
     }
     (root / "alerts.json").unlink()
     (root / "logs" / "api.jsonl").write_text("[1]\n")
@@ -735,3 +736,31 @@ def test_a_bundle_without_alerts_json_is_an_error_not_an_empty_inbox(tmp_path: P
         assert r.code == 2, (argv, r.out, r.err)
         assert "alerts.json: missing (required" in r.err and "hint:" in r.err
         assert "nothing is firing" not in r.err and "no active alerts" not in r.out
+
+
+def test_a_cut_off_last_log_line_is_said_not_dropped_silently(tmp_path: Path) -> None:
+    """A log file copied while it was written ends in half a record: the lines before it
+    are read and the half line dropped, as documented, and now triage and validate say
+    so (it was dropped without a word: the evidence might be in the lost record)."""
+    import shutil
+
+    from tests.conftest import DEMO
+    from tests.contract_servers.cli import run_cli
+
+    b = tmp_path / "b"
+    shutil.copytree(DEMO, b)
+    f = b / "logs" / "payments.jsonl"
+    raw = f.read_bytes()
+    n = raw.count(b"\n")
+    f.write_bytes(raw[:-30])  # the last record loses its tail and its newline
+    r = run_cli(["triage", "--no-record", "--bundle", str(b), "--json"])
+    assert r.code == 0, r.err
+    notes = json.loads(r.out)["notes"]
+    assert any(f"logs/payments.jsonl:{n}: the last line is cut off" in x for x in notes), notes
+    r = run_cli(["bundle", "validate", str(b)])
+    assert r.code == 0 and "the last line is cut off" in r.err and "valid bundle" in r.err
+    body = json.loads(run_cli(["bundle", "validate", str(b), "--json"]).out)
+    assert body["ok"] and len(body["notes"]) == 1
+    # an intact bundle has no such note
+    body = json.loads(run_cli(["bundle", "validate", str(DEMO), "--json"]).out)
+    assert body["notes"] == []

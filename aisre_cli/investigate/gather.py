@@ -600,6 +600,7 @@ def _merge_metrics(ctx: Context, value: tuple[list[Series], list[SourceNote]]) -
 
 
 def _merge_logs(ctx: Context, table: LogTable) -> None:
+    ctx.notes.extend(SourceNote("logs", "partial", n) for n in table.notes)
     if len(ctx.logs) == 0:
         ctx.logs = table
     else:

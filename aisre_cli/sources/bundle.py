@@ -967,6 +967,7 @@ def read_jsonl_logs(
                 obj = loads(raw)
             except orjson.JSONDecodeError as exc:
                 if _cut_short(raw, lineno, exc):
+                    table.notes.append(cut_note(display, lineno))
                     break
                 if _not_utf8(raw, exc) is None:
                     raise _jsonl_error(display, lineno, raw, exc) from None
@@ -1443,6 +1444,12 @@ class BundleSource:
     def fetch_logs(self, start: datetime, end: datetime, services: set[str] | None) -> LogTable:
         return self.all_logs()
 
+    def reading_notes(self) -> list[str]:
+        """What reading the bundle dropped without it being a problem (a cut-off last
+        log line), once `problems` has read it: `bundle validate` shows these."""
+        logs = self._cache.logs
+        return list(logs.notes) if logs is not None else []
+
     # ChangeSource
     def fetch_changes(self, start: datetime, end: datetime) -> list[Change]:
         if self._cache.changes is None:
@@ -1650,6 +1657,14 @@ def _not_utf8(raw: bytes, exc: orjson.JSONDecodeError) -> int | None:
     except UnicodeDecodeError as u:
         return u.start
     return None
+
+
+def cut_note(display: str, lineno: int) -> str:
+    """What a triage and `bundle validate` say of a JSONL file whose last line is cut."""
+    return (
+        f"{display}:{lineno}: the last line is cut off (an incomplete record, as when a"
+        " file is copied while it is written): dropped, the lines before it are read"
+    )
 
 
 def _cut_short(raw: bytes, lineno: int, exc: orjson.JSONDecodeError) -> bool:

@@ -104,6 +104,7 @@ def validate_cmd(
     from aisre_cli.ui.cli.app import render_error
 
     b, problems = validate_bundle(path)
+    notes = b.reading_notes() if b is not None else []
     if json_out:
         from aisre_cli.ui.cli.common import print_json
 
@@ -114,11 +115,17 @@ def validate_cmd(
                 "id": b.meta.id if b is not None else None,
                 "ok": not problems,
                 "problems": [p.to_dict() for p in problems],
+                "notes": notes,
             }
         )
     else:
         for p in problems:
             render_error(BundleError(p.text, p.hint))
+        if notes:
+            from aisre_cli.ui.cli.common import note
+
+            for text in notes:
+                note(text)
         if not problems and b is not None:
             from aisre_cli.ui.term import echo
 
