@@ -143,3 +143,30 @@ def test_eval_misses_show_what_tells_cases_apart(tmp_path: Path) -> None:
     assert cp.returncode == 0, cp.stderr
     for name in names:  # each whole, on one line
         assert any(name in line for line in out.splitlines()), out
+
+
+def test_a_narrow_terminal_keeps_the_layout(tmp_path: Path) -> None:
+    """At 60 columns wrapped lines keep their indent (they restarted at column 0, so the
+    hypotheses and the E-list no longer scanned), the header breaks between its fields
+    (it cut "fired 2025-03-11 / 13:35:05Z"), and queries stay whole on one line to be
+    copied (the terminal wraps them, no newline is inserted)."""
+    text = _aisre(["triage", "--bundle", str(DEMO)], tmp_path / "h", 60)
+    report = json.loads(_aisre(["triage", "--bundle", str(DEMO), "--json"], tmp_path / "h", None))
+    lines = text.splitlines()
+    assert any("fired 2025-03-11 13:35:05Z" in x for x in lines[:3])
+    for e in report["evidence"]:
+        if e["query"]:
+            assert any(e["query"] in line for line in lines), e["query"]
+    body = lines[lines.index("Hypotheses") : lines.index("Evidence")]
+    evidence = lines[lines.index("Evidence") + 1 :]
+    for line in body[1:]:
+        if line.strip():  # a numbered head (" 1. ") or an indented continuation
+            assert line.startswith(("    ", " ")) and (
+                line[:4].strip().rstrip(".").isdigit() or line.startswith("    ")
+            ), line
+    for line in evidence:
+        if line.strip() and not line.startswith("next:"):
+            assert line.startswith(("  E", " E", "E", "     ")), line
+    prose = [x for x in lines if "↳" not in x and "↗" not in x and not x.startswith("next:")]
+    assert max(len(x) for x in prose) <= 60
+    assert not any(x.endswith(" ") for x in prose)  # not padded to the width

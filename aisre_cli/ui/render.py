@@ -180,21 +180,62 @@ def _bar(p: float, width: int = 10) -> str:
     return "█" * full + "░" * (width - full)
 
 
+def _hanging(c: Console, prefix: Text, body: Text) -> None:
+    """Print `prefix` then `body`, every wrapped line of `body` starting under its
+    first: a narrow terminal keeps the hypotheses and the evidence list scannable (a
+    plain print wrapped them back to column 0). Lines are not padded to the width."""
+    indent = prefix.cell_len
+    lines = body.wrap(c, max(20, c.width - indent), overflow="fold")
+    out = prefix.copy()
+    for i, line in enumerate(lines):
+        if i:
+            out.append("\n" + " " * indent)
+        line.rstrip()
+        out.append_text(line)
+    c.print(out, soft_wrap=True)
+
+
+def _fields(parts: Sequence[Text], width: int) -> Text:
+    """`parts` two spaces apart, each kept whole: a line break goes between two of them
+    (a timestamp is never cut between its date and its time)."""
+    line = Text()
+    used = 0
+    for part in parts:
+        if used and used + 2 + part.cell_len > width:
+            line.append("\n")
+            used = 0
+        elif used:
+            line.append("  ")
+            used += 2
+        line.append_text(part)
+        used += part.cell_len
+    return line
+
+
 def render_report(report: TriageReport, verbose: int = 0) -> None:
     c = out()
     a = report.alert
     v = report.verdict
-    c.print(
-        f"[bold]{escape(a.name)}[/] on [bold]{escape(a.service or '?')}[/] "
-        f"[{SEVERITY_STYLE.get(a.severity, 'none')}]{escape(a.severity)}[/]"
-        f"  id [cyan]{escape(a.short_id)}[/]  fired {hm(a.starts_at)}  onset {hm(report.onset)}"
-    )
+    title = Text()
+    title.append(visible(a.name, oneline=True), style="bold")
+    title.append(" on ")
+    title.append(visible(a.service or "?", oneline=True), style="bold")
+    title.append(" ")
+    title.append(visible(a.severity, oneline=True), style=SEVERITY_STYLE.get(a.severity, "none"))
+    ident = Text("id ")
+    ident.append(visible(a.short_id, oneline=True), style="cyan")
+    parts = [title, ident, Text(f"fired {hm(a.starts_at)}"), Text(f"onset {hm(report.onset)}")]
+    c.print(_fields(parts, c.width))
     if a.summary:
-        c.print(f"[dim]{escape(a.summary)}[/]")
+        _hanging(c, Text(), safe(a.summary, "dim"))
+    c.print()
     if v.escalate:
-        c.print(f"\n[bold white on red] ESCALATE [/] {escape(v.reason)}")
+        verdict = Text(" ESCALATE ", style="bold white on red")
+        verdict.append(" " + visible(v.reason))
     else:
-        c.print(f"\n[bold green]verdict[/] {v.classification}: {escape(v.reason)}")
+        verdict = Text("verdict", style="bold green")
+        verdict.append(f" {v.classification}: {visible(v.reason)}")
+    _hanging(c, Text(), verdict)
     if v.related_alerts:
         related = ", ".join(short_alert_id(x) for x in v.related_alerts)
         c.print(f"[dim]related alerts: {escape(related)}[/]")
@@ -207,8 +248,8 @@ def render_report(report: TriageReport, verbose: int = 0) -> None:
     shown_services: set[str] = set()
     for h in v.hypotheses:
         dim = "dim" if v.escalate else ""
+        num = Text(f"{h.rank:>2}. ", style="bold")
         head = Text()
-        head.append(f"{h.rank:>2}. ", style="bold")
         head.append(f"{h.kind:<{kind_w}} ", style="bold cyan")
         head.append(f"{_bar(h.confidence)} {h.confidence:.2f}  ")
         head.append(visible(h.service), style="bold")
@@ -221,8 +262,9 @@ def render_report(report: TriageReport, verbose: int = 0) -> None:
         head.append("  " + " ".join(h.evidence), style="magenta")
         if dim:
             head.stylize(dim)
-        c.print(head)
-        c.print(safe("    " + h.statement, dim or ""))
+            num.stylize(dim)
+        _hanging(c, num, head)
+        _hanging(c, Text("    "), safe(h.statement, dim or ""))
         if h.runbooks:
             c.print(f"    [green]runbooks:[/] {escape(', '.join(h.runbooks))}")
         if verbose:
@@ -235,16 +277,16 @@ def render_report(report: TriageReport, verbose: int = 0) -> None:
     for e in report.evidence:
         when = e.start.astimezone(UTC).strftime("%H:%M:%S") if e.start else "--:--:--"
         line = Text()
-        line.append(f"{e.id:>4} ", style="bold magenta")
         line.append(f"{e.kind:<{ev_w}} ", style="cyan")
         line.append(f"{when}  ")
         line.append(visible(e.summary))
-        c.print(line)
+        _hanging(c, Text(f"{e.id:>4} ", style="bold magenta"), line)
         where = e.query or ""
         if e.ref and e.ref not in where:
             where = f"{where}  ({e.ref})" if where else e.ref
         if where:
-            c.print(safe("     ↳ " + where, "dim"))
+            # never hard-wrapped: a query cut by inserted newlines cannot be pasted
+            c.print(safe("     ↳ " + where, "dim", oneline=True), soft_wrap=True)
         for link in e.links:
             # never hard-wrapped: a URL cut by inserted newlines cannot be opened
             c.print(safe(f"     ↗ {link.label}: {link.url}", "dim", oneline=True), soft_wrap=True)
