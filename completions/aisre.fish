@@ -383,7 +383,7 @@ complete -c aisre -n "__aisre_at 'aisre runbook run'" -s h -l help -d 'Show help
 complete -c aisre -n "__aisre_at 'aisre runbook run'" -l alert -x -d 'Take parameter defaults and trust from triage of this alert'
 complete -c aisre -n "__aisre_at 'aisre runbook run'" -l break-glass -x -d 'Override a freeze window; give the reason (audited)'
 complete -c aisre -n "__aisre_at 'aisre runbook run'" -l bundle -s b -x -a '(__fish_complete_directories (commandline -ct | string replace -r -- "^-[^=]*=" ""))' -d 'Read an incident bundle directory instead of live sources'
-complete -c aisre -n "__aisre_at 'aisre runbook run'" -l dry-run -d 'Show every step\'s dry run only'
+complete -c aisre -n "__aisre_at 'aisre runbook run'" -l dry-run -d 'Show every step\'s dry run and decision only; exit 5 if one would be refused'
 complete -c aisre -n "__aisre_at 'aisre runbook run'" -l json -d 'Machine-readable output (stable schema)'
 complete -c aisre -n "__aisre_at 'aisre runbook run'" -l param -s P -x -d 'NAME=VALUE (repeatable)'
 complete -c aisre -n "__aisre_at 'aisre runbook run'" -l profile -s p -x -d 'Config profile to use (overrides `aisre -p` and AISRE_PROFILE)'

@@ -636,7 +636,7 @@ _aisre_runbook_run() {
         '(--alert)--alert=[Take parameter defaults and trust from triage of this alert]:alert: ' \
         '(--break-glass)--break-glass=[Override a freeze window; give the reason (audited)]:break-glass: ' \
         '(--bundle -b)'{--bundle=,-b+}'[Read an incident bundle directory instead of live sources]:bundle:_files -/' \
-        '(--dry-run)--dry-run[Show every step'\''s dry run only]' \
+        '(--dry-run)--dry-run[Show every step'\''s dry run and decision only; exit 5 if one would be refused]' \
         '(--json)--json[Machine-readable output (stable schema)]' \
         '*'{--param=,-P+}'[NAME=VALUE (repeatable)]:param: ' \
         '(--profile -p)'{--profile=,-p+}'[Config profile to use (overrides `aisre -p` and AISRE_PROFILE)]:profile: ' \

@@ -244,8 +244,10 @@ def test_cli_refuses_a_write_without_a_context_with_exit_5(tmp_path: Path) -> No
         timeout=120,
         stdin=subprocess.DEVNULL,
     )
-    assert cp.returncode == 0, cp.stderr
+    # the dry run says the real run would stop at the write, and exits as a refusal
+    assert cp.returncode == 5, cp.stderr
     assert "not previewed: no Kubernetes context" in cp.stderr
+    assert "dry run: the run would stop at step 2 (rollback): refused" in cp.stderr
     assert kubectl_calls(home) == []
 
 

@@ -271,9 +271,16 @@ def load_yaml_lines(
     display: str | None = None,
     hint: str | None = None,
 ) -> tuple[Any, LineMap]:
-    """`load_yaml` that also returns the line of each key path."""
+    """`load_yaml` that also returns the line of each key path. `hint` goes with every
+    error about the file: one that cannot be read (a setting naming a path that is not
+    there) as much as one that does not parse."""
     where = display or str(path)
-    text = read_text(path, max_bytes=limits.max_bytes, error=error, root=root, display=where)
+    try:
+        text = read_text(path, max_bytes=limits.max_bytes, error=error, root=root, display=where)
+    except AisreError as exc:
+        if exc.hint is None:
+            exc.hint = hint
+        raise
     try:
         return parse_yaml(text, where, limits, with_lines=True)
     except YamlProblem as exc:

@@ -18,8 +18,9 @@ import os
 import select
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -377,7 +378,7 @@ def drive(flow: RunFlow, reader: KeyReader | None, con: Console) -> tuple[int, d
             while True:
                 step = getattr(state, "step", None)
                 card = not isinstance(state, Verify | Skip | Stop) or (
-                    isinstance(state, Stop) and state.decision is not None
+                    isinstance(state, Stop) and state.decision is not None and not flow.dry_run
                 )
                 if step is not None and card and shown != (step.id, step.undo_of is not None):
                     what = "undo" if step.undo_of is not None else "step"
@@ -407,7 +408,8 @@ def drive(flow: RunFlow, reader: KeyReader | None, con: Console) -> tuple[int, d
                     )
                 finally:
                     guard["busy"] = False
-                _render_event(state, event, nxt, con)
+                if not (flow.dry_run and isinstance(event, Stop) and event.how == "stop"):
+                    _render_event(state, event, nxt, con)  # (a dry run's stop: `_finish`)
                 if isinstance(nxt, Ended):
                     return _finish(nxt, con)
                 pending = guard.pop("pending", None)
@@ -498,10 +500,13 @@ def _render_event(state: State, event: object, nxt: object, con: Console) -> Non
 
 
 def _finish(end: Ended, con: Console) -> tuple[int, dict[str, Any]]:
+    from aisre_cli.flows.runbook import WOULD_STOP
+
     summary = end.summary
     rc = int(end.exit_code)
     con.print()
-    con.print(f"run {summary.run_id}: [bold]{summary.status}[/]")
+    dry = " (dry run: nothing ran)" if summary.dry_run else ""
+    con.print(f"run {summary.run_id}: [bold]{summary.status}[/]{dry}")
     for sid, st in summary.steps.items():
         con.print(f"  {_esc(sid)}: {_esc(st)}")
     if summary.status == "unverified":
@@ -511,10 +516,18 @@ def _finish(end: Ended, con: Console) -> tuple[int, dict[str, Any]]:
     con.print(f"audit head: #{summary.head_seq} {summary.head}")
     if summary.resumable:
         con.print(f"[dim]resume with: aisre runbook resume {summary.run_id}[/]")
+    report = end.dry_run
+    if report is not None and summary.status in (WOULD_STOP, "completed"):
+        # the last line says whether the real run would go through (a pre-check reads it)
+        if end.stop is not None and end.stop.hint:
+            con.print(f"hint: {_esc(end.stop.hint)}")
+        style = "red" if summary.status == WOULD_STOP else "green"
+        con.print(f"[{style}]{_esc(report.headline())}[/]")
     return rc, {
         "schema": "aisre.run/v1",
         "run_id": summary.run_id,
         "status": summary.status,
+        "dry_run": summary.dry_run,
         "steps": summary.steps,
         "audit_head": summary.head,
         "audit_seq": summary.head_seq,
@@ -528,6 +541,7 @@ def _finish(end: Ended, con: Console) -> tuple[int, dict[str, Any]]:
             "hint": end.stop.hint,
             "decision": end.stop.decision.to_dict() if end.stop.decision is not None else None,
         },
+        "predicted": report.to_json() if report is not None else None,
         "exit_code": rc,
     }
 
@@ -546,14 +560,36 @@ def _policy(ctx: typer.Context, profile: str | None, *, lenient: bool = False) -
     """The profile's governance policy. `lenient`: a config or policy that cannot be read
     gives the built-in policy (which trusts no plugin capability) instead of an error."""
     from aisre_cli.errors import ConfigError
-    from aisre_cli.govern.policy import Policy, load_policy
+    from aisre_cli.govern.policy import Policy
 
     try:
-        return load_policy(_profile(ctx, profile).profile.policy_file)
+        return _load_policy(_profile(ctx, profile))
     except ConfigError:
         if not lenient:
             raise
         return Policy()
+
+
+def _load_policy(rp: ResolvedProfile) -> Policy:
+    """`load_policy` of the profile's `policy_file`; an error names the setting and the
+    profile, and a file that cannot be read says how to fix the path or drop it."""
+    from aisre_cli.errors import ConfigError
+    from aisre_cli.govern.policy import load_policy
+
+    path = rp.profile.policy_file
+    try:
+        return load_policy(path)
+    except ConfigError as exc:
+        where = f"policy_file of profile {rp.name}"
+        hint = exc.hint
+        p = Path(path).expanduser() if path else None
+        if p is not None and (not p.is_file() or not os.access(p, os.R_OK)):
+            hint = (
+                f"fix the path in profile {rp.name} (`aisre config edit`), or remove"
+                " `policy_file` there to use the built-in policy (a human confirms every"
+                " write step)"
+            )
+        raise ConfigError(f"{where}: {exc.message}", hint=hint) from None
 
 
 def _parse_params(items: list[str]) -> dict[str, str]:
@@ -596,11 +632,27 @@ def list_cmd(ctx: typer.Context, profile: ProfileOpt = None, json_out: JsonOpt =
     """List the available runbooks (shipped and from the profile's runbook_dirs)."""
     from rich.table import Table
 
+    from aisre_cli.errors import ConfigError
     from aisre_cli.remediate.runbook import Problem, load_runbooks, missing_dirs
 
     skipped: list[Problem] = []
-    prof = _profile(ctx, profile).profile
-    trusted = _policy(ctx, profile).trusted_plugin_capabilities
+    rp = _profile(ctx, profile)
+    prof = rp.profile
+    # the policy only says which plugin capabilities a runbook may verify with: one
+    # that cannot be read lists the runbooks as under the built-in policy (trusting
+    # none), with a note, instead of hiding them all behind the error
+    policy_error: ConfigError | None = None
+    try:
+        trusted: Collection[str] = _load_policy(rp).trusted_plugin_capabilities
+    except ConfigError as exc:
+        policy_error, trusted = exc, ()
+        echo(
+            f"note: {exc.message}; runbooks listed as under the built-in policy (no plugin"
+            " capability trusted)",
+            err=True,
+        )
+        if exc.hint:
+            echo(f"hint: {exc.hint}", err=True)
     rbs = load_runbooks(prof, strict=False, skipped=skipped, trusted=trusted)
     for d in missing_dirs(prof):
         echo(f"note: runbook_dirs folder {d} does not exist (named in the profile)", err=True)
@@ -624,6 +676,7 @@ def list_cmd(ctx: typer.Context, profile: ProfileOpt = None, json_out: JsonOpt =
                     }
                     for r in rbs
                 ],
+                "policy_error": policy_error.message if policy_error is not None else None,
             }
         )
         return
@@ -821,9 +874,13 @@ def capabilities_cmd(
 @runbook_app.command("runs")
 def runs_cmd(json_out: JsonOpt = False) -> None:
     """List runs and their status (newest last)."""
+    from aisre_cli.flows.runbook import run_status
     from aisre_cli.remediate.checkpoint import list_runs
 
     runs = list_runs()
+    status = {
+        r.run_id: run_status(r.status, r.dry_run, {s.id: s.status for s in r.steps}) for r in runs
+    }
     if json_out:
         print_json(
             {
@@ -832,7 +889,7 @@ def runs_cmd(json_out: JsonOpt = False) -> None:
                     {
                         "run_id": r.run_id,
                         "runbook": r.runbook_id,
-                        "status": r.status,
+                        "status": status[r.run_id],
                         "dry_run": r.dry_run,
                         "created": r.created.isoformat(),
                         "steps": {s.id: s.status for s in r.steps},
@@ -849,7 +906,7 @@ def runs_cmd(json_out: JsonOpt = False) -> None:
         done = sum(1 for s in r.steps if s.status == "done")
         skipped = sum(1 for s in r.steps if s.status == "skipped")
         more = f", {skipped} skipped" if skipped else ""
-        label = f"{r.status} (dry run)" if r.dry_run else r.status
+        label = f"{status[r.run_id]} (dry run)" if r.dry_run else r.status
         echo(f"{r.run_id}  {r.runbook_id:24} {label:10} {done}/{len(r.steps)} steps done{more}")
 
 
@@ -869,7 +926,11 @@ def run_cmd(
         None, "--alert", help="Take parameter defaults and trust from triage of this alert."
     ),
     params: list[str] = ParamOpt,
-    dry_run: bool = typer.Option(False, "--dry-run", help="Show every step's dry run only."),
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="Show every step's dry run and decision only; exit 5 if one would be refused.",
+    ),
     break_glass: str | None = BreakGlassOpt,
     profile: ProfileOpt = None,
     bundle: BundleOpt = None,
@@ -879,10 +940,12 @@ def run_cmd(
 
     Only an exact `y` runs a step. Without a terminal, write steps run only where the
     policy grants autonomy. A step that depends on one that did not run is skipped.
-    Exit codes: 0 completed (or dry run); 4 a step's target refused the credential; 5 a
-    step was refused, escalated, or needs a human and there is no terminal; 6 a step
-    failed, its verification failed, or it could not be verified (the run ends
-    `unverified`); 130 aborted or interrupted (resume with `runbook resume`).
+    Exit codes: 0 completed (a dry run: no step would be refused); 4 a step's target
+    refused the credential; 5 a step was refused, escalated, or needs a human and there
+    is no terminal (a dry run: a step would be refused or escalated, and the run ends
+    `would_stop`); 6 a step failed, its verification failed, or it could not be
+    verified (the run ends `unverified`); 130 aborted or interrupted (resume with
+    `runbook resume`).
 
     Examples:
 
@@ -954,6 +1017,10 @@ def _exit(flow: RunFlow, reader: KeyReader | None, json_out: bool) -> None:
 def policy_cmd(ctx: typer.Context, profile: ProfileOpt = None, json_out: JsonOpt = False) -> None:
     """Show the governance policy in effect for the profile.
 
+    The table says what a step of each capability gets here (runs without asking, asks
+    you to confirm, refused) and why: the autonomy level and the policy key that set
+    it, or what decides first (a read, no kube_context, a freeze window).
+
     The policy is a YAML file named by the profile's `policy_file` (default: `approved`
     everywhere). Keys: `autonomy` (read_only | advised | approved | autonomous),
     `classes` (per scope: read, write, destructive), `capabilities` (per capability
@@ -967,17 +1034,24 @@ def policy_cmd(ctx: typer.Context, profile: ProfileOpt = None, json_out: JsonOpt
     """
     from datetime import UTC, datetime
 
-    from aisre_cli.govern.policy import load_policy
-    from aisre_cli.remediate.capabilities import default_registry
+    from aisre_cli.flows.runbook import DECISION_WORDS, policy_decision
+    from aisre_cli.remediate.capabilities import ExecContext, default_registry, unpinned_reason
 
     rp = _profile(ctx, profile)
-    pol = load_policy(rp.profile.policy_file)
+    pol = _load_policy(rp)
     env = rp.profile.environment
     now = datetime.now(UTC)
     active = [w.name for w in pol.active_freezes(now, env)]
     reg = default_registry()
     scopes = {c.name: _governed(c, reg, pol).scope for c in reg}
     per_cap = {c.name: pol.autonomy_for(env, c.name, scopes[c.name]) for c in reg}
+    exec_ctx = ExecContext(profile=rp.profile)
+    rows: dict[str, tuple[Decision, _Why]] = {}
+    for c in reg:
+        d = policy_decision(c, rp.profile, pol, reg, now)
+        level, rule = per_cap[c.name]
+        unpinned = d.kind == "refuse" and unpinned_reason(c, exec_ctx) is not None
+        rows[c.name] = (d, _why(d, scopes[c.name], level, rule, unpinned=unpinned))
     if json_out:
         print_json(
             {
@@ -987,9 +1061,21 @@ def policy_cmd(ctx: typer.Context, profile: ProfileOpt = None, json_out: JsonOpt
                 "policy": pol.model_dump(mode="json"),
                 "active_freezes": active,
                 "autonomy": {k: {"level": v[0], "rule": v[1]} for k, v in per_cap.items()},
+                "decisions": {
+                    name: {
+                        "scope": scopes[name],
+                        "decision": d.kind,
+                        "says": DECISION_WORDS[d.kind],
+                        "why": why.text(why.rule if why.rule != "autonomy" else None),
+                        "reasons": list(d.reasons),
+                    }
+                    for name, (d, why) in rows.items()
+                },
             }
         )
         return
+    from rich.table import Table
+
     from aisre_cli.ui.term import console
 
     con = console()
@@ -999,19 +1085,86 @@ def policy_cmd(ctx: typer.Context, profile: ProfileOpt = None, json_out: JsonOpt
     )
     th = pol.thresholds
     con.print(
-        f"thresholds: min_trust {th.min_trust}, max_risk {th.max_risk}, escalate_trust"
-        f" {th.escalate_trust}, escalate_risk {th.escalate_risk}, min_successes"
-        f" {th.min_successes}, max_blast_radius {th.max_blast_radius}"
+        f"thresholds: min_trust {th.min_trust}, max_risk {th.max_risk}, min_successes"
+        f" {th.min_successes}, max_blast_radius {th.max_blast_radius},"
     )
+    con.print(f"            escalate_trust {th.escalate_trust}, escalate_risk {th.escalate_risk}")
     trusted = pol.trusted_plugin_capabilities
     con.print(
         "trusted plugin capabilities: "
         + (_esc(", ".join(trusted)) if trusted else "none (a plugin's read is governed as write)")
     )
+    con.print()
+    # the policy keys behind the levels are long (environments.prod.classes.write):
+    # the table names each by a number, listed once under it, so a row fits 80 columns
+    refs: dict[str, str] = {}
+    for _, why in rows.values():
+        if why.rule is not None and why.rule != "autonomy" and why.rule not in refs:
+            refs[why.rule] = str(len(refs) + 1)
+    t = Table(box=None, header_style="bold", pad_edge=False)
+    for col in ("capability", "scope", "decision"):
+        t.add_column(col, no_wrap=True)
+    t.add_column("why")
     for c in reg:
-        level, rule = per_cap[c.name]
-        plugin = "  [magenta]plugin[/]" if reg.plugin(c.name) else ""
-        con.print(
-            f"  {c.name:30} {_scope(c.scope, scopes[c.name]):10} {level:11} [dim]({rule})[/]"
-            + plugin
+        d, why = rows[c.name]
+        plugin = " [magenta](plugin)[/]" if reg.plugin(c.name) else ""
+        ref = refs.get(why.rule) if why.rule is not None else None
+        t.add_row(
+            _esc(c.name) + plugin,
+            _scope(c.scope, scopes[c.name]),
+            f"[{DECISION_STYLE[d.kind]}]{DECISION_WORDS[d.kind]}[/]",
+            _esc(why.text(ref)),
         )
+    con.print(t)
+    con.print()
+    con.print(
+        "[dim]decision: what a step of each capability gets in this profile when the run's"
+        " trust is high; in a run, low trust or high risk can still make a step ask you"
+        " or escalate (the plan shows each step's decision).[/]"
+    )
+    con.print(
+        "[dim]why: the autonomy level and the policy key that set it (none: the"
+        " policy's default `autonomy`), or what decides before the level does.[/]"
+    )
+    for rule, n in refs.items():
+        con.print(f"[dim]  ({n}) {_esc(rule)}[/]")
+    handoffs = [c.name for c in reg if rows[c.name][0].reasons[0].startswith("hand-off")]
+    if handoffs:
+        con.print(
+            f"[dim]hand-off ({_esc(', '.join(handoffs))}): never refused for low trust or a"
+            " freeze window.[/]"
+        )
+    if any(why.head == NO_KUBE_CONTEXT for _, why in rows.values()):
+        con.print(
+            f"[dim]{NO_KUBE_CONTEXT}: kubectl writes are refused until the profile pins a"
+            " context (`kube_context`, `aisre config edit`).[/]"
+        )
+
+
+NO_KUBE_CONTEXT = "no kube_context"
+
+
+@dataclass(frozen=True)
+class _Why:
+    """The `why` of a row of `runbook policy`: what decided, in a few words."""
+
+    head: str
+    """The autonomy level, or what decides before it (a read, no kube_context, a freeze)."""
+    rule: str | None = None
+    """The policy key that set the level (None: the level did not decide)."""
+    tail: str = ""
+
+    def text(self, ref: str | None) -> str:
+        return self.head + (f" ({ref})" if ref and self.rule else "") + self.tail
+
+
+def _why(d: Decision, scope: str, level: str, rule: str, *, unpinned: bool) -> _Why:
+    if unpinned:
+        return _Why(NO_KUBE_CONTEXT)
+    if scope == "read" and d.kind == "execute":
+        return _Why("read-only step")
+    if d.kind == "refuse" and d.freeze:
+        return _Why(f"freeze window: {', '.join(d.freeze)}")
+    if level == "autonomous" and d.kind == "confirm" and not d.reasons[0].startswith("hand-off"):
+        return _Why(level, rule, f", but {d.reasons[0]}")  # a threshold (risk in prod)
+    return _Why(level, rule)

@@ -14,6 +14,13 @@ verification pause ends; the session audits it `interrupted`), and then the run 
 stopped as interrupted, resumable. Nothing here decides whether a step may run, or what
 comes next: the stepper does.
 
+Before the run starts, `d` dry-runs the whole plan (`RunFlow.preview_plan`: every
+step's preview and the decision governance would make for it, as `aisre runbook run
+--dry-run` shows them, audited; nothing runs and the run stays planned), and says
+whether the run would stop at a refused step. `y` and `n` with no step waiting say so
+in the prompt line. The footer offers only the keys that do something in the current
+state (`check_action`).
+
 A stopped run taken up again from the stopped runs screen (`RunbookScreen.resuming`,
 through `flows.runbook.resume_run`, as `aisre runbook resume`) opens here planned, with
 its finished steps marked: enter continues it, and the stepper never offers a finished
@@ -30,6 +37,7 @@ from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.events import Key
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, OptionList, RichLog, Static
 from textual.widgets.option_list import Option
@@ -54,7 +62,7 @@ from aisre_cli.ui.tui.messages import (
 from aisre_cli.ui.tui.screens.params import ParamsScreen
 
 if TYPE_CHECKING:
-    from aisre_cli.flows.runbook import RunFlow, RunSession, RunSummary
+    from aisre_cli.flows.runbook import DryRunReport, RunFlow, RunSession, RunSummary
     from aisre_cli.govern.routing import Decision
     from aisre_cli.govern.stepper import State
     from aisre_cli.remediate.plan import PlannedStep
@@ -75,6 +83,19 @@ PLAN_MAX = 9
 """Rows of the plan table at most (its header included)."""
 OUTPUT_MIN = 3
 """Rows the run output keeps at least (its border and one line), as in runbook.tcss."""
+
+
+NO_STEP_WAITING = "no step is waiting for an answer: enter starts the run"
+"""What `y` or `n` say before the run starts (the footer does not offer them then)."""
+PLANNED_KEYS = "d: dry run · a: abort it"
+
+
+class PlanPreviewed(Message):
+    """`d` before the run started: the dry run of the whole plan came back."""
+
+    def __init__(self, report: DryRunReport) -> None:
+        super().__init__()
+        self.report = report
 
 
 def badge(scope: str) -> Text:
@@ -232,13 +253,18 @@ class RunbookScreen(Screen[None]):
         out.write(text if isinstance(text, Text) else Text(visible(text), style=style))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Footer shows y/n/d/a only while a step waits for an answer."""
+        """The footer offers only the keys that do something now: y/n/d/a while a step
+        waits for an answer; d (dry run of the plan) and a (abort) before the run
+        starts; a (interrupt) while a step runs. `y`/`n` before the start are not
+        offered; pressed, they say that no step waits (`on_key`)."""
         if action == "answer":
             if self.mode in ("ask", "undo"):
                 return True
-            if self.mode in ("planned", "busy") and parameters == ("a",):
-                return True  # abort before the first step; interrupt a running one
-            return None if self.flow is not None and self.mode != "done" else False
+            if self.mode == "planned":
+                return parameters in (("d",), ("a",))  # dry run the plan; abort
+            if self.mode == "busy":
+                return parameters == ("a",)  # interrupt the running step
+            return False
         if action == "start":
             return self.mode == "planned" or (self.mode == "choose" and bool(self.books))
         return True
@@ -357,10 +383,16 @@ class RunbookScreen(Screen[None]):
             )
         self._refresh_plan()
         self._changed()
-        if self.resumed:
-            self._prompt("resumed; nothing has run yet. enter: continue the run · a: abort it")
+        self._prompt_planned()
+
+    def _prompt_planned(self, notice: str | None = None) -> None:
+        """The prompt line of a planned run (after `notice`, when a key did nothing)."""
+        if notice is not None:
+            self._prompt(notice, "bold yellow")
+        elif self.resumed:
+            self._prompt(f"resumed; nothing has run yet. enter: continue · {PLANNED_KEYS}")
         else:
-            self._prompt("planned; nothing has run. enter: start the run · a: abort it")
+            self._prompt(f"planned; nothing has run. enter: start the run · {PLANNED_KEYS}")
 
     def _refresh_plan(self) -> None:
         s = self.session
@@ -544,6 +576,12 @@ class RunbookScreen(Screen[None]):
         if self.mode == "planned" and key == "a":
             self.step_to(flow.abort())
             return
+        if self.mode == "planned" and key == "d":
+            self._dry_run_plan()
+            return
+        if self.mode == "planned" and key in ("y", "n"):
+            self._prompt_planned(NO_STEP_WAITING)
+            return
         if self.mode == "busy" and key == "a":
             self._interrupt("the operator (a)")
             return
@@ -579,7 +617,12 @@ class RunbookScreen(Screen[None]):
         self._prompt("interrupting…", "bold yellow")
 
     def on_key(self, event: Key) -> None:
-        """Any other printable key at the prompt runs nothing, and says so (as the CLI)."""
+        """Any other printable key at the prompt runs nothing, and says so (as the CLI).
+        Before the run starts, `y` and `n` (not offered then) say that no step waits."""
+        if self.mode == "planned" and event.key in ("y", "n"):
+            event.stop()
+            self._prompt_planned(NO_STEP_WAITING)
+            return
         if self.mode not in ("ask", "undo") or not isinstance(self.state, Prompt):
             return
         ch = event.character
@@ -587,6 +630,57 @@ class RunbookScreen(Screen[None]):
             event.stop()
             assert self.flow is not None
             self.step_to(self.flow.answer(self.state, ch))
+
+    # ------------------------------------------------------------ dry run of the plan
+
+    def _dry_run_plan(self) -> None:
+        """`d` before the run starts: the dry run of every step, in a worker."""
+        self.busy = True
+        self._changed()
+        self._log("dry run of the plan: nothing runs, each step's preview is audited", "cyan")
+        self._prompt("dry run…")
+        interrupt.clear()  # as when a run starts: only a key pressed from now stops it
+        self.preview_plan()
+
+    @work(thread=True, group="step")
+    def preview_plan(self) -> None:
+        flow = self.flow
+        assert flow is not None
+        try:
+            report = flow.preview_plan()
+        except AisreError as err:
+            self.post_message(LoadFailed.of("dry run", err))
+            return
+        self.post_message(PlanPreviewed(report))
+
+    def on_plan_previewed(self, msg: PlanPreviewed) -> None:
+        from aisre_cli.flows.runbook import DECISION_WORDS
+
+        rep = msg.report
+        for p in rep.predictions:
+            d = p.decision
+            t = Text()
+            sid = visible(p.step.id, oneline=True)
+            t.append(f"step {p.step.index + 1}/{rep.total} {sid}: ", style="bold")
+            t.append_text(decision_text(d))
+            reasons = visible("; ".join(d.reasons), oneline=True)
+            t.append(f" ({DECISION_WORDS.get(d.kind, d.kind)}): {reasons}")
+            self._log(t)
+            if p.preview is not None:
+                self._log(f"  dry run ({'ok' if p.preview.ok else 'failed'}):", "cyan")
+                for line in p.preview.text.splitlines():
+                    self._log(f"    {line}")
+        stop = rep.stop
+        self._log(rep.headline(), "bold red" if stop is not None else "bold green")
+        shown = next((p.preview.text for p in rep.predictions if p.stops and p.preview), "")
+        if stop is not None and stop.hint and stop.hint not in shown:
+            self._log(f"hint: {stop.hint}")  # (unless its dry run just said it)
+        self.busy = False
+        if self.interrupting is not None and self.flow is not None:
+            self.step_to(self.flow.interrupted(self.interrupting))  # as ctrl+c when planned
+            return
+        self._changed()
+        self._prompt_planned()
 
     # ------------------------------------------------------------ the worker
 
@@ -737,6 +831,9 @@ class RunbookScreen(Screen[None]):
         elif self.flow is None:
             self._changed()
             self._prompt("enter: plan the highlighted runbook")
+        elif self.state is None:  # the dry run of the plan failed: still planned
+            self._changed()
+            self._prompt_planned()
         elif isinstance(self.state, Run | Preview) and self.flow is not None:
             # back to the question that led here: nothing ran
             back = self.state.back_to if isinstance(self.state, Preview) else None
