@@ -88,3 +88,51 @@ def test_next_step_is_one_line_on_a_narrow_terminal(
     r = run_cli(["triage", "--no-record", "--bundle", str(bundle)])
     nxt = next(x for x in r.out.splitlines() if x.startswith("next:"))
     assert _suggested(nxt)[-2:] == ["--bundle", str(bundle)]
+
+
+def test_next_step_asks_for_the_parameters_the_verdict_cannot_give(tmp_path: Path) -> None:
+    """`scale-out-saturation` needs `replicas`, which no verdict says: the hint once
+    quoted `aisre runbook run scale-out-saturation --alert ID`, which stopped on "no
+    value for parameter(s) replicas". It now asks for it."""
+    from aisre_cli.flows.triage import ask_for_params
+    from aisre_cli.model import Hypothesis, Verdict
+    from aisre_cli.remediate.matching import AppliesToRef, RunbookRef
+    from tests.test_memory_store import alert
+
+    a = alert(1, fid="fp-sat")
+    cmd = f"aisre runbook run scale-out-saturation --alert {a.short_id}"
+    hyp = Hypothesis(
+        rank=1,
+        kind="resource_saturation",
+        service="checkout",
+        statement="s",
+        confidence=0.9,
+        runbooks=["scale-out-saturation"],
+    )
+    from aisre_cli.model import TriageReport
+
+    def report() -> TriageReport:
+        v = Verdict(hypotheses=[hyp], next_step=f"run `{cmd}`")
+        return TriageReport(alert=a, onset=a.starts_at, verdict=v)
+
+    book = RunbookRef(
+        "scale-out-saturation",
+        AppliesToRef(),
+        {"replicas": "", "deployment": "deployment"},  # the verdict gives `deployment`
+    )
+    r = report()
+    ask_for_params(r, [book])
+    assert r.verdict.next_step == (
+        f"run `{cmd} --param replicas=VALUE` (the verdict does not give replicas)"
+    )
+    r = report()  # every parameter from the verdict: the hint is left alone
+    ask_for_params(r, [RunbookRef("scale-out-saturation", AppliesToRef(), {"x": "service"})])
+    assert r.verdict.next_step == f"run `{cmd}`"
+    # the shipped runbook, as the cache and the full model both say it
+    from aisre_cli.remediate.matching import load_runbooks
+
+    full = {rb.id: rb for rb in load_runbooks(None)}
+    assert full["scale-out-saturation"].needs.get("replicas") == ""
+    r = report()
+    ask_for_params(r, list(full.values()))
+    assert "--param replicas=VALUE" in r.verdict.next_step

@@ -552,6 +552,7 @@ class TriageFlow:
             return list(match_runbooks(h, a, books))
 
         report = build_report(analysis, w, matcher, time.monotonic() - t0)
+        ask_for_params(report, books)
         if p.grafana is not None:
             from aisre_cli.investigate.links import add_links
 
@@ -568,6 +569,32 @@ class TriageFlow:
         return out
 
 
+def ask_for_params(report: TriageReport, books: Sequence[Matchable]) -> None:
+    """When the verdict's next step runs a runbook whose required parameters the verdict
+    cannot fill (`scale-out-saturation` needs `replicas`), the command it quotes asks
+    for them (`--param replicas=VALUE`); pasted as it was, it stopped on "no value for
+    parameter(s) replicas"."""
+    from aisre_cli.remediate.facts import facts_from_report
+
+    v = report.verdict
+    top = v.hypotheses[0] if v.hypotheses else None
+    if v.escalate or top is None or not top.runbooks:
+        return
+    rb_id = top.runbooks[0]
+    cmd = f"aisre runbook run {rb_id} --alert {report.alert.short_id}"
+    if f"`{cmd}`" not in v.next_step:
+        return
+    ref = next((b for b in books if b.id == rb_id), None)
+    needs = ref.needs if ref is not None else {}
+    facts = facts_from_report(report, top)
+    missing = [name for name, fact in needs.items() if not (fact and fact in facts)]
+    if missing:
+        asks = " ".join(f"--param {name}=VALUE" for name in missing)
+        v.next_step = v.next_step.replace(
+            f"`{cmd}`", f"`{cmd} {asks}` (the verdict does not give {', '.join(missing)})"
+        )
+
+
 def cut_context(ctx: Context, end: datetime) -> None:
     """Drop everything that lies after `end` (the `--at` moment): series points, log
     records, changes, spans and alerts, and end the window there."""
@@ -582,7 +609,7 @@ def cut_context(ctx: Context, end: datetime) -> None:
     ctx.series = [s for s in ctx.series if s.timestamps]
     logs = ctx.logs
     if any(ts > t for ts in logs.ts):
-        cut = LogTable(files=list(logs.files), query=dict(logs.query))
+        cut = LogTable(files=list(logs.files), query=dict(logs.query), notes=list(logs.notes))
         for i in range(len(logs)):
             if logs.ts[i] <= t:
                 cut.ts.append(logs.ts[i])

@@ -49,6 +49,8 @@ class Matchable(Protocol):
     def id(self) -> str: ...
     @property
     def applies_to(self) -> _AppliesTo: ...
+    @property
+    def needs(self) -> dict[str, str]: ...
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,9 @@ class RunbookRef:
 
     id: str
     applies_to: AppliesToRef
+    needs: dict[str, str] = field(default_factory=dict)
+    """`Runbook.needs`: required parameters without a default, each with the verdict
+    fact that can fill it ("" when none can)."""
 
 
 def specificity(rb: Matchable, hypothesis: Hypothesis | None, alert: Alert | None) -> float | None:
@@ -187,6 +192,7 @@ def load_for_matching(
                         {str(k): str(v) for k, v in r["labels"].items()},
                         [str(x) for x in r["services"]],
                     ),
+                    {str(k): str(v) for k, v in r["needs"].items()},
                 )
                 for r in data["runbooks"]
             ]
@@ -208,6 +214,7 @@ def load_for_matching(
                 "kinds": list(rb.applies_to.kinds),
                 "labels": dict(rb.applies_to.labels),
                 "services": list(rb.applies_to.services),
+                "needs": rb.needs,
             }
             for rb in books
         ],

@@ -215,6 +215,17 @@ class Runbook(_M):
     source: str = Field(default="", exclude=True)
     sha256: str = Field(default="", exclude=True)
 
+    @property
+    def needs(self) -> dict[str, str]:
+        """The required parameters without a default, each with the verdict fact that
+        can fill it (`from`, "" when none can): what a hint to run this runbook must
+        ask for when the verdict does not give it."""
+        return {
+            name: p.from_ or ""
+            for name, p in self.params.items()
+            if p.required and p.default is None
+        }
+
     def step(self, step_id: str) -> Step:
         for s in (*self.steps, *self.undo_steps):
             if s.id == step_id:
