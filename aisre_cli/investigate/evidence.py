@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -18,7 +18,7 @@ from aisre_cli.investigate.analyzers.dependency import DependencyFinding
 from aisre_cli.investigate.analyzers.events import EventFinding
 from aisre_cli.investigate.analyzers.events import excerpt as event_excerpt
 from aisre_cli.investigate.analyzers.logs import LogFinding, LogStats
-from aisre_cli.investigate.analyzers.metrics import MetricFinding
+from aisre_cli.investigate.analyzers.metrics import Z_ANOMALY, Z_ONSET, MetricFinding, median
 from aisre_cli.investigate.analyzers.trace_edges import EdgeFinding
 from aisre_cli.investigate.analyzers.traces import TraceFinding
 from aisre_cli.model import Context, Evidence, EvidenceKind, HypothesisKind, Series
@@ -89,24 +89,76 @@ def _gap(seconds: float) -> str:
 
 _SI = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
 
+_DEC_BYTES = ("B", "kB", "MB", "GB", "TB", "PB")
+_BIN_BYTES = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+_BITS = ("bit", "kbit", "Mbit", "Gbit", "Tbit")
+_BPS = ("bps", "kbps", "Mbps", "Gbps", "Tbps")
+_UNITS: dict[str, tuple[tuple[str, ...], int, float]] = {
+    # name token → (the unit's ladder, the rung the series is in, the ladder's step)
+    "bytes": (_DEC_BYTES, 0, 1e3),
+    "kilobytes": (_DEC_BYTES, 1, 1e3),
+    "kb": (_DEC_BYTES, 1, 1e3),
+    "megabytes": (_DEC_BYTES, 2, 1e3),
+    "mb": (_DEC_BYTES, 2, 1e3),
+    "gigabytes": (_DEC_BYTES, 3, 1e3),
+    "gb": (_DEC_BYTES, 3, 1e3),
+    "kibibytes": (_BIN_BYTES, 1, 1024.0),
+    "mebibytes": (_BIN_BYTES, 2, 1024.0),
+    "gibibytes": (_BIN_BYTES, 3, 1024.0),
+    "bits": (_BITS, 0, 1e3),
+    "kbits": (_BITS, 1, 1e3),
+    "mbits": (_BITS, 2, 1e3),
+    "gbits": (_BITS, 3, 1e3),
+    "bps": (_BPS, 0, 1e3),
+    "kbps": (_BPS, 1, 1e3),
+    "mbps": (_BPS, 2, 1e3),
+    "gbps": (_BPS, 3, 1e3),
+}
+"""The units a series name says it is in, by whole name token (`_mb` is megabytes,
+`_mbps` megabits a second): the unit's ladder of prefixes, the rung the values are on,
+and how far apart the rungs are (1024 for the binary `KiB`, `MiB`, `GiB`)."""
+
+
+def _unit(name: str) -> tuple[tuple[str, ...], int, float] | None:
+    """The unit a series name declares (its last unit token), None for none. A name
+    with `bytes` inside a token (`kafka_server_bytesin_total`) is in bytes too."""
+    tokens = re.split(r"[^a-z0-9]+", name.lower())
+    found = next((_UNITS[t] for t in reversed(tokens) if t in _UNITS), None)
+    if found is None and "bytes" in name.lower():
+        found = _UNITS["bytes"]
+    return found
+
 
 def _fmt(v: float, name: str = "") -> str:
     """A value as a summary quotes it: three significant digits, large values with an SI
     suffix (`364M`, never `3.64e+08` beside `716575`), small ones in positional notation
-    (`0.0000523`, never `5.23e-05`), and a `B` for a series whose name says bytes."""
-    unit = "B" if "bytes" in name.lower() else ""
+    (`0.0000523`, never `5.23e-05`), and the unit a series' name says it is in, scaled
+    (`_bytes` `364MB`, `_mebibytes` `15.8MiB`, 1500 of them `1.46GiB`; `_UNITS`)."""
     if not math.isfinite(v):
         return str(v)
+    unit = _unit(name)
+    if unit is None:
+        return _num(v)
+    ladder, rung, step = unit
+    r, top = float(f"{v:.3g}"), rung  # rounded first: 999.6 B is 1kB, not 1000B
+    while rung < len(ladder) - 1 and abs(r) >= step:
+        r /= step
+        rung += 1
+    return _num(v if rung == top else r) + ladder[rung]
+
+
+def _num(v: float) -> str:
+    """`_fmt` of a finite value with no unit."""
     r = float(f"{v:.3g}")  # rounded first: 999,600 is 1.00M, not 1000k
     a = abs(r)
-    if a >= 1e4 or (unit and a >= 1e3):
+    if a >= 1e4:
         div, suffix = next((d, x) for d, x in _SI if a >= d)
-        return f"{r / div:.3g}{suffix}{unit}"
+        return f"{r / div:.3g}{suffix}"
     if 0 < a < 1e-3:
-        return f"{r:.{2 - math.floor(math.log10(a))}f}".rstrip("0") + unit
+        return f"{r:.{2 - math.floor(math.log10(a))}f}".rstrip("0")
     if a >= 100:
-        return f"{v:.0f}{unit}"
-    return f"{r:.3g}{unit}"
+        return f"{v:.0f}"
+    return f"{r:.3g}"
 
 
 _READ_AS = re.compile(r"(rate|increase)\(\(?(.*?)\)?\[(\d+)s:?\]\)")
@@ -194,23 +246,75 @@ def _over_scale(f: MetricFinding) -> bool:
     )
 
 
+def _recovered(f: MetricFinding) -> tuple[list[float], int] | None:
+    """A finding that is over by the series' last points, though it dates no end
+    (`until` is None: a spike, or a burst that ended in the lookahead): the values of
+    its anomalous stretch (the points from the onset that exceed `Z_ONSET`, as
+    `metrics._episode` counts them) and the index of the first point back, else None.
+
+    Back is back for good: every point after the stretch within the baseline's noise,
+    none of them an anomaly (`Z_ANOMALY`) by itself; one such point after a stretch
+    of one or two, two after a longer one (one quiet point does not end a shift). The
+    noise is the finding's own, from its level and σ: z = (level - baseline) / scale."""
+    s, d = f.series, f.direction
+    if f.until is not None or not 0 < f.z < 1e6:
+        return None
+    scale = (f.level - f.baseline) * d / f.z
+    i0 = next((i for i, t in enumerate(s.timestamps) if t == f.onset), None)
+    if not scale > 0 or i0 is None or not all(math.isfinite(v) for v in s.values[i0:]):
+        return None
+    zs = [(v - f.baseline) * d / scale for v in s.values[i0:]]
+    run = next((i for i, z in enumerate(zs) if z <= Z_ONSET), len(zs))
+    after = zs[run:]
+    if run == 0 or len(after) < (1 if run <= 2 else 2) or max(after) >= Z_ANOMALY:
+        return None
+    return list(s.values[i0 : i0 + run]), i0 + run
+
+
+def _metric_summary(f: MetricFinding) -> str:
+    """A metric finding in words: where the series went from where, and when. One that
+    is over (`_recovered`) says so, and quotes what the series did: a spike its peak, a
+    burst the level it held; not the median from the onset on (`level`), which for a
+    series back to normal is a value it may never have had."""
+    s = f.series
+    where = f"{s.name}{' on ' + s.service if s.service else ''}"
+    z = f"{min(f.z, 999):.0f}σ"
+    if f.direction > 0 and _over_scale(f):  # INF_CEILING: say what the data said
+        to = (
+            f"+Inf (past the top of its scale, scored as {_fmt(f.peak, s.name)}:"
+            f" twice its largest finite value; {z})"
+        )
+        return f"{where} rose from {_fmt(f.baseline, s.name)} to {to} from {_hm(f.onset)}"
+    word = "rose" if f.direction > 0 else "fell"
+    rec = _recovered(f)
+    if rec is None:
+        to = f"{_fmt(f.level, s.name)} (peak {_fmt(f.peak, s.name)}, {z})"
+        return f"{where} {word} from {_fmt(f.baseline, s.name)} to {to} from {_hm(f.onset)}"
+    held, back = rec
+    ts, now = s.timestamps, _fmt(s.values[back], s.name)
+    if len(held) <= 2:  # a spike: its peak, when, and that it is over
+        k = max(range(len(held)), key=lambda i: held[i] * f.direction)
+        return (
+            f"{where} {'spiked' if f.direction > 0 else 'dipped'} from"
+            f" {_fmt(f.baseline, s.name)} to {_fmt(held[k], s.name)} at"
+            f" {_hm(ts[back - len(held) + k])} ({z}), then back to normal: {now} at"
+            f" {_hm(ts[back])}"
+        )
+    peak = max(held) if f.direction > 0 else min(held)
+    return (
+        f"{where} {word} from {_fmt(f.baseline, s.name)} to {_fmt(median(held), s.name)}"
+        f" (peak {_fmt(peak, s.name)}, {z}) from {_hm(f.onset)} until {_hm(ts[back])},"
+        f" then back to normal ({now})"
+    )
+
+
 def metric_evidence(f: MetricFinding, kind: EvidenceKind = "metric_anomaly") -> _Ev:
     s = f.series
     cert = kind == "certificate"
     if cert:
         summary = _cert_summary(f)
     else:
-        word = "rose" if f.direction > 0 else "fell"
-        to = f"{_fmt(f.level, s.name)} (peak {_fmt(f.peak, s.name)}, {min(f.z, 999):.0f}σ)"
-        if f.direction > 0 and _over_scale(f):  # INF_CEILING: say what the data said
-            to = (
-                f"+Inf (past the top of its scale, scored as {_fmt(f.peak, s.name)}:"
-                f" twice its largest finite value; {min(f.z, 999):.0f}σ)"
-            )
-        summary = (
-            f"{s.name}{' on ' + s.service if s.service else ''} {word} from"
-            f" {_fmt(f.baseline, s.name)} to {to} from {_hm(f.onset)}"
-        )
+        summary = _metric_summary(f)
     if f.until is not None:
         summary += f" until {_hm(f.until)}, then back to normal"
     query = cite_query(s)
@@ -282,6 +386,48 @@ def _clip(text: str, n: int) -> str:
     return cut.rstrip() + "…"
 
 
+SUMMARY_MAX = 320
+"""Characters of an evidence summary: enough for the long names of a managed cloud's
+services, and a bound on the outside text (names, messages) a summary quotes."""
+
+
+def shorten(text: str, limit: int = SUMMARY_MAX) -> str:
+    """`text` whole when it fits in `limit` characters, else cut at its last clause
+    (`, ` or `; `) or word boundary before the limit, ending in an ellipsis that says so
+    (a cut mid-word, as in `its anomalous d`, reads as the whole of what was said)."""
+    if len(text) <= limit:
+        return text
+    if limit < 1:
+        return ""
+    cut = text[: limit - 1]
+    clause = max(cut.rfind(", "), cut.rfind("; "))
+    space = cut.rfind(" ")
+    if clause >= limit * 2 // 3:  # a whole clause, unless it leaves too little
+        cut = cut[:clause]
+    elif space >= limit // 2:  # else whole words (a long token is cut, say a URL)
+        cut = cut[:space]
+    opened = cut.rfind("(")
+    if opened >= limit // 2 and cut.count("(") > cut.count(")"):  # not `Stage (a load…`
+        cut = cut[:opened]
+    return cut.rstrip(" ,;:(") + "…"
+
+
+def shorten_parts(parts: Sequence[str], limit: int = SUMMARY_MAX, sep: str = "; ") -> str:
+    """`parts` joined by `sep`, within `limit` characters: as many whole parts as fit,
+    then `… (+N more)` naming how many were left off (`shorten` the first if even it
+    does not fit)."""
+    whole = sep.join(parts)
+    if len(whole) <= limit:
+        return whole
+    for k in range(len(parts) - 1, 0, -1):
+        head = sep.join(parts[:k]) + f"{sep}… (+{len(parts) - k} more)"
+        if len(head) <= limit:
+            return head
+    more = f" (+{len(parts) - 1} more)" if len(parts) > 1 else ""
+    more = more if len(more) < limit else ""
+    return shorten(parts[0], limit - len(more)) + more
+
+
 def log_evidence(f: LogFinding, ctx: Context) -> _Ev:
     logs = ctx.logs
     what = "new" if f.new else f"{f.rate_ratio:.0f}x more frequent"
@@ -327,7 +473,7 @@ def change_evidence(cf: ChangeFinding, onset: float) -> _Ev:
         service=c.service,
         start=c.ts,
         end=None,
-        summary=summary[:240],
+        summary=shorten(summary),
         strength=round(cf.proximity, 4),
         query=c.url or (c.ref or f"changes: id={c.id}"),
         ref=c.ref or c.url,
@@ -350,7 +496,7 @@ def harm_evidence(h: ChangeHarm) -> _Ev | None:
             id="",
             kind="change",
             service=None,
-            summary=f"canary comparison: {h.version_detail}"[:240],
+            summary=shorten(f"canary comparison: {h.version_detail}"),
             strength=round(h.version_harm, 4),
             query=h.version_detail.split(":", 1)[0],
             subject=h.change_id,
@@ -366,10 +512,10 @@ def harm_evidence(h: ChangeHarm) -> _Ev | None:
         kind="metric_anomaly",
         service=s.service,
         start=_dt(h.at) if h.at else None,  # the split: before vs after the change
-        summary=(
+        summary=shorten(
             f"{s.name} on {s.service} went from {_fmt(h.before, s.name)} before the change "
             f"{h.change_id} to {_fmt(h.after, s.name)} after it ({min(h.z, 999):.0f}σ)"
-        )[:240],
+        ),
         strength=round(h.harm, 4),
         query=q,
         ref=s.ref,
@@ -464,7 +610,7 @@ def event_evidence(f: EventFinding, onset: float) -> _Ev:
         service=f.service,
         start=_dt(f.first),
         end=_dt(f.last),
-        summary=summary[:240],
+        summary=shorten(summary),
         strength=round(f.strength, 4),
         query=query,
         ref=lead.ref or None,

@@ -34,6 +34,7 @@ from aisre_cli.investigate.analyzers.logs import LogFinding
 from aisre_cli.investigate.analyzers.metrics import MetricFinding
 from aisre_cli.investigate.analyzers.trace_edges import EdgeFinding, edge_strength, network_blame
 from aisre_cli.investigate.evidence import (
+    SUMMARY_MAX,
     Findings,
     _dt,
     _Ev,
@@ -43,6 +44,8 @@ from aisre_cli.investigate.evidence import (
     is_bad,
     log_evidence,
     metric_evidence,
+    shorten,
+    shorten_parts,
     trace_evidence,
 )
 from aisre_cli.model import Context, Evidence, Topology
@@ -593,13 +596,16 @@ def _topology_evidence(
     if not up and not down_bad:
         return None
     parts = []
+    lags: list[str] = []
+    head = ""
     if up:
         lags = [
             f"{x} (+{_gap(first[x] - first[s])})" if first[x] >= first[s] else f"{x} (earlier)"
             for x in up[:4]
         ]
         after = all(first[x] >= first[s] for x in up[:4])
-        parts.append(f"callers of {s} anomalous{' after it' if after else ''}: {', '.join(lags)}")
+        head = f"callers of {s} anomalous{' after it' if after else ''}: "
+        parts.append(head + ", ".join(lags))
     if down_bad:
         parts.append(f"its anomalous dependencies: {', '.join(sorted(down_bad)[:3])}")
     else:
@@ -611,13 +617,19 @@ def _topology_evidence(
             if n_deps == 1
             else f"none of the {n_deps} services it depends on is anomalous"
         )
+    # too long: the list of callers gives way first, whole names at a time; what the
+    # dependencies did (the last part) says whether `s` is a cause or a symptom
+    k = len(lags)
+    while k > 1 and len("; ".join(parts)) > SUMMARY_MAX:
+        k -= 1
+        parts[0] = head + ", ".join([*lags[:k], f"… (+{len(up) - k} more)"])
     strength = max(0.05, anom.get(s, 0.0) * (1.0 if not down_bad else 0.4))
     ev = Evidence(
         id="",
         kind="topology",
         service=s,
         start=_dt(first[s]) if s in first else None,
-        summary="; ".join(parts)[:240],
+        summary=shorten_parts(parts),
         strength=round(min(1.0, strength), 4),
         query=(
             f"topology: {', '.join(up[:3])} depends_on … {s}"
@@ -739,12 +751,12 @@ def _mirror_evidence(s: str, m: str, r: float, topo: Topology, first: dict[str, 
         kind="topology",
         service=s,
         start=_dt(first[s]),
-        summary=(
+        summary=shorten(
             f"{s} has no resource series of its own and is called by "
             f"{', '.join(shared[:2])}, as {m} is; both turned anomalous at "
             f"{_dt(first[s]):%H:%M} and follow each other (r={r:.2f}): read as the way in "
             f"to {m} (a load balancer or proxy in front of it)"
-        )[:300],
+        ),
         strength=0.05,
         query=f"topology: {shared[0]} depends_on {s}, {m}  # {s} -> {m} inferred",
         ref="topology.yaml",
