@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import pytest
 
 from aisre_cli.investigate.analyzers.changes import ChangeFinding
-from aisre_cli.investigate.analyzers.metrics import detect
+from aisre_cli.investigate.analyzers.metrics import MetricFinding, detect
 from aisre_cli.investigate.evidence import (
     SUMMARY_MAX,
     _fmt,
@@ -223,3 +223,22 @@ def test_a_rise_still_on_reads_as_before() -> None:
     text = _summary("petshop_latency_p99", [0.036, 0.038, 0.228, 0.230, 0.229])
     assert text.startswith("petshop_latency_p99 on ssm rose from 0.037 to 0.229 (peak 0.23,")
     assert "back to normal" not in text and "spiked" not in text
+
+
+def test_statements_quote_the_level_the_evidence_quotes() -> None:
+    """A hypothesis statement (`saturation`, `traffic_surge`) quoted `level`, the median
+    from the onset on; for a spike that is over that is a value the series never had.
+    `level_said` gives the spike's peak (or the level a burst held) and says it is over."""
+    from aisre_cli.investigate.evidence import level_said
+
+    def finding(vals: list[float], alert_at: int = 2) -> MetricFinding:
+        ts = [T + i * 300.0 for i in range(len(vals))]
+        s = Series("cpu_usage_ratio", "ssm", {"service": "ssm"}, ts, vals, query="q")
+        (f,) = detect([s], FamilyMatcher(), ts[alert_at] - 73)
+        return f
+
+    spike = finding([0.036, 0.038, 0.228, 0.0357, 0.0379])
+    assert level_said(spike) == (0.228, True)
+    assert spike.level != 0.228  # what the statement quoted before
+    on = finding([0.036, 0.038, 0.228, 0.230, 0.229])
+    assert level_said(on) == (on.level, False)

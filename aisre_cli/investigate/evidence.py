@@ -271,6 +271,20 @@ def _recovered(f: MetricFinding) -> tuple[list[float], int] | None:
     return list(s.values[i0 : i0 + run]), i0 + run
 
 
+def level_said(f: MetricFinding) -> tuple[float, bool]:
+    """The level a statement quotes for a finding, and whether the series is back to
+    normal: `level` (the median from the onset on) while it lasts; for one that is over
+    (`_recovered`), a spike's peak or the median of the stretch it held, as the
+    evidence's summary says it."""
+    rec = _recovered(f)
+    if rec is None:
+        return f.level, False
+    held, _ = rec
+    if len(held) <= 2:
+        return (max(held) if f.direction > 0 else min(held)), True
+    return median(held), True
+
+
 def _metric_summary(f: MetricFinding) -> str:
     """A metric finding in words: where the series went from where, and when. One that
     is over (`_recovered`) says so, and quotes what the series did: a spike its peak, a

@@ -18,6 +18,7 @@ from aisre_cli.investigate.evidence import (
     _hm,
     event_evidence,
     is_bad,
+    level_said,
     log_evidence,
     metric_evidence,
 )
@@ -128,7 +129,9 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     if lead:
         f = lead[0]
         n = f.series.name
-        detail = f" ({n} {_fmt(f.baseline, n)} → {_fmt(f.level, n)} from {_hm(f.onset)})"
+        lvl, over = level_said(f)
+        back = ", then back to normal" if over else ""
+        detail = f" ({n} {_fmt(f.baseline, n)} → {_fmt(lvl, n)} from {_hm(f.onset)}{back})"
     elif cap is not None:
         said = ", ".join(sorted(cap.reasons, key=lambda r: -cap.reasons[r])[:2])
         detail = f" (the cluster reports {said} from {_hm(cap.first)})"

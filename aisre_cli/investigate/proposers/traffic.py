@@ -7,7 +7,14 @@ from __future__ import annotations
 import math
 
 from aisre_cli.investigate.analyzers.metrics import MetricFinding
-from aisre_cli.investigate.evidence import Candidate, _fmt, _hm, is_bad, metric_evidence
+from aisre_cli.investigate.evidence import (
+    Candidate,
+    _fmt,
+    _hm,
+    is_bad,
+    level_said,
+    metric_evidence,
+)
 from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
 from aisre_cli.investigate.scene import TOL_S, Scene, ServiceView
@@ -71,10 +78,11 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         + [0.0]
     )
     inside = internal_load(scene, s)
+    lvl, _ = level_said(f0)  # a burst that is over: the level it held, not a median after
     growth = (
-        f"{f0.level / f0.baseline:.1f}x"
+        f"{lvl / f0.baseline:.1f}x"
         if f0.baseline > 0
-        else f"from {_fmt(f0.baseline)} to {_fmt(f0.level)}"
+        else f"from {_fmt(f0.baseline)} to {_fmt(lvl)}"
     )
     degraded = sorted({f.family or "other" for f in health})
     effect = f"{', '.join(degraded)} degraded" if degraded else "its dependencies degraded"
