@@ -327,6 +327,47 @@ def test_a_cut_tail_is_found_by_the_machine_that_wrote_it(
     log.close()
 
 
+def test_later_appends_do_not_move_the_anchor_past_a_cut(
+    pg_cluster: PgCluster, team: str
+) -> None:
+    """The anchor moved forward over a cut tail once this machine wrote past the old
+    head again, and `audit verify` then said ok: the evidence was gone. An append now
+    checks, under the chain's lock, that the anchored record is still there unchanged;
+    when it is not, the record is stored, the anchor stays, verify keeps failing, and
+    `integrity_warning` says so (a run shows it with the audit head)."""
+    log = PgAuditLog(team, key=None)
+    for i in range(4):
+        log.append("intent", {"i": i})
+    assert log.integrity_warning == ""
+    db = _db(team)
+    off, on = (
+        f"ALTER TABLE audit_log {x} TRIGGER audit_log_no_update" for x in ("DISABLE", "ENABLE")
+    )
+    pg_cluster.admin(f"{off}; DELETE FROM audit_log WHERE seq >= 3; {on}", db)
+    for i in range(5):  # well past the old head (seq 4): the old code moved to 7
+        rec = log.append("intent", {"after": i})
+    assert rec.seq == 7
+    anchor = json.loads(log.anchor_path.read_text())
+    assert anchor["seq"] == 4
+    rep = log.verify()
+    assert not rep.ok and rep.problem is not None and "rewritten" in rep.problem.reason
+    assert "record 4 (" in log.integrity_warning and "was rewritten" in log.integrity_warning
+    assert "audit verify" in log.integrity_warning
+    # a fresh process (no warning carried over) finds it on its first append too
+    again = PgAuditLog(team, key=None)
+    again.append("intent", {"later": 1})
+    assert again.integrity_warning and json.loads(again.anchor_path.read_text())["seq"] == 4
+    # the anchored record deleted outright: "is gone", and the anchor still stays
+    pg_cluster.admin(f"{off}; DELETE FROM audit_log WHERE seq >= 4; {on}", db)
+    gone = PgAuditLog(team, key=None)
+    gone.append("intent", {"x": 1})
+    assert "record 4 (" in gone.integrity_warning and "is gone" in gone.integrity_warning
+    assert json.loads(gone.anchor_path.read_text())["seq"] == 4
+    log.close()
+    again.close()
+    gone.close()
+
+
 @pytest.mark.parametrize(
     "tamper, reason",
     [

@@ -398,7 +398,6 @@ def test_a_schema_newer_than_aisre_spools_writes_until_the_upgrade(
     c = _aisre(home, "change", "record", "--service", "checkout", "--version", "v7")
     assert c.returncode == 0 and "local spool" in c.stderr, c.stderr
     assert memory_spool().status().by_kind == {"incident.record": 1, "change.record": 1}
-
     st = _aisre(home, "memory", "status", "--json")
     assert st.returncode == 2, st.stderr
     out = json.loads(st.stdout)
@@ -410,8 +409,26 @@ def test_a_schema_newer_than_aisre_spools_writes_until_the_upgrade(
     assert s.returncode == 2 and "upgrade aisre" in s.stderr
     assert _raw(cluster, url, "SELECT count(*) FROM changes")[0][0] == 0  # nothing written
 
+    # a runbook runs too (a colleague who upgraded first takes no runbook away mid-page):
+    # its audit records wait in the spool, as with the server down (it was refused, exit 5)
+    rb = _aisre(
+        home,
+        "runbook",
+        "run",
+        "rollback-bad-deploy",
+        "-P",
+        "service=payments",
+        "-P",
+        "namespace=shop",
+        "--dry-run",
+    )
+    assert rb.returncode in (0, 5) and "newer than this aisre" not in rb.stderr, rb.stderr
+    assert "audit head" in rb.stderr
+    assert _raw(cluster, url, "SELECT count(*) FROM audit_log")[0][0] == 0
+
     _set_revision(cluster, url, migrations.HEAD)  # what the upgraded aisre finds
     s = _aisre(home, "memory", "sync")
     assert s.returncode == 0 and "sent 2 memory write(s)" in s.stdout, s.stderr
     assert _rows(url, "SELECT version FROM changes")[0][0] == "v7"
     assert _rows(url, "SELECT count(*) FROM incidents")[0][0] == 1
+    assert _rows(url, "SELECT count(*) FROM audit_log")[0][0] > 0  # the run's audit, sent

@@ -33,7 +33,11 @@ links. So every machine keeps a local anchor per team log (`team_anchor_path`): 
 and hash of the newest team record it stored, moved forward only, fsynced. `verify()`
 then also requires that record to be there, unchanged: a tail cut below what this
 machine wrote is found without anyone having noted a head (`--expect-head` still covers
-what other machines wrote).
+what other machines wrote). Each append checks, under the chain's lock, that the
+anchored record is still there unchanged before moving the anchor past it; when it is
+not, the record is still stored (the action it audits is not held up mid-page), the
+anchor stays where it was (so `aisre audit verify` keeps reporting the cut), and
+`integrity_warning` says what happened, for the run to show.
 """
 
 from __future__ import annotations
@@ -127,6 +131,9 @@ class PgAuditLog:
         self.before_append = before_append
         self.last_spooled = False
         """The last `append` went to the spool (the server was unreachable)."""
+        self.integrity_warning = ""
+        """Set when an append found the record this machine anchored cut or rewritten
+        (see the module docstring): one line for the run to show."""
 
     # ------------------------------------------------------------ plumbing
 
@@ -165,7 +172,11 @@ class PgAuditLog:
             except BaseException:
                 db.close()
                 raise
-        except MemoryUnavailable as exc:
+        except (MemoryUnavailable, migrations.SchemaTooNew) as exc:
+            # a schema newer than this aisre (a colleague upgraded first) holds writes in
+            # the spool as an unreachable server does, as the memory's writes are held:
+            # the rotation keeps its runbooks; the records are sent once this aisre is
+            # upgraded
             self._down_until = time.monotonic() + RETRY_DOWN_S
             raise Unavailable(exc.message) from None
         assert isinstance(db, PostgresDatabase)
@@ -237,9 +248,16 @@ class PgAuditLog:
         self, base: dict[str, Any], origin: str, local: dict[str, Any] | None
     ) -> AuditRecord:
         key = self.key
+        anchor = read_anchor(self.anchor_path)
+        anchored: list[str | None] = []  # the hash now at the anchor's seq (None: gone)
 
         def tx(conn: Any) -> AuditRecord:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (AUDIT_LOCK,))
+            if anchor is not None:
+                at = conn.execute(
+                    f"SELECT hash FROM {TABLE} WHERE seq = %s", (anchor[0],)
+                ).fetchone()
+                anchored[:] = [str(at[0]) if at is not None else None]
             row = conn.execute(
                 f"SELECT seq, record FROM {TABLE} WHERE origin_id = %s", (origin,)
             ).fetchone()
@@ -278,6 +296,16 @@ class PgAuditLog:
             return AuditRecord.from_dict(rec)
 
         out: AuditRecord = self._tx(tx)
+        if anchor is not None and anchored and anchored[0] != anchor[1]:
+            a_seq, a_hash = anchor
+            gone = "is gone" if anchored[0] is None else "was rewritten"
+            self.integrity_warning = (
+                f"{self.where}: record {a_seq} ({a_hash[:12]}…), which this machine stored,"
+                f" {gone}: the team audit trail was cut or rewritten since. This record is"
+                f" stored as {out.seq}; this machine's anchor stays at {a_seq}, so"
+                " `aisre audit verify` keeps reporting it until the database owner looks"
+            )
+            return out
         self._anchor(out.seq, out.hash)
         return out
 

@@ -153,6 +153,9 @@ class RunSummary:
     dry_run: bool = False
     unverified: dict[str, str] = field(default_factory=dict)
     """Step id -> why its declared verification could not be made."""
+    audit_warning: str = ""
+    """The team audit trail lost records this machine wrote (`PgAuditLog`); shown
+    with the audit head."""
 
     @property
     def resumable(self) -> bool:
@@ -1034,6 +1037,7 @@ class RunSession:
             unverified={
                 s.id: s.unverified for s in self.state.steps if s.status == "done" and s.unverified
             },
+            audit_warning=str(getattr(self.audit, "integrity_warning", "") or ""),
         )
 
     def _remember(self, audit_head: str) -> None:

@@ -514,6 +514,8 @@ def _finish(end: Ended, con: Console) -> tuple[int, dict[str, Any]]:
         for sid, why in summary.unverified.items():
             con.print(f"  [dim]{_esc(sid)}: {_esc(why)}[/]")
     con.print(f"audit head: #{summary.head_seq} {summary.head}")
+    if summary.audit_warning:
+        con.print(f"[bold red]audit warning:[/] {_esc(summary.audit_warning)}")
     if summary.resumable:
         con.print(f"[dim]resume with: aisre runbook resume {summary.run_id}[/]")
     report = end.dry_run
@@ -531,6 +533,7 @@ def _finish(end: Ended, con: Console) -> tuple[int, dict[str, Any]]:
         "steps": summary.steps,
         "audit_head": summary.head,
         "audit_seq": summary.head_seq,
+        "audit_warning": summary.audit_warning or None,
         "unverified": summary.unverified,
         "stopped": None
         if end.stop is None
