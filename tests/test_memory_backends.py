@@ -25,7 +25,12 @@ import pytest
 from aisre_cli.errors import ExitCode
 from aisre_cli.memory import migrations, postmortem
 from aisre_cli.memory.advisor import Advisor
-from aisre_cli.memory.backend import MemoryStoreError, MemoryUnavailable, location_for
+from aisre_cli.memory.backend import (
+    MemoryStoreError,
+    MemoryUnavailable,
+    location_for,
+    parse_pg_url,
+)
 from aisre_cli.memory.replay import replay
 from aisre_cli.memory.storage import MemoryStore, RunOutcome, StoreChangeFeed, WriteOp
 from tests.conftest import DEMO, PETSHOP, REPO
@@ -423,6 +428,37 @@ def test_a_bad_password_is_a_clear_error_without_the_password(
     assert "refused the password" in exc.value.message
     assert "wrong-password-xyz" not in f"{exc.value.message} {exc.value.hint}"
     assert pg_cluster.app_password not in exc.value.message
+    # the hint names where the refused password came from (it said `aisre auth set
+    # memory` for a password that came from the environment)
+    assert exc.value.hint is not None and "AISRE_MEMORY_TOKEN holds a password" in exc.value.hint
+    # none at all: said so, with where one is looked for
+    monkeypatch.delenv("AISRE_MEMORY_TOKEN")
+    monkeypatch.setenv("PGPASSWORD", "")
+    with pytest.raises(MemoryStoreError) as exc:
+        MemoryStore(location=location_for(pg_url))
+    assert "no password is configured" in exc.value.message, exc.value.message
+    assert exc.value.hint is not None and "aisre auth set memory" in exc.value.hint
+    assert "AISRE_MEMORY_TOKEN" in exc.value.hint
+
+
+def test_libpq_lines_read_as_clauses() -> None:
+    """libpq's two lines ("…: Connection refused" / "Is the server running…?") were
+    joined with a space: "Connection refused Is the server running"."""
+    from aisre_cli.memory.backend import PostgresDatabase
+
+    db = PostgresDatabase.__new__(PostgresDatabase)
+    db.target = parse_pg_url("postgresql://aisre@127.0.0.1:1/mem")
+    db._password = None
+    db._origin = ""
+    db._password_name = "memory"
+    err = db.error(
+        RuntimeError(
+            'connection failed: connection to server at "127.0.0.1", port 1 failed:'
+            " Connection refused\n\tIs the server running on that host and accepting"
+            " TCP/IP connections?"
+        )
+    )
+    assert "Connection refused; Is the server running" in err.message, err.message
 
 
 def test_an_unreachable_server_is_memory_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -584,13 +584,22 @@ def parse_pg_url(url: str) -> PgTarget:
 class PostgresDatabase(Database):
     backend = "postgresql"
 
-    def __init__(self, target: PgTarget, password: str | None) -> None:
+    def __init__(
+        self,
+        target: PgTarget,
+        password: str | None,
+        origin: str = "",
+        password_name: str = "memory",
+    ) -> None:
         super().__init__()
         psycopg = heavy_import("psycopg")
 
         self.target = target
         self.location = target.url
         self._password = password
+        self._origin = origin
+        """Where the password came from: keyring, file, env ("" : none configured)."""
+        self._password_name = password_name
         kw: dict[str, Any] = {
             "dbname": target.dbname,
             "connect_timeout": PG_CONNECT_TIMEOUT_S,
@@ -613,17 +622,37 @@ class PostgresDatabase(Database):
             raise self.error(exc) from None
         self.conn.row_factory = _pg_row_factory
 
+    def _password_hint(self) -> str:
+        """Where the refused (or missing) password comes from, and how to fix it."""
+        from aisre_cli.settings.secrets import env_var
+
+        name, var = self._password_name, env_var(self._password_name)
+        if self._origin == "env":
+            return (
+                f"{var} holds a password the server refuses: fix it, or unset it and store"
+                f" the right one with `aisre auth set {name}`"
+            )
+        if self._origin in ("keyring", "file"):
+            return f"store the right one with `aisre auth set {name}`"
+        return (
+            f"`aisre auth set {name}` stores one in the keyring ({var} in CI; the profile's"
+            " memory_password_name names the entry)"
+        )
+
     def error(self, exc: Exception) -> MemoryStoreError:
         import psycopg
 
-        msg = scrub(" ".join(str(exc).split()), self._password)[:300]
+        # libpq's lines ("…: Connection refused" / "Is the server running…?") as clauses
+        lines = (" ".join(x.split()) for x in str(exc).splitlines())
+        msg = scrub("; ".join(x for x in lines if x), self._password)[:300]
         where = self.target.url
         low = msg.lower()
         if "password authentication failed" in low or "no password supplied" in low:
             return MemoryStoreError(
-                f"{where}: the team memory refused the password ({msg})",
-                hint="store the right one with `aisre auth set memory`"
-                " (or set memory_password_name in the profile)",
+                f"{where}: the team memory refused the password ({msg})"
+                if self._origin
+                else f"{where}: no password is configured for the team memory ({msg})",
+                hint=self._password_hint(),
                 exit_code=ExitCode.AUTH,
             )
         if isinstance(exc, psycopg.OperationalError) and (
@@ -746,10 +775,16 @@ def location_for(
 def password_for(loc: Location) -> str | None:
     """The team store's password from the keyring / file store / environment, or None
     (then libpq's ~/.pgpass or PGPASSWORD apply)."""
+    return password_and_origin(loc)[0]
+
+
+def password_and_origin(loc: Location) -> tuple[str | None, str]:
+    """`password_for` and where it came from (keyring, file, env; "" for none), so a
+    refused password's hint names the place to fix."""
     from aisre_cli.settings import secrets
 
     hit = secrets.lookup(loc.password_name)
-    return hit[0].get_secret_value() if hit else None
+    return (hit[0].get_secret_value(), hit[1]) if hit else (None, "")
 
 
 def connect(loc: Location, *, busy_timeout_ms: int | None = None) -> Database:
@@ -757,6 +792,7 @@ def connect(loc: Location, *, busy_timeout_ms: int | None = None) -> Database:
     for another process's lock (default `BUSY_TIMEOUT_MS`); the team store has its own
     limits (`PG_SESSION_LIMITS`)."""
     if loc.pg is not None:
-        return PostgresDatabase(loc.pg, password_for(loc))
+        password, origin = password_and_origin(loc)
+        return PostgresDatabase(loc.pg, password, origin, loc.password_name)
     assert loc.path is not None
     return SqliteDatabase(loc.path, busy_timeout_ms=busy_timeout_ms)
