@@ -588,7 +588,7 @@ class PostgresDatabase(Database):
         self,
         target: PgTarget,
         password: str | None,
-        origin: str = "",
+        origin: str | None = None,
         password_name: str = "memory",
     ) -> None:
         super().__init__()
@@ -598,7 +598,8 @@ class PostgresDatabase(Database):
         self.location = target.url
         self._password = password
         self._origin = origin
-        """Where the password came from: keyring, file, env ("" : none configured)."""
+        """Where the password came from: keyring, file, env; "" none configured; None
+        not known (the caller looked it up itself)."""
         self._password_name = password_name
         kw: dict[str, Any] = {
             "dbname": target.dbname,
@@ -632,8 +633,8 @@ class PostgresDatabase(Database):
                 f"{var} holds a password the server refuses: fix it, or unset it and store"
                 f" the right one with `aisre auth set {name}`"
             )
-        if self._origin in ("keyring", "file"):
-            return f"store the right one with `aisre auth set {name}`"
+        if self._origin != "":
+            return f"store the right one with `aisre auth set {name}` ({var} in CI)"
         return (
             f"`aisre auth set {name}` stores one in the keyring ({var} in CI; the profile's"
             " memory_password_name names the entry)"
@@ -650,7 +651,7 @@ class PostgresDatabase(Database):
         if "password authentication failed" in low or "no password supplied" in low:
             return MemoryStoreError(
                 f"{where}: the team memory refused the password ({msg})"
-                if self._origin
+                if self._origin != ""
                 else f"{where}: no password is configured for the team memory ({msg})",
                 hint=self._password_hint(),
                 exit_code=ExitCode.AUTH,
