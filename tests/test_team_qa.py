@@ -288,7 +288,9 @@ def test_a_spooled_cause_that_meets_a_teammates_is_not_applied_and_says_so(
     assert s.returncode == 0, s.stderr
     notes = json.loads(s.stdout)["memory"]["notes"]
     assert len(notes) == 1 and "was not applied: it already has deploy on payments" in notes[0]
-    assert "aisre incident resolve 1 --kind network --service checkout --force" in notes[0]
+    # the command to replace it carries the spooled note (it dropped it)
+    cmd = "aisre incident resolve 1 --kind network --service checkout --note mine --force"
+    assert cmd in notes[0]
     row = _rows(url, "SELECT cause_kind, note FROM incidents")[0]
     assert tuple(row) == ("deploy", "theirs")
 

@@ -306,10 +306,10 @@ class TriageFlow:
 
                     # locked: the page goes on; how to free the memory can wait
                     told = err.hint and not isinstance(err, MemoryLocked)
-                    hint = f" ({err.hint})" if told else ""
+                    hint = f"; {err.hint}" if told else ""
                     self.notes.append(
-                        f"incident memory unavailable: {err.message}{hint};"
-                        " this triage is not recorded"
+                        f"incident memory unavailable: {err.message}; this triage is not"
+                        f" recorded{hint}"
                     )
             elif arg is not False and arg is not None:
                 self._memory = arg

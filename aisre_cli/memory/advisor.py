@@ -14,6 +14,7 @@ is the next engineer's `known_issue`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -139,7 +140,11 @@ class Advisor:
     def _match_evidence(
         self, svc: str, kind: str, change: str | None, lst: list[tuple[Match, Incident]]
     ) -> Evidence:
-        best_m, last = max(lst, key=lambda x: (x[1].id, x[0].score))
+        """One memory evidence for the similar incidents `lst` confirmed with one cause.
+        Its "last confirmed cause" (note, runbook fix, `incident show`) is the incident
+        confirmed most recently (`resolved_at`), not the highest number: an older
+        incident re-resolved with what was learned since carries the newest note."""
+        best_m, last = max(lst, key=lambda x: (confirmed_at(x[1]), x[1].id, x[0].score))
         score = max(m.score for m, _ in lst)
         runs = self.store.runs_for(last)
         fixed = ""
@@ -183,6 +188,21 @@ class Advisor:
         return self.store.record_report(
             report, self._sig.get(a.id), alerts=self._alerts.pop(a.id, [])
         )
+
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def confirmed_at(inc: Incident) -> datetime:
+    """When `inc`'s cause was last confirmed (`resolved_at`, ISO 8601, kept by the store
+    on both backends); the earliest time when it has none or one that does not parse
+    (an imported teammate's file), so any dated confirmation is more recent. (Read
+    with getattr: a stand-in incident without the field, as tests build, is undated.)"""
+    try:
+        d = datetime.fromisoformat(getattr(inc, "resolved_at", None) or "")
+    except (TypeError, ValueError):
+        return _NEVER
+    return d if d.tzinfo else d.replace(tzinfo=UTC)
 
 
 def open_advisor(

@@ -43,7 +43,10 @@ concurrent append is never lost).
 
 Damage: a complete line whose checksum does not match, or a gap in `seq`, is
 `SpoolDamaged` (exit 6, integrity, as for a tampered audit log). Nothing past it is
-replayed, and `status()` reports it instead of raising. `set_aside_damaged()` (`aisre
+replayed, and `status()` reports it instead of raising. A memory write is not queued
+behind damage anywhere in the spool (`spool_op` appends with `intact=True`, the
+writer of a store that answers calls `check_intact()`): it is refused with that error,
+which says how many writes wait there. `set_aside_damaged()` (`aisre
 memory sync --set-aside-damaged`) is the way out: under both locks it copies the
 damaged lines to `spool.jsonl.damaged-<time>` (0600, fsynced), drops records already
 replayed, renumbers the pending ones from the cursor on (ids unchanged, so the replay
@@ -387,10 +390,16 @@ class Spool:
             os.close(fd)
 
     def append(
-        self, kind: str, payload: Mapping[str, Any], *, rid: str | None = None
+        self,
+        kind: str,
+        payload: Mapping[str, Any],
+        *,
+        rid: str | None = None,
+        intact: bool = False,
     ) -> SpoolRecord:
-        """Append one record, fsynced before returning. Raises SpoolError if impossible."""
-        return self.append_with(kind, lambda _prev: dict(payload), rid=rid)
+        """Append one record, fsynced before returning. Raises SpoolError if impossible
+        (`intact`: see `append_with`)."""
+        return self.append_with(kind, lambda _prev: dict(payload), rid=rid, intact=intact)
 
     def append_with(
         self,
@@ -398,20 +407,35 @@ class Spool:
         build: Callable[[SpoolRecord | None], dict[str, Any]],
         *,
         rid: str | None = None,
+        intact: bool = False,
     ) -> SpoolRecord:
         """Append a record whose payload depends on the newest spooled record of `kind`
-        (the audit chain): `build(last_of_kind)` runs under the append lock."""
+        (the audit chain): `build(last_of_kind)` runs under the append lock.
+
+        A damaged last line always refuses the append (`SpoolDamaged`). `intact=True`
+        checks every line (and the cursor) under the lock first, and refuses the
+        append when any complete line is damaged or `seq` has a gap: a write that
+        waits behind a line that cannot be replayed would never be sent, while its
+        caller was told it would be (the memory's writes: `spool_op`). The spool holds
+        what was written while the server was down: small, read in one go."""
         if kind not in KINDS:
             raise ValueError(f"unknown spool record kind {kind!r}")
         with self._locked_file() as fd:
             try:
-                last, torn, torn_at = _tail(fd, self.path)  # the last line only: O(1)
+                if intact:
+                    done = int(self._cursor()["seq"])  # a damaged cursor: SpoolDamaged
+                    recs, torn, torn_at = _scan(fd, self.path, waiting_after=done)
+                    last = recs[-1] if recs else None
+                else:
+                    recs = None
+                    last, torn, torn_at = _tail(fd, self.path)  # the last line only: O(1)
                 if torn:
                     self._set_aside_torn(fd, torn, torn_at)
                 last_seq = last.seq if last is not None else self._cursor().get("seq", 0)
                 last_of_kind = last
                 if last is not None and last.kind != kind:  # a spool of mixed kinds
-                    recs, _, _ = _scan(fd, self.path)
+                    if recs is None:
+                        recs, _, _ = _scan(fd, self.path)
                     last_of_kind = next((r for r in reversed(recs) if r.kind == kind), None)
                 rec: dict[str, Any] = {
                     "v": VERSION,
@@ -486,6 +510,23 @@ class Spool:
         finally:
             os.close(fd)
         return last is not None and last.seq > int(self._cursor()["seq"])
+
+    def check_intact(self) -> None:
+        """Raise `SpoolDamaged` when a write must not be queued here: a complete line
+        anywhere in the spool (not only the last) is damaged, `seq` has a gap, or the
+        cursor is damaged. The error says how many writes wait (damaged lines
+        included) and that this one is refused. Reads the whole file: a spool holds
+        what was written while the server was down, which is little."""
+        if not self.path.exists():
+            return
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            if last_line(fd)[0] is None:
+                return  # no complete line: nothing to wait behind (the cursor unread)
+            done = int(self._cursor()["seq"])
+            _scan(fd, self.path, waiting_after=done)
+        finally:
+            os.close(fd)
 
     def pending(self) -> list[SpoolRecord]:
         """The records not yet stored on the server, oldest first."""
@@ -780,6 +821,25 @@ class StoreSpool(Spool):
     def has_pending(self) -> bool:
         return super().has_pending() or self._legacy_waits()
 
+    def append_with(
+        self,
+        kind: str,
+        build: Callable[[SpoolRecord | None], dict[str, Any]],
+        *,
+        rid: str | None = None,
+        intact: bool = False,
+    ) -> SpoolRecord:
+        """`Spool.append_with`; `intact` also refuses when the legacy spool is damaged
+        while it holds writes this store sends first (its replay stops there too)."""
+        if intact:
+            self._legacy_waits()  # reads the legacy spool: SpoolDamaged when damaged
+        return super().append_with(kind, build, rid=rid, intact=intact)
+
+    def check_intact(self) -> None:
+        """`Spool.check_intact`, and the legacy spool's records for this store too."""
+        self._legacy_waits()
+        super().check_intact()
+
     def replay(self, handlers: Mapping[str, Handler], *, wait: bool = False) -> ReplayResult:
         """The legacy spool's records for this store first (as it always replayed them),
         then this store's own, unless some of the former still wait."""
@@ -847,7 +907,9 @@ def spool_op(spool: Spool, op: WriteOp, store: str | None = None) -> dict[str, A
     payload: dict[str, Any] = {"op": op.to_json()}
     if store is not None:
         payload["store"] = store
-    spool.append("memory", payload, rid=op.op_id)
+    # refused (SpoolDamaged, exit 6) when any line is damaged, not only the last: a
+    # write queued behind a line that cannot be replayed would never be sent
+    spool.append("memory", payload, rid=op.op_id, intact=True)
     return {"spooled": True, "op_id": op.op_id}
 
 
@@ -914,9 +976,11 @@ def spooling_writer(
     key = store_key(store.location)
 
     def write(op: WriteOp) -> dict[str, Any]:
-        # A damaged spool raises SpoolDamaged (exit 6, the set-aside in its hint): the
-        # server answers, so the write is refused rather than queued behind a line
-        # that cannot be replayed, where the user would be told it waits for the server.
+        # A damaged spool raises SpoolDamaged (exit 6, the set-aside in its hint),
+        # whichever line is damaged: the write is refused rather than queued behind a
+        # line that cannot be replayed, where the user would be told it waits for the
+        # server (and not sent past it either: the order of the writes holds).
+        spool.check_intact()
         if spool.has_pending():
             if drain is not None:
                 try:
@@ -952,12 +1016,28 @@ def _tail(fd: int, where: Path) -> tuple[SpoolRecord | None, bytes, int]:
     return rec, torn, torn_at
 
 
-def _scan(fd: int, where: Path) -> tuple[list[SpoolRecord], bytes, int]:
-    """(checked records, torn bytes at the end, offset where those start)."""
+def _scan(
+    fd: int, where: Path, *, waiting_after: int | None = None
+) -> tuple[list[SpoolRecord], bytes, int]:
+    """(checked records, torn bytes at the end, offset where those start).
+
+    `waiting_after` (the cursor's seq): the scan is an append's, which damage refuses;
+    the error then says how many writes wait in the spool (`_waiting`) and that the new
+    one was not added behind them."""
     size = os.fstat(fd).st_size
     data = os.pread(fd, size, 0) if size else b""
     lines = data.split(b"\n")
     tail = lines.pop()
+
+    def then() -> str:
+        if waiting_after is None:
+            return "nothing past it is sent"
+        n = _waiting(lines, waiting_after)
+        return (
+            f"{n} write(s) wait there and cannot be sent until it is repaired; this write"
+            " is refused, not queued behind them"
+        )
+
     recs: list[SpoolRecord] = []
     prev_seq: int | None = None
     for n, raw in enumerate(lines, start=1):
@@ -965,13 +1045,13 @@ def _scan(fd: int, where: Path) -> tuple[list[SpoolRecord], bytes, int]:
         if rec is None:
             raise SpoolDamaged(
                 f"the local spool {where} is damaged (line {n}: bad checksum or not a"
-                " record); nothing past it is sent",
+                f" record); {then()}",
                 hint=SET_ASIDE_HINT,
             )
         if prev_seq is not None and rec.seq != prev_seq + 1:
             raise SpoolDamaged(
                 f"the local spool {where} is damaged (line {n}: sequence {rec.seq} follows"
-                f" {prev_seq}: records missing or reordered); nothing past it is sent",
+                f" {prev_seq}: records missing or reordered); {then()}",
                 hint=f"run `{SET_ASIDE}`: it renumbers the records after the gap and sends them",
             )
         prev_seq = rec.seq
@@ -979,6 +1059,16 @@ def _scan(fd: int, where: Path) -> tuple[list[SpoolRecord], bytes, int]:
     # A last line without its newline was never acknowledged (the write and its fsync
     # did not finish): it is torn even when it happens to parse.
     return recs, tail, size - len(tail)
+
+
+def _waiting(lines: list[bytes], done: int) -> int:
+    """Complete lines not yet stored on the server: the records past the cursor `done`,
+    and every damaged line (what it held cannot be told, so it counts as waiting)."""
+    n = 0
+    for raw in lines:
+        rec = _parse(raw)
+        n += rec is None or rec.seq > done
+    return n
 
 
 def _parse(raw: bytes) -> SpoolRecord | None:

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import shlex
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -735,8 +736,12 @@ class MemoryStore:
             new = _cause_words(kind, service, change)
             when = f", confirmed {str(row['resolved_at'])[:19]}" if row["resolved_at"] else ""
             said = f' (note: "{" ".join(str(row["note"]).split())}")' if row["note"] else ""
-            again = f"aisre incident resolve {iid} --kind {kind} --service {service}"
-            again += f" --change {change}" if change else ""
+            # the command as typed offline, pasteable: the change and the note go with it
+            # (quoted for the shell; the note on one line, as it is shown)
+            q = shlex.quote
+            again = f"aisre incident resolve {iid} --kind {q(kind)} --service {q(service)}"
+            again += f" --change {q(change)}" if change else ""
+            again += f" --note {q(' '.join(str(note).split()))}" if note else ""
             return {
                 "uid": uid,
                 "conflict": f"incident {iid} already has a confirmed cause: {old}{when}{said};"

@@ -283,11 +283,13 @@ def resolve_cmd(
 
       aisre incident resolve 12 --kind config_change --service payments --change c-42
     """
+    from aisre_cli.memory.spool import SpoolDamaged
     from aisre_cli.memory.teamstore import store_notes
 
     if change and cause is None and not (kind and service):
         raise UsageError("--change needs --kind and --service")
     with _store(ctx, profile) as st:
+        refused = False
         try:
             res = st.confirm_cause(
                 _ref(incident),
@@ -298,9 +300,15 @@ def resolve_cmd(
                 note=note_text,
                 force=force,
             )
+        except SpoolDamaged:
+            # refused (exit 6), neither sent nor spooled: the store's notes would say
+            # it is "kept in the local spool", or repeat the damage the error names
+            refused = True
+            raise
         finally:
-            for text in store_notes(st):
-                note(text)
+            if not refused:
+                for text in store_notes(st):
+                    note(text)
     inc = res.incident
     if inc is None:  # the team store is down: kept in the local spool
         c = res.cause
