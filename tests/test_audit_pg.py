@@ -327,9 +327,7 @@ def test_a_cut_tail_is_found_by_the_machine_that_wrote_it(
     log.close()
 
 
-def test_later_appends_do_not_move_the_anchor_past_a_cut(
-    pg_cluster: PgCluster, team: str
-) -> None:
+def test_later_appends_do_not_move_the_anchor_past_a_cut(pg_cluster: PgCluster, team: str) -> None:
     """The anchor moved forward over a cut tail once this machine wrote past the old
     head again, and `audit verify` then said ok: the evidence was gone. An append now
     checks, under the chain's lock, that the anchored record is still there unchanged;

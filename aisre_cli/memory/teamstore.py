@@ -20,7 +20,8 @@ a spooled confirmed cause not applied because a teammate confirmed another one f
 A damaged spool (`spool.SpoolDamaged`) does not stop a `TeamStore` from reading: triage
 still gets its priors. Its writes are refused with that error (exit 6, whose hint is
 `aisre memory sync --set-aside-damaged`) rather than queued behind a line that cannot
-be replayed. `health` is `aisre doctor`'s row for the team store.
+be replayed. `health` is `aisre doctor`'s row for the team store, with the grants
+the connected role lacks (`TOOL_PRIVILEGES`).
 The audit trail has a spool of its own (govern/audit_pg.py, `audit_spool()`), so the
 memory's writes replay here, in the memory layer, without the governance code.
 """
@@ -265,6 +266,64 @@ def _newer(exc: SchemaTooNew) -> SchemaTooNew:
     )
 
 
+TOOL_PRIVILEGES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("alembic_version", ("SELECT",)),  # the schema check every command makes
+    ("incidents", ("SELECT", "INSERT", "UPDATE")),  # UPDATE: a confirmed cause
+    ("hypotheses", ("SELECT", "INSERT", "DELETE")),  # DELETE: an incident recorded again
+    ("runbook_runs", ("SELECT", "INSERT", "UPDATE")),  # ON CONFLICT DO UPDATE
+    ("alert_events", ("SELECT", "INSERT", "UPDATE")),  # ON CONFLICT DO UPDATE
+    ("changes", ("SELECT", "INSERT")),
+    ("applied_ops", ("SELECT", "INSERT")),
+    ("audit_log", ("SELECT", "INSERT")),  # insert-only (docs step 3)
+)
+"""What the tool role needs on each table of the schema (every table the migrations
+create: tests/test_team_doctor_status.py checks that none is left out), and USAGE on
+the sequences they own (`incidents.id`). A subset of what docs/team-mode.md steps 3 and
+4 grant; an owner (or a superuser) has all of it implicitly."""
+
+GRANTS_HINT = (
+    "the database owner runs the GRANTs of docs/team-mode.md steps 3 and 4 (again after"
+    " every `aisre memory migrate`), or memory_url names the wrong role"
+)
+
+_NEEDED = ", ".join(f"('{t}', '{p}')" for t, privs in TOOL_PRIVILEGES for p in privs)
+_GRANTS_SQL = f"""WITH need(t, p) AS (VALUES {_NEEDED})
+SELECT current_user::text, t, p, has_table_privilege(to_regclass(t), p) FROM need
+UNION ALL
+SELECT current_user::text, s.relname::text, 'USAGE', has_sequence_privilege(s.oid, 'USAGE')
+FROM pg_depend d JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+  AND d.deptype = 'a' AND d.refobjid IN (SELECT to_regclass(t) FROM need)"""
+"""One query, no table read: the role, then each (table, privilege) the tool needs and
+whether the role has it (NULL for a table that does not exist: an older schema), then
+USAGE on each sequence a serial column of those tables owns."""
+
+
+def missing_privileges(db: Database) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+    """The connected role, and the (table, privilege) pairs it lacks among
+    `TOOL_PRIVILEGES` (a table the schema does not have is left to the schema check).
+    One round trip; a SQLite memory has no grants: (None, ())."""
+    if db.backend != "postgresql":
+        return None, ()
+    rows = db.query(_GRANTS_SQL)
+    role = str(rows[0][0]) if rows else None
+    return role, tuple((str(r[1]), str(r[2])) for r in rows if r[3] is False)
+
+
+def grants_text(role: str | None, missing: Sequence[tuple[str, str]]) -> str:
+    """`the role R lacks SELECT, INSERT on changes; INSERT on audit_log`."""
+    what = "; ".join(f"{', '.join(p)} on {t}" for t, p in _by_table(missing).items())
+    return f"the role {role or '(this role)'} lacks {what}"
+
+
+def _by_table(missing: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
+    """{table: [privilege, …]}, in the order found (`TOOL_PRIVILEGES`'s)."""
+    out: dict[str, list[str]] = {}
+    for table, privilege in missing:
+        out.setdefault(table, []).append(privilege)
+    return out
+
+
 @dataclass(frozen=True)
 class StoreHealth:
     """`aisre doctor`'s row for the team store."""
@@ -277,9 +336,13 @@ class StoreHealth:
     schema_head: str = migrations.HEAD
     """The revision this aisre writes."""
     latency_ms: float | None = None
-    """Connecting (with authentication) plus reading the schema revision."""
+    """Connecting (with authentication) plus reading the grants and the schema revision."""
     detail: str = ""
     hint: str = ""
+    role: str | None = None
+    """The role connected as (what `current_user` said), when the grants were read."""
+    missing_grants: tuple[tuple[str, str], ...] = ()
+    """(table, privilege) the role needs and lacks (`TOOL_PRIVILEGES`): doctor exits 4."""
 
     @property
     def ok(self) -> bool:
@@ -296,13 +359,16 @@ class StoreHealth:
             "latency_ms": self.latency_ms,
             "detail": self.detail,
             "hint": self.hint,
+            "role": self.role,
+            "missing_grants": _by_table(self.missing_grants),
         }
 
 
 def health(location: Location) -> StoreHealth:
-    """Connect to the team store and read its schema revision; never writes, never
-    migrates, never raises for what it finds. The latency is the server's: connecting
-    (with authentication) and one query, not the keyring or the driver's import."""
+    """Connect to the team store, read the grants the role lacks (`missing_privileges`,
+    one query) and its schema revision; never writes, never migrates, never raises for
+    what it finds. The latency is the server's: connecting (with authentication) and
+    the two queries, not the keyring or the driver's import."""
     url = location.display
     if location.pg is not None:
         heavy_import("psycopg")  # loaded before the clock starts
@@ -322,31 +388,45 @@ def health(location: Location) -> StoreHealth:
         return StoreHealth(
             url, True, auth, None, latency_ms=ms(), detail=exc.message, hint=exc.hint or ""
         )
+    role: str | None = None
+    missing: tuple[tuple[str, str], ...] = ()
     try:
-        rev = migrations.current(db)
+        role, missing = missing_privileges(db)
+        # without SELECT on alembic_version the revision cannot be read: the grants say why
+        rev = None if ("alembic_version", "SELECT") in missing else migrations.current(db)
     except MemoryUnavailable as exc:
         return StoreHealth(url, False, True, detail=exc.message, hint=exc.hint or "")
     except MemoryStoreError as exc:  # an unknown legacy schema, several heads
         return StoreHealth(url, True, True, detail=exc.message, hint=exc.hint or "")
     finally:
         db.close()
-    ok = StoreHealth(url, True, True, rev, latency_ms=ms())
+    ok = StoreHealth(url, True, True, rev, latency_ms=ms(), role=role, missing_grants=missing)
+    if missing:
+        ok = replace(ok, detail=grants_text(role, missing), hint=GRANTS_HINT)
+        if ("alembic_version", "SELECT") in missing:
+            return ok
     head = migrations.HEAD
     if rev == head:
         return ok
+    grants = f"; {ok.detail}" if missing else ""
     owner = (
-        "the database owner runs `aisre memory migrate --to postgresql://OWNER@HOST/DB`"
-        " (docs/team-mode.md); writes wait in the local spool until then"
+        "the database owner runs `aisre memory migrate --to postgresql://OWNER@HOST/DB`,"
+        " then the GRANTs of docs/team-mode.md steps 3 and 4; writes wait in the local"
+        " spool until then"
     )
     if rev is None:
         return replace(
-            ok, detail=f"no aisre schema in this database (this aisre: {head})", hint=owner
+            ok,
+            detail=f"no aisre schema in this database (this aisre: {head}){grants}",
+            hint=owner,
         )
     if rev.startswith("legacy:") or rev in migrations.REVISIONS:
-        return replace(ok, detail=f"schema {rev} is older than this aisre ({head})", hint=owner)
+        return replace(
+            ok, detail=f"schema {rev} is older than this aisre ({head}){grants}", hint=owner
+        )
     return replace(
         ok,
-        detail=f"schema {rev} is newer than this aisre ({head})",
+        detail=f"schema {rev} is newer than this aisre ({head}){grants}",
         hint="upgrade aisre on this machine; writes wait in the local spool until then",
     )
 

@@ -2,17 +2,23 @@
 version does it run? One row per source with the latency and, when something is
 wrong, the fix. Checks run concurrently inside the profile's gather budget (at most
 10 s; the kubectl checks too); the exit code is 0 when all are fine, else the worst
-error class (6 a damaged local spool, 4 auth, 3 source). A bundle profile's one row
-is its bundle: can it be opened and its alerts read?
+error class (6 a damaged local spool, 4 auth: a credential missing or refused, or the
+team store's role lacking grants, 3 source). A bundle profile's one row is its bundle:
+can it be opened and its alerts read?
 
 Secrets other users of the machine can read (a config.yaml holding a URL password,
 or the `--insecure-storage` token file, with group or other read access) are listed
 as warnings (`--json`: `warnings`); they do not change the exit code.
 
 In team mode (`memory_url: postgresql://…`) the team store is one more row, bundle
-profiles included: reachable, authenticated, its schema revision against this aisre's,
-latency (`teamstore.health`; read-only). The local spool's line says its depth, or
-DAMAGED and how to set the damaged lines aside.
+profiles included: reachable, authenticated, the grants its role lacks (each table and
+privilege the tool uses, `teamstore.TOOL_PRIVILEGES`: exit 4), its schema revision
+against this aisre's, latency (`teamstore.health`; read-only). The local spool's line
+says its depth, or DAMAGED and how to set the damaged lines aside, and names the
+writes waiting for another team store than the profile's (its sync does not send them).
+
+Into a pipe or a file each source is one line, its fix at the end, and no line is
+padded (no rule as wide as the longest fix, no trailing blanks).
 
 Then the Kubernetes pin: the profile's context and namespace, and for each RBAC
 permission a write step of a runbook needs, `kubectl auth can-i` against that context
@@ -31,7 +37,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import typer
@@ -42,8 +49,10 @@ from aisre_cli.ui.cli.app import JsonOpt, ProfileOpt, app, state
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from rich.console import Console
+
     from aisre_cli.memory.teamstore import StoreHealth
-    from aisre_cli.settings.config import Profile
+    from aisre_cli.settings.config import Profile, ResolvedProfile
     from aisre_cli.sources.changefile import ChangeFile
     from aisre_cli.sources.http import Health
 
@@ -57,8 +66,9 @@ def doctor_cmd(
     """Check every configured source: reachable, authenticated, version, latency, fixes.
 
     Exit 0 when every source is fine; else 3 (a source is down or answers garbage), 4 (a
-    credential is missing or refused) or 6 (the local spool is damaged), the worst.
-    Warnings (a secret file other users can read) do not change it.
+    credential is missing or refused, or the team store's role lacks a grant the tool
+    needs) or 6 (the local spool is damaged), the worst. Warnings (a secret file other
+    users can read) do not change it.
 
     Example: aisre doctor --profile prod
     """
@@ -81,7 +91,7 @@ def doctor_cmd(
         rp = rp.model_copy(update={"profile": rp.profile.model_copy(update={"sources": src})})
     # every check (sources, team store, kubectl can-i) runs at once within this budget
     budget = min(rp.profile.gather_budget_s, 10.0)
-    spool = _spool()
+    spool = _spool(rp)
     kr = keyring_info()
     warnings = _warnings(rp.from_file) + _plugin_warnings()
     if rp.profile.sources.bundle:
@@ -116,13 +126,15 @@ def doctor_cmd(
                 )
             )
         else:
-            _print_table(rp.name, rows)
-            if show_kube and kube is not None:
-                _print_kube(kube)
-            if spool["spool"]["depth"] or spool["spool"].get("error"):
-                typer.echo(spool_line(spool["spool"]))
+            shown_spool = spool["spool"]["depth"] or spool["spool"].get("error")
+            _print_text(
+                rp.name,
+                rows,
+                kube if show_kube else None,
+                spool_line(spool["spool"]) if shown_spool else None,
+            )
             _print_warnings(warnings)
-        _exit(rows, spool["spool"])
+        _exit(rows, spool["spool"], team)
         return
     try:
         sources = live_sources(rp.profile, budget_s=budget)
@@ -197,10 +209,7 @@ def doctor_cmd(
 
         from aisre_cli.ui.term import console
 
-        _print_table(rp.name, rows)
-        if kube is not None:
-            _print_kube(kube)
-        console().print(escape(spool_line(spool["spool"])))
+        _print_text(rp.name, rows, kube, spool_line(spool["spool"]))
         _print_warnings(warnings)
         kr_text = (
             "usable"
@@ -208,7 +217,7 @@ def doctor_cmd(
             else "not usable: tokens only from AISRE_<NAME>_TOKEN or the --insecure-storage file"
         )
         console(stderr=True).print(f"[dim]keyring {escape(kr.backend)}: {escape(kr_text)}[/]")
-    _exit(rows, spool["spool"])
+    _exit(rows, spool["spool"], team)
 
 
 CHECK_TIMEOUT_S = 10.0
@@ -459,11 +468,14 @@ def _print_warnings(warnings: list[str]) -> None:
         console(stderr=True).print(f"[yellow]warning:[/] {markup(w, oneline=True)}")
 
 
-def _exit(rows: list[Health], spool: dict[str, Any]) -> None:
-    """The worst error class: a damaged spool (6, integrity), auth (4), source (3)."""
+def _exit(rows: list[Health], spool: dict[str, Any], team: StoreHealth | None) -> None:
+    """The worst error class: a damaged spool (6, integrity), auth (4: a credential
+    refused, or the team store's role lacking grants), source (3)."""
     if spool.get("error"):
         raise typer.Exit(int(ExitCode.VERIFY))
     if any(h.authenticated is False for h in rows):
+        raise typer.Exit(int(ExitCode.AUTH))
+    if team is not None and team.missing_grants:
         raise typer.Exit(int(ExitCode.AUTH))
     if any(not h.ok for h in rows):
         raise typer.Exit(int(ExitCode.SOURCE))
@@ -522,25 +534,45 @@ def _row_json(h: Health) -> dict[str, Any]:
     }
 
 
-def _print_table(profile_name: str, rows: list[Health]) -> None:
+def _print_text(
+    profile_name: str, rows: list[Health], kube: dict[str, Any] | None, spool: str | None
+) -> None:
+    """Doctor's report on stdout: the table, the fixes, the Kubernetes pin, the spool.
+    Into a pipe or a file no line is padded or ends in a blank (`_unpadded`)."""
+    from rich.markup import escape
+
+    from aisre_cli.ui.term import console
+
+    con = console()
+    with nullcontext() if con.is_terminal else _unpadded(con):
+        _print_table(con, profile_name, rows)
+        if kube is not None:
+            _print_kube(con, kube)
+        if spool is not None:
+            con.print(escape(spool))
+
+
+def _print_table(con: Console, profile_name: str, rows: list[Health]) -> None:
     from rich import box
     from rich.markup import escape
     from rich.table import Table
 
     from aisre_cli.settings.secrets import redact
-    from aisre_cli.ui.term import console
 
     def yn(v: bool | None) -> str:
         return "[dim]n/a[/]" if v is None else ("[green]yes[/]" if v else "[red]no[/]")
 
-    con = console()
     # Below 140 columns a fix column would be a ribbon a few characters wide: the
     # fixes are listed under the table instead, one line per source.
     inline = con.width >= 140
+    # Into a pipe or a file (no width: `stdout_width`) one source is one line, its fix
+    # (detail; hint) at the end of it, and no line is padded: no rule as wide as the
+    # longest fix, no blanks after the text (`_unpadded`, in `_print_text`).
+    piped = not con.is_terminal
     table = Table(
         title=f"aisre doctor: profile {escape(profile_name)}",
         title_justify="left",
-        box=box.SIMPLE_HEAD,
+        box=None if piped else box.SIMPLE_HEAD,
     )
     for col in ("source", "url", "reachable", "auth", "version", "latency"):
         # short columns never wrap; the URL and the version text take what is left
@@ -558,7 +590,7 @@ def _print_table(profile_name: str, rows: list[Health]) -> None:
         if h.detail:
             fix = escape(_short(h.source, redact(h.detail)))
             if h.hint:
-                fix += f"\n[dim]{escape(redact(h.hint))}[/]"
+                fix += ("; " if piped and inline else "\n") + f"[dim]{escape(redact(h.hint))}[/]"
         cells = [
             escape(h.source),
             escape(redact(h.url)),
@@ -575,13 +607,24 @@ def _print_table(profile_name: str, rows: list[Health]) -> None:
         con.print(f"[bold]{escape(source)}[/]: {fix}")
 
 
-def _spool() -> dict[str, Any]:
+@contextmanager
+def _unpadded(con: Console) -> Iterator[None]:
+    """What is printed on `con` inside, without the blanks that pad a line to the
+    table's width or end a wrapped one (a file or a pipe has no terminal to hide them).
+    Only off a terminal: no colour codes to get in the way."""
+    with con.capture() as cap:
+        yield
+    text = "\n".join(line.rstrip() for line in cap.get().splitlines())
+    con.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def _spool(rp: ResolvedProfile) -> dict[str, Any]:
     """The local spool's depth (writes waiting for the team store), as `--json` shows it;
-    `error` (and `hint`) when it is damaged."""
-    from aisre_cli.ui.cli.memory import _spool_dict, _spools
+    `error` (and `hint`) when it is damaged; which store is the profile's."""
+    from aisre_cli.ui.cli.memory import _spool_dict, _spools, stores_of
 
     try:
-        return {"spool": _spool_dict(_spools())}
+        return {"spool": _spool_dict(_spools(), *stores_of(rp))}
     except AisreError as err:  # unreadable beyond what status() reports: still a row
         return {"spool": {"depth": None, "oldest": None, "error": err.message, "hint": err.hint}}
 
@@ -643,12 +686,9 @@ def _kube(profile: Any, timeout_s: float = 15.0) -> dict[str, Any] | None:
     return out
 
 
-def _print_kube(kube: dict[str, Any]) -> None:
+def _print_kube(con: Console, kube: dict[str, Any]) -> None:
     from rich.markup import escape
 
-    from aisre_cli.ui.term import console
-
-    con = console()
     if kube["pinned"]:
         ns = f", namespace [bold]{escape(kube['namespace'])}[/]" if kube["namespace"] else ""
         con.print(f"kubernetes: context [bold]{escape(kube['context'])}[/]{ns}")

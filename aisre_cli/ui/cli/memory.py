@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from aisre_cli.memory.backend import MemoryStoreError
     from aisre_cli.memory.spool import Status
     from aisre_cli.memory.storage import MemoryStore
+    from aisre_cli.settings.config import ResolvedProfile
 
 memory_app = typer.Typer(
     help="The memory's storage: status, sync the local spool, migrate to a team store.",
@@ -65,11 +66,45 @@ def _merged(kinds: list[Status]) -> dict[str, Any]:
     }
 
 
-def _spool_dict(sp: dict[str, dict[str, Status]]) -> dict[str, Any]:
+def stores_of(rp: ResolvedProfile) -> tuple[str | None, dict[str, list[str]]]:
+    """The `store_key` of the profile's team store (None without one), and the names of
+    the config file's profiles by the store their memory_url names: who can send a
+    store's spooled writes (`aisre memory sync --profile NAME`)."""
+    from aisre_cli.govern.team import profile_store
+    from aisre_cli.settings.config import load_config
+
+    def key(prof: Any) -> str | None:
+        try:
+            return profile_store(prof)
+        except AisreError:  # a memory_url that cannot be parsed: no store
+            return None
+
+    names: dict[str, list[str]] = {}
+    try:
+        cfg = load_config(rp.from_file) if rp.from_file is not None else None
+    except AisreError:
+        cfg = None
+    for name, prof in cfg.profiles.items() if cfg is not None else ():
+        k = key(prof)
+        if k is not None:
+            names.setdefault(k, []).append(name)
+    return key(rp.profile), names
+
+
+def _spool_dict(
+    sp: dict[str, dict[str, Status]],
+    here: str | None = None,
+    names: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
     """Every spool, as `--json` shows them: the totals (`depth`, `oldest`; `error` and
-    `hint` when one is damaged; `memory` and `audit` summed over the stores), then
-    `stores`, one entry per team store with its own depth, and `legacy`, the
-    machine-wide spools of older releases while they hold records (else null)."""
+    `hint` when one is damaged; `memory` and `audit` summed over the stores), the
+    profile's own store (`profile_store`, `here`: null without a team store), then
+    `stores`, one entry per team store with its own depth, whether it is the profile's
+    (`this_profile`) and the profiles whose memory_url names it (`profiles`, from
+    `names`), and `legacy`, the machine-wide spools of older releases while they hold
+    records (else null)."""
+    from aisre_cli.memory.spool import store_spool_dir
+
     every = [s for kinds in sp.values() for s in kinds.values()]
     oldest = sorted(s.oldest for s in every if s.oldest)
     damaged = [s for s in every if s.damaged]
@@ -95,7 +130,18 @@ def _spool_dict(sp: dict[str, dict[str, Status]]) -> dict[str, Any]:
             kind: _merged([k[kind] for k in sp.values() if kind in k])
             for kind in ("memory", "audit")
         },
-        "stores": [{"store": key, **one(kinds)} for key, kinds in sp.items() if key != "legacy"],
+        "profile_store": here,
+        "stores": [
+            {
+                "store": key,
+                "this_profile": key == here,
+                "profiles": sorted((names or {}).get(key, [])),
+                "dir": str(store_spool_dir(key)),
+                **one(kinds),
+            }
+            for key, kinds in sp.items()
+            if key != "legacy"
+        ],
         "legacy": one(legacy) if legacy_shown else None,
     }
 
@@ -109,34 +155,85 @@ def _damage(sp: dict[str, Any]) -> AisreError | None:
     return SpoolDamaged(str(sp["error"]), hint=sp.get("hint"))
 
 
+LINE_WIDTH = 80
+"""The spool lines are wrapped to this width (at spaces; a `command`, a URL or a path
+is never cut), each continuation indented under its line."""
+
+_GLUE = "\x00"
+"""A space `_wrap` does not break at (made a space again after wrapping)."""
+
+
 def spool_line(sp: dict[str, Any]) -> str:
     """The lines about the spools (also `aisre doctor`'s): the total, then one per
-    team store and one for the legacy spool while they hold records."""
+    team store and one for the legacy spool while they hold records. Writes waiting
+    for another store than the profile's (`stores[].this_profile` false: its memory_url
+    changed, or another profile's) are said not to be sent by this profile's sync, with
+    the profile that sends them, or else how to, and where they are."""
     if sp.get("error"):
         hint = f"; {sp['hint']}" if sp.get("hint") else ""
-        return f"spool: DAMAGED: {sp['error']}{hint}"
+        return _wrap(f"spool: DAMAGED: {sp['error']}{hint}")
     if not sp["depth"]:
         return "spool: empty"
     kinds = ", ".join(f"{n} {k}" for s in ("memory", "audit") for k, n in sp[s]["by_kind"].items())
-    parts = [(f"store {e['store']}", e) for e in sp.get("stores") or []]
+    stores = sp.get("stores") or []
+    # without `this_profile` (a dict made without the profile) no store is called foreign
+    foreign = [e for e in stores if e["depth"] and e.get("this_profile") is False]
+    parts = [(f"store {e['store']}", e) for e in stores]
     n = len(parts) + bool(sp.get("legacy"))
-    several = n > 1
-    if several:
-        head = f"({kinds}) in {n} spools, one per team store"
-        sync = "`aisre memory sync --profile NAME` sends a store's"
+    oldest = f"oldest {sp['oldest']}"
+    if n > 1:
+        head = f"({kinds}) in {n} spools, one per team store, {oldest}:"
+        head += " `aisre memory sync --profile NAME` sends a store's"
+    elif foreign:
+        head = f"({kinds}), {oldest}"
     else:
-        head = f"for the team store ({kinds})"
-        sync = "`aisre memory sync` sends them"
-    lines = [f"spool: {sp['depth']} write(s) waiting {head}, oldest {sp['oldest']}: {sync}"]
+        head = f"for the team store ({kinds}), {oldest}: `aisre memory sync` sends them"
+    lines = [_wrap(f"spool: {sp['depth']} write(s) waiting {head}")]
     if sp.get("legacy"):
         parts.append(("legacy spool (before one per store)", sp["legacy"]))
-    if len(parts) > 1 or sp.get("legacy"):
+    if n > 1 or foreign or sp.get("legacy"):
         for name, e in parts:
-            lines.append(
-                f"  {name}: {e['depth']} waiting"
-                + (f", oldest {e['oldest']}" if e["oldest"] else "")
-            )
+            at = f", oldest{_GLUE}{e['oldest']}" if e["oldest"] else ""
+            count = f"{name}: {e['depth']} waiting".replace(" ", _GLUE)  # kept whole
+            lines.append(_wrap(f"{count}{at}", "  ", "    "))
+            if e in foreign:
+                lines.append(_wrap(_foreign(e, sp.get("profile_store")), "    ", "    "))
     return "\n".join(lines)
+
+
+def _foreign(e: dict[str, Any], here: str | None) -> str:
+    """Why a store's spooled writes are not sent by this profile, and how they are."""
+    mine = (
+        f"not this profile's store ({here}): its `aisre memory sync` does not send them"
+        if here is not None
+        else "this profile has no team store: its `aisre memory sync` does not send them"
+    )
+    if e.get("profiles"):
+        who = " or ".join(f"`aisre memory sync --profile {p}`" for p in e["profiles"][:2])
+        return f"{mine}; {who} does."
+    where = f" They are in {e['dir']}." if e.get("dir") else ""
+    return (
+        f"{mine}, and no profile's memory_url names it. To send them, point a profile's"
+        " memory_url at that store (with its role) and run `aisre memory sync --profile"
+        f" NAME`.{where}"
+    )
+
+
+def _wrap(text: str, first: str = "", rest: str = "  ") -> str:
+    """`text` wrapped to `LINE_WIDTH` at spaces, a `code span` kept whole."""
+    import re
+    import textwrap
+
+    keep = re.sub(r"`[^`]*`", lambda m: m.group().replace(" ", _GLUE), text)
+    out = textwrap.fill(
+        keep,
+        LINE_WIDTH,
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    return out.replace(_GLUE, " ")
 
 
 @memory_app.command("status")
@@ -160,9 +257,10 @@ def status_cmd(
     from aisre_cli.memory.storage import open_store
     from aisre_cli.settings.config import resolve_profile
 
-    p = resolve_profile(state(ctx, profile).profile).profile
+    rp = resolve_profile(state(ctx, profile).profile)
+    p = rp.profile
     team = team_url(p) is not None
-    sp = _spool_dict(_spools())
+    sp = _spool_dict(_spools(), *stores_of(rp))
     out: dict[str, Any] = {
         "schema": "aisre.memory.status/v1",
         "backend": "postgresql" if team else "sqlite",
@@ -308,10 +406,12 @@ def sync_cmd(
     """Send the writes kept in the local spool to the team store, oldest first.
 
     Exactly once: a sync interrupted at any point (even kill -9) and run again stores
-    nothing twice. Exit 0 when the spool is empty afterwards, 3 when the team store
-    could not be reached (what is spooled stays spooled), 6 when a spool line is
-    damaged: then `--set-aside-damaged` moves the damaged line(s) aside (a write they
-    held is not sent: inspect the sidecar file) and sends the rest.
+    nothing twice. Exit 0 when the profile's spool is empty afterwards (also with the
+    team store down and nothing to send: a note says it is down), 3 when writes are
+    left in it (the team store could not be reached or was busy: they stay spooled), 6
+    when a spool line is damaged: then `--set-aside-damaged` moves the damaged line(s)
+    aside (a write they held is not sent: inspect the sidecar file) and sends the rest.
+    Writes spooled for another team store are not this profile's: a note names them.
 
     Examples:
 
@@ -356,9 +456,18 @@ def sync_cmd(
             " local spool (nothing was sent or changed)",
         ) from None
     left = res.memory.remaining + res.audit.remaining
+    others = _other_stores(profile_store(p))
     if json_out:
         extra = {"set_aside": {k: a.to_dict() for k, a in aside.items()}} if set_aside else {}
-        print_json({"schema": "aisre.memory.sync/v1", **res.to_dict(), "remaining": left, **extra})
+        print_json(
+            {
+                "schema": "aisre.memory.sync/v1",
+                **res.to_dict(),
+                "remaining": left,
+                "other_stores": others,
+                **extra,
+            }
+        )
     else:
         echo(
             f"sent {res.memory.replayed} memory write(s) and {res.audit.replayed} audit"
@@ -367,10 +476,35 @@ def sync_cmd(
         for what, r in (("memory", res.memory), ("audit", res.audit)):
             for text in r.notes:
                 note(text)
-            if r.stopped:
+            if r.stopped and r.remaining:
                 note(f"{what}: stopped: {r.stopped}")
-    if left or res.memory.stopped or res.audit.stopped:
+            elif r.stopped:  # nothing to send: the store being down fails nothing
+                note(f"{what}: nothing was waiting to be sent; {r.stopped}")
+        for o in others:
+            note(
+                f"{o['depth']} write(s) in the local spool wait for another team store,"
+                f" {o['store']}: this profile's sync does not send them (`aisre memory"
+                " status` says what does)"
+            )
+    # Only what stays spooled fails the sync: with nothing to send, a team store that is
+    # down is not this command's failure (a note says so; `aisre doctor` checks it).
+    if left:
         raise typer.Exit(int(ExitCode.SOURCE))
+
+
+def _other_stores(here: str | None) -> list[dict[str, Any]]:
+    """The team stores other than `here` whose spools hold writes (`store`, `depth`)."""
+    from aisre_cli.memory.spool import all_status
+
+    try:
+        sp = all_status()
+    except AisreError:
+        return []
+    return [
+        {"store": key, "depth": d}
+        for key, kinds in sp.items()
+        if key not in ("legacy", here) and (d := sum(s.depth for s in kinds.values()))
+    ]
 
 
 @memory_app.command("migrate")
