@@ -430,6 +430,7 @@ def test_a_runbook_run_while_down_audits_to_the_spool_then_chains_in(
     child.send("y")
     child.expect(r"audit head: #(\d+) ([0-9a-f]{64})")
     head = child.match.group(2)
+    child.expect("in the local audit spool")  # said: the head is a local hash for now
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 6  # no Prometheus here: the rollback's check cannot be made

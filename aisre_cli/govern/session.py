@@ -156,6 +156,9 @@ class RunSummary:
     audit_warning: str = ""
     """The team audit trail lost records this machine wrote (`PgAuditLog`); shown
     with the audit head."""
+    audit_spooled: bool = False
+    """The run_end record went to the local audit spool (team store down): `head` is
+    its local hash, which `audit verify --expect-head` accepts once it is sent."""
 
     @property
     def resumable(self) -> bool:
@@ -1038,6 +1041,7 @@ class RunSession:
                 s.id: s.unverified for s in self.state.steps if s.status == "done" and s.unverified
             },
             audit_warning=str(getattr(self.audit, "integrity_warning", "") or ""),
+            audit_spooled=bool(getattr(self.audit, "last_spooled", False)),
         )
 
     def _remember(self, audit_head: str) -> None:

@@ -514,6 +514,12 @@ def _finish(end: Ended, con: Console) -> tuple[int, dict[str, Any]]:
         for sid, why in summary.unverified.items():
             con.print(f"  [dim]{_esc(sid)}: {_esc(why)}[/]")
     con.print(f"audit head: #{summary.head_seq} {summary.head}")
+    if summary.audit_spooled:
+        con.print(
+            "[dim]  in the local audit spool (the team store is unreachable): the team trail"
+            " gets it with `aisre memory sync`; `aisre audit verify --expect-head` accepts"
+            " this hash then[/]"
+        )
     if summary.audit_warning:
         con.print(f"[bold red]audit warning:[/] {_esc(summary.audit_warning)}")
     if summary.resumable:
@@ -534,6 +540,7 @@ def _finish(end: Ended, con: Console) -> tuple[int, dict[str, Any]]:
         "audit_head": summary.head,
         "audit_seq": summary.head_seq,
         "audit_warning": summary.audit_warning or None,
+        "audit_spooled": summary.audit_spooled,
         "unverified": summary.unverified,
         "stopped": None
         if end.stop is None

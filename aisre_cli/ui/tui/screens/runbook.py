@@ -808,6 +808,8 @@ class RunbookScreen(Screen[None]):
             for sid, why in sm.unverified.items():
                 self._log(f"  {sid}: {why}", "dim")
         self._log(Text(f"audit head: #{sm.head_seq} {sm.head}", style="bold cyan"))
+        if sm.audit_spooled:
+            self._log("  in the local audit spool: the team trail gets it when it is back", "dim")
         if sm.audit_warning:
             self._log(f"audit warning: {sm.audit_warning}", "bold red")
         if sm.resumable:
