@@ -207,3 +207,22 @@ def test_doctor_json_on_a_profile_without_sources_is_a_json_document() -> None:
     assert "error: this profile configures no source" in r.err
     r = run_cli(["doctor"])  # the text form: the error and its hint only
     assert r.code == 2 and r.out == "" and "hint:" in r.err
+
+
+def test_memory_migrate_json_on_failure_is_a_json_document() -> None:
+    """`memory migrate --json` to an unreachable target printed nothing on stdout (the
+    error went to stderr only); `memory status --json` already gave an `error` field."""
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    url = f"postgresql://aisre@127.0.0.1:{port}/team"
+    r = run_cli(["memory", "migrate", "--to", url, "--json"])
+    assert r.code == 3, r.err
+    body = json.loads(r.out)
+    assert body["schema"] == "aisre.memory.migrate/v1" and body["target"] == url
+    assert "unreachable" in body["error"]["message"] and body["error"]["hint"]
+    assert "error: " in r.err  # the one-line error stays
+    assert run_cli(["memory", "migrate", "--to", url]).out == ""  # text: stderr only

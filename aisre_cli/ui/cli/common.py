@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -80,3 +82,21 @@ def follow_up(text: str, ctx: typer.Context) -> str:
         return f"`{m.group(1)} {tail}`"
 
     return re.sub(rf"`(aisre (?:{subs})\b[^`]*)`", add, text)
+
+
+@contextmanager
+def json_errors(json_out: bool, schema: str, **fields: Any) -> Iterator[None]:
+    """With `--json`, an `AisreError` inside also prints the command's document with the
+    error in it (`{"schema", **fields, "error": {"message", "hint"}}`) before it is
+    raised as usual (the one-line error on stderr, the exit code): a script piping to
+    `jq` gets JSON either way."""
+    from aisre_cli.errors import AisreError
+
+    try:
+        yield
+    except AisreError as exc:
+        if json_out:
+            print_json(
+                {"schema": schema, **fields, "error": {"message": exc.message, "hint": exc.hint}}
+            )
+        raise

@@ -22,7 +22,7 @@ import typer
 
 from aisre_cli.errors import AisreError, ExitCode, UsageError
 from aisre_cli.ui.cli.app import JsonOpt, ProfileOpt, app, state
-from aisre_cli.ui.cli.common import note, print_json
+from aisre_cli.ui.cli.common import json_errors, note, print_json
 from aisre_cli.ui.term import echo
 
 if TYPE_CHECKING:
@@ -551,51 +551,53 @@ def migrate_cmd(
     src = source or paths.memory_db_file()
     if source is not None and not source.is_file():  # before the target is touched
         raise UsageError(f"--from {source}: no such file", hint="give a memory.sqlite3")
-    try:
-        target = open_store(memory_url=to, password_name=password_name, spool=False)
-    except SchemaNeedsOwner as exc:  # a tool role: not an outage, nothing waits
-        raise MemoryStoreError(
-            exc.message,
-            hint="run `aisre memory migrate` as the database owner role, with its password in"
-            f" the keyring entry {password_name!r} (docs/team-mode.md)",
-        ) from None
-    except MemoryStoreError as exc:
-        if exc.exit_code != ExitCode.AUTH:
-            raise
-        raise MemoryStoreError(
-            exc.message,
-            hint=f"put that role's password in the keyring entry {password_name!r}"
-            f" (`aisre auth set {password_name}`; CI: AISRE_{password_name.upper()}_TOKEN)"
-            " or name another entry with --password-name",
-            exit_code=ExitCode.AUTH,
-        ) from None
-    copied: dict[str, Any] = {}
-    try:
-        copied["memory"] = {
-            "added": 0,
-            "updated": 0,
-            "unchanged": 0,
-            "runs_added": 0,
-            "events_added": 0,
+    # --json: a failure is a document too (with the error), as `memory status` gives
+    with json_errors(json_out, "aisre.memory.migrate/v1", target=loc.display):
+        try:
+            target = open_store(memory_url=to, password_name=password_name, spool=False)
+        except SchemaNeedsOwner as exc:  # a tool role: not an outage, nothing waits
+            raise MemoryStoreError(
+                exc.message,
+                hint="run `aisre memory migrate` as the database owner role, with its password in"
+                f" the keyring entry {password_name!r} (docs/team-mode.md)",
+            ) from None
+        except MemoryStoreError as exc:
+            if exc.exit_code != ExitCode.AUTH:
+                raise
+            raise MemoryStoreError(
+                exc.message,
+                hint=f"put that role's password in the keyring entry {password_name!r}"
+                f" (`aisre auth set {password_name}`; CI: AISRE_{password_name.upper()}_TOKEN)"
+                " or name another entry with --password-name",
+                exit_code=ExitCode.AUTH,
+            ) from None
+        copied: dict[str, Any] = {}
+        try:
+            copied["memory"] = {
+                "added": 0,
+                "updated": 0,
+                "unchanged": 0,
+                "runs_added": 0,
+                "events_added": 0,
+            }
+            if src.exists():
+                with MemoryStore(src) as local:
+                    data = local.export_all()
+                copied["memory"] = target.import_data(data, origin="migrated")
+            copied["changes"] = _copy_changes(target)
+            counts = target.counts()
+            version = target.schema_version()
+        finally:
+            target.close()
+        if audit:
+            copied["audit"], counts["audit_log"] = _copy_audit(to, password_name)
+        out = {
+            "schema": "aisre.memory.migrate/v1",
+            "target": loc.display,
+            "schema_version": version,
+            "copied": copied,
+            "tables": counts,
         }
-        if src.exists():
-            with MemoryStore(src) as local:
-                data = local.export_all()
-            copied["memory"] = target.import_data(data, origin="migrated")
-        copied["changes"] = _copy_changes(target)
-        counts = target.counts()
-        version = target.schema_version()
-    finally:
-        target.close()
-    if audit:
-        copied["audit"], counts["audit_log"] = _copy_audit(to, password_name)
-    out = {
-        "schema": "aisre.memory.migrate/v1",
-        "target": loc.display,
-        "schema_version": version,
-        "copied": copied,
-        "tables": counts,
-    }
     if json_out:
         print_json(out)
         return
