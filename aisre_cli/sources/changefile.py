@@ -374,15 +374,17 @@ class ChangeFile:
                     hint="move it aside: the change feed is a JSON-lines file",
                 )
             os.set_blocking(fd, True)
-            if absent is not None:
-                import fcntl
+            import fcntl
 
-                fcntl.flock(fd, fcntl.LOCK_EX)  # released when the file is closed
-                if not absent():
-                    return False
-                st = os.fstat(fd)  # another writer may have appended while we waited
+            # every append under the file's lock (released when it is closed): the check
+            # of the last byte below saw another process's append half copied (a page
+            # at a time) and took it for a torn line, adding a blank line
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if absent is not None and not absent():
+                return False
+            st = os.fstat(fd)  # another writer may have appended while we waited
             if readable and st.st_size and os.pread(fd, 1, st.st_size - 1) != b"\n":
-                line = b"\n" + line  # at worst a blank line, when another writer raced
+                line = b"\n" + line  # the file ends in a torn line: start a new one
             written = os.write(fd, line)
         except OSError as exc:
             raise ConfigError(f"cannot append to {self.path}: {exc.strerror}") from None
