@@ -501,3 +501,43 @@ def test_verification_checks_up_to_its_timeout_although_queries_take_time() -> N
     vr = verify(plan.steps[0], ctx, reg, clock=lambda: now[0])
     assert not vr.ok and not vr.skipped and vr.attempts == 5
     assert seen == [0.0, 15.0, 30.0, 45.0, 60.0]
+
+
+def test_a_run_refused_at_its_start_leaves_no_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run whose first audit record could not be written (refused: nothing ran) left
+    an orphan `runs/RUN.lock` with no checkpoint beside it, one per attempt."""
+    from aisre_cli.govern.audit import AuditError
+    from aisre_cli.govern.session import RunSession
+    from aisre_cli.remediate import checkpoint
+    from aisre_cli.remediate.runbook import load_file
+    from aisre_cli.settings import paths
+    from tests.fakes.crash_runner import PROFILE, registry
+
+    class Refusing:
+        path = tmp_path / "audit.jsonl"
+
+        def append(self, *a: Any, **k: Any) -> Any:
+            raise AuditError("the audit trail cannot be written", hint="nothing was run")
+
+        def records(self) -> Any:
+            return iter(())
+
+        def head(self) -> tuple[int, str]:
+            return 0, ""
+
+    monkeypatch.setenv("CRASH_EFFECTS", str(tmp_path / "effects.txt"))
+    p = tmp_path / "rb.yaml"
+    p.write_text(RB_FILE_TEXT)
+    loaded = load_file(p)
+    assert loaded.runbook is not None, loaded.problems
+    with pytest.raises(AuditError):
+        RunSession.start(loaded.runbook, "t", PROFILE, registry=registry(), audit=Refusing())
+    runs = paths.runs_dir()
+    assert not list(runs.glob("*.lock")) and not list(runs.glob("*.json"))
+    # a run with a checkpoint keeps its lock file (it may be resumed)
+    session = RunSession.start(loaded.runbook, "t", PROFILE, registry=registry())
+    session.lock.release() if session.lock is not None else None
+    assert checkpoint.checkpoint_path(session.run_id).exists()
+    assert checkpoint.checkpoint_path(session.run_id).with_suffix(".lock").exists()

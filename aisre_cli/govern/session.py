@@ -387,25 +387,29 @@ class RunSession:
             clock=clock or (lambda: datetime.now(UTC)),
         )
         s.lock = lock
-        rec = log.append(
-            "run_start",
-            {
-                "runbook": runbook.id,
-                "runbook_sha256": state.runbook_sha256,
-                "runbook_source": runbook.source,
-                "profile": profile_name,
-                "environment": profile.environment,
-                "kube": {"context": profile.kube_context, "namespace": profile.namespace},
-                "params": plan.values,
-                "param_sources": plan.sources,
-                "alert": state.alert_id,
-                "dry_run": dry_run,
-                "policy": pol.source,
-                "signals": signals,
-                "plan": [s._planned(ps) for ps in plan.steps],
-            },
-            run_id,
-        )
+        try:
+            rec = log.append(
+                "run_start",
+                {
+                    "runbook": runbook.id,
+                    "runbook_sha256": state.runbook_sha256,
+                    "runbook_source": runbook.source,
+                    "profile": profile_name,
+                    "environment": profile.environment,
+                    "kube": {"context": profile.kube_context, "namespace": profile.namespace},
+                    "params": plan.values,
+                    "param_sources": plan.sources,
+                    "alert": state.alert_id,
+                    "dry_run": dry_run,
+                    "policy": pol.source,
+                    "signals": signals,
+                    "plan": [s._planned(ps) for ps in plan.steps],
+                },
+                run_id,
+            )
+        except BaseException:
+            lock.release()  # the run never started: no lock of it is left behind
+            raise
         if bg:
             log.append("break_glass", {"reason": bg}, run_id)
         for st in state.steps:

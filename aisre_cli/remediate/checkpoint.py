@@ -120,9 +120,17 @@ class RunLock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd: int | None = fd
+        self._path = p
+        self._json = checkpoint_path(run_id)
 
     def release(self) -> None:
         if self._fd is not None:
+            if not self._json.exists():
+                # a run that ended before its first checkpoint (refused at the start):
+                # nothing can resume it, so no lock of it is left behind (a fresh run
+                # id: no other process opens this file)
+                with contextlib.suppress(OSError):
+                    self._path.unlink()
             with contextlib.suppress(OSError):
                 os.close(self._fd)  # closing drops the flock
             self._fd = None
