@@ -45,6 +45,7 @@ import typer
 
 from aisre_cli.errors import AisreError, ExitCode
 from aisre_cli.ui.cli.app import JsonOpt, ProfileOpt, app, state
+from aisre_cli.ui.cli.common import json_errors
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -136,28 +137,18 @@ def doctor_cmd(
             _print_warnings(warnings)
         _exit(rows, spool["spool"], team)
         return
-    try:
+    # --json: the document a script parses, with the error in it (exit 2 stays)
+    with json_errors(
+        json_out,
+        "aisre.doctor/v1",
+        profile=rp.name,
+        keyring={"backend": kr.backend, "usable": kr.usable},
+        kubernetes=None,
+        sources=[],
+        **spool,
+        warnings=warnings,
+    ):
         sources = live_sources(rp.profile, budget_s=budget)
-    except AisreError as exc:  # no source at all, or one that cannot be built
-        if json_out:  # the document a script parses, with the error in it (exit 2 stays)
-            import json
-
-            typer.echo(
-                json.dumps(
-                    {
-                        "schema": "aisre.doctor/v1",
-                        "profile": rp.name,
-                        "keyring": {"backend": kr.backend, "usable": kr.usable},
-                        "kubernetes": None,
-                        "sources": [],
-                        **spool,
-                        "warnings": warnings,
-                        "error": {"message": exc.message, "hint": exc.hint},
-                    },
-                    indent=2,
-                )
-            )
-        raise
     targets = checkables(sources)
 
     def run(t: Checkable) -> Health:
