@@ -548,13 +548,27 @@ def test_offline_and_refused_writes_say_where_they_went(
 ) -> None:
     """QA 2026-12-03: offline, `change record` said it wrote to the database; with a
     wrong password, triage's note did not say the incident went unrecorded, nor how to
-    fix it."""
+    fix it. Since 2026-12-04 a refused password no longer costs the page its record:
+    triage keeps the incident in the spool and says it waits for the password, which
+    the next command with the right one sends; `change record` still fails (exit 4)."""
     _config(_aisre_home, url)
-    p = _aisre(_aisre_home, "triage", env={"AISRE_MEMORY_TOKEN": "wrong-" + secrets.token_hex(4)})
+    wrong = {"AISRE_MEMORY_TOKEN": "wrong-" + secrets.token_hex(4)}
+    p = _aisre(_aisre_home, "triage", env=wrong)
     assert p.returncode == 0, p.stderr
-    assert "this triage is not recorded" in p.stderr and "aisre auth set memory" in p.stderr
-    cluster.stop_server("fast")
+    assert "refused the password" in p.stderr and "aisre auth set memory" in p.stderr
+    assert "kept in the local spool" in p.stderr
+    assert "not recorded" not in p.stderr
+    assert memory_spool().status().depth == 1
+    c = _aisre(_aisre_home, "change", "record", "--service", "checkout", env=wrong)
+    assert c.returncode == 4, c.stderr  # a pipeline's deploy is not queued behind a bad secret
+    assert memory_spool().status().depth == 1
     env = {"AISRE_MEMORY_TOKEN": cluster.app_password}
+    s = _aisre(_aisre_home, "memory", "sync", env=env)
+    assert s.returncode == 0, s.stderr
+    assert memory_spool().status().depth == 0
+    assert _rows(url, "SELECT count(*) FROM incidents")[0][0] == 1  # the page's incident
+
+    cluster.stop_server("fast")
     c = _aisre(_aisre_home, "change", "record", "--service", "checkout", env=env)
     assert c.returncode == 0, c.stderr
     assert "in the local spool, for postgresql://" in c.stderr

@@ -289,6 +289,12 @@ class TriageFlow:
                     # and the incident record (kept in the spool), not a third time here.
                     if not isinstance(self._memory.store, OfflineStore):
                         self.notes.extend(store_notes(self._memory.store))
+                    elif self._memory.store.refused:  # the record waits for a fix, not a server
+                        store = self._memory.store
+                        self.notes.append(
+                            f"incident memory unavailable: {store.reason}"
+                            + (f"; {store.hint}" if store.hint else "")
+                        )
                     if isinstance(self._memory.store, TeamStore):  # the server answers
                         from aisre_cli.memory.spool import audit_spool, store_key
 

@@ -213,8 +213,11 @@ def open_advisor(
 ) -> Advisor:
     """The advisor `aisre triage` uses (raises MemoryStoreError when unusable;
     `MemoryLocked` once another process held the local memory for `busy_timeout_ms`,
-    which triage sets to `backend.TRIAGE_LOCK_WAIT_MS`)."""
-    return Advisor(open_store(path, profile=profile, busy_timeout_ms=busy_timeout_ms))
+    which triage sets to `backend.TRIAGE_LOCK_WAIT_MS`). A team store that refuses the
+    password is an offline one here: the triage's record waits in the spool."""
+    return Advisor(
+        open_store(path, profile=profile, busy_timeout_ms=busy_timeout_ms, keep_refused=True)
+    )
 
 
 def open_track_record(path: Path | None = None, *, profile: Profile | None = None) -> MemoryStore:

@@ -1501,6 +1501,7 @@ def open_store(
     profile: Profile | None = None,
     spool: bool = True,
     busy_timeout_ms: int | None = None,
+    keep_refused: bool = False,
 ) -> MemoryStore:
     """The memory a profile names (`memory_url`), else the local SQLite file.
 
@@ -1508,7 +1509,7 @@ def open_store(
     bare store, errors and all, for `aisre memory migrate/status`). `busy_timeout_ms`:
     how long the local memory waits for another process's lock (default
     `backend.BUSY_TIMEOUT_MS`; triage: `backend.TRIAGE_LOCK_WAIT_MS`); the team store
-    has its own limits."""
+    has its own limits; `keep_refused`: see `teamstore.open_team_store`."""
     if profile is not None:
         memory_url = memory_url or profile.memory_url
         password_name = password_name or profile.memory_password_name
@@ -1516,5 +1517,6 @@ def open_store(
     if loc.pg is not None and spool:
         from aisre_cli.memory.teamstore import open_team_store
 
-        return open_team_store(loc)  # writes spooled while the server is down
+        # writes spooled while the server is down
+        return open_team_store(loc, keep_refused=keep_refused)
     return MemoryStore(location=loc, busy_timeout_ms=busy_timeout_ms)

@@ -186,12 +186,22 @@ class OfflineStore(MemoryStore):
         self.spool = spool
         self.reason = why.message
         self.writer = self._spool
+        self.hint = why.hint
+        self.refused = why.exit_code == ExitCode.AUTH
+        """The server refused this machine's credentials (`open_team_store(keep_refused=
+        True)`, triage only): nothing is sent until they are fixed."""
         waiting = spool.status().depth
         held = f"; {waiting} earlier write(s) are waiting there too" if waiting else ""
         if isinstance(why, SchemaTooNew):  # see _newer
             self.notes = [f"{why.message}{held}"]
             return
-        state = SCHEMA_BEHIND if isinstance(why, SchemaNeedsOwner) else "is unreachable"
+        state = (
+            SCHEMA_BEHIND
+            if isinstance(why, SchemaNeedsOwner)
+            else "refuses the password"
+            if self.refused
+            else "is unreachable"
+        )
         self.notes = [
             f"the team memory at {location.display} {state}: what this command"
             f" records is kept in the local spool and sent when it can be{held}"
@@ -244,10 +254,17 @@ class OfflineStore(MemoryStore):
         return 0
 
 
-def open_team_store(location: Location, spool: Spool | None = None) -> MemoryStore:
+def open_team_store(
+    location: Location, spool: Spool | None = None, *, keep_refused: bool = False
+) -> MemoryStore:
     """A `TeamStore`, or an `OfflineStore` when the server cannot be reached or its
     schema is one this aisre may not write (older: the owner upgrades it; newer:
-    upgrade aisre)."""
+    upgrade aisre).
+
+    `keep_refused`: a refused password (exit 4) is an `OfflineStore` too, so a page's
+    triage keeps its incident in the spool while someone fixes the password (a rotated
+    secret must not cost the record). Other commands leave it an error: `change record`
+    in a pipeline must fail with exit 4, not queue deploys nobody will send."""
     sp = spool or memory_spool(store_key(location))
     try:
         return TeamStore(location, sp)
@@ -255,6 +272,10 @@ def open_team_store(location: Location, spool: Spool | None = None) -> MemorySto
         return OfflineStore(location, sp, exc)
     except SchemaTooNew as exc:
         return OfflineStore(location, sp, _newer(exc))
+    except MemoryStoreError as exc:
+        if keep_refused and exc.exit_code == ExitCode.AUTH:
+            return OfflineStore(location, sp, exc)
+        raise
 
 
 def _newer(exc: SchemaTooNew) -> SchemaTooNew:
