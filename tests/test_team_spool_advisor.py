@@ -164,6 +164,35 @@ def test_a_damaged_legacy_spool_holding_this_stores_writes_refuses_them_too() ->
     assert not own.path.exists() or own.path.read_bytes() == b""
 
 
+def test_a_damaged_audit_spool_line_anywhere_refuses_the_action(
+    cluster: PgCluster, url: str, _aisre_home: Path
+) -> None:
+    """A, the audit trail: its spool's appends checked only the last line, so with the
+    first line damaged a third record was chained behind it (the action ran) though no
+    replay could ever send it. Now the append is refused as the memory's writes are:
+    exit 6, the set-aside in the hint, "nothing was run", the spool as it was."""
+    from aisre_cli.govern.audit import AuditError
+    from aisre_cli.govern.team import open_team_audit
+    from aisre_cli.memory.spool import audit_spool
+    from tests.test_team_faults import _profile
+
+    cluster.stop_server("fast")
+    log = open_team_audit(_profile(url))
+    for i in range(2):
+        log.append("intent", {"i": i})
+    sp = audit_spool()
+    lines = sp.path.read_bytes().splitlines(keepends=True)
+    assert len(lines) == 2 and b'"i":0' in lines[0]
+    sp.path.write_bytes(lines[0].replace(b'"i":0', b'"i":7') + lines[1])
+    before = sp.path.read_bytes()
+    with pytest.raises(AuditError) as err:
+        log.append("intent", {"i": 2})
+    assert int(err.value.exit_code) == 6
+    assert "is damaged" in err.value.message
+    assert (err.value.hint or "").startswith("nothing was run; run `" + SET_ASIDE)
+    assert sp.path.read_bytes() == before
+
+
 # ------------------------------------------------------------------ B: last confirmed
 
 

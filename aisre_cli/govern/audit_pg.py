@@ -79,7 +79,14 @@ from aisre_cli.memory.backend import (
     connect,
     location_for,
 )
-from aisre_cli.memory.spool import Spool, SpoolRecord, Unavailable, other_store, store_key
+from aisre_cli.memory.spool import (
+    Spool,
+    SpoolDamaged,
+    SpoolRecord,
+    Unavailable,
+    other_store,
+    store_key,
+)
 from aisre_cli.runtime import heavy_import
 from aisre_cli.settings import paths
 from aisre_cli.settings.durable import write_atomic
@@ -353,7 +360,15 @@ class PgAuditLog:
             return out
 
         try:
-            sr = self.spool.append_with("audit", build, rid=origin)
+            # intact: a record chained behind a damaged line would never reach the team
+            # chain (the replay stops there), while the action it allows ran
+            sr = self.spool.append_with("audit", build, rid=origin, intact=True)
+        except SpoolDamaged as exc:  # nothing runs; the set-aside is the way out
+            raise AuditError(
+                f"the team audit trail is unreachable and {exc.message}",
+                hint=f"nothing was run; {exc.hint}" if exc.hint else "nothing was run",
+                exit_code=exc.exit_code,
+            ) from None
         except Exception as exc:  # noqa: BLE001 - SpoolError or OSError: nothing runs
             raise AuditError(
                 f"the team audit trail is unreachable and the local spool failed: {exc}",
