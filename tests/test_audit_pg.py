@@ -274,6 +274,23 @@ def test_an_older_schema_waits_for_the_owner_and_nothing_is_lost(
     StoreChangeFeed(st).record(service="checkout", version="v3")
     assert memory_spool().status().depth == 1
 
+    # `memory status` says so: reachable, the store's revision, who must upgrade it
+    # (it said UNREACHABLE, with no schema line, as for a server that is down)
+    from tests.test_team_faults import _aisre, _config
+
+    home = Path(os.environ["AISRE_HOME"])
+    _config(home, tool_url)
+    js = _aisre(home, "memory", "status", "--json")
+    assert js.returncode == 3, js.stderr
+    doc = json.loads(js.stdout)
+    assert doc["reachable"] is True and doc["schema_version"] == older
+    assert doc["spool"]["depth"] == 1
+    txt = _aisre(home, "memory", "status")
+    assert txt.returncode == 3
+    assert f"schema:   {older} (this aisre: {REVISIONS[-1]})" in txt.stdout, txt.stdout
+    assert "UNREACHABLE" not in txt.stdout + txt.stderr
+    assert "hint: " in txt.stderr and "aisre memory migrate" in txt.stderr
+
     # the owner upgrades and re-grants ...
     monkeypatch.setenv("AISRE_MEMORY_TOKEN", pw_owner)
     MemoryStore(location=location_for(owner_url)).close()  # `memory migrate`, elsewhere

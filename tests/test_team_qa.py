@@ -346,7 +346,7 @@ def test_an_incident_recorded_offline_and_merged_keeps_its_uid_and_its_spooled_c
     assert s.returncode == 0, s.stderr
     notes = json.loads(s.stdout)["memory"]["notes"]
     assert len(notes) == 1, notes
-    assert f"incident {uid}, recorded while the team memory was unreachable" in notes[0]
+    assert f"incident {uid}, kept in the local spool until now, was added" in notes[0]
     assert "was added to incident 1 (" in notes[0]
     rows = _rows(url, "SELECT id, status, cause_kind, cause_service, note FROM incidents")
     assert [tuple(r) for r in rows] == [(1, "resolved", "deploy", "payments", "mine")]

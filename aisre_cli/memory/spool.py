@@ -941,8 +941,8 @@ def memory_handler(store: MemoryStore, spool: Spool | None = None) -> Handler:
         if merged is not None and spool is not None and merged.uid != op.data.get("uid"):
             spool.remember_merge(str(op.data["uid"]), merged.uid, merged.id)
             return (
-                f"incident {op.data['uid']}, recorded while the team memory was unreachable,"
-                f" was added to incident {merged.id} ({merged.uid}): the same alert episode,"
+                f"incident {op.data['uid']}, kept in the local spool until now, was added"
+                f" to incident {merged.id} ({merged.uid}): the same alert episode,"
                 " recorded by another triage meanwhile; either name finds it"
             )
         note = res.get("note")

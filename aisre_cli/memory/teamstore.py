@@ -90,10 +90,7 @@ class TeamStore(MemoryStore):
                 res = replay_memory(self, self.spool)
                 self.notes.extend(res.notes)
                 if res.replayed:
-                    self.notes.append(
-                        f"sent {res.replayed} write(s) kept in the local spool while the team"
-                        " memory was unreachable"
-                    )
+                    self.notes.append(f"sent {res.replayed} write(s) kept in the local spool")
                 if res.remaining and not res.busy:
                     why = f" ({res.stopped})" if res.stopped else ""
                     self.notes.append(f"{res.remaining} write(s) still in the local spool{why}")

@@ -244,7 +244,8 @@ def status_cmd(
 ) -> None:
     """Backend, schema version, rows per table, and the local spool.
 
-    Exit 0; 3 when the team store cannot be reached, 4 when it refuses the password, 2
+    Exit 0; 3 when the team store cannot be reached (or its schema is older than this
+    aisre and waits for its owner to upgrade it), 4 when it refuses the password, 2
     when its schema is newer than this aisre, 6 when the local spool is damaged (all
     that can be read is still shown).
 
@@ -253,7 +254,7 @@ def status_cmd(
     from aisre_cli.govern.team import team_url
     from aisre_cli.memory import migrations
     from aisre_cli.memory.backend import MemoryStoreError, MemoryUnavailable
-    from aisre_cli.memory.migrations import SchemaTooNew
+    from aisre_cli.memory.migrations import SchemaNeedsOwner, SchemaTooNew
     from aisre_cli.memory.storage import open_store
     from aisre_cli.settings.config import resolve_profile
 
@@ -289,8 +290,11 @@ def status_cmd(
 
         failed = exc
         out["location"] = location_for(p.memory_url, p.memory_password_name).display
-        out["reachable"] = not isinstance(exc, MemoryUnavailable)
+        behind = isinstance(exc, SchemaNeedsOwner)  # it answered: only its owner may migrate
+        out["reachable"] = behind or not isinstance(exc, MemoryUnavailable)
         out["error"] = exc.message
+        if behind:
+            out["schema_version"] = _revision(p)
         if isinstance(exc, SchemaTooNew):
             out["schema_version"] = _revision(p)
             if team:
@@ -313,7 +317,7 @@ def status_cmd(
             echo(f"schema:   {ver}{cur}")
             for t, n in out["tables"].items():
                 echo(f"  {t:<14} {n:>8}")
-        elif isinstance(failed, MemoryUnavailable):
+        elif isinstance(failed, MemoryUnavailable) and not out["reachable"]:
             echo(f"UNREACHABLE: {out['error']}")
         else:
             ver = out["schema_version"]
@@ -325,9 +329,9 @@ def status_cmd(
         if failed is not None:
             note(f"team store: {failed.message}")
         raise damage
-    if isinstance(failed, MemoryUnavailable):
+    if isinstance(failed, MemoryUnavailable) and not out["reachable"]:
         raise typer.Exit(int(ExitCode.SOURCE))
-    if failed is not None:
+    if failed is not None:  # a schema behind: exit 3 too, with who must upgrade it
         raise failed
 
 
