@@ -417,6 +417,26 @@ def test_a_password_in_memory_url_is_refused_and_never_echoed(
     assert "s3cr3t-pw" not in exc.value.message
 
 
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("postgresql://aisre@db:99999/mem", "Port out of range 0-65535"),
+        ("postgresql://aisre@db:5432x/mem", "could not be cast to integer"),
+    ],
+)
+def test_a_bad_port_in_memory_url_says_what_is_wrong(
+    url: str, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """QA: a port out of range read "memory_url is not a URL", nothing more."""
+    from aisre_cli.ui.cli.app import main
+
+    _write_config(Path(os.environ["AISRE_HOME"]), url)
+    with pytest.raises(SystemExit) as e:
+        main(["incident", "list"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and said in err and "postgresql://USER@HOST:PORT/DATABASE" in err
+
+
 def test_a_bad_password_is_a_clear_error_without_the_password(
     pg_cluster: PgCluster, pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -113,8 +113,10 @@ def _check_memory_url(value: str) -> str:
     try:
         parts = urlsplit(v)
         parts.port  # noqa: B018 (raises ValueError on a bad port)
-    except ValueError:
-        raise ValueError("memory_url is not a URL") from None
+    except ValueError as exc:  # "Port out of range 0-65535", a port that is not a number
+        raise ValueError(
+            f"memory_url is not a valid URL ({exc}): postgresql://USER@HOST:PORT/DATABASE"
+        ) from None
     if parts.scheme not in ("postgresql", "postgres"):
         raise ValueError("memory_url must be a postgresql://USER@HOST:PORT/DATABASE URL")
     if parts.password is not None:
