@@ -210,6 +210,29 @@ def test_catalogue_reads_reason_labels() -> None:
         # OpenTelemetry RPC: numeric gRPC codes (14 Unavailable; 5 NotFound is the caller's)
         ("rpc_server_calls_total", {"rpc_grpc_status_code": "14"}, "errors"),
         ("rpc_server_calls_total", {"rpc_grpc_status_code": "5"}, "traffic"),
+        # classes of codes: recording rules, Istio, Micrometer's outcome (independent
+        # bundles read a 5xx-only request rate rising 14x as a traffic surge)
+        ("service:http_requests:rate5m", {"code_class": "5xx"}, "errors"),
+        ("service:http_requests:rate5m", {"code_class": "2xx"}, "traffic"),
+        ("istio_requests_total", {"response_code_class": "5xx"}, "errors"),
+        ("http_server_requests_seconds_count", {"outcome": "SERVER_ERROR"}, "errors"),
+        ("http_server_requests_seconds_count", {"outcome": "SUCCESS"}, "traffic"),
+        ("http_requests_total", {"status": "5.."}, "errors"),
+        # a request-duration histogram's count of failed calls: errors, not traffic
+        (
+            "http_server_request_duration_seconds_count",
+            {"http_response_status_code": "503"},
+            "errors",
+        ),
+        (
+            "http_server_request_duration_seconds_count",
+            {"http_response_status_code": "200"},
+            "traffic",
+        ),
+        # a timer's sum is time spent, not requests; its mean (sum / count) is latency
+        ("http_server_requests_seconds_sum", {}, "latency"),
+        ("istio_request_duration_milliseconds_sum", {}, "latency"),
+        ("http_server_requests_seconds_avg", {}, "latency"),
     ],
 )
 def test_catalogue_reads_status_codes_by_meaning(
@@ -1940,3 +1963,50 @@ def test_topology_evidence_is_the_same_in_every_process() -> None:
     }
     assert len(outs) == 1, outs
     assert "svc-a (+" in outs.pop()  # the first by name
+
+
+def test_a_timer_sum_is_read_through_its_count() -> None:
+    """`rate(X_sum) / rate(X_count)`: twice the calls at the same speed leave the mean
+    flat (the rate of the sum alone doubles: it read as a latency rise, or as traffic);
+    slower calls raise it. A `_sum` without its `_count` stays as it is."""
+    from aisre_cli.investigate.analyzers.metrics import prepare
+
+    m = FamilyMatcher()
+
+    def cumulative(name: str, per_step: list[float]) -> Series:
+        vals, tot = [], 0.0
+        for v in per_step:
+            tot += v
+            vals.append(tot)
+        ts = [T0 + i * STEP for i in range(len(vals))]
+        return Series(name, "api", {"service": "api", "__name__": name}, ts, vals, query=name)
+
+    n = 40
+    calls = [100.0] * 20 + [200.0] * 20  # twice the calls ...
+    spent = [10.0] * 20 + [20.0] * 20  # ... at 0.1 s each
+    out = prepare([cumulative("rq_seconds_sum", spent), cumulative("rq_seconds_count", calls)], m)
+    names = sorted(s.name for s in out)
+    assert names == ["rq_seconds_avg", "rq_seconds_count"], names
+    avg = next(s for s in out if s.name == "rq_seconds_avg")
+    assert all(abs(v - 0.1) < 1e-9 for v in avg.values) and len(avg.values) == n - 1
+    assert avg.query.startswith("rate(rq_seconds_sum") and "/ rate(rq_seconds_count" in avg.query
+    assert m.classify(avg.name, avg.labels).family == "latency"
+    alone = prepare([cumulative("rq_seconds_sum", spent)], m)
+    assert [s.name for s in alone] == ["rq_seconds_sum"]
+
+
+def test_cpu_throttling_is_read_by_the_share_of_periods_it_costs() -> None:
+    """A container flat at zero throttling that is throttled once a minute (0.017
+    periods/s of its 10) is no saturation; throttled on a third of its periods is."""
+    m = FamilyMatcher()
+    c = m.classify("container_cpu_cfs_throttled_periods_total")
+    assert c.family == "cpu" and c.floor == pytest.approx(0.5)
+    assert m.classify("container_cpu_cfs_throttled_seconds_total").floor == pytest.approx(0.05)
+    assert m.classify("namespace_pod:container_cpu_cfs_throttled:ratio_rate5m").floor == 0.01
+    assert m.classify("http_errors_ratio").floor == 0.0  # requests keep SHARE_FLOOR
+    faint = run(
+        context([series("container_cpu_cfs_throttled_periods_total_rate", "api", 0.0, 0.017)])
+    )
+    assert not cands(faint, "resource_saturation", "api")
+    hard = run(context([series("container_cpu_cfs_throttled_periods_total_rate", "api", 0.0, 3.3)]))
+    assert cands(hard, "resource_saturation", "api")

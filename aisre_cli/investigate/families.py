@@ -110,6 +110,7 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"upstream_rq_time",
         r"gc_pause",
         r"_seconds_max$",  # Micrometer timers: the slowest call of the last interval
+        r"(^|_)(seconds|milliseconds|ms)_(avg|mean)$",  # a timer's sum / count
         r"seconds_behind",  # replication behind its primary
         r"(^|_)(m|avg_?|mean_?)?rt($|_)",  # response time, abbreviated (AIOps-style KPIs)
         r"(^|_)resp(onse)?_?time",
@@ -207,6 +208,7 @@ def normalize_name(name: str) -> str:
 
 _REQUESTS = re.compile(r"request|http|rpc|grpc|handl")
 _START_TIME = re.compile(r"(^|_)start_time_seconds$")
+_TIMER_SUM = re.compile(r"(^|_)(seconds|milliseconds|ms|duration|latency)_sum$")
 # Shapes, by name (values confirm them where a name cannot: see `metrics.counter_like`).
 _COUNTER = re.compile(r"(_total|_count|_sum|_seconds_total|_bytes_total)$")
 _PERCENT = re.compile(r"percent|pct|_perc$|(^|_)percentage")
@@ -233,6 +235,13 @@ _REASON_LABELS = (
     "http_status_code",  # OpenTelemetry, before 1.21
     "rpc_grpc_status_code",  # OpenTelemetry RPC: the numeric gRPC code
     "status",
+    # classes of status codes: recording rules (`code_class="5xx"`), Istio
+    # (`response_code_class`), Micrometer (`outcome="SERVER_ERROR"`)
+    "code_class",
+    "response_code_class",
+    "status_class",
+    "http_status_class",
+    "outcome",
 )
 _GRPC_FAILURES = frozenset(
     {
@@ -248,6 +257,9 @@ _GRPC_FAILURES = frozenset(
     }
 )
 """gRPC status names that mean the server failed or shed the call (not the caller's fault)."""
+_SERVER_FAILURE = re.compile(r"5\d\d|5xx|5\.\.|server_?error")
+"""A status (or status class) that says the server failed the request: 503, `5xx`,
+PromQL's `5..`, Micrometer's `outcome="SERVER_ERROR"`."""
 _GRPC_FAILURE_NUMBERS = frozenset({"2", "4", "8", "13", "14", "15"})
 """The same, as numbers (`rpc.grpc.status_code`): Unknown, DeadlineExceeded,
 ResourceExhausted, Internal, Unavailable, DataLoss."""
@@ -262,6 +274,10 @@ class SignalClass:
     scope: Scope = "service"
     known: bool = True
     """False: the catalogue does not know this signal (a generic anomaly, lower prior)."""
+    floor: float = 0.0
+    """The smallest change that means something for this signal, whatever its history
+    (`meaning_floor`): a container flat at zero throttling that is throttled once a
+    minute moved by 100σ of its own noise, and by nothing that slows a request."""
 
 
 class FamilyMatcher:
@@ -301,19 +317,25 @@ class FamilyMatcher:
             if rx.search(text) or rx.search(raw):
                 fam = f
                 break
+        if fam == "latency" and text.endswith("_count") and _REQUESTS.search(text):
+            fam = "traffic"  # a request-duration histogram's count: how many, not how long
+        if fam in (None, "traffic") and _TIMER_SUM.search(text):
+            # a timer's `_sum` is time spent (seconds of work a second), not requests:
+            # it grows with slower calls as much as with more of them
+            fam = "latency"
         r = reason.lower()
         if r:
             if "crashloop" in r or "oomkill" in r or r in ("error", "oomkilled"):
                 fam = "restarts"
-            elif re.fullmatch(r"5\d\d|5xx", r) and fam in (None, "traffic", "errors"):
+            elif _SERVER_FAILURE.fullmatch(r) and fam in (None, "traffic", "errors"):
+                # the requests that failed: `_count{code="503"}` of a request-duration
+                # histogram too (read as traffic above)
                 fam = "errors"
             elif (r in _GRPC_FAILURES or (numeric_rpc and r in _GRPC_FAILURE_NUMBERS)) and fam in (
                 None,
                 "traffic",
             ):
                 fam = "errors"
-        if fam == "latency" and text.endswith("_count") and _REQUESTS.search(text):
-            fam = "traffic"  # a request-duration histogram's count: how many, not how long
         if _START_TIME.search(text):
             # a timestamp, not a duration: it moves when the process starts again (a
             # rollout as much as a crash), so it says "something restarted", no kind
@@ -321,15 +343,46 @@ class FamilyMatcher:
         bad_up = not bool(_DOWN_IS_BAD.search(text))
         if fam == "errors" and re.search(r"(?<!un)success", text):
             bad_up = False
+        shape = _shape(text, fam)
         out = SignalClass(
             family=fam,
             bad_up=bad_up,
-            shape=_shape(text, fam),
+            shape=shape,
             scope=_scope(text),
             known=fam is not None,
+            floor=meaning_floor(text, fam, shape),
         )
         self._cache[key] = out
         return out
+
+
+THROTTLED_PERIODS_FLOOR = 0.5
+"""Throttled CFS periods a second that matter: 5% of the 10 periods a second of the
+kernel's default 100 ms period (`cpu.cfs_period_us`)."""
+THROTTLED_SECONDS_FLOOR = 0.05
+"""Seconds throttled a second that matter: 50 ms of every second."""
+RESOURCE_SHARE_FLOOR = 0.01
+"""A resource's share (CPU or memory used of its limit, throttled share of periods) that
+matters: one point of the whole scale (a 4σ anomaly is then 4 points or more)."""
+_THROTTLED_PERIODS = re.compile(r"throttled_periods")
+_THROTTLED_SECONDS = re.compile(r"throttled_(seconds|time|usec|us)")
+
+
+def meaning_floor(text: str, fam: str | None, shape: Shape) -> float:
+    """`SignalClass.floor` for a normalized name: CPU throttling by the share of
+    scheduler periods (or seconds) it costs, a resource's share of its limit by one
+    point of the scale; 0 (none) for everything else."""
+    if fam not in ("cpu", "memory"):
+        return 0.0
+    if shape == "ratio":
+        return RESOURCE_SHARE_FLOOR
+    if shape == "percent":
+        return RESOURCE_SHARE_FLOOR * 100.0
+    if _THROTTLED_PERIODS.search(text):
+        return THROTTLED_PERIODS_FLOOR
+    if _THROTTLED_SECONDS.search(text):
+        return THROTTLED_SECONDS_FLOOR
+    return 0.0
 
 
 def _shape(text: str, fam: str | None) -> Shape:

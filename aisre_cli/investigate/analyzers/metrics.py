@@ -101,8 +101,11 @@ def _counted(c: SignalClass) -> bool:
 
 
 def _share_floor(c: SignalClass) -> float:
+    """The noise floor that comes from what the signal means, not from its history:
+    a share of requests (`SHARE_FLOOR`), or the catalogue's `SignalClass.floor` (CPU
+    throttling: the share of scheduler periods that makes a difference)."""
     if c.family not in ("errors", "availability"):
-        return 0.0
+        return c.floor
     if c.shape == "percent":
         return SHARE_FLOOR * 100.0
     if c.shape == "ratio":
@@ -867,6 +870,7 @@ def prepare(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
             out.append(as_increase(s, RESTART_WINDOW_S))
         else:
             out.append(as_rate(s))
+    out = timer_means(out, matcher)
     totals = demand_totals(out, matcher)
     # a service's demand is its total: how its requests spread over its pods shifts with
     # every rollout (new pods take a share, each old pod's rate falls), so replicas'
@@ -875,6 +879,60 @@ def prepare(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
     if spread:
         out = [s for s in out if id(s) not in spread]
     return out + totals + pod_means(out, matcher)
+
+
+def timer_means(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
+    """A timer's mean duration where both its `_sum` and `_count` were read as rates:
+    `rate(X_sum) / rate(X_count)`, named `X_avg`, in place of the `_sum` rate.
+
+    The rate of a `_sum` is seconds of work a second: it doubles when twice the requests
+    take as long as before, so read alone it blames latency for a surge of traffic.
+    Their quotient is how long one call takes. A `_sum` without its `_count` (same
+    labels, same grid) stays as it is, read as latency (the catalogue's `_TIMER_SUM`).
+    Points where the count's rate is 0 (no calls) have no mean and are left out."""
+    counts: dict[tuple[str, tuple[tuple[str, str], ...]], Series] = {}
+    for s in series:
+        if s.name.endswith("_count") and s.query.startswith("rate("):
+            counts[(s.name[: -len("_count")], _label_key(s))] = s
+    if not counts:
+        return series
+    out: list[Series] = []
+    for s in series:
+        base = s.name[: -len("_sum")] if s.name.endswith("_sum") else None
+        c = counts.get((base, _label_key(s))) if base and s.query.startswith("rate(") else None
+        if c is None or c.timestamps != s.timestamps or not _is_timer(s, matcher):
+            out.append(s)
+            continue
+        pts = [
+            (t, a / b)
+            for t, a, b in zip(s.timestamps, s.values, c.values, strict=True)
+            if b > 0 and math.isfinite(a) and math.isfinite(b)
+        ]
+        if len(pts) < 4:
+            out.append(s)
+            continue
+        labels = dict(s.labels)
+        if "__name__" in labels:
+            labels["__name__"] = f"{base}_avg"
+        out.append(
+            replace(
+                s,
+                name=f"{base}_avg",
+                labels=labels,
+                timestamps=[t for t, _ in pts],
+                values=[v for _, v in pts],
+                query=f"{s.query} / {c.query}",
+            )
+        )
+    return out
+
+
+def _label_key(s: Series) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((k, v) for k, v in s.labels.items() if k != "__name__"))
+
+
+def _is_timer(s: Series, matcher: FamilyMatcher) -> bool:
+    return matcher.classify(s.name, s.labels).family == "latency"
 
 
 def _replica_members(series: list[Series], totals: list[Series]) -> set[int]:
