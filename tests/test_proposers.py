@@ -642,7 +642,9 @@ def test_a_canary_that_is_always_the_worst_pod_is_harm_though_pods_jitter() -> N
     canary.timestamps = [canary.timestamps[i] for i in keep]
     canary.values = [canary.values[i] for i in keep]
     h = change_an.attribute([d], [*old, canary], FamilyMatcher().classify)["d"]
-    assert h.version_harm > 0.8 and h.version_by_family["cpu"] > 0.8
+    assert h.version_by_family["cpu"] > 0.8
+    # a footprint, as harm of the change: half of it (errors and latency count whole)
+    assert h.version_harm == pytest.approx(change_an.FOOTPRINT_SHARE * h.version_by_family["cpu"])
     # the same canary running like its old pods: the busiest pod by chance only
     canary.values = [0.13 * (1 + 0.1 * ((i * 7919) % 13 - 6) / 6) for i in range(len(keep))]
     h = change_an.attribute([d], [*old, canary], FamilyMatcher().classify)["d"]
@@ -2010,3 +2012,33 @@ def test_cpu_throttling_is_read_by_the_share_of_periods_it_costs() -> None:
     assert not cands(faint, "resource_saturation", "api")
     hard = run(context([series("container_cpu_cfs_throttled_periods_total_rate", "api", 0.0, 3.3)]))
     assert cands(hard, "resource_saturation", "api")
+
+
+def test_a_canary_is_compared_like_with_like_and_by_its_share_of_failed_calls() -> None:
+    """Independent canary bundles: the new pods' `status="500"` series (which the old
+    pods never had) and their share of the pod's calls decide, not a mix of statuses or
+    a histogram bucket (whose rate is traffic); a new version that only burns more CPU
+    is harmed less than one failing its calls."""
+    at = FAULT - 600
+    n = 40
+
+    def rated(pod: str, ver: str, status: str, level: float, start: float = T0) -> Series:
+        ts = [start + i * STEP for i in range(n) if start + i * STEP <= T0 + (n - 1) * STEP]
+        lab = {"service": "api", "pod": pod, "version": ver, "status": status}
+        q = "rate(http_server_requests_seconds_count[240s])"
+        return Series(
+            "http_server_requests_seconds_count", "api", lab, ts, [level] * len(ts), query=q
+        )
+
+    d = Change(id="d", ts=_dt(at), service="api", kind="deploy", version="2.0")
+    old = [rated(f"old-{i}", "1.0", "200", 10.0) for i in range(3)]
+    # the canary takes more calls per pod (a third of the traffic on one pod) ...
+    new_ok = rated("new", "2.0", "200", 14.0, start=at)
+    # ... and fails 4% of them; no old pod ever answered 500
+    new_bad = rated("new", "2.0", "500", 0.6, start=at)
+    h = change_an.attribute([d], [*old, new_ok, new_bad], FamilyMatcher().classify)["d"]
+    assert h.version_harm > 0.8, h.version_detail
+    assert 'status="500"' in h.version_detail and "vs 0 on the others" in h.version_detail
+    # the same canary without failures: its larger share of calls is no harm
+    h = change_an.attribute([d], [*old, new_ok], FamilyMatcher().classify)["d"]
+    assert h.version_harm < 0.3, h.version_detail

@@ -11,10 +11,10 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from aisre_cli.investigate.families import SignalClass
+from aisre_cli.investigate.families import SHARE_FLOOR, SignalClass
 from aisre_cli.model import Change, Series
 
 LOOKBACK_S = 3600.0
@@ -81,6 +81,14 @@ _IMAGE_LABELS = frozenset({"image", "container_image"})
 HARM_FAMILIES = frozenset(
     {"errors", "latency", "availability", "restarts", "memory", "cpu", "connections"}
 )
+FOOTPRINT_FAMILIES = frozenset({"cpu", "memory", "connections"})
+FOOTPRINT_SHARE = 0.5
+"""A new version that uses more CPU, memory or threads than its old pods shows its
+footprint, which a release may change on purpose (and a JVM warming up does for
+minutes): as harm of the change it counts this share; errors, latency, availability and
+restarts, what the users of the service feel, count whole. (`version_by_family` keeps
+the full reading: the saturation proposer asks whether the new pods are the ones
+saturating.)"""
 AFTER_S = 900.0
 """How long after a change its effect is looked for."""
 BEFORE_S = 1800.0
@@ -326,33 +334,51 @@ def _version_harm(
     signal family)."""
     t = c.ts.timestamp()
     labelled: list[tuple[Series, str, str]] = []
+    calls: list[tuple[Series, str, str]] = []
     first_seen: dict[str, float] = {}
+    shares = _request_shares(series, classify)
+    shared = {id(x) for x in shares.values()}
     for s in series:
         ver = _version_of(s.labels)
-        if ver is None or not s.timestamps:
-            continue
+        if ver is None or not s.timestamps or "le" in s.labels:
+            continue  # a histogram bucket counts calls (more traffic, more of it): no level
         cls = classify(s.name, s.labels)
         if cls.family not in HARM_FAMILIES:
+            calls.append((s, ver[0], ver[1]))  # the old pods' successful calls, say
             continue
-        labelled.append((s, ver[0], ver[1]))
+        labelled.append((shares.get(id(s), s), ver[0], ver[1]))
         if ver[0] not in CANARY_KEYS:
             first_seen[ver[1]] = min(first_seen.get(ver[1], math.inf), s.timestamps[0])
     new_versions = _new_versions(c, first_seen, t)
-    groups: dict[str, dict[bool, list[Series]]] = {}
-    for s, key, value in labelled:
+    # like with like: the new pods' `status="500"` rate against the old pods' own, not
+    # against a mix of every status, route and outcome of the metric
+    groups: dict[tuple[str, tuple[tuple[str, str], ...]], dict[bool, list[Series]]] = {}
+    old_of: dict[str, list[Series]] = {}
+    for (s, key, value), harmful in [*((x, True) for x in labelled), *((x, False) for x in calls)]:
         if key in CANARY_KEYS:
             is_new = value.lower() in CANARY_VALUES
         elif new_versions is None:
             continue
         else:
             is_new = value in new_versions
-        groups.setdefault(s.name, {}).setdefault(is_new, []).append(s)
+        if not is_new:
+            old_of.setdefault(s.name, []).append(s)
+        if harmful:
+            where = (s.name, _signal_key(s.labels))
+            groups.setdefault(where, {}).setdefault(is_new, []).append(s)
     best, best_z, detail, compared = 0.0, -math.inf, "", False
     fams: dict[str, float] = {}
-    for name, g in groups.items():
-        if True not in g or False not in g:
+    for (name, sig), g in groups.items():
+        if True not in g:
             continue
         cls = classify(name, g[True][0].labels)
+        if False not in g and cls.family == "errors" and old_of.get(name):
+            # Prometheus makes a series when it first sees its labels: failures only the
+            # new pods have (`status="500"`) have no old-pod series; the old pods' rate
+            # of them is 0, one reading per old pod
+            g = {True: g[True], False: _zeros_per_replica(old_of[name])}
+        if False not in g:
+            continue
         sign = 1.0 if cls.bad_up else -1.0
 
         def after(ss: list[Series]) -> list[float]:
@@ -369,14 +395,119 @@ def _version_harm(
         compared = True
         n_med, _ = _robust(new)
         o_med, o_sd = _robust(old)
-        scale = max(o_sd, 0.05 * abs(o_med), 1e-9)
+        # a share of calls: SHARE_FLOOR; a bare rate of events: one event in the window
+        floor = (
+            (SHARE_FLOOR if id(g[True][0]) in shared else 1.0 / AFTER_S)
+            if cls.family == "errors" and cls.shape == "counter"
+            else 1e-9
+        )
+        scale = max(o_sd, 0.05 * abs(o_med), floor)
         z = (n_med - o_med) / scale * sign
         h = max(_z_strength(z), _worst_pod(g[True], g[False], t, sign, o_med, scale))
         if cls.family:
             fams[cls.family] = max(fams.get(cls.family, 0.0), h)
+        if cls.family in FOOTPRINT_FAMILIES:
+            h *= FOOTPRINT_SHARE
         # the worst comparison is cited, also when it clears the change (all harm 0)
         if h > best or (h == best and z > best_z):
             best, best_z = h, z
             which = f"new version {c.version}" if c.version else "the new version"
-            detail = f"{name}: {which} at {n_med:.3g} vs {o_med:.3g} on the others"
+            what = name + ("{" + ", ".join(f'{k}="{v}"' for k, v in sig) + "}" if sig else "")
+            detail = f"{what}: {which} at {n_med:.3g} vs {o_med:.3g} on the others"
     return best, detail, compared, fams
+
+
+_REPLICA_KEYS = frozenset(
+    {
+        "__name__",
+        "pod",
+        "pod_name",
+        "kubernetes_pod_name",
+        "instance",
+        "container_id",
+        "node",
+        "host",
+        "uid",
+    }
+)
+_SIGNAL_KEYS = (
+    "status",
+    "code",
+    "code_class",
+    "outcome",
+    "response_code",
+    "status_code",
+    "response_code_class",
+    "http_response_status_code",
+    "grpc_code",
+    "le",
+    "quantile",
+    "method",
+    "uri",
+    "route",
+    "http_route",
+    "path",
+    "area",
+    "id",
+)
+
+
+def _request_shares(
+    series: list[Series], classify: Callable[[str, dict[str, str]], SignalClass]
+) -> dict[int, Series]:
+    """A replica's failed calls as a share of all its calls of that metric: `{status=
+    "500"}` over the sum of its every status, point by point (a canary pod that takes a
+    third of the traffic fails more calls than an old pod taking a sixth, at the same
+    error ratio). By id of the rate series of failed calls; a series with no sibling
+    statuses is left out (its total is itself)."""
+    totals: dict[tuple[str, tuple[str, ...]], dict[float, float]] = {}
+    members: dict[tuple[str, tuple[str, ...]], int] = {}
+    for s in series:
+        if "le" in s.labels or not s.query.startswith("rate("):
+            continue
+        who = (s.name, tuple(s.labels.get(k, "") for k in sorted(_REPLICA_KEYS)))
+        tot = totals.setdefault(who, {})
+        members[who] = members.get(who, 0) + 1
+        for ts, v in zip(s.timestamps, s.values, strict=False):
+            if math.isfinite(v):
+                tot[ts] = tot.get(ts, 0.0) + v
+    out: dict[int, Series] = {}
+    for s in series:
+        if "le" in s.labels or not s.query.startswith("rate("):
+            continue
+        who = (s.name, tuple(s.labels.get(k, "") for k in sorted(_REPLICA_KEYS)))
+        if members.get(who, 0) < 2 or classify(s.name, s.labels).family != "errors":
+            continue
+        tot = totals[who]
+        pts = [
+            (ts, v / tot[ts])
+            for ts, v in zip(s.timestamps, s.values, strict=False)
+            if math.isfinite(v) and tot.get(ts, 0.0) > 0
+        ]
+        out[id(s)] = replace(
+            s, timestamps=[t for t, _ in pts], values=[v for _, v in pts], query=s.query
+        )
+    return out
+
+
+def _zeros_per_replica(old: list[Series]) -> list[Series]:
+    """One all-zero series per old replica (its points where it reported)."""
+    seen: dict[tuple[str, ...], Series] = {}
+    for s in old:
+        who = tuple(s.labels.get(k, "") for k in sorted(_REPLICA_KEYS))
+        if who not in seen:
+            seen[who] = replace(s, values=[0.0] * len(s.values))
+    return list(seen.values())
+
+
+def _signal_key(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """The labels that say which signal a series is (its status, route, quantile…),
+    without those that say which replica or version reports it."""
+    out = []
+    for k, v in labels.items():
+        bare = k[len("label_") :] if k.startswith("label_") else k
+        if k in _REPLICA_KEYS or bare in VERSION_LABELS:
+            continue
+        if k in _SIGNAL_KEYS:
+            out.append((k, v))
+    return tuple(sorted(out))

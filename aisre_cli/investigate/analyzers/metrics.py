@@ -50,7 +50,13 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from aisre_cli.investigate.analyzers.changes import VERSION_LABELS
-from aisre_cli.investigate.families import FamilyMatcher, Shape, SignalClass, countdown_seconds
+from aisre_cli.investigate.families import (
+    SHARE_FLOOR,
+    FamilyMatcher,
+    Shape,
+    SignalClass,
+    countdown_seconds,
+)
 from aisre_cli.model import Series
 
 if TYPE_CHECKING:
@@ -79,11 +85,6 @@ _COUNTED = ("traffic", "errors")
 """Families whose whole-number series are event counts per interval (requests, errors):
 Poisson at least, so their noise floor is the square root of their level. Two requests
 per interval falling to one is noise, not a drop."""
-SHARE_FLOOR = 0.002
-"""A share of requests (success or errors, as a percent or a ratio) has a noise floor of
-this fraction of its full scale, whichever way it is expressed: 99.6% success and 0.4%
-errors are one measurement, and the floor of the first (0.2% of its level) must not
-vanish from the second because its level is near zero (`_share_floor`)."""
 
 INF_CEILING = 2.0
 """An +Inf point reads as this many times the row's largest finite value. Prometheus
