@@ -367,23 +367,25 @@ THROTTLED_PERIODS_FLOOR = 0.5
 kernel's default 100 ms period (`cpu.cfs_period_us`)."""
 THROTTLED_SECONDS_FLOOR = 0.05
 """Seconds throttled a second that matter: 50 ms of every second."""
-RESOURCE_SHARE_FLOOR = 0.01
-"""A resource's share (CPU or memory used of its limit, throttled share of periods) that
-matters: one point of the whole scale (a 4σ anomaly is then 4 points or more)."""
+THROTTLED_SHARE_FLOOR = 0.01
+"""A throttled share of CFS periods (a ratio recording rule) that matters: one point of
+the scale (a 4σ anomaly is then 4% of periods or more). Utilisation shares keep the
+floors of their own history: memory flat at 30.20% that steps to 30.50% on one pod of
+nezha-ob is that pod's, and a floor here shifted what the engine learns from it."""
+_THROTTLED = re.compile(r"throttl")
 _THROTTLED_PERIODS = re.compile(r"throttled_periods")
 _THROTTLED_SECONDS = re.compile(r"throttled_(seconds|time|usec|us)")
 
 
 def meaning_floor(text: str, fam: str | None, shape: Shape) -> float:
     """`SignalClass.floor` for a normalized name: CPU throttling by the share of
-    scheduler periods (or seconds) it costs, a resource's share of its limit by one
-    point of the scale; 0 (none) for everything else."""
-    if fam not in ("cpu", "memory"):
+    scheduler periods (or seconds) it costs; 0 (none) for everything else."""
+    if fam != "cpu" or not _THROTTLED.search(text):
         return 0.0
     if shape == "ratio":
-        return RESOURCE_SHARE_FLOOR
+        return THROTTLED_SHARE_FLOOR
     if shape == "percent":
-        return RESOURCE_SHARE_FLOOR * 100.0
+        return THROTTLED_SHARE_FLOOR * 100.0
     if _THROTTLED_PERIODS.search(text):
         return THROTTLED_PERIODS_FLOOR
     if _THROTTLED_SECONDS.search(text):
