@@ -962,3 +962,17 @@ def test_misses_fit_a_narrow_terminal(tmp_path: Path) -> None:
     lines = res.stdout.splitlines()
     table = lines[next(i for i, x in enumerate(lines) if x.startswith("errors")) :]
     assert "…" not in "".join(table) and any(name in x for x in table)
+
+
+def test_kind_unknown_under_match_service_is_graded_by_its_service() -> None:
+    """DESIGN.md: under `match: service` only the service is compared, whatever the
+    kind says. A labelled root-cause service whose fault type was not named (`kind:
+    unknown`, `match: service`, as an independent generator's code faults were labelled)
+    was graded as an alert nothing explains: a hit only if the verdict escalated."""
+    t = TruthSpec("unknown", "fraud-filter", match="service")
+    assert not t.is_unknown and t.service_only
+    assert t.matches("traffic_surge", "fraud-filter", None)
+    assert not t.matches("unknown", "edge-api", None)
+    plain = TruthSpec("unknown", "edge-api")
+    assert plain.is_unknown and plain.matches("unknown", "edge-api", None)
+    assert not plain.matches("deploy", "edge-api", "c1")

@@ -98,7 +98,10 @@ class TruthSpec:
 
     @property
     def is_unknown(self) -> bool:
-        return self.kind == "unknown"
+        """An alert nothing explains. Not under `match: service`: there only the service
+        is compared, whatever the kind says (a labelled root-cause service whose fault
+        type the labeller did not name: `kind: unknown`, as nezha-ob's `code_defect`)."""
+        return self.kind == "unknown" and not self.service_only
 
     def matches(self, kind: str, service: str, subject: str | None) -> bool:
         """Does one hypothesis (kind, service, subject) match this truth?
