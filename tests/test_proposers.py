@@ -1995,6 +1995,20 @@ def test_a_timer_sum_is_read_through_its_count() -> None:
     assert m.classify(avg.name, avg.labels).family == "latency"
     alone = prepare([cumulative("rq_seconds_sum", spent)], m)
     assert [s.name for s in alone] == ["rq_seconds_sum"]
+    # cited as the two files it comes from (a bundle records no PromQL for them)
+    from dataclasses import replace
+
+    from aisre_cli.investigate.evidence import cite_query
+
+    files = [
+        replace(cumulative(n, v), query=f"file metrics/{n}.json", promql=False)
+        for n, v in (("rq_seconds_sum", spent), ("rq_seconds_count", calls))
+    ]
+    (mean,) = [s for s in prepare(files, m) if s.name == "rq_seconds_avg"]
+    assert cite_query(mean) == (
+        "file metrics/rq_seconds_sum.json divided by file metrics/rq_seconds_count.json,"
+        ' each read as its rate over 240s  # series {service="api"}'
+    )
 
 
 def test_cpu_throttling_is_read_by_the_share_of_periods_it_costs() -> None:

@@ -173,12 +173,23 @@ def cite_query(s: Series) -> str:
     q = s.query or s.name
     if s.promql:
         return scope_query(q, s.labels)
+    if " / " in q:  # a timer's mean (`metrics.timer_means`): two files, one label set
+        (a, ra), (b, rb) = (_unwrap(x) for x in q.split(" / ", 1))
+        how = f", each read as its {' of its '.join(ra)}" if ra and ra == rb else ""
+        return scope_query(f"{a} divided by {b}{how}", s.labels)
+    q, reads = _unwrap(q)
+    cited = scope_query(q, s.labels)
+    return f"{cited}, read as its {' of its '.join(reads)}" if reads else cited
+
+
+def _unwrap(q: str) -> tuple[str, list[str]]:
+    """A bundle file's query without the range functions wrapped around it, and those
+    in words (`rate over 240s`)."""
     reads: list[str] = []
     while (m := _READ_AS.fullmatch(q)) is not None and "file " in m.group(2):
         reads.append(f"{m.group(1)} over {m.group(3)}s")
         q = m.group(2)
-    cited = scope_query(q, s.labels)
-    return f"{cited}, read as its {' of its '.join(reads)}" if reads else cited
+    return q, reads
 
 
 def _selector(labels: dict[str, str]) -> str:
