@@ -2052,7 +2052,8 @@ def test_a_canary_is_compared_like_with_like_and_by_its_share_of_failed_calls() 
     new_bad = rated("new", "2.0", "500", 0.6, start=at)
     h = change_an.attribute([d], [*old, new_ok, new_bad], FamilyMatcher().classify)["d"]
     assert h.version_harm > 0.8, h.version_detail
-    assert 'status="500"' in h.version_detail and "vs 0 on the others" in h.version_detail
+    assert 'status="500"} of each pod\'s calls: new version 2.0 at 4.' in h.version_detail
+    assert "vs 0.00% on the others" in h.version_detail, h.version_detail
     # the same canary without failures: its larger share of calls is no harm
     h = change_an.attribute([d], [*old, new_ok], FamilyMatcher().classify)["d"]
     assert h.version_harm < 0.3, h.version_detail

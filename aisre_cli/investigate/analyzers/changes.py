@@ -413,7 +413,12 @@ def _version_harm(
             best, best_z = h, z
             which = f"new version {c.version}" if c.version else "the new version"
             what = name + ("{" + ", ".join(f'{k}="{v}"' for k, v in sig) + "}" if sig else "")
-            detail = f"{what}: {which} at {n_med:.3g} vs {o_med:.3g} on the others"
+            if id(g[True][0]) in shared:  # a share of each pod's calls, as a percent
+                what += " of each pod's calls"
+                nv, ov = f"{n_med:.2%}", f"{o_med:.2%}"
+            else:
+                nv, ov = f"{n_med:.3g}", f"{o_med:.3g}"
+            detail = f"{what}: {which} at {nv} vs {ov} on the others"
     return best, detail, compared, fams
 
 
