@@ -218,6 +218,11 @@ def test_catalogue_reads_reason_labels() -> None:
         ("http_server_requests_seconds_count", {"outcome": "SERVER_ERROR"}, "errors"),
         ("http_server_requests_seconds_count", {"outcome": "SUCCESS"}, "traffic"),
         ("http_requests_total", {"status": "5.."}, "errors"),
+        # a status in words is the calls that failed; only a container's `reason`
+        # "Error" is an exit (kube-state-metrics)
+        ("http_requests_total", {"status": "error"}, "errors"),
+        ("requests_total", {"outcome": "failure"}, "errors"),
+        ("kube_pod_container_status_last_terminated_reason", {"reason": "Error"}, "restarts"),
         # a request-duration histogram's count of failed calls: errors, not traffic
         (
             "http_server_request_duration_seconds_count",

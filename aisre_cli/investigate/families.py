@@ -260,6 +260,9 @@ _GRPC_FAILURES = frozenset(
 _SERVER_FAILURE = re.compile(r"5\d\d|5xx|5\.\.|server_?error")
 """A status (or status class) that says the server failed the request: 503, `5xx`,
 PromQL's `5..`, Micrometer's `outcome="SERVER_ERROR"`."""
+_FAILED_STATUS = frozenset({"error", "errors", "failure", "failed", "fail", "fault"})
+"""A request counter's status in words (`status="error"`, `result="failure"`): the
+calls that failed, not a container's exit (`reason="Error"` only says that)."""
 _GRPC_FAILURE_NUMBERS = frozenset({"2", "4", "8", "13", "14", "15"})
 """The same, as numbers (`rpc.grpc.status_code`): Unknown, DeadlineExceeded,
 ResourceExhausted, Internal, Unavailable, DataLoss."""
@@ -297,14 +300,16 @@ class FamilyMatcher:
     def classify(self, name: str, labels: Mapping[str, str] | None = None) -> SignalClass:
         reason = ""
         numeric_rpc = False
+        why = False  # the value is a container's reason (kube-state-metrics), not a status
         if labels:
             # kube-state-metrics / mesh style: the telling bit is in a label value
             for key in _REASON_LABELS:
                 if labels.get(key):
                     reason = labels[key]
                     numeric_rpc = key == "rpc_grpc_status_code"
+                    why = key == "reason"
                     break
-        key = f"{name}|{reason}|{numeric_rpc}"
+        key = f"{name}|{reason}|{numeric_rpc}|{why}"
         hit = self._cache.get(key)
         if hit is not None:
             return hit
@@ -325,9 +330,13 @@ class FamilyMatcher:
             fam = "latency"
         r = reason.lower()
         if r:
-            if "crashloop" in r or "oomkill" in r or r in ("error", "oomkilled"):
-                fam = "restarts"
-            elif _SERVER_FAILURE.fullmatch(r) and fam in (None, "traffic", "errors"):
+            if "crashloop" in r or "oomkill" in r or (why and r == "error"):
+                fam = "restarts"  # a container that exited with an error (`reason="Error"`)
+            elif (_SERVER_FAILURE.fullmatch(r) or r in _FAILED_STATUS) and fam in (
+                None,
+                "traffic",
+                "errors",
+            ):
                 # the requests that failed: `_count{code="503"}` of a request-duration
                 # histogram too (read as traffic above)
                 fam = "errors"
