@@ -389,6 +389,18 @@ def test_optional_files_may_be_missing(tmp_path: Path) -> None:
             "reviews",
         ),
         ({"service": "cart-svc", "service_name": "cart"}, "cart-svc"),
+        # kube-prometheus' ServiceMonitors also set `service` to the scraped Service: the
+        # kubelet's cAdvisor, kube-state-metrics; an exporter's series describe others
+        (
+            {"service": "kubelet", "job": "kubelet", "pod": "rates-svc-5f6585d649-fnmft"},
+            "rates-svc",
+        ),
+        ({"service": "kube-state-metrics", "statefulset": "ledger-pg"}, "ledger-pg"),
+        ({"service": "kafka-exporter", "consumergroup": "claims-worker"}, "claims-worker"),
+        (
+            {"service": "postgres-exporter", "pod": "postgres-exporter-6d8f9b7c4d-x2x9q"},
+            "postgres-exporter",
+        ),
         ({}, None),
     ],
 )

@@ -421,11 +421,14 @@ def _ts(path: Path, place: str, value: Any) -> datetime:
 
 _COLLECTOR_JOB = re.compile(
     r"(^|[/_-])(kubelet|cadvisor|kube-state-metrics|node-exporter|node_exporter|"
-    r"kubernetes-nodes|otel-collector|opentelemetry-collector|apiserver)$"
+    r"kubernetes-nodes|otel-collector|opentelemetry-collector|apiserver|"
+    r"[a-z0-9]+[_-]exporter)$"
 )
-"""`job` values that name the collector that scraped a series, not the workload it
-describes (kube-prometheus' cAdvisor and kube-state-metrics jobs, node-exporter, an
-OpenTelemetry collector)."""
+"""`job` (or `service`) values that name the collector that scraped a series, not the
+workload it describes: kube-prometheus' cAdvisor and kube-state-metrics (whose
+ServiceMonitors also set `service="kubelet"` / `"kube-state-metrics"`), node-exporter,
+an OpenTelemetry collector, any `*-exporter` (kafka-exporter's consumer lag is the
+consumer group's)."""
 _K8S_RAND = "[bcdfghjklmnpqrstvwxz2-9]"
 _POD_SUFFIX = re.compile(
     rf"-(?:{_K8S_RAND}{{6,10}}-{_K8S_RAND}{{5}}|{_K8S_RAND}{{5}}|[0-9]{{1,4}})$"
@@ -454,6 +457,9 @@ WELL_KNOWN_SERVICE_LABELS: tuple[str, ...] = (
     "destination_service_name",
     "destination_workload",
     "deployment",  # kube-state-metrics' deployment series
+    "statefulset",
+    "daemonset",
+    "consumergroup",  # kafka-exporter's consumer lag: the consumer's
 )
 """Labels other stacks name a service by, tried after a profile's `service_labels` and
 before the pod's workload."""
@@ -469,9 +475,9 @@ def service_of(labels: dict[str, str], service_labels: Sequence[str]) -> str | N
         v = labels.get(key)
         if not v:
             continue
+        if key in ("job", "service") and _COLLECTOR_JOB.search(v):
+            continue
         if key == "job":
-            if _COLLECTOR_JOB.search(v):
-                continue
             v = v.rsplit("/", 1)[-1] or v
         return v
     pod = labels.get("pod") or labels.get("pod_name")
