@@ -2062,3 +2062,22 @@ def test_a_canary_is_compared_like_with_like_and_by_its_share_of_failed_calls() 
     # the same canary without failures: its larger share of calls is no harm
     h = change_an.attribute([d], [*old, new_ok], FamilyMatcher().classify)["d"]
     assert h.version_harm < 0.3, h.version_detail
+
+
+def test_a_status_series_born_in_the_window_is_no_surge() -> None:
+    """A second blind generator: a `status="404"` series that Prometheus first saw in the
+    window (0 -> 0.03 requests a second, "100σ") was a traffic surge at confidence .88
+    while the service's database was down. Alone it says which calls ended so; the
+    service's total says whether demand rose."""
+    from aisre_cli.investigate.families import born_status
+
+    ok = series("http_requests_total_rate", "api", 20.0, 20.0, labels={"code": "200"})
+    born = series("http_requests_total_rate", "api", 0.0, 0.033, labels={"code": "404"})
+    errors = series("http_errors_ratio", "api", 0.01, 0.3)
+    a = run(context([ok, born, errors]))
+    assert not cands(a, "traffic_surge", "api")
+    assert born_status({"code": "404"}, 0.0) and not born_status({"code": "404"}, 0.5)
+    assert not born_status({"pod": "api-1"}, 0.0)  # a new pod is not a status
+    # demand that did rise still reads as a surge
+    up = series("http_requests_total_rate", "api", 20.0, 90.0, labels={"code": "200"})
+    assert cands(run(context([up, errors])), "traffic_surge", "api")

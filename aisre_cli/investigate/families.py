@@ -386,6 +386,20 @@ _THROTTLED_PERIODS = re.compile(r"throttled_periods")
 _THROTTLED_SECONDS = re.compile(r"throttled_(seconds|time|usec|us)")
 
 
+STATUS_LABELS: tuple[str, ...] = tuple(k for k in _REASON_LABELS if k != "reason")
+"""Labels that split a request metric by how the calls ended (`code`, `status`,
+`code_class`, `outcome`, …)."""
+
+
+def born_status(labels: Mapping[str, str], baseline: float) -> bool:
+    """One status of a request metric whose series was born in the window (its baseline
+    is 0: Prometheus makes a series when it first sees its labels). Alone it says which
+    calls ended so, not that demand rose: 0 → 0.03 requests a second of 404s is two a
+    minute, however many σ; the service's total (`metrics.demand_totals`) says whether
+    demand rose."""
+    return baseline <= 0.0 and any(labels.get(k) for k in STATUS_LABELS)
+
+
 def meaning_floor(text: str, fam: str | None, shape: Shape) -> float:
     """`SignalClass.floor` for a normalized name: CPU throttling by the share of
     scheduler periods (or seconds) it costs; 0 (none) for everything else."""

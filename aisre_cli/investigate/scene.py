@@ -48,6 +48,7 @@ from aisre_cli.investigate.evidence import (
     shorten_parts,
     trace_evidence,
 )
+from aisre_cli.investigate.families import born_status
 from aisre_cli.model import Context, Evidence, Topology
 
 TOL_S = 90.0
@@ -187,7 +188,13 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         generic_only[s] = 1.0 if all(not f.known for f in core) else 0.0
     surge_at: dict[str, tuple[float, float]] = {}
     for s, lst in per_svc.items():
-        ups = [f for f in lst if f.family == "traffic" and f.direction > 0]
+        ups = [
+            f
+            for f in lst
+            if f.family == "traffic"
+            and f.direction > 0
+            and not born_status(f.series.labels, f.baseline)
+        ]
         if ups:
             surge_at[s] = (max(f.strength for f in ups), min(f.onset for f in ups))
     symptom = _symptom(a, per_svc)

@@ -15,6 +15,7 @@ from aisre_cli.investigate.evidence import (
     level_said,
     metric_evidence,
 )
+from aisre_cli.investigate.families import born_status
 from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
 from aisre_cli.investigate.scene import TOL_S, Scene, ServiceView
@@ -49,7 +50,12 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     s = view.name
     # a node's bytes on the wire are everyone's on that node: not this service's load
     surge = [
-        f for f in view.metrics if f.family == "traffic" and f.direction > 0 and f.scope != "node"
+        f
+        for f in view.metrics
+        if f.family == "traffic"
+        and f.direction > 0
+        and f.scope != "node"
+        and not born_status(f.series.labels, f.baseline)
     ]
     if not surge:
         return []
