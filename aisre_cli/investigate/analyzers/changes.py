@@ -467,20 +467,17 @@ def _request_shares(
     statuses is left out (its total is itself)."""
     totals: dict[tuple[str, tuple[str, ...]], dict[float, float]] = {}
     members: dict[tuple[str, tuple[str, ...]], int] = {}
-    for s in series:
-        if "le" in s.labels or not s.query.startswith("rate("):
-            continue
-        who = (s.name, tuple(s.labels.get(k, "") for k in sorted(_REPLICA_KEYS)))
+    rated = [s for s in series if "le" not in s.labels and s.query.startswith("rate(")]
+    for s in rated:
+        who = (s.name, _replica(s))
         tot = totals.setdefault(who, {})
         members[who] = members.get(who, 0) + 1
         for ts, v in zip(s.timestamps, s.values, strict=False):
             if math.isfinite(v):
                 tot[ts] = tot.get(ts, 0.0) + v
     out: dict[int, Series] = {}
-    for s in series:
-        if "le" in s.labels or not s.query.startswith("rate("):
-            continue
-        who = (s.name, tuple(s.labels.get(k, "") for k in sorted(_REPLICA_KEYS)))
+    for s in rated:
+        who = (s.name, _replica(s))
         if members.get(who, 0) < 2 or classify(s.name, s.labels).family != "errors":
             continue
         tot = totals[who]
@@ -495,11 +492,19 @@ def _request_shares(
     return out
 
 
+_REPLICA_ORDER = tuple(sorted(_REPLICA_KEYS))
+
+
+def _replica(s: Series) -> tuple[str, ...]:
+    """Which replica reports `s` (its pod, instance, node… labels)."""
+    return tuple(s.labels.get(k, "") for k in _REPLICA_ORDER)
+
+
 def _zeros_per_replica(old: list[Series]) -> list[Series]:
     """One all-zero series per old replica (its points where it reported)."""
     seen: dict[tuple[str, ...], Series] = {}
     for s in old:
-        who = tuple(s.labels.get(k, "") for k in sorted(_REPLICA_KEYS))
+        who = _replica(s)
         if who not in seen:
             seen[who] = replace(s, values=[0.0] * len(s.values))
     return list(seen.values())
