@@ -2081,3 +2081,19 @@ def test_a_status_series_born_in_the_window_is_no_surge() -> None:
     # demand that did rise still reads as a surge
     up = series("http_requests_total_rate", "api", 20.0, 90.0, labels={"code": "200"})
     assert cands(run(context([up, errors])), "traffic_surge", "api")
+
+
+def test_memory_in_use_moves_a_few_percent_without_saturating() -> None:
+    """A second blind generator: a pod's memory at 435 MB rising to 461 MB (+6%, flat
+    before) was `resource_saturation` at confidence .98 on a noisy alert. Memory gauges
+    have a floor of MEMORY_REL_FLOOR of their level; a real climb still reads."""
+    from aisre_cli.investigate.families import MEMORY_REL_FLOOR
+
+    m = FamilyMatcher()
+    assert m.classify("container_memory_working_set_bytes").rel_floor == MEMORY_REL_FLOOR
+    assert m.classify("container_memory_usage_percent").rel_floor == 0.002  # a share
+    assert m.classify("http_request_duration_seconds").rel_floor == 0.002
+    wiggle = series("container_memory_working_set_bytes", "api", 435e6, 461e6, noise=0.0)
+    assert not cands(run(context([wiggle])), "resource_saturation", "api")
+    climb = series("container_memory_working_set_bytes", "api", 435e6, 700e6, noise=0.0)
+    assert cands(run(context([climb])), "resource_saturation", "api")

@@ -278,6 +278,9 @@ class SignalClass:
     known: bool = True
     """False: the catalogue does not know this signal (a generic anomaly, lower prior)."""
     floor: float = 0.0
+    rel_floor: float = 0.002
+    """The noise floor as a share of the series' level: 0.2% (a flat series' float noise
+    is no event), MEMORY_REL_FLOOR for a memory gauge (`meaning_floor`)."""
     """The smallest change that means something for this signal, whatever its history
     (`meaning_floor`): a container flat at zero throttling that is throttled once a
     minute moved by 100σ of its own noise, and by nothing that slows a request."""
@@ -360,6 +363,7 @@ class FamilyMatcher:
             scope=_scope(text),
             known=fam is not None,
             floor=meaning_floor(text, fam, shape),
+            rel_floor=MEMORY_REL_FLOOR if fam == "memory" and shape == "gauge" else 0.002,
         )
         self._cache[key] = out
         return out
@@ -376,6 +380,12 @@ THROTTLED_PERIODS_FLOOR = 0.5
 kernel's default 100 ms period (`cpu.cfs_period_us`)."""
 THROTTLED_SECONDS_FLOOR = 0.05
 """Seconds throttled a second that matter: 50 ms of every second."""
+MEMORY_REL_FLOOR = 0.02
+"""Memory in use (bytes, a working set, a heap) moves with load, caches and collections:
+a rise under 8% of its level (4σ at a floor of 2%) says nothing about saturation,
+however flat its few points before were (seven 5-minute points of a pod at 435 MB made
+461 MB a 30σ "saturation" at confidence .98). Shares of a limit (percent, ratio) keep
+their own history's floors: 30.2% → 30.5% of one nezha-ob pod's limit is that pod's."""
 THROTTLED_SHARE_FLOOR = 0.01
 """A throttled share of CFS periods (a ratio recording rule) that matters: one point of
 the scale (a 4σ anomaly is then 4% of periods or more). Utilisation shares keep the

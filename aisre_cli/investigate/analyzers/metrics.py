@@ -334,7 +334,7 @@ def _detect_matrix(
         [
             1.4826 * mad,
             0.25 * sd,
-            0.002 * np.abs(base),
+            np.array([c.rel_floor for c in classes]) * np.abs(base),
             0.01 * span,
             poisson,
             shares,
@@ -642,7 +642,9 @@ def _detect_rows(
         counts = _counted(c) and _whole(x)
         poisson = math.sqrt(abs(base)) if counts else 0.0
         share = _share_floor(c)
-        scale = max(1.4826 * mad, 0.25 * sd, 0.002 * abs(base), 0.01 * span, poisson, share, 1e-9)
+        scale = max(
+            1.4826 * mad, 0.25 * sd, c.rel_floor * abs(base), 0.01 * span, poisson, share, 1e-9
+        )
         rmed = _np_median(x[ib:ir])
         if dirn != 0:
             d = dirn
