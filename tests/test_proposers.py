@@ -829,13 +829,14 @@ def test_edges_out_of_a_cpu_starved_caller_do_not_blame_the_callee() -> None:
 
 
 def test_weak_early_drift_does_not_date_the_incident() -> None:
-    """A 2% memory creep 20 minutes before the fault is a real but weak anomaly; the
-    incident (and each service's trouble) begins with the strong jump."""
+    """A 10% memory creep 20 minutes before the fault is a real but weak anomaly (5σ at
+    the memory floor, `MEMORY_REL_FLOOR`; a 2% creep is none now); the incident (and
+    each service's trouble) begins with the strong jump."""
     early = FAULT - 20 * STEP
     ctx = context(
         [
-            series("container_memory_usage_bytes", "web", 100.0, 102.2, noise=0.0, at=early),
-            series("container_memory_usage_bytes", "api", 100.0, 102.2, noise=0.0, at=early),
+            series("container_memory_usage_bytes", "web", 100.0, 110.0, noise=0.0, at=early),
+            series("container_memory_usage_bytes", "api", 100.0, 110.0, noise=0.0, at=early),
             series("http_request_duration_p99_seconds", "api", 0.1, 0.9),
         ]
     )
