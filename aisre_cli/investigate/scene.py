@@ -51,6 +51,15 @@ from aisre_cli.investigate.evidence import (
 from aisre_cli.investigate.families import born_status
 from aisre_cli.model import Context, Evidence, Topology
 
+
+def demand_rose(f: MetricFinding) -> bool:
+    """A request reading that rose: not one status whose series was born in the window
+    (`families.born_status`: which calls ended so, not how many came)."""
+    return (
+        f.family == "traffic" and f.direction > 0 and not born_status(f.series.labels, f.baseline)
+    )
+
+
 TOL_S = 90.0
 NODE_WEIGHT = 0.5
 """A node-scoped signal (node_exporter, a node column of a pod table) counts this much."""
@@ -188,13 +197,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         generic_only[s] = 1.0 if all(not f.known for f in core) else 0.0
     surge_at: dict[str, tuple[float, float]] = {}
     for s, lst in per_svc.items():
-        ups = [
-            f
-            for f in lst
-            if f.family == "traffic"
-            and f.direction > 0
-            and not born_status(f.series.labels, f.baseline)
-        ]
+        ups = [f for f in lst if demand_rose(f)]
         if ups:
             surge_at[s] = (max(f.strength for f in ups), min(f.onset for f in ups))
     symptom = _symptom(a, per_svc)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from aisre_cli.investigate.families import SHARE_FLOOR, SignalClass
+from aisre_cli.investigate.families import SHARE_FLOOR, STATUS_LABELS, SignalClass
 from aisre_cli.model import Change, Series
 
 LOOKBACK_S = 3600.0
@@ -422,39 +422,16 @@ def _version_harm(
     return best, detail, compared, fams
 
 
-_REPLICA_KEYS = frozenset(
-    {
-        "__name__",
-        "pod",
-        "pod_name",
-        "kubernetes_pod_name",
-        "instance",
-        "container_id",
-        "node",
-        "host",
-        "uid",
-    }
+REPLICA_LABELS = frozenset(
+    {"pod", "pod_name", "kubernetes_pod_name", "instance", "container_id", "node", "host"}
 )
-_SIGNAL_KEYS = (
-    "status",
-    "code",
-    "code_class",
-    "outcome",
-    "response_code",
-    "status_code",
-    "response_code_class",
-    "http_response_status_code",
-    "grpc_code",
-    "le",
-    "quantile",
-    "method",
-    "uri",
-    "route",
-    "http_route",
-    "path",
-    "area",
-    "id",
+"""Labels that name one replica of a service (`metrics.POD_KEYS` adds the version)."""
+_REPLICA_KEYS = REPLICA_LABELS | {"__name__", "uid"}
+_SIGNAL_KEYS = frozenset(
+    {*STATUS_LABELS, "le", "quantile", "method", "uri", "route", "http_route", "path", "area", "id"}
 )
+"""Labels that say which signal of a metric a series is: how its calls ended, which
+route, bucket or quantile, which memory pool."""
 
 
 def _request_shares(

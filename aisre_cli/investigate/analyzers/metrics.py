@@ -49,7 +49,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from aisre_cli.investigate.analyzers.changes import VERSION_LABELS
+from aisre_cli.investigate.analyzers.changes import REPLICA_LABELS, VERSION_LABELS
 from aisre_cli.investigate.families import (
     SHARE_FLOOR,
     FamilyMatcher,
@@ -903,7 +903,11 @@ def timer_means(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
     for s in series:
         base = s.name[: -len("_sum")] if s.name.endswith("_sum") else None
         c = counts.get((base, _label_key(s))) if base and s.query.startswith("rate(") else None
-        if c is None or c.timestamps != s.timestamps or not _is_timer(s, matcher):
+        if (
+            c is None
+            or c.timestamps != s.timestamps
+            or matcher.classify(s.name, s.labels).family != "latency"
+        ):
             out.append(s)
             continue
         pts = [
@@ -932,10 +936,6 @@ def timer_means(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
 
 def _label_key(s: Series) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((k, v) for k, v in s.labels.items() if k != "__name__"))
-
-
-def _is_timer(s: Series, matcher: FamilyMatcher) -> bool:
-    return matcher.classify(s.name, s.labels).family == "latency"
 
 
 def _replica_members(series: list[Series], totals: list[Series]) -> set[int]:
@@ -978,11 +978,7 @@ def demand_totals(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
 
 _TOTAL_QUERY = ("sum by (", "sum of ", "avg by (", "mean of ")
 """How a total's (`demand_totals`) or a mean's (`pod_means`) query starts."""
-POD_KEYS = frozenset(
-    {"pod", "pod_name", "kubernetes_pod_name", "instance", "container_id", "node", "host"}
-    | set(VERSION_LABELS)
-    | {f"label_{k}" for k in VERSION_LABELS}
-)
+POD_KEYS = frozenset(REPLICA_LABELS | set(VERSION_LABELS) | {f"label_{k}" for k in VERSION_LABELS})
 """Labels that name one replica of a service, or the version it runs: series that
 differ only in these are the same signal, pod by pod."""
 _MEAN_FAMILIES = ("errors", "latency")

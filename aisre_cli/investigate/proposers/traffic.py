@@ -15,10 +15,9 @@ from aisre_cli.investigate.evidence import (
     level_said,
     metric_evidence,
 )
-from aisre_cli.investigate.families import born_status
 from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
-from aisre_cli.investigate.scene import TOL_S, Scene, ServiceView
+from aisre_cli.investigate.scene import TOL_S, Scene, ServiceView, demand_rose
 
 INTERNAL_DISCOUNT = 0.7
 """How much a surge loses when its callers' own request rates were seen flat."""
@@ -49,14 +48,7 @@ def _size(f: MetricFinding) -> float:
 def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     s = view.name
     # a node's bytes on the wire are everyone's on that node: not this service's load
-    surge = [
-        f
-        for f in view.metrics
-        if f.family == "traffic"
-        and f.direction > 0
-        and f.scope != "node"
-        and not born_status(f.series.labels, f.baseline)
-    ]
+    surge = [f for f in view.metrics if demand_rose(f) and f.scope != "node"]
     if not surge:
         return []
     # the reading that says "surge" most: the service's whole demand (`demand_totals`)

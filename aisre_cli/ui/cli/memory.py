@@ -293,16 +293,14 @@ def status_cmd(
         behind = isinstance(exc, SchemaNeedsOwner)  # it answered: only its owner may migrate
         out["reachable"] = behind or not isinstance(exc, MemoryUnavailable)
         out["error"] = exc.message
-        if behind:
+        if behind or isinstance(exc, SchemaTooNew):
             out["schema_version"] = _revision(p)
-        if isinstance(exc, SchemaTooNew):
-            out["schema_version"] = _revision(p)
-            if team:
-                failed = SchemaTooNew(
-                    exc.message,
-                    hint="upgrade aisre on this machine; the upgraded aisre sends what waits"
-                    " in the local spool",
-                )
+        if isinstance(exc, SchemaTooNew) and team:
+            failed = SchemaTooNew(
+                exc.message,
+                hint="upgrade aisre on this machine; the upgraded aisre sends what waits"
+                " in the local spool",
+            )
     finally:
         if st is not None:
             st.close()
@@ -350,7 +348,8 @@ def _data_dir_error(exc: OSError) -> MemoryStoreError:
 
 
 def _revision(p: Any) -> str | None:
-    """The schema revision of a store this aisre refuses to open (a newer one)."""
+    """The schema revision of a store this aisre may not open (newer than it, or older
+    and waiting for its owner)."""
     from aisre_cli.memory import migrations
     from aisre_cli.memory.backend import connect, location_for
 
