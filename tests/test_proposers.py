@@ -734,6 +734,93 @@ def test_change_after_onset_is_not_harm() -> None:
     assert c.features["change_after_onset"] == 1.0 and c.features["change_harm"] == 0.0
 
 
+def _config(cid: str, svc: str, at: float, summary: str, kind: str = "config") -> Change:
+    return Change(id=cid, ts=_dt(at), service=svc, kind=kind, summary=summary)  # type: ignore[arg-type]
+
+
+def _pool_incident(summary: str, at: float = FAULT - 180, kind: str = "config") -> Analysis:
+    """api raised its database pool at `at`; db's connections (pg_stat_activity) jump at
+    the fault, and api's callers err. api's own series stay flat."""
+    db = series("pg_stat_activity_count", "db", 14.0, 60.0)
+    api = series("http_server_requests_seconds_count", "api", 100.0)
+    return run(context([db, api], changes=[_config("c-api", "api", at, summary, kind)]))
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [
+        "DB_MAX_OPEN_CONNS 25 -> 100",
+        "SQLALCHEMY_POOL_SIZE 10 -> 150 (reduce pool wait)",
+        "spring.datasource.hikari.maximumPoolSize: 10 → 80",
+        "ConnectionStrings__Default Maximum Pool Size 10 -> 200",
+        "raise celery concurrency",
+    ],
+)
+def test_a_callers_pool_raised_before_its_database_ran_out_of_connections(summary: str) -> None:
+    """The database's connections jump 3 minutes after its caller's pool grew: the
+    caller's change is the cause, though the caller itself looks fine; it is judged
+    by what the database shows, and the database's saturation is load from above."""
+    a = _pool_incident(summary)
+    (c,) = [c for c in a.candidates if c.subject == "c-api"]
+    assert c.service == "api" and c.kind == "config_change"
+    assert c.features["change_harm"] > 0.8 and c.features["quiet"] == 0.0
+    assert c.features["deeper"] < 0.1  # db's own view: nothing below it
+    assert "takes more of db's connections" in c.statement
+    assert any("pg_stat_activity" in e.ev.summary for e in c.evidence)
+    (sat,) = cands(a, "resource_saturation", "db")
+    assert sat.features["upstream_surge"] > 0.8
+    assert max(a.candidates, key=lambda x: x.score).subject == "c-api"
+
+
+@pytest.mark.parametrize(
+    ("summary", "at", "kind"),
+    [
+        ("DB_MAX_OPEN_CONNS 100 -> 25", FAULT - 180, "config"),  # it takes less
+        ("LOG_LEVEL info -> debug", FAULT - 180, "config"),  # names nothing it takes
+        ("DB_MAX_OPEN_CONNS 25 -> 100", FAULT - 1200, "config"),  # 20 min before: not it
+        ("DB_MAX_OPEN_CONNS 25 -> 100", FAULT + 600, "config"),  # after the saturation
+        ("Node pool ng-general: AMI rotation", FAULT - 180, "infra"),
+    ],
+)
+def test_a_change_that_does_not_take_more_claims_nothing(
+    summary: str, at: float, kind: str
+) -> None:
+    a = _pool_incident(summary, at, kind)
+    for c in a.candidates:
+        if c.subject == "c-api":
+            assert c.features["change_harm"] < 0.1 and "takes more" not in c.statement
+    (sat,) = cands(a, "resource_saturation", "db")
+    assert sat.features["upstream_surge"] == 0.0
+    assert max(a.candidates, key=lambda x: x.score).subject != "c-api"
+
+
+def test_a_service_named_worker_names_no_workers() -> None:
+    """`HPA api-worker minReplicas 2 -> 3` sets replicas; the "worker" is its name."""
+    ctx = context(
+        [series("pg_stat_activity_count", "db", 14.0, 60.0)],
+        changes=[
+            _config("c-w", "api-worker", FAULT - 180, "HPA api-worker minReplicas 2 -> 3", "scale")
+        ],
+    )
+    ctx.topology = Topology(depends_on={"web": ["api-worker"], "api-worker": ["db"], "db": []})
+    a = run(ctx)
+    (c,) = [c for c in a.candidates if c.subject == "c-w"]
+    assert "takes more" not in c.statement and c.features["change_harm"] < 0.1
+    (sat,) = cands(a, "resource_saturation", "db")
+    assert sat.features["upstream_surge"] == 0.0
+
+
+def test_takes_more_reads_the_setting_not_the_name() -> None:
+    tm = change_an.takes_more
+    assert tm("maxPoolSize 10 -> 50") == {"connections"}
+    assert tm("retries 3 -> 10") == {"cpu"}
+    assert tm("cache ttl 5 -> 60 (minutes)") == {"memory"}
+    assert tm("worker concurrency 4 -> 16") == {"connections", "cpu"}
+    assert tm("pool 50 -> 10") == frozenset()
+    assert tm("Node pool ng-general: AMI rotation") == frozenset()
+    assert tm("bump deps, minor refactor") == frozenset()
+
+
 # ------------------------------------------------------------------ traces
 
 

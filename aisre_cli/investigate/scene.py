@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from aisre_cli.investigate.analyzers.changes import ChangeFinding, takes_more
 from aisre_cli.investigate.analyzers.events import EventFinding
 from aisre_cli.investigate.analyzers.logs import LogFinding
 from aisre_cli.investigate.analyzers.metrics import MetricFinding
@@ -103,6 +104,54 @@ class ServiceView:
         return next((f for f in self.events if f.cls == cls), None)
 
 
+CLAIM_WINDOW_S = 900.0
+"""A callee's resource running out up to this long after a change that takes more of it
+(a rollout restarts its pods one by one, each with the new pool) is the change's doing."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A change on a caller that takes more of a resource (`changes.takes_more`: a larger
+    connection pool, more workers) of a service it calls, which then ran out of it: load
+    from above in that resource, put there by the change."""
+
+    change_id: str
+    caller: str
+    callee: str
+    finding: MetricFinding
+    """The callee's saturation the change explains."""
+    strength: float
+
+
+def _claims(
+    changes: list[ChangeFinding], per_svc: dict[str, list[MetricFinding]], topo: Topology
+) -> dict[str, Claim]:
+    """Change id → the strongest saturation at a direct callee of its service, in a
+    family the change takes more of, that began with it or within `CLAIM_WINDOW_S`
+    after it (not before: a resource already short is not the change's doing)."""
+    out: dict[str, Claim] = {}
+    for cf in changes:
+        c = cf.change
+        if not cf.before_onset:
+            continue
+        # what it set, not who it is (`ticketing-worker` names no workers)
+        fams = takes_more(c.summary.replace(c.service, ""))
+        if not fams:
+            continue
+        t = c.ts.timestamp()
+        for d in topo.callees(c.service):
+            for f in per_svc.get(d, []):
+                if f.family not in fams or f.scope == "node" or not is_bad(f):
+                    continue
+                # an onset is known to its series' step: the change may still be first
+                if not -max(TOL_S, _step(f)) <= f.onset - t <= CLAIM_WINDOW_S:
+                    continue
+                held = out.get(c.id)
+                if held is None or f.strength > held.strength:
+                    out[c.id] = Claim(c.id, c.service, d, f, f.strength)
+    return out
+
+
 @dataclass
 class Scene:
     ctx: Context
@@ -119,6 +168,8 @@ class Scene:
     views: dict[str, ServiceView]
     edges: list[EdgeFinding] = field(default_factory=list)
     """Grown call edges that speak about the wire (not out of a starved caller)."""
+    claims: dict[str, Claim] = field(default_factory=dict)
+    """change id → the callee's saturation the change explains (`_claims`)."""
 
     @property
     def alert_service(self) -> str | None:
@@ -200,6 +251,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         ups = [f for f in lst if demand_rose(f)]
         if ups:
             surge_at[s] = (max(f.strength for f in ups), min(f.onset for f in ups))
+    claims = _claims(fnd.changes, per_svc, topo) if has_topo else {}
     symptom = _symptom(a, per_svc)
     for svc, d in fnd.dead.items():
         anom[svc] = max(anom.get(svc, 0.0), d.strength)
@@ -386,6 +438,10 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
             for x in topo.upstream(s):
                 if x in surge_at and (on is None or surge_at[x][1] <= on + TOL_S):
                     up_surge = max(up_surge, surge_at[x][0])
+        # a caller's change that takes more of what ran out here: load from above too
+        for cl in claims.values():
+            if cl.callee == s:
+                up_surge = max(up_surge, cl.strength)
         others = [x for x in anomalous if x != s and (not cone or x in cone)]
         explains = 0.0
         if others and has_topo:
@@ -506,6 +562,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         step=step,
         views=views,
         edges=edges,
+        claims=claims,
     )
 
 

@@ -9,6 +9,7 @@ the onset (typically a hot-fix) is kept as context but cannot explain the onset.
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -33,6 +34,40 @@ class ChangeFinding:
     """onset - change time; negative when the change came after the onset."""
     proximity: float
     before_onset: bool
+
+
+# A change that sets how much of a dependency's resource its service takes: a
+# connection pool or how many workers/threads call out (connections at the callee),
+# how much work each call asks of it (CPU), how much it keeps there (memory). Read by
+# what the setting means in the frameworks that have it (`DB_MAX_OPEN_CONNS`,
+# `SQLALCHEMY_POOL_SIZE`, Hikari `maximumPoolSize`, ADO.NET `Max Pool Size`, pgbouncer
+# `default_pool_size`, `spring.task.execution.pool`, Celery `concurrency`), not by name.
+_TAKES: dict[str, re.Pattern[str]] = {
+    "connections": re.compile(
+        r"(?<!node )pool|conn(?:ection)?s?\b|max_?open|maxopen|max_?idle|hikari|pgbouncer|"
+        r"sessions?\b|concurren|workers?\b|threads?\b|parallel",
+        re.IGNORECASE,
+    ),
+    "cpu": re.compile(
+        r"concurren|workers?\b|parallel|retr(?:y|ies)|batch|prefetch|fan-?out", re.IGNORECASE
+    ),
+    "memory": re.compile(r"\bttl\b|cache|batch|prefetch", re.IGNORECASE),
+}
+_SETTING_MOVE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:->|→|=>|\bto\b)\s*(\d+(?:\.\d+)?)")
+
+
+def takes_more(summary: str) -> frozenset[str]:
+    """The resource families of its dependencies a change makes its service take more
+    of, read from what it says it set: a pool, workers, retries, a cache... A setting
+    it lowered (`pool 100 -> 25`) takes less and says nothing; one stated without
+    numbers counts (a rise is what such a change usually is)."""
+    fams = frozenset(f for f, rx in _TAKES.items() if rx.search(summary))
+    if not fams:
+        return fams
+    moves = [(float(a), float(b)) for a, b in _SETTING_MOVE.findall(summary)]
+    if moves and all(b <= a for a, b in moves):
+        return frozenset()
+    return fams
 
 
 def correlate(changes: list[Change], onset: float) -> list[ChangeFinding]:

@@ -29,7 +29,12 @@ def make(
     specific: list[_Ev],
     extra: dict[str, float] | None = None,
     fallback: bool = False,
+    service: str | None = None,
 ) -> Candidate:
+    """A candidate at `view`'s service scored on its features; with `service`, a
+    candidate about that service whose evidence is `view`'s (a change that acted
+    through its callee is judged by what the callee shows)."""
+    who = service or view.name
     feats = dict(view.features)
     feats.update(KIND_FEATURES)
     if kind in LOAD_EXPLAINED:
@@ -38,10 +43,10 @@ def make(
         kind_signal *= 1.0 - 0.5 * view.features.get("upstream_surge", 0.0)
     feats["kind_signal"] = kind_signal
     feats["fallback"] = 1.0 if fallback else 0.0
-    feats["memory_prior"] = scene.fnd.memory.get((view.name, kind), 0.0)
+    feats["memory_prior"] = scene.fnd.memory.get((who, kind), 0.0)
     if extra:
         feats.update(extra)
     ev = specific + view.shared_evidence
     if view.topo_evidence is not None:
         ev.append(view.topo_evidence)
-    return Candidate(view.name, kind, subject, statement, feats, dedupe(ev))
+    return Candidate(who, kind, subject, statement, feats, dedupe(ev))

@@ -9,6 +9,12 @@ An autoscaler adding replicas after the demand at the service or its callers ros
 after the service's own trouble began, is answering it, not causing it (`responding`):
 it is cleared like a canary that does no worse than its old pods.
 
+A change can also hurt through a service it calls: one that takes more of a resource of
+its callee (a bigger connection pool, more workers: `analyzers.changes.takes_more`) just
+before the callee ran out of it (`scene.Claim`) leaves its own service looking fine. It
+is then judged by what the callee shows, and the callee's saturation counts as load from
+above.
+
 The cluster's events are harm too: containers crashing, pods that cannot start
 (image pull or missing ConfigMap/Secret) or failing their probes on the changed service,
 *first seen after the change*, speak against it. A crash loop that was already going
@@ -18,20 +24,25 @@ before the change does not.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from aisre_cli.investigate.analyzers.events import after
 from aisre_cli.investigate.evidence import (
     Candidate,
     _Ev,
+    _fmt,
     _gap,
     _hm,
     change_evidence,
     event_evidence,
     harm_evidence,
+    level_said,
+    metric_evidence,
+    shorten,
 )
 from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
-from aisre_cli.investigate.scene import TOL_S, VERSION_WORSE, Scene, ServiceView
+from aisre_cli.investigate.scene import TOL_S, VERSION_WORSE, Claim, Scene, ServiceView
 from aisre_cli.model import HypothesisKind
 
 _SCALE_SIZES = re.compile(r"from (\d+) to (\d+)")
@@ -83,6 +94,17 @@ def event_harm(view: ServiceView, t: float, onset: float) -> tuple[float, list[_
     return best, cite
 
 
+def claimed(cl: Claim, summary: str, at: datetime) -> str:
+    """What a change did to the callee it claims, for the statement."""
+    f = cl.finding
+    n = f.series.name
+    return (
+        f"takes more of {cl.callee}'s {f.family} ({shorten(summary, 80)}), and {cl.callee} "
+        f"ran short {_gap(f.onset - at.timestamp())} later ({n} "
+        f"{_fmt(f.baseline, n)} → {_fmt(level_said(f)[0], n)} from {_hm(f.onset)})"
+    )
+
+
 @register("changes")
 def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     out: list[Candidate] = []
@@ -112,6 +134,11 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             else 0.0
         )
         cleared = cleared or load >= LOAD_CLEARS
+        # It takes more of something its callee then ran out of (`scene.Claim`): the
+        # callee's trouble is what the change did, and where its evidence is.
+        cl = scene.claims.get(c.id)
+        if cl is not None and (cleared or load >= LOAD_CLEARS):
+            cl = None
         if cf.before_onset:
             stmt = (
                 f"The {what} of {s} at {_hm(c.ts.timestamp())}, "
@@ -121,7 +148,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
                     # within the onset's measuring step: it may still have come first
                     else f"{_gap(cf.gap_s)} after the onset as measured (within a step)"
                 )
-                + f", {scene.effect(s)}."
+                + f", {scene.effect(s) if cl is None else claimed(cl, c.summary, c.ts)}."
             )
             if h is not None and h.version_harm >= VERSION_WORSE and h.version_detail:
                 stmt = (
@@ -150,11 +177,21 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             specific += ev_rows
         if load >= LOAD_CLEARS:
             harm = 0.0
-        signal = harm if cleared else max(view.features["anomaly"], view.features["logs"], harm)
+        # The change is judged by what the callee shows when that says more than its
+        # own service does (a caller that only opened more connections looks fine).
+        host, extra = view, {}
+        if cl is not None:
+            harm = max(harm, cl.strength)
+            specific.append(metric_evidence(cl.finding, "saturation"))
+            callee = scene.views.get(cl.callee)
+            if callee is not None and cl.strength >= view.features["anomaly"]:
+                # ... but a surge above the callee is not above this service
+                host, extra = callee, {"upstream_surge": view.features["upstream_surge"]}
+        signal = harm if cleared else max(host.features["anomaly"], host.features["logs"], harm)
         out.append(
             make(
                 scene,
-                view,
+                host,
                 kind,
                 c.id,
                 stmt,
@@ -163,12 +200,14 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
                 cf.proximity * ((0.0 if cleared else 0.5) + 0.5 * signal),
                 specific,
                 {
+                    **extra,
                     # "it came just before" is the prior a comparison of its new pods
                     # with its old ones replaces: cleared, the timing says nothing
                     "change_proximity": 0.0 if cleared else cf.proximity,
                     "change_after_onset": 0.0 if cf.before_onset else 1.0,
                     "change_harm": harm if cf.before_onset else 0.0,
                 },
+                service=s,
             )
         )
     return out
