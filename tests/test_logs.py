@@ -428,6 +428,9 @@ def test_template_is_capped() -> None:
         ("dial tcp 10.0.0.1:5432: connect: connection refused", {"dependency"}),
         ("pool exhausted: could not obtain connection", {"connections"}),
         ("write /data/x: no space left on device", {"disk"}),
+        # Elasticsearch/OpenSearch say a disk is filling before it is full
+        ("high disk watermark [90%] exceeded on node-1, shards will be relocated", {"disk"}),
+        ("flood stage disk watermark [95%] exceeded; all indices set read-only", {"disk"}),
         ("payment declined by issuer", {None}),
     ],
 )

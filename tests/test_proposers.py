@@ -426,6 +426,58 @@ def test_probe_failure_proposes_dependency_failure() -> None:
     assert dep.features["dependency_down"] > 0
 
 
+def _filling(at: float) -> Series:
+    """db's volume: 90 GB free falling to 1 GB over 20 minutes from `at` (a persistent
+    volume claim)."""
+    s = series("kubelet_volume_stats_available_bytes", "db", 90e9, noise=0.001)
+    s.values = [
+        v if t < at else max(1e9, 90e9 - (t - at) / 1200.0 * 89e9)
+        for t, v in zip(s.timestamps, s.values, strict=True)
+    ]
+    return s
+
+
+def test_a_disk_that_filled_before_the_store_went_down_is_the_cause() -> None:
+    """db's volume ran out over 20 minutes, then its probe failed: the full disk is the
+    story (resource_saturation), the outage its consequence."""
+    probe = series("probe_success", "db", 1.0, 0.0, noise=0.0)
+    errs = series("http_errors_ratio", "api", 0.01, 0.4)
+    plain = run(context([probe, errs]))
+    (dep0,) = cands(plain, "dependency_failure", "db")
+    a = run(context([probe, errs, _filling(FAULT - 1200)]))
+    (dep,) = cands(a, "dependency_failure", "db")
+    (sat,) = cands(a, "resource_saturation", "db")
+    assert dep.features["kind_signal"] < 0.5 * dep0.features["kind_signal"]
+    assert sat.features["kind_signal"] > dep.features["kind_signal"]
+    # a disk that began to fill only as it went down did not stop it
+    late = run(context([probe, errs, _filling(FAULT + 120)]))
+    (dep_late,) = cands(late, "dependency_failure", "db")
+    assert dep_late.features["kind_signal"] == pytest.approx(dep0.features["kind_signal"])
+
+
+@pytest.mark.parametrize(
+    ("msg", "discounted"),
+    [
+        ("write /data/blobs/41.part: no space left on device", True),
+        ("FATAL: could not write to file: No space left on device", True),
+        ("java.lang.OutOfMemoryError: Java heap space", True),
+        ("high CPU usage detected on worker", False),  # CPU slows a service, not stops it
+    ],
+)
+def test_a_store_that_says_it_ran_out_as_it_fails_is_down_for_that(
+    msg: str, discounted: bool
+) -> None:
+    probe = series("probe_success", "db", 1.0, 0.0, noise=0.0)
+    calm = [(T0 + 60.0 * i, "db", "INFO", "checkpoint complete") for i in range(40)]
+    said = [(FAULT + 10.0 + i, "db", "ERROR", msg) for i in range(20)]
+    (dep0,) = cands(run(context([probe], logs=calm)), "dependency_failure", "db")
+    (dep,) = cands(run(context([probe], logs=calm + said)), "dependency_failure", "db")
+    if discounted:
+        assert dep.features["kind_signal"] < 0.6 * dep0.features["kind_signal"]
+    else:
+        assert dep.features["kind_signal"] == pytest.approx(dep0.features["kind_signal"])
+
+
 def test_a_dead_dependency_is_corroborated_by_its_callers_new_errors() -> None:
     """api has no metric anomaly of its own, but right after db's probe fails it logs
     a new error (naming an address, not db): its trouble, as a direct caller, is what

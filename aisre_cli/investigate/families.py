@@ -475,7 +475,8 @@ LOG_FAMILY_PATTERNS: dict[str, str] = {
     r"fatal error|exited with code|killed|core dumped",
     "connections": r"pool (is )?exhausted|too many connections|connection pool|"
     r"max_connections|remaining connection slots|could not obtain connection",
-    "disk": r"no space left|disk (is )?full|read-only file system|quota exceeded|inode",
+    "disk": r"no space left|disk (is )?full|read-only file system|quota exceeded|inode|"
+    r"disk watermark|flood.stage",
     "memory": r"out ?of ?memory|outofmemory|gc overhead|heap space|memory limit|oom",
     "cpu": r"cpu throttl|high cpu|thread starvation",
     "dependency": r"connection refused|connect: connection refused|econnrefused|"

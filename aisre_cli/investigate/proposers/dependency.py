@@ -1,6 +1,8 @@
 """`dependency_failure`: the service is down (up == 0, failed probes) and its callers
 cannot reach it. Down *because* it crash-loops or its certificate expired: those kinds
-are the better explanation, so their signal discounts this one."""
+are the better explanation, so their signal discounts this one. So does a resource it
+ran out of before it went down (a disk filling up, memory or connections running out:
+`exhausted`): a full disk stops a database, and the disk is the story."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from aisre_cli.investigate.evidence import (
     Candidate,
     _Ev,
     _hm,
+    is_bad,
     log_evidence,
     metric_evidence,
     silence_evidence,
@@ -16,7 +19,34 @@ from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
 from aisre_cli.investigate.proposers.certificate import cert_signal
 from aisre_cli.investigate.proposers.crash_loop import crash_signal
-from aisre_cli.investigate.scene import Scene, ServiceView
+from aisre_cli.investigate.scene import NODE_WEIGHT, TOL_S, Scene, ServiceView
+
+EXHAUSTIBLE = ("disk", "memory", "connections")
+"""Resources whose running out stops a service (a full disk, an OOM kill, no free
+connection slots), unlike CPU, which slows it."""
+
+
+LOG_SHARE = 0.7
+"""A log line saying so counts this much (as a saturation resting on logs does)."""
+
+
+def exhausted(view: ServiceView, down_at: float) -> float:
+    """0-1: how strongly the service ran out of an exhaustible resource: a reading of
+    it going bad from before it went down (a node-wide one at `NODE_WEIGHT`), or its
+    own log saying so by then (`no space left on device` as it fails is why it fails)."""
+    return max(
+        [
+            f.strength * (NODE_WEIGHT if f.scope == "node" else 1.0)
+            for f in view.metrics
+            if f.family in EXHAUSTIBLE and is_bad(f) and f.onset < down_at - TOL_S
+        ]
+        + [
+            LOG_SHARE * x.strength
+            for x in view.logs
+            if x.family in EXHAUSTIBLE and x.first_after <= down_at + TOL_S
+        ],
+        default=0.0,
+    )
 
 
 @register("dependency")
@@ -34,7 +64,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         spec.append(quiet)
     spec += [log_evidence(x, scene.ctx) for x in d.logs[:2]]
     down = view.features.get("dependency_down", 0.0)
-    other = max(crash_signal(view), cert_signal(scene, view))
+    other = max(crash_signal(view), cert_signal(scene, view), exhausted(view, d.onset))
     return [
         make(
             scene,
