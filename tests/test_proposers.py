@@ -987,6 +987,20 @@ def test_weak_early_drift_does_not_date_the_incident() -> None:
     assert api and min(c.features["sync"] for c in api) > 0.8
 
 
+def test_a_faint_drift_of_the_paging_service_alone_does_not_date_the_incident() -> None:
+    """The paging service's only finding is a faint rise of a counter the catalogue does
+    not know, 35 minutes before the fault; the service it calls jumps at the fault. The
+    incident began with the jump (a change between the two must count as before it)."""
+    early = FAULT - 35 * STEP
+    faint = series("widget_inflight", "web", 100.0, 108.0, noise=0.02, at=early)
+    ctx = context([series("http_request_duration_p99_seconds", "api", 0.1, 0.9)])
+    ctx.series = [faint, *ctx.series[1:]]  # web's own symptom gone: only the drift
+    a = run(ctx)
+    (f,) = [f for f in a.findings.metrics if f.series.service == "web"]
+    assert f.onset <= early + STEP and 0.0 < f.strength < 0.3
+    assert abs(a.onset - FAULT) <= 2 * STEP
+
+
 def _surge_ctx(caller_rate: bool, at: str = "api") -> Context:
     extra = [
         series("http_requests_per_second", at, 100.0, 400.0),

@@ -317,6 +317,12 @@ ONSET_DECAY_S = 1800.0
 page it began (`Ranker.incident_onset`, when the paging service has no finding)."""
 
 
+ONSET_MIN = 0.3
+"""A finding weaker than this does not date the incident on its own: a faint drift of the
+paging service's half hour before the page (a generic counter edging up) is not when its
+trouble began; its dependencies' stronger anomalies, or the page itself, say more."""
+
+
 def _recency(before_page_s: float) -> float:
     return math.exp(-max(0.0, before_page_s) / ONSET_DECAY_S)
 
@@ -333,12 +339,12 @@ class Ranker:
         lo = alert_ts - 3600.0
         rel = [f for f in metrics if f.onset >= lo and f.onset <= alert_ts + 300 and f.strength > 0]
         own = [f for f in rel if a and f.series.service == a]
-        if own:
+        if own and max(f.strength for f in own) >= ONSET_MIN:
             top = max(f.strength for f in own)
             return scene.weighted_onset(
                 [(f.onset, f.strength) for f in own if f.strength >= scene.ONSET_SHARE * top]
             )
-        inc = [f for f in rel if f.series.service in cone and f.strength >= 0.3]
+        inc = [f for f in rel if f.series.service in cone and f.strength >= ONSET_MIN]
         if inc:
             # the paging service shows nothing of its own: the incident began where its
             # dependencies' strongest anomalies near the page began, not at the
