@@ -2170,6 +2170,91 @@ def test_a_timer_sum_is_read_through_its_count() -> None:
     )
 
 
+def _histogram(
+    per_step: dict[float, list[float]], labels: dict[str, str], query: str | None = None
+) -> list[Series]:
+    """Cumulative bucket counters (`le` → calls per step at or below it)."""
+    out = []
+    for le, steps in per_step.items():
+        vals, tot = [], 0.0
+        for v in steps:
+            tot += v
+            vals.append(tot)
+        lab = {"service": "api", **labels, "le": "+Inf" if le == float("inf") else f"{le:g}"}
+        ts = [T0 + i * STEP for i in range(len(vals))]
+        name = "http_server_request_duration_seconds_bucket"
+        out.append(Series(name, "api", lab, ts, vals, query=query or name, promql=query is None))
+    return out
+
+
+def _bands(n_fast: list[float], n_slow: list[float]) -> dict[float, list[float]]:
+    """Calls per step under 0.1 s and between 0.1 s and 1 s (cumulative by bound)."""
+    inf = float("inf")
+    both = [a + b for a, b in zip(n_fast, n_slow, strict=True)]
+    return {0.1: n_fast, 1.0: both, inf: both}
+
+
+def test_histogram_buckets_are_read_as_their_percentile() -> None:
+    """A bucket's rate counts calls in a band: twice the calls at the same speed double
+    every bucket (no latency moved) and calls turning slow empty the fast band (a
+    *fall*). Read as `histogram_quantile(0.95, sum by (le) (rate(...)))` instead: flat
+    under the surge, up when calls slow down. Pods and status codes are summed first,
+    versions are kept apart."""
+    from aisre_cli.investigate.analyzers.metrics import HISTOGRAM_Q, histogram_quantiles, prepare
+
+    m = FamilyMatcher()
+    surge = _bands([100.0] * 20 + [200.0] * 20, [2.0] * 20 + [4.0] * 20)
+    (p95,) = prepare(_histogram(surge, {}), m)
+    assert p95.name == "http_server_request_duration_seconds_p95" and "le" not in p95.labels
+    assert m.classify(p95.name, p95.labels).family == "latency"
+    assert max(p95.values) - min(p95.values) < 1e-9  # the same speed at twice the calls
+    assert p95.query.startswith(f"histogram_quantile({HISTOGRAM_Q}, sum by (le, service) (")
+    slow = _bands([100.0] * 20 + [60.0] * 20, [2.0] * 20 + [42.0] * 20)
+    (q,) = prepare(_histogram(slow, {}), m)
+    assert q.values[0] < 0.1 and 0.5 < q.values[-1] <= 1.0
+    # linear within the bucket the 95th call falls in: 0.1 s + 0.9 s x (96.9 - 60) / 42
+    assert q.values[-1] == pytest.approx(0.1 + 0.9 * (0.95 * 102 - 60) / 42)
+    # past every finite bound: the highest finite bound (Prometheus' rule)
+    over = {0.1: [1.0] * 10, 1.0: [2.0] * 10, float("inf"): [100.0] * 10}
+    (cap,) = prepare(_histogram(over, {}), m)
+    assert set(cap.values) == {1.0}
+    # two pods, each with 200s and 502s: one percentile of all their calls per version
+    parts = []
+    for pod, ver, code, fast in (
+        ("p1", "v1", "200", 90.0),
+        ("p1", "v1", "502", 1.0),
+        ("p2", "v1", "200", 90.0),
+        ("p3", "v2", "200", 10.0),
+    ):
+        lab = {"pod": pod, "version": ver, "code": code}
+        parts += _histogram(_bands([fast] * 10, [fast / 50] * 10), lab)
+    got = {s.labels["version"]: s for s in histogram_quantiles([*map(as_rate_, parts)])}
+    assert set(got) == {"v1", "v2"}
+    assert "pod" not in got["v1"].labels and "code" not in got["v1"].labels  # summed
+    assert got["v2"].labels["pod"] == "p3"  # one pod: a label all its buckets share
+    # no +Inf bucket: no histogram to read; the buckets stay
+    partial = _histogram({0.1: [1.0] * 10, 1.0: [2.0] * 10}, {})
+    assert sorted(s.name for s in prepare(partial, m)) == [partial[0].name] * 2
+
+
+def as_rate_(s: Series) -> Series:
+    from aisre_cli.investigate.analyzers.metrics import as_rate
+
+    return as_rate(s)
+
+
+def test_a_histogram_percentile_is_cited_in_words_for_a_bundle_file() -> None:
+    from aisre_cli.investigate.analyzers.metrics import prepare
+    from aisre_cli.investigate.evidence import cite_query
+
+    files = _histogram(_bands([10.0] * 10, [1.0] * 10), {}, query="file metrics/h.json")
+    (p95,) = prepare(files, FamilyMatcher())
+    assert cite_query(p95) == (
+        "the 95th percentile of file metrics/h.json's buckets summed by le, service,"
+        ' each read as its rate over 240s  # series {service="api"}'
+    )
+
+
 def test_cpu_throttling_is_read_by_the_share_of_periods_it_costs() -> None:
     """A container flat at zero throttling that is throttled once a minute (0.017
     periods/s of its 10) is no saturation; throttled on a third of its periods is."""

@@ -161,6 +161,8 @@ def _num(v: float) -> str:
     return f"{r:.3g}"
 
 
+_QUANTILE = re.compile(r"histogram_quantile\(([\d.]+), sum by \(([^)]*)\) \((.*)\)\)")
+"""A histogram's percentile over its buckets (`metrics.histogram_quantiles`)."""
 _READ_AS = re.compile(r"(rate|increase)\(\(?(.*?)\)?\[(\d+)s:?\]\)")
 """A range function `analyzers.metrics` wrapped around a series' query (`_derived`)."""
 
@@ -173,6 +175,11 @@ def cite_query(s: Series) -> str:
     q = s.query or s.name
     if s.promql:
         return scope_query(q, s.labels)
+    if (m := _QUANTILE.fullmatch(q)) is not None:  # `metrics.histogram_quantiles`
+        inner, reads = _unwrap(m.group(3))
+        how = f", each read as its {' of its '.join(reads)}" if reads else ""
+        pct = f"{float(m.group(1)) * 100:g}th percentile"
+        return scope_query(f"the {pct} of {inner}'s buckets summed by {m.group(2)}{how}", s.labels)
     if " / " in q:  # a timer's mean (`metrics.timer_means`): two files, one label set
         (a, ra), (b, rb) = (_unwrap(x) for x in q.split(" / ", 1))
         how = f", each read as its {' of its '.join(ra)}" if ra and ra == rb else ""

@@ -873,6 +873,7 @@ def prepare(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
             out.append(as_increase(s, RESTART_WINDOW_S))
         else:
             out.append(as_rate(s))
+    out = histogram_quantiles(out)
     out = timer_means(out, matcher)
     totals = demand_totals(out, matcher)
     # a service's demand is its total: how its requests spread over its pods shifts with
@@ -882,6 +883,98 @@ def prepare(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
     if spread:
         out = [s for s in out if id(s) not in spread]
     return out + totals + pod_means(out, matcher)
+
+
+HISTOGRAM_Q = 0.95
+"""The quantile a histogram's buckets are read as (`histogram_quantiles`)."""
+
+
+def _le(v: str | None) -> float | None:
+    if v is None:
+        return None
+    try:
+        return float(v)  # "+Inf", "0.25", "1e+00"
+    except ValueError:
+        return None
+
+
+def histogram_quantiles(series: list[Series]) -> list[Series]:
+    """A histogram's buckets, read as rates, become its 95th percentile per service (and
+    per version, where the series carry one), as `histogram_quantile(0.95, sum by (le)
+    (rate(X_bucket[...])))` computes it, named `X_p95`, in place of the buckets.
+
+    A bucket's rate counts the calls faster than its bound: read alone it is traffic in
+    a band (it rises with the load, and a fast band can fall when calls get slow), not
+    latency. The percentile over all of them is how long calls take. Pods, routes and
+    status codes are summed first, as a dashboard does: one pod's 502s are a handful of
+    calls a minute, whose percentile jumps between bucket bounds from one point to the
+    next. A point whose quantile falls in the +Inf bucket is the highest finite bound
+    (Prometheus' rule); a point without calls has none. Buckets that make no histogram
+    (one bound, no +Inf) stay as they are."""
+    groups: dict[tuple[object, ...], dict[float, list[Series]]] = {}
+    for s in series:
+        le = _le(s.labels.get("le"))
+        if le is None or not s.name.endswith("_bucket") or not s.query.startswith("rate("):
+            continue
+        ver = tuple((k, s.labels[k]) for k in VERSION_LABELS if k in s.labels)
+        groups.setdefault((s.name, s.service, ver), {}).setdefault(le, []).append(s)
+    made: list[Series] = []
+    used: set[int] = set()
+    for by_le in groups.values():
+        bounds = sorted(by_le)
+        if len(bounds) < 2 or not math.isinf(bounds[-1]):
+            continue
+        sums: list[dict[float, float]] = []
+        for b in bounds:
+            acc: dict[float, float] = defaultdict(float)
+            for m in by_le[b]:
+                for t, v in zip(m.timestamps, m.values, strict=True):
+                    acc[t] += v
+            sums.append(acc)
+        grid = sorted(set.intersection(*(set(a) for a in sums)))
+        pts: list[tuple[float, float]] = []
+        for t in grid:
+            counts = [a[t] for a in sums]
+            total = counts[-1]
+            if not total > 0 or not all(math.isfinite(c) for c in counts):
+                continue  # no calls: no duration
+            rank = HISTOGRAM_Q * total
+            j = next(k for k, c in enumerate(counts) if c >= rank)
+            if j == len(counts) - 1:  # past every finite bound
+                pts.append((t, bounds[-2]))
+                continue
+            lo_b, lo_c = (bounds[j - 1], counts[j - 1]) if j > 0 else (0.0, 0.0)
+            width = counts[j] - lo_c
+            frac = (rank - lo_c) / width if width > 0 else 1.0
+            pts.append((t, lo_b + (bounds[j] - lo_b) * frac))
+        members = [m for b in bounds for m in by_le[b]]
+        used |= {id(m) for m in members}
+        if len(pts) < 4:
+            continue
+        first = members[0]
+        base = first.name[: -len("_bucket")]
+        # the labels every bucket summed shares (`sum by`): service, version, namespace
+        labels = {
+            k: v
+            for k, v in first.labels.items()
+            if k != "le" and all(m.labels.get(k) == v for m in members)
+        }
+        if "__name__" in labels:
+            labels["__name__"] = f"{base}_p95"
+        by = ", ".join(["le", *sorted(k for k in labels if k != "__name__")])
+        made.append(
+            replace(
+                first,
+                name=f"{base}_p95",
+                labels=labels,
+                timestamps=[t for t, _ in pts],
+                values=[v for _, v in pts],
+                query=f"histogram_quantile({HISTOGRAM_Q}, sum by ({by}) ({first.query}))",
+            )
+        )
+    if not used:
+        return series
+    return [s for s in series if id(s) not in used] + made
 
 
 def timer_means(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
