@@ -10,6 +10,7 @@ metric the catalogue does not know.
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -2168,6 +2169,32 @@ def test_a_timer_sum_is_read_through_its_count() -> None:
         "file metrics/rq_seconds_sum.json divided by file metrics/rq_seconds_count.json,"
         ' each read as its rate over 240s  # series {service="api"}'
     )
+
+
+def test_a_new_pods_short_counter_is_read_as_a_rate() -> None:
+    """A pod that started minutes before the page exports `http_requests_total` at
+    0, 0, 4158 (five-minute points): 14 requests a second, not 4158. Read as a level it
+    made its service's demand jump a hundredfold. A name says counter: two points are
+    enough; a shape alone (`_cumulative`) still takes four."""
+    from aisre_cli.investigate.analyzers.metrics import counter_like, prepare
+
+    m = FamilyMatcher()
+    ts = [T0 + 300.0 * i for i in range(12)]
+    old = Series(
+        "http_requests_total",
+        "api",
+        {"service": "api", "pod": "a-1"},
+        ts,
+        [3000.0 * i for i in range(12)],
+        query="http_requests_total",
+    )
+    new = Series(
+        "http_requests_total", "api", {"service": "api", "pod": "a-2"}, ts[-3:], [0, 0, 4158]
+    )
+    assert counter_like(new, m)
+    assert not counter_like(replace(new, name="widget_level"), m)  # a shape: 8 points
+    total = [s for s in prepare([old, new], m) if "pod" not in s.labels]
+    assert total and max(total[0].values) < 30.0  # 10/s + 14/s at most
 
 
 def _histogram(

@@ -1220,16 +1220,21 @@ def _cumulative(s: Series, cls: SignalClass) -> bool:
 
 def counter_like(s: Series, matcher: FamilyMatcher) -> bool:
     """A cumulative counter: named like one (or shaped like one, `_cumulative`) and
-    non-decreasing except for resets."""
+    non-decreasing except for resets.
+
+    Named like one, two points are enough: a pod that started minutes before the page
+    exports its `requests_total` at 4158 after two zeros, and read as a level that is
+    4158 requests a second, summed into its service's demand. A shape alone takes
+    `UNSUFFIXED_MIN_POINTS` (`_cumulative`)."""
     cls = matcher.classify(s.name, s.labels)
-    if len(s.values) < 4 or (cls.shape != "counter" and not _cumulative(s, cls)):
+    if len(s.values) < 2 or (cls.shape != "counter" and not _cumulative(s, cls)):
         return False
     if _RATED.search(s.query):
         # already a rate or an increase (`as_rate`, `as_increase`, a sum of them, or a
         # query that asked for one)
         return False
     v = [x for x in s.values if math.isfinite(x)]
-    if len(v) < 4 or v[-1] <= v[0] and max(v) == min(v):
+    if len(v) < 2 or v[-1] <= v[0] and max(v) == min(v):
         return False
     pairs = list(zip(v, v[1:], strict=False))
     drops = sum(1 for a, b in pairs if b < a)
