@@ -139,6 +139,9 @@ def cands(a: Analysis, kind: str, service: str | None = None) -> list[Candidate]
         ("x509_cert_expired", "certificates", True, "gauge", "service"),
         ("kube_endpoint_address_not_ready", "availability", True, "gauge", "service"),
         ("executor_queued_tasks", "connections", True, "gauge", "service"),
+        # connections in use now, not events: a `_count` level; a timer's count counts
+        ("pg_stat_activity_count", "connections", True, "gauge", "service"),
+        ("hikaricp_connections_acquire_seconds_count", "connections", True, "counter", "service"),
         ("nginx_upstream_responses_total", "traffic", True, "counter", "service"),
         ("aws_elb_httpcode_backend_5_xx_sum", "errors", True, "counter", "service"),
         # a histogram's count is how many requests; a Micrometer timer's max how slow
@@ -369,6 +372,32 @@ def test_one_restart_is_not_a_loop() -> None:
     assert loop.features["kind_signal"] > 0.9
 
 
+def test_restarts_are_counted_over_the_services_pods_whatever_the_counter_is_named() -> None:
+    """Datadog's `kubernetes.containers.restarts` is a restart count, not a counter by
+    name: 0 → 1 on one pod is one restart (a third of a loop); three pods dying once
+    each, five minutes apart, are three restarts of the service: a loop."""
+    ts = [T0 + 300.0 * i for i in range(12)]
+    at = ts[9]
+
+    def pods(n: int) -> list[Series]:
+        return [
+            Series(
+                "kubernetes.containers.restarts",
+                "api",
+                {"service": "api", "pod": f"api-{k}"},
+                ts,
+                [0.0 if t < at + 300.0 * k else 1.0 for t in ts],
+                query="kubernetes.containers.restarts",
+            )
+            for k in range(n)
+        ]
+
+    (one,) = cands(run(context(pods(1))), "crash_loop", "api")
+    assert one.features["kind_signal"] <= 1.0 / 3.0 + 1e-9
+    (three,) = cands(run(context(pods(3))), "crash_loop", "api")
+    assert three.features["kind_signal"] > 0.9
+
+
 def test_oomkilled_log_proposes_crash_loop() -> None:
     logs = [(T0 + i * 30.0, "api", "info", "GET /health 200") for i in range(N * 2)]
     logs += [
@@ -536,21 +565,26 @@ def test_the_traffic_feature_is_a_surge_of_the_service_own_demand() -> None:
 def test_a_gauge_named_like_a_counter_is_read_as_a_gauge() -> None:
     """`pg_stat_activity_count` ends in `_count` but is a gauge: it hovers (23, 24, 23)
     and then fills up to max_connections. Read as a counter its rate would be a bump and
-    then zero; read as the gauge it is, the climb is a connections anomaly. A summed
-    counter whose pods restart (one or two large falls) stays a counter."""
+    then zero; read as the gauge it is, the climb is a connections anomaly. The
+    catalogue knows a `_count` of connections is a level; a series named like a counter
+    that hovers is read as a gauge by its shape. A summed counter whose pods restart
+    (one or two large falls) stays a counter."""
     ts = [T0 + i * STEP for i in range(N)]
     hover = [23.0 + (i % 3 == 1) - (i % 7 == 3) for i in range(N)]
     vals = [h if t < FAULT else 100.0 for h, t in zip(hover, ts, strict=True)]
     g = Series("pg_stat_activity_count", "db", {"service": "db"}, ts, vals, query="x")
     m = FamilyMatcher()
-    assert m.classify(g.name, g.labels).shape == "counter"  # by name alone
+    assert m.classify(g.name, g.labels).shape == "gauge"  # connections now: a level
     assert not metric_an.counter_like(g, m)
+    hovering = replace(g, name="backend_sessions_total")  # named like a counter
+    assert m.classify(hovering.name, hovering.labels).shape == "counter"
+    assert not metric_an.counter_like(hovering, m)  # ... but it hovers
     a = run(context([g]))
     (f,) = [f for f in a.findings.metrics if f.series.name == "pg_stat_activity_count"]
     assert f.family == "connections" and f.direction > 0
     # flat with three small dips, the rest climbing: few falls, but not a counter's
     dipping = [23.0 - (i in (5, 15, 25)) for i in range(N // 2)] + [23.0 + i for i in range(N // 2)]
-    assert not metric_an.counter_like(Series("pg_stat_activity_count", "db", {}, ts, dipping), m)
+    assert not metric_an.counter_like(Series("backend_sessions_total", "db", {}, ts, dipping), m)
     total, summed = 0.0, []
     for i, _t in enumerate(ts):
         total += 50.0
@@ -1000,6 +1034,20 @@ def test_a_faint_drift_of_the_paging_service_alone_does_not_date_the_incident() 
     (f,) = [f for f in a.findings.metrics if f.series.service == "web"]
     assert f.onset <= early + STEP and 0.0 < f.strength < 0.3
     assert abs(a.onset - FAULT) <= 2 * STEP
+
+
+@pytest.mark.parametrize(("rise", "lo", "hi"), [(1.3, 0.0, 0.35), (2.5, 0.9, 1.0)])
+def test_a_callers_surge_explains_load_below_as_far_as_it_is_large(
+    rise: float, lo: float, hi: float
+) -> None:
+    """web's requests rise five minutes before api's database pool runs out. At x2.5
+    that is load from above (`upstream_surge` near 1); +30% on a steady rate is many
+    sigmas but no surge, and explains a third of it (as `traffic_surge` reads it)."""
+    web = series("http_requests_per_second", "web", 100.0, 100.0 * rise, at=FAULT - 300)
+    pool = series("hikaricp_connections_pending", "api", 0.0, 40.0, noise=0.0)
+    a = run(context([web, pool]))
+    (sat,) = cands(a, "resource_saturation", "api")
+    assert lo <= sat.features["upstream_surge"] <= hi
 
 
 def _surge_ctx(caller_rate: bool, at: str = "api") -> Context:
@@ -2280,6 +2328,32 @@ def test_a_histogram_percentile_is_cited_in_words_for_a_bundle_file() -> None:
         "the 95th percentile of file metrics/h.json's buckets summed by le, service,"
         ' each read as its rate over 240s  # series {service="api"}'
     )
+
+
+@pytest.mark.parametrize(
+    ("after", "lo", "hi"),
+    [(1.09, None, None), (1.24, 0.0, 0.4), (1.6, 0.4, 0.8), (3.0, 0.9, 1.0)],
+)
+def test_cpu_in_use_is_judged_against_its_level(
+    after: float, lo: float | None, hi: float | None
+) -> None:
+    """CPU in use moves with every request: on a flat series +9% is nothing, +24% a
+    weak reading, x3 saturation (`CPU_REL_FLOOR`, 5% of the level). Memory keeps its
+    own floor (2%), throttling its own (a share of periods)."""
+    from aisre_cli.investigate.families import CPU_REL_FLOOR, MEMORY_REL_FLOOR
+
+    m = FamilyMatcher()
+    assert m.classify("container_cpu_usage_seconds_total").rel_floor == CPU_REL_FLOOR
+    assert m.classify("container_memory_working_set_bytes").rel_floor == MEMORY_REL_FLOOR
+    assert m.classify("container_cpu_cfs_throttled_seconds_total").rel_floor < CPU_REL_FLOOR
+    assert m.classify("node_cpu_utilisation_percent").rel_floor < CPU_REL_FLOOR
+    cpu = series("kubernetes.cpu.usage.total", "api", 156e6, 156e6 * after, noise=0.002)
+    got = cands(run(context([cpu])), "resource_saturation", "api")
+    if lo is None:
+        assert not got
+    else:
+        (sat,) = got
+        assert lo <= sat.features["kind_signal"] <= (hi or 1.0)
 
 
 def test_cpu_throttling_is_read_by_the_share_of_periods_it_costs() -> None:

@@ -211,6 +211,10 @@ _START_TIME = re.compile(r"(^|_)start_time_seconds$")
 _TIMER_SUM = re.compile(r"(^|_)(seconds|milliseconds|ms|duration|latency)_sum$")
 # Shapes, by name (values confirm them where a name cannot: see `metrics.counter_like`).
 _COUNTER = re.compile(r"(_total|_count|_sum|_seconds_total|_bytes_total)$")
+_LEVEL_COUNT = re.compile(r"(?<!seconds)(?<!milliseconds)(?<!bytes)(?<!duration)(?<!size)_count$")
+"""A `_count` of connections, sessions or workers is how many there are now (postgres'
+`pg_stat_activity_count`), a level, not events counted: unless a histogram or summary
+names it (`hikaricp_connections_acquire_seconds_count` counts acquisitions)."""
 _PERCENT = re.compile(r"percent|pct|_perc$|(^|_)percentage")
 _RATIO = re.compile(r"(^|_)ratio|fraction|(^|_)rate_of|utili[sz]ation|saturation")
 _EXPIRY_TS = re.compile(r"expiry|expiration|not_?after|expire(s|_at|_time)|valid_until")
@@ -363,7 +367,7 @@ class FamilyMatcher:
             scope=_scope(text),
             known=fam is not None,
             floor=meaning_floor(text, fam, shape),
-            rel_floor=MEMORY_REL_FLOOR if fam == "memory" and shape == "gauge" else 0.002,
+            rel_floor=rel_floor(text, fam, shape, _scope(text)),
         )
         self._cache[key] = out
         return out
@@ -386,6 +390,27 @@ a rise under 8% of its level (4σ at a floor of 2%) says nothing about saturatio
 however flat its few points before were (seven 5-minute points of a pod at 435 MB made
 461 MB a 30σ "saturation" at confidence .98). Shares of a limit (percent, ratio) keep
 their own history's floors: 30.2% → 30.5% of one nezha-ob pod's limit is that pod's."""
+CPU_REL_FLOOR = 0.05
+"""CPU in use (cores, CPU-seconds a second, nanocores) moves with every request: a rise
+under a fifth of its level (4σ at a floor of 5%) is the service being busier, not
+running out (Datadog's `kubernetes.cpu.usage.total` 156M → 193M nanocores on twelve
+5-minute points read as a .91 saturation while a DNS server failed). Shares of a limit
+and throttling keep their own floors."""
+
+
+def rel_floor(text: str, fam: str | None, shape: str, scope: str) -> float:
+    """The noise floor of a series as a fraction of its level, by what it measures: a
+    memory gauge `MEMORY_REL_FLOOR`, a workload's CPU in use `CPU_REL_FLOOR`, else
+    0.2%. A node's CPU readings are not all in use (Datadog's `system.cpu.user` is a
+    percent by another name, `node_load1` a queue): they keep their history's floor."""
+    if fam == "memory" and shape == "gauge":
+        return MEMORY_REL_FLOOR
+    cpu_in_use = fam == "cpu" and shape in ("gauge", "counter") and scope != "node"
+    if cpu_in_use and not _THROTTLED.search(text):
+        return CPU_REL_FLOOR
+    return 0.002
+
+
 THROTTLED_SHARE_FLOOR = 0.01
 """A throttled share of CFS periods (a ratio recording rule) that matters: one point of
 the scale (a 4σ anomaly is then 4% of periods or more). Utilisation shares keep the
@@ -433,7 +458,7 @@ def _shape(text: str, fam: str | None) -> Shape:
         return "countdown"
     if _UPDOWN.search(text):
         return "updown"
-    if _COUNTER.search(text):
+    if _COUNTER.search(text) and not (fam == "connections" and _LEVEL_COUNT.search(text)):
         return "counter"
     if _PERCENT.search(text):
         return "percent"

@@ -61,6 +61,12 @@ def demand_rose(f: MetricFinding) -> bool:
     )
 
 
+def surge_size(f: MetricFinding) -> float:
+    """A surge that overwhelms a service is large in relative terms (x2 and more);
+    +20% on a steady counter is many sigmas but no surge."""
+    return min(1.0, max(f.rel, 0.0)) if f.baseline > 0 else 1.0
+
+
 TOL_S = 90.0
 NODE_WEIGHT = 0.5
 """A node-scoped signal (node_exporter, a node column of a pod table) counts this much."""
@@ -250,7 +256,8 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
     for s, lst in per_svc.items():
         ups = [f for f in lst if demand_rose(f)]
         if ups:
-            surge_at[s] = (max(f.strength for f in ups), min(f.onset for f in ups))
+            # as strong as the traffic proposer reads it: sigmas times relative size
+            surge_at[s] = (max(f.strength * surge_size(f) for f in ups), min(f.onset for f in ups))
     claims = _claims(fnd.changes, per_svc, topo) if has_topo else {}
     symptom = _symptom(a, per_svc)
     for svc, d in fnd.dead.items():

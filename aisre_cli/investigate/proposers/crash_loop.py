@@ -17,25 +17,35 @@ from aisre_cli.investigate.proposers.base import make
 from aisre_cli.investigate.scene import Scene, ServiceView
 
 LOOP_RESTARTS = 3.0
-"""Restarts within the counter's 10-minute window (`metrics.as_increase`) that make a
-loop: one restart is a container that died once (a node drained, a liveness probe
-that fired once), not a crash loop; it counts a third."""
+"""Restarts of the service's containers, within the counter's 10-minute window
+(`metrics.as_increase`), that make a loop: one restart is a container that died once (a
+node drained, a liveness probe that fired once), not a crash loop; it counts a third."""
 
 
-def _loop(f: MetricFinding) -> float:
-    """How much a restart finding says "loop": a restart counter's increase counts
-    restarts; other restart signals (a CrashLoopBackOff reason) say it outright."""
-    if not f.series.query.startswith("increase("):
-        return 1.0
-    return min(1.0, max(f.peak, 0.0) / LOOP_RESTARTS)
+def _restarts(f: MetricFinding) -> float | None:
+    """How many restarts a restart finding counts: a restart counter's increase, or the
+    rise of a restart count read as it is (Datadog's `kubernetes.containers.restarts`
+    is a count, not a counter by name: 0 → 1 is one restart). None for a signal that
+    says "loop" outright (a CrashLoopBackOff reason)."""
+    if f.series.query.startswith("increase("):
+        return max(f.peak, 0.0)
+    if "restart" in f.series.name.lower():
+        return max(f.peak - f.baseline, 0.0)
+    return None
 
 
 def crash_signal(view: ServiceView) -> float:
+    """The restarts of the service's containers, counted over all its pods: four pods
+    that each died once are the service crashing; one pod of three restarting once is
+    a container that died once. Crash lines in its logs and the cluster's crash events
+    count as they are."""
     rs = [f for f in view.metrics if f.family == "restarts" and f.direction > 0]
     rs_logs = [x for x in view.logs if x.family == "restarts"]
     crash = view.event("crash")
+    counted = [(f, _restarts(f)) for f in rs]
+    loop = min(1.0, sum(n for _, n in counted if n is not None) / LOOP_RESTARTS)
     return max(
-        [f.strength * _loop(f) for f in rs]
+        [f.strength * (loop if n is not None else 1.0) for f, n in counted]
         + [0.8 * x.strength for x in rs_logs]
         + [crash.strength if crash is not None else 0.0]
     )

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 
-from aisre_cli.investigate.analyzers.metrics import MetricFinding
 from aisre_cli.investigate.evidence import (
     Candidate,
     _fmt,
@@ -17,7 +16,7 @@ from aisre_cli.investigate.evidence import (
 )
 from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
-from aisre_cli.investigate.scene import TOL_S, Scene, ServiceView, demand_rose
+from aisre_cli.investigate.scene import TOL_S, Scene, ServiceView, demand_rose, surge_size
 
 INTERNAL_DISCOUNT = 0.7
 """How much a surge loses when its callers' own request rates were seen flat."""
@@ -38,12 +37,6 @@ def internal_load(scene: Scene, s: str) -> float:
     return INTERNAL_DISCOUNT
 
 
-def _size(f: MetricFinding) -> float:
-    """A surge that overwhelms a service is large in relative terms (x2 and more);
-    +20% on a steady counter is many sigmas but no surge."""
-    return min(1.0, max(f.rel, 0.0)) if f.baseline > 0 else 1.0
-
-
 @register("traffic")
 def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     s = view.name
@@ -53,7 +46,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         return []
     # the reading that says "surge" most: the service's whole demand (`demand_totals`)
     # rather than the one status code whose series grew by what was still served
-    f0 = max(surge, key=lambda f: f.strength * _size(f))
+    f0 = max(surge, key=lambda f: f.strength * surge_size(f))
     health = [
         f
         for f in view.metrics
@@ -84,7 +77,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     )
     degraded = sorted({f.family or "other" for f in health})
     effect = f"{', '.join(degraded)} degraded" if degraded else "its dependencies degraded"
-    size = _size(f0)
+    size = surge_size(f0)
     return [
         make(
             scene,
