@@ -814,6 +814,48 @@ def test_canary_pods_no_worse_than_the_old_ones_clear_the_change() -> None:
     assert u.features["kind_signal"] > 0.4 and u.features["change_proximity"] > 0.5
 
 
+def test_a_change_whose_service_failed_with_a_deeper_one_is_not_harmed_by_it() -> None:
+    """api deployed five minutes before its errors rose; but db, which api calls, went
+    down as they rose. api got worse after the deploy, and db's failure explains it:
+    the before-and-after is no harm of the deploy (a comparison of its new pods with
+    its old ones would be)."""
+    d = _deploy("d-api", "api", FAULT - 300)
+    errs = series("http_errors_ratio", "api", 0.01, 0.3)
+    alone = run(context([errs], changes=[d]))
+    (c0,) = [c for c in alone.candidates if c.subject == "d-api"]
+    probe = series("probe_success", "db", 1.0, 0.0, noise=0.0)
+    both = run(context([errs, probe], changes=[d]))
+    (c,) = [c for c in both.candidates if c.subject == "d-api"]
+    assert c0.features["change_harm"] > 0.8
+    assert c.features["deeper"] > 0.5
+    assert c.features["change_harm"] <= c0.features["change_harm"] * (1 - c.features["deeper"])
+    assert max(both.candidates, key=lambda x: x.score).service == "db"
+
+
+def test_a_service_known_by_its_logs_alone_dates_its_trouble() -> None:
+    """api exports no series; from the fault its logs time out calling a partner. web
+    (which pages) deployed five minutes before and errs from the fault: api's logs are
+    deeper trouble as early as web's, not nothing, and web's getting worse after its
+    deploy is no longer all the deploy's harm."""
+    d = _deploy("d-web", "web", FAULT - 300)
+    lines = [
+        (
+            FAULT + 5.0 + 10 * i,
+            "api",
+            "ERROR",
+            "POST https://partner.example/v2: context deadline exceeded",
+        )
+        for i in range(30)
+    ]
+    calm = [(T0 + 60.0 * i, "api", "INFO", "request served") for i in range(40)]
+    a = run(context([], changes=[d], logs=lines + calm))
+    (c,) = [c for c in a.candidates if c.subject == "d-web"]
+    assert c.features["deeper"] > 0.3
+    api = [x for x in a.candidates if x.service == "api"]
+    assert api and max(x.features["anomaly"] for x in api) > 0.5
+    assert c.features["change_harm"] < 0.7  # web's before-and-after: api's doing too
+
+
 def test_change_after_onset_is_not_harm() -> None:
     hotfix = _deploy("d-hotfix", "api", FAULT + 600)
     a = run(context([series("http_errors_ratio", "api", 0.01, 0.3)], changes=[hotfix]))
@@ -2310,6 +2352,19 @@ def test_histogram_buckets_are_read_as_their_percentile() -> None:
     # no +Inf bucket: no histogram to read; the buckets stay
     partial = _histogram({0.1: [1.0] * 10, 1.0: [2.0] * 10}, {})
     assert sorted(s.name for s in prepare(partial, m)) == [partial[0].name] * 2
+
+
+def test_sparse_histogram_buckets_are_counters_by_name() -> None:
+    """Seven five-minute points of `_bucket` counters: too few to call them counters by
+    their shape, but a bucket is a counter by name (raw, 1.9 million calls read as a
+    level of latency)."""
+    from aisre_cli.investigate.analyzers.metrics import counter_like, prepare
+
+    m = FamilyMatcher()
+    parts = _histogram(_bands([100.0] * 7, [2.0] * 7), {})
+    assert all(counter_like(p, m) for p in parts)
+    (p95,) = prepare(parts, m)
+    assert p95.name.endswith("_p95") and max(p95.values) < 1.0
 
 
 def as_rate_(s: Series) -> Series:

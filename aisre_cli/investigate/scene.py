@@ -78,6 +78,9 @@ EVENT_ANOMALY = 0.8
 """A fault the cluster reported (crash, failed start, probe, capacity) counts as an
 anomaly at the service this much, like a span finding: the service is in trouble from
 then on, even when its own series stopped (a crashed pod exports nothing)."""
+LOG_ANOMALY = 0.8
+"""New error logs count as an anomaly this much at a service that exports no series
+(like a span finding or a cluster event): its only evidence of trouble."""
 EVENT_MIN = 0.1
 """Event groups weaker than this (old, or one Warning long after the page) are ignored."""
 ONSET_SHARE = 0.8
@@ -359,13 +362,6 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         anom[e.callee] = max(anom.get(e.callee, 0.0), 0.8 * edge_strength(e.z))
         first[e.callee] = min(first.get(e.callee, e.onset), e.onset)
 
-    lat = _latency_growth(per_svc)
-    anomalous = {s for s, v in anom.items() if v >= 0.2}
-    fan = _fan_out(topo, anomalous, first, max(TOL_S, step), fnd.observed, fams)
-    seen_by = {d: s for s, lone in fan.items() for d in lone}
-    ref_onset = first.get(a, onset) if a else onset
-    sync_scale = max(2 * step, 300.0)
-
     logs_at: dict[str, list[LogFinding]] = {}
     for lf in fnd.logs.findings:
         if lf.first_after < onset - 1800 or lf.first_after > hi:
@@ -373,6 +369,24 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         logs_at.setdefault(lf.service, []).append(lf)
     for found in logs_at.values():
         found.sort(key=lambda x: -x.strength)
+
+    # A service that exports no series at all, known by its logs alone (a legacy
+    # service, a crashed pod that scrapes nothing), is in trouble from when its new
+    # errors began, as far as they are strong: without it, its callers' metrics are the
+    # earliest trouble and their innocent change "comes first".
+    watched = {x.service for x in ctx.series if x.service}
+    for s, found in logs_at.items():
+        if s in watched or s in anom:
+            continue
+        top = found[0].strength
+        anom[s] = LOG_ANOMALY * top
+        first[s] = min(x.first_after for x in found if x.strength >= ONSET_SHARE * top)
+    lat = _latency_growth(per_svc)
+    anomalous = {s for s, v in anom.items() if v >= 0.2}
+    fan = _fan_out(topo, anomalous, first, max(TOL_S, step), fnd.observed, fams)
+    seen_by = {d: s for s, lone in fan.items() for d in lone}
+    ref_onset = first.get(a, onset) if a else onset
+    sync_scale = max(2 * step, 300.0)
 
     def caller_trouble(x: str, direct: bool) -> float | None:
         """When caller `x` first showed trouble: its anomalies and, for a direct caller,
@@ -402,8 +416,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         # no topology, or one that does not know the service: its callers are unknown
         return max([*near, 0.9 if d.logs else 0.0, 0.0 if has_topo and s in known else 0.5])
 
-    # services whose own series are there, and those with a certificate reading
-    watched = {x.service for x in ctx.series if x.service}
+    # services whose own series are there (`watched`), and those with a certificate reading
     certified = {f.series.service for f in fnd.certs if f.series.service}
 
     def svc_features(s: str) -> dict[str, float]:

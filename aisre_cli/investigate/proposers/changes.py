@@ -188,6 +188,11 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
                 # ... but a surge above the callee is not above this service
                 host, extra = callee, {"upstream_surge": view.features["upstream_surge"]}
         signal = harm if cleared else max(host.features["anomaly"], host.features["logs"], harm)
+        # its service got worse after it, but so did a service below it, as early: the
+        # deeper trouble explains the before-and-after (not a canary's comparison)
+        if h is None or not h.version_compared:
+            signal *= 1.0 - host.features["deeper"]
+            harm *= 1.0 - host.features["deeper"]
         out.append(
             make(
                 scene,
