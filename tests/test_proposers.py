@@ -1092,6 +1092,23 @@ def test_a_callers_surge_explains_load_below_as_far_as_it_is_large(
     assert lo <= sat.features["upstream_surge"] <= hi
 
 
+def test_a_small_surge_does_not_claim_the_trouble_below_it() -> None:
+    """web's requests rise, then api (which it calls) crash-loops. At x3 the crash is
+    the surge's effect: it does not count against the surge (`deeper` 0). +30% on a
+    steady rate explains it as far as it is a surge: most of api's trouble stays api's."""
+
+    def surge(rise: float) -> Candidate:
+        ts = [T0 + i * STEP for i in range(N)]
+        crash = [0.0 if t < FAULT else float(int((t - FAULT) / STEP) + 1) for t in ts]
+        web = series("http_requests_per_second", "web", 100.0, 100.0 * rise, at=FAULT - 300)
+        (c,) = cands(run(context([web, _restarts(ts, crash)])), "traffic_surge", "web")
+        return c
+
+    big, small = surge(3.0), surge(1.3)
+    assert big.features["deeper"] < 0.05 and small.features["deeper"] > 0.3
+    assert small.features["root_local"] < 0.7 * big.features["root_local"]
+
+
 def _surge_ctx(caller_rate: bool, at: str = "api") -> Context:
     extra = [
         series("http_requests_per_second", at, 100.0, 400.0),

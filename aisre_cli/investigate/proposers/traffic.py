@@ -78,6 +78,8 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     degraded = sorted({f.family or "other" for f in health})
     effect = f"{', '.join(degraded)} degraded" if degraded else "its dependencies degraded"
     size = surge_size(f0)
+    deeper = view.features["deeper"] * (1.0 - f0.strength * size)
+    an = view.features["anomaly"]
     return [
         make(
             scene,
@@ -88,7 +90,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             f0.strength * size * follow * (1.0 - upstream_surge) * (1.0 - inside),
             [metric_evidence(f0)] + [metric_evidence(f) for f in health[:1]],
             # the services it calls degrading as early is the surge's effect, not a
-            # deeper cause: it does not count against the surge
-            {"deeper": 0.0, "root_local": view.features["anomaly"] * view.features["sync"]},
+            # deeper cause, as far as it is a surge: +50% explains a crash below by half
+            {"deeper": deeper, "root_local": an * view.features["sync"] * (1.0 - deeper)},
         )
     ]
