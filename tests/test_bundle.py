@@ -401,6 +401,10 @@ def test_optional_files_may_be_missing(tmp_path: Path) -> None:
             {"service": "postgres-exporter", "pod": "postgres-exporter-6d8f9b7c4d-x2x9q"},
             "postgres-exporter",
         ),
+        # the blackbox prober's instance is the URL it probed; YACE's the AWS resource
+        ({"job": "blackbox", "instance": "https://tinyco.app/"}, None),
+        ({"job": "yace", "dimension_LoadBalancer": "app/driver-bff/1f2e"}, None),
+        ({"job": "yace", "service": "driver-bff"}, "driver-bff"),
         ({}, None),
     ],
 )

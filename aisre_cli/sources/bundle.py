@@ -422,13 +422,14 @@ def _ts(path: Path, place: str, value: Any) -> datetime:
 _COLLECTOR_JOB = re.compile(
     r"(^|[/_-])(kubelet|cadvisor|kube-state-metrics|node-exporter|node_exporter|"
     r"kubernetes-nodes|otel-collector|opentelemetry-collector|apiserver|"
-    r"[a-z0-9]+[_-]exporter)$"
+    r"blackbox|yace|cloudwatch|pushgateway|[a-z0-9]+[_-]exporter)$"
 )
 """`job` (or `service`) values that name the collector that scraped a series, not the
 workload it describes: kube-prometheus' cAdvisor and kube-state-metrics (whose
 ServiceMonitors also set `service="kubelet"` / `"kube-state-metrics"`), node-exporter,
-an OpenTelemetry collector, any `*-exporter` (kafka-exporter's consumer lag is the
-consumer group's)."""
+an OpenTelemetry collector, the blackbox prober (its `instance` is the URL it probed),
+YACE and other CloudWatch exporters (their `dimension_*` labels name the AWS resource),
+a Pushgateway, any `*-exporter` (kafka-exporter's consumer lag is the consumer group's)."""
 _K8S_RAND = "[bcdfghjklmnpqrstvwxz2-9]"
 _POD_SUFFIX = re.compile(
     rf"-(?:{_K8S_RAND}{{6,10}}-{_K8S_RAND}{{5}}|{_K8S_RAND}{{5}}|[0-9]{{1,4}})$"
