@@ -19,6 +19,11 @@ reach is read as the way in to that service (`_mirrors`): its trouble is the ser
 Several such dependencies of one caller that degrade together with it, seen slow by no
 other caller, are that caller's own slowness measured from its side (`_fan_out`).
 
+A change on a caller that takes more of something its callee then ran out of (a bigger
+pool before the database's connections filled: `Claim`) is load from above at the callee,
+like a surge, and the change proposer judges the change by the callee's evidence. A
+service that exports no series is in trouble from its new error logs (`LOG_ANOMALY`).
+
 Cluster events (`analyzers.events`) are part of the scene: a fault the cluster reported
 at a service (crash, failed start, failed probes, no capacity) is an anomaly there from
 when it began, feeds `k8s_events`, and is cited by every candidate at the service.
