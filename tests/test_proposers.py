@@ -2366,6 +2366,14 @@ def test_histogram_buckets_are_read_as_their_percentile() -> None:
     assert set(got) == {"v1", "v2"}
     assert "pod" not in got["v1"].labels and "code" not in got["v1"].labels  # summed
     assert got["v2"].labels["pod"] == "p3"  # one pod: a label all its buckets share
+    # a larger bucket a little short of a smaller one (pods scraped apart) is read as
+    # Prometheus reads it, cumulative; a bound that is no number is no bucket
+    skewed = {0.1: [60.0] * 10, 0.5: [50.0] * 10, 1.0: [97.0] * 10, float("inf"): [100.0] * 10}
+    (mono,) = prepare(_histogram(skewed, {}), m)
+    assert mono.values[-1] == pytest.approx(0.5 + 0.5 * (95.0 - 60.0) / (97.0 - 60.0))
+    nan = _histogram({0.1: [1.0] * 10, float("nan"): [1.0] * 10, float("inf"): [2.0] * 10}, {})
+    names = sorted(s.name for s in prepare(nan, m))
+    assert names == [nan[0].name, "http_server_request_duration_seconds_p95"]
     # no +Inf bucket: no histogram to read; the buckets stay
     partial = _histogram({0.1: [1.0] * 10, 1.0: [2.0] * 10}, {})
     assert sorted(s.name for s in prepare(partial, m)) == [partial[0].name] * 2

@@ -40,6 +40,7 @@ intermediate sums could overflow, timestamps out of order) always go to numpy.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import warnings
@@ -893,9 +894,10 @@ def _le(v: str | None) -> float | None:
     if v is None:
         return None
     try:
-        return float(v)  # "+Inf", "0.25", "1e+00"
+        b = float(v)  # "+Inf", "0.25", "1e+00"
     except ValueError:
         return None
+    return None if math.isnan(b) else b
 
 
 def histogram_quantiles(series: list[Series]) -> list[Series]:
@@ -934,7 +936,9 @@ def histogram_quantiles(series: list[Series]) -> list[Series]:
         grid = sorted(set.intersection(*(set(a) for a in sums)))
         pts: list[tuple[float, float]] = []
         for t in grid:
-            counts = [a[t] for a in sums]
+            # cumulative by bound, as Prometheus makes them (`ensureMonotonic`): pods
+            # scraped apart can leave a larger bucket a little short of a smaller one
+            counts = list(itertools.accumulate((a[t] for a in sums), max))
             total = counts[-1]
             if not total > 0 or not all(math.isfinite(c) for c in counts):
                 continue  # no calls: no duration
