@@ -883,6 +883,7 @@ def _pool_incident(summary: str, at: float = FAULT - 180, kind: str = "config") 
         "spring.datasource.hikari.maximumPoolSize: 10 → 80",
         "ConnectionStrings__Default Maximum Pool Size 10 -> 200",
         "raise celery concurrency",
+        "enable `retry-on-5xx` (maxAttempts=5, no backoff)",
     ],
 )
 def test_a_callers_pool_raised_before_its_database_ran_out_of_connections(summary: str) -> None:
@@ -942,7 +943,7 @@ def test_a_service_named_worker_names_no_workers() -> None:
 def test_takes_more_reads_the_setting_not_the_name() -> None:
     tm = change_an.takes_more
     assert tm("maxPoolSize 10 -> 50") == {"connections"}
-    assert tm("retries 3 -> 10") == {"cpu"}
+    assert tm("retries 3 -> 10") == {"cpu", "connections"}  # calls in flight hold connections
     assert tm("cache ttl 5 -> 60 (minutes)") == {"memory"}
     assert tm("worker concurrency 4 -> 16") == {"connections", "cpu"}
     assert tm("pool 50 -> 10") == frozenset()

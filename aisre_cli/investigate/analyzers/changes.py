@@ -37,7 +37,8 @@ class ChangeFinding:
 
 
 # A change that sets how much of a dependency's resource its service takes: a
-# connection pool or how many workers/threads call out (connections at the callee),
+# connection pool, how many workers/threads call out, or retries (each a call in flight
+# holding a connection: connections at the callee),
 # how much work each call asks of it (CPU), how much it keeps there (memory). Read by
 # what the setting means in the frameworks that have it (`DB_MAX_OPEN_CONNS`,
 # `SQLALCHEMY_POOL_SIZE`, Hikari `maximumPoolSize`, ADO.NET `Max Pool Size`, pgbouncer
@@ -45,7 +46,7 @@ class ChangeFinding:
 _TAKES: dict[str, re.Pattern[str]] = {
     "connections": re.compile(
         r"(?<!node )pool|conn(?:ection)?s?\b|max_?open|maxopen|max_?idle|hikari|pgbouncer|"
-        r"sessions?\b|concurren|workers?\b|threads?\b|parallel",
+        r"sessions?\b|concurren|workers?\b|threads?\b|parallel|retr(?:y|ies)",
         re.IGNORECASE,
     ),
     "cpu": re.compile(
