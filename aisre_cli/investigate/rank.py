@@ -339,8 +339,8 @@ class Ranker:
         lo = alert_ts - 3600.0
         rel = [f for f in metrics if f.onset >= lo and f.onset <= alert_ts + 300 and f.strength > 0]
         own = [f for f in rel if a and f.series.service == a]
-        if own and max(f.strength for f in own) >= ONSET_MIN:
-            top = max(f.strength for f in own)
+        top = max((f.strength for f in own), default=0.0)
+        if top >= ONSET_MIN:
             return scene.weighted_onset(
                 [(f.onset, f.strength) for f in own if f.strength >= scene.ONSET_SHARE * top]
             )

@@ -129,8 +129,6 @@ class Claim:
     connection pool, more workers) of a service it calls, which then ran out of it: load
     from above in that resource, put there by the change."""
 
-    change_id: str
-    caller: str
     callee: str
     finding: MetricFinding
     """The callee's saturation the change explains."""
@@ -162,7 +160,7 @@ def _claims(
                     continue
                 held = out.get(c.id)
                 if held is None or f.strength > held.strength:
-                    out[c.id] = Claim(c.id, c.service, d, f, f.strength)
+                    out[c.id] = Claim(d, f, f.strength)
     return out
 
 

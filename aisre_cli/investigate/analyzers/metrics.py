@@ -912,7 +912,8 @@ def histogram_quantiles(series: list[Series]) -> list[Series]:
     calls a minute, whose percentile jumps between bucket bounds from one point to the
     next. A point whose quantile falls in the +Inf bucket is the highest finite bound
     (Prometheus' rule); a point without calls has none. Buckets that make no histogram
-    (one bound, no +Inf) stay as they are."""
+    (one bound, no +Inf) stay as they are; a histogram with fewer than four points with
+    calls gives no percentile, and its bands are not read as latency either."""
     groups: dict[tuple[object, ...], dict[float, list[Series]]] = {}
     for s in series:
         le = _le(s.labels.get("le"))

@@ -136,9 +136,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         cleared = cleared or load >= LOAD_CLEARS
         # It takes more of something its callee then ran out of (`scene.Claim`): the
         # callee's trouble is what the change did, and where its evidence is.
-        cl = scene.claims.get(c.id)
-        if cl is not None and (cleared or load >= LOAD_CLEARS):
-            cl = None
+        cl = None if cleared else scene.claims.get(c.id)
         if cf.before_onset:
             stmt = (
                 f"The {what} of {s} at {_hm(c.ts.timestamp())}, "

@@ -19,15 +19,12 @@ from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
 from aisre_cli.investigate.proposers.certificate import cert_signal
 from aisre_cli.investigate.proposers.crash_loop import crash_signal
+from aisre_cli.investigate.proposers.saturation import LOG_SHARE
 from aisre_cli.investigate.scene import NODE_WEIGHT, TOL_S, Scene, ServiceView
 
 EXHAUSTIBLE = ("disk", "memory", "connections")
 """Resources whose running out stops a service (a full disk, an OOM kill, no free
 connection slots), unlike CPU, which slows it."""
-
-
-LOG_SHARE = 0.7
-"""A log line saying so counts this much (as a saturation resting on logs does)."""
 
 
 def exhausted(view: ServiceView, down_at: float) -> float:

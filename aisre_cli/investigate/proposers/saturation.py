@@ -27,6 +27,8 @@ from aisre_cli.investigate.proposers.base import make
 from aisre_cli.investigate.scene import TOL_S, Scene, ServiceView
 
 SATURATION_FAMILIES = ("cpu", "memory", "disk", "connections")
+LOG_SHARE = 0.7
+"""A resource running out that only a log line says counts this much of a reading."""
 OOM_SHARE = 0.9
 """An OOM kill backed by a climbing memory signal counts this much toward saturation."""
 LOAD_EXPLAINS = 0.8
@@ -108,7 +110,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     sig = max(
         [f.strength for f in own]
         + [0.5 * f.strength for f in sat if f.scope == "node"]
-        + [0.7 * x.strength for x in sat_logs]
+        + [LOG_SHARE * x.strength for x in sat_logs]
         + [cap.strength if cap is not None else 0.0]
         + [OOM_SHARE * oom.strength if oom is not None else 0.0]
     )
