@@ -36,6 +36,7 @@ NAMES = [
     "pod_server_latency_p99_seconds",
     "widget_frobnication_level",  # unknown to the catalogue
     "kube_pod_container_status_restarts",
+    "hikaricp_connections_active",  # things held at once: a unit floor
 ]
 
 
@@ -59,7 +60,7 @@ def _key(f: MetricFinding) -> tuple[Any, ...]:
 
 
 def _row(rng: random.Random, n: int) -> list[float]:
-    kind = rng.choice(["step", "ramp", "spike", "flat", "int", "noise", "zeros", "drop"])
+    kind = rng.choice(["step", "ramp", "spike", "flat", "int", "noise", "zeros", "drop", "flap"])
     mag = 10.0 ** rng.choice([-12, -3, 0, 0, 2, 6, 50])
     noise = rng.choice([0.0, 0.001, 0.05, 0.3, 1.0])
     at = rng.randrange(0, n)
@@ -80,6 +81,8 @@ def _row(rng: random.Random, n: int) -> list[float]:
             v = 3.0
         elif kind == "zeros":
             v = rng.choice([0.0, -0.0, 0.0, 1e-300])
+        elif kind == "flap":  # a few values repeating (MAD 0): the VISITED floor
+            v = rng.choice([0.0, 0.0, 0.0, 1.0, 2.0]) + (jump if i >= at else 0.0)
         if kind == "int":
             v = float(round(v * 10))
         out.append(v * mag)

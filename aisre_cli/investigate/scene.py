@@ -32,7 +32,7 @@ when it began, feeds `k8s_events`, and is cited by every candidate at the servic
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from aisre_cli.investigate.analyzers.changes import ChangeFinding, takes_more
 from aisre_cli.investigate.analyzers.events import EventFinding
@@ -86,6 +86,8 @@ then on, even when its own series stopped (a crashed pod exports nothing)."""
 LOG_ANOMALY = 0.8
 """New error logs count as an anomaly this much at a service that exports no series
 (like a span finding or a cluster event): its only evidence of trouble."""
+RESOURCE_LOG_FAMILIES = ("cpu", "memory", "disk", "connections")
+"""Log families that say a resource ran out (`relay_resource_logs`)."""
 EVENT_MIN = 0.1
 """Event groups weaker than this (old, or one Warning long after the page) are ignored."""
 ONSET_SHARE = 0.8
@@ -372,6 +374,13 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         logs_at.setdefault(lf.service, []).append(lf)
     for found in logs_at.values():
         found.sort(key=lambda x: -x.strength)
+    relay_resource_logs(
+        logs_at,
+        topo,
+        {x: v + (1.0 if x in fnd.dead else 0.0) for x, v in anom.items() if v >= 0.2}
+        | {x: 1.0 + anom.get(x, 0.0) for x in fnd.dead},
+        {x: {f.family for f in lst if f.family and is_bad(f)} for x, lst in per_svc.items()},
+    )
 
     # A service that exports no series at all, known by its logs alone (a legacy
     # service, a crashed pod that scrapes nothing), is in trouble from when its new
@@ -618,6 +627,54 @@ def _latency_share(s: str, d: str, lat: dict[str, dict[str, float]]) -> float:
     if not shared:
         return 1.0
     return min(1.0, max(LATENCY_FANOUT * theirs[n] / mine[n] for n in shared))
+
+
+def relay_resource_logs(
+    logs_at: dict[str, list[LogFinding]],
+    topo: Topology,
+    troubled: dict[str, float],
+    own: dict[str, set[str]],
+) -> None:
+    """Move a resource running out, said in the logs of several services at once, to the
+    one service they all call that is in trouble, in place.
+
+    Two services do not run out of disk in the same minutes: the database's `could not
+    extend file: No space left on device` (or `too many connections`, or a cache's `OOM
+    command not allowed`) is relayed to each client that called it, in each client's
+    words (a driver prefixes its exception class). Services saying a resource ran out
+    that show no reading of their own of that resource (`own`: service -> families
+    of its bad series) keep the line as an error of their own (a new error template:
+    the `logs` feature), not as their resource running out. The service they can all
+    have it from gets it: one they all call (directly or not), or one of them that all
+    the others call, which says it first hand and keeps its line. Of those in trouble
+    (`troubled`: service -> anomaly, a service that went down counting above any),
+    the one most in trouble, when it is alone there. Without a topology, or with a
+    tie, the clients only lose it."""
+    said: dict[str, list[LogFinding]] = {}
+    for svc, found in logs_at.items():
+        for lf in found:
+            if lf.family in RESOURCE_LOG_FAMILIES and lf.family not in own.get(svc, set()):
+                said.setdefault(lf.family, []).append(lf)
+    for shared in said.values():
+        services = sorted({lf.service for lf in shared})
+        if len(services) < 2:
+            continue
+        # where every one of them can have it from: a service they all call, or one of
+        # them that all the others call (it says it first hand)
+        common = set.intersection(*({svc} | topo.downstream(svc) for svc in services))
+        ranked = sorted(((troubled[x], x) for x in common if x in troubled), reverse=True)
+        source = ""
+        if ranked and (len(ranked) == 1 or ranked[0][0] > ranked[1][0]):
+            source = ranked[0][1]
+        ids = {id(lf) for lf in shared if lf.service != source}
+        for svc in services:
+            logs_at[svc] = [
+                lf if id(lf) not in ids else replace(lf, family=None) for lf in logs_at[svc]
+            ]
+        if source and source not in services:
+            mine = logs_at.setdefault(source, [])
+            mine.append(max(shared, key=lambda lf: lf.strength))
+            mine.sort(key=lambda x: -x.strength)
 
 
 def weighted_onset(pts: list[tuple[float, float]]) -> float:

@@ -87,6 +87,16 @@ _COUNTED = ("traffic", "errors")
 Poisson at least, so their noise floor is the square root of their level. Two requests
 per interval falling to one is noise, not a drop."""
 
+VISITED = 0.1
+"""A level the baseline itself held in this share of its points is noise, whatever its
+MAD says: a pool gauge that flapped between 0 and 1 connections for an hour has a MAD
+of 0, yet a stretch at 1 is not saturation. Where the MAD is 0 (more than half the
+baseline sits on one value: a few values repeat), the noise floor `_visited` puts the
+baseline's 10th and 90th percentiles (lower and higher order statistics, no
+interpolation: both detection paths pick the same float) no further than Z_ONSET from
+its median. Elsewhere the MAD reads the noise and this floor is not used: on a
+heavy-tailed latency percentile it would hide a real shift behind its tail."""
+
 INF_CEILING = 2.0
 """An +Inf point reads as this many times the row's largest finite value. Prometheus
 answers +Inf for a `histogram_quantile` whose quantile is above the highest finite
@@ -94,6 +104,36 @@ bucket (a p99 past the largest latency the histogram measures: requests timing o
 and for a positive number divided by zero. Read as a gap, the strongest latency signal
 of an incident vanished; the bucket bound is not in the series, so "above everything
 seen, by a clear margin" is what can be said."""
+
+
+def _visited(ordered: Sequence[float], base: float) -> float:
+    """The `VISITED` noise floor from the sorted baseline `ordered`."""
+    last = len(ordered) - 1
+    hi = int(last * (1.0 - VISITED) + 1e-9)
+    return max(ordered[hi] - base, base - ordered[last - hi], 0.0) / Z_ONSET
+
+
+_UNITS = ("connections",)
+"""Families whose whole-number series count things held at once (connections, threads,
+queued tasks, goroutines): at least one of them is noise. A thread-pool queue that
+goes from 0 to 1, or a pool from 0 to 1 connection in use, is no saturation however
+flat its baseline was: their noise floor is one of them (`_count_floor`). Not the
+square root of the level, as for requests: a pool holds its connections steadily,
+and 13 of them becoming 40 is no Poisson wobble."""
+
+
+def _count_floor(c: SignalClass, base: float) -> float:
+    """The noise floor of a whole-number series of class `c` at level `base` (`_COUNTED`
+    and `_UNITS`); the caller checks that the series is whole numbers."""
+    if _unit(c):
+        return 1.0
+    return math.sqrt(abs(base)) if _counted(c) else 0.0
+
+
+def _unit(c: SignalClass) -> bool:
+    """Could its whole-number values be things held at once (`_UNITS`)? Not a percent
+    or a ratio of a pool."""
+    return c.family in _UNITS and c.shape not in ("percent", "ratio")
 
 
 def _counted(c: SignalClass) -> bool:
@@ -327,13 +367,24 @@ def _detect_matrix(
     # event: 0.2% of the baseline level, 1% of the largest deviation in the series.
     span = np.max(np.abs(x - base[:, None]), axis=1)
     # a request count per interval (whole numbers) is Poisson at least: sqrt of its level
-    counted = np.array([_counted(c) for c in classes])
+    counted = np.array([_counted(c) or _unit(c) for c in classes])
     counts = counted & np.all(x == np.floor(x), axis=1)
-    poisson = np.where(counts, np.sqrt(np.abs(base)), 0.0)
+    units = np.array([_unit(c) for c in classes])
+    poisson = np.where(counts, np.where(units, 1.0, np.sqrt(np.abs(base))), 0.0)
     shares = np.array([_share_floor(c) for c in classes])
+    # `_visited`: the baseline's order statistics (NaN, past each row's end, sort last)
+    ordered = np.sort(basex, axis=1)
+    last = be - 1
+    hi = (last * (1.0 - VISITED) + 1e-9).astype(np.int64)
+    rix = np.arange(m)
+    spread = np.maximum.reduce(
+        [ordered[rix, hi] - base, base - ordered[rix, last - hi], np.zeros(m)]
+    )
+    visited = np.where(mad == 0, spread / Z_ONSET, 0.0)
     scale = np.maximum.reduce(
         [
             1.4826 * mad,
+            visited,
             0.25 * sd,
             np.array([c.rel_floor for c in classes]) * np.abs(base),
             0.01 * span,
@@ -640,11 +691,18 @@ def _detect_rows(
         sq = [(v - avg) * (v - avg) for v in basev] + [0.0] * (n - be)
         sd = math.sqrt(_np_sum(sq) / be)
         span = max(abs(v - base) for v in x)
-        counts = _counted(c) and _whole(x)
-        poisson = math.sqrt(abs(base)) if counts else 0.0
+        poisson = _count_floor(c, base) if _whole(x) else 0.0
         share = _share_floor(c)
+        visited = _visited(sorted(basev), base) if mad == 0 else 0.0
         scale = max(
-            1.4826 * mad, 0.25 * sd, c.rel_floor * abs(base), 0.01 * span, poisson, share, 1e-9
+            1.4826 * mad,
+            visited,
+            0.25 * sd,
+            c.rel_floor * abs(base),
+            0.01 * span,
+            poisson,
+            share,
+            1e-9,
         )
         rmed = _np_median(x[ib:ir])
         if dirn != 0:

@@ -1,0 +1,150 @@
+"""Two readings of what a number means, each one signal shape at a time.
+
+* A resource running out that several services say at once in their logs is one
+  resource, relayed by its clients (`scene.relay_resource_logs`).
+* A whole-number gauge of things held at once (connections, queued tasks) moves by one
+  as noise, and a gauge that flapped between a few values for an hour is not anomalous
+  at a value it often held (`metrics._count_floor`, `metrics.VISITED`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from aisre_cli.investigate.analyzers.logs import LogFinding
+from aisre_cli.investigate.analyzers.metrics import _detect_matrix, _detect_rows
+from aisre_cli.investigate.families import FamilyMatcher
+from aisre_cli.investigate.scene import relay_resource_logs
+from aisre_cli.model import Series, Topology
+
+T0 = 1_700_000_000.0
+DISK = "ERROR: could not extend file <*>: No space left on device"
+
+
+def _log(service: str, template: str = DISK, family: str | None = "disk") -> LogFinding:
+    return LogFinding(
+        service=service,
+        template=template,
+        level="error",
+        family=family,
+        before=0,
+        after=12,
+        rate_ratio=12.0,
+        new=True,
+        first_after=T0,
+        strength=0.85,
+    )
+
+
+TOPO = Topology(
+    depends_on={
+        "web": ["auth", "db", "cache"],
+        "auth": ["db", "cache"],
+        "worker": ["db", "cache"],
+        "db": [],
+        "cache": [],
+    }
+)
+
+
+def _families(logs_at: dict[str, list[LogFinding]]) -> dict[str, list[str | None]]:
+    return {s: [lf.family for lf in v] for s, v in sorted(logs_at.items())}
+
+
+def test_the_same_resource_running_out_at_three_clients_is_their_store_s() -> None:
+    logs_at = {s: [_log(s)] for s in ("web", "auth", "worker")}
+    relay_resource_logs(logs_at, TOPO, {"db": 1.6, "cache": 0.4, "web": 1.0}, {})
+    assert _families(logs_at) == {
+        "auth": [None],
+        "db": ["disk"],
+        "web": [None],
+        "worker": [None],
+    }
+    # the line the store gets is a client's: its citation points where it was said
+    assert logs_at["db"][0].service in ("web", "auth", "worker")
+
+
+def test_a_store_that_says_it_first_hand_keeps_its_line() -> None:
+    logs_at = {s: [_log(s)] for s in ("web", "auth", "db")}
+    relay_resource_logs(logs_at, TOPO, {"db": 1.6, "web": 1.0, "auth": 1.0}, {})
+    assert _families(logs_at) == {"auth": [None], "db": ["disk"], "web": [None]}
+    assert logs_at["db"][0].service == "db"
+
+
+def test_with_two_stores_alike_in_trouble_the_clients_only_lose_it() -> None:
+    logs_at = {s: [_log(s)] for s in ("auth", "worker")}
+    relay_resource_logs(logs_at, TOPO, {"db": 0.5, "cache": 0.5}, {})
+    assert _families(logs_at) == {"auth": [None], "worker": [None]}
+
+
+def test_one_service_saying_it_or_one_with_its_own_reading_keeps_it() -> None:
+    alone = {"auth": [_log("auth")]}
+    relay_resource_logs(alone, TOPO, {"db": 1.0}, {})
+    assert _families(alone) == {"auth": ["disk"]}
+    # worker's own disk series went bad: its line is its own; auth alone says it
+    logs_at = {s: [_log(s)] for s in ("auth", "worker")}
+    relay_resource_logs(logs_at, TOPO, {"db": 1.0}, {"worker": {"disk"}})
+    assert _families(logs_at) == {"auth": ["disk"], "worker": ["disk"]}
+
+
+def test_other_errors_and_other_resources_are_left_alone() -> None:
+    logs_at = {
+        s: [_log(s, "rpc error: code = Unavailable", None), _log(s, "OOMKilled", "memory")]
+        for s in ("auth",)
+    } | {"worker": [_log("worker", DISK)]}
+    relay_resource_logs(logs_at, TOPO, {"db": 1.0}, {})
+    assert _families(logs_at) == {"auth": [None, "memory"], "worker": ["disk"]}
+
+
+# ------------------------------------------------------------------ whole-number gauges
+
+
+def _gauge(name: str, vals: list[float]) -> Series:
+    return Series(
+        name=name,
+        service="checkout",
+        labels={"service": "checkout"},
+        timestamps=[T0 + 30.0 * i for i in range(len(vals))],
+        values=vals,
+        ref=f"metrics/{name}.json",
+    )
+
+
+def _found(row: Series, alert: float) -> list[tuple[float, float]]:
+    """(direction, level) of each finding; both detection paths must agree."""
+    m = FamilyMatcher()
+    x = np.array([row.values], dtype=np.float64)
+    rows, mat = _detect_rows([row], m, alert, 300.0), _detect_matrix(x, [row], m, alert, 300.0)
+    assert [(f.z, f.onset, f.level) for f in rows] == [(f.z, f.onset, f.level) for f in mat]
+    return [(f.direction, f.level) for f in rows]
+
+
+def test_a_pool_that_flapped_between_0_and_1_is_not_saturated_at_1() -> None:
+    """Hikari's active connections at low traffic: 0 or 1 for an hour (60% zeros, so
+    a MAD of 0), then mostly 1. A value the baseline held in 40% of its points is no
+    anomaly; 6 in use is."""
+    flap = [1.0 if (i * 7) % 5 < 2 else 0.0 for i in range(100)]
+    alert = T0 + 30.0 * 104
+    assert _found(_gauge("hikaricp_connections_active", flap + [1.0] * 22), alert) == []
+    high = _found(_gauge("hikaricp_connections_active", flap + [6.0] * 22), alert)
+    assert [d for d, _ in high] == [1]
+
+
+def test_a_queue_from_0_to_1_is_noise_and_from_0_to_12_is_not() -> None:
+    alert = T0 + 30.0 * 104
+    flat = [0.0] * 100
+    assert _found(_gauge("dotnet_threadpool_queue_length", flat + [1.0] * 22), alert) == []
+    assert _found(_gauge("dotnet_threadpool_queue_length", flat + [12.0] * 22), alert) != []
+    # a pool's share in use is a percent, not things: no unit floor there
+    pct = [0.0] * 100 + [1.0] * 22
+    assert _found(_gauge("db_pool_usage_percent", pct), alert) != []
+
+
+def test_a_heavy_tailed_latency_keeps_its_mad() -> None:
+    """The VISITED floor is for few repeating values only: a latency percentile with a
+    tail (MAD > 0) is read by its MAD: a sustained level under the tail's spikes (its
+    90th percentile) is still a shift."""
+    base = [0.10 + 0.01 * ((i * 7) % 5) + (0.3 if i % 9 == 0 else 0.0) for i in range(100)]
+    vals = base + [0.35] * 22
+    found = _found(_gauge("http_request_duration_seconds_p95", vals), T0 + 30.0 * 104)
+    assert [d for d, _ in found] == [1]
