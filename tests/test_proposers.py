@@ -1817,8 +1817,11 @@ def test_an_autoscaler_adding_replicas_after_the_load_rose_is_not_the_cause() ->
     assert "the autoscaler answering it" in answer.statement
     (down,) = cands(_scaled("scaled api from 4 to 2 replicas", FAULT + 60), "config_change", "api")
     assert down.features["kind_signal"] > 0.3
+    # added before any demand rose: not the autoscaler answering it, but the surge that
+    # came after explains api's failing as well (`loaded`) ...
     (early,) = cands(_scaled(up, FAULT - 300), "config_change", "api")
-    assert early.features["kind_signal"] > 0.3
+    assert "the autoscaler answering it" not in early.statement
+    assert answer.features["kind_signal"] < early.features["kind_signal"] < 0.3
     # no surge, but api was failing already when the replicas came: still an answer
     ctx = context(
         [series("http_errors_ratio", "api", 0.01, 0.3)],
@@ -2518,3 +2521,68 @@ def test_memory_in_use_moves_a_few_percent_without_saturating() -> None:
     assert not cands(run(context([wiggle])), "resource_saturation", "api")
     climb = series("container_memory_working_set_bytes", "api", 435e6, 700e6, noise=0.0)
     assert cands(run(context([climb])), "resource_saturation", "api")
+
+
+# ------------------------------------------------------------------ a change during a surge
+
+
+def _surge_and_change(surge_at: float, change_at: float) -> Analysis:
+    """web's requests triple at `surge_at`; api's latency and errors climb at FAULT; a
+    config change lands on api at `change_at`."""
+    web = series("http_requests_per_second", "web", 100.0, 300.0, at=surge_at)
+    api_rps = series("http_requests_per_second", "api", 90.0, 270.0, at=surge_at)
+    api_lat = series("http_request_duration_p99_seconds", "api", 0.1, 0.9)
+    cfg = Change(id="cfg", ts=_dt(change_at), service="api", kind="config", summary="log level")
+    return run(context([web, api_rps, api_lat], changes=[cfg]))
+
+
+def test_a_change_that_came_as_the_load_rose_did_not_make_it_worse() -> None:
+    """A surge reaches api two minutes before its latency climbs; a config change landed
+    on api a minute before that. api's before-and-after of the change is the surge's
+    doing (`loaded`): the change's harm is mostly explained away, and the surge leads."""
+    a = _surge_and_change(FAULT - 120, FAULT - 60)
+    (chg,) = [c for c in a.candidates if c.subject == "cfg"]
+    calm = _surge_and_change(FAULT + 1200, FAULT - 60)  # the same, with no surge by then
+    (alone,) = [c for c in calm.candidates if c.subject == "cfg"]
+    assert chg.features["change_harm"] <= 0.3 * alone.features["change_harm"]
+    assert alone.features["change_harm"] > 0.5
+    top = max(a.candidates, key=lambda c: c.score)
+    assert (top.kind, top.service) == ("traffic_surge", "web")
+
+
+def test_demand_that_rose_after_the_trouble_does_not_clear_the_change() -> None:
+    """A release makes api fail at FAULT; its callers retry and api's request rate
+    triples three minutes later. The retries came after the trouble: the deploy keeps
+    its harm."""
+    api_err = series("http_errors_ratio", "api", 0.01, 0.4)
+    retries = series("http_requests_per_second", "api", 90.0, 270.0, at=FAULT + 180)
+    d = _deploy("d", "api", FAULT - 60)
+    a = run(context([api_err, retries], changes=[d]))
+    (dep,) = [c for c in a.candidates if c.subject == "d"]
+    b = run(context([api_err], changes=[d]))
+    (alone,) = [c for c in b.candidates if c.subject == "d"]
+    assert dep.features["change_harm"] == pytest.approx(alone.features["change_harm"])
+
+
+def test_linkerd_failure_classification_is_errors_not_demand() -> None:
+    """Linkerd's proxy counts every response in `response_total`, split by
+    `classification`: the failures rising are errors, not a surge."""
+    m = FamilyMatcher()
+    fail = m.classify("response_total", {"classification": "failure", "direction": "inbound"})
+    ok = m.classify("response_total", {"classification": "success", "direction": "inbound"})
+    assert (fail.family, fail.bad_up) == ("errors", True)
+    assert ok.family == "traffic"
+
+
+def test_a_surge_long_after_a_change_leaves_its_before_and_after_alone() -> None:
+    """The surge came 20 minutes after the change: outside the minutes its before-and-
+    after compares (`AFTER_S`), so it explains nothing of what the change is read as
+    (its signal for its closeness); 8 minutes after, it explains most of it."""
+
+    def per_closeness(change_at: float) -> float:
+        a = _surge_and_change(FAULT - 120, change_at)
+        (c,) = [c for c in a.candidates if c.subject == "cfg"]
+        return c.features["kind_signal"] / c.features["change_proximity"]
+
+    assert per_closeness(FAULT - 600) < 0.3 * per_closeness(FAULT - 1320)
+    assert per_closeness(FAULT - 1320) > 0.9

@@ -246,6 +246,7 @@ _REASON_LABELS = (
     "status_class",
     "http_status_class",
     "outcome",
+    "classification",  # Linkerd's proxy: `response_total{classification="failure"}`
 )
 _GRPC_FAILURES = frozenset(
     {

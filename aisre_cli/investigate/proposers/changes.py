@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from aisre_cli.investigate.analyzers.changes import AFTER_S, BEFORE_S
 from aisre_cli.investigate.analyzers.events import after
 from aisre_cli.investigate.evidence import (
     Candidate,
@@ -42,6 +43,7 @@ from aisre_cli.investigate.evidence import (
 )
 from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
+from aisre_cli.investigate.proposers.saturation import LOAD_EXPLAINS
 from aisre_cli.investigate.scene import TOL_S, VERSION_WORSE, Claim, Scene, ServiceView
 from aisre_cli.model import HypothesisKind
 
@@ -70,6 +72,27 @@ def responding(scene: Scene, s: str, t: float) -> float:
     began = scene.first.get(s)
     own = scene.anom.get(s, 0.0) if began is not None and began <= t else 0.0
     return max(surge, own)
+
+
+def loaded(scene: Scene, s: str, t: float) -> float:
+    """0-1: how strongly demand at `s` or at a service calling it rose (`scene.surge_at`)
+    in the minutes a before-and-after of a change at time `t` compares (`BEFORE_S`
+    before it to `AFTER_S` after), no later than
+    `s`'s own trouble began: a service that got worse as its load rose is busy, and the
+    change that happened to come then did not make it worse. Demand that rose after the
+    trouble began (callers retrying a failing release) does not count."""
+    began = scene.first.get(s)
+    if began is None:
+        return 0.0
+    near = {s} | scene.upstream(s)
+    return max(
+        (
+            st
+            for x, (st, on) in scene.surge_at.items()
+            if x in near and t - BEFORE_S <= on <= min(began + TOL_S, t + AFTER_S)
+        ),
+        default=0.0,
+    )
 
 
 LOAD_CLEARS = 0.3
@@ -188,9 +211,15 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         signal = harm if cleared else max(host.features["anomaly"], host.features["logs"], harm)
         # its service got worse after it, but so did a service below it, as early: the
         # deeper trouble explains the before-and-after (not a canary's comparison)
+        # ... and so did its load, as early: the surge explains the before-and-after,
+        # and its timing is as close as the change's (`loaded`). Not replicas removed
+        # as the load rose: that makes it worse.
+        busy = 1.0
         if h is None or not h.version_compared:
-            signal *= 1.0 - host.features["deeper"]
-            harm *= 1.0 - host.features["deeper"]
+            if c.kind != "scale" or scaled_up(c.summary):
+                busy = 1.0 - LOAD_EXPLAINS * loaded(scene, host.name, c.ts.timestamp())
+            signal *= (1.0 - host.features["deeper"]) * busy
+            harm *= (1.0 - host.features["deeper"]) * busy
         out.append(
             make(
                 scene,
@@ -200,7 +229,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
                 stmt,
                 # a change just before the onset is half a reading on its own, unless its
                 # new pods were seen to do no worse than its old ones
-                cf.proximity * ((0.0 if cleared else 0.5) + 0.5 * signal),
+                cf.proximity * ((0.0 if cleared else 0.5 * busy) + 0.5 * signal),
                 specific,
                 {
                     **extra,
