@@ -405,6 +405,22 @@ def test_optional_files_may_be_missing(tmp_path: Path) -> None:
         ({"job": "blackbox", "instance": "https://tinyco.app/"}, None),
         ({"job": "yace", "dimension_LoadBalancer": "app/driver-bff/1f2e"}, None),
         ({"job": "yace", "service": "driver-bff"}, "driver-bff"),
+        # Prometheus' example Kubernetes scrape jobs name the scrape, not the service:
+        # the Service's name is relabelled to kubernetes_name, or the pod says
+        ({"job": "kubernetes-service-endpoints", "kubernetes_name": "orders"}, "orders"),
+        ({"job": "kubernetes-pods", "pod": "orders-7d9f8b6c5d-x2x9q"}, "orders"),
+        ({"job": "blackbox-tls", "instance": "https://api.example.com"}, None),
+        # Nomad's client telemetry names the task group; dotnet-monitor and statsd's
+        # exporter keep the job they were sent as in exported_job
+        ({"job": "nomad-clients", "task_group": "rating-engine"}, "rating-engine"),
+        ({"job": "dotnet-monitor", "exported_job": "labels"}, "labels"),
+        ({"job": "statsd-exporter", "exported_job": "ns/playback"}, "playback"),
+        # Envoy's sidecar names its own service's cluster
+        ({"job": "envoy-stats", "local_cluster": "trips"}, "envoy-stats"),
+        ({"local_cluster": "trips", "envoy_cluster_name": "pg"}, "trips"),
+        # no pod (Nomad, Docker): the application's container, not a sidecar's
+        ({"job": "cadvisor", "container": "geocoder"}, "geocoder"),
+        ({"job": "cadvisor", "container": "istio-proxy"}, None),
         ({}, None),
     ],
 )

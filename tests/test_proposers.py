@@ -136,6 +136,14 @@ def cands(a: Analysis, kind: str, service: str | None = None) -> list[Candidate]
         ("node_load15", "cpu", True, "gauge", "node"),
         # memcached's metrics are not memory; an expired certificate is bad going up
         ("memcached_current_connections", "connections", True, "gauge", "service"),
+        # connections ever accepted are arrivals (php-fpm, nginx), not ones held
+        ("phpfpm_accepted_connections", "traffic", True, "gauge", "service"),
+        ("nginx_connections_accepted", "traffic", True, "gauge", "service"),
+        ("nginx_connections_active", "connections", True, "gauge", "service"),
+        # StatsD timers as Graphite names them: latency; their count is traffic
+        ("stats_timers_checkout_upper_95", "latency", True, "gauge", "service"),
+        ("stats_timers_checkout_mean", "latency", True, "gauge", "service"),
+        ("stats_timers_checkout_count", "traffic", True, "counter", "service"),
         ("x509_cert_expired", "certificates", True, "gauge", "service"),
         ("kube_endpoint_address_not_ready", "availability", True, "gauge", "service"),
         ("executor_queued_tasks", "connections", True, "gauge", "service"),
@@ -2586,3 +2594,23 @@ def test_a_surge_long_after_a_change_leaves_its_before_and_after_alone() -> None
 
     assert per_closeness(FAULT - 600) < 0.3 * per_closeness(FAULT - 1320)
     assert per_closeness(FAULT - 1320) > 0.9
+
+
+def test_the_calls_a_service_makes_are_not_demand_at_it() -> None:
+    """A caller retrying a failing callee makes more outgoing calls (Micrometer's
+    `http_client_requests`, a mesh's outbound direction): no surge at the caller."""
+    from aisre_cli.investigate.families import outbound
+
+    assert outbound("http_client_requests_seconds_count", {})
+    assert outbound("grpc_client_started_total", {})
+    assert outbound("response_total", {"direction": "outbound"})
+    assert not outbound("http_server_requests_seconds_count", {})
+    assert not outbound("response_total", {"direction": "inbound"})
+    calls = series(
+        "http_client_requests_seconds_count", "web", 100.0, 400.0, labels={"client": "api"}
+    )
+    a = run(context([calls, series("http_errors_ratio", "api", 0.01, 0.3)]))
+    assert not cands(a, "traffic_surge", "web")
+    served = series("http_server_requests_seconds_count", "web", 100.0, 400.0)
+    b = run(context([served, series("http_errors_ratio", "api", 0.01, 0.3)]))
+    assert cands(b, "traffic_surge", "web")

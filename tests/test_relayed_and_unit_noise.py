@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from aisre_cli.investigate.analyzers.logs import LogFinding
@@ -148,3 +150,53 @@ def test_a_heavy_tailed_latency_keeps_its_mad() -> None:
     vals = base + [0.35] * 22
     found = _found(_gauge("http_request_duration_seconds_p95", vals), T0 + 30.0 * 104)
     assert [d for d, _ in found] == [1]
+
+
+def test_a_database_whose_running_threads_triple_from_a_flat_two_is_anomalous() -> None:
+    """Half a thing is the floor (`UNIT_FLOOR`): 2 → 6 threads running is z 8."""
+    alert = T0 + 30.0 * 104
+    vals = [2.0] * 100 + [6.0] * 22
+    assert [d for d, _ in _found(_gauge("mysql_global_status_threads_running", vals), alert)] == [1]
+    assert (
+        _found(_gauge("mysql_global_status_threads_running", [2.0] * 100 + [3.0] * 22), alert) == []
+    )
+
+
+# ------------------------------------------------------------------ probes name their target
+
+
+def _probe(instance: str) -> Series:
+    return Series(
+        name="probe_ssl_earliest_cert_expiry",
+        service=None,
+        labels={"job": "blackbox-tls", "instance": instance},
+        timestamps=[T0, T0 + 60.0],
+        values=[1.0, 1.0],
+        ref="metrics/probe.json",
+    )
+
+
+def test_a_probe_belongs_to_the_service_its_target_host_names() -> None:
+    from aisre_cli.investigate.analyzers.metrics import attribute_by_url
+
+    services = {"catalog", "core-db", "surescripts-api", "edge", "api"}
+    got = [
+        s.service
+        for s in attribute_by_url(
+            [
+                _probe("https://catalog.shop.svc.cluster.local:8443/health"),
+                _probe("core-db:5432"),
+                _probe("api.surescripts.com:443"),  # an outside API: its words
+                _probe("10.0.0.1:9100"),  # an address names nobody
+                _probe("https://status.example.com/"),  # nobody's
+                _probe("tcp://[::1]:80"),
+            ],
+            services,
+        )
+    ]
+    assert got == ["catalog", "core-db", "surescripts-api", None, None, None]
+    # two services alike in the host's words: neither
+    assert attribute_by_url([_probe("pay.eu.example.com")], {"pay-eu", "eu-pay"})[0].service is None
+    # a series that has its service keeps it
+    owned = replace(_probe("catalog:443"), service="edge")
+    assert attribute_by_url([owned], services)[0].service == "edge"

@@ -110,6 +110,10 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"upstream_rq_time",
         r"gc_pause",
         r"_seconds_max$",  # Micrometer timers: the slowest call of the last interval
+        # StatsD timers as Graphite names them (`stats.timers.<name>.mean`, `upper_95`);
+        # their `count` is how many calls, traffic
+        r"(^|_)timers?_.*_(upper|lower|mean|median|std)(_\d+)?$",
+        r"(^|_)upper_\d\d$",
         r"(^|_)(seconds|milliseconds|ms)_(avg|mean)$",  # a timer's sum / count
         r"seconds_behind",  # replication behind its primary
         r"(^|_)(m|avg_?|mean_?)?rt($|_)",  # response time, abbreviated (AIOps-style KPIs)
@@ -117,7 +121,8 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"(^|_)elapsed($|_)",
     ],
     "connections": [
-        r"conn",
+        # connections held (not the counters of those ever accepted: traffic)
+        r"(?<!accepted_)(?<!handled_)conn(?!ections?_(accepted|handled)|s_(accepted|handled))",
         r"pool",
         r"sessions?(_|$)",
         r"pg_stat_activity",
@@ -162,6 +167,9 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"netstat_tcp_(retrans|timeouts|abort)",
     ],
     "traffic": [
+        # php-fpm's and nginx's counters of connections accepted or handled: arrivals
+        r"(accepted|handled)_conn|conn(ection)?s?_(accepted|handled)",
+        r"(^|_)timers?_.*_count(_ps)?$",  # a StatsD timer's calls (`stats.timers.x.count`)
         r"(receive|transmit|rx|tx)_(bytes|packets)",
         r"bytes_(received|rcvd|sent|in|out|rate|total)",
         r"network_.*(bytes|packets)",
@@ -425,6 +433,20 @@ _THROTTLED_SECONDS = re.compile(r"throttled_(seconds|time|usec|us)")
 STATUS_LABELS: tuple[str, ...] = tuple(k for k in _REASON_LABELS if k != "reason")
 """Labels that split a request metric by how the calls ended (`code`, `status`,
 `code_class`, `outcome`, …)."""
+
+
+_OUTBOUND_NAME = re.compile(r"(^|_)client_(requests?|calls?|rpcs?)|^grpc_client_|_client_started")
+_OUTBOUND_LABELS = ("direction", "traffic_direction", "flow")
+
+
+def outbound(name: str, labels: Mapping[str, str]) -> bool:
+    """A request metric that counts the calls a service makes, not the ones it serves:
+    Micrometer's `http_client_requests_seconds_count`, `grpc_client_started_total`,
+    a mesh proxy's `direction="outbound"` (Linkerd). More of them is retries or a wider
+    fan-out, not demand at the service."""
+    if _OUTBOUND_NAME.search(normalize_name(name)):
+        return True
+    return any(labels.get(k, "").lower() in ("outbound", "egress") for k in _OUTBOUND_LABELS)
 
 
 def born_status(labels: Mapping[str, str], baseline: float) -> bool:

@@ -54,15 +54,19 @@ from aisre_cli.investigate.evidence import (
     shorten_parts,
     trace_evidence,
 )
-from aisre_cli.investigate.families import born_status
+from aisre_cli.investigate.families import born_status, outbound
 from aisre_cli.model import Context, Evidence, Topology
 
 
 def demand_rose(f: MetricFinding) -> bool:
     """A request reading that rose: not one status whose series was born in the window
-    (`families.born_status`: which calls ended so, not how many came)."""
+    (`families.born_status`: which calls ended so, not how many came), nor the calls the
+    service makes (`families.outbound`: retries, not demand)."""
     return (
-        f.family == "traffic" and f.direction > 0 and not born_status(f.series.labels, f.baseline)
+        f.family == "traffic"
+        and f.direction > 0
+        and not born_status(f.series.labels, f.baseline)
+        and not outbound(f.series.name, f.series.labels)
     )
 
 

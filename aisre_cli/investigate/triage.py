@@ -241,6 +241,8 @@ def analyze_context(
         )
         # and, where nothing else names them, the grid the columns' names form
         named |= metric_an.services_in_names(ctx.series, matcher)
+        # probes of a URL or host that names a service (the blackbox prober's target)
+        ctx.series = metric_an.attribute_by_url(ctx.series, named)
         ctx.series = metric_an.attribute_by_name(ctx.series, named)
     known = topo.services() | {s.service for s in ctx.series if s.service}
     hit = alert_service.infer(ctx.alert, prof.service_labels, known)

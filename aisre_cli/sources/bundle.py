@@ -423,13 +423,22 @@ _COLLECTOR_JOB = re.compile(
     r"(^|[/_-])(kubelet|cadvisor|kube-state-metrics|node-exporter|node_exporter|"
     r"kubernetes-nodes|otel-collector|opentelemetry-collector|apiserver|"
     r"blackbox|yace|cloudwatch|pushgateway|[a-z0-9]+[_-]exporter)$"
+    # Prometheus' own example Kubernetes scrape jobs (kubernetes-pods,
+    # kubernetes-service-endpoints, ...), a blackbox module's job (blackbox-tls),
+    # Nomad's client telemetry, dotnet-monitor, and agents that forward what they got
+    r"|^kubernetes-[a-z-]+$|(^|[/_-])blackbox([_-][a-z0-9_-]+)?$|^nomad(-(clients?|servers?))?$"
+    r"|^dotnet-monitor$|^(telegraf|grafana-agent|alloy|vmagent|datadog-agent|fluent-bit)$"
 )
 """`job` (or `service`) values that name the collector that scraped a series, not the
 workload it describes: kube-prometheus' cAdvisor and kube-state-metrics (whose
 ServiceMonitors also set `service="kubelet"` / `"kube-state-metrics"`), node-exporter,
 an OpenTelemetry collector, the blackbox prober (its `instance` is the URL it probed),
 YACE and other CloudWatch exporters (their `dimension_*` labels name the AWS resource),
-a Pushgateway, any `*-exporter` (kafka-exporter's consumer lag is the consumer group's)."""
+a Pushgateway, any `*-exporter` (kafka-exporter's consumer lag is the consumer group's),
+the scrape jobs of Prometheus' example Kubernetes configuration (`kubernetes-pods`,
+`kubernetes-service-endpoints`: the service is in `kubernetes_name` or the pod), Nomad's
+client telemetry (`nomad-clients`: the task group names it), dotnet-monitor, and agents
+that forward what they scraped."""
 _K8S_RAND = "[bcdfghjklmnpqrstvwxz2-9]"
 _POD_SUFFIX = re.compile(
     rf"-(?:{_K8S_RAND}{{6,10}}-{_K8S_RAND}{{5}}|{_K8S_RAND}{{5}}|[0-9]{{1,4}})$"
@@ -461,6 +470,10 @@ WELL_KNOWN_SERVICE_LABELS: tuple[str, ...] = (
     "statefulset",
     "daemonset",
     "consumergroup",  # kafka-exporter's consumer lag: the consumer's
+    "kubernetes_name",  # Prometheus' example kubernetes-service-endpoints relabelling
+    "exported_job",  # the job a series had before the collector's job replaced it
+    "task_group",  # Nomad's allocation metrics
+    "local_cluster",  # Envoy: the cluster of the sidecar's own service
 )
 """Labels other stacks name a service by, tried after a profile's `service_labels` and
 before the pod's workload."""
@@ -471,20 +484,29 @@ def service_of(labels: dict[str, str], service_labels: Sequence[str]) -> str | N
     `job` naming the collector (`_COLLECTOR_JOB`) does not count and a `namespace/name`
     job (Promtail, Grafana Agent) is its name; then the labels other stacks name a
     service by (`WELL_KNOWN_SERVICE_LABELS`). With none, the workload of its pod: a
-    cAdvisor or kube-state-metrics series names its pod, not its service."""
+    cAdvisor or kube-state-metrics series names its pod, not its service; with no pod,
+    its container (Nomad, Docker), unless a sidecar's."""
     for key in (*service_labels, *WELL_KNOWN_SERVICE_LABELS):
         v = labels.get(key)
         if not v:
             continue
-        if key in ("job", "service") and _COLLECTOR_JOB.search(v):
+        if key in ("job", "service", "exported_job") and _COLLECTOR_JOB.search(v):
             continue
-        if key == "job":
+        if key in ("job", "exported_job"):
             v = v.rsplit("/", 1)[-1] or v
         return v
     pod = labels.get("pod") or labels.get("pod_name")
     if pod:
         return workload_of(pod)
+    container = labels.get("container") or labels.get("container_name")
+    if container and container.lower() not in _NOT_APP_CONTAINERS:
+        return container
     return None
+
+
+_NOT_APP_CONTAINERS = frozenset({"pod", "istio-proxy", "linkerd-proxy", "envoy", "istio-init"})
+"""Containers that are not the application: the pause container cAdvisor reports as
+`POD`, and mesh sidecars."""
 
 
 def alert_from_wire(a: AlertIn, service_labels: Sequence[str], source: str) -> Alert:

@@ -117,16 +117,22 @@ _UNITS = ("connections",)
 """Families whose whole-number series count things held at once (connections, threads,
 queued tasks, goroutines): at least one of them is noise. A thread-pool queue that
 goes from 0 to 1, or a pool from 0 to 1 connection in use, is no saturation however
-flat its baseline was: their noise floor is one of them (`_count_floor`). Not the
+flat its baseline was: their noise floor is half of one (`UNIT_FLOOR`). Not the
 square root of the level, as for requests: a pool holds its connections steadily,
 and 13 of them becoming 40 is no Poisson wobble."""
+
+
+UNIT_FLOOR = 0.5
+"""The noise floor of a count of things held at once (`_UNITS`), in things: one more
+is twice the floor (under Z_ONSET), two more make an anomaly barely, and a database
+whose running threads go from a flat 2 to 6 is one (z 8)."""
 
 
 def _count_floor(c: SignalClass, base: float) -> float:
     """The noise floor of a whole-number series of class `c` at level `base` (`_COUNTED`
     and `_UNITS`); the caller checks that the series is whole numbers."""
     if _unit(c):
-        return 1.0
+        return UNIT_FLOOR
     return math.sqrt(abs(base)) if _counted(c) else 0.0
 
 
@@ -370,7 +376,7 @@ def _detect_matrix(
     counted = np.array([_counted(c) or _unit(c) for c in classes])
     counts = counted & np.all(x == np.floor(x), axis=1)
     units = np.array([_unit(c) for c in classes])
-    poisson = np.where(counts, np.where(units, 1.0, np.sqrt(np.abs(base))), 0.0)
+    poisson = np.where(counts, np.where(units, UNIT_FLOOR, np.sqrt(np.abs(base))), 0.0)
     shares = np.array([_share_floor(c) for c in classes])
     # `_visited`: the baseline's order statistics (NaN, past each row's end, sort last)
     ordered = np.sort(basex, axis=1)
@@ -915,6 +921,53 @@ def attribute_by_target(series: list[Series]) -> list[Series]:
         inst = s.labels.get("instance")
         who = owners.get(inst, set()) if inst and not s.service else set()
         out.append(replace(s, service=next(iter(who))) if len(who) == 1 else s)
+    return out
+
+
+_URL_LABELS = ("instance", "target", "url", "endpoint")
+_HOST = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:[^@/]*@)?\[?([^/:\[\]?#]+)", re.I)
+
+
+def _host_words(target: str) -> tuple[list[str], set[str]]:
+    """The DNS labels of a probe target's host (`https://catalog.shop.svc:8443/health` →
+    catalog, shop, svc) and every word in them."""
+    m = _HOST.match(target.strip())
+    if m is None:
+        return [], set()
+    labels = [x for x in m.group(1).lower().split(".") if x]
+    if all(x.isdigit() for x in labels):  # an IP address names no service
+        return [], set()
+    return labels, {w for x in labels for w in re.split(r"[-_]", x) if w}
+
+
+def attribute_by_url(series: list[Series], services: set[str]) -> list[Series]:
+    """Series with no service whose target is a URL or a host (the blackbox prober's
+    `instance`: what it probed) belong to the service the host names: in-cluster DNS
+    puts it first (`catalog.shop.svc.cluster.local`, `core-db:5432`), an external API's
+    host holds its words (`api.surescripts.com` for `surescripts-api`). A host that
+    names none of them, or two alike, is left alone (an outside endpoint of nobody)."""
+    by_flat = {x.lower(): x for x in services if len(x) >= 3}
+    out: list[Series] = []
+    for s in series:
+        target = (
+            "" if s.service else next((s.labels[k] for k in _URL_LABELS if s.labels.get(k)), "")
+        )
+        labels, words = _host_words(target) if target else ([], set())
+        who = ""
+        if labels:
+            # a name of several words all in the host says more than a first label that
+            # is one word (`api.surescripts.com` is surescripts-api's, not api's)
+            fits = [
+                x
+                for k, x in by_flat.items()
+                if len(parts := [w for w in re.split(r"[-_.]", k) if w]) >= 2
+                and set(parts) <= words
+            ]
+            if len(fits) == 1:
+                who = fits[0]
+            elif not fits and labels[0] in by_flat:
+                who = by_flat[labels[0]]
+        out.append(replace(s, service=who) if who else s)
     return out
 
 
