@@ -416,7 +416,9 @@ def test_optional_files_may_be_missing(tmp_path: Path) -> None:
         ({"job": "dotnet-monitor", "exported_job": "labels"}, "labels"),
         ({"job": "statsd-exporter", "exported_job": "ns/playback"}, "playback"),
         # Envoy's sidecar names its own service's cluster
-        ({"job": "envoy-stats", "local_cluster": "trips"}, "envoy-stats"),
+        ({"job": "envoy-stats", "local_cluster": "trips"}, "trips"),
+        ({"job": "consul-connect-envoy", "local_cluster": "promo"}, "promo"),
+        ({"job": "edge-envoy", "local_cluster": "edge"}, "edge-envoy"),  # a service's name
         ({"local_cluster": "trips", "envoy_cluster_name": "pg"}, "trips"),
         # no pod (Nomad, Docker): the application's container, not a sidecar's
         ({"job": "cadvisor", "container": "geocoder"}, "geocoder"),

@@ -144,6 +144,9 @@ def cands(a: Analysis, kind: str, service: str | None = None) -> list[Candidate]
         ("stats_timers_checkout_upper_95", "latency", True, "gauge", "service"),
         ("stats_timers_checkout_mean", "latency", True, "gauge", "service"),
         ("stats_timers_checkout_count", "traffic", True, "counter", "service"),
+        # a count of calls that succeeded is demand (a share of it is availability)
+        ("transaction_success_count", "traffic", True, "counter", "service"),
+        ("http_requests_success_ratio", "errors", False, "ratio", "service"),
         ("x509_cert_expired", "certificates", True, "gauge", "service"),
         ("kube_endpoint_address_not_ready", "availability", True, "gauge", "service"),
         ("executor_queued_tasks", "connections", True, "gauge", "service"),
@@ -1847,6 +1850,10 @@ def test_an_autoscaler_adding_replicas_after_the_load_rose_is_not_the_cause() ->
         ("cluster-autoscaler: scale-up of node group ng-1", True),
         ("Scaled up replica set api-7d9f8b6c5d to 5", True),
         ("kubectl scale --replicas=3", False),
+        # the arrows tools write
+        ("HPA user-lists: 6 -> 12 replicas (cpu utilization above target)", True),
+        ("replicas 4 → 8", True),
+        ("HPA api: 12 -> 6 replicas", False),
     ],
 )
 def test_scale_direction(summary: str, up: bool) -> None:

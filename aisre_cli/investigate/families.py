@@ -366,9 +366,15 @@ class FamilyMatcher:
             # rollout as much as a crash), so it says "something restarted", no kind
             fam = None
         bad_up = not bool(_DOWN_IS_BAD.search(text))
+        shape = _shape(text, fam)
         if fam == "errors" and re.search(r"(?<!un)success", text):
             bad_up = False
-        shape = _shape(text, fam)
+            if shape == "counter":
+                # a count of calls that succeeded (`transaction.success.count`) is
+                # demand: fewer of them is fewer calls as much as more failures, and a
+                # new version given a tenth of the traffic has a tenth of them
+                fam, bad_up = "traffic", True
+                shape = _shape(text, fam)
         out = SignalClass(
             family=fam,
             bad_up=bad_up,

@@ -428,6 +428,9 @@ _COLLECTOR_JOB = re.compile(
     # Nomad's client telemetry, dotnet-monitor, and agents that forward what they got
     r"|^kubernetes-[a-z-]+$|(^|[/_-])blackbox([_-][a-z0-9_-]+)?$|^nomad(-(clients?|servers?))?$"
     r"|^dotnet-monitor$|^(telegraf|grafana-agent|alloy|vmagent|datadog-agent|fluent-bit)$"
+    # a mesh's sidecar scrape (Istio's envoy-stats, Consul Connect's): the proxy of
+    # whichever service it sits beside (`local_cluster`, the pod)
+    r"|^(envoy-stats|consul-connect-envoy|envoy-sidecars?|istio-proxy|linkerd-proxy)$"
 )
 """`job` (or `service`) values that name the collector that scraped a series, not the
 workload it describes: kube-prometheus' cAdvisor and kube-state-metrics (whose

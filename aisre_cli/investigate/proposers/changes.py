@@ -47,12 +47,12 @@ from aisre_cli.investigate.proposers.saturation import LOAD_EXPLAINS
 from aisre_cli.investigate.scene import TOL_S, VERSION_WORSE, Claim, Scene, ServiceView
 from aisre_cli.model import HypothesisKind
 
-_SCALE_SIZES = re.compile(r"from (\d+) to (\d+)")
+_SCALE_SIZES = re.compile(r"(?:from )?(\d+)\s*(?:to|->|→|=>)\s*(\d+)")
 _SCALE_UP = re.compile(r"scal(?:ed|ing|e)[ -]?up|scale-?out", re.IGNORECASE)
 
 
 def scaled_up(summary: str) -> bool:
-    """A scale change that added replicas (`from 3 to 4`, `scaled up`)."""
+    """A scale change that added replicas (`from 3 to 4`, `6 -> 12 replicas`, `scaled up`)."""
     m = _SCALE_SIZES.search(summary)
     if m is not None:
         return int(m.group(2)) > int(m.group(1))
