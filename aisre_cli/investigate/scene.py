@@ -381,8 +381,8 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
     relay_resource_logs(
         logs_at,
         topo,
-        {x: v + (1.0 if x in fnd.dead else 0.0) for x, v in anom.items() if v >= 0.2}
-        | {x: 1.0 + anom.get(x, 0.0) for x in fnd.dead},
+        # in trouble: anomalous, and a service that went down above any that did not
+        {x: v for x, v in anom.items() if v >= 0.2} | {x: 1.0 + anom[x] for x in fnd.dead},
         {x: {f.family for f in lst if f.family and is_bad(f)} for x, lst in per_svc.items()},
     )
 

@@ -77,10 +77,10 @@ def responding(scene: Scene, s: str, t: float) -> float:
 def loaded(scene: Scene, s: str, t: float) -> float:
     """0-1: how strongly demand at `s` or at a service calling it rose (`scene.surge_at`)
     in the minutes a before-and-after of a change at time `t` compares (`BEFORE_S`
-    before it to `AFTER_S` after), no later than
-    `s`'s own trouble began: a service that got worse as its load rose is busy, and the
-    change that happened to come then did not make it worse. Demand that rose after the
-    trouble began (callers retrying a failing release) does not count."""
+    before it to `AFTER_S` after), no later than `s`'s own trouble began: a service that
+    got worse as its load rose is busy, and the change that happened to come then did
+    not make it worse. Demand that rose after the trouble began (callers retrying a
+    failing release) does not count."""
     began = scene.first.get(s)
     if began is None:
         return 0.0
