@@ -960,6 +960,13 @@ def test_takes_more_reads_the_setting_not_the_name() -> None:
     assert tm("pool 50 -> 10") == frozenset()
     assert tm("Node pool ng-general: AMI rotation") == frozenset()
     assert tm("bump deps, minor refactor") == frozenset()
+    # a cache works the other way: cut or off, what is behind it takes more
+    assert tm("manifest: cache ttl 900s -> 30s") == {"cpu", "connections"}
+    assert tm("CACHE_TTL 15m -> 30s") == {"cpu", "connections"}  # compared in one unit
+    assert tm("cache ttl 30s -> 15m") == {"memory"}
+    assert tm("disable response cache for /v1/rates") == {"cpu", "connections"}
+    assert tm("RATES_CACHE_ENABLED=false") == {"cpu", "connections"}
+    assert tm("pool 10 to 50 connections") == {"connections"}  # a word, not a unit
 
 
 # ------------------------------------------------------------------ traces

@@ -54,18 +54,48 @@ _TAKES: dict[str, re.Pattern[str]] = {
     ),
     "memory": re.compile(r"\bttl\b|cache|batch|prefetch", re.IGNORECASE),
 }
-_SETTING_MOVE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:->|→|=>|\bto\b)\s*(\d+(?:\.\d+)?)")
+_SETTING_MOVE = re.compile(
+    r"(\d+(?:\.\d+)?)\s*([a-z]*)\s*(?:->|→|=>|\bto\b)\s*(\d+(?:\.\d+)?)\s*([a-z]*)", re.IGNORECASE
+)
+_UNITS: dict[str, float] = {
+    "ms": 1e-3, "s": 1.0, "sec": 1.0, "secs": 1.0, "m": 60.0, "min": 60.0, "mins": 60.0,
+    "h": 3600.0, "hr": 3600.0, "d": 86400.0, "k": 1e3, "kb": 1e3, "mb": 1e6, "gb": 1e9,
+}  # fmt: skip
+"""Units a setting is written in (`ttl 15m -> 30s`, `cache 2GB -> 512MB`): a move is
+compared in one unit. A word that is no unit (`pool 10 to 50 connections`) is none."""
+_SHIELDS = re.compile(r"\bttl\b|cach(e|ing)|expir", re.IGNORECASE)
+"""A setting that keeps work off a backend: a cache, how long it holds entries. Cut, it
+sends more to what is behind it (its misses are queries), which takes more CPU and more
+connections there."""
+_SHIELD_OFF = re.compile(
+    r"(disabl\w*|turn(?:ed|s)? off|bypass\w*)\W+(?:\w+\W+)?cach|cach\w*\W+(?:\w+\W+)?"
+    r"(?:disabled|off|bypassed)|cache\w*\s*[=:]\s*(?:false|off|0|none)\b",
+    re.IGNORECASE,
+)
+
+
+def _moves(summary: str) -> list[tuple[float, float]]:
+    """Each `A -> B` the summary states, in one unit where both name one."""
+    out: list[tuple[float, float]] = []
+    for a, ua, b, ub in _SETTING_MOVE.findall(summary):
+        fa, fb = _UNITS.get(ua.lower(), 1.0), _UNITS.get((ub or ua).lower(), 1.0)
+        out.append((float(a) * fa, float(b) * fb))
+    return out
 
 
 def takes_more(summary: str) -> frozenset[str]:
     """The resource families of its dependencies a change makes its service take more
     of, read from what it says it set: a pool, workers, retries, a cache... A setting
     it lowered (`pool 100 -> 25`) takes less and says nothing; one stated without
-    numbers counts (a rise is what such a change usually is)."""
+    numbers counts (a rise is what such a change usually is). A cache works the other
+    way (`_SHIELDS`): cut or turned off, its backend takes more CPU and connections."""
+    moves = _moves(summary)
+    lowered = bool(moves) and all(b < a for a, b in moves)
+    if _SHIELDS.search(summary) and (lowered or _SHIELD_OFF.search(summary)):
+        return frozenset({"cpu", "connections"})
     fams = frozenset(f for f, rx in _TAKES.items() if rx.search(summary))
     if not fams:
         return fams
-    moves = [(float(a), float(b)) for a, b in _SETTING_MOVE.findall(summary)]
     if moves and all(b <= a for a, b in moves):
         return frozenset()
     return fams
