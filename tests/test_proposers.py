@@ -2628,3 +2628,28 @@ def test_the_calls_a_service_makes_are_not_demand_at_it() -> None:
     served = series("http_server_requests_seconds_count", "web", 100.0, 400.0)
     b = run(context([served, series("http_errors_ratio", "api", 0.01, 0.3)]))
     assert cands(b, "traffic_surge", "web")
+
+
+def test_tls_errors_naming_the_server_propose_its_certificate_and_explain_the_client() -> None:
+    """web's calls to api fail the handshake from the fault on (`x509: certificate has
+    expired`, the URL naming api). api is up and exports nothing that moved: its
+    certificate is proposed from its clients' errors, and web's errors are explained."""
+    msg = 'Post "https://api.shop.svc.cluster.local/v1/items": x509: certificate has expired'
+    logs = [(FAULT + 5 + 10 * k, "web", "error", msg) for k in range(20)]
+    logs += [(T0 + 60 * k, "web", "info", "GET /v1/items 200") for k in range(40)]
+    api_ok = series("http_requests_per_second", "api", 50.0)
+    a = run(context([api_ok], logs=logs))
+    (cert,) = cands(a, "certificate_expiry", "api")
+    assert cert.features["kind_signal"] > 0.4
+    assert "clients' TLS errors" in cert.statement
+    web = max(cands(a, "unknown", "web"), key=lambda c: c.score)
+    assert web.features["deeper"] > 0.3
+    # a topology that misses the call (none is read from the logs then): the client's
+    # own log still says which server it called
+    bare = context([api_ok], logs=logs)
+    bare.topology = Topology(depends_on={"web": [], "api": [], "db": []})
+    web = max(cands(run(bare), "unknown", "web"), key=lambda c: c.score)
+    assert web.features["deeper"] > 0.3
+    # the same errors with no server named: no certificate for api
+    plain = [(t, s, lv, "x509: certificate has expired") for t, s, lv, _ in logs[:20]] + logs[20:]
+    assert not cands(run(context([api_ok], logs=plain)), "certificate_expiry", "api")

@@ -200,3 +200,45 @@ def test_a_probe_belongs_to_the_service_its_target_host_names() -> None:
     # a series that has its service keeps it
     owned = replace(_probe("catalog:443"), service="edge")
     assert attribute_by_url([owned], services)[0].service == "edge"
+
+
+# ------------------------------------------------ a client's TLS error names its server
+
+
+def test_a_client_s_tls_error_is_the_certificate_of_the_server_it_names() -> None:
+    from aisre_cli.investigate.scene import relay_tls_logs
+
+    msgs = [
+        'Post "https://recommender.svc.cluster.local/v1": x509: certificate has expired',
+        "requests.exceptions.SSLError: HTTPSConnectionPool(host='tracking.svc', port=443)",
+        "x509: certificate has expired (no host said)",
+        'Get "https://www.partner.example/": x509: certificate has expired',
+        'Get "https://web.shop.svc/health": x509: certificate has expired',  # itself
+        'Get "https://tracking.svc/a" via host="recommender.svc": x509: expired',  # two
+    ]
+
+    def tls(svc: str, example: int) -> LogFinding:
+        return replace(_log(svc, "x509 <*>", "certificates"), examples=[example])
+
+    known = {"web", "partner-api", "recommender", "tracking", "batch"}
+    logs_at = {
+        "web": [tls("web", 0)],
+        "partner-api": [tls("partner-api", 1)],
+        "batch": [tls("batch", 2)],  # names no server: stays the client's
+        "recommender": [],
+    }
+    logs_at["web"].append(tls("web", 3))  # an outside host: nobody's here
+    logs_at["web"].append(tls("web", 4))  # its own name: its own certificate
+    logs_at["batch"].append(tls("batch", 5))  # two servers: which one cannot be told
+    moved = relay_tls_logs(logs_at, msgs, known)
+    assert sorted((peer, lf.service) for peer, lf in moved) == [
+        ("recommender", "web"),
+        ("tracking", "partner-api"),
+    ]
+    assert _families(logs_at) == {
+        "batch": ["certificates", "certificates"],
+        "partner-api": [None],
+        "recommender": ["certificates"],
+        "tracking": ["certificates"],
+        "web": [None, "certificates", "certificates"],
+    }

@@ -32,6 +32,7 @@ when it began, feeds `k8s_events`, and is cited by every candidate at the servic
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, replace
 
 from aisre_cli.investigate.analyzers.changes import ChangeFinding, takes_more
@@ -378,6 +379,17 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         logs_at.setdefault(lf.service, []).append(lf)
     for found in logs_at.values():
         found.sort(key=lambda x: -x.strength)
+    # a server whose certificate its clients' handshakes reject is in trouble from the
+    # first of them, though none of its own series moves (as for an expired reading)
+    tls_peers: dict[str, set[str]] = {}  # client → the servers its handshakes failed with
+    for peer, lf in relay_tls_logs(
+        logs_at,
+        ctx.logs.msg,
+        topo.services() | {x.service for x in ctx.series if x.service} | set(logs_at),
+    ):
+        anom[peer] = max(anom.get(peer, 0.0), LOG_ANOMALY * lf.strength)
+        first[peer] = min(first.get(peer, lf.first_after), lf.first_after)
+        tls_peers.setdefault(lf.service, set()).add(peer)
     relay_resource_logs(
         logs_at,
         topo,
@@ -458,6 +470,13 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
                 # from there (timeouts, refused connections) is that service's too
                 near = math.exp(-abs(on - first[mirrors[s][0]]) / sync_scale)
                 deeper = max(deeper, near)
+        for d in tls_peers.get(s, ()):
+            # its handshakes with a server failed (its own log says which, topology or
+            # not): that server's certificate explains this service's errors as far as
+            # it began as early
+            if on is None or first[d] <= on + TOL_S:
+                near = 1.0 if on is None else math.exp(-abs(on - first[d]) / sync_scale)
+                deeper = max(deeper, anom[d] * near * (min(1.0, anom[d] / an) if an else 1.0))
         caller = seen_by.get(s)
         if caller is not None and on is not None and an > 0:
             # known only by the calls of one caller whose other calls degraded with it:
@@ -631,6 +650,42 @@ def _latency_share(s: str, d: str, lat: dict[str, dict[str, float]]) -> float:
     if not shared:
         return 1.0
     return min(1.0, max(LATENCY_FANOUT * theirs[n] / mine[n] for n in shared))
+
+
+_PEER = re.compile(r"(?:[a-z][a-z0-9+.-]*://|\bhost\s*[=:]\s*['\"]?)([a-z0-9][a-z0-9.-]*)", re.I)
+"""Where a line names the server it called: a URL, or `host='...'` (urllib3)."""
+
+
+def relay_tls_logs(
+    logs_at: dict[str, list[LogFinding]], msgs: list[str], known: set[str]
+) -> list[tuple[str, LogFinding]]:
+    """Give a TLS error a client logged about the server it called to that server, in
+    place: `Post "https://recommender.svc.cluster.local/v1": x509: certificate has
+    expired` is recommender's certificate, not the caller's. The template has the host
+    masked, so its example lines are read; a host whose first DNS label is a known
+    service (in-cluster DNS puts it first), other than the client, is the server. The
+    client keeps the line as an error of its own (the `logs` feature), not as a
+    certificate of its own. Returns what moved: (server, the client's finding)."""
+    moved: list[tuple[str, LogFinding]] = []
+    for svc, found in logs_at.items():
+        for k, lf in enumerate(found):
+            if lf.family != "certificates":
+                continue
+            peers = {
+                first
+                for i in lf.examples
+                if 0 <= i < len(msgs)
+                for host in _PEER.findall(msgs[i])
+                if (first := host.lower().split(".", 1)[0]) in known and first != svc
+            }
+            if len(peers) == 1:
+                moved.append((peers.pop(), lf))
+                found[k] = replace(lf, family=None)
+    for peer, lf in moved:
+        mine = logs_at.setdefault(peer, [])
+        mine.append(lf)
+        mine.sort(key=lambda x: -x.strength)
+    return moved
 
 
 def relay_resource_logs(

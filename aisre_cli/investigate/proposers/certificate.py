@@ -2,7 +2,8 @@
 
 Read from expiry timestamps (blackbox `probe_ssl_earliest_cert_expiry`) and from
 countdown gauges ("seconds/days remaining"), both by `metrics.cert_expiry`, or from
-TLS errors in logs when the service is also unreachable."""
+TLS errors in logs: its clients' naming it as the server they called, or any while the
+service is also unreachable."""
 
 from __future__ import annotations
 
@@ -28,11 +29,22 @@ def _cert_logs(scene: Scene, s: str) -> list[LogFinding]:
     ]
 
 
+def _named_by_clients(view: ServiceView) -> list[LogFinding]:
+    """TLS errors its clients logged naming it as the server they called
+    (`scene.relay_tls_logs`)."""
+    return [x for x in view.logs if x.family == "certificates" and x.service != view.name]
+
+
 def cert_signal(scene: Scene, view: ServiceView) -> float:
+    """How strongly the service's certificate expired: its expiry readings; TLS errors
+    its clients logged naming it (an expired certificate fails every handshake with it,
+    though the service stays up and its own series show only the calls that no longer
+    arrive); or, while it is unreachable, any TLS error about it."""
     s = view.name
     certs = [f for f in scene.fnd.certs if f.series.service == s]
-    logs = _cert_logs(scene, s)
-    if not certs and not (logs and s in scene.fnd.dead):
+    named = _named_by_clients(view)
+    logs = _cert_logs(scene, s) + named
+    if not certs and not named and not (logs and s in scene.fnd.dead):
         return 0.0
     return max([f.strength for f in certs] + [0.6 * x.strength for x in logs])
 
@@ -41,7 +53,7 @@ def cert_signal(scene: Scene, view: ServiceView) -> float:
 def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     s = view.name
     certs = [f for f in scene.fnd.certs if f.series.service == s]
-    logs = _cert_logs(scene, s)
+    logs = _cert_logs(scene, s) + _named_by_clients(view)
     sig = cert_signal(scene, view)
     if sig <= 0:
         return []
