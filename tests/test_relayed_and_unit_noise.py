@@ -206,7 +206,7 @@ def test_a_probe_belongs_to_the_service_its_target_host_names() -> None:
 
 
 def test_a_client_s_tls_error_is_the_certificate_of_the_server_it_names() -> None:
-    from aisre_cli.investigate.scene import relay_tls_logs
+    from aisre_cli.investigate.scene import relay_peer_logs
 
     msgs = [
         'Post "https://recommender.svc.cluster.local/v1": x509: certificate has expired',
@@ -230,7 +230,7 @@ def test_a_client_s_tls_error_is_the_certificate_of_the_server_it_names() -> Non
     logs_at["web"].append(tls("web", 3))  # an outside host: nobody's here
     logs_at["web"].append(tls("web", 4))  # its own name: its own certificate
     logs_at["batch"].append(tls("batch", 5))  # two servers: which one cannot be told
-    moved = relay_tls_logs(logs_at, msgs, known)
+    moved = relay_peer_logs(logs_at, msgs, known)
     assert sorted((peer, lf.service) for peer, lf in moved) == [
         ("recommender", "web"),
         ("tracking", "partner-api"),
@@ -242,3 +242,33 @@ def test_a_client_s_tls_error_is_the_certificate_of_the_server_it_names() -> Non
         "tracking": ["certificates"],
         "web": [None, "certificates", "certificates"],
     }
+
+
+def test_network_errors_naming_one_server_are_its_and_naming_many_the_resolver_s() -> None:
+    from aisre_cli.investigate.scene import relay_peer_logs
+
+    msgs = [
+        "java.net.UnknownHostException: metadata-db.internal: Temporary failure in name",
+        "Error: getaddrinfo EAI_AGAIN metadata-db.internal",
+        "dial tcp: lookup profile-svc.prod on 10.0.0.10:53: no such host",
+    ]
+
+    def net(svc: str, example: int) -> LogFinding:
+        return replace(_log(svc, "lookup <*>", "network"), examples=[example])
+
+    known = {"playback", "ops-console", "metadata-db", "profile-svc", "web"}
+    one = {"playback": [net("playback", 0)], "ops-console": [net("ops-console", 1)]}
+    moved = relay_peer_logs(one, msgs, known)
+    assert sorted((peer, lf.service) for peer, lf in moved) == [
+        ("metadata-db", "ops-console"),
+        ("metadata-db", "playback"),
+    ]
+    assert _families(one) == {
+        "metadata-db": ["network", "network"],
+        "ops-console": [None],
+        "playback": [None],
+    }
+    # lookups of two names failing: the resolver's, nobody's to take
+    many = {"playback": [net("playback", 0)], "web": [net("web", 2)]}
+    assert relay_peer_logs(many, msgs, known) == []
+    assert _families(many) == {"playback": ["network"], "web": ["network"]}

@@ -379,10 +379,11 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         logs_at.setdefault(lf.service, []).append(lf)
     for found in logs_at.values():
         found.sort(key=lambda x: -x.strength)
-    # a server whose certificate its clients' handshakes reject is in trouble from the
-    # first of them, though none of its own series moves (as for an expired reading)
-    tls_peers: dict[str, set[str]] = {}  # client → the servers its handshakes failed with
-    for peer, lf in relay_tls_logs(
+    # a server whose certificate its clients' handshakes reject, or whose name or path
+    # their calls cannot get through, is in trouble from the first of those errors,
+    # though none of its own series moves (as for an expired reading)
+    tls_peers: dict[str, set[str]] = {}  # client → the servers its calls to failed so
+    for peer, lf in relay_peer_logs(
         logs_at,
         ctx.logs.msg,
         topo.services() | {x.service for x in ctx.series if x.service} | set(logs_at),
@@ -652,24 +653,38 @@ def _latency_share(s: str, d: str, lat: dict[str, dict[str, float]]) -> float:
     return min(1.0, max(LATENCY_FANOUT * theirs[n] / mine[n] for n in shared))
 
 
-_PEER = re.compile(r"(?:[a-z][a-z0-9+.-]*://|\bhost\s*[=:]\s*['\"]?)([a-z0-9][a-z0-9.-]*)", re.I)
-"""Where a line names the server it called: a URL, or `host='...'` (urllib3)."""
+_PEER = re.compile(
+    r"(?:[a-z][a-z0-9+.-]*://|\bhost\s*[=:]\s*['\"]?|\blookup\s+|(?<![\w.-]))"
+    r"([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)",
+    re.I,
+)
+"""Where a line names the server it called: a URL, `host='...'` (urllib3), Go's
+`lookup NAME`, or any dotted host name (`UnknownHostException: metadata-db.internal`,
+`getaddrinfo EAI_AGAIN metadata-db.internal`). Only a first DNS label that is a known
+service counts (`java.net...` names none)."""
+PEER_FAMILIES = ("certificates", "network")
+"""Client log families that are about the server called (`relay_peer_logs`)."""
 
 
-def relay_tls_logs(
+def relay_peer_logs(
     logs_at: dict[str, list[LogFinding]], msgs: list[str], known: set[str]
 ) -> list[tuple[str, LogFinding]]:
-    """Give a TLS error a client logged about the server it called to that server, in
+    """Give an error a client logged about the one server it called to that server, in
     place: `Post "https://recommender.svc.cluster.local/v1": x509: certificate has
-    expired` is recommender's certificate, not the caller's. The template has the host
-    masked, so its example lines are read; a host whose first DNS label is a known
-    service (in-cluster DNS puts it first), other than the client, is the server. The
-    client keeps the line as an error of its own (the `logs` feature), not as a
-    certificate of its own. Returns what moved: (server, the client's finding)."""
-    moved: list[tuple[str, LogFinding]] = []
+    expired` is recommender's certificate, `UnknownHostException: metadata-db.internal`
+    a fault on the way to metadata-db, not the caller's. TLS and network errors
+    (`PEER_FAMILIES`) only: the template has the host masked, so its example lines are
+    read; a host whose first DNS label is a known service (in-cluster DNS puts it
+    first), other than the client, is the server, when there is one (a client whose
+    calls to every server fail has trouble of its own), and, for network errors, when
+    all of them name that one (lookups of every name failing are the resolver's). The
+    client keeps the line as an
+    error of its own (the `logs` feature), not as a certificate or a network fault of
+    its own. Returns what moved: (server, the client's finding)."""
+    named: list[tuple[str, int, str, LogFinding]] = []
     for svc, found in logs_at.items():
         for k, lf in enumerate(found):
-            if lf.family != "certificates":
+            if lf.family not in PEER_FAMILIES:
                 continue
             peers = {
                 first
@@ -679,8 +694,16 @@ def relay_tls_logs(
                 if (first := host.lower().split(".", 1)[0]) in known and first != svc
             }
             if len(peers) == 1:
-                moved.append((peers.pop(), lf))
-                found[k] = replace(lf, family=None)
+                named.append((svc, k, peers.pop(), lf))
+    # network errors naming several servers (lookups of every name failing) are the
+    # network's or the resolver's, not one server's
+    servers = {peer for _, _, peer, lf in named if lf.family == "network"}
+    moved: list[tuple[str, LogFinding]] = []
+    for svc, k, peer, lf in named:
+        if lf.family == "network" and len(servers) > 1:
+            continue
+        moved.append((peer, lf))
+        logs_at[svc][k] = replace(lf, family=None)
     for peer, lf in moved:
         mine = logs_at.setdefault(peer, [])
         mine.append(lf)

@@ -31,7 +31,7 @@ def _cert_logs(scene: Scene, s: str) -> list[LogFinding]:
 
 def _named_by_clients(view: ServiceView) -> list[LogFinding]:
     """TLS errors its clients logged naming it as the server they called
-    (`scene.relay_tls_logs`)."""
+    (`scene.relay_peer_logs`)."""
     return [x for x in view.logs if x.family == "certificates" and x.service != view.name]
 
 
