@@ -2653,3 +2653,23 @@ def test_tls_errors_naming_the_server_propose_its_certificate_and_explain_the_cl
     # the same errors with no server named: no certificate for api
     plain = [(t, s, lv, "x509: certificate has expired") for t, s, lv, _ in logs[:20]] + logs[20:]
     assert not cands(run(context([api_ok], logs=plain)), "certificate_expiry", "api")
+
+
+def test_a_pool_filling_at_a_caller_whose_cpu_stayed_flat_is_partly_waiting() -> None:
+    """api calls db. Its worker threads fill (5 → 40 busy) while its CPU stays flat:
+    threads with nothing to compute wait on something, a callee most often, though no
+    trace says which (`saturation.idle_wait`). With its CPU climbing too, or at a
+    service that calls nothing, the pool is read whole."""
+    flat_cpu = series("container_cpu_usage_seconds_total", "api", 0.3, 0.3)
+    hot_cpu = series("process_cpu_usage", "api", 0.2, 0.9)
+
+    def pool_signal(extra: list[Series], svc: str = "api") -> float:
+        p = series("tomcat_threads_busy_threads", svc, 5.0, 40.0, noise=0.0)
+        (sat,) = cands(run(context([p, *extra])), "resource_saturation", svc)
+        return sat.features["kind_signal"]
+
+    waiting = pool_signal([flat_cpu])
+    busy = pool_signal([hot_cpu])
+    leaf = pool_signal([], svc="db")
+    assert waiting < 0.6 * leaf
+    assert busy > 0.9 * leaf

@@ -43,6 +43,19 @@ with it takes (Little's law), so a call edge out of the service that grew first 
 it with no leak and no load behind it. The edge's callee is the story (`network`)."""
 
 
+IDLE_WAIT = 0.5
+"""How much of a pool or thread pool filling up (the `connections` family) is taken as
+waiting, not the resource's own trouble, at a service that calls others while its CPU
+stayed flat (`idle_wait`): threads held with nothing to compute are waiting on
+something, most often a callee, even where no trace says which."""
+
+
+def idle_wait(scene: Scene, view: ServiceView) -> bool:
+    """The service calls others: asked where its saturation is all pools (its own CPU
+    did not rise, or it would lead), its busy threads wait on them."""
+    return scene.has_topo and bool(scene.topo.callees(view.name))
+
+
 RELEASE_EXPLAINS = 0.8
 """How much of a saturation a release can explain away: the new version's pods using
 more of the resource than the old ones over the same minutes (a canary that burns CPU
@@ -122,6 +135,8 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     if lead and all(f.family == "connections" for f in lead):
         # slow calls out first, then the pool: the pool waits on them
         sig *= 1.0 - WAIT_EXPLAINS * waiting(scene, s, min(f.onset for f in lead))
+        if idle_wait(scene, view):
+            sig *= 1.0 - IDLE_WAIT
     res = (
         (lead[0].family if lead else sat_logs[0].family if sat_logs else None)
         or (cap.resource if cap is not None else None)
