@@ -312,8 +312,11 @@ def _run_with_budget(
 
     keys = [key for key, _ in jobs]
     pending = set(range(len(jobs)))
-    workers = _Workers([bounded(fn) for _, fn in jobs], GATHER_WORKERS)
+    workers: _Workers | None = None
     try:
+        # inside the `try`: a signal that lands once the first source is on the wire,
+        # before the collecting starts, is still a cancelled gather and says so
+        workers = _Workers([bounded(fn) for _, fn in jobs], GATHER_WORKERS)
         _collect(keys, pending, workers, deadline, started, progress, results, notes)
     except KeyboardInterrupt:
         running = sorted(keys[i] for i in pending)
@@ -325,7 +328,8 @@ def _run_with_budget(
     finally:
         # Never wait for a hung source: its daemon thread ends (or times out) on its own,
         # or is abandoned when the process exits.
-        workers.stop()
+        if workers is not None:
+            workers.stop()
     for i in sorted(pending):
         note = SourceNote(
             keys[i], "failed", f"no answer within the {budget_s:.1f}s budget", budget_s
