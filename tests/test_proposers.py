@@ -2658,8 +2658,8 @@ def test_tls_errors_naming_the_server_propose_its_certificate_and_explain_the_cl
 def test_a_pool_filling_at_a_caller_whose_cpu_stayed_flat_is_partly_waiting() -> None:
     """api calls db. Its worker threads fill (5 → 40 busy) while its CPU stays flat:
     threads with nothing to compute wait on something, a callee most often, though no
-    trace says which (`saturation.idle_wait`). With its CPU climbing too, or at a
-    service that calls nothing, the pool is read whole."""
+    trace says which (`saturation.idle_wait`). At a service that calls nothing the pool
+    is read whole; with its CPU climbing too, the CPU leads and nothing is discounted."""
     flat_cpu = series("container_cpu_usage_seconds_total", "api", 0.3, 0.3)
     hot_cpu = series("process_cpu_usage", "api", 0.2, 0.9)
 

@@ -705,9 +705,7 @@ def relay_peer_logs(
         moved.append((peer, lf))
         logs_at[svc][k] = replace(lf, family=None)
     for peer, lf in moved:
-        mine = logs_at.setdefault(peer, [])
-        mine.append(lf)
-        mine.sort(key=lambda x: -x.strength)
+        _add_log(logs_at, peer, lf)
     return moved
 
 
@@ -754,9 +752,14 @@ def relay_resource_logs(
                 lf if id(lf) not in ids else replace(lf, family=None) for lf in logs_at[svc]
             ]
         if source and source not in services:
-            mine = logs_at.setdefault(source, [])
-            mine.append(max(shared, key=lambda lf: lf.strength))
-            mine.sort(key=lambda x: -x.strength)
+            _add_log(logs_at, source, max(shared, key=lambda lf: lf.strength))
+
+
+def _add_log(logs_at: dict[str, list[LogFinding]], svc: str, lf: LogFinding) -> None:
+    """Give `svc` another service's finding (a relayed line), strongest first."""
+    mine = logs_at.setdefault(svc, [])
+    mine.append(lf)
+    mine.sort(key=lambda x: -x.strength)
 
 
 def weighted_onset(pts: list[tuple[float, float]]) -> float:

@@ -57,7 +57,7 @@ _TAKES: dict[str, re.Pattern[str]] = {
 _SETTING_MOVE = re.compile(
     r"(\d+(?:\.\d+)?)\s*([a-z]*)\s*(?:->|→|=>|\bto\b)\s*(\d+(?:\.\d+)?)\s*([a-z]*)", re.IGNORECASE
 )
-_UNITS: dict[str, float] = {
+_SETTING_UNITS: dict[str, float] = {
     "ms": 1e-3, "s": 1.0, "sec": 1.0, "secs": 1.0, "m": 60.0, "min": 60.0, "mins": 60.0,
     "h": 3600.0, "hr": 3600.0, "d": 86400.0, "k": 1e3, "kb": 1e3, "mb": 1e6, "gb": 1e9,
 }  # fmt: skip
@@ -78,7 +78,7 @@ def _moves(summary: str) -> list[tuple[float, float]]:
     """Each `A -> B` the summary states, in one unit where both name one."""
     out: list[tuple[float, float]] = []
     for a, ua, b, ub in _SETTING_MOVE.findall(summary):
-        fa, fb = _UNITS.get(ua.lower(), 1.0), _UNITS.get((ub or ua).lower(), 1.0)
+        fa, fb = _SETTING_UNITS.get(ua.lower(), 1.0), _SETTING_UNITS.get((ub or ua).lower(), 1.0)
         out.append((float(a) * fa, float(b) * fb))
     return out
 

@@ -372,11 +372,10 @@ def _detect_matrix(
     # Floors keep a perfectly flat baseline from turning float noise into a 1e9 sigma
     # event: 0.2% of the baseline level, 1% of the largest deviation in the series.
     span = np.max(np.abs(x - base[:, None]), axis=1)
-    # a request count per interval (whole numbers) is Poisson at least: sqrt of its level
-    counted = np.array([_counted(c) or _unit(c) for c in classes])
-    counts = counted & np.all(x == np.floor(x), axis=1)
-    units = np.array([_unit(c) for c in classes])
-    poisson = np.where(counts, np.where(units, UNIT_FLOOR, np.sqrt(np.abs(base))), 0.0)
+    # whole numbers that count events or things held: `_count_floor`, as the pure path
+    whole = np.all(x == np.floor(x), axis=1)
+    floors = np.array([_count_floor(c, b) for c, b in zip(classes, base.tolist(), strict=True)])
+    poisson = np.where(whole, floors, 0.0)
     shares = np.array([_share_floor(c) for c in classes])
     # `_visited`: the baseline's order statistics (NaN, past each row's end, sort last)
     ordered = np.sort(basex, axis=1)
