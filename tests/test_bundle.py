@@ -420,6 +420,8 @@ def test_optional_files_may_be_missing(tmp_path: Path) -> None:
         ({"job": "consul-connect-envoy", "local_cluster": "promo"}, "promo"),
         ({"job": "edge-envoy", "local_cluster": "edge"}, "edge-envoy"),  # a service's name
         ({"local_cluster": "trips", "envoy_cluster_name": "pg"}, "trips"),
+        # the `k8s-app` pod label, relabelled onto the target (kube-dns and add-ons)
+        ({"job": "kubernetes-pods", "k8s_app": "fx-rates", "pod": "fx-rates-9c1a-x"}, "fx-rates"),
         # no pod (Nomad, Docker): the application's container, not a sidecar's
         ({"job": "cadvisor", "container": "geocoder"}, "geocoder"),
         ({"job": "cadvisor", "container": "istio-proxy"}, None),

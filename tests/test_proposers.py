@@ -2596,6 +2596,48 @@ def test_linkerd_failure_classification_is_errors_not_demand() -> None:
     assert ok.family == "traffic"
 
 
+def test_envoy_stats_name_the_status_class_by_its_digit_and_the_cluster_called() -> None:
+    """Envoy's own Prometheus stats: `upstream_rq_5xx` is tagged
+    `envoy_response_code_class="5"`, `upstream_rq_503` `envoy_response_code="503"`, and
+    a sidecar's requests to a cluster other than its own application's (Consul's
+    `local_app`, Istio's `inbound|…`) are the calls the application makes."""
+    from aisre_cli.investigate.families import outbound
+
+    m = FamilyMatcher()
+    five = m.classify("envoy_cluster_upstream_rq_xx", {"envoy_response_code_class": "5"})
+    two = m.classify("envoy_cluster_upstream_rq_xx", {"envoy_response_code_class": "2"})
+    code = m.classify("envoy_cluster_upstream_rq", {"envoy_response_code": "503"})
+    assert (five.family, two.family, code.family) == ("errors", "traffic", "errors")
+    assert outbound("envoy_cluster_upstream_rq_xx", {"envoy_cluster_name": "billing-db"})
+    assert outbound(
+        "envoy_cluster_upstream_rq_total", {"cluster_name": "outbound|5432||pg.db.svc"}
+    )
+    assert not outbound("envoy_cluster_upstream_rq_xx", {"envoy_cluster_name": "local_app"})
+    assert not outbound(
+        "envoy_cluster_upstream_rq_total", {"envoy_cluster_name": "inbound|8080||api.apps.svc"}
+    )
+    assert not outbound("envoy_cluster_upstream_rq_total", {})  # no cluster: unknown
+    # a sidecar's calls to its database tripling are retries, not demand at it
+    calls = series(
+        "envoy_cluster_upstream_rq_total",
+        "web",
+        100.0,
+        400.0,
+        labels={"envoy_cluster_name": "api", "envoy_response_code_class": "2"},
+    )
+    a = run(context([calls, series("http_errors_ratio", "api", 0.01, 0.3)]))
+    assert not cands(a, "traffic_surge", "web")
+    served = series(
+        "envoy_cluster_upstream_rq_total",
+        "web",
+        100.0,
+        400.0,
+        labels={"envoy_cluster_name": "local_app", "envoy_response_code_class": "2"},
+    )
+    b = run(context([served, series("http_errors_ratio", "api", 0.01, 0.3)]))
+    assert cands(b, "traffic_surge", "web")
+
+
 def test_a_surge_long_after_a_change_leaves_its_before_and_after_alone() -> None:
     """The surge came 20 minutes after the change: outside the minutes its before-and-
     after compares (`AFTER_S`), so it explains nothing of what the change is read as

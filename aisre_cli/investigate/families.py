@@ -241,6 +241,7 @@ _REASON_LABELS = (
     "reason",
     "code",
     "response_code",
+    "envoy_response_code",  # Envoy's own stats (tag extraction of `upstream_rq_503`)
     "status_code",
     "grpc_code",
     "http_response_status_code",  # OpenTelemetry HTTP semantic conventions (1.21+)
@@ -251,6 +252,7 @@ _REASON_LABELS = (
     # (`response_code_class`), Micrometer (`outcome="SERVER_ERROR"`)
     "code_class",
     "response_code_class",
+    "envoy_response_code_class",  # Envoy's own stats: "5" for `upstream_rq_5xx`
     "status_class",
     "http_status_class",
     "outcome",
@@ -324,6 +326,8 @@ class FamilyMatcher:
                     reason = labels[key]
                     numeric_rpc = key == "rpc_grpc_status_code"
                     why = key == "reason"
+                    if key.endswith("_class") and reason.isdigit() and len(reason) == 1:
+                        reason += "xx"  # Envoy names the class by its digit: "5" is 5xx
                     break
         key = f"{name}|{reason}|{numeric_rpc}|{why}"
         hit = self._cache.get(key)
@@ -443,16 +447,30 @@ STATUS_LABELS: tuple[str, ...] = tuple(k for k in _REASON_LABELS if k != "reason
 
 _OUTBOUND_NAME = re.compile(r"(^|_)client_(requests?|calls?|rpcs?)|^grpc_client_|_client_started")
 _OUTBOUND_LABELS = ("direction", "traffic_direction", "flow")
+_ENVOY_UPSTREAM = re.compile(r"^envoy_cluster_(upstream_rq|upstream_cx|external_upstream_rq)")
+_ENVOY_CLUSTER_LABELS = ("envoy_cluster_name", "cluster_name")
+_LOCAL_CLUSTER = re.compile(r"^(local_app|inbound\b|inbound\||self$)")
+"""Envoy clusters that are the sidecar's own application: Consul Connect's `local_app`,
+Istio's `inbound|8080||`. Any other cluster is a service the application calls."""
 
 
 def outbound(name: str, labels: Mapping[str, str]) -> bool:
     """A request metric that counts the calls a service makes, not the ones it serves:
     Micrometer's `http_client_requests_seconds_count`, `grpc_client_started_total`,
-    a mesh proxy's `direction="outbound"` (Linkerd). More of them is retries or a wider
-    fan-out, not demand at the service."""
-    if _OUTBOUND_NAME.search(normalize_name(name)):
+    a mesh proxy's `direction="outbound"` (Linkerd), an Envoy sidecar's
+    `envoy_cluster_upstream_rq*` to any cluster but its own application's (`local_app`,
+    `inbound|…`). More of them is retries or a wider fan-out, not demand at the service."""
+    text = normalize_name(name)
+    if _OUTBOUND_NAME.search(text):
         return True
-    return any(labels.get(k, "").lower() in ("outbound", "egress") for k in _OUTBOUND_LABELS)
+    if any(labels.get(k, "").lower() in ("outbound", "egress") for k in _OUTBOUND_LABELS):
+        return True
+    if _ENVOY_UPSTREAM.search(text):
+        # a sidecar's requests to a cluster: the calls its application makes, unless
+        # the cluster is the application itself (the requests it serves)
+        cluster = next((labels[k] for k in _ENVOY_CLUSTER_LABELS if labels.get(k)), "")
+        return bool(cluster) and not _LOCAL_CLUSTER.match(cluster.lower())
+    return False
 
 
 def born_status(labels: Mapping[str, str], baseline: float) -> bool:

@@ -462,6 +462,7 @@ WELL_KNOWN_SERVICE_LABELS: tuple[str, ...] = (
     "app_kubernetes_io_name",  # Kubernetes' recommended app label, as a target label
     "label_app_kubernetes_io_name",  # the same, through kube-state-metrics' *_labels
     "label_app",
+    "k8s_app",  # the `k8s-app` pod label (kube-dns, add-ons) as a target label
     "k8s_deployment_name",  # OpenTelemetry's k8sattributes
     # Istio's standard metrics: the service requests went to (its workload, last, may
     # be one version of it: reviews-v2)
