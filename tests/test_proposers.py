@@ -2609,9 +2609,7 @@ def test_envoy_stats_name_the_status_class_by_its_digit_and_the_cluster_called()
     code = m.classify("envoy_cluster_upstream_rq", {"envoy_response_code": "503"})
     assert (five.family, two.family, code.family) == ("errors", "traffic", "errors")
     assert outbound("envoy_cluster_upstream_rq_xx", {"envoy_cluster_name": "billing-db"})
-    assert outbound(
-        "envoy_cluster_upstream_rq_total", {"cluster_name": "outbound|5432||pg.db.svc"}
-    )
+    assert outbound("envoy_cluster_upstream_rq_total", {"cluster_name": "outbound|5432||pg.db.svc"})
     assert not outbound("envoy_cluster_upstream_rq_xx", {"envoy_cluster_name": "local_app"})
     assert not outbound(
         "envoy_cluster_upstream_rq_total", {"envoy_cluster_name": "inbound|8080||api.apps.svc"}
