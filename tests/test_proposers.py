@@ -2636,6 +2636,26 @@ def test_envoy_stats_name_the_status_class_by_its_digit_and_the_cluster_called()
     assert cands(b, "traffic_surge", "web")
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "http_requests_in_flight",  # Prometheus' Go and Python client conventions
+        "http_server_active_requests",  # OpenTelemetry's http.server.active_requests
+        "envoy_cluster_upstream_rq_active",
+        "run_googleapis_com:container_max_request_concurrencies",  # Cloud Run
+        "aws_lambda_concurrent_executions_maximum",
+    ],
+)
+def test_requests_in_progress_are_held_at_once_not_demand(name: str) -> None:
+    """Requests in progress are arrivals times how long each takes (Little's law): web's
+    tripling while api below it fails is web waiting, not a surge of demand at web."""
+    m = FamilyMatcher()
+    assert m.classify(name, {}).family == "connections"
+    held = series(name, "web", 30.0, 100.0)
+    a = run(context([held, series("http_errors_ratio", "api", 0.01, 0.3)]))
+    assert not cands(a, "traffic_surge", "web")
+
+
 def test_a_surge_long_after_a_change_leaves_its_before_and_after_alone() -> None:
     """The surge came 20 minutes after the change: outside the minutes its before-and-
     after compares (`AFTER_S`), so it explains nothing of what the change is read as

@@ -137,6 +137,14 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"file_descriptors",
         r"(^|_)sockets?($|_)",
         r"(^|_)threads?($|_)",
+        # requests in progress (Little's law: arrivals times how long each takes): they
+        # pile up when calls get slower as much as when more arrive, so a count held
+        # at once, not demand (`http_requests_in_flight`, OpenTelemetry's
+        # `http.server.active_requests`, Envoy's `upstream_rq_active`, Cloud Run's
+        # `max_request_concurrencies`, Lambda's `concurrent_executions`)
+        r"in_?flight",
+        r"(^|_)active_requests|requests_active|(^|_)rq_active",
+        r"concurren(t|cy|cies)",
     ],
     "disk": [r"disk", r"filesystem", r"(^|_)fs_", r"inode", r"volume", r"iops", r"io_time"],
     "memory": [
