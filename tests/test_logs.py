@@ -432,6 +432,18 @@ def test_template_is_capped() -> None:
         ("high disk watermark [90%] exceeded on node-1, shards will be relocated", {"disk"}),
         ("flood stage disk watermark [95%] exceeded; all indices set read-only", {"disk"}),
         ("payment declined by issuer", {None}),
+        # a client retrying the server it names: the call failed (read only when no
+        # family says more: a retried refused connection is still refused)
+        ("retrying pricing-engine (attempt 2/2) after error", {"dependency"}),
+        ("giving up on payments after 3 attempts", {"dependency"}),
+        ("retrying orders-db after error: read tcp: i/o timeout", {"network"}),
+        ("Retrying job 42 in 5s", {None}),
+        # urllib3 wraps whatever failed, which its template masks: not a retry reading
+        (
+            "HTTPConnectionPool(host='api', port=80): Max retries exceeded with url: /v1"
+            " (Caused by NewConnectionError('x: Temporary failure in name resolution'))",
+            {None},
+        ),
     ],
 )
 def test_log_family(line: str, families: set[str | None]) -> None:

@@ -1486,6 +1486,33 @@ def test_callers_naming_a_dead_datastore_only_in_their_lines_corroborate_it() ->
     assert dep.features["dependency_down"] > 0.5
 
 
+def test_a_client_retrying_the_server_it_names_says_its_calls_fail_not_that_it_is_down() -> None:
+    """`retrying pricing-engine (attempt 2/2) after error` in api's log: api's calls to
+    pricing-engine fail, which proposes it (less strongly than a refused connection,
+    which says it cannot be reached), and the hypothesis says so, not "down"."""
+
+    def dead_after(msg: str) -> tuple[float, bool, str]:
+        lines = [(FAULT + 30 + i * 20, "api", "warn", msg) for i in range(8)]
+        lines += [(T0 + i * 30.0, "api", "info", "GET /health 200") for i in range(N * 2)]
+        ctx = context([series("http_errors_ratio", "api", 0.01, 0.3)], logs=lines)
+        ctx.topology = Topology(
+            depends_on={"web": ["api"], "api": ["pricing-engine"], "pricing-engine": []}
+        )
+        a = run(ctx)
+        d = a.findings.dead["pricing-engine"]
+        (dep,) = cands(a, "dependency_failure", "pricing-engine")
+        return d.strength, d.unreachable, dep.statement
+
+    retry, refused = (
+        dead_after("retrying pricing-engine (attempt 2/2) after error"),
+        dead_after("retrying pricing-engine after error: connection refused"),
+    )
+    assert (retry[1], refused[1]) == (False, True)
+    assert 0.3 < retry[0] < refused[0]
+    assert "calls to pricing-engine fail" in retry[2] and "is down" not in retry[2]
+    assert "pricing-engine is down" in refused[2]
+
+
 def test_a_mesh_callee_that_reports_itself_slow_is_the_callee_not_the_wire() -> None:
     """Istio reports the same call twice: by the caller's sidecar (`reporter="source"`)
     and by the callee's (`reporter="destination"`, naming itself as the destination).

@@ -549,6 +549,25 @@ def countdown_seconds(name: str) -> float:
 
 
 # Log message patterns that speak about a family (used to type log evidence).
+DOWN_LOG = (
+    r"connection refused|connect: connection refused|econnrefused|"
+    r"could not connect|unable to connect|failed to connect|connection to .* failed|"
+    r"connection to \S+ refused|service unavailable|"
+    r"name or service not known|no healthy upstream|upstream connect error"
+)
+"""A client that could not reach the server at all: refused, unreachable, no upstream."""
+RETRY_LOG = (
+    r"retr(y|ying|ied)\b.*\b(after|due to|because of)\b.*"
+    r"(error|fail|timeout|timed out|refused|reset|unavailable)|"
+    r"retries exhausted|giving up on"
+)
+"""A client retrying the server it names, or giving up on it: the call failed, though
+the line does not say the server is down (`analyzers.dependency.find_dead` counts it
+as much as a timeout, less than a refused connection). Read only when no family of
+`LOG_FAMILY_PATTERNS` says more (`LOG_FALLBACK_PATTERNS`). Not urllib3's `Max retries
+exceeded`: it wraps whatever failed (`… Temporary failure in name resolution` is the
+resolver's), which its template masks."""
+
 LOG_FAMILY_PATTERNS: dict[str, str] = {
     "certificates": r"x509|certificate|ssl|tls handshake|cert(ificate)? (has )?expired",
     "restarts": r"back-?off restarting|crashloop|oomkilled|panic:|segmentation fault|"
@@ -559,12 +578,11 @@ LOG_FAMILY_PATTERNS: dict[str, str] = {
     r"disk watermark|flood.stage",
     "memory": r"out ?of ?memory|outofmemory|gc overhead|heap space|memory limit|oom",
     "cpu": r"cpu throttl|high cpu|thread starvation",
-    "dependency": r"connection refused|connect: connection refused|econnrefused|"
-    r"could not connect|unable to connect|failed to connect|connection to .* failed|"
-    r"connection to \S+ refused|service unavailable|"
-    r"name or service not known|no healthy upstream|upstream connect error",
+    "dependency": DOWN_LOG,
     "network": r"i/o timeout|no route to host|connection reset|network is unreachable|"
     r"broken pipe|packet loss|dns|temporary failure in name resolution|econnreset|"
     r"timed out|timeout",
     "traffic": r"rate limit|too many requests|429|queue full|load shedding|overload",
 }
+LOG_FALLBACK_PATTERNS: dict[str, str] = {"dependency": RETRY_LOG}
+"""Families a line has when none of `LOG_FAMILY_PATTERNS` matches it."""

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from aisre_cli.investigate.analyzers.logs import LogFinding
 from aisre_cli.investigate.analyzers.metrics import MetricFinding, median
+from aisre_cli.investigate.families import DOWN_LOG
 from aisre_cli.model import LogTable, Series, Topology
 
 
@@ -46,6 +47,10 @@ class DependencyFinding:
     logs: list[LogFinding] = field(default_factory=list)
     callers: list[str] = field(default_factory=list)
     silence: Silence | None = None
+    unreachable: bool = True
+    """Something says it is down or cannot be reached (a failed availability reading,
+    silence, a refused connection); False when only its callers' timeouts and retries
+    say their calls to it fail (it may be slow or failing, not down)."""
 
 
 SILENT_STEPS = 3
@@ -106,6 +111,8 @@ def _finite_tail(s: Series) -> tuple[float, float] | None:
         return None
     return ts[0], median([a - b for a, b in zip(ts, ts[1:], strict=False)])
 
+
+_DOWN = re.compile(DOWN_LOG, re.IGNORECASE)
 
 STEADY = 0.5
 """Anomaly strength (z about 9.5) from which a fall to zero reads as "down" in full."""
@@ -172,15 +179,19 @@ def find_dead(
             for svc, rx in rxs.items():
                 if svc == lf.service or not rx.search(text):
                     continue
+                down = lf.family == "dependency" and bool(_DOWN.search(lf.template))
                 d = out.get(svc)
                 if d is None:
-                    d = DependencyFinding(svc, 0.0, lf.first_after)
+                    d = DependencyFinding(svc, 0.0, lf.first_after, unreachable=down)
                     out[svc] = d
+                d.unreachable = d.unreachable or down
                 d.logs.append(lf)
                 if lf.service not in d.callers:
                     d.callers.append(lf.service)
                 d.onset = min(d.onset, lf.first_after)
-                bonus = 0.35 if lf.family == "dependency" else 0.2
+                # refused, unreachable, no healthy upstream: down; a timeout or a
+                # retry: the call failed, the server may only be slow or failing
+                bonus = 0.35 if down else 0.2
                 d.strength = min(1.0, max(d.strength, 0.3) + bonus * lf.strength)
     return out
 

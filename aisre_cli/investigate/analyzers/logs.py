@@ -31,7 +31,7 @@ from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from aisre_cli.investigate.families import LOG_FAMILY_PATTERNS
+from aisre_cli.investigate.families import LOG_FALLBACK_PATTERNS, LOG_FAMILY_PATTERNS
 from aisre_cli.model import LogTable
 
 # Two regex passes mask the variable parts. First key=value values (the `=` is kept).
@@ -56,7 +56,10 @@ _MASK = re.compile(
     """,
     re.VERBOSE,
 )
-_FAMILY_RX = [(fam, re.compile(rx, re.IGNORECASE)) for fam, rx in LOG_FAMILY_PATTERNS.items()]
+_FAMILY_RX = [
+    (fam, re.compile(rx, re.IGNORECASE))
+    for fam, rx in (*LOG_FAMILY_PATTERNS.items(), *LOG_FALLBACK_PATTERNS.items())
+]
 _TEMPLATED_LEVELS = frozenset({"warn", "error", "fatal"})
 _SKIPPED_LEVELS = frozenset({"info", "debug"})
 _MAX_TEMPLATE = 240

@@ -1,8 +1,9 @@
 """`dependency_failure`: the service is down (up == 0, failed probes) and its callers
-cannot reach it. Down *because* it crash-loops or its certificate expired: those kinds
-are the better explanation, so their signal discounts this one. So does a resource it
-ran out of before it went down (a disk filling up, memory or connections running out:
-`exhausted`): a full disk stops a database, and the disk is the story."""
+cannot reach it, or its callers' calls to it time out and are retried. Down *because*
+it crash-loops or its certificate expired: those kinds are the better explanation, so
+their signal discounts this one. So does a resource it ran out of before it went down
+(a disk filling up, memory or connections running out: `exhausted`): a full disk stops
+a database, and the disk is the story."""
 
 from __future__ import annotations
 
@@ -68,7 +69,10 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             view,
             "dependency_failure",
             s,
-            f"{s} is down from {_hm(d.onset)} and {callers} cannot reach it.",
+            f"{s} is down from {_hm(d.onset)} and {callers} cannot reach it."
+            if d.unreachable
+            else f"{callers}'s calls to {s} fail from {_hm(d.onset)} (timeouts, retries):"
+            f" {s} is failing or slow.",
             down * (1.0 - other),
             spec,
         )
