@@ -422,6 +422,42 @@ def test_optional_files_may_be_missing(tmp_path: Path) -> None:
         ({"local_cluster": "trips", "envoy_cluster_name": "pg"}, "trips"),
         # the `k8s-app` pod label, relabelled onto the target (kube-dns and add-ons)
         ({"job": "kubernetes-pods", "k8s_app": "fx-rates", "pod": "fx-rates-9c1a-x"}, "fx-rates"),
+        # the series' own `service`, renamed because the target had one (ingress-nginx's
+        # metrics Service scraped without honorLabels)
+        (
+            {"service": "ingress-nginx-controller-metrics", "exported_service": "web-bff"},
+            "web-bff",
+        ),
+        # certificate collectors describe the certificate of the service it is named for
+        ({"job": "cert-manager", "service": "cert-manager", "name": "web-bff-tls"}, "web-bff"),
+        ({"job": "cert-manager", "name": "auth-mtls"}, "auth"),
+        ({"job": "x509-certificate-exporter", "secret_name": "ledger-server-cert"}, "ledger"),
+        # an exporter describes the server it watches, or the release it was installed as
+        (
+            {
+                "job": "payments-db-prometheus-postgres-exporter",
+                "server": "payments-db.db.svc:5432",
+            },
+            "payments-db",
+        ),
+        ({"job": "orders-db-prometheus-postgres-exporter"}, "orders-db"),
+        ({"job": "redis-exporter", "addr": "redis://cart-redis.shop.svc:6379"}, "cart-redis"),
+        ({"job": "postgres-exporter", "server": "10.0.0.5:5432"}, None),
+        # a chart's `<release>-metrics` Service for its exporter sidecar; not an application
+        # whose own pods are called so
+        (
+            {
+                "service": "session-redis-metrics",
+                "pod": "session-redis-master-0",
+                "container": "metrics",
+            },
+            "session-redis",
+        ),
+        ({"service": "pg-postgresql-metrics", "pod": "pg-postgresql-0"}, "pg-postgresql"),
+        (
+            {"service": "order-metrics", "pod": "order-metrics-6d8f9b7c4d-x2x9q"},
+            "order-metrics",
+        ),
         # no pod (Nomad, Docker): the application's container, not a sidecar's
         ({"job": "cadvisor", "container": "geocoder"}, "geocoder"),
         ({"job": "cadvisor", "container": "istio-proxy"}, None),

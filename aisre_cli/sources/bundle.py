@@ -483,6 +483,61 @@ WELL_KNOWN_SERVICE_LABELS: tuple[str, ...] = (
 before the pod's workload."""
 
 
+_CERT_COLLECTOR = re.compile(
+    r"(^|[/_-])(cert-manager|x509-certificate-exporter|cert-exporter|ssl-exporter)$"
+)
+"""Collectors of certificates: cert-manager's controller, enix's x509-certificate-exporter
+and the like. Their series describe the certificate of a service, not themselves."""
+_CERT_OWNER_LABELS = ("secret_name", "name", "certificate", "secret")
+"""Where a certificate collector names the certificate: x509-certificate-exporter's
+`secret_name`, cert-manager's Certificate `name`."""
+_TLS_SUFFIX = re.compile(
+    r"([-_.](server|client|ingress|internal|public|serving))?"
+    r"[-_.](m?tls|ssl|certs?|certificate|crt)([-_.](secret|keypair))?$",
+    re.I,
+)
+"""How a certificate's name says it is one (`auth-mtls`, `web-bff-tls`, `ledger-server-
+cert-secret`): what is left names the service it serves."""
+_EXPORTER_RELEASE = re.compile(r"^(.+?)-prometheus-[a-z0-9]+-exporter$")
+"""A Helm release of a prometheus-community exporter chart (`payments-db-prometheus-
+postgres-exporter`): the release is named after what it watches."""
+_TARGET_LABELS = ("server", "addr", "target")
+"""Where an exporter names the server it watches: postgres_exporter's `server`
+(`payments-db.databases.svc:5432`), redis_exporter's `addr`."""
+
+
+def _target_of(labels: dict[str, str], collector: str) -> str | None:
+    """The workload an exporter's series describe: the first DNS label of the server it
+    names, or the release its chart was installed as."""
+    for key in _TARGET_LABELS:
+        host = labels.get(key, "").split("://", 1)[-1].rsplit("@", 1)[-1]
+        first = host.split(":", 1)[0].split(".", 1)[0].strip().lower()
+        if first and not first.replace("-", "").isdigit() and first != "localhost":
+            return first
+    m = _EXPORTER_RELEASE.match(collector)
+    return m.group(1) if m else None
+
+
+def _metrics_endpoint_owner(name: str, labels: dict[str, str]) -> str:
+    """`session-redis` for the Service `session-redis-metrics` that exposes the exporter
+    sidecar of `session-redis-master-0` (Helm charts name their metrics Service
+    `<release>-metrics`): only where the series' pod or container bears it out."""
+    if not name.endswith("-metrics"):
+        return name
+    owner = name.removesuffix("-metrics")
+    pod = labels.get("pod") or labels.get("pod_name") or ""
+    workload = workload_of(pod) if pod else ""
+    if workload == name:  # the pods of an application called so
+        return name
+    if owner and (
+        labels.get("container") == "metrics"
+        or workload == owner
+        or workload.startswith(owner + "-")
+    ):
+        return owner
+    return name
+
+
 def service_of(labels: dict[str, str], service_labels: Sequence[str]) -> str | None:
     """A series' or alert's service: the first of `service_labels` present, where a
     `job` naming the collector (`_COLLECTOR_JOB`) does not count and a `namespace/name`
@@ -490,14 +545,30 @@ def service_of(labels: dict[str, str], service_labels: Sequence[str]) -> str | N
     service by (`WELL_KNOWN_SERVICE_LABELS`). With none, the workload of its pod: a
     cAdvisor or kube-state-metrics series names its pod, not its service; with no pod,
     its container (Nomad, Docker), unless a sidecar's."""
+    own = labels.get("exported_service")
+    if own and not _COLLECTOR_JOB.search(own):
+        # the series' own `service`, renamed because the scrape target had one (the
+        # ingress controller's metrics endpoint): the backend it describes
+        return own
     for key in (*service_labels, *WELL_KNOWN_SERVICE_LABELS):
         v = labels.get(key)
         if not v:
             continue
-        if key in ("job", "service", "exported_job") and _COLLECTOR_JOB.search(v):
-            continue
+        if key in ("job", "service", "exported_job"):
+            if _CERT_COLLECTOR.search(v):
+                owner = next((labels[k] for k in _CERT_OWNER_LABELS if labels.get(k)), "")
+                if owner:
+                    return _TLS_SUFFIX.sub("", owner) or owner
+                continue
+            if _COLLECTOR_JOB.search(v):
+                target = _target_of(labels, v)
+                if target:
+                    return target
+                continue
         if key in ("job", "exported_job"):
             v = v.rsplit("/", 1)[-1] or v
+        if key in ("job", "service"):
+            v = _metrics_endpoint_owner(v, labels)
         return v
     pod = labels.get("pod") or labels.get("pod_name")
     if pod:
