@@ -2106,6 +2106,32 @@ def test_the_topology_is_read_in_the_series_spelling() -> None:
     assert api.features["on_path"] == 1.0 and api.features["anomaly"] > 0.5
 
 
+def test_a_series_the_topology_does_not_name_is_its_pods_workload_where_it_does() -> None:
+    """CoreDNS scraped through the `kube-dns` Service: `service="kube-dns"`, pod
+    `coredns-5d78c9869d-x2x9q`, and the topology calls it `coredns`. Its series are
+    coredns'. A service the topology names keeps its series; one whose pod's workload
+    the topology does not name either stays as it is."""
+    dns = series(
+        "coredns_dns_request_duration_seconds_p99",
+        "kube-dns",
+        0.002,
+        0.9,
+        labels={"pod": "coredns-5d78c9869d-x2x9q", "container": "coredns"},
+    )
+    stray = series("foo_requests_total", "edge", 5.0, labels={"pod": "edge-5d78c9869d-x2x9q"})
+    ctx = context([dns, stray, series("http_errors_ratio", "api", 0.01, 0.3)])
+    ctx.topology = Topology(
+        depends_on={"web": ["api", "coredns"], "api": ["db", "coredns"], "db": [], "coredns": []}
+    )
+    a = run(ctx)
+    by_name = {s.name: s.service for s in a.ctx.series}
+    assert by_name["coredns_dns_request_duration_seconds_p99"] == "coredns"
+    assert by_name["foo_requests_total"] == "edge"
+    assert dns.service == "kube-dns"  # a new object: the source's cache is left alone
+    assert "kube-dns" not in {c.service for c in a.candidates}
+    assert any(c.service == "coredns" for c in a.candidates)
+
+
 def test_series_of_a_scrape_target_belong_to_the_service_its_other_series_name() -> None:
     """`up{job="api", instance="10.0.0.5:8080"}` says whose target 10.0.0.5:8080 is; a
     series of that target with no service label is api's. A target two services claim,
