@@ -405,6 +405,12 @@ def test_optional_files_may_be_missing(tmp_path: Path) -> None:
         ({"job": "blackbox", "instance": "https://tinyco.app/"}, None),
         ({"job": "yace", "dimension_LoadBalancer": "app/driver-bff/1f2e"}, None),
         ({"job": "yace", "service": "driver-bff"}, "driver-bff"),
+        # a managed resource that is itself the workload: an RDS instance, an ElastiCache
+        # cluster (less its node's -00N), a Lambda function, an SQS queue
+        ({"job": "yace-exporter", "dimension_DBInstanceIdentifier": "orders-db"}, "orders-db"),
+        ({"job": "yace", "dimension_CacheClusterId": "cart-redis-002"}, "cart-redis"),
+        ({"job": "yace", "dimension_FunctionName": "thumbnailer"}, "thumbnailer"),
+        ({"job": "yace", "dimension_QueueName": "orders-dlq"}, "orders-dlq"),
         # Prometheus' example Kubernetes scrape jobs name the scrape, not the service:
         # the Service's name is relabelled to kubernetes_name, or the pod says
         ({"job": "kubernetes-service-endpoints", "kubernetes_name": "orders"}, "orders"),

@@ -2132,6 +2132,58 @@ def test_a_series_the_topology_does_not_name_is_its_pods_workload_where_it_does(
     assert any(c.service == "coredns" for c in a.candidates)
 
 
+def _draining(start: float, hits_zero_at: float) -> Series:
+    """Free bytes falling at a steady rate from `start` to 0 at `hits_zero_at`, then 0."""
+    ts = [T0 + i * STEP for i in range(N)]
+    rate = start / (hits_zero_at - T0)
+    vals = [max(0.0, start - rate * (t - T0)) for t in ts]
+    return Series(
+        "aws_rds_free_storage_space_average",
+        "orders-db",
+        {"dimension_DBInstanceIdentifier": "orders-db"},
+        ts,
+        vals,
+    )
+
+
+def test_free_space_draining_to_nothing_ran_out_when_it_did() -> None:
+    """RDS FreeStorageSpace falls at a steady rate until the database is full: a ramp,
+    against a baseline that ramps too, so no single point stands out. It ran out when it
+    reached nothing: a disk saturation at orders-db from then, not before."""
+    from aisre_cli.investigate.analyzers.metrics import detect, ran_out
+
+    m = FamilyMatcher()
+    c = m.classify("aws_rds_free_storage_space_average", {})
+    assert (c.family, c.bad_up) == ("disk", False)
+    full = _draining(43e9, FAULT)
+    assert not [f for f in detect([full], m, ALERT) if f.strength >= 0.5]
+    (f,) = ran_out([full], m, ALERT)
+    assert f.family == "disk" and f.direction == -1
+    assert abs(f.onset - FAULT) <= STEP
+    # full from the start (freed, then full again: its first point is not free space
+    # it lost), one bad scrape at 0, or not yet out: nothing
+    low = _draining(43e9, FAULT)
+    low.values = [0.0] * 5 + low.values[5:]
+    blip = _draining(43e9, T0 + 10 * N * STEP)
+    blip.values[N // 2] = 0.0
+    later = _draining(43e9, ALERT + 600)  # out 10 min after the page: not its cause
+    assert ran_out([low, blip, later], m, ALERT) == []
+    # end to end: the database that ran out is the saturation, whatever the page said
+    ctx = context([full, series("http_errors_ratio", "api", 0.01, 0.3)])
+    ctx.topology = Topology(depends_on={"web": ["api"], "api": ["orders-db"], "orders-db": []})
+    (sat,) = cands(run(ctx), "resource_saturation", "orders-db")
+    assert sat.subject == "disk" and sat.features["kind_signal"] > 0.5
+
+
+def test_a_used_share_over_its_whole_is_not_running_out() -> None:
+    """A container's memory "percent" is often of its request, which it can exceed and
+    live on (nezha-ob: 26% → 116% for a minute → 26%): no ran-out reading from it."""
+    from aisre_cli.investigate.analyzers.metrics import ran_out
+
+    spike = series("container_memory_usage_percent", "cart", 26.0, 116.0)
+    assert ran_out([spike], FamilyMatcher(), ALERT) == []
+
+
 def test_series_of_a_scrape_target_belong_to_the_service_its_other_series_name() -> None:
     """`up{job="api", instance="10.0.0.5:8080"}` says whose target 10.0.0.5:8080 is; a
     series of that target with no service label is api's. A target two services claim,

@@ -146,7 +146,18 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"(^|_)active_requests|requests_active|(^|_)rq_active",
         r"concurren(t|cy|cies)",
     ],
-    "disk": [r"disk", r"filesystem", r"(^|_)fs_", r"inode", r"volume", r"iops", r"io_time"],
+    "disk": [
+        r"disk",
+        r"filesystem",
+        r"(^|_)fs_",
+        r"inode",
+        r"volume",
+        r"iops",
+        r"io_time",
+        # a managed database's storage (CloudWatch's RDS FreeStorageSpace, Azure's
+        # storage_percent, Cloud SQL's disk quota): its disk by another name
+        r"(free|used|allocated)_storage|storage_(space|used|percent|utili[sz]ation|bytes)",
+    ],
     "memory": [
         r"mem(?!cache)",  # not memcached's own metrics
         r"heap",

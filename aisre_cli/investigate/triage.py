@@ -275,6 +275,7 @@ def analyze_context(
     metric_findings = metric_an.thin_out(
         metric_an.detect(series, matcher, alert_ts), series, matcher
     )
+    metric_findings += metric_an.ran_out(series, matcher, alert_ts, metric_findings)
     certs = metric_an.cert_expiry(ctx.series, matcher, alert_ts)
     a = ctx.alert.service
     cone = ({a} | topo.downstream(a)) if a and a in topo.services() else set()

@@ -478,11 +478,24 @@ WELL_KNOWN_SERVICE_LABELS: tuple[str, ...] = (
     "exported_job",  # the job a series had before the collector's job replaced it
     "task_group",  # Nomad's allocation metrics
     "local_cluster",  # Envoy: the cluster of the sidecar's own service
+    # CloudWatch through YACE: the managed resource that is itself the workload (an RDS
+    # instance, an ElastiCache cluster, a Lambda function, an SQS queue, an ECS
+    # service); not a load balancer or target group, which front one
+    "dimension_DBInstanceIdentifier",
+    "dimension_DBClusterIdentifier",
+    "dimension_CacheClusterId",
+    "dimension_FunctionName",
+    "dimension_QueueName",
+    "dimension_TableName",
+    "dimension_DomainName",
+    "dimension_ServiceName",
 )
 """Labels other stacks name a service by, tried after a profile's `service_labels` and
 before the pod's workload."""
 
 
+_CACHE_NODE = re.compile(r"-\d{3}$")
+"""ElastiCache names a replication group's nodes `<group>-001`, `-002`, …"""
 _CERT_COLLECTOR = re.compile(
     r"(^|[/_-])(cert-manager|x509-certificate-exporter|cert-exporter|ssl-exporter)$"
 )
@@ -569,6 +582,8 @@ def service_of(labels: dict[str, str], service_labels: Sequence[str]) -> str | N
             v = v.rsplit("/", 1)[-1] or v
         if key in ("job", "service"):
             v = _metrics_endpoint_owner(v, labels)
+        if key == "dimension_CacheClusterId":
+            v = _CACHE_NODE.sub("", v) or v  # cart-redis-002: a node of cart-redis
         return v
     pod = labels.get("pod") or labels.get("pod_name")
     if pod:

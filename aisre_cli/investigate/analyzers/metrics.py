@@ -1437,6 +1437,74 @@ def cert_expiry(
     return out
 
 
+RAN_OUT_SHARE = 0.01
+"""Free space at or under this share of the most the window saw is none left."""
+RAN_OUT_FROM = 0.10
+"""... having held at least this share of it before: a volume that was always nearly
+full is how it is provisioned, not an event."""
+RAN_OUT_FAMILIES = ("disk", "memory")
+
+
+def ran_out(
+    series: list[Series],
+    matcher: FamilyMatcher,
+    alert_ts: float,
+    seen: Sequence[MetricFinding] = (),
+    lookahead_s: float = 300.0,
+) -> list[MetricFinding]:
+    """Disk or memory that ran out in the window: free space (RDS `FreeStorageSpace`,
+    `node_filesystem_avail_bytes`) down to nothing, for two points running or to the
+    end.
+
+    A volume filling at a steady rate is a ramp, not a step: against a baseline that
+    ramps too, no point stands out (`detect` sees nothing), yet it is the cause the
+    moment it is full. Read by meaning, as `cert_expiry` reads an expiry: when it ran
+    out, not how unusual each point was. Series `seen` already found are left alone."""
+    found = {id(f.series) for f in seen}
+    out: list[MetricFinding] = []
+    for s in series:
+        if id(s) in found or len(s.values) < MIN_BASE_POINTS:
+            continue
+        cls = matcher.classify(s.name, s.labels)
+        if cls.family not in RAN_OUT_FAMILIES or cls.scope == "node" and not cls.known:
+            continue
+        pts = [(t, v) for t, v in zip(s.timestamps, s.values, strict=False) if math.isfinite(v)]
+        if len(pts) < MIN_BASE_POINTS:
+            continue
+        if cls.bad_up:
+            # a used share over its whole is no proof: a container's memory "percent"
+            # is often of its request, which it may exceed (116%) and live on
+            continue
+        whole = max(v for _, v in pts)
+        if whole <= 0 or pts[0][1] < RAN_OUT_FROM * whole:
+            continue
+        out_at = [i for i, (_, v) in enumerate(pts) if v <= RAN_OUT_SHARE * whole]
+        # out for good, or for two points running: not one bad scrape
+        at = next((pts[i][0] for i in out_at if i + 1 == len(pts) or i + 1 in out_at), None)
+        if at is None or at > alert_ts + lookahead_s:
+            continue
+        level = pts[-1][1]
+        out.append(
+            MetricFinding(
+                series=s,
+                family=cls.family,
+                direction=-1,
+                z=50.0,
+                rel=(level - pts[0][1]) / pts[0][1],
+                baseline=pts[0][1],
+                level=level,
+                peak=min(v for _, v in pts),
+                onset=float(at),
+                strength=1.0,
+                bad=True,
+                scope=cls.scope,
+                known=cls.known,
+                shape=cls.shape,
+            )
+        )
+    return out
+
+
 def _counts_down(s: Series) -> bool:
     """Values that fall by about one per second of wall time: a seconds-left gauge."""
     pts = [(t, v) for t, v in zip(s.timestamps, s.values, strict=False) if math.isfinite(v)]
