@@ -2701,6 +2701,23 @@ def test_linkerd_failure_classification_is_errors_not_demand() -> None:
     assert ok.family == "traffic"
 
 
+@pytest.mark.parametrize(
+    ("name", "shape"),
+    [
+        ("nginx_ingress_controller_requests", "counter"),  # ingress-nginx: no _total
+        ("pg_stat_database_xact_commit", "counter"),  # postgres_exporter's columns
+        ("pg_stat_database_tup_fetched", "counter"),
+        ("mysql_global_status_questions", "counter"),
+        ("mysql_global_status_threads_connected", "gauge"),  # how many now: a level
+        ("pg_stat_activity_count", "gauge"),
+    ],
+)
+def test_counters_their_exporters_name_without_a_suffix(name: str, shape: str) -> None:
+    """Read as counters (rated) by name, whatever their values look like: a sum over
+    controller pods or a rate-converted export need not be whole numbers."""
+    assert FamilyMatcher().classify(name, {"status": "200"}).shape == shape
+
+
 def test_envoy_stats_name_the_status_class_by_its_digit_and_the_cluster_called() -> None:
     """Envoy's own Prometheus stats: `upstream_rq_5xx` is tagged
     `envoy_response_code_class="5"`, `upstream_rq_503` `envoy_response_code="503"`, and

@@ -237,7 +237,15 @@ _REQUESTS = re.compile(r"request|http|rpc|grpc|handl")
 _START_TIME = re.compile(r"(^|_)start_time_seconds$")
 _TIMER_SUM = re.compile(r"(^|_)(seconds|milliseconds|ms|duration|latency)_sum$")
 # Shapes, by name (values confirm them where a name cannot: see `metrics.counter_like`).
-_COUNTER = re.compile(r"(_total|_count|_sum|_bucket|_seconds_total|_bytes_total)$")
+_COUNTER = re.compile(
+    r"(_total|_count|_sum|_bucket|_seconds_total|_bytes_total)$"
+    # counters their exporters name without the suffix: ingress-nginx's requests,
+    # postgres_exporter's pg_stat_database columns, mysqld_exporter's status counters
+    r"|^nginx_ingress_controller_requests$"
+    r"|^pg_stat_database_(xact_commit|xact_rollback|tup_[a-z]+|blks_(read|hit)|deadlocks"
+    r"|conflicts|temp_(files|bytes))$"
+    r"|^mysql_global_status_(questions|queries|slow_queries|aborted_[a-z]+|com_[a-z_]+)$"
+)
 _LEVEL_COUNT = re.compile(r"(?<!seconds)(?<!milliseconds)(?<!bytes)(?<!duration)(?<!size)_count$")
 """A `_count` of connections, sessions or workers is how many there are now (postgres'
 `pg_stat_activity_count`), a level, not events counted: unless a histogram or summary
