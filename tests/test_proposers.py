@@ -2723,6 +2723,19 @@ def test_linkerd_failure_classification_is_errors_not_demand() -> None:
 
 
 @pytest.mark.parametrize(
+    ("name", "family"),
+    [
+        ("kafka_consumergroup_members", None),  # a group's members are no memory
+        ("group_membership_count", None),
+        ("container_memory_working_set_bytes", "memory"),
+        ("node_memory_MemAvailable_bytes", "memory"),
+    ],
+)
+def test_members_are_not_memory(name: str, family: str | None) -> None:
+    assert FamilyMatcher().classify(name, {}).family == family
+
+
+@pytest.mark.parametrize(
     ("name", "shape"),
     [
         ("nginx_ingress_controller_requests", "counter"),  # ingress-nginx: no _total

@@ -159,7 +159,7 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"(free|used|allocated)_storage|storage_(space|used|percent|utili[sz]ation|bytes)",
     ],
     "memory": [
-        r"mem(?!cache)",  # not memcached's own metrics
+        r"mem(?!cache|ber)",  # not memcached's own metrics, nor a group's members
         r"heap",
         r"rss",
         r"working_set",
