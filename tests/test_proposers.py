@@ -1165,6 +1165,13 @@ def test_a_surge_one_caller_passed_on_is_demand_though_another_caller_stayed_fla
 
     assert load({"batch": (0.9, FAULT)}) == 0.0
     assert load({}) == INTERNAL_DISCOUNT
+    # a caller edging up (+5%) does not bring a callee's 2.4x: still from inside
+    sc = SimpleNamespace(
+        has_topo=True, topo=topo, fnd=SimpleNamespace(observed=observed), surge_at={}
+    )
+    sc.surge_at = {"batch": (0.05, FAULT)}
+    assert internal_load(sc, "api", 0.9) == INTERNAL_DISCOUNT  # type: ignore[arg-type]
+    assert internal_load(sc, "api", 0.08) == 0.0  # type: ignore[arg-type]
 
 
 def test_a_surge_nothing_degraded_after_is_no_traffic_surge() -> None:

@@ -22,17 +22,25 @@ INTERNAL_DISCOUNT = 0.7
 """How much a surge loses when its callers' own request rates were seen flat."""
 
 
-def internal_load(scene: Scene, s: str) -> float:
+CALLER_SURGE_SHARE = 0.5
+"""A caller's surge carries a callee's only if it is at least this share of it: +5% at
+the one caller does not bring 2.4x at the callee."""
+
+
+def internal_load(scene: Scene, s: str, size: float = 1.0) -> float:
     """Outside demand enters a system at its entry points and flows down the call
     graph. A surge at a service whose callers we can see (they have request-rate
     series) and which did not surge themselves came from inside: a caller calls it
     more (a new code path, retries), so "a surge of demand" is the wrong story.
-    0: an entry point, or callers we cannot see; `INTERNAL_DISCOUNT`: callers seen flat."""
+    0: an entry point, or callers we cannot see; `INTERNAL_DISCOUNT`: callers seen flat,
+    or surging by less than `CALLER_SURGE_SHARE` of this one's `size`."""
     if not scene.has_topo:
         return 0.0
     callers = scene.topo.callers(s)
     seen = [x for x in callers if "traffic" in scene.fnd.observed.get(x, set())]
-    if not seen or any(x in scene.surge_at for x in callers):
+    if not seen or any(
+        x in scene.surge_at and scene.surge_at[x][0] >= CALLER_SURGE_SHARE * size for x in callers
+    ):
         return 0.0
     return INTERNAL_DISCOUNT
 
@@ -68,7 +76,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         ]
         + [0.0]
     )
-    inside = internal_load(scene, s)
+    inside = internal_load(scene, s, f0.strength * surge_size(f0))
     lvl, _ = level_said(f0)  # a burst that is over: the level it held, not a median after
     growth = (
         f"{lvl / f0.baseline:.1f}x"
