@@ -464,6 +464,8 @@ def test_optional_files_may_be_missing(tmp_path: Path) -> None:
             {"service": "order-metrics", "pod": "order-metrics-6d8f9b7c4d-x2x9q"},
             "order-metrics",
         ),
+        # the collector's own pod measures the node, not a service called after it
+        ({"job": "node-exporter", "service": "node-exporter", "pod": "node-exporter-7czx4"}, None),
         # no pod (Nomad, Docker): the application's container, not a sidecar's
         ({"job": "cadvisor", "container": "geocoder"}, "geocoder"),
         ({"job": "cadvisor", "container": "istio-proxy"}, None),

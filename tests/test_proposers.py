@@ -2212,6 +2212,52 @@ def test_a_used_share_over_its_whole_is_not_running_out() -> None:
     assert ran_out([spike], FamilyMatcher(), ALERT) == []
 
 
+def test_a_nodes_network_series_belong_to_the_services_whose_pods_run_on_it() -> None:
+    """node_exporter's conntrack table on ip-1 fills; web's pods run on ip-1 (its
+    cAdvisor series say `node="ip-1"`), api's on ip-2. The table is a network fault at
+    web, not at a service called node-exporter nor at api. A node's CPU, hot for many
+    reasons, is not handed to every pod it hosts."""
+    from aisre_cli.investigate.triage import _host_series
+
+    conntrack = series("node_nf_conntrack_entries_ratio", "x", 0.3, 1.0)
+    conntrack.service, conntrack.labels = None, {"instance": "ip-1:9100"}
+    cpu = series("node_cpu_utilisation", "x", 0.3, 0.9)
+    cpu.service, cpu.labels = None, {"instance": "ip-1:9100"}
+    web = series("container_cpu_usage_seconds_total", "web", 0.2, labels={"node": "ip-1"})
+    api = series("container_cpu_usage_seconds_total", "api", 0.2, labels={"node": "ip-2"})
+    got = _host_series([conntrack, cpu, web, api], FamilyMatcher())
+    spread = [s for s in got if s.name == "node_nf_conntrack_entries_ratio"]
+    assert [(s.service, s.labels["node"]) for s in spread] == [("web", "ip-1")]
+    assert [s.service for s in got if s.name == "node_cpu_utilisation"] == [None]
+    assert conntrack.service is None  # new objects
+    ctx = context([conntrack, web, api])
+    (net,) = cands(run(ctx), "network", "web")
+    assert net.features["kind_signal"] > 0.3
+    assert not cands(run(context([conntrack, web, api])), "network", "api")
+
+
+def test_a_conntrack_table_is_read_by_how_full_it_came() -> None:
+    """node_exporter's conntrack entries climb with every busy hour; over the table's
+    limit they say when it filled (kube-prometheus' alert reads that share). A table
+    that came near full is a network reading; one that only got busier, none."""
+    from aisre_cli.investigate.triage import _conntrack_fullness
+
+    def node(entries_after: float) -> list[Series]:
+        lab = {"instance": "ip-1:9100"}
+        e = series("node_nf_conntrack_entries", "x", 40_000.0, entries_after, labels=lab)
+        m = series("node_nf_conntrack_entries_limit", "x", 131_072.0, noise=0.0, labels=lab)
+        for x in (e, m):
+            x.service, x.labels = None, dict(lab)
+        return [e, m]
+
+    full = [s for s in _conntrack_fullness(node(131_000.0)) if s.name.endswith("_ratio")]
+    assert len(full) == 1 and max(full[0].values) > 0.9
+    assert FamilyMatcher().classify(full[0].name, {}).family == "network"
+    busier = _conntrack_fullness(node(60_000.0))
+    assert not [s for s in busier if s.name.endswith("_ratio")]
+    assert FamilyMatcher().classify("node_nf_conntrack_entries", {}).family is None
+
+
 def test_series_of_a_scrape_target_belong_to_the_service_its_other_series_name() -> None:
     """`up{job="api", instance="10.0.0.5:8080"}` says whose target 10.0.0.5:8080 is; a
     series of that target with no service label is api's. A target two services claim,

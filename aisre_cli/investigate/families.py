@@ -122,7 +122,7 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
     ],
     "connections": [
         # connections held (not the counters of those ever accepted: traffic)
-        r"(?<!accepted_)(?<!handled_)conn(?!ections?_(accepted|handled)|s_(accepted|handled))",
+        r"(?<!accepted_)(?<!handled_)conn(?!track|ections?_(accepted|handled)|s_(accepted|handled))",
         r"pool",
         r"sessions?(_|$)",
         r"pg_stat_activity",
@@ -184,6 +184,10 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"(^|_)rtt",
         r"network_latency",
         r"netstat_tcp_(retrans|timeouts|abort)",
+        # the kernel's connection tracking table: full, it drops new flows' packets (its
+        # entries alone are how busy the node is; `triage._conntrack_fullness` divides
+        # them by the table's limit)
+        r"conntrack.*(ratio|usage|percent|fullness|drop|insert_failed)",
     ],
     "traffic": [
         # php-fpm's and nginx's counters of connections accepted or handled: arrivals

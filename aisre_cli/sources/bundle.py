@@ -494,6 +494,8 @@ WELL_KNOWN_SERVICE_LABELS: tuple[str, ...] = (
 before the pod's workload."""
 
 
+_NODE_COLLECTOR = re.compile(r"(^|[-_])(node[-_]exporter|cadvisor|kubelet)$")
+"""Collectors whose own pods measure the machine they run on."""
 _CACHE_NODE = re.compile(r"-\d{3}$")
 """ElastiCache names a replication group's nodes `<group>-001`, `-002`, …"""
 _CERT_COLLECTOR = re.compile(
@@ -587,7 +589,10 @@ def service_of(labels: dict[str, str], service_labels: Sequence[str]) -> str | N
         return v
     pod = labels.get("pod") or labels.get("pod_name")
     if pod:
-        return workload_of(pod)
+        w = workload_of(pod)
+        # the node collector's own pod (node-exporter's DaemonSet): what it measures is
+        # the node's, not a service called after the collector
+        return None if _NODE_COLLECTOR.search(w) else w
     container = labels.get("container") or labels.get("container_name")
     if container and container.lower() not in _NOT_APP_CONTAINERS:
         return container
