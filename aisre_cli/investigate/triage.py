@@ -143,16 +143,16 @@ def observed_families(series: list[Series], matcher: FamilyMatcher) -> dict[str,
     return out
 
 
-def _series_as_node(s: Series, nodes: set[str], workload_of: Callable[[str], str]) -> Series:
+def _series_in_topology(s: Series, named: set[str], workload_of: Callable[[str], str]) -> Series:
     """A series whose service the topology does not name, read as the workload its pod
     or container belongs to where the topology names that: CoreDNS scraped through the
     `kube-dns` Service (`service="kube-dns"`, pod `coredns-…`) is the topology's
     `coredns`. A new object: a source may hold the series in its cache."""
-    if not s.service or s.service in nodes:
+    if not s.service or s.service in named:
         return s
     pod = s.labels.get("pod") or s.labels.get("pod_name") or ""
     for alt in (workload_of(pod) if pod else "", s.labels.get("container") or ""):
-        if alt and alt in nodes:
+        if alt and alt in named:
             return replace(s, service=alt)
     return s
 
@@ -272,10 +272,10 @@ def _align_services(ctx: Context, topo: Topology) -> Topology:
                     if moved.get(d, d) not in cur:
                         cur.append(moved.get(d, d))
             topo = Topology(depends_on=deps)
-    nodes = topo.services()
-    if nodes and any(s.service and s.service not in nodes for s in ctx.series):
-        ctx.series = [_series_as_node(s, nodes, workload_of) for s in ctx.series]
-    known = nodes | observed
+    named = topo.services()
+    if named and any(s.service and s.service not in named for s in ctx.series):
+        ctx.series = [_series_in_topology(s, named, workload_of) for s in ctx.series]
+    known = named | observed
     if not known:
         return topo
     canon = resolver(known)

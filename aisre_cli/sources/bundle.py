@@ -516,9 +516,11 @@ cert-secret`): what is left names the service it serves."""
 _EXPORTER_RELEASE = re.compile(r"^(.+?)-prometheus-[a-z0-9]+-exporter$")
 """A Helm release of a prometheus-community exporter chart (`payments-db-prometheus-
 postgres-exporter`): the release is named after what it watches."""
-_TARGET_LABELS = ("server", "addr", "target")
+_TARGET_LABELS = ("server", "addr")
 """Where an exporter names the server it watches: postgres_exporter's `server`
-(`payments-db.databases.svc:5432`), redis_exporter's `addr`."""
+(`payments-db.databases.svc:5432`), redis_exporter's `addr`. Not a prober's `target` or
+`instance`, a URL that may name anything (`attribute_by_url` matches those against the
+services known)."""
 
 
 def _target_of(labels: dict[str, str], collector: str) -> str | None:

@@ -1466,14 +1466,12 @@ def ran_out(
         if id(s) in found or len(s.values) < MIN_BASE_POINTS:
             continue
         cls = matcher.classify(s.name, s.labels)
-        if cls.family not in RAN_OUT_FAMILIES or cls.scope == "node" and not cls.known:
+        # free space only: a used share over its whole is no proof (a container's
+        # memory "percent" is often of its request, which it may exceed, 116%, and live)
+        if cls.family not in RAN_OUT_FAMILIES or cls.bad_up:
             continue
         pts = [(t, v) for t, v in zip(s.timestamps, s.values, strict=False) if math.isfinite(v)]
         if len(pts) < MIN_BASE_POINTS:
-            continue
-        if cls.bad_up:
-            # a used share over its whole is no proof: a container's memory "percent"
-            # is often of its request, which it may exceed (116%) and live on
             continue
         whole = max(v for _, v in pts)
         if whole <= 0 or pts[0][1] < RAN_OUT_FROM * whole:
