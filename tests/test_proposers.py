@@ -1435,6 +1435,20 @@ def test_a_peer_label_naming_no_known_service_is_ignored() -> None:
     assert not a.findings.edges  # an external host is not our `api`
 
 
+def test_an_outside_apis_host_names_the_topologys_name_for_it() -> None:
+    """`api.stripe.com` is the topology's `stripe-api` (every word of the name is in the
+    host), not its `api`; a host two names fit, or none, names nobody."""
+    from aisre_cli.investigate.analyzers.metric_edges import peer_of
+
+    def peer(host: str, known: set[str]) -> str | None:
+        return peer_of(Series("x", "payments", {"server_address": host}, [], []), known)
+
+    assert peer("api.stripe.com:443", {"stripe-api", "api", "payments"}) == "stripe-api"
+    assert peer("https://api.stripe.com/v1/charges", {"stripe-api"}) == "stripe-api"
+    assert peer("api.stripe.com", {"api"}) is None
+    assert peer("api.stripe.com", {"stripe-api", "api-stripe"}) is None
+
+
 def test_restarts_spaced_by_crashloop_backoff_still_propose_crash_loop() -> None:
     """CrashLoopBackOff spaces restarts out (10 s, 20 s, ... up to 5 minutes): per
     step, the counter is mostly flat, yet the container is crash-looping. The counter

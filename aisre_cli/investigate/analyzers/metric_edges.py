@@ -25,7 +25,7 @@ outbound reporter); a series without a peer label is the service's own.
 
 from __future__ import annotations
 
-from aisre_cli.investigate.analyzers.metrics import MetricFinding
+from aisre_cli.investigate.analyzers.metrics import MetricFinding, host_service
 from aisre_cli.investigate.analyzers.trace_edges import EdgeFinding
 from aisre_cli.model import Series
 
@@ -89,6 +89,11 @@ def peer_of(s: Series, known: set[str]) -> str | None:
             return lower[host]
         if first in lower and (not rest or any(x in INTERNAL_SUFFIXES for x in rest.split("."))):
             return lower[first]
+        # an outside API's host holds the words of the name the topology gives it
+        # (`api.stripe.com` is stripe-api's)
+        outside = host_service(host, lower, first=False) if rest else None
+        if outside is not None:
+            return outside
     return None
 
 

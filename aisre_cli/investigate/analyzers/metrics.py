@@ -951,23 +951,29 @@ def attribute_by_url(series: list[Series], services: set[str]) -> list[Series]:
         target = (
             "" if s.service else next((s.labels[k] for k in _URL_LABELS if s.labels.get(k)), "")
         )
-        labels, words = _host_words(target) if target else ([], set())
-        who = ""
-        if labels:
-            # a name of several words all in the host says more than a first label that
-            # is one word (`api.surescripts.com` is surescripts-api's, not api's)
-            fits = [
-                x
-                for k, x in by_flat.items()
-                if len(parts := [w for w in re.split(r"[-_.]", k) if w]) >= 2
-                and set(parts) <= words
-            ]
-            if len(fits) == 1:
-                who = fits[0]
-            elif not fits and labels[0] in by_flat:
-                who = by_flat[labels[0]]
+        who = host_service(target, by_flat) if target else None
         out.append(replace(s, service=who) if who else s)
     return out
+
+
+def host_service(target: str, by_flat: dict[str, str], first: bool = True) -> str | None:
+    """The service (`by_flat`: lower-cased name → name) a URL or host names: one whose
+    name has several words, all of them in the host (`api.surescripts.com` is
+    surescripts-api's, not api's), else (`first`) the one its first DNS label is
+    (in-cluster DNS puts the service first). None for a host naming none, or two."""
+    labels, words = _host_words(target)
+    if not labels:
+        return None
+    fits = [
+        x
+        for k, x in by_flat.items()
+        if len(parts := [w for w in re.split(r"[-_.]", k) if w]) >= 2 and set(parts) <= words
+    ]
+    if len(fits) == 1:
+        return fits[0]
+    if not fits and first and labels[0] in by_flat:
+        return by_flat[labels[0]]
+    return None
 
 
 def prepare(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
