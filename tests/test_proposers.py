@@ -2217,6 +2217,24 @@ def test_free_space_draining_to_nothing_ran_out_when_it_did() -> None:
     assert sat.subject == "disk" and sat.features["kind_signal"] > 0.5
 
 
+def test_a_saturation_nothing_followed_off_the_pages_path_explains_little() -> None:
+    """A batch job's CPU doubles at `batch`, which web (paging) does not call, and
+    nothing else moves there: the resource is real, its claim to be the cause is half
+    what the same CPU at api, on web's path, has."""
+
+    def sat(svc: str, page_moved: bool = True) -> float:
+        ctx = context([series("container_cpu_usage_seconds_total", svc, 0.4, 0.8)])
+        if not page_moved:  # the paging service shows nothing of its own
+            ctx.series = [x for x in ctx.series if x.service != "web"]
+        ctx.topology = Topology(depends_on={"web": ["api"], "api": ["db"], "db": [], "batch": []})
+        (c,) = cands(run(ctx), "resource_saturation", svc)
+        return c.features["kind_signal"]
+
+    assert sat("batch") == pytest.approx(0.5 * sat("api"), rel=0.05)
+    # on the page's path it keeps its claim, though nothing there moved to explain
+    assert sat("api", page_moved=False) == pytest.approx(sat("api"), rel=0.05)
+
+
 def test_a_used_share_over_its_whole_is_not_running_out() -> None:
     """A container's memory "percent" is often of its request, which it can exceed and
     live on (nezha-ob: 26% → 116% for a minute → 26%): no ran-out reading from it."""

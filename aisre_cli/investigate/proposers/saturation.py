@@ -102,6 +102,25 @@ def demand(view: ServiceView, onset: float) -> float:
     return max((min(1.0, max(f.rel, 0.0)) * f.strength for f in ups), default=0.0)
 
 
+BARREN = 0.5
+"""How much a saturation loses that nothing followed: no other anomaly, log or event at
+its service, no caller in trouble it explains, off the paging service's path."""
+
+
+def barren(scene: Scene, view: ServiceView, res: str) -> bool:
+    """A resource running short with no consequence anywhere the page can see (a batch
+    job's CPU at a service the page does not reach): the resource is real, its claim to
+    be the incident's cause is not."""
+    v = view
+    return (
+        not (v.families - {"other", res})
+        and v.features.get("logs", 0.0) <= 0
+        and not v.events
+        and v.features.get("explains", 0.0) <= 0
+        and v.features.get("on_path", 0.0) <= 0
+    )
+
+
 @register("saturation")
 def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     s = view.name
@@ -142,6 +161,9 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         or (cap.resource if cap is not None else None)
         or "resource"
     )
+    if barren(scene, view, res):
+        sig *= 1.0 - BARREN
+
     detail = ""
     if lead:
         f = lead[0]
