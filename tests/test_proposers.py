@@ -2808,6 +2808,29 @@ def test_linkerd_failure_classification_is_errors_not_demand() -> None:
 
 
 @pytest.mark.parametrize(
+    ("name", "labels", "bad_up"),
+    [
+        ("elasticsearch_cluster_health_status", {"color": "green"}, False),
+        ("elasticsearch_cluster_health_status", {"color": "yellow"}, True),
+        ("elasticsearch_cluster_health_status", {"color": "red"}, True),
+        ("kube_pod_status_ready", {"condition": "true"}, False),
+        ("kube_pod_status_ready", {"condition": "false"}, True),
+        ("up", {}, False),
+    ],
+)
+def test_a_health_gauge_one_series_per_state(
+    name: str, labels: dict[str, str], bad_up: bool
+) -> None:
+    """One series per state, 1 for the state it is in: a bad state's series rising is the
+    trouble, the good state's falling is; cached apart though the name is one."""
+    m = FamilyMatcher()
+    for lab in ({"color": "green"}, {"condition": "false"}):  # fill the cache first
+        m.classify(name, lab)
+    c = m.classify(name, labels)
+    assert (c.family, c.bad_up) == ("availability", bad_up)
+
+
+@pytest.mark.parametrize(
     ("name", "family"),
     [
         ("kafka_consumergroup_members", None),  # a group's members are no memory

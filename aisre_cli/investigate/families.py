@@ -332,6 +332,39 @@ class SignalClass:
     minute moved by 100σ of its own noise, and by nothing that slows a request."""
 
 
+_BAD_STATES = frozenset(
+    {
+        "yellow",
+        "red",
+        "false",
+        "unknown",
+        "unhealthy",
+        "critical",
+        "down",
+        "failed",
+        "failing",
+        "notready",
+        "not_ready",
+        "degraded",
+    }
+)
+_GOOD_STATES = frozenset({"green", "true", "healthy", "up", "ready", "ok", "running"})
+
+
+def _state_of(labels: Mapping[str, str]) -> bool | None:
+    """For a health gauge exported one series per state (Elasticsearch's
+    `cluster_health_status{color}`, kube-state-metrics' `kube_pod_status_ready
+    {condition="true|false|unknown"}`): True when this series is a bad state's (its
+    rising is bad), False for the good state's, None where no such label says."""
+    for key in ("color", "condition"):
+        v = labels.get(key, "").lower()
+        if v in _BAD_STATES:
+            return True
+        if v in _GOOD_STATES:
+            return False
+    return None
+
+
 class FamilyMatcher:
     """The compiled catalogue; caches per name because a bundle repeats names a lot."""
 
@@ -360,7 +393,8 @@ class FamilyMatcher:
                     if key.endswith("_class") and reason.isdigit() and len(reason) == 1:
                         reason += "xx"  # Envoy names the class by its digit: "5" is 5xx
                     break
-        key = f"{name}|{reason}|{numeric_rpc}|{why}"
+        state = _state_of(labels) if labels else None
+        key = f"{name}|{reason}|{numeric_rpc}|{why}|{state}"
         hit = self._cache.get(key)
         if hit is not None:
             return hit
@@ -401,6 +435,10 @@ class FamilyMatcher:
             # rollout as much as a crash), so it says "something restarted", no kind
             fam = None
         bad_up = not bool(_DOWN_IS_BAD.search(text))
+        if fam == "availability" and state is not None:
+            # one series per state, 1 for the state it is in: the bad state's rising
+            # is the trouble, the good one's falling is (`_state_of`)
+            bad_up = state
         shape = _shape(text, fam)
         if fam == "errors" and re.search(r"(?<!un)success", text):
             bad_up = False
