@@ -2235,6 +2235,28 @@ def test_a_saturation_nothing_followed_off_the_pages_path_explains_little() -> N
     assert sat("api", page_moved=False) == pytest.approx(sat("api"), rel=0.05)
 
 
+def test_work_in_progress_that_follows_a_slowdown_is_half_a_saturation() -> None:
+    """Goroutines 35 → 106 at web as its own latency rises at the same minute: work held
+    longer because each piece takes longer (Little's law), half the claim of the same
+    pile-up with the service's latency flat. A pool with a size of its own (Hikari's
+    active connections) keeps its claim."""
+
+    def sat(name: str, slow: bool, later: float = 0.0) -> float:
+        extra = [series(name, "web", 35.0, 106.0)]
+        if slow:
+            lat = series("http_request_duration_seconds_p99", "web", 0.1, 0.9, at=FAULT + later)
+            extra.append(lat)
+        (c,) = cands(run(context(extra)), "resource_saturation", "web")
+        return c.features["kind_signal"]
+
+    assert sat("go_goroutines", True) == pytest.approx(0.5 * sat("go_goroutines", False), rel=0.05)
+    # the slowdown came five minutes after the pile-up: it does not explain it
+    later = sat("go_goroutines", True, later=300.0)
+    assert later == pytest.approx(sat("go_goroutines", False), rel=0.05)
+    pool = "hikaricp_connections_active"
+    assert sat(pool, True) == pytest.approx(sat(pool, False), rel=0.05)
+
+
 def test_a_used_share_over_its_whole_is_not_running_out() -> None:
     """A container's memory "percent" is often of its request, which it can exceed and
     live on (nezha-ob: 26% → 116% for a minute → 26%): no ran-out reading from it."""

@@ -11,6 +11,9 @@ memory climbs (an OOM kill with no memory signal is a crash, `crash_loop`).
 
 from __future__ import annotations
 
+import re
+
+from aisre_cli.investigate.analyzers.metrics import MetricFinding
 from aisre_cli.investigate.analyzers.trace_edges import edge_strength
 from aisre_cli.investigate.evidence import (
     Candidate,
@@ -48,6 +51,28 @@ IDLE_WAIT = 0.5
 waiting, not the resource's own trouble, at a service that calls others while its CPU
 stayed flat (`idle_wait`): threads held with nothing to compute are waiting on
 something, most often a callee, even where no trace says which."""
+
+
+IN_PROGRESS = re.compile(
+    r"goroutines|threads?_(busy|active|live)|(^|_)(live|active|busy)_threads|in_?flight"
+    r"|active_requests|requests_active|rq_active|concurren"
+)
+"""Counts of work in progress with no pool or limit of their own: goroutines, busy or
+live threads, requests in flight. By Little's law they grow with how long each piece
+of work takes, so they follow a slowdown as much as they cause one."""
+SLOWED_EXPLAINS = 0.5
+"""How much of such a count rising a slowdown of the same service as early explains."""
+
+
+def slowed_first(view: ServiceView, lead: list[MetricFinding]) -> bool:
+    """Every reading of the saturation is work in progress (`IN_PROGRESS`), and the
+    service's latency rose no later than it: the work piles up because it is slower."""
+    if not lead or not all(IN_PROGRESS.search(f.series.name.lower()) for f in lead):
+        return False
+    start = min(f.onset for f in lead)
+    return any(
+        f.family == "latency" and is_bad(f) and f.onset <= start + TOL_S for f in view.metrics
+    )
 
 
 def idle_wait(scene: Scene, view: ServiceView) -> bool:
@@ -156,6 +181,8 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         sig *= 1.0 - WAIT_EXPLAINS * waiting(scene, s, min(f.onset for f in lead))
         if idle_wait(scene, view):
             sig *= 1.0 - IDLE_WAIT
+        if slowed_first(view, lead):
+            sig *= 1.0 - SLOWED_EXPLAINS
     res = (
         (lead[0].family if lead else sat_logs[0].family if sat_logs else None)
         or (cap.resource if cap is not None else None)
