@@ -2257,6 +2257,26 @@ def test_work_in_progress_that_follows_a_slowdown_is_half_a_saturation() -> None
     assert sat(pool, True) == pytest.approx(sat(pool, False), rel=0.05)
 
 
+def test_connections_far_below_the_limit_beside_them_ran_nothing_out() -> None:
+    """MySQL's threads_connected 8 → 44 with max_connections 500 reported beside it:
+    clients holding connections longer, not a server out of them; at max_connections
+    50 the same rise is 88% of it, saturation. With no limit reported, no discount."""
+
+    def sat(limit: float | None, where: str = "db") -> float:
+        extra = [series("mysql_global_status_threads_connected", "db", 8.0, 44.0)]
+        if limit is not None:
+            extra.append(series("mysql_global_variables_max_connections", where, limit, noise=0.0))
+        ctx = context(extra)
+        ctx.topology = Topology(depends_on={"web": ["api"], "api": ["db"], "db": []})
+        (c,) = cands(run(ctx), "resource_saturation", "db")
+        return c.features["kind_signal"]
+
+    near, none = sat(50.0), sat(None)
+    assert near == pytest.approx(none, rel=0.05)
+    assert sat(500.0) == pytest.approx(0.4 * none, rel=0.05)
+    assert sat(500.0, where="api") == pytest.approx(none, rel=0.05)  # another's limit
+
+
 def test_a_used_share_over_its_whole_is_not_running_out() -> None:
     """A container's memory "percent" is often of its request, which it can exceed and
     live on (nezha-ob: 26% → 116% for a minute → 26%): no ran-out reading from it."""

@@ -509,6 +509,28 @@ _THROTTLED_PERIODS = re.compile(r"throttled_periods")
 _THROTTLED_SECONDS = re.compile(r"throttled_(seconds|time|usec|us)")
 
 
+LIMIT_OF: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
+    (re.compile(use), re.compile(limit))
+    for use, limit in (
+        (r"^pg_stat_activity_count$", r"^pg_settings_max_connections$"),
+        (r"^mysql_global_status_threads_connected$", r"^mysql_global_variables_max_connections$"),
+        (r"^redis_connected_clients$", r"^redis_config_maxclients$"),
+        (r"^hikaricp_connections(_active)?$", r"^hikaricp_connections_max$"),
+        (r"^tomcat_threads_(busy|current)(_threads)?$", r"^tomcat_threads_config_max(_threads)?$"),
+        (r"^go_sql_stats_connections_in_use$", r"^go_sql_stats_connections_max_open$"),
+        (r"^jvm_threads_(live|states)_threads$", r"^tomcat_threads_config_max_threads$"),
+    )
+)
+"""A count of things held at once and the limit its exporter reports beside it: a pool
+or a server's connections are exhausted at their limit, not at a rise far below it."""
+
+
+def limit_name(name: str) -> re.Pattern[str] | None:
+    """The pattern of the limit series that goes with a usage series `name`, if any."""
+    n = normalize_name(name)
+    return next((lim for use, lim in LIMIT_OF if use.search(n)), None)
+
+
 STATUS_LABELS: tuple[str, ...] = tuple(k for k in _REASON_LABELS if k != "reason")
 """Labels that split a request metric by how the calls ended (`code`, `status`,
 `code_class`, `outcome`, …)."""

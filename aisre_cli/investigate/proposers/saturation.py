@@ -11,6 +11,7 @@ memory climbs (an OOM kill with no memory signal is a crash, `crash_loop`).
 
 from __future__ import annotations
 
+import math
 import re
 
 from aisre_cli.investigate.analyzers.metrics import MetricFinding
@@ -25,6 +26,7 @@ from aisre_cli.investigate.evidence import (
     log_evidence,
     metric_evidence,
 )
+from aisre_cli.investigate.families import limit_name, normalize_name
 from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
 from aisre_cli.investigate.scene import TOL_S, Scene, ServiceView
@@ -73,6 +75,29 @@ def slowed_first(view: ServiceView, lead: list[MetricFinding]) -> bool:
     return any(
         f.family == "latency" and is_bad(f) and f.onset <= start + TOL_S for f in view.metrics
     )
+
+
+FAR_FROM_LIMIT = 0.6
+"""How much of a connection count's rise is discounted when it stayed under
+`LIMIT_SHARE` of the limit its exporter reports: nothing ran out."""
+LIMIT_SHARE = 0.7
+
+
+def headroom(scene: Scene, f: MetricFinding) -> bool:
+    """The count stayed well under the limit reported beside it (`families.LIMIT_OF`):
+    `threads_connected` 8 → 44 of `max_connections` 500 is clients holding connections
+    longer (a slow network, slow queries), not a server out of them."""
+    lim = limit_name(f.series.name)
+    if lim is None:
+        return False
+    limits = [
+        max((v for v in s.values if math.isfinite(v)), default=0.0)
+        for s in scene.ctx.series
+        if s.service == f.series.service and lim.search(normalize_name(s.name))
+    ]
+    limit = max(limits, default=0.0)
+    peak = f.peak if f.direction > 0 else f.level
+    return limit > 0 and max(peak, f.level) < LIMIT_SHARE * limit
 
 
 def idle_wait(scene: Scene, view: ServiceView) -> bool:
@@ -183,6 +208,8 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             sig *= 1.0 - IDLE_WAIT
         if slowed_first(view, lead):
             sig *= 1.0 - SLOWED_EXPLAINS
+        if all(headroom(scene, f) for f in lead):
+            sig *= 1.0 - FAR_FROM_LIMIT
     res = (
         (lead[0].family if lead else sat_logs[0].family if sat_logs else None)
         or (cap.resource if cap is not None else None)
