@@ -518,7 +518,6 @@ LIMIT_OF: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
         (r"^hikaricp_connections(_active)?$", r"^hikaricp_connections_max$"),
         (r"^tomcat_threads_(busy|current)(_threads)?$", r"^tomcat_threads_config_max(_threads)?$"),
         (r"^go_sql_stats_connections_in_use$", r"^go_sql_stats_connections_max_open$"),
-        (r"^jvm_threads_(live|states)_threads$", r"^tomcat_threads_config_max_threads$"),
     )
 )
 """A count of things held at once and the limit its exporter reports beside it: a pool

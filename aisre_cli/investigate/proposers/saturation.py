@@ -96,8 +96,7 @@ def headroom(scene: Scene, f: MetricFinding) -> bool:
         if s.service == f.series.service and lim.search(normalize_name(s.name))
     ]
     limit = max(limits, default=0.0)
-    peak = f.peak if f.direction > 0 else f.level
-    return limit > 0 and max(peak, f.level) < LIMIT_SHARE * limit
+    return limit > 0 and max(f.peak, f.level) < LIMIT_SHARE * limit
 
 
 def idle_wait(scene: Scene, view: ServiceView) -> bool:
@@ -157,17 +156,16 @@ BARREN = 0.5
 its service, no caller in trouble it explains, off the paging service's path."""
 
 
-def barren(scene: Scene, view: ServiceView, res: str) -> bool:
+def barren(view: ServiceView, res: str) -> bool:
     """A resource running short with no consequence anywhere the page can see (a batch
     job's CPU at a service the page does not reach): the resource is real, its claim to
     be the incident's cause is not."""
-    v = view
     return (
-        not (v.families - {"other", res})
-        and v.features.get("logs", 0.0) <= 0
-        and not v.events
-        and v.features.get("explains", 0.0) <= 0
-        and v.features.get("on_path", 0.0) <= 0
+        not (view.families - {"other", res})
+        and view.features.get("logs", 0.0) <= 0
+        and not view.events
+        and view.features.get("explains", 0.0) <= 0
+        and view.features.get("on_path", 0.0) <= 0
     )
 
 
@@ -215,7 +213,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         or (cap.resource if cap is not None else None)
         or "resource"
     )
-    if barren(scene, view, res):
+    if barren(view, res):
         sig *= 1.0 - BARREN
 
     detail = ""
