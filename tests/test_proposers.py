@@ -3021,6 +3021,24 @@ def test_tls_errors_naming_the_server_propose_its_certificate_and_explain_the_cl
     assert not cands(run(context([api_ok], logs=plain)), "certificate_expiry", "api")
 
 
+def test_no_surge_from_above_expires_a_certificate() -> None:
+    """web's requests quadruple (its retries of failed handshakes, or real demand) as its
+    TLS calls to api fail: the surge above explains api's load, not api's expired
+    certificate, which keeps its score."""
+    msg = 'Post "https://api.shop.svc.cluster.local/v1/items": x509: certificate has expired'
+    logs = [(FAULT + 5 + 10 * k, "web", "error", msg) for k in range(20)]
+    logs += [(T0 + 60 * k, "web", "info", "GET /v1/items 200") for k in range(40)]
+    surge = series("http_requests_per_second", "web", 100.0, 400.0)
+    a = run(context([surge, series("http_requests_per_second", "api", 50.0)], logs=logs))
+    (cert,) = cands(a, "certificate_expiry", "api")
+    assert (
+        a.scene_views["api"].features["upstream_surge"] > 0.3 if hasattr(a, "scene_views") else True
+    )
+    assert cert.features["upstream_surge"] == 0.0
+    others = [c for c in a.candidates if c.service == "api" and c.kind != "certificate_expiry"]
+    assert any(c.features["upstream_surge"] > 0.3 for c in others)
+
+
 def test_a_pool_filling_at_a_caller_whose_cpu_stayed_flat_is_partly_waiting() -> None:
     """api calls db. Its worker threads fill (5 → 40 busy) while its CPU stays flat:
     threads with nothing to compute wait on something, a callee most often, though no

@@ -74,11 +74,13 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             [metric_evidence(f, "certificate") for f in certs[:1]]
             + [log_evidence(x, scene.ctx) for x in logs[:1]],
             # an expired certificate is a fault *at* the service that no dependency
-            # explains, although none of its own metrics moves: its clients fail
+            # explains, although none of its own metrics moves: its clients fail; nor
+            # does load from above (a caller's surge, often its retries) expire one
             {
                 "anomaly": max(view.features["anomaly"], sig),
                 "root_local": max(view.features["root_local"], sig),
                 "deeper": 0.0,
+                "upstream_surge": 0.0,
             },
         )
     ]
