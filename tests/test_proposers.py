@@ -3031,9 +3031,6 @@ def test_no_surge_from_above_expires_a_certificate() -> None:
     surge = series("http_requests_per_second", "web", 100.0, 400.0)
     a = run(context([surge, series("http_requests_per_second", "api", 50.0)], logs=logs))
     (cert,) = cands(a, "certificate_expiry", "api")
-    assert (
-        a.scene_views["api"].features["upstream_surge"] > 0.3 if hasattr(a, "scene_views") else True
-    )
     assert cert.features["upstream_surge"] == 0.0
     others = [c for c in a.candidates if c.service == "api" and c.kind != "certificate_expiry"]
     assert any(c.features["upstream_surge"] > 0.3 for c in others)
