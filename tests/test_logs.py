@@ -438,6 +438,8 @@ def test_template_is_capped() -> None:
         ("giving up on payments after 3 attempts", {"dependency"}),
         ("retrying orders-db after error: read tcp: i/o timeout", {"network"}),
         ("Retrying job 42 in 5s", {None}),
+        # a Node server saying its event loop runs late: its CPU, not a dependency
+        ("503 Service Unavailable: server overloaded (event loop lag 1840ms)", {"cpu"}),
         # urllib3 wraps whatever failed, which its template masks: not a retry reading
         (
             "HTTPConnectionPool(host='api', port=80): Max retries exceeded with url: /v1"

@@ -2873,6 +2873,22 @@ def test_a_health_gauge_one_series_per_state(
 
 
 @pytest.mark.parametrize(
+    "name",
+    [
+        "nodejs_eventloop_lag_seconds",  # prom-client's default metrics
+        "nodejs_eventloop_lag_p99_seconds",
+        "nodejs_eventloop_utilization",
+        "nodejs.eventloop.delay.p99",  # OpenTelemetry's runtime metrics
+    ],
+)
+def test_an_event_loop_running_late_is_cpu(name: str) -> None:
+    """Node's one thread has no time left: CPU saturation, though the unit is seconds."""
+    c = FamilyMatcher().classify(name, {})
+    assert (c.family, c.bad_up) == ("cpu", True)
+    assert FamilyMatcher().classify("kafka_consumergroup_lag", {}).family == "latency"
+
+
+@pytest.mark.parametrize(
     ("name", "family"),
     [
         ("kafka_consumergroup_members", None),  # a group's members are no memory

@@ -254,6 +254,7 @@ _LEVEL_COUNT = re.compile(r"(?<!seconds)(?<!milliseconds)(?<!bytes)(?<!duration)
 """A `_count` of connections, sessions or workers is how many there are now (postgres'
 `pg_stat_activity_count`), a level, not events counted: unless a histogram or summary
 names it (`hikaricp_connections_acquire_seconds_count` counts acquisitions)."""
+_EVENT_LOOP = re.compile(r"event_?loop_?(lag|delay|utili[sz]ation|blocked|busy)")
 _PERCENT = re.compile(r"percent|pct|_perc$|(^|_)percentage")
 _RATIO = re.compile(r"(^|_)ratio|fraction|(^|_)rate_of|utili[sz]ation|saturation")
 _EXPIRY_TS = re.compile(r"expiry|expiration|not_?after|expire(s|_at|_time)|valid_until")
@@ -407,6 +408,11 @@ class FamilyMatcher:
             if rx.search(text) or rx.search(raw):
                 fam = f
                 break
+        if _EVENT_LOOP.search(text):
+            # a runtime's event loop running late or busy (Node's eventloop lag, delay,
+            # utilization): its one thread has no time left, CPU saturation, however
+            # its unit reads like a latency
+            fam = "cpu"
         if fam == "latency" and text.endswith("_count") and _REQUESTS.search(text):
             fam = "traffic"  # a request-duration histogram's count: how many, not how long
         if fam in (None, "traffic") and _TIMER_SUM.search(text):
@@ -659,7 +665,7 @@ LOG_FAMILY_PATTERNS: dict[str, str] = {
     "disk": r"no space left|disk (is )?full|read-only file system|quota exceeded|inode|"
     r"disk watermark|flood.stage",
     "memory": r"out ?of ?memory|outofmemory|gc overhead|heap space|memory limit|oom",
-    "cpu": r"cpu throttl|high cpu|thread starvation",
+    "cpu": r"cpu throttl|high cpu|thread starvation|event ?loop (lag|delay|blocked)",
     "dependency": DOWN_LOG,
     "network": r"i/o timeout|no route to host|connection reset|network is unreachable|"
     r"broken pipe|packet loss|dns|temporary failure in name resolution|econnreset|"
