@@ -382,7 +382,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
     # a server whose certificate its clients' handshakes reject, or whose name or path
     # their calls cannot get through, is in trouble from the first of those errors,
     # though none of its own series moves (as for an expired reading)
-    tls_peers: dict[str, set[str]] = {}  # client → the servers its calls to failed so
+    failed_peers: dict[str, set[str]] = {}  # client → servers its TLS or network errors name
     for peer, lf in relay_peer_logs(
         logs_at,
         ctx.logs.msg,
@@ -390,7 +390,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
     ):
         anom[peer] = max(anom.get(peer, 0.0), LOG_ANOMALY * lf.strength)
         first[peer] = min(first.get(peer, lf.first_after), lf.first_after)
-        tls_peers.setdefault(lf.service, set()).add(peer)
+        failed_peers.setdefault(lf.service, set()).add(peer)
     relay_resource_logs(
         logs_at,
         topo,
@@ -471,9 +471,10 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
                 # from there (timeouts, refused connections) is that service's too
                 near = math.exp(-abs(on - first[mirrors[s][0]]) / sync_scale)
                 deeper = max(deeper, near)
-        for d in tls_peers.get(s, ()):
-            # its handshakes with a server failed (its own log says which, topology or
-            # not): that server's certificate explains this service's errors as far as
+        for d in failed_peers.get(s, ()):
+            # its handshakes with a server failed, or its calls could not get through
+            # to it (its own log says which, topology or not): that server's
+            # certificate, or the way to it, explains this service's errors as far as
             # it began as early
             if on is None or first[d] <= on + TOL_S:
                 near = 1.0 if on is None else math.exp(-abs(on - first[d]) / sync_scale)

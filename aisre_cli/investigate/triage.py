@@ -192,12 +192,16 @@ _HOST_LABELS = ("node", "kubernetes_node", "k8s_node_name", "nodename")
 metrics' `node`, node_exporter's `nodename`)."""
 
 
+def _host_label(s: Series) -> str:
+    """The machine a series names in a label of `_HOST_LABELS`, or ""."""
+    return next((s.labels[k] for k in _HOST_LABELS if s.labels.get(k)), "")
+
+
 def _host_of(s: Series) -> str:
-    for k in _HOST_LABELS:
-        if s.labels.get(k):
-            return s.labels[k]
+    """The machine a series was measured on: a host label, else its scrape target's
+    host (node_exporter's `instance`, less the port)."""
     inst = s.labels.get("instance", "")
-    return inst.rsplit(":", 1)[0] if inst.count(":") == 1 else inst
+    return _host_label(s) or (inst.rsplit(":", 1)[0] if inst.count(":") == 1 else inst)
 
 
 def _host_series(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
@@ -210,7 +214,7 @@ def _host_series(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
     a saturation reading at each (canaries lost to it). New objects."""
     on: dict[str, set[str]] = {}
     for s in series:
-        host = next((s.labels[k] for k in _HOST_LABELS if s.labels.get(k)), "")
+        host = _host_label(s)
         if s.service and host:
             on.setdefault(host, set()).add(s.service)
     if not on:
