@@ -921,6 +921,9 @@ def test_a_callers_pool_raised_before_its_database_ran_out_of_connections(summar
         ("DB_MAX_OPEN_CONNS 25 -> 100", FAULT - 1200, "config"),  # 20 min before: not it
         ("DB_MAX_OPEN_CONNS 25 -> 100", FAULT + 600, "config"),  # after the saturation
         ("Node pool ng-general: AMI rotation", FAULT - 180, "infra"),
+        # a deploy's message says what its code does now, not a setting it raised
+        ("Deploy api v2.35.0: fix: retry on 409 from inventory", FAULT - 180, "deploy"),
+        ("add retry with backoff to the payments client", FAULT - 180, "deploy"),
     ],
 )
 def test_a_change_that_does_not_take_more_claims_nothing(
@@ -933,6 +936,33 @@ def test_a_change_that_does_not_take_more_claims_nothing(
     (sat,) = cands(a, "resource_saturation", "db")
     assert sat.features["upstream_surge"] == 0.0
     assert max(a.candidates, key=lambda x: x.score).subject != "c-api"
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [
+        "Deploy api v4.1.0: hikari maximumPoolSize 10 -> 80",
+        "Deploy api v4.1.0 (DB_MAX_OPEN_CONNS=100)",
+        "Deploy api v4.1.0: raise worker concurrency",
+    ],
+)
+def test_a_deploy_that_states_a_raised_setting_claims_it(summary: str) -> None:
+    """A deploy that ships a setting along with its code, and says so, takes more."""
+    a = _pool_incident(summary, kind="deploy")
+    (c,) = [c for c in a.candidates if c.subject == "c-api"]
+    assert c.kind == "deploy" and "takes more of db's connections" in c.statement
+    assert c.features["change_harm"] > 0.8
+    assert max(a.candidates, key=lambda x: x.score).subject == "c-api"
+
+
+def test_states_setting_reads_a_value_not_a_colon() -> None:
+    ss = change_an.states_setting
+    assert ss("pool 10 -> 50") and ss("POOL_SIZE=50") and ss("maximumPoolSize: 80")
+    assert ss("enable `retry-on-5xx`") and ss("cache turned off") and ss("increase threads")
+    assert ss("set worker concurrency to 16")
+    assert not ss("Deploy auth v2.35.0: fix: retry on 409 from inventory")
+    assert not ss("bump deps, minor refactor")
+    assert not ss("feat: parallel fan-out to shards")
 
 
 def test_a_service_named_worker_names_no_workers() -> None:

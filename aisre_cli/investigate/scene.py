@@ -35,7 +35,7 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 
-from aisre_cli.investigate.analyzers.changes import ChangeFinding, takes_more
+from aisre_cli.investigate.analyzers.changes import ChangeFinding, states_setting, takes_more
 from aisre_cli.investigate.analyzers.events import EventFinding
 from aisre_cli.investigate.analyzers.logs import LogFinding
 from aisre_cli.investigate.analyzers.metrics import MetricFinding
@@ -154,7 +154,10 @@ def _claims(
         if not cf.before_onset:
             continue
         # what it set, not who it is (`ticketing-worker` names no workers)
-        fams = takes_more(c.summary.replace(c.service, ""))
+        said = c.summary.replace(c.service, "")
+        if c.kind == "deploy" and not states_setting(said):
+            continue  # a code change's message: what it fixed, not a setting it raised
+        fams = takes_more(said)
         if not fams:
             continue
         t = c.ts.timestamp()

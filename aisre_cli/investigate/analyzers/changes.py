@@ -83,6 +83,24 @@ def _moves(summary: str) -> list[tuple[float, float]]:
     return out
 
 
+_STATED = re.compile(
+    r"[=:]\s*(?:\d|true\b|false\b|on\b|off\b|none\b|[`'\"])|\b(?:enabl|disabl)\w*|"
+    r"\bturn(?:ed|s)?\s+(?:on|off)\b|\bset\b|\b(?:rais|increas|doubl|tripl)\w*",
+    re.IGNORECASE,
+)
+"""A setting given its value (`POOL=50`, `maximumPoolSize: 80`), turned on or off, set
+or raised: what a config change is, and what a deploy's message only sometimes says."""
+
+
+def states_setting(summary: str) -> bool:
+    """Whether a change's summary states a setting it moved (`pool 10 -> 50`), gave a
+    value, enabled or disabled. A deploy ships code: `fix: retry on 409 from inventory`
+    describes what the code does now, not a pool or a retry budget it raised, so a
+    deploy takes more of its dependencies only where its message states such a setting
+    (`scene._claims`)."""
+    return bool(_moves(summary)) or _STATED.search(summary) is not None
+
+
 def takes_more(summary: str) -> frozenset[str]:
     """The resource families of its dependencies a change makes its service take more
     of, read from what it says it set: a pool, workers, retries, a cache... A setting
