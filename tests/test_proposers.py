@@ -1678,6 +1678,64 @@ def test_a_surge_shed_as_429s_is_the_service_demand_rising() -> None:
     assert surge.features["kind_signal"] > 0.5
 
 
+def _born_500s(svc: str, start: int = 46, labels: dict[str, str] | None = None) -> Series:
+    """`svc`'s failed-call counter, born at point `start` with its first failures
+    (a handful a second from then on)."""
+    ts = [T0 + i * STEP for i in range(start, N)]
+    lab = {"service": svc, "code": "500", **(labels or {})}
+    vals = [3.0 + 4.0 * STEP * i for i in range(len(ts))]
+    return Series("http_server_requests_total", svc, lab, ts, vals, query="x", ref="m.json")
+
+
+def _ok_200s(svc: str, labels: dict[str, str] | None = None) -> Series:
+    ts = [T0 + i * STEP for i in range(N)]
+    lab = {"service": svc, "code": "200", **(labels or {})}
+    vals = [1000.0 + 100.0 * STEP * i for i in range(N)]
+    return Series("http_server_requests_total", svc, lab, ts, vals, query="x", ref="m.json")
+
+
+def test_failures_born_with_the_fault_are_a_rise_from_zero() -> None:
+    """api's `code="500"` series first appears at the fault: Prometheus makes a series
+    at its first sample. Its `code="200"` sibling was scraped all along, so there were
+    no failures before; read alone, the 500s are flat and api looks healthy beside a
+    service with an unrelated CPU burst."""
+    ok, born = _ok_200s("api"), _born_500s("api")
+    cpu = series("container_cpu_usage_seconds_total", "batch", 0.03, 0.15, at=FAULT - 240)
+    m = FamilyMatcher()
+    filled = metric_an.backfill_born([ok, born], m)
+    assert filled[0] is ok and filled[1].timestamps[0] == T0
+    assert filled[1].values[:46] == [0.0] * 46 and filled[1].values[46:] == born.values
+    assert metric_an.backfill_born(filled, m) == filled  # idempotent
+    found = metric_an.detect([ok, born], m, ALERT)
+    assert any(f.series.service == "api" and f.series.labels.get("code") == "500" for f in found)
+    a = run(context([ok, born, cpu]))
+    cited = [e for c in a.candidates if c.service == "api" for e in c.evidence]
+    assert any('code="500"' in e.ev.query for e in cited)
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["no earlier sibling", "same label set before", "not a failure", "sibling is another pod"],
+)
+def test_a_series_that_was_not_born_with_failures_is_left_alone(case: str) -> None:
+    m = FamilyMatcher()
+    born = _born_500s("api")
+    if case == "no earlier sibling":
+        batch = [born, _born_500s("api", labels={"route": "/x"})]
+    elif case == "same label set before":  # a restart: its history is its own
+        before = _born_500s("api", start=0)
+        before.timestamps, before.values = before.timestamps[:40], before.values[:40]
+        batch = [_ok_200s("api"), before, born]
+    elif case == "not a failure":  # the failed calls' latency was not 0 before them
+        slow = replace(born, name="http_server_requests_seconds_max", values=[0.8] * 14)
+        batch = [replace(_ok_200s("api"), name=slow.name, values=[0.1] * N), slow]
+    else:  # a new pod's failures: the old pod's 200s say nothing of it
+        pod2 = _born_500s("api", labels={"pod": "api-2"})
+        batch = [_ok_200s("api", labels={"pod": "api-1"}), pod2]
+    out = metric_an.backfill_born(batch, m)
+    assert [len(s.timestamps) for s in out] == [len(s.timestamps) for s in batch]
+
+
 def test_no_total_over_series_on_other_grids() -> None:
     ok = _status_counter("200", 0, 100.0, 120.0)
     off = _status_counter("429", 45, 0.0, 300.0)

@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING
 from aisre_cli.investigate.analyzers.changes import REPLICA_LABELS, VERSION_LABELS
 from aisre_cli.investigate.families import (
     SHARE_FLOOR,
+    STATUS_LABELS,
     FamilyMatcher,
     Shape,
     SignalClass,
@@ -976,11 +977,62 @@ def host_service(target: str, by_flat: dict[str, str], first: bool = True) -> st
     return None
 
 
+_OUTCOME_KEYS = frozenset(STATUS_LABELS) | {"exception", "error_type", "error_code"}
+"""Labels that say how a call ended (its status, the exception it threw): a metric's
+series that differ only in these count the same calls, split by outcome."""
+
+
+def backfill_born(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
+    """Failure series given zeros for the time before they existed.
+
+    Prometheus makes a series when it first sees its label set: a service that starts
+    failing gets a `status="500"` series at its first failure, with no history of its
+    own, so read alone it is flat from its first point and nothing moved. Where the
+    same metric's other outcomes of the same calls (its `status="200"`, same pod and
+    route) were reported for at least `MIN_BASE_POINTS` points before, the scrape was
+    working and this outcome had not happened: it was 0 at each of those points. A
+    series with no earlier sibling (a new pod's, a new route's), or whose own label set
+    was reported before (a restarted process's), is left as it is.
+    Idempotent: a series filled once starts with its siblings."""
+    groups: dict[tuple[str, tuple[tuple[str, str], ...]], list[int]] = defaultdict(list)
+    for i, s in enumerate(series):
+        if s.timestamps:
+            key = tuple(sorted((k, v) for k, v in s.labels.items() if k not in _OUTCOME_KEYS))
+            groups[(s.name, key)].append(i)
+    out = list(series)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        first = min((series[i] for i in members), key=lambda s: s.timestamps[0])
+        grid = first.timestamps
+        for i in members:
+            s = series[i]
+            born = bisect_left(grid, s.timestamps[0])
+            if born < MIN_BASE_POINTS or born == 0:
+                continue
+            c = matcher.classify(s.name, s.labels)
+            if c.family != "errors" or not c.bad_up:
+                continue
+            if any(
+                series[j].labels == s.labels and series[j].timestamps[0] < s.timestamps[0]
+                for j in members
+            ):
+                continue  # the same outcome reported before (a restart): not born here
+            gap = s.timestamps[1] - s.timestamps[0] if len(s.timestamps) > 1 else 0.0
+            before = [t for t in grid[:born] if t < s.timestamps[0] - 0.5 * gap]
+            if len(before) >= MIN_BASE_POINTS:
+                out[i] = replace(
+                    s, timestamps=before + s.timestamps, values=[0.0] * len(before) + s.values
+                )
+    return out
+
+
 def prepare(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
-    """Series as the anomaly detector reads them: counters as rates, expiry timestamps
-    and countdowns left out (`cert_expiry` reads those). Idempotent."""
+    """Series as the anomaly detector reads them: failure series filled back to when
+    their siblings began (`backfill_born`), counters as rates, expiry timestamps and
+    countdowns left out (`cert_expiry` reads those). Idempotent."""
     out: list[Series] = []
-    for s in series:
+    for s in backfill_born(series, matcher):
         c = matcher.classify(s.name, s.labels)
         if _is_expiry(c):
             continue
