@@ -2323,6 +2323,21 @@ def test_a_saturation_nothing_followed_off_the_pages_path_explains_little() -> N
     assert sat("api", page_moved=False) == pytest.approx(sat("api"), rel=0.05)
 
 
+@pytest.mark.parametrize(("ends", "over"), [(FAULT - 120, True), (T0 + N * STEP, False)])
+def test_a_resource_burst_over_before_the_onset_explains_little(ends: float, over: bool) -> None:
+    """api's CPU jumped fivefold ten minutes before the fault. Over three minutes before
+    the onset (back to normal when web's errors began), it is a noisy neighbour's or a
+    batch job's burst: real, and gone when the trouble came. Still going at the onset,
+    it keeps its whole claim."""
+    cpu = series("container_cpu_usage_seconds_total", "api", 0.05, 0.25, at=FAULT - 600)
+    cpu.values = [0.05 if t >= ends else v for t, v in zip(cpu.timestamps, cpu.values, strict=True)]
+    ctx = context([cpu])
+    ctx.topology = Topology(depends_on={"web": ["api"], "api": []})
+    (c,) = cands(run(ctx), "resource_saturation", "api")
+    assert (c.features["kind_signal"] < 0.25) is over, c.features["kind_signal"]
+    assert ("back to normal" in c.statement) is over
+
+
 def test_work_in_progress_that_follows_a_slowdown_is_half_a_saturation() -> None:
     """Goroutines 35 → 106 at web as its own latency rises at the same minute: work held
     longer because each piece takes longer (Little's law), half the claim of the same

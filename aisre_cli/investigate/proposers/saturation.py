@@ -156,6 +156,21 @@ BARREN = 0.5
 its service, no caller in trouble it explains, off the paging service's path."""
 
 
+OVER_BEFORE = 0.8
+"""How much of a saturation is discounted that was over before the incident began: its
+episode ended (the resource back to normal) a while before the onset, so whatever
+happens from the onset on happens with the resource free. A noisy neighbour's CPU
+burst, a batch job's, a backup's: real, and gone when the trouble came."""
+
+
+def over_before(scene: Scene, lead: list[MetricFinding]) -> bool:
+    """Every reading of the resource was back to normal two steps (a minute at least)
+    or more before the incident's onset: one step apart, either may have been measured
+    up to a step late, and the two may still have met."""
+    slack = max(2.0 * scene.step, 60.0)
+    return bool(lead) and all(f.until is not None and f.until + slack <= scene.onset for f in lead)
+
+
 def barren(view: ServiceView, res: str) -> bool:
     """A resource running short with no consequence anywhere the page can see (a batch
     job's CPU at a service the page does not reach): the resource is real, its claim to
@@ -215,13 +230,21 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     )
     if barren(view, res):
         sig *= 1.0 - BARREN
+    if over_before(scene, lead) and not sat_logs and cap is None and oom is None:
+        sig *= 1.0 - OVER_BEFORE
 
     detail = ""
     if lead:
         f = lead[0]
         n = f.series.name
         lvl, over = level_said(f)
-        back = ", then back to normal" if over else ""
+        back = (
+            f", back to normal at {_hm(f.until)}"
+            if f.until is not None
+            else ", then back to normal"
+            if over
+            else ""
+        )
         detail = f" ({n} {_fmt(f.baseline, n)} → {_fmt(lvl, n)} from {_hm(f.onset)}{back})"
     elif cap is not None:
         said = ", ".join(sorted(cap.reasons, key=lambda r: -cap.reasons[r])[:2])
