@@ -2338,6 +2338,19 @@ def test_a_resource_burst_over_before_the_onset_explains_little(ends: float, ove
     assert ("back to normal" in c.statement) is over
 
 
+@pytest.mark.parametrize(("at", "late"), [(ALERT + 180, True), (ALERT + 60, False)])
+def test_a_resource_that_ran_short_after_the_page_did_not_start_it(at: float, late: bool) -> None:
+    """web paged two minutes after its errors began; api's CPU climbs three minutes
+    after the page: the alert saw trouble already going on, so the CPU is the trouble's
+    spill-over or a coincidence. A minute after the page is within what measuring a
+    rate can lag, and keeps its claim."""
+    cpu = series("container_cpu_usage_seconds_total", "api", 0.05, 0.25, at=at)
+    ctx = context([cpu])
+    ctx.topology = Topology(depends_on={"web": ["api"], "api": []})
+    (c,) = cands(run(ctx), "resource_saturation", "api")
+    assert (c.features["kind_signal"] < 0.25) is late, c.features["kind_signal"]
+
+
 def test_work_in_progress_that_follows_a_slowdown_is_half_a_saturation() -> None:
     """Goroutines 35 → 106 at web as its own latency rises at the same minute: work held
     longer because each piece takes longer (Little's law), half the claim of the same

@@ -171,6 +171,20 @@ def over_before(scene: Scene, lead: list[MetricFinding]) -> bool:
     return bool(lead) and all(f.until is not None and f.until + slack <= scene.onset for f in lead)
 
 
+AFTER_PAGE = 0.8
+"""How much of a saturation is discounted that began after the alert fired: the alert
+saw something already going on, so a resource that ran short only later did not start
+it (the trouble's load spilling onto it, or a burst that happened to come then)."""
+
+
+def after_page(scene: Scene, lead: list[MetricFinding]) -> bool:
+    """Every reading of the resource began two steps (a minute at least) or more after
+    the alert fired: later than the lag of measuring it (a step, a rate's window)."""
+    slack = max(2.0 * scene.step, 60.0)
+    fired = scene.ctx.alert.starts_at.timestamp()
+    return bool(lead) and all(f.onset >= fired + slack for f in lead)
+
+
 def barren(view: ServiceView, res: str) -> bool:
     """A resource running short with no consequence anywhere the page can see (a batch
     job's CPU at a service the page does not reach): the resource is real, its claim to
@@ -230,8 +244,11 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     )
     if barren(view, res):
         sig *= 1.0 - BARREN
-    if over_before(scene, lead) and not sat_logs and cap is None and oom is None:
-        sig *= 1.0 - OVER_BEFORE
+    if not sat_logs and cap is None and oom is None:
+        if over_before(scene, lead):
+            sig *= 1.0 - OVER_BEFORE
+        elif after_page(scene, lead):
+            sig *= 1.0 - AFTER_PAGE
 
     detail = ""
     if lead:
