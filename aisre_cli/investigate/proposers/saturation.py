@@ -163,12 +163,12 @@ happens from the onset on happens with the resource free. A noisy neighbour's CP
 burst, a batch job's, a backup's: real, and gone when the trouble came."""
 
 
-def over_before(scene: Scene, lead: list[MetricFinding]) -> bool:
-    """Every reading of the resource was back to normal two steps (a minute at least)
-    or more before the incident's onset: one step apart, either may have been measured
-    up to a step late, and the two may still have met."""
+def over_before(scene: Scene, f: MetricFinding) -> bool:
+    """The reading was back to normal two steps (a minute at least) or more before the
+    incident's onset: one step apart, either may have been measured up to a step late,
+    and the two may still have met."""
     slack = max(2.0 * scene.step, 60.0)
-    return bool(lead) and all(f.until is not None and f.until + slack <= scene.onset for f in lead)
+    return f.until is not None and f.until + slack <= scene.onset
 
 
 AFTER_PAGE = 0.8
@@ -177,12 +177,21 @@ saw something already going on, so a resource that ran short only later did not 
 it (the trouble's load spilling onto it, or a burst that happened to come then)."""
 
 
-def after_page(scene: Scene, lead: list[MetricFinding]) -> bool:
-    """Every reading of the resource began two steps (a minute at least) or more after
-    the alert fired: later than the lag of measuring it (a step, a rate's window)."""
+def after_page(scene: Scene, f: MetricFinding) -> bool:
+    """The reading began two steps (a minute at least) or more after the alert fired:
+    later than the lag of measuring it (a step, a rate's window)."""
     slack = max(2.0 * scene.step, 60.0)
-    fired = scene.ctx.alert.starts_at.timestamp()
-    return bool(lead) and all(f.onset >= fired + slack for f in lead)
+    return f.onset >= scene.ctx.alert.starts_at.timestamp() + slack
+
+
+def timely(scene: Scene, f: MetricFinding) -> float:
+    """How much of a reading counts for its timing: all of it, unless it was over
+    before the incident began (`OVER_BEFORE`) or began after the page (`AFTER_PAGE`)."""
+    if over_before(scene, f):
+        return 1.0 - OVER_BEFORE
+    if after_page(scene, f):
+        return 1.0 - AFTER_PAGE
+    return 1.0
 
 
 def barren(view: ServiceView, res: str) -> bool:
@@ -217,13 +226,14 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     # the service's own signal first; a node-wide one counts at half (node-wide events
     # are halved by the analyzer)
     sig = max(
-        [f.strength for f in own]
-        + [0.5 * f.strength for f in sat if f.scope == "node"]
+        [f.strength * timely(scene, f) for f in own]
+        + [0.5 * f.strength * timely(scene, f) for f in sat if f.scope == "node"]
         + [LOG_SHARE * x.strength for x in sat_logs]
         + [cap.strength if cap is not None else 0.0]
         + [OOM_SHARE * oom.strength if oom is not None else 0.0]
     )
-    lead = own or sat
+    # the reading that says most, for its timing, leads (and names the resource)
+    lead = sorted(own or sat, key=lambda f: -f.strength * timely(scene, f))
     if lead:  # demand first, then the resource: load, not a leak or a noisy neighbour
         sig *= 1.0 - LOAD_EXPLAINS * demand(view, min(f.onset for f in lead))
     if lead:  # only the new pods use more: the release's doing, not the resource's
@@ -244,11 +254,6 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     )
     if barren(view, res):
         sig *= 1.0 - BARREN
-    if not sat_logs and cap is None and oom is None:
-        if over_before(scene, lead):
-            sig *= 1.0 - OVER_BEFORE
-        elif after_page(scene, lead):
-            sig *= 1.0 - AFTER_PAGE
 
     detail = ""
     if lead:
