@@ -1564,6 +1564,76 @@ def test_a_client_retrying_the_server_it_names_says_its_calls_fail_not_that_it_i
     assert "pricing-engine is down" in refused[2]
 
 
+PRICE = "price must be positive, got -1 (from pricing) in {svc}"
+
+
+def _answered(
+    msg: str, pricing_moved: bool = False, topology: bool = True, level: str = "error"
+) -> tuple[Analysis, list[Candidate]]:
+    """api and cart both call pricing; from the fault both fail their own requests and
+    log `msg` (with {svc} their name). pricing's own series stay flat unless told."""
+    lines = [
+        (FAULT + 30 + i * 20, svc, level, msg.format(svc=svc))
+        for i in range(10)
+        for svc in ("api", "cart")
+    ]
+    lines += [
+        (T0 + i * 30.0, svc, "info", "GET /health 200")
+        for i in range(N * 2)
+        for svc in ("api", "cart")
+    ]
+    extra = [
+        series("http_errors_ratio", "api", 0.01, 0.3),
+        series("http_errors_ratio", "cart", 0.01, 0.3, seed=2),
+        series(
+            "http_request_duration_seconds_p99", "pricing", 0.05, 0.5 if pricing_moved else None
+        ),
+    ]
+    ctx = context(extra, logs=lines)
+    if topology:
+        ctx.topology = Topology(
+            depends_on={
+                "web": ["api", "cart"],
+                "api": ["pricing"],
+                "cart": ["pricing"],
+                "pricing": [],
+            }
+        )
+    a = run(ctx)
+    return a, cands(a, "dependency_failure", "pricing")
+
+
+def test_callers_whose_new_errors_name_a_quiet_callee_blame_what_it_answers() -> None:
+    """A wrong return value: pricing answers 200 with a broken payload, so nothing of its
+    own moves; api and cart fail, and their new errors say over what they got from it.
+    The callee they name, which they call, becomes a suspect, and explains the
+    callers' errors in part (weaker than calls that fail outright: `NAMED_BONUS`)."""
+    a, (dep,) = _answered(PRICE)
+    assert a.findings.dead["pricing"].answered
+    assert set(a.findings.dead["pricing"].callers) == {"api", "cart"}
+    assert "name pricing, which they call" in dep.statement
+    assert dep.features["dependency_down"] > 0.4
+    # the callers now have something below them that explains their errors
+    (api,) = cands(a, "unknown", "api")
+    assert api.features["deeper"] > 0.2
+
+
+@pytest.mark.parametrize(
+    ("msg", "moved", "topology", "level"),
+    [
+        (PRICE, True, True, "error"),  # pricing's own trouble: read as itself
+        (PRICE, False, False, "error"),  # no calls known
+        (PRICE, False, True, "warn"),  # a warning is no failure
+        ("request from web rejected in {svc}: bad token", False, True, "error"),  # its caller
+    ],
+)
+def test_errors_naming_a_service_blame_it_only_where_it_is_quiet_and_called(
+    msg: str, moved: bool, topology: bool, level: str
+) -> None:
+    a, deps = _answered(msg, pricing_moved=moved, topology=topology, level=level)
+    assert not any(d.answered for d in a.findings.dead.values())
+
+
 def test_a_mesh_callee_that_reports_itself_slow_is_the_callee_not_the_wire() -> None:
     """Istio reports the same call twice: by the caller's sidecar (`reporter="source"`)
     and by the callee's (`reporter="destination"`, naming itself as the destination).

@@ -367,7 +367,7 @@ def analyze_context(
     changes += change_an.versions_seen(series, changes)
     change_findings = change_an.correlate(changes, onset)
     silent = dep_an.find_silent(ctx.series, alert_ts)
-    dead = dep_an.find_dead(metric_findings, log_stats.findings, known, ctx.logs, silent)
+    dead = dep_an.find_dead(metric_findings, log_stats.findings, known, ctx.logs, silent, topo)
     if not topo.depends_on and log_stats.findings:
         from_logs = dep_an.mention_topology(log_stats.findings, known, ctx.logs)
         if any(from_logs.depends_on.values()):

@@ -51,6 +51,9 @@ class DependencyFinding:
     """Something says it is down or cannot be reached (a failed availability reading,
     silence, a refused connection); False when only its callers' timeouts and retries
     say their calls to it fail (it may be slow or failing, not down)."""
+    answered: bool = False
+    """Only its callers' new errors naming it say anything (`what it returned`, `from
+    X`): no call to it failed as a call; it answered, and what it answered broke them."""
 
 
 SILENT_STEPS = 3
@@ -146,13 +149,26 @@ def _fails_all(f: MetricFinding) -> bool:
     return f.level >= 0.9 * whole
 
 
+NAMED_BONUS = 0.15
+"""What a caller's new error line naming a service it calls adds to that service's
+reading (a refused connection adds 0.35, a timeout or retry 0.2): a business error
+about what it got back (`price must be positive (from pricing)`, `cannot deserialize
+… returned by pricing`) blames the answer, weaker than a call that failed outright."""
+
+
 def find_dead(
     metric_findings: list[MetricFinding],
     log_findings: list[LogFinding],
     known_services: set[str],
     logs: LogTable | None = None,
     silent: dict[str, Silence] | None = None,
+    calls: Topology | None = None,
 ) -> dict[str, DependencyFinding]:
+    """Dependencies that are down or failing, from availability readings, silence and
+    callers' logs. With `calls` (the topology), a caller's new error lines of no
+    dependency family that name a service it calls count too (`NAMED_BONUS`): a
+    service that answers wrongly (a wrong return value, a broken payload) shows
+    nothing itself, only its callers fail, and say over what."""
     out: dict[str, DependencyFinding] = {}
     for svc, quiet in (silent or {}).items():
         out[svc] = DependencyFinding(svc, SILENT_STRENGTH, quiet.last + quiet.step, silence=quiet)
@@ -193,7 +209,46 @@ def find_dead(
                 # retry: the call failed, the server may only be slow or failing
                 bonus = 0.35 if down else 0.2
                 d.strength = min(1.0, max(d.strength, 0.3) + bonus * lf.strength)
+                d.answered = False
+        if calls is not None:
+            moved = {f.series.service for f in metric_findings if f.bad and f.series.service}
+            _named_by_callers(out, log_findings, calls, logs, moved | set(out))
     return out
+
+
+def _named_by_callers(
+    out: dict[str, DependencyFinding],
+    log_findings: list[LogFinding],
+    calls: Topology,
+    logs: LogTable | None,
+    moved: set[str],
+) -> None:
+    """Callers' new error lines (no dependency or network family: those are read
+    above) that name a service they call, per the topology, where that service shows
+    nothing of its own (not in `moved`: no bad reading, no other reason to think it
+    down). A callee in trouble of its own is read by what it shows; callers naming it
+    are then its victims, and say nothing new."""
+    for lf in log_findings:
+        if lf.family is not None or lf.level not in ("error", "fatal"):
+            continue
+        if lf.strength < MENTION_MIN:
+            continue
+        callees = [c for c in calls.depends_on.get(lf.service, []) if len(c) >= 3]
+        if not callees:
+            continue
+        text = _texts(lf, logs)
+        for svc in callees:
+            if svc == lf.service or svc in moved or not _name_rx(svc).search(text):
+                continue
+            d = out.get(svc)
+            if d is None:
+                d = DependencyFinding(svc, 0.0, lf.first_after, unreachable=False, answered=True)
+                out[svc] = d
+            d.logs.append(lf)
+            if lf.service not in d.callers:
+                d.callers.append(lf.service)
+            d.onset = min(d.onset, lf.first_after)
+            d.strength = min(1.0, max(d.strength, 0.3) + NAMED_BONUS * lf.strength)
 
 
 MENTION_MIN = 0.2

@@ -71,6 +71,9 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             s,
             f"{s} is down from {_hm(d.onset)} and {callers} cannot reach it."
             if d.unreachable
+            else f"{callers}'s new errors from {_hm(d.onset)} name {s}, which they call:"
+            f" what {s} answers breaks them."
+            if d.answered
             else f"{callers}'s calls to {s} fail from {_hm(d.onset)} (timeouts, retries):"
             f" {s} is failing or slow.",
             down * (1.0 - other),
