@@ -27,6 +27,7 @@ from aisre_cli.model import (
     Alert,
     Change,
     Context,
+    Event,
     LogTable,
     Series,
     Span,
@@ -823,6 +824,77 @@ def test_canary_pods_no_worse_than_the_old_ones_clear_the_change() -> None:
     unlabelled = run(context([series("http_errors_ratio", "api", 0.01, 0.2)], changes=[d]))
     (u,) = [c for c in unlabelled.candidates if c.subject == "d-api"]
     assert u.features["kind_signal"] > 0.4 and u.features["change_proximity"] > 0.5
+
+
+def test_a_comparison_that_did_not_look_at_the_crashes_clears_nothing() -> None:
+    """api's canary pods answer as fast as its old ones (latency by version, alike), but
+    api's restarts climb: its restart counter carries no version (kube-state-metrics
+    names the pod only), so the comparison never looked at the crashes, and it cannot
+    clear the deploy of them. With the restarts compared by version too, alike, it does."""
+    at = FAULT - 300
+
+    def deploy_of(restarts_versioned: bool) -> Candidate:
+        lat = [
+            series("http_request_duration_seconds_p99", "api", 0.2, labels={"version": v}, seed=i)
+            for i, v in enumerate(("v1", "v2"))
+        ]
+        keep = [i for i, t in enumerate(lat[1].timestamps) if t >= at]
+        lat[1].timestamps = [lat[1].timestamps[i] for i in keep]
+        lat[1].values = [lat[1].values[i] for i in keep]
+        crash = series("kube_pod_container_status_restarts_total", "api", 0.0, 6.0, noise=0.0)
+        crash.values = [
+            v if t < FAULT else v + (t - FAULT) / 60
+            for t, v in zip(crash.timestamps, crash.values, strict=True)
+        ]
+        extra = [*lat, crash]
+        if restarts_versioned:
+            old = replace(crash, labels={**crash.labels, "version": "v1"})
+            new = replace(crash, labels={**crash.labels, "version": "v2"})
+            extra = [*lat, old, new]
+        d = _deploy("d-api", "api", at, version="v2")
+        a = run(context(extra, changes=[d]))
+        (c,) = [c for c in a.candidates if c.subject == "d-api"]
+        return c
+
+    blind = deploy_of(restarts_versioned=False)
+    assert "does no worse" not in blind.statement
+    assert blind.features["change_proximity"] > 0.0
+    seen = deploy_of(restarts_versioned=True)
+    assert "does no worse" in seen.statement and seen.features["change_proximity"] == 0.0
+
+
+def test_crashes_the_cluster_reports_are_failures_a_comparison_must_have_seen() -> None:
+    """No restart series at all: the cluster's events say api's containers crash-loop.
+    Latency alike on both versions cannot clear the deploy of those crashes."""
+    at = FAULT - 300
+    lat = [
+        series("http_request_duration_seconds_p99", "api", 0.2, labels={"version": v}, seed=i)
+        for i, v in enumerate(("v1", "v2"))
+    ]
+    keep = [i for i, t in enumerate(lat[1].timestamps) if t >= at]
+    lat[1].timestamps = [lat[1].timestamps[i] for i in keep]
+    lat[1].values = [lat[1].values[i] for i in keep]
+
+    def deploy_of(crashing: bool) -> Candidate:
+        ctx = context(lat, changes=[_deploy("d-api", "api", at, version="v2")])
+        if crashing:
+            ctx.events = [
+                Event(
+                    ts=FAULT + 30 + 60 * i,
+                    service="api",
+                    reason="BackOff",
+                    message="Back-off restarting failed container api",
+                    object="pod/api-v2-1",
+                    count=3,
+                    ref="events/k8s.jsonl:1",
+                )
+                for i in range(5)
+            ]
+        (c,) = [c for c in run(ctx).candidates if c.subject == "d-api"]
+        return c
+
+    assert "does no worse" in deploy_of(crashing=False).statement
+    assert "does no worse" not in deploy_of(crashing=True).statement
 
 
 def test_a_change_whose_service_failed_with_a_deeper_one_is_not_harmed_by_it() -> None:

@@ -37,6 +37,7 @@ from aisre_cli.investigate.evidence import (
     change_evidence,
     event_evidence,
     harm_evidence,
+    is_bad,
     level_said,
     metric_evidence,
     shorten,
@@ -117,6 +118,24 @@ def event_harm(view: ServiceView, t: float, onset: float) -> tuple[float, list[_
     return best, cite
 
 
+FELT = ("errors", "availability", "restarts")
+"""Trouble a comparison of the new pods with the old must have looked at to clear a
+change: failed calls and crashes. Latency and resources differ by pod for many reasons,
+failures and restarts are what a bad release does."""
+
+
+def covers(compared: dict[str, float], view: ServiceView) -> bool:
+    """Whether the new-versus-old comparison looked at the service's own failures: every
+    one of `FELT` its service shows (a bad reading of it, or, for restarts, the cluster
+    reporting crashes) was among the families compared. Latency alike on both versions
+    says nothing of crashes only the new pods have, when no restart series carries a
+    version to compare."""
+    shown = {f.family for f in view.metrics if is_bad(f) and f.family in FELT}
+    if view.event("crash") is not None:
+        shown.add("restarts")
+    return shown <= set(compared)
+
+
 def claimed(cl: Claim, summary: str, at: datetime) -> str:
     """What a change did to the callee it claims, for the statement."""
     f = cl.finding
@@ -144,7 +163,12 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         # whatever its service suffers (before vs after it, its anomalies), the old
         # version suffers alike. This comparison is the sharper one, since both sides
         # share the traffic and the dependencies of those minutes.
-        cleared = h is not None and h.version_compared and h.version_harm < VERSION_WORSE
+        cleared = (
+            h is not None
+            and h.version_compared
+            and h.version_harm < VERSION_WORSE
+            and covers(h.version_by_family, view)
+        )
         if cleared and h is not None:
             harm = h.version_harm
         ev_harm, ev_rows = event_harm(view, c.ts.timestamp(), scene.onset)
