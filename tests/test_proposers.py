@@ -776,6 +776,23 @@ def test_an_image_is_read_as_its_tag() -> None:
     assert change_an._image_tag("api@sha256:ab") == "sha256:ab"
 
 
+def test_a_canary_is_judged_by_how_its_pods_do_when_the_trouble_is() -> None:
+    """api's canary came up 25 minutes before the fault and did as well as its old pods
+    until the fault woke its defect (a scheduled job's code path): from then on its pods
+    fail and the old ones do not. Over everything since the deploy the medians match;
+    from a little before the onset on, the new version is plainly worse."""
+    at = FAULT - 1500
+    pods = _versioned("version", "v1", "v2", at)
+    new = pods[1]
+    new.values = [0.01 if t < FAULT else v for t, v in zip(new.timestamps, new.values, strict=True)]
+    d = _deploy("d", "api", at, version="v2")
+    classify = FamilyMatcher().classify
+    since_deploy = change_an.attribute([d], pods, classify)["d"]
+    assert since_deploy.version_compared and since_deploy.version_harm < 0.3
+    at_the_trouble = change_an.attribute([d], pods, classify, onset=FAULT)["d"]
+    assert at_the_trouble.version_harm > 0.5
+
+
 def test_kubernetes_recommended_version_label_is_read() -> None:
     at = FAULT - 300
     d = _deploy("d", "api", at, version="v2.3.1")

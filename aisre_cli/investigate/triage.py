@@ -389,7 +389,7 @@ def analyze_context(
     traced = {(e.caller, e.callee) for e in edges}
     from_metrics = metric_edge_an.metric_edges(metric_findings, known)
     edges += [e for e in from_metrics if (e.caller, e.callee) not in traced]
-    harm = change_an.attribute(changes, series, matcher.classify)
+    harm = change_an.attribute(changes, series, matcher.classify, onset)
     event_findings = event_an.analyze(ctx.events, onset, alert_ts)
     fnd = Findings(
         metrics=metric_findings,

@@ -236,17 +236,27 @@ def _image_tag(image: str) -> str:
     return digest or ref
 
 
+INCIDENT_LEAD_S = 300.0
+"""The new pods are compared with the old from this long before the incident's onset (or
+from the change, if later): how a release's pods do when the trouble is. A latent defect
+that a schedule or a flag wakes twenty minutes after the canary started shows then, and
+twenty quiet minutes before it would drown it in a median."""
+
+
 def attribute(
     changes: list[Change],
     series: list[Series],
     classify: Callable[[str, dict[str, str]], SignalClass],
+    onset: float | None = None,
 ) -> dict[str, ChangeHarm]:
     """For each change, how much worse its service's signals are after it than before.
 
     Step test per series of the changed service (bad direction only, robust scale
     with a noise floor): the median of the `AFTER_S` after the change against the
     `BEFORE_S` before. Where series carry a version label, the series of the change's
-    new version are compared with the other versions' over the same minutes."""
+    new version are compared with the other versions' over the same minutes: those
+    from the change on, or, given the incident's `onset`, from `INCIDENT_LEAD_S`
+    before it if that is later."""
     by_svc: dict[str, list[Series]] = {}
     for s in series:
         if s.service:
@@ -275,7 +285,7 @@ def attribute(
             h = _z_strength(z)
             if h > best.harm:
                 best = ChangeHarm(c.id, h, s, base, level, z)
-        vh, detail, compared, fams = _version_harm(c, by_svc.get(c.service, []), classify)
+        vh, detail, compared, fams = _version_harm(c, by_svc.get(c.service, []), classify, onset)
         best.at = t
         best.version_harm = vh
         best.version_detail = detail
@@ -412,11 +422,16 @@ def _worst_pod(
 
 
 def _version_harm(
-    c: Change, series: list[Series], classify: Callable[[str, dict[str, str]], SignalClass]
+    c: Change,
+    series: list[Series],
+    classify: Callable[[str, dict[str, str]], SignalClass],
+    onset: float | None = None,
 ) -> tuple[float, str, bool, dict[str, float]]:
     """(harm 0-1, what to cite, whether the new pods could be compared at all, harm per
-    signal family)."""
+    signal family), over the minutes from the change, or from `INCIDENT_LEAD_S` before
+    the incident's onset if that is later."""
     t = c.ts.timestamp()
+    frm = t if onset is None else max(t, onset - INCIDENT_LEAD_S)
     labelled: list[tuple[Series, str, str]] = []
     calls: list[tuple[Series, str, str]] = []
     first_seen: dict[str, float] = {}
@@ -470,7 +485,7 @@ def _version_harm(
                 v
                 for s in ss
                 for ts, v in zip(s.timestamps, s.values, strict=False)
-                if ts >= t and math.isfinite(v)
+                if ts >= frm and math.isfinite(v)
             ]
 
         new, old = after(g[True]), after(g[False])
@@ -487,7 +502,7 @@ def _version_harm(
         )
         scale = max(o_sd, 0.05 * abs(o_med), floor)
         z = (n_med - o_med) / scale * sign
-        h = max(_z_strength(z), _worst_pod(g[True], g[False], t, sign, o_med, scale))
+        h = max(_z_strength(z), _worst_pod(g[True], g[False], frm, sign, o_med, scale))
         if cls.family:
             fams[cls.family] = max(fams.get(cls.family, 0.0), h)
         if cls.family in FOOTPRINT_FAMILIES:
