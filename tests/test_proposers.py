@@ -1723,6 +1723,28 @@ def test_errors_naming_a_service_blame_it_only_where_it_is_quiet_and_called(
     assert not any(d.answered for d in a.findings.dead.values())
 
 
+@pytest.mark.parametrize(("callees", "own"), [(("pricing",), False), (("pricing", "tax"), True)])
+def test_timeouts_naming_one_callee_are_about_it_not_the_callers_network(
+    callees: tuple[str, ...], own: bool
+) -> None:
+    """api logs `upstream request timeout calling pricing`: the calls to pricing time out,
+    which the dependency reading puts at pricing; it says nothing of api's own network.
+    Timeouts to two of its callees are api's side of the wire."""
+    lines = [
+        (FAULT + 30 + i * 20, "api", "error", f"upstream request timeout calling {c} after 5s")
+        for i in range(8)
+        for c in callees
+    ]
+    lines += [(T0 + i * 30.0, "api", "info", "GET /health 200") for i in range(N * 2)]
+    ctx = context([series("http_errors_ratio", "api", 0.01, 0.3)], logs=lines)
+    ctx.topology = Topology(
+        depends_on={"web": ["api"], "api": ["pricing", "tax"], "pricing": [], "tax": []}
+    )
+    a = run(ctx)
+    assert "pricing" in a.findings.dead
+    assert bool(cands(a, "network", "api")) is own
+
+
 def test_a_mesh_callee_that_reports_itself_slow_is_the_callee_not_the_wire() -> None:
     """Istio reports the same call twice: by the caller's sidecar (`reporter="source"`)
     and by the callee's (`reporter="destination"`, naming itself as the destination).

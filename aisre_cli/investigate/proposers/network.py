@@ -8,6 +8,7 @@ minus server span; `analyzers.trace_edges`), while the service's own spans did n
 
 from __future__ import annotations
 
+from aisre_cli.investigate.analyzers.logs import LogFinding
 from aisre_cli.investigate.analyzers.trace_edges import edge_strength
 from aisre_cli.investigate.evidence import Candidate, _hm, is_bad, log_evidence, metric_evidence
 from aisre_cli.investigate.proposers import register
@@ -22,11 +23,30 @@ def _callee_z(scene: Scene, s: str) -> list[float]:
     return [e.z for e in scene.edges if e.callee == s]
 
 
+def own_network_logs(scene: Scene, view: ServiceView) -> list[LogFinding]:
+    """The service's network-family log findings that speak of its own network: not
+    those naming the one service it calls (`upstream request timeout calling pricing`
+    is about the calls to pricing, which `dependency` reads at pricing). Timeouts
+    naming two or more callees stay: one caller failing to reach several is its own
+    side of the wire."""
+    logs = [x for x in view.logs if x.family == "network"]
+    peers: dict[int, set[str]] = {}
+    for callee, d in scene.fnd.dead.items():
+        if callee == view.name:
+            continue
+        for lf in d.logs:
+            peers.setdefault(id(lf), set()).add(callee)
+    named = set().union(*(peers.get(id(x), set()) for x in logs)) if logs else set()
+    if len(named) != 1:
+        return logs
+    return [x for x in logs if id(x) not in peers]
+
+
 @register("network")
 def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     s = view.name
     net = [f for f in view.metrics if f.family == "network" and is_bad(f)]
-    net_logs = [x for x in view.logs if x.family == "network"]
+    net_logs = own_network_logs(scene, view)
     edge = view.features.get("net_edge", 0.0)
     if not net and not net_logs and edge < NET_EDGE_MIN:
         return []
