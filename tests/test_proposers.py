@@ -843,6 +843,18 @@ def test_canary_pods_no_worse_than_the_old_ones_clear_the_change() -> None:
     assert u.features["kind_signal"] > 0.4 and u.features["change_proximity"] > 0.5
 
 
+def _latency_alike(at: float) -> list[Series]:
+    """api's p99 from its old pods (v1, all along) and its new ones (v2, from `at`): alike."""
+    lat = [
+        series("http_request_duration_seconds_p99", "api", 0.2, labels={"version": v}, seed=i)
+        for i, v in enumerate(("v1", "v2"))
+    ]
+    keep = [i for i, t in enumerate(lat[1].timestamps) if t >= at]
+    lat[1].timestamps = [lat[1].timestamps[i] for i in keep]
+    lat[1].values = [lat[1].values[i] for i in keep]
+    return lat
+
+
 def test_a_comparison_that_did_not_look_at_the_crashes_clears_nothing() -> None:
     """api's canary pods answer as fast as its old ones (latency by version, alike), but
     api's restarts climb: its restart counter carries no version (kube-state-metrics
@@ -851,13 +863,7 @@ def test_a_comparison_that_did_not_look_at_the_crashes_clears_nothing() -> None:
     at = FAULT - 300
 
     def deploy_of(restarts_versioned: bool) -> Candidate:
-        lat = [
-            series("http_request_duration_seconds_p99", "api", 0.2, labels={"version": v}, seed=i)
-            for i, v in enumerate(("v1", "v2"))
-        ]
-        keep = [i for i, t in enumerate(lat[1].timestamps) if t >= at]
-        lat[1].timestamps = [lat[1].timestamps[i] for i in keep]
-        lat[1].values = [lat[1].values[i] for i in keep]
+        lat = _latency_alike(at)
         crash = series("kube_pod_container_status_restarts_total", "api", 0.0, 6.0, noise=0.0)
         crash.values = [
             v if t < FAULT else v + (t - FAULT) / 60
@@ -884,13 +890,7 @@ def test_crashes_the_cluster_reports_are_failures_a_comparison_must_have_seen() 
     """No restart series at all: the cluster's events say api's containers crash-loop.
     Latency alike on both versions cannot clear the deploy of those crashes."""
     at = FAULT - 300
-    lat = [
-        series("http_request_duration_seconds_p99", "api", 0.2, labels={"version": v}, seed=i)
-        for i, v in enumerate(("v1", "v2"))
-    ]
-    keep = [i for i, t in enumerate(lat[1].timestamps) if t >= at]
-    lat[1].timestamps = [lat[1].timestamps[i] for i in keep]
-    lat[1].values = [lat[1].values[i] for i in keep]
+    lat = _latency_alike(at)
 
     def deploy_of(crashing: bool) -> Candidate:
         ctx = context(lat, changes=[_deploy("d-api", "api", at, version="v2")])
