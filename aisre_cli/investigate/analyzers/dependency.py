@@ -209,7 +209,6 @@ def find_dead(
                 # retry: the call failed, the server may only be slow or failing
                 bonus = 0.35 if down else 0.2
                 d.strength = min(1.0, max(d.strength, 0.3) + bonus * lf.strength)
-                d.answered = False
         if calls is not None:
             moved = {f.series.service for f in metric_findings if f.bad and f.series.service}
             _named_by_callers(out, log_findings, calls, logs, moved | set(out))

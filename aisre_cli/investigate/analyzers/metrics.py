@@ -1008,7 +1008,7 @@ def backfill_born(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
         for i in members:
             s = series[i]
             born = bisect_left(grid, s.timestamps[0])
-            if born < MIN_BASE_POINTS or born == 0:
+            if born < MIN_BASE_POINTS:
                 continue
             c = matcher.classify(s.name, s.labels)
             if c.family != "errors" or not c.bad_up:
