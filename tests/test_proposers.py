@@ -2586,7 +2586,7 @@ def test_a_nodes_network_series_belong_to_the_services_whose_pods_run_on_it() ->
     cAdvisor series say `node="ip-1"`), api's on ip-2. The table is a network fault at
     web, not at a service called node-exporter nor at api. A node's CPU, hot for many
     reasons, is not handed to every pod it hosts."""
-    from aisre_cli.investigate.triage import _host_series
+    host_series = metric_an.host_series
 
     conntrack = series("node_nf_conntrack_entries_ratio", "x", 0.3, 1.0)
     conntrack.service, conntrack.labels = None, {"instance": "ip-1:9100"}
@@ -2594,7 +2594,7 @@ def test_a_nodes_network_series_belong_to_the_services_whose_pods_run_on_it() ->
     cpu.service, cpu.labels = None, {"instance": "ip-1:9100"}
     web = series("container_cpu_usage_seconds_total", "web", 0.2, labels={"node": "ip-1"})
     api = series("container_cpu_usage_seconds_total", "api", 0.2, labels={"node": "ip-2"})
-    got = _host_series([conntrack, cpu, web, api], FamilyMatcher())
+    got = host_series([conntrack, cpu, web, api], FamilyMatcher())
     spread = [s for s in got if s.name == "node_nf_conntrack_entries_ratio"]
     assert [(s.service, s.labels["node"]) for s in spread] == [("web", "ip-1")]
     assert [s.service for s in got if s.name == "node_cpu_utilisation"] == [None]
@@ -2609,7 +2609,7 @@ def test_a_conntrack_table_is_read_by_how_full_it_came() -> None:
     """node_exporter's conntrack entries climb with every busy hour; over the table's
     limit they say when it filled (kube-prometheus' alert reads that share). A table
     that came near full is a network reading; one that only got busier, none."""
-    from aisre_cli.investigate.triage import _conntrack_fullness
+    conntrack_fullness = metric_an.conntrack_fullness
 
     def node(entries_after: float) -> list[Series]:
         lab = {"instance": "ip-1:9100"}
@@ -2619,10 +2619,10 @@ def test_a_conntrack_table_is_read_by_how_full_it_came() -> None:
             x.service, x.labels = None, dict(lab)
         return [e, m]
 
-    full = [s for s in _conntrack_fullness(node(131_000.0)) if s.name.endswith("_ratio")]
+    full = [s for s in conntrack_fullness(node(131_000.0)) if s.name.endswith("_ratio")]
     assert len(full) == 1 and max(full[0].values) > 0.9
     assert FamilyMatcher().classify(full[0].name, {}).family == "network"
-    busier = _conntrack_fullness(node(60_000.0))
+    busier = conntrack_fullness(node(60_000.0))
     assert not [s for s in busier if s.name.endswith("_ratio")]
     assert FamilyMatcher().classify("node_nf_conntrack_entries", {}).family is None
 

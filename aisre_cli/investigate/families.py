@@ -185,7 +185,7 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"network_latency",
         r"netstat_tcp_(retrans|timeouts|abort)",
         # the kernel's connection tracking table: full, it drops new flows' packets (its
-        # entries alone are how busy the node is; `triage._conntrack_fullness` divides
+        # entries alone are how busy the node is; `metrics.conntrack_fullness` divides
         # them by the table's limit)
         r"conntrack.*(ratio|usage|percent|fullness|drop|insert_failed)",
     ],

@@ -11,7 +11,6 @@ Optional collaborators are injected, never imported from higher layers:
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -157,81 +156,6 @@ def _series_in_topology(s: Series, named: set[str], workload_of: Callable[[str],
     return s
 
 
-_CONNTRACK = "node_nf_conntrack_entries"
-CONNTRACK_FULL = 0.9
-"""A conntrack table this full drops packets soon (kube-prometheus alerts at 75%)."""
-
-
-def _conntrack_fullness(series: list[Series]) -> list[Series]:
-    """node_exporter's conntrack entries over the table's limit, per machine, as
-    `node_nf_conntrack_entries_ratio` (the share kube-prometheus' alert reads): entries
-    rise with every busy hour, a table near its limit drops new flows' packets. Only
-    where it came near full (`CONNTRACK_FULL`)."""
-    limits = {tuple(sorted(s.labels.items())): s for s in series if s.name == _CONNTRACK + "_limit"}
-    out = list(series)
-    for s in series:
-        lim = limits.get(tuple(sorted(s.labels.items()))) if s.name == _CONNTRACK else None
-        if lim is None or len(lim.values) != len(s.values):
-            continue
-        vals = [e / m if m > 0 else math.nan for e, m in zip(s.values, lim.values, strict=True)]
-        if max((v for v in vals if math.isfinite(v)), default=0.0) < CONNTRACK_FULL:
-            continue  # never near full: how busy the node was, nothing dropped
-        out.append(
-            replace(
-                s,
-                name=_CONNTRACK + "_ratio",
-                values=vals,
-                query=f"{_CONNTRACK} / {_CONNTRACK}_limit" if s.promql else s.query,
-            )
-        )
-    return out
-
-
-_HOST_LABELS = ("node", "kubernetes_node", "k8s_node_name", "nodename")
-"""Where a series names the machine it was measured on (cAdvisor's and kube-state-
-metrics' `node`, node_exporter's `nodename`)."""
-
-
-def _host_label(s: Series) -> str:
-    """The machine a series names in a label of `_HOST_LABELS`, or ""."""
-    return next((s.labels[k] for k in _HOST_LABELS if s.labels.get(k)), "")
-
-
-def _host_of(s: Series) -> str:
-    """The machine a series was measured on: a host label, else its scrape target's
-    host (node_exporter's `instance`, less the port)."""
-    inst = s.labels.get("instance", "")
-    return _host_label(s) or (inst.rsplit(":", 1)[0] if inst.count(":") == 1 else inst)
-
-
-def _host_series(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
-    """A machine's own network series (node_exporter's conntrack, retransmits, drops)
-    that name no service, given to each service whose pods run on it, as the workloads'
-    series with a `node` label say: a full conntrack table on a node is a network fault
-    of every service there. The node scope weighs it down (`scene.NODE_WEIGHT`), and the
-    service whose own signals moved with it stands out among them. Not a node's CPU or
-    memory: a node runs hot for many reasons, and spread over every pod it hosts it is
-    a saturation reading at each (canaries lost to it). New objects."""
-    on: dict[str, set[str]] = {}
-    for s in series:
-        host = _host_label(s)
-        if s.service and host:
-            on.setdefault(host, set()).add(s.service)
-    if not on:
-        return series
-    out: list[Series] = []
-    for s in series:
-        host = _host_of(s) if not s.service else ""
-        if host in on and matcher.classify(s.name, s.labels).family == "network":
-            out.extend(
-                replace(s, service=svc, labels={**s.labels, "node": host})
-                for svc in sorted(on[host])
-            )
-        else:
-            out.append(s)
-    return out
-
-
 def _align_services(ctx: Context, topo: Topology) -> Topology:
     """One name per service across the sources; returns the topology in the series'
     spelling.
@@ -315,7 +239,7 @@ def analyze_context(
     alert_ts = ctx.alert.starts_at.timestamp()
 
     topo = _align_services(ctx, ctx.topology)
-    ctx.series = _host_series(_conntrack_fullness(ctx.series), matcher)
+    ctx.series = metric_an.host_series(metric_an.conntrack_fullness(ctx.series), matcher)
     if not topo.depends_on and ctx.spans:
         topo = trace_an.derive_topology(ctx.spans)
         ctx.notes.append(

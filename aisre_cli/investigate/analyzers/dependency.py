@@ -15,6 +15,7 @@ Three independent signals point at a dependency that is down:
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -121,6 +122,7 @@ STEADY = 0.5
 """Anomaly strength (z about 9.5) from which a fall to zero reads as "down" in full."""
 
 
+@functools.lru_cache(maxsize=4096)
 def _name_rx(name: str) -> re.Pattern[str]:
     return re.compile(r"(?<![\w-])" + re.escape(name.lower()) + r"(?![\w-])")
 
