@@ -1247,6 +1247,27 @@ def test_a_small_surge_does_not_claim_the_trouble_below_it() -> None:
     assert small.features["root_local"] < 0.7 * big.features["root_local"]
 
 
+@pytest.mark.parametrize(
+    ("lead_s", "retries"),
+    [(-120.0, False), (0.0, False), (120.0, True), (240.0, True), (1800.0, False)],
+)
+def test_load_that_rose_after_its_callee_broke_is_retries(lead_s: float, retries: bool) -> None:
+    """web's requests triple as db (which web calls through api) goes slow; api went
+    slow `lead_s` before. Broken two or four minutes before the surge, api's trouble
+    came first: web's extra requests are its clients retrying, and the surge does not
+    wipe out the claim of what it calls (`deeper` kept). After the surge, at the same
+    minute, or half an hour before (trouble of api's own that the incident did not start
+    with), the surge explains the trouble below it as before."""
+    web = series("http_requests_per_second", "web", 100.0, 300.0)
+    slow = series("http_request_duration_p99_seconds", "api", 0.1, 0.9, at=FAULT - lead_s)
+    db = series("pg_stat_activity_max_tx_duration", "db", 0.1, 0.9)
+    (c,) = cands(run(context([web, slow, db])), "traffic_surge", "web")
+    if retries:
+        assert c.features["deeper"] > 0.3  # (it fades with the lead, `sync_scale`)
+    else:
+        assert c.features["deeper"] < 0.05
+
+
 def _surge_ctx(caller_rate: bool, at: str = "api") -> Context:
     extra = [
         series("http_requests_per_second", at, 100.0, 400.0),

@@ -22,6 +22,11 @@ INTERNAL_DISCOUNT = 0.7
 """How much a surge loses when its callers' own request rates were seen flat."""
 
 
+RETRY_LEAD_S = 300.0
+"""A dependency whose trouble began at least a scrape step and at most this long before
+a surge broke first: the extra requests are its callers retrying. Trouble older than
+this is the dependency's own, not how the incident began."""
+
 CALLER_SURGE_SHARE = 0.5
 """A caller's surge carries a callee's only if it is at least this share of it: +5% at
 the one caller does not bring 2.4x at the callee."""
@@ -86,7 +91,14 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     degraded = sorted({f.family or "other" for f in health})
     effect = f"{', '.join(degraded)} degraded" if degraded else "its dependencies degraded"
     size = surge_size(f0)
-    deeper = view.features["deeper"] * (1.0 - f0.strength * size)
+    # ... but not of a dependency already failing before the surge: load that rose
+    # after its callee broke is retries, and the callee's trouble came first
+    before = any(
+        f0.onset - RETRY_LEAD_S <= scene.first[d] < f0.onset - scene.step
+        for d in scene.downstream(s)
+        if d in scene.first
+    )
+    deeper = view.features["deeper"] * (1.0 if before else 1.0 - f0.strength * size)
     an = view.features["anomaly"]
     return [
         make(
