@@ -234,6 +234,14 @@ def test_catalogue_reads_reason_labels() -> None:
         ("http_server_requests_seconds_count", {"outcome": "SERVER_ERROR"}, "errors"),
         ("http_server_requests_seconds_count", {"outcome": "SUCCESS"}, "traffic"),
         ("http_requests_total", {"status": "5.."}, "errors"),
+        # 429 is the server shedding the call (gRPC's ResourceExhausted, over HTTP); a
+        # 404 is the caller's own mistake, demand like any other answer
+        (
+            "http_client_request_duration_seconds_count",
+            {"http_response_status_code": "429"},
+            "errors",
+        ),
+        ("http_server_requests_total", {"http_response_status_code": "404"}, "traffic"),
         # a status in words is the calls that failed; only a container's `reason`
         # "Error" is an exit (kube-state-metrics)
         ("http_requests_total", {"status": "error"}, "errors"),
@@ -538,6 +546,61 @@ def test_a_dead_dependency_is_corroborated_by_its_callers_new_errors() -> None:
     told = run(context([probe], logs=refused + calm))
     (dep,) = cands(told, "dependency_failure", "db")
     assert dep.features["dependency_down"] > 0.5
+
+
+def _client_calls(caller: str, peer: str, status: str, per_min: float, name: str = "") -> Series:
+    """A caller's OpenTelemetry client counter of calls to `peer` answered `status`:
+    none before the fault, `per_min` a minute from then on."""
+    ts = [T0 + i * STEP for i in range(N)]
+    total, vals = 0.0, []
+    for t in ts:
+        total += per_min if t >= FAULT else 0.0
+        vals.append(total)
+    n = name or "http_client_request_duration_seconds_count"
+    lab = {"service": caller, "server_address": peer, "http_response_status_code": status}
+    return Series(n, caller, lab, ts, vals, query=n, ref=f"metrics/{n}.json")
+
+
+def _with_outside_api(ctx: Context) -> Context:
+    ctx.topology = Topology(
+        depends_on={"web": ["api"], "api": ["db", "stripe-api"], "db": [], "stripe-api": []}
+    )
+    return ctx
+
+
+@pytest.mark.parametrize("status", ["500", "503", "429"])
+def test_callers_client_metrics_name_a_failing_outside_api(status: str) -> None:
+    """stripe-api has no series of its own: its caller's client counter, labelled with
+    the host it called (`server.address`) and the status it got back, is how it is
+    measured. Its failed answers are its failure, not api's."""
+    calls = _client_calls("api", "api.stripe.com", status, 40.0)
+    a = run(_with_outside_api(context([calls, series("http_errors_ratio", "api", 0.01, 0.3)])))
+    (dep,) = cands(a, "dependency_failure", "stripe-api")
+    assert dep.features["dependency_down"] > 0.5
+    assert "client metrics count its errors" in dep.statement
+    top = max(a.candidates, key=lambda c: c.score)
+    assert (top.kind, top.service) == ("dependency_failure", "stripe-api")
+
+
+def test_a_server_side_series_naming_a_host_is_not_a_callers_view() -> None:
+    """The same counter measured on the serving side (no `client` in it) is api's own
+    errors: it says nothing about the host in its labels."""
+    own = _client_calls(
+        "api", "api.stripe.com", "500", 40.0, name="http_server_request_duration_seconds_count"
+    )
+    a = run(_with_outside_api(context([own])))
+    assert not cands(a, "dependency_failure", "stripe-api")
+
+
+def test_a_callee_with_readings_of_its_own_is_read_by_them() -> None:
+    """db's own error share rose: it is read by that; api's client errors naming it add
+    no dead-dependency finding (they are api's view of what db's readings say)."""
+    calls = _client_calls("api", "db", "500", 40.0)
+    own = series("db_errors_ratio", "db", 0.01, 0.4)
+    a = run(_with_outside_api(context([calls, own])))
+    assert not cands(a, "dependency_failure", "db")
+    alone = run(_with_outside_api(context([calls])))
+    assert cands(alone, "dependency_failure", "db")
 
 
 def test_container_cpu_is_saturation_node_cpu_is_weaker() -> None:

@@ -304,9 +304,11 @@ _GRPC_FAILURES = frozenset(
     }
 )
 """gRPC status names that mean the server failed or shed the call (not the caller's fault)."""
-_SERVER_FAILURE = re.compile(r"5\d\d|5xx|5\.\.|server_?error")
+_SERVER_FAILURE = re.compile(r"5\d\d|5xx|5\.\.|server_?error|429")
 """A status (or status class) that says the server failed the request: 503, `5xx`,
-PromQL's `5..`, Micrometer's `outcome="SERVER_ERROR"`."""
+PromQL's `5..`, Micrometer's `outcome="SERVER_ERROR"`; and 429, the server shedding it
+(gRPC's ResourceExhausted, which `_GRPC_FAILURES` counts, is 429 over HTTP: a
+third-party API's rate limit fails its callers' calls as a 503 would)."""
 _FAILED_STATUS = frozenset({"error", "errors", "failure", "failed", "fail", "fault"})
 """A request counter's status in words (`status="error"`, `result="failure"`): the
 calls that failed, not a container's exit (`reason="Error"` only says that)."""

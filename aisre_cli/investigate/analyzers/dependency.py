@@ -10,7 +10,12 @@ Three independent signals point at a dependency that is down:
   service names inside the error lines of the dependency log family (their template
   and example lines: a template masks the host). The service
   names come from the topology and the metrics, never from the log text itself, so
-  a log line cannot invent a new suspect.
+  a log line cannot invent a new suspect;
+* its callers' own client metrics count its failed answers: an OpenTelemetry
+  `http.client.*` series with `server.address` and a 5xx status, a mesh's
+  `reporter="source"` series with the destination and its response code
+  (`metric_edges.peer_of` names the peer). A third-party API (`api.stripe.com`) has no
+  series of its own; its callers measure it.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import re
 from dataclasses import dataclass, field
 
 from aisre_cli.investigate.analyzers.logs import LogFinding
+from aisre_cli.investigate.analyzers.metric_edges import is_client_side, peer_of
 from aisre_cli.investigate.analyzers.metrics import MetricFinding, median
 from aisre_cli.investigate.families import DOWN_LOG
 from aisre_cli.model import LogTable, Series, Topology
@@ -55,6 +61,8 @@ class DependencyFinding:
     answered: bool = False
     """Only its callers' new errors naming it say anything (`what it returned`, `from
     X`): no call to it failed as a call; it answered, and what it answered broke them."""
+    client: list[MetricFinding] = field(default_factory=list)
+    """Its callers' client-side error readings that name it (`_measured_by_callers`)."""
 
 
 SILENT_STEPS = 3
@@ -211,10 +219,43 @@ def find_dead(
                 # retry: the call failed, the server may only be slow or failing
                 bonus = 0.35 if down else 0.2
                 d.strength = min(1.0, max(d.strength, 0.3) + bonus * lf.strength)
+        moved = {f.series.service for f in metric_findings if f.bad and f.series.service}
+        _measured_by_callers(out, metric_findings, known_services, moved)
         if calls is not None:
-            moved = {f.series.service for f in metric_findings if f.bad and f.series.service}
             _named_by_callers(out, log_findings, calls, logs, moved | set(out))
     return out
+
+
+def _measured_by_callers(
+    out: dict[str, DependencyFinding],
+    metric_findings: list[MetricFinding],
+    known_services: set[str],
+    moved: set[str],
+) -> None:
+    """Callers' client-side error readings (`metric_edges.is_client_side`) that name a
+    known service as the peer, where that service shows nothing of its own (not in
+    `moved`). For such a peer (a third-party API, a managed store) they are the only
+    measurement there is, and they read as its own would: as strong as an availability
+    reading that fell to nothing (`find_dead`), however many pods or callers repeat it.
+    A peer with readings of its own is read by them; its callers' view of it says
+    nothing new (and their errors are already theirs)."""
+    for f in metric_findings:
+        caller = f.series.service
+        if f.family != "errors" or not f.bad or not caller or not is_client_side(f.series):
+            continue
+        peer = peer_of(f.series, known_services)
+        if peer is None or peer == caller or peer in moved:
+            continue
+        d = out.get(peer)
+        if d is None:
+            d = DependencyFinding(peer, 0.0, f.onset, unreachable=False)
+            out[peer] = d
+        d.client.append(f)
+        if caller not in d.callers:
+            d.callers.append(caller)
+        d.onset = min(d.onset, f.onset)
+        strength = min(1.0, 0.6 + 0.4 * f.strength) * min(1.0, f.strength / STEADY)
+        d.strength = max(d.strength, strength)
 
 
 def _named_by_callers(

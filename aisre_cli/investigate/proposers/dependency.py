@@ -1,5 +1,7 @@
 """`dependency_failure`: the service is down (up == 0, failed probes) and its callers
-cannot reach it, or its callers' calls to it time out and are retried. Down *because*
+cannot reach it, or its callers' calls to it time out and are retried, or (for a
+service with no series of its own, a third-party API) its callers' client metrics
+count its failed answers. Down *because*
 it crash-loops or its certificate expired: those kinds are the better explanation, so
 their signal discounts this one. So does a resource it ran out of before it went down
 (a disk filling up, memory or connections running out: `exhausted`): a full disk stops
@@ -60,6 +62,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     quiet = silence_evidence(d)
     if quiet is not None:
         spec.append(quiet)
+    spec += [metric_evidence(f, "dependency_down") for f in d.client[:1]]
     spec += [log_evidence(x, scene.ctx) for x in d.logs[:2]]
     down = view.features.get("dependency_down", 0.0)
     other = max(crash_signal(view), cert_signal(scene, view), exhausted(view, d.onset))
@@ -74,6 +77,9 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             else f"{callers}'s new errors from {_hm(d.onset)} name {s}, which they call:"
             f" what {s} answers breaks them."
             if d.answered
+            else f"{callers}'s calls to {s} fail from {_hm(d.onset)} (their client metrics"
+            f" count its errors): {s} is failing."
+            if d.client and not d.logs
             else f"{callers}'s calls to {s} fail from {_hm(d.onset)} (timeouts, retries):"
             f" {s} is failing or slow.",
             down * (1.0 - other),
