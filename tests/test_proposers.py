@@ -242,6 +242,17 @@ def test_catalogue_reads_reason_labels() -> None:
             "errors",
         ),
         ("http_server_requests_total", {"http_response_status_code": "404"}, "traffic"),
+        # OpenTelemetry's `error.type` is set on failed calls only: a timeout or an
+        # exception's class with no status; a status code it carries reads as one
+        ("http_client_request_duration_seconds_count", {"error_type": "timeout"}, "errors"),
+        (
+            "http_client_request_duration_seconds_count",
+            {"error_type": "java.net.SocketTimeoutException"},
+            "errors",
+        ),
+        ("http_client_request_duration_seconds_count", {"error_type": "404"}, "traffic"),
+        # Micrometer's client timer: `status="IO_ERROR"` when no answer came
+        ("http_client_requests_seconds_count", {"status": "IO_ERROR"}, "errors"),
         # a status in words is the calls that failed; only a container's `reason`
         # "Error" is an exit (kube-state-metrics)
         ("http_requests_total", {"status": "error"}, "errors"),

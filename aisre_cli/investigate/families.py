@@ -289,6 +289,10 @@ _REASON_LABELS = (
     "http_status_class",
     "outcome",
     "classification",  # Linkerd's proxy: `response_total{classification="failure"}`
+    # OpenTelemetry's `error.type`, set only on a call that failed: its status code when
+    # there was one (read above, or as a status here), else what it failed with
+    # (`timeout`, an exception's class, `_OTHER`)
+    "error_type",
 )
 _GRPC_FAILURES = frozenset(
     {
@@ -309,9 +313,10 @@ _SERVER_FAILURE = re.compile(r"5\d\d|5xx|5\.\.|server_?error|429")
 PromQL's `5..`, Micrometer's `outcome="SERVER_ERROR"`; and 429, the server shedding it
 (gRPC's ResourceExhausted, which `_GRPC_FAILURES` counts, is 429 over HTTP: a
 third-party API's rate limit fails its callers' calls as a 503 would)."""
-_FAILED_STATUS = frozenset({"error", "errors", "failure", "failed", "fail", "fault"})
-"""A request counter's status in words (`status="error"`, `result="failure"`): the
-calls that failed, not a container's exit (`reason="Error"` only says that)."""
+_FAILED_STATUS = frozenset({"error", "errors", "failure", "failed", "fail", "fault", "io_error"})
+"""A request counter's status in words (`status="error"`, `result="failure"`, Micrometer's
+client `status="IO_ERROR"`: no answer came): the calls that failed, not a container's
+exit (`reason="Error"` only says that)."""
 _GRPC_FAILURE_NUMBERS = frozenset({"2", "4", "8", "13", "14", "15"})
 """The same, as numbers (`rpc.grpc.status_code`): Unknown, DeadlineExceeded,
 ResourceExhausted, Internal, Unavailable, DataLoss."""
@@ -393,6 +398,8 @@ class FamilyMatcher:
                     reason = labels[key]
                     numeric_rpc = key == "rpc_grpc_status_code"
                     why = key == "reason"
+                    if key == "error_type" and not reason.isdigit():
+                        reason = "failed"  # no answer, or none that a status says
                     if key.endswith("_class") and reason.isdigit() and len(reason) == 1:
                         reason += "xx"  # Envoy names the class by its digit: "5" is 5xx
                     break
