@@ -253,6 +253,22 @@ def test_catalogue_reads_reason_labels() -> None:
         ("http_client_request_duration_seconds_count", {"error_type": "404"}, "traffic"),
         # Micrometer's client timer: `status="IO_ERROR"` when no answer came
         ("http_client_requests_seconds_count", {"status": "IO_ERROR"}, "errors"),
+        # outcomes under other names: a result, Elastic APM's event outcome (whose
+        # response-time count is how many calls), Azure's status group, a resolver's rcode
+        ("outbound_requests_total", {"result": "error"}, "errors"),
+        ("outbound_requests_total", {"result": "success"}, "traffic"),
+        (
+            "span_destination_service_response_time_count",
+            {"event_outcome": "failure"},
+            "errors",
+        ),
+        (
+            "span_destination_service_response_time_count",
+            {"event_outcome": "success"},
+            "traffic",
+        ),
+        ("ResponseStatus", {"httpstatusgroup": "5xx"}, "errors"),
+        ("unbound_answers_rcode_total", {"rcode": "SERVFAIL"}, "errors"),
         # a status in words is the calls that failed; only a container's `reason`
         # "Error" is an exit (kube-state-metrics)
         ("http_requests_total", {"status": "error"}, "errors"),

@@ -237,7 +237,7 @@ def normalize_name(name: str) -> str:
     return _SEP.sub("_", _CAMEL.sub("_", name)).lower()
 
 
-_REQUESTS = re.compile(r"request|http|rpc|grpc|handl")
+_REQUESTS = re.compile(r"request|response|http|rpc|grpc|handl")
 _START_TIME = re.compile(r"(^|_)start_time_seconds$")
 _TIMER_SUM = re.compile(r"(^|_)(seconds|milliseconds|ms|duration|latency)_sum$")
 # Shapes, by name (values confirm them where a name cannot: see `metrics.counter_like`).
@@ -289,6 +289,10 @@ _REASON_LABELS = (
     "http_status_class",
     "outcome",
     "classification",  # Linkerd's proxy: `response_total{classification="failure"}`
+    "result",  # `outbound_requests_total{result="error"}`
+    "event_outcome",  # Elastic APM's span metrics (`event.outcome="failure"`)
+    "httpstatusgroup",  # Azure Front Door / Application Gateway's `HttpStatusGroup`
+    "rcode",  # CoreDNS's answers: SERVFAIL is the resolver failing the lookup
     # OpenTelemetry's `error.type`, set only on a call that failed: its status code when
     # there was one (read above, or as a status here), else what it failed with
     # (`timeout`, an exception's class, `_OTHER`)
@@ -308,11 +312,12 @@ _GRPC_FAILURES = frozenset(
     }
 )
 """gRPC status names that mean the server failed or shed the call (not the caller's fault)."""
-_SERVER_FAILURE = re.compile(r"5\d\d|5xx|5\.\.|server_?error|429")
+_SERVER_FAILURE = re.compile(r"5\d\d|5xx|5\.\.|server_?error|429|servfail")
 """A status (or status class) that says the server failed the request: 503, `5xx`,
 PromQL's `5..`, Micrometer's `outcome="SERVER_ERROR"`; and 429, the server shedding it
 (gRPC's ResourceExhausted, which `_GRPC_FAILURES` counts, is 429 over HTTP: a
-third-party API's rate limit fails its callers' calls as a 503 would)."""
+third-party API's rate limit fails its callers' calls as a 503 would); a DNS server's
+SERVFAIL (it could not answer; NXDOMAIN is an answer, and search paths make many)."""
 _FAILED_STATUS = frozenset({"error", "errors", "failure", "failed", "fail", "fault", "io_error"})
 """A request counter's status in words (`status="error"`, `result="failure"`, Micrometer's
 client `status="IO_ERROR"`: no answer came): the calls that failed, not a container's
