@@ -193,6 +193,22 @@ def cands(a: Analysis, kind: str, service: str | None = None) -> list[Candidate]
         ("jvm_threads", "connections", True, "gauge", "service"),
         # TCP's own timeouts stay faults on the wire
         ("node_netstat_TcpExt_TCPTimeouts", "network", True, "gauge", "node"),
+        # the stores' and brokers' own exporters: deadlocks abort transactions, slow
+        # statements and the oldest waiting message are time, members serving are
+        # availability, commands, statements and messages in are work done
+        ("pg_stat_database_deadlocks", "errors", True, "counter", "service"),
+        ("mysql_global_status_slow_queries", "latency", True, "counter", "service"),
+        ("pg_stat_statements_mean_exec_seconds", "latency", True, "gauge", "service"),
+        ("envoy_http_downstream_rq_time_sum", "latency", True, "counter", "service"),
+        ("aws_sqs_approximate_age_of_oldest_message_maximum", "latency", True, "gauge", "service"),
+        ("kafka_brokers", "availability", False, "gauge", "service"),
+        ("haproxy_backend_active_servers", "availability", False, "gauge", "service"),
+        ("grpc_server_handling_seconds_count", "traffic", True, "counter", "service"),
+        ("redis_commands_processed_total", "traffic", True, "counter", "service"),
+        ("mysql_global_status_questions", "traffic", True, "counter", "service"),
+        ("pg_stat_database_xact_commit", "traffic", True, "counter", "service"),
+        ("mongodb_op_counters_total", "traffic", True, "counter", "service"),
+        ("kafka_server_brokertopicmetrics_messagesin_total", "traffic", True, "counter", "service"),
     ],
 )
 def test_catalogue_reads_exporter_vocabularies(

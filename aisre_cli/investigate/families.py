@@ -77,6 +77,10 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"endpoints?_(ready|available)",
         r"endpoint_address_(available|not_ready)",
         r"healthy_host",
+        # how many of a cluster's members are serving: Kafka's brokers, HAProxy's active
+        # servers behind a backend
+        r"(^|_)brokers$",
+        r"active_servers",
     ],
     "errors": [
         r"error",
@@ -96,6 +100,7 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"(^|_)ok_(percent|pct|ratio|rate|fraction)",  # X-Ray's OK share of requests
         r"upstream_rq_5",
         r"grpc_.*(unavailable|internal|deadline)",
+        r"deadlock",  # postgres_exporter's `pg_stat_database_deadlocks`: transactions aborted
     ],
     "latency": [
         r"latenc",
@@ -119,6 +124,13 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"(^|_)(m|avg_?|mean_?)?rt($|_)",  # response time, abbreviated (AIOps-style KPIs)
         r"(^|_)resp(onse)?_?time",
         r"(^|_)elapsed($|_)",
+        # a database's slow statements (mysqld_exporter's `slow_queries`, postgres_exporter's
+        # `pg_stat_statements_mean_exec_time`), Envoy's `downstream_rq_time`, and how old
+        # the oldest message waiting is (SQS)
+        r"slow_quer",
+        r"mean_exec",
+        r"(^|_)rq_time",
+        r"age_of_oldest",
     ],
     "connections": [
         # connections held (not the counters of those ever accepted: traffic)
@@ -213,6 +225,14 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"(^|_)tps($|_)",
         r"invocations?",
         r"(^|_)net_(send|sent|recv|receive|received|in|out)($|_)",
+        # work done, by the stores' own exporters: commands, statements, transactions,
+        # operations, messages in
+        r"grpc_(server|client)_handling_seconds_count",
+        r"commands_(processed|total)|(^|_)commands_total",
+        r"(^|_)questions($|_)",
+        r"xact_commit|tup_fetched",
+        r"op_?counters",
+        r"messages_?in(_total)?$|messages_published|(^|_)in_msgs($|_)",
     ],
 }
 
@@ -223,7 +243,7 @@ _DOWN_IS_BAD = re.compile(
     r"(?<!un)avail|free|remaining|expiry|expir(e(?!d)|ation)|not_?after|(^|_)up$|^up(_|$)|probe_success|"
     r"(?<!un)success|(?<!un)healthy|(?<!un)usable|uptime|replicas_(available|ready)|status_ready|headroom|"
     r"(^|_)left($|_)|(^|_)until($|_)|(^|_)ttl($|_)|(^|_)ok_(percent|pct|ratio|rate|fraction)|"
-    r"(^|_)(succ|sr)($|_)"
+    r"(^|_)(succ|sr)($|_)|(^|_)brokers$|active_servers"
 )
 # Separators other exporters use where Prometheus has "_": StatsD/Datadog/OpenTelemetry
 # dots, hyphens, slashes, spaces; and camelCase (JMX, many KPI exports). The catalogue
