@@ -875,6 +875,110 @@ def test_a_canary_that_is_always_the_worst_pod_is_harm_though_pods_jitter() -> N
     assert change_an._worst_pod([canary], [steady, spiky], at, 1.0, 0.13, 0.0065) > 0.5
 
 
+def _pod_info(pod: str, version: str) -> Series:
+    """kube-state-metrics' `kube_pod_labels` for one pod: value 1, the pod's labels."""
+    ts = [T0 + i * STEP for i in range(N)]
+    lab = {"namespace": "shop", "pod": pod, "label_app": "api", "label_version": version}
+    return Series("kube_pod_labels", "api", lab, ts, [1.0] * N, query="kube_pod_labels")
+
+
+def _pod_cpu(pod: str, level: float, seed: int, after: float | None = None) -> Series:
+    s = series(
+        "container_cpu_usage_percent",
+        "api",
+        level,
+        after,
+        noise=0.05,
+        labels={"namespace": "shop", "pod": pod},
+        seed=seed,
+        at=FAULT - 300,
+    )
+    return s
+
+
+def test_a_pods_version_is_read_from_kube_pod_labels() -> None:
+    """cAdvisor's series name the pod, not its version; `kube_pod_labels` says it (as
+    `* on (namespace, pod) group_left (label_version) kube_pod_labels` would). A series
+    with a version of its own keeps it; another namespace's pod of the same name is not
+    this one."""
+    cpu = _pod_cpu("api-7d9f-a", 20.0, 1)
+    own = replace(cpu, labels={**cpu.labels, "version": "v9"})
+    elsewhere = replace(cpu, labels={**cpu.labels, "namespace": "other"})
+    info = _pod_info("api-7d9f-a", "v2")
+    joined = metric_an.join_pod_labels([cpu, own, elsewhere, info])
+    assert joined[0].labels["label_version"] == "v2"
+    assert "label_version" not in joined[1].labels and joined[1].labels["version"] == "v9"
+    assert "label_version" not in joined[2].labels
+    assert joined[3] is info
+
+
+def test_a_canary_known_by_its_pod_labels_is_judged_against_the_old_pods() -> None:
+    """Three old pods and one canary pod of api, the canary burning CPU from five minutes
+    before the fault; only `kube_pod_labels` says which pod runs which version. The deploy
+    is the story, not api's CPU running out (the old pods' did not move)."""
+    at = FAULT - 600
+    old = [_pod_cpu(f"api-old-{i}", 20.0, i) for i in range(3)]
+    new = _pod_cpu("api-new-0", 20.0, 9, after=90.0)
+    keep = [i for i, t in enumerate(new.timestamps) if t >= at]
+    new.timestamps = [new.timestamps[i] for i in keep]
+    new.values = [new.values[i] for i in keep]
+    info = [_pod_info(f"api-old-{i}", "v1") for i in range(3)] + [_pod_info("api-new-0", "v2")]
+    d = Change(id="d", ts=_dt(at), service="api", kind="deploy", version="v2")
+    a = run(context([*old, new, *info], changes=[d]))
+    (dep,) = cands(a, "deploy", "api")
+    assert dep.features["change_harm"] > 0.3
+    assert "new version v2" in dep.statement
+    top = max(a.candidates, key=lambda c: c.score)
+    assert (top.kind, top.service) == ("deploy", "api")
+
+
+def _counter_pods(name: str, family_value: float, n_old: int, new_level: float) -> list[Series]:
+    """Old pods with a flat `name` at `family_value` all along, and a new one from the
+    deploy on, flat at `new_level`."""
+    at = FAULT - 300
+    out = []
+    for i in range(n_old):
+        out.append(
+            series(name, "api", family_value, noise=0.0, labels={"pod": f"o{i}", "track": "stable"})
+        )
+    new = series(name, "api", new_level, noise=0.0, labels={"pod": "n", "track": "canary"})
+    keep = [i for i, t in enumerate(new.timestamps) if t >= at]
+    new.timestamps = [new.timestamps[i] for i in keep]
+    new.values = [new.values[i] for i in keep]
+    return [*out, new]
+
+
+def test_restart_counts_are_compared_by_what_each_pod_did_in_the_window() -> None:
+    """The old pods restarted once each, days ago; the canary came up with a count of 2
+    and never restarted in the window. Lifetimes are no comparison: no harm. A canary
+    that restarts twice in the window is."""
+    d = Change(id="d", ts=_dt(FAULT - 300), service="api", kind="deploy", version=None)
+    name = "kube_pod_container_status_restarts_total"
+    flat = _counter_pods(name, 1.0, 3, 2.0)
+    h = change_an.attribute([d], flat, FamilyMatcher().classify)["d"]
+    assert h.version_by_family.get("restarts", 0.0) == 0.0
+    crashing = _counter_pods(name, 1.0, 3, 2.0)
+    crashing[-1].values = [2.0 + min(i, 20) // 10 for i in range(len(crashing[-1].values))]
+    h = change_an.attribute([d], crashing, FamilyMatcher().classify)["d"]
+    assert h.version_by_family["restarts"] > 0.5
+
+
+def test_memory_is_compared_by_how_it_grows_not_where_it_stands() -> None:
+    """A canary holding 15% more memory than its old pods, flat, is a footprint of
+    another build, not a leak: no harm. One whose memory grows by half over the
+    minutes the old pods' stays put leaks."""
+    d = Change(id="d", ts=_dt(FAULT - 300), service="api", kind="deploy", version=None)
+    name = "container_memory_working_set_bytes"
+    more = _counter_pods(name, 400e6, 3, 460e6)
+    h = change_an.attribute([d], more, FamilyMatcher().classify)["d"]
+    assert h.version_by_family.get("memory", 0.0) == 0.0
+    leak = _counter_pods(name, 400e6, 3, 400e6)
+    leak[-1].values = [400e6 * (1 + 0.05 * i) for i in range(len(leak[-1].values))]
+    h = change_an.attribute([d], leak, FamilyMatcher().classify)["d"]
+    assert h.version_by_family["memory"] > 0.5
+    assert "growth" in h.version_detail
+
+
 def test_an_image_is_read_as_its_tag() -> None:
     assert change_an._image_tag("registry.io:5000/shop/api:v2.3.1@sha256:ab") == "v2.3.1"
     assert change_an._image_tag("api:1.0") == "1.0"

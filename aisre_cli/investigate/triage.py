@@ -272,7 +272,7 @@ def analyze_context(
         ctx.alerts = [ctx.alert if x.id == first.id else x for x in ctx.alerts]
         ctx.notes.append(SourceNote("alert", "partial", f"{said}: {svc}, read from {where}"))
 
-    series = metric_an.prepare(ctx.series, matcher)
+    series = metric_an.prepare(metric_an.join_pod_labels(ctx.series), matcher)
     metric_findings = metric_an.thin_out(
         metric_an.detect(series, matcher, alert_ts), series, matcher
     )

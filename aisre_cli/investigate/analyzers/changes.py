@@ -421,6 +421,48 @@ def _worst_pod(
     return float(min(1.0, max(0.0, (frac - floor) / (0.95 - floor))))
 
 
+def _RATED(query: str) -> bool:
+    return query.startswith(("increase(", "rate(", "irate("))
+
+
+def _restarted_since(s: Series, frm: float) -> Series:
+    """A restart counter left as it is (flat over the window: no restarts, so not read
+    as a counter) as the restarts each pod made from `frm` or its first sample on: an old
+    pod's lifetime count and a new pod's are no comparison, what each did in the same
+    minutes is. Restarts a new pod made before its first sample are not seen."""
+    pts = [(t, v) for t, v in zip(s.timestamps, s.values, strict=False) if t >= frm]
+    base = next((v for _, v in pts if math.isfinite(v)), None)
+    if base is None:
+        return s
+    return replace(
+        s,
+        timestamps=[t for t, _ in pts],
+        values=[v - base if math.isfinite(v) else v for _, v in pts],
+    )
+
+
+MEMORY_GROWTH_FLOOR = 0.1
+"""The least growth of a pod's memory, as a share of where it stood, that tells a leak
+from a working set settling (`_grown_since`)."""
+
+
+def _grown_since(s: Series, frm: float) -> Series:
+    """A pod's memory as how much it grew from `frm` (or its first sample), as a share of
+    where it stood: a leak is memory that keeps growing, not a level. A new version's
+    pods may well hold more or less than the old ones (another runtime, a cache warmed
+    or not), and pod to pod levels differ by a tenth anyway; growing while the old pods'
+    stays put is what a leak does."""
+    pts = [(t, v) for t, v in zip(s.timestamps, s.values, strict=False) if t >= frm]
+    base = next((v for _, v in pts if math.isfinite(v)), None)
+    if base is None or base <= 0:
+        return s
+    return replace(
+        s,
+        timestamps=[t for t, _ in pts],
+        values=[(v - base) / base if math.isfinite(v) else v for _, v in pts],
+    )
+
+
 def _version_harm(
     c: Change,
     series: list[Series],
@@ -445,6 +487,10 @@ def _version_harm(
         if cls.family not in HARM_FAMILIES:
             calls.append((s, ver[0], ver[1]))  # the old pods' successful calls, say
             continue
+        if cls.family == "restarts" and cls.shape == "counter" and not _RATED(s.query):
+            s = _restarted_since(s, frm)
+        elif cls.family == "memory" and cls.shape == "gauge":
+            s = _grown_since(s, frm)
         labelled.append((shares.get(id(s), s), ver[0], ver[1]))
         if ver[0] not in CANARY_KEYS:
             first_seen[ver[1]] = min(first_seen.get(ver[1], math.inf), s.timestamps[0])
@@ -498,6 +544,8 @@ def _version_harm(
         floor = (
             (SHARE_FLOOR if id(g[True][0]) in shared else 1.0 / AFTER_S)
             if cls.family == "errors" and cls.shape == "counter"
+            else MEMORY_GROWTH_FLOOR
+            if cls.family == "memory" and cls.shape == "gauge"
             else 1e-9
         )
         scale = max(o_sd, 0.05 * abs(o_med), floor)
@@ -515,6 +563,9 @@ def _version_harm(
             if id(g[True][0]) in shared:  # a share of each pod's calls, as a percent
                 what += " of each pod's calls"
                 nv, ov = f"{n_med:.2%}", f"{o_med:.2%}"
+            elif cls.family == "memory" and cls.shape == "gauge":  # `_grown_since`
+                what += " growth"
+                nv, ov = f"{n_med:+.0%}", f"{o_med:+.0%}"
             else:
                 nv, ov = f"{n_med:.3g}", f"{o_med:.3g}"
             detail = f"{what}: {which} at {nv} vs {ov} on the others"

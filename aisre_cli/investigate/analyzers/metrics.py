@@ -1102,6 +1102,42 @@ def backfill_born(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
     return out
 
 
+POD_INFO = frozenset({"kube_pod_labels"})
+"""kube-state-metrics' info series: one per pod, value 1, its labels as `label_<name>`
+(`--metric-labels-allowlist`): where a pod's version is said when its own series do not."""
+
+
+def join_pod_labels(series: list[Series]) -> list[Series]:
+    """Give a pod's series the version its `kube_pod_labels` says (`label_version`,
+    `label_app_kubernetes_io_version`, `label_rollouts_pod_template_hash`, …), as PromQL's
+    `* on (namespace, pod) group_left (label_version) kube_pod_labels` would: cAdvisor's
+    and kube-state-metrics' series name the pod, not its version, so a canary's CPU or
+    restarts can be told from the stable pods' only through it. A series that has a
+    version label of its own keeps it."""
+    from aisre_cli.investigate.analyzers.changes import VERSION_LABELS
+
+    keys = [f"label_{k}" for k in VERSION_LABELS]
+    by_pod: dict[tuple[str, str], dict[str, str]] = {}
+    for s in series:
+        if s.name not in POD_INFO or not s.labels.get("pod"):
+            continue
+        said = {k: s.labels[k] for k in keys if s.labels.get(k)}
+        if said:
+            by_pod[(s.labels.get("namespace", ""), s.labels["pod"])] = said
+    if not by_pod:
+        return series
+    own = set(VERSION_LABELS) | set(keys)
+    out: list[Series] = []
+    for s in series:
+        pod = s.labels.get("pod")
+        joined = by_pod.get((s.labels.get("namespace", ""), pod)) if pod else None
+        if joined is None or s.name in POD_INFO or own & s.labels.keys():
+            out.append(s)
+        else:
+            out.append(replace(s, labels={**s.labels, **joined}))
+    return out
+
+
 def prepare(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
     """Series as the anomaly detector reads them: failure series filled back to when
     their siblings began (`backfill_born`), counters as rates, expiry timestamps and
