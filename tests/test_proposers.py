@@ -209,6 +209,15 @@ def cands(a: Analysis, kind: str, service: str | None = None) -> list[Candidate]
         ("pg_stat_database_xact_commit", "traffic", True, "counter", "service"),
         ("mongodb_op_counters_total", "traffic", True, "counter", "service"),
         ("kafka_server_brokertopicmetrics_messagesin_total", "traffic", True, "counter", "service"),
+        (
+            "kafka_topic_partition_under_replicated_partition",
+            "availability",
+            True,
+            "gauge",
+            "service",
+        ),
+        ("postgresql.active_queries", "connections", True, "gauge", "service"),
+        ("varnish_main_client_req", "traffic", True, "gauge", "service"),
     ],
 )
 def test_catalogue_reads_exporter_vocabularies(

@@ -81,6 +81,8 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         # servers behind a backend
         r"(^|_)brokers$",
         r"active_servers",
+        # partitions short of their replicas: a Kafka broker gone or falling behind
+        r"under_?replicated",
     ],
     "errors": [
         r"error",
@@ -157,6 +159,7 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"in_?flight",
         r"(^|_)active_requests|requests_active|(^|_)rq_active",
         r"concurren(t|cy|cies)",
+        r"active_quer(y|ies)",  # a database's statements running now (Datadog, OTel)
     ],
     "disk": [
         r"disk",
@@ -233,6 +236,7 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"xact_commit|tup_fetched",
         r"op_?counters",
         r"messages_?in(_total)?$|messages_published|(^|_)in_msgs($|_)",
+        r"(^|_)(client|backend)_req($|_)",  # Varnish's requests, from clients and to backends
     ],
 }
 
