@@ -655,6 +655,40 @@ def test_a_callee_with_readings_of_its_own_is_read_by_them() -> None:
     assert cands(alone, "dependency_failure", "db")
 
 
+def test_an_oom_killed_service_has_a_local_explanation() -> None:
+    """api's containers are killed for their memory limit as db's errors rise with
+    api's (no memory series of api's to say so): running out of its own memory is api's
+    trouble whatever db does, so db explains api's crashes less than when the cluster
+    only says they back off."""
+
+    def crash_of(reason: str, said: str) -> Candidate:
+        ctx = context(
+            [
+                series("http_errors_ratio", "api", 0.01, 0.3),
+                series("http_errors_ratio", "db", 0.01, 0.3),
+            ]
+        )
+        ctx.events = [
+            Event(
+                ts=FAULT + 60 * i,
+                service="api",
+                reason=reason,
+                message=said,
+                object="pod/api-1",
+                count=3,
+                ref="events/k8s.jsonl:1",
+            )
+            for i in range(5)
+        ]
+        (c,) = cands(run(ctx), "crash_loop", "api")
+        return c
+
+    oom = crash_of("OOMKilled", "Container api in pod api-1 was OOMKilled (exit code 137)")
+    backoff = crash_of("BackOff", "Back-off restarting failed container api")
+    assert oom.features["deeper"] < 0.5 * backoff.features["deeper"]
+    assert oom.score > backoff.score
+
+
 def test_container_cpu_is_saturation_node_cpu_is_weaker() -> None:
     own = run(context([series("container_cpu_usage_percent", "api", 20.0, 95.0)]))
     (sat,) = cands(own, "resource_saturation", "api")

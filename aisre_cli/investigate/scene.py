@@ -365,6 +365,12 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         )
         for s, lst in per_svc.items()
     }
+    # the cluster killing a container for its memory limit says as much: it ran out of
+    # its own memory, whatever its callees did (a memory series may be missing)
+    for s, found_ev in events_at.items():
+        oom = max((x.strength for x in found_ev if x.cls == "crash" and x.oom), default=0.0)
+        if oom > own_starve.get(s, 0.0):
+            own_starve[s] = oom
     edges = [e for e in fnd.edges if e.caller not in starved]
     net = network_blame(edges)
     edge_anom: dict[str, float] = {}
