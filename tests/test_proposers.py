@@ -975,32 +975,38 @@ def test_a_canary_known_by_its_pod_labels_is_judged_against_the_old_pods() -> No
     assert (top.kind, top.service) == ("deploy", "api")
 
 
-def _counter_pods(name: str, family_value: float, n_old: int, new_level: float) -> list[Series]:
+def _counter_pods(
+    name: str, family_value: float, n_old: int, new_level: float, key: str = "track"
+) -> list[Series]:
     """Old pods with a flat `name` at `family_value` all along, and a new one from the
-    deploy on, flat at `new_level`."""
+    deploy on, flat at `new_level`; `key` tells their versions apart (a canary label,
+    or a pod-template hash, whose new value is the one first seen after the deploy)."""
     at = FAULT - 300
+    old_v, new_v = ("stable", "canary") if key == "track" else ("5d8f7c9b4", "7b9c6d5f8")
     out = []
     for i in range(n_old):
         out.append(
-            series(name, "api", family_value, noise=0.0, labels={"pod": f"o{i}", "track": "stable"})
+            series(name, "api", family_value, noise=0.0, labels={"pod": f"o{i}", key: old_v})
         )
-    new = series(name, "api", new_level, noise=0.0, labels={"pod": "n", "track": "canary"})
+    new = series(name, "api", new_level, noise=0.0, labels={"pod": "n", key: new_v})
     keep = [i for i, t in enumerate(new.timestamps) if t >= at]
     new.timestamps = [new.timestamps[i] for i in keep]
     new.values = [new.values[i] for i in keep]
     return [*out, new]
 
 
-def test_restart_counts_are_compared_by_what_each_pod_did_in_the_window() -> None:
+@pytest.mark.parametrize("key", ["track", "pod_template_hash"])
+def test_restart_counts_are_compared_by_what_each_pod_did_in_the_window(key: str) -> None:
     """The old pods restarted once each, days ago; the canary came up with a count of 2
     and never restarted in the window. Lifetimes are no comparison: no harm. A canary
-    that restarts twice in the window is."""
+    that restarts twice in the window is (the old pods still the old version, though
+    only their minutes from the deploy on are compared)."""
     d = Change(id="d", ts=_dt(FAULT - 300), service="api", kind="deploy", version=None)
     name = "kube_pod_container_status_restarts_total"
-    flat = _counter_pods(name, 1.0, 3, 2.0)
+    flat = _counter_pods(name, 1.0, 3, 2.0, key)
     h = change_an.attribute([d], flat, FamilyMatcher().classify)["d"]
     assert h.version_by_family.get("restarts", 0.0) == 0.0
-    crashing = _counter_pods(name, 1.0, 3, 2.0)
+    crashing = _counter_pods(name, 1.0, 3, 2.0, key)
     crashing[-1].values = [2.0 + min(i, 20) // 10 for i in range(len(crashing[-1].values))]
     h = change_an.attribute([d], crashing, FamilyMatcher().classify)["d"]
     assert h.version_by_family["restarts"] > 0.5
@@ -1014,6 +1020,16 @@ def test_memory_is_compared_by_how_it_grows_not_where_it_stands() -> None:
     name = "container_memory_working_set_bytes"
     more = _counter_pods(name, 400e6, 3, 460e6)
     h = change_an.attribute([d], more, FamilyMatcher().classify)["d"]
+    assert h.version_by_family.get("memory", 0.0) == 0.0
+    # drifting a little (+1.5% over the window, the old pods -1%): a working set
+    # settling, under a tenth of where it stood
+    drift = _counter_pods(name, 400e6, 3, 400e6)
+    for x in drift[:-1]:
+        x.values = [400e6 * (1 - 0.01 * i / len(x.values)) for i in range(len(x.values))]
+    drift[-1].values = [
+        400e6 * (1 + 0.015 * i / len(drift[-1].values)) for i in range(len(drift[-1].values))
+    ]
+    h = change_an.attribute([d], drift, FamilyMatcher().classify)["d"]
     assert h.version_by_family.get("memory", 0.0) == 0.0
     leak = _counter_pods(name, 400e6, 3, 400e6)
     leak[-1].values = [400e6 * (1 + 0.05 * i) for i in range(len(leak[-1].values))]

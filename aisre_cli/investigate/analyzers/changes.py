@@ -421,45 +421,35 @@ def _worst_pod(
     return float(min(1.0, max(0.0, (frac - floor) / (0.95 - floor))))
 
 
-def _RATED(query: str) -> bool:
-    return query.startswith(("increase(", "rate(", "irate("))
-
-
-def _restarted_since(s: Series, frm: float) -> Series:
-    """A restart counter left as it is (flat over the window: no restarts, so not read
-    as a counter) as the restarts each pod made from `frm` or its first sample on: an old
-    pod's lifetime count and a new pod's are no comparison, what each did in the same
-    minutes is. Restarts a new pod made before its first sample are not seen."""
-    pts = [(t, v) for t, v in zip(s.timestamps, s.values, strict=False) if t >= frm]
-    base = next((v for _, v in pts if math.isfinite(v)), None)
-    if base is None:
-        return s
-    return replace(
-        s,
-        timestamps=[t for t, _ in pts],
-        values=[v - base if math.isfinite(v) else v for _, v in pts],
-    )
+_RATED = re.compile(r"^(increase|rate|irate)\(")
+"""A query that already asks for a rate or an increase (`metrics.as_increase`)."""
 
 
 MEMORY_GROWTH_FLOOR = 0.1
 """The least growth of a pod's memory, as a share of where it stood, that tells a leak
-from a working set settling (`_grown_since`)."""
+from a working set settling (`_since`)."""
 
 
-def _grown_since(s: Series, frm: float) -> Series:
-    """A pod's memory as how much it grew from `frm` (or its first sample), as a share of
-    where it stood: a leak is memory that keeps growing, not a level. A new version's
-    pods may well hold more or less than the old ones (another runtime, a cache warmed
-    or not), and pod to pod levels differ by a tenth anyway; growing while the old pods'
-    stays put is what a leak does."""
+def _since(s: Series, frm: float, *, relative: bool = False) -> Series:
+    """The series as how far it moved from `frm` (or its first sample after it), as a
+    share of where it stood with `relative`. Two readings compare pods only so:
+
+    * a restart counter left as it is (flat over the window, so not read as a counter):
+      an old pod's lifetime count and a new pod's are no comparison, the restarts each
+      made in the same minutes are (ones a new pod made before its first sample are not
+      seen);
+    * memory (`relative`): a leak is memory that keeps growing, not a level. A new
+      version's pods may well hold more or less than the old ones (another runtime, a
+      cache warmed or not), and pod to pod levels differ by a tenth anyway."""
     pts = [(t, v) for t, v in zip(s.timestamps, s.values, strict=False) if t >= frm]
     base = next((v for _, v in pts if math.isfinite(v)), None)
-    if base is None or base <= 0:
+    if base is None or (relative and base <= 0):
         return s
+    scale = base if relative else 1.0
     return replace(
         s,
         timestamps=[t for t, _ in pts],
-        values=[(v - base) / base if math.isfinite(v) else v for _, v in pts],
+        values=[(v - base) / scale if math.isfinite(v) else v for _, v in pts],
     )
 
 
@@ -487,13 +477,13 @@ def _version_harm(
         if cls.family not in HARM_FAMILIES:
             calls.append((s, ver[0], ver[1]))  # the old pods' successful calls, say
             continue
-        if cls.family == "restarts" and cls.shape == "counter" and not _RATED(s.query):
-            s = _restarted_since(s, frm)
-        elif cls.family == "memory" and cls.shape == "gauge":
-            s = _grown_since(s, frm)
-        labelled.append((shares.get(id(s), s), ver[0], ver[1]))
         if ver[0] not in CANARY_KEYS:
             first_seen[ver[1]] = min(first_seen.get(ver[1], math.inf), s.timestamps[0])
+        if cls.family == "restarts" and cls.shape == "counter" and not _RATED.match(s.query):
+            s = _since(s, frm)
+        elif cls.family == "memory" and cls.shape == "gauge":
+            s = _since(s, frm, relative=True)
+        labelled.append((shares.get(id(s), s), ver[0], ver[1]))
     new_versions = _new_versions(c, first_seen, t)
     # like with like: the new pods' `status="500"` rate against the old pods' own, not
     # against a mix of every status, route and outcome of the metric
@@ -563,7 +553,7 @@ def _version_harm(
             if id(g[True][0]) in shared:  # a share of each pod's calls, as a percent
                 what += " of each pod's calls"
                 nv, ov = f"{n_med:.2%}", f"{o_med:.2%}"
-            elif cls.family == "memory" and cls.shape == "gauge":  # `_grown_since`
+            elif cls.family == "memory" and cls.shape == "gauge":  # `_since`, relative
                 what += " growth"
                 nv, ov = f"{n_med:+.0%}", f"{o_med:+.0%}"
             else:

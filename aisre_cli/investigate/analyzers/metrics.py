@@ -1114,8 +1114,6 @@ def join_pod_labels(series: list[Series]) -> list[Series]:
     and kube-state-metrics' series name the pod, not its version, so a canary's CPU or
     restarts can be told from the stable pods' only through it. A series that has a
     version label of its own keeps it."""
-    from aisre_cli.investigate.analyzers.changes import VERSION_LABELS
-
     keys = [f"label_{k}" for k in VERSION_LABELS]
     by_pod: dict[tuple[str, str], dict[str, str]] = {}
     for s in series:
