@@ -218,6 +218,12 @@ def cands(a: Analysis, kind: str, service: str | None = None) -> list[Candidate]
         ),
         ("postgresql.active_queries", "connections", True, "gauge", "service"),
         ("varnish_main_client_req", "traffic", True, "gauge", "service"),
+        ("system.load.1", "cpu", True, "gauge", "node"),
+        ("envoy_http_downstream_rq_xx", "traffic", True, "gauge", "service"),
+        ("elasticsearch_search_query_mean_seconds", "latency", True, "gauge", "service"),
+        ("k8s_deployment_available", "availability", False, "gauge", "service"),
+        ("postgresql_commits_total", "traffic", True, "counter", "service"),
+        ("rabbitmq_message_published_total", "traffic", True, "counter", "service"),
     ],
 )
 def test_catalogue_reads_exporter_vocabularies(

@@ -81,6 +81,7 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         # servers behind a backend
         r"(^|_)brokers$",
         r"active_servers",
+        r"deployment_(available|ready)",  # OpenTelemetry's k8s cluster receiver
         # partitions short of their replicas: a Kafka broker gone or falling behind
         r"under_?replicated",
     ],
@@ -133,6 +134,7 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"mean_exec",
         r"(^|_)rq_time",
         r"age_of_oldest",
+        r"(^|_)mean_(seconds|milliseconds|ms)$",  # a statement's or search's mean time
     ],
     "connections": [
         # connections held (not the counters of those ever accepted: traffic)
@@ -184,7 +186,14 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"resident",
         r"mebibytes",
     ],
-    "cpu": [r"cpu", r"throttl", r"(^|_)load(1|5|15)?$", r"(^|_)load_average", r"millicores"],
+    "cpu": [
+        r"cpu",
+        r"throttl",
+        r"(^|_)load(1|5|15)?$",
+        r"(^|_)load_(1|5|15)$",  # Datadog's `system.load.1`
+        r"(^|_)load_average",
+        r"millicores",
+    ],
     "network": [
         # faults on the wire, not volume: drops, loss, retransmits, resets, interface
         # errors, DNS failures, round-trip time
@@ -223,7 +232,7 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"ingress",
         r"workload",
         r"(^|_)ops($|_)",
-        r"upstream_rq(_total|_xx)?$",
+        r"(up|down)stream_rq(_total|_xx)?$",
         r"(^|_)responses?_total$",
         r"(^|_)tps($|_)",
         r"invocations?",
@@ -237,6 +246,8 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"op_?counters",
         r"messages_?in(_total)?$|messages_published|(^|_)in_msgs($|_)",
         r"(^|_)(client|backend)_req($|_)",  # Varnish's requests, from clients and to backends
+        # OpenTelemetry's receivers for PostgreSQL and RabbitMQ
+        r"(^|_)(commits|operations)_total$|message_(published|acknowledged|delivered)",
     ],
 }
 
