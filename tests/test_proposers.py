@@ -1018,30 +1018,27 @@ def test_restart_counts_are_compared_by_what_each_pod_did_in_the_window(key: str
     assert h.version_by_family["restarts"] > 0.5
 
 
-def test_memory_is_compared_by_how_it_grows_not_where_it_stands() -> None:
-    """A canary holding 15% more memory than its old pods, flat, is a footprint of
-    another build, not a leak: no harm. One whose memory grows by half over the
-    minutes the old pods' stays put leaks."""
+def test_memory_is_worse_only_past_the_spread_of_the_old_pods() -> None:
+    """A canary holding 15% more memory than its old pods, flat, is within what pods of
+    one service differ by (and what another build may hold by design): no harm; nor a
+    drift of a percent or two. One whose memory climbs by half and more over the minutes
+    the old pods' stays put leaks."""
     d = Change(id="d", ts=_dt(FAULT - 300), service="api", kind="deploy", version=None)
     name = "container_memory_working_set_bytes"
     more = _counter_pods(name, 400e6, 3, 460e6)
     h = change_an.attribute([d], more, FamilyMatcher().classify)["d"]
     assert h.version_by_family.get("memory", 0.0) == 0.0
-    # drifting a little (+1.5% over the window, the old pods -1%): a working set
-    # settling, under a tenth of where it stood
     drift = _counter_pods(name, 400e6, 3, 400e6)
     for x in drift[:-1]:
         x.values = [400e6 * (1 - 0.01 * i / len(x.values)) for i in range(len(x.values))]
-    drift[-1].values = [
-        400e6 * (1 + 0.015 * i / len(drift[-1].values)) for i in range(len(drift[-1].values))
-    ]
+    n = len(drift[-1].values)
+    drift[-1].values = [400e6 * (1 + 0.015 * i / n) for i in range(n)]
     h = change_an.attribute([d], drift, FamilyMatcher().classify)["d"]
     assert h.version_by_family.get("memory", 0.0) == 0.0
     leak = _counter_pods(name, 400e6, 3, 400e6)
     leak[-1].values = [400e6 * (1 + 0.05 * i) for i in range(len(leak[-1].values))]
     h = change_an.attribute([d], leak, FamilyMatcher().classify)["d"]
     assert h.version_by_family["memory"] > 0.5
-    assert "growth" in h.version_detail
 
 
 def test_an_image_is_read_as_its_tag() -> None:

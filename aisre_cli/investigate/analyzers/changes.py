@@ -425,31 +425,25 @@ _RATED = re.compile(r"^(increase|rate|irate)\(")
 """A query that already asks for a rate or an increase (`metrics.as_increase`)."""
 
 
-MEMORY_GROWTH_FLOOR = 0.1
-"""The least growth of a pod's memory, as a share of where it stood, that tells a leak
-from a working set settling (`_since`)."""
+MEMORY_LEVEL_SHARE = 0.25
+"""How far above the old pods' memory a new version's must sit to count as worse: pod to
+pod, a service's memory differs by a tenth or more (caches, heap sizing, when each last
+collected), and a new version's may well hold more by design. A leak climbs past it."""
 
 
-def _since(s: Series, frm: float, *, relative: bool = False) -> Series:
-    """The series as how far it moved from `frm` (or its first sample after it), as a
-    share of where it stood with `relative`. Two readings compare pods only so:
-
-    * a restart counter left as it is (flat over the window, so not read as a counter):
-      an old pod's lifetime count and a new pod's are no comparison, the restarts each
-      made in the same minutes are (ones a new pod made before its first sample are not
-      seen);
-    * memory (`relative`): a leak is memory that keeps growing, not a level. A new
-      version's pods may well hold more or less than the old ones (another runtime, a
-      cache warmed or not), and pod to pod levels differ by a tenth anyway."""
+def _since(s: Series, frm: float) -> Series:
+    """A restart counter left as it is (flat over the window, so not read as a counter) as
+    the restarts each pod made from `frm` (or its first sample after it) on: an old pod's
+    lifetime count and a new pod's are no comparison, the restarts each made in the same
+    minutes are (ones a new pod made before its first sample are not seen)."""
     pts = [(t, v) for t, v in zip(s.timestamps, s.values, strict=False) if t >= frm]
     base = next((v for _, v in pts if math.isfinite(v)), None)
-    if base is None or (relative and base <= 0):
+    if base is None:
         return s
-    scale = base if relative else 1.0
     return replace(
         s,
         timestamps=[t for t, _ in pts],
-        values=[(v - base) / scale if math.isfinite(v) else v for _, v in pts],
+        values=[v - base if math.isfinite(v) else v for _, v in pts],
     )
 
 
@@ -481,8 +475,6 @@ def _version_harm(
             first_seen[ver[1]] = min(first_seen.get(ver[1], math.inf), s.timestamps[0])
         if cls.family == "restarts" and cls.shape == "counter" and not _RATED.match(s.query):
             s = _since(s, frm)
-        elif cls.family == "memory" and cls.shape == "gauge":
-            s = _since(s, frm, relative=True)
         labelled.append((shares.get(id(s), s), ver[0], ver[1]))
     new_versions = _new_versions(c, first_seen, t)
     # like with like: the new pods' `status="500"` rate against the old pods' own, not
@@ -534,11 +526,10 @@ def _version_harm(
         floor = (
             (SHARE_FLOOR if id(g[True][0]) in shared else 1.0 / AFTER_S)
             if cls.family == "errors" and cls.shape == "counter"
-            else MEMORY_GROWTH_FLOOR
-            if cls.family == "memory" and cls.shape == "gauge"
             else 1e-9
         )
-        scale = max(o_sd, 0.05 * abs(o_med), floor)
+        rel = MEMORY_LEVEL_SHARE if cls.family == "memory" else 0.05
+        scale = max(o_sd, rel * abs(o_med), floor)
         z = (n_med - o_med) / scale * sign
         h = max(_z_strength(z), _worst_pod(g[True], g[False], frm, sign, o_med, scale))
         if cls.family:
@@ -553,9 +544,6 @@ def _version_harm(
             if id(g[True][0]) in shared:  # a share of each pod's calls, as a percent
                 what += " of each pod's calls"
                 nv, ov = f"{n_med:.2%}", f"{o_med:.2%}"
-            elif cls.family == "memory" and cls.shape == "gauge":  # `_since`, relative
-                what += " growth"
-                nv, ov = f"{n_med:+.0%}", f"{o_med:+.0%}"
             else:
                 nv, ov = f"{n_med:.3g}", f"{o_med:.3g}"
             detail = f"{what}: {which} at {nv} vs {ov} on the others"
