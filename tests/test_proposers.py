@@ -284,6 +284,15 @@ def test_catalogue_reads_reason_labels() -> None:
         ("http_client_request_duration_seconds_count", {"error_type": "404"}, "traffic"),
         # Micrometer's client timer: `status="IO_ERROR"` when no answer came
         ("http_client_requests_seconds_count", {"status": "IO_ERROR"}, "errors"),
+        # OpenTelemetry's database and messaging clients: an operation-duration count is how
+        # many operations, and the failed ones carry `error.type`
+        ("db_client_operation_duration_seconds_count", {}, "traffic"),
+        (
+            "db_client_operation_duration_seconds_count",
+            {"error_type": "org.postgresql.util.PSQLException"},
+            "errors",
+        ),
+        ("messaging_process_duration_seconds_count", {}, "traffic"),
         # outcomes under other names: a result, Elastic APM's event outcome (whose
         # response-time count is how many calls), Azure's status group, a resolver's rcode
         ("outbound_requests_total", {"result": "error"}, "errors"),

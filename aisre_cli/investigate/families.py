@@ -272,7 +272,7 @@ def normalize_name(name: str) -> str:
     return _SEP.sub("_", _CAMEL.sub("_", name)).lower()
 
 
-_REQUESTS = re.compile(r"request|response|http|rpc|grpc|handl")
+_REQUESTS = re.compile(r"request|response|http|rpc|grpc|handl|operation|messag")
 _START_TIME = re.compile(r"(^|_)start_time_seconds$")
 _TIMER_SUM = re.compile(r"(^|_)(seconds|milliseconds|ms|duration|latency)_sum$")
 # Shapes, by name (values confirm them where a name cannot: see `metrics.counter_like`).
