@@ -438,6 +438,8 @@ def test_optional_files_may_be_missing(tmp_path: Path) -> None:
         ({"job": "cert-manager", "service": "cert-manager", "name": "web-bff-tls"}, "web-bff"),
         ({"job": "cert-manager", "name": "auth-mtls"}, "auth"),
         ({"job": "x509-certificate-exporter", "secret_name": "ledger-server-cert"}, "ledger"),
+        ({"job": "cert-manager", "name": "inventory-grpc-tls"}, "inventory"),
+        ({"job": "cert-manager", "name": "partner-api-tls"}, "partner-api"),
         # an exporter describes the server it watches, or the release it was installed as
         (
             {

@@ -507,12 +507,13 @@ _CERT_OWNER_LABELS = ("secret_name", "name", "certificate", "secret")
 """Where a certificate collector names the certificate: x509-certificate-exporter's
 `secret_name`, cert-manager's Certificate `name`."""
 _TLS_SUFFIX = re.compile(
-    r"([-_.](server|client|ingress|internal|public|serving))?"
+    r"([-_.](server|client|ingress|internal|public|serving|grpc|https?))?"
     r"[-_.](m?tls|ssl|certs?|certificate|crt)([-_.](secret|keypair))?$",
     re.I,
 )
 """How a certificate's name says it is one (`auth-mtls`, `web-bff-tls`, `ledger-server-
-cert-secret`): what is left names the service it serves."""
+cert-secret`, `inventory-grpc-tls` for the port it serves on): what is left names the
+service it serves."""
 _EXPORTER_RELEASE = re.compile(r"^(.+?)-prometheus-[a-z0-9]+-exporter$")
 """A Helm release of a prometheus-community exporter chart (`payments-db-prometheus-
 postgres-exporter`): the release is named after what it watches."""
