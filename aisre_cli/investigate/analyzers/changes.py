@@ -421,10 +421,6 @@ def _worst_pod(
     return float(min(1.0, max(0.0, (frac - floor) / (0.95 - floor))))
 
 
-_RATED = re.compile(r"^(increase|rate|irate)\(")
-"""A query that already asks for a rate or an increase (`metrics.as_increase`)."""
-
-
 MEMORY_LEVEL_SHARE = 0.25
 """How far above the old pods' memory a new version's must sit to count as worse: pod to
 pod, a service's memory differs by a tenth or more (caches, heap sizing, when each last
@@ -456,6 +452,10 @@ def _version_harm(
     """(harm 0-1, what to cite, whether the new pods could be compared at all, harm per
     signal family), over the minutes from the change, or from `INCIDENT_LEAD_S` before
     the incident's onset if that is later."""
+    # the metrics analyzer imports this module: its query reading comes in here
+    from aisre_cli.investigate.analyzers.metrics import RATED_QUERY
+
+    rated = RATED_QUERY.search
     t = c.ts.timestamp()
     frm = t if onset is None else max(t, onset - INCIDENT_LEAD_S)
     labelled: list[tuple[Series, str, str]] = []
@@ -473,7 +473,7 @@ def _version_harm(
             continue
         if ver[0] not in CANARY_KEYS:
             first_seen[ver[1]] = min(first_seen.get(ver[1], math.inf), s.timestamps[0])
-        if cls.family == "restarts" and cls.shape == "counter" and not _RATED.match(s.query):
+        if cls.family == "restarts" and cls.shape == "counter" and not rated(s.query):
             s = _since(s, frm)
         labelled.append((shares.get(id(s), s), ver[0], ver[1]))
     new_versions = _new_versions(c, first_seen, t)

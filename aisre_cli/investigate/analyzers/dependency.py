@@ -159,6 +159,13 @@ def _fails_all(f: MetricFinding) -> bool:
     return f.level >= 0.9 * whole
 
 
+def _down_strength(f: MetricFinding) -> float:
+    """How strongly a reading of a service failing outright says it is down: falling to
+    nothing is telling only as far as the series is steady (a noisy ratio over a handful
+    of requests swings to zero by chance)."""
+    return min(1.0, 0.6 + 0.4 * f.strength) * min(1.0, f.strength / STEADY)
+
+
 NAMED_BONUS = 0.15
 """What a caller's new error line naming a service it calls adds to that service's
 reading (a refused connection adds 0.35, a timeout or retry 0.2): a business error
@@ -187,9 +194,7 @@ def find_dead(
             continue
         svc = f.series.labels.get("target_service") or f.series.service
         cur = out.get(svc)
-        # falling to nothing is telling only as far as the series is steady: a
-        # noisy ratio over a handful of requests swings to zero by chance
-        strength = min(1.0, 0.6 + 0.4 * f.strength) * min(1.0, f.strength / STEADY)
+        strength = _down_strength(f)
         if cur is None:
             out[svc] = DependencyFinding(svc, strength, f.onset, metric=f)
         elif cur.metric is None or strength > cur.strength:
@@ -254,8 +259,7 @@ def _measured_by_callers(
         if caller not in d.callers:
             d.callers.append(caller)
         d.onset = min(d.onset, f.onset)
-        strength = min(1.0, 0.6 + 0.4 * f.strength) * min(1.0, f.strength / STEADY)
-        d.strength = max(d.strength, strength)
+        d.strength = max(d.strength, _down_strength(f))
 
 
 def _named_by_callers(

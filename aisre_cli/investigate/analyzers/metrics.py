@@ -1478,7 +1478,9 @@ def _is_expiry(c: SignalClass) -> bool:
     return c.family == "certificates" and c.shape in ("countdown", "expiry_ts")
 
 
-_RATED = re.compile(r"(^|[^a-z_])(i?rate|increase)\(")
+RATED_QUERY = re.compile(r"(^|[^a-z_])(i?rate|increase)\(")
+"""A query that already asks for a rate or an increase (`as_rate`, `as_increase`, a sum
+of them, or a query that asked for one)."""
 _COUNTER_DIPS = 2
 """Small falls (to more than half the value) a counter may show: pods of a sum restarting."""
 
@@ -1511,7 +1513,7 @@ def counter_like(s: Series, matcher: FamilyMatcher) -> bool:
     cls = matcher.classify(s.name, s.labels)
     if len(s.values) < 2 or (cls.shape != "counter" and not _cumulative(s, cls)):
         return False
-    if _RATED.search(s.query):
+    if RATED_QUERY.search(s.query):
         # already a rate or an increase (`as_rate`, `as_increase`, a sum of them, or a
         # query that asked for one)
         return False
