@@ -39,7 +39,14 @@ from aisre_cli.investigate.fit import (
     select_hyper,
     top_brier,
 )
-from aisre_cli.investigate.rank import FEATURES, MEMORY_PRIOR_WEIGHT, Weights
+from aisre_cli.investigate.rank import (
+    FEATURES,
+    MEMORY_PRIOR_WEIGHT,
+    Candidate,
+    Ranker,
+    Weights,
+    softmax_with_null,
+)
 from tests.conftest import DEMO, IN_CI, PETSHOP
 
 # one bundle of each cause kind in the PetShop dataset (service match)
@@ -141,6 +148,56 @@ def test_a_restating_unknown_is_not_listed_and_eval_grades_the_same_list() -> No
     first = [("api", "unknown", 9.0), ("api", "deploy", 8.0)]
     k2 = [(s, k, None) for s, k, _ in first]
     assert [k2[i][1] for i in listing_order(k2, [r[2] for r in first])] == ["unknown", "deploy"]
+
+
+def _field(rows: list[tuple[str, str, float]], null: float = 2.0) -> tuple[list[float], float]:
+    return softmax_with_null([(s, k, None) for s, k, _ in rows], [r[2] for r in rows], null)
+
+
+FIVE = [
+    ("pay", "deploy", 3.0),
+    ("db", "resource_saturation", 1.0),
+    ("cache", "unknown", 1.0),
+    ("queue", "unknown", 1.0),
+    ("edge", "unknown", 1.0),
+]
+
+
+def test_bystanders_below_the_list_do_not_dilute_the_confidence() -> None:
+    """A system's size is not evidence: 30 faint services below the five listed leave
+    the top suspect's confidence and "no cause" as they were."""
+    alone, null_alone = _field(FIVE)
+    # the bystanders come first: the list is by score, not by the order proposed
+    big = [(f"svc{i}", "unknown", 0.5) for i in range(30)] + FIVE
+    probs, null_p = _field(big)
+    assert probs[30] == pytest.approx(alone[0]) and null_p == pytest.approx(null_alone)
+    # the listed ones and "no cause" share it all; a bystander still orders below them
+    assert sum(probs[30:]) + null_p == pytest.approx(1.0)
+    assert 0.0 < probs[0] < min(probs[30:])
+    # the field has its own scale, not the bystanders': the same with every one at 0.9
+    probs9, _ = _field(FIVE + [(f"svc{i}", "unknown", 0.9) for i in range(30)])
+    assert probs9[0] == pytest.approx(alone[0])
+
+
+def test_a_listed_suspects_other_hypotheses_share_the_field() -> None:
+    """Every candidate on a listed service is in the field, even one the list folds or
+    that ranks below the fifth: its weight is that service's, not a bystander's."""
+    base, _ = _field(FIVE)
+    # a sixth candidate on a listed service (db) takes its share from the top
+    with_db, _ = _field([*FIVE, ("db", "unknown", 0.9)])
+    assert with_db[0] < base[0] - 0.01
+    assert sum(with_db) + _field([*FIVE, ("db", "unknown", 0.9)])[1] == pytest.approx(1.0)
+    # the same score on a sixth service does not
+    with_new, _ = _field([*FIVE, ("other", "unknown", 0.9)])
+    assert with_new[0] == pytest.approx(base[0])
+    # the triage scores with the same function the evaluation grades
+    cands = [
+        Candidate(s, k, None, f"{s} {k}", {"anomaly": sc}, [])  # type: ignore[arg-type]
+        for s, k, sc in [*FIVE, ("db", "unknown", 0.9)]
+    ]
+    null_p = Ranker(Weights(w={"anomaly": 1.0}, null_score=2.0, escalate_below=0.5)).score(cands)
+    assert [c.prob for c in cands] == pytest.approx(with_db)
+    assert null_p == pytest.approx(_field([*FIVE, ("db", "unknown", 0.9)])[1])
 
 
 def test_calibration_buckets() -> None:

@@ -56,6 +56,7 @@ from aisre_cli.investigate.rank import (
     Weights,
     listing_order,
     service_mass,
+    softmax_with_null,
 )
 from aisre_cli.investigate.triage import Analysis, analyze_context, build_report
 from aisre_cli.settings.config import Profile
@@ -490,14 +491,6 @@ def truth_rank(truth: TruthSpec, ordered: Sequence[CandKey]) -> int | None:
     return None
 
 
-def _softmax_with_null(scores: Sequence[float], null_score: float) -> tuple[list[float], float]:
-    m = max([*scores, null_score])
-    z = math.exp(null_score - m)
-    exps = [math.exp(s - m) for s in scores]
-    total = z + sum(exps)
-    return [e / total for e in exps], z / total
-
-
 def rank_case(base: CaseResult, weights: Weights) -> CaseResult:
     """Re-score a case's cached candidates with `weights`, as the engine would."""
     if base.features is None or base.truth is None or base.error is not None:
@@ -513,7 +506,7 @@ def _result_from_scores(
 ) -> CaseResult:
     assert base.features is not None and base.truth is not None
     keys = base.features.keys
-    probs, null_prob = _softmax_with_null(scores, null_score)
+    probs, null_prob = softmax_with_null(keys, scores, null_score)
     order = listing_order(keys, scores)
     ordered = [keys[i] for i in order]
     conf = probs[order[0]] if order else 0.0

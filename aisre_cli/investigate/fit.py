@@ -5,15 +5,17 @@ x_1..x_n (feature vectors in `rank.FEATURES` order),
 
     P(candidate i) = exp(w·x_i) / (exp(b) + Σ_j exp(w·x_j)),   P(no cause) = exp(b) / (…)
 
-with b = `null_score`. The label of a bundle is the set of candidates matching its
-truth (DESIGN.md rules; for `match: service` every candidate of the true service),
-or the null option when no candidate matches. An `unknown` truth (nothing explains
-the alert) accepts both answers that escalate: the null option and kind `unknown` on
-the alerting service. The likelihood of a bundle is the probability of its label set.
-Bundles are weighted so that every dataset (top folder) counts the same in total: a
-large synthetic suite must not drown a smaller real one. We minimise the weighted
-negative log-likelihood plus an L2 penalty (λ/2)(|w|² + b²) with a hand-written
-L-BFGS (two-loop recursion, Armijo backtracking); numpy only.
+with b = `null_score`. The fit maximises this over every candidate; the confidence the
+engine reports (and the temperature and threshold are chosen on) is the same model with
+its field cut to the suspects listed (`rank.softmax_with_null`). The label of a bundle
+is the set of candidates matching its truth (DESIGN.md rules; for `match: service` every
+candidate of the true service), or the null option when no candidate matches. An
+`unknown` truth (nothing explains the alert) accepts both answers that escalate: the
+null option and kind `unknown` on the alerting service. The likelihood of a bundle is
+the probability of its label set. Bundles are weighted so that every dataset (top
+folder) counts the same in total: a large synthetic suite must not drown a smaller real
+one. We minimise the weighted negative log-likelihood plus an L2 penalty (λ/2)(|w|² +
+b²) with a hand-written L-BFGS (two-loop recursion, Armijo backtracking); numpy only.
 
 Honest numbers, two kinds:
 

@@ -10,7 +10,8 @@ Stage 2 (scoring) describes each candidate with explicit, bounded features (belo
 of the services that call it, and is it explained by something deeper?), anomaly
 strength, kind-specific signal strength, log evidence, change metadata. A linear
 score per candidate goes through a softmax *that includes a "no cause found" option*
-with a fixed score; the resulting probabilities are the confidences. The weights
+with a fixed score, over the suspects listed (`softmax_with_null`); the resulting
+probabilities are the confidences. The weights
 are fit on the scenario suite with cross-validation (`aisre eval --fit`) and stored
 in `weights.json`; held-out-fold numbers are what we report.
 
@@ -47,6 +48,7 @@ __all__ = [
     "DEFAULT_WEIGHTS",
     "FEATURES",
     "MEMORY_PRIOR_WEIGHT",
+    "SUSPECTS",
     "WEIGHTS_FILE",
     "Candidate",
     "Findings",
@@ -57,6 +59,7 @@ __all__ = [
     "log_evidence",
     "metric_evidence",
     "service_mass",
+    "softmax_with_null",
 ]
 from aisre_cli.model import (
     HYPOTHESIS_KINDS,
@@ -300,6 +303,35 @@ def listing_order(
     return out
 
 
+SUSPECTS = 5
+"""How many hypotheses a report lists (`Ranker.to_hypotheses`), and so how many suspect
+services share the confidence (`softmax_with_null`)."""
+
+
+def softmax_with_null(
+    keys: Sequence[tuple[str, str, str | None]], scores: Sequence[float], null_score: float
+) -> tuple[list[float], float]:
+    """Each candidate's probability and that of "no cause", from their scores.
+
+    The field is the suspects: every candidate on a service among the first `SUSPECTS`
+    hypotheses listed (`listing_order`), and "no cause". Services below the list
+    (bystanders, each with its faint reading) do not each take a slice: with all of
+    them in the softmax a system of 40 components gave its top suspect less than one
+    of 10 with the same evidence, and the confidence, and the escalation read from it,
+    measured the size of the system rather than the evidence (leave-one-dataset-out:
+    the 41-component dataset came out .13 under-confident). A bystander's probability
+    is its weight against the same field, not added to it: it still orders below the
+    listed ones, and the listed ones with "no cause" sum to 1."""
+    if not scores:
+        return [], 1.0
+    suspects = {keys[i][0] for i in listing_order(keys, scores)[:SUSPECTS]}
+    m = max([s for k, s in zip(keys, scores, strict=True) if k[0] in suspects] + [null_score])
+    z = math.exp(null_score - m)
+    exps = [math.exp(min(0.0, s - m)) for s in scores]
+    total = z + sum(e for k, e in zip(keys, exps, strict=True) if k[0] in suspects)
+    return [e / total for e in exps], z / total
+
+
 def service_mass(probs: Iterable[tuple[str, float]]) -> dict[str, float]:
     """Probability per service that the cause lies in it: the sum over its candidates.
 
@@ -439,16 +471,17 @@ class Ranker:
         w = self.weights.w
         for c in cands:
             c.score = sum(w.get(k, 0.0) * c.features.get(k, 0.0) for k in FEATURES)
-        m = max([c.score for c in cands] + [self.weights.null_score])
-        z = math.exp(self.weights.null_score - m)
-        exps = [math.exp(c.score - m) for c in cands]
-        total = z + sum(exps)
-        for c, e in zip(cands, exps, strict=True):
-            c.prob = e / total
-        return z / total
+        probs, null_prob = softmax_with_null(
+            [(c.service, c.kind, c.subject) for c in cands],
+            [c.score for c in cands],
+            self.weights.null_score,
+        )
+        for c, p in zip(cands, probs, strict=True):
+            c.prob = p
+        return null_prob
 
     def to_hypotheses(
-        self, cands: list[Candidate], limit: int = 5
+        self, cands: list[Candidate], limit: int = SUSPECTS
     ) -> tuple[list[Hypothesis], list[Evidence]]:
         order = listing_order(
             [(c.service, c.kind, c.subject) for c in cands], [c.score for c in cands]
