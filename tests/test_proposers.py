@@ -3360,6 +3360,53 @@ def test_a_canary_is_compared_like_with_like_and_by_its_share_of_failed_calls() 
     assert h.version_harm < 0.3, h.version_detail
 
 
+def test_a_rollout_that_replaced_the_old_pods_is_cited_as_before_and_after() -> None:
+    """The tenth blind generator: a rollout replaced every old pod in two minutes, six
+    minutes before a cache saturated; the new pods' 502s in the incident's minutes were
+    cited as "new version at 7.68% vs 0.04% on the others", though no old pod served
+    then. The comparison is kept (changing it moved as many cases wrong as right), and
+    the evidence says what it compared."""
+    n = 40
+    at = T0 + 20 * STEP
+
+    def rated(pod: str, ver: str, status: str, level: float, lo: float, hi: float) -> Series:
+        ts = [T0 + i * STEP for i in range(n) if lo <= T0 + i * STEP <= hi]
+        lab = {"service": "api", "pod": pod, "version": ver, "status": status}
+        q = "rate(http_server_requests_seconds_count[240s])"
+        return Series(
+            "http_server_requests_seconds_count", "api", lab, ts, [level] * len(ts), query=q
+        )
+
+    d = Change(id="d", ts=_dt(at), service="api", kind="deploy", version="2.0")
+    end = T0 + (n - 1) * STEP
+    new = [rated(f"new-{i}", "2.0", "200", 10.0, at, end) for i in range(2)]
+    bad = [rated(f"new-{i}", "2.0", "500", 1.0, at, end) for i in range(2)]
+
+    def harm(old_until: float) -> change_an.ChangeHarm:
+        old = [rated(f"old-{i}", "1.0", "200", 10.0, T0, old_until) for i in range(2)]
+        return change_an.attribute([d], [*old, *new, *bad], FamilyMatcher().classify)["d"]
+
+    h = harm(at + 2 * STEP)  # gone two minutes after the rollout began
+    assert not h.version_side_by_side
+    assert h.version_detail.endswith(change_an.REPLACED_SUFFIX), h.version_detail
+    from aisre_cli.investigate.proposers.changes import _old
+
+    assert _old(h, "the others") == "what its old pods did before it"
+    # old pods still serving to the end: a canary, new against old over the same minutes
+    h = harm(end)
+    assert h.version_side_by_side and h.version_detail.endswith("on the others")
+    assert _old(h, "the others") == "the others"
+    # a canary three minutes young at the end of the window, the old pods still there
+    late = Change(id="late", ts=_dt(end - 3 * STEP), service="api", kind="deploy", version="2.0")
+    young = [rated("new-0", "2.0", s, v, end - 3 * STEP, end) for s, v in (("200", 10), ("500", 1))]
+    old = [rated(f"old-{i}", "1.0", "200", 10.0, T0, end) for i in range(2)]
+    h = change_an.attribute([late], [*old, *young], FamilyMatcher().classify)["late"]
+    assert h.version_side_by_side, h.version_detail
+    # ... and old pods that served beside the new ones for SIDE_BY_SIDE_S, then left
+    h = harm(at + change_an.SIDE_BY_SIDE_S + 2 * STEP)
+    assert h.version_side_by_side, h.version_detail
+
+
 def test_a_status_series_born_in_the_window_is_no_surge() -> None:
     """A second blind generator: a `status="404"` series that Prometheus first saw in the
     window (0 -> 0.03 requests a second, "100σ") was a traffic surge at confidence .88

@@ -528,7 +528,10 @@ def harm_evidence(h: ChangeHarm) -> _Ev | None:
             id="",
             kind="change",
             service=None,
-            summary=shorten(f"canary comparison: {h.version_detail}"),
+            summary=shorten(
+                ("canary comparison: " if h.version_side_by_side else "rollout: ")
+                + h.version_detail
+            ),
             strength=round(h.version_harm, 4),
             query=h.version_detail.split(":", 1)[0],
             subject=h.change_id,

@@ -202,6 +202,10 @@ class ChangeHarm:
     """The new version's pods could be compared with the old ones' (both were there after
     the change, in a family that shows harm). With `version_harm` near 0 that clears the
     change: whatever its service suffers, its old pods suffer alike."""
+    version_side_by_side: bool = True
+    """False: the rollout replaced the old pods, which served beside the new ones for less
+    than `SIDE_BY_SIDE_S`, so the comparison is of the new pods after it against the old
+    ones before it (and `version_detail` says so)."""
 
 
 def _robust(vals: list[float]) -> tuple[float, float]:
@@ -286,6 +290,7 @@ def attribute(
             if h > best.harm:
                 best = ChangeHarm(c.id, h, s, base, level, z)
         vh, detail, compared, fams = _version_harm(c, by_svc.get(c.service, []), classify, onset)
+        best.version_side_by_side = not detail.endswith(REPLACED_SUFFIX)
         best.at = t
         best.version_harm = vh
         best.version_detail = detail
@@ -381,6 +386,12 @@ def _new_versions(c: Change, first_seen: dict[str, float], t: float) -> set[str]
     return None
 
 
+SIDE_BY_SIDE_S = 300.0
+"""A rollout that replaced the old pods after serving beside them for less than this is
+read as before vs after it, not as new pods against old over the same minutes
+(`_replaced`): the incident's minutes then fall on the new pods whatever its cause.
+Measured (docs/eval.md): comparing such rollouts differently moved as many cases wrong as
+right, so only what the evidence says changes."""
 WORST_MIN_POINTS = 10
 """Timestamps after the change where new and old pods both answered, at the least, before
 `_worst_pod` judges who is worst."""
@@ -481,6 +492,7 @@ def _version_harm(
     # against a mix of every status, route and outcome of the metric
     groups: dict[tuple[str, tuple[tuple[str, str], ...]], dict[bool, list[Series]]] = {}
     old_of: dict[str, list[Series]] = {}
+    served: dict[bool, tuple[float, float]] = {}  # when each side reported at all
     for (s, key, value), harmful in [*((x, True) for x in labelled), *((x, False) for x in calls)]:
         if key in CANARY_KEYS:
             is_new = value.lower() in CANARY_VALUES
@@ -488,6 +500,9 @@ def _version_harm(
             continue
         else:
             is_new = value in new_versions
+        if s.timestamps:
+            lo, hi = served.get(is_new, (math.inf, -math.inf))
+            served[is_new] = (min(lo, s.timestamps[0]), max(hi, s.timestamps[-1]))
         if not is_new:
             old_of.setdefault(s.name, []).append(s)
         if harmful:
@@ -547,7 +562,21 @@ def _version_harm(
             else:
                 nv, ov = f"{n_med:.3g}", f"{o_med:.3g}"
             detail = f"{what}: {which} at {nv} vs {ov} on the others"
+    if detail and _replaced(served, frm):
+        detail = detail.removesuffix(" on the others") + REPLACED_SUFFIX
     return best, detail, compared, fams
+
+
+REPLACED_SUFFIX = " on the old pods, which it replaced (before vs after, not side by side)"
+
+
+def _replaced(served: dict[bool, tuple[float, float]], frm: float) -> bool:
+    """The rollout replaced the old pods: they stopped reporting `SIDE_BY_SIDE_S` or more
+    before the new ones did, having served beside them for less than that."""
+    if len(served) < 2:
+        return False
+    (o_lo, o_hi), (n_lo, n_hi) = served[False], served[True]
+    return o_hi < n_hi - SIDE_BY_SIDE_S and o_hi - max(frm, o_lo, n_lo) < SIDE_BY_SIDE_S
 
 
 REPLICA_LABELS = frozenset(

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from aisre_cli.investigate.analyzers.changes import AFTER_S, BEFORE_S
+from aisre_cli.investigate.analyzers.changes import AFTER_S, BEFORE_S, ChangeHarm
 from aisre_cli.investigate.analyzers.events import after
 from aisre_cli.investigate.evidence import (
     Candidate,
@@ -147,6 +147,12 @@ def claimed(cl: Claim, summary: str, at: datetime) -> str:
     )
 
 
+def _old(h: ChangeHarm, side_by_side: str) -> str:
+    """What the new version was compared with: its old pods before a rollout that
+    replaced them (`ChangeHarm.version_side_by_side`), else `side_by_side`."""
+    return side_by_side if h.version_side_by_side else "what its old pods did before it"
+
+
 @register("changes")
 def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     out: list[Candidate] = []
@@ -197,7 +203,9 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             )
             if h is not None and h.version_harm >= VERSION_WORSE and h.version_detail:
                 stmt = (
-                    stmt[:-1] + f"; its new version is worse than the others ({h.version_detail})."
+                    stmt[:-1]
+                    + f"; its new version is worse than {_old(h, 'the others')}"
+                    + f" ({h.version_detail})."
                 )
             elif load >= LOAD_CLEARS:
                 stmt = stmt[:-1] + (
@@ -206,7 +214,8 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
                 )
             elif cleared and h is not None:
                 stmt = stmt[:-1] + (
-                    f"; but its new version does no worse than the old ({h.version_detail}), "
+                    f"; but its new version does no worse than {_old(h, 'the old')} "
+                    f"({h.version_detail}), "
                     "so the change did not cause it."
                 )
         else:
