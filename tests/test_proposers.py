@@ -9,6 +9,7 @@ metric the catalogue does not know.
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -2194,6 +2195,53 @@ def test_failures_born_with_the_fault_are_a_rise_from_zero() -> None:
     a = run(context([ok, born, cpu]))
     cited = [e for c in a.candidates if c.service == "api" for e in c.evidence]
     assert any('code="500"' in e.ev.query for e in cited)
+
+
+def test_a_few_failed_calls_are_no_failure_reading() -> None:
+    """The tenth blind generator: callers' database clients counted one failed call here,
+    three in half an hour there, over a baseline of none, and each read as "calls to the
+    database fail" at z 100, so the database was a failing dependency at .50 while a code
+    defect in another service paged. Failures are counted events: Poisson on how many the
+    level amounts to from the onset on. A failure counter born with a handful a second
+    (`_born_500s`) still reads at full strength."""
+    m = FamilyMatcher()
+
+    def errors_of(found: list[metric_an.MetricFinding]) -> list[metric_an.MetricFinding]:
+        return [f for f in found if f.series.labels.get("code") == "500"]
+
+    ok = _ok_200s("api")
+    # one failed call, in a series that has that one sample (an exporter that writes a
+    # series only when it changes; the tenth generator's clients did)
+    one = Series(
+        "http_server_requests_total",
+        "api",
+        {"service": "api", "code": "500"},
+        [T0 + 47 * STEP],
+        [1.0],
+        query="x",
+        ref="m.json",
+    )
+    assert all(f.strength < 0.1 for f in errors_of(metric_an.detect([ok, one], m, ALERT)))
+    # a failure series born with a handful a second: the fault, at full strength
+    (real,) = errors_of(metric_an.detect([ok, _born_500s("api")], m, ALERT))
+    assert real.strength > 0.9
+    # and the cap leaves other families, and failures not read as a rate, alone
+    c = m.classify("http_server_requests_total", {"code": "500"})
+    assert metric_an._few_failures_z(one, c, 1, 1.0, 0.0, 0, None) == math.inf  # not rated
+    gauge = m.classify("http_errors_ratio", {})
+    rated = replace(
+        one,
+        timestamps=[T0 + i * STEP for i in range(46, N)],
+        values=[0.0] * (N - 46),
+        query="rate(x[60s])",
+    )
+    assert metric_an._few_failures_z(rated, gauge, 1, 0.1, 0.0, 0, None) == math.inf
+    demand = m.classify("http_server_requests_total", {"code": "200"})
+    assert demand.family == "traffic"
+    assert metric_an._few_failures_z(rated, demand, 1, 0.001, 0.0, 0, None) == math.inf
+    # over no failures before, z is the number of failures from the onset to the end
+    span = (N - 46) * STEP
+    assert metric_an._few_failures_z(rated, c, 1, 2.0 / span, 0.0, 0, None) == pytest.approx(2.0)
 
 
 @pytest.mark.parametrize(
