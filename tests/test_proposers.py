@@ -20,6 +20,7 @@ from aisre_cli.investigate.analyzers import changes as change_an
 from aisre_cli.investigate.analyzers import dependency as dep_an
 from aisre_cli.investigate.analyzers import metrics as metric_an
 from aisre_cli.investigate.analyzers import trace_edges
+from aisre_cli.investigate.analyzers.metric_edges import client_calls
 from aisre_cli.investigate.evidence import Candidate
 from aisre_cli.investigate.families import FamilyMatcher
 from aisre_cli.investigate.proposers import all_proposers, register
@@ -669,6 +670,44 @@ def test_a_callee_with_readings_of_its_own_is_read_by_them() -> None:
     assert not cands(a, "dependency_failure", "db")
     alone = run(_with_outside_api(context([calls])))
     assert cands(alone, "dependency_failure", "db")
+
+
+def test_a_callee_read_only_by_names_the_catalogue_does_not_know_is_read_by_callers() -> None:
+    """The tenth blind generator: a cache whose own series were its keyspace misses and
+    its uptime (no family the catalogue reads) went down; its callers' clients counted
+    their failed operations on it. A reading of no known meaning says nothing of the
+    cache failing: its callers' failed calls still do."""
+    calls = _client_calls("api", "db", "500", 40.0)
+    misses = series("redis_keyspace_misses_total_rate", "db", 5.0, 0.5)
+    assert FamilyMatcher().classify(misses.name, misses.labels).family is None
+    a = run(_with_outside_api(context([calls, misses])))
+    (dep,) = cands(a, "dependency_failure", "db")
+    assert dep.features["dependency_down"] > 0.5
+
+
+def test_without_a_topology_the_callers_client_metrics_say_who_calls_whom() -> None:
+    """No topology and no spans: api's client counter of its calls to db (and to an
+    outside host no service is named for) is a call api makes to db, with a note
+    saying where the call came from. A given topology is used as it is."""
+    calls = _client_calls("api", "db.shop.svc.cluster.local:5432", "200", 40.0)
+    outside = _client_calls("api", "api.unknown-vendor.io", "200", 40.0)
+    db = series("db_errors_ratio", "db", 0.01, 0.4)
+    ctx = context([calls, outside, db])
+    ctx.topology = Topology(depends_on={})
+    a = run(ctx)
+    assert a.topology.depends_on == {"api": ["db"]}
+    assert any("read from client metrics" in n.detail for n in ctx.notes)
+    assert client_calls([calls, outside], {"api", "db"}) == {"api": {"db"}}
+    # a server-side series naming a host is the service's own, not a call
+    own = replace(calls, name="http_server_request_duration_seconds_count")
+    assert client_calls([own], {"api", "db"}) == {}
+    # nor is a client calling itself by its own name
+    self_call = _client_calls("api", "api.shop.svc", "200", 40.0)
+    assert client_calls([self_call], {"api", "db"}) == {}
+    # a given topology is used as it is, even where the client metrics say more
+    web_db = _client_calls("web", "db", "200", 40.0)
+    given = run(context([calls, web_db, db]))
+    assert given.topology.depends_on == {"web": ["api"], "api": ["db"], "db": []}
 
 
 def test_an_oom_killed_service_has_a_local_explanation() -> None:

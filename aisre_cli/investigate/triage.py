@@ -156,6 +156,25 @@ def _series_in_topology(s: Series, named: set[str], workload_of: Callable[[str],
     return s
 
 
+def _with_client_calls(topo: Topology, ctx: Context, known: set[str]) -> Topology:
+    """No topology given: the calls the callers' client metrics count (a database
+    client's operations on `shop-redis`, an HTTP client's on `payments`) added to those
+    the spans show, which sampling and uninstrumented stores leave out."""
+    from aisre_cli.investigate.analyzers.metric_edges import client_calls
+
+    calls = client_calls(ctx.series, known)
+    added = sum(1 for a, bs in calls.items() for b in bs if b not in topo.depends_on.get(a, []))
+    if not added:
+        return topo
+    deps = {a: set(bs) for a, bs in topo.depends_on.items()}
+    for a, bs in calls.items():
+        deps.setdefault(a, set()).update(bs)
+    ctx.notes.append(
+        SourceNote("topology", "partial", f"no topology: {added} call(s) read from client metrics")
+    )
+    return Topology(depends_on={a: sorted(bs) for a, bs in sorted(deps.items())})
+
+
 def _align_services(ctx: Context, topo: Topology) -> Topology:
     """One name per service across the sources; returns the topology in the series'
     spelling.
@@ -263,6 +282,8 @@ def analyze_context(
         ctx.series = metric_an.attribute_by_url(ctx.series, named)
         ctx.series = metric_an.attribute_by_name(ctx.series, named)
     known = topo.services() | {s.service for s in ctx.series if s.service}
+    if not ctx.topology.depends_on:
+        topo = _with_client_calls(topo, ctx, known)
     hit = alert_service.infer(ctx.alert, prof.service_labels, known)
     if hit is not None:
         svc, where = hit

@@ -225,7 +225,10 @@ def find_dead(
                 bonus = 0.35 if down else 0.2
                 d.strength = min(1.0, max(d.strength, 0.3) + bonus * lf.strength)
         moved = {f.series.service for f in metric_findings if f.bad and f.series.service}
-        _measured_by_callers(out, metric_findings, known_services, moved)
+        # a peer is read by its own readings of what they mean; one the catalogue does
+        # not know (a cache's keyspace misses) leaves its callers' failed calls to say
+        told = {s for f in metric_findings if f.bad and f.family and (s := f.series.service)}
+        _measured_by_callers(out, metric_findings, known_services, told)
         if calls is not None:
             _named_by_callers(out, log_findings, calls, logs, moved | set(out))
     return out

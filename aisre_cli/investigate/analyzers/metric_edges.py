@@ -97,6 +97,20 @@ def peer_of(s: Series, known: set[str]) -> str | None:
     return None
 
 
+def client_calls(series: list[Series], known: set[str]) -> dict[str, set[str]]:
+    """Who calls whom, read from client-side series that name their peer (`peer_of`):
+    the caller's own count of its calls to it, whatever their family (requests, errors,
+    latency). Only known services on both ends; a service naming itself says nothing."""
+    out: dict[str, set[str]] = {}
+    for s in series:
+        if not s.service or not is_client_side(s):
+            continue
+        peer = peer_of(s, known)
+        if peer is not None and peer != s.service:
+            out.setdefault(s.service, set()).add(peer)
+    return out
+
+
 def metric_edges(findings: list[MetricFinding], known: set[str]) -> list[EdgeFinding]:
     """Edges whose client-side latency grew more than the callee's own latency did."""
     own: dict[str, float] = {}
