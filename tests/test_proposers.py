@@ -340,10 +340,15 @@ def test_catalogue_reads_status_codes_by_meaning(
 
 
 def test_names_that_are_no_family() -> None:
-    """A start time is a timestamp (it jumps on a rollout as on a crash), and a pod's
-    resource requests are its spec, not traffic."""
+    """A start or boot time is a timestamp (it jumps on a rollout or a reboot as on a
+    crash; a node's is no latency), and a pod's resource requests are its spec, not
+    traffic."""
     m = FamilyMatcher()
-    for name in ("process_start_time_seconds", "container_start_time_seconds"):
+    for name in (
+        "process_start_time_seconds",
+        "container_start_time_seconds",
+        "node_boot_time_seconds",  # node_exporter: when the node last booted
+    ):
         assert m.classify(name).family is None
     assert m.classify("kube_pod_container_resource_requests").family is None
     assert m.classify("kube_deployment_status_observed_generation").shape == "gauge"
