@@ -348,6 +348,7 @@ def test_names_that_are_no_family() -> None:
         "process_start_time_seconds",
         "container_start_time_seconds",
         "node_boot_time_seconds",  # node_exporter: when the node last booted
+        "node_time_seconds",  # and its clock
     ):
         assert m.classify(name).family is None
     assert m.classify("kube_pod_container_resource_requests").family is None

@@ -273,7 +273,7 @@ def normalize_name(name: str) -> str:
 
 
 _REQUESTS = re.compile(r"request|response|http|rpc|grpc|handl|operation|messag")
-_START_TIME = re.compile(r"(^|_)(start|boot)_time_seconds$")
+_START_TIME = re.compile(r"(^|_)(start|boot)_time_seconds$|^node_time_seconds$")
 _TIMER_SUM = re.compile(r"(^|_)(seconds|milliseconds|ms|duration|latency)_sum$")
 # Shapes, by name (values confirm them where a name cannot: see `metrics.counter_like`).
 _COUNTER = re.compile(
