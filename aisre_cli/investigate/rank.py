@@ -11,9 +11,9 @@ of the services that call it, and is it explained by something deeper?), anomaly
 strength, kind-specific signal strength, log evidence, change metadata. A linear
 score per candidate goes through a softmax *that includes a "no cause found" option*
 with a fixed score, over the suspects listed (`softmax_with_null`); the resulting
-probabilities are the confidences. The weights
-are fit on the scenario suite with cross-validation (`aisre eval --fit`) and stored
-in `weights.json`; held-out-fold numbers are what we report.
+probabilities are the confidences. The weights are fit on the scenario suite with
+cross-validation (`aisre eval --fit`) and stored in `weights.json`; held-out-fold
+numbers are what we report.
 
 Nothing here reads log text beyond fixed patterns: log lines can add or remove
 evidence only by when and how often they occur, never by what they ask for.
