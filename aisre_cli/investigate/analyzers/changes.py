@@ -289,8 +289,10 @@ def attribute(
             h = _z_strength(z)
             if h > best.harm:
                 best = ChangeHarm(c.id, h, s, base, level, z)
-        vh, detail, compared, fams = _version_harm(c, by_svc.get(c.service, []), classify, onset)
-        best.version_side_by_side = not detail.endswith(REPLACED_SUFFIX)
+        vh, detail, compared, fams, side = _version_harm(
+            c, by_svc.get(c.service, []), classify, onset
+        )
+        best.version_side_by_side = side
         best.at = t
         best.version_harm = vh
         best.version_detail = detail
@@ -459,10 +461,11 @@ def _version_harm(
     series: list[Series],
     classify: Callable[[str, dict[str, str]], SignalClass],
     onset: float | None = None,
-) -> tuple[float, str, bool, dict[str, float]]:
+) -> tuple[float, str, bool, dict[str, float], bool]:
     """(harm 0-1, what to cite, whether the new pods could be compared at all, harm per
-    signal family), over the minutes from the change, or from `INCIDENT_LEAD_S` before
-    the incident's onset if that is later."""
+    signal family, whether they were compared side by side and not with old pods the
+    rollout replaced: `_replaced`), over the minutes from the change, or from
+    `INCIDENT_LEAD_S` before the incident's onset if that is later."""
     # the metrics analyzer imports this module: its query reading comes in here
     from aisre_cli.investigate.analyzers.metrics import RATED_QUERY
 
@@ -562,9 +565,10 @@ def _version_harm(
             else:
                 nv, ov = f"{n_med:.3g}", f"{o_med:.3g}"
             detail = f"{what}: {which} at {nv} vs {ov} on the others"
-    if detail and _replaced(served, frm):
+    side = not (detail and _replaced(served, frm))
+    if not side:
         detail = detail.removesuffix(" on the others") + REPLACED_SUFFIX
-    return best, detail, compared, fams
+    return best, detail, compared, fams, side
 
 
 REPLACED_SUFFIX = " on the old pods, which it replaced (before vs after, not side by side)"
