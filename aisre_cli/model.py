@@ -139,6 +139,36 @@ def short_alert_id(alert_id: str) -> str:
     return alert_id
 
 
+SEVERITY_ORDER = ("critical", "page", "high", "error", "warning", "warn", "info", "none")
+"""Severity labels, most severe first; any other label ranks after them."""
+
+
+def severity_rank(sev: str) -> int:
+    return SEVERITY_ORDER.index(sev) if sev in SEVERITY_ORDER else len(SEVERITY_ORDER)
+
+
+def _page_key(a: Alert) -> tuple[bool, int, datetime]:
+    return (a.state != "active", severity_rank(a.severity), a.starts_at)
+
+
+def head_alert(alerts: Sequence[Alert]) -> Alert:
+    """The alert that stands for several: firing before silenced or inhibited, then the
+    most severe, then the oldest (the one that paged)."""
+    return min(alerts, key=_page_key)
+
+
+def page_among(alerts: Sequence[Alert]) -> Alert | None:
+    """Of several alerts of one name (a rule that fired on several services), the one
+    that paged (`head_alert`); None when two are alike in state, severity and start,
+    so nothing tells them apart."""
+    if not alerts:
+        return None
+    ranked = sorted(alerts, key=_page_key)
+    if len(ranked) > 1 and _page_key(ranked[0]) == _page_key(ranked[1]):
+        return None
+    return ranked[0]
+
+
 def short_ids(alerts: Sequence[Alert]) -> dict[str, str]:
     """Alert id → the id to show for it in this listing, one that `aisre triage`
     (`gather.resolve_alert`) resolves to that alert and no other: `short_alert_id`,

@@ -11,7 +11,7 @@ import pytest
 
 from aisre_cli.errors import BundleError, ExitCode
 from aisre_cli.sources import bundle as bundle_mod
-from aisre_cli.sources.bundle import BundleSource
+from aisre_cli.sources.bundle import BundleSource, focus_matches
 from aisre_cli.sources.timeparse import to_unix
 
 T0 = 1_700_000_000
@@ -720,6 +720,34 @@ def test_a_focus_alert_naming_two_alerts_is_ambiguous(tmp_path: Path) -> None:
     root = make_bundle(tmp_path / "b", alerts=[one, two])
     _set_meta(root, "focus_alert", "Same")
     assert "is ambiguous: 2 alerts match" in _err(root)
+
+
+_CRIT = {"alertname": "Same", "job": "api", "severity": "critical"}
+
+
+@pytest.mark.parametrize(
+    ("two", "picked"),
+    [
+        ({"labels": {**_CRIT, "job": "web", "severity": "warning"}}, 1),
+        ({"labels": {**_CRIT, "job": "web"}, "startsAt": "2023-11-14T22:39:00Z"}, 2),
+        ({"labels": {**_CRIT, "job": "web", "severity": "page"}}, 1),
+        ({"status": {"state": "suppressed", "silencedBy": ["s1"]}}, 1),
+    ],
+    ids=["less-severe", "older", "critical-before-page", "silenced"],
+)
+def test_a_focus_alert_naming_two_alerts_resolves_to_the_page(
+    tmp_path: Path, two: dict[str, object], picked: int
+) -> None:
+    """One rule fired on two services: the bundle's focus is the alert that paged
+    (firing, then the most severe, then the oldest), not a refusal."""
+    one = {"labels": _CRIT, "startsAt": "2023-11-14T22:40:00Z", "fingerprint": "aaaa000000000001"}
+    other = {**one, **two, "fingerprint": "aaaa000000000002"}
+    root = make_bundle(tmp_path / "b", alerts=[other, one])
+    _set_meta(root, "focus_alert", "Same")
+    src = BundleSource(root)
+    src.validate()
+    (hit,) = focus_matches(src.list_alerts(), "Same")
+    assert hit.id == f"aaaa00000000000{picked}"
 
 
 @pytest.mark.parametrize(

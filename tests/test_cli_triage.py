@@ -142,6 +142,32 @@ def test_ambiguous_alert_lists_candidates(
     assert code == 2 and "ambiguous" in err
 
 
+def test_a_name_two_alerts_carry_triages_the_one_that_paged(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """One rule firing on two services (the same alertname): the name triages the
+    critical one, says so and lists the other; its id still reaches the other."""
+    b = tmp_path / "b"
+    shutil.copytree(DEMO, b)
+    alerts = json.loads((b / "alerts.json").read_text())
+    page = alerts[0]
+    twin = json.loads(json.dumps(page))
+    twin["fingerprint"] = "feed" + "0" * 12
+    page["labels"]["severity"] = "critical"
+    twin["labels"]["severity"] = "warning"
+    twin["startsAt"] = "2025-03-11T13:20:00Z"  # older, but only a warning
+    (b / "alerts.json").write_text(json.dumps([twin, page]))
+    name = page["labels"]["alertname"]
+    code, out, err = run(capsys, "triage", "--bundle", str(b), name, "--json", "--no-record")
+    assert code == 0, err
+    assert json.loads(out)["alert"]["id"] == page["fingerprint"]
+    assert f"2 alerts are named {name}: triaging the one that paged" in err
+    assert "feed0000 on" in err
+    code, out, err = run(capsys, "triage", "--bundle", str(b), "feed", "--json", "--no-record")
+    assert code == 0 and json.loads(out)["alert"]["id"] == twin["fingerprint"], err
+    assert "alerts are named" not in err
+
+
 def test_malformed_bundle_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     b = tmp_path / "b"
     shutil.copytree(DEMO, b)

@@ -36,6 +36,8 @@ from aisre_cli.model import (
     Topology,
     TriageReport,
     Window,
+    head_alert,
+    severity_rank,
 )
 from aisre_cli.settings.config import Profile
 from aisre_cli.sources.registry import SourceSet
@@ -50,15 +52,9 @@ if TYPE_CHECKING:
 Clock = Callable[[], datetime]
 Progress = Callable[[SourceNote], None]
 
-SEVERITY_ORDER = ("critical", "page", "high", "error", "warning", "warn", "info", "none")
-
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def severity_rank(sev: str) -> int:
-    return SEVERITY_ORDER.index(sev) if sev in SEVERITY_ORDER else len(SEVERITY_ORDER)
 
 
 # ------------------------------------------------------------------ options
@@ -128,7 +124,7 @@ class AlertGroup:
     @property
     def head(self) -> Alert:
         """The alert that stands for the incident: the most severe, then the oldest."""
-        return sorted(self.alerts, key=lambda a: (severity_rank(a.severity), a.starts_at))[0]
+        return head_alert(self.alerts)
 
     @property
     def services(self) -> list[str]:
@@ -434,6 +430,20 @@ class TriageFlow:
                 hint=focus_hint(b.root),
             ) from None
 
+    def _note_namesakes(self, alerts: list[Alert], query: str, target: Alert) -> None:
+        """Say which alert a name chose when the rule fired on several services."""
+        others = [a for a in alerts if a.name == query.strip() and a.id != target.id]
+        if target.name != query.strip() or not others:
+            return
+        listed = ", ".join(f"{a.short_id} on {a.service or '?'}" for a in others[:5])
+        more = f" and {len(others) - 5} more" if len(others) > 5 else ""
+        self.notes.append(
+            f"{len(others) + 1} alerts are named {target.name}: triaging the one that paged"
+            f" (firing, then the most severe, then the oldest: {target.short_id},"
+            f" {target.severity}, on {target.service or '?'}); the others: {listed}{more}."
+            " Give an alert id to choose another."
+        )
+
     def resolve(self, query: str | None) -> Alert:
         """The alert `query` names (the bundle's focus alert when None)."""
         from aisre_cli.investigate.gather import alerts_command, no_alert_id, resolve_alert
@@ -501,6 +511,7 @@ class TriageFlow:
                 if focused
                 else resolve_alert(every, query, alerts_command(self.sources))
             )
+            self._note_namesakes(every, query, target)
         if opts.at is not None and target.starts_at > opts.at:
             raise UsageError(
                 f"alert {target.short_id} started at {_iso(target.starts_at)}, after --at"

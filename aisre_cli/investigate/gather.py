@@ -38,6 +38,7 @@ from aisre_cli.model import (
     Span,
     Topology,
     Window,
+    page_among,
 )
 from aisre_cli.settings.plugins import describe, one_line, plugin_of
 from aisre_cli.sources import TraceSource
@@ -156,9 +157,12 @@ def no_alert_id(sources: SourceSet) -> UsageError:
 
 
 def resolve_alert(alerts: Sequence[Alert], query: str, listing: str = "aisre alerts") -> Alert:
-    """Find one alert by fingerprint or alias, unique alertname, or unique prefix (>= 4
-    chars) of its id or of one of its aliases: with Alertmanager down, the PagerDuty
-    alert it paged is known by the fingerprint only as an alias. The alert found
+    """Find one alert by fingerprint or alias, alertname, or unique prefix (>= 4 chars)
+    of its id or of one of its aliases: with Alertmanager down, the PagerDuty alert it
+    paged is known by the fingerprint only as an alias. A name that several alerts
+    carry (one rule firing on several services) names the one that paged
+    (`model.page_among`: firing, most severe, oldest); alike in all three, it is
+    ambiguous. The alert found
     remembers the id that names it alone among `alerts` (its `short_id`), so the hints
     built from it (`next: aisre escalate …`) resolve back to it."""
     from aisre_cli.model import short_ids
@@ -177,8 +181,9 @@ def resolve_alert(alerts: Sequence[Alert], query: str, listing: str = "aisre ale
     if exact:
         return found(exact[0])
     named = [a for a in alerts if a.name == q]
-    if len(named) == 1:
-        return found(named[0])
+    page = page_among(named)
+    if page is not None:  # one rule fired on several services: the one that paged
+        return found(page)
     prefix = [a for a in alerts if len(q) >= 4 and starts(a, q)] if not named else []
     candidates = named or prefix
     if len(candidates) == 1:

@@ -48,6 +48,7 @@ from aisre_cli.model import (
     Span,
     Topology,
     Window,
+    page_among,
 )
 from aisre_cli.settings.config import DEFAULT_SERVICE_LABELS, InputLimits
 from aisre_cli.settings.safeyaml import YamlLimits, load_yaml, open_regular, read_bytes
@@ -286,8 +287,9 @@ def check_truth(truth: Truth, path: Path | str) -> None:
 
 def focus_matches(alerts: Sequence[Alert], query: str) -> list[Alert]:
     """The alerts `focus_alert` names, as `aisre triage` resolves an alert id: an exact
-    fingerprint or alias, else a unique alertname, else a unique fingerprint prefix of
-    four characters or more. One alert: it resolves; none or several: it does not."""
+    fingerprint or alias, else an alertname (several alerts of that name: the one that
+    paged, `model.page_among`), else a unique fingerprint prefix of four characters or
+    more. One alert: it resolves; none or several: it does not."""
     q = query.strip()
     if not q:
         return []
@@ -296,7 +298,8 @@ def focus_matches(alerts: Sequence[Alert], query: str) -> list[Alert]:
         return exact[:1]
     named = [a for a in alerts if a.name == q]
     if named:
-        return named
+        page = page_among(named)
+        return [page] if page is not None else named
     return [a for a in alerts if len(q) >= 4 and a.id.startswith(q)]
 
 
