@@ -20,8 +20,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from aisre_cli.flows.triage import AlertGroup, TriageFlow, TriageOptions, severity_rank
-from aisre_cli.model import Alert, Context, Evidence, Hypothesis, Series, SourceNote, TriageReport
+from aisre_cli.flows.triage import AlertGroup, TriageFlow, TriageOptions
+from aisre_cli.model import (
+    Alert,
+    Context,
+    Evidence,
+    Hypothesis,
+    Series,
+    SourceNote,
+    TriageReport,
+    severity_rank,
+)
 from aisre_cli.settings.config import Profile
 from aisre_cli.sources.registry import SourceSet
 
