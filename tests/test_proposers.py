@@ -521,6 +521,112 @@ def test_countdown_gauge_proposes_certificate_expiry() -> None:
     assert not [f for f in a.findings.metrics if f.series.name == s.name]
 
 
+def test_a_countdown_named_by_its_file_is_read_by_its_query() -> None:
+    """A recording rule or a file named `21_probe_ssl` holding
+    `probe_ssl_earliest_cert_expiry - time()`: the query makes it a countdown."""
+    ts = [T0 + i * STEP for i in range(N)]
+    q = 'probe_ssl_earliest_cert_expiry{job="blackbox"} - time()'
+    # its name says days, its query seconds
+    s = Series("ssl_expiry_days", "api", {"service": "api"}, ts, [FAULT - t for t in ts], query=q)
+    a = run(context([s, series("http_errors_ratio", "api", 0.01, 0.5)]))
+    (cert,) = cands(a, "certificate_expiry", "api")
+    assert cert.features["kind_signal"] == pytest.approx(1.0)
+    said = " ".join(e.ev.summary for e in cert.evidence if e.ev.kind == "certificate")
+    assert "(45 min left at" in said, said
+    assert not [f for f in a.findings.metrics if f.series.name == s.name]
+
+
+@pytest.mark.parametrize(
+    ("query", "reads_as"),
+    [
+        (
+            "sum by (pod) (go_sql_stats_connections_in_use{db='x'})",
+            "go_sql_stats_connections_in_use",
+        ),
+        ('sum by (pod) (rate(django_db_errors_total{a="b(c)"}[2m]))', "django_db_errors_total"),
+        ("histogram_quantile(0.99, sum by (le) (rate(rpc_duration_bucket[1m])))", "rpc_duration"),
+        ("x509_cert_not_after - time()", "x509_cert_not_after_seconds_remaining"),
+        (
+            "probe_ssl_earliest_cert_expiry - time()",
+            "probe_ssl_earliest_cert_expiry_seconds_remaining",
+        ),
+        ("mysql_up == 1", "mysql_up"),
+        # not one metric's own reading: arithmetic on it, two metrics, none
+        ("1 - avg by (instance) (rate(node_cpu_seconds_total{mode='idle'}[2m]))", None),
+        ("rate(x_total[1m]) * 100", None),
+        ("a_bytes / b_bytes", None),
+        ("up_a or up_b", None),
+        ("time() - last_success_timestamp_seconds", None),
+        ('{__name__=~"rabbitmq_alarms_.+"}', None),
+    ],
+)
+def test_query_reading(query: str, reads_as: str | None) -> None:
+    from aisre_cli.investigate.families import query_reading
+
+    assert query_reading(query) == reads_as
+
+
+@pytest.mark.parametrize(
+    ("name", "query", "family", "shape"),
+    [
+        # a name the catalogue does not know: the query's metric
+        (
+            "21_gosql_in_use",
+            "sum by (pod) (go_sql_stats_connections_in_use)",
+            "connections",
+            "gauge",
+        ),
+        ("job:q20:rate2m", "sum(rate(django_db_errors_total[2m]))", "errors", "counter"),
+        # a name it knows keeps its reading ...
+        ("07_cpu_usage", "sum(rate(container_memory_working_set_bytes[2m]))", "cpu", "gauge"),
+        ("cpu_seconds", "x509_cert_not_after - time()", "cpu", "gauge"),
+        # ... unless the query tells a timestamp, or a countdown to one, of its family
+        ("21_probe_ssl", "probe_ssl_earliest_cert_expiry - time()", "certificates", "countdown"),
+        (
+            "03_ssl_expire",
+            "nginx_ingress_controller_ssl_expire_time_seconds",
+            "certificates",
+            "expiry_ts",
+        ),
+        ("ssl_cert_days_left", "x509_cert_not_after - time()", "certificates", "countdown"),
+        (
+            "03_ssl_expire",
+            "sum(nginx_ingress_controller_ssl_certificate_info)",
+            "certificates",
+            "gauge",
+        ),
+        # a query whose metric the catalogue does not know either says nothing
+        ("mysterious", "rate(frobnications_total[1m])", None, "gauge"),
+    ],
+)
+def test_a_series_named_by_its_file_is_read_by_its_query(
+    name: str, query: str, family: str | None, shape: str
+) -> None:
+    m = FamilyMatcher()
+    before = m.classify(name)  # cached before the query is read: it must not stick
+    s = Series(name, "api", {}, [T0, T0 + STEP], [1.0, 1.0], query=query)
+    m.read_queries([s])
+    c = m.classify(name)
+    assert (c.family, c.shape) == (family, shape)
+    if family is None:
+        assert c == before
+
+
+def test_a_file_reference_is_no_query_to_read() -> None:
+    m = FamilyMatcher()
+    s = Series(
+        "x1",
+        "api",
+        {},
+        [T0],
+        [1.0],
+        query="go_sql_stats_connections_in_use.json",
+        promql=False,
+    )
+    m.read_queries([s])
+    assert m.classify("x1").family is None
+
+
 def test_countdown_far_from_zero_is_quiet() -> None:
     ts = [T0 + i * STEP for i in range(N)]
     s = Series(

@@ -26,9 +26,12 @@ override the catalogue per family (`signal_families` in config).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from aisre_cli.model import Series
 
 Shape = Literal["gauge", "counter", "ratio", "percent", "expiry_ts", "countdown", "updown"]
 Scope = Literal["container", "pod", "node", "probe", "service"]
@@ -413,8 +416,58 @@ def _state_of(labels: Mapping[str, str]) -> bool | None:
     return None
 
 
+_Q_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
+_Q_GROUPING = re.compile(
+    r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", re.IGNORECASE
+)
+_Q_SELECTOR = re.compile(r"\{[^}]*\}|\[[^\]]*\]")
+_Q_WORD = re.compile(r"(?<![\w.:])([a-zA-Z_:][a-zA-Z0-9_:]*)(?![\w:]|\s*\()")
+_Q_KEYWORDS = frozenset(
+    "by without on ignoring group_left group_right bool and or unless offset inf nan".split()
+)
+_Q_ARITHMETIC = re.compile(r"[-+*/%^]")
+_Q_QUANTILE = re.compile(r"\s*histogram_quantile\s*\(")
+_Q_MINUS_TIME = re.compile(r"^\s*\(?\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\)?\s*-\s*time\(\s*\)\s*$")
+
+
+def query_metrics(query: str) -> list[str]:
+    """The metric names a PromQL query reads, in order, each once: its selectors, without
+    the functions, the grouping labels, the label matchers and the range durations."""
+    q = _Q_SELECTOR.sub(" ", _Q_GROUPING.sub(" ", _Q_STRING.sub('""', query)))
+    out: list[str] = []
+    for w in _Q_WORD.findall(q):
+        if w.lower() not in _Q_KEYWORDS and w not in out:
+            out.append(w)
+    return out
+
+
+def query_reading(query: str) -> str | None:
+    """The name a series is read by when its own name is no metric (a recording rule,
+    a file named `21_gosql_in_use`) but its query is: the one metric the query reads
+    (`sum by (pod) (rate(go_sql_stats_connections_waited_for[1m]))`). An expiry
+    timestamp less the time (`probe_ssl_earliest_cert_expiry - time()`) is the seconds
+    remaining, a countdown. A query that reads several metrics (a ratio, a join) says
+    no one of them: None."""
+    q = _Q_SELECTOR.sub("", _Q_STRING.sub('""', query))
+    m = _Q_MINUS_TIME.match(q)
+    if m is not None:
+        return f"{m.group(1).removesuffix('_seconds')}_seconds_remaining"
+    names = query_metrics(query)
+    if len(names) != 1 or _Q_ARITHMETIC.search(_Q_GROUPING.sub(" ", q)):
+        # `1 - idle`, `x * 100`, `bytes / 1024`: not the metric's own reading
+        return None
+    if _Q_QUANTILE.match(q):
+        return names[0].removesuffix("_bucket")  # a quantile of the histogram's values
+    return names[0]
+
+
 class FamilyMatcher:
-    """The compiled catalogue; caches per name because a bundle repeats names a lot."""
+    """The compiled catalogue; caches per name because a bundle repeats names a lot.
+
+    A series named by its file or its recording rule (`21_gosql_in_use`,
+    `job:errors:rate5m`) is read by the metric its query reads where its own name says
+    nothing the catalogue knows, or where the query tells a timestamp or a countdown that
+    the name cannot (`read_queries`, `query_reading`)."""
 
     def __init__(self, overrides: Mapping[str, list[str]] | None = None):
         pats = {k: list(v) for k, v in DEFAULT_PATTERNS.items()}
@@ -426,8 +479,40 @@ class FamilyMatcher:
             (fam, re.compile("|".join(f"(?:{p})" for p in pats[fam]))) for fam in order
         ]
         self._cache: dict[str, SignalClass] = {}
+        self._reads_as: dict[str, str] = {}
+
+    def read_queries(self, series: Iterable[Series]) -> None:
+        """Learn, for each series name, the name its query says it is read by
+        (`query_reading`): where the name is unknown to the catalogue and the query's
+        metric is known, or where the query's metric is of the name's family and an
+        expiry timestamp or a countdown, which a name like `03_ssl_expire` does not
+        tell. A name is read one way for every series of it: the first query wins."""
+        for s in series:
+            if not s.query or s.name in self._reads_as or not s.promql:
+                continue
+            alias = query_reading(s.query)
+            if alias is None or alias == s.name:
+                self._reads_as[s.name] = s.name
+                continue
+            own, other = self.classify(s.name), self.classify(alias)
+            # the same family, in the shape a timestamp or a countdown has, which a name
+            # like `03_ssl_expire` cannot tell
+            sharper = (
+                own.family == other.family
+                and other.shape in ("countdown", "expiry_ts")
+                and own.shape in ("gauge", "expiry_ts")
+            )
+            if other.known and (not own.known or sharper):
+                self._reads_as[s.name] = alias
+            else:
+                self._reads_as[s.name] = s.name
+
+    def reads_as(self, name: str) -> str:
+        """The name `name` is read by (itself, unless `read_queries` learned otherwise)."""
+        return self._reads_as.get(name, name)
 
     def classify(self, name: str, labels: Mapping[str, str] | None = None) -> SignalClass:
+        name = self._reads_as.get(name, name)
         reason = ""
         numeric_rpc = False
         why = False  # the value is a container's reason (kube-state-metrics), not a status

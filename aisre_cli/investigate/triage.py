@@ -254,6 +254,7 @@ def analyze_context(
 ) -> Analysis:
     prof = profile or Profile()
     matcher = FamilyMatcher(prof.signal_families)
+    matcher.read_queries(ctx.series)
     ranker = Ranker(weights or Weights.load())
     alert_ts = ctx.alert.starts_at.timestamp()
 

@@ -1591,7 +1591,7 @@ def cert_expiry(
             continue
         if cls.shape == "countdown" or not (1e9 < v[-1] < 1e11):
             # a gauge counting down ("seconds/days remaining"), in the unit its name says
-            unit = countdown_seconds(s.name)
+            unit = countdown_seconds(matcher.reads_as(s.name))
             if cls.shape != "countdown" and not _counts_down(s):
                 continue
             left = [val * unit for val in s.values]
