@@ -2395,6 +2395,31 @@ def test_a_few_failed_calls_are_no_failure_reading() -> None:
     assert metric_an._few_failures_z(rated, c, 1, 2.0 / span, 0.0, 0, None) == pytest.approx(2.0)
 
 
+@pytest.mark.parametrize(("per_s", "harm"), [(1 / 120, (0.4, 0.6)), (2.0, (1.0, 1.0))])
+def test_a_few_failed_calls_after_a_change_are_little_harm(
+    per_s: float, harm: tuple[float, float]
+) -> None:
+    """A rate of 504s that went from none before a release to one every two minutes
+    after it (ingress-nginx counting a client that gave up) was "999σ worse", harm 1.0,
+    and convicted an innocent release. Five failures in ten minutes over none in half an
+    hour is a change (Poisson z 5.5), but a small one; a failing release fails a few a
+    second."""
+    at = FAULT - 10 * STEP
+    ts = [T0 + i * STEP for i in range(N)]
+    vals = [per_s if t >= at else 0.0 for t in ts]
+    lab = {"service": "api", "status": "504"}
+    rated = Series(
+        "nginx_ingress_controller_requests", "api", lab, ts, vals,
+        query='sum by (status) (rate(nginx_ingress_controller_requests{status="504"}[2m]))',
+    )  # fmt: skip
+    d = Change(id="d", ts=_dt(at), service="api", kind="deploy", summary="v2", version="v2")
+    h = change_an.attribute([d], [rated], FamilyMatcher().classify)["d"]
+    assert harm[0] <= h.harm <= harm[1], h.harm
+    # the same level as a share of calls, not a rate of them, keeps its own noise floor
+    share = replace(rated, name="http_error_ratio", labels={"service": "api"}, query="x")
+    assert change_an.attribute([d], [share], FamilyMatcher().classify)["d"].harm > 0.5
+
+
 @pytest.mark.parametrize(
     "case",
     ["no earlier sibling", "same label set before", "not a failure", "sibling is another pod"],

@@ -218,6 +218,12 @@ def _robust(vals: list[float]) -> tuple[float, float]:
     return med, 1.4826 * mad
 
 
+def _step(s: Series) -> float:
+    """The series' mean step, in seconds (0 with fewer than two points)."""
+    ts = s.timestamps
+    return (ts[-1] - ts[0]) / (len(ts) - 1) if len(ts) > 1 else 0.0
+
+
 def _z_strength(z: float) -> float:
     return float(min(1.0, math.log1p(max(z - 2.0, 0.0)) / math.log1p(30.0)))
 
@@ -261,6 +267,8 @@ def attribute(
     new version are compared with the other versions' over the same minutes: those
     from the change on, or, given the incident's `onset`, from `INCIDENT_LEAD_S`
     before it if that is later."""
+    from aisre_cli.investigate.analyzers.metrics import failures_z
+
     by_svc: dict[str, list[Series]] = {}
     for s in series:
         if s.service:
@@ -286,6 +294,10 @@ def attribute(
             scale = max(sd, 0.05 * abs(base), 1e-9)
             sign = 1.0 if cls.bad_up else -1.0
             z = (level - base) / scale * sign
+            if sign > 0:
+                # a few failed calls after it, over none before, are no harm done
+                span = min(s.timestamps[-1], t + AFTER_S) - t + _step(s)
+                z = min(z, failures_z(s, cls, level, base, span))
             h = _z_strength(z)
             if h > best.harm:
                 best = ChangeHarm(c.id, h, s, base, level, z)

@@ -522,23 +522,29 @@ def _scan_matrix(
 def _few_failures_z(
     row: Series, c: SignalClass, d: int, lv: float, base: float, oi: int, until: float | None
 ) -> float:
-    """The most a rate of failed calls can say by how many failures it holds: Poisson on
-    the failures its level amounts to over the minutes from the onset, never under one.
-    A database client that counted one failed call, or three in half an hour, over a
-    baseline of none read as "calls to the database fail" at z 100 in a blind
-    generator's incidents with no database trouble; a failing database fails hundreds,
-    and a defect throwing on every fourth call of an endpoint, dozens a minute."""
+    """The most a rate of failed calls can say by how many failures it holds from the
+    onset on (`failures_z`). A database client that counted one failed call, or three in
+    half an hour, over a baseline of none read as "calls to the database fail" at z 100
+    in a blind generator's incidents with no database trouble; a failing database fails
+    hundreds, and a defect throwing on every fourth call of an endpoint, dozens a minute."""
     ts = row.timestamps
-    if c.family != "errors" or not _counted(c) or d <= 0 or len(ts) < 2:
-        return math.inf
-    if not RATED_QUERY.search(row.query):
+    if d <= 0 or len(ts) < 2:
         return math.inf
     step = (ts[-1] - ts[0]) / (len(ts) - 1)
     span = (until if until is not None else ts[-1]) - ts[oi] + step
-    if span <= 0:
+    return failures_z(row, c, lv, base, span)
+
+
+def failures_z(row: Series, c: SignalClass, level: float, base: float, span: float) -> float:
+    """The most a rate of failed calls (`level` a second, against `base`) can say by how
+    many failures it amounts to over `span` seconds: Poisson on that count, never under
+    one failure. inf for any other series: a share, a gauge, demand, a series that is not
+    a rate. The anomaly detector (`_few_failures_z`) and a change's before-and-after
+    (`changes.attribute`) both cap by it."""
+    if c.family != "errors" or not _counted(c) or span <= 0 or not RATED_QUERY.search(row.query):
         return math.inf
     floor = math.sqrt(max(abs(base) * span, 1.0)) / span
-    return (lv - base) / floor
+    return (level - base) / floor
 
 
 def _finding(
