@@ -468,6 +468,17 @@ def test_optional_files_may_be_missing(tmp_path: Path) -> None:
         ),
         # the collector's own pod measures the node, not a service called after it
         ({"job": "node-exporter", "service": "node-exporter", "pod": "node-exporter-7czx4"}, None),
+        ({"pod": "kube-prometheus-stack-prometheus-node-exporter--cptd"}, None),
+        # kube-prometheus-stack's node-exporter is no release watching a workload
+        (
+            {
+                "job": "node-exporter",
+                "service": "kube-prometheus-stack-prometheus-node-exporter",
+                "pod": "kube-prometheus-stack-prometheus-node-exporter-x7k2p",
+            },
+            None,
+        ),
+        ({"service": "mon-prometheus-blackbox-exporter", "instance": "https://x.io"}, None),
         # no pod (Nomad, Docker): the application's container, not a sidecar's
         ({"job": "cadvisor", "container": "geocoder"}, "geocoder"),
         ({"job": "cadvisor", "container": "istio-proxy"}, None),

@@ -497,7 +497,7 @@ WELL_KNOWN_SERVICE_LABELS: tuple[str, ...] = (
 before the pod's workload."""
 
 
-_NODE_COLLECTOR = re.compile(r"(^|[-_])(node[-_]exporter|cadvisor|kubelet)$")
+_NODE_COLLECTOR = re.compile(r"(^|[-_])(node[-_]exporter|cadvisor|kubelet)([-_]|$)")
 """Collectors whose own pods measure the machine they run on."""
 _CACHE_NODE = re.compile(r"-\d{3}$")
 """ElastiCache names a replication group's nodes `<group>-001`, `-002`, …"""
@@ -517,9 +517,13 @@ _TLS_SUFFIX = re.compile(
 """How a certificate's name says it is one (`auth-mtls`, `web-bff-tls`, `ledger-server-
 cert-secret`, `inventory-grpc-tls` for the port it serves on): what is left names the
 service it serves."""
-_EXPORTER_RELEASE = re.compile(r"^(.+?)-prometheus-[a-z0-9]+-exporter$")
+_EXPORTER_RELEASE = re.compile(r"^(.+?)-prometheus-([a-z0-9]+)-exporter$")
 """A Helm release of a prometheus-community exporter chart (`payments-db-prometheus-
-postgres-exporter`): the release is named after what it watches."""
+postgres-exporter`): the release is named after what it watches. Not an exporter that
+watches machines or probes endpoints (`_MACHINE_EXPORTERS`): kube-prometheus-stack
+installs node-exporter as `kube-prometheus-stack-prometheus-node-exporter`, and its
+retransmits are a node's, not a service called `kube-prometheus-stack`."""
+_MACHINE_EXPORTERS = frozenset({"node", "windows", "blackbox", "process", "systemd", "smartctl"})
 _TARGET_LABELS = ("server", "addr")
 """Where an exporter names the server it watches: postgres_exporter's `server`
 (`payments-db.databases.svc:5432`), redis_exporter's `addr`. Not a prober's `target` or
@@ -536,7 +540,7 @@ def _target_of(labels: dict[str, str], collector: str) -> str | None:
         if first and not first.replace("-", "").isdigit() and first != "localhost":
             return first
     m = _EXPORTER_RELEASE.match(collector)
-    return m.group(1) if m else None
+    return m.group(1) if m and m.group(2) not in _MACHINE_EXPORTERS else None
 
 
 def _metrics_endpoint_owner(name: str, labels: dict[str, str]) -> str:
