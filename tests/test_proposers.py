@@ -2682,7 +2682,8 @@ def test_an_autoscaler_adding_replicas_after_the_load_rose_is_not_the_cause() ->
     # came after explains api's failing as well (`loaded`) ...
     (early,) = cands(_scaled(up, FAULT - 300), "config_change", "api")
     assert "the autoscaler answering it" not in early.statement
-    assert answer.features["kind_signal"] < early.features["kind_signal"] < 0.3
+    # (and added replicas are capacity: nothing but their new pods failing would speak)
+    assert answer.features["kind_signal"] <= early.features["kind_signal"] < 0.3
     # no surge, but api was failing already when the replicas came: still an answer
     ctx = context(
         [series("http_errors_ratio", "api", 0.01, 0.3)],
@@ -2711,6 +2712,47 @@ def test_replicas_added_just_before_the_trouble_are_no_timing_prior() -> None:
     assert up.features["change_proximity"] == 0.0 < down.features["change_proximity"]
     # the timing half of the reading is gone; what is left is what it did
     assert up.features["kind_signal"] <= 0.5 * down.features["kind_signal"] + 1e-9
+
+
+def test_replicas_added_before_the_trouble_are_not_harm_done() -> None:
+    """An HPA adds a replica to web two minutes before web starts failing: the service's
+    before-and-after is whatever made it fail. Added replicas, with no new pods seen
+    doing worse, did nothing (a blind generator's incident: "HPA scaled
+    order-orchestrator from 3 to 4 replicas", blamed at .996 because push-api, which it
+    calls, went down; push-api's own signals moved two minutes after its callers' so
+    nothing deeper discounted it). Replicas taken away are still judged by it."""
+
+    def scaled(summary: str) -> Candidate:
+        ctx = context(
+            changes=[
+                Change(id="hpa", ts=_dt(FAULT - 120), service="web", kind="scale", summary=summary)
+            ],
+        )
+        (c,) = cands(run(ctx), "config_change", "web")
+        return c
+
+    up = scaled("HPA scaled web from 3 to 4 replicas")
+    assert up.features["change_harm"] == 0.0 and up.features["kind_signal"] == 0.0
+    assert not any("before the change" in e.ev.summary for e in up.evidence)
+    down = scaled("HPA scaled web from 4 to 2 replicas")
+    assert down.features["change_harm"] > 0.5
+
+
+def test_the_calls_a_service_makes_are_no_harm_of_its_change() -> None:
+    """api's client-side failed calls to db rose after api's config change: they are
+    db's failures as api measures them, not what api's change did. The same rise in the
+    requests api serves is."""
+    at = FAULT - 10 * STEP
+    ts = [T0 + i * STEP for i in range(N)]
+    vals = [0.3 if t >= at else 0.01 for t in ts]
+    d = Change(id="c", ts=_dt(at), service="api", kind="config", summary="TIMEOUT 5s -> 2s")
+    m = FamilyMatcher()
+    served = Series("http_server_requests_errors_ratio", "api", {}, ts, vals, query="x")
+    client = replace(served, name="http_client_requests_errors_ratio")
+    assert change_an.attribute([d], [served], m.classify)["c"].harm > 0.5
+    assert change_an.attribute([d], [client], m.classify)["c"].harm == 0.0
+    linkerd = replace(served, name="response_errors_ratio", labels={"direction": "outbound"})
+    assert change_an.attribute([d], [linkerd], m.classify)["c"].harm == 0.0
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from aisre_cli.investigate.families import SHARE_FLOOR, STATUS_LABELS, SignalClass
+from aisre_cli.investigate.families import SHARE_FLOOR, STATUS_LABELS, SignalClass, outbound
 from aisre_cli.model import Change, Series
 
 LOOKBACK_S = 3600.0
@@ -263,7 +263,8 @@ def attribute(
 
     Step test per series of the changed service (bad direction only, robust scale
     with a noise floor): the median of the `AFTER_S` after the change against the
-    `BEFORE_S` before. Where series carry a version label, the series of the change's
+    `BEFORE_S` before; not the calls it makes (`families.outbound`), which fail when
+    their callee does. Where series carry a version label, the series of the change's
     new version are compared with the other versions' over the same minutes: those
     from the change on, or, given the incident's `onset`, from `INCIDENT_LEAD_S`
     before it if that is later."""
@@ -279,7 +280,9 @@ def attribute(
         best = ChangeHarm(c.id, 0.0)
         for s in by_svc.get(c.service, []):
             cls = classify(s.name, s.labels)
-            if cls.family not in HARM_FAMILIES:
+            if cls.family not in HARM_FAMILIES or outbound(s.name, s.labels):
+                # the calls it makes fail or slow down when their callee does, whatever
+                # it changed (its new pods against its old ones still compare them)
                 continue
             pre = [
                 v for ts, v in zip(s.timestamps, s.values, strict=False) if t - BEFORE_S <= ts < t

@@ -164,7 +164,12 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         kind: HypothesisKind = "deploy" if c.kind == "deploy" else "config_change"
         what = f"deploy {c.version}" if c.kind == "deploy" and c.version else f"{c.kind} change"
         h = scene.fnd.harm.get(c.id)
-        harm = max(h.harm, h.version_harm) if h is not None else 0.0
+        # replicas added are capacity (see `added` below): the service getting worse
+        # after them is the trouble they answer or met, not their doing; only their new
+        # pods doing worse than the others (a version compared) or failing speaks
+        added = c.kind == "scale" and scaled_up(c.summary)
+        step = 0.0 if added else (h.harm if h is not None else 0.0)
+        harm = max(step, h.version_harm) if h is not None else 0.0
         # New pods no worse than the old ones over the same minutes clear the change:
         # whatever its service suffers (before vs after it, its anomalies), the old
         # version suffers alike. This comparison is the sharper one, since both sides
@@ -224,7 +229,11 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
                 "have started it."
             )
         specific = [change_evidence(cf, scene.onset)]
-        hev = harm_evidence(h) if h is not None and not cleared else None
+        hev = (
+            harm_evidence(h)
+            if h is not None and not cleared and (not added or h.version_harm > 0)
+            else None
+        )
         if hev is not None:
             specific.append(hev)
         if cf.before_onset:
@@ -244,7 +253,6 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         # replicas added are capacity: they start no trouble at their service by being
         # there (152 scale-ups in our evaluation sets, none the cause); only harm seen
         # at the new replicas speaks against one, and its timing is no reading at all
-        added = c.kind == "scale" and scaled_up(c.summary)
         signal = (
             harm if cleared or added else max(host.features["anomaly"], host.features["logs"], harm)
         )
