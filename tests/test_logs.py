@@ -432,6 +432,15 @@ def test_template_is_capped() -> None:
         ("high disk watermark [90%] exceeded on node-1, shards will be relocated", {"disk"}),
         ("flood stage disk watermark [95%] exceeded; all indices set read-only", {"disk"}),
         ("payment declined by issuer", {None}),
+        # a store that refuses writes: failing its callers, though up
+        (
+            "Error 1290 (HY000): The MySQL server is running with the --read-only option",
+            {"dependency"},
+        ),
+        ("ERROR: cannot execute UPDATE in a read-only transaction", {"dependency"}),
+        ("READONLY You can't write against a read only replica.", {"dependency"}),
+        ("pymongo.errors.NotPrimaryError: not master", {"dependency"}),
+        ("mount: /data: read-only file system", {"disk"}),
         # a client retrying the server it names: the call failed (read only when no
         # family says more: a retried refused connection is still refused)
         ("retrying pricing-engine (attempt 2/2) after error", {"dependency"}),

@@ -2080,6 +2080,47 @@ def test_callers_naming_a_dead_datastore_only_in_their_lines_corroborate_it() ->
     assert dep.features["dependency_down"] > 0.5
 
 
+@pytest.mark.parametrize(
+    ("stores", "called", "failing"),
+    [
+        ({"orders-db": "mysql_up", "cache": "redis_up"}, ["orders-db", "cache"], "orders-db"),
+        # two MySQLs behind api: the line does not say which
+        (
+            {"orders-db": "mysql_up", "audit-db": "mysql_global_status_questions"},
+            ["orders-db", "audit-db"],
+            None,
+        ),
+        # no store of that kind behind api (web's MySQL is not api's)
+        ({"orders-db": "mysql_up", "cache": "redis_up"}, ["cache"], None),
+    ],
+)
+def test_a_caller_naming_the_store_it_calls_by_its_technology(
+    stores: dict[str, str], called: list[str], failing: str | None
+) -> None:
+    """api's driver says `The MySQL server is running with the --read-only option`
+    (a failover that left the primary read-only): no service by name, but api calls one
+    MySQL, the one exporting `mysql_*`. That store is failing its callers though it is
+    up, and its own series barely move."""
+    msg = (
+        "Error 1290 (HY000): The MySQL server is running with the --read-only option so"
+        " it cannot execute this statement"
+    )
+    lines = [(FAULT + 30 + i * 20, "api", "error", msg) for i in range(8)]
+    lines += [(T0 + i * 30.0, "api", "info", "GET /health 200") for i in range(N * 2)]
+    ctx = context([series(name, svc, 1.0) for svc, name in stores.items()], logs=lines)
+    ctx.topology = Topology(depends_on={"web": ["api", *stores], "api": called})
+    for svc in stores:
+        ctx.topology.depends_on[svc] = []
+    a = run(ctx)
+    (lf,) = [x for x in a.findings.logs.findings if x.service == "api"]
+    assert lf.family == "dependency"
+    named = {s for s, d in a.findings.dead.items() if lf in d.logs}
+    assert named == ({failing} if failing else set())
+    if failing:
+        (dep,) = cands(a, "dependency_failure", failing)
+        assert dep.features["kind_signal"] > 0
+
+
 def test_a_client_retrying_the_server_it_names_says_its_calls_fail_not_that_it_is_down() -> None:
     """`retrying pricing-engine (attempt 2/2) after error` in api's log: api's calls to
     pricing-engine fail, which proposes it (less strongly than a refused connection,

@@ -790,6 +790,17 @@ as much as a timeout, less than a refused connection). Read only when no family 
 exceeded`: it wraps whatever failed (`… Temporary failure in name resolution` is the
 resolver's), which its template masks."""
 
+READ_ONLY_LOG = (
+    r"--read-only|read[- ]only (option|mode|replica|transaction)|"
+    r"can(not|'t) write against a read only|not ?writable ?primary|\bnot master\b|"
+    r"cluster_block_exception.*read[-_ ]only"
+)
+"""A store that refuses writes: MySQL's `--read-only` option (error 1290), PostgreSQL's
+`cannot execute … in a read-only transaction` on a standby, Redis' `READONLY You can't
+write against a read only replica`, MongoDB's `NotWritablePrimary` / `not master`,
+Elasticsearch's read-only index block. A failover gone wrong, or writes sent to a
+replica: the store is failing its callers, though it is up."""
+
 LOG_FAMILY_PATTERNS: dict[str, str] = {
     "certificates": r"x509|certificate|ssl|tls handshake|cert(ificate)? (has )?expired",
     "restarts": r"back-?off restarting|crashloop|oomkilled|panic:|segmentation fault|"
@@ -800,7 +811,7 @@ LOG_FAMILY_PATTERNS: dict[str, str] = {
     r"disk watermark|flood.stage",
     "memory": r"out ?of ?memory|outofmemory|gc overhead|heap space|memory limit|oom",
     "cpu": r"cpu throttl|high cpu|thread starvation|event ?loop (lag|delay|blocked)",
-    "dependency": DOWN_LOG,
+    "dependency": DOWN_LOG + "|" + READ_ONLY_LOG,
     "network": r"i/o timeout|no route to host|connection reset|network is unreachable|"
     r"broken pipe|packet loss|dns|temporary failure in name resolution|econnreset|"
     r"timed out|timeout",

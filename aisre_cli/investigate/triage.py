@@ -313,7 +313,15 @@ def analyze_context(
     changes += change_an.versions_seen(series, changes)
     change_findings = change_an.correlate(changes, onset)
     silent = dep_an.find_silent(ctx.series, alert_ts)
-    dead = dep_an.find_dead(metric_findings, log_stats.findings, known, ctx.logs, silent, topo)
+    dead = dep_an.find_dead(
+        metric_findings,
+        log_stats.findings,
+        known,
+        ctx.logs,
+        silent,
+        topo,
+        dep_an.store_kinds(ctx.series),
+    )
     if not topo.depends_on and log_stats.findings:
         from_logs = dep_an.mention_topology(log_stats.findings, known, ctx.logs)
         if any(from_logs.depends_on.values()):

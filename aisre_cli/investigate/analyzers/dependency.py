@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from aisre_cli.investigate.analyzers.logs import LogFinding
@@ -173,6 +174,67 @@ about what it got back (`price must be positive (from pricing)`, `cannot deseria
 … returned by pricing`) blames the answer, weaker than a call that failed outright."""
 
 
+STORE_SERIES: dict[str, re.Pattern[str]] = {
+    tech: re.compile(rx)
+    for tech, rx in {
+        "mysql": r"^mysql_",
+        "postgresql": r"^(pg_|postgres_|postgresql_)",
+        "redis": r"^redis_",
+        "mongodb": r"^mongodb_",
+        "kafka": r"^kafka_",
+        "rabbitmq": r"^rabbitmq_",
+        "memcached": r"^memcached_",
+        "elasticsearch": r"^(elasticsearch_|opensearch_)",
+        "cassandra": r"^cassandra_",
+    }.items()
+}
+"""Which store a service is, by its exporter's metric names (mysqld_exporter's
+`mysql_*`, postgres_exporter's `pg_*`, …)."""
+STORE_LOG: dict[str, re.Pattern[str]] = {
+    tech: re.compile(rx, re.IGNORECASE)
+    for tech, rx in {
+        "mysql": r"\bmysql|mariadb|innodb",
+        "postgresql": r"postgres|\bpq: |sqlstate|psycopg|npgsql",
+        "redis": r"\bredis|\breadonly you can",
+        "mongodb": r"mongo|notwritableprimary",
+        "kafka": r"\bkafka",
+        "rabbitmq": r"rabbitmq|\bamqp",
+        "memcached": r"memcache",
+        "elasticsearch": r"elasticsearch|opensearch",
+        "cassandra": r"cassandra",
+    }.items()
+}
+"""How a client's error names the store it calls (the driver's words: `Error 1290
+(HY000): The MySQL server is running with the --read-only option`, `pq: …`)."""
+
+
+def store_kinds(series: Iterable[Series]) -> dict[str, set[str]]:
+    """service → the stores it is (`STORE_SERIES`), by the series it exports."""
+    out: dict[str, set[str]] = {}
+    for s in series:
+        if not s.service:
+            continue
+        name = s.name.lower()
+        for tech, rx in STORE_SERIES.items():
+            if rx.search(name):
+                out.setdefault(s.service, set()).add(tech)
+    return out
+
+
+def _store_named(
+    text: str, caller: str, calls: Topology, stores: dict[str, set[str]]
+) -> str | None:
+    """The one service `caller` calls that is the store its error line names by
+    technology (no service by name): `The MySQL server is running with the --read-only
+    option` from a service whose one MySQL is `trips-db`. None for no such store, or
+    for two of that technology."""
+    named = {tech for tech, rx in STORE_LOG.items() if rx.search(text)}
+    if not named:
+        return None
+    hits = [c for c in calls.depends_on.get(caller, []) if stores.get(c, set()) & named]
+    return hits[0] if len(hits) == 1 else None
+
+
 def find_dead(
     metric_findings: list[MetricFinding],
     log_findings: list[LogFinding],
@@ -180,12 +242,15 @@ def find_dead(
     logs: LogTable | None = None,
     silent: dict[str, Silence] | None = None,
     calls: Topology | None = None,
+    stores: dict[str, set[str]] | None = None,
 ) -> dict[str, DependencyFinding]:
     """Dependencies that are down or failing, from availability readings, silence and
     callers' logs. With `calls` (the topology), a caller's new error lines of no
     dependency family that name a service it calls count too (`NAMED_BONUS`): a
     service that answers wrongly (a wrong return value, a broken payload) shows
-    nothing itself, only its callers fail, and say over what."""
+    nothing itself, only its callers fail, and say over what. A caller's dependency
+    or network error that names no service but a store's technology (`STORE_LOG`) is
+    of the one store of that kind it calls (`stores`, by the series each exports)."""
     out: dict[str, DependencyFinding] = {}
     for svc, quiet in (silent or {}).items():
         out[svc] = DependencyFinding(svc, SILENT_STRENGTH, quiet.last + quiet.step, silence=quiet)
@@ -207,9 +272,11 @@ def find_dead(
             if lf.family not in ("dependency", "network"):
                 continue
             text = _texts(lf, logs)
-            for svc, rx in rxs.items():
-                if svc == lf.service or not rx.search(text):
-                    continue
+            hit = [svc for svc, rx in rxs.items() if svc != lf.service and rx.search(text)]
+            if not hit and calls is not None and stores:
+                store = _store_named(text, lf.service, calls, stores)
+                hit = [store] if store is not None else []
+            for svc in hit:
                 down = lf.family == "dependency" and bool(_DOWN.search(lf.template))
                 d = out.get(svc)
                 if d is None:
