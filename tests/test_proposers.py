@@ -114,6 +114,10 @@ def cands(a: Analysis, kind: str, service: str | None = None) -> list[Candidate]
     ("name", "family", "bad_up", "shape", "scope"),
     [
         ("container_cpu_usage_seconds_total", "cpu", True, "counter", "container"),
+        # an alarm flag is bad when raised, whatever its condition's words say
+        ("rabbitmq_alarms_free_disk_space_watermark", "disk", True, "gauge", "service"),
+        ("rabbitmq_alarms_memory_used_watermark", "memory", True, "gauge", "service"),
+        ("rabbitmq_disk_space_available_bytes", "disk", False, "gauge", "service"),
         ("node_cpu_usage_percent", "cpu", True, "percent", "node"),
         ("pod_success_rate_percent", "errors", False, "percent", "pod"),
         ("probe_ssl_earliest_cert_expiry", "certificates", False, "expiry_ts", "probe"),

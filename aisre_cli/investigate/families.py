@@ -263,6 +263,10 @@ _DOWN_IS_BAD = re.compile(
     r"(^|_)left($|_)|(^|_)until($|_)|(^|_)ttl($|_)|(^|_)ok_(percent|pct|ratio|rate|fraction)|"
     r"(^|_)(succ|sr)($|_)|(^|_)brokers$|active_servers"
 )
+_ALARM = re.compile(r"(^|_)(alarms?|alerts?_firing|in_alarm)(_|$)")
+"""A flag an exporter raises (1) while a condition holds, whatever the condition's words
+say: RabbitMQ's `rabbitmq_alarms_free_disk_space_watermark` is 1 when free disk ran
+short (and publishers are blocked), not a free-space reading falling."""
 # Separators other exporters use where Prometheus has "_": StatsD/Datadog/OpenTelemetry
 # dots, hyphens, slashes, spaces; and camelCase (JMX, many KPI exports). The catalogue
 # reads the name with all of them as "_", so that `(^|_)` token boundaries hold.
@@ -574,7 +578,7 @@ class FamilyMatcher:
             # a timestamp, not a duration: it moves when the process starts again (a
             # rollout as much as a crash), so it says "something restarted", no kind
             fam = None
-        bad_up = not bool(_DOWN_IS_BAD.search(text))
+        bad_up = not bool(_DOWN_IS_BAD.search(text)) or bool(_ALARM.search(text))
         if fam == "availability" and state is not None:
             # one series per state, 1 for the state it is in: the bad state's rising
             # is the trouble, the good one's falling is (`_state_of`)
