@@ -392,6 +392,31 @@ def test_counter_is_read_as_a_rate() -> None:
     assert min(r2.values) >= 0
 
 
+def test_a_sum_that_lost_a_member_is_no_surge_and_a_restart_still_counts() -> None:
+    """A counter summed over pods falls when one pod goes (22,502 → 17,967 requests):
+    read as a restart from zero, the step would be 60 requests a second against 1, a
+    surge that never was. The step is left out. A process that restarted counts from
+    nothing at its usual rate: that fall is a restart, as in `rate()`."""
+    ts = [T0 + i * 300.0 for i in range(8)]
+    summed = [21000.0, 21300.0, 21600.0, 21900.0, 17400.0, 17700.0, 18000.0, 18300.0]
+    r = metric_an.as_rate(Series("http_requests_total", "api", {}, ts, summed))
+    assert max(r.values) == pytest.approx(1.0) and len(r.values) == 6
+    inc = metric_an.as_increase(Series("http_requests_total", "api", {}, ts, summed), 900.0)
+    assert max(inc.values) == pytest.approx(900.0)
+    # restarted: 300 counted in the step after it, as before it
+    restarted = [600.0, 900.0, 1200.0, 1500.0, 300.0, 600.0, 900.0, 1200.0]
+    r2 = metric_an.as_rate(Series("http_requests_total", "api", {}, ts, restarted))
+    assert r2.values == pytest.approx([1.0] * 7)
+    # a young counter in a crash loop falls to more than half, at its usual rate
+    young = [0.0, 300.0, 600.0, 500.0, 800.0, 1100.0, 600.0, 900.0]
+    r3 = metric_an.as_rate(Series("http_requests_total", "api", {}, ts, young))
+    assert len(r3.values) == 7 and max(r3.values) <= 2.0
+    # a fall to under half is a restart, as `rate()` reads it, however much it then holds
+    deep = [21000.0, 21300.0, 21600.0, 21900.0, 6000.0, 6300.0, 6600.0, 6900.0]
+    r4 = metric_an.as_rate(Series("http_requests_total", "api", {}, ts, deep))
+    assert len(r4.values) == 7 and max(r4.values) == pytest.approx(20.0)
+
+
 def test_a_counter_named_without_total_is_read_by_its_shape() -> None:
     """Envoy names counters without `_total`: a whole-number count that never falls and
     climbs is a counter, read as a rate (its connect failures jump at the fault). A
