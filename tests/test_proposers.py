@@ -2808,6 +2808,30 @@ def test_replicas_added_before_the_trouble_are_not_harm_done() -> None:
     assert down.features["change_harm"] > 0.5
 
 
+@pytest.mark.parametrize(
+    ("after", "harmed"),
+    [
+        ([1.0] * 15, False),  # one restart: the application exiting to reload its config
+        ([1.0 + 2 * i for i in range(15)], True),  # a crash loop: two more a step
+    ],
+)
+def test_one_restart_after_a_change_is_little_harm(after: list[float], harmed: bool) -> None:
+    """A restart count that went 0 → 1 after `LOG_LEVEL info -> debug` was "999σ" of harm
+    and blamed the change at .985; a crash loop after a change is what a bad one does."""
+    at = T0 + 40 * STEP
+    ts = [T0 + i * STEP for i in range(55)]
+    vals = [0.0] * 40 + after
+    s = Series("kube_pod_container_status_restarts_total", "api", {}, ts, vals, query="x")
+    d = Change(id="c", ts=_dt(at), service="api", kind="config", summary="LOG_LEVEL info -> debug")
+    h = change_an.attribute([d], [s], FamilyMatcher().classify)["c"]
+    assert (h.harm > 0.5) is harmed, h.harm
+    if not harmed:
+        assert h.harm < 0.1
+    # counted in restarts only: a latency that stepped up and stayed is not capped
+    slow = replace(s, name="http_request_duration_seconds_p99", values=[0.1] * 40 + [2.0] * 15)
+    assert change_an.attribute([d], [slow], FamilyMatcher().classify)["c"].harm > 0.5
+
+
 def test_the_calls_a_service_makes_are_no_harm_of_its_change() -> None:
     """api's client-side failed calls to db rose after api's config change: they are
     db's failures as api measures them, not what api's change did. The same rise in the

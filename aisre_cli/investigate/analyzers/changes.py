@@ -218,6 +218,21 @@ def _robust(vals: list[float]) -> tuple[float, float]:
     return med, 1.4826 * mad
 
 
+def _restarts_z(cls: SignalClass, pre: list[float], post: list[float]) -> float:
+    """The most a restart counter can say by how many restarts it added after a change:
+    Poisson, over at least one a window before. One restart after a configuration push
+    (an application that exits to reload it) was "999σ" of harm from a count that went
+    0 → 1; a crash loop adds a restart every few minutes. inf for anything but a
+    cumulative count of restarts (one that never falls)."""
+    vals = [v for v in (*pre, *post) if math.isfinite(v)]
+    falls = any(b < a for a, b in zip(vals, vals[1:], strict=False))
+    if cls.family != "restarts" or len(vals) < 2 or falls:
+        return math.inf
+    added = max(post) - max(pre)
+    before = max(pre) - min(pre)
+    return (added - before) / math.sqrt(max(before, 1.0))
+
+
 def _step(s: Series) -> float:
     """The series' mean step, in seconds (0 with fewer than two points)."""
     ts = s.timestamps
@@ -301,6 +316,7 @@ def attribute(
                 # a few failed calls after it, over none before, are no harm done
                 span = min(s.timestamps[-1], t + AFTER_S) - t + _step(s)
                 z = min(z, failures_z(s, cls, level, base, span))
+                z = min(z, _restarts_z(cls, pre, post))
             h = _z_strength(z)
             if h > best.harm:
                 best = ChangeHarm(c.id, h, s, base, level, z)
