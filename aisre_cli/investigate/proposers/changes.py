@@ -24,6 +24,7 @@ before the change does not.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 
 from aisre_cli.investigate.analyzers.changes import AFTER_S, BEFORE_S, ChangeHarm
@@ -229,11 +230,9 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
                 "have started it."
             )
         specific = [change_evidence(cf, scene.onset)]
-        hev = (
-            harm_evidence(h)
-            if h is not None and not cleared and (not added or h.version_harm > 0)
-            else None
-        )
+        # replicas added: their new pods' comparison alone, not the before-and-after
+        shown = replace(h, harm=0.0) if h is not None and added else h
+        hev = harm_evidence(shown) if shown is not None and not cleared else None
         if hev is not None:
             specific.append(hev)
         if cf.before_onset:
