@@ -440,6 +440,7 @@ def test_template_is_capped() -> None:
         ("ERROR: cannot execute UPDATE in a read-only transaction", {"dependency"}),
         ("READONLY You can't write against a read only replica.", {"dependency"}),
         ("pymongo.errors.NotPrimaryError: not master", {"dependency"}),
+        ("MongoServerError: NotWritablePrimary", {"dependency"}),
         ("mount: /data: read-only file system", {"disk"}),
         # a client retrying the server it names: the call failed (read only when no
         # family says more: a retried refused connection is still refused)

@@ -31,7 +31,11 @@ from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from aisre_cli.investigate.families import LOG_FALLBACK_PATTERNS, LOG_FAMILY_PATTERNS
+from aisre_cli.investigate.families import (
+    LOG_FALLBACK_PATTERNS,
+    LOG_FAMILY_PATTERNS,
+    LOG_GUARDED_PATTERNS,
+)
 from aisre_cli.model import LogTable
 
 # Two regex passes mask the variable parts. First key=value values (the `=` is kept).
@@ -56,10 +60,11 @@ _MASK = re.compile(
     """,
     re.VERBOSE,
 )
-_FAMILY_RX = [
-    (fam, re.compile(rx, re.IGNORECASE))
-    for fam, rx in (*LOG_FAMILY_PATTERNS.items(), *LOG_FALLBACK_PATTERNS.items())
+_FAMILY_RX = [(fam, re.compile(rx, re.IGNORECASE)) for fam, rx in LOG_FAMILY_PATTERNS.items()]
+_GUARDED_RX = [
+    (fam, words, re.compile(rx, re.IGNORECASE)) for fam, (rx, words) in LOG_GUARDED_PATTERNS.items()
 ]
+_FALLBACK_RX = [(fam, re.compile(rx, re.IGNORECASE)) for fam, rx in LOG_FALLBACK_PATTERNS.items()]
 _TEMPLATED_LEVELS = frozenset({"warn", "error", "fatal"})
 _SKIPPED_LEVELS = frozenset({"info", "debug"})
 _MAX_TEMPLATE = 240
@@ -206,6 +211,13 @@ def is_frame(msg: str) -> bool:
 
 def log_family(template: str) -> str | None:
     for fam, rx in _FAMILY_RX:
+        if rx.search(template):
+            return fam
+    low = template.lower()
+    for fam, words, rx in _GUARDED_RX:
+        if any(w in low for w in words) and rx.search(template):
+            return fam
+    for fam, rx in _FALLBACK_RX:
         if rx.search(template):
             return fam
     return None
