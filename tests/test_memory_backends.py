@@ -93,6 +93,32 @@ def test_record_reuse_get_resolve(store: MemoryStore) -> None:
     assert [i.id for i in store.recent(status="open")] == [other.id]
 
 
+def test_a_recorded_incident_is_not_read_back(
+    store: MemoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`record_report` returns the incident as it wrote it, numbered: three round trips
+    fewer to a team store on every triage. It is what `get` reads, but for the runbook
+    runs of a reused one; an updated incident keeps its first uid and creation time."""
+    first = store.record_report(report(), SIG)
+    store.record_run(RunOutcome("r-1", "rollback-bad-deploy", "verified", alert_id="fp0001"))
+    read = store.get(str(first.id))
+    for field in ("uid", "created_at", "alert_id", "labels", "onset", "signature", "report"):
+        assert getattr(first, field) == getattr(read, field), field
+    assert first.hypotheses == read.hypotheses and first.origin == read.origin
+
+    def no_reads(*_: object, **__: object) -> None:
+        raise AssertionError("record_report read the incident back")
+
+    monkeypatch.setattr(store, "get", no_reads)
+    with store.db.transaction() as db:  # as `memory migrate` leaves a copied one
+        db.execute("UPDATE incidents SET origin = 'migrated' WHERE id = ?", (first.id,))
+    again = store.record_report(report(), SIG)
+    assert (again.id, again.uid, again.created_at) == (first.id, first.uid, first.created_at)
+    assert again.reused and again.runs == [] and again.origin == "migrated"
+    monkeypatch.undo()
+    assert [r["runbook"] for r in store.get(str(first.id)).runs] == ["rollback-bad-deploy"]
+
+
 def test_resolve_keeps_a_different_confirmed_cause_unless_forced(store: MemoryStore) -> None:
     """QA 2026-12: `incident resolve N` silently overwrote a teammate's confirmed cause
     and note. A different cause is refused (exit 2, naming the one kept and when); the
@@ -175,6 +201,11 @@ def test_noise(store: MemoryStore) -> None:
     assert not store.noise(alert(fid="flappy")).noisy  # someone acted on it once
     episodes(5, 240, "outage")
     assert not store.noise(alert(fid="outage")).noisy  # long outages that needed someone
+    # a confirmed cause is someone acting on it too
+    episodes(5, 10, "fp0001")
+    assert store.noise(alert()).noisy
+    store.resolve(str(store.record_report(report(), SIG).id), rank=1)
+    assert not store.noise(alert()).noisy
 
 
 def test_postmortem_export(store: MemoryStore) -> None:

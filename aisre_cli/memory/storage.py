@@ -420,9 +420,16 @@ class MemoryStore:
         """
         op = self.prepare_report(report, signature, alerts=alerts)
         res = self.submit(op)
+        inc = self.provisional_incident(op)
         if "incident_id" not in res:  # held by a spool (or a replayed duplicate)
-            return self.provisional_incident(op)
-        inc = self.get(str(res["incident_id"]))
+            return inc
+        # what was written, numbered, not read back: three round trips fewer to a team
+        # store (callers use the number, the uid and whether it was reused; `get()`
+        # reads the whole incident, with the runbook runs made on a reused one)
+        inc.id = int(res["incident_id"])
+        inc.uid = str(res.get("incident_uid") or inc.uid)
+        inc.created_at = str(res.get("created_at") or inc.created_at)
+        inc.origin = str(res.get("origin") or inc.origin)
         inc.reused = bool(res.get("reused"))
         return inc
 
@@ -462,7 +469,8 @@ class MemoryStore:
     def _apply_record(self, c: Database, d: dict[str, Any]) -> dict[str, Any]:
         a = d["alert"]
         prev = c.execute(
-            """SELECT id FROM incidents WHERE alert_id = ? AND status = 'open'
+            """SELECT id, uid, created_at, origin FROM incidents WHERE alert_id = ?
+               AND status = 'open'
                AND starts_at IS NOT DISTINCT FROM ? AND bundle_id IS NOT DISTINCT FROM ?
                AND origin IN ('local', 'migrated') ORDER BY id DESC LIMIT 1""",
             (a["id"], a["starts_at"], d["bundle_id"]),
@@ -535,7 +543,15 @@ class MemoryStore:
             ],
         )
         self._add_alert_events(c, d["alerts"], d["at"])
-        return {"incident_id": iid, "uid": d["uid"] if not reused else None, "reused": reused}
+        return {
+            "incident_id": iid,
+            "uid": d["uid"] if not reused else None,
+            "reused": reused,
+            # the incident's own, for `record_report` (an updated one keeps its first)
+            "incident_uid": str(prev[1]) if prev is not None else d["uid"],
+            "created_at": str(prev[2]) if prev is not None else d["at"],
+            "origin": str(prev[3]) if prev is not None else "local",
+        }
 
     def _row_to_incident(self, r: Any, full: bool = True) -> Incident:
         inc = Incident(
@@ -817,19 +833,15 @@ class MemoryStore:
         return [noise.Episode(cast(datetime, _dt(r["starts_at"])), _dt(r["ends_at"])) for r in rows]
 
     def actions_on(self, alert_id: str) -> int:
-        """Runbook runs (not aborted) and confirmed causes recorded for this alert."""
-        return int(
-            self._read(
-                "SELECT count(*) FROM runbook_runs WHERE alert_id = ? AND outcome != 'aborted'",
-                (alert_id,),
-            )[0][0]
-        ) + int(
-            self._read(
-                "SELECT count(*) FROM incidents WHERE alert_id = ? AND status = 'resolved'"
-                " AND cause_kind IS NOT NULL",
-                (alert_id,),
-            )[0][0]
-        )
+        """Runbook runs (not aborted) and confirmed causes recorded for this alert (one
+        statement: one round trip to a team store)."""
+        row = self._read(
+            "SELECT (SELECT count(*) FROM runbook_runs WHERE alert_id = ?"
+            " AND outcome != 'aborted'), (SELECT count(*) FROM incidents WHERE alert_id = ?"
+            " AND status = 'resolved' AND cause_kind IS NOT NULL)",
+            (alert_id, alert_id),
+        )[0]
+        return int(row[0]) + int(row[1])
 
     def noise(self, alert: Alert) -> noise.NoiseVerdict:
         since = alert.starts_at - timedelta(days=noise.WINDOW_DAYS)
