@@ -114,6 +114,9 @@ def cands(a: Analysis, kind: str, service: str | None = None) -> list[Candidate]
     ("name", "family", "bad_up", "shape", "scope"),
     [
         ("container_cpu_usage_seconds_total", "cpu", True, "counter", "container"),
+        # requests past a server's slowlog timeout are latency, not demand
+        ("phpfpm_slow_requests", "latency", True, "gauge", "service"),
+        ("slow_requests_total", "latency", True, "counter", "service"),
         # an alarm flag is bad when raised, whatever its condition's words say
         ("rabbitmq_alarms_free_disk_space_watermark", "disk", True, "gauge", "service"),
         ("rabbitmq_alarms_memory_used_watermark", "memory", True, "gauge", "service"),

@@ -131,9 +131,11 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"(^|_)resp(onse)?_?time",
         r"(^|_)elapsed($|_)",
         # a database's slow statements (mysqld_exporter's `slow_queries`, postgres_exporter's
-        # `pg_stat_statements_mean_exec_time`), Envoy's `downstream_rq_time`, and how old
-        # the oldest message waiting is (SQS)
+        # `pg_stat_statements_mean_exec_time`), a server's slow requests (php-fpm's
+        # `phpfpm_slow_requests`, past its slowlog timeout), Envoy's `downstream_rq_time`,
+        # and how old the oldest message waiting is (SQS)
         r"slow_quer",
+        r"(^|_)slow_(requests?|calls?|ops|operations|commands)($|_)",
         r"mean_exec",
         r"(^|_)rq_time",
         r"age_of_oldest",
