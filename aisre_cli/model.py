@@ -163,10 +163,9 @@ def page_among(alerts: Sequence[Alert]) -> Alert | None:
     so nothing tells them apart."""
     if not alerts:
         return None
-    ranked = sorted(alerts, key=_page_key)
-    if len(ranked) > 1 and _page_key(ranked[0]) == _page_key(ranked[1]):
-        return None
-    return ranked[0]
+    page = head_alert(alerts)
+    alike = sum(1 for a in alerts if _page_key(a) == _page_key(page))
+    return page if alike == 1 else None
 
 
 def short_ids(alerts: Sequence[Alert]) -> dict[str, str]:

@@ -123,7 +123,8 @@ class AlertGroup:
 
     @property
     def head(self) -> Alert:
-        """The alert that stands for the incident: the most severe, then the oldest."""
+        """The alert that stands for the incident (`model.head_alert`): firing before
+        silenced, then the most severe, then the oldest."""
         return head_alert(self.alerts)
 
     @property

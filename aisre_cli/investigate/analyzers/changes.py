@@ -224,9 +224,10 @@ def _restarts_z(cls: SignalClass, pre: list[float], post: list[float]) -> float:
     (an application that exits to reload it) was "999σ" of harm from a count that went
     0 → 1; a crash loop adds a restart every few minutes. inf for anything but a
     cumulative count of restarts (one that never falls)."""
+    if cls.family != "restarts":
+        return math.inf
     vals = [v for v in (*pre, *post) if math.isfinite(v)]
-    falls = any(b < a for a, b in zip(vals, vals[1:], strict=False))
-    if cls.family != "restarts" or len(vals) < 2 or falls:
+    if len(vals) < 2 or any(b < a for a, b in zip(vals, vals[1:], strict=False)):
         return math.inf
     added = max(post) - max(pre)
     before = max(pre) - min(pre)

@@ -211,13 +211,10 @@ STORE_LOG: dict[str, re.Pattern[str]] = {
 def store_kinds(series: Iterable[Series]) -> dict[str, set[str]]:
     """service → the stores it is (`STORE_SERIES`), by the series it exports."""
     out: dict[str, set[str]] = {}
-    for s in series:
-        if not s.service:
-            continue
-        name = s.name.lower()
+    for svc, name in {(s.service, s.name.lower()) for s in series if s.service}:
         for tech, rx in STORE_SERIES.items():
             if rx.search(name):
-                out.setdefault(s.service, set()).add(tech)
+                out.setdefault(svc, set()).add(tech)
     return out
 
 

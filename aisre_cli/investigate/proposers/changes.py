@@ -169,8 +169,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         # after them is the trouble they answer or met, not their doing; only their new
         # pods doing worse than the others (a version compared) or failing speaks
         added = c.kind == "scale" and scaled_up(c.summary)
-        step = 0.0 if added else (h.harm if h is not None else 0.0)
-        harm = max(step, h.version_harm) if h is not None else 0.0
+        harm = 0.0 if h is None else max(0.0 if added else h.harm, h.version_harm)
         # New pods no worse than the old ones over the same minutes clear the change:
         # whatever its service suffers (before vs after it, its anomalies), the old
         # version suffers alike. This comparison is the sharper one, since both sides
