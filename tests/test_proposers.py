@@ -848,6 +848,19 @@ def test_without_a_topology_the_callers_client_metrics_say_who_calls_whom() -> N
     # nor is a client calling itself by its own name
     self_call = _client_calls("api", "api.shop.svc", "200", 40.0)
     assert client_calls([self_call], {"api", "db"}) == {}
+    # a mesh's latency summed over its direction: the query says it is outbound
+    mesh = Series(
+        "06_linkerd_out_p99",
+        "api",
+        {"deployment": "api", "dst_deployment": "db"},
+        calls.timestamps,
+        calls.values,
+        query="histogram_quantile(0.99, sum by (deployment, dst_deployment, le) (rate("
+        'response_latency_ms_bucket{direction="outbound", ns=~"a|b"}[1m])))',
+    )
+    assert client_calls([mesh], {"api", "db"}) == {"api": {"db"}}
+    inbound = replace(mesh, query=mesh.query.replace("outbound", "inbound"))
+    assert client_calls([inbound], {"api", "db"}) == {}
     # a given topology is used as it is, even where the client metrics say more
     web_db = _client_calls("web", "db", "200", 40.0)
     given = run(context([calls, web_db, db]))
@@ -2661,6 +2674,13 @@ def test_a_leaf_that_moves_with_a_sibling_service_is_the_way_in_to_it() -> None:
     assert _feature(_front_door(caller="batch"), "lb", "deeper") < 0.1
     # a service that reports no calls of its own is no better known than the leaf
     assert _feature(_front_door(api_deps=()), "lb", "deeper") < 0.1
+    # a mesh proxy of its own counts the calls it serves (flat or not): a workload,
+    # measured on its side, not a hostname its callers alone know
+    served = series("response_total", "lb", 50.0, noise=0.05)
+    served.query = 'sum by (deployment) (rate(response_total{direction="inbound"}[1m]))'
+    assert _feature(_front_door(lb_extra=[served]), "lb", "deeper") < 0.1
+    served.query = served.query.replace("inbound", "outbound")
+    assert _feature(_front_door(lb_extra=[served]), "lb", "deeper") > 0.9
 
 
 def test_without_a_symptom_of_its_own_the_page_dates_from_its_dependencies_near_it() -> None:
@@ -3235,6 +3255,29 @@ def test_connections_far_below_the_limit_beside_them_ran_nothing_out() -> None:
     assert near == pytest.approx(none, rel=0.05)
     assert sat(500.0) == pytest.approx(0.4 * none, rel=0.05)
     assert sat(500.0, where="api") == pytest.approx(none, rel=0.05)  # another's limit
+
+
+@pytest.mark.parametrize(
+    ("used", "limit"),
+    [
+        ("postgresql_backends", "postgresql_connection_max"),  # OpenTelemetry's receiver
+        ("pg_stat_database_numbackends", "pg_settings_max_connections"),  # postgres_exporter
+    ],
+)
+def test_a_databases_backends_are_its_connections(used: str, limit: str) -> None:
+    """PostgreSQL serves each connection with a backend: 60 → 260 backends is its
+    connections filling, against the limit reported beside it (300: 87%, saturation;
+    3000: 9%, clients holding on longer)."""
+
+    def sat(cap: float) -> float:
+        extra = [series(used, "db", 60.0, 260.0), series(limit, "db", cap, noise=0.0)]
+        ctx = context(extra)
+        ctx.topology = Topology(depends_on={"web": ["api"], "api": ["db"], "db": []})
+        (c,) = cands(run(ctx), "resource_saturation", "db")
+        assert c.subject == "connections"
+        return c.features["kind_signal"]
+
+    assert sat(3000.0) == pytest.approx(0.4 * sat(300.0), rel=0.05)
 
 
 def test_a_used_share_over_its_whole_is_not_running_out() -> None:
@@ -3995,6 +4038,22 @@ def test_a_surge_long_after_a_change_leaves_its_before_and_after_alone() -> None
     assert per_closeness(FAULT - 1320) > 0.9
 
 
+def test_the_labels_a_query_pins() -> None:
+    """An equality matcher pins its label for every series the query returns, though an
+    aggregation dropped it; a regex or negative matcher, or two values, pin nothing."""
+    from aisre_cli.investigate.families import label_or_pin, query_pins
+
+    q = 'sum by (pod) (rate(x{direction="outbound",job=~"a|b", code!="200"}[1m]))'
+    assert dict(query_pins(q)) == {"direction": "outbound"}
+    both = 'sum(rate(x{direction="inbound"}[1m])) / sum(rate(x{direction="outbound"}[1m]))'
+    assert dict(query_pins(both)) == {}
+    same = 'sum(rate(x{direction="inbound",a="1"}[1m])) / sum(rate(y{direction="inbound"}[1m]))'
+    assert dict(query_pins(same)) == {"direction": "inbound", "a": "1"}
+    assert label_or_pin({"direction": "inbound"}, q, "direction") == "inbound"
+    assert label_or_pin({}, q, "direction") == "outbound"
+    assert label_or_pin({}, "", "direction") == ""
+
+
 def test_the_calls_a_service_makes_are_not_demand_at_it() -> None:
     """A caller retrying a failing callee makes more outgoing calls (Micrometer's
     `http_client_requests`, a mesh's outbound direction): no surge at the caller."""
@@ -4002,9 +4061,20 @@ def test_the_calls_a_service_makes_are_not_demand_at_it() -> None:
 
     assert outbound("http_client_requests_seconds_count", {})
     assert outbound("grpc_client_started_total", {})
+    # OpenTelemetry's client instruments: the database calls and HTTP/RPC calls it makes
+    assert outbound("db_client_operation_duration_seconds_count", {})
+    assert outbound("http_client_request_duration_seconds_count", {})
+    assert outbound("rpc_client_duration_milliseconds_count", {})
+    assert not outbound("db_client_connections_usage", {})  # its own pool: held, not made
     assert outbound("response_total", {"direction": "outbound"})
     assert not outbound("http_server_requests_seconds_count", {})
     assert not outbound("response_total", {"direction": "inbound"})
+    # summed over the direction, the query still says which calls it counts
+    out_q = 'sum by (deployment) (rate(response_total{direction="outbound", ns="x"}[1m]))'
+    assert outbound("response_total", {}, out_q)
+    assert not outbound("response_total", {}, out_q.replace("outbound", "inbound"))
+    assert not outbound("response_total", {}, out_q.replace('="outbound"', '=~"outbound"'))
+    assert not outbound("response_total", {"direction": "inbound"}, out_q)  # its own label
     calls = series(
         "http_client_requests_seconds_count", "web", 100.0, 400.0, labels={"client": "api"}
     )

@@ -25,9 +25,11 @@ override the catalogue per family (`signal_families` in config).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -147,6 +149,9 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"pool",
         r"sessions?(_|$)",
         r"pg_stat_activity",
+        # a database server's backends are its connections (OpenTelemetry's
+        # `postgresql.backends`, postgres_exporter's `pg_stat_database_numbackends`)
+        r"(^|_)(num)?backends$",
         r"threads_(busy|active)",
         r"active_workers",
         r"queue_(depth|size|length)",
@@ -447,6 +452,31 @@ def query_metrics(query: str) -> list[str]:
     return out
 
 
+_Q_PIN = re.compile(r'(?:^|[{,])\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"')
+_Q_BRACES = re.compile(r"\{([^}]*)\}")
+
+
+@functools.lru_cache(maxsize=4096)
+def query_pins(query: str) -> Mapping[str, str]:
+    """The labels a PromQL query pins with an equality matcher (`direction="outbound"`),
+    which every series it returns has had even where an aggregation dropped the label
+    (`sum by (deployment) (…{direction="outbound"})`). A label pinned to two values (a
+    ratio of inbound to outbound) is no pin; `=~` and `!=` pin nothing."""
+    seen: dict[str, str | None] = {}
+    for body in _Q_BRACES.findall(query):
+        for key, value in _Q_PIN.findall(body):
+            seen[key] = value if seen.get(key, value) == value else None
+    return MappingProxyType({k: v for k, v in seen.items() if v is not None})
+
+
+def label_or_pin(labels: Mapping[str, str], query: str, key: str) -> str:
+    """A series' label, or where it has none the value its query pins (`query_pins`)."""
+    value = labels.get(key)
+    if value is not None:
+        return value
+    return query_pins(query).get(key, "") if query else ""
+
+
 def query_reading(query: str) -> str | None:
     """The name a series is read by when its own name is no metric (a recording rule,
     a file named `21_gosql_in_use`) but its query is: the one metric the query reads
@@ -659,6 +689,8 @@ LIMIT_OF: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
     (re.compile(use), re.compile(limit))
     for use, limit in (
         (r"^pg_stat_activity_count$", r"^pg_settings_max_connections$"),
+        (r"^pg_stat_database_numbackends$", r"^pg_settings_max_connections$"),
+        (r"^postgresql_backends$", r"^postgresql_connection_max$"),  # OpenTelemetry's
         (r"^mysql_global_status_threads_connected$", r"^mysql_global_variables_max_connections$"),
         (r"^redis_connected_clients$", r"^redis_config_maxclients$"),
         (r"^hikaricp_connections(_active)?$", r"^hikaricp_connections_max$"),
@@ -681,7 +713,9 @@ STATUS_LABELS: tuple[str, ...] = tuple(k for k in _REASON_LABELS if k != "reason
 `code_class`, `outcome`, …)."""
 
 
-_OUTBOUND_NAME = re.compile(r"(^|_)client_(requests?|calls?|rpcs?)|^grpc_client_|_client_started")
+_OUTBOUND_NAME = re.compile(
+    r"(^|_)client_(requests?|calls?|rpcs?|operations?|duration)|^grpc_client_|_client_started"
+)
 _OUTBOUND_LABELS = ("direction", "traffic_direction", "flow")
 _ENVOY_UPSTREAM = re.compile(r"^envoy_cluster_(upstream_rq|upstream_cx|external_upstream_rq)")
 _ENVOY_CLUSTER_LABELS = ("envoy_cluster_name", "cluster_name")
@@ -690,16 +724,19 @@ _LOCAL_CLUSTER = re.compile(r"^(local_app|inbound\b|inbound\||self$)")
 Istio's `inbound|8080||`. Any other cluster is a service the application calls."""
 
 
-def outbound(name: str, labels: Mapping[str, str]) -> bool:
+def outbound(name: str, labels: Mapping[str, str], query: str = "") -> bool:
     """A request metric that counts the calls a service makes, not the ones it serves:
     Micrometer's `http_client_requests_seconds_count`, `grpc_client_started_total`,
-    a mesh proxy's `direction="outbound"` (Linkerd), an Envoy sidecar's
-    `envoy_cluster_upstream_rq*` to any cluster but its own application's (`local_app`,
-    `inbound|…`). More of them is retries or a wider fan-out, not demand at the service."""
+    a mesh proxy's `direction="outbound"` (Linkerd; in its labels or pinned by its
+    `query`), an Envoy sidecar's `envoy_cluster_upstream_rq*` to any cluster but its own
+    application's (`local_app`, `inbound|…`). More of them is retries or a wider
+    fan-out, not demand at the service."""
     text = normalize_name(name)
     if _OUTBOUND_NAME.search(text):
         return True
-    if any(labels.get(k, "").lower() in ("outbound", "egress") for k in _OUTBOUND_LABELS):
+    if any(
+        label_or_pin(labels, query, k).lower() in ("outbound", "egress") for k in _OUTBOUND_LABELS
+    ):
         return True
     if _ENVOY_UPSTREAM.search(text):
         # a sidecar's requests to a cluster: the calls its application makes, unless

@@ -67,7 +67,7 @@ def demand_rose(f: MetricFinding) -> bool:
         f.family == "traffic"
         and f.direction > 0
         and not born_status(f.series.labels, f.baseline)
-        and not outbound(f.series.name, f.series.labels)
+        and not outbound(f.series.name, f.series.labels, f.series.query)
     )
 
 
@@ -335,6 +335,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         {s for s, v in anom.items() if v >= 0.2},
         max(TOL_S, step),
         fnd.observed,
+        fnd.served,
     )
     file_topo = topo
     if mirrors:
@@ -421,7 +422,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         first[s] = min(x.first_after for x in found if x.strength >= ONSET_SHARE * top)
     lat = _latency_growth(per_svc)
     anomalous = {s for s, v in anom.items() if v >= 0.2}
-    fan = _fan_out(topo, anomalous, first, max(TOL_S, step), fnd.observed, fams)
+    fan = _fan_out(topo, anomalous, first, max(TOL_S, step), fnd.observed, fnd.served, fams)
     seen_by = {d: s for s, lone in fan.items() for d in lone}
     ref_onset = first.get(a, onset) if a else onset
     sync_scale = max(2 * step, 300.0)
@@ -889,12 +890,20 @@ FAN_OUT_MIN = 2
 """How many of a caller's dependencies must degrade together (`_fan_out`)."""
 
 
+def _seen_from_callers(s: str, observed: dict[str, set[str]], served: set[str]) -> bool:
+    """`s` is known only by the requests made to it: no CPU, memory, restart or other
+    series but requests (`REQUEST_FAMILIES`), and no proxy of its own counting the calls
+    it serves (`Findings.served`). Else it is a workload, measured on its own side."""
+    return s not in served and not observed.get(s, set()) - REQUEST_FAMILIES
+
+
 def _fan_out(
     topo: Topology,
     anomalous: set[str],
     first: dict[str, float],
     tol: float,
     observed: dict[str, set[str]],
+    served: set[str],
     fams: dict[str, set[str]],
 ) -> dict[str, set[str]]:
     """Callers whose calls to several dependencies got slow at once: caller → those
@@ -924,7 +933,7 @@ def _fan_out(
             and abs(first[d] - first[s]) <= tol
             and not topo.depends_on.get(d)
             and "latency" in fams.get(d, ())
-            and not observed.get(d, set()) - REQUEST_FAMILIES
+            and _seen_from_callers(d, observed, served)
             and not any(c != s and c in anomalous for c in topo.callers(d))
         }
         if len(lone) >= FAN_OUT_MIN:
@@ -944,6 +953,7 @@ def _mirrors(
     anomalous: set[str],
     tol: float,
     observed: dict[str, set[str]],
+    served: set[str],
 ) -> dict[str, tuple[str, float]]:
     """Leaf endpoints that look like the way in to another service: leaf → (that
     service, how closely they follow each other).
@@ -952,7 +962,8 @@ def _mirrors(
     peer endpoints, a mesh's destination hosts) show a load balancer or proxy as a leaf
     of its callers, beside the service it fronts, which reports on its own. A leaf `s`
     known only by the requests made to it (no CPU, memory, restart or other resource
-    series: not a workload of its own) mirrors service `m` when all of these hold:
+    series, nor a mesh proxy's count of the calls it serves: not a workload of its own)
+    mirrors service `m` when all of these hold:
     - they share a caller;
     - `m` does not call `s` (then `m`'s trouble could be `s`'s doing);
     - `m` reports calls of its own (it is instrumented);
@@ -962,7 +973,7 @@ def _mirrors(
     the leaf to `m`."""
     out: dict[str, tuple[str, float]] = {}
     for s in sorted(anomalous):
-        if topo.depends_on.get(s) or s not in first or observed.get(s, set()) - REQUEST_FAMILIES:
+        if topo.depends_on.get(s) or s not in first or not _seen_from_callers(s, observed, served):
             continue
         callers = set(topo.callers(s))
         if not callers:

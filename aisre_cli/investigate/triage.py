@@ -356,6 +356,7 @@ def analyze_context(
         edges=edges,
         events=event_findings,
         observed=observed_families(series, matcher),
+        served={s.service for s in series if s.service and metric_edge_an.is_server_side(s)},
     )
     memory_class: str | None = None
     if memory is not None:

@@ -296,7 +296,7 @@ def attribute(
         best = ChangeHarm(c.id, 0.0)
         for s in by_svc.get(c.service, []):
             cls = classify(s.name, s.labels)
-            if cls.family not in HARM_FAMILIES or outbound(s.name, s.labels):
+            if cls.family not in HARM_FAMILIES or outbound(s.name, s.labels, s.query):
                 # the calls it makes fail or slow down when their callee does, whatever
                 # it changed (its new pods against its old ones still compare them)
                 continue

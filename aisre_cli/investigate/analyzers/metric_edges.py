@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from aisre_cli.investigate.analyzers.metrics import MetricFinding, host_service
 from aisre_cli.investigate.analyzers.trace_edges import EdgeFinding
+from aisre_cli.investigate.families import label_or_pin
 from aisre_cli.model import Series
 
 PEER_LABELS: tuple[str, ...] = (
@@ -48,14 +49,31 @@ OWN_SHARE = 0.5
 the peer is slow, not the way to it."""
 
 
+def _side(s: Series) -> str:
+    """ "client" or "server" where a series' `reporter` or `direction` says which end
+    of the calls it measures, in its labels or pinned by its query where an aggregation
+    dropped them (`families.label_or_pin`); "" where they say nothing."""
+    reporter = label_or_pin(s.labels, s.query, "reporter")
+    direction = label_or_pin(s.labels, s.query, "direction")
+    if reporter == "source" or direction == "outbound":
+        return "client"
+    if reporter == "destination" or direction == "inbound":
+        return "server"
+    return ""
+
+
 def is_client_side(s: Series) -> bool:
-    """The series measures calls made by its service (not calls it serves)."""
-    lab = s.labels
-    if lab.get("reporter") == "source" or lab.get("direction") == "outbound":
-        return True
-    if lab.get("reporter") == "destination" or lab.get("direction") == "inbound":
-        return False
-    return "client" in s.name.lower()
+    """The series measures calls made by its service (not calls it serves): its
+    `reporter` or `direction` says so (`_side`), else a `client` metric."""
+    side = _side(s)
+    return side == "client" if side else "client" in s.name.lower()
+
+
+def is_server_side(s: Series) -> bool:
+    """The series says it measures the calls its service serves (a mesh proxy's
+    `direction="inbound"`, Istio's `reporter="destination"`): the service is a workload
+    with a proxy of its own, not an endpoint known only from its callers."""
+    return _side(s) == "server"
 
 
 INTERNAL_SUFFIXES = ("svc", "cluster", "local", "internal")
