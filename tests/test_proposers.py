@@ -2039,6 +2039,23 @@ def test_mesh_metrics_read_the_calling_side_by_reporter() -> None:
     assert not dest.findings.edges
 
 
+def test_a_mesh_latency_named_by_its_file_is_in_the_unit_its_query_reads() -> None:
+    """Linkerd's outbound p99 saved as `05_linkerd_out_p99`: the name says no unit, the
+    query reads `response_latency_ms_bucket`, so 50 → 900 is milliseconds (not 50,000)."""
+    q = (
+        "histogram_quantile(0.99, sum by (deployment, dst_deployment, le) "
+        '(rate(response_latency_ms_bucket{direction="outbound"}[1m])))'
+    )
+    calls = series("05_linkerd_out_p99", "web", 50.0, 900.0, labels={"dst_deployment": "api"})
+    calls.query = q
+    own = series("04_linkerd_p99", "api", 40.0)
+    own.query = q.replace("outbound", "inbound").replace(", dst_deployment", "")
+    (edge,) = run(context([calls, own])).findings.edges
+    assert (edge.caller, edge.callee) == ("web", "api")
+    assert edge.before_ms == pytest.approx(50.0, rel=0.05)
+    assert edge.after_ms == pytest.approx(900.0, rel=0.05)
+
+
 def test_micrometer_client_timers_name_their_peer_by_client_name() -> None:
     """Spring Boot's `http.client.requests` timer tags the host it called `clientName`."""
     for label in ("clientName", "client_name"):

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from aisre_cli.investigate.analyzers.metrics import MetricFinding, host_service
 from aisre_cli.investigate.analyzers.trace_edges import EdgeFinding
-from aisre_cli.investigate.families import label_or_pin
+from aisre_cli.investigate.families import label_or_pin, query_reading
 from aisre_cli.model import Series
 
 PEER_LABELS: tuple[str, ...] = (
@@ -166,11 +166,21 @@ def metric_edges(findings: list[MetricFinding], known: set[str]) -> list[EdgeFin
     return [best[k] for k in sorted(best)]
 
 
+_UNITS = (("millisecond", "_ms"), ("microsecond", "_us"), ("second", "_s"))
+
+
+def _unit(name: str) -> str:
+    """ "ms", "us" or "s" where a metric's name says its unit, else ""."""
+    n = name.lower()
+    for (word, suffix), unit in zip(_UNITS, ("ms", "us", "s"), strict=True):
+        if word in n or n.endswith(suffix):
+            return unit
+    return ""
+
+
 def _ms(s: Series, v: float) -> float:
-    """A latency value in milliseconds (names say their unit; seconds by default)."""
-    n = s.name.lower()
-    if "millisecond" in n or n.endswith("_ms"):
-        return v
-    if "microsecond" in n or n.endswith("_us"):
-        return v / 1000.0
-    return v * 1000.0
+    """A latency value in milliseconds. Its name says its unit, or where it is named by
+    its file (`05_linkerd_out_p99`) the metric its query reads does
+    (`response_latency_ms_bucket`); seconds by default."""
+    unit = _unit(s.name) or _unit(query_reading(s.query) or "")
+    return v if unit == "ms" else v / 1000.0 if unit == "us" else v * 1000.0
