@@ -319,6 +319,10 @@ class LogTable:
     notes: list[str] = field(default_factory=list)
     """What reading lost, one line each (a file's cut-off last record): said in triage
     rather than dropped without a word."""
+    placements: set[tuple[str, str, str]] = field(default_factory=set)
+    """(machine, service, pod) the records say: a shipper's `node` field (Fluent Bit's
+    and Vector's Kubernetes metadata) puts the service's pod (`pod`, or "") on that
+    machine."""
 
     def __len__(self) -> int:
         return len(self.msg)
@@ -337,6 +341,7 @@ class LogTable:
         self.line.extend(other.line)
         self.query.update(other.query)
         self.notes.extend(other.notes)
+        self.placements |= other.placements
 
 
 @dataclass(slots=True)

@@ -575,6 +575,28 @@ def test_a_record_with_no_time_is_a_clear_error(tmp_path: Path) -> None:
         BundleSource(root).all_logs()
 
 
+def test_log_records_say_which_machine_a_service_runs_on(tmp_path: Path) -> None:
+    """A shipper's `node` field (Fluent Bit's, Vector's Kubernetes metadata) places the
+    record's service (its pod, where the record names it) on that machine; a record
+    without one, or with a node that is no name, places nothing."""
+    root = make_bundle(tmp_path / "b")
+    recs = [
+        {"service": "pay", "node": "gke-pool-1-abc", "pod": "pay-7d9f8-x2x9q", "msg": "a"},
+        {"service": "pay", "node": "gke-pool-1-abc", "pod": "pay-7d9f8-x2x9q", "msg": "b"},
+        {"app": "edge", "node": "gke-pool-1-def", "msg": "c"},
+        {"service": "pay", "msg": "no node"},
+        {"service": "pay", "node": 3, "msg": "not a name"},
+    ]
+    (root / "logs" / "pay.jsonl").write_text(
+        "".join(json.dumps({"ts": "2023-11-14T22:30:00Z", **r}) + "\n" for r in recs)
+    )
+    table = BundleSource(root).all_logs()
+    assert table.placements == {
+        ("gke-pool-1-abc", "pay", "pay-7d9f8-x2x9q"),
+        ("gke-pool-1-def", "edge", ""),
+    }
+
+
 def test_log_levels_and_services_under_other_loggers_names(tmp_path: Path) -> None:
     """Structured loggers name the level and the service differently (GCP and Serilog
     `severity`, Python `levelname`, ECS `log.level`, OpenTelemetry `severity_text` and

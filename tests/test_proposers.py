@@ -3311,7 +3311,7 @@ def test_a_nodes_network_series_belong_to_the_services_whose_pods_run_on_it() ->
     cAdvisor series say `node="ip-1"`), api's on ip-2. The table is a network fault at
     web, not at a service called node-exporter nor at api. A node's CPU, hot for many
     reasons, is not handed to every pod it hosts."""
-    host_series = metric_an.host_series
+    host_series, placed_on = metric_an.host_series, metric_an.placed_on
 
     conntrack = series("node_nf_conntrack_entries_ratio", "x", 0.3, 1.0)
     conntrack.service, conntrack.labels = None, {"instance": "ip-1:9100"}
@@ -3319,7 +3319,9 @@ def test_a_nodes_network_series_belong_to_the_services_whose_pods_run_on_it() ->
     cpu.service, cpu.labels = None, {"instance": "ip-1:9100"}
     web = series("container_cpu_usage_seconds_total", "web", 0.2, labels={"node": "ip-1"})
     api = series("container_cpu_usage_seconds_total", "api", 0.2, labels={"node": "ip-2"})
-    got = host_series([conntrack, cpu, web, api], FamilyMatcher())
+    on = placed_on([conntrack, cpu, web, api])
+    assert on == {"ip-1": {"web": 1.0}, "ip-2": {"api": 1.0}}
+    got = host_series([conntrack, cpu, web, api], FamilyMatcher(), on)
     spread = [s for s in got if s.name == "node_nf_conntrack_entries_ratio"]
     assert [(s.service, s.labels["node"]) for s in spread] == [("web", "ip-1")]
     assert [s.service for s in got if s.name == "node_cpu_utilisation"] == [None]
@@ -3328,6 +3330,71 @@ def test_a_nodes_network_series_belong_to_the_services_whose_pods_run_on_it() ->
     (net,) = cands(run(ctx), "network", "web")
     assert net.features["kind_signal"] > 0.3
     assert not cands(run(context([conntrack, web, api])), "network", "api")
+    # no series says where api runs, but its log records do (a shipper's `node`)
+    api_alone = series("http_errors_ratio", "api", 0.01)
+    assert placed_on([conntrack, api_alone]) == {}
+    assert host_series([conntrack, api_alone], FamilyMatcher(), {}) == [conntrack, api_alone]
+    on = placed_on([conntrack, api_alone], {("ip-1", "api", "api-1")})
+    placed = host_series([conntrack, api_alone], FamilyMatcher(), on)
+    assert [(s.service, s.labels.get("node")) for s in placed][0] == ("api", "ip-1")
+    ctx = context([conntrack, api_alone], logs=[(ALERT, "api", "info", "served")])
+    ctx.logs.placements.add(("ip-1", "api", "api-1"))
+    assert cands(run(ctx), "network", "api")
+
+
+def test_a_node_fault_weighs_on_a_service_by_its_pods_there() -> None:
+    """Retransmits on ip-1, where both of pay's pods run and one of edge's two: the
+    node's trouble is all of pay's and half of edge's. Pods are named by the series'
+    `pod` label or the log records'; a service seen on a machine with no pod named
+    counts each machine as one place."""
+    placed_on = metric_an.placed_on
+    on = placed_on(
+        [
+            series(
+                "container_cpu_usage_seconds_total", "pay", 0.2, labels={"node": "ip-1", "pod": p}
+            )
+            for p in ("pay-a", "pay-b")
+        ],
+        {
+            ("ip-1", "edge", "edge-a"),
+            ("ip-2", "edge", "edge-b"),
+            ("ip-1", "db", ""),
+            ("ip-3", "db", ""),
+        },
+    )
+    assert on == {
+        "ip-1": {"pay": 1.0, "edge": 0.5, "db": 0.5},
+        "ip-2": {"edge": 0.5},
+        "ip-3": {"db": 0.5},
+    }
+    # a record that names no pod, beside series naming the one there, adds no place
+    both = placed_on(
+        [
+            series(
+                "container_cpu_usage_seconds_total", "pay", 0.2, labels={"node": "ip-1", "pod": "p"}
+            )
+        ],
+        {("ip-1", "pay", "")},
+    )
+    assert both == {"ip-1": {"pay": 1.0}}
+    retrans = series("node_netstat_Tcp_RetransSegs", "x", 2.0, 400.0)
+    retrans.service, retrans.labels = None, {"instance": "ip-1:9100"}
+    spread = metric_an.host_series([retrans], FamilyMatcher(), on)
+    findings = metric_an.detect(spread, FamilyMatcher(), ALERT)
+    weighed = {f.series.service: f.strength for f in metric_an.by_placement(findings, on)}
+    full = {f.series.service: f.strength for f in findings}
+    assert weighed["pay"] == full["pay"] > 0.5
+    assert weighed["edge"] == pytest.approx(0.5 * full["edge"])
+    # a service's own network series is all its own, wherever its pods run
+    own = series("container_network_receive_errors_total", "edge", 1.0, 300.0)
+    own.labels["node"] = "ip-1"
+    (f,) = [f for f in metric_an.detect([own], FamilyMatcher(), ALERT) if f.family == "network"]
+    assert metric_an.by_placement([f], on) == [f]
+    # a node's network series read as one whatever its file is called
+    m = FamilyMatcher()
+    named = replace(retrans, name="13_node_retrans", query="rate(node_netstat_Tcp_RetransSegs[2m])")
+    m.read_queries([named])
+    assert m.classify("13_node_retrans").scope == "node"
 
 
 def test_a_conntrack_table_is_read_by_how_full_it_came() -> None:
@@ -4055,6 +4122,21 @@ def test_a_surge_long_after_a_change_leaves_its_before_and_after_alone() -> None
     assert per_closeness(FAULT - 1320) > 0.9
 
 
+def test_a_network_interfaces_errors_are_network_not_failed_requests() -> None:
+    """cAdvisor's `container_network_receive_errors_total` counts frames the interface
+    failed to receive: the wire, like node_exporter's `_errs`; a request's errors stay
+    errors."""
+    m = FamilyMatcher()
+    for name in (
+        "container_network_receive_errors_total",
+        "container_network_transmit_errors_total",
+        "node_network_receive_errs_total",
+    ):
+        assert m.classify(name).family == "network", name
+    for name in ("http_server_errors_total", "kafka_network_request_errors"):
+        assert m.classify(name).family == "errors", name
+
+
 def test_the_labels_a_query_pins() -> None:
     """An equality matcher pins its label for every series the query returns, though an
     aggregation dropped it; a regex or negative matcher, or two values, pin nothing."""
@@ -4125,6 +4207,33 @@ def test_tls_errors_naming_the_server_propose_its_certificate_and_explain_the_cl
     # the same errors with no server named: no certificate for api
     plain = [(t, s, lv, "x509: certificate has expired") for t, s, lv, _ in logs[:20]] + logs[20:]
     assert not cands(run(context([api_ok], logs=plain)), "certificate_expiry", "api")
+
+
+def test_a_servers_own_log_of_failed_handshakes_proposes_its_certificate() -> None:
+    """api's nginx logs, at info as nginx does, the handshakes its clients broke off
+    (`sslv3 alert certificate expired … while SSL handshaking, client: …`), and api's
+    requests fall: the certificate api serves expired. A client's TLS error about the
+    server it called (`x509: certificate has expired`, no server named) proposes no
+    certificate of the client's own."""
+    served = (
+        "SSL_do_handshake() failed (SSL: error:0A000415:SSL routines::sslv3 alert "
+        "certificate expired:SSL alert number 45) while SSL handshaking, client: "
+        "203.0.113.7, server: 0.0.0.0:443"
+    )
+    ok = [(T0 + 60 * k, "api", "info", "GET /v1/items 200") for k in range(40)]
+    logs = [(FAULT + 5 + 10 * k, "api", "info", served) for k in range(20)] + ok
+    falls = series("http_requests_per_second", "api", 50.0, 5.0)
+    (cert,) = cands(run(context([falls], logs=logs)), "certificate_expiry", "api")
+    assert cert.features["kind_signal"] > 0.3
+    own = [(t, s, "error", "x509: certificate has expired") for t, s, _, _ in logs[:20]]
+    assert not cands(run(context([falls], logs=own + ok)), "certificate_expiry", "api")
+    # the same line not at info is read alike; an info line that is no failure is not
+    warned = [(t, s, "warn", m) for t, s, _, m in logs[:20]] + ok
+    assert cands(run(context([falls], logs=warned)), "certificate_expiry", "api")
+    # Go's server says it so (logged without a level)
+    go = "http: TLS handshake error from 203.0.113.7:5123: remote error: tls: bad certificate"
+    gone = [(t, s, "", go) for t, s, _, _ in logs[:20]] + ok
+    assert cands(run(context([falls], logs=gone)), "certificate_expiry", "api")
 
 
 def test_no_surge_from_above_expires_a_certificate() -> None:

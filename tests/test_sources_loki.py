@@ -67,6 +67,22 @@ def test_pagination_keeps_every_line_including_shared_timestamps(server: LokiSer
     assert len(calls) > 15 and all(r.q("direction") == "forward" for r in calls)
 
 
+def test_a_streams_node_label_places_its_service(server: LokiServer) -> None:
+    """promtail's Kubernetes discovery labels each stream with its pod's `node_name`:
+    the service runs there (read for a machine's own network series)."""
+    now = utcnow()
+    base = int((now - timedelta(minutes=5)).timestamp() * 1e9)
+    server.push({"service": "checkout", "node_name": "ip-10-0-1-7", "pod": "c-1"}, [(base, "ok")])
+    server.push({"service": "api"}, [(base + 10**9, "ok")])
+    table = conn(server).fetch_logs(now - timedelta(minutes=10), now, None)
+    assert table.placements == {("ip-10-0-1-7", "checkout", "c-1")}
+    # a stream no label names a service of places nothing
+    server.push({"filename": "/var/log/syslog", "node_name": "ip-10-0-1-8"}, [(base, "x")])
+    files = conn(server, selector='{filename=~"$service"}')
+    table = files.fetch_logs(now - timedelta(minutes=10), now, None)
+    assert table.service == ["unknown"] and table.placements == set()
+
+
 def test_line_budget_is_reported(server: LokiServer) -> None:
     now = utcnow()
     base = int((now - timedelta(minutes=5)).timestamp() * 1e9)

@@ -312,6 +312,7 @@ _COUNTDOWN = re.compile(
 )
 _UPDOWN = re.compile(r"(^|_)up$|^up(_|$)|probe_success|(^|_)healthy?($|_)|status_ready")
 # Scopes, by the exporter that names them.
+_WIRE_ERRORS = re.compile(r"(^|_)(rx|tx|receive|transmit)_(errs|errors)(_|$)")
 _NODE = re.compile(
     r"^node_|(^|_)node_(cpu|memory|network|load|disk|filesystem)|^machine_|^host_|"
     r"^system_(cpu|mem|net|load|disk|filesystem|paging|swap)"  # OTel hostmetrics, Datadog
@@ -503,7 +504,8 @@ class FamilyMatcher:
     A series named by its file or its recording rule (`21_gosql_in_use`,
     `job:errors:rate5m`) is read by the metric its query reads where its own name says
     nothing the catalogue knows, or where the query tells a timestamp or a countdown that
-    the name cannot (`read_queries`, `query_reading`)."""
+    the name cannot, or that it was measured on a machine (`read_queries`,
+    `query_reading`)."""
 
     def __init__(self, overrides: Mapping[str, list[str]] | None = None):
         pats = {k: list(v) for k, v in DEFAULT_PATTERNS.items()}
@@ -532,11 +534,11 @@ class FamilyMatcher:
                 continue
             own, other = self.classify(s.name), self.classify(alias)
             # the same family, in the shape a timestamp or a countdown has, which a name
-            # like `03_ssl_expire` cannot tell
-            sharper = (
-                own.family == other.family
-                and other.shape in ("countdown", "expiry_ts")
-                and own.shape in ("gauge", "expiry_ts")
+            # like `03_ssl_expire` cannot tell, or measured on a machine, which
+            # `13_node_retrans` does not say (node_exporter's retransmits are a node's)
+            sharper = own.family == other.family and (
+                (other.shape in ("countdown", "expiry_ts") and own.shape in ("gauge", "expiry_ts"))
+                or (other.scope == "node" and own.scope == "service")
             )
             if other.known and (not own.known or sharper):
                 self._reads_as[s.name] = alias
@@ -583,6 +585,10 @@ class FamilyMatcher:
             # utilization): its one thread has no time left, CPU saturation, however
             # its unit reads like a latency
             fam = "cpu"
+        if fam == "errors" and _WIRE_ERRORS.search(text):
+            # a network interface's errors (cAdvisor's `container_network_receive_errors`):
+            # frames and packets that failed, not requests
+            fam = "network"
         if fam == "latency" and text.endswith("_count") and _REQUESTS.search(text):
             fam = "traffic"  # a request-duration histogram's count: how many, not how long
         if fam in (None, "traffic") and _TIMER_SUM.search(text):

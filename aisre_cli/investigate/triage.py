@@ -259,7 +259,8 @@ def analyze_context(
     alert_ts = ctx.alert.starts_at.timestamp()
 
     topo = _align_services(ctx, ctx.topology)
-    ctx.series = metric_an.host_series(metric_an.conntrack_fullness(ctx.series), matcher)
+    placed = metric_an.placed_on(ctx.series, ctx.logs.placements)
+    ctx.series = metric_an.host_series(metric_an.conntrack_fullness(ctx.series), matcher, placed)
     if not topo.depends_on and ctx.spans:
         topo = trace_an.derive_topology(ctx.spans)
         ctx.notes.append(
@@ -295,8 +296,8 @@ def analyze_context(
         ctx.notes.append(SourceNote("alert", "partial", f"{said}: {svc}, read from {where}"))
 
     series = metric_an.prepare(metric_an.join_pod_labels(ctx.series), matcher)
-    metric_findings = metric_an.thin_out(
-        metric_an.detect(series, matcher, alert_ts), series, matcher
+    metric_findings = metric_an.by_placement(
+        metric_an.thin_out(metric_an.detect(series, matcher, alert_ts), series, matcher), placed
     )
     metric_findings += metric_an.ran_out(series, matcher, alert_ts, metric_findings)
     certs = metric_an.cert_expiry(ctx.series, matcher, alert_ts)

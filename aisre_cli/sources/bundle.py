@@ -1088,6 +1088,7 @@ def read_jsonl_logs(
     iso_rows = array("l")
     iso_text: list[str] = []
     row = len(ts_col)
+    place = table.placements.add
     ts_append, svc_append, lvl_append = ts_col.append, svc_col.append, lvl_col.append
     msg_append, fi_append, ln_append = msg_col.append, fi_col.append, ln_col.append
     fh = _open_data(path, display, root, lim)
@@ -1177,6 +1178,10 @@ def read_jsonl_logs(
                     svc = default_service
             if type(svc) is not str:
                 svc = str(svc)
+            node = obj.get("node")
+            if node is not None and type(node) is str:
+                pod = obj.get("pod")
+                place((node, svc, pod if type(pod) is str else ""))
             ts_append(tv)
             # one string object per service name, not one per record
             svc_append(svc_names.setdefault(svc, svc))

@@ -326,6 +326,11 @@ class Loki(HttpSource):
                 s = obj.get("service")
                 if isinstance(s, str) and s and svc == "unknown":
                     svc = s
+        node = labels.get("node_name") or labels.get("node")
+        if node and svc != "unknown":
+            # promtail's and Alloy's Kubernetes discovery label the stream with the
+            # pod's node: where this service runs (`LogTable.placements`)
+            table.placements.add((node, svc, labels.get("pod") or ""))
         if level is None:
             if level_label:
                 level = normalize_level(level_label)

@@ -12,7 +12,8 @@ a trace written one record per line (Java `\\tat com.foo...`, Python `Traceback`
 the exception line, Go `panic:` + `goroutine N [running]:`) is folded into the record
 that opened it when the records follow each other in the same file.
 
-Only warn/error/fatal records (and records with an unknown level) are templated. On a
+Only warn/error/fatal records (and records with an unknown level, a crash written
+without one, and nginx's TLS handshake failures, which it writes at info) are templated. On a
 busy system info/debug lines are 80-95% of the volume and almost never name a cause;
 skipping them keeps triage within its time budget on a million lines. The templater is
 one regex pass per distinct message (no tree, no similarity search), so its cost is
@@ -85,6 +86,10 @@ _CRASH_HEADS = (
     "panic:",
     "fatal error:",
 )
+_INFO_FAILURE = "SSL_do_handshake() failed"
+"""A failure a server logs at info: nginx writes the TLS handshakes its clients broke
+off (an expired or untrusted certificate it serves) at `info`, so that clients cannot
+fill its error log; counted as the error it is for the server."""
 _JAVA_CONT_FIRST = frozenset({"", " ", "\t", "C", "S", "a"})
 """First characters of the records that can continue a Java trace without naming an
 exception: indented frames, `Caused by:`, `Suppressed:`, `at ...` (indent stripped)."""
@@ -298,7 +303,7 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
                     continue
             head = -1
         # A crash written without a level (stderr) still opens a trace.
-        if lv in _SKIPPED_LEVELS and not m.startswith(_CRASH_HEADS):
+        if lv in _SKIPPED_LEVELS and not m.startswith(_CRASH_HEADS) and _INFO_FAILURE not in m:
             continue
         add_event(i)
         head = i

@@ -46,7 +46,7 @@ import re
 import warnings
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -1053,19 +1053,43 @@ def _host_of(s: Series) -> str:
     return _host_label(s) or (inst.rsplit(":", 1)[0] if inst.count(":") == 1 else inst)
 
 
-def host_series(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
-    """A machine's own network series (node_exporter's conntrack, retransmits, drops)
-    that name no service, given to each service whose pods run on it, as the workloads'
-    series with a `node` label say: a full conntrack table on a node is a network fault
-    of every service there. The node scope weighs it down (`scene.NODE_WEIGHT`), and the
-    service whose own signals moved with it stands out among them. Not a node's CPU or
-    memory: a node runs hot for many reasons, and spread over every pod it hosts it is
-    a saturation reading at each (canaries lost to it). New objects."""
-    on: dict[str, set[str]] = {}
+def placed_on(
+    series: list[Series], placements: Iterable[tuple[str, str, str]] = ()
+) -> dict[str, dict[str, float]]:
+    """Machine → the services whose pods run on it, each with the share of its pods
+    there: as the workloads' series with a `node` label say (and their `pod`), and their
+    log records (`placements`: machine, service, pod). A service whose pods are not
+    named counts each machine it is seen on as one of its places."""
+    pods: dict[tuple[str, str], set[str]] = defaultdict(set)
     for s in series:
         host = _host_label(s)
         if s.service and host:
-            on.setdefault(host, set()).add(s.service)
+            pods[(host, s.service)].add(s.labels.get("pod") or s.labels.get("pod_name") or "")
+    for host, svc, pod in placements:
+        pods[(host, svc)].add(pod)
+    total: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for (host, svc), names in pods.items():
+        total[svc] |= {(host, p) for p in names if p} or {(host, "")}
+    out: dict[str, dict[str, float]] = {}
+    for (host, svc), names in pods.items():
+        mine = {(host, p) for p in names if p} or {(host, "")}
+        out.setdefault(host, {})[svc] = len(mine) / len(total[svc])
+    return out
+
+
+def host_series(
+    series: list[Series],
+    matcher: FamilyMatcher,
+    on: dict[str, dict[str, float]],
+) -> list[Series]:
+    """A machine's own network series (node_exporter's conntrack, retransmits, drops)
+    that name no service, given to each service whose pods run on it (`placed_on`): a
+    full conntrack table on a node is a network fault of every service there. The node
+    scope weighs it down (`scene.NODE_WEIGHT`), and so does the share of a service's
+    pods on that machine (`by_placement`): the service whose own signals moved with it
+    stands out among them. Not a node's CPU or memory: a node runs hot for many
+    reasons, and spread over every pod it hosts it is a saturation reading at each
+    (canaries lost to it). New objects."""
     if not on:
         return series
     out: list[Series] = []
@@ -1078,6 +1102,21 @@ def host_series(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
             )
         else:
             out.append(s)
+    return out
+
+
+def by_placement(
+    findings: list[MetricFinding], on: dict[str, dict[str, float]]
+) -> list[MetricFinding]:
+    """A machine's network finding given to a service (`host_series`) as strong as the
+    share of the service's pods on that machine: a node dropping packets hurts a service
+    all of whose pods run there wholly, one with one pod in six there hardly."""
+    out: list[MetricFinding] = []
+    for f in findings:
+        share = 1.0
+        if f.scope == "node" and f.family == "network" and f.series.service:
+            share = on.get(f.series.labels.get("node", ""), {}).get(f.series.service, 1.0)
+        out.append(f if share >= 1.0 else replace(f, strength=f.strength * share))
     return out
 
 
