@@ -575,6 +575,32 @@ def test_a_record_with_no_time_is_a_clear_error(tmp_path: Path) -> None:
         BundleSource(root).all_logs()
 
 
+def test_what_failed_is_read_with_the_message(tmp_path: Path) -> None:
+    """zap, zerolog and logrus write what failed beside the message (`error`, `err`):
+    a warn or error record's message carries it; an info record's, or one whose message
+    already says it, is left as it is."""
+    root = make_bundle(tmp_path / "b")
+    recs = [
+        {"level": "error", "msg": "call paylane failed", "error": "tls: expired certificate"},
+        {"level": "warn", "msg": "retrying", "err": "dial tcp: i/o timeout"},
+        {"level": "info", "msg": "served", "error": "none"},
+        {"level": "error", "msg": "db: conn refused", "error": "conn refused"},
+        {"level": "error", "msg": "odd", "error": {"code": 3}},
+    ]
+    (root / "logs" / "pay.jsonl").write_text(
+        "".join(json.dumps({"ts": "2023-11-14T22:30:00Z", **r}) + "\n" for r in recs)
+    )
+    table = BundleSource(root).all_logs()
+    got = [m for m, f in zip(table.msg, table.file_idx, strict=True) if "pay" in table.files[f]]
+    assert got == [
+        "call paylane failed: tls: expired certificate",
+        "retrying: dial tcp: i/o timeout",
+        "served",
+        "db: conn refused",
+        "odd",
+    ]
+
+
 def test_log_records_say_which_machine_a_service_runs_on(tmp_path: Path) -> None:
     """A shipper's `node` field (Fluent Bit's, Vector's Kubernetes metadata) places the
     record's service (its pod, where the record names it) on that machine; a record

@@ -4211,10 +4211,10 @@ def test_tls_errors_naming_the_server_propose_its_certificate_and_explain_the_cl
 
 def test_a_servers_own_log_of_failed_handshakes_proposes_its_certificate() -> None:
     """api's nginx logs, at info as nginx does, the handshakes its clients broke off
-    (`sslv3 alert certificate expired … while SSL handshaking, client: …`), and api's
-    requests fall: the certificate api serves expired. A client's TLS error about the
-    server it called (`x509: certificate has expired`, no server named) proposes no
-    certificate of the client's own."""
+    with an alert about its certificate (`sslv3 alert certificate expired … while SSL
+    handshaking`), and api's requests fall: the certificate api presents expired. A
+    TLS error api raised itself about the server it called (`x509: certificate has
+    expired`, no server named) proposes no certificate of api's own."""
     served = (
         "SSL_do_handshake() failed (SSL: error:0A000415:SSL routines::sslv3 alert "
         "certificate expired:SSL alert number 45) while SSL handshaking, client: "
@@ -4230,10 +4230,42 @@ def test_a_servers_own_log_of_failed_handshakes_proposes_its_certificate() -> No
     # the same line not at info is read alike; an info line that is no failure is not
     warned = [(t, s, "warn", m) for t, s, _, m in logs[:20]] + ok
     assert cands(run(context([falls], logs=warned)), "certificate_expiry", "api")
-    # Go's server says it so (logged without a level)
+    # Go's server says it so (logged without a level), and so does a client whose own
+    # certificate (mTLS) its server refused: the peer's alert is about ours
     go = "http: TLS handshake error from 203.0.113.7:5123: remote error: tls: bad certificate"
-    gone = [(t, s, "", go) for t, s, _, _ in logs[:20]] + ok
-    assert cands(run(context([falls], logs=gone)), "certificate_expiry", "api")
+    mtls = 'call paylane failed: POST "https://pay.example": remote error: tls: expired certificate'
+    for line in (go, mtls):
+        said = [(t, s, "", line) for t, s, _, _ in logs[:20]] + ok
+        assert cands(run(context([falls], logs=said)), "certificate_expiry", "api"), line
+    # a handshake that failed for another reason is no certificate of api's
+    other = served.replace("sslv3 alert certificate expired", "wrong version number")
+    shaken = [(t, s, "info", other) for t, s, _, _ in logs[:20]] + ok
+    assert not cands(run(context([falls], logs=shaken)), "certificate_expiry", "api")
+
+
+def test_a_store_refusing_commands_for_memory_explains_its_client() -> None:
+    """db (a Redis, by its series) filled its memory for twenty minutes; from the fault
+    on api's commands are refused (`OOM command not allowed`, api's log, in Redis'
+    words): db's memory ran out, not api's, and it explains api's errors from when api
+    said so, however long db had been filling."""
+    oom = "redis command failed: OOM command not allowed when used memory > 'maxmemory'."
+    logs = [(FAULT + 5 + 10 * k, "api", "error", oom) for k in range(20)]
+    logs += [(T0 + 60 * k, "api", "info", "GET /v1/items 200") for k in range(40)]
+    filling = series("redis_memory_used_bytes", "db", 1e9, 2e9, at=FAULT - 20 * STEP)
+    errs = series("http_errors_ratio", "api", 0.01, 0.3)
+    a = run(context([filling, errs], logs=logs))
+    assert not [c for c in cands(a, "resource_saturation", "api") if c.subject == "memory"]
+    (mem,) = [c for c in cands(a, "resource_saturation", "db") if c.subject == "memory"]
+    assert mem.features["logs"] > 0.5
+    api = max(cands(a, "unknown", "api"), key=lambda c: c.score)
+    assert api.features["deeper"] > 0.3
+    # a Redis that exports no memory reading (its clients flat) is in trouble from
+    # api's first refused command all the same
+    flat = series("redis_connected_clients", "db", 40.0)
+    b = run(context([flat, errs], logs=logs))
+    assert [c for c in cands(b, "resource_saturation", "db") if c.subject == "memory"]
+    api = max(cands(b, "unknown", "api"), key=lambda c: c.score)
+    assert api.features["deeper"] > 0.3
 
 
 def test_no_surge_from_above_expires_a_certificate() -> None:

@@ -1,7 +1,8 @@
 """Two readings of what a number means, each one signal shape at a time.
 
 * A resource running out that several services say at once in their logs is one
-  resource, relayed by its clients (`scene.relay_resource_logs`).
+  resource, relayed by its clients (`scene.relay_resource_logs`); one client saying it
+  in its store's words relays it to that store.
 * A whole-number gauge of things held at once (connections, queued tasks) moves by one
   as noise, and a gauge that flapped between a few values for an hour is not anomalous
   at a value it often held (`metrics._count_floor`, `metrics.VISITED`).
@@ -87,6 +88,28 @@ def test_one_service_saying_it_or_one_with_its_own_reading_keeps_it() -> None:
     logs_at = {s: [_log(s)] for s in ("auth", "worker")}
     relay_resource_logs(logs_at, TOPO, {"db": 1.0}, {"worker": {"disk"}})
     assert _families(logs_at) == {"auth": ["disk"], "worker": ["disk"]}
+
+
+REDIS_OOM = "redis command failed: OOM command not allowed when used memory > <*>."
+
+
+def test_one_client_saying_it_in_its_stores_words_gives_it_to_that_store() -> None:
+    """auth alone logs Redis' refusal (`OOM command not allowed`): the memory that ran
+    out is the one Redis auth calls (cache, by its `redis_*` series), not auth's own.
+    A store of another technology, or two Redis alike, leave auth its line."""
+    stores = {"cache": {"redis"}, "db": {"postgresql"}}
+    logs_at = {"auth": [_log("auth", REDIS_OOM, "memory")]}
+    moved = relay_resource_logs(logs_at, TOPO, {"db": 1.0}, {}, stores)
+    assert _families(logs_at) == {"auth": [None], "cache": ["memory"]}
+    assert [(store, lf.service) for store, lf in moved] == [("cache", "auth")]
+    for other in ({"cache": {"memcached"}}, {"cache": {"redis"}, "db": {"redis"}}, {}):
+        kept = {"auth": [_log("auth", REDIS_OOM, "memory")]}
+        assert relay_resource_logs(kept, TOPO, {"db": 1.0}, {}, other) == []
+        assert _families(kept) == {"auth": ["memory"]}
+    # auth's own memory reading went bad: its line is its own
+    own = {"auth": [_log("auth", REDIS_OOM, "memory")]}
+    relay_resource_logs(own, TOPO, {"db": 1.0}, {"auth": {"memory"}}, stores)
+    assert _families(own) == {"auth": ["memory"]}
 
 
 def test_other_errors_and_other_resources_are_left_alone() -> None:

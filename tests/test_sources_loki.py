@@ -83,6 +83,15 @@ def test_a_streams_node_label_places_its_service(server: LokiServer) -> None:
     assert table.service == ["unknown"] and table.placements == set()
 
 
+def test_what_failed_beside_a_json_lines_message_is_read_with_it(server: LokiServer) -> None:
+    now = utcnow()
+    base = int((now - timedelta(minutes=5)).timestamp() * 1e9)
+    line = json.dumps({"level": "error", "msg": "call paylane failed", "error": "tls: bad"})
+    server.push({"service": "payments"}, [(base, line)])
+    table = conn(server).fetch_logs(now - timedelta(minutes=10), now, None)
+    assert table.msg == ["call paylane failed: tls: bad"] and table.level == ["error"]
+
+
 def test_line_budget_is_reported(server: LokiServer) -> None:
     now = utcnow()
     base = int((now - timedelta(minutes=5)).timestamp() * 1e9)

@@ -69,6 +69,9 @@ class Findings:
     served: set[str] = field(default_factory=set)
     """Services with a series that says it counts the calls they serve (a mesh proxy's
     `direction="inbound"`: `metric_edges.is_server_side`): workloads of their own."""
+    stores: dict[str, set[str]] = field(default_factory=dict)
+    """service → the store technologies it is, by the series it exports
+    (`analyzers.dependency.store_kinds`)."""
 
 
 def _dt(ts: float) -> datetime:

@@ -36,6 +36,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from aisre_cli.investigate.analyzers.changes import ChangeFinding, states_setting, takes_more
+from aisre_cli.investigate.analyzers.dependency import store_named
 from aisre_cli.investigate.analyzers.events import EventFinding
 from aisre_cli.investigate.analyzers.logs import LogFinding
 from aisre_cli.investigate.analyzers.metrics import MetricFinding
@@ -401,13 +402,22 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         anom[peer] = max(anom.get(peer, 0.0), LOG_ANOMALY * lf.strength)
         first[peer] = min(first.get(peer, lf.first_after), lf.first_after)
         failed_peers.setdefault(lf.service, set()).add(peer)
-    relay_resource_logs(
+    # client → {store: when its log began saying the store ran out}
+    refused_by: dict[str, dict[str, float]] = {}
+    for store, lf in relay_resource_logs(
         logs_at,
         topo,
         # in trouble: anomalous, and a service that went down above any that did not
         {x: v for x, v in anom.items() if v >= 0.2} | {x: 1.0 + anom[x] for x in fnd.dead},
         {x: {f.family for f in lst if f.family and is_bad(f)} for x, lst in per_svc.items()},
-    )
+        fnd.stores,
+    ):
+        # a store its client says ran out (in the store's own words) is in trouble from
+        # then, though it exports no reading of that resource
+        anom[store] = max(anom.get(store, 0.0), LOG_ANOMALY * lf.strength)
+        first[store] = min(first.get(store, lf.first_after), lf.first_after)
+        told = refused_by.setdefault(lf.service, {})
+        told[store] = min(told.get(store, lf.first_after), lf.first_after)
 
     # A service that exports no series at all, known by its logs alone (a legacy
     # service, a crashed pod that scrapes nothing), is in trouble from when its new
@@ -500,6 +510,13 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         # a slow dependency costs no CPU, and its callees' slowness seen from it is
         # partly its own (it is slow to send and to read)
         deeper *= 1.0 - own_starve.get(s, 0.0)
+        for d, said_at in refused_by.get(s, {}).items():
+            # its store refused its commands for want of a resource (its own log says
+            # so, in the store's words): that explains its errors from when it said
+            # so, however long the store had been filling, and whatever its own CPU
+            # did (retrying costs CPU)
+            near = 1.0 if on is None else math.exp(-abs(on - said_at) / sync_scale)
+            deeper = max(deeper, anom[d] * near * (min(1.0, anom[d] / an) if an else 1.0))
         up_surge = 0.0
         if has_topo:
             for x in topo.upstream(s):
@@ -725,9 +742,13 @@ def relay_resource_logs(
     topo: Topology,
     troubled: dict[str, float],
     own: dict[str, set[str]],
-) -> None:
+    stores: dict[str, set[str]] | None = None,
+) -> list[tuple[str, LogFinding]]:
     """Move a resource running out, said in the logs of several services at once, to the
-    one service they all call that is in trouble, in place.
+    one service they all call that is in trouble, in place; or said by one service in
+    its store's words (`redis command failed: OOM command not allowed`), to the one
+    store of that technology it calls (`dependency.store_named`; `stores`: service →
+    the store technologies it is).
 
     Two services do not run out of disk in the same minutes: the database's `could not
     extend file: No space left on device` (or `too many connections`, or a cache's `OOM
@@ -740,12 +761,22 @@ def relay_resource_logs(
     the others call, which says it first hand and keeps its line. Of those in trouble
     (`troubled`: service -> anomaly, a service that went down counting above any),
     the one most in trouble, when it is alone there. Without a topology, or with a
-    tie, the clients only lose it."""
+    tie, the clients only lose it. Returns the lines moved to a store named by its
+    technology: (store, the client's finding)."""
     said: dict[str, list[LogFinding]] = {}
-    for svc, found in logs_at.items():
-        for lf in found:
-            if lf.family in RESOURCE_LOG_FAMILIES and lf.family not in own.get(svc, set()):
+    moved: list[tuple[str, LogFinding]] = []
+    for svc, found in list(logs_at.items()):
+        for k, lf in enumerate(found):
+            if lf.family not in RESOURCE_LOG_FAMILIES or lf.family in own.get(svc, set()):
+                continue
+            store = store_named(lf.template, svc, topo, stores) if stores else None
+            if store is not None:
+                moved.append((store, lf))
+                found[k] = replace(lf, family=None)
+            else:
                 said.setdefault(lf.family, []).append(lf)
+    for store, lf in moved:
+        _add_log(logs_at, store, lf)
     for shared in said.values():
         services = sorted({lf.service for lf in shared})
         if len(services) < 2:
@@ -764,6 +795,7 @@ def relay_resource_logs(
             ]
         if source and source not in services:
             _add_log(logs_at, source, max(shared, key=lambda lf: lf.strength))
+    return moved
 
 
 def _add_log(logs_at: dict[str, list[LogFinding]], svc: str, lf: LogFinding) -> None:

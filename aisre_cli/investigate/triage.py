@@ -314,6 +314,7 @@ def analyze_context(
     changes += change_an.versions_seen(series, changes)
     change_findings = change_an.correlate(changes, onset)
     silent = dep_an.find_silent(ctx.series, alert_ts)
+    stores = dep_an.store_kinds(ctx.series)
     dead = dep_an.find_dead(
         metric_findings,
         log_stats.findings,
@@ -321,7 +322,7 @@ def analyze_context(
         ctx.logs,
         silent,
         topo,
-        dep_an.store_kinds(ctx.series),
+        stores,
     )
     if not topo.depends_on and log_stats.findings:
         from_logs = dep_an.mention_topology(log_stats.findings, known, ctx.logs)
@@ -358,6 +359,7 @@ def analyze_context(
         events=event_findings,
         observed=observed_families(series, matcher),
         served={s.service for s in series if s.service and metric_edge_an.is_server_side(s)},
+        stores=stores,
     )
     memory_class: str | None = None
     if memory is not None:

@@ -973,6 +973,22 @@ _MSG_KEYS = (
 log driver (`log`), OpenTelemetry's log data model (`body`), structlog (`event`), GCP
 (`textPayload`), journald (`MESSAGE`), GELF (`short_message`), Loki's `logcli -o jsonl`
 (`line`)."""
+FAILED_LEVELS = frozenset({"warn", "error", "fatal"})
+"""Levels whose records' `error`/`err` field is read with their message (`with_failure`)."""
+
+
+def with_failure(msg: str, obj: dict[str, Any]) -> str:
+    """A record's message with what failed, where its logger keeps that beside it: zap,
+    zerolog and logrus write `"msg": "call paylane failed", "error": "…tls: expired
+    certificate"`. Unchanged where the message already says it."""
+    err = obj.get("error")
+    if err is None:
+        err = obj.get("err")
+    if type(err) is str and err and err not in msg:
+        return f"{msg}: {err}"
+    return msg
+
+
 _SERVICE_KEYS = ("service.name", "service_name", "app")
 """Where a record names its service when it has no `service` key (OpenTelemetry)."""
 _LEVEL_GUESS = re.compile(r"\b(FATAL|PANIC|CRITICAL|ERROR|ERR|WARN(?:ING)?|INFO|DEBUG)\b", re.I)
@@ -1186,7 +1202,11 @@ def read_jsonl_logs(
             # one string object per service name, not one per record
             svc_append(svc_names.setdefault(svc, svc))
             lvl_append(lvl)
-            msg_append(msg if type(msg) is str else str(msg))
+            if type(msg) is not str:
+                msg = str(msg)
+            if lvl in FAILED_LEVELS:
+                msg = with_failure(msg, obj)
+            msg_append(msg)
             fi_append(file_idx)
             ln_append(lineno)
             row += 1

@@ -36,7 +36,13 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from aisre_cli.errors import SourceError
 from aisre_cli.model import LogTable, SourceNote
 from aisre_cli.settings.config import DEFAULT_SERVICE_LABELS, LokiSource
-from aisre_cli.sources.bundle import guess_level, normalize_level, service_of
+from aisre_cli.sources.bundle import (
+    FAILED_LEVELS,
+    guess_level,
+    normalize_level,
+    service_of,
+    with_failure,
+)
 from aisre_cli.sources.catalog import SourceEnv, SourceType
 from aisre_cli.sources.http import Health, HttpSource, parse_model, probe, user_auth
 from aisre_cli.sources.querylog import QueryStat, record
@@ -312,9 +318,10 @@ class Loki(HttpSource):
         level_label = labels.get("level") or labels.get("detected_level")
         msg = line
         level: str | None = None
+        obj: Any = None
         if line.startswith("{"):
             try:
-                obj: Any = orjson.loads(line)
+                obj = orjson.loads(line)
             except orjson.JSONDecodeError:
                 obj = None
             if isinstance(obj, dict):
@@ -336,6 +343,8 @@ class Loki(HttpSource):
                 level = normalize_level(level_label)
             else:
                 level = guess_level(line) or "info"
+        if isinstance(obj, dict) and level in FAILED_LEVELS:
+            msg = with_failure(msg, obj)
         table.ts.append(ts / 1e9)
         table.service.append(svc)
         table.level.append(level)

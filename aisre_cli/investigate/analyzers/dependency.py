@@ -218,9 +218,7 @@ def store_kinds(series: Iterable[Series]) -> dict[str, set[str]]:
     return out
 
 
-def _store_named(
-    text: str, caller: str, calls: Topology, stores: dict[str, set[str]]
-) -> str | None:
+def store_named(text: str, caller: str, calls: Topology, stores: dict[str, set[str]]) -> str | None:
     """The one service `caller` calls that is the store its error line names by
     technology (no service by name): `The MySQL server is running with the --read-only
     option` from a service whose one MySQL is `trips-db`. None for no such store, or
@@ -271,7 +269,7 @@ def find_dead(
             text = _texts(lf, logs)
             hit = [svc for svc, rx in rxs.items() if svc != lf.service and rx.search(text)]
             if not hit and calls is not None and stores:
-                store = _store_named(text, lf.service, calls, stores)
+                store = store_named(text, lf.service, calls, stores)
                 hit = [store] if store is not None else []
             for svc in hit:
                 down = lf.family == "dependency" and bool(_DOWN.search(lf.template))

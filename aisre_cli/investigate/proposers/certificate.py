@@ -3,7 +3,7 @@
 Read from expiry timestamps (blackbox `probe_ssl_earliest_cert_expiry`) and from
 countdown gauges ("seconds/days remaining"), both by `metrics.cert_expiry`, or from
 TLS errors in logs: its clients' naming it as the server they called, its own log of
-the handshakes it served failing, or any while the service is also unreachable."""
+its peers rejecting its certificate, or any while the service is also unreachable."""
 
 from __future__ import annotations
 
@@ -31,23 +31,28 @@ def _cert_logs(scene: Scene, s: str) -> list[LogFinding]:
     ]
 
 
-SERVED_TLS_FAILED = re.compile(
-    r"ssl_do_handshake\(\) failed.*while ssl handshaking|http: tls handshake error from",
+OWN_CERT_REJECTED = re.compile(
+    r"remote error: tls: (bad|expired|unknown|revoked|unsupported) certificate"
+    # `sslv3`, `tlsv1.2` (a template masks their digits)
+    r"|(ssl|tls)v\S* alert ((bad|unknown|revoked|unsupported) )?certificate"
+    r"|(ssl|tls)v\S* alert unknown ca",
     re.IGNORECASE,
 )
-"""A TLS server's own log of handshakes that failed with its clients: nginx's
-`SSL_do_handshake() failed (… alert certificate expired …) while SSL handshaking,
-client: …`, Go's `http: TLS handshake error from 1.2.3.4:5678: remote error: tls: bad
-certificate`. The certificate it serves is what its clients reject; a client's own TLS
-errors (`x509: certificate has expired`) are about the server it called."""
+"""A TLS alert the service received about the certificate it presented: its peer
+rejected it. Go's `remote error: tls: expired certificate` (a client whose mTLS
+certificate the server refused, or Go's server: `http: TLS handshake error from …:
+remote error: tls: bad certificate`), OpenSSL's `sslv3 alert certificate expired` in
+nginx's `SSL_do_handshake() failed (…) while SSL handshaking`. The certificate is this
+service's own; a TLS error it raised itself (`x509: certificate has expired`) is about
+the peer's."""
 
 
-def _served(scene: Scene, s: str) -> list[LogFinding]:
-    """TLS handshakes `s` served that failed, from its own logs (`SERVED_TLS_FAILED`)."""
+def _own_rejected(scene: Scene, s: str) -> list[LogFinding]:
+    """`s`'s own log of its peers rejecting its certificate (`OWN_CERT_REJECTED`)."""
     return [
         x
         for x in scene.fnd.logs.findings
-        if x.family == "certificates" and x.service == s and SERVED_TLS_FAILED.search(x.template)
+        if x.family == "certificates" and x.service == s and OWN_CERT_REJECTED.search(x.template)
     ]
 
 
@@ -61,11 +66,11 @@ def cert_signal(scene: Scene, view: ServiceView) -> float:
     """How strongly the service's certificate expired: its expiry readings; TLS errors
     its clients logged naming it (an expired certificate fails every handshake with it,
     though the service stays up and its own series show only the calls that no longer
-    arrive), or its own log of the handshakes it served failing (`_served`); or, while
-    it is unreachable, any TLS error about it."""
+    arrive), or its own log of its peers rejecting its certificate (`_own_rejected`);
+    or, while it is unreachable, any TLS error about it."""
     s = view.name
     certs = [f for f in scene.fnd.certs if f.series.service == s]
-    named = _named_by_clients(view) + _served(scene, s)
+    named = _named_by_clients(view) + _own_rejected(scene, s)
     logs = _cert_logs(scene, s) + named
     if not certs and not named and not (logs and s in scene.fnd.dead):
         return 0.0
