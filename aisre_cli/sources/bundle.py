@@ -1204,7 +1204,7 @@ def read_jsonl_logs(
             lvl_append(lvl)
             if type(msg) is not str:
                 msg = str(msg)
-            if lvl in FAILED_LEVELS:
+            if lvl in FAILED_LEVELS and ("error" in obj or "err" in obj):
                 msg = with_failure(msg, obj)
             msg_append(msg)
             fi_append(file_idx)
