@@ -487,6 +487,35 @@ def test_restart_counter_proposes_crash_loop() -> None:
     assert not cands(a, "resource_saturation", "api")
 
 
+def test_a_release_that_harmed_its_service_explains_the_crash_loop_it_brought() -> None:
+    """api was released 30 minutes before its containers began crashing, and its error
+    ratio rose after the release: the crash loop (a leak the release brought) is the
+    release's doing, which ranks first, and so is its memory running out. A release
+    after which api stayed as it was explains nothing: they keep their readings."""
+    ts = [T0 + i * STEP for i in range(N)]
+    loop = _restarts(ts, [0.0 if t < FAULT else float(int((t - FAULT) / STEP) + 1) for t in ts])
+    rel = _deploy("rel", "api", FAULT - 30 * STEP)
+    worse = series("http_errors_ratio", "api", 0.01, 0.2, at=FAULT - 28 * STEP)
+    a = run(context([loop, worse], changes=[rel]))
+    (crash,) = cands(a, "crash_loop", "api")
+    (dep,) = cands(a, "deploy", "api")
+    assert dep.features["change_harm"] > 0.5
+    assert dep.score > crash.score
+    same = run(context([loop, series("http_errors_ratio", "api", 0.01)], changes=[rel]))
+    (kept,) = cands(same, "crash_loop", "api")
+    assert kept.features["kind_signal"] == pytest.approx(1.0, abs=0.05)
+    assert crash.features["kind_signal"] < 0.75 * kept.features["kind_signal"]
+    # its memory running out (the leak itself) is the release's doing alike
+    leak = series("container_memory_working_set_bytes", "api", 2e8, 9e8)
+
+    def mem(extra: Series) -> float:
+        b = run(context([leak, extra], changes=[rel]))
+        (sat,) = [c for c in cands(b, "resource_saturation", "api") if c.subject == "memory"]
+        return sat.features["kind_signal"]
+
+    assert mem(worse) < 0.75 * mem(series("http_errors_ratio", "api", 0.01))
+
+
 def test_one_restart_is_not_a_loop() -> None:
     """A container that died once (a drained node, one liveness failure) restarts once:
     its counter's 10-minute increase is 1, a third of a loop."""

@@ -70,6 +70,9 @@ from aisre_cli.model import (
     Topology,
 )
 
+CHANGE_EXPLAINED = frozenset({"crash_loop", "resource_saturation"})
+"""Kinds a harmful change at the same service explains in part (`Ranker.candidates`)."""
+
 FEATURES: tuple[str, ...] = (
     "anomaly",  # strongest bad-direction anomaly at the service (0-1)
     "root_local",  # anomaly not explained by a deeper anomalous dependency
@@ -401,6 +404,17 @@ class Ranker:
             for name in sorted(proposers):
                 out.extend(proposers[name](sc, view))
         self._memory_candidates(out, fnd, sc)
+        # a change at a service that did harm there explains its crash loop or its
+        # resource running out (a leak the release brought, a pool it shrank): the
+        # mechanism is the change's doing, as a surge above explains load (`make`)
+        harmed: dict[str, float] = {}
+        for c in out:
+            if c.kind in ("deploy", "config_change"):
+                h = min(1.0, c.features.get("change_harm", 0.0))
+                harmed[c.service] = max(harmed.get(c.service, 0.0), h)
+        for c in out:
+            if c.kind in CHANGE_EXPLAINED and harmed.get(c.service, 0.0) > 0:
+                c.features["kind_signal"] *= 1.0 - 0.5 * harmed[c.service]
         # "unknown" is the lesser reading of a service only as far as a specific kind
         # reads it too; at a service nothing specific explains, it is the only
         # reading and must compete with other services on their shared features
