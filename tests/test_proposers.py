@@ -4035,6 +4035,28 @@ def test_a_health_gauge_one_series_per_state(
     assert (c.family, c.bad_up) == ("availability", bad_up)
 
 
+def test_a_store_cluster_that_turns_red_is_down() -> None:
+    """db's cluster reports itself red (`elasticsearch_cluster_health_status{color=
+    "red"}` 0 → 1: primaries unassigned) as api's errors rise: db is down, a dependency
+    failure. Red half the time, or yellow (replicas missing), is trouble, not down; a
+    pod's not-ready condition is one pod's, not the service's."""
+
+    def down(
+        labels: dict[str, str], name: str = "elasticsearch_cluster_health_status", to: float = 1.0
+    ) -> float:
+        health = series(name, "db", 0.0, to, noise=0.0, labels=labels)
+        a = run(context([health, series("http_errors_ratio", "api", 0.01, 0.3)]))
+        return max(
+            (c.features["dependency_down"] for c in cands(a, "dependency_failure", "db")),
+            default=0.0,
+        )
+
+    assert down({"color": "red"}) > 0.5
+    assert down({"color": "red"}, to=0.5) < 0.5  # red half the time (averaged): not down
+    assert down({"color": "yellow"}) < 0.5
+    assert down({"condition": "false"}, "kube_pod_status_ready") < 0.5
+
+
 @pytest.mark.parametrize(
     "name",
     [

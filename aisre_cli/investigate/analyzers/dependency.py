@@ -146,12 +146,17 @@ def _texts(lf: LogFinding, logs: LogTable | None) -> str:
 
 
 def _fails_all(f: MetricFinding) -> bool:
-    """Its availability fell to (almost) nothing compared to its baseline, or, for a
-    share of requests, (almost) every request now fails: success down to a tenth of
-    what it was, or errors up to nine in ten of the whole. The same dead service in
-    whichever way its metrics put it."""
+    """Its availability fell to (almost) nothing compared to its baseline, or its
+    cluster reports itself red, or, for a share of requests, (almost) every request now
+    fails: success down to a tenth of what it was, or errors up to nine in ten of the
+    whole. The same dead service in whichever way its metrics put it."""
     if f.family == "availability" and f.direction < 0:
         return f.level <= 0.1 * (abs(f.baseline) or 1.0)
+    if f.family == "availability" and f.bad and f.direction > 0:
+        # a cluster that reports itself red (Elasticsearch's and OpenSearch's
+        # `cluster_health_status{color="red"}` at 1): primaries unassigned, requests
+        # to them fail
+        return f.series.labels.get("color", "").lower() == "red" and f.level >= 0.9
     if f.family != "errors" or not f.bad or f.shape not in ("percent", "ratio"):
         return False
     if f.direction < 0:  # a success share
