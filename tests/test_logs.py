@@ -441,6 +441,14 @@ def test_template_is_capped() -> None:
         ("READONLY You can't write against a read only replica.", {"dependency"}),
         ("pymongo.errors.NotPrimaryError: not master", {"dependency"}),
         ("MongoServerError: NotWritablePrimary", {"dependency"}),
+        # Kafka's brokers down below min.insync.replicas: writes refused
+        (
+            "kafka call failed: Messages are rejected since there are fewer in-sync "
+            "replicas than required.",
+            {"dependency"},
+        ),
+        ("org.apache.kafka.common.errors.NotEnoughReplicasException", {"dependency"}),
+        ("replicas: 3 in sync, ok", {None}),
         ("mount: /data: read-only file system", {"disk"}),
         # a client retrying the server it names: the call failed (read only when no
         # family says more: a retried refused connection is still refused)

@@ -841,13 +841,16 @@ resolver's), which its template masks."""
 
 READ_ONLY_LOG = (
     r"--read-only|read[- ]only (?:option|mode|replica|transaction)|"
-    r"write against a read only|not ?writable ?primary|\bnot master\b"
+    r"write against a read only|not ?writable ?primary|\bnot master\b|"
+    r"fewer in-sync replicas than required|not_?enough_?replicas"
 )
 """A store that refuses writes: MySQL's `--read-only` option (error 1290), PostgreSQL's
 `cannot execute … in a read-only transaction` on a standby, Redis' `READONLY You can't
 write against a read only replica`, MongoDB's `NotWritablePrimary` / `not master`,
-A failover gone wrong, or writes sent to a
-replica: the store is failing its callers, though it is up."""
+Kafka's `NotEnoughReplicasException` (`Messages are rejected since there are fewer
+in-sync replicas than required`: brokers down below `min.insync.replicas`). A failover
+gone wrong, writes sent to a replica, or too few replicas left: the store is failing
+its callers, though it is up."""
 
 LOG_FAMILY_PATTERNS: dict[str, str] = {
     "certificates": r"x509|certificate|ssl|tls handshake|cert(ificate)? (has )?expired",
@@ -866,7 +869,7 @@ LOG_FAMILY_PATTERNS: dict[str, str] = {
     "traffic": r"rate limit|too many requests|429|queue full|load shedding|overload",
 }
 LOG_GUARDED_PATTERNS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "dependency": (READ_ONLY_LOG, ("read", "master", "writable")),
+    "dependency": (READ_ONLY_LOG, ("read", "master", "writable", "replicas")),
 }
 """Families a line has by a pattern tried only on lines holding one of its words
 (lower-cased): read after `LOG_FAMILY_PATTERNS`, and cheap on the lines without them
