@@ -1021,6 +1021,33 @@ def test_change_harm_before_and_after() -> None:
     assert cb.score > ci.score
 
 
+def test_a_changes_harm_is_read_with_the_detectors_noise_floor() -> None:
+    """One throttled scheduler period a minute after a flag, over none before, is no harm
+    (the detector reads throttling against a floor of half a period a second); ten a
+    second is."""
+
+    def harm(after: float) -> float:
+        ts = [T0 + i * STEP for i in range(N)]
+        total, vals = 0.0, []
+        for t in ts:
+            total += after * STEP if t >= FAULT - 600 else 0.0
+            vals.append(total)
+        thr = Series(
+            "container_cpu_cfs_throttled_periods_total",
+            "api",
+            {"service": "api"},
+            ts,
+            vals,
+            query="container_cpu_cfs_throttled_periods_total",
+        )
+        flag = Change(id="f", ts=_dt(FAULT - 600), service="api", kind="flag")
+        a = run(context([thr, series("http_errors_ratio", "web", 0.01, 0.3)], changes=[flag]))
+        return a.findings.harm["f"].harm
+
+    assert harm(1 / 60) < 0.1
+    assert harm(10.0) > 0.5
+
+
 def test_a_deploy_at_a_watched_service_that_stayed_quiet_is_marked_quiet() -> None:
     """A deploy at a service whose own series are there and did not move, with no log of
     its own, is `quiet` (its own signals speak for its innocence); an unwatched service
@@ -2547,9 +2574,19 @@ def test_a_few_failed_calls_after_a_change_are_little_harm(
     d = Change(id="d", ts=_dt(at), service="api", kind="deploy", summary="v2", version="v2")
     h = change_an.attribute([d], [rated], FamilyMatcher().classify)["d"]
     assert harm[0] <= h.harm <= harm[1], h.harm
-    # the same level as a share of calls, not a rate of them, keeps its own noise floor
-    share = replace(rated, name="http_error_ratio", labels={"service": "api"}, query="x")
-    assert change_an.attribute([d], [share], FamilyMatcher().classify)["d"].harm > 0.5
+    # the same level as a share of calls, not a rate of them, is read against the
+    # share's own floor (0.2% of the whole, as the detector reads it): 0 → 0.83% of calls
+    # failing is four floors, a share of 5% far more, whatever the count of calls
+    share = replace(
+        rated,
+        name="http_error_ratio",
+        labels={"service": "api"},
+        values=[1 / 120 if t >= at else 0.0 for t in ts],
+        query="x",
+    )
+    assert 0.2 < change_an.attribute([d], [share], FamilyMatcher().classify)["d"].harm < 0.5
+    more = replace(share, values=[v * 6 for v in share.values])
+    assert change_an.attribute([d], [more], FamilyMatcher().classify)["d"].harm > 0.9
 
 
 @pytest.mark.parametrize(

@@ -647,7 +647,7 @@ SHARE_FLOOR = 0.002
 """A share of requests (success or errors, as a percent or a ratio) has a noise floor of
 this fraction of its full scale, whichever way it is expressed: 99.6% success and 0.4%
 errors are one measurement, and the floor of the first (0.2% of its level) must not
-vanish from the second because its level is near zero (`metrics._share_floor`; the
+vanish from the second because its level is near zero (`metrics.share_floor`; the
 canary comparison's error shares too, `changes._version_harm`)."""
 THROTTLED_PERIODS_FLOOR = 0.5
 """Throttled CFS periods a second that matter: 5% of the 10 periods a second of the

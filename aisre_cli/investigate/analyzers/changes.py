@@ -284,7 +284,7 @@ def attribute(
     new version are compared with the other versions' over the same minutes: those
     from the change on, or, given the incident's `onset`, from `INCIDENT_LEAD_S`
     before it if that is later."""
-    from aisre_cli.investigate.analyzers.metrics import failures_z
+    from aisre_cli.investigate.analyzers.metrics import failures_z, share_floor
 
     by_svc: dict[str, list[Series]] = {}
     for s in series:
@@ -310,7 +310,9 @@ def attribute(
                 continue
             base, sd = _robust(pre)
             level, _ = _robust(post)
-            scale = max(sd, 0.05 * abs(base), 1e-9)
+            # the noise floor the detector reads it with (`metrics.share_floor`): one
+            # throttled period a minute, a failure share of a fraction of a percent
+            scale = max(sd, 0.05 * abs(base), share_floor(cls), 1e-9)
             sign = 1.0 if cls.bad_up else -1.0
             z = (level - base) / scale * sign
             if sign > 0:

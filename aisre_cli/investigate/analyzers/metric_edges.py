@@ -50,9 +50,9 @@ the peer is slow, not the way to it."""
 
 
 def _side(s: Series) -> str:
-    """ "client" or "server" where a series' `reporter` or `direction` says which end
-    of the calls it measures, in its labels or pinned by its query where an aggregation
-    dropped them (`families.label_or_pin`); "" where they say nothing."""
+    """Which end of the calls a series measures, where its `reporter` or `direction`
+    says so, in its labels or pinned by its query where an aggregation dropped them
+    (`families.label_or_pin`): "client", "server", or "" where they say nothing."""
     reporter = label_or_pin(s.labels, s.query, "reporter")
     direction = label_or_pin(s.labels, s.query, "direction")
     if reporter == "source" or direction == "outbound":
@@ -170,7 +170,7 @@ _UNITS = (("millisecond", "_ms"), ("microsecond", "_us"), ("second", "_s"))
 
 
 def _unit(name: str) -> str:
-    """ "ms", "us" or "s" where a metric's name says its unit, else ""."""
+    """The unit a metric's name says ("ms", "us" or "s"), else ""."""
     n = name.lower()
     for (word, suffix), unit in zip(_UNITS, ("ms", "us", "s"), strict=True):
         if word in n or n.endswith(suffix):

@@ -149,7 +149,7 @@ def _counted(c: SignalClass) -> bool:
     return c.family in _COUNTED and c.shape not in ("percent", "ratio")
 
 
-def _share_floor(c: SignalClass) -> float:
+def share_floor(c: SignalClass) -> float:
     """The noise floor that comes from what the signal means, not from its history:
     a share of requests (`SHARE_FLOOR`), or the catalogue's `SignalClass.floor` (CPU
     throttling: the share of scheduler periods that makes a difference)."""
@@ -377,7 +377,7 @@ def _detect_matrix(
     whole = np.all(x == np.floor(x), axis=1)
     floors = np.array([_count_floor(c, b) for c, b in zip(classes, base.tolist(), strict=True)])
     poisson = np.where(whole, floors, 0.0)
-    shares = np.array([_share_floor(c) for c in classes])
+    shares = np.array([share_floor(c) for c in classes])
     # `_visited`: the baseline's order statistics (NaN, past each row's end, sort last)
     ordered = np.sort(basex, axis=1)
     last = be - 1
@@ -727,7 +727,7 @@ def _detect_rows(
         sd = math.sqrt(_np_sum(sq) / be)
         span = max(abs(v - base) for v in x)
         poisson = _count_floor(c, base) if _whole(x) else 0.0
-        share = _share_floor(c)
+        share = share_floor(c)
         visited = _visited(sorted(basev), base) if mad == 0 else 0.0
         scale = max(
             1.4826 * mad,
