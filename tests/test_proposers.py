@@ -1650,6 +1650,22 @@ def test_network_time_on_calls_proposes_network_at_the_callee() -> None:
     assert not cands(a, "network", "db")
 
 
+def test_time_waiting_in_a_lagging_event_loop_is_not_the_wire() -> None:
+    """web's calls to api grow 80 ms between the client's span and the server's, and
+    api's own log says its event loop lags: the requests waited in api before its
+    server span began. That is api's CPU, not the network to it."""
+    spans = _calls(30, FAULT - 600, 1.0, "b") + _calls(10, FAULT + 10, 80.0, "a")
+    lag = "503 Service Unavailable: server overloaded (event loop lag 1840ms)"
+    logs = [(FAULT + 5 + 10 * k, "api", "error", lag) for k in range(20)]
+    logs += [(T0 + 60 * k, "api", "info", "GET /v1/items 200") for k in range(40)]
+    a = run(context(spans=spans, logs=logs))
+    assert not cands(a, "network", "api")
+    assert [c for c in cands(a, "resource_saturation", "api") if c.subject == "cpu"]
+    # the same line about something else keeps the wire's reading
+    other = [(t, sv, lv, "503 Service Unavailable from upstream") for t, sv, lv, _ in logs]
+    assert cands(run(context(spans=spans, logs=other)), "network", "api")
+
+
 def test_steady_network_time_is_quiet() -> None:
     spans = _calls(30, FAULT - 600, 1.0, "b") + _calls(10, FAULT + 10, 1.0, "a")
     assert trace_edges.edge_gaps(spans, FAULT) == []

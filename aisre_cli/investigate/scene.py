@@ -373,7 +373,11 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         oom = max((x.strength for x in found_ev if x.cls == "crash" and x.oom), default=0.0)
         if oom > own_starve.get(s, 0.0):
             own_starve[s] = oom
-    edges = [e for e in fnd.edges if e.caller not in starved]
+    # ... nor do edges into a callee whose own log says its CPU is out (a Node
+    # service's event loop lagging): a request waits in it before its server span
+    # starts, and the client's span counts the wait as the wire's
+    lagging = {lf.service for lf in fnd.logs.findings if lf.family == "cpu" and lf.strength >= 0.5}
+    edges = [e for e in fnd.edges if e.caller not in starved and e.callee not in lagging]
     net = network_blame(edges)
     edge_anom: dict[str, float] = {}
     for e in edges:
