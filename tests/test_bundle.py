@@ -479,6 +479,12 @@ def test_optional_files_may_be_missing(tmp_path: Path) -> None:
             None,
         ),
         ({"service": "mon-prometheus-blackbox-exporter", "instance": "https://x.io"}, None),
+        # a consumer group's lag is the consumer's, whichever broker's job scraped it
+        ({"job": "kafka-exporter", "consumergroup": "ledger-sink"}, "ledger-sink"),
+        (
+            {"job": "events-kafka", "consumer_group": "ticketing-worker", "topic": "t"},
+            "ticketing-worker",
+        ),
         # no pod (Nomad, Docker): the application's container, not a sidecar's
         ({"job": "cadvisor", "container": "geocoder"}, "geocoder"),
         ({"job": "cadvisor", "container": "istio-proxy"}, None),

@@ -318,6 +318,10 @@ def test_catalogue_reads_reason_labels() -> None:
         ),
         ("ResponseStatus", {"httpstatusgroup": "5xx"}, "errors"),
         ("unbound_answers_rcode_total", {"rcode": "SERVFAIL"}, "errors"),
+        # CoreDNS's answers: the lookups it answered are demand, its failures the network
+        ("coredns_dns_responses_total", {"rcode": "NOERROR"}, "traffic"),
+        ("coredns_dns_responses_total", {"rcode": "SERVFAIL"}, "network"),
+        ("coredns.response_code_count", {"rcode": "NOERROR"}, "traffic"),
         # a status in words is the calls that failed; only a container's `reason`
         # "Error" is an exit (kube-state-metrics)
         ("http_requests_total", {"status": "error"}, "errors"),

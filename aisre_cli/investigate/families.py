@@ -612,6 +612,8 @@ class FamilyMatcher:
                 "traffic",
             ):
                 fam = "errors"
+            elif r == "noerror" and fam == "network":
+                fam = "traffic"  # a DNS server's answered lookups: demand, not a fault
         if _START_TIME.search(text):
             # a timestamp, not a duration: it moves when the process starts again (a
             # rollout as much as a crash), so it says "something restarted", no kind

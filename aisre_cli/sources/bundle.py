@@ -476,7 +476,6 @@ WELL_KNOWN_SERVICE_LABELS: tuple[str, ...] = (
     "deployment",  # kube-state-metrics' deployment series
     "statefulset",
     "daemonset",
-    "consumergroup",  # kafka-exporter's consumer lag: the consumer's
     "kubernetes_name",  # Prometheus' example kubernetes-service-endpoints relabelling
     "exported_job",  # the job a series had before the collector's job replaced it
     "task_group",  # Nomad's allocation metrics
@@ -570,6 +569,12 @@ def service_of(labels: dict[str, str], service_labels: Sequence[str]) -> str | N
     service by (`WELL_KNOWN_SERVICE_LABELS`). With none, the workload of its pod: a
     cAdvisor or kube-state-metrics series names its pod, not its service; with no pod,
     its container (Nomad, Docker), unless a sidecar's."""
+    group = labels.get("consumergroup") or labels.get("consumer_group")
+    if group:
+        # a consumer group's lag or offsets (kafka_exporter's `consumergroup`, Datadog's
+        # and Burrow's `consumer_group`) measure the consumer, whichever broker's job
+        # scraped them
+        return group
     own = labels.get("exported_service")
     if own and not _COLLECTOR_JOB.search(own):
         # the series' own `service`, renamed because the scrape target had one (the
