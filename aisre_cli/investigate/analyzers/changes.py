@@ -234,12 +234,6 @@ def _restarts_z(cls: SignalClass, pre: list[float], post: list[float]) -> float:
     return (added - before) / math.sqrt(max(before, 1.0))
 
 
-def _step(s: Series) -> float:
-    """The series' mean step, in seconds (0 with fewer than two points)."""
-    ts = s.timestamps
-    return (ts[-1] - ts[0]) / (len(ts) - 1) if len(ts) > 1 else 0.0
-
-
 def _z_strength(z: float) -> float:
     return float(min(1.0, math.log1p(max(z - 2.0, 0.0)) / math.log1p(30.0)))
 
@@ -284,7 +278,7 @@ def attribute(
     new version are compared with the other versions' over the same minutes: those
     from the change on, or, given the incident's `onset`, from `INCIDENT_LEAD_S`
     before it if that is later."""
-    from aisre_cli.investigate.analyzers.metrics import failures_z, share_floor
+    from aisre_cli.investigate.analyzers.metrics import failures_z, mean_step, share_floor
 
     by_svc: dict[str, list[Series]] = {}
     for s in series:
@@ -317,7 +311,7 @@ def attribute(
             z = (level - base) / scale * sign
             if sign > 0:
                 # a few failed calls after it, over none before, are no harm done
-                span = min(s.timestamps[-1], t + AFTER_S) - t + _step(s)
+                span = min(s.timestamps[-1], t + AFTER_S) - t + mean_step(s)
                 z = min(z, failures_z(s, cls, level, base, span))
                 z = min(z, _restarts_z(cls, pre, post))
             h = _z_strength(z)

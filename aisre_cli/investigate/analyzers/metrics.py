@@ -530,9 +530,14 @@ def _few_failures_z(
     ts = row.timestamps
     if d <= 0 or len(ts) < 2:
         return math.inf
-    step = (ts[-1] - ts[0]) / (len(ts) - 1)
-    span = (until if until is not None else ts[-1]) - ts[oi] + step
+    span = (until if until is not None else ts[-1]) - ts[oi] + mean_step(row)
     return failures_z(row, c, lv, base, span)
+
+
+def mean_step(s: Series) -> float:
+    """The series' mean step, in seconds (0 with fewer than two points)."""
+    ts = s.timestamps
+    return (ts[-1] - ts[0]) / (len(ts) - 1) if len(ts) > 1 else 0.0
 
 
 def failures_z(row: Series, c: SignalClass, level: float, base: float, span: float) -> float:
@@ -1067,13 +1072,14 @@ def placed_on(
             pods[(host, s.service)].add(s.labels.get("pod") or s.labels.get("pod_name") or "")
     for host, svc, pod in placements:
         pods[(host, svc)].add(pod)
-    total: dict[str, set[tuple[str, str]]] = defaultdict(set)
-    for (host, svc), names in pods.items():
-        total[svc] |= {(host, p) for p in names if p} or {(host, "")}
+    # a pod not named is one place on its machine
+    places = {k: {p for p in names if p} or {""} for k, names in pods.items()}
+    total: dict[str, int] = defaultdict(int)
+    for (_, svc), mine in places.items():
+        total[svc] += len(mine)
     out: dict[str, dict[str, float]] = {}
-    for (host, svc), names in pods.items():
-        mine = {(host, p) for p in names if p} or {(host, "")}
-        out.setdefault(host, {})[svc] = len(mine) / len(total[svc])
+    for (host, svc), mine in places.items():
+        out.setdefault(host, {})[svc] = len(mine) / total[svc]
     return out
 
 
