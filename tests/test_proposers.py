@@ -1670,6 +1670,77 @@ def test_time_waiting_in_a_lagging_event_loop_is_not_the_wire() -> None:
     assert cands(run(context(spans=spans, logs=other)), "network", "api")
 
 
+def test_time_waiting_in_a_piled_up_request_queue_is_not_the_wire() -> None:
+    """The same grown gap, where api's requests in progress (ASP.NET Core's
+    `current-requests`) or its thread pool's queue piled up from the fault: the calls
+    waited in api before its server span began. No network reading at api; a count of
+    something else (its connections to the database) leaves the wire's reading."""
+    spans = _calls(30, FAULT - 600, 1.0, "b") + _calls(10, FAULT + 10, 80.0, "a")
+    for name in (
+        "microsoftaspnetcorehosting_current_requests",
+        "http_requests_inprogress",
+        "systemruntime_threadpool_queue_length",
+    ):
+        piled = series(name, "api", 4.0, 120.0, noise=0.05)
+        assert not cands(run(context([piled], spans=spans)), "network", "api"), name
+    pool = series("db_client_connections_usage", "api", 4.0, 120.0, noise=0.05)
+    assert cands(run(context([pool], spans=spans)), "network", "api")
+
+
+def test_requests_piling_up_above_a_failing_callee_are_its_wait() -> None:
+    """api's requests in progress pile up (no latency series of its own says why) as
+    db, which it calls, fails: api waits on db. The pile-up still reads as api's
+    saturation, but at half or less of the same reading where db stayed fine."""
+    piled = series("microsoftaspnetcorehosting_current_requests", "api", 4.0, 120.0)
+    dead = series("up", "db", 1.0, 0.0, noise=0.0)
+    (alone,) = cands(run(context([piled])), "resource_saturation", "api")
+    (below,) = cands(run(context([piled, dead])), "resource_saturation", "api")
+    assert below.features["kind_signal"] <= 0.75 * alone.features["kind_signal"]
+
+
+def _client_failures(caller: str, peer: str, per_min: float) -> Series:
+    """A caller's OpenTelemetry client counter of calls to `peer` that got no answer
+    (`error.type`, no status): none before the fault, `per_min` a minute from then on."""
+    s = _client_calls(caller, peer, "", per_min)
+    lab = {k: v for k, v in s.labels.items() if k != "http_response_status_code"}
+    lab["error_type"] = "System.Net.Http.HttpRequestException"
+    return replace(s, labels=lab)
+
+
+def test_failed_calls_to_a_peer_serving_fine_are_the_way_to_it() -> None:
+    """api's calls to db fail (its client counter, no answer) while db goes on serving
+    its own requests without an error: the calls fail between them, or before db's
+    server counts them. Both readings stand at db, neither confidently."""
+    fails = _client_failures("api", "db", 40.0)
+    served = series("http_server_requests_total", "db", 50.0, 50.0)
+    a = run(context([fails, served]))
+    (net,) = cands(a, "network", "db")
+    (dep,) = cands(a, "dependency_failure", "db")
+    assert net.features["kind_signal"] == pytest.approx(dep.features["kind_signal"])
+    assert "fail on the way" in net.statement
+    # db's own errors rising with them: db is failing, not the way to it
+    own = series("http_errors_ratio", "db", 0.01, 0.3)
+    b = run(context([fails, served, own]))
+    assert not [c for c in cands(b, "network", "db") if "on the way" in c.statement]
+    # a peer with no series of its own (an outside API) is measured by its callers alone
+    c = run(context([fails]))
+    assert cands(c, "dependency_failure", "db")
+    assert not cands(c, "network", "db")
+
+
+def test_a_peers_reading_from_long_before_does_not_speak_for_failed_calls() -> None:
+    """db's CPU crept up two hours before api's calls to it began to fail: that is
+    about something else, and api's count of the failed calls still says db fails.
+    The same CPU rising with the failures speaks for db itself."""
+    fails = _client_failures("api", "db", 40.0)
+    early = series("process_cpu_seconds_total_ratio", "db", 0.2, 0.6, at=T0 + 5 * STEP)
+    a = run(context([fails, early]))
+    assert a.findings.dead.get("db") is not None
+    now = series("process_cpu_seconds_total_ratio", "db", 0.2, 0.6)
+    b = run(context([fails, now]))
+    assert b.findings.dead.get("db") is None
+
+
 def test_steady_network_time_is_quiet() -> None:
     spans = _calls(30, FAULT - 600, 1.0, "b") + _calls(10, FAULT + 10, 1.0, "a")
     assert trace_edges.edge_gaps(spans, FAULT) == []
@@ -4204,6 +4275,9 @@ def test_envoy_stats_name_the_status_class_by_its_digit_and_the_cluster_called()
         "envoy_cluster_upstream_rq_active",
         "run_googleapis_com:container_max_request_concurrencies",  # Cloud Run
         "aws_lambda_concurrent_executions_maximum",
+        "microsoftaspnetcorehosting_current_requests",  # ASP.NET Core's current-requests
+        "http_requests_inprogress",  # prometheus_client's track_inprogress gauges
+        "starlette_requests_in_progress",
     ],
 )
 def test_requests_in_progress_are_held_at_once_not_demand(name: str) -> None:

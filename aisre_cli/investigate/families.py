@@ -52,6 +52,15 @@ FAMILIES: tuple[str, ...] = (
     "traffic",
 )
 
+REQUESTS_IN_PROGRESS = (
+    r"in_?flight|in_?progress|(^|_)current_requests|(^|_)active_requests|requests_active"
+    r"|(^|_)rq_active"
+)
+"""Requests a service is handling at once (`http_requests_in_flight`, OpenTelemetry's
+`http.server.active_requests`, ASP.NET Core's `current-requests`, Python clients'
+`track_inprogress` gauges, Envoy's `upstream_rq_active`): by Little's law arrivals times
+how long each takes, so they pile up when calls get slower as much as when more arrive."""
+
 DEFAULT_PATTERNS: dict[str, list[str]] = {
     "certificates": [
         r"cert",
@@ -163,13 +172,9 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"file_descriptors",
         r"(^|_)sockets?($|_)",
         r"(^|_)threads?($|_)",
-        # requests in progress (Little's law: arrivals times how long each takes): they
-        # pile up when calls get slower as much as when more arrive, so a count held
-        # at once, not demand (`http_requests_in_flight`, OpenTelemetry's
-        # `http.server.active_requests`, Envoy's `upstream_rq_active`, Cloud Run's
-        # `max_request_concurrencies`, Lambda's `concurrent_executions`)
-        r"in_?flight",
-        r"(^|_)active_requests|requests_active|(^|_)rq_active",
+        # requests in progress: a count held at once, not demand (Cloud Run's
+        # `max_request_concurrencies`, Lambda's `concurrent_executions` too)
+        REQUESTS_IN_PROGRESS,
         r"concurren(t|cy|cies)",
         r"active_quer(y|ies)",  # a database's statements running now (Datadog, OTel)
     ],

@@ -56,7 +56,12 @@ from aisre_cli.investigate.evidence import (
     shorten_parts,
     trace_evidence,
 )
-from aisre_cli.investigate.families import born_status, outbound
+from aisre_cli.investigate.families import (
+    REQUESTS_IN_PROGRESS,
+    born_status,
+    normalize_name,
+    outbound,
+)
 from aisre_cli.model import Context, Evidence, Topology
 
 
@@ -231,6 +236,14 @@ def _weight(f: MetricFinding) -> float:
     return w * (1.0 if f.known else GENERIC_WEIGHT)
 
 
+_WAITING = re.compile(
+    REQUESTS_IN_PROGRESS + r"|threadpool_queue|(^|_)(work_?)?queue_(depth|size|length)|backlog"
+)
+"""Requests waiting their turn inside a service: in progress, or queued for a thread or
+an accept (counts of the `connections` family), unlike the pools it holds towards its
+own dependencies."""
+
+
 def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
     a = ctx.alert.service
     alert_ts = ctx.alert.starts_at.timestamp()
@@ -377,6 +390,20 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
     # service's event loop lagging): a request waits in it before its server span
     # starts, and the client's span counts the wait as the wire's
     lagging = {lf.service for lf in fnd.logs.findings if lf.family == "cpu" and lf.strength >= 0.5}
+    # ... and the same where its requests visibly wait their turn: its in-flight
+    # requests or its work queue (a thread pool's, an accept backlog) piled up
+    lagging |= {
+        s
+        for s, lst in per_svc.items()
+        if any(
+            f.family == "connections"
+            and f.scope == "service"
+            and is_bad(f)
+            and f.strength >= 0.5
+            and _WAITING.search(normalize_name(f.series.name))
+            for f in lst
+        )
+    }
     edges = [e for e in fnd.edges if e.caller not in starved and e.callee not in lagging]
     net = network_blame(edges)
     edge_anom: dict[str, float] = {}

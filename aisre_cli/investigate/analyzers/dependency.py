@@ -293,8 +293,12 @@ def find_dead(
                 d.strength = min(1.0, max(d.strength, 0.3) + bonus * lf.strength)
         moved = {f.series.service for f in metric_findings if f.bad and f.series.service}
         # a peer is read by its own readings of what they mean; one the catalogue does
-        # not know (a cache's keyspace misses) leaves its callers' failed calls to say
-        told = {s for f in metric_findings if f.bad and f.family and (s := f.series.service)}
+        # not know (a cache's keyspace misses) leaves its callers' failed calls to say,
+        # and so does one whose readings moved at another time (`OWN_LEAD_S`)
+        told: dict[str, list[float]] = {}
+        for f in metric_findings:
+            if f.bad and f.family and f.series.service:
+                told.setdefault(f.series.service, []).append(f.onset)
         _measured_by_callers(out, metric_findings, known_services, told)
         if calls is not None:
             _named_by_callers(out, log_findings, calls, logs, moved | set(out))
@@ -305,7 +309,7 @@ def _measured_by_callers(
     out: dict[str, DependencyFinding],
     metric_findings: list[MetricFinding],
     known_services: set[str],
-    moved: set[str],
+    moved: dict[str, list[float]],
 ) -> None:
     """Callers' client-side error readings (`metric_edges.is_client_side`) that name a
     known service as the peer, where that service shows nothing of its own (not in
@@ -319,7 +323,9 @@ def _measured_by_callers(
         if f.family != "errors" or not f.bad or not caller or not is_client_side(f.series):
             continue
         peer = peer_of(f.series, known_services)
-        if peer is None or peer == caller or peer in moved:
+        if peer is None or peer == caller:
+            continue
+        if any(t >= f.onset - OWN_LEAD_S for t in moved.get(peer, ())):
             continue
         d = out.get(peer)
         if d is None:
@@ -369,6 +375,10 @@ def _named_by_callers(
 
 MENTION_MIN = 0.2
 """Log findings weaker than this (a template barely above its baseline) infer no call."""
+OWN_LEAD_S = 900.0
+"""A peer's own reading that began more than this before its callers' calls to it
+failed (its CPU creeping up two hours before) is about something else: it does not
+speak for those failures, and the callers' count of them still does."""
 
 
 def mention_topology(

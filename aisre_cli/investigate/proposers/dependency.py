@@ -9,6 +9,7 @@ a database, and the disk is the story."""
 
 from __future__ import annotations
 
+from aisre_cli.investigate.analyzers.dependency import OWN_LEAD_S, DependencyFinding
 from aisre_cli.investigate.evidence import (
     Candidate,
     _Ev,
@@ -49,6 +50,26 @@ def exhausted(view: ServiceView, down_at: float) -> float:
     )
 
 
+ON_THE_WAY = 0.5
+"""The share of a dependency failure read as the network's where only its callers'
+client metrics count failed calls to it while its own server-side series go on without
+errors (`served_fine`): the calls failed between them, or before its server counted
+them (a full accept queue); the data cannot tell the two apart, so both stand."""
+
+
+def served_fine(scene: Scene, view: ServiceView, d: DependencyFinding) -> bool:
+    """Only callers' client metrics say calls to the service fail (no availability
+    reading, silence or log line), and the service measures the requests it serves
+    itself with no error reading of its own since shortly before they did."""
+    if not d.client or d.logs or d.metric is not None or d.silence is not None:
+        return False
+    if "traffic" not in scene.fnd.observed.get(view.name, set()):
+        return False
+    return not any(
+        f.family == "errors" and is_bad(f) and f.onset >= d.onset - OWN_LEAD_S for f in view.metrics
+    )
+
+
 @register("dependency")
 def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     s = view.name
@@ -66,7 +87,24 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     spec += [log_evidence(x, scene.ctx) for x in d.logs[:2]]
     down = view.features.get("dependency_down", 0.0)
     other = max(crash_signal(view), cert_signal(scene, view), exhausted(view, d.onset))
+    way = ON_THE_WAY if served_fine(scene, view, d) else 0.0
+    out: list[Candidate] = []
+    if way:
+        out.append(
+            make(
+                scene,
+                view,
+                "network",
+                s,
+                f"{callers}'s calls to {s} fail from {_hm(d.onset)} (their client metrics"
+                f" count the failures) while {s} goes on serving without errors of its own:"
+                " the calls fail on the way to it.",
+                down * (1.0 - other) * way,
+                list(spec),
+            )
+        )
     return [
+        *out,
         make(
             scene,
             view,
@@ -82,7 +120,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             if d.client and not d.logs
             else f"{callers}'s calls to {s} fail from {_hm(d.onset)} (timeouts, retries):"
             f" {s} is failing or slow.",
-            down * (1.0 - other),
+            down * (1.0 - other) * (1.0 - way),
             spec,
-        )
+        ),
     ]

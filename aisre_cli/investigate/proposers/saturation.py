@@ -26,7 +26,7 @@ from aisre_cli.investigate.evidence import (
     log_evidence,
     metric_evidence,
 )
-from aisre_cli.investigate.families import limit_name, normalize_name
+from aisre_cli.investigate.families import REQUESTS_IN_PROGRESS, limit_name, normalize_name
 from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
 from aisre_cli.investigate.scene import TOL_S, Scene, ServiceView
@@ -56,8 +56,8 @@ something, most often a callee, even where no trace says which."""
 
 
 IN_PROGRESS = re.compile(
-    r"goroutines|threads?_(busy|active|live)|(^|_)(live|active|busy)_threads|in_?flight"
-    r"|active_requests|requests_active|rq_active|concurren"
+    r"goroutines|threads?_(busy|active|live)|(^|_)(live|active|busy)_threads|concurren|"
+    + REQUESTS_IN_PROGRESS
 )
 """Counts of work in progress with no pool or limit of their own: goroutines, busy or
 live threads, requests in flight. By Little's law they grow with how long each piece
@@ -234,6 +234,10 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             sig *= 1.0 - SLOWED_EXPLAINS
         if all(headroom(scene, f) for f in lead):
             sig *= 1.0 - FAR_FROM_LIMIT
+    if lead and IN_PROGRESS.search(normalize_name(lead[0].series.name)):
+        # work in progress piling up where the services it calls went wrong as early:
+        # it waits on them (no latency series of its own need say so)
+        sig *= 1.0 - SLOWED_EXPLAINS * view.features["deeper"]
     res = (
         (lead[0].family if lead else sat_logs[0].family if sat_logs else None)
         or (cap.resource if cap is not None else None)
