@@ -24,7 +24,13 @@ from aisre_cli.investigate.analyzers.metric_edges import client_calls
 from aisre_cli.investigate.evidence import Candidate
 from aisre_cli.investigate.families import FamilyMatcher
 from aisre_cli.investigate.proposers import all_proposers, register
-from aisre_cli.investigate.triage import Analysis, analyze_context
+from aisre_cli.investigate.triage import (
+    UNLINKED_PRIOR,
+    Analysis,
+    analyze_context,
+    build_report,
+    unowned_endpoint,
+)
 from aisre_cli.model import (
     Alert,
     Change,
@@ -706,6 +712,49 @@ def test_expiry_timestamp_proposes_certificate_expiry() -> None:
     a = run(context([s]))
     (cert,) = cands(a, "certificate_expiry", "api")
     assert cert.features["kind_signal"] == pytest.approx(1.0)
+
+
+def _public_cert(url: str, service: str = "", expires: float = FAULT) -> Series:
+    """A blackbox probe's certificate expiry of `url` (no `service` label unless given)."""
+    ts = [T0 + i * STEP for i in range(N)]
+    lab = {"instance": url, "job": "blackbox", **({"service": service} if service else {})}
+    return Series("probe_ssl_earliest_cert_expiry", service, lab, ts, [expires] * N)
+
+
+def test_a_certificate_of_an_endpoint_no_service_claims_is_the_endpoints() -> None:
+    """The probed public host names no known service: its expired certificate is a
+    suspect of its own, named by the host, and the verdict escalates at the doubt an
+    unlinked alert gets, since which service serves the host the data does not say."""
+    ctx = context([_public_cert("https://tickets.example.com/healthz")])
+    probe = Alert(id="p1", name="BlackboxProbeFailed", service=None, starts_at=_dt(ALERT))
+    ctx.alert, ctx.alerts = probe, [probe]
+    a = run(ctx)
+    (cert,) = cands(a, "certificate_expiry", "tickets.example.com")
+    assert cert.features["kind_signal"] == pytest.approx(1.0)
+    verdict = build_report(a).verdict
+    top = verdict.hypotheses[0]
+    assert (top.kind, top.service) == ("certificate_expiry", "tickets.example.com")
+    assert verdict.escalate and "no known service claims" in verdict.reason
+    assert top.confidence <= UNLINKED_PRIOR
+    # the same certificate seen at a known service (cert-manager's, expiring at the same
+    # moment) is that service's, and nothing doubts it
+    own = _public_cert("https://api.shop.svc/", service="api")
+    own = replace(own, name="certmanager_certificate_expiration_timestamp_seconds")
+    b = run(context([_public_cert("https://tickets.example.com/healthz"), own]))
+    assert not cands(b, "certificate_expiry", "tickets.example.com")
+    assert cands(b, "certificate_expiry", "api")
+    # one expiring at another moment stays the endpoint's (neither has expired yet)
+    end = T0 + N * STEP
+    soon = _public_cert("https://tickets.example.com/healthz", expires=end + 86400.0)
+    later = replace(own, values=[end + 2 * 86400.0] * N)
+    c = run(context([soon, later]))
+    assert cands(c, "certificate_expiry", "tickets.example.com")
+    # a service the topology leaves out but whose own series name it is no endpoint
+    billing = _public_cert("https://billing.shop.svc/", service="billing")
+    d = run(context([billing]))
+    assert cands(d, "certificate_expiry", "billing")
+    assert unowned_endpoint(d, "billing") is None
+    assert unowned_endpoint(a, "tickets.example.com") == "tickets.example.com"
 
 
 def test_probe_failure_proposes_dependency_failure() -> None:

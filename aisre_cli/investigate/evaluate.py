@@ -58,7 +58,7 @@ from aisre_cli.investigate.rank import (
     service_mass,
     softmax_with_null,
 )
-from aisre_cli.investigate.triage import Analysis, analyze_context, build_report
+from aisre_cli.investigate.triage import Analysis, analyze_context, build_report, link_doubt
 from aisre_cli.settings.config import Profile
 from aisre_cli.sources.bundle import focus_hint, focus_problem
 from aisre_cli.sources.registry import SourceSet, bundle_set
@@ -617,6 +617,10 @@ def evaluate_bundle(
         if order:
             mass = service_mass((c.service, c.prob) for c in cands)
             res.service_confidence = mass[cands[order[0]].service]
+            # what the report shows and escalates on (`triage.link_doubt`)
+            doubt = link_doubt(analysis, cands[order[0]].service)
+            res.confidence *= doubt
+            res.service_confidence *= doubt
         res.null_prob = analysis.null_prob
         res.top = ordered[0] if ordered else None
         res.n_candidates = len(cands)

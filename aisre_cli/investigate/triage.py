@@ -114,6 +114,24 @@ by it, so such a verdict escalates instead of naming another service's cause at 
 a judgement, not fitted: no dataset we hold has such alerts."""
 
 
+def link_doubt(analysis: Analysis, service: str) -> float:
+    """The factor on a hypothesis' confidence for what the data cannot link: an alert no
+    gathered data knows (`Analysis.unlinked`), or a cause at an endpoint no service
+    claims (`unowned_endpoint`: the reading may be certain, whose it is is not). The
+    confidence shown, escalated on and graded is the one after it."""
+    if analysis.unlinked is not None or unowned_endpoint(analysis, service) is not None:
+        return UNLINKED_PRIOR
+    return 1.0
+
+
+def unowned_endpoint(analysis: Analysis, service: str) -> str | None:
+    """`service` when it is an endpoint known only by its host: a certificate probed at a
+    URL that names no known service (`metrics.endpoint_certs`), so no series names it."""
+    if not any(f.series.service == service for f in analysis.findings.certs):
+        return None
+    return None if any(s.service == service for s in analysis.ctx.series) else service
+
+
 def unlinked_service(ctx: Context, topo: Topology) -> str | None:
     """The alert's service if no gathered data knows it (see `Analysis.unlinked`)."""
     svc = ctx.alert.service
@@ -300,7 +318,7 @@ def analyze_context(
         metric_an.thin_out(metric_an.detect(series, matcher, alert_ts), series, matcher), placed
     )
     metric_findings += metric_an.ran_out(series, matcher, alert_ts, metric_findings)
-    certs = metric_an.cert_expiry(ctx.series, matcher, alert_ts)
+    certs = metric_an.endpoint_certs(metric_an.cert_expiry(ctx.series, matcher, alert_ts))
     a = ctx.alert.service
     cone = ({a} | topo.downstream(a)) if a and a in topo.services() else set()
     onset = ranker.incident_onset(ctx, metric_findings, alert_ts, cone)
@@ -420,10 +438,12 @@ def build_report(
     ranker = Ranker(w)
     ctx = analysis.ctx
     hyps, evidence = ranker.to_hypotheses(analysis.candidates)
-    if analysis.unlinked is not None:
-        for h in hyps:
-            h.confidence = round(h.confidence * UNLINKED_PRIOR, 4)
-            h.service_confidence = round(h.service_confidence * UNLINKED_PRIOR, 4)
+    sure: dict[str, float] = {}
+    for h in hyps:
+        if (doubt := link_doubt(analysis, h.service)) < 1.0:
+            sure.setdefault(h.service, h.confidence)
+            h.confidence = round(h.confidence * doubt, 4)
+            h.service_confidence = round(h.service_confidence * doubt, 4)
     cited_refs = {(e.kind, e.ref, e.summary) for e in evidence}
     for mev in analysis.findings.memory_evidence:
         if (mev.kind, mev.ref, mev.summary) not in cited_refs:
@@ -445,6 +465,14 @@ def build_report(
             f" {analysis.unlinked} were gathered and the topology does not name it; the"
             f" hypotheses are about the incident in the services that have data (best:"
             f" {top.kind} on {top.service}, confidence {top.confidence:.2f} after that doubt)"
+        )
+    elif (host := unowned_endpoint(analysis, top.service)) is not None:
+        escalate = True
+        reason = (
+            f"{top.kind} on {host}, an endpoint no known service claims: the reading is"
+            f" {sure.get(host, top.confidence):.2f} sure, but which service serves it (an"
+            " ingress, a load balancer, a third party) the data does not say; hand it to"
+            " whoever owns it"
         )
     elif w.escalates(top.confidence, analysis.null_prob, top.kind):
         escalate = True

@@ -1653,6 +1653,38 @@ def as_rate(s: Series) -> Series:
     return _derived(s, "rate", max(4 * step, 60), out_t, out_v)
 
 
+SAME_CERT_S = 120.0
+"""Two certificate readings whose time left agrees this closely, expiring at the same
+step, read one certificate (a prober's view of a host and cert-manager's of a secret)."""
+
+
+def endpoint_certs(certs: list[MetricFinding]) -> list[MetricFinding]:
+    """A certificate of an endpoint no known service's name matches (a probe of the
+    public `https://tickets.example.com/`, `attribute_by_url`) is the one service's
+    whose own certificate expires at the same moment (the same certificate, seen by the
+    prober and by cert-manager); else the endpoint's: named by its host, it is a
+    suspect of its own, as a third-party API's is, rather than a reading of nobody's.
+    Which service serves that host (an ingress, a load balancer) the data then does
+    not say; the engineer reading the host knows."""
+    out: list[MetricFinding] = []
+    for f in certs:
+        target = next((f.series.labels[k] for k in _URL_LABELS if f.series.labels.get(k)), "")
+        labels, _ = _host_words(target) if not f.series.service else ([], set())
+        if not labels:
+            out.append(f)
+            continue
+        same = {
+            g.series.service
+            for g in certs
+            if g.series.service
+            and abs(g.level - f.level) <= SAME_CERT_S
+            and abs(g.onset - f.onset) <= SAME_CERT_S
+        }
+        who = next(iter(same)) if len(same) == 1 else ".".join(labels)
+        out.append(replace(f, series=replace(f.series, service=who)))
+    return out
+
+
 def cert_expiry(
     series: list[Series], matcher: FamilyMatcher, alert_ts: float
 ) -> list[MetricFinding]:
