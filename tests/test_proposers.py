@@ -755,6 +755,9 @@ def test_a_certificate_of_an_endpoint_no_service_claims_is_the_endpoints() -> No
     assert cands(d, "certificate_expiry", "billing")
     assert unowned_endpoint(d, "billing") is None
     assert unowned_endpoint(a, "tickets.example.com") == "tickets.example.com"
+    # a target that is no DNS name (control characters, a path only) names no endpoint
+    odd = run(context([_public_cert("https://tick\x1bets.example.com/")]))
+    assert not [c for c in cands(odd, "certificate_expiry") if c.service != "web"]
 
 
 def test_probe_failure_proposes_dependency_failure() -> None:

@@ -1653,6 +1653,7 @@ def as_rate(s: Series) -> Series:
     return _derived(s, "rate", max(4 * step, 60), out_t, out_v)
 
 
+_DNS_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 SAME_CERT_S = 120.0
 """Two certificate readings whose time left agrees this closely, expiring at the same
 step, read one certificate (a prober's view of a host and cert-manager's of a secret)."""
@@ -1670,8 +1671,8 @@ def endpoint_certs(certs: list[MetricFinding]) -> list[MetricFinding]:
     for f in certs:
         target = next((f.series.labels[k] for k in _URL_LABELS if f.series.labels.get(k)), "")
         labels, _ = _host_words(target) if not f.series.service else ([], set())
-        if not labels:
-            out.append(f)
+        if not labels or not all(_DNS_LABEL.fullmatch(x) for x in labels):
+            out.append(f)  # no host, or not a DNS name: nobody's, as before
             continue
         same = {
             g.series.service
