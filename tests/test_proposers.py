@@ -2479,6 +2479,35 @@ def test_errors_naming_a_service_blame_it_only_where_it_is_quiet_and_called(
     assert not any(d.answered for d in a.findings.dead.values())
 
 
+@pytest.mark.parametrize(
+    ("status", "behind"),
+    [("502 Bad Gateway", True), ("504 Gateway Timeout", True), ("500 Internal Error", False)],
+)
+def test_a_gateways_answer_names_the_service_behind_the_proxy(status: str, behind: bool) -> None:
+    """api calls an egress proxy, which calls two outside APIs; api's new errors are the
+    proxy's gateway answers for calls whose URL names one of them. The proxy got no good
+    answer from behind it: that API failed, and the other is not named. A plain 500 is
+    the proxy's own answer and names nothing behind it."""
+    msg = f"Server error '{status}' for url 'http://egress-proxy.svc:8080/textwave/v1/messages'"
+    lines = [(FAULT + 30 + i * 20, "api", "error", msg) for i in range(10)]
+    lines += [(T0 + i * 30.0, "api", "info", "GET /health 200") for i in range(N * 2)]
+    ctx = context([series("http_errors_ratio", "api", 0.01, 0.3)], logs=lines)
+    ctx.topology = Topology(
+        depends_on={
+            "web": ["api"],
+            "api": ["egress-proxy"],
+            "egress-proxy": ["textwave", "paynexa"],
+            "textwave": [],
+            "paynexa": [],
+        }
+    )
+    a = run(ctx)
+    assert ("textwave" in a.findings.dead) is behind
+    assert "paynexa" not in a.findings.dead
+    if behind:
+        assert a.findings.dead["textwave"].callers == ["api"]
+
+
 @pytest.mark.parametrize(("callees", "own"), [(("pricing",), False), (("pricing", "tax"), True)])
 def test_timeouts_naming_one_callee_are_about_it_not_the_callers_network(
     callees: tuple[str, ...], own: bool

@@ -359,7 +359,16 @@ def _named_by_callers(
         if not callees:
             continue
         text = _texts(lf, logs)
-        for svc in callees:
+        # a gateway's answer (502 Bad Gateway, 504 Gateway Timeout) says the proxy
+        # called got no good answer from behind it: the service behind it that the
+        # call names (`/textwave/v1/messages` through an egress proxy) failed
+        behind = [
+            up
+            for svc in (callees if _GATEWAY.search(text) else [])
+            for up in calls.depends_on.get(svc, [])
+            if up != lf.service and len(up) >= 3 and up not in callees
+        ]
+        for svc in [*callees, *behind]:
             if svc == lf.service or svc in moved or not _name_rx(svc).search(text):
                 continue
             d = out.get(svc)
@@ -373,6 +382,8 @@ def _named_by_callers(
             d.strength = min(1.0, max(d.strength, 0.3) + NAMED_BONUS * lf.strength)
 
 
+_GATEWAY = re.compile(r"\b(502|504)\b|bad gateway|gateway time-?out", re.IGNORECASE)
+"""A proxy's answer that the service behind it failed (RFC 9110 15.6.3, 15.6.5)."""
 MENTION_MIN = 0.2
 """Log findings weaker than this (a template barely above its baseline) infer no call."""
 OWN_LEAD_S = 900.0
