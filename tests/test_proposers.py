@@ -4086,6 +4086,19 @@ def test_a_canary_is_compared_like_with_like_and_by_its_share_of_failed_calls() 
     # the same canary without failures: its larger share of calls is no harm
     h = change_an.attribute([d], [*old, new_ok], FamilyMatcher().classify)["d"]
     assert h.version_harm < 0.3, h.version_detail
+    # ... nor, over half an hour, failing 0.4% of them where the old pods fail none
+    # (`VERSION_SHARE_FLOOR`): real, the worst pod at every moment, but it pages nobody
+    early = T0 + 5 * STEP
+    d = Change(id="d", ts=_dt(early), service="api", kind="deploy", version="2.0")
+    new_ok = rated("new", "2.0", "200", 14.0, start=early)
+    faint = rated("new", "2.0", "500", 0.056, start=early)
+    h = change_an.attribute([d], [*old, new_ok, faint], FamilyMatcher().classify)["d"]
+    assert h.version_harm == 0.0, h.version_detail
+    assert "new version 2.0 at 0.40% vs 0.00%" in h.version_detail
+    # 1.5% of them is
+    some = rated("new", "2.0", "500", 0.215, start=early)
+    h = change_an.attribute([d], [*old, new_ok, some], FamilyMatcher().classify)["d"]
+    assert h.version_harm > 0.5, h.version_detail
 
 
 def test_a_rollout_that_replaced_the_old_pods_is_cited_as_before_and_after() -> None:

@@ -234,6 +234,14 @@ def _restarts_z(cls: SignalClass, pre: list[float], post: list[float]) -> float:
     return (added - before) / math.sqrt(max(before, 1.0))
 
 
+VERSION_SHARE_FLOOR = 0.01
+"""The least excess of failed calls, as a share of a new version's calls, that counts as
+worse than its old pods, however sure the difference: one percent, about what the
+fastest SLO burn-rate page needs (14.4 times a 99.9% budget). A canary failing 0.4% of
+its calls where the old pods fail none is real, but adds a tenth of a percent to its
+service and pages nobody."""
+
+
 def _z_strength(z: float) -> float:
     return float(min(1.0, math.log1p(max(z - 2.0, 0.0)) / math.log1p(30.0)))
 
@@ -578,6 +586,8 @@ def _version_harm(
         scale = max(o_sd, rel * abs(o_med), floor)
         z = (n_med - o_med) / scale * sign
         h = max(_z_strength(z), _worst_pod(g[True], g[False], frm, sign, o_med, scale))
+        if id(g[True][0]) in shared and (n_med - o_med) * sign < VERSION_SHARE_FLOOR:
+            h = 0.0  # real, perhaps, but too little to be anyone's incident
         if cls.family:
             fams[cls.family] = max(fams.get(cls.family, 0.0), h)
         if cls.family in FOOTPRINT_FAMILIES:
