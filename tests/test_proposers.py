@@ -1546,6 +1546,23 @@ def test_a_service_known_by_its_logs_alone_dates_its_trouble() -> None:
     assert c.features["change_harm"] < 0.7  # web's before-and-after: api's doing too
 
 
+def test_a_shift_that_harms_nothing_does_not_date_the_incident() -> None:
+    """The paging service shows nothing of its own. Half an hour before the page, api's
+    request rate fell (a release moving traffic to its new pods, a quiet hour ending):
+    that harms nothing and does not date the incident, which the page then dates; a rise
+    of its errors would."""
+    fell = series("http_requests_total_rate", "api", 160.0, 100.0, at=T0 + 20 * STEP)
+    ctx = context([fell])
+    ctx.series = [s for s in ctx.series if s.service != "web"]
+    a = run(ctx)
+    assert [f.bad for f in a.findings.metrics if f.series.service == "api"] == [False]
+    assert a.onset == ALERT - 120.0
+    failing = series("http_errors_ratio", "api", 0.01, 0.3, at=T0 + 20 * STEP)
+    ctx = context([fell, failing])
+    ctx.series = [s for s in ctx.series if s.service != "web"]
+    assert run(ctx).onset == pytest.approx(T0 + 20 * STEP, abs=STEP)
+
+
 def test_change_after_onset_is_not_harm() -> None:
     hotfix = _deploy("d-hotfix", "api", FAULT + 600)
     a = run(context([series("http_errors_ratio", "api", 0.01, 0.3)], changes=[hotfix]))

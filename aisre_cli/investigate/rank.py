@@ -380,6 +380,9 @@ class Ranker:
                 [(f.onset, f.strength) for f in own if f.strength >= scene.ONSET_SHARE * top]
             )
         inc = [f for f in rel if f.series.service in cone and f.strength >= ONSET_MIN]
+        # trouble dates it; a shift that harms nothing (a release moving traffic
+        # between versions, a quiet hour ending) does not, and the page does then
+        inc = [f for f in inc if f.bad]
         if inc:
             # the paging service shows nothing of its own: the incident began where its
             # dependencies' strongest anomalies near the page began, not at the
