@@ -2480,6 +2480,62 @@ def test_callers_whose_new_errors_name_a_quiet_callee_blame_what_it_answers() ->
     assert api.features["deeper"] > 0.2
 
 
+def test_errors_naming_what_a_troubled_callee_answered_are_its() -> None:
+    """pricing's latency rose ten minutes before api's errors began saying what pricing
+    answered it, and api's own error ratio rose later still: pricing explains api's
+    trouble (api's `deeper`), however far apart the two anomalies began. Errors that do
+    not name it leave api its own trouble."""
+
+    def api_after(
+        msg: str,
+        slow_at: float | None = FAULT - 600,
+        level: str = "error",
+        failing_at: float = FAULT + 300,
+    ) -> Analysis:
+        lines = [(FAULT - 300 + i * 20, "api", level, msg.format(svc="api")) for i in range(20)]
+        lines += [(T0 + i * 30.0, "api", "info", "GET /health 200") for i in range(N * 2)]
+        extra = [
+            series("http_errors_ratio", "api", 0.01, 0.3, at=failing_at),
+            series(
+                "http_request_duration_seconds_p99",
+                "pricing",
+                0.05,
+                None if slow_at is None else 0.5,
+                at=slow_at or FAULT,
+            ),
+        ]
+        ctx = context(extra, logs=lines)
+        ctx.topology = Topology(depends_on={"web": ["api"], "api": ["pricing"], "pricing": []})
+        return run(ctx)
+
+    named = api_after(PRICE)
+    (own,) = cands(named, "unknown", "api")
+    assert own.features["deeper"] > 0.5
+    other = api_after("order total must be positive, got -1 in {svc}")
+    (own,) = cands(other, "unknown", "api")
+    assert own.features["deeper"] < 0.2
+    # naming a callee that stays fine (no series of it moves) explains nothing here
+    # (`dependency` reads that as it answering wrongly, weaker)
+    fine = api_after(PRICE, slow_at=None)
+    (own,) = cands(fine, "unknown", "api")
+    assert own.features["deeper"] < 0.5
+    # pricing slowing down only after api had been failing over what it answered: its
+    # trouble came later, and does not explain api's
+    enum = "unexpected response from pricing: enum value 7 not recognized"
+    later = api_after(enum, slow_at=FAULT + 300, failing_at=FAULT - 300)
+    (own,) = cands(later, "unknown", "api")
+    assert own.features["deeper"] < 0.2
+    # timing out on it is the way to it as much as what it answered: read by the
+    # network and dependency readings, not as its answers
+    timeouts = api_after("upstream request timeout calling pricing after 5s")
+    assert timeouts.findings.logs.findings[0].family == "network"
+    (own,) = cands(timeouts, "unknown", "api")
+    assert own.features["deeper"] < 0.5
+    # warnings naming it are no failure of api's
+    warned = api_after(PRICE, level="warn")
+    assert all(c.features["deeper"] < 0.2 for c in warned.candidates if c.service == "api")
+
+
 @pytest.mark.parametrize(
     ("msg", "moved", "topology", "level"),
     [

@@ -36,7 +36,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from aisre_cli.investigate.analyzers.changes import ChangeFinding, states_setting, takes_more
-from aisre_cli.investigate.analyzers.dependency import store_named
+from aisre_cli.investigate.analyzers.dependency import MENTION_MIN, names, store_named
 from aisre_cli.investigate.analyzers.events import EventFinding
 from aisre_cli.investigate.analyzers.logs import LogFinding
 from aisre_cli.investigate.analyzers.metrics import MetricFinding
@@ -461,6 +461,22 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         top = found[0].strength
         anom[s] = LOG_ANOMALY * top
         first[s] = min(x.first_after for x in found if x.strength >= ONSET_SHARE * top)
+    # client → {callee: when its new errors began naming what that callee answered}:
+    # `unexpected response from eta-service: enum value 7 not recognized` where
+    # eta-service is in trouble of its own from before (a callee with nothing of its own
+    # is read by `dependency`, as answering wrongly)
+    answered_by: dict[str, dict[str, float]] = {}
+    for s, found in logs_at.items():
+        for lf in found:
+            if lf.family is not None or lf.level not in ("error", "fatal"):
+                continue
+            for callee in topo.depends_on.get(s, []) if lf.strength >= MENTION_MIN else []:
+                # in trouble of its own, from before these errors began
+                if anom.get(callee, 0.0) < 0.2 or first[callee] > lf.first_after + TOL_S:
+                    continue
+                if names(lf, callee, ctx.logs):
+                    told = answered_by.setdefault(s, {})
+                    told[callee] = min(told.get(callee, lf.first_after), lf.first_after)
     lat = _latency_growth(per_svc)
     anomalous = {s for s, v in anom.items() if v >= 0.2}
     fan = _fan_out(topo, anomalous, first, max(TOL_S, step), fnd.observed, fnd.served, fams)
@@ -541,6 +557,12 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         # a slow dependency costs no CPU, and its callees' slowness seen from it is
         # partly its own (it is slow to send and to read)
         deeper *= 1.0 - own_starve.get(s, 0.0)
+        for d, said_at in answered_by.get(s, {}).items():
+            # its new errors say what a callee in trouble answered it: that callee
+            # explains them, and whatever of its own trouble came after they began
+            late = 0.0 if on is None else max(0.0, said_at - on - TOL_S)
+            near = math.exp(-late / sync_scale)
+            deeper = max(deeper, anom[d] * near * (min(1.0, anom[d] / an) if an else 1.0))
         for d, said_at in refused_by.get(s, {}).items():
             # its store refused its commands for want of a resource (its own log says
             # so, in the store's words): that explains its errors from when it said

@@ -136,6 +136,11 @@ def _name_rx(name: str) -> re.Pattern[str]:
     return re.compile(r"(?<![\w-])" + re.escape(name.lower()) + r"(?![\w-])")
 
 
+def names(lf: LogFinding, service: str, logs: LogTable | None) -> bool:
+    """The finding's template or example lines name `service` (as a whole word)."""
+    return bool(_name_rx(service).search(_texts(lf, logs)))
+
+
 def _texts(lf: LogFinding, logs: LogTable | None) -> str:
     """The template and its example lines: a template masks the host a line names
     (`host=<*>`), the lines still say it."""
