@@ -1431,6 +1431,21 @@ def test_canary_pods_no_worse_than_the_old_ones_clear_the_change() -> None:
     unlabelled = run(context([series("http_errors_ratio", "api", 0.01, 0.2)], changes=[d]))
     (u,) = [c for c in unlabelled.candidates if c.subject == "d-api"]
     assert u.features["kind_signal"] > 0.4 and u.features["change_proximity"] > 0.5
+    # nor does a rollout that replaced the old pods clear it: its new pods doing as the
+    # old ones did before it is not the same minutes, and proves nothing of them
+    # (v2 from 7 minutes before the fault, the last v1 pod gone 6 minutes later; both
+    # erring from 5 minutes before it)
+    cut, bad = 38, FAULT - 300
+    was = series("http_errors_ratio", "api", 0.01, 0.2, labels={"version": "v1"}, seed=2, at=bad)
+    gone = replace(was, timestamps=was.timestamps[: cut + 6], values=was.values[: cut + 6])
+    early = _deploy("d-api", "api", T0 + cut * STEP, version="v2")
+    fresh = series("http_errors_ratio", "api", 0.01, 0.2, labels={"version": "v2"}, seed=3, at=bad)
+    fresh = replace(fresh, timestamps=fresh.timestamps[cut:], values=fresh.values[cut:])
+    r = run(context([gone, fresh], changes=[early]))
+    assert not r.findings.harm["d-api"].version_side_by_side
+    (rc,) = [c for c in r.candidates if c.subject == "d-api"]
+    assert "does no worse than the old" not in rc.statement
+    assert rc.features["change_proximity"] > 0.0
 
 
 def _latency_alike(at: float) -> list[Series]:
@@ -2270,6 +2285,18 @@ def test_a_mesh_latency_named_by_its_file_is_in_the_unit_its_query_reads() -> No
     assert (edge.caller, edge.callee) == ("web", "api")
     assert edge.before_ms == pytest.approx(50.0, rel=0.05)
     assert edge.after_ms == pytest.approx(900.0, rel=0.05)
+
+
+def test_time_spent_calling_a_peer_is_no_call_edge() -> None:
+    """A client timer's `_sum` read alone (no count to divide by) is seconds spent calling
+    a second: it grows with more calls as much as with slower ones, so it is not one
+    call's time, and says nothing of the way to the peer (an OTel bundle cited 94 s)."""
+    peer = {"server_address": "api.shop.svc.cluster.local"}
+    spent = _client_to_api(peer, "http_client_request_duration_seconds_sum", 0.04)
+    assert spent.findings.edges == []
+    assert not cands(spent, "network", "api")
+    mean = _client_to_api(peer, "http_client_request_duration_seconds_avg", 0.04)
+    assert [(e.caller, e.callee) for e in mean.findings.edges] == [("web", "api")]
 
 
 def test_micrometer_client_timers_name_their_peer_by_client_name() -> None:

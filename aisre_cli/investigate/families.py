@@ -294,6 +294,14 @@ def normalize_name(name: str) -> str:
 _REQUESTS = re.compile(r"request|response|http|rpc|grpc|handl|operation|messag")
 _START_TIME = re.compile(r"(^|_)(start|boot)_time_seconds$|^node_time_seconds$")
 _TIMER_SUM = re.compile(r"(^|_)(seconds|milliseconds|ms|duration|latency)_sum$")
+
+
+def timer_sum(name: str) -> bool:
+    """A timer's `_sum` (time spent, seconds of work a second), not a duration per call:
+    read alone it grows with more calls as much as with slower ones."""
+    return bool(_TIMER_SUM.search(normalize_name(name)))
+
+
 # Shapes, by name (values confirm them where a name cannot: see `metrics.counter_like`).
 _COUNTER = re.compile(
     r"(_total|_count|_sum|_bucket|_seconds_total|_bytes_total)$"

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from aisre_cli.investigate.analyzers.metrics import MetricFinding, host_service
 from aisre_cli.investigate.analyzers.trace_edges import EdgeFinding
-from aisre_cli.investigate.families import label_or_pin, query_reading
+from aisre_cli.investigate.families import label_or_pin, query_reading, timer_sum
 from aisre_cli.model import Series
 
 PEER_LABELS: tuple[str, ...] = (
@@ -144,6 +144,8 @@ def metric_edges(findings: list[MetricFinding], known: set[str]) -> list[EdgeFin
         s = f.series
         if f.family != "latency" or f.direction <= 0 or not s.service or not is_client_side(s):
             continue
+        if timer_sum(s.name):
+            continue  # time spent calling it (no count to divide by), not one call's time
         callee = peer_of(s, known)
         if callee is None or callee == s.service:
             continue

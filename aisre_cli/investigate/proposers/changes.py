@@ -177,6 +177,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         cleared = (
             h is not None
             and h.version_compared
+            and h.version_side_by_side  # a rollout that replaced them: not the same minutes
             and h.version_harm < VERSION_WORSE
             and covers(h.version_by_family, view)
         )
