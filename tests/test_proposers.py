@@ -2299,6 +2299,17 @@ def test_time_spent_calling_a_peer_is_no_call_edge() -> None:
     assert [(e.caller, e.callee) for e in mean.findings.edges] == [("web", "api")]
 
 
+def test_a_series_naming_its_peer_service_is_the_calling_side() -> None:
+    """Datadog APM's client integrations report a database's calls as their own service
+    (`web-mongodb`) with `peer_service`: the caller's view, whatever the metric is named
+    (`trace.mongodb.query.duration`), so the time that grew went between them."""
+    a = _client_to_api({"peer_service": "api"}, "trace.mongodb.query.duration.99p", 0.04)
+    assert [(e.caller, e.callee) for e in a.findings.edges] == [("web", "api")]
+    # the same series with no peer named is the service's own latency
+    b = _client_to_api({}, "trace.mongodb.query.duration.99p", 0.04)
+    assert b.findings.edges == []
+
+
 def test_micrometer_client_timers_name_their_peer_by_client_name() -> None:
     """Spring Boot's `http.client.requests` timer tags the host it called `clientName`."""
     for label in ("clientName", "client_name"):

@@ -66,7 +66,11 @@ def is_client_side(s: Series) -> bool:
     """The series measures calls made by its service (not calls it serves): its
     `reporter` or `direction` says so (`_side`), else a `client` metric."""
     side = _side(s)
-    return side == "client" if side else "client" in s.name.lower()
+    if side:
+        return side == "client"
+    # `peer.service` is set on the calling side only (OpenTelemetry, Datadog APM's
+    # client integrations: `entitlements-mongodb` calling `mongo-users`)
+    return "client" in s.name.lower() or bool(s.labels.get("peer_service"))
 
 
 def is_server_side(s: Series) -> bool:
