@@ -317,10 +317,12 @@ def _measured_by_callers(
     moved: dict[str, list[float]],
 ) -> None:
     """Callers' client-side error readings (`metric_edges.is_client_side`) that name a
-    known service as the peer, where that service shows nothing of its own (not in
-    `moved`). For such a peer (a third-party API, a managed store) they are the only
-    measurement there is, and they read as its own would: as strong as an availability
-    reading that fell to nothing (`find_dead`), however many pods or callers repeat it.
+    known service as the peer, where that service shows nothing of its own from near
+    them (`moved`: service → onsets of its bad readings; one from `OWN_LEAD_S` or more
+    before is about something else). For such a peer (a third-party API, a managed
+    store) they are the only measurement there is, and they read as its own would: as
+    strong as an availability reading that fell to nothing (`find_dead`), however many
+    pods or callers repeat it.
     A peer with readings of its own is read by them; its callers' view of it says
     nothing new (and their errors are already theirs)."""
     for f in metric_findings:
@@ -373,7 +375,7 @@ def _named_by_callers(
             for up in calls.depends_on.get(svc, [])
             if up != lf.service and len(up) >= 3 and up not in callees
         ]
-        for svc in [*callees, *behind]:
+        for svc in dict.fromkeys([*callees, *behind]):
             if svc == lf.service or svc in moved or not _name_rx(svc).search(text):
                 continue
             d = out.get(svc)
