@@ -62,8 +62,10 @@ IN_PROGRESS = re.compile(
 """Counts of work in progress with no pool or limit of their own: goroutines, busy or
 live threads, requests in flight. By Little's law they grow with how long each piece
 of work takes, so they follow a slowdown as much as they cause one."""
-SLOWED_EXPLAINS = 0.5
-"""How much of such a count rising a slowdown of the same service as early explains."""
+SLOWED_EXPLAINS = 0.8
+"""How much of such a count rising a slowdown of the same service as early explains (or
+one of the services it calls: `deeper`). At half, goroutines tripling with the latency,
+nothing else saying why, were a saturation at .85 where no cause was the truth."""
 
 
 def slowed_first(view: ServiceView, lead: list[MetricFinding]) -> bool:
