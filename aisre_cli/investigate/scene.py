@@ -36,7 +36,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from aisre_cli.investigate.analyzers.changes import ChangeFinding, states_setting, takes_more
-from aisre_cli.investigate.analyzers.dependency import MENTION_MIN, names, store_named
+from aisre_cli.investigate.analyzers.dependency import MENTION_MIN, named_in, store_named
 from aisre_cli.investigate.analyzers.events import EventFinding
 from aisre_cli.investigate.analyzers.logs import LogFinding
 from aisre_cli.investigate.analyzers.metrics import MetricFinding
@@ -470,13 +470,17 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         for lf in found:
             if lf.family is not None or lf.level not in ("error", "fatal"):
                 continue
-            for callee in topo.depends_on.get(s, []) if lf.strength >= MENTION_MIN else []:
-                # in trouble of its own, from before these errors began
-                if anom.get(callee, 0.0) < 0.2 or first[callee] > lf.first_after + TOL_S:
-                    continue
-                if names(lf, callee, ctx.logs):
-                    told = answered_by.setdefault(s, {})
-                    told[callee] = min(told.get(callee, lf.first_after), lf.first_after)
+            if lf.strength < MENTION_MIN:
+                continue
+            # in trouble of its own, from before these errors began
+            troubled = [
+                c
+                for c in topo.depends_on.get(s, [])
+                if anom.get(c, 0.0) >= 0.2 and first.get(c, math.inf) <= lf.first_after + TOL_S
+            ]
+            for callee in named_in(lf, troubled, ctx.logs):
+                told = answered_by.setdefault(s, {})
+                told[callee] = min(told.get(callee, lf.first_after), lf.first_after)
     lat = _latency_growth(per_svc)
     anomalous = {s for s, v in anom.items() if v >= 0.2}
     fan = _fan_out(topo, anomalous, first, max(TOL_S, step), fnd.observed, fnd.served, fams)

@@ -136,9 +136,14 @@ def _name_rx(name: str) -> re.Pattern[str]:
     return re.compile(r"(?<![\w-])" + re.escape(name.lower()) + r"(?![\w-])")
 
 
-def names(lf: LogFinding, service: str, logs: LogTable | None) -> bool:
-    """The finding's template or example lines name `service` (as a whole word)."""
-    return bool(_name_rx(service).search(_texts(lf, logs)))
+def named_in(lf: LogFinding, services: Iterable[str], logs: LogTable | None) -> list[str]:
+    """Those of `services` the finding's template or example lines name (as whole
+    words); its text is read once."""
+    wanted = list(services)
+    if not wanted:
+        return []
+    text = _texts(lf, logs)
+    return [s for s in wanted if _name_rx(s).search(text)]
 
 
 def _texts(lf: LogFinding, logs: LogTable | None) -> str:
