@@ -23,7 +23,7 @@ from aisre_cli.investigate.analyzers import trace_edges
 from aisre_cli.investigate.analyzers.metric_edges import client_calls
 from aisre_cli.investigate.evidence import Candidate
 from aisre_cli.investigate.families import FamilyMatcher
-from aisre_cli.investigate.proposers import all_proposers, register
+from aisre_cli.investigate.proposers import all_proposers, register, saturation
 from aisre_cli.investigate.triage import (
     UNLINKED_PRIOR,
     Analysis,
@@ -996,6 +996,46 @@ def test_container_cpu_is_saturation_node_cpu_is_weaker() -> None:
     assert nsat.features["kind_signal"] < sat.features["kind_signal"]
     assert node.candidates and own.candidates
     assert nsat.features["anomaly"] < sat.features["anomaly"]
+
+
+@pytest.mark.parametrize(
+    ("name", "base", "after", "far"),
+    [
+        # a share of a limit, as a percent: 21% -> 23% has not run out; 20% -> 95% has
+        ("container_memory_usage_percent", 21.0, 23.0, True),
+        ("container_memory_usage_percent", 20.0, 95.0, False),
+        ("container_cpu_usage_percent", 5.0, 40.0, True),
+        ("container_cpu_usage_percent", 5.0, 90.0, False),
+        # as a ratio of 1
+        ("container_memory_working_set_ratio", 0.2, 0.3, True),
+        ("container_memory_working_set_ratio", 0.2, 0.92, False),
+        # Datadog's "percent" shown as a fraction: 0.93 of a disk is nearly full
+        ("kubernetes_filesystem_usage_pct", 0.3, 0.93, False),
+        ("kubernetes_filesystem_usage_pct", 0.1, 0.3, True),
+        # bytes in use say nothing of the limit: read by their noise floor as before
+        ("container_memory_working_set_bytes", 2.0e8, 4.0e8, False),
+    ],
+)
+def test_a_share_of_a_limit_far_from_full_is_no_saturation(
+    name: str, base: float, after: float, far: bool
+) -> None:
+    """nezha-ob's memory at 21% -> 23% of a pod's limit was a .79 saturation where a
+    network delay elsewhere was the cause: a share of a limit that stayed under half of
+    it has not run out, however clean its step (`saturation.share_headroom`)."""
+    (f,) = [
+        m
+        for m in run(context([series(name, "api", base, after)])).findings.metrics
+        if m.series.service == "api"
+    ]
+    assert saturation.share_headroom(f) is far
+    (sat,) = cands(run(context([series(name, "api", base, after)])), "resource_saturation", "api")
+    if not far:
+        assert sat.features["kind_signal"] > 0.5
+        return
+    # the same series climbing to full is a saturation
+    full = run(context([series(name, "api", base, 97.0 if base > 1 else 0.97)]))
+    (fsat,) = cands(full, "resource_saturation", "api")
+    assert sat.features["kind_signal"] < 0.5 * fsat.features["kind_signal"]
 
 
 def test_jittery_series_does_not_outweigh_a_clean_jump() -> None:

@@ -231,7 +231,20 @@ def test_a_teammates_confirmed_cause_is_not_overwritten_from_the_cli(
     assert _aisre(alice, "triage").returncode == 0
     p = _aisre(alice, "incident", "resolve", "1", "--cause", "1", "--note", "alice: payments")
     assert p.returncode == 0, p.stderr
-    p = _aisre(bob, "incident", "resolve", "1", "--cause", "2", "--note", "bob: network")
+    # a cause the triage did not rank first, named outright (the demo's runners-up all
+    # stand at 0.00, so their order is no contract)
+    p = _aisre(
+        bob,
+        "incident",
+        "resolve",
+        "1",
+        "--kind",
+        "network",
+        "--service",
+        "checkout",
+        "--note",
+        "bob: network",
+    )
     assert p.returncode == 2, p.stdout + p.stderr
     err = p.stderr.strip().splitlines()
     assert err[0].startswith("error: incident 1 already has a confirmed cause: deploy on payments")
@@ -239,7 +252,19 @@ def test_a_teammates_confirmed_cause_is_not_overwritten_from_the_cli(
     assert err[1].startswith("hint: ") and "--force" in err[1]
     shown = json.loads(_aisre(bob, "incident", "show", "1", "--json").stdout)
     assert shown["cause"]["service"] == "payments" and shown["note"] == "alice: payments"
-    p = _aisre(bob, "incident", "resolve", "1", "--cause", "2", "--note", "bob", "--force")
+    p = _aisre(
+        bob,
+        "incident",
+        "resolve",
+        "1",
+        "--kind",
+        "network",
+        "--service",
+        "checkout",
+        "--note",
+        "bob",
+        "--force",
+    )
     assert p.returncode == 0, p.stderr
     shown = json.loads(_aisre(alice, "incident", "show", "1", "--json").stdout)
     assert shown["cause"]["kind"] == "network" and shown["note"] == "bob"
@@ -279,7 +304,18 @@ def test_a_spooled_cause_that_meets_a_teammates_is_not_applied_and_says_so(
         _config(h, url)
     assert _aisre(me, "triage").returncode == 0
     cluster.stop_server("fast")
-    p = _aisre(me, "incident", "resolve", "1", "--cause", "2", "--note", "mine")
+    p = _aisre(
+        me,
+        "incident",
+        "resolve",
+        "1",
+        "--kind",
+        "network",
+        "--service",
+        "checkout",
+        "--note",
+        "mine",
+    )
     assert p.returncode == 0, p.stderr
     cluster.start_again()
     p = _aisre(mate, "incident", "resolve", "1", "--cause", "1", "--note", "theirs")
@@ -295,7 +331,19 @@ def test_a_spooled_cause_that_meets_a_teammates_is_not_applied_and_says_so(
     assert tuple(row) == ("deploy", "theirs")
 
     cluster.stop_server("fast")
-    p = _aisre(me, "incident", "resolve", "1", "--cause", "2", "--note", "mine", "--force")
+    p = _aisre(
+        me,
+        "incident",
+        "resolve",
+        "1",
+        "--kind",
+        "network",
+        "--service",
+        "checkout",
+        "--note",
+        "mine",
+        "--force",
+    )
     assert p.returncode == 0, p.stderr
     cluster.start_again()
     s = _aisre(me, "memory", "sync")
