@@ -221,6 +221,24 @@ def test_a_damaged_last_spool_line_is_set_aside_too(
 # ------------------------------------------------------------------ C and D: confirmed causes
 
 
+RUNNER_UP = ("--kind", "network", "--service", "checkout")
+"""A cause the demo's triage did not rank first, named outright: its runners-up all stand
+at 0.00, so their order is no contract."""
+
+
+def _triage_rank(home: Path) -> str:
+    """Triage the demo; the rank it gave `RUNNER_UP`'s hypothesis, for `--cause`."""
+    p = _aisre(home, "triage", "--json")
+    assert p.returncode == 0, p.stderr
+    ranks = [
+        h["rank"]
+        for h in json.loads(p.stdout)["hypotheses"]
+        if (h["kind"], h["service"]) == (RUNNER_UP[1], RUNNER_UP[3])
+    ]
+    assert len(ranks) == 1 and ranks[0] > 1, ranks
+    return str(ranks[0])
+
+
 def test_a_teammates_confirmed_cause_is_not_overwritten_from_the_cli(
     url: str, tmp_path: Path
 ) -> None:
@@ -228,23 +246,10 @@ def test_a_teammates_confirmed_cause_is_not_overwritten_from_the_cli(
     alice, bob = tmp_path / "alice", tmp_path / "bob"
     for h in (alice, bob):
         _config(h, url)
-    assert _aisre(alice, "triage").returncode == 0
+    rank = _triage_rank(alice)
     p = _aisre(alice, "incident", "resolve", "1", "--cause", "1", "--note", "alice: payments")
     assert p.returncode == 0, p.stderr
-    # a cause the triage did not rank first, named outright (the demo's runners-up all
-    # stand at 0.00, so their order is no contract)
-    p = _aisre(
-        bob,
-        "incident",
-        "resolve",
-        "1",
-        "--kind",
-        "network",
-        "--service",
-        "checkout",
-        "--note",
-        "bob: network",
-    )
+    p = _aisre(bob, "incident", "resolve", "1", "--cause", rank, "--note", "bob: network")
     assert p.returncode == 2, p.stdout + p.stderr
     err = p.stderr.strip().splitlines()
     assert err[0].startswith("error: incident 1 already has a confirmed cause: deploy on payments")
@@ -252,19 +257,7 @@ def test_a_teammates_confirmed_cause_is_not_overwritten_from_the_cli(
     assert err[1].startswith("hint: ") and "--force" in err[1]
     shown = json.loads(_aisre(bob, "incident", "show", "1", "--json").stdout)
     assert shown["cause"]["service"] == "payments" and shown["note"] == "alice: payments"
-    p = _aisre(
-        bob,
-        "incident",
-        "resolve",
-        "1",
-        "--kind",
-        "network",
-        "--service",
-        "checkout",
-        "--note",
-        "bob",
-        "--force",
-    )
+    p = _aisre(bob, "incident", "resolve", "1", *RUNNER_UP, "--note", "bob", "--force")
     assert p.returncode == 0, p.stderr
     shown = json.loads(_aisre(alice, "incident", "show", "1", "--json").stdout)
     assert shown["cause"]["kind"] == "network" and shown["note"] == "bob"
@@ -302,20 +295,10 @@ def test_a_spooled_cause_that_meets_a_teammates_is_not_applied_and_says_so(
     me, mate = tmp_path / "me", tmp_path / "mate"
     for h in (me, mate):
         _config(h, url)
-    assert _aisre(me, "triage").returncode == 0
+    rank = _triage_rank(me)
     cluster.stop_server("fast")
-    p = _aisre(
-        me,
-        "incident",
-        "resolve",
-        "1",
-        "--kind",
-        "network",
-        "--service",
-        "checkout",
-        "--note",
-        "mine",
-    )
+    # the rank's hypothesis is looked up when the spooled confirmation is sent
+    p = _aisre(me, "incident", "resolve", "1", "--cause", rank, "--note", "mine")
     assert p.returncode == 0, p.stderr
     cluster.start_again()
     p = _aisre(mate, "incident", "resolve", "1", "--cause", "1", "--note", "theirs")
@@ -331,19 +314,7 @@ def test_a_spooled_cause_that_meets_a_teammates_is_not_applied_and_says_so(
     assert tuple(row) == ("deploy", "theirs")
 
     cluster.stop_server("fast")
-    p = _aisre(
-        me,
-        "incident",
-        "resolve",
-        "1",
-        "--kind",
-        "network",
-        "--service",
-        "checkout",
-        "--note",
-        "mine",
-        "--force",
-    )
+    p = _aisre(me, "incident", "resolve", "1", *RUNNER_UP, "--note", "mine", "--force")
     assert p.returncode == 0, p.stderr
     cluster.start_again()
     s = _aisre(me, "memory", "sync")
