@@ -43,6 +43,9 @@ class Candidate:
     evidence: list[_Ev]
     score: float = 0.0
     prob: float = 0.0
+    waits_on: list[str] = field(default_factory=list)
+    """For an `unknown` at a service whose calls out slowed (`fallback.waits_on_callees`):
+    the services it calls, one of which (or the way to it) it waits on. Not scored."""
 
 
 @dataclass

@@ -476,7 +476,24 @@ def build_report(
         )
     elif w.escalates(top.confidence, analysis.null_prob, top.kind):
         escalate = True
-        if top.kind == "unknown":
+        below = next(
+            (
+                c.waits_on
+                for c in analysis.candidates
+                if (c.kind, c.service) == ("unknown", top.service)
+            ),
+            [],
+        )
+        if top.kind == "unknown" and below:
+            # its calls out slowed, and nothing below says which: where it shows is
+            # not where it starts
+            reason = (
+                f"no cause found: the trouble shows at {top.service} (confidence"
+                f" {top.confidence:.2f}) as its calls to the services it depends on slowing"
+                f" ({', '.join(below[:4])}{', …' if len(below) > 4 else ''}); which one, or"
+                " the way to it, the data does not say"
+            )
+        elif top.kind == "unknown":
             # however sure it is of the service, an `unknown` names no cause: "not
             # enough evidence ... has confidence 0.95" read as a contradiction
             reason = (
