@@ -489,7 +489,7 @@ def build_report(
             # not where it starts
             reason = (
                 f"no cause found: the trouble shows at {top.service} (confidence"
-                f" {top.confidence:.2f}) as its calls to the services it depends on slowing"
+                f" {top.confidence:.2f}) as slower calls to the services it depends on"
                 f" ({', '.join(below[:4])}{', …' if len(below) > 4 else ''}); which one, or"
                 " the way to it, the data does not say"
             )
