@@ -523,6 +523,12 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         an = anom.get(s, 0.0)
         on = first.get(s)
         deeper = 0.0
+
+        def as_strong(d: str) -> float:
+            """How much of this service's trouble `d`'s can explain: its strength, and
+            only as far as it is as strong as this service's own (`an`)."""
+            return anom[d] * (min(1.0, anom[d] / an) if an else 1.0)
+
         if has_topo:
             for d in topo.downstream(s):
                 od = first.get(d, math.inf)
@@ -532,8 +538,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
                     # a deeper anomaly explains this one only if it started about when
                     # this one did, and only as far as it is as strong
                     near = 1.0 if on is None else math.exp(-abs(on - od) / sync_scale)
-                    rel = min(1.0, anom[d] / an) if an > 0 else 1.0
-                    deeper = max(deeper, anom[d] * near * rel * _latency_share(s, d, lat))
+                    deeper = max(deeper, as_strong(d) * near * _latency_share(s, d, lat))
                 # calls to a deeper service that got slow on the wire explain this
                 # service's slowness whenever they happened in the incident's minutes
                 deeper = max(deeper, edge_anom.get(d, 0.0) * (0.0 if s == d else 1.0))
@@ -549,7 +554,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
             # it began as early
             if on is None or first[d] <= on + TOL_S:
                 near = 1.0 if on is None else math.exp(-abs(on - first[d]) / sync_scale)
-                deeper = max(deeper, anom[d] * near * (min(1.0, anom[d] / an) if an else 1.0))
+                deeper = max(deeper, as_strong(d) * near)
         caller = seen_by.get(s)
         if caller is not None and on is not None and an > 0:
             # known only by the calls of one caller whose other calls degraded with it:
@@ -566,14 +571,14 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
             # explains them, and whatever of its own trouble came after they began
             late = 0.0 if on is None else max(0.0, said_at - on - TOL_S)
             near = math.exp(-late / sync_scale)
-            deeper = max(deeper, anom[d] * near * (min(1.0, anom[d] / an) if an else 1.0))
+            deeper = max(deeper, as_strong(d) * near)
         for d, said_at in refused_by.get(s, {}).items():
             # its store refused its commands for want of a resource (its own log says
             # so, in the store's words): that explains its errors from when it said
             # so, however long the store had been filling, and whatever its own CPU
             # did (retrying costs CPU)
             near = 1.0 if on is None else math.exp(-abs(on - said_at) / sync_scale)
-            deeper = max(deeper, anom[d] * near * (min(1.0, anom[d] / an) if an else 1.0))
+            deeper = max(deeper, as_strong(d) * near)
         up_surge = 0.0
         if has_topo:
             for x in topo.upstream(s):
