@@ -994,6 +994,9 @@ def test_container_cpu_is_saturation_node_cpu_is_weaker() -> None:
     (nsat,) = cands(node, "resource_saturation", "api")
     assert nsat.features["node_only"] == 1.0
     assert nsat.features["kind_signal"] < sat.features["kind_signal"]
+    # a node's reading is the node's, and the statement says so
+    assert sat.statement.startswith("api is saturating its cpu"), sat.statement
+    assert nsat.statement.startswith("api's node is saturating its cpu"), nsat.statement
     assert node.candidates and own.candidates
     assert nsat.features["anomaly"] < sat.features["anomaly"]
 
@@ -1029,6 +1032,9 @@ def test_a_share_of_a_limit_far_from_full_is_no_saturation(
     ]
     assert saturation.share_headroom(f) is far
     (sat,) = cands(run(context([series(name, "api", base, after)])), "resource_saturation", "api")
+    # the statement says what the reading says: saturating, or rose and stayed far from full
+    assert ("is saturating its" in sat.statement) is not far, sat.statement
+    assert ("stayed well under its limit" in sat.statement) is far, sat.statement
     if not far:
         assert sat.features["kind_signal"] > 0.5
         return

@@ -277,6 +277,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         sig *= 1.0 - BARREN
 
     detail = ""
+    claim, sep = f"{s} is saturating its {res}", ","
     if lead:
         f = lead[0]
         n = f.series.name
@@ -289,6 +290,13 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             else ""
         )
         detail = f" ({n} {_fmt(f.baseline, n)} → {_fmt(lvl, n)} from {_hm(f.onset)}{back})"
+        whose = f"{s}'s node" if f.scope == "node" else s
+        if f.scope == "node":
+            claim = f"{whose} is saturating its {res}"
+        if share_headroom(f) or (f.family == "connections" and headroom(scene, f)):
+            # what the reading says, not more: it rose, and nothing ran out
+            claim = f"{whose}'s {res} use rose{detail} but stayed well under its limit"
+            detail, sep = "", ", and"
     elif cap is not None:
         said = ", ".join(sorted(cap.reasons, key=lambda r: -cap.reasons[r])[:2])
         detail = f" (the cluster reports {said} from {_hm(cap.first)})"
@@ -301,7 +309,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             view,
             "resource_saturation",
             res,
-            f"{s} is saturating its {res}{detail}, {scene.effect(s, skip=res)}.",
+            f"{claim}{detail}{sep} {scene.effect(s, skip=res)}.",
             sig,
             spec,
             {"node_only": node_only},
