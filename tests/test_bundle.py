@@ -939,3 +939,47 @@ def test_a_cut_off_last_log_line_is_said_not_dropped_silently(tmp_path: Path) ->
     # an intact bundle has no such note
     body = json.loads(run_cli(["bundle", "validate", str(DEMO), "--json"]).out)
     assert body["notes"] == []
+
+
+def test_files_the_reader_skips_are_named_not_dropped_unseen(tmp_path: Path) -> None:
+    """Logs written as plain text or compressed (`app.log`, `app.jsonl.gz`) and a CSV
+    export among the metrics are not bundle v1 and are not read; extra files are never
+    fatal, but their data vanished without a word. Triage and validate now say, once per
+    folder, which files were not read; the readable rest still gives the answer."""
+    import gzip
+    import shutil
+
+    from tests.conftest import DEMO
+    from tests.contract_servers.cli import run_cli
+
+    b = tmp_path / "b"
+    shutil.copytree(DEMO, b)
+    logs = sorted((b / "logs").glob("*.jsonl"))
+    for f in logs[:2]:
+        (f.parent / (f.name + ".gz")).write_bytes(gzip.compress(f.read_bytes()))
+        f.unlink()
+    (b / "logs" / "api.log").write_text("2025-03-11T13:30:00Z ERROR boom\n")
+    (b / "metrics" / "export.csv").write_text("ts,value\n1,2\n")
+    (b / "metrics" / ".DS_Store").write_bytes(b"\0")  # hidden: not data, not named
+    r = run_cli(["triage", "--no-record", "--bundle", str(b), "--json"])
+    assert r.code == 0, r.err
+    body = json.loads(r.out)
+    notes = [x for x in body["notes"] if "not read" in x]
+    gz = [f.name + ".gz" for f in logs[:2]]
+    assert len(notes) == 2, notes
+    (lognote,) = [x for x in notes if "logs/:" in x]
+    assert "3 files not read" in lognote and "only logs/*.jsonl is read" in lognote
+    assert all(n in lognote for n in ["api.log", *gz]) and "decompress them" in lognote
+    (metnote,) = [x for x in notes if "metrics/:" in x]
+    assert "1 file not read (export.csv)" in metnote and ".DS_Store" not in metnote
+    assert "decompress" not in metnote and "queries.yaml" not in metnote
+    assert body["hypotheses"][0]["service"] == "payments"  # the rest is still read
+    v = json.loads(run_cli(["bundle", "validate", str(b), "--json"]).out)
+    assert v["ok"] and len(v["notes"]) == 2
+    assert all(any(x.endswith(n) for x in notes) for n in v["notes"]), (v["notes"], notes)
+    # many skipped files: three named, the rest counted
+    for i in range(5):
+        (b / "traces" / f"part{i}.json").write_text("{}")
+    v = json.loads(run_cli(["bundle", "validate", str(b), "--json"]).out)
+    (tn,) = [x for x in v["notes"] if x.startswith("traces/:")]
+    assert "5 files not read (part0.json, part1.json, part2.json and 2 more)" in tn, tn

@@ -1419,6 +1419,10 @@ _FOLDERS = {
 }
 """The bundle's documented folders, with what goes in them."""
 
+_COMPRESSED = (".gz", ".zst", ".bz2", ".xz", ".zip", ".tgz")
+UNREAD_SHOWN = 3
+"""How many unread files `BundleSource.unread_files` names before "and N more"."""
+
 
 @dataclass
 class _Cache:
@@ -1536,7 +1540,40 @@ class BundleSource:
                 for p in sorted(mdir.glob("*.json")):
                     out.extend(self._metric_file(p, queries))
             self._cache.series = self._screen_series(_join_split(out))
+            self._notes.extend(SourceNote(self.name, "partial", n) for n in self.unread_files())
         return self._cache.series
+
+    def unread_files(self) -> list[str]:
+        """The files in the bundle's data folders the reader skips, one note per folder:
+        a CSV export in metrics/, plain-text or compressed logs (`app.log`,
+        `app.jsonl.gz`). Extra files are never fatal, but data dropped unseen could
+        change the answer, so triage and `bundle validate` say which were not read."""
+        out: list[str] = []
+        for folder in _FOLDERS:
+            d = self.root / folder
+            if not d.is_dir():
+                continue
+            pattern = "*.json" if folder == "metrics" else "*.jsonl"
+            skipped = [
+                p.name
+                for p in sorted(d.iterdir())
+                if p.is_file()
+                and not p.name.startswith(".")
+                and not p.match(pattern)
+                and not (folder == "metrics" and p.name == "queries.yaml")
+            ]
+            if not skipped:
+                continue
+            named = ", ".join(skipped[:UNREAD_SHOWN])
+            if len(skipped) > UNREAD_SHOWN:
+                named += f" and {len(skipped) - UNREAD_SHOWN} more"
+            packed = any(n.lower().endswith(_COMPRESSED) for n in skipped)
+            out.append(
+                f"{folder}/: {len(skipped)} file{'s' if len(skipped) > 1 else ''} not read"
+                f" ({named}): only {folder}/{pattern} is read"
+                + ("; decompress them" if packed else "")
+            )
+        return out
 
     def _metric_file(self, p: Path, queries: dict[str, str]) -> list[Series]:
         """The series of one metrics/*.json (none for a failed query, noted)."""
@@ -1612,7 +1649,7 @@ class BundleSource:
         """What reading the bundle dropped without it being a problem (a cut-off last
         log line), once `problems` has read it: `bundle validate` shows these."""
         logs = self._cache.logs
-        return list(logs.notes) if logs is not None else []
+        return (list(logs.notes) if logs is not None else []) + self.unread_files()
 
     # ChangeSource
     def fetch_changes(self, start: datetime, end: datetime) -> list[Change]:
