@@ -1554,14 +1554,17 @@ class BundleSource:
             if not d.is_dir():
                 continue
             pattern = "*.json" if folder == "metrics" else "*.jsonl"
-            skipped = [
-                p.name
-                for p in sorted(d.iterdir())
-                if p.is_file()
-                and not p.name.startswith(".")
-                and not p.match(pattern)
-                and not (folder == "metrics" and p.name == "queries.yaml")
-            ]
+            try:
+                skipped = [
+                    p.name
+                    for p in sorted(d.iterdir())
+                    if p.is_file()
+                    and not p.name.startswith(".")
+                    and not p.match(pattern)
+                    and not (folder == "metrics" and p.name == "queries.yaml")
+                ]
+            except OSError:  # unlistable: reading the folder says so, not this note
+                continue
             if not skipped:
                 continue
             named = ", ".join(skipped[:UNREAD_SHOWN])
