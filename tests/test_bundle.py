@@ -970,6 +970,7 @@ def test_files_the_reader_skips_are_named_not_dropped_unseen(tmp_path: Path) -> 
     (lognote,) = [x for x in notes if "logs/:" in x]
     assert "3 files not read" in lognote and "only logs/*.jsonl is read" in lognote
     assert all(n in lognote for n in ["api.log", *gz]) and "decompress them" in lognote
+    assert "more" not in lognote  # three files: all named, none counted
     (metnote,) = [x for x in notes if "metrics/:" in x]
     assert "1 file not read (export.csv)" in metnote and ".DS_Store" not in metnote
     assert "decompress" not in metnote and "queries.yaml" not in metnote
