@@ -531,7 +531,30 @@ def is_bad(f: MetricFinding) -> bool:
 
 
 def harm_evidence(h: ChangeHarm) -> _Ev | None:
-    """The changed service's signal before vs after the change (or new vs old version)."""
+    """The changed service's signal before vs after the change (or new vs old version,
+    or the leak it started)."""
+    lk = h.leak_of
+    if lk is not None and lk.strength >= max(h.harm, h.version_harm):
+        ls = lk.series
+        ev = Evidence(
+            id="",
+            kind="metric_anomaly",
+            service=ls.service,
+            start=_dt(h.at) if h.at else None,
+            summary=shorten(
+                f"{ls.name} on {ls.service} climbed steadily from {_fmt(lk.before, ls.name)}"
+                f" (its pods before the change {h.change_id}) to {_fmt(lk.after, ls.name)}"
+                f" by {_hm(lk.until)}, {_gap(lk.until - h.at)} after it: a leak"
+                + (f" ({lk.climbed} of {lk.spanned} series)" if lk.spanned > 1 else "")
+            ),
+            strength=round(lk.strength, 4),
+            query=cite_query(ls),
+            ref=ls.ref,
+            subject=h.change_id,
+            data={"before": lk.before, "after": lk.after, "leak": round(lk.strength, 4)},
+            language="promql" if ls.promql else None,
+        )
+        return _Ev(f"lk:{h.change_id}", ev)
     if h.version_harm >= h.harm and h.version_detail:
         ev = Evidence(
             id="",

@@ -330,7 +330,8 @@ def analyze_context(
     changes = [*ctx.changes, *event_an.rollouts(ctx.events, ctx.changes)]
     # and new versions the metrics show coming up, where nothing recorded them
     changes += change_an.versions_seen(series, changes)
-    change_findings = change_an.correlate(changes, onset)
+    harm = change_an.attribute(changes, series, matcher.classify, onset)
+    change_findings = change_an.correlate(changes, onset, harm)
     silent = dep_an.find_silent(ctx.series, alert_ts)
     stores = dep_an.store_kinds(ctx.series)
     dead = dep_an.find_dead(
@@ -363,7 +364,6 @@ def analyze_context(
     traced = {(e.caller, e.callee) for e in edges}
     from_metrics = metric_edge_an.metric_edges(metric_findings, known)
     edges += [e for e in from_metrics if (e.caller, e.callee) not in traced]
-    harm = change_an.attribute(changes, series, matcher.classify, onset)
     event_findings = event_an.analyze(ctx.events, onset, alert_ts)
     fnd = Findings(
         metrics=metric_findings,

@@ -25,6 +25,17 @@ DECAY_S = 1200.0
 GRACE_S = 120.0
 """A change this soon after the detected onset still counts as before: onsets are
 measured at the metric step and a deploy rollout takes time."""
+LEAK_LOOKBACK_S = 6 * 3600.0
+"""How long before the onset a change that started a leak (`leak_harm`) is still a
+candidate: a slow leak takes hours to reach its limit."""
+LEAK_MIN_S = 1800.0
+"""A climb shorter than this is a process warming up, not a leak."""
+LEAK_FACTOR = 1.5
+"""How far above what its service's pods held before the change the memory must climb:
+a fresh pod's heap fills back to the old pods' level, and no further, as it warms up."""
+LEAK_TAU = 0.7
+"""How steadily it must climb (Kendall's tau of the values against time, up to the peak):
+a leak grows sample after sample; load moves it up and down."""
 
 
 @dataclass(slots=True)
@@ -119,14 +130,23 @@ def takes_more(summary: str) -> frozenset[str]:
     return fams
 
 
-def correlate(changes: list[Change], onset: float) -> list[ChangeFinding]:
+def correlate(
+    changes: list[Change], onset: float, harm: dict[str, ChangeHarm] | None = None
+) -> list[ChangeFinding]:
+    """The changes that may explain the onset: those up to `LOOKBACK_S` before it, their
+    proximity decaying with the gap; and an older one that started a leak at its service
+    (`ChangeHarm.leak`, up to `LEAK_LOOKBACK_S`), whose timing is the climb it began
+    and not the gap to the onset: a leak reaches its limit hours after its release."""
     out: list[ChangeFinding] = []
     for c in changes:
         gap = onset - c.ts.timestamp()
         before = gap >= -GRACE_S
-        if gap > LOOKBACK_S:
+        h = (harm or {}).get(c.id)
+        leak = h.leak if h is not None and gap <= LEAK_LOOKBACK_S else 0.0
+        if gap > LOOKBACK_S and leak <= 0.0:
             continue
         prox = math.exp(-max(gap, 0.0) / DECAY_S) if before else 0.0
+        prox = max(prox, leak) if before else prox
         out.append(ChangeFinding(change=c, gap_s=gap, proximity=prox, before_onset=before))
     return out
 
@@ -206,6 +226,10 @@ class ChangeHarm:
     """False: the rollout replaced the old pods, which served beside the new ones for less
     than `SIDE_BY_SIDE_S`, so the comparison is of the new pods after it against the old
     ones before it (and `version_detail` says so)."""
+    leak: float = 0.0
+    """0-1: its service's memory climbed steadily from the change on, far above what its
+    pods held before it (`leak_harm`; `leak_of` says how)."""
+    leak_of: Leak | None = None
 
 
 def _robust(vals: list[float]) -> tuple[float, float]:
@@ -271,6 +295,109 @@ that a schedule or a flag wakes twenty minutes after the canary started shows th
 twenty quiet minutes before it would drown it in a median."""
 
 
+KENDALL_POINTS = 48
+"""At most this many points, evenly spaced, go into `_kendall` (pairs grow as n²)."""
+
+
+def _kendall(vals: list[float]) -> float:
+    """Kendall's tau of `vals` against their order: 1 for a steady climb. A long series
+    is read at `KENDALL_POINTS` evenly spaced points: a climb over hours shows at that
+    grain, and a 15 s scrape over six hours would be 1,440 points, a million pairs."""
+    if len(vals) > KENDALL_POINTS:
+        step = (len(vals) - 1) / (KENDALL_POINTS - 1)
+        vals = [vals[round(i * step)] for i in range(KENDALL_POINTS)]
+    n = len(vals)
+    if n < 2:
+        return 0.0
+    agree = sum(
+        (vals[j] > vals[i]) - (vals[j] < vals[i]) for i in range(n) for j in range(i + 1, n)
+    )
+    return agree / (n * (n - 1) / 2)
+
+
+@dataclass(slots=True)
+class Leak:
+    """A change that started a memory leak (`leak_harm`)."""
+
+    strength: float
+    """0-1: log2 of how many times the old pods' level the memory reached (2x: 1)."""
+    series: Series
+    """The series that climbed the furthest."""
+    before: float
+    """What the service's pods held of that metric in the `BEFORE_S` before the change
+    (the median over its series)."""
+    after: float
+    """Where that series had climbed to at its peak."""
+    until: float
+    """When it peaked (unix seconds)."""
+    climbed: int
+    """How many of the service's memory series spanning the climb climbed so."""
+    spanned: int
+
+
+def leak_harm(
+    c: Change,
+    series: list[Series],
+    classify: Callable[[str, dict[str, str]], SignalClass],
+    onset: float,
+) -> Leak | None:
+    """The change started a memory leak at its service, or None.
+
+    Its service's memory (its pods', not its node's) climbed steadily from the change
+    towards the onset, for at least `LEAK_MIN_S`, up to `LEAK_FACTOR` times or more what
+    the service's pods held in the `BEFORE_S` before it, on at least half of its series
+    that span the climb. Each series is read up to its peak: a pod killed for running
+    out of memory starts again from low. A fresh pod warming up fills back to the old
+    pods' level and levels off; a leak keeps going past it. Without the pods' level
+    before the change (the window starts after it) nothing is said."""
+    t = c.ts.timestamp()
+    if onset - t < LEAK_MIN_S:
+        return None
+    mem = []
+    for s in series:
+        cls = classify(s.name, s.labels)
+        if (
+            cls.family == "memory"
+            and cls.scope != "node"
+            and cls.bad_up
+            and not outbound(s.name, s.labels, s.query)
+        ):
+            mem.append(s)
+    # what the pods held before it, per metric (a heap and a container's working set
+    # are on scales of their own): the median over that metric's series
+    held: dict[str, list[float]] = {}
+    for s in mem:
+        pre = [v for ts, v in zip(s.timestamps, s.values, strict=False) if t - BEFORE_S <= ts < t]
+        if len(pre) >= 3 and (m := _robust(pre)[0]) > 0:
+            held.setdefault(s.name, []).append(m)
+    olds = {k: sorted(v)[len(v) // 2] for k, v in held.items()}
+    spanned = 0
+    hits: list[tuple[float, Series, float, float, float]] = []
+    for s in mem:
+        old = olds.get(s.name)
+        if old is None:
+            continue
+        pts = [
+            (ts, v)
+            for ts, v in zip(s.timestamps, s.values, strict=False)
+            if t < ts <= onset and math.isfinite(v)
+        ]
+        if len(pts) < 6 or pts[-1][0] - pts[0][0] < LEAK_MIN_S:
+            continue
+        spanned += 1
+        peak = max(range(len(pts)), key=lambda i: pts[i][1])
+        climb = [v for _, v in pts[: peak + 1]]
+        if len(climb) < 6 or pts[peak][0] - t < LEAK_MIN_S or _kendall(climb) < LEAK_TAU:
+            continue
+        top, _ = _robust(climb[-3:])
+        if top >= LEAK_FACTOR * old:
+            hits.append((top / old, s, old, top, pts[peak][0]))
+    if not hits or 2 * len(hits) < spanned:
+        return None
+    growth, s, old, top, until = max(hits, key=lambda h: h[0])
+    return Leak(min(1.0, math.log2(growth)), s, old, top, until, len(hits), spanned)
+
+
 def attribute(
     changes: list[Change],
     series: list[Series],
@@ -325,6 +452,9 @@ def attribute(
             h = _z_strength(z)
             if h > best.harm:
                 best = ChangeHarm(c.id, h, s, base, level, z)
+        if onset is not None:
+            best.leak_of = leak_harm(c, by_svc.get(c.service, []), classify, onset)
+            best.leak = best.leak_of.strength if best.leak_of is not None else 0.0
         vh, detail, compared, fams, side = _version_harm(
             c, by_svc.get(c.service, []), classify, onset
         )

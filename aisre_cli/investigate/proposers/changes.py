@@ -148,6 +148,11 @@ def claimed(cl: Claim, summary: str, at: datetime) -> str:
     )
 
 
+def h_best(h: ChangeHarm) -> float:
+    """The strongest of a change's other harm readings: before vs after, new vs old."""
+    return max(h.harm, h.version_harm)
+
+
 def _old(h: ChangeHarm, side_by_side: str) -> str:
     """What the new version was compared with: its old pods before a rollout that
     replaced them (`ChangeHarm.version_side_by_side`), else `side_by_side`."""
@@ -169,7 +174,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         # after them is the trouble they answer or met, not their doing; only their new
         # pods doing worse than the others (a version compared) or failing speaks
         added = c.kind == "scale" and scaled_up(c.summary)
-        harm = 0.0 if h is None else max(0.0 if added else h.harm, h.version_harm)
+        harm = 0.0 if h is None else max(0.0 if added else max(h.harm, h.leak), h.version_harm)
         # New pods no worse than the old ones over the same minutes clear the change:
         # whatever its service suffers (before vs after it, its anomalies), the old
         # version suffers alike. This comparison is the sharper one, since both sides
@@ -207,7 +212,14 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
                 )
                 + f", {scene.effect(s) if cl is None else claimed(cl, c.summary, c.ts)}."
             )
-            if h is not None and h.version_harm >= VERSION_WORSE and h.version_detail:
+            lk = h.leak_of if h is not None else None
+            if h is not None and lk is not None and not cleared and lk.strength >= h_best(h):
+                n = lk.series.name
+                stmt = stmt[:-1] + (
+                    f"; its memory has climbed steadily since ({n} {_fmt(lk.before, n)} before"
+                    f" it, {_fmt(lk.after, n)} by {_hm(lk.until)}): a leak it shipped."
+                )
+            elif h is not None and h.version_harm >= VERSION_WORSE and h.version_detail:
                 stmt = (
                     stmt[:-1]
                     + f"; its new version is worse than {_old(h, 'the others')}"
