@@ -91,37 +91,28 @@ def new_pod(
 def restarts() -> Series:
     """The new pods killed at the fault (OOM): the restart counter steps up."""
     pts = [(T0 + i * STEP, 0.0 if T0 + i * STEP < FAULT else 3.0) for i in range(N)]
-    s = _series("kube_pod_container_status_restarts_total", "api-new-1", pts)
-    return s
+    return _series("kube_pod_container_status_restarts_total", "api-new-1", pts)
 
 
 def context(mem: list[Series], change_at: float = CHANGE) -> Context:
     alert = Alert(id="a1", name="WebErrors", service="web", starts_at=_dt(FAULT + 120))
     rnd = random.Random(7)
-    web = Series(
-        "http_errors_ratio",
-        "web",
-        {"service": "web"},
-        [T0 + i * STEP for i in range(N)],
-        [
-            (0.2 if T0 + i * STEP >= FAULT else 0.01) * (1 + rnd.uniform(-0.01, 0.01))
-            for i in range(N)
-        ],
-        query="http_errors_ratio",
-        ref="metrics/http_errors_ratio.json",
-    )
-    api_err = Series(
-        "http_errors_ratio",
-        "api",
-        {"service": "api"},
-        [T0 + i * STEP for i in range(N)],
-        [
-            (0.3 if T0 + i * STEP >= FAULT else 0.01) * (1 + rnd.uniform(-0.01, 0.01))
-            for i in range(N)
-        ],
-        query="http_errors_ratio",
-        ref="metrics/http_errors_ratio.json",
-    )
+
+    def errors(service: str, after: float) -> Series:
+        """Its error ratio: 1% until the fault, `after` from it."""
+        ts = [T0 + i * STEP for i in range(N)]
+        vals = [(after if t >= FAULT else 0.01) * (1 + rnd.uniform(-0.01, 0.01)) for t in ts]
+        return Series(
+            "http_errors_ratio",
+            service,
+            {"service": service},
+            ts,
+            vals,
+            query="http_errors_ratio",
+            ref="metrics/http_errors_ratio.json",
+        )
+
+    web, api_err = errors("web", 0.2), errors("api", 0.3)
     deploy = Change(id="d", ts=_dt(change_at), service="api", kind="deploy", version="v2")
     return Context(
         alert=alert,
@@ -146,6 +137,15 @@ LEAKING = [
     new_pod("api-new-1", 3),
     new_pod("api-new-2", 4),
 ]
+
+
+def rollout(shape: str = "leak", start: float = CHANGE) -> list[Series]:
+    """An old pod before the change and two new pods after it, their memory by `shape`."""
+    return [
+        old_pod("api-old-1", 1),
+        new_pod("api-new-1", 3, shape, start=start),
+        new_pod("api-new-2", 4, shape, start=start),
+    ]
 
 
 def test_memory_climbing_from_a_deploy_past_the_old_pods_is_a_leak() -> None:
@@ -180,51 +180,31 @@ def test_a_leak_two_hours_old_is_the_answer_over_the_crash_loop_it_causes() -> N
         # a fresh pod fills back to the old pods' level and levels off
         (
             "warm-up",
-            [
-                old_pod("api-old-1", 1),
-                new_pod("api-new-1", 3, "warmup"),
-                new_pod("api-new-2", 4, "warmup"),
-            ],
+            rollout("warmup"),
             CHANGE,
         ),
         # a steady climb that ends a fifth above the old pods' level: a cache filling
         (
             "modest",
-            [
-                old_pod("api-old-1", 1),
-                new_pod("api-new-1", 3, "modest"),
-                new_pod("api-new-2", 4, "modest"),
-            ],
+            rollout("modest"),
             CHANGE,
         ),
         # a burst of minutes as it starts (caches loading) peaks long before the onset
         (
             "startup",
-            [
-                old_pod("api-old-1", 1),
-                new_pod("api-new-1", 3, "startup"),
-                new_pod("api-new-2", 4, "startup"),
-            ],
+            rollout("startup"),
             CHANGE,
         ),
         # memory going up and down with the load is no steady climb, however high
         (
             "load",
-            [
-                old_pod("api-old-1", 1),
-                new_pod("api-new-1", 3, "load"),
-                new_pod("api-new-2", 4, "load"),
-            ],
+            rollout("load"),
             CHANGE,
         ),
         # twenty minutes of climbing is a process warming up, not yet a leak
         (
             "short",
-            [
-                old_pod("api-old-1", 1),
-                new_pod("api-new-1", 3, start=FAULT - 1200),
-                new_pod("api-new-2", 4, start=FAULT - 1200),
-            ],
+            rollout(start=FAULT - 1200),
             FAULT - 1200,
         ),
         # the node's memory is every pod's on it
@@ -256,10 +236,5 @@ def test_no_leak(why: str, mem: list[Series], change_at: float) -> None:
 
 
 def test_without_a_leak_a_deploy_two_hours_old_is_no_candidate() -> None:
-    warm = [
-        old_pod("api-old-1", 1),
-        new_pod("api-new-1", 3, "warmup"),
-        new_pod("api-new-2", 4, "warmup"),
-    ]
-    a = analyze_context(context(warm))
+    a = analyze_context(context(rollout("warmup")))
     assert not [c for c in a.candidates if c.kind == "deploy"]
