@@ -488,6 +488,13 @@ def test_optional_files_may_be_missing(tmp_path: Path) -> None:
         # no pod (Nomad, Docker): the application's container, not a sidecar's
         ({"job": "cadvisor", "container": "geocoder"}, "geocoder"),
         ({"job": "cadvisor", "container": "istio-proxy"}, None),
+        # an OpenTelemetry collector's receiver as `namespace/name`: the Redis it read
+        # is in `service_name`, not "redis" (two Redises were one service)
+        ({"job": "otel-collector/redis", "service_name": "redis-sessions"}, "redis-sessions"),
+        ({"job": "otelcol-contrib/postgresql", "service_name": "pg-ledger"}, "pg-ledger"),
+        ({"job": "otel-collector/redis"}, None),
+        # a `namespace/name` job of a workload is still its name
+        ({"job": "shop/checkout"}, "checkout"),
         ({}, None),
     ],
 )

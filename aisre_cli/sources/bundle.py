@@ -434,6 +434,9 @@ _COLLECTOR_JOB = re.compile(
     # a mesh's sidecar scrape (Istio's envoy-stats, Consul Connect's): the proxy of
     # whichever service it sits beside (`local_cluster`, the pod)
     r"|^(envoy-stats|consul-connect-envoy|envoy-sidecars?|istio-proxy|linkerd-proxy)$"
+    # a collector's receiver, as `namespace/name` (`otel-collector/redis`: the
+    # collector's Redis receiver, whichever Redis it read; its `service_name` says which)
+    r"|^(otel-?collector|opentelemetry-collector|otelcol(-contrib)?|grafana-agent|alloy)/"
 )
 """`job` (or `service`) values that name the collector that scraped a series, not the
 workload it describes: kube-prometheus' cAdvisor and kube-state-metrics (whose
