@@ -2483,6 +2483,42 @@ def test_a_caller_naming_the_store_it_calls_by_its_technology(
         assert dep.features["kind_signal"] > 0
 
 
+@pytest.mark.parametrize(
+    ("msg", "failing"),
+    [
+        # Go's net package and redis-py: the address, not the name, of api's one Redis
+        ("dial tcp 10.0.230.35:6379: connect: connection refused", "cache"),
+        ("Error 111 connecting to 10.0.0.5:6379. Connection refused.", "cache"),
+        ("dial tcp [fd00::5]:3306: connect: connection refused", "orders-db"),
+        # a PostgreSQL's port, but api calls none
+        ("dial tcp 10.0.0.9:5432: connect: connection refused", None),
+        # a statsd agent's port is no store; a number that ends in 6379 is no port
+        ("failed to emit metric batch: write udp 127.0.0.1:8125: connection refused", None),
+        ("upstream connect error after 16379ms: connection refused", None),
+        ("upstream connect error (stream a1:63790): connection refused", None),
+        # its own listener's port, no host before it: not a store it calls
+        ("listen tcp :6379: bind: connection refused", None),
+    ],
+)
+def test_a_caller_that_cannot_reach_a_stores_default_port_names_that_store(
+    msg: str, failing: str | None
+) -> None:
+    """`dial tcp 10.0.230.35:6379: connect: connection refused` names no service and no
+    technology, but 6379 is Redis's port, and api calls one Redis (`STORE_PORTS`)."""
+    lines = [(FAULT + 30 + i * 20, "api", "error", msg) for i in range(8)]
+    lines += [(T0 + i * 30.0, "api", "info", "GET /health 200") for i in range(N * 2)]
+    stores = {"orders-db": "mysql_up", "cache": "redis_up"}
+    ctx = context([series(name, svc, 1.0) for svc, name in stores.items()], logs=lines)
+    ctx.topology = Topology(depends_on={"web": ["api"], "api": list(stores)})
+    for svc in stores:
+        ctx.topology.depends_on[svc] = []
+    a = run(ctx)
+    (lf,) = [x for x in a.findings.logs.findings if x.service == "api"]
+    assert lf.family in ("dependency", "network"), (lf.family, lf.template)
+    named = {s for s, d in a.findings.dead.items() if lf in d.logs}
+    assert named == ({failing} if failing else set()), (lf.family, lf.template)
+
+
 def test_a_client_retrying_the_server_it_names_says_its_calls_fail_not_that_it_is_down() -> None:
     """`retrying pricing-engine (attempt 2/2) after error` in api's log: api's calls to
     pricing-engine fail, which proposes it (less strongly than a refused connection,

@@ -205,8 +205,30 @@ STORE_SERIES: dict[str, re.Pattern[str]] = {
 }
 """Which store a service is, by its exporter's metric names (mysqld_exporter's
 `mysql_*`, postgres_exporter's `pg_*`, …)."""
+STORE_PORTS: dict[str, tuple[int, ...]] = {
+    "mysql": (3306,),
+    "postgresql": (5432,),
+    "redis": (6379, 26379),
+    "mongodb": (27017,),
+    "kafka": (9092,),
+    "rabbitmq": (5672, 5671),
+    "memcached": (11211,),
+    "elasticsearch": (9200, 9300),
+    "cassandra": (9042,),
+}
+"""Each store's registered default port (IANA, and the projects' own docs): a client's
+`dial tcp 10.0.230.35:6379: connect: connection refused` names no service and no
+technology, but the address it could not reach is a Redis's."""
+
+
+def _port_rx(ports: tuple[int, ...]) -> str:
+    """An address ending in one of `ports` (`10.0.0.5:6379`, `[fd00::5]:6379`,
+    `redis-0.cache:6379`), not a number that merely contains it."""
+    return r"(?<=[\w\]]):(?:" + "|".join(str(p) for p in ports) + r")(?![\d])"
+
+
 STORE_LOG: dict[str, re.Pattern[str]] = {
-    tech: re.compile(rx, re.IGNORECASE)
+    tech: re.compile(rx + "|" + _port_rx(STORE_PORTS[tech]), re.IGNORECASE)
     for tech, rx in {
         "mysql": r"\bmysql|mariadb|innodb",
         "postgresql": r"postgres|\bpq: |sqlstate|psycopg|npgsql",
@@ -219,8 +241,9 @@ STORE_LOG: dict[str, re.Pattern[str]] = {
         "cassandra": r"cassandra",
     }.items()
 }
-"""How a client's error names the store it calls (the driver's words: `Error 1290
-(HY000): The MySQL server is running with the --read-only option`, `pq: …`)."""
+"""How a client's error names the store it calls: the driver's words (`Error 1290
+(HY000): The MySQL server is running with the --read-only option`, `pq: …`), or the
+store's default port in the address it failed to reach (`STORE_PORTS`)."""
 
 
 def store_kinds(series: Iterable[Series]) -> dict[str, set[str]]:
