@@ -46,13 +46,19 @@ def _series(name: str, pod: str, pts: list[tuple[float, float]], scope: str = "p
     )
 
 
-def old_pod(pod: str, seed: int, name: str = "container_memory_working_set_bytes") -> Series:
+def old_pod(
+    pod: str, seed: int, name: str = "container_memory_working_set_bytes", saw: bool = False
+) -> Series:
+    """A pod of the old version until the change: its memory flat at `OLD`, or (`saw`) a
+    heap's sawtooth between 400 and 900 MB, collected every ten minutes."""
     rnd = random.Random(seed)
-    pts = [
-        (T0 + i * STEP, OLD * (1 + rnd.uniform(-0.03, 0.03)))
-        for i in range(N)
-        if T0 + i * STEP < CHANGE
-    ]
+    pts = []
+    for i in range(N):
+        t = T0 + i * STEP
+        if t >= CHANGE:
+            break
+        v = 400 * MB + (i % 10) / 9 * 500 * MB if saw else OLD
+        pts.append((t, v * (1 + rnd.uniform(-0.03, 0.03))))
     return _series(name, pod, pts)
 
 
@@ -80,6 +86,8 @@ def new_pod(
             v = 300 * MB + k * (1.2 * OLD - 300 * MB) if t < FAULT else 1.2 * OLD
         elif shape == "startup":  # a burst while it loads, up to 2x, then the old level
             v = 300 * MB + (t - start) / 480 * (2 * OLD - 300 * MB) if t - start <= 480 else OLD
+        elif shape == "tooth":  # one long climb from 300 MB to 1.1 GB at the fault
+            v = 300 * MB + k * 800 * MB if t < FAULT else 300 * MB
         elif shape == "load":  # up and down with the traffic, peaking at 1.6x
             v = OLD * (1.0 + 0.6 * abs(((t - start) / 600) % 2 - 1))
         else:
@@ -193,6 +201,18 @@ def test_a_leak_two_hours_old_is_the_answer_over_the_crash_loop_it_causes() -> N
         (
             "startup",
             rollout("startup"),
+            CHANGE,
+        ),
+        # a heap's sawtooth: the old pods' teeth reached 900 MB, so a new pod's long tooth
+        # reaching 1.1 GB (1.6x their median, but not 1.5x what they reached) is no leak
+        (
+            "sawtooth",
+            [
+                old_pod("api-old-1", 1, saw=True),
+                old_pod("api-old-2", 2, saw=True),
+                new_pod("api-new-1", 3, "tooth"),
+                new_pod("api-new-2", 4, "tooth"),
+            ],
             CHANGE,
         ),
         # memory going up and down with the load is no steady climb, however high

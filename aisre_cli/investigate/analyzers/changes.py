@@ -33,6 +33,8 @@ LEAK_MIN_S = 1800.0
 LEAK_FACTOR = 1.5
 """How far above what its service's pods held before the change the memory must climb:
 a fresh pod's heap fills back to the old pods' level, and no further, as it warms up."""
+LEAK_HELD_Q = 0.9
+"""The quantile of a series' values before the change that says what its pods held."""
 LEAK_TAU = 0.7
 """How steadily it must climb (Kendall's tau of the values against time, up to the peak):
 a leak grows sample after sample; load moves it up and down."""
@@ -325,7 +327,7 @@ class Leak:
     """The series that climbed the furthest."""
     before: float
     """What the service's pods held of that metric in the `BEFORE_S` before the change
-    (the median over its series)."""
+    (the `LEAK_HELD_Q` quantile of each series, the median over its series)."""
     after: float
     """Where that series had climbed to at its peak."""
     until: float
@@ -345,7 +347,8 @@ def leak_harm(
 
     Its service's memory (its pods', not its node's) climbed steadily from the change
     towards the onset, for at least `LEAK_MIN_S`, up to `LEAK_FACTOR` times or more what
-    the service's pods held in the `BEFORE_S` before it, on at least half of its series
+    the service's pods held in the `BEFORE_S` before it (near the top of what they
+    held: `LEAK_HELD_Q`), on at least half of its series
     that span the climb. Each series is read up to its peak: a pod killed for running
     out of memory starts again from low. A fresh pod warming up fills back to the old
     pods' level and levels off; a leak keeps going past it. Without the pods' level
@@ -364,11 +367,17 @@ def leak_harm(
         ):
             mem.append(s)
     # what the pods held before it, per metric (a heap and a container's working set
-    # are on scales of their own): the median over that metric's series
+    # are on scales of their own): near the top of each series (`LEAK_HELD_Q`; a heap's
+    # sawtooth climbs between collections and must not count as a leak when one of the
+    # new pods' teeth tops out just before the onset), the median over its series
     held: dict[str, list[float]] = {}
     for s in mem:
-        pre = [v for ts, v in zip(s.timestamps, s.values, strict=False) if t - BEFORE_S <= ts < t]
-        if len(pre) >= 3 and (m := _robust(pre)[0]) > 0:
+        pre = sorted(
+            v
+            for ts, v in zip(s.timestamps, s.values, strict=False)
+            if t - BEFORE_S <= ts < t and math.isfinite(v)
+        )
+        if len(pre) >= 3 and (m := pre[min(len(pre) - 1, int(LEAK_HELD_Q * len(pre)))]) > 0:
             held.setdefault(s.name, []).append(m)
     olds = {k: sorted(v)[len(v) // 2] for k, v in held.items()}
     spanned = 0
