@@ -3,7 +3,9 @@
 A change is a candidate cause when it precedes the onset on a service in the
 incident's dependency cone. Its strength decays with the gap (a deploy 2 minutes
 before the errors is far more telling than one 50 minutes before); a change after
-the onset (typically a hot-fix) is kept as context but cannot explain the onset.
+the onset (typically a hot-fix) is kept as context but cannot explain the onset. A
+change that shipped a memory leak (`leak_harm`) is the exception: its harm shows as a
+climb from it, hours long, and its timing is that climb, not the gap.
 """
 
 from __future__ import annotations
@@ -348,11 +350,13 @@ def leak_harm(
     Its service's memory (its pods', not its node's) climbed steadily from the change
     towards the onset, for at least `LEAK_MIN_S`, up to `LEAK_FACTOR` times or more what
     the service's pods held in the `BEFORE_S` before it (near the top of what they
-    held: `LEAK_HELD_Q`), on at least half of its series
-    that span the climb. Each series is read up to its peak: a pod killed for running
-    out of memory starts again from low. A fresh pod warming up fills back to the old
-    pods' level and levels off; a leak keeps going past it. Without the pods' level
-    before the change (the window starts after it) nothing is said."""
+    held: `LEAK_HELD_Q`), on at least half of its series that span the climb. Each
+    series is read up to its peak: a pod killed for running out of memory starts again
+    from low. A fresh pod warming up fills back to the old pods' level and levels off;
+    a leak keeps going past it. Without the pods' level before the change (the window
+    starts after it) nothing is said. Old pods still serving beside the new ones (a
+    canary) count among the series that span the climb and did not climb: a canary's
+    footprint is read by comparing versions instead (`_version_harm`)."""
     t = c.ts.timestamp()
     if onset - t < LEAK_MIN_S:
         return None
