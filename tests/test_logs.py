@@ -12,6 +12,7 @@ from aisre_cli.investigate.analyzers.logs import (
     LogStats,
     analyze,
     is_new_or_spiking,
+    is_start_banner,
     log_family,
     mask,
     template_of,
@@ -222,6 +223,73 @@ def test_info_and_debug_are_not_templated() -> None:
     recs += [Rec(REF + 60 + k, f"query {k}", level="debug") for k in range(50)]
     st = run(recs)
     assert st.findings == [] and st.templated_records == 0
+
+
+@pytest.mark.parametrize(
+    ("msg", "start"),
+    [
+        ("web-api v2.19.2 listening on :8080", True),
+        ("Started PaymentsApplication in 4.213 seconds (process running for 4.9)", True),
+        ("Now listening on: http://[::]:8080", True),
+        ("Application startup complete.", True),
+        ("Uvicorn running on http://0.0.0.0:8000 (Press CTRL+C to quit)", True),
+        ("Booting worker with pid: 42", True),
+        ("Server startup in [812] milliseconds", True),
+        ("Server startup in 812 ms", True),
+        ("Puma starting in single mode...", True),
+        ("starting main dispatch loop", True),
+        ("Server listening at http://0.0.0.0:3000", True),
+        # not a process starting
+        ("closing listening socket", False),
+        ("job started for tenant 42", False),
+        ("restarting the sync worker after 3 failures", False),
+        ("GET /listening-history 200", False),
+    ],
+)
+def test_a_process_start_banner_is_told_apart(msg: str, start: bool) -> None:
+    assert is_start_banner(msg) is start
+
+
+def _starts(times: list[float], service: str = "web-api") -> list[Rec]:
+    return [Rec(t, f"{service} v2.19.2 listening on :8080", "info", service) for t in times]
+
+
+def test_a_service_starting_over_and_over_is_a_restart_loop() -> None:
+    """An App Service or a VM has no restart counter and no cluster events: its own
+    start banner, written at every start, twelve times over half an hour after the
+    onset (once before), is the restart loop. Read at info, counted as restarts."""
+    recs = heartbeat("web-api") + _starts([START + 600])
+    recs += _starts([REF + 60 + k * 150.0 for k in range(12)])
+    (f,) = run(recs).findings
+    assert f.family == "restarts" and f.service == "web-api" and f.after == 12
+    assert f.level == "info" and f.strength > 0.5 and f.first_after == REF + 60
+
+
+@pytest.mark.parametrize(
+    ("why", "times"),
+    [
+        # a rollout starts each of its eight pods once, within three minutes
+        ("rollout", [REF + 60 + k * 20.0 for k in range(8)]),
+        # four starts are a few restarts, not yet a loop (with no start before the
+        # onset to compare with, they are a new template all the same)
+        ("few", [REF + 60 + k * 400.0 for k in range(4)]),
+    ],
+)
+@pytest.mark.parametrize("started_before", [True, False])
+def test_starts_that_are_not_a_loop_are_no_finding(
+    why: str, times: list[float], started_before: bool
+) -> None:
+    recs = heartbeat("web-api") + _starts(times)
+    if started_before:
+        recs += _starts([START + 600])
+    assert run(recs).findings == [], why
+
+
+def test_starts_as_frequent_before_the_onset_are_no_finding() -> None:
+    """A service that restarts every five minutes all along (a worker recycled by its
+    supervisor) is not the incident."""
+    recs = heartbeat("web-api") + _starts([START + k * 300.0 for k in range(18)])
+    assert run(recs).findings == []
 
 
 def test_unknown_level_counts_as_error() -> None:

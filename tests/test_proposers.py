@@ -2519,6 +2519,28 @@ def test_a_caller_that_cannot_reach_a_stores_default_port_names_that_store(
     assert named == ({failing} if failing else set()), (lf.family, lf.template)
 
 
+def test_a_service_starting_over_and_over_is_crash_looping() -> None:
+    """No restart counter and no cluster events (an App Service, a VM): api's own start
+    banner, a dozen times from shortly before the onset, is its restart loop, and the
+    statement says what was counted."""
+    starts = [
+        (FAULT - 540 + k * 120.0, "api", "info", "api v2.1 listening on :8080") for k in range(12)
+    ]
+    starts += [(T0 + 60.0, "api", "info", "api v2.1 listening on :8080")]
+    beat = [(T0 + i * 30.0, "api", "info", "GET /health 200") for i in range(N * 2)]
+    a = run(context([series("http_errors_ratio", "api", 0.01, 0.3)], logs=starts + beat))
+    (crash,) = cands(a, "crash_loop", "api")
+    assert crash.features["kind_signal"] > 0.3
+    assert "12 starts in its logs" in crash.statement, crash.statement
+    assert "restarts" not in crash.statement and "crash logs" not in crash.statement
+    # the same starts within two minutes are a rollout: no crash loop
+    once = [
+        (FAULT - 540 + k * 10.0, "api", "info", "api v2.1 listening on :8080") for k in range(12)
+    ]
+    b = run(context([series("http_errors_ratio", "api", 0.01, 0.3)], logs=once + beat))
+    assert not cands(b, "crash_loop", "api")
+
+
 def test_a_client_retrying_the_server_it_names_says_its_calls_fail_not_that_it_is_down() -> None:
     """`retrying pricing-engine (attempt 2/2) after error` in api's log: api's calls to
     pricing-engine fail, which proposes it (less strongly than a refused connection,

@@ -90,6 +90,34 @@ _INFO_FAILURE = "SSL_do_handshake() failed"
 """A failure a server logs at info: nginx writes the TLS handshakes its clients broke
 off (an expired or untrusted certificate it serves) at `info`, so that clients cannot
 fill its error log; counted as the error it is for the server."""
+_START_BANNER = re.compile(
+    r"\blistening on\b|\bnow listening on:|\bstarted \S+ in [\d.]+ s|"
+    r"application startup complete|uvicorn running on|booting worker with pid|"
+    r"\bserver (?:started|listening)\b|server startup in \[?\d+\]? ?(?:ms|milli)|"
+    r"puma starting|"
+    r"starting main dispatch loop",
+    re.IGNORECASE,
+)
+"""A process announcing that it has started: a server listening (Go, Node, ASP.NET
+Core's `Now listening on:`, Puma, uvicorn), Spring Boot's `Started App in 4.2
+seconds`, Tomcat's `Server startup in 812 ms`, a gunicorn worker booting, Envoy's
+dispatch loop. Written at info, once per start: many of them, spread over the
+incident, are the service restarting over and over (`LOOP_STARTS`), where nothing
+else (a restart counter, the cluster's events) says so: an App Service, a VM."""
+_START_HINTS = ("isten", "tart", "ooting", "unning on")
+"""Substrings one of which every `_START_BANNER` holds: the cheap test first (written
+out again in `analyze`'s loop, where a call per record costs)."""
+LOOP_STARTS = 5
+"""Starts after the onset that make a restart loop, when they are also spread over
+`LOOP_SPAN_S`: a rollout starts each pod once, within minutes."""
+LOOP_SPAN_S = 900.0
+
+
+def is_start_banner(msg: str) -> bool:
+    """Whether a record is a process announcing it started (`_START_BANNER`)."""
+    return any(h in msg for h in _START_HINTS) and _START_BANNER.search(msg) is not None
+
+
 _JAVA_CONT_FIRST = frozenset({"", " ", "\t", "C", "S", "a"})
 """First characters of the records that can continue a Java trace without naming an
 exception: indented frames, `Caused by:`, `Suppressed:`, `at ...` (indent stripped)."""
@@ -245,6 +273,9 @@ class LogFinding:
     """Record indices of a few examples (for file:line citations)."""
     trace: bool = False
     """The template is a stack trace (multi-line or folded records)."""
+    start: bool = False
+    """The template is a process's start banner, counted as a restart loop
+    (`is_start_banner`, `LOOP_STARTS`)."""
 
 
 @dataclass(slots=True)
@@ -276,6 +307,8 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
     head_file = -1
     head_svc = ""
     lines: list[str] | None = None
+    starts: set[int] = set()  # info records that are start banners (events too)
+    banner = _START_BANNER.search
     for i, m, fi, s, lv in zip(range(n), msg, fidx, svc, level, strict=True):
         if head >= 0:
             # Cheapest test first: most records cannot continue a Java trace at all.
@@ -302,9 +335,16 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
                         head = -1
                     continue
             head = -1
-        # A crash written without a level (stderr) still opens a trace.
+        # A crash written without a level (stderr) still opens a trace; a process's
+        # start banner is counted, for restarts (`is_start_banner`)
         if lv in _SKIPPED_LEVELS and not m.startswith(_CRASH_HEADS) and _INFO_FAILURE not in m:
-            continue
+            # `is_start_banner`, inline: a million info lines pay four substring tests
+            if not (
+                ("isten" in m or "tart" in m or "ooting" in m or "unning on" in m)
+                and banner(m) is not None
+            ):
+                continue
+            starts.add(i)
         add_event(i)
         head = i
         head_kind = _trace_kind(m) if m[:1] in "Tpf" else "java"
@@ -361,9 +401,14 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
     n_templates = len(t_first)
     before = [0] * n_templates
     after = [0] * n_templates
+    # a start banner's template: the span its starts after `ref` cover
+    spread: dict[int, tuple[float, float]] = {}
     for i, tid in zip(ev_idx, ev_tid, strict=True):
         if ts[i] >= ref:
             after[tid] += 1
+            if starts and i in starts:
+                lo, hi = spread.get(tid, (ts[i], ts[i]))
+                spread[tid] = (min(lo, ts[i]), max(hi, ts[i]))
         else:
             before[tid] += 1
 
@@ -388,6 +433,14 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
         text = "\n".join(group) if group else msg[i]
         t = _template(text)
         lv = _event_level(level[i], msg[i])
+        fam = log_family(t)
+        if i in starts:
+            # a start banner: a restart loop when there are many, spread over the
+            # incident; a rollout starting each pod once is no finding
+            lo, hi = spread.get(tid, (0.0, 0.0))
+            if a < LOOP_STARTS or hi - lo < LOOP_SPAN_S:
+                continue
+            lv, fam = "info", "restarts"
         vol = min(1.0, math.log1p(a) / math.log1p(50))
         strength = (
             _SEVERITY.get(lv, 0.7)
@@ -398,7 +451,7 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
             service=svc[i],
             template=t,
             level=lv,
-            family=log_family(t),
+            family=fam,
             before=b,
             after=a,
             rate_ratio=float(ratio),
@@ -406,6 +459,7 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
             first_after=math.inf,
             strength=float(min(1.0, strength)),
             trace="\n" in text,
+            start=i in starts,
         )
         findings.append(f)
         hit[tid] = f
