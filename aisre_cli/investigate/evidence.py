@@ -534,7 +534,7 @@ def harm_evidence(h: ChangeHarm) -> _Ev | None:
     """The changed service's signal before vs after the change (or new vs old version,
     or the leak it started)."""
     lk = h.leak_of
-    if lk is not None and lk.strength >= max(h.harm, h.version_harm):
+    if lk is not None and lk.strength >= h.measured:
         ls = lk.series
         ev = Evidence(
             id="",

@@ -230,10 +230,19 @@ class ChangeHarm:
     """False: the rollout replaced the old pods, which served beside the new ones for less
     than `SIDE_BY_SIDE_S`, so the comparison is of the new pods after it against the old
     ones before it (and `version_detail` says so)."""
-    leak: float = 0.0
-    """0-1: its service's memory climbed steadily from the change on, far above what its
-    pods held before it (`leak_harm`; `leak_of` says how)."""
     leak_of: Leak | None = None
+    """Its service's memory climbed steadily from the change on, far above what its pods
+    held before it (`leak_harm`)."""
+
+    @property
+    def leak(self) -> float:
+        """0-1: how clearly the change started a leak (`Leak.strength`; 0 for none)."""
+        return self.leak_of.strength if self.leak_of is not None else 0.0
+
+    @property
+    def measured(self) -> float:
+        """The stronger of its before-and-after and its new-versus-old readings."""
+        return max(self.harm, self.version_harm)
 
 
 def _robust(vals: list[float]) -> tuple[float, float]:
@@ -467,7 +476,6 @@ def attribute(
                 best = ChangeHarm(c.id, h, s, base, level, z)
         if onset is not None:
             best.leak_of = leak_harm(c, by_svc.get(c.service, []), classify, onset)
-            best.leak = best.leak_of.strength if best.leak_of is not None else 0.0
         vh, detail, compared, fams, side = _version_harm(
             c, by_svc.get(c.service, []), classify, onset
         )

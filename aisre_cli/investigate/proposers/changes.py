@@ -148,11 +148,6 @@ def claimed(cl: Claim, summary: str, at: datetime) -> str:
     )
 
 
-def other_harm(h: ChangeHarm) -> float:
-    """The strongest of a change's other harm readings: before vs after, new vs old."""
-    return max(h.harm, h.version_harm)
-
-
 def _old(h: ChangeHarm, side_by_side: str) -> str:
     """What the new version was compared with: its old pods before a rollout that
     replaced them (`ChangeHarm.version_side_by_side`), else `side_by_side`."""
@@ -213,7 +208,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
                 + f", {scene.effect(s) if cl is None else claimed(cl, c.summary, c.ts)}."
             )
             lk = h.leak_of if h is not None else None
-            if h is not None and lk is not None and not cleared and lk.strength >= other_harm(h):
+            if h is not None and lk is not None and not cleared and lk.strength >= h.measured:
                 n = lk.series.name
                 stmt = stmt[:-1] + (
                     f"; its memory has climbed steadily since ({n} {_fmt(lk.before, n)} before"

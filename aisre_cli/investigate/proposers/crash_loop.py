@@ -66,14 +66,17 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             + ([crash.first] if crash is not None else [])
         )
     )
-    said_in_logs = [
-        "crash logs" if any(not x.start for x in rs_logs) else "",
-        # a start banner, many times over: the process starting again and again
-        f"{sum(x.after for x in rs_logs if x.start)} starts in its logs"
-        if any(x.start for x in rs_logs)
-        else "",
-    ]
-    what = " and ".join(w for w in ["restarts" if rs else "", *said_in_logs] if w)
+    # a start banner, many times over: the process starting again and again
+    started = sum(x.after for x in rs_logs if x.start)
+    what = " and ".join(
+        w
+        for w in (
+            "restarts" if rs else "",
+            "crash logs" if any(not x.start for x in rs_logs) else "",
+            f"{started} starts in its logs" if started else "",
+        )
+        if w
+    )
     if crash is not None:
         top = sorted(crash.reasons.items(), key=lambda kv: -kv[1])[:2]
         said = " and ".join(f"{r} x{n}" if n > 1 else r for r, n in top)
