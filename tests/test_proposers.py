@@ -19,7 +19,7 @@ import pytest
 from aisre_cli.investigate.analyzers import changes as change_an
 from aisre_cli.investigate.analyzers import dependency as dep_an
 from aisre_cli.investigate.analyzers import metrics as metric_an
-from aisre_cli.investigate.analyzers import trace_edges
+from aisre_cli.investigate.analyzers import tls_edge, trace_edges
 from aisre_cli.investigate.analyzers.metric_edges import client_calls
 from aisre_cli.investigate.evidence import Candidate
 from aisre_cli.investigate.families import FamilyMatcher
@@ -758,6 +758,92 @@ def test_a_certificate_of_an_endpoint_no_service_claims_is_the_endpoints() -> No
     # a target that is no DNS name (control characters, a path only) names no endpoint
     odd = run(context([_public_cert("https://tick\x1bets.example.com/")]))
     assert not [c for c in cands(odd, "certificate_expiry") if c.service != "web"]
+
+
+def _edge_context(
+    services: dict[str, list[str]], logs: list[tuple[float, str, str, str]]
+) -> Context:
+    """The public certificate of tickets.example.com expired; `services` is the topology."""
+    ctx = context([_public_cert("https://tickets.example.com/healthz")], logs=logs)
+    probe = Alert(id="p1", name="BlackboxProbeFailed", service=None, starts_at=_dt(ALERT))
+    ctx.alert, ctx.alerts = probe, [probe]
+    ctx.topology = Topology(depends_on=services)
+    return ctx
+
+
+EDGE_TOPO = {"ingress-nginx-controller": ["web"], "web": ["api"], "api": ["db"], "db": []}
+ACCESS = '1.2.3.4 - - "GET / HTTP/2.0" 200 512 "https://tickets.example.com/" "Mozilla/5.0"'
+HANDSHAKE = "SSL handshake failure on fe_https from 1.2.3.4:51234"
+
+
+def test_a_public_certificate_is_the_edges_that_serves_its_host() -> None:
+    """The probed host names no service, but the one edge at the top of the topology
+    names it in its access log: the certificate is the edge's, and nothing doubts it."""
+    lines = [(T0 + i * STEP, "ingress-nginx-controller", "info", ACCESS) for i in range(3)]
+    a = run(_edge_context(EDGE_TOPO, lines))
+    (cert,) = cands(a, "certificate_expiry", "ingress-nginx-controller")
+    assert "serves for tickets.example.com expired" in cert.statement
+    assert not cands(a, "certificate_expiry", "tickets.example.com")
+    assert unowned_endpoint(a, "ingress-nginx-controller") is None
+    top = build_report(a).verdict.hypotheses[0]
+    assert (top.kind, top.service) == ("certificate_expiry", "ingress-nginx-controller")
+    assert top.confidence > UNLINKED_PRIOR
+    # TLS failures the edge logged tie it as well (HAProxy's handshake failures)
+    topo = {"haproxy": ["web"], "web": ["api"], "api": ["db"], "db": []}
+    fails = [(T0 + i * 30.0, "haproxy", "info", "GET /health 200") for i in range(N * 2)]
+    fails += [(FAULT + 20.0 * i, "haproxy", "warn", HANDSHAKE) for i in range(12)]
+    b = run(_edge_context(topo, fails))
+    assert cands(b, "certificate_expiry", "haproxy")
+
+
+@pytest.mark.parametrize(
+    ("services", "who", "why"),
+    [
+        (EDGE_TOPO, "", "the edge's logs do not name the host"),
+        (
+            {**EDGE_TOPO, "web": ["api", "egress-proxy"], "egress-proxy": []},
+            "egress-proxy",
+            "a proxy the services call is no edge",
+        ),
+        ({**EDGE_TOPO, "worker": ["db"]}, "worker", "not named as an edge"),
+        (
+            {**EDGE_TOPO, "api-gateway": ["api"]},
+            "api-gateway",
+            "two edges tied to the host: which one the data does not say",
+        ),
+    ],
+)
+def test_a_public_certificate_stays_the_hosts_unless_one_edge_serves_it(
+    services: dict[str, list[str]], who: str, why: str
+) -> None:
+    lines = [(T0 + i * STEP, who, "info", ACCESS) for i in range(3)] if who else []
+    if "two edges" in why:
+        lines += [(T0 + i * STEP, "ingress-nginx-controller", "info", ACCESS) for i in range(3)]
+    a = run(_edge_context(services, lines))
+    assert cands(a, "certificate_expiry", "tickets.example.com"), why
+    assert unowned_endpoint(a, "tickets.example.com") == "tickets.example.com"
+
+
+@pytest.mark.parametrize(
+    ("name", "edge"),
+    [
+        ("ingress-nginx-controller", True),
+        ("istio-ingressgateway", True),
+        ("haproxy", True),
+        ("traefik", True),
+        ("edge-proxy", True),
+        ("api-gateway", True),
+        ("public-lb", True),
+        ("kong", True),
+        ("web", False),
+        ("frontend", False),
+        ("ledger", False),
+        ("payments-gateway-db", True),
+        ("proxysql", False),
+    ],
+)
+def test_edge_names(name: str, edge: bool) -> None:
+    assert tls_edge.is_edge_name(name) is edge
 
 
 def test_probe_failure_proposes_dependency_failure() -> None:

@@ -23,6 +23,7 @@ from aisre_cli.investigate.analyzers import events as event_an
 from aisre_cli.investigate.analyzers import logs as log_an
 from aisre_cli.investigate.analyzers import metric_edges as metric_edge_an
 from aisre_cli.investigate.analyzers import metrics as metric_an
+from aisre_cli.investigate.analyzers import tls_edge as tls_edge_an
 from aisre_cli.investigate.analyzers import trace_edges as edge_an
 from aisre_cli.investigate.analyzers import traces as trace_an
 from aisre_cli.investigate.families import FamilyMatcher
@@ -126,10 +127,14 @@ def link_doubt(analysis: Analysis, service: str) -> float:
 
 def unowned_endpoint(analysis: Analysis, service: str) -> str | None:
     """`service` when it is an endpoint known only by its host: a certificate probed at a
-    URL that names no known service (`metrics.endpoint_certs`), so no series names it."""
+    URL that names no known service (`metrics.endpoint_certs`) and no edge serves
+    (`tls_edge.edge_certs`), so no series, log or topology names it."""
     if not any(f.series.service == service for f in analysis.findings.certs):
         return None
-    return None if any(s.service == service for s in analysis.ctx.series) else service
+    ctx = analysis.ctx
+    if service in ctx.logs.service or service in analysis.topology.services():
+        return None  # the edge that serves the host (`tls_edge.edge_certs`)
+    return None if any(s.service == service for s in ctx.series) else service
 
 
 def unlinked_service(ctx: Context, topo: Topology) -> str | None:
@@ -326,6 +331,10 @@ def analyze_context(
     start = ctx.window.start.timestamp()
     end = ctx.window.end.timestamp()
     log_stats = log_an.analyze(ctx.logs, ref, start, end)
+    # a certificate kept under a public host: the edge's that serves it, where one is
+    certs = tls_edge_an.edge_certs(
+        certs, topo, known | set(ctx.logs.service), log_stats.findings, ctx.logs
+    )
     # rollouts only the cluster recorded (new ReplicaSets in its events) are changes too
     changes = [*ctx.changes, *event_an.rollouts(ctx.events, ctx.changes)]
     # and new versions the metrics show coming up, where nothing recorded them

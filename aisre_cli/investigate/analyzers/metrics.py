@@ -962,7 +962,12 @@ _URL_LABELS = ("instance", "target", "url", "endpoint")
 _HOST = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:[^@/]*@)?\[?([^/:\[\]?#]+)", re.I)
 
 
-def _host_words(target: str) -> tuple[list[str], set[str]]:
+def probe_target(s: Series) -> str:
+    """The URL or host a series names as what it measured (a prober's `instance`), or ""."""
+    return next((s.labels[k] for k in _URL_LABELS if s.labels.get(k)), "")
+
+
+def host_words(target: str) -> tuple[list[str], set[str]]:
     """The DNS labels of a probe target's host (`https://catalog.shop.svc:8443/health` →
     catalog, shop, svc) and every word in them."""
     m = _HOST.match(target.strip())
@@ -983,9 +988,7 @@ def attribute_by_url(series: list[Series], services: set[str]) -> list[Series]:
     by_flat = {x.lower(): x for x in services if len(x) >= 3}
     out: list[Series] = []
     for s in series:
-        target = (
-            "" if s.service else next((s.labels[k] for k in _URL_LABELS if s.labels.get(k)), "")
-        )
+        target = "" if s.service else probe_target(s)
         who = host_service(target, by_flat) if target else None
         out.append(replace(s, service=who) if who else s)
     return out
@@ -996,7 +999,7 @@ def host_service(target: str, by_flat: dict[str, str], first: bool = True) -> st
     name has several words, all of them in the host (`api.surescripts.com` is
     surescripts-api's, not api's), else (`first`) the one its first DNS label is
     (in-cluster DNS puts the service first). None for a host naming none, or two."""
-    labels, words = _host_words(target)
+    labels, words = host_words(target)
     if not labels:
         return None
     fits = [
@@ -1669,8 +1672,7 @@ def endpoint_certs(certs: list[MetricFinding]) -> list[MetricFinding]:
     not say; the engineer reading the host knows."""
     out: list[MetricFinding] = []
     for f in certs:
-        target = next((f.series.labels[k] for k in _URL_LABELS if f.series.labels.get(k)), "")
-        labels, _ = _host_words(target) if not f.series.service else ([], set())
+        labels, _ = host_words(probe_target(f.series)) if not f.series.service else ([], set())
         if not labels or not all(_DNS_LABEL.fullmatch(x) for x in labels):
             out.append(f)  # no host, or not a DNS name: nobody's, as before
             continue

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from aisre_cli.investigate.analyzers.logs import LogFinding
+from aisre_cli.investigate.analyzers.metrics import MetricFinding, host_words, probe_target
 from aisre_cli.investigate.evidence import (
     Candidate,
     _hm,
@@ -21,6 +22,14 @@ from aisre_cli.investigate.evidence import (
 from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
 from aisre_cli.investigate.scene import Scene, ServiceView
+
+
+def served_host(f: MetricFinding) -> str | None:
+    """The public host a certificate was probed at when the service serving it is not
+    named by it (the edge that terminates TLS for it, `tls_edge.edge_certs`)."""
+    labels, _ = host_words(probe_target(f.series))
+    host = ".".join(labels)
+    return host if labels and labels[0] != f.series.service else None
 
 
 def _cert_logs(scene: Scene, s: str) -> list[LogFinding]:
@@ -91,13 +100,15 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         what = f"expired at {_hm(gone)}"
     else:
         what = f"expires in {cert_left(certs[0].level)}"
+    host = served_host(certs[0]) if certs else None
+    whose = f"{s} serves for {host}" if host else f"of {s}"
     return [
         make(
             scene,
             view,
             "certificate_expiry",
             s,
-            f"The TLS certificate of {s} {what}; TLS clients fail.",
+            f"The TLS certificate {whose} {what}; TLS clients fail.",
             sig,
             [metric_evidence(f, "certificate") for f in certs[:1]]
             + [log_evidence(x, scene.ctx) for x in logs[:1]],
