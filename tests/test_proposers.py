@@ -3608,6 +3608,61 @@ def test_series_named_by_their_service_belong_to_it() -> None:
     ]
 
 
+def test_a_products_own_series_belong_to_the_one_service_running_it() -> None:
+    """Traefik's entry-point counts and a Redis exporter's clients, with no service label,
+    are the one known service running that product by its name; read by the query where
+    the name is a file's. Not a proxy's series of one backend (`ingress`), and not where
+    two services run the product."""
+    from aisre_cli.investigate.analyzers.metrics import attribute_by_product
+
+    def bare(name: str, labels: dict[str, str] | None = None, query: str = "") -> Series:
+        return Series(name, None, labels or {}, [T0], [1.0], query=query, promql=bool(query))
+
+    q = 'sum by (code) (rate(traefik_entrypoint_requests_total{code="429"}[2m]))'
+    got = attribute_by_product(
+        [
+            bare("03_entrypoints", {"entrypoint": "websecure", "code": "429"}, query=q),
+            bare("redis_connected_clients"),
+            bare("nginx_ingress_controller_request_duration_seconds", {"ingress": "shop"}),
+            bare("nginx_ingress_controller_nginx_process_connections", {"state": "active"}),
+            bare("pg_stat_activity_count"),
+            bare("node_load1"),
+            bare("traefik"),
+        ],
+        {"traefik", "session-redis", "web", "orders-postgres", "billing-pg", "ingress-nginx"},
+    )
+    nginx = "ingress-nginx"
+    assert [s.service for s in got] == ["traefik", "session-redis", None, nginx, None, None, None]
+
+
+@pytest.mark.parametrize(
+    ("name", "service"),
+    [
+        ("saas-portal-bff-80@kubernetes", "portal-bff"),  # Traefik, namespace in front
+        ("shop-api-443@kubernetescrd", "api"),
+        ("billing@file", "billing"),
+        ("outbound|9080||reviews.default.svc.cluster.local", "reviews"),  # an Envoy cluster
+        ("shop-payments-8080", "payments"),  # ingress-nginx's upstream name
+        ("payments-2024", None),  # a port alone is no mark
+        ("portal-bff", None),  # no mark at all
+        ("x-unknown-80@kubernetes", None),
+    ],
+)
+def test_a_proxys_routing_name_is_its_backend(name: str, service: str | None) -> None:
+    from aisre_cli.investigate.triage import backend_of
+
+    assert backend_of(name, {"portal-bff", "api", "billing", "reviews", "payments"}) == service
+
+
+def test_a_proxys_series_of_a_backend_are_the_backends() -> None:
+    """Traefik's requests of `saas-api-80@kubernetes` are the api's: api starts the
+    incident, not a suspect named after the route."""
+    col = series("traefik_service_requests_errors_ratio", "saas-api-80@kubernetes", 0.01, 0.3)
+    a = run(context([col]))
+    assert not [c for c in a.candidates if c.service == "saas-api-80@kubernetes"]
+    assert any(m.series.service == "api" for m in a.findings.metrics)
+
+
 def test_an_unlabelled_per_service_column_is_triaged_at_its_service() -> None:
     """api's error ratio, exported as the column `api_http_errors_ratio` with no labels,
     makes api the incident's start as the labelled series does."""

@@ -11,6 +11,7 @@ Optional collaborators are injected, never imported from higher layers:
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -179,6 +180,46 @@ def _series_in_topology(s: Series, named: set[str], workload_of: Callable[[str],
     return s
 
 
+_ROUTE = re.compile(
+    r"^(?:(?:outbound|inbound)\|\d*\|[^|]*\|(?P<fqdn>[a-z0-9.-]+))$"
+    r"|^(?P<name>[a-z0-9][a-z0-9-]*?)(?:-(?P<port>\d{2,5}))?(?:@(?P<provider>[a-z][a-z0-9-]*))?$",
+    re.IGNORECASE,
+)
+
+
+def backend_route(name: str) -> str | None:
+    """The backend a proxy's routing name stands for, when the name is one: Traefik's
+    `<namespace>-<service>-<port>@<provider>`, an Envoy cluster `outbound|<port>||<fqdn>`
+    (its host's first label); ingress-nginx's `<namespace>-<service>-<port>`, returned
+    with a trailing `-`: a port alone (`payments-2024`) is no mark, so a namespace must
+    be in front too. The namespace is still in front (`backend_of` takes it off). None
+    for a name with none of these marks."""
+    m = _ROUTE.match(name)
+    if m is None:
+        return None
+    if m.group("fqdn"):
+        return m.group("fqdn").split(".", 1)[0]
+    if m.group("provider"):
+        return m.group("name")
+    if m.group("port"):
+        return f"{m.group('name')}-"  # a namespace must be in front: `backend_of`
+    return None
+
+
+def backend_of(name: str, services: set[str]) -> str | None:
+    """The known service a proxy's routing name (`backend_route`) routes to: the route
+    itself, or the longest service it ends with after a namespace (`saas-portal-bff-80@
+    kubernetes` → portal-bff). None when it names none of them."""
+    route = backend_route(name)
+    if route is None:
+        return None
+    if route in services:
+        return route
+    bare = route.removesuffix("-")
+    ends = [x for x in services if bare.endswith("-" + x)]
+    return max(ends, key=len) if ends else None
+
+
 def _with_client_calls(topo: Topology, ctx: Context, known: set[str]) -> Topology:
     """No topology given: the calls the callers' client metrics count (a database
     client's operations on `shop-redis`, an HTTP client's on `payments`) added to those
@@ -246,6 +287,23 @@ def _align_services(ctx: Context, topo: Topology) -> Topology:
     if named and any(s.service and s.service not in named for s in ctx.series):
         ctx.series = [_series_in_topology(s, named, workload_of) for s in ctx.series]
     known = named | observed
+    # a proxy's name for the backend it routes to (Traefik's `ns-name-port@kubernetes`)
+    plain = named | set(ctx.logs.service) | {x.service for x in ctx.alerts if x.service}
+    plain |= {s.service for s in ctx.series if s.service and backend_route(s.service) is None}
+    routed = {
+        n: b
+        for n in {s.service for s in ctx.series if s.service and s.service not in plain}
+        if (b := backend_of(n, plain)) is not None
+    }
+    if routed:
+        ctx.series = [
+            replace(s, service=routed[s.service]) if s.service in routed else s for s in ctx.series
+        ]
+        known = (
+            named
+            | {s.service for s in ctx.series if s.service}
+            | {x.service for x in ctx.alerts if x.service}
+        )
     if not known:
         return topo
     canon = resolver(known)
@@ -306,6 +364,8 @@ def analyze_context(
         # probes of a URL or host that names a service (the blackbox prober's target)
         ctx.series = metric_an.attribute_by_url(ctx.series, named)
         ctx.series = metric_an.attribute_by_name(ctx.series, named)
+        # an exporter's or a server's own series: the one service running that product
+        ctx.series = metric_an.attribute_by_product(ctx.series, named)
     known = topo.services() | {s.service for s in ctx.series if s.service}
     if not ctx.topology.depends_on:
         topo = _with_client_calls(topo, ctx, known)

@@ -58,6 +58,7 @@ from aisre_cli.investigate.families import (
     Shape,
     SignalClass,
     countdown_seconds,
+    query_reading,
 )
 from aisre_cli.model import Series
 
@@ -889,6 +890,69 @@ def attribute_by_name(series: list[Series], services: set[str]) -> list[Series]:
                 if m is not None and m.end() < len(s.name):
                     s = replace(s, name=s.name[m.end() :], service=svc)
                     break
+        out.append(s)
+    return out
+
+
+PRODUCT_WORDS: dict[str, tuple[str, ...]] = {
+    "traefik": ("traefik",),
+    "haproxy": ("haproxy",),
+    "nginx": ("nginx",),
+    "envoy": ("envoy",),
+    "kong": ("kong",),
+    "redis": ("redis",),
+    "memcached": ("memcached",),
+    "rabbitmq": ("rabbitmq", "rabbit"),
+    "kafka": ("kafka",),
+    "mysql": ("mysql", "mariadb"),
+    "pg": ("postgres", "postgresql", "pg"),
+    "mongodb": ("mongo", "mongodb"),
+    "elasticsearch": ("elasticsearch", "opensearch"),
+    "coredns": ("coredns",),
+    "etcd": ("etcd",),
+}
+"""The first word of an exporter's or a server's own metric names (`traefik_entrypoint_
+requests_total`, `redis_connected_clients`, `pg_stat_activity_count`) and the words a
+service running that product is called by."""
+
+
+ROUTE_LABELS = (
+    "ingress",
+    "exported_service",
+    "service",
+    "backend",
+    "upstream",
+    "router",
+    "route",
+    "cluster_name",
+    "envoy_cluster_name",
+    "host",
+    "server",
+)
+"""Labels by which a proxy's series name the route or backend they measure (ingress-
+nginx's `ingress`, Traefik's `service` and `router`, HAProxy's `backend` and `server`,
+Envoy's cluster): such a series is the backend's (the latency of the requests it
+served), not the proxy's own."""
+
+
+def attribute_by_product(series: list[Series], services: set[str]) -> list[Series]:
+    """Series with no service whose metric is a product's own (`PRODUCT_WORDS`: Traefik's
+    entry points, a Redis exporter's clients) belong to the one known service running
+    that product by its name (`traefik`, `session-redis`). Not a proxy's series of a
+    route or a backend (`ROUTE_LABELS`); a product two services are named after, or
+    none, leaves them as they are. New objects."""
+    words = {x: set(re.split(r"[-_.]+", x.lower())) for x in services}
+    owner: dict[str, str | None] = {}
+    for product, names in PRODUCT_WORDS.items():
+        hits = [x for x, w in words.items() if w & set(names)]
+        owner[product] = hits[0] if len(hits) == 1 else None
+    out: list[Series] = []
+    for s in series:
+        if not s.service and not any(s.labels.get(k) for k in ROUTE_LABELS):
+            metric = (query_reading(s.query) if s.query and s.promql else None) or s.name
+            who = owner.get(metric.split("_", 1)[0].lower())
+            if who is not None and "_" in metric:
+                s = replace(s, service=who)
         out.append(s)
     return out
 
