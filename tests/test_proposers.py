@@ -3663,6 +3663,76 @@ def test_a_proxys_series_of_a_backend_are_the_backends() -> None:
     assert any(m.series.service == "api" for m in a.findings.metrics)
 
 
+ROUTED = {"exported_service": "api", "ingress": "api", "status": "503"}
+
+
+def _rejected(
+    own: list[Series],
+    name: str = "nginx_ingress_controller_requests",
+    labels: dict[str, str] = ROUTED,
+) -> Analysis:
+    """The ingress answers 503 for api from the fault on (api's errors as ingress-nginx
+    counts them); `own` is api's own view of the requests it served."""
+    ing = replace(series(name, "api", 0.01, 30.0), labels=labels)
+    ctx = context([ing, *own])
+    ctx.topology = Topology(
+        depends_on={
+            "ingress-nginx-controller": ["web"],
+            "web": ["api", "session-redis"],
+            "api": ["db"],
+            "db": [],
+            "session-redis": [],
+        }
+    )
+    return run(ctx)
+
+
+def _proxy_findings(
+    a: Analysis, name: str = "nginx_ingress_controller_requests"
+) -> list[str | None]:
+    return [f.series.service for f in a.findings.metrics if f.series.name == name]
+
+
+def test_errors_a_proxy_answered_itself_are_the_proxys() -> None:
+    """503s the ingress counted for api while api's own success rate never moved: the
+    ingress answered them itself (a rate limit it was given), so they are its own."""
+    fine = series("http_server_success_ratio", "api", 0.999, noise=0.0005)
+    assert _proxy_findings(_rejected([fine])) == ["ingress-nginx-controller"]
+
+
+@pytest.mark.parametrize(
+    "own",
+    [
+        pytest.param([], id="api-has-no-view-of-its-own"),
+        pytest.param(
+            [series("http_server_success_ratio", "api", 0.999, 0.6, noise=0.0005)],
+            id="api-served-the-errors",
+        ),
+        pytest.param(
+            [
+                replace(
+                    s := series("http_server_success_ratio", "api", 0.999, noise=0.0005),
+                    values=[*s.values[:-10], *[math.nan] * 10],
+                )
+            ],
+            id="api-went-silent",
+        ),
+    ],
+)
+def test_errors_a_proxy_counted_stay_the_backends(own: list[Series]) -> None:
+    assert _proxy_findings(_rejected(own)) == ["api"]
+
+
+def test_errors_only_a_proxys_series_of_a_backend_are_moved() -> None:
+    fine = series("http_server_success_ratio", "api", 0.999, noise=0.0005)
+    # a Redis exporter's count is no proxy's answer for api
+    name = "redis_errors_total"
+    assert _proxy_findings(_rejected([fine], name, {"service": "api"}), name) == ["api"]
+    # the ingress' series that name no backend are not one backend's
+    bare = {"job": "api", "status": "503"}
+    assert _proxy_findings(_rejected([fine], labels=bare)) == ["api"]
+
+
 def test_an_unlabelled_per_service_column_is_triaged_at_its_service() -> None:
     """api's error ratio, exported as the column `api_http_errors_ratio` with no labels,
     makes api the incident's start as the labelled series does."""

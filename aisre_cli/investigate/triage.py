@@ -383,6 +383,10 @@ def analyze_context(
         metric_an.thin_out(metric_an.detect(series, matcher, alert_ts), series, matcher), placed
     )
     metric_findings += metric_an.ran_out(series, matcher, alert_ts, metric_findings)
+    # errors a proxy answered itself, which its backend never served
+    metric_findings = metric_an.proxy_rejections(
+        metric_findings, series, matcher.classify, known | set(ctx.logs.service)
+    )
     certs = metric_an.endpoint_certs(metric_an.cert_expiry(ctx.series, matcher, alert_ts))
     a = ctx.alert.service
     cone = ({a} | topo.downstream(a)) if a and a in topo.services() else set()

@@ -935,25 +935,95 @@ Envoy's cluster): such a series is the backend's (the latency of the requests it
 served), not the proxy's own."""
 
 
+def product_of(s: Series) -> str:
+    """The first word of the metric a series measures (its query's, where its name is a
+    file's): the product whose own metric it is, if `PRODUCT_WORDS` knows it."""
+    metric = (query_reading(s.query) if s.query and s.promql else None) or s.name
+    return metric.split("_", 1)[0].lower() if "_" in metric else ""
+
+
+def product_owners(services: set[str]) -> dict[str, str]:
+    """Product (`PRODUCT_WORDS`) → the one known service named after it."""
+    words = {x: set(re.split(r"[-_.]+", x.lower())) for x in services}
+    owner: dict[str, str] = {}
+    for product, names in PRODUCT_WORDS.items():
+        hits = [x for x, w in words.items() if w & set(names)]
+        if len(hits) == 1:
+            owner[product] = hits[0]
+    return owner
+
+
 def attribute_by_product(series: list[Series], services: set[str]) -> list[Series]:
     """Series with no service whose metric is a product's own (`PRODUCT_WORDS`: Traefik's
     entry points, a Redis exporter's clients) belong to the one known service running
     that product by its name (`traefik`, `session-redis`). Not a proxy's series of a
     route or a backend (`ROUTE_LABELS`); a product two services are named after, or
     none, leaves them as they are. New objects."""
-    words = {x: set(re.split(r"[-_.]+", x.lower())) for x in services}
-    owner: dict[str, str | None] = {}
-    for product, names in PRODUCT_WORDS.items():
-        hits = [x for x, w in words.items() if w & set(names)]
-        owner[product] = hits[0] if len(hits) == 1 else None
+    owner = product_owners(services)
     out: list[Series] = []
     for s in series:
         if not s.service and not any(s.labels.get(k) for k in ROUTE_LABELS):
-            metric = (query_reading(s.query) if s.query and s.promql else None) or s.name
-            who = owner.get(metric.split("_", 1)[0].lower())
-            if who is not None and "_" in metric:
+            who = owner.get(product_of(s))
+            if who is not None:
                 s = replace(s, service=who)
         out.append(s)
+    return out
+
+
+PROXY_PRODUCTS = frozenset({"nginx", "traefik", "haproxy", "envoy", "kong"})
+"""Products whose series of a backend (`ROUTE_LABELS`) count what the proxy answered for
+it: the backend's answers, or the proxy's own (its rate limit, its route)."""
+
+
+def proxy_rejections(
+    findings: list[MetricFinding],
+    series: Sequence[Series],
+    classify: Callable[[str, dict[str, str]], SignalClass],
+    services: set[str],
+) -> list[MetricFinding]:
+    """Errors a proxy counted for a backend that the backend's own view of the requests
+    it served does not show are the proxy's own answers (a rate limit it was given, a
+    route it lost), not the backend's: such a finding is moved to the proxy (the one
+    known service running the product, `product_owners`). The backend's own view is
+    its error series that are no proxy's (its server's counts, its sidecar's inbound
+    success rate); only where one has data up to the end and none of them moved, so a
+    backend that went down (its series gone) keeps the proxy's 502s. New objects."""
+    owner = product_owners(services)
+    proxied = [
+        f
+        for f in findings
+        if f.bad
+        and f.family == "errors"
+        and f.series.service
+        and product_of(f.series) in PROXY_PRODUCTS
+        and product_of(f.series) in owner
+        and any(f.series.labels.get(k) for k in ROUTE_LABELS)
+    ]
+    if not proxied:
+        return findings
+    counted = {id(f) for f in proxied}
+    moved_own = {
+        f.series.service
+        for f in findings
+        if f.bad and f.family == "errors" and id(f) not in counted
+    }
+    watched: set[str] = set()
+    for s in series:
+        if (
+            s.service
+            and product_of(s) not in PROXY_PRODUCTS
+            and s.values
+            and math.isfinite(s.values[-1])
+            and classify(s.name, s.labels).family == "errors"
+        ):
+            watched.add(s.service)
+    out: list[MetricFinding] = []
+    for f in findings:
+        backend = f.series.service
+        if id(f) in counted and backend in watched and backend not in moved_own:
+            proxy = owner[product_of(f.series)]
+            f = replace(f, series=replace(f.series, service=proxy))
+        out.append(f)
     return out
 
 
