@@ -629,6 +629,19 @@ def test_a_countdown_named_by_its_file_is_read_by_its_query() -> None:
         ("up_a or up_b", None),
         ("time() - last_success_timestamp_seconds", None),
         ('{__name__=~"rabbitmq_alarms_.+"}', None),
+        # a share: a count over the whole it is part of, named by it
+        (
+            "sum by (pod) (rate(container_cpu_cfs_throttled_periods_total[2m]))"
+            " / sum by (pod) (rate(container_cpu_cfs_periods_total[2m]))",
+            "container_cpu_cfs_throttled_periods_total_ratio",
+        ),
+        # which share of itself a metric is, its selectors said
+        (
+            'sum(rate(http_requests_total{code=~"5.."}[5m])) / sum(rate(http_requests_total[5m]))',
+            None,
+        ),
+        ("rate(a_periods_total[1m]) / rate(b_periods_total[1m])", None),
+        ("rate(x_throttled_periods_total[1m]) / rate(x_periods_total[1m]) * 100", None),
     ],
 )
 def test_query_reading(query: str, reads_as: str | None) -> None:
@@ -668,6 +681,15 @@ def test_query_reading(query: str, reads_as: str | None) -> None:
         ),
         # a query whose metric the catalogue does not know either says nothing
         ("mysterious", "rate(frobnications_total[1m])", None, "gauge"),
+        # a share of scheduler periods throttled, which the name `cpu_throttle` hides:
+        # read as a ratio, whose floor (one point of the scale) a 1.8% blip stays under
+        (
+            "cpu_throttle",
+            "sum(rate(container_cpu_cfs_throttled_periods_total[2m]))"
+            " / sum(rate(container_cpu_cfs_periods_total[2m]))",
+            "cpu",
+            "ratio",
+        ),
     ],
 )
 def test_a_series_named_by_its_file_is_read_by_its_query(

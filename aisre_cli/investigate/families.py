@@ -491,6 +491,26 @@ def label_or_pin(labels: Mapping[str, str], query: str, key: str) -> str:
     return query_pins(query).get(key, "") if query else ""
 
 
+def _share_of(names: list[str], q: str) -> str | None:
+    """`<part>_ratio` for a query dividing a count by the whole it is part of, named by
+    a metric whose words it holds all of and more (`rate(container_cpu_cfs_throttled_
+    periods_total) / rate(container_cpu_cfs_periods_total)`): a share, read as a ratio.
+    Not a metric over itself (`rate(x{code=~"5.."}) / rate(x)`): which share that is
+    its selectors say, and they are gone from `q`. None for anything else (`bytes /
+    1024`, a sum of several, a product)."""
+    parts = q.split("/")
+    if len(parts) != 2 or re.search(r"[-+*%^]", q):
+        return None
+    top = [n for n in names if re.search(rf"\b{re.escape(n)}\b", parts[0])]
+    bottom = [n for n in names if re.search(rf"\b{re.escape(n)}\b", parts[1])]
+    if len(top) != 1 or len(bottom) != 1:
+        return None
+    part, whole = top[0], bottom[0]
+    if set(whole.split("_")) < set(part.split("_")):
+        return f"{part}_ratio"
+    return None
+
+
 def query_reading(query: str) -> str | None:
     """The name a series is read by when its own name is no metric (a recording rule,
     a file named `21_gosql_in_use`) but its query is: the one metric the query reads
@@ -503,6 +523,9 @@ def query_reading(query: str) -> str | None:
     if m is not None:
         return f"{m.group(1).removesuffix('_seconds')}_seconds_remaining"
     names = query_metrics(query)
+    share = _share_of(names, _Q_GROUPING.sub(" ", q))
+    if share is not None:
+        return share
     if len(names) != 1 or _Q_ARITHMETIC.search(_Q_GROUPING.sub(" ", q)):
         # `1 - idle`, `x * 100`, `bytes / 1024`: not the metric's own reading
         return None
@@ -552,6 +575,8 @@ class FamilyMatcher:
             sharper = own.family == other.family and (
                 (other.shape in ("countdown", "expiry_ts") and own.shape in ("gauge", "expiry_ts"))
                 or (other.scope == "node" and own.scope == "service")
+                # a share of a whole (`throttled / periods`), which `cpu_throttle` hides
+                or (other.shape == "ratio" and own.shape == "gauge")
             )
             if other.known and (not own.known or sharper):
                 self._reads_as[s.name] = alias
