@@ -2211,6 +2211,46 @@ def test_surge_at_the_entry_point_is_demand() -> None:
     assert entry.features["kind_signal"] > 0.3
 
 
+@pytest.mark.parametrize(
+    ("api_after", "load", "later", "labels"),
+    [
+        (400.0, True, 0.0, None),
+        (100.0, True, 0.0, None),
+        (10.0, False, 0.0, None),
+        (10.0, True, -10 * STEP, None),
+        (10.0, True, 0.0, {"code": "200"}),
+    ],
+    ids=["api-got-more", "api-got-the-same", "api-got-less", "api-fell-long-before", "api-ok-fell"],
+)
+def test_demand_that_never_reached_the_callee_is_no_surge(
+    api_after: float, load: bool, later: float, labels: dict[str, str] | None
+) -> None:
+    """web's requests quadruple and its errors rise. Had api, which web calls, been asked
+    for more (or as much), the surge is load; asked for a tenth from that minute, web's
+    calls fail on the way to api (a certificate, a refused connection) and web's extra
+    requests are its clients retrying: no surge. Not when api's requests fell ten
+    minutes before (its own story), nor when only its successes fell."""
+    ctx = context(
+        [
+            series("http_requests_per_second", "web", 100.0, 400.0),
+            series(
+                "http_requests_per_second", "api", 100.0, api_after, at=FAULT + later, labels=labels
+            ),
+            series("http_errors_ratio", "api", 0.01, 0.3),
+        ]
+    )
+    a = run(ctx)
+    (c,) = cands(a, "traffic_surge", "web")
+    # nor is api's trouble load from above (`upstream_surge`, `callees_starved`)
+    below = max(x.features.get("upstream_surge", 0.0) for x in a.candidates if x.service == "api")
+    if load:
+        assert c.features["kind_signal"] > 0.3
+        assert below > 0.3
+    else:
+        assert c.features["kind_signal"] < 0.1
+        assert below < 0.1
+
+
 def _availability(strength: float) -> metric_an.MetricFinding:
     s = series("probe_success", "db", 1.0, 0.0, noise=0.0)
     return metric_an.MetricFinding(

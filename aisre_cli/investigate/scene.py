@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from aisre_cli.investigate.analyzers.changes import ChangeFinding, states_setting, takes_more
@@ -58,6 +59,7 @@ from aisre_cli.investigate.evidence import (
 )
 from aisre_cli.investigate.families import (
     REQUESTS_IN_PROGRESS,
+    STATUS_LABELS,
     born_status,
     normalize_name,
     outbound,
@@ -75,6 +77,31 @@ def demand_rose(f: MetricFinding) -> bool:
         and not born_status(f.series.labels, f.baseline)
         and not outbound(f.series.name, f.series.labels, f.series.query)
     )
+
+
+def callees_starved(
+    findings: Sequence[MetricFinding], topo: Topology | None, s: str, onset: float
+) -> float:
+    """How much less the services `s` calls directly were asked for from the moment its
+    own demand rose (0 to 1: the strongest fall of a callee's whole request rate, by
+    its size). A surge of load carries down the call graph: callees get more. Demand
+    that rose while what reached a callee fell is calls failing on the way to it (a
+    certificate, a refused connection, a callee crashing) and being retried from above."""
+    if topo is None:
+        return 0.0
+    callees = set(topo.depends_on.get(s, []))
+    falls = [0.0]
+    for f in findings:
+        if (
+            f.series.service in callees
+            and f.family == "traffic"
+            and f.direction < 0
+            and not any(f.series.labels.get(k) for k in STATUS_LABELS)
+            and not outbound(f.series.name, f.series.labels, f.series.query)
+            and abs(f.onset - onset) <= TOL_S
+        ):
+            falls.append(f.strength * min(1.0, abs(f.rel)))
+    return max(falls)
 
 
 def surge_size(f: MetricFinding) -> float:
@@ -286,8 +313,12 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
     for s, lst in per_svc.items():
         ups = [f for f in lst if demand_rose(f)]
         if ups:
-            # as strong as the traffic proposer reads it: sigmas times relative size
-            surge_at[s] = (max(f.strength * surge_size(f) for f in ups), min(f.onset for f in ups))
+            # as strong as the traffic proposer reads it: sigmas times relative size, as
+            # far as it reached the services it calls (`callees_starved`)
+            at = min(f.onset for f in ups)
+            size = max(f.strength * surge_size(f) for f in ups)
+            lost = callees_starved(fnd.metrics, topo if has_topo else None, s, at)
+            surge_at[s] = (size * (1.0 - lost), at)
     claims = _claims(fnd.changes, per_svc, topo) if has_topo else {}
     symptom = _symptom(a, per_svc)
     for svc, d in fnd.dead.items():

@@ -16,7 +16,14 @@ from aisre_cli.investigate.evidence import (
 )
 from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
-from aisre_cli.investigate.scene import TOL_S, Scene, ServiceView, demand_rose, surge_size
+from aisre_cli.investigate.scene import (
+    TOL_S,
+    Scene,
+    ServiceView,
+    callees_starved,
+    demand_rose,
+    surge_size,
+)
 
 INTERNAL_DISCOUNT = 0.7
 """How much a surge loses when its callers' own request rates were seen flat."""
@@ -82,6 +89,9 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         + [0.0]
     )
     inside = internal_load(scene, s, f0.strength * surge_size(f0))
+    starved = callees_starved(
+        scene.fnd.metrics, scene.topo if scene.has_topo else None, s, f0.onset
+    )
     lvl, _ = level_said(f0)  # a burst that is over: the level it held, not a median after
     growth = (
         f"{lvl / f0.baseline:.1f}x"
@@ -98,7 +108,9 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         for d in scene.downstream(s)
         if d in scene.first
     )
-    deeper = view.features["deeper"] * (1.0 if before else 1.0 - f0.strength * size)
+    # (as far as it is load: not what failed on the way to its callees, `starved`)
+    load = f0.strength * size * (1.0 - starved)
+    deeper = view.features["deeper"] * (1.0 if before else 1.0 - load)
     an = view.features["anomaly"]
     return [
         make(
@@ -107,7 +119,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             "traffic_surge",
             s,
             f"Request rate at {s} rose {growth} from {_hm(f0.onset)}, then {effect}.",
-            f0.strength * size * follow * (1.0 - upstream_surge) * (1.0 - inside),
+            f0.strength * size * follow * (1.0 - upstream_surge) * (1.0 - inside) * (1.0 - starved),
             [metric_evidence(f0)] + [metric_evidence(f) for f in health[:1]],
             # the services it calls degrading as early is the surge's effect, not a
             # deeper cause, as far as it is a surge: +50% explains a crash below by half
