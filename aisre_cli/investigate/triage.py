@@ -288,13 +288,12 @@ def _align_services(ctx: Context, topo: Topology) -> Topology:
         ctx.series = [_series_in_topology(s, named, workload_of) for s in ctx.series]
     known = named | observed
     # a proxy's name for the backend it routes to (Traefik's `ns-name-port@kubernetes`)
-    plain = named | set(ctx.logs.service) | {x.service for x in ctx.alerts if x.service}
-    plain |= {s.service for s in ctx.series if s.service and backend_route(s.service) is None}
-    routed = {
-        n: b
-        for n in {s.service for s in ctx.series if s.service and s.service not in plain}
-        if (b := backend_of(n, plain)) is not None
-    }
+    marked = {s.service for s in ctx.series if s.service and backend_route(s.service)}
+    routed: dict[str, str] = {}
+    if marked:
+        plain = named | set(ctx.logs.service) | {x.service for x in ctx.alerts if x.service}
+        plain |= {s.service for s in ctx.series if s.service and s.service not in marked}
+        routed = {n: b for n in marked - plain if (b := backend_of(n, plain)) is not None}
     if routed:
         ctx.series = [
             replace(s, service=routed[s.service]) if s.service in routed else s for s in ctx.series
@@ -384,9 +383,8 @@ def analyze_context(
     )
     metric_findings += metric_an.ran_out(series, matcher, alert_ts, metric_findings)
     # errors a proxy answered itself, which its backend never served
-    metric_findings = metric_an.proxy_rejections(
-        metric_findings, series, matcher.classify, known | set(ctx.logs.service)
-    )
+    heard = known | set(ctx.logs.service)  # every service some data names
+    metric_findings = metric_an.proxy_rejections(metric_findings, series, matcher.classify, heard)
     certs = metric_an.endpoint_certs(metric_an.cert_expiry(ctx.series, matcher, alert_ts))
     a = ctx.alert.service
     cone = ({a} | topo.downstream(a)) if a and a in topo.services() else set()
@@ -396,9 +394,7 @@ def analyze_context(
     end = ctx.window.end.timestamp()
     log_stats = log_an.analyze(ctx.logs, ref, start, end)
     # a certificate kept under a public host: the edge's that serves it, where one is
-    certs = tls_edge_an.edge_certs(
-        certs, topo, known | set(ctx.logs.service), log_stats.findings, ctx.logs
-    )
+    certs = tls_edge_an.edge_certs(certs, topo, heard, log_stats.findings, ctx.logs)
     # rollouts only the cluster recorded (new ReplicaSets in its events) are changes too
     changes = [*ctx.changes, *event_an.rollouts(ctx.events, ctx.changes)]
     # and new versions the metrics show coming up, where nothing recorded them
