@@ -4978,6 +4978,63 @@ def test_tls_errors_naming_the_server_propose_its_certificate_and_explain_the_cl
     assert not cands(run(context([api_ok], logs=plain)), "certificate_expiry", "api")
 
 
+def _revealed(tls_after: float, cert: bool = True) -> Analysis:
+    """api's certificate expired half an hour before the fault (`cert`: a prober says
+    so), but web held its connections open. A deploy of web a minute before the fault
+    restarted it; web's errors rise at the fault, and `tls_after` seconds later its
+    connections to api (a broker, over AMQPS) fail the handshake: `certificate has
+    expired`, the URL naming api."""
+    ts = [T0 + i * STEP for i in range(N)]
+    expired = Series(
+        "probe_ssl_earliest_cert_expiry",
+        "api",
+        {"service": "api", "instance": "api.shop.svc:443"},
+        ts,
+        [FAULT - 30 * STEP] * N,
+    )
+    msg = (
+        "consumer: Cannot connect to amqps://web:**@api.shop.svc.cluster.local:5671//: "
+        "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: certificate has expired"
+    )
+    logs = [(FAULT + tls_after + 10 * k, "web", "error", msg) for k in range(20)]
+    # and, later, its publisher's (another template naming api: the first one counts)
+    pub = 'publish failed: Post "https://api.shop.svc:8443/ev": x509: certificate has expired'
+    logs += [(FAULT + tls_after + 300 + 10 * k, "web", "error", pub) for k in range(20)]
+    logs += [(T0 + 60 * k, "web", "info", "GET /v1/items 200") for k in range(40)]
+    deploy = Change(id="d1", ts=_dt(FAULT - 60), service="web", kind="deploy", version="v2")
+    extra = [expired] if cert else []
+    ctx = context([*extra, series("http_requests_per_second", "api", 50.0)], [deploy], logs=logs)
+    # a consumer of a broker: the call graph (read from request metrics, say) does not
+    # know that web talks to api
+    ctx.topology = Topology(depends_on={"web": ["db"], "api": [], "db": []})
+    return run(ctx)
+
+
+def test_a_certificate_long_expired_explains_the_clients_that_fail_on_it_from_then() -> None:
+    """The certificate is the cause and the deploy the trigger: the certificate takes
+    web's timing and its moving with the symptom, and it explains web's trouble from
+    web's first failed handshake on (four minutes into it), as far as that came soon."""
+    a = _revealed(240.0)
+    (cert,) = cands(a, "certificate_expiry", "api")
+    (dep,) = cands(a, "deploy", "web")
+    web = max(cands(a, "unknown", "web"), key=lambda c: c.score)
+    assert web.features["deeper"] > 0.3
+    assert cert.features["sync"] == pytest.approx(web.features["sync"])
+    assert cert.features["symptom_corr"] == pytest.approx(web.features["symptom_corr"])
+    assert cert.score > dep.score
+    # handshakes failing only twelve minutes into web's trouble explain little of it
+    late = _revealed(720.0)
+    assert (
+        max(c.features["deeper"] for c in cands(late, "unknown", "web"))
+        < 0.6 * web.features["deeper"]
+    )
+    # a server with no expired certificate read: its clients' errors that began four
+    # minutes into their trouble explain much less of it (their own trouble came first)
+    none = _revealed(240.0, cert=False)
+    rest = max(c.features["deeper"] for c in cands(none, "unknown", "web"))
+    assert rest < 0.5 * web.features["deeper"]
+
+
 def test_a_servers_own_log_of_failed_handshakes_proposes_its_certificate() -> None:
     """api's nginx logs, at info as nginx does, the handshakes its clients broke off
     with an alert about its certificate (`sslv3 alert certificate expired … while SSL

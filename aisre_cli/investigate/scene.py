@@ -455,7 +455,8 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
     # a server whose certificate its clients' handshakes reject, or whose name or path
     # their calls cannot get through, is in trouble from the first of those errors,
     # though none of its own series moves (as for an expired reading)
-    failed_peers: dict[str, set[str]] = {}  # client → servers its TLS or network errors name
+    # client → {server its TLS or network errors name: when they began}
+    failed_peers: dict[str, dict[str, float]] = {}
     for peer, lf in relay_peer_logs(
         logs_at,
         ctx.logs.msg,
@@ -463,7 +464,8 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
     ):
         anom[peer] = max(anom.get(peer, 0.0), LOG_ANOMALY * lf.strength)
         first[peer] = min(first.get(peer, lf.first_after), lf.first_after)
-        failed_peers.setdefault(lf.service, set()).add(peer)
+        told_peer = failed_peers.setdefault(lf.service, {})
+        told_peer[peer] = min(told_peer.get(peer, lf.first_after), lf.first_after)
     # client → {store: when its log began saying the store ran out}
     refused_by: dict[str, dict[str, float]] = {}
     for store, lf in relay_resource_logs(
@@ -578,7 +580,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
                 # from there (timeouts, refused connections) is that service's too
                 near = math.exp(-abs(on - first[mirrors[s][0]]) / sync_scale)
                 deeper = max(deeper, near)
-        for d in failed_peers.get(s, ()):
+        for d, said_at in failed_peers.get(s, {}).items():
             # its handshakes with a server failed, or its calls could not get through
             # to it (its own log says which, topology or not): that server's
             # certificate, or the way to it, explains this service's errors as far as
@@ -586,6 +588,14 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
             if on is None or first[d] <= on + TOL_S:
                 near = 1.0 if on is None else math.exp(-abs(on - first[d]) / sync_scale)
                 deeper = max(deeper, as_strong(d) * near)
+            if on is not None:
+                # ... and, whenever its own trouble began (a certificate that expired an
+                # hour ago, while its clients held their connections open), from when
+                # they began to fail on it (a restart made them reconnect): whatever of
+                # their own trouble came after that is the server's, as `answered_by`
+                # reads a callee's answers
+                late = max(0.0, said_at - on - TOL_S)
+                deeper = max(deeper, as_strong(d) * math.exp(-late / sync_scale))
         caller = seen_by.get(s)
         if caller is not None and on is not None and an > 0:
             # known only by the calls of one caller whose other calls degraded with it:
