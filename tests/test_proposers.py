@@ -13,6 +13,7 @@ import math
 import random
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -5033,6 +5034,102 @@ def test_a_certificate_long_expired_explains_the_clients_that_fail_on_it_from_th
     none = _revealed(240.0, cert=False)
     rest = max(c.features["deeper"] for c in cands(none, "unknown", "web"))
     assert rest < 0.5 * web.features["deeper"]
+
+
+LOOKUP_FAILED = "dial tcp: lookup {n}.shop.svc.cluster.local on 10.96.0.10:53: server misbehaving"
+
+
+def _lookups(
+    names: tuple[str, ...] = ("api", "ledger"),
+    resolver: bool = True,
+    msg: str = LOOKUP_FAILED,
+    resolver_says: bool = False,
+) -> Analysis:
+    """From the fault on, web's lookups of `names` fail (`msg`); with `resolver`, the
+    topology knows coredns, which web calls. With `resolver_says`, coredns' own log
+    names what it failed to resolve, as CoreDNS' `errors` plugin does."""
+    logs = [
+        (FAULT + 5 + 10 * k, "web", "error", msg.format(n=n) + f" ({n})")
+        for n in names
+        for k in range(20)
+    ]
+    logs += [(T0 + 60 * k, "web", "info", "GET /x 200") for k in range(40)]
+    if resolver_says:
+        said = (
+            "[ERROR] plugin/errors: 2 {n}.shop.svc.cluster.local. A: "
+            "read udp 10.0.0.5:4242->10.0.0.2:53: i/o timeout"
+        )
+        logs += [
+            (FAULT + 7 + 10 * k, "coredns", "error", said.format(n=n))
+            for n in ("api", "ledger")
+            for k in range(20)
+        ]
+        logs += [
+            (T0 + 60 * k, "coredns", "info", "[INFO] plugin/reload: Running configuration")
+            for k in range(40)
+        ]
+    ctx = context([series("http_requests_per_second", "ledger", 50.0)], logs=logs)
+    deps = {
+        "web": ["api", "ledger", "coredns"],
+        "api": ["db"],
+        "ledger": [],
+        "db": [],
+        "coredns": [],
+    }
+    if not resolver:
+        deps = {"web": ["api", "ledger"], "api": ["db"], "ledger": [], "db": []}
+    ctx.topology = Topology(depends_on=deps)
+    return run(ctx)
+
+
+def _top(a: Analysis) -> tuple[str, str]:
+    c = max(a.candidates, key=lambda x: x.score)
+    return c.kind, c.service
+
+
+def test_lookups_of_several_names_the_resolver_failed_are_the_resolvers() -> None:
+    """web's lookups of api and of ledger fail for want of an answer (Go's `server
+    misbehaving`): the resolver, coredns, is failing, not api or ledger, whose names
+    were only what web looked up."""
+    a = _lookups()
+    assert _top(a) == ("network", "coredns")
+    assert not a.findings.dead
+    # ... whose timing and moving with the symptom are web's, where its lookups fail
+    net = max(cands(a, "network", "coredns"), key=lambda c: c.score)
+    web = max(cands(a, "unknown", "web"), key=lambda c: c.score)
+    assert net.features["sync"] == pytest.approx(web.features["sync"])
+
+
+@pytest.mark.parametrize(
+    ("kw", "top"),
+    [
+        # one name failing is that name's (its record, the way to it)
+        ({"names": ("api",)}, ("network", "api")),
+        # no resolver known: web's lookups of everything fail on its side
+        ({"resolver": False}, ("network", "web")),
+        # a name the resolver said does not exist is no network fault, nor the resolver's
+        ({"msg": "dial tcp: lookup {n}.shop.svc.cluster.local: no such host"}, ("unknown", "web")),
+        # connections to several servers reset: web's side of the wire, not a lookup
+        (
+            {"msg": "read tcp 10.0.0.9:4242->{n}.shop.svc.cluster.local:8080: connection reset"},
+            ("network", "web"),
+        ),
+    ],
+    ids=["one-name", "no-resolver", "nxdomain", "resets"],
+)
+def test_lookups_failed_otherwise_are_not_the_resolvers(
+    kw: dict[str, Any], top: tuple[str, str]
+) -> None:
+    assert _top(_lookups(**kw)) == top
+
+
+def test_a_resolvers_own_log_names_what_it_was_asked_not_what_it_calls() -> None:
+    """CoreDNS' `plugin/errors: … api.shop.svc.cluster.local. A: … i/o timeout` says a
+    lookup of api failed, not that coredns could not reach api: api and ledger are not
+    down by it."""
+    a = _lookups(names=(), resolver_says=True)
+    assert not a.findings.dead
+    assert _top(a) == ("network", "coredns")
 
 
 def test_a_servers_own_log_of_failed_handshakes_proposes_its_certificate() -> None:

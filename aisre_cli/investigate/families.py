@@ -905,7 +905,10 @@ LOG_FAMILY_PATTERNS: dict[str, str] = {
     "dependency": DOWN_LOG,
     "network": r"i/o timeout|no route to host|connection reset|network is unreachable|"
     r"broken pipe|packet loss|dns|temporary failure in name resolution|econnreset|"
-    r"timed out|timeout",
+    r"timed out|timeout|"
+    # a name lookup the resolver failed to answer (Go's, Node's); a name it said does
+    # not exist (`no such host`, `ENOTFOUND`) is no fault of the network
+    r"server misbehaving|eai_again",
     "traffic": r"rate limit|too many requests|429|queue full|load shedding|overload",
 }
 LOG_GUARDED_PATTERNS: dict[str, tuple[str, tuple[str, ...]]] = {

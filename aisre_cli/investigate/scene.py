@@ -37,7 +37,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from aisre_cli.investigate.analyzers.changes import ChangeFinding, states_setting, takes_more
-from aisre_cli.investigate.analyzers.dependency import MENTION_MIN, named_in, store_named
+from aisre_cli.investigate.analyzers.dependency import (
+    MENTION_MIN,
+    named_in,
+    store_named,
+    unresolved_lookups,
+)
 from aisre_cli.investigate.analyzers.events import EventFinding
 from aisre_cli.investigate.analyzers.logs import LogFinding
 from aisre_cli.investigate.analyzers.metrics import MetricFinding
@@ -797,6 +802,23 @@ PEER_FAMILIES = ("certificates", "network")
 """Client log families that are about the server called (`relay_peer_logs`)."""
 
 
+CLIENT_FELT = ("symptom_corr", "corr_rel", "sync")
+"""What a server takes from the clients whose errors name it (`felt_by_clients`)."""
+
+
+def felt_by_clients(scene: Scene, view: ServiceView, family: str) -> dict[str, float]:
+    """A fault its clients' errors of `family` name this server for (relayed to it,
+    `relay_peer_logs`) shows where those clients fail: when and how they moved with the
+    symptom is its own timing (an hour-old expired certificate that a restart of its
+    clients revealed, a resolver whose lookups fail while its own series look fine)."""
+    clients = {x.service for x in view.logs if x.family == family and x.service != view.name}
+    out: dict[str, float] = {}
+    for k in CLIENT_FELT:
+        felt = [scene.views[c].features.get(k, 0.0) for c in clients if c in scene.views]
+        out[k] = max([view.features.get(k, 0.0), *felt])
+    return out
+
+
 def relay_peer_logs(
     logs_at: dict[str, list[LogFinding]], msgs: list[str], known: set[str]
 ) -> list[tuple[str, LogFinding]]:
@@ -813,9 +835,16 @@ def relay_peer_logs(
     error of its own (the `logs` feature), not as a certificate or a network fault of
     its own. Returns what moved: (server, the client's finding)."""
     named: list[tuple[str, int, str, LogFinding]] = []
+    resolver, unresolved = unresolved_lookups(
+        [x for found in logs_at.values() for x in found], known, msgs
+    )
     for svc, found in logs_at.items():
         for k, lf in enumerate(found):
             if lf.family not in PEER_FAMILIES:
+                continue
+            if resolver is not None and id(lf) in unresolved:
+                # lookups of several names the resolver failed to answer: its fault
+                named.append((svc, k, resolver, lf))
                 continue
             peers = {
                 first
@@ -828,10 +857,12 @@ def relay_peer_logs(
                 named.append((svc, k, peers.pop(), lf))
     # network errors naming several servers (lookups of every name failing) are the
     # network's or the resolver's, not one server's
-    servers = {peer for _, _, peer, lf in named if lf.family == "network"}
+    servers = {
+        peer for _, _, peer, lf in named if lf.family == "network" and id(lf) not in unresolved
+    }
     moved: list[tuple[str, LogFinding]] = []
     for svc, k, peer, lf in named:
-        if lf.family == "network" and len(servers) > 1:
+        if lf.family == "network" and len(servers) > 1 and id(lf) not in unresolved:
             continue
         moved.append((peer, lf))
         logs_at[svc][k] = replace(lf, family=None)

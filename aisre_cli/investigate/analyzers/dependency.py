@@ -268,6 +268,60 @@ def store_named(text: str, caller: str, calls: Topology, stores: dict[str, set[s
     return hits[0] if len(hits) == 1 else None
 
 
+DNS_SERVICE = re.compile(
+    r"^(?:core-?dns|kube-?dns|node-?local-?dns|dns|dnsmasq|unbound|bind9?|named)$", re.I
+)
+"""A service that is the cluster's or the network's resolver, by its name: the names
+its log lines carry are what it was asked to resolve, not servers it called."""
+RESOLVER_DOWN = re.compile(
+    r"temporary failure in name resolution|eai_again|"
+    r"\blookup \S+ on \S+:53\b.*(?:i/o timeout|connection refused|server misbehaving)|"
+    r"server misbehaving|\bservfail\b|no servers could be reached",
+    re.I,
+)
+"""A name lookup the resolver failed to answer (glibc's and Java's `Temporary failure in
+name resolution`, Node's `EAI_AGAIN`, Go's `lookup X on 10.96.0.10:53: … i/o timeout`
+and `server misbehaving`, SERVFAIL, dig's `no servers could be reached`): the
+resolver's fault when lookups of several names fail so (`unresolved_names`). A name the
+resolver said does not exist (`no such host`, `UnknownHostException` alone,
+`ENOTFOUND`) is the name's: its record is gone."""
+
+
+def resolver_of(known: Iterable[str]) -> str | None:
+    """The one known service that is a resolver (`DNS_SERVICE`), or None."""
+    found = [x for x in known if DNS_SERVICE.match(x)]
+    return found[0] if len(found) == 1 else None
+
+
+def resolver_failed(lf: LogFinding, msgs: list[str]) -> bool:
+    """Whether every example line of `lf` is a lookup the resolver failed to answer."""
+    lines = [msgs[i] for i in lf.examples if 0 <= i < len(msgs)]
+    return bool(lines) and all(RESOLVER_DOWN.search(x) for x in lines)
+
+
+def unresolved_lookups(
+    log_findings: Iterable[LogFinding], known: set[str], msgs: list[str]
+) -> tuple[str | None, set[int]]:
+    """The resolver, and the findings (by `id`) whose lines are lookups it failed to
+    answer, when those name several known services between them (one name failing is
+    that name's record) and one known service is the resolver. Else (None, empty)."""
+    resolver = resolver_of(known)
+    if resolver is None:
+        return None, set()
+    rxs = {s: _name_rx(s) for s in known if len(s) >= 3 and s != resolver}
+    found: list[LogFinding] = []
+    names: set[str] = set()
+    for lf in log_findings:
+        if lf.family != "network" or lf.service == resolver or not resolver_failed(lf, msgs):
+            continue
+        text = "\n".join(msgs[i] for i in lf.examples if 0 <= i < len(msgs))
+        found.append(lf)
+        names |= {s for s, rx in rxs.items() if s != lf.service and rx.search(text)}
+    if len(names) < 2:
+        return None, set()
+    return resolver, {id(lf) for lf in found}
+
+
 def find_dead(
     metric_findings: list[MetricFinding],
     log_findings: list[LogFinding],
@@ -301,9 +355,13 @@ def find_dead(
             cur.onset = min(cur.onset, f.onset)
     if known_services:
         rxs = {s: _name_rx(s) for s in known_services if len(s) >= 3}
+        msgs = logs.msg if logs is not None else []
+        _, unresolved = unresolved_lookups(log_findings, known_services, msgs)
         for lf in log_findings:
-            if lf.family not in ("dependency", "network"):
-                continue
+            if lf.family not in ("dependency", "network") or DNS_SERVICE.match(lf.service):
+                continue  # (a resolver's log names what it was asked about, not calls)
+            if id(lf) in unresolved:
+                continue  # lookups the resolver failed: the resolver's (`scene`)
             text = _texts(lf, logs)
             hit = [svc for svc, rx in rxs.items() if svc != lf.service and rx.search(text)]
             if not hit and calls is not None and stores:

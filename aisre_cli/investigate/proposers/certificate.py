@@ -21,7 +21,7 @@ from aisre_cli.investigate.evidence import (
 )
 from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
-from aisre_cli.investigate.scene import Scene, ServiceView
+from aisre_cli.investigate.scene import Scene, ServiceView, felt_by_clients
 
 
 def served_host(f: MetricFinding) -> str | None:
@@ -86,21 +86,6 @@ def cert_signal(scene: Scene, view: ServiceView) -> float:
     return max([f.strength for f in certs] + [0.6 * x.strength for x in logs])
 
 
-_CLIENT_FELT = ("symptom_corr", "corr_rel", "sync")
-
-
-def _felt_by_clients(scene: Scene, view: ServiceView) -> dict[str, float]:
-    """An expired certificate shows where its clients fail: when and how they moved with
-    the symptom is its own timing (an hour-old expiry that a restart of its clients
-    revealed takes effect when they reconnect)."""
-    clients = {x.service for x in _named_by_clients(view)}
-    out: dict[str, float] = {}
-    for k in _CLIENT_FELT:
-        felt = [scene.views[c].features.get(k, 0.0) for c in clients if c in scene.views]
-        out[k] = max([view.features.get(k, 0.0), *felt])
-    return out
-
-
 @register("certificate")
 def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     s = view.name
@@ -135,7 +120,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
                 "root_local": max(view.features["root_local"], sig),
                 "deeper": 0.0,
                 "upstream_surge": 0.0,
-                **_felt_by_clients(scene, view),
+                **felt_by_clients(scene, view, "certificates"),
             },
         )
     ]

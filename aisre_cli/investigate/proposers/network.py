@@ -13,7 +13,7 @@ from aisre_cli.investigate.analyzers.trace_edges import edge_strength
 from aisre_cli.investigate.evidence import Candidate, _hm, is_bad, log_evidence, metric_evidence
 from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
-from aisre_cli.investigate.scene import Scene, ServiceView
+from aisre_cli.investigate.scene import Scene, ServiceView, felt_by_clients
 
 NET_EDGE_MIN = 0.1
 """A service's share of the grown network time from which traces alone propose it."""
@@ -76,5 +76,6 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             sig,
             [metric_evidence(f) for f in net[:1]]
             + [log_evidence(x, scene.ctx) for x in net_logs[:1]],
+            felt_by_clients(scene, view, "network"),
         )
     ]
