@@ -830,10 +830,11 @@ def relay_peer_logs(
     read; a host whose first DNS label is a known service (in-cluster DNS puts it
     first), other than the client, is the server, when there is one (a client whose
     calls to every server fail has trouble of its own), and, for network errors, when
-    all of them name that one (lookups of every name failing are the resolver's). The
-    client keeps the line as an
-    error of its own (the `logs` feature), not as a certificate or a network fault of
-    its own. Returns what moved: (server, the client's finding)."""
+    all of them name that one. Lookups of several names that the resolver failed to
+    answer go to the resolver, when the data knows one (`unresolved_lookups`). The
+    client keeps the line as an error of its own (the `logs` feature), not as a
+    certificate or a network fault of its own. Returns what moved: (server, the
+    client's finding)."""
     named: list[tuple[str, int, str, LogFinding]] = []
     resolver, unresolved = unresolved_lookups(
         [x for found in logs_at.values() for x in found], known, msgs

@@ -282,7 +282,7 @@ RESOLVER_DOWN = re.compile(
 """A name lookup the resolver failed to answer (glibc's and Java's `Temporary failure in
 name resolution`, Node's `EAI_AGAIN`, Go's `lookup X on 10.96.0.10:53: … i/o timeout`
 and `server misbehaving`, SERVFAIL, dig's `no servers could be reached`): the
-resolver's fault when lookups of several names fail so (`unresolved_names`). A name the
+resolver's fault when lookups of several names fail so (`unresolved_lookups`). A name the
 resolver said does not exist (`no such host`, `UnknownHostException` alone,
 `ENOTFOUND`) is the name's: its record is gone."""
 
