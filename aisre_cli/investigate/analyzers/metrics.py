@@ -989,39 +989,38 @@ def proxy_rejections(
     success rate); only where one has data up to the end and none of them moved, so a
     backend that went down (its series gone) keeps the proxy's 502s. New objects."""
     owner = product_owners(services)
-    proxied = [
-        f
-        for f in findings
-        if f.bad
-        and f.family == "errors"
-        and f.series.service
-        and product_of(f.series) in PROXY_PRODUCTS
-        and product_of(f.series) in owner
-        and any(f.series.labels.get(k) for k in ROUTE_LABELS)
-    ]
-    if not proxied:
+    # each of the proxy's findings of one backend's errors → the proxy (read once)
+    to_proxy: dict[int, str] = {}
+    for f in findings:
+        if not (f.bad and f.family == "errors" and f.series.service):
+            continue
+        if not any(f.series.labels.get(k) for k in ROUTE_LABELS):
+            continue
+        prod = product_of(f.series)
+        if prod in PROXY_PRODUCTS and prod in owner:
+            to_proxy[id(f)] = owner[prod]
+    if not to_proxy:
         return findings
-    counted = {id(f) for f in proxied}
     moved_own = {
         f.series.service
         for f in findings
-        if f.bad and f.family == "errors" and id(f) not in counted
+        if f.bad and f.family == "errors" and id(f) not in to_proxy
     }
     watched: set[str] = set()
     for s in series:
         if (
             s.service
-            and product_of(s) not in PROXY_PRODUCTS
             and s.values
             and math.isfinite(s.values[-1])
             and classify(s.name, s.labels).family == "errors"
+            and product_of(s) not in PROXY_PRODUCTS
         ):
             watched.add(s.service)
     out: list[MetricFinding] = []
     for f in findings:
         backend = f.series.service
-        if id(f) in counted and backend in watched and backend not in moved_own:
-            proxy = owner[product_of(f.series)]
+        proxy = to_proxy.get(id(f))
+        if proxy is not None and backend in watched and backend not in moved_own:
             f = replace(f, series=replace(f.series, service=proxy))
         out.append(f)
     return out
