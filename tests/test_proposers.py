@@ -2357,6 +2357,76 @@ def test_one_early_percentile_does_not_date_the_service() -> None:
     assert weighted_onset([(5.0, 0.5)]) == 5.0
 
 
+def _found(name: str, onset: float, strength: float, **labels: str) -> Any:
+    s = series(name, "api", 1.0, labels=labels)
+    return metric_an.MetricFinding(s, "cpu", 1, 5.0, 1.0, 1.0, 2.0, 2.0, onset, strength, True)
+
+
+def test_replicas_of_one_metric_date_a_service_as_one_signal() -> None:
+    """Six pods throttled at 20 count once beside two latency percentiles at 10: the
+    service's trouble began at 10, however many replicas it runs. Series that differ
+    in a route or a peer, not a pod, are signals of their own."""
+    from aisre_cli.investigate.scene import per_signal, weighted_onset
+
+    pods = [(_found("throttled_seconds", 20.0, 0.85, pod=f"api-{i}"), 0.85) for i in range(6)]
+    lat = [(_found(f"latency_p{q}", 10.0, 0.98), 0.98) for q in (50, 99)]
+    assert weighted_onset([(f.onset, w) for f, w in pods + lat]) == 20.0  # pods outvote
+    assert weighted_onset(per_signal(pods + lat)) == 10.0
+    assert sorted(per_signal(pods)) == [(20.0, 0.85)]
+    # the replicas' own median dates the signal: one pod that crept up early does not
+    early = [(_found("throttled_seconds", 3.0, 0.8, pod="api-9"), 0.8)]
+    assert per_signal(pods + early) == [(20.0, 0.85)]
+    routes = [(_found("errors", 5.0 * i, 0.9, route=f"/r{i}"), 0.9) for i in range(3)]
+    assert len(per_signal(routes)) == 3
+    # a version label is a replica's too: a canary's pods and the stable ones are one
+    versions = [(_found("errors", 7.0, 0.9, version=v), 0.9) for v in ("v1", "v2")]
+    assert per_signal(versions) == [(7.0, 0.9)]
+
+
+def test_a_callee_with_many_replicas_is_dated_by_its_signals_not_its_pods() -> None:
+    """web (which pages) changed its config five minutes before the fault; api, which
+    web calls, got slow at the fault, and its six pods ran out of CPU five minutes
+    later. api's trouble began with its latency, as early as web's, so it explains
+    web's getting worse: six pods' CPU series are one signal, not six that outvote it."""
+    d = _deploy("c-web", "web", FAULT - 300)
+    lat = [series(f"http_request_duration_p{q}_seconds", "api", 0.1, 0.9) for q in (50, 99)]
+    pods = [
+        series(
+            "container_cpu_usage_percent",
+            "api",
+            20.0,
+            98.0,
+            labels={"pod": f"api-{i}"},
+            seed=i,
+            at=FAULT + 300,
+        )
+        for i in range(6)
+    ]
+    (c,) = [c for c in run(context(lat + pods, changes=[d])).candidates if c.subject == "c-web"]
+    assert c.features["deeper"] > 0.3
+
+
+def test_the_paging_services_replicas_do_not_date_the_incident() -> None:
+    """web's error ratio jumped at the fault; its six pods' CPU rose four minutes
+    later. The incident began at the fault: a deploy of web 150 s after it came
+    after the onset, however many pods web runs."""
+    d = _deploy("d-web", "web", FAULT + 150)
+    pods = [
+        series(
+            "container_cpu_usage_percent",
+            "web",
+            20.0,
+            98.0,
+            labels={"pod": f"web-{i}"},
+            seed=i,
+            at=FAULT + 240,
+        )
+        for i in range(6)
+    ]
+    (c,) = [c for c in run(context(pods, changes=[d])).candidates if c.subject == "d-web"]
+    assert c.features["change_after_onset"] == 1.0
+
+
 def _web_deeper(starved: bool) -> float:
     extra = [series("http_errors_ratio", "api", 0.01, 0.3)]
     if starved:

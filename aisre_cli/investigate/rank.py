@@ -377,7 +377,9 @@ class Ranker:
         top = max((f.strength for f in own), default=0.0)
         if top >= ONSET_MIN:
             return scene.weighted_onset(
-                [(f.onset, f.strength) for f in own if f.strength >= scene.ONSET_SHARE * top]
+                scene.per_signal(
+                    [(f, f.strength) for f in own if f.strength >= scene.ONSET_SHARE * top]
+                )
             )
         inc = [f for f in rel if f.series.service in cone and f.strength >= ONSET_MIN]
         # trouble dates it; a shift that harms nothing (a release moving traffic

@@ -45,7 +45,7 @@ from aisre_cli.investigate.analyzers.dependency import (
 )
 from aisre_cli.investigate.analyzers.events import EventFinding
 from aisre_cli.investigate.analyzers.logs import LogFinding
-from aisre_cli.investigate.analyzers.metrics import MetricFinding
+from aisre_cli.investigate.analyzers.metrics import POD_KEYS, MetricFinding
 from aisre_cli.investigate.analyzers.trace_edges import EdgeFinding, edge_strength, network_blame
 from aisre_cli.investigate.evidence import (
     SUMMARY_MAX,
@@ -310,7 +310,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
             continue
         anom[s] = score
         strong = [f for f in core if f.strength * _weight(f) >= ONSET_SHARE * score]
-        first[s] = weighted_onset([(f.onset, f.strength * _weight(f)) for f in strong])
+        first[s] = weighted_onset(per_signal([(f, f.strength * _weight(f)) for f in strong]))
         fams[s] = {f.family or "other" for f in core}
         nser[s] = len(core)
         generic_only[s] = 1.0 if all(not f.known for f in core) else 0.0
@@ -938,6 +938,19 @@ def _add_log(logs_at: dict[str, list[LogFinding]], svc: str, lf: LogFinding) -> 
     mine = logs_at.setdefault(svc, [])
     mine.append(lf)
     mine.sort(key=lambda x: -x.strength)
+
+
+def per_signal(found: list[tuple[MetricFinding, float]]) -> list[tuple[float, float]]:
+    """(onset, weight) per signal: a metric's series that differ only in their pod,
+    instance or version (`metrics.POD_KEYS`) are one signal, dated by their own weighted
+    median onset and weighing as their strongest. Six replicas throttled count once
+    beside one latency percentile: how many pods a service runs does not decide when its
+    trouble began. Routes, status codes and peers stay signals of their own."""
+    groups: dict[tuple[str, str | None, frozenset[tuple[str, str]]], list[tuple[float, float]]] = {}
+    for f, w in found:
+        own = frozenset((k, v) for k, v in f.series.labels.items() if k not in POD_KEYS)
+        groups.setdefault((f.series.name, f.family, own), []).append((f.onset, w))
+    return [(weighted_onset(pts), max(w for _, w in pts)) for pts in groups.values()]
 
 
 def weighted_onset(pts: list[tuple[float, float]]) -> float:
