@@ -289,6 +289,9 @@ def test_catalogue_reads_reason_labels() -> None:
             "errors",
         ),
         ("http_server_requests_total", {"http_response_status_code": "404"}, "traffic"),
+        # Linkerd: a connection that closed with a socket error, and one that closed cleanly
+        ("tcp_close_total", {"errno": "ECONNREFUSED"}, "errors"),
+        ("tcp_close_total", {"errno": ""}, None),
         # OpenTelemetry's `error.type` is set on failed calls only: a timeout or an
         # exception's class with no status; a status code it carries reads as one
         ("http_client_request_duration_seconds_count", {"error_type": "timeout"}, "errors"),
@@ -1053,6 +1056,21 @@ def test_without_a_topology_the_callers_client_metrics_say_who_calls_whom() -> N
         'response_latency_ms_bucket{direction="outbound", ns=~"a|b"}[1m])))',
     )
     assert client_calls([mesh], {"api", "db"}) == {"api": {"db"}}
+    # Linkerd names the owner of the pods called: a database runs as a StatefulSet
+    tcp = replace(
+        mesh,
+        name="linkerd_tcp_close_err",
+        labels={"deployment": "api", "dst_statefulset": "db", "errno": "ECONNREFUSED"},
+        query="sum by (deployment, dst_statefulset, errno) "
+        '(rate(tcp_close_total{direction="outbound"}[1m]))',
+    )
+    assert client_calls([tcp], {"api", "db"}) == {"api": {"db"}}
+    istio = replace(
+        mesh,
+        labels={"source_workload": "api", "destination_canonical_service": "db"},
+        query='rate(istio_requests_total{reporter="source"}[1m])',
+    )
+    assert client_calls([istio], {"api", "db"}) == {"api": {"db"}}
     inbound = replace(mesh, query=mesh.query.replace("outbound", "inbound"))
     assert client_calls([inbound], {"api", "db"}) == {}
     # a given topology is used as it is, even where the client metrics say more
@@ -3106,6 +3124,14 @@ def test_failures_born_with_the_fault_are_a_rise_from_zero() -> None:
     assert filled[0] is ok and filled[1].timestamps[0] == T0
     assert filled[1].values[:46] == [0.0] * 46 and filled[1].values[46:] == born.values
     assert metric_an.backfill_born(filled, m) == filled  # idempotent
+    # a connection closed with a socket error Linkerd had not seen before: the refusals
+    # begin at the fault beside resets counted all along
+    resets = replace(ok, name="tcp_close_total", labels={"service": "api", "errno": "ECONNRESET"})
+    refused = replace(
+        born, name="tcp_close_total", labels={"service": "api", "errno": "ECONNREFUSED"}
+    )
+    got = metric_an.backfill_born([resets, refused], m)
+    assert got[1].timestamps[0] == T0 and got[1].values[:46] == [0.0] * 46
     found = metric_an.detect([ok, born], m, ALERT)
     assert any(f.series.service == "api" and f.series.labels.get("code") == "500" for f in found)
     a = run(context([ok, born, cpu]))

@@ -360,6 +360,9 @@ _REASON_LABELS = (
     # there was one (read above, or as a status here), else what it failed with
     # (`timeout`, an exception's class, `_OTHER`)
     "error_type",
+    # the socket error a connection closed with, set only when there was one (Linkerd's
+    # `tcp_close_total{errno="ECONNREFUSED"}`)
+    "errno",
 )
 _GRPC_FAILURES = frozenset(
     {
@@ -599,7 +602,7 @@ class FamilyMatcher:
                     reason = labels[key]
                     numeric_rpc = key == "rpc_grpc_status_code"
                     why = key == "reason"
-                    if key == "error_type" and not reason.isdigit():
+                    if key == "errno" or (key == "error_type" and not reason.isdigit()):
                         reason = "failed"  # no answer, or none that a status says
                     if key.endswith("_class") and reason.isdigit() and len(reason) == 1:
                         reason += "xx"  # Envoy names the class by its digit: "5" is 5xx

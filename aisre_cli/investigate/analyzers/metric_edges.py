@@ -9,8 +9,9 @@ Clients report how long their calls to each peer take, labelled with the peer:
   `clientName` (the host called; `client_name` where labels are snake-cased);
 * Istio/Envoy sidecars, reported by the calling side (`reporter="source"`) with
   `destination_service_name`, `destination_workload` or `destination_app`;
-* Linkerd's outbound metrics (`direction="outbound"`) with `dst_service` or
-  `dst_deployment`.
+* Linkerd's outbound metrics (`direction="outbound"`) with `dst_service` or the
+  owner of the pods called: `dst_deployment`, `dst_statefulset` (a database, a
+  broker), `dst_daemonset`.
 
 When a caller's latency to peer B grew while B's own, server-side latency did not grow
 as much, the time was spent between them (on the wire, in proxies, in B's network
@@ -38,10 +39,13 @@ PEER_LABELS: tuple[str, ...] = (
     "client_name",
     "destination_service_name",
     "destination_workload",
+    "destination_canonical_service",
     "destination_app",
     "destination_service",
     "dst_service",
     "dst_deployment",
+    "dst_statefulset",
+    "dst_daemonset",
 )
 """Labels that name the peer a client series measures its calls to."""
 OWN_SHARE = 0.5
