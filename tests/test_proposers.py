@@ -938,6 +938,57 @@ def test_a_store_that_says_it_ran_out_as_it_fails_is_down_for_that(
         assert dep.features["kind_signal"] == pytest.approx(dep0.features["kind_signal"])
 
 
+def _busy_client_of_mysql(said: str) -> Analysis:
+    """api burns its CPU from the fault and logs `said` calling db, a MySQL (its
+    exporter's series say so) whose threads pile up."""
+    lines = [(FAULT + 5.0 + 10 * i, "api", "ERROR", said) for i in range(30)]
+    calm = [(T0 + 60.0 * i, "api", "INFO", "request served") for i in range(40)]
+    return run(
+        context(
+            [
+                series("container_cpu_usage_percent", "api", 30.0, 99.0),
+                series("mysql_global_status_threads_running", "db", 2.0, 9.0),
+            ],
+            logs=lines + calm,
+        )
+    )
+
+
+READ_ONLY = (
+    "Error 1290 (HY000): The MySQL server is running with the --read-only option so it "
+    "cannot execute this statement"
+)
+
+
+@pytest.mark.parametrize("said", [READ_ONLY, "dial tcp 10.0.0.7:3306: connect: connection refused"])
+def test_a_store_that_refused_a_busy_client_explains_its_errors(said: str) -> None:
+    """api's CPU is saturated, and its log says its MySQL refused it: the writes (gone
+    read-only) or the connection. Waiting on a slow store costs no CPU, so a starved
+    client's timeouts may be its own; a refusal is the store's answer, and the store
+    explains api's trouble whatever api's CPU did (retrying costs CPU)."""
+    timeout = "retrying MySQL statement after error: Lock wait timeout exceeded (1205)"
+    refused = _busy_client_of_mysql(said)
+    waited = _busy_client_of_mysql(timeout)
+    (sat,) = cands(refused, "resource_saturation", "api")
+    (sat0,) = cands(waited, "resource_saturation", "api")
+    assert sat.features["deeper"] > 0.3
+    assert sat0.features["deeper"] < 0.1
+    (dep,) = cands(refused, "dependency_failure", "db")
+    (dep0,) = cands(waited, "dependency_failure", "db")
+    # refused writes fail every caller as surely as a refused connection
+    assert dep.features["dependency_down"] > dep0.features["dependency_down"] + 0.1
+
+
+def test_a_503_is_no_refusal_that_clears_a_busy_client() -> None:
+    """A server shedding load answers 503, and the load may be the busy client's own
+    (a release that fans out its calls): its CPU still explains its trouble."""
+    shed = (
+        "upstream request failed: mysql-router:8443/v1/q: unexpected status 503 Service Unavailable"
+    )
+    (sat,) = cands(_busy_client_of_mysql(shed), "resource_saturation", "api")
+    assert sat.features["deeper"] < 0.1
+
+
 def test_a_dead_dependency_is_corroborated_by_its_callers_new_errors() -> None:
     """api has no metric anomaly of its own, but right after db's probe fails it logs
     a new error (naming an address, not db): its trouble, as a direct caller, is what

@@ -63,6 +63,7 @@ from aisre_cli.investigate.evidence import (
     trace_evidence,
 )
 from aisre_cli.investigate.families import (
+    READ_ONLY_LOG,
     REQUESTS_IN_PROGRESS,
     STATUS_LABELS,
     born_status,
@@ -487,6 +488,14 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         first[store] = min(first.get(store, lf.first_after), lf.first_after)
         told = refused_by.setdefault(lf.service, {})
         told[store] = min(told.get(store, lf.first_after), lf.first_after)
+    # ... or refused its connections, or its writes (`The MySQL server is running with
+    # the --read-only option`): the callee's own answer, which no CPU the client lacked
+    # explains (a timeout might be the client's slowness; a refusal is not)
+    for d in fnd.dead.values():
+        for lf in d.logs:
+            if d.service in topo.depends_on.get(lf.service, []) and _REFUSED.search(lf.template):
+                told = refused_by.setdefault(lf.service, {})
+                told[d.service] = min(told.get(d.service, lf.first_after), lf.first_after)
 
     # A service that exports no series at all, known by its logs alone (a legacy
     # service, a crashed pod that scrapes nothing), is in trouble from when its new
@@ -931,6 +940,12 @@ def relay_resource_logs(
         if source and source not in services:
             _add_log(logs_at, source, max(shared, key=lambda lf: lf.strength))
     return moved
+
+
+_REFUSED = re.compile(f"connection refused|econnrefused|{READ_ONLY_LOG}", re.IGNORECASE)
+"""A client's line saying its callee refused it: the connection, or its writes. Not a
+503 (`DOWN_LOG`'s `service unavailable`): a server shedding load answers so, and the
+load may be the client's own."""
 
 
 def _add_log(logs_at: dict[str, list[LogFinding]], svc: str, lf: LogFinding) -> None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from aisre_cli.investigate.analyzers.logs import LogFinding
 from aisre_cli.investigate.analyzers.metric_edges import is_client_side, peer_of
 from aisre_cli.investigate.analyzers.metrics import MetricFinding, median
-from aisre_cli.investigate.families import DOWN_LOG
+from aisre_cli.investigate.families import DOWN_LOG, READ_ONLY_LOG
 from aisre_cli.model import LogTable, Series, Topology
 
 
@@ -126,6 +126,7 @@ def _finite_tail(s: Series) -> tuple[float, float] | None:
 
 
 _DOWN = re.compile(DOWN_LOG, re.IGNORECASE)
+_READ_ONLY = re.compile(READ_ONLY_LOG, re.IGNORECASE)
 
 STEADY = 0.5
 """Anomaly strength (z about 9.5) from which a fall to zero reads as "down" in full."""
@@ -378,9 +379,11 @@ def find_dead(
                 if lf.service not in d.callers:
                     d.callers.append(lf.service)
                 d.onset = min(d.onset, lf.first_after)
-                # refused, unreachable, no healthy upstream: down; a timeout or a
-                # retry: the call failed, the server may only be slow or failing
-                bonus = 0.35 if down else 0.2
+                # refused, unreachable, no healthy upstream: down; writes refused by a
+                # store gone read-only: up, but failing every write as surely; a
+                # timeout or a retry: the call failed, the server may only be slow
+                refused = down or bool(_READ_ONLY.search(lf.template))
+                bonus = 0.35 if refused else 0.2
                 d.strength = min(1.0, max(d.strength, 0.3) + bonus * lf.strength)
         moved = {f.series.service for f in metric_findings if f.bad and f.series.service}
         # a peer is read by its own readings of what they mean; one the catalogue does
