@@ -915,6 +915,28 @@ def test_a_disk_that_filled_before_the_store_went_down_is_the_cause() -> None:
     assert dep_late.features["kind_signal"] == pytest.approx(dep0.features["kind_signal"])
 
 
+def _cpu_burst(until: float) -> Series:
+    """api's CPU at 30% jumping to 95% six minutes before the fault, back at `until`."""
+    s = series("container_cpu_usage_percent", "api", 30.0, 95.0, at=FAULT - 360)
+    vals = [30.0 if t >= until else v for t, v in zip(s.timestamps, s.values, strict=True)]
+    return replace(s, values=vals)
+
+
+def test_a_cpu_burst_over_before_its_service_slowed_did_not_slow_it() -> None:
+    """api's CPU burst came and went; two minutes after it ended api got slow (and web
+    errs): the CPU that was back to normal cannot have caused it. A burst still on when
+    the latency rose can."""
+    lat = series("http_request_duration_p99_seconds", "api", 0.1, 0.9)
+    (over,) = cands(run(context([_cpu_burst(FAULT - 120), lat])), "resource_saturation", "api")
+    (on,) = cands(run(context([_cpu_burst(FAULT + 600), lat])), "resource_saturation", "api")
+    assert over.features["kind_signal"] < 0.3 * on.features["kind_signal"]
+    assert "back to normal at" in over.statement
+    # over before the page, but not before api slowed: it may have started it
+    (after,) = cands(run(context([_cpu_burst(FAULT), lat])), "resource_saturation", "api")
+    assert "back to normal at" in after.statement
+    assert after.features["kind_signal"] == pytest.approx(on.features["kind_signal"], rel=0.1)
+
+
 @pytest.mark.parametrize(
     ("msg", "discounted"),
     [
