@@ -215,6 +215,39 @@ def test_onset_weighs_recency() -> None:
     assert late < 0.1 * near
 
 
+def _probe_every_5_min(start: float, end: float, count: int = 4) -> list[Event]:
+    n = int((end - start) // 300) + 1
+    return [
+        e("Unhealthy", "Readiness probe failed", t=start + 300 * i, count=count) for i in range(n)
+    ]
+
+
+def test_a_probe_failing_as_often_before_the_incident_is_a_flaky_probe() -> None:
+    """Readiness probes failing a few times every five minutes all hour, as often before
+    the onset as around it: a flaky probe, chronic, not the fault. The same probe
+    failing much more often from the onset is the fault."""
+    steady = ea.analyze(_probe_every_5_min(ONSET - 2700, ALERT + 900), ONSET, ALERT)[0]
+    near_only = ea.analyze(_probe_every_5_min(ONSET - 120, ALERT + 900), ONSET, ALERT)[0]
+    rising = ea.analyze(
+        _probe_every_5_min(ONSET - 2700, ONSET - 400, count=1)
+        + _probe_every_5_min(ONSET - 120, ALERT + 900, count=8),
+        ONSET,
+        ALERT,
+    )[0]
+    assert steady.strength == pytest.approx(near_only.strength * ea.CHRONIC_WEIGHT, abs=1e-3)
+    assert rising.strength == pytest.approx(near_only.strength, abs=1e-3)
+    # two warnings long before are no rate, and a group over before the incident is
+    # weighed by its recency alone
+    few = [e("Unhealthy", t=ONSET - 700), e("Unhealthy", t=ONSET - 400), e("Unhealthy", t=ONSET)]
+    assert ea.steady_rate([(x, x.ts) for x in few], ONSET, ALERT) is False
+    assert (
+        ea.steady_rate(
+            [(x, x.ts) for x in _probe_every_5_min(ONSET - 2700, ONSET - 900)], ONSET, ALERT
+        )
+        is False
+    )
+
+
 def test_a_group_is_one_service_and_one_class() -> None:
     found = ea.analyze(
         [

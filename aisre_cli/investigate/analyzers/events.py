@@ -288,6 +288,35 @@ def recency(first: float, last: float, onset: float, alert_ts: float) -> float:
     return w
 
 
+CHRONIC_RISE = 2.0
+"""A group seen before the incident counts in full only if it came at least this many
+times as often around it (`steady_rate`)."""
+CHRONIC_MIN = 3
+"""... and is read so only from this many events before (one early warning is a
+precursor, not a rate)."""
+
+
+def steady_rate(items: list[tuple[Event, float]], onset: float, alert_ts: float) -> bool:
+    """Whether a group of events (each with its first sighting) came about as often
+    before the incident as around it: a readiness probe failing a few times every five
+    minutes all hour is a flaky probe, not the fault. Before: from its first sighting to
+    `BEFORE_FULL_S` before the onset; around: from then to its last event (the page at
+    least)."""
+    cut = onset - BEFORE_FULL_S
+    before = [(e, t) for e, t in items if t < cut]
+    n_before = sum(e.count for e, _ in before)
+    if n_before < CHRONIC_MIN:
+        return False
+    near = [e for e, t in items if t >= cut]
+    if not near:
+        return False  # over before the incident: `recency` weighs that
+    span_before = max(cut - min(t for _, t in before), BEFORE_FULL_S)
+    span_near = max(max([e.ts for e in near] + [alert_ts]) - cut, BEFORE_FULL_S)
+    rate_before = n_before / span_before
+    rate_near = sum(e.count for e in near) / span_near
+    return rate_near < CHRONIC_RISE * rate_before
+
+
 def count_factor(n: float) -> float:
     """One event counts half; a dozen count nearly in full."""
     return 0.5 + 0.5 * (1.0 - math.exp(-max(0.0, n - 1.0) / 3.0))
@@ -313,11 +342,14 @@ def analyze(events: Iterable[Event], onset: float, alert_ts: float) -> list[Even
         for e, _, _ in items:
             reasons[e.reason] = reasons.get(e.reason, 0) + e.count
         res = [m.resource for _, m, _ in items if m.resource]
+        strength = min(1.0, top * count_factor(eff))
+        if steady_rate([(e, first_seen(e)) for e, _, _ in items], onset, alert_ts):
+            strength *= CHRONIC_WEIGHT  # as often before the incident as in it
         out.append(
             EventFinding(
                 service=svc,
                 cls=cls,
-                strength=round(min(1.0, top * count_factor(eff)), 4),
+                strength=round(strength, 4),
                 first=min(first_seen(e) for e, _, _ in items),
                 last=max(e.ts for e, _, _ in items),
                 count=sum(e.count for e, _, _ in items),
