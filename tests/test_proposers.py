@@ -2932,6 +2932,26 @@ def test_callers_whose_new_errors_name_a_quiet_callee_blame_what_it_answers() ->
     assert api.features["deeper"] > 0.2
 
 
+def test_a_release_whose_callers_fail_on_what_it_answers_harmed_them() -> None:
+    """pricing deployed two minutes before the fault; nothing of its own moved (it
+    answers 200 with a broken payload), but from the fault its callers fail on what it
+    answers them: the release's harm is in its callers, and its candidate cites them.
+    Callers failing over something else leave it unharmed."""
+
+    def deploy_of(msg: str) -> Candidate:
+        a, _ = _answered(msg)
+        d = _deploy("d-pricing", "pricing", FAULT - 120)
+        a = run(replace(a.ctx, changes=[d]))
+        (c,) = [c for c in a.candidates if c.subject == "d-pricing"]
+        return c
+
+    told = deploy_of(PRICE)
+    other = deploy_of("order total must be positive, got -1 in {svc}")
+    assert told.features["change_harm"] > 0.5
+    assert other.features["change_harm"] < 0.1
+    assert any("(from pricing)" in e.ev.summary for e in told.evidence)
+
+
 def test_errors_naming_what_a_troubled_callee_answered_are_its() -> None:
     """pricing's latency rose ten minutes before api's errors began saying what pricing
     answered it, and api's own error ratio rose later still: pricing explains api's

@@ -231,6 +231,11 @@ class Scene:
     """Grown call edges that speak about the wire (not out of a starved caller)."""
     claims: dict[str, Claim] = field(default_factory=dict)
     """change id → the callee's saturation the change explains (`_claims`)."""
+    answers: dict[str, list[LogFinding]] = field(default_factory=dict)
+    """callee → its callers' new errors that say what it answered them (`unexpected
+    response from eta-service: enum value 7 not recognized`; a callee quiet but for
+    them is in trouble from them, `dependency`'s answered): a release that breaks its
+    contract shows in its callers."""
 
     @property
     def alert_service(self) -> str | None:
@@ -513,6 +518,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
     # eta-service is in trouble of its own from before (a callee with nothing of its own
     # is read by `dependency`, as answering wrongly)
     answered_by: dict[str, dict[str, float]] = {}
+    answers: dict[str, list[LogFinding]] = {}
     for s, found in logs_at.items():
         for lf in found:
             if lf.family is not None or lf.level not in ("error", "fatal"):
@@ -528,6 +534,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
             for callee in named_in(lf, troubled, ctx.logs):
                 told = answered_by.setdefault(s, {})
                 told[callee] = min(told.get(callee, lf.first_after), lf.first_after)
+                answers.setdefault(callee, []).append(lf)
     lat = _latency_growth(per_svc)
     anomalous = {s for s, v in anom.items() if v >= 0.2}
     fan = _fan_out(topo, anomalous, first, max(TOL_S, step), fnd.observed, fnd.served, fams)
@@ -764,6 +771,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         views=views,
         edges=edges,
         claims=claims,
+        answers=answers,
     )
 
 

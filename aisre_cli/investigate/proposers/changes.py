@@ -29,6 +29,7 @@ from datetime import datetime
 
 from aisre_cli.investigate.analyzers.changes import AFTER_S, BEFORE_S, ChangeHarm
 from aisre_cli.investigate.analyzers.events import after
+from aisre_cli.investigate.analyzers.logs import LogFinding
 from aisre_cli.investigate.evidence import (
     Candidate,
     _Ev,
@@ -40,6 +41,7 @@ from aisre_cli.investigate.evidence import (
     harm_evidence,
     is_bad,
     level_said,
+    log_evidence,
     metric_evidence,
     shorten,
 )
@@ -137,6 +139,13 @@ def covers(compared: dict[str, float], view: ServiceView) -> bool:
     return shown <= set(compared)
 
 
+def answered_after(scene: Scene, s: str, t: float) -> list[LogFinding]:
+    """Its callers' new errors saying what `s` answered them (`Scene.answers`) that
+    began after time `t` (a change), strongest first."""
+    found = [x for x in scene.answers.get(s, []) if x.first_after >= t]
+    return sorted(found, key=lambda x: -x.strength)
+
+
 def claimed(cl: Claim, summary: str, at: datetime) -> str:
     """What a change did to the callee it claims, for the statement."""
     f = cl.finding
@@ -185,6 +194,11 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             harm = h.version_harm
         ev_harm, ev_rows = event_harm(view, c.ts.timestamp(), scene.onset)
         harm = max(harm, ev_harm)
+        # its callers began to fail on what it answered them after it: a release that
+        # broke its contract shows in its callers, not in its own series
+        told = [] if cleared else answered_after(scene, s, c.ts.timestamp())
+        if told:
+            harm = max(harm, told[0].strength)
         # replicas added after the demand rose or the trouble began: the autoscaler
         # answering it
         load = (
@@ -244,6 +258,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             specific.append(hev)
         if cf.before_onset:
             specific += ev_rows
+            specific += [log_evidence(x, scene.ctx) for x in told[:1]]
         if load >= LOAD_CLEARS:
             harm = 0.0
         # The change is judged by what the callee shows when that says more than its
