@@ -822,6 +822,46 @@ def test_a_public_certificate_is_the_edges_that_serves_its_host() -> None:
     assert cands(b, "certificate_expiry", "haproxy")
 
 
+def _alb(name: str, metric: str = "aws_alb_request_count_sum") -> Series:
+    """A CloudWatch metric of an ALB as YACE exports it: no service, the load balancer
+    in its `LoadBalancer` dimension."""
+    s = series(metric, "", 100.0)
+    lab = {"job": "yace", "dimension_LoadBalancer": f"app/{name}/50dc6c495c0c9188"}
+    return replace(s, service=None, labels=lab)
+
+
+def test_an_edge_behind_a_cloud_load_balancer_is_still_the_edge() -> None:
+    """An ALB passes TLS through to the ingress gateway, which the topology shows it
+    calling: the gateway is still the edge that serves the host, and its expired
+    certificate its own. cert-manager names the certificate, not a workload: its
+    `tv-shop` Certificate and the probes of tv.shop.example are no service of their own."""
+    assert tls_edge.load_balancers([_alb("prod-web")]) == {"prod-web"}
+    assert tls_edge.load_balancers([_alb("prod-web", "up")]) == set()
+    topo = {"prod-web": ["istio-ingressgateway"], "istio-ingressgateway": ["web"], **EDGE_TOPO}
+    del topo["ingress-nginx-controller"]
+    expired = "TLS error: 268436501:SSL routines:OPENSSL_internal:SSLV3_ALERT_CERTIFICATE_EXPIRED"
+    lines = [
+        (T0 + i * 30.0, "istio-ingressgateway", "info", "GET /health 200") for i in range(N * 2)
+    ]
+    lines += [(FAULT + 20.0 * i, "istio-ingressgateway", "warn", expired) for i in range(12)]
+    cm = replace(
+        _public_cert("https://tv.shop.example/", service="tv-shop"),
+        name="certmanager_certificate_expiration_timestamp_seconds",
+        labels={"job": "cert-manager", "name": "tv-shop", "exported_namespace": "istio-system"},
+    )
+    probe = _public_cert("https://tv.shop.example/healthz", service="tv-shop")
+    up = replace(probe, name="probe_success", values=[1.0] * N)
+    ctx = _edge_context(topo, lines)
+    ctx.series += [cm, probe, up, _alb("prod-web")]
+    a = run(ctx)
+    assert cands(a, "certificate_expiry", "istio-ingressgateway")
+    assert not cands(a, "certificate_expiry", "tv-shop")
+    # without the load balancer's own series, the gateway is a service something calls
+    ctx = _edge_context(topo, lines)
+    ctx.series += [cm, probe]
+    assert not cands(run(ctx), "certificate_expiry", "istio-ingressgateway")
+
+
 @pytest.mark.parametrize(
     ("services", "who", "why"),
     [

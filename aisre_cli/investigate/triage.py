@@ -394,7 +394,16 @@ def analyze_context(
     end = ctx.window.end.timestamp()
     log_stats = log_an.analyze(ctx.logs, ref, start, end)
     # a certificate kept under a public host: the edge's that serves it, where one is
-    certs = tls_edge_an.edge_certs(certs, topo, heard, log_stats.findings, ctx.logs)
+    fronts = tls_edge_an.load_balancers(ctx.series)
+    # ... or kept under a certificate's own name (cert-manager's `tv-meridian-tv`), which
+    # no workload answers to: named by nothing but certificates and probes of it
+    workloads = (
+        topo.services()
+        | set(ctx.logs.service)
+        | {sp.service for sp in ctx.spans}
+        | {x.service for x in ctx.series if x.service and tls_edge_an.workload_signal(x, matcher)}
+    )
+    certs = tls_edge_an.edge_certs(certs, topo, workloads, log_stats.findings, ctx.logs, fronts)
     # rollouts only the cluster recorded (new ReplicaSets in its events) are changes too
     changes = [*ctx.changes, *event_an.rollouts(ctx.events, ctx.changes)]
     # and new versions the metrics show coming up, where nothing recorded them
