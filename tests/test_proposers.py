@@ -19,8 +19,8 @@ import pytest
 
 from aisre_cli.investigate.analyzers import changes as change_an
 from aisre_cli.investigate.analyzers import dependency as dep_an
+from aisre_cli.investigate.analyzers import metric_edges, tls_edge, trace_edges
 from aisre_cli.investigate.analyzers import metrics as metric_an
-from aisre_cli.investigate.analyzers import tls_edge, trace_edges
 from aisre_cli.investigate.analyzers.metric_edges import client_calls
 from aisre_cli.investigate.evidence import Candidate
 from aisre_cli.investigate.families import FamilyMatcher
@@ -1103,6 +1103,107 @@ def test_callers_client_metrics_name_a_failing_outside_api(status: str) -> None:
     assert "client metrics count its errors" in dep.statement
     top = max(a.candidates, key=lambda c: c.score)
     assert (top.kind, top.service) == ("dependency_failure", "stripe-api")
+
+
+def _with_carrier_api(ctx: Context) -> Context:
+    """api calls db and carrier-rates-api, an outside API no data of its own names."""
+    ctx.topology = Topology(
+        depends_on={"web": ["api"], "api": ["db", "carrier-rates-api"], "db": []}
+    )
+    return ctx
+
+
+def test_an_outside_api_known_by_a_host_its_name_does_not_hold_is_tied_to_it() -> None:
+    """carrier-rates-api's host is api.carrierhub.example: its words are not the name's.
+    Where api calls that one outside host and the topology gives api one callee with no
+    data of its own, the host is that callee (`callee_aliases`), and api's failed calls
+    to it are carrier-rates-api's failure."""
+    calls = _client_calls("api", "api.carrierhub.example", "503", 40.0)
+    errs = series("http_errors_ratio", "api", 0.01, 0.3)
+    db = series("pg_stat_activity_count", "db", 10.0)
+    ctx = _with_carrier_api(context([calls, errs, db]))
+    assert metric_edges.callee_aliases(ctx.series, ctx.topology, {"api", "web", "db"}) == {
+        "api.carrierhub.example": "carrier-rates-api"
+    }
+    # two quiet callees (or a callee with data of its own): which one, nothing says
+    two = Topology(depends_on={"api": ["carrier-rates-api", "tax-api"]})
+    assert metric_edges.callee_aliases(ctx.series, two, {"api"}) == {}
+    heard = {"api", "web", "db", "carrier-rates-api"}
+    assert metric_edges.callee_aliases(ctx.series, ctx.topology, heard) == {}
+    a = run(ctx)
+    top = max(a.candidates, key=lambda c: c.score)
+    assert (top.kind, top.service) == ("dependency_failure", "carrier-rates-api")
+
+
+@pytest.mark.parametrize(
+    ("line", "tied"),
+    [
+        ("Carrier rates API returned 503 for POST https://api.carrierhub.example/v2/rates", True),
+        ("carrier_rates_api: POST https://api.carrierhub.example/v2/rates failed", True),
+        ("POST https://api.carrierhub.example/v2/rates failed", False),  # names no service
+        ("carrier rates API down, db at https://10.0.0.9:8443/ too", False),  # an address
+        ("carrier-rates-api and web failed at https://api.carrierhub.example/", False),  # two
+    ],
+)
+def test_an_error_line_naming_a_service_and_a_url_ties_the_host(line: str, tied: bool) -> None:
+    """A caller's error line naming one service as people write it (`Carrier rates
+    API`) and the URL it called ties the host to that service (`host_aliases`)."""
+    msgs = [line] * 12
+    a = run(
+        _with_carrier_api(
+            context(
+                [series("http_errors_ratio", "api", 0.01, 0.3)],
+                logs=[(FAULT + 10.0 * i, "api", "ERROR", m) for i, m in enumerate(msgs)]
+                + [(T0 + 60.0 * i, "api", "INFO", "request served") for i in range(40)],
+            )
+        )
+    )
+    known = {"web", "api", "db", "carrier-rates-api"}
+    got = dep_an.host_aliases(a.findings.logs.findings, known, a.ctx.logs)
+    assert (got.get("api.carrierhub.example") == "carrier-rates-api") is tied
+    assert "10.0.0.9" not in got
+
+
+def test_a_circuit_breaker_is_its_services_view_of_the_dependency_it_guards() -> None:
+    """Resilience4j names a breaker after the dependency it guards, as code does
+    (`carrierRates`): its failure rate is api's measurement of carrier-rates-api."""
+    known = {"api", "db", "carrier-rates-api", "billing-service", "billing-db"}
+    assert metric_edges.breaker_target("carrierRates", known) == "carrier-rates-api"
+    assert metric_edges.breaker_target("billingService", known) == "billing-service"
+    assert metric_edges.breaker_target("inventory", known) is None
+    rate = series(
+        "resilience4j_circuitbreaker_failure_rate",
+        "api",
+        0.0,
+        62.5,
+        labels={"name": "carrierRates"},
+    )
+    assert metric_edges.is_client_side(rate)
+    assert metric_edges.peer_of(rate, known) == "carrier-rates-api"
+    a = run(_with_carrier_api(context([rate, series("http_errors_ratio", "api", 0.01, 0.3)])))
+    (dep,) = cands(a, "dependency_failure", "carrier-rates-api")
+    assert dep.features["dependency_down"] > 0.5
+
+
+def test_an_outside_api_is_dated_by_its_callers_strongest_readings() -> None:
+    """A 500 every few minutes from twenty minutes before, then 429s at every call from
+    the fault: the outside API began failing at the fault."""
+
+    def client(status: str, onset: float, strength: float) -> Any:
+        s = _client_calls("api", "api.stripe.com", status, 1.0)
+        return metric_an.MetricFinding(
+            s, "errors", 1, 9.0, 1.0, 0.0, 1.0, 1.0, onset, strength, True
+        )
+
+    out: dict[str, dep_an.DependencyFinding] = {}
+    found = [client("500", FAULT - 1200, 0.3), client("429", FAULT, 1.0)]
+    dep_an._measured_by_callers(out, found, {"api", "stripe-api"}, {})
+    assert len(out["stripe-api"].client) == 2
+    assert out["stripe-api"].onset == FAULT
+    # a peer already dated by something else keeps the earlier date
+    out = {"stripe-api": dep_an.DependencyFinding("stripe-api", 0.5, FAULT - 300)}
+    dep_an._measured_by_callers(out, found, {"api", "stripe-api"}, {})
+    assert out["stripe-api"].onset == FAULT - 300
 
 
 def test_a_server_side_series_naming_a_host_is_not_a_callers_view() -> None:

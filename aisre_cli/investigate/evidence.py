@@ -75,6 +75,9 @@ class Findings:
     stores: dict[str, set[str]] = field(default_factory=dict)
     """service → the store technologies it is, by the series it exports
     (`analyzers.dependency.store_kinds`)."""
+    aliases: dict[str, str] = field(default_factory=dict)
+    """host → the known service the data ties it to (`dependency.host_aliases`,
+    `metric_edges.callee_aliases`): an outside API known by its host."""
 
 
 def _dt(ts: float) -> datetime:

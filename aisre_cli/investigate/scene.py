@@ -472,6 +472,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         logs_at,
         ctx.logs.msg,
         topo.services() | {x.service for x in ctx.series if x.service} | set(logs_at),
+        fnd.aliases,
     ):
         anom[peer] = max(anom.get(peer, 0.0), LOG_ANOMALY * lf.strength)
         first[peer] = min(first.get(peer, lf.first_after), lf.first_after)
@@ -837,7 +838,10 @@ def felt_by_clients(scene: Scene, view: ServiceView, family: str) -> dict[str, f
 
 
 def relay_peer_logs(
-    logs_at: dict[str, list[LogFinding]], msgs: list[str], known: set[str]
+    logs_at: dict[str, list[LogFinding]],
+    msgs: list[str],
+    known: set[str],
+    aliases: dict[str, str] | None = None,
 ) -> list[tuple[str, LogFinding]]:
     """Give an error a client logged about the one server it called to that server, in
     place: `Post "https://recommender.svc.cluster.local/v1": x509: certificate has
@@ -845,7 +849,8 @@ def relay_peer_logs(
     a fault on the way to metadata-db, not the caller's. TLS and network errors
     (`PEER_FAMILIES`) only: the template has the host masked, so its example lines are
     read; a host whose first DNS label is a known service (in-cluster DNS puts it
-    first), other than the client, is the server, when there is one (a client whose
+    first) or a host the data ties to one (`aliases`: `api.carrierhub.example` is
+    carrier-rates-api), other than the client, is the server, when there is one (a client whose
     calls to every server fail has trouble of its own), and, for network errors, when
     all of them name that one. Lookups of several names that the resolver failed to
     answer go to the resolver, when the data knows one (`unresolved_lookups`). The
@@ -869,7 +874,9 @@ def relay_peer_logs(
                 for i in lf.examples
                 if 0 <= i < len(msgs)
                 for host in _PEER.findall(msgs[i])
-                if (first := host.lower().split(".", 1)[0]) in known and first != svc
+                if (first := (aliases or {}).get(host.lower()) or host.lower().split(".", 1)[0])
+                in known
+                and first != svc
             }
             if len(peers) == 1:
                 named.append((svc, k, peers.pop(), lf))

@@ -403,7 +403,20 @@ def analyze_context(
         | {sp.service for sp in ctx.spans}
         | {x.service for x in ctx.series if x.service and tls_edge_an.workload_signal(x, matcher)}
     )
-    certs = tls_edge_an.edge_certs(certs, topo, workloads, log_stats.findings, ctx.logs, fronts)
+    # hosts the logs tie to a known service (its callers' client metrics, its certificate)
+    aliases = {
+        **metric_edge_an.callee_aliases(
+            ctx.series,
+            topo,
+            {x.service for x in ctx.series if x.service}
+            | set(ctx.logs.service)
+            | {sp.service for sp in ctx.spans},
+        ),
+        **dep_an.host_aliases(log_stats.findings, known, ctx.logs),
+    }
+    certs = tls_edge_an.edge_certs(
+        certs, topo, workloads, log_stats.findings, ctx.logs, fronts, aliases
+    )
     # rollouts only the cluster recorded (new ReplicaSets in its events) are changes too
     changes = [*ctx.changes, *event_an.rollouts(ctx.events, ctx.changes)]
     # and new versions the metrics show coming up, where nothing recorded them
@@ -420,6 +433,7 @@ def analyze_context(
         silent,
         topo,
         stores,
+        aliases,
     )
     if not topo.depends_on and log_stats.findings:
         from_logs = dep_an.mention_topology(log_stats.findings, known, ctx.logs)
@@ -440,7 +454,7 @@ def analyze_context(
     edges = edge_an.edge_gaps(ctx.spans, t_ref) if ctx.spans else []
     # the same reading from client-side latency metrics named by their peer
     traced = {(e.caller, e.callee) for e in edges}
-    from_metrics = metric_edge_an.metric_edges(metric_findings, known)
+    from_metrics = metric_edge_an.metric_edges(metric_findings, known, aliases)
     edges += [e for e in from_metrics if (e.caller, e.callee) not in traced]
     event_findings = event_an.analyze(ctx.events, onset, alert_ts)
     fnd = Findings(
@@ -456,6 +470,7 @@ def analyze_context(
         observed=observed_families(series, matcher),
         served={s.service for s in series if s.service and metric_edge_an.is_server_side(s)},
         stores=stores,
+        aliases=aliases,
     )
     memory_class: str | None = None
     if memory is not None:

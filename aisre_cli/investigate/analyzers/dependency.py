@@ -133,8 +133,15 @@ STEADY = 0.5
 
 
 @functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=4096)
 def _name_rx(name: str) -> re.Pattern[str]:
-    return re.compile(r"(?<![\w-])" + re.escape(name.lower()) + r"(?![\w-])")
+    """A service's name as a whole word, in lower case; a name of several words also
+    as people write it in prose and code: `Carrier rates API returned 503`,
+    `carrier_rates_api`, `carrier.rates.api` (a space, an underscore or a dot for the
+    dash)."""
+    words = [re.escape(w) for w in re.split(r"[-_.]", name.lower()) if w]
+    body = r"[-_. ]".join(words) if len(words) >= 2 else re.escape(name.lower())
+    return re.compile(r"(?<![\w-])" + body + r"(?![\w-])")
 
 
 def named_in(lf: LogFinding, services: Iterable[str], logs: LogTable | None) -> list[str]:
@@ -145,6 +152,40 @@ def named_in(lf: LogFinding, services: Iterable[str], logs: LogTable | None) -> 
         return []
     text = _texts(lf, logs)
     return [s for s in wanted if _name_rx(s).search(text)]
+
+
+_URL_HOST = re.compile(r"\bhttps?://([a-z0-9][a-z0-9.-]*[a-z0-9])", re.IGNORECASE)
+
+
+def host_aliases(
+    log_findings: Iterable[LogFinding], known: set[str], logs: LogTable | None
+) -> dict[str, str]:
+    """Hosts the logs tie to a known service: an error line that names one service (as
+    a word, `_name_rx`: `Carrier rates API returned 503 for POST
+    https://api.carrierhub.example/v2/rates`) and calls a URL names that service's host,
+    which its callers' client metrics and the prober know it by. A host two services
+    are tied to, a host that is itself a known name, or an IP address (one of many a
+    name resolves to) is nobody's alias."""
+    rxs = {x: _name_rx(x) for x in known if len(x) >= 3}
+    tied: dict[str, set[str]] = {}
+    for lf in log_findings:
+        if lf.level not in ("error", "fatal", "warn"):
+            continue
+        text = _texts(lf, logs)
+        hosts = {h.lower() for h in _URL_HOST.findall(text)}
+        if not hosts:
+            continue
+        named = [x for x, rx in rxs.items() if x != lf.service and rx.search(text)]
+        if len(named) != 1:
+            continue
+        for h in hosts:
+            tied.setdefault(h, set()).add(named[0])
+    lower = {x.lower() for x in known}
+    return {
+        h: next(iter(v))
+        for h, v in tied.items()
+        if len(v) == 1 and h not in lower and not h.replace(".", "").isdigit()
+    }
 
 
 def _texts(lf: LogFinding, logs: LogTable | None) -> str:
@@ -331,6 +372,7 @@ def find_dead(
     silent: dict[str, Silence] | None = None,
     calls: Topology | None = None,
     stores: dict[str, set[str]] | None = None,
+    aliases: dict[str, str] | None = None,
 ) -> dict[str, DependencyFinding]:
     """Dependencies that are down or failing, from availability readings, silence and
     callers' logs. With `calls` (the topology), a caller's new error lines of no
@@ -393,7 +435,7 @@ def find_dead(
         for f in metric_findings:
             if f.bad and f.family and f.series.service:
                 told.setdefault(f.series.service, []).append(f.onset)
-        _measured_by_callers(out, metric_findings, known_services, told)
+        _measured_by_callers(out, metric_findings, known_services, told, aliases)
         if calls is not None:
             _named_by_callers(out, log_findings, calls, logs, moved | set(out))
     return out
@@ -404,6 +446,7 @@ def _measured_by_callers(
     metric_findings: list[MetricFinding],
     known_services: set[str],
     moved: dict[str, list[float]],
+    aliases: dict[str, str] | None = None,
 ) -> None:
     """Callers' client-side error readings (`metric_edges.is_client_side`) that name a
     known service as the peer, where that service shows nothing of its own from near
@@ -413,12 +456,15 @@ def _measured_by_callers(
     strong as an availability reading that fell to nothing (`find_dead`), however many
     pods or callers repeat it.
     A peer with readings of its own is read by them; its callers' view of it says
-    nothing new (and their errors are already theirs)."""
+    nothing new (and their errors are already theirs). The readings date it by the
+    strongest of them (`CLIENT_ONSET_SHARE`): a 500 every few minutes twenty minutes
+    before the 429s began is not when it started failing."""
+    before = {k: d.onset for k, d in out.items()}
     for f in metric_findings:
         caller = f.series.service
         if f.family != "errors" or not f.bad or not caller or not is_client_side(f.series):
             continue
-        peer = peer_of(f.series, known_services)
+        peer = peer_of(f.series, known_services, aliases)
         if peer is None or peer == caller:
             continue
         if any(t >= f.onset - OWN_LEAD_S for t in moved.get(peer, ())):
@@ -430,8 +476,17 @@ def _measured_by_callers(
         d.client.append(f)
         if caller not in d.callers:
             d.callers.append(caller)
-        d.onset = min(d.onset, f.onset)
         d.strength = max(d.strength, _down_strength(f))
+    for k, d in out.items():
+        if d.client:
+            top = max(f.strength for f in d.client)
+            strong = [f.onset for f in d.client if f.strength >= CLIENT_ONSET_SHARE * top]
+            d.onset = min(before.get(k, math.inf), *strong)
+
+
+CLIENT_ONSET_SHARE = 0.8
+"""Callers' readings of a peer within this share of the strongest date it (as a
+service's own strongest findings do, `scene.ONSET_SHARE`)."""
 
 
 def _named_by_callers(

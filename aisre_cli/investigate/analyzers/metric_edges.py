@@ -26,10 +26,13 @@ outbound reporter); a series without a peer label is the service's own.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+
 from aisre_cli.investigate.analyzers.metrics import MetricFinding, host_service
 from aisre_cli.investigate.analyzers.trace_edges import EdgeFinding
 from aisre_cli.investigate.families import label_or_pin, query_reading, timer_sum
-from aisre_cli.model import Series
+from aisre_cli.model import Series, Topology
 
 PEER_LABELS: tuple[str, ...] = (
     "server_address",
@@ -66,12 +69,41 @@ def _side(s: Series) -> str:
     return ""
 
 
+BREAKER = re.compile(r"circuit_?breaker", re.IGNORECASE)
+"""A circuit breaker's metrics (Resilience4j's `resilience4j_circuitbreaker_state`,
+`_failure_rate`, `_calls`): the calls its service makes to the dependency it guards."""
+BREAKER_LABELS = ("name", "circuit_breaker", "circuitbreaker", "breaker")
+"""Where a breaker's series name it (Resilience4j's `name`): after the dependency it
+guards, as code names it (`carrierRates`, `billingService`)."""
+GENERIC_WORDS = frozenset({"api", "service", "svc", "client", "server", "app"})
+"""Words a name carries that say what kind of thing it is, not which."""
+
+
+def _words(name: str) -> frozenset[str]:
+    """`carrierRates` and `carrier-rates-api` alike → {carrier, rates}."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name)
+    return frozenset(w for w in re.split(r"[-_. /]+", spaced.lower()) if w) - GENERIC_WORDS
+
+
+def breaker_target(breaker: str, known: set[str]) -> str | None:
+    """The one known service a circuit breaker is named after: the same words, but for
+    the generic ones (`carrierRates` guards carrier-rates-api)."""
+    want = _words(breaker)
+    if not want:
+        return None
+    hits = [k for k in known if _words(k) == want]
+    return hits[0] if len(hits) == 1 else None
+
+
 def is_client_side(s: Series) -> bool:
     """The series measures calls made by its service (not calls it serves): its
-    `reporter` or `direction` says so (`_side`), else a `client` metric."""
+    `reporter` or `direction` says so (`_side`), else a `client` metric or a circuit
+    breaker's (`BREAKER`)."""
     side = _side(s)
     if side:
         return side == "client"
+    if BREAKER.search(s.name):
+        return True
     # `peer.service` is set on the calling side only (OpenTelemetry, Datadog APM's
     # client integrations: `entitlements-mongodb` calling `mongo-users`)
     return "client" in s.name.lower() or bool(s.labels.get("peer_service"))
@@ -100,8 +132,13 @@ def _host(value: str) -> str:
     return v
 
 
-def peer_of(s: Series, known: set[str]) -> str | None:
-    """The known service a client series names as its peer, if any."""
+def peer_of(s: Series, known: set[str], aliases: Mapping[str, str] | None = None) -> str | None:
+    """The known service a client series names as its peer, if any; `aliases`: hosts
+    the logs tie to a known service (`dependency.host_aliases`). A circuit breaker's
+    series name the dependency it guards (`breaker_target`)."""
+    if BREAKER.search(s.name):
+        named = next((s.labels[k] for k in BREAKER_LABELS if s.labels.get(k)), "")
+        return breaker_target(named, known) if named else None
     lower = {k.lower(): k for k in known}
     for key in PEER_LABELS:
         raw = s.labels.get(key)
@@ -110,6 +147,8 @@ def peer_of(s: Series, known: set[str]) -> str | None:
         if raw in known:
             return raw
         host = _host(raw)
+        if aliases and aliases.get(host) in known:
+            return aliases[host]
         first, _, rest = host.partition(".")
         if host in lower:
             return lower[host]
@@ -137,8 +176,33 @@ def client_calls(series: list[Series], known: set[str]) -> dict[str, set[str]]:
     return out
 
 
-def metric_edges(findings: list[MetricFinding], known: set[str]) -> list[EdgeFinding]:
-    """Edges whose client-side latency grew more than the callee's own latency did."""
+def callee_aliases(series: list[Series], topo: Topology, heard: set[str]) -> dict[str, str]:
+    """Hosts a caller's client metrics name that the topology names otherwise: where a
+    caller calls exactly one host that is no known service (`api.carrierhub.example`)
+    and the topology gives it exactly one callee that no data of its own names (no
+    series, no log: an outside API, `carrier-rates-api`), the host is that callee. A
+    host two callers would give two names is nobody's."""
+    known = topo.services() | heard
+    hosts: dict[str, set[str]] = {}
+    for s in series:
+        if not s.service or not is_client_side(s) or BREAKER.search(s.name):
+            continue
+        raw = next((s.labels[k] for k in PEER_LABELS if s.labels.get(k)), "")
+        if raw and "." in (host := _host(raw)) and peer_of(s, known) is None:
+            hosts.setdefault(s.service, set()).add(host)
+    tied: dict[str, set[str]] = {}
+    for caller, hs in hosts.items():
+        quiet = [d for d in topo.depends_on.get(caller, []) if d not in heard]
+        if len(hs) == 1 and len(quiet) == 1:
+            tied.setdefault(next(iter(hs)), set()).add(quiet[0])
+    return {h: next(iter(v)) for h, v in tied.items() if len(v) == 1}
+
+
+def metric_edges(
+    findings: list[MetricFinding], known: set[str], aliases: Mapping[str, str] | None = None
+) -> list[EdgeFinding]:
+    """Edges whose client-side latency grew more than the callee's own latency did
+    (`aliases`: hosts the data ties to a known service, as for `peer_of`)."""
     own: dict[str, float] = {}
     for f in findings:
         s = f.series
@@ -154,7 +218,7 @@ def metric_edges(findings: list[MetricFinding], known: set[str]) -> list[EdgeFin
             continue
         if timer_sum(s.name):
             continue  # time spent calling it (no count to divide by), not one call's time
-        callee = peer_of(s, known)
+        callee = peer_of(s, known, aliases)
         if callee is None or callee == s.service:
             continue
         if own.get(callee, 0.0) >= OWN_SHARE * f.z:

@@ -20,7 +20,7 @@ A host no edge is tied to stays the host's own suspect, as a third-party API's d
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from aisre_cli.investigate.analyzers.logs import LogFinding
@@ -127,10 +127,12 @@ def edge_certs(
     log_findings: Sequence[LogFinding],
     logs: LogTable,
     fronts: set[str] | None = None,
+    aliases: Mapping[str, str] | None = None,
 ) -> list[MetricFinding]:
     """Certificates kept under a host no known service is named by (`endpoint_certs`)
-    given to the edge that serves that host (`edge_of_host`); the others as they were.
-    New objects."""
+    given to the service the logs tie the host to (`aliases`: a third-party API known by
+    its host), else to the edge that serves that host (`edge_of_host`); the others as
+    they were. New objects."""
     out: list[MetricFinding] = []
     found: dict[str, str | None] = {}
     for f in certs:
@@ -139,7 +141,9 @@ def edge_certs(
             out.append(f)
             continue
         if host not in found:
-            found[host] = edge_of_host(host, topo, known, log_findings, logs, fronts)
+            found[host] = (aliases or {}).get(host) or edge_of_host(
+                host, topo, known, log_findings, logs, fronts
+            )
         edge = found[host]
         out.append(f if edge is None else replace(f, series=replace(f.series, service=edge)))
     return out
