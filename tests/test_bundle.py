@@ -370,6 +370,8 @@ def test_optional_files_may_be_missing(tmp_path: Path) -> None:
         ({"job": "kube-state-metrics", "pod": "ledger-db-0"}, "ledger-db"),
         ({"job": "integrations/kubernetes/cadvisor", "pod": "fluentd-7xk2p"}, "fluentd"),
         ({"job": "node-exporter", "instance": "10.0.0.1:9100"}, None),
+        # node_exporter's job as the Prometheus docs name it
+        ({"job": "node", "instance": "10.0.0.1:9100", "host": "cass-01"}, None),
         # words are not suffixes: Kubernetes' random suffixes have no vowels
         ({"job": "kubelet", "pod": "api-proxy-5f6585d649-fnmft"}, "api-proxy"),
         ({"job": "kubelet", "pod": "debug-shell"}, "debug-shell"),

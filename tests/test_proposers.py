@@ -4368,6 +4368,25 @@ def test_a_used_share_over_its_whole_is_not_running_out() -> None:
     assert ran_out([spike], FamilyMatcher(), ALERT) == []
 
 
+def test_a_virtual_machines_network_series_belong_to_the_service_scraped_there() -> None:
+    """No orchestrator names the machines: cassandra is scraped at 10.0.0.5:7070, the
+    machine's node_exporter at 10.0.0.5:9100 (and names it `cass-01`). Its dropped
+    packets are cassandra's network fault. A service scraped at an address no
+    node_exporter is (a pod's) is placed nowhere by it."""
+    drops = series("node_network_receive_drop_total", "x", 0.0, 50.0)
+    drops.service = None
+    drops.labels = {"job": "node", "instance": "10.0.0.5:9100", "host": "cass-01"}
+    cass = series("cassandra_clientrequest_latency", "cassandra", 0.01)
+    cass.labels = {"job": "cassandra", "instance": "10.0.0.5:7070"}
+    pod = series("http_errors_ratio", "api", 0.01, labels={"instance": "10.1.7.3:8080"})
+    on = metric_an.placed_on([drops, cass, pod])
+    assert on == {"10.0.0.5": {"cassandra": 1.0}}
+    got = metric_an.host_series([drops, cass, pod], FamilyMatcher(), on)
+    assert [(s.service, s.labels["node"]) for s in got if s.name == drops.name] == [
+        ("cassandra", "10.0.0.5")
+    ]
+
+
 def test_a_nodes_network_series_belong_to_the_services_whose_pods_run_on_it() -> None:
     """node_exporter's conntrack table on ip-1 fills; web's pods run on ip-1 (its
     cAdvisor series say `node="ip-1"`), api's on ip-2. The table is a network fault at

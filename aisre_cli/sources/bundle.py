@@ -430,6 +430,8 @@ _COLLECTOR_JOB = re.compile(
     # kubernetes-service-endpoints, ...), a blackbox module's job (blackbox-tls),
     # Nomad's client telemetry, dotnet-monitor, and agents that forward what they got
     r"|^kubernetes-[a-z-]+$|(^|[/_-])blackbox([_-][a-z0-9_-]+)?$|^nomad(-(clients?|servers?))?$"
+    # node_exporter scraped as the Prometheus docs name the job
+    r"|^node$"
     r"|^dotnet-monitor$|^(telegraf|grafana-agent|alloy|vmagent|datadog-agent|fluent-bit)$"
     # a mesh's sidecar scrape (Istio's envoy-stats, Consul Connect's): the proxy of
     # whichever service it sits beside (`local_cluster`, the pod)

@@ -1194,16 +1194,30 @@ def _host_of(s: Series) -> str:
     return _host_label(s) or (inst.rsplit(":", 1)[0] if inst.count(":") == 1 else inst)
 
 
+_IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+
+
+def _scraped_ip(s: Series) -> str:
+    """The IPv4 address of a series' scrape target (`instance`), or ""."""
+    inst = s.labels.get("instance", "")
+    ip = inst.rsplit(":", 1)[0] if inst.count(":") == 1 else inst
+    return ip if _IPV4.match(ip) else ""
+
+
 def placed_on(
     series: list[Series], placements: Iterable[tuple[str, str, str]] = ()
 ) -> dict[str, dict[str, float]]:
     """Machine → the services whose pods run on it, each with the share of its pods
     there: as the workloads' series with a `node` label say (and their `pod`), and their
     log records (`placements`: machine, service, pod). A service whose pods are not
-    named counts each machine it is seen on as one of its places."""
+    named counts each machine it is seen on as one of its places. A service on virtual
+    machines (no node label) is placed by the address it is scraped at: the machine
+    node_exporter is scraped at on that address (`host_series`); in a cluster a pod's
+    address is not its node's, and places nothing."""
+    nodes = {ip for x in series if x.name.startswith("node_") and (ip := _scraped_ip(x))}
     pods: dict[tuple[str, str], set[str]] = defaultdict(set)
     for s in series:
-        host = _host_label(s)
+        host = _host_label(s) or (ip if (ip := _scraped_ip(s)) in nodes else "")
         if s.service and host:
             pods[(host, s.service)].add(s.labels.get("pod") or s.labels.get("pod_name") or "")
     for host, svc, pod in placements:
