@@ -740,6 +740,21 @@ def test_expiry_timestamp_proposes_certificate_expiry() -> None:
     assert cert.features["kind_signal"] == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "certmanager_certificate_renewal_timestamp_seconds",  # renewal overdue: weeks left
+        "x509_cert_not_before",  # when it was issued
+    ],
+)
+def test_a_certificate_timestamp_that_is_no_expiry_expires_nothing(name: str) -> None:
+    """cert-manager's renewal time passed (a renewal failing, the certificate valid for
+    weeks), or an issue date in the past: nothing has expired."""
+    ts = [T0 + i * STEP for i in range(N)]
+    s = Series(name, "api", {"service": "api"}, ts, [T0 - 86400.0] * N)
+    assert not cands(run(context([s])), "certificate_expiry", "api")
+
+
 def _public_cert(url: str, service: str = "", expires: float = FAULT) -> Series:
     """A blackbox probe's certificate expiry of `url` (no `service` label unless given)."""
     ts = [T0 + i * STEP for i in range(N)]

@@ -1861,6 +1861,11 @@ def cert_expiry(
             if cls.shape != "countdown" and not _counts_down(s):
                 continue
             left = [val * unit for val in s.values]
+        elif cls.shape != "expiry_ts":
+            # a timestamp that is no expiry: when cert-manager will renew it
+            # (`certmanager_certificate_renewal_timestamp_seconds`, past when a renewal
+            # is overdue while the certificate has weeks left), when it was issued
+            continue
         else:
             left = [val - t for t, val in zip(s.timestamps, s.values, strict=False)]
         expired_at = next(
