@@ -370,6 +370,14 @@ def test_optional_files_may_be_missing(tmp_path: Path) -> None:
         ({"job": "kube-state-metrics", "pod": "ledger-db-0"}, "ledger-db"),
         ({"job": "integrations/kubernetes/cadvisor", "pod": "fluentd-7xk2p"}, "fluentd"),
         ({"job": "node-exporter", "instance": "10.0.0.1:9100"}, None),
+        # Istio names a destination outside the mesh "unknown": the next label says
+        (
+            {
+                "destination_canonical_service": "unknown",
+                "destination_service_name": "db.example.net",
+            },
+            "db.example.net",
+        ),
         # node_exporter's job as the Prometheus docs name it
         ({"job": "node", "instance": "10.0.0.1:9100", "host": "cass-01"}, None),
         # words are not suffixes: Kubernetes' random suffixes have no vowels

@@ -4204,7 +4204,11 @@ def test_a_series_the_topology_does_not_name_is_its_pods_workload_where_it_does(
         labels={"pod": "coredns-5d78c9869d-x2x9q", "container": "coredns"},
     )
     stray = series("foo_requests_total", "edge", 5.0, labels={"pod": "edge-5d78c9869d-x2x9q"})
-    ctx = context([dns, stray, series("http_errors_ratio", "api", 0.01, 0.3)])
+    # a managed database outside the mesh, named by Istio by its DNS name
+    rds = series(
+        "istio_tcp_connections_opened_total", "db.cluster-x1.eu-west-1.rds.amazonaws.com", 2.0
+    )
+    ctx = context([dns, stray, rds, series("http_errors_ratio", "api", 0.01, 0.3)])
     ctx.topology = Topology(
         depends_on={"web": ["api", "coredns"], "api": ["db", "coredns"], "db": [], "coredns": []}
     )
@@ -4212,6 +4216,7 @@ def test_a_series_the_topology_does_not_name_is_its_pods_workload_where_it_does(
     by_name = {s.name: s.service for s in a.ctx.series}
     assert by_name["coredns_dns_request_duration_seconds_p99"] == "coredns"
     assert by_name["foo_requests_total"] == "edge"
+    assert by_name["istio_tcp_connections_opened_total"] == "db"
     assert dns.service == "kube-dns"  # a new object: the source's cache is left alone
     assert "kube-dns" not in {c.service for c in a.candidates}
     assert any(c.service == "coredns" for c in a.candidates)

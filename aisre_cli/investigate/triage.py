@@ -170,11 +170,15 @@ def _series_in_topology(s: Series, named: set[str], workload_of: Callable[[str],
     """A series whose service the topology does not name, read as the workload its pod
     or container belongs to where the topology names that: CoreDNS scraped through the
     `kube-dns` Service (`service="kube-dns"`, pod `coredns-…`) is the topology's
-    `coredns`. A new object: a source may hold the series in its cache."""
+    `coredns`. A service named by its DNS name (Istio's `destination_service_name` for a
+    destination outside the mesh, `accounts-db.cluster-….rds.amazonaws.com`) is the one
+    the topology names by its first label. A new object: a source may hold the series
+    in its cache."""
     if not s.service or s.service in named:
         return s
     pod = s.labels.get("pod") or s.labels.get("pod_name") or ""
-    for alt in (workload_of(pod) if pod else "", s.labels.get("container") or ""):
+    first = s.service.split(".", 1)[0] if "." in s.service else ""
+    for alt in (workload_of(pod) if pod else "", s.labels.get("container") or "", first):
         if alt and alt in named:
             return replace(s, service=alt)
     return s

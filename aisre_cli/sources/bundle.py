@@ -587,7 +587,7 @@ def service_of(labels: dict[str, str], service_labels: Sequence[str]) -> str | N
         return own
     for key in (*service_labels, *WELL_KNOWN_SERVICE_LABELS):
         v = labels.get(key)
-        if not v:
+        if not v or v.lower() in _NO_NAME:
             continue
         if key in ("job", "service", "exported_job"):
             if _CERT_COLLECTOR.search(v):
@@ -620,6 +620,10 @@ def service_of(labels: dict[str, str], service_labels: Sequence[str]) -> str | N
 
 
 _NOT_APP_CONTAINERS = frozenset({"pod", "istio-proxy", "linkerd-proxy", "envoy", "istio-init"})
+_NO_NAME = frozenset({"unknown"})
+"""A label value that names nothing: Istio's `destination_workload="unknown"` for a
+destination outside the mesh (a managed database), its `source_workload` for a caller
+without a sidecar. The next label says more (`destination_service_name`)."""
 """Containers that are not the application: the pause container cAdvisor reports as
 `POD`, and mesh sidecars."""
 
