@@ -5492,6 +5492,21 @@ def test_lookups_failed_otherwise_are_not_the_resolvers(
     assert _top(_lookups(**kw)) == top
 
 
+def test_a_lookup_a_local_dns_agent_failed_downs_nothing_it_looked_up() -> None:
+    """On virtual machines a node's Consul agent answers lookups on port 8600: web's
+    `lookup api.service.consul on 127.0.0.1:8600: … i/o timeout` failed before any call
+    to api was made. api is not down by it (one name failing may still be the way to
+    it, `network`, as a lookup on port 53 is)."""
+    msg = (
+        "dial tcp: lookup {n}.service.consul on 127.0.0.1:8600: "
+        "read udp 127.0.0.1:56679->127.0.0.1:8600: i/o timeout"
+    )
+    a = _lookups(names=("api",), resolver=False, msg=msg)
+    assert "api" not in a.findings.dead
+    assert not cands(a, "dependency_failure", "api")
+    assert _top(a) == ("network", "api")
+
+
 def test_a_resolvers_own_log_names_what_it_was_asked_not_what_it_calls() -> None:
     """CoreDNS' `plugin/errors: … api.shop.svc.cluster.local. A: … i/o timeout` says a
     lookup of api failed, not that coredns could not reach api: api and ledger are not

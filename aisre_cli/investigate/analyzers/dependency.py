@@ -317,16 +317,17 @@ DNS_SERVICE = re.compile(
 its log lines carry are what it was asked to resolve, not servers it called."""
 RESOLVER_DOWN = re.compile(
     r"temporary failure in name resolution|eai_again|"
-    r"\blookup \S+ on \S+:53\b.*(?:i/o timeout|connection refused|server misbehaving)|"
+    r"\blookup \S+ on \S+:\d{2,5}\b.*(?:i/o timeout|connection refused|server misbehaving)|"
     r"server misbehaving|\bservfail\b|no servers could be reached",
     re.I,
 )
 """A name lookup the resolver failed to answer (glibc's and Java's `Temporary failure in
 name resolution`, Node's `EAI_AGAIN`, Go's `lookup X on 10.96.0.10:53: … i/o timeout`
-and `server misbehaving`, SERVFAIL, dig's `no servers could be reached`): the
-resolver's fault when lookups of several names fail so (`unresolved_lookups`). A name the
-resolver said does not exist (`no such host`, `UnknownHostException` alone,
-`ENOTFOUND`) is the name's: its record is gone."""
+and `server misbehaving`, on any port: a node's Consul agent answers on 8600; SERVFAIL,
+dig's `no servers could be reached`): the resolver's fault when lookups of several names
+fail so (`unresolved_lookups`), and never the fault of the service looked up, which was
+not called (`find_dead`). A name the resolver said does not exist (`no such host`,
+`UnknownHostException` alone, `ENOTFOUND`) is the name's: its record is gone."""
 
 
 def resolver_of(known: Iterable[str]) -> str | None:
@@ -403,8 +404,11 @@ def find_dead(
         for lf in log_findings:
             if lf.family not in ("dependency", "network") or DNS_SERVICE.match(lf.service):
                 continue  # (a resolver's log names what it was asked about, not calls)
-            if id(lf) in unresolved:
-                continue  # lookups the resolver failed: the resolver's (`scene`)
+            if id(lf) in unresolved or resolver_failed(lf, msgs):
+                # lookups the resolver failed to answer: the resolver's where the data
+                # knows one (`scene`), else the way to it (a node's local DNS agent);
+                # the service looked up was never called
+                continue
             text = _texts(lf, logs)
             hit = [svc for svc, rx in rxs.items() if svc != lf.service and rx.search(text)]
             if not hit and calls is not None and stores:
