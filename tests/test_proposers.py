@@ -2630,6 +2630,22 @@ def test_replicas_of_one_metric_date_a_service_as_one_signal() -> None:
     assert per_signal(versions) == [(7.0, 0.9)]
 
 
+def _six_pods_cpu(svc: str, at: float) -> list[Series]:
+    """`svc`'s six pods' CPU, 20% to 98% from `at`."""
+    return [
+        series(
+            "container_cpu_usage_percent",
+            svc,
+            20.0,
+            98.0,
+            labels={"pod": f"{svc}-{i}"},
+            seed=i,
+            at=at,
+        )
+        for i in range(6)
+    ]
+
+
 def test_a_callee_with_many_replicas_is_dated_by_its_signals_not_its_pods() -> None:
     """web (which pages) changed its config five minutes before the fault; api, which
     web calls, got slow at the fault, and its six pods ran out of CPU five minutes
@@ -2637,18 +2653,7 @@ def test_a_callee_with_many_replicas_is_dated_by_its_signals_not_its_pods() -> N
     web's getting worse: six pods' CPU series are one signal, not six that outvote it."""
     d = _deploy("c-web", "web", FAULT - 300)
     lat = [series(f"http_request_duration_p{q}_seconds", "api", 0.1, 0.9) for q in (50, 99)]
-    pods = [
-        series(
-            "container_cpu_usage_percent",
-            "api",
-            20.0,
-            98.0,
-            labels={"pod": f"api-{i}"},
-            seed=i,
-            at=FAULT + 300,
-        )
-        for i in range(6)
-    ]
+    pods = _six_pods_cpu("api", FAULT + 300)
     (c,) = [c for c in run(context(lat + pods, changes=[d])).candidates if c.subject == "c-web"]
     assert c.features["deeper"] > 0.3
 
@@ -2658,18 +2663,7 @@ def test_the_paging_services_replicas_do_not_date_the_incident() -> None:
     later. The incident began at the fault: a deploy of web 150 s after it came
     after the onset, however many pods web runs."""
     d = _deploy("d-web", "web", FAULT + 150)
-    pods = [
-        series(
-            "container_cpu_usage_percent",
-            "web",
-            20.0,
-            98.0,
-            labels={"pod": f"web-{i}"},
-            seed=i,
-            at=FAULT + 240,
-        )
-        for i in range(6)
-    ]
+    pods = _six_pods_cpu("web", FAULT + 240)
     (c,) = [c for c in run(context(pods, changes=[d])).candidates if c.subject == "d-web"]
     assert c.features["change_after_onset"] == 1.0
 

@@ -401,20 +401,17 @@ def analyze_context(
     fronts = tls_edge_an.load_balancers(ctx.series)
     # ... or kept under a certificate's own name (cert-manager's `tv-meridian-tv`), which
     # no workload answers to: named by nothing but certificates and probes of it
+    own = set(ctx.logs.service) | {sp.service for sp in ctx.spans}
     workloads = (
         topo.services()
-        | set(ctx.logs.service)
-        | {sp.service for sp in ctx.spans}
+        | own
         | {x.service for x in ctx.series if x.service and tls_edge_an.workload_signal(x, matcher)}
     )
-    # hosts the logs tie to a known service (its callers' client metrics, its certificate)
+    # hosts the data ties to a known service (an error line naming both, a caller's one
+    # outside host): its callers' client metrics and its certificate are then its own
     aliases = {
         **metric_edge_an.callee_aliases(
-            ctx.series,
-            topo,
-            {x.service for x in ctx.series if x.service}
-            | set(ctx.logs.service)
-            | {sp.service for sp in ctx.spans},
+            ctx.series, topo, own | {x.service for x in ctx.series if x.service}
         ),
         **dep_an.host_aliases(log_stats.findings, known, ctx.logs),
     }

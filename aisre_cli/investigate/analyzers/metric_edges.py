@@ -134,8 +134,8 @@ def _host(value: str) -> str:
 
 def peer_of(s: Series, known: set[str], aliases: Mapping[str, str] | None = None) -> str | None:
     """The known service a client series names as its peer, if any; `aliases`: hosts
-    the logs tie to a known service (`dependency.host_aliases`). A circuit breaker's
-    series name the dependency it guards (`breaker_target`)."""
+    the data ties to a known service (`dependency.host_aliases`, `callee_aliases`). A
+    circuit breaker's series name the dependency it guards (`breaker_target`)."""
     if BREAKER.search(s.name):
         named = next((s.labels[k] for k in BREAKER_LABELS if s.labels.get(k)), "")
         return breaker_target(named, known) if named else None

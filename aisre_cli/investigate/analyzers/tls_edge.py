@@ -130,9 +130,9 @@ def edge_certs(
     aliases: Mapping[str, str] | None = None,
 ) -> list[MetricFinding]:
     """Certificates kept under a host no known service is named by (`endpoint_certs`)
-    given to the service the logs tie the host to (`aliases`: a third-party API known by
-    its host), else to the edge that serves that host (`edge_of_host`); the others as
-    they were. New objects."""
+    given to the service the data ties the host to (`aliases`: a third-party API known
+    by its host), else to the edge that serves that host (`edge_of_host`); the others
+    as they were. New objects."""
     out: list[MetricFinding] = []
     found: dict[str, str | None] = {}
     for f in certs:
