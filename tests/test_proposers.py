@@ -223,6 +223,14 @@ def cands(a: Analysis, kind: str, service: str | None = None) -> list[Candidate]
         ("redis_commands_processed_total", "traffic", True, "counter", "service"),
         ("mysql_global_status_questions", "traffic", True, "counter", "service"),
         ("pg_stat_database_xact_commit", "traffic", True, "counter", "service"),
+        # a consumer's demand is what it consumes (Kafka's fetch manager)
+        (
+            "kafka_consumer_fetch_manager_records_consumed_total",
+            "traffic",
+            True,
+            "counter",
+            "service",
+        ),
         ("mongodb_op_counters_total", "traffic", True, "counter", "service"),
         ("kafka_server_brokertopicmetrics_messagesin_total", "traffic", True, "counter", "service"),
         (

@@ -263,6 +263,9 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"(^|_)(client|backend)_req($|_)",  # Varnish's requests, from clients and to backends
         # OpenTelemetry's receivers for PostgreSQL and RabbitMQ
         r"(^|_)(commits|operations)_total$|message_(published|acknowledged|delivered)",
+        # a consumer's own work, its demand: Kafka's fetch manager's records consumed,
+        # RabbitMQ's messages delivered to consumers
+        r"records?_consumed|messages?_consumed|consumed_(records|messages)|messages_delivered",
     ],
 }
 
