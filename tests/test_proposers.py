@@ -223,6 +223,9 @@ def cands(a: Analysis, kind: str, service: str | None = None) -> list[Candidate]
         ("redis_commands_processed_total", "traffic", True, "counter", "service"),
         ("mysql_global_status_questions", "traffic", True, "counter", "service"),
         ("pg_stat_database_xact_commit", "traffic", True, "counter", "service"),
+        # Apigee's proxy: its responses and its latency histogram's count are its calls
+        ("apigee_proxy_response_count_total", "traffic", True, "counter", "service"),
+        ("apigee_proxy_latency_seconds_count", "traffic", True, "counter", "service"),
         # a consumer's demand is what it consumes (Kafka's fetch manager)
         (
             "kafka_consumer_fetch_manager_records_consumed_total",
@@ -1134,6 +1137,23 @@ def _with_carrier_api(ctx: Context) -> Context:
         depends_on={"web": ["api"], "api": ["db", "carrier-rates-api"], "db": []}
     )
     return ctx
+
+
+@pytest.mark.parametrize(
+    ("host", "who"),
+    [
+        ("https://api.cardnet-sandbox.example/v2/auth", "cardnet"),  # a one-word name
+        ("https://api.stripe.com/v1", "stripe-api"),  # all the words of a longer name
+        ("https://api.sandbox.example.com/", None),  # words any host carries name nobody
+        ("cardnet.payments.svc.cluster.local", None),  # in-cluster: a namespace, not cardnet's
+    ],
+)
+def test_an_outside_host_names_the_service_its_words_do(host: str, who: str | None) -> None:
+    by_flat = {x: x for x in ("cardnet", "stripe-api", "api-gateway", "payments", "sandbox")}
+    if "cluster" in host:
+        by_flat.pop("payments")
+        host = "billing.cardnet.svc.cluster.local"
+    assert metric_an.host_service(host, by_flat, first=False) == who
 
 
 def test_an_outside_api_known_by_a_host_its_name_does_not_hold_is_tied_to_it() -> None:

@@ -249,6 +249,7 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"(^|_)ops($|_)",
         r"(up|down)stream_rq(_total|_xx)?$",
         r"(^|_)responses?_total$",
+        r"(^|_)responses?_count(_total)?$",  # Apigee's `apigee_proxy_response_count_total`
         r"(^|_)tps($|_)",
         r"invocations?",
         r"(^|_)net_(send|sent|recv|receive|received|in|out)($|_)",
@@ -294,7 +295,7 @@ def normalize_name(name: str) -> str:
     return _SEP.sub("_", _CAMEL.sub("_", name)).lower()
 
 
-_REQUESTS = re.compile(r"request|response|http|rpc|grpc|handl|operation|messag")
+_REQUESTS = re.compile(r"request|response|http|rpc|grpc|handl|operation|messag|proxy|(^|_)calls?_")
 _START_TIME = re.compile(r"(^|_)(start|boot)_time_seconds$|^node_time_seconds$")
 _TIMER_SUM = re.compile(r"(^|_)(seconds|milliseconds|ms|duration|latency)_sum$")
 

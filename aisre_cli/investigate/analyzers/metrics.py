@@ -1131,7 +1131,9 @@ def host_service(target: str, by_flat: dict[str, str], first: bool = True) -> st
     """The service (`by_flat`: lower-cased name → name) a URL or host names: one whose
     name has several words, all of them in the host (`api.surescripts.com` is
     surescripts-api's, not api's), else (`first`) the one its first DNS label is
-    (in-cluster DNS puts the service first). None for a host naming none, or two."""
+    (in-cluster DNS puts the service first), else, for an outside host, the one-word
+    service a word of its later labels is (`api.cardnet-sandbox.example` is
+    cardnet's). None for a host naming none, or two."""
     labels, words = host_words(target)
     if not labels:
         return None
@@ -1144,7 +1146,22 @@ def host_service(target: str, by_flat: dict[str, str], first: bool = True) -> st
         return fits[0]
     if not fits and first and labels[0] in by_flat:
         return by_flat[labels[0]]
+    if not fits and not _INTERNAL_HOST & set(labels):
+        # an outside host naming a one-word service past its first label
+        # (`api.cardnet-sandbox.example` is cardnet's), not a generic word of hosts
+        later = {w for x in labels[1:] for w in re.split(r"[-_]", x) if w} - _HOST_WORDS
+        one = [x for k, x in by_flat.items() if k in later]
+        if len(one) == 1:
+            return one[0]
     return None
+
+
+_INTERNAL_HOST = frozenset({"svc", "cluster", "local", "internal", "consul"})
+"""DNS labels of an in-cluster or private name, whose later labels are namespaces."""
+_HOST_WORDS = frozenset(
+    {"api", "www", "com", "net", "org", "io", "example", "sandbox", "prod", "staging", "dev"}
+)
+"""Words any host may carry: no service's name by themselves."""
 
 
 _CONNTRACK = "node_nf_conntrack_entries"
