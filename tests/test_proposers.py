@@ -963,6 +963,28 @@ def _filling(at: float) -> Series:
     return s
 
 
+def test_a_cache_at_its_maxmemory_has_run_out_however_slowly_it_climbed() -> None:
+    """cache's memory climbs steadily to its `maxmemory` and stays there from the fault:
+    no point stands out against the ramp, but the room left under the limit its
+    exporter reports is gone, and writes are refused. A limit of 0 (none) says
+    nothing."""
+    ts = [T0 + i * STEP for i in range(N)]
+    top = 5.0e9
+    used_v = [min(top, 3.0e9 + (top - 3.0e9) * (t - T0) / (FAULT - T0)) for t in ts]
+    lab = {"service": "cache", "instance": "redis://10.0.0.4:6379"}
+    used = Series("redis_memory_used_bytes", "cache", lab, ts, used_v, query="u", ref="m.json")
+    cap = replace(used, name="redis_memory_max_bytes", values=[top] * N)
+    (room,) = metric_an.headroom([used, cap])
+    assert room.name == "redis_memory_free_bytes" and room.values[-1] == 0.0
+    found = metric_an.ran_out([room], FamilyMatcher(), ALERT)
+    assert found and found[0].family == "memory" and found[0].onset <= FAULT
+    assert metric_an.headroom([used, replace(cap, values=[0.0] * N)]) == []
+    ctx = context([used, cap])
+    ctx.topology = Topology(depends_on={"web": ["api"], "api": ["cache"], "cache": []})
+    (sat,) = cands(run(ctx), "resource_saturation", "cache")
+    assert sat.features["kind_signal"] > 0.8
+
+
 def test_a_disk_that_filled_before_the_store_went_down_is_the_cause() -> None:
     """db's volume ran out over 20 minutes, then its probe failed: the full disk is the
     story (resource_saturation), the outage its consequence."""

@@ -1925,6 +1925,51 @@ full is how it is provisioned, not an event."""
 RAN_OUT_FAMILIES = ("disk", "memory")
 
 
+MEMORY_CAPS: tuple[tuple[str, str, str], ...] = (
+    ("redis_memory_used_bytes", "redis_memory_max_bytes", "redis_memory_free_bytes"),
+)
+"""Memory in use and the limit its exporter reports beside it (Redis' `maxmemory`),
+with the name of the room left between them (`headroom`)."""
+
+
+def headroom(series: list[Series]) -> list[Series]:
+    """The room left under a reported memory limit (`MEMORY_CAPS`): the limit less the
+    use, point by point, for each used series with a limit series of the same labels
+    (new series, read by `ran_out` as free space is: a store at its `maxmemory` refuses
+    writes, however slowly it climbed there). A limit of 0 is no limit (Redis' default)."""
+    out: list[Series] = []
+    for used, cap, free in MEMORY_CAPS:
+        limits = {
+            tuple(sorted((k, v) for k, v in x.labels.items() if k != "__name__")): x
+            for x in series
+            if x.name == cap
+        }
+        for x in series:
+            if x.name != used:
+                continue
+            key = tuple(sorted((k, v) for k, v in x.labels.items() if k != "__name__"))
+            lim = limits.get(key)
+            if lim is None:
+                continue
+            at = dict(zip(lim.timestamps, lim.values, strict=False))
+            pts = [
+                (t, at[t] - v)
+                for t, v in zip(x.timestamps, x.values, strict=False)
+                if at.get(t, 0.0) > 0
+            ]
+            if len(pts) >= MIN_BASE_POINTS:
+                out.append(
+                    replace(
+                        x,
+                        name=free,
+                        timestamps=[t for t, _ in pts],
+                        values=[v for _, v in pts],
+                        query=f"{cap} - {used}",
+                    )
+                )
+    return out
+
+
 def ran_out(
     series: list[Series],
     matcher: FamilyMatcher,
