@@ -1070,6 +1070,22 @@ READ_ONLY = (
 )
 
 
+def test_a_database_that_logs_its_clients_rejecting_its_certificate_expired() -> None:
+    """PostgreSQL writes `could not accept SSL connection: sslv3 alert certificate
+    expired` at its `LOG` level (read as info): its clients reject the certificate it
+    serves. api, which calls it, fails from then with errors that name no server: the
+    database's certificate is felt where api fails."""
+    said = "could not accept SSL connection: sslv3 alert certificate expired"
+    lines = [(FAULT + 5.0 + 10 * i, "db", "info", said) for i in range(20)]
+    lines += [(T0 + 60.0 * i, "db", "info", "checkpoint complete") for i in range(40)]
+    a = run(context([series("http_errors_ratio", "api", 0.01, 0.3)], logs=lines))
+    (cert,) = cands(a, "certificate_expiry", "db")
+    assert cert.features["symptom_corr"] > 0.5
+    quiet = [(T0 + 60.0 * i, "db", "info", "checkpoint complete") for i in range(40)]
+    b = run(context([series("http_errors_ratio", "api", 0.01, 0.3)], logs=quiet))
+    assert not cands(b, "certificate_expiry", "db")
+
+
 @pytest.mark.parametrize("said", [READ_ONLY, "dial tcp 10.0.0.7:3306: connect: connection refused"])
 def test_a_store_that_refused_a_busy_client_explains_its_errors(said: str) -> None:
     """api's CPU is saturated, and its log says its MySQL refused it: the writes (gone

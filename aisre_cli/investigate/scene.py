@@ -830,6 +830,15 @@ def felt_by_clients(scene: Scene, view: ServiceView, family: str) -> dict[str, f
     symptom is its own timing (an hour-old expired certificate that a restart of its
     clients revealed, a resolver whose lookups fail while its own series look fine)."""
     clients = {x.service for x in view.logs if x.family == family and x.service != view.name}
+    if (
+        family == "certificates"
+        and scene.has_topo
+        and any(x.family == family and x.service == view.name for x in view.logs)
+    ):
+        # the server's own log says its clients rejected its certificate (PostgreSQL's
+        # `could not accept SSL connection: … certificate expired`): its callers in
+        # trouble are those clients, though their own errors name no server
+        clients |= {c for c in scene.topo.callers(view.name) if scene.anom.get(c, 0.0) >= 0.2}
     out: dict[str, float] = {}
     for k in CLIENT_FELT:
         felt = [scene.views[c].features.get(k, 0.0) for c in clients if c in scene.views]

@@ -90,6 +90,10 @@ _INFO_FAILURE = "SSL_do_handshake() failed"
 """A failure a server logs at info: nginx writes the TLS handshakes its clients broke
 off (an expired or untrusted certificate it serves) at `info`, so that clients cannot
 fill its error log; counted as the error it is for the server."""
+_LOG_FAILURE = "could not accept SSL connection"
+"""The same from PostgreSQL, at its `LOG` level (read as info): `could not accept SSL
+connection: sslv3 alert certificate expired` is its clients rejecting the certificate
+it serves."""
 _START_BANNER = re.compile(
     r"\blistening on\b|\bnow listening on:|\bstarted \S+ in [\d.]+ s|"
     r"application startup complete|uvicorn running on|booting worker with pid|"
@@ -337,7 +341,12 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
             head = -1
         # A crash written without a level (stderr) still opens a trace; a process's
         # start banner is counted, for restarts (`is_start_banner`)
-        if lv in _SKIPPED_LEVELS and not m.startswith(_CRASH_HEADS) and _INFO_FAILURE not in m:
+        if (
+            lv in _SKIPPED_LEVELS
+            and not m.startswith(_CRASH_HEADS)
+            and _INFO_FAILURE not in m
+            and _LOG_FAILURE not in m
+        ):
             # `is_start_banner`, inline: a million info lines pay four substring tests
             if not (
                 ("isten" in m or "tart" in m or "ooting" in m or "unning on" in m)
