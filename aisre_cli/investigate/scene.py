@@ -476,8 +476,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
     ):
         anom[peer] = max(anom.get(peer, 0.0), LOG_ANOMALY * lf.strength)
         first[peer] = min(first.get(peer, lf.first_after), lf.first_after)
-        told_peer = failed_peers.setdefault(lf.service, {})
-        told_peer[peer] = min(told_peer.get(peer, lf.first_after), lf.first_after)
+        _said(failed_peers, lf.service, peer, lf.first_after)
     # client → {store: when its log began saying the store ran out}
     refused_by: dict[str, dict[str, float]] = {}
     for store, lf in relay_resource_logs(
@@ -492,16 +491,14 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         # then, though it exports no reading of that resource
         anom[store] = max(anom.get(store, 0.0), LOG_ANOMALY * lf.strength)
         first[store] = min(first.get(store, lf.first_after), lf.first_after)
-        told = refused_by.setdefault(lf.service, {})
-        told[store] = min(told.get(store, lf.first_after), lf.first_after)
+        _said(refused_by, lf.service, store, lf.first_after)
     # ... or refused its connections, or its writes (`The MySQL server is running with
     # the --read-only option`): the callee's own answer, which no CPU the client lacked
     # explains (a timeout might be the client's slowness; a refusal is not)
     for d in fnd.dead.values():
         for lf in d.logs:
             if d.service in topo.depends_on.get(lf.service, []) and _REFUSED.search(lf.template):
-                told = refused_by.setdefault(lf.service, {})
-                told[d.service] = min(told.get(d.service, lf.first_after), lf.first_after)
+                _said(refused_by, lf.service, d.service, lf.first_after)
 
     # A service that exports no series at all, known by its logs alone (a legacy
     # service, a crashed pod that scrapes nothing), is in trouble from when its new
@@ -533,8 +530,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
                 if anom.get(c, 0.0) >= 0.2 and first.get(c, math.inf) <= lf.first_after + TOL_S
             ]
             for callee in named_in(lf, troubled, ctx.logs):
-                told = answered_by.setdefault(s, {})
-                told[callee] = min(told.get(callee, lf.first_after), lf.first_after)
+                _said(answered_by, s, callee, lf.first_after)
                 answers.setdefault(callee, []).append(lf)
     lat = _latency_growth(per_svc)
     anomalous = {s for s, v in anom.items() if v >= 0.2}
@@ -970,6 +966,12 @@ _REFUSED = re.compile(f"connection refused|econnrefused|{READ_ONLY_LOG}", re.IGN
 """A client's line saying its callee refused it: the connection, or its writes. Not a
 503 (`DOWN_LOG`'s `service unavailable`): a server shedding load answers so, and the
 load may be the client's own."""
+
+
+def _said(told: dict[str, dict[str, float]], client: str, peer: str, at: float) -> None:
+    """Record that `client`'s log spoke of `peer` from `at` (the earliest time kept)."""
+    mine = told.setdefault(client, {})
+    mine[peer] = min(mine.get(peer, at), at)
 
 
 def _add_log(logs_at: dict[str, list[LogFinding]], svc: str, lf: LogFinding) -> None:

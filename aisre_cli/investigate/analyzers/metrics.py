@@ -1204,11 +1204,16 @@ def _host_label(s: Series) -> str:
     return next((s.labels[k] for k in _HOST_LABELS if s.labels.get(k)), "")
 
 
+def _instance_host(s: Series) -> str:
+    """Its scrape target's host: `instance` less the port."""
+    inst = s.labels.get("instance", "")
+    return inst.rsplit(":", 1)[0] if inst.count(":") == 1 else inst
+
+
 def _host_of(s: Series) -> str:
     """The machine a series was measured on: a host label, else its scrape target's
     host (node_exporter's `instance`, less the port)."""
-    inst = s.labels.get("instance", "")
-    return _host_label(s) or (inst.rsplit(":", 1)[0] if inst.count(":") == 1 else inst)
+    return _host_label(s) or _instance_host(s)
 
 
 _IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
@@ -1216,8 +1221,7 @@ _IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 
 def _scraped_ip(s: Series) -> str:
     """The IPv4 address of a series' scrape target (`instance`), or ""."""
-    inst = s.labels.get("instance", "")
-    ip = inst.rsplit(":", 1)[0] if inst.count(":") == 1 else inst
+    ip = _instance_host(s)
     return ip if _IPV4.match(ip) else ""
 
 
@@ -1939,16 +1943,11 @@ def headroom(series: list[Series]) -> list[Series]:
     writes, however slowly it climbed there). A limit of 0 is no limit (Redis' default)."""
     out: list[Series] = []
     for used, cap, free in MEMORY_CAPS:
-        limits = {
-            tuple(sorted((k, v) for k, v in x.labels.items() if k != "__name__")): x
-            for x in series
-            if x.name == cap
-        }
+        limits = {_label_key(x): x for x in series if x.name == cap}
         for x in series:
             if x.name != used:
                 continue
-            key = tuple(sorted((k, v) for k, v in x.labels.items() if k != "__name__"))
-            lim = limits.get(key)
+            lim = limits.get(_label_key(x))
             if lim is None:
                 continue
             at = dict(zip(lim.timestamps, lim.values, strict=False))
