@@ -1169,6 +1169,64 @@ def test_callers_client_metrics_name_a_failing_outside_api(status: str) -> None:
     assert (top.kind, top.service) == ("dependency_failure", "stripe-api")
 
 
+def _stripe_timeouts(summary: str) -> Analysis:
+    """api's calls to the outside stripe-api time out from the fault on (its client
+    counter and its log say so), just after a config change of api's own."""
+    cut = Change(id="c", ts=_dt(FAULT - 30), service="api", kind="config", summary=summary)
+    calls = _client_calls("api", "api.stripe.com", "504", 40.0)
+    timeouts = [
+        (
+            FAULT + 5.0 + 20 * i,
+            "api",
+            "ERROR",
+            "charge failed: POST https://api.stripe.com/v1/charges "
+            "to stripe-api: Read timed out after 500ms",
+        )
+        for i in range(30)
+    ]
+    calm = [(T0 + 60.0 * i, "api", "INFO", "request served") for i in range(40)]
+    ctx = context(
+        [calls, series("http_errors_ratio", "api", 0.01, 0.3)], [cut], logs=timeouts + calm
+    )
+    return run(_with_outside_api(ctx))
+
+
+def test_calls_timing_out_after_their_caller_cut_its_timeout_are_the_cuts_doing() -> None:
+    """api's client now gives up at 500 ms: its calls to stripe-api timing out from the
+    change on say how long it waits, not that stripe-api is down. The change is the
+    cause; the same change raising the timeout leaves stripe-api's failure standing."""
+    cut = _stripe_timeouts("api: stripe client read-timeout 5000ms -> 500ms")
+    top = max(cut.candidates, key=lambda c: c.score)
+    assert (top.kind, top.service) == ("config_change", "api")
+    assert all(
+        c.features["dependency_down"] == 0.0 for c in cands(cut, "dependency_failure", "stripe-api")
+    )
+    raised = _stripe_timeouts("api: stripe client read-timeout 500ms -> 5000ms")
+    (dep,) = cands(raised, "dependency_failure", "stripe-api")
+    assert dep.features["dependency_down"] > 0.5
+
+
+@pytest.mark.parametrize(
+    ("kind", "summary", "cut"),
+    [
+        ("config", "cardnet.client.read-timeout 5000ms -> 500ms (align with staging)", True),
+        ("config", "ConfigMap statements-svc-config: UPSTREAM_TIMEOUT_MS 2000 -> 200", True),
+        ("config", "eta client timeout 2s -> 70ms, maxRetries 0 -> 3", False),  # retries rose
+        ("config", "read-timeout 500ms -> 5s", False),
+        ("config", "db.pool.maxSize 50 -> 5", False),  # a pool, not a timeout
+        ("config", "raise the timeout", False),  # no value stated
+        ("deploy", "orders 6.32.10 -> 6.32.9: revert timeout handling", False),  # versions
+    ],
+)
+def test_a_timeout_cut_is_read_from_what_the_change_says(
+    kind: str, summary: str, cut: bool
+) -> None:
+    from aisre_cli.investigate.analyzers.changes import timeouts_cut
+
+    c = Change(id="c", ts=_dt(FAULT), service="svc", kind=kind, summary=summary)  # type: ignore[arg-type]
+    assert (timeouts_cut([c]) == {"svc": [FAULT]}) is cut
+
+
 def _with_carrier_api(ctx: Context) -> Context:
     """api calls db and carrier-rates-api, an outside API no data of its own names."""
     ctx.topology = Topology(

@@ -437,6 +437,7 @@ def analyze_context(
         topo,
         stores,
         aliases,
+        change_an.timeouts_cut(changes),
     )
     if not topo.depends_on and log_stats.findings:
         from_logs = dep_an.mention_topology(log_stats.findings, known, ctx.logs)

@@ -134,6 +134,32 @@ def takes_more(summary: str) -> frozenset[str]:
     return fams
 
 
+_TIMEOUT_SETTING = re.compile(r"time-?outs?|deadline", re.IGNORECASE)
+OWN_TIMEOUT_S = 300.0
+"""How soon after a change that cut its service's timeout its calls' timeouts are that
+setting's doing (`timeouts_cut`): a config rolls out in seconds to minutes."""
+
+
+def timeouts_cut(changes: list[Change]) -> dict[str, list[float]]:
+    """Service → when a change cut how long it waits on its calls (`read-timeout
+    5000ms -> 500ms`, `UPSTREAM_TIMEOUT_MS 2000 -> 200`): every move the summary states
+    downward, and a timeout or deadline named. Its calls timing out from then on are
+    its own setting's doing, whatever they call (`dependency.find_dead`): an outside
+    API answering in 800 ms is not down because its caller now gives up at 500. Not a
+    deploy: the numbers in its message are versions (`6.32.10 -> 6.32.11`)."""
+    out: dict[str, list[float]] = {}
+    for c in changes:
+        if not c.service or c.kind == "deploy":
+            continue
+        said = c.summary.replace(c.service, "")
+        if not _TIMEOUT_SETTING.search(said):
+            continue
+        moves = _moves(said)
+        if moves and all(b < a for a, b in moves):
+            out.setdefault(c.service, []).append(c.ts.timestamp())
+    return out
+
+
 def correlate(
     changes: list[Change], onset: float, harm: dict[str, ChangeHarm] | None = None
 ) -> list[ChangeFinding]:

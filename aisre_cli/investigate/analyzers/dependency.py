@@ -26,6 +26,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from aisre_cli.investigate.analyzers.changes import OWN_TIMEOUT_S
 from aisre_cli.investigate.analyzers.logs import LogFinding
 from aisre_cli.investigate.analyzers.metric_edges import is_client_side, peer_of
 from aisre_cli.investigate.analyzers.metrics import MetricFinding, median
@@ -374,9 +375,12 @@ def find_dead(
     calls: Topology | None = None,
     stores: dict[str, set[str]] | None = None,
     aliases: dict[str, str] | None = None,
+    timeouts_cut: dict[str, list[float]] | None = None,
 ) -> dict[str, DependencyFinding]:
     """Dependencies that are down or failing, from availability readings, silence and
-    callers' logs. With `calls` (the topology), a caller's new error lines of no
+    callers' logs. A caller's calls that time out (or fail, by its client metrics) from
+    just after a change that cut its own timeout (`timeouts_cut`: service → when) say
+    nothing of what it calls: it gives up sooner than the callee answers. With `calls` (the topology), a caller's new error lines of no
     dependency family that name a service it calls count too (`NAMED_BONUS`): a
     service that answers wrongly (a wrong return value, a broken payload) shows
     nothing itself, only its callers fail, and say over what. A caller's dependency
@@ -409,6 +413,11 @@ def find_dead(
                 # knows one (`scene`), else the way to it (a node's local DNS agent);
                 # the service looked up was never called
                 continue
+            # timeouts from just after it cut its own timeout: it gives up sooner now
+            if _TIMED_OUT.search(lf.template) and _after_cut(
+                timeouts_cut, lf.service, lf.first_after
+            ):
+                continue
             text = _texts(lf, logs)
             hit = [svc for svc, rx in rxs.items() if svc != lf.service and rx.search(text)]
             if not hit and calls is not None and stores:
@@ -439,7 +448,7 @@ def find_dead(
         for f in metric_findings:
             if f.bad and f.family and f.series.service:
                 told.setdefault(f.series.service, []).append(f.onset)
-        _measured_by_callers(out, metric_findings, known_services, told, aliases)
+        _measured_by_callers(out, metric_findings, known_services, told, aliases, timeouts_cut)
         if calls is not None:
             _named_by_callers(out, log_findings, calls, logs, moved | set(out))
     return out
@@ -451,6 +460,7 @@ def _measured_by_callers(
     known_services: set[str],
     moved: dict[str, list[float]],
     aliases: dict[str, str] | None = None,
+    timeouts_cut: dict[str, list[float]] | None = None,
 ) -> None:
     """Callers' client-side error readings (`metric_edges.is_client_side`) that name a
     known service as the peer, where that service shows nothing of its own from near
@@ -468,6 +478,8 @@ def _measured_by_callers(
         caller = f.series.service
         if f.family != "errors" or not f.bad or not caller or not is_client_side(f.series):
             continue
+        if _after_cut(timeouts_cut, caller, f.onset):
+            continue  # its own shorter timeout failing its calls (`find_dead`)
         peer = peer_of(f.series, known_services, aliases)
         if peer is None or peer == caller:
             continue
@@ -487,6 +499,19 @@ def _measured_by_callers(
             strong = [f.onset for f in d.client if f.strength >= CLIENT_ONSET_SHARE * top]
             d.onset = min(before.get(k, math.inf), *strong)
 
+
+_TIMED_OUT = re.compile(r"time[sd]?[ _-]?out|deadline", re.IGNORECASE)
+
+
+def _after_cut(cuts: dict[str, list[float]] | None, service: str, t: float) -> bool:
+    """Whether `t` falls just after a change that cut `service`'s own timeout (from a
+    measuring step before it, up to `OWN_TIMEOUT_S` after)."""
+    return any(c - CUT_GRACE_S <= t <= c + OWN_TIMEOUT_S for c in (cuts or {}).get(service, ()))
+
+
+CUT_GRACE_S = 60.0
+"""A failure dated up to this long before the change is still its doing: onsets are
+measured at the step, and a change's record may lag its rollout."""
 
 CLIENT_ONSET_SHARE = 0.8
 """Callers' readings of a peer within this share of the strongest date it (as a
