@@ -572,3 +572,43 @@ def test_two_sources_logs_merge_into_one_table() -> None:
     assert len(a) == 2 and a.ref(1) == "loki:7"
     assert a.notes == ["logs/a.jsonl cut", "loki cut"]
     assert a.placements == {("node-1", "api", ""), ("node-1", "db", "")}
+
+
+@pytest.mark.parametrize(
+    ("line", "template", "family"),
+    [
+        # lograge: the error a 500 ended with, quoted
+        (
+            "method=POST path=/api/v1/invoices status=500 "
+            "error='Redis::TimeoutError: Connection timed out' duration=108.53",
+            "method=<*> path=<*> status=<*> error: Redis::TimeoutError: Connection timed out ;"
+            " duration=<*>",
+            "network",
+        ),
+        # logfmt: the message and the error, quoted; their numbers still masked
+        (
+            'level=error msg="charge failed" err="dial tcp 10.0.0.5:5432: connect: connection '
+            'refused" dur=5ms',
+            "level=<*> msg: charge failed ; err: dial tcp <*> connect: connection refused ;"
+            " dur=<*>",
+            "dependency",
+        ),
+        # any other value is a variable, as before
+        (
+            "status=500 path=/api/v1/invoices/91 duration=3",
+            "status=<*> path=<*> duration=<*>",
+            None,
+        ),
+    ],
+)
+def test_a_key_value_records_error_is_read_as_words(
+    line: str, template: str, family: str | None
+) -> None:
+    """`error='…'` is what failed: masked whole (a quoted string), the template would
+    say only that something did, and neither the dependency nor the network family
+    would read the line."""
+    from aisre_cli.investigate.analyzers.logs import _template  # what `analyze` uses
+
+    assert template_of(line) == template
+    assert _template(line) == template
+    assert log_family(template_of(line)) == family

@@ -1603,6 +1603,29 @@ def test_change_harm_before_and_after() -> None:
     assert cb.score > ci.score
 
 
+def test_a_failure_counter_without_samples_after_a_deploy_had_no_failures() -> None:
+    """A client library creates a labelled error counter at its first increment, again
+    after each restart: api's 500s counter has no sample from its deploy until the
+    fault eleven minutes later. Those minutes had no 500, so the deploy did no harm;
+    the same counter failing from the deploy on did."""
+    deployed = FAULT - 660
+
+    def harm(first_failure: float) -> float:
+        n = "http_server_requests_total"
+        ts = [T0 + i * STEP for i in range(N)]
+        kept = [t for t in ts if t < deployed or t >= first_failure]
+        vals = [0.0 if t < deployed else 2.0 for t in kept]
+        lab = {"service": "api", "status": "500"}
+        q = f'sum(rate({n}{{status="500"}}[1m]))'
+        row = Series(n, "api", lab, kept, vals, query=q, ref=f"metrics/{n}.json")
+        d = _deploy("d", "api", deployed)
+        a = run(context([row, series("http_errors_ratio", "web", 0.01, 0.3)], changes=[d]))
+        return a.findings.harm["d"].harm
+
+    assert harm(FAULT) < 0.2
+    assert harm(deployed) > 0.5
+
+
 def test_a_changes_harm_is_read_with_the_detectors_noise_floor() -> None:
     """One throttled scheduler period a minute after a flag, over none before, is no harm
     (the detector reads throttling against a floor of half a period a second); ten a

@@ -10,6 +10,7 @@ climb from it, hours long, and its timing is that climb, not the gap.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import statistics
@@ -461,7 +462,12 @@ def attribute(
     new version are compared with the other versions' over the same minutes: those
     from the change on, or, given the incident's `onset`, from `INCIDENT_LEAD_S`
     before it if that is later."""
-    from aisre_cli.investigate.analyzers.metrics import failures_z, mean_step, share_floor
+    from aisre_cli.investigate.analyzers.metrics import (
+        counts_failures,
+        failures_z,
+        mean_step,
+        share_floor,
+    )
 
     by_svc: dict[str, list[Series]] = {}
     for s in series:
@@ -485,6 +491,11 @@ def attribute(
             ]
             if len(pre) < 3 or len(post) < 2:
                 continue
+            if counts_failures(s, cls):
+                # the minutes after it with no sample had no failure (a counter born
+                # again at its first failure after the restart): without them, errors
+                # from ten minutes later would be all the "after" there is
+                post += [0.0] * (_samples_in(pre, s, t) - len(post))
             base, sd = _robust(pre)
             level, _ = _robust(post)
             # the noise floor the detector reads it with (`metrics.share_floor`): one
@@ -513,6 +524,16 @@ def attribute(
         best.version_by_family = fams
         out[c.id] = best
     return out
+
+
+def _samples_in(pre: list[float], s: Series, t: float) -> int:
+    """How many samples the `AFTER_S` after `t` hold at the series' step before `t`
+    (up to its last sample)."""
+    ts = [x for x in s.timestamps if t - BEFORE_S <= x < t]
+    step = statistics.median(b - a for a, b in itertools.pairwise(ts)) if len(ts) > 1 else 0.0
+    if step <= 0:
+        return len(pre)
+    return int((min(s.timestamps[-1], t + AFTER_S) - t) / step) + 1
 
 
 def recorded_near(changes: list[Change], service: str, t: float, within_s: float) -> bool:

@@ -132,17 +132,41 @@ _SEEN_BATCH = 100_000
 """Distinct messages kept to skip the regex on an exact repeat (then the cache restarts)."""
 
 
+_ERROR_KV = re.compile(
+    r"""\b((?:error|err|exception|exc|error_class|error_message|reason|msg|message)=)"""
+    r"""(?:'([^'\n]{1,200})'|"([^"\n]{1,200})"|([^\s,;'"]+))""",
+    re.IGNORECASE,
+)
+"""A key=value record's message and error (lograge's `error='Redis::TimeoutError:
+Connection timed out'`, logfmt's `msg="call failed" err="dial tcp: i/o timeout"`):
+their values say what happened, read as words (`error: …`, numbers masked), not as
+variables like a request's path or a duration."""
+_ERROR_KEY_HINTS = ("rror=", "rr=", "xception=", "xc=", "eason=", "sg=", "essage=")
+
+
+def _error_value(m: re.Match[str]) -> str:
+    return m.group(1)[:-1] + ": " + (m.group(2) or m.group(3) or m.group(4)) + " ;"
+
+
+def _unquote_errors(line: str) -> str:
+    if any(h in line for h in _ERROR_KEY_HINTS):
+        return _ERROR_KV.sub(_error_value, line)
+    return line
+
+
 def mask(line: str) -> str:
     """The line with its variable parts replaced by `<*>`."""
     if "=" in line:
-        line = _KV.sub("=<*>", line)
+        line = _KV.sub("=<*>", _unquote_errors(line))
     return _MASK.sub("<*>", line)
 
 
 def _template(text: str) -> str:
     if "\n" in text:
         return trace_template(text.split("\n"))
-    return _MASK.sub("<*>", _KV.sub("=<*>", text) if "=" in text else text)[:_MAX_TEMPLATE]
+    if "=" in text:
+        text = _KV.sub("=<*>", _unquote_errors(text))
+    return _MASK.sub("<*>", text)[:_MAX_TEMPLATE]
 
 
 def template_of(msg: str) -> str:

@@ -541,6 +541,14 @@ def mean_step(s: Series) -> float:
     return (ts[-1] - ts[0]) / (len(ts) - 1) if len(ts) > 1 else 0.0
 
 
+def counts_failures(row: Series, c: SignalClass) -> bool:
+    """A rate of failed calls counted by a counter: a client library creates such a
+    labelled counter at its first increment (and again after each restart), so
+    minutes without a sample are minutes without a failure, not a gap in what is
+    known (`changes.attribute`)."""
+    return c.family == "errors" and _counted(c) and RATED_QUERY.search(row.query) is not None
+
+
 def failures_z(row: Series, c: SignalClass, level: float, base: float, span: float) -> float:
     """The most a rate of failed calls (`level` a second, against `base`) can say by how
     many failures it amounts to over `span` seconds: Poisson on that count, never under
