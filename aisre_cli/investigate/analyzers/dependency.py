@@ -134,7 +134,6 @@ STEADY = 0.5
 
 
 @functools.lru_cache(maxsize=4096)
-@functools.lru_cache(maxsize=4096)
 def _name_rx(name: str) -> re.Pattern[str]:
     """A service's name as a whole word, in lower case; a name of several words also
     as people write it in prose and code: `Carrier rates API returned 503`,
@@ -378,14 +377,15 @@ def find_dead(
     timeouts_cut: dict[str, list[float]] | None = None,
 ) -> dict[str, DependencyFinding]:
     """Dependencies that are down or failing, from availability readings, silence and
-    callers' logs. A caller's calls that time out (or fail, by its client metrics) from
-    just after a change that cut its own timeout (`timeouts_cut`: service → when) say
-    nothing of what it calls: it gives up sooner than the callee answers. With `calls` (the topology), a caller's new error lines of no
+    callers' logs. With `calls` (the topology), a caller's new error lines of no
     dependency family that name a service it calls count too (`NAMED_BONUS`): a
     service that answers wrongly (a wrong return value, a broken payload) shows
     nothing itself, only its callers fail, and say over what. A caller's dependency
     or network error that names no service but a store's technology (`STORE_LOG`) is
-    of the one store of that kind it calls (`stores`, by the series each exports)."""
+    of the one store of that kind it calls (`stores`, by the series each exports).
+    A caller's calls that time out (or fail, by its client metrics) from just after a
+    change that cut its own timeout (`timeouts_cut`: service → when) say nothing of
+    what it calls: it gives up sooner than the callee answers."""
     out: dict[str, DependencyFinding] = {}
     for svc, quiet in (silent or {}).items():
         out[svc] = DependencyFinding(svc, SILENT_STRENGTH, quiet.last + quiet.step, silence=quiet)
