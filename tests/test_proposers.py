@@ -251,6 +251,10 @@ def cands(a: Analysis, kind: str, service: str | None = None) -> list[Candidate]
         ("k8s_deployment_available", "availability", False, "gauge", "service"),
         ("postgresql_commits_total", "traffic", True, "counter", "service"),
         ("rabbitmq_message_published_total", "traffic", True, "counter", "service"),
+        # Puma: the requests it can still take on (free threads) falling is the trouble,
+        # its backlog rising
+        ("puma_pool_capacity", "connections", False, "gauge", "service"),
+        ("puma_backlog", "connections", True, "gauge", "service"),
     ],
 )
 def test_catalogue_reads_exporter_vocabularies(
@@ -1225,6 +1229,26 @@ def test_a_timeout_cut_is_read_from_what_the_change_says(
 
     c = Change(id="c", ts=_dt(FAULT), service="svc", kind=kind, summary=summary)  # type: ignore[arg-type]
     assert (timeouts_cut([c]) == {"svc": [FAULT]}) is cut
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "named"),
+    [
+        ("postmark-api", "postmark::unexpectedhttpresponseerror: 503 service unavailable", True),
+        ("postmark-api", "call to postmark-api failed", True),
+        ("carrier-rates-api", "carrier rates returned 503", True),  # prose, less its kind
+        ("user-svc", "user not found", False),  # too short a word to be a name alone
+        ("fraud-check", "fraud detected", False),  # its last word says which one
+        ("postmark-api", "postmarker failed", False),  # a whole word only
+    ],
+)
+def test_a_service_is_named_as_its_clients_call_it(name: str, text: str, named: bool) -> None:
+    """A name ending in a word that says only what kind of thing it is (api, svc,
+    service, server) is also named by the rest: a client library calls postmark-api
+    `Postmark` (`Postmark::UnexpectedHttpResponseError`)."""
+    from aisre_cli.investigate.analyzers.dependency import _name_rx
+
+    assert bool(_name_rx(name).search(text)) is named
 
 
 def _with_carrier_api(ctx: Context) -> Context:
@@ -4529,22 +4553,26 @@ def test_a_used_share_over_its_whole_is_not_running_out() -> None:
     assert ran_out([spike], FamilyMatcher(), ALERT) == []
 
 
-def test_a_virtual_machines_network_series_belong_to_the_service_scraped_there() -> None:
-    """No orchestrator names the machines: cassandra is scraped at 10.0.0.5:7070, the
-    machine's node_exporter at 10.0.0.5:9100 (and names it `cass-01`). Its dropped
-    packets are cassandra's network fault. A service scraped at an address no
-    node_exporter is (a pod's) is placed nowhere by it."""
+@pytest.mark.parametrize("host", ["10.0.0.5", "db-01", "db-01.internal"])
+def test_a_virtual_machines_network_series_belong_to_the_service_scraped_there(
+    host: str,
+) -> None:
+    """No orchestrator names the machines: cassandra is scraped at 10.0.0.5:7070 (or
+    at the machine's name, db-01:7070), the machine's node_exporter at port 9100 of the
+    same host (and names it `cass-01`). Its dropped packets are cassandra's network
+    fault. A service scraped at a host no node_exporter is (a pod's) is placed nowhere
+    by it."""
     drops = series("node_network_receive_drop_total", "x", 0.0, 50.0)
     drops.service = None
-    drops.labels = {"job": "node", "instance": "10.0.0.5:9100", "host": "cass-01"}
+    drops.labels = {"job": "node", "instance": f"{host}:9100", "host": "cass-01"}
     cass = series("cassandra_clientrequest_latency", "cassandra", 0.01)
-    cass.labels = {"job": "cassandra", "instance": "10.0.0.5:7070"}
+    cass.labels = {"job": "cassandra", "instance": f"{host}:7070"}
     pod = series("http_errors_ratio", "api", 0.01, labels={"instance": "10.1.7.3:8080"})
     on = metric_an.placed_on([drops, cass, pod])
-    assert on == {"10.0.0.5": {"cassandra": 1.0}}
+    assert on == {host: {"cassandra": 1.0}}
     got = metric_an.host_series([drops, cass, pod], FamilyMatcher(), on)
     assert [(s.service, s.labels["node"]) for s in got if s.name == drops.name] == [
-        ("cassandra", "10.0.0.5")
+        ("cassandra", host)
     ]
 
 

@@ -277,7 +277,10 @@ _DOWN_IS_BAD = re.compile(
     r"(?<!un)avail|free|remaining|expiry|expir(e(?!d)|ation)|not_?after|(^|_)up$|^up(_|$)|probe_success|"
     r"(?<!un)success|(?<!un)healthy|(?<!un)usable|uptime|replicas_(available|ready)|status_ready|headroom|"
     r"(^|_)left($|_)|(^|_)until($|_)|(^|_)ttl($|_)|(^|_)ok_(percent|pct|ratio|rate|fraction)|"
-    r"(^|_)(succ|sr)($|_)|(^|_)brokers$|active_servers"
+    r"(^|_)(succ|sr)($|_)|(^|_)brokers$|active_servers|"
+    # what a server can still take on: Puma's `pool_capacity` (threads free for
+    # requests), the spare workers or threads of a pool
+    r"pool_capacity|(^|_)spare(_|$)"
 )
 _ALARM = re.compile(r"(^|_)(alarms?|alerts?_firing|in_alarm)(_|$)")
 """A flag an exporter raises (1) while a condition holds, whatever the condition's words

@@ -138,10 +138,18 @@ def _name_rx(name: str) -> re.Pattern[str]:
     """A service's name as a whole word, in lower case; a name of several words also
     as people write it in prose and code: `Carrier rates API returned 503`,
     `carrier_rates_api`, `carrier.rates.api` (a space, an underscore or a dot for the
-    dash)."""
+    dash); and a name that ends in a word saying only what kind of thing it is
+    (`_KIND_WORDS`) also by the rest, as its client's code and errors call it:
+    `Postmark::UnexpectedHttpResponseError` is postmark-api's."""
     words = [re.escape(w) for w in re.split(r"[-_.]", name.lower()) if w]
     body = r"[-_. ]".join(words) if len(words) >= 2 else re.escape(name.lower())
-    return re.compile(r"(?<![\w-])" + body + r"(?![\w-])")
+    if len(words) >= 2 and words[-1] in _KIND_WORDS and sum(map(len, words[:-1])) >= 5:
+        body = f"{body}|" + r"[-_. ]".join(words[:-1])
+    return re.compile(r"(?<![\w-])(?:" + body + r")(?![\w-])")
+
+
+_KIND_WORDS = frozenset({"api", "svc", "service", "server"})
+"""Last words of a service's name that say what it is, not which one."""
 
 
 def named_in(lf: LogFinding, services: Iterable[str], logs: LogTable | None) -> list[str]:

@@ -1224,15 +1224,6 @@ def _host_of(s: Series) -> str:
     return _host_label(s) or _instance_host(s)
 
 
-_IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
-
-
-def _scraped_ip(s: Series) -> str:
-    """The IPv4 address of a series' scrape target (`instance`), or ""."""
-    ip = _instance_host(s)
-    return ip if _IPV4.match(ip) else ""
-
-
 def placed_on(
     series: list[Series], placements: Iterable[tuple[str, str, str]] = ()
 ) -> dict[str, dict[str, float]]:
@@ -1240,13 +1231,14 @@ def placed_on(
     there: as the workloads' series with a `node` label say (and their `pod`), and their
     log records (`placements`: machine, service, pod). A service whose pods are not
     named counts each machine it is seen on as one of its places. A service on virtual
-    machines (no node label) is placed by the address it is scraped at: the machine
-    node_exporter is scraped at on that address (`host_series`); in a cluster a pod's
-    address is not its node's, and places nothing."""
-    nodes = {ip for x in series if x.name.startswith("node_") and (ip := _scraped_ip(x))}
+    machines (no node label) is placed by the host it is scraped at, an address or a
+    name (`db-01:9187`): the machine node_exporter is scraped at on that host
+    (`host_series`); in a cluster a pod's address is not its node's, and places
+    nothing."""
+    nodes = {h for x in series if x.name.startswith("node_") and (h := _instance_host(x))}
     pods: dict[tuple[str, str], set[str]] = defaultdict(set)
     for s in series:
-        host = _host_label(s) or (ip if (ip := _scraped_ip(s)) in nodes else "")
+        host = _host_label(s) or (h if (h := _instance_host(s)) in nodes else "")
         if s.service and host:
             pods[(host, s.service)].add(s.labels.get("pod") or s.labels.get("pod_name") or "")
     for host, svc, pod in placements:
