@@ -612,3 +612,19 @@ def test_a_key_value_records_error_is_read_as_words(
     assert template_of(line) == template
     assert _template(line) == template
     assert log_family(template_of(line)) == family
+
+
+@pytest.mark.parametrize(
+    "msg",
+    [
+        # nginx, PostgreSQL and HAProxy write a client's failed handshake at info (LOG)
+        "SSL_do_handshake() failed (SSL: error:0A000415:SSL routines::sslv3 alert "
+        "certificate expired:SSL alert number 45) while SSL handshaking",
+        "could not accept SSL connection: sslv3 alert certificate expired",
+        "203.0.113.7:56884 [28/Jan/2025:08:02:27.483] https-in/1: SSL handshake failure",
+    ],
+)
+def test_a_servers_failed_handshakes_at_info_are_counted(msg: str) -> None:
+    recs = heartbeat() + [Rec(REF + 60 + k, msg, level="info") for k in range(30)]
+    (f,) = run(recs).findings
+    assert f.family == "certificates" and f.new

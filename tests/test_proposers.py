@@ -1251,6 +1251,23 @@ def test_a_service_is_named_as_its_clients_call_it(name: str, text: str, named: 
     assert bool(_name_rx(name).search(text)) is named
 
 
+def test_a_tls_error_naming_an_outside_host_is_the_certificate_of_the_service_it_names() -> None:
+    """api's calls fail with `SSL_connect returned=1 ... certificate verify failed`
+    connecting to api.stripe.com:443: the host's words are all of stripe-api's name, so
+    the certificate is stripe-api's, not api's own."""
+    said = (
+        "Stripe::APIConnectionError: Could not establish a secure connection to "
+        "api.stripe.com:443 (SSL_connect returned=1 errno=0 state=error: certificate "
+        "verify failed (certificate has expired))"
+    )
+    logs = [(FAULT + 5 + 10 * k, "api", "error", said) for k in range(20)]
+    logs += [(T0 + 60 * k, "api", "info", "GET /v1/items 200") for k in range(40)]
+    errs = series("http_errors_ratio", "api", 0.01, 0.3)
+    a = run(_with_outside_api(context([errs], logs=logs)))
+    assert cands(a, "certificate_expiry", "stripe-api")
+    assert not cands(a, "certificate_expiry", "api")
+
+
 def _with_carrier_api(ctx: Context) -> Context:
     """api calls db and carrier-rates-api, an outside API no data of its own names."""
     ctx.topology = Topology(

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from aisre_cli.investigate.analyzers.changes import ChangeFinding, states_setting, takes_more
@@ -45,7 +45,7 @@ from aisre_cli.investigate.analyzers.dependency import (
 )
 from aisre_cli.investigate.analyzers.events import EventFinding
 from aisre_cli.investigate.analyzers.logs import LogFinding
-from aisre_cli.investigate.analyzers.metrics import POD_KEYS, MetricFinding
+from aisre_cli.investigate.analyzers.metrics import POD_KEYS, MetricFinding, host_service
 from aisre_cli.investigate.analyzers.trace_edges import EdgeFinding, edge_strength, network_blame
 from aisre_cli.investigate.evidence import (
     SUMMARY_MAX,
@@ -842,6 +842,22 @@ def felt_by_clients(scene: Scene, view: ServiceView, family: str) -> dict[str, f
     return out
 
 
+def _server_of(
+    host: str, family: str | None, aliases: Mapping[str, str] | None, by_flat: dict[str, str]
+) -> str | None:
+    """The service a host a client's error names is: one the data ties it to
+    (`aliases`), else its first DNS label (in-cluster DNS puts the service first); for a
+    certificate, also a service all of whose words the host holds (`host_service`:
+    api.stripe.com's certificate is stripe-api's). Not for a network error: a call to an
+    outside API timing out says the way there or the API failed, not which."""
+    h = host.lower()
+    if (tied := (aliases or {}).get(h)) is not None:
+        return tied
+    if family == "certificates":
+        return host_service(h, by_flat)
+    return h.split(".", 1)[0]
+
+
 def relay_peer_logs(
     logs_at: dict[str, list[LogFinding]],
     msgs: list[str],
@@ -863,6 +879,7 @@ def relay_peer_logs(
     certificate or a network fault of its own. Returns what moved: (server, the
     client's finding)."""
     named: list[tuple[str, int, str, LogFinding]] = []
+    by_flat = {x.lower(): x for x in known}
     resolver, unresolved = unresolved_lookups(
         [x for found in logs_at.values() for x in found], known, msgs
     )
@@ -879,8 +896,7 @@ def relay_peer_logs(
                 for i in lf.examples
                 if 0 <= i < len(msgs)
                 for host in _PEER.findall(msgs[i])
-                if (first := (aliases or {}).get(host.lower()) or host.lower().split(".", 1)[0])
-                in known
+                if (first := _server_of(host, lf.family, aliases, by_flat)) in known
                 and first != svc
             }
             if len(peers) == 1:

@@ -94,6 +94,9 @@ _LOG_FAILURE = "could not accept SSL connection"
 """The same from PostgreSQL, at its `LOG` level (read as info): `could not accept SSL
 connection: sslv3 alert certificate expired` is its clients rejecting the certificate
 it serves."""
+_HAPROXY_FAILURE = "SSL handshake failure"
+"""The same from HAProxy, whose connection errors share its traffic log's level
+(`https-in/1: SSL handshake failure`)."""
 _START_BANNER = re.compile(
     r"\blistening on\b|\bnow listening on:|\bstarted \S+ in [\d.]+ s|"
     r"application startup complete|uvicorn running on|booting worker with pid|"
@@ -134,7 +137,7 @@ _SEEN_BATCH = 100_000
 
 _ERROR_KV = re.compile(
     r"""\b((?:error|err|exception|exc|error_class|error_message|reason|msg|message)=)"""
-    r"""(?:'([^'\n]{1,200})'|"([^"\n]{1,200})"|([^\s,;'"]+))""",
+    r"""(?:'([^'\n]{1,1000})'|"([^"\n]{1,1000})"|([^\s,;'"]+))""",
     re.IGNORECASE,
 )
 """A key=value record's message and error (lograge's `error='Redis::TimeoutError:
@@ -370,6 +373,7 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
             and not m.startswith(_CRASH_HEADS)
             and _INFO_FAILURE not in m
             and _LOG_FAILURE not in m
+            and _HAPROXY_FAILURE not in m
         ):
             # `is_start_banner`, inline: a million info lines pay four substring tests
             if not (
