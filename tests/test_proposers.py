@@ -1268,6 +1268,25 @@ def test_a_tls_error_naming_an_outside_host_is_the_certificate_of_the_service_it
     assert not cands(a, "certificate_expiry", "api")
 
 
+def test_a_service_whose_series_cannot_show_failures_is_read_by_its_error_log() -> None:
+    """api exports only its connection counts (nginx's stub_status: no status, no
+    timing), flat; from the fault it logs `upstream timed out`. Its error log is where
+    its trouble shows: it is anomalous from then. The same log beside a flat error-rate
+    series of its own is not: that series says its requests did not fail."""
+    said = "upstream timed out (110: Connection timed out) while reading response header"
+    logs = [(FAULT + 5 + 10 * k, "api", "error", said) for k in range(20)]
+    logs += [(T0 + 60 * k, "api", "info", "GET /v1/items 200") for k in range(40)]
+    conns = series("nginx_connections_active", "api", 40.0)
+    blind = run(context([conns], logs=logs))
+    assert max(c.features["anomaly"] for c in blind.candidates if c.service == "api") > 0.3
+    rate = series("http_errors_ratio", "api", 0.01)
+    seen = run(context([conns, rate], logs=logs))
+    assert (
+        max((c.features["anomaly"] for c in seen.candidates if c.service == "api"), default=0.0)
+        < 0.3
+    )
+
+
 def _with_carrier_api(ctx: Context) -> Context:
     """api calls db and carrier-rates-api, an outside API no data of its own names."""
     ctx.topology = Topology(

@@ -127,6 +127,8 @@ EVENT_ANOMALY = 0.8
 """A fault the cluster reported (crash, failed start, probe, capacity) counts as an
 anomaly at the service this much, like a span finding: the service is in trouble from
 then on, even when its own series stopped (a crashed pod exports nothing)."""
+FAILURE_FAMILIES = frozenset({"errors", "latency"})
+"""Families whose series show a service's requests failing or slowing."""
 LOG_ANOMALY = 0.8
 """New error logs count as an anomaly this much at a service that exports no series
 (like a span finding or a cluster event): its only evidence of trouble."""
@@ -506,7 +508,10 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
     # earliest trouble and their innocent change "comes first".
     watched = {x.service for x in ctx.series if x.service}
     for s, found in logs_at.items():
-        if s in watched or s in anom:
+        # ... or one whose series cannot show a request failing or slowing (nginx's
+        # stub_status counts connections and requests, not their outcome): its error
+        # log is where it says so
+        if s in anom or (s in watched and fnd.observed.get(s, set()) & FAILURE_FAMILIES):
             continue
         top = found[0].strength
         anom[s] = LOG_ANOMALY * top
