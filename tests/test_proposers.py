@@ -1287,6 +1287,29 @@ def test_a_service_whose_series_cannot_show_failures_is_read_by_its_error_log() 
     )
 
 
+def _probe(name: str, base: float, after: float) -> Series:
+    """A blackbox probe of stripe-api's public endpoint, named by its URL."""
+    row = series(name, "stripe-api", base, after)
+    row.labels = {"job": "blackbox", "instance": "https://api.stripe.com/v1/charges"}
+    return row
+
+
+def test_a_dependency_measured_only_by_probes_that_take_longer_is_degraded() -> None:
+    """Nothing of stripe-api's own is there but the probes of it; from the fault they
+    take three times as long, and api, which calls it, slows. stripe-api answering
+    slowly is a dependency failing its callers, not an unknown at stripe-api. A
+    service with series of its own is read by them instead."""
+    errs = series("http_errors_ratio", "api", 0.01, 0.3)
+    probes = [_probe("probe_duration_seconds", 0.17, 0.55), _probe("probe_success", 1.0, 1.0)]
+    a = run(_with_outside_api(context([errs, *probes])))
+    (dep,) = cands(a, "dependency_failure", "stripe-api")
+    assert "answers slowly" in dep.statement and dep.features["dependency_down"] > 0.2
+    assert _top(a) == ("dependency_failure", "stripe-api")
+    own = series("stripe_requests_total", "stripe-api", 40.0)
+    b = run(_with_outside_api(context([errs, *probes, own])))
+    assert not cands(b, "dependency_failure", "stripe-api")
+
+
 def _with_carrier_api(ctx: Context) -> Context:
     """api calls db and carrier-rates-api, an outside API no data of its own names."""
     ctx.topology = Topology(

@@ -438,6 +438,7 @@ def analyze_context(
         stores,
         aliases,
         change_an.timeouts_cut(changes),
+        dep_an.probed_only(ctx.series),
     )
     if not topo.depends_on and log_stats.findings:
         from_logs = dep_an.mention_topology(log_stats.findings, known, ctx.logs)

@@ -65,6 +65,24 @@ class DependencyFinding:
     X`): no call to it failed as a call; it answered, and what it answered broke them."""
     client: list[MetricFinding] = field(default_factory=list)
     """Its callers' client-side error readings that name it (`_measured_by_callers`)."""
+    slow: bool = False
+    """Only the probes of it say anything: they take longer (`SLOW_SHARE`)."""
+
+
+SLOW_SHARE = 0.5
+"""A service measured only by the probes of it (an outside API, a public endpoint)
+whose probes take longer is answering slowly: failing its callers' timeouts as a
+dependency does, a weaker reading than one that does not answer at all."""
+
+
+def probed_only(series: Iterable[Series]) -> set[str]:
+    """Services whose every series is a probe of them (blackbox's `probe_*`, named by
+    the target's URL): measured only from outside."""
+    kinds: dict[str, bool] = {}
+    for x in series:
+        if x.service:
+            kinds[x.service] = kinds.get(x.service, True) and x.name.startswith("probe_")
+    return {svc for svc, only in kinds.items() if only}
 
 
 SILENT_STEPS = 3
@@ -383,6 +401,7 @@ def find_dead(
     stores: dict[str, set[str]] | None = None,
     aliases: dict[str, str] | None = None,
     timeouts_cut: dict[str, list[float]] | None = None,
+    probed: set[str] | None = None,
 ) -> dict[str, DependencyFinding]:
     """Dependencies that are down or failing, from availability readings, silence and
     callers' logs. With `calls` (the topology), a caller's new error lines of no
@@ -393,7 +412,9 @@ def find_dead(
     of the one store of that kind it calls (`stores`, by the series each exports).
     A caller's calls that time out (or fail, by its client metrics) from just after a
     change that cut its own timeout (`timeouts_cut`: service → when) say nothing of
-    what it calls: it gives up sooner than the callee answers."""
+    what it calls: it gives up sooner than the callee answers. A service measured only
+    by the probes of it (`probed`) whose probes take longer answers slowly
+    (`SLOW_SHARE`)."""
     out: dict[str, DependencyFinding] = {}
     for svc, quiet in (silent or {}).items():
         out[svc] = DependencyFinding(svc, SILENT_STRENGTH, quiet.last + quiet.step, silence=quiet)
@@ -409,6 +430,12 @@ def find_dead(
             cur.metric = f
             cur.strength = max(cur.strength, strength)
             cur.onset = min(cur.onset, f.onset)
+    for f in metric_findings:
+        svc = f.series.service
+        if svc in (probed or ()) and f.family == "latency" and f.bad and svc not in out:
+            out[svc] = DependencyFinding(
+                svc, SLOW_SHARE * f.strength, f.onset, metric=f, unreachable=False, slow=True
+            )
     if known_services:
         rxs = {s: _name_rx(s) for s in known_services if len(s) >= 3}
         msgs = logs.msg if logs is not None else []

@@ -110,7 +110,10 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             view,
             "dependency_failure",
             s,
-            f"{s} is down from {_hm(d.onset)} and {callers} cannot reach it."
+            f"{s} answers slowly from {_hm(d.onset)} (the probes of it take longer):"
+            f" {s} is degraded, and whatever calls it waits on it."
+            if d.slow and not d.logs and not d.client
+            else f"{s} is down from {_hm(d.onset)} and {callers} cannot reach it."
             if d.unreachable
             else f"{callers}'s new errors from {_hm(d.onset)} name {s}, which they call:"
             f" what {s} answers breaks them."
