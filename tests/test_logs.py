@@ -622,6 +622,7 @@ def test_a_key_value_records_error_is_read_as_words(
         "certificate expired:SSL alert number 45) while SSL handshaking",
         "could not accept SSL connection: sslv3 alert certificate expired",
         "203.0.113.7:56884 [28/Jan/2025:08:02:27.483] https-in/1: SSL handshake failure",
+        "http: TLS handshake error from 10.20.2.21:54456: remote error: tls: bad certificate",
     ],
 )
 def test_a_servers_failed_handshakes_at_info_are_counted(msg: str) -> None:

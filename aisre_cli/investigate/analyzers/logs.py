@@ -97,6 +97,10 @@ it serves."""
 _HAPROXY_FAILURE = "SSL handshake failure"
 """The same from HAProxy, whose connection errors share its traffic log's level
 (`https-in/1: SSL handshake failure`)."""
+_GO_FAILURE = "TLS handshake error from"
+"""The same from Go's net/http server (`http: TLS handshake error from 10.0.0.7:5123:
+remote error: tls: bad certificate`), written through the standard logger, which a
+collector often files at info."""
 _START_BANNER = re.compile(
     r"\blistening on\b|\bnow listening on:|\bstarted \S+ in [\d.]+ s|"
     r"application startup complete|uvicorn running on|booting worker with pid|"
@@ -374,6 +378,7 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
             and _INFO_FAILURE not in m
             and _LOG_FAILURE not in m
             and _HAPROXY_FAILURE not in m
+            and _GO_FAILURE not in m
         ):
             # `is_start_banner`, inline: a million info lines pay four substring tests
             if not (
