@@ -431,10 +431,10 @@ def find_dead(
             cur.strength = max(cur.strength, strength)
             cur.onset = min(cur.onset, f.onset)
     for f in metric_findings:
-        svc = f.series.service
-        if svc in (probed or ()) and f.family == "latency" and f.bad and svc not in out:
-            out[svc] = DependencyFinding(
-                svc, SLOW_SHARE * f.strength, f.onset, metric=f, unreachable=False, slow=True
+        who = f.series.service
+        if who and who in (probed or ()) and f.family == "latency" and f.bad and who not in out:
+            out[who] = DependencyFinding(
+                who, SLOW_SHARE * f.strength, f.onset, metric=f, unreachable=False, slow=True
             )
     if known_services:
         rxs = {s: _name_rx(s) for s in known_services if len(s) >= 3}
