@@ -4553,6 +4553,9 @@ def test_work_in_progress_that_follows_a_slowdown_is_a_fifth_of_a_saturation() -
         return c.features["kind_signal"]
 
     assert sat("go_goroutines", True) == pytest.approx(0.2 * sat("go_goroutines", False), rel=0.05)
+    # busy workers are work in progress too (Sidekiq's jobs running)
+    busy = "sidekiq_active_workers_count"
+    assert sat(busy, True) == pytest.approx(0.2 * sat(busy, False), rel=0.05)
     # the slowdown came five minutes after the pile-up: it does not explain it
     later = sat("go_goroutines", True, later=300.0)
     assert later == pytest.approx(sat("go_goroutines", False), rel=0.05)

@@ -57,11 +57,12 @@ something, most often a callee, even where no trace says which."""
 
 IN_PROGRESS = re.compile(
     r"goroutines|threads?_(busy|active|live)|(^|_)(live|active|busy)_threads|concurren|"
-    + REQUESTS_IN_PROGRESS
+    r"(^|_)(active|busy)_(workers|processes)|workers?_(busy|active)|" + REQUESTS_IN_PROGRESS
 )
-"""Counts of work in progress with no pool or limit of their own: goroutines, busy or
-live threads, requests in flight. By Little's law they grow with how long each piece
-of work takes, so they follow a slowdown as much as they cause one."""
+"""Counts of work in progress: goroutines, busy or live threads, busy workers or
+processes (Sidekiq's `sidekiq_active_workers_count`, php-fpm's `active_processes`),
+requests in flight. By Little's law they grow with how long each piece of work
+takes, so they follow a slowdown as much as they cause one."""
 SLOWED_EXPLAINS = 0.8
 """How much of such a count rising a slowdown of the same service as early explains (or
 one of the services it calls: `deeper`). At half, goroutines tripling with the latency,
