@@ -1310,6 +1310,30 @@ def test_a_dependency_measured_only_by_probes_that_take_longer_is_degraded() -> 
     assert not cands(b, "dependency_failure", "stripe-api")
 
 
+def _stripe_unavailable(said: str) -> Analysis:
+    """api deployed five minutes before the fault; from the fault its new errors say
+    `said` (api's error rate jumps with web's symptom). stripe-api has no series."""
+    logs = [(FAULT + 5 + 10 * k, "api", "error", said) for k in range(30)]
+    logs += [(T0 + 60 * k, "api", "info", "GET /v1/items 200") for k in range(40)]
+    errs = series("http_errors_ratio", "api", 0.01, 0.3)
+    d = _deploy("d", "api", FAULT - 300)
+    return run(_with_outside_api(context([errs], [d], logs=logs)))
+
+
+def test_an_outside_api_its_callers_errors_report_failing_has_their_timing() -> None:
+    """api's strongest new errors say stripe-api answered `503 Service Unavailable`:
+    stripe-api, which has no series of its own, failed when api's errors began, and
+    moved with the symptom as api did; api's deploy five minutes before explains
+    nothing those errors do not. The same deploy followed by a bug of api's own is
+    the deploy."""
+    told = _stripe_unavailable("Stripe::APIError: stripe-api answered 503 Service Unavailable")
+    assert _top(told) == ("dependency_failure", "stripe-api")
+    (dep,) = cands(told, "dependency_failure", "stripe-api")
+    assert dep.features["symptom_corr"] > 0.5
+    bug = _stripe_unavailable("NoMethodError: undefined method `total' for nil:NilClass")
+    assert _top(bug) == ("deploy", "api")
+
+
 def _with_carrier_api(ctx: Context) -> Context:
     """api calls db and carrier-rates-api, an outside API no data of its own names."""
     ctx.topology = Topology(
@@ -5687,11 +5711,16 @@ def _top(a: Analysis) -> tuple[str, str]:
     return c.kind, c.service
 
 
-def test_lookups_of_several_names_the_resolver_failed_are_the_resolvers() -> None:
+@pytest.mark.parametrize(
+    "msg",
+    [LOOKUP_FAILED, "dial tcp: lookup {n}.shop.svc.cluster.local: i/o timeout"],
+    ids=["misbehaving", "timeout-no-resolver-named"],
+)
+def test_lookups_of_several_names_the_resolver_failed_are_the_resolvers(msg: str) -> None:
     """web's lookups of api and of ledger fail for want of an answer (Go's `server
-    misbehaving`): the resolver, coredns, is failing, not api or ledger, whose names
-    were only what web looked up."""
-    a = _lookups()
+    misbehaving`, or a lookup timing out with no resolver named): the resolver,
+    coredns, is failing, not api or ledger, whose names were only what web looked up."""
+    a = _lookups(msg=msg)
     assert _top(a) == ("network", "coredns")
     assert not a.findings.dead
     # ... whose timing and moving with the symptom are web's, where its lookups fail

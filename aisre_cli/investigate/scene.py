@@ -40,6 +40,7 @@ from aisre_cli.investigate.analyzers.changes import ChangeFinding, states_settin
 from aisre_cli.investigate.analyzers.dependency import (
     MENTION_MIN,
     named_in,
+    resolver_failed,
     store_named,
     unresolved_lookups,
 )
@@ -238,6 +239,9 @@ class Scene:
     response from eta-service: enum value 7 not recognized`; a callee quiet but for
     them is in trouble from them, `dependency`'s answered): a release that breaks its
     contract shows in its callers."""
+    told: dict[str, dict[str, float]] = field(default_factory=dict)
+    """service with no series of its own → {a client whose new errors report its
+    failures: their share of that client's strongest new errors} (`told_by`)."""
 
     @property
     def alert_service(self) -> str | None:
@@ -537,6 +541,37 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
             for callee in named_in(lf, troubled, ctx.logs):
                 _said(answered_by, s, callee, lf.first_after)
                 answers.setdefault(callee, []).append(lf)
+    # client → {a direct callee with no series of its own: (when the client's errors
+    # began reporting its failures, their share of the client's strongest new errors)}:
+    # its answers (refused, unavailable, 5xx), or its calls timing out where they are
+    # the only calls of the client's that fail on the way (not lookups of its name,
+    # not resets on the way to several servers: the client's side, or the resolver)
+    told_by_dataless: dict[str, dict[str, tuple[float, float]]] = {}
+    on_the_way: dict[str, set[str]] = {}
+    for d in fnd.dead.values():
+        for lf in d.logs:
+            if lf.family == "network":
+                on_the_way.setdefault(lf.service, set()).add(d.service)
+    for d in fnd.dead.values():
+        if d.service in watched:
+            continue
+        for lf in d.logs:
+            if d.service not in topo.depends_on.get(lf.service, []):
+                continue
+            if lf.family != "dependency" and (
+                lf.family != "network"
+                or on_the_way.get(lf.service) != {d.service}
+                or _LOOKUP.search(lf.template)
+                or resolver_failed(lf, ctx.logs.msg)
+            ):
+                continue
+            top = max((x.strength for x in logs_at.get(lf.service, [])), default=0.0)
+            share = min(1.0, lf.strength / top) if top > 0 else 0.0
+            was = told_by_dataless.setdefault(lf.service, {}).get(d.service, (math.inf, 0.0))
+            told_by_dataless[lf.service][d.service] = (
+                min(was[0], lf.first_after),
+                max(was[1], share),
+            )
     lat = _latency_growth(per_svc)
     anomalous = {s for s, v in anom.items() if v >= 0.2}
     fan = _fan_out(topo, anomalous, first, max(TOL_S, step), fnd.observed, fnd.served, fams)
@@ -636,6 +671,12 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
             late = 0.0 if on is None else max(0.0, said_at - on - TOL_S)
             near = math.exp(-late / sync_scale)
             deeper = max(deeper, as_strong(d) * near)
+        for said_at, share in told_by_dataless.get(s, {}).values():
+            # an outside API with no series of its own, whose failures its own new
+            # errors report (`Postmark::…: 503 Service Unavailable`): that API's trouble
+            # is what it measured, as strong as those errors are among its own
+            near = 1.0 if on is None else math.exp(-abs(on - said_at) / sync_scale)
+            deeper = max(deeper, share * near)
         for d, said_at in refused_by.get(s, {}).items():
             # its store refused its commands for want of a resource (its own log says
             # so, in the store's words): that explains its errors from when it said
@@ -774,6 +815,15 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         edges=edges,
         claims=claims,
         answers=answers,
+        told={
+            d: {
+                c: share
+                for c, by in told_by_dataless.items()
+                for x, (_, share) in by.items()
+                if x == d
+            }
+            for d in {x for by in told_by_dataless.values() for x in by}
+        },
     )
 
 
@@ -843,6 +893,32 @@ def felt_by_clients(scene: Scene, view: ServiceView, family: str) -> dict[str, f
     out: dict[str, float] = {}
     for k in CLIENT_FELT:
         felt = [scene.views[c].features.get(k, 0.0) for c in clients if c in scene.views]
+        out[k] = max([view.features.get(k, 0.0), *felt])
+    return out
+
+
+_LOOKUP = re.compile(
+    r"lookup|no such host|resolv|getaddrinfo|unknownhost|enotfound|name or service",
+    re.IGNORECASE,
+)
+"""A client's error about looking a name up, not about a call to it."""
+TOLD_SHARE = 0.8
+"""How much of a client's strongest new errors must report a service's failures for
+the client's timing to be that service's (`told_by`)."""
+
+
+def told_by(scene: Scene, view: ServiceView) -> dict[str, float]:
+    """A service with no series of its own whose failures its clients' strongest new
+    errors report (an outside API answering `503 Service Unavailable`): when and how
+    those clients moved with the symptom is its own timing, as far as those errors are
+    theirs (`CLIENT_FELT`, `TOLD_SHARE`)."""
+    out: dict[str, float] = {}
+    for k in CLIENT_FELT:
+        felt = [
+            scene.views[c].features.get(k, 0.0) * share
+            for c, share in scene.told.get(view.name, {}).items()
+            if share >= TOLD_SHARE and c in scene.views
+        ]
         out[k] = max([view.features.get(k, 0.0), *felt])
     return out
 

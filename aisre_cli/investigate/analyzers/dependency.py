@@ -344,12 +344,14 @@ its log lines carry are what it was asked to resolve, not servers it called."""
 RESOLVER_DOWN = re.compile(
     r"temporary failure in name resolution|eai_again|"
     r"\blookup \S+ on \S+:\d{2,5}\b.*(?:i/o timeout|connection refused|server misbehaving)|"
+    r"\blookup [^\s:]+: i/o timeout|"
     r"server misbehaving|\bservfail\b|no servers could be reached",
     re.I,
 )
 """A name lookup the resolver failed to answer (glibc's and Java's `Temporary failure in
 name resolution`, Node's `EAI_AGAIN`, Go's `lookup X on 10.96.0.10:53: … i/o timeout`
-and `server misbehaving`, on any port: a node's Consul agent answers on 8600; SERVFAIL,
+and `server misbehaving`, on any port, or with no resolver named, `lookup X: i/o
+timeout`: a node's Consul agent answers on 8600; SERVFAIL,
 dig's `no servers could be reached`): the resolver's fault when lookups of several names
 fail so (`unresolved_lookups`), and never the fault of the service looked up, which was
 not called (`find_dead`). A name the resolver said does not exist (`no such host`,

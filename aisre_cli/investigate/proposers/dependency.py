@@ -24,7 +24,7 @@ from aisre_cli.investigate.proposers.base import make
 from aisre_cli.investigate.proposers.certificate import cert_signal
 from aisre_cli.investigate.proposers.crash_loop import crash_signal
 from aisre_cli.investigate.proposers.saturation import LOG_SHARE
-from aisre_cli.investigate.scene import NODE_WEIGHT, TOL_S, Scene, ServiceView
+from aisre_cli.investigate.scene import NODE_WEIGHT, TOL_S, Scene, ServiceView, told_by
 
 EXHAUSTIBLE = ("disk", "memory", "connections")
 """Resources whose running out stops a service (a full disk, an OOM kill, no free
@@ -125,5 +125,6 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             f" {s} is failing or slow.",
             down * (1.0 - other) * (1.0 - way),
             spec,
+            told_by(scene, view),
         ),
     ]
