@@ -572,6 +572,10 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
                 min(was[0], lf.first_after),
                 max(was[1], share),
             )
+    told: dict[str, dict[str, float]] = {}  # the same, by the callee (`Scene.told`)
+    for c, by in told_by_dataless.items():
+        for x, (_, share) in by.items():
+            told.setdefault(x, {})[c] = share
     lat = _latency_growth(per_svc)
     anomalous = {s for s, v in anom.items() if v >= 0.2}
     fan = _fan_out(topo, anomalous, first, max(TOL_S, step), fnd.observed, fnd.served, fams)
@@ -815,15 +819,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         edges=edges,
         claims=claims,
         answers=answers,
-        told={
-            d: {
-                c: share
-                for c, by in told_by_dataless.items()
-                for x, (_, share) in by.items()
-                if x == d
-            }
-            for d in {x for by in told_by_dataless.values() for x in by}
-        },
+        told=told,
     )
 
 
