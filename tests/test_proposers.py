@@ -1334,6 +1334,25 @@ def test_an_outside_api_its_callers_errors_report_failing_has_their_timing() -> 
     assert _top(bug) == ("deploy", "api")
 
 
+def test_an_outside_apis_certificate_its_callers_tls_errors_report_has_their_timing() -> None:
+    """api deployed five minutes before the fault; from then its strongest new errors
+    are TLS failures naming api.stripe.com. stripe-api is known only by a probe of it
+    (flat: the prober's own trust store) and by them: its certificate moved with the
+    symptom as api did, and explains api's errors, not api's deploy."""
+    said = (
+        "Stripe::APIConnectionError: Could not establish a secure connection to "
+        "api.stripe.com:443 (SSL_connect returned=1 errno=0 state=error: certificate "
+        "verify failed (certificate has expired))"
+    )
+    logs = [(FAULT + 5 + 10 * k, "api", "error", said) for k in range(30)]
+    logs += [(T0 + 60 * k, "api", "info", "GET /v1/items 200") for k in range(40)]
+    errs = series("http_errors_ratio", "api", 0.01, 0.3)
+    probe = _probe("probe_success", 1.0, 1.0)
+    d = _deploy("d", "api", FAULT - 300)
+    a = run(_with_outside_api(context([errs, probe], [d], logs=logs)))
+    assert _top(a) == ("certificate_expiry", "stripe-api")
+
+
 def _with_carrier_api(ctx: Context) -> Context:
     """api calls db and carrier-rates-api, an outside API no data of its own names."""
     ctx.topology = Topology(

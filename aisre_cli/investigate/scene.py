@@ -40,6 +40,7 @@ from aisre_cli.investigate.analyzers.changes import ChangeFinding, states_settin
 from aisre_cli.investigate.analyzers.dependency import (
     MENTION_MIN,
     named_in,
+    probed_only,
     resolver_failed,
     store_named,
     unresolved_lookups,
@@ -474,12 +475,13 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
     # though none of its own series moves (as for an expired reading)
     # client → {server its TLS or network errors name: when they began}
     failed_peers: dict[str, dict[str, float]] = {}
-    for peer, lf in relay_peer_logs(
+    relayed = relay_peer_logs(
         logs_at,
         ctx.logs.msg,
         topo.services() | {x.service for x in ctx.series if x.service} | set(logs_at),
         fnd.aliases,
-    ):
+    )
+    for peer, lf in relayed:
         anom[peer] = max(anom.get(peer, 0.0), LOG_ANOMALY * lf.strength)
         first[peer] = min(first.get(peer, lf.first_after), lf.first_after)
         _said(failed_peers, lf.service, peer, lf.first_after)
@@ -552,26 +554,25 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         for lf in d.logs:
             if lf.family == "network":
                 on_the_way.setdefault(lf.service, set()).add(d.service)
-    for d in fnd.dead.values():
-        if d.service in watched:
+    # ... and its handshakes, where the client's TLS errors name it (`relay_peer_logs`)
+    reports = [(d.service, lf) for d in fnd.dead.values() for lf in d.logs]
+    reports += [(peer, lf) for peer, lf in relayed if lf.family == "certificates"]
+    # (no series of its own: none, or only the probes of it from outside)
+    inside = watched - probed_only(ctx.series)
+    for callee, lf in reports:
+        if callee in inside or callee not in topo.depends_on.get(lf.service, []):
             continue
-        for lf in d.logs:
-            if d.service not in topo.depends_on.get(lf.service, []):
-                continue
-            if lf.family != "dependency" and (
-                lf.family != "network"
-                or on_the_way.get(lf.service) != {d.service}
-                or _LOOKUP.search(lf.template)
-                or resolver_failed(lf, ctx.logs.msg)
-            ):
-                continue
-            top = max((x.strength for x in logs_at.get(lf.service, [])), default=0.0)
-            share = min(1.0, lf.strength / top) if top > 0 else 0.0
-            was = told_by_dataless.setdefault(lf.service, {}).get(d.service, (math.inf, 0.0))
-            told_by_dataless[lf.service][d.service] = (
-                min(was[0], lf.first_after),
-                max(was[1], share),
-            )
+        if lf.family not in ("dependency", "certificates") and (
+            lf.family != "network"
+            or on_the_way.get(lf.service) != {callee}
+            or _LOOKUP.search(lf.template)
+            or resolver_failed(lf, ctx.logs.msg)
+        ):
+            continue
+        top = max((x.strength for x in logs_at.get(lf.service, [])), default=0.0)
+        share = min(1.0, lf.strength / top) if top > 0 else 0.0
+        was = told_by_dataless.setdefault(lf.service, {}).get(callee, (math.inf, 0.0))
+        told_by_dataless[lf.service][callee] = (min(was[0], lf.first_after), max(was[1], share))
     told: dict[str, dict[str, float]] = {}  # the same, by the callee (`Scene.told`)
     for c, by in told_by_dataless.items():
         for x, (_, share) in by.items():
