@@ -1251,19 +1251,25 @@ def test_a_service_is_named_as_its_clients_call_it(name: str, text: str, named: 
     assert bool(_name_rx(name).search(text)) is named
 
 
+STRIPE_TLS = (
+    "Stripe::APIConnectionError: Could not establish a secure connection to "
+    "api.stripe.com:443 (SSL_connect returned=1 errno=0 state=error: certificate "
+    "verify failed (certificate has expired))"
+)
+
+
+def _api_says(said: str, n: int = 30) -> list[tuple[float, str, str, str]]:
+    """api logs `said` from the fault on (`n` lines), beside its info lines all along."""
+    logs = [(FAULT + 5 + 10 * k, "api", "error", said) for k in range(n)]
+    return logs + [(T0 + 60 * k, "api", "info", "GET /v1/items 200") for k in range(40)]
+
+
 def test_a_tls_error_naming_an_outside_host_is_the_certificate_of_the_service_it_names() -> None:
     """api's calls fail with `SSL_connect returned=1 ... certificate verify failed`
     connecting to api.stripe.com:443: the host's words are all of stripe-api's name, so
     the certificate is stripe-api's, not api's own."""
-    said = (
-        "Stripe::APIConnectionError: Could not establish a secure connection to "
-        "api.stripe.com:443 (SSL_connect returned=1 errno=0 state=error: certificate "
-        "verify failed (certificate has expired))"
-    )
-    logs = [(FAULT + 5 + 10 * k, "api", "error", said) for k in range(20)]
-    logs += [(T0 + 60 * k, "api", "info", "GET /v1/items 200") for k in range(40)]
     errs = series("http_errors_ratio", "api", 0.01, 0.3)
-    a = run(_with_outside_api(context([errs], logs=logs)))
+    a = run(_with_outside_api(context([errs], logs=_api_says(STRIPE_TLS, 20))))
     assert cands(a, "certificate_expiry", "stripe-api")
     assert not cands(a, "certificate_expiry", "api")
 
@@ -1313,11 +1319,9 @@ def test_a_dependency_measured_only_by_probes_that_take_longer_is_degraded() -> 
 def _stripe_unavailable(said: str) -> Analysis:
     """api deployed five minutes before the fault; from the fault its new errors say
     `said` (api's error rate jumps with web's symptom). stripe-api has no series."""
-    logs = [(FAULT + 5 + 10 * k, "api", "error", said) for k in range(30)]
-    logs += [(T0 + 60 * k, "api", "info", "GET /v1/items 200") for k in range(40)]
     errs = series("http_errors_ratio", "api", 0.01, 0.3)
     d = _deploy("d", "api", FAULT - 300)
-    return run(_with_outside_api(context([errs], [d], logs=logs)))
+    return run(_with_outside_api(context([errs], [d], logs=_api_says(said))))
 
 
 def test_an_outside_api_its_callers_errors_report_failing_has_their_timing() -> None:
@@ -1339,17 +1343,10 @@ def test_an_outside_apis_certificate_its_callers_tls_errors_report_has_their_tim
     are TLS failures naming api.stripe.com. stripe-api is known only by a probe of it
     (flat: the prober's own trust store) and by them: its certificate moved with the
     symptom as api did, and explains api's errors, not api's deploy."""
-    said = (
-        "Stripe::APIConnectionError: Could not establish a secure connection to "
-        "api.stripe.com:443 (SSL_connect returned=1 errno=0 state=error: certificate "
-        "verify failed (certificate has expired))"
-    )
-    logs = [(FAULT + 5 + 10 * k, "api", "error", said) for k in range(30)]
-    logs += [(T0 + 60 * k, "api", "info", "GET /v1/items 200") for k in range(40)]
     errs = series("http_errors_ratio", "api", 0.01, 0.3)
     probe = _probe("probe_success", 1.0, 1.0)
     d = _deploy("d", "api", FAULT - 300)
-    a = run(_with_outside_api(context([errs, probe], [d], logs=logs)))
+    a = run(_with_outside_api(context([errs, probe], [d], logs=_api_says(STRIPE_TLS))))
     assert _top(a) == ("certificate_expiry", "stripe-api")
 
 
