@@ -69,6 +69,9 @@ class Findings:
     observed: dict[str, set[str]] = field(default_factory=dict)
     """service → the signal families it has series for, moved or not: what we could
     have seen (a flat request rate at a caller is evidence, its absence is none)."""
+    probed: set[str] = field(default_factory=set)
+    """Services whose every series is a probe of them (`dependency.probed_only`):
+    measured only from outside."""
     served: set[str] = field(default_factory=set)
     """Services with a series that says it counts the calls they serve (a mesh proxy's
     `direction="inbound"`: `metric_edges.is_server_side`): workloads of their own."""

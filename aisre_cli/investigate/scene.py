@@ -40,7 +40,6 @@ from aisre_cli.investigate.analyzers.changes import ChangeFinding, states_settin
 from aisre_cli.investigate.analyzers.dependency import (
     MENTION_MIN,
     named_in,
-    probed_only,
     resolver_failed,
     store_named,
     unresolved_lookups,
@@ -558,7 +557,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
     reports = [(d.service, lf) for d in fnd.dead.values() for lf in d.logs]
     reports += [(peer, lf) for peer, lf in relayed if lf.family == "certificates"]
     # (no series of its own: none, or only the probes of it from outside)
-    inside = watched - probed_only(ctx.series)
+    inside = watched - fnd.probed
     for callee, lf in reports:
         if callee in inside or callee not in topo.depends_on.get(lf.service, []):
             continue

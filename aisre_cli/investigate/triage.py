@@ -428,6 +428,7 @@ def analyze_context(
     change_findings = change_an.correlate(changes, onset, harm)
     silent = dep_an.find_silent(ctx.series, alert_ts)
     stores = dep_an.store_kinds(ctx.series)
+    probed = dep_an.probed_only(ctx.series)
     dead = dep_an.find_dead(
         metric_findings,
         log_stats.findings,
@@ -438,7 +439,7 @@ def analyze_context(
         stores,
         aliases,
         change_an.timeouts_cut(changes),
-        dep_an.probed_only(ctx.series),
+        probed,
     )
     if not topo.depends_on and log_stats.findings:
         from_logs = dep_an.mention_topology(log_stats.findings, known, ctx.logs)
@@ -476,6 +477,7 @@ def analyze_context(
         served={s.service for s in series if s.service and metric_edge_an.is_server_side(s)},
         stores=stores,
         aliases=aliases,
+        probed=probed,
     )
     memory_class: str | None = None
     if memory is not None:
