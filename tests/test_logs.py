@@ -292,6 +292,36 @@ def test_starts_as_frequent_before_the_onset_are_no_finding() -> None:
     assert run(recs).findings == []
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        "elasticsearch.service: Scheduled restart job, restart counter is at {k}.",
+        "elasticsearch.service: Start request repeated too quickly. (attempt {k})",
+        "gave up: elasticsearch entered FATAL state, too many start retries too quickly ({k})",
+    ],
+)
+def test_a_process_manager_restarting_a_service_is_a_restart_finding(line: str) -> None:
+    """systemd and supervisord write at info that they restarted a service that died:
+    on a machine, their lines are its restart counter. Counted as restarts, each
+    record one restart; the same words at a steady rate before the onset are not."""
+    recs = heartbeat("elasticsearch")
+    recs += [
+        Rec(REF + 60 + k * 200.0, line.format(k=k + 1), "info", "elasticsearch") for k in range(4)
+    ]
+    (f,) = run(recs).findings
+    assert f.family == "restarts" and f.restarted and not f.start and f.after == 4
+    chronic = heartbeat("elasticsearch") + [
+        Rec(START + k * 300.0, line.format(k=k + 1), "info", "elasticsearch") for k in range(24)
+    ]
+    assert run(chronic).findings == []
+    # the unit starting, at info, is no restart by itself
+    started = heartbeat("elasticsearch") + [
+        Rec(REF + 60 + k * 200.0, "Started Elasticsearch.", "info", "elasticsearch")
+        for k in range(4)
+    ]
+    assert run(started).findings == []
+
+
 def test_unknown_level_counts_as_error() -> None:
     recs = heartbeat() + [Rec(REF + 60 + k, f"boom {k}", level="unknown") for k in range(5)]
     assert [f.level for f in run(recs).findings] == ["error"]

@@ -3271,6 +3271,33 @@ def test_a_service_starting_over_and_over_is_crash_looping() -> None:
     assert not cands(b, "crash_loop", "api")
 
 
+def test_a_process_manager_restarting_the_service_counts_its_restarts() -> None:
+    """On a machine, systemd's `restart counter is at N` is the restart counter: four
+    of them after the onset are a loop, as strong a crash signal as a counter that
+    rose by four (one of them is a process that died once, a third of it), and the
+    statement says who counted them."""
+
+    def crash(n: int) -> Candidate:
+        lines = [
+            (
+                FAULT + 60 + k * 150.0,
+                "api",
+                "info",
+                f"api.service: Scheduled restart job, restart counter is at {k + 1}.",
+            )
+            for k in range(n)
+        ]
+        lines += [(T0 + i * 30.0, "api", "info", "GET /health 200") for i in range(N * 2)]
+        a = run(context([series("http_errors_ratio", "api", 0.01, 0.3)], logs=lines))
+        (c,) = cands(a, "crash_loop", "api")
+        return c
+
+    four, three = crash(4), crash(3)
+    assert four.features["kind_signal"] >= three.features["kind_signal"] > 0.6
+    assert "4 restarts by its process manager" in four.statement, four.statement
+    assert "crash logs" not in four.statement
+
+
 def test_a_client_retrying_the_server_it_names_says_its_calls_fail_not_that_it_is_down() -> None:
     """`retrying pricing-engine (attempt 2/2) after error` in api's log: api's calls to
     pricing-engine fail, which proposes it (less strongly than a refused connection,

@@ -905,7 +905,9 @@ its callers, though it is up."""
 LOG_FAMILY_PATTERNS: dict[str, str] = {
     "certificates": r"x509|certificate|ssl|tls handshake|cert(ificate)? (has )?expired",
     "restarts": r"back-?off restarting|crashloop|oomkilled|panic:|segmentation fault|"
-    r"fatal error|exited with code|killed|core dumped",
+    r"fatal error|exited with code|killed|core dumped|"
+    # a process manager restarting what died (`logs._SUPERVISOR_RESTARTS`)
+    r"restart counter is at|repeated too quickly|too many start retries",
     "connections": r"pool (is )?exhausted|too many connections|connection pool|"
     r"max_connections|remaining connection slots|could not obtain connection",
     "disk": r"no space left|disk (is )?full|read-only file system|quota exceeded|inode|"

@@ -101,6 +101,13 @@ _GO_FAILURE = "TLS handshake error from"
 """The same from Go's net/http server (`http: TLS handshake error from 10.0.0.7:5123:
 remote error: tls: bad certificate`), written through the standard logger, which a
 collector often files at info."""
+_SUPERVISOR_RESTARTS = ("restart counter is at", "repeated too quickly", "too many start retries")
+"""A process manager saying it restarted a service that died, written at info:
+systemd's `Scheduled restart job, restart counter is at 3.` and `Start request
+repeated too quickly.` (it gave up), supervisord's `gave up: web entered FATAL state,
+too many start retries too quickly`. On a plain machine these are what a container's
+restart counter is on a cluster, so they count as the crashes they report
+(`LOG_FAMILY_PATTERNS`' restarts)."""
 _START_BANNER = re.compile(
     r"\blistening on\b|\bnow listening on:|\bstarted \S+ in [\d.]+ s|"
     r"application startup complete|uvicorn running on|booting worker with pid|"
@@ -320,6 +327,9 @@ class LogFinding:
     start: bool = False
     """The template is a process's start banner, counted as a restart loop
     (`is_start_banner`, `LOOP_STARTS`)."""
+    restarted: bool = False
+    """The template is a process manager reporting that it restarted the service
+    (`_SUPERVISOR_RESTARTS`): each record is one restart, as a restart counter's step."""
 
 
 @dataclass(slots=True)
@@ -388,6 +398,7 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
             and _LOG_FAILURE not in m
             and _HAPROXY_FAILURE not in m
             and _GO_FAILURE not in m
+            and not any(x in m for x in _SUPERVISOR_RESTARTS)
         ):
             # `is_start_banner`, inline: a million info lines pay four substring tests
             if not (
@@ -511,6 +522,7 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
             strength=float(min(1.0, strength)),
             trace="\n" in text,
             start=i in starts,
+            restarted=any(x in t for x in _SUPERVISOR_RESTARTS),
         )
         findings.append(f)
         hit[tid] = f

@@ -38,15 +38,20 @@ def crash_signal(view: ServiceView) -> float:
     """The restarts of the service's containers, counted over all its pods: four pods
     that each died once are the service crashing; one pod of three restarting once is
     a container that died once. Crash lines in its logs and the cluster's crash events
-    count as they are."""
+    count as they are, and a process manager's lines saying it restarted the service
+    (systemd's restart counter) as so many restarts."""
     rs = [f for f in view.metrics if f.family == "restarts" and f.direction > 0]
     rs_logs = [x for x in view.logs if x.family == "restarts"]
     crash = view.event("crash")
     counted = [(f, _restarts(f)) for f in rs]
     loop = min(1.0, sum(n for _, n in counted if n is not None) / LOOP_RESTARTS)
+    # a process manager's own word that it restarted the service counts its restarts
+    # as a restart counter does
+    stated = sum(x.after for x in rs_logs if x.restarted)
     return max(
         [f.strength * (loop if n is not None else 1.0) for f, n in counted]
         + [0.8 * x.strength for x in rs_logs]
+        + [min(1.0, stated / LOOP_RESTARTS)]
         + [crash.strength if crash is not None else 0.0]
     )
 
@@ -68,12 +73,14 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     )
     # a start banner, many times over: the process starting again and again
     started = sum(x.after for x in rs_logs if x.start)
+    stated = sum(x.after for x in rs_logs if x.restarted)
     what = " and ".join(
         w
         for w in (
             "restarts" if rs else "",
-            "crash logs" if any(not x.start for x in rs_logs) else "",
+            "crash logs" if any(not x.start and not x.restarted for x in rs_logs) else "",
             f"{started} starts in its logs" if started else "",
+            f"{stated} restarts by its process manager" if stated else "",
         )
         if w
     )
