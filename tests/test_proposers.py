@@ -2410,6 +2410,37 @@ def test_network_time_on_calls_proposes_network_at_the_callee() -> None:
     assert not cands(a, "network", "db")
 
 
+def test_a_caller_whose_calls_to_every_callee_grew_is_their_shared_end() -> None:
+    """web's calls to api, cart and ads all grow 80 ms on the wire at once: the one
+    thing the three edges share is web (its side of the wire, or a CPU too busy to
+    read the answers), which the traces blame above any callee. Two callers' calls to
+    one callee growing still blame the callee."""
+
+    def fan_out(pairs: list[tuple[str, str]], tag: str) -> list[Span]:
+        out = []
+        for k, (caller, callee) in enumerate(pairs):
+            for i in range(40):
+                t = FAULT - 600 + i * 20.0
+                gap = 80.0 if t >= FAULT else 1.0
+                trace = f"{tag}{k}-{i}"
+                out += [
+                    Span(trace, "c", None, caller, f"{callee}.Get", t, 20.0 + gap, False),
+                    Span(trace, "s", "c", callee, f"{callee}.Get", t, 20.0, False),
+                ]
+        return out
+
+    spread = trace_edges.edge_gaps(
+        fan_out([("web", "api"), ("web", "cart"), ("web", "ads")], "f"), FAULT
+    )
+    assert len(spread) == 3
+    blame = trace_edges.network_blame(spread)
+    assert blame["web"] > max(blame["api"], blame["cart"], blame["ads"])
+    shared = trace_edges.network_blame(
+        trace_edges.edge_gaps(fan_out([("web", "api"), ("mobile", "api")], "g"), FAULT)
+    )
+    assert shared["api"] > max(shared["web"], shared["mobile"])
+
+
 def test_time_waiting_in_a_lagging_event_loop_is_not_the_wire() -> None:
     """web's calls to api grow 80 ms between the client's span and the server's, and
     api's own log says its event loop lags: the requests waited in api before its

@@ -92,11 +92,22 @@ def network_blame(edges: list[EdgeFinding]) -> dict[str, float]:
     """Per service, how strongly the grown network time points at it (0-1): each grown
     edge blames its callee fully and its caller by half, in absolute strength (a
     faint edge blames faintly however alone it is), then shared out where several
-    services are blamed."""
+    services are blamed.
+
+    A caller whose calls to several callees all grew is their shared end: its own
+    side of the wire, or a process too busy to send and read on time (a CPU starved
+    that no series of its own shows). Each of its n grown edges blames its callee by
+    1/n, as one of n alternatives to that shared cause; the caller's half of each still
+    adds up. Several callers' calls to one callee growing blame the callee fully from
+    each, as before."""
     raw: dict[str, float] = {}
+    fan: dict[str, int] = {}
+    for e in edges:
+        if edge_strength(e.z) > 0:
+            fan[e.caller] = fan.get(e.caller, 0) + 1
     for e in edges:
         w = edge_strength(e.z)
-        raw[e.callee] = raw.get(e.callee, 0.0) + w
+        raw[e.callee] = raw.get(e.callee, 0.0) + w / max(1, fan.get(e.caller, 1))
         raw[e.caller] = raw.get(e.caller, 0.0) + 0.5 * w
     total = sum(raw.values())
     if total <= 0:
