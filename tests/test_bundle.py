@@ -380,6 +380,9 @@ def test_optional_files_may_be_missing(tmp_path: Path) -> None:
         ),
         # node_exporter's job as the Prometheus docs name it
         ({"job": "node", "instance": "10.0.0.1:9100", "host": "cass-01"}, None),
+        # windows_exporter's (formerly wmi_exporter's) job as its docs name it
+        ({"job": "windows", "instance": "web-01:9182", "role": "web"}, None),
+        ({"job": "wmi", "instance": "sql-01:9182"}, None),
         # words are not suffixes: Kubernetes' random suffixes have no vowels
         ({"job": "kubelet", "pod": "api-proxy-5f6585d649-fnmft"}, "api-proxy"),
         ({"job": "kubelet", "pod": "debug-shell"}, "debug-shell"),
@@ -690,6 +693,58 @@ def test_log_levels_and_services_under_other_loggers_names(tmp_path: Path) -> No
     assert texts[-2:] == [
         "structlog keeps the text under event",
         "OpenTelemetry keeps it under body",
+    ]
+
+
+def test_serilog_compact_json_is_read_as_serilog_writes_it(tmp_path: Path) -> None:
+    """Serilog's compact JSON (CLEF): the time in `@t`, the level in `@l` (none for
+    Information), the rendered text in `@m` or the template in `@mt` with its holes
+    filled from the record's properties, and the exception in `@x`, read as its first
+    line and innermost cause."""
+    root = make_bundle(tmp_path / "b")
+    recs = [
+        {
+            "@t": "2025-02-28T11:04:28.1322780Z",
+            "@mt": "Error when executing service method '{ServiceMethod}'.",
+            "@l": "Error",
+            "@x": "System.OperationCanceledException: The operation was canceled.\r\n"
+            "   at Microsoft.Data.SqlClient.SqlCommand.ExecuteDbDataReaderAsync()",
+            "ServiceMethod": "/slots.v1.SlotService/ReserveSlot",
+            "Application": "scheduling-svc",
+        },
+        {
+            "@t": "2025-02-28T11:05:00.0000000Z",
+            "@mt": "HTTP {RequestMethod} {RequestPath} responded {StatusCode}"
+            " in {Elapsed:0.0000} ms",
+            "RequestMethod": "GET",
+            "RequestPath": "/",
+            "StatusCode": 200,
+            "Elapsed": 11.8957,
+        },
+        {
+            "@t": "2025-02-28T11:06:00.0000000Z",
+            "@m": "Slot query failed for clinic 42",
+            "@l": "Warning",
+            "@x": "System.Net.Http.HttpRequestException: An error occurred while sending"
+            " the request.\r\n ---> System.Net.Sockets.SocketException (10060): A connection"
+            " attempt failed\r\n   at System.Net.Http.HttpConnection.SendAsync()",
+        },
+        # a hole the record has no property for stays as written
+        {"@t": "2025-02-28T11:07:00Z", "@mt": "Cache {Name} refreshed", "@l": "Debug"},
+    ]
+    (root / "logs" / "sched.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    table = BundleSource(root).all_logs()
+    rows = [i for i, f in enumerate(table.file_idx) if table.files[f].endswith("sched.jsonl")]
+    assert [table.level[i] for i in rows] == ["error", "info", "warn", "debug"]
+    assert [table.ts[i] for i in rows][:2] == [1740740668.132278, 1740740700.0]
+    assert [table.msg[i] for i in rows] == [
+        "Error when executing service method '/slots.v1.SlotService/ReserveSlot'.: "
+        "System.OperationCanceledException: The operation was canceled.",
+        "HTTP GET / responded 200 in 11.8957 ms",
+        "Slot query failed for clinic 42: System.Net.Http.HttpRequestException: An error "
+        "occurred while sending the request. ---> System.Net.Sockets.SocketException (10060):"
+        " A connection attempt failed",
+        "Cache {Name} refreshed",
     ]
 
 

@@ -430,8 +430,9 @@ _COLLECTOR_JOB = re.compile(
     # kubernetes-service-endpoints, ...), a blackbox module's job (blackbox-tls),
     # Nomad's client telemetry, dotnet-monitor, and agents that forward what they got
     r"|^kubernetes-[a-z-]+$|(^|[/_-])blackbox([_-][a-z0-9_-]+)?$|^nomad(-(clients?|servers?))?$"
-    # node_exporter scraped as the Prometheus docs name the job
-    r"|^node$"
+    # node_exporter scraped as the Prometheus docs name the job, and windows_exporter
+    # (formerly wmi_exporter) as its docs name it: the machine's collectors
+    r"|^node$|^windows$|^wmi$"
     r"|^dotnet-monitor$|^(telegraf|grafana-agent|alloy|vmagent|datadog-agent|fluent-bit)$"
     # a mesh's sidecar scrape (Istio's envoy-stats, Consul Connect's): the proxy of
     # whichever service it sits beside (`local_cluster`, the pod)
@@ -958,13 +959,22 @@ _NUMERIC_LEVELS = {
 _KNOWN_LEVELS = frozenset(_LEVELS.values())
 
 
-_LEVEL_KEYS = ("severity", "levelname", "log.level", "severity_text", "SeverityText", "lvl")
+_LEVEL_KEYS = (
+    "severity",
+    "levelname",
+    "log.level",
+    "severity_text",
+    "SeverityText",
+    "lvl",
+    "@l",
+)
 """Where structured loggers other than the `level` convention put the level: GCP and
 Serilog, Python's logging, Elastic Common Schema, OpenTelemetry."""
 _TIME_KEYS = (
     "timestamp",
     "time",
     "@timestamp",
+    "@t",
     "timeUnixNano",
     "time_unix_nano",
     "observedTimeUnixNano",
@@ -982,11 +992,43 @@ _MSG_KEYS = (
     "MESSAGE",
     "short_message",
     "line",
+    "@m",
+    "@mt",
 )
 """Where a record keeps its text when it has no `msg`: the common names, Docker's json
 log driver (`log`), OpenTelemetry's log data model (`body`), structlog (`event`), GCP
 (`textPayload`), journald (`MESSAGE`), GELF (`short_message`), Loki's `logcli -o jsonl`
-(`line`)."""
+(`line`), and Serilog's compact JSON (CLEF: the rendered `@m`, else the template `@mt`,
+rendered by `clef_message`)."""
+_CLEF_HOLE = re.compile(r"\{[@$]?([A-Za-z_][\w.]*)(?:,-?\d+)?(?::[^}]*)?\}")
+"""A hole of a Serilog message template: `{Name}`, `{@Name}` (destructured), `{$Name}`,
+with an alignment or a format (`{Elapsed:0.0000}`)."""
+_CLEF_INNER = re.compile(r"\s*---> ([\w.`]+(?:Exception|Error)\b[^\r\n]*)")
+"""An inner exception in .NET's `Exception.ToString()`: ` ---> System.IO.IOException: …`."""
+
+
+def clef_message(obj: dict[str, Any], text: str, template: bool) -> str:
+    """A Serilog compact JSON record's text: its template (`@mt`) with the holes filled
+    from the record's properties where it has them, and the exception it carries (`@x`,
+    .NET's `Exception.ToString()`) as its first line and innermost cause, which is
+    what an engineer reads of it (`Error when executing service method 'ReserveSlot'.:
+    System.OperationCanceledException: The operation was canceled.`)."""
+    if template and "{" in text:
+
+        def fill(m: re.Match[str]) -> str:
+            v = obj.get(m.group(1))
+            return m.group(0) if v is None or isinstance(v, dict | list) else str(v)
+
+        text = _CLEF_HOLE.sub(fill, text)
+    exc = obj.get("@x")
+    if type(exc) is str and exc:
+        first = exc.split("\n", 1)[0].strip()
+        inner = _CLEF_INNER.findall(exc)
+        said = first if not inner or inner[-1].strip() in first else f"{first} ---> {inner[-1]}"
+        text = f"{text}: {said}" if text else said
+    return text
+
+
 FAILED_LEVELS = frozenset({"warn", "error", "fatal"})
 """Levels whose records' `error`/`err` field is read with their message (`with_failure`)."""
 
@@ -1186,7 +1228,12 @@ def read_jsonl_logs(
                     if msg is not None:
                         break
                 else:
-                    msg = ""
+                    msg = key = ""
+                if key[:1] == "@" and type(msg) is str:
+                    # Serilog's compact JSON: no `@l` is Information
+                    msg = clef_message(obj, msg, key == "@mt")
+                    if lvl_raw is None:
+                        lvl_raw, lvl = "Information", "info"
             if lvl_raw is None and type(msg) is str and msg[:1] != "{":
                 # no level anywhere: the one its text states, else info
                 lvl = guess_level(msg) or lvl
