@@ -323,6 +323,11 @@ class LogTable:
     """(machine, service, pod) the records say: a shipper's `node` field (Fluent Bit's
     and Vector's Kubernetes metadata) puts the service's pod (`pod`, or "") on that
     machine."""
+    hosts: dict[int, str] = field(default_factory=dict)
+    """Row → the machine a record names, for records that name no service (ECS'
+    `host.name`, `hostname`, `host`, Windows' `computer_name`): a machine's own log
+    shipped as one file (Winlogbeat's event log, a syslog relay) is read as the
+    services' on each record's machine (`triage._align_services`)."""
 
     def __len__(self) -> int:
         return len(self.msg)
@@ -331,6 +336,8 @@ class LogTable:
         return f"{self.files[self.file_idx[i]]}:{self.line[i]}"
 
     def extend(self, other: LogTable) -> None:
+        rows = len(self.msg)
+        self.hosts.update({r + rows: h for r, h in other.hosts.items()})
         base = len(self.files)
         self.files.extend(other.files)
         self.ts.extend(other.ts)

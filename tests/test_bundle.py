@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from aisre_cli.errors import BundleError, ExitCode
+from aisre_cli.model import LogTable
 from aisre_cli.sources import bundle as bundle_mod
 from aisre_cli.sources.bundle import BundleSource, focus_matches
 from aisre_cli.sources.timeparse import to_unix
@@ -746,6 +747,37 @@ def test_serilog_compact_json_is_read_as_serilog_writes_it(tmp_path: Path) -> No
         " A connection attempt failed",
         "Cache {Name} refreshed",
     ]
+
+
+def test_records_naming_only_their_machine_keep_it(tmp_path: Path) -> None:
+    """Winlogbeat's event log names the machine (`host.name`, an FQDN in Windows'
+    `computer_name`, ECS' nested `host: {name}`), not the service: the row keeps its
+    machine, in short and in lower case, for the triage to place it; a record naming its
+    service does not need one. Tables joined keep each row's machine."""
+    root = make_bundle(tmp_path / "b")
+    recs = [
+        {"host.name": "app-03", "message": "a"},
+        {"computer_name": "APP-03.fernhill.local", "message": "b"},
+        {"host": {"name": "web-01"}, "message": "c"},
+        {"host.name": "10.0.0.7", "message": "d"},
+        {"host.name": "web-02", "service": "booking-web", "message": "e"},
+        {"message": "f"},
+    ]
+    (root / "logs" / "windows-events.jsonl").write_text(
+        "".join(json.dumps({"@timestamp": "2025-03-17T11:45:07.503Z", **r}) + "\n" for r in recs)
+    )
+    table = BundleSource(root).all_logs()
+    rows = [i for i, f in enumerate(table.file_idx) if table.files[f].endswith("events.jsonl")]
+    assert {r - rows[0]: h for r, h in table.hosts.items() if r in rows} == {
+        0: "app-03",
+        1: "app-03",
+        2: "web-01",
+        3: "10.0.0.7",
+    }
+    joined = LogTable()
+    joined.msg.append("x")
+    joined.extend(table)
+    assert joined.hosts == {r + 1: h for r, h in table.hosts.items()}
 
 
 def test_change_kinds_under_other_feeds_names(tmp_path: Path) -> None:

@@ -322,6 +322,29 @@ def test_a_process_manager_restarting_a_service_is_a_restart_finding(line: str) 
     assert run(started).findings == []
 
 
+def test_a_crash_report_whose_verdict_is_not_its_first_line_is_a_restart() -> None:
+    """Windows' .NET Runtime event 1026 opens with the program and the runtime's version
+    and says only further down that the process was terminated by an unhandled
+    exception: a crash, read as one. Windows' Service Control Manager saying a service
+    terminated unexpectedly is its restart counter."""
+    report = (
+        "Application: w3wp.exe\nCoreCLR Version: 8.0.1024.46610\n"
+        "Description: The process was terminated due to an unhandled exception.\n"
+        "Exception Info: System.NullReferenceException"
+    )
+    recs = heartbeat("booking-web") + [
+        Rec(REF + 60 + k * 200.0, report, "error", "booking-web") for k in range(4)
+    ]
+    (f,) = run(recs).findings
+    assert f.family == "restarts" and not f.restarted
+    scm = "The Billing service terminated unexpectedly.  It has done this {k} time(s)."
+    recs = heartbeat("billing") + [
+        Rec(REF + 60 + k * 200.0, scm.format(k=k + 1), "error", "billing") for k in range(4)
+    ]
+    (g,) = run(recs).findings
+    assert g.family == "restarts" and g.restarted
+
+
 def test_unknown_level_counts_as_error() -> None:
     recs = heartbeat() + [Rec(REF + 60 + k, f"boom {k}", level="unknown") for k in range(5)]
     assert [f.level for f in run(recs).findings] == ["error"]

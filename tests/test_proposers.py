@@ -4544,6 +4544,89 @@ def test_a_series_the_topology_does_not_name_is_its_pods_workload_where_it_does(
     assert any(c.service == "coredns" for c in a.candidates)
 
 
+def test_a_short_name_of_one_service_is_that_service_and_so_is_its_iis_pool() -> None:
+    """The F5 exporter's job says `bigip`, the topology `f5-bigip`; windows_exporter
+    labels IIS' pool `BookingPool`, the topology says `booking-web`. Each is the one
+    service whose own word it is, for the series and for the page alike. A word two
+    services share (`orders` of orders-db and orders-cache) names neither."""
+    lb = series("bigip_vs_tot_requests", "bigip", 50.0)
+    pool = series("windows_iis_current_application_pool_state", "BookingPool", 1.0, 0.0)
+    shared = series("orders_replica_lag_seconds", "orders", 1.0)
+    ctx = context([lb, pool, shared, series("http_errors_ratio", "api", 0.01, 0.3)])
+    ctx.topology = Topology(
+        depends_on={
+            "f5-bigip": ["booking-web"],
+            "booking-web": ["api", "orders-db"],
+            "api": ["orders-db", "orders-cache"],
+            "orders-db": [],
+            "orders-cache": [],
+            "web": ["api"],
+        }
+    )
+    ctx.alert = ctx.alert.model_copy(update={"service": "BookingPool"})
+    ctx.alerts = [ctx.alert]
+    a = run(ctx)
+    by_name = {s.name: s.service for s in a.ctx.series}
+    assert by_name["bigip_vs_tot_requests"] == "f5-bigip"
+    assert by_name["windows_iis_current_application_pool_state"] == "booking-web"
+    assert by_name["orders_replica_lag_seconds"] == "orders"
+    assert a.ctx.alert.service == "booking-web" and a.ctx.alerts[0].service == "booking-web"
+
+
+def test_a_machines_own_log_is_read_as_the_services_on_each_records_machine() -> None:
+    """Winlogbeat ships every machine's event log as one file (`windows-events`), each
+    record naming its machine only (`LogTable.hosts`). A record is the service's named
+    after its machine (sql-01), else the one service whose series place it there
+    (web-01: api), else the one service of the machine (or of all) whose own word its
+    text holds; otherwise it stays the file's."""
+    lines = [
+        (FAULT + 30.0, "windows-events", "error", "Login failed for user 'svc-mon'"),
+        (FAULT + 31.0, "windows-events", "error", "The W3SVC service entered the stopped state"),
+        (
+            FAULT + 32.0,
+            "windows-events",
+            "error",
+            "The Fernhill Billing Service service terminated unexpectedly.",
+        ),
+        (FAULT + 33.0, "windows-events", "error", "The Windows Update service failed"),
+        (FAULT + 34.0, "api", "error", "boom"),
+        (FAULT + 35.0, "windows-events", "error", "A worker process terminated"),
+        # naming two services is naming neither
+        (FAULT + 36.0, "windows-events", "error", "Billing lost its connection to SQL"),
+    ]
+    ctx = context(
+        [
+            series("windows_cpu_time_total", "", 1.0, labels={"instance": "web-01:9182"}),
+            series("http_errors_ratio", "api", 0.01, 0.3, labels={"instance": "web-01:443"}),
+            # web-02 runs two services: a record naming neither is neither's
+            series("windows_cpu_time_total", "", 1.0, labels={"instance": "web-02:9182"}),
+            series("http_latency_p99", "api", 0.1, labels={"instance": "web-02:443"}),
+            series("http_latency_p99", "web", 0.1, labels={"instance": "web-02:8443"}),
+        ],
+        logs=lines,
+    )
+    ctx.topology = Topology(
+        depends_on={
+            "web": ["api"],
+            "api": ["sql-01", "billing-service"],
+            "sql-01": [],
+            "billing-service": [],
+        }
+    )
+    # rows are sorted by time: sql-01's machine, web-01, app-03 (nothing placed), app-03
+    ctx.logs.hosts = {0: "sql-01", 1: "web-01", 2: "app-03", 3: "app-03", 5: "web-02", 6: "app-03"}
+    a = run(ctx)
+    assert list(a.ctx.logs.service) == [
+        "sql-01",
+        "api",
+        "billing-service",
+        "windows-events",
+        "api",
+        "windows-events",
+        "windows-events",
+    ]
+
+
 def _draining(start: float, hits_zero_at: float) -> Series:
     """Free bytes falling at a steady rate from `start` to 0 at `hits_zero_at`, then 0."""
     ts = [T0 + i * STEP for i in range(N)]

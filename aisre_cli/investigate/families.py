@@ -907,7 +907,13 @@ LOG_FAMILY_PATTERNS: dict[str, str] = {
     "restarts": r"back-?off restarting|crashloop|oomkilled|panic:|segmentation fault|"
     r"fatal error|exited with code|killed|core dumped|"
     # a process manager restarting what died (`logs._SUPERVISOR_RESTARTS`)
-    r"restart counter is at|repeated too quickly|too many start retries",
+    r"restart counter is at|repeated too quickly|too many start retries|"
+    r"terminated unexpectedly|automatically disabled due to a series of failures|"
+    # .NET's and Windows' own word that a process died: the runtime's unhandled
+    # exception (event 1026), Windows Error Reporting's faulting application (1000),
+    # IIS' worker process lost (WAS 5011)
+    r"process was terminated due to an unhandled exception|faulting application name|"
+    r"suffered a fatal communication error",
     "connections": r"pool (is )?exhausted|too many connections|connection pool|"
     r"max_connections|remaining connection slots|could not obtain connection",
     "disk": r"no space left|disk (is )?full|read-only file system|quota exceeded|inode|"

@@ -43,6 +43,7 @@ from aisre_cli.model import (
     Context,
     Evidence,
     Hypothesis,
+    LogTable,
     Series,
     SourceNote,
     Topology,
@@ -166,7 +167,27 @@ def observed_families(series: list[Series], matcher: FamilyMatcher) -> dict[str,
     return out
 
 
-def _series_in_topology(s: Series, named: set[str], workload_of: Callable[[str], str]) -> Series:
+_POOL_SUFFIX = re.compile(r"[-_.]?(?:app)?pool$", re.IGNORECASE)
+"""IIS names an application's pool after it (`BookingPool`, `Records_AppPool`), and
+windows_exporter labels the pool's series with it (`app`)."""
+
+
+def _word_alias(service: str, by_word: dict[str, set[str]]) -> str:
+    """The topology's service a series' service is a short name of: the one service
+    whose own distinctive word it is (`bigip` for f5-bigip), an IIS application pool
+    named after its application included (`BookingPool` is booking-web's). "" when
+    none, or several, are."""
+    short = _POOL_SUFFIX.sub("", service).lower()
+    hits = by_word.get(short, set()) if len(short) >= 3 else set()
+    return next(iter(hits)) if len(hits) == 1 else ""
+
+
+def _series_in_topology(
+    s: Series,
+    named: set[str],
+    workload_of: Callable[[str], str],
+    by_word: dict[str, set[str]] | None = None,
+) -> Series:
     """A series whose service the topology does not name, read as the workload its pod
     or container belongs to where the topology names that: CoreDNS scraped through the
     `kube-dns` Service (`service="kube-dns"`, pod `coredns-…`) is the topology's
@@ -181,7 +202,8 @@ def _series_in_topology(s: Series, named: set[str], workload_of: Callable[[str],
     for alt in (workload_of(pod) if pod else "", s.labels.get("container") or "", first):
         if alt and alt in named:
             return replace(s, service=alt)
-    return s
+    alias = _word_alias(s.service, by_word) if by_word else ""
+    return replace(s, service=alias) if alias else s
 
 
 _ROUTE = re.compile(
@@ -243,6 +265,56 @@ def _with_client_calls(topo: Topology, ctx: Context, known: set[str]) -> Topolog
     return Topology(depends_on={a: sorted(bs) for a, bs in sorted(deps.items())})
 
 
+_GENERIC_NAME_WORDS = frozenset(
+    {"api", "svc", "service", "server", "web", "app", "worker", "db", "the", "prod"}
+)
+"""Words of a service's name that say what kind of thing it is, not which."""
+
+
+def _own_words(service: str) -> list[str]:
+    """The words of a service's name that tell it apart (`billing` of billing-service,
+    `sql` of sql-01): not the kind words, nor numbers."""
+    return [
+        w
+        for w in re.split(r"[-_.\s]+", service.lower())
+        if len(w) >= 3 and not w.isdigit() and w not in _GENERIC_NAME_WORDS
+    ]
+
+
+def _by_machine(table: LogTable, known: set[str], series: list[Series]) -> LogTable:
+    """Records that named no service but their machine (`LogTable.hosts`: Winlogbeat's
+    event log, a syslog relay), in a file whose name is no service, read as the
+    service's on that machine: the service named after the machine (`sql-01`), else
+    the one service whose series place it there (`metrics.placed_on`), else the one of
+    the machine's services (of all, when none is placed there) whose own word the
+    record's text holds (`The Fernhill Billing Service service terminated
+    unexpectedly` is billing-service's; `Application pool 'BookingPool'` is
+    booking-web's). Otherwise a record stays the file's. A new table."""
+    on = metric_an.placed_on(series)
+    words = {s: ws for s in known if (ws := _own_words(s))}
+    svc = list(table.service)
+    moved = False
+    for row, host in table.hosts.items():
+        if svc[row] in known:
+            continue
+        cands = [host] if host in known else sorted(on.get(host, {}))
+        if len(cands) != 1:
+            text = table.msg[row].lower()
+            named = [
+                s
+                for s in (cands or sorted(words))
+                if any(
+                    w in text and re.search(rf"(?<![a-z0-9]){re.escape(w)}", text)
+                    for w in words.get(s, ())
+                )
+            ]
+            cands = named
+        if len(cands) == 1:
+            svc[row] = cands[0]
+            moved = True
+    return replace(table, service=svc) if moved else table
+
+
 def _align_services(ctx: Context, topo: Topology) -> Topology:
     """One name per service across the sources; returns the topology in the series'
     spelling.
@@ -289,7 +361,24 @@ def _align_services(ctx: Context, topo: Topology) -> Topology:
             topo = Topology(depends_on=deps)
     named = topo.services()
     if named and any(s.service and s.service not in named for s in ctx.series):
-        ctx.series = [_series_in_topology(s, named, workload_of) for s in ctx.series]
+        by_word: dict[str, set[str]] = {}
+        for n in named:
+            for w in _own_words(n):
+                by_word.setdefault(w, set()).add(n)
+        ctx.series = [_series_in_topology(s, named, workload_of, by_word) for s in ctx.series]
+        # the page too: windows_exporter's `IISAppPoolNotRunning{app="BookingPool"}`
+        alias = {
+            a.service: w
+            for a in ctx.alerts
+            if a.service and a.service not in named and (w := _word_alias(a.service, by_word))
+        }
+        if alias:
+            ctx.alerts = [
+                a.model_copy(update={"service": alias[a.service]}) if a.service in alias else a
+                for a in ctx.alerts
+            ]
+            if ctx.alert.service in alias:
+                ctx.alert = ctx.alert.model_copy(update={"service": alias[ctx.alert.service]})
     known = named | observed
     # a proxy's name for the backend it routes to (Traefik's `ns-name-port@kubernetes`)
     marked = {s.service for s in ctx.series if s.service and backend_route(s.service)}
@@ -312,6 +401,8 @@ def _align_services(ctx: Context, topo: Topology) -> Topology:
     canon = resolver(known)
     # new objects, not edits: a source may hold these in its cache
     table = ctx.logs
+    if table.hosts:
+        ctx.logs = table = _by_machine(table, known, ctx.series)
     if len(table):
         moved = canon(set(table.service))
         if moved:

@@ -1045,6 +1045,25 @@ def with_failure(msg: str, obj: dict[str, Any]) -> str:
     return msg
 
 
+_HOST_KEYS = ("host.name", "hostname", "host", "computer_name", "winlog.computer_name")
+"""Where a record names the machine it was written on: Elastic Common Schema's
+`host.name` (Beats, Elastic Agent; also nested as `host: {name}`), syslog relays'
+`hostname`/`host`, Windows event forwarding's `computer_name`."""
+
+
+def machine_of(obj: dict[str, Any]) -> str:
+    """The machine a record names (`_HOST_KEYS`), as its short name in lower case
+    (`APP-03.fernhill.local` → `app-03`), or "" when it names none."""
+    for key in _HOST_KEYS:
+        v = obj.get(key)
+        if isinstance(v, dict):
+            v = v.get("name") or v.get("hostname")
+        if type(v) is str and (v := v.strip()):
+            # a name's first label; an address as it is
+            return v if v.replace(".", "").isdigit() else v.split(".", 1)[0].lower()
+    return ""
+
+
 _SERVICE_KEYS = ("service.name", "service_name", "app")
 """Where a record names its service when it has no `service` key (OpenTelemetry)."""
 _LEVEL_GUESS = re.compile(r"\b(FATAL|PANIC|CRITICAL|ERROR|ERR|WARN(?:ING)?|INFO|DEBUG)\b", re.I)
@@ -1253,6 +1272,9 @@ def read_jsonl_logs(
                         break
                 else:
                     svc = default_service
+                    host = machine_of(obj)
+                    if host:
+                        table.hosts[row] = host
             if type(svc) is not str:
                 svc = str(svc)
             node = obj.get("node")

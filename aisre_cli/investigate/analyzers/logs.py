@@ -101,12 +101,22 @@ _GO_FAILURE = "TLS handshake error from"
 """The same from Go's net/http server (`http: TLS handshake error from 10.0.0.7:5123:
 remote error: tls: bad certificate`), written through the standard logger, which a
 collector often files at info."""
-_SUPERVISOR_RESTARTS = ("restart counter is at", "repeated too quickly", "too many start retries")
-"""A process manager saying it restarted a service that died, written at info:
-systemd's `Scheduled restart job, restart counter is at 3.` and `Start request
-repeated too quickly.` (it gave up), supervisord's `gave up: web entered FATAL state,
-too many start retries too quickly`. On a plain machine these are what a container's
-restart counter is on a cluster, so they count as the crashes they report
+_SUPERVISOR_RESTARTS = (
+    "restart counter is at",
+    "repeated too quickly",
+    "too many start retries",
+    "terminated unexpectedly",
+    "automatically disabled due to a series of failures",
+)
+"""A process manager saying a service it runs died (and that it restarted it, or gave
+up): systemd's `Scheduled restart job, restart counter is at 3.` and `Start request
+repeated too quickly.`, written at info; supervisord's `gave up: web entered FATAL
+state, too many start retries too quickly`; Windows' Service Control Manager's `The
+Billing service terminated unexpectedly.  It has done this 3 time(s).` (events 7031,
+7034) and IIS' `Application pool 'BookingPool' is being automatically disabled due to
+a series of failures in the process(es) serving that application pool` (WAS 5002,
+rapid-fail protection). On a plain machine these are what a container's restart
+counter is on a cluster, so they count as the crashes they report
 (`LOG_FAMILY_PATTERNS`' restarts)."""
 _START_BANNER = re.compile(
     r"\blistening on\b|\bnow listening on:|\bstarted \S+ in [\d.]+ s|"
@@ -291,6 +301,9 @@ def continues(kind: str, msg: str, folded: int) -> int:
 def is_frame(msg: str) -> bool:
     """A Java stack frame record (`\tat com.foo.Bar.baz(Bar.java:42)`)."""
     return _JAVA_CALL.match(msg) is not None
+
+
+_RESTARTS_RX = next(rx for fam, rx in _FAMILY_RX if fam == "restarts")
 
 
 def log_family(template: str) -> str | None:
@@ -496,6 +509,11 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
         t = _template(text)
         lv = _event_level(level[i], msg[i])
         fam = log_family(t)
+        if fam is None and "\n" in text and _RESTARTS_RX.search(text):
+            # a crash report of several lines whose verdict is not its first: .NET's
+            # `Application: w3wp.exe` … `Description: The process was terminated due to
+            # an unhandled exception.` (Windows event 1026)
+            fam = "restarts"
         if i in starts:
             # a start banner: a restart loop when there are many, spread over the
             # incident; a rollout starting each pod once is no finding

@@ -1224,6 +1224,11 @@ def _host_of(s: Series) -> str:
     return _host_label(s) or _instance_host(s)
 
 
+MACHINE_PREFIXES = ("node_", "windows_")
+"""Metric names of the collectors that measure a machine: node_exporter's and
+windows_exporter's. The host they are scraped at is a machine (`placed_on`)."""
+
+
 def placed_on(
     series: list[Series], placements: Iterable[tuple[str, str, str]] = ()
 ) -> dict[str, dict[str, float]]:
@@ -1235,7 +1240,7 @@ def placed_on(
     name (`db-01:9187`): the machine node_exporter is scraped at on that host
     (`host_series`); in a cluster a pod's address is not its node's, and places
     nothing."""
-    nodes = {h for x in series if x.name.startswith("node_") and (h := _instance_host(x))}
+    nodes = {h for x in series if x.name.startswith(MACHINE_PREFIXES) and (h := _instance_host(x))}
     pods: dict[tuple[str, str], set[str]] = defaultdict(set)
     for s in series:
         host = _host_label(s) or (h if (h := _instance_host(s)) in nodes else "")
