@@ -384,6 +384,15 @@ def test_optional_files_may_be_missing(tmp_path: Path) -> None:
         # windows_exporter's (formerly wmi_exporter's) job as its docs name it
         ({"job": "windows", "instance": "web-01:9182", "role": "web"}, None),
         ({"job": "wmi", "instance": "sql-01:9182"}, None),
+        # a CloudWatch namespace as a job, the resource in YACE's dimension labels
+        ({"job": "aws_lambda", "dimension_FunctionName": "track-parcel"}, "track-parcel"),
+        ({"job": "aws_rds", "name": "arn:aws:rds:eu-west-1:1:db:x"}, None),
+        (
+            {"job": "aws_apigateway", "dimension_ApiName": "public", "dimension_Stage": "prod"},
+            "public",
+        ),
+        # Powertools' `service` dimension on a function's own (EMF) metrics
+        ({"job": "aws_parcelwise", "dimension_service": "rate-quote"}, "rate-quote"),
         # words are not suffixes: Kubernetes' random suffixes have no vowels
         ({"job": "kubelet", "pod": "api-proxy-5f6585d649-fnmft"}, "api-proxy"),
         ({"job": "kubelet", "pod": "debug-shell"}, "debug-shell"),

@@ -4570,6 +4570,16 @@ def test_a_short_name_of_one_service_is_that_service_and_so_is_its_iis_pool() ->
     assert by_name["bigip_vs_tot_requests"] == "f5-bigip"
     assert by_name["windows_iis_current_application_pool_state"] == "booking-web"
     assert by_name["orders_replica_lag_seconds"] == "orders"
+    # one of a service's parts named after it: an Aurora cluster's instance
+    part = series("aws_rds_cpuutilization_average", "orders-db-instance-1", 20.0)
+    b = run(replace(ctx, series=[*ctx.series, part]))
+    assert {s.name: s.service for s in b.ctx.series}[
+        "aws_rds_cpuutilization_average"
+    ] == "orders-db"
+    # … not another service whose name extends it
+    other = series("http_requests_total", "orders-db-exporter", 3.0)
+    c = run(replace(ctx, series=[*ctx.series, other]))
+    assert {s.name: s.service for s in c.ctx.series}["http_requests_total"] == "orders-db-exporter"
     assert a.ctx.alert.service == "booking-web" and a.ctx.alerts[0].service == "booking-web"
 
 

@@ -167,6 +167,14 @@ def observed_families(series: list[Series], matcher: FamilyMatcher) -> dict[str,
     return out
 
 
+_PART = re.compile(
+    r"(?:(?:instance|node|replica|reader|writer|primary|secondary|shard)-?)?\d+"
+    r"|reader|writer|primary|secondary|replica",
+    re.IGNORECASE,
+)
+"""What a name adds to its service's to name one of its parts: an instance, a node, a
+replica, a shard (`-instance-1`, `-reader`, `-2`); not another word (`rw-trip-express`
+is no part of rw-trip)."""
 _POOL_SUFFIX = re.compile(r"[-_.]?(?:app)?pool$", re.IGNORECASE)
 """IIS names an application's pool after it (`BookingPool`, `Records_AppPool`), and
 windows_exporter labels the pool's series with it (`app`)."""
@@ -203,6 +211,15 @@ def _series_in_topology(
         if alt and alt in named:
             return replace(s, service=alt)
     alias = _word_alias(s.service, by_word) if by_word else ""
+    if not alias:
+        # one of a service's parts, named after it: an Aurora cluster's instance
+        # (`billing-db-instance-1`), a cache's node, a replica
+        parts = [
+            n
+            for n in named
+            if s.service.startswith(n + "-") and _PART.fullmatch(s.service[len(n) + 1 :])
+        ]
+        alias = max(parts, key=len) if parts else ""
     return replace(s, service=alias) if alias else s
 
 

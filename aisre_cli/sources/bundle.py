@@ -433,6 +433,9 @@ _COLLECTOR_JOB = re.compile(
     # node_exporter scraped as the Prometheus docs name the job, and windows_exporter
     # (formerly wmi_exporter) as its docs name it: the machine's collectors
     r"|^node$|^windows$|^wmi$"
+    # a CloudWatch namespace as YACE names its metrics (`aws_lambda`, `aws_rds`): where
+    # the series came from; its `dimension_*` labels name the resource
+    r"|^aws_[a-z0-9_]+$"
     r"|^dotnet-monitor$|^(telegraf|grafana-agent|alloy|vmagent|datadog-agent|fluent-bit)$"
     # a mesh's sidecar scrape (Istio's envoy-stats, Consul Connect's): the proxy of
     # whichever service it sits beside (`local_cluster`, the pod)
@@ -497,6 +500,15 @@ WELL_KNOWN_SERVICE_LABELS: tuple[str, ...] = (
     "dimension_TableName",
     "dimension_DomainName",
     "dimension_ServiceName",
+    # … an API Gateway API by its name, a Kinesis stream, an RDS Proxy, an EventBridge
+    # bus, an SNS topic; and the `service` dimension Powertools for AWS Lambda puts on
+    # the metrics a function emits (EMF), as YACE exports them
+    "dimension_ApiName",
+    "dimension_StreamName",
+    "dimension_DBProxyName",
+    "dimension_EventBusName",
+    "dimension_TopicName",
+    "dimension_service",
 )
 """Labels other stacks name a service by, tried after a profile's `service_labels` and
 before the pod's workload."""
