@@ -148,6 +148,26 @@ def cands(a: Analysis, kind: str, service: str | None = None) -> list[Candidate]
         ("consul_unhealthy_services", "availability", True, "gauge", "service"),
         ("envoy_cluster_membership_healthy", "availability", False, "updown", "service"),
         ("cert_days_until_expiry", "certificates", False, "countdown", "service"),
+        # CloudWatch, as YACE names it: API Gateway's Count and a stream's incoming
+        # records are demand; a stream's provisioned throughput exceeded is its calls
+        # throttled; how far a consumer reads behind; a queue's messages waiting; a
+        # cache's evictions; Step Functions' timed-out executions; Lambda's dropped
+        # asynchronous events (errors, not the wire's drops)
+        ("aws_apigateway_count_sum", "traffic", True, "counter", "service"),
+        ("aws_kinesis_incoming_records_sum", "traffic", True, "counter", "service"),
+        ("aws_dynamodb_consumed_write_capacity_units_sum", "traffic", True, "counter", "service"),
+        ("aws_kinesis_read_provisioned_throughput_exceeded_sum", "cpu", True, "counter", "service"),
+        ("aws_lambda_iterator_age_maximum", "latency", True, "gauge", "service"),
+        (
+            "aws_sqs_approximate_number_of_messages_visible_maximum",
+            "connections",
+            True,
+            "gauge",
+            "service",
+        ),
+        ("aws_elasticache_evictions_sum", "memory", True, "counter", "service"),
+        ("aws_states_executions_timed_out_sum", "errors", True, "counter", "service"),
+        ("aws_lambda_async_events_dropped_sum", "errors", True, "counter", "service"),
         # RCAEval-style per-service columns; node load, not "workload"
         ("cartservice_workload", "traffic", True, "gauge", "service"),
         ("node_load15", "cpu", True, "gauge", "node"),
@@ -4678,6 +4698,53 @@ def test_free_space_draining_to_nothing_ran_out_when_it_did() -> None:
     ctx.topology = Topology(depends_on={"web": ["api"], "api": ["orders-db"], "orders-db": []})
     (sat,) = cands(run(ctx), "resource_saturation", "orders-db")
     assert sat.subject == "disk" and sat.features["kind_signal"] > 0.5
+
+
+def test_a_managed_stores_namespace_says_its_technology_and_a_reply_names_it() -> None:
+    """YACE's `aws_elasticache_*` is a Redis or a Memcached, `aws_rds_*` a MySQL or a
+    PostgreSQL: a client's error in Redis' own words (`ResponseError: OOM command not
+    allowed when used memory > 'maxmemory'`, no service named) is the one Redis it
+    calls."""
+    kinds = dep_an.store_kinds(
+        [
+            series("aws_elasticache_evictions_sum", "rate-cache", 1.0),
+            series("aws_rds_cpuutilization_average", "billing-db", 1.0),
+            series("aws_lambda_errors_sum", "rate-quote", 1.0),
+        ]
+    )
+    assert kinds == {
+        "rate-cache": {"redis", "memcached"},
+        "billing-db": {"mysql", "postgresql"},
+    }
+    calls = Topology(depends_on={"rate-quote": ["rate-cache", "billing-db", "northpost"]})
+    reply = "[ERROR] ResponseError: OOM command not allowed when used memory > 'maxmemory'."
+    assert dep_an.store_named(reply, "rate-quote", calls, kinds) == "rate-cache"
+    assert dep_an.store_named("carrier timed out", "rate-quote", calls, kinds) is None
+
+
+def test_a_used_share_pinned_at_its_whole_ran_out_when_it_got_there() -> None:
+    """ElastiCache's DatabaseMemoryUsagePercentage climbs from 85 to 99.9 of maxmemory
+    and stays: a ramp no point of which stands out, full from when it reached 99. A
+    share that goes past its whole (a container's memory as a share of its request,
+    116%), or that was always nearly full, is no such proof."""
+    from aisre_cli.investigate.analyzers.metrics import pinned_full, ran_out
+
+    m = FamilyMatcher()
+    name = "aws_elasticache_database_memory_usage_percentage_average"
+    ts = [T0 + i * STEP for i in range(N)]
+    at = (FAULT - T0) / (N * STEP)
+
+    def climb(top: float, start: float = 85.0) -> Series:
+        vals = [min(top, start + (top - start) * (t - T0) / (FAULT - T0)) for t in ts]
+        return Series(name, "rate-cache", {}, ts, vals)
+
+    (f,) = ran_out([climb(99.9)], m, ALERT)
+    assert f.family == "memory" and f.direction == 1 and abs(f.onset - FAULT) <= 2 * STEP
+    assert ran_out([climb(116.0)], m, ALERT) == []
+    assert ran_out([climb(99.9, start=97.0)], m, ALERT) == []
+    assert pinned_full([(0.0, 80.0), (1.0, 99.5)], "percent") is None  # one point
+    assert pinned_full([(0.0, 80.0), (1.0, 99.5), (2.0, 99.6)], "gauge") is None
+    assert at > 0
 
 
 def test_a_saturation_nothing_followed_off_the_pages_path_explains_little() -> None:

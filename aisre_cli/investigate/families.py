@@ -118,6 +118,10 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"upstream_rq_5",
         r"grpc_.*(unavailable|internal|deadline)",
         r"deadlock",  # postgres_exporter's `pg_stat_database_deadlocks`: transactions aborted
+        # CloudWatch: Step Functions' executions that timed out, Lambda's asynchronous
+        # events it dropped (not the wire's packets)
+        r"^(?!.*(tcp|net|socket)).*(^|_)timed_out($|_)",
+        r"events_dropped",
     ],
     "latency": [
         r"latenc",
@@ -151,6 +155,9 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"(^|_)rq_time",
         r"age_of_oldest",
         r"(^|_)mean_(seconds|milliseconds|ms)$",  # a statement's or search's mean time
+        # how far behind a stream's consumer reads (Kinesis' and Lambda's IteratorAge),
+        # how old an asynchronous event is when a function gets it
+        r"iterator_age|(^|_)event_age",
     ],
     "connections": [
         # connections held (not the counters of those ever accepted: traffic)
@@ -177,6 +184,8 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         REQUESTS_IN_PROGRESS,
         r"concurren(t|cy|cies)",
         r"active_quer(y|ies)",  # a database's statements running now (Datadog, OTel)
+        # messages waiting in a queue, or taken and not yet done (SQS)
+        r"messages_(not_)?visible",
     ],
     "disk": [
         r"disk",
@@ -200,6 +209,8 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"oom",
         r"resident",
         r"mebibytes",
+        # a cache dropping keys to make room (Redis', Memcached's, ElastiCache's)
+        r"(^|_)evict(ions?|ed)?($|_)",
     ],
     "cpu": [
         r"cpu",
@@ -208,6 +219,9 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"(^|_)load_(1|5|15)$",  # Datadog's `system.load.1`
         r"(^|_)load_average",
         r"millicores",
+        # a stream's or a table's provisioned throughput exceeded: its calls throttled
+        # (Kinesis' ProvisionedThroughputExceeded), capacity and not demand
+        r"throughput_exceeded",
     ],
     "network": [
         # faults on the wire, not volume: drops, loss, retransmits, resets, interface
@@ -267,6 +281,11 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         # a consumer's own work, its demand: Kafka's fetch manager's records consumed,
         # RabbitMQ's messages delivered to consumers
         r"records?_consumed|messages?_consumed|consumed_(records|messages)|messages_delivered",
+        # CloudWatch's demand: API Gateway's Count of requests, a Kinesis stream's
+        # incoming records, messages sent to an SQS queue, Step Functions' executions
+        # started, the capacity units a DynamoDB table consumed
+        r"apigateway_count|(^|_)incoming_(records|bytes)|messages_sent|executions_started",
+        r"consumed_(read|write)_capacity",
     ],
 }
 

@@ -260,19 +260,23 @@ about what it got back (`price must be positive (from pricing)`, `cannot deseria
 STORE_SERIES: dict[str, re.Pattern[str]] = {
     tech: re.compile(rx)
     for tech, rx in {
-        "mysql": r"^mysql_",
-        "postgresql": r"^(pg_|postgres_|postgresql_)",
-        "redis": r"^redis_",
-        "mongodb": r"^mongodb_",
-        "kafka": r"^kafka_",
-        "rabbitmq": r"^rabbitmq_",
-        "memcached": r"^memcached_",
-        "elasticsearch": r"^(elasticsearch_|opensearch_)",
-        "cassandra": r"^cassandra_",
+        "mysql": r"^mysql_|^aws_rds_",
+        "postgresql": r"^(pg_|postgres_|postgresql_)|^aws_rds_",
+        "redis": r"^redis_|^aws_(elasticache|memorydb)_",
+        "mongodb": r"^mongodb_|^aws_docdb_",
+        "kafka": r"^kafka_|^aws_kafka_",
+        "rabbitmq": r"^rabbitmq_|^aws_amazonmq_",
+        "memcached": r"^memcached_|^aws_elasticache_",
+        "elasticsearch": r"^(elasticsearch_|opensearch_)|^aws_es_",
+        "cassandra": r"^cassandra_|^aws_cassandra_",
     }.items()
 }
 """Which store a service is, by its exporter's metric names (mysqld_exporter's
-`mysql_*`, postgres_exporter's `pg_*`, …)."""
+`mysql_*`, postgres_exporter's `pg_*`, …), or by the CloudWatch namespace of the
+managed store it is, as YACE names it: an RDS instance is MySQL or PostgreSQL, an
+ElastiCache cluster Redis or Memcached, MemoryDB Redis, DocumentDB MongoDB, MSK Kafka,
+Amazon MQ RabbitMQ, OpenSearch Service OpenSearch, Keyspaces Cassandra. A client's
+error in one of those technologies' words is then that store's (`store_named`)."""
 STORE_PORTS: dict[str, tuple[int, ...]] = {
     "mysql": (3306,),
     "postgresql": (5432,),
@@ -300,7 +304,9 @@ STORE_LOG: dict[str, re.Pattern[str]] = {
     for tech, rx in {
         "mysql": r"\bmysql|mariadb|innodb",
         "postgresql": r"postgres|\bpq: |sqlstate|psycopg|npgsql",
-        "redis": r"\bredis|\breadonly you can",
+        # Redis' own replies, quoted by any client: `OOM command not allowed when used
+        # memory > 'maxmemory'`, `READONLY You can't write against a read only replica`
+        "redis": r"\bredis|\breadonly you can|\boom command not allowed",
         "mongodb": r"mongo|notwritableprimary",
         "kafka": r"\bkafka",
         "rabbitmq": r"rabbitmq|\bamqp",

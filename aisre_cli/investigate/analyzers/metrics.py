@@ -1995,12 +1995,18 @@ def ran_out(
         if id(s) in found or len(s.values) < MIN_BASE_POINTS:
             continue
         cls = matcher.classify(s.name, s.labels)
-        # free space only: a used share over its whole is no proof (a container's
-        # memory "percent" is often of its request, which it may exceed, 116%, and live)
-        if cls.family not in RAN_OUT_FAMILIES or cls.bad_up:
+        if cls.family not in RAN_OUT_FAMILIES:
             continue
         pts = [(t, v) for t, v in zip(s.timestamps, s.values, strict=False) if math.isfinite(v)]
         if len(pts) < MIN_BASE_POINTS:
+            continue
+        if cls.bad_up:
+            # a used share over its whole is no proof in general (a container's memory
+            # "percent" is often of its request, which it may exceed, 116%, and live);
+            # one pinned at its whole is (`pinned_full`)
+            pinned = pinned_full(pts, cls.shape)
+            if pinned is not None and pinned <= alert_ts + lookahead_s:
+                out.append(_ran_out_finding(s, cls, pts, pinned, up=True))
             continue
         whole = max(v for _, v in pts)
         if whole <= 0 or pts[0][1] < RAN_OUT_FROM * whole:
@@ -2010,26 +2016,52 @@ def ran_out(
         at = next((pts[i][0] for i in out_at if i + 1 == len(pts) or i + 1 in out_at), None)
         if at is None or at > alert_ts + lookahead_s:
             continue
-        level = pts[-1][1]
-        out.append(
-            MetricFinding(
-                series=s,
-                family=cls.family,
-                direction=-1,
-                z=50.0,
-                rel=(level - pts[0][1]) / pts[0][1],
-                baseline=pts[0][1],
-                level=level,
-                peak=min(v for _, v in pts),
-                onset=float(at),
-                strength=1.0,
-                bad=True,
-                scope=cls.scope,
-                known=cls.known,
-                shape=cls.shape,
-            )
-        )
+        out.append(_ran_out_finding(s, cls, pts, float(at), up=False))
     return out
+
+
+FULL_FROM = 99.0
+"""A used percentage at or over this, and not past 100.5, is its whole."""
+FULL_BEFORE = 95.0
+"""... having been under this before: a store that sits full is how it is run (a cache
+that evicts), not an event."""
+
+
+def pinned_full(pts: Sequence[tuple[float, float]], shape: str) -> float | None:
+    """When a used percentage (`shape` percent) reached its whole and stayed there to
+    the end, two points at least (ElastiCache's `DatabaseMemoryUsagePercentage` at
+    99.9 of maxmemory, a volume 100% used); None when it did not, went past 100.5 (a
+    share of a request, not of a limit), or was always that full."""
+    if shape != "percent" or len(pts) < 2:
+        return None
+    if max(v for _, v in pts) > 100.5 or min(v for _, v in pts) >= FULL_BEFORE:
+        return None
+    k = len(pts)
+    while k > 0 and pts[k - 1][1] >= FULL_FROM:
+        k -= 1
+    return pts[k][0] if len(pts) - k >= 2 else None
+
+
+def _ran_out_finding(
+    s: Series, cls: SignalClass, pts: Sequence[tuple[float, float]], at: float, up: bool
+) -> MetricFinding:
+    level = pts[-1][1]
+    return MetricFinding(
+        series=s,
+        family=cls.family,
+        direction=1 if up else -1,
+        z=50.0,
+        rel=(level - pts[0][1]) / pts[0][1] if pts[0][1] else 1.0,
+        baseline=pts[0][1],
+        level=level,
+        peak=(max if up else min)(v for _, v in pts),
+        onset=float(at),
+        strength=1.0,
+        bad=True,
+        scope=cls.scope,
+        known=cls.known,
+        shape=cls.shape,
+    )
 
 
 def _counts_down(s: Series) -> bool:
