@@ -622,6 +622,20 @@ def test_what_failed_is_read_with_the_message(tmp_path: Path) -> None:
         {"level": "info", "msg": "served", "error": "none"},
         {"level": "error", "msg": "db: conn refused", "error": "conn refused"},
         {"level": "error", "msg": "odd", "error": {"code": 3}},
+        # Powertools for AWS Lambda: Python's traceback under `exception` (its last line
+        # is the exception), TypeScript's `error` object
+        {
+            "level": "ERROR",
+            "message": "Failed to record pickup charge",
+            "exception_name": "QueryCanceled",
+            "exception": 'Traceback (most recent call last):\n  File "app.py", line 84, in h\n'
+            "QueryCanceled: canceling statement due to statement timeout\n",
+        },
+        {
+            "level": "ERROR",
+            "message": "Quote failed",
+            "error": {"name": "TimeoutError", "message": "northpost did not answer", "stack": "x"},
+        },
     ]
     (root / "logs" / "pay.jsonl").write_text(
         "".join(json.dumps({"ts": "2023-11-14T22:30:00Z", **r}) + "\n" for r in recs)
@@ -634,6 +648,9 @@ def test_what_failed_is_read_with_the_message(tmp_path: Path) -> None:
         "served",
         "db: conn refused",
         "odd",
+        "Failed to record pickup charge: QueryCanceled: canceling statement due to statement"
+        " timeout",
+        "Quote failed: TimeoutError: northpost did not answer",
     ]
 
 

@@ -160,12 +160,13 @@ def cands(a: Analysis, kind: str, service: str | None = None) -> list[Candidate]
         ("aws_lambda_iterator_age_maximum", "latency", True, "gauge", "service"),
         (
             "aws_sqs_approximate_number_of_messages_visible_maximum",
-            "connections",
+            "latency",
             True,
             "gauge",
             "service",
         ),
         ("aws_elasticache_evictions_sum", "memory", True, "counter", "service"),
+        ("aws_lambda_throttles_sum", "connections", True, "counter", "service"),
         ("aws_states_executions_timed_out_sum", "errors", True, "counter", "service"),
         ("aws_lambda_async_events_dropped_sum", "errors", True, "counter", "service"),
         # RCAEval-style per-service columns; node load, not "workload"
@@ -4720,6 +4721,9 @@ def test_a_managed_stores_namespace_says_its_technology_and_a_reply_names_it() -
     reply = "[ERROR] ResponseError: OOM command not allowed when used memory > 'maxmemory'."
     assert dep_an.store_named(reply, "rate-quote", calls, kinds) == "rate-cache"
     assert dep_an.store_named("carrier timed out", "rate-quote", calls, kinds) is None
+    # PostgreSQL's own words, through any driver
+    pg = "QueryCanceled: canceling statement due to statement timeout"
+    assert dep_an.store_named(pg, "rate-quote", calls, kinds) == "billing-db"
 
 
 def test_a_used_share_pinned_at_its_whole_ran_out_when_it_got_there() -> None:

@@ -156,8 +156,10 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"age_of_oldest",
         r"(^|_)mean_(seconds|milliseconds|ms)$",  # a statement's or search's mean time
         # how far behind a stream's consumer reads (Kinesis' and Lambda's IteratorAge),
-        # how old an asynchronous event is when a function gets it
-        r"iterator_age|(^|_)event_age",
+        # how old an asynchronous event is when a function gets it, and the messages an
+        # SQS queue holds waiting or taken and not yet done: its consumer's backlog, as
+        # a Kafka consumer's lag is (a managed queue does not run out of room)
+        r"iterator_age|(^|_)event_age|messages_(not_)?visible",
     ],
     "connections": [
         # connections held (not the counters of those ever accepted: traffic)
@@ -183,9 +185,9 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         # `max_request_concurrencies`, Lambda's `concurrent_executions` too)
         REQUESTS_IN_PROGRESS,
         r"concurren(t|cy|cies)",
+        # a function's invocations throttled: its concurrency ran out, not a CPU quota
+        r"lambda_throttles",
         r"active_quer(y|ies)",  # a database's statements running now (Datadog, OTel)
-        # messages waiting in a queue, or taken and not yet done (SQS)
-        r"messages_(not_)?visible",
     ],
     "disk": [
         r"disk",

@@ -1048,10 +1048,19 @@ FAILED_LEVELS = frozenset({"warn", "error", "fatal"})
 def with_failure(msg: str, obj: dict[str, Any]) -> str:
     """A record's message with what failed, where its logger keeps that beside it: zap,
     zerolog and logrus write `"msg": "call paylane failed", "error": "…tls: expired
-    certificate"`. Unchanged where the message already says it."""
+    certificate"`; Powertools for AWS Lambda writes an exception's traceback under
+    `exception` (Python: its last line is the exception, `QueryCanceled: canceling
+    statement due to statement timeout`) or an `error` object (TypeScript: its `name` and
+    `message`). Unchanged where the message already says it."""
     err = obj.get("error")
     if err is None:
         err = obj.get("err")
+    if isinstance(err, dict):
+        said = [x for k in ("name", "message") if type(x := err.get(k)) is str and x]
+        err = ": ".join(said) if said else None
+    if err is None and type(exc := obj.get("exception")) is str:
+        last = [x.strip() for x in exc.strip().splitlines() if x.strip()]
+        err = last[-1] if last else None
     if type(err) is str and err and err not in msg:
         return f"{msg}: {err}"
     return msg
@@ -1299,7 +1308,7 @@ def read_jsonl_logs(
             lvl_append(lvl)
             if type(msg) is not str:
                 msg = str(msg)
-            if lvl in FAILED_LEVELS and ("error" in obj or "err" in obj):
+            if lvl in FAILED_LEVELS and ("error" in obj or "err" in obj or "exception" in obj):
                 msg = with_failure(msg, obj)
             msg_append(msg)
             fi_append(file_idx)

@@ -303,7 +303,9 @@ STORE_LOG: dict[str, re.Pattern[str]] = {
     tech: re.compile(rx + "|" + _port_rx(STORE_PORTS[tech]), re.IGNORECASE)
     for tech, rx in {
         "mysql": r"\bmysql|mariadb|innodb",
-        "postgresql": r"postgres|\bpq: |sqlstate|psycopg|npgsql",
+        # … and PostgreSQL's own words, quoted by any driver: `canceling statement due to
+        # statement timeout` (SQLSTATE 57014)
+        "postgresql": r"postgres|\bpq: |sqlstate|psycopg|npgsql|canceling statement due to",
         # Redis' own replies, quoted by any client: `OOM command not allowed when used
         # memory > 'maxmemory'`, `READONLY You can't write against a read only replica`
         "redis": r"\bredis|\breadonly you can|\boom command not allowed",
