@@ -1396,6 +1396,22 @@ def test_an_outside_host_names_the_service_its_words_do(host: str, who: str | No
     assert metric_an.host_service(host, by_flat, first=False) == who
 
 
+@pytest.mark.parametrize(
+    ("host", "who"),
+    [
+        # the name but for the word saying what kind of thing it is
+        ("https://scheduling.fernhill.local:5001/health", "scheduling-svc"),
+        ("records.fernhill.local", "records-api"),
+        # a last word that says which, not what kind (`-web`), or two services alike
+        ("https://booking.fernhill.example/", None),
+        ("https://billing.fernhill.local/", None),
+    ],
+)
+def test_a_host_names_a_service_by_its_name_less_its_kind_word(host: str, who: str | None) -> None:
+    names = ("scheduling-svc", "records-api", "booking-web", "billing-api", "billing-service")
+    assert metric_an.host_service(host, {x: x for x in names}) == who
+
+
 def test_an_outside_api_known_by_a_host_its_name_does_not_hold_is_tied_to_it() -> None:
     """carrier-rates-api's host is api.carrierhub.example: its words are not the name's.
     Where api calls that one outside host and the topology gives api one callee with no

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from aisre_cli.investigate.analyzers.changes import OWN_TIMEOUT_S
 from aisre_cli.investigate.analyzers.logs import LogFinding
 from aisre_cli.investigate.analyzers.metric_edges import is_client_side, peer_of
+from aisre_cli.investigate.analyzers.metrics import KIND_WORDS as _KIND_WORDS
 from aisre_cli.investigate.analyzers.metrics import MetricFinding, median
 from aisre_cli.investigate.families import DOWN_LOG, READ_ONLY_LOG
 from aisre_cli.model import LogTable, Series, Topology
@@ -164,10 +165,6 @@ def _name_rx(name: str) -> re.Pattern[str]:
     if len(words) >= 2 and words[-1] in _KIND_WORDS and sum(map(len, words[:-1])) >= 5:
         body = f"{body}|" + r"[-_. ]".join(words[:-1])
     return re.compile(r"(?<![\w-])(?:" + body + r")(?![\w-])")
-
-
-_KIND_WORDS = frozenset({"api", "svc", "service", "server"})
-"""Last words of a service's name that say what it is, not which one."""
 
 
 def named_in(lf: LogFinding, services: Iterable[str], logs: LogTable | None) -> list[str]:

@@ -1135,11 +1135,17 @@ def attribute_by_url(series: list[Series], services: set[str]) -> list[Series]:
     return out
 
 
+KIND_WORDS = frozenset({"api", "svc", "service", "server"})
+"""Last words of a service's name that say what it is, not which one: people and code
+write `scheduling-svc` as `scheduling`, `postmark-api` as `Postmark`."""
+
+
 def host_service(target: str, by_flat: dict[str, str], first: bool = True) -> str | None:
     """The service (`by_flat`: lower-cased name → name) a URL or host names: one whose
     name has several words, all of them in the host (`api.surescripts.com` is
     surescripts-api's, not api's), else (`first`) the one its first DNS label is
-    (in-cluster DNS puts the service first), else, for an outside host, the one-word
+    (in-cluster DNS puts the service first), or whose name it is but for a last word
+    saying what kind of thing it is (`KIND_WORDS`), else, for an outside host, the one-word
     service a word of its later labels is (`api.cardnet-sandbox.example` is
     cardnet's). None for a host naming none, or two."""
     labels, words = host_words(target)
@@ -1154,6 +1160,16 @@ def host_service(target: str, by_flat: dict[str, str], first: bool = True) -> st
         return fits[0]
     if not fits and first and labels[0] in by_flat:
         return by_flat[labels[0]]
+    if not fits and first:
+        # the service's name without the word saying what kind of thing it is
+        # (`scheduling.fernhill.local` is scheduling-svc's)
+        kin = [
+            x
+            for k, x in by_flat.items()
+            if (p := k.rsplit("-", 1))[0] == labels[0] and len(p) == 2 and p[1] in KIND_WORDS
+        ]
+        if len(kin) == 1:
+            return kin[0]
     if not fits and not _INTERNAL_HOST & set(labels):
         # an outside host naming a one-word service past its first label
         # (`api.cardnet-sandbox.example` is cardnet's), not a generic word of hosts
