@@ -343,6 +343,11 @@ def test_a_crash_report_whose_verdict_is_not_its_first_line_is_a_restart() -> No
     ]
     (g,) = run(recs).findings
     assert g.family == "restarts" and g.restarted
+    # a client's connection to its database lost is no crash of the client's own
+    lost = "Error: Connection terminated unexpectedly"
+    recs = heartbeat("api") + [Rec(REF + 60 + k * 200.0, lost, "error", "api") for k in range(4)]
+    (h,) = run(recs).findings
+    assert h.family != "restarts" and not h.restarted
 
 
 def test_unknown_level_counts_as_error() -> None:

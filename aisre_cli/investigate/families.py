@@ -929,7 +929,9 @@ LOG_FAMILY_PATTERNS: dict[str, str] = {
     r"fatal error|exited with code|killed|core dumped|"
     # a process manager restarting what died (`logs._SUPERVISOR_RESTARTS`)
     r"restart counter is at|repeated too quickly|too many start retries|"
-    r"terminated unexpectedly|automatically disabled due to a series of failures|"
+    # (Windows' Service Control Manager: `The X service terminated unexpectedly`; not a
+    # client's `Connection terminated unexpectedly`, node-postgres' lost connection)
+    r"service terminated unexpectedly|automatically disabled due to a series of failures|"
     # .NET's and Windows' own word that a process died: the runtime's unhandled
     # exception (event 1026), Windows Error Reporting's faulting application (1000),
     # IIS' worker process lost (WAS 5011)

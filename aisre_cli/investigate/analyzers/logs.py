@@ -105,7 +105,7 @@ _SUPERVISOR_RESTARTS = (
     "restart counter is at",
     "repeated too quickly",
     "too many start retries",
-    "terminated unexpectedly",
+    "service terminated unexpectedly",
     "automatically disabled due to a series of failures",
 )
 """A process manager saying a service it runs died (and that it restarted it, or gave
