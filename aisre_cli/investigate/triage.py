@@ -309,6 +309,7 @@ def _by_machine(table: LogTable, known: set[str], series: list[Series]) -> LogTa
     booking-web's). Otherwise a record stays the file's. A new table."""
     on = metric_an.placed_on(series)
     words = {s: ws for s in known if (ws := _own_words(s))}
+    every = sorted(words)
     svc = list(table.service)
     moved = False
     for row, host in table.hosts.items():
@@ -319,7 +320,7 @@ def _by_machine(table: LogTable, known: set[str], series: list[Series]) -> LogTa
             text = table.msg[row].lower()
             named = [
                 s
-                for s in (cands or sorted(words))
+                for s in (cands or every)
                 if any(
                     w in text and re.search(rf"(?<![a-z0-9]){re.escape(w)}", text)
                     for w in words.get(s, ())
