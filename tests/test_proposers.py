@@ -150,8 +150,8 @@ def cands(a: Analysis, kind: str, service: str | None = None) -> list[Candidate]
         ("cert_days_until_expiry", "certificates", False, "countdown", "service"),
         # CloudWatch, as YACE names it: API Gateway's Count and a stream's incoming
         # records are demand; a stream's provisioned throughput exceeded is its calls
-        # throttled; how far a consumer reads behind; a queue's messages waiting; a
-        # cache's evictions; Step Functions' timed-out executions; Lambda's dropped
+        # throttled; how far a consumer reads behind; a queue's messages waiting;
+        # Step Functions' timed-out executions; Lambda's dropped
         # asynchronous events (errors, not the wire's drops)
         ("aws_apigateway_count_sum", "traffic", True, "counter", "service"),
         ("aws_kinesis_incoming_records_sum", "traffic", True, "counter", "service"),
@@ -165,7 +165,6 @@ def cands(a: Analysis, kind: str, service: str | None = None) -> list[Candidate]
             "gauge",
             "service",
         ),
-        ("aws_elasticache_evictions_sum", "memory", True, "counter", "service"),
         ("aws_lambda_throttles_sum", "connections", True, "counter", "service"),
         ("aws_states_executions_timed_out_sum", "errors", True, "counter", "service"),
         ("aws_lambda_async_events_dropped_sum", "errors", True, "counter", "service"),
@@ -4737,6 +4736,11 @@ def test_a_managed_stores_namespace_says_its_technology_and_a_reply_names_it() -
     reply = "[ERROR] ResponseError: OOM command not allowed when used memory > 'maxmemory'."
     assert dep_an.store_named(reply, "rate-quote", calls, kinds) == "rate-cache"
     assert dep_an.store_named("carrier timed out", "rate-quote", calls, kinds) is None
+    # a cache evicting keys is a cache at work (an LRU policy evicts by design), not one
+    # out of memory: its refusals say that, in its words
+    m = FamilyMatcher()
+    for name in ("aws_elasticache_evictions_sum", "redis_evicted_keys_total"):
+        assert m.classify(name).family != "memory", name
     # PostgreSQL's own words, through any driver
     pg = "QueryCanceled: canceling statement due to statement timeout"
     assert dep_an.store_named(pg, "rate-quote", calls, kinds) == "billing-db"

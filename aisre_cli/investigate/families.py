@@ -211,8 +211,6 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"oom",
         r"resident",
         r"mebibytes",
-        # a cache dropping keys to make room (Redis', Memcached's, ElastiCache's)
-        r"(^|_)evict(ions?|ed)?($|_)",
     ],
     "cpu": [
         r"cpu",
