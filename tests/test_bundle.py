@@ -391,6 +391,9 @@ def test_optional_files_may_be_missing(tmp_path: Path) -> None:
             {"job": "aws_apigateway", "dimension_ApiName": "public", "dimension_Stage": "prod"},
             "public",
         ),
+        # azure-metrics-exporter: its scrape job is no service; the resource is
+        ({"job": "azure-metrics-sql", "resourceName": "sql-prod/sqldb-billing"}, "sqldb-billing"),
+        ({"job": "azure-metrics-redis", "resourceName": "redis-sessions"}, "redis-sessions"),
         # Powertools' `service` dimension on a function's own (EMF) metrics
         ({"job": "aws_parcelwise", "dimension_service": "rate-quote"}, "rate-quote"),
         # words are not suffixes: Kubernetes' random suffixes have no vowels
@@ -773,6 +776,34 @@ def test_serilog_compact_json_is_read_as_serilog_writes_it(tmp_path: Path) -> No
         " A connection attempt failed",
         "Cache {Name} refreshed",
     ]
+
+
+def test_azure_metrics_exporters_one_name_is_read_by_its_metric_label(tmp_path: Path) -> None:
+    """webdevops' azure-metrics-exporter names every Azure Monitor metric
+    `azurerm_resource_metric` and says which in `metric`: the series is read as
+    `azure_<metric>`, of the resource its `resourceName` names."""
+    root = make_bundle(tmp_path / "b")
+    body = {
+        "status": "success",
+        "data": {
+            "resultType": "matrix",
+            "result": [
+                {
+                    "metric": {
+                        "__name__": "azurerm_resource_metric",
+                        "job": "azure-metrics-sql",
+                        "metric": "cpu_percent",
+                        "resourceName": "sql-prod/sqldb-billing",
+                        "aggregation": "average",
+                    },
+                    "values": [[1700000000, "12.5"], [1700000060, "13.0"]],
+                }
+            ],
+        },
+    }
+    (root / "metrics" / "azure_sqldb.json").write_text(json.dumps(body))
+    got = [(s.name, s.service) for s in BundleSource(root).all_series() if "azure" in s.name]
+    assert got == [("azure_cpu_percent", "sqldb-billing")]
 
 
 def test_records_naming_only_their_machine_keep_it(tmp_path: Path) -> None:

@@ -168,6 +168,13 @@ def cands(a: Analysis, kind: str, service: str | None = None) -> list[Candidate]
         ("aws_lambda_throttles_sum", "connections", True, "counter", "service"),
         ("aws_states_executions_timed_out_sum", "errors", True, "counter", "service"),
         ("aws_lambda_async_events_dropped_sum", "errors", True, "counter", "service"),
+        # Azure Monitor's names, as azure-metrics-exporter labels them (`metric`)
+        ("azure_NormalizedRUConsumption", "cpu", True, "gauge", "service"),
+        ("azure_percentProcessorTime", "cpu", True, "percent", "service"),
+        ("azure_workers_percent", "connections", True, "percent", "service"),
+        ("azure_ActiveMessages", "latency", True, "gauge", "service"),
+        ("azure_DeadletteredMessages", "errors", True, "gauge", "service"),
+        ("azure_IncomingMessages", "traffic", True, "gauge", "service"),
         # RCAEval-style per-service columns; node load, not "workload"
         ("cartservice_workload", "traffic", True, "gauge", "service"),
         ("node_load15", "cpu", True, "gauge", "node"),

@@ -122,6 +122,8 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         # events it dropped (not the wire's packets)
         r"^(?!.*(tcp|net|socket)).*(^|_)timed_out($|_)",
         r"events_dropped",
+        # Azure Service Bus' messages moved to the dead-letter queue: failed deliveries
+        r"dead_?lettered",
     ],
     "latency": [
         r"latenc",
@@ -160,6 +162,8 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         # SQS queue holds waiting or taken and not yet done: its consumer's backlog, as
         # a Kafka consumer's lag is (a managed queue does not run out of room)
         r"iterator_age|(^|_)event_age|messages_(not_)?visible",
+        # … and Azure Service Bus' active messages: a queue's backlog, by its name there
+        r"(^|_)active_messages",
     ],
     "connections": [
         # connections held (not the counters of those ever accepted: traffic)
@@ -187,6 +191,8 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"concurren(t|cy|cies)",
         # a function's invocations throttled: its concurrency ran out, not a CPU quota
         r"lambda_throttles",
+        # Azure SQL's worker threads in use, as a share of its limit
+        r"(^|_)workers_percent",
         r"active_quer(y|ies)",  # a database's statements running now (Datadog, OTel)
     ],
     "disk": [
@@ -222,6 +228,9 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         # a stream's or a table's provisioned throughput exceeded: its calls throttled
         # (Kinesis' ProvisionedThroughputExceeded), capacity and not demand
         r"throughput_exceeded",
+        # Azure Monitor: a Cosmos DB account's provisioned request units used (RU/s: its
+        # throughput capacity), a Windows or Redis host's processor time
+        r"normalized_?ru_?consumption|processor_time",
     ],
     "network": [
         # faults on the wire, not volume: drops, loss, retransmits, resets, interface
@@ -286,6 +295,8 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         # started, the capacity units a DynamoDB table consumed
         r"apigateway_count|(^|_)incoming_(records|bytes)|messages_sent|executions_started",
         r"consumed_(read|write)_capacity",
+        # … and Azure's: messages arriving at an Event Hub or a Service Bus namespace
+        r"(^|_)incoming_messages",
     ],
 }
 

@@ -436,6 +436,9 @@ _COLLECTOR_JOB = re.compile(
     # a CloudWatch namespace as YACE names its metrics (`aws_lambda`, `aws_rds`): where
     # the series came from; its `dimension_*` labels name the resource
     r"|^aws_[a-z0-9_]+$"
+    # azure-metrics-exporter's scrape jobs (`azure-metrics-sql`): where the series came
+    # from; its `resourceName` label names the resource
+    r"|^azure-metrics(-[a-z0-9-]+)?$"
     r"|^dotnet-monitor$|^(telegraf|grafana-agent|alloy|vmagent|datadog-agent|fluent-bit)$"
     # a mesh's sidecar scrape (Istio's envoy-stats, Consul Connect's): the proxy of
     # whichever service it sits beside (`local_cluster`, the pod)
@@ -509,9 +512,24 @@ WELL_KNOWN_SERVICE_LABELS: tuple[str, ...] = (
     "dimension_EventBusName",
     "dimension_TopicName",
     "dimension_service",
+    # azure-metrics-exporter: the Azure resource the metric is of (`redis-sessions`,
+    # `sql-tidewater-prod/sqldb-billing`, read as its last part)
+    "resourceName",
 )
 """Labels other stacks name a service by, tried after a profile's `service_labels` and
 before the pod's workload."""
+
+
+_ONE_NAME_EXPORTERS = frozenset({"azurerm_resource_metric", "azurerm_resourcegroup_metric"})
+"""Exporters that give every metric one name and say which in a `metric` label
+(webdevops' azure-metrics-exporter): the series is read by that label, as
+`azure_<metric>`."""
+
+
+def _resource_name(v: str) -> str:
+    """An Azure resource's own name, the last part of a nested one
+    (`sql-tidewater-prod/sqldb-billing`: the database, on its server)."""
+    return v.rsplit("/", 1)[-1] or v
 
 
 _NODE_COLLECTOR = re.compile(r"(^|[-_])(node[-_]exporter|cadvisor|kubelet)([-_]|$)")
@@ -619,6 +637,8 @@ def service_of(labels: dict[str, str], service_labels: Sequence[str]) -> str | N
             v = _metrics_endpoint_owner(v, labels)
         if key == "dimension_CacheClusterId":
             v = _CACHE_NODE.sub("", v) or v  # cart-redis-002: a node of cart-redis
+        if key == "resourceName":
+            v = _resource_name(v)
         return v
     pod = labels.get("pod") or labels.get("pod_name")
     if pod:
@@ -877,6 +897,10 @@ def parse_query_range(
             vs.append(v)
         labels = {str(k): str(v) for k, v in metric.items()}
         name = labels.pop("__name__", None) or stem
+        if name in _ONE_NAME_EXPORTERS and labels.get("metric"):
+            # azure-metrics-exporter: one name for every Azure Monitor metric, the
+            # measurement in `metric` (`cpu_percent`, `Http5xx`, `NormalizedRUConsumption`)
+            name = f"azure_{labels['metric']}"
         if ts and any(b <= a for a, b in zip(ts, ts[1:], strict=False)):
             order = sorted(range(len(ts)), key=ts.__getitem__)
             ts = [ts[k] for k in order]
