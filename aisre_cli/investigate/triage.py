@@ -282,10 +282,10 @@ def _with_client_calls(topo: Topology, ctx: Context, known: set[str]) -> Topolog
     return Topology(depends_on={a: sorted(bs) for a, bs in sorted(deps.items())})
 
 
-_GENERIC_NAME_WORDS = frozenset(
-    {"api", "svc", "service", "server", "web", "app", "worker", "db", "the", "prod"}
-)
-"""Words of a service's name that say what kind of thing it is, not which."""
+_GENERIC_NAME_WORDS = metric_an.KIND_WORDS | {"web", "app", "worker", "db", "the", "prod"}
+"""Words of a service's name that say what kind of thing it is, not which: the kind words
+hosts and log lines drop (`metrics.KIND_WORDS`), and a few more that name no one
+service of many."""
 
 
 def _own_words(service: str) -> list[str]:
