@@ -2891,6 +2891,67 @@ def test_dependency_down_long_before_its_callers_degrade_corroborates_little() -
     assert late < 0.35 * prompt
 
 
+def _dead_db_serving(db_rps: float) -> float:
+    a = run(
+        context(
+            [
+                series("probe_success", "db", 1.0, 0.0, noise=0.0),
+                series("http_errors_ratio", "api", 0.01, 0.4),
+                series("requests_per_second", "api", 100.0),
+                series("requests_per_second", "db", db_rps),
+            ]
+        )
+    )
+    (dep,) = cands(a, "dependency_failure", "db")
+    return dep.features["dependency_down"]
+
+
+def test_a_dependency_reached_by_a_sliver_of_its_callers_requests_explains_little() -> None:
+    """A dependency that served 2 requests a second while its caller served 100 was on
+    the way of 2% of them at most: it going down cannot be why the caller fails. One
+    that served 80 can; so can one whose requests no metric counts beside its caller's."""
+    sliver = _dead_db_serving(2.0)
+    most = _dead_db_serving(80.0)
+    assert most == pytest.approx(_dead_db(0))
+    assert most > 0.8
+    assert sliver < 0.3 * most
+
+
+def test_volumes_count_requests_served_not_calls_made() -> None:
+    """What a service serves is counted once: its total where `prepare` made one, else
+    the sum over its series; the calls it makes (a client-side series) are another
+    service's requests; other names are counted apart."""
+    before = T0 + 20 * STEP
+    total = replace(series("requests_per_second", "api", 30.0), query="sum by (service) (x)")
+    got = dep_an.volumes(
+        [
+            series("requests_per_second", "api", 10.0, labels={"pod": "a"}),
+            series("requests_per_second", "api", 20.0, labels={"pod": "b"}),
+            total,
+            series("http_client_requests_per_second", "api", 500.0),
+            series("requests_per_second", "db", 3.0, labels={"route": "/get"}),
+            series("requests_per_second", "db", 1.0, labels={"route": "/put"}),
+            series("grpc_server_handled_per_second", "db", 7.0),
+            series("container_cpu_usage_percent", "db", 50.0),
+        ],
+        FamilyMatcher(),
+        before,
+    )
+    assert got["api"] == {"requests_per_second": pytest.approx(30.0, rel=0.02)}
+    assert got["db"]["requests_per_second"] == pytest.approx(4.0, rel=0.02)
+    assert "container_cpu_usage_percent" not in got["db"]
+
+
+def test_reach_is_the_callees_share_of_its_callers_requests() -> None:
+    from aisre_cli.investigate.scene import VOLUME_FULL, reach
+
+    vols = {"api": {"rps": 100.0, "bytes": 1e6}, "db": {"rps": 2.0}, "cache": {"ops": 5.0}}
+    assert reach(vols, "db", "api") == pytest.approx(0.02 / VOLUME_FULL)
+    assert reach(vols, "cache", "api") == 1.0  # no metric counts both
+    assert reach(vols, "api", "db") == 1.0
+    assert reach(vols, "nobody", "api") == 1.0
+
+
 def _api_deeper(db_after: float) -> float:
     a = run(
         context(

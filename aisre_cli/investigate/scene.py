@@ -598,7 +598,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         direct = set(topo.callers(s))
         caller_on = (
             [
-                x_on
+                (x, x_on)
                 for x in topo.upstream(s)
                 if (x_on := caller_trouble(x, x in direct)) is not None and x_on >= d.onset - TOL_S
             ]
@@ -606,8 +606,16 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
             else []
         )
         # the callers' trouble decays as evidence one step at a time: fine for two
-        # more steps (ten minutes at a 5-minute step) is not "they could not reach it"
-        near = [math.exp(-max(0.0, c - d.onset - TOL_S) / max(step, 60.0)) for c in caller_on]
+        # more steps (ten minutes at a 5-minute step) is not "they could not reach it";
+        # and it is the dependency's only as far as the dependency is on the way of
+        # their requests (`reach`): a caller further up reaches it through its direct
+        # callers, as far as they do
+        via = max((reach(fnd.volumes, s, x) for x in direct), default=1.0)
+        near = [
+            math.exp(-max(0.0, c - d.onset - TOL_S) / max(step, 60.0))
+            * min(reach(fnd.volumes, s, x), 1.0 if x in direct else via)
+            for x, c in caller_on
+        ]
         # no topology, or one that does not know the service: its callers are unknown
         return max([*near, 0.9 if d.logs else 0.0, 0.0 if has_topo and s in known else 0.5])
 
@@ -826,6 +834,23 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
 LATENCY_FANOUT = 2.0
 """A caller may wait on a dependency more than once per request: up to this many
 times its growth is still the dependency's doing."""
+
+
+VOLUME_FULL = 0.1
+"""The share of a caller's requests a dependency must serve (`reach`) to explain the
+caller's trouble in full."""
+
+
+def reach(volumes: Mapping[str, Mapping[str, float]], callee: str, caller: str) -> float:
+    """0-1: how much of `caller`'s trouble `callee` being down can explain, by how many
+    requests it serves against the caller's, counted by the same metric (`volumes`):
+    each request the callee served touched one of the caller's at most, so a callee
+    that served 15 requests while its caller served 680 failed 2% of them at most, and
+    cannot be why the caller's typical request got slow. 1.0 where no metric counts
+    both."""
+    mine, theirs = volumes.get(callee, {}), volumes.get(caller, {})
+    shares = [mine[n] / theirs[n] for n in mine.keys() & theirs.keys() if theirs[n] > 0]
+    return min(1.0, max(shares) / VOLUME_FULL) if shares else 1.0
 
 
 def _latency_growth(per_svc: dict[str, list[MetricFinding]]) -> dict[str, dict[str, float]]:

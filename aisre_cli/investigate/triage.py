@@ -587,6 +587,7 @@ def analyze_context(
         stores=stores,
         aliases=aliases,
         probed=probed,
+        volumes=dep_an.volumes(series, matcher, ref) if dead else {},
     )
     memory_class: str | None = None
     if memory is not None:

@@ -30,8 +30,8 @@ from aisre_cli.investigate.analyzers.changes import OWN_TIMEOUT_S
 from aisre_cli.investigate.analyzers.logs import LogFinding
 from aisre_cli.investigate.analyzers.metric_edges import is_client_side, peer_of
 from aisre_cli.investigate.analyzers.metrics import KIND_WORDS as _KIND_WORDS
-from aisre_cli.investigate.analyzers.metrics import MetricFinding, median
-from aisre_cli.investigate.families import DOWN_LOG, READ_ONLY_LOG
+from aisre_cli.investigate.analyzers.metrics import TOTAL_QUERY, MetricFinding, median
+from aisre_cli.investigate.families import DOWN_LOG, READ_ONLY_LOG, FamilyMatcher, outbound
 from aisre_cli.model import LogTable, Series, Topology
 
 
@@ -143,6 +143,37 @@ def _finite_tail(s: Series) -> tuple[float, float] | None:
     if len(ts) < SILENT_POINTS:
         return None
     return ts[0], median([a - b for a, b in zip(ts, ts[1:], strict=False)])
+
+
+def volumes(
+    series: Iterable[Series], matcher: FamilyMatcher, before: float
+) -> dict[str, dict[str, float]]:
+    """service → {request metric: how many requests it served per step, typically,
+    before `before`}: the median of each series it serves requests by (counters read as
+    rates, as `prepare` leaves them), summed over its routes, statuses and pods, or its
+    total where `prepare` made one. Not the calls it makes (`outbound`, a client-side
+    series): those count another service's requests. A service reached by no more
+    requests than a small share of its caller's is on the way of that share at most
+    (`scene.reach`)."""
+    made = {(s.service, s.name) for s in series if s.service and s.query.startswith(TOTAL_QUERY)}
+    out: dict[str, dict[str, float]] = {}
+    for s in series:
+        if not s.service or matcher.classify(s.name, s.labels).family != "traffic":
+            continue
+        if outbound(s.name, s.labels, s.query) or is_client_side(s):
+            continue
+        if (s.service, s.name) in made and not s.query.startswith(TOTAL_QUERY):
+            continue  # a member of a total already counted
+        vals = [
+            v
+            for t, v in zip(s.timestamps, s.values, strict=False)
+            if t < before and math.isfinite(v)
+        ]
+        if len(vals) < SILENT_POINTS:
+            continue
+        mine = out.setdefault(s.service, {})
+        mine[s.name] = mine.get(s.name, 0.0) + max(0.0, median(vals))
+    return out
 
 
 _DOWN = re.compile(DOWN_LOG, re.IGNORECASE)

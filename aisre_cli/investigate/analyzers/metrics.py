@@ -1617,7 +1617,7 @@ def demand_totals(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
     return [t for g in _groups(series, wanted) if (t := _combine(g, mean=False)) is not None]
 
 
-_TOTAL_QUERY = ("sum by (", "sum of ", "avg by (", "mean of ")
+TOTAL_QUERY = ("sum by (", "sum of ", "avg by (", "mean of ")
 """How a total's (`demand_totals`) or a mean's (`pod_means`) query starts."""
 POD_KEYS = frozenset(REPLICA_LABELS | set(VERSION_LABELS) | {f"label_{k}" for k in VERSION_LABELS})
 """Labels that name one replica of a service, or the version it runs: series that
@@ -1657,7 +1657,7 @@ def _groups(series: list[Series], wanted: Callable[[Series], bool]) -> list[list
     for s in series:
         if not s.service:
             continue
-        if s.query.startswith(_TOTAL_QUERY):
+        if s.query.startswith(TOTAL_QUERY):
             done.add((s.name, s.service))
         elif wanted(s):
             groups[(s.name, s.service)].append(s)
