@@ -466,6 +466,33 @@ def test_optional_files_may_be_missing(tmp_path: Path) -> None:
         ({"job": "x509-certificate-exporter", "secret_name": "ledger-server-cert"}, "ledger"),
         ({"job": "cert-manager", "name": "inventory-grpc-tls"}, "inventory"),
         ({"job": "cert-manager", "name": "partner-api-tls"}, "partner-api"),
+        # a client certificate is named after the server it is presented to; its subject
+        # says whose it is (none given, or a wildcard: its name is all there is)
+        (
+            {
+                "job": "x509-certificate-exporter",
+                "secret_name": "gridops-client-mtls",
+                "subject_CN": "outage-svc.tidewater-energy.example",
+            },
+            "outage-svc",
+        ),
+        ({"job": "x509-certificate-exporter", "secret_name": "gridops-client-mtls"}, "gridops"),
+        (
+            {
+                "job": "x509-certificate-exporter",
+                "secret_name": "mesh-client-tls",
+                "subject_CN": "*.shop.svc.cluster.local",
+            },
+            "mesh",
+        ),
+        (
+            {
+                "job": "x509-certificate-exporter",
+                "secret_name": "web-bff-tls",
+                "subject_CN": "www.example.com",
+            },
+            "web-bff",
+        ),
         # an exporter describes the server it watches, or the release it was installed as
         (
             {

@@ -19,6 +19,7 @@ import pytest
 
 from aisre_cli.investigate.analyzers import changes as change_an
 from aisre_cli.investigate.analyzers import dependency as dep_an
+from aisre_cli.investigate.analyzers import logs as log_an
 from aisre_cli.investigate.analyzers import metric_edges, tls_edge, trace_edges
 from aisre_cli.investigate.analyzers import metrics as metric_an
 from aisre_cli.investigate.analyzers.metric_edges import client_calls
@@ -1400,6 +1401,18 @@ def test_an_outside_host_names_the_service_its_words_do(host: str, who: str | No
         by_flat.pop("payments")
         host = "billing.cardnet.svc.cluster.local"
     assert metric_an.host_service(host, by_flat, first=False) == who
+
+
+def test_a_word_many_services_carry_is_a_brand_no_outside_host_names_one_by() -> None:
+    """`tidewater` (named by a namespace's wildcard certificate) is a word of three more
+    services' names (`afd-tidewater`, …): the company's, which its public host carries
+    too; the host names none of them. A word two other names carry still names its
+    one-word service."""
+    brand = ("tidewater", "afd-tidewater", "agw-tidewater", "sb-tidewater", "billing-api")
+    host = "https://api.tidewater-energy.example/account/health"
+    assert metric_an.host_service(host, {x: x for x in brand}, first=False) is None
+    two = ("tidewater", "afd-tidewater", "agw-tidewater", "billing-api")
+    assert metric_an.host_service(host, {x: x for x in two}, first=False) == "tidewater"
 
 
 @pytest.mark.parametrize(
@@ -4812,6 +4825,35 @@ def test_a_managed_stores_namespace_says_its_technology_and_a_reply_names_it() -
     # PostgreSQL's own words, through any driver
     pg = "QueryCanceled: canceling statement due to statement timeout"
     assert dep_an.store_named(pg, "rate-quote", calls, kinds) == "billing-db"
+
+
+def test_an_azure_resource_type_says_its_technology_and_a_busy_reply_names_it() -> None:
+    """azure-metrics-exporter's one metric name says nothing; its `resourceType` says
+    `sb-tidewater` is a Service Bus namespace. A client's `ServiceBusServerBusyError`
+    (the server turned it away) is then that Service Bus's, failing its callers."""
+    sb = series(
+        "azure_ServerErrors",
+        "sb-tidewater",
+        1.0,
+        labels={"resourceType": "microsoft.servicebus/namespaces"},
+    )
+    db = series(
+        "azure_cpu_percent",
+        "sqldb-billing",
+        1.0,
+        labels={"resourceType": "Microsoft.Sql/servers/databases"},
+    )
+    kinds = dep_an.store_kinds([sb, db, series("azure_Requests", "afd", 1.0)])
+    assert kinds == {"sb-tidewater": {"servicebus"}, "sqldb-billing": {"sqlserver"}}
+    calls = Topology(depends_on={"notify-worker": ["sb-tidewater", "sqldb-billing"]})
+    busy = (
+        "receive failed: azure.servicebus.exceptions.ServiceBusServerBusyError: The service"
+        " was unable to process the request; please retry the operation"
+    )
+    assert dep_an.store_named(busy, "notify-worker", calls, kinds) == "sb-tidewater"
+    sql = "Microsoft.Data.SqlClient.SqlException (0x80131904): Execution Timeout Expired"
+    assert dep_an.store_named(sql, "notify-worker", calls, kinds) == "sqldb-billing"
+    assert log_an.log_family(busy) == "dependency"
 
 
 def test_a_used_share_pinned_at_its_whole_ran_out_when_it_got_there() -> None:

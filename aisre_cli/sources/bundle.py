@@ -552,6 +552,30 @@ _TLS_SUFFIX = re.compile(
 """How a certificate's name says it is one (`auth-mtls`, `web-bff-tls`, `ledger-server-
 cert-secret`, `inventory-grpc-tls` for the port it serves on): what is left names the
 service it serves."""
+_CLIENT_CERT = re.compile(
+    r"[-_.]client[-_.](m?tls|ssl|certs?|certificate|crt)([-_.](secret|keypair))?$", re.I
+)
+"""A client certificate's name (`gridops-client-mtls`): it says which server the
+certificate is presented to, not whose it is."""
+_SUBJECT_LABELS = ("subject_CN", "subject_cn", "common_name")
+"""Where a certificate collector gives the certificate's subject (x509-certificate-
+exporter's `subject_CN`)."""
+
+
+def _cert_owner(name: str, labels: dict[str, str]) -> str:
+    """The service a certificate named `name` is of: what its name says besides that it
+    is a certificate (`web-bff-tls` is web-bff's); for a client certificate, which is
+    named after the server it is presented to (`gridops-client-mtls`), the first label
+    of its subject where one is given (`outage-svc.tidewater-energy.example`): who
+    presents it."""
+    if _CLIENT_CERT.search(name):
+        cn = next((labels[k] for k in _SUBJECT_LABELS if labels.get(k)), "")
+        first = cn.split(".", 1)[0].strip().lower()
+        if first and "*" not in first and "." in cn:
+            return first
+    return _TLS_SUFFIX.sub("", name) or name
+
+
 _EXPORTER_RELEASE = re.compile(r"^(.+?)-prometheus-([a-z0-9]+)-exporter$")
 """A Helm release of a prometheus-community exporter chart (`payments-db-prometheus-
 postgres-exporter`): the release is named after what it watches. Not an exporter that
@@ -624,7 +648,7 @@ def service_of(labels: dict[str, str], service_labels: Sequence[str]) -> str | N
             if _CERT_COLLECTOR.search(v):
                 owner = next((labels[k] for k in _CERT_OWNER_LABELS if labels.get(k)), "")
                 if owner:
-                    return _TLS_SUFFIX.sub("", owner) or owner
+                    return _cert_owner(owner, labels)
                 continue
             if _COLLECTOR_JOB.search(v):
                 target = _target_of(labels, v)

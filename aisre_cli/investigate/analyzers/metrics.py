@@ -1174,10 +1174,26 @@ def host_service(target: str, by_flat: dict[str, str], first: bool = True) -> st
         # an outside host naming a one-word service past its first label
         # (`api.cardnet-sandbox.example` is cardnet's), not a generic word of hosts
         later = {w for x in labels[1:] for w in re.split(r"[-_]", x) if w} - _HOST_WORDS
-        one = [x for k, x in by_flat.items() if k in later]
+        one = [x for k, x in by_flat.items() if k in later and k not in _brand_words(by_flat)]
         if len(one) == 1:
             return one[0]
     return None
+
+
+def _brand_words(by_flat: dict[str, str]) -> set[str]:
+    """Words that more than `BRAND_NAMES` names carry besides the one of that word
+    alone (`afd-tidewater`, `agw-tidewater`, `sb-tidewater`): the company's or the
+    namespace's, which its public hosts carry too (`api.tidewater-energy.example`), not
+    one service's, even where something is named by that word alone (a namespace's
+    wildcard certificate, `tidewater-internal-tls`)."""
+    count: dict[str, int] = {}
+    for k in by_flat:
+        for w in {w for w in re.split(r"[-_.]", k) if w}:
+            count[w] = count.get(w, 0) + (0 if w == k else 1)
+    return {w for w, n in count.items() if n > BRAND_NAMES}
+
+
+BRAND_NAMES = 2
 
 
 _INTERNAL_HOST = frozenset({"svc", "cluster", "local", "internal", "consul"})
