@@ -903,10 +903,12 @@ def countdown_seconds(name: str) -> float:
 DOWN_LOG = (
     r"connection refused|connect: connection refused|econnrefused|"
     r"could not connect|unable to connect|failed to connect|connection to .* failed|"
-    r"connection to \S+ refused|service unavailable|"
+    r"connection to \S+ refused|service unavailable|server ?busy|"
     r"name or service not known|no healthy upstream|upstream connect error"
 )
-"""A client that could not reach the server at all: refused, unreachable, no upstream."""
+"""A client that could not reach the server at all: refused, unreachable, no upstream;
+or a server that turned it away unserved (`503 Service Unavailable`, Azure's
+`ServerBusy`)."""
 RETRY_LOG = (
     r"retr(y|ying|ied)\b.*\b(after|due to|because of)\b.*"
     r"(error|fail|timeout|timed out|refused|reset|unavailable)|"

@@ -297,6 +297,7 @@ STORE_SERIES: dict[str, re.Pattern[str]] = {
         "memcached": r"^memcached_|^aws_elasticache_",
         "elasticsearch": r"^(elasticsearch_|opensearch_)|^aws_es_",
         "cassandra": r"^cassandra_|^aws_cassandra_",
+        "sqlserver": r"^(mssql_|windows_mssql_)",
     }.items()
 }
 """Which store a service is, by its exporter's metric names (mysqld_exporter's
@@ -305,6 +306,25 @@ managed store it is, as YACE names it: an RDS instance is MySQL or PostgreSQL, a
 ElastiCache cluster Redis or Memcached, MemoryDB Redis, DocumentDB MongoDB, MSK Kafka,
 Amazon MQ RabbitMQ, OpenSearch Service OpenSearch, Keyspaces Cassandra. A client's
 error in one of those technologies' words is then that store's (`store_named`)."""
+STORE_RESOURCE_TYPES: dict[str, str] = {
+    "microsoft.servicebus/namespaces": "servicebus",
+    "microsoft.eventhub/namespaces": "eventhubs",
+    "microsoft.documentdb/databaseaccounts": "cosmosdb",
+    "microsoft.sql/servers/databases": "sqlserver",
+    "microsoft.sql/servers": "sqlserver",
+    "microsoft.sql/managedinstances": "sqlserver",
+    "microsoft.cache/redis": "redis",
+    "microsoft.cache/redisenterprise": "redis",
+    "microsoft.dbforpostgresql/flexibleservers": "postgresql",
+    "microsoft.dbforpostgresql/servers": "postgresql",
+    "microsoft.dbformysql/flexibleservers": "mysql",
+    "microsoft.dbformysql/servers": "mysql",
+}
+"""Which store a managed resource is, by the type Azure Monitor gives it (the
+`resourceType` label of azure-metrics-exporter's series)."""
+_RESOURCE_TYPE_LABELS = ("resourceType", "resource_type")
+
+
 STORE_PORTS: dict[str, tuple[int, ...]] = {
     "mysql": (3306,),
     "postgresql": (5432,),
@@ -315,6 +335,7 @@ STORE_PORTS: dict[str, tuple[int, ...]] = {
     "memcached": (11211,),
     "elasticsearch": (9200, 9300),
     "cassandra": (9042,),
+    "sqlserver": (1433,),
 }
 """Each store's registered default port (IANA, and the projects' own docs): a client's
 `dial tcp 10.0.230.35:6379: connect: connection refused` names no service and no
@@ -328,7 +349,9 @@ def _port_rx(ports: tuple[int, ...]) -> str:
 
 
 STORE_LOG: dict[str, re.Pattern[str]] = {
-    tech: re.compile(rx + "|" + _port_rx(STORE_PORTS[tech]), re.IGNORECASE)
+    tech: re.compile(
+        rx + ("|" + _port_rx(STORE_PORTS[tech]) if tech in STORE_PORTS else ""), re.IGNORECASE
+    )
     for tech, rx in {
         "mysql": r"\bmysql|mariadb|innodb",
         # … and PostgreSQL's own words, quoted by any driver: `canceling statement due to
@@ -343,6 +366,12 @@ STORE_LOG: dict[str, re.Pattern[str]] = {
         "memcached": r"memcache",
         "elasticsearch": r"elasticsearch|opensearch",
         "cassandra": r"cassandra",
+        # the managed services' SDKs: `Azure.Messaging.ServiceBus.ServiceBusException`,
+        # `Microsoft.Azure.Cosmos.CosmosException`, `Microsoft.Data.SqlClient.SqlException`
+        "servicebus": r"service ?bus",
+        "eventhubs": r"event ?hubs?\b|eventhubs",
+        "cosmosdb": r"\bcosmos",
+        "sqlserver": r"sql ?server|\bsqlexception|sqlclient|\bmssql",
     }.items()
 }
 """How a client's error names the store it calls: the driver's words (`Error 1290
@@ -351,12 +380,23 @@ store's default port in the address it failed to reach (`STORE_PORTS`)."""
 
 
 def store_kinds(series: Iterable[Series]) -> dict[str, set[str]]:
-    """service → the stores it is (`STORE_SERIES`), by the series it exports."""
+    """service → the stores it is, by the series it exports (`STORE_SERIES`) or the
+    type of managed resource they say it is (`STORE_RESOURCE_TYPES`)."""
     out: dict[str, set[str]] = {}
-    for svc, name in {(s.service, s.name.lower()) for s in series if s.service}:
+    seen: set[tuple[str, str, str]] = set()
+    for s in series:
+        if not s.service:
+            continue
+        kind = next((s.labels[k] for k in _RESOURCE_TYPE_LABELS if s.labels.get(k)), "")
+        key = (s.service, s.name.lower(), kind.lower())
+        if key in seen:
+            continue
+        seen.add(key)
         for tech, rx in STORE_SERIES.items():
-            if rx.search(name):
-                out.setdefault(svc, set()).add(tech)
+            if rx.search(key[1]):
+                out.setdefault(s.service, set()).add(tech)
+        if key[2] in STORE_RESOURCE_TYPES:
+            out.setdefault(s.service, set()).add(STORE_RESOURCE_TYPES[key[2]])
     return out
 
 
