@@ -4856,6 +4856,33 @@ def test_an_azure_resource_type_says_its_technology_and_a_busy_reply_names_it() 
     assert log_an.log_family(busy) == "dependency"
 
 
+def test_a_tables_throughput_exceeded_is_its_capacity_run_out_in_its_own_words() -> None:
+    """DynamoDB's `Throughput exceeds the current capacity of your table or index`,
+    quoted by any client, is the one table it calls running out of its provisioned
+    capacity (read as its CPU, as its consumed capacity is), not the client's; Cosmos
+    DB's 429 `Request rate is large` likewise."""
+    kinds = dep_an.store_kinds(
+        [
+            series("aws_dynamodb_throttled_requests_sum", "parcels", 1.0),
+            series("aws_lambda_errors_sum", "scan-ingest", 1.0),
+        ]
+    )
+    assert kinds == {"parcels": {"dynamodb"}}
+    calls = Topology(depends_on={"scan-ingest": ["parcels", "notify-customer"]})
+    reply = (
+        "ThrottlingException: An error occurred (ThrottlingException) when calling the"
+        " UpdateItem operation: Throughput exceeds the current capacity of your table or"
+        " index. DynamoDB is automatically scaling your table or index"
+    )
+    assert dep_an.store_named(reply, "scan-ingest", calls, kinds) == "parcels"
+    assert log_an.log_family(reply) == "cpu"
+    cosmos = (
+        "Response status code does not indicate success: TooManyRequests (429);"
+        " Request rate is large"
+    )
+    assert log_an.log_family(cosmos) == "cpu"
+
+
 def test_a_used_share_pinned_at_its_whole_ran_out_when_it_got_there() -> None:
     """ElastiCache's DatabaseMemoryUsagePercentage climbs from 85 to 99.9 of maxmemory
     and stays: a ramp no point of which stands out, full from when it reached 99. A
@@ -6199,6 +6226,42 @@ def test_a_store_refusing_commands_for_memory_explains_its_client() -> None:
     assert [c for c in cands(b, "resource_saturation", "db") if c.subject == "memory"]
     api = max(cands(b, "unknown", "api"), key=lambda c: c.score)
     assert api.features["deeper"] > 0.3
+
+
+def test_a_client_calling_two_stores_of_its_words_technology_means_the_one_others_do() -> None:
+    """api calls two Redis (sessions and carts); its `OOM command not allowed` could be
+    either's. web calls only sessions and says the same: the line is sessions' too, not
+    api's own memory. Alone, api's line names neither store."""
+    oom = "redis command failed: OOM command not allowed when used memory > 'maxmemory'."
+    api_says = [(FAULT + 5 + 10 * k, "api", "error", oom) for k in range(20)]
+    web_says = [(FAULT + 7 + 10 * k, "web", "error", oom) for k in range(20)]
+    quiet = [
+        (T0 + 60 * k, s, "info", "GET /v1/items 200") for k in range(40) for s in ("api", "web")
+    ]
+    redis = [series("redis_connected_clients", x, 40.0) for x in ("sessions", "carts")]
+    errs = series("http_errors_ratio", "api", 0.01, 0.3)
+
+    def memory_logs(logs: list[tuple[float, str, str, str]]) -> dict[str, float]:
+        ctx = context([*redis, errs], logs=logs)
+        ctx.topology = Topology(
+            depends_on={
+                "web": ["api", "sessions"],
+                "api": ["sessions", "carts"],
+                "sessions": [],
+                "carts": [],
+            }
+        )
+        a = run(ctx)
+        return {
+            c.service: c.features["logs"]
+            for c in cands(a, "resource_saturation")
+            if c.subject == "memory"
+        }
+
+    both = memory_logs(api_says + web_says + quiet)
+    assert set(both) == {"sessions"}
+    alone = memory_logs(api_says + quiet)
+    assert "sessions" not in alone and "carts" not in alone
 
 
 def test_no_surge_from_above_expires_a_certificate() -> None:

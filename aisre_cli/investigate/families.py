@@ -952,8 +952,17 @@ LOG_FAMILY_PATTERNS: dict[str, str] = {
     r"max_connections|remaining connection slots|could not obtain connection",
     "disk": r"no space left|disk (is )?full|read-only file system|quota exceeded|inode|"
     r"disk watermark|flood.stage",
-    "memory": r"out ?of ?memory|outofmemory|gc overhead|heap space|memory limit|oom",
-    "cpu": r"cpu throttl|high cpu|thread starvation|event ?loop (lag|delay|blocked)",
+    # `oom` as a word or a kill (`OOM command not allowed`, `oom-kill`, `OOMKilling`),
+    # not inside one (`TooManyRequests`, `zoom`, `no room`)
+    "memory": r"out ?of ?memory|outofmemory|gc overhead|heap space|memory limit|"
+    r"\boom(?![a-z])|\boom[-_ ]?kill",
+    "cpu": r"cpu throttl|high cpu|thread starvation|event ?loop (lag|delay|blocked)|"
+    # a store's provisioned capacity run out, in its own words (DynamoDB's
+    # `ProvisionedThroughputExceededException` and `Throughput exceeds the current
+    # capacity of your table or index`, Cosmos DB's 429 `Request rate is large`): read
+    # as its CPU, as the metrics of the capacity it consumed are
+    r"provisionedthroughputexceeded|throughput exceeds the current capacity|"
+    r"request rate is large",
     "dependency": DOWN_LOG,
     "network": r"i/o timeout|no route to host|connection reset|network is unreachable|"
     r"broken pipe|packet loss|dns|temporary failure in name resolution|econnreset|"

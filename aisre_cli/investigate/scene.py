@@ -41,7 +41,7 @@ from aisre_cli.investigate.analyzers.dependency import (
     MENTION_MIN,
     named_in,
     resolver_failed,
-    store_named,
+    stores_named,
     unresolved_lookups,
 )
 from aisre_cli.investigate.analyzers.events import EventFinding
@@ -1030,7 +1030,8 @@ def relay_resource_logs(
     one service they all call that is in trouble, in place; or said by one service in
     its store's words (`redis command failed: OOM command not allowed`), to the one
     store of that technology it calls (`dependency.store_named`; `stores`: service →
-    the store technologies it is).
+    the store technologies it is), or, calling several, to the one of them another
+    client's line in those words went to.
 
     Two services do not run out of disk in the same minutes: the database's `could not
     extend file: No space left on device` (or `too many connections`, or a cache's `OOM
@@ -1047,16 +1048,28 @@ def relay_resource_logs(
     technology: (store, the client's finding)."""
     said: dict[str, list[LogFinding]] = {}
     moved: list[tuple[str, LogFinding]] = []
+    several: list[tuple[list[str], int, LogFinding]] = []
     for svc, found in list(logs_at.items()):
         for k, lf in enumerate(found):
             if lf.family not in RESOURCE_LOG_FAMILIES or lf.family in own.get(svc, set()):
                 continue
-            store = store_named(lf.template, svc, topo, stores) if stores else None
-            if store is not None:
-                moved.append((store, lf))
+            hits = stores_named(lf.template, svc, topo, stores) if stores else []
+            if len(hits) == 1:
+                moved.append((hits[0], lf))
                 found[k] = replace(lf, family=None)
             else:
                 said.setdefault(lf.family, []).append(lf)
+                if hits:
+                    several.append((hits, k, lf))
+    # a client calling two stores of the technology its line names: the one another
+    # client's line in the same words was moved to, where that is one of them
+    named = {store for store, _ in moved}
+    for hits, k, lf in several:
+        mine = [x for x in hits if x in named]
+        if len(mine) == 1:
+            moved.append((mine[0], lf))
+            logs_at[lf.service][k] = replace(lf, family=None)
+            said[lf.family] = [x for x in said[lf.family] if x is not lf]
     for store, lf in moved:
         _add_log(logs_at, store, lf)
     for shared in said.values():

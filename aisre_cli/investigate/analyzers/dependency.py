@@ -298,13 +298,15 @@ STORE_SERIES: dict[str, re.Pattern[str]] = {
         "elasticsearch": r"^(elasticsearch_|opensearch_)|^aws_es_",
         "cassandra": r"^cassandra_|^aws_cassandra_",
         "sqlserver": r"^(mssql_|windows_mssql_)",
+        "dynamodb": r"^aws_dynamodb_",
     }.items()
 }
 """Which store a service is, by its exporter's metric names (mysqld_exporter's
 `mysql_*`, postgres_exporter's `pg_*`, …), or by the CloudWatch namespace of the
 managed store it is, as YACE names it: an RDS instance is MySQL or PostgreSQL, an
 ElastiCache cluster Redis or Memcached, MemoryDB Redis, DocumentDB MongoDB, MSK Kafka,
-Amazon MQ RabbitMQ, OpenSearch Service OpenSearch, Keyspaces Cassandra. A client's
+Amazon MQ RabbitMQ, OpenSearch Service OpenSearch, Keyspaces Cassandra, a DynamoDB
+table DynamoDB. A client's
 error in one of those technologies' words is then that store's (`store_named`)."""
 STORE_RESOURCE_TYPES: dict[str, str] = {
     "microsoft.servicebus/namespaces": "servicebus",
@@ -370,7 +372,10 @@ STORE_LOG: dict[str, re.Pattern[str]] = {
         # `Microsoft.Azure.Cosmos.CosmosException`, `Microsoft.Data.SqlClient.SqlException`
         "servicebus": r"service ?bus",
         "eventhubs": r"event ?hubs?\b|eventhubs",
-        "cosmosdb": r"\bcosmos",
+        "cosmosdb": r"\bcosmos|request rate is large",
+        # DynamoDB's own reply to a table or index out of its provisioned throughput
+        "dynamodb": r"dynamodb|provisionedthroughputexceeded|"
+        r"throughput exceeds the current capacity",
         "sqlserver": r"sql ?server|\bsqlexception|sqlclient|\bmssql",
     }.items()
 }
@@ -400,15 +405,21 @@ def store_kinds(series: Iterable[Series]) -> dict[str, set[str]]:
     return out
 
 
-def store_named(text: str, caller: str, calls: Topology, stores: dict[str, set[str]]) -> str | None:
-    """The one service `caller` calls that is the store its error line names by
-    technology (no service by name): `The MySQL server is running with the --read-only
-    option` from a service whose one MySQL is `trips-db`. None for no such store, or
-    for two of that technology."""
+def stores_named(text: str, caller: str, calls: Topology, stores: dict[str, set[str]]) -> list[str]:
+    """The services `caller` calls that are of the store technology its error line
+    names (no service by name): `The MySQL server is running with the --read-only
+    option` from a service whose MySQLs are `trips-db` and `audit-db`."""
     named = {tech for tech, rx in STORE_LOG.items() if rx.search(text)}
     if not named:
-        return None
-    hits = [c for c in calls.depends_on.get(caller, []) if stores.get(c, set()) & named]
+        return []
+    return [c for c in calls.depends_on.get(caller, []) if stores.get(c, set()) & named]
+
+
+def store_named(text: str, caller: str, calls: Topology, stores: dict[str, set[str]]) -> str | None:
+    """The one service `caller` calls that is the store its error line names by
+    technology (`stores_named`). None for no such store, or for two of that
+    technology."""
+    hits = stores_named(text, caller, calls, stores)
     return hits[0] if len(hits) == 1 else None
 
 
