@@ -1048,7 +1048,7 @@ def relay_resource_logs(
     technology: (store, the client's finding)."""
     said: dict[str, list[LogFinding]] = {}
     moved: list[tuple[str, LogFinding]] = []
-    several: list[tuple[list[str], int, LogFinding]] = []
+    several: list[tuple[list[str], int, str, LogFinding]] = []
     for svc, found in list(logs_at.items()):
         for k, lf in enumerate(found):
             if lf.family not in RESOURCE_LOG_FAMILIES or lf.family in own.get(svc, set()):
@@ -1060,16 +1060,16 @@ def relay_resource_logs(
             else:
                 said.setdefault(lf.family, []).append(lf)
                 if hits:
-                    several.append((hits, k, lf))
+                    several.append((hits, k, lf.family, lf))
     # a client calling two stores of the technology its line names: the one another
     # client's line in the same words was moved to, where that is one of them
     named = {store for store, _ in moved}
-    for hits, k, lf in several:
+    for hits, k, fam, lf in several:
         mine = [x for x in hits if x in named]
         if len(mine) == 1:
             moved.append((mine[0], lf))
             logs_at[lf.service][k] = replace(lf, family=None)
-            said[lf.family] = [x for x in said[lf.family] if x is not lf]
+            said[fam] = [x for x in said[fam] if x is not lf]
     for store, lf in moved:
         _add_log(logs_at, store, lf)
     for shared in said.values():
