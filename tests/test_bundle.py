@@ -423,10 +423,39 @@ def test_optional_files_may_be_missing(tmp_path: Path) -> None:
         ),
         ({"service": "kube-state-metrics", "statefulset": "ledger-pg"}, "ledger-pg"),
         ({"service": "kafka-exporter", "consumergroup": "claims-worker"}, "claims-worker"),
+        # an exporter's own pod names no service (the one running its product is found
+        # later, `attribute_by_product`); one product's exporter scraped per target
+        # names it by its `instance`, a name, not an address or its own pod
+        ({"service": "postgres-exporter", "pod": "postgres-exporter-6d8f9b7c4d-x2x9q"}, None),
         (
-            {"service": "postgres-exporter", "pod": "postgres-exporter-6d8f9b7c4d-x2x9q"},
-            "postgres-exporter",
+            {"job": "redis-exporter", "instance": "seat-holds", "pod": "redis-exporter-6f5b-w4tmx"},
+            "seat-holds",
         ),
+        ({"job": "redis-exporter", "instance": "10.52.3.17:9121"}, None),
+        # (a sidecar exporter scraped at its own pod's address: the pod's workload)
+        (
+            {
+                "job": "redis-exporter",
+                "instance": "redis-master-0.redis-headless.data.svc:9121",
+                "pod": "redis-master-0",
+            },
+            "redis-master",
+        ),
+        ({"job": "node-exporter", "instance": "kafka-2:9100"}, None),
+        # stackdriver_exporter's Google Cloud resource (GMP labels the exporter's pod too)
+        (
+            {
+                "job": "stackdriver-exporter",
+                "pod": "stackdriver-exporter-5d8c7b9f4-qk2wz",
+                "database_id": "lanternfish-prod:orders-db",
+            },
+            "orders-db",
+        ),
+        (
+            {"job": "stackdriver-exporter", "subscription_id": "order-events-push"},
+            "order-events-push",
+        ),
+        ({"job": "stackdriver-exporter", "pod": "stackdriver-exporter-5d8c7b9f4-qk2wz"}, None),
         # the blackbox prober's instance is the URL it probed; YACE's the AWS resource
         ({"job": "blackbox", "instance": "https://tinyco.app/"}, None),
         ({"job": "yace", "dimension_LoadBalancer": "app/driver-bff/1f2e"}, None),
@@ -466,6 +495,9 @@ def test_optional_files_may_be_missing(tmp_path: Path) -> None:
         ({"job": "x509-certificate-exporter", "secret_name": "ledger-server-cert"}, "ledger"),
         ({"job": "cert-manager", "name": "inventory-grpc-tls"}, "inventory"),
         ({"job": "cert-manager", "name": "partner-api-tls"}, "partner-api"),
+        # the JMX exporter's job, named after the JVM application it runs in
+        ({"job": "kafka-jmx", "instance": "kafka-2:7071"}, "kafka"),
+        ({"job": "cassandra_jmx"}, "cassandra"),
         # a client certificate is named after the server it is presented to; its subject
         # says whose it is (none given, or a wildcard: its name is all there is)
         (
@@ -704,6 +736,25 @@ def test_log_records_say_which_machine_a_service_runs_on(tmp_path: Path) -> None
         ("gke-pool-1-abc", "pay", "pay-7d9f8-x2x9q"),
         ("gke-pool-1-def", "edge", ""),
     }
+
+
+def test_a_shippers_host_beside_a_records_service_places_it(tmp_path: Path) -> None:
+    """Vector's and syslog's `host` beside the record's own service: the service runs on
+    that machine (its short name). A record naming no service of its own is the machine's
+    own log (`LogTable.hosts`), which places nothing."""
+    root = make_bundle(tmp_path / "b")
+    recs = [
+        {"service": "kafka", "host": "kafka-2.dc1.example", "msg": "a"},
+        {"service": "kafka", "host": "kafka-2.dc1.example", "msg": "b"},
+        {"service": "kafka", "hostname": "KAFKA-3", "msg": "c"},
+        {"host": "kafka-1", "msg": "the machine's own line"},
+    ]
+    (root / "logs" / "journal.jsonl").write_text(
+        "".join(json.dumps({"ts": "2023-11-14T22:30:00Z", **r}) + "\n" for r in recs)
+    )
+    table = BundleSource(root).all_logs()
+    assert table.placements == {("kafka-2", "kafka", ""), ("kafka-3", "kafka", "")}
+    assert set(table.hosts.values()) == {"kafka-1"}
 
 
 def test_log_levels_and_services_under_other_loggers_names(tmp_path: Path) -> None:

@@ -839,6 +839,11 @@ def test_a_certificate_of_an_endpoint_no_service_claims_is_the_endpoints() -> No
     assert cands(d, "certificate_expiry", "billing")
     assert unowned_endpoint(d, "billing") is None
     assert unowned_endpoint(a, "tickets.example.com") == "tickets.example.com"
+    # a public host the prober names by a label of its own the topology does not know
+    # (`tickets-site`) is still an endpoint no service claims
+    site = _public_cert("https://tickets.example.com/healthz", service="tickets-site")
+    e = run(context([site]))
+    assert unowned_endpoint(e, "tickets-site") == "tickets-site"
     # a target that is no DNS name (control characters, a path only) names no endpoint
     odd = run(context([_public_cert("https://tick\x1bets.example.com/")]))
     assert not [c for c in cands(odd, "certificate_expiry") if c.service != "web"]
@@ -4693,6 +4698,10 @@ def test_a_short_name_of_one_service_is_that_service_and_so_is_its_iis_pool() ->
     assert {s.name: s.service for s in b.ctx.series}[
         "aws_rds_cpuutilization_average"
     ] == "orders-db"
+    # … or its primary as a Helm chart names it (Bitnami's `redis-master`)
+    master = series("redis_connected_clients", "orders-db-master", 20.0)
+    m = run(replace(ctx, series=[*ctx.series, master]))
+    assert {s.name: s.service for s in m.ctx.series}["redis_connected_clients"] == "orders-db"
     # … not another service whose name extends it
     other = series("http_requests_total", "orders-db-exporter", 3.0)
     c = run(replace(ctx, series=[*ctx.series, other]))
@@ -5813,6 +5822,11 @@ def test_an_event_loop_running_late_is_cpu(name: str) -> None:
         ("group_membership_count", None),
         ("container_memory_working_set_bytes", "memory"),
         ("node_memory_MemAvailable_bytes", "memory"),
+        # `mem` inside another word is none (Kafka's request TotalTimeMs, a latency);
+        # `memory` inside one is (JMX's HeapMemoryUsage)
+        ("kafka_network_requestmetrics_totaltimems", "latency"),
+        ("java_lang_memory_heapmemoryusage_used", "memory"),
+        ("go_memstats_heap_inuse_bytes", "memory"),
     ],
 )
 def test_members_are_not_memory(name: str, family: str | None) -> None:
@@ -6226,6 +6240,30 @@ def test_a_store_refusing_commands_for_memory_explains_its_client() -> None:
     assert [c for c in cands(b, "resource_saturation", "db") if c.subject == "memory"]
     api = max(cands(b, "unknown", "api"), key=lambda c: c.score)
     assert api.features["deeper"] > 0.3
+
+
+def test_a_machine_a_broker_runs_on_dropping_packets_is_the_brokers_network() -> None:
+    """kafka-2's NIC drops packets: node_exporter scraped at `kafka-2:9100` says so, and
+    kafka's log records name kafka-2 as their machine (Vector's `host`). The node's
+    errors are kafka's, a network fault at kafka; the kernel's own journal on the same
+    machine places no `kernel` workload there to share it."""
+    errs = series(
+        "node_network_receive_errs_total",
+        "",
+        0.0,
+        140.0,
+        labels={"instance": "kafka-2:9100", "job": "node", "device": "bond0"},
+    )
+    errs = replace(
+        errs, service=None, labels={k: v for k, v in errs.labels.items() if k != "service"}
+    )
+    ctx = context([errs, series("http_errors_ratio", "api", 0.01, 0.3)])
+    ctx.topology = Topology(depends_on={"web": ["api"], "api": ["kafka"], "kafka": []})
+    ctx.logs.placements |= {("kafka-2", "kafka", ""), ("kafka-2", "kernel", "")}
+    a = run(ctx)
+    (net,) = cands(a, "network", "kafka")
+    assert net.features["kind_signal"] > 0.2
+    assert not [c for c in a.candidates if c.service == "kernel"]
 
 
 def test_a_client_calling_two_stores_of_its_words_technology_means_the_one_others_do() -> None:

@@ -135,6 +135,8 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"(^|_)lag($|_)",
         r"wait_time",
         r"_time_(ms|seconds)",
+        # JMX's `TotalTimeMs`, `RemoteTimeMs` (Kafka's request metrics), lower-cased
+        r"timems($|_)",
         r"upstream_rq_time",
         r"gc_pause",
         r"_seconds_max$",  # Micrometer timers: the slowest call of the last interval
@@ -208,7 +210,10 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"(free|used|allocated)_storage|storage_(space|used|percent|utili[sz]ation|bytes)",
     ],
     "memory": [
-        r"mem(?!cache|ber)",  # not memcached's own metrics, nor a group's members
+        # memory anywhere (JMX's `heapmemoryusage`), `mem` where a word starts: not
+        # memcached's own metrics, nor a group's members, nor inside another word
+        # (Kafka's request `totaltimems`)
+        r"memory|(?<![a-z])mem(?!cache|ber)",
         r"heap",
         r"rss",
         r"working_set",

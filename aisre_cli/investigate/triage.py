@@ -130,12 +130,23 @@ def link_doubt(analysis: Analysis, service: str) -> float:
 def unowned_endpoint(analysis: Analysis, service: str) -> str | None:
     """`service` when it is an endpoint known only by its host: a certificate probed at a
     URL that names no known service (`metrics.endpoint_certs`) and no edge serves
-    (`tls_edge.edge_certs`), so no series, log or topology names it."""
-    if not any(f.series.service == service for f in analysis.findings.certs):
+    (`tls_edge.edge_certs`), so no series, log or topology names it; or a public host
+    known only by the probes of it, under a name of the prober's (a target's `service`
+    label, `tickets-site` for `tickets.lanternfish.example`) that the topology does not
+    know."""
+    certs = [f for f in analysis.findings.certs if f.series.service == service]
+    if not certs:
         return None
     ctx = analysis.ctx
-    if service in ctx.logs.service or service in analysis.topology.services():
+    topo = analysis.topology
+    if service in ctx.logs.service or service in topo.services():
         return None  # the edge that serves the host (`tls_edge.edge_certs`)
+    if (
+        topo.depends_on
+        and service in analysis.findings.probed
+        and all(metric_an.public_host(metric_an.probe_target(f.series)) for f in certs)
+    ):
+        return service
     return None if any(s.service == service for s in ctx.series) else service
 
 
@@ -157,6 +168,16 @@ def unlinked_service(ctx: Context, topo: Topology) -> str | None:
     return svc
 
 
+def _workload_places(ctx: Context, topo: Topology) -> set[tuple[str, str, str]]:
+    """The log records' placements of services the topology or the metrics know: a
+    machine's own daemons (the kernel's and systemd's journal, an agent's) log there
+    too, and are no workload of it."""
+    if not topo.depends_on:
+        return ctx.logs.placements
+    known = topo.services() | {s.service for s in ctx.series if s.service}
+    return {p for p in ctx.logs.placements if p[1] in known}
+
+
 def observed_families(series: list[Series], matcher: FamilyMatcher) -> dict[str, set[str]]:
     """service → the signal families it has at least one series of."""
     out: dict[str, set[str]] = {}
@@ -168,13 +189,14 @@ def observed_families(series: list[Series], matcher: FamilyMatcher) -> dict[str,
 
 
 _PART = re.compile(
-    r"(?:(?:instance|node|replica|reader|writer|primary|secondary|shard)-?)?\d+"
-    r"|reader|writer|primary|secondary|replica",
+    r"(?:(?:instance|node|replica|reader|writer|primary|secondary|shard|master)-?)?\d+"
+    r"|reader|writer|primary|secondary|replicas?|master|leader|follower",
     re.IGNORECASE,
 )
 """What a name adds to its service's to name one of its parts: an instance, a node, a
-replica, a shard (`-instance-1`, `-reader`, `-2`); not another word (`rw-trip-express`
-is no part of rw-trip)."""
+replica, a shard, the primary as Helm charts name it (`-instance-1`, `-reader`, `-2`,
+Bitnami's `redis-master`); not another word (`rw-trip-express` is no part of
+rw-trip)."""
 _POOL_SUFFIX = re.compile(r"[-_.]?(?:app)?pool$", re.IGNORECASE)
 """IIS names an application's pool after it (`BookingPool`, `Records_AppPool`), and
 windows_exporter labels the pool's series with it (`app`)."""
@@ -452,7 +474,7 @@ def analyze_context(
     alert_ts = ctx.alert.starts_at.timestamp()
 
     topo = _align_services(ctx, ctx.topology)
-    placed = metric_an.placed_on(ctx.series, ctx.logs.placements)
+    placed = metric_an.placed_on(ctx.series, _workload_places(ctx, topo))
     ctx.series = metric_an.host_series(metric_an.conntrack_fullness(ctx.series), matcher, placed)
     if not topo.depends_on and ctx.spans:
         topo = trace_an.derive_topology(ctx.spans)

@@ -515,6 +515,14 @@ WELL_KNOWN_SERVICE_LABELS: tuple[str, ...] = (
     # azure-metrics-exporter: the Azure resource the metric is of (`redis-sessions`,
     # `sql-tidewater-prod/sqldb-billing`, read as its last part)
     "resourceName",
+    # stackdriver_exporter: the Google Cloud resource a Cloud Monitoring metric is of
+    # (a Cloud SQL instance as `project:instance`, read as the instance; a Cloud
+    # Function; a Memorystore instance; a Pub/Sub topic or subscription; Cloud Run's is
+    # its `service_name`, above)
+    "database_id",
+    "function_name",
+    "topic_id",
+    "subscription_id",
 )
 """Labels other stacks name a service by, tried after a profile's `service_labels` and
 before the pod's workload."""
@@ -592,14 +600,39 @@ services known)."""
 
 def _target_of(labels: dict[str, str], collector: str) -> str | None:
     """The workload an exporter's series describe: the first DNS label of the server it
-    names, or the release its chart was installed as."""
+    names, or, for one product's exporter scraped per target (redis_exporter's and
+    mysqld_exporter's multi-target mode, `instance` relabelled to the target), of its
+    `instance` where that is a name and not the exporter's own pod; or the release its
+    chart was installed as."""
     for key in _TARGET_LABELS:
-        host = labels.get(key, "").split("://", 1)[-1].rsplit("@", 1)[-1]
-        first = host.split(":", 1)[0].split(".", 1)[0].strip().lower()
-        if first and not first.replace("-", "").isdigit() and first != "localhost":
+        first = _first_label(labels.get(key, ""))
+        if first:
             return first
     m = _EXPORTER_RELEASE.match(collector)
-    return m.group(1) if m and m.group(2) not in _MACHINE_EXPORTERS else None
+    if m:
+        return m.group(1) if m.group(2) not in _MACHINE_EXPORTERS else None
+    m = _PRODUCT_EXPORTER.match(collector)
+    if m and m.group(1) not in _MACHINE_EXPORTERS:
+        first = _first_label(labels.get("instance", ""))
+        pod = (labels.get("pod") or labels.get("pod_name") or "").lower()
+        # (a sidecar exporter is scraped at its own pod's address)
+        if first and first not in (pod, workload_of(pod), collector.lower()):
+            return first
+    return None
+
+
+_PRODUCT_EXPORTER = re.compile(r"^([a-z0-9]+)[_-]exporter$", re.IGNORECASE)
+"""One product's exporter by its usual job name (`redis-exporter`, `mysqld_exporter`)."""
+
+
+def _first_label(v: str) -> str:
+    """The first DNS label of a server's address (`redis://cart-redis.shop.svc:6379` →
+    `cart-redis`), or "" for none, an IP address or localhost."""
+    host = v.split("://", 1)[-1].rsplit("@", 1)[-1]
+    first = host.split(":", 1)[0].split(".", 1)[0].strip().lower()
+    if not first or first.replace("-", "").isdigit() or first == "localhost":
+        return ""
+    return first
 
 
 def _metrics_endpoint_owner(name: str, labels: dict[str, str]) -> str:
@@ -657,25 +690,33 @@ def service_of(labels: dict[str, str], service_labels: Sequence[str]) -> str | N
                 continue
         if key in ("job", "exported_job"):
             v = v.rsplit("/", 1)[-1] or v
+            # the JMX exporter scraped as `<app>-jmx` (a javaagent in the app's own JVM,
+            # Kafka's, Cassandra's): the application's series
+            v = _JMX_JOB.sub("", v) or v
         if key in ("job", "service"):
             v = _metrics_endpoint_owner(v, labels)
         if key == "dimension_CacheClusterId":
             v = _CACHE_NODE.sub("", v) or v  # cart-redis-002: a node of cart-redis
         if key == "resourceName":
             v = _resource_name(v)
+        if key == "database_id":
+            v = v.rsplit(":", 1)[-1] or v  # lanternfish-prod:orders-db
         return v
     pod = labels.get("pod") or labels.get("pod_name")
     if pod:
         w = workload_of(pod)
-        # the node collector's own pod (node-exporter's DaemonSet): what it measures is
-        # the node's, not a service called after the collector
-        return None if _NODE_COLLECTOR.search(w) else w
+        # a collector's own pod (node-exporter's DaemonSet, stackdriver-exporter's and
+        # redis-exporter's Deployments, as Managed Prometheus labels every target): what
+        # it measures is another's, not a service called after the collector
+        return None if _NODE_COLLECTOR.search(w) or _COLLECTOR_JOB.search(w) else w
     container = labels.get("container") or labels.get("container_name")
     if container and container.lower() not in _NOT_APP_CONTAINERS:
         return container
     return None
 
 
+_JMX_JOB = re.compile(r"[-_]jmx$", re.IGNORECASE)
+"""The JMX exporter's job named after the application it runs in (`kafka-jmx`)."""
 _NOT_APP_CONTAINERS = frozenset({"pod", "istio-proxy", "linkerd-proxy", "envoy", "istio-init"})
 _NO_NAME = frozenset({"unknown"})
 """A label value that names nothing: Istio's `destination_workload="unknown"` for a
@@ -1120,6 +1161,22 @@ _HOST_KEYS = ("host.name", "hostname", "host", "computer_name", "winlog.computer
 `hostname`/`host`, Windows event forwarding's `computer_name`."""
 
 
+def _short_host(v: str) -> str:
+    """A machine's short name in lower case (`APP-03.fernhill.local` → `app-03`); an
+    address as it is."""
+    v = v.strip()
+    return v if v.replace(".", "").isdigit() else v.split(".", 1)[0].lower()
+
+
+def _first_time(host: str, svc: str, seen: set[tuple[str, str]]) -> bool:
+    """True the first time (host, svc) is seen: a machine is read once per service."""
+    key = (host, svc)
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
+
+
 def machine_of(obj: dict[str, Any]) -> str:
     """The machine a record names (`_HOST_KEYS`), as its short name in lower case
     (`APP-03.fernhill.local` → `app-03`), or "" when it names none."""
@@ -1127,9 +1184,8 @@ def machine_of(obj: dict[str, Any]) -> str:
         v = obj.get(key)
         if isinstance(v, dict):
             v = v.get("name") or v.get("hostname")
-        if type(v) is str and (v := v.strip()):
-            # a name's first label; an address as it is
-            return v if v.replace(".", "").isdigit() else v.split(".", 1)[0].lower()
+        if type(v) is str and v.strip():
+            return _short_host(v)
     return ""
 
 
@@ -1249,6 +1305,7 @@ def read_jsonl_logs(
     iso_text: list[str] = []
     row = len(ts_col)
     place = table.placements.add
+    seen_hosts: set[tuple[str, str]] = set()
     ts_append, svc_append, lvl_append = ts_col.append, svc_col.append, lvl_col.append
     msg_append, fi_append, ln_append = msg_col.append, fi_col.append, ln_col.append
     fh = _open_data(path, display, root, lim)
@@ -1334,13 +1391,14 @@ def read_jsonl_logs(
                 if inner is not None:
                     msg, lvl = inner[0], normalize_level(inner[1]) if inner[1] else lvl
             svc = obj.get("service")
+            own = True
             if not svc:
                 for key in _SERVICE_KEYS:
                     svc = obj.get(key)
                     if svc:
                         break
                 else:
-                    svc = default_service
+                    svc, own = default_service, False
                     host = machine_of(obj)
                     if host:
                         table.hosts[row] = host
@@ -1350,6 +1408,12 @@ def read_jsonl_logs(
             if node is not None and type(node) is str:
                 pod = obj.get("pod")
                 place((node, svc, pod if type(pod) is str else ""))
+            elif own:
+                # a shipper's machine field beside the record's own service (Vector's
+                # and syslog's `host`): the service runs on that machine
+                node = obj.get("host") or obj.get("hostname")
+                if type(node) is str and node and _first_time(node, svc, seen_hosts):
+                    place((_short_host(node), svc, ""))
             ts_append(tv)
             # one string object per service name, not one per record
             svc_append(svc_names.setdefault(svc, svc))

@@ -1120,6 +1120,14 @@ def host_words(target: str) -> tuple[list[str], set[str]]:
     return labels, {w for x in labels for w in re.split(r"[-_]", x) if w}
 
 
+def public_host(target: str) -> bool:
+    """A probe target's host is a public name (`tickets.lanternfish.example`): several
+    labels, none of an in-cluster or private name's (`_INTERNAL_HOST`). What serves it is
+    an edge or an outside party, which its name alone does not say."""
+    labels, _ = host_words(target)
+    return len(labels) >= 2 and not _INTERNAL_HOST & set(labels)
+
+
 def attribute_by_url(series: list[Series], services: set[str]) -> list[Series]:
     """Series with no service whose target is a URL or a host (the blackbox prober's
     `instance`: what it probed) belong to the service the host names: in-cluster DNS
