@@ -306,8 +306,8 @@ STORE_SERIES: dict[str, re.Pattern[str]] = {
 managed store it is, as YACE names it: an RDS instance is MySQL or PostgreSQL, an
 ElastiCache cluster Redis or Memcached, MemoryDB Redis, DocumentDB MongoDB, MSK Kafka,
 Amazon MQ RabbitMQ, OpenSearch Service OpenSearch, Keyspaces Cassandra, a DynamoDB
-table DynamoDB. A client's
-error in one of those technologies' words is then that store's (`store_named`)."""
+table DynamoDB. A client's error in one of those technologies' words is then that
+store's (`store_named`)."""
 STORE_RESOURCE_TYPES: dict[str, str] = {
     "microsoft.servicebus/namespaces": "servicebus",
     "microsoft.eventhub/namespaces": "eventhubs",

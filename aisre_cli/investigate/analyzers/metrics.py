@@ -1182,7 +1182,8 @@ def host_service(target: str, by_flat: dict[str, str], first: bool = True) -> st
         # an outside host naming a one-word service past its first label
         # (`api.cardnet-sandbox.example` is cardnet's), not a generic word of hosts
         later = {w for x in labels[1:] for w in re.split(r"[-_]", x) if w} - _HOST_WORDS
-        one = [x for k, x in by_flat.items() if k in later and k not in _brand_words(by_flat)]
+        later -= _brand_words(by_flat)
+        one = [x for k, x in by_flat.items() if k in later]
         if len(one) == 1:
             return one[0]
     return None
@@ -1202,6 +1203,7 @@ def _brand_words(by_flat: dict[str, str]) -> set[str]:
 
 
 BRAND_NAMES = 2
+"""How many other services' names a word may be part of and still name one service."""
 
 
 _INTERNAL_HOST = frozenset({"svc", "cluster", "local", "internal", "consul"})
