@@ -805,6 +805,32 @@ def _public_cert(url: str, service: str = "", expires: float = FAULT) -> Series:
     return Series("probe_ssl_earliest_cert_expiry", service, lab, ts, [expires] * N)
 
 
+def test_a_certificate_still_valid_is_as_strong_as_it_was_near_expiring_at_the_alert() -> None:
+    """A day or more left after the alert: a warning at the floor, not what failed;
+    hours left: weaker the more; a few seconds left at a reading just before the page:
+    run out by then."""
+    end = T0 + N * STEP
+    m = FamilyMatcher()
+    (later,) = metric_an.cert_expiry(
+        [_public_cert("https://a.example/", "api", ALERT + 26 * 3600)], m, ALERT
+    )
+    assert later.strength == pytest.approx(metric_an.CERT_EXPIRY_FLOOR)
+    (hours,) = metric_an.cert_expiry(
+        [_public_cert("https://a.example/", "api", ALERT + 6 * 3600)], m, ALERT
+    )
+    assert 0.7 < hours.strength < 0.8
+    cut = _public_cert("https://a.example/", "api", ALERT + 17)
+    cut = replace(cut, timestamps=cut.timestamps[:46], values=cut.values[:46])
+    assert cut.timestamps[-1] < ALERT < end
+    (gone,) = metric_an.cert_expiry([cut], m, ALERT)
+    assert gone.strength > 0.95
+    # run out between its last reading and the alert: expired, and no stronger than that
+    ran = _public_cert("https://a.example/", "api", ALERT - 30)
+    ran = replace(ran, timestamps=ran.timestamps[:46], values=ran.values[:46])
+    (out,) = metric_an.cert_expiry([ran], m, ALERT)
+    assert out.strength == 1.0
+
+
 def test_a_certificate_of_an_endpoint_no_service_claims_is_the_endpoints() -> None:
     """The probed public host names no known service: its expired certificate is a
     suspect of its own, named by the host, and the verdict escalates at the doubt an
@@ -4913,6 +4939,9 @@ def test_a_used_share_pinned_at_its_whole_ran_out_when_it_got_there() -> None:
     assert ran_out([climb(99.9, start=97.0)], m, ALERT) == []
     assert pinned_full([(0.0, 80.0), (1.0, 99.5)], "percent") is None  # one point
     assert pinned_full([(0.0, 80.0), (1.0, 99.5), (2.0, 99.6)], "gauge") is None
+    # a used ratio of its whole, as node_filesystem's used ratio is written
+    assert pinned_full([(0.0, 0.81), (1.0, 0.998), (2.0, 1.0)], "ratio") == 1.0
+    assert pinned_full([(0.0, 0.81), (1.0, 0.95), (2.0, 0.97)], "ratio") is None
 
 
 def test_a_saturation_nothing_followed_off_the_pages_path_explains_little() -> None:
@@ -6264,6 +6293,32 @@ def test_a_machine_a_broker_runs_on_dropping_packets_is_the_brokers_network() ->
     (net,) = cands(a, "network", "kafka")
     assert net.features["kind_signal"] > 0.2
     assert not [c for c in a.candidates if c.service == "kernel"]
+
+
+def test_a_machine_that_runs_one_service_has_its_disk_and_its_certificates() -> None:
+    """On kafka-2, which runs kafka alone, the log volume filling and the certificate
+    read from `/etc/kafka/tls/broker.crt` are kafka's; on a machine two services share,
+    neither is anyone's by placement; a node's CPU is nobody's by placement."""
+    m = FamilyMatcher()
+
+    def on(host: str, name: str) -> Series:
+        s = series(name, "", 0.5, labels={"instance": f"{host}:9100", "job": "node"})
+        return replace(
+            s, service=None, labels={k: v for k, v in s.labels.items() if k != "service"}
+        )
+
+    placed = {"kafka-2": {"kafka": 1 / 3}, "shared-1": {"api": 0.5, "db": 0.5}}
+    got = metric_an.host_series(
+        [
+            on("kafka-2", "node_filesystem_used_ratio"),
+            on("kafka-2", "x509_cert_not_after"),
+            on("kafka-2", "node_cpu_utilisation"),
+            on("shared-1", "node_filesystem_used_ratio"),
+        ],
+        m,
+        placed,
+    )
+    assert [x.service for x in got] == ["kafka", "kafka", None, None]
 
 
 def test_a_client_calling_two_stores_of_its_words_technology_means_the_one_others_do() -> None:

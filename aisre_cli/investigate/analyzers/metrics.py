@@ -1313,20 +1313,32 @@ def host_series(
     pods on that machine (`by_placement`): the service whose own signals moved with it
     stands out among them. Not a node's CPU or memory: a node runs hot for many
     reasons, and spread over every pod it hosts it is a saturation reading at each
-    (canaries lost to it). New objects."""
+    (canaries lost to it). On a machine that runs one service, its disk and the
+    certificates read from its files are that service's. New objects."""
     if not on:
         return series
     out: list[Series] = []
     for s in series:
         host = _host_of(s) if not s.service else ""
-        if host in on and matcher.classify(s.name, s.labels).family == "network":
+        fam = matcher.classify(s.name, s.labels).family if host in on else None
+        if fam == "network":
             out.extend(
                 replace(s, service=svc, labels={**s.labels, "node": host})
                 for svc in sorted(on[host])
             )
+        elif fam in _DEDICATED_FAMILIES and len(on[host]) == 1:
+            # a machine that runs one service (a broker's, a database's own VM): its
+            # disk filling is that service's disk, and a certificate read from its files
+            # (x509-certificate-exporter: `/etc/kafka/tls/broker.crt`) that service's
+            (svc,) = on[host]
+            out.append(replace(s, service=svc, labels={**s.labels, "node": host}))
         else:
             out.append(s)
     return out
+
+
+_DEDICATED_FAMILIES = frozenset({"certificates", "disk"})
+"""A machine's readings that are its one service's where it runs one (`host_series`)."""
 
 
 def by_placement(
@@ -1907,7 +1919,8 @@ def cert_expiry(
     series: list[Series], matcher: FamilyMatcher, alert_ts: float
 ) -> list[MetricFinding]:
     """Certificates whose expiry (a unix timestamp, as blackbox exporter's
-    `probe_ssl_earliest_cert_expiry` reports it) is passed or near at the alert.
+    `probe_ssl_earliest_cert_expiry` reports it) is passed or near at the alert
+    (`CERT_NEAR_S`), or at most three days away (a warning).
 
     Such a series is flat until the certificate is renewed, so change-point detection
     cannot see it; we compare the value with the time of each point instead. Series
@@ -1945,10 +1958,16 @@ def cert_expiry(
             None,
         )
         last_left = left[-1]
+        # still valid: as strong as it was near expiring when the alert fired (one a
+        # reading put 17 s from expiry just before the page had run out by then; one
+        # with days left fails no handshake today)
         if expired_at is None and last_left > 3 * 86400:
             continue
+        after = max(0.0, s.timestamps[-1] + last_left - alert_ts)
         onset = expired_at if expired_at is not None else s.timestamps[-1]
-        strength = 1.0 if expired_at is not None else max(0.3, 1.0 - last_left / (3 * 86400))
+        strength = (
+            1.0 if expired_at is not None else max(CERT_EXPIRY_FLOOR, 1.0 - after / CERT_NEAR_S)
+        )
         out.append(
             MetricFinding(
                 series=s,
@@ -1966,6 +1985,13 @@ def cert_expiry(
             )
         )
     return out
+
+
+CERT_NEAR_S = 86400.0
+"""A certificate that expires this long after the alert or later failed nothing yet:
+it reads as a warning (`CERT_EXPIRY_FLOOR`), not as what failed."""
+CERT_EXPIRY_FLOOR = 0.1
+"""How strongly a certificate still valid for a day or more (up to three) reads."""
 
 
 RAN_OUT_SHARE = 0.01
@@ -2070,12 +2096,15 @@ that evicts), not an event."""
 
 
 def pinned_full(pts: Sequence[tuple[float, float]], shape: str) -> float | None:
-    """When a used percentage (`shape` percent) reached its whole and stayed there to
-    the end, two points at least (ElastiCache's `DatabaseMemoryUsagePercentage` at
-    99.9 of maxmemory, a volume 100% used); None when it did not, went past 100.5 (a
-    share of a request, not of a limit), or was always that full."""
-    if shape != "percent" or len(pts) < 2:
+    """When a used percentage (`shape` percent, or a ratio of 1) reached its whole and
+    stayed there to the end, two points at least (ElastiCache's
+    `DatabaseMemoryUsagePercentage` at 99.9 of maxmemory, a volume 100% used, a used
+    ratio of .998); None when it did not, went past 100.5 (a share of a request, not of
+    a limit), or was always that full."""
+    if shape not in ("percent", "ratio") or len(pts) < 2:
         return None
+    if shape == "ratio":
+        pts = [(t, 100.0 * v) for t, v in pts]
     if max(v for _, v in pts) > 100.5 or min(v for _, v in pts) >= FULL_BEFORE:
         return None
     k = len(pts)
