@@ -115,6 +115,12 @@ def test_truth_matching_rules() -> None:
     assert truth_rank(svc, ordered) == 2  # services de-duplicated: db, api
     assert truth_rank(TruthSpec("network", "api"), ordered) == 3
     assert truth_rank(TruthSpec("deploy", "cache"), ordered) is None
+    # the triage reads a topology in its series' spelling (`ibmmq` for `ibm-mq`): one
+    # service in two spellings is matched; another name is not
+    mq = TruthSpec("network", "ibm-mq")
+    assert mq.matches("network", "ibmmq", "ibmmq") and mq.matches("network", "IBM_MQ", None)
+    assert not mq.matches("network", "ibm-mq-2", None)
+    assert truth_rank(TruthSpec("network", "ibm-mq", None, "service"), [("ibmmq", "x", None)]) == 1
 
 
 def test_a_restating_unknown_is_not_listed_and_eval_grades_the_same_list() -> None:

@@ -452,6 +452,21 @@ def test_counter_is_read_as_a_rate() -> None:
     assert min(r2.values) >= 0
 
 
+def test_a_total_of_failed_requests_only_is_no_demand() -> None:
+    """Cloudflare's requests kept by a `403 OR 5*` filter, one series per status: their
+    sum is failed requests, not demand, and `prepare` makes no total of them; with a
+    success among them it does."""
+    m = FamilyMatcher()
+    failed = [
+        series("requests_status", "edge", 5.0, 100.0, labels={"status_code": c})
+        for c in ("403", "500")
+    ]
+    assert metric_an.demand_totals(failed, m) == []
+    ok = series("requests_status", "edge", 900.0, labels={"status_code": "200"})
+    (total,) = metric_an.demand_totals([*failed, ok], m)
+    assert total.values[-1] > 900.0
+
+
 def test_a_sum_that_lost_a_member_is_no_surge_and_a_restart_still_counts() -> None:
     """A counter summed over pods falls when one pod goes (22,502 → 17,967 requests):
     read as a restart from zero, the step would be 60 requests a second against 1, a

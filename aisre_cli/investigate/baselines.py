@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from aisre_cli.investigate.alert_service import squash
+
 if TYPE_CHECKING:
     from aisre_cli.investigate.triage import Analysis
 
@@ -92,6 +94,14 @@ def rankings(analysis: Analysis) -> dict[str, list[str]]:
     return {name: full[name][:TOP_K] for name in NAMES}
 
 
+def same_service(a: str | None, b: str | None) -> bool:
+    """One service in two spellings: the triage reads a topology in its series' spelling
+    (`ibmmq` for the topology's `ibm-mq`, `alert_service.squash`), and a truth names it
+    as the topology did."""
+    return a == b or (bool(a) and bool(b) and squash(a or "") == squash(b or ""))
+
+
 def rank_of(service: str, ordered: list[str]) -> int | None:
-    """1-based rank of `service` in a baseline's answer (None: not named)."""
-    return ordered.index(service) + 1 if service in ordered else None
+    """1-based rank of `service` in a ranked answer (None: not named), in whichever
+    spelling (`same_service`)."""
+    return next((i for i, x in enumerate(ordered, 1) if same_service(x, service)), None)

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 from aisre_cli.errors import AisreError, BundleError
 from aisre_cli.investigate.baselines import NAMES as BASELINES
-from aisre_cli.investigate.baselines import rank_of, rankings
+from aisre_cli.investigate.baselines import rank_of, rankings, same_service
 from aisre_cli.investigate.gather import gather_for, list_alerts, resolve_alert
 from aisre_cli.investigate.rank import (
     FEATURES,
@@ -112,8 +112,8 @@ class TruthSpec:
         kind `unknown` on that service ("it starts here, a person has to find why"),
         which always escalates. Any specific kind is wrong for it."""
         if self.is_unknown:
-            return kind == "unknown" and bool(self.service) and service == self.service
-        if service != self.service:
+            return kind == "unknown" and bool(self.service) and same_service(service, self.service)
+        if not same_service(service, self.service):
             return False
         if self.service_only:
             return True
@@ -484,7 +484,7 @@ def truth_rank(truth: TruthSpec, ordered: Sequence[CandKey]) -> int | None:
         for svc, _, _ in ordered:
             if svc not in services:
                 services.append(svc)
-        return services.index(truth.service) + 1 if truth.service in services else None
+        return rank_of(truth.service, services)
     for i, (svc, kind, subject) in enumerate(ordered, 1):
         if truth.matches(kind, svc, subject):
             return i

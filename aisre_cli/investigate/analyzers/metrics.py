@@ -1652,7 +1652,22 @@ def demand_totals(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
             not s.name.startswith(_NOT_SUMMED) and matcher.classify(s.name, {}).family == "traffic"
         )
 
-    return [t for g in _groups(series, wanted) if (t := _combine(g, mean=False)) is not None]
+    return [
+        t
+        for g in _groups(series, wanted)
+        if _served_some(g) and (t := _combine(g, mean=False)) is not None
+    ]
+
+
+def _served_some(members: list[Series]) -> bool:
+    """Members that count, besides failures, requests served: one with no status, or a
+    success (`2xx`, `3xx`, `OK`). Members that are all failures (a query keeping only
+    `403 OR 5*`) sum to failed requests, not demand."""
+    for m in members:
+        st = next((m.labels[k] for k in STATUS_LABELS if m.labels.get(k)), None)
+        if st is None or st[:1] in "23" or st.lower() in ("ok", "success", "succeeded"):
+            return True
+    return False
 
 
 TOTAL_QUERY = ("sum by (", "sum of ", "avg by (", "mean of ")
