@@ -4910,7 +4910,7 @@ def test_a_tables_throughput_exceeded_is_its_capacity_run_out_in_its_own_words()
     """DynamoDB's `Throughput exceeds the current capacity of your table or index`,
     quoted by any client, is the one table it calls running out of its provisioned
     capacity (read as its CPU, as its consumed capacity is), not the client's; Cosmos
-    DB's 429 `Request rate is large` likewise."""
+    DB's `Request rate is large` likewise."""
     kinds = dep_an.store_kinds(
         [
             series("aws_dynamodb_throttled_requests_sum", "parcels", 1.0),
@@ -4926,11 +4926,11 @@ def test_a_tables_throughput_exceeded_is_its_capacity_run_out_in_its_own_words()
     )
     assert dep_an.store_named(reply, "scan-ingest", calls, kinds) == "parcels"
     assert log_an.log_family(reply) == "cpu"
-    cosmos = (
-        "Response status code does not indicate success: TooManyRequests (429);"
-        " Request rate is large"
-    )
+    cosmos = "CosmosException: Request rate is large. More Request Units may be needed"
     assert log_an.log_family(cosmos) == "cpu"
+    # (a line that also says 429 or too many requests is read as throttling, traffic,
+    # first; and `TooManyRequests` is no OOM)
+    assert log_an.log_family("status code: TooManyRequests (429)") == "traffic"
 
 
 def test_a_used_share_pinned_at_its_whole_ran_out_when_it_got_there() -> None:

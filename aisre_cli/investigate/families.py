@@ -908,12 +908,11 @@ def countdown_seconds(name: str) -> float:
 DOWN_LOG = (
     r"connection refused|connect: connection refused|econnrefused|"
     r"could not connect|unable to connect|failed to connect|connection to .* failed|"
-    r"connection to \S+ refused|service unavailable|server ?busy|"
+    r"connection to \S+ refused|service unavailable|"
     r"name or service not known|no healthy upstream|upstream connect error"
 )
 """A client that could not reach the server at all: refused, unreachable, no upstream;
-or a server that turned it away unserved (`503 Service Unavailable`, Azure's
-`ServerBusy`)."""
+or a server that turned it away unserved (`503 Service Unavailable`)."""
 RETRY_LOG = (
     r"retr(y|ying|ied)\b.*\b(after|due to|because of)\b.*"
     r"(error|fail|timeout|timed out|refused|reset|unavailable)|"
@@ -957,17 +956,8 @@ LOG_FAMILY_PATTERNS: dict[str, str] = {
     r"max_connections|remaining connection slots|could not obtain connection",
     "disk": r"no space left|disk (is )?full|read-only file system|quota exceeded|inode|"
     r"disk watermark|flood.stage",
-    # `oom` as a word or a kill (`OOM command not allowed`, `oom-kill`, `OOMKilling`),
-    # not inside one (`TooManyRequests`, `zoom`, `no room`)
-    "memory": r"out ?of ?memory|outofmemory|gc overhead|heap space|memory limit|"
-    r"\boom(?![a-z])|\boom[-_ ]?kill",
-    "cpu": r"cpu throttl|high cpu|thread starvation|event ?loop (lag|delay|blocked)|"
-    # a store's provisioned capacity run out, in its own words (DynamoDB's
-    # `ProvisionedThroughputExceededException` and `Throughput exceeds the current
-    # capacity of your table or index`, Cosmos DB's 429 `Request rate is large`): read
-    # as its CPU, as the metrics of the capacity it consumed are
-    r"provisionedthroughputexceeded|throughput exceeds the current capacity|"
-    r"request rate is large",
+    "memory": r"out ?of ?memory|outofmemory|gc overhead|heap space|memory limit",
+    "cpu": r"cpu throttl|high cpu|thread starvation|event ?loop (lag|delay|blocked)",
     "dependency": DOWN_LOG,
     "network": r"i/o timeout|no route to host|connection reset|network is unreachable|"
     r"broken pipe|packet loss|dns|temporary failure in name resolution|econnreset|"
@@ -978,7 +968,23 @@ LOG_FAMILY_PATTERNS: dict[str, str] = {
     "traffic": r"rate limit|too many requests|429|queue full|load shedding|overload",
 }
 LOG_GUARDED_PATTERNS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "dependency": (READ_ONLY_LOG, ("read", "master", "writable", "replicas")),
+    # a store refusing writes, or turning callers away busy (Azure's `ServerBusy`)
+    "dependency": (
+        READ_ONLY_LOG + r"|server ?busy",
+        ("read", "master", "writable", "replicas", "busy"),
+    ),
+    # `oom` as a word or a kill (`OOM command not allowed`, `oom-kill`, `OOMKilling`),
+    # not inside one (`TooManyRequests`, `zoom`, `no room`)
+    "memory": (r"\boom(?![a-z])|\boom[-_ ]?kill", ("oom",)),
+    # a store's provisioned capacity run out, in its own words (DynamoDB's
+    # `ProvisionedThroughputExceededException` and `Throughput exceeds the current
+    # capacity of your table or index`, Cosmos DB's 429 `Request rate is large`): read
+    # as its CPU, as the metrics of the capacity it consumed are
+    "cpu": (
+        r"provisionedthroughputexceeded|throughput exceeds the current capacity"
+        r"|request rate is large",
+        ("throughput", "request rate"),
+    ),
 }
 """Families a line has by a pattern tried only on lines holding one of its words
 (lower-cased): read after `LOG_FAMILY_PATTERNS`, and cheap on the lines without them

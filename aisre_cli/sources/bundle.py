@@ -1306,6 +1306,7 @@ def read_jsonl_logs(
     row = len(ts_col)
     place = table.placements.add
     seen_hosts: set[tuple[str, str]] = set()
+    read_host: bool | None = None
     ts_append, svc_append, lvl_append = ts_col.append, svc_col.append, lvl_col.append
     msg_append, fi_append, ln_append = msg_col.append, fi_col.append, ln_col.append
     fh = _open_data(path, display, root, lim)
@@ -1408,10 +1409,14 @@ def read_jsonl_logs(
             if node is not None and type(node) is str:
                 pod = obj.get("pod")
                 place((node, svc, pod if type(pod) is str else ""))
-            elif own:
+            elif own and read_host is not False:
                 # a shipper's machine field beside the record's own service (Vector's
-                # and syslog's `host`): the service runs on that machine
-                node = obj.get("host") or obj.get("hostname")
+                # and syslog's `host`): the service runs on that machine. Whether the
+                # file has one is read from its first such record (a million records
+                # without one pay one test each, not two lookups)
+                if read_host is None:
+                    read_host = "host" in obj or "hostname" in obj
+                node = obj.get("host") or obj.get("hostname") if read_host else None
                 if type(node) is str and node and _first_time(node, svc, seen_hosts):
                     place((_short_host(node), svc, ""))
             ts_append(tv)
