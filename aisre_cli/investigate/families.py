@@ -978,8 +978,9 @@ LOG_GUARDED_PATTERNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "memory": (r"\boom(?![a-z])|\boom[-_ ]?kill", ("oom",)),
     # a store's provisioned capacity run out, in its own words (DynamoDB's
     # `ProvisionedThroughputExceededException` and `Throughput exceeds the current
-    # capacity of your table or index`, Cosmos DB's 429 `Request rate is large`): read
-    # as its CPU, as the metrics of the capacity it consumed are
+    # capacity of your table or index`, Cosmos DB's `Request rate is large`, where the
+    # line does not also say 429, read as throttling first): read as its CPU, as the
+    # metrics of the capacity it consumed are
     "cpu": (
         r"provisionedthroughputexceeded|throughput exceeds the current capacity"
         r"|request rate is large",
