@@ -544,6 +544,18 @@ _NODE_COLLECTOR = re.compile(r"(^|[-_])(node[-_]exporter|cadvisor|kubelet)([-_]|
 """Collectors whose own pods measure the machine they run on."""
 _CACHE_NODE = re.compile(r"-\d{3}$")
 """ElastiCache names a replication group's nodes `<group>-001`, `-002`, …"""
+_RESOURCE_NAMES: dict[str, Callable[[str], str]] = {
+    # ElastiCache's node `cart-redis-002` is of cart-redis
+    "dimension_CacheClusterId": lambda v: _CACHE_NODE.sub("", v),
+    # Azure's nested `sql-tidewater-prod/sqldb-billing` is the database
+    "resourceName": _resource_name,
+    # Cloud SQL's `lanternfish-prod:orders-db` is the instance, in its project
+    "database_id": lambda v: v.rsplit(":", 1)[-1],
+}
+"""How a managed resource's label names the resource itself, where the value says more
+(`WELL_KNOWN_SERVICE_LABELS`); a value left empty by it stays as it was."""
+
+
 _CERT_COLLECTOR = re.compile(
     r"(^|[/_-])(cert-manager|x509-certificate-exporter|cert-exporter|ssl-exporter)$"
 )
@@ -695,13 +707,8 @@ def service_of(labels: dict[str, str], service_labels: Sequence[str]) -> str | N
             v = _JMX_JOB.sub("", v) or v
         if key in ("job", "service"):
             v = _metrics_endpoint_owner(v, labels)
-        if key == "dimension_CacheClusterId":
-            v = _CACHE_NODE.sub("", v) or v  # cart-redis-002: a node of cart-redis
-        if key == "resourceName":
-            v = _resource_name(v)
-        if key == "database_id":
-            v = v.rsplit(":", 1)[-1] or v  # lanternfish-prod:orders-db
-        return v
+        own_name = _RESOURCE_NAMES.get(key)
+        return (own_name(v) or v) if own_name else v
     pod = labels.get("pod") or labels.get("pod_name")
     if pod:
         w = workload_of(pod)
