@@ -20,12 +20,14 @@ def _alert(
     summary: str = "",
     expr: str | None = None,
     service: str | None = None,
+    labels: dict[str, str] | None = None,
 ) -> Alert:
     url = f"http://prom:9090/graph?g0.expr={quote(expr)}&g0.tab=1" if expr else None
     return Alert(
         id="a1",
         name=name,
         service=service,
+        labels=labels or {},
         annotations={"summary": summary} if summary else {},
         starts_at=datetime(2026, 1, 1, tzinfo=UTC),
         generator_url=url,
@@ -55,11 +57,19 @@ def _alert(
         (_alert(service="Cart_API"), ("cart-api", "its label, spelled as the data spells it")),
         (_alert(name="PetSiteHighLatency", service="ghost"), None),
         (_alert(name="DiskFull", summary="the disk is full"), None),
+        # a label holding a known service whole, whatever it is called
+        (
+            _alert(name="QueueBacklogHigh", labels={"resource": "cart-api", "entity": "jobs"}),
+            ("cart-api", "a label of the alert"),
+        ),
+        # … not two of them, nor a job's name
+        (_alert(name="Backlog", labels={"resource": "cart-api", "target": "checkout"}), None),
+        (_alert(name="TargetDown", labels={"job": "checkout"}), None),
         # "shopping-cart" is not "cart"
         (_alert(name="Slow", summary="latency of shopping-cart high"), None),
     ],
 )
-def test_infer_reads_expression_then_summary_then_name(
+def test_infer_reads_expression_then_labels_then_summary_then_name(
     alert: Alert, want: tuple[str, str] | None
 ) -> None:
     assert infer(alert, DEFAULT_SERVICE_LABELS, KNOWN) == want

@@ -1247,6 +1247,38 @@ def test_callers_client_metrics_name_a_failing_outside_api(status: str) -> None:
     assert (top.kind, top.service) == ("dependency_failure", "stripe-api")
 
 
+@pytest.mark.parametrize(
+    ("name", "client"),
+    [
+        ("external_request_duration_seconds_count", True),
+        ("outbound_requests_total", True),
+        ("http_requests_total", False),  # what the caller serves, whatever `upstream` says
+    ],
+)
+def test_a_timer_of_outside_calls_names_its_peer_by_upstream(name: str, client: bool) -> None:
+    """statsd_exporter mappings of a Rails app's outside calls keep the API called as
+    `upstream` (`external_request_duration_seconds{upstream="sms-provider"}`): the calls
+    the service makes, measured by it, so their failures are the API's. A series of
+    the requests a service serves is no client's, whatever its labels."""
+    ts = [T0 + i * STEP for i in range(N)]
+    total, vals = 0.0, []
+    for t in ts:
+        total += 40.0 if t >= FAULT else 0.0
+        vals.append(total)
+    lab = {"service": "api", "upstream": "stripe-api", "outcome": "error"}
+    calls = Series(name, "api", lab, ts, vals, query=name, ref=f"metrics/{name}.json")
+    assert metric_edges.is_client_side(calls) is client
+    known = {"api", "stripe-api", "web", "db"}
+    assert client_calls([calls], known) == ({"api": {"stripe-api"}} if client else {})
+    if not client:
+        return
+    a = run(_with_outside_api(context([calls, series("http_errors_ratio", "api", 0.01, 0.3)])))
+    (dep,) = cands(a, "dependency_failure", "stripe-api")
+    assert dep.features["dependency_down"] > 0.5
+    top = max(a.candidates, key=lambda c: c.score)
+    assert (top.kind, top.service) == ("dependency_failure", "stripe-api")
+
+
 def _stripe_timeouts(summary: str) -> Analysis:
     """api's calls to the outside stripe-api time out from the fault on (its client
     counter and its log say so), just after a config change of api's own."""
@@ -2863,6 +2895,32 @@ def test_surge_at_the_entry_point_is_demand() -> None:
 
 
 @pytest.mark.parametrize(
+    ("stable_after", "surge"),
+    [(95.0, False), (100.0, False), (200.0, True)],
+    ids=["weight-moved", "stable-flat", "both-rose"],
+)
+def test_a_canarys_share_of_the_requests_growing_is_no_surge(
+    stable_after: float, surge: bool
+) -> None:
+    """web runs two versions during a canary; the rollout steps the canary's weight from
+    5% to 10%: its pods' request rate doubles (many σ) while the stable's falls by as
+    much, or too little to show. The same demand served by other pods is no surge. Demand
+    that rose reaches every version: both rising is one."""
+    # a recording rule's per-version rate, as queries.yaml gives it (read series by series)
+    q = "sum by (service, version) (rate(http_requests_total[2m]))"
+    canary = series("http_requests_per_second", "web", 5.0, 10.0, labels={"version": "1.5.0"})
+    stable = series(
+        "http_requests_per_second", "web", 100.0, stable_after, labels={"version": "1.4.9"}, seed=2
+    )
+    canary, stable = replace(canary, query=q), replace(stable, query=q)
+    extra = [canary, stable, series("http_errors_ratio", "api", 0.01, 0.3)]
+    got = cands(run(context(extra)), "traffic_surge", "web")
+    # (a stable version's noise, +1%, is a surge of 1% at most)
+    strongest = max((c.features["kind_signal"] for c in got), default=0.0)
+    assert strongest > 0.5 if surge else strongest < 0.05
+
+
+@pytest.mark.parametrize(
     ("api_after", "load", "later", "labels"),
     [
         (400.0, True, 0.0, None),
@@ -3571,6 +3629,34 @@ def test_callers_whose_new_errors_name_a_quiet_callee_blame_what_it_answers() ->
     # the callers now have something below them that explains their errors
     (api,) = cands(a, "unknown", "api")
     assert api.features["deeper"] > 0.2
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        'msg="invalid response from upstream" upstream=pricing err="validation failed"',
+        "response_validation_failed upstream=pricing error='total: Input should be >= 0'",
+        "Failed to read response from pricing: JSON parse error: Cannot deserialize value",
+        "unexpected response from pricing: enum value 7 not recognized",
+    ],
+)
+def test_callers_saying_a_quiet_callees_answer_was_invalid_blame_it_as_a_failed_call(
+    said: str,
+) -> None:
+    """Lines that say the callee's *answer* was wrong (invalid, unexpected, failing
+    validation, not to be parsed) say the call went through and what came back is the
+    callee's: as telling as a refused connection (`ANSWER_BONUS`), more than a business
+    error that only names it (`PRICE`). The callers' own errors are then explained by
+    it (`deeper`), and it ranks above them."""
+    a, (dep,) = _answered(said + " in {svc}")
+    b, (weak,) = _answered(PRICE)
+    assert a.findings.dead["pricing"].strength > b.findings.dead["pricing"].strength + 0.2
+    assert dep.features["dependency_down"] > weak.features["dependency_down"]
+    (api,) = cands(a, "unknown", "api")
+    (api_b,) = cands(b, "unknown", "api")
+    assert api.features["deeper"] > api_b.features["deeper"]
+    top = max(a.candidates, key=lambda c: c.score)
+    assert (top.kind, top.service) == ("dependency_failure", "pricing")
 
 
 def test_a_release_whose_callers_fail_on_what_it_answers_harmed_them() -> None:
@@ -4743,6 +4829,12 @@ def test_a_short_name_of_one_service_is_that_service_and_so_is_its_iis_pool() ->
     master = series("redis_connected_clients", "orders-db-master", 20.0)
     m = run(replace(ctx, series=[*ctx.series, master]))
     assert {s.name: s.service for s in m.ctx.series}["redis_connected_clients"] == "orders-db"
+    # … or one side of a rollout, as the Services that route to it are named (Argo
+    # Rollouts' `-stable`/`-canary`, Flagger's `-primary`)
+    for side in ("stable", "canary", "preview"):
+        ing = series("nginx_ingress_requests_rate", f"api-{side}", 30.0)
+        r = run(replace(ctx, series=[*ctx.series, ing]))
+        assert {s.name: s.service for s in r.ctx.series}["nginx_ingress_requests_rate"] == "api"
     # … not another service whose name extends it
     other = series("http_requests_total", "orders-db-exporter", 3.0)
     c = run(replace(ctx, series=[*ctx.series, other]))

@@ -5,8 +5,9 @@ SLO alert whose labels were aggregated away, a page forwarded with only a title.
 engineer reads the alert instead, and so does this: in order,
 1. the alert's own expression (Prometheus' `generatorURL` carries it as `g0.expr`): a
    service label matcher there names the service;
-2. its summary or description naming a service the incident's data knows (whole words);
-3. its name, which often starts with or holds the service (`PetSiteHighLatency`,
+2. a label of the alert whose value is a known service, whatever the label is called;
+3. its summary or description naming a service the incident's data knows (whole words);
+4. its name, which often starts with or holds the service (`PetSiteHighLatency`,
    `checkout_error_budget_burn`).
 Only services the gathered data knows (its topology and series) count, so a word that
 happens to look like a name does not invent a service.
@@ -48,6 +49,25 @@ def from_expression(alert: Alert, labels: Sequence[str], known: Collection[str])
                 if m.group(1) in known:
                     return m.group(1)
     return None
+
+
+_NOT_NAMES = frozenset({"alertname", "severity", "priority", "team", "job", "prometheus"})
+"""Labels whose value is never the service an alert is about (`job` names the scraper's
+job, which a service's exporter shares: the job is read as service only by the
+profile's `service_labels`)."""
+
+
+def from_label_values(alert: Alert, known: Collection[str]) -> str | None:
+    """The one known service a label of the alert holds whole, whatever the label is
+    called (`resource="sb-mbank-prod"` on a queue's backlog alert, `entity`, `target`):
+    an alert rule keeps the labels of what it measures. None where labels name two."""
+    by_squash = {squash(k): k for k in known if len(squash(k)) >= MIN_NAME}
+    hits = {
+        by_squash[squash(v)]
+        for k, v in alert.labels.items()
+        if k not in _NOT_NAMES and squash(v) in by_squash
+    }
+    return next(iter(hits)) if len(hits) == 1 else None
 
 
 def from_text(text: str, known: Iterable[str]) -> str | None:
@@ -98,6 +118,9 @@ def infer(alert: Alert, labels: Sequence[str], known: Collection[str]) -> tuple[
     svc = from_expression(alert, labels, known)
     if svc:
         return svc, "the alert's expression"
+    svc = from_label_values(alert, known)
+    if svc:
+        return svc, "a label of the alert"
     text = " ".join(alert.annotations.get(k, "") for k in ("summary", "description", "message"))
     svc = from_text(text, known)
     if svc:

@@ -36,7 +36,12 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from aisre_cli.investigate.analyzers.changes import ChangeFinding, states_setting, takes_more
+from aisre_cli.investigate.analyzers.changes import (
+    ChangeFinding,
+    states_setting,
+    takes_more,
+    version_of,
+)
 from aisre_cli.investigate.analyzers.dependency import (
     MENTION_MIN,
     named_in,
@@ -71,19 +76,72 @@ from aisre_cli.investigate.families import (
     normalize_name,
     outbound,
 )
-from aisre_cli.model import Context, Evidence, Topology
+from aisre_cli.model import Context, Evidence, Series, Topology
 
 
-def demand_rose(f: MetricFinding) -> bool:
+def demand_rose(
+    f: MetricFinding,
+    others: Sequence[MetricFinding] = (),
+    versions: Mapping[tuple[str, str], set[str]] | None = None,
+) -> bool:
     """A request reading that rose: not one status whose series was born in the window
     (`families.born_status`: which calls ended so, not how many came), nor the calls the
-    service makes (`families.outbound`: retries, not demand)."""
+    service makes (`families.outbound`: retries, not demand), nor one version's share of
+    the requests growing while the others' did not (`version_shift`)."""
     return (
         f.family == "traffic"
         and f.direction > 0
         and not born_status(f.series.labels, f.baseline)
         and not outbound(f.series.name, f.series.labels, f.series.query)
+        and not version_shift(f, others, versions or {})
     )
+
+
+SHIFT_S = 600.0
+"""How far apart two versions' requests rising may begin and still be one rise of
+demand (seen through `rate()` windows)."""
+SHIFT_SHARE = 0.5
+"""Demand that rose rises on every version by about the same factor: another version's
+rise counts with this one's only if it is at least this share of it (relative), not a
+stable version's noise while its canary's weight doubled."""
+
+
+def versions_by_metric(series: Sequence[Series]) -> dict[tuple[str, str], set[str]]:
+    """(service, metric) → the versions its series carry (`changes.VERSION_LABELS`), ""
+    for a series with none (ingress-nginx's `canary=""`: the stable backend's requests,
+    or a total over every version), where some other series of the metric has one."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for x in series:
+        if x.service:
+            v = version_of(x.labels)
+            out.setdefault((x.service, x.name), set()).add(v[1] if v is not None else "")
+    return {k: v for k, v in out.items() if v != {""}}
+
+
+def version_shift(
+    f: MetricFinding,
+    others: Sequence[MetricFinding],
+    versions: Mapping[tuple[str, str], set[str]],
+) -> bool:
+    """A request reading of one version of a service, where other versions of it serve
+    the same metric (`versions`), that rose while none of theirs did: a rollout moving
+    weight to its canary (Argo Rollouts' 10% → 25%), the same demand served by other
+    pods. Demand that rose rises on every version serving it (`SHIFT_SHARE`)."""
+    mine = version_of(f.series.labels)
+    key = (f.series.service or "", f.series.name)
+    if mine is None or len(versions.get(key, ())) < 2:
+        return False
+    for g in others:
+        if g.family != "traffic" or g.direction <= 0 or g.series.name != f.series.name:
+            continue
+        theirs = version_of(g.series.labels)
+        if (
+            (theirs[1] if theirs else "") != mine[1]
+            and abs(g.onset - f.onset) <= SHIFT_S
+            and g.rel >= SHIFT_SHARE * f.rel
+        ):
+            return False
+    return True
 
 
 def callees_starved(
@@ -242,6 +300,8 @@ class Scene:
     told: dict[str, dict[str, float]] = field(default_factory=dict)
     """service with no series of its own → {a client whose new errors report its
     failures: their share of that client's strongest new errors} (`told_by`)."""
+    versions: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    """(service, metric) → the versions its series carry (`versions_by_metric`)."""
 
     @property
     def alert_service(self) -> str | None:
@@ -327,8 +387,9 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         nser[s] = len(core)
         generic_only[s] = 1.0 if all(not f.known for f in core) else 0.0
     surge_at: dict[str, tuple[float, float]] = {}
+    versions = versions_by_metric(ctx.series)
     for s, lst in per_svc.items():
-        ups = [f for f in lst if demand_rose(f)]
+        ups = [f for f in lst if demand_rose(f, lst, versions)]
         if ups:
             # as strong as the traffic proposer reads it: sigmas times relative size, as
             # far as it reached the services it calls (`callees_starved`)
@@ -537,7 +598,9 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
             troubled = [
                 c
                 for c in topo.depends_on.get(s, [])
-                if anom.get(c, 0.0) >= 0.2 and first.get(c, math.inf) <= lf.first_after + TOL_S
+                if anom.get(c, 0.0) >= 0.2
+                and first.get(c, math.inf) <= lf.first_after + TOL_S
+                or (c in fnd.dead and fnd.dead[c].answered)
             ]
             for callee in named_in(lf, troubled, ctx.logs):
                 _said(answered_by, s, callee, lf.first_after)
@@ -828,6 +891,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         claims=claims,
         answers=answers,
         told=told,
+        versions=versions,
     )
 
 

@@ -310,7 +310,7 @@ def _z_strength(z: float) -> float:
     return float(min(1.0, math.log1p(max(z - 2.0, 0.0)) / math.log1p(30.0)))
 
 
-def _version_of(labels: dict[str, str]) -> tuple[str, str] | None:
+def version_of(labels: dict[str, str]) -> tuple[str, str] | None:
     for k in VERSION_LABELS:
         v = labels.get(k) or labels.get(f"label_{k}")
         if v:
@@ -563,7 +563,7 @@ def versions_seen(
             continue
         t0 = s.timestamps[0]
         start[s.service] = min(start.get(s.service, t0), t0)
-        ver = _version_of(s.labels)
+        ver = version_of(s.labels)
         if ver is None:
             continue
         key, value = ver
@@ -712,7 +712,7 @@ def _version_harm(
     shares = _request_shares(series, classify)
     shared = {id(x) for x in shares.values()}
     for s in series:
-        ver = _version_of(s.labels)
+        ver = version_of(s.labels)
         if ver is None or not s.timestamps or "le" in s.labels:
             continue  # a histogram bucket counts calls (more traffic, more of it): no level
         cls = classify(s.name, s.labels)

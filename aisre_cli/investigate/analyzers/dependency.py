@@ -285,6 +285,23 @@ about what it got back (`price must be positive (from pricing)`, `cannot deseria
 … returned by pricing`) blames the answer, weaker than a call that failed outright."""
 
 
+ANSWER_BONUS = 0.35
+"""What a caller's new error line adds to a callee it names when the line says the
+callee's *answer* was wrong: invalid, malformed or unexpected, failing its validation,
+not to be parsed or deserialized. The call went through and the callee answered; what
+it answered is its own (a wrong return value), as telling as a refused connection."""
+_BAD_ANSWER = re.compile(
+    r"\b(invalid|malformed|unexpected|bad|corrupt(ed)?|inconsistent)\s+(response|answer|reply"
+    r"|payload|body|data|result|value)"
+    r"|\b(response|payload|result)[_ ]validation"
+    r"|\bvalidation (failed|error)"
+    r"|\b(cannot|can't|could not|couldn't|failed to|unable to) (parse|decode|deserializ|unmarshal"
+    r"|read response)"
+    r"|\b(json|xml|protobuf) (parse|decode|deserializ|syntax|mapping)",
+    re.IGNORECASE,
+)
+
+
 STORE_SERIES: dict[str, re.Pattern[str]] = {
     tech: re.compile(rx)
     for tech, rx in {
@@ -683,7 +700,8 @@ def _named_by_callers(
             if lf.service not in d.callers:
                 d.callers.append(lf.service)
             d.onset = min(d.onset, lf.first_after)
-            d.strength = min(1.0, max(d.strength, 0.3) + NAMED_BONUS * lf.strength)
+            bonus = ANSWER_BONUS if _BAD_ANSWER.search(text) else NAMED_BONUS
+            d.strength = min(1.0, max(d.strength, 0.3) + bonus * lf.strength)
 
 
 _GATEWAY = re.compile(r"\b(502|504)\b|bad gateway|gateway time-?out", re.IGNORECASE)

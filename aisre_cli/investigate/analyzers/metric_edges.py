@@ -31,7 +31,7 @@ from collections.abc import Mapping
 
 from aisre_cli.investigate.analyzers.metrics import MetricFinding, host_service
 from aisre_cli.investigate.analyzers.trace_edges import EdgeFinding
-from aisre_cli.investigate.families import label_or_pin, query_reading, timer_sum
+from aisre_cli.investigate.families import label_or_pin, outbound, query_reading, timer_sum
 from aisre_cli.model import Series, Topology
 
 PEER_LABELS: tuple[str, ...] = (
@@ -49,8 +49,13 @@ PEER_LABELS: tuple[str, ...] = (
     "dst_deployment",
     "dst_statefulset",
     "dst_daemonset",
+    "upstream",
+    "remote_service",
+    "target_service",
 )
-"""Labels that name the peer a client series measures its calls to."""
+"""Labels that name the peer a client series measures its calls to (`upstream` on a
+client series: `external_request_duration_seconds{upstream="sms-provider"}`; a proxy's
+series of a backend are no client series, `is_client_side`)."""
 OWN_SHARE = 0.5
 """The peer's own latency grew at least this much (in z, relative to the edge's):
 the peer is slow, not the way to it."""
@@ -106,7 +111,10 @@ def is_client_side(s: Series) -> bool:
         return True
     # `peer.service` is set on the calling side only (OpenTelemetry, Datadog APM's
     # client integrations: `entitlements-mongodb` calling `mongo-users`)
-    return "client" in s.name.lower() or bool(s.labels.get("peer_service"))
+    if "client" in s.name.lower() or bool(s.labels.get("peer_service")):
+        return True
+    # a timer of the calls it makes to outside services (`external_request_*`)
+    return outbound(s.name, s.labels, s.query)
 
 
 def is_server_side(s: Series) -> bool:

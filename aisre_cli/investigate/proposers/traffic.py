@@ -61,7 +61,11 @@ def internal_load(scene: Scene, s: str, size: float = 1.0) -> float:
 def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     s = view.name
     # a node's bytes on the wire are everyone's on that node: not this service's load
-    surge = [f for f in view.metrics if demand_rose(f) and f.scope != "node"]
+    surge = [
+        f
+        for f in view.metrics
+        if demand_rose(f, view.metrics, scene.versions) and f.scope != "node"
+    ]
     if not surge:
         return []
     # the reading that says "surge" most: the service's whole demand (`demand_totals`)
