@@ -514,6 +514,15 @@ def test_a_counter_named_without_total_is_read_by_its_shape() -> None:
     # a delay that keeps growing, in fractions of a second, is a gauge getting worse
     wait = Series("queue_wait_seconds", "api", {}, ts, [0.05 + 0.013 * i for i in range(N)])
     assert not metric_an.counter_like(wait, m)
+    # a pod's count of requests summed without rate() (`requests_total_by_pod`), reset by
+    # the pod's restart: it ends lower than it began, and is still a counter (no request
+    # rate fell from 26 million to 300 thousand)
+    served = [26_000_000.0 + 4000.0 * i for i in range(N // 2)]
+    served += [4000.0 * (i + 1) for i in range(N - N // 2)]
+    pod = Series("http_server_requests_total_by_pod", "api", {"service": "api"}, ts, served)
+    assert metric_an.counter_like(pod, m)
+    falling = Series("queue_depth_items", "api", {}, ts, [float(500 - 7 * i) for i in range(N)])
+    assert not metric_an.counter_like(falling, m)
 
 
 def test_replicas_are_averaged_into_the_service_and_other_splits_are_not() -> None:

@@ -1844,12 +1844,18 @@ UNSUFFIXED_MIN_POINTS = 8
 
 def _cumulative(s: Series, cls: SignalClass) -> bool:
     """Could be a counter by its shape though not by its name: a count of events (whole
-    numbers) in a family counted so, long enough to tell, that rose. `counter_like` then
+    numbers) in a family counted so, long enough to tell, that rose (before or after a
+    restart reset it). `counter_like` then
     asks what it asks of every counter: it never falls but to restart."""
     if cls.shape != "gauge" or cls.family not in _UNSUFFIXED:
         return False
     v = [x for x in s.values if math.isfinite(x)]
-    return len(v) >= UNSUFFIXED_MIN_POINTS and v[-1] > v[0] and _whole(v)
+    if len(v) < UNSUFFIXED_MIN_POINTS or not _whole(v):
+        return False
+    # it rose: ends higher, or, where a restart reset it (a pod's count of requests
+    # back near zero), rose at most steps, as a count of requests served does
+    rises = sum(1 for a, b in zip(v, v[1:], strict=False) if b > a)
+    return v[-1] > v[0] or rises >= (len(v) - 1) // 2
 
 
 def counter_like(s: Series, matcher: FamilyMatcher) -> bool:
