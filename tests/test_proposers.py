@@ -2903,6 +2903,44 @@ def test_surge_at_the_entry_point_is_demand() -> None:
     assert entry.features["kind_signal"] > 0.3
 
 
+def _surge_behind(
+    front: str, came: float = 400.0, reached: float = 400.0
+) -> tuple[Candidate, Candidate]:
+    """`front` in front of web pages on its backend's slow answers; both count four
+    times the requests from the fault on. Their traffic_surge candidates."""
+    ctx = context(
+        [
+            series("http_requests_per_second", front, 100.0, came),
+            series("http_request_duration_seconds_p99", front, 0.1, 0.8),
+            series("http_requests_per_second", "web", 100.0, reached, seed=2),
+        ]
+    )
+    ctx.alert = ctx.alert.model_copy(update={"service": front})
+    ctx.alerts = [ctx.alert]
+    ctx.topology = Topology(depends_on={front: ["web"], "web": ["api"], "api": ["db"], "db": []})
+    a = run(ctx)
+    (at_front,) = cands(a, "traffic_surge", front)
+    (at_web,) = cands(a, "traffic_surge", "web")
+    return at_front, at_web
+
+
+def test_a_surge_through_a_proxy_landed_on_the_backend_behind_it() -> None:
+    """A proxy makes no demand of its own, it passes it on: a surge HAProxy shows that
+    its backend shows too is the backend's (the proxy's own surge reading gives way to
+    it, and the backend's is not discounted as load from above). An application in
+    front (a gateway of our own) is where outside demand entered, and keeps it, as any
+    entry point does."""
+    px_front, px_web = _surge_behind("haproxy")
+    gw_front, gw_web = _surge_behind("edge-gateway")
+    assert px_front.features["kind_signal"] < 0.5 * gw_front.features["kind_signal"]
+    assert px_web.features["kind_signal"] > 2 * gw_web.features["kind_signal"]
+    assert px_web.score > px_front.score and gw_front.score > gw_web.score
+    # a proxy that turned most of a flood away (6x at it, 2.5x behind it) keeps the part
+    # that did not reach its backend
+    kept, _ = _surge_behind("haproxy", came=600.0, reached=250.0)
+    assert kept.features["kind_signal"] > 2 * px_front.features["kind_signal"]
+
+
 @pytest.mark.parametrize(
     ("stable_after", "surge"),
     [(95.0, False), (100.0, False), (200.0, True)],

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+from aisre_cli.investigate.analyzers.metrics import PROXY_PRODUCTS, product_owners
 from aisre_cli.investigate.evidence import (
     Candidate,
     _fmt,
@@ -57,6 +58,30 @@ def internal_load(scene: Scene, s: str, size: float = 1.0) -> float:
     return INTERNAL_DISCOUNT
 
 
+RELAY_S = 300.0
+"""How far apart a proxy's surge and its backend's may begin and be one surge passed on."""
+
+
+def proxies(scene: Scene) -> set[str]:
+    """The services that are a proxy product (`metrics.PROXY_PRODUCTS`: HAProxy, NGINX,
+    Envoy, Traefik, Kong) by their name: they relay demand to their backends and make
+    none of their own."""
+    known = set(scene.views) | (scene.topo.services() if scene.has_topo else set())
+    owners = product_owners(known)
+    return {owners[p] for p in PROXY_PRODUCTS if p in owners}
+
+
+def _rise(scene: Scene, s: str) -> float:
+    """How much `s`'s demand rose, relative (the largest of its readings that say so)."""
+    view = scene.views.get(s)
+    ups = (
+        [f.rel for f in view.metrics if demand_rose(f, view.metrics, scene.versions)]
+        if view
+        else []
+    )
+    return max(ups, default=0.0)
+
+
 @register("traffic")
 def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     s = view.name
@@ -84,14 +109,28 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     follow = max([f.strength for f in health] + down + [0.0])
     if follow <= 0:
         return []
+    relays = proxies(scene)
     upstream_surge = max(
         [
             scene.surge_at[x][0]
             for x in scene.upstream(s)
-            if x in scene.surge_at and scene.surge_at[x][1] <= f0.onset + TOL_S
+            if x in scene.surge_at and scene.surge_at[x][1] <= f0.onset + TOL_S and x not in relays
         ]
         + [0.0]
     )
+    if s in relays:
+        # a proxy passes demand on: a surge it shows that a backend behind it shows as
+        # well, from about then, landed on that backend (the hotlinked images, not the
+        # load balancer in front of them), as far as as much of it reached the backend
+        # (a proxy that rate-limits a bot flood keeps the part it turned away)
+        upstream_surge = max(
+            [
+                scene.surge_at[d][0] * min(1.0, _rise(scene, d) / max(f0.rel, 1e-9))
+                for d in scene.topo.callees(s)
+                if d in scene.surge_at and abs(scene.surge_at[d][1] - f0.onset) <= RELAY_S
+            ]
+            + [upstream_surge]
+        )
     inside = internal_load(scene, s, f0.strength * surge_size(f0))
     starved = callees_starved(
         scene.fnd.metrics, scene.topo if scene.has_topo else None, s, f0.onset
