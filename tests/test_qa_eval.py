@@ -242,12 +242,16 @@ def test_a_fit_without_enough_bundles_lists_the_ones_that_failed(tmp_path: Path)
 
 
 _CTRL_C = """\
-import os, signal, sys
+import signal, sys, threading, time
 import aisre_cli.investigate.fit as fit
 
 def interrupted(*a, **k):  # a real SIGINT, delivered while the fit runs
-    os.kill(os.getpid(), signal.SIGINT)
-    signal.pause()
+    # to the main thread, as a terminal's Ctrl-C is handled: a signal sent to the
+    # process may land on another thread (the spinner's), and under load reach the
+    # main thread only after a blocking call it is in has ended
+    signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+    while True:
+        time.sleep(0.05)
 
 fit.cross_validate_fit = interrupted
 from aisre_cli.__main__ import run

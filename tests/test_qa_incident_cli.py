@@ -420,7 +420,7 @@ def test_replay_counts_a_bundle_with_a_broken_bundle_yaml_and_replays_the_others
 
 
 _INTERRUPTING_REPLAY = """
-import os, signal, sys
+import signal, sys, threading
 import aisre_cli.memory.replay as replay_mod
 real = replay_mod.replay
 def replay(paths, triage, store, progress=None):
@@ -428,7 +428,9 @@ def replay(paths, triage, store, progress=None):
     def interrupting(path, adv):
         calls.append(path)
         if len(calls) == 3:  # the second bundle, after the first was recorded
-            os.kill(os.getpid(), signal.SIGINT)
+            # to the main thread, as a terminal's Ctrl-C is handled (sent to the
+            # process, it may land on a worker and wait for the replay to end)
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
         return triage(path, adv)
     return real(paths, interrupting, store, progress)
 replay_mod.replay = replay
