@@ -2935,6 +2935,8 @@ def test_a_surge_through_a_proxy_landed_on_the_backend_behind_it() -> None:
     assert px_front.features["kind_signal"] < 0.5 * gw_front.features["kind_signal"]
     assert px_web.features["kind_signal"] > 2 * gw_web.features["kind_signal"]
     assert px_web.score > px_front.score and gw_front.score > gw_web.score
+    # (the surge candidate's "load from above" is the proxy's only as far as it kept it)
+    assert px_web.features.get("upstream_surge", 0.0) < gw_web.features["upstream_surge"]
     # a proxy that turned most of a flood away (6x at it, 2.5x behind it) keeps the part
     # that did not reach its backend
     kept, _ = _surge_behind("haproxy", came=600.0, reached=250.0)

@@ -15,6 +15,7 @@ from aisre_cli.investigate.evidence import (
     level_said,
     metric_evidence,
 )
+from aisre_cli.investigate.families import STATUS_LABELS
 from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
 from aisre_cli.investigate.scene import (
@@ -72,14 +73,15 @@ def proxies(scene: Scene) -> set[str]:
 
 
 def _rise(scene: Scene, s: str) -> float:
-    """How much `s`'s demand rose, relative (the largest of its readings that say so)."""
+    """How much `s`'s demand rose, relative: the largest of its readings of all its
+    requests (no status label: 401s alone rising ninefold are not its demand rising
+    ninefold), else of any that say it rose."""
     view = scene.views.get(s)
-    ups = (
-        [f.rel for f in view.metrics if demand_rose(f, view.metrics, scene.versions)]
-        if view
-        else []
-    )
-    return max(ups, default=0.0)
+    if view is None:
+        return 0.0
+    ups = [f for f in view.metrics if demand_rose(f, view.metrics, scene.versions)]
+    whole = [f for f in ups if not any(f.series.labels.get(k) for k in STATUS_LABELS)]
+    return max((f.rel for f in whole or ups), default=0.0)
 
 
 @register("traffic")
@@ -110,11 +112,16 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     if follow <= 0:
         return []
     relays = proxies(scene)
+    relays_to = {x for x in relays if s in scene.topo.callees(x)}  # proxies right in front
+    mine = _rise(scene, s)
+    # a proxy in front that surged passed on what reached this service: only what it
+    # kept (turned away, rate-limited) says the surge was the proxy's
     upstream_surge = max(
         [
             scene.surge_at[x][0]
+            * (1.0 - min(1.0, mine / max(_rise(scene, x), 1e-9)) if x in relays_to else 1.0)
             for x in scene.upstream(s)
-            if x in scene.surge_at and scene.surge_at[x][1] <= f0.onset + TOL_S and x not in relays
+            if x in scene.surge_at and scene.surge_at[x][1] <= f0.onset + TOL_S
         ]
         + [0.0]
     )
@@ -125,12 +132,14 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         # (a proxy that rate-limits a bot flood keeps the part it turned away)
         upstream_surge = max(
             [
-                scene.surge_at[d][0] * min(1.0, _rise(scene, d) / max(f0.rel, 1e-9))
+                scene.surge_at[d][0] * min(1.0, _rise(scene, d) / max(mine, 1e-9))
                 for d in scene.topo.callees(s)
                 if d in scene.surge_at and abs(scene.surge_at[d][1] - f0.onset) <= RELAY_S
             ]
             + [upstream_surge]
         )
+    # a caller's change that takes more of this service's resources: load from above
+    claimed = max((cl.strength for cl in scene.claims.values() if cl.callee == s), default=0.0)
     inside = internal_load(scene, s, f0.strength * surge_size(f0))
     starved = callees_starved(
         scene.fnd.metrics, scene.topo if scene.has_topo else None, s, f0.onset
@@ -166,6 +175,14 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             [metric_evidence(f0)] + [metric_evidence(f) for f in health[:1]],
             # the services it calls degrading as early is the surge's effect, not a
             # deeper cause, as far as it is a surge: +50% explains a crash below by half
-            {"deeper": deeper, "root_local": an * view.features["sync"] * (1.0 - deeper)},
+            {
+                "deeper": deeper,
+                "root_local": an * view.features["sync"] * (1.0 - deeper),
+                # a proxy in front that surged with it passed this surge on: no load
+                # from above that explains it (it does explain a saturation here)
+                "upstream_surge": min(view.features["upstream_surge"], max(upstream_surge, claimed))
+                if relays_to
+                else view.features["upstream_surge"],
+            },
         )
     ]
