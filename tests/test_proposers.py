@@ -6035,6 +6035,27 @@ def test_counters_their_exporters_name_without_a_suffix(name: str, shape: str) -
     assert FamilyMatcher().classify(name, {"status": "200"}).shape == shape
 
 
+@pytest.mark.parametrize(
+    ("name", "calls_out"),
+    [
+        ("external_request_duration_seconds_count", True),  # statsd_exporter's outside calls
+        ("outbound_requests_total", True),
+        ("cache_gets_total", True),  # Micrometer: an application's cache lookups
+        ("mbank_cache_operations_total", True),
+        ("redis_commands_processed_total", False),  # the cache server's own demand
+        ("http_server_requests_seconds_count", False),
+        ("cache_evictions_total", False),
+    ],
+)
+def test_calls_a_service_makes_are_told_by_their_names(name: str, calls_out: bool) -> None:
+    """A timer of outside calls and an application's lookups in its cache count calls
+    it makes: more of them is retries (a cache failing over, misses going to the
+    database), not demand at the service, and no surge of it."""
+    from aisre_cli.investigate.families import outbound
+
+    assert outbound(name, {}) is calls_out
+
+
 def test_envoy_stats_name_the_status_class_by_its_digit_and_the_cluster_called() -> None:
     """Envoy's own Prometheus stats: `upstream_rq_5xx` is tagged
     `envoy_response_code_class="5"`, `upstream_rq_503` `envoy_response_code="503"`, and

@@ -807,6 +807,9 @@ STATUS_LABELS: tuple[str, ...] = tuple(k for k in _REASON_LABELS if k != "reason
 _OUTBOUND_NAME = re.compile(
     r"(^|_)client_(requests?|calls?|rpcs?|operations?|duration)|^grpc_client_|_client_started"
     r"|(^|_)(external|outbound|outgoing|egress)_(http_)?(requests?|calls?|rpcs?)(_|$)"
+    # an application's lookups in its cache (`cache_gets_total{result="miss"}`,
+    # `<app>_cache_operations_total`): calls it makes, retried after a failover
+    r"|(^|_)cache_(gets?|puts?|operations?|lookups?|requests?|calls?)(_|$)"
 )
 _OUTBOUND_LABELS = ("direction", "traffic_direction", "flow")
 _ENVOY_UPSTREAM = re.compile(r"^envoy_cluster_(upstream_rq|upstream_cx|external_upstream_rq)")
@@ -820,6 +823,7 @@ def outbound(name: str, labels: Mapping[str, str], query: str = "") -> bool:
     """A request metric that counts the calls a service makes, not the ones it serves:
     Micrometer's `http_client_requests_seconds_count`, `grpc_client_started_total`,
     a timer of outside calls (`external_request_duration_seconds`, `outbound_requests`),
+    an application's lookups in its cache (Micrometer's `cache_gets`),
     a mesh proxy's `direction="outbound"` (Linkerd; in its labels or pinned by its
     `query`), an Envoy sidecar's `envoy_cluster_upstream_rq*` to any cluster but its own
     application's (`local_app`, `inbound|…`). More of them is retries or a wider
