@@ -5762,6 +5762,38 @@ def test_cpu_throttling_is_read_by_the_share_of_periods_it_costs() -> None:
     assert cands(hard, "resource_saturation", "api")
 
 
+@pytest.mark.parametrize(
+    ("name", "old_share", "new_share", "harmed"),
+    [
+        ("service_version:http_server_request_errors:ratio_rate5m", 0.00237, 0.00316, False),
+        ("service_version:http_server_request_errors:ratio_rate5m", 0.002, 0.045, True),
+        ("http_requests_error_percent", 2.37, 3.16, False),
+        ("http_requests_error_percent", 2.0, 6.5, True),
+    ],
+    ids=["ratio-0.08pt", "ratio-4pt", "percent-0.8pt", "percent-4.5pt"],
+)
+def test_a_recorded_error_share_a_canary_barely_raises_is_no_harm(
+    name: str, old_share: float, new_share: float, harmed: bool
+) -> None:
+    """A recording rule's error ratio per version (`service_version:…:ratio_rate5m`), or
+    the same as a percent: a canary at 0.32% against 0.24% on the old pods is worse by a
+    third and many σ of a steady series, and by less than the one percent of its calls
+    that pages anyone (`VERSION_SHARE_FLOOR`): it had convicted a canary started the
+    minute a queue's consumer crashed elsewhere, at .96. Four points more is harm."""
+    at = FAULT - 600
+    q = "sum by (service_version) (rate(errors[5m])) / sum by (service_version) (rate(all[5m]))"
+
+    def share(ver: str, level: float, start: float) -> Series:
+        ts = [t for t in (T0 + i * STEP for i in range(N)) if t >= start]
+        lab = {"service": "api", "service_version": ver}
+        return Series(name, "api", lab, ts, [level] * len(ts), query=q)
+
+    d = Change(id="d", ts=_dt(at), service="api", kind="deploy", version="2.0")
+    got = [share("1.0", old_share, T0), share("2.0", new_share, at)]
+    h = change_an.attribute([d], got, FamilyMatcher().classify)["d"]
+    assert (h.version_harm > 0.5) is harmed, h.version_detail
+
+
 def test_a_canary_is_compared_like_with_like_and_by_its_share_of_failed_calls() -> None:
     """Independent canary bundles: the new pods' `status="500"` series (which the old
     pods never had) and their share of the pod's calls decide, not a mix of statuses or

@@ -784,8 +784,14 @@ def _version_harm(
         scale = max(o_sd, rel * abs(o_med), floor)
         z = (n_med - o_med) / scale * sign
         h = max(_z_strength(z), _worst_pod(g[True], g[False], frm, sign, o_med, scale))
-        if id(g[True][0]) in shared and (n_med - o_med) * sign < VERSION_SHARE_FLOOR:
-            h = 0.0  # real, perhaps, but too little to be anyone's incident
+        if cls.family == "errors" and (
+            id(g[True][0]) in shared or cls.shape in ("ratio", "percent")
+        ):
+            # a share of calls failing, derived or recorded so (`…:ratio_rate5m`, a
+            # percent): real, perhaps, but too little to be anyone's incident
+            whole = 100.0 if cls.shape == "percent" and max(n_med, o_med) > 1.0 else 1.0
+            if (n_med - o_med) * sign < VERSION_SHARE_FLOOR * whole:
+                h = 0.0
         if cls.family:
             fams[cls.family] = max(fams.get(cls.family, 0.0), h)
         if cls.family in FOOTPRINT_FAMILIES:
