@@ -17,7 +17,7 @@ import pytest
 from aisre_cli.errors import ExitCode
 from tests.conftest import SUITE
 from tests.contract_servers.cli import run_cli
-from tests.fakes.env import REPO, make_env
+from tests.fakes.env import REPO, default_sigint, make_env
 
 PICK = ("fleet-002", "fleet-003", "fleet-004")
 
@@ -242,16 +242,12 @@ def test_a_fit_without_enough_bundles_lists_the_ones_that_failed(tmp_path: Path)
 
 
 _CTRL_C = """\
-import signal, sys, threading, time
+import os, signal, sys
 import aisre_cli.investigate.fit as fit
 
 def interrupted(*a, **k):  # a real SIGINT, delivered while the fit runs
-    # to the main thread, as a terminal's Ctrl-C is handled: a signal sent to the
-    # process may land on another thread (the spinner's), and under load reach the
-    # main thread only after a blocking call it is in has ended
-    signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
-    while True:
-        time.sleep(0.05)
+    os.kill(os.getpid(), signal.SIGINT)
+    signal.pause()
 
 fit.cross_validate_fit = interrupted
 from aisre_cli.__main__ import run
@@ -270,6 +266,7 @@ def test_ctrl_c_during_the_fit_is_130_one_line_and_writes_nothing(tmp_path: Path
     proc = subprocess.run(
         [sys.executable, "-c", _CTRL_C, *argv],
         env=make_env(tmp_path / "home"),
+        preexec_fn=default_sigint,
         cwd=REPO,
         capture_output=True,
         text=True,

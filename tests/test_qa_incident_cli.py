@@ -27,6 +27,7 @@ from aisre_cli.memory.store import MemoryStore
 from aisre_cli.settings import paths
 from tests.conftest import REPO, SUITE
 from tests.fakes.cli import run
+from tests.fakes.env import default_sigint
 from tests.test_memory_store import SIG, alert, report
 
 ESC = "\x1b[31mRED\x1b]8;;http://evil\x07link\x1b]8;;\x07\x1b[2J"
@@ -420,7 +421,7 @@ def test_replay_counts_a_bundle_with_a_broken_bundle_yaml_and_replays_the_others
 
 
 _INTERRUPTING_REPLAY = """
-import signal, sys, threading
+import os, signal, sys
 import aisre_cli.memory.replay as replay_mod
 real = replay_mod.replay
 def replay(paths, triage, store, progress=None):
@@ -428,9 +429,7 @@ def replay(paths, triage, store, progress=None):
     def interrupting(path, adv):
         calls.append(path)
         if len(calls) == 3:  # the second bundle, after the first was recorded
-            # to the main thread, as a terminal's Ctrl-C is handled (sent to the
-            # process, it may land on a worker and wait for the replay to end)
-            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
         return triage(path, adv)
     return real(paths, interrupting, store, progress)
 replay_mod.replay = replay
@@ -452,6 +451,7 @@ def test_replay_interrupted_exits_130_and_leaves_the_real_memory_untouched(
     cp = subprocess.run(
         [sys.executable, "-c", _INTERRUPTING_REPLAY, "incident", "replay", *bundles, "--json"],
         env=env,
+        preexec_fn=default_sigint,
         capture_output=True,
         text=True,
         timeout=120,

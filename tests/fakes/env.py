@@ -30,6 +30,16 @@ def write_config(home: Path, profile: dict[str, Any], policy: dict[str, Any] | N
     )
 
 
+def default_sigint() -> None:
+    """`preexec_fn` for a child that is sent SIGINT: its disposition back to the default.
+    A job a shell starts in the background (`.ci/run &`, `nohup`) ignores SIGINT, its
+    children inherit that, and Python started with SIGINT ignored never installs the
+    handler that raises KeyboardInterrupt: Ctrl-C tests then time out or run to the end."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def make_env(home: Path, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
