@@ -1256,6 +1256,40 @@ def test_callers_client_metrics_name_a_failing_outside_api(status: str) -> None:
     assert (top.kind, top.service) == ("dependency_failure", "stripe-api")
 
 
+def test_a_faint_drift_of_calls_latency_does_not_date_a_peer_that_failed_later() -> None:
+    """stripe-api answers 503 from the fault on (its caller's client counter says so);
+    ten minutes earlier the caller's p99 to it drifted 3% (a faint edge, z 8). The peer
+    began failing when its strongest readings say (`ONSET_SHARE`): dated by the drift,
+    its callers were "anomalous after it, +10 min" and its timing weighed against it."""
+
+    def dep(drift: bool) -> Candidate:
+        extra = [
+            _client_calls("api", "api.stripe.com", "503", 40.0),
+            series("http_errors_ratio", "api", 0.01, 0.3),
+        ]
+        if drift:
+            lab = {"server_address": "api.stripe.com"}
+            p99 = series(
+                "http_client_request_duration_seconds_p99",
+                "api",
+                0.30,
+                0.309,
+                noise=0.005,
+                labels=lab,
+                at=FAULT - 600,
+            )
+            extra.append(p99)
+        a = run(_with_outside_api(context(extra)))
+        if drift:
+            assert [(e.caller, e.callee) for e in a.findings.edges] == [("api", "stripe-api")]
+        (d,) = cands(a, "dependency_failure", "stripe-api")
+        return d
+
+    plain, drifted = dep(False), dep(True)
+    assert drifted.features["sync"] == pytest.approx(plain.features["sync"])
+    assert any("api (+0s)" in e.ev.summary for e in drifted.evidence)
+
+
 @pytest.mark.parametrize(
     ("name", "client"),
     [

@@ -517,11 +517,15 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
     net = network_blame(edges)
     edge_anom: dict[str, float] = {}
     for e in edges:
-        edge_anom[e.callee] = max(edge_anom.get(e.callee, 0.0), 0.8 * edge_strength(e.z))
+        w = 0.8 * edge_strength(e.z)
+        edge_anom[e.callee] = max(edge_anom.get(e.callee, 0.0), w)
         # a call edge whose network time grew is an anomaly at its callee: the callers'
-        # slowness is then explained by something deeper
-        anom[e.callee] = max(anom.get(e.callee, 0.0), 0.8 * edge_strength(e.z))
-        first[e.callee] = min(first.get(e.callee, e.onset), e.onset)
+        # slowness is then explained by something deeper; it dates the callee only as
+        # its strongest readings do (`ONSET_SHARE`): a faint drift of the calls' latency
+        # ten minutes before an outside API's 503s is not when it began to fail
+        if w >= ONSET_SHARE * anom.get(e.callee, 0.0):
+            first[e.callee] = min(first.get(e.callee, e.onset), e.onset)
+        anom[e.callee] = max(anom.get(e.callee, 0.0), w)
 
     logs_at: dict[str, list[LogFinding]] = {}
     for lf in fnd.logs.findings:
