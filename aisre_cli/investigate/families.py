@@ -843,6 +843,13 @@ def outbound(name: str, labels: Mapping[str, str], query: str = "") -> bool:
     return False
 
 
+def share_whole(shape: str, *values: float) -> float:
+    """What a share of a whole is a share of: 100 for a percent that passed 1 somewhere
+    in `values`; 1 for a ratio, and for a "percent" that never did (Datadog documents
+    its `kubernetes.filesystem.usage_pct` "shown as fraction": 0.93 is nearly full)."""
+    return 100.0 if shape == "percent" and max(values, default=0.0) > 1.0 else 1.0
+
+
 def born_status(labels: Mapping[str, str], baseline: float) -> bool:
     """One status of a request metric whose series was born in the window (its baseline
     is 0: Prometheus makes a series when it first sees its labels). Alone it says which

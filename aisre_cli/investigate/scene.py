@@ -51,7 +51,13 @@ from aisre_cli.investigate.analyzers.dependency import (
 )
 from aisre_cli.investigate.analyzers.events import EventFinding
 from aisre_cli.investigate.analyzers.logs import LogFinding
-from aisre_cli.investigate.analyzers.metrics import POD_KEYS, MetricFinding, host_service
+from aisre_cli.investigate.analyzers.metrics import (
+    POD_KEYS,
+    PROXY_PRODUCTS,
+    MetricFinding,
+    host_service,
+    product_owners,
+)
 from aisre_cli.investigate.analyzers.trace_edges import EdgeFinding, edge_strength, network_blame
 from aisre_cli.investigate.evidence import (
     SUMMARY_MAX,
@@ -302,6 +308,10 @@ class Scene:
     failures: their share of that client's strongest new errors} (`told_by`)."""
     versions: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     """(service, metric) → the versions its series carry (`versions_by_metric`)."""
+    relays: set[str] = field(default_factory=set)
+    """The services that are a proxy product (`metrics.PROXY_PRODUCTS`: HAProxy, NGINX,
+    Envoy, Traefik, Kong) by their name: they relay demand to their backends and make
+    none of their own."""
 
     @property
     def alert_service(self) -> str | None:
@@ -878,6 +888,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
             families=fams.get(s, set()),
             events=events_at.get(s, []),
         )
+    owners = product_owners(set(views) | (topo.services() if has_topo else set()))
     return Scene(
         ctx=ctx,
         fnd=fnd,
@@ -896,6 +907,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         answers=answers,
         told=told,
         versions=versions,
+        relays={owners[p] for p in PROXY_PRODUCTS if p in owners},
     )
 
 

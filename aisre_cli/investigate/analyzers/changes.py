@@ -18,7 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from aisre_cli.investigate.families import SHARE_FLOOR, STATUS_LABELS, SignalClass, outbound
+from aisre_cli.investigate.families import (
+    SHARE_FLOOR,
+    STATUS_LABELS,
+    SignalClass,
+    outbound,
+    share_whole,
+)
 from aisre_cli.model import Change, Series
 
 LOOKBACK_S = 3600.0
@@ -789,8 +795,7 @@ def _version_harm(
         ):
             # a share of calls failing, derived or recorded so (`…:ratio_rate5m`, a
             # percent): real, perhaps, but too little to be anyone's incident
-            whole = 100.0 if cls.shape == "percent" and max(n_med, o_med) > 1.0 else 1.0
-            if (n_med - o_med) * sign < VERSION_SHARE_FLOOR * whole:
+            if (n_med - o_med) * sign < VERSION_SHARE_FLOOR * share_whole(cls.shape, n_med, o_med):
                 h = 0.0
         if cls.family:
             fams[cls.family] = max(fams.get(cls.family, 0.0), h)

@@ -26,7 +26,12 @@ from aisre_cli.investigate.evidence import (
     log_evidence,
     metric_evidence,
 )
-from aisre_cli.investigate.families import REQUESTS_IN_PROGRESS, limit_name, normalize_name
+from aisre_cli.investigate.families import (
+    REQUESTS_IN_PROGRESS,
+    limit_name,
+    normalize_name,
+    share_whole,
+)
 from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
 from aisre_cli.investigate.scene import TOL_S, Scene, ServiceView
@@ -113,14 +118,12 @@ def share_headroom(f: MetricFinding) -> bool:
     """A share of a limit (`families.Shape` percent or ratio) of CPU, memory or disk
     that peaked under `SHARE_FULL` of it. Connection counts are read by `headroom`.
 
-    A "percent" that never passed 1 is read as a fraction of 1: Datadog documents its
-    `kubernetes.filesystem.usage_pct` "shown as fraction" (0.93 is a disk nearly full),
-    and read as a percent it would look nearly empty."""
+    A "percent" that never passed 1 is read as a fraction of 1 (`share_whole`): read as a
+    percent, Datadog's fraction 0.93 would look nearly empty."""
     if f.family not in ("cpu", "memory", "disk") or f.shape not in ("percent", "ratio"):
         return False
     top = max(f.peak, f.level)
-    full = 100.0 if f.shape == "percent" and max(top, f.baseline) > 1.0 else 1.0
-    return top < SHARE_FULL * full
+    return top < SHARE_FULL * share_whole(f.shape, top, f.baseline)
 
 
 def idle_wait(scene: Scene, view: ServiceView) -> bool:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 
-from aisre_cli.investigate.analyzers.metrics import PROXY_PRODUCTS, product_owners
 from aisre_cli.investigate.evidence import (
     Candidate,
     _fmt,
@@ -63,15 +62,6 @@ RELAY_S = 300.0
 """How far apart a proxy's surge and its backend's may begin and be one surge passed on."""
 
 
-def proxies(scene: Scene) -> set[str]:
-    """The services that are a proxy product (`metrics.PROXY_PRODUCTS`: HAProxy, NGINX,
-    Envoy, Traefik, Kong) by their name: they relay demand to their backends and make
-    none of their own."""
-    known = set(scene.views) | (scene.topo.services() if scene.has_topo else set())
-    owners = product_owners(known)
-    return {owners[p] for p in PROXY_PRODUCTS if p in owners}
-
-
 def _rise(scene: Scene, s: str) -> float:
     """How much `s`'s demand rose, relative: the largest of its readings of all its
     requests (no status label: 401s alone rising ninefold are not its demand rising
@@ -111,8 +101,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     follow = max([f.strength for f in health] + down + [0.0])
     if follow <= 0:
         return []
-    relays = proxies(scene)
-    relays_to = {x for x in relays if s in scene.topo.callees(x)}  # proxies right in front
+    relays_to = {x for x in scene.relays if s in scene.topo.callees(x)}  # right in front
     mine = _rise(scene, s)
     # a proxy in front that surged passed on what reached this service: only what it
     # kept (turned away, rate-limited) says the surge was the proxy's
@@ -125,7 +114,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         ]
         + [0.0]
     )
-    if s in relays:
+    if s in scene.relays:
         # a proxy passes demand on: a surge it shows that a backend behind it shows as
         # well, from about then, landed on that backend (the hotlinked images, not the
         # load balancer in front of them), as far as as much of it reached the backend
@@ -138,8 +127,6 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             ]
             + [upstream_surge]
         )
-    # a caller's change that takes more of this service's resources: load from above
-    claimed = max((cl.strength for cl in scene.claims.values() if cl.callee == s), default=0.0)
     inside = internal_load(scene, s, f0.strength * surge_size(f0))
     starved = callees_starved(
         scene.fnd.metrics, scene.topo if scene.has_topo else None, s, f0.onset
@@ -164,6 +151,15 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     load = f0.strength * size * (1.0 - starved)
     deeper = view.features["deeper"] * (1.0 if before else 1.0 - load)
     an = view.features["anomaly"]
+    # the services it calls degrading as early is the surge's effect, not a deeper
+    # cause, as far as it is a surge: +50% explains a crash below by half
+    own = {"deeper": deeper, "root_local": an * view.features["sync"] * (1.0 - deeper)}
+    if relays_to:
+        # a proxy in front that surged with it passed this surge on: it is load from
+        # above only as far as the proxy kept it, or a caller's change takes more here
+        # (it does explain a saturation here, whose feature stays the scene's)
+        claimed = max((c.strength for c in scene.claims.values() if c.callee == s), default=0.0)
+        own["upstream_surge"] = min(view.features["upstream_surge"], max(upstream_surge, claimed))
     return [
         make(
             scene,
@@ -173,16 +169,6 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             f"Request rate at {s} rose {growth} from {_hm(f0.onset)}, then {effect}.",
             f0.strength * size * follow * (1.0 - upstream_surge) * (1.0 - inside) * (1.0 - starved),
             [metric_evidence(f0)] + [metric_evidence(f) for f in health[:1]],
-            # the services it calls degrading as early is the surge's effect, not a
-            # deeper cause, as far as it is a surge: +50% explains a crash below by half
-            {
-                "deeper": deeper,
-                "root_local": an * view.features["sync"] * (1.0 - deeper),
-                # a proxy in front that surged with it passed this surge on: no load
-                # from above that explains it (it does explain a saturation here)
-                "upstream_surge": min(view.features["upstream_surge"], max(upstream_surge, claimed))
-                if relays_to
-                else view.features["upstream_surge"],
-            },
+            own,
         )
     ]
