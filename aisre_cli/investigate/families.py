@@ -170,7 +170,9 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
     "connections": [
         # connections held (not the counters of those ever accepted: traffic)
         r"(?<!accepted_)(?<!handled_)conn(?!track|ections?_(accepted|handled)|s_(accepted|handled))",
-        r"pool",
+        # a pool of connections or workers, not a runtime's memory pool
+        # (`jvm_memory_pool_bytes_used`, `jvm_buffer_pool_used_bytes`: memory)
+        r"(?<!memory_)pool(?!(_[a-z]+)*_bytes)",
         r"sessions?(_|$)",
         r"pg_stat_activity",
         # a database server's backends are its connections (OpenTelemetry's
@@ -472,6 +474,25 @@ _BAD_STATES = frozenset(
 _GOOD_STATES = frozenset({"green", "true", "healthy", "up", "ready", "ok", "running"})
 
 
+_POOL_LABELS = ("id", "pool", "jvm_memory_pool_name", "generation", "gc_heap_generation")
+"""Where a runtime names the memory pool or heap generation a series is of: Micrometer's
+`id="G1 Eden Space"`, the Prometheus Java client's `pool`, OpenTelemetry's
+`jvm.memory.pool.name`, .NET's `generation="gen0"`."""
+_YOUNG = re.compile(r"eden|survivor|nursery|young|^gen ?[01]$", re.IGNORECASE)
+
+
+def same_pool(a: Mapping[str, str], b: Mapping[str, str]) -> bool:
+    """Two series of one memory pool or area, where either names one (`_POOL_LABELS`,
+    `area`): a JVM's Old Gen used against the Old Gen's maximum, not Metaspace's."""
+    keys = (*_POOL_LABELS, "area")
+    return all(a[k] == b[k] for k in keys if k in a and k in b)
+
+
+def _young_pool(labels: Mapping[str, str]) -> bool:
+    """The series is of a collector's young generation (`_POOL_LABELS`, `_YOUNG`)."""
+    return any(_YOUNG.search(labels.get(k, "")) for k in _POOL_LABELS)
+
+
 def _state_of(labels: Mapping[str, str]) -> bool | None:
     """For a health gauge exported one series per state (Elasticsearch's
     `cluster_health_status{color}`, kube-state-metrics' `kube_pod_status_ready
@@ -650,7 +671,8 @@ class FamilyMatcher:
                         reason += "xx"  # Envoy names the class by its digit: "5" is 5xx
                     break
         state = _state_of(labels) if labels else None
-        key = f"{name}|{reason}|{numeric_rpc}|{why}|{state}"
+        young = labels is not None and _young_pool(labels)
+        key = f"{name}|{reason}|{numeric_rpc}|{why}|{state}|{young}"
         hit = self._cache.get(key)
         if hit is not None:
             return hit
@@ -668,6 +690,23 @@ class FamilyMatcher:
             # utilization): its one thread has no time left, CPU saturation, however
             # its unit reads like a latency
             fam = "cpu"
+        if fam == "connections" and _CONN_EVENTS.search(text):
+            # connections opened or closed (RabbitMQ's `connections_closed_total`,
+            # Django's `db_new_connections_total`, Redis' connections received): events
+            # counted, not connections held at once. Those a server received are
+            # demand, as accepted ones are; a client's pool making new ones and anyone
+            # closing them is churn, of no family
+            fam = None if _CONN_CHURN.search(text) else "traffic"
+        if fam == "memory" and young:
+            # a garbage collector's young generation (a JVM's Eden and Survivor spaces,
+            # .NET's gen0/gen1): filled and emptied every few seconds by design, its use
+            # says how fast the program allocates, not that memory runs short
+            fam = None
+        if fam == "cpu" and _CFS_PERIODS.search(text) and not _THROTTLED.search(text):
+            # the scheduler periods a container ran in (cAdvisor's
+            # `container_cpu_cfs_periods_total`): the whole its throttled share is of;
+            # more of them is more activity, no limit reached
+            fam = None
         if fam == "errors" and _WIRE_ERRORS.search(text):
             # a network interface's errors (cAdvisor's `container_network_receive_errors`):
             # frames and packets that failed, not requests
@@ -771,7 +810,15 @@ THROTTLED_SHARE_FLOOR = 0.01
 the scale (a 4σ anomaly is then 4% of periods or more). Utilisation shares keep the
 floors of their own history: memory flat at 30.20% that steps to 30.50% on one pod of
 nezha-ob is that pod's, and a floor here shifted what the engine learns from it."""
+_CONN_EVENTS = re.compile(
+    r"(^|_)(new|opened|created|received|established|closed)_conn"
+    r"|conn(ection)?s?_(opened|created|creation|received|established|closed)"
+)
+_CONN_CHURN = re.compile(
+    r"(^|_)(new|created|closed)_conn|conn(ection)?s?_(created|creation|closed)"
+)
 _THROTTLED = re.compile(r"throttl")
+_CFS_PERIODS = re.compile(r"cfs_periods|nr_periods")
 _THROTTLED_PERIODS = re.compile(r"throttled_periods")
 _THROTTLED_SECONDS = re.compile(r"throttled_(seconds|time|usec|us)")
 
@@ -787,10 +834,20 @@ LIMIT_OF: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
         (r"^hikaricp_connections(_active)?$", r"^hikaricp_connections_max$"),
         (r"^tomcat_threads_(busy|current)(_threads)?$", r"^tomcat_threads_config_max(_threads)?$"),
         (r"^go_sql_stats_connections_in_use$", r"^go_sql_stats_connections_max_open$"),
+        # a process' file descriptors (every Prometheus client library's defaults)
+        (r"^process_open_fds$", r"^process_max_fds$"),
+        # a JVM's memory by pool or area and the most it may take (Micrometer, the
+        # Prometheus Java client, OpenTelemetry's runtime metrics)
+        (r"^jvm_memory_used_bytes$", r"^jvm_memory_max_bytes$"),
+        (r"^jvm_memory_bytes_used$", r"^jvm_memory_bytes_max$"),
+        (r"^jvm_memory_pool_bytes_used$", r"^jvm_memory_pool_bytes_max$"),
+        (r"^jvm_memory_used(_bytes)?$", r"^jvm_memory_limit(_bytes)?$"),
+        (r"^process_runtime_jvm_memory_usage$", r"^process_runtime_jvm_memory_limit$"),
     )
 )
-"""A count of things held at once and the limit its exporter reports beside it: a pool
-or a server's connections are exhausted at their limit, not at a rise far below it."""
+"""A count of things held at once, or memory in use, and the limit its exporter reports
+beside it: a pool or a server's connections are exhausted at their limit, a JVM's old
+generation full at its maximum, not at a rise far below it."""
 
 
 def limit_name(name: str) -> re.Pattern[str] | None:

@@ -46,6 +46,7 @@ from aisre_cli.investigate.analyzers.dependency import (
     MENTION_MIN,
     named_in,
     resolver_failed,
+    server_answered,
     stores_named,
     unresolved_lookups,
 )
@@ -602,6 +603,14 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
     # is read by `dependency`, as answering wrongly)
     answered_by: dict[str, dict[str, float]] = {}
     answers: dict[str, list[LogFinding]] = {}
+
+    def failed_by(c: str) -> float:
+        """When service `c`'s own requests began failing (its error readings, or its
+        new error logs), inf if they did not."""
+        times = [f.onset for f in per_svc.get(c, []) if f.family == "errors" and is_bad(f)]
+        times += [x.first_after for x in logs_at.get(c, []) if x.level in ("error", "fatal")]
+        return min(times, default=math.inf)
+
     for s, found in logs_at.items():
         for lf in found:
             if lf.family is not None or lf.level not in ("error", "fatal"):
@@ -616,7 +625,13 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
                 and first.get(c, math.inf) <= lf.first_after + TOL_S
                 or (c in fnd.dead and fnd.dead[c].answered)
             ]
-            for callee in named_in(lf, troubled, ctx.logs):
+            named = named_in(lf, troubled, ctx.logs)
+            if not named and server_answered(lf, ctx.logs):
+                # a server it called answered 5xx, the line does not say which: the one
+                # troubled callee failing its own requests from as early is the one
+                failing = [c for c in troubled if failed_by(c) <= lf.first_after + TOL_S]
+                named = failing if len(failing) == 1 else []
+            for callee in named:
                 _said(answered_by, s, callee, lf.first_after)
                 answers.setdefault(callee, []).append(lf)
     # client → {a direct callee with no series of its own: (when the client's errors

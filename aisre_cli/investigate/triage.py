@@ -574,6 +574,8 @@ def analyze_context(
         aliases,
         change_an.timeouts_cut(changes),
         probed,
+        # callees no data names (no series, log or span): an outside API
+        topo.services() - own - {x.service for x in ctx.series if x.service},
     )
     if not topo.depends_on and log_stats.findings:
         from_logs = dep_an.mention_topology(log_stats.findings, known, ctx.logs)

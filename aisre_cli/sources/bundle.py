@@ -620,6 +620,13 @@ def _target_of(labels: dict[str, str], collector: str) -> str | None:
         first = _first_label(labels.get(key, ""))
         if first:
             return first
+    worker = labels.get("hostname", "")
+    if "@" in worker:
+        # a worker as Celery names it, `celery@<its host>` (celery-exporter's `hostname`):
+        # the pod it runs in, read as its workload
+        host = worker.rsplit("@", 1)[1].split(".", 1)[0].strip().lower()
+        if host:
+            return workload_of(host)
     m = _EXPORTER_RELEASE.match(collector)
     if m:
         return m.group(1) if m.group(2) not in _MACHINE_EXPORTERS else None
@@ -689,7 +696,9 @@ def service_of(labels: dict[str, str], service_labels: Sequence[str]) -> str | N
         v = labels.get(key)
         if not v or v.lower() in _NO_NAME:
             continue
-        if key in ("job", "service", "exported_job"):
+        # `kubernetes_name` is a Service's name as `service` is (Prometheus' example
+        # kubernetes-service-endpoints job): `prometheus-node-exporter` names the collector
+        if key in ("job", "service", "exported_job", "kubernetes_name"):
             if _CERT_COLLECTOR.search(v):
                 owner = next((labels[k] for k in _CERT_OWNER_LABELS if labels.get(k)), "")
                 if owner:
@@ -705,7 +714,7 @@ def service_of(labels: dict[str, str], service_labels: Sequence[str]) -> str | N
             # the JMX exporter scraped as `<app>-jmx` (a javaagent in the app's own JVM,
             # Kafka's, Cassandra's): the application's series
             v = _JMX_JOB.sub("", v) or v
-        if key in ("job", "service"):
+        if key in ("job", "service", "kubernetes_name"):
             v = _metrics_endpoint_owner(v, labels)
         own_name = _RESOURCE_NAMES.get(key)
         return (own_name(v) or v) if own_name else v

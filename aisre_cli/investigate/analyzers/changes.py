@@ -616,7 +616,11 @@ def _new_versions(c: Change, first_seen: dict[str, float], t: float) -> set[str]
     """The version-label values that name the change's new version: the version the
     change records; else (the label is a pod-template hash, or the change did not say
     its version) the one version whose pods first appeared at the change while another
-    ran before it. None: the labels cannot tell."""
+    ran before it. None: the labels cannot tell, or the change is a flag's (a flag
+    switches running processes over: no pods roll, and a canary that happened to come up
+    in the same minutes is another change's)."""
+    if c.kind == "flag":
+        return None
     if c.version:
         v = c.version
         named = {x for x in first_seen if x == v or x.endswith(v) or v.endswith(x)}

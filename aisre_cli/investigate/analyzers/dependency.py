@@ -23,12 +23,12 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from aisre_cli.investigate.analyzers.changes import OWN_TIMEOUT_S
 from aisre_cli.investigate.analyzers.logs import LogFinding
-from aisre_cli.investigate.analyzers.metric_edges import is_client_side, peer_of
+from aisre_cli.investigate.analyzers.metric_edges import is_client_side, peer_of, words_begin
 from aisre_cli.investigate.analyzers.metrics import KIND_WORDS as _KIND_WORDS
 from aisre_cli.investigate.analyzers.metrics import TOTAL_QUERY, MetricFinding, median
 from aisre_cli.investigate.families import DOWN_LOG, READ_ONLY_LOG, FamilyMatcher, outbound
@@ -206,6 +206,26 @@ def named_in(lf: LogFinding, services: Iterable[str], logs: LogTable | None) -> 
         return []
     text = _texts(lf, logs)
     return [s for s in wanted if _name_rx(s).search(text)]
+
+
+_SERVER_ANSWERED = re.compile(
+    # Spring's RestTemplate and WebClient, OpenFeign, Python's requests and httpx, axios,
+    # .NET's HttpClient, and the usual words of a client that checked the status
+    r"HttpServerErrorException|WebClientResponseException\$(InternalServerError|BadGateway"
+    r"|ServiceUnavailable|GatewayTimeout)|FeignException\$(InternalServerError|BadGateway"
+    r"|ServiceUnavailable|GatewayTimeout)"
+    r"|\b5\d\d Server Error\b|Server error '5\d\d|Request failed with status code 5\d\d"
+    r"|does not indicate success: 5\d\d|\bunexpected (http )?status( code)?:? 5\d\d",
+    re.IGNORECASE,
+)
+
+
+def server_answered(lf: LogFinding, logs: LogTable | None) -> bool:
+    """The caller's error says a server it called answered with a server error (5xx),
+    in its HTTP client's words, without naming the server: Spring's
+    `HttpServerErrorException: 500 Internal Server Error`, axios' `Request failed with
+    status code 502`. The call went out and came back failed: the callee's trouble."""
+    return _SERVER_ANSWERED.search(_texts(lf, logs)) is not None
 
 
 _URL_HOST = re.compile(r"\bhttps?://([a-z0-9][a-z0-9.-]*[a-z0-9])", re.IGNORECASE)
@@ -508,6 +528,7 @@ def find_dead(
     aliases: dict[str, str] | None = None,
     timeouts_cut: dict[str, list[float]] | None = None,
     probed: set[str] | None = None,
+    unseen: set[str] | None = None,
 ) -> dict[str, DependencyFinding]:
     """Dependencies that are down or failing, from availability readings, silence and
     callers' logs. With `calls` (the topology), a caller's new error lines of no
@@ -520,8 +541,16 @@ def find_dead(
     change that cut its own timeout (`timeouts_cut`: service → when) say nothing of
     what it calls: it gives up sooner than the callee answers. A service measured only
     by the probes of it (`probed`) whose probes take longer answers slowly
-    (`SLOW_SHARE`)."""
+    (`SLOW_SHARE`). A caller's dependency error that names nothing known is of its one
+    callee no data of its own names (`unseen`: an outside API the topology calls
+    `maps-provider` and the caller's log `routeatlas`), where none of its other callees
+    was in trouble as early (`_unseen_callee`)."""
     out: dict[str, DependencyFinding] = {}
+    troubled: dict[str, float] = {}
+    for f in metric_findings:
+        if f.bad and f.series.service:
+            was = troubled.get(f.series.service, math.inf)
+            troubled[f.series.service] = min(was, f.onset)
     for svc, quiet in (silent or {}).items():
         out[svc] = DependencyFinding(svc, SILENT_STRENGTH, quiet.last + quiet.step, silence=quiet)
     for f in metric_findings:
@@ -564,6 +593,17 @@ def find_dead(
             if not hit and calls is not None and stores:
                 store = store_named(text, lf.service, calls, stores)
                 hit = [store] if store is not None else []
+            if (
+                not hit
+                and calls is not None
+                and unseen
+                and (
+                    # a failure the callee answered, or calls to an outside host's address
+                    # that timed out or were reset (`timed out calling https://api.…`)
+                    lf.family == "dependency" or _URL_HOST.search(text)
+                )
+            ):
+                hit = _unseen_callee(lf, calls, unseen, troubled, text)
             for svc in hit:
                 down = lf.family == "dependency" and bool(_DOWN.search(lf.template))
                 d = out.get(svc)
@@ -593,6 +633,43 @@ def find_dead(
         if calls is not None:
             _named_by_callers(out, log_findings, calls, logs, moved | set(out))
     return out
+
+
+_IN_CLUSTER = re.compile(r"\.svc(\.cluster\.local)?\b|\.cluster\.local\b", re.IGNORECASE)
+"""A Kubernetes Service's DNS name: a call inside the cluster, to a service the data
+would know by that name (or to a wrong one a change set), not to an outside API."""
+
+
+def _unseen_callee(
+    lf: LogFinding,
+    calls: Topology,
+    unseen: set[str],
+    troubled: Mapping[str, float],
+    text: str,
+) -> list[str]:
+    """The one callee of `lf`'s service that no data names (`unseen`), as a list, where
+    its other callees showed no trouble of their own (a bad reading) by the time its
+    errors began: the failure its dependency error reports, in a name the data does
+    not otherwise use, is that callee's. Empty where that is not so, or where the line
+    (`text`) names a host inside the cluster."""
+    callees = calls.depends_on.get(lf.service, [])
+    # (a resolver is asked, not called: its failures are read as lookups)
+    quiet = [c for c in callees if c in unseen and c != lf.service and not DNS_SERVICE.match(c)]
+    if len(quiet) > 1:
+        # several: the one whose words begin those of the host the line calls
+        hosts = {h.lower() for h in _URL_HOST.findall(text)}
+        quiet = [c for c in quiet if any(words_begin(c, h) for h in hosts)]
+    if len(quiet) != 1 or _IN_CLUSTER.search(text):
+        return []
+    early = lf.first_after + UNSEEN_TOL_S
+    if any(troubled.get(c, math.inf) <= early for c in callees if c not in unseen):
+        return []
+    return quiet
+
+
+UNSEEN_TOL_S = 120.0
+"""How much later than a caller's dependency errors another callee's trouble may begin
+and still speak for them (`_unseen_callee`)."""
 
 
 def _measured_by_callers(

@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from aisre_cli.investigate.analyzers.metrics import MetricFinding, host_service
+from aisre_cli.investigate.analyzers.metrics import KIND_WORDS, MetricFinding, host_service
 from aisre_cli.investigate.analyzers.trace_edges import EdgeFinding
 from aisre_cli.investigate.families import label_or_pin, outbound, query_reading, timer_sum
 from aisre_cli.model import Series, Topology
@@ -201,9 +201,24 @@ def callee_aliases(series: list[Series], topo: Topology, heard: set[str]) -> dic
     tied: dict[str, set[str]] = {}
     for caller, hs in hosts.items():
         quiet = [d for d in topo.depends_on.get(caller, []) if d not in heard]
-        if len(hs) == 1 and len(quiet) == 1:
-            tied.setdefault(next(iter(hs)), set()).add(quiet[0])
+        if len(hs) != 1:
+            continue
+        host = next(iter(hs))
+        if len(quiet) > 1:
+            # several outside callees: the one whose words begin the host's words
+            # (`tax-api` and `api.taxrates.example`, not `object-storage`)
+            quiet = [d for d in quiet if words_begin(d, host)]
+        if len(quiet) == 1:
+            tied.setdefault(host, set()).add(quiet[0])
     return {h: next(iter(v)) for h, v in tied.items() if len(v) == 1}
+
+
+def words_begin(name: str, host: str) -> bool:
+    """Every word of `name` that says which (not `api`, `svc`: `KIND_WORDS`) begins a
+    word of `host`, and at least one does: `tax-api` of `api.taxrates.example`."""
+    words = [w for w in re.split(r"[-_.]", name.lower()) if w and w not in KIND_WORDS]
+    parts = [p for p in re.split(r"[-_.]", host) if p]
+    return bool(words) and all(len(w) >= 3 and any(p.startswith(w) for p in parts) for w in words)
 
 
 def metric_edges(

@@ -1462,9 +1462,12 @@ def prepare(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
     # every rollout (new pods take a share, each old pod's rate falls), so replicas'
     # request series are read through their total, not one by one
     spread = _replica_members(out, totals)
+    # ... and so are its scrape targets, where their count held (`targets_up`)
+    ups, retired = targets_up(out)
+    spread |= retired
     if spread:
         out = [s for s in out if id(s) not in spread]
-    return out + totals + pod_means(out, matcher)
+    return out + totals + ups + pod_means(out, matcher)
 
 
 HISTOGRAM_Q = 0.95
@@ -1659,6 +1662,33 @@ def demand_totals(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
     ]
 
 
+def targets_up(series: list[Series]) -> tuple[list[Series], set[int]]:
+    """How many of a service's scrape targets answer, where that count held: the sum of
+    its `up` series (Prometheus' own, one per target) that differ only in which pod,
+    instance or version they are (`POD_KEYS`), and the ids of those members, which are
+    read through it. A rollout retires the old pods as their replacements come up: pod
+    by pod, each old one's `up` ends or falls to 0 and would read as "down", while
+    their count does not move. Where the count fell and stayed lower (one memcached of
+    three gone), the pods are read one by one as before: one of them is down."""
+    out: list[Series] = []
+    members_of: set[int] = set()
+    for members in _groups(series, lambda s: s.name == "up"):
+        keys = {k for m in members for k in m.labels}
+        varying = {k for k in keys if len({m.labels.get(k) for m in members}) > 1}
+        if not varying or not varying <= POD_KEYS:
+            continue
+        total = _combine(members, mean=False, union=True)
+        if total is None or len(total.values) < 8:
+            continue
+        q = len(total.values) // 4
+        if median(total.values[-q:]) < median(total.values[:q]):
+            continue
+        out.append(total)
+        grid = set(total.timestamps)
+        members_of |= {id(m) for m in members if set(m.timestamps) <= grid}
+    return out, members_of
+
+
 def _served_some(members: list[Series]) -> bool:
     """Members that count, besides failures, requests served: one with no status, or a
     success (`2xx`, `3xx`, `OK`). Members that are all failures (a query keeping only
@@ -1717,11 +1747,17 @@ def _groups(series: list[Series], wanted: Callable[[Series], bool]) -> list[list
     return [g for key, g in groups.items() if len(g) >= 2 and key not in done]
 
 
-def _combine(members: list[Series], mean: bool) -> Series | None:
+def _combine(members: list[Series], mean: bool, union: bool = False) -> Series | None:
     """The sum (a missing member counts 0) or the mean (over the members present) of
     `members` on the longest member's grid, with the labels they share; None with fewer
-    than two members on that grid."""
+    than two members on that grid. `union`: on every member's points where together
+    they keep one step (replicas that came and went, one after another)."""
     grid = max(members, key=lambda m: len(m.timestamps)).timestamps
+    if union:
+        every = sorted({t for m in members for t in m.timestamps})
+        steps = [b - a for a, b in zip(every, every[1:], strict=False)]
+        if steps and max(steps) - min(steps) <= 0.1 * median(steps):
+            grid = every
     at = {t: i for i, t in enumerate(grid)}
     used = [m for m in members if all(t in at for t in m.timestamps)]
     if len(used) < 2:

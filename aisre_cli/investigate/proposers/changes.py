@@ -141,8 +141,10 @@ def covers(compared: dict[str, float], view: ServiceView) -> bool:
 
 def answered_after(scene: Scene, s: str, t: float) -> list[LogFinding]:
     """Its callers' new errors saying what `s` answered them (`Scene.answers`) that
-    began after time `t` (a change), strongest first."""
-    found = [x for x in scene.answers.get(s, []) if x.first_after >= t]
+    began after time `t` (a change), within the minutes its effect is looked for
+    (`changes.AFTER_S`), strongest first: a release that broke its contract fails its
+    callers as its new pods take the traffic, not a quarter of an hour later."""
+    found = [x for x in scene.answers.get(s, []) if t <= x.first_after <= t + AFTER_S]
     return sorted(found, key=lambda x: -x.strength)
 
 
@@ -283,7 +285,9 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         # and its timing is as close as the change's (`loaded`). Not replicas removed
         # as the load rose: that makes it worse.
         busy = 1.0
-        if h is None or not h.version_compared:
+        # (a rollout that replaced its old pods was compared before vs after it, not
+        # side by side: what explains a before-and-after explains that too)
+        if h is None or not h.version_compared or not h.version_side_by_side:
             if c.kind != "scale" or scaled_up(c.summary):
                 busy = 1.0 - LOAD_EXPLAINS * loaded(scene, host.name, c.ts.timestamp())
             signal *= (1.0 - host.features["deeper"]) * busy

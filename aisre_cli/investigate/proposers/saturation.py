@@ -30,6 +30,7 @@ from aisre_cli.investigate.families import (
     REQUESTS_IN_PROGRESS,
     limit_name,
     normalize_name,
+    same_pool,
     share_whole,
 )
 from aisre_cli.investigate.proposers import register
@@ -94,14 +95,18 @@ LIMIT_SHARE = 0.7
 def headroom(scene: Scene, f: MetricFinding) -> bool:
     """The count stayed well under the limit reported beside it (`families.LIMIT_OF`):
     `threads_connected` 8 → 44 of `max_connections` 500 is clients holding connections
-    longer (a slow network, slow queries), not a server out of them."""
+    longer (a slow network, slow queries), not a server out of them; a JVM's Old Gen
+    at 103 MB of its 288 MB is a collector's cycle, not memory running out. A limit is
+    the same pool's (`families.same_pool`)."""
     lim = limit_name(f.series.name)
     if lim is None:
         return False
     limits = [
         max((v for v in s.values if math.isfinite(v)), default=0.0)
         for s in scene.ctx.series
-        if s.service == f.series.service and lim.search(normalize_name(s.name))
+        if s.service == f.series.service
+        and lim.search(normalize_name(s.name))
+        and same_pool(s.labels, f.series.labels)
     ]
     limit = max(limits, default=0.0)
     return limit > 0 and max(f.peak, f.level) < LIMIT_SHARE * limit
@@ -238,7 +243,14 @@ def counts(scene: Scene, f: MetricFinding, view: ServiceView | None = None) -> f
     t = timely(scene, f)
     if view is not None and over_before(view, f, scene.step):
         t *= 1.0 - OVER_BEFORE
-    return t * (1.0 - FAR_FROM_LIMIT if share_headroom(f) else 1.0)
+    return t * (1.0 - FAR_FROM_LIMIT if far_from_limit(scene, f) else 1.0)
+
+
+def far_from_limit(scene: Scene, f: MetricFinding) -> bool:
+    """A share of a limit that stayed far from full (`share_headroom`), or memory in use
+    that stayed well under the limit reported beside it (`headroom`). Connection counts
+    are judged by `headroom` where they lead."""
+    return share_headroom(f) or (f.family == "memory" and headroom(scene, f))
 
 
 def barren(view: ServiceView, res: str) -> bool:
@@ -323,7 +335,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         whose = f"{s}'s node" if f.scope == "node" else s
         if f.scope == "node":
             claim = f"{whose} is saturating its {res}"
-        if share_headroom(f) or (f.family == "connections" and headroom(scene, f)):
+        if far_from_limit(scene, f) or (f.family == "connections" and headroom(scene, f)):
             # what the reading says, not more: it rose, and nothing ran out
             claim = f"{whose}'s {res} use rose{detail} but stayed well under its limit"
             detail, sep = "", ", and"
