@@ -278,6 +278,7 @@ def test_dependency_errors_naming_nothing_known_are_the_one_unseen_callees() -> 
         "in_cluster",  # the line names a Kubernetes Service: a wrong host inside, not outside
         "db_first",  # another callee was in trouble first: the error may well be its
         "two_unseen",  # two callees no data names: which one, nothing says
+        "two_alike",  # ... even where the host's words begin both their names
         "resolver",  # a resolver is asked, not called
     ],
 )
@@ -288,6 +289,12 @@ def test_dependency_errors_naming_nothing_known_stay_unplaced_when_unsure(case: 
         a = _maps(db_at=FAULT - 300)
     elif case == "two_unseen":
         a = _maps(extra_callee="tax-api")
+    elif case == "two_alike":
+        a = _maps("upstream returned 503 Service Unavailable from https://api.atlasmaps.example/v1")
+        topo = Topology(depends_on={"web": ["api"], "api": ["db", "atlas-api", "atlas-svc"]})
+        a = run(replace(a.ctx, topology=topo))
+        assert not {"atlas-api", "atlas-svc"} & set(a.findings.dead)
+        return
     else:
         a = _maps(extra_callee="")
         topo = Topology(depends_on={"web": ["api"], "api": ["db", "coredns"], "db": []})
@@ -454,3 +461,69 @@ def test_a_rollout_compared_before_and_after_is_explained_by_a_deeper_fault() ->
 
     assert harm(db_fails=False) > 0.5
     assert harm(db_fails=True) < 0.2
+
+
+# ------------------------------------------------------------------ errors that name a change
+
+
+def test_the_identifiers_a_change_touched() -> None:
+    from aisre_cli.investigate.scene import touched
+
+    said = "KafkaTopic surge-multipliers: max.message.bytes 1048588 -> 65536 (GitOps sync)"
+    assert touched(said, {"rides-kafka"}) == {"surge-multipliers", "max.message.bytes"}
+    # a service's name, a version, a short word: no identifier of what it touched
+    assert touched("Deploy invoice-api v3.35.8 to prod-eu", {"invoice-api"}) == set()
+
+
+def _topic_change(msg: str, before: float = 120.0) -> Analysis:
+    """kafka's topic config changed `before` seconds before the fault; from a minute
+    before the fault sink's new errors say `msg` and it crash-loops (restarts); kafka's
+    own readings stay calm."""
+    from aisre_cli.model import Change
+    from tests.test_proposers import _dt, _restarts
+
+    lines = [(FAULT - 60 + i * 20, "sink", "error", msg) for i in range(20)]
+    lines += [(T0 + i * 30.0, "sink", "info", "checkpoint completed") for i in range(N * 2)]
+    ts = [T0 + i * STEP for i in range(N)]
+    loops = _restarts(ts, [0.0 if t < FAULT else (t - FAULT) / 60.0 for t in ts])
+    loops = replace(loops, service="sink", labels={**loops.labels, "service": "sink"})
+    extra = [
+        loops,
+        series("http_errors_ratio", "sink", 0.01, 0.3),
+        series("kafka_server_messages_in_total_rate", "kafka", 100.0),
+    ]
+    ch = Change(
+        id="topic",
+        ts=_dt(FAULT - before),
+        service="kafka",
+        kind="config",
+        summary="KafkaTopic surge-multipliers: max.message.bytes 1048588 -> 65536",
+    )
+    ctx = context(extra, changes=[ch], logs=lines)
+    ctx.topology = Topology(depends_on={"web": ["sink"], "sink": ["kafka"], "kafka": []})
+    return run(ctx)
+
+
+def test_errors_naming_what_a_change_touched_are_its_harm() -> None:
+    """A producer's sink fails on the topic whose size limit a change lowered (its errors
+    name `surge-multipliers`): the change harmed it, though kafka's own readings stay
+    calm, and the producer's crash loop is the change's doing. Errors naming no such
+    thing leave the change unharmed and the crash loop the producer's own."""
+    named = _topic_change(
+        "Failed to send data to Kafka surge-multipliers-7: RecordTooLargeException"
+    )
+    other = _topic_change("Window function failed: NullPointerException in SurgeWindow")
+    (c1,) = [c for c in named.candidates if c.subject == "topic"]
+    (c2,) = [c for c in other.candidates if c.subject == "topic"]
+    assert c1.features["change_harm"] > 0.3 and c2.features["change_harm"] == 0.0
+    (l1,) = cands(named, "crash_loop", "sink")
+    (l2,) = cands(other, "crash_loop", "sink")
+    assert l1.features["kind_signal"] < l2.features["kind_signal"] - 0.1
+    assert c1.score > c2.score
+    # errors that began a quarter of an hour and more after it are not what it broke
+    late = _topic_change(
+        "Failed to send data to Kafka surge-multipliers-7: RecordTooLargeException",
+        before=AFTER_S + 300,
+    )
+    (c3,) = [c for c in late.candidates if c.subject == "topic"]
+    assert c3.features["change_harm"] == 0.0

@@ -436,6 +436,11 @@ class Ranker:
             if c.kind in ("deploy", "config_change"):
                 h = min(1.0, c.features.get("change_harm", 0.0))
                 harmed[c.service] = max(harmed.get(c.service, 0.0), h)
+        # ... and so does a change elsewhere whose touch its errors name (`Scene.echoes`:
+        # a topic's size limit lowered, and its producer's sink fails on that topic)
+        for said in sc.echoes.values():
+            for lf in said:
+                harmed[lf.service] = max(harmed.get(lf.service, 0.0), min(1.0, lf.strength))
         for c in out:
             if c.kind in CHANGE_EXPLAINED and harmed.get(c.service, 0.0) > 0:
                 c.features["kind_signal"] *= 1.0 - 0.5 * harmed[c.service]

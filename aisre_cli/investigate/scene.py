@@ -37,6 +37,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from aisre_cli.investigate.analyzers.changes import (
+    AFTER_S,
     ChangeFinding,
     states_setting,
     takes_more,
@@ -48,6 +49,7 @@ from aisre_cli.investigate.analyzers.dependency import (
     resolver_failed,
     server_answered,
     stores_named,
+    text_of,
     unresolved_lookups,
 )
 from aisre_cli.investigate.analyzers.events import EventFinding
@@ -83,7 +85,7 @@ from aisre_cli.investigate.families import (
     normalize_name,
     outbound,
 )
-from aisre_cli.model import Context, Evidence, Series, Topology
+from aisre_cli.model import Change, Context, Evidence, LogTable, Series, Topology
 
 
 def demand_rose(
@@ -299,6 +301,9 @@ class Scene:
     """Grown call edges that speak about the wire (not out of a starved caller)."""
     claims: dict[str, Claim] = field(default_factory=dict)
     """change id → the callee's saturation the change explains (`_claims`)."""
+    echoes: dict[str, list[LogFinding]] = field(default_factory=dict)
+    """change id → other services' new errors, from just after it, that name what it
+    touched (`echoed`), strongest first."""
     answers: dict[str, list[LogFinding]] = field(default_factory=dict)
     """callee → its callers' new errors that say what it answered them (`unexpected
     response from eta-service: enum value 7 not recognized`; a callee quiet but for
@@ -634,6 +639,24 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
             for callee in named:
                 _said(answered_by, s, callee, lf.first_after)
                 answers.setdefault(callee, []).append(lf)
+    # change → the errors of those it broke that name what it touched: a dependency's
+    # change (a topic's size limit lowered) is in trouble from when it was made, as
+    # their errors say, and explains them as a callee's answers do
+    echoes: dict[str, list[LogFinding]] = {}
+    for cf in fnd.changes:
+        ch = cf.change
+        if not ch.service or not cf.before_onset:
+            continue
+        said = echoed(ch, logs_at, topo.services() | set(anom) | set(logs_at), ctx.logs)
+        if not said:
+            continue
+        echoes[ch.id] = said
+        at = ch.ts.timestamp()
+        for lf in said:
+            if ch.service in topo.depends_on.get(lf.service, []):
+                _said(answered_by, lf.service, ch.service, lf.first_after)
+        anom[ch.service] = max(anom.get(ch.service, 0.0), LOG_ANOMALY * said[0].strength)
+        first[ch.service] = min(first.get(ch.service, at), at)
     # client → {a direct callee with no series of its own: (when the client's errors
     # began reporting its failures, their share of the client's strongest new errors)}:
     # its answers (refused, unavailable, 5xx), or its calls timing out where they are
@@ -920,6 +943,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         edges=edges,
         claims=claims,
         answers=answers,
+        echoes=echoes,
         told=told,
         versions=versions,
         relays={owners[p] for p in PROXY_PRODUCTS if p in owners},
@@ -1192,6 +1216,50 @@ _REFUSED = re.compile(f"connection refused|econnrefused|{READ_ONLY_LOG}", re.IGN
 """A client's line saying its callee refused it: the connection, or its writes. Not a
 503 (`DOWN_LOG`'s `service unavailable`): a server shedding load answers so, and the
 load may be the client's own."""
+
+
+_IDENT = re.compile(r"[a-z][a-z0-9]*(?:[._-][a-z0-9]+)+")
+"""An identifier a change summary names: a topic, a setting, a table, a tenant
+(`surge-multipliers`, `max.message.bytes`, `num.stream.threads`)."""
+ECHO_MIN_LEN = 8
+
+
+def touched(summary: str, services: set[str]) -> set[str]:
+    """The identifiers a change says it touched (`_IDENT`, at least `ECHO_MIN_LEN`
+    long): not a service's name, which many errors name for other reasons, nor a
+    version or an address (no word of three letters)."""
+    out = set()
+    for w in _IDENT.findall(summary.lower()):
+        w = w.strip("._-")
+        if len(w) < ECHO_MIN_LEN or w in services or not re.search(r"[a-z]{3}", w):
+            continue
+        out.add(w)
+    return out
+
+
+def echoed(
+    c: Change, logs_at: Mapping[str, list[LogFinding]], services: set[str], logs: LogTable
+) -> list[LogFinding]:
+    """Other services' new errors that began after change `c`, within `AFTER_S`, and
+    name what it touched (`touched`): a topic whose size limit it lowered, which a
+    producer's `Failed to send data to Kafka surge-multipliers-7` names. Strongest
+    first."""
+    words = touched(c.summary, services)
+    if not words:
+        return []
+    rxs = [re.compile(r"(?<![\w.-])" + re.escape(w) + r"(?![a-z])") for w in words]
+    t = c.ts.timestamp()
+    found = [
+        lf
+        for svc, lst in logs_at.items()
+        if svc != c.service
+        for lf in lst
+        if lf.level in ("error", "fatal", "warn")
+        and t <= lf.first_after <= t + AFTER_S
+        and lf.strength >= MENTION_MIN
+        and any(rx.search(text_of(lf, logs)) for rx in rxs)
+    ]
+    return sorted(found, key=lambda x: -x.strength)
 
 
 def _said(told: dict[str, dict[str, float]], client: str, peer: str, at: float) -> None:

@@ -271,6 +271,11 @@ def _texts(lf: LogFinding, logs: LogTable | None) -> str:
     return "\n".join(parts).lower()
 
 
+def text_of(lf: LogFinding, logs: LogTable | None) -> str:
+    """A finding's template and example lines, lower-cased (`_texts`)."""
+    return _texts(lf, logs)
+
+
 def _fails_all(f: MetricFinding) -> bool:
     """Its availability fell to (almost) nothing compared to its baseline, or its
     cluster reports itself red, or, for a share of requests, (almost) every request now

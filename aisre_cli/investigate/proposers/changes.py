@@ -199,8 +199,10 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         # its callers began to fail on what it answered them after it: a release that
         # broke its contract shows in its callers, not in its own series
         told = [] if cleared else answered_after(scene, s, c.ts.timestamp())
+        # ... or other services' new errors name what it touched (`Scene.echoes`)
+        told += [] if cleared else scene.echoes.get(c.id, [])
         if told:
-            harm = max(harm, told[0].strength)
+            harm = max(harm, max(x.strength for x in told))
         # replicas added after the demand rose or the trouble began: the autoscaler
         # answering it
         load = (
