@@ -527,3 +527,18 @@ def test_errors_naming_what_a_change_touched_are_its_harm() -> None:
     )
     (c3,) = [c for c in late.candidates if c.subject == "topic"]
     assert c3.features["change_harm"] == 0.0
+
+
+def test_a_host_with_a_port_is_a_host_a_stack_frame_is_not() -> None:
+    """Socket errors name the peer as `host:port` (`Connection reset by peer
+    (api.routeatlas.io:443)`): that is a host the line calls, as a URL's is; a stack
+    frame's `(Thread.java:833)` is a file and a line."""
+    assert dep_an._hosts_in("Connection reset by peer (api.routeatlas.io:443)") == {
+        "api.routeatlas.io"
+    }
+    assert dep_an._hosts_in("at java.lang.Thread.run(Thread.java:833)") == set()
+    assert dep_an._hosts_in("timed out calling https://api.taxrates.example/v1") == {
+        "api.taxrates.example"
+    }
+    a = _maps("route lookup failed: [Errno 104] Connection reset by peer (api.routeatlas.io:443)")
+    assert "maps-provider" in a.findings.dead

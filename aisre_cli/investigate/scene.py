@@ -1218,10 +1218,12 @@ _REFUSED = re.compile(f"connection refused|econnrefused|{READ_ONLY_LOG}", re.IGN
 load may be the client's own."""
 
 
-_IDENT = re.compile(r"[a-z][a-z0-9]*(?:[._-][a-z0-9]+)+")
+_IDENT = re.compile(r"(?<![a-z0-9._-])[a-z][a-z0-9]*+(?:[._-][a-z0-9]++)++")
 """An identifier a change summary names: a topic, a setting, a table, a tenant
 (`surge-multipliers`, `max.message.bytes`, `num.stream.threads`)."""
 ECHO_MIN_LEN = 8
+SUMMARY_READ = 2000
+"""How much of a change's summary `touched` reads."""
 
 
 def touched(summary: str, services: set[str]) -> set[str]:
@@ -1229,7 +1231,8 @@ def touched(summary: str, services: set[str]) -> set[str]:
     long): not a service's name, which many errors name for other reasons, nor a
     version or an address (no word of three letters)."""
     out = set()
-    for w in _IDENT.findall(summary.lower()):
+    # (a summary is outside text: the first of it says what the change was)
+    for w in _IDENT.findall(summary[:SUMMARY_READ].lower()):
         w = w.strip("._-")
         if len(w) < ECHO_MIN_LEN or w in services or not re.search(r"[a-z]{3}", w):
             continue

@@ -604,8 +604,9 @@ def find_dead(
                 and unseen
                 and (
                     # a failure the callee answered, or calls to an outside host's address
-                    # that timed out or were reset (`timed out calling https://api.…`)
-                    lf.family == "dependency" or _URL_HOST.search(text)
+                    # that timed out or were reset (`timed out calling https://api.…`,
+                    # `Connection reset by peer (api.routeatlas.io:443)`)
+                    lf.family == "dependency" or _hosts_in(text)
                 )
             ):
                 hit = _unseen_callee(lf, calls, unseen, troubled, text)
@@ -640,6 +641,24 @@ def find_dead(
     return out
 
 
+_HOST_PORT = re.compile(r"(?<![\w.-])((?:[a-z0-9-]++\.)++[a-z]{2,}+):\d{2,5}\b", re.IGNORECASE)
+"""A host by its name and port (`api.routeatlas.io:443`), as socket errors name it; a
+class name (`java.lang.Error`) has no port."""
+
+
+_SOURCE_FILES = frozenset({"java", "kt", "scala", "py", "go", "js", "ts", "rb", "cs", "cpp", "rs"})
+"""What a stack frame's `(Thread.java:833)` ends in: a file and a line, not a host."""
+
+
+def _hosts_in(text: str) -> set[str]:
+    """The hosts a line calls: those of its URLs, and names with a port (not a stack
+    frame's file and line)."""
+    named = (
+        h for h in _HOST_PORT.findall(text) if h.rsplit(".", 1)[-1].lower() not in _SOURCE_FILES
+    )
+    return {h.lower() for h in (*_URL_HOST.findall(text), *named)}
+
+
 _IN_CLUSTER = re.compile(r"\.svc(\.cluster\.local)?\b|\.cluster\.local\b", re.IGNORECASE)
 """A Kubernetes Service's DNS name: a call inside the cluster, to a service the data
 would know by that name (or to a wrong one a change set), not to an outside API."""
@@ -662,8 +681,7 @@ def _unseen_callee(
     quiet = [c for c in callees if c in unseen and c != lf.service and not DNS_SERVICE.match(c)]
     if len(quiet) > 1:
         # several: the one whose words begin those of the host the line calls
-        hosts = {h.lower() for h in _URL_HOST.findall(text)}
-        quiet = [c for c in quiet if any(words_begin(c, h) for h in hosts)]
+        quiet = [c for c in quiet if any(words_begin(c, h) for h in _hosts_in(text))]
     if len(quiet) != 1 or _IN_CLUSTER.search(text):
         return []
     early = lf.first_after + UNSEEN_TOL_S
