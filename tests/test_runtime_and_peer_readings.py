@@ -13,7 +13,6 @@ import pytest
 from aisre_cli.investigate.analyzers import dependency as dep_an
 from aisre_cli.investigate.analyzers import metrics as metric_an
 from aisre_cli.investigate.analyzers.changes import AFTER_S
-from aisre_cli.investigate.analyzers.logs import LogFinding
 from aisre_cli.investigate.analyzers.metrics import MetricFinding
 from aisre_cli.investigate.families import FamilyMatcher, limit_name, same_pool
 from aisre_cli.investigate.rank import TRAFFIC_DATES, dates
@@ -31,6 +30,7 @@ from tests.test_proposers import (
     run,
     series,
 )
+from tests.test_relayed_and_unit_noise import _log
 
 # ------------------------------------------------------------------ the catalogue
 
@@ -191,23 +191,8 @@ SPRING = (
     ],
 )
 def test_a_client_saying_a_callee_answered_5xx(said: str, answered: bool) -> None:
-    lf = _lf(said.format(svc="api"))
+    lf = _log("api", said.format(svc="api"), family=None)
     assert dep_an.server_answered(lf, None) is answered
-
-
-def _lf(template: str) -> LogFinding:
-    return LogFinding(
-        service="api",
-        template=template,
-        level="error",
-        family=None,
-        before=0,
-        after=20,
-        rate_ratio=20.0,
-        new=True,
-        first_after=FAULT,
-        strength=0.9,
-    )
 
 
 def _orders_calls(users_fail: bool, carts_fail: bool, msg: str = SPRING) -> Analysis:
