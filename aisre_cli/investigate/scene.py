@@ -35,6 +35,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from aisre_cli.investigate.analyzers.changes import (
     AFTER_S,
@@ -318,6 +319,16 @@ class Scene:
     """The services that are a proxy product (`metrics.PROXY_PRODUCTS`: HAProxy, NGINX,
     Envoy, Traefik, Kong) by their name: they relay demand to their backends and make
     none of their own."""
+
+    @cached_property
+    def series_by_service(self) -> dict[str, list[Series]]:
+        """The context's series per service (read once, for readings that look beside
+        a finding: the limit reported next to a usage)."""
+        out: dict[str, list[Series]] = {}
+        for x in self.ctx.series:
+            if x.service:
+                out.setdefault(x.service, []).append(x)
+        return out
 
     @property
     def alert_service(self) -> str | None:

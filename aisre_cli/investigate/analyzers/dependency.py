@@ -204,7 +204,7 @@ def named_in(lf: LogFinding, services: Iterable[str], logs: LogTable | None) -> 
     wanted = list(services)
     if not wanted:
         return []
-    text = _texts(lf, logs)
+    text = text_of(lf, logs)
     return [s for s in wanted if _name_rx(s).search(text)]
 
 
@@ -225,7 +225,7 @@ def server_answered(lf: LogFinding, logs: LogTable | None) -> bool:
     in its HTTP client's words, without naming the server: Spring's
     `HttpServerErrorException: 500 Internal Server Error`, axios' `Request failed with
     status code 502`. The call went out and came back failed: the callee's trouble."""
-    return _SERVER_ANSWERED.search(_texts(lf, logs)) is not None
+    return _SERVER_ANSWERED.search(text_of(lf, logs)) is not None
 
 
 _URL_HOST = re.compile(r"\bhttps?://([a-z0-9][a-z0-9.-]*[a-z0-9])", re.IGNORECASE)
@@ -245,7 +245,7 @@ def host_aliases(
     for lf in log_findings:
         if lf.level not in ("error", "fatal", "warn"):
             continue
-        text = _texts(lf, logs)
+        text = text_of(lf, logs)
         hosts = {h.lower() for h in _URL_HOST.findall(text)}
         if not hosts:
             continue
@@ -262,18 +262,13 @@ def host_aliases(
     }
 
 
-def _texts(lf: LogFinding, logs: LogTable | None) -> str:
+def text_of(lf: LogFinding, logs: LogTable | None) -> str:
     """The template and its example lines: a template masks the host a line names
     (`host=<*>`), the lines still say it."""
     parts = [lf.template]
     if logs is not None:
         parts += [logs.msg[i] for i in lf.examples if 0 <= i < len(logs.msg)]
     return "\n".join(parts).lower()
-
-
-def text_of(lf: LogFinding, logs: LogTable | None) -> str:
-    """A finding's template and example lines, lower-cased (`_texts`)."""
-    return _texts(lf, logs)
 
 
 def _fails_all(f: MetricFinding) -> bool:
@@ -593,7 +588,7 @@ def find_dead(
                 timeouts_cut, lf.service, lf.first_after
             ):
                 continue
-            text = _texts(lf, logs)
+            text = text_of(lf, logs)
             hit = [svc for svc, rx in rxs.items() if svc != lf.service and rx.search(text)]
             if not hit and calls is not None and stores:
                 store = store_named(text, lf.service, calls, stores)
@@ -779,7 +774,7 @@ def _named_by_callers(
         callees = [c for c in calls.depends_on.get(lf.service, []) if len(c) >= 3]
         if not callees:
             continue
-        text = _texts(lf, logs)
+        text = text_of(lf, logs)
         # a gateway's answer (502 Bad Gateway, 504 Gateway Timeout) says the proxy
         # called got no good answer from behind it: the service behind it that the
         # call names (`/textwave/v1/messages` through an egress proxy) failed
@@ -833,7 +828,7 @@ def mention_topology(
     for lf in log_findings:
         if lf.level not in ("error", "fatal", "warn") or lf.strength < MENTION_MIN:
             continue
-        for m in rx.finditer(_texts(lf, logs)):
+        for m in rx.finditer(text_of(lf, logs)):
             svc = by_lower[m.group(1)]
             if svc != lf.service:
                 deps.setdefault(lf.service, set()).add(svc)

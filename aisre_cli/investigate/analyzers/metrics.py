@@ -1461,10 +1461,9 @@ def prepare(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
     # a service's demand is its total: how its requests spread over its pods shifts with
     # every rollout (new pods take a share, each old pod's rate falls), so replicas'
     # request series are read through their total, not one by one
-    spread = _replica_members(out, totals)
     # ... and so are its scrape targets, where their count held (`targets_up`)
-    ups, retired = targets_up(out)
-    spread |= retired
+    ups = targets_up(out)
+    spread = _replica_members(out, totals + ups)
     if spread:
         out = [s for s in out if id(s) not in spread]
     return out + totals + ups + pod_means(out, matcher)
@@ -1662,16 +1661,15 @@ def demand_totals(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
     ]
 
 
-def targets_up(series: list[Series]) -> tuple[list[Series], set[int]]:
+def targets_up(series: list[Series]) -> list[Series]:
     """How many of a service's scrape targets answer, where that count held: the sum of
     its `up` series (Prometheus' own, one per target) that differ only in which pod,
-    instance or version they are (`POD_KEYS`), and the ids of those members, which are
-    read through it. A rollout retires the old pods as their replacements come up: pod
+    instance or version they are (`POD_KEYS`); its members are read through it
+    (`_replica_members`). A rollout retires the old pods as their replacements come up: pod
     by pod, each old one's `up` ends or falls to 0 and would read as "down", while
     their count does not move. Where the count fell and stayed lower (one memcached of
     three gone), the pods are read one by one as before: one of them is down."""
     out: list[Series] = []
-    members_of: set[int] = set()
     for members in _groups(series, lambda s: s.name == "up"):
         keys = {k for m in members for k in m.labels}
         varying = {k for k in keys if len({m.labels.get(k) for m in members}) > 1}
@@ -1684,9 +1682,7 @@ def targets_up(series: list[Series]) -> tuple[list[Series], set[int]]:
         if median(total.values[-q:]) < median(total.values[:q]):
             continue
         out.append(total)
-        grid = set(total.timestamps)
-        members_of |= {id(m) for m in members if set(m.timestamps) <= grid}
-    return out, members_of
+    return out
 
 
 def _served_some(members: list[Series]) -> bool:

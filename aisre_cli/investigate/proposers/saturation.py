@@ -103,10 +103,8 @@ def headroom(scene: Scene, f: MetricFinding) -> bool:
         return False
     limits = [
         max((v for v in s.values if math.isfinite(v)), default=0.0)
-        for s in scene.ctx.series
-        if s.service == f.series.service
-        and lim.search(normalize_name(s.name))
-        and same_pool(s.labels, f.series.labels)
+        for s in scene.series_by_service.get(f.series.service or "", [])
+        if lim.search(normalize_name(s.name)) and same_pool(s.labels, f.series.labels)
     ]
     limit = max(limits, default=0.0)
     return limit > 0 and max(f.peak, f.level) < LIMIT_SHARE * limit
