@@ -364,6 +364,10 @@ class Span:
     duration_ms: float
     error: bool
     ref: str = ""
+    peer: str = ""
+    """The host or service a client span calls, as its attributes name it (`span_peer`):
+    a database, cache or outside API that leaves no spans of its own. Empty for server
+    and internal spans, and for client spans that name no peer."""
 
     def __post_init__(self) -> None:
         # An all-zero id is W3C trace context's "invalid": what Zipkin-style converters
@@ -372,6 +376,58 @@ class Span:
         p = self.parent_id
         if p is not None and not p.strip().strip("0"):
             self.parent_id = None
+
+
+_CLIENT_KINDS = frozenset(
+    {"client", "producer", "span_kind_client", "span_kind_producer", "3", "4"}
+)
+_NOT_CLIENT_KINDS = frozenset(
+    {
+        "server",
+        "consumer",
+        "internal",
+        "span_kind_server",
+        "span_kind_consumer",
+        "span_kind_internal",
+        "1",
+        "2",
+        "5",
+    }
+)
+_PEER_KEYS = (
+    "peer.service",  # OpenTelemetry and OpenTracing: the remote service's own name
+    "server.address",  # OpenTelemetry (semantic conventions 1.21 and later)
+    "net.peer.name",  # OpenTelemetry before 1.21
+    "peer.hostname",  # OpenTracing
+    "peer.address",  # OpenTracing: host:port or a URL
+    "db.connection_string",
+    "url.full",
+    "http.url",
+)
+_PEER_HOST = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:[^@/]*@)?(\[[^\]]*\]|[^:/?#\s,;]+)", re.I)
+
+
+def span_peer(attrs: dict[str, Any], kind: Any = None) -> str:
+    """The host or service a span calls, from its attributes (OpenTelemetry, OpenTracing,
+    Jaeger tags, Zipkin's remote endpoint already put under `peer.service`), lowercased,
+    without scheme, credentials, port or path; "" when it names none.
+
+    Only a client or producer span calls out. A server span's `net.peer.name` names its
+    *caller*, so a span of another kind names no peer; one whose kind is not given names
+    one only by `peer.service`, or when it is a database call (`db.system`)."""
+    k = str(kind if kind is not None else attrs.get("span.kind", "")).strip().lower()
+    if k in _NOT_CLIENT_KINDS:
+        return ""
+    keys = _PEER_KEYS if k in _CLIENT_KINDS or attrs.get("db.system") else _PEER_KEYS[:1]
+    for key in keys:
+        v = attrs.get(key)
+        if not isinstance(v, str) or not v.strip():
+            continue
+        m = _PEER_HOST.match(v.strip())
+        host = m.group(1).strip("[]").lower().rstrip(".") if m else ""
+        if host and host not in ("localhost", "127.0.0.1", "::1"):
+            return host
+    return ""
 
 
 @dataclass(slots=True)

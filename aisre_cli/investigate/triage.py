@@ -200,6 +200,7 @@ Bitnami's `redis-master`), the pods of one side of a rollout as the Services tha
 to them are named (Argo Rollouts' `-stable`/`-canary` and `-active`/`-preview`,
 Flagger's `-primary`/`-canary`); not another word (`rw-trip-express` is no part of
 rw-trip)."""
+_IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _POOL_SUFFIX = re.compile(r"[-_.]?(?:app)?pool$", re.IGNORECASE)
 """IIS names an application's pool after it (`BookingPool`, `Records_AppPool`), and
 windows_exporter labels the pool's series with it (`app`)."""
@@ -440,6 +441,7 @@ def _align_services(ctx: Context, topo: Topology) -> Topology:
             | {x.service for x in ctx.alerts if x.service}
         )
     if not known:
+        _resolve_peers(ctx, known, None)
         return topo
     canon = resolver(known)
     # new objects, not edits: a source may hold these in its cache
@@ -461,7 +463,40 @@ def _align_services(ctx: Context, topo: Topology) -> Topology:
                 replace(sp, service=moved[sp.service]) if sp.service in moved else sp
                 for sp in ctx.spans
             ]
+    _resolve_peers(ctx, known, canon)
     return topo
+
+
+def _resolve_peers(
+    ctx: Context, known: set[str], canon: Callable[[set[str]], dict[str, str]] | None
+) -> None:
+    """The service each client span's peer host names (`Span.peer`): the host itself, or
+    its first DNS label (`redis-cart.shop.svc.cluster.local`, `mongodb-rate:27017`), as
+    the rest of the data spells a service. A host the data does not know is dropped when
+    the data names its services (an address, an outside host: no service of its own to
+    blame); with spans alone, the peer keeps its first label, so the callee still has a
+    name."""
+    peers = {sp.peer for sp in ctx.spans if sp.peer}
+    if not peers:
+        return
+    own = known | {sp.service for sp in ctx.spans if sp.service}
+    hit: dict[str, str] = {}
+    for host in peers:
+        label = host.split(".", 1)[0]
+        if _IPV4.match(host) or ":" in host:
+            continue  # an address names no service
+        for name in (host, label):
+            found = name if name in own else (canon({name}).get(name) if canon else None)
+            if found:
+                hit[host] = found
+                break
+        else:
+            if not known:
+                hit[host] = label
+    ctx.spans = [
+        replace(sp, peer=hit.get(sp.peer, "")) if sp.peer and hit.get(sp.peer) != sp.peer else sp
+        for sp in ctx.spans
+    ]
 
 
 def analyze_context(

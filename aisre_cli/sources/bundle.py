@@ -49,6 +49,7 @@ from aisre_cli.model import (
     Topology,
     Window,
     page_among,
+    span_peer,
 )
 from aisre_cli.settings.config import DEFAULT_SERVICE_LABELS, InputLimits
 from aisre_cli.settings.safeyaml import YamlLimits, load_yaml, open_regular, read_bytes
@@ -2150,8 +2151,97 @@ def _unix(t: Any, sec_cache: dict[str, float]) -> float:
     return fast if fast is not None else to_unix(t)
 
 
-_SPAN_START_KEYS = ("start", "start_time", "startTime", "startTimeUnixNano", "start_time_unix_nano")
+_SPAN_START_KEYS = (
+    "start",
+    "start_time",
+    "startTime",
+    "startTimeUnixNano",
+    "start_time_unix_nano",
+    "timestamp",  # Zipkin v2 (microseconds)
+)
 _SPAN_ERROR = frozenset({"error", "err", "failed", "2", "status_code_error"})
+_OTLP_VALUE_KEYS = ("stringValue", "intValue", "boolValue", "doubleValue")
+
+
+def _tag_dict(raw: Any) -> dict[str, Any]:
+    """Attributes given as a JSON object, or as a list of `{key, value}` (Jaeger's tags;
+    OpenTelemetry's `{key, value: {stringValue: …}}`)."""
+    if isinstance(raw, dict):
+        return raw
+    out: dict[str, Any] = {}
+    if isinstance(raw, list):
+        for kv in raw:
+            if not isinstance(kv, dict) or not isinstance(kv.get("key"), str):
+                continue
+            v = kv.get("value")
+            if isinstance(v, dict):
+                v = next((v[k] for k in _OTLP_VALUE_KEYS if k in v), None)
+            out[kv["key"]] = v
+    return out
+
+
+def _span_attrs(obj: dict[str, Any]) -> dict[str, Any]:
+    """A span line's attributes: its own keys, then those nested as OpenTelemetry's
+    `attributes`, Jaeger's `tags` or Zipkin's `tags`; Zipkin's remote endpoint is the
+    peer it calls."""
+    nested = [obj[k] for k in ("attributes", "tags") if obj.get(k)]
+    remote = obj.get("remoteEndpoint")
+    if not nested and not isinstance(remote, dict):
+        return obj
+    attrs: dict[str, Any] = {}
+    for raw in nested:
+        attrs.update(_tag_dict(raw))
+    attrs.update(obj)
+    if isinstance(remote, dict) and remote.get("serviceName"):
+        attrs.setdefault("peer.service", remote["serviceName"])
+    return attrs
+
+
+def _span_parent(obj: dict[str, Any]) -> Any:
+    """The parent span id: a field of its own, else Jaeger's `CHILD_OF` reference (or
+    the first reference)."""
+    parent = _first(obj, ("parent_id", "parentSpanId", "parent_span_id", "parentId"))
+    refs = obj.get("references")
+    if parent is None and isinstance(refs, list):
+        refs = [r for r in refs if isinstance(r, dict) and r.get("spanID")]
+        child_of = [r for r in refs if r.get("refType", "CHILD_OF") == "CHILD_OF"]
+        if child_of or refs:
+            parent = (child_of or refs)[0]["spanID"]
+    return parent
+
+
+def _span_service(obj: dict[str, Any]) -> str:
+    """The span's service: a field of its own, else Jaeger's `process` or Zipkin's
+    `localEndpoint`."""
+    name = _first(obj, ("service", "service.name", "serviceName"))
+    if name is None:
+        for k in ("process", "localEndpoint"):
+            v = obj.get(k)
+            if isinstance(v, dict) and v.get("serviceName"):
+                return str(v["serviceName"])
+    return str(name or "")
+
+
+def _span_error(obj: dict[str, Any], attrs: dict[str, Any]) -> bool:
+    """A status given (`ok`/`error`, OpenTelemetry's code) decides; without one, an
+    `error` tag, `otel.status_code: ERROR` or an HTTP status of 500 or more."""
+    if obj.get("error") is True:
+        return True
+    status = obj.get("status")
+    if isinstance(status, dict):  # OpenTelemetry: {"code": 2 | "STATUS_CODE_ERROR"}
+        status = status.get("code")
+    if status is not None and str(status).lower() not in ("", "0", "unset", "status_code_unset"):
+        return str(status).lower() in _SPAN_ERROR
+    err = attrs.get("error")
+    if err is True or str(err).lower() == "true":
+        return True
+    if str(attrs.get("otel.status_code", "")).upper() == "ERROR":
+        return True
+    for key in ("http.status_code", "http.response.status_code"):
+        code = attrs.get(key)
+        if isinstance(code, (int, str)) and str(code).isdigit() and int(code) >= 500:
+            return True
+    return False
 
 
 def _first(obj: dict[str, Any], keys: Sequence[str]) -> Any:
@@ -2170,6 +2260,8 @@ def _span_ms(obj: dict[str, Any], start: float, sec_cache: dict[str, float]) -> 
         return float(obj["duration_ms"])
     if obj.get("duration_us") is not None:
         return float(obj["duration_us"]) / 1000.0
+    if obj.get("duration") is not None:  # Jaeger's and Zipkin's JSON: microseconds
+        return float(obj["duration"]) / 1000.0
     end = _first(obj, ("end", "end_time", "endTime", "endTimeUnixNano", "end_time_unix_nano"))
     if end is None:
         return 0.0
@@ -2216,21 +2308,20 @@ def read_spans(
                     f"{display}:{lineno}: duration: not a number of milliseconds or"
                     " microseconds, nor an end time"
                 ) from None
-            status = obj.get("status", "ok")
-            if isinstance(status, dict):  # OpenTelemetry: {"code": 2 | "STATUS_CODE_ERROR"}
-                status = status.get("code", "ok")
-            parent = _first(obj, ("parent_id", "parentSpanId", "parent_span_id", "parentId"))
+            attrs = _span_attrs(obj)
+            parent = _span_parent(obj)
             out.append(
                 Span(
                     trace_id=str(_first(obj, ("trace_id", "traceId", "traceID")) or ""),
-                    span_id=str(_first(obj, ("span_id", "spanId", "spanID")) or ""),
+                    span_id=str(_first(obj, ("span_id", "spanId", "spanID", "id")) or ""),
                     parent_id=str(parent) if parent not in (None, "") else None,
-                    service=str(_first(obj, ("service", "service.name", "serviceName")) or ""),
+                    service=_span_service(obj),
                     name=str(_first(obj, ("name", "operationName", "operation")) or ""),
                     start=start,
                     duration_ms=dur,
-                    error=str(status).lower() in _SPAN_ERROR or obj.get("error") is True,
+                    error=_span_error(obj, attrs),
                     ref=f"{display}:{lineno}",
+                    peer=span_peer(attrs, _first(obj, ("kind", "span_kind", "spanKind"))),
                 )
             )
         _check_line_cap(fh, display, lim.max_trace_spans, "trace spans", "limits.max_trace_spans")

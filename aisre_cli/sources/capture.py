@@ -445,6 +445,9 @@ def span_record(sp: Span) -> dict[str, Any]:
         "duration_ms": sp.duration_ms,
         "status": "error" if sp.error else "ok",
     }
+    if sp.peer:
+        rec["span.kind"] = "client"
+        rec["peer.service"] = sp.peer
     if sp.ref:
         rec["ref"] = sp.ref
     return rec

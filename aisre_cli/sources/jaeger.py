@@ -38,7 +38,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from aisre_cli.errors import AuthError, SourceError
-from aisre_cli.model import Span
+from aisre_cli.model import Span, span_peer
 from aisre_cli.settings.config import HttpSettings, SourceUrl
 from aisre_cli.sources.catalog import SourceEnv, SourceType
 from aisre_cli.sources.http import (
@@ -196,6 +196,7 @@ def parse_traces(
                     duration_ms=max(0, sp.duration) / 1e3,
                     error=span_is_error(tags),
                     ref=ref(tid, sid) if ref else "",
+                    peer=span_peer(tags),
                 )
             )
     return out

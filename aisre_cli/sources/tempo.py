@@ -40,7 +40,7 @@ import httpx
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
 
 from aisre_cli.errors import AuthError, SourceError
-from aisre_cli.model import Span
+from aisre_cli.model import Span, span_peer
 from aisre_cli.settings.config import HttpSettings, SourceUrl
 from aisre_cli.sources.catalog import SourceEnv, SourceType
 from aisre_cli.sources.http import (
@@ -166,6 +166,8 @@ class OtlpSpan(_Lenient):
     )
     attributes: list[_KeyValue] = Field(default_factory=list)
     status: _Status | None = None
+    kind: int | str | None = None
+    """OTLP's span kind: 3 / `SPAN_KIND_CLIENT` for a call out."""
 
 
 class _ScopeSpans(_Lenient):
@@ -245,8 +247,9 @@ def parse_trace(data: Any, *, ref: Callable[[str, str], str] | None = None) -> l
                         name=sp.name,
                         start=start_ns / 1e9,
                         duration_ms=(end_ns - start_ns) / 1e6,
-                        error=span_is_error(sp.status, _attrs(sp.attributes)),
+                        error=span_is_error(sp.status, attrs := _attrs(sp.attributes)),
                         ref=ref(tid, sid) if ref else "",
+                        peer=span_peer(attrs, sp.kind),
                     )
                 )
     return out

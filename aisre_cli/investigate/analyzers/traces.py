@@ -20,6 +20,11 @@ Why it is shaped this way:
   compare *within* the traces: each span's log self-time against the same operation's other
   spans (robust z: median/MAD with a noise floor), and each service's share of end-to-end
   (root span) latency in slow versus fast traces of the same root operation.
+- **Calls to what leaves no spans.** A database, a cache or an outside API is rarely
+  instrumented, so a call to it is only the caller's client span, with no child. Where
+  the span names its peer (`peer.service`, `server.address`, `net.peer.name`, Zipkin's
+  remote endpoint: `Span.peer`), its self-time and its failures are the peer's, as a
+  client span with its callee's server span below it is the callee's.
 - **Errors go to the deepest failing span**: an error span none of whose children failed.
 - **Requests cut short, for spans with no status.** An exception or an error answer makes
   a request end early: its trace has far fewer spans than the same root operation's usual
@@ -136,7 +141,8 @@ def derive_topology(spans: list[Span]) -> Topology:
     """Call edges from parent links: parent service calls child service.
 
     Self edges (same service) are ignored; a span whose parent was not kept (sampling,
-    a missing file) gives no edge but its service is still listed.
+    a missing file) gives no edge but its service is still listed. A client span that
+    names its peer (`Span.peer`) gives the edge to that peer, which has no spans.
     """
     by_id: dict[tuple[str, str], Span] = {}
     for s in spans:
@@ -146,6 +152,9 @@ def derive_topology(spans: list[Span]) -> Topology:
         if not s.service:
             continue
         deps.setdefault(s.service, set())
+        if s.peer and s.peer != s.service:  # a callee that leaves no spans of its own
+            deps[s.service].add(s.peer)
+            deps.setdefault(s.peer, set())
         if not s.parent_id or s.parent_id == s.span_id:
             continue
         parent = by_id.get((s.trace_id, s.parent_id))
@@ -257,7 +266,14 @@ class _Spans:
         self.kids = kids
         """Each span's children, for the spans that have any."""
         self.self_ms: list[float] = [max(0.0, s.duration_ms) for s in spans]
-        self.owner: list[str] = [s.service for s in spans]
+        # a client span that leads to no span of another service, and names the service
+        # it calls (`Span.peer`: a database, a cache, an outside API that is not
+        # instrumented), is that callee's, as a client span with its callee's server span
+        # below it is (below)
+        self.owner: list[str] = [
+            s.peer if s.peer and s.peer != s.service and i not in kids else s.service
+            for i, s in enumerate(spans)
+        ]
         self.deep_err: list[bool] = [s.error for s in spans]
         for p, ks in kids.items():
             ps = spans[p]
@@ -292,19 +308,35 @@ class _Spans:
                 and spans[ks[0]].service not in ("", ps.service)
             ):
                 self.owner[p] = spans[ks[0]].service
+            elif (
+                ps.peer
+                and ps.peer != ps.service
+                and all(spans[k].service == ps.service for k in ks)
+            ):
+                self.owner[p] = ps.peer  # its children are the client library's own steps
             if ps.error and any(spans[k].error for k in ks):
                 self.deep_err[p] = False  # a child failed first: the error is deeper
-        self.root: list[int] = [-1] * n
+        self.root = self._roots(n)
+
+    def failed_at(self, i: int) -> str:
+        """Whose failure span `i`'s error status records: its own service's, or the
+        peer's for a call to a peer that leaves no spans."""
+        s = self.spans[i]
+        return s.peer if s.peer and self.owner[i] == s.peer else s.service
+
+    def _roots(self, n: int) -> list[int]:
+        root: list[int] = [-1] * n
         for i in range(n):
             path: list[int] = []
             r = i
-            while self.root[r] < 0 and self.parent[r] >= 0 and len(path) <= n:
+            while root[r] < 0 and self.parent[r] >= 0 and len(path) <= n:
                 path.append(r)
                 r = self.parent[r]
-            top = self.root[r] if self.root[r] >= 0 else r
+            top = root[r] if root[r] >= 0 else r
             for j in path:
-                self.root[j] = top
-            self.root[r] = top
+                root[j] = top
+            root[r] = top
+        return root
 
 
 @dataclass(slots=True)
@@ -420,22 +452,22 @@ def _analyze(spans: list[Span], ref: float) -> _Result:
             if st.first >= 0 and spans[st.first].start < sv.onset:
                 sv.onset, sv.ref = spans[st.first].start, spans[st.first].ref
 
-    # errors: deepest failing spans, by the service that emitted them
+    # errors: deepest failing spans, by the service that emitted them (a call to a peer
+    # that leaves no spans: by that peer, whose failure the caller's client span records)
     err_pre: dict[str, list[int]] = {}
     err_post: dict[str, list[int]] = {}
     first_err: dict[str, int] = {}
     for i, s in enumerate(spans):
         if not s.service:
             continue
+        who = tree.failed_at(i)
         side = err_pre if s.start < ref else err_post
-        cnt = side.setdefault(s.service, [0, 0])
+        cnt = side.setdefault(who, [0, 0])
         cnt[0] += 1
         if s.error and tree.deep_err[i]:
             cnt[1] += 1
-            if s.start >= ref and (
-                s.service not in first_err or s.start < spans[first_err[s.service]].start
-            ):
-                first_err[s.service] = i
+            if s.start >= ref and (who not in first_err or s.start < spans[first_err[who]].start):
+                first_err[who] = i
     for svc, (n_post, e_post) in err_post.items():
         n_pre, e_pre = err_pre.get(svc, [0, 0])
         rate_pre = e_pre / n_pre if n_pre else 0.0
@@ -541,6 +573,8 @@ def _cut_short(
                 return spans[c].service
             # a client span: the callee it leads to; an own step: the service itself
             nxt = [k for k in kids.get(c, []) if spans[k].service != spans[c].service]
+            if not nxt and spans[c].peer and tree.owner[c] == spans[c].peer:
+                return spans[c].peer  # a call to a peer that leaves no spans
             return spans[nxt[0]].service if nxt else spans[c].service
         return spans[node].service
 
@@ -668,7 +702,7 @@ def analyze(spans: list[Span], ref: float) -> list[TraceFinding]:
             h = heaviest.get(tree.owner[i])
             if h is None or tree.self_ms[i] > tree.self_ms[h]:
                 heaviest[tree.owner[i]] = i
-        c = counts.setdefault(s.service, [0, 0, 0, 0])
+        c = counts.setdefault(tree.failed_at(i), [0, 0, 0, 0])
         j = 0 if s.start < ref else 2
         c[j] += 1
         c[j + 1] += 1 if s.error and tree.deep_err[i] else 0
