@@ -856,6 +856,47 @@ def test_serilog_compact_json_is_read_as_serilog_writes_it(tmp_path: Path) -> No
     ]
 
 
+def test_cloudnativepg_records_are_read_by_their_own_message_and_severity(
+    tmp_path: Path,
+) -> None:
+    """CloudNativePG's instance manager wraps each PostgreSQL log record in its own line:
+    `"msg": "record"` and `"level": "info"` on every one, the record's text and severity
+    in a `record` object. Read as the wrapper, a database's errors were `info: record`."""
+    root = make_bundle(tmp_path / "b")
+    recs = [
+        {
+            "level": "info",
+            "ts": "2025-06-03T16:10:53.002Z",
+            "logger": "postgres",
+            "msg": "record",
+            "logging_pod": "pg-main-3",
+            "record": {
+                "error_severity": "FATAL",
+                "sql_state_code": "53300",
+                "message": "remaining connection slots are reserved for superuser",
+            },
+        },
+        {
+            "level": "info",
+            "ts": "2025-06-03T16:11:00.000Z",
+            "msg": "record",
+            "record": {"error_severity": "LOG", "message": "checkpoint complete"},
+        },
+        # the instance manager's own lines, and a record without a severity
+        {"level": "error", "ts": "2025-06-03T16:12:00.000Z", "msg": "failed to reload"},
+        {"level": "warning", "ts": "2025-06-03T16:13:00.000Z", "msg": "record", "record": {}},
+    ]
+    (root / "logs" / "pg-main.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    table = BundleSource(root).all_logs()
+    rows = [i for i, f in enumerate(table.file_idx) if table.files[f].endswith("pg-main.jsonl")]
+    assert [(table.level[i], table.msg[i]) for i in rows] == [
+        ("fatal", "remaining connection slots are reserved for superuser"),
+        ("info", "checkpoint complete"),
+        ("error", "failed to reload"),
+        ("warn", "record"),
+    ]
+
+
 def test_azure_metrics_exporters_one_name_is_read_by_its_metric_label(tmp_path: Path) -> None:
     """webdevops' azure-metrics-exporter names every Azure Monitor metric
     `azurerm_resource_metric` and says which in `metric`: the series is read as

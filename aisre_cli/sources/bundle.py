@@ -1397,6 +1397,14 @@ def read_jsonl_logs(
                     msg = clef_message(obj, msg, key == "@mt")
                     if lvl_raw is None:
                         lvl_raw, lvl = "Information", "info"
+            elif msg == "record" and type(rec := obj.get("record")) is dict:
+                # CloudNativePG: the instance manager wraps each PostgreSQL log record
+                # (`"msg": "record", "record": {"error_severity", "message", …}`), and
+                # its own level is `info` whatever the record's severity
+                msg = rec.get("message", msg)
+                if rec.get("error_severity") is not None:
+                    lvl_raw = rec["error_severity"]
+                    lvl = normalize_level(lvl_raw)
             if lvl_raw is None and type(msg) is str and msg[:1] != "{":
                 # no level anywhere: the one its text states, else info
                 lvl = guess_level(msg) or lvl
