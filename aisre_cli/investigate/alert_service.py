@@ -70,6 +70,41 @@ def from_label_values(alert: Alert, known: Collection[str]) -> str | None:
     return next(iter(hits)) if len(hits) == 1 else None
 
 
+ROLE_WORDS = frozenset(
+    {
+        "worker",
+        "workers",
+        "consumer",
+        "consumers",
+        "processor",
+        "handler",
+        "daemon",
+        "service",
+        "svc",
+    }
+)
+"""Words a deployment adds to the name of what it works on (`dispatch-worker` consumes the
+`dispatch` queue)."""
+
+
+def from_label_role(alert: Alert, known: Collection[str]) -> str | None:
+    """The one known service named by a label's value and a role word after it: a task
+    queue's alert (`queue_name="dispatch"` from celery-exporter, whose `job` names the
+    exporter) is about the workers that consume it, `dispatch-worker`. None where labels
+    name two."""
+    hits: set[str] = set()
+    for k, v in alert.labels.items():
+        if k in _NOT_NAMES or not v or len(squash(v)) < MIN_NAME:
+            continue
+        for s in known:
+            words = re.split(r"[-_.\s]+", s.lower())
+            head = re.split(r"[-_.\s]+", v.lower())
+            n = len(head)
+            if len(words) > n and words[:n] == head and set(words[n:]) <= ROLE_WORDS:
+                hits.add(s)
+    return next(iter(hits)) if len(hits) == 1 else None
+
+
 def from_text(text: str, known: Iterable[str]) -> str | None:
     """The known service the text names first (whole words; the longest name wins where
     two start at the same place: `cart` inside `cart-api` is not a mention of `cart`)."""
@@ -128,4 +163,7 @@ def infer(alert: Alert, labels: Sequence[str], known: Collection[str]) -> tuple[
     svc = from_name(alert.name, known)
     if svc:
         return svc, "the alert's name"
+    svc = from_label_role(alert, known)
+    if svc:
+        return svc, "a label of the alert naming what the service works on"
     return None

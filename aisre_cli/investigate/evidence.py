@@ -81,6 +81,9 @@ class Findings:
     aliases: dict[str, str] = field(default_factory=dict)
     """host → the known service the data ties it to (`dependency.host_aliases`,
     `metric_edges.callee_aliases`): an outside API known by its host."""
+    spanned: set[str] = field(default_factory=set)
+    """Services with spans of their own after the traces' split: where the traces can
+    say how much of a latency increase sits in the service itself."""
     volumes: dict[str, dict[str, float]] = field(default_factory=dict)
     """service → {request metric: requests served per step before the incident}
     (`dependency.volumes`), read for the dependencies found down only."""

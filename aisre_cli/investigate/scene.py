@@ -748,6 +748,12 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
     # services whose own series are there (`watched`), and those with a certificate reading
     certified = {f.series.service for f in fnd.certs if f.series.service}
 
+    trace_held: dict[str, tuple[float, float]] = {}
+    """service → (its share of the trace latency and error increase, when it began)."""
+    for tf in fnd.traces:
+        if tf.blame > trace_held.get(tf.service, (0.0, 0.0))[0]:
+            trace_held[tf.service] = (tf.blame, tf.onset)
+
     def svc_features(s: str) -> dict[str, float]:
         an = anom.get(s, 0.0)
         on = first.get(s)
@@ -799,6 +805,17 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
             # strong and began as this one did
             near = math.exp(-abs(on - first[caller]) / sync_scale)
             deeper = max(deeper, near * min(1.0, anom[caller] / an))
+        if s in fnd.spanned and has_topo:
+            # its own spans show where its latency went: a deeper service whose calls
+            # hold the increase (trace self-time blame) while its own spans kept their
+            # time explains it, by their shares of the blame
+            own_tb = trace_held.get(s, (0.0, 0.0))[0]
+            for d, (tb_d, on_d) in trace_held.items():
+                if d != s and tb_d >= TRACE_HOLDS and d in topo.downstream(s):
+                    near = (
+                        1.0 if on is None else math.exp(-max(0.0, on_d - on - TOL_S) / sync_scale)
+                    )
+                    deeper = max(deeper, near * tb_d / (tb_d + own_tb))
         # a service starved of its own CPU or memory has a local explanation: waiting on
         # a slow dependency costs no CPU, and its callees' slowness seen from it is
         # partly its own (it is slow to send and to read)
@@ -1022,6 +1039,10 @@ PEER_FAMILIES = ("certificates", "network")
 """Client log families that are about the server called (`relay_peer_logs`)."""
 
 
+TRACE_HOLDS = 0.3
+"""The share of the traces' latency and error increase (`TraceFinding.blame`) a deeper
+service must hold for it to explain a caller whose own spans show the rest: a third, a
+judgement, not fitted."""
 CLIENT_FELT = ("symptom_corr", "corr_rel", "sync")
 """What a server takes from the clients whose errors name it (`felt_by_clients`)."""
 

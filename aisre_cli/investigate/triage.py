@@ -249,6 +249,34 @@ def _series_in_topology(
     return replace(s, service=alias) if alias else s
 
 
+_QUEUE_LABELS = ("queue", "queue_name", "task_queue")
+_WORKER_WORDS = frozenset({"worker", "workers", "consumer", "consumers", "processor"})
+
+
+def _queue_workers(s: Series, known: set[str]) -> Series:
+    """A series of no service that counts a task queue's work (celery-exporter's
+    `celery_task_failed_total{job="celery-exporter", queue_name="dispatch"}`, where the
+    job names the exporter) is of the workers that consume that queue: the one known
+    service named by the queue and a worker word after it (`dispatch-worker`)."""
+    if s.service:
+        return s
+    for key in _QUEUE_LABELS:
+        q = s.labels.get(key)
+        if not q:
+            continue
+        head = re.split(r"[-_.]+", q.lower())
+        hits = [
+            n
+            for n in known
+            if len(w := re.split(r"[-_.]+", n.lower())) > len(head)
+            and w[: len(head)] == head
+            and set(w[len(head) :]) <= _WORKER_WORDS
+        ]
+        if len(hits) == 1:
+            return replace(s, service=hits[0])
+    return s
+
+
 _ROUTE = re.compile(
     r"^(?:(?:outbound|inbound)\|\d*\|[^|]*\|(?P<fqdn>[a-z0-9.-]+))$"
     r"|^(?P<name>[a-z0-9][a-z0-9-]*?)(?:-(?P<port>\d{2,5}))?(?:@(?P<provider>[a-z][a-z0-9-]*))?$",
@@ -443,6 +471,8 @@ def _align_services(ctx: Context, topo: Topology) -> Topology:
     if not known:
         _resolve_peers(ctx, known, None)
         return topo
+    if any(not x.service for x in ctx.series):
+        ctx.series = [_queue_workers(x, known) for x in ctx.series]
     canon = resolver(known)
     # new objects, not edits: a source may hold these in its cache
     table = ctx.logs
@@ -650,6 +680,7 @@ def analyze_context(
         aliases=aliases,
         probed=probed,
         volumes=dep_an.volumes(series, matcher, ref) if dead else {},
+        spanned={sp.service for sp in ctx.spans if sp.start >= t_ref and sp.service},
     )
     memory_class: str | None = None
     if memory is not None:

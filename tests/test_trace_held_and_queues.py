@@ -1,0 +1,126 @@
+"""Readings found on two blind sets (a hotel-booking benchmark traced with Jaeger, a
+food-delivery marketplace on Linkerd with Celery workers):
+
+- a caller whose own spans kept their time, while its calls to a deeper service hold
+  the latency increase, is a symptom of that service (`scene.TRACE_HOLDS`);
+- a task queue's series and alerts, which name the queue and the exporter, are about
+  the workers that consume the queue (`triage._queue_workers`,
+  `alert_service.from_label_role`).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from aisre_cli.investigate.alert_service import from_label_role, infer
+from aisre_cli.investigate.triage import _queue_workers
+from aisre_cli.model import Alert, Series, Span
+from tests.test_proposers import FAULT, T0, context, run, series
+from tests.test_traces import Call, _trace
+
+# ------------------------------------------------------------------ where the time went
+
+
+def _spans(db_after: float, api_after: float = 4.0, peer: str = "db") -> list[Span]:
+    """web -> api -> a leaf client span of api's to `db` (not instrumented), one request
+    every 20 s over the hour; after FAULT the call to db takes `db_after` ms and api's
+    own work `api_after` ms."""
+    rnd = random.Random(4)
+    out: list[Span] = []
+    for i in range(180):
+        t0 = T0 + 20.0 * i
+        late = t0 >= FAULT
+        j = rnd.uniform(0.9, 1.1)
+        call = Call("api", "db.query", (db_after if late else 3.0) * j)
+        api = Call("api", "GET /items", (api_after if late else 4.0) * j, [call])
+        for sp in _trace(f"t{i}", Call("web", "GET /", 2.0 * j, [api]), t0):
+            out.append(replace(sp, peer=peer) if sp.name == "db.query" else sp)
+    return out
+
+
+def _latency() -> list[Series]:
+    # api's latency, as its callers measure it: it includes the wait for db
+    return [
+        series("http_request_duration_seconds_p99", "api", 0.01, 0.3),
+        series("http_request_duration_seconds_p99", "web", 0.02, 0.3),
+    ]
+
+
+def _features(spans: list[Span]) -> dict[str, dict[str, float]]:
+    a = run(context(extra=_latency(), spans=spans))
+    out: dict[str, dict[str, float]] = {}
+    for c in a.candidates:
+        out.setdefault(c.service, c.features)
+    return out
+
+
+def test_a_caller_whose_calls_to_a_slow_store_hold_the_increase_is_its_symptom() -> None:
+    f = _features(_spans(db_after=300.0))
+    assert f["db"]["trace_blame"] > 0.5
+    # api's own spans kept their time: its latency is db's
+    assert f["api"]["deeper"] > 0.9
+    assert f["api"]["root_local"] < 0.1
+
+
+def test_a_caller_slow_in_its_own_spans_keeps_its_latency() -> None:
+    f = _features(_spans(db_after=3.0, api_after=300.0))
+    assert f["api"]["trace_blame"] > 0.5
+    assert f["api"]["deeper"] < 0.5
+
+
+def test_without_a_trace_of_where_the_time_went_the_caller_is_not_cleared() -> None:
+    # the same spans, the store's calls not naming it: the time is api's own
+    f = _features(_spans(db_after=300.0, peer=""))
+    assert f["api"]["deeper"] < 0.5
+
+
+# ------------------------------------------------------------------ task queues
+
+
+def _alert(**labels: str) -> Alert:
+    return Alert(
+        id="a",
+        name="CeleryTaskHighFailRate",
+        labels={"alertname": "CeleryTaskHighFailRate", **labels},
+        starts_at=datetime.fromtimestamp(FAULT, UTC),
+    )
+
+
+def test_a_queues_alert_is_about_the_workers_that_consume_it() -> None:
+    known = {"storefront", "dispatch-worker", "notifications", "rabbitmq"}
+    a = _alert(job="celery-exporter", queue_name="dispatch", name="orders.tasks.capture")
+    assert infer(a, ["service"], known) == (
+        "dispatch-worker",
+        "a label of the alert naming what the service works on",
+    )
+    # a queue two services consume, and a value that is no head of a name: none
+    assert from_label_role(a, known | {"dispatch-consumer"}) is None
+    assert from_label_role(_alert(queue_name="patch"), known) is None
+    # a name's head followed by anything but a role word is another service
+    assert from_label_role(_alert(queue_name="dispatch"), {"dispatch-db"}) is None
+
+
+def _celery(labels: dict[str, str]) -> Series:
+    return Series(
+        "celery_task_failed_total",
+        "",
+        {"job": "celery-exporter", **labels},
+        [T0],
+        [1.0],
+        query="celery_task_failed_total",
+    )
+
+
+def test_a_queues_series_is_of_the_workers_that_consume_it() -> None:
+    known = {"storefront", "dispatch-worker", "user-service"}
+    assert _queue_workers(_celery({"queue_name": "dispatch"}), known).service == "dispatch-worker"
+    assert _queue_workers(_celery({"queue": "dispatch"}), known).service == "dispatch-worker"
+    # only a queue's label says what its consumers work on: node_exporter's
+    # `mode="user"` is no queue of `user-service`
+    assert _queue_workers(_celery({"mode": "user"}), known).service == ""
+    assert _queue_workers(_celery({"queue_name": "user"}), known).service == ""
+    # a series with a service keeps it
+    s = replace(_celery({"queue_name": "dispatch"}), service="storefront")
+    assert _queue_workers(s, known).service == "storefront"
