@@ -751,7 +751,13 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
     trace_held: dict[str, tuple[float, float]] = {}
     """service → (its share of the trace latency and error increase, when it began)."""
     for tf in fnd.traces:
-        if tf.blame > trace_held.get(tf.service, (0.0, 0.0))[0]:
+        # a shift of its spans' own time after the split, or their failures: outlying
+        # spans of an operation, or a share of slow traces, say less about where the
+        # increase sits
+        if (
+            tf.evidence_kind in ("self_time", "errors")
+            and tf.blame > trace_held.get(tf.service, (0.0, 0.0))[0]
+        ):
             trace_held[tf.service] = (tf.blame, tf.onset)
 
     def svc_features(s: str) -> dict[str, float]:
