@@ -5,7 +5,10 @@ food-delivery marketplace on Linkerd with Celery workers):
   the latency increase, is a symptom of that service (`scene.TRACE_HOLDS`);
 - a task queue's series and alerts, which name the queue and the exporter, are about
   the workers that consume the queue (`triage._queue_workers`,
-  `alert_service.from_label_role`).
+  `alert_service.from_label_role`);
+- and, from an IoT platform's: a certificate that expired after a change, as the
+  trouble began, explains what followed better than the change's timing does
+  (`proposers.changes.cert_expired_between`).
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from datetime import UTC, datetime
 
 from aisre_cli.investigate.alert_service import from_label_role, infer
 from aisre_cli.investigate.triage import _queue_workers
-from aisre_cli.model import Alert, Series, Span
-from tests.test_proposers import FAULT, T0, context, run, series
+from aisre_cli.model import Alert, Change, Series, Span
+from tests.test_proposers import FAULT, STEP, T0, N, cands, context, run, series
 from tests.test_traces import Call, _trace
 
 # ------------------------------------------------------------------ where the time went
@@ -124,3 +127,43 @@ def test_a_queues_series_is_of_the_workers_that_consume_it() -> None:
     # a series with a service keeps it
     s = replace(_celery({"queue_name": "dispatch"}), service="storefront")
     assert _queue_workers(s, known).service == "storefront"
+
+
+# ------------------------------------------------------------------ a certificate's timing
+
+
+def _config(cid: str, svc: str, at: float) -> Change:
+    return Change(id=cid, ts=datetime.fromtimestamp(at, UTC), service=svc, kind="config")
+
+
+def _countdown(zero_at: float) -> Series:
+    ts = [T0 + i * STEP for i in range(N)]
+    return Series(
+        "tls_cert_seconds_remaining", "api", {"service": "api"}, ts, [zero_at - t for t in ts]
+    )
+
+
+def test_a_certificate_that_expired_after_a_change_explains_what_followed() -> None:
+    # a setting changed four minutes before api's certificate ran out, and api failed
+    # when it did: the expiry's timing is exact, the change's is only "before"
+    change = _config("cfg-1", "api", FAULT - 4 * STEP)
+    a = run(
+        context(
+            [_countdown(FAULT), series("http_errors_ratio", "api", 0.01, 0.5)],
+            changes=[change],
+        )
+    )
+    (cfg,) = cands(a, "config_change", "api")
+    (cert,) = cands(a, "certificate_expiry", "api")
+    assert cert.prob > cfg.prob
+    assert "a certificate of api expired after it" in cfg.statement
+    # the same change without the expiry in between convicts as before
+    b = run(
+        context(
+            [_countdown(FAULT + 30 * STEP), series("http_errors_ratio", "api", 0.01, 0.5)],
+            changes=[change],
+        )
+    )
+    (cfg_b,) = cands(b, "config_change", "api")
+    assert cfg_b.features["change_harm"] > 2 * cfg.features["change_harm"]
+    assert "certificate" not in cfg_b.statement

@@ -34,6 +34,7 @@ from aisre_cli.investigate.evidence import (
     Candidate,
     _Ev,
     _fmt,
+    cert_expired_at,
     _gap,
     _hm,
     change_evidence,
@@ -119,6 +120,23 @@ def event_harm(view: ServiceView, t: float, onset: float) -> tuple[float, list[_
         best = max(best, part.strength)
         cite.append(event_evidence(f, onset))
     return best, cite
+
+
+CERT_EXPLAINS = 0.8
+"""How much of a before-and-after a certificate of the changed service explains that
+expired after the change, by the time the trouble began (`cert_expired_between`)."""
+
+
+def cert_expired_between(scene: Scene, s: str, t: float) -> bool:
+    """A certificate of `s` expired after time `t` (a change) and by the incident's
+    onset (a step of slack): the trouble that followed the change began when the
+    certificate ran out, which says more about it than the change's timing does."""
+    slack = max(scene.step, 60.0)
+    return any(
+        t < gone <= scene.onset + slack
+        for f in scene.fnd.certs
+        if f.series.service == s and (gone := cert_expired_at(f)) is not None
+    )
 
 
 FELT = ("errors", "availability", "restarts")
@@ -292,6 +310,13 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         if h is None or not h.version_compared or not h.version_side_by_side:
             if c.kind != "scale" or scaled_up(c.summary):
                 busy = 1.0 - LOAD_EXPLAINS * loaded(scene, host.name, c.ts.timestamp())
+            if cert_expired_between(scene, host.name, c.ts.timestamp()):
+                busy *= 1.0 - CERT_EXPLAINS
+                if cf.before_onset:
+                    stmt = stmt[:-1] + (
+                        f"; but a certificate of {host.name} expired after it, as the"
+                        " trouble began: the expiry explains it better."
+                    )
             signal *= (1.0 - host.features["deeper"]) * busy
             harm *= (1.0 - host.features["deeper"]) * busy
         out.append(
