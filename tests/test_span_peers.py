@@ -265,3 +265,20 @@ def test_triage_reads_a_peer_as_the_service_the_data_names(
     top = max(a.candidates, key=lambda c: c.prob)
     assert (top.kind, top.service) == ("deploy", "payments")
     assert ("postgres" in a.topology.depends_on.get("payments", [])) is edge
+
+
+def test_a_call_whose_callee_left_its_own_spans_is_read_by_them_not_by_the_peer() -> None:
+    # api's client span names db, and db is instrumented: two attempts, each db's server
+    # span. db's time is in its own spans; what is left of the client span is the wait
+    # between the attempts, api's retry policy, so it stays api's
+    from aisre_cli.investigate.analyzers.traces import _Spans
+
+    spans = [
+        Span("t", "root", None, "api", "GET /items", 0.0, 100.0, False),
+        Span("t", "call", "root", "api", "db.query", 0.001, 90.0, False, peer="db"),
+        Span("t", "try1", "call", "db", "query", 0.002, 10.0, False),
+        Span("t", "try2", "call", "db", "query", 0.080, 10.0, False),
+    ]
+    tree = _Spans(spans)
+    assert tree.owner[1] == "api"
+    assert tree.owner[2:] == ["db", "db"]
