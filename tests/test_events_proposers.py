@@ -165,3 +165,53 @@ def test_a_dependency_down_because_it_crash_loops_is_a_crash_loop() -> None:
     # the callers still see a dependency failure, but why it is down is the better answer
     assert dep.features["kind_signal"] < 0.5 * dep_bare.features["kind_signal"]
     assert crash.score > dep.score
+
+
+def _killed(pod: str, t: float, msg: str = "Stopping container api") -> Event:
+    return Event(
+        ts=t,
+        service="api",
+        reason="Killing",
+        message=msg,
+        object=f"pod/{pod}",
+        count=1,
+        type="Normal",
+        ref="events/k8s.jsonl:1",
+    )
+
+
+def test_pods_killed_again_and_again_with_no_rollout_are_the_service_losing_them() -> None:
+    """The kubelet's `Killing` is a Normal event: a rollout's old pods, a scale-down. Pods
+    of one ReplicaSet killed one after another while the cluster recorded no rollout or
+    scaling of the service are being deleted from outside (a drain, a preemption, a
+    chaos experiment): the service keeps losing its pods."""
+    kills = [_killed("api-7d9f-a1", FAULT - 10), _killed("api-7d9f-b2", FAULT + 230)]
+    ctx = context()
+    ctx.events = kills
+    (crash,) = cands(run(ctx), "crash_loop", "api")
+    assert "pods are being killed and replaced with no rollout" in crash.statement
+    assert crash.features["kind_signal"] > 0.3
+    # one pod killed is one pod going away; a kill for a failed liveness probe is the
+    # probe's reading; pods killed beside a rollout or a scale-down are its old pods
+    for events in (
+        kills[:1],
+        [
+            _killed(f"api-{i}", FAULT + i, "Container api failed liveness probe, will be restarted")
+            for i in range(3)
+        ],
+        [
+            *kills,
+            Event(
+                ts=FAULT - 20,
+                service="api",
+                reason="ScalingReplicaSet",
+                message="Scaled down replica set api-7d9f to 1",
+                object="deployment/api",
+                type="Normal",
+                ref="events/k8s.jsonl:2",
+            ),
+        ],
+    ):
+        ctx = context()
+        ctx.events = events
+        assert cands(run(ctx), "crash_loop", "api") == []

@@ -679,7 +679,8 @@ def event_evidence(f: EventFinding, onset: float) -> _Ev:
     gap = onset - f.first
     when = f"{_gap(gap)} {'before' if gap >= 0 else 'after'} the onset"
     where = " (node-wide)" if f.node_scope else ""
-    summary = f"Kubernetes: {_EVENT_WHAT[f.cls]} at {f.service}{where}: {reasons}, from "
+    what = "pods are killed" if f.details == {"killed"} else _EVENT_WHAT[f.cls]
+    summary = f"Kubernetes: {what} at {f.service}{where}: {reasons}, from "
     summary += f"{_hm(f.first)}, {when}"
     lead = f.events[0]
     query = next((e.query for e in f.events if e.query), "") or lead.ref

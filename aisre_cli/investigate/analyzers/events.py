@@ -322,11 +322,45 @@ def count_factor(n: float) -> float:
     return 0.5 + 0.5 * (1.0 - math.exp(-max(0.0, n - 1.0) / 3.0))
 
 
+KILLED = Meaning("crash", "killed", 0.6)
+"""Pods of a service killed again and again with no rollout or scaling (`killed_pods`)."""
+KILLED_MIN = 2
+_LIVENESS_KILL = re.compile(r"liveness|startup probe", re.I)
+
+
+def killed_pods(events: list[Event]) -> set[int]:
+    """The indexes of `Killing` events that say a service's pods are being killed from
+    outside: at least `KILLED_MIN` pods of the service killed (the kubelet's `Killing:
+    Stopping container …`) while the cluster recorded no rollout or scaling of it
+    (`ScalingReplicaSet`, `SuccessfulDelete`), so its ReplicaSet only replaced them: a
+    node drained, pods deleted or preempted, a chaos experiment. Each is a `Normal`
+    event; together they are the service losing its pods. A kill for a failed liveness
+    probe is the probe's reading (`Unhealthy`), not this."""
+    kills: dict[str, set[str]] = {}
+    idx: dict[str, list[int]] = {}
+    scaled: set[str] = set()
+    for i, e in enumerate(events):
+        r = e.reason.strip().lower()
+        if r in ("scalingreplicaset", "successfuldelete"):
+            scaled.add(e.service)
+        elif r == "killing" and not _LIVENESS_KILL.search(e.message):
+            kills.setdefault(e.service, set()).add(e.object)
+            idx.setdefault(e.service, []).append(i)
+    return {
+        i
+        for svc, pods in kills.items()
+        if len(pods) >= KILLED_MIN and svc not in scaled
+        for i in idx[svc]
+    }
+
+
 def analyze(events: Iterable[Event], onset: float, alert_ts: float) -> list[EventFinding]:
     """Group the fault events by (service, class) and weigh each group."""
     groups: dict[tuple[str, EventClass], list[tuple[Event, Meaning, float]]] = {}
-    for e in events:
-        m = classify(e)
+    events = list(events)
+    killed = killed_pods(events)
+    for i, e in enumerate(events):
+        m = KILLED if i in killed else classify(e)
         if m is None:
             continue
         r = recency(first_seen(e), e.ts, onset, alert_ts)

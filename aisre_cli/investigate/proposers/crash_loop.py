@@ -94,7 +94,12 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             view,
             "crash_loop",
             s,
-            f"{s} is crash-looping ({what} from {since}).",
+            (
+                f"{s}'s pods are being killed and replaced with no rollout ({what} from"
+                f" {since}): drained, deleted or preempted."
+                if crash is not None and crash.details == {"killed"} and not rs and not rs_logs
+                else f"{s} is crash-looping ({what} from {since})."
+            ),
             crash_signal(view),
             ([event_evidence(crash, scene.onset)] if crash is not None else [])
             + [metric_evidence(f) for f in rs[:1]]
