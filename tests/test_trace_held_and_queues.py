@@ -17,8 +17,10 @@ import random
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import pytest
+
 from aisre_cli.investigate.alert_service import from_label_role, infer
-from aisre_cli.investigate.triage import _queue_workers
+from aisre_cli.investigate.triage import _claim_owner, _queue_workers
 from aisre_cli.model import Alert, Change, Series, Span
 from tests.test_proposers import FAULT, STEP, T0, N, cands, context, run, series
 from tests.test_traces import Call, _trace
@@ -190,3 +192,48 @@ def test_a_certificate_that_expired_after_a_change_explains_what_followed() -> N
     (cfg_b,) = cands(b, "config_change", "api")
     assert cfg_b.features["change_harm"] > 2 * cfg.features["change_harm"]
     assert "certificate" not in cfg_b.statement
+
+
+# ------------------------------------------------------------------ a volume that fills
+
+
+def _volume(claim: str, values: list[float]) -> Series:
+    ts = [T0 + i * STEP for i in range(len(values))]
+    labels = {"persistentvolumeclaim": claim, "job": "kubelet", "namespace": "shop"}
+    return Series("kubelet_volume_stats_available_bytes", "", labels, ts, values)
+
+
+@pytest.mark.parametrize(
+    ("claim", "owner"),
+    [
+        ("data-redis-0", "redis"),  # a StatefulSet's: <template>-<statefulset>-<ordinal>
+        ("pg-main-1", "pg-main"),  # an operator's: <cluster>-<n>
+        ("pg-main-1-wal", "pg-main"),
+        ("persistence-rabbitmq-server-1", "rabbitmq"),  # a run of its words
+        ("data-elasticsearch-master-0", ""),  # no known service
+        ("scratch", ""),
+        ("x-redis-pg-y", ""),  # two services' names, neither at its end
+    ],
+)
+def test_a_volume_claims_series_is_of_the_workload_it_belongs_to(claim: str, owner: str) -> None:
+    known = {"redis", "pg-main", "rabbitmq", "storefront", "pg"}
+    assert _claim_owner(_volume(claim, [1.0]), known).service == owner
+
+
+def test_a_volume_that_fell_for_an_hour_is_dated_when_it_ran_out() -> None:
+    # 82 GB draining slowly, then the last 12 GB in minutes to nothing at the fault:
+    # `detect` dates the fall where it began; what failed, failed when it ran out
+    from aisre_cli.investigate.analyzers.metrics import detect, ran_out, replace_ran_out
+    from aisre_cli.investigate.families import FamilyMatcher
+
+    vals = [82e9 - 0.5e9 * i for i in range(40)] + [62e9 - 12e9 * i for i in range(1, 6)]
+    vals += [2e7] * (N - len(vals))
+    s = replace(_volume("pg-main-1", vals), service="pg-main")
+    m = FamilyMatcher()
+    seen = [f for f in detect([s], m, FAULT + 600) if f.series is s]
+    assert seen and seen[0].onset <= FAULT - 3 * STEP
+    (f,) = replace_ran_out(seen, ran_out([s], m, FAULT + 600, seen))
+    assert abs(f.onset - FAULT) <= STEP and f.level == pytest.approx(2e7)
+    # out two minutes after the page: the finding stays as it was found (a series no
+    # finding dated is read to five minutes after the page, `ran_out`'s lookahead)
+    assert ran_out([s], m, FAULT - 2 * STEP, seen) == []

@@ -277,6 +277,34 @@ def _queue_workers(s: Series, known: set[str]) -> Series:
     return s
 
 
+_CLAIM_TAIL = re.compile(r"(?:-(?:\d+|wal|data|log|logs))+$")
+
+
+def _claim_owner(s: Series, known: set[str]) -> Series:
+    """A series of no service about a persistent volume claim (the kubelet's
+    `kubelet_volume_stats_available_bytes{persistentvolumeclaim="data-redis-0"}`, whose
+    job names the kubelet) is of the workload the claim belongs to: a StatefulSet's claim
+    is `<template>-<statefulset>-<ordinal>` (`data-redis-0` is `redis`'s), an operator's
+    often `<cluster>-<n>` (`pg-main-1`, `pg-main-1-wal`). The known service whose name is
+    the claim's end once its ordinal is off, else the one known service whose name is a
+    run of its words."""
+    claim = s.labels.get("persistentvolumeclaim") if not s.service else None
+    if not claim:
+        return s
+    words = _CLAIM_TAIL.sub("", claim.lower()).split("-")
+    runs = {
+        "-".join(words[i:j]): (j == len(words), j - i)
+        for i in range(len(words))
+        for j in range(i + 1, len(words) + 1)
+    }
+    hits = sorted(
+        ((runs[n.lower()], n) for n in known if n.lower() in runs), key=lambda x: x[0], reverse=True
+    )
+    if not hits or (len(hits) > 1 and hits[0][0] == hits[1][0]):
+        return s
+    return replace(s, service=hits[0][1])
+
+
 _ROUTE = re.compile(
     r"^(?:(?:outbound|inbound)\|\d*\|[^|]*\|(?P<fqdn>[a-z0-9.-]+))$"
     r"|^(?P<name>[a-z0-9][a-z0-9-]*?)(?:-(?P<port>\d{2,5}))?(?:@(?P<provider>[a-z][a-z0-9-]*))?$",
@@ -472,7 +500,7 @@ def _align_services(ctx: Context, topo: Topology) -> Topology:
         _resolve_peers(ctx, known, None)
         return topo
     if any(not x.service for x in ctx.series):
-        ctx.series = [_queue_workers(x, known) for x in ctx.series]
+        ctx.series = [_claim_owner(_queue_workers(x, known), known) for x in ctx.series]
     canon = resolver(known)
     # new objects, not edits: a source may hold these in its cache
     table = ctx.logs
@@ -584,8 +612,9 @@ def analyze_context(
     metric_findings = metric_an.by_placement(
         metric_an.thin_out(metric_an.detect(series, matcher, alert_ts), series, matcher), placed
     )
-    metric_findings += metric_an.ran_out(
-        series + metric_an.headroom(series), matcher, alert_ts, metric_findings
+    metric_findings = metric_an.replace_ran_out(
+        metric_findings,
+        metric_an.ran_out(series + metric_an.headroom(series), matcher, alert_ts, metric_findings),
     )
     # errors a proxy answered itself, which its backend never served
     heard = known | set(ctx.logs.service)  # every service some data names
