@@ -218,22 +218,3 @@ def _volume(claim: str, values: list[float]) -> Series:
 def test_a_volume_claims_series_is_of_the_workload_it_belongs_to(claim: str, owner: str) -> None:
     known = {"redis", "pg-main", "rabbitmq", "storefront", "pg"}
     assert _claim_owner(_volume(claim, [1.0]), known).service == owner
-
-
-def test_a_volume_that_fell_for_an_hour_is_dated_when_it_ran_out() -> None:
-    # 82 GB draining slowly, then the last 12 GB in minutes to nothing at the fault:
-    # `detect` dates the fall where it began; what failed, failed when it ran out
-    from aisre_cli.investigate.analyzers.metrics import detect, ran_out, replace_ran_out
-    from aisre_cli.investigate.families import FamilyMatcher
-
-    vals = [82e9 - 0.5e9 * i for i in range(40)] + [62e9 - 12e9 * i for i in range(1, 6)]
-    vals += [2e7] * (N - len(vals))
-    s = replace(_volume("pg-main-1", vals), service="pg-main")
-    m = FamilyMatcher()
-    seen = [f for f in detect([s], m, FAULT + 600) if f.series is s]
-    assert seen and seen[0].onset <= FAULT - 3 * STEP
-    (f,) = replace_ran_out(seen, ran_out([s], m, FAULT + 600, seen))
-    assert abs(f.onset - FAULT) <= STEP and f.level == pytest.approx(2e7)
-    # out two minutes after the page: the finding stays as it was found (a series no
-    # finding dated is read to five minutes after the page, `ran_out`'s lookahead)
-    assert ran_out([s], m, FAULT - 2 * STEP, seen) == []

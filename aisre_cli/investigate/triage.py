@@ -612,9 +612,8 @@ def analyze_context(
     metric_findings = metric_an.by_placement(
         metric_an.thin_out(metric_an.detect(series, matcher, alert_ts), series, matcher), placed
     )
-    metric_findings = metric_an.replace_ran_out(
-        metric_findings,
-        metric_an.ran_out(series + metric_an.headroom(series), matcher, alert_ts, metric_findings),
+    metric_findings += metric_an.ran_out(
+        series + metric_an.headroom(series), matcher, alert_ts, metric_findings
     )
     # errors a proxy answered itself, which its backend never served
     heard = known | set(ctx.logs.service)  # every service some data names

@@ -2109,17 +2109,12 @@ def ran_out(
     A volume filling at a steady rate is a ramp, not a step: against a baseline that
     ramps too, no point stands out (`detect` sees nothing), yet it is the cause the
     moment it is full. Read by meaning, as `cert_expiry` reads an expiry: when it ran
-    out, not how unusual each point was. A series `seen` already found (its fall began
-    long before, as a steady fill does) is found again only when it ran out before the
-    page: then it is dated when it ran out, which is when what needs it failed, and the
-    caller keeps this finding in place of the other (`replace_ran_out`)."""
+    out, not how unusual each point was. Series `seen` already found are left alone."""
     found = {id(f.series) for f in seen}
     out: list[MetricFinding] = []
     for s in series:
-        if len(s.values) < MIN_BASE_POINTS:
+        if id(s) in found or len(s.values) < MIN_BASE_POINTS:
             continue
-        # a finding already: only what ran out by the page
-        ahead = 0.0 if id(s) in found else lookahead_s
         cls = matcher.classify(s.name, s.labels)
         if cls.family not in RAN_OUT_FAMILIES:
             continue
@@ -2131,7 +2126,7 @@ def ran_out(
             # "percent" is often of its request, which it may exceed, 116%, and live);
             # one pinned at its whole is (`pinned_full`)
             pinned = pinned_full(pts, cls.shape)
-            if pinned is not None and pinned <= alert_ts + ahead:
+            if pinned is not None and pinned <= alert_ts + lookahead_s:
                 out.append(_ran_out_finding(s, cls, pts, pinned, up=True))
             continue
         whole = max(v for _, v in pts)
@@ -2140,7 +2135,7 @@ def ran_out(
         out_at = [i for i, (_, v) in enumerate(pts) if v <= RAN_OUT_SHARE * whole]
         # out for good, or for two points running: not one bad scrape
         at = next((pts[i][0] for i in out_at if i + 1 == len(pts) or i + 1 in out_at), None)
-        if at is None or at > alert_ts + ahead:
+        if at is None or at > alert_ts + lookahead_s:
             continue
         out.append(_ran_out_finding(s, cls, pts, float(at), up=False))
     return out
@@ -2151,12 +2146,6 @@ FULL_FROM = 99.0
 FULL_BEFORE = 95.0
 """... having been under this before: a store that sits full is how it is run (a cache
 that evicts), not an event."""
-
-
-def replace_ran_out(found: list[MetricFinding], ran: list[MetricFinding]) -> list[MetricFinding]:
-    """`found` with `ran` (`ran_out`) added, each in place of the finding of its series."""
-    gone = {id(f.series) for f in ran}
-    return [f for f in found if id(f.series) not in gone] + ran
 
 
 def pinned_full(pts: Sequence[tuple[float, float]], shape: str) -> float | None:
