@@ -191,6 +191,7 @@ def test_a_certificate_that_expired_after_a_change_explains_what_followed() -> N
     )
     (cfg_b,) = cands(b, "config_change", "api")
     assert cfg_b.features["change_harm"] > 2 * cfg.features["change_harm"]
+    assert cfg_b.score > cfg.score + 1.0
     assert "certificate" not in cfg_b.statement
 
 
@@ -218,3 +219,38 @@ def _volume(claim: str, values: list[float]) -> Series:
 def test_a_volume_claims_series_is_of_the_workload_it_belongs_to(claim: str, owner: str) -> None:
     known = {"redis", "pg-main", "rabbitmq", "storefront", "pg"}
     assert _claim_owner(_volume(claim, [1.0]), known).service == owner
+
+
+# ------------------------------------------------------------------ a resource running out
+
+
+def _free_disk(from_t: float, zero_at: float) -> Series:
+    """Free disk ratio of api's volume: .6 until `from_t`, falling to 0 by `zero_at`."""
+    ts = [T0 + i * STEP for i in range(N)]
+    vals = [
+        0.6 if t <= from_t else max(0.0, 0.6 * (1 - (t - from_t) / (zero_at - from_t))) for t in ts
+    ]
+    return Series(
+        "node_filesystem_avail_ratio",
+        "api",
+        {"service": "api", "mountpoint": "/var/lib/api"},
+        ts,
+        vals,
+        query="node_filesystem_avail_bytes / node_filesystem_size_bytes",
+    )
+
+
+def test_a_resource_running_out_before_a_change_explains_what_followed() -> None:
+    # api's volume has been filling for half an hour; a setting changes three minutes
+    # before it runs out and api fails: the change came too late to have started it
+    change = _config("cfg-2", "api", FAULT - 3 * STEP)
+    errors = series("http_errors_ratio", "api", 0.01, 0.5)
+    a = run(context([_free_disk(FAULT - 30 * STEP, FAULT), errors], changes=[change]))
+    (cfg,) = cands(a, "config_change", "api")
+    assert "disk was running out before it" in cfg.statement
+    # the volume that began to fill only after the change: the change's doing, maybe
+    b = run(context([_free_disk(FAULT - 2 * STEP, FAULT), errors], changes=[change]))
+    (cfg_b,) = cands(b, "config_change", "api")
+    assert "running out" not in cfg_b.statement
+    assert cfg_b.features["change_harm"] > 2 * cfg.features["change_harm"]
+    assert cfg_b.score > cfg.score + 1.0

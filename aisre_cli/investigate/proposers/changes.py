@@ -30,6 +30,7 @@ from datetime import datetime
 from aisre_cli.investigate.analyzers.changes import AFTER_S, BEFORE_S, ChangeHarm
 from aisre_cli.investigate.analyzers.events import after
 from aisre_cli.investigate.analyzers.logs import LogFinding
+from aisre_cli.investigate.analyzers.metrics import RAN_OUT_FAMILIES, RAN_OUT_SHARE, MetricFinding
 from aisre_cli.investigate.evidence import (
     Candidate,
     _Ev,
@@ -137,6 +138,31 @@ def cert_expired_between(scene: Scene, s: str, t: float) -> bool:
         for f in scene.fnd.certs
         if f.series.service == s and (gone := cert_expired_at(f)) is not None
     )
+
+
+DRAINED_EXPLAINS = 0.8
+"""How much of a before-and-after a resource of the changed service explains that was
+running out before the change and ran out (`drained_before`)."""
+
+
+def drained_before(scene: Scene, s: str, t: float) -> MetricFinding | None:
+    """Free disk or memory of `s` that was already falling a step before time `t` (a
+    change) and fell to nothing (`metrics.RAN_OUT_SHARE` of where it began): a volume
+    filling for an hour that a change then happened to precede by minutes. What ran
+    out explains the trouble; the change came too late to have started it."""
+    slack = max(scene.step, 60.0)
+    for f in scene.fnd.metrics:
+        if (
+            f.series.service == s
+            and f.family in RAN_OUT_FAMILIES
+            and f.bad
+            and f.direction < 0
+            and f.baseline > 0
+            and f.peak <= RAN_OUT_SHARE * f.baseline
+            and f.onset < t - slack
+        ):
+            return f
+    return None
 
 
 FELT = ("errors", "availability", "restarts")
@@ -310,7 +336,16 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         if h is None or not h.version_compared or not h.version_side_by_side:
             if c.kind != "scale" or scaled_up(c.summary):
                 busy = 1.0 - LOAD_EXPLAINS * loaded(scene, host.name, c.ts.timestamp())
-            if cert_expired_between(scene, host.name, c.ts.timestamp()):
+            drained = drained_before(scene, host.name, c.ts.timestamp())
+            if drained is not None:
+                busy *= 1.0 - DRAINED_EXPLAINS
+                if cf.before_onset:
+                    stmt = stmt[:-1] + (
+                        f"; but {host.name}'s {drained.family} was running out before it"
+                        f" ({drained.series.name} falling since {_hm(drained.onset)}) and"
+                        " ran out: that explains it better."
+                    )
+            elif cert_expired_between(scene, host.name, c.ts.timestamp()):
                 busy *= 1.0 - CERT_EXPLAINS
                 if cf.before_onset:
                     stmt = stmt[:-1] + (
