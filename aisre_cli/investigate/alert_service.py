@@ -87,6 +87,19 @@ ROLE_WORDS = frozenset(
 `dispatch` queue)."""
 
 
+def with_role(value: str, known: Iterable[str], roles: Collection[str]) -> set[str]:
+    """The known services whose names are `value`'s words followed by role words only
+    (`dispatch` → `dispatch-worker`)."""
+    head = re.split(r"[-_.\s]+", value.lower())
+    n = len(head)
+    hits: set[str] = set()
+    for s in known:
+        words = re.split(r"[-_.\s]+", s.lower())
+        if len(words) > n and words[:n] == head and set(words[n:]) <= set(roles):
+            hits.add(s)
+    return hits
+
+
 def from_label_role(alert: Alert, known: Collection[str]) -> str | None:
     """The one known service named by a label's value and a role word after it: a task
     queue's alert (`queue_name="dispatch"` from celery-exporter, whose `job` names the
@@ -94,14 +107,8 @@ def from_label_role(alert: Alert, known: Collection[str]) -> str | None:
     name two."""
     hits: set[str] = set()
     for k, v in alert.labels.items():
-        if k in _NOT_NAMES or not v or len(squash(v)) < MIN_NAME:
-            continue
-        for s in known:
-            words = re.split(r"[-_.\s]+", s.lower())
-            head = re.split(r"[-_.\s]+", v.lower())
-            n = len(head)
-            if len(words) > n and words[:n] == head and set(words[n:]) <= ROLE_WORDS:
-                hits.add(s)
+        if k not in _NOT_NAMES and v and len(squash(v)) >= MIN_NAME:
+            hits |= with_role(v, known, ROLE_WORDS)
     return next(iter(hits)) if len(hits) == 1 else None
 
 

@@ -262,18 +262,9 @@ def _queue_workers(s: Series, known: set[str]) -> Series:
         return s
     for key in _QUEUE_LABELS:
         q = s.labels.get(key)
-        if not q:
-            continue
-        head = re.split(r"[-_.]+", q.lower())
-        hits = [
-            n
-            for n in known
-            if len(w := re.split(r"[-_.]+", n.lower())) > len(head)
-            and w[: len(head)] == head
-            and set(w[len(head) :]) <= _WORKER_WORDS
-        ]
+        hits = alert_service.with_role(q, known, _WORKER_WORDS) if q else set()
         if len(hits) == 1:
-            return replace(s, service=hits[0])
+            return replace(s, service=hits.pop())
     return s
 
 
