@@ -122,11 +122,14 @@ def share_headroom(f: MetricFinding) -> bool:
     that peaked under `SHARE_FULL` of it. Connection counts are read by `headroom`.
 
     A "percent" that never passed 1 is read as a fraction of 1 (`share_whole`): read as a
-    percent, Datadog's fraction 0.93 would look nearly empty."""
+    percent, Datadog's fraction 0.93 would look nearly empty. A share of what is left
+    (free disk, available memory: bad when it falls) is read as the rest of the whole
+    used: 5% free is 95% used, not a share far from full."""
     if f.family not in ("cpu", "memory", "disk") or f.shape not in ("percent", "ratio"):
         return False
-    top = max(f.peak, f.level)
-    return top < SHARE_FULL * share_whole(f.shape, top, f.baseline)
+    whole = share_whole(f.shape, f.peak, f.level, f.baseline)
+    used = whole - min(f.peak, f.level) if f.direction < 0 else max(f.peak, f.level)
+    return used < SHARE_FULL * whole
 
 
 def idle_wait(scene: Scene, view: ServiceView) -> bool:
