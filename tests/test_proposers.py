@@ -379,6 +379,11 @@ def test_catalogue_reads_reason_labels() -> None:
         # "Error" is an exit (kube-state-metrics)
         ("http_requests_total", {"status": "error"}, "errors"),
         ("requests_total", {"outcome": "failure"}, "errors"),
+        # the OpenTelemetry Collector's spanmetrics and Tempo's metrics-generator count
+        # calls by their span's status: the failed ones are errors, the rest demand
+        ("traces_span_metrics_calls_total", {"status_code": "STATUS_CODE_ERROR"}, "errors"),
+        ("traces_spanmetrics_calls_total", {"status_code": "STATUS_CODE_UNSET"}, "traffic"),
+        ("traces_span_metrics_calls_total", {"status_code": "STATUS_CODE_OK"}, "traffic"),
         ("kube_pod_container_status_last_terminated_reason", {"reason": "Error"}, "restarts"),
         # a request-duration histogram's count of failed calls: errors, not traffic
         (

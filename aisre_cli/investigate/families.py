@@ -428,10 +428,14 @@ PromQL's `5..`, Micrometer's `outcome="SERVER_ERROR"`; and 429, the server shedd
 (gRPC's ResourceExhausted, which `_GRPC_FAILURES` counts, is 429 over HTTP: a
 third-party API's rate limit fails its callers' calls as a 503 would); a DNS server's
 SERVFAIL (it could not answer; NXDOMAIN is an answer, and search paths make many)."""
-_FAILED_STATUS = frozenset({"error", "errors", "failure", "failed", "fail", "fault", "io_error"})
+_FAILED_STATUS = frozenset(
+    {"error", "errors", "failure", "failed", "fail", "fault", "io_error", "status_code_error"}
+)
 """A request counter's status in words (`status="error"`, `result="failure"`, Micrometer's
-client `status="IO_ERROR"`: no answer came): the calls that failed, not a container's
-exit (`reason="Error"` only says that)."""
+client `status="IO_ERROR"`: no answer came; a span's status as the OpenTelemetry
+Collector's spanmetrics connector and Tempo's metrics-generator label the calls they
+count, `traces_span_metrics_calls_total{status_code="STATUS_CODE_ERROR"}`): the calls
+that failed, not a container's exit (`reason="Error"` only says that)."""
 _GRPC_FAILURE_NUMBERS = frozenset({"2", "4", "8", "13", "14", "15"})
 """The same, as numbers (`rpc.grpc.status_code`): Unknown, DeadlineExceeded,
 ResourceExhausted, Internal, Unavailable, DataLoss."""
