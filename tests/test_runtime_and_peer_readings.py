@@ -68,10 +68,17 @@ def test_a_jvm_pool_and_a_process_fds_have_their_limit_beside_them() -> None:
         ("jvm_memory_used_bytes", "jvm_memory_max_bytes"),
         ("jvm_memory_bytes_used", "jvm_memory_bytes_max"),
         ("process_open_fds", "process_max_fds"),
+        # MySQL's queries executing: each holds a connection of max_connections
+        ("mysql_global_status_threads_running", "mysql_global_variables_max_connections"),
     ]:
         rx = limit_name(use)
         assert rx is not None and rx.search(limit), use
     assert limit_name("process_resident_memory_bytes") is None
+    # ... and they are work in progress: more of them is slower queries or more of them
+    from aisre_cli.investigate.proposers.saturation import IN_PROGRESS
+
+    assert IN_PROGRESS.search("mysql_global_status_threads_running")
+    assert not IN_PROGRESS.search("mysql_global_status_threads_connected")
     old = {"area": "heap", "id": "PS Old Gen"}
     assert same_pool(old, {"area": "heap", "id": "PS Old Gen", "pod": "x"})
     assert not same_pool(old, {"area": "nonheap", "id": "Metaspace"})

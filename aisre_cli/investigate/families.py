@@ -833,7 +833,10 @@ LIMIT_OF: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
         (r"^pg_stat_activity_count$", r"^pg_settings_max_connections$"),
         (r"^pg_stat_database_numbackends$", r"^pg_settings_max_connections$"),
         (r"^postgresql_backends$", r"^postgresql_connection_max$"),  # OpenTelemetry's
-        (r"^mysql_global_status_threads_connected$", r"^mysql_global_variables_max_connections$"),
+        (
+            r"^mysql_global_status_threads_(connected|running)$",
+            r"^mysql_global_variables_max_connections$",
+        ),
         (r"^redis_connected_clients$", r"^redis_config_maxclients$"),
         (r"^hikaricp_connections(_active)?$", r"^hikaricp_connections_max$"),
         (r"^tomcat_threads_(busy|current)(_threads)?$", r"^tomcat_threads_config_max(_threads)?$"),
