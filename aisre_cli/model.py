@@ -404,7 +404,22 @@ _PEER_KEYS = (
     "url.full",
     "http.url",
 )
-_PEER_HOST = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:[^@/]*@)?(\[[^\]]*\]|[^:/?#\s,;]+)", re.I)
+
+
+def host_of(value: str) -> str:
+    """The host a URL, `host:port` or host names, lower-cased, without scheme,
+    credentials, port or path: `http://playback-api.media.svc.cluster.local:8080/x` →
+    `playback-api.media.svc.cluster.local`; an IPv6 address as it is, or out of its
+    brackets (`[fd00::1]:443` → `fd00::1`)."""
+    v = value.strip().lower()
+    if "://" in v:
+        v = v.split("://", 1)[1]
+    v = re.split(r"[/?#]", v, maxsplit=1)[0].rsplit("@", 1)[-1]
+    if v.startswith("["):
+        return v[1:].split("]", 1)[0]
+    if v.count(":") == 1:  # host:port (an IPv6 address has several)
+        v = v.split(":", 1)[0]
+    return v
 
 
 def span_peer(attrs: dict[str, Any], kind: Any = None) -> str:
@@ -423,8 +438,7 @@ def span_peer(attrs: dict[str, Any], kind: Any = None) -> str:
         v = attrs.get(key)
         if not isinstance(v, str) or not v.strip():
             continue
-        m = _PEER_HOST.match(v.strip())
-        host = m.group(1).strip("[]").lower().rstrip(".") if m else ""
+        host = host_of(v).rstrip(".")
         if host and host not in ("localhost", "127.0.0.1", "::1"):
             return host
     return ""

@@ -200,7 +200,6 @@ Bitnami's `redis-master`), the pods of one side of a rollout as the Services tha
 to them are named (Argo Rollouts' `-stable`/`-canary` and `-active`/`-preview`,
 Flagger's `-primary`/`-canary`); not another word (`rw-trip-express` is no part of
 rw-trip)."""
-_IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _POOL_SUFFIX = re.compile(r"[-_.]?(?:app)?pool$", re.IGNORECASE)
 """IIS names an application's pool after it (`BookingPool`, `Records_AppPool`), and
 windows_exporter labels the pool's series with it (`app`)."""
@@ -532,7 +531,7 @@ def _resolve_peers(
     hit: dict[str, str] = {}
     for host in peers:
         label = host.split(".", 1)[0]
-        if _IPV4.match(host) or ":" in host:
+        if host.replace(".", "").isdigit() or ":" in host:
             continue  # an address names no service
         for name in (host, label):
             found = name if name in own else (canon({name}).get(name) if canon else None)

@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from aisre_cli.investigate.analyzers.metrics import KIND_WORDS, MetricFinding, host_service
 from aisre_cli.investigate.analyzers.trace_edges import EdgeFinding
 from aisre_cli.investigate.families import label_or_pin, outbound, query_reading, timer_sum
-from aisre_cli.model import Series, Topology
+from aisre_cli.model import Series, Topology, host_of
 
 PEER_LABELS: tuple[str, ...] = (
     "server_address",
@@ -129,17 +129,6 @@ INTERNAL_SUFFIXES = ("svc", "cluster", "local", "internal")
 first label is the service; any other dotted host (`api.stripe.com`) is external."""
 
 
-def _host(value: str) -> str:
-    """`http://playback-api.media.svc.cluster.local:8080/x` → the host, lower-cased."""
-    v = value.strip().lower()
-    if "://" in v:
-        v = v.split("://", 1)[1]
-    v = v.split("/", 1)[0].rsplit("@", 1)[-1]
-    if v.count(":") == 1:  # host:port (an IPv6 address has several)
-        v = v.split(":", 1)[0]
-    return v
-
-
 def peer_of(s: Series, known: set[str], aliases: Mapping[str, str] | None = None) -> str | None:
     """The known service a client series names as its peer, if any; `aliases`: hosts
     the data ties to a known service (`dependency.host_aliases`, `callee_aliases`). A
@@ -154,7 +143,7 @@ def peer_of(s: Series, known: set[str], aliases: Mapping[str, str] | None = None
             continue
         if raw in known:
             return raw
-        host = _host(raw)
+        host = host_of(raw)
         if aliases and aliases.get(host) in known:
             return aliases[host]
         first, _, rest = host.partition(".")
@@ -196,7 +185,7 @@ def callee_aliases(series: list[Series], topo: Topology, heard: set[str]) -> dic
         if not s.service or not is_client_side(s) or BREAKER.search(s.name):
             continue
         raw = next((s.labels[k] for k in PEER_LABELS if s.labels.get(k)), "")
-        if raw and "." in (host := _host(raw)) and peer_of(s, known) is None:
+        if raw and "." in (host := host_of(raw)) and peer_of(s, known) is None:
             hosts.setdefault(s.service, set()).add(host)
     tied: dict[str, set[str]] = {}
     for caller, hs in hosts.items():
