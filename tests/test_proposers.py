@@ -6640,3 +6640,21 @@ def test_a_pool_filling_at_a_caller_whose_cpu_stayed_flat_is_partly_waiting() ->
     leaf = pool_signal([], svc="db")
     assert waiting < 0.6 * leaf
     assert busy > 0.9 * leaf
+
+
+def test_a_deploys_service_erring_long_after_the_trouble_began_speaks_less_for_it() -> None:
+    """api deployed five minutes before web began to fail. Its own errors rising with
+    web's speak for the deploy; the same errors rising six minutes after web's are what
+    api suffered later, not what the deploy did: its reading weakens by that lateness."""
+    d = _deploy("d-api", "api", FAULT - 300)
+
+    def reading(at: float) -> Candidate:
+        errs = series("http_errors_ratio", "api", 0.01, 0.3, at=at)
+        (c,) = [c for c in run(context([errs], changes=[d])).candidates if c.subject == "d-api"]
+        return c
+
+    early, late = reading(FAULT), reading(FAULT + 6 * STEP)
+    assert early.features["earliest"] > 0.9
+    assert late.features["anomaly"] > 0.9  # as strong, only later
+    assert late.features["earliest"] < 0.7
+    assert late.features["kind_signal"] < early.features["kind_signal"] - 0.1

@@ -376,6 +376,16 @@ def test_a_celery_worker_is_named_by_the_exporters_hostname() -> None:
         ("hikaricp_connections_creation_seconds_count", None),
         ("rabbitmq_connections", "connections"),  # held at once
         ("hikaricp_connections_active", "connections"),
+        # clients that connected, counted and rated (EMQX's `client.connected` hook):
+        # arrivals; those connected now are held
+        ("emqx_client_connected_rate", "traffic"),
+        ("emqx_client_connected_total", "traffic"),
+        ("redis_clients_connected", "connections"),
+        ("redis_connected_clients", "connections"),
+        ("mysql_global_status_threads_connected", "connections"),
+        # anything else a server accepted, counted: arrivals (Kamailio's registrations)
+        ("kamailio_registrar_accepted_regs_rate", "traffic"),
+        ("kamailio_registrar_rejected_regs_rate", "errors"),
     ],
 )
 def test_connections_counted_as_they_come_and_go_are_not_connections_held(

@@ -261,6 +261,9 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
     "traffic": [
         # php-fpm's and nginx's counters of connections accepted or handled: arrivals
         r"(accepted|handled)_conn|conn(ection)?s?_(accepted|handled)",
+        # … and of anything else a server accepted, counted (Kamailio's registrar's
+        # `accepted_regs`): arrivals it took in, however its domain names them
+        r"(^|_)accepted_[a-z]+_(rate|total|count)$",
         r"(^|_)timers?_.*_count(_ps)?$",  # a StatsD timer's calls (`stats.timers.x.count`)
         r"(receive|transmit|rx|tx)_(bytes|packets)",
         r"bytes_(received|rcvd|sent|in|out|rate|total)",
@@ -817,6 +820,9 @@ nezha-ob is that pod's, and a floor here shifted what the engine learns from it.
 _CONN_EVENTS = re.compile(
     r"(^|_)(new|opened|created|received|established|closed)_conn"
     r"|conn(ection)?s?_(opened|created|creation|received|established|closed)"
+    # clients that connected, as a rate or a running total (EMQX's `client.connected`
+    # hook counter): arrivals, where `redis_clients_connected` is how many are now
+    r"|(^|_)connected_(rate|total|per_(second|sec|s)|ps)$"
 )
 _CONN_CHURN = re.compile(
     r"(^|_)(new|created|closed)_conn|conn(ection)?s?_(created|creation|closed)"

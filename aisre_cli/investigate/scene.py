@@ -114,6 +114,9 @@ SHIFT_SHARE = 0.5
 """Demand that rose rises on every version by about the same factor: another version's
 rise counts with this one's only if it is at least this share of it (relative), not a
 stable version's noise while its canary's weight doubled."""
+LATE_S = 600.0
+"""How fast a service's `earliest` falls as its trouble begins after the onset: e-fold
+every ten minutes."""
 
 
 def versions_by_metric(series: Sequence[Series]) -> dict[tuple[str, str], set[str]]:
@@ -859,7 +862,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         if others and has_topo:
             up = topo.upstream(s)
             explains = sum(1 for x in others if x in up) / len(others)
-        earliest = 0.0 if on is None else math.exp(-max(on - ref_onset - TOL_S, 0.0) / 600.0)
+        earliest = 0.0 if on is None else math.exp(-max(on - ref_onset - TOL_S, 0.0) / LATE_S)
         sync = math.exp(-abs(on - ref_onset) / sync_scale) if on is not None else 0.0
         corr = 0.0
         if symptom is not None:

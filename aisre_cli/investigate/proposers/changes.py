@@ -23,6 +23,7 @@ before the change does not.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import replace
 from datetime import datetime
@@ -50,7 +51,7 @@ from aisre_cli.investigate.evidence import (
 from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
 from aisre_cli.investigate.proposers.saturation import LOAD_EXPLAINS
-from aisre_cli.investigate.scene import TOL_S, VERSION_WORSE, Claim, Scene, ServiceView
+from aisre_cli.investigate.scene import LATE_S, TOL_S, VERSION_WORSE, Claim, Scene, ServiceView
 from aisre_cli.model import HypothesisKind
 
 _SCALE_SIZES = re.compile(r"(?:from )?(\d+)\s*(?:to|->|→|=>)\s*(\d+)")
@@ -192,6 +193,18 @@ def answered_after(scene: Scene, s: str, t: float) -> list[LogFinding]:
     return sorted(found, key=lambda x: -x.strength)
 
 
+def timely_logs(scene: Scene, view: ServiceView) -> float:
+    """The service's new errors as far as they began with the trouble: each template's
+    strength, less by how long after the onset it first appeared (as `earliest` reads
+    a service's anomalies), at most its `logs` reading."""
+    best = 0.0
+    for lf in scene.fnd.logs.findings:
+        if lf.service == view.name:
+            late = max(lf.first_after - scene.onset - TOL_S, 0.0)
+            best = max(best, lf.strength * math.exp(-late / LATE_S))
+    return min(best, view.features["logs"])
+
+
 def claimed(cl: Claim, summary: str, at: datetime) -> str:
     """What a change did to the callee it claims, for the statement."""
     f = cl.finding
@@ -322,9 +335,14 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         # replicas added are capacity: they start no trouble at their service by being
         # there (152 scale-ups in our evaluation sets, none the cause); only harm seen
         # at the new replicas speaks against one, and its timing is no reading at all
-        signal = (
-            harm if cleared or added else max(host.features["anomaly"], host.features["logs"], harm)
+        # Its service's own anomalies and new errors speak for it as far as they began
+        # with the trouble: begun long after the others (a caller's errors once a
+        # service below it broke), they are what it suffered, not what it did.
+        own = max(
+            host.features["anomaly"] * max(host.features["earliest"], host.features["sync"]),
+            timely_logs(scene, host),
         )
+        signal = harm if cleared or added else max(own, harm)
         # its service got worse after it, but so did a service below it, as early: the
         # deeper trouble explains the before-and-after (not a canary's comparison)
         # ... and so did its load, as early: the surge explains the before-and-after,
