@@ -1394,6 +1394,16 @@ def test_a_timeout_cut_is_read_from_what_the_change_says(
         ("user-svc", "user not found", False),  # too short a word to be a name alone
         ("fraud-check", "fraud detected", False),  # its last word says which one
         ("postmark-api", "postmarker failed", False),  # a whole word only
+        # code's client of it, and an RPC method asking it for something
+        ("payment", "paymentclient.charge: rpc error: code = unavailable", True),
+        ("product-catalog", "productcatalogserviceclient", False),  # not its whole name
+        ("product-catalog", "productcatalogclient.getproduct failed", True),
+        ("rate", "searchhandler getrates failed: rpc error", True),
+        ("reservation", "makereservation: deadline exceeded", True),
+        ("rate", "generate report failed", False),
+        ("rate", "getratelimit failed", False),
+        # a handler is named after the request it serves, not what it calls
+        ("search", "searchhandler: rpc error: code = unavailable", False),
     ],
 )
 def test_a_service_is_named_as_its_clients_call_it(name: str, text: str, named: bool) -> None:
@@ -6658,3 +6668,25 @@ def test_a_deploys_service_erring_long_after_the_trouble_began_speaks_less_for_i
     assert late.features["anomaly"] > 0.9  # as strong, only later
     assert late.features["earliest"] < 0.7
     assert late.features["kind_signal"] < early.features["kind_signal"] - 0.1
+
+
+def test_a_callee_that_relays_its_own_callees_failure_is_not_down() -> None:
+    """web's calls to search fail with `rpc error: code = Unknown desc = rpc error: code
+    = Unavailable`: search answered, with the failure of a call of its own. search is
+    up and relays it (its own errors say to what: `GetRates failed`, rate's); web's
+    errors naming search in a single-level error would say search is down."""
+    from aisre_cli.investigate.analyzers.logs import LogFinding
+
+    def lf(svc: str, text: str) -> LogFinding:
+        return LogFinding(svc, text, "error", "dependency", 0, 10, 10.0, True, FAULT, 0.8)
+
+    known = {"web", "search", "rate"}
+    single = "searchClient.Nearby: rpc error: code = Unavailable desc = no healthy upstream"
+    nested = single.replace("code = ", "code = Unknown desc = rpc error: code = ", 1)
+    own = lf(
+        "search",
+        "SearchHandler GetRates failed: rpc error: code = Unavailable desc = no healthy upstream",
+    )
+    relayed = dep_an.find_dead([], [lf("web", nested), own], known)
+    assert "search" not in relayed and "rate" in relayed
+    assert "search" in dep_an.find_dead([], [lf("web", single)], known)

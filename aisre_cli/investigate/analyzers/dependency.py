@@ -195,7 +195,21 @@ def _name_rx(name: str) -> re.Pattern[str]:
     body = r"[-_. ]".join(words) if len(words) >= 2 else re.escape(name.lower())
     if len(words) >= 2 and words[-1] in _KIND_WORDS and sum(map(len, words[:-1])) >= 5:
         body = f"{body}|" + r"[-_. ]".join(words[:-1])
-    return re.compile(r"(?<![\w-])(?:" + body + r")(?![\w-])")
+    # ... and as code names the client that calls it, in one identifier
+    # (`PaymentClient`, `reservationStub`), and as an RPC's method names what it asks of
+    # it (`GetRates` of rate, `MakeReservation` of reservation). Not a handler: it is
+    # named after the request it serves (`searchHandler`), whatever it calls for it.
+    code = "".join(words)
+    named = f"(?:{body})(?![\\w-])"
+    client = f"(?:{code}){_CODE_WORD}"
+    method = f"{_RPC_VERB}(?:{code})s?(?![a-z])"
+    return re.compile(f"(?<![\\w-])(?:{named}|{client}|{method})")
+
+
+_CODE_WORD = r"(?:client|stub)s?(?![a-z])"
+"""The word code names a peer's caller by, right after the peer's name in one identifier."""
+_RPC_VERB = r"(?:get|list|make|create|update|delete|check|fetch)"
+"""The verb an RPC method's name begins with, before the thing it asks the peer for."""
 
 
 def named_in(lf: LogFinding, services: Iterable[str], logs: LogTable | None) -> list[str]:
@@ -589,6 +603,12 @@ def find_dead(
             ):
                 continue
             text = text_of(lf, logs)
+            if _RELAYED.search(text):
+                # the service it called answered, with an error that is itself a call
+                # of its own that failed (`rpc error: code = Unknown desc = rpc error:
+                # code = Unavailable`): it is up and relays a deeper failure, which its
+                # own errors tell
+                continue
             hit = [svc for svc, rx in rxs.items() if svc != lf.service and rx.search(text)]
             if not hit and calls is not None and stores:
                 store = store_named(text, lf.service, calls, stores)
@@ -634,6 +654,11 @@ def find_dead(
         if calls is not None:
             _named_by_callers(out, log_findings, calls, logs, moved | set(out))
     return out
+
+
+_RELAYED = re.compile(r"rpc error: code = \w+ desc = [^\n]*?rpc error: code = ", re.IGNORECASE)
+"""A gRPC error whose description is another gRPC error: the server called relayed the
+failure of a call it made itself."""
 
 
 _HOST_PORT = re.compile(r"(?<![\w.-])((?:[a-z0-9-]++\.)++[a-z]{2,}+):\d{2,5}\b", re.IGNORECASE)
