@@ -316,6 +316,10 @@ def test_catalogue_reads_reason_labels() -> None:
         # OpenTelemetry RPC: numeric gRPC codes (14 Unavailable; 5 NotFound is the caller's)
         ("rpc_server_calls_total", {"rpc_grpc_status_code": "14"}, "errors"),
         ("rpc_server_calls_total", {"rpc_grpc_status_code": "5"}, "traffic"),
+        # Istio's gRPC status: the HTTP code of a gRPC call is 200 however it ended
+        ("istio_requests_total", {"response_code": "200", "grpc_response_status": "14"}, "errors"),
+        ("istio_requests_total", {"response_code": "200", "grpc_response_status": "0"}, "traffic"),
+        ("istio_requests_total", {"response_code": "503", "grpc_response_status": ""}, "errors"),
         # classes of codes: recording rules, Istio, Micrometer's outcome (independent
         # bundles read a 5xx-only request rate rising 14x as a traffic surge)
         ("service:http_requests:rate5m", {"code_class": "5xx"}, "errors"),
@@ -4051,6 +4055,21 @@ def test_failures_born_with_the_fault_are_a_rise_from_zero() -> None:
         born, name="tcp_close_total", labels={"service": "api", "errno": "ECONNREFUSED"}
     )
     got = metric_an.backfill_born([resets, refused], m)
+    assert got[1].timestamps[0] == T0 and got[1].values[:46] == [0.0] * 46
+    # Istio's source-side view of gRPC calls: the failures' series differs from the
+    # successes' in its gRPC status and in Envoy's flags for how the call ended
+    mesh = {"service": "api", "response_code": "200", "reporter": "source"}
+    calls = replace(
+        ok,
+        name="istio_requests_total",
+        labels={**mesh, "grpc_response_status": "0", "response_flags": "-"},
+    )
+    failed = replace(
+        born,
+        name="istio_requests_total",
+        labels={**mesh, "grpc_response_status": "14", "response_flags": "UF,URX"},
+    )
+    got = metric_an.backfill_born([calls, failed], m)
     assert got[1].timestamps[0] == T0 and got[1].values[:46] == [0.0] * 46
     found = metric_an.detect([ok, born], m, ALERT)
     assert any(f.series.service == "api" and f.series.labels.get("code") == "500" for f in found)

@@ -381,6 +381,9 @@ _PROBE = re.compile(r"^probe_")
 _CONTAINER = re.compile(r"^container_|^kube_pod_container")
 _REASON_LABELS = (
     "reason",
+    # Istio's gRPC status, numeric: a gRPC call's HTTP `response_code` is 200 whether
+    # it succeeded or not (`grpc_response_status="14"` is Unavailable); empty for HTTP
+    "grpc_response_status",
     "code",
     "response_code",
     "envoy_response_code",  # Envoy's own stats (tag extraction of `upstream_rq_503`)
@@ -670,7 +673,7 @@ class FamilyMatcher:
             for key in _REASON_LABELS:
                 if labels.get(key):
                     reason = labels[key]
-                    numeric_rpc = key == "rpc_grpc_status_code"
+                    numeric_rpc = key in ("rpc_grpc_status_code", "grpc_response_status")
                     why = key == "reason"
                     if key == "errno" or (key == "error_type" and not reason.isdigit()):
                         reason = "failed"  # no answer, or none that a status says

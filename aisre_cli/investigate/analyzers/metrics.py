@@ -1356,9 +1356,15 @@ def by_placement(
     return out
 
 
-_OUTCOME_KEYS = frozenset(STATUS_LABELS) | {"exception", "error_type", "error_code"}
-"""Labels that say how a call ended (its status, the exception it threw): a metric's
-series that differ only in these count the same calls, split by outcome."""
+_OUTCOME_KEYS = frozenset(STATUS_LABELS) | {
+    "exception",
+    "error_type",
+    "error_code",
+    "response_flags",
+}
+"""Labels that say how a call ended (its status, the exception it threw, Envoy's flags
+for how the proxy ended it: `UF,URX`, `UH`): a metric's series that differ only in
+these count the same calls, split by outcome."""
 
 
 def backfill_born(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
