@@ -6709,3 +6709,46 @@ def test_a_callee_that_relays_its_own_callees_failure_is_not_down() -> None:
     relayed = dep_an.find_dead([], [lf("web", nested), own], known)
     assert "search" not in relayed and "rate" in relayed
     assert "search" in dep_an.find_dead([], [lf("web", single)], known)
+
+
+@pytest.mark.parametrize(
+    ("kind", "summary", "idle"),
+    [
+        ("infra", "terraform: pg-main backup retention 7d -> 14d (s3 lifecycle)", True),
+        ("infra", "terraform: CloudWatch dashboard for redis node group", True),
+        ("config", "alert rules: raise ApiLatencyHigh threshold to 800ms", True),
+        ("infra", "Terraform: tag compliance update (cost-center labels)", True),
+        ("infra", "terraform: archive bucket lifecycle rule, transition to glacier", True),
+        # what runs: a deploy whatever its words, settings, flags, the typo that is the fault
+        ("deploy", "Deploy customer-api v3.11.6 (CDR billing tags)", False),
+        ("config", "rate-limit policy per-client 600 rps -> 60 rps (typo: missing zero)", False),
+        ("config", "REDIS_READ_TIMEOUT=5ms (was 500ms)", False),
+        ("flag", "Feature flag courier-heatmap-v2: enabled for ops team", False),
+        ("infra", "terraform: pg-main backup schedule moved to 09:00", False),
+    ],
+)
+def test_a_change_to_what_the_service_does_not_run_with_is_inert(
+    kind: str, summary: str, idle: bool
+) -> None:
+    from aisre_cli.investigate.proposers.changes import inert
+
+    assert inert(kind, summary) is idle
+
+
+def test_an_inert_change_before_the_trouble_is_no_timing_reading() -> None:
+    """api's errors rise a minute after two possible changes to it: new dashboards
+    for it (nothing it runs with) or a lower pool size. The dashboards' timing says
+    nothing and its before-and-after counts a quarter."""
+    errs = series("http_errors_ratio", "api", 0.01, 0.3)
+
+    def reading(summary: str) -> Candidate:
+        c = Change(id="c1", ts=_dt(FAULT - 60), service="api", kind="infra", summary=summary)
+        (cand,) = [x for x in run(context([errs], changes=[c])).candidates if x.subject == "c1"]
+        return cand
+
+    idle = reading("terraform: CloudWatch dashboard for the api")
+    live = reading("terraform: api db pool size 50 -> 5")
+    assert idle.features["change_proximity"] == 0.0 < live.features["change_proximity"]
+    assert idle.features["change_harm"] <= 0.25 * live.features["change_harm"] + 1e-9
+    assert idle.features["kind_signal"] < 0.5 * live.features["kind_signal"]
+    assert "does not run with" in idle.statement

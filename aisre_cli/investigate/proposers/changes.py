@@ -66,6 +66,25 @@ def scaled_up(summary: str) -> bool:
     return _SCALE_UP.search(summary) is not None
 
 
+_INERT = re.compile(
+    r"\bdashboards?\b|\balert(?:ing)?[ -]rules?\b|\brunbooks?\b|\breadme\b|\bdocumentation\b"
+    r"|\b(?:cost|billing)[ -](?:tags?|labels?|allocation|cent(?:er|re))\b|\btag compliance\b"
+    r"|\b(?:backup|snapshot)s? retention\b|\blifecycle (?:policy|policies|rules?)\b",
+    re.IGNORECASE,
+)
+INERT_SHARE = 0.25
+"""What an inert change's before-and-after still counts for: its service got worse after
+it, but nothing the change touched runs in its way."""
+
+
+def inert(kind: str, summary: str) -> bool:
+    """A config, flag or infrastructure change that touches only what the service does
+    not run with: a dashboard or alert rules, a runbook or documentation, cost tags,
+    the retention or lifecycle of its backups in object storage. Not a deploy: a new
+    version runs, whatever its description says."""
+    return kind not in ("deploy", "scale") and _INERT.search(summary) is not None
+
+
 def responding(scene: Scene, s: str, t: float) -> float:
     """0-1: how strongly, at time `t`, demand at `s` or at a service calling it had
     already risen (`scene.surge_at`), or `s` itself was already in trouble (an
@@ -268,6 +287,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             else 0.0
         )
         cleared = cleared or load >= LOAD_CLEARS
+        idle = inert(c.kind, c.summary)
         # It takes more of something its callee then ran out of (`scene.Claim`): the
         # callee's trouble is what the change did, and where its evidence is.
         cl = None if cleared else scene.claims.get(c.id)
@@ -305,6 +325,11 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
                     f"; but its new version does no worse than {_old(h, 'the old')} "
                     f"({h.version_detail}), "
                     "so the change did not cause it."
+                )
+            elif idle:
+                stmt = stmt[:-1] + (
+                    "; but it touches only what the service does not run with (dashboards,"
+                    " alert rules, tags, backup retention): an unlikely cause."
                 )
         else:
             stmt = (
@@ -372,6 +397,9 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
                     )
             signal *= (1.0 - host.features["deeper"]) * busy
             harm *= (1.0 - host.features["deeper"]) * busy
+        if idle:
+            signal *= INERT_SHARE
+            harm *= INERT_SHARE
         out.append(
             make(
                 scene,
@@ -381,13 +409,13 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
                 stmt,
                 # a change just before the onset is half a reading on its own, unless its
                 # new pods were seen to do no worse than its old ones
-                cf.proximity * ((0.0 if cleared or added else 0.5 * busy) + 0.5 * signal),
+                cf.proximity * ((0.0 if cleared or added or idle else 0.5 * busy) + 0.5 * signal),
                 specific,
                 {
                     **extra,
                     # "it came just before" is the prior a comparison of its new pods
                     # with its old ones replaces: cleared, the timing says nothing
-                    "change_proximity": 0.0 if cleared or added else cf.proximity,
+                    "change_proximity": 0.0 if cleared or added or idle else cf.proximity,
                     "change_after_onset": 0.0 if cf.before_onset else 1.0,
                     "change_harm": harm if cf.before_onset else 0.0,
                 },
