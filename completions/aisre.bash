@@ -43,7 +43,7 @@ _aisre_options() {
         "aisre console") echo "--bundle --help --light --profile --refresh -b -h -p" ;;
         "aisre doctor") echo "--help --json --profile -h -p" ;;
         "aisre escalate") echo "--bundle --help --incident --json --level --no-post --note-only --profile -b -h -p" ;;
-        "aisre eval") echo "--allow-errors --fit --folds --help --jobs --json --min-top1 --min-top3 --signs --temperature --verbose --weights --weights-out -h -j -v" ;;
+        "aisre eval") echo "--allow-errors --calibrate --fit --folds --help --jobs --json --min-top1 --min-top3 --signs --temperature --verbose --weights --weights-out -h -j -v" ;;
         "aisre incident") echo "--help -h" ;;
         "aisre incident export") echo "--all --format --help --output --profile -f -h -o -p" ;;
         "aisre incident import") echo "--help --json --profile -h -p" ;;
@@ -124,6 +124,7 @@ _aisre_value_kind() {
         "aisre escalate --incident") echo "value" ;;
         "aisre escalate --level") echo "value" ;;
         "aisre escalate --profile"|"aisre escalate -p") echo "value" ;;
+        "aisre eval --calibrate") echo "path" ;;
         "aisre eval --folds") echo "value" ;;
         "aisre eval --jobs"|"aisre eval -j") echo "value" ;;
         "aisre eval --min-top1") echo "value" ;;

@@ -388,6 +388,7 @@ _aisre_escalate() {
 _aisre_eval() {
     _arguments -s \
         '(--allow-errors)--allow-errors[Exit 0 even when bundles could not be evaluated (they count as misses)]' \
+        '*--calibrate=[With --fit --temperature: a folder of bundles of other systems (repeatable), triaged to help choose the temperature and threshold only: never fitted on, never scored]:calibrate:_files' \
         '(--fit)--fit[Fit the weights by k-fold CV; report held-out numbers; save them]' \
         '(--folds)--folds=[Cross-validation folds for --fit]:folds: ' \
         '(--jobs -j)'{--jobs=,-j+}'[Worker processes triaging bundles (default: CPUs)]:jobs: ' \

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -788,6 +789,39 @@ def test_temperature_is_chosen_on_held_out_data_and_folded_in() -> None:
     assert res.weights.null_score == pytest.approx(theta[len(FEATURES)], abs=1e-6)
     # the pinned memory prior is on the same scale: divided by T like every weight
     assert res.weights.w["memory_prior"] == pytest.approx(MEMORY_PRIOR_WEIGHT / res.temperature)
+
+
+def test_calibration_sets_help_choose_the_temperature_and_are_never_fitted() -> None:
+    """Datasets `a` and `b` are fitted; `c` (whose label follows a feature they never
+    export) is only a calibration set: a model of `a` and `b` is often wrong there at
+    whatever confidence, so with it the temperature chosen is higher (softer), as the
+    held-out Brier score over `a`, `b` and `c` together says. The weights are still
+    those fitted on `a` and `b` alone, only divided by that temperature."""
+    cases = _shifted(41)
+    fitted = [c for c in cases if c.dataset != "c"]
+    cal = [replace(c, dataset="calibration/c") for c in cases if c.dataset == "c"]
+    items, cal_items = make_items(fitted), make_items(cal)
+    plain = select_hyper(items, 3, (0.1,), DEFAULT_TEMPERATURES)
+    withcal = select_hyper(items, 3, (0.1,), DEFAULT_TEMPERATURES, calibration=cal_items)
+    assert withcal.temperature > plain.temperature
+    full = fit_theta(items, 0.1)
+
+    def score(t: float) -> float:
+        return top_brier(_held_at(items, t) + predict(cal_items, full / t, 0.5))
+
+    assert score(withcal.temperature) == pytest.approx(
+        min(score(t) for t in DEFAULT_TEMPERATURES), abs=1e-6
+    )
+    res = cross_validate_fit(
+        fitted, folds=3, l2_grid=(0.1,), temperatures=DEFAULT_TEMPERATURES, calibration=cal
+    )
+    assert res.temperature == withcal.temperature
+    assert "calibration bundles (calibration/c)" in res.selection
+    theta = full / res.temperature
+    got = np.array([res.weights.w[k] for k in FEATURES if k != "memory_prior"])
+    want = np.array([theta[i] for i, k in enumerate(FEATURES) if k != "memory_prior"])
+    assert np.allclose(got, want, atol=1e-6)
+    assert res.lodo is not None and set(res.lodo.by_dataset) == {"a", "b"}
 
 
 # ------------------------------------------------------------------ parallel, CLI

@@ -172,7 +172,7 @@ def test_eval_reports_a_bundle_whose_bundle_yaml_is_missing(tmp_path: Path) -> N
 
 @pytest.mark.parametrize(
     "flags",
-    [["--weights-out", "w.json"], ["--temperature"], ["--signs"]],
+    [["--weights-out", "w.json"], ["--temperature"], ["--signs"], ["--calibrate", "."]],
 )
 def test_eval_fit_only_flags_without_fit_are_refused(tmp_path: Path, flags: list[str]) -> None:
     """`--weights-out w.json` without --fit ran the whole evaluation and wrote nothing."""
@@ -183,6 +183,19 @@ def test_eval_fit_only_flags_without_fit_are_refused(tmp_path: Path, flags: list
     r = run_cli(["eval", str(root), "--jobs", "1", *args])
     assert r.code == int(ExitCode.USAGE)
     assert "only used with --fit" in r.err and "hint: " in r.err
+    assert not out.exists()
+
+
+def test_eval_calibrate_needs_the_temperature_it_helps_choose(tmp_path: Path) -> None:
+    root = tmp_path / "suite"
+    make_bundle(root / "one")
+    out = tmp_path / "w.json"
+    r = run_cli(
+        ["eval", str(root), "--fit", "--jobs", "1", "--weights-out", str(out)]
+        + ["--calibrate", str(root)]
+    )
+    assert r.code == int(ExitCode.USAGE)
+    assert "only used with --temperature" in r.err and "hint: " in r.err
     assert not out.exists()
 
 

@@ -28,13 +28,15 @@ Honest numbers, two kinds:
   deterministic), with an inner k-fold for λ/temperature/threshold: every dataset is
   seen in training, so this is the optimistic number.
 
-The temperature T divides every score after the fit (P ∝ exp(s/T)); it is chosen with
-λ by held-out log-loss, so the confidence reflects how well scores transfer, not how
-well they fit. The shipped weights are fit on everything, with λ, T (folded into the
-weights and null score) and `escalate_below` chosen by leave-one-dataset-out over all
-datasets (k-fold with one). `escalate_below` maximises (confident and right) +
-(escalated and the top hypothesis not right) on held-out predictions, each dataset
-weighing the same.
+The temperature T divides every score after the fit (P ∝ exp(s/T)); it is chosen
+after λ, by the held-out Brier score of the top hypothesis' confidence, so the
+confidence reflects how well scores transfer, not how well they fit. Calibration
+datasets (bundles of other systems, never fitted on and never scored) may join the
+held-out predictions T and the threshold are chosen on. The shipped weights are fit on
+everything, with λ, T (folded into the weights and null score) and `escalate_below`
+chosen by leave-one-dataset-out over all datasets (k-fold with one). `escalate_below`
+maximises (confident and right) + (escalated and the top hypothesis not right) on
+held-out predictions, each dataset weighing the same.
 """
 
 from __future__ import annotations
@@ -499,6 +501,7 @@ def select_hyper(
     temperatures: Sequence[float] = (1.0,),
     signs: FloatArr | None = None,
     by_dataset: bool = True,
+    calibration: Sequence[Item] = (),
 ) -> Hyper:
     """Choose λ by the lowest held-out log-loss, its temperature by the held-out Brier
     score of the top hypothesis' confidence (`top_brier`), then the threshold on those
@@ -507,7 +510,10 @@ def select_hyper(
 
     The temperature T divides every score (candidates and the null option) after the
     fit: under a shift of dataset the fitted scale is off, and the held-out data say
-    by how much."""
+    by how much. `calibration`: bundles of other systems never fitted on, predicted by
+    the fit on all of `items`, that join the held-out predictions the temperature and
+    the threshold are chosen on (each of their datasets weighing as one held-out
+    dataset): more systems to say how far the scale transfers."""
     method, splits = make_splits(items, k, by_dataset)
     temps = list(temperatures) or [1.0]
     scored: list[tuple[float, float, float, list[FloatArr]]] = []
@@ -549,6 +555,10 @@ def select_hyper(
     # underconfident on every held-out dataset (leave-one-dataset-out ECE .23 on
     # PetShop and .10 on the suite, against .14 and .08 with this choice).
     by_t = {x[2]: held_at(x[2]) for x in mine}
+    if calibration:
+        full = fit_theta(items, l2, signs=signs)
+        for tt in by_t:
+            by_t[tt] = by_t[tt] + predict(calibration, full / tt, 0.5)
     t = min(by_t, key=lambda tt: (round(top_brier(by_t[tt], by_dataset), 6), -tt))
     loss = next(x[0] for x in mine if x[2] == t)
     held = by_t[t]
@@ -640,12 +650,15 @@ def leave_one_dataset_out(
     l2_grid: Sequence[float] = DEFAULT_L2_GRID,
     temperatures: Sequence[float] = (1.0,),
     signs: FloatArr | None = None,
+    calibration: Sequence[CaseResult] = (),
 ) -> LodoResult | None:
     """For each dataset: choose λ, temperature and threshold by an inner
     leave-one-dataset-out over the *other* datasets (k-fold when only one remains),
-    fit on the other datasets, predict the held-out one. None with fewer than two
-    datasets (nothing to leave out)."""
+    with the `calibration` datasets too for the temperature and threshold
+    (`select_hyper`), fit on the other datasets, predict the held-out one. None with
+    fewer than two datasets (nothing to leave out)."""
     items = make_items(cases)
+    cal = make_items(calibration)
     names = datasets_of(items)
     if len(names) < 2:
         return None
@@ -656,7 +669,7 @@ def leave_one_dataset_out(
     for d in names:
         train = [it for it in items if it.case.dataset != d]
         test = [it for it in items if it.case.dataset == d]
-        hp = select_hyper(train, folds, l2_grid, temperatures, signs, by_dataset=True)
+        hp = select_hyper(train, folds, l2_grid, temperatures, signs, True, cal)
         theta = fit_theta(train, hp.l2, signs=signs) / hp.temperature
         preds = predict(test, theta, hp.escalate_below)
         out.extend(preds)
@@ -744,6 +757,7 @@ def cross_validate_fit(
     suite: str = "",
     signs: FloatArr | None = None,
     temperatures: Sequence[float] = (1.0,),
+    calibration: Sequence[CaseResult] = (),
 ) -> FitResult:
     """Leave-one-dataset-out (with several datasets) and nested k-fold CV (held-out
     numbers), then the final fit on every case.
@@ -751,7 +765,10 @@ def cross_validate_fit(
     The shipped λ, temperature and threshold are chosen by leave-one-dataset-out over
     every dataset (k-fold with a single one), never in-sample. `signs` constrains
     weight signs (see `fit_theta`; `design_signs()` uses the signs of the engine's
-    hand-set defaults)."""
+    hand-set defaults). `calibration`: bundles of other systems that only help choose
+    the temperature and threshold, in the leave-one-dataset-out folds and for the
+    shipped weights (`select_hyper`); never fitted on, never scored. The within-dataset
+    k-fold (every dataset seen in training) goes without them."""
     items = make_items(cases)
     if len(items) < 2:
         from aisre_cli.errors import UsageError
@@ -783,10 +800,11 @@ def cross_validate_fit(
     held_summary = summarize([*held_cases, *errors])
     held_by_ds = by_dataset([*held_cases, *errors])
 
-    lodo = leave_one_dataset_out(cases, folds, l2_grid, temperatures, signs)
+    lodo = leave_one_dataset_out(cases, folds, l2_grid, temperatures, signs, calibration)
 
     # the shipped model: hyperparameters by leave-one-dataset-out over everything
-    final = select_hyper(items, k, l2_grid, temperatures, signs, by_dataset=True)
+    cal = make_items(calibration)
+    final = select_hyper(items, k, l2_grid, temperatures, signs, True, cal)
     theta = fit_theta(items, final.l2, signs=signs) / final.temperature
     names = datasets_of(items)
     meta: dict[str, Any] = {
@@ -796,7 +814,13 @@ def cross_validate_fit(
         "n_bundles": len(items),
         "l2": final.l2,
         "temperature": final.temperature,
-        "selection": f"{final.method} over {', '.join(names)}",
+        "selection": f"{final.method} over {', '.join(names)}"
+        + (
+            f"; temperature and threshold also on {len(cal)} calibration bundles"
+            f" ({', '.join(datasets_of(cal))})"
+            if cal
+            else ""
+        ),
         "held_out": headline(held_summary),
         "held_out_by_dataset": {k: headline(v) for k, v in sorted(held_by_ds.items())},
         "method": (

@@ -11,6 +11,7 @@ headline) and writes `weights.json`.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,13 @@ def eval_cmd(
     jobs: int | None = typer.Option(
         None, "--jobs", "-j", min=1, help="Worker processes triaging bundles (default: CPUs)."
     ),
+    calibrate: list[Path] = typer.Option(
+        [],
+        "--calibrate",
+        help="With --fit --temperature: a folder of bundles of other systems (repeatable),"
+        " triaged to help choose the temperature and threshold only: never fitted on, never"
+        " scored.",
+    ),
     signs: bool = typer.Option(
         False,
         "--signs",
@@ -89,6 +97,9 @@ def eval_cmd(
 
       aisre eval scenarios/suite ../shared/datasets/petshop --fit
 
+      aisre eval scenarios/suite ../shared/datasets/petshop --fit --temperature \
+        --calibrate /tmp/sets/A --calibrate /tmp/sets/B
+
     With several folders, --fit reports leave-one-dataset-out as the headline: each
     folder is predicted by weights (and λ, temperature, threshold) chosen without it.
     """
@@ -102,8 +113,12 @@ def eval_cmd(
     from aisre_cli.ui.term import markup
 
     verbosity = max(verbose, state(ctx).verbose)
-    _check_fit_flags(fit, weights_out, WEIGHTS_FILE, temperature=temperature, signs=signs)
+    _check_fit_flags(
+        fit, weights_out, WEIGHTS_FILE, temperature=temperature, signs=signs, calibrate=calibrate
+    )
     check_roots(directories)
+    if calibrate:
+        check_roots(calibrate)
     if weights is not None:
         _check_weights_in(weights)
     w = Weights.load(weights) if weights is not None else Weights.load()
@@ -130,6 +145,14 @@ def eval_cmd(
                 bar.update(task, completed=done, total=total, description=desc)
 
             report = evaluate(directories, weights=w, progress=tick, keep_features=fit, jobs=jobs)
+            calibration: list[CaseResult] = []
+            if calibrate:
+                stage["what"] = "triaging the calibration bundles"
+                cal = evaluate(calibrate, weights=w, progress=tick, keep_features=True, jobs=jobs)
+                # a label of their own: a calibration folder named like a dataset is not it
+                calibration = [
+                    replace(c, dataset=f"calibration/{c.dataset or 'set'}") for c in cal.cases
+                ]
 
         fit_result: FitResult | None = None
         saved: Path | None = None
@@ -150,6 +173,7 @@ def eval_cmd(
                         suite=" + ".join(_suite_name(d) for d in directories),
                         signs=design_signs() if signs else None,
                         temperatures=DEFAULT_TEMPERATURES if temperature else (1.0,),
+                        calibration=calibration,
                     )
             except AisreError:
                 # too few bundles to fit: say which ones failed, or "got 0" is a riddle
@@ -227,7 +251,13 @@ def _check_weights_in(path: Path) -> None:
 
 
 def _check_fit_flags(
-    fit: bool, weights_out: Path | None, default_out: Path, *, temperature: bool, signs: bool
+    fit: bool,
+    weights_out: Path | None,
+    default_out: Path,
+    *,
+    temperature: bool,
+    signs: bool,
+    calibrate: list[Path] | None = None,
 ) -> None:
     """Before any bundle is triaged: flags that only mean something with --fit (silently
     ignored, they would promise a file or a constraint that never comes), and the folder
@@ -243,6 +273,7 @@ def _check_fit_flags(
                 ("--weights-out", weights_out is not None),
                 ("--temperature", temperature),
                 ("--signs", signs),
+                ("--calibrate", bool(calibrate)),
             )
             if on
         ]
@@ -252,6 +283,11 @@ def _check_fit_flags(
                 hint="add --fit to fit the weights, or leave these options out",
             )
         return
+    if calibrate and not temperature:
+        raise UsageError(
+            "--calibrate: only used with --temperature (it helps choose the temperature)",
+            hint="add --temperature, or leave --calibrate out",
+        )
     out = weights_out or default_out
     folder = out.parent
     hint = "pass --weights-out FILE in a folder you can write"
