@@ -536,6 +536,10 @@ def test_optional_files_may_be_missing(tmp_path: Path) -> None:
         ({"job": "orders-db-prometheus-postgres-exporter"}, "orders-db"),
         ({"job": "redis-exporter", "addr": "redis://cart-redis.shop.svc:6379"}, "cart-redis"),
         ({"job": "postgres-exporter", "server": "10.0.0.5:5432"}, None),
+        # Telegraf's `server` tag is a libpq connection string of keywords: its host
+        ({"job": "telegraf", "server": "host=pg-main port=5432 user=telegraf"}, "pg-main"),
+        ({"job": "telegraf", "server": "host=localhost port=6432 dbname=pgbouncer"}, None),
+        ({"job": "telegraf", "server": "dbname=postgres sslmode=disable"}, None),
         # a chart's `<release>-metrics` Service for its exporter sidecar; not an application
         # whose own pods are called so
         (

@@ -645,9 +645,18 @@ _PRODUCT_EXPORTER = re.compile(r"^([a-z0-9]+)[_-]exporter$", re.IGNORECASE)
 """One product's exporter by its usual job name (`redis-exporter`, `mysqld_exporter`)."""
 
 
+_KEYWORD_DSN = re.compile(r"^\s*\w+\s*=")
+_DSN_HOST = re.compile(r"(?:^|\s)host\s*=\s*'?([^\s']+)")
+
+
 def _first_label(v: str) -> str:
     """The first DNS label of a server's address (`redis://cart-redis.shop.svc:6379` →
-    `cart-redis`), or "" for none, an IP address or localhost."""
+    `cart-redis`), or "" for none, an IP address or localhost. A connection string of
+    keywords (libpq's `host=db01 port=5432 dbname=app`, as Telegraf's `server` tag
+    carries it) by its `host`."""
+    if _KEYWORD_DSN.match(v):
+        m = _DSN_HOST.search(v)
+        v = m.group(1) if m else ""
     host = v.split("://", 1)[-1].rsplit("@", 1)[-1]
     first = host.split(":", 1)[0].split(".", 1)[0].strip().lower()
     if not first or first.replace("-", "").isdigit() or first == "localhost":
