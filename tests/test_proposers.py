@@ -6752,3 +6752,23 @@ def test_an_inert_change_before_the_trouble_is_no_timing_reading() -> None:
     assert idle.features["change_harm"] <= 0.25 * live.features["change_harm"] + 1e-9
     assert idle.features["kind_signal"] < 0.5 * live.features["kind_signal"]
     assert "does not run with" in idle.statement
+
+
+def test_a_deploys_service_logging_new_errors_long_after_the_trouble_speaks_less() -> None:
+    """The same for new errors in its logs: api deployed five minutes before web began
+    to fail; its new error lines from the fault speak for the deploy, the same lines
+    from six minutes later much less."""
+    d = _deploy("d-api", "api", FAULT - 300)
+    calm = [(T0 + 60.0 * i, "api", "INFO", "request served") for i in range(40)]
+
+    def reading(at: float) -> Candidate:
+        lines = [
+            (at + 10.0 * i, "api", "ERROR", "render failed: KeyError 'badge'") for i in range(30)
+        ]
+        a = run(context([], changes=[d], logs=calm + lines))
+        (c,) = [c for c in a.candidates if c.subject == "d-api"]
+        return c
+
+    early, late = reading(FAULT + 5.0), reading(FAULT + 6 * STEP)
+    assert early.features["logs"] > 0.5 and late.features["logs"] > 0.5
+    assert late.features["kind_signal"] < early.features["kind_signal"] - 0.05
