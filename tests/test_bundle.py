@@ -536,6 +536,25 @@ def test_optional_files_may_be_missing(tmp_path: Path) -> None:
         ({"job": "orders-db-prometheus-postgres-exporter"}, "orders-db"),
         ({"job": "redis-exporter", "addr": "redis://cart-redis.shop.svc:6379"}, "cart-redis"),
         ({"job": "postgres-exporter", "server": "10.0.0.5:5432"}, None),
+        # stackdriver_exporter scraped at its own pod's name: the resource its labels
+        # name (Cloud SQL's `database_id`, Memorystore's `instance_id` path), not the pod
+        (
+            {
+                "job": "stackdriver-exporter",
+                "instance": "stackdriver-exporter-gx87d:9255",
+                "database_id": "ridego-prod:identity-pg",
+            },
+            "identity-pg",
+        ),
+        (
+            {
+                "job": "stackdriver-exporter",
+                "instance": "stackdriver-exporter-gx87d:9255",
+                "instance_id": "projects/ridego-prod/locations/us-central1/instances/geo-redis",
+            },
+            "geo-redis",
+        ),
+        ({"instance_id": "1234567890123", "job": "node-exporter"}, None),  # a VM's id
         # Telegraf's `server` tag is a libpq connection string of keywords: its host
         ({"job": "telegraf", "server": "host=pg-main port=5432 user=telegraf"}, "pg-main"),
         ({"job": "telegraf", "server": "host=localhost port=6432 dbname=pgbouncer"}, None),

@@ -521,6 +521,10 @@ WELL_KNOWN_SERVICE_LABELS: tuple[str, ...] = (
     # Function; a Memorystore instance; a Pub/Sub topic or subscription; Cloud Run's is
     # its `service_name`, above)
     "database_id",
+    # … and a Memorystore instance by its resource path
+    # (`projects/p/locations/us-central1/instances/session-redis`; a VM's numeric
+    # `instance_id` names a machine, not a service, and is passed over)
+    "instance_id",
     "function_name",
     "topic_id",
     "subscription_id",
@@ -552,6 +556,7 @@ _RESOURCE_NAMES: dict[str, Callable[[str], str]] = {
     "resourceName": _resource_name,
     # Cloud SQL's `lanternfish-prod:orders-db` is the instance, in its project
     "database_id": lambda v: v.rsplit(":", 1)[-1],
+    "instance_id": lambda v: v.rsplit("/instances/", 1)[-1].split("/", 1)[0],
 }
 """How a managed resource's label names the resource itself, where the value says more
 (`WELL_KNOWN_SERVICE_LABELS`); a value left empty by it stays as it was."""
@@ -635,8 +640,10 @@ def _target_of(labels: dict[str, str], collector: str) -> str | None:
     if m and m.group(1) not in _MACHINE_EXPORTERS:
         first = _first_label(labels.get("instance", ""))
         pod = (labels.get("pod") or labels.get("pod_name") or "").lower()
-        # (a sidecar exporter is scraped at its own pod's address)
-        if first and first not in (pod, workload_of(pod), collector.lower()):
+        # (a sidecar exporter is scraped at its own pod's address, and one scraped at
+        # its own pod's name is called after its job: `stackdriver-exporter-gx87d`)
+        own = collector.lower()
+        if first and first not in (pod, workload_of(pod), own) and not first.startswith(own):
             return first
     return None
 
@@ -706,6 +713,8 @@ def service_of(labels: dict[str, str], service_labels: Sequence[str]) -> str | N
         v = labels.get(key)
         if not v or v.lower() in _NO_NAME:
             continue
+        if key == "instance_id" and "/instances/" not in v:
+            continue  # a machine's id (GCE, EC2), not a managed resource's path
         # `kubernetes_name` is a Service's name as `service` is (Prometheus' example
         # kubernetes-service-endpoints job): `prometheus-node-exporter` names the collector
         if key in ("job", "service", "exported_job", "kubernetes_name"):
