@@ -199,6 +199,20 @@ def test_eval_calibrate_needs_the_temperature_it_helps_choose(tmp_path: Path) ->
     assert not out.exists()
 
 
+def test_eval_calibrate_refuses_a_folder_that_is_being_fitted(tmp_path: Path) -> None:
+    """A calibration folder holding the fitted bundles (the same folder, or one inside
+    or around it) would choose the temperature those bundles are then scored with."""
+    root = tmp_path / "suite"
+    make_bundle(root / "one")
+    out = tmp_path / "w.json"
+    base = ["eval", str(root), "--fit", "--temperature", "--jobs", "1", "--weights-out", str(out)]
+    for cal in (root, root / "one", tmp_path):
+        r = run_cli([*base, "--calibrate", str(cal)])
+        assert r.code == int(ExitCode.USAGE), r.err
+        assert "overlaps" in r.err and "hint: " in r.err
+    assert not out.exists()
+
+
 def test_eval_fit_checks_where_it_writes_before_the_run(tmp_path: Path) -> None:
     """An unwritable --weights-out was found only after every bundle was triaged and
     the weights fitted: the fit was lost. Now refused before any work."""

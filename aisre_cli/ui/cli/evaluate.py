@@ -114,7 +114,13 @@ def eval_cmd(
 
     verbosity = max(verbose, state(ctx).verbose)
     _check_fit_flags(
-        fit, weights_out, WEIGHTS_FILE, temperature=temperature, signs=signs, calibrate=calibrate
+        fit,
+        weights_out,
+        WEIGHTS_FILE,
+        temperature=temperature,
+        signs=signs,
+        calibrate=calibrate,
+        fitted=directories,
     )
     check_roots(directories)
     if calibrate:
@@ -258,6 +264,7 @@ def _check_fit_flags(
     temperature: bool,
     signs: bool,
     calibrate: list[Path] | None = None,
+    fitted: list[Path] | None = None,
 ) -> None:
     """Before any bundle is triaged: flags that only mean something with --fit (silently
     ignored, they would promise a file or a constraint that never comes), and the folder
@@ -288,6 +295,15 @@ def _check_fit_flags(
             "--calibrate: only used with --temperature (it helps choose the temperature)",
             hint="add --temperature, or leave --calibrate out",
         )
+    for c in calibrate or ():
+        for d in fitted or ():
+            a, b = c.resolve(), d.resolve()
+            if a == b or a.is_relative_to(b) or b.is_relative_to(a):
+                raise UsageError(
+                    f"--calibrate {c}: overlaps {d}, a folder being fitted (its bundles"
+                    " would choose the temperature they are then scored with)",
+                    hint="give --calibrate folders of other systems only",
+                )
     out = weights_out or default_out
     folder = out.parent
     hint = "pass --weights-out FILE in a folder you can write"
