@@ -48,6 +48,7 @@ from aisre_cli.model import (
     Span,
     Topology,
     Window,
+    host_of,
     page_among,
     span_peer,
 )
@@ -664,10 +665,9 @@ def _first_label(v: str) -> str:
     if _KEYWORD_DSN.match(v):
         m = _DSN_HOST.search(v)
         v = m.group(1) if m else ""
-    host = v.split("://", 1)[-1].rsplit("@", 1)[-1]
-    first = host.split(":", 1)[0].split(".", 1)[0].strip().lower()
-    if not first or first.replace("-", "").isdigit() or first == "localhost":
-        return ""
+    first = host_of(v).split(".", 1)[0]
+    if not first or first.replace("-", "").isdigit() or ":" in first or first == "localhost":
+        return ""  # none, an IPv4 or IPv6 address, or the exporter's own machine
     return first
 
 
