@@ -267,6 +267,38 @@ def test_a_client_s_tls_error_is_the_certificate_of_the_server_it_names() -> Non
     }
 
 
+def test_an_expired_certificate_a_client_names_no_host_for_is_its_one_server_s() -> None:
+    """OpenSSL's `certificate verify failed: certificate has expired` in a client that
+    calls one server is that server's certificate; a TLS alert it received (its own
+    certificate refused), or a client of two servers, keeps the line."""
+    from aisre_cli.investigate.scene import relay_peer_logs
+
+    msgs = ["[ERROR] SSLError: certificate verify failed: certificate has expired"]
+
+    def tls(svc: str, template: str) -> LogFinding:
+        return replace(_log(svc, template, "certificates"), examples=[0])
+
+    known = {"geocoder", "maps-provider", "web", "api", "db"}
+    verify = "[ERROR] SSLError: certificate verify failed: certificate has expired"
+    logs_at = {
+        "geocoder": [tls("geocoder", verify)],
+        "web": [tls("web", "remote error: tls: expired certificate")],
+        "api": [tls("api", verify)],
+    }
+    calls = {"geocoder": {"maps-provider"}, "web": {"api"}, "api": {"db", "maps-provider"}}
+    moved = relay_peer_logs(logs_at, msgs, known, calls=calls)
+    assert [(peer, lf.service) for peer, lf in moved] == [("maps-provider", "geocoder")]
+    assert _families(logs_at) == {
+        "geocoder": [None],
+        "maps-provider": ["certificates"],
+        "web": ["certificates"],
+        "api": ["certificates"],
+    }
+    # without the call graph nothing says which server it was
+    alone = {"geocoder": [tls("geocoder", verify)]}
+    assert relay_peer_logs(alone, msgs, known) == []
+
+
 def test_network_errors_naming_one_server_are_its_and_naming_many_the_resolver_s() -> None:
     from aisre_cli.investigate.scene import relay_peer_logs
 

@@ -574,6 +574,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         ctx.logs.msg,
         topo.services() | {x.service for x in ctx.series if x.service} | set(logs_at),
         fnd.aliases,
+        {x: set(topo.callees(x)) for x in logs_at} if has_topo else None,
     )
     for peer, lf in relayed:
         anom[peer] = max(anom.get(peer, 0.0), LOG_ANOMALY * lf.strength)
@@ -1120,11 +1121,41 @@ def _server_of(
     return h.split(".", 1)[0]
 
 
+PEER_CERT_EXPIRED = re.compile(
+    r"certificate has expired|x509: certificate (has )?expired|certificate expired"
+    r"|CertificateExpiredException|PKIX path validation failed",
+    re.IGNORECASE,
+)
+"""A client's own verification failing on the certificate its server presented
+(OpenSSL's `certificate verify failed: certificate has expired`, Go's `x509: certificate
+has expired or is not yet valid`, Java's `CertificateExpiredException`): the server's
+certificate, not the client's. A TLS *alert* the client received (`remote error: tls:
+expired certificate`, `sslv3 alert certificate expired`) is the reverse: the server
+refused the client's certificate (`proposers.certificate.OWN_CERT_REJECTED`)."""
+
+_TLS_ALERT = re.compile(r"remote error|alert", re.IGNORECASE)
+
+
+def _sole_server(lf: LogFinding, client_calls: set[str] | None) -> str | None:
+    """The server a client's expired-certificate error is about when its lines name
+    none: the one service the client calls (topology), if it calls exactly one."""
+    if (
+        lf.family != "certificates"
+        or not client_calls
+        or len(client_calls) != 1
+        or not PEER_CERT_EXPIRED.search(lf.template)
+        or _TLS_ALERT.search(lf.template)
+    ):
+        return None
+    return next(iter(client_calls))
+
+
 def relay_peer_logs(
     logs_at: dict[str, list[LogFinding]],
     msgs: list[str],
     known: set[str],
     aliases: dict[str, str] | None = None,
+    calls: Mapping[str, set[str]] | None = None,
 ) -> list[tuple[str, LogFinding]]:
     """Give an error a client logged about the one server it called to that server, in
     place: `Post "https://recommender.svc.cluster.local/v1": x509: certificate has
@@ -1138,7 +1169,9 @@ def relay_peer_logs(
     all of them name that one. Lookups of several names that the resolver failed to
     answer go to the resolver, when the data knows one (`unresolved_lookups`). The
     client keeps the line as an error of its own (the `logs` feature), not as a
-    certificate or a network fault of its own. Returns what moved: (server, the
+    certificate or a network fault of its own. A client's expired-certificate error that
+    names no host is about the one server it calls, when `calls` (client → the services
+    it calls) says it calls one (`_sole_server`). Returns what moved: (server, the
     client's finding)."""
     named: list[tuple[str, int, str, LogFinding]] = []
     by_flat = {x.lower(): x for x in known}
@@ -1163,6 +1196,12 @@ def relay_peer_logs(
             }
             if len(peers) == 1:
                 named.append((svc, k, peers.pop(), lf))
+            elif (
+                not peers
+                and (sole := _sole_server(lf, (calls or {}).get(svc))) is not None
+                and sole in known
+            ):
+                named.append((svc, k, sole, lf))
     # network errors naming several servers (lookups of every name failing) are the
     # network's or the resolver's, not one server's
     servers = {
