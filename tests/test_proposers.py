@@ -6313,9 +6313,19 @@ def test_tls_errors_naming_the_server_propose_its_certificate_and_explain_the_cl
     bare.topology = Topology(depends_on={"web": [], "api": [], "db": []})
     web = max(cands(run(bare), "unknown", "web"), key=lambda c: c.score)
     assert web.features["deeper"] > 0.3
-    # the same errors with no server named: no certificate for api
+    # the same errors with no server named: api's, as the one server web calls ...
     plain = [(t, s, lv, "x509: certificate has expired") for t, s, lv, _ in logs[:20]] + logs[20:]
-    assert not cands(run(context([api_ok], logs=plain)), "certificate_expiry", "api")
+    assert cands(run(context([api_ok], logs=plain)), "certificate_expiry", "api")
+    # ... but not when web calls two, nor when web is the server logging a client's
+    # handshake (mTLS: its client's certificate expired)
+    two = context([api_ok], logs=plain)
+    two.topology = Topology(depends_on={"web": ["api", "db"], "api": ["db"], "db": []})
+    assert not cands(run(two), "certificate_expiry", "api")
+    served = [
+        (t, s, lv, "http: TLS handshake error from 10.1.2.3:4432: x509: certificate has expired")
+        for t, s, lv, _ in logs[:20]
+    ] + logs[20:]
+    assert not cands(run(context([api_ok], logs=served)), "certificate_expiry", "api")
 
 
 def _revealed(tls_after: float, cert: bool = True) -> Analysis:

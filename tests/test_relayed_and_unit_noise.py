@@ -278,14 +278,21 @@ def test_an_expired_certificate_a_client_names_no_host_for_is_its_one_server_s()
     def tls(svc: str, template: str) -> LogFinding:
         return replace(_log(svc, template, "certificates"), examples=[0])
 
-    known = {"geocoder", "maps-provider", "web", "api", "db"}
+    known = {"geocoder", "maps-provider", "web", "api", "db", "batch"}
     verify = "[ERROR] SSLError: certificate verify failed: certificate has expired"
     logs_at = {
         "geocoder": [tls("geocoder", verify)],
-        "web": [tls("web", "remote error: tls: expired certificate")],
+        "web": [tls("web", "SSL routines:ssl3_read_bytes:sslv3 alert certificate expired")],
         "api": [tls("api", verify)],
+        # its own trust store lacks the issuer: nothing about the server's certificate
+        "batch": [tls("batch", "certificate verify failed: unable to get local issuer")],
     }
-    calls = {"geocoder": {"maps-provider"}, "web": {"api"}, "api": {"db", "maps-provider"}}
+    calls = {
+        "geocoder": {"maps-provider"},
+        "web": {"api"},
+        "api": {"db", "maps-provider"},
+        "batch": {"db"},
+    }
     moved = relay_peer_logs(logs_at, msgs, known, calls=calls)
     assert [(peer, lf.service) for peer, lf in moved] == [("maps-provider", "geocoder")]
     assert _families(logs_at) == {
@@ -293,6 +300,7 @@ def test_an_expired_certificate_a_client_names_no_host_for_is_its_one_server_s()
         "maps-provider": ["certificates"],
         "web": ["certificates"],
         "api": ["certificates"],
+        "batch": ["certificates"],
     }
     # without the call graph nothing says which server it was
     alone = {"geocoder": [tls("geocoder", verify)]}

@@ -1131,9 +1131,12 @@ PEER_CERT_EXPIRED = re.compile(
 has expired or is not yet valid`, Java's `CertificateExpiredException`): the server's
 certificate, not the client's. A TLS *alert* the client received (`remote error: tls:
 expired certificate`, `sslv3 alert certificate expired`) is the reverse: the server
-refused the client's certificate (`proposers.certificate.OWN_CERT_REJECTED`)."""
+refused the client's certificate (`proposers.certificate.OWN_CERT_REJECTED`); so is a
+server's own log of a handshake from a client failing (`_TLS_ALERT`)."""
 
-_TLS_ALERT = re.compile(r"remote error|alert", re.IGNORECASE)
+_TLS_ALERT = re.compile(r"remote error|alert|handshake error from", re.IGNORECASE)
+"""Not a client's verification: a TLS alert it received, or a server's log of a
+client's handshake failing (Go's `http: TLS handshake error from ADDR: …`)."""
 
 
 def _sole_server(lf: LogFinding, client_calls: set[str] | None) -> str | None:
