@@ -606,6 +606,39 @@ def test_a_release_that_harmed_its_service_explains_the_crash_loop_it_brought() 
     assert mem(worse) < 0.75 * mem(series("http_errors_ratio", "api", 0.01))
 
 
+def test_a_crash_loop_after_its_own_disk_ran_out_is_the_disk_s_saturation() -> None:
+    """A broker's volume (kubelet's `kubelet_volume_stats_available_bytes`) ran out a
+    step before its containers began restarting: it restarts into the same full disk,
+    and the saturation ranks above the loop. A disk that fell by a third, one that ran
+    out only after the restarts began, or the node's (evictions, not restarts into it),
+    leaves the loop as it was."""
+    ts = [T0 + i * STEP for i in range(N)]
+    loop = _restarts(ts, [0.0 if t < FAULT else float(int((t - FAULT) / STEP) + 1) for t in ts])
+
+    def disk(after: float, at: float, node: bool = False) -> Series:
+        name = "kubelet_volume_stats_available_bytes"
+        labels = {"service": "api", "persistentvolumeclaim": "data-api-0"}
+        if node:  # the node's root filesystem: everyone's on that node
+            name, labels = "node_filesystem_avail_bytes", {"service": "api", "mountpoint": "/"}
+        vals = [4e10 if t < at else after for t in ts]
+        return Series(name, "api", labels, ts, vals, query=name)
+
+    (alone,) = cands(run(context([loop])), "crash_loop", "api")
+    full = run(context([loop, disk(6e6, FAULT - STEP)]))
+    (crash,) = cands(full, "crash_loop", "api")
+    (sat,) = cands(full, "resource_saturation", "api")
+    assert crash.features["kind_signal"] < 0.5 * alone.features["kind_signal"]
+    assert "its disk ran out first" in crash.statement
+    assert sat.score > crash.score
+    for kept in (
+        disk(2.7e10, FAULT - STEP),
+        disk(6e6, FAULT + 3 * STEP),
+        disk(6e6, FAULT - STEP, node=True),
+    ):
+        (same,) = cands(run(context([loop, kept])), "crash_loop", "api")
+        assert same.features["kind_signal"] == pytest.approx(alone.features["kind_signal"])
+
+
 def test_one_restart_is_not_a_loop() -> None:
     """A container that died once (a drained node, one liveness failure) restarts once:
     its counter's 10-minute increase is 1, a third of a loop."""

@@ -7,13 +7,16 @@ from __future__ import annotations
 from aisre_cli.investigate.analyzers.metrics import MetricFinding
 from aisre_cli.investigate.evidence import (
     Candidate,
+    _fmt,
     _hm,
     event_evidence,
+    level_said,
     log_evidence,
     metric_evidence,
 )
 from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
+from aisre_cli.investigate.proposers.saturation import ran_out
 from aisre_cli.investigate.scene import Scene, ServiceView
 
 LOOP_RESTARTS = 3.0
@@ -32,6 +35,19 @@ def _restarts(f: MetricFinding) -> float | None:
     if "restart" in f.series.name.lower():
         return max(f.peak - f.baseline, 0.0)
     return None
+
+
+DISK_EXPLAINS = 0.6
+"""How much of a crash loop a disk of its own that ran out before it explains: a broker
+or a database that cannot write stops, and restarts into the same full disk. The fix is
+the space, not the process (`resource_saturation` tells it)."""
+
+
+def disk_first(view: ServiceView, since: float) -> MetricFinding | None:
+    """The service's own disk reading that ran out (`saturation.ran_out`) and began by
+    the time the restarts did."""
+    full = [f for f in view.metrics if f.scope != "node" and ran_out(f) and f.onset <= since]
+    return max(full, key=lambda f: f.strength, default=None)
 
 
 def crash_signal(view: ServiceView) -> float:
@@ -64,13 +80,12 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     crash = view.event("crash")
     if not rs and not rs_logs and crash is None:
         return []
-    since = _hm(
-        min(
-            [f.onset for f in rs]
-            + [x.first_after for x in rs_logs]
-            + ([crash.first] if crash is not None else [])
-        )
+    began = min(
+        [f.onset for f in rs]
+        + [x.first_after for x in rs_logs]
+        + ([crash.first] if crash is not None else [])
     )
+    since = _hm(began)
     # a start banner, many times over: the process starting again and again
     started = sum(x.after for x in rs_logs if x.start)
     stated = sum(x.after for x in rs_logs if x.restarted)
@@ -88,6 +103,17 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         top = sorted(crash.reasons.items(), key=lambda kv: -kv[1])[:2]
         said = " and ".join(f"{r} x{n}" if n > 1 else r for r, n in top)
         what = f"{said}, with {what}" if rs or rs_logs else said
+    sig = crash_signal(view)
+    full = disk_first(view, began)
+    but = ""
+    if full is not None:
+        sig *= 1.0 - DISK_EXPLAINS
+        n = full.series.name
+        but = (
+            f"; but its disk ran out first ({n} {_fmt(full.baseline, n)} →"
+            f" {_fmt(level_said(full)[0], n)} from {_hm(full.onset)}): it restarts into"
+            " the same full disk"
+        )
     return [
         make(
             scene,
@@ -98,9 +124,9 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
                 f"{s}'s pods are being killed and replaced with no rollout ({what} from"
                 f" {since}): drained, deleted or preempted."
                 if crash is not None and crash.details == {"killed"} and not rs and not rs_logs
-                else f"{s} is crash-looping ({what} from {since})."
+                else f"{s} is crash-looping ({what} from {since}){but}."
             ),
-            crash_signal(view),
+            sig,
             ([event_evidence(crash, scene.onset)] if crash is not None else [])
             + [metric_evidence(f) for f in rs[:1]]
             + [log_evidence(x, scene.ctx) for x in rs_logs[:1]],

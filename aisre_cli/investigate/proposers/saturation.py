@@ -133,6 +133,22 @@ def share_headroom(f: MetricFinding) -> bool:
     return used < SHARE_FULL * whole
 
 
+RAN_OUT = 0.05
+"""What is left of a free-space reading, as a share of its level before, that is a disk
+run out (`ran_out`)."""
+
+
+def ran_out(f: MetricFinding) -> bool:
+    """A disk reading that reached its end: a share of it used past `SHARE_FULL`, or free
+    space down to `RAN_OUT` of what it was. A rise of bytes used says nothing of the
+    limit, and is not read so."""
+    if f.family != "disk" or not is_bad(f):
+        return False
+    if f.shape in ("percent", "ratio"):
+        return not share_headroom(f)
+    return f.direction < 0 and f.baseline > 0 and min(f.level, f.peak) <= RAN_OUT * f.baseline
+
+
 def idle_wait(scene: Scene, view: ServiceView) -> bool:
     """The service calls others: asked where its saturation is all pools (its own CPU
     did not rise, or it would lead), its busy threads wait on them."""
