@@ -248,6 +248,31 @@ def test_a_probe_failing_as_often_before_the_incident_is_a_flaky_probe() -> None
     )
 
 
+def test_a_new_pod_unready_while_it_warms_up_is_no_fault() -> None:
+    """A rolling update starts a pod; its readiness probe is refused for the minute the
+    application takes to listen. That pod took no traffic: no probe finding. The same
+    pod still unready six minutes on, unready before it started, an old pod turning
+    unready, or a liveness failure (which kills) are the probe's reading."""
+    msg = 'Readiness probe failed: Get "http://10.0.0.6:8080/health": connect: connection refused'
+    started = e("Started", "Started container api", type_="Normal", t=ONSET - 240, obj="pod/api-2")
+
+    def probe(
+        last: float, obj: str = "pod/api-2", text: str = msg, first: float = ONSET - 230
+    ) -> Event:
+        return e("Unhealthy", text, count=4, t=last, obj=obj, first_timestamp=first)
+
+    assert ea.analyze([started, probe(ONSET - 180)], ONSET, ALERT) == []
+    assert ea.warming_up([started, probe(ONSET - 180)]) == {1}
+    for kept in (
+        probe(ONSET - 240 + ea.WARMUP_S + 60),
+        probe(ONSET - 180, obj="pod/api-1"),
+        probe(ONSET - 180, text=msg.replace("Readiness", "Liveness")),
+        probe(ONSET - 180, first=ONSET - 400),  # unready before it (re)started
+    ):
+        (f,) = ea.analyze([started, kept], ONSET, ALERT)
+        assert f.cls == "probe"
+
+
 def test_a_group_is_one_service_and_one_class() -> None:
     found = ea.analyze(
         [

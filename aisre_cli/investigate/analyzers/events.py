@@ -17,7 +17,8 @@ cluster or dataset:
   key), `FailedMount` of a ConfigMap or Secret volume: evidence that a deploy or a
   config change broke the workload;
 * **probe**: `Unhealthy` readiness, liveness or startup probe failures, and a running
-  pod observed not ready (`PodNotReady`);
+  pod observed not ready (`PodNotReady`); not a new pod's readiness failing while it
+  warms up (`warming_up`);
 * **capacity**: the cluster is out of room: `Evicted` (node low on a resource),
   `FailedScheduling` / `Unschedulable` with `Insufficient cpu/memory` (not a taint or
   affinity mismatch), node pressure (`NodeMemoryPressure`/`DiskPressure`/`PIDPressure`,
@@ -354,12 +355,41 @@ def killed_pods(events: list[Event]) -> set[int]:
     }
 
 
+WARMUP_S = 300.0
+"""How long after its container started a pod's readiness may fail while it warms up."""
+_READINESS = re.compile(r"readiness probe (failed|errored)", re.I)
+
+
+def warming_up(events: list[Event]) -> set[int]:
+    """The indexes of readiness failures of a pod warming up: every sighting within
+    `WARMUP_S` after the kubelet started its container (`Started`). A rolling update
+    starts each new pod so, and the pod takes no traffic until it is ready: nothing
+    failed. A pod that stays unready past that (a release that never comes up), or an
+    old pod turning unready, is still the probe's reading; a liveness failure, which
+    kills, always is."""
+    started: dict[str, list[float]] = {}
+    for e in events:
+        if e.reason.strip().lower() == "started" and e.object:
+            started.setdefault(e.object, []).append(e.ts)
+    out: set[int] = set()
+    for i, e in enumerate(events):
+        if e.reason.strip().lower() != "unhealthy" or not _READINESS.search(e.message):
+            continue
+        t0 = first_seen(e)
+        if any(s <= t0 and e.ts <= s + WARMUP_S for s in started.get(e.object, ())):
+            out.add(i)
+    return out
+
+
 def analyze(events: Iterable[Event], onset: float, alert_ts: float) -> list[EventFinding]:
     """Group the fault events by (service, class) and weigh each group."""
     groups: dict[tuple[str, EventClass], list[tuple[Event, Meaning, float]]] = {}
     events = list(events)
     killed = killed_pods(events)
+    warm = warming_up(events)
     for i, e in enumerate(events):
+        if i in warm:
+            continue
         m = KILLED if i in killed else classify(e)
         if m is None:
             continue
