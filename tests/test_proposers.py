@@ -2086,6 +2086,29 @@ def test_canary_pods_are_read_whatever_the_label_says(
     assert harm["d"].version_harm > 0.5
 
 
+def test_a_pool_gauge_moving_by_one_connection_is_no_harm_of_a_change() -> None:
+    """HikariCP's active connections of a pod, 0 with an odd 1 for half an hour before a
+    deploy and 0 or 1 in the minute after it (the pod then replaced): whole numbers,
+    whose noise floor is half a connection, not a "10⁸σ" rise. Ten connections held
+    after it are harm."""
+    at = FAULT - 60
+    ts = [T0 + i * STEP for i in range(N)]
+    d = _deploy("d", "api", at)
+
+    def pool(after: float) -> Series:
+        vals = [(1.0 if i % 30 == 0 else 0.0) if t < at else after for i, t in enumerate(ts)]
+        name = "hikaricp_connections_active"
+        return Series(
+            name, "api", {"service": "api", "pod": "api-1", "pool": "p"}, ts, vals, query=name
+        )
+
+    def harm(s: Series) -> float:
+        return change_an.attribute([d], [s], FamilyMatcher().classify)["d"].harm
+
+    assert harm(pool(0.5)) == 0.0
+    assert harm(pool(10.0)) > 0.5
+
+
 def test_version_labels_that_cannot_tell_the_new_version_blame_nothing() -> None:
     """Both hashes ran long before the deploy, and the deploy does not name either:
     nothing says which pods it brought."""

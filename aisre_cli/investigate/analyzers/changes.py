@@ -472,6 +472,7 @@ def attribute(
         counts_failures,
         failures_z,
         mean_step,
+        quantum_floor,
         share_floor,
     )
 
@@ -505,8 +506,10 @@ def attribute(
             base, sd = _robust(pre)
             level, _ = _robust(post)
             # the noise floor the detector reads it with (`metrics.share_floor`): one
-            # throttled period a minute, a failure share of a fraction of a percent
-            scale = max(sd, 0.05 * abs(base), share_floor(cls), 1e-9)
+            # throttled period a minute, a failure share of a fraction of a percent; and
+            # of whole numbers (`metrics.quantum_floor`): a pool that held 0 or 1
+            # connection before and 0 or 1 after moved by no "10⁸σ"
+            scale = max(sd, 0.05 * abs(base), share_floor(cls), quantum_floor(cls, pre, base), 1e-9)
             sign = 1.0 if cls.bad_up else -1.0
             z = (level - base) / scale * sign
             if sign > 0:

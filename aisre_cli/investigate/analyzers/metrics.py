@@ -138,6 +138,18 @@ def _count_floor(c: SignalClass, base: float) -> float:
     return math.sqrt(abs(base)) if _counted(c) else 0.0
 
 
+def quantum_floor(c: SignalClass, vals: Sequence[float], base: float) -> float:
+    """The noise floor whole-number values give a series of class `c` at level `base`
+    (`_count_floor`: half a thing held, the square root of a count per interval), and
+    the one a baseline sitting on one value leaves (`_visited`), for readers that
+    compare levels outside the detector (a change's before and after)."""
+    ordered = sorted(v for v in vals if math.isfinite(v))
+    if not ordered:
+        return 0.0
+    whole = _count_floor(c, base) if _whole(ordered) else 0.0
+    return max(whole, _visited(ordered, base))
+
+
 def _unit(c: SignalClass) -> bool:
     """Could its whole-number values be things held at once (`_UNITS`)? Not a percent
     or a ratio of a pool."""
