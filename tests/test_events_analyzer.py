@@ -62,6 +62,20 @@ def e(
         ),
         (e("Error", "container app terminated", exit_code=137), ("crash", "oom")),
         (e("Error", "Error: exit code 143"), ("crash", "exit")),
+        # Amazon ECS: a task stopped because its essential container exited
+        (
+            e(
+                "EssentialContainerExited",
+                "Essential container in task exited (container worker: OutOfMemoryError:"
+                " Container killed due to memory usage)",
+                exit_code=137,
+            ),
+            ("crash", "oom"),
+        ),
+        (
+            e("EssentialContainerExited", "Essential container in task exited", exit_code=139),
+            ("crash", "exit"),
+        ),
         (e("Terminated", "", exit_code="1"), ("crash", "exit")),
         (e("ContainerStatus", "last state", restart_count=4), ("crash", "restart")),
         # pod state as the Kubernetes source reports it
@@ -150,6 +164,7 @@ def test_classification_by_meaning(event: Event, want: tuple[str, str]) -> None:
         e("Scheduled", "Successfully assigned shop/api-1 to n1", type_="Normal"),
         # Warnings that say nothing about a fault of the service
         e("Error", "container app exited", exit_code=0),
+        e("EssentialContainerExited", "Essential container in task exited", exit_code=0),
         e("FailedScheduling", "0/3 nodes are available: 3 node(s) had untolerated taint"),
         e("FailedMount", "Unable to attach or mount volumes: timed out waiting for the condition"),
         e("Unhealthy", "something is off"),

@@ -10,7 +10,8 @@ cluster or dataset:
   `OOMKilling` (the kernel's OOM killer, from node-problem-detector), `CrashLoopBackOff`,
   `BackOff` *restarting a failed container* (the same reason word also means an image
   pull back-off, told apart by its message), `Error` with exit code 137 (SIGKILL), 143
-  (SIGTERM), 1 or any other non-zero code, and restart observations (`restarts`);
+  (SIGTERM), 1 or any other non-zero code (Amazon ECS's `EssentialContainerExited` stop
+  code alike), and restart observations (`restarts`);
 * **config**: the new pod spec cannot start: `ImagePullBackOff`, `ErrImagePull`,
   `InvalidImageName`, a `BackOff` / `Failed` pulling an image, `RunContainerError`,
   `ContainerCannotRun`, `CreateContainerConfigError` (a missing ConfigMap / Secret
@@ -121,6 +122,13 @@ _IMAGE = re.compile(
 _CONFIG_REF = re.compile(r"configmap|secret|couldn't find key|couldn.t find key", re.I)
 _EXIT = re.compile(r"exit(?:ed)?(?: with)?(?: code|status)?[ :=]*(\d{1,3})", re.I)
 _FAULT_EXIT = {137, 143, 1}
+_EXITED = frozenset(
+    {"error", "terminated", "containerdied", "died", "essentialcontainerexited"}
+)
+"""Reasons that say a container exited, its exit code saying how: Kubernetes' `Error` /
+`Terminated`, Docker's `die`, and Amazon ECS's stop code `EssentialContainerExited` (a
+task stopped because its essential container exited: `OutOfMemoryError: Container
+killed due to memory usage`, exit 137, or its own non-zero exit)."""
 """The exit codes that say most: SIGKILL (OOM or liveness kill), SIGTERM, an app error."""
 _INSUFFICIENT = re.compile(r"insufficient (cpu|memory|ephemeral-storage|pods|nvidia)", re.I)
 _QUOTA = re.compile(r"exceeded quota|quota exceeded", re.I)
@@ -194,13 +202,13 @@ def classify(e: Event) -> Meaning | None:
     if r == "failedmount" and _CONFIG_REF.search(msg):
         return Meaning("config", "config", 0.8)
     # --- the container dies
-    if r in ("oomkilled", "oomkilling") or (r == "error" and _OOM.search(msg)):
+    if r in ("oomkilled", "oomkilling") or (r in _EXITED and _OOM.search(msg)):
         return Meaning("crash", "oom", 0.9, node_scope=False, resource="memory")
     if r == "crashloopbackoff":
         return Meaning("crash", "backoff", 0.9)
     if r == "backoff" and _RESTART_BACKOFF.search(msg):
         return Meaning("crash", "backoff", 0.8)
-    if r in ("error", "terminated", "containerdied", "died"):
+    if r in _EXITED:
         code = _exit_code(e)
         if code is None or code == 0:
             return None
