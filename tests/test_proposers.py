@@ -624,11 +624,12 @@ def test_a_crash_loop_after_its_own_disk_ran_out_is_the_disk_s_saturation() -> N
         return Series(name, "api", labels, ts, vals, query=name)
 
     (alone,) = cands(run(context([loop])), "crash_loop", "api")
-    full = run(context([loop, disk(6e6, FAULT - STEP)]))
+    # (seen a scrape after the first restart: the same moment, at the scrape's grain)
+    full = run(context([loop, disk(6e6, FAULT + STEP)]))
     (crash,) = cands(full, "crash_loop", "api")
     (sat,) = cands(full, "resource_saturation", "api")
     assert crash.features["kind_signal"] < 0.5 * alone.features["kind_signal"]
-    assert "its disk ran out first" in crash.statement
+    assert "its disk ran out as they began" in crash.statement
     assert sat.score > crash.score
     for kept in (
         disk(2.7e10, FAULT - STEP),
@@ -637,6 +638,18 @@ def test_a_crash_loop_after_its_own_disk_ran_out_is_the_disk_s_saturation() -> N
     ):
         (same,) = cands(run(context([loop, kept])), "crash_loop", "api")
         assert same.features["kind_signal"] == pytest.approx(alone.features["kind_signal"])
+    # node_exporter's filesystem of the pod's own volume (a PersistentVolume mounted
+    # under the pod's kubelet directory) is that pod's disk, not the node's
+    vol = disk(6e6, FAULT - STEP, node=True)
+    vol.labels["mountpoint"] = (
+        "/var/lib/kubelet/pods/9a40f9f8/volumes/kubernetes.io~csi/pvc-c4/mount"
+    )
+    (crash,) = cands(run(context([loop, vol])), "crash_loop", "api")
+    assert crash.features["kind_signal"] < 0.5 * alone.features["kind_signal"]
+    # ... also when it filled at a steady rate to nothing (read when it ran out)
+    vol.values = [max(0.0, 4e10 * (FAULT - t) / (FAULT - T0)) for t in ts]
+    (crash,) = cands(run(context([loop, vol])), "crash_loop", "api")
+    assert crash.features["kind_signal"] < 0.5 * alone.features["kind_signal"]
 
 
 def test_one_restart_is_not_a_loop() -> None:

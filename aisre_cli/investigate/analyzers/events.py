@@ -122,9 +122,7 @@ _IMAGE = re.compile(
 _CONFIG_REF = re.compile(r"configmap|secret|couldn't find key|couldn.t find key", re.I)
 _EXIT = re.compile(r"exit(?:ed)?(?: with)?(?: code|status)?[ :=]*(\d{1,3})", re.I)
 _FAULT_EXIT = {137, 143, 1}
-_EXITED = frozenset(
-    {"error", "terminated", "containerdied", "died", "essentialcontainerexited"}
-)
+_EXITED = frozenset({"error", "terminated", "containerdied", "died", "essentialcontainerexited"})
 """Reasons that say a container exited, its exit code saying how: Kubernetes' `Error` /
 `Terminated`, Docker's `die`, and Amazon ECS's stop code `EssentialContainerExited` (a
 task stopped because its essential container exited: `OutOfMemoryError: Container

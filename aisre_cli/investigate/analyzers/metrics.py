@@ -55,6 +55,7 @@ from aisre_cli.investigate.families import (
     SHARE_FLOOR,
     STATUS_LABELS,
     FamilyMatcher,
+    Scope,
     Shape,
     SignalClass,
     countdown_seconds,
@@ -573,6 +574,19 @@ def failures_z(row: Series, c: SignalClass, level: float, base: float, span: flo
     return (level - base) / floor
 
 
+POD_VOLUME = re.compile(r"/var/lib/kubelet/pods/[^/]+/volumes/")
+"""node_exporter's filesystem of a pod's own volume (a PersistentVolume the kubelet
+mounts under the pod's directory): measured on the node, but one pod's disk."""
+
+
+def scope_of(c: SignalClass, s: Series) -> Scope:
+    """The scope a finding of series `s` has: its class's (`families`), except that a
+    node's filesystem mounted as a pod's volume (`POD_VOLUME`) is that pod's."""
+    if c.scope == "node" and POD_VOLUME.search(s.labels.get("mountpoint", "")):
+        return "pod"
+    return c.scope
+
+
 def _finding(
     row: Series,
     c: SignalClass,
@@ -601,7 +615,7 @@ def _finding(
         onset=float(row.timestamps[oi]),
         strength=_strength(zr),
         bad=bool(dirn != 0 or (fam == "traffic" and d > 0) or fam is None),
-        scope=c.scope,
+        scope=scope_of(c, row),
         known=c.known,
         until=until,
         shape=c.shape,
@@ -2200,7 +2214,7 @@ def _ran_out_finding(
         onset=float(at),
         strength=1.0,
         bad=True,
-        scope=cls.scope,
+        scope=scope_of(cls, s),
         known=cls.known,
         shape=cls.shape,
     )

@@ -45,7 +45,7 @@ the space, not the process (`resource_saturation` tells it)."""
 
 def disk_first(view: ServiceView, since: float) -> MetricFinding | None:
     """The service's own disk reading that ran out (`saturation.ran_out`) and began by
-    the time the restarts did."""
+    `since` (when the restarts did, give or take the scrape that saw it)."""
     full = [f for f in view.metrics if f.scope != "node" and ran_out(f) and f.onset <= since]
     return max(full, key=lambda f: f.strength, default=None)
 
@@ -104,13 +104,13 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         said = " and ".join(f"{r} x{n}" if n > 1 else r for r, n in top)
         what = f"{said}, with {what}" if rs or rs_logs else said
     sig = crash_signal(view)
-    full = disk_first(view, began)
+    full = disk_first(view, began + scene.step)
     but = ""
     if full is not None:
         sig *= 1.0 - DISK_EXPLAINS
         n = full.series.name
         but = (
-            f"; but its disk ran out first ({n} {_fmt(full.baseline, n)} →"
+            f"; but its disk ran out as they began ({n} {_fmt(full.baseline, n)} →"
             f" {_fmt(level_said(full)[0], n)} from {_hm(full.onset)}): it restarts into"
             " the same full disk"
         )
