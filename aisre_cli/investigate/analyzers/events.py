@@ -122,12 +122,12 @@ _IMAGE = re.compile(
 _CONFIG_REF = re.compile(r"configmap|secret|couldn't find key|couldn.t find key", re.I)
 _EXIT = re.compile(r"exit(?:ed)?(?: with)?(?: code|status)?[ :=]*(\d{1,3})", re.I)
 _FAULT_EXIT = {137, 143, 1}
+"""The exit codes that say most: SIGKILL (OOM or liveness kill), SIGTERM, an app error."""
 _EXITED = frozenset({"error", "terminated", "containerdied", "died", "essentialcontainerexited"})
 """Reasons that say a container exited, its exit code saying how: Kubernetes' `Error` /
 `Terminated`, Docker's `die`, and Amazon ECS's stop code `EssentialContainerExited` (a
 task stopped because its essential container exited: `OutOfMemoryError: Container
 killed due to memory usage`, exit 137, or its own non-zero exit)."""
-"""The exit codes that say most: SIGKILL (OOM or liveness kill), SIGTERM, an app error."""
 _INSUFFICIENT = re.compile(r"insufficient (cpu|memory|ephemeral-storage|pods|nvidia)", re.I)
 _QUOTA = re.compile(r"exceeded quota|quota exceeded", re.I)
 _PROBE = re.compile(r"(readiness|liveness|startup) probe (failed|errored)", re.I)

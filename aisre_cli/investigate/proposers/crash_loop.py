@@ -38,7 +38,7 @@ def _restarts(f: MetricFinding) -> float | None:
 
 
 DISK_EXPLAINS = 0.6
-"""How much of a crash loop a disk of its own that ran out before it explains: a broker
+"""How much of a crash loop a disk of its own that ran out as it began explains: a broker
 or a database that cannot write stops, and restarts into the same full disk. The fix is
 the space, not the process (`resource_saturation` tells it)."""
 
