@@ -148,7 +148,8 @@ def quantum_floor(c: SignalClass, vals: Sequence[float], base: float) -> float:
     if not ordered:
         return 0.0
     whole = _count_floor(c, base) if _whole(ordered) else 0.0
-    return max(whole, _visited(ordered, base))
+    dev = sorted(abs(v - base) for v in ordered)
+    return max(whole, _visited(ordered, base) if dev[len(dev) // 2] == 0 else 0.0)
 
 
 def _unit(c: SignalClass) -> bool:
