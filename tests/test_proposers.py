@@ -2103,7 +2103,8 @@ def test_a_pool_gauge_moving_by_one_connection_is_no_harm_of_a_change() -> None:
     """HikariCP's active connections of a pod, 0 with an odd 1 for half an hour before a
     deploy and 0 or 1 in the minute after it (the pod then replaced): whole numbers,
     whose noise floor is half a connection, not a "10⁸σ" rise. Ten connections held
-    after it are harm."""
+    after it are harm. So for a baseline that sits on one value and visits another
+    (`metrics.quantum_floor`)."""
     at = FAULT - 60
     ts = [T0 + i * STEP for i in range(N)]
     d = _deploy("d", "api", at)
@@ -2120,6 +2121,19 @@ def test_a_pool_gauge_moving_by_one_connection_is_no_harm_of_a_change() -> None:
 
     assert harm(pool(0.5)) == 0.0
     assert harm(pool(10.0)) > 0.5
+    # a p99 read off a histogram steps at its bucket edges: 0.25 s, and 0.5 s in one
+    # point of six before; alternating after is a level it visited, not a shift
+    name = "http_request_duration_seconds_p99"
+
+    def p99(after: list[float]) -> Series:
+        vals = [
+            (0.5 if i % 6 == 0 else 0.25) if t < at else after[i % len(after)]
+            for i, t in enumerate(ts)
+        ]
+        return Series(name, "api", {"service": "api"}, ts, vals, query=name)
+
+    assert harm(p99([0.25, 0.5])) == 0.0
+    assert harm(p99([2.5])) > 0.5
 
 
 def test_version_labels_that_cannot_tell_the_new_version_blame_nothing() -> None:
