@@ -6443,6 +6443,51 @@ def _revealed(tls_after: float, cert: bool = True) -> Analysis:
     return run(ctx)
 
 
+def test_a_change_that_restarted_a_service_whose_certificate_had_expired_revealed_it() -> None:
+    """A broker's inter-broker certificate expired hours ago; a node drain (an infra
+    change) restarts it six minutes before the fault, and from the fault its handshakes
+    fail. The expiry explains what followed the change: the certificate ranks above it,
+    and the change says why. TLS errors that began before the change, no certificate
+    reading, or one that expires only after the onset leave the change its reading."""
+    ts = [T0 + i * STEP for i in range(N)]
+    expired = Series(
+        "probe_ssl_earliest_cert_expiry",
+        "api",
+        {"service": "api", "instance": "api.shop.svc:9093"},
+        ts,
+        [T0 - 6 * 3600.0] * N,
+    )
+    msg = "Failed authentication with 10.0.0.9 (SSL handshake failed): certificate expired"
+    drain = Change(
+        id="c1",
+        ts=_dt(FAULT - 6 * STEP),
+        service="api",
+        kind="infra",
+        summary="node pool data: rolling OS patch (drain one node at a time)",
+    )
+    errors = series("http_errors_ratio", "api", 0.01, 0.3)
+
+    def analysis(tls_from: float, cert: Series) -> Analysis:
+        logs = [(tls_from + 10 * k, "api", "error", msg) for k in range(30)]
+        logs += [(T0 + 60 * k, "api", "info", "GET /v1/items 200") for k in range(40)]
+        return run(context([cert, errors], [drain], logs=logs))
+
+    a = analysis(FAULT, expired)
+    (cert,) = cands(a, "certificate_expiry", "api")
+    (chg,) = cands(a, "config_change", "api")
+    assert cert.score > chg.score
+    assert "revealed the expiry" in chg.statement
+    later = replace(expired, values=[FAULT + 5 * STEP] * N)  # expires after the onset
+    for b in (
+        analysis(FAULT - 8 * STEP, expired),
+        analysis(FAULT, series("x", "api", 1.0)),
+        analysis(FAULT, later),
+    ):
+        (kept,) = cands(b, "config_change", "api")
+        assert "revealed" not in kept.statement
+        assert kept.features["kind_signal"] > 2 * chg.features["kind_signal"]
+
+
 def test_a_certificate_long_expired_explains_the_clients_that_fail_on_it_from_then() -> None:
     """The certificate is the cause and the deploy the trigger: the certificate takes
     web's timing and its moving with the symptom, and it explains web's trouble from

@@ -218,6 +218,9 @@ def test_a_probe_belongs_to_the_service_its_target_host_names() -> None:
         )
     ]
     assert got == ["catalog", "core-db", "surescripts-api", None, None, None]
+    # a StatefulSet's pod by its own DNS name is the set's
+    pod = attribute_by_url([_probe("kafka-1.kafka-headless.streaming.svc:9093")], {"kafka"})
+    assert pod[0].service == "kafka"
     # two services alike in the host's words: neither
     assert attribute_by_url([_probe("pay.eu.example.com")], {"pay-eu", "eu-pay"})[0].service is None
     # a series that has its service keeps it

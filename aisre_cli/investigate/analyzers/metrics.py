@@ -1175,12 +1175,17 @@ KIND_WORDS = frozenset({"api", "svc", "service", "server"})
 write `scheduling-svc` as `scheduling`, `postmark-api` as `Postmark`."""
 
 
+_ORDINAL = re.compile(r"(.+)-\d+")
+"""A StatefulSet's pod name: the set's name and the pod's ordinal (`kafka-1`)."""
+
+
 def host_service(target: str, by_flat: dict[str, str], first: bool = True) -> str | None:
     """The service (`by_flat`: lower-cased name → name) a URL or host names: one whose
     name has several words, all of them in the host (`api.surescripts.com` is
     surescripts-api's, not api's), else (`first`) the one its first DNS label is
-    (in-cluster DNS puts the service first), or whose name it is but for a last word
-    saying what kind of thing it is (`KIND_WORDS`), else, for an outside host, the one-word
+    (in-cluster DNS puts the service first), or a StatefulSet's pod of it (`kafka-1`), or
+    whose name it is but for a last word saying what kind of thing it is
+    (`KIND_WORDS`), else, for an outside host, the one-word
     service a word of its later labels is (`api.cardnet-sandbox.example` is
     cardnet's). None for a host naming none, or two."""
     labels, words = host_words(target)
@@ -1195,6 +1200,9 @@ def host_service(target: str, by_flat: dict[str, str], first: bool = True) -> st
         return fits[0]
     if not fits and first and labels[0] in by_flat:
         return by_flat[labels[0]]
+    if not fits and first and (pod := _ORDINAL.fullmatch(labels[0])) and pod[1] in by_flat:
+        # a StatefulSet's pod by its own DNS name (`kafka-1.kafka-headless.ns.svc`)
+        return by_flat[pod[1]]
     if not fits and first:
         # the service's name without the word saying what kind of thing it is
         # (`scheduling.fernhill.local` is scheduling-svc's)

@@ -145,7 +145,8 @@ def event_harm(view: ServiceView, t: float, onset: float) -> tuple[float, list[_
 
 CERT_EXPLAINS = 0.8
 """How much of a before-and-after a certificate of the changed service explains that
-expired after the change, by the time the trouble began (`cert_expired_between`)."""
+expired after the change, by the time the trouble began (`cert_expired_between`), or
+that had expired before it and whose handshakes fail only from it (`cert_revealed`)."""
 
 
 def cert_expired_between(scene: Scene, s: str, t: float) -> bool:
@@ -158,6 +159,26 @@ def cert_expired_between(scene: Scene, s: str, t: float) -> bool:
         for f in scene.fnd.certs
         if f.series.service == s and (gone := cert_expired_at(f)) is not None
     )
+
+
+def cert_revealed(scene: Scene, s: str, t: float) -> bool:
+    """A certificate of `s` had expired by time `t` (a change), and TLS errors at `s` or
+    naming it began only after the change: a process restarted by it (a node drained, a
+    rollout) loaded the expired certificate, or reconnected with it, where the old one
+    held its sessions open. The expiry explains what followed; the change revealed it."""
+    gone = [
+        g
+        for f in scene.fnd.certs
+        if f.series.service == s and (g := cert_expired_at(f)) is not None and g <= t
+    ]
+    if not gone:
+        return False
+    tls = [
+        x.first_after
+        for x in scene.fnd.logs.findings
+        if x.family == "certificates" and (x.service == s or s in x.template.lower())
+    ]
+    return bool(tls) and min(tls) >= t
 
 
 DRAINED_EXPLAINS = 0.8
@@ -394,6 +415,14 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
                     stmt = stmt[:-1] + (
                         f"; but a certificate of {host.name} expired after it, as the"
                         " trouble began: the expiry explains it better."
+                    )
+            elif cert_revealed(scene, host.name, c.ts.timestamp()):
+                busy *= 1.0 - CERT_EXPLAINS
+                if cf.before_onset:
+                    stmt = stmt[:-1] + (
+                        f"; but a certificate of {host.name} had expired before it, and TLS"
+                        " handshakes with it fail from then: the restart it made revealed"
+                        " the expiry, which explains it better."
                     )
             signal *= (1.0 - host.features["deeper"]) * busy
             harm *= (1.0 - host.features["deeper"]) * busy
