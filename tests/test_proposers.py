@@ -6411,20 +6411,20 @@ def test_tls_errors_naming_the_server_propose_its_certificate_and_explain_the_cl
     assert not cands(run(context([api_ok], logs=served)), "certificate_expiry", "api")
 
 
+def _expiry_probe(instance: str, expiry: float) -> Series:
+    """The blackbox prober's earliest certificate expiry of api, at `instance`."""
+    ts = [T0 + i * STEP for i in range(N)]
+    labels = {"service": "api", "instance": instance}
+    return Series("probe_ssl_earliest_cert_expiry", "api", labels, ts, [expiry] * N)
+
+
 def _revealed(tls_after: float, cert: bool = True) -> Analysis:
     """api's certificate expired half an hour before the fault (`cert`: a prober says
     so), but web held its connections open. A deploy of web a minute before the fault
     restarted it; web's errors rise at the fault, and `tls_after` seconds later its
     connections to api (a broker, over AMQPS) fail the handshake: `certificate has
     expired`, the URL naming api."""
-    ts = [T0 + i * STEP for i in range(N)]
-    expired = Series(
-        "probe_ssl_earliest_cert_expiry",
-        "api",
-        {"service": "api", "instance": "api.shop.svc:443"},
-        ts,
-        [FAULT - 30 * STEP] * N,
-    )
+    expired = _expiry_probe("api.shop.svc:443", FAULT - 30 * STEP)
     msg = (
         "consumer: Cannot connect to amqps://web:**@api.shop.svc.cluster.local:5671//: "
         "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: certificate has expired"
@@ -6449,14 +6449,7 @@ def test_a_change_that_restarted_a_service_whose_certificate_had_expired_reveale
     fail. The expiry explains what followed the change: the certificate ranks above it,
     and the change says why. TLS errors that began before the change, no certificate
     reading, or one that expires only after the onset leave the change its reading."""
-    ts = [T0 + i * STEP for i in range(N)]
-    expired = Series(
-        "probe_ssl_earliest_cert_expiry",
-        "api",
-        {"service": "api", "instance": "api.shop.svc:9093"},
-        ts,
-        [T0 - 6 * 3600.0] * N,
-    )
+    expired = _expiry_probe("api.shop.svc:9093", T0 - 6 * 3600.0)
     msg = "Failed authentication with 10.0.0.9 (SSL handshake failed): certificate expired"
     drain = Change(
         id="c1",

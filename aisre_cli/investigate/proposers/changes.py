@@ -166,12 +166,10 @@ def cert_revealed(scene: Scene, s: str, t: float) -> bool:
     naming it began only after the change: a process restarted by it (a node drained, a
     rollout) loaded the expired certificate, or reconnected with it, where the old one
     held its sessions open. The expiry explains what followed; the change revealed it."""
-    gone = [
-        g
+    if not any(
+        f.series.service == s and (g := cert_expired_at(f)) is not None and g <= t
         for f in scene.fnd.certs
-        if f.series.service == s and (g := cert_expired_at(f)) is not None and g <= t
-    ]
-    if not gone:
+    ):
         return False
     tls = [
         x.first_after
@@ -179,6 +177,20 @@ def cert_revealed(scene: Scene, s: str, t: float) -> bool:
         if x.family == "certificates" and (x.service == s or s in x.template.lower())
     ]
     return bool(tls) and min(tls) >= t
+
+
+def cert_explains(scene: Scene, s: str, t: float) -> str | None:
+    """How a certificate of `s` explains the before-and-after of a change at time `t`,
+    as the rest of the change's statement, or None (`cert_expired_between`,
+    `cert_revealed`)."""
+    if cert_expired_between(scene, s, t):
+        return "expired after it, as the trouble began: the expiry explains it better."
+    if cert_revealed(scene, s, t):
+        return (
+            "had expired before it, and TLS handshakes with it fail from then: the restart"
+            " it made revealed the expiry, which explains it better."
+        )
+    return None
 
 
 DRAINED_EXPLAINS = 0.8
@@ -409,21 +421,10 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
                         f" ({drained.series.name} falling since {_hm(drained.onset)}) and"
                         " ran out: that explains it better."
                     )
-            elif cert_expired_between(scene, host.name, c.ts.timestamp()):
+            elif (why := cert_explains(scene, host.name, c.ts.timestamp())) is not None:
                 busy *= 1.0 - CERT_EXPLAINS
                 if cf.before_onset:
-                    stmt = stmt[:-1] + (
-                        f"; but a certificate of {host.name} expired after it, as the"
-                        " trouble began: the expiry explains it better."
-                    )
-            elif cert_revealed(scene, host.name, c.ts.timestamp()):
-                busy *= 1.0 - CERT_EXPLAINS
-                if cf.before_onset:
-                    stmt = stmt[:-1] + (
-                        f"; but a certificate of {host.name} had expired before it, and TLS"
-                        " handshakes with it fail from then: the restart it made revealed"
-                        " the expiry, which explains it better."
-                    )
+                    stmt = stmt[:-1] + f"; but a certificate of {host.name} {why}"
             signal *= (1.0 - host.features["deeper"]) * busy
             harm *= (1.0 - host.features["deeper"]) * busy
         if idle:
