@@ -50,6 +50,7 @@ from aisre_cli.investigate.evidence import (
 )
 from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
+from aisre_cli.investigate.proposers.certificate import _cert_logs
 from aisre_cli.investigate.proposers.saturation import LOAD_EXPLAINS
 from aisre_cli.investigate.scene import LATE_S, TOL_S, VERSION_WORSE, Claim, Scene, ServiceView
 from aisre_cli.model import HypothesisKind
@@ -171,11 +172,7 @@ def cert_revealed(scene: Scene, s: str, t: float) -> bool:
         for f in scene.fnd.certs
     ):
         return False
-    tls = [
-        x.first_after
-        for x in scene.fnd.logs.findings
-        if x.family == "certificates" and (x.service == s or s in x.template.lower())
-    ]
+    tls = [x.first_after for x in _cert_logs(scene, s)]
     return bool(tls) and min(tls) >= t
 
 
