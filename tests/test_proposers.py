@@ -2923,6 +2923,36 @@ def test_a_callers_surge_explains_load_below_as_far_as_it_is_large(
     assert lo <= sat.features["upstream_surge"] <= hi
 
 
+def _db_saturation(surge_at: float | None) -> Candidate:
+    """db's CPU runs out at the fault; db's transactions had slowed twenty minutes
+    earlier (trouble of its own that dates the service before the surge); web, two
+    calls above it, triples its requests at `surge_at` (None: no surge)."""
+    extra = [
+        series("container_cpu_usage_percent", "db", 30.0, 95.0),
+        series("pg_stat_activity_max_tx_duration", "db", 0.1, 0.9, at=FAULT - 20 * STEP),
+    ]
+    if surge_at is not None:
+        extra.append(series("http_requests_per_second", "web", 100.0, 300.0, at=surge_at))
+    (sat,) = cands(run(context(extra)), "resource_saturation", "db")
+    return sat
+
+
+def test_a_surge_above_explains_the_saturation_it_came_with_whenever_the_service_began() -> None:
+    """A vocab set's surge at the entry ran a Postgres two calls below it out of CPU in
+    the same minute, while the clients' chronic errors naming the store dated its
+    trouble earlier: `upstream_surge` (the service's first trouble) missed it and the
+    store's saturation outranked the surge. The saturation's own onset is what the
+    surge is compared with (`saturation.from_above`), and a surge that came long before
+    explains less of it."""
+    alone = _db_saturation(None)
+    with_it = _db_saturation(FAULT)
+    earlier = _db_saturation(FAULT - 10 * STEP)
+    assert with_it.features["upstream_surge"] == 0.0  # the service-level reading misses it
+    assert with_it.features["kind_signal"] < 0.3 * alone.features["kind_signal"]
+    assert with_it.features["kind_signal"] < earlier.features["kind_signal"]
+    assert earlier.features["kind_signal"] < 0.8 * alone.features["kind_signal"]
+
+
 def test_a_small_surge_does_not_claim_the_trouble_below_it() -> None:
     """web's requests rise, then api (which it calls) crash-loops. At x3 the crash is
     the surge's effect: it does not count against the surge (`deeper` 0). +30% on a

@@ -35,7 +35,7 @@ from aisre_cli.investigate.families import (
 )
 from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
-from aisre_cli.investigate.scene import TOL_S, Scene, ServiceView
+from aisre_cli.investigate.scene import LATE_S, TOL_S, Scene, ServiceView
 
 SATURATION_FAMILIES = ("cpu", "memory", "disk", "connections")
 LOG_SHARE = 0.7
@@ -201,6 +201,24 @@ def demand(view: ServiceView, onset: float) -> float:
     return max((min(1.0, max(f.rel, 0.0)) * f.strength for f in ups), default=0.0)
 
 
+def from_above(scene: Scene, s: str, onset: float) -> float:
+    """0-1: how strongly demand rose at a service calling `s`, directly or through
+    others (`scene.surge_at`), at or before `onset`: a store or a service below an entry
+    point whose users surged runs short of the load they sent it. The service's own first
+    trouble may be earlier and unrelated (its callers' chronic errors naming it), so the
+    saturation's own onset is the one compared (`scene` features compare the service's
+    first trouble, `upstream_surge`)."""
+    up = scene.upstream(s)
+    return max(
+        (
+            st * math.exp(-max(0.0, onset - on - TOL_S) / LATE_S)
+            for x, (st, on) in scene.surge_at.items()
+            if x in up and on <= onset + TOL_S
+        ),
+        default=0.0,
+    )
+
+
 BARREN = 0.5
 """How much a saturation loses that nothing followed: no other anomaly, log or event at
 its service, no caller in trouble it explains, off the paging service's path."""
@@ -312,7 +330,8 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     # the reading that says most, as it counts (`counts`), leads (and names the resource)
     lead = sorted(own or sat, key=lambda f: -f.strength * counts(scene, f, view))
     if lead:  # demand first, then the resource: load, not a leak or a noisy neighbour
-        sig *= 1.0 - LOAD_EXPLAINS * demand(view, min(f.onset for f in lead))
+        t0 = min(f.onset for f in lead)
+        sig *= 1.0 - LOAD_EXPLAINS * max(demand(view, t0), from_above(scene, s, t0))
     if lead:  # only the new pods use more: the release's doing, not the resource's
         sig *= 1.0 - RELEASE_EXPLAINS * released(scene, s, lead[0].family)
     if lead and all(f.family == "connections" for f in lead):
