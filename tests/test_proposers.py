@@ -1277,6 +1277,51 @@ def test_a_dead_dependency_is_corroborated_by_its_callers_new_errors() -> None:
     assert dep.features["dependency_down"] > 0.5
 
 
+def _refused_by_ledger(burst_at: float, own_after: bool, every: float = 2.0) -> Analysis:
+    """api (which calls ledger-db) logs 30 refused connections to ledger-db, `every`
+    seconds from `burst_at`; api's latency jumps at the fault. With `own_after`,
+    ledger-db logs slow queries from the fault on."""
+    refused = [
+        (
+            burst_at + every * i,
+            "api",
+            "ERROR",
+            "dial tcp ledger-db:5432: connect: connection refused",
+        )
+        for i in range(30)
+    ]
+    calm = [(T0 + 60.0 * i, svc, "INFO", "ok") for i in range(N) for svc in ("api", "ledger-db")]
+    own = [(FAULT + 30.0 * i, "ledger-db", "WARN", "slow query: 2300 ms") for i in range(10)]
+    ctx = context(
+        [series("http_request_duration_p99_seconds", "api", 0.1, 0.9)],
+        logs=refused + calm + (own if own_after else []),
+    )
+    ctx.topology = Topology(depends_on={"web": ["api"], "api": ["ledger-db"], "ledger-db": []})
+    return run(ctx)
+
+
+@pytest.mark.parametrize(
+    ("burst_at", "own_after", "every", "down"),
+    [
+        (FAULT - 480.0, False, 2.0, False),  # a minute of it ten minutes before the page
+        (FAULT - 480.0, True, 2.0, True),  # ... but ledger-db's own trouble went on
+        (FAULT, False, 2.0, True),  # refused as the trouble began
+        (FAULT - 590.0, False, 13.5, True),  # now and then for 6.5 minutes, 5.3 quiet
+    ],
+)
+def test_callers_refused_for_a_minute_long_before_the_page_is_no_dead_dependency(
+    burst_at: float, own_after: bool, every: float, down: bool
+) -> None:
+    """A GAIA-style set: an innocent redeploy of a Redis front made its callers' calls
+    refused for ninety seconds, ten minutes before a permission fault elsewhere paged;
+    the dependency read as down dated the incident and took its blame. Callers' errors
+    over that long before the page (`logs.over_before`), about a dependency showing
+    nothing of its own since, do not make it down (`dependency.without_bygone`). One
+    whose own trouble went on keeps the reading: it restarted into its trouble."""
+    a = _refused_by_ledger(burst_at, own_after, every)
+    assert ("ledger-db" in a.findings.dead) is down
+
+
 def _client_calls(caller: str, peer: str, status: str, per_min: float, name: str = "") -> Series:
     """A caller's OpenTelemetry client counter of calls to `peer` answered `status`:
     none before the fault, `per_min` a minute from then on."""
@@ -2893,6 +2938,55 @@ def test_weak_early_drift_does_not_date_the_incident() -> None:
     assert abs(a.onset - FAULT) <= 2 * STEP  # ... but does not date the incident
     api = [c for c in a.candidates if c.service == "api"]
     assert api and min(c.features["sync"] for c in api) > 0.8
+
+
+def _error_ratio(bursts: list[float], gappy: bool = False) -> float:
+    """api's error ratio at 1% with three-minute bursts to 20% starting at `bursts`, and
+    at 20% from the fault on (every fourth minute back at 1% with `gappy`): its
+    finding's onset, in minutes from the fault."""
+    ts = [T0 + i * STEP for i in range(N)]
+    vals = []
+    for i, t in enumerate(ts):
+        v = 0.01 * (1 + 0.1 * math.sin(i))
+        if any(b <= t < b + 3 * STEP for b in bursts) or (
+            t >= FAULT and not (gappy and i % 4 == 0)
+        ):
+            v = 0.2
+        vals.append(v)
+    s = Series("http_errors_ratio", "api", {"service": "api"}, ts, vals, query="x", ref="m")
+    (f,) = metric_an.detect([s], FamilyMatcher(), ALERT)
+    return (f.onset - FAULT) / 60
+
+
+@pytest.mark.parametrize("numpy_path", [False, True])
+@pytest.mark.parametrize(
+    ("bursts", "gappy", "onset_min"),
+    [
+        ([FAULT - 600], False, 0.0),  # one burst, then quiet for 7 minutes: not this one
+        ([FAULT - 360], False, -6.0),  # quiet for 3 minutes only: one trouble
+        ([FAULT - 900, FAULT - 720], False, -15.0),  # a burst as long as that quiet
+        ([FAULT - 1620, FAULT - 1080, FAULT - 540], False, -18.0),  # coming back: a loop
+        ([FAULT - 600], True, -10.0),  # what follows is no sustained shift
+    ],
+)
+def test_a_burst_over_well_before_the_trouble_does_not_date_it(
+    bursts: list[float],
+    gappy: bool,
+    onset_min: float,
+    numpy_path: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A restart's minute of refused connections ten minutes before an unrelated fault
+    dated the fault's errors with it (a GAIA-style set: an innocent redeploy blamed at
+    .99, the change that broke the service 'after the onset'). One burst over for
+    `EPISODE_S` before a sustained shift began is the tail of something else, as an
+    episode that ended that long before the alert is; bursts that keep coming back (a
+    crash loop's back-off) and a series that only exceeds now and then stay one
+    trouble, dated by their first (`metrics._after_quiet`). The same on the numpy path
+    bundles of thousands of points take."""
+    if numpy_path:
+        monkeypatch.setattr(metric_an, "PURE_MAX_POINTS", -1)
+    assert _error_ratio(bursts, gappy) == onset_min
 
 
 def test_a_faint_drift_of_the_paging_service_alone_does_not_date_the_incident() -> None:

@@ -646,20 +646,33 @@ def analyze_context(
     silent = dep_an.find_silent(ctx.series, alert_ts)
     stores = dep_an.store_kinds(ctx.series)
     probed = dep_an.probed_only(ctx.series)
-    dead = dep_an.find_dead(
-        metric_findings,
-        log_stats.findings,
-        known,
-        ctx.logs,
-        silent,
-        topo,
-        stores,
-        aliases,
-        change_an.timeouts_cut(changes),
-        probed,
-        # callees no data names (no series, log or span): an outside API
-        topo.services() - own - {x.service for x in ctx.series if x.service},
-    )
+    cuts = change_an.timeouts_cut(changes)
+    # callees no data names (no series, log or span): an outside API
+    unnamed = topo.services() - own - {x.service for x in ctx.series if x.service}
+
+    def dead_from(found: list[log_an.LogFinding]) -> dict[str, dep_an.DependencyFinding]:
+        return dep_an.find_dead(
+            metric_findings,
+            found,
+            known,
+            ctx.logs,
+            silent,
+            topo,
+            stores,
+            aliases,
+            cuts,
+            probed,
+            unnamed,
+        )
+
+    dead = dead_from(log_stats.findings)
+    recent = [x for x in log_stats.findings if not log_an.over_before(x, alert_ts)]
+    if dead and len(recent) < len(log_stats.findings):
+        # its callers' bursts over well before the page, at a service showing nothing
+        # going on of its own, are the tail of something else (`dep_an.without_bygone`)
+        dead = dep_an.without_bygone(
+            dead, dead_from(recent), log_stats.findings, metric_findings, alert_ts
+        )
     if not topo.depends_on and log_stats.findings:
         from_logs = dep_an.mention_topology(log_stats.findings, known, ctx.logs)
         if any(from_logs.depends_on.values()):

@@ -333,6 +333,8 @@ class LogFinding:
     first_after: float
     """Unix seconds of the first occurrence after `ref`."""
     strength: float
+    last_after: float = -math.inf
+    """Unix seconds of the last occurrence after `ref`."""
     examples: list[int] = field(default_factory=list)
     """Record indices of a few examples (for file:line citations)."""
     trace: bool = False
@@ -551,6 +553,7 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
             if f0 is not None and ts[i] >= ref:
                 if ts[i] < f0.first_after:
                     f0.first_after = ts[i]
+                f0.last_after = max(f0.last_after, ts[i])
                 if len(f0.examples) < 3:
                     f0.examples.append(i)
     mentions: dict[str, list[int]] = {}
@@ -558,6 +561,19 @@ def analyze(logs: LogTable, ref: float, start: float, end: float) -> LogStats:
         if f.family:
             mentions.setdefault(f.family, []).extend(f.examples)
     return LogStats(findings, n, len(ev_idx), n_templates, mentions, folded_total)
+
+
+def over_before(f: LogFinding, alert: float) -> bool:
+    """A burst of a template that was over well before the page: last seen more than
+    `metrics.EPISODE_S` before the alert, after lasting less than the quiet since (a
+    restart's minute of refused connections ten minutes before an unrelated page). As
+    a metric's episode that ended that early, it is the tail of something else. A
+    template that comes now and then over a long stretch is not over by being quiet a
+    while."""
+    from aisre_cli.investigate.analyzers.metrics import EPISODE_S
+
+    quiet = alert - f.last_after
+    return quiet > EPISODE_S and f.last_after - f.first_after < quiet
 
 
 def _event_level(raw: str, msg: str) -> str:

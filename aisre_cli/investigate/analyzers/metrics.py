@@ -445,6 +445,33 @@ def _detect_matrix(
     return [found[r] for r in sorted(found)]
 
 
+SOLID = 0.8
+"""The share of its points past the onset bar that makes a stretch a sustained shift."""
+
+
+def _after_quiet(exceed: Sequence[bool], quiet_n: int) -> int:
+    """Where the trouble a series is in began, when an earlier burst came and went: the
+    index of the first exceeding point after the last stretch of at least `quiet_n`
+    points (`EPISODE_S`) that do not exceed, where everything before that stretch is
+    shorter than it and the series has exceeded almost throughout since (`SOLID`); 0
+    otherwise. A blip over that long before the rest began is the tail of something
+    else (a restart's refused connections, a previous incident), as an episode is.
+    Bursts that keep coming back (a crash loop's back-off, a flapping link) and a noisy
+    series that exceeds now and then are one trouble, dated by the first."""
+    quiet, last, before = 0, 0, 0
+    for i, e in enumerate(exceed):
+        if e:
+            if quiet >= quiet_n:
+                before, last = i - quiet, i
+            quiet = 0
+        else:
+            quiet += 1
+    if not last or before >= quiet_n:
+        return 0
+    rest = exceed[last:]
+    return last if sum(rest) >= SOLID * len(rest) else 0
+
+
 @dataclass(frozen=True, slots=True)
 class _Window:
     """Where `_detect_matrix` looks, in point indices: `lo` the earliest baseline end,
@@ -487,6 +514,7 @@ def _scan_matrix(
     run = rex.copy()
     run_len = min(RUN, max(1, math.ceil(RUN_S / step)))
     ep_len = max(run_len, math.ceil(EPISODE_MIN_S / step))
+    quiet_n = max(RUN, math.ceil(EPISODE_S / step))
     for j in range(1, run_len):
         shifted = np.ones_like(rex)
         shifted[:, :-j] = rex[:, j:]
@@ -512,6 +540,14 @@ def _scan_matrix(
             zr = float(min((lv - b) / scale[r] * d, 1e6))
             if zr >= Z_ANOMALY:
                 oi = k
+                # a burst that came and went, quiet for a while before the trouble
+                # the page is about began: that trouble's start is the onset
+                k2 = oi + _after_quiet(exceed[r, oi:ir].tolist(), quiet_n)
+                if k2 > oi:
+                    lv2 = float(np.median(x[r, k2:ir]))
+                    z2 = float(min((lv2 - b) / scale[r] * d, 1e6))
+                    if z2 >= Z_ANOMALY:
+                        oi, lv, zr = k2, lv2, z2
                 break
         if oi < 0:
             ep = _episode(
@@ -840,6 +876,14 @@ def _scan_row(
         zr = float(min((lv - base) / scale * di, 1e6))
         if zr >= Z_ANOMALY:
             oi = k
+            # as `_scan_matrix` does: after a burst that came and went, the onset of
+            # the trouble still going on
+            k2 = oi + _after_quiet(exceed[oi:ir], max(RUN, math.ceil(EPISODE_S / step)))
+            if k2 > oi:
+                lv2 = _np_median(x[k2:ir])
+                z2 = float(min((lv2 - base) / scale * di, 1e6))
+                if z2 >= Z_ANOMALY:
+                    oi, lv, zr = k2, lv2, z2
             break
     end, until = n, None
     if oi < 0:
