@@ -5449,6 +5449,11 @@ def test_work_in_progress_that_follows_a_slowdown_is_a_fifth_of_a_saturation() -
     assert later == pytest.approx(sat("go_goroutines", False), rel=0.05)
     pool = "hikaricp_connections_active"
     assert sat(pool, True) == pytest.approx(sat(pool, False), rel=0.05)
+    # a proxy's client connections (nginx's, OpenResty's by state, HAProxy's sessions)
+    # are requests being served: a socialNetwork set's nginx "saturating its
+    # connections" at 3 → 6.5 writing was its own latency, the cause a service below it
+    for proxy in ("nginx_connections_writing", "nginx_http_connections", "current_sessions"):
+        assert sat(proxy, True) == pytest.approx(0.2 * sat(proxy, False), rel=0.05), proxy
 
 
 def test_connections_far_below_the_limit_beside_them_ran_nothing_out() -> None:

@@ -63,12 +63,15 @@ something, most often a callee, even where no trace says which."""
 
 IN_PROGRESS = re.compile(
     r"goroutines|threads?_(busy|active|live|running)|(^|_)(live|active|busy)_threads|concurren|"
-    r"(^|_)(active|busy)_(workers|processes)|workers?_(busy|active)|" + REQUESTS_IN_PROGRESS
+    r"(^|_)(active|busy)_(workers|processes)|workers?_(busy|active)|"
+    r"(^|_)nginx_(http_)?connections|current_sessions|" + REQUESTS_IN_PROGRESS
 )
 """Counts of work in progress: goroutines, busy or live threads (MySQL's
 `threads_running`, its queries executing), busy workers or processes (Sidekiq's
-`sidekiq_active_workers_count`, php-fpm's `active_processes`),
-requests in flight. By Little's law they grow with how long each piece of work
+`sidekiq_active_workers_count`, php-fpm's `active_processes`), a proxy's client
+connections (nginx's `nginx_connections_writing`, OpenResty's `nginx_http_connections`
+by state, HAProxy's `current_sessions`: its limit, `worker_connections` or `maxconn`,
+is rarely exported), requests in flight. By Little's law they grow with how long each piece of work
 takes, so they follow a slowdown as much as they cause one."""
 SLOWED_EXPLAINS = 0.8
 """How much of such a count rising a slowdown of the same service as early explains (or
