@@ -328,6 +328,11 @@ def test_catalogue_reads_reason_labels() -> None:
         ("http_server_requests_seconds_count", {"outcome": "SERVER_ERROR"}, "errors"),
         ("http_server_requests_seconds_count", {"outcome": "SUCCESS"}, "traffic"),
         ("http_requests_total", {"status": "5.."}, "errors"),
+        # a cache's lookups that missed are no demand (a cold cache after a restart):
+        # no family, as Redis' keyspace misses; its hits are its demand
+        ("memcached_commands_total", {"command": "get", "status": "miss"}, None),
+        ("memcached_commands_total", {"command": "get", "status": "hit"}, "traffic"),
+        ("redis_keyspace_misses_total", {}, None),
         # 429 is the server shedding the call (gRPC's ResourceExhausted, over HTTP); a
         # 404 is the caller's own mistake, demand like any other answer
         (
@@ -407,7 +412,7 @@ def test_catalogue_reads_reason_labels() -> None:
     ],
 )
 def test_catalogue_reads_status_codes_by_meaning(
-    name: str, labels: dict[str, str], family: str
+    name: str, labels: dict[str, str], family: str | None
 ) -> None:
     assert FamilyMatcher().classify(name, labels).family == family
 

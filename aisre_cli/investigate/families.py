@@ -746,6 +746,12 @@ class FamilyMatcher:
                 fam = "errors"
             elif r == "noerror" and fam == "network":
                 fam = "traffic"  # a DNS server's answered lookups: demand, not a fault
+            elif r in ("miss", "misses") and fam == "traffic":
+                # a cache's lookups that found nothing (memcached_exporter's
+                # `commands_total{status="miss"}`): not demand; more of them says the
+                # cache lost what it held (a restart, a flush, evictions), as Redis'
+                # `keyspace_misses` says, read as a signal of no family
+                fam = None
         if _START_TIME.search(text):
             # a timestamp, not a duration: it moves when the process starts again (a
             # rollout as much as a crash), so it says "something restarted", no kind
