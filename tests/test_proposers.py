@@ -506,6 +506,48 @@ def test_a_sum_that_lost_a_member_is_no_surge_and_a_restart_still_counts() -> No
     assert len(r4.values) == 7 and max(r4.values) == pytest.approx(20.0)
 
 
+def _cpu_after(deploy_at: float, burst_at: float, minutes: float, stays: bool = False) -> list:
+    """api deployed at `deploy_at`; its CPU at 0.9 for `minutes` from `burst_at` (from
+    then on with `stays`), 0.1 otherwise: the CPU findings."""
+    ts = [T0 + i * STEP for i in range(N)]
+    vals = [
+        (0.9 if burst_at <= t < burst_at + 60 * minutes or (stays and t >= burst_at) else 0.1)
+        * (1 + 0.02 * math.sin(t))
+        for t in ts
+    ]
+    cpu = Series("container_cpu_usage_seconds_rate", "api", {"service": "api"}, ts, vals)
+    ch = Change(id="d1", ts=_dt(deploy_at), service="api", kind="deploy", summary="api 1.2")
+    a = run(context([cpu], changes=[ch]))
+    return [f for f in a.findings.metrics if f.series.name == cpu.name]
+
+
+def test_a_process_starting_after_its_deploy_costs_cpu_and_is_no_trouble() -> None:
+    """A GAIA-style set: an innocent deploy's new process worked hard for three minutes
+    and settled; read as trouble, it dated the incident at that deploy and the deploy
+    took the blame at .83. CPU over within `START_UP_S` of its service's start is that
+    start (`metrics.without_start_up`); CPU that stays up, or a burst ten minutes after
+    the deploy, is kept."""
+    assert _cpu_after(FAULT - 300, FAULT - 300, 3) == []
+    assert _cpu_after(FAULT - 300, FAULT - 300, 3, stays=True)
+    assert _cpu_after(FAULT - 900, FAULT - 300, 3)
+    # ... and one that began two minutes after the start, however short: not the start
+    assert _cpu_after(FAULT - 300, FAULT - 180, 3)
+
+
+def test_a_disks_io_counted_without_total_is_a_counter_and_its_usage_a_level() -> None:
+    """metricbeat's `docker_diskio_write_bytes` counts the bytes a container wrote since
+    it started: read as a level, its steady climb was a disk "saturating" (924 MB →
+    1.03 GB). Read as a counter (`metrics._DISK_IO`), it is a rate. A disk's usage
+    climbing as steadily is a level: a disk filling."""
+    ts = [T0 + i * STEP for i in range(N)]
+    climb = [9.0e8 + 3.0e6 * i for i in range(N)]
+    m = FamilyMatcher()
+    io = Series("docker_diskio_write_bytes", "api", {"service": "api"}, ts, climb)
+    assert metric_an.counter_like(io, m)
+    used = Series("container_fs_usage_bytes", "api", {"service": "api"}, ts, climb)
+    assert not metric_an.counter_like(used, m)
+
+
 def test_a_counter_named_without_total_is_read_by_its_shape() -> None:
     """Envoy names counters without `_total`: a whole-number count that never falls and
     climbs is a counter, read as a rate (its connect failures jump at the fault). A

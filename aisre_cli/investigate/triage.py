@@ -609,6 +609,14 @@ def analyze_context(
     heard = known | set(ctx.logs.service)  # every service some data names
     metric_findings = metric_an.proxy_rejections(metric_findings, series, matcher.classify, heard)
     certs = metric_an.endpoint_certs(metric_an.cert_expiry(ctx.series, matcher, alert_ts))
+    # rollouts only the cluster recorded (new ReplicaSets in its events) are changes too
+    changes = [*ctx.changes, *event_an.rollouts(ctx.events, ctx.changes)]
+    # and new versions the metrics show coming up, where nothing recorded them
+    changes += change_an.versions_seen(series, changes)
+    # a process's first minutes after a deploy or a restart cost CPU: no trouble
+    metric_findings = metric_an.without_start_up(
+        metric_findings, [(c.service, c.ts.timestamp()) for c in changes]
+    )
     a = ctx.alert.service
     cone = ({a} | topo.downstream(a)) if a and a in topo.services() else set()
     onset = ranker.incident_onset(ctx, metric_findings, alert_ts, cone)
@@ -637,10 +645,6 @@ def analyze_context(
     certs = tls_edge_an.edge_certs(
         certs, topo, workloads, log_stats.findings, ctx.logs, fronts, aliases
     )
-    # rollouts only the cluster recorded (new ReplicaSets in its events) are changes too
-    changes = [*ctx.changes, *event_an.rollouts(ctx.events, ctx.changes)]
-    # and new versions the metrics show coming up, where nothing recorded them
-    changes += change_an.versions_seen(series, changes)
     harm = change_an.attribute(changes, series, matcher.classify, onset)
     change_findings = change_an.correlate(changes, onset, harm)
     silent = dep_an.find_silent(ctx.series, alert_ts)

@@ -59,6 +59,7 @@ from aisre_cli.investigate.families import (
     Shape,
     SignalClass,
     countdown_seconds,
+    normalize_name,
     query_reading,
 )
 from aisre_cli.model import Series
@@ -904,6 +905,36 @@ two makes availability 50%. Their strength scales with volume / LOW_VOLUME (at l
 THIN_FLOOR)."""
 THIN_FLOOR = 0.2
 _THIN_FAMILIES = ("latency", "errors", "availability")
+
+
+START_UP_S = 300.0
+"""How long a process's start may cost CPU: a JVM compiling its hot paths, caches and
+pools filling (as `events.WARMUP_S` gives a pod to turn ready)."""
+
+
+def without_start_up(
+    findings: list[MetricFinding], starts: Iterable[tuple[str, float]]
+) -> list[MetricFinding]:
+    """`findings` without the CPU bursts of a service's process starting: one that began
+    within a step or a minute of a start of its service (`starts`: each change's service
+    and time, a deploy or a restart) and was over (`until`) within `START_UP_S` of it.
+    A rollout's new process working hard for its first minutes is no trouble: read as
+    one, it dated an innocent deploy's service as the incident's start and the deploy
+    as its cause. CPU that stays up after the start is kept (a release that burns it)."""
+    at: dict[str, list[float]] = {}
+    for svc, t in starts:
+        at.setdefault(svc, []).append(t)
+
+    def start_up(f: MetricFinding) -> bool:
+        if f.family != "cpu" or f.until is None or not f.series.service:
+            return False
+        slack = max(mean_step(f.series), 60.0)
+        return any(
+            t - slack <= f.onset <= t + slack and f.until <= t + START_UP_S
+            for t in at.get(f.series.service, ())
+        )
+
+    return [f for f in findings if not start_up(f)]
 
 
 def thin_out(
@@ -1959,12 +1990,22 @@ name without `_total` (Envoy's `envoy_cluster_upstream_rq_timeout`,
 UNSUFFIXED_MIN_POINTS = 8
 
 
+_DISK_IO = re.compile(
+    r"diskio|disk_io|(^|_)(read|write|written)_(bytes|ops|operations|requests)(_|$)"
+    r"|(^|_)(reads|writes)(_|$)"
+)
+"""A disk's input and output counted (metricbeat's `docker_diskio_write_bytes`, bytes
+written since the container started): activity, a counter whatever its name, where the
+bytes a disk holds (`container_fs_usage_bytes`) are a level that may climb as steadily."""
+
+
 def _cumulative(s: Series, cls: SignalClass) -> bool:
     """Could be a counter by its shape though not by its name: a count of events (whole
-    numbers) in a family counted so, long enough to tell, that rose (before or after a
-    restart reset it). `counter_like` then
+    numbers) in a family counted so (or a disk's I/O, `_DISK_IO`), long enough to tell,
+    that rose (before or after a restart reset it). `counter_like` then
     asks what it asks of every counter: it never falls but to restart."""
-    if cls.shape != "gauge" or cls.family not in _UNSUFFIXED:
+    io = cls.family == "disk" and _DISK_IO.search(normalize_name(s.name)) is not None
+    if cls.shape != "gauge" or (cls.family not in _UNSUFFIXED and not io):
         return False
     v = [x for x in s.values if math.isfinite(x)]
     if len(v) < UNSUFFIXED_MIN_POINTS or not _whole(v):
