@@ -548,6 +548,34 @@ def test_a_disks_io_counted_without_total_is_a_counter_and_its_usage_a_level() -
     assert not metric_an.counter_like(used, m)
 
 
+@pytest.mark.parametrize(
+    ("name", "io"),
+    [
+        ("container_fs_writes_bytes_rate", True),  # cAdvisor's bytes written, rated
+        ("node_disk_written_bytes_rate", True),
+        ("node_disk_reads_completed_rate", True),
+        ("container_fs_usage_bytes", False),  # how full
+    ],
+)
+def test_a_disks_io_rising_is_load_on_it_not_the_disk_running_out(name: str, io: bool) -> None:
+    """A socialNetwork set: nginx's container writing 39 B/s → 1 kB/s (its error log)
+    was its disk "saturating" at .93, where a CPU-starved service two calls below was
+    the cause. A disk's bytes or operations a second count `IO_SHARE` of a saturation
+    (`metrics.disk_io`); its busy time and its fill level count whole."""
+    from aisre_cli.investigate.proposers.saturation import IO_SHARE
+
+    assert metric_an.disk_io(name) is io
+    # how busy it is (its limit is a second a second) and how long requests wait say
+    # how near its limit it is
+    assert not metric_an.disk_io("node_disk_io_time_seconds_total")
+    assert not metric_an.disk_io("system_diskio_iostat_await")
+    (c,) = cands(run(context([series(name, "api", 40.0, 1000.0)])), "resource_saturation", "api")
+    full = c.features["kind_signal"] > 0.5
+    assert full is not io, c.features["kind_signal"]
+    if io:
+        assert c.features["kind_signal"] <= IO_SHARE + 1e-9
+
+
 def test_a_counter_named_without_total_is_read_by_its_shape() -> None:
     """Envoy names counters without `_total`: a whole-number count that never falls and
     climbs is a counter, read as a rate (its connect failures jump at the fault). A

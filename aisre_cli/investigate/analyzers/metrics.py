@@ -1991,12 +1991,21 @@ UNSUFFIXED_MIN_POINTS = 8
 
 
 _DISK_IO = re.compile(
-    r"diskio|disk_io|(^|_)(read|write|written)_(bytes|ops|operations|requests)(_|$)"
+    r"(^|_)(read|write|written)_(bytes|ops|operations|requests|count)(_|$)"
     r"|(^|_)(reads|writes)(_|$)"
 )
 """A disk's input and output counted (metricbeat's `docker_diskio_write_bytes`, bytes
-written since the container started): activity, a counter whatever its name, where the
-bytes a disk holds (`container_fs_usage_bytes`) are a level that may climb as steadily."""
+written since the container started; cAdvisor's `container_fs_writes_bytes_total`,
+node_exporter's `node_disk_reads_completed_total`): activity, a counter whatever its
+name, where the bytes a disk holds (`container_fs_usage_bytes`) are a level that may
+climb as steadily. Not the disk's busy time (`node_disk_io_time_seconds_total`) or its
+wait (`iostat_await`): those say how close it is to its limit."""
+
+
+def disk_io(name: str) -> bool:
+    """A series counting a disk's input and output (`_DISK_IO`): bytes or operations a
+    second, not how busy the disk is or how full."""
+    return _DISK_IO.search(normalize_name(name)) is not None
 
 
 def _cumulative(s: Series, cls: SignalClass) -> bool:
@@ -2004,7 +2013,7 @@ def _cumulative(s: Series, cls: SignalClass) -> bool:
     numbers) in a family counted so (or a disk's I/O, `_DISK_IO`), long enough to tell,
     that rose (before or after a restart reset it). `counter_like` then
     asks what it asks of every counter: it never falls but to restart."""
-    io = cls.family == "disk" and _DISK_IO.search(normalize_name(s.name)) is not None
+    io = cls.family == "disk" and disk_io(s.name)
     if cls.shape != "gauge" or (cls.family not in _UNSUFFIXED and not io):
         return False
     v = [x for x in s.values if math.isfinite(x)]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 
-from aisre_cli.investigate.analyzers.metrics import MetricFinding
+from aisre_cli.investigate.analyzers.metrics import MetricFinding, disk_io
 from aisre_cli.investigate.analyzers.trace_edges import edge_strength
 from aisre_cli.investigate.evidence import (
     Candidate,
@@ -274,14 +274,22 @@ def over_before(view: ServiceView, f: MetricFinding, step: float) -> bool:
     return bool(other) and f.until <= min(other) - max(step, 60.0)
 
 
+IO_SHARE = 0.3
+"""What a disk's input and output rising counts toward its saturation (`metrics.disk_io`):
+bytes written a second are load on a disk (a proxy writing its error log), not a disk
+running out; its busy time, its wait, or its free space say that."""
+
+
 def counts(scene: Scene, f: MetricFinding, view: ServiceView | None = None) -> float:
     """How much of a reading's strength counts toward a saturation: its timing
-    (`timely`; over before its service's other trouble, `over_before`), and for a share
+    (`timely`; over before its service's other trouble, `over_before`), for a share
     of a limit that stayed far from full (`share_headroom`) what is left after
-    `FAR_FROM_LIMIT`."""
+    `FAR_FROM_LIMIT`, and for a disk's I/O rate `IO_SHARE`."""
     t = timely(scene, f)
     if view is not None and over_before(view, f, scene.step):
         t *= 1.0 - OVER_BEFORE
+    if f.family == "disk" and disk_io(f.series.name):
+        t *= IO_SHARE
     return t * (1.0 - FAR_FROM_LIMIT if far_from_limit(scene, f) else 1.0)
 
 
