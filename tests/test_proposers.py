@@ -2456,6 +2456,39 @@ def test_a_canary_is_judged_by_how_its_pods_do_when_the_trouble_is() -> None:
     assert at_the_trouble.version_harm > 0.5
 
 
+@pytest.mark.parametrize(
+    ("old_rise", "new_before", "lo", "hi"),
+    [
+        (0.0, 0.01, 0.5, 1.0),  # old pods flat: a latent defect the incident woke
+        (0.15, 0.01, 0.3, 0.65),  # old pods got half of it: half is the release's
+        (0.15, 0.05, 0.8, 1.0),  # new pods worse before too: nothing to share
+    ],
+)
+def test_a_canary_as_good_as_its_old_pods_until_the_incident_hit_both_is_worse_by_its_own_share(
+    old_rise: float, new_before: float, lo: float, hi: float
+) -> None:
+    """A gray-release set: a canary's p99 matched its old pods' for twenty minutes,
+    then the incident (a batch job saturating the canary's node) raised both, the new
+    pods' twice as much, and the deploy was blamed at .90. What the old pods got too is
+    the incident's, not the release's (`changes._shared`): old pods flat (a latent
+    defect the incident woke, as above) leave all the harm to the release, old pods half
+    as much worse leave it half; new pods already worse before the incident share
+    nothing."""
+    at = FAULT - 1500
+    pods = _versioned("version", "v1", "v2", at)
+    old, new = pods
+    new.values = [
+        new_before if t < FAULT else v for t, v in zip(new.timestamps, new.values, strict=True)
+    ]
+    old.values = [
+        v + (old_rise if t >= FAULT else 0.0)
+        for t, v in zip(old.timestamps, old.values, strict=True)
+    ]
+    d = _deploy("d", "api", at, version="v2")
+    h = change_an.attribute([d], pods, FamilyMatcher().classify, onset=FAULT)["d"]
+    assert h.version_compared and lo <= h.version_harm <= hi, h.version_harm
+
+
 def test_kubernetes_recommended_version_label_is_read() -> None:
     at = FAULT - 300
     d = _deploy("d", "api", at, version="v2.3.1")

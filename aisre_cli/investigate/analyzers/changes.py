@@ -649,6 +649,49 @@ WORST_MIN_REL = 0.1
 than the old pods' before being worst counts: a steady 2% difference is not harm."""
 
 
+def _shared(
+    new: list[Series],
+    old: list[Series],
+    t: float,
+    frm: float,
+    sign: float,
+    scale: float,
+    n_med: float,
+    o_med: float,
+) -> float:
+    """0-1: how much of the new pods' getting worse at the incident the old pods got too,
+    where the two did alike from the change until `INCIDENT_LEAD_S` before the onset
+    (`frm`): a canary as good as its old pods for its first minutes, then worse as the
+    incident hit both (its one pod on a node a batch job saturates, say), is worse by
+    what only it got, not by all it got. A latent defect the incident woke in the new
+    pods alone leaves the old pods flat: nothing is shared. 0 without such a quiet
+    stretch (`QUIET_MIN` points on each side)."""
+
+    def within(ss: list[Series]) -> list[float]:
+        return [
+            v
+            for s in ss
+            for ts, v in zip(s.timestamps, s.values, strict=False)
+            if t <= ts < frm and math.isfinite(v)
+        ]
+
+    nq, oq = within(new), within(old)
+    if len(nq) < QUIET_MIN or len(oq) < QUIET_MIN:
+        return 0.0
+    n_q, o_q = statistics.median(nq), statistics.median(oq)
+    if (n_q - o_q) * sign > scale:
+        return 0.0  # worse already before the incident: nothing to share
+    grew, old_grew = (n_med - n_q) * sign, (o_med - o_q) * sign
+    if grew <= scale or old_grew <= 0.0:
+        return 0.0
+    return min(1.0, old_grew / grew)
+
+
+QUIET_MIN = 3
+"""Points each side needs in the minutes before the incident to compare a new version's
+pods with its old ones there (`_shared`)."""
+
+
 def _worst_pod(
     new: list[Series], old: list[Series], t: float, sign: float, o_med: float, scale: float
 ) -> float:
@@ -797,6 +840,7 @@ def _version_harm(
         scale = max(o_sd, rel * abs(o_med), floor)
         z = (n_med - o_med) / scale * sign
         h = max(_z_strength(z), _worst_pod(g[True], g[False], frm, sign, o_med, scale))
+        h *= 1.0 - _shared(g[True], g[False], t, frm, sign, scale, n_med, o_med)
         if cls.family == "errors" and (
             id(g[True][0]) in shared or cls.shape in ("ratio", "percent")
         ):
