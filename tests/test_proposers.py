@@ -574,6 +574,8 @@ def test_a_disks_io_rising_is_load_on_it_not_the_disk_running_out(name: str, io:
     assert full is not io, c.features["kind_signal"]
     if io:
         assert c.features["kind_signal"] <= IO_SHARE + 1e-9
+        # and says what it read: load on the disk, not a disk running out
+        assert "disk I/O rose" in c.statement and "saturating" not in c.statement
 
 
 def test_a_counter_named_without_total_is_read_by_its_shape() -> None:

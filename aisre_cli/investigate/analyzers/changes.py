@@ -649,6 +649,11 @@ WORST_MIN_REL = 0.1
 than the old pods' before being worst counts: a steady 2% difference is not harm."""
 
 
+QUIET_MIN = 3
+"""Points each side needs in the minutes before the incident to compare a new version's
+pods with its old ones there (`_shared`)."""
+
+
 def _shared(
     new: list[Series],
     old: list[Series],
@@ -685,11 +690,6 @@ def _shared(
     if grew <= scale or old_grew <= 0.0:
         return 0.0
     return min(1.0, old_grew / grew)
-
-
-QUIET_MIN = 3
-"""Points each side needs in the minutes before the incident to compare a new version's
-pods with its old ones there (`_shared`)."""
 
 
 def _worst_pod(

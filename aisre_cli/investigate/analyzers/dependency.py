@@ -78,11 +78,12 @@ def without_bygone(
     alert: float,
 ) -> dict[str, DependencyFinding]:
     """`dead`, where a dependency shows nothing going on of its own (no bad reading, no
-    new or spiking log line of its own that is not over: `logs.over_before`), read as `recent` reads
-    it: from its callers' errors without those over well before the page (a restart's
-    minute of refused connections ten minutes before it), or not at all. It came back;
-    the page is about something else. One whose own errors went on (it restarted into a
-    bad configuration) keeps every reading: the burst is when its trouble began."""
+    new or spiking log line of its own that is not over: `logs.over_before`), read as
+    `recent` reads it: from its callers' errors without those over well before the page
+    (a restart's minute of refused connections ten minutes before it), or not at all.
+    It came back; the page is about something else. One whose own lines went on (it
+    restarted into a bad configuration) keeps every reading: the burst is when its
+    trouble began."""
     from aisre_cli.investigate.analyzers.logs import over_before
 
     def going_on(s: str) -> bool:

@@ -71,8 +71,8 @@ IN_PROGRESS = re.compile(
 `sidekiq_active_workers_count`, php-fpm's `active_processes`), a proxy's client
 connections (nginx's `nginx_connections_writing`, OpenResty's `nginx_http_connections`
 by state, HAProxy's `current_sessions`: its limit, `worker_connections` or `maxconn`,
-is rarely exported), requests in flight. By Little's law they grow with how long each piece of work
-takes, so they follow a slowdown as much as they cause one."""
+is rarely exported), requests in flight. By Little's law they grow with how long each
+piece of work takes, so they follow a slowdown as much as they cause one."""
 SLOWED_EXPLAINS = 0.8
 """How much of such a count rising a slowdown of the same service as early explains (or
 one of the services it calls: `deeper`). At half, goroutines tripling with the latency,
@@ -386,6 +386,10 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         if far_from_limit(scene, f) or (f.family == "connections" and headroom(scene, f)):
             # what the reading says, not more: it rose, and nothing ran out
             claim = f"{whose}'s {res} use rose{detail} but stayed well under its limit"
+            detail, sep = "", ", and"
+        elif f.family == "disk" and disk_io(n):
+            # bytes or operations a second: load on the disk, no limit reached (`IO_SHARE`)
+            claim = f"{whose}'s disk I/O rose{detail}, load on it more than a disk running out"
             detail, sep = "", ", and"
     elif cap is not None:
         said = ", ".join(sorted(cap.reasons, key=lambda r: -cap.reasons[r])[:2])
