@@ -674,9 +674,7 @@ def analyze_context(
     if dead and len(recent) < len(log_stats.findings):
         # its callers' bursts over well before the page, at a service showing nothing
         # going on of its own, are the tail of something else (`dep_an.without_bygone`)
-        dead = dep_an.without_bygone(
-            dead, dead_from(recent), log_stats.findings, metric_findings, alert_ts
-        )
+        dead = dep_an.without_bygone(dead, dead_from(recent), recent, metric_findings)
     if not topo.depends_on and log_stats.findings:
         from_logs = dep_an.mention_topology(log_stats.findings, known, ctx.logs)
         if any(from_logs.depends_on.values()):

@@ -73,26 +73,22 @@ class DependencyFinding:
 def without_bygone(
     dead: dict[str, DependencyFinding],
     recent: dict[str, DependencyFinding],
-    logs: list[LogFinding],
+    recent_logs: list[LogFinding],
     metrics: list[MetricFinding],
-    alert: float,
 ) -> dict[str, DependencyFinding]:
     """`dead`, where a dependency shows nothing going on of its own (no bad reading, no
-    new or spiking log line of its own that is not over: `logs.over_before`), read as
-    `recent` reads it: from its callers' errors without those over well before the page
-    (a restart's minute of refused connections ten minutes before it), or not at all.
-    It came back; the page is about something else. One whose own lines went on (it
-    restarted into a bad configuration) keeps every reading: the burst is when its
-    trouble began."""
-    from aisre_cli.investigate.analyzers.logs import over_before
-
-    def going_on(s: str) -> bool:
-        own = any(x.service == s and not over_before(x, alert) for x in logs)
-        return own or any(f.series.service == s and f.bad for f in metrics)
-
+    new or spiking log line of its own among `recent_logs`: those not over well before
+    the page, `logs.over_before`), read as `recent` reads it: from its callers' errors
+    among `recent_logs` only (without a restart's minute of refused connections ten
+    minutes before the page), or not at all. It came back; the page is about something
+    else. One whose own lines went on (it restarted into a bad configuration) keeps every
+    reading: the burst is when its trouble began."""
+    going_on = {x.service for x in recent_logs} | {
+        f.series.service for f in metrics if f.bad and f.series.service
+    }
     out: dict[str, DependencyFinding] = {}
     for s, d in dead.items():
-        keep = d if going_on(s) else recent.get(s)
+        keep = d if s in going_on else recent.get(s)
         if keep is not None:
             out[s] = keep
     return out
