@@ -76,6 +76,18 @@ def e(
             e("EssentialContainerExited", "Essential container in task exited", exit_code=139),
             ("crash", "exit"),
         ),
+        # Docker's own events: a container that died, by its exit code; the kernel's
+        # OOM kill of one
+        (
+            e(
+                "die",
+                "container die 528f5ff28d67 (exitCode=137, image=memcached:1.6.7)",
+                exitCode=137,
+            ),
+            ("crash", "oom"),
+        ),
+        (e("die", "container die 1f2e (exitCode=139, image=app:1)"), ("crash", "exit")),
+        (e("oom", "container oom 87f7a29c2f1a (image=redis:6.2.4)"), ("crash", "oom")),
         (e("Terminated", "", exit_code="1"), ("crash", "exit")),
         (e("ContainerStatus", "last state", restart_count=4), ("crash", "restart")),
         # pod state as the Kubernetes source reports it
@@ -165,6 +177,7 @@ def test_classification_by_meaning(event: Event, want: tuple[str, str]) -> None:
         # Warnings that say nothing about a fault of the service
         e("Error", "container app exited", exit_code=0),
         e("EssentialContainerExited", "Essential container in task exited", exit_code=0),
+        e("die", "container die 4fcf (exitCode=0, image=app:1)", exitCode=0),
         e("FailedScheduling", "0/3 nodes are available: 3 node(s) had untolerated taint"),
         e("FailedMount", "Unable to attach or mount volumes: timed out waiting for the condition"),
         e("Unhealthy", "something is off"),

@@ -557,6 +557,28 @@ def test_template_is_capped() -> None:
         # Elasticsearch/OpenSearch say a disk is filling before it is full
         ("high disk watermark [90%] exceeded on node-1, shards will be relocated", {"disk"}),
         ("flood stage disk watermark [95%] exceeded; all indices set read-only", {"disk"}),
+        # what client libraries say when they cannot reach their server
+        (
+            "(PostStorageHandler.h:217:ReadPosts) Memcached error: SERVER IS MARKED DEAD,"
+            " host: post-storage-memcached:11211 -> libmemcached/connect.cc:131",
+            {"dependency"},
+        ),
+        ("Memcached error: CONNECTION FAILURE, host: cache:11211", {"dependency"}),
+        (
+            "com.mysql.cj.jdbc.exceptions.CommunicationsException: Communications link failure",
+            {"dependency"},
+        ),
+        (
+            "[Producer clientId=p-1] Connection to node 2 (kafka-2/10.0.0.7:9092) could"
+            " not be established. Broker may not be available.",
+            {"dependency"},
+        ),
+        ("mongoc: No suitable servers found (`serverSelectionTryOnce` set)", {"dependency"}),
+        (
+            "psycopg2.OperationalError: server closed the connection unexpectedly",
+            {"dependency"},
+        ),
+        ("checkout completed; connection reused", {None}),
         ("payment declined by issuer", {None}),
         # a store that refuses writes: failing its callers, though up
         (

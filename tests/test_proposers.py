@@ -3241,6 +3241,39 @@ def test_a_surge_one_caller_passed_on_is_demand_though_another_caller_stayed_fla
     assert internal_load(sc, "api", 0.08) == 0.0  # type: ignore[arg-type]
 
 
+def test_a_surge_behind_callers_with_no_series_is_read_at_the_nearest_seen_above() -> None:
+    """`internal_load` through callers that have no request series of their own (C++
+    services behind a proxy that counts the requests): the proxy above them is where
+    outside demand is seen. A cache's 13x behind a proxy that stayed flat came from
+    inside (a refill after its restart, retries); with the proxy surging too it is
+    demand; and a way up that ends at an unseen caller with no callers of its own
+    (a batch job, unmeasured) may be where it entered: nothing to discount."""
+    from types import SimpleNamespace
+
+    from aisre_cli.investigate.proposers.traffic import INTERNAL_DISCOUNT, internal_load
+
+    topo = Topology(
+        depends_on={
+            "proxy": ["svc"],
+            "svc": ["cache"],
+            "cache": [],
+        }
+    )
+    observed = {"proxy": {"traffic"}, "cache": {"traffic"}}
+
+    def load(surged: dict[str, tuple[float, float]], t: Topology = topo) -> float:
+        sc = SimpleNamespace(
+            has_topo=True, topo=t, fnd=SimpleNamespace(observed=observed), surge_at=surged
+        )
+        return internal_load(sc, "cache", 0.9)  # type: ignore[arg-type]
+
+    assert load({}) == INTERNAL_DISCOUNT
+    assert load({"proxy": (0.9, FAULT)}) == 0.0
+    # a second way up, through an unseen caller nothing calls: demand may enter there
+    cron = Topology(depends_on={**topo.depends_on, "cron": ["cache"]})
+    assert load({}, cron) == 0.0
+
+
 def test_a_surge_nothing_degraded_after_is_no_traffic_surge() -> None:
     """More requests that the service and everything it calls took in their stride are
     not a cause: no `traffic_surge` without a degradation that follows it. (Here db was
@@ -5271,6 +5304,12 @@ def test_a_short_name_of_one_service_is_that_service_and_so_is_its_iis_pool() ->
         ing = series("nginx_ingress_requests_rate", f"api-{side}", 30.0)
         r = run(replace(ctx, series=[*ctx.series, ing]))
         assert {s.name: s.service for s in r.ctx.series}["nginx_ingress_requests_rate"] == "api"
+    # … or its brokers (a certificate of a bus' brokers), or its headless Service
+    for part_name in ("orders-db-broker", "orders-db-brokers", "orders-db-headless"):
+        cert = series("certmanager_certificate_expiration_timestamp_seconds", part_name, 9.0)
+        k = run(replace(ctx, series=[*ctx.series, cert]))
+        got = {s.name: s.service for s in k.ctx.series}
+        assert got["certmanager_certificate_expiration_timestamp_seconds"] == "orders-db"
     # … not another service whose name extends it
     other = series("http_requests_total", "orders-db-exporter", 3.0)
     c = run(replace(ctx, series=[*ctx.series, other]))
@@ -7079,6 +7118,55 @@ def test_a_callee_that_relays_its_own_callees_failure_is_not_down() -> None:
     relayed = dep_an.find_dead([], [lf("web", nested), own], known)
     assert "search" not in relayed and "rate" in relayed
     assert "search" in dep_an.find_dead([], [lf("web", single)], known)
+
+
+def test_a_socket_error_names_the_peer_it_could_not_reach_by_host_and_port() -> None:
+    """OpenResty's `[lua] compose-post.lua:76: compostPost Failed: Failed to connect to
+    Redis (timeline-redis:6379): Connection refused` names two known services: the
+    script that raised it (compose-post's) and, by host and port, the store it could
+    not reach. The store is the one down (`at_port`); a line naming one service only
+    keeps it, and so does a line naming none by a port."""
+    from aisre_cli.investigate.analyzers.logs import LogFinding
+
+    def lf(svc: str, text: str, family: str | None = "dependency") -> LogFinding:
+        return LogFinding(svc, text, "error", family, 0, 10, 10.0, True, FAULT, 0.8)
+
+    known = {"nginx", "compose-post", "timeline-redis"}
+    said = (
+        "[lua] compose-post.lua:76: compostPost Failed: Failed to connect to Redis"
+        " (timeline-redis:6379): Connection refused"
+    )
+    assert set(dep_an.find_dead([], [lf("nginx", said)], known)) == {"timeline-redis"}
+    timeout = "[lua] compose-post.lua:76: compostPost Failed: connection refused"
+    assert set(dep_an.find_dead([], [lf("nginx", timeout)], known)) == {"compose-post"}
+    both = "could not connect to compose-post or timeline-redis"
+    assert set(dep_an.find_dead([], [lf("nginx", both)], known)) == {
+        "compose-post",
+        "timeline-redis",
+    }
+    assert dep_an.at_port(["a-b", "c-d"], "failed to reach c-d:5432 for a-b") == ["c-d"]
+
+
+def test_a_callee_that_cannot_reach_its_own_store_is_not_blamed_by_its_callers_words() -> None:
+    """compose-post's errors name timeline (`Failed to send write-user-timeline to
+    timeline`), which it calls; timeline's own lines say it cannot reach its Redis
+    (refused). timeline relays that failure: its callers' words name the messenger, and
+    the store is the one down (`find_dead` leaves a callee that is itself a caller of a
+    store it cannot reach out of `_named_by_callers`)."""
+    from aisre_cli.investigate.analyzers.logs import LogFinding
+
+    def lf(svc: str, text: str, family: str | None) -> LogFinding:
+        return LogFinding(svc, text, "error", family, 0, 10, 10.0, True, FAULT, 0.8)
+
+    known = {"compose-post", "timeline", "timeline-redis"}
+    calls = Topology(depends_on={"compose-post": ["timeline"], "timeline": ["timeline-redis"]})
+    sent = lf("compose-post", "Failed to send write-user-timeline to timeline", None)
+    own = lf("timeline", "Failed to connect to Redis (timeline-redis:6379): refused", "dependency")
+    found = dep_an.find_dead([], [sent, own], known, calls=calls)
+    assert set(found) == {"timeline-redis"}
+    # with timeline's own lines saying nothing of its store, its callers' words stand
+    alone = dep_an.find_dead([], [sent], known, calls=calls)
+    assert set(alone) == {"timeline"}
 
 
 @pytest.mark.parametrize(

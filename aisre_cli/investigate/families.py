@@ -1001,7 +1001,16 @@ DOWN_LOG = (
     r"connection refused|connect: connection refused|econnrefused|"
     r"could not connect|unable to connect|failed to connect|connection to .* failed|"
     r"connection to \S+ refused|service unavailable|"
-    r"name or service not known|no healthy upstream|upstream connect error"
+    r"name or service not known|no healthy upstream|upstream connect error|"
+    # what client libraries say when they cannot reach their server: MySQL Connector/J's
+    # `Communications link failure`, libmemcached's `CONNECTION FAILURE` and `SERVER IS
+    # MARKED DEAD` / `… DISABLED UNTIL TIMED RETRY`, the Kafka client's `Connection to
+    # node 1 (…) could not be established. Broker may not be available.`, the MongoDB C
+    # driver's `No suitable servers found`, libpq's `server closed the connection
+    # unexpectedly` (the server process terminated)
+    r"communications link failure|connection failure|marked (as )?dead|"
+    r"disabled until timed retry|could not be established|broker may not be available|"
+    r"no suitable servers? found|server closed the connection unexpectedly"
 )
 """A client that could not reach the server at all: refused, unreachable, no upstream;
 or a server that turned it away unserved (`503 Service Unavailable`)."""

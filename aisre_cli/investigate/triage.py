@@ -191,14 +191,16 @@ def observed_families(series: list[Series], matcher: FamilyMatcher) -> dict[str,
 _PART = re.compile(
     r"(?:(?:instance|node|replica|reader|writer|primary|secondary|shard|master)-?)?\d+"
     r"|reader|writer|primary|secondary|replicas?|master|leader|follower"
-    r"|stable|canary|preview|active|baseline",
+    r"|stable|canary|preview|active|baseline|brokers?|headless",
     re.IGNORECASE,
 )
 """What a name adds to its service's to name one of its parts: an instance, a node, a
 replica, a shard, the primary as Helm charts name it (`-instance-1`, `-reader`, `-2`,
 Bitnami's `redis-master`), the pods of one side of a rollout as the Services that route
 to them are named (Argo Rollouts' `-stable`/`-canary` and `-active`/`-preview`,
-Flagger's `-primary`/`-canary`); not another word (`rw-trip-express` is no part of
+Flagger's `-primary`/`-canary`), a message bus' brokers (`kafka-broker-tls`, the
+certificate of kafka's brokers; Strimzi's `-kafka-brokers`), a StatefulSet's headless
+Service (Bitnami's `-headless`); not another word (`rw-trip-express` is no part of
 rw-trip)."""
 _POOL_SUFFIX = re.compile(r"[-_.]?(?:app)?pool$", re.IGNORECASE)
 """IIS names an application's pool after it (`BookingPool`, `Records_AppPool`), and

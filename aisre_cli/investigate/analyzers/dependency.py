@@ -230,6 +230,24 @@ def _name_rx(name: str) -> re.Pattern[str]:
     return re.compile(f"(?<![\\w-])(?:{named}|{client}|{method})")
 
 
+_SOURCE_FILES = frozenset(
+    {"java", "kt", "scala", "py", "go", "js", "ts", "rb", "cs", "cpp", "cc", "h", "hpp", "rs"}
+    | {"lua", "php", "ex", "exs", "erl"}
+)
+"""What a stack frame's `(Thread.java:833)` ends in: a file and a line, not a host."""
+
+
+def at_port(hit: list[str], text: str) -> list[str]:
+    """Of the services a failed call's line names, those it names by host and port
+    where it names some so (`Failed to connect to Redis (user-timeline-redis:6379)`):
+    a socket error names the peer it could not reach that way, and the other names
+    are where it was raised (OpenResty's `[lua] compose-post.lua:76:`), or the caller."""
+    if len(hit) < 2:
+        return hit
+    ported = [s for s in hit if re.search(rf"(?<![\w-]){re.escape(s)}:\d{{2,5}}\b", text, re.I)]
+    return ported or hit
+
+
 _CODE_WORD = r"(?:client|stub)s?(?![a-z])"
 """The word code names a peer's caller by, right after the peer's name in one identifier."""
 _RPC_VERB = r"(?:get|list|make|create|update|delete|check|fetch)"
@@ -633,7 +651,9 @@ def find_dead(
                 # code = Unavailable`): it is up and relays a deeper failure, which its
                 # own errors tell
                 continue
-            hit = [svc for svc, rx in rxs.items() if svc != lf.service and rx.search(text)]
+            hit = at_port(
+                [svc for svc, rx in rxs.items() if svc != lf.service and rx.search(text)], text
+            )
             if not hit and calls is not None and stores:
                 store = store_named(text, lf.service, calls, stores)
                 hit = [store] if store is not None else []
@@ -676,7 +696,9 @@ def find_dead(
                 told.setdefault(f.series.service, []).append(f.onset)
         _measured_by_callers(out, metric_findings, known_services, told, aliases, timeouts_cut)
         if calls is not None:
-            _named_by_callers(out, log_findings, calls, logs, moved | set(out))
+            # (a callee that itself cannot reach what it calls relays that failure)
+            relaying = {c for d in out.values() if d.unreachable for c in d.callers}
+            _named_by_callers(out, log_findings, calls, logs, moved | set(out) | relaying)
     return out
 
 
@@ -688,10 +710,6 @@ failure of a call it made itself."""
 _HOST_PORT = re.compile(r"(?<![\w.-])((?:[a-z0-9-]++\.)++[a-z]{2,}+):\d{2,5}\b", re.IGNORECASE)
 """A host by its name and port (`api.routeatlas.io:443`), as socket errors name it; a
 class name (`java.lang.Error`) has no port."""
-
-
-_SOURCE_FILES = frozenset({"java", "kt", "scala", "py", "go", "js", "ts", "rb", "cs", "cpp", "rs"})
-"""What a stack frame's `(Thread.java:833)` ends in: a file and a line, not a host."""
 
 
 def _hosts_in(text: str) -> set[str]:
@@ -813,8 +831,9 @@ def _named_by_callers(
     """Callers' new error lines (no dependency or network family: those are read
     above) that name a service they call, per the topology, where that service shows
     nothing of its own (not in `moved`: no bad reading, no other reason to think it
-    down). A callee in trouble of its own is read by what it shows; callers naming it
-    are then its victims, and say nothing new."""
+    down; `find_dead` also leaves out a callee whose own lines say it cannot reach what
+    it calls: it relays that failure). A callee in trouble of its own is read by what
+    it shows; callers naming it are then its victims, and say nothing new."""
     for lf in log_findings:
         if lf.family is not None or lf.level not in ("error", "fatal"):
             continue

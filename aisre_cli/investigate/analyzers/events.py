@@ -120,14 +120,19 @@ _IMAGE = re.compile(
     re.I,
 )
 _CONFIG_REF = re.compile(r"configmap|secret|couldn't find key|couldn.t find key", re.I)
-_EXIT = re.compile(r"exit(?:ed)?(?: with)?(?: code|status)?[ :=]*(\d{1,3})", re.I)
+_EXIT = re.compile(r"exit(?:ed)?(?: with)?(?:[ _]?code| status)?[ :=]*(\d{1,3})", re.I)
+"""An exit code in a message: `exit code 143`, `exited with 1`, and as `docker events`
+prints a container's death, `container die 528f… (exitCode=137, image=…)`."""
 _FAULT_EXIT = {137, 143, 1}
 """The exit codes that say most: SIGKILL (OOM or liveness kill), SIGTERM, an app error."""
-_EXITED = frozenset({"error", "terminated", "containerdied", "died", "essentialcontainerexited"})
+_EXITED = frozenset(
+    {"error", "terminated", "containerdied", "die", "died", "essentialcontainerexited"}
+)
 """Reasons that say a container exited, its exit code saying how: Kubernetes' `Error` /
-`Terminated`, Docker's `die`, and Amazon ECS's stop code `EssentialContainerExited` (a
-task stopped because its essential container exited: `OutOfMemoryError: Container
-killed due to memory usage`, exit 137, or its own non-zero exit)."""
+`Terminated`, Docker's `die` (`docker events`' action, its `exitCode` attribute), and
+Amazon ECS's stop code `EssentialContainerExited` (a task stopped because its essential
+container exited: `OutOfMemoryError: Container killed due to memory usage`, exit 137,
+or its own non-zero exit)."""
 _INSUFFICIENT = re.compile(r"insufficient (cpu|memory|ephemeral-storage|pods|nvidia)", re.I)
 _QUOTA = re.compile(r"exceeded quota|quota exceeded", re.I)
 _PROBE = re.compile(r"(readiness|liveness|startup) probe (failed|errored)", re.I)
@@ -200,7 +205,8 @@ def classify(e: Event) -> Meaning | None:
     if r == "failedmount" and _CONFIG_REF.search(msg):
         return Meaning("config", "config", 0.8)
     # --- the container dies
-    if r in ("oomkilled", "oomkilling") or (r in _EXITED and _OOM.search(msg)):
+    # (Docker's own event for the kernel killing a container for its memory is `oom`)
+    if r in ("oomkilled", "oomkilling", "oom") or (r in _EXITED and _OOM.search(msg)):
         return Meaning("crash", "oom", 0.9, node_scope=False, resource="memory")
     if r == "crashloopbackoff":
         return Meaning("crash", "backoff", 0.9)

@@ -51,11 +51,37 @@ def internal_load(scene: Scene, s: str, size: float = 1.0) -> float:
         return 0.0
     callers = scene.topo.callers(s)
     seen = [x for x in callers if "traffic" in scene.fnd.observed.get(x, set())]
+    if not seen:
+        seen = _seen_above(scene, s)
+        callers = seen
     if not seen or any(
         x in scene.surge_at and scene.surge_at[x][0] >= CALLER_SURGE_SHARE * size for x in callers
     ):
         return 0.0
     return INTERNAL_DISCOUNT
+
+
+def _seen_above(scene: Scene, s: str) -> list[str]:
+    """The nearest services above `s` whose request rates are seen, on every way up to
+    it through callers that have none (C++ services behind a proxy that measures the
+    requests: the proxy is where outside demand is seen). Empty where a way up ends at
+    a caller unseen with no callers of its own: demand may enter there, unmeasured."""
+    found: list[str] = []
+    seen: set[str] = {s}
+    stack = list(scene.topo.callers(s))
+    while stack:
+        x = stack.pop()
+        if x in seen:
+            continue
+        seen.add(x)
+        if "traffic" in scene.fnd.observed.get(x, set()):
+            found.append(x)
+            continue
+        up = scene.topo.callers(x)
+        if not up:
+            return []
+        stack.extend(up)
+    return sorted(found)
 
 
 RELAY_S = 300.0
