@@ -596,6 +596,41 @@ def test_optional_files_may_be_missing(tmp_path: Path) -> None:
         # no pod (Nomad, Docker): the application's container, not a sidecar's
         ({"job": "cadvisor", "container": "geocoder"}, "geocoder"),
         ({"job": "cadvisor", "container": "istio-proxy"}, None),
+        # cAdvisor on plain Docker: the container's `name`; a Swarm task's service with
+        # its stack taken off, Compose's own service label, a replica's number dropped
+        (
+            {
+                "job": "cadvisor",
+                "name": "cinder_api",
+                "image": "registry:4000/openstack.kolla/cinder-api:2024.1",
+                "id": "/docker/5ddf77024323",
+            },
+            "cinder_api",
+        ),
+        (
+            {
+                "name": "socialnetwork_post-storage-memcached.1.iqjc644abhe3ldwmknnnxgqjh",
+                "container_label_com_docker_swarm_service_name": (
+                    "socialnetwork_post-storage-memcached"
+                ),
+            },
+            "post-storage-memcached",
+        ),
+        (
+            {"name": "sn_text-service.1.fse3ihklnc4sjskt9opqfr6nv", "image": "dsb/sn:1"},
+            "text-service",
+        ),
+        (
+            {
+                "name": "shop_cart_1",
+                "image": "shop/cart:3",
+                "container_label_com_docker_compose_service": "cart",
+            },
+            "cart",
+        ),
+        ({"name": "shop-worker-2", "id": "/system.slice/docker-ab12.scope"}, "shop-worker"),
+        # a `name` that is no container's (no image, no cgroup id) names nothing
+        ({"name": "orders"}, None),
         # an OpenTelemetry collector's receiver as `namespace/name`: the Redis it read
         # is in `service_name`, not "redis" (two Redises were one service)
         ({"job": "otel-collector/redis", "service_name": "redis-sessions"}, "redis-sessions"),

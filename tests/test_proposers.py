@@ -5317,6 +5317,75 @@ def test_a_short_name_of_one_service_is_that_service_and_so_is_its_iis_pool() ->
     assert a.ctx.alert.service == "booking-web" and a.ctx.alerts[0].service == "booking-web"
 
 
+def test_a_load_balancers_backend_pools_are_the_services_behind_them() -> None:
+    """HAProxy's series of a backend pool (Kolla's `nova_api_back`, `be_api`, the
+    built-in exporter's `proxy` label) count the answers of the service behind it, and a
+    page on one is on that service; its frontends' series and a pool naming no service
+    stay the proxy's. A pool of a service nothing else names (no topology, no logs of
+    it) is still that service's (`keystone_internal_back` is keystone). A Docker
+    container's name (`api_svc`) takes the spelling the rest of the data gives it, and a
+    series scraped by its product's daemon name alone (`job="mysqld"`) is the one
+    service running that product."""
+
+    def lb(name: str, pool: str, key: str = "backend") -> Series:
+        return series(name, "haproxy", 0.01, 0.3, labels={"job": "haproxy", key: pool})
+
+    extra = [
+        lb("haproxy_backend_http_responses_total", "api_back"),
+        lb("haproxy_server_up", "be_api", key="proxy"),
+        lb("haproxy_backend_response_time_average_seconds", "keystone_internal_back"),
+        lb("haproxy_frontend_http_responses_total", "api_front"),
+        # (a frontend called after the service, as the built-in exporter labels it)
+        lb("haproxy_frontend_http_requests_total", "api", key="proxy"),
+        lb("haproxy_backend_current_sessions", "stats"),
+    ]
+    ctx = context(extra)
+    ctx.topology = Topology(depends_on={"haproxy": ["web"], "web": ["api"], "api": []})
+    page = Alert(
+        id="a2",
+        name="HAProxyBackendHigh5xxRate",
+        service=None,
+        labels={"alertname": "HAProxyBackendHigh5xxRate", "backend": "api_back"},
+        starts_at=_dt(ALERT),
+    )
+    ctx.alert, ctx.alerts = page, [page, *ctx.alerts]
+    a = run(ctx)
+    got = {s.name: s.service for s in a.ctx.series}
+    assert got["haproxy_backend_http_responses_total"] == "api"
+    assert got["haproxy_server_up"] == "api"
+    assert got["haproxy_backend_response_time_average_seconds"] == "keystone"
+    assert got["haproxy_frontend_http_responses_total"] == "haproxy"
+    assert got["haproxy_frontend_http_requests_total"] == "haproxy"
+    assert got["haproxy_backend_current_sessions"] == "haproxy"
+    assert a.ctx.alert.service == "api"
+    # a container named as Docker names it, and a database scraped as its daemon
+    box = series(
+        "container_cpu_usage_seconds_total",
+        "x",
+        0.2,
+        labels={"name": "api_svc", "image": "reg/api-svc:1", "id": "/docker/ab"},
+    )
+    box = replace(
+        box, service="api_svc", labels={k: v for k, v in box.labels.items() if k != "service"}
+    )
+    db = series("mysql_global_status_threads_connected", "mysqld", 5.0, labels={"job": "mysqld"})
+    # … not a pod's workload called after its product (the StatefulSet `memcached`,
+    # paged on through its metrics Service `memcached-metrics`)
+    pod = series(
+        "memcached_up", "memcached", 1.0, labels={"job": "memcached", "pod": "memcached-0"}
+    )
+    ctx2 = context([box, db, pod])
+    ctx2.topology = Topology(
+        depends_on={"web": ["api-svc", "mariadb"], "api-svc": [], "mariadb": []}
+    )
+    other = Alert(id="a3", name="MemcachedDown", service="memcached-metrics", starts_at=_dt(ALERT))
+    ctx2.alerts = [*ctx2.alerts, other]
+    got2 = {s.name: s.service for s in run(ctx2).ctx.series}
+    assert got2["container_cpu_usage_seconds_total"] == "api-svc"
+    assert got2["mysql_global_status_threads_connected"] == "mariadb"
+    assert got2["memcached_up"] == "memcached"
+
+
 def test_a_machines_own_log_is_read_as_the_services_on_each_records_machine() -> None:
     """Winlogbeat ships every machine's event log as one file (`windows-events`), each
     record naming its machine only (`LogTable.hosts`). A record is the service's named

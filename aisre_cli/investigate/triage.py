@@ -419,7 +419,7 @@ def _align_services(ctx: Context, topo: Topology) -> Topology:
       the series, topology or alerts know it, spelled as they spell it.
     Names the rest of the data knows as they are, or whose workload it does not know,
     stay as they are."""
-    from aisre_cli.sources.bundle import workload_of
+    from aisre_cli.sources.bundle import docker_service, workload_of
 
     def resolver(known: set[str]) -> Callable[[set[str]], dict[str, str]]:
         by_key: dict[str, str] = {}
@@ -438,6 +438,15 @@ def _align_services(ctx: Context, topo: Topology) -> Topology:
 
         return canon
 
+    # a Docker container's name (`neutron_server`) is the weakest name a service has: it
+    # takes the spelling the topology, the logs, the alerts or other series give it
+    docker = [s for s in ctx.series if s.service and s.service == docker_service(s.labels)]
+    if docker:
+        said = (
+            topo.services() | set(ctx.logs.service) | {x.service for x in ctx.alerts if x.service}
+        )
+        dashed = {s.service for s in ctx.series if s.service and "-" in s.service}
+        ctx.series = _spelled_as(ctx.series, said, dashed, only=set(map(id, docker)))
     observed = {s.service for s in ctx.series if s.service} | {
         x.service for x in ctx.alerts if x.service
     }
@@ -479,10 +488,27 @@ def _align_services(ctx: Context, topo: Topology) -> Topology:
         plain = named | set(ctx.logs.service) | {x.service for x in ctx.alerts if x.service}
         plain |= {s.service for s in ctx.series if s.service and s.service not in marked}
         routed = {n: b for n in marked - plain if (b := backend_of(n, plain)) is not None}
+    # a load balancer's series of a backend pool (HAProxy's `nova_api_back`), and a page
+    # on one: the service behind it, where the pool's name is one the rest of the data
+    # names
+    said = named | set(ctx.logs.service) | {x.service for x in ctx.alerts if x.service}
+    pools = metric_an.attribute_proxy_pools(
+        metric_an.attribute_product_jobs(ctx.series, said), said
+    )
+    pool_names = {
+        a.service for a, b in zip(pools, ctx.series, strict=True) if a is not b and a.service
+    }
+    dashed = {x.service for x in pools if x.service and "-" in x.service}
+    pools = _spelled_as(pools, said | pool_names, dashed)
+    pooled = any(a is not b for a, b in zip(pools, ctx.series, strict=True))
+    if pooled:
+        ctx.series = pools
+        _alerts_of_pools(ctx, said)
     if routed:
         ctx.series = [
             replace(s, service=routed[s.service]) if s.service in routed else s for s in ctx.series
         ]
+    if routed or pooled:
         known = (
             named
             | {s.service for s in ctx.series if s.service}
@@ -515,6 +541,59 @@ def _align_services(ctx: Context, topo: Topology) -> Topology:
             ]
     _resolve_peers(ctx, known, canon)
     return topo
+
+
+def _spelled_as(
+    series: list[Series], said: set[str], also: set[str], only: set[int] | None = None
+) -> list[Series]:
+    """Series whose service the topology, logs and alerts (`said`), else other series
+    (`also`: names in dashes, as services are spelled), spell otherwise only in case and
+    separators (cAdvisor's Docker container `cinder_api`, the logs' cinder-api), read in
+    that spelling, where one name is so spelled; with `only`, those series (by `id`)
+    alone. The same objects where nothing moves."""
+
+    def keyed(names: set[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for n in sorted(names):
+            out.setdefault(alert_service.squash(n), []).append(n)
+        return out
+
+    first, second = keyed(said), keyed(also - said)
+
+    def respelled(s: Series) -> Series:
+        if not s.service or (only is not None and id(s) not in only):
+            return s
+        if s.service in said:
+            return s
+        key = alert_service.squash(s.service)
+        hit = first.get(key) or second.get(key, [])
+        return replace(s, service=hit[0]) if len(hit) == 1 and hit[0] != s.service else s
+
+    return [respelled(s) for s in series]
+
+
+def _alerts_of_pools(ctx: Context, services: set[str]) -> None:
+    """Pages on a load balancer's backend pool (`HAProxyBackendHigh5xxRate{backend=
+    "keystone_internal_back"}`) read as the service behind it, as its series are
+    (`metrics.attribute_proxy_pools`): the symptom paged on is that service's answers."""
+    from aisre_cli.investigate.alert_service import squash
+
+    by_key: dict[str, str] = {}
+    for x in sorted(services):
+        by_key.setdefault(squash(x), x)
+
+    def moved(a: Alert) -> Alert:
+        pool = a.labels.get("backend") or a.labels.get("proxy")
+        # (HAProxy's page by its rule's name where the alert names no job:
+        # `HaproxyBackendDown`, `HAProxyBackendHigh5xxRate`)
+        of_proxy = metric_an.product_of_name(a.service or "") == "haproxy"
+        if not pool or not (of_proxy or a.name.lower().startswith("haproxy")):
+            return a
+        who = metric_an.pool_service(pool, by_key)
+        return a.model_copy(update={"service": who}) if who and who != a.service else a
+
+    ctx.alerts = [moved(a) for a in ctx.alerts]
+    ctx.alert = moved(ctx.alert)
 
 
 def _resolve_peers(

@@ -747,7 +747,44 @@ def service_of(labels: dict[str, str], service_labels: Sequence[str]) -> str | N
     container = labels.get("container") or labels.get("container_name")
     if container and container.lower() not in _NOT_APP_CONTAINERS:
         return container
-    return None
+    return docker_service(labels)
+
+
+_SWARM_TASK = re.compile(r"^(?P<service>.+)\.\d+\.[a-z0-9]{20,}$")
+"""A Swarm task's container name: `<stack>_<service>.<slot>.<task id>`."""
+_REPLICA_INDEX = re.compile(r"[-_]\d{1,3}$")
+"""Compose's replica number at the end of a container's name (`shop_cart_1`)."""
+
+
+def docker_service(labels: dict[str, str]) -> str | None:
+    """The service of a container cAdvisor reports on plain Docker (its series carry
+    the container's `name`, its `image` and cgroup `id`, not a pod): Compose's own
+    service label; Swarm's service (`<stack>_<service>`, the stack's name taken off);
+    else the container's name, less a Swarm task's slot and id or Compose's replica
+    number (Kolla's `nova_api`, read as nova-api where the rest of the data spells it
+    so). None for labels of no Docker container."""
+    compose = labels.get("container_label_com_docker_compose_service")
+    if compose:
+        return compose
+    swarm = labels.get("container_label_com_docker_swarm_service_name")
+    name = labels.get("name", "")
+    if not swarm and not (
+        name
+        and (
+            labels.get("image")
+            or labels.get("id", "").startswith(("/docker", "/system.slice/docker"))
+        )
+    ):
+        return None
+    task = _SWARM_TASK.match(name) if name else None
+    if swarm or task:
+        full = swarm or (task.group("service") if task else "")
+        stack = labels.get("container_label_com_docker_stack_namespace", "")
+        if stack and full.startswith(stack + "_"):
+            return full[len(stack) + 1 :]
+        _, sep, rest = full.partition("_")
+        return rest if sep and len(rest) >= 3 else full
+    return _REPLICA_INDEX.sub("", name.lstrip("/")) or None
 
 
 _JMX_JOB = re.compile(r"[-_]jmx$", re.IGNORECASE)

@@ -46,7 +46,7 @@ import re
 import warnings
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -1014,9 +1014,9 @@ PRODUCT_WORDS: dict[str, tuple[str, ...]] = {
     "memcached": ("memcached",),
     "rabbitmq": ("rabbitmq", "rabbit"),
     "kafka": ("kafka",),
-    "mysql": ("mysql", "mariadb"),
+    "mysql": ("mysql", "mariadb", "mysqld"),
     "pg": ("postgres", "postgresql", "pg"),
-    "mongodb": ("mongo", "mongodb"),
+    "mongodb": ("mongo", "mongodb", "mongod"),
     "elasticsearch": ("elasticsearch", "opensearch"),
     "coredns": ("coredns",),
     "etcd": ("etcd",),
@@ -1052,6 +1052,14 @@ def product_of(s: Series) -> str:
     return metric.split("_", 1)[0].lower() if "_" in metric else ""
 
 
+def product_of_name(name: str) -> str | None:
+    """The product (`PRODUCT_WORDS`) a service's name says it runs (`haproxy`,
+    `edge-haproxy`, `session-redis`): None for a name with no product's word, or two."""
+    words = set(re.split(r"[-_.]+", name.lower()))
+    hits = [p for p, names in PRODUCT_WORDS.items() if words & set(names)]
+    return hits[0] if len(hits) == 1 else None
+
+
 def product_owners(services: set[str]) -> dict[str, str]:
     """Product (`PRODUCT_WORDS`) → the one known service named after it."""
     words = {x: set(re.split(r"[-_.]+", x.lower())) for x in services}
@@ -1075,6 +1083,91 @@ def attribute_by_product(series: list[Series], services: set[str]) -> list[Serie
         if not s.service and not any(s.labels.get(k) for k in ROUTE_LABELS):
             who = owner.get(product_of(s))
             if who is not None:
+                s = replace(s, service=who)
+        out.append(s)
+    return out
+
+
+def attribute_product_jobs(series: list[Series], services: set[str]) -> list[Series]:
+    """Series whose service is only the product they measure (`job="mysqld"`, the
+    daemon's name as an exporter's job is often called) and that nothing else names,
+    read as the one service (`services`: the topology's, logs', alerts') running that
+    product by its name: MariaDB's series scraped as `mysqld` are `mariadb`'s. A product
+    two services run, or none, leaves them as they are. New objects."""
+    owner = product_owners(services)
+    out: list[Series] = []
+    for s in series:
+        # (named by its scrape job alone: a pod's workload is a name of its own)
+        by_job = s.labels.get("job") == s.service and not (
+            s.labels.get("pod") or s.labels.get("pod_name")
+        )
+        if s.service and by_job and s.service not in services:
+            product = product_of_name(s.service)
+            who = owner.get(product) if product and s.service.lower() in _product_words() else None
+            if who is not None:
+                s = replace(s, service=who)
+        out.append(s)
+    return out
+
+
+def _product_words() -> frozenset[str]:
+    return frozenset(w for ws in PRODUCT_WORDS.values() for w in ws)
+
+
+_HAPROXY_POOL = re.compile(r"(?:^|_)haproxy_(?:backend|server)_")
+"""HAProxy's series of a backend or of one of its servers (the community exporter's
+`haproxy_backend_*`/`haproxy_server_*`, the built-in exporter's the same): the answers
+and response times of the service behind it, as the proxy measured them."""
+_POOL_AFFIX = re.compile(
+    r"^(?:be|bk|back|backend)[-_.]+|[-_.]+(?:be|bk|back|backend|servers|pool|upstream)$",
+    re.IGNORECASE,
+)
+"""How a load balancer's configuration marks a name as a backend pool (`be_api`,
+`bk_web`, Kolla's `nova_api_back`, `api-backend`, `web_servers`): what is left names the
+service it balances."""
+_SIDE_WORDS = frozenset({"internal", "external", "public", "admin", "private", "int", "ext"})
+"""Words a pool's name adds for which side it serves (Kolla's `keystone_internal_back`
+and `keystone_external_back`, both keystone's)."""
+
+
+def pool_service(pool: str, by_key: Mapping[str, str]) -> str | None:
+    """The service a backend pool's name stands for, its pool marks and side words
+    taken off: `nova_api_back` is nova-api, `keystone_internal_back` keystone. The known
+    service (`by_key`: `alert_service.squash`ed name → name) so spelled; else, for a
+    name the pool marks say is one (a backend is a service's pool), that name, its words
+    joined by dashes. None for a name that is neither."""
+    from aisre_cli.investigate.alert_service import squash
+
+    bare = _POOL_AFFIX.sub("", pool) or pool  # a mark at either end, once
+    words = [w for w in re.split(r"[-_.]+", bare) if w]
+    own = "-".join(w for w in words if w.lower() not in _SIDE_WORDS).lower()
+    for cand in (bare, own):
+        hit = by_key.get(squash(cand)) if cand else None
+        if hit is not None:
+            return hit
+    return own if bare != pool and len(own) >= 3 else None
+
+
+def attribute_proxy_pools(series: list[Series], services: set[str]) -> list[Series]:
+    """HAProxy's series of a backend (`_HAPROXY_POOL`) are the service behind it, where
+    the backend's name (`backend`, or `proxy` as HAProxy's built-in exporter labels it)
+    stands for a known service (`pool_service`): `haproxy_backend_http_responses_total
+    {backend="nova_api_back"}` counts nova-api's answers, not the proxy's own. Its
+    frontends' series stay the proxy's; so does a pool that names no service. (A 5xx
+    the proxy made itself, with the backend's own view clean, goes back to the proxy:
+    `proxy_rejections`.) New objects."""
+    from aisre_cli.investigate.alert_service import squash
+
+    by_key: dict[str, str] = {}
+    for x in sorted(services):
+        by_key.setdefault(squash(x), x)
+    out: list[Series] = []
+    for s in series:
+        pool = s.labels.get("backend") or s.labels.get("proxy")
+        metric = (query_reading(s.query) if s.query else None) or s.name
+        if pool and _HAPROXY_POOL.search(metric):
+            who = pool_service(pool, by_key)
+            if who is not None and who != s.service:
                 s = replace(s, service=who)
         out.append(s)
     return out
