@@ -534,6 +534,66 @@ def test_a_process_starting_after_its_deploy_costs_cpu_and_is_no_trouble() -> No
     assert _cpu_after(FAULT - 300, FAULT - 180, 3)
 
 
+def test_a_start_time_that_moves_on_is_a_restart_and_a_restart_loop_burns_cpu() -> None:
+    """An OpenStack set: neutron-server's container segfaulted and came back every two
+    minutes; cAdvisor's `container_start_time_seconds` moved on at each start and
+    nothing counted restarts, and the loop's CPU (every start works hard) read as
+    saturation at .97. A start time that moves on is a restart count
+    (`metrics.start_times_as_restarts`), its rises restarts (`restart_times`), and CPU
+    over while starts keep coming within `START_UP_S` of each other is start-up
+    (`without_start_up`): the crash loop ranks first. A start time that never moves is
+    left alone, and so is a timestamp that is no start time."""
+    ts = [T0 + i * STEP for i in range(N)]
+    started = 1.77e9
+    looping = [started + (t - FAULT) if t >= FAULT else started for t in ts]
+    # (a new start each minute from the fault: its start time is the sample's)
+    box = {"name": "api", "image": "reg/api:1", "id": "/docker/ab"}
+    st = Series("container_start_time_seconds", "api", dict(box), ts, looping)
+    (r,) = metric_an.start_times_as_restarts([st])
+    assert r.name == "container_start_time_seconds_restarts"
+    assert r.values[0] == 0.0 and r.values[-1] == sum(1 for t in ts if t > FAULT)
+    steady = replace(st, values=[started] * N)
+    assert metric_an.start_times_as_restarts([steady]) == [steady]
+    other = replace(st, name="app_last_login_time", values=looping)
+    assert metric_an.start_times_as_restarts([other]) == [other]
+    # (a "start time" of no epoch: seconds into a job's run, not when a process began)
+    offset = replace(st, values=[100.0 + 60.0 * i for i in range(N)])
+    assert metric_an.start_times_as_restarts([offset]) == [offset]
+    times = metric_an.restart_times([r], FamilyMatcher())
+    assert times and all(svc == "api" and t > FAULT for svc, t in times)
+    cpu = series("container_cpu_usage_seconds_rate", "api", 0.4, 1.4)
+    a = run(context([cpu, st]))
+    top = max(a.candidates, key=lambda c: c.score)
+    assert (top.kind, top.service) == ("crash_loop", "api")
+    assert not [f for f in a.findings.metrics if f.series.name == cpu.name]
+
+
+def test_a_restart_that_applies_a_change_is_no_crash() -> None:
+    """The same set: a config push restarted cinder-api's container (Kolla's
+    reconfigure), its start time moved once with it, and read as a restart the push
+    "harmed" it at .94, above an expired certificate. Restarts within `START_UP_S` of
+    the service's own change are that change applied (`metrics.without_applied`); a
+    restart later than that is kept, and so are the restarts of a service with no
+    change."""
+    ts = [T0 + i * STEP for i in range(N)]
+    started = 1.77e9
+
+    def restarted(at: list[float]) -> Series:
+        vals = [started + sum(1.0 for a in at if t >= a) * 500.0 for t in ts]
+        box = {"name": "api", "image": "reg/api:1", "id": "/docker/ab"}
+        return Series("container_start_time_seconds", "api", box, ts, vals)
+
+    push = Change(id="c1", ts=_dt(FAULT - 30), service="api", kind="config", summary="api.conf")
+
+    def restarts(at: list[float], changes: list[Change]) -> list[str]:
+        a = run(context([restarted(at)], changes=changes))
+        return [f.series.name for f in a.findings.metrics if f.family == "restarts"]
+
+    assert restarts([FAULT], [push]) == []
+    assert restarts([FAULT], [])
+    assert restarts([FAULT, FAULT + 10 * STEP], [push])
+
+
 def test_a_disks_io_counted_without_total_is_a_counter_and_its_usage_a_level() -> None:
     """metricbeat's `docker_diskio_write_bytes` counts the bytes a container wrote since
     it started: read as a level, its steady climb was a disk "saturating" (924 MB →

@@ -642,7 +642,11 @@ def analyze_context(
 
     topo = _align_services(ctx, ctx.topology)
     placed = metric_an.placed_on(ctx.series, _workload_places(ctx, topo))
-    ctx.series = metric_an.host_series(metric_an.conntrack_fullness(ctx.series), matcher, placed)
+    ctx.series = metric_an.host_series(
+        metric_an.start_times_as_restarts(metric_an.conntrack_fullness(ctx.series)),
+        matcher,
+        placed,
+    )
     if not topo.depends_on and ctx.spans:
         topo = trace_an.derive_topology(ctx.spans)
         ctx.notes.append(
@@ -695,8 +699,10 @@ def analyze_context(
     # and new versions the metrics show coming up, where nothing recorded them
     changes += change_an.versions_seen(series, changes)
     # a process's first minutes after a deploy or a restart cost CPU: no trouble
+    applied = [(c.service, c.ts.timestamp()) for c in changes]
     metric_findings = metric_an.without_start_up(
-        metric_findings, [(c.service, c.ts.timestamp()) for c in changes]
+        metric_an.without_applied(metric_findings, applied),
+        applied + metric_an.restart_times(series, matcher),
     )
     a = ctx.alert.service
     cone = ({a} | topo.downstream(a)) if a and a in topo.services() else set()

@@ -917,7 +917,9 @@ def without_start_up(
 ) -> list[MetricFinding]:
     """`findings` without the CPU bursts of a service's process starting: one that began
     within a step or a minute of a start of its service (`starts`: each change's service
-    and time, a deploy or a restart) and was over (`until`) within `START_UP_S` of it.
+    and time, a deploy or a restart) and was over (`until`, else the series' end) within
+    `START_UP_S` of it, or of the last of the starts that followed each within that
+    (a restart loop: each start burns CPU again).
     A rollout's new process working hard for its first minutes is no trouble: read as
     one, it dated an innocent deploy's service as the incident's start and the deploy
     as its cause. CPU that stays up after the start is kept (a release that burns it)."""
@@ -926,15 +928,71 @@ def without_start_up(
         at.setdefault(svc, []).append(t)
 
     def start_up(f: MetricFinding) -> bool:
-        if f.family != "cpu" or f.until is None or not f.series.service:
+        if f.family != "cpu" or not f.series.service:
             return False
         slack = max(mean_step(f.series), 60.0)
-        return any(
-            t - slack <= f.onset <= t + slack and f.until <= t + START_UP_S
-            for t in at.get(f.series.service, ())
-        )
+        times = sorted(at.get(f.series.service, ()))
+        first = next((t for t in times if t - slack <= f.onset <= t + slack), None)
+        if first is None:
+            return False
+        # starts that keep coming (a restart loop) keep it a start-up while each comes
+        # within `START_UP_S` of the one before
+        cover = first + START_UP_S
+        for t in times:
+            if first < t <= cover:
+                cover = t + START_UP_S
+        last = f.series.timestamps[-1] if f.series.timestamps else math.inf
+        end = f.until if f.until is not None else last
+        return end <= cover
 
     return [f for f in findings if not start_up(f)]
+
+
+def without_applied(
+    findings: list[MetricFinding], changes: Iterable[tuple[str, float]]
+) -> list[MetricFinding]:
+    """`findings` without a service's restarts that are its own change being applied: a
+    deploy or a config push on machines or plain Docker restarts the process (Kolla's
+    reconfigure, a systemd unit's restart), and its start time or restart count moves
+    with it. Restarts all within a step or a minute before to `START_UP_S` after one of
+    the service's changes (`changes`: service and time) are that change, not a crash;
+    one more later is kept, and so is every one of a service with no change."""
+    at: dict[str, list[float]] = {}
+    for svc, t in changes:
+        at.setdefault(svc, []).append(t)
+
+    def applied(f: MetricFinding) -> bool:
+        if f.family != "restarts" or not f.series.service or f.series.service not in at:
+            return False
+        slack = max(mean_step(f.series), 60.0)
+        vals, ts = f.series.values, f.series.timestamps
+        rises = [
+            ts[i]
+            for i in range(1, len(vals))
+            if math.isfinite(vals[i]) and math.isfinite(vals[i - 1]) and vals[i] > vals[i - 1]
+        ]
+        return bool(rises) and all(
+            any(c - slack <= t <= c + START_UP_S for c in at[f.series.service]) for t in rises
+        )
+
+    return [f for f in findings if not applied(f)]
+
+
+def restart_times(series: list[Series], matcher: FamilyMatcher) -> list[tuple[str, float]]:
+    """(service, when) of each restart a restart count shows (a counter's or a count's
+    rise between two samples: `kube_pod_container_status_restarts_total`, a start time
+    read as restarts, `start_times_as_restarts`): a start, as a deploy's is."""
+    out: list[tuple[str, float]] = []
+    for s in series:
+        if not s.service or matcher.classify(s.name, s.labels).family != "restarts":
+            continue
+        prev = math.nan
+        for t, v in zip(s.timestamps, s.values, strict=True):
+            if math.isfinite(v):
+                if math.isfinite(prev) and v > prev:
+                    out.append((s.service, t))
+                prev = v
+    return out
 
 
 def thin_out(
@@ -1442,6 +1500,50 @@ def conntrack_fullness(series: list[Series]) -> list[Series]:
                 name=_CONNTRACK + "_ratio",
                 values=vals,
                 query=f"{_CONNTRACK} / {_CONNTRACK}_limit" if s.promql else s.query,
+            )
+        )
+    return out
+
+
+_START_TIME = re.compile(r"(?:^|_)(?:start_time(?:_seconds)?|state_started)$")
+"""A process' or container's start time as a gauge of epoch seconds: every Prometheus
+client library's `process_start_time_seconds`, cAdvisor's `container_start_time_seconds`,
+kube-state-metrics' `kube_pod_container_state_started`."""
+_EPOCH = (1e9, 1e11)
+"""Epoch seconds (2001 to 5138): a start time, not a duration."""
+
+
+def start_times_as_restarts(series: list[Series]) -> list[Series]:
+    """A start time (`_START_TIME`) that moves on is the process started again: each
+    later start time is a restart. Such a series is read as its restart count (0, then
+    one more at each new start: `<metric>_restarts`, its query still the start time's),
+    a restart counter the catalogue knows, instead of a timestamp whose jumps would read
+    as a level shift. One whose start time never moved is left as it is. New objects."""
+    out: list[Series] = []
+    for s in series:
+        metric = (query_reading(s.query) if s.query else None) or s.name
+        if not _START_TIME.search(normalize_name(metric)):
+            out.append(s)
+            continue
+        vals = [v for v in s.values if math.isfinite(v)]
+        if not vals or not all(_EPOCH[0] <= v < _EPOCH[1] for v in vals):
+            out.append(s)
+            continue
+        count, last, counted = 0.0, math.nan, []
+        for v in s.values:
+            if math.isfinite(v):
+                if math.isfinite(last) and v > last + 1.0:
+                    count += 1.0
+                last = v if not math.isfinite(last) else max(last, v)
+            counted.append(count if math.isfinite(v) else math.nan)
+        if count == 0:
+            out.append(s)
+            continue
+        out.append(
+            replace(
+                s,
+                name=f"{normalize_name(metric)}_restarts",
+                values=counted,
             )
         )
     return out
