@@ -135,6 +135,9 @@ def cands(a: Analysis, kind: str, service: str | None = None) -> list[Candidate]
         ("tls_cert_days_left", "certificates", False, "countdown", "service"),
         ("kube_pod_container_status_restarts_total", "restarts", True, "counter", "container"),
         ("probe_success", "availability", False, "updown", "probe"),
+        # OpenStack's agents as openstack-exporter reports them, and a Galera node ready
+        ("openstack_cinder_agent_state", "availability", False, "updown", "service"),
+        ("mysql_global_status_wsrep_ready", "availability", False, "updown", "service"),
         ("istio_requests_total", "traffic", True, "counter", "service"),
         ("http_server_requests_seconds_count", "traffic", True, "counter", "service"),
         ("jvm_memory_used_bytes", "memory", True, "gauge", "service"),
@@ -5080,6 +5083,12 @@ def test_a_service_the_topology_does_not_know_is_of_unknown_position() -> None:
     ctx3.topology = Topology(depends_on={"web": ["api"], "api": []})
     (dead,) = cands(run(ctx3), "dependency_failure", "cache")
     assert dead.features["dependency_down"] > 0.3
+    # ... and so is one the topology knows but lists no caller of (an OpenStack agent, a
+    # worker that takes its work from a queue): who calls it is unknown, not "nobody"
+    ctx4 = context([probe])
+    ctx4.topology = Topology(depends_on={"web": ["api"], "api": [], "cache": []})
+    (agent,) = cands(run(ctx4), "dependency_failure", "cache")
+    assert agent.features["dependency_down"] > 0.3
 
 
 # ------------------------------------------------------------------ service in the name

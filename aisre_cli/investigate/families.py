@@ -98,6 +98,10 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"deployment_(available|ready)",  # OpenTelemetry's k8s cluster receiver
         # partitions short of their replicas: a Kafka broker gone or falling behind
         r"under_?replicated",
+        # OpenStack's agents as openstack-exporter reports them (1 up, 0 down), and a
+        # Galera node ready for queries (`wsrep_ready` 1 ON / 0 OFF)
+        r"agent_state$",
+        r"wsrep_ready$",
     ],
     "errors": [
         r"error",
@@ -320,7 +324,9 @@ _DOWN_IS_BAD = re.compile(
     r"(^|_)(succ|sr)($|_)|(^|_)brokers$|active_servers|"
     # what a server can still take on: Puma's `pool_capacity` (threads free for
     # requests), the spare workers or threads of a pool
-    r"pool_capacity|(^|_)spare(_|$)"
+    r"pool_capacity|(^|_)spare(_|$)|"
+    # an agent or a node that is up (OpenStack's agents, 1 up; a Galera node ready)
+    r"agent_state$|wsrep_ready$"
 )
 _ALARM = re.compile(r"(^|_)(alarms?|alerts?_firing|in_alarm)(_|$)")
 """A flag an exporter raises (1) while a condition holds, whatever the condition's words
@@ -370,7 +376,9 @@ _EXPIRY_TS = re.compile(r"expiry|expiration|not_?after|expire(s|_at|_time)|valid
 _COUNTDOWN = re.compile(
     r"remaining|(^|_)left($|_)|(^|_)until($|_)|(^|_)ttl($|_)|time_to_expir|days_to|expires_in"
 )
-_UPDOWN = re.compile(r"(^|_)up$|^up(_|$)|probe_success|(^|_)healthy?($|_)|status_ready")
+_UPDOWN = re.compile(
+    r"(^|_)up$|^up(_|$)|probe_success|(^|_)healthy?($|_)|status_ready|agent_state$|wsrep_ready$"
+)
 # Scopes, by the exporter that names them.
 _WIRE_ERRORS = re.compile(r"(^|_)(rx|tx|receive|transmit)_(errs|errors)(_|$)")
 _NODE = re.compile(

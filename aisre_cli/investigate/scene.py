@@ -746,8 +746,10 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
             * min(reach(fnd.volumes, s, x), 1.0 if x in direct else via)
             for x, c in caller_on
         ]
-        # no topology, or one that does not know the service: its callers are unknown
-        return max([*near, 0.9 if d.logs else 0.0, 0.0 if has_topo and s in known else 0.5])
+        # no topology, or one that does not know the service or who calls it (a worker
+        # that takes its work from a queue, an agent): its callers are unknown
+        known_callers = has_topo and s in known and bool(direct)
+        return max([*near, 0.9 if d.logs else 0.0, 0.0 if known_callers else 0.5])
 
     # services whose own series are there (`watched`), and those with a certificate reading
     certified = {f.series.service for f in fnd.certs if f.series.service}
