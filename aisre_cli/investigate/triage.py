@@ -417,6 +417,12 @@ def _align_services(ctx: Context, topo: Topology) -> Topology:
     - Logs and spans that name a pod (`cartservice-7d9f8b6c5d-x2x9q`, as container log
       collectors and some tracers do) are read as the workload's (`cartservice`) when
       the series, topology or alerts know it, spelled as they spell it.
+    - A Docker container's name (cAdvisor's `name`, `neutron_server`) takes the
+      spelling the topology, logs, alerts or other series give it (`_spelled_as`).
+    - A load balancer's series of a backend pool (`nova_api_back`) and a page on one
+      are the service behind it (`metrics.attribute_proxy_pools`, `_alerts_of_pools`);
+      a series scraped by its product's daemon name alone (`mysqld`) is the one service
+      running that product (`metrics.attribute_product_jobs`).
     Names the rest of the data knows as they are, or whose workload it does not know,
     stay as they are."""
     from aisre_cli.sources.bundle import docker_service, workload_of
@@ -576,11 +582,7 @@ def _alerts_of_pools(ctx: Context, services: set[str]) -> None:
     """Pages on a load balancer's backend pool (`HAProxyBackendHigh5xxRate{backend=
     "keystone_internal_back"}`) read as the service behind it, as its series are
     (`metrics.attribute_proxy_pools`): the symptom paged on is that service's answers."""
-    from aisre_cli.investigate.alert_service import squash
-
-    by_key: dict[str, str] = {}
-    for x in sorted(services):
-        by_key.setdefault(squash(x), x)
+    by_key = metric_an.by_squashed(services)
 
     def moved(a: Alert) -> Alert:
         pool = a.labels.get("backend") or a.labels.get("proxy")

@@ -1161,15 +1161,25 @@ def attribute_product_jobs(series: list[Series], services: set[str]) -> list[Ser
         )
         if s.service and by_job and s.service not in services:
             product = product_of_name(s.service)
-            who = owner.get(product) if product and s.service.lower() in _product_words() else None
+            who = owner.get(product) if product and s.service.lower() in _PRODUCT_NAMES else None
             if who is not None:
                 s = replace(s, service=who)
         out.append(s)
     return out
 
 
-def _product_words() -> frozenset[str]:
-    return frozenset(w for ws in PRODUCT_WORDS.values() for w in ws)
+_PRODUCT_NAMES = frozenset(w for ws in PRODUCT_WORDS.values() for w in ws)
+"""Every word a product is called by (`PRODUCT_WORDS`)."""
+
+
+def by_squashed(services: Iterable[str]) -> dict[str, str]:
+    """`alert_service.squash`ed name → the service so spelled (the first in order)."""
+    from aisre_cli.investigate.alert_service import squash
+
+    out: dict[str, str] = {}
+    for x in sorted(services):
+        out.setdefault(squash(x), x)
+    return out
 
 
 _HAPROXY_POOL = re.compile(r"(?:^|_)haproxy_(?:backend|server)_")
@@ -1214,11 +1224,7 @@ def attribute_proxy_pools(series: list[Series], services: set[str]) -> list[Seri
     frontends' series stay the proxy's; so does a pool that names no service. (A 5xx
     the proxy made itself, with the backend's own view clean, goes back to the proxy:
     `proxy_rejections`.) New objects."""
-    from aisre_cli.investigate.alert_service import squash
-
-    by_key: dict[str, str] = {}
-    for x in sorted(services):
-        by_key.setdefault(squash(x), x)
+    by_key = by_squashed(services)
     out: list[Series] = []
     for s in series:
         pool = s.labels.get("backend") or s.labels.get("proxy")
