@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -569,6 +570,8 @@ def test_a_start_time_that_moves_on_is_a_restart_and_a_restart_loop_burns_cpu() 
     top = max(a.candidates, key=lambda c: c.score)
     assert (top.kind, top.service) == ("crash_loop", "api")
     assert not [f for f in a.findings.metrics if f.series.name == cpu.name]
+    # the statement says how many restarts its counters counted
+    assert re.search(r"crash-looping \(\d+ restarts from", top.statement), top.statement
 
 
 def test_a_restart_that_applies_a_change_is_no_crash() -> None:

@@ -89,10 +89,13 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     # a start banner, many times over: the process starting again and again
     started = sum(x.after for x in rs_logs if x.start)
     stated = sum(x.after for x in rs_logs if x.restarted)
+    # how many its counters counted, over all its pods (none where a reading says "loop"
+    # outright: a CrashLoopBackOff reason)
+    counted = round(sum(k for f in rs if (k := _restarts(f)) is not None))
     what = " and ".join(
         w
         for w in (
-            "restarts" if rs else "",
+            (f"{counted} restarts" if counted > 1 else "restarts") if rs else "",
             "crash logs" if any(not x.start and not x.restarted for x in rs_logs) else "",
             f"{started} starts in its logs" if started else "",
             f"{stated} restarts by its process manager" if stated else "",
