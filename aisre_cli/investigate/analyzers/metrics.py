@@ -965,12 +965,7 @@ def without_applied(
         if f.family != "restarts" or not f.series.service or f.series.service not in at:
             return False
         slack = max(mean_step(f.series), 60.0)
-        vals, ts = f.series.values, f.series.timestamps
-        rises = [
-            ts[i]
-            for i in range(1, len(vals))
-            if math.isfinite(vals[i]) and math.isfinite(vals[i - 1]) and vals[i] > vals[i - 1]
-        ]
+        rises = count_rises(f.series)
         return bool(rises) and all(
             any(c - slack <= t <= c + START_UP_S for c in at[f.series.service]) for t in rises
         )
@@ -982,16 +977,23 @@ def restart_times(series: list[Series], matcher: FamilyMatcher) -> list[tuple[st
     """(service, when) of each restart a restart count shows (a counter's or a count's
     rise between two samples: `kube_pod_container_status_restarts_total`, a start time
     read as restarts, `start_times_as_restarts`): a start, as a deploy's is."""
-    out: list[tuple[str, float]] = []
-    for s in series:
-        if not s.service or matcher.classify(s.name, s.labels).family != "restarts":
-            continue
-        prev = math.nan
-        for t, v in zip(s.timestamps, s.values, strict=True):
-            if math.isfinite(v):
-                if math.isfinite(prev) and v > prev:
-                    out.append((s.service, t))
-                prev = v
+    return [
+        (s.service, t)
+        for s in series
+        if s.service and matcher.classify(s.name, s.labels).family == "restarts"
+        for t in count_rises(s)
+    ]
+
+
+def count_rises(s: Series) -> list[float]:
+    """When a count rose: each sample above the last finite one before it."""
+    out: list[float] = []
+    prev = math.nan
+    for t, v in zip(s.timestamps, s.values, strict=True):
+        if math.isfinite(v):
+            if math.isfinite(prev) and v > prev:
+                out.append(t)
+            prev = v
     return out
 
 
