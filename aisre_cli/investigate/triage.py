@@ -689,9 +689,8 @@ def analyze_context(
     metric_findings = metric_an.by_placement(
         metric_an.thin_out(metric_an.detect(series, matcher, alert_ts), series, matcher), placed
     )
-    metric_findings += metric_an.ran_out(
-        series + metric_an.headroom(series), matcher, alert_ts, metric_findings
-    )
+    ran = metric_an.ran_out(series + metric_an.headroom(series), matcher, alert_ts, metric_findings)
+    metric_findings += ran
     # errors a proxy answered itself, which its backend never served
     heard = known | set(ctx.logs.service)  # every service some data names
     metric_findings = metric_an.proxy_rejections(metric_findings, series, matcher.classify, heard)
@@ -734,7 +733,14 @@ def analyze_context(
     certs = tls_edge_an.edge_certs(
         certs, topo, workloads, log_stats.findings, ctx.logs, fronts, aliases
     )
-    harm = change_an.attribute(changes, series, matcher.classify, onset)
+    # what services ran out of (killed for memory, a volume or memory full): a config
+    # change that cut it before is its cause (`change_an.cut_harm`)
+    shortages = [
+        change_an.Shortage(f.series.service, f.family, f.onset, f.strength, f.series.name)
+        for f in ran
+        if f.series.service and f.family and f.scope != "node"
+    ] + event_an.memory_kills(ctx.events)
+    harm = change_an.attribute(changes, series, matcher.classify, onset, shortages)
     change_findings = change_an.correlate(changes, onset, harm)
     silent = dep_an.find_silent(ctx.series, alert_ts)
     stores = dep_an.store_kinds(ctx.series)

@@ -141,6 +141,108 @@ def takes_more(summary: str) -> frozenset[str]:
     return fams
 
 
+# The capacity a service is given, read by what the setting means where it is set: a
+# container's or a JVM's memory (`resources.limits.memory`, `spark.executor.memory`,
+# `-Xmx`, `innodb_buffer_pool_size`, Redis `maxmemory`), its CPUs, and how many
+# connections or workers it may hold (`max_connections`, PHP-FPM `pm.max_children`, a
+# pool's `maxPoolSize`, Connect's `tasks.max`, Airflow's `parallelism`).
+_OWN_LIMITS: dict[str, re.Pattern[str]] = {
+    "memory": re.compile(r"mem(?:ory)?|heap|xmx|\bram\b|buffer[_ ]?pool|maxmemory", re.IGNORECASE),
+    "cpu": re.compile(r"\bv?cpus?\b|\bcores?\b|millicores|cpu[_.-]?(?:limit|quota|shares)", re.I),
+    "connections": re.compile(
+        r"(?<!node )(?<!buffer[_ ])pool|max_?conn\w*|max_children|workers?\b|threads?\b|"
+        r"concurren\w*|parallelism|tasks\.max|slots?\b",
+        re.IGNORECASE,
+    ),
+}
+_SIZE_UNITS: dict[str, float] = {
+    "k": 2**10, "kb": 1e3, "ki": 2**10, "kib": 2**10, "m": 2**20, "mb": 1e6, "mi": 2**20,
+    "mib": 2**20, "g": 2**30, "gb": 1e9, "gi": 2**30, "gib": 2**30, "t": 2**40, "tb": 1e12,
+    "ti": 2**40, "tib": 2**40,
+}  # fmt: skip
+"""A memory setting's units (`8g`, `1400m`, `2Gi`, `512MB`): in a memory setting `m` is
+mebibytes, not minutes."""
+_CPU_UNITS: dict[str, float] = {"m": 1e-3}
+"""A CPU setting's: `500m` is half a core."""
+_CLAUSES = re.compile(r"[,;]\s+|\s+and\s+")
+"""Where one setting's move ends and the next one's begins."""
+
+
+def limits_cut(c: Change) -> frozenset[str]:
+    """The families of its own capacity a config change cut: every move its summary
+    states goes down (`spark.executor.memory 8g -> 4g`, `pm.max_children 50 -> 10`,
+    `cpu 2 -> 500m`), and the setting names memory, CPUs, or a pool or workers. Not a
+    deploy (the numbers in its message are versions) and not a node pool's upgrade."""
+    if c.kind == "deploy" or not c.service:
+        return frozenset()
+    out: set[str] = set()
+    # each setting with its own move (`memory 8g -> 4g, workers 4 -> 8` cut memory only)
+    for said in _CLAUSES.split(c.summary.replace(c.service, "")):
+        for fam, rx in _OWN_LIMITS.items():
+            if not rx.search(said):
+                continue
+            units = _SIZE_UNITS if fam == "memory" else _CPU_UNITS if fam == "cpu" else {}
+            moves = [
+                (float(a) * units.get(ua.lower(), 1.0), float(b) * units.get((ub or ua).lower(), 1))
+                for a, ua, b, ub in _SETTING_MOVE.findall(said)
+            ]
+            if moves and all(b < a for a, b in moves):
+                out.add(fam)
+    return frozenset(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Shortage:
+    """A service running short of a resource: a saturation reading, or the cluster
+    killing its containers for memory."""
+
+    service: str
+    family: str
+    at: float
+    """When it began (unix seconds)."""
+    strength: float
+    said: str
+    """What shows it, to cite (`OOMKilled x13`, a series' name)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """A config change that cut its service's own capacity in a resource, which the
+    service then ran short of (`cut_harm`)."""
+
+    family: str
+    setting: str
+    """The summary's words (shortened by the caller)."""
+    shortage: Shortage
+
+
+CUT_AHEAD_S = 2 * 3600.0
+"""How long after a cut its service may first run short and still be its doing: the
+load that needs what was cut comes with the next batch run or the next peak."""
+CUT_DECAY_S = 3600.0
+"""How fast a cut's timing reading fades with the wait for that shortage: slower than a
+change's gap to the onset, since what it cut is needed only when the load comes."""
+
+
+def cut_harm(c: Change, shortages: list[Shortage]) -> Cut | None:
+    """A config change that cut its service's capacity in a resource (`limits_cut`),
+    after which the service ran short of that resource, for the first time in the
+    window: the strongest such shortage within `CUT_AHEAD_S`. One already going before
+    the change is not the cut's doing."""
+    fams = limits_cut(c)
+    if not fams:
+        return None
+    t = c.ts.timestamp()
+    mine = [x for x in shortages if x.service == c.service and x.family in fams]
+    if any(x.at < t - GRACE_S for x in mine):
+        return None
+    later = [x for x in mine if x.at <= t + CUT_AHEAD_S]
+    if not later:
+        return None
+    best = max(later, key=lambda x: x.strength)
+    return Cut(best.family, c.summary, best)
+
+
 _TIMEOUT_SETTING = re.compile(r"time-?outs?|deadline", re.IGNORECASE)
 OWN_TIMEOUT_S = 300.0
 """How soon after a change that cut its service's timeout its calls' timeouts are that
@@ -173,17 +275,21 @@ def correlate(
     """The changes that may explain the onset: those up to `LOOKBACK_S` before it, their
     proximity decaying with the gap; and an older one that started a leak at its service
     (`ChangeHarm.leak`, up to `LEAK_LOOKBACK_S`), whose timing is the climb it began
-    and not the gap to the onset: a leak reaches its limit hours after its release."""
+    and not the gap to the onset: a leak reaches its limit hours after its release. So
+    is one that cut a capacity its service then ran short of (`ChangeHarm.cut`): timed
+    by that shortage, not by the onset its callers' trouble set later."""
     out: list[ChangeFinding] = []
     for c in changes:
         gap = onset - c.ts.timestamp()
         before = gap >= -GRACE_S
         h = (harm or {}).get(c.id)
         leak = h.leak if h is not None and gap <= LEAK_LOOKBACK_S else 0.0
-        if gap > LOOKBACK_S and leak <= 0.0:
+        # ... and one that cut what its service then ran short of: timed by the shortage
+        cut = h.cut if h is not None and gap <= LEAK_LOOKBACK_S else 0.0
+        if gap > LOOKBACK_S and leak <= 0.0 and cut <= 0.0:
             continue
         prox = math.exp(-max(gap, 0.0) / DECAY_S) if before else 0.0
-        prox = max(prox, leak) if before else prox
+        prox = max(prox, leak, cut) if before else prox
         out.append(ChangeFinding(change=c, gap_s=gap, proximity=prox, before_onset=before))
     return out
 
@@ -266,6 +372,19 @@ class ChangeHarm:
     leak_of: Leak | None = None
     """Its service's memory climbed steadily from the change on, far above what its pods
     held before it (`leak_harm`)."""
+    cut_of: Cut | None = None
+    """It cut its service's capacity in a resource the service then ran short of
+    (`cut_harm`)."""
+
+    @property
+    def cut(self) -> float:
+        """0-1: how clearly the change's cut explains its service's shortage: the
+        shortage's strength, fading with how long after the change it began
+        (`CUT_DECAY_S`)."""
+        if self.cut_of is None:
+            return 0.0
+        x = self.cut_of.shortage
+        return x.strength * math.exp(-max(x.at - self.at, 0.0) / CUT_DECAY_S)
 
     @property
     def leak(self) -> float:
@@ -458,6 +577,7 @@ def attribute(
     series: list[Series],
     classify: Callable[[str, dict[str, str]], SignalClass],
     onset: float | None = None,
+    shortages: list[Shortage] | None = None,
 ) -> dict[str, ChangeHarm]:
     """For each change, how much worse its service's signals are after it than before.
 
@@ -467,7 +587,8 @@ def attribute(
     their callee does. Where series carry a version label, the series of the change's
     new version are compared with the other versions' over the same minutes: those
     from the change on, or, given the incident's `onset`, from `INCIDENT_LEAD_S`
-    before it if that is later."""
+    before it if that is later. Given the `shortages` the window shows, a config change
+    that cut a capacity its service then ran short of says so (`cut_harm`)."""
     from aisre_cli.investigate.analyzers.metrics import (
         counts_failures,
         failures_z,
@@ -527,6 +648,7 @@ def attribute(
         )
         best.version_side_by_side = side
         best.at = t
+        best.cut_of = cut_harm(c, shortages or [])
         best.version_harm = vh
         best.version_detail = detail
         best.version_compared = compared

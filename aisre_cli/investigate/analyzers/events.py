@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-from aisre_cli.investigate.analyzers.changes import recorded_near
+from aisre_cli.investigate.analyzers.changes import Shortage, recorded_near
 from aisre_cli.model import Change, Event
 
 EventClass = Literal["crash", "config", "probe", "capacity"]
@@ -434,6 +434,32 @@ def analyze(events: Iterable[Event], onset: float, alert_ts: float) -> list[Even
                 events=[e for e, _, _ in items],
                 node_scope=all(m.node_scope for _, m, _ in items),
                 resource=max(set(res), key=res.count) if res else None,
+            )
+        )
+    return out
+
+
+def memory_kills(events: Iterable[Event]) -> list[Shortage]:
+    """Per service, its containers killed for running out of memory (OOMKilled, exit 137
+    with an OOM message): a shortage of memory from the first kill, as strong as one
+    such kill is severe and as many as there were (`count_factor`). Not a node's:
+    what runs there shares it."""
+    kills: dict[str, list[tuple[Event, Meaning]]] = {}
+    for e in events:
+        m = classify(e)
+        if m is not None and m.detail == "oom" and not m.node_scope and e.service:
+            kills.setdefault(e.service, []).append((e, m))
+    out: list[Shortage] = []
+    for svc, items in sorted(kills.items()):
+        n = sum(e.count for e, _ in items)
+        reasons = sorted({e.reason for e, _ in items})
+        out.append(
+            Shortage(
+                svc,
+                "memory",
+                min(first_seen(e) for e, _ in items),
+                min(1.0, max(m.severity for _, m in items) * count_factor(n)),
+                f"{'/'.join(reasons)} x{n}",
             )
         )
     return out

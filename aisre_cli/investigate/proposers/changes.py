@@ -287,6 +287,10 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         # pods doing worse than the others (a version compared) or failing speaks
         added = c.kind == "scale" and scaled_up(c.summary)
         harm = 0.0 if h is None else max(0.0 if added else max(h.harm, h.leak), h.version_harm)
+        # it cut a capacity of its service's that the service then ran out of
+        cut = h.cut_of if h is not None and not added else None
+        if cut is not None and h is not None:
+            harm = max(harm, h.cut)
         # New pods no worse than the old ones over the same minutes clear the change:
         # whatever its service suffers (before vs after it, its anomalies), the old
         # version suffers alike. This comparison is the sharper one, since both sides
@@ -333,7 +337,13 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
                 + f", {scene.effect(s) if cl is None else claimed(cl, c.summary, c.ts)}."
             )
             lk = h.leak_of if h is not None else None
-            if h is not None and lk is not None and not cleared and lk.strength >= h.measured:
+            if cut is not None and h is not None and h.cut >= h.measured:
+                x = cut.shortage
+                stmt = stmt[:-1] + (
+                    f"; it cut {s}'s {cut.family} ({shorten(c.summary, 120)}), and {s} ran out"
+                    f" of {cut.family} from {_hm(x.at)} ({x.said}): the cut explains it."
+                )
+            elif h is not None and lk is not None and not cleared and lk.strength >= h.measured:
                 n = lk.series.name
                 stmt = stmt[:-1] + (
                     f"; its memory has climbed steadily since ({n} {_fmt(lk.before, n)} before"

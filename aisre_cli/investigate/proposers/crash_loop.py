@@ -16,7 +16,7 @@ from aisre_cli.investigate.evidence import (
 )
 from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
-from aisre_cli.investigate.proposers.saturation import ran_out
+from aisre_cli.investigate.proposers.saturation import CUT_EXPLAINS, cut_by, ran_out
 from aisre_cli.investigate.scene import Scene, ServiceView
 
 LOOP_RESTARTS = 3.0
@@ -107,6 +107,9 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         said = " and ".join(f"{r} x{n}" if n > 1 else r for r, n in top)
         what = f"{said}, with {what}" if rs or rs_logs else said
     sig = crash_signal(view)
+    if crash is not None and crash.oom:
+        # killed for memory after a config change cut its memory: the cut's doing
+        sig *= 1.0 - CUT_EXPLAINS * cut_by(scene, s, "memory")
     full = disk_first(view, began + scene.step)
     but = ""
     if full is not None:

@@ -158,6 +158,29 @@ def idle_wait(scene: Scene, view: ServiceView) -> bool:
     return scene.has_topo and bool(scene.topo.callees(view.name))
 
 
+CUT_EXPLAINS = 0.8
+"""How much of a resource running out a config change that cut that capacity of the
+service's explains away (`cut_by`): the limit was lowered and then reached. Some stays:
+the load that reached it may be unusual too."""
+
+
+def cut_by(scene: Scene, s: str, family: str | None) -> float:
+    """0-1: how clearly a config change before the onset cut `s`'s capacity in `family`,
+    which `s` then ran out of (`ChangeHarm.cut`)."""
+    return max(
+        (
+            h.cut
+            for cf in scene.fnd.changes
+            if cf.change.service == s
+            and cf.before_onset
+            and (h := scene.fnd.harm.get(cf.change.id)) is not None
+            and h.cut_of is not None
+            and h.cut_of.family == family
+        ),
+        default=0.0,
+    )
+
+
 RELEASE_EXPLAINS = 0.8
 """How much of a saturation a release can explain away: the new version's pods using
 more of the resource than the old ones over the same minutes (a canary that burns CPU
@@ -365,6 +388,8 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     )
     if barren(view, res):
         sig *= 1.0 - BARREN
+    # a limit lowered, then reached: the config change's doing
+    sig *= 1.0 - CUT_EXPLAINS * cut_by(scene, s, res)
 
     detail = ""
     claim, sep = f"{s} is saturating its {res}", ","
