@@ -128,6 +128,18 @@ def cands(a: Analysis, kind: str, service: str | None = None) -> list[Candidate]
         ("slow_requests_total", "latency", True, "counter", "service"),
         # an alarm flag is bad when raised, whatever its condition's words say
         ("rabbitmq_alarms_free_disk_space_watermark", "disk", True, "gauge", "service"),
+        # "connect" names a product or a step, not connections held: Kafka Connect's
+        # records polled are its demand, HAProxy's connect time a latency, MySQL's
+        # aborted connects failed handshakes; a gateway's disconnects are clients dropped
+        ("kafka_connect_source_record_poll_rate", "traffic", True, "gauge", "service"),
+        ("kafka_connect_sink_record_send_total", "traffic", True, "counter", "service"),
+        ("haproxy_backend_connect_time_average_seconds", "latency", True, "gauge", "service"),
+        ("mysql_global_status_aborted_connects", "errors", True, "counter", "service"),
+        ("phoenix_socket_disconnects_total", "errors", True, "counter", "service"),
+        ("redis_connected_clients", "connections", True, "gauge", "service"),
+        ("mongodb_connections_current", "connections", True, "gauge", "service"),
+        # Datadog's service check: 1 while it can connect
+        ("http.can_connect", "availability", False, "updown", "service"),
         ("rabbitmq_alarms_memory_used_watermark", "memory", True, "gauge", "service"),
         ("rabbitmq_disk_space_available_bytes", "disk", False, "gauge", "service"),
         ("node_cpu_usage_percent", "cpu", True, "percent", "node"),
@@ -294,6 +306,12 @@ def test_catalogue_reads_exporter_vocabularies(
 ) -> None:
     c = FamilyMatcher().classify(name)
     assert (c.family, c.bad_up, c.shape, c.scope, c.known) == (family, bad_up, shape, scope, True)
+
+
+def test_a_connect_status_is_no_connection_count() -> None:
+    """Kafka Connect's connector status is a state, not connections held: unknown."""
+    c = FamilyMatcher().classify("kafka_connect_connector_status")
+    assert c.family is None and not c.known
 
 
 def test_catalogue_reads_reason_labels() -> None:
@@ -7073,6 +7091,49 @@ def test_a_servers_own_log_of_failed_handshakes_proposes_its_certificate() -> No
     other = served.replace("sslv3 alert certificate expired", "wrong version number")
     shaken = [(t, s, "info", other) for t, s, _, _ in logs[:20]] + ok
     assert not cands(run(context([falls], logs=shaken)), "certificate_expiry", "api")
+    # Erlang's ssl (RabbitMQ) and Java say the alert was received: the certificate it
+    # presented was refused. One that says "expired" is the kind itself, and reads as
+    # strongly as the line is; a refusal for another reason, as any TLS error
+    erlang = "TLS server: In state certify received CLIENT ALERT: Fatal - Certificate Expired"
+    java = "javax.net.ssl.SSLHandshakeException: Received fatal alert: certificate_expired"
+    unknown = "TLS server: In state certify received CLIENT ALERT: Fatal - Unknown CA"
+    ks = {}
+    for line in (erlang, java, unknown):
+        said = [(t, s, "error", line) for t, s, _, _ in logs[:20]] + ok
+        (c,) = cands(run(context([falls], logs=said)), "certificate_expiry", "api")
+        ks[line] = c.features["kind_signal"]
+    assert ks[erlang] > ks[unknown] > 0 and ks[java] > ks[unknown]
+    said = [(t, s, "error", erlang) for t, s, _, _ in logs[:20]] + ok
+    (c,) = cands(run(context([falls], logs=said)), "certificate_expiry", "api")
+    assert "its clients reject it as expired" in c.statement
+
+
+def test_a_restart_that_reconnected_to_a_callee_whose_certificate_was_refused() -> None:
+    """db's own log says its clients refuse its certificate as expired, from before a
+    config change of api; api (which calls db) goes down two minutes after the change:
+    the change restarted api, which reconnected to db and failed. db's certificate
+    explains it, and ranks above the change; refused only after the change, the change
+    keeps its reading."""
+    rej = "TLS server: In state certify received CLIENT ALERT: Fatal - Certificate Expired"
+    ok = [(T0 + 60 * k, "db", "info", "accepting AMQP connection") for k in range(40)]
+    down = series("up", "api", 1.0, 0.0)
+    push = Change(
+        id="cfg", ts=_dt(FAULT - 120), service="api", kind="config", summary="agent.ini: x 0 -> 30"
+    )
+
+    def case(first: float) -> tuple[Candidate, Candidate]:
+        logs = [(first + 20 * k, "db", "error", rej) for k in range(30)] + ok
+        a = run(context([down], changes=[push], logs=logs))
+        (cfg,) = cands(a, "config_change", "api")
+        (cert,) = cands(a, "certificate_expiry", "db")
+        return cfg, cert
+
+    cfg, cert = case(FAULT - 360)
+    assert cert.score > cfg.score
+    assert "api calls db, whose certificate its clients were rejecting" in cfg.statement
+    late_cfg, _ = case(FAULT + 60)
+    assert late_cfg.score > cfg.score
+    assert "whose certificate" not in late_cfg.statement
 
 
 def test_a_store_refusing_commands_for_memory_explains_its_client() -> None:

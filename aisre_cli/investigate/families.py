@@ -102,8 +102,15 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         # Galera node ready for queries (`wsrep_ready` 1 ON / 0 OFF)
         r"agent_state$",
         r"wsrep_ready$",
+        # a check that it can connect (Datadog's `http.can_connect`, `tcp.can_connect`)
+        r"can_connect$",
     ],
     "errors": [
+        # connections a server dropped: failed handshakes and clients gone without closing
+        # (MySQL's `aborted_connects`, `aborted_clients`)
+        r"aborted_(connects|clients)",
+        # clients dropped (a WebSocket gateway's disconnects)
+        r"(^|_)disconnect(s|ions|ed)?($|_)",
         r"error",
         r"err(_|s?$)",
         r"5_?xx",
@@ -130,6 +137,8 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"dead_?lettered",
     ],
     "latency": [
+        # how long connecting takes (HAProxy's `connect_time_average_seconds`)
+        r"connect_time",
         r"latenc",
         r"duration",
         r"response_time",
@@ -172,8 +181,11 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"(^|_)active_messages",
     ],
     "connections": [
-        # connections held (not the counters of those ever accepted: traffic)
-        r"(?<!accepted_)(?<!handled_)conn(?!track|ections?_(accepted|handled)|s_(accepted|handled))",
+        # connections held (not the counters of those ever accepted: traffic); not a
+        # product or a component called "connect" or a "connector" (Kafka Connect's
+        # records polled, Tomcat's connector's requests), nor the time a connect takes
+        r"(?<!accepted_)(?<!handled_)conn"
+        r"(?!track|ect(?!ed|ion)|ections?_(accepted|handled)|s_(accepted|handled))",
         # a pool of connections or workers, not a runtime's memory pool
         # (`jvm_memory_pool_bytes_used`, `jvm_buffer_pool_used_bytes`: memory)
         r"(?<!memory_)pool(?!(_[a-z]+)*_bytes)",
@@ -304,6 +316,8 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         # a consumer's own work, its demand: Kafka's fetch manager's records consumed,
         # RabbitMQ's messages delivered to consumers
         r"records?_consumed|messages?_consumed|consumed_(records|messages)|messages_delivered",
+        # … and a Kafka Connect task's records polled from its source or sent to its sink
+        r"(source|sink)_records?_(poll|write|read|send)",
         # CloudWatch's demand: API Gateway's Count of requests, a Kinesis stream's
         # incoming records, messages sent to an SQS queue, Step Functions' executions
         # started, the capacity units a DynamoDB table consumed
@@ -321,7 +335,7 @@ _DOWN_IS_BAD = re.compile(
     r"(?<!un)avail|free|remaining|expiry|expir(e(?!d)|ation)|not_?after|(^|_)up$|^up(_|$)|probe_success|"
     r"(?<!un)success|(?<!un)healthy|(?<!un)usable|uptime|replicas_(available|ready)|status_ready|headroom|"
     r"(^|_)left($|_)|(^|_)until($|_)|(^|_)ttl($|_)|(^|_)ok_(percent|pct|ratio|rate|fraction)|"
-    r"(^|_)(succ|sr)($|_)|(^|_)brokers$|active_servers|"
+    r"(^|_)(succ|sr)($|_)|(^|_)brokers$|active_servers|can_connect$|"
     # what a server can still take on: Puma's `pool_capacity` (threads free for
     # requests), the spare workers or threads of a pool
     r"pool_capacity|(^|_)spare(_|$)|"
@@ -378,6 +392,7 @@ _COUNTDOWN = re.compile(
 )
 _UPDOWN = re.compile(
     r"(^|_)up$|^up(_|$)|probe_success|(^|_)healthy?($|_)|status_ready|agent_state$|wsrep_ready$"
+    r"|can_connect$"
 )
 # Scopes, by the exporter that names them.
 _WIRE_ERRORS = re.compile(r"(^|_)(rx|tx|receive|transmit)_(errs|errors)(_|$)")
@@ -1048,7 +1063,8 @@ gone wrong, writes sent to a replica, or too few replicas left: the store is fai
 its callers, though it is up."""
 
 LOG_FAMILY_PATTERNS: dict[str, str] = {
-    "certificates": r"x509|certificate|ssl|tls handshake|cert(ificate)? (has )?expired",
+    "certificates": r"x509|certificate|ssl|tls handshake|cert(ificate)? (has )?expired|"
+    r"unknown[ _]ca\b",
     "restarts": r"back-?off restarting|crashloop|oomkilled|panic:|segmentation fault|"
     r"fatal error|exited with code|killed|core dumped|"
     # a process manager restarting what died (`logs._SUPERVISOR_RESTARTS`)

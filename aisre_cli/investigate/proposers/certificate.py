@@ -44,7 +44,12 @@ OWN_CERT_REJECTED = re.compile(
     r"remote error: tls: (bad|expired|unknown|revoked|unsupported) certificate"
     # `sslv3`, `tlsv1.2` (a template masks their digits)
     r"|(ssl|tls)v\S* alert ((bad|unknown|revoked|unsupported) )?certificate"
-    r"|(ssl|tls)v\S* alert unknown ca",
+    r"|(ssl|tls)v\S* alert unknown ca"
+    # Erlang's ssl (RabbitMQ, EMQX): `TLS server: In state certify received CLIENT ALERT:
+    # Fatal - Certificate Expired`; Java's `Received fatal alert: certificate_expired`
+    r"|received (client |server )?alert: fatal - (certificate (expired|unknown|revoked)|"
+    r"bad certificate|unknown ca|unsupported certificate)"
+    r"|received fatal alert: (certificate_(expired|unknown|revoked)|bad_certificate|unknown_ca)",
     re.IGNORECASE,
 )
 """A TLS alert the service received about the certificate it presented: its peer
@@ -53,10 +58,18 @@ certificate the server refused, or Go's server: `http: TLS handshake error from 
 remote error: tls: bad certificate`), OpenSSL's `sslv3 alert certificate expired` in
 nginx's `SSL_do_handshake() failed (…) while SSL handshaking`. The certificate is this
 service's own; a TLS error it raised itself (`x509: certificate has expired`) is about
-the peer's."""
+the peer's. Erlang's and Java's say the same in their words: the alert was received,
+so the certificate refused was the one this side presented."""
 
 
-def _own_rejected(scene: Scene, s: str) -> list[LogFinding]:
+LOG_SHARE = 0.6
+"""What a TLS error in a log counts for, of a reading of the certificate's expiry: it may
+be a wrong CA, a name mismatch, a client's own certificate."""
+EXPIRED = re.compile(r"certificate[ _]expired|expired[ _]certificate", re.IGNORECASE)
+"""A TLS alert that says why: the certificate had expired."""
+
+
+def own_rejected(scene: Scene, s: str) -> list[LogFinding]:
     """`s`'s own log of its peers rejecting its certificate (`OWN_CERT_REJECTED`)."""
     return [
         x
@@ -75,15 +88,21 @@ def cert_signal(scene: Scene, view: ServiceView) -> float:
     """How strongly the service's certificate expired: its expiry readings; TLS errors
     its clients logged naming it (an expired certificate fails every handshake with it,
     though the service stays up and its own series show only the calls that no longer
-    arrive), or its own log of its peers rejecting its certificate (`_own_rejected`);
+    arrive), or its own log of its peers rejecting its certificate (`own_rejected`);
     or, while it is unreachable, any TLS error about it."""
     s = view.name
     certs = [f for f in scene.fnd.certs if f.series.service == s]
-    named = _named_by_clients(view) + _own_rejected(scene, s)
+    own = own_rejected(scene, s)
+    named = _named_by_clients(view) + own
     logs = _cert_logs(scene, s) + named
     if not certs and not named and not (logs and s in scene.fnd.dead):
         return 0.0
-    return max([f.strength for f in certs] + [0.6 * x.strength for x in logs])
+    return max(
+        [f.strength for f in certs]
+        + [LOG_SHARE * x.strength for x in logs]
+        # its peers refused its certificate as expired, in its own log: the kind itself
+        + [x.strength for x in own if EXPIRED.search(x.template)]
+    )
 
 
 @register("certificate")
@@ -94,7 +113,10 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     sig = cert_signal(scene, view)
     if sig <= 0:
         return []
-    if not certs:  # only TLS errors in logs, while the service is unreachable
+    if not certs and any(EXPIRED.search(x.template) for x in own_rejected(scene, s)):
+        what = "has expired (its own log: its clients reject it as expired)"
+        logs = own_rejected(scene, s) + logs
+    elif not certs:  # only TLS errors in logs, while the service is unreachable
         what = "has expired or is not yet valid (its clients' TLS errors say so)"
     elif (gone := cert_expired_at(certs[0])) is not None:
         what = f"expired at {_hm(gone)}"

@@ -50,7 +50,7 @@ from aisre_cli.investigate.evidence import (
 )
 from aisre_cli.investigate.proposers import register
 from aisre_cli.investigate.proposers.base import make
-from aisre_cli.investigate.proposers.certificate import _cert_logs
+from aisre_cli.investigate.proposers.certificate import _cert_logs, own_rejected
 from aisre_cli.investigate.proposers.saturation import LOAD_EXPLAINS
 from aisre_cli.investigate.scene import LATE_S, TOL_S, VERSION_WORSE, Claim, Scene, ServiceView
 from aisre_cli.model import HypothesisKind
@@ -176,16 +176,41 @@ def cert_revealed(scene: Scene, s: str, t: float) -> bool:
     return bool(tls) and min(tls) >= t
 
 
+def callee_cert_rejected(scene: Scene, s: str, t: float) -> tuple[str, LogFinding] | None:
+    """A service `s` calls whose own log says its clients were rejecting the
+    certificate it presents (`certificate.own_rejected`) already by time `t` (a change
+    of `s`): a change that restarted `s` made it reconnect to a server whose certificate
+    had failed; the failures that followed are that certificate's. The callee and the
+    log it said so in, or None."""
+    if not scene.has_topo:
+        return None
+    for d in scene.topo.callees(s):
+        for x in own_rejected(scene, d):
+            if x.before > 0 or x.first_after <= t + TOL_S:
+                return d, x
+    return None
+
+
 def cert_explains(scene: Scene, s: str, t: float) -> str | None:
-    """How a certificate of `s` explains the before-and-after of a change at time `t`,
-    as the rest of the change's statement, or None (`cert_expired_between`,
-    `cert_revealed`)."""
+    """How a certificate of `s`, or of a service it calls, explains the before-and-after
+    of a change at time `t`, as the rest of the change's statement, or None
+    (`cert_expired_between`, `cert_revealed`, `callee_cert_rejected`)."""
     if cert_expired_between(scene, s, t):
-        return "expired after it, as the trouble began: the expiry explains it better."
+        return (
+            f"a certificate of {s} expired after it, as the trouble began: the expiry"
+            " explains it better."
+        )
     if cert_revealed(scene, s, t):
         return (
-            "had expired before it, and TLS handshakes with it fail from then: the restart"
-            " it made revealed the expiry, which explains it better."
+            f"a certificate of {s} had expired before it, and TLS handshakes with it fail"
+            " from then: the restart it made revealed the expiry, which explains it better."
+        )
+    if (rej := callee_cert_rejected(scene, s, t)) is not None:
+        d, x = rej
+        since = f"from {_hm(x.first_after)}" if x.before == 0 else "since before the incident"
+        return (
+            f"{s} calls {d}, whose certificate its clients were rejecting {since} ({d}'s"
+            " log): a restart it made reconnected to it, and that explains it better."
         )
     return None
 
@@ -431,7 +456,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             elif (why := cert_explains(scene, host.name, c.ts.timestamp())) is not None:
                 busy *= 1.0 - CERT_EXPLAINS
                 if cf.before_onset:
-                    stmt = stmt[:-1] + f"; but a certificate of {host.name} {why}"
+                    stmt = stmt[:-1] + f"; but {why}"
             signal *= (1.0 - host.features["deeper"]) * busy
             harm *= (1.0 - host.features["deeper"]) * busy
         if idle:
