@@ -638,6 +638,10 @@ def test_optional_files_may_be_missing(tmp_path: Path) -> None:
         ({"job": "otel-collector/redis"}, None),
         # a `namespace/name` job of a workload is still its name
         ({"job": "shop/checkout"}, "checkout"),
+        # Telegraf's `server` is the database it reads (`db01:3306`), but for its
+        # http_response check the URL it checked: a public host names no workload
+        ({"job": "telegraf", "server": "db01:3306"}, "db01"),
+        ({"job": "telegraf", "server": "https://www.shop.example/"}, None),
         ({}, None),
     ],
 )

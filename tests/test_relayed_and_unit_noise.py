@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from aisre_cli.investigate.analyzers.logs import LogFinding
 from aisre_cli.investigate.analyzers.metrics import _detect_matrix, _detect_rows
@@ -226,6 +227,40 @@ def test_a_probe_belongs_to_the_service_its_target_host_names() -> None:
     # a series that has its service keeps it
     owned = replace(_probe("catalog:443"), service="edge")
     assert attribute_by_url([owned], services)[0].service == "edge"
+    # Telegraf's http_response check: the URL it checked is in `server`, its own agent
+    # in `instance`
+    checked = replace(
+        _probe("mon01:9273"),
+        labels={"job": "telegraf", "instance": "mon01:9273", "server": "https://api.shop.io/v1"},
+    )
+    assert attribute_by_url([checked], services)[0].service == "api"
+
+
+@pytest.mark.parametrize(
+    ("labels", "want"),
+    [
+        # PHP-FPM runs a pool per application
+        ({"pool": "checkout", "host": "web01"}, "checkout"),
+        # a systemd unit, a template's instance (`php8.2-fpm@checkout`) or the template
+        # itself (`queue-worker@2`)
+        ({"systemd_unit": "php8.2-fpm@checkout.service", "host": "web01"}, "checkout"),
+        ({"systemd_unit": "queue-worker@2.service", "host": "worker01"}, "queue-worker"),
+        ({"unit": "queue_worker.service"}, "queue-worker"),
+        # units of no known service
+        ({"systemd_unit": "sshd.service"}, None),
+        ({"systemd_unit": "php8.2-fpm@admin.service"}, None),
+    ],
+)
+def test_a_process_group_names_its_service(labels: dict[str, str], want: str | None) -> None:
+    from aisre_cli.investigate.analyzers.metrics import attribute_by_unit
+
+    name = "phpfpm_active_processes" if "pool" in labels else "procstat_memory_rss"
+    s = Series(name, None, labels, [T0], [1.0], ref="metrics/x.json")
+    known = {"checkout", "queue-worker", "sessions"}
+    assert attribute_by_unit([s], known)[0].service == want
+    # a JDBC pool's name is a client's: Hikari's `pool` names no owner
+    hikari = replace(s, name="hikaricp_connections_active", labels={"pool": "checkout"})
+    assert attribute_by_unit([hikari], known)[0].service is None
 
 
 # ------------------------------------------------ a client's TLS error names its server

@@ -655,6 +655,12 @@ def analyze_context(
             SourceNote("topology", "partial", f"no topology: derived from {len(ctx.spans)} spans")
         )
     if any(not s.service for s in ctx.series):
+        # a process group that names a known service (a systemd unit, a PHP-FPM pool)
+        named = (
+            topo.services() | {s.service for s in ctx.series if s.service} | set(ctx.logs.service)
+        )
+        ctx.series = metric_an.attribute_by_unit(ctx.series, named)
+    if any(not s.service for s in ctx.series):
         # series of a scrape target whose other series name its service
         ctx.series = metric_an.attribute_by_target(ctx.series)
     if any(not s.service for s in ctx.series):

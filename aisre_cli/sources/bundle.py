@@ -617,6 +617,9 @@ _TARGET_LABELS = ("server", "addr")
 services known)."""
 
 
+_WEB_URL = re.compile(r"^\s*https?://", re.IGNORECASE)
+
+
 def _target_of(labels: dict[str, str], collector: str) -> str | None:
     """The workload an exporter's series describe: the first DNS label of the server it
     names, or, for one product's exporter scraped per target (redis_exporter's and
@@ -624,7 +627,13 @@ def _target_of(labels: dict[str, str], collector: str) -> str | None:
     `instance` where that is a name and not the exporter's own pod; or the release its
     chart was installed as."""
     for key in _TARGET_LABELS:
-        first = _first_label(labels.get(key, ""))
+        v = labels.get(key, "")
+        if _WEB_URL.match(v):
+            # a web endpoint checked (Telegraf's http_response `server`): its host may be a
+            # public name (`www.shop.example`) of no workload; `attribute_by_url` matches
+            # it against the services known
+            continue
+        first = _first_label(v)
         if first:
             return first
     worker = labels.get("hostname", "")

@@ -1064,6 +1064,46 @@ def attribute_by_name(series: list[Series], services: set[str]) -> list[Series]:
     return out
 
 
+UNIT_LABELS = ("systemd_unit", "unit", "service_name")
+"""Labels that name the process group a process-level series measures: systemd's unit
+(Telegraf's procstat `systemd_unit`, systemd-exporter's `name`-less `unit`)."""
+_POOL_OWNERS = re.compile(r"^(phpfpm|php_fpm)_")
+"""Metrics whose `pool` label is an application's own pool of workers: PHP-FPM runs one
+pool per app (`[storefront]`), where a JDBC pool's name (Hikari's `pool`) is a client's."""
+_UNIT_SUFFIX = re.compile(r"\.(service|socket|scope|timer)$")
+
+
+def _unit_names(value: str) -> list[str]:
+    """The names a systemd unit is known by: `php8.2-fpm@storefront.service` is an
+    instance (`storefront`) of a template (`php8.2-fpm`); `queue-worker@1.service` an
+    instance (`1`) of `queue-worker`; `nginx.service` just `nginx`."""
+    unit = _UNIT_SUFFIX.sub("", value.strip())
+    base, _, inst = unit.partition("@")
+    return [x for x in (inst, base) if x]
+
+
+def attribute_by_unit(series: list[Series], services: set[str]) -> list[Series]:
+    """Series with no service whose process group names a known service: its systemd
+    unit (`UNIT_LABELS`: `php8.2-fpm@checkout.service` is checkout's, `queue-worker@2.service`
+    queue-worker's), or a PHP-FPM pool (`phpfpm_active_processes{pool="checkout"}`,
+    `_POOL_OWNERS`). A VM's agent (Telegraf, collectd) labels process and pool series
+    so, by host and unit, with no service label. Names compare as `_flat` does; a
+    value naming no known service leaves the series as it is."""
+    known = {_flat(x): x for x in services if x}
+    out: list[Series] = []
+    for s in series:
+        if not s.service:
+            said = [v for k in UNIT_LABELS if (v := s.labels.get(k))]
+            names = [n for v in said for n in _unit_names(v)]
+            if _POOL_OWNERS.match(normalize_name(s.name)) and s.labels.get("pool"):
+                names.insert(0, s.labels["pool"])
+            hit = next((known[f] for n in names if (f := _flat(n)) in known), None)
+            if hit is not None:
+                s = replace(s, service=hit)
+        out.append(s)
+    return out
+
+
 PRODUCT_WORDS: dict[str, tuple[str, ...]] = {
     "traefik": ("traefik",),
     "haproxy": ("haproxy",),
@@ -1364,9 +1404,17 @@ _URL_LABELS = ("instance", "target", "url", "endpoint")
 _HOST = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:[^@/]*@)?\[?([^/:\[\]?#]+)", re.I)
 
 
+_SCHEMED = re.compile(r"^\s*[a-z][a-z0-9+.-]*://", re.I)
+
+
 def probe_target(s: Series) -> str:
-    """The URL or host a series names as what it measured (a prober's `instance`), or ""."""
-    return next((s.labels[k] for k in _URL_LABELS if s.labels.get(k)), "")
+    """The URL or host a series names as what it measured (a prober's `instance`), or "".
+    A URL given in full wins over a bare host: Telegraf's http_response check keeps its
+    URL in `server` (or `url`) and its own agent in `instance` (`mon01:9273`)."""
+    said = [s.labels[k] for k in ("server", *_URL_LABELS) if s.labels.get(k)]
+    return next((v for v in said if _SCHEMED.match(v)), None) or next(
+        (s.labels[k] for k in _URL_LABELS if s.labels.get(k)), ""
+    )
 
 
 def host_words(target: str) -> tuple[list[str], set[str]]:
