@@ -4088,6 +4088,27 @@ def test_a_process_manager_restarting_the_service_counts_its_restarts() -> None:
     assert "crash logs" not in four.statement
 
 
+def test_a_process_manager_restarting_the_service_dates_its_trouble() -> None:
+    """systemd restarting api from eight minutes before the page, its own series moving
+    only ten minutes after it: on a machine the process manager's log is what the
+    cluster's events are for a pod, and api's trouble began with the restarts, before
+    its callers'."""
+    lines = [
+        (
+            FAULT - 480 + k * 40.0,
+            "api",
+            "info",
+            f"api.service: Scheduled restart job, restart counter is at {k + 1}.",
+        )
+        for k in range(20)
+    ]
+    lines += [(T0 + i * 30.0, "api", "info", "GET /health 200") for i in range(N * 2)]
+    late = series("http_latency_p95_seconds", "api", 0.1, 0.9, at=FAULT + 10 * STEP)
+    (c,) = cands(run(context([late], logs=lines)), "crash_loop", "api")
+    assert c.features["earliest"] > 0.9
+    assert c.features["anomaly"] > 0.5
+
+
 def test_a_client_retrying_the_server_it_names_says_its_calls_fail_not_that_it_is_down() -> None:
     """`retrying pricing-engine (attempt 2/2) after error` in api's log: api's calls to
     pricing-engine fail, which proposes it (less strongly than a refused connection,

@@ -236,6 +236,34 @@ def test_a_probe_belongs_to_the_service_its_target_host_names() -> None:
     assert attribute_by_url([checked], services)[0].service == "api"
 
 
+def test_a_machine_pinged_is_the_service_that_alone_runs_on_it() -> None:
+    """Telegraf's ping from the monitoring host: the machine pinged is in `url`, the
+    agent in `instance`. db01 runs only mysql (its series say so), so db01's packet
+    loss is mysql's; web01 runs two pools, so its loss is nobody's in particular."""
+    from aisre_cli.investigate.analyzers.metrics import attribute_by_url, service_machines
+
+    def own(svc: str, host: str) -> Series:
+        return Series("cpu_usage_user", svc, {"host": host}, [T0], [1.0], ref="m.json")
+
+    def ping(url: str) -> Series:
+        labels = {"url": url, "host": "mon01", "instance": "mon01:9273", "job": "telegraf"}
+        return Series("ping_percent_packet_loss", None, labels, [T0], [0.0], ref="p.json")
+
+    fleet = [own("mysql", "db01"), own("storefront", "web01"), own("checkout", "web01")]
+    machines = service_machines(fleet)
+    assert machines == {"db01": "mysql"}
+    got = attribute_by_url(
+        [ping("db01.shop.internal"), ping("web01.shop.internal"), ping("db09")],
+        {"mysql", "storefront", "checkout"},
+        machines,
+    )
+    assert [s.service for s in got] == ["mysql", None, None]
+    # a machine's own series, scraped there (node_exporter), is placed elsewhere: the
+    # machine is not its one service's by this reading
+    node = Series("node_netstat_Tcp_RetransSegs", None, {"instance": "db01:9100"}, [T0], [1.0])
+    assert attribute_by_url([node], {"mysql"}, machines)[0].service is None
+
+
 @pytest.mark.parametrize(
     ("labels", "want"),
     [

@@ -466,6 +466,14 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         # metric findings the scene considers
         began = max(ef.first, lo)
         first[ef.service] = min(first.get(ef.service, began), began)
+    # a process manager's log of restarting it (systemd's `Scheduled restart job, restart
+    # counter is at 7`, supervisord's `exited … not expected`), or its start banner again
+    # and again: on a machine, what the cluster's events say of a pod
+    for lf in fnd.logs.findings:
+        if lf.family == "restarts" and (lf.restarted or lf.start) and lf.strength >= EVENT_MIN:
+            anom[lf.service] = max(anom.get(lf.service, 0.0), EVENT_ANOMALY * lf.strength)
+            began = max(lf.first_after, lo)
+            first[lf.service] = min(first.get(lf.service, began), began)
     for found_ev in events_at.values():
         found_ev.sort(key=lambda x: (-x.strength, x.cls))
     for cf_cert in fnd.certs:

@@ -675,7 +675,9 @@ def analyze_context(
         # and, where nothing else names them, the grid the columns' names form
         named |= metric_an.services_in_names(ctx.series, matcher)
         # probes of a URL or host that names a service (the blackbox prober's target)
-        ctx.series = metric_an.attribute_by_url(ctx.series, named)
+        ctx.series = metric_an.attribute_by_url(
+            ctx.series, named, metric_an.service_machines(ctx.series)
+        )
         ctx.series = metric_an.attribute_by_name(ctx.series, named)
         # an exporter's or a server's own series: the one service running that product
         ctx.series = metric_an.attribute_by_product(ctx.series, named)

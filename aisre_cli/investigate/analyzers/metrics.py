@@ -1405,6 +1405,9 @@ _HOST = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:[^@/]*@)?\[?([^/:\[\]?#]+)", r
 
 
 _SCHEMED = re.compile(r"^\s*[a-z][a-z0-9+.-]*://", re.I)
+_PROBED_FIRST = ("url", "instance", "target", "endpoint")
+"""A bare host: what an agent pinged or checked (Telegraf's ping `url`) before the
+`instance` it was scraped at, which is the agent's own where both are given."""
 
 
 def probe_target(s: Series) -> str:
@@ -1413,7 +1416,7 @@ def probe_target(s: Series) -> str:
     URL in `server` (or `url`) and its own agent in `instance` (`mon01:9273`)."""
     said = [s.labels[k] for k in ("server", *_URL_LABELS) if s.labels.get(k)]
     return next((v for v in said if _SCHEMED.match(v)), None) or next(
-        (s.labels[k] for k in _URL_LABELS if s.labels.get(k)), ""
+        (s.labels[k] for k in _PROBED_FIRST if s.labels.get(k)), ""
     )
 
 
@@ -1437,19 +1440,45 @@ def public_host(target: str) -> bool:
     return len(labels) >= 2 and not _INTERNAL_HOST & set(labels)
 
 
-def attribute_by_url(series: list[Series], services: set[str]) -> list[Series]:
+def attribute_by_url(
+    series: list[Series], services: set[str], machines: Mapping[str, str] | None = None
+) -> list[Series]:
     """Series with no service whose target is a URL or a host (the blackbox prober's
     `instance`: what it probed) belong to the service the host names: in-cluster DNS
     puts it first (`catalog.shop.svc.cluster.local`, `core-db:5432`), an external API's
-    host holds its words (`api.surescripts.com` for `surescripts-api`). A host that
+    host holds its words (`api.surescripts.com` for `surescripts-api`); or, given the
+    `machines` each known service alone runs on (`service_machines`), the service of the
+    machine it is (`db01.shop.internal` pinged, where db01 runs only mysql). A host that
     names none of them, or two alike, is left alone (an outside endpoint of nobody)."""
     by_flat = {x.lower(): x for x in services if len(x) >= 3}
     out: list[Series] = []
     for s in series:
         target = "" if s.service else probe_target(s)
         who = host_service(target, by_flat) if target else None
+        if who is None and target and machines and target != s.labels.get("instance"):
+            # a machine checked from elsewhere (not the one a series was scraped on: a
+            # node's own series are placed by `placed_on`)
+            labels, _ = host_words(target)
+            who = machines.get(labels[0]) if labels else None
         out.append(replace(s, service=who) if who else s)
     return out
+
+
+def service_machines(series: list[Series]) -> dict[str, str]:
+    """Machine → the one service whose series name it (`host`, `hostname`, `nodename`,
+    or the host of `instance`), lower-cased: a VM fleet runs one service per machine
+    (`db01` mysql's, `redis01` redis's). A machine two services' series name (a web host
+    with several pools) is nobody's; so is a prober's or an agent's own."""
+    seen: dict[str, set[str]] = {}
+    for s in series:
+        if not s.service:
+            continue
+        for key in ("host", "hostname", "nodename"):
+            if v := s.labels.get(key):
+                seen.setdefault(v.lower(), set()).add(s.service)
+        if h := _instance_host(s):
+            seen.setdefault(h.lower(), set()).add(s.service)
+    return {m: next(iter(v)) for m, v in seen.items() if len(v) == 1}
 
 
 KIND_WORDS = frozenset({"api", "svc", "service", "server"})
