@@ -37,6 +37,8 @@ def _change(summary: str, at: float = 0.0, kind: str = "config", svc: str = "api
         ("pm.max_children 50 -> 10", "config", {"connections"}),
         ("tasks.max 4 -> 1 (cost review)", "config", {"connections"}),
         ("pm.max_children 10 -> 50", "config", set()),
+        # one setting moved both ways: not a cut
+        ("memory request 1Gi -> 512Mi / limit 1Gi -> 2Gi", "config", set()),
         # each setting with its own move
         ("spark.executor.memory 8g -> 4g, spark.executor.cores 2 -> 4", "config", {"memory"}),
         # versions, not settings
@@ -143,6 +145,14 @@ def test_a_limit_raised_or_a_shortage_already_there_clears_nothing() -> None:
     assert not [c for c in raised if c.kind == "config_change"]
     kept = max(c.score for c in raised if c.kind == "resource_saturation" and c.service == "api")
     assert kept > sat
+
+    def signal(cs: list, kind: str) -> float:
+        return max(c.features["kind_signal"] for c in cs if c.kind == kind and c.service == "api")
+
+    # the memory running out, and the kills for it, are the cut's doing: most of their
+    # readings go
+    for kind in ("resource_saturation", "crash_loop"):
+        assert signal(cut, kind) < 0.5 * signal(raised, kind), kind
     # killed for memory since before it: the cut did not start it
     before = _case("spark.executor.memory 8g -> 4g", FAULT - 100 * STEP)
     assert not [c for c in before if c.kind == "config_change"]

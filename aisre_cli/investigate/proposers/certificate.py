@@ -70,11 +70,19 @@ EXPIRED = re.compile(r"certificate[ _]expired|expired[ _]certificate", re.IGNORE
 
 
 def own_rejected(scene: Scene, s: str) -> list[LogFinding]:
-    """`s`'s own log of its peers rejecting its certificate (`OWN_CERT_REJECTED`)."""
+    """`s`'s own log of its peers rejecting its certificate (`OWN_CERT_REJECTED`), in
+    its template or, where the template masked the words that say so (Elixir's
+    `{:tls_alert, {:certificate_expired, ~c"TLS client: … received SERVER ALERT …"}}`
+    keeps them in a quoted charlist), in the line it was read from."""
     return [
         x
         for x in scene.fnd.logs.findings
-        if x.family == "certificates" and x.service == s and OWN_CERT_REJECTED.search(x.template)
+        if x.family == "certificates"
+        and x.service == s
+        and (
+            OWN_CERT_REJECTED.search(x.template)
+            or any(OWN_CERT_REJECTED.search(scene.ctx.logs.msg[i]) for i in x.examples[:1])
+        )
     ]
 
 
@@ -114,7 +122,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     if sig <= 0:
         return []
     if not certs and any(EXPIRED.search(x.template) for x in own_rejected(scene, s)):
-        what = "has expired (its own log: its clients reject it as expired)"
+        what = "has expired (its own log: its peers refuse it as expired)"
         logs = own_rejected(scene, s) + logs
     elif not certs:  # only TLS errors in logs, while the service is unreachable
         what = "has expired or is not yet valid (its clients' TLS errors say so)"
