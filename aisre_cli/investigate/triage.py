@@ -645,7 +645,10 @@ def analyze_context(
     topo = _align_services(ctx, ctx.topology)
     placed = metric_an.placed_on(ctx.series, _workload_places(ctx, topo))
     ctx.series = metric_an.host_series(
-        metric_an.start_times_as_restarts(metric_an.conntrack_fullness(ctx.series)),
+        metric_an.up_bounces_as_restarts(
+            metric_an.start_times_as_restarts(metric_an.conntrack_fullness(ctx.series)),
+            matcher,
+        ),
         matcher,
         placed,
     )

@@ -1634,6 +1634,62 @@ def start_times_as_restarts(series: list[Series]) -> list[Series]:
     return out
 
 
+BOUNCE_MAX_S = 600.0
+"""A down this short, then up again, is a process that went away and came back: a
+restart (its supervisor or its container runtime starting it again)."""
+_PROCESS_UP = re.compile(r"(^|_)up$")
+"""Whether the process answers its scraper: Prometheus' `up`, an exporter's
+`memcached_up`. Not a state others report of it (an OpenStack agent's heartbeat, a
+Galera node's `wsrep_ready`): those flap when what carries the report does."""
+BOUNCES_MIN = 2
+"""How many such returns make a loop: one is a restart, anything may cause one."""
+
+
+def up_bounces_as_restarts(series: list[Series], matcher: FamilyMatcher) -> list[Series]:
+    """An up/down gauge of whether a service's process answers (`memcached_up`, the
+    target's `up`, `_PROCESS_UP`; not a prober's `probe_success`, which a lossy path
+    flaps alike, nor an agent's reported state) that went down and came back up, again
+    and again, each time within `BOUNCE_MAX_S`: the process restarting, where nothing
+    counts its restarts. Each such series gets a companion counting those returns
+    (`<metric>_restarts_total`, its query and labels the gauge's), which the catalogue
+    reads as a restart counter; the gauge stays, since its service was down meanwhile.
+    `BOUNCES_MIN` returns or more; a series that went down and stayed down is left as
+    it is. New objects."""
+    out = list(series)
+    for s in series:
+        cls = matcher.classify(s.name, s.labels)
+        metric = normalize_name((query_reading(s.query) if s.query else None) or s.name)
+        if cls.shape != "updown" or cls.scope == "probe" or not _PROCESS_UP.search(metric):
+            continue
+        pts = [(t, v) for t, v in zip(s.timestamps, s.values, strict=False) if math.isfinite(v)]
+        if len(pts) < 3:
+            continue
+        hi = max(v for _, v in pts)
+        if hi <= 0:
+            continue
+        count, went, counted = 0.0, None, []
+        for t, v in pts:
+            if v < 0.5 * hi:
+                went = t if went is None else went
+            elif went is not None:
+                if t - went <= BOUNCE_MAX_S:
+                    count += 1.0
+                went = None
+            counted.append(count)
+        if count < BOUNCES_MIN:
+            continue
+        name = f"target_{metric}" if metric.startswith("up") else metric
+        out.append(
+            replace(
+                s,
+                name=f"{name}_restarts_total",
+                timestamps=[t for t, _ in pts],
+                values=counted,
+            )
+        )
+    return out
+
+
 _HOST_LABELS = ("node", "kubernetes_node", "k8s_node_name", "nodename")
 """Where a series names the machine it was measured on (cAdvisor's and kube-state-
 metrics' `node`, node_exporter's `nodename`)."""
