@@ -183,8 +183,9 @@ def limits_cut(c: Change) -> frozenset[str]:
                 continue
             units = _SIZE_UNITS if fam == "memory" else _CPU_UNITS if fam == "cpu" else {}
             moves = [
-                (float(a) * units.get(ua.lower(), 1.0), float(b) * units.get((ub or ua).lower(), 1))
+                (float(a) * units.get(ua.lower(), 1.0), float(b) * units.get(to.lower(), 1.0))
                 for a, ua, b, ub in _SETTING_MOVE.findall(said)
+                for to in (ub or ua,)
             ]
             if moves and all(b < a for a, b in moves):
                 out.add(fam)
@@ -193,8 +194,8 @@ def limits_cut(c: Change) -> frozenset[str]:
 
 @dataclass(frozen=True, slots=True)
 class Shortage:
-    """A service running short of a resource: a saturation reading, or the cluster
-    killing its containers for memory."""
+    """A service running out of a resource: a disk or memory that ran out, or its
+    containers killed for memory."""
 
     service: str
     family: str
@@ -211,8 +212,6 @@ class Cut:
     service then ran short of (`cut_harm`)."""
 
     family: str
-    setting: str
-    """The summary's words (shortened by the caller)."""
     shortage: Shortage
 
 
@@ -240,7 +239,7 @@ def cut_harm(c: Change, shortages: list[Shortage]) -> Cut | None:
     if not later:
         return None
     best = max(later, key=lambda x: x.strength)
-    return Cut(best.family, c.summary, best)
+    return Cut(best.family, best)
 
 
 _TIMEOUT_SETTING = re.compile(r"time-?outs?|deadline", re.IGNORECASE)

@@ -121,9 +121,10 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     sig = cert_signal(scene, view)
     if sig <= 0:
         return []
-    if not certs and any(EXPIRED.search(x.template) for x in own_rejected(scene, s)):
+    own = own_rejected(scene, s)
+    if not certs and any(EXPIRED.search(x.template) for x in own):
         what = "has expired (its own log: its peers refuse it as expired)"
-        logs = own_rejected(scene, s) + logs
+        logs = own + logs
     elif not certs:  # only TLS errors in logs, while the service is unreachable
         what = "has expired or is not yet valid (its clients' TLS errors say so)"
     elif (gone := cert_expired_at(certs[0])) is not None:
