@@ -69,6 +69,14 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
+def _as_from_a_terminal() -> None:
+    """The signals a terminal's foreground job starts with: a harness run under `nohup`
+    (SIGHUP ignored) or in the background (SIGINT ignored) passes those down, and aisre
+    rightly keeps ignored what it was started with ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
 def _audit(home: Path) -> list[dict[str, object]]:
     p = home / "data" / "audit.jsonl"
     return [json.loads(x) for x in p.read_text().splitlines()] if p.exists() else []
@@ -96,6 +104,7 @@ def test_signal_during_a_hanging_child_kills_its_group_and_audits_interrupted(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_as_from_a_terminal,
     )
     try:
         _wait_for(lambda: pids.exists() and pids.read_text().strip())
@@ -132,6 +141,7 @@ def test_signal_during_a_wait_step_ends_it(tmp_path: Path, sig: signal.Signals) 
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_as_from_a_terminal,
     )
     try:
         _wait_for(lambda: any(r["event"] == "intent" for r in _audit(tmp_path)))
@@ -161,6 +171,7 @@ def test_terminal_closed_during_a_hanging_child_ends_the_run_audited(tmp_path: P
     if pid == 0:  # the child: aisre on its own terminal, as its session leader
         try:
             os.chdir(REPO)
+            _as_from_a_terminal()
             os.execvpe(argv[0], argv, env)
         finally:
             os._exit(127)
