@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 
+from aisre_cli.investigate.analyzers.changes import ChangeHarm
 from aisre_cli.investigate.analyzers.metrics import MetricFinding, disk_io
 from aisre_cli.investigate.analyzers.trace_edges import edge_strength
 from aisre_cli.investigate.evidence import (
@@ -168,15 +169,7 @@ def cut_by(scene: Scene, s: str, family: str | None) -> float:
     """0-1: how clearly a config change before the onset cut `s`'s capacity in `family`,
     which `s` then ran out of (`ChangeHarm.cut`)."""
     return max(
-        (
-            h.cut
-            for cf in scene.fnd.changes
-            if cf.change.service == s
-            and cf.before_onset
-            and (h := scene.fnd.harm.get(cf.change.id)) is not None
-            and h.cut_of is not None
-            and h.cut_of.family == family
-        ),
+        (h.cut for h in harms_before(scene, s) if h.cut_of and h.cut_of.family == family),
         default=0.0,
     )
 
@@ -188,21 +181,23 @@ or leaks memory) is the release's defect (`deploy`), which load or a noisy neigh
 would not be: they weigh on the old pods alike."""
 
 
+def harms_before(scene: Scene, s: str) -> list[ChangeHarm]:
+    """What each change of `s` before the onset was found to do (`ChangeHarm`)."""
+    return [
+        h
+        for cf in scene.fnd.changes
+        if cf.change.service == s
+        and cf.before_onset
+        and (h := scene.fnd.harm.get(cf.change.id)) is not None
+    ]
+
+
 def released(scene: Scene, s: str, family: str | None) -> float:
     """0-1: how much worse than the old pods a release of `s` before the onset made
     `family` (`ChangeHarm.version_by_family`)."""
     if not family:
         return 0.0
-    return max(
-        (
-            h.version_by_family.get(family, 0.0)
-            for cf in scene.fnd.changes
-            if cf.change.service == s
-            and cf.before_onset
-            and (h := scene.fnd.harm.get(cf.change.id)) is not None
-        ),
-        default=0.0,
-    )
+    return max((h.version_by_family.get(family, 0.0) for h in harms_before(scene, s)), default=0.0)
 
 
 def waiting(scene: Scene, s: str, onset: float) -> float:
