@@ -1326,3 +1326,51 @@ def test_files_the_reader_skips_are_named_not_dropped_unseen(tmp_path: Path) -> 
     v = json.loads(run_cli(["bundle", "validate", str(b), "--json"]).out)
     (tn,) = [x for x in v["notes"] if x.startswith("traces/:")]
     assert "5 files not read (part0.json, part1.json, part2.json and 2 more)" in tn, tn
+
+
+@pytest.mark.parametrize(
+    ("stem", "query", "name"),
+    [
+        # one metric, summed or maxed over labels: the query's metric names the series
+        (
+            "34_pg_stat_activity",
+            'sum by (service, pod, state) (pg_stat_activity_count{datname="game"})',
+            "pg_stat_activity_count",
+        ),
+        (
+            "35_pg_max",
+            "max by (service, pod) (pg_settings_max_connections)",
+            "pg_settings_max_connections",
+        ),
+        ("x", "sum(redis_connected_clients) by (instance)", "redis_connected_clients"),
+        ("33_up", 'up{namespace=~"game|data"}', "up"),
+        (
+            "25_agones",
+            'label_replace(sum by (fleet, type) (agones_gameservers_count), "service", "$1",'
+            ' "fleet", "(.*)")',
+            "agones_gameservers_count",
+        ),
+        # a rate, a quantile or a ratio is what the file says it is, without its number
+        ("14_phoenix_http_rps", "sum by (service) (rate(phoenix_x_count[5m]))", "phoenix_http_rps"),
+        ("02_wait_p95", "histogram_quantile(0.95, sum by (le) (rate(w_bucket[5m])))", "wait_p95"),
+        ("05_ok_ratio", "sum(rate(a[5m])) / sum(rate(b[5m]))", "ok_ratio"),
+        ("sum_a_b", "sum(a) + sum(b)", "sum_a_b"),
+        ("cpu", "file metrics/cpu.json", "cpu"),
+        ("2xx_rate", "file metrics/2xx_rate.json", "2xx_rate"),  # a name, not a place
+    ],
+)
+def test_a_series_without_a_name_is_named_by_its_query_or_its_file(
+    stem: str, query: str, name: str
+) -> None:
+    """Prometheus drops `__name__` from an aggregation's result, and a file's ordering
+    number is no part of a metric name (none begins with a digit)."""
+    from aisre_cli.sources.bundle import parse_query_range
+
+    result = [{"metric": {"service": "a"}, "values": [[1700000000, "1"], [1700000060, "2"]]}]
+    body = {"status": "success", "data": {"resultType": "matrix", "result": result}}
+    (s,) = parse_query_range(body, f"metrics/{stem}.json", stem, ["service"], query)
+    assert s.name == name
+    named = [{"metric": {"__name__": "kept_total", "service": "a"}, "values": result[0]["values"]}]
+    body["data"] = {"resultType": "matrix", "result": named}
+    (s,) = parse_query_range(body, f"metrics/{stem}.json", stem, ["service"], query)
+    assert s.name == "kept_total"

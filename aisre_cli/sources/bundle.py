@@ -535,6 +535,39 @@ before the pod's workload."""
 
 
 _ONE_NAME_EXPORTERS = frozenset({"azurerm_resource_metric", "azurerm_resourcegroup_metric"})
+
+_ORDER_PREFIX = re.compile(r"^\d+[_.-]+(?=[A-Za-z_:])")
+"""A file's ordering number (`34_pg_stat_activity.json`): no metric name begins with a
+digit, so it is the file's place in a list, not part of the name."""
+_AGGREGATE = re.compile(
+    r"^(?:sum|max|min|avg)\s*(?:(?:by|without)\s*\([^()]*\)\s*)?\((.*?)\)"
+    r"\s*(?:(?:by|without)\s*\([^()]*\))?$",
+    re.DOTALL,
+)
+_LABEL_REPLACE = re.compile(r'^label_replace\s*\((.*?)(?:,\s*"[^"]*"){4}\s*\)$', re.DOTALL)
+_SELECTOR = re.compile(r"^([A-Za-z_:][A-Za-z0-9_:]*)\s*(?:\{[^{}]*\})?$")
+
+
+def series_name(stem: str, query: str) -> str:
+    """The metric name of a file's series that carry no `__name__`.
+
+    A query that selects one metric, at most summed, maxed or averaged over some labels
+    or relabelled (`sum by (pod, state) (pg_stat_activity_count{datname="game"})`),
+    returns that metric: its name says what the series are, whatever the file is
+    called. Anything else (a rate, a quantile, a ratio of two queries) is what the
+    file's name says it is, without an ordering number (`05_login_success_ratio`)."""
+    q = query.strip()
+    for _ in range(4):
+        m = _AGGREGATE.match(q) or _LABEL_REPLACE.match(q)
+        if m is None:
+            break
+        q = m.group(1).strip()
+    sel = _SELECTOR.match(q)
+    if sel is not None:
+        return sel.group(1)
+    return _ORDER_PREFIX.sub("", stem)
+
+
 """Exporters that give every metric one name and say which in a `metric` label
 (webdevops' azure-metrics-exporter): the series is read by that label, as
 `azure_<metric>`."""
@@ -1042,7 +1075,7 @@ def parse_query_range(
             ts.append(t)
             vs.append(v)
         labels = {str(k): str(v) for k, v in metric.items()}
-        name = labels.pop("__name__", None) or stem
+        name = labels.pop("__name__", None) or series_name(stem, query)
         if name in _ONE_NAME_EXPORTERS and labels.get("metric"):
             # azure-metrics-exporter: one name for every Azure Monitor metric, the
             # measurement in `metric` (`cpu_percent`, `Http5xx`, `NormalizedRUConsumption`)
