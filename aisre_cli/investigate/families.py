@@ -875,7 +875,10 @@ LIMIT_OF: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
             r"^mysql_global_status_threads_(connected|running)$",
             r"^mysql_global_variables_max_connections$",
         ),
+        # Telegraf's mysql input, with its global variables gathered
+        (r"^mysql_threads_(connected|running)$", r"^mysql_variables_max_connections$"),
         (r"^redis_connected_clients$", r"^redis_config_maxclients$"),
+        (r"^memcached_current_connections$", r"^memcached_max_connections$"),
         (r"^hikaricp_connections(_active)?$", r"^hikaricp_connections_max$"),
         (r"^tomcat_threads_(busy|current)(_threads)?$", r"^tomcat_threads_config_max(_threads)?$"),
         (r"^go_sql_stats_connections_in_use$", r"^go_sql_stats_connections_max_open$"),

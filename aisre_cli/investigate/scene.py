@@ -253,6 +253,20 @@ class Claim:
     finding: MetricFinding
     """The callee's saturation the change explains."""
     strength: float
+    code: bool = False
+    """A deploy that states no setting: new code, whose heavier calls are read from the
+    timing alone (`CODE_CLAIM_WINDOW_S`, `CODE_CLAIM`)."""
+
+
+CODE_CLAIM_WINDOW_S = 300.0
+"""A callee's CPU or disk running short this soon after a deploy of one of its
+callers that states no setting: new code's heavier queries or calls load it as its pods
+come up."""
+CODE_CLAIM = 0.5
+"""How much of the callee's saturation such a deploy claims: the timing is its only tie."""
+CODE_LOADS = frozenset({"cpu", "disk"})
+"""What new code's heavier calls use up at a service it calls. Not its connections: a
+callee's pool fills as much when the callee slows for its own reasons."""
 
 
 def _claims(
@@ -268,22 +282,24 @@ def _claims(
             continue
         # what it set, not who it is (`ticketing-worker` names no workers)
         said = c.summary.replace(c.service, "")
-        if c.kind == "deploy" and not states_setting(said):
-            continue  # a code change's message: what it fixed, not a setting it raised
-        fams = takes_more(said)
+        # a code change's message says what it fixed, not a setting it raised: new code
+        # is tied to its callee's shortage by a close timing only
+        code = c.kind == "deploy" and not states_setting(said)
+        fams = CODE_LOADS if code else takes_more(said)
         if not fams:
             continue
         t = c.ts.timestamp()
+        window, share = (CODE_CLAIM_WINDOW_S, CODE_CLAIM) if code else (CLAIM_WINDOW_S, 1.0)
         for d in topo.callees(c.service):
             for f in per_svc.get(d, []):
                 if f.family not in fams or f.scope == "node" or not is_bad(f):
                     continue
                 # an onset is known to its series' step: the change may still be first
-                if not -max(TOL_S, _step(f)) <= f.onset - t <= CLAIM_WINDOW_S:
+                if not -max(TOL_S, _step(f)) <= f.onset - t <= window:
                     continue
                 held = out.get(c.id)
-                if held is None or f.strength > held.strength:
-                    out[c.id] = Claim(d, f, f.strength)
+                if held is None or share * f.strength > held.strength:
+                    out[c.id] = Claim(d, f, share * f.strength, code)
     return out
 
 

@@ -168,11 +168,10 @@ _CLAUSES = re.compile(r"[,;]\s+|\s+and\s+")
 """Where one setting's move ends and the next one's begins."""
 
 
-def limits_cut(c: Change) -> frozenset[str]:
-    """The families of its own capacity a config change cut: every move its summary
-    states goes down (`spark.executor.memory 8g -> 4g`, `pm.max_children 50 -> 10`,
-    `cpu 2 -> 500m`), and the setting names memory, CPUs, or a pool or workers. Not a
-    deploy (the numbers in its message are versions) and not a node pool's upgrade."""
+def _limit_moves(c: Change, down: bool) -> frozenset[str]:
+    """The families of its own capacity a config change moved one way: every move its
+    summary states for the setting goes that way, and the setting names memory, CPUs, or
+    a pool or workers. Not a deploy (the numbers in its message are versions)."""
     if c.kind == "deploy" or not c.service:
         return frozenset()
     out: set[str] = set()
@@ -187,9 +186,22 @@ def limits_cut(c: Change) -> frozenset[str]:
                 for a, ua, b, ub in _SETTING_MOVE.findall(said)
                 for to in (ub or ua,)
             ]
-            if moves and all(b < a for a, b in moves):
+            if moves and all((b < a) if down else (b > a) for a, b in moves):
                 out.add(fam)
     return frozenset(out)
+
+
+def limits_cut(c: Change) -> frozenset[str]:
+    """The families of its own capacity a config change cut (`spark.executor.memory 8g ->
+    4g`, `pm.max_children 50 -> 10`, `cpu 2 -> 500m`)."""
+    return _limit_moves(c, down=True)
+
+
+def limits_raised(c: Change) -> frozenset[str]:
+    """The families of its own capacity a config change raised (RabbitMQ's
+    `vm_memory_high_watermark 0.4 -> 0.5`, `-Xmx2g -> -Xmx4g`, `max_connections 200 ->
+    400`): room given, which its service may then use without harm."""
+    return _limit_moves(c, down=False)
 
 
 @dataclass(frozen=True, slots=True)

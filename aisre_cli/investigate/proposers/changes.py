@@ -28,7 +28,7 @@ import re
 from dataclasses import replace
 from datetime import datetime
 
-from aisre_cli.investigate.analyzers.changes import AFTER_S, BEFORE_S, ChangeHarm
+from aisre_cli.investigate.analyzers.changes import AFTER_S, BEFORE_S, ChangeHarm, limits_raised
 from aisre_cli.investigate.analyzers.events import after
 from aisre_cli.investigate.analyzers.logs import LogFinding
 from aisre_cli.investigate.analyzers.metrics import RAN_OUT_FAMILIES, RAN_OUT_SHARE, MetricFinding
@@ -283,10 +283,18 @@ def claimed(cl: Claim, summary: str, at: datetime) -> str:
     """What a change did to the callee it claims, for the statement."""
     f = cl.finding
     n = f.series.name
+    short = (
+        f"{_gap(f.onset - at.timestamp())} later ({n} "
+        f"{_fmt(f.baseline, n)} → {_fmt(level_said(f)[0], n)} from {_hm(f.onset)})"
+    )
+    if cl.code:
+        return (
+            f"and {cl.callee}, which it calls, began to run short of its {f.family} {short}:"
+            " new code may load what it calls"
+        )
     return (
         f"takes more of {cl.callee}'s {f.family} ({shorten(summary, 80)}), and {cl.callee} "
-        f"ran short {_gap(f.onset - at.timestamp())} later ({n} "
-        f"{_fmt(f.baseline, n)} → {_fmt(level_said(f)[0], n)} from {_hm(f.onset)})"
+        f"ran short {short}"
     )
 
 
@@ -347,6 +355,12 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         )
         cleared = cleared or load >= LOAD_CLEARS
         idle = inert(c.kind, c.summary)
+        # it raised a limit of its service's, and nothing but that resource's use rose
+        # after it: room given and used, no harm (a watermark raised, then more memory)
+        # (not one whose harm is at a callee it takes more of: `scene.Claim`)
+        room = limits_raised(c) if cf.before_onset and c.id not in scene.claims else frozenset()
+        roomy = bool(room) and not (view.families - {"other"} - room)
+        idle = idle or roomy
         # It takes more of something its callee then ran out of (`scene.Claim`): the
         # callee's trouble is what the change did, and where its evidence is.
         cl = None if cleared else scene.claims.get(c.id)
@@ -391,6 +405,11 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
                     f"({h.version_detail}), "
                     "so the change did not cause it."
                 )
+            elif roomy:
+                stmt = stmt[:-1] + (
+                    f"; but it raised {s}'s {', '.join(sorted(room))} limit, and only that"
+                    " use rose after it: the room it gave, used."
+                )
             elif idle:
                 stmt = stmt[:-1] + (
                     "; but it touches only what the service does not run with (dashboards,"
@@ -419,7 +438,8 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             harm = max(harm, cl.strength)
             specific.append(metric_evidence(cl.finding, "saturation"))
             callee = scene.views.get(cl.callee)
-            if callee is not None and cl.strength >= view.features["anomaly"]:
+            # (new code's claim rests on its timing alone: it is judged at its service)
+            if callee is not None and not cl.code and cl.strength >= view.features["anomaly"]:
                 # ... but a surge above the callee is not above this service
                 host, extra = callee, {"upstream_surge": view.features["upstream_surge"]}
         # replicas added are capacity: they start no trouble at their service by being

@@ -97,22 +97,53 @@ FAR_FROM_LIMIT = 0.6
 LIMIT_SHARE = 0.7
 
 
-def headroom(scene: Scene, f: MetricFinding) -> bool:
-    """The count stayed well under the limit reported beside it (`families.LIMIT_OF`):
-    `threads_connected` 8 → 44 of `max_connections` 500 is clients holding connections
-    longer (a slow network, slow queries), not a server out of them; a JVM's Old Gen
-    at 103 MB of its 288 MB is a collector's cycle, not memory running out. A limit is
-    the same pool's (`families.same_pool`)."""
+def limit_of(scene: Scene, f: MetricFinding) -> float:
+    """The limit reported beside a count or a memory in use (`families.LIMIT_OF`), of the
+    same pool (`families.same_pool`); 0 where none is."""
     lim = limit_name(f.series.name)
     if lim is None:
-        return False
+        return 0.0
     limits = [
         max((v for v in s.values if math.isfinite(v)), default=0.0)
         for s in scene.series_by_service.get(f.series.service or "", [])
         if lim.search(normalize_name(s.name)) and same_pool(s.labels, f.series.labels)
     ]
-    limit = max(limits, default=0.0)
+    return max(limits, default=0.0)
+
+
+def headroom(scene: Scene, f: MetricFinding) -> bool:
+    """The count stayed well under the limit reported beside it (`limit_of`):
+    `threads_connected` 8 → 44 of `max_connections` 500 is clients holding connections
+    longer (a slow network, slow queries), not a server out of them; a JVM's Old Gen
+    at 103 MB of its 288 MB is a collector's cycle, not memory running out."""
+    limit = limit_of(scene, f)
     return limit > 0 and max(f.peak, f.level) < LIMIT_SHARE * limit
+
+
+HELD_ONLY = 0.5
+"""How much of a connection count's rise is discounted where no limit is reported and
+nothing else at the service moved (`held_only`)."""
+
+
+def held_only(scene: Scene, view: ServiceView, lead: list[MetricFinding]) -> bool:
+    """Connections held, and nothing else: no limit reported beside the count, no other
+    reading of the service's own (latency, errors, CPU), no log, no event moved, and no
+    caller says its calls to it fail. A server out of connections refuses or queues its
+    clients; one whose clients hold more connections for longer (waiting on something
+    else, more of them) shows only the count (`mysql_threads_connected` 61 → 110,
+    nothing else at MySQL)."""
+    return (
+        view.name not in scene.fnd.dead
+        # no limit beside any of its counts, nor a count stated as a share of one
+        # (Datadog's `postgresql.percent_usage_connections`)
+        and all(
+            limit_of(scene, f) <= 0 and f.shape not in ("percent", "ratio")
+            for f in [*lead, *(x for x in view.metrics if x.family == "connections")]
+        )
+        and not (view.families - {"other", "connections", "traffic"})
+        and view.features.get("logs", 0.0) <= 0
+        and not view.events
+    )
 
 
 SHARE_FULL = 0.5
@@ -372,6 +403,8 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             sig *= 1.0 - SLOWED_EXPLAINS
         if all(headroom(scene, f) for f in lead):
             sig *= 1.0 - FAR_FROM_LIMIT
+        elif held_only(scene, view, lead):
+            sig *= 1.0 - HELD_ONLY
     if lead and IN_PROGRESS.search(normalize_name(lead[0].series.name)):
         # work in progress piling up where the services it calls went wrong as early:
         # it waits on them (no latency series of its own need say so)
