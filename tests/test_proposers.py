@@ -123,6 +123,9 @@ def cands(a: Analysis, kind: str, service: str | None = None) -> list[Candidate]
     ("name", "family", "bad_up", "shape", "scope"),
     [
         ("container_cpu_usage_seconds_total", "cpu", True, "counter", "container"),
+        # sessions held at once are connections (`test_an_app_named_for_sessions_...`)
+        ("haproxy_frontend_current_sessions", "connections", True, "gauge", "service"),
+        ("tomcat_sessions_active_current_sessions", "connections", True, "gauge", "service"),
         # requests past a server's slowlog timeout are latency, not demand
         ("phpfpm_slow_requests", "latency", True, "gauge", "service"),
         ("slow_requests_total", "latency", True, "counter", "service"),
@@ -306,6 +309,12 @@ def test_catalogue_reads_exporter_vocabularies(
 ) -> None:
     c = FamilyMatcher().classify(name)
     assert (c.family, c.bad_up, c.shape, c.scope, c.known) == (family, bad_up, shape, scope, True)
+
+
+def test_an_app_named_for_sessions_holds_no_sessions() -> None:
+    """`session_api_logins_total` is the session-api's logins: its demand, not sessions
+    held at once."""
+    assert FamilyMatcher().classify("session_api_logins_total").family != "connections"
 
 
 def test_a_connect_status_is_no_connection_count() -> None:

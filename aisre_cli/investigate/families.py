@@ -189,7 +189,10 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         # a pool of connections or workers, not a runtime's memory pool
         # (`jvm_memory_pool_bytes_used`, `jvm_buffer_pool_used_bytes`: memory)
         r"(?<!memory_)pool(?!(_[a-z]+)*_bytes)",
-        r"sessions?(_|$)",
+        # sessions held at once (HAProxy's `current_sessions`, a pool's sessions in use),
+        # not an application named for sessions (`session_api_logins_total`)
+        r"(^|_)(current|active|open|cur|max)_sessions?(_|$)|(^|_)sessions?$",
+        r"sessions?_(active|current|open|count|percent|in_use|used|limit|max)",
         r"pg_stat_activity",
         # a database server's backends are its connections (OpenTelemetry's
         # `postgresql.backends`, postgres_exporter's `pg_stat_database_numbackends`)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -323,6 +323,17 @@ def backend_route(name: str) -> str | None:
     return None
 
 
+def _route_alerts(ctx: Context, routed: Mapping[str, str]) -> None:
+    """Pages on a proxy's routing name are on the backend it routes to (`backend_of`)."""
+
+    def routed_to(a: Alert) -> Alert:
+        to = routed.get(a.service or "")
+        return a if to is None else a.model_copy(update={"service": to})
+
+    ctx.alerts = [routed_to(a) for a in ctx.alerts]
+    ctx.alert = routed_to(ctx.alert)
+
+
 def backend_of(name: str, services: set[str]) -> str | None:
     """The known service a proxy's routing name (`backend_route`) routes to: the route
     itself, or the longest service it ends with after a namespace (`saas-portal-bff-80@
@@ -488,10 +499,13 @@ def _align_services(ctx: Context, topo: Topology) -> Topology:
                 ctx.alert = ctx.alert.model_copy(update={"service": alias[ctx.alert.service]})
     known = named | observed
     # a proxy's name for the backend it routes to (Traefik's `ns-name-port@kubernetes`)
+    # (and a page on one: Traefik's alert rules keep its `service="api@consulcatalog"`)
     marked = {s.service for s in ctx.series if s.service and backend_route(s.service)}
+    marked |= {x.service for x in ctx.alerts if x.service and "@" in x.service}
     routed: dict[str, str] = {}
     if marked:
-        plain = named | set(ctx.logs.service) | {x.service for x in ctx.alerts if x.service}
+        plain = named | set(ctx.logs.service)
+        plain |= {x.service for x in ctx.alerts if x.service and x.service not in marked}
         plain |= {s.service for s in ctx.series if s.service and s.service not in marked}
         routed = {n: b for n in marked - plain if (b := backend_of(n, plain)) is not None}
     # a load balancer's series of a backend pool (HAProxy's `nova_api_back`), and a page
@@ -514,6 +528,7 @@ def _align_services(ctx: Context, topo: Topology) -> Topology:
         ctx.series = [
             replace(s, service=routed[s.service]) if s.service in routed else s for s in ctx.series
         ]
+        _route_alerts(ctx, routed)
     if routed or pooled:
         known = (
             named
