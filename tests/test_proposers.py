@@ -1526,6 +1526,30 @@ def test_callers_client_metrics_name_a_failing_outside_api(status: str) -> None:
     assert (top.kind, top.service) == ("dependency_failure", "stripe-api")
 
 
+@pytest.mark.parametrize(
+    ("name", "named"),
+    [
+        ("api_stripe_requests_total", True),  # api's own counter of its calls to Stripe
+        ("stripe_api_requests_total", True),
+        ("api_requests_total", False),  # what it serves: `api` is its own name
+        ("api_payments_requests_total", False),  # no service it calls
+    ],
+)
+def test_a_callers_metric_named_for_a_callee_counts_its_calls_to_it(name: str, named: bool) -> None:
+    """An application names its metric of an outside API for it more often than it
+    labels a peer: `billing_stripe_requests_total{outcome="error"}`. Its errors are the
+    callee's failures, as a client series' are (`dependency.named_callee`)."""
+    ts = [T0 + i * STEP for i in range(N)]
+    total, vals = 0.0, []
+    for t in ts:
+        total += 40.0 if t >= FAULT else 0.0
+        vals.append(total)
+    calls = Series(name, "api", {"service": "api", "outcome": "error"}, ts, vals, query=name)
+    a = run(_with_outside_api(context([calls, series("http_errors_ratio", "api", 0.01, 0.3)])))
+    assert ("stripe-api" in a.findings.dead) is named
+    assert dep_an.named_callee(calls, a.topology) == ("stripe-api" if named else None)
+
+
 def test_a_faint_drift_of_calls_latency_does_not_date_a_peer_that_failed_later() -> None:
     """stripe-api answers 503 from the fault on (its caller's client counter says so);
     ten minutes earlier the caller's p99 to it drifted 3% (a faint edge, z 8). The peer

@@ -694,7 +694,9 @@ def find_dead(
         for f in metric_findings:
             if f.bad and f.family and f.series.service:
                 told.setdefault(f.series.service, []).append(f.onset)
-        _measured_by_callers(out, metric_findings, known_services, told, aliases, timeouts_cut)
+        _measured_by_callers(
+            out, metric_findings, known_services, told, aliases, timeouts_cut, calls
+        )
         if calls is not None:
             # (a callee that itself cannot reach what it calls relays that failure)
             relaying = {c for d in out.values() if d.unreachable for c in d.callers}
@@ -757,6 +759,28 @@ UNSEEN_TOL_S = 120.0
 and still speak for them (`_unseen_callee`)."""
 
 
+_WORD_SPLIT = re.compile(r"[-_.:]+")
+
+
+def named_callee(s: Series, calls: Topology | None) -> str | None:
+    """The one service its service calls that a series of its own is named for, every
+    word of that callee's name (but `api`, `svc`: `KIND_WORDS`) a word of the metric's
+    and none of its own service's: `billing_stripe_requests_total{outcome}` of billing,
+    which calls stripe, counts billing's calls to Stripe. An application's metrics of
+    an outside API are named so more often than labelled by a peer."""
+    svc = s.service
+    if calls is None or not svc:
+        return None
+    words = set(_WORD_SPLIT.split(s.name.lower()))
+    own = set(_WORD_SPLIT.split(svc.lower()))
+    hits = []
+    for d in calls.callees(svc):
+        want = {w for w in _WORD_SPLIT.split(d.lower()) if w and w not in _KIND_WORDS}
+        if want and want <= words and not want <= own:
+            hits.append(d)
+    return hits[0] if len(hits) == 1 else None
+
+
 def _measured_by_callers(
     out: dict[str, DependencyFinding],
     metric_findings: list[MetricFinding],
@@ -764,6 +788,7 @@ def _measured_by_callers(
     moved: dict[str, list[float]],
     aliases: dict[str, str] | None = None,
     timeouts_cut: dict[str, list[float]] | None = None,
+    calls: Topology | None = None,
 ) -> None:
     """Callers' client-side error readings (`metric_edges.is_client_side`) that name a
     known service as the peer, where that service shows nothing of its own from near
@@ -775,15 +800,21 @@ def _measured_by_callers(
     A peer with readings of its own is read by them; its callers' view of it says
     nothing new (and their errors are already theirs). The readings date it by the
     strongest of them (`CLIENT_ONSET_SHARE`): a 500 every few minutes twenty minutes
-    before the 429s began is not when it started failing."""
+    before the 429s began is not when it started failing. With `calls` (the topology),
+    a caller's own metric named for a service it calls is its calls to it
+    (`named_callee`)."""
     before = {k: d.onset for k, d in out.items()}
     for f in metric_findings:
         caller = f.series.service
-        if f.family != "errors" or not f.bad or not caller or not is_client_side(f.series):
+        if f.family != "errors" or not f.bad or not caller:
+            continue
+        client = is_client_side(f.series)
+        named = None if client else named_callee(f.series, calls)
+        if not client and named is None:
             continue
         if _after_cut(timeouts_cut, caller, f.onset):
             continue  # its own shorter timeout failing its calls (`find_dead`)
-        peer = peer_of(f.series, known_services, aliases)
+        peer = named or peer_of(f.series, known_services, aliases)
         if peer is None or peer == caller:
             continue
         if any(t >= f.onset - OWN_LEAD_S for t in moved.get(peer, ())):
