@@ -215,3 +215,30 @@ def test_pods_killed_again_and_again_with_no_rollout_are_the_service_losing_them
         ctx = context()
         ctx.events = events
         assert cands(run(ctx), "crash_loop", "api") == []
+
+
+def test_pods_killed_as_a_recorded_change_rolls_out_are_its_old_pods() -> None:
+    """Nomad records no scaling event: a job run kills its old allocations (`Killing`)
+    and starts new ones. Kills within a quarter of an hour after a change of the service
+    on record are that change rolling out; the same kills with the change an hour
+    earlier, or on another service, are still the service losing its pods."""
+    kills = [_killed("api-7d9f-a1", FAULT + 20), _killed("api-7d9f-b2", FAULT + 80)]
+
+    def crash_with(at: float, svc: str = "api") -> list:
+        ctx = context(
+            changes=[
+                Change(
+                    id="nomad-api-v85",
+                    ts=datetime.fromtimestamp(at, UTC),
+                    service=svc,
+                    kind="deploy",
+                    summary="nomad job run api: job version 83 -> 85",
+                )
+            ]
+        )
+        ctx.events = kills
+        return cands(run(ctx), "crash_loop", "api")
+
+    assert crash_with(FAULT) == []
+    assert crash_with(FAULT - 3600) != []
+    assert crash_with(FAULT, svc="web") != []

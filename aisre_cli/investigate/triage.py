@@ -817,7 +817,7 @@ def analyze_context(
     traced = {(e.caller, e.callee) for e in edges}
     from_metrics = metric_edge_an.metric_edges(metric_findings, known, aliases)
     edges += [e for e in from_metrics if (e.caller, e.callee) not in traced]
-    event_findings = event_an.analyze(ctx.events, onset, alert_ts)
+    event_findings = event_an.analyze(ctx.events, onset, alert_ts, ctx.changes)
     fnd = Findings(
         metrics=metric_findings,
         logs=log_stats,

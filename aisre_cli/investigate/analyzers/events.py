@@ -339,23 +339,34 @@ KILLED = Meaning("crash", "killed", 0.6)
 """Pods of a service killed again and again with no rollout or scaling (`killed_pods`)."""
 KILLED_MIN = 2
 _LIVENESS_KILL = re.compile(r"liveness|startup probe", re.I)
+ROLLOUT_KILLS_S = 900.0
+"""How long after a recorded change of a service its pods being killed is that change
+rolling out (a scheduler that records no scaling event of its own: Nomad, ECS)."""
 
 
-def killed_pods(events: list[Event]) -> set[int]:
+def killed_pods(events: list[Event], changes: Iterable[Change] = ()) -> set[int]:
     """The indexes of `Killing` events that say a service's pods are being killed from
     outside: at least `KILLED_MIN` pods of the service killed (the kubelet's `Killing:
     Stopping container …`) while the cluster recorded no rollout or scaling of it
     (`ScalingReplicaSet`, `SuccessfulDelete`), so its ReplicaSet only replaced them: a
     node drained, pods deleted or preempted, a chaos experiment. Each is a `Normal`
     event; together they are the service losing its pods. A kill for a failed liveness
-    probe is the probe's reading (`Unhealthy`), not this."""
+    probe is the probe's reading (`Unhealthy`), not this, and so is one within
+    `ROLLOUT_KILLS_S` after a change of the service on record (`changes`): a scheduler
+    that records no scaling (Nomad's `Killing` of a job's old allocations) rolling it
+    out."""
     kills: dict[str, set[str]] = {}
     idx: dict[str, list[int]] = {}
     scaled: set[str] = set()
+    rolled: dict[str, list[float]] = {}
+    for c in changes:
+        rolled.setdefault(c.service, []).append(c.ts.timestamp())
     for i, e in enumerate(events):
         r = e.reason.strip().lower()
         if r in ("scalingreplicaset", "successfuldelete"):
             scaled.add(e.service)
+        elif any(t - 60.0 <= e.ts <= t + ROLLOUT_KILLS_S for t in rolled.get(e.service, ())):
+            continue
         elif r == "killing" and not _LIVENESS_KILL.search(e.message):
             kills.setdefault(e.service, set()).add(e.object)
             idx.setdefault(e.service, []).append(i)
@@ -393,11 +404,14 @@ def warming_up(events: list[Event]) -> set[int]:
     return out
 
 
-def analyze(events: Iterable[Event], onset: float, alert_ts: float) -> list[EventFinding]:
-    """Group the fault events by (service, class) and weigh each group."""
+def analyze(
+    events: Iterable[Event], onset: float, alert_ts: float, changes: Iterable[Change] = ()
+) -> list[EventFinding]:
+    """Group the fault events by (service, class) and weigh each group (`changes`: the
+    ones on record, whose rollouts' kills are no fault, `killed_pods`)."""
     groups: dict[tuple[str, EventClass], list[tuple[Event, Meaning, float]]] = {}
     events = list(events)
-    killed = killed_pods(events)
+    killed = killed_pods(events, changes)
     warm = warming_up(events)
     for i, e in enumerate(events):
         if i in warm:
