@@ -20,8 +20,8 @@ import pytest
 from aisre_cli.investigate import scene as scene_mod
 from aisre_cli.investigate.analyzers import changes as change_an
 from aisre_cli.investigate.proposers import saturation
-from aisre_cli.model import Change
-from tests.test_proposers import FAULT, STEP, cands, context, run, series
+from aisre_cli.model import Change, Topology
+from tests.test_proposers import FAULT, STEP, T0, N, cands, context, run, series
 
 
 def _change(summary: str, at: float, kind: str = "config", svc: str = "api") -> Change:
@@ -138,3 +138,59 @@ def test_a_code_claim_is_half_of_a_stated_one() -> None:
     (cl,) = claims.values()
     assert cl.code and cl.callee == "db"
     assert cl.strength == pytest.approx(scene_mod.CODE_CLAIM * per_svc["db"][0].strength)
+
+
+def _repointed(summary: str, svc: str = "api", other_caller_fails: bool = False) -> tuple:
+    logs = [
+        (FAULT + 2.0 * i, "api", "ERROR", "dial tcp orders-db:6543: connect: connection refused")
+        for i in range(30)
+    ]
+    logs += [
+        (T0 + 60.0 * i, x, "INFO", "ok") for i in range(N) for x in ("api", "web", "orders-db")
+    ]
+    if other_caller_fails:
+        logs += [
+            (
+                FAULT + 2.0 * i,
+                "web",
+                "ERROR",
+                "dial tcp orders-db:5432: connect: connection refused",
+            )
+            for i in range(30)
+        ]
+    ctx = context(
+        extra=[series("http_errors_ratio", "api", 0.01, 0.4)],
+        changes=[_change(summary, FAULT - 60, kind="config", svc=svc)],
+        logs=logs,
+    )
+    ctx.topology = Topology(
+        depends_on={
+            "web": ["api"] + (["orders-db"] if other_caller_fails else []),
+            "api": ["orders-db"],
+            "orders-db": [],
+        }
+    )
+    a = run(ctx)
+    sc = scene_mod.build(a.ctx, a.findings, a.onset, a.topology)
+    return a, sc
+
+
+def test_a_change_that_moved_where_its_service_calls_a_callee_it_then_cannot_reach() -> None:
+    """`DB_URL postgres://orders-db:5432/app -> …:6543/app`, then api alone cannot reach
+    orders-db: the address it set is wrong, orders-db is not down (`scene.repointed`)."""
+    a, sc = _repointed("DB_URL postgres://orders-db:5432/app -> postgres://orders-db:6543/app")
+    assert "orders-db" in a.findings.dead
+    assert sc.repointed == {"c1": "orders-db"}
+    (cfg,) = cands(a, "config_change", "api")
+    assert "it moved where api calls orders-db" in cfg.statement
+    dep = cands(a, "dependency_failure", "orders-db")
+    assert all(cfg.score > d.score for d in dep)
+    # another caller cannot reach it either: it is down; a change that names no address
+    # or not the callee moved nothing
+    for summary, both in (
+        ("DB_URL postgres://orders-db:5432/app -> postgres://orders-db:6543/app", True),
+        ("LOG_LEVEL info -> debug", False),
+        ("CACHE_URL redis://cache:6379 -> redis://cache:6380", False),
+    ):
+        _, sc = _repointed(summary, other_caller_fails=both)
+        assert sc.repointed == {}, summary

@@ -46,6 +46,7 @@ from aisre_cli.investigate.analyzers.changes import (
 )
 from aisre_cli.investigate.analyzers.dependency import (
     MENTION_MIN,
+    DependencyFinding,
     named_in,
     resolver_failed,
     server_answered,
@@ -303,6 +304,42 @@ def _claims(
     return out
 
 
+REPOINT_S = 600.0
+"""A callee its caller could not reach this soon after a change of the caller that moved
+where it calls it (`repointed`) is the change's doing."""
+_ADDRESS_MOVE = re.compile(
+    r"(?:://|\b(?:url|uri|host|hostname|port|endpoint|address|addr|dsn|upstream|backend)s?\b)"
+    r".*(?:->|→|=>|\bto\b)",
+    re.IGNORECASE,
+)
+
+
+def repointed(
+    changes: list[ChangeFinding], dead: Mapping[str, DependencyFinding], topo: Topology
+) -> dict[str, str]:
+    """Change id → the callee it moved where its service calls, when that service alone
+    could not reach the callee from then on: a backend's URL, host or port set anew
+    (`BACKENDS__MISTRAL__URL http://vllm-mistral…:8000/v1 -> …:8080/v1`), then
+    connections refused. The address is wrong; the callee, which its other callers still
+    reach, is not down."""
+    out: dict[str, str] = {}
+    for cf in changes:
+        c = cf.change
+        if c.kind == "deploy" or not _ADDRESS_MOVE.search(c.summary):
+            continue
+        said = c.summary.lower()
+        t = c.ts.timestamp()
+        for d in topo.callees(c.service):
+            dd = dead.get(d)
+            if dd is None or not dd.unreachable or set(dd.callers) != {c.service}:
+                continue
+            if not re.search(r"(?<![\w-])" + re.escape(d.lower()) + r"(?![\w-])", said):
+                continue
+            if t - TOL_S <= dd.onset <= t + REPOINT_S:
+                out[c.id] = d
+    return out
+
+
 @dataclass
 class Scene:
     ctx: Context
@@ -320,6 +357,9 @@ class Scene:
     edges: list[EdgeFinding] = field(default_factory=list)
     """Grown call edges that speak about the wire (not out of a starved caller)."""
     claims: dict[str, Claim] = field(default_factory=dict)
+    repointed: dict[str, str] = field(default_factory=dict)
+    """change id → the callee it moved where its service calls, which that service then
+    could not reach (`repointed`)."""
     """change id → the callee's saturation the change explains (`_claims`)."""
     echoes: dict[str, list[LogFinding]] = field(default_factory=dict)
     """change id → other services' new errors, from just after it, that name what it
@@ -1006,6 +1046,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         views=views,
         edges=edges,
         claims=claims,
+        repointed=repointed(fnd.changes, fnd.dead, topo) if has_topo else {},
         answers=answers,
         echoes=echoes,
         told=told,

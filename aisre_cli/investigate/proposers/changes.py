@@ -346,6 +346,12 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
         told += [] if cleared else scene.echoes.get(c.id, [])
         if told:
             harm = max(harm, max(x.strength for x in told))
+        # it moved where its service calls a callee, which the service alone then could
+        # not reach: the address it set (`scene.repointed`)
+        moved_to = None if cleared else scene.repointed.get(c.id)
+        lost = scene.fnd.dead.get(moved_to) if moved_to is not None else None
+        if lost is not None:
+            harm = max(harm, lost.strength)
         # replicas added after the demand rose or the trouble began: the autoscaler
         # answering it
         load = (
@@ -381,6 +387,11 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
                 stmt = stmt[:-1] + (
                     f"; it cut {s}'s {cut.family} ({shorten(c.summary, 120)}), and {s} ran out"
                     f" of {cut.family} from {_hm(x.at)} ({x.said}): the cut explains it."
+                )
+            elif lost is not None and moved_to is not None:
+                stmt = stmt[:-1] + (
+                    f"; it moved where {s} calls {moved_to}, and {s} alone could not reach"
+                    f" {moved_to} from {_hm(lost.onset)}: the address it set."
                 )
             elif h is not None and lk is not None and not cleared and lk.strength >= h.measured:
                 n = lk.series.name

@@ -70,6 +70,11 @@ def served_fine(scene: Scene, view: ServiceView, d: DependencyFinding) -> bool:
     )
 
 
+REPOINT_EXPLAINS = 0.8
+"""How much of a dependency failure a change that moved where its one failing caller
+calls it explains (`scene.repointed`)."""
+
+
 @register("dependency")
 def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     s = view.name
@@ -88,6 +93,10 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     down = view.features.get("dependency_down", 0.0)
     other = max(crash_signal(view), cert_signal(scene, view), exhausted(view, d.onset))
     way = ON_THE_WAY if served_fine(scene, view, d) else 0.0
+    # its one caller's change moved where it calls it just before: the address is wrong
+    mover = next((c for c, to in scene.repointed.items() if to == s), None)
+    if mover is not None:
+        other = max(other, REPOINT_EXPLAINS)
     out: list[Candidate] = []
     if way:
         out.append(
