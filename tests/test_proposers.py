@@ -1550,6 +1550,17 @@ def test_a_callers_metric_named_for_a_callee_counts_its_calls_to_it(name: str, n
     assert dep_an.named_callee(calls, a.topology) == ("stripe-api" if named else None)
 
 
+def test_a_metric_named_for_its_own_service_names_no_callee() -> None:
+    """`orders_api_requests_total` of orders-api, which calls orders: the words are its
+    own name's, not a callee's."""
+    s = Series("orders_api_requests_total", "orders-api", {}, [T0], [1.0])
+    topo = Topology(depends_on={"orders-api": ["orders"], "orders": []})
+    assert dep_an.named_callee(s, topo) is None
+    s = Series("orders_api_ledger_requests_total", "orders-api", {}, [T0], [1.0])
+    topo = Topology(depends_on={"orders-api": ["orders", "ledger"], "orders": [], "ledger": []})
+    assert dep_an.named_callee(s, topo) == "ledger"
+
+
 def test_a_faint_drift_of_calls_latency_does_not_date_a_peer_that_failed_later() -> None:
     """stripe-api answers 503 from the fault on (its caller's client counter says so);
     ten minutes earlier the caller's p99 to it drifted 3% (a faint edge, z 8). The peer

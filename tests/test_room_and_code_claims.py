@@ -19,6 +19,7 @@ import pytest
 
 from aisre_cli.investigate import scene as scene_mod
 from aisre_cli.investigate.analyzers import changes as change_an
+from aisre_cli.investigate.analyzers.dependency import DependencyFinding
 from aisre_cli.investigate.proposers import saturation
 from aisre_cli.model import Change, Topology
 from tests.test_proposers import FAULT, STEP, T0, N, cands, context, run, series
@@ -36,6 +37,7 @@ def _change(summary: str, at: float, kind: str = "config", svc: str = "api") -> 
         ("rabbitmq.conf vm_memory_high_watermark.relative 0.4 -> 0.5", "config", {"memory"}),
         ("JAVA_OPTS -Xmx 2048m -> 4096m", "config", {"memory"}),
         ("max_connections 200 -> 400", "config", {"connections"}),
+        ("max_connections 200 -> 200", "config", set()),  # set again, not raised
         ("cpu limit 1 -> 2", "config", {"cpu"}),
         # lowered: a cut, not room
         ("vm_memory_high_watermark.relative 0.5 -> 0.4", "config", set()),
@@ -91,6 +93,10 @@ def test_held_only_needs_no_limit_and_nothing_else() -> None:
     view = sc.views["db"]
     lead = [f for f in view.metrics if f.family == "connections"]
     assert saturation.held_only(sc, view, lead)
+    # a caller says its calls to it fail: it refuses them
+    sc.fnd.dead["db"] = DependencyFinding("db", 0.9, FAULT)
+    assert not saturation.held_only(sc, view, lead)
+    del sc.fnd.dead["db"]
     view.families.add("latency")
     assert not saturation.held_only(sc, view, lead)
 
