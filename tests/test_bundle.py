@@ -1356,6 +1356,9 @@ def test_files_the_reader_skips_are_named_not_dropped_unseen(tmp_path: Path) -> 
         ("05_ok_ratio", "sum(rate(a[5m])) / sum(rate(b[5m]))", "ok_ratio"),
         ("sum_a_b", "sum(a) + sum(b)", "sum_a_b"),
         ("cpu", "file metrics/cpu.json", "cpu"),
+        # selected by what they mean: the failures, not the requests
+        ("07_http_5xx", 'sum by (svc) (http_requests_total{code=~"5.."})', "http_5xx"),
+        ("08_ready", 'sum(kube_pod_status_ready{condition="false"})', "ready"),
         ("2xx_rate", "file metrics/2xx_rate.json", "2xx_rate"),  # a name, not a place
     ],
 )

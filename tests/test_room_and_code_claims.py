@@ -13,22 +13,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from aisre_cli.investigate import scene as scene_mod
 from aisre_cli.investigate.analyzers import changes as change_an
 from aisre_cli.investigate.analyzers.dependency import DependencyFinding
 from aisre_cli.investigate.proposers import saturation
-from aisre_cli.model import Change, Topology
+from aisre_cli.model import Topology
+from tests.test_limit_cuts import _change
 from tests.test_proposers import FAULT, STEP, T0, N, cands, context, run, series
-
-
-def _change(summary: str, at: float, kind: str = "config", svc: str = "api") -> Change:
-    return Change(
-        id="c1", ts=datetime.fromtimestamp(at, UTC), service=svc, kind=kind, summary=summary
-    )
 
 
 @pytest.mark.parametrize(
@@ -91,14 +84,13 @@ def test_held_only_needs_no_limit_and_nothing_else() -> None:
     a = run(context(extra=[series("mysql_threads_connected", "db", 60, 110)]))
     sc = scene_mod.build(a.ctx, a.findings, a.onset, a.topology)
     view = sc.views["db"]
-    lead = [f for f in view.metrics if f.family == "connections"]
-    assert saturation.held_only(sc, view, lead)
+    assert saturation.held_only(sc, view)
     # a caller says its calls to it fail: it refuses them
     sc.fnd.dead["db"] = DependencyFinding("db", 0.9, FAULT)
-    assert not saturation.held_only(sc, view, lead)
+    assert not saturation.held_only(sc, view)
     del sc.fnd.dead["db"]
     view.families.add("latency")
-    assert not saturation.held_only(sc, view, lead)
+    assert not saturation.held_only(sc, view)
 
 
 def _deploy_then_db_cpu(summary: str, deploy_at: float) -> tuple[float, float, str]:
@@ -186,7 +178,7 @@ def test_a_change_that_moved_where_its_service_calls_a_callee_it_then_cannot_rea
     orders-db: the address it set is wrong, orders-db is not down (`scene.repointed`)."""
     a, sc = _repointed("DB_URL postgres://orders-db:5432/app -> postgres://orders-db:6543/app")
     assert "orders-db" in a.findings.dead
-    assert sc.repointed == {"c1": "orders-db"}
+    assert sc.repointed == {"c": "orders-db"}
     (cfg,) = cands(a, "config_change", "api")
     assert "it moved where api calls orders-db" in cfg.statement
     dep = cands(a, "dependency_failure", "orders-db")

@@ -545,7 +545,14 @@ _AGGREGATE = re.compile(
     re.DOTALL,
 )
 _LABEL_REPLACE = re.compile(r'^label_replace\s*\((.*?)(?:,\s*"[^"]*"){4}\s*\)$', re.DOTALL)
-_SELECTOR = re.compile(r"^([A-Za-z_:][A-Za-z0-9_:]*)\s*(?:\{[^{}]*\})?$")
+_SELECTOR = re.compile(r"^([A-Za-z_:][A-Za-z0-9_:]*)\s*(?:\{([^{}]*)\})?$")
+_MEANING_MATCHERS = re.compile(
+    r"\b(?:code|status\w*|\w*_code|outcome|result|reason|state|phase|condition|le|quantile|"
+    r"type|kind|direction|reporter|error\w*)\s*(?:=~|!~|!=|=)",
+    re.IGNORECASE,
+)
+"""Matchers that select what the series mean (`{code=~"5.."}`: the failures of a
+request counter), which the metric's name alone does not say."""
 
 
 def series_name(stem: str, query: str) -> str:
@@ -554,8 +561,9 @@ def series_name(stem: str, query: str) -> str:
     A query that selects one metric, at most summed, maxed or averaged over some labels
     or relabelled (`sum by (pod, state) (pg_stat_activity_count{datname="game"})`),
     returns that metric: its name says what the series are, whatever the file is
-    called. Anything else (a rate, a quantile, a ratio of two queries) is what the
-    file's name says it is, without an ordering number (`05_login_success_ratio`)."""
+    called. Anything else (a rate, a quantile, a ratio of two queries, or a selection
+    by what the series mean, `http_requests_total{code=~"5.."}`) is what the file's
+    name says it is, without an ordering number (`05_login_success_ratio`)."""
     q = query.strip()
     for _ in range(4):
         m = _AGGREGATE.match(q) or _LABEL_REPLACE.match(q)
@@ -563,7 +571,7 @@ def series_name(stem: str, query: str) -> str:
             break
         q = m.group(1).strip()
     sel = _SELECTOR.match(q)
-    if sel is not None:
+    if sel is not None and not _MEANING_MATCHERS.search(sel.group(2) or ""):
         return sel.group(1)
     return _ORDER_PREFIX.sub("", stem)
 

@@ -94,8 +94,8 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     other = max(crash_signal(view), cert_signal(scene, view), exhausted(view, d.onset))
     way = ON_THE_WAY if served_fine(scene, view, d) else 0.0
     # its one caller's change moved where it calls it just before: the address is wrong
-    mover = next((c for c, to in scene.repointed.items() if to == s), None)
-    if mover is not None:
+    moved = s in scene.repointed.values()
+    if moved:
         other = max(other, REPOINT_EXPLAINS)
     out: list[Candidate] = []
     if way:
@@ -119,19 +119,27 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             view,
             "dependency_failure",
             s,
-            f"{s} answers slowly from {_hm(d.onset)} (the probes of it take longer):"
-            f" {s} is degraded, and whatever calls it waits on it."
-            if d.slow and not d.logs and not d.client
-            else f"{s} is down from {_hm(d.onset)} and {callers} cannot reach it."
-            if d.unreachable
-            else f"{callers}'s new errors from {_hm(d.onset)} name {s}, which they call:"
-            f" what {s} answers breaks them."
-            if d.answered
-            else f"{callers}'s calls to {s} fail from {_hm(d.onset)} (their client metrics"
-            f" count its errors): {s} is failing."
-            if d.client and not d.logs
-            else f"{callers}'s calls to {s} fail from {_hm(d.onset)} (timeouts, retries):"
-            f" {s} is failing or slow.",
+            (
+                f"{s} answers slowly from {_hm(d.onset)} (the probes of it take longer):"
+                f" {s} is degraded, and whatever calls it waits on it."
+                if d.slow and not d.logs and not d.client
+                else f"{s} is down from {_hm(d.onset)} and {callers} cannot reach it."
+                if d.unreachable
+                else f"{callers}'s new errors from {_hm(d.onset)} name {s}, which they call:"
+                f" what {s} answers breaks them."
+                if d.answered
+                else f"{callers}'s calls to {s} fail from {_hm(d.onset)} (their client metrics"
+                f" count its errors): {s} is failing."
+                if d.client and not d.logs
+                else f"{callers}'s calls to {s} fail from {_hm(d.onset)} (timeouts, retries):"
+                f" {s} is failing or slow."
+            )
+            + (
+                f" But {callers}'s change had just moved where it calls {s}: the address it"
+                " set is more likely wrong than it down."
+                if moved
+                else ""
+            ),
             down * (1.0 - other) * (1.0 - way),
             spec,
             told_by(scene, view),

@@ -125,7 +125,7 @@ HELD_ONLY = 0.5
 nothing else at the service moved (`held_only`)."""
 
 
-def held_only(scene: Scene, view: ServiceView, lead: list[MetricFinding]) -> bool:
+def held_only(scene: Scene, view: ServiceView) -> bool:
     """Connections held, and nothing else: no limit reported beside the count, no other
     reading of the service's own (latency, errors, CPU), no log, no event moved, and no
     caller says its calls to it fail. A server out of connections refuses or queues its
@@ -138,7 +138,8 @@ def held_only(scene: Scene, view: ServiceView, lead: list[MetricFinding]) -> boo
         # (Datadog's `postgresql.percent_usage_connections`)
         and all(
             limit_of(scene, f) <= 0 and f.shape not in ("percent", "ratio")
-            for f in [*lead, *(x for x in view.metrics if x.family == "connections")]
+            for f in view.metrics
+            if f.family == "connections"
         )
         and not (view.families - {"other", "connections", "traffic"})
         and view.features.get("logs", 0.0) <= 0
@@ -403,7 +404,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             sig *= 1.0 - SLOWED_EXPLAINS
         if all(headroom(scene, f) for f in lead):
             sig *= 1.0 - FAR_FROM_LIMIT
-        elif held_only(scene, view, lead):
+        elif held_only(scene, view):
             sig *= 1.0 - HELD_ONLY
     if lead and IN_PROGRESS.search(normalize_name(lead[0].series.name)):
         # work in progress piling up where the services it calls went wrong as early:
