@@ -1,4 +1,4 @@
-"""Three readings of what a change or a count says, as an SRE reads them.
+"""Four readings of what a change or a count says, as an SRE reads them.
 
 - A config change that *raised* a limit of its service's (RabbitMQ's memory watermark
   0.4 -> 0.5), followed by nothing but more use of that resource, gave room that was
@@ -9,6 +9,9 @@
 - A deploy that states no setting, of a service whose callee began to run short of CPU
   or disk minutes later, may have loaded it with heavier calls: it claims part
   of that shortage (`scene.CODE_CLAIM`), and the callee's saturation loses as much.
+- A config change that moved where its service calls a callee (a URL, a host, a port),
+  which that service alone then could not reach, set a wrong address: the callee is
+  not down (`scene.repointed`).
 """
 
 from __future__ import annotations
@@ -44,10 +47,10 @@ def test_limits_raised_reads_room_given(summary: str, kind: str, raised: set[str
     assert change_an.limits_raised(_change(summary, 0.0, kind)) == raised
 
 
-def _raised_then(summary: str, extra: list) -> float:
+def _raised_then(summary: str, extra: list) -> tuple[float, str]:
     ctx = context(extra=extra, changes=[_change(summary, FAULT - 5 * STEP)])
     (cfg,) = cands(run(ctx), "config_change", "api")
-    return cfg.features["kind_signal"], cfg.statement  # type: ignore[return-value]
+    return cfg.features["kind_signal"], cfg.statement
 
 
 def test_a_raised_limit_then_used_is_no_harm() -> None:
