@@ -7237,6 +7237,24 @@ def test_a_store_refusing_commands_for_memory_explains_its_client() -> None:
     assert api.features["deeper"] > 0.3
 
 
+def test_a_search_cluster_blocking_writes_for_its_disk_explains_its_client() -> None:
+    """db (an OpenSearch, by its series) crossed its flood-stage watermark; api's bulk
+    writes are refused in OpenSearch's words (`cluster_block_exception … disk usage
+    exceeded flood-stage watermark`), naming no host: db's disk, not api's."""
+    blocked = (
+        "bulk index failed: cluster_block_exception: index [tickets-v3] blocked by:"
+        " [TOO_MANY_REQUESTS/12/disk usage exceeded flood-stage watermark, index has"
+        " read-only-allow-delete block]"
+    )
+    logs = [(FAULT + 5 + 10 * k, "api", "error", blocked) for k in range(20)]
+    logs += [(T0 + 60 * k, "api", "info", "POST /v1/index 200") for k in range(40)]
+    nodes = series("opensearch_cluster_status", "db", 0.0)
+    errs = series("http_errors_ratio", "api", 0.01, 0.3)
+    a = run(context([nodes, errs], logs=logs))
+    assert not [c for c in cands(a, "resource_saturation", "api") if c.subject == "disk"]
+    assert [c for c in cands(a, "resource_saturation", "db") if c.subject == "disk"]
+
+
 def test_a_machine_a_broker_runs_on_dropping_packets_is_the_brokers_network() -> None:
     """kafka-2's NIC drops packets: node_exporter scraped at `kafka-2:9100` says so, and
     kafka's log records name kafka-2 as their machine (Vector's `host`). The node's

@@ -459,7 +459,10 @@ STORE_LOG: dict[str, re.Pattern[str]] = {
         "kafka": r"\bkafka",
         "rabbitmq": r"rabbitmq|\bamqp",
         "memcached": r"memcache",
-        "elasticsearch": r"elasticsearch|opensearch",
+        # … and its own replies, quoted by any client: an index blocked past the disk's
+        # flood-stage watermark, a search or write queue full
+        "elasticsearch": r"elasticsearch|opensearch|cluster_block_exception|"
+        r"es_rejected_execution|search_phase_execution_exception|flood[- ]stage watermark",
         "cassandra": r"cassandra",
         # the managed services' SDKs: `Azure.Messaging.ServiceBus.ServiceBusException`,
         # `Microsoft.Azure.Cosmos.CosmosException`, `Microsoft.Data.SqlClient.SqlException`
