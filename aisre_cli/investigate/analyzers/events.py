@@ -365,9 +365,11 @@ def killed_pods(events: list[Event], changes: Iterable[Change] = ()) -> set[int]
         r = e.reason.strip().lower()
         if r in ("scalingreplicaset", "successfuldelete"):
             scaled.add(e.service)
-        elif any(t - 60.0 <= e.ts <= t + ROLLOUT_KILLS_S for t in rolled.get(e.service, ())):
-            continue
-        elif r == "killing" and not _LIVENESS_KILL.search(e.message):
+        elif (
+            r == "killing"
+            and not _LIVENESS_KILL.search(e.message)
+            and not any(t - 60.0 <= e.ts <= t + ROLLOUT_KILLS_S for t in rolled.get(e.service, ()))
+        ):
             kills.setdefault(e.service, set()).add(e.object)
             idx.setdefault(e.service, []).append(i)
     return {
