@@ -736,7 +736,8 @@ def test_a_record_with_no_time_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_what_failed_is_read_with_the_message(tmp_path: Path) -> None:
-    """zap, zerolog and logrus write what failed beside the message (`error`, `err`):
+    """zap, zerolog and logrus write what failed beside the message (`error`, `err`),
+    Java's logstash encoder its `stack_trace`:
     a warn or error record's message carries it; an info record's, or one whose message
     already says it, is left as it is."""
     root = make_bundle(tmp_path / "b")
@@ -760,6 +761,27 @@ def test_what_failed_is_read_with_the_message(tmp_path: Path) -> None:
             "message": "Quote failed",
             "error": {"name": "TimeoutError", "message": "northpost did not answer", "stack": "x"},
         },
+        # logstash-logback-encoder: Java's throwable under `stack_trace` (its first line
+        # is the exception, the last `Caused by:` the one that began it)
+        {
+            "level": "ERROR",
+            "message": "Idempotency check failed",
+            "stack_trace": "software.amazon.awssdk.services.dynamodb.model.DynamoDbException:"
+            " Internal server error (Service: DynamoDb, Status Code: 500)\n\tat a.B.c(B.java:9)\n",
+        },
+        {
+            "level": "ERROR",
+            "message": "Posting failed",
+            "stack_trace": "org.springframework.dao.DataAccessResourceFailureException: x\n"
+            "\tat a.B.c(B.java:9)\nCaused by: java.net.SocketTimeoutException: Read timed out\n"
+            "\t... 12 more\n",
+        },
+        # Elastic Common Schema: an `error` object of a `type` and a `message`
+        {
+            "level": "error",
+            "message": "Charge failed",
+            "error": {"type": "java.io.IOException", "message": "Broken pipe"},
+        },
     ]
     (root / "logs" / "pay.jsonl").write_text(
         "".join(json.dumps({"ts": "2023-11-14T22:30:00Z", **r}) + "\n" for r in recs)
@@ -775,6 +797,11 @@ def test_what_failed_is_read_with_the_message(tmp_path: Path) -> None:
         "Failed to record pickup charge: QueryCanceled: canceling statement due to statement"
         " timeout",
         "Quote failed: TimeoutError: northpost did not answer",
+        "Idempotency check failed: software.amazon.awssdk.services.dynamodb.model."
+        "DynamoDbException: Internal server error (Service: DynamoDb, Status Code: 500)",
+        "Posting failed: org.springframework.dao.DataAccessResourceFailureException: x --->"
+        " java.net.SocketTimeoutException: Read timed out",
+        "Charge failed: java.io.IOException: Broken pipe",
     ]
 
 
@@ -863,6 +890,37 @@ def test_log_levels_and_services_under_other_loggers_names(tmp_path: Path) -> No
     assert texts[-2:] == [
         "structlog keeps the text under event",
         "OpenTelemetry keeps it under body",
+    ]
+
+
+def test_dotnet_json_console_records_are_read_as_dotnet_writes_them(tmp_path: Path) -> None:
+    """.NET's JSON console formatter: the level in `LogLevel` (Information, Warning,
+    Error, Critical), the text in `Message`, and an exception's `ToString()` in
+    `Exception`, read as its first line and innermost cause."""
+    root = make_bundle(tmp_path / "b")
+    base = {"@timestamp": "2025-05-08T13:19:04.418Z", "EventId": 3001, "Category": "Claims.Api"}
+    recs = [
+        {**base, "LogLevel": "Information", "Message": "Assessment completed for CLM-1"},
+        {
+            **base,
+            "LogLevel": "Error",
+            "Message": "Failed executing DbCommand (30,012ms)",
+            "Exception": "Microsoft.Data.SqlClient.SqlException (0x80131904): Execution Timeout"
+            " Expired.\r\n ---> System.ComponentModel.Win32Exception (258): The wait"
+            " operation timed out.\r\n   at Microsoft.Data.SqlClient.SqlConnection.OnError()",
+        },
+        {**base, "LogLevel": "Critical", "Message": "Host terminated unexpectedly"},
+    ]
+    (root / "logs" / "claims.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    table = BundleSource(root).all_logs()
+    rows = [i for i, f in enumerate(table.file_idx) if table.files[f].endswith("claims.jsonl")]
+    assert [table.level[i] for i in rows] == ["info", "error", "fatal"]
+    assert [table.msg[i] for i in rows] == [
+        "Assessment completed for CLM-1",
+        "Failed executing DbCommand (30,012ms): Microsoft.Data.SqlClient.SqlException"
+        " (0x80131904): Execution Timeout Expired. ---> System.ComponentModel.Win32Exception"
+        " (258): The wait operation timed out.",
+        "Host terminated unexpectedly",
     ]
 
 

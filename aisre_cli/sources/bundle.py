@@ -1190,9 +1190,11 @@ _LEVEL_KEYS = (
     "SeverityText",
     "lvl",
     "@l",
+    "LogLevel",
 )
 """Where structured loggers other than the `level` convention put the level: GCP and
-Serilog, Python's logging, Elastic Common Schema, OpenTelemetry."""
+Serilog, Python's logging, Elastic Common Schema, OpenTelemetry, .NET's JSON console
+formatter (`LogLevel`)."""
 _TIME_KEYS = (
     "timestamp",
     "time",
@@ -1217,12 +1219,13 @@ _MSG_KEYS = (
     "line",
     "@m",
     "@mt",
+    "Message",
 )
 """Where a record keeps its text when it has no `msg`: the common names, Docker's json
 log driver (`log`), OpenTelemetry's log data model (`body`), structlog (`event`), GCP
 (`textPayload`), journald (`MESSAGE`), GELF (`short_message`), Loki's `logcli -o jsonl`
-(`line`), and Serilog's compact JSON (CLEF: the rendered `@m`, else the template `@mt`,
-rendered by `clef_message`)."""
+(`line`), Serilog's compact JSON (CLEF: the rendered `@m`, else the template `@mt`,
+rendered by `clef_message`), and .NET's JSON console formatter (`Message`)."""
 _CLEF_HOLE = re.compile(r"\{[@$]?([A-Za-z_][\w.]*)(?:,-?\d+)?(?::[^}]*)?\}")
 """A hole of a Serilog message template: `{Name}`, `{@Name}` (destructured), `{$Name}`,
 with an alignment or a format (`{Elapsed:0.0000}`)."""
@@ -1245,11 +1248,17 @@ def clef_message(obj: dict[str, Any], text: str, template: bool) -> str:
         text = _CLEF_HOLE.sub(fill, text)
     exc = obj.get("@x")
     if type(exc) is str and exc:
-        first = exc.split("\n", 1)[0].strip()
-        inner = _CLEF_INNER.findall(exc)
-        said = first if not inner or inner[-1].strip() in first else f"{first} ---> {inner[-1]}"
+        said = dotnet_exception(exc)
         text = f"{text}: {said}" if text else said
     return text
+
+
+def dotnet_exception(exc: str) -> str:
+    """What .NET's `Exception.ToString()` says failed: its first line, and the innermost
+    exception (` ---> X: …`) where that is not in it."""
+    first = exc.split("\n", 1)[0].strip()
+    inner = _CLEF_INNER.findall(exc)
+    return first if not inner or inner[-1].strip() in first else f"{first} ---> {inner[-1]}"
 
 
 FAILED_LEVELS = frozenset({"warn", "error", "fatal"})
@@ -1262,19 +1271,40 @@ def with_failure(msg: str, obj: dict[str, Any]) -> str:
     certificate"`; Powertools for AWS Lambda writes an exception's traceback under
     `exception` (Python: its last line is the exception, `QueryCanceled: canceling
     statement due to statement timeout`) or an `error` object (TypeScript: its `name` and
-    `message`). Unchanged where the message already says it."""
+    `message`); Java's logstash encoder a `stack_trace` (`java_throwable`), .NET's JSON
+    console formatter an `Exception` (`dotnet_exception`). Unchanged where the message
+    already says it."""
     err = obj.get("error")
     if err is None:
         err = obj.get("err")
     if isinstance(err, dict):
-        said = [x for k in ("name", "message") if type(x := err.get(k)) is str and x]
+        # (Elastic Common Schema's `error` is a `type` and a `message`)
+        said = [x for k in ("name", "type", "message") if type(x := err.get(k)) is str and x]
         err = ": ".join(said) if said else None
     if err is None and type(exc := obj.get("exception")) is str:
         last = [x.strip() for x in exc.strip().splitlines() if x.strip()]
         err = last[-1] if last else None
+    if err is None and type(trace := obj.get("stack_trace")) is str:
+        err = java_throwable(trace)
+    if err is None and type(exc := obj.get("Exception")) is str and exc.strip():
+        err = dotnet_exception(exc)
     if type(err) is str and err and err not in msg:
         return f"{msg}: {err}"
     return msg
+
+
+def java_throwable(trace: str) -> str | None:
+    """What a Java stack trace says failed (logstash-logback-encoder's `stack_trace`):
+    its first line, the exception and its message, and the last `Caused by:` under it,
+    where the one that began it is named (`DynamoDbException: Internal server error
+    (Service: DynamoDb, Status Code: 500, …)`)."""
+    lines = [x.strip() for x in trace.strip().splitlines() if x.strip()]
+    if not lines:
+        return None
+    causes = [x[len("Caused by:") :].strip() for x in lines if x.startswith("Caused by:")]
+    if causes and causes[-1] not in lines[0]:
+        return f"{lines[0]} ---> {causes[-1]}"
+    return lines[0]
 
 
 _HOST_KEYS = ("host.name", "hostname", "host", "computer_name", "winlog.computer_name")
@@ -1555,7 +1585,13 @@ def read_jsonl_logs(
             lvl_append(lvl)
             if type(msg) is not str:
                 msg = str(msg)
-            if lvl in FAILED_LEVELS and ("error" in obj or "err" in obj or "exception" in obj):
+            if lvl in FAILED_LEVELS and (
+                "error" in obj
+                or "err" in obj
+                or "exception" in obj
+                or "stack_trace" in obj
+                or "Exception" in obj
+            ):
                 msg = with_failure(msg, obj)
             msg_append(msg)
             fi_append(file_idx)
