@@ -76,6 +76,20 @@ def e(
             e("EssentialContainerExited", "Essential container in task exited", exit_code=139),
             ("crash", "exit"),
         ),
+        # ... and one its scheduler stopped for failing its health checks, to replace it
+        (
+            e(
+                "ServiceSchedulerInitiated",
+                "Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:"
+                "eu-west-1:1:targetgroup/api-tg/73e2)",
+                exit_code=137,
+            ),
+            ("crash", "liveness"),
+        ),
+        (
+            e("ServiceSchedulerInitiated", "Task failed container health checks."),
+            ("crash", "liveness"),
+        ),
         # Docker's own events: a container that died, by its exit code; the kernel's
         # OOM kill of one
         (
@@ -274,6 +288,33 @@ def test_a_probe_failing_as_often_before_the_incident_is_a_flaky_probe() -> None
         )
         is False
     )
+
+
+def test_tasks_that_began_exiting_inside_the_window_began_then() -> None:
+    """ECS tasks exiting every minute from ten minutes before the onset, after half an
+    hour of the window with none: a crash loop that began then, not a chronic one,
+    however steady its rate since. The same rate from the start of the window is."""
+    start = ONSET - 2700
+
+    def exits(first: float) -> list[Event]:
+        n = int((ALERT + 900 - first) // 60)
+        return [
+            e(
+                "EssentialContainerExited",
+                "Essential container in task exited",
+                t=first + 60 * i,
+                obj=f"task/t{i}",
+                exit_code=1,
+            )
+            for i in range(n)
+        ]
+
+    began = ea.analyze(exits(ONSET - 600), ONSET, ALERT, since=start)[0]
+    always = ea.analyze(exits(start), ONSET, ALERT, since=start)[0]
+    assert began.strength > 0.5
+    assert always.strength == pytest.approx(began.strength * ea.CHRONIC_WEIGHT, abs=0.05)
+    # (not knowing where the window began, ten minutes of them read as steady)
+    assert ea.analyze(exits(ONSET - 600), ONSET, ALERT)[0].strength < 0.2
 
 
 def test_a_new_pod_unready_while_it_warms_up_is_no_fault() -> None:

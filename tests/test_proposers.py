@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from aisre_cli.investigate import scene as scene_mod
 from aisre_cli.investigate.analyzers import changes as change_an
 from aisre_cli.investigate.analyzers import dependency as dep_an
 from aisre_cli.investigate.analyzers import logs as log_an
@@ -1168,6 +1169,40 @@ def _alb(name: str, metric: str = "aws_alb_request_count_sum") -> Series:
     return replace(s, service=None, labels=lab)
 
 
+def test_a_load_balancers_own_series_are_the_service_called_by_its_name() -> None:
+    """YACE names no workload on an ALB's series (its `LoadBalancer` dimension fronts
+    one): they are the ALB's where the system calls a service by its name (the
+    topology's `alb-public`), and nobody's otherwise."""
+    named = tls_edge.attribute_load_balancers(
+        [_alb("alb-public"), _alb("other-lb")], {"alb-public", "api"}
+    )
+    assert [x.service for x in named] == ["alb-public", None]
+
+
+def test_handshakes_failing_at_a_service_are_its_certificate() -> None:
+    """alb-public's clients fail to establish TLS with it from the fault on (CloudWatch's
+    `ClientTLSNegotiationErrorCount`) and fewer requests get through: its certificate,
+    read as a TLS error in a log is (`LOG_SHARE`). Its 5xx rising instead is no
+    certificate's."""
+    tls = "aws_applicationelb_client_tlsnegotiation_error_count_sum"
+    front = {"alb-public": ["web"], "web": ["api"], "api": ["db"], "db": []}
+
+    def at_front(metric: str) -> list[Candidate]:
+        ctx = context(
+            [
+                series(metric, "alb-public", 2.0, 300.0, noise=0.2),
+                series("aws_applicationelb_request_count_sum", "alb-public", 900.0, 250.0),
+            ]
+        )
+        ctx.topology = Topology(depends_on=front)
+        return cands(run(ctx), "certificate_expiry", "alb-public")
+
+    (cert,) = at_front(tls)
+    assert cert.features["kind_signal"] == pytest.approx(0.6, abs=0.15)
+    assert "TLS handshakes with it fail" in cert.statement
+    assert not at_front("aws_applicationelb_httpcode_elb_5_xx_count_sum")
+
+
 def test_an_edge_behind_a_cloud_load_balancer_is_still_the_edge() -> None:
     """An ALB passes TLS through to the ingress gateway, which the topology shows it
     calling: the gateway is still the edge that serves the host, and its expired
@@ -1726,6 +1761,21 @@ def _api_says(said: str, n: int = 30) -> list[tuple[float, str, str, str]]:
     """api logs `said` from the fault on (`n` lines), beside its info lines all along."""
     logs = [(FAULT + 5 + 10 * k, "api", "error", said) for k in range(n)]
     return logs + [(T0 + 60 * k, "api", "info", "GET /v1/items 200") for k in range(40)]
+
+
+def test_an_outside_api_its_callers_errors_name_explains_them() -> None:
+    """stripe-api has no series of its own; from the fault api's new errors name it as
+    what failed them (`Charge failed (client stripe-api) … status=500`): its failures
+    are what api measured, so they explain api's errors and it comes first. The same
+    errors naming nobody leave api its own."""
+    errs = series("http_errors_ratio", "api", 0.01, 0.3)
+    said = "Charge failed (client stripe-api) payment=p_1 status=500"
+    a = run(_with_outside_api(context([errs], logs=_api_says(said))))
+    top = max(a.candidates, key=lambda c: c.score)
+    assert (top.service, top.kind) == ("stripe-api", "dependency_failure")
+    assert min(c.features["deeper"] for c in a.candidates if c.service == "api") > 0.5
+    b = run(_with_outside_api(context([errs], logs=_api_says("Charge failed status=500"))))
+    assert max(b.candidates, key=lambda c: c.score).service == "api"
 
 
 def test_a_tls_error_naming_an_outside_host_is_the_certificate_of_the_service_it_names() -> None:
@@ -3476,6 +3526,68 @@ def test_a_surge_through_a_proxy_landed_on_the_backend_behind_it() -> None:
     assert kept.features["kind_signal"] > 2 * px_front.features["kind_signal"]
 
 
+def test_varnish_passes_a_surge_on_as_any_proxy_does() -> None:
+    """Varnish is a caching proxy: a surge it shows that its backend shows too is the
+    backend's, as HAProxy's is (`test_a_surge_through_a_proxy_landed_on_the_backend_…`)."""
+    front, web = _surge_behind("varnish")
+    assert web.score > front.score
+    assert front.features["kind_signal"] < 0.5 * web.features["kind_signal"]
+
+
+def test_surges_one_call_apart_begun_within_minutes_are_one_wave() -> None:
+    """A gateway's 1.6x crosses its threshold three minutes after the 4x behind it did:
+    one wave of demand, begun when it was first seen; a surge a service below began ten
+    minutes later, or one at a service the others do not call, is its own."""
+    topo = Topology(depends_on={"gw": ["auth", "api"], "api": ["db"], "auth": [], "db": []})
+    surge_at = {
+        "gw": (0.4, FAULT + 180),
+        "auth": (1.0, FAULT),
+        "api": (0.5, FAULT + 60),
+        "db": (0.3, FAULT + 660),
+        "batch": (0.9, FAULT - 60),
+    }
+    assert scene_mod.waves(surge_at, topo) == {
+        "gw": FAULT,
+        "auth": FAULT,
+        "api": FAULT,
+        "db": FAULT + 660,
+        "batch": FAULT - 60,
+    }
+
+
+def _wave(edge_at: float, trouble_at: float = FAULT) -> Analysis:
+    """edge (an entry point) → web → api: demand rises 3x at web and api at the fault,
+    the edge's own 1.6x (and its latency) read from `edge_at`; api's CPU runs out from
+    `trouble_at`."""
+    ctx = context(
+        [
+            series("http_requests_per_second", "edge", 100.0, 160.0, at=edge_at),
+            series("http_request_duration_seconds_p99", "edge", 0.1, 0.3, at=edge_at),
+            series("http_requests_per_second", "web", 100.0, 300.0, seed=3),
+            series("http_requests_per_second", "api", 100.0, 300.0, seed=2),
+            series("container_cpu_usage_seconds_total", "api", 0.5, 1.9, at=trouble_at),
+        ]
+    )
+    ctx.topology = Topology(depends_on={"edge": ["web"], "web": ["api"], "api": []})
+    return run(ctx)
+
+
+def test_a_surge_at_the_entry_explains_the_load_its_wave_brought_below() -> None:
+    """The entry point's surge read three minutes after the services below it saw the
+    same wave: it began with the wave, not after their trouble, and what they suffered
+    is its load (`explains`), as with a reading on time. api's CPU running out four
+    minutes before the wave came is trouble of its own: the surge explains nothing."""
+    late = _wave(FAULT + 180)
+    (surge,) = cands(late, "traffic_surge", "edge")
+    (on_time,) = cands(_wave(FAULT), "traffic_surge", "edge")
+    assert surge.features["explains"] > 0.5 and on_time.features["explains"] > 0.5
+    (sat,) = cands(late, "resource_saturation", "api")
+    assert surge.score > sat.score
+    (before,) = cands(_wave(FAULT + 180, FAULT - 240), "traffic_surge", "edge")
+    assert before.features["explains"] == 0.0
+    assert before.features["deeper"] > surge.features["deeper"]
+
+
 @pytest.mark.parametrize(
     ("stable_after", "surge"),
     [(95.0, False), (100.0, False), (200.0, True)],
@@ -4733,6 +4845,75 @@ def test_silence_that_says_nothing() -> None:
     # a series of a few points (born and gone) says nothing by stopping
     blip = _cut(series("pg_stat_activity_count", "db", 20.0), T0 + 3 * STEP)
     assert dep_an.find_silent([blip, live], ALERT) == {}
+
+
+def test_a_cloud_monitor_reporting_minutes_late_is_not_silent() -> None:
+    """Azure Monitor and CloudWatch report minutes after the fact: a Service Bus
+    namespace's last three minutes missing while the scraped series go on is their
+    delay, not the namespace gone quiet. It is silent only where it stopped before the
+    other cloud series did."""
+    live = series("http_errors_ratio", "api", 0.01, 0.3)
+    sb = "azure_microsoft_servicebus_namespaces_activemessages_average"
+    lagging = _cut(series(sb, "servicebus", 20.0), T0 + (N - 4) * STEP)
+    assert dep_an.find_silent([lagging, live], ALERT + 600) == {}
+    other = series("azure_microsoft_sql_servers_databases_cpu_percent_average", "sql", 20.0)
+    stopped = _cut(series(sb, "servicebus", 20.0), FAULT)
+    assert list(dep_an.find_silent([stopped, _cut(other, T0 + (N - 4) * STEP), live], ALERT)) == [
+        "servicebus"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("metric", "observed", "nodes", "want"),
+    [
+        # the cloud's name for a managed store, the topology's by what it is
+        (
+            "azure_microsoft_servicebus_namespaces_activemessages_average",
+            "sb-claims-prod-weu",
+            ["claims-api", "servicebus", "sql-claims"],
+            "servicebus",
+        ),
+        (
+            "azure_microsoft_sql_servers_databases_dtu_consumption_percent_average",
+            "sqldb-claims",
+            ["claims-api", "sql-claims", "sql-audit"],
+            "sql-claims",
+        ),
+        ("azure_microsoft_cache_redis_serverload_average", "redis-prod-weu", ["redis"], "redis"),
+        # two of its kind and nothing to tell them apart: neither
+        (
+            "azure_microsoft_cache_redis_serverload_average",
+            "cache-prod",
+            ["session-redis", "queue-redis"],
+            None,
+        ),
+        # an exporter's series are not a cloud's resource: a consumer group's lag is
+        # the consumer's, not the broker's
+        ("kafka_consumergroup_lag", "enricher-cg", ["kafka", "enricher"], None),
+        # no store's series: nothing to go by
+        ("http_requests_total", "sb-claims-prod-weu", ["servicebus"], None),
+    ],
+)
+def test_a_managed_store_is_the_topologys_store_of_its_kind(
+    metric: str, observed: str, nodes: list[str], want: str | None
+) -> None:
+    s = replace(series(metric, observed, 1.0), labels={"resourceName": observed})
+    assert dep_an.store_node(s, observed, nodes) == want
+
+
+def test_a_page_on_a_stores_cloud_name_follows_its_series_to_the_topology() -> None:
+    """Azure Monitor's series and the backlog alert both name the namespace
+    `sb-claims-prod-weu`; the topology calls it `servicebus`. The series are read as
+    servicebus's (`dependency.store_node`), and the page with them: the alert's service
+    is one the topology knows, so its call graph is used."""
+    sb = "azure_microsoft_servicebus_namespaces_activemessages_average"
+    ctx = context([series(sb, "sb-claims-prod-weu", 20.0, 900.0)])
+    ctx.topology = Topology(depends_on={"web": ["api"], "api": ["servicebus"], "servicebus": []})
+    ctx.alert = ctx.alert.model_copy(update={"service": "sb-claims-prod-weu"})
+    ctx.alerts = [ctx.alert]
+    a = run(ctx)
+    assert a.ctx.alert.service == "servicebus"
+    assert {s.service for s in a.ctx.series if s.name == sb} == {"servicebus"}
 
 
 def _db_errors(n: int, start: float, fail: bool, tid: str) -> list[Span]:

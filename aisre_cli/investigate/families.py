@@ -66,6 +66,9 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"cert",
         r"ssl",
         r"tls_.*expir",
+        # TLS sessions clients failed to establish (CloudWatch's ALB
+        # `ClientTLSNegotiationErrorCount`): handshakes, as a proxy's ssl handshake errors
+        r"tls_?negotiation_?errors?",
         r"x509",
         r"not_?after",
     ],

@@ -358,6 +358,8 @@ class Scene:
     """Grown call edges that speak about the wire (not out of a starved caller)."""
     claims: dict[str, Claim] = field(default_factory=dict)
     repointed: dict[str, str] = field(default_factory=dict)
+    wave_at: dict[str, float] = field(default_factory=dict)
+    """When the wave of demand each surge belongs to was first seen (`waves`)."""
     """change id → the callee it moved where its service calls, which that service then
     could not reach (`repointed`)."""
     """change id → the callee's saturation the change explains (`_claims`)."""
@@ -419,6 +421,39 @@ VERSION_WORSE = 0.3
 """A change's new pods this much worse than its old ones (`ChangeHarm.version_harm`) are
 an anomaly of its service; a comparison that could be made and found less clears the
 change (`proposers.changes`)."""
+
+
+WAVE_S = 300.0
+"""Requests reach the services a call graph leads to at once, but rate windows and
+thresholds date one surge minutes apart at them: a login storm's 4.7x at `auth` crosses
+before the 1.6x at the gateway in front of it. Surges at a caller and its callee that
+began within this long of each other are one wave of demand (`waves`)."""
+
+
+def waves(surge_at: Mapping[str, tuple[float, float]], topo: Topology) -> dict[str, float]:
+    """When the wave of demand each surge belongs to began: the services that surged,
+    joined where one calls the other and their surges began within `WAVE_S`, all begin
+    when the first of them was seen to. So whether a surge at an entry point came before
+    the trouble below it does not hang on which reading crossed first. (Only there: a
+    caller's retries after its callee broke join the callee's wave too, and must not
+    become load that came from above.)"""
+    parent = {s: s for s in surge_at}
+
+    def root(s: str) -> str:
+        while parent[s] != s:
+            parent[s] = parent[parent[s]]
+            s = parent[s]
+        return s
+
+    for s, (_, at) in surge_at.items():
+        for d in topo.callees(s):
+            if d in surge_at and abs(surge_at[d][1] - at) <= WAVE_S:
+                parent[root(d)] = root(s)
+    begun: dict[str, float] = {}
+    for s, (_, at) in surge_at.items():
+        r = root(s)
+        begun[r] = min(begun.get(r, at), at)
+    return {s: begun[root(s)] for s in surge_at}
 
 
 def _weight(f: MetricFinding) -> float:
@@ -755,11 +790,17 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
     for callee, lf in reports:
         if callee in inside or callee not in topo.depends_on.get(lf.service, []):
             continue
-        if lf.family not in ("dependency", "certificates") and (
-            lf.family != "network"
-            or on_the_way.get(lf.service) != {callee}
-            or _LOOKUP.search(lf.template)
-            or resolver_failed(lf, ctx.logs.msg)
+        # (or its new errors name it as what failed them: `dependency._named_by_callers`)
+        by_name = lf.family is None and callee in fnd.dead and fnd.dead[callee].answered
+        if (
+            not by_name
+            and lf.family not in ("dependency", "certificates")
+            and (
+                lf.family != "network"
+                or on_the_way.get(lf.service) != {callee}
+                or _LOOKUP.search(lf.template)
+                or resolver_failed(lf, ctx.logs.msg)
+            )
         ):
             continue
         top = max((x.strength for x in logs_at.get(lf.service, [])), default=0.0)
@@ -1042,6 +1083,7 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
         anom=anom,
         anomalous=anomalous,
         surge_at=surge_at,
+        wave_at=waves(surge_at, topo) if has_topo else {},
         step=step,
         views=views,
         edges=edges,

@@ -229,7 +229,8 @@ def _series_in_topology(
     `coredns`. A service named by its DNS name (Istio's `destination_service_name` for a
     destination outside the mesh, `accounts-db.cluster-….rds.amazonaws.com`) is the one
     the topology names by its first label. A new object: a source may hold the series
-    in its cache."""
+    in its cache. A managed store the cloud names otherwise than the topology does is
+    the topology's store of its kind (`dependency.store_node`)."""
     if not s.service or s.service in named:
         return s
     pod = s.labels.get("pod") or s.labels.get("pod_name") or ""
@@ -247,6 +248,10 @@ def _series_in_topology(
             if s.service.startswith(n + "-") and _PART.fullmatch(s.service[len(n) + 1 :])
         ]
         alias = max(parts, key=len) if parts else ""
+    if not alias:
+        # a managed store by its cloud name (`sb-claims-prod-weu`), the topology's by
+        # what it is (`servicebus`)
+        alias = dep_an.store_node(s, s.service, named) or ""
     return replace(s, service=alias) if alias else s
 
 
@@ -483,12 +488,24 @@ def _align_services(ctx: Context, topo: Topology) -> Topology:
         for n in named:
             for w in _own_words(n):
                 by_word.setdefault(w, set()).add(n)
-        ctx.series = [_series_in_topology(s, named, workload_of, by_word) for s in ctx.series]
-        # the page too: windows_exporter's `IISAppPoolNotRunning{app="BookingPool"}`
+        was = ctx.series
+        ctx.series = [_series_in_topology(s, named, workload_of, by_word) for s in was]
+        # the page too: windows_exporter's `IISAppPoolNotRunning{app="BookingPool"}`, and
+        # one on a service whose series were read as another's (a Service Bus backlog
+        # alert on `sb-claims-prod-weu`, the topology's `servicebus`)
+        renamed: dict[str, set[str]] = {}
+        for x, y in zip(was, ctx.series, strict=True):
+            if x.service and y.service and x.service != y.service:
+                renamed.setdefault(x.service, set()).add(y.service)
         alias = {
             a.service: w
             for a in ctx.alerts
-            if a.service and a.service not in named and (w := _word_alias(a.service, by_word))
+            if a.service
+            and a.service not in named
+            and (
+                w := _word_alias(a.service, by_word)
+                or (next(iter(renamed[a.service])) if len(renamed.get(a.service, ())) == 1 else "")
+            )
         }
         if alias:
             ctx.alerts = [
@@ -699,6 +716,8 @@ def analyze_context(
         ctx.series = metric_an.attribute_by_name(ctx.series, named)
         # an exporter's or a server's own series: the one service running that product
         ctx.series = metric_an.attribute_by_product(ctx.series, named)
+        # a cloud load balancer's own, where the system calls it by its name
+        ctx.series = tls_edge_an.attribute_load_balancers(ctx.series, named)
     known = topo.services() | {s.service for s in ctx.series if s.service}
     if not ctx.topology.depends_on:
         topo = _with_client_calls(topo, ctx, known)
@@ -817,7 +836,9 @@ def analyze_context(
     traced = {(e.caller, e.callee) for e in edges}
     from_metrics = metric_edge_an.metric_edges(metric_findings, known, aliases)
     edges += [e for e in from_metrics if (e.caller, e.callee) not in traced]
-    event_findings = event_an.analyze(ctx.events, onset, alert_ts, ctx.changes)
+    event_findings = event_an.analyze(
+        ctx.events, onset, alert_ts, ctx.changes, ctx.window.start.timestamp()
+    )
     fnd = Findings(
         metrics=metric_findings,
         logs=log_stats,

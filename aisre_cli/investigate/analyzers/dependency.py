@@ -125,23 +125,28 @@ not certain."""
 def find_silent(
     series: list[Series], alert_ts: float, lookahead_s: float = 300.0
 ) -> dict[str, Silence]:
-    """Services all of whose series stopped reporting before the others did, at most
-    `lookahead_s` after the alert (a service that stops later is not what paged)."""
+    """Services all of whose series stopped reporting before the others from the same
+    kind of source did (`_source_of`: a cloud's monitoring API reports minutes late,
+    a scrape at once), at most `lookahead_s` after the alert (a service that stops
+    later is not what paged)."""
     last_of: dict[str, float] = {}
+    source_of: dict[str, str] = {}
     steps: dict[str, list[float]] = {}
     longest: dict[str, Series] = {}
     count: dict[str, int] = {}
-    end = -math.inf
+    ends: dict[str, float] = {}
     for s in series:
         tail = _finite_tail(s)
         if tail is None:
             continue
         last, step = tail
-        end = max(end, last)
+        src = _source_of(s)
+        ends[src] = max(ends.get(src, -math.inf), last)
         if not s.service:
             continue
         svc = s.service
-        last_of[svc] = max(last_of.get(svc, -math.inf), last)
+        if last >= last_of.get(svc, -math.inf):
+            last_of[svc], source_of[svc] = last, src
         steps.setdefault(svc, []).append(step)
         count[svc] = count.get(svc, 0) + 1
         if svc not in longest or len(s.timestamps) > len(longest[svc].timestamps):
@@ -149,10 +154,22 @@ def find_silent(
     out: dict[str, Silence] = {}
     for svc, last in last_of.items():
         step = median(steps[svc])
+        end = ends[source_of[svc]]
         if end - last < max(SILENT_STEPS * step, SILENT_MIN_S) or last > alert_ts + lookahead_s:
             continue
         out[svc] = Silence(last, step, end, longest[svc], count[svc])
     return out
+
+
+_CLOUD_MONITOR = re.compile(r"^(aws|azure|stackdriver|gcp)_")
+"""Metrics a cloud's monitoring API reports (CloudWatch through YACE, Azure Monitor,
+Google Cloud Monitoring through stackdriver_exporter): they arrive minutes after the
+fact, so their last minutes are missing from a snapshot while scraped series have them."""
+
+
+def _source_of(s: Series) -> str:
+    """Which kind of source a series came from, as far as it reports late or not."""
+    return "cloud" if _CLOUD_MONITOR.match(s.name) else "scrape"
 
 
 def _finite_tail(s: Series) -> tuple[float, float] | None:
@@ -381,26 +398,85 @@ _BAD_ANSWER = re.compile(
 STORE_SERIES: dict[str, re.Pattern[str]] = {
     tech: re.compile(rx)
     for tech, rx in {
-        "mysql": r"^mysql_|^aws_rds_",
-        "postgresql": r"^(pg_|postgres_|postgresql_)|^aws_rds_",
-        "redis": r"^redis_|^aws_(elasticache|memorydb)_",
+        "mysql": r"^mysql_|^aws_rds_|^azure_microsoft_dbformysql_",
+        "postgresql": r"^(pg_|postgres_|postgresql_)|^aws_rds_|^azure_microsoft_dbforpostgresql_",
+        "redis": r"^redis_|^aws_(elasticache|memorydb)_|^azure_microsoft_cache_redis",
         "mongodb": r"^mongodb_|^aws_docdb_",
         "kafka": r"^kafka_|^aws_kafka_",
         "rabbitmq": r"^rabbitmq_|^aws_amazonmq_",
         "memcached": r"^memcached_|^aws_elasticache_",
         "elasticsearch": r"^(elasticsearch_|opensearch_)|^aws_es_",
         "cassandra": r"^cassandra_|^aws_cassandra_",
-        "sqlserver": r"^(mssql_|windows_mssql_)",
+        "sqlserver": r"^(mssql_|windows_mssql_)|^azure_microsoft_sql_",
         "dynamodb": r"^aws_dynamodb_",
+        # … and Azure Monitor's, its resource provider and type in the name
+        # (`azure_microsoft_servicebus_namespaces_activemessages_average`)
+        "servicebus": r"^azure_microsoft_servicebus_",
+        "eventhubs": r"^azure_microsoft_eventhub_",
+        "cosmosdb": r"^azure_microsoft_documentdb_",
     }.items()
 }
 """Which store a service is, by its exporter's metric names (mysqld_exporter's
-`mysql_*`, postgres_exporter's `pg_*`, …), or by the CloudWatch namespace of the
-managed store it is, as YACE names it: an RDS instance is MySQL or PostgreSQL, an
+`mysql_*`, postgres_exporter's `pg_*`, …), by the Azure resource type in an Azure
+Monitor metric's name, or by the CloudWatch namespace of the managed store it is, as
+YACE names it: an RDS instance is MySQL or PostgreSQL, an
 ElastiCache cluster Redis or Memcached, MemoryDB Redis, DocumentDB MongoDB, MSK Kafka,
 Amazon MQ RabbitMQ, OpenSearch Service OpenSearch, Keyspaces Cassandra, a DynamoDB
 table DynamoDB. A client's error in one of those technologies' words is then that
 store's (`store_named`)."""
+STORE_NAME_WORDS: dict[str, frozenset[str]] = {
+    "mysql": frozenset({"mysql", "mariadb"}),
+    "postgresql": frozenset({"postgres", "postgresql", "pg", "psql"}),
+    "redis": frozenset({"redis"}),
+    "mongodb": frozenset({"mongo", "mongodb", "docdb"}),
+    "kafka": frozenset({"kafka", "msk"}),
+    "rabbitmq": frozenset({"rabbitmq", "rabbit", "amqp"}),
+    "memcached": frozenset({"memcached", "memcache"}),
+    "elasticsearch": frozenset({"elasticsearch", "opensearch", "elastic"}),
+    "cassandra": frozenset({"cassandra", "keyspaces"}),
+    "sqlserver": frozenset({"sql", "sqldb", "mssql", "sqlserver"}),
+    "dynamodb": frozenset({"dynamodb", "dynamo", "ddb"}),
+    "servicebus": frozenset({"servicebus", "sb", "sbns", "bus"}),
+    "eventhubs": frozenset({"eventhub", "eventhubs", "evh", "evhns"}),
+    "cosmosdb": frozenset({"cosmos", "cosmosdb", "documentdb"}),
+}
+"""The words a team names a service running each store by (`sql-claims`, `servicebus`,
+`cosmos-audit`, the Cloud Adoption Framework's `sb-` and `evh-` prefixes)."""
+
+
+def store_node(series: Series, observed: str, nodes: Iterable[str]) -> str | None:
+    """The one of `nodes` (the topology's names) that is the managed store a cloud's
+    monitoring reports a series of (`_CLOUD_MONITOR`, or a resource type label) where
+    the cloud's name for it is none of them: Azure names a Service Bus namespace
+    `sb-claims-prod-weu` and a database `sqldb-claims`, the topology `servicebus` and
+    `sql-claims`. The store's technology (`STORE_SERIES`, `STORE_RESOURCE_TYPES`) picks
+    the nodes named by its words (`STORE_NAME_WORDS`); of several, the one sharing the
+    most other words with `observed`, if one does. None otherwise, and for an exporter's
+    series (kafka_exporter's lag of a consumer group is the consumer's)."""
+    kind = next((series.labels[k] for k in _RESOURCE_TYPE_LABELS if series.labels.get(k)), "")
+    if not kind and not _CLOUD_MONITOR.match(series.name):
+        return None
+    techs = {t for t, rx in STORE_SERIES.items() if rx.search(series.name.lower())}
+    if kind.lower() in STORE_RESOURCE_TYPES:
+        techs.add(STORE_RESOURCE_TYPES[kind.lower()])
+    words = {t: w for t in techs for w in [STORE_NAME_WORDS.get(t, frozenset())]}
+    said = set(_words(observed))
+    hits: list[tuple[int, str]] = []
+    for n in nodes:
+        own = set(_words(n))
+        if any(own & w for w in words.values()):
+            hits.append((len((own & said) - set().union(*words.values())), n))
+    if not hits:
+        return None
+    best = max(k for k, _ in hits)
+    top = [n for k, n in hits if k == best]
+    return top[0] if len(top) == 1 else None
+
+
+def _words(name: str) -> list[str]:
+    return [w for w in re.split(r"[-_./\s]+", name.lower()) if w]
+
+
 STORE_RESOURCE_TYPES: dict[str, str] = {
     "microsoft.servicebus/namespaces": "servicebus",
     "microsoft.eventhub/namespaces": "eventhubs",

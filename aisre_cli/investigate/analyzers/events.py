@@ -133,6 +133,11 @@ _EXITED = frozenset(
 Amazon ECS's stop code `EssentialContainerExited` (a task stopped because its essential
 container exited: `OutOfMemoryError: Container killed due to memory usage`, exit 137,
 or its own non-zero exit)."""
+_HEALTH_KILL = re.compile(r"failed (?:elb|container|load ?balancer|target) health ?checks?", re.I)
+"""A task the scheduler stopped because it failed its health checks (Amazon ECS: `Task
+failed ELB health checks in (target-group …)`, `Task failed container health checks`,
+stop code `ServiceSchedulerInitiated`): killed and replaced, as a liveness probe kills
+a pod, so the service restarts again and again."""
 _INSUFFICIENT = re.compile(r"insufficient (cpu|memory|ephemeral-storage|pods|nvidia)", re.I)
 _QUOTA = re.compile(r"exceeded quota|quota exceeded", re.I)
 _PROBE = re.compile(r"(readiness|liveness|startup) probe (failed|errored)", re.I)
@@ -210,6 +215,8 @@ def classify(e: Event) -> Meaning | None:
         return Meaning("crash", "oom", 0.9, node_scope=False, resource="memory")
     if r == "crashloopbackoff":
         return Meaning("crash", "backoff", 0.9)
+    if _HEALTH_KILL.search(msg):
+        return Meaning("crash", "liveness", 0.75)
     if r == "backoff" and _RESTART_BACKOFF.search(msg):
         return Meaning("crash", "backoff", 0.8)
     if r in _EXITED:
@@ -309,12 +316,16 @@ CHRONIC_MIN = 3
 precursor, not a rate)."""
 
 
-def steady_rate(items: list[tuple[Event, float]], onset: float, alert_ts: float) -> bool:
+def steady_rate(
+    items: list[tuple[Event, float]], onset: float, alert_ts: float, since: float | None = None
+) -> bool:
     """Whether a group of events (each with its first sighting) came about as often
     before the incident as around it: a readiness probe failing a few times every five
-    minutes all hour is a flaky probe, not the fault. Before: from its first sighting to
-    `BEFORE_FULL_S` before the onset; around: from then to its last event (the page at
-    least)."""
+    minutes all hour is a flaky probe, not the fault. Before: from the start of what
+    was looked at (`since`, else its first sighting) to `BEFORE_FULL_S` before the
+    onset: tasks that began exiting every minute ten minutes before the onset, after
+    half an hour of none, began then; around: from then to its last event (the page
+    at least)."""
     cut = onset - BEFORE_FULL_S
     before = [(e, t) for e, t in items if t < cut]
     n_before = sum(e.count for e, _ in before)
@@ -323,7 +334,10 @@ def steady_rate(items: list[tuple[Event, float]], onset: float, alert_ts: float)
     near = [e for e, t in items if t >= cut]
     if not near:
         return False  # over before the incident: `recency` weighs that
-    span_before = max(cut - min(t for _, t in before), BEFORE_FULL_S)
+    start = min(t for _, t in before)
+    if since is not None:
+        start = min(start, since)
+    span_before = max(cut - start, BEFORE_FULL_S)
     span_near = max(max([e.ts for e in near] + [alert_ts]) - cut, BEFORE_FULL_S)
     rate_before = n_before / span_before
     rate_near = sum(e.count for e in near) / span_near
@@ -407,10 +421,15 @@ def warming_up(events: list[Event]) -> set[int]:
 
 
 def analyze(
-    events: Iterable[Event], onset: float, alert_ts: float, changes: Iterable[Change] = ()
+    events: Iterable[Event],
+    onset: float,
+    alert_ts: float,
+    changes: Iterable[Change] = (),
+    since: float | None = None,
 ) -> list[EventFinding]:
     """Group the fault events by (service, class) and weigh each group (`changes`: the
-    ones on record, whose rollouts' kills are no fault, `killed_pods`)."""
+    ones on record, whose rollouts' kills are no fault, `killed_pods`; `since`: the
+    start of the window looked at, `steady_rate`)."""
     groups: dict[tuple[str, EventClass], list[tuple[Event, Meaning, float]]] = {}
     events = list(events)
     killed = killed_pods(events, changes)
@@ -435,7 +454,7 @@ def analyze(
             reasons[e.reason] = reasons.get(e.reason, 0) + e.count
         res = [m.resource for _, m, _ in items if m.resource]
         strength = min(1.0, top * count_factor(eff))
-        if steady_rate([(e, first_seen(e)) for e, _, _ in items], onset, alert_ts):
+        if steady_rate([(e, first_seen(e)) for e, _, _ in items], onset, alert_ts, since):
             strength *= CHRONIC_WEIGHT  # as often before the incident as in it
         out.append(
             EventFinding(

@@ -1110,6 +1110,7 @@ PRODUCT_WORDS: dict[str, tuple[str, ...]] = {
     "nginx": ("nginx",),
     "envoy": ("envoy",),
     "kong": ("kong",),
+    "varnish": ("varnish",),
     "redis": ("redis",),
     "memcached": ("memcached",),
     "rabbitmq": ("rabbitmq", "rabbit"),
@@ -1279,7 +1280,7 @@ def attribute_proxy_pools(series: list[Series], services: set[str]) -> list[Seri
     return out
 
 
-PROXY_PRODUCTS = frozenset({"nginx", "traefik", "haproxy", "envoy", "kong"})
+PROXY_PRODUCTS = frozenset({"nginx", "traefik", "haproxy", "envoy", "kong", "varnish"})
 """Products whose series of a backend (`ROUTE_LABELS`) count what the proxy answered for
 it: the backend's answers, or the proxy's own (its rate limit, its route)."""
 

@@ -68,24 +68,45 @@ def workload_signal(s: Series, matcher: FamilyMatcher) -> bool:
     return c.family != "certificates" and c.scope != "probe"
 
 
+def lb_name(labels: Mapping[str, str]) -> str | None:
+    """The name a cloud load balancer's series give it (`LB_LABELS`): an ALB's, NLB's or
+    Gateway LB's own name out of its `app/<name>/<id>` dimension."""
+    for key in LB_LABELS:
+        v = labels.get(key, "")
+        parts = v.split("/")
+        if len(parts) == 3 and parts[0] in ("app", "net", "gwy"):
+            v = parts[1]
+        if v:
+            return v
+    return None
+
+
 def load_balancers(series: Sequence[Series]) -> set[str]:
     """The cloud load balancers the series report of themselves (`CLOUD_LB`), by the
-    name they give it (`LB_LABELS`) or the service they were given."""
+    name they give it (`lb_name`) or the service they were given."""
     out: set[str] = set()
     for x in series:
         if CLOUD_LB.match(x.name) is None:
             continue
-        for key in LB_LABELS:
-            v = x.labels.get(key, "")
-            parts = v.split("/")
-            if len(parts) == 3 and parts[0] in ("app", "net", "gwy"):
-                v = parts[1]
-            if v:
-                out.add(v)
-                break
-        else:
-            if x.service:
-                out.add(x.service)
+        name = lb_name(x.labels) or x.service
+        if name:
+            out.add(name)
+    return out
+
+
+def attribute_load_balancers(series: list[Series], services: set[str]) -> list[Series]:
+    """A cloud load balancer's series with no service (YACE names no workload for them:
+    the `LoadBalancer` dimension fronts one) are that load balancer's where the system
+    knows a service by its name (`alb-public` in the topology, calling the API behind
+    it): the requests and answers it counted, as a proxy's own. Others stay as they
+    are. New objects."""
+    out: list[Series] = []
+    for x in series:
+        if not x.service and CLOUD_LB.match(x.name) is not None:
+            name = lb_name(x.labels)
+            if name in services:
+                x = replace(x, service=name)
+        out.append(x)
     return out
 
 

@@ -92,6 +92,17 @@ def _named_by_clients(view: ServiceView) -> list[LogFinding]:
     return [x for x in view.logs if x.family == "certificates" and x.service != view.name]
 
 
+def handshakes_failing(view: ServiceView) -> list[MetricFinding]:
+    """Its own listener's TLS handshakes failing more (nginx's and HAProxy's ssl
+    handshake errors, an ALB's client TLS negotiation errors): a rising counter of the
+    certificates family, which no expiry reading is."""
+    return [
+        f
+        for f in view.metrics
+        if f.family == "certificates" and f.bad and f.direction > 0 and f.shape == "counter"
+    ]
+
+
 def cert_signal(scene: Scene, view: ServiceView) -> float:
     """How strongly the service's certificate expired: its expiry readings; TLS errors
     its clients logged naming it (an expired certificate fails every handshake with it,
@@ -103,11 +114,14 @@ def cert_signal(scene: Scene, view: ServiceView) -> float:
     own = own_rejected(scene, s)
     named = _named_by_clients(view) + own
     logs = _cert_logs(scene, s) + named
-    if not certs and not named and not (logs and s in scene.fnd.dead):
+    shakes = handshakes_failing(view)
+    if not certs and not named and not shakes and not (logs and s in scene.fnd.dead):
         return 0.0
     return max(
         [f.strength for f in certs]
         + [LOG_SHARE * x.strength for x in logs]
+        # as a TLS error in a log does: a wrong chain or a TLS policy fails them too
+        + [LOG_SHARE * f.strength for f in shakes]
         # its peers refused its certificate as expired, in its own log: the kind itself
         + [x.strength for x in own if EXPIRED.search(x.template)]
     )
@@ -125,6 +139,11 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     if not certs and any(EXPIRED.search(x.template) for x in own):
         what = "has expired (its own log: its peers refuse it as expired)"
         logs = own + logs
+    elif not certs and not logs and (shakes := handshakes_failing(view)):
+        what = (
+            f"has expired or is not valid (TLS handshakes with it fail: {shakes[0].series.name}"
+            f" rising from {_hm(shakes[0].onset)})"
+        )
     elif not certs:  # only TLS errors in logs, while the service is unreachable
         what = "has expired or is not yet valid (its clients' TLS errors say so)"
     elif (gone := cert_expired_at(certs[0])) is not None:
@@ -142,7 +161,8 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
             f"The TLS certificate {whose} {what}; TLS clients fail.",
             sig,
             [metric_evidence(f, "certificate") for f in certs[:1]]
-            + [log_evidence(x, scene.ctx) for x in logs[:1]],
+            + [log_evidence(x, scene.ctx) for x in logs[:1]]
+            + [metric_evidence(f) for f in handshakes_failing(view)[:1]],
             # an expired certificate is a fault *at* the service that no dependency
             # explains, although none of its own metrics moves: its clients fail; nor
             # does load from above (a caller's surge, often its retries) expire one

@@ -114,15 +114,16 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     # the reading that says "surge" most: the service's whole demand (`demand_totals`)
     # rather than the one status code whose series grew by what was still served
     f0 = max(surge, key=lambda f: f.strength * surge_size(f))
+    # when it began: when its wave was first seen (`scene.waves`: the 4.7x that reached a
+    # callee crossed before the gateway's own 1.6x did)
+    began = min(f0.onset, scene.wave_at.get(s, f0.onset))
     health = [
-        f
-        for f in view.metrics
-        if f.family != "traffic" and is_bad(f) and f.onset >= f0.onset - TOL_S
+        f for f in view.metrics if f.family != "traffic" and is_bad(f) and f.onset >= began - TOL_S
     ]
     down = [
         scene.anom[d]
         for d in scene.downstream(s)
-        if d in scene.anom and scene.first.get(d, -math.inf) >= f0.onset - TOL_S
+        if d in scene.anom and scene.first.get(d, -math.inf) >= began - TOL_S
     ]
     follow = max([f.strength for f in health] + down + [0.0])
     if follow <= 0:
@@ -169,7 +170,7 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     # ... but not of a dependency already failing before the surge: load that rose
     # after its callee broke is retries, and the callee's trouble came first
     before = any(
-        f0.onset - RETRY_LEAD_S <= scene.first[d] < f0.onset - scene.step
+        began - RETRY_LEAD_S <= scene.first[d] < began - scene.step
         for d in scene.downstream(s)
         if d in scene.first
     )
@@ -180,6 +181,15 @@ def propose(scene: Scene, view: ServiceView) -> list[Candidate]:
     # the services it calls degrading as early is the surge's effect, not a deeper
     # cause, as far as it is a surge: +50% explains a crash below by half
     own = {"deeper": deeper, "root_local": an * view.features["sync"] * (1.0 - deeper)}
+    if scene.has_topo and not scene.topo.callers(s) and not before:
+        # at an entry point (nothing calls it: outside demand enters there), the
+        # services below it whose demand rose in its wave carry its load: their trouble
+        # is what the surge explains, as a callee's failure explains its callers'.
+        # (Not below a caller whose demand we cannot see: the wave may begin above.)
+        others = [x for x in scene.anomalous if x != s and (not scene.cone or x in scene.cone)]
+        carried = [x for x in others if scene.wave_at.get(x) == began and x in scene.downstream(s)]
+        if carried:
+            own["explains"] = max(view.features["explains"], len(carried) / len(others))
     if relays_to:
         # a proxy in front that surged with it passed this surge on: it is load from
         # above only as far as the proxy kept it, or a caller's change takes more here
