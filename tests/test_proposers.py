@@ -4907,13 +4907,20 @@ def test_a_page_on_a_stores_cloud_name_follows_its_series_to_the_topology() -> N
     servicebus's (`dependency.store_node`), and the page with them: the alert's service
     is one the topology knows, so its call graph is used."""
     sb = "azure_microsoft_servicebus_namespaces_activemessages_average"
-    ctx = context([series(sb, "sb-claims-prod-weu", 20.0, 900.0)])
+    host = "sb-claims-prod-weu.servicebus.windows.net"
+    sends = [
+        Span(f"t{i}", "s", None, "api", "ServiceBusSender.Send", FAULT + i, 5.0, False, peer=host)
+        for i in range(5)
+    ]
+    ctx = context([series(sb, "sb-claims-prod-weu", 20.0, 900.0)], spans=sends)
     ctx.topology = Topology(depends_on={"web": ["api"], "api": ["servicebus"], "servicebus": []})
     ctx.alert = ctx.alert.model_copy(update={"service": "sb-claims-prod-weu"})
     ctx.alerts = [ctx.alert]
     a = run(ctx)
     assert a.ctx.alert.service == "servicebus"
     assert {s.service for s in a.ctx.series if s.name == sb} == {"servicebus"}
+    # (and the calls to its host, by the cloud's name in its first label)
+    assert {sp.peer for sp in a.ctx.spans} == {"servicebus"}
 
 
 def _db_errors(n: int, start: float, fail: bool, tid: str) -> list[Span]:
@@ -5640,8 +5647,14 @@ def test_a_short_name_of_one_service_is_that_service_and_so_is_its_iis_pool() ->
         ing = series("nginx_ingress_requests_rate", f"api-{side}", 30.0)
         r = run(replace(ctx, series=[*ctx.series, ing]))
         assert {s.name: s.service for s in r.ctx.series}["nginx_ingress_requests_rate"] == "api"
-    # … or its brokers (a certificate of a bus' brokers), or its headless Service
-    for part_name in ("orders-db-broker", "orders-db-brokers", "orders-db-headless"):
+    # … or its brokers (a certificate of a bus' brokers), or its headless Service, or
+    # its controller (ingress-nginx's chart names its Deployment and Service so)
+    for part_name in (
+        "orders-db-broker",
+        "orders-db-brokers",
+        "orders-db-headless",
+        "orders-db-controller",
+    ):
         cert = series("certmanager_certificate_expiration_timestamp_seconds", part_name, 9.0)
         k = run(replace(ctx, series=[*ctx.series, cert]))
         got = {s.name: s.service for s in k.ctx.series}

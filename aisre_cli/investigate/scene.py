@@ -357,12 +357,12 @@ class Scene:
     edges: list[EdgeFinding] = field(default_factory=list)
     """Grown call edges that speak about the wire (not out of a starved caller)."""
     claims: dict[str, Claim] = field(default_factory=dict)
+    """change id → the callee's saturation the change explains (`_claims`)."""
     repointed: dict[str, str] = field(default_factory=dict)
-    wave_at: dict[str, float] = field(default_factory=dict)
-    """When the wave of demand each surge belongs to was first seen (`waves`)."""
     """change id → the callee it moved where its service calls, which that service then
     could not reach (`repointed`)."""
-    """change id → the callee's saturation the change explains (`_claims`)."""
+    wave_at: dict[str, float] = field(default_factory=dict)
+    """service → when the wave of demand its surge belongs to was first seen (`waves`)."""
     echoes: dict[str, list[LogFinding]] = field(default_factory=dict)
     """change id → other services' new errors, from just after it, that name what it
     touched (`echoed`), strongest first."""
@@ -790,8 +790,14 @@ def build(ctx: Context, fnd: Findings, onset: float, topo: Topology) -> Scene:
     for callee, lf in reports:
         if callee in inside or callee not in topo.depends_on.get(lf.service, []):
             continue
-        # (or its new errors name it as what failed them: `dependency._named_by_callers`)
-        by_name = lf.family is None and callee in fnd.dead and fnd.dead[callee].answered
+        # (or its new errors name it as what failed them: `dependency._named_by_callers`;
+        # not a lookup of its name, which never reached it)
+        by_name = (
+            lf.family is None
+            and callee in fnd.dead
+            and fnd.dead[callee].answered
+            and not _LOOKUP.search(lf.template)
+        )
         if (
             not by_name
             and lf.family not in ("dependency", "certificates")

@@ -191,7 +191,7 @@ def observed_families(series: list[Series], matcher: FamilyMatcher) -> dict[str,
 _PART = re.compile(
     r"(?:(?:instance|node|replica|reader|writer|primary|secondary|shard|master)-?)?\d+"
     r"|reader|writer|primary|secondary|replicas?|master|leader|follower"
-    r"|stable|canary|preview|active|baseline|brokers?|headless",
+    r"|stable|canary|preview|active|baseline|brokers?|headless|controller",
     re.IGNORECASE,
 )
 """What a name adds to its service's to name one of its parts: an instance, a node, a
@@ -200,7 +200,8 @@ Bitnami's `redis-master`), the pods of one side of a rollout as the Services tha
 to them are named (Argo Rollouts' `-stable`/`-canary` and `-active`/`-preview`,
 Flagger's `-primary`/`-canary`), a message bus' brokers (`kafka-broker-tls`, the
 certificate of kafka's brokers; Strimzi's `-kafka-brokers`), a StatefulSet's headless
-Service (Bitnami's `-headless`); not another word (`rw-trip-express` is no part of
+Service (Bitnami's `-headless`), an ingress controller's Deployment and Service as its
+chart names them (`ingress-nginx-controller`); not another word (`rw-trip-express` is no part of
 rw-trip)."""
 _POOL_SUFFIX = re.compile(r"[-_.]?(?:app)?pool$", re.IGNORECASE)
 """IIS names an application's pool after it (`BookingPool`, `Records_AppPool`), and
@@ -483,6 +484,9 @@ def _align_services(ctx: Context, topo: Topology) -> Topology:
                         cur.append(moved.get(d, d))
             topo = Topology(depends_on=deps)
     named = topo.services()
+    # observed names read as the topology's others (`_series_in_topology`): the logs,
+    # spans and pages that use them follow
+    read_as: dict[str, str] = {}
     if named and any(s.service and s.service not in named for s in ctx.series):
         by_word: dict[str, set[str]] = {}
         for n in named:
@@ -497,15 +501,13 @@ def _align_services(ctx: Context, topo: Topology) -> Topology:
         for x, y in zip(was, ctx.series, strict=True):
             if x.service and y.service and x.service != y.service:
                 renamed.setdefault(x.service, set()).add(y.service)
+        read_as = {k: next(iter(v)) for k, v in renamed.items() if len(v) == 1}
         alias = {
             a.service: w
             for a in ctx.alerts
             if a.service
             and a.service not in named
-            and (
-                w := _word_alias(a.service, by_word)
-                or (next(iter(renamed[a.service])) if len(renamed.get(a.service, ())) == 1 else "")
-            )
+            and (w := _word_alias(a.service, by_word) or read_as.get(a.service, ""))
         }
         if alias:
             ctx.alerts = [
@@ -514,7 +516,7 @@ def _align_services(ctx: Context, topo: Topology) -> Topology:
             ]
             if ctx.alert.service in alias:
                 ctx.alert = ctx.alert.model_copy(update={"service": alias[ctx.alert.service]})
-    known = named | observed
+    known = (named | observed) - set(read_as)
     # a proxy's name for the backend it routes to (Traefik's `ns-name-port@kubernetes`)
     # (and a page on one: Traefik's alert rules keep its `service="api@consulcatalog"`)
     marked = {s.service for s in ctx.series if s.service and backend_route(s.service)}
@@ -557,7 +559,11 @@ def _align_services(ctx: Context, topo: Topology) -> Topology:
         return topo
     if any(not x.service for x in ctx.series):
         ctx.series = [_claim_owner(_queue_workers(x, known), known) for x in ctx.series]
-    canon = resolver(known)
+    spelled = resolver(known)
+
+    def canon(names: set[str]) -> dict[str, str]:
+        return {**spelled(names), **{n: read_as[n] for n in names if n in read_as}}
+
     # new objects, not edits: a source may hold these in its cache
     table = ctx.logs
     if table.hosts:

@@ -459,13 +459,13 @@ def store_node(series: Series, observed: str, nodes: Iterable[str]) -> str | Non
     techs = {t for t, rx in STORE_SERIES.items() if rx.search(series.name.lower())}
     if kind.lower() in STORE_RESOURCE_TYPES:
         techs.add(STORE_RESOURCE_TYPES[kind.lower()])
-    words = {t: w for t in techs for w in [STORE_NAME_WORDS.get(t, frozenset())]}
+    tech_words = frozenset().union(*(STORE_NAME_WORDS.get(t, frozenset()) for t in techs))
     said = set(_words(observed))
     hits: list[tuple[int, str]] = []
     for n in nodes:
         own = set(_words(n))
-        if any(own & w for w in words.values()):
-            hits.append((len((own & said) - set().union(*words.values())), n))
+        if own & tech_words:
+            hits.append((len((own & said) - tech_words), n))
     if not hits:
         return None
     best = max(k for k, _ in hits)
